@@ -1,0 +1,8 @@
+// CPU conv2d kernels (placeholder: entries are registered as they are implemented).
+#include "families.h"
+
+namespace lrp::kernels::cpu {
+
+void register_conv2d(OpTable&) {}
+
+}  // namespace lrp::kernels::cpu

@@ -1,0 +1,8 @@
+// CPU elementwise kernels (placeholder: entries are registered as they are implemented).
+#include "families.h"
+
+namespace lrp::kernels::cpu {
+
+void register_elementwise(OpTable&) {}
+
+}  // namespace lrp::kernels::cpu

@@ -1,0 +1,15 @@
+// Registration hooks of the CPU op families: each family file fills its entries of the table.
+#pragma once
+#include "lrp/kernels/ops.h"
+
+namespace lrp::kernels::cpu {
+void register_elementwise(OpTable& t);
+void register_rng(OpTable& t);
+void register_reduce(OpTable& t);
+void register_softmax_xent(OpTable& t);
+void register_optim(OpTable& t);
+void register_gemm(OpTable& t);
+void register_conv2d(OpTable& t);
+void register_batchnorm(OpTable& t);
+void register_pool(OpTable& t);
+}  // namespace lrp::kernels::cpu

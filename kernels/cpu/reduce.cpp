@@ -1,0 +1,8 @@
+// CPU reduce kernels (placeholder: entries are registered as they are implemented).
+#include "families.h"
+
+namespace lrp::kernels::cpu {
+
+void register_reduce(OpTable&) {}
+
+}  // namespace lrp::kernels::cpu

@@ -1,0 +1,24 @@
+// The CPU op table: the reference backend; every entry is implemented here.
+#include "families.h"
+
+namespace lrp::kernels {
+
+const OpTable& cpu_ops() {
+    static const OpTable table = [] {
+        OpTable t;
+        t.backend = "cpu";
+        cpu::register_elementwise(t);
+        cpu::register_rng(t);
+        cpu::register_reduce(t);
+        cpu::register_softmax_xent(t);
+        cpu::register_optim(t);
+        cpu::register_gemm(t);
+        cpu::register_conv2d(t);
+        cpu::register_batchnorm(t);
+        cpu::register_pool(t);
+        return t;
+    }();
+    return table;
+}
+
+}  // namespace lrp::kernels

@@ -1,0 +1,8 @@
+// CUDA gemm kernels (placeholder: entries are registered as they are implemented).
+#include "families.h"
+
+namespace lrp::kernels::cuda {
+
+void register_gemm(OpTable&) {}
+
+}  // namespace lrp::kernels::cuda

@@ -1,0 +1,113 @@
+// The op table: one function pointer per op, filled by each backend (cpu_ops(), cuda_ops()). A null
+// entry means "not implemented on this backend" and the front end throws naming the op; nothing ever
+// falls back silently to another backend. All pointers are device pointers of the table's backend;
+// all shapes are given explicitly (sizes in elements); outputs are fully overwritten unless noted.
+// Shape/dtype/device checks happen once in the front ends (lrp/ops/*.h); kernels assume valid input.
+#pragma once
+#include <cstdint>
+
+#include "lrp/context.h"
+#include "lrp/kernels/descs.h"
+
+namespace lrp::kernels {
+
+using Ctx = ::lrp::KernelCtx;
+
+struct OpTable {
+    const char* backend = "?";
+
+    // ---- elementwise (kernels/*/elementwise*) ------------------------------------------------
+    void (*fill)(const Ctx&, float* y /*n*/, float value, int64_t n) = nullptr;
+    void (*add)(const Ctx&, const float* a, const float* b, float* y, int64_t n) = nullptr;   // y = a + b
+    void (*mul)(const Ctx&, const float* a, const float* b, float* y, int64_t n) = nullptr;   // y = a * b
+    void (*scale)(const Ctx&, const float* x, float alpha, float* y, int64_t n) = nullptr;    // y = alpha x
+    void (*axpy)(const Ctx&, float alpha, const float* x, float* y, int64_t n) = nullptr;     // y += alpha x
+    void (*relu_fwd)(const Ctx&, const float* x, float* y, int64_t n) = nullptr;
+    // dx = dy * (x > 0); x is the forward input (or output: same sign pattern)
+    void (*relu_bwd)(const Ctx&, const float* x, const float* dy, float* dx, int64_t n) = nullptr;
+    void (*clamp)(const Ctx&, const float* x, float lo, float hi, float* y, int64_t n) = nullptr;
+    // y = z + eps * sgn0(z), sgn0(z) = +1 for z >= 0 (incl. -0), -1 for z < 0; NaN stays NaN
+    void (*lrp_stabilize)(const Ctx&, const float* z, float eps, float* y, int64_t n) = nullptr;
+    // s = r / (z + eps * sgn0(z))
+    void (*lrp_eps_div)(const Ctx&, const float* r, const float* z, float eps, float* s, int64_t n) = nullptr;
+    // y[n, c, i] += b[c]   (in place; y is N x C x HW)
+    void (*bias_add)(const Ctx&, float* y, const float* b, int N, int C, int64_t HW) = nullptr;
+    // y[r, c] = alpha * x[r]   (y is rows x cols; e.g. global-average-pool backward)
+    void (*expand_rows)(const Ctx&, const float* x, float alpha, float* y, int64_t rows, int64_t cols) = nullptr;
+    // counter-based random fills (lrp/philox.h streams): identical values on every backend
+    void (*rng_uniform)(const Ctx&, uint64_t seed, uint64_t offset, float lo, float hi, float* y, int64_t n) = nullptr;
+    void (*rng_normal)(const Ctx&, uint64_t seed, uint64_t offset, float mean, float std, float* y, int64_t n) = nullptr;
+
+    // ---- reductions (kernels/*/reduce*) --------------------------------------------------------
+    // y[r] = op over x[r, 0..cols)  (rows = 1 reduces everything); accumulation in double on the CPU
+    void (*reduce_rows)(const Ctx&, ReduceOp op, const float* x, int64_t rows, int64_t cols, float* y) = nullptr;
+    // idx[r] = first index of the maximum of row r (NaN counts as maximum, as in PyTorch)
+    void (*argmax_rows)(const Ctx&, const float* x, int64_t rows, int64_t cols, int32_t* idx) = nullptr;
+    // y[c] = sum over n, i of x[n, c, i]   (bias gradients, channel statistics)
+    void (*reduce_channels)(const Ctx&, const float* x, int N, int C, int64_t HW, float* y) = nullptr;
+
+    // ---- loss (kernels/*/softmax_xent*) ------------------------------------------------------------
+    // loss[i] = cross-entropy of softmax(logits[i]) against label[i] smoothed by `smoothing`
+    // (PyTorch: target = (1 - s) one_hot + s / K). dlogits (nullable) = grad_scale * (softmax - target).
+    // A label outside [0, K) yields NaN loss and NaN gradients for that row.
+    void (*softmax_xent)(const Ctx&, const float* logits, const int32_t* labels, int N, int K, float smoothing,
+                         float grad_scale, float* loss, float* dlogits) = nullptr;
+
+    // ---- optimisers (kernels/*/optim*) -------------------------------------------------------------
+    // PyTorch SGD; buf may be null when momentum == 0; first_step initialises buf with the gradient.
+    void (*sgd_update)(const Ctx&, const SgdParams& p, float* w, const float* g, float* buf, int64_t n,
+                       bool first_step) = nullptr;
+    void (*adamw_update)(const Ctx&, const AdamWParams& p, float* w, const float* g, float* m, float* v,
+                         int64_t n) = nullptr;
+
+    // ---- GEMM (kernels/*/gemm*) --------------------------------------------------------------------
+    // Row-major C[M x N] = alpha * op(A) op(B) + beta * C, op(A) M x K, op(B) K x N; lda/ldb/ldc are
+    // row strides of A, B, C as stored. beta == 0 never reads C (NaN in C does not propagate).
+    void (*gemm)(const Ctx&, bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A,
+                 int lda, const float* B, int ldb, float beta, float* C, int ldc) = nullptr;
+
+    // ---- conv2d (kernels/*/conv2d*) ----------------------------------------------------------------
+    // y = conv(x, w) + b (b nullable); x N x C x H x W, w K x C/g x R x S, y N x K x P x Q
+    void (*conv2d_fwd)(const Ctx&, const Conv2dDesc& d, const float* x, const float* w, const float* b,
+                       float* y) = nullptr;
+    void (*conv2d_dgrad)(const Ctx&, const Conv2dDesc& d, const float* dy, const float* w, float* dx) = nullptr;
+    void (*conv2d_wgrad)(const Ctx&, const Conv2dDesc& d, const float* x, const float* dy, float* dw) = nullptr;
+
+    // ---- batch norm (kernels/*/batchnorm*) ---------------------------------------------------------
+    // Train: batch statistics; save_mean/save_invstd (C) for backward; running stats updated in place
+    // with the unbiased variance (PyTorch). Eval: running statistics.
+    void (*bn_fwd_train)(const Ctx&, const BatchNormDesc& d, const float* x, const float* gamma, const float* beta,
+                         float* y, float* save_mean, float* save_invstd, float* running_mean,
+                         float* running_var) = nullptr;
+    void (*bn_fwd_eval)(const Ctx&, const BatchNormDesc& d, const float* x, const float* gamma, const float* beta,
+                        const float* running_mean, const float* running_var, float* y) = nullptr;
+    void (*bn_bwd)(const Ctx&, const BatchNormDesc& d, const float* x, const float* dy, const float* gamma,
+                   const float* save_mean, const float* save_invstd, float* dx, float* dgamma,
+                   float* dbeta) = nullptr;
+
+    // ---- pooling (kernels/*/pool*) -----------------------------------------------------------------
+    // idx[n, c, p, q] = h * W + w of the first maximum in the window (PyTorch's index convention)
+    void (*maxpool_fwd)(const Ctx&, const Pool2dDesc& d, const float* x, float* y, int32_t* idx) = nullptr;
+    void (*maxpool_bwd)(const Ctx&, const Pool2dDesc& d, const float* dy, const int32_t* idx, float* dx) = nullptr;
+    void (*avgpool_fwd)(const Ctx&, const Pool2dDesc& d, const float* x, float* y) = nullptr;
+    void (*avgpool_bwd)(const Ctx&, const Pool2dDesc& d, const float* dy, float* dx) = nullptr;
+};
+
+const OpTable& cpu_ops();
+const OpTable& cuda_ops();          // throws in CPU-only builds
+const OpTable& ops_for(Device d);   // throws if the device cannot be used
+
+[[noreturn]] void throw_missing_op(const char* name, const char* backend);
+
+// Returns f, or throws "<name>: not implemented for the <backend> backend".
+template <class F>
+F require_op(F f, const char* name, const OpTable& t) {
+    if (!f) throw_missing_op(name, t.backend);
+    return f;
+}
+
+}  // namespace lrp::kernels
+
+// LRP_OP(device, conv2d_fwd)(ctx, ...): the entry for `device`, or a clear error when it is missing.
+#define LRP_OP(device, name)                                                                    \
+    ::lrp::kernels::require_op(::lrp::kernels::ops_for(device).name, #name, ::lrp::kernels::ops_for(device))

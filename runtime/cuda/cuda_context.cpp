@@ -1,0 +1,130 @@
+// CudaContext implementation and the CUDA/cuBLAS/cuDNN error formatting (compiled in CUDA builds only).
+#include "lrp/cuda/cuda_context.h"
+
+#include <array>
+
+#include "lrp/context.h"
+#include "lrp/cuda/cuda_check.h"
+#include "lrp/log.h"
+
+namespace lrp {
+
+void throw_cuda_error(const char* file, int line, const char* expr, cudaError_t e) {
+    (void)cudaGetLastError();  // consume the pending error so the next check does not see it again
+    throw_error(file, line, expr, str(cudaGetErrorName(e), ": ", cudaGetErrorString(e)));
+}
+
+void throw_cublas_error(const char* file, int line, const char* expr, cublasStatus_t s) {
+    throw_error(file, line, expr, str("cuBLAS ", cublasGetStatusName(s), ": ", cublasGetStatusString(s)));
+}
+
+void throw_cudnn_error(const char* file, int line, const char* expr, cudnnStatus_t s) {
+    throw_error(file, line, expr, str("cuDNN: ", cudnnGetErrorString(s)));
+}
+
+void check_launch(const char* file, int line, const char* what, cudaStream_t stream) {
+    cudaError_t e = cudaGetLastError();
+    if (e != cudaSuccess) throw_cuda_error(file, line, what, e);
+    if (cuda_sync_debug()) {
+        e = cudaStreamSynchronize(stream);
+        if (e != cudaSuccess) throw_cuda_error(file, line, what, e);
+    }
+}
+
+CudaContext::CudaContext(int device) : device_(device) {
+    LRP_CUDA_CHECK(cudaSetDevice(device_));
+    LRP_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
+    int dev = device_;
+    alloc_ = std::make_unique<CachingAllocator>(
+        str("cuda:", device_),
+        [dev](size_t n) -> void* {
+            void* p = nullptr;
+            cudaSetDevice(dev);
+            cudaError_t e = cudaMalloc(&p, n);
+            if (e == cudaErrorMemoryAllocation) {
+                (void)cudaGetLastError();
+                return nullptr;
+            }
+            if (e != cudaSuccess) throw_cuda_error(__FILE__, __LINE__, "cudaMalloc", e);
+            return p;
+        },
+        [](void* p) {
+            cudaError_t e = cudaFree(p);
+            if (e != cudaSuccess) log_error("cudaFree failed: ", cudaGetErrorString(e));
+        });
+}
+
+void CudaContext::make_current() const {
+    int cur = -1;
+    LRP_CUDA_CHECK(cudaGetDevice(&cur));
+    if (cur != device_) LRP_CUDA_CHECK(cudaSetDevice(device_));
+}
+
+cublasHandle_t CudaContext::cublas() {
+    std::lock_guard<std::mutex> lk(mu_);
+    if (!cublas_) {
+        make_current();
+        LRP_CUBLAS_CHECK(cublasCreate(&cublas_));
+        LRP_CUBLAS_CHECK(cublasSetStream(cublas_, stream_));
+    }
+    LRP_CUBLAS_CHECK(cublasSetMathMode(cublas_, allow_tf32() ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH));
+    return cublas_;
+}
+
+cudnnHandle_t CudaContext::cudnn() {
+    std::lock_guard<std::mutex> lk(mu_);
+    if (!cudnn_) {
+        make_current();
+        LRP_CUDNN_CHECK(cudnnCreate(&cudnn_));
+        LRP_CUDNN_CHECK(cudnnSetStream(cudnn_, stream_));
+    }
+    return cudnn_;
+}
+
+void* CudaContext::workspace(size_t bytes) {
+    std::lock_guard<std::mutex> lk(mu_);
+    if (bytes > ws_bytes_) {
+        alloc_->deallocate(ws_);  // stream-ordered: safe to hand out again on the same stream
+        ws_ = alloc_->allocate(bytes);
+        ws_bytes_ = bytes;
+    }
+    return ws_;
+}
+
+void CudaContext::memset_zero(void* p, size_t bytes) {
+    LRP_CUDA_CHECK(cudaMemsetAsync(p, 0, bytes, stream_));
+}
+
+void CudaContext::synchronize() { LRP_CUDA_CHECK(cudaStreamSynchronize(stream_)); }
+
+CudaContext& cuda_context(int index) {
+    static std::mutex mu;
+    static std::array<CudaContext*, 64> ctx{};  // process lifetime, never destroyed (driver teardown order)
+    LRP_CHECK(index >= 0 && index < 64, "CUDA device index ", index, " out of range");
+    std::lock_guard<std::mutex> lk(mu);
+    if (!ctx[index]) ctx[index] = new CudaContext(index);
+    return *ctx[index];
+}
+
+void cuda_copy_bytes(void* dst, Device dd, const void* src, Device sd, size_t bytes) {
+    Device gpu = dd.is_cuda() ? dd : sd;
+    require_device(gpu);
+    if (dd.is_cuda()) require_device(dd);
+    if (sd.is_cuda()) require_device(sd);
+    CudaContext& c = cuda_context(gpu.index);
+    c.make_current();
+    cudaMemcpyKind kind = dd.is_cpu() ? cudaMemcpyDeviceToHost
+                          : sd.is_cpu() ? cudaMemcpyHostToDevice : cudaMemcpyDeviceToDevice;
+    if (dd.is_cuda() && sd.is_cuda() && dd.index != sd.index) {
+        // Cross-device: order after both streams' pending work.
+        cuda_context(sd.index).synchronize();
+        LRP_CUDA_CHECK(cudaMemcpyPeerAsync(dst, dd.index, src, sd.index, bytes, c.stream()));
+        return;
+    }
+    LRP_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, kind, c.stream()));
+    // D2H into pageable memory: wait so the host may read it on return. H2D from pageable memory
+    // returns once the source is staged, so the host buffer may be reused without a sync.
+    if (kind == cudaMemcpyDeviceToHost) c.synchronize();
+}
+
+}  // namespace lrp

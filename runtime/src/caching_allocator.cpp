@@ -1,0 +1,100 @@
+// CachingAllocator policy: size rounding, best-fit reuse with bounded waste, release-and-retry on OOM.
+#include "lrp/caching_allocator.h"
+
+#include <algorithm>
+
+#include "lrp/error.h"
+#include "lrp/log.h"
+
+namespace lrp {
+
+namespace {
+constexpr size_t kSmallGranule = 512;
+constexpr size_t kSmallLimit = size_t(1) << 20;
+constexpr size_t kLargeGranule = size_t(2) << 20;
+size_t round_up(size_t x, size_t g) { return (x + g - 1) / g * g; }
+}  // namespace
+
+CachingAllocator::CachingAllocator(std::string name, RawAlloc alloc, RawFree free)
+    : name_(std::move(name)), raw_alloc_(std::move(alloc)), raw_free_(std::move(free)) {}
+
+CachingAllocator::~CachingAllocator() = default;
+
+size_t CachingAllocator::round_size(size_t bytes) {
+    if (bytes == 0) bytes = 1;
+    return bytes <= kSmallLimit ? round_up(bytes, kSmallGranule) : round_up(bytes, kLargeGranule);
+}
+
+void* CachingAllocator::take_cached(size_t rounded) {
+    auto it = free_.lower_bound(rounded);
+    // Accept a larger block only when the waste is bounded (at most 2x for small, +1 granule for large).
+    if (it == free_.end()) return nullptr;
+    size_t limit = rounded <= kSmallLimit ? 2 * rounded : rounded + kLargeGranule;
+    if (it->first > limit) return nullptr;
+    void* p = it->second;
+    size_t sz = it->first;
+    free_.erase(it);
+    live_[p] = sz;
+    stats_.in_use += sz;
+    stats_.cache_hits++;
+    stats_.peak_in_use = std::max(stats_.peak_in_use, stats_.in_use);
+    return p;
+}
+
+void* CachingAllocator::allocate(size_t bytes) {
+    size_t rounded = round_size(bytes);
+    std::lock_guard<std::mutex> lk(mu_);
+    if (void* p = take_cached(rounded)) return p;
+    void* p = raw_alloc_(rounded);
+    if (!p && !free_.empty()) {  // out of memory: give the cache back and retry once
+        release_cached_locked();
+        p = raw_alloc_(rounded);
+    }
+    LRP_CHECK(p != nullptr, name_, ": out of memory allocating ", bytes, " bytes (in use ", stats_.in_use,
+              ", peak ", stats_.peak_in_use, ", reserved ", stats_.reserved, ")");
+    live_[p] = rounded;
+    stats_.raw_allocs++;
+    stats_.reserved += rounded;
+    stats_.in_use += rounded;
+    stats_.peak_in_use = std::max(stats_.peak_in_use, stats_.in_use);
+    return p;
+}
+
+void CachingAllocator::deallocate(void* p) {
+    if (!p) return;
+    std::lock_guard<std::mutex> lk(mu_);
+    auto it = live_.find(p);
+    if (it == live_.end()) {
+        log_error(name_, ": deallocate of a pointer this allocator does not own");
+        return;
+    }
+    stats_.in_use -= it->second;
+    free_.emplace(it->second, p);
+    live_.erase(it);
+}
+
+void CachingAllocator::release_cached_locked() {
+    for (auto& [sz, p] : free_) {
+        raw_free_(p);
+        stats_.reserved -= sz;
+        stats_.raw_frees++;
+    }
+    free_.clear();
+}
+
+void CachingAllocator::release_cached() {
+    std::lock_guard<std::mutex> lk(mu_);
+    release_cached_locked();
+}
+
+MemoryStats CachingAllocator::stats() const {
+    std::lock_guard<std::mutex> lk(mu_);
+    return stats_;
+}
+
+void CachingAllocator::reset_peak() {
+    std::lock_guard<std::mutex> lk(mu_);
+    stats_.peak_in_use = stats_.in_use;
+}
+
+}  // namespace lrp

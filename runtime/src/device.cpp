@@ -1,0 +1,87 @@
+// Device naming/parsing and the cached CUDA probe (the one place, with runtime/cuda/, that tests
+// LRP_HAVE_CUDA). Without a driver the CUDA runtime error is sticky, so the probe runs exactly once.
+#include "lrp/device.h"
+
+#include <cstdlib>
+#include <mutex>
+
+#include "lrp/config.h"
+#include "lrp/error.h"
+#include "lrp/log.h"
+
+#if LRP_HAVE_CUDA
+#include <cuda_runtime_api.h>
+#endif
+
+namespace lrp {
+
+std::string Device::str() const { return is_cpu() ? "cpu" : "cuda:" + std::to_string(index); }
+
+bool cuda_built() { return LRP_HAVE_CUDA != 0; }
+
+namespace {
+struct Probe {
+    int count = 0;
+    std::string message;
+};
+
+Probe run_probe() {
+    Probe p;
+#if LRP_HAVE_CUDA
+    const char* dis = std::getenv("LRP_DISABLE_CUDA");
+    if (dis && std::string(dis) == "1") {
+        p.message = "CUDA disabled by LRP_DISABLE_CUDA=1";
+        return p;
+    }
+    int n = 0;
+    cudaError_t e = cudaGetDeviceCount(&n);
+    if (e != cudaSuccess) {
+        p.message = str("no usable CUDA device: ", cudaGetErrorName(e), " (", cudaGetErrorString(e), ")");
+        return p;  // no further CUDA call: the error may be sticky
+    }
+    p.count = n;
+    p.message = n > 0 ? str(n, " CUDA device(s)") : "the CUDA runtime reports 0 devices";
+#else
+    p.message = "lrpcu was built without CUDA";
+#endif
+    return p;
+}
+
+const Probe& probe() {
+    static const Probe p = [] {
+        Probe r = run_probe();
+        log_info("device probe: ", r.message);
+        return r;
+    }();
+    return p;
+}
+}  // namespace
+
+int cuda_device_count() { return probe().count; }
+const std::string& cuda_probe_message() { return probe().message; }
+
+void require_device(Device d) {
+    if (d.is_cpu()) return;
+    LRP_CHECK(cuda_built(), "CUDA device ", d.str(), " requested, but lrpcu was built without CUDA");
+    LRP_CHECK(cuda_device_count() > 0, "CUDA device ", d.str(), " requested, but ", cuda_probe_message());
+    LRP_CHECK(d.index >= 0 && d.index < cuda_device_count(), "CUDA device index ", d.index,
+              " out of range (", cuda_device_count(), " device(s))");
+}
+
+Device parse_device(const std::string& s) {
+    if (s == "cpu") return Device::cpu();
+    if (s == "auto") return cuda_device_count() > 0 ? Device::cuda(0) : Device::cpu();
+    Device d;
+    if (s == "cuda") {
+        d = Device::cuda(0);
+    } else if (s.rfind("cuda:", 0) == 0 && s.size() > 5 &&
+               s.find_first_not_of("0123456789", 5) == std::string::npos) {
+        d = Device::cuda(std::atoi(s.c_str() + 5));
+    } else {
+        LRP_THROW("unknown device '", s, "' (expected cpu, cuda, cuda:N or auto)");
+    }
+    require_device(d);
+    return d;
+}
+
+}  // namespace lrp

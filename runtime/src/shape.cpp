@@ -1,0 +1,45 @@
+// Shape construction with validation (non-negative extents, at most kMaxDims) and printing.
+#include "lrp/shape.h"
+
+#include "lrp/error.h"
+
+namespace lrp {
+
+Shape::Shape(std::initializer_list<int64_t> dims) : Shape(std::vector<int64_t>(dims)) {}
+
+Shape::Shape(const std::vector<int64_t>& dims) {
+    LRP_CHECK(static_cast<int>(dims.size()) <= kMaxDims, "shape has ", dims.size(), " dims; at most ",
+              kMaxDims, " are supported");
+    for (size_t i = 0; i < dims.size(); ++i) {
+        LRP_CHECK(dims[i] >= 0, "shape extent ", i, " is negative (", dims[i], ")");
+        d_[i] = dims[i];
+    }
+    ndim_ = static_cast<int>(dims.size());
+}
+
+int64_t Shape::operator[](int i) const {
+    int j = i < 0 ? i + ndim_ : i;
+    LRP_CHECK(j >= 0 && j < ndim_, "dim ", i, " out of range for shape ", str());
+    return d_[j];
+}
+
+int64_t Shape::numel() const {
+    int64_t n = 1;
+    for (int i = 0; i < ndim_; ++i) n *= d_[i];
+    return n;
+}
+
+std::string Shape::str() const {
+    std::string s = "[";
+    for (int i = 0; i < ndim_; ++i) s += (i ? ", " : "") + std::to_string(d_[i]);
+    return s + "]";
+}
+
+bool Shape::operator==(const Shape& o) const {
+    if (ndim_ != o.ndim_) return false;
+    for (int i = 0; i < ndim_; ++i)
+        if (d_[i] != o.d_[i]) return false;
+    return true;
+}
+
+}  // namespace lrp

@@ -1,0 +1,57 @@
+// The op tables: the CPU table is complete; a missing entry is a named error, never a fallback;
+// asking for the CUDA table without a device (or CUDA build) is a clear error.
+#include "lrp/config.h"
+#include "lrp/kernels/ops.h"
+#include "test_util.h"
+
+using namespace lrp;
+using namespace lrp::kernels;
+
+namespace {
+// Every function-pointer slot of an OpTable, by name (kept in step with ops.h by the size check).
+std::vector<std::pair<const char*, const void*>> entries(const OpTable& t) {
+    std::vector<std::pair<const char*, const void*>> e;
+#define E(name) e.emplace_back(#name, reinterpret_cast<const void*>(t.name))
+    E(fill); E(add); E(mul); E(scale); E(axpy); E(relu_fwd); E(relu_bwd); E(clamp); E(lrp_stabilize);
+    E(lrp_eps_div); E(bias_add); E(expand_rows); E(rng_uniform); E(rng_normal); E(reduce_rows);
+    E(argmax_rows); E(reduce_channels); E(softmax_xent); E(sgd_update); E(adamw_update); E(gemm);
+    E(conv2d_fwd); E(conv2d_dgrad); E(conv2d_wgrad); E(bn_fwd_train); E(bn_fwd_eval); E(bn_bwd);
+    E(maxpool_fwd); E(maxpool_bwd); E(avgpool_fwd); E(avgpool_bwd);
+#undef E
+    return e;
+}
+}  // namespace
+
+TEST(OpTableCpu, EveryEntryIsImplemented) {
+    const OpTable& t = cpu_ops();
+    auto e = entries(t);
+    // If this fails, an entry was added to OpTable without being listed above.
+    EXPECT_EQ(e.size() * sizeof(void*), sizeof(OpTable) - sizeof(const char*));
+    for (auto& [name, fn] : e) EXPECT_NE(fn, nullptr) << name << " missing from the CPU table";
+    EXPECT_STREQ(t.backend, "cpu");
+}
+
+TEST(OpTableCpu, MissingEntryIsANamedError) {
+    OpTable t;
+    t.backend = "test";
+    try {
+        require_op(t.conv2d_fwd, "conv2d_fwd", t);
+        FAIL();
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("conv2d_fwd: not implemented for the test backend"), std::string::npos)
+            << e.what();
+    }
+}
+
+TEST(OpTableCpu, CudaTableWithoutDeviceIsAnError) {
+    if (cuda_device_count() > 0) GTEST_SKIP() << "a CUDA device is present";
+    EXPECT_THROW(ops_for(Device::cuda(0)), Error);
+    if (!LRP_HAVE_CUDA) {
+        EXPECT_THROW(cuda_ops(), Error);
+    }
+}
+
+TEST(OpTableCuda, EveryEntryIsImplemented) {
+    LRP_SKIP_WITHOUT_CUDA();
+    for (auto& [name, fn] : entries(cuda_ops())) EXPECT_NE(fn, nullptr) << name << " missing from the CUDA table";
+}

@@ -1,0 +1,110 @@
+// Runtime basics: error messages carry file:line and the expression; shapes; dtypes and fp16/bf16
+// conversions; device parsing and the probe's behaviour in this build.
+#include <cmath>
+
+#include "lrp/config.h"
+#include "lrp/device.h"
+#include "lrp/dtype.h"
+#include "lrp/error.h"
+#include "lrp/shape.h"
+#include "test_util.h"
+
+using namespace lrp;
+
+TEST(ErrorCpu, CarriesLocationExpressionAndDetail) {
+    try {
+        int x = 3;
+        LRP_CHECK(x == 4, "x was ", x);
+        FAIL() << "no throw";
+    } catch (const Error& e) {
+        std::string m = e.what();
+        EXPECT_NE(m.find("test_runtime_basics.cpp:"), std::string::npos) << m;
+        EXPECT_NE(m.find("x == 4"), std::string::npos) << m;
+        EXPECT_NE(m.find("x was 3"), std::string::npos) << m;
+    }
+}
+
+TEST(ShapeCpu, NumelIndexingAndPrinting) {
+    Shape s{2, 3, 4};
+    EXPECT_EQ(s.ndim(), 3);
+    EXPECT_EQ(s.numel(), 24);
+    EXPECT_EQ(s[-1], 4);
+    EXPECT_EQ(s.str(), "[2, 3, 4]");
+    EXPECT_EQ(Shape{}.numel(), 1);
+    EXPECT_THROW(s[3], Error);
+    EXPECT_THROW((Shape{2, -1}), Error);
+    EXPECT_THROW((Shape{1, 1, 1, 1, 1, 1, 1}), Error);
+    EXPECT_TRUE((Shape{2, 3}) == (Shape{2, 3}));
+    EXPECT_TRUE((Shape{2, 3}) != (Shape{3, 2}));
+}
+
+TEST(DTypeCpu, SizesNamesParse) {
+    EXPECT_EQ(dtype_size(DType::F32), 4u);
+    EXPECT_EQ(dtype_size(DType::BF16), 2u);
+    EXPECT_EQ(parse_dtype("bfloat16"), DType::BF16);
+    EXPECT_STREQ(dtype_name(DType::U8), "u8");
+    EXPECT_THROW(parse_dtype("complex64"), Error);
+}
+
+TEST(DTypeCpu, HalfConversionsKnownValues) {
+    EXPECT_EQ(float_to_half(1.0f), 0x3c00);
+    EXPECT_EQ(float_to_half(-2.0f), 0xc000);
+    EXPECT_EQ(float_to_half(65504.0f), 0x7bff);
+    EXPECT_EQ(float_to_half(65520.0f), 0x7c00);          // rounds to inf
+    EXPECT_EQ(float_to_half(5.9604644775390625e-08f), 0x0001);  // smallest subnormal
+    EXPECT_EQ(float_to_half(1.0f + 1.0f / 2048), 0x3c00);  // tie rounds to even
+    EXPECT_EQ(float_to_half(1.0f + 3.0f / 2048), 0x3c02);
+    EXPECT_FLOAT_EQ(half_to_float(0x3555), 0.333251953125f);
+    EXPECT_FLOAT_EQ(half_to_float(0x0001), 5.9604644775390625e-08f);
+    EXPECT_TRUE(std::isinf(half_to_float(0xfc00)) && half_to_float(0xfc00) < 0);
+    EXPECT_TRUE(std::isnan(half_to_float(float_to_half(NAN))));
+    // Round trip of every finite half value.
+    for (uint32_t h = 0; h < 0x10000; ++h) {
+        if ((h & 0x7c00) == 0x7c00) continue;
+        ASSERT_EQ(float_to_half(half_to_float(static_cast<uint16_t>(h))), h) << h;
+    }
+}
+
+TEST(DTypeCpu, Bf16ConversionsKnownValues) {
+    EXPECT_EQ(float_to_bf16(1.0f), 0x3f80);
+    EXPECT_EQ(float_to_bf16(-3.0f), 0xc040);
+    EXPECT_FLOAT_EQ(bf16_to_float(0x3f80), 1.0f);
+    EXPECT_EQ(float_to_bf16(1.0f + 1.0f / 256), 0x3f80);  // tie to even
+    EXPECT_EQ(float_to_bf16(1.0f + 3.0f / 256), 0x3f82);
+    EXPECT_TRUE(std::isnan(bf16_to_float(float_to_bf16(NAN))));
+}
+
+TEST(DeviceCpu, ParseAndName) {
+    EXPECT_EQ(parse_device("cpu"), Device::cpu());
+    EXPECT_EQ(Device::cuda(1).str(), "cuda:1");
+    EXPECT_THROW(parse_device("gpu"), Error);
+    EXPECT_THROW(parse_device("cuda:x"), Error);
+    Device a = parse_device("auto");
+    EXPECT_EQ(a.is_cuda(), cuda_device_count() > 0);
+}
+
+TEST(DeviceCpu, ProbeIsConsistentWithBuild) {
+    EXPECT_EQ(cuda_built(), LRP_HAVE_CUDA != 0);
+    EXPECT_FALSE(cuda_probe_message().empty());
+    if (!cuda_built()) {
+        EXPECT_EQ(cuda_device_count(), 0);
+    }
+    // Probing again returns the cached answer.
+    EXPECT_EQ(cuda_device_count(), cuda_device_count());
+}
+
+TEST(DeviceCpu, CudaRequestedWithoutDeviceIsAClearError) {
+    if (cuda_device_count() > 0) GTEST_SKIP() << "a CUDA device is present";
+    try {
+        parse_device("cuda");
+        FAIL() << "no throw";
+    } catch (const Error& e) {
+        std::string m = e.what();
+        if (!cuda_built()) {
+            EXPECT_NE(m.find("built without CUDA"), std::string::npos) << m;
+        } else {
+            EXPECT_NE(m.find(cuda_probe_message()), std::string::npos) << m;
+        }
+    }
+    EXPECT_THROW(require_device(Device::cuda(0)), Error);
+}

@@ -1,0 +1,141 @@
+// Shared test helpers: the CUDA skip/require rule, seeded random inputs, the comparison rule
+// (|got-ref| <= atol + rtol|ref|, NaN/Inf parity, aggregate NMSE, non-zero reference) and guarded
+// device buffers that catch unwritten outputs (poison) and out-of-bounds writes (sentinel bands).
+#pragma once
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <limits>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "lrp/context.h"
+#include "lrp/device.h"
+#include "lrp/tensor.h"
+
+namespace lrp::test {
+
+inline bool require_cuda() {
+    const char* e = std::getenv("LRP_REQUIRE_CUDA");
+    return e && std::strcmp(e, "1") == 0;
+}
+
+// Random floats in [lo, hi), never exactly 0 (zeros hide wrong indexing and unwritten outputs).
+inline std::vector<float> random_vec(size_t n, uint32_t seed, float lo = -1.f, float hi = 1.f) {
+    std::mt19937 gen(seed);
+    std::uniform_real_distribution<float> dist(lo, hi);
+    std::vector<float> v(n);
+    for (auto& x : v) {
+        do x = dist(gen);
+        while (x == 0.f);
+    }
+    return v;
+}
+
+inline std::vector<int32_t> random_ints(size_t n, uint32_t seed, int32_t lo, int32_t hi_inclusive) {
+    std::mt19937 gen(seed);
+    std::uniform_int_distribution<int32_t> dist(lo, hi_inclusive);
+    std::vector<int32_t> v(n);
+    for (auto& x : v) x = dist(gen);
+    return v;
+}
+
+struct Tol {
+    double atol = 1e-6;
+    double rtol = 1e-6;
+    double nmse = 1e-8;         // bound on sum (got-ref)^2 / sum ref^2
+    bool allow_zero_ref = false;  // by default an all-zero reference fails (the test could not fail)
+};
+
+// Elementwise comparison; the message names the worst element and the first mismatches.
+template <class G, class R>
+::testing::AssertionResult all_close(const std::vector<G>& got, const std::vector<R>& ref, Tol tol = {}) {
+    if (got.size() != ref.size())
+        return ::testing::AssertionFailure() << "size " << got.size() << " vs reference " << ref.size();
+    double err2 = 0, ref2 = 0, worst = -1;
+    size_t worst_i = 0, bad = 0;
+    std::string first;
+    for (size_t i = 0; i < got.size(); ++i) {
+        double g = static_cast<double>(got[i]), r = static_cast<double>(ref[i]);
+        bool ok;
+        if (std::isnan(r) || std::isnan(g)) ok = std::isnan(r) && std::isnan(g);
+        else if (std::isinf(r) || std::isinf(g)) ok = g == r;
+        else {
+            double d = std::fabs(g - r);
+            ok = d <= tol.atol + tol.rtol * std::fabs(r);
+            err2 += d * d;
+            ref2 += r * r;
+            double excess = d - (tol.atol + tol.rtol * std::fabs(r));
+            if (excess > worst) worst = excess, worst_i = i;
+        }
+        if (!ok && ++bad <= 5) first += "\n  [" + std::to_string(i) + "] got " + std::to_string(g) + " ref " +
+                                        std::to_string(r);
+    }
+    if (bad) {
+        return ::testing::AssertionFailure() << bad << " of " << got.size() << " elements out of tolerance (atol "
+                                             << tol.atol << ", rtol " << tol.rtol << "); worst at [" << worst_i
+                                             << "]" << first;
+    }
+    if (!tol.allow_zero_ref && ref2 == 0 && !got.empty())
+        return ::testing::AssertionFailure() << "reference is all zeros: the comparison proves nothing";
+    if (ref2 > 0 && err2 / ref2 > tol.nmse)
+        return ::testing::AssertionFailure() << "NMSE " << err2 / ref2 << " exceeds " << tol.nmse;
+    return ::testing::AssertionSuccess();
+}
+
+// A buffer of T on `dev` with `kGuard` sentinel elements on each side; the body starts poisoned.
+template <class T>
+class Guarded {
+public:
+    static constexpr int64_t kGuard = 64;
+    Guarded(Device dev, int64_t n, T poison = poison_value())
+        : n_(n), t_(Tensor::empty(Shape{n + 2 * kGuard}, dtype_of<T>::value, dev)) {
+        std::vector<T> init(static_cast<size_t>(n + 2 * kGuard), sentinel());
+        for (int64_t i = 0; i < n; ++i) init[kGuard + i] = poison;
+        copy_bytes(t_.raw_data(), dev, init.data(), Device::cpu(), init.size() * sizeof(T));
+    }
+    Guarded(Device dev, const std::vector<T>& values) : Guarded(dev, static_cast<int64_t>(values.size())) {
+        copy_bytes(ptr(), t_.device(), values.data(), Device::cpu(), values.size() * sizeof(T));
+    }
+    T* ptr() const { return t_.data<T>() + kGuard; }
+    int64_t size() const { return n_; }
+    std::vector<T> read() const {
+        std::vector<T> all = t_.to_vector<T>();
+        return {all.begin() + kGuard, all.begin() + kGuard + n_};
+    }
+    // Fails if anything wrote outside the body.
+    ::testing::AssertionResult guards_intact() const {
+        std::vector<T> all = t_.to_vector<T>();
+        for (int64_t i = 0; i < kGuard; ++i) {
+            if (!same(all[i], sentinel()) || !same(all[kGuard + n_ + i], sentinel()))
+                return ::testing::AssertionFailure() << "write outside the output buffer (guard element " << i << ")";
+        }
+        return ::testing::AssertionSuccess();
+    }
+    static T poison_value() {
+        if constexpr (std::is_floating_point_v<T>) return std::numeric_limits<T>::quiet_NaN();
+        else return static_cast<T>(-7777777);
+    }
+
+private:
+    static T sentinel() { return static_cast<T>(12345); }
+    static bool same(T a, T b) { return std::memcmp(&a, &b, sizeof(T)) == 0; }
+    int64_t n_;
+    Tensor t_;
+};
+
+}  // namespace lrp::test
+
+// Skip a CUDA comparison when no device is present; fail instead when LRP_REQUIRE_CUDA=1.
+#define LRP_SKIP_WITHOUT_CUDA()                                                                  \
+    do {                                                                                         \
+        if (::lrp::cuda_device_count() == 0) {                                                   \
+            if (::lrp::test::require_cuda())                                                     \
+                FAIL() << "LRP_REQUIRE_CUDA=1 but no CUDA device: " << ::lrp::cuda_probe_message(); \
+            GTEST_SKIP() << "no CUDA device (" << ::lrp::cuda_probe_message() << ")";            \
+        }                                                                                        \
+    } while (0)
