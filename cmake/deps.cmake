@@ -2,7 +2,7 @@
 # CBLAS (OpenBLAS) is optional: without it the CPU GEMM uses lrpcu's own blocked kernel.
 set(LRP_HAVE_CBLAS OFF)
 find_path(LRP_CBLAS_INCLUDE_DIR cblas.h PATH_SUFFIXES openblas include/openblas include/x86_64-linux-gnu/openblas-pthread)
-find_library(LRP_CBLAS_LIBRARY NAMES openblas cblas)
+find_library(LRP_CBLAS_LIBRARY NAMES openblas cblas PATH_SUFFIXES openblas-pthread x86_64-linux-gnu/openblas-pthread)
 if(LRP_CBLAS_INCLUDE_DIR AND LRP_CBLAS_LIBRARY)
   add_library(lrp_cblas INTERFACE)
   target_include_directories(lrp_cblas INTERFACE ${LRP_CBLAS_INCLUDE_DIR})

@@ -1,8 +1,218 @@
-// CPU conv2d kernels (placeholder: entries are registered as they are implemented).
+// CPU conv2d (forward, backward-data, backward-weight) as im2col/col2im + the table's GEMM, with
+// stride, padding, dilation and groups; weights K x C/g x R x S. The batch runs in chunks of images so
+// the column buffer stays bounded; a chunk's columns are [C/g*R*S] x [images * P*Q].
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
 #include "families.h"
 
 namespace lrp::kernels::cpu {
+namespace {
 
-void register_conv2d(OpTable&) {}
+constexpr int64_t kChunkBudget = int64_t{1} << 22;  // floats in the column + GEMM-output buffers (16 MiB)
+
+struct Geom {
+    int G, Cg, Kg, P, Q;
+    int64_t HW, PQ, CRS;
+    explicit Geom(const Conv2dDesc& d)
+        : G(d.groups), Cg(d.C / d.groups), Kg(d.K / d.groups), P(d.P()), Q(d.Q()),
+          HW(int64_t{d.H} * d.W), PQ(int64_t{P} * Q), CRS(int64_t{Cg} * d.R * d.S) {}
+};
+
+// Images per chunk: as many as fit the budget, at least one.
+int chunk_images(const Conv2dDesc& d, const Geom& g) {
+    const int64_t per_image = (g.CRS + g.Kg) * g.PQ;
+    return static_cast<int>(std::clamp<int64_t>(kChunkBudget / std::max<int64_t>(per_image, 1), 1, d.N));
+}
+
+// A 1x1, stride-1, unpadded convolution: an image's column matrix is the image itself.
+bool im2col_is_identity(const Conv2dDesc& d) {
+    return d.R == 1 && d.S == 1 && d.stride_h == 1 && d.stride_w == 1 && d.pad_h == 0 && d.pad_w == 0;
+}
+
+// Output positions o in [lo, hi) whose input index o*stride + off lies in [0, in).
+void valid_range(int in, int out, int off, int stride, int& lo, int& hi) {
+    lo = off >= 0 ? 0 : (-off + stride - 1) / stride;
+    hi = (in - 1 - off) < 0 ? 0 : (in - 1 - off) / stride + 1;
+    lo = std::min(lo, out);
+    hi = std::clamp(hi, lo, out);
+}
+
+// Walks every (column row, image, output row) of a chunk and calls f(x_row_or_null, col_row, iw0, q_lo, q_hi):
+// x_row is input row ih of the channel (null when ih is padding), col_row the Q outputs of that row.
+template <class XPtr, class ColPtr, class F>
+void for_each_col_row(const Conv2dDesc& d, const Geom& g, XPtr x, int nc, int group, ColPtr col, F&& f) {
+    const int64_t ld = int64_t{nc} * g.PQ;
+    for (int c = 0; c < g.Cg; ++c)
+        for (int r = 0; r < d.R; ++r)
+            for (int s = 0; s < d.S; ++s) {
+                const int64_t row = (int64_t{c} * d.R + r) * d.S + s;
+                const int iw0 = s * d.dil_w - d.pad_w;
+                int q_lo, q_hi;
+                valid_range(d.W, g.Q, iw0, d.stride_w, q_lo, q_hi);
+                for (int nl = 0; nl < nc; ++nl) {
+                    XPtr xc = x + (int64_t{nl} * d.C + int64_t{group} * g.Cg + c) * g.HW;
+                    ColPtr dst = col + row * ld + nl * g.PQ;
+                    for (int p = 0; p < g.P; ++p) {
+                        const int ih = p * d.stride_h - d.pad_h + r * d.dil_h;
+                        const bool inside = ih >= 0 && ih < d.H;
+                        f(inside ? xc + int64_t{ih} * d.W : nullptr, dst + int64_t{p} * g.Q, iw0, q_lo, q_hi);
+                    }
+                }
+            }
+}
+
+// col[CRS][nc*PQ] from images x[nc][C][H][W], channels of `group`.
+void im2col(const Conv2dDesc& d, const Geom& g, const float* x, int nc, int group, float* col) {
+    const int sw = d.stride_w;
+    for_each_col_row(d, g, x, nc, group, col, [&](const float* xr, float* out, int iw0, int lo, int hi) {
+        if (!xr) {
+            std::fill(out, out + g.Q, 0.f);
+            return;
+        }
+        std::fill(out, out + lo, 0.f);
+        for (int q = lo; q < hi; ++q) out[q] = xr[q * sw + iw0];
+        std::fill(out + hi, out + g.Q, 0.f);
+    });
+}
+
+// dx[nc][C][H][W] += scatter of col[CRS][nc*PQ] (channels of `group`); padding positions are dropped.
+void col2im(const Conv2dDesc& d, const Geom& g, const float* col, int nc, int group, float* dx) {
+    const int sw = d.stride_w;
+    for_each_col_row(d, g, dx, nc, group, col, [&](float* xr, const float* in, int iw0, int lo, int hi) {
+        if (!xr) return;
+        for (int q = lo; q < hi; ++q) xr[q * sw + iw0] += in[q];
+    });
+}
+
+// dst[Kg][nc*PQ] from t[nc][K][PQ], channels of `group` (dy of a chunk, laid out as a GEMM operand).
+void gather_group(const Geom& g, int K, const float* t, int nc, int group, float* dst) {
+    const int64_t ld = int64_t{nc} * g.PQ;
+    for (int k = 0; k < g.Kg; ++k)
+        for (int nl = 0; nl < nc; ++nl)
+            std::memcpy(dst + k * ld + nl * g.PQ, t + (int64_t{nl} * K + int64_t{group} * g.Kg + k) * g.PQ,
+                        sizeof(float) * g.PQ);
+}
+
+decltype(OpTable::gemm) gemm_entry() { return require_op(cpu_ops().gemm, "gemm", cpu_ops()); }
+
+void conv2d_fwd(const Ctx& ctx, const Conv2dDesc& d, const float* x, const float* w, const float* b, float* y) {
+    const Geom g(d);
+    const auto gemm = gemm_entry();
+    const int nb = chunk_images(d, g);
+    const bool identity = im2col_is_identity(d);
+    std::vector<float> col, out;
+    for (int n0 = 0; n0 < d.N; n0 += nb) {
+        const int nc = std::min(nb, d.N - n0);
+        const int64_t ld = nc * g.PQ;
+        const float* xn = x + int64_t{n0} * d.C * g.HW;
+        float* yn = y + int64_t{n0} * d.K * g.PQ;
+        for (int grp = 0; grp < g.G; ++grp) {
+            const float* wg = w + int64_t{grp} * g.Kg * g.CRS;
+            const float* bmat = xn + int64_t{grp} * g.Cg * g.HW;  // identity im2col, one image
+            if (!(identity && nc == 1)) {
+                col.resize(static_cast<size_t>(g.CRS * ld));
+                im2col(d, g, xn, nc, grp, col.data());
+                bmat = col.data();
+            }
+            if (nc == 1) {  // one image: the group's output block is a contiguous Kg x PQ matrix
+                gemm(ctx, false, false, g.Kg, static_cast<int>(g.PQ), static_cast<int>(g.CRS), 1.f, wg,
+                     static_cast<int>(g.CRS), bmat, static_cast<int>(g.PQ), 0.f, yn + int64_t{grp} * g.Kg * g.PQ,
+                     static_cast<int>(g.PQ));
+                continue;
+            }
+            out.resize(static_cast<size_t>(g.Kg * ld));
+            gemm(ctx, false, false, g.Kg, static_cast<int>(ld), static_cast<int>(g.CRS), 1.f, wg,
+                 static_cast<int>(g.CRS), bmat, static_cast<int>(ld), 0.f, out.data(), static_cast<int>(ld));
+            for (int nl = 0; nl < nc; ++nl)
+                for (int k = 0; k < g.Kg; ++k)
+                    std::memcpy(yn + (int64_t{nl} * d.K + int64_t{grp} * g.Kg + k) * g.PQ,
+                                out.data() + k * ld + nl * g.PQ, sizeof(float) * g.PQ);
+        }
+    }
+    if (!b) return;
+    for (int64_t n = 0; n < d.N; ++n)
+        for (int k = 0; k < d.K; ++k) {
+            float* p = y + (n * d.K + k) * g.PQ;
+            for (int64_t i = 0; i < g.PQ; ++i) p[i] += b[k];
+        }
+}
+
+void conv2d_dgrad(const Ctx& ctx, const Conv2dDesc& d, const float* dy, const float* w, float* dx) {
+    const Geom g(d);
+    const auto gemm = gemm_entry();
+    const int nb = chunk_images(d, g);
+    const bool identity = im2col_is_identity(d);
+    // Input positions that no output reads (e.g. the last row of an even input under stride 2) stay 0.
+    std::fill(dx, dx + int64_t{d.N} * d.C * g.HW, 0.f);
+    std::vector<float> col, dyg;
+    for (int n0 = 0; n0 < d.N; n0 += nb) {
+        const int nc = std::min(nb, d.N - n0);
+        const int64_t ld = nc * g.PQ;
+        const float* dyn = dy + int64_t{n0} * d.K * g.PQ;
+        float* dxn = dx + int64_t{n0} * d.C * g.HW;
+        for (int grp = 0; grp < g.G; ++grp) {
+            const float* wg = w + int64_t{grp} * g.Kg * g.CRS;
+            const float* amat = dyn + int64_t{grp} * g.Kg * g.PQ;  // one image: contiguous Kg x PQ
+            if (nc > 1) {
+                dyg.resize(static_cast<size_t>(g.Kg * ld));
+                gather_group(g, d.K, dyn, nc, grp, dyg.data());
+                amat = dyg.data();
+            }
+            // col[CRS][ld] = w_g^T [CRS x Kg] * dy_g [Kg x ld]
+            const bool direct = identity && nc == 1;  // 1x1 stride 1, one image: the columns are dx itself
+            if (!direct) col.resize(static_cast<size_t>(g.CRS * ld));
+            float* cmat = direct ? dxn + int64_t{grp} * g.Cg * g.HW : col.data();
+            gemm(ctx, true, false, static_cast<int>(g.CRS), static_cast<int>(ld), g.Kg, 1.f, wg,
+                 static_cast<int>(g.CRS), amat, static_cast<int>(ld), 0.f, cmat, static_cast<int>(ld));
+            if (!direct) col2im(d, g, col.data(), nc, grp, dxn);
+        }
+    }
+}
+
+void conv2d_wgrad(const Ctx& ctx, const Conv2dDesc& d, const float* x, const float* dy, float* dw) {
+    const Geom g(d);
+    const auto gemm = gemm_entry();
+    const int nb = chunk_images(d, g);
+    const bool identity = im2col_is_identity(d);
+    if (d.N <= 0) {
+        std::fill(dw, dw + int64_t{d.K} * g.CRS, 0.f);
+        return;
+    }
+    std::vector<float> col, dyg;
+    for (int n0 = 0; n0 < d.N; n0 += nb) {
+        const int nc = std::min(nb, d.N - n0);
+        const int64_t ld = nc * g.PQ;
+        const float* xn = x + int64_t{n0} * d.C * g.HW;
+        const float* dyn = dy + int64_t{n0} * d.K * g.PQ;
+        for (int grp = 0; grp < g.G; ++grp) {
+            const float* amat = dyn + int64_t{grp} * g.Kg * g.PQ;
+            const float* bmat = xn + int64_t{grp} * g.Cg * g.HW;
+            if (nc > 1) {
+                dyg.resize(static_cast<size_t>(g.Kg * ld));
+                gather_group(g, d.K, dyn, nc, grp, dyg.data());
+                amat = dyg.data();
+            }
+            if (!(identity && nc == 1)) {
+                col.resize(static_cast<size_t>(g.CRS * ld));
+                im2col(d, g, xn, nc, grp, col.data());
+                bmat = col.data();
+            }
+            // dw_g [Kg x CRS] (+)= dy_g [Kg x ld] * col^T [ld x CRS]
+            gemm(ctx, false, true, g.Kg, static_cast<int>(g.CRS), static_cast<int>(ld), 1.f, amat,
+                 static_cast<int>(ld), bmat, static_cast<int>(ld), n0 == 0 ? 0.f : 1.f,
+                 dw + int64_t{grp} * g.Kg * g.CRS, static_cast<int>(g.CRS));
+        }
+    }
+}
+
+}  // namespace
+
+void register_conv2d(OpTable& t) {
+    t.conv2d_fwd = conv2d_fwd;
+    t.conv2d_dgrad = conv2d_dgrad;
+    t.conv2d_wgrad = conv2d_wgrad;
+}
 
 }  // namespace lrp::kernels::cpu

@@ -1,8 +1,72 @@
-// CPU reduce kernels (placeholder: entries are registered as they are implemented).
+// CPU reference reductions: per-row sum/mean/max/min/sum-of-squares (double accumulation, NaN
+// propagates through max/min), first-index arg-max (NaN counts as the maximum) and per-channel sums.
+#include <cmath>
+#include <limits>
+
 #include "families.h"
 
 namespace lrp::kernels::cpu {
+namespace {
 
-void register_reduce(OpTable&) {}
+double reduce_one(ReduceOp op, const float* x, int64_t cols) {
+    switch (op) {
+        case ReduceOp::Sum:
+        case ReduceOp::Mean: {
+            double s = 0;
+            for (int64_t i = 0; i < cols; ++i) s += x[i];
+            return op == ReduceOp::Mean ? s / static_cast<double>(cols) : s;
+        }
+        case ReduceOp::SumSq: {
+            double s = 0;
+            for (int64_t i = 0; i < cols; ++i) s += static_cast<double>(x[i]) * x[i];
+            return s;
+        }
+        case ReduceOp::Max:
+        case ReduceOp::Min: {
+            const bool mx = op == ReduceOp::Max;
+            double m = mx ? -std::numeric_limits<double>::infinity() : std::numeric_limits<double>::infinity();
+            for (int64_t i = 0; i < cols; ++i) {
+                double v = x[i];
+                if (std::isnan(v)) return v;
+                if (mx ? v > m : v < m) m = v;
+            }
+            return m;
+        }
+    }
+    return std::numeric_limits<double>::quiet_NaN();
+}
+
+void reduce_rows(const Ctx&, ReduceOp op, const float* x, int64_t rows, int64_t cols, float* y) {
+    for (int64_t r = 0; r < rows; ++r) y[r] = static_cast<float>(reduce_one(op, x + r * cols, cols));
+}
+
+void argmax_rows(const Ctx&, const float* x, int64_t rows, int64_t cols, int32_t* idx) {
+    for (int64_t r = 0; r < rows; ++r) {
+        const float* p = x + r * cols;
+        int64_t best = 0;
+        for (int64_t i = 1; i < cols && !std::isnan(p[best]); ++i)
+            if (std::isnan(p[i]) || p[i] > p[best]) best = i;
+        idx[r] = static_cast<int32_t>(best);
+    }
+}
+
+void reduce_channels(const Ctx&, const float* x, int N, int C, int64_t HW, float* y) {
+    for (int64_t c = 0; c < C; ++c) {
+        double s = 0;
+        for (int64_t n = 0; n < N; ++n) {
+            const float* p = x + (n * C + c) * HW;
+            for (int64_t i = 0; i < HW; ++i) s += p[i];
+        }
+        y[c] = static_cast<float>(s);
+    }
+}
+
+}  // namespace
+
+void register_reduce(OpTable& t) {
+    t.reduce_rows = reduce_rows;
+    t.argmax_rows = argmax_rows;
+    t.reduce_channels = reduce_channels;
+}
 
 }  // namespace lrp::kernels::cpu

@@ -1,8 +1,40 @@
-// CPU rng kernels (placeholder: entries are registered as they are implemented).
+// CPU counter-based random fills: element i of y is drawn from the Philox stream (seed, offset) at
+// index i (lrp/philox.h), so the CUDA kernels produce the same values (uniform: bit for bit).
+#include <cmath>
+
 #include "families.h"
+#include "lrp/philox.h"
 
 namespace lrp::kernels::cpu {
+namespace {
 
-void register_rng(OpTable&) {}
+// lo + (hi - lo) u with both roundings explicit (no fused multiply-add): the product of two floats is
+// exact in double, so the cast rounds once, exactly like __fmul_rn on the device.
+inline float affine(float lo, float width, float u) {
+    float p = static_cast<float>(static_cast<double>(width) * static_cast<double>(u));
+    return lo + p;
+}
+
+void rng_uniform(const Ctx&, uint64_t seed, uint64_t offset, float lo, float hi, float* y, int64_t n) {
+    const float width = hi - lo;
+    for (int64_t i = 0; i < n; ++i) {
+        float v = affine(lo, width, philox_uniform(seed, offset, static_cast<uint64_t>(i)));
+        // Rounding can reach hi for some ranges; keep the interval half-open.
+        if (v >= hi && hi > lo) v = std::nextafter(hi, lo);
+        y[i] = v;
+    }
+}
+
+void rng_normal(const Ctx&, uint64_t seed, uint64_t offset, float mean, float std, float* y, int64_t n) {
+    for (int64_t i = 0; i < n; ++i)
+        y[i] = affine(mean, std, philox_normal(seed, offset, static_cast<uint64_t>(i)));
+}
+
+}  // namespace
+
+void register_rng(OpTable& t) {
+    t.rng_uniform = rng_uniform;
+    t.rng_normal = rng_normal;
+}
 
 }  // namespace lrp::kernels::cpu

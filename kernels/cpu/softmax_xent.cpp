@@ -1,8 +1,48 @@
-// CPU softmax_xent kernels (placeholder: entries are registered as they are implemented).
+// CPU reference softmax cross-entropy with label smoothing (PyTorch semantics), forward loss and
+// gradient in one pass, everything in double. An out-of-range label gives a NaN row.
+#include <cmath>
+#include <limits>
+
 #include "families.h"
 
 namespace lrp::kernels::cpu {
+namespace {
 
-void register_softmax_xent(OpTable&) {}
+void softmax_xent(const Ctx&, const float* logits, const int32_t* labels, int N, int K, float smoothing,
+                  float grad_scale, float* loss, float* dlogits) {
+    const double s = smoothing, off = s / K, on = 1.0 - s + off;
+    for (int64_t n = 0; n < N; ++n) {
+        const float* x = logits + n * K;
+        float* dx = dlogits ? dlogits + n * K : nullptr;
+        const int32_t label = labels[n];
+        if (label < 0 || label >= K) {
+            loss[n] = std::numeric_limits<float>::quiet_NaN();
+            if (dx)
+                for (int k = 0; k < K; ++k) dx[k] = std::numeric_limits<float>::quiet_NaN();
+            continue;
+        }
+        double m = x[0];
+        for (int k = 1; k < K; ++k) m = std::fmax(m, static_cast<double>(x[k]));
+        double se = 0, sx = 0;
+        for (int k = 0; k < K; ++k) {
+            se += std::exp(x[k] - m);
+            sx += x[k];
+        }
+        const double lse = m + std::log(se);
+        // -sum_k t_k (x_k - lse) with t = (1 - s) onehot + s/K
+        loss[n] = static_cast<float>((1.0 - s) * (lse - x[label]) + off * (K * lse - sx));
+        if (dx) {
+            for (int k = 0; k < K; ++k) {
+                double p = std::exp(x[k] - lse);
+                double t = k == label ? on : off;
+                dx[k] = static_cast<float>(grad_scale * (p - t));
+            }
+        }
+    }
+}
+
+}  // namespace
+
+void register_softmax_xent(OpTable& t) { t.softmax_xent = softmax_xent; }
 
 }  // namespace lrp::kernels::cpu

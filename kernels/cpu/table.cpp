@@ -16,6 +16,9 @@ const OpTable& cpu_ops() {
         cpu::register_conv2d(t);
         cpu::register_batchnorm(t);
         cpu::register_pool(t);
+        cpu::register_channel(t);
+        cpu::register_metrics(t);
+        cpu::register_augment(t);
         return t;
     }();
     return table;

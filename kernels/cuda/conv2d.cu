@@ -1,8 +1,181 @@
-// CUDA conv2d kernels (placeholder: entries are registered as they are implemented).
+// CUDA conv2d (forward, backward-data, backward-weight) through the cuDNN 9 legacy convolution API.
+// Per (shape, direction, TF32 setting, device) a plan (descriptors + algorithm from the v7 heuristics
+// + workspace size) is built once and cached; math is FMA-only unless lrp::allow_tf32().
+#include <array>
+#include <map>
+#include <memory>
+#include <mutex>
+
+#include "../api/conv_algo_stats.h"
+#include "common.cuh"
+#include "cudnn_util.h"
 #include "families.h"
 
 namespace lrp::kernels::cuda {
+namespace {
 
-void register_conv2d(OpTable&) {}
+constexpr size_t kMaxWorkspace = size_t{512} << 20;  // algorithms needing more are skipped
+
+enum class Dir : int { Fwd = 0, Dgrad = 1, Wgrad = 2 };
+
+// Immutable once built; used concurrently read-only.
+struct Plan {
+    TensorDesc x, y, bias;  // x: N x C x H x W, y: N x K x P x Q, bias: 1 x K x 1 x 1
+    FilterDesc w;           // K x C/groups x R x S
+    ConvDesc conv;
+    int algo = 0;  // cudnnConvolution{Fwd,BwdData,BwdFilter}Algo_t, by direction
+    size_t ws = 0;
+};
+
+using Key = std::array<int, 17>;
+
+Key make_key(const Conv2dDesc& d, Dir dir, bool tf32, int device) {
+    return {d.N, d.C, d.H, d.W, d.K, d.R, d.S, d.stride_h, d.stride_w, d.pad_h, d.pad_w, d.dil_h, d.dil_w,
+            d.groups, static_cast<int>(dir), tf32 ? 1 : 0, device};
+}
+
+std::string shape_str(const Conv2dDesc& d) {
+    return str("x [", d.N, ", ", d.C, ", ", d.H, ", ", d.W, "], w [", d.K, ", ", d.C / d.groups, ", ", d.R, ", ",
+               d.S, "], stride ", d.stride_h, "x", d.stride_w, ", pad ", d.pad_h, "x", d.pad_w, ", dilation ",
+               d.dil_h, "x", d.dil_w, ", groups ", d.groups);
+}
+
+// The first heuristic result (cuDNN's ranking) that succeeded, fits the workspace cap, has an allowed
+// math type and whose workspace query (ws_query(algo, &bytes) with the final math type) succeeds.
+// Without TF32 only FMA results qualify (a second pass accepts CUDNN_DEFAULT_MATH, never tensor-op
+// math) and the descriptor keeps CUDNN_FMA_MATH; with TF32 the descriptor takes the result's math type.
+template <class Perf, class WsQuery>
+bool pick(const Perf* perf, int n, bool tf32, cudnnConvolutionDescriptor_t conv, WsQuery ws_query, Plan& p) {
+    for (int pass = 0; pass < (tf32 ? 1 : 2); ++pass) {
+        for (int i = 0; i < n; ++i) {
+            const Perf& r = perf[i];
+            if (r.status != CUDNN_STATUS_SUCCESS || r.memory > kMaxWorkspace) continue;
+            if (tf32) {
+                LRP_CUDNN_CHECK(cudnnSetConvolutionMathType(conv, r.mathType));
+            } else if (r.mathType != (pass == 0 ? CUDNN_FMA_MATH : CUDNN_DEFAULT_MATH)) {
+                continue;
+            }
+            size_t bytes = 0;
+            if (ws_query(r.algo, &bytes) != CUDNN_STATUS_SUCCESS || bytes > kMaxWorkspace) continue;
+            p.algo = static_cast<int>(r.algo);
+            p.ws = bytes;
+            return true;
+        }
+    }
+    return false;
+}
+
+std::unique_ptr<Plan> make_plan(cudnnHandle_t h, const Conv2dDesc& d, Dir dir, bool tf32) {
+    auto p = std::make_unique<Plan>();
+    set_nchw(p->x, d.N, d.C, d.H, d.W);
+    set_nchw(p->y, d.N, d.K, d.P(), d.Q());
+    set_nchw(p->bias, 1, d.K, 1, 1);
+    set_filter(p->w, d.K, d.C / d.groups, d.R, d.S);
+    LRP_CUDNN_CHECK(cudnnSetConvolution2dDescriptor(p->conv, d.pad_h, d.pad_w, d.stride_h, d.stride_w, d.dil_h,
+                                                    d.dil_w, CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
+    LRP_CUDNN_CHECK(cudnnSetConvolutionGroupCount(p->conv, d.groups));
+    LRP_CUDNN_CHECK(cudnnSetConvolutionMathType(p->conv, tf32 ? CUDNN_TENSOR_OP_MATH : CUDNN_FMA_MATH));
+    int on = 0, oc = 0, oh = 0, ow = 0;  // cuDNN's output size must match Conv2dDesc (PyTorch's formula)
+    LRP_CUDNN_CHECK(cudnnGetConvolution2dForwardOutputDim(p->conv, p->x, p->w, &on, &oc, &oh, &ow));
+    LRP_CHECK(on == d.N && oc == d.K && oh == d.P() && ow == d.Q(), "conv2d: cuDNN output ", on, "x", oc, "x", oh,
+              "x", ow, " differs from the descriptor's ", d.N, "x", d.K, "x", d.P(), "x", d.Q(), " for ",
+              shape_str(d));
+    bool ok = false;
+    int n = 0;
+    switch (dir) {
+    case Dir::Fwd: {
+        std::array<cudnnConvolutionFwdAlgoPerf_t, CUDNN_CONVOLUTION_FWD_ALGO_COUNT> perf{};
+        LRP_CUDNN_CHECK(cudnnGetConvolutionForwardAlgorithm_v7(h, p->x, p->w, p->conv, p->y,
+                                                               static_cast<int>(perf.size()), &n, perf.data()));
+        ok = pick(perf.data(), n, tf32, p->conv, [&](cudnnConvolutionFwdAlgo_t a, size_t* b) {
+            return cudnnGetConvolutionForwardWorkspaceSize(h, p->x, p->w, p->conv, p->y, a, b);
+        }, *p);
+        break;
+    }
+    case Dir::Dgrad: {
+        std::array<cudnnConvolutionBwdDataAlgoPerf_t, CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT> perf{};
+        LRP_CUDNN_CHECK(cudnnGetConvolutionBackwardDataAlgorithm_v7(h, p->w, p->y, p->conv, p->x,
+                                                                    static_cast<int>(perf.size()), &n, perf.data()));
+        ok = pick(perf.data(), n, tf32, p->conv, [&](cudnnConvolutionBwdDataAlgo_t a, size_t* b) {
+            return cudnnGetConvolutionBackwardDataWorkspaceSize(h, p->w, p->y, p->conv, p->x, a, b);
+        }, *p);
+        break;
+    }
+    case Dir::Wgrad: {
+        std::array<cudnnConvolutionBwdFilterAlgoPerf_t, CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT> perf{};
+        LRP_CUDNN_CHECK(cudnnGetConvolutionBackwardFilterAlgorithm_v7(h, p->x, p->y, p->conv, p->w,
+                                                                      static_cast<int>(perf.size()), &n, perf.data()));
+        ok = pick(perf.data(), n, tf32, p->conv, [&](cudnnConvolutionBwdFilterAlgo_t a, size_t* b) {
+            return cudnnGetConvolutionBackwardFilterWorkspaceSize(h, p->x, p->y, p->conv, p->w, a, b);
+        }, *p);
+        break;
+    }
+    }
+    static const char* const kDirName[] = {"forward", "backward-data", "backward-filter"};
+    LRP_CHECK(ok, "conv2d: cuDNN offers no usable ", kDirName[static_cast<int>(dir)], " algorithm (", n,
+              " candidates; FMA math unless TF32 is allowed, workspace <= ", kMaxWorkspace >> 20, " MiB) for ",
+              shape_str(d));
+    return p;
+}
+
+// The cached plan for this shape and direction (built on first use; cache guarded by a mutex).
+const Plan& plan_for(const Ctx& ctx, cudnnHandle_t h, const Conv2dDesc& d, Dir dir) {
+    static std::mutex mu;
+    static auto* cache = new std::map<Key, std::unique_ptr<Plan>>();  // process lifetime
+    const bool tf32 = allow_tf32();
+    const Key key = make_key(d, dir, tf32, ctx.cuda->device());
+    std::lock_guard<std::mutex> lk(mu);
+    auto it = cache->find(key);
+    const bool hit = it != cache->end();
+    if (!hit) it = cache->emplace(key, make_plan(h, d, dir, tf32)).first;
+    conv_algo_cache_record(hit);
+    return *it->second;
+}
+
+// The context's cuDNN handle (bound to its stream) with the context's device current.
+cudnnHandle_t handle_of(const Ctx& ctx) {
+    ctx.cuda->make_current();
+    return ctx.cuda->cudnn();
+}
+
+void* workspace_of(const Ctx& ctx, const Plan& p) { return p.ws ? ctx.cuda->workspace(p.ws) : nullptr; }
+
+// beta = 0 everywhere: cuDNN does not read the output then (NaN in it does not propagate).
+void conv2d_fwd(const Ctx& ctx, const Conv2dDesc& d, const float* x, const float* w, const float* b, float* y) {
+    cudnnHandle_t h = handle_of(ctx);
+    const Plan& p = plan_for(ctx, h, d, Dir::Fwd);
+    const float one = 1.f, zero = 0.f;
+    LRP_CUDNN_CHECK(cudnnConvolutionForward(h, &one, p.x, x, p.w, w, p.conv,
+                                            static_cast<cudnnConvolutionFwdAlgo_t>(p.algo), workspace_of(ctx, p),
+                                            p.ws, &zero, p.y, y));
+    if (b) LRP_CUDNN_CHECK(cudnnAddTensor(h, &one, p.bias, b, &one, p.y, y));  // y += b broadcast over N, P, Q
+}
+
+void conv2d_dgrad(const Ctx& ctx, const Conv2dDesc& d, const float* dy, const float* w, float* dx) {
+    cudnnHandle_t h = handle_of(ctx);
+    const Plan& p = plan_for(ctx, h, d, Dir::Dgrad);
+    const float one = 1.f, zero = 0.f;
+    // dx has the full input shape, so positions no output reads (output_padding) are written as 0.
+    LRP_CUDNN_CHECK(cudnnConvolutionBackwardData(h, &one, p.w, w, p.y, dy, p.conv,
+                                                 static_cast<cudnnConvolutionBwdDataAlgo_t>(p.algo),
+                                                 workspace_of(ctx, p), p.ws, &zero, p.x, dx));
+}
+
+void conv2d_wgrad(const Ctx& ctx, const Conv2dDesc& d, const float* x, const float* dy, float* dw) {
+    cudnnHandle_t h = handle_of(ctx);
+    const Plan& p = plan_for(ctx, h, d, Dir::Wgrad);
+    const float one = 1.f, zero = 0.f;
+    LRP_CUDNN_CHECK(cudnnConvolutionBackwardFilter(h, &one, p.x, x, p.y, dy, p.conv,
+                                                   static_cast<cudnnConvolutionBwdFilterAlgo_t>(p.algo),
+                                                   workspace_of(ctx, p), p.ws, &zero, p.w, dw));
+}
+
+}  // namespace
+
+void register_conv2d(OpTable& t) {
+    t.conv2d_fwd = conv2d_fwd;
+    t.conv2d_dgrad = conv2d_dgrad;
+    t.conv2d_wgrad = conv2d_wgrad;
+}
 
 }  // namespace lrp::kernels::cuda

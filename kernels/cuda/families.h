@@ -12,4 +12,7 @@ void register_gemm(OpTable& t);
 void register_conv2d(OpTable& t);
 void register_batchnorm(OpTable& t);
 void register_pool(OpTable& t);
+void register_channel(OpTable& t);
+void register_metrics(OpTable& t);
+void register_augment(OpTable& t);
 }  // namespace lrp::kernels::cuda

@@ -1,8 +1,155 @@
-// CUDA pool kernels (placeholder: entries are registered as they are implemented).
+// CUDA max and average pooling over NCHW (same semantics and summation order as kernels/cpu/pool.cpp):
+// forward = one thread per output; backward = one thread per input element gathering the windows that
+// contain it (deterministic, no atomics, every dx element written).
+#include <cmath>
+
+#include "common.cuh"
 #include "families.h"
 
 namespace lrp::kernels::cuda {
+namespace {
 
-void register_pool(OpTable&) {}
+// Outputs [first, last) whose window (start o*s - pad, taps at dil spacing, k taps) can contain `pos`.
+__device__ __forceinline__ void covering(int pos, int k, int s, int pad, int dil, int out, int& first, int& last) {
+    const int lo = pos + pad - (k - 1) * dil;
+    first = lo <= 0 ? 0 : (lo + s - 1) / s;
+    last = min((pos + pad) / s + 1, out);
+}
+
+// PyTorch's avg-pool divisor of window (p, q).
+__device__ __forceinline__ int avg_divisor(const Pool2dDesc& d, int p, int q) {
+    if (d.divisor_override > 0) return d.divisor_override;
+    int h0 = p * d.sh - d.ph, w0 = q * d.sw - d.pw;
+    int h1 = min(h0 + d.kh, d.H + d.ph), w1 = min(w0 + d.kw, d.W + d.pw);
+    if (d.count_include_pad) return (h1 - h0) * (w1 - w0);
+    h0 = max(h0, 0), w0 = max(w0, 0), h1 = min(h1, d.H), w1 = min(w1, d.W);
+    return (h1 - h0) * (w1 - w0);
+}
+
+__global__ void maxpool_fwd_kernel(Pool2dDesc d, int P, int Q, int64_t total, const float* __restrict__ x,
+                                   float* __restrict__ y, int32_t* __restrict__ idx) {
+    LRP_CUDA_LOOP(t, total) {
+        const int q = static_cast<int>(t % Q);
+        const int64_t r = t / Q;
+        const int p = static_cast<int>(r % P);
+        const int64_t plane = r / P;
+        const float* xp = x + plane * d.H * d.W;
+        float best = -INFINITY;
+        int32_t bi = -1;  // stays -1 only if the window holds no input element
+        for (int a = 0; a < d.kh; ++a) {
+            const int h = p * d.sh - d.ph + a * d.dil_h;
+            if (h < 0 || h >= d.H) continue;
+            for (int b = 0; b < d.kw; ++b) {
+                const int w = q * d.sw - d.pw + b * d.dil_w;
+                if (w < 0 || w >= d.W) continue;
+                const float v = xp[h * d.W + w];
+                // strict '>' keeps the first maximum; the first NaN wins and stays
+                if (bi < 0 || v > best || (isnan(v) && !isnan(best))) best = v, bi = h * d.W + w;
+            }
+        }
+        y[t] = best;
+        idx[t] = bi;
+    }
+}
+
+__global__ void maxpool_bwd_kernel(Pool2dDesc d, int P, int Q, int64_t total, const float* __restrict__ dy,
+                                   const int32_t* __restrict__ idx, float* __restrict__ dx) {
+    LRP_CUDA_LOOP(t, total) {
+        const int w = static_cast<int>(t % d.W);
+        const int64_t r = t / d.W;
+        const int h = static_cast<int>(r % d.H);
+        const int64_t plane = r / d.H;
+        const float* gp = dy + plane * P * Q;
+        const int32_t* ip = idx + plane * P * Q;
+        int p0, p1, q0, q1;
+        covering(h, d.kh, d.sh, d.ph, d.dil_h, P, p0, p1);
+        covering(w, d.kw, d.sw, d.pw, d.dil_w, Q, q0, q1);
+        const int32_t me = h * d.W + w;
+        float acc = 0.f;
+        for (int p = p0; p < p1; ++p)
+            for (int q = q0; q < q1; ++q)
+                if (ip[p * Q + q] == me) acc += gp[p * Q + q];
+        dx[t] = acc;
+    }
+}
+
+__global__ void avgpool_fwd_kernel(Pool2dDesc d, int P, int Q, int64_t total, const float* __restrict__ x,
+                                   float* __restrict__ y) {
+    LRP_CUDA_LOOP(t, total) {
+        const int q = static_cast<int>(t % Q);
+        const int64_t r = t / Q;
+        const int p = static_cast<int>(r % P);
+        const int64_t plane = r / P;
+        const float* xp = x + plane * d.H * d.W;
+        const int h0 = max(p * d.sh - d.ph, 0), h1 = min(p * d.sh - d.ph + d.kh, d.H);
+        const int w0 = max(q * d.sw - d.pw, 0), w1 = min(q * d.sw - d.pw + d.kw, d.W);
+        double sum = 0.0;
+        for (int h = h0; h < h1; ++h)
+            for (int w = w0; w < w1; ++w) sum += xp[h * d.W + w];
+        y[t] = static_cast<float>(sum / avg_divisor(d, p, q));
+    }
+}
+
+__global__ void avgpool_bwd_kernel(Pool2dDesc d, int P, int Q, int64_t total, const float* __restrict__ dy,
+                                   float* __restrict__ dx) {
+    LRP_CUDA_LOOP(t, total) {
+        const int w = static_cast<int>(t % d.W);
+        const int64_t r = t / d.W;
+        const int h = static_cast<int>(r % d.H);
+        const int64_t plane = r / d.H;
+        const float* gp = dy + plane * P * Q;
+        int p0, p1, q0, q1;
+        covering(h, d.kh, d.sh, d.ph, 1, P, p0, p1);
+        covering(w, d.kw, d.sw, d.pw, 1, Q, q0, q1);
+        double acc = 0.0;
+        for (int p = p0; p < p1; ++p)
+            for (int q = q0; q < q1; ++q) acc += static_cast<double>(gp[p * Q + q]) / avg_divisor(d, p, q);
+        dx[t] = static_cast<float>(acc);
+    }
+}
+
+int64_t out_total(const Pool2dDesc& d) { return static_cast<int64_t>(d.N) * d.C * d.P() * d.Q(); }
+int64_t in_total(const Pool2dDesc& d) { return static_cast<int64_t>(d.N) * d.C * d.H * d.W; }
+
+void maxpool_fwd(const Ctx& ctx, const Pool2dDesc& d, const float* x, float* y, int32_t* idx) {
+    const int64_t total = out_total(d);
+    if (total == 0) return;
+    cudaStream_t st = stream_of(ctx);
+    maxpool_fwd_kernel<<<grid_for(total), kBlock, 0, st>>>(d, d.P(), d.Q(), total, x, y, idx);
+    LRP_CUDA_CHECK_LAUNCH("maxpool_fwd", st);
+}
+
+void maxpool_bwd(const Ctx& ctx, const Pool2dDesc& d, const float* dy, const int32_t* idx, float* dx) {
+    const int64_t total = in_total(d);
+    if (total == 0) return;
+    cudaStream_t st = stream_of(ctx);
+    maxpool_bwd_kernel<<<grid_for(total), kBlock, 0, st>>>(d, d.P(), d.Q(), total, dy, idx, dx);
+    LRP_CUDA_CHECK_LAUNCH("maxpool_bwd", st);
+}
+
+void avgpool_fwd(const Ctx& ctx, const Pool2dDesc& d, const float* x, float* y) {
+    const int64_t total = out_total(d);
+    if (total == 0) return;
+    cudaStream_t st = stream_of(ctx);
+    avgpool_fwd_kernel<<<grid_for(total), kBlock, 0, st>>>(d, d.P(), d.Q(), total, x, y);
+    LRP_CUDA_CHECK_LAUNCH("avgpool_fwd", st);
+}
+
+void avgpool_bwd(const Ctx& ctx, const Pool2dDesc& d, const float* dy, float* dx) {
+    const int64_t total = in_total(d);
+    if (total == 0) return;
+    cudaStream_t st = stream_of(ctx);
+    avgpool_bwd_kernel<<<grid_for(total), kBlock, 0, st>>>(d, d.P(), d.Q(), total, dy, dx);
+    LRP_CUDA_CHECK_LAUNCH("avgpool_bwd", st);
+}
+
+}  // namespace
+
+void register_pool(OpTable& t) {
+    t.maxpool_fwd = maxpool_fwd;
+    t.maxpool_bwd = maxpool_bwd;
+    t.avgpool_fwd = avgpool_fwd;
+    t.avgpool_bwd = avgpool_bwd;
+}
 
 }  // namespace lrp::kernels::cuda

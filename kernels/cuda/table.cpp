@@ -16,6 +16,9 @@ const OpTable& cuda_ops_impl() {
         cuda::register_conv2d(t);
         cuda::register_batchnorm(t);
         cuda::register_pool(t);
+        cuda::register_channel(t);
+        cuda::register_metrics(t);
+        cuda::register_augment(t);
         return t;
     }();
     return table;

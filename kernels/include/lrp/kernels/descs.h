@@ -65,4 +65,30 @@ struct AdamWParams {
     int64_t step = 1;  // 1-based step count, for bias correction
 };
 
+// On-device input pipeline: uint8 images (a resident dataset, N_total x C x H x W) -> a normalised fp32
+// batch, with per-sample random crop (zero padding `pad`, PyTorch RandomCrop(padding=pad) semantics),
+// horizontal flip (p = 0.5) and per-channel normalisation (x/255 - mean) / std.
+struct AugmentDesc {
+    int N = 1;              // batch size (rows of `indices`)
+    int64_t rows = 0;       // images in the resident dataset; an index outside [0, rows) is an error (CPU)
+                            // or a NaN image (CUDA: no host sync)
+    int C = 1, H = 1, W = 1;
+    int pad = 0;            // 0: no random crop
+    bool flip = false;
+    float mean[4] = {0, 0, 0, 0};
+    float std[4] = {1, 1, 1, 1};
+};
+
+// Random Erasing (Zhong et al.; RelDrop's box sampler, reldrop.md 4.1/4.6) applied in place to a
+// normalised batch: per sample, with probability p, a box of area U(sl, sh)*H*W and log-uniform aspect
+// in [r1, 1/r1] (sides rounded half-to-even, accepted only if 0 < h < H and 0 < w < W, at most
+// max_attempts tries) at a uniform position is filled with value[c].
+struct EraseDesc {
+    int N = 1, C = 1, H = 1, W = 1;
+    float p = 0.5f;
+    float sl = 0.02f, sh = 0.4f, r1 = 0.3f;
+    int max_attempts = 100;
+    float value[4] = {0, 0, 0, 0};
+};
+
 }  // namespace lrp::kernels

@@ -38,6 +38,25 @@ struct OpTable {
     void (*rng_uniform)(const Ctx&, uint64_t seed, uint64_t offset, float lo, float hi, float* y, int64_t n) = nullptr;
     void (*rng_normal)(const Ctx&, uint64_t seed, uint64_t offset, float mean, float std, float* y, int64_t n) = nullptr;
 
+    // ---- per-channel affine maps (kernels/*/channel*) ---------------------------------------------
+    // y[n, c, i] = x[n, c, i] * scale[c] + shift[c]   (shift nullable: 0); y may alias x
+    void (*channel_affine)(const Ctx&, const float* x, const float* scale, const float* shift, float* y, int N,
+                           int C, int64_t HW) = nullptr;
+    // Eval-mode batch norm as an affine map: scale = gamma / sqrt(var + eps), shift = beta - mean * scale
+    // (gamma, beta nullable: 1 and 0), each of length C.
+    void (*bn_eval_affine)(const Ctx&, int C, float eps, const float* gamma, const float* beta, const float* mean,
+                           const float* var, float* scale, float* shift) = nullptr;
+    // Inverted dropout mask: mask[i] = (u_i >= p) / (1 - p), u_i = philox_uniform(seed, offset, i); p < 1.
+    void (*dropout_mask)(const Ctx&, uint64_t seed, uint64_t offset, float p, float* mask, int64_t n) = nullptr;
+
+    // ---- input pipeline (kernels/*/augment*) ---------------------------------------------------
+    // out[n] = normalise(flip(crop(images[indices[n]]))); sample n's randomness comes from the Philox
+    // counters offset + n (lanes: crop dy, crop dx, flip), identical on every backend.
+    void (*augment_batch)(const Ctx&, const AugmentDesc& d, const uint8_t* images, const int32_t* indices,
+                          uint64_t seed, uint64_t offset, float* out) = nullptr;
+    // In place on x (N x C x H x W); sample n uses the Philox counters offset + n * 64 .. + 63.
+    void (*random_erasing)(const Ctx&, const EraseDesc& d, uint64_t seed, uint64_t offset, float* x) = nullptr;
+
     // ---- reductions (kernels/*/reduce*) --------------------------------------------------------
     // y[r] = op over x[r, 0..cols)  (rows = 1 reduces everything); accumulation in double on the CPU
     void (*reduce_rows)(const Ctx&, ReduceOp op, const float* x, int64_t rows, int64_t cols, float* y) = nullptr;
@@ -45,6 +64,9 @@ struct OpTable {
     void (*argmax_rows)(const Ctx&, const float* x, int64_t rows, int64_t cols, int32_t* idx) = nullptr;
     // y[c] = sum over n, i of x[n, c, i]   (bias gradients, channel statistics)
     void (*reduce_channels)(const Ctx&, const float* x, int N, int C, int64_t HW, float* y) = nullptr;
+
+    // out[0] = number of i with a[i] == b[i], as a float (accuracy counters stay on the device)
+    void (*count_equal)(const Ctx&, const int32_t* a, const int32_t* b, int64_t n, float* out) = nullptr;
 
     // ---- loss (kernels/*/softmax_xent*) ------------------------------------------------------------
     // loss[i] = cross-entropy of softmax(logits[i]) against label[i] smoothed by `smoothing`

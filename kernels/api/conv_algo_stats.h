@@ -1,0 +1,17 @@
+// Counters of the CUDA conv2d algorithm cache (a cuDNN algorithm is chosen once per shape and cached),
+// so tests and benchmarks can observe that a repeated shape hits the cache. Defined in api/conv.cpp
+// (every build); only the CUDA backend records into them.
+#pragma once
+#include <cstdint>
+
+namespace lrp::kernels {
+
+struct ConvAlgoCacheStats {
+    int64_t searches = 0;  // lookups that ran the algorithm heuristics (a new shape/direction/TF32 setting)
+    int64_t hits = 0;      // lookups answered from the cache
+};
+
+ConvAlgoCacheStats conv_algo_cache_stats();
+void conv_algo_cache_record(bool hit);
+
+}  // namespace lrp::kernels

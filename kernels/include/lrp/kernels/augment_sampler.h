@@ -1,0 +1,165 @@
+// Per-sample random decisions of the input pipeline (crop offsets + flip; the Random-Erasing box), host+device
+// inline so CPU and CUDA agree bit for bit: only correctly rounded operations (explicit fma, sqrt, rint; own exp/log),
+// and no rounded product feeds an addition, so FMA contraction cannot change a result.
+#pragma once
+#include <cmath>
+#include <cstdint>
+
+#include "lrp/kernels/descs.h"
+#include "lrp/philox.h"
+
+namespace lrp::kernels {
+
+// ---- augment_batch: RandomCrop(padding = pad) offsets and the flip coin --------------------------
+struct CropFlip {
+    int dy, dx;  // crop origin in the zero-padded image, each in [0, 2*pad]
+    bool flip;
+};
+
+// Uniform integer in [0, n) from 32 random bits by multiply-shift (bias < n / 2^32; no rejection, so
+// the number of draws is fixed). n >= 1.
+LRP_HD uint32_t uniform_below(uint32_t bits, uint32_t n) {
+    return static_cast<uint32_t>((static_cast<uint64_t>(bits) * n) >> 32);
+}
+
+// Sample n of a batch uses the single Philox counter offset + n: lane 0 -> dy, lane 1 -> dx
+// (both in [0, 2*pad]), lane 2 -> flip iff uniform01 < 0.5 (only when `flip` is enabled).
+LRP_HD CropFlip sample_crop_flip(uint64_t seed, uint64_t offset, int64_t n, int pad, bool flip) {
+    const Philox4 r = philox(seed, offset + static_cast<uint64_t>(n));
+    const uint32_t span = static_cast<uint32_t>(2 * pad + 1);
+    CropFlip c{0, 0, false};
+    c.dy = static_cast<int>(uniform_below(r.v[0], span));
+    c.dx = static_cast<int>(uniform_below(r.v[1], span));
+    c.flip = flip && uniform01(r.v[2]) < 0.5f;
+    return c;
+}
+
+// ---- exactly reproducible double exp/log ---------------------------------------------------------
+// Library exp/log may differ by an ulp between glibc and CUDA's libdevice; these use only correctly
+// rounded operations with explicit fma (no compiler contraction can change them), so host and device
+// return identical bits. Accuracy: a few ulp, ample for sampling.
+namespace detail {
+constexpr double kLn2Hi = 6.93147180369123816490e-01;  // high bits of ln 2 (exact times small ints)
+constexpr double kLn2Lo = 1.90821492927058770002e-10;  // ln 2 - kLn2Hi
+constexpr double kLog2e = 1.44269504088896338700e+00;
+}  // namespace detail
+
+// exp(x) for finite |x| < 700.
+LRP_HD double portable_exp(double x) {
+    const double k = rint(x * detail::kLog2e);
+    double r = fma(-k, detail::kLn2Hi, x);
+    r = fma(-k, detail::kLn2Lo, r);  // |r| <= ~0.347
+    // Taylor series to degree 14 (remainder < 1e-18 relative), Horner with fma; coefficients 1/k!.
+    double p = 1.0 / 87178291200.0;
+    p = fma(p, r, 1.0 / 6227020800.0);
+    p = fma(p, r, 1.0 / 479001600.0);
+    p = fma(p, r, 1.0 / 39916800.0);
+    p = fma(p, r, 1.0 / 3628800.0);
+    p = fma(p, r, 1.0 / 362880.0);
+    p = fma(p, r, 1.0 / 40320.0);
+    p = fma(p, r, 1.0 / 5040.0);
+    p = fma(p, r, 1.0 / 720.0);
+    p = fma(p, r, 1.0 / 120.0);
+    p = fma(p, r, 1.0 / 24.0);
+    p = fma(p, r, 1.0 / 6.0);
+    p = fma(p, r, 0.5);
+    p = fma(p, r, 1.0);
+    p = fma(p, r, 1.0);
+    return scalbn(p, static_cast<int>(k));
+}
+
+// ln(x) for finite x > 0 (normal or subnormal).
+LRP_HD double portable_log(double x) {
+    int e = 0;
+    double m = frexp(x, &e);  // x = m * 2^e, m in [0.5, 1)
+    if (m < 0.70710678118654752440) {
+        m *= 2.0;  // exact
+        --e;
+    }
+    // ln m = 2 atanh(s), s = (m - 1) / (m + 1), |s| <= 0.1716: 2 s (1 + s^2/3 + s^4/5 + ... + s^24/25).
+    const double s = (m - 1.0) / (m + 1.0);
+    const double s2 = s * s;
+    double q = 1.0 / 25.0;
+    q = fma(q, s2, 1.0 / 23.0);
+    q = fma(q, s2, 1.0 / 21.0);
+    q = fma(q, s2, 1.0 / 19.0);
+    q = fma(q, s2, 1.0 / 17.0);
+    q = fma(q, s2, 1.0 / 15.0);
+    q = fma(q, s2, 1.0 / 13.0);
+    q = fma(q, s2, 1.0 / 11.0);
+    q = fma(q, s2, 1.0 / 9.0);
+    q = fma(q, s2, 1.0 / 7.0);
+    q = fma(q, s2, 1.0 / 5.0);
+    q = fma(q, s2, 1.0 / 3.0);
+    q = fma(q, s2, 1.0);
+    const double lnm = 2.0 * (s * q);
+    const double de = static_cast<double>(e);
+    return fma(de, detail::kLn2Hi, fma(de, detail::kLn2Lo, lnm));
+}
+
+// Python's round() on a double: nearest integer, ties to even (rint under the default rounding mode);
+// std::round would send 2.5 to 3 where Python gives 2.
+LRP_HD double round_half_even(double v) { return rint(v); }
+
+// ---- random_erasing: the box sampler (reldrop.md 4.1 / 4.6) --------------------------------------
+// A plain aggregate (no member initialisers) so it may live in __shared__ memory.
+struct Box {
+    int top, left, h, w;
+    bool valid;  // false: the sample is left untouched
+};
+
+// Counters per sample and the uniforms they hold (4 per counter).
+constexpr int kEraseCountersPerSample = 64;
+constexpr int kEraseUniformsPerSample = 4 * kEraseCountersPerSample;
+// The stream holds 1 coin + 2 per attempt + 2 for the position: at most (256 - 1 - 2) / 2 = 126
+// attempts fit. A larger max_attempts is effectively capped at 126 (then "no box", as after
+// max_attempts rejections); the reference's 100 always fits.
+constexpr int kEraseMaxAttemptsInStream = (kEraseUniformsPerSample - 3) / 2;
+
+// The 32-bit words of sample n's stream, in order: word j is lane j % 4 of counter base + j / 4.
+struct EraseStream {
+    uint64_t seed, base;
+    int next = 0;
+    Philox4 block{};
+    LRP_HD EraseStream(uint64_t s, uint64_t b) : seed(s), base(b) {}
+    LRP_HD int left() const { return kEraseUniformsPerSample - next; }
+    LRP_HD uint32_t bits() {
+        const int lane = next & 3;
+        if (lane == 0) block = philox(seed, base + static_cast<uint64_t>(next >> 2));
+        ++next;
+        // Constant indices keep the block in registers on the device (no local-memory array).
+        return lane == 0 ? block.v[0] : lane == 1 ? block.v[1] : lane == 2 ? block.v[2] : block.v[3];
+    }
+    // [0, 1) with 32 random bits, exact in double.
+    LRP_HD double uniform() { return static_cast<double>(bits()) * 2.3283064365386963e-10; }
+};
+
+// Sample n's box, from the counters offset + n*64 .. + 63. Draw order: coin u (u >= p: no box); per
+// attempt area = U(sl, sh)*H*W, aspect = exp(U(ln r1, -ln r1)), h = rint(sqrt(area*aspect)),
+// w = rint(sqrt(area/aspect)), accepted iff 0 < h < H and 0 < w < W; then top in [0, H-h] and left in
+// [0, W-w] (uniform_below). U(a, b) = fma(u, b - a, a) in double, as Python's a + (b - a) * random().
+LRP_HD Box sample_erase_box(const EraseDesc& d, uint64_t seed, uint64_t offset, int64_t n) {
+    Box box{0, 0, 0, 0, false};
+    EraseStream st(seed, offset + static_cast<uint64_t>(n) * kEraseCountersPerSample);
+    if (st.uniform() >= static_cast<double>(d.p)) return box;
+    const double sl = d.sl, sh = d.sh;
+    const double hw = static_cast<double>(d.H) * static_cast<double>(d.W);
+    const double log_lo = portable_log(static_cast<double>(d.r1));  // <= 0; log(1/r1) taken as -log(r1)
+    const double H = d.H, W = d.W;
+    for (int a = 0; a < d.max_attempts && st.left() >= 4; ++a) {
+        const double area = fma(st.uniform(), sh - sl, sl) * hw;
+        const double aspect = portable_exp(fma(st.uniform(), -2.0 * log_lo, log_lo));
+        const double h = round_half_even(sqrt(area * aspect));
+        const double w = round_half_even(sqrt(area / aspect));
+        if (!(h > 0.0 && h < H && w > 0.0 && w < W)) continue;  // compared as doubles: no int overflow
+        box.h = static_cast<int>(h);
+        box.w = static_cast<int>(w);
+        box.top = static_cast<int>(uniform_below(st.bits(), static_cast<uint32_t>(d.H - box.h + 1)));
+        box.left = static_cast<int>(uniform_below(st.bits(), static_cast<uint32_t>(d.W - box.w + 1)));
+        box.valid = true;
+        return box;
+    }
+    return box;
+}
+
+}  // namespace lrp::kernels
