@@ -1,0 +1,83 @@
+// Datasets held whole in CPU memory (U8 images N x C x H x W, I32 labels) and their readers: MNIST-style
+// idx files (plain or gzipped), CIFAR-10/100 binary batches, image folders (stb_image), synthetic data.
+// Every reader validates what it reads and throws lrp::Error naming the file, the problem and the source.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "lrp/tensor.h"
+
+namespace lrp::data {
+
+struct Dataset {
+    std::string name;                  // "fashion-mnist", "mnist", "cifar10", "cifar100", "folder:<path>", "synthetic"
+    Tensor images;                     // U8, N x C x H x W, on the CPU, row-major (CIFAR's planar RGB maps directly)
+    Tensor labels;                     // I32, N
+    int num_classes = 0;
+    std::vector<std::string> class_names;
+    std::vector<float> mean, std;      // per channel, in [0,1] pixel units, for normalisation
+
+    int64_t size() const;              // N (0 for an empty dataset)
+    int channels() const;
+    int height() const;
+    int width() const;
+
+    // Rows [begin, end), copied (the result owns its storage).
+    Dataset subset(int64_t begin, int64_t end) const;
+    // n samples, as equal per class as possible (a class with too few samples gives all it has and the
+    // rest is shared among the others; leftover samples go to the lowest class indices). Which samples
+    // are picked depends only on `seed`; they keep their original order. 1 <= n <= size().
+    Dataset take_stratified(int64_t n, uint64_t seed) const;
+};
+
+enum class Split { Train, Test };
+const char* split_name(Split s);  // "train" / "test"
+
+// One idx3 image file (magic 0x00000803, N x rows x cols bytes) and one idx1 label file (magic
+// 0x00000801, N bytes), each plain or gzipped (detected by the magic bytes 1f 8b, not the extension).
+// Sizes must be exact and labels < 10. `name` picks the class names, the mean/std constants and the
+// "where to get the data" hint ("fashion-mnist", "mnist"; anything else: names "0".."9", stats computed).
+Dataset load_idx(const std::string& images_path, const std::string& labels_path, const std::string& name);
+// Finds {train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz] in `dir` and loads them with load_idx.
+Dataset load_mnist_like(const std::string& dir, Split split, const std::string& name);
+
+// CIFAR-10 binary version: data_batch_1..5.bin (train) or test_batch.bin (test) in `dir` or in
+// `dir`/cifar-10-batches-bin. Records are 1 label byte + 3072 planar RGB bytes; labels < 10.
+Dataset load_cifar10(const std::string& dir, Split split);
+// CIFAR-100 binary version: train.bin / test.bin in `dir` or `dir`/cifar-100-binary. Records are a coarse
+// label byte (< 20), a fine label byte (< 100) and 3072 pixel bytes; `coarse` picks the 20 superclasses.
+// The dataset is named "cifar100" either way (num_classes tells them apart).
+Dataset load_cifar100(const std::string& dir, Split split, bool coarse = false);
+
+struct FolderOptions {
+    int resize = 0;    // > 0: scale the shorter side to this (torchvision Resize(int)), triangle filter
+    int crop = 0;      // > 0: centre crop crop x crop (torchvision CenterCrop); the image must be large enough
+    int channels = 3;  // 1 (grey), 2 (grey+alpha), 3 (RGB) or 4 (RGBA): what stb_image converts to
+    std::vector<std::string> extensions = {".png", ".jpg", ".jpeg"};  // matched case-insensitively
+};
+
+// One subfolder per class (sorted names = class indices, as torchvision ImageFolder); image files are
+// found recursively inside each class folder, in sorted path order. After resize/crop every image must
+// have the same size. Named "folder:<dir>"; mean/std computed from the data.
+Dataset load_image_folder(const std::string& dir, const FolderOptions& o = {});
+
+// A learnable synthetic task: each class has its own pattern (oriented colour grating + offset), each
+// sample is its class pattern plus uniform noise. Labels are balanced (n / classes each, the remainder
+// to the lowest classes) in a shuffled order. Everything depends only on the arguments; the class
+// patterns depend only on (channels, h, w, classes), so sets with different seeds share one task.
+Dataset make_synthetic(int64_t n, int channels, int h, int w, int classes, uint64_t seed);
+
+// The registry used by the CLI. name: fashion-mnist, mnist, cifar10, cifar100, cifar100-coarse, folder,
+// synthetic. An empty data_dir means the default location (fashion-mnist: /usr/share/datasets/fashion-mnist;
+// the others have none and say which flag to pass). "folder" uses data_dir/train and data_dir/test (or
+// data_dir/val) when they exist, else data_dir itself for both splits. "synthetic" ignores data_dir and
+// gives 3 x 32 x 32 images of 10 classes (2000 train, 500 test).
+Dataset load_dataset(const std::string& name, const std::string& data_dir, Split split,
+                     const FolderOptions& folder = {});
+std::vector<std::string> known_datasets();
+
+// Per-channel mean and (population) standard deviation of U8 N x C x H x W images, in [0,1] units.
+void compute_mean_std(const Tensor& images, std::vector<float>& mean, std::vector<float>& stddev);
+
+}  // namespace lrp::data

@@ -1,0 +1,146 @@
+// Dataset basics: shape accessors, subset, take_stratified (balanced, seeded selection) and the
+// per-channel mean/std used by the readers whose statistics are computed from the data.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "lrp/data/dataset.h"
+#include "lrp/generator.h"
+
+namespace lrp::data {
+
+namespace {
+
+// The same metadata with the rows `idx` (ascending or not) copied out.
+Dataset gather(const Dataset& d, const std::vector<int64_t>& idx) {
+    Dataset r;
+    r.name = d.name;
+    r.num_classes = d.num_classes;
+    r.class_names = d.class_names;
+    r.mean = d.mean;
+    r.std = d.std;
+    std::vector<int64_t> dims = d.images.shape().dims();
+    dims[0] = static_cast<int64_t>(idx.size());
+    r.images = Tensor::empty(Shape(dims), d.images.dtype());
+    r.labels = Tensor::empty(Shape{dims[0]}, DType::I32);
+    const size_t row = d.images.dim(0) > 0 ? d.images.nbytes() / static_cast<size_t>(d.images.dim(0)) : 0;
+    const auto* src = static_cast<const uint8_t*>(d.images.raw_data());
+    auto* dst = static_cast<uint8_t*>(r.images.raw_data());
+    const int32_t* ls = d.labels.data<int32_t>();
+    int32_t* ld = r.labels.data<int32_t>();
+    for (size_t i = 0; i < idx.size(); ++i) {
+        std::memcpy(dst + i * row, src + static_cast<size_t>(idx[i]) * row, row);
+        ld[i] = ls[idx[i]];
+    }
+    return r;
+}
+
+void check_usable(const Dataset& d, const char* op) {
+    LRP_CHECK(d.images.defined() && d.labels.defined(), op, ": dataset '", d.name, "' has no images or labels");
+    LRP_CHECK(d.images.device().is_cpu() && d.labels.device().is_cpu(), op, ": dataset '", d.name,
+              "' must be on the CPU");
+    LRP_CHECK(d.labels.dtype() == DType::I32 && d.labels.ndim() == 1 && d.labels.dim(0) == d.images.dim(0), op,
+              ": dataset '", d.name, "' labels ", d.labels.shape().str(), " ", dtype_name(d.labels.dtype()),
+              " do not match images ", d.images.shape().str());
+}
+
+}  // namespace
+
+const char* split_name(Split s) { return s == Split::Train ? "train" : "test"; }
+
+int64_t Dataset::size() const { return images.defined() && images.ndim() >= 1 ? images.dim(0) : 0; }
+int Dataset::channels() const { return images.defined() && images.ndim() == 4 ? static_cast<int>(images.dim(1)) : 0; }
+int Dataset::height() const { return images.defined() && images.ndim() == 4 ? static_cast<int>(images.dim(2)) : 0; }
+int Dataset::width() const { return images.defined() && images.ndim() == 4 ? static_cast<int>(images.dim(3)) : 0; }
+
+Dataset Dataset::subset(int64_t begin, int64_t end) const {
+    check_usable(*this, "subset");
+    LRP_CHECK(0 <= begin && begin <= end && end <= size(), "subset: rows [", begin, ", ", end,
+              ") out of range for dataset '", name, "' of ", size(), " samples");
+    std::vector<int64_t> idx(static_cast<size_t>(end - begin));
+    for (int64_t i = begin; i < end; ++i) idx[i - begin] = i;
+    return gather(*this, idx);
+}
+
+Dataset Dataset::take_stratified(int64_t n, uint64_t seed) const {
+    check_usable(*this, "take_stratified");
+    LRP_CHECK(n >= 1 && n <= size(), "take_stratified: n = ", n, " must be in [1, ", size(), "] for dataset '",
+              name, "'");
+    const int32_t* lab = labels.data<int32_t>();
+    int k = num_classes;
+    if (k <= 0) k = 1 + *std::max_element(lab, lab + size());
+    std::vector<std::vector<int64_t>> by_class(static_cast<size_t>(k));
+    for (int64_t i = 0; i < size(); ++i) {
+        LRP_CHECK(lab[i] >= 0 && lab[i] < k, "take_stratified: label ", lab[i], " at index ", i,
+                  " out of range [0, ", k, ") in dataset '", name, "'");
+        by_class[lab[i]].push_back(i);
+    }
+    // Seeded Fisher-Yates per class, class 0 first.
+    Generator g(seed);
+    for (auto& v : by_class)
+        for (size_t i = v.size(); i > 1; --i) std::swap(v[i - 1], v[g.next_below(static_cast<uint32_t>(i))]);
+
+    // Water-filling: classes smaller than the fair share give all they have; the rest share what is left,
+    // the remainder going to the lowest class indices.
+    std::vector<int64_t> quota(static_cast<size_t>(k), 0);
+    std::vector<int> order;
+    for (int c = 0; c < k; ++c)
+        if (!by_class[c].empty()) order.push_back(c);
+    std::stable_sort(order.begin(), order.end(),
+                     [&](int a, int b) { return by_class[a].size() < by_class[b].size(); });
+    int64_t remaining = n;
+    size_t first_big = 0;
+    while (first_big < order.size()) {
+        const int64_t share = remaining / static_cast<int64_t>(order.size() - first_big);
+        const int c = order[first_big];
+        if (static_cast<int64_t>(by_class[c].size()) > share) break;
+        quota[c] = static_cast<int64_t>(by_class[c].size());
+        remaining -= quota[c];
+        ++first_big;
+    }
+    std::vector<int> big(order.begin() + static_cast<std::ptrdiff_t>(first_big), order.end());
+    std::sort(big.begin(), big.end());
+    if (!big.empty()) {
+        const int64_t m = static_cast<int64_t>(big.size());
+        for (int64_t j = 0; j < m; ++j) quota[big[j]] = remaining / m + (j < remaining % m ? 1 : 0);
+    }
+
+    std::vector<int64_t> idx;
+    idx.reserve(static_cast<size_t>(n));
+    for (int c = 0; c < k; ++c) idx.insert(idx.end(), by_class[c].begin(), by_class[c].begin() + quota[c]);
+    std::sort(idx.begin(), idx.end());
+    LRP_CHECK(static_cast<int64_t>(idx.size()) == n, "take_stratified: internal error, picked ", idx.size(), " of ", n);
+    return gather(*this, idx);
+}
+
+void compute_mean_std(const Tensor& images, std::vector<float>& mean, std::vector<float>& stddev) {
+    check_dtype("compute_mean_std", "images", images, DType::U8);
+    check_ndim("compute_mean_std", "images", images, 4);
+    LRP_CHECK(images.device().is_cpu(), "compute_mean_std: images must be on the CPU");
+    const int64_t n = images.dim(0), c = images.dim(1), hw = images.dim(2) * images.dim(3);
+    std::vector<uint64_t> s(static_cast<size_t>(c), 0), s2(static_cast<size_t>(c), 0);
+    const uint8_t* p = images.data<uint8_t>();
+    for (int64_t i = 0; i < n; ++i)
+        for (int64_t ch = 0; ch < c; ++ch) {
+            const uint8_t* q = p + (i * c + ch) * hw;
+            uint64_t a = 0, b = 0;
+            for (int64_t j = 0; j < hw; ++j) {
+                a += q[j];
+                b += uint64_t(q[j]) * q[j];
+            }
+            s[ch] += a;
+            s2[ch] += b;
+        }
+    mean.assign(static_cast<size_t>(c), 0.f);
+    stddev.assign(static_cast<size_t>(c), 0.f);
+    const double count = static_cast<double>(n) * static_cast<double>(hw);
+    if (count == 0) return;
+    for (int64_t ch = 0; ch < c; ++ch) {
+        const double m = static_cast<double>(s[ch]) / count / 255.0;
+        const double v = static_cast<double>(s2[ch]) / count / (255.0 * 255.0) - m * m;
+        mean[ch] = static_cast<float>(m);
+        stddev[ch] = static_cast<float>(std::sqrt(std::max(v, 0.0)));
+    }
+}
+
+}  // namespace lrp::data

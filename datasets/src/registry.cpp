@@ -1,0 +1,64 @@
+// The dataset registry used by the CLI: maps a name (and an optional data directory) to a reader, with
+// default locations and errors that list the known names or say which flag to pass.
+#include "io.h"
+
+namespace lrp::data {
+
+using namespace detail;
+
+namespace {
+
+constexpr const char* kFashionMnistDir = "/usr/share/datasets/fashion-mnist";
+
+std::string known_list() {
+    std::string r;
+    for (const auto& n : known_datasets()) r += (r.empty() ? "" : ", ") + n;
+    return r;
+}
+
+void require_dir(const std::string& name, const std::string& data_dir, const char* what, const char* hint) {
+    LRP_CHECK(!data_dir.empty(), "dataset '", name, "' has no default location: pass --data-dir <dir> (", what,
+              "). ", hint);
+}
+
+}  // namespace
+
+std::vector<std::string> known_datasets() {
+    return {"fashion-mnist", "mnist", "cifar10", "cifar100", "cifar100-coarse", "folder", "synthetic"};
+}
+
+Dataset load_dataset(const std::string& name, const std::string& data_dir, Split split, const FolderOptions& folder) {
+    if (name == "fashion-mnist") {
+        return load_mnist_like(data_dir.empty() ? kFashionMnistDir : data_dir, split, name);
+    }
+    if (name == "mnist") {
+        require_dir(name, data_dir, "the folder holding train-images-idx3-ubyte[.gz] and the other idx files",
+                    kMnistHint);
+        return load_mnist_like(data_dir, split, name);
+    }
+    if (name == "cifar10") {
+        require_dir(name, data_dir, "the folder holding data_batch_1..5.bin and test_batch.bin", kCifar10Hint);
+        return load_cifar10(data_dir, split);
+    }
+    if (name == "cifar100" || name == "cifar100-coarse") {
+        require_dir(name, data_dir, "the folder holding train.bin and test.bin", kCifar100Hint);
+        return load_cifar100(data_dir, split, name == "cifar100-coarse");
+    }
+    if (name == "folder") {
+        require_dir(name, data_dir, "the image folder, one subfolder per class", kFolderHint);
+        std::string dir = data_dir;
+        if (split == Split::Train && is_dir(join(data_dir, "train"))) {
+            dir = join(data_dir, "train");
+        } else if (split == Split::Test) {
+            if (is_dir(join(data_dir, "test"))) dir = join(data_dir, "test");
+            else if (is_dir(join(data_dir, "val"))) dir = join(data_dir, "val");
+        }
+        return load_image_folder(dir, folder);
+    }
+    if (name == "synthetic") {
+        return split == Split::Train ? make_synthetic(2000, 3, 32, 32, 10, 1) : make_synthetic(500, 3, 32, 32, 10, 2);
+    }
+    LRP_THROW("unknown dataset '", name, "'; known datasets: ", known_list());
+}
+
+}  // namespace lrp::data

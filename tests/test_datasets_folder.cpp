@@ -1,0 +1,298 @@
+// Dataset readers, the rest: image folders (PNG/JPEG, resize + centre crop, errors), subset and
+// take_stratified, synthetic data, the registry, and the real Fashion-MNIST test split when installed.
+#include "datasets_test_util.h"
+
+TEST_F(DatasetsCpu, ImageFolderPng) {
+    // Classes "cat" and "dog" (sorted), nested files, ignored non-images and hidden folders.
+    auto img = [](int seed) {
+        std::vector<uint8_t> v(4 * 3 * 3);
+        for (size_t i = 0; i < v.size(); ++i) v[i] = static_cast<uint8_t>(seed * 40 + i * 5);
+        return v;
+    };
+    write_png("f/dog/b.png", 4, 3, 3, img(2));
+    write_png("f/dog/sub/a.PNG", 4, 3, 3, img(3));
+    write_png("f/cat/z.png", 4, 3, 3, img(1));
+    write("f/cat/notes.txt", "not an image");
+    write_png("f/.hidden/x.png", 4, 3, 3, img(4));
+    write("f/README", "top-level files are ignored");
+
+    Dataset d = load_image_folder(path("f"));
+    EXPECT_EQ(d.name, "folder:" + path("f"));
+    EXPECT_EQ(d.num_classes, 2);
+    EXPECT_EQ(d.class_names, (std::vector<std::string>{"cat", "dog"}));
+    EXPECT_EQ(d.images.shape(), (Shape{3, 3, 3, 4}));
+    EXPECT_EQ(d.labels.to_vector<int32_t>(), (std::vector<int32_t>{0, 1, 1}));
+    // Order: cat/z.png, dog/b.png, dog/sub/a.PNG; interleaved HWC becomes planar CHW.
+    std::vector<uint8_t> px = d.images.to_vector<uint8_t>();
+    const int seeds[3] = {1, 2, 3};
+    for (int i = 0; i < 3; ++i) {
+        std::vector<uint8_t> src = img(seeds[i]);
+        for (int c = 0; c < 3; ++c)
+            for (int p = 0; p < 12; ++p) ASSERT_EQ(px[i * 36 + c * 12 + p], src[p * 3 + c]) << i << " " << c << " " << p;
+    }
+    // Mean/std computed per channel.
+    ASSERT_EQ(d.mean.size(), 3u);
+    for (int c = 0; c < 3; ++c) {
+        double s = 0, s2 = 0;
+        for (int i = 0; i < 3; ++i)
+            for (int p = 0; p < 12; ++p) {
+                double v = px[i * 36 + c * 12 + p] / 255.0;
+                s += v, s2 += v * v;
+            }
+        EXPECT_NEAR(d.mean[c], s / 36, 1e-6);
+        EXPECT_NEAR(d.std[c], std::sqrt(s2 / 36 - (s / 36) * (s / 36)), 1e-6);
+    }
+    // Greyscale conversion.
+    FolderOptions g;
+    g.channels = 1;
+    EXPECT_EQ(load_image_folder(path("f"), g).images.shape(), (Shape{3, 1, 3, 4}));
+}
+
+TEST_F(DatasetsCpu, ImageFolderJpegAndResizeCrop) {
+    // Mixed sizes and formats, made equal by Resize(4) + CenterCrop(4).
+    write_png_fill("r/a/wide.png", 8, 6, 200);   // -> 5x4 -> 4x4
+    write_png_fill("r/a/tall.png", 6, 8, 100);   // -> 4x5 -> 4x4
+    std::vector<uint8_t> flat(10 * 10 * 3, 50);
+    fs::create_directories(path("r/b"));
+    ASSERT_NE(stbi_write_jpg(path("r/b/sq.jpg").c_str(), 10, 10, 3, flat.data(), 95), 0);
+    FolderOptions o;
+    o.resize = 4;
+    o.crop = 4;
+    Dataset d = load_image_folder(path("r"), o);
+    EXPECT_EQ(d.images.shape(), (Shape{3, 3, 4, 4}));
+    EXPECT_EQ(d.labels.to_vector<int32_t>(), (std::vector<int32_t>{0, 0, 1}));
+    std::vector<uint8_t> px = d.images.to_vector<uint8_t>();
+    // Constant images stay constant through the resize (tall.png sorts before wide.png).
+    for (int p = 0; p < 48; ++p) EXPECT_EQ(px[p], 100);
+    for (int p = 48; p < 96; ++p) EXPECT_EQ(px[p], 200);
+    for (int p = 96; p < 144; ++p) EXPECT_NEAR(px[p], 50, 3);
+
+    // Resize alone: the shorter side becomes 3, the longer int(3 * 8 / 6) = 4.
+    FolderOptions ro;
+    ro.resize = 3;
+    write_png_fill("r2/a/wide.png", 8, 6, 10);
+    write_png_fill("r2/a/wide2.png", 16, 12, 20);
+    EXPECT_EQ(load_image_folder(path("r2"), ro).images.shape(), (Shape{2, 3, 3, 4}));
+}
+
+TEST_F(DatasetsCpu, ImageFolderCenterCropOffsets) {
+    // Gradient grey image 7x7, value = x + 10 y; torchvision CenterCrop offsets are round((7 - c) / 2)
+    // with Python's half-to-even rounding: c = 4 -> 2 (1.5), c = 2 -> 2 (2.5), c = 3 -> 2.
+    std::vector<uint8_t> g(49);
+    for (int y = 0; y < 7; ++y)
+        for (int x = 0; x < 7; ++x) g[y * 7 + x] = static_cast<uint8_t>(x + 10 * y);
+    write_png("c/k/g.png", 7, 7, 1, g);
+    FolderOptions o;
+    o.channels = 1;
+    for (int c : {4, 2, 3, 7}) {
+        o.crop = c;
+        Dataset d = load_image_folder(path("c"), o);
+        ASSERT_EQ(d.images.shape(), (Shape{1, 1, c, c}));
+        const int off = c == 7 ? 0 : 2;
+        std::vector<uint8_t> px = d.images.to_vector<uint8_t>();
+        for (int y = 0; y < c; ++y)
+            for (int x = 0; x < c; ++x) ASSERT_EQ(px[y * c + x], (x + off) + 10 * (y + off)) << c;
+    }
+    o.crop = 8;
+    EXPECT_TRUE(throws_with([&] { load_image_folder(path("c"), o); },
+                            {path("c/k/g.png"), "image is 7x7, smaller than the 8x8 crop"}));
+}
+
+TEST_F(DatasetsCpu, ImageFolderErrors) {
+    EXPECT_TRUE(throws_with([&] { load_image_folder(path("none")); }, {path("none"), "image folder not found"}));
+    fs::create_directories(path("empty"));
+    EXPECT_TRUE(throws_with([&] { load_image_folder(path("empty")); },
+                            {path("empty"), "no class subfolders", "one subfolder per class"}));
+    write_png_fill("ec/a/x.png", 2, 2, 1);
+    fs::create_directories(path("ec/b"));
+    write("ec/b/readme.txt", "no images here");
+    EXPECT_TRUE(throws_with([&] { load_image_folder(path("ec")); },
+                            {path("ec/b"), "class folder 'b' holds no image files (.png .jpg .jpeg)"}));
+    // Different sizes without resize/crop.
+    write_png_fill("ws/a/x.png", 4, 4, 1);
+    write_png_fill("ws/b/y.png", 5, 4, 1);
+    EXPECT_TRUE(throws_with([&] { load_image_folder(path("ws")); },
+                            {path("ws/b/y.png"), "image is 5x4, but " + path("ws/a/x.png") + " is 4x4",
+                             "all images must end up the same size"}));
+    // Unreadable images: not an image at all, and a truncated PNG.
+    write_png_fill("u/a/ok.png", 4, 4, 1);
+    write("u/a/zz.png", "this is not a PNG");
+    EXPECT_TRUE(throws_with([&] { load_image_folder(path("u")); },
+                            {path("u/a/zz.png"), "cannot decode image (stb_image: "}));
+    const std::string png = read_all(write_png_fill("t/a/ok.png", 16, 16, 7));
+    write("t/a/cut.png", png.substr(0, png.size() / 2));
+    EXPECT_TRUE(throws_with([&] { load_image_folder(path("t")); }, {path("t/a/cut.png"), "cannot decode image"}));
+    // Bad options.
+    FolderOptions bad;
+    bad.channels = 5;
+    EXPECT_TRUE(throws_with([&] { load_image_folder(path("u"), bad); }, {"channels 5"}));
+}
+
+// ---------------------------------------------------------------------------- subset / stratified
+
+TEST_F(DatasetsCpu, SubsetCopiesRows) {
+    Dataset d = tagged({0, 1, 2, 0, 1, 2, 0}, 3);
+    Dataset s = d.subset(2, 5);
+    EXPECT_EQ(s.size(), 3);
+    EXPECT_EQ(s.images.shape(), (Shape{3, 1, 2, 2}));
+    EXPECT_EQ(s.labels.to_vector<int32_t>(), (std::vector<int32_t>{2, 0, 1}));
+    for (int i = 0; i < 3; ++i) EXPECT_EQ(tag_of(s, i), i + 2);
+    EXPECT_FALSE(s.images.shares_storage_with(d.images));
+    EXPECT_EQ(s.name, d.name);
+    EXPECT_EQ(s.num_classes, 3);
+    EXPECT_EQ(s.mean, d.mean);
+    EXPECT_EQ(d.subset(3, 3).size(), 0);
+    EXPECT_TRUE(throws_with([&] { d.subset(5, 8); }, {"subset", "out of range"}));
+    EXPECT_TRUE(throws_with([&] { d.subset(3, 2); }, {"subset", "out of range"}));
+}
+
+TEST_F(DatasetsCpu, TakeStratifiedBalancedAndDeterministic) {
+    std::vector<int32_t> lab;
+    for (int i = 0; i < 300; ++i) lab.push_back((i * 7) % 3);  // 100 per class
+    Dataset d = tagged(lab, 3);
+    Dataset a = d.take_stratified(31, 5), b = d.take_stratified(31, 5), c = d.take_stratified(31, 6);
+    EXPECT_EQ(a.images.to_vector<uint8_t>(), b.images.to_vector<uint8_t>());
+    EXPECT_EQ(a.labels.to_vector<int32_t>(), b.labels.to_vector<int32_t>());
+    EXPECT_NE(a.images.to_vector<uint8_t>(), c.images.to_vector<uint8_t>());
+    std::map<int, int> per;
+    std::set<int64_t> tags;
+    for (int64_t i = 0; i < a.size(); ++i) {
+        const int64_t t = tag_of(a, i);
+        per[a.labels.data<int32_t>()[i]]++;
+        EXPECT_EQ(a.labels.data<int32_t>()[i], lab[t]);  // the label travels with its image
+        if (i > 0) {
+            EXPECT_LT(tag_of(a, i - 1), t);  // original order kept, no duplicates
+        }
+        tags.insert(t);
+    }
+    EXPECT_EQ(tags.size(), 31u);
+    EXPECT_EQ(per[0], 11);  // 31 = 11 + 10 + 10, the extra one to the lowest class
+    EXPECT_EQ(per[1], 10);
+    EXPECT_EQ(per[2], 10);
+    EXPECT_EQ(d.take_stratified(300, 1).labels.to_vector<int32_t>(), lab);
+
+    // A class with too few samples gives all it has; the others share the rest.
+    std::vector<int32_t> skew(50, 0);
+    for (int i = 0; i < 30; ++i) skew.push_back(1);
+    skew.push_back(2);
+    Dataset s = tagged(skew, 4).take_stratified(21, 9);  // class 3 is empty
+    std::vector<int32_t> sl = s.labels.to_vector<int32_t>();
+    EXPECT_EQ(std::count(sl.begin(), sl.end(), 2), 1);
+    EXPECT_EQ(std::count(sl.begin(), sl.end(), 0), 10);
+    EXPECT_EQ(std::count(sl.begin(), sl.end(), 1), 10);
+
+    EXPECT_TRUE(throws_with([&] { d.take_stratified(301, 1); }, {"take_stratified", "301"}));
+    EXPECT_TRUE(throws_with([&] { d.take_stratified(0, 1); }, {"take_stratified"}));
+    EXPECT_TRUE(throws_with([&] { tagged({0, 5}, 3).take_stratified(1, 1); }, {"label 5 at index 1"}));
+}
+
+// --------------------------------------------------------------------------------------- synthetic
+
+TEST_F(DatasetsCpu, SyntheticDeterministicBalancedLearnable) {
+    Dataset a = make_synthetic(200, 3, 8, 8, 4, 7), b = make_synthetic(200, 3, 8, 8, 4, 7);
+    Dataset c = make_synthetic(200, 3, 8, 8, 4, 8);
+    EXPECT_EQ(a.name, "synthetic");
+    EXPECT_EQ(a.images.shape(), (Shape{200, 3, 8, 8}));
+    EXPECT_EQ(a.images.to_vector<uint8_t>(), b.images.to_vector<uint8_t>());
+    EXPECT_EQ(a.labels.to_vector<int32_t>(), b.labels.to_vector<int32_t>());
+    EXPECT_NE(a.images.to_vector<uint8_t>(), c.images.to_vector<uint8_t>());
+    EXPECT_NE(a.labels.to_vector<int32_t>(), c.labels.to_vector<int32_t>());
+    std::vector<int32_t> la = a.labels.to_vector<int32_t>();
+    for (int k = 0; k < 4; ++k) EXPECT_EQ(std::count(la.begin(), la.end(), k), 50);
+    EXPECT_EQ(a.num_classes, 4);
+    EXPECT_EQ(a.class_names.size(), 4u);
+    ASSERT_EQ(a.mean.size(), 3u);
+    for (int ch = 0; ch < 3; ++ch) {
+        EXPECT_GT(a.mean[ch], 0.1f);
+        EXPECT_LT(a.mean[ch], 0.9f);
+        EXPECT_GT(a.std[ch], 0.05f);
+    }
+    // Learnable: a nearest-class-mean classifier fit on one seed classifies another seed's samples.
+    Dataset tr = make_synthetic(400, 3, 8, 8, 4, 1), te = make_synthetic(200, 3, 8, 8, 4, 2);
+    const int64_t chw = 3 * 64;
+    std::vector<double> centre(4 * chw, 0.0);
+    std::vector<int> cnt(4, 0);
+    const uint8_t* tp = tr.images.data<uint8_t>();
+    for (int64_t i = 0; i < tr.size(); ++i) {
+        const int k = tr.labels.data<int32_t>()[i];
+        cnt[k]++;
+        for (int64_t j = 0; j < chw; ++j) centre[k * chw + j] += tp[i * chw + j];
+    }
+    for (int k = 0; k < 4; ++k)
+        for (int64_t j = 0; j < chw; ++j) centre[k * chw + j] /= cnt[k];
+    int correct = 0;
+    const uint8_t* ep = te.images.data<uint8_t>();
+    for (int64_t i = 0; i < te.size(); ++i) {
+        int best = -1;
+        double best_d = 1e300;
+        for (int k = 0; k < 4; ++k) {
+            double dist = 0;
+            for (int64_t j = 0; j < chw; ++j) dist += std::pow(ep[i * chw + j] - centre[k * chw + j], 2);
+            if (dist < best_d) best_d = dist, best = k;
+        }
+        correct += best == te.labels.data<int32_t>()[i];
+    }
+    EXPECT_GE(correct, 190) << "of 200";
+    EXPECT_TRUE(throws_with([] { make_synthetic(0, 3, 8, 8, 4, 1); }, {"make_synthetic"}));
+}
+
+// ---------------------------------------------------------------------------------------- registry
+
+TEST_F(DatasetsCpu, Registry) {
+    std::vector<std::string> known = known_datasets();
+    for (const char* n : {"fashion-mnist", "mnist", "cifar10", "cifar100", "cifar100-coarse", "folder", "synthetic"})
+        EXPECT_NE(std::find(known.begin(), known.end(), n), known.end()) << n;
+    EXPECT_TRUE(throws_with([] { load_dataset("imagenet21k", "", Split::Train); },
+                            {"unknown dataset 'imagenet21k'", "fashion-mnist", "cifar100-coarse", "synthetic"}));
+    for (const char* n : {"mnist", "cifar10", "cifar100", "cifar100-coarse", "folder"})
+        EXPECT_TRUE(throws_with([&] { load_dataset(n, "", Split::Train); }, {n, "--data-dir"})) << n;
+
+    Dataset s = load_dataset("synthetic", "", Split::Test);
+    EXPECT_EQ(s.images.shape(), (Shape{500, 3, 32, 32}));
+    EXPECT_EQ(s.num_classes, 10);
+
+    write("c100/train.bin", cifar_records({{3, 99}, {19, 0}}, 0));
+    EXPECT_EQ(load_dataset("cifar100-coarse", path("c100"), Split::Train).labels.to_vector<int32_t>(),
+              (std::vector<int32_t>{3, 19}));
+    EXPECT_EQ(load_dataset("cifar100", path("c100"), Split::Train).labels.to_vector<int32_t>(),
+              (std::vector<int32_t>{99, 0}));
+    write("c10/test_batch.bin", cifar_records({{4}}, 0));
+    EXPECT_EQ(load_dataset("cifar10", path("c10"), Split::Test).size(), 1);
+    write_idx_split("m", "t10k", 20, 4, 4, true);
+    EXPECT_EQ(load_dataset("mnist", path("m"), Split::Test).size(), 20);
+
+    // Folder: train/ and val/ subfolders pick the split; a plain folder serves both.
+    write_png_fill("fo/train/a/1.png", 4, 4, 1);
+    write_png_fill("fo/train/b/1.png", 4, 4, 2);
+    write_png_fill("fo/train/b/2.png", 4, 4, 3);
+    write_png_fill("fo/val/a/1.png", 6, 6, 4);
+    FolderOptions o;
+    o.crop = 4;
+    EXPECT_EQ(load_dataset("folder", path("fo"), Split::Train, o).size(), 3);
+    Dataset v = load_dataset("folder", path("fo"), Split::Test, o);
+    EXPECT_EQ(v.size(), 1);
+    EXPECT_EQ(v.images.shape(), (Shape{1, 3, 4, 4}));
+    EXPECT_EQ(load_dataset("folder", path("fo/train"), Split::Test).size(), 3);
+}
+
+TEST_F(DatasetsCpu, RealFashionMnistTestSplit) {
+    const std::string dir = "/usr/share/datasets/fashion-mnist";
+    if (!fs::is_directory(dir)) GTEST_SKIP() << dir << " not installed (scripts/install-deps.sh --with-data)";
+    Dataset d = load_dataset("fashion-mnist", "", Split::Test);
+    EXPECT_EQ(d.name, "fashion-mnist");
+    EXPECT_EQ(d.images.shape(), (Shape{10000, 1, 28, 28}));
+    EXPECT_EQ(d.num_classes, 10);
+    std::vector<int32_t> lab = d.labels.to_vector<int32_t>();
+    ASSERT_EQ(lab.size(), 10000u);
+    for (int32_t l : lab) ASSERT_TRUE(l >= 0 && l < 10) << l;
+    for (int k = 0; k < 10; ++k) EXPECT_EQ(std::count(lab.begin(), lab.end(), k), 1000) << k;
+    // The published constants are close to this split's own statistics.
+    std::vector<float> m, s;
+    compute_mean_std(d.images, m, s);
+    EXPECT_NEAR(m[0], d.mean[0], 0.01);
+    EXPECT_NEAR(s[0], d.std[0], 0.01);
+    // A stratified sample of the real data is exactly balanced.
+    std::vector<int32_t> sl = d.take_stratified(100, 3).labels.to_vector<int32_t>();
+    for (int k = 0; k < 10; ++k) EXPECT_EQ(std::count(sl.begin(), sl.end(), k), 10) << k;
+}
+
