@@ -1,0 +1,57 @@
+// Parameter-free layers: ReLU, Flatten, Dropout (inverted, Philox-seeded), Identity.
+#pragma once
+#include "lrp/generator.h"
+#include "lrp/nn/module.h"
+
+namespace lrp::nn {
+
+class ReLU : public Module {
+public:
+    const char* type() const override { return "ReLU"; }
+    Tensor forward(const Tensor& x) override;
+    Tensor backward(const Tensor& dy, bool accumulate_param_grads = true) override;
+    void clear_saved() override { x_ = Tensor(); }
+    const Tensor& saved_input() const;
+
+private:
+    Tensor x_;
+};
+
+// Flattens all dimensions after the first (PyTorch's nn.Flatten()).
+class Flatten : public Module {
+public:
+    const char* type() const override { return "Flatten"; }
+    Tensor forward(const Tensor& x) override;
+    Tensor backward(const Tensor& dy, bool accumulate_param_grads = true) override;
+
+private:
+    Shape in_shape_;
+};
+
+class Identity : public Module {
+public:
+    const char* type() const override { return "Identity"; }
+    Tensor forward(const Tensor& x) override { return x; }
+    Tensor backward(const Tensor& dy, bool = true) override { return dy; }
+};
+
+// Inverted dropout: train mode zeroes each element with probability p and scales the rest by 1/(1-p);
+// eval mode is the identity. The mask comes from `generator` (set by the trainer for reproducibility).
+class Dropout : public Module {
+public:
+    explicit Dropout(float p = 0.5f);
+    const char* type() const override { return "Dropout"; }
+    Tensor forward(const Tensor& x) override;
+    Tensor backward(const Tensor& dy, bool accumulate_param_grads = true) override;
+    void clear_saved() override { mask_ = Tensor(); }
+    void set_generator(Generator* g) { gen_ = g; }
+
+    float p;
+
+private:
+    Generator own_gen_{0x5eed};
+    Generator* gen_ = &own_gen_;
+    Tensor mask_;  // undefined when the last forward was the identity
+};
+
+}  // namespace lrp::nn

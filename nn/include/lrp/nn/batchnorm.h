@@ -1,0 +1,33 @@
+// BatchNorm2d with PyTorch semantics: batch statistics in train mode (running statistics updated with
+// momentum and the unbiased variance), running statistics in eval mode; torchvision buffer names.
+#pragma once
+#include "lrp/nn/module.h"
+
+namespace lrp::nn {
+
+class BatchNorm2d : public Module {
+public:
+    explicit BatchNorm2d(int channels, float eps = 1e-5f, float momentum = 0.1f);
+    const char* type() const override { return "BatchNorm2d"; }
+    Tensor forward(const Tensor& x) override;  // N x C x H x W (or N x C)
+    Tensor backward(const Tensor& dy, bool accumulate_param_grads = true) override;
+    void clear_saved() override;
+
+    // Per-channel scale and shift of the eval-mode transform y = x * scale + shift (for folding).
+    std::pair<Tensor, Tensor> eval_scale_shift() const;
+    const Tensor& saved_input() const;
+
+    int channels;
+    float eps, momentum;
+    // Extra factor on the eval-mode output (1 = PyTorch semantics). Set only for the duration of an LRP
+    // attribution forward that emulates zennit 0.5.1's folded-BN residue 1/sqrt(1 + eps) (lrp/canonizer.h).
+    float eval_output_scale = 1.f;
+    Param weight, bias;
+    Tensor running_mean, running_var, num_batches_tracked;
+
+private:
+    Tensor x_, save_mean_, save_invstd_;
+    bool saved_train_ = false;
+};
+
+}  // namespace lrp::nn

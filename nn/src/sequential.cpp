@@ -1,0 +1,28 @@
+// Sequential forward (in order) and backward / relevance (in reverse).
+#include "lrp/nn/sequential.h"
+
+namespace lrp::nn {
+
+Tensor Sequential::forward(const Tensor& x) {
+    Tensor h = x;
+    for (auto& m : mods_) h = m->forward(h);
+    return h;
+}
+
+Tensor Sequential::backward(const Tensor& dy, bool acc) {
+    Tensor g = dy;
+    for (auto it = mods_.rbegin(); it != mods_.rend(); ++it) g = (*it)->backward(g, acc);
+    return g;
+}
+
+Tensor Sequential::relevance(const Tensor& r, RelevancePolicy& policy) {
+    Tensor g = r;
+    for (auto it = mods_.rbegin(); it != mods_.rend(); ++it) g = (*it)->relevance(g, policy);
+    return g;
+}
+
+void Sequential::clear_saved() {
+    for (auto& m : mods_) m->clear_saved();
+}
+
+}  // namespace lrp::nn

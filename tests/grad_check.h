@@ -1,0 +1,147 @@
+// Finite-difference gradient checking for nn::Module: L(x, params) = <forward(x), r> with a fixed
+// random r, accumulated in double; central differences on sampled coordinates of the input and of
+// every parameter, compared with backward(r) as a relative L2 error over the sample. A coordinate
+// whose difference quotients at h and h/2 disagree straddles a kink (ReLU at 0, a max-pool switch)
+// and is skipped; more than a quarter skipped fails the check.
+#pragma once
+#include <cmath>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "lrp/nn/module.h"
+#include "test_util.h"
+
+namespace lrp::test {
+
+struct GradCheckOptions {
+    double h = 1e-2;          // step (on O(1) inputs)
+    double rel_tol = 2e-3;    // relative L2 error of the sampled gradient
+    int coords = 24;          // coordinates sampled per tensor
+    uint32_t seed = 1234;
+    bool check_input = true;
+};
+
+inline double dot_with(const Tensor& y, const std::vector<float>& r) {
+    std::vector<float> v = y.to_vector<float>();
+    double s = 0;
+    for (size_t i = 0; i < v.size(); ++i) s += double(v[i]) * r[i];
+    return s;
+}
+
+// Returns an assertion over the input gradient and every parameter gradient of m.
+inline ::testing::AssertionResult grad_check(nn::Module& m, const Tensor& x, const GradCheckOptions& o = {}) {
+    Tensor y = m.forward(x);
+    std::vector<float> r = random_vec(static_cast<size_t>(y.numel()), o.seed);
+    Tensor rt = Tensor::from_vector(r, y.shape(), y.device());
+    m.zero_grad();
+    Tensor dx = m.backward(rt, true);
+    std::string report;
+    bool ok = true;
+    auto check_tensor = [&](const std::string& what, const Tensor& value, const Tensor& analytic) {
+        if (!analytic.defined()) {
+            ok = false;
+            report += "\n  " + what + ": no gradient computed";
+            return;
+        }
+        std::vector<float> g = analytic.to_vector<float>();
+        std::vector<int32_t> idx = random_ints(o.coords, o.seed + 7, 0, static_cast<int32_t>(value.numel() - 1));
+        double err2 = 0, ref2 = 0;
+        int skipped = 0;
+        auto quotient = [&](int32_t i, double h) {
+            std::vector<float> v = value.to_vector<float>();
+            const float orig = v[i];
+            v[i] = static_cast<float>(orig + h);
+            Tensor(value).copy_from(Tensor::from_vector(v, value.shape(), value.device()));
+            const double lp = dot_with(m.forward(x), r);
+            v[i] = static_cast<float>(orig - h);
+            Tensor(value).copy_from(Tensor::from_vector(v, value.shape(), value.device()));
+            const double lm = dot_with(m.forward(x), r);
+            v[i] = orig;
+            Tensor(value).copy_from(Tensor::from_vector(v, value.shape(), value.device()));
+            return (lp - lm) / (2 * h);
+        };
+        for (int32_t i : idx) {
+            const double fd = quotient(i, o.h), fd2 = quotient(i, o.h / 2);
+            if (std::fabs(fd - fd2) > 0.05 * std::max(std::fabs(fd), std::fabs(fd2)) + 1e-4) {
+                ++skipped;
+                continue;
+            }
+            err2 += (fd - g[i]) * (fd - g[i]);
+            ref2 += fd * fd;
+        }
+        if (skipped * 4 > static_cast<int>(idx.size())) {
+            ok = false;
+            report += "\n  " + what + ": " + std::to_string(skipped) + " of " + std::to_string(idx.size()) +
+                      " coordinates straddle a kink";
+            return;
+        }
+        const double rel = ref2 > 0 ? std::sqrt(err2 / ref2) : std::sqrt(err2);
+        if (!(rel <= o.rel_tol) || ref2 == 0) {
+            ok = false;
+            report += "\n  " + what + ": relative error " + std::to_string(rel) + (ref2 == 0 ? " (zero gradient)" : "");
+        }
+    };
+    if (o.check_input) check_tensor("input", x, dx);
+    for (auto& [name, p] : m.named_params()) check_tensor(name, p->value, p->grad);
+    m.forward(x);  // restore stored activations for the caller
+    if (ok) return ::testing::AssertionSuccess();
+    return ::testing::AssertionFailure() << "gradient check of " << m.type() << " failed:" << report;
+}
+
+// Directional check for whole blocks and networks, where per-coordinate float differences drown in
+// rounding: for the input and for each parameter tensor in turn, a random direction v over that tensor
+// (scaled to the tensor's RMS, so the step is relative), comparing (L(p + h v) - L(p - h v)) / 2h with
+// <grad, v>. A direction whose quotients at h and h/2 disagree crossed a ReLU kink; up to `tries`
+// directions per tensor are drawn, and at most a quarter of the tensors may find no kink-free one.
+inline ::testing::AssertionResult directional_grad_check(nn::Module& m, const Tensor& x, double h = 1e-3,
+                                                         double rel_tol = 1e-2, uint32_t seed = 99, int tries = 8) {
+    Tensor y = m.forward(x);
+    std::vector<float> r = random_vec(static_cast<size_t>(y.numel()), seed);
+    Tensor rt = Tensor::from_vector(r, y.shape(), y.device());
+    m.zero_grad();
+    Tensor dx = m.backward(rt, true);
+    std::vector<std::tuple<std::string, Tensor, Tensor>> vars{{"input", x, dx}};  // (name, value, gradient)
+    for (auto& [n, p] : m.named_params()) vars.emplace_back(n, p->value, p->grad);
+    std::string report;
+    int undecided = 0;
+    for (size_t k = 0; k < vars.size(); ++k) {
+        auto& [name, value, grad] = vars[k];
+        const std::vector<float> base = value.to_vector<float>(), g = grad.to_vector<float>();
+        double rms = 0;
+        for (float v : base) rms += double(v) * v;
+        rms = std::max(std::sqrt(rms / base.size()), 0.1);
+        bool decided = false;
+        for (int t = 0; t < tries && !decided; ++t) {
+            std::vector<float> d = random_vec(base.size(), seed + 1000 * (t + 1) + static_cast<uint32_t>(k));
+            double analytic = 0;
+            for (size_t i = 0; i < d.size(); ++i) analytic += double(g[i]) * d[i];
+            auto loss_at = [&](double step) {
+                std::vector<float> v = base;
+                for (size_t i = 0; i < v.size(); ++i) v[i] = static_cast<float>(v[i] + step * rms * d[i]);
+                Tensor(value).copy_from(Tensor::from_vector(v, value.shape(), value.device()));
+                return dot_with(m.forward(x), r);
+            };
+            const double fd = (loss_at(h) - loss_at(-h)) / (2 * h * rms);
+            const double fd2 = (loss_at(h / 2) - loss_at(-h / 2)) / (h * rms);
+            loss_at(0);  // restore
+            if (std::fabs(fd - fd2) > 0.3 * rel_tol * std::fabs(fd) + 1e-6) continue;  // crossed a kink
+            decided = true;
+            // 1e-3 absolute: a gradient that is exactly 0 (a conv bias before a train-mode BN) against
+            // a quotient of rounding noise.
+            const double err = std::fabs(fd2 - analytic), rel = err / std::max(std::fabs(fd2), 1e-12);
+            if (err > rel_tol * std::max(std::fabs(fd2), std::fabs(analytic)) + 1e-3)
+                report += "\n  " + name + ": <grad, v> = " + std::to_string(analytic) + ", finite difference " +
+                          std::to_string(fd2) + " (relative error " + std::to_string(rel) + ")";
+        }
+        if (!decided) ++undecided;
+    }
+    m.forward(x);
+    if (undecided * 4 > static_cast<int>(vars.size()))
+        report += "\n  " + std::to_string(undecided) + " of " + std::to_string(vars.size()) +
+                  " tensors found no kink-free direction";
+    if (report.empty()) return ::testing::AssertionSuccess();
+    return ::testing::AssertionFailure() << "directional gradient check of " << m.type() << " failed:" << report;
+}
+
+}  // namespace lrp::test

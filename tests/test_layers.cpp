@@ -1,0 +1,152 @@
+// nn layers on the CPU: finite-difference gradient checks for every layer in train and eval mode,
+// shapes, parameter names, and clear errors for wrong input shapes.
+#include "grad_check.h"
+#include "lrp/nn/activation.h"
+#include "lrp/nn/affine.h"
+#include "lrp/nn/batchnorm.h"
+#include "lrp/nn/pooling.h"
+#include "lrp/nn/residual.h"
+#include "lrp/nn/sequential.h"
+#include "lrp/ops/elementwise.h"
+
+using namespace lrp;
+using namespace lrp::nn;
+
+namespace {
+Tensor rand_tensor(const Shape& s, uint32_t seed, float lo = -1.f, float hi = 1.f) {
+    return Tensor::from_vector(test::random_vec(static_cast<size_t>(s.numel()), seed, lo, hi), s);
+}
+void init_params(Module& m, uint32_t seed) {
+    for (auto& [n, p] : m.named_params())
+        p->value.copy_from(rand_tensor(p->value.shape(), seed++, -0.5f, 0.5f));
+}
+}  // namespace
+
+TEST(LayersCpu, Conv2dGradients) {
+    for (int stride : {1, 2}) {
+        Conv2d c(3, 4, 3, stride, 1, true);
+        init_params(c, 10);
+        EXPECT_TRUE(test::grad_check(c, rand_tensor({2, 3, 7, 6}, 11)));
+    }
+    Conv2d grouped(4, 6, 3, 1, 2, false, 2, 2);  // dilation 2, groups 2
+    init_params(grouped, 12);
+    EXPECT_TRUE(test::grad_check(grouped, rand_tensor({2, 4, 8, 8}, 13)));
+}
+
+TEST(LayersCpu, LinearGradients) {
+    Linear l(7, 5);
+    init_params(l, 20);
+    EXPECT_TRUE(test::grad_check(l, rand_tensor({3, 7}, 21)));
+    Linear nb(4, 3, false);
+    init_params(nb, 22);
+    EXPECT_TRUE(test::grad_check(nb, rand_tensor({2, 4}, 23)));
+}
+
+TEST(LayersCpu, BatchNormGradientsTrainAndEval) {
+    BatchNorm2d bn(3);
+    init_params(bn, 30);
+    bn.train(true);
+    EXPECT_TRUE(test::grad_check(bn, rand_tensor({4, 3, 5, 5}, 31)));
+    bn.running_mean.copy_from(rand_tensor({3}, 32));
+    bn.running_var.copy_from(rand_tensor({3}, 33, 0.5f, 2.f));
+    bn.eval();
+    EXPECT_TRUE(test::grad_check(bn, rand_tensor({4, 3, 5, 5}, 34)));
+}
+
+TEST(LayersCpu, BatchNormTracksBatchesOnTheHost) {
+    BatchNorm2d bn(2);
+    bn.forward(rand_tensor({3, 2, 4, 4}, 35));
+    bn.forward(rand_tensor({3, 2, 4, 4}, 36));
+    EXPECT_EQ(bn.num_batches_tracked.to_vector<int64_t>()[0], 2);
+    bn.eval();
+    bn.forward(rand_tensor({3, 2, 4, 4}, 37));
+    EXPECT_EQ(bn.num_batches_tracked.to_vector<int64_t>()[0], 2);
+}
+
+TEST(LayersCpu, ReluPoolFlattenGradients) {
+    test::GradCheckOptions o;
+    o.h = 1e-3;  // kinks: keep the step below typical gaps between values
+    ReLU r;
+    EXPECT_TRUE(test::grad_check(r, rand_tensor({2, 3, 4, 5}, 40), o));
+    MaxPool2d mp(3, 2, 1);
+    EXPECT_TRUE(test::grad_check(mp, rand_tensor({2, 2, 7, 7}, 41), o));
+    AvgPool2d ap(3, 2, 1, true, false);
+    EXPECT_TRUE(test::grad_check(ap, rand_tensor({2, 2, 7, 7}, 42)));
+    AdaptiveAvgPool2d gap(1, 1);
+    EXPECT_TRUE(test::grad_check(gap, rand_tensor({2, 3, 5, 5}, 43)));
+    AdaptiveAvgPool2d ap2(2, 2);
+    EXPECT_TRUE(test::grad_check(ap2, rand_tensor({2, 3, 6, 4}, 44)));
+    Flatten f;
+    EXPECT_TRUE(test::grad_check(f, rand_tensor({2, 3, 2, 2}, 45)));
+}
+
+TEST(LayersCpu, DropoutTrainMasksAndScalesEvalIsIdentity) {
+    Dropout d(0.25f);
+    Tensor x = ops::full({4000}, 1.f);
+    Tensor y = d.forward(x);
+    int zeros = 0;
+    for (float v : y.to_vector<float>()) {
+        ASSERT_TRUE(v == 0.f || std::fabs(v - 1.f / 0.75f) < 1e-6f) << v;
+        zeros += v == 0.f;
+    }
+    EXPECT_NEAR(zeros / 4000.0, 0.25, 0.03);
+    Tensor dx = d.backward(ops::full({4000}, 2.f));
+    std::vector<float> yv = y.to_vector<float>(), dxv = dx.to_vector<float>();
+    for (size_t i = 0; i < yv.size(); ++i) ASSERT_FLOAT_EQ(dxv[i], 2.f * yv[i]);
+    d.eval();
+    EXPECT_EQ(d.forward(x).to_vector<float>(), x.to_vector<float>());
+    EXPECT_THROW(Dropout(1.f), Error);
+}
+
+TEST(LayersCpu, ResidualBlockGradientsAndNames) {
+    BasicBlock b(3, 4, 2);
+    init_params(b, 50);
+    EXPECT_TRUE(test::directional_grad_check(b, rand_tensor({3, 3, 6, 6}, 51)));
+    Bottleneck bt(4, 2, 1);  // 4 -> 8 channels: projection shortcut
+    init_params(bt, 52);
+    EXPECT_TRUE(test::directional_grad_check(bt, rand_tensor({3, 4, 5, 5}, 53)));
+    std::vector<std::string> names;
+    for (auto& [n, p] : b.named_params()) names.push_back(n);
+    std::vector<std::string> expected{"conv1.weight", "bn1.weight", "bn1.bias", "conv2.weight",
+                                      "bn2.weight", "bn2.bias", "downsample.0.weight", "downsample.1.weight",
+                                      "downsample.1.bias"};
+    EXPECT_EQ(names, expected);
+    BasicBlock same(4, 4, 1);
+    EXPECT_FALSE(same.has_downsample());
+}
+
+TEST(LayersCpu, WrongInputShapesAreClearErrors) {
+    Conv2d c(3, 4, 3);
+    EXPECT_THROW(c.forward(rand_tensor({2, 5, 8, 8}, 60)), Error);
+    Linear l(7, 5);
+    EXPECT_THROW(l.forward(rand_tensor({3, 6}, 61)), Error);
+    BatchNorm2d bn(3);
+    EXPECT_THROW(bn.forward(rand_tensor({2, 4, 3, 3}, 62)), Error);
+    EXPECT_THROW(c.backward(rand_tensor({2, 4, 6, 6}, 63)), Error);  // backward before forward
+}
+
+TEST(LayersCpu, StateDictRoundTripAndErrors) {
+    BasicBlock a(3, 4, 2), b(3, 4, 2);
+    init_params(a, 70);
+    a.forward(rand_tensor({2, 3, 6, 6}, 71));  // moves running stats
+    StateDict sd = a.state_dict();
+    EXPECT_TRUE(sd.count("bn1.running_var") && sd.count("bn1.num_batches_tracked"));
+    b.load_state_dict(sd);
+    Tensor x = rand_tensor({2, 3, 6, 6}, 72);
+    a.eval();
+    b.eval();
+    EXPECT_EQ(a.forward(x).to_vector<float>(), b.forward(x).to_vector<float>());
+    StateDict bad = sd;
+    bad.erase("conv1.weight");
+    bad["conv2.weight"] = Tensor::zeros({1});
+    bad["extra"] = Tensor::zeros({1});
+    try {
+        b.load_state_dict(bad);
+        FAIL();
+    } catch (const Error& e) {
+        std::string m = e.what();
+        EXPECT_NE(m.find("missing: conv1.weight"), std::string::npos) << m;
+        EXPECT_NE(m.find("wrong shape: conv2.weight"), std::string::npos) << m;
+        EXPECT_NE(m.find("unexpected: extra"), std::string::npos) << m;
+    }
+}
