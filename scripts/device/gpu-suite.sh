@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Run ON THE GPU MACHINE (device tool, with carry [".deps"]): builds lrpcu for the local GPU against
+# the carried packages and the image's cuDNN, runs the whole test suite with LRP_REQUIRE_CUDA=1, the
+# benchmarks, and writes logs + a results summary to $OUT (or ./out). Usage: scripts/device/gpu-suite.sh [tests|bench|all]
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+what=${1:-all}
+out=${OUT:-out}
+mkdir -p "$out"
+prefix=$PWD/.deps/prefix
+export LD_LIBRARY_PATH="$prefix/usr/lib/x86_64-linux-gnu:$prefix/usr/lib/x86_64-linux-gnu/openblas-pthread:${LD_LIBRARY_PATH:-}"
+
+# cuDNN: the toolkit's if present, else the one PyTorch's image ships as a Python package.
+if [[ -z "${CUDNN_PATH:-}" && ! -f /usr/local/cuda/include/cudnn.h ]]; then
+  CUDNN_PATH=$(python3 -c 'import nvidia.cudnn, os; print(os.path.dirname(nvidia.cudnn.__file__))' 2>/dev/null || true)
+  export CUDNN_PATH
+  [[ -n "$CUDNN_PATH" ]] && export LD_LIBRARY_PATH="$CUDNN_PATH/lib:$LD_LIBRARY_PATH"
+  # the wheel ships libcudnn.so.9 only: give the linker an unversioned name
+  if [[ -n "$CUDNN_PATH" && ! -e "$CUDNN_PATH/lib/libcudnn.so" ]]; then
+    mkdir -p /tmp/cudnn-link && ln -sf "$CUDNN_PATH/lib/libcudnn.so.9" /tmp/cudnn-link/libcudnn.so
+    export LIBRARY_PATH="/tmp/cudnn-link:${LIBRARY_PATH:-}"
+    export CUDNN_LIBRARY_HINT=/tmp/cudnn-link/libcudnn.so
+  fi
+fi
+
+{
+  echo "date: $(date -u +%FT%TZ)"
+  echo "commit: $(git rev-parse HEAD 2>/dev/null || echo unknown)"
+  nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null | sed 's/^/gpu: /'
+  nvcc --version | tail -1 | sed 's/^/nvcc: /'
+  echo "cudnn: ${CUDNN_PATH:-/usr/local/cuda}"
+} | tee "$out/env.txt"
+
+extra=()
+[[ -n "${CUDNN_LIBRARY_HINT:-}" ]] && extra+=(-DCUDNN_LIBRARY="$CUDNN_LIBRARY_HINT" -DCUDNN_INCLUDE_DIR="$CUDNN_PATH/include")
+cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$prefix/usr" \
+  -DLRP_REQUIRE_CUDA_BUILD=ON "${extra[@]}" > "$out/configure.log" 2>&1 || { tail -40 "$out/configure.log"; exit 1; }
+cmake --build build-gpu -j 16 > "$out/build.log" 2>&1 || { grep -E "error" "$out/build.log" | head -40; exit 1; }
+echo "build ok"
+
+rc=0
+if [[ $what == tests || $what == all ]]; then
+  (cd build-gpu && LRP_REQUIRE_CUDA=1 ctest --output-on-failure -j 8 > "../$out/tests.log" 2>&1) || rc=1
+  tail -25 "$out/tests.log"
+fi
+if [[ $what == bench || $what == all ]]; then
+  for b in build-gpu/bench/bench_*; do
+    [[ -x $b ]] || continue
+    n=$(basename "$b")
+    "$b" --benchmark_filter="${BENCH_FILTER:-cuda}" --benchmark_format=json --benchmark_out="$out/$n.json" \
+      --benchmark_out_format=json > "$out/$n.txt" 2>&1 || rc=1
+    grep -E "^BM_|Run on|ERROR" "$out/$n.txt" | head -60
+  done
+  # PyTorch eager on the same GPU in the same run, for the training-step comparison.
+  python3 bench/torch_train_bench.py > "$out/torch_train_bench.jsonl" 2>&1 || rc=1
+  tail -14 "$out/torch_train_bench.jsonl"
+fi
+exit $rc

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The main job (called by scripts/run.sh after the build): trains a ResNet-18 (CIFAR form, 1 input
+# channel) on Fashion-MNIST and evaluates it. On a GPU: the full data set; without one: a class-balanced
+# subset and a narrower network sized to finish in a few minutes on a CPU. Extra arguments are passed
+# to `lrpcu train` (a flag given there overrides the defaults below).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bin=build/lrpcu
+[[ -x $bin ]] || { echo "main-job: $bin not built; run scripts/run.sh" >&2; exit 1; }
+
+if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1 && [[ "${LRP_DISABLE_CUDA:-0}" != 1 ]]; then
+  defaults=(--device cuda --epochs 15 --batch-size 128 --lr 0.1 --width 64 --out runs/fashion-mnist-resnet18)
+  echo "main-job: GPU found: full Fashion-MNIST, ResNet-18, 15 epochs"
+else
+  defaults=(--device cpu --epochs 3 --batch-size 64 --lr 0.05 --width 16 --train-subset 6000 --test-subset 2000
+            --out runs/fashion-mnist-resnet18-cpu)
+  echo "main-job: no GPU: CPU run on a 6000-image subset with a width-16 ResNet-18 (a few minutes)"
+fi
+out="" device=""
+args=("${defaults[@]}" "$@")
+for ((i = 0; i + 1 < ${#args[@]}; i++)); do
+  [[ ${args[i]} == --out ]] && out=${args[i+1]}
+  [[ ${args[i]} == --device ]] && device=${args[i+1]}
+done
+# A previous run in the same directory is continued (finished runs just report again) rather than refused.
+resume=()
+[[ -f "$out/checkpoint.safetensors" ]] && resume=(--resume)
+"$bin" train --dataset fashion-mnist --arch resnet18 --seed 0 "${args[@]}" "${resume[@]}"
+"$bin" eval --weights "$out/checkpoint.safetensors" --device "$device" --json > "$out/eval.json"
+echo "main-job: evaluation written to $out/eval.json"
+python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print('eval: top-1 %.2f%%  top-5 %.2f%%' % (100*d['top1'], 100*d['top5']))" "$out/eval.json" 2>/dev/null || true

@@ -1,0 +1,156 @@
+// The training run on the CPU: outputs (config, metrics, checkpoint, weights), resume equivalence,
+// refusing to overwrite a run, config JSON round trip and validation, LR schedules, optimiser state.
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+
+#include "lrp/nn/models.h"
+#include "lrp/nn/safetensors.h"
+#include "lrp/train/checkpoint.h"
+#include "lrp/train/config.h"
+#include "lrp/train/schedule.h"
+#include "lrp/train/trainer.h"
+#include "test_util.h"
+
+using namespace lrp;
+using namespace lrp::train;
+namespace fs = std::filesystem;
+
+namespace {
+TrainConfig tiny(const std::string& out) {
+    TrainConfig c;
+    c.dataset = "synthetic";
+    c.train_subset = 64;
+    c.test_subset = 32;
+    c.arch = "resnet18";
+    c.width = 2;
+    c.epochs = 3;
+    c.batch_size = 16;
+    c.lr = 0.05f;
+    c.device = "cpu";
+    c.out_dir = out;
+    c.log_every = 1000;
+    return c;
+}
+std::string fresh_dir(const std::string& name) {
+    const std::string d = ::testing::TempDir() + "lrp_trainer_" + name;
+    fs::remove_all(d);
+    return d;
+}
+std::vector<nlohmann::json> rows(const std::string& dir) {
+    std::vector<nlohmann::json> r;
+    std::ifstream in(dir + "/metrics.jsonl");
+    for (std::string line; std::getline(in, line);) r.push_back(nlohmann::json::parse(line));
+    return r;
+}
+}  // namespace
+
+TEST(TrainerCpu, WritesOutputsAndResumesToTheSameResult) {
+    const std::string a = fresh_dir("a"), b = fresh_dir("b");
+    TrainSummary sa = run_training(tiny(a));
+    EXPECT_EQ(sa.epochs, 3);
+    for (const char* f : {"config.json", "metrics.jsonl", "checkpoint.safetensors", "model.safetensors"})
+        EXPECT_TRUE(fs::exists(a + "/" + f)) << f;
+    ASSERT_EQ(rows(a).size(), 3u);
+    EXPECT_GE(sa.best_test_acc, sa.final_test_acc);
+
+    TrainConfig cb = tiny(b);
+    cb.stop_after_epoch = 1;
+    EXPECT_EQ(run_training(cb).epochs, 1);
+    cb.stop_after_epoch = 0;
+    cb.resume = true;
+    TrainSummary sb = run_training(cb);
+    EXPECT_EQ(sb.epochs, 3);
+    EXPECT_EQ(sb.final_test_acc, sa.final_test_acc);
+    // Same weights, bit for bit, as the uninterrupted run.
+    nn::StateDict wa = nn::load_safetensors(a + "/model.safetensors"), wb = nn::load_safetensors(b + "/model.safetensors");
+    ASSERT_EQ(wa.size(), wb.size());
+    for (auto& [k, t] : wa) {
+        if (t.dtype() != DType::F32) continue;
+        ASSERT_EQ(t.to_vector<float>(), wb.at(k).to_vector<float>()) << k;
+    }
+    auto ra = rows(a), rb = rows(b);
+    ASSERT_EQ(rb.size(), 3u);
+    for (size_t i = 0; i < 3; ++i) EXPECT_EQ(ra[i]["test_acc"], rb[i]["test_acc"]) << i;
+}
+
+TEST(TrainerCpu, RefusesToOverwriteARunAndChecksResumeSettings) {
+    const std::string d = fresh_dir("c");
+    TrainConfig c = tiny(d);
+    c.epochs = 1;
+    run_training(c);
+    const auto before = fs::last_write_time(d + "/checkpoint.safetensors");
+    EXPECT_THROW(run_training(c), Error);  // no --resume: the checkpoint stays untouched
+    EXPECT_EQ(fs::last_write_time(d + "/checkpoint.safetensors"), before);
+    c.resume = true;
+    c.lr = 0.5f;
+    try {
+        run_training(c);
+        FAIL();
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("lr: checkpoint has"), std::string::npos) << e.what();
+    }
+}
+
+TEST(TrainerCpu, CheckpointHoldsStateAndModelLoadsElsewhere) {
+    const std::string d = fresh_dir("d");
+    TrainConfig c = tiny(d);
+    c.epochs = 1;
+    c.optimizer = "adamw";
+    c.lr = 1e-3f;
+    run_training(c);
+    CheckpointState st = read_checkpoint_state(d + "/checkpoint.safetensors");
+    EXPECT_EQ(st.epoch, 1);
+    EXPECT_EQ(st.global_step, 4);
+    EXPECT_EQ(st.config.at("optimizer"), "adamw");
+    nn::ModelSpec s;
+    s.arch = "resnet18";
+    s.base_width = 2;
+    auto m = nn::make_model(s);
+    load_model_weights(d + "/checkpoint.safetensors", *m);  // lrpcu checkpoint
+    load_model_weights(d + "/model.safetensors", *m);       // plain state_dict
+    EXPECT_THROW(load_model_weights(d + "/missing.safetensors", *m), Error);
+}
+
+TEST(TrainConfigCpu, JsonRoundTripAndValidation) {
+    TrainConfig c;
+    c.lr = 0.3f;
+    c.arch = "vgg11_bn";
+    nlohmann::json j = c;
+    TrainConfig d;
+    from_json(j, d);
+    EXPECT_EQ(d.arch, "vgg11_bn");
+    EXPECT_FLOAT_EQ(d.lr, 0.3f);
+    EXPECT_THROW(from_json(nlohmann::json{{"learning-rate", 0.1}}, d), Error);  // unknown key named
+    EXPECT_THROW(from_json(nlohmann::json{{"epochs", "ten"}}, d), Error);
+    TrainConfig bad;
+    bad.batch_size = 0;
+    EXPECT_THROW(bad.validate(), Error);
+    bad = TrainConfig();
+    bad.augment = "mixup";
+    EXPECT_THROW(bad.validate(), Error);
+}
+
+TEST(ScheduleCpu, MatchesPyTorchFormulas) {
+    LrSchedule s;
+    s.base_lr = 0.1f;
+    s.total_steps = 100;
+    s.kind = "step";
+    s.step_size = 30;
+    EXPECT_FLOAT_EQ(s.lr_at(29), 0.1f);
+    EXPECT_FLOAT_EQ(s.lr_at(30), 0.01f);
+    s.kind = "cosine";
+    s.warmup_steps = 10;
+    EXPECT_FLOAT_EQ(s.lr_at(0), 0.01f);
+    EXPECT_FLOAT_EQ(s.lr_at(9), 0.1f);
+    EXPECT_NEAR(s.lr_at(55), 0.05f, 1e-6);
+    EXPECT_NEAR(s.lr_at(100), 0.f, 1e-7);
+    // torch.optim.lr_scheduler.OneCycleLR(max_lr=0.1, total_steps=100): values at steps 0, 29, 64, 99.
+    s.kind = "onecycle";
+    EXPECT_NEAR(s.lr_at(0), 0.004, 1e-7);
+    EXPECT_NEAR(s.lr_at(29), 0.1, 1e-7);
+    EXPECT_NEAR(s.lr_at(64), 0.1 / 25 / 1e4 + (0.1 - 0.1 / 25 / 1e4) / 2 * (std::cos(M_PI * 35 / 70) + 1), 1e-6);
+    EXPECT_NEAR(s.lr_at(99), 4e-7, 1e-9);
+    s.kind = "exponential";
+    EXPECT_THROW(s.validate(), Error);
+}

@@ -1,0 +1,16 @@
+// Shared pieces of the lrpcu command-line tool: argument parsing with CLI11 and the subcommands.
+#pragma once
+#include <CLI/CLI.hpp>
+#include <string>
+#include <vector>
+
+namespace lrp::cli {
+
+// Parses args (without the program and subcommand names). Returns -1 to continue, or the exit code
+// to return (0 after --help, 2 after a usage error, with the message printed).
+int parse_args(CLI::App& app, const std::vector<std::string>& args, bool quiet = false);
+
+int run_train(const std::vector<std::string>& args);
+int run_eval(const std::vector<std::string>& args);
+
+}  // namespace lrp::cli

@@ -1,0 +1,81 @@
+// `lrpcu eval`: top-1/top-5 and per-class accuracy of an lrpcu checkpoint, or of PyTorch weights
+// (safetensors state_dict + --arch), on a dataset split; --json prints one machine-readable object.
+#include <cmath>
+#include <filesystem>
+
+#include "cli.h"
+#include "lrp/data/dataset.h"
+#include "lrp/nn/models.h"
+#include "lrp/train/checkpoint.h"
+#include "lrp/train/trainer.h"
+
+namespace lrp::cli {
+
+int run_eval(const std::vector<std::string>& args) {
+    std::string weights, arch, dataset, data_dir, split = "test", device = "auto";
+    int width = 0, batch = 256;
+    int64_t subset = 0;
+    bool json = false;
+    CLI::App app("Evaluate a checkpoint or PyTorch weights.", "lrpcu eval");
+    app.add_option("--weights", weights, "an lrpcu checkpoint/model file or a PyTorch safetensors state_dict")
+        ->required();
+    app.add_option("--arch", arch, "architecture (default: from the checkpoint)");
+    app.add_option("--width", width, "first-stage width (default: from the checkpoint, else 64)");
+    app.add_option("--dataset", dataset, "dataset (default: from the checkpoint)");
+    app.add_option("--data-dir", data_dir, "dataset directory");
+    app.add_option("--split", split, "test | train")->capture_default_str();
+    app.add_option("--subset", subset, "evaluate on the first N images (0: all)");
+    app.add_option("--batch-size", batch, "batch size")->capture_default_str();
+    app.add_option("--device", device, "auto | cpu | cuda | cuda:N")->capture_default_str();
+    app.add_flag("--json", json, "print the result as JSON");
+    if (int rc = parse_args(app, args); rc >= 0) return rc;
+    LRP_CHECK(split == "test" || split == "train", "--split must be test or train (got '", split, "')");
+    LRP_CHECK(std::filesystem::exists(weights), "--weights: '", weights, "' does not exist");
+
+    // Defaults from the checkpoint's stored config, when it is one of ours.
+    nlohmann::json cfg;
+    try {
+        cfg = train::read_checkpoint_state(weights).config;
+    } catch (const Error&) {  // not a checkpoint: a plain state_dict (ours or PyTorch's)
+    }
+    if (arch.empty()) arch = cfg.value("arch", "");
+    if (dataset.empty()) dataset = cfg.value("dataset", "");
+    if (data_dir.empty()) data_dir = cfg.value("data-dir", "");
+    if (width == 0) width = cfg.value("width", 64);
+    LRP_CHECK(!arch.empty(), "--arch is required for weights that are not an lrpcu checkpoint");
+    LRP_CHECK(!dataset.empty(), "--dataset is required for weights that are not an lrpcu checkpoint");
+
+    const Device dev = parse_device(device);
+    data::Dataset ds = data::load_dataset(dataset, data_dir, split == "test" ? data::Split::Test : data::Split::Train);
+    if (subset > 0 && subset < ds.size()) ds = ds.subset(0, subset);
+    nn::ModelSpec spec;
+    spec.arch = arch;
+    spec.num_classes = ds.num_classes;
+    spec.in_channels = ds.channels();
+    spec.image_size = ds.height();
+    spec.base_width = width;
+    auto model = nn::make_model(spec);
+    train::load_model_weights(weights, *model);
+    model->to(dev);
+    train::DeviceLoader loader(ds, dev, batch, false, {});
+    train::EvalResult r = train::evaluate(*model, loader, ds.num_classes);
+
+    if (json) {
+        nlohmann::json j = {{"weights", weights}, {"arch", arch},     {"dataset", dataset}, {"split", split},
+                            {"samples", r.samples}, {"loss", r.loss}, {"top1", r.top1},     {"top5", r.top5}};
+        nlohmann::json pc = nlohmann::json::array();
+        for (double a : r.per_class) pc.push_back(std::isnan(a) ? nlohmann::json(nullptr) : nlohmann::json(a));
+        j["per_class"] = pc;
+        std::printf("%s\n", j.dump(2).c_str());
+        return 0;
+    }
+    std::printf("%s on %s/%s (%lld images): loss %.4f, top-1 %.2f%%, top-5 %.2f%%\n", arch.c_str(), dataset.c_str(),
+                split.c_str(), (long long)r.samples, r.loss, 100 * r.top1, 100 * r.top5);
+    for (size_t k = 0; k < r.per_class.size(); ++k) {
+        const std::string name = k < ds.class_names.size() ? ds.class_names[k] : std::to_string(k);
+        std::printf("  class %2zu %-16s %6.2f%%\n", k, name.c_str(), 100 * r.per_class[k]);
+    }
+    return 0;
+}
+
+}  // namespace lrp::cli

@@ -1,0 +1,85 @@
+// `lrpcu train`: flags and/or a JSON config file (a flag wins over the file) into a TrainConfig.
+#include <fstream>
+
+#include "cli.h"
+#include "lrp/data/dataset.h"
+#include "lrp/nn/models.h"
+#include "lrp/train/trainer.h"
+
+namespace lrp::cli {
+
+namespace {
+std::string join(const std::vector<std::string>& v) {
+    std::string s;
+    for (auto& x : v) s += (s.empty() ? "" : ", ") + x;
+    return s;
+}
+}  // namespace
+
+void add_train_options(CLI::App& app, train::TrainConfig& c, std::string& config_path) {
+    app.add_option("--config", config_path, "JSON file with any of these settings (keys = flag names without --)");
+    app.add_option("--dataset", c.dataset, "dataset: " + join(data::known_datasets()))->capture_default_str();
+    app.add_option("--data-dir", c.data_dir, "dataset directory (default: the dataset's standard location)");
+    app.add_option("--train-subset", c.train_subset, "use a class-balanced subset of N training images (0: all)");
+    app.add_option("--test-subset", c.test_subset, "evaluate on the first N test images (0: all)");
+    app.add_option("--arch", c.arch, "model: " + join(nn::known_archs()))->capture_default_str();
+    app.add_option("--width", c.width, "channels of the first stage (64 = standard)")->capture_default_str();
+    app.add_option("--init", c.init, "weight init: torchvision | pytorch-default")->capture_default_str();
+    app.add_option("--epochs", c.epochs, "number of epochs")->capture_default_str();
+    app.add_option("--batch-size", c.batch_size, "batch size")->capture_default_str();
+    app.add_option("--optimizer", c.optimizer, "sgd | adamw")->capture_default_str();
+    app.add_option("--lr", c.lr, "peak learning rate")->capture_default_str();
+    app.add_option("--momentum", c.momentum, "SGD momentum")->capture_default_str();
+    app.add_option("--nesterov", c.nesterov, "SGD Nesterov momentum (true/false)")->capture_default_str();
+    app.add_option("--weight-decay", c.weight_decay, "weight decay (decoupled for AdamW)")->capture_default_str();
+    app.add_option("--schedule", c.schedule, "LR schedule: constant | step | cosine | onecycle")->capture_default_str();
+    app.add_option("--warmup-epochs", c.warmup_epochs, "linear warmup (cosine schedule)")->capture_default_str();
+    app.add_option("--step-epochs", c.step_epochs, "step schedule: epochs between decays")->capture_default_str();
+    app.add_option("--step-gamma", c.step_gamma, "step schedule: decay factor")->capture_default_str();
+    app.add_option("--label-smoothing", c.label_smoothing, "label smoothing in [0, 1)")->capture_default_str();
+    app.add_option("--clip-grad-norm", c.clip_grad_norm, "clip the global gradient norm (0: off)")->capture_default_str();
+    app.add_option("--augment", c.augment, "none | crop-flip | random-erasing (crop-flip + erasing)")->capture_default_str();
+    app.add_option("--crop-padding", c.crop_padding, "random-crop padding in pixels")->capture_default_str();
+    app.add_option("--flip", c.flip, "random horizontal flips (true/false)")->capture_default_str();
+    app.add_option("--erasing-p", c.erasing_p, "random-erasing probability")->capture_default_str();
+    app.add_option("--seed", c.seed, "random seed (same seed, same result)")->capture_default_str();
+    app.add_option("--device", c.device, "auto | cpu | cuda | cuda:N")->capture_default_str();
+    app.add_option("--out", c.out_dir, "output directory (metrics, checkpoints, weights)")->capture_default_str();
+    app.add_flag("--resume", c.resume, "continue from <out>/checkpoint.safetensors");
+    app.add_option("--log-every", c.log_every, "steps between progress updates")->capture_default_str();
+    app.add_option("--stop-after-epoch", c.stop_after_epoch, "stop after epoch N (continue later with --resume)");
+}
+
+int run_train(const std::vector<std::string>& args) {
+    // Pass 1: find --config. Pass 2: parse the flags over the values from the file, so flags win.
+    train::TrainConfig cfg;
+    std::string config_path;
+    {
+        CLI::App probe;
+        probe.allow_extras();
+        probe.add_option("--config", config_path);
+        probe.set_help_flag();
+        parse_args(probe, args, /*quiet=*/true);
+    }
+    if (!config_path.empty()) {
+        std::ifstream in(config_path);
+        LRP_CHECK(in.good(), "--config: cannot read '", config_path, "'");
+        nlohmann::json j;
+        try {
+            in >> j;
+        } catch (const nlohmann::json::exception& e) {
+            LRP_THROW("--config '", config_path, "' is not valid JSON: ", e.what());
+        }
+        train::from_json(j, cfg);
+    }
+    CLI::App app("Train a ResNet/VGG classifier.", "lrpcu train");
+    add_train_options(app, cfg, config_path);
+    if (int rc = parse_args(app, args); rc >= 0) return rc;
+    train::TrainSummary s = train::run_training(cfg);
+    std::printf("final test accuracy: %.2f%% (epoch %lld)\nbest test accuracy: %.2f%% (epoch %lld)\n",
+                100 * s.final_test_acc, (long long)s.epochs, 100 * s.best_test_acc, (long long)s.best_epoch);
+    std::printf("wall time: %.1f s; outputs in %s\n", s.seconds, cfg.out_dir.c_str());
+    return 0;
+}
+
+}  // namespace lrp::cli

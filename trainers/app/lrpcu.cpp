@@ -1,0 +1,56 @@
+// lrpcu: the command-line entry point. Subcommands: train, eval (and later explain). Errors print
+// one clear line and exit non-zero; nothing here calls exit() mid-run.
+#include <cstdio>
+#include <cstring>
+
+#include "cli.h"
+#include "lrp/error.h"
+
+namespace lrp::cli {
+
+int parse_args(CLI::App& app, const std::vector<std::string>& args, bool quiet) {
+    std::vector<std::string> rev(args.rbegin(), args.rend());  // CLI11 takes arguments in reverse order
+    try {
+        app.parse(rev);
+    } catch (const CLI::CallForHelp&) {
+        std::printf("%s", app.help().c_str());
+        return 0;
+    } catch (const CLI::ParseError& e) {
+        if (quiet) return -1;
+        std::fprintf(stderr, "%s: error: %s\nRun with --help for the list of options.\n", app.get_name().c_str(),
+                     e.what());
+        return 2;
+    }
+    return -1;
+}
+
+}  // namespace lrp::cli
+
+namespace {
+const char* kUsage =
+    "usage: lrpcu <command> [options]\n"
+    "commands:\n"
+    "  train   train a ResNet/VGG classifier (lrpcu train --help)\n"
+    "  eval    evaluate a checkpoint or PyTorch weights on a dataset split (lrpcu eval --help)\n";
+}
+
+int main(int argc, char** argv) {
+    if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
+        std::printf("%s", kUsage);
+        return argc < 2 ? 2 : 0;
+    }
+    std::vector<std::string> args(argv + 2, argv + argc);
+    const std::string cmd = argv[1];
+    try {
+        if (cmd == "train") return lrp::cli::run_train(args);
+        if (cmd == "eval") return lrp::cli::run_eval(args);
+        std::fprintf(stderr, "lrpcu: unknown command '%s'\n%s", cmd.c_str(), kUsage);
+        return 2;
+    } catch (const lrp::Error& e) {
+        std::fprintf(stderr, "lrpcu %s: error: %s\n", cmd.c_str(), e.what());
+        return 1;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "lrpcu %s: unexpected error: %s\n", cmd.c_str(), e.what());
+        return 1;
+    }
+}

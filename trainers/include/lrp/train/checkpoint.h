@@ -1,0 +1,33 @@
+// Training checkpoints: one safetensors file holding the model ("model.<torchvision key>"), the
+// optimiser state ("optim.<...>") and, in the metadata, the run config, epoch, step and best accuracy.
+// Written atomically (temp file + fsync + rename): the previous checkpoint survives until the new one
+// is complete. The model part alone is also exportable as a plain state_dict for PyTorch.
+#pragma once
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "lrp/nn/module.h"
+#include "lrp/train/optimizer.h"
+
+namespace lrp::train {
+
+struct CheckpointState {
+    nlohmann::json config;   // TrainConfig as JSON
+    int64_t epoch = 0;       // epochs completed
+    int64_t global_step = 0;
+    double last_test_acc = -1;
+    double best_test_acc = -1;
+    int64_t best_epoch = -1;
+};
+
+void save_checkpoint(const std::string& path, nn::Module& model, const Optimizer& opt, const CheckpointState& st);
+// Reads only the state (config, epoch, ...) without touching a model.
+CheckpointState read_checkpoint_state(const std::string& path);
+// Loads model and optimiser state (onto their devices) and returns the run state.
+CheckpointState load_checkpoint(const std::string& path, nn::Module& model, Optimizer* opt);
+
+// Model weights with torchvision keys (from a checkpoint or a plain PyTorch state_dict file).
+void load_model_weights(const std::string& path, nn::Module& model);
+
+}  // namespace lrp::train

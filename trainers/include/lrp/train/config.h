@@ -1,0 +1,54 @@
+// TrainConfig: every setting of `lrpcu train`, with validation and JSON round trip. The CLI fills it
+// from flags and/or a JSON config file (a flag wins over the file); checkpoints store it for resume.
+#pragma once
+#include <cstdint>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace lrp::train {
+
+struct TrainConfig {
+    // data
+    std::string dataset = "fashion-mnist";
+    std::string data_dir;         // empty: the dataset's default location
+    int64_t train_subset = 0;     // > 0: stratified subset of the training split
+    int64_t test_subset = 0;      // > 0: first n test samples
+    // model
+    std::string arch = "resnet18";
+    int width = 64;
+    std::string init = "torchvision";
+    // schedule
+    int epochs = 10;
+    int batch_size = 128;
+    std::string optimizer = "sgd";  // sgd | adamw
+    float lr = 0.1f;
+    float momentum = 0.9f;
+    bool nesterov = true;
+    float weight_decay = 5e-4f;
+    std::string schedule = "onecycle";  // constant | step | cosine | onecycle
+    float warmup_epochs = 0.f;
+    float step_gamma = 0.1f;
+    int step_epochs = 30;
+    float label_smoothing = 0.f;
+    float clip_grad_norm = 0.f;
+    // augmentation
+    std::string augment = "crop-flip";  // none | crop-flip | random-erasing (crop-flip + erasing)
+    int crop_padding = 4;
+    bool flip = true;
+    float erasing_p = 0.5f;
+    // run
+    uint64_t seed = 0;
+    std::string device = "auto";
+    std::string out_dir = "runs/default";
+    bool resume = false;
+    int stop_after_epoch = 0;  // > 0: stop after this epoch (time-sliced jobs; continue with --resume)
+    int log_every = 50;  // steps between progress updates (each reads the loss: one host sync)
+
+    void validate() const;  // throws lrp::Error naming the bad setting and its allowed values
+};
+
+void to_json(nlohmann::json& j, const TrainConfig& c);
+void from_json(const nlohmann::json& j, TrainConfig& c);  // unknown keys are an error naming them
+
+}  // namespace lrp::train

@@ -1,0 +1,34 @@
+// The `lrpcu train` loop: data on the device, model, optimiser and schedule from a TrainConfig; per
+// epoch a progress display, evaluation, a JSONL metrics row and an atomic checkpoint; --resume
+// continues from the last checkpoint and gives the same result as an uninterrupted run.
+#pragma once
+#include <string>
+
+#include "lrp/nn/module.h"
+#include "lrp/train/config.h"
+#include "lrp/train/loader.h"
+
+namespace lrp::train {
+
+struct EvalResult {
+    double loss = 0, top1 = 0, top5 = 0;
+    int64_t samples = 0;
+    std::vector<double> per_class;  // accuracy per class (NaN for a class without samples)
+};
+
+// Eval-mode pass over a loader (in order); metrics read back once at the end.
+EvalResult evaluate(nn::Module& model, DeviceLoader& loader, int num_classes);
+
+struct TrainSummary {
+    double final_test_acc = 0;
+    double best_test_acc = 0;
+    int64_t best_epoch = 0;
+    int64_t epochs = 0;
+    double seconds = 0;
+};
+
+// Runs (or resumes) training as configured; writes <out>/config.json, metrics.jsonl, checkpoint.safetensors
+// and model.safetensors (weights only, PyTorch-loadable).
+TrainSummary run_training(TrainConfig cfg);
+
+}  // namespace lrp::train

@@ -1,0 +1,80 @@
+// Checkpoint save/load on top of safetensors (model + optimiser tensors, JSON run state in metadata).
+#include "lrp/train/checkpoint.h"
+
+#include <filesystem>
+
+#include "lrp/nn/safetensors.h"
+
+namespace lrp::train {
+
+namespace {
+constexpr const char* kFormat = "lrpcu-checkpoint-1";
+
+nn::StateDict with_prefix(const nn::StateDict& sd, const std::string& prefix) {
+    nn::StateDict out;
+    for (auto& [k, v] : sd) out[prefix + k] = v;
+    return out;
+}
+
+nn::StateDict strip_prefix(const nn::StateDict& sd, const std::string& prefix) {
+    nn::StateDict out;
+    for (auto& [k, v] : sd)
+        if (k.rfind(prefix, 0) == 0) out[k.substr(prefix.size())] = v;
+    return out;
+}
+
+CheckpointState parse_state(const std::string& path, const std::map<std::string, std::string>& meta) {
+    auto it = meta.find("lrpcu");
+    LRP_CHECK(it != meta.end(), path, ": not an lrpcu checkpoint (no 'lrpcu' metadata)");
+    CheckpointState st;
+    try {
+        auto j = nlohmann::json::parse(it->second);
+        LRP_CHECK(j.value("format", "") == kFormat, path, ": unsupported checkpoint format '", j.value("format", ""),
+                  "' (expected ", kFormat, ")");
+        st.config = j.at("config");
+        st.epoch = j.at("epoch").get<int64_t>();
+        st.global_step = j.at("global_step").get<int64_t>();
+        st.last_test_acc = j.at("last_test_acc").get<double>();
+        st.best_test_acc = j.at("best_test_acc").get<double>();
+        st.best_epoch = j.at("best_epoch").get<int64_t>();
+    } catch (const nlohmann::json::exception& e) {
+        LRP_THROW(path, ": corrupt checkpoint metadata: ", e.what());
+    }
+    return st;
+}
+}  // namespace
+
+void save_checkpoint(const std::string& path, nn::Module& model, const Optimizer& opt, const CheckpointState& st) {
+    nn::StateDict sd = with_prefix(model.state_dict(), "model.");
+    for (auto& [k, v] : opt.state_dict()) sd["optim." + k] = v;
+    nlohmann::json j = {{"format", kFormat},      {"config", st.config},
+                        {"epoch", st.epoch},      {"global_step", st.global_step},
+                        {"last_test_acc", st.last_test_acc}, {"best_test_acc", st.best_test_acc}, {"best_epoch", st.best_epoch},
+                        {"optimizer", opt.kind()}};
+    nn::save_safetensors(path, sd, {{"lrpcu", j.dump()}});
+}
+
+CheckpointState read_checkpoint_state(const std::string& path) {
+    std::map<std::string, std::string> meta;
+    nn::load_safetensors(path, &meta);
+    return parse_state(path, meta);
+}
+
+CheckpointState load_checkpoint(const std::string& path, nn::Module& model, Optimizer* opt) {
+    std::map<std::string, std::string> meta;
+    nn::StateDict sd = nn::load_safetensors(path, &meta);
+    CheckpointState st = parse_state(path, meta);
+    model.load_state_dict(strip_prefix(sd, "model."));
+    if (opt) opt->load_state_dict(strip_prefix(sd, "optim."));
+    return st;
+}
+
+void load_model_weights(const std::string& path, nn::Module& model) {
+    LRP_CHECK(std::filesystem::exists(path), "weights file '", path, "' does not exist");
+    std::map<std::string, std::string> meta;
+    nn::StateDict sd = nn::load_safetensors(path, &meta);
+    if (meta.count("lrpcu")) sd = strip_prefix(sd, "model.");
+    model.load_state_dict(sd);
+}
+
+}  // namespace lrp::train

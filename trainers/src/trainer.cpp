@@ -1,0 +1,203 @@
+// run_training: builds data, model, optimiser and schedule from the config, runs epochs with progress,
+// evaluation, metrics and checkpoints, and resumes from <out>/checkpoint.safetensors when asked.
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+#include "lrp/context.h"
+#include "lrp/log.h"
+#include "lrp/nn/models.h"
+#include "lrp/nn/safetensors.h"
+#include "lrp/nvtx.h"
+#include "lrp/ops/elementwise.h"
+#include "lrp/train/checkpoint.h"
+#include "lrp/train/progress.h"
+#include "lrp/train/schedule.h"
+#include "lrp/train/step.h"
+#include "lrp/train/trainer.h"
+
+namespace fs = std::filesystem;
+
+namespace lrp::train {
+
+namespace {
+std::unique_ptr<Optimizer> make_optimizer(const TrainConfig& c, nn::Module& m) {
+    if (c.optimizer == "sgd") {
+        kernels::SgdParams p;
+        p.lr = c.lr;
+        p.momentum = c.momentum;
+        p.nesterov = c.nesterov && c.momentum > 0;
+        p.weight_decay = c.weight_decay;
+        return std::make_unique<SGD>(m.named_params(), p);
+    }
+    kernels::AdamWParams p;
+    p.lr = c.lr;
+    p.weight_decay = c.weight_decay;
+    return std::make_unique<AdamW>(m.named_params(), p);
+}
+
+LrSchedule make_schedule(const TrainConfig& c, int64_t steps_per_epoch) {
+    LrSchedule s;
+    s.kind = c.schedule;
+    s.base_lr = c.lr;
+    s.total_steps = steps_per_epoch * c.epochs;
+    s.warmup_steps = static_cast<int64_t>(c.warmup_epochs * steps_per_epoch);
+    s.step_size = steps_per_epoch * c.step_epochs;
+    s.gamma = c.step_gamma;
+    s.validate();
+    return s;
+}
+
+// Keeps metrics.jsonl rows of epochs <= `epoch` (after a resume, rows of unfinished epochs go).
+void truncate_metrics(const fs::path& p, int64_t epoch) {
+    if (!fs::exists(p)) return;
+    std::ifstream in(p);
+    std::string line, kept;
+    while (std::getline(in, line)) {
+        try {
+            if (nlohmann::json::parse(line).value("epoch", int64_t(0)) <= epoch) kept += line + "\n";
+        } catch (const nlohmann::json::exception&) {  // a torn last line from a crash: drop it
+        }
+    }
+    in.close();
+    std::ofstream(p, std::ios::trunc) << kept;
+}
+}  // namespace
+
+TrainSummary run_training(TrainConfig cfg) {
+    cfg.validate();
+    const fs::path out(cfg.out_dir);
+    const fs::path ckpt = out / "checkpoint.safetensors";
+    fs::create_directories(out);
+    LRP_CHECK(fs::is_directory(out), "output directory '", out.string(), "' cannot be created");
+    if (!cfg.resume && fs::exists(ckpt))
+        LRP_THROW("output directory '", out.string(), "' already holds a checkpoint; pass --resume to continue it or ",
+                  "choose another --out (nothing was overwritten)");
+    const Device dev = parse_device(cfg.device);
+    std::printf("lrpcu train: %s on %s, %s (width %d), %d epochs, batch %d, device %s\n", cfg.dataset.c_str(),
+                cfg.data_dir.empty() ? "its default location" : cfg.data_dir.c_str(), cfg.arch.c_str(), cfg.width,
+                cfg.epochs, cfg.batch_size, dev.str().c_str());
+
+    data::Dataset train_ds = data::load_dataset(cfg.dataset, cfg.data_dir, data::Split::Train);
+    data::Dataset test_ds = data::load_dataset(cfg.dataset, cfg.data_dir, data::Split::Test);
+    if (cfg.train_subset > 0 && cfg.train_subset < train_ds.size())
+        train_ds = train_ds.take_stratified(cfg.train_subset, cfg.seed);
+    if (cfg.test_subset > 0 && cfg.test_subset < test_ds.size()) test_ds = test_ds.subset(0, cfg.test_subset);
+    AugmentSettings aug;
+    if (cfg.augment != "none") {
+        aug.crop_padding = cfg.crop_padding;
+        aug.flip = cfg.flip;
+    }
+    if (cfg.augment == "random-erasing") aug.erasing_p = cfg.erasing_p;
+    DeviceLoader train_loader(train_ds, dev, cfg.batch_size, true, aug);
+    DeviceLoader test_loader(test_ds, dev, cfg.batch_size, false, {});
+
+    nn::ModelSpec spec;
+    spec.arch = cfg.arch;
+    spec.num_classes = train_ds.num_classes;
+    spec.in_channels = train_ds.channels();
+    spec.image_size = train_ds.height();
+    spec.base_width = cfg.width;
+    auto model = nn::make_model(spec);
+    Generator init_gen(epoch_seed(cfg.seed, -1, 3));
+    nn::init_weights(*model, init_gen, cfg.init);
+    model->to(dev);
+    auto opt = make_optimizer(cfg, *model);
+    const int64_t spe = train_loader.batches_per_epoch();
+    LrSchedule sched = make_schedule(cfg, spe);
+
+    CheckpointState st;
+    nlohmann::json cfg_json = cfg;
+    cfg_json.erase("resume");
+    st.config = cfg_json;
+    if (cfg.resume && fs::exists(ckpt)) {
+        // The run must continue with the settings it started with (only these may change on resume).
+        const nlohmann::json saved = read_checkpoint_state(ckpt.string()).config;
+        std::string diffs;
+        for (auto it = cfg_json.begin(); it != cfg_json.end(); ++it) {
+            static const std::set<std::string> may_change{"epochs", "device", "log-every", "data-dir", "out",
+                                                         "stop-after-epoch"};
+            if (!may_change.count(it.key()) && saved.contains(it.key()) && saved[it.key()] != it.value())
+                diffs += "\n  " + it.key() + ": checkpoint has " + saved[it.key()].dump() + ", now " + it.value().dump();
+        }
+        LRP_CHECK(diffs.empty(), "--resume: settings differ from the checkpoint's run (start a new --out instead):",
+                  diffs);
+        st = load_checkpoint(ckpt.string(), *model, opt.get());
+        std::printf("resumed from %s after epoch %lld\n", ckpt.string().c_str(), (long long)st.epoch);
+        truncate_metrics(out / "metrics.jsonl", st.epoch);
+    } else if (cfg.resume) {
+        log_warn("--resume: no checkpoint in '", out.string(), "'; starting from scratch");
+    }
+    std::ofstream(out / "config.json") << cfg_json.dump(2) << "\n";
+    std::printf("model %s: %lld parameters; %lld training images, %lld test images, %lld steps per epoch\n",
+                model->type(), (long long)nn::count_params(*model), (long long)train_ds.size(),
+                (long long)test_ds.size(), (long long)spe);
+
+    const auto t0 = std::chrono::steady_clock::now();
+    StepOptions so;
+    so.label_smoothing = cfg.label_smoothing;
+    so.clip_grad_norm = cfg.clip_grad_norm;
+    const bool tty = stdout_is_tty();
+    for (int64_t epoch = st.epoch + 1; epoch <= cfg.epochs; ++epoch) {
+        LRP_NVTX_RANGE("epoch");
+        const auto te = std::chrono::steady_clock::now();
+        train_loader.start_epoch(cfg.seed, epoch);
+        Progress prog("epoch " + std::to_string(epoch) + "/" + std::to_string(cfg.epochs), spe, tty);
+        Tensor loss_sum = Tensor::zeros({1}, DType::F32, dev), correct_sum = Tensor::zeros({1}, DType::F32, dev);
+        int64_t images = 0;
+        for (int64_t b = 0; b < spe; ++b) {
+            opt->set_lr(sched.lr_at(st.global_step));
+            DeviceLoader::Batch batch = train_loader.batch(b);
+            StepResult r = train_step(*model, *opt, batch.x, batch.y, so);
+            ops::axpy(static_cast<float>(batch.x.dim(0)), r.loss, loss_sum);
+            ops::axpy(1.f, r.correct, correct_sum);
+            images += batch.x.dim(0);
+            ++st.global_step;
+            if ((b + 1) % cfg.log_every == 0 || b + 1 == spe) {
+                const double l = loss_sum.to_vector<float>()[0] / images;
+                LRP_CHECK(std::isfinite(l), "training diverged: loss is ", l, " at epoch ", epoch, ", step ", b + 1,
+                          " (try a lower --lr); the last good checkpoint is kept in ", ckpt.string());
+                prog.update(b + 1, l, correct_sum.to_vector<float>()[0] / images, images);
+            }
+        }
+        prog.finish();
+        model->clear_saved();
+        const double train_loss = loss_sum.to_vector<float>()[0] / images;
+        const double train_acc = correct_sum.to_vector<float>()[0] / images;
+        const double train_secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - te).count();
+        EvalResult ev = evaluate(*model, test_loader, train_ds.num_classes);
+        st.last_test_acc = ev.top1;
+        if (ev.top1 > st.best_test_acc) {
+            st.best_test_acc = ev.top1;
+            st.best_epoch = epoch;
+        }
+        st.epoch = epoch;
+        nlohmann::json row = {{"epoch", epoch},          {"step", st.global_step}, {"lr", opt->lr()},
+                              {"train_loss", train_loss}, {"train_acc", train_acc}, {"test_loss", ev.loss},
+                              {"test_acc", ev.top1},     {"test_top5", ev.top5},   {"train_seconds", train_secs},
+                              {"images_per_s", images / train_secs},
+                              {"peak_device_bytes", memory_stats(dev).peak_in_use}};
+        std::ofstream(out / "metrics.jsonl", std::ios::app) << row.dump() << "\n";
+        save_checkpoint(ckpt.string(), *model, *opt, st);
+        std::printf("epoch %lld: train loss %.4f acc %.2f%% | test loss %.4f acc %.2f%% top5 %.2f%% | %.0f img/s\n",
+                    (long long)epoch, train_loss, 100 * train_acc, ev.loss, 100 * ev.top1, 100 * ev.top5,
+                    images / train_secs);
+        if (cfg.stop_after_epoch > 0 && epoch >= cfg.stop_after_epoch && epoch < cfg.epochs) {
+            std::printf("stopping after epoch %lld as asked (--stop-after-epoch); continue with --resume\n",
+                        (long long)epoch);
+            break;
+        }
+    }
+    nn::save_safetensors((out / "model.safetensors").string(), model->state_dict(), {{"arch", cfg.arch}});
+    TrainSummary s;
+    s.epochs = st.epoch;
+    s.best_test_acc = st.best_test_acc;
+    s.best_epoch = st.best_epoch;
+    s.final_test_acc = st.last_test_acc;
+    s.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    return s;
+}
+
+}  // namespace lrp::train
