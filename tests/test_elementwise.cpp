@@ -27,14 +27,7 @@ Tensor on_cuda(const std::vector<float>& v) {
 }
 
 // Expects an lrp::Error whose message contains every part.
-void expect_error(const std::function<void()>& f, std::initializer_list<const char*> parts) {
-    try {
-        f();
-        ADD_FAILURE() << "no lrp::Error thrown";
-    } catch (const Error& e) {
-        for (const char* p : parts) EXPECT_NE(std::string(e.what()).find(p), std::string::npos) << e.what();
-    }
-}
+using lrp::test::expect_error;
 
 }  // namespace
 

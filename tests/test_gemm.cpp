@@ -108,16 +108,7 @@ void check_exact(const GemmFn& fn) {
     }
 }
 
-template <class F>
-void expect_error(F&& f, const std::vector<std::string>& parts) {
-    try {
-        f();
-        ADD_FAILURE() << "expected lrp::Error";
-    } catch (const Error& e) {
-        for (auto& p : parts)
-            EXPECT_NE(std::string(e.what()).find(p), std::string::npos) << e.what() << "\nmissing: " << p;
-    }
-}
+using lrp::test::expect_error;
 
 }  // namespace
 

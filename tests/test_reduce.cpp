@@ -21,14 +21,7 @@ const float kNaN = std::numeric_limits<float>::quiet_NaN();
 const float kInf = std::numeric_limits<float>::infinity();
 const ReduceOp kOps[] = {ReduceOp::Sum, ReduceOp::Mean, ReduceOp::Max, ReduceOp::Min, ReduceOp::SumSq};
 
-void expect_error(const std::function<void()>& f, std::initializer_list<const char*> parts) {
-    try {
-        f();
-        ADD_FAILURE() << "no lrp::Error thrown";
-    } catch (const Error& e) {
-        for (const char* p : parts) EXPECT_NE(std::string(e.what()).find(p), std::string::npos) << e.what();
-    }
-}
+using lrp::test::expect_error;
 
 std::vector<float> reduce_cpu(ReduceOp op, const std::vector<float>& x, int64_t rows) {
     Tensor y = Tensor::empty(Shape{rows});

@@ -20,14 +20,7 @@ namespace {
 
 const std::vector<int64_t> kSizes = {1, 7, 1000, 65537, (1 << 20) + 3};
 
-void expect_error(const std::function<void()>& f, std::initializer_list<const char*> parts) {
-    try {
-        f();
-        ADD_FAILURE() << "no lrp::Error thrown";
-    } catch (const Error& e) {
-        for (const char* p : parts) EXPECT_NE(std::string(e.what()).find(p), std::string::npos) << e.what();
-    }
-}
+using lrp::test::expect_error;
 
 // Bitwise equality of two float vectors (NaN-safe); names the first difference.
 ::testing::AssertionResult bit_equal(const std::vector<float>& a, const std::vector<float>& b) {

@@ -17,14 +17,7 @@ using lrp::test::Tol;
 
 namespace {
 
-void expect_error(const std::function<void()>& f, std::initializer_list<const char*> parts) {
-    try {
-        f();
-        ADD_FAILURE() << "no lrp::Error thrown";
-    } catch (const Error& e) {
-        for (const char* p : parts) EXPECT_NE(std::string(e.what()).find(p), std::string::npos) << e.what();
-    }
-}
+using lrp::test::expect_error;
 
 // -sum_k t_k log softmax_k(x), t = (1 - s) onehot(label) + s / K, straight from the definition.
 double ref_loss(const double* x, int K, int label, double s) {

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <limits>
 #include <random>
 #include <string>
@@ -85,6 +86,17 @@ template <class G, class R>
     if (ref2 > 0 && err2 / ref2 > tol.nmse)
         return ::testing::AssertionFailure() << "NMSE " << err2 / ref2 << " exceeds " << tol.nmse;
     return ::testing::AssertionSuccess();
+}
+
+// Runs f, which must throw lrp::Error whose message contains every string of `parts`.
+inline void expect_error(const std::function<void()>& f, const std::vector<std::string>& parts) {
+    try {
+        f();
+        ADD_FAILURE() << "no lrp::Error thrown";
+    } catch (const Error& e) {
+        for (const auto& p : parts)
+            EXPECT_NE(std::string(e.what()).find(p), std::string::npos) << e.what() << "\nmissing: " << p;
+    }
 }
 
 // A buffer of T on `dev` with `kGuard` sentinel elements on each side; the body starts poisoned.
