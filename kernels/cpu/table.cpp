@@ -19,6 +19,7 @@ const OpTable& cpu_ops() {
         cpu::register_channel(t);
         cpu::register_metrics(t);
         cpu::register_augment(t);
+        cpu::register_reldrop(t);
         return t;
     }();
     return table;

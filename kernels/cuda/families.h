@@ -15,4 +15,5 @@ void register_pool(OpTable& t);
 void register_channel(OpTable& t);
 void register_metrics(OpTable& t);
 void register_augment(OpTable& t);
+void register_reldrop(OpTable& t);
 }  // namespace lrp::kernels::cuda

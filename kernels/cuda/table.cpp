@@ -19,6 +19,7 @@ const OpTable& cuda_ops_impl() {
         cuda::register_channel(t);
         cuda::register_metrics(t);
         cuda::register_augment(t);
+        cuda::register_reldrop(t);
         return t;
     }();
     return table;

@@ -1,6 +1,6 @@
-// Per-sample random decisions of the input pipeline (crop offsets + flip; the Random-Erasing box), host+device
-// inline so CPU and CUDA agree bit for bit: only correctly rounded operations (explicit fma, sqrt, rint; own exp/log),
-// and no rounded product feeds an addition, so FMA contraction cannot change a result.
+// Per-sample random decisions of the input pipeline (crop + flip; the Random-Erasing box, whose size draw RelDrop
+// reuses), host+device inline so CPU and CUDA agree bit for bit: only correctly rounded operations (explicit fma,
+// sqrt, rint; own exp/log), and no rounded product feeds an addition, so FMA contraction cannot change a result.
 #pragma once
 #include <cmath>
 #include <cstdint>
@@ -116,13 +116,16 @@ constexpr int kEraseUniformsPerSample = 4 * kEraseCountersPerSample;
 // max_attempts rejections); the reference's 100 always fits.
 constexpr int kEraseMaxAttemptsInStream = (kEraseUniformsPerSample - 3) / 2;
 
-// The 32-bit words of sample n's stream, in order: word j is lane j % 4 of counter base + j / 4.
+// The 32-bit words of sample n's stream, in order: word j is lane j % 4 of counter base + j / 4;
+// `words` (a multiple of 4) is the stream's length (RelDrop's box streams are longer, reldrop_sampler.h).
 struct EraseStream {
     uint64_t seed, base;
+    int words;
     int next = 0;
     Philox4 block{};
-    LRP_HD EraseStream(uint64_t s, uint64_t b) : seed(s), base(b) {}
-    LRP_HD int left() const { return kEraseUniformsPerSample - next; }
+    LRP_HD EraseStream(uint64_t s, uint64_t b, int n_words = kEraseUniformsPerSample)
+        : seed(s), base(b), words(n_words) {}
+    LRP_HD int left() const { return words - next; }
     LRP_HD uint32_t bits() {
         const int lane = next & 3;
         if (lane == 0) block = philox(seed, base + static_cast<uint64_t>(next >> 2));
@@ -134,6 +137,36 @@ struct EraseStream {
     LRP_HD double uniform() { return static_cast<double>(bits()) * 2.3283064365386963e-10; }
 };
 
+// ---- one attempt of the Random-Erasing size draw (reldrop.md 4.1), shared with RelDrop's boxes ----
+struct BoxSizeParams {
+    double sl, sh, log_lo, hw, H, W, area_div;
+};
+// area_div divides the target area (1 for Random Erasing and RelDrop block; k for RelDrop patch).
+LRP_HD BoxSizeParams box_size_params(int H, int W, float sl, float sh, float r1, double area_div) {
+    BoxSizeParams p;
+    p.sl = sl;
+    p.sh = sh;
+    p.log_lo = portable_log(static_cast<double>(r1));  // <= 0; log(1/r1) taken as -log(r1)
+    p.hw = static_cast<double>(H) * static_cast<double>(W);
+    p.H = H;
+    p.W = W;
+    p.area_div = area_div;
+    return p;
+}
+
+// Draws two words: area = U(sl, sh)*H*W / area_div, aspect = exp(U(ln r1, -ln r1)); h = rint(sqrt(area *
+// aspect)), w = rint(sqrt(area / aspect)). True (and h, w set) iff 0 < h < H and 0 < w < W.
+LRP_HD bool sample_box_size(EraseStream& st, const BoxSizeParams& p, int& h_out, int& w_out) {
+    const double area = fma(st.uniform(), p.sh - p.sl, p.sl) * p.hw / p.area_div;  // / 1.0 is exact
+    const double aspect = portable_exp(fma(st.uniform(), -2.0 * p.log_lo, p.log_lo));
+    const double h = round_half_even(sqrt(area * aspect));
+    const double w = round_half_even(sqrt(area / aspect));
+    if (!(h > 0.0 && h < p.H && w > 0.0 && w < p.W)) return false;  // compared as doubles: no int overflow
+    h_out = static_cast<int>(h);
+    w_out = static_cast<int>(w);
+    return true;
+}
+
 // Sample n's box, from the counters offset + n*64 .. + 63. Draw order: coin u (u >= p: no box); per
 // attempt area = U(sl, sh)*H*W, aspect = exp(U(ln r1, -ln r1)), h = rint(sqrt(area*aspect)),
 // w = rint(sqrt(area/aspect)), accepted iff 0 < h < H and 0 < w < W; then top in [0, H-h] and left in
@@ -142,18 +175,9 @@ LRP_HD Box sample_erase_box(const EraseDesc& d, uint64_t seed, uint64_t offset, 
     Box box{0, 0, 0, 0, false};
     EraseStream st(seed, offset + static_cast<uint64_t>(n) * kEraseCountersPerSample);
     if (st.uniform() >= static_cast<double>(d.p)) return box;
-    const double sl = d.sl, sh = d.sh;
-    const double hw = static_cast<double>(d.H) * static_cast<double>(d.W);
-    const double log_lo = portable_log(static_cast<double>(d.r1));  // <= 0; log(1/r1) taken as -log(r1)
-    const double H = d.H, W = d.W;
+    const BoxSizeParams sp = box_size_params(d.H, d.W, d.sl, d.sh, d.r1, 1.0);
     for (int a = 0; a < d.max_attempts && st.left() >= 4; ++a) {
-        const double area = fma(st.uniform(), sh - sl, sl) * hw;
-        const double aspect = portable_exp(fma(st.uniform(), -2.0 * log_lo, log_lo));
-        const double h = round_half_even(sqrt(area * aspect));
-        const double w = round_half_even(sqrt(area / aspect));
-        if (!(h > 0.0 && h < H && w > 0.0 && w < W)) continue;  // compared as doubles: no int overflow
-        box.h = static_cast<int>(h);
-        box.w = static_cast<int>(w);
+        if (!sample_box_size(st, sp, box.h, box.w)) continue;
         box.top = static_cast<int>(uniform_below(st.bits(), static_cast<uint32_t>(d.H - box.h + 1)));
         box.left = static_cast<int>(uniform_below(st.bits(), static_cast<uint32_t>(d.W - box.w + 1)));
         box.valid = true;

@@ -91,4 +91,28 @@ struct EraseDesc {
     float value[4] = {0, 0, 0, 0};
 };
 
+// RelDrop (reldrop.md 4.2-4.4, 10) in place on a normalised batch x (N x C x H x W, C <= 4), driven by
+// the channel-summed relevance map (N x H x W). Counter layout and draw order: reldrop_sampler.h.
+enum class RelDropVariant : int32_t { Pixel = 0, Block = 1, Patch = 2 };
+
+// Per-sample outcome the RelDrop ops write to their (nullable) status array.
+enum RelDropStatus : int32_t {
+    kRelDropNotSelected = 0,  // the coin (per sample or per batch) said no: x untouched
+    kRelDropApplied = 1,      // pixel: the mask was applied (possibly to no pixel); boxes: one box filled
+    kRelDropNoBox = 2,        // boxes: every size attempt was rejected: x untouched (reference: silent no-op)
+    kRelDropNonFinite = 3,    // the sample's map holds NaN or +-Inf: skipped, x untouched (lrpcu choice)
+};
+
+struct RelDropDesc {
+    int N = 1, C = 1, H = 1, W = 1;
+    RelDropVariant variant = RelDropVariant::Block;
+    bool per_sample = false;          // one coin per sample (true) or one for the whole batch (false)
+    float p = 0.5f;                   // a coin selects iff u < p (u uniform in [0, 1), 32 bits)
+    float alpha = 0.3f, beta = 0.5f;  // pixel: drop iff alpha*u + (1 - alpha)*rn >= 1 - beta
+    int k = 1;                        // block/patch: candidate centres (columns of the top-k indices)
+    float sl = 0.02f, sh = 0.4f, r1 = 0.3f;
+    int max_attempts = 100;           // size attempts per round (block: 1 round, patch: k rounds)
+    float fill[4] = {0, 0, 0, 0};     // written into every channel c of an occluded pixel
+};
+
 }  // namespace lrp::kernels

@@ -57,6 +57,30 @@ struct OpTable {
     // In place on x (N x C x H x W); sample n uses the Philox counters offset + n * 64 .. + 63.
     void (*random_erasing)(const Ctx&, const EraseDesc& d, uint64_t seed, uint64_t offset, float* x) = nullptr;
 
+    // ---- RelDrop masking (kernels/*/reldrop*) ---------------------------------------------------
+    // map[n, i] = x[n, 0, i] + x[n, 1, i] + ... + x[n, C-1, i], summed in channel order in fp32 (the same
+    // bits on every backend). x is N x C x HW, map N x HW; C >= 1.
+    void (*channel_sum)(const Ctx&, const float* x, int N, int C, int64_t HW, float* map) = nullptr;
+    // Per row r of x (rows x cols): idx[r, 0..k) = the indices of the k largest values in the total order
+    // "value descending, NaN above +Inf (all NaNs equal), -0 == +0, equal values by lower index first"
+    // (reldrop_sampler.h topk_key; deterministic). vals (nullable): vals[r, j] = x[r, idx[r, j]].
+    // 1 <= k <= cols <= INT32_MAX.
+    void (*topk_rows)(const Ctx&, const float* x, int64_t rows, int64_t cols, int k, int32_t* idx,
+                      float* vals) = nullptr;
+    // RelDrop pixel variant (reldrop.md 4.2), in place on x (N x C x H x W), from map (N x H x W). Sample n is
+    // occluded iff reldrop_selected(d, seed, offset, n); a map with any non-finite value skips the sample.
+    // Otherwise mn/mx = min/max of its map, rn = reldrop_rn, u = reldrop_pixel_noise (one per pixel, shared
+    // by the channels), and pixel i gets x[n, c, i] = d.fill[c] for all c iff reldrop_pixel_drops(alpha,
+    // beta, rn, u). status (nullable, N) = RelDropStatus. Counters: reldrop_total_counters(d) from offset.
+    void (*reldrop_pixel)(const Ctx&, const RelDropDesc& d, const float* map, uint64_t seed, uint64_t offset,
+                          float* x, int32_t* status) = nullptr;
+    // RelDrop block / patch (reldrop.md 4.3, 4.4; d.variant), in place on x: per sample, if selected and its
+    // map (N x H x W, read only for the finiteness check) is finite, the box reldrop_box(d, ..., centres + n*k)
+    // (centres: N x k flat top-k indices, e.g. from topk_rows) gets d.fill[c] in every channel c.
+    // status (nullable, N) = RelDropStatus. Counters: reldrop_total_counters(d) from offset.
+    void (*reldrop_boxes)(const Ctx&, const RelDropDesc& d, const float* map, const int32_t* centres,
+                          uint64_t seed, uint64_t offset, float* x, int32_t* status) = nullptr;
+
     // ---- reductions (kernels/*/reduce*) --------------------------------------------------------
     // y[r] = op over x[r, 0..cols)  (rows = 1 reduces everything); accumulation in double on the CPU
     void (*reduce_rows)(const Ctx&, ReduceOp op, const float* x, int64_t rows, int64_t cols, float* y) = nullptr;
