@@ -21,9 +21,10 @@ scaled by base_width; CIFAR-form VGG = features (conv[, bn], relu, max-pools tha
 one Linear `classifier`. Weights are drawn in float32 and the model is run in float64, so both sides see
 identical parameters; BN statistics are randomised so that folding matters.
 
-Composites: zennit's built-ins with ResNetCanonizer / VGGCanonizer, RelDrop's reference composite, and
+Composites: zennit's built-ins with ResNetCanonizer / VGGCanonizer, RelDrop's reference composite,
 `custom` (WSquare first layer, Gamma(0.5) convs, Epsilon(1e-2) dense, an Epsilon(0.01, zero_params=bias)
-name-map entry on `custom_name`, Sum -> Norm) which covers the rules no built-in uses.
+name-map entry on `custom_name`, Sum -> Norm) which covers the rules no built-in uses, and `custom_stab`
+(Epsilon with the norm_scale stabilizer on convs, with the clip stabilizer on the dense layer).
 
 Environment (Debian's torch 1.13 for /usr/bin/python3; zennit and safetensors without their deps):
   pip install --no-deps --target /work/main/.deps/py zennit==0.5.1
@@ -41,9 +42,10 @@ from torchvision.models.resnet import BasicBlock, Bottleneck
 import zennit
 from zennit.attribution import Gradient
 from zennit.canonizers import SequentialMergeBatchNorm
-from zennit.composites import (EpsilonAlpha2Beta1, EpsilonAlpha2Beta1Flat, EpsilonGammaBox, EpsilonPlus,
+from zennit.composites import (EpsilonAlpha2Beta1, LayerMapComposite, EpsilonAlpha2Beta1Flat, EpsilonGammaBox, EpsilonPlus,
                                EpsilonPlusFlat, MixedComposite, NameMapComposite, SpecialFirstLayerMapComposite,
                                layer_map_base)
+from zennit.core import Stabilizer
 from zennit.rules import Epsilon, Flat, Gamma, Norm, Pass, WSquare
 from zennit.torchvision import ResNetCanonizer
 from zennit.types import Activation, AvgPool, BatchNorm, Convolution, Linear
@@ -156,6 +158,12 @@ def composites(canonizers, custom_name, low, high):
         names = NameMapComposite(name_map=[((custom_name,), Epsilon(1e-2, zero_params=['bias']))])
         return MixedComposite([names, first], canonizers=canonizers())
 
+    def custom_stab():  # the stabilizer modes of docs/adding-a-rule.md's worked example
+        return LayerMapComposite(
+            layer_map=layer_map_base() + [(Convolution, Epsilon(Stabilizer(0.1, norm_scale=True))),
+                                          (torch.nn.Linear, Epsilon(Stabilizer(1e-2, clip=True)))],
+            canonizers=canonizers())
+
     return {
         'epsilon_plus': lambda: EpsilonPlus(canonizers=canonizers()),
         'epsilon_plus_flat': lambda: EpsilonPlusFlat(canonizers=canonizers()),
@@ -164,6 +172,7 @@ def composites(canonizers, custom_name, low, high):
         'epsilon_alpha2_beta1_flat': lambda: EpsilonAlpha2Beta1Flat(canonizers=canonizers()),
         'reldrop': reldrop,
         'custom': custom,
+        'custom_stab': custom_stab,
     }
 
 

@@ -12,5 +12,6 @@ int parse_args(CLI::App& app, const std::vector<std::string>& args, bool quiet =
 
 int run_train(const std::vector<std::string>& args);
 int run_eval(const std::vector<std::string>& args);
+int run_explain(const std::vector<std::string>& args);
 
 }  // namespace lrp::cli

@@ -1,4 +1,4 @@
-// lrpcu: the command-line entry point. Subcommands: train, eval (and later explain). Errors print
+// lrpcu: the command-line entry point. Subcommands: train, eval, explain. Errors print
 // one clear line and exit non-zero; nothing here calls exit() mid-run.
 #include <cstdio>
 #include <cstring>
@@ -31,7 +31,8 @@ const char* kUsage =
     "usage: lrpcu <command> [options]\n"
     "commands:\n"
     "  train   train a ResNet/VGG classifier (lrpcu train --help)\n"
-    "  eval    evaluate a checkpoint or PyTorch weights on a dataset split (lrpcu eval --help)\n";
+    "  eval    evaluate a checkpoint or PyTorch weights on a dataset split (lrpcu eval --help)\n"
+    "  explain LRP relevance maps and heatmaps for inputs from a .npy file (lrpcu explain --help)\n";
 }
 
 int main(int argc, char** argv) {
@@ -44,6 +45,7 @@ int main(int argc, char** argv) {
     try {
         if (cmd == "train") return lrp::cli::run_train(args);
         if (cmd == "eval") return lrp::cli::run_eval(args);
+        if (cmd == "explain") return lrp::cli::run_explain(args);
         std::fprintf(stderr, "lrpcu: unknown command '%s'\n%s", cmd.c_str(), kUsage);
         return 2;
     } catch (const lrp::Error& e) {

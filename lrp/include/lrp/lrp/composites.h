@@ -1,0 +1,38 @@
+// The named composites: zennit 0.5.1's built-in LRP composites (epsilon_plus, epsilon_plus_flat,
+// epsilon_gamma_box, epsilon_alpha2_beta1, epsilon_alpha2_beta1_flat) with ResNet/VGG canonizers, and
+// RelDrop's reference composite ("reldrop"), with user layer/first/name maps and parameters.
+//
+// Residual handling per composite: the zennit built-ins run with zennit's ResNet canonizer (Sum -> Norm),
+// so residual sums are split in proportion to the branch contributions (norm_split, conserving); reldrop
+// has no Sum rule, so relevance is copied to both branches (copy; RelDrop's code). BN folding defaults to
+// zennit_0_5_1 for all (the version the goldens and RelDrop pin); CompositeOptions overrides both.
+#pragma once
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "lrp/lrp/composite.h"
+#include "lrp/lrp/rules.h"
+
+namespace lrp::explain {
+
+struct CompositeOptions {
+    std::optional<float> epsilon;  // Epsilon on dense layers (and RelDrop's convs): default 1e-6, reldrop 1e-3
+    float stabilizer = 1e-6f;      // every other rule (ZPlus, AlphaBeta, Gamma, ZBox, Flat, Norm, residual split)
+    float gamma = 0.25f;           // epsilon_gamma_box
+    std::optional<Bound> low, high;  // epsilon_gamma_box (required there): ZBox bounds of the input
+    bool zero_bias = false;        // zennit's zero_params=['bias'] for every parameterised rule
+    std::optional<ResidualMode> residual;
+    std::optional<BnFold> bn_fold;
+    // User entries, prepended to the built-in maps (zennit's layer_map / first_map arguments); the name
+    // map beats both.
+    std::vector<std::pair<LayerType, RulePtr>> layer_map, first_map;
+    std::vector<std::pair<std::string, RulePtr>> name_map;
+};
+
+// Throws for an unknown name, listing the known ones.
+Composite make_composite(const std::string& name, const CompositeOptions& options = {});
+std::vector<std::string> known_composites();
+
+}  // namespace lrp::explain

@@ -1,0 +1,53 @@
+// The rule interface: a Rule maps relevance at a leaf module's output to relevance at its input. Rules
+// for Conv2d / Linear derive from AffineRule and see the layer's effective parameters (its own, or the
+// BN-folded pair the composite computed) plus forward/VJP helpers with substituted weights.
+#pragma once
+#include <memory>
+#include <string>
+
+#include "lrp/nn/affine.h"
+#include "lrp/nn/module.h"
+
+namespace lrp::explain {
+
+// (W, b) as a rule sees them; bias undefined = no bias (treated as b = 0).
+struct AffineParams {
+    Tensor weight;
+    Tensor bias;
+};
+
+class Rule {
+public:
+    virtual ~Rule() = default;
+    // "Epsilon(epsilon=0.001)": for assignment tables and error messages.
+    virtual std::string name() const = 0;
+    // Relevance at m's input given r at its output, after m's forward. `params` is non-null for affine
+    // layers (Conv2d, Linear) and holds the effective (possibly BN-folded) parameters.
+    virtual Tensor relevance(nn::Module& m, const Tensor& r, const AffineParams* params) const = 0;
+};
+using RulePtr = std::shared_ptr<const Rule>;
+
+// Base of the rules for affine layers. The derived rule implements affine() with the helpers of Call.
+class AffineRule : public Rule {
+public:
+    Tensor relevance(nn::Module& m, const Tensor& r, const AffineParams* params) const final;
+
+    // One application: the stored input x, the effective parameters, and the layer's geometry.
+    struct Call {
+        nn::AffineLayer& layer;
+        const Tensor& x;  // input of the last forward
+        const Tensor& w;  // effective weight
+        const Tensor& b;  // effective bias (undefined: none)
+        // f(x; w, b) with the layer's geometry (b undefined: no bias).
+        Tensor forward(const Tensor& in, const Tensor& weight, const Tensor& bias = Tensor()) const {
+            return layer.forward_with(in, weight, bias);
+        }
+        // Input-VJP dgrad(s, weight) at the last forward's geometry (incl. the output padding of strided convs).
+        Tensor dgrad(const Tensor& s, const Tensor& weight) const { return layer.dgrad_with(s, weight); }
+    };
+
+protected:
+    virtual Tensor affine(const Call& c, const Tensor& r) const = 0;
+};
+
+}  // namespace lrp::explain

@@ -1,0 +1,168 @@
+// The built-in LRP rules with zennit 0.5.1 semantics (docs: lrp-rules.md §4): Epsilon, ZPlus, AlphaBeta,
+// Gamma, ZBox, WSquare, Flat for Conv2d / Linear; Norm for average pools; Pass; Gradient (the plain VJP).
+// zero_bias = zennit's zero_params=['bias']. Every rule is a composition of op-table ops (CPU and CUDA).
+#pragma once
+#include <vector>
+
+#include "lrp/lrp/rule.h"
+#include "lrp/lrp/stabilizer.h"
+
+namespace lrp::explain {
+
+// R_in = x * dgrad(R / stab(z), W), z = f(x; W, b).
+class Epsilon : public AffineRule {
+public:
+    explicit Epsilon(Stabilizer epsilon = 1e-6f, bool zero_bias = false) : stab_(epsilon), zero_bias_(zero_bias) {}
+    std::string name() const override;
+
+protected:
+    Tensor affine(const Call& c, const Tensor& r) const override;
+
+private:
+    Stabilizer stab_;
+    bool zero_bias_;
+};
+
+// One shared denominator z+ = f(x+; W+, b+) + f(x-; W-, 0); R_in = x+ dgrad(s, W+) + x- dgrad(s, W-).
+class ZPlus : public AffineRule {
+public:
+    explicit ZPlus(Stabilizer stabilizer = 1e-6f, bool zero_bias = false) : stab_(stabilizer), zero_bias_(zero_bias) {}
+    std::string name() const override;
+
+protected:
+    Tensor affine(const Call& c, const Tensor& r) const override;
+
+private:
+    Stabilizer stab_;
+    bool zero_bias_;
+};
+
+// alpha * (positive-contribution term) - beta * (negative-contribution term); alpha, beta >= 0, alpha - beta = 1.
+class AlphaBeta : public AffineRule {
+public:
+    explicit AlphaBeta(float alpha = 2.f, float beta = 1.f, Stabilizer stabilizer = 1e-6f, bool zero_bias = false);
+    std::string name() const override;
+
+protected:
+    Tensor affine(const Call& c, const Tensor& r) const override;
+
+private:
+    float alpha_, beta_;
+    Stabilizer stab_;
+    bool zero_bias_;
+};
+
+// Generalised, sign-aware Gamma with W(+/-)g = W + gamma W(+/-); outputs with z == 0 get no relevance.
+class Gamma : public AffineRule {
+public:
+    explicit Gamma(float gamma = 0.25f, Stabilizer stabilizer = 1e-6f, bool zero_bias = false);
+    std::string name() const override;
+
+protected:
+    Tensor affine(const Call& c, const Tensor& r) const override;
+
+private:
+    float gamma_;
+    Stabilizer stab_;
+    bool zero_bias_;
+};
+
+// Box bounds for ZBox: a scalar, one value per channel (dim 1), or a tensor of the input's shape with a
+// batch dim of 1 (broadcast) or >= N (cut to the input's batch).
+struct Bound {
+    float value = 0.f;
+    std::vector<float> per_channel;
+    Tensor full;
+    Bound(float v = 0.f) : value(v) {}  // NOLINT: a number is a scalar bound
+    static Bound channels(std::vector<float> v) {
+        Bound b;
+        b.per_channel = std::move(v);
+        return b;
+    }
+    static Bound tensor(Tensor t) {
+        Bound b;
+        b.full = std::move(t);
+        return b;
+    }
+    // The bound expanded to `shape` on device d.
+    Tensor expand(const Shape& shape, Device d) const;
+    std::string str() const;
+};
+
+// z = f(x; W, b) - (f(l; W+, b+) + f(h; W-, b-)); R_in = x dgrad(s, W) - (l dgrad(s, W+) + h dgrad(s, W-)).
+class ZBox : public AffineRule {
+public:
+    ZBox(Bound low, Bound high, Stabilizer stabilizer = 1e-6f, bool zero_bias = false)
+        : low_(std::move(low)), high_(std::move(high)), stab_(stabilizer), zero_bias_(zero_bias) {}
+    std::string name() const override;
+
+protected:
+    Tensor affine(const Call& c, const Tensor& r) const override;
+
+private:
+    Bound low_, high_;
+    Stabilizer stab_;
+    bool zero_bias_;
+};
+
+// R_in = dgrad(R / stab(f(1; W^2, b^2)), W^2): independent of x; the bias is squared unless zeroed.
+class WSquare : public AffineRule {
+public:
+    explicit WSquare(Stabilizer stabilizer = 1e-6f, bool zero_bias = false) : stab_(stabilizer), zero_bias_(zero_bias) {}
+    std::string name() const override;
+
+protected:
+    Tensor affine(const Call& c, const Tensor& r) const override;
+
+private:
+    Stabilizer stab_;
+    bool zero_bias_;
+};
+
+// R_in = dgrad(R / stab(f(1; 1, 0)), 1): weights 1, bias always 0, independent of x.
+class Flat : public AffineRule {
+public:
+    explicit Flat(Stabilizer stabilizer = 1e-6f) : stab_(stabilizer) {}
+    std::string name() const override;
+
+protected:
+    Tensor affine(const Call& c, const Tensor& r) const override;
+
+private:
+    Stabilizer stab_;
+};
+
+// AvgPool2d / AdaptiveAvgPool2d: R_in = x * (df/dx)^T [R / stab(f(x))]. (Residual sums: the composite's
+// residual mode, which the ResNet blocks apply with the same formula.)
+class Norm : public Rule {
+public:
+    explicit Norm(Stabilizer stabilizer = 1e-6f) : stab_(stabilizer) {}
+    std::string name() const override;
+    Tensor relevance(nn::Module& m, const Tensor& r, const AffineParams* params) const override;
+
+private:
+    Stabilizer stab_;
+};
+
+// R_in = R (elementwise layers: activations, folded batch norms).
+class Pass : public Rule {
+public:
+    std::string name() const override { return "Pass"; }
+    Tensor relevance(nn::Module& m, const Tensor& r, const AffineParams* params) const override;
+};
+
+// The plain gradient (the module's input-VJP), what an unmatched module gets.
+class Gradient : public Rule {
+public:
+    std::string name() const override { return "Gradient"; }
+    Tensor relevance(nn::Module& m, const Tensor& r, const AffineParams* params) const override;
+};
+
+// Rule from a textual spec, for CLIs and configs: "epsilon[:eps]", "zplus", "alpha_beta[:a[:b]]",
+// "gamma[:g]", "zbox:low:high", "wsquare", "flat", "norm", "pass", "gradient". Numbers are optional
+// positional parameters; "stab=<eps>" sets the stabilizer of any rule that has one, "zero_bias" zeroes
+// the bias. Throws naming the known rules.
+RulePtr make_rule(const std::string& spec);
+std::vector<std::string> known_rules();
+
+}  // namespace lrp::explain

@@ -1,0 +1,188 @@
+// Composite: layer types, rule assignment (name map > first-layer map > layer map, first match wins),
+// BN folding at bind time, and the RelevancePolicy dispatch.
+#include "lrp/lrp/composite.h"
+
+#include <iomanip>
+#include <sstream>
+
+#include "lrp/lrp/rules.h"
+#include "lrp/nn/activation.h"
+#include "lrp/nn/pooling.h"
+
+namespace lrp::explain {
+
+namespace {
+const std::vector<std::pair<const char*, LayerType>>& type_names() {
+    static const std::vector<std::pair<const char*, LayerType>> t = {
+        {"convolution", LayerType::Convolution}, {"dense", LayerType::Dense},     {"any_linear", LayerType::AnyLinear},
+        {"batchnorm", LayerType::BatchNorm},     {"avgpool", LayerType::AvgPool}, {"maxpool", LayerType::MaxPool},
+        {"activation", LayerType::Activation},   {"any", LayerType::Any},
+    };
+    return t;
+}
+}  // namespace
+
+const char* layer_type_name(LayerType t) {
+    for (auto& [n, v] : type_names())
+        if (v == t) return n;
+    return "?";
+}
+
+LayerType parse_layer_type(const std::string& s) {
+    for (auto& [n, v] : type_names())
+        if (s == n) return v;
+    if (s == "conv" || s == "Conv2d") return LayerType::Convolution;
+    if (s == "linear" || s == "Linear") return LayerType::Dense;  // torch.nn.Linear; zennit's Linear is any_linear
+    if (s == "bn" || s == "BatchNorm2d") return LayerType::BatchNorm;
+    std::string list;
+    for (auto& [n, v] : type_names()) list += (list.empty() ? "" : ", ") + std::string(n);
+    LRP_THROW("unknown layer type '", s, "'; known: ", list, " (aliases: conv, linear = dense, bn)");
+}
+
+bool matches(LayerType t, const nn::Module& m) {
+    switch (t) {
+        case LayerType::Convolution: return dynamic_cast<const nn::Conv2d*>(&m) != nullptr;
+        case LayerType::Dense: return dynamic_cast<const nn::Linear*>(&m) != nullptr;
+        case LayerType::AnyLinear: return dynamic_cast<const nn::AffineLayer*>(&m) != nullptr;
+        case LayerType::BatchNorm: return dynamic_cast<const nn::BatchNorm2d*>(&m) != nullptr;
+        case LayerType::AvgPool:
+            return dynamic_cast<const nn::AvgPool2d*>(&m) != nullptr ||
+                   dynamic_cast<const nn::AdaptiveAvgPool2d*>(&m) != nullptr;
+        case LayerType::MaxPool: return dynamic_cast<const nn::MaxPool2d*>(&m) != nullptr;
+        case LayerType::Activation: return dynamic_cast<const nn::ReLU*>(&m) != nullptr;
+        case LayerType::Any: return true;
+    }
+    return false;
+}
+
+const char* residual_mode_name(ResidualMode m) { return m == ResidualMode::NormSplit ? "norm_split" : "copy"; }
+
+namespace {
+void check_rule(const RulePtr& r, const char* what) { LRP_CHECK(r != nullptr, "Composite::", what, ": rule is null"); }
+}  // namespace
+
+Composite& Composite::add(LayerType t, RulePtr rule) {
+    check_rule(rule, "add");
+    layer_map_.push_back({t, std::move(rule)});
+    return *this;
+}
+Composite& Composite::prepend(LayerType t, RulePtr rule) {
+    check_rule(rule, "prepend");
+    layer_map_.insert(layer_map_.begin(), {t, std::move(rule)});
+    return *this;
+}
+Composite& Composite::add_first(LayerType t, RulePtr rule) {
+    check_rule(rule, "add_first");
+    first_map_.push_back({t, std::move(rule)});
+    return *this;
+}
+Composite& Composite::prepend_first(LayerType t, RulePtr rule) {
+    check_rule(rule, "prepend_first");
+    first_map_.insert(first_map_.begin(), {t, std::move(rule)});
+    return *this;
+}
+Composite& Composite::set_name_rule(const std::string& module_name, RulePtr rule) {
+    check_rule(rule, "set_name_rule");
+    for (auto& [n, r] : name_map_)
+        if (n == module_name) {
+            r = std::move(rule);
+            return *this;
+        }
+    name_map_.emplace_back(module_name, std::move(rule));
+    return *this;
+}
+Composite& Composite::set_residual(ResidualMode m, float stabilizer) {
+    residual_ = m;
+    residual_eps_ = stabilizer;
+    return *this;
+}
+Composite& Composite::set_bn_fold(BnFold f) {
+    bn_fold_ = f;
+    return *this;
+}
+
+void Composite::bind(nn::Module& model) {
+    bound_ = nullptr;
+    bindings_.clear();
+    order_.clear();
+    folded_bns_.clear();
+    std::unordered_map<const nn::Module*, AffineParams> folded;
+    if (bn_fold_ != BnFold::None) {
+        for (const BnFoldPair& p : find_bn_fold_pairs(model)) {
+            folded[p.layer] = fold_batchnorm(*p.layer, *p.bn);
+            folded_bns_.push_back(p.bn);
+        }
+    }
+    const std::vector<nn::Module*> leaves = model.leaves();
+    for (auto& [n, r] : name_map_) {
+        bool found = false;
+        for (nn::Module* l : leaves) found = found || l->name() == n;
+        LRP_CHECK(found, "Composite '", name_, "': no leaf module named '", n,
+                  "' in the model (names are dotted state_dict prefixes such as 'layer1.0.conv1')");
+    }
+    static const RulePtr pass = std::make_shared<Pass>();
+    bool first_done = false;
+    for (nn::Module* leaf : leaves) {
+        Binding b;
+        if (!first_done) {
+            for (const Entry& e : first_map_)
+                if (matches(e.type, *leaf)) {
+                    b.rule = e.rule;
+                    first_done = true;
+                    break;
+                }
+        }
+        if (!b.rule)
+            for (const Entry& e : layer_map_)
+                if (matches(e.type, *leaf)) {
+                    b.rule = e.rule;
+                    break;
+                }
+        for (auto& [n, r] : name_map_)
+            if (leaf->name() == n) b.rule = r;
+        if (auto* bn = dynamic_cast<nn::BatchNorm2d*>(leaf)) {
+            for (nn::BatchNorm2d* f : folded_bns_)
+                if (f == bn) b.rule = pass, b.folded = true;  // folded into the layer before: the identity
+        }
+        if (auto* layer = dynamic_cast<nn::AffineLayer*>(leaf)) {
+            b.affine = true;
+            auto it = folded.find(leaf);
+            b.folded = it != folded.end();
+            b.params = b.folded ? it->second : AffineParams{layer->weight.value, layer->bias.value};
+        }
+        bindings_[leaf] = std::move(b);
+        order_.push_back(leaf);
+    }
+    bound_ = &model;
+}
+
+const Composite::Binding& Composite::binding(const nn::Module& m) const {
+    auto it = bindings_.find(&m);
+    LRP_CHECK(it != bindings_.end(), "Composite '", name_, "': ", m.type(), " '", m.name(),
+              "' is not a leaf of the bound model (call bind(model) first, or use attribute())");
+    return it->second;
+}
+
+Tensor Composite::apply(nn::Module& m, const Tensor& r) {
+    const Binding& b = binding(m);
+    if (!b.rule) return m.backward(r, /*accumulate_param_grads=*/false);
+    return b.rule->relevance(m, r, b.affine ? &b.params : nullptr);
+}
+
+const Rule* Composite::rule_for(const nn::Module& m) const { return binding(m).rule.get(); }
+bool Composite::is_folded(const nn::Module& m) const { return binding(m).folded; }
+
+std::string Composite::assignment_table() const {
+    std::ostringstream os;
+    os << "composite " << name_ << " (residual " << residual_mode_name(residual_) << ", bn_fold "
+       << bn_fold_name(bn_fold_) << ")\n";
+    for (const nn::Module* m : order_) {
+        const Binding& b = bindings_.at(m);
+        os << "  " << std::left << std::setw(28) << (m->name().empty() ? "<root>" : m->name()) << std::setw(20)
+           << m->type() << (b.rule ? b.rule->name() : std::string("Gradient (unmatched)"))
+           << (b.folded ? (b.affine ? "  [BN folded in]" : "  [folded]") : "") << "\n";
+    }
+    return os.str();
+}
+
+}  // namespace lrp::explain

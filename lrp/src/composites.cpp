@@ -1,0 +1,101 @@
+// Named composites: the zennit 0.5.1 built-ins (base map Activation -> Pass, AvgPool -> Norm, BatchNorm ->
+// Pass, then Convolution / Dense entries; first-layer maps) and RelDrop's reference composite.
+#include "lrp/lrp/composites.h"
+
+#include <functional>
+
+namespace lrp::explain {
+
+namespace {
+using Builder = std::function<void(Composite&, const CompositeOptions&)>;
+
+// zennit's layer_map_base (the Sum -> Norm entry is the norm_split residual mode).
+void base_map(Composite& c, const CompositeOptions& o) {
+    c.add(LayerType::Activation, std::make_shared<Pass>());
+    c.add(LayerType::AvgPool, std::make_shared<Norm>(o.stabilizer));
+    c.add(LayerType::BatchNorm, std::make_shared<Pass>());
+    c.set_residual(ResidualMode::NormSplit, o.stabilizer);
+}
+
+RulePtr dense_epsilon(const CompositeOptions& o) { return std::make_shared<Epsilon>(o.epsilon.value_or(1e-6f), o.zero_bias); }
+
+const std::vector<std::pair<std::string, Builder>>& registry() {
+    static const std::vector<std::pair<std::string, Builder>> r = {
+        {"epsilon_plus",
+         [](Composite& c, const CompositeOptions& o) {
+             base_map(c, o);
+             c.add(LayerType::Convolution, std::make_shared<ZPlus>(o.stabilizer, o.zero_bias));
+             c.add(LayerType::Dense, dense_epsilon(o));
+         }},
+        {"epsilon_plus_flat",
+         [](Composite& c, const CompositeOptions& o) {
+             base_map(c, o);
+             c.add(LayerType::Convolution, std::make_shared<ZPlus>(o.stabilizer, o.zero_bias));
+             c.add(LayerType::Dense, dense_epsilon(o));
+             c.add_first(LayerType::AnyLinear, std::make_shared<Flat>(o.stabilizer));
+         }},
+        {"epsilon_gamma_box",
+         [](Composite& c, const CompositeOptions& o) {
+             LRP_CHECK(o.low && o.high, "composite epsilon_gamma_box needs the input bounds low and high "
+                                        "(e.g. (0 - mean) / std and (1 - mean) / std per channel)");
+             base_map(c, o);
+             c.add(LayerType::Convolution, std::make_shared<Gamma>(o.gamma, o.stabilizer, o.zero_bias));
+             c.add(LayerType::Dense, dense_epsilon(o));
+             c.add_first(LayerType::Convolution, std::make_shared<ZBox>(*o.low, *o.high, o.stabilizer, o.zero_bias));
+         }},
+        {"epsilon_alpha2_beta1",
+         [](Composite& c, const CompositeOptions& o) {
+             base_map(c, o);
+             c.add(LayerType::Convolution, std::make_shared<AlphaBeta>(2.f, 1.f, o.stabilizer, o.zero_bias));
+             c.add(LayerType::Dense, dense_epsilon(o));
+         }},
+        {"epsilon_alpha2_beta1_flat",
+         [](Composite& c, const CompositeOptions& o) {
+             base_map(c, o);
+             c.add(LayerType::Convolution, std::make_shared<AlphaBeta>(2.f, 1.f, o.stabilizer, o.zero_bias));
+             c.add(LayerType::Dense, dense_epsilon(o));
+             c.add_first(LayerType::AnyLinear, std::make_shared<Flat>(o.stabilizer));
+         }},
+        // RelDrop (lrp-rules.md §6.3): no base map and no Sum entry; Flat on the first conv/dense layer,
+        // Epsilon(1e-3) on every other, Norm on average pools, Pass on ReLU and BN; residuals copied.
+        {"reldrop",
+         [](Composite& c, const CompositeOptions& o) {
+             RulePtr eps = std::make_shared<Epsilon>(o.epsilon.value_or(1e-3f), o.zero_bias);
+             c.add(LayerType::Activation, std::make_shared<Pass>());
+             c.add(LayerType::AvgPool, std::make_shared<Norm>(o.stabilizer));
+             c.add(LayerType::Convolution, eps);
+             c.add(LayerType::AnyLinear, eps);
+             c.add(LayerType::BatchNorm, std::make_shared<Pass>());
+             c.add_first(LayerType::AnyLinear, std::make_shared<Flat>(o.stabilizer));
+             c.set_residual(ResidualMode::Copy, o.stabilizer);
+         }},
+    };
+    return r;
+}
+}  // namespace
+
+std::vector<std::string> known_composites() {
+    std::vector<std::string> out;
+    for (auto& [n, b] : registry()) out.push_back(n);
+    return out;
+}
+
+Composite make_composite(const std::string& name, const CompositeOptions& o) {
+    for (auto& [n, build] : registry()) {
+        if (n != name) continue;
+        Composite c(n);
+        build(c, o);
+        // User entries go ahead of the built-in ones (in their given order).
+        for (auto it = o.layer_map.rbegin(); it != o.layer_map.rend(); ++it) c.prepend(it->first, it->second);
+        for (auto it = o.first_map.rbegin(); it != o.first_map.rend(); ++it) c.prepend_first(it->first, it->second);
+        for (auto& [module_name, rule] : o.name_map) c.set_name_rule(module_name, rule);
+        if (o.residual) c.set_residual(*o.residual, o.stabilizer);
+        if (o.bn_fold) c.set_bn_fold(*o.bn_fold);
+        return c;
+    }
+    std::string list;
+    for (const std::string& k : known_composites()) list += (list.empty() ? "" : ", ") + k;
+    LRP_THROW("unknown composite '", name, "'; known: ", list);
+}
+
+}  // namespace lrp::explain

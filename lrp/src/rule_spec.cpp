@@ -1,0 +1,112 @@
+// make_rule: textual rule specs ("epsilon:1e-3", "gamma:0.5:stab=1e-5", "zbox:-1:1") -> rule objects.
+// One table row per rule; a new rule adds its row here.
+#include <functional>
+#include <sstream>
+
+#include "lrp/lrp/rules.h"
+
+namespace lrp::explain {
+
+namespace {
+struct Spec {
+    std::string name;
+    std::vector<float> numbers;
+    Stabilizer stab;
+    bool has_stab = false;
+    bool zero_bias = false;
+};
+
+float parse_number(const std::string& tok, const std::string& spec) {
+    try {
+        size_t used = 0;
+        const float v = std::stof(tok, &used);
+        if (used == tok.size()) return v;
+    } catch (const std::exception&) {
+    }
+    LRP_THROW("rule spec '", spec, "': '", tok, "' is not a number (options: stab=<eps>, clip, norm_scale, zero_bias)");
+}
+
+Spec parse(const std::string& spec) {
+    Spec s;
+    std::stringstream ss(spec);
+    std::string tok;
+    std::getline(ss, s.name, ':');
+    while (std::getline(ss, tok, ':')) {
+        if (tok.rfind("stab=", 0) == 0) {
+            s.stab.epsilon = parse_number(tok.substr(5), spec);
+            s.has_stab = true;
+        } else if (tok == "clip") {
+            s.stab.clip = s.has_stab = true;
+        } else if (tok == "norm_scale") {
+            s.stab.norm_scale = s.has_stab = true;
+        } else if (tok == "zero_bias") {
+            s.zero_bias = true;
+        } else {
+            s.numbers.push_back(parse_number(tok, spec));
+        }
+    }
+    return s;
+}
+
+struct Entry {
+    const char* name;
+    const char* usage;
+    int max_numbers;
+    std::function<RulePtr(const Spec&)> make;
+};
+
+float num(const Spec& s, size_t i, float dflt) { return i < s.numbers.size() ? s.numbers[i] : dflt; }
+Stabilizer stab(const Spec& s) { return s.has_stab ? s.stab : Stabilizer(1e-6f); }
+
+const std::vector<Entry>& table() {
+    static const std::vector<Entry> t = {
+        {"epsilon", "epsilon[:eps]", 1,
+         [](const Spec& s) {
+             Stabilizer e = stab(s);
+             if (!s.numbers.empty()) e.epsilon = s.numbers[0];
+             return std::make_shared<Epsilon>(e, s.zero_bias);
+         }},
+        {"zplus", "zplus", 0, [](const Spec& s) { return std::make_shared<ZPlus>(stab(s), s.zero_bias); }},
+        {"alpha_beta", "alpha_beta[:alpha[:beta]]", 2,
+         [](const Spec& s) {
+             const float a = num(s, 0, 2.f);
+             return std::make_shared<AlphaBeta>(a, num(s, 1, a - 1.f), stab(s), s.zero_bias);
+         }},
+        {"gamma", "gamma[:gamma]", 1,
+         [](const Spec& s) { return std::make_shared<Gamma>(num(s, 0, 0.25f), stab(s), s.zero_bias); }},
+        {"zbox", "zbox:low:high", 2,
+         [](const Spec& s) -> RulePtr {
+             LRP_CHECK(s.numbers.size() == 2, "rule spec zbox needs low and high: zbox:<low>:<high>");
+             return std::make_shared<ZBox>(s.numbers[0], s.numbers[1], stab(s), s.zero_bias);
+         }},
+        {"wsquare", "wsquare", 0, [](const Spec& s) { return std::make_shared<WSquare>(stab(s), s.zero_bias); }},
+        {"flat", "flat", 0, [](const Spec& s) { return std::make_shared<Flat>(stab(s)); }},
+        {"norm", "norm", 0, [](const Spec& s) { return std::make_shared<Norm>(stab(s)); }},
+        {"pass", "pass", 0, [](const Spec&) { return std::make_shared<Pass>(); }},
+        {"gradient", "gradient", 0, [](const Spec&) { return std::make_shared<Gradient>(); }},
+    };
+    return t;
+}
+}  // namespace
+
+std::vector<std::string> known_rules() {
+    std::vector<std::string> out;
+    for (const Entry& e : table()) out.push_back(e.usage);
+    return out;
+}
+
+RulePtr make_rule(const std::string& spec) {
+    const Spec s = parse(spec);
+    for (const Entry& e : table()) {
+        if (s.name != e.name) continue;
+        LRP_CHECK(static_cast<int>(s.numbers.size()) <= e.max_numbers, "rule spec '", spec, "': too many numbers (",
+                  e.usage, ")");
+        return e.make(s);
+    }
+    std::string list;
+    for (const std::string& k : known_rules()) list += (list.empty() ? "" : ", ") + k;
+    LRP_THROW("unknown rule '", s.name, "' in '", spec, "'; known: ", list,
+              " (options: stab=<eps>, clip, norm_scale, zero_bias)");
+}
+
+}  // namespace lrp::explain

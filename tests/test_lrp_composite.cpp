@@ -1,0 +1,173 @@
+// Composites: rule assignment (first layer in definition order, first match wins, subclasses, user
+// maps prepended, name maps), built-in layer tables (lrp-rules.md §6.4), residual modes, unknown names.
+#include <memory>
+
+#include "lrp/lrp/composites.h"
+#include "lrp/nn/activation.h"
+#include "lrp/nn/models.h"
+#include "lrp/nn/pooling.h"
+#include "lrp/nn/residual.h"
+#include "lrp_test_util.h"
+
+using namespace lrp;
+using namespace lrp::explain;
+
+namespace {
+std::unique_ptr<nn::Sequential> small(const std::string& arch) {
+    nn::ModelSpec s;
+    s.arch = arch;
+    s.base_width = 4;
+    s.image_size = 16;
+    return nn::make_model(s);
+}
+nn::Module& leaf(nn::Module& m, const std::string& name) {
+    for (nn::Module* l : m.leaves())
+        if (l->name() == name) return *l;
+    throw std::runtime_error("no leaf " + name);
+}
+std::string rule_name(const Composite& c, nn::Module& m, const std::string& name) {
+    const Rule* r = c.rule_for(leaf(m, name));
+    return r ? r->name() : "Gradient (unmatched)";
+}
+class MyConv : public nn::Conv2d {  // a subclass is still a convolution
+public:
+    using nn::Conv2d::Conv2d;
+    const char* type() const override { return "MyConv"; }
+};
+}  // namespace
+
+TEST(LrpCpuComposite, ResNetTablesAsInZennit) {
+    auto m = small("resnet18");
+    Composite c = make_composite("epsilon_plus_flat");
+    c.bind(*m);
+    EXPECT_EQ(rule_name(c, *m, "conv1"), "Flat(stabilizer=1e-06)");
+    EXPECT_TRUE(c.is_folded(leaf(*m, "conv1")));
+    EXPECT_EQ(rule_name(c, *m, "bn1"), "Pass");
+    EXPECT_EQ(rule_name(c, *m, "relu"), "Pass");
+    EXPECT_EQ(rule_name(c, *m, "layer1.0.conv1"), "ZPlus(stabilizer=1e-06)");
+    EXPECT_EQ(rule_name(c, *m, "layer2.0.downsample.0"), "ZPlus(stabilizer=1e-06)");
+    EXPECT_TRUE(c.is_folded(leaf(*m, "layer2.0.downsample.1")));
+    EXPECT_EQ(rule_name(c, *m, "avgpool"), "Norm(stabilizer=1e-06)");
+    EXPECT_EQ(rule_name(c, *m, "flatten"), "Gradient (unmatched)");
+    EXPECT_EQ(rule_name(c, *m, "fc"), "Epsilon(epsilon=1e-06)");
+    EXPECT_TRUE(c.split_residual());
+    EXPECT_EQ(c.folded_batchnorms().size(), 20u);  // stem + 2 per block x 8 + 3 downsample
+
+    Composite r = make_composite("reldrop");
+    r.bind(*m);
+    EXPECT_EQ(rule_name(r, *m, "conv1"), "Flat(stabilizer=1e-06)");
+    EXPECT_EQ(rule_name(r, *m, "layer3.1.conv2"), "Epsilon(epsilon=0.001)");
+    EXPECT_EQ(rule_name(r, *m, "fc"), "Epsilon(epsilon=0.001)");
+    EXPECT_EQ(rule_name(r, *m, "avgpool"), "Norm(stabilizer=1e-06)");
+    EXPECT_FALSE(r.split_residual()) << "RelDrop copies relevance at residual sums";
+    EXPECT_NE(r.assignment_table().find("layer1.0.conv1"), std::string::npos);
+}
+
+TEST(LrpCpuComposite, VggTablesAndFirstLayerKinds) {
+    auto m = small("vgg11_bn");
+    CompositeOptions o;
+    o.low = -1.f;
+    o.high = 1.f;
+    Composite box = make_composite("epsilon_gamma_box", o);
+    box.bind(*m);
+    EXPECT_EQ(rule_name(box, *m, "features.0"), "ZBox(low=-1, high=1, stabilizer=1e-06)");
+    EXPECT_EQ(rule_name(box, *m, "features.4"), "Gamma(gamma=0.25, stabilizer=1e-06)");
+    EXPECT_EQ(rule_name(box, *m, "features.3"), "Gradient (unmatched)");  // max-pool
+    EXPECT_EQ(rule_name(box, *m, "classifier"), "Epsilon(epsilon=1e-06)");
+    EXPECT_THROW(make_composite("epsilon_gamma_box"), Error);  // bounds are required
+
+    // An MLP: the Flat first map matches a dense layer (zennit's Linear = any linear), ZBox's only convs.
+    nn::Sequential mlp;
+    mlp.emplace<nn::Flatten>("flatten");
+    mlp.emplace<nn::Linear>("fc1", 12, 6);
+    mlp.emplace<nn::ReLU>("relu");
+    mlp.emplace<nn::Linear>("fc2", 6, 3);
+    Composite flat = make_composite("epsilon_alpha2_beta1_flat");
+    flat.bind(mlp);
+    EXPECT_EQ(rule_name(flat, mlp, "fc1"), "Flat(stabilizer=1e-06)");
+    EXPECT_EQ(rule_name(flat, mlp, "fc2"), "Epsilon(epsilon=1e-06)");
+    Composite gb = make_composite("epsilon_gamma_box", o);
+    gb.bind(mlp);
+    EXPECT_EQ(rule_name(gb, mlp, "fc1"), "Epsilon(epsilon=1e-06)");
+}
+
+TEST(LrpCpuComposite, FirstLayerIsFirstInDefinitionOrderAndFirstMatchWins) {
+    nn::Sequential m;
+    m.emplace<nn::ReLU>("act");
+    m.emplace<MyConv>("a", 3, 4, 3, 1, 1, true);
+    m.emplace<nn::Conv2d>("b", 4, 4, 3, 1, 1, true);
+    Composite c("t");
+    c.add(LayerType::Convolution, std::make_shared<Epsilon>(0.5f));
+    c.add(LayerType::AnyLinear, std::make_shared<ZPlus>());  // never reached for convs
+    c.add_first(LayerType::AnyLinear, std::make_shared<WSquare>());
+    c.bind(m);
+    EXPECT_EQ(rule_name(c, m, "act"), "Gradient (unmatched)");
+    EXPECT_EQ(rule_name(c, m, "a"), "WSquare(stabilizer=1e-06)");  // subclass of Conv2d, first in definition order
+    EXPECT_EQ(rule_name(c, m, "b"), "Epsilon(epsilon=0.5)");
+    EXPECT_TRUE(matches(LayerType::Convolution, leaf(m, "a")));
+    // user entries prepend; name maps beat everything (and the first layer is still consumed by "a")
+    CompositeOptions o;
+    o.layer_map.push_back({LayerType::Convolution, make_rule("gamma:0.5")});
+    o.name_map.push_back({"a", make_rule("epsilon:0.01")});
+    Composite u = make_composite("epsilon_plus_flat", o);
+    u.bind(m);
+    EXPECT_EQ(rule_name(u, m, "a"), "Epsilon(epsilon=0.01)");
+    EXPECT_EQ(rule_name(u, m, "b"), "Gamma(gamma=0.5, stabilizer=1e-06)");
+    o.name_map = {{"nope", make_rule("pass")}};
+    Composite bad = make_composite("epsilon_plus", o);
+    EXPECT_THROW(bad.bind(m), Error);
+}
+
+TEST(LrpCpuComposite, UnknownNamesListTheKnownOnes) {
+    try {
+        make_composite("epsilon_plus_flatt");
+        FAIL();
+    } catch (const Error& e) {
+        const std::string w = e.what();
+        for (const std::string& k : known_composites()) EXPECT_NE(w.find(k), std::string::npos) << w;
+    }
+    EXPECT_THROW(parse_layer_type("pooling"), Error);
+    EXPECT_EQ(parse_layer_type("linear"), LayerType::Dense);
+    EXPECT_EQ(parse_bn_fold("zennit_0_5_1"), BnFold::Zennit051);
+    EXPECT_THROW(parse_bn_fold("zennit"), Error);
+    // a module outside the bound model is a clear error
+    auto m = small("vgg11");
+    Composite c = make_composite("epsilon_plus");
+    nn::ReLU stray;
+    EXPECT_THROW(c.apply(stray, Tensor::zeros({1})), Error);
+}
+
+TEST(LrpCpuComposite, BnFoldOptionsAndPairs) {
+    nn::Sequential m;
+    m.emplace<nn::BatchNorm2d>("pre", 3);  // before a conv: not folded (gets the BatchNorm rule)
+    m.emplace<nn::Conv2d>("conv", 3, 4, 3, 1, 1, false);
+    m.emplace<nn::BatchNorm2d>("bn", 4);
+    m.emplace<nn::ReLU>("relu");
+    m.emplace<nn::BatchNorm2d>("after_relu", 4);  // not directly after a conv: not folded
+    auto pairs = find_bn_fold_pairs(m);
+    ASSERT_EQ(pairs.size(), 1u);
+    EXPECT_EQ(pairs[0].layer->name(), "conv");
+    EXPECT_EQ(pairs[0].bn->name(), "bn");
+    CompositeOptions o;
+    o.bn_fold = BnFold::None;
+    Composite none = make_composite("epsilon_plus", o);
+    none.bind(m);
+    EXPECT_FALSE(none.is_folded(leaf(m, "conv")));
+    EXPECT_TRUE(none.folded_batchnorms().empty());
+}
+
+TEST(LrpCpuComposite, MaxPoolRoutesToTheFirstMaximum) {
+    // Pass on ReLU delivers relevance to zero activations; the max-pool's gradient then routes it to the
+    // first maximum of each window: all-zero 4x4, 3x3/s2/p1 -> (0,0), (0,1), (1,0), (1,1).
+    nn::Sequential m;
+    m.emplace<nn::ReLU>("relu");
+    m.emplace<nn::MaxPool2d>("pool", 3, 2, 1);
+    Composite c = make_composite("epsilon_plus");
+    c.bind(m);
+    m.forward(test::rand_tensor({1, 1, 4, 4}, 1, -1.f, -0.1f));  // all negative: ReLU output all zero
+    std::vector<float> r = m.relevance(Tensor::from_vector(std::vector<float>{1, 2, 3, 4}, {1, 1, 2, 2}), c)
+                               .to_vector<float>();
+    std::vector<float> expect(16, 0.f);
+    expect[0] = 1, expect[1] = 2, expect[4] = 3, expect[5] = 4;
+    EXPECT_EQ(r, expect);
+}

@@ -1,0 +1,188 @@
+// Every affine rule against its double-precision matrix-form reference (lrp_reference.h) on Linear and
+// Conv2d (stride 1/2, padding 0/1, odd and even sizes, dilation 2, groups 2, with and without bias,
+// zero_bias), with relevance = the layer output (zennit's fixture) and with random relevance; the
+// stabilizer table; Flat counts; identities between rules; and CUDA against the CPU for every rule.
+#include <cmath>
+#include <memory>
+
+#include "lrp/lrp/rule_math.h"
+#include "lrp/lrp/rules.h"
+#include "lrp/lrp/stabilizer.h"
+#include "lrp/ops/elementwise.h"
+#include "lrp_reference.h"
+#include "lrp_test_util.h"
+
+using namespace lrp;
+using namespace lrp::explain;
+
+namespace {
+
+struct LayerCase {
+    const char* label;
+    bool conv;
+    int N, C, K, H, W, k, stride, pad, dil, groups;
+    bool bias;
+};
+
+const std::vector<LayerCase>& layer_cases() {
+    static const std::vector<LayerCase> c = {
+        {"linear 16->15 bias", false, 3, 16, 15, 1, 1, 1, 1, 0, 1, 1, true},
+        {"linear 16->15", false, 3, 16, 15, 1, 1, 1, 1, 0, 1, 1, false},
+        {"conv 3->4 k3 s1 p0 bias", true, 2, 3, 4, 6, 5, 3, 1, 0, 1, 1, true},
+        {"conv 3->4 k3 s1 p1", true, 2, 3, 4, 5, 5, 3, 1, 1, 1, 1, false},
+        {"conv 3->5 k3 s2 p1 even bias", true, 2, 3, 5, 8, 6, 3, 2, 1, 1, 1, true},
+        {"conv 2->3 k3 s2 p1 odd", true, 2, 2, 3, 7, 7, 3, 2, 1, 1, 1, false},
+        {"conv 3->2 k2 s2 p0 bias", true, 2, 3, 2, 6, 6, 2, 2, 0, 1, 1, true},
+        {"conv 3->1 k1 s1 p0 bias", true, 2, 3, 1, 4, 4, 1, 1, 0, 1, 1, true},
+        {"conv 4->6 k3 s1 p2 dil2 groups2 bias", true, 2, 4, 6, 7, 6, 3, 1, 2, 2, 2, true},
+    };
+    return c;
+}
+
+// Values on a grid (multiples of 1/q in [-hi, hi]): with x on 1/64 and weights on 1/128, every product
+// is a multiple of 2^-13 and every layer output (and every modified output: W+, W^2, W + gamma W+,
+// box bounds) is exact in fp32. The fp32-vs-double comparison then measures the rule, not the
+// amplification of rounding in z where |z| ~ epsilon (the CUTLASS exact-input idea).
+Tensor grid_tensor(const Shape& s, uint32_t seed, float hi, float q, Device d = Device::cpu()) {
+    std::vector<float> v = test::random_vec(static_cast<size_t>(s.numel()), seed, -hi, hi);
+    for (float& x : v) x = std::round(x * q) / q;
+    return Tensor::from_vector(v, s, d);
+}
+
+std::unique_ptr<nn::AffineLayer> make_layer(const LayerCase& c, uint32_t seed, Device d = Device::cpu()) {
+    std::unique_ptr<nn::AffineLayer> l;
+    if (c.conv) l = std::make_unique<nn::Conv2d>(c.C, c.K, c.k, c.stride, c.pad, c.bias, c.dil, c.groups);
+    else l = std::make_unique<nn::Linear>(c.C, c.K, c.bias);
+    l->weight.value.copy_from(grid_tensor(l->weight.value.shape(), seed, 0.5f, 128.f));
+    if (c.bias) l->bias.value.copy_from(grid_tensor(l->bias.value.shape(), seed + 1, 0.3f, 128.f));
+    l->to(d);
+    return l;
+}
+
+Shape input_shape(const LayerCase& c) { return c.conv ? Shape{c.N, c.C, c.H, c.W} : Shape{c.N, c.C}; }
+
+struct RuleCase {
+    const char* label;
+    RulePtr rule;
+    test::RefRule ref;
+};
+
+std::vector<RuleCase> rule_cases() {
+    auto ref = [](const char* kind) {
+        test::RefRule r;
+        r.kind = kind;
+        return r;
+    };
+    test::RefRule eps_clip = ref("epsilon"), eps_norm = ref("epsilon"), eps_norm_clip = ref("epsilon");
+    eps_clip.eps = 0.05, eps_clip.mode.clip = true;
+    eps_norm.eps = 0.1, eps_norm.mode.norm_scale = true;
+    eps_norm_clip.eps = 0.5, eps_norm_clip.mode.norm_scale = eps_norm_clip.mode.clip = true;
+    test::RefRule eps01 = ref("epsilon"), epsz = ref("epsilon"), ab10 = ref("alphabeta"), g5 = ref("gamma"),
+                  box = ref("zbox"), wsz = ref("wsquare"), zpz = ref("zplus");
+    eps01.eps = 0.1;
+    epsz.zero_bias = wsz.zero_bias = zpz.zero_bias = true;
+    ab10.alpha = 1, ab10.beta = 0;
+    g5.gamma = 0.5;
+    box.low = -3, box.high = 3;
+    return {
+        {"Epsilon(1e-6)", std::make_shared<Epsilon>(), ref("epsilon")},
+        {"Epsilon(0.1)", std::make_shared<Epsilon>(0.1f), eps01},
+        {"Epsilon zero_bias", std::make_shared<Epsilon>(1e-6f, true), epsz},
+        // the worked example of docs/adding-a-rule.md: Epsilon with zennit's clip / norm_scale stabilizers
+        {"Epsilon clip(0.05)", std::make_shared<Epsilon>(Stabilizer::clipped(0.05f)), eps_clip},
+        {"Epsilon norm_scale(0.1)", std::make_shared<Epsilon>(Stabilizer::scaled(0.1f)), eps_norm},
+        {"Epsilon norm_scale_clip(0.5)", std::make_shared<Epsilon>(Stabilizer::scaled(0.5f, true)), eps_norm_clip},
+        {"ZPlus", std::make_shared<ZPlus>(), ref("zplus")},
+        {"ZPlus zero_bias", std::make_shared<ZPlus>(1e-6f, true), zpz},
+        {"AlphaBeta(2,1)", std::make_shared<AlphaBeta>(), ref("alphabeta")},
+        {"AlphaBeta(1,0)", std::make_shared<AlphaBeta>(1.f, 0.f), ab10},
+        {"Gamma(0.25)", std::make_shared<Gamma>(), ref("gamma")},
+        {"Gamma(0.5)", std::make_shared<Gamma>(0.5f), g5},
+        {"ZBox(-3,3)", std::make_shared<ZBox>(-3.f, 3.f), box},
+        {"WSquare", std::make_shared<WSquare>(), ref("wsquare")},
+        {"WSquare zero_bias", std::make_shared<WSquare>(1e-6f, true), wsz},
+        {"Flat", std::make_shared<Flat>(), ref("flat")},
+    };
+}
+
+// The rule's relevance for (layer, x, R) on the layer's device, returned on the host.
+std::vector<float> run_rule(const Rule& rule, nn::AffineLayer& layer, const Tensor& x, const Tensor& r) {
+    layer.forward(x);
+    AffineParams p{layer.weight.value, layer.bias.value};
+    return rule.relevance(layer, r, &p).to_vector<float>();
+}
+
+// Per-sample reference over the batch.
+std::vector<double> run_reference(const test::RefRule& rr, nn::AffineLayer& layer, const Tensor& x, const Tensor& r) {
+    test::DenseLayer d = test::dense_of(layer, x.shape());
+    std::vector<float> xv = x.to_vector<float>(), rv = r.to_vector<float>();
+    std::vector<double> out;
+    for (int64_t n = 0; n < x.dim(0); ++n) {
+        test::Vec xs(xv.begin() + n * d.in, xv.begin() + (n + 1) * d.in);
+        test::Vec rs(rv.begin() + n * d.out, rv.begin() + (n + 1) * d.out);
+        for (double v : test::reference(rr, d, xs, rs)) out.push_back(v);
+    }
+    return out;
+}
+
+double max_abs(const std::vector<double>& v) {
+    double m = 0;
+    for (double x : v) m = std::max(m, std::fabs(x));
+    return m;
+}
+
+}  // namespace
+
+TEST(LrpCpuRules, MatchMatrixReferenceWithOutputAsRelevance) {
+    uint32_t seed = 100;
+    for (const LayerCase& lc : layer_cases()) {
+        for (const RuleCase& rc : rule_cases()) {
+            SCOPED_TRACE(std::string(lc.label) + " / " + rc.label);
+            auto layer = make_layer(lc, seed++);
+            Tensor x = grid_tensor(input_shape(lc), seed++, 1.f, 64.f);
+            Tensor r = layer->forward(x);  // relevance = output, as zennit's rule tests
+            std::vector<float> got = run_rule(*rc.rule, *layer, x, r);
+            std::vector<double> ref = run_reference(rc.ref, *layer, x, r);
+            EXPECT_LE(test::rel_l2(got, ref), 1e-6);
+            test::Tol tol;
+            tol.atol = 1e-5 * max_abs(ref);
+            tol.rtol = 1e-4;
+            tol.nmse = 1e-10;
+            EXPECT_TRUE(test::all_close(got, ref, tol));
+        }
+    }
+}
+
+TEST(LrpCpuRules, MatchMatrixReferenceWithRandomRelevance) {
+    uint32_t seed = 500;
+    for (const LayerCase& lc : layer_cases()) {
+        for (const RuleCase& rc : rule_cases()) {
+            SCOPED_TRACE(std::string(lc.label) + " / " + rc.label);
+            auto layer = make_layer(lc, seed++);
+            Tensor x = grid_tensor(input_shape(lc), seed++, 1.f, 64.f);
+            Tensor r = test::rand_tensor(layer->forward(x).shape(), seed++);
+            std::vector<float> got = run_rule(*rc.rule, *layer, x, r);
+            std::vector<double> ref = run_reference(rc.ref, *layer, x, r);
+            EXPECT_LE(test::rel_l2(got, ref), 1e-6);
+        }
+    }
+}
+
+TEST(LrpCudaRules, MatchCpu) {
+    LRP_SKIP_WITHOUT_CUDA();
+    const Device dev = Device::cuda(0);
+    uint32_t seed = 900;
+    for (const LayerCase& lc : layer_cases()) {
+        for (const RuleCase& rc : rule_cases()) {
+            SCOPED_TRACE(std::string(lc.label) + " / " + rc.label);
+            auto cpu = make_layer(lc, seed), gpu = make_layer(lc, seed, dev);
+            ++seed;
+            Tensor x = test::rand_tensor(input_shape(lc), seed++);  // continuous data: as in real use
+            Tensor r = test::rand_tensor(cpu->forward(x).shape(), seed++);
+            std::vector<float> a = run_rule(*rc.rule, *cpu, x, r), b = run_rule(*rc.rule, *gpu, x.to(dev), r.to(dev));
+            std::vector<double> ad(a.begin(), a.end());
+            // Same formula, different summation order in conv/GEMM: rounding amplified where |z| ~ eps.
+            EXPECT_LE(test::rel_l2(b, ad), 1e-4);
+        }
+    }
+}
