@@ -4,7 +4,7 @@
 #include <cmath>
 #include <cstring>
 
-#include "lrp/data/dataset.h"
+#include "io.h"
 #include "lrp/generator.h"
 
 namespace lrp::data {
@@ -62,17 +62,16 @@ Dataset Dataset::subset(int64_t begin, int64_t end) const {
     return gather(*this, idx);
 }
 
-Dataset Dataset::take_stratified(int64_t n, uint64_t seed) const {
-    check_usable(*this, "take_stratified");
-    LRP_CHECK(n >= 1 && n <= size(), "take_stratified: n = ", n, " must be in [1, ", size(), "] for dataset '",
-              name, "'");
-    const int32_t* lab = labels.data<int32_t>();
+std::vector<int64_t> stratified_indices(const int32_t* lab, int64_t count, int num_classes, int64_t n,
+                                        uint64_t seed, const std::string& what) {
+    LRP_CHECK(n >= 1 && n <= count, "take_stratified: n = ", n, " must be in [1, ", count, "] for dataset '",
+              what, "'");
     int k = num_classes;
-    if (k <= 0) k = 1 + *std::max_element(lab, lab + size());
+    if (k <= 0) k = 1 + *std::max_element(lab, lab + count);
     std::vector<std::vector<int64_t>> by_class(static_cast<size_t>(k));
-    for (int64_t i = 0; i < size(); ++i) {
+    for (int64_t i = 0; i < count; ++i) {
         LRP_CHECK(lab[i] >= 0 && lab[i] < k, "take_stratified: label ", lab[i], " at index ", i,
-                  " out of range [0, ", k, ") in dataset '", name, "'");
+                  " out of range [0, ", k, ") in dataset '", what, "'");
         by_class[lab[i]].push_back(i);
     }
     // Seeded Fisher-Yates per class, class 0 first.
@@ -110,8 +109,44 @@ Dataset Dataset::take_stratified(int64_t n, uint64_t seed) const {
     for (int c = 0; c < k; ++c) idx.insert(idx.end(), by_class[c].begin(), by_class[c].begin() + quota[c]);
     std::sort(idx.begin(), idx.end());
     LRP_CHECK(static_cast<int64_t>(idx.size()) == n, "take_stratified: internal error, picked ", idx.size(), " of ", n);
-    return gather(*this, idx);
+    return idx;
 }
+
+Dataset Dataset::take_stratified(int64_t n, uint64_t seed) const {
+    check_usable(*this, "take_stratified");
+    return gather(*this, stratified_indices(labels.data<int32_t>(), size(), num_classes, n, seed, name));
+}
+
+namespace detail {
+
+void add_channel_sums(const uint8_t* image, int64_t c, int64_t hw, uint64_t* s, uint64_t* s2) {
+    for (int64_t ch = 0; ch < c; ++ch) {
+        const uint8_t* q = image + ch * hw;
+        uint64_t a = 0, b = 0;
+        for (int64_t j = 0; j < hw; ++j) {
+            a += q[j];
+            b += uint64_t(q[j]) * q[j];
+        }
+        s[ch] += a;
+        s2[ch] += b;
+    }
+}
+
+void mean_std_from_sums(const std::vector<uint64_t>& s, const std::vector<uint64_t>& s2, double count,
+                        std::vector<float>& mean, std::vector<float>& stddev) {
+    const size_t c = s.size();
+    mean.assign(c, 0.f);
+    stddev.assign(c, 0.f);
+    if (count == 0) return;
+    for (size_t ch = 0; ch < c; ++ch) {
+        const double m = static_cast<double>(s[ch]) / count / 255.0;
+        const double v = static_cast<double>(s2[ch]) / count / (255.0 * 255.0) - m * m;
+        mean[ch] = static_cast<float>(m);
+        stddev[ch] = static_cast<float>(std::sqrt(std::max(v, 0.0)));
+    }
+}
+
+}  // namespace detail
 
 void compute_mean_std(const Tensor& images, std::vector<float>& mean, std::vector<float>& stddev) {
     check_dtype("compute_mean_std", "images", images, DType::U8);
@@ -120,27 +155,8 @@ void compute_mean_std(const Tensor& images, std::vector<float>& mean, std::vecto
     const int64_t n = images.dim(0), c = images.dim(1), hw = images.dim(2) * images.dim(3);
     std::vector<uint64_t> s(static_cast<size_t>(c), 0), s2(static_cast<size_t>(c), 0);
     const uint8_t* p = images.data<uint8_t>();
-    for (int64_t i = 0; i < n; ++i)
-        for (int64_t ch = 0; ch < c; ++ch) {
-            const uint8_t* q = p + (i * c + ch) * hw;
-            uint64_t a = 0, b = 0;
-            for (int64_t j = 0; j < hw; ++j) {
-                a += q[j];
-                b += uint64_t(q[j]) * q[j];
-            }
-            s[ch] += a;
-            s2[ch] += b;
-        }
-    mean.assign(static_cast<size_t>(c), 0.f);
-    stddev.assign(static_cast<size_t>(c), 0.f);
-    const double count = static_cast<double>(n) * static_cast<double>(hw);
-    if (count == 0) return;
-    for (int64_t ch = 0; ch < c; ++ch) {
-        const double m = static_cast<double>(s[ch]) / count / 255.0;
-        const double v = static_cast<double>(s2[ch]) / count / (255.0 * 255.0) - m * m;
-        mean[ch] = static_cast<float>(m);
-        stddev[ch] = static_cast<float>(std::sqrt(std::max(v, 0.0)));
-    }
+    for (int64_t i = 0; i < n; ++i) detail::add_channel_sums(p + i * c * hw, c, hw, s.data(), s2.data());
+    detail::mean_std_from_sums(s, s2, static_cast<double>(n) * static_cast<double>(hw), mean, stddev);
 }
 
 }  // namespace lrp::data

@@ -1,5 +1,6 @@
 // Image-folder reader (torchvision ImageFolder layout): one subfolder per class, PNG/JPEG decoded with
-// stb_image, optional Resize(shorter side) + CenterCrop, into U8 N x C x H x W.
+// stb_image, optional Resize(shorter side) + CenterCrop. index_image_folder lists the files (for
+// streaming); decode_image turns one file into C x H x W bytes; load_image_folder decodes them all.
 #include <stb/stb_image.h>
 #include <stb/stb_image_resize.h>
 
@@ -116,7 +117,24 @@ std::vector<std::string> image_files(const std::string& dir, const std::vector<s
 
 }  // namespace
 
-Dataset load_image_folder(const std::string& dir, const FolderOptions& o) {
+DecodedImage decode_image(const std::string& path, const FolderOptions& o) {
+    const int C = o.channels;
+    Image im = decode(path, C);
+    if (o.resize > 0) resize_shorter(im, C, o.resize, path);
+    if (o.crop > 0) center_crop(im, C, o.crop, path, o.resize > 0);
+    // Interleaved H x W x C -> planar C x H x W.
+    DecodedImage r;
+    r.channels = C;
+    r.height = im.h;
+    r.width = im.w;
+    r.px.resize(static_cast<size_t>(C) * im.h * im.w);
+    const int64_t hw = int64_t(im.h) * im.w;
+    for (int c = 0; c < C; ++c)
+        for (int64_t p = 0; p < hw; ++p) r.px[c * hw + p] = im.px[p * C + c];
+    return r;
+}
+
+FolderIndex index_image_folder(const std::string& dir, const FolderOptions& o) {
     LRP_CHECK(o.resize >= 0 && o.crop >= 0, "load_image_folder: resize ", o.resize, " and crop ", o.crop,
               " must be >= 0 (0 = off)");
     LRP_CHECK(o.channels >= 1 && o.channels <= 4, "load_image_folder: channels ", o.channels,
@@ -138,47 +156,59 @@ Dataset load_image_folder(const std::string& dir, const FolderOptions& o) {
     LRP_DATA_CHECK(!classes.empty(), dir, kFolderHint, "no class subfolders (empty image folder)");
     std::sort(classes.begin(), classes.end());
 
-    std::vector<std::string> files;
-    std::vector<int32_t> labels;
+    FolderIndex ix;
+    ix.name = "folder:" + dir;
+    ix.class_names = classes;
+    ix.options = o;
+    ix.options.extensions = exts;
     for (size_t c = 0; c < classes.size(); ++c) {
         const std::string cdir = join(dir, classes[c]);
         std::vector<std::string> f = image_files(cdir, exts);
         LRP_DATA_CHECK(!f.empty(), cdir, kFolderHint, "class folder '", classes[c], "' holds no image files (",
                        ext_list(exts), ")");
-        files.insert(files.end(), f.begin(), f.end());
-        labels.insert(labels.end(), f.size(), static_cast<int32_t>(c));
+        ix.files.insert(ix.files.end(), f.begin(), f.end());
+        ix.labels.insert(ix.labels.end(), f.size(), static_cast<int32_t>(c));
     }
+    // The output size: what the first image comes out at (every other image must match it).
+    const DecodedImage first = decode_image(ix.files[0], o);
+    ix.channels = first.channels;
+    ix.height = first.height;
+    ix.width = first.width;
+    ix.size_reference = ix.files[0];
+    return ix;
+}
 
+void decode_indexed(const FolderIndex& ix, int64_t i, uint8_t* dst) {
+    LRP_CHECK(i >= 0 && i < ix.size(), "decode_indexed: image ", i, " out of range for '", ix.name, "' of ",
+              ix.size(), " images");
+    const std::string& path = ix.files[static_cast<size_t>(i)];
+    const FolderOptions& o = ix.options;
+    DecodedImage im = decode_image(path, o);
+    LRP_DATA_CHECK(im.width == ix.width && im.height == ix.height, path, kFolderHint, "image is ", im.width, "x",
+                   im.height, (o.resize > 0 || o.crop > 0) ? " after resize/crop" : "", ", but ", ix.size_reference,
+                   " is ", ix.width, "x", ix.height,
+                   "; all images must end up the same size (use the resize and crop options)");
+    std::memcpy(dst, im.px.data(), im.px.size());
+}
+
+Dataset load_folder_index(const FolderIndex& ix) {
+    LRP_CHECK(ix.size() > 0 && ix.labels.size() == ix.files.size(), "load_folder_index: index '", ix.name,
+              "' is empty or inconsistent");
     Dataset d;
-    d.name = "folder:" + dir;
-    d.num_classes = static_cast<int>(classes.size());
-    d.class_names = classes;
-    const int C = o.channels;
-    const int64_t n = static_cast<int64_t>(files.size());
-    int H = 0, W = 0;
-    uint8_t* dst = nullptr;
-    for (int64_t i = 0; i < n; ++i) {
-        const std::string& path = files[i];
-        Image im = decode(path, C);
-        if (o.resize > 0) resize_shorter(im, C, o.resize, path);
-        if (o.crop > 0) center_crop(im, C, o.crop, path, o.resize > 0);
-        if (i == 0) {
-            H = im.h;
-            W = im.w;
-            d.images = Tensor::empty(Shape{n, C, H, W}, DType::U8);
-            dst = d.images.data<uint8_t>();
-        }
-        LRP_DATA_CHECK(im.w == W && im.h == H, path, kFolderHint, "image is ", im.w, "x", im.h,
-                       (o.resize > 0 || o.crop > 0) ? " after resize/crop" : "", ", but ", files[0], " is ", W,
-                       "x", H, "; all images must end up the same size (use the resize and crop options)");
-        // Interleaved H x W x C -> planar C x H x W.
-        uint8_t* out = dst + i * int64_t(C) * H * W;
-        for (int c = 0; c < C; ++c)
-            for (int64_t p = 0; p < int64_t(H) * W; ++p) out[c * int64_t(H) * W + p] = im.px[p * C + c];
-    }
-    d.labels = Tensor::from_vector(labels, Shape{n});
+    d.name = ix.name;
+    d.num_classes = ix.num_classes();
+    d.class_names = ix.class_names;
+    const int64_t n = ix.size();
+    d.images = Tensor::empty(Shape{n, ix.channels, ix.height, ix.width}, DType::U8);
+    uint8_t* dst = d.images.data<uint8_t>();
+    for (int64_t i = 0; i < n; ++i) decode_indexed(ix, i, dst + i * ix.image_bytes());
+    d.labels = Tensor::from_vector(ix.labels, Shape{n});
     compute_mean_std(d.images, d.mean, d.std);
     return d;
+}
+
+Dataset load_image_folder(const std::string& dir, const FolderOptions& o) {
+    return load_folder_index(index_image_folder(dir, o));
 }
 
 }  // namespace lrp::data

@@ -40,4 +40,10 @@ bool is_gzip_file(const std::string& path);
 // "0x00000803"
 std::string hex32(uint32_t v);
 
+// Per-channel sums of one planar C x H x W U8 image added to s[c] (values) and s2[c] (squares), and the
+// mean/std (in [0,1] units) from such sums over `count` pixels per channel: compute_mean_std's arithmetic.
+void add_channel_sums(const uint8_t* image, int64_t c, int64_t hw, uint64_t* s, uint64_t* s2);
+void mean_std_from_sums(const std::vector<uint64_t>& s, const std::vector<uint64_t>& s2, double count,
+                        std::vector<float>& mean, std::vector<float>& stddev);
+
 }  // namespace lrp::data::detail

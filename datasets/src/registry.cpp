@@ -1,5 +1,7 @@
 // The dataset registry used by the CLI: maps a name (and an optional data directory) to a reader, with
 // default locations and errors that list the known names or say which flag to pass.
+#include <algorithm>
+
 #include "io.h"
 
 namespace lrp::data {
@@ -19,6 +21,17 @@ std::string known_list() {
 void require_dir(const std::string& name, const std::string& data_dir, const char* what, const char* hint) {
     LRP_CHECK(!data_dir.empty(), "dataset '", name, "' has no default location: pass --data-dir <dir> (", what,
               "). ", hint);
+}
+
+// data_dir/train and data_dir/test (or data_dir/val) when they exist, else data_dir for both splits.
+std::string folder_split_dir(const std::string& name, const std::string& data_dir, Split split) {
+    require_dir(name, data_dir, "the image folder, one subfolder per class", kFolderHint);
+    if (split == Split::Train && is_dir(join(data_dir, "train"))) return join(data_dir, "train");
+    if (split == Split::Test) {
+        if (is_dir(join(data_dir, "test"))) return join(data_dir, "test");
+        if (is_dir(join(data_dir, "val"))) return join(data_dir, "val");
+    }
+    return data_dir;
 }
 
 }  // namespace
@@ -45,20 +58,22 @@ Dataset load_dataset(const std::string& name, const std::string& data_dir, Split
         return load_cifar100(data_dir, split, name == "cifar100-coarse");
     }
     if (name == "folder") {
-        require_dir(name, data_dir, "the image folder, one subfolder per class", kFolderHint);
-        std::string dir = data_dir;
-        if (split == Split::Train && is_dir(join(data_dir, "train"))) {
-            dir = join(data_dir, "train");
-        } else if (split == Split::Test) {
-            if (is_dir(join(data_dir, "test"))) dir = join(data_dir, "test");
-            else if (is_dir(join(data_dir, "val"))) dir = join(data_dir, "val");
-        }
-        return load_image_folder(dir, folder);
+        return load_image_folder(folder_split_dir(name, data_dir, split), folder);
     }
     if (name == "synthetic") {
         return split == Split::Train ? make_synthetic(2000, 3, 32, 32, 10, 1) : make_synthetic(500, 3, 32, 32, 10, 2);
     }
     LRP_THROW("unknown dataset '", name, "'; known datasets: ", known_list());
+}
+
+FolderIndex index_dataset(const std::string& name, const std::string& data_dir, Split split,
+                          const FolderOptions& folder) {
+    if (name == "folder") return index_image_folder(folder_split_dir(name, data_dir, split), folder);
+    const std::vector<std::string> known = known_datasets();
+    LRP_CHECK(std::find(known.begin(), known.end(), name) != known.end(), "unknown dataset '", name,
+              "'; known datasets: ", known_list());
+    LRP_THROW("dataset '", name, "' cannot stream: only image folders (--dataset folder) are read lazily; ", name,
+              " is loaded whole (use --stream auto or off)");
 }
 
 }  // namespace lrp::data

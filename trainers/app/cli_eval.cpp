@@ -1,5 +1,6 @@
 // `lrpcu eval`: top-1/top-5 and per-class accuracy of an lrpcu checkpoint, or of PyTorch weights
-// (safetensors state_dict + --arch), on a dataset split; --json prints one machine-readable object.
+// (safetensors state_dict + --arch), on a dataset split (resident, or an image folder streamed with
+// --stream); --json prints one machine-readable object.
 #include <cmath>
 #include <filesystem>
 
@@ -7,14 +8,15 @@
 #include "lrp/data/dataset.h"
 #include "lrp/nn/models.h"
 #include "lrp/train/checkpoint.h"
+#include "lrp/train/data_source.h"
 #include "lrp/train/trainer.h"
 
 namespace lrp::cli {
 
 int run_eval(const std::vector<std::string>& args) {
-    std::string weights, arch, dataset, data_dir, split = "test", device = "auto";
-    int width = 0, batch = 256;
-    int64_t subset = 0;
+    std::string weights, arch, dataset, data_dir, split = "test", device = "auto", stream = "auto";
+    int width = 0, batch = 256, resize = -1, crop = -1;
+    int64_t subset = 0, resident_limit_mb = 2048;
     bool json = false;
     CLI::App app("Evaluate a checkpoint or PyTorch weights.", "lrpcu eval");
     app.add_option("--weights", weights, "an lrpcu checkpoint/model file or a PyTorch safetensors state_dict")
@@ -27,6 +29,11 @@ int run_eval(const std::vector<std::string>& args) {
     app.add_option("--subset", subset, "evaluate on the first N images (0: all)");
     app.add_option("--batch-size", batch, "batch size")->capture_default_str();
     app.add_option("--device", device, "auto | cpu | cuda | cuda:N")->capture_default_str();
+    app.add_option("--resize", resize, "image folders: shorter side to N pixels (default: from the checkpoint)");
+    app.add_option("--crop", crop, "image folders: centre crop N x N (default: from the checkpoint)");
+    app.add_option("--stream", stream, "auto | on | off: stream an image folder from disk")->capture_default_str();
+    app.add_option("--resident-limit-mb", resident_limit_mb, "--stream auto: largest dataset kept resident")
+        ->capture_default_str();
     app.add_flag("--json", json, "print the result as JSON");
     if (int rc = parse_args(app, args); rc >= 0) return rc;
     LRP_CHECK(split == "test" || split == "train", "--split must be test or train (got '", split, "')");
@@ -38,27 +45,38 @@ int run_eval(const std::vector<std::string>& args) {
         cfg = train::read_checkpoint_state(weights).config;
     } catch (const Error&) {  // not a checkpoint: a plain state_dict (ours or PyTorch's)
     }
+    if (!cfg.is_object()) cfg = nlohmann::json::object();  // value() below needs an object
     if (arch.empty()) arch = cfg.value("arch", "");
     if (dataset.empty()) dataset = cfg.value("dataset", "");
     if (data_dir.empty()) data_dir = cfg.value("data-dir", "");
     if (width == 0) width = cfg.value("width", 64);
+    if (resize < 0) resize = cfg.value("resize", 0);
+    if (crop < 0) crop = cfg.value("crop", 0);
+    train::check_stream_mode(stream);
     LRP_CHECK(!arch.empty(), "--arch is required for weights that are not an lrpcu checkpoint");
     LRP_CHECK(!dataset.empty(), "--dataset is required for weights that are not an lrpcu checkpoint");
 
     const Device dev = parse_device(device);
-    data::Dataset ds = data::load_dataset(dataset, data_dir, split == "test" ? data::Split::Test : data::Split::Train);
-    if (subset > 0 && subset < ds.size()) ds = ds.subset(0, subset);
+    train::DataOptions dopt;
+    dopt.dataset = dataset;
+    dopt.data_dir = data_dir;
+    dopt.folder.resize = resize;
+    dopt.folder.crop = crop;
+    dopt.stream = stream;
+    dopt.resident_limit_mb = resident_limit_mb;
+    train::DataSplit ds = train::open_split(dopt, split == "test" ? data::Split::Test : data::Split::Train, subset,
+                                            false, 0, dev, batch, false, {});
+    if (!json && ds.streaming) std::printf("%s\n", ds.summary.c_str());
     nn::ModelSpec spec;
     spec.arch = arch;
     spec.num_classes = ds.num_classes;
-    spec.in_channels = ds.channels();
-    spec.image_size = ds.height();
+    spec.in_channels = ds.channels;
+    spec.image_size = ds.height;
     spec.base_width = width;
     auto model = nn::make_model(spec);
     train::load_model_weights(weights, *model);
     model->to(dev);
-    train::DeviceLoader loader(ds, dev, batch, false, {});
-    train::EvalResult r = train::evaluate(*model, loader, ds.num_classes);
+    train::EvalResult r = train::evaluate(*model, *ds.loader, ds.num_classes);
 
     if (json) {
         nlohmann::json j = {{"weights", weights}, {"arch", arch},     {"dataset", dataset}, {"split", split},

@@ -22,6 +22,14 @@ void add_train_options(CLI::App& app, train::TrainConfig& c, std::string& config
     app.add_option("--data-dir", c.data_dir, "dataset directory (default: the dataset's standard location)");
     app.add_option("--train-subset", c.train_subset, "use a class-balanced subset of N training images (0: all)");
     app.add_option("--test-subset", c.test_subset, "evaluate on the first N test images (0: all)");
+    app.add_option("--resize", c.resize, "image folders: scale the shorter side to N pixels (0: off)");
+    app.add_option("--crop", c.crop, "image folders: centre crop N x N after --resize (0: off)");
+    app.add_option("--stream", c.stream, "auto | on | off: stream image folders from disk instead of holding "
+                                         "them on the device (auto: when over --resident-limit-mb)")
+        ->capture_default_str();
+    app.add_option("--resident-limit-mb", c.resident_limit_mb, "--stream auto: largest dataset (uint8 MiB) kept "
+                                                               "resident on the device")
+        ->capture_default_str();
     app.add_option("--arch", c.arch, "model: " + join(nn::known_archs()))->capture_default_str();
     app.add_option("--width", c.width, "channels of the first stage (64 = standard)")->capture_default_str();
     app.add_option("--init", c.init, "weight init: torchvision | pytorch-default")->capture_default_str();

@@ -30,10 +30,18 @@ void TrainConfig::validate() const {
     LRP_CHECK(stop_after_epoch >= 0, "--stop-after-epoch must be >= 0");
     LRP_CHECK(!out_dir.empty(), "--out must not be empty");
     LRP_CHECK(init == "torchvision" || init == "pytorch-default", "--init must be torchvision or pytorch-default");
+    LRP_CHECK(stream == "auto" || stream == "on" || stream == "off", "--stream must be auto, on or off (got '",
+              stream, "')");
+    LRP_CHECK(stream != "on" || dataset == "folder", "--stream on: only image folders (--dataset folder) can ",
+              "stream; '", dataset, "' is loaded whole (use --stream auto or off)");
+    LRP_CHECK(resident_limit_mb >= 0, "--resident-limit-mb must be >= 0 (got ", resident_limit_mb, ")");
+    LRP_CHECK(resize >= 0 && crop >= 0, "--resize and --crop must be >= 0 (0 = off)");
+    LRP_CHECK((resize == 0 && crop == 0) || dataset == "folder", "--resize/--crop apply to --dataset folder only");
 }
 
 #define LRP_CFG_FIELDS(X)                                                                                   \
     X("dataset", dataset) X("data-dir", data_dir) X("train-subset", train_subset) X("test-subset", test_subset) \
+    X("resize", resize) X("crop", crop) X("stream", stream) X("resident-limit-mb", resident_limit_mb)          \
     X("arch", arch) X("width", width) X("init", init) X("epochs", epochs) X("batch-size", batch_size)          \
     X("optimizer", optimizer) X("lr", lr) X("momentum", momentum) X("nesterov", nesterov)                      \
     X("weight-decay", weight_decay) X("schedule", schedule) X("warmup-epochs", warmup_epochs)                  \

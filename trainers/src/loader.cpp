@@ -1,4 +1,5 @@
-// DeviceLoader: upload once, shuffle per epoch on the host (Fisher-Yates from Philox), augment on the device.
+// DeviceLoader: upload once, shuffle per epoch on the host (Fisher-Yates from Philox), augment on the
+// device; and the order/augmentation helpers the streaming loader shares with it.
 #include "lrp/train/loader.h"
 
 #include <numeric>
@@ -16,28 +17,58 @@ uint64_t epoch_seed(uint64_t seed, int64_t epoch, uint64_t stream) {
     return z ^ (z >> 31);
 }
 
+namespace loader_detail {
+
+void check_sizes(int64_t n, int batch_size, bool train, const std::string& what) {
+    LRP_CHECK(n > 0, "dataset '", what, "' is empty");
+    LRP_CHECK(batch_size > 0, "batch size must be positive");
+    LRP_CHECK(!train || n >= batch_size, "dataset '", what, "' has ", n, " samples, fewer than one batch of ",
+              batch_size);
+}
+
+int64_t batches_per_epoch(int64_t n, int batch_size, bool train) {
+    return train ? n / batch_size : (n + batch_size - 1) / batch_size;
+}
+
+std::vector<int32_t> epoch_order(int64_t n, bool shuffle, uint64_t seed, int64_t epoch) {
+    std::vector<int32_t> order(static_cast<size_t>(n));
+    std::iota(order.begin(), order.end(), 0);
+    if (shuffle) {
+        Generator g(epoch_seed(seed, epoch, 1));
+        for (int64_t i = n - 1; i > 0; --i) std::swap(order[i], order[g.next_below(static_cast<uint32_t>(i + 1))]);
+    }
+    return order;
+}
+
+Tensor augment_rows(const Tensor& images, const Tensor& rows, bool train, const AugmentSettings& aug,
+                    const std::vector<float>& mean, const std::vector<float>& std, Generator& g) {
+    const int64_t C = images.dim(1);
+    Tensor x = Tensor::empty({rows.numel(), C, images.dim(2), images.dim(3)}, DType::F32, images.device());
+    ops::augment_batch(images, rows, train ? aug.crop_padding : 0, train && aug.flip, mean, std, g, x);
+    if (train && aug.erasing_p > 0.f) {
+        // Zhong et al.'s reference fills with the raw-space mean written into the normalised tensor
+        // (reldrop.md 3); lrpcu keeps the box sampler and fills with 0 = the normalised dataset mean.
+        ops::random_erasing(x, aug.erasing_p, 0.02f, 0.4f, 0.3f, 100, std::vector<float>(C, 0.f), g);
+    }
+    return x;
+}
+
+}  // namespace loader_detail
+
 DeviceLoader::DeviceLoader(const data::Dataset& ds, Device device, int batch_size, bool train,
                            const AugmentSettings& aug)
-    : device_(device), batch_(batch_size), train_(train), aug_(aug), n_(ds.size()), C_(ds.channels()),
-      H_(ds.height()), W_(ds.width()), mean_(ds.mean), std_(ds.std) {
-    LRP_CHECK(n_ > 0, "dataset '", ds.name, "' is empty");
-    LRP_CHECK(batch_size > 0, "batch size must be positive");
-    LRP_CHECK(!train || n_ >= batch_size, "dataset '", ds.name, "' has ", n_, " samples, fewer than one batch of ",
-              batch_size);
+    : device_(device), batch_(batch_size), train_(train), aug_(aug), n_(ds.size()), mean_(ds.mean),
+      std_(ds.std) {
+    loader_detail::check_sizes(n_, batch_size, train, ds.name);
     images_ = ds.images.to(device);
     host_labels_ = ds.labels.to_vector<int32_t>();
     start_epoch(0, 0);
 }
 
-int64_t DeviceLoader::batches_per_epoch() const { return train_ ? n_ / batch_ : (n_ + batch_ - 1) / batch_; }
+int64_t DeviceLoader::batches_per_epoch() const { return loader_detail::batches_per_epoch(n_, batch_, train_); }
 
 void DeviceLoader::start_epoch(uint64_t seed, int64_t epoch) {
-    std::vector<int32_t> order(static_cast<size_t>(n_));
-    std::iota(order.begin(), order.end(), 0);
-    if (train_) {
-        Generator g(epoch_seed(seed, epoch, 1));
-        for (int64_t i = n_ - 1; i > 0; --i) std::swap(order[i], order[g.next_below(static_cast<uint32_t>(i + 1))]);
-    }
+    std::vector<int32_t> order = loader_detail::epoch_order(n_, train_, seed, epoch);
     std::vector<int32_t> labels(order.size());
     for (size_t i = 0; i < order.size(); ++i) labels[i] = host_labels_[order[i]];
     order_ = Tensor::from_vector(order, {n_}, device_);
@@ -50,15 +81,7 @@ DeviceLoader::Batch DeviceLoader::batch(int64_t i) {
     LRP_CHECK(i >= 0 && i < batches_per_epoch(), "batch index ", i, " out of range");
     const int64_t begin = i * batch_, end = std::min<int64_t>(n_, begin + batch_);
     Batch b;
-    b.x = Tensor::empty({end - begin, C_, H_, W_}, DType::F32, device_);
-    const bool aug = train_;
-    ops::augment_batch(images_, order_.slice(begin, end), aug ? aug_.crop_padding : 0, aug && aug_.flip, mean_, std_,
-                       gen_, b.x);
-    if (aug && aug_.erasing_p > 0.f) {
-        // Zhong et al.'s reference fills with the raw-space mean written into the normalised tensor
-        // (reldrop.md 3); lrpcu keeps the box sampler and fills with 0 = the normalised dataset mean.
-        ops::random_erasing(b.x, aug_.erasing_p, 0.02f, 0.4f, 0.3f, 100, std::vector<float>(C_, 0.f), gen_);
-    }
+    b.x = loader_detail::augment_rows(images_, order_.slice(begin, end), train_, aug_, mean_, std_, gen_);
     b.y = labels_.slice(begin, end);
     return b;
 }

@@ -13,6 +13,7 @@
 #include "lrp/nvtx.h"
 #include "lrp/ops/elementwise.h"
 #include "lrp/train/checkpoint.h"
+#include "lrp/train/data_source.h"
 #include "lrp/train/progress.h"
 #include "lrp/train/schedule.h"
 #include "lrp/train/step.h"
@@ -80,25 +81,20 @@ TrainSummary run_training(TrainConfig cfg) {
                 cfg.data_dir.empty() ? "its default location" : cfg.data_dir.c_str(), cfg.arch.c_str(), cfg.width,
                 cfg.epochs, cfg.batch_size, dev.str().c_str());
 
-    data::Dataset train_ds = data::load_dataset(cfg.dataset, cfg.data_dir, data::Split::Train);
-    data::Dataset test_ds = data::load_dataset(cfg.dataset, cfg.data_dir, data::Split::Test);
-    if (cfg.train_subset > 0 && cfg.train_subset < train_ds.size())
-        train_ds = train_ds.take_stratified(cfg.train_subset, cfg.seed);
-    if (cfg.test_subset > 0 && cfg.test_subset < test_ds.size()) test_ds = test_ds.subset(0, cfg.test_subset);
-    AugmentSettings aug;
-    if (cfg.augment != "none") {
-        aug.crop_padding = cfg.crop_padding;
-        aug.flip = cfg.flip;
-    }
-    if (cfg.augment == "random-erasing") aug.erasing_p = cfg.erasing_p;
-    DeviceLoader train_loader(train_ds, dev, cfg.batch_size, true, aug);
-    DeviceLoader test_loader(test_ds, dev, cfg.batch_size, false, {});
+    const DataOptions dopt = data_options(cfg);
+    DataSplit train_data = open_split(dopt, data::Split::Train, cfg.train_subset, true, cfg.seed, dev,
+                                      cfg.batch_size, true, augment_settings(cfg));
+    DataSplit test_data = open_split(dopt, data::Split::Test, cfg.test_subset, false, 0, dev, cfg.batch_size,
+                                     false, {});
+    std::printf("%s\n%s\n", train_data.summary.c_str(), test_data.summary.c_str());
+    BatchSource& train_loader = *train_data.loader;
+    BatchSource& test_loader = *test_data.loader;
 
     nn::ModelSpec spec;
     spec.arch = cfg.arch;
-    spec.num_classes = train_ds.num_classes;
-    spec.in_channels = train_ds.channels();
-    spec.image_size = train_ds.height();
+    spec.num_classes = train_data.num_classes;
+    spec.in_channels = train_data.channels;
+    spec.image_size = train_data.height;
     spec.base_width = cfg.width;
     auto model = nn::make_model(spec);
     Generator init_gen(epoch_seed(cfg.seed, -1, 3));
@@ -118,7 +114,7 @@ TrainSummary run_training(TrainConfig cfg) {
         std::string diffs;
         for (auto it = cfg_json.begin(); it != cfg_json.end(); ++it) {
             static const std::set<std::string> may_change{"epochs", "device", "log-every", "data-dir", "out",
-                                                         "stop-after-epoch"};
+                                                         "stop-after-epoch", "stream", "resident-limit-mb"};
             if (!may_change.count(it.key()) && saved.contains(it.key()) && saved[it.key()] != it.value())
                 diffs += "\n  " + it.key() + ": checkpoint has " + saved[it.key()].dump() + ", now " + it.value().dump();
         }
@@ -132,8 +128,8 @@ TrainSummary run_training(TrainConfig cfg) {
     }
     std::ofstream(out / "config.json") << cfg_json.dump(2) << "\n";
     std::printf("model %s: %lld parameters; %lld training images, %lld test images, %lld steps per epoch\n",
-                model->type(), (long long)nn::count_params(*model), (long long)train_ds.size(),
-                (long long)test_ds.size(), (long long)spe);
+                model->type(), (long long)nn::count_params(*model), (long long)train_loader.size(),
+                (long long)test_loader.size(), (long long)spe);
 
     const auto t0 = std::chrono::steady_clock::now();
     StepOptions so;
@@ -149,7 +145,7 @@ TrainSummary run_training(TrainConfig cfg) {
         int64_t images = 0;
         for (int64_t b = 0; b < spe; ++b) {
             opt->set_lr(sched.lr_at(st.global_step));
-            DeviceLoader::Batch batch = train_loader.batch(b);
+            BatchSource::Batch batch = train_loader.batch(b);
             StepResult r = train_step(*model, *opt, batch.x, batch.y, so);
             ops::axpy(static_cast<float>(batch.x.dim(0)), r.loss, loss_sum);
             ops::axpy(1.f, r.correct, correct_sum);
@@ -167,7 +163,7 @@ TrainSummary run_training(TrainConfig cfg) {
         const double train_loss = loss_sum.to_vector<float>()[0] / images;
         const double train_acc = correct_sum.to_vector<float>()[0] / images;
         const double train_secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - te).count();
-        EvalResult ev = evaluate(*model, test_loader, train_ds.num_classes);
+        EvalResult ev = evaluate(*model, test_loader, train_data.num_classes);
         st.last_test_acc = ev.top1;
         if (ev.top1 > st.best_test_acc) {
             st.best_test_acc = ev.top1;

@@ -1,5 +1,6 @@
 // Datasets held whole in CPU memory (U8 images N x C x H x W, I32 labels) and their readers: MNIST-style
-// idx files (plain or gzipped), CIFAR-10/100 binary batches, image folders (stb_image), synthetic data.
+// idx files (plain or gzipped), CIFAR-10/100 binary batches, image folders (stb_image, also as a lazy
+// index for streaming), synthetic data.
 // Every reader validates what it reads and throws lrp::Error naming the file, the problem and the source.
 #pragma once
 #include <cstdint>
@@ -62,6 +63,52 @@ struct FolderOptions {
 // have the same size. Named "folder:<dir>"; mean/std computed from the data.
 Dataset load_image_folder(const std::string& dir, const FolderOptions& o = {});
 
+// An image folder listed but not decoded, for streaming: the files, labels and class names that
+// load_image_folder would give, and the size every image comes out at (that of the first image, which
+// is decoded to find it; the others are checked when they are decoded).
+struct FolderIndex {
+    std::string name;                     // "folder:<dir>"
+    std::vector<std::string> files;       // classes in sorted order, files sorted within each class
+    std::vector<int32_t> labels;          // one per file
+    std::vector<std::string> class_names;
+    FolderOptions options;                // how every file is decoded
+    int channels = 0, height = 0, width = 0;
+    std::string size_reference;           // the file whose size all others must match
+    std::vector<float> mean, std;         // empty until folder_mean_std fills them; kept by subsets
+
+    int64_t size() const { return static_cast<int64_t>(files.size()); }
+    int num_classes() const { return static_cast<int>(class_names.size()); }
+    int64_t image_bytes() const { return int64_t(channels) * height * width; }  // one decoded image
+    int64_t total_bytes() const { return size() * image_bytes(); }             // all of them, resident as U8
+    // The same rows as Dataset::subset / Dataset::take_stratified on the loaded folder.
+    FolderIndex subset(int64_t begin, int64_t end) const;
+    FolderIndex take_stratified(int64_t n, uint64_t seed) const;
+};
+// Same folder rules and option checks as load_image_folder.
+FolderIndex index_image_folder(const std::string& dir, const FolderOptions& o = {});
+
+// One image file decoded (stb_image), resized and centre-cropped as `o` says: planar C x H x W bytes.
+// Errors name the file.
+struct DecodedImage {
+    std::vector<uint8_t> px;
+    int channels = 0, height = 0, width = 0;
+};
+DecodedImage decode_image(const std::string& path, const FolderOptions& o);
+// Decodes image i of the index into dst (image_bytes() bytes); an image of another size than the
+// index's is an error naming both files. Thread-safe (reads only the index).
+void decode_indexed(const FolderIndex& ix, int64_t i, uint8_t* dst);
+// Decodes every image of the index; load_image_folder(dir, o) == load_folder_index(index_image_folder(dir, o)).
+Dataset load_folder_index(const FolderIndex& ix);
+// Fills ix.mean / ix.std exactly as compute_mean_std would over the decoded images (the sums are
+// integers, so the result does not depend on order or threads). max_images > 0 and fewer than the
+// index holds: over that many evenly spaced images instead. threads <= 0: one per hardware thread.
+void folder_mean_std(FolderIndex& ix, int64_t max_images = 0, int threads = 0);
+
+// The rows take_stratified keeps (ascending), from the labels alone (count of them, classes < num_classes,
+// or 1 + the largest label when num_classes <= 0). `what` names the data in errors.
+std::vector<int64_t> stratified_indices(const int32_t* labels, int64_t count, int num_classes, int64_t n,
+                                        uint64_t seed, const std::string& what);
+
 // A learnable synthetic task: each class has its own pattern (oriented colour grating + offset), each
 // sample is its class pattern plus uniform noise. Labels are balanced (n / classes each, the remainder
 // to the lowest classes) in a shuffled order. Everything depends only on the arguments; the class
@@ -75,6 +122,10 @@ Dataset make_synthetic(int64_t n, int channels, int h, int w, int classes, uint6
 // gives 3 x 32 x 32 images of 10 classes (2000 train, 500 test).
 Dataset load_dataset(const std::string& name, const std::string& data_dir, Split split,
                      const FolderOptions& folder = {});
+// The "folder" dataset's split as an index (the same directory rules as load_dataset); any other name
+// is an error saying that only image folders can stream.
+FolderIndex index_dataset(const std::string& name, const std::string& data_dir, Split split,
+                          const FolderOptions& folder = {});
 std::vector<std::string> known_datasets();
 
 // Per-channel mean and (population) standard deviation of U8 N x C x H x W images, in [0,1] units.

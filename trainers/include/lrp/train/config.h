@@ -14,6 +14,10 @@ struct TrainConfig {
     std::string data_dir;         // empty: the dataset's default location
     int64_t train_subset = 0;     // > 0: stratified subset of the training split
     int64_t test_subset = 0;      // > 0: first n test samples
+    int resize = 0;               // image folders: > 0 scales the shorter side to this
+    int crop = 0;                 // image folders: > 0 centre-crops crop x crop (after resize)
+    std::string stream = "auto";  // auto (stream image folders over the limit) | on | off (resident)
+    int64_t resident_limit_mb = 2048;  // --stream auto: datasets of more uint8 bytes stream
     // model
     std::string arch = "resnet18";
     int width = 64;

@@ -1,7 +1,9 @@
-// DeviceLoader: a dataset resident on the device as uint8 with labels, per-epoch shuffling and the
-// on-device augmentation (crop with padding, flip, normalisation, optional random erasing). One
-// host-to-device copy per epoch (the permutation); none per step. Randomness comes from a generator
-// derived from (seed, epoch), so an epoch is reproducible on its own (resume at epoch boundaries).
+// Batch sources of the training loop: BatchSource (the interface the trainer and evaluate() use) and
+// DeviceLoader, a dataset resident on the device as uint8 with per-epoch shuffling and on-device
+// augmentation (crop with padding, flip, normalisation, optional random erasing). DeviceLoader makes one
+// host-to-device copy per epoch (the permutation) and none per step. Randomness comes from generators
+// derived from (seed, epoch), so an epoch is reproducible on its own (resume at epoch boundaries);
+// StreamingLoader (streaming_loader.h) draws the same numbers and so gives the same batches.
 #pragma once
 #include <vector>
 
@@ -17,20 +19,29 @@ struct AugmentSettings {
     float erasing_p = 0.f;  // > 0: random erasing after normalisation
 };
 
-class DeviceLoader {
+// Training: shuffled, drop_last; evaluation: in order, keeping the last partial batch. Batches are
+// taken with start_epoch(seed, epoch) then batch(i); sources that stream allow only i = 0, 1, 2, ...
+class BatchSource {
 public:
-    // shuffle + drop_last for training; in order, keeping the last partial batch, for evaluation.
-    DeviceLoader(const data::Dataset& ds, Device device, int batch_size, bool train, const AugmentSettings& aug);
-
-    int64_t size() const { return n_; }
-    int64_t batches_per_epoch() const;
-    void start_epoch(uint64_t seed, int64_t epoch);
-
     struct Batch {
-        Tensor x;  // F32 [B, C, H, W], normalised
+        Tensor x;  // F32 [B, C, H, W], normalised (and augmented when training)
         Tensor y;  // I32 [B]
     };
-    Batch batch(int64_t i);
+    virtual ~BatchSource() = default;
+    virtual int64_t size() const = 0;
+    virtual int64_t batches_per_epoch() const = 0;
+    virtual void start_epoch(uint64_t seed, int64_t epoch) = 0;
+    virtual Batch batch(int64_t i) = 0;
+};
+
+class DeviceLoader : public BatchSource {
+public:
+    DeviceLoader(const data::Dataset& ds, Device device, int batch_size, bool train, const AugmentSettings& aug);
+
+    int64_t size() const override { return n_; }
+    int64_t batches_per_epoch() const override;
+    void start_epoch(uint64_t seed, int64_t epoch) override;
+    Batch batch(int64_t i) override;  // any i in [0, batches_per_epoch()), in any order
 
 private:
     Device device_;
@@ -38,7 +49,6 @@ private:
     bool train_;
     AugmentSettings aug_;
     int64_t n_;
-    int C_, H_, W_;
     std::vector<float> mean_, std_;
     std::vector<int32_t> host_labels_;
     Tensor images_;   // U8 on the device
@@ -49,5 +59,17 @@ private:
 
 // Mixes a run seed and an epoch number into an independent generator seed.
 uint64_t epoch_seed(uint64_t seed, int64_t epoch, uint64_t stream);
+
+// The pieces every loader shares, so that they give identical batches.
+namespace loader_detail {
+// Checks the dataset size against the batch size; `what` names the dataset in errors.
+void check_sizes(int64_t n, int batch_size, bool train, const std::string& what);
+int64_t batches_per_epoch(int64_t n, int batch_size, bool train);
+// The epoch's sample order: 0..n-1, Fisher-Yates shuffled from epoch_seed(seed, epoch, 1) when `shuffle`.
+std::vector<int32_t> epoch_order(int64_t n, bool shuffle, uint64_t seed, int64_t epoch);
+// F32 [rows, C, H, W] = normalise(augment(images[rows])) (+ random erasing); train = false: normalise only.
+Tensor augment_rows(const Tensor& images, const Tensor& rows, bool train, const AugmentSettings& aug,
+                    const std::vector<float>& mean, const std::vector<float>& std, Generator& g);
+}  // namespace loader_detail
 
 }  // namespace lrp::train

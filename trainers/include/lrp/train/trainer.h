@@ -1,6 +1,6 @@
-// The `lrpcu train` loop: data on the device, model, optimiser and schedule from a TrainConfig; per
-// epoch a progress display, evaluation, a JSONL metrics row and an atomic checkpoint; --resume
-// continues from the last checkpoint and gives the same result as an uninterrupted run.
+// The `lrpcu train` loop: data resident on the device or streamed (data_source.h), model, optimiser and
+// schedule from a TrainConfig; per epoch a progress display, evaluation, a JSONL metrics row and an atomic
+// checkpoint; --resume continues from the last checkpoint and gives the same result as an uninterrupted run.
 #pragma once
 #include <string>
 
@@ -16,8 +16,8 @@ struct EvalResult {
     std::vector<double> per_class;  // accuracy per class (NaN for a class without samples)
 };
 
-// Eval-mode pass over a loader (in order); metrics read back once at the end.
-EvalResult evaluate(nn::Module& model, DeviceLoader& loader, int num_classes);
+// Eval-mode pass over a batch source (in order); metrics read back once at the end.
+EvalResult evaluate(nn::Module& model, BatchSource& loader, int num_classes);
 
 struct TrainSummary {
     double final_test_acc = 0;

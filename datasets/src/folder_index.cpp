@@ -1,0 +1,79 @@
+// FolderIndex helpers: subsets (the same rows as Dataset::subset / take_stratified) and the streaming
+// per-channel statistics, decoded on a few threads with exactly compute_mean_std's integer sums.
+#include <algorithm>
+#include <exception>
+#include <thread>
+
+#include "io.h"
+
+namespace lrp::data {
+
+namespace {
+
+FolderIndex gather(const FolderIndex& ix, const std::vector<int64_t>& rows) {
+    FolderIndex r = ix;
+    r.files.clear();
+    r.labels.clear();
+    r.files.reserve(rows.size());
+    r.labels.reserve(rows.size());
+    for (int64_t i : rows) {
+        r.files.push_back(ix.files[static_cast<size_t>(i)]);
+        r.labels.push_back(ix.labels[static_cast<size_t>(i)]);
+    }
+    return r;
+}
+
+}  // namespace
+
+FolderIndex FolderIndex::subset(int64_t begin, int64_t end) const {
+    LRP_CHECK(0 <= begin && begin <= end && end <= size(), "subset: rows [", begin, ", ", end,
+              ") out of range for dataset '", name, "' of ", size(), " samples");
+    std::vector<int64_t> rows;
+    for (int64_t i = begin; i < end; ++i) rows.push_back(i);
+    return gather(*this, rows);
+}
+
+FolderIndex FolderIndex::take_stratified(int64_t n, uint64_t seed) const {
+    LRP_CHECK(labels.size() == files.size(), "take_stratified: index '", name, "' has ", files.size(), " files but ",
+              labels.size(), " labels");
+    return gather(*this, stratified_indices(labels.data(), size(), num_classes(), n, seed, name));
+}
+
+void folder_mean_std(FolderIndex& ix, int64_t max_images, int threads) {
+    const int64_t n = ix.size();
+    LRP_CHECK(n > 0 && ix.image_bytes() > 0, "folder_mean_std: index '", ix.name, "' is empty");
+    // Evenly spaced rows when sampling (k * n / m for k < m), else all of them.
+    const int64_t m = (max_images > 0 && max_images < n) ? max_images : n;
+    auto row = [&](int64_t k) { return m == n ? k : static_cast<int64_t>((__int128)k * n / m); };
+    if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    threads = static_cast<int>(std::min<int64_t>(threads, m));
+
+    const int64_t c = ix.channels, hw = int64_t(ix.height) * ix.width;
+    std::vector<std::vector<uint64_t>> s(threads, std::vector<uint64_t>(c, 0)), s2 = s;
+    std::vector<std::exception_ptr> errors(threads);
+    auto work = [&](int t) {
+        try {
+            std::vector<uint8_t> buf(static_cast<size_t>(ix.image_bytes()));
+            for (int64_t k = t; k < m; k += threads) {
+                decode_indexed(ix, row(k), buf.data());
+                detail::add_channel_sums(buf.data(), c, hw, s[t].data(), s2[t].data());
+            }
+        } catch (...) {
+            errors[t] = std::current_exception();
+        }
+    };
+    std::vector<std::thread> pool;
+    for (int t = 1; t < threads; ++t) pool.emplace_back(work, t);
+    work(0);
+    for (auto& th : pool) th.join();
+    for (auto& e : errors)
+        if (e) std::rethrow_exception(e);
+    for (int t = 1; t < threads; ++t)
+        for (int64_t ch = 0; ch < c; ++ch) {
+            s[0][ch] += s[t][ch];
+            s2[0][ch] += s2[t][ch];
+        }
+    detail::mean_std_from_sums(s[0], s2[0], static_cast<double>(m) * static_cast<double>(hw), ix.mean, ix.std);
+}
+
+}  // namespace lrp::data

@@ -1,0 +1,239 @@
+// StreamingLoader against DeviceLoader on a PNG folder: bit-identical batches, errors from the decoding
+// threads surfacing in batch() with the file named, clean shutdown mid-epoch, the --stream choice, and
+// a training run that gives the same result streamed as resident.
+#include <chrono>
+#include <cstring>
+
+#include "datasets_test_util.h"
+#include "lrp/nn/safetensors.h"
+#include "lrp/train/data_source.h"
+#include "lrp/train/streaming_loader.h"
+#include "lrp/train/trainer.h"
+
+using namespace lrp::train;
+
+namespace {
+
+// Pixels of image `id`: a seeded pattern, different for every image and channel.
+std::vector<uint8_t> pattern(int w, int h, int id) {
+    std::vector<uint8_t> v(static_cast<size_t>(w * h * 3));
+    uint32_t x = 2654435761u * static_cast<uint32_t>(id + 1);
+    for (auto& p : v) {
+        x = x * 1664525u + 1013904223u;
+        p = static_cast<uint8_t>(x >> 24);
+    }
+    return v;
+}
+
+bool same_bits(const Tensor& a, const Tensor& b) {
+    if (a.shape() != b.shape() || a.dtype() != b.dtype()) return false;
+    const Tensor ca = a.to(Device::cpu()), cb = b.to(Device::cpu());
+    return std::memcmp(ca.raw_data(), cb.raw_data(), ca.nbytes()) == 0;
+}
+
+}  // namespace
+
+class StreamingLoaderCpu : public DatasetsCpu {
+protected:
+    // `per_class` images of w x h in each of `classes` class folders under `rel`.
+    void write_folder(const std::string& rel, int classes, int per_class, int w, int h, int id0 = 0) {
+        for (int c = 0; c < classes; ++c)
+            for (int i = 0; i < per_class; ++i) {
+                const int id = id0 + c * per_class + i;
+                write_png(rel + "/class" + std::to_string(c) + "/img" + std::to_string(100 + i) + ".png", w, h, 3,
+                          pattern(w, h, id));
+            }
+    }
+    // Every batch of `epochs` epochs of both loaders must match bit for bit.
+    static void expect_same_batches(BatchSource& a, BatchSource& b, uint64_t seed, int epochs) {
+        ASSERT_EQ(a.size(), b.size());
+        ASSERT_EQ(a.batches_per_epoch(), b.batches_per_epoch());
+        for (int e = 1; e <= epochs; ++e) {
+            a.start_epoch(seed, e);
+            b.start_epoch(seed, e);
+            for (int64_t i = 0; i < a.batches_per_epoch(); ++i) {
+                BatchSource::Batch x = a.batch(i), y = b.batch(i);
+                ASSERT_TRUE(same_bits(x.x, y.x)) << "epoch " << e << " batch " << i;
+                ASSERT_TRUE(same_bits(x.y, y.y)) << "epoch " << e << " batch " << i;
+            }
+        }
+    }
+};
+
+TEST_F(StreamingLoaderCpu, SameBatchesAsDeviceLoader) {
+    write_folder("f", 3, 13, 12, 10);  // 39 images, 3 x 10 x 12 (not square)
+    Dataset ds = load_image_folder(path("f"));
+    FolderIndex ix = index_image_folder(path("f"));
+    EXPECT_EQ(ix.files.size(), 39u);
+    EXPECT_EQ(ix.labels, ds.labels.to_vector<int32_t>());
+    EXPECT_EQ(ix.class_names, ds.class_names);
+    EXPECT_EQ((std::vector<int>{ix.channels, ix.height, ix.width}), (std::vector<int>{3, 10, 12}));
+    EXPECT_EQ(ix.total_bytes(), static_cast<int64_t>(ds.images.nbytes()));
+    folder_mean_std(ix, 0, 3);  // exactly compute_mean_std's result, on any number of threads
+    EXPECT_EQ(ix.mean, ds.mean);
+    EXPECT_EQ(ix.std, ds.std);
+
+    AugmentSettings aug;
+    aug.crop_padding = 3;
+    aug.flip = true;
+    aug.erasing_p = 0.5f;
+    {
+        DeviceLoader dl(ds, Device::cpu(), 8, true, aug);
+        StreamingLoader sl(ix, Device::cpu(), 8, true, aug, {2, 2});
+        expect_same_batches(dl, sl, 11, 2);
+    }
+    {  // one decoding thread, deep queue; evaluation order with a partial last batch
+        DeviceLoader dl(ds, Device::cpu(), 8, false, {});
+        StreamingLoader sl(ix, Device::cpu(), 8, false, {}, {4, 1});
+        EXPECT_EQ(sl.batches_per_epoch(), 5);
+        expect_same_batches(dl, sl, 0, 2);
+    }
+    // A stratified subset of the index holds the same rows as that of the loaded folder.
+    Dataset dsub = ds.take_stratified(20, 5);
+    FolderIndex isub = ix.take_stratified(20, 5);
+    EXPECT_EQ(isub.labels, dsub.labels.to_vector<int32_t>());
+    EXPECT_EQ(isub.mean, ds.mean);
+    DeviceLoader dl(dsub, Device::cpu(), 4, true, aug);
+    StreamingLoader sl(isub, Device::cpu(), 4, true, aug);
+    expect_same_batches(dl, sl, 3, 1);
+}
+
+TEST_F(StreamingLoaderCpu, SequentialAccessOnly) {
+    write_folder("f", 2, 8, 8, 8);
+    StreamingLoader sl(index_image_folder(path("f")), Device::cpu(), 4, true, {}, {2, 2});
+    sl.start_epoch(1, 1);
+    sl.batch(0);
+    EXPECT_TRUE(throws_with([&] { sl.batch(2); }, {"in order", "asked for batch 2", "next one is 1"}));
+    EXPECT_TRUE(throws_with([&] { sl.batch(0); }, {"in order"}));
+    sl.batch(1);
+    EXPECT_TRUE(throws_with([&] { sl.batch(4); }, {"out of range"}));
+    sl.start_epoch(1, 1);  // starting over is fine
+    EXPECT_EQ(sl.batch(0).x.dim(0), 4);
+}
+
+TEST_F(StreamingLoaderCpu, UnreadableImageThrowsFromBatchNamingTheFile) {
+    write_folder("u", 2, 10, 8, 8);
+    const std::string bad = write("u/class1/img105.png", "this is not a PNG");
+    FolderIndex ix = index_image_folder(path("u"));
+    ix.mean = {0.5f, 0.5f, 0.5f};  // the statistics pass would meet the bad file first
+    ix.std = {0.25f, 0.25f, 0.25f};
+    const int64_t bad_row = std::find(ix.files.begin(), ix.files.end(), bad) - ix.files.begin();
+    ASSERT_LT(bad_row, ix.size());
+    const std::vector<int32_t> order = loader_detail::epoch_order(ix.size(), true, 9, 1);
+    const int64_t bad_batch = (std::find(order.begin(), order.end(), bad_row) - order.begin()) / 4;
+    {
+        StreamingLoader sl(ix, Device::cpu(), 4, true, {}, {3, 2});
+        sl.start_epoch(9, 1);
+        for (int64_t i = 0; i < bad_batch; ++i) EXPECT_NO_THROW(sl.batch(i)) << i;  // earlier batches arrive
+        EXPECT_TRUE(throws_with([&] { sl.batch(bad_batch); }, {bad, "cannot decode image"}));
+        EXPECT_TRUE(throws_with([&] { sl.batch(bad_batch); }, {bad}));  // again, until the next epoch
+    }  // destroyed after the failure: must not hang
+    // An image of another size is named together with the one that set the size.
+    write_folder("s", 2, 6, 8, 8);
+    write_png("s/class1/img200.png", 9, 8, 3, pattern(9, 8, 1));
+    FolderIndex is = index_image_folder(path("s"));
+    EXPECT_TRUE(throws_with([&] { folder_mean_std(is); },
+                            {path("s/class1/img200.png"), "image is 9x8", is.files[0] + " is 8x8"}));
+    is.mean = ix.mean;
+    is.std = ix.std;
+    StreamingLoader sl(is, Device::cpu(), 13, false, {});
+    EXPECT_TRUE(throws_with([&] { sl.batch(0); }, {path("s/class1/img200.png"), "all images must end up"}));
+}
+
+TEST_F(StreamingLoaderCpu, DestroyingMidEpochDoesNotHang) {
+    write_folder("m", 2, 40, 96, 96);  // large enough that workers are still decoding when it goes
+    FolderIndex ix = index_image_folder(path("m"));
+    folder_mean_std(ix);
+    const auto t0 = std::chrono::steady_clock::now();
+    for (int taken : {0, 1, 3}) {
+        StreamingLoader sl(ix, Device::cpu(), 16, true, {}, {4, 3});
+        sl.start_epoch(0, 1);
+        for (int i = 0; i < taken; ++i) sl.batch(i);
+    }  // workers blocked on a full queue, or still decoding
+    {
+        StreamingLoader never_started(ix, Device::cpu(), 4, true, {});
+    }
+    {
+        StreamingLoader restarted(ix, Device::cpu(), 4, true, {}, {2, 2});
+        restarted.start_epoch(0, 1);
+        restarted.batch(0);
+        restarted.start_epoch(0, 2);  // abandons epoch 1 mid-way
+        restarted.batch(0);
+    }
+    EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 60.0);
+}
+
+TEST_F(StreamingLoaderCpu, StreamModeChoice) {
+    write_folder("c/train", 2, 6, 8, 8);
+    write_folder("c/test", 2, 3, 8, 8, 50);
+    DataOptions o;
+    o.dataset = "folder";
+    o.data_dir = path("c");
+    DataSplit auto_small = open_split(o, Split::Train, 0, false, 0, Device::cpu(), 4, true, {});
+    EXPECT_FALSE(auto_small.streaming);
+    EXPECT_EQ(auto_small.loader->size(), 12);
+    o.resident_limit_mb = 0;  // over the limit: streams
+    DataSplit auto_big = open_split(o, Split::Test, 0, false, 0, Device::cpu(), 4, false, {});
+    EXPECT_TRUE(auto_big.streaming);
+    EXPECT_EQ(auto_big.loader->size(), 6);
+    EXPECT_EQ(auto_big.num_classes, 2);
+    EXPECT_NE(auto_big.summary.find("streamed"), std::string::npos) << auto_big.summary;
+    o.stream = "off";
+    EXPECT_FALSE(open_split(o, Split::Test, 0, false, 0, Device::cpu(), 4, false, {}).streaming);
+    o.dataset = "synthetic";
+    o.stream = "on";
+    EXPECT_TRUE(throws_with([&] { open_split(o, Split::Test, 0, false, 0, Device::cpu(), 4, false, {}); },
+                            {"cannot stream", "--dataset folder"}));
+    o.stream = "sometimes";
+    EXPECT_TRUE(throws_with([&] { open_split(o, Split::Test, 0, false, 0, Device::cpu(), 4, false, {}); },
+                            {"--stream must be auto, on or off"}));
+    TrainConfig c;
+    c.stream = "on";  // dataset fashion-mnist
+    EXPECT_TRUE(throws_with([&] { c.validate(); }, {"--stream on", "image folders"}));
+    nlohmann::json j = c;
+    EXPECT_EQ(j.at("stream"), "on");
+    EXPECT_EQ(j.at("resident-limit-mb"), 2048);
+}
+
+TEST_F(StreamingLoaderCpu, TrainingStreamedMatchesResident) {
+    write_folder("t/train", 3, 16, 12, 12);
+    write_folder("t/test", 3, 8, 12, 12, 1000);
+    auto run = [&](const std::string& stream) {
+        TrainConfig c;
+        c.dataset = "folder";
+        c.data_dir = path("t");
+        c.train_subset = 40;
+        c.test_subset = 20;
+        c.arch = "resnet18";
+        c.width = 2;
+        c.epochs = 2;
+        c.batch_size = 8;
+        c.lr = 0.05f;
+        c.augment = "random-erasing";
+        c.crop_padding = 2;
+        c.seed = 4;
+        c.device = "cpu";
+        c.log_every = 1000;
+        c.stream = stream;
+        c.out_dir = path("run-" + stream);
+        return run_training(c);
+    };
+    const TrainSummary off = run("off"), on = run("on");
+    EXPECT_EQ(on.epochs, 2);
+    EXPECT_EQ(on.final_test_acc, off.final_test_acc);
+    EXPECT_EQ(on.best_test_acc, off.best_test_acc);
+    std::ifstream f_off(path("run-off/metrics.jsonl")), f_on(path("run-on/metrics.jsonl"));
+    std::string l_off, l_on;
+    int rows = 0;
+    while (std::getline(f_off, l_off) && std::getline(f_on, l_on)) {
+        const nlohmann::json a = nlohmann::json::parse(l_off), b = nlohmann::json::parse(l_on);
+        for (const char* k : {"train_loss", "train_acc", "test_loss", "test_acc", "test_top5"})
+            EXPECT_EQ(a.at(k), b.at(k)) << k << " in row " << rows;
+        ++rows;
+    }
+    EXPECT_EQ(rows, 2);
+    nn::StateDict wa = nn::load_safetensors(path("run-off/model.safetensors"));
+    nn::StateDict wb = nn::load_safetensors(path("run-on/model.safetensors"));
+    ASSERT_EQ(wa.size(), wb.size());
+    for (auto& [k, t] : wa) EXPECT_TRUE(same_bits(t, wb.at(k))) << k;  // the same training, bit for bit
+}

@@ -1,0 +1,44 @@
+// Opening a dataset split as a BatchSource: resident on the device (DeviceLoader) or streamed from an
+// image folder (StreamingLoader), chosen by --stream auto|on|off and the resident size limit.
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "lrp/train/config.h"
+#include "lrp/train/loader.h"
+
+namespace lrp::train {
+
+struct DataOptions {
+    std::string dataset;               // a data::known_datasets() name
+    std::string data_dir;              // empty: the dataset's default location
+    data::FolderOptions folder;        // image folders: decode options (resize, crop, channels)
+    std::string stream = "auto";       // auto: stream image folders over the limit; on: stream (folders only); off
+    int64_t resident_limit_mb = 2048;  // auto: a dataset of more uint8 bytes than this streams
+    int64_t stats_images = 20000;      // streaming: mean/std from at most this many (evenly spaced) images
+};
+
+struct DataSplit {
+    std::unique_ptr<BatchSource> loader;
+    std::string name;                  // the dataset's name ("folder:<dir>" for folders)
+    int num_classes = 0, channels = 0, height = 0, width = 0;
+    std::vector<std::string> class_names;
+    bool streaming = false;
+    std::string summary;               // one line saying how the split is held, for the user
+};
+
+// One split, loaded or indexed. subset > 0 (and < the split's size) keeps that many samples: a
+// stratified subset drawn with `seed` when `stratified`, else the first ones; the statistics that
+// normalise the images are those of the whole split either way (as with a loaded data::Dataset).
+DataSplit open_split(const DataOptions& o, data::Split split, int64_t subset, bool stratified, uint64_t seed,
+                     Device device, int batch_size, bool train, const AugmentSettings& aug);
+
+// The data and augmentation settings of a training run.
+DataOptions data_options(const TrainConfig& c);
+AugmentSettings augment_settings(const TrainConfig& c);
+
+// Throws unless s is auto, on or off.
+void check_stream_mode(const std::string& s);
+
+}  // namespace lrp::train

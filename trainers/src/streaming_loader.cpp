@@ -1,0 +1,151 @@
+// StreamingLoader: decoding threads claim whole batches in order (at most `depth` ahead of the consumer),
+// decode them with data::decode_indexed into reused host buffers, and batch() uploads and augments them
+// with identity rows and DeviceLoader's generator draws. Failures travel to batch() as exceptions.
+#include "lrp/train/streaming_loader.h"
+
+#include <algorithm>
+#include <numeric>
+
+#include "lrp/nvtx.h"
+
+namespace lrp::train {
+
+StreamingLoader::StreamingLoader(data::FolderIndex index, Device device, int batch_size, bool train,
+                                 const AugmentSettings& aug, const StreamingOptions& opt)
+    : ix_(std::move(index)), device_(device), batch_(batch_size), train_(train), aug_(aug) {
+    loader_detail::check_sizes(ix_.size(), batch_size, train, ix_.name);
+    LRP_CHECK(ix_.labels.size() == ix_.files.size(), "StreamingLoader: index '", ix_.name, "' has ", ix_.files.size(),
+              " files but ", ix_.labels.size(), " labels");
+    LRP_CHECK(ix_.channels >= 1 && ix_.channels <= 4 && ix_.height > 0 && ix_.width > 0, "StreamingLoader: index '",
+              ix_.name, "' has no usable image size (", ix_.channels, "x", ix_.height, "x", ix_.width, ")");
+    LRP_CHECK(opt.prefetch >= 1 && opt.prefetch <= 16, "StreamingLoader: prefetch ", opt.prefetch,
+              " must be in [1, 16]");
+    depth_ = opt.prefetch;
+    const int cores = static_cast<int>(std::thread::hardware_concurrency());
+    threads_ = opt.threads > 0 ? opt.threads : std::max(1, cores - 1);
+    threads_ = std::min(threads_, depth_);
+    if (ix_.mean.empty() || ix_.std.empty()) data::folder_mean_std(ix_);
+    std::vector<int32_t> rows(static_cast<size_t>(batch_));
+    std::iota(rows.begin(), rows.end(), 0);
+    identity_ = Tensor::from_vector(rows, {batch_}, device_);
+}
+
+StreamingLoader::~StreamingLoader() { stop_workers(); }
+
+int64_t StreamingLoader::batches_per_epoch() const {
+    return loader_detail::batches_per_epoch(ix_.size(), batch_, train_);
+}
+
+void StreamingLoader::stop_workers() {
+    {
+        std::lock_guard<std::mutex> lk(mu_);
+        stop_ = true;
+    }
+    space_.notify_all();
+    for (auto& t : workers_) t.join();
+    workers_.clear();
+    stop_ = false;
+}
+
+void StreamingLoader::start_epoch(uint64_t seed, int64_t epoch) {
+    stop_workers();
+    const int64_t n = ix_.size();
+    order_ = loader_detail::epoch_order(n, train_, seed, epoch);
+    std::vector<int32_t> labels(order_.size());
+    for (size_t i = 0; i < order_.size(); ++i) labels[i] = ix_.labels[order_[i]];
+    labels_ = Tensor::from_vector(labels, {n}, device_);
+    gen_ = Generator(epoch_seed(seed, epoch, 2));
+    {
+        std::lock_guard<std::mutex> lk(mu_);
+        for (auto& kv : ready_) spare_.push_back(std::move(kv.second));
+        ready_.clear();
+        next_ = claimed_ = 0;
+        error_batch_ = -1;
+        error_ = nullptr;
+    }
+    started_ = true;
+    for (int t = 0; t < threads_; ++t) workers_.emplace_back([this] { worker(); });
+}
+
+void StreamingLoader::worker() {
+    const int64_t nb = batches_per_epoch(), n = ix_.size(), row_bytes = ix_.image_bytes();
+    int64_t b = 0;  // the batch being worked on, which an exception is charged to
+    try {
+        for (;;) {
+            std::vector<uint8_t> buf;
+            {
+                std::unique_lock<std::mutex> lk(mu_);
+                space_.wait(lk, [&] { return stop_ || error_ || claimed_ >= nb || claimed_ - next_ < depth_; });
+                if (stop_ || error_ || claimed_ >= nb) return;
+                b = claimed_++;
+                if (!spare_.empty()) {
+                    buf = std::move(spare_.back());
+                    spare_.pop_back();
+                }
+            }
+            const int64_t begin = b * batch_, end = std::min<int64_t>(n, begin + batch_);
+            buf.resize(static_cast<size_t>((end - begin) * row_bytes));
+            for (int64_t r = begin; r < end; ++r) {
+                if (stop_) return;
+                const int64_t row = order_[static_cast<size_t>(r)];
+                try {
+                    data::decode_indexed(ix_, row, buf.data() + (r - begin) * row_bytes);
+                } catch (const Error&) {
+                    throw;
+                } catch (const std::exception& e) {  // e.g. std::bad_alloc: still name the file
+                    LRP_THROW(ix_.files[static_cast<size_t>(row)], ": cannot decode image (", e.what(), ")");
+                }
+            }
+            {
+                std::lock_guard<std::mutex> lk(mu_);
+                ready_[b] = std::move(buf);
+            }
+            ready_cv_.notify_all();
+        }
+    } catch (...) {  // never let an exception end the thread: batch() rethrows it
+        {
+            std::lock_guard<std::mutex> lk(mu_);
+            if (!error_ || b < error_batch_) {
+                error_ = std::current_exception();
+                error_batch_ = b;
+            }
+        }
+        ready_cv_.notify_all();
+        space_.notify_all();
+    }
+}
+
+StreamingLoader::Batch StreamingLoader::batch(int64_t i) {
+    LRP_NVTX_RANGE("loader.batch");
+    LRP_CHECK(i >= 0 && i < batches_per_epoch(), "batch index ", i, " out of range");
+    if (!started_) start_epoch(0, 0);
+    std::vector<uint8_t> buf;
+    {
+        std::unique_lock<std::mutex> lk(mu_);
+        LRP_CHECK(i == next_, "StreamingLoader reads batches in order after start_epoch: asked for batch ", i,
+                  ", the next one is ", next_, " (call start_epoch to begin again)");
+        ready_cv_.wait(lk, [&] { return ready_.count(i) || (error_ && error_batch_ <= i); });
+        auto it = ready_.find(i);
+        if (it == ready_.end()) std::rethrow_exception(error_);
+        buf = std::move(it->second);
+        ready_.erase(it);
+        ++next_;
+    }
+    space_.notify_all();
+    const int64_t begin = i * batch_, rows = static_cast<int64_t>(buf.size()) / ix_.image_bytes();
+    Tensor images;
+    {
+        LRP_NVTX_RANGE("loader.upload");
+        images = Tensor::from_vector(buf, {rows, ix_.channels, ix_.height, ix_.width}, device_);  // one H2D copy
+    }
+    {
+        std::lock_guard<std::mutex> lk(mu_);
+        spare_.push_back(std::move(buf));
+    }
+    Batch b;
+    b.x = loader_detail::augment_rows(images, identity_.slice(0, rows), train_, aug_, ix_.mean, ix_.std, gen_);
+    b.y = labels_.slice(begin, begin + rows);
+    return b;
+}
+
+}  // namespace lrp::train
