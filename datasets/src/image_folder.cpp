@@ -2,7 +2,6 @@
 // stb_image, optional Resize(shorter side) + CenterCrop. index_image_folder lists the files (for
 // streaming); decode_image turns one file into C x H x W bytes; load_image_folder decodes them all.
 #include <stb/stb_image.h>
-#include <stb/stb_image_resize.h>
 
 #include <algorithm>
 #include <cctype>
@@ -56,22 +55,14 @@ Image decode(const std::string& path, int channels) {
 
 // torchvision Resize(int): the shorter side becomes `target`, the longer int(target * long / short).
 void resize_shorter(Image& im, int channels, int target, const std::string& path) {
-    int nw, nh;
-    if (im.w <= im.h) {
-        nw = target;
-        nh = static_cast<int>(int64_t(target) * im.h / im.w);
-    } else {
-        nh = target;
-        nw = static_cast<int>(int64_t(target) * im.w / im.h);
-    }
+    const int64_t longer = im.w <= im.h ? int64_t(target) * im.h / im.w : int64_t(target) * im.w / im.h;
+    LRP_DATA_CHECK(longer <= (int64_t(1) << 20) && longer * target * channels <= (int64_t(1) << 31), path,
+                   kFolderHint, "resizing ", im.w, "x", im.h, " so the shorter side is ", target, " gives ", target,
+                   "x", longer, " (too large)");
+    const int nw = im.w <= im.h ? target : static_cast<int>(longer);
+    const int nh = im.w <= im.h ? static_cast<int>(longer) : target;
     if (nw == im.w && nh == im.h) return;
-    std::vector<uint8_t> out(static_cast<size_t>(nw) * nh * channels);
-    const int alpha = channels == 4 ? 3 : channels == 2 ? 1 : STBIR_ALPHA_CHANNEL_NONE;
-    const int ok = stbir_resize_uint8_generic(im.px.data(), im.w, im.h, 0, out.data(), nw, nh, 0, channels, alpha, 0,
-                                              STBIR_EDGE_CLAMP, STBIR_FILTER_TRIANGLE, STBIR_COLORSPACE_LINEAR,
-                                              nullptr);
-    LRP_DATA_CHECK(ok == 1, path, kFolderHint, "stb_image_resize failed to resize ", im.w, "x", im.h, " to ", nw,
-                   "x", nh);
+    std::vector<uint8_t> out = resize_image(im.px.data(), im.w, im.h, channels, nw, nh);
     im.px.swap(out);
     im.w = nw;
     im.h = nh;
