@@ -2,7 +2,7 @@
 # The main job (called by scripts/run.sh after the build): trains a ResNet-18 (CIFAR form, 1 input
 # channel) on Fashion-MNIST and evaluates it. On a GPU: the full data set; without one: a class-balanced
 # subset and a narrower network sized to finish in a few minutes on a CPU. Extra arguments are passed
-# to `lrpcu train` (a flag given there overrides the defaults below).
+# to `lrpcu train` (a flag given there overrides the defaults below). Ends with LRP heatmaps of 8 test images.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=build/lrpcu
@@ -29,3 +29,6 @@ resume=()
 "$bin" eval --weights "$out/checkpoint.safetensors" --device "$device" --json > "$out/eval.json"
 echo "main-job: evaluation written to $out/eval.json"
 python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print('eval: top-1 %.2f%%  top-5 %.2f%%' % (100*d['top1'], 100*d['top5']))" "$out/eval.json" 2>/dev/null || true
+"$bin" explain --weights "$out/checkpoint.safetensors" --dataset fashion-mnist --samples 8 --target label \
+  --composite epsilon_plus_flat --overlay --out "$out/heatmaps" --device "$device"
+echo "main-job: LRP heatmaps (heatmap_NNNN.png, overlay_NNNN.png, relevance.npy) written to $out/heatmaps"

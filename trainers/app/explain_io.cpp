@@ -1,0 +1,171 @@
+// `lrpcu explain` I/O: .npy read/write, image-file inputs (decode, size check, normalise) and the
+// heatmap / overlay PNG writers.
+#include "explain_io.h"
+
+#include <stb/stb_image_write.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <regex>
+#include <sstream>
+
+namespace lrp::cli {
+
+Tensor read_npy(const std::string& path) {
+    std::ifstream f(path, std::ios::binary);
+    LRP_CHECK(f.good(), "cannot open '", path, "'");
+    char magic[8];
+    f.read(magic, 8);
+    LRP_CHECK(f.good() && std::string(magic, 6) == "\x93NUMPY", "'", path, "' is not a .npy file");
+    uint32_t hlen = 0;
+    if (magic[6] == 1) {
+        uint16_t h16 = 0;
+        f.read(reinterpret_cast<char*>(&h16), 2);
+        hlen = h16;
+    } else {
+        f.read(reinterpret_cast<char*>(&hlen), 4);
+    }
+    std::string header(hlen, ' ');
+    f.read(header.data(), hlen);
+    std::smatch m;
+    LRP_CHECK(std::regex_search(header, m, std::regex("'descr':\\s*'([<|=]?)([fi][48])'")), "'", path,
+              "': unsupported dtype in header ", header, " (need float32, int32 or int64)");
+    const std::string kind = m[2];
+    LRP_CHECK(header.find("'fortran_order': False") != std::string::npos, "'", path, "': Fortran order is not supported");
+    LRP_CHECK(std::regex_search(header, m, std::regex("'shape':\\s*\\(([^)]*)\\)")), "'", path, "': no shape");
+    std::vector<int64_t> dims;
+    std::stringstream ss(m[1].str());
+    for (std::string tok; std::getline(ss, tok, ',');)
+        if (tok.find_first_not_of(" ") != std::string::npos) dims.push_back(std::stoll(tok));
+    const Shape shape(dims);
+    const DType dt = kind == "f4" ? DType::F32 : kind == "i4" ? DType::I32 : kind == "i8" ? DType::I64 : DType::F64;
+    LRP_CHECK(dt != DType::F64, "'", path, "': float64 arrays are not supported; save float32");
+    Tensor t = Tensor::empty(shape, dt);
+    f.read(static_cast<char*>(t.raw_data()), static_cast<std::streamsize>(t.nbytes()));
+    LRP_CHECK(f.good(), "'", path, "' is truncated");
+    return t;
+}
+
+void write_npy(const std::string& path, const Tensor& t) {
+    std::string shape;
+    for (int i = 0; i < t.ndim(); ++i) shape += std::to_string(t.dim(i)) + (t.ndim() == 1 || i + 1 < t.ndim() ? ", " : "");
+    std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': (" + shape + "), }";
+    header.append(64 - (10 + header.size() + 1) % 64, ' ');
+    header += '\n';
+    std::ofstream f(path, std::ios::binary);
+    LRP_CHECK(f.good(), "cannot write '", path, "'");
+    const uint16_t hlen = static_cast<uint16_t>(header.size());
+    f.write("\x93NUMPY\x01\x00", 8);
+    f.write(reinterpret_cast<const char*>(&hlen), 2);
+    f.write(header.data(), static_cast<std::streamsize>(header.size()));
+    std::vector<float> v = t.to_vector<float>();
+    f.write(reinterpret_cast<const char*>(v.data()), static_cast<std::streamsize>(v.size() * sizeof(float)));
+    LRP_CHECK(f.good(), "failed writing '", path, "'");
+}
+
+namespace {
+// Channel-summed relevance, divided by the sample's max |R| (all zeros when R is 0): values in [-1, 1].
+std::vector<double> signed_map(const float* r, int64_t C, int64_t H, int64_t W) {
+    std::vector<double> sum(static_cast<size_t>(H * W), 0.0);
+    for (int64_t c = 0; c < C; ++c)
+        for (int64_t i = 0; i < H * W; ++i) sum[i] += r[c * H * W + i];
+    double peak = 0;
+    for (double v : sum) peak = std::max(peak, std::fabs(v));
+    if (peak > 0)
+        for (double& v : sum) v /= peak;
+    return sum;
+}
+
+void write_png(const std::string& path, const std::vector<unsigned char>& px, int64_t w, int64_t h) {
+    LRP_CHECK(stbi_write_png(path.c_str(), static_cast<int>(w), static_cast<int>(h), 3, px.data(),
+                             static_cast<int>(w * 3)) != 0,
+              "failed writing '", path, "'");
+}
+}  // namespace
+
+Tensor normalise_images(const Tensor& u8, const std::vector<float>& mean, const std::vector<float>& std) {
+    LRP_CHECK(u8.dtype() == DType::U8 && u8.ndim() == 4, "normalise_images: need U8 N x C x H x W, got ",
+              dtype_name(u8.dtype()), " ", u8.shape().str());
+    const int64_t n = u8.dim(0), c = u8.dim(1), plane = u8.dim(2) * u8.dim(3);
+    LRP_CHECK(mean.size() == static_cast<size_t>(c) && std.size() == static_cast<size_t>(c),
+              "normalise_images: ", mean.size(), " mean / ", std.size(), " std values for ", c, " channels");
+    std::vector<uint8_t> src = u8.to_vector<uint8_t>();
+    std::vector<float> dst(src.size());
+    for (int64_t i = 0; i < n; ++i)
+        for (int64_t k = 0; k < c; ++k)
+            for (int64_t j = 0; j < plane; ++j) {
+                const size_t at = static_cast<size_t>((i * c + k) * plane + j);
+                dst[at] = (src[at] / 255.f - mean[k]) / std[k];
+            }
+    return Tensor::from_vector(dst, u8.shape());
+}
+
+ExplainBatch load_image_inputs(const std::vector<std::string>& files, const data::Dataset& ref,
+                               data::FolderOptions o) {
+    const int c = ref.channels(), h = ref.height(), w = ref.width();
+    o.channels = c;
+    const int64_t n = static_cast<int64_t>(files.size());
+    Tensor u8 = Tensor::empty(Shape({n, c, h, w}), DType::U8);
+    for (int64_t i = 0; i < n; ++i) {
+        const data::DecodedImage im = data::decode_image(files[i], o);
+        LRP_CHECK(im.channels == c && im.height == h && im.width == w, "--input: '", files[i], "' is ", im.width,
+                  "x", im.height, " (", im.channels, " channel(s) after decoding) but the model takes ", w, "x", h,
+                  " images of ", c, " channel(s) (", ref.name, "); pass --resize/--crop or an image of that size");
+        std::memcpy(u8.data<uint8_t>() + i * c * h * w, im.px.data(), im.px.size());
+    }
+    ExplainBatch b;
+    b.mean = ref.mean;
+    b.std = ref.std;
+    b.x = normalise_images(u8, b.mean, b.std);
+    return b;
+}
+
+void write_heatmap(const std::string& path, const float* r, int64_t C, int64_t H, int64_t W, int scale) {
+    const std::vector<double> m = signed_map(r, C, H, W);
+    const int64_t h2 = H * scale, w2 = W * scale;
+    std::vector<unsigned char> px(static_cast<size_t>(h2 * w2 * 3));
+    for (int64_t y = 0; y < h2; ++y)
+        for (int64_t x = 0; x < w2; ++x) {
+            const double v = m[(y / scale) * W + x / scale];
+            const auto fade = static_cast<unsigned char>(std::lround(255 * (1 - std::fabs(v))));
+            unsigned char* p = &px[(y * w2 + x) * 3];
+            p[0] = v >= 0 ? 255 : fade;
+            p[1] = fade;
+            p[2] = v <= 0 ? 255 : fade;
+        }
+    write_png(path, px, w2, h2);
+}
+
+void write_overlay(const std::string& path, const float* r, const float* x, int64_t C, int64_t H, int64_t W,
+                   int scale, const std::vector<float>& mean, const std::vector<float>& std) {
+    const std::vector<double> m = signed_map(r, C, H, W);
+    const bool known = mean.size() == static_cast<size_t>(C) && std.size() == static_cast<size_t>(C);
+    // The input in [0,1]: de-normalised, or min-max scaled when the normalisation is unknown.
+    std::vector<double> img(static_cast<size_t>(C * H * W));
+    double lo = 0, hi = 1;
+    for (int64_t i = 0; i < C * H * W; ++i) img[i] = known ? x[i] * std[i / (H * W)] + mean[i / (H * W)] : x[i];
+    if (!known && !img.empty()) {
+        lo = *std::min_element(img.begin(), img.end());
+        hi = *std::max_element(img.begin(), img.end());
+    }
+    const int64_t h2 = H * scale, w2 = W * scale;
+    std::vector<unsigned char> px(static_cast<size_t>(h2 * w2 * 3));
+    for (int64_t y = 0; y < h2; ++y)
+        for (int64_t xx = 0; xx < w2; ++xx) {
+            const int64_t at = (y / scale) * W + xx / scale;
+            const double v = m[at], a = 0.75 * std::fabs(v);  // heat opacity
+            unsigned char* p = &px[(y * w2 + xx) * 3];
+            for (int k = 0; k < 3; ++k) {
+                const int64_t ch = C >= 3 ? k : 0;  // grey inputs shown grey
+                double g = hi > lo ? (img[ch * H * W + at] - lo) / (hi - lo) : 0.0;
+                g = std::clamp(g, 0.0, 1.0);
+                const double heat = k == 0 ? (v >= 0 ? 1.0 : 0.0) : k == 2 ? (v <= 0 ? 1.0 : 0.0) : 0.0;
+                p[k] = static_cast<unsigned char>(std::lround(255 * ((1 - a) * g + a * heat)));
+            }
+        }
+    write_png(path, px, w2, h2);
+}
+
+}  // namespace lrp::cli

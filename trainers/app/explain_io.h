@@ -1,0 +1,38 @@
+// Inputs and outputs of `lrpcu explain`: .npy arrays, image files and dataset samples in (normalised as
+// for training), relevance.npy and heatmap / overlay PNGs out.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "lrp/data/dataset.h"
+#include "lrp/tensor.h"
+
+namespace lrp::cli {
+
+// Minimal .npy (format 1.0/2.0, C order, little-endian): float32 and int32/int64 in, float32 out.
+Tensor read_npy(const std::string& path);
+void write_npy(const std::string& path, const Tensor& t);
+
+// What explain runs on: x (F32 N x C x H x W, normalised), labels (I32 [N] or empty) and, when known,
+// the per-channel mean/std that normalised x (for the overlays).
+struct ExplainBatch {
+    Tensor x, labels;
+    std::vector<float> mean, std;
+};
+
+// (v / 255 - mean[c]) / std[c] of U8 N x C x H x W images, as the training loaders normalise.
+Tensor normalise_images(const Tensor& u8, const std::vector<float>& mean, const std::vector<float>& std);
+// Image files decoded with the model's channels (ref.channels()), resized/cropped as `o` says and
+// normalised with ref's mean/std; an image whose size differs from ref's is an error naming the file.
+ExplainBatch load_image_inputs(const std::vector<std::string>& files, const data::Dataset& ref,
+                               data::FolderOptions o);
+
+// Channel-summed relevance of one sample as an RGB heatmap: blue (negative), white (0), red (positive),
+// symmetric around 0 and scaled by the sample's max |R|; nearest-neighbour upscaling by `scale`.
+void write_heatmap(const std::string& path, const float* r, int64_t C, int64_t H, int64_t W, int scale);
+// The same signed map blended over the input image x (C x H x W, normalised): de-normalised with
+// mean/std when given (else scaled per sample to [0,1]), shown grey, tinted red/blue where |R| is large.
+void write_overlay(const std::string& path, const float* r, const float* x, int64_t C, int64_t H, int64_t W,
+                   int scale, const std::vector<float>& mean, const std::vector<float>& std);
+
+}  // namespace lrp::cli
