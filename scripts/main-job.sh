@@ -16,17 +16,19 @@ else
             --out runs/fashion-mnist-resnet18-cpu)
   echo "main-job: no GPU: CPU run on a 6000-image subset with a width-16 ResNet-18 (a few minutes)"
 fi
-out="" device=""
+out="" device="" test_subset=0
 args=("${defaults[@]}" "$@")
 for ((i = 0; i + 1 < ${#args[@]}; i++)); do
   [[ ${args[i]} == --out ]] && out=${args[i+1]}
   [[ ${args[i]} == --device ]] && device=${args[i+1]}
+  [[ ${args[i]} == --test-subset ]] && test_subset=${args[i+1]}
 done
 # A previous run in the same directory is continued (finished runs just report again) rather than refused.
 resume=()
 [[ -f "$out/checkpoint.safetensors" ]] && resume=(--resume)
 "$bin" train --dataset fashion-mnist --arch resnet18 --seed 0 "${args[@]}" "${resume[@]}"
-"$bin" eval --weights "$out/checkpoint.safetensors" --device "$device" --json > "$out/eval.json"
+# Evaluate on the same test images the run reported on (all of them unless --test-subset was given).
+"$bin" eval --weights "$out/checkpoint.safetensors" --device "$device" --subset "$test_subset" --json > "$out/eval.json"
 echo "main-job: evaluation written to $out/eval.json"
 python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print('eval: top-1 %.2f%%  top-5 %.2f%%' % (100*d['top1'], 100*d['top5']))" "$out/eval.json" 2>/dev/null || true
 "$bin" explain --weights "$out/checkpoint.safetensors" --dataset fashion-mnist --samples 8 --target label \
