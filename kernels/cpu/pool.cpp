@@ -6,26 +6,10 @@
 #include <limits>
 
 #include "families.h"
+#include "lrp/kernels/pool_window.h"
 
 namespace lrp::kernels::cpu {
 namespace {
-
-// Outputs [first, last) whose window (start o*s - pad, taps at dil spacing, k taps) can contain `pos`.
-inline void covering(int pos, int k, int s, int pad, int dil, int out, int& first, int& last) {
-    const int lo = pos + pad - (k - 1) * dil;  // o*s >= lo
-    first = lo <= 0 ? 0 : (lo + s - 1) / s;
-    last = std::min((pos + pad) / s + 1, out);
-}
-
-// PyTorch's avg-pool divisor of window (p, q).
-inline int avg_divisor(const Pool2dDesc& d, int p, int q) {
-    if (d.divisor_override > 0) return d.divisor_override;
-    int h0 = p * d.sh - d.ph, w0 = q * d.sw - d.pw;
-    int h1 = std::min(h0 + d.kh, d.H + d.ph), w1 = std::min(w0 + d.kw, d.W + d.pw);
-    if (d.count_include_pad) return (h1 - h0) * (w1 - w0);
-    h0 = std::max(h0, 0), w0 = std::max(w0, 0), h1 = std::min(h1, d.H), w1 = std::min(w1, d.W);
-    return (h1 - h0) * (w1 - w0);
-}
 
 void maxpool_fwd(const Ctx&, const Pool2dDesc& d, const float* x, float* y, int32_t* idx) {
     const int P = d.P(), Q = d.Q();
@@ -36,19 +20,9 @@ void maxpool_fwd(const Ctx&, const Pool2dDesc& d, const float* x, float* y, int3
         int32_t* ip = idx + pl * P * Q;
         for (int p = 0; p < P; ++p) {
             for (int q = 0; q < Q; ++q) {
-                float best = -std::numeric_limits<float>::infinity();
-                int32_t bi = -1;  // stays -1 only if the window holds no input element
-                for (int r = 0; r < d.kh; ++r) {
-                    const int h = p * d.sh - d.ph + r * d.dil_h;
-                    if (h < 0 || h >= d.H) continue;
-                    for (int s = 0; s < d.kw; ++s) {
-                        const int w = q * d.sw - d.pw + s * d.dil_w;
-                        if (w < 0 || w >= d.W) continue;
-                        const float v = xp[h * d.W + w];
-                        // strict '>' keeps the first maximum; the first NaN wins and stays
-                        if (bi < 0 || v > best || (std::isnan(v) && !std::isnan(best))) best = v, bi = h * d.W + w;
-                    }
-                }
+                float best;
+                int32_t bi;
+                max_window(d, xp, p, q, best, bi);
                 yp[p * Q + q] = best;
                 ip[p * Q + q] = bi;
             }
@@ -65,10 +39,10 @@ void maxpool_bwd(const Ctx&, const Pool2dDesc& d, const float* dy, const int32_t
         float* dp = dx + pl * d.H * d.W;
         for (int h = 0; h < d.H; ++h) {
             int p0, p1;
-            covering(h, d.kh, d.sh, d.ph, d.dil_h, P, p0, p1);
+            pool_covering(h, d.kh, d.sh, d.ph, d.dil_h, P, p0, p1);
             for (int w = 0; w < d.W; ++w) {
                 int q0, q1;
-                covering(w, d.kw, d.sw, d.pw, d.dil_w, Q, q0, q1);
+                pool_covering(w, d.kw, d.sw, d.pw, d.dil_w, Q, q0, q1);
                 const int32_t me = h * d.W + w;
                 float acc = 0.f;
                 for (int p = p0; p < p1; ++p)
@@ -107,10 +81,10 @@ void avgpool_bwd(const Ctx&, const Pool2dDesc& d, const float* dy, float* dx) {
         float* dp = dx + pl * d.H * d.W;
         for (int h = 0; h < d.H; ++h) {
             int p0, p1;
-            covering(h, d.kh, d.sh, d.ph, 1, P, p0, p1);
+            pool_covering(h, d.kh, d.sh, d.ph, 1, P, p0, p1);
             for (int w = 0; w < d.W; ++w) {
                 int q0, q1;
-                covering(w, d.kw, d.sw, d.pw, 1, Q, q0, q1);
+                pool_covering(w, d.kw, d.sw, d.pw, 1, Q, q0, q1);
                 double acc = 0;
                 for (int p = p0; p < p1; ++p)
                     for (int q = q0; q < q1; ++q) acc += static_cast<double>(gp[p * Q + q]) / avg_divisor(d, p, q);

@@ -5,26 +5,10 @@
 
 #include "common.cuh"
 #include "families.h"
+#include "lrp/kernels/pool_window.h"
 
 namespace lrp::kernels::cuda {
 namespace {
-
-// Outputs [first, last) whose window (start o*s - pad, taps at dil spacing, k taps) can contain `pos`.
-__device__ __forceinline__ void covering(int pos, int k, int s, int pad, int dil, int out, int& first, int& last) {
-    const int lo = pos + pad - (k - 1) * dil;
-    first = lo <= 0 ? 0 : (lo + s - 1) / s;
-    last = min((pos + pad) / s + 1, out);
-}
-
-// PyTorch's avg-pool divisor of window (p, q).
-__device__ __forceinline__ int avg_divisor(const Pool2dDesc& d, int p, int q) {
-    if (d.divisor_override > 0) return d.divisor_override;
-    int h0 = p * d.sh - d.ph, w0 = q * d.sw - d.pw;
-    int h1 = min(h0 + d.kh, d.H + d.ph), w1 = min(w0 + d.kw, d.W + d.pw);
-    if (d.count_include_pad) return (h1 - h0) * (w1 - w0);
-    h0 = max(h0, 0), w0 = max(w0, 0), h1 = min(h1, d.H), w1 = min(w1, d.W);
-    return (h1 - h0) * (w1 - w0);
-}
 
 __global__ void maxpool_fwd_kernel(Pool2dDesc d, int P, int Q, int64_t total, const float* __restrict__ x,
                                    float* __restrict__ y, int32_t* __restrict__ idx) {
@@ -34,19 +18,9 @@ __global__ void maxpool_fwd_kernel(Pool2dDesc d, int P, int Q, int64_t total, co
         const int p = static_cast<int>(r % P);
         const int64_t plane = r / P;
         const float* xp = x + plane * d.H * d.W;
-        float best = -INFINITY;
-        int32_t bi = -1;  // stays -1 only if the window holds no input element
-        for (int a = 0; a < d.kh; ++a) {
-            const int h = p * d.sh - d.ph + a * d.dil_h;
-            if (h < 0 || h >= d.H) continue;
-            for (int b = 0; b < d.kw; ++b) {
-                const int w = q * d.sw - d.pw + b * d.dil_w;
-                if (w < 0 || w >= d.W) continue;
-                const float v = xp[h * d.W + w];
-                // strict '>' keeps the first maximum; the first NaN wins and stays
-                if (bi < 0 || v > best || (isnan(v) && !isnan(best))) best = v, bi = h * d.W + w;
-            }
-        }
+        float best;
+        int32_t bi;
+        max_window(d, xp, p, q, best, bi);
         y[t] = best;
         idx[t] = bi;
     }
@@ -62,8 +36,8 @@ __global__ void maxpool_bwd_kernel(Pool2dDesc d, int P, int Q, int64_t total, co
         const float* gp = dy + plane * P * Q;
         const int32_t* ip = idx + plane * P * Q;
         int p0, p1, q0, q1;
-        covering(h, d.kh, d.sh, d.ph, d.dil_h, P, p0, p1);
-        covering(w, d.kw, d.sw, d.pw, d.dil_w, Q, q0, q1);
+        pool_covering(h, d.kh, d.sh, d.ph, d.dil_h, P, p0, p1);
+        pool_covering(w, d.kw, d.sw, d.pw, d.dil_w, Q, q0, q1);
         const int32_t me = h * d.W + w;
         float acc = 0.f;
         for (int p = p0; p < p1; ++p)
@@ -99,8 +73,8 @@ __global__ void avgpool_bwd_kernel(Pool2dDesc d, int P, int Q, int64_t total, co
         const int64_t plane = r / d.H;
         const float* gp = dy + plane * P * Q;
         int p0, p1, q0, q1;
-        covering(h, d.kh, d.sh, d.ph, 1, P, p0, p1);
-        covering(w, d.kw, d.sw, d.pw, 1, Q, q0, q1);
+        pool_covering(h, d.kh, d.sh, d.ph, 1, P, p0, p1);
+        pool_covering(w, d.kw, d.sw, d.pw, 1, Q, q0, q1);
         double acc = 0.0;
         for (int p = p0; p < p1; ++p)
             for (int q = q0; q < q1; ++q) acc += static_cast<double>(gp[p * Q + q]) / avg_divisor(d, p, q);
