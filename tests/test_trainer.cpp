@@ -154,3 +154,37 @@ TEST(ScheduleCpu, MatchesPyTorchFormulas) {
     s.kind = "exponential";
     EXPECT_THROW(s.validate(), Error);
 }
+
+TEST(TrainerCpu, RelDropRunResumesBitExactAndLogsOcclusion) {
+    for (const char* augment : {"reldrop-block", "reldrop-pixel"}) {
+        const std::string a = fresh_dir(std::string("rd_a_") + augment), b = fresh_dir(std::string("rd_b_") + augment);
+        TrainConfig ca = tiny(a);
+        ca.epochs = 2;
+        ca.augment = augment;
+        run_training(ca);
+        EXPECT_TRUE(fs::exists(a + "/first_batch.png"));
+        EXPECT_TRUE(fs::exists(a + "/first_batch_clean.png"));
+        auto ra = rows(a);
+        ASSERT_EQ(ra.size(), 2u);
+        for (auto& r : ra) {
+            ASSERT_TRUE(r.contains("reldrop_occluded_fraction")) << r.dump();
+            EXPECT_GE(r["reldrop_occluded_fraction"].get<double>(), 0.0);
+            EXPECT_LE(r["reldrop_occluded_fraction"].get<double>(), 1.0);
+            EXPECT_EQ(r["reldrop_nonfinite_maps"].get<double>(), 0.0);
+        }
+        TrainConfig cb = tiny(b);
+        cb.epochs = 2;
+        cb.augment = augment;
+        cb.stop_after_epoch = 1;
+        run_training(cb);
+        cb.stop_after_epoch = 0;
+        cb.resume = true;
+        run_training(cb);
+        nn::StateDict wa = nn::load_safetensors(a + "/model.safetensors"), wb = nn::load_safetensors(b + "/model.safetensors");
+        for (auto& [k, t] : wa) {
+            if (t.dtype() != DType::F32) continue;
+            ASSERT_EQ(t.to_vector<float>(), wb.at(k).to_vector<float>()) << augment << " " << k;
+        }
+        EXPECT_EQ(rows(b)[1]["reldrop_occluded_fraction"], ra[1]["reldrop_occluded_fraction"]) << augment;
+    }
+}

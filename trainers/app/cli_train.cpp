@@ -46,10 +46,36 @@ void add_train_options(CLI::App& app, train::TrainConfig& c, std::string& config
     app.add_option("--step-gamma", c.step_gamma, "step schedule: decay factor")->capture_default_str();
     app.add_option("--label-smoothing", c.label_smoothing, "label smoothing in [0, 1)")->capture_default_str();
     app.add_option("--clip-grad-norm", c.clip_grad_norm, "clip the global gradient norm (0: off)")->capture_default_str();
-    app.add_option("--augment", c.augment, "none | crop-flip | random-erasing (crop-flip + erasing)")->capture_default_str();
-    app.add_option("--crop-padding", c.crop_padding, "random-crop padding in pixels")->capture_default_str();
+    app.add_option("--augment", c.augment, "input occlusion after crop/flip: none | random-erasing | reldrop-pixel | "
+                                           "reldrop-block | reldrop-patch")->capture_default_str();
+    app.add_option("--crop-padding", c.crop_padding, "random-crop padding in pixels (0: no crop)")->capture_default_str();
     app.add_option("--flip", c.flip, "random horizontal flips (true/false)")->capture_default_str();
-    app.add_option("--erasing-p", c.erasing_p, "random-erasing probability")->capture_default_str();
+    app.add_option("--erasing-p", c.erasing_p, "random-erasing: probability per image")->capture_default_str();
+    app.add_option("--erasing-fill", c.erasing_fill, "random-erasing fill: mean (0 normalised) | reference (255 "
+                                                     "normalised, RelDrop's RE baseline) | zhong | raw:<v> | normalized:<v>")
+        ->capture_default_str();
+    app.add_option("--box-sl", c.box_sl, "erasing/block/patch: smallest box area (fraction of the image)")
+        ->capture_default_str();
+    app.add_option("--box-sh", c.box_sh, "erasing/block/patch: largest box area (fraction)")->capture_default_str();
+    app.add_option("--box-r1", c.box_r1, "erasing/block/patch: aspect ratio range [r1, 1/r1]")->capture_default_str();
+    app.add_option("--box-attempts", c.box_attempts, "erasing/block/patch: box size attempts")->capture_default_str();
+    app.add_option("--reldrop-p", c.reldrop_p, "RelDrop: coin probability (default: pixel 0.3, block/patch 0.5)");
+    app.add_option("--reldrop-alpha", c.reldrop_alpha, "RelDrop pixel: weight of the noise")->capture_default_str();
+    app.add_option("--reldrop-beta", c.reldrop_beta, "RelDrop pixel: drop iff alpha*u + (1-alpha)*rn >= 1 - beta")
+        ->capture_default_str();
+    app.add_option("--reldrop-k", c.reldrop_k, "RelDrop block/patch: top-k candidate centres (default: block 1, "
+                                               "patch 5; patch area = box area / k)");
+    app.add_option("--reldrop-coin", c.reldrop_coin, "RelDrop: reference (pixel per sample, block/patch per batch) | "
+                                                     "per_batch | per_sample")->capture_default_str();
+    app.add_option("--reldrop-fill", c.reldrop_fill, "RelDrop fill: reference (raw MEAN written into the normalised "
+                                                     "tensor) | mean (0 normalised) | raw:<v> | normalized:<v>")
+        ->capture_default_str();
+    app.add_option("--reldrop-composite", c.reldrop_composite, "RelDrop: LRP composite of the attribution pass")
+        ->capture_default_str();
+    app.add_option("--reldrop-epsilon", c.reldrop_epsilon, "RelDrop: Epsilon of the composite (0: its default, "
+                                                           "reldrop 1e-3)")->capture_default_str();
+    app.add_option("--reldrop-target", c.reldrop_target, "RelDrop: relevance of the label or the pred class")
+        ->capture_default_str();
     app.add_option("--seed", c.seed, "random seed (same seed, same result)")->capture_default_str();
     app.add_option("--device", c.device, "auto | cpu | cuda | cuda:N")->capture_default_str();
     app.add_option("--out", c.out_dir, "output directory (metrics, checkpoints, weights)")->capture_default_str();

@@ -7,6 +7,13 @@
 
 namespace lrp::train {
 
+void TrainConfig::resolve_defaults() {
+    if (augment == "crop-flip") augment = "none";
+    const std::string v = reldrop_variant();
+    if (reldrop_p < 0) reldrop_p = v == "pixel" ? 0.3f : 0.5f;
+    if (reldrop_k == 0) reldrop_k = v == "patch" ? 5 : 1;
+}
+
 void TrainConfig::validate() const {
     LRP_CHECK(epochs >= 1, "--epochs must be >= 1 (got ", epochs, ")");
     LRP_CHECK(batch_size >= 1, "--batch-size must be >= 1 (got ", batch_size, ")");
@@ -21,10 +28,28 @@ void TrainConfig::validate() const {
     LRP_CHECK(step_epochs >= 1, "--step-epochs must be >= 1");
     LRP_CHECK(label_smoothing >= 0 && label_smoothing < 1, "--label-smoothing must be in [0, 1)");
     LRP_CHECK(clip_grad_norm >= 0, "--clip-grad-norm must be >= 0");
-    LRP_CHECK(augment == "none" || augment == "crop-flip" || augment == "random-erasing",
-              "--augment must be none, crop-flip or random-erasing (got '", augment, "')");
+    static const std::set<std::string> augments{"none",          "crop-flip",     "random-erasing",
+                                                "reldrop-pixel", "reldrop-block", "reldrop-patch"};
+    LRP_CHECK(augments.count(augment), "--augment must be none, random-erasing, reldrop-pixel, reldrop-block or ",
+              "reldrop-patch (got '", augment, "')");
     LRP_CHECK(crop_padding >= 0 && crop_padding <= 16, "--crop-padding must be in [0, 16]");
-    LRP_CHECK(erasing_p >= 0 && erasing_p <= 1, "--erasing-p must be in [0, 1]");
+    LRP_CHECK(erasing_p >= 0 && erasing_p <= 1, "--erasing-p must be in [0, 1] (got ", erasing_p, ")");
+    LRP_CHECK(box_sl > 0 && box_sl <= box_sh && box_sh < 1, "--box-sl/--box-sh: need 0 < sl <= sh < 1 (got ",
+              box_sl, ", ", box_sh, ")");
+    LRP_CHECK(box_r1 > 0 && box_r1 <= 1, "--box-r1 must be in (0, 1] (got ", box_r1, ")");
+    LRP_CHECK(box_attempts >= 1 && box_attempts <= 100, "--box-attempts must be in [1, 100] (got ", box_attempts, ")");
+    if (reldrop()) {
+        LRP_CHECK(reldrop_p >= 0 && reldrop_p <= 1, "--reldrop-p must be in [0, 1] (got ", reldrop_p, ")");
+        LRP_CHECK(reldrop_alpha >= 0 && reldrop_alpha <= 1, "--reldrop-alpha must be in [0, 1] (got ", reldrop_alpha,
+                  ")");
+        LRP_CHECK(reldrop_beta >= 0 && reldrop_beta <= 1, "--reldrop-beta must be in [0, 1] (got ", reldrop_beta, ")");
+        LRP_CHECK(reldrop_k >= 1, "--reldrop-k must be >= 1 (got ", reldrop_k, ")");
+        LRP_CHECK(reldrop_coin == "reference" || reldrop_coin == "per_batch" || reldrop_coin == "per_sample",
+                  "--reldrop-coin must be reference, per_batch or per_sample (got '", reldrop_coin, "')");
+        LRP_CHECK(reldrop_target == "label" || reldrop_target == "pred", "--reldrop-target must be label or pred (got '",
+                  reldrop_target, "')");
+        LRP_CHECK(reldrop_epsilon >= 0, "--reldrop-epsilon must be >= 0 (0: the composite's default)");
+    }
     LRP_CHECK(train_subset >= 0 && test_subset >= 0, "--train-subset/--test-subset must be >= 0");
     LRP_CHECK(log_every >= 1, "--log-every must be >= 1");
     LRP_CHECK(stop_after_epoch >= 0, "--stop-after-epoch must be >= 0");
@@ -47,7 +72,11 @@ void TrainConfig::validate() const {
     X("weight-decay", weight_decay) X("schedule", schedule) X("warmup-epochs", warmup_epochs)                  \
     X("step-gamma", step_gamma) X("step-epochs", step_epochs) X("label-smoothing", label_smoothing)            \
     X("clip-grad-norm", clip_grad_norm) X("augment", augment) X("crop-padding", crop_padding) X("flip", flip)  \
-    X("erasing-p", erasing_p) X("seed", seed) X("device", device) X("out", out_dir) X("log-every", log_every) X("stop-after-epoch", stop_after_epoch)
+    X("erasing-p", erasing_p) X("erasing-fill", erasing_fill) X("box-sl", box_sl) X("box-sh", box_sh)              \
+    X("box-r1", box_r1) X("box-attempts", box_attempts) X("reldrop-p", reldrop_p) X("reldrop-alpha", reldrop_alpha) \
+    X("reldrop-beta", reldrop_beta) X("reldrop-k", reldrop_k) X("reldrop-coin", reldrop_coin)                     \
+    X("reldrop-fill", reldrop_fill) X("reldrop-composite", reldrop_composite)                                     \
+    X("reldrop-epsilon", reldrop_epsilon) X("reldrop-target", reldrop_target) X("seed", seed) X("device", device) X("out", out_dir) X("log-every", log_every) X("stop-after-epoch", stop_after_epoch)
 
 void to_json(nlohmann::json& j, const TrainConfig& c) {
     j = nlohmann::json::object();

@@ -25,11 +25,14 @@ DataOptions data_options(const TrainConfig& c) {
 
 AugmentSettings augment_settings(const TrainConfig& c) {
     AugmentSettings a;
-    if (c.augment != "none") {
-        a.crop_padding = c.crop_padding;
-        a.flip = c.flip;
-    }
+    a.crop_padding = c.crop_padding;
+    a.flip = c.flip;
     if (c.augment == "random-erasing") a.erasing_p = c.erasing_p;
+    a.erasing_fill = c.erasing_fill;
+    a.sl = c.box_sl;
+    a.sh = c.box_sh;
+    a.r1 = c.box_r1;
+    a.attempts = c.box_attempts;
     return a;
 }
 
@@ -68,6 +71,8 @@ DataSplit open_split(const DataOptions& o, data::Split split, int64_t subset, bo
         d.height = ix.height;
         d.width = ix.width;
         d.class_names = ix.class_names;
+        d.mean = ix.mean;
+        d.stdev = ix.std;
         d.streaming = true;
         d.summary = std::string(what) + " split streamed from " + ix.name + ": " + std::to_string(ix.size()) +
                     " images of " + std::to_string(ix.channels) + "x" + std::to_string(ix.height) + "x" +
@@ -86,6 +91,8 @@ DataSplit open_split(const DataOptions& o, data::Split split, int64_t subset, bo
     d.height = ds.height();
     d.width = ds.width();
     d.class_names = ds.class_names;
+    d.mean = ds.mean;
+    d.stdev = ds.std;
     d.summary = std::string(what) + " split resident on " + device.str() + ": " + std::to_string(ds.size()) +
                 " images (" + mib(static_cast<int64_t>(ds.images.nbytes())) + " as uint8)";
     d.loader = std::make_unique<DeviceLoader>(ds, device, batch_size, train, aug);

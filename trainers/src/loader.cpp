@@ -6,6 +6,7 @@
 
 #include "lrp/nvtx.h"
 #include "lrp/ops/augment.h"
+#include "lrp/ops/reldrop.h"
 
 namespace lrp::train {
 
@@ -15,6 +16,18 @@ uint64_t epoch_seed(uint64_t seed, int64_t epoch, uint64_t stream) {
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
     return z ^ (z >> 31);
+}
+
+std::vector<float> erasing_fill(const std::string& mode, const std::vector<float>& mean,
+                                const std::vector<float>& stdev) {
+    if (mode == "reference") return std::vector<float>(mean.size(), 255.f);
+    if (mode == "zhong") return ops::reldrop_fill("reference", mean, stdev);
+    try {
+        return ops::reldrop_fill(mode, mean, stdev);
+    } catch (const Error&) {
+        LRP_THROW("--erasing-fill: unknown or malformed fill '", mode,
+                  "' (known: mean, reference, zhong, raw:<v>, normalized:<v>)");
+    }
 }
 
 namespace loader_detail {
@@ -46,9 +59,8 @@ Tensor augment_rows(const Tensor& images, const Tensor& rows, bool train, const 
     Tensor x = Tensor::empty({rows.numel(), C, images.dim(2), images.dim(3)}, DType::F32, images.device());
     ops::augment_batch(images, rows, train ? aug.crop_padding : 0, train && aug.flip, mean, std, g, x);
     if (train && aug.erasing_p > 0.f) {
-        // Zhong et al.'s reference fills with the raw-space mean written into the normalised tensor
-        // (reldrop.md 3); lrpcu keeps the box sampler and fills with 0 = the normalised dataset mean.
-        ops::random_erasing(x, aug.erasing_p, 0.02f, 0.4f, 0.3f, 100, std::vector<float>(C, 0.f), g);
+        ops::random_erasing(x, aug.erasing_p, aug.sl, aug.sh, aug.r1, aug.attempts,
+                            erasing_fill(aug.erasing_fill, mean, std), g);
     }
     return x;
 }

@@ -12,9 +12,12 @@
 #include "lrp/nn/safetensors.h"
 #include "lrp/nvtx.h"
 #include "lrp/ops/elementwise.h"
+#include "lrp/ops/metrics.h"
 #include "lrp/train/checkpoint.h"
 #include "lrp/train/data_source.h"
+#include "lrp/train/preview.h"
 #include "lrp/train/progress.h"
+#include "lrp/train/reldrop_step.h"
 #include "lrp/train/schedule.h"
 #include "lrp/train/step.h"
 #include "lrp/train/trainer.h"
@@ -68,6 +71,7 @@ void truncate_metrics(const fs::path& p, int64_t epoch) {
 }  // namespace
 
 TrainSummary run_training(TrainConfig cfg) {
+    cfg.resolve_defaults();
     cfg.validate();
     const fs::path out(cfg.out_dir);
     const fs::path ckpt = out / "checkpoint.safetensors";
@@ -88,6 +92,13 @@ TrainSummary run_training(TrainConfig cfg) {
                                      false, {});
     std::printf("%s\n%s\n", train_data.summary.c_str(), test_data.summary.c_str());
     BatchSource& train_loader = *train_data.loader;
+    if (cfg.augment == "random-erasing") erasing_fill(cfg.erasing_fill, train_data.mean, train_data.stdev);  // check now
+    std::unique_ptr<RelDrop> reldrop;
+    if (cfg.reldrop()) {
+        reldrop = std::make_unique<RelDrop>(reldrop_settings(cfg, train_data.mean, train_data.stdev,
+                                                             train_data.channels, train_data.height, train_data.width));
+        std::printf("%s\n", describe(reldrop->settings()).c_str());
+    }
     BatchSource& test_loader = *test_data.loader;
 
     nn::ModelSpec spec;
@@ -142,11 +153,45 @@ TrainSummary run_training(TrainConfig cfg) {
         train_loader.start_epoch(cfg.seed, epoch);
         Progress prog("epoch " + std::to_string(epoch) + "/" + std::to_string(cfg.epochs), spe, tty);
         Tensor loss_sum = Tensor::zeros({1}, DType::F32, dev), correct_sum = Tensor::zeros({1}, DType::F32, dev);
+        Tensor occluded_sum = Tensor::zeros({1}, DType::F32, dev), nonfinite_sum = Tensor::zeros({1}, DType::F32, dev);
+        Tensor status, applied_code, nonfinite_code;  // RelDrop's per-sample outcome and the codes it is counted by
+        Generator reldrop_gen(epoch_seed(cfg.seed, epoch, 4));
         int64_t images = 0;
         for (int64_t b = 0; b < spe; ++b) {
             opt->set_lr(sched.lr_at(st.global_step));
             BatchSource::Batch batch = train_loader.batch(b);
-            StepResult r = train_step(*model, *opt, batch.x, batch.y, so);
+            StepResult r;
+            Tensor trained = batch.x;
+            if (reldrop) {
+                const int64_t n = batch.x.dim(0);
+                if (!status.defined() || status.numel() != n) {
+                    status = Tensor::empty({n}, DType::I32, dev);
+                    applied_code = Tensor::from_vector(std::vector<int32_t>(n, kernels::kRelDropApplied), {n}, dev);
+                    nonfinite_code = Tensor::from_vector(std::vector<int32_t>(n, kernels::kRelDropNonFinite), {n}, dev);
+                }
+                r = reldrop_train_step(*model, *opt, *reldrop, batch.x, batch.y, reldrop_gen, so, &trained, status);
+                Tensor c = Tensor::empty({1}, DType::F32, dev);
+                ops::count_equal(status, applied_code, c);
+                ops::axpy(1.f, c, occluded_sum);
+                ops::count_equal(status, nonfinite_code, c);
+                ops::axpy(1.f, c, nonfinite_sum);
+            } else {
+                r = train_step(*model, *opt, batch.x, batch.y, so);
+            }
+            if (epoch == 1 && b == 0) {  // what the model saw first: the augmented (occluded) batch
+                const fs::path png = out / "first_batch.png";
+                save_batch_grid(png.string(), trained, train_data.mean, train_data.stdev);
+                if (reldrop) {
+                    save_batch_grid((out / "first_batch_clean.png").string(), batch.x, train_data.mean,
+                                    train_data.stdev);
+                    int64_t hit = 0;
+                    for (int32_t v : status.to_vector<int32_t>()) hit += v == kernels::kRelDropApplied;
+                    std::printf("first training batch as trained on (%lld of %lld images occluded): %s\n",
+                                (long long)hit, (long long)batch.x.dim(0), png.string().c_str());
+                } else if (cfg.augment == "random-erasing") {
+                    std::printf("first training batch as trained on: %s\n", png.string().c_str());
+                }
+            }
             ops::axpy(static_cast<float>(batch.x.dim(0)), r.loss, loss_sum);
             ops::axpy(1.f, r.correct, correct_sum);
             images += batch.x.dim(0);
@@ -175,6 +220,14 @@ TrainSummary run_training(TrainConfig cfg) {
                               {"test_acc", ev.top1},     {"test_top5", ev.top5},   {"train_seconds", train_secs},
                               {"images_per_s", images / train_secs},
                               {"peak_device_bytes", memory_stats(dev).peak_in_use}};
+        if (reldrop) {
+            const double nonfinite = nonfinite_sum.to_vector<float>()[0];
+            row["reldrop_occluded_fraction"] = occluded_sum.to_vector<float>()[0] / images;
+            row["reldrop_nonfinite_maps"] = nonfinite;
+            if (nonfinite > 0)
+                log_warn("epoch ", epoch, ": ", nonfinite, " relevance maps held NaN or Inf; those images were not "
+                         "occluded");
+        }
         std::ofstream(out / "metrics.jsonl", std::ios::app) << row.dump() << "\n";
         save_checkpoint(ckpt.string(), *model, *opt, st);
         std::printf("epoch %lld: train loss %.4f acc %.2f%% | test loss %.4f acc %.2f%% top5 %.2f%% | %.0f img/s\n",

@@ -36,11 +36,25 @@ struct TrainConfig {
     int step_epochs = 30;
     float label_smoothing = 0.f;
     float clip_grad_norm = 0.f;
-    // augmentation
-    std::string augment = "crop-flip";  // none | crop-flip | random-erasing (crop-flip + erasing)
-    int crop_padding = 4;
+    // augmentation: random crop / flip (every --augment), then the input occlusion method
+    std::string augment = "none";  // none | random-erasing | reldrop-pixel | reldrop-block | reldrop-patch
+                                   // (crop-flip: old name of none)
+    int crop_padding = 4;          // 0: no random crop
     bool flip = true;
     float erasing_p = 0.5f;
+    std::string erasing_fill = "mean";  // mean | reference (255, RelDrop's RE baseline) | zhong | raw:<v> | normalized:<v>
+    float box_sl = 0.02f, box_sh = 0.4f, box_r1 = 0.3f;  // Random-Erasing box geometry (erasing, block, patch)
+    int box_attempts = 100;
+    // RelDrop (reldrop.md 4, 6.1): negative p / zero k take the variant's reference value
+    // (pixel p 0.3; block p 0.5, k 1; patch p 0.5, k 5); see resolve_defaults()
+    float reldrop_p = -1.f;
+    float reldrop_alpha = 0.3f, reldrop_beta = 0.5f;
+    int reldrop_k = 0;
+    std::string reldrop_coin = "reference";      // reference | per_batch | per_sample
+    std::string reldrop_fill = "reference";      // reference | mean | raw:<v> | normalized:<v>
+    std::string reldrop_composite = "reldrop";   // any LRP composite name
+    float reldrop_epsilon = 0.f;                 // > 0: Epsilon of the composite (0: its default; reldrop 1e-3)
+    std::string reldrop_target = "label";        // label | pred
     // run
     uint64_t seed = 0;
     std::string device = "auto";
@@ -49,6 +63,11 @@ struct TrainConfig {
     int stop_after_epoch = 0;  // > 0: stop after this epoch (time-sliced jobs; continue with --resume)
     int log_every = 50;  // steps between progress updates (each reads the loss: one host sync)
 
+    bool reldrop() const { return augment.rfind("reldrop-", 0) == 0; }
+    std::string reldrop_variant() const { return reldrop() ? augment.substr(8) : std::string(); }
+    // Fills in the variant-dependent RelDrop defaults (reldrop_p < 0, reldrop_k == 0) and maps the
+    // old augment name crop-flip to none. run_training() calls it before validating and saving the config.
+    void resolve_defaults();
     void validate() const;  // throws lrp::Error naming the bad setting and its allowed values
 };
 

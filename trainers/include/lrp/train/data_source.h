@@ -24,6 +24,7 @@ struct DataSplit {
     std::string name;                  // the dataset's name ("folder:<dir>" for folders)
     int num_classes = 0, channels = 0, height = 0, width = 0;
     std::vector<std::string> class_names;
+    std::vector<float> mean, stdev;    // per-channel statistics that normalise the images (raw [0, 1] units)
     bool streaming = false;
     std::string summary;               // one line saying how the split is held, for the user
 };

@@ -5,6 +5,7 @@
 // derived from (seed, epoch), so an epoch is reproducible on its own (resume at epoch boundaries);
 // StreamingLoader (streaming_loader.h) draws the same numbers and so gives the same batches.
 #pragma once
+#include <string>
 #include <vector>
 
 #include "lrp/data/dataset.h"
@@ -17,7 +18,17 @@ struct AugmentSettings {
     int crop_padding = 0;
     bool flip = false;
     float erasing_p = 0.f;  // > 0: random erasing after normalisation
+    std::string erasing_fill = "mean";  // see erasing_fill()
+    float sl = 0.02f, sh = 0.4f, r1 = 0.3f;  // box geometry (reldrop.md 4.1)
+    int attempts = 100;
 };
+
+// The Random-Erasing fill per channel for a policy: "mean" (0 = the dataset mean in normalised space),
+// "reference" (255 written into the normalised tensor: the RelDrop repository's RE baseline, reldrop.md
+// 4.6), "zhong" (the raw-space mean written into the normalised tensor: Zhong et al.'s code), "raw:<v>",
+// "normalized:<v>". Throws naming the policy when it is unknown.
+std::vector<float> erasing_fill(const std::string& mode, const std::vector<float>& mean,
+                                const std::vector<float>& stdev);
 
 // Training: shuffled, drop_last; evaluation: in order, keeping the last partial batch. Batches are
 // taken with start_epoch(seed, epoch) then batch(i); sources that stream allow only i = 0, 1, 2, ...

@@ -1,0 +1,127 @@
+// Google Benchmark: the RelDrop training step against the plain step (issue #5: a RelDrop step at most
+// 1.8x a baseline step on a GPU), and the LRP pass against an eval forward + backward-data sweep (issue
+// #6: at most 1.2x). CIFAR ResNet-18 (3x32x32, 10 classes), batch 128 on CUDA; on the CPU batch 8
+// (LRP_BENCH_BATCH overrides it). CUDA timed with device events on the stream.
+#include <benchmark/benchmark.h>
+
+#include <cstdlib>
+#include <memory>
+#include <string>
+
+#include "lrp/context.h"
+#include "lrp/lrp/attribution.h"
+#include "lrp/nn/models.h"
+#include "lrp/ops/elementwise.h"
+#include "lrp/timer.h"
+#include "lrp/train/reldrop_step.h"
+
+namespace {
+
+using lrp::Device;
+using lrp::Tensor;
+
+int cpu_batch() {
+    const char* e = std::getenv("LRP_BENCH_BATCH");
+    return e && std::atoi(e) > 0 ? std::atoi(e) : 8;
+}
+
+// What one timed iteration runs.
+enum class Work { BaselineStep, RelDropStep, Attribute, EvalFwdBwdData };
+
+struct Case {
+    const char* name;
+    Work work;
+    const char* variant;  // RelDrop variant (RelDropStep)
+    float p;              // RelDrop coin probability
+};
+
+void run(benchmark::State& st, const Case& c, Device dev, int batch) {
+    try {
+        lrp::require_device(dev);
+        lrp::nn::ModelSpec spec;  // CIFAR ResNet-18
+        auto model = lrp::nn::make_model(spec);
+        lrp::Generator g(1);
+        lrp::nn::init_weights(*model, g);
+        model->to(dev);
+        Tensor x = Tensor::empty({batch, 3, 32, 32}, lrp::DType::F32, dev);
+        lrp::ops::normal(x, g, 0.f, 1.f);
+        std::vector<int32_t> labels(batch);
+        for (int i = 0; i < batch; ++i) labels[i] = i % 10;
+        Tensor y = Tensor::from_vector(labels, {batch}, dev);
+        lrp::kernels::SgdParams sp;
+        sp.lr = 0.01f;
+        sp.momentum = 0.9f;
+        lrp::train::SGD opt(model->named_params(), sp);
+        lrp::train::RelDropSettings rs;
+        rs.params.variant = c.variant;
+        rs.params.p = c.p;
+        rs.params.k = 1;
+        rs.params.fill = {0.4914f, 0.4822f, 0.4465f};  // the reference fill for CIFAR-10
+        lrp::train::RelDrop reldrop(rs);
+        lrp::explain::Composite composite = lrp::explain::make_composite("reldrop");
+        Tensor dlogits = Tensor::empty({batch, 10}, lrp::DType::F32, dev);
+        lrp::ops::normal(dlogits, g, 0.f, 1e-3f);
+        lrp::Generator rg(2);
+        auto once = [&] {
+            switch (c.work) {
+                case Work::BaselineStep: lrp::train::train_step(*model, opt, x, y); break;
+                case Work::RelDropStep: lrp::train::reldrop_train_step(*model, opt, reldrop, x, y, rg); break;
+                case Work::Attribute:
+                    lrp::explain::attribute(*model, x, lrp::explain::Target::label(y), composite);
+                    break;
+                case Work::EvalFwdBwdData:
+                    model->eval();
+                    model->forward(x);
+                    model->backward(dlogits, false);  // input gradient only, no parameter gradients
+                    break;
+            }
+        };
+        once();  // warm-up: allocator cache, cuDNN algorithm choice
+        once();
+        lrp::synchronize(dev);
+        lrp::reset_peak_memory(dev);
+        lrp::DeviceTimer timer(dev);
+        for (auto _ : st) {
+            timer.start();
+            once();
+            st.SetIterationTime(timer.stop_ms() / 1e3);
+        }
+        st.counters["images/s"] = benchmark::Counter(double(batch) * st.iterations(), benchmark::Counter::kIsRate);
+        st.counters["peak_MiB"] = double(lrp::memory_stats(dev).peak_in_use) / (1 << 20);
+    } catch (const lrp::Error& e) {
+        st.SkipWithError(e.what());
+    }
+}
+
+void register_all() {
+    static const Case cases[] = {
+        {"baseline_step", Work::BaselineStep, "block", 0.f},
+        {"reldrop_block_p1_step", Work::RelDropStep, "block", 1.f},    // LRP every step (worst case)
+        {"reldrop_block_ref_step", Work::RelDropStep, "block", 0.5f},  // reference: per-batch coin, p 0.5
+        {"reldrop_pixel_step", Work::RelDropStep, "pixel", 0.3f},      // pixel: LRP on every batch
+        {"lrp_attribute", Work::Attribute, "block", 0.f},
+        {"eval_fwd_bwd_data", Work::EvalFwdBwdData, "block", 0.f},
+    };
+    for (const Case& c : cases) {
+        const std::string n = std::string("BM_resnet18_") + c.name + "_cuda/batch:128";
+        benchmark::RegisterBenchmark(n.c_str(), [&c](benchmark::State& st) { run(st, c, Device::cuda(0), 128); })
+            ->UseManualTime()->Unit(benchmark::kMillisecond)->MinTime(1.0);
+        const int cb = cpu_batch();
+        const std::string m = std::string("BM_resnet18_") + c.name + "_cpu/batch:" + std::to_string(cb);
+        benchmark::RegisterBenchmark(m.c_str(), [&c, cb](benchmark::State& st) { run(st, c, Device::cpu(), cb); })
+            ->UseManualTime()->Unit(benchmark::kMillisecond)->Iterations(4);
+    }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    benchmark::AddCustomContext("lrp_cuda_probe", lrp::cuda_probe_message());
+    if (lrp::cuda_device_count() > 0) benchmark::AddCustomContext("lrp_device", lrp::device_name(Device::cuda(0)));
+    benchmark::AddCustomContext("lrp_tf32", lrp::allow_tf32() ? "on" : "off");
+    register_all();
+    benchmark::Initialize(&argc, argv);
+    benchmark::RunSpecifiedBenchmarks();
+    benchmark::Shutdown();
+    return 0;
+}

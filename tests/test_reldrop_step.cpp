@@ -1,0 +1,182 @@
+// The RelDrop training step on the CPU: occlude() equals attribution + reldrop_apply composed by hand,
+// the model's mode and BN statistics survive it, a failed batch coin skips the pass but reserves the
+// same counters, the step trains on the occluded batch, and bad settings are rejected by name.
+#include <gtest/gtest.h>
+
+#include "lrp/lrp/attribution.h"
+#include "lrp/ops/reldrop.h"
+#include "reldrop_step_test_util.h"
+
+using namespace lrp;
+using namespace lrp::test;
+using lrp::train::RelDrop;
+
+TEST(RelDropStepCpu, OccludeEqualsAttributionThenMasking) {
+    for (const char* variant : {"pixel", "block", "patch"}) {
+        StepFixture f(Device::cpu());
+        RelDrop rd(settings(variant, 1.f, std::string(variant) == "patch" ? 5 : 3));
+        Generator g(42, 10);
+        Tensor status = Tensor::empty({6}, DType::I32, Device::cpu());
+        Tensor got = rd.occlude(*f.model, f.x, f.y, g, status);
+
+        explain::Composite c = explain::make_composite("reldrop");
+        Tensor rel = explain::attribute(*f.model, f.x, explain::Target::label(f.y), c);
+        Tensor want = f.x.clone();
+        Generator g2(42, 10);
+        ops::reldrop_apply(want, rel, rd.settings().params, g2);
+        EXPECT_EQ(got.to_vector<float>(), want.to_vector<float>()) << variant;
+        EXPECT_EQ(g.offset(), g2.offset()) << variant;
+        EXPECT_NE(got.to_vector<float>(), f.x.to_vector<float>()) << variant << ": nothing was occluded";
+        for (int32_t s : status.to_vector<int32_t>()) EXPECT_EQ(s, kernels::kRelDropApplied) << variant;
+    }
+}
+
+TEST(RelDropStepCpu, KeepsTrainModeAndBnStatistics) {
+    StepFixture f(Device::cpu());
+    f.model->train(true);
+    const auto before = snapshot(*f.model);
+    RelDrop rd(settings("block", 1.f));
+    Generator g(1);
+    rd.occlude(*f.model, f.x, f.y, g);
+    EXPECT_TRUE(f.model->training());
+    EXPECT_EQ(snapshot(*f.model), before) << "the attribution pass changed weights or running statistics";
+    f.model->eval();
+    rd.occlude(*f.model, f.x, f.y, g);
+    EXPECT_FALSE(f.model->training());
+}
+
+TEST(RelDropStepCpu, FailedBatchCoinSkipsThePassAndReservesTheSameCounters) {
+    StepFixture f(Device::cpu());
+    RelDrop rd(settings("block", 0.f));
+    Generator g(3, 5);
+    Tensor status = Tensor::from_vector(std::vector<int32_t>(6, 9), {6});
+    Tensor got = rd.occlude(*f.model, f.x, f.y, g, status);
+    EXPECT_EQ(got.raw_data(), f.x.raw_data()) << "an unselected batch is returned as is, not copied";
+    EXPECT_EQ(g.offset(), 5 + ops::reldrop_counters(rd.settings().params, f.x));
+    for (int32_t s : status.to_vector<int32_t>()) EXPECT_EQ(s, kernels::kRelDropNotSelected);
+}
+
+TEST(RelDropStepCpu, PZeroStepIsThePlainStepBitForBit) {
+    for (const char* variant : {"pixel", "block"}) {
+        StepFixture a(Device::cpu()), b(Device::cpu());
+        RelDrop rd(settings(variant, 0.f));
+        Generator g(11);
+        Tensor trained;
+        train::StepResult ra = train::reldrop_train_step(*a.model, *a.opt, rd, a.x, a.y, g, {}, &trained);
+        train::StepResult rb = train::train_step(*b.model, *b.opt, b.x, b.y);
+        EXPECT_EQ(trained.to_vector<float>(), a.x.to_vector<float>()) << variant;
+        EXPECT_EQ(ra.loss.to_vector<float>(), rb.loss.to_vector<float>()) << variant;
+        EXPECT_EQ(snapshot(*a.model), snapshot(*b.model)) << variant;
+    }
+}
+
+TEST(RelDropStepCpu, StepTrainsOnTheOccludedBatch) {
+    StepFixture a(Device::cpu()), b(Device::cpu());
+    RelDrop rd(settings("block", 1.f, 2));
+    Generator g(5);
+    Tensor trained;
+    train::StepResult ra = train::reldrop_train_step(*a.model, *a.opt, rd, a.x, a.y, g, {}, &trained);
+    // Filled pixels carry the fill in every channel; the rest is the clean batch.
+    const auto t = trained.to_vector<float>(), x = a.x.to_vector<float>();
+    int64_t filled = 0;
+    for (int64_t i = 0; i < 6 * 256; ++i) {
+        const int64_t n = i / 256, hw = i % 256;
+        bool all_fill = true, any_change = false;
+        for (int c = 0; c < 3; ++c) {
+            const size_t at = static_cast<size_t>((n * 3 + c) * 256 + hw);
+            all_fill &= t[at] == rd.settings().params.fill[c];
+            any_change |= t[at] != x[at];
+        }
+        EXPECT_TRUE(!any_change || all_fill) << "pixel " << i << " changed without being filled";
+        filled += all_fill;
+    }
+    EXPECT_GT(filled, 0);
+    train::StepResult rb = train::train_step(*b.model, *b.opt, trained, b.y);
+    EXPECT_EQ(ra.loss.to_vector<float>(), rb.loss.to_vector<float>());
+    EXPECT_EQ(snapshot(*a.model), snapshot(*b.model)) << "the step must train on exactly the occluded batch";
+}
+
+TEST(RelDropStepCpu, PredTargetAndOtherCompositesRun) {
+    StepFixture f(Device::cpu());
+    train::RelDropSettings s = settings("pixel", 1.f);
+    s.target = "pred";
+    s.composite = "epsilon_gamma_box";
+    s.composite_options = train::dataset_composite_options({0.5f, 0.5f, 0.5f}, {0.25f, 0.25f, 0.25f});
+    RelDrop rd(s);
+    Generator g(2);
+    Tensor status = Tensor::empty({6}, DType::I32, Device::cpu());
+    rd.occlude(*f.model, f.x, f.y, g, status);
+    for (int32_t v : status.to_vector<int32_t>()) EXPECT_EQ(v, kernels::kRelDropApplied);
+}
+
+TEST(RelDropStepCpu, BadSettingsAreRejectedByName) {
+    auto message = [](auto&& fn) {
+        try {
+            fn();
+        } catch (const Error& e) {
+            return std::string(e.what());
+        }
+        return std::string("no error");
+    };
+    train::RelDropSettings s = settings("blob", 0.5f);
+    EXPECT_NE(message([&] { RelDrop r(s); }).find("unknown variant 'blob'"), std::string::npos);
+    s = settings("block", 0.5f);
+    s.target = "logit";
+    EXPECT_NE(message([&] { RelDrop r(s); }).find("target must be label or pred"), std::string::npos);
+    s = settings("block", 0.5f);
+    s.composite = "nope";
+    EXPECT_NE(message([&] { RelDrop r(s); }).find("nope"), std::string::npos);
+
+    train::TrainConfig c;
+    c.augment = "reldrop-block";
+    c.reldrop_k = 300;
+    c.resolve_defaults();
+    const std::vector<float> m{0.5f}, sd{0.25f};
+    EXPECT_NE(message([&] { train::reldrop_settings(c, m, sd, 1, 16, 16); }).find("--reldrop-k 300 exceeds the 256"),
+              std::string::npos);
+    c.reldrop_k = 1;
+    c.reldrop_fill = "grey";
+    EXPECT_NE(message([&] { train::reldrop_settings(c, m, sd, 1, 16, 16); }).find("--reldrop-fill"), std::string::npos);
+    // Shape-dependent checks happen at occlusion time too.
+    StepFixture f(Device::cpu());
+    RelDrop big(settings("block", 1.f, 257));
+    Generator g(1);
+    EXPECT_NE(message([&] { big.occlude(*f.model, f.x, f.y, g); }).find("k must be in [1, H*W]"), std::string::npos);
+}
+
+TEST(RelDropConfig, VariantDefaultsValidationAndJson) {
+    train::TrainConfig c;
+    c.augment = "reldrop-pixel";
+    c.resolve_defaults();
+    EXPECT_FLOAT_EQ(c.reldrop_p, 0.3f);
+    c = train::TrainConfig();
+    c.augment = "reldrop-block";
+    c.resolve_defaults();
+    EXPECT_FLOAT_EQ(c.reldrop_p, 0.5f);
+    EXPECT_EQ(c.reldrop_k, 1);
+    c = train::TrainConfig();
+    c.augment = "reldrop-patch";
+    c.resolve_defaults();
+    EXPECT_EQ(c.reldrop_k, 5);
+    c.validate();
+    nlohmann::json j = c;
+    train::TrainConfig d;
+    train::from_json(j, d);
+    EXPECT_EQ(d.augment, "reldrop-patch");
+    EXPECT_EQ(d.reldrop_k, 5);
+    c = train::TrainConfig();
+    c.augment = "crop-flip";
+    c.resolve_defaults();
+    EXPECT_EQ(c.augment, "none");
+    for (auto bad : std::vector<std::function<void(train::TrainConfig&)>>{
+             [](train::TrainConfig& t) { t.reldrop_p = 1.5f; }, [](train::TrainConfig& t) { t.reldrop_alpha = -0.1f; },
+             [](train::TrainConfig& t) { t.reldrop_beta = 2.f; }, [](train::TrainConfig& t) { t.reldrop_coin = "x"; },
+             [](train::TrainConfig& t) { t.reldrop_target = "x"; }, [](train::TrainConfig& t) { t.augment = "reldrop-x"; },
+             [](train::TrainConfig& t) { t.box_sl = 0.5f; }, [](train::TrainConfig& t) { t.box_attempts = 0; }}) {
+        train::TrainConfig t;
+        t.augment = "reldrop-block";
+        t.resolve_defaults();
+        bad(t);
+        EXPECT_THROW(t.validate(), Error);
+    }
+}
