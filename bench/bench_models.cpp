@@ -3,6 +3,8 @@
 // CUDA; on the CPU batch 8 (LRP_BENCH_BATCH overrides the CPU batch). CUDA timed with device events.
 #include <benchmark/benchmark.h>
 
+#include "bench_util.h"
+
 #include <cstdlib>
 #include <string>
 
@@ -17,11 +19,6 @@ namespace {
 using lrp::Device;
 using lrp::Tensor;
 
-int cpu_batch() {
-    const char* e = std::getenv("LRP_BENCH_BATCH");
-    return e && std::atoi(e) > 0 ? std::atoi(e) : 8;
-}
-
 enum class Phase { Forward, Backward, Step };
 
 void run(benchmark::State& st, const std::string& arch, Device dev, int batch, Phase phase) {
@@ -33,11 +30,8 @@ void run(benchmark::State& st, const std::string& arch, Device dev, int batch, P
         lrp::Generator g(1);
         lrp::nn::init_weights(*model, g);
         model->to(dev);
-        Tensor x = Tensor::empty({batch, 3, 32, 32}, lrp::DType::F32, dev);
-        lrp::ops::normal(x, g, 0.f, 1.f);
-        std::vector<int32_t> labels(batch);
-        for (int i = 0; i < batch; ++i) labels[i] = i % 10;
-        Tensor y = Tensor::from_vector(labels, {batch}, dev);
+        Tensor x, y;
+        lrp::bench::cifar_batch(dev, batch, 10, g, x, y);
         lrp::kernels::SgdParams sp;
         sp.lr = 0.01f;
         sp.momentum = 0.9f;
@@ -53,18 +47,7 @@ void run(benchmark::State& st, const std::string& arch, Device dev, int batch, P
                 if (phase == Phase::Backward) model->backward(dlogits, true);
             }
         };
-        once();  // warm-up: allocator cache, cuDNN algorithm choice
-        once();
-        lrp::synchronize(dev);
-        lrp::reset_peak_memory(dev);
-        lrp::DeviceTimer timer(dev);
-        for (auto _ : st) {
-            timer.start();
-            once();
-            st.SetIterationTime(timer.stop_ms() / 1e3);
-        }
-        st.counters["images/s"] = benchmark::Counter(double(batch) * st.iterations(), benchmark::Counter::kIsRate);
-        st.counters["peak_MiB"] = double(lrp::memory_stats(dev).peak_in_use) / (1 << 20);
+        lrp::bench::timed_loop(st, dev, batch, once);
     } catch (const lrp::Error& e) {
         st.SkipWithError(e.what());
     }
@@ -80,7 +63,7 @@ void register_all() {
                     run(st, arch, Device::cuda(0), b, phase);
                 })->UseManualTime()->Unit(benchmark::kMillisecond)->MinTime(1.0);
             }
-            const int cb = cpu_batch();
+            const int cb = lrp::bench::cpu_batch();
             const std::string n = std::string("BM_") + arch + "_" + pname + "_cpu/batch:" + std::to_string(cb);
             benchmark::RegisterBenchmark(n.c_str(), [=](benchmark::State& st) {
                 run(st, arch, Device::cpu(), cb, phase);
@@ -92,9 +75,7 @@ void register_all() {
 }  // namespace
 
 int main(int argc, char** argv) {
-    benchmark::AddCustomContext("lrp_cuda_probe", lrp::cuda_probe_message());
-    if (lrp::cuda_device_count() > 0) benchmark::AddCustomContext("lrp_device", lrp::device_name(Device::cuda(0)));
-    benchmark::AddCustomContext("lrp_tf32", lrp::allow_tf32() ? "on" : "off");
+    lrp::bench::add_context();
     register_all();
     benchmark::Initialize(&argc, argv);
     benchmark::RunSpecifiedBenchmarks();

@@ -4,6 +4,8 @@
 // (LRP_BENCH_BATCH overrides it). CUDA timed with device events on the stream.
 #include <benchmark/benchmark.h>
 
+#include "bench_util.h"
+
 #include <cstdlib>
 #include <memory>
 #include <string>
@@ -19,11 +21,6 @@ namespace {
 
 using lrp::Device;
 using lrp::Tensor;
-
-int cpu_batch() {
-    const char* e = std::getenv("LRP_BENCH_BATCH");
-    return e && std::atoi(e) > 0 ? std::atoi(e) : 8;
-}
 
 // What one timed iteration runs.
 enum class Work { BaselineStep, RelDropStep, Attribute, EvalFwdBwdData };
@@ -43,11 +40,8 @@ void run(benchmark::State& st, const Case& c, Device dev, int batch) {
         lrp::Generator g(1);
         lrp::nn::init_weights(*model, g);
         model->to(dev);
-        Tensor x = Tensor::empty({batch, 3, 32, 32}, lrp::DType::F32, dev);
-        lrp::ops::normal(x, g, 0.f, 1.f);
-        std::vector<int32_t> labels(batch);
-        for (int i = 0; i < batch; ++i) labels[i] = i % 10;
-        Tensor y = Tensor::from_vector(labels, {batch}, dev);
+        Tensor x, y;
+        lrp::bench::cifar_batch(dev, batch, 10, g, x, y);
         lrp::kernels::SgdParams sp;
         sp.lr = 0.01f;
         sp.momentum = 0.9f;
@@ -76,18 +70,7 @@ void run(benchmark::State& st, const Case& c, Device dev, int batch) {
                     break;
             }
         };
-        once();  // warm-up: allocator cache, cuDNN algorithm choice
-        once();
-        lrp::synchronize(dev);
-        lrp::reset_peak_memory(dev);
-        lrp::DeviceTimer timer(dev);
-        for (auto _ : st) {
-            timer.start();
-            once();
-            st.SetIterationTime(timer.stop_ms() / 1e3);
-        }
-        st.counters["images/s"] = benchmark::Counter(double(batch) * st.iterations(), benchmark::Counter::kIsRate);
-        st.counters["peak_MiB"] = double(lrp::memory_stats(dev).peak_in_use) / (1 << 20);
+        lrp::bench::timed_loop(st, dev, batch, once);
     } catch (const lrp::Error& e) {
         st.SkipWithError(e.what());
     }
@@ -106,7 +89,7 @@ void register_all() {
         const std::string n = std::string("BM_resnet18_") + c.name + "_cuda/batch:128";
         benchmark::RegisterBenchmark(n.c_str(), [&c](benchmark::State& st) { run(st, c, Device::cuda(0), 128); })
             ->UseManualTime()->Unit(benchmark::kMillisecond)->MinTime(1.0);
-        const int cb = cpu_batch();
+        const int cb = lrp::bench::cpu_batch();
         const std::string m = std::string("BM_resnet18_") + c.name + "_cpu/batch:" + std::to_string(cb);
         benchmark::RegisterBenchmark(m.c_str(), [&c, cb](benchmark::State& st) { run(st, c, Device::cpu(), cb); })
             ->UseManualTime()->Unit(benchmark::kMillisecond)->Iterations(4);
@@ -116,9 +99,7 @@ void register_all() {
 }  // namespace
 
 int main(int argc, char** argv) {
-    benchmark::AddCustomContext("lrp_cuda_probe", lrp::cuda_probe_message());
-    if (lrp::cuda_device_count() > 0) benchmark::AddCustomContext("lrp_device", lrp::device_name(Device::cuda(0)));
-    benchmark::AddCustomContext("lrp_tf32", lrp::allow_tf32() ? "on" : "off");
+    lrp::bench::add_context();
     register_all();
     benchmark::Initialize(&argc, argv);
     benchmark::RunSpecifiedBenchmarks();

@@ -147,6 +147,7 @@ TrainSummary run_training(TrainConfig cfg) {
     so.label_smoothing = cfg.label_smoothing;
     so.clip_grad_norm = cfg.clip_grad_norm;
     const bool tty = stdout_is_tty();
+    bool preview_pending = st.epoch == 0;  // a fresh run saves the first batch it trains on as a PNG grid
     for (int64_t epoch = st.epoch + 1; epoch <= cfg.epochs; ++epoch) {
         LRP_NVTX_RANGE("epoch");
         const auto te = std::chrono::steady_clock::now();
@@ -162,6 +163,8 @@ TrainSummary run_training(TrainConfig cfg) {
             BatchSource::Batch batch = train_loader.batch(b);
             StepResult r;
             Tensor trained = batch.x;
+            // Whether RelDrop can occlude this batch: the per-batch coin is known on the host beforehand.
+            const bool selected = reldrop && ops::reldrop_batch_selected(reldrop->settings().params, batch.x, reldrop_gen);
             if (reldrop) {
                 const int64_t n = batch.x.dim(0);
                 if (!status.defined() || status.numel() != n) {
@@ -178,7 +181,8 @@ TrainSummary run_training(TrainConfig cfg) {
             } else {
                 r = train_step(*model, *opt, batch.x, batch.y, so);
             }
-            if (epoch == 1 && b == 0) {  // what the model saw first: the augmented (occluded) batch
+            if (preview_pending && (!reldrop || selected)) {  // the first batch as trained on (occluded, if ever)
+                preview_pending = false;
                 const fs::path png = out / "first_batch.png";
                 save_batch_grid(png.string(), trained, train_data.mean, train_data.stdev);
                 if (reldrop) {
@@ -186,8 +190,8 @@ TrainSummary run_training(TrainConfig cfg) {
                                     train_data.stdev);
                     int64_t hit = 0;
                     for (int32_t v : status.to_vector<int32_t>()) hit += v == kernels::kRelDropApplied;
-                    std::printf("first training batch as trained on (%lld of %lld images occluded): %s\n",
-                                (long long)hit, (long long)batch.x.dim(0), png.string().c_str());
+                    std::printf("first RelDrop batch (step %lld, %lld of %lld images occluded) saved: %s\n",
+                                (long long)b + 1, (long long)hit, (long long)batch.x.dim(0), png.string().c_str());
                 } else if (cfg.augment == "random-erasing") {
                     std::printf("first training batch as trained on: %s\n", png.string().c_str());
                 }

@@ -1,0 +1,56 @@
+// Shared pieces of the model benchmarks: the CPU batch size (LRP_BENCH_BATCH), a seeded CIFAR-shaped
+// batch with labels, and the timed loop (warm-up, device-event timing, images/s and peak memory).
+#pragma once
+#include <benchmark/benchmark.h>
+
+#include <cstdlib>
+#include <vector>
+
+#include "lrp/context.h"
+#include "lrp/generator.h"
+#include "lrp/ops/elementwise.h"
+#include "lrp/tensor.h"
+#include "lrp/timer.h"
+
+namespace lrp::bench {
+
+inline int cpu_batch() {
+    const char* e = std::getenv("LRP_BENCH_BATCH");
+    return e && std::atoi(e) > 0 ? std::atoi(e) : 8;
+}
+
+// x: N(0, 1) [batch, 3, 32, 32]; y: labels i % classes.
+inline void cifar_batch(Device dev, int batch, int classes, Generator& g, Tensor& x, Tensor& y) {
+    x = Tensor::empty({batch, 3, 32, 32}, DType::F32, dev);
+    ops::normal(x, g, 0.f, 1.f);
+    std::vector<int32_t> labels(batch);
+    for (int i = 0; i < batch; ++i) labels[i] = i % classes;
+    y = Tensor::from_vector(labels, {batch}, dev);
+}
+
+// Runs `once` twice (allocator cache, cuDNN algorithm choice), then times it per iteration with device
+// events; reports images/s and the peak device memory of the timed part.
+template <class F>
+void timed_loop(benchmark::State& st, Device dev, int batch, F&& once) {
+    once();
+    once();
+    synchronize(dev);
+    reset_peak_memory(dev);
+    DeviceTimer timer(dev);
+    for (auto _ : st) {
+        timer.start();
+        once();
+        st.SetIterationTime(timer.stop_ms() / 1e3);
+    }
+    st.counters["images/s"] = benchmark::Counter(double(batch) * st.iterations(), benchmark::Counter::kIsRate);
+    st.counters["peak_MiB"] = double(memory_stats(dev).peak_in_use) / (1 << 20);
+}
+
+// The custom context lines every model benchmark prints.
+inline void add_context() {
+    benchmark::AddCustomContext("lrp_cuda_probe", cuda_probe_message());
+    if (cuda_device_count() > 0) benchmark::AddCustomContext("lrp_device", device_name(Device::cuda(0)));
+    benchmark::AddCustomContext("lrp_tf32", allow_tf32() ? "on" : "off");
+}
+
+}  // namespace lrp::bench

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# RelDrop results on Fashion-MNIST (issue #5): ResNet-18 trained with --augment none, random-erasing,
+# reldrop-block and reldrop-pixel on one schedule per seed, `lrpcu eval --occlusion` on each final
+# checkpoint, and a markdown + JSON table (scripts/reldrop-table.py). Finished runs are kept and reused.
+#   scripts/reldrop-results.sh [--protocol gpu|cpu] [--seeds "0 1 2"] [--out DIR] [--phase all|train|eval|table]
+# gpu: full data, width 64, 15 epochs, 3 seeds. cpu: the main job's reduced setting (6000 training images,
+# 2000 test images, width 16, 3 epochs), 1 seed: small enough for a 2-core machine, far from converged.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+protocol=gpu seeds="" out="" phase=all bin=${LRPCU:-build/lrpcu}
+while [[ $# -gt 0 ]]; do
+  case $1 in
+    --protocol) protocol=$2; shift 2 ;;
+    --seeds) seeds=$2; shift 2 ;;
+    --out) out=$2; shift 2 ;;
+    --phase) phase=$2; shift 2 ;;
+    *) echo "reldrop-results: unknown argument '$1'" >&2; exit 2 ;;
+  esac
+done
+case $protocol in
+  gpu) train=(--device cuda --epochs 15 --batch-size 128 --lr 0.1 --width 64); evalargs=(--device cuda)
+       seeds=${seeds:-"0 1 2"} ;;
+  cpu) train=(--device cpu --epochs 3 --batch-size 64 --lr 0.05 --width 16 --train-subset 6000 --test-subset 2000)
+       evalargs=(--device cpu --subset 2000); seeds=${seeds:-"0"} ;;
+  *) echo "reldrop-results: --protocol must be gpu or cpu" >&2; exit 2 ;;
+esac
+out=${out:-runs/reldrop-$protocol}
+[[ -x $bin ]] || { echo "reldrop-results: $bin not built (scripts/test.sh or scripts/run.sh builds it)" >&2; exit 1; }
+mkdir -p "$out"
+augments=(none random-erasing reldrop-block reldrop-pixel)
+
+if [[ $phase == all || $phase == train ]]; then
+  for seed in $seeds; do
+    for a in "${augments[@]}"; do
+      d=$out/$a-s$seed
+      if [[ -f $d/model.safetensors ]]; then echo "reldrop-results: $d done, kept"; continue; fi
+      resume=(); [[ -f $d/checkpoint.safetensors ]] && resume=(--resume)
+      echo "reldrop-results: training $d"
+      "$bin" train --dataset fashion-mnist --arch resnet18 --seed "$seed" --augment "$a" "${train[@]}" \
+        --log-every 1000 --out "$d" "${resume[@]}" > "$d.train.log" 2>&1 || { tail -20 "$d.train.log"; exit 1; }
+      tail -3 "$d.train.log"
+    done
+  done
+fi
+if [[ $phase == all || $phase == eval ]]; then
+  for seed in $seeds; do
+    for a in "${augments[@]}"; do
+      d=$out/$a-s$seed
+      [[ -f $d/occlusion.json ]] && continue
+      echo "reldrop-results: occlusion curves of $d"
+      "$bin" eval --weights "$d/checkpoint.safetensors" --occlusion --occlusion-out "$d" --json "${evalargs[@]}" \
+        > "$d/eval.json" 2> "$d.eval.log" || { tail -20 "$d.eval.log"; exit 1; }
+    done
+  done
+fi
+if [[ $phase == all || $phase == table ]]; then
+  python3 scripts/reldrop-table.py "$out" "$protocol" "${train[*]}" > "$out/results.md"
+  cat "$out/results.md"
+fi

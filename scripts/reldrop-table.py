@@ -1,0 +1,72 @@
+#!/usr/bin/env python3
+"""Markdown table of a scripts/reldrop-results.sh directory: per --augment, final and best test accuracy,
+the occlusion AUCs (most-relevant-first and random order) and training speed, mean +- sample std over
+seeds. Also writes <dir>/results.json. Standard library only.
+usage: reldrop-table.py DIR PROTOCOL "TRAIN FLAGS" """
+import json
+import os
+import re
+import statistics
+import sys
+
+
+def load_rows(path):
+    with open(path) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def fmt(values, scale=1.0, digits=2):
+    if not values:
+        return "n/a"
+    m = statistics.mean(values) * scale
+    if len(values) == 1:
+        return f"{m:.{digits}f}"
+    return f"{m:.{digits}f} ± {statistics.stdev(values) * scale:.{digits}f}"
+
+
+def main():
+    root, protocol, flags = sys.argv[1], sys.argv[2], sys.argv[3]
+    runs = {}
+    for name in sorted(os.listdir(root)):
+        m = re.fullmatch(r"(.+)-s(\d+)", name)
+        d = os.path.join(root, name)
+        if not m or not os.path.isdir(d) or not os.path.exists(os.path.join(d, "metrics.jsonl")):
+            continue
+        rows = load_rows(os.path.join(d, "metrics.jsonl"))
+        r = {"seed": int(m.group(2)), "epochs": rows[-1]["epoch"], "final_acc": rows[-1]["test_acc"],
+             "best_acc": max(x["test_acc"] for x in rows),
+             "images_per_s": statistics.mean(x["images_per_s"] for x in rows)}
+        if "reldrop_occluded_fraction" in rows[-1]:
+            r["occluded_fraction"] = statistics.mean(x["reldrop_occluded_fraction"] for x in rows)
+        occ = os.path.join(d, "occlusion.json")
+        if os.path.exists(occ):
+            with open(occ) as f:
+                o = json.load(f)
+            r["auc_morf"], r["auc_random"] = o["auc_morf"], o["auc_random"]
+            r["occlusion"] = {k: o[k] for k in ("patch", "steps", "composite", "target", "fill", "samples") if k in o}
+        runs.setdefault(m.group(1), []).append(r)
+    order = ["none", "random-erasing", "reldrop-block", "reldrop-patch", "reldrop-pixel"]
+    names = sorted(runs, key=lambda a: order.index(a) if a in order else 99)
+    with open(os.path.join(root, "results.json"), "w") as f:
+        json.dump({"protocol": protocol, "train_flags": flags, "runs": runs}, f, indent=2)
+    print(f"Fashion-MNIST, ResNet-18, protocol `{protocol}`: `lrpcu train --dataset fashion-mnist --arch resnet18 "
+          f"--augment <augment> --seed <seed> {flags}`\n")
+    print("| --augment | seeds | final test acc (%) | best test acc (%) | occlusion AUC, most relevant first "
+          "| occlusion AUC, random order | gap (random − MoRF) | images occluded | train img/s |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for a in names:
+        rs = runs[a]
+        morf = [r["auc_morf"] for r in rs if "auc_morf" in r]
+        rnd = [r["auc_random"] for r in rs if "auc_random" in r]
+        gap = [r["auc_random"] - r["auc_morf"] for r in rs if "auc_morf" in r]
+        occl = [r["occluded_fraction"] for r in rs if "occluded_fraction" in r]
+        print(f"| {a} | {len(rs)} | {fmt([r['final_acc'] for r in rs], 100)} | {fmt([r['best_acc'] for r in rs], 100)} "
+              f"| {fmt(morf, 1, 3)} | {fmt(rnd, 1, 3)} | {fmt(gap, 1, 3)} | {fmt(occl, 100, 0) + ' %' if occl else '—'} "
+              f"| {fmt([r['images_per_s'] for r in rs], 1, 0)} |")
+    occ = next((r["occlusion"] for rs in runs.values() for r in rs if "occlusion" in r), None)
+    if occ:
+        print(f"\nOcclusion: {json.dumps(occ)} (AUC = trapezoid of accuracy over the occluded fraction in [0, 1]).")
+
+
+if __name__ == "__main__":
+    main()
