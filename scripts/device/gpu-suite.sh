@@ -54,5 +54,8 @@ if [[ $what == bench || $what == all ]]; then
   # PyTorch eager on the same GPU in the same run, for the training-step comparison.
   python3 bench/torch_train_bench.py > "$out/torch_train_bench.jsonl" 2>&1 || rc=1
   tail -14 "$out/torch_train_bench.jsonl"
+  # zennit (from .deps/py, see prepare.sh) on the same GPU: the LRP pass comparison of issue #6.
+  PYTHONPATH=$PWD/.deps/py python3 bench/zennit_lrp_bench.py > "$out/zennit_lrp_bench.jsonl" 2>&1 || rc=1
+  tail -6 "$out/zennit_lrp_bench.jsonl"
 fi
 exit $rc
