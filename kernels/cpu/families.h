@@ -16,4 +16,5 @@ void register_channel(OpTable& t);
 void register_metrics(OpTable& t);
 void register_augment(OpTable& t);
 void register_reldrop(OpTable& t);
+void register_occlusion(OpTable& t);
 }  // namespace lrp::kernels::cpu

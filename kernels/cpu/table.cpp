@@ -20,6 +20,7 @@ const OpTable& cpu_ops() {
         cpu::register_metrics(t);
         cpu::register_augment(t);
         cpu::register_reldrop(t);
+        cpu::register_occlusion(t);
         return t;
     }();
     return table;

@@ -20,6 +20,7 @@ const OpTable& cuda_ops_impl() {
         cuda::register_metrics(t);
         cuda::register_augment(t);
         cuda::register_reldrop(t);
+        cuda::register_occlusion(t);
         return t;
     }();
     return table;

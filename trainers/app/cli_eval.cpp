@@ -1,10 +1,11 @@
 // `lrpcu eval`: top-1/top-5 and per-class accuracy of an lrpcu checkpoint, or of PyTorch weights
 // (safetensors state_dict + --arch), on a dataset split (resident, or an image folder streamed with
-// --stream); --json prints one machine-readable object.
+// --stream); --json prints one machine-readable object. --occlusion adds the occlusion curves (cli_occlusion.h).
 #include <cmath>
 #include <filesystem>
 
 #include "cli.h"
+#include "cli_occlusion.h"
 #include "lrp/data/dataset.h"
 #include "lrp/nn/models.h"
 #include "lrp/train/checkpoint.h"
@@ -35,6 +36,8 @@ int run_eval(const std::vector<std::string>& args) {
     app.add_option("--resident-limit-mb", resident_limit_mb, "--stream auto: largest dataset kept resident")
         ->capture_default_str();
     app.add_flag("--json", json, "print the result as JSON");
+    OcclusionCli occlusion;
+    add_occlusion_flags(app, occlusion);
     if (int rc = parse_args(app, args); rc >= 0) return rc;
     LRP_CHECK(split == "test" || split == "train", "--split must be test or train (got '", split, "')");
     LRP_CHECK(std::filesystem::exists(weights), "--weights: '", weights, "' does not exist");
@@ -67,6 +70,7 @@ int run_eval(const std::vector<std::string>& args) {
     train::DataSplit ds = train::open_split(dopt, split == "test" ? data::Split::Test : data::Split::Train, subset,
                                             false, 0, dev, batch, false, {});
     if (!json && ds.streaming) std::printf("%s\n", ds.summary.c_str());
+    if (occlusion.enabled) check_occlusion(occlusion, ds, weights);
     nn::ModelSpec spec;
     spec.arch = arch;
     spec.num_classes = ds.num_classes;
@@ -78,12 +82,14 @@ int run_eval(const std::vector<std::string>& args) {
     model->to(dev);
     train::EvalResult r = train::evaluate(*model, *ds.loader, ds.num_classes);
 
+    const nlohmann::json context = {{"weights", weights}, {"arch", arch}, {"dataset", dataset}, {"split", split}};
     if (json) {
-        nlohmann::json j = {{"weights", weights}, {"arch", arch},     {"dataset", dataset}, {"split", split},
-                            {"samples", r.samples}, {"loss", r.loss}, {"top1", r.top1},     {"top5", r.top5}};
+        nlohmann::json j = context;
+        j.update({{"samples", r.samples}, {"loss", r.loss}, {"top1", r.top1}, {"top5", r.top5}});
         nlohmann::json pc = nlohmann::json::array();
         for (double a : r.per_class) pc.push_back(std::isnan(a) ? nlohmann::json(nullptr) : nlohmann::json(a));
         j["per_class"] = pc;
+        if (occlusion.enabled) j["occlusion"] = run_occlusion(occlusion, *model, ds, context, true);
         std::printf("%s\n", j.dump(2).c_str());
         return 0;
     }
@@ -93,6 +99,7 @@ int run_eval(const std::vector<std::string>& args) {
         const std::string name = k < ds.class_names.size() ? ds.class_names[k] : std::to_string(k);
         std::printf("  class %2zu %-16s %6.2f%%\n", k, name.c_str(), 100 * r.per_class[k]);
     }
+    if (occlusion.enabled) run_occlusion(occlusion, *model, ds, context, false);
     return 0;
 }
 

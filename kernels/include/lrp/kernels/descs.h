@@ -115,4 +115,18 @@ struct RelDropDesc {
     float fill[4] = {0, 0, 0, 0};     // written into every channel c of an occluded pixel
 };
 
+// Patch occlusion (lrpcu eval --occlusion) in place on a normalised batch x (N x C x H x W, C <= 4). The
+// image is tiled row-major by patch x patch squares: ph = ceil(H / patch) rows, pw = ceil(W / patch)
+// columns, P = ph * pw patches (the last row / column may be partial); pixel (h, w) lies in patch
+// (h / patch) * pw + w / patch. The patches order[n, 0..m) of sample n get fill[c] in every channel c.
+struct OcclusionDesc {
+    int N = 1, C = 1, H = 1, W = 1;
+    int patch = 1;
+    int m = 0;                     // patches occluded per sample, 0 <= m <= P
+    float fill[4] = {0, 0, 0, 0};
+    int ph() const { return (H + patch - 1) / patch; }
+    int pw() const { return (W + patch - 1) / patch; }
+    int P() const { return ph() * pw(); }
+};
+
 }  // namespace lrp::kernels

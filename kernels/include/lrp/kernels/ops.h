@@ -81,6 +81,12 @@ struct OpTable {
     void (*reldrop_boxes)(const Ctx&, const RelDropDesc& d, const float* map, const int32_t* centres,
                           uint64_t seed, uint64_t offset, float* x, int32_t* status) = nullptr;
 
+    // ---- patch occlusion (kernels/*/occlusion*) -------------------------------------------------
+    // In place on x (N x C x H x W; patch grid of OcclusionDesc): for every sample n and j < d.m, every pixel
+    // of patch order[n * P + j] (order: N x P, P = d.P()) gets d.fill[c] in every channel c. An entry outside
+    // [0, P) is skipped (the CPU front end rejects it; on CUDA entries are trusted: no host sync).
+    void (*occlude_patches)(const Ctx&, const OcclusionDesc& d, const int32_t* order, float* x) = nullptr;
+
     // ---- reductions (kernels/*/reduce*) --------------------------------------------------------
     // y[r] = op over x[r, 0..cols)  (rows = 1 reduces everything); accumulation in double on the CPU
     void (*reduce_rows)(const Ctx&, ReduceOp op, const float* x, int64_t rows, int64_t cols, float* y) = nullptr;

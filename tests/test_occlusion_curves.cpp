@@ -1,0 +1,241 @@
+// occlusion_curves on a tiny ResNet trained briefly on synthetic data: curve structure, fraction 0 equal to
+// evaluate(), AUC = the trapezoid of the returned curve, one point recomputed by hand, determinism, repeated
+// m values, non-finite maps, option checks; and the CUDA run against the CPU (skips without a device).
+#include "lrp/train/occlusion.h"
+
+#include <cmath>
+
+#include "lrp/data/dataset.h"
+#include "lrp/lrp/attribution.h"
+#include "lrp/lrp/composites.h"
+#include "lrp/nn/models.h"
+#include "lrp/ops/occlusion.h"
+#include "lrp/ops/reldrop.h"
+#include "lrp/train/optimizer.h"
+#include "lrp/train/reldrop_step.h"
+#include "lrp/train/step.h"
+#include "lrp/train/trainer.h"
+#include "test_util.h"
+
+using namespace lrp;
+using namespace lrp::train;
+
+namespace {
+constexpr int kC = 3, kH = 14, kW = 14, kClasses = 4;  // patch 4: a 4 x 4 grid with partial last row / column
+
+struct Fixture {
+    data::Dataset test = data::make_synthetic(40, kC, kH, kW, kClasses, 2);
+    std::unique_ptr<nn::Sequential> model;
+    Fixture() {
+        nn::ModelSpec s;
+        s.num_classes = kClasses;
+        s.image_size = kH;
+        s.base_width = 4;
+        model = nn::make_model(s);
+        Generator g(1);
+        nn::init_weights(*model, g);
+        const data::Dataset train_set = data::make_synthetic(128, kC, kH, kW, kClasses, 1);
+        DeviceLoader loader(train_set, Device::cpu(), 32, true, {});
+        kernels::SgdParams p;
+        p.lr = 0.05f;
+        p.momentum = 0.9f;
+        SGD opt(model->named_params(), p);
+        for (int epoch = 0; epoch < 2; ++epoch) {
+            loader.start_epoch(3, epoch);
+            for (int64_t b = 0; b < loader.batches_per_epoch(); ++b) {
+                const BatchSource::Batch batch = loader.batch(b);
+                train_step(*model, opt, batch.x, batch.y);
+            }
+        }
+    }
+    // batch 16: the last of the three batches is partial
+    DeviceLoader loader(Device d = Device::cpu()) const { return DeviceLoader(test, d, 16, false, {}); }
+};
+
+Fixture& fixture() {
+    static Fixture f;
+    return f;
+}
+
+OcclusionOptions options(int steps = 5) {
+    OcclusionOptions o;
+    o.composite = "reldrop";  // needs no dataset statistics; the hand pipeline below uses it too
+    o.patch = 4;
+    o.steps = steps;
+    o.seed = 11;
+    return o;
+}
+}  // namespace
+
+TEST(OcclusionCurvesCpu, StructureAndFractionZeroMatchEvaluate) {
+    Fixture& f = fixture();
+    DeviceLoader loader = f.loader();
+    const EvalResult ev = evaluate(*f.model, loader, kClasses);
+    const OcclusionResult r = occlusion_curves(*f.model, loader, options());
+    EXPECT_EQ(r.samples, 40);
+    EXPECT_EQ(r.patches, 16);
+    EXPECT_EQ(r.grid_h, 4);
+    EXPECT_EQ(r.composite, "reldrop");
+    EXPECT_EQ(r.target, "label");
+    EXPECT_EQ(r.nonfinite_maps, 0);
+    EXPECT_EQ(r.occluded, (std::vector<int>{0, 3, 6, 10, 13, 16}));  // round(s / 5 * 16)
+    ASSERT_EQ(r.fractions.size(), 6u);
+    ASSERT_EQ(r.accuracy_morf.size(), 6u);
+    ASSERT_EQ(r.accuracy_random.size(), 6u);
+    EXPECT_EQ(r.fractions.front(), 0.0);
+    EXPECT_EQ(r.fractions.back(), 1.0);
+    EXPECT_DOUBLE_EQ(r.fractions[3], 10.0 / 16);
+    EXPECT_GT(ev.top1, 1.0 / kClasses);  // the model learned something, so the curves can fall
+    EXPECT_DOUBLE_EQ(r.accuracy_morf[0], ev.top1);
+    EXPECT_DOUBLE_EQ(r.accuracy_random[0], ev.top1);
+    EXPECT_DOUBLE_EQ(r.accuracy_random.back(), r.accuracy_morf.back());  // every patch filled: same input
+    double auc_m = 0, auc_r = 0;
+    for (size_t i = 0; i + 1 < r.fractions.size(); ++i) {
+        const double dx = r.fractions[i + 1] - r.fractions[i];
+        auc_m += dx * (r.accuracy_morf[i] + r.accuracy_morf[i + 1]) / 2;
+        auc_r += dx * (r.accuracy_random[i] + r.accuracy_random[i + 1]) / 2;
+    }
+    EXPECT_DOUBLE_EQ(r.auc_morf, auc_m);
+    EXPECT_DOUBLE_EQ(r.auc_random, auc_r);
+    for (double a : {r.auc_morf, r.auc_random}) {
+        EXPECT_GE(a, 0.0);
+        EXPECT_LE(a, 1.0);
+    }
+    const nlohmann::json j = to_json(r);
+    for (const char* key : {"fractions", "accuracy_morf", "accuracy_random", "auc_morf", "auc_random", "samples",
+                            "patch", "P", "composite", "target", "nonfinite_maps"})
+        EXPECT_TRUE(j.contains(key)) << key;
+}
+
+// One MoRF point recomputed from the ops: attribution, channel sum, patch sums, top-k, fill, forward.
+TEST(OcclusionCurvesCpu, MorfPointMatchesHandPipeline) {
+    Fixture& f = fixture();
+    DeviceLoader loader = f.loader();
+    const OcclusionResult r = occlusion_curves(*f.model, loader, options());
+    explain::Composite comp = explain::make_composite("reldrop");
+    double correct = 0;
+    loader.start_epoch(0, 0);
+    for (int64_t b = 0; b < loader.batches_per_epoch(); ++b) {
+        const BatchSource::Batch batch = loader.batch(b);
+        const Tensor map =
+            ops::channel_sum(explain::attribute(*f.model, batch.x, explain::Target::label(batch.y), comp));
+        Tensor order = Tensor::empty(Shape{batch.x.dim(0), 16}, DType::I32);
+        ops::topk_rows(ops::patch_relevance(map, 4), 16, order);
+        Tensor x = batch.x.clone();
+        ops::occlude_patches(x, order, 6, 4, {0.f});
+        f.model->eval();
+        correct += count_correct(f.model->forward(x), batch.y).to_vector<float>()[0];
+    }
+    EXPECT_DOUBLE_EQ(r.accuracy_morf[2], correct / 40);
+}
+
+TEST(OcclusionCurvesCpu, SameSeedSameResult) {
+    Fixture& f = fixture();
+    DeviceLoader l1 = f.loader(), l2 = f.loader();
+    const OcclusionResult a = occlusion_curves(*f.model, l1, options());
+    const OcclusionResult b = occlusion_curves(*f.model, l2, options());
+    EXPECT_EQ(a.accuracy_morf, b.accuracy_morf);
+    EXPECT_EQ(a.accuracy_random, b.accuracy_random);
+    EXPECT_EQ(a.auc_random, b.auc_random);
+}
+
+// More steps than patches: steps with the same m give the same point (one forward serves them).
+TEST(OcclusionCurvesCpu, RepeatedPatchCountsRepeatPoints) {
+    Fixture& f = fixture();
+    DeviceLoader loader = f.loader();
+    const OcclusionResult r = occlusion_curves(*f.model, loader, options(40));
+    ASSERT_EQ(r.occluded.size(), 41u);
+    for (size_t s = 1; s < r.occluded.size(); ++s) {
+        if (r.occluded[s] != r.occluded[s - 1]) continue;
+        EXPECT_EQ(r.accuracy_morf[s], r.accuracy_morf[s - 1]) << s;
+        EXPECT_EQ(r.accuracy_random[s], r.accuracy_random[s - 1]) << s;
+    }
+    EXPECT_NEAR(r.auc_morf, trapezoid_auc(r.fractions, r.accuracy_morf), 0.0);
+}
+
+namespace {
+// One batch whose sample 1 holds a NaN pixel: its relevance map is not finite.
+class NanSource : public BatchSource {
+public:
+    explicit NanSource(const data::Dataset& ds) {
+        DeviceLoader l(ds, Device::cpu(), 8, false, {});
+        l.start_epoch(0, 0);
+        b_ = l.batch(0);
+        b_.x = b_.x.clone();
+        std::vector<float> v = b_.x.to_vector<float>();
+        v[kC * kH * kW + 17] = std::nanf("");
+        b_.x = Tensor::from_vector(v, b_.x.shape());
+    }
+    int64_t size() const override { return 8; }
+    int64_t batches_per_epoch() const override { return 1; }
+    void start_epoch(uint64_t, int64_t) override {}
+    Batch batch(int64_t) override { return b_; }
+
+private:
+    Batch b_;
+};
+}  // namespace
+
+TEST(OcclusionCurvesCpu, NonFiniteMapsAreCounted) {
+    NanSource src(fixture().test);
+    const OcclusionResult r = occlusion_curves(*fixture().model, src, options(2));
+    EXPECT_EQ(r.nonfinite_maps, 1);
+    EXPECT_EQ(r.samples, 8);
+}
+
+TEST(OcclusionOptionsCpu, DefaultsAndErrorsNameTheValue) {
+    EXPECT_EQ(default_occlusion_patch(28, 28), 4);
+    EXPECT_EQ(default_occlusion_patch(64, 64), 4);
+    EXPECT_EQ(default_occlusion_patch(224, 224), 16);
+    EXPECT_EQ(default_occlusion_patch(3, 3), 3);
+    OcclusionOptions o;
+    EXPECT_EQ(o.composite, "epsilon_gamma_box");
+    o.mean = {0.5f};
+    o.stdev = {0.25f};
+    EXPECT_EQ(resolve_occlusion_options(o, 1, 28, 28).patch, 4);
+    auto bad = [&](auto edit, std::vector<std::string> parts) {
+        OcclusionOptions b;
+        b.composite = "reldrop";
+        edit(b);
+        test::expect_error([&] { resolve_occlusion_options(b, 3, 32, 32); }, parts);
+    };
+    bad([](OcclusionOptions& b) { b.steps = 0; }, {"steps must be in [1, 4096]", "got 0"});
+    bad([](OcclusionOptions& b) { b.patch = 33; }, {"patch must be in [1, 32]", "got 33"});
+    bad([](OcclusionOptions& b) { b.patch = -1; }, {"patch must be in [1, 32]", "got -1"});
+    bad([](OcclusionOptions& b) { b.composite = "eps"; }, {"unknown composite 'eps'", "epsilon_plus_flat", "reldrop"});
+    bad([](OcclusionOptions& b) { b.target = "truth"; }, {"unknown target 'truth'", "label, pred"});
+    bad([](OcclusionOptions& b) { b.fill = "grey"; }, {"unknown fill 'grey'", "mean, reference, raw:<v>"});
+    bad([](OcclusionOptions& b) { b.fill = "reference"; }, {"fill 'reference' needs the dataset mean and std"});
+    bad([](OcclusionOptions& b) { b.composite = "epsilon_gamma_box"; }, {"epsilon_gamma_box needs the dataset mean"});
+    bad([](OcclusionOptions& b) {
+            b.mean = {0.5f};
+            b.stdev = {0.2f};
+        }, {"1 mean/std values for 3 channels"});
+    OcclusionOptions ok;
+    ok.mean = {0.5f, 0.5f, 0.5f};
+    ok.stdev = {0.2f, 0.2f, 0.2f};
+    ok.composite = "epsilon_gamma_box";
+    ok.fill = "raw:0";
+    ok.target = "pred*logit";
+    EXPECT_NO_THROW(resolve_occlusion_options(ok, 3, 32, 32));
+    EXPECT_DOUBLE_EQ(trapezoid_auc({0, 0.5, 1}, {1, 0.5, 0}), 0.5);
+}
+
+TEST(OcclusionCurvesCuda, MatchesCpuRun) {
+    LRP_SKIP_WITHOUT_CUDA();
+    Fixture& f = fixture();
+    DeviceLoader cl = f.loader();
+    const OcclusionResult c = occlusion_curves(*f.model, cl, options());
+    f.model->to(Device::cuda(0));
+    DeviceLoader gl = f.loader(Device::cuda(0));
+    const OcclusionResult g = occlusion_curves(*f.model, gl, options());
+    const EvalResult ev = evaluate(*f.model, gl, kClasses);
+    f.model->to(Device::cpu());
+    EXPECT_EQ(g.occluded, c.occluded);
+    EXPECT_DOUBLE_EQ(g.accuracy_morf[0], ev.top1);
+    // Same random orders; logits and relevance differ by rounding only, so a sample may flip at most rarely.
+    for (size_t s = 0; s < c.fractions.size(); ++s) {
+        EXPECT_NEAR(g.accuracy_random[s], c.accuracy_random[s], 2.5 / 40) << s;
+        EXPECT_NEAR(g.accuracy_morf[s], c.accuracy_morf[s], 2.5 / 40) << s;
+    }
+}

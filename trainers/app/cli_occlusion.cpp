@@ -1,0 +1,105 @@
+// The --occlusion part of `lrpcu eval`: flags, early checks (settings, output paths), the run, occlusion.json
+// and the occlusion.png plot of both curves with their AUCs.
+#include "cli_occlusion.h"
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "lrp/lrp/composites.h"
+#include "plot.h"
+
+namespace lrp::cli {
+
+namespace fs = std::filesystem;
+
+void add_occlusion_flags(CLI::App& app, OcclusionCli& o) {
+    train::OcclusionOptions& p = o.options;
+    CLI::Option* on = app.add_flag("--occlusion", o.enabled,
+                                   "also measure accuracy as the most relevant patches are occluded (MoRF) and "
+                                   "in random order; writes occlusion.json and occlusion.png");
+    std::string composites;
+    for (const std::string& n : explain::known_composites()) composites += (composites.empty() ? "" : ", ") + n;
+    app.add_option("--occlusion-patch", p.patch, "patch side in pixels (default: 4 up to 64 px images, else 16)")
+        ->needs(on);
+    app.add_option("--occlusion-steps", p.steps, "occluded fractions 0, 1/N, ..., 1")->capture_default_str()->needs(on);
+    app.add_option("--occlusion-composite", p.composite, "LRP composite (" + composites + ")")
+        ->capture_default_str()
+        ->needs(on);
+    app.add_option("--occlusion-target", p.target, "relevance of: label | pred | <class> (optionally *logit) | output")
+        ->capture_default_str()
+        ->needs(on);
+    app.add_option("--occlusion-fill", p.fill, "fill: mean (0 after normalisation) | reference | raw:<v> | "
+                                               "normalized:<v>")
+        ->capture_default_str()
+        ->needs(on);
+    app.add_option("--occlusion-seed", p.seed, "seed of the random-order control")->capture_default_str()->needs(on);
+    app.add_option("--occlusion-out", o.out,
+                   "output directory, or path prefix for <prefix>.json/.png (default: the weights' directory)")
+        ->needs(on);
+    app.add_flag("--force", o.force, "overwrite existing --occlusion output files")->needs(on);
+}
+
+void check_occlusion(OcclusionCli& o, const train::DataSplit& ds, const std::string& weights) {
+    train::OcclusionOptions& p = o.options;
+    p.mean = ds.mean;
+    p.stdev = ds.stdev;
+    p = train::resolve_occlusion_options(p, ds.channels, ds.height, ds.width);  // errors name value and choices
+    fs::path prefix;
+    if (o.out.empty()) prefix = fs::absolute(weights).parent_path() / "occlusion";
+    else if (o.out.back() == '/' || fs::is_directory(o.out)) prefix = fs::path(o.out) / "occlusion";
+    else prefix = fs::path(o.out).extension() == ".json" || fs::path(o.out).extension() == ".png"
+                      ? fs::path(o.out).replace_extension()
+                      : fs::path(o.out);
+    o.json = prefix.string() + ".json";
+    o.png = prefix.string() + ".png";
+    for (const std::string& f : {o.json, o.png})
+        LRP_CHECK(o.force || !fs::exists(f), "--occlusion: '", f, "' exists; pass --force to overwrite it or "
+                                             "--occlusion-out to write elsewhere");
+    const fs::path dir = fs::path(o.json).parent_path();
+    if (!dir.empty()) {
+        std::error_code ec;
+        fs::create_directories(dir, ec);
+        LRP_CHECK(!ec && fs::is_directory(dir), "--occlusion-out: cannot create the directory '", dir.string(),
+                  "'", ec ? ": " + ec.message() : "");
+    }
+}
+
+nlohmann::json run_occlusion(const OcclusionCli& o, nn::Module& model, train::DataSplit& ds,
+                             const nlohmann::json& context, bool quiet) {
+    const train::OcclusionResult r = train::occlusion_curves(model, *ds.loader, o.options);
+    nlohmann::json j = train::to_json(r);
+    nlohmann::json file = context;
+    file["occlusion"] = j;
+    {
+        std::ofstream f(o.json);
+        f << file.dump(2) << "\n";
+        LRP_CHECK(f.good(), "--occlusion: failed writing '", o.json, "'");
+    }
+    char morf[64], random[64], title[128];
+    std::snprintf(morf, sizeof morf, "MORF  AUC %.3f", r.auc_morf);
+    std::snprintf(random, sizeof random, "RANDOM  AUC %.3f", r.auc_random);
+    std::snprintf(title, sizeof title, "%s, %d PX PATCHES, N=%lld", r.composite.c_str(), r.patch, (long long)r.samples);
+    PlotSeries a{morf, r.fractions, r.accuracy_morf, {214, 39, 40}};
+    PlotSeries b{random, r.fractions, r.accuracy_random, {31, 119, 180}};
+    write_line_plot(o.png, title, "FRACTION OCCLUDED", "ACCURACY", {a, b});
+    j["json"] = o.json;
+    j["png"] = o.png;
+    if (!quiet) {
+        std::printf("occlusion (%s, target %s, fill %s, %d px patches: %d x %d = %d, %lld images, %.1f s): AUC MoRF "
+                    "%.4f, random %.4f\n",
+                    r.composite.c_str(), r.target.c_str(), r.fill.c_str(), r.patch, r.grid_h, r.grid_w, r.patches,
+                    (long long)r.samples, r.seconds, r.auc_morf, r.auc_random);
+        if (r.nonfinite_maps > 0)
+            std::printf("  warning: %lld relevance maps held NaN or Inf (NaN patches rank first)\n",
+                        (long long)r.nonfinite_maps);
+        std::printf("  fraction  patches  MoRF acc  random acc\n");
+        for (size_t s = 0; s < r.fractions.size(); ++s)
+            std::printf("  %8.4f  %7d  %7.2f%%  %9.2f%%\n", r.fractions[s], r.occluded[s], 100 * r.accuracy_morf[s],
+                        100 * r.accuracy_random[s]);
+        std::printf("wrote %s and %s\n", o.json.c_str(), o.png.c_str());
+    }
+    return j;
+}
+
+}  // namespace lrp::cli

@@ -1,0 +1,207 @@
+// occlusion_curves: attribution -> patch sums -> MoRF and random patch orders -> filled copies of the batch ->
+// eval forwards, correct counts accumulated on the device and read back once; option checks and the AUC.
+#include "lrp/train/occlusion.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+
+#include "lrp/lrp/attribution.h"
+#include "lrp/lrp/composites.h"
+#include "lrp/nvtx.h"
+#include "lrp/ops/elementwise.h"
+#include "lrp/ops/occlusion.h"
+#include "lrp/ops/reduce.h"
+#include "lrp/ops/reldrop.h"
+#include "lrp/train/reldrop_step.h"
+#include "lrp/train/step.h"
+
+namespace lrp::train {
+
+namespace {
+bool has_stats(const OcclusionOptions& o, int C) {
+    return o.mean.size() == static_cast<size_t>(C) && o.stdev.size() == static_cast<size_t>(C);
+}
+
+// The fill per channel; without dataset statistics only the policies that need none.
+std::vector<float> fill_values(const OcclusionOptions& o, int C) {
+    const bool stats_free = o.fill == "mean" || o.fill.rfind("normalized:", 0) == 0;
+    const bool known = stats_free || o.fill == "reference" || o.fill.rfind("raw:", 0) == 0;
+    LRP_CHECK(known, "occlusion: unknown fill '", o.fill, "' (known: mean, reference, raw:<v>, normalized:<v>)");
+    LRP_CHECK(stats_free || has_stats(o, C), "occlusion: fill '", o.fill, "' needs the dataset mean and std (", C,
+              " channels each)");
+    const std::vector<float> mean = has_stats(o, C) ? o.mean : std::vector<float>(C, 0.f);
+    const std::vector<float> stdev = has_stats(o, C) ? o.stdev : std::vector<float>(C, 1.f);
+    try {
+        return ops::reldrop_fill(o.fill, mean, stdev);
+    } catch (const Error&) {
+        LRP_THROW("occlusion: malformed fill '", o.fill, "' (raw:<v> and normalized:<v> take a finite number v)");
+    }
+}
+
+explain::Composite composite_for(const OcclusionOptions& o, int C) {
+    if (o.composite == "epsilon_gamma_box")
+        LRP_CHECK(has_stats(o, C), "occlusion: composite epsilon_gamma_box needs the dataset mean and std (", C,
+                  " channels each) for its input bounds");
+    return explain::make_composite(o.composite, has_stats(o, C) ? dataset_composite_options(o.mean, o.stdev)
+                                                                : explain::CompositeOptions{});
+}
+
+// Patches filled at step s of `steps` for P patches: round(s / steps * P), half away from zero.
+int step_patches(int s, int steps, int P) {
+    return static_cast<int>(std::lround(static_cast<double>(s) * P / steps));
+}
+}  // namespace
+
+int default_occlusion_patch(int H, int W) {
+    const int p = std::max(H, W) <= 64 ? 4 : 16;
+    return std::max(1, std::min({p, H, W}));
+}
+
+OcclusionOptions resolve_occlusion_options(const OcclusionOptions& in, int C, int H, int W) {
+    OcclusionOptions o = in;
+    LRP_CHECK(C >= 1 && C <= 4 && H >= 1 && W >= 1, "occlusion: images of ", C, " x ", H, " x ", W,
+              " (need 1 to 4 channels)");
+    LRP_CHECK(o.steps >= 1 && o.steps <= 4096, "occlusion: steps must be in [1, 4096], got ", o.steps);
+    if (o.patch == 0) o.patch = default_occlusion_patch(H, W);
+    LRP_CHECK(o.patch >= 1 && o.patch <= std::min(H, W), "occlusion: patch must be in [1, ", std::min(H, W),
+              "] (the smaller side of a ", H, " x ", W, " image), got ", o.patch);
+    LRP_CHECK(o.mean.size() == o.stdev.size(), "occlusion: ", o.mean.size(), " mean and ", o.stdev.size(),
+              " std values");
+    LRP_CHECK(o.mean.empty() || has_stats(o, C), "occlusion: ", o.mean.size(), " mean/std values for ", C,
+              " channels");
+    fill_values(o, C);
+    explain::Target::parse(o.target, Tensor::zeros(Shape{1}, DType::I32));  // throws naming the accepted ones
+    composite_for(o, C);
+    return o;
+}
+
+double trapezoid_auc(const std::vector<double>& x, const std::vector<double>& y) {
+    LRP_CHECK(!x.empty() && x.size() == y.size(), "trapezoid_auc: ", x.size(), " x and ", y.size(), " y values");
+    double a = 0;
+    for (size_t i = 0; i + 1 < x.size(); ++i) a += (x[i + 1] - x[i]) * (y[i] + y[i + 1]) / 2;
+    return a;
+}
+
+OcclusionResult occlusion_curves(nn::Module& model, BatchSource& loader, const OcclusionOptions& opts) {
+    LRP_NVTX_RANGE("occlusion_curves");
+    const auto t0 = std::chrono::steady_clock::now();
+    const int64_t n = loader.size();
+    LRP_CHECK(n > 0 && loader.batches_per_epoch() > 0, "occlusion: the loader holds no samples");
+    model.eval();
+    loader.start_epoch(0, 0);
+
+    OcclusionOptions o;
+    ops::PatchGrid grid;
+    std::vector<float> fill;
+    explain::Composite comp;
+    std::vector<int> ms;              // patches filled per step
+    std::vector<int> src[2];          // [order][step] -> the step whose forward gives this point
+    Tensor counts, nonfinite;         // F32 [2 * (steps + 1)] and F32 [n] (0 or NaN per sample), on the device
+    Generator gen;
+    int64_t C = 0, H = 0, W = 0, row = 0;
+    for (int64_t b = 0; b < loader.batches_per_epoch(); ++b) {
+        const BatchSource::Batch batch = loader.batch(b);
+        const Tensor& x = batch.x;
+        LRP_CHECK(x.ndim() == 4, "occlusion: batch of shape ", x.shape().str(), ", expected [N, C, H, W]");
+        if (b == 0) {
+            C = x.dim(1), H = x.dim(2), W = x.dim(3);
+            o = resolve_occlusion_options(opts, static_cast<int>(C), static_cast<int>(H), static_cast<int>(W));
+            grid = ops::patch_grid(H, W, o.patch);
+            fill = fill_values(o, static_cast<int>(C));
+            comp = composite_for(o, static_cast<int>(C));
+            gen = Generator(o.seed);
+            for (int s = 0; s <= o.steps; ++s) ms.push_back(step_patches(s, o.steps, grid.P()));
+            for (int k = 0; k < 2; ++k)
+                for (int s = 0; s <= o.steps; ++s) {
+                    int from = s;
+                    if (s > 0 && ms[s] == ms[s - 1]) from = src[k][s - 1];
+                    src[k].push_back(from);
+                }
+            counts = Tensor::zeros(Shape{2 * (o.steps + 1)}, DType::F32, x.device());
+            nonfinite = Tensor::empty(Shape{n}, DType::F32, x.device());
+        }
+        LRP_CHECK(x.dim(1) == C && x.dim(2) == H && x.dim(3) == W, "occlusion: batch ", b, " has shape ",
+                  x.shape().str(), ", the first had [*, ", C, ", ", H, ", ", W, "]");
+        const int64_t bs = x.dim(0);
+        LRP_CHECK(row + bs <= n, "occlusion: the loader gave more than its ", n, " samples");
+
+        const explain::Target target = explain::Target::parse(o.target, batch.y);
+        const Tensor map = ops::channel_sum(explain::attribute(model, x, target, comp));
+        model.clear_saved();
+        // per sample: sum of 0 * map, which is NaN iff the map holds a NaN or an Inf
+        ops::reduce_rows(ops::ReduceOp::Sum, ops::scale(map, 0.f), nonfinite.slice(row, row + bs));
+        Tensor orders[2];
+        for (Tensor& t : orders) t = Tensor::empty(Shape{bs, grid.P()}, DType::I32, x.device());
+        ops::topk_rows(ops::patch_relevance(map, o.patch), grid.P(), orders[0]);
+        Tensor u = Tensor::empty(Shape{bs, grid.P()}, DType::F32, x.device());
+        ops::uniform(u, gen, 0.f, 1.f);
+        ops::topk_rows(u, grid.P(), orders[1]);
+
+        for (int s = 0; s <= o.steps; ++s) {
+            for (int k = 0; k < 2; ++k) {
+                const int m = ms[s];
+                if (src[k][s] != s || (k == 1 && (m == 0 || m == grid.P()))) continue;  // same as another point
+                Tensor xin = x;
+                if (m > 0) {
+                    xin = x.clone();
+                    ops::occlude_patches(xin, orders[k], m, o.patch, fill);
+                }
+                const Tensor correct = count_correct(model.forward(xin), batch.y);
+                ops::axpy(1.f, correct, counts.slice(k * (o.steps + 1) + s, k * (o.steps + 1) + s + 1));
+            }
+        }
+        row += bs;
+    }
+    model.clear_saved();
+    LRP_CHECK(row == n, "occlusion: the loader gave ", row, " of its ", n, " samples");
+
+    const std::vector<float> cv = counts.to_vector<float>();
+    const std::vector<float> nf = nonfinite.to_vector<float>();
+    OcclusionResult r;
+    r.composite = o.composite;
+    r.target = o.target;
+    r.fill = o.fill;
+    r.patch = o.patch;
+    r.grid_h = grid.ph;
+    r.grid_w = grid.pw;
+    r.patches = grid.P();
+    r.steps = o.steps;
+    r.seed = o.seed;
+    r.samples = n;
+    r.nonfinite_maps = std::count_if(nf.begin(), nf.end(), [](float v) { return !std::isfinite(v); });
+    r.occluded = ms;
+    for (int s = 0; s <= o.steps; ++s) {
+        const int m = ms[s];
+        r.fractions.push_back(static_cast<double>(m) / grid.P());
+        r.accuracy_morf.push_back(cv[src[0][s]] / static_cast<double>(n));
+        const int k = (m == 0 || m == grid.P()) ? 0 : 1;  // no order matters at m = 0 or P
+        r.accuracy_random.push_back(cv[k * (o.steps + 1) + src[k][s]] / static_cast<double>(n));
+    }
+    r.auc_morf = trapezoid_auc(r.fractions, r.accuracy_morf);
+    r.auc_random = trapezoid_auc(r.fractions, r.accuracy_random);
+    r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    return r;
+}
+
+nlohmann::json to_json(const OcclusionResult& r) {
+    return {{"composite", r.composite},
+            {"target", r.target},
+            {"fill", r.fill},
+            {"patch", r.patch},
+            {"grid", {r.grid_h, r.grid_w}},
+            {"P", r.patches},
+            {"steps", r.steps},
+            {"seed", r.seed},
+            {"samples", r.samples},
+            {"nonfinite_maps", r.nonfinite_maps},
+            {"occluded_patches", r.occluded},
+            {"fractions", r.fractions},
+            {"accuracy_morf", r.accuracy_morf},
+            {"accuracy_random", r.accuracy_random},
+            {"auc_morf", r.auc_morf},
+            {"auc_random", r.auc_random},
+            {"seconds", r.seconds}};
+}
+
+}  // namespace lrp::train
