@@ -24,18 +24,12 @@ enum class Phase { Forward, Backward, Step };
 void run(benchmark::State& st, const std::string& arch, Device dev, int batch, Phase phase) {
     try {
         lrp::require_device(dev);
-        lrp::nn::ModelSpec spec;
-        spec.arch = arch;
-        auto model = lrp::nn::make_model(spec);
         lrp::Generator g(1);
-        lrp::nn::init_weights(*model, g);
-        model->to(dev);
+        auto model = lrp::bench::cifar_model(arch, dev, g);
         Tensor x, y;
         lrp::bench::cifar_batch(dev, batch, 10, g, x, y);
-        lrp::kernels::SgdParams sp;
-        sp.lr = 0.01f;
-        sp.momentum = 0.9f;
-        lrp::train::SGD opt(model->named_params(), sp);
+        auto sgd = lrp::bench::bench_sgd(*model);
+        lrp::train::SGD& opt = *sgd;
         model->train(true);
         Tensor dlogits = Tensor::empty({batch, 10}, lrp::DType::F32, dev);
         lrp::ops::normal(dlogits, g, 0.f, 1e-3f);
@@ -74,11 +68,4 @@ void register_all() {
 
 }  // namespace
 
-int main(int argc, char** argv) {
-    lrp::bench::add_context();
-    register_all();
-    benchmark::Initialize(&argc, argv);
-    benchmark::RunSpecifiedBenchmarks();
-    benchmark::Shutdown();
-    return 0;
-}
+int main(int argc, char** argv) { return lrp::bench::bench_main(argc, argv, register_all); }

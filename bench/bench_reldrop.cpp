@@ -35,17 +35,12 @@ struct Case {
 void run(benchmark::State& st, const Case& c, Device dev, int batch) {
     try {
         lrp::require_device(dev);
-        lrp::nn::ModelSpec spec;  // CIFAR ResNet-18
-        auto model = lrp::nn::make_model(spec);
         lrp::Generator g(1);
-        lrp::nn::init_weights(*model, g);
-        model->to(dev);
+        auto model = lrp::bench::cifar_model("resnet18", dev, g);
         Tensor x, y;
         lrp::bench::cifar_batch(dev, batch, 10, g, x, y);
-        lrp::kernels::SgdParams sp;
-        sp.lr = 0.01f;
-        sp.momentum = 0.9f;
-        lrp::train::SGD opt(model->named_params(), sp);
+        auto sgd = lrp::bench::bench_sgd(*model);
+        lrp::train::SGD& opt = *sgd;
         lrp::train::RelDropSettings rs;
         rs.params.variant = c.variant;
         rs.params.p = c.p;
@@ -98,11 +93,4 @@ void register_all() {
 
 }  // namespace
 
-int main(int argc, char** argv) {
-    lrp::bench::add_context();
-    register_all();
-    benchmark::Initialize(&argc, argv);
-    benchmark::RunSpecifiedBenchmarks();
-    benchmark::Shutdown();
-    return 0;
-}
+int main(int argc, char** argv) { return lrp::bench::bench_main(argc, argv, register_all); }

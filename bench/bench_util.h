@@ -4,19 +4,41 @@
 #include <benchmark/benchmark.h>
 
 #include <cstdlib>
+#include <memory>
+#include <string>
 #include <vector>
 
 #include "lrp/context.h"
 #include "lrp/generator.h"
+#include "lrp/nn/models.h"
 #include "lrp/ops/elementwise.h"
 #include "lrp/tensor.h"
 #include "lrp/timer.h"
+#include "lrp/train/optimizer.h"
 
 namespace lrp::bench {
 
 inline int cpu_batch() {
     const char* e = std::getenv("LRP_BENCH_BATCH");
     return e && std::atoi(e) > 0 ? std::atoi(e) : 8;
+}
+
+// A CIFAR-form model (10 classes, 3x32x32) with torchvision init from g, on dev.
+inline std::unique_ptr<nn::Sequential> cifar_model(const std::string& arch, Device dev, Generator& g) {
+    nn::ModelSpec spec;
+    spec.arch = arch;
+    auto model = nn::make_model(spec);
+    nn::init_weights(*model, g);
+    model->to(dev);
+    return model;
+}
+
+// SGD, lr 0.01, momentum 0.9, over the model's parameters.
+inline std::unique_ptr<train::SGD> bench_sgd(nn::Module& model) {
+    kernels::SgdParams sp;
+    sp.lr = 0.01f;
+    sp.momentum = 0.9f;
+    return std::make_unique<train::SGD>(model.named_params(), sp);
 }
 
 // x: N(0, 1) [batch, 3, 32, 32]; y: labels i % classes.
@@ -51,6 +73,17 @@ inline void add_context() {
     benchmark::AddCustomContext("lrp_cuda_probe", cuda_probe_message());
     if (cuda_device_count() > 0) benchmark::AddCustomContext("lrp_device", device_name(Device::cuda(0)));
     benchmark::AddCustomContext("lrp_tf32", allow_tf32() ? "on" : "off");
+}
+
+// main() of a model benchmark: context lines, the caller's registrations, then Google Benchmark.
+template <class Register>
+int bench_main(int argc, char** argv, Register&& register_all) {
+    add_context();
+    register_all();
+    benchmark::Initialize(&argc, argv);
+    benchmark::RunSpecifiedBenchmarks();
+    benchmark::Shutdown();
+    return 0;
 }
 
 }  // namespace lrp::bench

@@ -21,7 +21,7 @@ case $protocol in
   gpu) train=(--device cuda --epochs 15 --batch-size 128 --lr 0.1 --width 64); evalargs=(--device cuda)
        seeds=${seeds:-"0 1 2"} ;;
   cpu) train=(--device cpu --epochs 3 --batch-size 64 --lr 0.05 --width 16 --train-subset 6000 --test-subset 2000)
-       evalargs=(--device cpu --subset 2000); seeds=${seeds:-"0"} ;;
+       evalargs=(--device cpu --subset 2000 --occlusion-steps 10); seeds=${seeds:-"0"} ;;
   *) echo "reldrop-results: --protocol must be gpu or cpu" >&2; exit 2 ;;
 esac
 out=${out:-runs/reldrop-$protocol}

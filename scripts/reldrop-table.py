@@ -42,6 +42,7 @@ def main():
         if os.path.exists(occ):
             with open(occ) as f:
                 o = json.load(f)
+            o = o.get("occlusion", o)  # lrpcu eval writes the occlusion object inside the eval record
             r["auc_morf"], r["auc_random"] = o["auc_morf"], o["auc_random"]
             r["occlusion"] = {k: o[k] for k in ("patch", "steps", "composite", "target", "fill", "samples") if k in o}
         runs.setdefault(m.group(1), []).append(r)
@@ -52,7 +53,7 @@ def main():
     print(f"Fashion-MNIST, ResNet-18, protocol `{protocol}`: `lrpcu train --dataset fashion-mnist --arch resnet18 "
           f"--augment <augment> --seed <seed> {flags}`\n")
     print("| --augment | seeds | final test acc (%) | best test acc (%) | occlusion AUC, most relevant first "
-          "| occlusion AUC, random order | gap (random − MoRF) | images occluded | train img/s |")
+          "| occlusion AUC, random order | gap (random − MoRF) | images occluded | train img/s (not a benchmark) |")
     print("|---|---|---|---|---|---|---|---|---|")
     for a in names:
         rs = runs[a]
