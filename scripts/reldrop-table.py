@@ -45,14 +45,19 @@ def main():
             o = o.get("occlusion", o)  # lrpcu eval writes the occlusion object inside the eval record
             r["auc_morf"], r["auc_random"] = o["auc_morf"], o["auc_random"]
             r["occlusion"] = {k: o[k] for k in ("patch", "steps", "composite", "target", "fill", "samples") if k in o}
+        with open(os.path.join(d, "config.json")) as f:
+            cfg = json.load(f)
+        r["flags"] = f"--augment {cfg['augment']}"
+        if cfg["augment"].startswith("reldrop-") and cfg.get("reldrop-composite", "reldrop") != "reldrop":
+            r["flags"] += f" --reldrop-composite {cfg['reldrop-composite']}"
         runs.setdefault(m.group(1), []).append(r)
-    order = ["none", "random-erasing", "reldrop-block", "reldrop-patch", "reldrop-pixel"]
+    order = ["none", "random-erasing", "reldrop-block", "reldrop-patch", "reldrop-pixel"]  # then extras, by name
     names = sorted(runs, key=lambda a: order.index(a) if a in order else 99)
     with open(os.path.join(root, "results.json"), "w") as f:
         json.dump({"protocol": protocol, "train_flags": flags, "runs": runs}, f, indent=2)
     print(f"Fashion-MNIST, ResNet-18, protocol `{protocol}`: `lrpcu train --dataset fashion-mnist --arch resnet18 "
-          f"--augment <augment> --seed <seed> {flags}`\n")
-    print("| --augment | seeds | final test acc (%) | best test acc (%) | occlusion AUC, most relevant first "
+          f"<flags> --seed <seed> {flags}`\n")
+    print("| run: flags | seeds | final test acc (%) | best test acc (%) | occlusion AUC, most relevant first "
           "| occlusion AUC, random order | gap (random − MoRF) | images occluded | train img/s (not a benchmark) |")
     print("|---|---|---|---|---|---|---|---|---|")
     for a in names:
@@ -61,7 +66,7 @@ def main():
         rnd = [r["auc_random"] for r in rs if "auc_random" in r]
         gap = [r["auc_random"] - r["auc_morf"] for r in rs if "auc_morf" in r]
         occl = [r["occluded_fraction"] for r in rs if "occluded_fraction" in r]
-        print(f"| {a} | {len(rs)} | {fmt([r['final_acc'] for r in rs], 100)} | {fmt([r['best_acc'] for r in rs], 100)} "
+        print(f"| {a}: `{rs[0]['flags']}` | {len(rs)} | {fmt([r['final_acc'] for r in rs], 100)} | {fmt([r['best_acc'] for r in rs], 100)} "
               f"| {fmt(morf, 1, 3)} | {fmt(rnd, 1, 3)} | {fmt(gap, 1, 3)} | {fmt(occl, 100, 0) + ' %' if occl else '—'} "
               f"| {fmt([r['images_per_s'] for r in rs], 1, 0)} |")
     occ = next((r["occlusion"] for rs in runs.values() for r in rs if "occlusion" in r), None)
