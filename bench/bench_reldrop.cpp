@@ -87,7 +87,7 @@ void register_all() {
         const int cb = lrp::bench::cpu_batch();
         const std::string m = std::string("BM_resnet18_") + c.name + "_cpu/batch:" + std::to_string(cb);
         benchmark::RegisterBenchmark(m.c_str(), [&c, cb](benchmark::State& st) { run(st, c, Device::cpu(), cb); })
-            ->UseManualTime()->Unit(benchmark::kMillisecond)->Iterations(4);
+            ->UseManualTime()->Unit(benchmark::kMillisecond)->Iterations(12);  // enough coins for p = 0.5
     }
 }
 
