@@ -1,5 +1,5 @@
 // Attribution end to end: BN folding (folded forward = conv + eval BN, bias-free convs, the zennit 0.5.1
-// residue, weights followed), LRP-0 == gradient x input on a ReLU network with BN, max-pool, a residual
+// residue, the folded attribution forward and its kept outputs, weights followed), LRP-0 == gradient x input on a ReLU network with BN, max-pool, a residual
 // block and average pooling; residual norm_split conserves and copy doubles; initial relevance targets,
 // linearity in the seed and batch independence; CPU and CUDA.
 #include <cmath>
@@ -81,13 +81,23 @@ TEST(LrpCpuCanonizer, Zennit051ResidueAndWeightsFollowed) {
     m.eval();
     Tensor x = test::rand_tensor({2, 3, 5, 5}, 6);
     Tensor bn_out = bn.forward(conv.forward(x));
-    {
-        ScopedBnResidue residue({&bn});
-        Tensor scaled = bn.forward(conv.forward(x));
-        const double f = 1.0 / std::sqrt(1.0 + 1e-5);
-        EXPECT_LE(test::rel_l2(scaled, ops::scale(bn_out, static_cast<float>(f))), 2e-7);
+    const AffineParams p0 = fold_batchnorm(conv, bn);
+    for (BnFold mode : {BnFold::Exact, BnFold::Zennit051}) {
+        ScopedAttributionForward folded(m, {{&conv, &bn, p0}}, mode);
+        Tensor out = bn.forward(conv.forward(x));
+        const double f = mode == BnFold::Zennit051 ? 1.0 / std::sqrt(1.0 + 1e-5) : 1.0;
+        EXPECT_LE(test::rel_l2(out, ops::scale(bn_out, static_cast<float>(f))), 1e-6) << bn_fold_name(mode);
+        // the conv ran with (W', b') and kept that output, which is exactly a recomputation
+        Tensor z = conv.saved_output_for(p0.weight, p0.bias);
+        ASSERT_TRUE(z.defined());
+        EXPECT_EQ(z.to_vector<float>(), conv.forward_with(x, p0.weight, p0.bias).to_vector<float>());
+        EXPECT_FALSE(conv.saved_output_for(conv.weight.value, conv.bias.value).defined()) << "not the raw weights";
+        EXPECT_FALSE(conv.saved_output_for(p0.weight, Tensor()).defined()) << "not without bias";
     }
-    EXPECT_EQ(bn.eval_output_scale, 1.f);
+    EXPECT_FALSE(bn.folded_scale.has_value());
+    EXPECT_FALSE(conv.forward_override.has_value());
+    EXPECT_FALSE(conv.keep_output);
+    EXPECT_FALSE(conv.saved_output_for(p0.weight, p0.bias).defined()) << "kept output released";
     EXPECT_EQ(bn.forward(conv.forward(x)).to_vector<float>(), bn_out.to_vector<float>());
     // The logits of a 0.5.1 attribution differ from the exact ones by the residue (fc has no bias here).
     Composite z = make_composite("epsilon_plus");

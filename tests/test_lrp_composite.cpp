@@ -51,7 +51,7 @@ TEST(LrpCpuComposite, ResNetTablesAsInZennit) {
     EXPECT_EQ(rule_name(c, *m, "flatten"), "Gradient (unmatched)");
     EXPECT_EQ(rule_name(c, *m, "fc"), "Epsilon(epsilon=1e-06)");
     EXPECT_TRUE(c.split_residual());
-    EXPECT_EQ(c.folded_batchnorms().size(), 20u);  // stem + 2 per block x 8 + 3 downsample
+    EXPECT_EQ(c.folded_pairs().size(), 20u);  // stem + 2 per block x 8 + 3 downsample
 
     Composite r = make_composite("reldrop");
     r.bind(*m);
@@ -153,7 +153,7 @@ TEST(LrpCpuComposite, BnFoldOptionsAndPairs) {
     Composite none = make_composite("epsilon_plus", o);
     none.bind(m);
     EXPECT_FALSE(none.is_folded(leaf(m, "conv")));
-    EXPECT_TRUE(none.folded_batchnorms().empty());
+    EXPECT_TRUE(none.folded_pairs().empty());
 }
 
 TEST(LrpCpuComposite, MaxPoolRoutesToTheFirstMaximum) {

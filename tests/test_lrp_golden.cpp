@@ -9,8 +9,10 @@
 // cases but RelDrop's composite on the ResNets (4.7e-4 on ResNet-18, 8.8e-4 on ResNet-50): with relevance
 // copied at each residual sum and Epsilon(1e-3) dividing by small branch outputs, the map grows to
 // 1e8..1e16 and fp32 rounding of the denominators is amplified; no fp32 implementation can reach 1e-4
-// there. Those cases (conditioning > 1e-5) must instead be within 2x zennit's own fp32 error; every
-// other case is held to 1e-4.
+// there. Rounding alone spreads the error widely: 1-ulp perturbations of the input moved lrpcu's error on
+// ResNet-50 between 4.8e-4 and 2.1e-3 (8 draws), on ResNet-18 between 1.2e-5 and 3.5e-4. Those cases
+// (conditioning > 1e-5) must instead be within 3x zennit's own fp32 error (4x between CPU and CUDA, two
+// such draws); every other case is held to 1e-4, also between CPU and CUDA.
 #include <iomanip>
 #include <iostream>
 #include <map>
@@ -106,9 +108,10 @@ const std::vector<std::string> kArchs = {"vgg11", "vgg11_bn", "resnet18", "resne
 constexpr double kAcceptance = 1e-4;
 constexpr double kWellConditioned = 1e-5;  // zennit fp32 vs fp64 at most this: the case can meet kAcceptance
 
-double bound_for(const Golden& g, const std::string& composite) {
+// Against zennit's float64 (factor 3) or between two fp32 runs (factor 4), per the conditioning above.
+double bound_for(const Golden& g, const std::string& composite, double factor = 3) {
     const double c = g.zennit_fp32.at(composite);
-    return c <= kWellConditioned ? kAcceptance : std::max(kAcceptance, 2 * c);
+    return c <= kWellConditioned ? kAcceptance : std::max(kAcceptance, factor * c);
 }
 
 // Runs every composite of one golden file on `dev`; returns the relevances by composite name.
@@ -159,9 +162,10 @@ TEST(LrpCpuGolden, AttributionLeavesTheModelUnchanged) {
         if (v.dtype() == DType::F32) EXPECT_EQ(v.to_vector<float>(), before.at(k).to_vector<float>()) << k;
         else EXPECT_EQ(v.to_vector<int64_t>(), before.at(k).to_vector<int64_t>()) << k;
     }
-    // An eval forward after the attribution is the plain forward (no 0.5.1 residue left behind).
+    // An eval forward after the attribution is the plain forward (no folding or 0.5.1 residue left
+    // behind), and the exact-fold attribution's logits are the model's up to fp32 rounding.
     g.model->eval();
-    Tensor y1 = g.model->forward(g.all.at("input"));
+    Tensor y0 = g.model->forward(g.all.at("input"));
     Composite exact = make_composite("epsilon_plus_flat", [] {
         CompositeOptions o;
         o.bn_fold = BnFold::Exact;
@@ -169,7 +173,8 @@ TEST(LrpCpuGolden, AttributionLeavesTheModelUnchanged) {
     }());
     Tensor logits;
     attribute(*g.model, g.all.at("input"), Target::prediction(), exact, &logits);
-    EXPECT_EQ(logits.to_vector<float>(), y1.to_vector<float>());
+    EXPECT_LE(test::rel_l2(logits, y0), 1e-5);
+    EXPECT_EQ(g.model->forward(g.all.at("input")).to_vector<float>(), y0.to_vector<float>());
 }
 
 TEST(LrpCudaGolden, MatchesZennit051AndCpu) {
@@ -180,7 +185,7 @@ TEST(LrpCudaGolden, MatchesZennit051AndCpu) {
         auto gpu = run_all(g, Device::cuda(0), true);
         for (auto& [name, r] : gpu) {
             const double err = test::rel_l2(r, cpu.at(name));
-            EXPECT_LE(err, 1e-4) << arch << " / " << name << ": CUDA against CPU";
+            EXPECT_LE(err, bound_for(g, name, 4)) << arch << " / " << name << ": CUDA against CPU";
         }
     }
 }

@@ -1,5 +1,5 @@
-// attribute(): bind the composite, eval forward (with the optional 0.5.1 BN residue), initial relevance,
-// reversed pass in relevance mode.
+// attribute(): bind the composite, the BN-folded eval forward that keeps each affine layer's output,
+// initial relevance, reversed pass in relevance mode.
 #include "lrp/lrp/attribution.h"
 
 #include "lrp/nvtx.h"
@@ -30,12 +30,9 @@ Tensor attribute(nn::Module& model, const Tensor& x, const Target& target, Compo
               model.device().str());
     EvalScope eval(model);
     composite.bind(model);
-    Tensor y;
-    {
-        const std::vector<nn::BatchNorm2d*> none;
-        ScopedBnResidue residue(composite.bn_fold() == BnFold::Zennit051 ? composite.folded_batchnorms() : none);
-        y = model.forward(x);
-    }
+    // The folded forward keeps each affine layer's output, so Epsilon-type rules need no second forward.
+    ScopedAttributionForward folded(model, composite.folded_pairs(), composite.bn_fold());
+    Tensor y = model.forward(x);
     LRP_CHECK(y.ndim() == 2, "attribute: the model output has shape ", y.shape().str(), ", expected [N, classes]");
     Tensor r = model.relevance(initial_relevance(y, target), composite);
     LRP_CHECK(r.shape() == x.shape(), "attribute: input relevance ", r.shape().str(), " for input ", x.shape().str());

@@ -57,15 +57,32 @@ AffineParams fold_batchnorm(const nn::AffineLayer& layer, const nn::BatchNorm2d&
     return p;
 }
 
-ScopedBnResidue::ScopedBnResidue(const std::vector<nn::BatchNorm2d*>& bns) {
-    for (nn::BatchNorm2d* bn : bns) {
-        saved_.emplace_back(bn, bn->eval_output_scale);
-        bn->eval_output_scale = static_cast<float>(1.0 / std::sqrt(1.0 + static_cast<double>(bn->eps)));
+ScopedAttributionForward::ScopedAttributionForward(nn::Module& model, const std::vector<FoldedPair>& folded,
+                                                   BnFold mode) {
+    for (const FoldedPair& p : folded)  // checked before anything is set: a throw leaves the model as it was
+        LRP_CHECK(!p.layer->forward_override && !p.bn->folded_scale, "attribution forward: '", p.layer->name(),
+                  "' / '", p.bn->name(), "' are already folded (nested attribution?)");
+    for (const FoldedPair& p : folded) {
+        p.layer->forward_override = p.params;
+        p.bn->folded_scale = mode == BnFold::Zennit051
+                                 ? static_cast<float>(1.0 / std::sqrt(1.0 + static_cast<double>(p.bn->eps)))
+                                 : 1.f;
+        bns_.push_back(p.bn);
     }
+    for (nn::Module* leaf : model.leaves())
+        if (auto* layer = dynamic_cast<nn::AffineLayer*>(leaf)) {
+            layer->keep_output = true;
+            layers_.push_back(layer);
+        }
 }
 
-ScopedBnResidue::~ScopedBnResidue() {
-    for (auto& [bn, v] : saved_) bn->eval_output_scale = v;
+ScopedAttributionForward::~ScopedAttributionForward() {
+    for (nn::AffineLayer* l : layers_) {
+        l->forward_override.reset();
+        l->keep_output = false;
+        l->release_output();
+    }
+    for (nn::BatchNorm2d* bn : bns_) bn->folded_scale.reset();
 }
 
 }  // namespace lrp::explain

@@ -105,12 +105,12 @@ void Composite::bind(nn::Module& model) {
     bound_ = nullptr;
     bindings_.clear();
     order_.clear();
-    folded_bns_.clear();
+    folded_.clear();
     std::unordered_map<const nn::Module*, AffineParams> folded;
     if (bn_fold_ != BnFold::None) {
         for (const BnFoldPair& p : find_bn_fold_pairs(model)) {
-            folded[p.layer] = fold_batchnorm(*p.layer, *p.bn);
-            folded_bns_.push_back(p.bn);
+            folded_.push_back({p.layer, p.bn, fold_batchnorm(*p.layer, *p.bn)});
+            folded[p.layer] = folded_.back().params;
         }
     }
     const std::vector<nn::Module*> leaves = model.leaves();
@@ -141,8 +141,8 @@ void Composite::bind(nn::Module& model) {
         for (auto& [n, r] : name_map_)
             if (leaf->name() == n) b.rule = r;
         if (auto* bn = dynamic_cast<nn::BatchNorm2d*>(leaf)) {
-            for (nn::BatchNorm2d* f : folded_bns_)
-                if (f == bn) b.rule = pass, b.folded = true;  // folded into the layer before: the identity
+            for (const FoldedPair& f : folded_)
+                if (f.bn == bn) b.rule = pass, b.folded = true;  // folded into the layer before: the identity
         }
         if (auto* layer = dynamic_cast<nn::AffineLayer*>(leaf)) {
             b.affine = true;

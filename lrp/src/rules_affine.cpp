@@ -32,7 +32,7 @@ std::string Epsilon::name() const {
 }
 
 Tensor Epsilon::affine(const Call& c, const Tensor& r) const {
-    Tensor z = c.forward(c.x, c.w, bias_or_none(c.b, zero_bias_));
+    Tensor z = c.output(/*with_bias=*/!zero_bias_);
     Tensor g = c.dgrad(stab_divide(r, z, stab_), c.w);
     return ops::mul(c.x, g);
 }
@@ -101,7 +101,7 @@ Tensor Gamma::affine(const Call& c, const Tensor& r) const {
     Tensor wgn = math::add_scaled(c.w, gamma_, neg(c.w));  // W + gamma W-
     Tensor bgp = b.defined() ? math::add_scaled(b, gamma_, pos(b)) : Tensor();
     Tensor bgn = b.defined() ? math::add_scaled(b, gamma_, neg(b)) : Tensor();
-    Tensor z = c.forward(c.x, c.w, b);  // unmodified output: decides which outputs are positive / negative
+    Tensor z = c.output(!zero_bias_);  // unmodified output: decides which outputs are positive / negative
     Tensor z_pos = c.forward(xp, wgp, bgp);
     ops::add(z_pos, c.forward(xn, wgn), z_pos);
     Tensor z_neg = c.forward(xp, wgn, bgn);

@@ -64,7 +64,7 @@ Tensor ZBox::affine(const Call& c, const Tensor& r) const {
     // z = f(x; W, b) - (f(l; W+, b+) + f(h; W-, b-)): the biases cancel up to rounding, as in zennit.
     Tensor bounds = c.forward(l, wp, pos(b));
     ops::add(bounds, c.forward(h, wn, neg(b)), bounds);
-    Tensor s = stab_divide(r, math::sub(c.forward(c.x, c.w, b), bounds), stab_);
+    Tensor s = stab_divide(r, math::sub(c.output(!zero_bias_), bounds), stab_);
     Tensor lower = ops::mul(l, c.dgrad(s, wp));
     ops::add(lower, ops::mul(h, c.dgrad(s, wn)), lower);
     return math::sub(ops::mul(c.x, c.dgrad(s, c.w)), lower);

@@ -13,6 +13,42 @@ const Tensor& AffineLayer::saved_input() const {
     return x_;
 }
 
+void AffineLayer::clear_saved() {
+    x_ = Tensor();
+    release_output();
+}
+
+void AffineLayer::release_output() { y_ = y_w_ = y_b_ = Tensor(); }
+
+namespace {
+bool same_tensor(const Tensor& a, const Tensor& b) {
+    if (!a.defined() || !b.defined()) return a.defined() == b.defined();
+    return a.shares_storage_with(b) && a.raw_data() == b.raw_data() && a.shape() == b.shape();
+}
+}  // namespace
+
+Tensor AffineLayer::saved_output_for(const Tensor& w, const Tensor& b) const {
+    if (!y_.defined() || !same_tensor(w, y_w_) || !same_tensor(b, y_b_)) return Tensor();
+    return y_;
+}
+
+Tensor AffineLayer::forward_saving(const Tensor& x) {
+    x_ = x;
+    const Tensor& w = forward_override ? forward_override->weight : weight.value;
+    const Tensor& b = forward_override ? forward_override->bias : bias.value;
+    Tensor y = forward_with(x, w, b);
+    if (keep_output) y_ = y, y_w_ = w, y_b_ = b;
+    else release_output();
+    return y;
+}
+
+const Tensor& AffineLayer::backward_weight(bool acc) const {
+    if (!forward_override) return weight.value;
+    LRP_CHECK(!acc, type(), " '", name(), "': parameter gradients were asked for while an LRP attribution "
+              "overrides its parameters (BN-folded forward)");
+    return forward_override->weight;
+}
+
 // ---- Conv2d ------------------------------------------------------------------------------------
 
 Conv2d::Conv2d(int in_c, int out_c, int kernel, int stride, int padding, bool bias, int dilation, int groups)
@@ -45,9 +81,8 @@ Tensor Conv2d::forward_with(const Tensor& x, const Tensor& w, const Tensor& b) {
 
 Tensor Conv2d::forward(const Tensor& x) {
     LRP_NVTX_RANGE("Conv2d.forward");
-    x_ = x;
     desc_ = desc_for(x);
-    return forward_with(x, weight.value, bias.value);
+    return forward_saving(x);
 }
 
 Tensor Conv2d::dgrad_with(const Tensor& dy, const Tensor& w) {
@@ -60,6 +95,7 @@ Tensor Conv2d::dgrad_with(const Tensor& dy, const Tensor& w) {
 Tensor Conv2d::backward(const Tensor& dy, bool acc) {
     LRP_NVTX_RANGE("Conv2d.backward");
     const Tensor& x = saved_input();
+    const Tensor& w = backward_weight(acc);
     if (acc && weight.requires_grad) {
         Tensor dw = Tensor::empty(weight.value.shape(), DType::F32, dy.device());
         ops::conv2d_wgrad(desc_, x, dy, dw);
@@ -70,7 +106,7 @@ Tensor Conv2d::backward(const Tensor& dy, bool acc) {
         ops::reduce_channels(dy, db);
         accumulate_grad(bias, std::move(db));
     }
-    return dgrad_with(dy, weight.value);
+    return dgrad_with(dy, w);
 }
 
 // ---- Linear ------------------------------------------------------------------------------------
@@ -96,8 +132,7 @@ Tensor Linear::forward_with(const Tensor& x, const Tensor& w, const Tensor& b) {
 
 Tensor Linear::forward(const Tensor& x) {
     LRP_NVTX_RANGE("Linear.forward");
-    x_ = x;
-    return forward_with(x, weight.value, bias.value);
+    return forward_saving(x);
 }
 
 Tensor Linear::dgrad_with(const Tensor& dy, const Tensor& w) {
@@ -109,6 +144,7 @@ Tensor Linear::dgrad_with(const Tensor& dy, const Tensor& w) {
 Tensor Linear::backward(const Tensor& dy, bool acc) {
     LRP_NVTX_RANGE("Linear.backward");
     const Tensor& x = saved_input();
+    const Tensor& w = backward_weight(acc);
     if (acc && weight.requires_grad) {
         Tensor dw = Tensor::empty(weight.value.shape(), DType::F32, dy.device());
         ops::gemm(true, false, 1.f, dy, x, 0.f, dw);
@@ -119,7 +155,7 @@ Tensor Linear::backward(const Tensor& dy, bool acc) {
         ops::reduce_channels(dy, db);
         accumulate_grad(bias, std::move(db));
     }
-    return dgrad_with(dy, weight.value);
+    return dgrad_with(dy, w);
 }
 
 }  // namespace lrp::nn

@@ -39,17 +39,19 @@ Tensor BatchNorm2d::forward(const Tensor& x) {
     LRP_CHECK((x.ndim() == 4 || x.ndim() == 2) && x.dim(1) == channels, "BatchNorm2d '", name(), "': input ",
               x.shape().str(), ", expected [N, ", channels, ", H, W]");
     x_ = x;
-    Tensor y = Tensor::empty(x.shape(), DType::F32, x.device());
     saved_train_ = training_;
+    saved_folded_ = folded_scale;
+    if (folded_scale) {
+        LRP_CHECK(!training_, "BatchNorm2d '", name(), "': folded (LRP attribution) in train mode");
+        return *folded_scale == 1.f ? x : ops::scale(x, *folded_scale);
+    }
+    Tensor y = Tensor::empty(x.shape(), DType::F32, x.device());
     if (training_) {
         save_mean_ = Tensor::empty({channels}, DType::F32, x.device());
         save_invstd_ = Tensor::empty({channels}, DType::F32, x.device());
         ops::batchnorm_fwd_train(x, weight.value, bias.value, eps, momentum, y, save_mean_, save_invstd_,
                                  running_mean, running_var);
         num_batches_tracked.data<int64_t>()[0] += 1;
-    } else if (eval_output_scale != 1.f) {
-        ops::batchnorm_fwd_eval(x, ops::scale(weight.value, eval_output_scale), ops::scale(bias.value, eval_output_scale),
-                                running_mean, running_var, eps, y);
     } else {
         ops::batchnorm_fwd_eval(x, weight.value, bias.value, running_mean, running_var, eps, y);
     }
@@ -66,6 +68,10 @@ std::pair<Tensor, Tensor> BatchNorm2d::eval_scale_shift() const {
 Tensor BatchNorm2d::backward(const Tensor& dy, bool acc) {
     LRP_NVTX_RANGE("BatchNorm2d.backward");
     const Tensor& x = saved_input();
+    if (saved_folded_) {
+        LRP_CHECK(!acc, "BatchNorm2d '", name(), "': parameter gradients of a BN folded for an LRP attribution");
+        return *saved_folded_ == 1.f ? dy : ops::scale(dy, *saved_folded_);
+    }
     Tensor dx = Tensor::empty(x.shape(), DType::F32, dy.device());
     Tensor dgamma = Tensor::empty({channels}, DType::F32, dy.device());
     Tensor dbeta = Tensor::empty({channels}, DType::F32, dy.device());

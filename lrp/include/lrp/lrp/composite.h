@@ -65,10 +65,10 @@ public:
     ResidualMode residual() const { return residual_; }
     BnFold bn_fold() const { return bn_fold_; }
     // After bind(): the rule a leaf got (nullptr: plain gradient), whether its parameters are folded,
-    // the folded BNs, and a printable per-leaf table ("name  type  rule").
+    // the folded (layer, BN, W', b') pairs, and a printable per-leaf table ("name  type  rule").
     const Rule* rule_for(const nn::Module& m) const;
     bool is_folded(const nn::Module& m) const;
-    const std::vector<nn::BatchNorm2d*>& folded_batchnorms() const { return folded_bns_; }
+    const std::vector<FoldedPair>& folded_pairs() const { return folded_; }
     std::string assignment_table() const;
 
 private:
@@ -94,7 +94,7 @@ private:
     nn::Module* bound_ = nullptr;
     std::vector<const nn::Module*> order_;
     std::unordered_map<const nn::Module*, Binding> bindings_;
-    std::vector<nn::BatchNorm2d*> folded_bns_;
+    std::vector<FoldedPair> folded_;
 };
 
 }  // namespace lrp::explain

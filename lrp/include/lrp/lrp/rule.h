@@ -11,10 +11,7 @@
 namespace lrp::explain {
 
 // (W, b) as a rule sees them; bias undefined = no bias (treated as b = 0).
-struct AffineParams {
-    Tensor weight;
-    Tensor bias;
-};
+using AffineParams = nn::WeightBias;
 
 class Rule {
 public:
@@ -38,6 +35,13 @@ public:
         const Tensor& x;  // input of the last forward
         const Tensor& w;  // effective weight
         const Tensor& b;  // effective bias (undefined: none)
+        const Tensor& z;  // f(x; w, b) as the attribution forward computed it (undefined if not kept)
+        // f(x; w, b), or f(x; w) without bias: the kept forward output when it is that, else recomputed.
+        // The kept output is bit-identical to the recomputation, so a rule loses nothing by using it.
+        Tensor output(bool with_bias = true) const {
+            if (z.defined() && (with_bias || !b.defined())) return z;
+            return forward(x, w, with_bias ? b : Tensor());
+        }
         // f(x; w, b) with the layer's geometry (b undefined: no bias).
         Tensor forward(const Tensor& in, const Tensor& weight, const Tensor& bias = Tensor()) const {
             return layer.forward_with(in, weight, bias);

@@ -1,10 +1,18 @@
 // Conv2d and Linear: the affine layers. Both expose what LRP rules need besides forward/backward:
 // the saved input, and forward / input-VJP with substituted weights (W+, W-, W + gamma W+, ...).
 #pragma once
+#include <optional>
+
 #include "lrp/nn/module.h"
 #include "lrp/ops/conv.h"
 
 namespace lrp::nn {
+
+// A (weight, bias) pair; bias undefined = no bias.
+struct WeightBias {
+    Tensor weight;
+    Tensor bias;
+};
 
 class AffineLayer : public Module {
 public:
@@ -18,10 +26,28 @@ public:
     virtual Tensor forward_with(const Tensor& x, const Tensor& w, const Tensor& b) = 0;
     // Input-VJP of f(.; w) at the last forward's geometry.
     virtual Tensor dgrad_with(const Tensor& dy, const Tensor& w) = 0;
-    void clear_saved() override { x_ = Tensor(); }
+    void clear_saved() override;
+
+    // LRP attribution support, set and restored by lrp::explain::ScopedAttributionForward and never
+    // during training. While forward_override is set, forward() uses it instead of (weight, bias) (a
+    // BN-folded pair) and backward() takes its input-VJP with that weight (parameter gradients are refused).
+    // While keep_output is set, forward() keeps its output for saved_output_for().
+    std::optional<WeightBias> forward_override;
+    bool keep_output = false;
+    // The kept output of the last forward if that forward ran with exactly these tensors (same storage,
+    // both biases undefined or the same); else an undefined tensor. Rules use it as z = f(x; w, b).
+    Tensor saved_output_for(const Tensor& w, const Tensor& b) const;
+    void release_output();  // drops the kept output (the stored input stays)
 
 protected:
+    // The forward of the layer's current parameters (or of the override), keeping x and, if asked, the output.
+    Tensor forward_saving(const Tensor& x);
+    // The weight of the last forward's input-VJP; refuses parameter gradients under an override.
+    const Tensor& backward_weight(bool accumulate_param_grads) const;
     Tensor x_;
+
+private:
+    Tensor y_, y_w_, y_b_;  // kept output and the parameters that produced it
 };
 
 class Conv2d : public AffineLayer {

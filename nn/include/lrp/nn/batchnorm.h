@@ -1,6 +1,8 @@
 // BatchNorm2d with PyTorch semantics: batch statistics in train mode (running statistics updated with
 // momentum and the unbiased variance), running statistics in eval mode; torchvision buffer names.
 #pragma once
+#include <optional>
+
 #include "lrp/nn/module.h"
 
 namespace lrp::nn {
@@ -19,15 +21,17 @@ public:
 
     int channels;
     float eps, momentum;
-    // Extra factor on the eval-mode output (1 = PyTorch semantics). Set only for the duration of an LRP
-    // attribution forward that emulates zennit 0.5.1's folded-BN residue 1/sqrt(1 + eps) (lrp/canonizer.h).
-    float eval_output_scale = 1.f;
+    // LRP attribution support (lrp::explain::ScopedAttributionForward; never in training): while set, this
+    // BN is folded into the layer before it, so its eval forward is x * folded_scale (x itself for 1;
+    // zennit 0.5.1's neutralised BN leaves 1/sqrt(1 + eps)) and its backward dy * folded_scale.
+    std::optional<float> folded_scale;
     Param weight, bias;
     Tensor running_mean, running_var, num_batches_tracked;
 
 private:
     Tensor x_, save_mean_, save_invstd_;
     bool saved_train_ = false;
+    std::optional<float> saved_folded_;  // folded_scale of the last forward
 };
 
 }  // namespace lrp::nn
