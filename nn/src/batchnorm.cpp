@@ -82,6 +82,7 @@ Tensor BatchNorm2d::backward(const Tensor& dy, bool acc) {
         // dgamma = sum(dy * xhat) with xhat = (x - mean) / sqrt(var + eps), dbeta = sum(dy).
         auto [scale, shift] = eval_scale_shift();
         ops::channel_affine(dy, scale, Tensor(), dx);
+        if (!acc) return dx;  // input gradient only (e.g. an LRP gradient rule): no dgamma / dbeta work
         Tensor a = Tensor::empty({channels}, DType::F32, dy.device()), b = Tensor::empty({channels}, DType::F32, dy.device());
         ops::bn_eval_affine(Tensor(), Tensor(), running_mean, running_var, eps, a, b);
         Tensor xhat = Tensor::empty(x.shape(), DType::F32, dy.device());
