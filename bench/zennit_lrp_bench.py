@@ -1,16 +1,18 @@
 #!/usr/bin/env python3
-"""zennit counterpart of bench_reldrop's `lrp_attribute` and `eval_fwd_bwd_data` cases (issue #6: lrpcu's
-relevance pass <= 1.2x an eval forward + backward-data, and >= 5x faster than zennit).
+"""zennit counterpart of bench_lrp (issue #6: lrpcu's relevance pass <= 1.2x an eval forward +
+backward-data, and >= 5x faster than zennit).
 
-Model: lrpcu's CIFAR ResNet-18 form (torchvision resnet18, 3x3 stem, no max-pool, 10 classes), eval mode,
-random weights (torch.manual_seed(0)), input randn(batch, 3, 32, 32), target onehot(i % 10).
+Models (--archs): lrpcu's CIFAR forms of ResNet-18 (torchvision resnet18, 3x3 stem, no max-pool) and
+VGG-16-BN (torch_train_bench.py), 10 classes, ReLUs not in place (zennit hooks them), eval mode, random
+weights (torch.manual_seed(0)), input randn(batch, 3, 32, 32), target onehot(i % 10).
 Cases (one JSON line each; ms = median over --iters after 3 warm-up iterations):
   zennit_attribute_reldrop           zennit Gradient attribution with RelDrop's reference composite
                                      (docs/reldrop.md section 2.2: first conv Flat(1e-6), activations Pass,
                                      AvgPool Norm(1e-6), other convs and Linear Epsilon(1e-3), BN Pass;
                                      BN folded by SequentialMergeBatchNorm only, so the residual add is the
                                      plain gradient as with the reference's timm models)
-  zennit_attribute_epsilon_plus_flat zennit EpsilonPlusFlat with canonizers=[ResNetCanonizer()]
+  zennit_attribute_epsilon_plus_flat zennit EpsilonPlusFlat with canonizers=[ResNetCanonizer()] (ResNet)
+                                     or [SequentialMergeBatchNorm()] (VGG, = zennit's VGGCanonizer)
   torch_eval_fwd_bwd_data            eval forward + backward to the input only (no parameter gradients)
   torch_eval_fwd                     eval forward under no_grad
 The composite is registered once around the timed loop (`with Gradient(model, composite) as attributor`),
@@ -27,7 +29,7 @@ from importlib.metadata import version
 import torch, torch.nn as nn
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from torch_train_bench import cifar_resnet18  # noqa: E402  (no side effects on import)
+from torch_train_bench import cifar_resnet18, cifar_vgg16_bn  # noqa: E402  (no side effects on import)
 
 from zennit.attribution import Gradient  # noqa: E402
 from zennit.canonizers import SequentialMergeBatchNorm  # noqa: E402
@@ -52,15 +54,20 @@ def reldrop_composite(eps=1e-3):
 
 
 COMPOSITES = {
-    'zennit_attribute_reldrop': reldrop_composite,
-    'zennit_attribute_epsilon_plus_flat': lambda: EpsilonPlusFlat(canonizers=[ResNetCanonizer()]),
+    'zennit_attribute_reldrop': lambda arch: reldrop_composite(),
+    'zennit_attribute_epsilon_plus_flat': lambda arch: EpsilonPlusFlat(
+        canonizers=[ResNetCanonizer() if arch.startswith('resnet') else SequentialMergeBatchNorm()]),
 }
+ARCHS = {'resnet18': cifar_resnet18, 'vgg16_bn': cifar_vgg16_bn}
 CASES = list(COMPOSITES) + ['torch_eval_fwd_bwd_data', 'torch_eval_fwd']
 
 
-def setup(dev, batch):
+def setup(arch, dev, batch):
     torch.manual_seed(0)
-    model = cifar_resnet18().to(dev).eval()
+    model = ARCHS[arch]().to(dev).eval()
+    for m in model.modules():
+        if isinstance(m, nn.ReLU):
+            m.inplace = False
     model.requires_grad_(False)
     x = torch.randn(batch, 3, 32, 32, device=dev)
     onehot = torch.nn.functional.one_hot(torch.arange(batch, device=dev) % 10, 10).float()
@@ -89,10 +96,10 @@ def timed(once, dev, iters):
     return r
 
 
-def run_case(case, dev, batch, iters):
-    model, x, onehot = setup(dev, batch)
+def run_case(arch, case, dev, batch, iters):
+    model, x, onehot = setup(arch, dev, batch)
     if case in COMPOSITES:
-        with Gradient(model=model, composite=COMPOSITES[case]()) as attributor:
+        with Gradient(model=model, composite=COMPOSITES[case](arch)) as attributor:
             return timed(lambda: attributor(x, onehot), dev, iters)
     if case == 'torch_eval_fwd_bwd_data':
         xg = x.clone().requires_grad_(True)
@@ -109,16 +116,16 @@ def run_case(case, dev, batch, iters):
     return timed(fwd, dev, iters)
 
 
-def check(dev):
+def check(archs, dev):
     """Eyeball test on batch 2: relevance sums per sample, determinism, Flat stem's equal channels."""
-    for case, make in COMPOSITES.items():
-        model, x, onehot = setup(dev, 2)
-        with Gradient(model=model, composite=make()) as attributor:
+    for arch, (case, make) in [(a, c) for a in archs for c in COMPOSITES.items()]:
+        model, x, onehot = setup(arch, dev, 2)
+        with Gradient(model=model, composite=make(arch)) as attributor:
             out, a1 = attributor(x, onehot)
             _, a2 = attributor(x, onehot)
         rmap = a1.sum(1)  # [B, H, W], the map RelDrop uses
         info = {
-            'check': case,
+            'check': case, 'model': arch + '_cifar',
             'logit_at_target': (out * onehot).sum(1).tolist(),
             'relevance_sum': rmap.flatten(1).sum(1).tolist(),
             'relevance_abs_sum': rmap.flatten(1).abs().sum(1).tolist(),
@@ -136,6 +143,7 @@ def main():
     ap.add_argument('--iters', type=int, default=None, help='default 20 on cuda, 3 on cpu')
     ap.add_argument('--threads', type=int, default=None, help='torch.set_num_threads (default 2 on cpu)')
     ap.add_argument('--cases', default=','.join(CASES), help='comma-separated subset of: ' + ','.join(CASES))
+    ap.add_argument('--archs', default=','.join(ARCHS), help='comma-separated subset of: ' + ','.join(ARCHS))
     ap.add_argument('--check', action='store_true', help='print the correctness eyeball check instead of timing')
     a = ap.parse_args()
     dev = torch.device(a.device)
@@ -143,8 +151,12 @@ def main():
     threads = a.threads if a.threads is not None else (None if cuda else 2)
     if threads:
         torch.set_num_threads(threads)
+    archs = a.archs.split(',')
+    for arch in archs:
+        if arch not in ARCHS:
+            sys.exit(f'unknown arch {arch!r}; known: {", ".join(ARCHS)}')
     if a.check:
-        check(dev)
+        check(archs, dev)
         return
     batch = a.batch or (128 if cuda else 8)
     iters = a.iters or (20 if cuda else 3)
@@ -153,12 +165,15 @@ def main():
     if cuda:
         ctx.update(cudnn=torch.backends.cudnn.version(), tf32_conv=torch.backends.cudnn.allow_tf32,
                    tf32_matmul=torch.backends.cuda.matmul.allow_tf32)
-    for case in a.cases.split(','):
+    cases = a.cases.split(',')
+    for case in cases:
         if case not in CASES:
             sys.exit(f'unknown case {case!r}; known: {", ".join(CASES)}')
-        r = run_case(case, dev, batch, iters)
-        print(json.dumps({'bench': case, 'model': 'resnet18_cifar', 'batch': batch, 'iters': iters, **r,
-                          'images_per_s': batch / r['ms'] * 1e3, **ctx}), flush=True)
+    for arch in archs:
+        for case in cases:
+            r = run_case(arch, case, dev, batch, iters)
+            print(json.dumps({'bench': case, 'model': arch + '_cifar', 'batch': batch, 'iters': iters, **r,
+                              'images_per_s': batch / r['ms'] * 1e3, **ctx}), flush=True)
 
 
 if __name__ == '__main__':
