@@ -56,6 +56,6 @@ if [[ $what == bench || $what == all ]]; then
   tail -14 "$out/torch_train_bench.jsonl"
   # zennit (from .deps/py, see prepare.sh) on the same GPU: the LRP pass comparison of issue #6.
   PYTHONPATH=$PWD/.deps/py python3 bench/zennit_lrp_bench.py > "$out/zennit_lrp_bench.jsonl" 2>&1 || rc=1
-  tail -6 "$out/zennit_lrp_bench.jsonl"
+  tail -10 "$out/zennit_lrp_bench.jsonl"
 fi
 exit $rc
