@@ -1,9 +1,14 @@
-// The folded attribution forward: every affine rule sees the kept output z = f(x; W', b') of the forward
-// (bit-identical to a recomputation) under each BN-fold mode; gradient-rule layers differentiate the
-// folded model; the layer fields are restored; parameter gradients are refused while folded. CPU and CUDA.
+// The fast paths of the relevance pass. The folded attribution forward: every affine rule sees the kept
+// output z = f(x; W', b') (bit-identical to a recomputation) under each BN-fold mode; gradient-rule layers
+// differentiate the folded model; fields restored; parameter gradients refused while folded. The sign
+// analysis: which layers get input >= 0, and the sign-split rules' skip of the x- half equals the full
+// computation. CPU and CUDA.
+#include <set>
+
 #include "lrp/lrp/attribution.h"
 #include "lrp/lrp/composites.h"
 #include "lrp/lrp/rules.h"
+#include "lrp/nn/activation.h"
 #include "lrp/nn/models.h"
 #include "lrp/ops/elementwise.h"
 #include "lrp_test_util.h"
@@ -92,7 +97,88 @@ void check_gradient_of_folded_model(Device d) {
     Tensor grad = m->backward(initial_relevance(y, Target::class_index(3)), false);
     EXPECT_LE(test::rel_l2(r, grad), 1e-5) << d.str();
 }
+
+// The names of the affine leaves whose input the structural analysis proves >= 0.
+std::set<std::string> nonneg_layers(const nn::Module& m) {
+    std::unordered_set<const nn::Module*> found;
+    m.nonneg_output(false, found);
+    std::set<std::string> names;
+    for (const nn::Module* l : found) names.insert(l->name());
+    return names;
+}
+
+std::set<std::string> affine_names_except(nn::Module& m, const std::string& skip) {
+    std::set<std::string> names;
+    for (nn::Module* l : m.leaves())
+        if (dynamic_cast<nn::AffineLayer*>(l) && l->name() != skip) names.insert(l->name());
+    return names;
+}
+
+// ZPlus, AlphaBeta and Gamma on an input >= 0 (with exact zeros): the x- skip equals the full rule.
+void check_sign_split_skip(Device d) {
+    const std::vector<std::shared_ptr<const Rule>> rules = {
+        std::make_shared<ZPlus>(), std::make_shared<AlphaBeta>(2.f, 1.f), std::make_shared<Gamma>(0.25f),
+        std::make_shared<ZPlus>(1e-6f, true)};
+    nn::Conv2d conv(3, 5, 3, 2, 1, true);
+    nn::Linear fc(7, 4, true);
+    conv.weight.value.copy_from(test::rand_tensor(conv.weight.value.shape(), 20));
+    conv.bias.value.copy_from(test::rand_tensor({5}, 21));
+    fc.weight.value.copy_from(test::rand_tensor({4, 7}, 22));
+    fc.bias.value.copy_from(test::rand_tensor({4}, 23));
+    conv.to(d);
+    fc.to(d);
+    std::vector<float> xv = test::rand_tensor({2, 3, 7, 9}, 24, -1.f, 1.f).to_vector<float>();
+    for (float& v : xv) v = std::max(v, 0.f);  // a ReLU output: about half exact zeros
+    Tensor x = Tensor::from_vector(xv, {2, 3, 7, 9}, d);
+    Tensor xf = ops::relu(test::rand_tensor({3, 7}, 25, -1.f, 1.f, d));
+    Tensor rc = test::rand_tensor({2, 5, 4, 5}, 26, -1.f, 1.f, d), rf = test::rand_tensor({3, 4}, 27, -1.f, 1.f, d);
+    conv.forward(x);
+    fc.forward(xf);
+    for (const auto& rule : rules) {
+        for (auto [layer, r] : {std::pair<nn::AffineLayer*, Tensor>{&conv, rc}, {&fc, rf}}) {
+            AffineParams full{layer->weight.value, layer->bias.value};
+            AffineParams skip = full;
+            skip.input_nonneg = true;
+            Tensor a = rule->relevance(*layer, r, &full), b = rule->relevance(*layer, r, &skip);
+            EXPECT_EQ(b.to_vector<float>(), a.to_vector<float>()) << rule->name() << " on " << layer->type() << ", " << d.str();
+            EXPECT_GT(test::rel_l2(a, Tensor::zeros(a.shape(), DType::F32, d)), 0.0) << "non-trivial";
+        }
+    }
+}
 }  // namespace
+
+TEST(LrpCpuSignAnalysis, LayersAfterAReluHaveNonNegativeInput) {
+    for (const std::string arch : {"resnet18", "resnet50", "resnet18_imagenet"}) {
+        auto m = small_model(arch, Device::cpu(), 1);
+        EXPECT_EQ(nonneg_layers(*m), affine_names_except(*m, "conv1")) << arch << ": all but the stem";
+    }
+    for (const std::string arch : {"vgg11", "vgg11_bn", "vgg16_bn_imagenet"}) {
+        auto m = small_model(arch, Device::cpu(), 1);
+        EXPECT_EQ(nonneg_layers(*m), affine_names_except(*m, "features.0")) << arch << ": all but the first conv";
+    }
+    // A BN, another conv or the raw input between a ReLU and a layer: unknown sign.
+    nn::Sequential s;
+    s.emplace<nn::Conv2d>("a", 3, 4, 3);
+    s.emplace<nn::Conv2d>("b", 4, 4, 3);
+    s.emplace<nn::ReLU>("r");
+    s.emplace<nn::BatchNorm2d>("bn", 4);
+    s.emplace<nn::Conv2d>("c", 4, 4, 3);
+    s.emplace<nn::ReLU>("r2");
+    s.emplace<nn::Dropout>("drop");
+    s.emplace<nn::Flatten>("flat");
+    s.emplace<nn::Linear>("fc", 4, 2);
+    EXPECT_EQ(nonneg_layers(s), std::set<std::string>{"fc"});
+    Composite c = make_composite("epsilon_plus");
+    c.bind(s);
+    EXPECT_NE(c.assignment_table().find("[input >= 0]"), std::string::npos) << c.assignment_table();
+}
+
+TEST(LrpCpuSignAnalysis, SignSplitRulesSkipTheEmptyHalfExactly) { check_sign_split_skip(Device::cpu()); }
+
+TEST(LrpCudaSignAnalysis, SignSplitRulesSkipTheEmptyHalfExactly) {
+    LRP_SKIP_WITHOUT_CUDA();
+    check_sign_split_skip(Device::cuda(0));
+}
 
 TEST(LrpCpuKeptOutput, EveryAffineRuleSeesTheKeptOutput) { check_every_rule_sees_kept_z(Device::cpu()); }
 TEST(LrpCpuKeptOutput, GradientRuleDifferentiatesTheFoldedModel) { check_gradient_of_folded_model(Device::cpu()); }

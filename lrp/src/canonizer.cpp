@@ -63,7 +63,7 @@ ScopedAttributionForward::ScopedAttributionForward(nn::Module& model, const std:
         LRP_CHECK(!p.layer->forward_override && !p.bn->folded_scale, "attribution forward: '", p.layer->name(),
                   "' / '", p.bn->name(), "' are already folded (nested attribution?)");
     for (const FoldedPair& p : folded) {
-        p.layer->forward_override = p.params;
+        p.layer->forward_override = nn::WeightBias{p.params.weight, p.params.bias};
         p.bn->folded_scale = mode == BnFold::Zennit051
                                  ? static_cast<float>(1.0 / std::sqrt(1.0 + static_cast<double>(p.bn->eps)))
                                  : 1.f;

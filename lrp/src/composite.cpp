@@ -114,6 +114,8 @@ void Composite::bind(nn::Module& model) {
         }
     }
     const std::vector<nn::Module*> leaves = model.leaves();
+    std::unordered_set<const nn::Module*> nonneg_inputs;  // affine leaves whose input follows a ReLU
+    model.nonneg_output(false, nonneg_inputs);
     for (auto& [n, r] : name_map_) {
         bool found = false;
         for (nn::Module* l : leaves) found = found || l->name() == n;
@@ -149,6 +151,7 @@ void Composite::bind(nn::Module& model) {
             auto it = folded.find(leaf);
             b.folded = it != folded.end();
             b.params = b.folded ? it->second : AffineParams{layer->weight.value, layer->bias.value};
+            b.params.input_nonneg = nonneg_inputs.count(leaf) > 0;
         }
         bindings_[leaf] = std::move(b);
         order_.push_back(leaf);
@@ -180,7 +183,8 @@ std::string Composite::assignment_table() const {
         const Binding& b = bindings_.at(m);
         os << "  " << std::left << std::setw(28) << (m->name().empty() ? "<root>" : m->name()) << std::setw(20)
            << m->type() << (b.rule ? b.rule->name() : std::string("Gradient (unmatched)"))
-           << (b.folded ? (b.affine ? "  [BN folded in]" : "  [folded]") : "") << "\n";
+           << (b.folded ? (b.affine ? "  [BN folded in]" : "  [folded]") : "")
+           << (b.affine && b.params.input_nonneg ? "  [input >= 0]" : "") << "\n";
     }
     return os.str();
 }

@@ -12,7 +12,7 @@ Tensor AffineRule::relevance(nn::Module& m, const Tensor& r, const AffineParams*
     LRP_CHECK(r.device() == x.device(), name(), " on '", m.name(), "': relevance on ", r.device().str(),
               ", stored input on ", x.device().str());
     const Tensor z = layer->saved_output_for(params->weight, params->bias);
-    Call c{*layer, x, params->weight, params->bias, z};
+    Call c{*layer, x, params->weight, params->bias, z, params->input_nonneg};
     Tensor out = affine(c, r);
     LRP_CHECK(out.shape() == x.shape(), name(), " on '", m.name(), "': produced relevance ", out.shape().str(),
               " for input ", x.shape().str());

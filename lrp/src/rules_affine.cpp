@@ -16,11 +16,29 @@ namespace {
 // The bias a modified pass uses: undefined when zeroed or absent.
 Tensor bias_or_none(const Tensor& b, bool zero_bias) { return zero_bias ? Tensor() : b; }
 
+// The sign partition of the input: x+ and x-. When the input is >= 0 by construction (c.x_nonneg),
+// x+ is x itself and x- is exactly zero, so every x- term below is skipped: it would add +-0 only.
+struct SignSplit {
+    Tensor p, n;  // n undefined when x >= 0 by construction
+};
+SignSplit split(const AffineRule::Call& c) {
+    if (c.x_nonneg) return {c.x, Tensor()};
+    return {pos(c.x), neg(c.x)};
+}
+
+// f(x+; wa, ba) + f(x-; wb): the two-partition forward (no bias on the x- pass, as zennit).
+Tensor split_forward(const AffineRule::Call& c, const SignSplit& x, const Tensor& wa, const Tensor& ba,
+                     const Tensor& wb) {
+    Tensor z = c.forward(x.p, wa, ba);
+    if (x.n.defined()) ops::add(z, c.forward(x.n, wb), z);
+    return z;
+}
+
 // x+ dgrad(s, wa) + x- dgrad(s, wb): the two-partition reducer of ZPlus / AlphaBeta / Gamma.
-Tensor split_reduce(const AffineRule::Call& c, const Tensor& xp, const Tensor& xn, const Tensor& s, const Tensor& wa,
+Tensor split_reduce(const AffineRule::Call& c, const SignSplit& x, const Tensor& s, const Tensor& wa,
                     const Tensor& wb) {
-    Tensor out = ops::mul(xp, c.dgrad(s, wa));
-    ops::add(out, ops::mul(xn, c.dgrad(s, wb)), out);
+    Tensor out = ops::mul(x.p, c.dgrad(s, wa));
+    if (x.n.defined()) ops::add(out, ops::mul(x.n, c.dgrad(s, wb)), out);
     return out;
 }
 }  // namespace
@@ -44,11 +62,10 @@ std::string ZPlus::name() const {
 }
 
 Tensor ZPlus::affine(const Call& c, const Tensor& r) const {
-    Tensor xp = pos(c.x), xn = neg(c.x), wp = pos(c.w), wn = neg(c.w);
-    Tensor z = c.forward(xp, wp, pos(bias_or_none(c.b, zero_bias_)));
-    ops::add(z, c.forward(xn, wn), z);
-    Tensor s = stab_divide(r, z, stab_);
-    return split_reduce(c, xp, xn, s, wp, wn);
+    const SignSplit x = split(c);
+    Tensor wp = pos(c.w), wn = neg(c.w);
+    Tensor z = split_forward(c, x, wp, pos(bias_or_none(c.b, zero_bias_)), wn);
+    return split_reduce(c, x, stab_divide(r, z, stab_), wp, wn);
 }
 
 // ---- AlphaBeta ---------------------------------------------------------------------------------
@@ -69,14 +86,13 @@ std::string AlphaBeta::name() const {
 }
 
 Tensor AlphaBeta::affine(const Call& c, const Tensor& r) const {
-    Tensor xp = pos(c.x), xn = neg(c.x), wp = pos(c.w), wn = neg(c.w);
+    const SignSplit x = split(c);
+    Tensor wp = pos(c.w), wn = neg(c.w);
     const Tensor b = bias_or_none(c.b, zero_bias_);
-    Tensor za = c.forward(xp, wp, pos(b));  // positive contributions: b+ in the x+ pass only
-    ops::add(za, c.forward(xn, wn), za);
-    Tensor zb = c.forward(xp, wn, neg(b));  // negative contributions: b- in the x+ pass only
-    ops::add(zb, c.forward(xn, wp), zb);
-    Tensor out = split_reduce(c, xp, xn, stab_divide(r, za, stab_), wp, wn);
-    Tensor negative = split_reduce(c, xp, xn, stab_divide(r, zb, stab_), wn, wp);
+    Tensor za = split_forward(c, x, wp, pos(b), wn);  // positive contributions: b+ in the x+ pass only
+    Tensor zb = split_forward(c, x, wn, neg(b), wp);  // negative contributions: b- in the x+ pass only
+    Tensor out = split_reduce(c, x, stab_divide(r, za, stab_), wp, wn);
+    Tensor negative = split_reduce(c, x, stab_divide(r, zb, stab_), wn, wp);
     ops::scale(out, alpha_, out);
     ops::axpy(-beta_, negative, out);
     return out;
@@ -95,22 +111,20 @@ std::string Gamma::name() const {
 }
 
 Tensor Gamma::affine(const Call& c, const Tensor& r) const {
-    Tensor xp = pos(c.x), xn = neg(c.x);
+    const SignSplit x = split(c);
     const Tensor b = bias_or_none(c.b, zero_bias_);
     Tensor wgp = math::add_scaled(c.w, gamma_, pos(c.w));  // W + gamma W+
     Tensor wgn = math::add_scaled(c.w, gamma_, neg(c.w));  // W + gamma W-
     Tensor bgp = b.defined() ? math::add_scaled(b, gamma_, pos(b)) : Tensor();
     Tensor bgn = b.defined() ? math::add_scaled(b, gamma_, neg(b)) : Tensor();
     Tensor z = c.output(!zero_bias_);  // unmodified output: decides which outputs are positive / negative
-    Tensor z_pos = c.forward(xp, wgp, bgp);
-    ops::add(z_pos, c.forward(xn, wgn), z_pos);
-    Tensor z_neg = c.forward(xp, wgn, bgn);
-    ops::add(z_neg, c.forward(xn, wgp), z_neg);
+    Tensor z_pos = split_forward(c, x, wgp, bgp, wgn);
+    Tensor z_neg = split_forward(c, x, wgn, bgn, wgp);
     Tensor gp = stab_divide(ops::mul(math::is_positive(z), r), z_pos, stab_);
     Tensor gn = stab_divide(ops::mul(math::is_negative(z), r), z_neg, stab_);
-    Tensor out = split_reduce(c, xp, xn, gp, wgp, wgn);  // summed left to right, as zennit's reducer
-    ops::add(out, ops::mul(xp, c.dgrad(gn, wgn)), out);
-    ops::add(out, ops::mul(xn, c.dgrad(gn, wgp)), out);
+    Tensor out = split_reduce(c, x, gp, wgp, wgn);  // summed left to right, as zennit's reducer
+    ops::add(out, ops::mul(x.p, c.dgrad(gn, wgn)), out);
+    if (x.n.defined()) ops::add(out, ops::mul(x.n, c.dgrad(gn, wgp)), out);
     return out;
 }
 

@@ -13,6 +13,11 @@ const Tensor& AffineLayer::saved_input() const {
     return x_;
 }
 
+bool AffineLayer::nonneg_output(bool input_nonneg, std::unordered_set<const Module*>& nonneg_inputs) const {
+    if (input_nonneg) nonneg_inputs.insert(this);
+    return false;
+}
+
 void AffineLayer::clear_saved() {
     x_ = Tensor();
     release_output();

@@ -10,6 +10,8 @@ Tensor Module::relevance(const Tensor& r, RelevancePolicy& policy) {
     return policy.apply(*this, r);
 }
 
+bool Module::nonneg_output(bool, std::unordered_set<const Module*>&) const { return false; }
+
 void Module::train(bool on) {
     training_ = on;
     on_train_changed();

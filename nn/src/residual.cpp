@@ -32,6 +32,13 @@ Tensor ResidualBlock::backward(const Tensor& dy, bool acc) {
     return dx;
 }
 
+// Both branches see the block's input; the ReLU after the sum makes the output non-negative.
+bool ResidualBlock::nonneg_output(bool input_nonneg, std::unordered_set<const Module*>& nonneg_inputs) const {
+    main_->nonneg_output(input_nonneg, nonneg_inputs);
+    if (downsample_) downsample_->nonneg_output(input_nonneg, nonneg_inputs);
+    return relu_out_.nonneg_output(false, nonneg_inputs);
+}
+
 Tensor ResidualBlock::relevance(const Tensor& r, RelevancePolicy& policy) {
     Tensor rs = relu_out_.relevance(r, policy);
     Tensor r_main = rs, r_short = rs;

@@ -15,6 +15,11 @@ Tensor Sequential::backward(const Tensor& dy, bool acc) {
     return g;
 }
 
+bool Sequential::nonneg_output(bool input_nonneg, std::unordered_set<const Module*>& nonneg_inputs) const {
+    for (const auto& m : mods_) input_nonneg = m->nonneg_output(input_nonneg, nonneg_inputs);
+    return input_nonneg;
+}
+
 Tensor Sequential::relevance(const Tensor& r, RelevancePolicy& policy) {
     Tensor g = r;
     for (auto it = mods_.rbegin(); it != mods_.rend(); ++it) g = (*it)->relevance(g, policy);

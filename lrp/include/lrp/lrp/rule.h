@@ -10,8 +10,14 @@
 
 namespace lrp::explain {
 
-// (W, b) as a rule sees them; bias undefined = no bias (treated as b = 0).
-using AffineParams = nn::WeightBias;
+// (W, b) as a rule sees them; bias undefined = no bias (treated as b = 0). input_nonneg: the layer's
+// input is >= 0 by construction (Module::nonneg_output, e.g. it follows a ReLU), so the x- half of a
+// sign-split rule is exactly zero and may be skipped.
+struct AffineParams {
+    Tensor weight;
+    Tensor bias;
+    bool input_nonneg = false;
+};
 
 class Rule {
 public:
@@ -36,6 +42,7 @@ public:
         const Tensor& w;  // effective weight
         const Tensor& b;  // effective bias (undefined: none)
         const Tensor& z;  // f(x; w, b) as the attribution forward computed it (undefined if not kept)
+        bool x_nonneg;    // x >= 0 by construction: x+ = x and x- = 0, so rules may drop the x- terms
         // f(x; w, b), or f(x; w) without bias: the kept forward output when it is that, else recomputed.
         // The kept output is bit-identical to the recomputation, so a rule loses nothing by using it.
         Tensor output(bool with_bias = true) const {

@@ -8,6 +8,7 @@ namespace lrp::nn {
 class ReLU : public Module {
 public:
     const char* type() const override { return "ReLU"; }
+    bool nonneg_output(bool, std::unordered_set<const Module*>&) const override { return true; }
     Tensor forward(const Tensor& x) override;
     Tensor backward(const Tensor& dy, bool accumulate_param_grads = true) override;
     void clear_saved() override { x_ = Tensor(); }
@@ -21,6 +22,7 @@ private:
 class Flatten : public Module {
 public:
     const char* type() const override { return "Flatten"; }
+    bool nonneg_output(bool in, std::unordered_set<const Module*>&) const override { return in; }
     Tensor forward(const Tensor& x) override;
     Tensor backward(const Tensor& dy, bool accumulate_param_grads = true) override;
 
@@ -31,6 +33,7 @@ private:
 class Identity : public Module {
 public:
     const char* type() const override { return "Identity"; }
+    bool nonneg_output(bool in, std::unordered_set<const Module*>&) const override { return in; }
     Tensor forward(const Tensor& x) override { return x; }
     Tensor backward(const Tensor& dy, bool = true) override { return dy; }
 };
@@ -41,6 +44,7 @@ class Dropout : public Module {
 public:
     explicit Dropout(float p = 0.5f);
     const char* type() const override { return "Dropout"; }
+    bool nonneg_output(bool in, std::unordered_set<const Module*>&) const override { return in; }
     Tensor forward(const Tensor& x) override;
     Tensor backward(const Tensor& dy, bool accumulate_param_grads = true) override;
     void clear_saved() override { mask_ = Tensor(); }

@@ -22,6 +22,7 @@ public:
 
     // The input of the last forward (kept in train and eval mode).
     const Tensor& saved_input() const;
+    bool nonneg_output(bool input_nonneg, std::unordered_set<const Module*>& nonneg_inputs) const override;
     // f(x; w, b) with this layer's geometry; b may be undefined (no bias).
     virtual Tensor forward_with(const Tensor& x, const Tensor& w, const Tensor& b) = 0;
     // Input-VJP of f(.; w) at the last forward's geometry.

@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -54,6 +55,11 @@ public:
     virtual Tensor backward(const Tensor& dy, bool accumulate_param_grads = true) = 0;
     // Relevance mode: leaves ask the policy; containers recurse in reverse order.
     virtual Tensor relevance(const Tensor& r, RelevancePolicy& policy);
+    // Structural sign analysis (reads no data): given whether this module's input is known to be >= 0
+    // elementwise, returns whether its output is, and adds each affine leaf whose input is known >= 0
+    // to `nonneg_inputs` (LRP rules that split inputs by sign skip the empty half there).
+    // Default: the output sign is unknown.
+    virtual bool nonneg_output(bool input_nonneg, std::unordered_set<const Module*>& nonneg_inputs) const;
 
     // Train/eval mode, recursively.
     void train(bool on = true);

@@ -10,6 +10,7 @@ class MaxPool2d : public Module {
 public:
     explicit MaxPool2d(int kernel, int stride = -1, int padding = 0, int dilation = 1, bool ceil_mode = false);
     const char* type() const override { return "MaxPool2d"; }
+    bool nonneg_output(bool in, std::unordered_set<const Module*>&) const override { return in; }
     Tensor forward(const Tensor& x) override;
     Tensor backward(const Tensor& dy, bool accumulate_param_grads = true) override;
     void clear_saved() override { idx_ = Tensor(); x_ = Tensor(); }
@@ -27,6 +28,7 @@ public:
     explicit AvgPool2d(int kernel, int stride = -1, int padding = 0, bool ceil_mode = false,
                        bool count_include_pad = true, int divisor_override = 0);
     const char* type() const override { return "AvgPool2d"; }
+    bool nonneg_output(bool in, std::unordered_set<const Module*>&) const override { return in; }
     Tensor forward(const Tensor& x) override;
     Tensor backward(const Tensor& dy, bool accumulate_param_grads = true) override;
     void clear_saved() override { x_ = Tensor(); }
@@ -48,6 +50,7 @@ class AdaptiveAvgPool2d : public Module {
 public:
     explicit AdaptiveAvgPool2d(int oh = 1, int ow = 1);
     const char* type() const override { return "AdaptiveAvgPool2d"; }
+    bool nonneg_output(bool in, std::unordered_set<const Module*>&) const override { return in; }
     Tensor forward(const Tensor& x) override;
     Tensor backward(const Tensor& dy, bool accumulate_param_grads = true) override;
     void clear_saved() override { x_ = Tensor(); }

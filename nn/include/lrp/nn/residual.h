@@ -16,6 +16,7 @@ public:
     Tensor forward(const Tensor& x) override;
     Tensor backward(const Tensor& dy, bool accumulate_param_grads = true) override;
     Tensor relevance(const Tensor& r, RelevancePolicy& policy) override;
+    bool nonneg_output(bool input_nonneg, std::unordered_set<const Module*>& nonneg_inputs) const override;
     void clear_saved() override;
     bool has_downsample() const { return downsample_ != nullptr; }
 
