@@ -14,15 +14,38 @@ using math::pos;
 
 // ---- Bound -------------------------------------------------------------------------------------
 
+Tensor Bound::channels_on(Device d) const {
+    std::lock_guard<std::mutex> lock(cache_->m);
+    if (!cache_->t.defined() || cache_->t.device() != d || cache_->values != per_channel) {
+        cache_->t = Tensor::from_vector(per_channel, {static_cast<int64_t>(per_channel.size())}, d);
+        cache_->values = per_channel;
+    }
+    return cache_->t;
+}
+
+Tensor Bound::full_on(Device d) const {
+    if (full.device() == d) return full;
+    std::lock_guard<std::mutex> lock(cache_->m);
+    // Keyed by the tensor object (storage, offset, shape); a bound whose values change in place on the
+    // host must be re-set as a new tensor, as with any cached upload.
+    const bool same = cache_->full_src.defined() && cache_->full_src.shares_storage_with(full) &&
+                      cache_->full_src.raw_data() == full.raw_data() && cache_->full_src.shape() == full.shape();
+    if (!same || cache_->full_t.device() != d) {
+        cache_->full_t = full.to(d);
+        cache_->full_src = full;
+    }
+    return cache_->full_t;
+}
+
 Tensor Bound::expand(const Shape& shape, Device d) const {
     if (full.defined()) {
         LRP_CHECK(full.ndim() == shape.ndim(), "ZBox bound ", full.shape().str(), " does not match input ", shape.str());
         for (int i = 1; i < shape.ndim(); ++i)
             LRP_CHECK(full.dim(i) == shape[i], "ZBox bound ", full.shape().str(), " does not match input ", shape.str());
         const int64_t n = shape[0];
-        if (full.dim(0) >= n) return full.slice(0, n).to(d);  // cut to the input batch, as zennit does
+        if (full.dim(0) >= n) return full_on(d).slice(0, n);  // cut to the input batch, as zennit does
         LRP_CHECK(full.dim(0) == 1, "ZBox bound ", full.shape().str(), " has a batch dim that is neither 1 nor >= ", n);
-        Tensor src = full.to(d), y = Tensor::empty(shape, DType::F32, d);
+        Tensor src = full_on(d), y = Tensor::empty(shape, DType::F32, d);
         for (int64_t i = 0; i < n; ++i) y.slice(i, i + 1).copy_from(src);
         return y;
     }
@@ -30,7 +53,7 @@ Tensor Bound::expand(const Shape& shape, Device d) const {
         const int64_t c = static_cast<int64_t>(per_channel.size());
         LRP_CHECK(shape.ndim() >= 2 && shape[1] == c, "ZBox bound has ", c, " channel values, input is ", shape.str());
         Tensor y = Tensor::zeros(shape, DType::F32, d);
-        ops::channel_affine(y, Tensor::zeros({c}, DType::F32, d), Tensor::from_vector(per_channel, {c}, d), y);
+        ops::channel_affine(y, Tensor::zeros({c}, DType::F32, d), channels_on(d), y);
         return y;
     }
     return ops::full(shape, value, d);

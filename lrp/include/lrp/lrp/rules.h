@@ -2,6 +2,8 @@
 // Gamma, ZBox, WSquare, Flat for Conv2d / Linear; Norm for average pools; Pass; Gradient (the plain VJP).
 // zero_bias = zennit's zero_params=['bias']. Every rule is a composition of op-table ops (CPU and CUDA).
 #pragma once
+#include <memory>
+#include <mutex>
 #include <vector>
 
 #include "lrp/lrp/rule.h"
@@ -84,9 +86,21 @@ struct Bound {
         b.full = std::move(t);
         return b;
     }
-    // The bound expanded to `shape` on device d.
+    // The bound expanded to `shape` on device d. Per-channel values and a host `full` tensor are uploaded
+    // once per device (cached), so repeated attributions copy nothing from the host (graph capturable).
     Tensor expand(const Shape& shape, Device d) const;
     std::string str() const;
+
+private:
+    struct ChannelCache {
+        std::mutex m;
+        std::vector<float> values;
+        Tensor t;
+        Tensor full_src, full_t;  // `full` and its copy on full_t's device
+    };
+    Tensor channels_on(Device d) const;
+    Tensor full_on(Device d) const;
+    std::shared_ptr<ChannelCache> cache_ = std::make_shared<ChannelCache>();
 };
 
 // z = f(x; W, b) - (f(l; W+, b+) + f(h; W-, b-)); R_in = x dgrad(s, W) - (l dgrad(s, W+) + h dgrad(s, W-)).
