@@ -127,12 +127,19 @@ void AdamW::load_state_dict(const nn::StateDict& sd) {
 
 float clip_grad_norm(const NamedParams& params, float max_norm) {
     LRP_CHECK(max_norm > 0.f, "clip_grad_norm: max_norm must be > 0 (got ", max_norm, ")");
-    double total = 0;
+    Tensor total;  // sum of squares over every gradient, accumulated on the gradients' device
     for (auto& [n, p] : params) {
         if (!has_grad(p)) continue;
-        total += ops::reduce_all(ops::ReduceOp::SumSq, p->grad).to_vector<float>()[0];
+        Tensor sq = ops::reduce_all(ops::ReduceOp::SumSq, p->grad);
+        if (!total.defined()) total = sq;
+        else {
+            LRP_CHECK(sq.device() == total.device(), "clip_grad_norm: gradients on ", total.device().str(), " and ",
+                      sq.device().str());
+            ops::add(total, sq, total);
+        }
     }
-    const float norm = static_cast<float>(std::sqrt(total));
+    if (!total.defined()) return 0.f;
+    const float norm = std::sqrt(total.to_vector<float>()[0]);  // the one host synchronisation
     const float coef = max_norm / (norm + 1e-6f);
     if (coef < 1.f)
         for (auto& [n, p] : params)

@@ -61,8 +61,9 @@ private:
     std::vector<int64_t> t_;  // per-parameter step (PyTorch keeps one per parameter)
 };
 
-// Scales all gradients so their global L2 norm is at most max_norm; returns the norm before clipping.
-// (Reads the norm on the host: one synchronisation.)
+// Scales all gradients so their global L2 norm is at most max_norm (PyTorch's clip_grad_norm_: factor
+// max_norm / (norm + 1e-6) when below 1); returns the norm before clipping (0 without gradients). The
+// squares are summed on the device; reading the norm is the one host synchronisation.
 float clip_grad_norm(const NamedParams& params, float max_norm);
 
 }  // namespace lrp::train
