@@ -188,15 +188,25 @@ TEST(LrpCpuKeptOutput, ParameterGradientsRefusedWhileFolded) {
     m->eval();
     Composite c = make_composite("epsilon_plus_flat");
     c.bind(*m);
-    ScopedAttributionForward folded(*m, c.folded_pairs(), c.bn_fold());
-    Tensor y = m->forward(test::rand_tensor({2, 3, 8, 8}, 14));
-    try {
-        m->backward(ops::scale(y, 1.f));
-        FAIL() << "a training backward through a folded model must throw";
-    } catch (const Error& e) {
-        EXPECT_NE(std::string(e.what()).find("parameter gradients"), std::string::npos) << e.what();
+    const Tensor x = test::rand_tensor({2, 3, 8, 8}, 14);
+    Tensor y;
+    {
+        ScopedAttributionForward folded(*m, c.folded_pairs(), c.bn_fold());
+        y = m->forward(x);
+        try {
+            m->backward(ops::scale(y, 1.f));
+            FAIL() << "a training backward through a folded model must throw";
+        } catch (const Error& e) {
+            EXPECT_NE(std::string(e.what()).find("parameter gradients"), std::string::npos) << e.what();
+        }
+        EXPECT_THROW(ScopedAttributionForward(*m, c.folded_pairs(), c.bn_fold()), Error) << "nested folding";
     }
-    EXPECT_THROW(ScopedAttributionForward(*m, c.folded_pairs(), c.bn_fold()), Error) << "nested folding";
+    // The refusal belongs to the folded forward, not to the scope: still refused after it ends ...
+    EXPECT_THROW(m->backward(ops::scale(y, 1.f)), Error);
+    // ... and a plain forward makes the model trainable again.
+    m->zero_grad();
+    y = m->forward(x);
+    EXPECT_NO_THROW(m->backward(ops::scale(y, 1.f)));
 }
 
 TEST(LrpCudaKeptOutput, EveryAffineRuleSeesTheKeptOutput) {

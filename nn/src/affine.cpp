@@ -19,7 +19,7 @@ bool AffineLayer::nonneg_output(bool input_nonneg, std::unordered_set<const Modu
 }
 
 void AffineLayer::clear_saved() {
-    x_ = Tensor();
+    x_ = x_weight_ = Tensor();
     release_output();
 }
 
@@ -41,6 +41,7 @@ Tensor AffineLayer::forward_saving(const Tensor& x) {
     x_ = x;
     const Tensor& w = forward_override ? forward_override->weight : weight.value;
     const Tensor& b = forward_override ? forward_override->bias : bias.value;
+    x_weight_ = forward_override ? w : Tensor();
     Tensor y = forward_with(x, w, b);
     if (keep_output) y_ = y, y_w_ = w, y_b_ = b;
     else release_output();
@@ -48,10 +49,10 @@ Tensor AffineLayer::forward_saving(const Tensor& x) {
 }
 
 const Tensor& AffineLayer::backward_weight(bool acc) const {
-    if (!forward_override) return weight.value;
-    LRP_CHECK(!acc, type(), " '", name(), "': parameter gradients were asked for while an LRP attribution "
-              "overrides its parameters (BN-folded forward)");
-    return forward_override->weight;
+    if (!x_weight_.defined()) return weight.value;
+    LRP_CHECK(!acc, type(), " '", name(), "': parameter gradients were asked for after a forward with the "
+              "parameters an LRP attribution substituted (BN-folded forward); run a plain forward first");
+    return x_weight_;
 }
 
 // ---- Conv2d ------------------------------------------------------------------------------------

@@ -31,7 +31,8 @@ public:
 
     // LRP attribution support, set and restored by lrp::explain::ScopedAttributionForward and never
     // during training. While forward_override is set, forward() uses it instead of (weight, bias) (a
-    // BN-folded pair) and backward() takes its input-VJP with that weight (parameter gradients are refused).
+    // BN-folded pair), and a backward() after such a forward takes its input-VJP with that weight
+    // (parameter gradients are refused).
     // While keep_output is set, forward() keeps its output for saved_output_for().
     std::optional<WeightBias> forward_override;
     bool keep_output = false;
@@ -43,9 +44,11 @@ public:
 protected:
     // The forward of the layer's current parameters (or of the override), keeping x and, if asked, the output.
     Tensor forward_saving(const Tensor& x);
-    // The weight of the last forward's input-VJP; refuses parameter gradients under an override.
+    // The weight of the last forward (for its input-VJP); refuses parameter gradients if that forward
+    // ran with substituted parameters.
     const Tensor& backward_weight(bool accumulate_param_grads) const;
     Tensor x_;
+    Tensor x_weight_;  // the substituted weight of the last forward; undefined: the layer's own
 
 private:
     Tensor y_, y_w_, y_b_;  // kept output and the parameters that produced it
