@@ -45,13 +45,7 @@ __global__ void random_erasing_k(const __grid_constant__ EraseDesc d, uint64_t s
         __syncthreads();
         const Box b = box;
         if (!b.valid) continue;  // uniform across the block
-        const int64_t area = static_cast<int64_t>(b.h) * b.w, total = area * d.C;
-        for (int64_t j = threadIdx.x; j < total; j += blockDim.x) {
-            const int c = static_cast<int>(j / area);
-            const int r = static_cast<int>(j % area);
-            const int yy = b.top + r / b.w, xx = b.left + r % b.w;
-            x[(static_cast<int64_t>(n) * d.C + c) * plane + static_cast<int64_t>(yy) * d.W + xx] = d.value[c];
-        }
+        fill_box_block(x, b, n, d.C, d.W, plane, d.value);
     }
 }
 

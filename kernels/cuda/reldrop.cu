@@ -205,13 +205,7 @@ __global__ void __launch_bounds__(kBlock)
         __syncthreads();
         const Box b = box;
         if (!b.valid) continue;  // uniform across the block
-        const int64_t area = static_cast<int64_t>(b.h) * b.w, total = area * d.C;
-        for (int64_t j = threadIdx.x; j < total; j += blockDim.x) {
-            const int c = static_cast<int>(j / area);
-            const int q = static_cast<int>(j % area);
-            const int yy = b.top + q / b.w, xx = b.left + q % b.w;
-            x[(n * d.C + c) * HW + static_cast<int64_t>(yy) * d.W + xx] = d.fill[c];
-        }
+        fill_box_block(x, b, n, d.C, d.W, HW, d.fill);
     }
 }
 

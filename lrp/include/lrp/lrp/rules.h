@@ -92,7 +92,7 @@ struct Bound {
     std::string str() const;
 
 private:
-    struct ChannelCache {
+    struct UploadCache {
         std::mutex m;
         std::vector<float> values;
         Tensor t;
@@ -100,7 +100,7 @@ private:
     };
     Tensor channels_on(Device d) const;
     Tensor full_on(Device d) const;
-    std::shared_ptr<ChannelCache> cache_ = std::make_shared<ChannelCache>();
+    std::shared_ptr<UploadCache> cache_ = std::make_shared<UploadCache>();
 };
 
 // z = f(x; W, b) - (f(l; W+, b+) + f(h; W-, b-)); R_in = x dgrad(s, W) - (l dgrad(s, W+) + h dgrad(s, W-)).
