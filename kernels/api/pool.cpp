@@ -17,6 +17,15 @@ namespace {
 void validate(const char* op, const Pool2dDesc& d, bool is_max) {
     LRP_CHECK(d.N >= 0 && d.C >= 1 && d.H >= 1 && d.W >= 1, op, ": input must have non-empty C, H, W, got ", d.N, "x",
               d.C, "x", d.H, "x", d.W);
+    if (d.adapt_h != 0 || d.adapt_w != 0) {
+        LRP_CHECK(!is_max, op, ": adaptive windows are implemented for average pooling only");
+        LRP_CHECK(d.adapt_h >= 1 && d.adapt_w >= 1, op, ": adaptive output size must be positive, got ", d.adapt_h,
+                  "x", d.adapt_w);
+        LRP_CHECK(d.kh == 1 && d.kw == 1 && d.sh == 1 && d.sw == 1 && d.ph == 0 && d.pw == 0 && !d.ceil_mode &&
+                      d.divisor_override == 0,
+                  op, ": an adaptive descriptor takes no kernel, stride, padding, ceil_mode or divisor_override");
+        return;
+    }
     LRP_CHECK(d.kh >= 1 && d.kw >= 1, op, ": kernel size must be at least 1, got ", d.kh, "x", d.kw);
     LRP_CHECK(d.sh >= 1 && d.sw >= 1, op, ": stride must be at least 1, got ", d.sh, "x", d.sw);
     LRP_CHECK(d.dil_h >= 1 && d.dil_w >= 1, op, ": dilation must be at least 1, got ", d.dil_h, "x", d.dil_w);
@@ -46,6 +55,19 @@ Pool2dDesc pool2d_desc(const Shape& x, const Pool2dParams& p, bool is_max) {
     d.count_include_pad = p.count_include_pad;
     d.divisor_override = p.divisor_override;
     validate(op, d, is_max);
+    return d;
+}
+
+Pool2dDesc adaptive_avgpool2d_desc(const Shape& x, int out_h, int out_w) {
+    const char* op = "adaptive_avg_pool2d";
+    LRP_CHECK(x.ndim() == 4, op, ": input must be N x C x H x W, got ", x.str());
+    for (int i = 0; i < 4; ++i) LRP_CHECK(x[i] <= INT_MAX, op, ": input dimension ", i, " too large: ", x.str());
+    LRP_CHECK(out_h >= 1 && out_w >= 1, op, ": output size must be positive, got ", out_h, "x", out_w);
+    Pool2dDesc d;
+    d.N = static_cast<int>(x[0]), d.C = static_cast<int>(x[1]), d.H = static_cast<int>(x[2]);
+    d.W = static_cast<int>(x[3]);
+    d.adapt_h = out_h, d.adapt_w = out_w;
+    validate(op, d, false);
     return d;
 }
 

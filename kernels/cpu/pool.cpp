@@ -61,9 +61,9 @@ void avgpool_fwd(const Ctx&, const Pool2dDesc& d, const float* x, float* y) {
         const float* xp = x + pl * d.H * d.W;
         float* yp = y + pl * P * Q;
         for (int p = 0; p < P; ++p) {
-            const int h0 = std::max(p * d.sh - d.ph, 0), h1 = std::min(p * d.sh - d.ph + d.kh, d.H);
             for (int q = 0; q < Q; ++q) {
-                const int w0 = std::max(q * d.sw - d.pw, 0), w1 = std::min(q * d.sw - d.pw + d.kw, d.W);
+                int h0, h1, w0, w1;
+                avg_window(d, p, q, h0, h1, w0, w1);
                 double sum = 0;
                 for (int h = h0; h < h1; ++h)
                     for (int w = w0; w < w1; ++w) sum += xp[h * d.W + w];
@@ -80,11 +80,9 @@ void avgpool_bwd(const Ctx&, const Pool2dDesc& d, const float* dy, float* dx) {
         const float* gp = dy + pl * P * Q;
         float* dp = dx + pl * d.H * d.W;
         for (int h = 0; h < d.H; ++h) {
-            int p0, p1;
-            pool_covering(h, d.kh, d.sh, d.ph, 1, P, p0, p1);
             for (int w = 0; w < d.W; ++w) {
-                int q0, q1;
-                pool_covering(w, d.kw, d.sw, d.pw, 1, Q, q0, q1);
+                int p0, p1, q0, q1;
+                avg_covering(d, P, Q, h, w, p0, p1, q0, q1);
                 double acc = 0;
                 for (int p = p0; p < p1; ++p)
                     for (int q = q0; q < q1; ++q) acc += static_cast<double>(gp[p * Q + q]) / avg_divisor(d, p, q);

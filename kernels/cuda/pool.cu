@@ -55,8 +55,8 @@ __global__ void avgpool_fwd_kernel(Pool2dDesc d, int P, int Q, int64_t total, co
         const int p = static_cast<int>(r % P);
         const int64_t plane = r / P;
         const float* xp = x + plane * d.H * d.W;
-        const int h0 = max(p * d.sh - d.ph, 0), h1 = min(p * d.sh - d.ph + d.kh, d.H);
-        const int w0 = max(q * d.sw - d.pw, 0), w1 = min(q * d.sw - d.pw + d.kw, d.W);
+        int h0, h1, w0, w1;
+        avg_window(d, p, q, h0, h1, w0, w1);
         double sum = 0.0;
         for (int h = h0; h < h1; ++h)
             for (int w = w0; w < w1; ++w) sum += xp[h * d.W + w];
@@ -73,8 +73,7 @@ __global__ void avgpool_bwd_kernel(Pool2dDesc d, int P, int Q, int64_t total, co
         const int64_t plane = r / d.H;
         const float* gp = dy + plane * P * Q;
         int p0, p1, q0, q1;
-        pool_covering(h, d.kh, d.sh, d.ph, 1, P, p0, p1);
-        pool_covering(w, d.kw, d.sw, d.pw, 1, Q, q0, q1);
+        avg_covering(d, P, Q, h, w, p0, p1, q0, q1);
         double acc = 0.0;
         for (int p = p0; p < p1; ++p)
             for (int q = q0; q < q1; ++q) acc += static_cast<double>(gp[p * Q + q]) / avg_divisor(d, p, q);

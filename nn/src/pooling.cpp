@@ -77,18 +77,13 @@ Tensor AdaptiveAvgPool2d::forward(const Tensor& x) {
     LRP_NVTX_RANGE("AdaptiveAvgPool2d.forward");
     LRP_CHECK(x.ndim() == 4, "AdaptiveAvgPool2d '", name(), "': input ", x.shape().str(), ", expected [N, C, H, W]");
     x_ = x;
-    const int64_t N = x.dim(0), C = x.dim(1), H = x.dim(2), W = x.dim(3);
+    const int64_t N = x.dim(0), C = x.dim(1);
     if (out_h == 1 && out_w == 1) {
         Tensor y = Tensor::empty({N, C}, DType::F32, x.device());
         ops::global_avgpool_fwd(x, y);
         return y.reshape({N, C, 1, 1});
     }
-    LRP_CHECK(H % out_h == 0 && W % out_w == 0, "AdaptiveAvgPool2d: input ", H, "x", W, " is not divisible by output ",
-              out_h, "x", out_w, " (only evenly divisible sizes are supported)");
-    ops::Pool2dParams p;
-    p.kh = p.sh = static_cast<int>(H / out_h);
-    p.kw = p.sw = static_cast<int>(W / out_w);
-    desc_ = ops::pool2d_desc(x.shape(), p, false);
+    desc_ = ops::adaptive_avgpool2d_desc(x.shape(), out_h, out_w);
     Tensor y = empty_out(desc_, x.device());
     ops::avgpool_fwd(desc_, x, y);
     return y;

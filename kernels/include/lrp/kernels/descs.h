@@ -37,8 +37,11 @@ struct Pool2dDesc {
     bool ceil_mode = false;
     bool count_include_pad = true;  // avg-pool: padded zeros count in the divisor
     int divisor_override = 0;       // avg-pool: > 0 replaces the divisor
-    int P() const { return out_size(H, kh, sh, ph, dil_h); }
-    int Q() const { return out_size(W, kw, sw, pw, dil_w); }
+    // Adaptive avg-pool (PyTorch AdaptiveAvgPool2d): > 0 = output size; window p spans input rows
+    // [floor(p*H/P), ceil((p+1)*H/P)) and the kernel/stride/padding fields are unused.
+    int adapt_h = 0, adapt_w = 0;
+    int P() const { return adapt_h > 0 ? adapt_h : out_size(H, kh, sh, ph, dil_h); }
+    int Q() const { return adapt_w > 0 ? adapt_w : out_size(W, kw, sw, pw, dil_w); }
     int out_size(int in, int k, int s, int p, int d) const {
         int num = in + 2 * p - d * (k - 1) - 1;
         int o = (ceil_mode ? (num + s - 1) / s : num / s) + 1;

@@ -1,6 +1,6 @@
 // Pooling window arithmetic shared by the CPU and CUDA kernels (host + device inline, via LRP_HD), so
 // both backends apply PyTorch's rules identically: the first-maximum / NaN routing of max-pool, the
-// avg-pool divisor (divisor_override, count_include_pad), and the outputs whose window covers a pixel.
+// avg-pool windows (fixed or adaptive) and divisor rules, and the outputs whose window covers a pixel.
 #pragma once
 #include <cstdint>
 
@@ -19,8 +19,48 @@ LRP_HD void pool_covering(int pos, int k, int s, int pad, int dil, int out, int&
     last = pool_min((pos + pad) / s + 1, out);
 }
 
-// PyTorch's avg-pool divisor of window (p, q).
+// Adaptive window o of `out` over `in` positions: [floor(o*in/out), ceil((o+1)*in/out)).
+LRP_HD void adaptive_window(int o, int in, int out, int& lo, int& hi) {
+    lo = static_cast<int>(static_cast<int64_t>(o) * in / out);
+    hi = static_cast<int>((static_cast<int64_t>(o + 1) * in + out - 1) / out);
+}
+
+// Adaptive outputs [first, last) whose window contains `pos`: first = floor(pos*out/in),
+// last = ceil((pos+1)*out/in) (windows overlap when out does not divide in, and repeat when out > in).
+LRP_HD void adaptive_covering(int pos, int in, int out, int& first, int& last) {
+    first = static_cast<int>(static_cast<int64_t>(pos) * out / in);
+    last = pool_min(static_cast<int>((static_cast<int64_t>(pos + 1) * out + in - 1) / in), out);
+}
+
+// The input rows [h0, h1) and columns [w0, w1) that avg-pool window (p, q) sums (padding clipped).
+LRP_HD void avg_window(const Pool2dDesc& d, int p, int q, int& h0, int& h1, int& w0, int& w1) {
+    if (d.adapt_h > 0) {
+        adaptive_window(p, d.H, d.adapt_h, h0, h1);
+        adaptive_window(q, d.W, d.adapt_w, w0, w1);
+        return;
+    }
+    h0 = pool_max(p * d.sh - d.ph, 0), h1 = pool_min(p * d.sh - d.ph + d.kh, d.H);
+    w0 = pool_max(q * d.sw - d.pw, 0), w1 = pool_min(q * d.sw - d.pw + d.kw, d.W);
+}
+
+// The avg-pool outputs [p0, p1) x [q0, q1) whose windows contain input pixel (h, w); P x Q = d.P() x d.Q().
+LRP_HD void avg_covering(const Pool2dDesc& d, int P, int Q, int h, int w, int& p0, int& p1, int& q0, int& q1) {
+    if (d.adapt_h > 0) {
+        adaptive_covering(h, d.H, d.adapt_h, p0, p1);
+        adaptive_covering(w, d.W, d.adapt_w, q0, q1);
+        return;
+    }
+    pool_covering(h, d.kh, d.sh, d.ph, 1, P, p0, p1);
+    pool_covering(w, d.kw, d.sw, d.pw, 1, Q, q0, q1);
+}
+
+// PyTorch's avg-pool divisor of window (p, q): the window's size for adaptive pooling.
 LRP_HD int avg_divisor(const Pool2dDesc& d, int p, int q) {
+    if (d.adapt_h > 0) {
+        int h0, h1, w0, w1;
+        avg_window(d, p, q, h0, h1, w0, w1);
+        return (h1 - h0) * (w1 - w0);
+    }
     if (d.divisor_override > 0) return d.divisor_override;
     int h0 = p * d.sh - d.ph, w0 = q * d.sw - d.pw;
     int h1 = pool_min(h0 + d.kh, d.H + d.ph), w1 = pool_min(w0 + d.kw, d.W + d.pw);

@@ -20,6 +20,10 @@ struct Pool2dParams {
 
 // Throws as PyTorch does for invalid settings (padding > kernel/2, empty output, dilation on avg-pool).
 Pool2dDesc pool2d_desc(const Shape& x, const Pool2dParams& p, bool is_max);
+// AdaptiveAvgPool2d((out_h, out_w)) with PyTorch's windows [floor(i*H/out), ceil((i+1)*H/out)), any
+// input size (overlapping windows when out does not divide H, repeated ones when out > H); run it
+// with avgpool_fwd / avgpool_bwd.
+Pool2dDesc adaptive_avgpool2d_desc(const Shape& x, int out_h, int out_w);
 
 void maxpool_fwd(const Pool2dDesc& d, const Tensor& x, const Tensor& y, const Tensor& idx /*i32*/);
 void maxpool_bwd(const Pool2dDesc& d, const Tensor& dy, const Tensor& idx, const Tensor& dx);

@@ -44,8 +44,9 @@ private:
     Tensor x_;
 };
 
-// Output (oh, ow); the input size must be divisible by it (then it equals AvgPool2d with kernel =
-// stride = input/output). (1, 1) is the global average pool. Output N x C x oh x ow.
+// Output (oh, ow) from any input size, with PyTorch's windows (overlapping when oh does not divide H,
+// repeated when oh > H, e.g. torchvision VGG's (7, 7) on small inputs). (1, 1) is the global average
+// pool. Output N x C x oh x ow.
 class AdaptiveAvgPool2d : public Module {
 public:
     explicit AdaptiveAvgPool2d(int oh = 1, int ow = 1);
