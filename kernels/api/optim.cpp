@@ -1,5 +1,5 @@
 // Front ends of lrp/ops/optim.h: PyTorch's hyper-parameter checks for SGD and AdamW, shape/dtype/
-// device checks of parameters, gradients and state, then the fused op-table update.
+// device checks of parameters, gradients and state, then the fused op-table update; the clip factor.
 #include "lrp/ops/optim.h"
 
 #include <cmath>
@@ -59,6 +59,18 @@ void adamw_update(const AdamWParams& p, const Tensor& w, const Tensor& g, const 
     LRP_NVTX_RANGE("adamw_update");
     LRP_OP(w.device(), adamw_update)
     (kernel_ctx(w.device()), p, w.data<float>(), g.data<float>(), m.data<float>(), v.data<float>(), w.numel());
+}
+
+void clip_coef(const Tensor& sumsq, float max_norm, const Tensor& norm, const Tensor& coef) {
+    const char* op = "clip_coef";
+    LRP_CHECK(max_norm > 0.f && std::isfinite(max_norm), op, ": max_norm must be finite and > 0, got ", max_norm);
+    check_dtype(op, "sumsq", sumsq, DType::F32);
+    LRP_CHECK(sumsq.numel() == 1, op, ": sumsq has shape ", sumsq.shape().str(), ", expected one element");
+    check_state(op, "norm", norm, sumsq);
+    check_state(op, "coef", coef, sumsq);
+    LRP_NVTX_RANGE("clip_coef");
+    LRP_OP(sumsq.device(), clip_coef)
+    (kernel_ctx(sumsq.device()), sumsq.data<float>(), max_norm, norm.data<float>(), coef.data<float>());
 }
 
 }  // namespace lrp::ops

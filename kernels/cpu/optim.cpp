@@ -1,5 +1,5 @@
 // CPU reference optimiser steps with PyTorch's formulas (SGD with momentum/dampening/nesterov/weight
-// decay; AdamW with decoupled decay and bias correction); per-element arithmetic in double.
+// decay; AdamW with decoupled decay and bias correction; the gradient-clipping factor).
 #include <cmath>
 
 #include "families.h"
@@ -38,11 +38,20 @@ void adamw_update(const Ctx&, const AdamWParams& p, float* w, const float* g, fl
     }
 }
 
+// fp32 like the CUDA kernel (sqrt and division are correctly rounded on both), NaN propagates.
+void clip_coef(const Ctx&, const float* sumsq, float max_norm, float* norm, float* coef) {
+    const float n = std::sqrt(sumsq[0]);
+    const float c = max_norm / (n + 1e-6f);
+    norm[0] = n;
+    coef[0] = c < 1.f || c != c ? c : 1.f;
+}
+
 }  // namespace
 
 void register_optim(OpTable& t) {
     t.sgd_update = sgd_update;
     t.adamw_update = adamw_update;
+    t.clip_coef = clip_coef;
 }
 
 }  // namespace lrp::kernels::cpu

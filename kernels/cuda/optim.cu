@@ -1,5 +1,6 @@
 // CUDA fused optimiser steps (PyTorch SGD and AdamW), one grid-stride pass over the parameters in
-// fp32; step-dependent constants (bias corrections) are computed once on the host in double.
+// fp32; step-dependent constants (bias corrections) are computed once on the host in double; and the
+// gradient-clipping factor, computed on the device.
 #include <cmath>
 
 #include "common.cuh"
@@ -53,11 +54,25 @@ void adamw_update(const Ctx& ctx, const AdamWParams& p, float* w, const float* g
     LRP_CUDA_CHECK_LAUNCH("adamw_update", stream_of(ctx));
 }
 
+__global__ void clip_coef_k(const float* sumsq, float max_norm, float* norm, float* coef) {
+    const float n = sqrtf(sumsq[0]);
+    const float c = max_norm / (n + 1e-6f);
+    norm[0] = n;
+    coef[0] = c < 1.f || c != c ? c : 1.f;
+}
+
+// One thread: the factor stays on the device, so clipping needs no host read (graph-capturable).
+void clip_coef(const Ctx& ctx, const float* sumsq, float max_norm, float* norm, float* coef) {
+    clip_coef_k<<<1, 1, 0, stream_of(ctx)>>>(sumsq, max_norm, norm, coef);
+    LRP_CUDA_CHECK_LAUNCH("clip_coef", stream_of(ctx));
+}
+
 }  // namespace
 
 void register_optim(OpTable& t) {
     t.sgd_update = sgd_update;
     t.adamw_update = adamw_update;
+    t.clip_coef = clip_coef;
 }
 
 }  // namespace lrp::kernels::cuda

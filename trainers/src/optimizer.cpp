@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "lrp/nvtx.h"
+#include "lrp/ops/channel.h"
 #include "lrp/ops/elementwise.h"
 #include "lrp/ops/optim.h"
 #include "lrp/ops/reduce.h"
@@ -125,8 +126,9 @@ void AdamW::load_state_dict(const nn::StateDict& sd) {
     }
 }
 
-float clip_grad_norm(const NamedParams& params, float max_norm) {
-    LRP_CHECK(max_norm > 0.f, "clip_grad_norm: max_norm must be > 0 (got ", max_norm, ")");
+Tensor clip_grad_norm(const NamedParams& params, float max_norm) {
+    LRP_CHECK(max_norm > 0.f && std::isfinite(max_norm), "clip_grad_norm: max_norm must be finite and > 0 (got ",
+              max_norm, ")");
     Tensor total;  // sum of squares over every gradient, accumulated on the gradients' device
     for (auto& [n, p] : params) {
         if (!has_grad(p)) continue;
@@ -138,12 +140,15 @@ float clip_grad_norm(const NamedParams& params, float max_norm) {
             ops::add(total, sq, total);
         }
     }
-    if (!total.defined()) return 0.f;
-    const float norm = std::sqrt(total.to_vector<float>()[0]);  // the one host synchronisation
-    const float coef = max_norm / (norm + 1e-6f);
-    if (coef < 1.f)
-        for (auto& [n, p] : params)
-            if (has_grad(p)) ops::scale(p->grad, coef, p->grad);
+    if (!total.defined()) return Tensor();
+    Tensor norm = Tensor::empty({1}, DType::F32, total.device()), coef = Tensor::empty({1}, DType::F32, total.device());
+    ops::clip_coef(total, max_norm, norm, coef);
+    // Every gradient times the device-side factor (1 when the norm is below max_norm, as PyTorch does).
+    for (auto& [n, p] : params)
+        if (has_grad(p)) {
+            Tensor g = p->grad.reshape({1, 1, p->grad.numel()});
+            ops::channel_affine(g, coef, Tensor(), g);
+        }
     return norm;
 }
 

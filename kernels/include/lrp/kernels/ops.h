@@ -111,6 +111,9 @@ struct OpTable {
                        bool first_step) = nullptr;
     void (*adamw_update)(const Ctx&, const AdamWParams& p, float* w, const float* g, float* m, float* v,
                          int64_t n) = nullptr;
+    // Gradient clipping factor from the summed squares, in fp32 as PyTorch's clip_grad_norm_:
+    // norm[0] = sqrt(sumsq[0]), coef[0] = min(max_norm / (norm[0] + 1e-6), 1) with NaN kept (one thread).
+    void (*clip_coef)(const Ctx&, const float* sumsq, float max_norm, float* norm, float* coef) = nullptr;
 
     // ---- GEMM (kernels/*/gemm*) --------------------------------------------------------------------
     // Row-major C[M x N] = alpha * op(A) op(B) + beta * C, op(A) M x K, op(B) K x N; lda/ldb/ldc are

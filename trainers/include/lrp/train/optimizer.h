@@ -62,8 +62,9 @@ private:
 };
 
 // Scales all gradients so their global L2 norm is at most max_norm (PyTorch's clip_grad_norm_: factor
-// max_norm / (norm + 1e-6) when below 1); returns the norm before clipping (0 without gradients). The
-// squares are summed on the device; reading the norm is the one host synchronisation.
-float clip_grad_norm(const NamedParams& params, float max_norm);
+// min(max_norm / (norm + 1e-6), 1)); returns the norm before clipping as a one-element tensor on the
+// gradients' device (undefined without gradients). Everything stays on the device: no host read, so a
+// training step with clipping can be captured into a CUDA graph.
+Tensor clip_grad_norm(const NamedParams& params, float max_norm);
 
 }  // namespace lrp::train

@@ -9,7 +9,7 @@ namespace lrp::train {
 
 struct StepOptions {
     float label_smoothing = 0.f;
-    float clip_grad_norm = 0.f;  // > 0 enables clipping (one host synchronisation)
+    float clip_grad_norm = 0.f;  // > 0 enables clipping (on the device, no host read)
 };
 
 struct StepResult {
