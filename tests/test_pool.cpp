@@ -7,6 +7,7 @@
 
 #include "lrp/kernels/ops.h"
 #include "lrp/ops/pool.h"
+#include "pool_test_util.h"
 #include "test_util.h"
 
 using namespace lrp;
@@ -26,8 +27,10 @@ Pool2dParams pp(int k, int s, int p, bool ceil = false, bool include_pad = true,
 Pool2dDesc desc(int N, int C, int H, int W, const Pool2dParams& p, bool is_max) {
     return ops::pool2d_desc(Shape{N, C, H, W}, p, is_max);
 }
-Shape in_shape(const Pool2dDesc& d) { return Shape{d.N, d.C, d.H, d.W}; }
-Shape out_shape(const Pool2dDesc& d) { return Shape{d.N, d.C, d.P(), d.Q()}; }
+Shape in_shape(const Pool2dDesc& d) { return lrp::test::pool_in_shape(d); }
+Shape out_shape(const Pool2dDesc& d) { return lrp::test::pool_out_shape(d); }
+using lrp::test::run_avg;
+using lrp::test::run_avg_bwd;
 
 void run_max(const Pool2dDesc& d, const std::vector<float>& x, std::vector<float>& y, std::vector<int32_t>& idx) {
     Tensor yt = Tensor::empty(out_shape(d)), it = Tensor::empty(out_shape(d), DType::I32);
@@ -37,16 +40,6 @@ void run_max(const Pool2dDesc& d, const std::vector<float>& x, std::vector<float
 std::vector<float> run_max_bwd(const Pool2dDesc& d, const std::vector<float>& dy, const std::vector<int32_t>& idx) {
     Tensor dx = Tensor::empty(in_shape(d));
     ops::maxpool_bwd(d, Tensor::from_vector(dy, out_shape(d)), Tensor::from_vector(idx, out_shape(d)), dx);
-    return dx.to_vector<float>();
-}
-std::vector<float> run_avg(const Pool2dDesc& d, const std::vector<float>& x) {
-    Tensor y = Tensor::empty(out_shape(d));
-    ops::avgpool_fwd(d, Tensor::from_vector(x, in_shape(d)), y);
-    return y.to_vector<float>();
-}
-std::vector<float> run_avg_bwd(const Pool2dDesc& d, const std::vector<float>& dy) {
-    Tensor dx = Tensor::empty(in_shape(d));
-    ops::avgpool_bwd(d, Tensor::from_vector(dy, out_shape(d)), dx);
     return dx.to_vector<float>();
 }
 
@@ -369,23 +362,10 @@ TEST(PoolCuda, MaxMatchesCpu) {
 
 TEST(PoolCuda, AvgMatchesCpu) {
     LRP_SKIP_WITHOUT_CUDA();
-    const Device dev = Device::cuda(0);
-    const OpTable &cpu = cpu_ops(), &gpu = cuda_ops();
-    for (const CudaCase& c : cuda_cases(false)) {
-        Pool2dDesc d = desc(3, 5, c.H, c.H + 2, c.p, false);
-        const int64_t nin = int64_t{15} * d.H * d.W, nout = int64_t{15} * d.P() * d.Q();
-        std::vector<float> x = lrp::test::random_vec(nin, 31), dy = lrp::test::random_vec(nout, 32);
-        std::vector<float> y(nout), dx(nin);
-        cpu.avgpool_fwd(kernel_ctx(Device::cpu()), d, x.data(), y.data());
-        cpu.avgpool_bwd(kernel_ctx(Device::cpu()), d, dy.data(), dx.data());
-        Tensor xd = Tensor::from_vector(x, in_shape(d), dev), dyd = Tensor::from_vector(dy, out_shape(d), dev);
-        lrp::test::Guarded<float> gy(dev, nout), gdx(dev, nin);
-        gpu.avgpool_fwd(kernel_ctx(dev), d, xd.data<float>(), gy.ptr());
-        gpu.avgpool_bwd(kernel_ctx(dev), d, dyd.data<float>(), gdx.ptr());
-        EXPECT_TRUE(all_close(gy.read(), y)) << "H " << c.H << " k " << c.p.kh << " s " << c.p.sh;
-        EXPECT_TRUE(all_close(gdx.read(), dx)) << "H " << c.H << " k " << c.p.kh << " s " << c.p.sh;
-        EXPECT_TRUE(gy.guards_intact() && gdx.guards_intact());
-    }
+    for (const CudaCase& c : cuda_cases(false))
+        lrp::test::expect_cuda_avg_matches_cpu(desc(3, 5, c.H, c.H + 2, c.p, false), 31,
+                                               "H " + std::to_string(c.H) + " k " + std::to_string(c.p.kh) + " s " +
+                                                   std::to_string(c.p.sh));
 }
 
 TEST(PoolCuda, GlobalAveragePoolMatchesCpu) {

@@ -8,6 +8,7 @@
 #include "lrp/nn/models.h"
 #include "lrp/nn/pooling.h"
 #include "lrp/ops/pool.h"
+#include "pool_test_util.h"
 #include "test_util.h"
 
 using namespace lrp;
@@ -21,19 +22,8 @@ namespace {
 Pool2dDesc adesc(int N, int C, int H, int W, int oh, int ow) {
     return ops::adaptive_avgpool2d_desc(Shape{N, C, H, W}, oh, ow);
 }
-Shape in_shape(const Pool2dDesc& d) { return Shape{d.N, d.C, d.H, d.W}; }
-Shape out_shape(const Pool2dDesc& d) { return Shape{d.N, d.C, d.P(), d.Q()}; }
-
-std::vector<float> run_fwd(const Pool2dDesc& d, const std::vector<float>& x) {
-    Tensor y = Tensor::empty(out_shape(d));
-    ops::avgpool_fwd(d, Tensor::from_vector(x, in_shape(d)), y);
-    return y.to_vector<float>();
-}
-std::vector<float> run_bwd(const Pool2dDesc& d, const std::vector<float>& dy) {
-    Tensor dx = Tensor::empty(in_shape(d));
-    ops::avgpool_bwd(d, Tensor::from_vector(dy, out_shape(d)), dx);
-    return dx.to_vector<float>();
-}
+using lrp::test::run_avg;
+using lrp::test::run_avg_bwd;
 
 // Reference written from PyTorch's definition with floating-point floor/ceil (not the kernels' integer
 // arithmetic): window i of `out` over `in` = [floor(i*in/out), ceil((i+1)*in/out)).
@@ -85,7 +75,7 @@ TEST(AdaptivePool, MatchesTorchOverlappingWindows) {
     Pool2dDesc d = adesc(1, 1, 5, 7, 3, 4);
     ASSERT_EQ(d.P(), 3);
     ASSERT_EQ(d.Q(), 4);
-    EXPECT_TRUE(all_close(run_fwd(d, iota(35)),
+    EXPECT_TRUE(all_close(run_avg(d, iota(35)),
                           std::vector<double>{5.0, 6.5, 8.5, 10.0, 15.5, 17.0, 19.0, 20.5, 26.0, 27.5, 29.5, 31.0}));
     const std::vector<double> torch_dx = {
         0.25, 0.5833333333333333, 0.3333333333333333, 0.8333333333333333, 0.5, 1.5, 1.0, 1.0833333333333335,
@@ -94,15 +84,15 @@ TEST(AdaptivePool, MatchesTorchOverlappingWindows) {
         1.3333333333333333, 3.0833333333333335, 5.416666666666667, 2.3333333333333335, 4.944444444444445,
         2.611111111111111, 6.944444444444445, 4.333333333333333, 2.25, 3.916666666666667, 1.6666666666666667, 3.5,
         1.8333333333333333, 4.833333333333333, 3.0};
-    EXPECT_TRUE(all_close(run_bwd(d, iota(12)), torch_dx));
+    EXPECT_TRUE(all_close(run_avg_bwd(d, iota(12)), torch_dx));
 }
 
 // Output larger than the input repeats pixels: torch gives [1, 1.5, 2, 2, 2.5, 3, 3, 3.5, 4] for 2x2 -> 3x3.
 TEST(AdaptivePool, MatchesTorchUpsampling) {
     Pool2dDesc d = adesc(1, 1, 2, 2, 3, 3);
-    EXPECT_TRUE(all_close(run_fwd(d, iota(4)), std::vector<double>{1, 1.5, 2, 2, 2.5, 3, 3, 3.5, 4}));
+    EXPECT_TRUE(all_close(run_avg(d, iota(4)), std::vector<double>{1, 1.5, 2, 2, 2.5, 3, 3, 3.5, 4}));
     // Each input pixel is in the windows of its 2x2 block of outputs: 1/1 + 1/2 + 1/2 + 1/4 for dy = 1.
-    EXPECT_TRUE(all_close(run_bwd(d, std::vector<float>(9, 1.f)), std::vector<double>{2.25, 2.25, 2.25, 2.25}));
+    EXPECT_TRUE(all_close(run_avg_bwd(d, std::vector<float>(9, 1.f)), std::vector<double>{2.25, 2.25, 2.25, 2.25}));
 }
 
 TEST(AdaptivePool, ReferenceAndFiniteDifferencesOverManySizes) {
@@ -113,8 +103,8 @@ TEST(AdaptivePool, ReferenceAndFiniteDifferencesOverManySizes) {
             std::vector<float> x = lrp::test::random_vec(size_t(6) * H * W, uint32_t(10 * H + oh));
             std::vector<float> r = lrp::test::random_vec(size_t(6) * oh * ow, uint32_t(100 + H + oh));
             std::vector<double> xd(x.begin(), x.end());
-            EXPECT_TRUE(all_close(run_fwd(d, x), adaptive_ref(d, xd))) << H << "x" << W << " -> " << oh << "x" << ow;
-            EXPECT_TRUE(all_close(run_bwd(d, r), fd_grad(d, x, r), Tol{1e-6, 1e-5, 1e-8}))
+            EXPECT_TRUE(all_close(run_avg(d, x), adaptive_ref(d, xd))) << H << "x" << W << " -> " << oh << "x" << ow;
+            EXPECT_TRUE(all_close(run_avg_bwd(d, r), fd_grad(d, x, r), Tol{1e-6, 1e-5, 1e-8}))
                 << H << "x" << W << " -> " << oh << "x" << ow;
         }
 }
@@ -125,8 +115,8 @@ TEST(AdaptivePool, DivisibleEqualsFixedWindows) {
     ops::Pool2dParams p;
     p.kh = p.sh = 2, p.kw = p.sw = 4;
     Pool2dDesc fixed = ops::pool2d_desc(Shape{2, 3, 8, 12}, p, false), ad = adesc(2, 3, 8, 12, 4, 3);
-    EXPECT_EQ(run_fwd(ad, x), run_fwd(fixed, x));
-    EXPECT_EQ(run_bwd(ad, r), run_bwd(fixed, r));
+    EXPECT_EQ(run_avg(ad, x), run_avg(fixed, x));
+    EXPECT_EQ(run_avg_bwd(ad, r), run_avg_bwd(fixed, r));
 }
 
 TEST(AdaptivePool, Errors) {
@@ -154,7 +144,7 @@ TEST(AdaptivePool, LayerAnyInputSize) {
     ASSERT_EQ(y.shape(), (Shape{1, 1, 3, 4}));
     EXPECT_EQ(y.to_vector<float>()[5], 17.f);
     Tensor dx = layer.backward(Tensor::from_vector(iota(12), Shape{1, 1, 3, 4}), false);
-    EXPECT_EQ(dx.to_vector<float>(), run_bwd(adesc(1, 1, 5, 7, 3, 4), iota(12)));
+    EXPECT_EQ(dx.to_vector<float>(), run_avg_bwd(adesc(1, 1, 5, 7, 3, 4), iota(12)));
 }
 
 // torchvision's VGG head (AdaptiveAvgPool2d((7, 7)) then a 512*49 linear) on a 32x32 input: the 1x1
@@ -189,22 +179,8 @@ TEST(AdaptivePool, NormRuleConserves) {
 
 TEST(AdaptivePoolCuda, MatchesCpu) {
     LRP_SKIP_WITHOUT_CUDA();
-    const Device dev = Device::cuda(0);
-    const OpTable &cpu = cpu_ops(), &gpu = cuda_ops();
     for (int H : {1, 5, 13, 33})
-        for (int oh : {2, 3, 7}) {
-            Pool2dDesc d = adesc(3, 5, H, H + 2, oh, oh + 1);
-            const int64_t nin = int64_t{15} * d.H * d.W, nout = int64_t{15} * d.P() * d.Q();
-            std::vector<float> x = lrp::test::random_vec(nin, 51), dy = lrp::test::random_vec(nout, 52);
-            std::vector<float> y(nout), dx(nin);
-            cpu.avgpool_fwd(kernel_ctx(Device::cpu()), d, x.data(), y.data());
-            cpu.avgpool_bwd(kernel_ctx(Device::cpu()), d, dy.data(), dx.data());
-            Tensor xd = Tensor::from_vector(x, in_shape(d), dev), dyd = Tensor::from_vector(dy, out_shape(d), dev);
-            lrp::test::Guarded<float> gy(dev, nout), gdx(dev, nin);
-            gpu.avgpool_fwd(kernel_ctx(dev), d, xd.data<float>(), gy.ptr());
-            gpu.avgpool_bwd(kernel_ctx(dev), d, dyd.data<float>(), gdx.ptr());
-            EXPECT_TRUE(all_close(gy.read(), y)) << H << " -> " << oh;
-            EXPECT_TRUE(all_close(gdx.read(), dx)) << H << " -> " << oh;
-            EXPECT_TRUE(gy.guards_intact() && gdx.guards_intact());
-        }
+        for (int oh : {2, 3, 7})
+            lrp::test::expect_cuda_avg_matches_cpu(adesc(3, 5, H, H + 2, oh, oh + 1), 51,
+                                                   std::to_string(H) + " -> " + std::to_string(oh));
 }
