@@ -344,7 +344,7 @@ TEST(AugmentCuda, AugmentBatchMatchesCpuBitExact) {
                     Cfg{1, 7, 7, 0, true}}) {
         Batch b(11, 5, cfg.C, cfg.H, cfg.W, 81 + cfg.C + cfg.H);
         kernels::AugmentDesc d;
-        d.N = b.N, d.C = b.C, d.H = b.H, d.W = b.W, d.pad = cfg.pad, d.flip = cfg.flip;
+        d.N = b.N, d.C = b.C, d.H = b.H, d.W = b.W, d.pad = cfg.pad, d.flip = cfg.flip, d.rows = b.Nt;
         for (int c = 0; c < b.C; ++c) d.mean[c] = b.mean[c], d.std[c] = b.sd[c];
         test::Guarded<float> out(dev, int64_t(b.N) * b.C * b.H * b.W);
         test::Guarded<uint8_t> img(dev, b.images);

@@ -8,8 +8,8 @@ namespace lrp::kernels::cpu {
 
 namespace {
 // out[n, c, y, x] = (v / 255 - mean[c]) / std[c], v = the cropped-then-flipped source pixel or 0 in the
-// padding. AugmentDesc carries no dataset size, so only negative indices can be detected here (thrown);
-// the front end documents that the caller guarantees indices < images.dim(0).
+// padding. An index outside [0, d.rows) throws here; the CUDA kernel, which cannot throw, writes a NaN
+// image for it instead.
 void augment_batch(const Ctx&, const AugmentDesc& d, const uint8_t* images, const int32_t* indices, uint64_t seed,
                    uint64_t offset, float* out) {
     const int64_t plane = static_cast<int64_t>(d.H) * d.W, image = plane * d.C;
