@@ -1,5 +1,6 @@
 // CachingAllocator policy, on a fake raw allocator: reuse without raw calls in steady state, bounded
-// waste, peak tracking, release-and-retry on out-of-memory, and an OOM error carrying the stats.
+// waste, peak tracking, release-and-retry on out-of-memory, an OOM error carrying the stats, and graph
+// pools (captured blocks kept from other tensors until released).
 #include "lrp/caching_allocator.h"
 
 #include <cstdlib>
@@ -98,6 +99,87 @@ TEST(CachingAllocatorCpu, OutOfMemoryReleasesCacheThenThrowsWithStats) {
         EXPECT_NE(m.find("in use"), std::string::npos) << m;
     }
     a.deallocate(q);
+    a.release_cached();
+    EXPECT_TRUE(raw.live.empty());
+}
+
+// ---- graph pools: the blocks a captured graph works in stay its own until the pool is released ----
+
+// An eager run warms the cache; the capture then needs no raw allocation, and what the captured work
+// frees is not handed to later allocations while the graph lives.
+TEST(CachingAllocatorCpu, GraphPoolKeepsCapturedBlocksFromOtherTensors) {
+    FakeRaw raw;
+    auto a = raw.make();
+    auto work = [&] {  // a step: two temporaries freed inside, one output kept
+        void* t1 = a.allocate(3000);
+        void* t2 = a.allocate(3u << 20);
+        void* out = a.allocate(100);
+        a.deallocate(t1);
+        a.deallocate(t2);
+        return out;
+    };
+    a.deallocate(work());
+    const size_t raw0 = a.stats().raw_allocs;
+    const int pool = a.begin_pool_capture();
+    EXPECT_GT(pool, 0);
+    EXPECT_THROW(a.begin_pool_capture(), lrp::Error);
+    void* out = work();
+    a.end_pool_capture();
+    EXPECT_EQ(a.stats().raw_allocs, raw0) << "the capture took the cached blocks";
+    EXPECT_EQ(a.live_pools(), 1);
+    // After the capture, same-size requests must not get the graph's temporaries (a replay writes there).
+    void* e1 = a.allocate(3000);
+    void* e2 = a.allocate(3u << 20);
+    EXPECT_EQ(a.stats().raw_allocs, raw0 + 2);
+    // The graph's output, freed by its tensor after the capture, also stays in the pool.
+    a.deallocate(out);
+    void* e3 = a.allocate(100);
+    EXPECT_NE(e3, out);
+    a.deallocate(e1), a.deallocate(e2), a.deallocate(e3);
+    // Released: the pool's blocks serve other tensors again, without raw allocations.
+    a.release_pool(pool);
+    EXPECT_EQ(a.live_pools(), 0);
+    const size_t raw1 = a.stats().raw_allocs;
+    void* f1 = a.allocate(3000);
+    void* f2 = a.allocate(3u << 20);
+    void* f3 = a.allocate(100);
+    void* f4 = a.allocate(100);
+    EXPECT_EQ(a.stats().raw_allocs, raw1);
+    a.deallocate(f1), a.deallocate(f2), a.deallocate(f3), a.deallocate(f4);
+    EXPECT_EQ(a.stats().in_use, 0u);
+}
+
+// A block the graph still holds when its pool is released returns to the shared cache when freed; a
+// block freed during the capture is reused by the same capture (its pool) first.
+TEST(CachingAllocatorCpu, GraphPoolReusesItsOwnBlocksAndHandsBackLiveOnes) {
+    FakeRaw raw;
+    auto a = raw.make();
+    const int pool = a.begin_pool_capture();
+    void* t = a.allocate(2048);
+    a.deallocate(t);
+    void* u = a.allocate(2048);
+    EXPECT_EQ(u, t) << "the pool's own freed block";
+    a.end_pool_capture();
+    a.release_pool(pool);
+    a.deallocate(u);  // freed after the release: back to the shared cache
+    void* v = a.allocate(2048);
+    EXPECT_EQ(v, u);
+    a.deallocate(v);
+    EXPECT_EQ(a.stats().raw_allocs, 1u);
+}
+
+// Out of memory during a capture: the cache is not released (a raw free would break the capture), and
+// the error says why.
+TEST(CachingAllocatorCpu, OutOfMemoryDuringCaptureKeepsTheCache) {
+    FakeRaw raw;
+    raw.budget = 7u << 20;
+    auto a = raw.make();
+    a.deallocate(a.allocate(6u << 20));
+    const int pool = a.begin_pool_capture();
+    lrp::test::expect_error([&] { a.allocate(2u << 20); }, {"out of memory", "during a graph capture"});
+    EXPECT_EQ(a.stats().raw_frees, 0u);
+    a.end_pool_capture();
+    a.release_pool(pool);
     a.release_cached();
     EXPECT_TRUE(raw.live.empty());
 }

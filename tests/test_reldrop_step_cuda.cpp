@@ -6,6 +6,7 @@
 
 #include "lrp/context.h"
 #include "lrp/graph.h"
+#include "lrp/ops/elementwise.h"
 #include "reldrop_step_test_util.h"
 
 using namespace lrp;
@@ -115,6 +116,38 @@ TEST(RelDropStepCuda, CaptureFailsOnAHostCopyInsideTheRegion) {
     } catch (const Error&) {       // refused at once, or (below) reported by the invalidated capture
     }
     EXPECT_THROW(graph.end_capture(), Error);
+}
+
+// A temporary the captured work freed is not handed to a tensor allocated after the capture (the replay
+// writes there); once the graph is gone, its blocks are reused again.
+TEST(DeviceGraphCuda, CapturedTemporariesStayWithTheGraph) {
+    LRP_SKIP_WITHOUT_CUDA();
+    const Device dev = Device::cuda(0);
+    set_cuda_sync_debug(false);
+    Tensor x = Tensor::from_vector(test::random_vec(4099, 3), {4099}, dev), y = Tensor::empty({4099}, DType::F32, dev);
+    auto work = [&] { ops::scale(ops::scale(x, 2.f), 0.5f, y); };  // one temporary, freed inside
+    work();
+    synchronize(dev);
+    const void* temp = nullptr;
+    {
+        DeviceGraph graph(dev);
+        graph.begin_capture();
+        Tensor t = ops::scale(x, 2.f);
+        temp = t.raw_data();
+        ops::scale(t, 0.5f, y);
+        t = Tensor();
+        graph.end_capture();
+        Tensor other = Tensor::empty({4099}, DType::F32, dev);
+        EXPECT_NE(other.raw_data(), temp) << "a block the graph writes to was handed out";
+        ops::fill(other, 7.f);
+        graph.replay();
+        synchronize(dev);
+        EXPECT_EQ(other.to_vector<float>(), std::vector<float>(4099, 7.f));
+        EXPECT_EQ(y.to_vector<float>(), x.to_vector<float>());
+    }
+    Tensor again = Tensor::empty({4099}, DType::F32, dev);
+    Tensor again2 = Tensor::empty({4099}, DType::F32, dev);
+    EXPECT_TRUE(again.raw_data() == temp || again2.raw_data() == temp) << "the released pool is reused";
 }
 
 TEST(DeviceGraphCpu, NeedsACudaDevice) {

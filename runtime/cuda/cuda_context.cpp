@@ -84,7 +84,13 @@ cudnnHandle_t CudaContext::cudnn() {
 void* CudaContext::workspace(size_t bytes) {
     std::lock_guard<std::mutex> lk(mu_);
     if (bytes > ws_bytes_) {
-        alloc_->deallocate(ws_);  // stream-ordered: safe to hand out again on the same stream
+        // Stream-ordered: safe to hand out again on the same stream, unless a captured graph replays
+        // kernels that use it; then it waits until no graph is left.
+        if (ws_) retired_ws_.push_back(ws_);
+        if (alloc_->live_pools() == 0) {
+            for (void* p : retired_ws_) alloc_->deallocate(p);
+            retired_ws_.clear();
+        }
         ws_ = alloc_->allocate(bytes);
         ws_bytes_ = bytes;
     }

@@ -1,7 +1,9 @@
-// CachingAllocator policy: size rounding, best-fit reuse with bounded waste, release-and-retry on OOM.
+// CachingAllocator policy: size rounding, best-fit reuse with bounded waste, release-and-retry on OOM,
+// graph pools that keep a captured graph's blocks out of the shared cache.
 #include "lrp/caching_allocator.h"
 
 #include <algorithm>
+#include <iterator>
 
 #include "lrp/error.h"
 #include "lrp/log.h"
@@ -25,15 +27,15 @@ size_t CachingAllocator::round_size(size_t bytes) {
     return bytes <= kSmallLimit ? round_up(bytes, kSmallGranule) : round_up(bytes, kLargeGranule);
 }
 
-void* CachingAllocator::take_cached(size_t rounded) {
-    auto it = free_.lower_bound(rounded);
+void* CachingAllocator::take_cached(std::multimap<size_t, void*>& list, size_t rounded) {
+    auto it = list.lower_bound(rounded);
     // Accept a larger block only when the waste is bounded (at most 2x for small, +1 granule for large).
-    if (it == free_.end()) return nullptr;
+    if (it == list.end()) return nullptr;
     size_t limit = rounded <= kSmallLimit ? 2 * rounded : rounded + kLargeGranule;
     if (it->first > limit) return nullptr;
     void* p = it->second;
     size_t sz = it->first;
-    free_.erase(it);
+    list.erase(it);
     live_[p] = sz;
     stats_.in_use += sz;
     stats_.cache_hits++;
@@ -44,14 +46,25 @@ void* CachingAllocator::take_cached(size_t rounded) {
 void* CachingAllocator::allocate(size_t bytes) {
     size_t rounded = round_size(bytes);
     std::lock_guard<std::mutex> lk(mu_);
-    if (void* p = take_cached(rounded)) return p;
+    if (capturing_) {
+        void* p = take_cached(pool_free_[capturing_], rounded);
+        if (!p) p = take_cached(free_, rounded);
+        if (p) {
+            owner_[p] = capturing_;
+            return p;
+        }
+    } else if (void* p = take_cached(free_, rounded)) {
+        return p;
+    }
     void* p = raw_alloc_(rounded);
-    if (!p && !free_.empty()) {  // out of memory: give the cache back and retry once
+    if (!p && !free_.empty() && !capturing_) {  // out of memory: give the cache back and retry once
         release_cached_locked();
         p = raw_alloc_(rounded);
     }
     LRP_CHECK(p != nullptr, name_, ": out of memory allocating ", bytes, " bytes (in use ", stats_.in_use,
-              ", peak ", stats_.peak_in_use, ", reserved ", stats_.reserved, ")");
+              ", peak ", stats_.peak_in_use, ", reserved ", stats_.reserved, ")",
+              capturing_ ? " during a graph capture, where the cache cannot be released" : "");
+    if (capturing_) owner_[p] = capturing_;
     live_[p] = rounded;
     stats_.raw_allocs++;
     stats_.reserved += rounded;
@@ -69,8 +82,45 @@ void CachingAllocator::deallocate(void* p) {
         return;
     }
     stats_.in_use -= it->second;
-    free_.emplace(it->second, p);
+    auto own = owner_.find(p);
+    if (own != owner_.end()) {
+        pool_free_[own->second].emplace(it->second, p);  // the graph still writes here on replay
+    } else {
+        free_.emplace(it->second, p);
+    }
     live_.erase(it);
+}
+
+int CachingAllocator::begin_pool_capture() {
+    std::lock_guard<std::mutex> lk(mu_);
+    LRP_CHECK(capturing_ == 0, name_, ": a graph capture is already open (pool ", capturing_, ")");
+    capturing_ = next_pool_++;
+    pool_free_[capturing_];
+    return capturing_;
+}
+
+void CachingAllocator::end_pool_capture() {
+    std::lock_guard<std::mutex> lk(mu_);
+    capturing_ = 0;
+}
+
+void CachingAllocator::release_pool(int id) {
+    std::lock_guard<std::mutex> lk(mu_);
+    auto pool = pool_free_.find(id);
+    if (pool == pool_free_.end()) return;
+    if (capturing_ == id) capturing_ = 0;
+    for (auto& [sz, p] : pool->second) {
+        owner_.erase(p);
+        free_.emplace(sz, p);
+    }
+    pool_free_.erase(pool);
+    // Blocks of the pool still held by tensors return to the shared cache when those are freed.
+    for (auto it = owner_.begin(); it != owner_.end();) it = it->second == id ? owner_.erase(it) : std::next(it);
+}
+
+int CachingAllocator::live_pools() const {
+    std::lock_guard<std::mutex> lk(mu_);
+    return static_cast<int>(pool_free_.size());
 }
 
 void CachingAllocator::release_cached_locked() {

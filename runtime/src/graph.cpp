@@ -31,10 +31,15 @@ void DeviceGraph::release() noexcept {
         if (g) cudaGraphDestroy(g);
         (void)cudaGetLastError();
         capturing_ = false;
+        cuda_context(device_.index).allocator().end_pool_capture();
     }
     if (exec_) cudaGraphExecDestroy(static_cast<cudaGraphExec_t>(exec_));
     if (graph_) cudaGraphDestroy(static_cast<cudaGraph_t>(graph_));
+    // The blocks the graph wrote to may be handed out again (a last replay is ordered before any later
+    // use on the same stream).
+    if (pool_) cuda_context(device_.index).allocator().release_pool(pool_);
 #endif
+    pool_ = 0;
     exec_ = graph_ = nullptr;
     nodes_ = 0;
 }
@@ -47,7 +52,14 @@ void DeviceGraph::begin_capture() {
     c.make_current();
     LRP_CHECK(!cuda_sync_debug(), "DeviceGraph: synchronous debug mode (LRP_CUDA_SYNC) synchronises after every ",
               "launch and cannot be captured; turn it off");
-    LRP_CUDA_CHECK(cudaStreamBeginCapture(c.stream(), cudaStreamCaptureModeGlobal));
+    pool_ = c.allocator().begin_pool_capture();
+    const cudaError_t e = cudaStreamBeginCapture(c.stream(), cudaStreamCaptureModeGlobal);
+    if (e != cudaSuccess) {
+        c.allocator().end_pool_capture();
+        c.allocator().release_pool(pool_);
+        pool_ = 0;
+        throw_cuda_error(__FILE__, __LINE__, "cudaStreamBeginCapture", e);
+    }
     capturing_ = true;
 #endif
 }
@@ -59,6 +71,7 @@ void DeviceGraph::end_capture() {
     cudaGraph_t g = nullptr;
     const cudaError_t e = cudaStreamEndCapture(c.stream(), &g);
     capturing_ = false;
+    c.allocator().end_pool_capture();  // the pool stays: replays write to its blocks
     if (e != cudaSuccess) {
         if (g) cudaGraphDestroy(g);
         throw_cuda_error(__FILE__, __LINE__, "cudaStreamEndCapture (a call inside the captured region synchronised "

@@ -1,7 +1,8 @@
 // CachingAllocator: keeps freed blocks in size-sorted free lists and reuses them, so steady-state
 // training does no raw allocation (cudaMalloc/cudaFree). Backend-agnostic (raw alloc/free are
 // callbacks), so its policy is tested on the CPU. Safe for one stream per device: a block freed
-// on the host may be reused by the next launch because the stream orders the accesses.
+// on the host may be reused by the next launch because the stream orders the accesses. Graph pools
+// keep the blocks a captured CUDA graph works in away from everything else until the graph is gone.
 #pragma once
 #include <cstddef>
 #include <functional>
@@ -39,8 +40,19 @@ public:
 
     static size_t round_size(size_t bytes);  // 512-byte granules up to 1 MiB, 2 MiB granules above
 
+    // Graph pools (CUDA graph capture). Between begin_pool_capture() and end_pool_capture(), every block
+    // handed out belongs to the new pool: a replay writes to those addresses, so when such a block is
+    // freed (inside the capture or later) it goes back to its pool, never to the shared cache, and only
+    // release_pool() returns the pool's blocks to the cache. Allocations during a capture take the pool's
+    // own free blocks first, then the shared cache, then the raw allocator, and never release the cache
+    // (a raw free would break the capture). Returns the pool id (> 0).
+    int begin_pool_capture();
+    void end_pool_capture();
+    void release_pool(int id);  // after the graph is destroyed (its last replay is stream-ordered before reuse)
+    int live_pools() const;     // pools not yet released
+
 private:
-    void* take_cached(size_t rounded);  // caller holds mu_
+    void* take_cached(std::multimap<size_t, void*>& list, size_t rounded);  // caller holds mu_
     void release_cached_locked();
 
     std::string name_;
@@ -50,6 +62,9 @@ private:
     std::multimap<size_t, void*> free_;          // size -> block
     std::unordered_map<void*, size_t> live_;     // block -> size
     MemoryStats stats_;
+    int capturing_ = 0, next_pool_ = 1;                       // pool being captured (0: none)
+    std::unordered_map<void*, int> owner_;                    // block -> its graph pool
+    std::map<int, std::multimap<size_t, void*>> pool_free_;   // pool -> its freed blocks
 };
 
 }  // namespace lrp

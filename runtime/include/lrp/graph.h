@@ -17,7 +17,11 @@ public:
     DeviceGraph& operator=(const DeviceGraph&) = delete;
 
     // Everything queued on the device's stream until end_capture() is recorded, not run. Memory the
-    // captured work allocates must already be cached by the allocator (run the work once eagerly first).
+    // captured work allocates must already be cached by the allocator (run the work once eagerly first);
+    // the blocks it takes belong to this graph's allocator pool until the graph is destroyed, so memory
+    // the captured work freed is never handed to other tensors while replays still write to it.
+    // Host values passed as kernel arguments (Philox seed and offset, learning rate, a per-batch coin
+    // drawn on the host) are frozen at capture: every replay repeats them.
     void begin_capture();
     // Finishes the capture and instantiates the graph; throws naming the capture error (e.g. a
     // synchronising call inside the captured region).
@@ -32,6 +36,7 @@ private:
     void release() noexcept;
     Device device_;
     bool capturing_ = false;
+    int pool_ = 0;  // the allocator's graph pool holding the blocks the graph works in (0: none)
     size_t nodes_ = 0;
     void* graph_ = nullptr;  // cudaGraph_t
     void* exec_ = nullptr;   // cudaGraphExec_t

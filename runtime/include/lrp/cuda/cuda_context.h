@@ -8,6 +8,7 @@
 
 #include <memory>
 #include <mutex>
+#include <vector>
 
 #include "lrp/caching_allocator.h"
 #include "lrp/device.h"
@@ -22,6 +23,7 @@ public:
     cublasHandle_t cublas();  // created on first use; math mode follows allow_tf32() at each call
     cudnnHandle_t cudnn();
     // Scratch memory of at least `bytes`, valid until the next workspace() call (stream-ordered reuse).
+    // An outgrown block is kept, not freed, while any captured graph (allocator pool) is alive.
     void* workspace(size_t bytes);
     CachingAllocator& allocator() { return *alloc_; }
     void memset_zero(void* p, size_t bytes);
@@ -37,6 +39,7 @@ private:
     cudnnHandle_t cudnn_ = nullptr;
     void* ws_ = nullptr;
     size_t ws_bytes_ = 0;
+    std::vector<void*> retired_ws_;  // outgrown workspaces kept while a captured graph may use them
 };
 
 // The context of CUDA device `index` (must have passed require_device).
