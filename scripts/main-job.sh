@@ -5,7 +5,7 @@
 # to `lrpcu train` (a flag given there overrides the defaults below). Ends with LRP heatmaps of 8 test images.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bin=build/lrpcu
+bin=${LRP_BUILD_DIR:-build}/lrpcu  # LRP_BUILD_DIR: another build folder (the GPU suite's build-gpu)
 [[ -x $bin ]] || { echo "main-job: $bin not built; run scripts/run.sh" >&2; exit 1; }
 
 if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1 && [[ "${LRP_DISABLE_CUDA:-0}" != 1 ]]; then
@@ -16,8 +16,14 @@ else
             --out runs/fashion-mnist-resnet18-cpu)
   echo "main-job: no GPU: CPU run on a 6000-image subset with a width-16 ResNet-18 (a few minutes)"
 fi
+# A flag the caller gives replaces its default (the CLI refuses a flag given twice).
+given=" $* "
+args=()
+for ((i = 0; i < ${#defaults[@]}; i += 2)); do
+  [[ $given == *" ${defaults[i]} "* || $given == *" ${defaults[i]}="* ]] || args+=("${defaults[i]}" "${defaults[i+1]}")
+done
+args+=("$@")
 out="" device="" test_subset=0
-args=("${defaults[@]}" "$@")
 for ((i = 0; i + 1 < ${#args[@]}; i++)); do
   [[ ${args[i]} == --out ]] && out=${args[i+1]}
   [[ ${args[i]} == --device ]] && device=${args[i+1]}

@@ -3,13 +3,13 @@
 # reldrop-block and reldrop-pixel on one schedule per seed, `lrpcu eval --occlusion` on each final
 # checkpoint, and a markdown + JSON table (scripts/reldrop-table.py). Finished runs are kept and reused.
 #   scripts/reldrop-results.sh [--protocol gpu|cpu] [--seeds "0 1 2"] [--out DIR] [--phase all|train|eval|table]
-#                              [--extra "NAME|train flags"]...   (more rows, e.g. "reldrop-block-egb|--augment
+#                              [--data-dir DIR] [--extra "NAME|train flags"]...   (more rows, e.g. "reldrop-block-egb|--augment
 #                              reldrop-block --reldrop-composite epsilon_gamma_box")
 # gpu: full data, width 64, 15 epochs, 3 seeds. cpu: the main job's reduced setting (6000 training images,
 # 2000 test images, width 16, 3 epochs), 1 seed: small enough for a 2-core machine, far from converged.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-protocol=gpu seeds="" out="" phase=all bin=${LRPCU:-build/lrpcu}
+protocol=gpu seeds="" out="" phase=all data=() bin=${LRPCU:-build/lrpcu}
 runs=("none|--augment none" "random-erasing|--augment random-erasing" "reldrop-block|--augment reldrop-block"
       "reldrop-pixel|--augment reldrop-pixel")
 while [[ $# -gt 0 ]]; do
@@ -18,6 +18,7 @@ while [[ $# -gt 0 ]]; do
     --seeds) seeds=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
     --phase) phase=$2; shift 2 ;;
+    --data-dir) data=(--data-dir "$2"); shift 2 ;;
     --extra) runs+=("$2"); shift 2 ;;
     *) echo "reldrop-results: unknown argument '$1'" >&2; exit 2 ;;
   esac
@@ -41,7 +42,7 @@ if [[ $phase == all || $phase == train ]]; then
       if [[ -f $d/model.safetensors ]]; then echo "reldrop-results: $d done, kept"; continue; fi
       resume=(); [[ -f $d/checkpoint.safetensors ]] && resume=(--resume)
       echo "reldrop-results: training $d"
-      "$bin" train --dataset fashion-mnist --arch resnet18 --seed "$seed" "${flags[@]}" "${train[@]}" \
+      "$bin" train --dataset fashion-mnist --arch resnet18 --seed "$seed" "${flags[@]}" "${train[@]}" "${data[@]}" \
         --log-every 1000 --out "$d" "${resume[@]}" > "$d.train.log" 2>&1 || { tail -20 "$d.train.log"; exit 1; }
       tail -3 "$d.train.log"
     done

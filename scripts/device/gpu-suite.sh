@@ -1,12 +1,18 @@
 #!/usr/bin/env bash
 # Run ON THE GPU MACHINE (device tool, with carry [".deps"]): builds lrpcu for the local GPU against
 # the carried packages and the image's cuDNN, runs the whole test suite with LRP_REQUIRE_CUDA=1, the
-# benchmarks, and writes logs + a results summary to $OUT (or ./out). Usage: scripts/device/gpu-suite.sh [tests|bench|all]
+# benchmarks, and writes logs + a results summary to $OUT (or ./out).
+# Usage: scripts/device/gpu-suite.sh [JOBS]   JOBS: comma list of tests, bench, main (the main job on the full
+#   Fashion-MNIST carried in .deps/data), reldrop (scripts/reldrop-results.sh --protocol gpu, RELDROP_SEEDS
+#   seeds, default "0"); all = tests,bench. Small result files of main/reldrop are copied to $OUT.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 what=${1:-all}
+[[ $what == all ]] && what=tests,bench
+has() { [[ ",$what," == *",$1,"* ]]; }
 out=${OUT:-out}
 mkdir -p "$out"
+out=$(cd "$out" && pwd)
 prefix=$PWD/.deps/prefix
 export LD_LIBRARY_PATH="$prefix/usr/lib/x86_64-linux-gnu:$prefix/usr/lib/x86_64-linux-gnu/openblas-pthread:${LD_LIBRARY_PATH:-}"
 
@@ -39,11 +45,11 @@ cmake --build build-gpu -j 16 > "$out/build.log" 2>&1 || { grep -E "error" "$out
 echo "build ok"
 
 rc=0
-if [[ $what == tests || $what == all ]]; then
-  (cd build-gpu && LRP_REQUIRE_CUDA=1 ctest --output-on-failure -j 8 > "../$out/tests.log" 2>&1) || rc=1
+if has tests; then
+  (cd build-gpu && LRP_REQUIRE_CUDA=1 ctest --output-on-failure -j 8 > "$out/tests.log" 2>&1) || rc=1
   tail -25 "$out/tests.log"
 fi
-if [[ $what == bench || $what == all ]]; then
+if has bench; then
   for b in build-gpu/bench/bench_*; do
     [[ -x $b ]] || continue
     n=$(basename "$b")
@@ -57,5 +63,21 @@ if [[ $what == bench || $what == all ]]; then
   # zennit (from .deps/py, see prepare.sh) on the same GPU: the LRP pass comparison of issue #6.
   PYTHONPATH=$PWD/.deps/py python3 bench/zennit_lrp_bench.py > "$out/zennit_lrp_bench.jsonl" 2>&1 || rc=1
   tail -10 "$out/zennit_lrp_bench.jsonl"
+fi
+data=$PWD/.deps/data/fashion-mnist
+if has main; then
+  # scripts/main-job.sh trains on the GPU (15 epochs, full data), evaluates and writes heatmaps.
+  (set -o pipefail; LRP_BUILD_DIR=build-gpu scripts/main-job.sh --data-dir "$data" --log-every 100 2>&1 |
+     tee "$out/main-job.log" | tail -30) || rc=1
+  r=runs/fashion-mnist-resnet18
+  mkdir -p "$out/main-job" && cp "$r"/*.jsonl "$r"/*.json "$out/main-job/" 2>/dev/null
+  cp "$r"/heatmaps/*.png "$out/main-job/" 2>/dev/null
+fi
+if has reldrop; then
+  (LRPCU=build-gpu/lrpcu scripts/reldrop-results.sh --protocol gpu --seeds "${RELDROP_SEEDS:-0}" \
+     --data-dir "$data" > "$out/reldrop.log" 2>&1) || rc=1
+  tail -30 "$out/reldrop.log"
+  (cd runs && find reldrop-gpu \( -name '*.json' -o -name '*.jsonl' -o -name '*.md' -o -name '*.log' -o -name '*.png' \) \
+     -size -2M -print0 | xargs -0 -r tar cf - | tar xf - -C "$out")
 fi
 exit $rc

@@ -6,14 +6,18 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-pkgs=(libgtest-dev libbenchmark-dev libbenchmark1debian libopenblas-dev libopenblas0-pthread
-      libopenblas-pthread-dev libgfortran5 nlohmann-json3-dev libcli11-dev libfmt-dev libfmt9 libstb-dev libstb0)
+pkgs=(libgtest-dev libbenchmark-dev libbenchmark1debian nlohmann-json3-dev libcli11-dev libfmt-dev libfmt9
+      libstb-dev libstb0 zlib1g zlib1g-dev)
 mkdir -p .deps/debs
 rm -rf .deps/prefix
 (cd .deps/debs && apt-get download "${pkgs[@]}")
 for f in .deps/debs/*.deb; do dpkg -x "$f" .deps/prefix; done
-# Static archives are large and not needed where shared libraries exist (gtest/benchmark are static only).
-find .deps/prefix \( -name 'libopenblas*.a' -o -name 'liblapack*' -o -name 'libblas*' \) -delete
+# zlib1g unpacks into /lib (usrmerge): put it beside its -dev symlink so libz.so resolves in the prefix.
+if [[ -d .deps/prefix/lib/x86_64-linux-gnu ]]; then
+  mv .deps/prefix/lib/x86_64-linux-gnu/libz.so.* .deps/prefix/usr/lib/x86_64-linux-gnu/ && rm -rf .deps/prefix/lib
+fi
+ln -sf libz.so.1 .deps/prefix/usr/lib/x86_64-linux-gnu/libz.so  # the -dev link is absolute (/lib/...)
+rm -f .deps/prefix/usr/lib/x86_64-linux-gnu/libz.a
 rm -rf .deps/debs .deps/prefix/usr/share/doc .deps/prefix/usr/share/man
 
 # zennit 0.5.1 (pure Python, for bench/zennit_lrp_bench.py: PYTHONPATH=.deps/py) from its wheel; offline,
@@ -29,4 +33,14 @@ else
   echo "zennit: download failed and no .deps/py/zennit: bench/zennit_lrp_bench.py will not run" >&2
 fi
 rm -rf "$zdir"
+
+# Fashion-MNIST (the Debian package dataset-fashion-mnist here, 30 MB of gzipped idx files).
+fm=/usr/share/datasets/fashion-mnist
+if [[ -f $fm/train-images-idx3-ubyte.gz ]]; then
+  mkdir -p .deps/data/fashion-mnist && cp "$fm"/*-ubyte.gz .deps/data/fashion-mnist/
+else
+  echo "Fashion-MNIST not installed here (scripts/install-deps.sh --with-data): the GPU main job will not run" >&2
+fi
 du -sh .deps
+mb=$(du -sm .deps | cut -f1)
+(( mb < 64 )) || echo "warning: .deps is ${mb} MiB; the device tool carries at most 64 MiB" >&2

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Runs scripts/main-job.sh (the README's main job) on a tiny Fashion-MNIST-shaped idx set written here,
+# with flags that replace the job's defaults: the job must accept them and finish train, eval and explain.
+# Usage: main_job_test.sh <folder holding the lrpcu binary> <scratch folder>
+set -euo pipefail
+bindir=$1 tmp=$2
+rm -rf "$tmp" && mkdir -p "$tmp/data"
+python3 - "$tmp/data" <<'PY'
+import gzip, os, random, struct, sys
+random.seed(0)
+def write(stem, n):
+    with gzip.open(os.path.join(sys.argv[1], stem + "-images-idx3-ubyte.gz"), "wb") as f:
+        f.write(struct.pack(">IIII", 0x803, n, 28, 28) + bytes(random.randrange(256) for _ in range(n * 784)))
+    with gzip.open(os.path.join(sys.argv[1], stem + "-labels-idx1-ubyte.gz"), "wb") as f:
+        f.write(struct.pack(">II", 0x801, n) + bytes(i % 10 for i in range(n)))
+write("train", 120)
+write("t10k", 40)
+PY
+cd "$(dirname "$0")/.."
+out=$(LRP_DISABLE_CUDA=1 LRP_BUILD_DIR="$bindir" scripts/main-job.sh --data-dir "$tmp/data" --epochs 1 \
+      --train-subset 100 --test-subset 30 --width 4 --batch-size 25 --out "$tmp/run" 2>&1) ||
+  { echo "$out"; echo "main job failed"; exit 1; }
+for f in metrics.jsonl eval.json heatmaps/relevance.npy heatmaps/heatmap_0000.png; do
+  [[ -s $tmp/run/$f ]] || { echo "$out"; echo "missing $tmp/run/$f"; exit 1; }
+done
+python3 -c "import json,sys; d=json.load(open(sys.argv[1])); assert d['samples'] == 30, d" "$tmp/run/eval.json" ||
+  { echo "eval.json does not report the 30 test images asked for"; exit 1; }
+echo "ok"
