@@ -98,6 +98,43 @@ TEST(LayersCpu, DropoutTrainMasksAndScalesEvalIsIdentity) {
     EXPECT_THROW(Dropout(1.f), Error);
 }
 
+// The directional check can fail: a conv whose backward misreports one gradient (weight off by 10%, the
+// input gradient off by 10%, or a bias gradient of 0.05 where the true one is exactly 0 because a
+// train-mode BatchNorm follows) is caught, while the honest network passes.
+struct MisreportingConv : Conv2d {
+    enum class Fault { None, Weight, Input, Bias } fault;
+    MisreportingConv(Fault f) : Conv2d(3, 4, 3, 1, 1, true), fault(f) {}
+    Tensor backward(const Tensor& dy, bool acc) override {
+        Tensor dx = Conv2d::backward(dy, acc);
+        auto shift = [](Tensor& t, float mul, float add) {
+            std::vector<float> v = t.to_vector<float>();
+            for (float& e : v) e = e * mul + add;
+            t.copy_from(Tensor::from_vector(v, t.shape(), t.device()));
+        };
+        if (fault == Fault::Weight) shift(named_params()[0].second->grad, 1.1f, 0.f);
+        if (fault == Fault::Bias) shift(named_params()[1].second->grad, 1.f, 0.05f);
+        if (fault == Fault::Input) shift(dx, 1.1f, 0.f);
+        return dx;
+    }
+};
+
+TEST(LayersCpu, DirectionalGradCheckCatchesWrongGradients) {
+    using F = MisreportingConv::Fault;
+    for (F f : {F::None, F::Weight, F::Input, F::Bias}) {
+        Sequential net;
+        net.add(std::make_unique<MisreportingConv>(f));
+        net.add(std::make_unique<BatchNorm2d>(4));
+        net.add(std::make_unique<ReLU>());
+        init_params(net, 60);
+        net.train(true);
+        const auto r = test::directional_grad_check(net, rand_tensor({3, 3, 6, 6}, 61));
+        if (f == F::None)
+            EXPECT_TRUE(r);
+        else
+            EXPECT_FALSE(r) << "fault " << static_cast<int>(f) << " went unnoticed";
+    }
+}
+
 TEST(LayersCpu, ResidualBlockGradientsAndNames) {
     BasicBlock b(3, 4, 2);
     init_params(b, 50);

@@ -215,7 +215,9 @@ TEST(LrpCpuAttribution, LinearInTheSeedAndBatchIndependent) {
     Tensor r_one = attribute(*m, x.slice(1, 2).clone(), Target::class_index(2), c);
     std::vector<float> one = r_one.to_vector<float>();
     std::vector<float> inside(a.begin() + per, a.begin() + 2 * per);
-    EXPECT_LE(test::rel_l2(one, inside), 1e-6);
+    // 1e-5: the CPU GEMM may block a batch of 1 differently from a batch of 3 (float rounding only);
+    // any mixing between samples would be O(1).
+    EXPECT_LE(test::rel_l2(one, inside), 1e-5);
 }
 
 TEST(LrpCudaAttribution, Lrp0ResidualTargetsAndCompositesMatchCpu) {
