@@ -254,6 +254,43 @@ TEST(Conv2dCuda, AlgorithmCacheHitOnRepeatedShape) {
     EXPECT_EQ(s2.hits, s1.hits + 1);
 }
 
+// Deterministic by default: every algorithm chosen for the ResNet-like shapes is one cuDNN calls
+// deterministic, and repeated backward passes (where atomics would show) give the same bits.
+TEST(Conv2dCuda, DeterministicAlgorithmsByDefault) {
+    LRP_SKIP_WITHOUT_CUDA();
+    Tf32Off tf32_off;
+    ASSERT_TRUE(deterministic()) << "LRP_NONDETERMINISTIC is set in the test environment";
+    const Device dev = Device::cuda(0);
+    const KernelCtx ctx = kernel_ctx(dev);
+    const auto& tab = kernels::cuda_ops();
+    const auto s0 = kernels::conv_algo_cache_stats();
+    uint32_t seed = 1200;
+    // The ResNet-like cases plus a large-batch one where cuDNN's fastest backward-filter uses atomics.
+    std::vector<ConvCase> cases = resnet_like_cases();
+    cases.push_back(ConvCase{64, 64, 16, 16, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, false});
+    for (const ConvCase& c : cases) {
+        SCOPED_TRACE(c.str());
+        const Conv2dDesc d = c.desc();
+        ConvData in(d, false, seed++);
+        DeviceInputs t(in, dev);
+        std::vector<float> dx0, dw0;
+        for (int rep = 0; rep < 3; ++rep) {
+            test::Guarded<float> dx(dev, x_numel(d)), dw(dev, w_numel(d));
+            tab.conv2d_dgrad(ctx, d, t.dy.data<float>(), t.w.data<float>(), dx.ptr());
+            tab.conv2d_wgrad(ctx, d, t.x.data<float>(), t.dy.data<float>(), dw.ptr());
+            if (rep == 0) {
+                dx0 = dx.read();
+                dw0 = dw.read();
+            } else {
+                EXPECT_TRUE(test::all_close(dx.read(), dx0, test::Tol{0, 0, 0, false})) << "backward-data, rep " << rep;
+                EXPECT_TRUE(test::all_close(dw.read(), dw0, test::Tol{0, 0, 0, false})) << "backward-weight, rep " << rep;
+            }
+        }
+    }
+    EXPECT_EQ(kernels::conv_algo_cache_stats().nondeterministic, s0.nondeterministic)
+        << "a shape fell back to a non-deterministic cuDNN algorithm";
+}
+
 TEST(Conv2dCuda, FrontEndMatchesCpuAndRejectsMixedDevices) {
     LRP_SKIP_WITHOUT_CUDA();
     Tf32Off tf32_off;

@@ -9,9 +9,11 @@ namespace lrp::kernels {
 struct ConvAlgoCacheStats {
     int64_t searches = 0;  // lookups that ran the algorithm heuristics (a new shape/direction/TF32 setting)
     int64_t hits = 0;      // lookups answered from the cache
+    int64_t nondeterministic = 0;  // searches that chose an algorithm cuDNN does not call deterministic
 };
 
 ConvAlgoCacheStats conv_algo_cache_stats();
 void conv_algo_cache_record(bool hit);
+void conv_algo_record_nondeterministic();
 
 }  // namespace lrp::kernels

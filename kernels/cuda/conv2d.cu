@@ -1,6 +1,7 @@
 // CUDA conv2d (forward, backward-data, backward-weight) through the cuDNN 9 legacy convolution API.
 // Per (shape, direction, TF32 setting, device) a plan (descriptors + algorithm from the v7 heuristics
-// + workspace size) is built once and cached; math is FMA-only unless lrp::allow_tf32().
+// + workspace size) is built once and cached; math is FMA-only unless lrp::allow_tf32(), and the
+// algorithm deterministic unless lrp::deterministic() is off.
 #include <array>
 #include <map>
 #include <memory>
@@ -10,6 +11,7 @@
 #include "common.cuh"
 #include "cudnn_util.h"
 #include "families.h"
+#include "lrp/log.h"
 
 namespace lrp::kernels::cuda {
 namespace {
@@ -25,13 +27,14 @@ struct Plan {
     ConvDesc conv;
     int algo = 0;  // cudnnConvolution{Fwd,BwdData,BwdFilter}Algo_t, by direction
     size_t ws = 0;
+    bool deterministic = false;  // cuDNN reports the algorithm as run-to-run reproducible
 };
 
-using Key = std::array<int, 17>;
+using Key = std::array<int, 18>;
 
-Key make_key(const Conv2dDesc& d, Dir dir, bool tf32, int device) {
+Key make_key(const Conv2dDesc& d, Dir dir, bool tf32, bool det, int device) {
     return {d.N, d.C, d.H, d.W, d.K, d.R, d.S, d.stride_h, d.stride_w, d.pad_h, d.pad_w, d.dil_h, d.dil_w,
-            d.groups, static_cast<int>(dir), tf32 ? 1 : 0, device};
+            d.groups, static_cast<int>(dir), tf32 ? 1 : 0, det ? 1 : 0, device};
 }
 
 std::string shape_str(const Conv2dDesc& d) {
@@ -41,31 +44,40 @@ std::string shape_str(const Conv2dDesc& d) {
 }
 
 // The first heuristic result (cuDNN's ranking) that succeeded, fits the workspace cap, has an allowed
-// math type and whose workspace query (ws_query(algo, &bytes) with the final math type) succeeds.
-// Without TF32 only FMA results qualify (a second pass accepts CUDNN_DEFAULT_MATH, never tensor-op
-// math) and the descriptor keeps CUDNN_FMA_MATH; with TF32 the descriptor takes the result's math type.
+// math type, is deterministic when `det` asks for it, and whose workspace query (ws_query(algo, &bytes)
+// with the final math type) succeeds. Without TF32 only FMA results qualify (a second pass accepts
+// CUDNN_DEFAULT_MATH, never tensor-op math) and the descriptor keeps CUDNN_FMA_MATH; with TF32 the
+// descriptor takes the result's math type. A deterministic pick that finds nothing falls back to any
+// algorithm (logged), so a shape never fails only for lack of a deterministic one.
 template <class Perf, class WsQuery>
-bool pick(const Perf* perf, int n, bool tf32, cudnnConvolutionDescriptor_t conv, WsQuery ws_query, Plan& p) {
-    for (int pass = 0; pass < (tf32 ? 1 : 2); ++pass) {
-        for (int i = 0; i < n; ++i) {
-            const Perf& r = perf[i];
-            if (r.status != CUDNN_STATUS_SUCCESS || r.memory > kMaxWorkspace) continue;
-            if (tf32) {
-                LRP_CUDNN_CHECK(cudnnSetConvolutionMathType(conv, r.mathType));
-            } else if (r.mathType != (pass == 0 ? CUDNN_FMA_MATH : CUDNN_DEFAULT_MATH)) {
-                continue;
+bool pick(const Perf* perf, int n, bool tf32, bool det, cudnnConvolutionDescriptor_t conv, WsQuery ws_query,
+          Plan& p) {
+    for (int strict = det ? 1 : 0; strict >= 0; --strict) {
+        for (int pass = 0; pass < (tf32 ? 1 : 2); ++pass) {
+            for (int i = 0; i < n; ++i) {
+                const Perf& r = perf[i];
+                if (r.status != CUDNN_STATUS_SUCCESS || r.memory > kMaxWorkspace) continue;
+                if (strict && r.determinism != CUDNN_DETERMINISTIC) continue;
+                if (tf32) {
+                    LRP_CUDNN_CHECK(cudnnSetConvolutionMathType(conv, r.mathType));
+                } else if (r.mathType != (pass == 0 ? CUDNN_FMA_MATH : CUDNN_DEFAULT_MATH)) {
+                    continue;
+                }
+                size_t bytes = 0;
+                if (ws_query(r.algo, &bytes) != CUDNN_STATUS_SUCCESS || bytes > kMaxWorkspace) continue;
+                p.algo = static_cast<int>(r.algo);
+                p.ws = bytes;
+                p.deterministic = r.determinism == CUDNN_DETERMINISTIC;
+                if (det && !strict) log_warn("conv2d: no deterministic cuDNN algorithm qualifies; using algorithm ",
+                                             p.algo, ", results may differ run to run");
+                return true;
             }
-            size_t bytes = 0;
-            if (ws_query(r.algo, &bytes) != CUDNN_STATUS_SUCCESS || bytes > kMaxWorkspace) continue;
-            p.algo = static_cast<int>(r.algo);
-            p.ws = bytes;
-            return true;
         }
     }
     return false;
 }
 
-std::unique_ptr<Plan> make_plan(cudnnHandle_t h, const Conv2dDesc& d, Dir dir, bool tf32) {
+std::unique_ptr<Plan> make_plan(cudnnHandle_t h, const Conv2dDesc& d, Dir dir, bool tf32, bool det) {
     auto p = std::make_unique<Plan>();
     set_nchw(p->x, d.N, d.C, d.H, d.W);
     set_nchw(p->y, d.N, d.K, d.P(), d.Q());
@@ -87,7 +99,7 @@ std::unique_ptr<Plan> make_plan(cudnnHandle_t h, const Conv2dDesc& d, Dir dir, b
         std::array<cudnnConvolutionFwdAlgoPerf_t, CUDNN_CONVOLUTION_FWD_ALGO_COUNT> perf{};
         LRP_CUDNN_CHECK(cudnnGetConvolutionForwardAlgorithm_v7(h, p->x, p->w, p->conv, p->y,
                                                                static_cast<int>(perf.size()), &n, perf.data()));
-        ok = pick(perf.data(), n, tf32, p->conv, [&](cudnnConvolutionFwdAlgo_t a, size_t* b) {
+        ok = pick(perf.data(), n, tf32, det, p->conv, [&](cudnnConvolutionFwdAlgo_t a, size_t* b) {
             return cudnnGetConvolutionForwardWorkspaceSize(h, p->x, p->w, p->conv, p->y, a, b);
         }, *p);
         break;
@@ -96,7 +108,7 @@ std::unique_ptr<Plan> make_plan(cudnnHandle_t h, const Conv2dDesc& d, Dir dir, b
         std::array<cudnnConvolutionBwdDataAlgoPerf_t, CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT> perf{};
         LRP_CUDNN_CHECK(cudnnGetConvolutionBackwardDataAlgorithm_v7(h, p->w, p->y, p->conv, p->x,
                                                                     static_cast<int>(perf.size()), &n, perf.data()));
-        ok = pick(perf.data(), n, tf32, p->conv, [&](cudnnConvolutionBwdDataAlgo_t a, size_t* b) {
+        ok = pick(perf.data(), n, tf32, det, p->conv, [&](cudnnConvolutionBwdDataAlgo_t a, size_t* b) {
             return cudnnGetConvolutionBackwardDataWorkspaceSize(h, p->w, p->y, p->conv, p->x, a, b);
         }, *p);
         break;
@@ -105,7 +117,7 @@ std::unique_ptr<Plan> make_plan(cudnnHandle_t h, const Conv2dDesc& d, Dir dir, b
         std::array<cudnnConvolutionBwdFilterAlgoPerf_t, CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT> perf{};
         LRP_CUDNN_CHECK(cudnnGetConvolutionBackwardFilterAlgorithm_v7(h, p->x, p->y, p->conv, p->w,
                                                                       static_cast<int>(perf.size()), &n, perf.data()));
-        ok = pick(perf.data(), n, tf32, p->conv, [&](cudnnConvolutionBwdFilterAlgo_t a, size_t* b) {
+        ok = pick(perf.data(), n, tf32, det, p->conv, [&](cudnnConvolutionBwdFilterAlgo_t a, size_t* b) {
             return cudnnGetConvolutionBackwardFilterWorkspaceSize(h, p->x, p->y, p->conv, p->w, a, b);
         }, *p);
         break;
@@ -122,12 +134,15 @@ std::unique_ptr<Plan> make_plan(cudnnHandle_t h, const Conv2dDesc& d, Dir dir, b
 const Plan& plan_for(const Ctx& ctx, cudnnHandle_t h, const Conv2dDesc& d, Dir dir) {
     static std::mutex mu;
     static auto* cache = new std::map<Key, std::unique_ptr<Plan>>();  // process lifetime
-    const bool tf32 = allow_tf32();
-    const Key key = make_key(d, dir, tf32, ctx.cuda->device());
+    const bool tf32 = allow_tf32(), det = deterministic();
+    const Key key = make_key(d, dir, tf32, det, ctx.cuda->device());
     std::lock_guard<std::mutex> lk(mu);
     auto it = cache->find(key);
     const bool hit = it != cache->end();
-    if (!hit) it = cache->emplace(key, make_plan(h, d, dir, tf32)).first;
+    if (!hit) {
+        it = cache->emplace(key, make_plan(h, d, dir, tf32, det)).first;
+        if (!it->second->deterministic) conv_algo_record_nondeterministic();
+    }
     conv_algo_cache_record(hit);
     return *it->second;
 }

@@ -31,6 +31,10 @@ std::atomic<bool>& tf32_flag() {
     static std::atomic<bool> f{env_is_1("LRP_ALLOW_TF32")};
     return f;
 }
+std::atomic<bool>& determinism_flag() {
+    static std::atomic<bool> f{!env_is_1("LRP_NONDETERMINISTIC")};
+    return f;
+}
 std::atomic<bool>& sync_flag() {
     static std::atomic<bool> f{LRP_CUDA_SYNC_CHECK_DEFAULT != 0 || env_is_1("LRP_CUDA_SYNC")};
     return f;
@@ -130,6 +134,8 @@ void set_allow_tf32(bool on) {
     tf32_flag().store(on);
     if (on) log_info("TF32 enabled for fp32 GEMM/convolution");
 }
+bool deterministic() { return determinism_flag().load(); }
+void set_deterministic(bool on) { determinism_flag().store(on); }
 bool cuda_sync_debug() { return sync_flag().load(); }
 void set_cuda_sync_debug(bool on) { sync_flag().store(on); }
 

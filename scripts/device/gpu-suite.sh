@@ -16,14 +16,21 @@ out=$(cd "$out" && pwd)
 prefix=$PWD/.deps/prefix
 export LD_LIBRARY_PATH="$prefix/usr/lib/x86_64-linux-gnu:$prefix/usr/lib/x86_64-linux-gnu/openblas-pthread:${LD_LIBRARY_PATH:-}"
 
-# cuDNN: the toolkit's if present, else the one PyTorch's image ships as a Python package.
+# cuDNN: the toolkit's if present, else the one PyTorch's image ships as a Python package (a namespace
+# package: __path__, not __file__), else any cudnn.h found under the Python installations.
 if [[ -z "${CUDNN_PATH:-}" && ! -f /usr/local/cuda/include/cudnn.h ]]; then
-  CUDNN_PATH=$(python3 -c 'import nvidia.cudnn, os; print(os.path.dirname(nvidia.cudnn.__file__))' 2>/dev/null || true)
+  CUDNN_PATH=$(python3 -c 'import nvidia.cudnn as m; print(list(m.__path__)[0])' 2>/dev/null || true)
+  if [[ -z "$CUDNN_PATH" || ! -f "$CUDNN_PATH/include/cudnn.h" ]]; then
+    h=$(find / -xdev -name cudnn.h -path '*nvidia*' 2>/dev/null | head -1)
+    CUDNN_PATH=${h:+$(dirname "$(dirname "$h")")}
+  fi
   export CUDNN_PATH
+  echo "cuDNN from: ${CUDNN_PATH:-not found}"
   [[ -n "$CUDNN_PATH" ]] && export LD_LIBRARY_PATH="$CUDNN_PATH/lib:$LD_LIBRARY_PATH"
   # the wheel ships libcudnn.so.9 only: give the linker an unversioned name
   if [[ -n "$CUDNN_PATH" && ! -e "$CUDNN_PATH/lib/libcudnn.so" ]]; then
-    mkdir -p /tmp/cudnn-link && ln -sf "$CUDNN_PATH/lib/libcudnn.so.9" /tmp/cudnn-link/libcudnn.so
+    so=$(ls "$CUDNN_PATH"/lib/libcudnn.so.* 2>/dev/null | head -1)
+    mkdir -p /tmp/cudnn-link && ln -sf "$so" /tmp/cudnn-link/libcudnn.so
     export LIBRARY_PATH="/tmp/cudnn-link:${LIBRARY_PATH:-}"
     export CUDNN_LIBRARY_HINT=/tmp/cudnn-link/libcudnn.so
   fi

@@ -39,6 +39,12 @@ void empty_cache(Device d);  // CUDA: returns cached blocks to the driver
 bool allow_tf32();
 void set_allow_tf32(bool on);
 
+// Deterministic algorithms only (on by default): cuDNN convolution picks among algorithms that give
+// the same bits run to run (no atomics), so a seed and a resumed run reproduce on CUDA as on the CPU.
+// LRP_NONDETERMINISTIC=1 or set_deterministic(false) lets it take cuDNN's first choice instead.
+bool deterministic();
+void set_deterministic(bool on);
+
 // Synchronous debug mode: synchronise and check after every launch (LRP_CUDA_SYNC=1 or build option).
 bool cuda_sync_debug();
 void set_cuda_sync_debug(bool on);
