@@ -90,8 +90,14 @@ bool skip_without_device(benchmark::State& st, Device dev) {
 
 enum class Dir { Fwd, Dgrad, Wgrad };
 
-void bm_conv(benchmark::State& st, Layer L, Dir dir, Device dev) {
+// nondet: cuDNN may pick non-deterministic algorithms (LRP_NONDETERMINISTIC=1), to price the default.
+void bm_conv(benchmark::State& st, Layer L, Dir dir, Device dev, bool nondet) {
     if (skip_without_device(st, dev)) return;
+    struct DetScope {  // restores the process-wide switch when the benchmark ends
+        bool prev = lrp::deterministic();
+        explicit DetScope(bool nd) { lrp::set_deterministic(prev && !nd); }
+        ~DetScope() { lrp::set_deterministic(prev); }
+    } det_scope(nondet);
     const int N = batch_for(dev);
     lrp::ops::Conv2dParams p;
     p.stride_h = p.stride_w = L.stride;
@@ -142,14 +148,17 @@ void register_all() {
     const char* dir_names[] = {"fwd", "dgrad", "wgrad"};
     for (Device dev : devs) {
         const std::string be = dev.is_cpu() ? "cpu" : "cuda";
-        for (int di = 0; di < 3; ++di)
-            for (const Layer& L : kLayers) {
-                std::string name = std::string("BM_conv2d_") + dir_names[di] + "_" + be + "/" + L.name;
-                auto* b = benchmark::RegisterBenchmark(name.c_str(), bm_conv, L, static_cast<Dir>(di), dev);
-                if (dev.is_cuda()) b->UseManualTime();
-                else b->UseRealTime();
-                b->Unit(benchmark::kMillisecond);
-            }
+        for (int nondet = 0; nondet < (dev.is_cuda() ? 2 : 1); ++nondet)
+            for (int di = 0; di < 3; ++di)
+                for (const Layer& L : kLayers) {
+                    const std::string name = std::string("BM_conv2d_") + dir_names[di] + "_" + be +
+                                             (nondet ? "_nondet/" : "/") + L.name;
+                    auto* b = benchmark::RegisterBenchmark(name.c_str(), bm_conv, L, static_cast<Dir>(di), dev,
+                                                           nondet != 0);
+                    if (dev.is_cuda()) b->UseManualTime();
+                    else b->UseRealTime();
+                    b->Unit(benchmark::kMillisecond);
+                }
         const int batch = batch_for(dev);
         std::vector<std::pair<std::string, GemmShape>> shapes;
         for (const Layer& L : kLayers) shapes.emplace_back(std::string("im2col_") + L.name, gemm_of(L, batch));
@@ -178,6 +187,7 @@ int main(int argc, char** argv) {
     benchmark::AddCustomContext("lrp_cuda_probe", lrp::cuda_probe_message());
     if (lrp::cuda_device_count() > 0) benchmark::AddCustomContext("lrp_device", lrp::device_name(Device::cuda(0)));
     benchmark::AddCustomContext("lrp_tf32", lrp::allow_tf32() ? "on" : "off");
+    benchmark::AddCustomContext("lrp_deterministic", lrp::deterministic() ? "on" : "off");
     benchmark::AddCustomContext("lrp_batch_cpu", std::to_string(batch_for(Device::cpu())));
     benchmark::AddCustomContext("lrp_batch_cuda", std::to_string(batch_for(Device::cuda(0))));
     register_all();

@@ -73,6 +73,7 @@ inline void add_context() {
     benchmark::AddCustomContext("lrp_cuda_probe", cuda_probe_message());
     if (cuda_device_count() > 0) benchmark::AddCustomContext("lrp_device", device_name(Device::cuda(0)));
     benchmark::AddCustomContext("lrp_tf32", allow_tf32() ? "on" : "off");
+    benchmark::AddCustomContext("lrp_deterministic", deterministic() ? "on" : "off");
 }
 
 // main() of a model benchmark: context lines, the caller's registrations, then Google Benchmark.
