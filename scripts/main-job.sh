@@ -9,8 +9,8 @@ bin=${LRP_BUILD_DIR:-build}/lrpcu  # LRP_BUILD_DIR: another build folder (the GP
 [[ -x $bin ]] || { echo "main-job: $bin not built; run scripts/run.sh" >&2; exit 1; }
 
 if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1 && [[ "${LRP_DISABLE_CUDA:-0}" != 1 ]]; then
-  defaults=(--device cuda --epochs 15 --batch-size 128 --lr 0.1 --width 64 --out runs/fashion-mnist-resnet18)
-  echo "main-job: GPU found: full Fashion-MNIST, ResNet-18, 15 epochs"
+  defaults=(--device cuda --epochs 20 --batch-size 128 --lr 0.1 --width 64 --out runs/fashion-mnist-resnet18)
+  echo "main-job: GPU found: full Fashion-MNIST, ResNet-18, 20 epochs"
 else
   defaults=(--device cpu --epochs 3 --batch-size 64 --lr 0.05 --width 16 --train-subset 6000 --test-subset 2000
             --out runs/fashion-mnist-resnet18-cpu)
