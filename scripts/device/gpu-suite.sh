@@ -2,7 +2,8 @@
 # Run ON THE GPU MACHINE (device tool, with carry [".deps"]): builds lrpcu for the local GPU against
 # the carried packages and the image's cuDNN, runs the whole test suite with LRP_REQUIRE_CUDA=1, the
 # benchmarks, and writes logs + a results summary to $OUT (or ./out).
-# Usage: scripts/device/gpu-suite.sh [JOBS]   JOBS: comma list of tests, bench, main (the main job on the full
+# Usage: scripts/device/gpu-suite.sh [JOBS]   JOBS: comma list of tests, bench, sanitize (compute-sanitizer
+#   memcheck/racecheck over the kernel tests), main (the main job on the full
 #   Fashion-MNIST carried in .deps/data), reldrop (scripts/reldrop-results.sh --protocol gpu, RELDROP_SEEDS
 #   seeds, default "0"); all = tests,bench. Small result files of main/reldrop are copied to $OUT.
 set -uo pipefail
@@ -72,6 +73,21 @@ if has bench; then
   # zennit (from .deps/py, see prepare.sh) on the same GPU: the LRP pass comparison of issue #6.
   PYTHONPATH=$PWD/.deps/py python3 bench/zennit_lrp_bench.py > "$out/zennit_lrp_bench.jsonl" 2>&1 || rc=1
   tail -10 "$out/zennit_lrp_bench.jsonl"
+fi
+if has sanitize; then
+  # compute-sanitizer over the kernel-level CUDA tests: memcheck on all of them, racecheck on the kernels
+  # that share memory within a block (reductions, top-k, batch norm, softmax, RelDrop boxes).
+  kernels='AugmentCuda.*:BatchNormCuda.*:ElementwiseCuda.*:OcclusionCuda.*:PoolCuda.*:AdaptivePoolCuda.*'
+  kernels+=':ReduceCuda.*:RelDropCuda.*:RngCuda.*:SoftmaxXentCuda.*:OptimCuda.*:ClipGradNormCuda.*:GemmCuda.*'
+  kernels+=':Conv2dCuda.*'
+  shared='ReduceCuda.*:RelDropCuda.*:SoftmaxXentCuda.*:BatchNormCuda.*:AugmentCuda.*'
+  for tool in memcheck racecheck; do
+    filter=$kernels
+    [[ $tool == racecheck ]] && filter=$shared
+    (LRP_REQUIRE_CUDA=1 compute-sanitizer --tool "$tool" --error-exitcode 3 build-gpu/tests/lrp_tests \
+       --gtest_filter="$filter" > "$out/sanitize-$tool.log" 2>&1) || rc=1
+    echo "sanitize $tool: $(grep -E "ERROR SUMMARY|PASSED|FAILED" "$out/sanitize-$tool.log" | tail -3 | tr '\n' ' ')"
+  done
 fi
 data=$PWD/.deps/data/fashion-mnist
 if has main; then
