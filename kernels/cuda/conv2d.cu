@@ -9,6 +9,7 @@
 
 #include "../api/conv_algo_stats.h"
 #include "common.cuh"
+#include "conv_algo_pick.h"
 #include "cudnn_util.h"
 #include "families.h"
 #include "lrp/log.h"
@@ -43,38 +44,23 @@ std::string shape_str(const Conv2dDesc& d) {
                d.dil_h, "x", d.dil_w, ", groups ", d.groups);
 }
 
-// The first heuristic result (cuDNN's ranking) that succeeded, fits the workspace cap, has an allowed
-// math type, is deterministic when `det` asks for it, and whose workspace query (ws_query(algo, &bytes)
-// with the final math type) succeeds. Without TF32 only FMA results qualify (a second pass accepts
-// CUDNN_DEFAULT_MATH, never tensor-op math) and the descriptor keeps CUDNN_FMA_MATH; with TF32 the
-// descriptor takes the result's math type. A deterministic pick that finds nothing falls back to any
-// algorithm (logged), so a shape never fails only for lack of a deterministic one.
+// The plan's algorithm from cuDNN's ranked results (rules in conv_algo_pick.h); a deterministic request
+// that had to fall back is logged.
 template <class Perf, class WsQuery>
 bool pick(const Perf* perf, int n, bool tf32, bool det, cudnnConvolutionDescriptor_t conv, WsQuery ws_query,
           Plan& p) {
-    for (int strict = det ? 1 : 0; strict >= 0; --strict) {
-        for (int pass = 0; pass < (tf32 ? 1 : 2); ++pass) {
-            for (int i = 0; i < n; ++i) {
-                const Perf& r = perf[i];
-                if (r.status != CUDNN_STATUS_SUCCESS || r.memory > kMaxWorkspace) continue;
-                if (strict && r.determinism != CUDNN_DETERMINISTIC) continue;
-                if (tf32) {
-                    LRP_CUDNN_CHECK(cudnnSetConvolutionMathType(conv, r.mathType));
-                } else if (r.mathType != (pass == 0 ? CUDNN_FMA_MATH : CUDNN_DEFAULT_MATH)) {
-                    continue;
-                }
-                size_t bytes = 0;
-                if (ws_query(r.algo, &bytes) != CUDNN_STATUS_SUCCESS || bytes > kMaxWorkspace) continue;
-                p.algo = static_cast<int>(r.algo);
-                p.ws = bytes;
-                p.deterministic = r.determinism == CUDNN_DETERMINISTIC;
-                if (det && !strict) log_warn("conv2d: no deterministic cuDNN algorithm qualifies; using algorithm ",
-                                             p.algo, ", results may differ run to run");
-                return true;
-            }
-        }
-    }
-    return false;
+    AlgoChoice c;
+    const bool ok = pick_algo(
+        perf, n, tf32, det, kMaxWorkspace,
+        [conv](cudnnMathType_t m) { LRP_CUDNN_CHECK(cudnnSetConvolutionMathType(conv, m)); }, ws_query, c);
+    if (!ok) return false;
+    p.algo = c.algo;
+    p.ws = c.ws;
+    p.deterministic = c.deterministic;
+    if (c.fallback)
+        log_warn("conv2d: no deterministic cuDNN algorithm qualifies; using algorithm ", c.algo,
+                 ", results may differ run to run");
+    return true;
 }
 
 std::unique_ptr<Plan> make_plan(cudnnHandle_t h, const Conv2dDesc& d, Dir dir, bool tf32, bool det) {

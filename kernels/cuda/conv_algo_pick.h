@@ -1,0 +1,51 @@
+// The choice of a cuDNN convolution algorithm among the v7 heuristics' ranked results: host code over
+// cuDNN's perf structs only (no GPU needed), so tests can hold its rules to fake rankings.
+#pragma once
+#include <cudnn.h>
+
+#include <cstddef>
+
+namespace lrp::kernels::cuda {
+
+struct AlgoChoice {
+    int algo = 0;                // cudnnConvolution{Fwd,BwdData,BwdFilter}Algo_t, by direction
+    size_t ws = 0;               // workspace bytes with the final math type
+    bool deterministic = false;  // cuDNN calls the algorithm run-to-run reproducible
+    bool fallback = false;       // determinism was asked for but no deterministic result qualified
+};
+
+// The first result (cuDNN's ranking) that succeeded, needs at most max_ws bytes, has an allowed math
+// type, is deterministic when `det` asks for it, and whose workspace query ws_query(algo, &bytes) (with
+// the final math type) succeeds within max_ws. Without TF32 only FMA results qualify, then in a second
+// pass CUDNN_DEFAULT_MATH ones, never tensor-op math (the descriptor keeps CUDNN_FMA_MATH); with TF32
+// set_math(result's math type) is called before the query, so the descriptor takes it. With `det` and no
+// deterministic result, the same rules run again over all results (fallback = true), so a shape never
+// fails only for lack of a deterministic algorithm. Returns false when nothing qualifies.
+template <class Perf, class SetMath, class WsQuery>
+bool pick_algo(const Perf* perf, int n, bool tf32, bool det, size_t max_ws, SetMath set_math, WsQuery ws_query,
+               AlgoChoice& out) {
+    for (int strict = det ? 1 : 0; strict >= 0; --strict) {
+        for (int pass = 0; pass < (tf32 ? 1 : 2); ++pass) {
+            for (int i = 0; i < n; ++i) {
+                const Perf& r = perf[i];
+                if (r.status != CUDNN_STATUS_SUCCESS || r.memory > max_ws) continue;
+                if (strict && r.determinism != CUDNN_DETERMINISTIC) continue;
+                if (tf32) {
+                    set_math(r.mathType);
+                } else if (r.mathType != (pass == 0 ? CUDNN_FMA_MATH : CUDNN_DEFAULT_MATH)) {
+                    continue;
+                }
+                size_t bytes = 0;
+                if (ws_query(r.algo, &bytes) != CUDNN_STATUS_SUCCESS || bytes > max_ws) continue;
+                out.algo = static_cast<int>(r.algo);
+                out.ws = bytes;
+                out.deterministic = r.determinism == CUDNN_DETERMINISTIC;
+                out.fallback = det && !strict;
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
+}  // namespace lrp::kernels::cuda
