@@ -8,6 +8,7 @@
 #include "lrp/nn/safetensors.h"
 #include "lrp/train/checkpoint.h"
 #include "lrp/train/config.h"
+#include "lrp/train/loader.h"
 #include "lrp/train/schedule.h"
 #include "lrp/train/trainer.h"
 #include "test_util.h"
@@ -90,6 +91,68 @@ TEST(TrainerCpu, RefusesToOverwriteARunAndChecksResumeSettings) {
     } catch (const Error& e) {
         EXPECT_NE(std::string(e.what()).find("lr: checkpoint has"), std::string::npos) << e.what();
     }
+}
+
+// A diverging run stops with an error naming it and never records or checkpoints an epoch whose weights
+// are NaN/Inf (the last step can break the weights behind a finite training loss).
+TEST(TrainerCpu, DivergenceStopsWithoutCheckpointingBrokenWeights) {
+    const std::string d = fresh_dir("diverge");
+    TrainConfig c = tiny(d);
+    c.lr = 900.f;
+    c.schedule = "constant";
+    c.epochs = 4;
+    try {
+        run_training(c);
+        FAIL() << "lr 900 trained 4 epochs without diverging";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("training diverged"), std::string::npos) << e.what();
+    }
+    for (const auto& r : rows(d)) EXPECT_TRUE(std::isfinite(r["test_loss"].get<double>())) << r.dump();
+    if (fs::exists(d + "/checkpoint.safetensors")) {
+        nn::StateDict w = nn::load_safetensors(d + "/checkpoint.safetensors");
+        for (auto& [k, t] : w) {
+            if (t.dtype() != DType::F32) continue;
+            for (float v : t.to_vector<float>()) ASSERT_TRUE(std::isfinite(v)) << "checkpoint tensor " << k;
+        }
+    }
+}
+
+namespace {
+// A "model" that returns fixed logits, and a source of one fixed batch.
+struct FixedLogits : nn::Module {
+    Tensor logits;
+    const char* type() const override { return "FixedLogits"; }
+    Tensor forward(const Tensor&) override { return logits.clone(); }
+    Tensor backward(const Tensor&, bool) override { LRP_THROW("not used"); }
+};
+struct OneBatch : BatchSource {
+    Batch b;
+    int64_t size() const override { return b.x.dim(0); }
+    int64_t batches_per_epoch() const override { return 1; }
+    void start_epoch(uint64_t, int64_t) override {}
+    Batch batch(int64_t) override { return b; }
+};
+}  // namespace
+
+// Logits holding NaN or Inf never count as a hit (every comparison with NaN is false, which would rank
+// the true class first), and evaluate() reports how many samples had them.
+TEST(TrainerCpu, EvaluateCountsNonFiniteLogitsAsWrong) {
+    const float nan = std::nanf(""), inf = INFINITY;
+    FixedLogits m;
+    m.logits = Tensor::from_vector(std::vector<float>{2, 1, 0, /**/ nan, nan, nan, /**/ 0, inf, 1, /**/ 0, 1, 2},
+                                   {4, 3});
+    OneBatch src;
+    src.b.x = Tensor::zeros({4, 1, 2, 2});
+    src.b.y = Tensor::from_vector(std::vector<int32_t>{0, 0, 1, 2}, {4});
+    const EvalResult r = evaluate(m, src, 3);
+    EXPECT_EQ(r.samples, 4);
+    EXPECT_EQ(r.nonfinite, 2);
+    EXPECT_DOUBLE_EQ(r.top1, 0.5);  // samples 0 and 3; not the NaN one (label 0) nor the Inf one
+    EXPECT_DOUBLE_EQ(r.top5, 0.5);
+    EXPECT_TRUE(std::isnan(r.loss));
+    ASSERT_EQ(r.per_class.size(), 3u);
+    EXPECT_DOUBLE_EQ(r.per_class[0], 0.5);
+    EXPECT_DOUBLE_EQ(r.per_class[1], 0.0);
 }
 
 TEST(TrainerCpu, CheckpointHoldsStateAndModelLoadsElsewhere) {

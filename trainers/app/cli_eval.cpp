@@ -81,6 +81,8 @@ int run_eval(const std::vector<std::string>& args) {
     train::load_model_weights(weights, *model);
     model->to(dev);
     train::EvalResult r = train::evaluate(*model, *ds.loader, ds.num_classes);
+    LRP_CHECK(r.nonfinite == 0, "the model's outputs hold NaN or Inf for ", r.nonfinite, " of ", r.samples,
+              " images: the weights in ", weights, " (or the inputs) are not finite; no accuracy is reported");
 
     const nlohmann::json context = {{"weights", weights}, {"arch", arch}, {"dataset", dataset}, {"split", split}};
     if (json) {

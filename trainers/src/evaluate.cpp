@@ -46,9 +46,16 @@ EvalResult evaluate(nn::Module& model, BatchSource& loader, int num_classes) {
         double se = 0;
         for (int k = 0; k < num_classes; ++k) se += std::exp(double(z[k]) - mx);
         loss += -(double(z[y]) - mx - std::log(se));
-        // rank of the true class: number of classes scoring strictly higher (ties favour lower index)
+        // rank of the true class: number of classes scoring strictly higher (ties favour lower index);
+        // logits holding NaN or Inf rank nothing (every comparison with NaN is false): never a hit.
+        bool finite = true;
+        for (int k = 0; k < num_classes; ++k) finite = finite && std::isfinite(z[k]);
         int rank = 0;
         for (int k = 0; k < num_classes; ++k) rank += z[k] > z[y] || (z[k] == z[y] && k < y);
+        if (!finite) {
+            rank = std::numeric_limits<int>::max();
+            ++r.nonfinite;
+        }
         top1 += rank == 0;
         top5 += rank < 5;
         count[y]++;

@@ -147,6 +147,11 @@ TrainSummary run_training(TrainConfig cfg) {
     so.label_smoothing = cfg.label_smoothing;
     so.clip_grad_norm = cfg.clip_grad_norm;
     const bool tty = stdout_is_tty();
+    // What a divergence error says about the checkpoint it leaves alone.
+    auto kept_note = [&] {
+        return fs::exists(ckpt) ? "the last good checkpoint is kept in " + ckpt.string()
+                                : std::string("no checkpoint was written (none completed a finite epoch)");
+    };
     bool preview_pending = st.epoch == 0;  // a fresh run saves the first batch it trains on as a PNG grid
     for (int64_t epoch = st.epoch + 1; epoch <= cfg.epochs; ++epoch) {
         LRP_NVTX_RANGE("epoch");
@@ -203,7 +208,7 @@ TrainSummary run_training(TrainConfig cfg) {
             if ((b + 1) % cfg.log_every == 0 || b + 1 == spe) {
                 const double l = loss_sum.to_vector<float>()[0] / images;
                 LRP_CHECK(std::isfinite(l), "training diverged: loss is ", l, " at epoch ", epoch, ", step ", b + 1,
-                          " (try a lower --lr); the last good checkpoint is kept in ", ckpt.string());
+                          " (try a lower --lr); ", kept_note());
                 prog.update(b + 1, l, correct_sum.to_vector<float>()[0] / images, images);
             }
         }
@@ -213,6 +218,10 @@ TrainSummary run_training(TrainConfig cfg) {
         const double train_acc = correct_sum.to_vector<float>()[0] / images;
         const double train_secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - te).count();
         EvalResult ev = evaluate(*model, test_loader, train_data.num_classes);
+        // The last step can leave NaN/Inf weights behind a finite training loss (computed before the update):
+        // such an epoch is neither recorded nor checkpointed.
+        LRP_CHECK(std::isfinite(ev.loss), "training diverged: the test loss after epoch ", epoch, " is ", ev.loss,
+                  " (the weights hold NaN or Inf; try a lower --lr); ", kept_note());
         st.last_test_acc = ev.top1;
         if (ev.top1 > st.best_test_acc) {
             st.best_test_acc = ev.top1;

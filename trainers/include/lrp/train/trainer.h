@@ -13,6 +13,7 @@ namespace lrp::train {
 struct EvalResult {
     double loss = 0, top1 = 0, top5 = 0;
     int64_t samples = 0;
+    int64_t nonfinite = 0;          // samples whose logits hold NaN or Inf (counted wrong; the loss is then NaN)
     std::vector<double> per_class;  // accuracy per class (NaN for a class without samples)
 };
 
