@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # CLI test: `lrpcu eval` of weights holding NaN refuses to report an accuracy (NaN logits would otherwise
-# rank the true class first) and names the weights file. Trains a tiny model, poisons one tensor.
+# rank the true class first) and names the weights file; `lrpcu explain` refuses them and a NaN input.
+# Trains a tiny model, poisons one tensor.
 # Usage: cli_nan_weights.sh <lrpcu> <work-dir>
 set -euo pipefail
 lrpcu=$1 dir=$2
@@ -27,6 +28,32 @@ set -e
 [[ $rc -ne 0 ]] || { echo "eval of NaN weights exited 0:"; echo "$out"; exit 1; }
 echo "$out" | grep -Eq "outputs hold NaN or Inf for 16 of 16 images: the weights in .*nan.safetensors" ||
   { echo "unexpected message:"; echo "$out"; exit 1; }
+# lrpcu explain refuses them too, and writes nothing.
+set +e
+out=$("$lrpcu" explain --weights "$dir/nan.safetensors" --arch resnet18 --width 2 --dataset synthetic --samples 2 \
+  --device cpu --out "$dir/explain-nan" 2>&1)
+rc=$?
+set -e
+[[ $rc -ne 0 && ! -e "$dir/explain-nan/relevance.npy" ]] || { echo "explain of NaN weights: exit $rc"; echo "$out"; exit 1; }
+echo "$out" | grep -Eq "outputs hold NaN or Inf \(samples 0, 1\)" || { echo "unexpected message:"; echo "$out"; exit 1; }
+# An input array with a NaN in sample 1 is refused before any pass.
+python3 - "$dir/nan-input.npy" <<'PY'
+import struct, sys
+n, c, h, w = 2, 3, 32, 32
+vals = [0.1] * (n * c * h * w)
+vals[c * h * w + 5] = float('nan')
+head = "{'descr': '<f4', 'fortran_order': False, 'shape': (%d, %d, %d, %d), }" % (n, c, h, w)
+head += ' ' * (63 - (10 + len(head)) % 64) + '\n'
+open(sys.argv[1], 'wb').write(b'\x93NUMPY\x01\x00' + struct.pack('<H', len(head)) + head.encode() +
+                              struct.pack('<%df' % len(vals), *vals))
+PY
+set +e
+out=$("$lrpcu" explain --weights "$dir/run/checkpoint.safetensors" --input "$dir/nan-input.npy" --device cpu \
+  --out "$dir/explain-nan-input" 2>&1)
+rc=$?
+set -e
+[[ $rc -ne 0 ]] || { echo "explain of a NaN input exited 0:"; echo "$out"; exit 1; }
+echo "$out" | grep -Eq "input holds NaN or Inf \(samples 1\)" || { echo "unexpected message:"; echo "$out"; exit 1; }
 # The unpoisoned weights still evaluate.
 "$lrpcu" eval --weights "$dir/run/model.safetensors" --arch resnet18 --width 2 --dataset synthetic --subset 16 \
   --device cpu > /dev/null

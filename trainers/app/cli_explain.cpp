@@ -13,11 +13,21 @@
 #include "lrp/data/dataset.h"
 #include "lrp/lrp/composites.h"
 #include "lrp/nn/models.h"
+#include "lrp/log.h"
 #include "lrp/train/checkpoint.h"
 
 namespace lrp::cli {
 
 namespace {
+// The samples (rows of `per` values) holding NaN or Inf, as "i, j, ..." (empty: none).
+std::string nonfinite_rows(const std::vector<float>& v, int64_t per) {
+    std::string out;
+    for (size_t i = 0; per > 0 && i < v.size() / per; ++i)
+        if (!std::all_of(v.begin() + i * per, v.begin() + (i + 1) * per, [](float e) { return std::isfinite(e); }))
+            out += (out.empty() ? "" : ", ") + std::to_string(i);
+    return out;
+}
+
 std::vector<float> parse_floats(const std::string& s, const char* what) {
     std::vector<float> v;
     std::stringstream ss(s);
@@ -163,9 +173,19 @@ int run_explain(const std::vector<std::string>& args) {
     const Device dev = parse_device(device);
     model->to(dev);
 
+    const int64_t per_sample = x.numel() / std::max<int64_t>(1, x.dim(0));
+    const std::string bad_in = nonfinite_rows(x.to(Device::cpu()).to_vector<float>(), per_sample);
+    LRP_CHECK(bad_in.empty(), "the input holds NaN or Inf (samples ", bad_in, ")");
     Tensor logits;
     Tensor r = explain::attribute(*model, x.to(dev), t, comp, &logits).to(Device::cpu());
     if (print_rules) std::printf("%s", comp.assignment_table().c_str());
+    const std::string bad_out = nonfinite_rows(logits.to(Device::cpu()).to_vector<float>(), logits.dim(1));
+    LRP_CHECK(bad_out.empty(), "the model's outputs hold NaN or Inf (samples ", bad_out, "): the weights in ",
+              weights, " are not finite; no relevance is written");
+    const std::string bad_r = nonfinite_rows(r.to_vector<float>(), per_sample);
+    if (!bad_r.empty())
+        log_warn("the relevance of samples ", bad_r, " holds NaN or Inf (composite ", composite,
+                 "); their heatmaps are not meaningful");
 
     std::filesystem::create_directories(out);
     write_npy((std::filesystem::path(out) / "relevance.npy").string(), r);
