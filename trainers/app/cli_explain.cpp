@@ -187,7 +187,10 @@ int run_explain(const std::vector<std::string>& args) {
         log_warn("the relevance of samples ", bad_r, " holds NaN or Inf (composite ", composite,
                  "); their heatmaps are not meaningful");
 
-    std::filesystem::create_directories(out);
+    std::error_code ec;
+    std::filesystem::create_directories(out, ec);
+    LRP_CHECK(!ec && std::filesystem::is_directory(out), "--out '", out, "': the output directory cannot be created (",
+              ec ? ec.message() : "a file of that name exists", ")");
     write_npy((std::filesystem::path(out) / "relevance.npy").string(), r);
     const int64_t n = r.dim(0), c = r.dim(1), h = r.dim(2), w = r.dim(3);
     std::vector<float> rv = r.to_vector<float>(), lv = logits.to(Device::cpu()).to_vector<float>();

@@ -75,8 +75,10 @@ TrainSummary run_training(TrainConfig cfg) {
     cfg.validate();
     const fs::path out(cfg.out_dir);
     const fs::path ckpt = out / "checkpoint.safetensors";
-    fs::create_directories(out);
-    LRP_CHECK(fs::is_directory(out), "output directory '", out.string(), "' cannot be created");
+    std::error_code ec;
+    fs::create_directories(out, ec);
+    LRP_CHECK(!ec && fs::is_directory(out), "--out '", out.string(), "': the output directory cannot be created (",
+              ec ? ec.message() : "a file of that name exists", ")");
     if (!cfg.resume && fs::exists(ckpt))
         LRP_THROW("output directory '", out.string(), "' already holds a checkpoint; pass --resume to continue it or ",
                   "choose another --out (nothing was overwritten)");
