@@ -1,6 +1,8 @@
 // Dataset readers, the rest: image folders (PNG/JPEG, resize + centre crop, errors), subset and
 // take_stratified, synthetic data, the registry, and the real Fashion-MNIST test split when installed.
 #include "datasets_test_util.h"
+#include "lrp/train/config.h"
+#include "lrp/train/trainer.h"
 
 TEST_F(DatasetsCpu, ImageFolderPng) {
     // Classes "cat" and "dog" (sorted), nested files, ignored non-images and hidden folders.
@@ -296,3 +298,32 @@ TEST_F(DatasetsCpu, RealFashionMnistTestSplit) {
     for (int k = 0; k < 10; ++k) EXPECT_EQ(std::count(sl.begin(), sl.end(), k), 10) << k;
 }
 
+
+// `lrpcu train` on an image folder whose test split names other classes (the labels would index other
+// outputs) or holds images of another size: an error naming both splits, before any training.
+TEST_F(DatasetsCpu, TrainingRefusesATestSplitThatDisagrees) {
+    for (const char* d : {"cls/train/a", "cls/train/b", "cls/test/a", "cls/test/c", "size/train/a", "size/train/b",
+                          "size/test/a", "size/test/b"})
+        for (int i = 0; i < 2; ++i) {
+            const bool small = std::string(d).rfind("size/test", 0) == 0;
+            write_png_fill(std::string(d) + "/" + std::to_string(i) + ".png", small ? 6 : 8, small ? 6 : 8,
+                           static_cast<uint8_t>(40 * i + 20));
+        }
+    lrp::train::TrainConfig c;
+    c.dataset = "folder";
+    c.device = "cpu";
+    c.epochs = 1;
+    c.batch_size = 2;
+    c.width = 2;
+    c.data_dir = path("cls");
+    c.out_dir = path("out-cls");
+    EXPECT_TRUE(throws_with([&] { lrp::train::run_training(c); },
+                            {"test split's 2 classes [a, c]", "training split's 2 classes [a, b]"}));
+    c.data_dir = path("size");
+    c.out_dir = path("out-size");
+    EXPECT_TRUE(throws_with([&] { lrp::train::run_training(c); }, {"test split's images are 3x6x6", "3x8x8"}));
+    c.resize = 8;  // the folder option that makes them agree
+    c.crop = 8;
+    c.out_dir = path("out-size-resized");
+    EXPECT_NO_THROW(lrp::train::run_training(c));
+}

@@ -153,6 +153,15 @@ TEST(TrainerCpu, EvaluateCountsNonFiniteLogitsAsWrong) {
     ASSERT_EQ(r.per_class.size(), 3u);
     EXPECT_DOUBLE_EQ(r.per_class[0], 0.5);
     EXPECT_DOUBLE_EQ(r.per_class[1], 0.0);
+    // A label outside the model's classes is an error, not a read past the sample's logits.
+    src.b.y = Tensor::from_vector(std::vector<int32_t>{0, 3, 1, 2}, {4});
+    try {
+        evaluate(m, src, 3);
+        FAIL() << "label 3 of 3 classes accepted";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("sample 1 has label 3, outside the model's 3 classes"), std::string::npos)
+            << e.what();
+    }
 }
 
 TEST(TrainerCpu, CheckpointHoldsStateAndModelLoadsElsewhere) {

@@ -41,6 +41,8 @@ EvalResult evaluate(nn::Module& model, BatchSource& loader, int num_classes) {
     for (int64_t i = 0; i < n; ++i) {
         const float* z = lg.data() + i * num_classes;
         const int y = lb[i];
+        LRP_CHECK(y >= 0 && y < num_classes, "evaluate: sample ", i, " has label ", y, ", outside the model's ",
+                  num_classes, " classes");
         double mx = -std::numeric_limits<double>::infinity();
         for (int k = 0; k < num_classes; ++k) mx = std::max(mx, double(z[k]));
         double se = 0;

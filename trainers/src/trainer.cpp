@@ -70,6 +70,25 @@ void truncate_metrics(const fs::path& p, int64_t epoch) {
 }
 }  // namespace
 
+namespace {
+// The test split must hold the training split's classes (same names, same order: the label indices)
+// and images of the same shape, or the test labels would index other (or missing) outputs.
+void check_splits_agree(const DataSplit& tr, const DataSplit& te) {
+    auto list = [](const std::vector<std::string>& v) {
+        std::string s;
+        for (const auto& n : v) s += (s.empty() ? "" : ", ") + n;
+        return "[" + s + "]";
+    };
+    LRP_CHECK(te.num_classes == tr.num_classes && (te.class_names.empty() || tr.class_names.empty() ||
+                                                   te.class_names == tr.class_names),
+              "the test split's ", te.num_classes, " classes ", list(te.class_names), " differ from the training ",
+              "split's ", tr.num_classes, " classes ", list(tr.class_names), " (", tr.name, ")");
+    LRP_CHECK(te.channels == tr.channels && te.height == tr.height && te.width == tr.width, "the test split's images are ",
+              te.channels, "x", te.height, "x", te.width, ", the training split's ", tr.channels, "x", tr.height, "x",
+              tr.width, " (", tr.name, "; for image folders, --resize/--crop make them agree)");
+}
+}  // namespace
+
 TrainSummary run_training(TrainConfig cfg) {
     cfg.resolve_defaults();
     cfg.validate();
@@ -93,6 +112,7 @@ TrainSummary run_training(TrainConfig cfg) {
     DataSplit test_data = open_split(dopt, data::Split::Test, cfg.test_subset, false, 0, dev, cfg.batch_size,
                                      false, {});
     std::printf("%s\n%s\n", train_data.summary.c_str(), test_data.summary.c_str());
+    check_splits_agree(train_data, test_data);
     BatchSource& train_loader = *train_data.loader;
     if (cfg.augment == "random-erasing") erasing_fill(cfg.erasing_fill, train_data.mean, train_data.stdev);  // check now
     std::unique_ptr<RelDrop> reldrop;
