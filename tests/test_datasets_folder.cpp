@@ -1,6 +1,7 @@
 // Dataset readers, the rest: image folders (PNG/JPEG, resize + centre crop, errors), subset and
 // take_stratified, synthetic data, the registry, and the real Fashion-MNIST test split when installed.
 #include "datasets_test_util.h"
+#include "lrp/train/checkpoint.h"
 #include "lrp/train/config.h"
 #include "lrp/train/trainer.h"
 
@@ -326,4 +327,11 @@ TEST_F(DatasetsCpu, TrainingRefusesATestSplitThatDisagrees) {
     c.crop = 8;
     c.out_dir = path("out-size-resized");
     EXPECT_NO_THROW(lrp::train::run_training(c));
+    // The checkpoint remembers the classes, so evaluating it on other ones can be refused.
+    const auto st = lrp::train::read_checkpoint_state(path("out-size-resized/checkpoint.safetensors"));
+    EXPECT_EQ(st.class_names, (std::vector<std::string>{"a", "b"}));
+    EXPECT_NO_THROW(lrp::train::check_class_names(st.class_names, {"a", "b"}, "w", "the data"));
+    EXPECT_NO_THROW(lrp::train::check_class_names({}, {"a", "c"}, "w", "the data"));  // unknown: passes
+    EXPECT_TRUE(throws_with([&] { lrp::train::check_class_names(st.class_names, {"a", "c"}, "w.st", "the data"); },
+                            {"w.st was trained on the classes [a, b], but the data has [a, c]"}));
 }

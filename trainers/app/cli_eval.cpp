@@ -44,8 +44,11 @@ int run_eval(const std::vector<std::string>& args) {
 
     // Defaults from the checkpoint's stored config, when it is one of ours.
     nlohmann::json cfg;
+    std::vector<std::string> trained_classes;
     try {
-        cfg = train::read_checkpoint_state(weights).config;
+        train::CheckpointState st = train::read_checkpoint_state(weights);
+        cfg = st.config;
+        trained_classes = st.class_names;
     } catch (const Error&) {  // not a checkpoint: a plain state_dict (ours or PyTorch's)
     }
     if (!cfg.is_object()) cfg = nlohmann::json::object();  // value() below needs an object
@@ -69,6 +72,7 @@ int run_eval(const std::vector<std::string>& args) {
     dopt.resident_limit_mb = resident_limit_mb;
     train::DataSplit ds = train::open_split(dopt, split == "test" ? data::Split::Test : data::Split::Train, subset,
                                             false, 0, dev, batch, false, {});
+    train::check_class_names(trained_classes, ds.class_names, weights, "the " + split + " split of " + ds.name);
     if (!json && ds.streaming) std::printf("%s\n", ds.summary.c_str());
     if (occlusion.enabled) check_occlusion(occlusion, ds, weights);
     nn::ModelSpec spec;

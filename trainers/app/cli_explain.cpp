@@ -91,8 +91,11 @@ int run_explain(const std::vector<std::string>& args) {
     LRP_CHECK(scale >= 1 && scale <= 64, "--scale must be in [1, 64] (got ", scale, ")");
 
     nlohmann::json cfg = nlohmann::json::object();
+    std::vector<std::string> trained_classes;
     try {
-        cfg = train::read_checkpoint_state(weights).config;
+        train::CheckpointState st = train::read_checkpoint_state(weights);
+        cfg = st.config;
+        trained_classes = st.class_names;
     } catch (const Error&) {  // a plain state_dict
     }
     if (!cfg.is_object()) cfg = nlohmann::json::object();
@@ -129,6 +132,7 @@ int run_explain(const std::vector<std::string>& args) {
         data::Dataset ds = load_split(split == "test" ? data::Split::Test : data::Split::Train);
         LRP_CHECK(samples <= ds.size(), "--samples ", samples, ": the ", split, " split of ", dataset, " has only ",
                   ds.size(), " images");
+        train::check_class_names(trained_classes, ds.class_names, weights, "the " + split + " split of " + ds.name);
         data::Dataset sub = ds.subset(0, samples);
         in.mean = ds.mean;
         in.std = ds.std;

@@ -37,6 +37,7 @@ CheckpointState parse_state(const std::string& path, const std::map<std::string,
         st.last_test_acc = j.at("last_test_acc").get<double>();
         st.best_test_acc = j.at("best_test_acc").get<double>();
         st.best_epoch = j.at("best_epoch").get<int64_t>();
+        if (j.contains("class_names")) st.class_names = j.at("class_names").get<std::vector<std::string>>();
     } catch (const nlohmann::json::exception& e) {
         LRP_THROW(path, ": corrupt checkpoint metadata: ", e.what());
     }
@@ -44,13 +45,25 @@ CheckpointState parse_state(const std::string& path, const std::map<std::string,
 }
 }  // namespace
 
+void check_class_names(const std::vector<std::string>& trained, const std::vector<std::string>& data,
+                       const std::string& weights, const std::string& what) {
+    if (trained.empty() || data.empty() || trained == data) return;
+    auto list = [](const std::vector<std::string>& v) {
+        std::string s;
+        for (const auto& n : v) s += (s.empty() ? "" : ", ") + n;
+        return "[" + s + "]";
+    };
+    LRP_THROW(weights, " was trained on the classes ", list(trained), ", but ", what, " has ", list(data),
+              ": its labels would name other outputs");
+}
+
 void save_checkpoint(const std::string& path, nn::Module& model, const Optimizer& opt, const CheckpointState& st) {
     nn::StateDict sd = with_prefix(model.state_dict(), "model.");
     for (auto& [k, v] : opt.state_dict()) sd["optim." + k] = v;
     nlohmann::json j = {{"format", kFormat},      {"config", st.config},
                         {"epoch", st.epoch},      {"global_step", st.global_step},
                         {"last_test_acc", st.last_test_acc}, {"best_test_acc", st.best_test_acc}, {"best_epoch", st.best_epoch},
-                        {"optimizer", opt.kind()}};
+                        {"optimizer", opt.kind()},   {"class_names", st.class_names}};
     nn::save_safetensors(path, sd, {{"lrpcu", j.dump()}});
 }
 

@@ -154,11 +154,13 @@ TrainSummary run_training(TrainConfig cfg) {
         LRP_CHECK(diffs.empty(), "--resume: settings differ from the checkpoint's run (start a new --out instead):",
                   diffs);
         st = load_checkpoint(ckpt.string(), *model, opt.get());
+        check_class_names(st.class_names, train_data.class_names, ckpt.string(), "the training split");
         std::printf("resumed from %s after epoch %lld\n", ckpt.string().c_str(), (long long)st.epoch);
         truncate_metrics(out / "metrics.jsonl", st.epoch);
     } else if (cfg.resume) {
         log_warn("--resume: no checkpoint in '", out.string(), "'; starting from scratch");
     }
+    st.class_names = train_data.class_names;
     std::ofstream(out / "config.json") << cfg_json.dump(2) << "\n";
     std::printf("model %s: %lld parameters; %lld training images, %lld test images, %lld steps per epoch\n",
                 model->type(), (long long)nn::count_params(*model), (long long)train_loader.size(),

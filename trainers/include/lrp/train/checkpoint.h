@@ -4,6 +4,7 @@
 // is complete. The model part alone is also exportable as a plain state_dict for PyTorch.
 #pragma once
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -19,6 +20,7 @@ struct CheckpointState {
     double last_test_acc = -1;
     double best_test_acc = -1;
     int64_t best_epoch = -1;
+    std::vector<std::string> class_names;  // of the training split, in label order (empty in older checkpoints)
 };
 
 void save_checkpoint(const std::string& path, nn::Module& model, const Optimizer& opt, const CheckpointState& st);
@@ -26,6 +28,11 @@ void save_checkpoint(const std::string& path, nn::Module& model, const Optimizer
 CheckpointState read_checkpoint_state(const std::string& path);
 // Loads model and optimiser state (onto their devices) and returns the run state.
 CheckpointState load_checkpoint(const std::string& path, nn::Module& model, Optimizer* opt);
+
+// Checks that a dataset's classes (label order) are the ones a checkpoint was trained on; either list
+// empty (unknown) passes. `what` names the data in the error.
+void check_class_names(const std::vector<std::string>& trained, const std::vector<std::string>& data,
+                       const std::string& weights, const std::string& what);
 
 // Model weights with torchvision keys (from a checkpoint or a plain PyTorch state_dict file).
 void load_model_weights(const std::string& path, nn::Module& model);
