@@ -75,6 +75,29 @@ TEST(TrainerCpu, WritesOutputsAndResumesToTheSameResult) {
     for (size_t i = 0; i < 3; ++i) EXPECT_EQ(ra[i]["test_acc"], rb[i]["test_acc"]) << i;
 }
 
+// On CUDA too a resumed run gives the uninterrupted run's weights bit for bit: every CUDA kernel is
+// deterministic (fixed-order reductions, no atomics in BN/pooling, deterministic cuDNN algorithms).
+TEST(TrainerCuda, ResumesToTheSameResultBitForBit) {
+    LRP_SKIP_WITHOUT_CUDA();
+    const std::string a = fresh_dir("cuda_a"), b = fresh_dir("cuda_b");
+    TrainConfig ca = tiny(a);
+    ca.device = "cuda";
+    run_training(ca);
+    TrainConfig cb = tiny(b);
+    cb.device = "cuda";
+    cb.stop_after_epoch = 1;
+    run_training(cb);
+    cb.stop_after_epoch = 0;
+    cb.resume = true;
+    run_training(cb);
+    nn::StateDict wa = nn::load_safetensors(a + "/model.safetensors"), wb = nn::load_safetensors(b + "/model.safetensors");
+    ASSERT_EQ(wa.size(), wb.size());
+    for (auto& [k, t] : wa) {
+        if (t.dtype() != DType::F32) continue;
+        ASSERT_EQ(t.to_vector<float>(), wb.at(k).to_vector<float>()) << k;
+    }
+}
+
 TEST(TrainerCpu, RefusesToOverwriteARunAndChecksResumeSettings) {
     const std::string d = fresh_dir("c");
     TrainConfig c = tiny(d);
