@@ -186,3 +186,19 @@ TEST(LrpCudaRules, MatchCpu) {
         }
     }
 }
+
+// A host ZBox bound is uploaded once per device and value: changed in place, it is uploaded again
+// (an upload cached by tensor identity alone would keep the old values on the device).
+TEST(LrpCudaRules, HostBoundChangedInPlaceIsUploadedAgain) {
+    LRP_SKIP_WITHOUT_CUDA();
+    const Device dev = Device::cuda(0);
+    Tensor host = ops::full({1, 2, 3, 3}, -1.f);
+    const Bound b = Bound::tensor(host);  // shares host's storage
+    std::vector<float> v = b.expand({2, 2, 3, 3}, dev).to_vector<float>();
+    EXPECT_EQ(v, std::vector<float>(36, -1.f));
+    host.data<float>()[4] = 7.f;
+    v = b.expand({2, 2, 3, 3}, dev).to_vector<float>();
+    EXPECT_EQ(v[4], 7.f);
+    EXPECT_EQ(v[18 + 4], 7.f);  // the broadcast second sample too
+    EXPECT_EQ(v[5], -1.f);
+}

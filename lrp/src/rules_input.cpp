@@ -1,5 +1,6 @@
 // ZBox, WSquare and Flat: the first-layer rules (bounded input, unbounded input, shape-only), and the
 // Bound type that expands ZBox's low/high to the input's shape (lrp-rules.md §4.6-4.8).
+#include <algorithm>
 #include <sstream>
 
 #include "lrp/lrp/rule_math.h"
@@ -26,13 +27,18 @@ Tensor Bound::channels_on(Device d) const {
 Tensor Bound::full_on(Device d) const {
     if (full.device() == d) return full;
     std::lock_guard<std::mutex> lock(cache_->m);
-    // Keyed by the tensor object (storage, offset, shape); a bound whose values change in place on the
-    // host must be re-set as a new tensor, as with any cached upload.
-    const bool same = cache_->full_src.defined() && cache_->full_src.shares_storage_with(full) &&
-                      cache_->full_src.raw_data() == full.raw_data() && cache_->full_src.shape() == full.shape();
-    if (!same || cache_->full_t.device() != d) {
+    // Keyed by the tensor object (storage, offset, shape) and, for a host bound, by its bytes: values
+    // changed in place on the host are uploaded again (a host compare, no device work: still capturable).
+    const bool same_tensor = cache_->full_src.defined() && cache_->full_src.shares_storage_with(full) &&
+                             cache_->full_src.raw_data() == full.raw_data() && cache_->full_src.shape() == full.shape();
+    const bool host = full.device().is_cpu();
+    const auto* bytes = static_cast<const uint8_t*>(full.raw_data());
+    const bool same_bytes = !host || (cache_->full_bytes.size() == full.nbytes() &&
+                                      std::equal(cache_->full_bytes.begin(), cache_->full_bytes.end(), bytes));
+    if (!same_tensor || !same_bytes || cache_->full_t.device() != d) {
         cache_->full_t = full.to(d);
         cache_->full_src = full;
+        if (host) cache_->full_bytes.assign(bytes, bytes + full.nbytes());
     }
     return cache_->full_t;
 }

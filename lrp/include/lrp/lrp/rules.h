@@ -87,7 +87,8 @@ struct Bound {
         return b;
     }
     // The bound expanded to `shape` on device d. Per-channel values and a host `full` tensor are uploaded
-    // once per device (cached), so repeated attributions copy nothing from the host (graph capturable).
+    // once per device and value (cached), so repeated attributions copy nothing from the host (graph
+    // capturable); values changed in place are uploaded again.
     Tensor expand(const Shape& shape, Device d) const;
     std::string str() const;
 
@@ -97,6 +98,7 @@ private:
         std::vector<float> values;
         Tensor t;
         Tensor full_src, full_t;  // `full` and its copy on full_t's device
+        std::vector<uint8_t> full_bytes;  // a host `full`'s bytes when uploaded (in-place changes re-upload)
     };
     Tensor channels_on(Device d) const;
     Tensor full_on(Device d) const;
