@@ -10,12 +10,8 @@
 #include "test_util.h"
 
 using namespace lrp;
-using lrp::kernels::cpu_ops;
-using lrp::kernels::cuda_ops;
-using lrp::test::all_close;
-using lrp::test::Guarded;
-using lrp::test::random_vec;
-using lrp::test::Tol;
+using namespace lrp::test;  // all_close, Guarded, random_vec, Tol, expect_error
+using kernels::cpu_ops, kernels::cuda_ops;
 
 namespace {
 

@@ -44,6 +44,25 @@ std::vector<nlohmann::json> rows(const std::string& dir) {
     for (std::string line; std::getline(in, line);) r.push_back(nlohmann::json::parse(line));
     return r;
 }
+// Runs c to the end of epoch 1, then resumes it to the end; returns the resumed run's summary.
+TrainSummary run_interrupted(TrainConfig c) {
+    c.stop_after_epoch = 1;
+    EXPECT_EQ(run_training(c).epochs, 1);
+    c.stop_after_epoch = 0;
+    c.resume = true;
+    return run_training(c);
+}
+// The f32 tensors of two run directories' model.safetensors are equal bit for bit.
+::testing::AssertionResult same_weights(const std::string& a, const std::string& b) {
+    nn::StateDict wa = nn::load_safetensors(a + "/model.safetensors"), wb = nn::load_safetensors(b + "/model.safetensors");
+    if (wa.size() != wb.size()) return ::testing::AssertionFailure() << wa.size() << " vs " << wb.size() << " tensors";
+    for (auto& [k, t] : wa) {
+        if (t.dtype() != DType::F32) continue;
+        if (!wb.count(k) || t.to_vector<float>() != wb.at(k).to_vector<float>())
+            return ::testing::AssertionFailure() << "tensor " << k << " differs";
+    }
+    return ::testing::AssertionSuccess();
+}
 }  // namespace
 
 TEST(TrainerCpu, WritesOutputsAndResumesToTheSameResult) {
@@ -55,21 +74,10 @@ TEST(TrainerCpu, WritesOutputsAndResumesToTheSameResult) {
     ASSERT_EQ(rows(a).size(), 3u);
     EXPECT_GE(sa.best_test_acc, sa.final_test_acc);
 
-    TrainConfig cb = tiny(b);
-    cb.stop_after_epoch = 1;
-    EXPECT_EQ(run_training(cb).epochs, 1);
-    cb.stop_after_epoch = 0;
-    cb.resume = true;
-    TrainSummary sb = run_training(cb);
+    TrainSummary sb = run_interrupted(tiny(b));
     EXPECT_EQ(sb.epochs, 3);
     EXPECT_EQ(sb.final_test_acc, sa.final_test_acc);
-    // Same weights, bit for bit, as the uninterrupted run.
-    nn::StateDict wa = nn::load_safetensors(a + "/model.safetensors"), wb = nn::load_safetensors(b + "/model.safetensors");
-    ASSERT_EQ(wa.size(), wb.size());
-    for (auto& [k, t] : wa) {
-        if (t.dtype() != DType::F32) continue;
-        ASSERT_EQ(t.to_vector<float>(), wb.at(k).to_vector<float>()) << k;
-    }
+    EXPECT_TRUE(same_weights(a, b));  // bit for bit, as the uninterrupted run
     auto ra = rows(a), rb = rows(b);
     ASSERT_EQ(rb.size(), 3u);
     for (size_t i = 0; i < 3; ++i) EXPECT_EQ(ra[i]["test_acc"], rb[i]["test_acc"]) << i;
@@ -85,17 +93,8 @@ TEST(TrainerCuda, ResumesToTheSameResultBitForBit) {
     run_training(ca);
     TrainConfig cb = tiny(b);
     cb.device = "cuda";
-    cb.stop_after_epoch = 1;
-    run_training(cb);
-    cb.stop_after_epoch = 0;
-    cb.resume = true;
-    run_training(cb);
-    nn::StateDict wa = nn::load_safetensors(a + "/model.safetensors"), wb = nn::load_safetensors(b + "/model.safetensors");
-    ASSERT_EQ(wa.size(), wb.size());
-    for (auto& [k, t] : wa) {
-        if (t.dtype() != DType::F32) continue;
-        ASSERT_EQ(t.to_vector<float>(), wb.at(k).to_vector<float>()) << k;
-    }
+    run_interrupted(cb);
+    EXPECT_TRUE(same_weights(a, b));
 }
 
 TEST(TrainerCpu, RefusesToOverwriteARunAndChecksResumeSettings) {
@@ -270,16 +269,8 @@ TEST(TrainerCpu, RelDropRunResumesBitExactAndLogsOcclusion) {
         TrainConfig cb = tiny(b);
         cb.epochs = 2;
         cb.augment = augment;
-        cb.stop_after_epoch = 1;
-        run_training(cb);
-        cb.stop_after_epoch = 0;
-        cb.resume = true;
-        run_training(cb);
-        nn::StateDict wa = nn::load_safetensors(a + "/model.safetensors"), wb = nn::load_safetensors(b + "/model.safetensors");
-        for (auto& [k, t] : wa) {
-            if (t.dtype() != DType::F32) continue;
-            ASSERT_EQ(t.to_vector<float>(), wb.at(k).to_vector<float>()) << augment << " " << k;
-        }
+        run_interrupted(cb);
+        EXPECT_TRUE(same_weights(a, b)) << augment;
         EXPECT_EQ(rows(b)[1]["reldrop_occluded_fraction"], ra[1]["reldrop_occluded_fraction"]) << augment;
     }
 }
