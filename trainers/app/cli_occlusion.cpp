@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "lrp/lrp/composites.h"
+#include "lrp/lrp/target.h"
 #include "plot.h"
 
 namespace lrp::cli {
@@ -45,6 +46,10 @@ void check_occlusion(OcclusionCli& o, const train::DataSplit& ds, const std::str
     p.mean = ds.mean;
     p.stdev = ds.stdev;
     p = train::resolve_occlusion_options(p, ds.channels, ds.height, ds.width);  // errors name value and choices
+    const explain::Target t = explain::Target::parse(p.target, Tensor::zeros(Shape{1}, DType::I32));
+    LRP_CHECK(t.kind != explain::Target::Kind::Class || (t.cls >= 0 && t.cls < ds.num_classes),
+              "--occlusion-target: class ", t.cls, " is outside the dataset's ", ds.num_classes, " classes [0, ",
+              ds.num_classes, ")");  // checked before the evaluation runs
     fs::path prefix;
     if (o.out.empty()) prefix = fs::absolute(weights).parent_path() / "occlusion";
     else if (o.out.back() == '/' || fs::is_directory(o.out)) prefix = fs::path(o.out) / "occlusion";
