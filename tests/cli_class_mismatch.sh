@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # CLI test: a checkpoint trained on an image folder with classes [a, b] is refused by `lrpcu eval` and
 # `lrpcu explain --samples` on a folder whose classes are [a, c] (same count: the labels would silently
-# name other outputs), and accepted on its own folder.
+# name other outputs), and accepted on its own folder (explain learning the class count from the weights).
 # Usage: cli_class_mismatch.sh <lrpcu> <work-dir>
 set -euo pipefail
 lrpcu=$1 dir=$2
@@ -35,4 +35,7 @@ expect_refused() {
 expect_refused "$lrpcu" eval --weights "$ckpt" --data-dir "$dir/ac" --device cpu
 expect_refused "$lrpcu" explain --weights "$ckpt" --data-dir "$dir/ac" --samples 2 --device cpu --out "$dir/x"
 "$lrpcu" eval --weights "$ckpt" --device cpu > /dev/null  # its own folder (from the checkpoint)
+# explain reads the 2 classes from the weights (it used to assume 10 and fail to load them)
+"$lrpcu" explain --weights "$ckpt" --samples 2 --device cpu --out "$dir/x-own" > /dev/null
+[[ -s "$dir/x-own/relevance.npy" ]] || { echo "explain on its own folder wrote no relevance"; exit 1; }
 echo "ok"

@@ -186,6 +186,32 @@ TEST(TrainerCpu, EvaluateCountsNonFiniteLogitsAsWrong) {
     }
 }
 
+// explain needs the class count of bare weights: the rows of the final layer, for every architecture
+// family and for lrpcu checkpoints ("model." keys) as for plain state_dicts.
+TEST(TrainerCpu, InfersTheClassCountFromTheWeights) {
+    const std::string d = fresh_dir("infer_classes");
+    fs::create_directories(d);
+    int i = 0;
+    for (const char* arch : {"resnet18", "resnet50_imagenet", "vgg11", "vgg11_bn_imagenet"}) {
+        nn::ModelSpec s;
+        s.arch = arch;
+        s.base_width = 2;
+        s.num_classes = 7 + i;
+        s.image_size = 32;
+        auto m = nn::make_model(s);
+        const std::string f = d + "/w" + std::to_string(i) + ".safetensors";
+        nn::save_safetensors(f, m->state_dict());
+        EXPECT_EQ(infer_num_classes(f), 7 + i) << arch;
+        ++i;
+    }
+    TrainConfig c = tiny(d + "/run");
+    c.epochs = 1;
+    run_training(c);
+    EXPECT_EQ(infer_num_classes(d + "/run/checkpoint.safetensors"), 10);  // synthetic: 10 classes
+    nn::save_safetensors(d + "/other.safetensors", {{"conv.weight", Tensor::zeros({2, 2})}});
+    EXPECT_EQ(infer_num_classes(d + "/other.safetensors"), -1);
+}
+
 TEST(TrainerCpu, CheckpointHoldsStateAndModelLoadsElsewhere) {
     const std::string d = fresh_dir("d");
     TrainConfig c = tiny(d);

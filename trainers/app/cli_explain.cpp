@@ -59,7 +59,7 @@ int run_explain(const std::vector<std::string>& args) {
     app.add_option("--arch", arch, "architecture (default: from the checkpoint)");
     app.add_option("--width", width, "first-stage width (checkpoints store it)")->capture_default_str();
     app.add_option("--num-classes", classes,
-                   "number of classes (default: 100 for a cifar100 checkpoint, 20 for cifar100-coarse, else 10)");
+                   "number of classes (default: read from the weights' final layer)");
     app.add_option("--input", inputs,
                    ".npy float32 N x C x H x W (normalised as for the model), or PNG/JPEG file(s), comma-separated "
                    "or repeated (normalised with the dataset's mean/std)")
@@ -165,9 +165,8 @@ int run_explain(const std::vector<std::string>& args) {
 
     nn::ModelSpec spec;
     spec.arch = arch;
-    if (classes <= 0) {
-        classes = dataset == "cifar100" ? 100 : dataset == "cifar100-coarse" ? 20 : 10;
-    }
+    if (classes <= 0) classes = train::infer_num_classes(weights);  // the final layer's rows
+    LRP_CHECK(classes > 0, "--num-classes is required: ", weights, " has no fc or classifier weight to read it from");
     spec.num_classes = classes;
     spec.in_channels = static_cast<int>(x.dim(1));
     spec.image_size = static_cast<int>(x.dim(2));

@@ -90,4 +90,25 @@ void load_model_weights(const std::string& path, nn::Module& model) {
     model.load_state_dict(sd);
 }
 
+int infer_num_classes(const std::string& path) {
+    std::map<std::string, std::string> meta;
+    nn::StateDict sd = nn::load_safetensors(path, &meta);
+    if (meta.count("lrpcu")) sd = strip_prefix(sd, "model.");
+    auto rows = [](const Tensor& w) { return w.ndim() == 2 ? static_cast<int>(w.dim(0)) : -1; };
+    if (auto it = sd.find("fc.weight"); it != sd.end()) return rows(it->second);  // ResNet
+    // VGG: "classifier.weight" (CIFAR form) or the highest-numbered "classifier.<i>.weight" (torchvision's)
+    if (auto it = sd.find("classifier.weight"); it != sd.end()) return rows(it->second);
+    int best = -1, out = -1;
+    for (const auto& [k, t] : sd) {
+        const std::string pre = "classifier.", post = ".weight";
+        if (k.size() <= pre.size() + post.size() || k.compare(0, pre.size(), pre) != 0 ||
+            k.compare(k.size() - post.size(), post.size(), post) != 0)
+            continue;
+        const std::string idx = k.substr(pre.size(), k.size() - pre.size() - post.size());
+        if (idx.empty() || idx.find_first_not_of("0123456789") != std::string::npos) continue;
+        if (std::stoi(idx) > best && t.ndim() == 2) best = std::stoi(idx), out = rows(t);
+    }
+    return out;
+}
+
 }  // namespace lrp::train

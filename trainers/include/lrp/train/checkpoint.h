@@ -36,5 +36,8 @@ void check_class_names(const std::vector<std::string>& trained, const std::vecto
 
 // Model weights with torchvision keys (from a checkpoint or a plain PyTorch state_dict file).
 void load_model_weights(const std::string& path, nn::Module& model);
+// The number of classes a weights file was trained for: the rows of its final linear layer (ResNet's
+// fc, VGG's last classifier layer), or -1 when the file has none of them.
+int infer_num_classes(const std::string& path);
 
 }  // namespace lrp::train
