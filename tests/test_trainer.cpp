@@ -242,7 +242,23 @@ TEST(TrainConfigCpu, JsonRoundTripAndValidation) {
     EXPECT_EQ(d.arch, "vgg11_bn");
     EXPECT_FLOAT_EQ(d.lr, 0.3f);
     EXPECT_THROW(from_json(nlohmann::json{{"learning-rate", 0.1}}, d), Error);  // unknown key named
-    EXPECT_THROW(from_json(nlohmann::json{{"epochs", "ten"}}, d), Error);
+    // A wrong type names the key, what it must be and the value given; integers are not truncated.
+    auto config_error = [&](const nlohmann::json& j) {
+        try {
+            from_json(j, d);
+        } catch (const Error& e) {
+            return std::string(e.what());
+        }
+        return std::string("no error");
+    };
+    EXPECT_NE(config_error({{"epochs", "ten"}}).find("config key 'epochs' must be an integer, got \"ten\""),
+              std::string::npos);
+    EXPECT_NE(config_error({{"epochs", 2.5}}).find("'epochs' must be an integer, got 2.5"), std::string::npos);
+    EXPECT_NE(config_error({{"lr", nullptr}}).find("'lr' must be a number, got null"), std::string::npos);
+    EXPECT_NE(config_error({{"nesterov", 1}}).find("'nesterov' must be true or false, got 1"), std::string::npos);
+    EXPECT_NE(config_error({{"arch", 5}}).find("'arch' must be a string, got 5"), std::string::npos);
+    EXPECT_EQ(config_error({{"lr", 1}, {"epochs", 4}}), "no error");  // an integer is a number
+    EXPECT_FLOAT_EQ(d.lr, 1.f);
     TrainConfig bad;
     bad.batch_size = 0;
     EXPECT_THROW(bad.validate(), Error);

@@ -2,6 +2,7 @@
 #include "lrp/train/config.h"
 
 #include <set>
+#include <type_traits>
 
 #include "lrp/error.h"
 
@@ -85,6 +86,30 @@ void to_json(nlohmann::json& j, const TrainConfig& c) {
 #undef X
 }
 
+namespace {
+// Reads j[key] into out when present: an error names the key, the expected type and the value given;
+// an integer setting refuses a fractional number instead of truncating it.
+template <class T>
+void read_key(const nlohmann::json& j, const char* key, T& out) {
+    if (!j.contains(key)) return;
+    const nlohmann::json& v = j.at(key);
+    const char* want = std::is_same_v<T, bool> ? "true or false"
+                       : std::is_integral_v<T> ? "an integer"
+                       : std::is_floating_point_v<T> ? "a number"
+                                                     : "a string";
+    const bool ok = std::is_same_v<T, bool> ? v.is_boolean()
+                    : std::is_integral_v<T> ? v.is_number_integer()
+                    : std::is_floating_point_v<T> ? v.is_number()
+                                                  : v.is_string();
+    LRP_CHECK(ok, "config key '", key, "' must be ", want, ", got ", v.dump());
+    try {
+        v.get_to(out);
+    } catch (const nlohmann::json::exception& e) {
+        LRP_THROW("config key '", key, "': ", e.what());
+    }
+}
+}  // namespace
+
 void from_json(const nlohmann::json& j, TrainConfig& c) {
     LRP_CHECK(j.is_object(), "config must be a JSON object");
     std::set<std::string> known;
@@ -93,14 +118,9 @@ void from_json(const nlohmann::json& j, TrainConfig& c) {
 #undef X
     for (auto it = j.begin(); it != j.end(); ++it)
         LRP_CHECK(known.count(it.key()) || it.key() == "resume", "unknown config key '", it.key(), "'");
-    try {
-#define X(key, field) \
-    if (j.contains(key)) j.at(key).get_to(c.field);
-        LRP_CFG_FIELDS(X)
+#define X(key, field) read_key(j, key, c.field);
+    LRP_CFG_FIELDS(X)
 #undef X
-    } catch (const nlohmann::json::exception& e) {
-        LRP_THROW("config: ", e.what());
-    }
 }
 
 }  // namespace lrp::train
