@@ -67,6 +67,10 @@ if has bench; then
       --benchmark_out_format=json > "$out/$n.txt" 2>&1 || rc=1
     grep -E "^BM_|Run on|ERROR" "$out/$n.txt" | head -60
   done
+  # lrpcu with PyTorch's defaults (TF32 convolutions, any cuDNN algorithm) for the comparison below.
+  LRP_ALLOW_TF32=1 LRP_NONDETERMINISTIC=1 build-gpu/bench/bench_models --benchmark_filter="${BENCH_FILTER:-cuda}" \
+    --benchmark_format=json --benchmark_out="$out/bench_models_tf32.json" --benchmark_out_format=json \
+    > "$out/bench_models_tf32.txt" 2>&1 || rc=1
   # PyTorch eager on the same GPU in the same run, for the training-step comparison.
   python3 bench/torch_train_bench.py > "$out/torch_train_bench.jsonl" 2>&1 || rc=1
   tail -14 "$out/torch_train_bench.jsonl"
@@ -105,4 +109,6 @@ if has reldrop; then
   (cd runs && find reldrop-gpu \( -name '*.json' -o -name '*.jsonl' -o -name '*.md' -o -name '*.log' -o -name '*.png' \) \
      -size -2M -print0 | xargs -0 -r tar cf - | tar xf - -C "$out")
 fi
+# The Markdown record for bench/results/ (targets computed from what was measured above).
+python3 scripts/device/summarize.py "$out" > "$out/summary.md" 2>&1 || rc=1
 exit $rc

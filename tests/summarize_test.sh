@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# scripts/device/summarize.py on a fixture of a GPU-suite output (tests/data/gpu-suite-sample: invented
+# figures, labelled as such in its env.txt): every target row is computed from the right files.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+out=$(python3 "$root/scripts/device/summarize.py" "$root/tests/data/gpu-suite-sample")
+want=(
+  "370 tests, 1 failed."
+  "- Conv2dCuda.DeterministicAlgorithmsByDefault (Failed)"
+  "- compute-sanitizer memcheck: 0 errors"
+  "| resnet18 | train_step | 128 | 40.00 | 25.00 | 30.00 | 1.20x |"
+  "| resnet18_reldrop_block_ref_step | 64.00 | 1.60x | met |"
+  "| resnet18_reldrop_pixel_step | 80.00 | 2.00x | **not met** |"
+  "| resnet18 | reldrop | 22.00 | 1.10x (met) | 88.00 | 4.00x (**not met**) |"
+  "| conv2d_fwd | c64to64_32px | 0.500 | 20.0 | 0.400 |"
+  "final test accuracy 94.61 %, best 94.61 %"
+  "top-1 94.61 % (met for >= 94.5 %)"
+)
+for w in "${want[@]}"; do
+  grep -qF -- "$w" <<< "$out" || { echo "missing: $w"; echo "$out"; exit 1; }
+done
+echo ok
