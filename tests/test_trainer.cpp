@@ -257,6 +257,7 @@ TEST(TrainConfigCpu, JsonRoundTripAndValidation) {
     EXPECT_NE(config_error({{"lr", nullptr}}).find("'lr' must be a number, got null"), std::string::npos);
     EXPECT_NE(config_error({{"nesterov", 1}}).find("'nesterov' must be true or false, got 1"), std::string::npos);
     EXPECT_NE(config_error({{"arch", 5}}).find("'arch' must be a string, got 5"), std::string::npos);
+    EXPECT_NE(config_error({{"seed", -1}}).find("'seed' must be a non-negative integer, got -1"), std::string::npos);
     EXPECT_EQ(config_error({{"lr", 1}, {"epochs", 4}}), "no error");  // an integer is a number
     EXPECT_FLOAT_EQ(d.lr, 1.f);
     TrainConfig bad;

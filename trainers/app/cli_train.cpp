@@ -76,7 +76,11 @@ void add_train_options(CLI::App& app, train::TrainConfig& c, std::string& config
                                                            "reldrop 1e-3)")->capture_default_str();
     app.add_option("--reldrop-target", c.reldrop_target, "RelDrop: relevance of the label or the pred class")
         ->capture_default_str();
-    app.add_option("--seed", c.seed, "random seed (same seed, same result)")->capture_default_str();
+    app.add_option("--seed", c.seed, "random seed (same seed, same result)")
+        ->check(CLI::Validator(
+            [](std::string& v) { return v.rfind('-', 0) == 0 ? "must be a non-negative integer" : std::string(); },
+            ""))
+        ->capture_default_str();
     app.add_option("--device", c.device, "auto | cpu | cuda | cuda:N")->capture_default_str();
     app.add_option("--out", c.out_dir, "output directory (metrics, checkpoints, weights)")->capture_default_str();
     app.add_flag("--resume", c.resume, "continue from <out>/checkpoint.safetensors");

@@ -94,10 +94,12 @@ void read_key(const nlohmann::json& j, const char* key, T& out) {
     if (!j.contains(key)) return;
     const nlohmann::json& v = j.at(key);
     const char* want = std::is_same_v<T, bool> ? "true or false"
+                       : std::is_unsigned_v<T> ? "a non-negative integer"
                        : std::is_integral_v<T> ? "an integer"
                        : std::is_floating_point_v<T> ? "a number"
                                                      : "a string";
     const bool ok = std::is_same_v<T, bool> ? v.is_boolean()
+                    : std::is_unsigned_v<T> ? v.is_number_unsigned()  // -1 would wrap around
                     : std::is_integral_v<T> ? v.is_number_integer()
                     : std::is_floating_point_v<T> ? v.is_number()
                                                   : v.is_string();
