@@ -40,6 +40,7 @@ int run_eval(const std::vector<std::string>& args) {
     add_occlusion_flags(app, occlusion);
     if (int rc = parse_args(app, args); rc >= 0) return rc;
     LRP_CHECK(split == "test" || split == "train", "--split must be test or train (got '", split, "')");
+    LRP_CHECK(subset >= 0, "--subset must be >= 0 (0: all images), got ", subset);
     LRP_CHECK(std::filesystem::exists(weights), "--weights: '", weights, "' does not exist");
 
     // Defaults from the checkpoint's stored config, when it is one of ours.
