@@ -161,6 +161,8 @@ int run_explain(const std::vector<std::string>& args) {
               dtype_name(x.dtype()), " ", x.shape().str());
     Tensor labels = in.labels;
     if (!labels_path.empty()) labels = read_npy(labels_path);
+    LRP_CHECK(labels.defined() || target.rfind("label", 0) != 0, "--target ", target, " needs the inputs' labels: ",
+              "explain dataset images with --samples N, or pass --labels <int32/int64 .npy>");
     const explain::Target t = explain::Target::parse(target, labels);
 
     nn::ModelSpec spec;
