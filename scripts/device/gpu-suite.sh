@@ -51,6 +51,7 @@ cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH=
   -DLRP_REQUIRE_CUDA_BUILD=ON "${extra[@]}" > "$out/configure.log" 2>&1 || { tail -40 "$out/configure.log"; exit 1; }
 cmake --build build-gpu -j 16 > "$out/build.log" 2>&1 || { grep -E "error" "$out/build.log" | head -40; exit 1; }
 echo "build ok"
+build-gpu/lrpcu --version | tee -a "$out/env.txt"  # the backends built and the device the process sees
 
 rc=0
 if has tests; then

@@ -1,9 +1,11 @@
-// lrpcu: the command-line entry point. Subcommands: train, eval, explain. Errors print
+// lrpcu: the command-line entry point. Subcommands: train, eval, explain (and --version). Errors print
 // one clear line and exit non-zero; nothing here calls exit() mid-run.
 #include <cstdio>
 #include <cstring>
 
 #include "cli.h"
+#include "lrp/config.h"
+#include "lrp/device.h"
 #include "lrp/error.h"
 
 namespace lrp::cli {
@@ -32,13 +34,29 @@ const char* kUsage =
     "commands:\n"
     "  train   train a ResNet/VGG classifier (lrpcu train --help)\n"
     "  eval    evaluate a checkpoint or PyTorch weights on a dataset split (lrpcu eval --help)\n"
-    "  explain LRP relevance maps and heatmaps for inputs from a .npy file (lrpcu explain --help)\n";
+    "  explain LRP relevance maps and heatmaps of dataset samples, PNG/JPEG files or a .npy array\n"
+    "          (lrpcu explain --help)\n"
+    "  --version  the version, the build's backends and the CUDA device this process sees\n";
+
+// For bug reports and benchmark records: what was built and what it runs on.
+void print_version() {
+    std::printf("lrpcu %s\n", LRP_VERSION);
+    std::printf("backends: cpu (%s GEMM)%s\n", LRP_HAVE_CBLAS ? "OpenBLAS" : "built-in blocked",
+                LRP_HAVE_CUDA ? (LRP_HAVE_CUDNN ? ", cuda + cuDNN (sm_" LRP_CUDA_ARCHS ")" : ", cuda (sm_" LRP_CUDA_ARCHS ")")
+                              : " only (built without CUDA)");
+    if (lrp::cuda_built())
+        std::printf("CUDA devices: %d (%s)\n", lrp::cuda_device_count(), lrp::cuda_probe_message().c_str());
+}
 }
 
 int main(int argc, char** argv) {
     if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
         std::printf("%s", kUsage);
         return argc < 2 ? 2 : 0;
+    }
+    if (!std::strcmp(argv[1], "--version") || !std::strcmp(argv[1], "version")) {
+        print_version();
+        return 0;
     }
     std::vector<std::string> args(argv + 2, argv + argc);
     const std::string cmd = argv[1];
