@@ -97,9 +97,11 @@ void Module::load_state_dict(const StateDict& sd, bool strict) {
     for (auto& [n, p] : named_params()) targets[n] = &p->value;
     for (auto& [n, b] : named_buffers()) targets[n] = b;
     std::string problems;
+    size_t missing = 0;
     for (auto& [n, t] : targets) {
         auto it = sd.find(n);
         if (it == sd.end()) {
+            ++missing;
             problems += "\n  missing: " + n + " " + t->shape().str();
         } else if (it->second.shape() != t->shape()) {
             problems += "\n  wrong shape: " + n + " is " + it->second.shape().str() + ", expected " + t->shape().str();
@@ -111,7 +113,12 @@ void Module::load_state_dict(const StateDict& sd, bool strict) {
     if (strict)
         for (auto& [n, t] : sd)
             if (!targets.count(n)) problems += "\n  unexpected: " + n + " " + t.shape().str();
-    LRP_CHECK(problems.empty(), "load_state_dict into ", (name_.empty() ? type() : name_), ":", problems);
+    // Most names absent: say what that usually means before the full list.
+    const std::string hint = missing * 2 > targets.size()
+                                 ? str(" ", missing, " of the model's ", targets.size(), " tensors are missing: the weights are "
+                                       "probably of another architecture (or width)")
+                                 : std::string();
+    LRP_CHECK(problems.empty(), "load_state_dict into ", (name_.empty() ? type() : name_), ":", hint, problems);
     for (auto& [n, t] : targets) t->copy_from(sd.at(n));
 }
 

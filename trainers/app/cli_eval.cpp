@@ -53,6 +53,7 @@ int run_eval(const std::vector<std::string>& args) {
     } catch (const Error&) {  // not a checkpoint: a plain state_dict (ours or PyTorch's)
     }
     if (!cfg.is_object()) cfg = nlohmann::json::object();  // value() below needs an object
+    train::check_arch(arch, cfg, weights);
     if (arch.empty()) arch = cfg.value("arch", "");
     if (dataset.empty()) dataset = cfg.value("dataset", "");
     if (data_dir.empty()) data_dir = cfg.value("data-dir", "");

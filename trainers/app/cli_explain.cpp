@@ -99,6 +99,7 @@ int run_explain(const std::vector<std::string>& args) {
     } catch (const Error&) {  // a plain state_dict
     }
     if (!cfg.is_object()) cfg = nlohmann::json::object();
+    train::check_arch(arch, cfg, weights);
     if (arch.empty()) arch = cfg.value("arch", "");
     LRP_CHECK(!arch.empty(), "--arch is required for weights that are not an lrpcu checkpoint");
     if (cfg.contains("width")) width = cfg.value("width", width);

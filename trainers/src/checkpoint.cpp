@@ -57,6 +57,13 @@ void check_class_names(const std::vector<std::string>& trained, const std::vecto
               ": its labels would name other outputs");
 }
 
+void check_arch(const std::string& given, const nlohmann::json& cfg, const std::string& weights) {
+    if (given.empty() || !cfg.is_object() || !cfg.contains("arch") || !cfg["arch"].is_string()) return;
+    const std::string trained = cfg["arch"].get<std::string>();
+    LRP_CHECK(given == trained, "--arch ", given, ", but ", weights, " was trained as ", trained,
+              " (leave --arch out to use the checkpoint's)");
+}
+
 void save_checkpoint(const std::string& path, nn::Module& model, const Optimizer& opt, const CheckpointState& st) {
     nn::StateDict sd = with_prefix(model.state_dict(), "model.");
     for (auto& [k, v] : opt.state_dict()) sd["optim." + k] = v;

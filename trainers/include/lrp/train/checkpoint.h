@@ -34,6 +34,9 @@ CheckpointState load_checkpoint(const std::string& path, nn::Module& model, Opti
 void check_class_names(const std::vector<std::string>& trained, const std::vector<std::string>& data,
                        const std::string& weights, const std::string& what);
 
+// A --arch given for an lrpcu checkpoint (its stored config `cfg`) must be the one it was trained as.
+void check_arch(const std::string& given, const nlohmann::json& cfg, const std::string& weights);
+
 // Model weights with torchvision keys (from a checkpoint or a plain PyTorch state_dict file).
 void load_model_weights(const std::string& path, nn::Module& model);
 // The number of classes a weights file was trained for: the rows of its final linear layer (ResNet's
