@@ -48,13 +48,14 @@ CheckpointState parse_state(const std::string& path, const std::map<std::string,
 void check_class_names(const std::vector<std::string>& trained, const std::vector<std::string>& data,
                        const std::string& weights, const std::string& what) {
     if (trained.empty() || data.empty() || trained == data) return;
-    auto list = [](const std::vector<std::string>& v) {
-        std::string s;
-        for (const auto& n : v) s += (s.empty() ? "" : ", ") + n;
-        return "[" + s + "]";
-    };
-    LRP_THROW(weights, " was trained on the classes ", list(trained), ", but ", what, " has ", list(data),
-              ": its labels would name other outputs");
+    LRP_THROW(weights, " was trained on the classes ", bracket_list(trained), ", but ", what, " has ",
+              bracket_list(data), ": its labels would name other outputs");
+}
+
+std::string bracket_list(const std::vector<std::string>& names) {
+    std::string s;
+    for (const auto& n : names) s += (s.empty() ? "" : ", ") + n;
+    return "[" + s + "]";
 }
 
 void check_arch(const std::string& given, const nlohmann::json& cfg, const std::string& weights) {

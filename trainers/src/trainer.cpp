@@ -68,21 +68,14 @@ void truncate_metrics(const fs::path& p, int64_t epoch) {
     in.close();
     std::ofstream(p, std::ios::trunc) << kept;
 }
-}  // namespace
 
-namespace {
 // The test split must hold the training split's classes (same names, same order: the label indices)
 // and images of the same shape, or the test labels would index other (or missing) outputs.
 void check_splits_agree(const DataSplit& tr, const DataSplit& te) {
-    auto list = [](const std::vector<std::string>& v) {
-        std::string s;
-        for (const auto& n : v) s += (s.empty() ? "" : ", ") + n;
-        return "[" + s + "]";
-    };
     LRP_CHECK(te.num_classes == tr.num_classes && (te.class_names.empty() || tr.class_names.empty() ||
                                                    te.class_names == tr.class_names),
-              "the test split's ", te.num_classes, " classes ", list(te.class_names), " differ from the training ",
-              "split's ", tr.num_classes, " classes ", list(tr.class_names), " (", tr.name, ")");
+              "the test split's ", te.num_classes, " classes ", bracket_list(te.class_names), " differ from the ",
+              "training split's ", tr.num_classes, " classes ", bracket_list(tr.class_names), " (", tr.name, ")");
     LRP_CHECK(te.channels == tr.channels && te.height == tr.height && te.width == tr.width, "the test split's images are ",
               te.channels, "x", te.height, "x", te.width, ", the training split's ", tr.channels, "x", tr.height, "x",
               tr.width, " (", tr.name, "; for image folders, --resize/--crop make them agree)");

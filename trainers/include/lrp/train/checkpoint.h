@@ -34,6 +34,9 @@ CheckpointState load_checkpoint(const std::string& path, nn::Module& model, Opti
 void check_class_names(const std::vector<std::string>& trained, const std::vector<std::string>& data,
                        const std::string& weights, const std::string& what);
 
+// "[a, b, c]": class names in messages.
+std::string bracket_list(const std::vector<std::string>& names);
+
 // A --arch given for an lrpcu checkpoint (its stored config `cfg`) must be the one it was trained as.
 void check_arch(const std::string& given, const nlohmann::json& cfg, const std::string& weights);
 
