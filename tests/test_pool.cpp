@@ -188,6 +188,11 @@ TEST(PoolCpu, MaxNaNAndInfinity) {
     EXPECT_EQ(idx[0], 0);
     EXPECT_EQ(y[1], 4.f);
     EXPECT_EQ(idx[1], 7);
+    // several NaNs: the last one wins, as PyTorch's `val > maxval || isnan(val)` routes it (window 0 has
+    // NaNs at 0 and 5, window 1 at 2 and 3)
+    run_max(d, {nan, 1.f, nan, nan, 9.f, nan, 3.f, 4.f}, y, idx);
+    EXPECT_TRUE(std::isnan(y[0]) && std::isnan(y[1]));
+    EXPECT_EQ(idx, (std::vector<int32_t>{5, 3}));
 }
 
 TEST(PoolCpu, MaxBackwardFiniteDifferences) {

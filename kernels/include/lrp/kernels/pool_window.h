@@ -70,7 +70,7 @@ LRP_HD int avg_divisor(const Pool2dDesc& d, int p, int q) {
 }
 
 // Max over window (p, q) of one plane xp (H x W): strict '>' keeps the first maximum in row-major window
-// order; the first NaN wins and stays. idx = h * W + w of the winner, -1 (value -inf) if the window
+// order; a NaN always takes over, so the last NaN wins (PyTorch's max-pool kernels). idx = h * W + w of the winner, -1 (value -inf) if the window
 // holds no input element.
 LRP_HD void max_window(const Pool2dDesc& d, const float* xp, int p, int q, float& best, int32_t& idx) {
     best = -INFINITY;
@@ -82,7 +82,7 @@ LRP_HD void max_window(const Pool2dDesc& d, const float* xp, int p, int q, float
             const int w = q * d.sw - d.pw + b * d.dil_w;
             if (w < 0 || w >= d.W) continue;
             const float v = xp[h * d.W + w];
-            if (idx < 0 || v > best || (v != v && best == best)) best = v, idx = h * d.W + w;
+            if (idx < 0 || v > best || v != v) best = v, idx = h * d.W + w;  // PyTorch: `val > max || isnan(val)`
         }
     }
 }
