@@ -83,6 +83,23 @@ TEST(TrainerCpu, WritesOutputsAndResumesToTheSameResult) {
     for (size_t i = 0; i < 3; ++i) EXPECT_EQ(ra[i]["test_acc"], rb[i]["test_acc"]) << i;
 }
 
+// Resuming with more epochs is allowed, but a length-dependent schedule then changes course: warned.
+TEST(TrainerCpu, ResumeWithMoreEpochsWarnsAboutTheSchedule) {
+    const std::string d = fresh_dir("more_epochs");
+    TrainConfig c = tiny(d);
+    c.epochs = 1;
+    run_training(c);
+    c.epochs = 2;
+    c.resume = true;
+    ::testing::internal::CaptureStderr();
+    const TrainSummary s = run_training(c);
+    const std::string err = ::testing::internal::GetCapturedStderr();
+    EXPECT_EQ(s.epochs, 2);
+    EXPECT_NE(err.find("--epochs changed from 1 to 2; the onecycle schedule is recomputed over 2 epochs"),
+              std::string::npos)
+        << err;
+}
+
 // On CUDA too a resumed run gives the uninterrupted run's weights bit for bit: every CUDA kernel is
 // deterministic (fixed-order reductions, no atomics in BN/pooling, deterministic cuDNN algorithms).
 TEST(TrainerCuda, ResumesToTheSameResultBitForBit) {

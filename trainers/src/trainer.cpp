@@ -147,6 +147,12 @@ TrainSummary run_training(TrainConfig cfg) {
         LRP_CHECK(diffs.empty(), "--resume: settings differ from the checkpoint's run (start a new --out instead):",
                   diffs);
         st = load_checkpoint(ckpt.string(), *model, opt.get());
+        // More (or fewer) epochs stretch a schedule that depends on the run's length: the LR from here on
+        // follows the new length, so the result differs from a run started with it.
+        if (saved.value("epochs", cfg.epochs) != cfg.epochs && cfg.schedule != "constant" && cfg.schedule != "step")
+            log_warn("--resume: --epochs changed from ", saved.value("epochs", cfg.epochs), " to ", cfg.epochs, "; the ",
+                     cfg.schedule, " schedule is recomputed over ", cfg.epochs, " epochs, so the LR jumps to that ",
+                     "schedule's value at epoch ", st.epoch + 1);
         check_class_names(st.class_names, train_data.class_names, ckpt.string(), "the training split");
         std::printf("resumed from %s after epoch %lld\n", ckpt.string().c_str(), (long long)st.epoch);
         truncate_metrics(out / "metrics.jsonl", st.epoch);
