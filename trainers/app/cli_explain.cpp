@@ -105,9 +105,18 @@ int run_explain(const std::vector<std::string>& args) {
     if (cfg.contains("width")) width = cfg.value("width", width);
 
     explain::CompositeOptions o;
-    if (epsilon >= 0.f) o.epsilon = epsilon;
-    if (!low.empty()) o.low = explain::Bound::channels(parse_floats(low, "--low"));
-    if (!high.empty()) o.high = explain::Bound::channels(parse_floats(high, "--high"));
+    if (app.count("--epsilon")) {
+        LRP_CHECK(std::isfinite(epsilon) && epsilon >= 0.f, "--epsilon must be a finite number >= 0 (got ", epsilon, ")");
+        o.epsilon = epsilon;
+    }
+    const std::vector<float> lo = low.empty() ? std::vector<float>() : parse_floats(low, "--low"),
+                             hi = high.empty() ? std::vector<float>() : parse_floats(high, "--high");
+    for (size_t c = 0; !lo.empty() && !hi.empty() && c < std::max(lo.size(), hi.size()); ++c) {
+        const float l = lo[std::min(c, lo.size() - 1)], h = hi[std::min(c, hi.size() - 1)];
+        LRP_CHECK(l <= h, "--low must not exceed --high (channel ", c, ": ", l, " > ", h, ")");
+    }
+    if (!lo.empty()) o.low = explain::Bound::channels(lo);
+    if (!hi.empty()) o.high = explain::Bound::channels(hi);
     for (auto* b : {&o.low, &o.high})
         if (*b && b->value().per_channel.size() == 1) *b = explain::Bound(b->value().per_channel[0]);
     if (!bn_fold.empty()) o.bn_fold = explain::parse_bn_fold(bn_fold);
