@@ -202,3 +202,48 @@ TEST(LrpCudaRules, HostBoundChangedInPlaceIsUploadedAgain) {
     EXPECT_EQ(v[18 + 4], 7.f);  // the broadcast second sample too
     EXPECT_EQ(v[5], -1.f);
 }
+
+// ZBox with tensor bounds (zennit accepts tensors for low/high): a [1, C, H, W] bound broadcasts over the
+// batch and equals the scalar rule; a per-sample bound [N, ...] gives each sample the rule with its own
+// bounds; a longer batch is cut to the input's; a wrong shape is a clear error, naming both shapes.
+TEST(LrpCpuRules, ZBoxTensorBoundsBroadcastPerSampleAndCheckShapes) {
+    const LayerCase lc{"conv 3->4 k3 s2 p1", true, 3, 3, 4, 7, 6, 3, 2, 1, 1, 1, true};
+    auto layer = make_layer(lc, 900);
+    const Shape xs = input_shape(lc);
+    Tensor x = grid_tensor(xs, 901, 1.f, 64.f);
+    Tensor r = test::rand_tensor(layer->forward(x).shape(), 902);
+    const Shape one{1, xs[1], xs[2], xs[3]};
+    const std::vector<float> scalar = run_rule(ZBox(-2.f, 1.5f), *layer, x, r);
+    EXPECT_EQ(run_rule(ZBox(Bound::tensor(ops::full(one, -2.f)), Bound::tensor(ops::full(one, 1.5f))), *layer, x, r),
+              scalar);
+
+    // Per sample n: bounds (-1 - n/2, 1 + n); a batch of 5 bounds is cut to the 3 inputs.
+    std::vector<float> lo, hi;
+    for (int n = 0; n < 5; ++n)
+        for (int64_t i = 0; i < one.numel(); ++i) lo.push_back(-1.f - 0.5f * n), hi.push_back(1.f + n);
+    const Shape five{5, xs[1], xs[2], xs[3]};
+    const std::vector<float> got = run_rule(
+        ZBox(Bound::tensor(Tensor::from_vector(lo, five)), Bound::tensor(Tensor::from_vector(hi, five))), *layer, x, r);
+    const int64_t in_per = one.numel();
+    for (int64_t n = 0; n < xs[0]; ++n) {
+        SCOPED_TRACE(n);
+        Tensor xn = x.slice(n, n + 1).clone(), rn = r.slice(n, n + 1).clone();
+        const std::vector<float> want =
+            run_rule(ZBox(-1.f - 0.5f * static_cast<float>(n), 1.f + static_cast<float>(n)), *layer, xn, rn);
+        EXPECT_EQ(std::vector<float>(got.begin() + n * in_per, got.begin() + (n + 1) * in_per), want);
+    }
+    EXPECT_NE(got, scalar);
+
+    auto expect_error = [&](const Shape& bad, const char* what) {
+        try {
+            run_rule(ZBox(Bound::tensor(ops::full(bad, -1.f)), 1.f), *layer, x, r);
+            ADD_FAILURE() << "no error for a bound of shape " << bad.str();
+        } catch (const Error& e) {
+            EXPECT_NE(std::string(e.what()).find(what), std::string::npos) << e.what();
+        }
+    };
+    expect_error({2, xs[1], xs[2], xs[3]}, "neither 1 nor >= 3");
+    expect_error({1, xs[1], xs[2], xs[3] + 1}, "does not match input");
+    expect_error({xs[1], xs[2], xs[3]}, "does not match input");
+    EXPECT_EQ(ZBox(Bound::tensor(ops::full(one, -1.f)), 1.f).name(), "ZBox(low=tensor" + one.str() + ", high=1, stabilizer=1e-06)");
+}
