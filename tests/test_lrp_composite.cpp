@@ -118,6 +118,43 @@ TEST(LrpCpuComposite, FirstLayerIsFirstInDefinitionOrderAndFirstMatchWins) {
     EXPECT_THROW(bad.bind(m), Error);
 }
 
+// User first-layer entries go ahead of the composite's (the first given wins); a name given twice keeps
+// the later rule; residual and rule-assignment strings parse or fail naming the choices.
+TEST(LrpCpuComposite, UserFirstMapOrderNameOverrideAndParsers) {
+    auto m = small("vgg11");
+    CompositeOptions o;
+    o.first_map = {{LayerType::Convolution, make_rule("wsquare")}, {LayerType::AnyLinear, make_rule("norm")}};
+    o.layer_map = {{LayerType::MaxPool, make_rule("gradient")}};
+    Composite c = make_composite("epsilon_plus_flat", o);
+    c.set_name_rule("classifier", make_rule("flat"));
+    c.set_name_rule("classifier", make_rule("epsilon:0.25"));  // replaces the entry for the same name
+    c.bind(*m);
+    EXPECT_EQ(rule_name(c, *m, "features.0"), "WSquare(stabilizer=1e-06)");
+    EXPECT_EQ(rule_name(c, *m, "features.2"), "Gradient");  // the max-pool entry, not "unmatched"
+    EXPECT_TRUE(matches(LayerType::MaxPool, leaf(*m, "features.2")));
+    EXPECT_FALSE(matches(LayerType::MaxPool, leaf(*m, "features.0")));
+    EXPECT_EQ(rule_name(c, *m, "features.3"), "ZPlus(stabilizer=1e-06)");
+    EXPECT_EQ(rule_name(c, *m, "classifier"), "Epsilon(epsilon=0.25)");
+    EXPECT_NE(c.assignment_table().find("classifier"), std::string::npos);
+
+    EXPECT_EQ(parse_residual_mode("copy"), ResidualMode::Copy);
+    EXPECT_EQ(parse_residual_mode("norm_split"), ResidualMode::NormSplit);
+    EXPECT_THROW(parse_residual_mode("split"), Error);
+    auto [key, rule] = parse_rule_assignment("layer1.0.conv1=gamma:0.5:stab=1e-5", "--rule");
+    EXPECT_EQ(key, "layer1.0.conv1");
+    EXPECT_EQ(rule->name(), "Gamma(gamma=0.5, stabilizer=1e-05)");
+    for (const char* bad : {"conv", "=gamma", "conv=", "conv=gama"}) {
+        SCOPED_TRACE(bad);
+        EXPECT_THROW(parse_rule_assignment(bad, "--rule"), Error);
+    }
+    try {
+        parse_rule_assignment("conv", "--first-rule");
+        FAIL();
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("--first-rule: 'conv' is not KEY=RULE"), std::string::npos) << e.what();
+    }
+}
+
 TEST(LrpCpuComposite, UnknownNamesListTheKnownOnes) {
     try {
         make_composite("epsilon_plus_flatt");

@@ -186,6 +186,11 @@ TEST(LrpCpuRuleProps, RuleSpecs) {
     EXPECT_EQ(make_rule("epsilon:0.1:norm_scale")->name(), "Epsilon(epsilon=norm_scale(0.1))");
     EXPECT_EQ(make_rule("zplus:stab=0.1:clip")->name(), "ZPlus(stabilizer=clip(0.1))");
     EXPECT_EQ(make_rule("pass")->name(), "Pass");
+    EXPECT_EQ(make_rule("wsquare:zero_bias")->name(), "WSquare(stabilizer=1e-06, zero_bias)");
+    EXPECT_EQ(make_rule("flat:stab=1e-3")->name(), "Flat(stabilizer=0.001)");
+    EXPECT_EQ(make_rule("norm")->name(), "Norm(stabilizer=1e-06)");
+    EXPECT_EQ(make_rule("gradient")->name(), "Gradient");
+    EXPECT_THROW(make_rule("flat:2"), Error) << "flat takes no numbers";
     EXPECT_THROW(make_rule("zbox:1"), Error);
     EXPECT_THROW(make_rule("gamma:x"), Error);
     try {

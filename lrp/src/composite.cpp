@@ -56,6 +56,11 @@ bool matches(LayerType t, const nn::Module& m) {
 }
 
 const char* residual_mode_name(ResidualMode m) { return m == ResidualMode::NormSplit ? "norm_split" : "copy"; }
+ResidualMode parse_residual_mode(const std::string& s) {
+    if (s == "norm_split") return ResidualMode::NormSplit;
+    if (s == "copy") return ResidualMode::Copy;
+    LRP_THROW("unknown residual mode '", s, "'; known: norm_split (zennit's ResNet canonizer), copy (plain gradient)");
+}
 
 namespace {
 void check_rule(const RulePtr& r, const char* what) { LRP_CHECK(r != nullptr, "Composite::", what, ": rule is null"); }

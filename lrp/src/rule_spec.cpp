@@ -109,4 +109,11 @@ RulePtr make_rule(const std::string& spec) {
               " (options: stab=<eps>, clip, norm_scale, zero_bias)");
 }
 
+std::pair<std::string, RulePtr> parse_rule_assignment(const std::string& arg, const std::string& what) {
+    const size_t eq = arg.find('=');
+    LRP_CHECK(eq != std::string::npos && eq > 0 && eq + 1 < arg.size(), what, ": '", arg,
+              "' is not KEY=RULE (e.g. conv=gamma:0.25, layer1.0.conv1=epsilon:0.01)");
+    return {arg.substr(0, eq), make_rule(arg.substr(eq + 1))};  // its errors quote the spec
+}
+
 }  // namespace lrp::explain

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "cli.h"
+#include "composite_flags.h"
 #include "explain_io.h"
 #include "lrp/lrp/attribution.h"
 #include "lrp/data/dataset.h"
@@ -28,18 +29,6 @@ std::string nonfinite_rows(const std::vector<float>& v, int64_t per) {
     return out;
 }
 
-std::vector<float> parse_floats(const std::string& s, const char* what) {
-    std::vector<float> v;
-    std::stringstream ss(s);
-    for (std::string tok; std::getline(ss, tok, ',');) {
-        try {
-            v.push_back(std::stof(tok));
-        } catch (const std::exception&) {
-            LRP_THROW(what, ": '", tok, "' is not a number");
-        }
-    }
-    return v;
-}
 }  // namespace
 
 int run_explain(const std::vector<std::string>& args) {
@@ -48,10 +37,9 @@ int run_explain(const std::vector<std::string>& args) {
     int64_t samples = 0;
     int resize = -1, crop = -1;
     bool overlay = false;
-    std::string arch, weights, labels_path, target = "pred", composite = "epsilon_plus_flat", out;
-    std::string device = "auto", bn_fold, low, high;
+    std::string arch, weights, labels_path, target = "pred", out, device = "auto";
     int width = 64, classes = 0, scale = 4;
-    float epsilon = -1.f;
+    CompositeFlags cf;
     bool print_rules = false;
     CLI::App app("LRP relevance maps (relevance.npy and heatmap PNGs).", "lrpcu explain");
     app.add_option("--weights", weights, "an lrpcu checkpoint/model file or a PyTorch safetensors state_dict")
@@ -73,15 +61,7 @@ int run_explain(const std::vector<std::string>& args) {
     app.add_flag("--overlay", overlay, "also write overlay_NNNN.png: the heatmap blended over the input image");
     app.add_option("--target", target, "label | pred | <class>, optionally with suffix *logit")->capture_default_str();
     app.add_option("--labels", labels_path, ".npy int32/int64 labels (N) for --target label");
-    app.add_option("--composite", composite, "composite name (" + [] {
-        std::string l;
-        for (const std::string& n : explain::known_composites()) l += (l.empty() ? "" : ", ") + n;
-        return l;
-    }() + ")")->capture_default_str();
-    app.add_option("--epsilon", epsilon, "Epsilon of the composite (default: its own)");
-    app.add_option("--low", low, "ZBox lower input bound(s), comma-separated per channel (epsilon_gamma_box)");
-    app.add_option("--high", high, "ZBox upper input bound(s), comma-separated per channel (epsilon_gamma_box)");
-    app.add_option("--bn-fold", bn_fold, "none | exact | zennit_0_5_1 (default: zennit_0_5_1)");
+    add_composite_flags(app, cf);
     app.add_option("--out", out, "output directory")->required();
     app.add_option("--scale", scale, "heatmap upscaling factor")->capture_default_str();
     app.add_option("--device", device, "auto | cpu | cuda | cuda:N")->capture_default_str();
@@ -104,23 +84,7 @@ int run_explain(const std::vector<std::string>& args) {
     LRP_CHECK(!arch.empty(), "--arch is required for weights that are not an lrpcu checkpoint");
     if (cfg.contains("width")) width = cfg.value("width", width);
 
-    explain::CompositeOptions o;
-    if (app.count("--epsilon")) {
-        LRP_CHECK(std::isfinite(epsilon) && epsilon >= 0.f, "--epsilon must be a finite number >= 0 (got ", epsilon, ")");
-        o.epsilon = epsilon;
-    }
-    const std::vector<float> lo = low.empty() ? std::vector<float>() : parse_floats(low, "--low"),
-                             hi = high.empty() ? std::vector<float>() : parse_floats(high, "--high");
-    for (size_t c = 0; !lo.empty() && !hi.empty() && c < std::max(lo.size(), hi.size()); ++c) {
-        const float l = lo[std::min(c, lo.size() - 1)], h = hi[std::min(c, hi.size() - 1)];
-        LRP_CHECK(l <= h, "--low must not exceed --high (channel ", c, ": ", l, " > ", h, ")");
-    }
-    if (!lo.empty()) o.low = explain::Bound::channels(lo);
-    if (!hi.empty()) o.high = explain::Bound::channels(hi);
-    for (auto* b : {&o.low, &o.high})
-        if (*b && b->value().per_channel.size() == 1) *b = explain::Bound(b->value().per_channel[0]);
-    if (!bn_fold.empty()) o.bn_fold = explain::parse_bn_fold(bn_fold);
-    explain::Composite comp = explain::make_composite(composite, o);
+    explain::Composite comp = make_composite_from_flags(app, cf);
 
     LRP_CHECK(split == "test" || split == "train", "--split must be test or train (got '", split, "')");
     LRP_CHECK(samples >= 0, "--samples must be >= 1 (got ", samples, ")");
@@ -199,7 +163,7 @@ int run_explain(const std::vector<std::string>& args) {
               weights, " are not finite; no relevance is written");
     const std::string bad_r = nonfinite_rows(r.to_vector<float>(), per_sample);
     if (!bad_r.empty())
-        log_warn("the relevance of samples ", bad_r, " holds NaN or Inf (composite ", composite,
+        log_warn("the relevance of samples ", bad_r, " holds NaN or Inf (composite ", cf.composite,
                  "); their heatmaps are not meaningful");
 
     std::error_code ec;
@@ -227,8 +191,10 @@ int run_explain(const std::vector<std::string>& args) {
         std::printf("sample %lld: predicted class %lld, relevance sum %.6g -> %s\n", static_cast<long long>(i),
                     static_cast<long long>(best), total, name);
     }
-    std::printf("wrote %s/relevance.npy (%s) with composite %s, target %s\n", out.c_str(), r.shape().str().c_str(),
-                composite.c_str(), t.str().c_str());
+    const size_t user_rules = cf.rules.size() + cf.first_rules.size() + cf.layer_rules.size();
+    std::printf("wrote %s/relevance.npy (%s) with composite %s%s, target %s\n", out.c_str(), r.shape().str().c_str(),
+                comp.name().c_str(), user_rules ? str(" + ", user_rules, " user rule(s)").c_str() : "",
+                t.str().c_str());
     return 0;
 }
 

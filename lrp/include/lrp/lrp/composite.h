@@ -31,6 +31,7 @@ bool matches(LayerType t, const nn::Module& m);
 // conserving); copy = plain gradient (relevance copied to both branches; RelDrop's reference).
 enum class ResidualMode { NormSplit, Copy };
 const char* residual_mode_name(ResidualMode m);
+ResidualMode parse_residual_mode(const std::string& s);  // "norm_split" | "copy"; throws naming them
 
 class Composite : public nn::RelevancePolicy {
 public:

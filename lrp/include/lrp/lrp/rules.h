@@ -4,6 +4,8 @@
 #pragma once
 #include <memory>
 #include <mutex>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "lrp/lrp/rule.h"
@@ -180,5 +182,8 @@ public:
 // the bias. Throws naming the known rules.
 RulePtr make_rule(const std::string& spec);
 std::vector<std::string> known_rules();
+// "KEY=SPEC" (a layer type or module name, then a rule spec: "conv=gamma:0.5:stab=1e-5") -> {KEY, rule};
+// `what` names the flag or setting in errors.
+std::pair<std::string, RulePtr> parse_rule_assignment(const std::string& arg, const std::string& what);
 
 }  // namespace lrp::explain

@@ -1,0 +1,106 @@
+// The LRP composite flags of `lrpcu explain` (see composite_flags.h): definitions and validation.
+#include "composite_flags.h"
+
+#include <algorithm>
+#include <cmath>
+#include <set>
+#include <sstream>
+
+namespace lrp::cli {
+
+namespace {
+std::vector<float> parse_floats(const std::string& s, const char* what) {
+    std::vector<float> v;
+    std::stringstream ss(s);
+    for (std::string tok; std::getline(ss, tok, ',');) {
+        size_t used = 0;
+        float x = 0.f;
+        try {
+            x = std::stof(tok, &used);
+        } catch (const std::exception&) {
+            used = 0;
+        }
+        LRP_CHECK(used > 0 && used == tok.size() && std::isfinite(x), what, ": '", tok, "' is not a finite number");
+        v.push_back(x);
+    }
+    LRP_CHECK(!v.empty(), what, ": no values given");
+    return v;
+}
+
+std::string list(const std::vector<std::string>& v) {
+    std::string l;
+    for (const std::string& s : v) l += (l.empty() ? "" : ", ") + s;
+    return l;
+}
+}  // namespace
+
+void add_composite_flags(CLI::App& app, CompositeFlags& f) {
+    app.add_option("--composite", f.composite, "composite name (" + list(explain::known_composites()) + ")")
+        ->capture_default_str();
+    app.add_option("--epsilon", f.epsilon, "Epsilon of the composite's Epsilon rules (default: its own)");
+    app.add_option("--gamma", f.gamma, "Gamma of epsilon_gamma_box's convolutions")->capture_default_str();
+    app.add_option("--stabilizer", f.stabilizer,
+                   "stabilizer of the composite's other rules (ZPlus, AlphaBeta, Gamma, ZBox, Flat, Norm, residual "
+                   "split)")
+        ->capture_default_str();
+    app.add_flag("--zero-bias", f.zero_bias, "ignore the biases in every parameterised rule (zennit's zero_params)");
+    app.add_option("--low", f.low, "ZBox lower input bound(s), comma-separated per channel (epsilon_gamma_box)");
+    app.add_option("--high", f.high, "ZBox upper input bound(s), comma-separated per channel (epsilon_gamma_box)");
+    app.add_option("--bn-fold", f.bn_fold, "none | exact | zennit_0_5_1 (default: zennit_0_5_1)");
+    app.add_option("--residual", f.residual,
+                   "residual sums: norm_split (zennit's ResNet canonizer) | copy (plain gradient, RelDrop's); "
+                   "default: the composite's");
+    app.add_option("--rule", f.rules,
+                   "TYPE=RULE, repeatable: put a rule ahead of the composite's layer map for a layer type (" +
+                       std::string("convolution|conv, dense|linear, any_linear, batchnorm|bn, avgpool, maxpool, "
+                                   "activation, any); first match wins. RULE: ") +
+                       list(explain::known_rules()) + " [:stab=<eps>][:clip][:norm_scale][:zero_bias]");
+    app.add_option("--first-rule", f.first_rules,
+                   "TYPE=RULE, repeatable: the rule of the first layer (in definition order) of that type, ahead of "
+                   "the composite's first-layer map");
+    app.add_option("--layer-rule", f.layer_rules,
+                   "NAME=RULE, repeatable: the rule of one layer by its dotted name (e.g. layer4.1.conv2=epsilon:0.1;"
+                   " --print-rules lists them); beats every map");
+}
+
+explain::Composite make_composite_from_flags(const CLI::App& app, const CompositeFlags& f) {
+    explain::CompositeOptions o;
+    if (app.count("--epsilon")) {
+        LRP_CHECK(std::isfinite(f.epsilon) && f.epsilon >= 0.f, "--epsilon must be a finite number >= 0 (got ",
+                  f.epsilon, ")");
+        o.epsilon = f.epsilon;
+    }
+    LRP_CHECK(std::isfinite(f.gamma) && f.gamma >= 0.f, "--gamma must be a finite number >= 0 (got ", f.gamma, ")");
+    LRP_CHECK(std::isfinite(f.stabilizer) && f.stabilizer > 0.f, "--stabilizer must be a finite number > 0 (got ",
+              f.stabilizer, ")");
+    o.gamma = f.gamma;
+    o.stabilizer = f.stabilizer;
+    o.zero_bias = f.zero_bias;
+    const std::vector<float> lo = f.low.empty() ? std::vector<float>() : parse_floats(f.low, "--low"),
+                             hi = f.high.empty() ? std::vector<float>() : parse_floats(f.high, "--high");
+    for (size_t c = 0; !lo.empty() && !hi.empty() && c < std::max(lo.size(), hi.size()); ++c) {
+        const float l = lo[std::min(c, lo.size() - 1)], h = hi[std::min(c, hi.size() - 1)];
+        LRP_CHECK(l <= h, "--low must not exceed --high (channel ", c, ": ", l, " > ", h, ")");
+    }
+    if (!lo.empty()) o.low = lo.size() == 1 ? explain::Bound(lo[0]) : explain::Bound::channels(lo);
+    if (!hi.empty()) o.high = hi.size() == 1 ? explain::Bound(hi[0]) : explain::Bound::channels(hi);
+    if (!f.bn_fold.empty()) o.bn_fold = explain::parse_bn_fold(f.bn_fold);
+    if (!f.residual.empty()) o.residual = explain::parse_residual_mode(f.residual);
+    for (const std::string& a : f.rules) {
+        auto [type, rule] = explain::parse_rule_assignment(a, "--rule");
+        o.layer_map.emplace_back(explain::parse_layer_type(type), rule);
+    }
+    for (const std::string& a : f.first_rules) {
+        auto [type, rule] = explain::parse_rule_assignment(a, "--first-rule");
+        o.first_map.emplace_back(explain::parse_layer_type(type), rule);
+    }
+    std::set<std::string> named;
+    for (const std::string& a : f.layer_rules) {
+        auto [name, rule] = explain::parse_rule_assignment(a, "--layer-rule");
+        LRP_CHECK(named.insert(name).second, "--layer-rule: layer '", name, "' is given twice");
+        o.name_map.emplace_back(name, rule);
+    }
+    return explain::make_composite(f.composite, o);
+}
+
+}  // namespace lrp::cli

@@ -1,0 +1,25 @@
+// The LRP composite flags of `lrpcu explain`: a named composite, its parameters (epsilon, gamma, ZBox
+// bounds, stabilizer, zero_bias, residual and BN-fold modes) and user rule maps by layer type, for the
+// first layer, and by module name (zennit's layer_map / first_map / name_map composites).
+#pragma once
+#include <CLI/CLI.hpp>
+#include <string>
+#include <vector>
+
+#include "lrp/lrp/composites.h"
+
+namespace lrp::cli {
+
+struct CompositeFlags {
+    std::string composite = "epsilon_plus_flat";
+    float epsilon = -1.f, gamma = 0.25f, stabilizer = 1e-6f;
+    std::string low, high, bn_fold, residual;
+    bool zero_bias = false;
+    std::vector<std::string> rules, first_rules, layer_rules;
+};
+
+void add_composite_flags(CLI::App& app, CompositeFlags& f);
+// Validates the flags (after parsing) and builds the composite; errors name the flag.
+explain::Composite make_composite_from_flags(const CLI::App& app, const CompositeFlags& f);
+
+}  // namespace lrp::cli
