@@ -166,6 +166,19 @@ TEST(TrainerCpu, RefusesToOverwriteARunAndChecksResumeSettings) {
     }
 }
 
+// --resume on a directory without a checkpoint starts from scratch and says so.
+TEST(TrainerCpu, ResumeWithoutACheckpointWarnsAndStartsFresh) {
+    const std::string d = fresh_dir("resume_fresh");
+    TrainConfig c = tiny(d);
+    c.epochs = 1;
+    c.resume = true;
+    ::testing::internal::CaptureStderr();
+    EXPECT_EQ(run_training(c).epochs, 1);
+    const std::string err = ::testing::internal::GetCapturedStderr();
+    EXPECT_NE(err.find("--resume: no checkpoint in"), std::string::npos) << err;
+    EXPECT_TRUE(fs::exists(d + "/checkpoint.safetensors"));
+}
+
 // A diverging run stops with an error naming it and never records or checkpoints an epoch whose weights
 // are NaN/Inf (the last step can break the weights behind a finite training loss).
 TEST(TrainerCpu, DivergenceStopsWithoutCheckpointingBrokenWeights) {
