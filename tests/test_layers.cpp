@@ -98,6 +98,37 @@ TEST(LayersCpu, DropoutTrainMasksAndScalesEvalIsIdentity) {
     EXPECT_THROW(Dropout(1.f), Error);
 }
 
+// Two Dropout layers of one model never share masks (each layer's own stream is seeded by its name, the
+// same in every process); set_dropout_generator() puts them all on one stream, as the trainer does.
+TEST(LayersCpu, DropoutLayersDrawDistinctReproducibleMasks) {
+    auto model = [] {
+        auto m = std::make_unique<Sequential>();
+        m->emplace<Dropout>("a", 0.5f);
+        m->emplace<Dropout>("b", 0.5f);
+        return m;
+    };
+    auto masks = [](Sequential& m) {
+        std::vector<std::vector<float>> out;
+        for (Module* l : m.leaves()) out.push_back(l->forward(ops::full({256}, 1.f)).to_vector<float>());
+        return out;
+    };
+    auto m1 = model(), m2 = model();
+    const auto a = masks(*m1), b = masks(*m2);
+    EXPECT_NE(a[0], a[1]) << "two layers drew the same mask";
+    EXPECT_EQ(a, b) << "the same model built again draws other masks";
+    Generator g(7), h(7);
+    EXPECT_EQ(set_dropout_generator(*m1, &g), 2);
+    set_dropout_generator(*m2, &h);
+    const auto c = masks(*m1);
+    EXPECT_NE(c[0], c[1]);
+    EXPECT_NE(c[0], a[0]);
+    EXPECT_GT(g.offset(), 0u) << "the layers drew from the shared stream";
+    EXPECT_EQ(masks(*m2), c);
+    EXPECT_EQ(g.offset(), h.offset());
+    set_dropout_generator(*m1, nullptr);  // back to the layers' own streams, which continue where they were
+    EXPECT_NE(masks(*m1), a);
+}
+
 // The directional check can fail: a conv whose backward misreports one gradient (weight off by 10%, the
 // input gradient off by 10%, or a bias gradient of 0.05 where the true one is exactly 0 because a
 // train-mode BatchNorm follows) is caught, while the honest network passes.

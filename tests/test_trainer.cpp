@@ -117,6 +117,22 @@ TEST(TrainerCpu, AdamWCosineErasingRunResumesToTheSameResult) {
     EXPECT_GT(moments, 10);
 }
 
+// torchvision's VGG classifier has two Dropout layers: their masks come from the run's seed and epoch, so
+// a resumed run still ends on the same weights bit for bit.
+TEST(TrainerCpu, VggWithDropoutResumesToTheSameResult) {
+    auto config = [](const std::string& out) {
+        TrainConfig c = tiny(out);
+        c.arch = "vgg11_imagenet";
+        c.epochs = 2;
+        c.lr = 0.01f;
+        return c;
+    };
+    const std::string a = fresh_dir("dropout_a"), b = fresh_dir("dropout_b");
+    run_training(config(a));
+    run_interrupted(config(b));
+    EXPECT_TRUE(same_weights(a, b));
+}
+
 // Resuming with more epochs is allowed, but a length-dependent schedule then changes course: warned.
 TEST(TrainerCpu, ResumeWithMoreEpochsWarnsAboutTheSchedule) {
     const std::string d = fresh_dir("more_epochs");

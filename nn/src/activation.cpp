@@ -47,14 +47,30 @@ Tensor Dropout::forward(const Tensor& x) {
         return x;
     }
     LRP_NVTX_RANGE("Dropout.forward");
+    if (!gen_ && !own_seeded_) {  // FNV-1a of the name: distinct, reproducible streams per layer
+        uint64_t h = 0xcbf29ce484222325ull;
+        for (unsigned char ch : name()) h = (h ^ ch) * 0x100000001b3ull;
+        own_gen_ = Generator(h ^ 0x5eed);
+        own_seeded_ = true;
+    }
     mask_ = Tensor::empty(x.shape(), DType::F32, x.device());
-    ops::dropout_mask(mask_, *gen_, p);
+    ops::dropout_mask(mask_, gen_ ? *gen_ : own_gen_, p);
     return ops::mul(x, mask_);
 }
 
 Tensor Dropout::backward(const Tensor& dy, bool) {
     if (!mask_.defined()) return dy;
     return ops::mul(dy, mask_);
+}
+
+int set_dropout_generator(Module& root, Generator* g) {
+    int n = 0;
+    for (Module* m : root.leaves())
+        if (auto* d = dynamic_cast<Dropout*>(m)) {
+            d->set_generator(g);
+            ++n;
+        }
+    return n;
 }
 
 }  // namespace lrp::nn

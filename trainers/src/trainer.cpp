@@ -8,6 +8,7 @@
 
 #include "lrp/context.h"
 #include "lrp/log.h"
+#include "lrp/nn/activation.h"
 #include "lrp/nn/models.h"
 #include "lrp/nn/safetensors.h"
 #include "lrp/nvtx.h"
@@ -175,6 +176,10 @@ TrainSummary run_training(TrainConfig cfg) {
         return fs::exists(ckpt) ? "the last good checkpoint is kept in " + ckpt.string()
                                 : std::string("no checkpoint was written (none completed a finite epoch)");
     };
+    // Dropout masks (torchvision's VGG classifier) from the seed and the epoch, like every other draw of
+    // the run, so a resumed run reproduces them.
+    Generator dropout_gen;
+    nn::set_dropout_generator(*model, &dropout_gen);
     bool preview_pending = st.epoch == 0;  // a fresh run saves the first batch it trains on as a PNG grid
     for (int64_t epoch = st.epoch + 1; epoch <= cfg.epochs; ++epoch) {
         LRP_NVTX_RANGE("epoch");
@@ -185,6 +190,7 @@ TrainSummary run_training(TrainConfig cfg) {
         Tensor occluded_sum = Tensor::zeros({1}, DType::F32, dev), nonfinite_sum = Tensor::zeros({1}, DType::F32, dev);
         Tensor status, applied_code, nonfinite_code;  // RelDrop's per-sample outcome and the codes it is counted by
         Generator reldrop_gen(epoch_seed(cfg.seed, epoch, 4));
+        dropout_gen = Generator(epoch_seed(cfg.seed, epoch, 5));
         int64_t images = 0;
         for (int64_t b = 0; b < spe; ++b) {
             opt->set_lr(sched.lr_at(st.global_step));

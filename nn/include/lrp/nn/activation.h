@@ -39,7 +39,9 @@ public:
 };
 
 // Inverted dropout: train mode zeroes each element with probability p and scales the rest by 1/(1-p);
-// eval mode is the identity. The mask comes from `generator` (set by the trainer for reproducibility).
+// eval mode is the identity. The mask comes from the generator set with set_generator() or
+// set_dropout_generator() (the trainer's: from --seed and the epoch, so resume reproduces it); without one,
+// each layer draws from its own stream, seeded by its dotted name, so two layers never share masks.
 class Dropout : public Module {
 public:
     explicit Dropout(float p = 0.5f);
@@ -48,14 +50,18 @@ public:
     Tensor forward(const Tensor& x) override;
     Tensor backward(const Tensor& dy, bool accumulate_param_grads = true) override;
     void clear_saved() override { mask_ = Tensor(); }
-    void set_generator(Generator* g) { gen_ = g; }
+    void set_generator(Generator* g) { gen_ = g; }  // nullptr: back to the layer's own stream
 
     float p;
 
 private:
-    Generator own_gen_{0x5eed};
-    Generator* gen_ = &own_gen_;
+    Generator own_gen_;
+    bool own_seeded_ = false;  // own_gen_ is seeded from the name at the first masked forward
+    Generator* gen_ = nullptr;
     Tensor mask_;  // undefined when the last forward was the identity
 };
+
+// Points every Dropout in `root` at `g` (nullptr: their own streams); returns how many there are.
+int set_dropout_generator(Module& root, Generator* g);
 
 }  // namespace lrp::nn
