@@ -88,6 +88,28 @@ TEST_F(StreamingLoaderCpu, SameBatchesAsDeviceLoader) {
         EXPECT_EQ(sl.batches_per_epoch(), 5);
         expect_same_batches(dl, sl, 0, 2);
     }
+    // Mid-epoch resume: from batch k with the stream offset after batch k-1, both loaders hand out the
+    // uninterrupted epoch's remaining batches bit for bit.
+    for (int k : {1, 3}) {
+        SCOPED_TRACE(k);
+        DeviceLoader full(ds, Device::cpu(), 8, true, aug), dl(ds, Device::cpu(), 8, true, aug);
+        StreamingLoader sl(ix, Device::cpu(), 8, true, aug, {2, 2});
+        full.start_epoch(5, 2);
+        std::vector<BatchSource::Batch> want;
+        uint64_t offset = 0;
+        for (int64_t i = 0; i < full.batches_per_epoch(); ++i) {
+            want.push_back(full.batch(i));
+            if (i == k - 1) offset = full.rng_offset();
+        }
+        dl.resume_epoch(5, 2, k, offset);
+        sl.resume_epoch(5, 2, k, offset);
+        for (int64_t i = k; i < full.batches_per_epoch(); ++i) {
+            BatchSource::Batch a = dl.batch(i), b = sl.batch(i);
+            EXPECT_TRUE(same_bits(a.x, want[i].x) && same_bits(a.y, want[i].y)) << "resident, batch " << i;
+            EXPECT_TRUE(same_bits(b.x, want[i].x) && same_bits(b.y, want[i].y)) << "streamed, batch " << i;
+        }
+        EXPECT_THROW(sl.batch(0), Error) << "the streamed epoch goes on from batch k only";
+    }
     // A stratified subset of the index holds the same rows as that of the loaded folder.
     Dataset dsub = ds.take_stratified(20, 5);
     FolderIndex isub = ix.take_stratified(20, 5);

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 
 #include "lrp/nn/models.h"
 #include "lrp/nn/safetensors.h"
@@ -131,6 +132,68 @@ TEST(TrainerCpu, VggWithDropoutResumesToTheSameResult) {
     run_training(config(a));
     run_interrupted(config(b));
     EXPECT_TRUE(same_weights(a, b));
+}
+
+// --stop-after-step stops inside an epoch with a checkpoint of where it was (batches done, the epoch's
+// sums, the random streams); --resume continues that epoch and ends on the uninterrupted run's weights
+// and metrics bit for bit: plain, with random erasing and dropout, and with RelDrop's per-batch coin.
+TEST(TrainerCpu, StopAfterStepResumesMidEpochToTheSameResult) {
+    struct Case {
+        const char* name;
+        std::function<void(TrainConfig&)> set;
+    };
+    const std::vector<Case> cases = {
+        {"plain", [](TrainConfig&) {}},
+        {"erasing_dropout",
+         [](TrainConfig& c) {
+             c.arch = "vgg11_imagenet";
+             c.augment = "random-erasing";
+             c.lr = 0.01f;
+         }},
+        {"reldrop_block", [](TrainConfig& c) { c.augment = "reldrop-block"; }},
+    };
+    for (const Case& k : cases) {
+        SCOPED_TRACE(k.name);
+        const std::string a = fresh_dir(std::string("step_a_") + k.name), b = fresh_dir(std::string("step_b_") + k.name);
+        TrainConfig ca = tiny(a);
+        k.set(ca);
+        run_training(ca);
+        TrainConfig cb = tiny(b);
+        k.set(cb);
+        cb.stop_after_step = 6;  // epoch 2, after its 2nd of 4 steps
+        const TrainSummary stopped = run_training(cb);
+        EXPECT_TRUE(stopped.stopped);
+        EXPECT_EQ(stopped.signal, 0);
+        const CheckpointState st = read_checkpoint_state(b + "/checkpoint.safetensors");
+        EXPECT_EQ(st.epoch, 1);
+        EXPECT_EQ(st.global_step, 6);
+        EXPECT_EQ(st.partial.batches, 2);
+        EXPECT_EQ(st.partial.images, 32);
+        EXPECT_EQ(rows(b).size(), 1u);
+        cb.stop_after_step = 0;
+        cb.resume = true;
+        const TrainSummary done = run_training(cb);
+        EXPECT_FALSE(done.stopped);
+        EXPECT_EQ(done.epochs, 3);
+        EXPECT_EQ(read_checkpoint_state(b + "/checkpoint.safetensors").partial.batches, 0);
+        EXPECT_TRUE(same_weights(a, b));
+        auto ra = rows(a), rb = rows(b);
+        ASSERT_EQ(rb.size(), 3u);
+        for (size_t i = 0; i < 3; ++i) {
+            EXPECT_EQ(ra[i]["train_loss"], rb[i]["train_loss"]) << i;
+            EXPECT_EQ(ra[i]["train_acc"], rb[i]["train_acc"]) << i;
+            EXPECT_EQ(ra[i]["test_acc"], rb[i]["test_acc"]) << i;
+            EXPECT_EQ(ra[i].value("reldrop_occluded_fraction", -1.0), rb[i].value("reldrop_occluded_fraction", -1.0)) << i;
+        }
+    }
+    // At an epoch's end the epoch checkpoint serves: no partial epoch is recorded.
+    const std::string d = fresh_dir("step_boundary");
+    TrainConfig c = tiny(d);
+    c.stop_after_step = 4;
+    EXPECT_TRUE(run_training(c).stopped);
+    const CheckpointState st = read_checkpoint_state(d + "/checkpoint.safetensors");
+    EXPECT_EQ(st.epoch, 1);
+    EXPECT_EQ(st.partial.batches, 0);
 }
 
 // Resuming with more epochs is allowed, but a length-dependent schedule then changes course: warned.

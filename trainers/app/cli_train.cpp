@@ -86,6 +86,9 @@ void add_train_options(CLI::App& app, train::TrainConfig& c, std::string& config
     app.add_flag("--resume", c.resume, "continue from <out>/checkpoint.safetensors");
     app.add_option("--log-every", c.log_every, "steps between progress updates")->capture_default_str();
     app.add_option("--stop-after-epoch", c.stop_after_epoch, "stop after epoch N (continue later with --resume)");
+    app.add_option("--stop-after-step", c.stop_after_step,
+                   "stop after global step N with a mid-epoch checkpoint (continue later with --resume; Ctrl-C or "
+                   "SIGTERM do the same at the current step)");
 }
 
 int run_train(const std::vector<std::string>& args) {
@@ -114,6 +117,10 @@ int run_train(const std::vector<std::string>& args) {
     add_train_options(app, cfg, config_path);
     if (int rc = parse_args(app, args); rc >= 0) return rc;
     train::TrainSummary s = train::run_training(cfg);
+    if (s.stopped) {
+        std::printf("stopped early after %.1f s; outputs in %s\n", s.seconds, cfg.out_dir.c_str());
+        return s.signal ? 128 + s.signal : 0;  // the shell's convention for a signal
+    }
     std::printf("final test accuracy: %.2f%% (epoch %lld)\nbest test accuracy: %.2f%% (epoch %lld)\n",
                 100 * s.final_test_acc, (long long)s.epochs, 100 * s.best_test_acc, (long long)s.best_epoch);
     std::printf("wall time: %.1f s; outputs in %s\n", s.seconds, cfg.out_dir.c_str());

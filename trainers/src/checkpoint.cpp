@@ -38,6 +38,23 @@ CheckpointState parse_state(const std::string& path, const std::map<std::string,
         st.best_test_acc = j.at("best_test_acc").get<double>();
         st.best_epoch = j.at("best_epoch").get<int64_t>();
         if (j.contains("class_names")) st.class_names = j.at("class_names").get<std::vector<std::string>>();
+        if (j.contains("partial_epoch")) {
+            const auto& p = j.at("partial_epoch");
+            PartialEpoch& q = st.partial;
+            q.batches = p.at("batches").get<int64_t>();
+            q.loss_sum = p.at("loss_sum").get<float>();
+            q.correct_sum = p.at("correct_sum").get<float>();
+            q.occluded_sum = p.at("occluded_sum").get<float>();
+            q.nonfinite_sum = p.at("nonfinite_sum").get<float>();
+            q.images = p.at("images").get<int64_t>();
+            q.seconds = p.at("seconds").get<double>();
+            q.loader_rng = p.at("loader_rng").get<uint64_t>();
+            q.reldrop_rng = p.at("reldrop_rng").get<uint64_t>();
+            q.dropout_rng = p.at("dropout_rng").get<uint64_t>();
+            q.preview_pending = p.at("preview_pending").get<bool>();
+            LRP_CHECK(q.batches > 0 && q.images > 0, path, ": corrupt checkpoint metadata: partial epoch of ",
+                      q.batches, " batches, ", q.images, " images");
+        }
     } catch (const nlohmann::json::exception& e) {
         LRP_THROW(path, ": corrupt checkpoint metadata: ", e.what());
     }
@@ -72,6 +89,15 @@ void save_checkpoint(const std::string& path, nn::Module& model, const Optimizer
                         {"epoch", st.epoch},      {"global_step", st.global_step},
                         {"last_test_acc", st.last_test_acc}, {"best_test_acc", st.best_test_acc}, {"best_epoch", st.best_epoch},
                         {"optimizer", opt.kind()},   {"class_names", st.class_names}};
+    if (st.partial.batches > 0) {
+        const PartialEpoch& q = st.partial;
+        j["partial_epoch"] = {{"batches", q.batches},         {"loss_sum", q.loss_sum},
+                              {"correct_sum", q.correct_sum}, {"occluded_sum", q.occluded_sum},
+                              {"nonfinite_sum", q.nonfinite_sum}, {"images", q.images},
+                              {"seconds", q.seconds},         {"loader_rng", q.loader_rng},
+                              {"reldrop_rng", q.reldrop_rng}, {"dropout_rng", q.dropout_rng},
+                              {"preview_pending", q.preview_pending}};
+    }
     nn::save_safetensors(path, sd, {{"lrpcu", j.dump()}});
 }
 

@@ -30,6 +30,10 @@ std::vector<float> erasing_fill(const std::string& mode, const std::vector<float
     }
 }
 
+void BatchSource::resume_epoch(uint64_t, int64_t, int64_t, uint64_t) {
+    LRP_THROW("this batch source cannot resume in the middle of an epoch");
+}
+
 namespace loader_detail {
 
 void check_sizes(int64_t n, int batch_size, bool train, const std::string& what) {
@@ -86,6 +90,12 @@ void DeviceLoader::start_epoch(uint64_t seed, int64_t epoch) {
     order_ = Tensor::from_vector(order, {n_}, device_);
     labels_ = Tensor::from_vector(labels, {n_}, device_);
     gen_ = Generator(epoch_seed(seed, epoch, 2));
+}
+
+void DeviceLoader::resume_epoch(uint64_t seed, int64_t epoch, int64_t first, uint64_t rng_offset) {
+    LRP_CHECK(first >= 0 && first <= batches_per_epoch(), "resume_epoch: batch ", first, " out of range");
+    start_epoch(seed, epoch);
+    gen_.set_state(gen_.seed(), rng_offset);
 }
 
 DeviceLoader::Batch DeviceLoader::batch(int64_t i) {

@@ -18,13 +18,14 @@ std::string format_duration(double s) {
     return buf;
 }
 
-Progress::Progress(std::string label, int64_t total, bool tty)
-    : label_(std::move(label)), total_(total), tty_(tty), start_(std::chrono::steady_clock::now()) {}
+Progress::Progress(std::string label, int64_t total, bool tty, int64_t first_step, int64_t first_images)
+    : label_(std::move(label)), total_(total), tty_(tty), first_step_(first_step), first_images_(first_images),
+      start_(std::chrono::steady_clock::now()) {}
 
 void Progress::update(int64_t step, double loss, double acc, int64_t images) {
     const double el = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-    const double ips = el > 0 ? images / el : 0;
-    const double eta = step > 0 ? el / step * (total_ - step) : -1;
+    const double ips = el > 0 ? (images - first_images_) / el : 0;
+    const double eta = step > first_step_ ? el / (step - first_step_) * (total_ - step) : -1;
     if (tty_) {
         const int width = 24, filled = total_ > 0 ? static_cast<int>(width * step / total_) : 0;
         std::string bar(filled, '#');

@@ -47,19 +47,22 @@ void StreamingLoader::stop_workers() {
     stop_ = false;
 }
 
-void StreamingLoader::start_epoch(uint64_t seed, int64_t epoch) {
+void StreamingLoader::start_epoch(uint64_t seed, int64_t epoch) { resume_epoch(seed, epoch, 0, 0); }
+
+void StreamingLoader::resume_epoch(uint64_t seed, int64_t epoch, int64_t first, uint64_t rng_offset) {
+    LRP_CHECK(first >= 0 && first <= batches_per_epoch(), "resume_epoch: batch ", first, " out of range");
     stop_workers();
     const int64_t n = ix_.size();
     order_ = loader_detail::epoch_order(n, train_, seed, epoch);
     std::vector<int32_t> labels(order_.size());
     for (size_t i = 0; i < order_.size(); ++i) labels[i] = ix_.labels[order_[i]];
     labels_ = Tensor::from_vector(labels, {n}, device_);
-    gen_ = Generator(epoch_seed(seed, epoch, 2));
+    gen_ = Generator(epoch_seed(seed, epoch, 2), rng_offset);
     {
         std::lock_guard<std::mutex> lk(mu_);
         for (auto& kv : ready_) spare_.push_back(std::move(kv.second));
         ready_.clear();
-        next_ = claimed_ = 0;
+        next_ = claimed_ = first;
         error_batch_ = -1;
         error_ = nullptr;
     }

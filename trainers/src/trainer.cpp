@@ -16,6 +16,7 @@
 #include "lrp/ops/metrics.h"
 #include "lrp/train/checkpoint.h"
 #include "lrp/train/data_source.h"
+#include "lrp/train/interrupt.h"
 #include "lrp/train/preview.h"
 #include "lrp/train/progress.h"
 #include "lrp/train/reldrop_step.h"
@@ -53,6 +54,13 @@ LrSchedule make_schedule(const TrainConfig& c, int64_t steps_per_epoch) {
     s.gamma = c.step_gamma;
     s.validate();
     return s;
+}
+
+bool all_params_finite(nn::Module& m) {
+    for (auto& [name, p] : m.named_params())
+        for (float v : p->value.to_vector<float>())
+            if (!std::isfinite(v)) return false;
+    return true;
 }
 
 // Keeps metrics.jsonl rows of epochs <= `epoch` (after a resume, rows of unfinished epochs go).
@@ -140,8 +148,9 @@ TrainSummary run_training(TrainConfig cfg) {
         const nlohmann::json saved = read_checkpoint_state(ckpt.string()).config;
         std::string diffs;
         for (auto it = cfg_json.begin(); it != cfg_json.end(); ++it) {
-            static const std::set<std::string> may_change{"epochs", "device", "log-every", "data-dir", "out",
-                                                         "stop-after-epoch", "stream", "resident-limit-mb"};
+            static const std::set<std::string> may_change{"epochs",           "device",          "log-every",
+                                                         "data-dir",         "out",             "stop-after-epoch",
+                                                         "stop-after-step",  "stream",          "resident-limit-mb"};
             if (!may_change.count(it.key()) && saved.contains(it.key()) && saved[it.key()] != it.value())
                 diffs += "\n  " + it.key() + ": checkpoint has " + saved[it.key()].dump() + ", now " + it.value().dump();
         }
@@ -155,7 +164,13 @@ TrainSummary run_training(TrainConfig cfg) {
                      cfg.schedule, " schedule is recomputed over ", cfg.epochs, " epochs, so the LR jumps to that ",
                      "schedule's value at epoch ", st.epoch + 1);
         check_class_names(st.class_names, train_data.class_names, ckpt.string(), "the training split");
-        std::printf("resumed from %s after epoch %lld\n", ckpt.string().c_str(), (long long)st.epoch);
+        if (st.partial.batches > 0)
+            std::printf("resumed from %s in epoch %lld after step %lld of %lld\n", ckpt.string().c_str(),
+                        (long long)st.epoch + 1, (long long)st.partial.batches, (long long)spe);
+        else
+            std::printf("resumed from %s after epoch %lld\n", ckpt.string().c_str(), (long long)st.epoch);
+        LRP_CHECK(st.partial.batches < spe, ckpt.string(), ": the checkpoint stopped after step ", st.partial.batches,
+                  " of an epoch, but this run has ", spe, " steps per epoch");
         truncate_metrics(out / "metrics.jsonl", st.epoch);
     } else if (cfg.resume) {
         log_warn("--resume: no checkpoint in '", out.string(), "'; starting from scratch");
@@ -180,19 +195,38 @@ TrainSummary run_training(TrainConfig cfg) {
     // the run, so a resumed run reproduces them.
     Generator dropout_gen;
     nn::set_dropout_generator(*model, &dropout_gen);
-    bool preview_pending = st.epoch == 0;  // a fresh run saves the first batch it trains on as a PNG grid
-    for (int64_t epoch = st.epoch + 1; epoch <= cfg.epochs; ++epoch) {
+    // SIGINT/SIGTERM, or --stop-after-step: the run stops after the current step with a checkpoint.
+    const InterruptGuard interrupts;
+    auto stop_requested = [&] {
+        return InterruptGuard::received() != 0 || (cfg.stop_after_step > 0 && st.global_step >= cfg.stop_after_step);
+    };
+    auto stop_reason = [&] {
+        const int sig = InterruptGuard::received();
+        return sig == SIGINT ? std::string("SIGINT") : sig == SIGTERM ? std::string("SIGTERM") : str("--stop-after-step ", cfg.stop_after_step);
+    };
+    PartialEpoch resume_at = st.partial;  // a mid-epoch checkpoint continues inside its epoch
+    st.partial = PartialEpoch();
+    // A fresh run saves the first batch it trains on as a PNG grid.
+    bool preview_pending = resume_at.batches > 0 ? resume_at.preview_pending : st.epoch == 0;
+    bool stopped = false;
+    for (int64_t epoch = st.epoch + 1; epoch <= cfg.epochs && !stopped; ++epoch) {
         LRP_NVTX_RANGE("epoch");
         const auto te = std::chrono::steady_clock::now();
-        train_loader.start_epoch(cfg.seed, epoch);
-        Progress prog("epoch " + std::to_string(epoch) + "/" + std::to_string(cfg.epochs), spe, tty);
-        Tensor loss_sum = Tensor::zeros({1}, DType::F32, dev), correct_sum = Tensor::zeros({1}, DType::F32, dev);
-        Tensor occluded_sum = Tensor::zeros({1}, DType::F32, dev), nonfinite_sum = Tensor::zeros({1}, DType::F32, dev);
+        const int64_t first = resume_at.batches;
+        if (first > 0) train_loader.resume_epoch(cfg.seed, epoch, first, resume_at.loader_rng);
+        else train_loader.start_epoch(cfg.seed, epoch);
+        Progress prog("epoch " + std::to_string(epoch) + "/" + std::to_string(cfg.epochs), spe, tty, first,
+                      resume_at.images);
+        auto sum = [&](float v) { return Tensor::from_vector(std::vector<float>{v}, {1}, dev); };
+        Tensor loss_sum = sum(resume_at.loss_sum), correct_sum = sum(resume_at.correct_sum);
+        Tensor occluded_sum = sum(resume_at.occluded_sum), nonfinite_sum = sum(resume_at.nonfinite_sum);
         Tensor status, applied_code, nonfinite_code;  // RelDrop's per-sample outcome and the codes it is counted by
-        Generator reldrop_gen(epoch_seed(cfg.seed, epoch, 4));
-        dropout_gen = Generator(epoch_seed(cfg.seed, epoch, 5));
-        int64_t images = 0;
-        for (int64_t b = 0; b < spe; ++b) {
+        Generator reldrop_gen(epoch_seed(cfg.seed, epoch, 4), resume_at.reldrop_rng);
+        dropout_gen = Generator(epoch_seed(cfg.seed, epoch, 5), resume_at.dropout_rng);
+        int64_t images = resume_at.images;
+        const double seconds_before = resume_at.seconds;
+        resume_at = PartialEpoch();
+        for (int64_t b = first; b < spe; ++b) {
             opt->set_lr(sched.lr_at(st.global_step));
             BatchSource::Batch batch = train_loader.batch(b);
             StepResult r;
@@ -240,12 +274,38 @@ TrainSummary run_training(TrainConfig cfg) {
                           " (try a lower --lr); ", kept_note());
                 prog.update(b + 1, l, correct_sum.to_vector<float>()[0] / images, images);
             }
+            if (b + 1 < spe && stop_requested()) {  // (at the epoch's end, the epoch checkpoint below serves)
+                prog.finish();
+                PartialEpoch& q = st.partial;
+                q.batches = b + 1;
+                q.loss_sum = loss_sum.to_vector<float>()[0];
+                q.correct_sum = correct_sum.to_vector<float>()[0];
+                q.occluded_sum = occluded_sum.to_vector<float>()[0];
+                q.nonfinite_sum = nonfinite_sum.to_vector<float>()[0];
+                q.images = images;
+                q.seconds = seconds_before + std::chrono::duration<double>(std::chrono::steady_clock::now() - te).count();
+                q.loader_rng = train_loader.rng_offset();
+                q.reldrop_rng = reldrop_gen.offset();
+                q.dropout_rng = dropout_gen.offset();
+                q.preview_pending = preview_pending;
+                LRP_CHECK(std::isfinite(q.loss_sum) && all_params_finite(*model), "training diverged by epoch ", epoch,
+                          ", step ", b + 1, " (the loss or the weights hold NaN or Inf; try a lower --lr); ", kept_note());
+                save_checkpoint(ckpt.string(), *model, *opt, st);
+                st.partial = PartialEpoch();
+                std::printf("stopped (%s) in epoch %lld after step %lld of %lld: checkpoint %s; continue with --resume\n",
+                            stop_reason().c_str(), (long long)epoch, (long long)b + 1, (long long)spe,
+                            ckpt.string().c_str());
+                stopped = true;
+                break;
+            }
         }
+        if (stopped) break;
         prog.finish();
         model->clear_saved();
         const double train_loss = loss_sum.to_vector<float>()[0] / images;
         const double train_acc = correct_sum.to_vector<float>()[0] / images;
-        const double train_secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - te).count();
+        const double train_secs =
+            seconds_before + std::chrono::duration<double>(std::chrono::steady_clock::now() - te).count();
         EvalResult ev = evaluate(*model, test_loader, train_data.num_classes);
         // The last step can leave NaN/Inf weights behind a finite training loss (computed before the update):
         // such an epoch is neither recorded nor checkpointed.
@@ -280,6 +340,11 @@ TrainSummary run_training(TrainConfig cfg) {
                         (long long)epoch);
             break;
         }
+        if (epoch < cfg.epochs && stop_requested()) {
+            std::printf("stopped (%s) after epoch %lld: checkpoint %s; continue with --resume\n",
+                        stop_reason().c_str(), (long long)epoch, ckpt.string().c_str());
+            stopped = true;
+        }
     }
     nn::save_safetensors((out / "model.safetensors").string(), model->state_dict(), {{"arch", cfg.arch}});
     TrainSummary s;
@@ -288,6 +353,8 @@ TrainSummary run_training(TrainConfig cfg) {
     s.best_epoch = st.best_epoch;
     s.final_test_acc = st.last_test_acc;
     s.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    s.stopped = stopped;
+    s.signal = InterruptGuard::received();
     return s;
 }
 

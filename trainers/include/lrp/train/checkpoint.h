@@ -1,5 +1,6 @@
 // Training checkpoints: one safetensors file holding the model ("model.<torchvision key>"), the
-// optimiser state ("optim.<...>") and, in the metadata, the run config, epoch, step and best accuracy.
+// optimiser state ("optim.<...>") and, in the metadata, the run config, epoch, step and best accuracy
+// (and, for a run stopped mid-epoch, where in the epoch).
 // Written atomically (temp file + fsync + rename): the previous checkpoint survives until the new one
 // is complete. The model part alone is also exportable as a plain state_dict for PyTorch.
 #pragma once
@@ -13,6 +14,18 @@
 
 namespace lrp::train {
 
+// Where a run stopped inside an epoch (a mid-epoch checkpoint: an interrupt or --stop-after-step): the
+// batches done of epoch `epoch + 1`, the epoch's running sums and the offsets of its random streams, so
+// that --resume continues it bit for bit.
+struct PartialEpoch {
+    int64_t batches = 0;  // 0: the checkpoint is at an epoch boundary (nothing else is used)
+    float loss_sum = 0, correct_sum = 0, occluded_sum = 0, nonfinite_sum = 0;  // the device sums, as they were
+    int64_t images = 0;
+    double seconds = 0;  // training time of the epoch so far
+    uint64_t loader_rng = 0, reldrop_rng = 0, dropout_rng = 0;
+    bool preview_pending = false;
+};
+
 struct CheckpointState {
     nlohmann::json config;   // TrainConfig as JSON
     int64_t epoch = 0;       // epochs completed
@@ -21,6 +34,7 @@ struct CheckpointState {
     double best_test_acc = -1;
     int64_t best_epoch = -1;
     std::vector<std::string> class_names;  // of the training split, in label order (empty in older checkpoints)
+    PartialEpoch partial;
 };
 
 void save_checkpoint(const std::string& path, nn::Module& model, const Optimizer& opt, const CheckpointState& st);

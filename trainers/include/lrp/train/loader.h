@@ -2,8 +2,8 @@
 // DeviceLoader, a dataset resident on the device as uint8 with per-epoch shuffling and on-device
 // augmentation (crop with padding, flip, normalisation, optional random erasing). DeviceLoader makes one
 // host-to-device copy per epoch (the permutation) and none per step. Randomness comes from generators
-// derived from (seed, epoch), so an epoch is reproducible on its own (resume at epoch boundaries);
-// StreamingLoader (streaming_loader.h) draws the same numbers and so gives the same batches.
+// derived from (seed, epoch), so an epoch is reproducible on its own, and from a batch index and the
+// generator's offset mid-epoch (resume_epoch); StreamingLoader (streaming_loader.h) draws the same numbers and so gives the same batches.
 #pragma once
 #include <string>
 #include <vector>
@@ -43,6 +43,11 @@ public:
     virtual int64_t batches_per_epoch() const = 0;
     virtual void start_epoch(uint64_t seed, int64_t epoch) = 0;
     virtual Batch batch(int64_t i) = 0;
+    // Mid-epoch resume: the epoch start_epoch(seed, epoch) gives, from batch `first` on, with the
+    // augmentation stream at `rng_offset` (what rng_offset() said after batch first - 1). The base
+    // class refuses (a source that cannot resume mid-epoch).
+    virtual void resume_epoch(uint64_t seed, int64_t epoch, int64_t first, uint64_t rng_offset);
+    virtual uint64_t rng_offset() const { return 0; }
 };
 
 class DeviceLoader : public BatchSource {
@@ -53,6 +58,8 @@ public:
     int64_t batches_per_epoch() const override;
     void start_epoch(uint64_t seed, int64_t epoch) override;
     Batch batch(int64_t i) override;  // any i in [0, batches_per_epoch()), in any order
+    void resume_epoch(uint64_t seed, int64_t epoch, int64_t first, uint64_t rng_offset) override;
+    uint64_t rng_offset() const override { return gen_.offset(); }
 
 private:
     Device device_;

@@ -8,7 +8,8 @@ namespace lrp::train {
 
 class Progress {
 public:
-    Progress(std::string label, int64_t total_steps, bool tty);
+    // An epoch resumed mid-way starts at first_step with first_images done: rates and ETA count from there.
+    Progress(std::string label, int64_t total_steps, bool tty, int64_t first_step = 0, int64_t first_images = 0);
     // loss/acc are running means over the epoch so far; images counts images processed this epoch.
     void update(int64_t step, double loss, double acc, int64_t images);
     void finish();
@@ -17,6 +18,7 @@ private:
     std::string label_;
     int64_t total_;
     bool tty_;
+    int64_t first_step_, first_images_;
     std::chrono::steady_clock::time_point start_;
 };
 

@@ -37,6 +37,9 @@ public:
     // a file that fails to decode throws its lrp::Error (naming the file) here, for this batch and again
     // on every later call until the next start_epoch.
     Batch batch(int64_t i) override;
+    // start_epoch, with decoding and batch() starting at batch `first` and the stream at `rng_offset`.
+    void resume_epoch(uint64_t seed, int64_t epoch, int64_t first, uint64_t rng_offset) override;
+    uint64_t rng_offset() const override { return gen_.offset(); }
 
     const data::FolderIndex& index() const { return ix_; }
 

@@ -1,6 +1,7 @@
 // The `lrpcu train` loop: data resident on the device or streamed (data_source.h), model, optimiser and
 // schedule from a TrainConfig; per epoch a progress display, evaluation, a JSONL metrics row and an atomic
 // checkpoint; --resume continues from the last checkpoint and gives the same result as an uninterrupted run.
+// SIGINT/SIGTERM or --stop-after-step stop it after a step with a mid-epoch checkpoint that --resume continues.
 #pragma once
 #include <string>
 
@@ -26,6 +27,8 @@ struct TrainSummary {
     int64_t best_epoch = 0;
     int64_t epochs = 0;
     double seconds = 0;
+    bool stopped = false;  // stopped early by a signal or --stop-after-step (not --stop-after-epoch)
+    int signal = 0;        // the signal that stopped it (SIGINT, SIGTERM), else 0
 };
 
 // Runs (or resumes) training as configured; writes <out>/config.json, metrics.jsonl, checkpoint.safetensors

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# CLI test of Ctrl-C during `lrpcu train`: SIGINT mid-run stops it after the current step with exit 130,
+# a mid-epoch checkpoint and a message saying so; --resume then finishes the run with the weights of an
+# uninterrupted run, bit for bit. Usage: cli_interrupt.sh <out-dir> <lrpcu>
+set -u
+out=$1 lrpcu=$2
+rm -rf "$out"
+mkdir -p "$out"
+args=(train --dataset synthetic --train-subset 1600 --test-subset 16 --arch resnet18 --width 2 --epochs 2
+      --batch-size 16 --device cpu --log-every 1)
+"$lrpcu" "${args[@]}" --out "$out/whole" > "$out/whole.log" 2>&1 || { echo "uninterrupted run failed:"; cat "$out/whole.log"; exit 1; }
+
+"$lrpcu" "${args[@]}" --out "$out/cut" > "$out/cut.log" 2>&1 &
+pid=$!
+for _ in $(seq 1 600); do  # wait (up to 30 s) until it trains: progress of step 3 or later
+  grep -aEq "step ([3-9]|[1-9][0-9]+)/100" "$out/cut.log" && break
+  sleep 0.05
+done
+kill -INT "$pid"
+wait "$pid"
+rc=$?
+[[ $rc -eq 130 ]] || { echo "expected exit 130 after SIGINT, got $rc:"; cat "$out/cut.log"; exit 1; }
+grep -aq "stopped (SIGINT) in epoch" "$out/cut.log" || { echo "no 'stopped (SIGINT)' message:"; cat "$out/cut.log"; exit 1; }
+grep -aq "signal again to quit now" "$out/cut.log" || { echo "no notice from the signal handler"; cat "$out/cut.log"; exit 1; }
+ls "$out/cut/"checkpoint.safetensors.tmp.* > /dev/null 2>&1 && { echo "a temporary checkpoint file was left behind"; exit 1; }
+
+"$lrpcu" "${args[@]}" --out "$out/cut" --resume > "$out/resume.log" 2>&1 || { echo "resume failed:"; cat "$out/resume.log"; exit 1; }
+grep -aq "resumed from .* in epoch" "$out/resume.log" || { echo "resume did not continue mid-epoch:"; cat "$out/resume.log"; exit 1; }
+cmp -s "$out/whole/model.safetensors" "$out/cut/model.safetensors" ||
+  { echo "the interrupted and resumed run's weights differ from the uninterrupted run's"; exit 1; }
+echo "ok: SIGINT -> exit 130, mid-epoch checkpoint, resumed to the same weights"

@@ -1,0 +1,23 @@
+// Graceful stop of a training run: while an InterruptGuard lives, SIGINT and SIGTERM only set a flag
+// (the trainer finishes its step, saves a mid-epoch checkpoint and returns); a second signal acts as
+// the default (the process ends at once). The previous handlers come back when the guard goes.
+#pragma once
+#include <csignal>
+
+namespace lrp::train {
+
+class InterruptGuard {
+public:
+    InterruptGuard();
+    ~InterruptGuard();
+    InterruptGuard(const InterruptGuard&) = delete;
+    InterruptGuard& operator=(const InterruptGuard&) = delete;
+
+    // The signal received since the guard was made (0: none).
+    static int received();
+
+private:
+    struct sigaction old_int_{}, old_term_{};
+};
+
+}  // namespace lrp::train
