@@ -182,19 +182,6 @@ TEST_F(SafetensorsCpu, MetadataRoundTripAndHeaderPaddingAccepted) {
     EXPECT_TRUE(load_safetensors(write("none", st_file("{}      ", ""))).empty());
 }
 
-// Lowers the file size limit for this process (so writes fail even as root); restores it on exit.
-struct FileSizeLimit {
-    rlimit old{};
-    explicit FileSizeLimit(rlim_t bytes) {
-        ::signal(SIGXFSZ, SIG_IGN);
-        ::getrlimit(RLIMIT_FSIZE, &old);
-        rlimit r = old;
-        r.rlim_cur = bytes;
-        ::setrlimit(RLIMIT_FSIZE, &r);
-    }
-    ~FileSizeLimit() { ::setrlimit(RLIMIT_FSIZE, &old); }
-};
-
 TEST_F(SafetensorsCpu, FailedSaveLeavesExistingFileIntact) {
     const std::string p = path("model.safetensors");
     StateDict old_sd{{"w", Tensor::from_vector(std::vector<float>{1, 2, 3}, {3})}};
@@ -213,7 +200,7 @@ TEST_F(SafetensorsCpu, FailedSaveLeavesExistingFileIntact) {
     };
     StateDict big{{"w", Tensor::from_vector(test::random_vec(100000, 5), {100000})}};
     {
-        FileSizeLimit limit(4096);  // the write of the data fails midway (EFBIG)
+        test::FileSizeLimit limit(4096);  // the write of the data fails midway (EFBIG)
         expect_error(p, big, "failed");
     }
     expect_error(p, StateDict{{"w", Tensor()}}, "undefined");

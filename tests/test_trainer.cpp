@@ -1,9 +1,9 @@
-// The training run on the CPU: outputs (config, metrics, checkpoint, weights), resume equivalence,
-// refusing to overwrite a run, config JSON round trip and validation, LR schedules, optimiser state.
+// The training run on the CPU: outputs (config, metrics, checkpoint, weights), refusing to overwrite a
+// run, divergence, evaluation, class counts, config JSON round trip and validation, LR schedules.
+// Resume equivalence is in test_trainer_resume.cpp.
 #include <cmath>
 #include <filesystem>
 #include <fstream>
-#include <functional>
 
 #include "lrp/nn/models.h"
 #include "lrp/nn/safetensors.h"
@@ -13,58 +13,12 @@
 #include "lrp/train/schedule.h"
 #include "lrp/train/trainer.h"
 #include "test_util.h"
+#include "trainer_test_util.h"
 
 using namespace lrp;
 using namespace lrp::train;
+using namespace lrp::test;
 namespace fs = std::filesystem;
-
-namespace {
-TrainConfig tiny(const std::string& out) {
-    TrainConfig c;
-    c.dataset = "synthetic";
-    c.train_subset = 64;
-    c.test_subset = 32;
-    c.arch = "resnet18";
-    c.width = 2;
-    c.epochs = 3;
-    c.batch_size = 16;
-    c.lr = 0.05f;
-    c.device = "cpu";
-    c.out_dir = out;
-    c.log_every = 1000;
-    return c;
-}
-std::string fresh_dir(const std::string& name) {
-    const std::string d = ::testing::TempDir() + "lrp_trainer_" + name;
-    fs::remove_all(d);
-    return d;
-}
-std::vector<nlohmann::json> rows(const std::string& dir) {
-    std::vector<nlohmann::json> r;
-    std::ifstream in(dir + "/metrics.jsonl");
-    for (std::string line; std::getline(in, line);) r.push_back(nlohmann::json::parse(line));
-    return r;
-}
-// Runs c to the end of epoch 1, then resumes it to the end; returns the resumed run's summary.
-TrainSummary run_interrupted(TrainConfig c) {
-    c.stop_after_epoch = 1;
-    EXPECT_EQ(run_training(c).epochs, 1);
-    c.stop_after_epoch = 0;
-    c.resume = true;
-    return run_training(c);
-}
-// The f32 tensors of two run directories' model.safetensors are equal bit for bit.
-::testing::AssertionResult same_weights(const std::string& a, const std::string& b) {
-    nn::StateDict wa = nn::load_safetensors(a + "/model.safetensors"), wb = nn::load_safetensors(b + "/model.safetensors");
-    if (wa.size() != wb.size()) return ::testing::AssertionFailure() << wa.size() << " vs " << wb.size() << " tensors";
-    for (auto& [k, t] : wa) {
-        if (t.dtype() != DType::F32) continue;
-        if (!wb.count(k) || t.to_vector<float>() != wb.at(k).to_vector<float>())
-            return ::testing::AssertionFailure() << "tensor " << k << " differs";
-    }
-    return ::testing::AssertionSuccess();
-}
-}  // namespace
 
 TEST(TrainerCpu, WritesOutputsAndResumesToTheSameResult) {
     const std::string a = fresh_dir("a"), b = fresh_dir("b");
@@ -84,149 +38,6 @@ TEST(TrainerCpu, WritesOutputsAndResumesToTheSameResult) {
     for (size_t i = 0; i < 3; ++i) EXPECT_EQ(ra[i]["test_acc"], rb[i]["test_acc"]) << i;
 }
 
-// The other optimiser and the other stateful pieces: AdamW's moments and per-parameter step counts,
-// a cosine schedule with warmup, label smoothing, gradient clipping and random erasing's RNG stream all
-// come back from the checkpoint, so the resumed run still ends on the same weights bit for bit.
-TEST(TrainerCpu, AdamWCosineErasingRunResumesToTheSameResult) {
-    auto config = [](const std::string& out) {
-        TrainConfig c = tiny(out);
-        c.optimizer = "adamw";
-        c.lr = 2e-3f;
-        c.weight_decay = 0.05f;
-        c.schedule = "cosine";
-        c.warmup_epochs = 1.5f;
-        c.label_smoothing = 0.1f;
-        c.clip_grad_norm = 1.f;
-        c.augment = "random-erasing";
-        return c;
-    };
-    const std::string a = fresh_dir("adamw_a"), b = fresh_dir("adamw_b");
-    run_training(config(a));
-    run_interrupted(config(b));
-    EXPECT_TRUE(same_weights(a, b));
-    auto ra = rows(a), rb = rows(b);
-    ASSERT_EQ(ra.size(), 3u);
-    ASSERT_EQ(rb.size(), 3u);
-    for (size_t i = 0; i < 3; ++i) {
-        EXPECT_EQ(ra[i]["train_loss"], rb[i]["train_loss"]) << i;
-        EXPECT_EQ(ra[i]["lr"], rb[i]["lr"]) << i;
-    }
-    // The moments really were restored: the checkpoint holds them for every parameter.
-    const nn::StateDict sd = nn::load_safetensors(b + "/checkpoint.safetensors");
-    int moments = 0;
-    for (auto& [k, t] : sd) moments += k.find(".exp_avg_sq") != std::string::npos;
-    EXPECT_GT(moments, 10);
-}
-
-// torchvision's VGG classifier has two Dropout layers: their masks come from the run's seed and epoch, so
-// a resumed run still ends on the same weights bit for bit.
-TEST(TrainerCpu, VggWithDropoutResumesToTheSameResult) {
-    auto config = [](const std::string& out) {
-        TrainConfig c = tiny(out);
-        c.arch = "vgg11_imagenet";
-        c.epochs = 2;
-        c.lr = 0.01f;
-        return c;
-    };
-    const std::string a = fresh_dir("dropout_a"), b = fresh_dir("dropout_b");
-    run_training(config(a));
-    run_interrupted(config(b));
-    EXPECT_TRUE(same_weights(a, b));
-}
-
-// --stop-after-step stops inside an epoch with a checkpoint of where it was (batches done, the epoch's
-// sums, the random streams); --resume continues that epoch and ends on the uninterrupted run's weights
-// and metrics bit for bit: plain, with random erasing and dropout, and with RelDrop's per-batch coin.
-TEST(TrainerCpu, StopAfterStepResumesMidEpochToTheSameResult) {
-    struct Case {
-        const char* name;
-        std::function<void(TrainConfig&)> set;
-    };
-    const std::vector<Case> cases = {
-        {"plain", [](TrainConfig&) {}},
-        {"erasing_dropout",
-         [](TrainConfig& c) {
-             c.arch = "vgg11_imagenet";
-             c.augment = "random-erasing";
-             c.lr = 0.01f;
-         }},
-        {"reldrop_block", [](TrainConfig& c) { c.augment = "reldrop-block"; }},
-    };
-    for (const Case& k : cases) {
-        SCOPED_TRACE(k.name);
-        const std::string a = fresh_dir(std::string("step_a_") + k.name), b = fresh_dir(std::string("step_b_") + k.name);
-        TrainConfig ca = tiny(a);
-        k.set(ca);
-        run_training(ca);
-        TrainConfig cb = tiny(b);
-        k.set(cb);
-        cb.stop_after_step = 6;  // epoch 2, after its 2nd of 4 steps
-        const TrainSummary stopped = run_training(cb);
-        EXPECT_TRUE(stopped.stopped);
-        EXPECT_EQ(stopped.signal, 0);
-        const CheckpointState st = read_checkpoint_state(b + "/checkpoint.safetensors");
-        EXPECT_EQ(st.epoch, 1);
-        EXPECT_EQ(st.global_step, 6);
-        EXPECT_EQ(st.partial.batches, 2);
-        EXPECT_EQ(st.partial.images, 32);
-        EXPECT_EQ(rows(b).size(), 1u);
-        cb.stop_after_step = 0;
-        cb.resume = true;
-        const TrainSummary done = run_training(cb);
-        EXPECT_FALSE(done.stopped);
-        EXPECT_EQ(done.epochs, 3);
-        EXPECT_EQ(read_checkpoint_state(b + "/checkpoint.safetensors").partial.batches, 0);
-        EXPECT_TRUE(same_weights(a, b));
-        auto ra = rows(a), rb = rows(b);
-        ASSERT_EQ(rb.size(), 3u);
-        for (size_t i = 0; i < 3; ++i) {
-            EXPECT_EQ(ra[i]["train_loss"], rb[i]["train_loss"]) << i;
-            EXPECT_EQ(ra[i]["train_acc"], rb[i]["train_acc"]) << i;
-            EXPECT_EQ(ra[i]["test_acc"], rb[i]["test_acc"]) << i;
-            EXPECT_EQ(ra[i].value("reldrop_occluded_fraction", -1.0), rb[i].value("reldrop_occluded_fraction", -1.0)) << i;
-        }
-    }
-    // At an epoch's end the epoch checkpoint serves: no partial epoch is recorded.
-    const std::string d = fresh_dir("step_boundary");
-    TrainConfig c = tiny(d);
-    c.stop_after_step = 4;
-    EXPECT_TRUE(run_training(c).stopped);
-    const CheckpointState st = read_checkpoint_state(d + "/checkpoint.safetensors");
-    EXPECT_EQ(st.epoch, 1);
-    EXPECT_EQ(st.partial.batches, 0);
-}
-
-// Resuming with more epochs is allowed, but a length-dependent schedule then changes course: warned.
-TEST(TrainerCpu, ResumeWithMoreEpochsWarnsAboutTheSchedule) {
-    const std::string d = fresh_dir("more_epochs");
-    TrainConfig c = tiny(d);
-    c.epochs = 1;
-    run_training(c);
-    c.epochs = 2;
-    c.resume = true;
-    ::testing::internal::CaptureStderr();
-    const TrainSummary s = run_training(c);
-    const std::string err = ::testing::internal::GetCapturedStderr();
-    EXPECT_EQ(s.epochs, 2);
-    EXPECT_NE(err.find("--epochs changed from 1 to 2; the onecycle schedule is recomputed over 2 epochs"),
-              std::string::npos)
-        << err;
-}
-
-// On CUDA too a resumed run gives the uninterrupted run's weights bit for bit: every CUDA kernel is
-// deterministic (fixed-order reductions, no atomics in BN/pooling, deterministic cuDNN algorithms).
-TEST(TrainerCuda, ResumesToTheSameResultBitForBit) {
-    LRP_SKIP_WITHOUT_CUDA();
-    const std::string a = fresh_dir("cuda_a"), b = fresh_dir("cuda_b");
-    TrainConfig ca = tiny(a);
-    ca.device = "cuda";
-    run_training(ca);
-    TrainConfig cb = tiny(b);
-    cb.device = "cuda";
-    run_interrupted(cb);
-    EXPECT_TRUE(same_weights(a, b));
-}
-
 TEST(TrainerCpu, RefusesToOverwriteARunAndChecksResumeSettings) {
     const std::string d = fresh_dir("c");
     TrainConfig c = tiny(d);
@@ -243,19 +54,6 @@ TEST(TrainerCpu, RefusesToOverwriteARunAndChecksResumeSettings) {
     } catch (const Error& e) {
         EXPECT_NE(std::string(e.what()).find("lr: checkpoint has"), std::string::npos) << e.what();
     }
-}
-
-// --resume on a directory without a checkpoint starts from scratch and says so.
-TEST(TrainerCpu, ResumeWithoutACheckpointWarnsAndStartsFresh) {
-    const std::string d = fresh_dir("resume_fresh");
-    TrainConfig c = tiny(d);
-    c.epochs = 1;
-    c.resume = true;
-    ::testing::internal::CaptureStderr();
-    EXPECT_EQ(run_training(c).epochs, 1);
-    const std::string err = ::testing::internal::GetCapturedStderr();
-    EXPECT_NE(err.find("--resume: no checkpoint in"), std::string::npos) << err;
-    EXPECT_TRUE(fs::exists(d + "/checkpoint.safetensors"));
 }
 
 // A diverging run stops with an error naming it and never records or checkpoints an epoch whose weights
@@ -433,30 +231,4 @@ TEST(ScheduleCpu, MatchesPyTorchFormulas) {
     EXPECT_NEAR(s.lr_at(99), 4e-7, 1e-9);
     s.kind = "exponential";
     EXPECT_THROW(s.validate(), Error);
-}
-
-TEST(TrainerCpu, RelDropRunResumesBitExactAndLogsOcclusion) {
-    for (const char* augment : {"reldrop-block", "reldrop-pixel"}) {
-        const std::string a = fresh_dir(std::string("rd_a_") + augment), b = fresh_dir(std::string("rd_b_") + augment);
-        TrainConfig ca = tiny(a);
-        ca.epochs = 2;
-        ca.augment = augment;
-        run_training(ca);
-        EXPECT_TRUE(fs::exists(a + "/first_batch.png"));
-        EXPECT_TRUE(fs::exists(a + "/first_batch_clean.png"));
-        auto ra = rows(a);
-        ASSERT_EQ(ra.size(), 2u);
-        for (auto& r : ra) {
-            ASSERT_TRUE(r.contains("reldrop_occluded_fraction")) << r.dump();
-            EXPECT_GE(r["reldrop_occluded_fraction"].get<double>(), 0.0);
-            EXPECT_LE(r["reldrop_occluded_fraction"].get<double>(), 1.0);
-            EXPECT_EQ(r["reldrop_nonfinite_maps"].get<double>(), 0.0);
-        }
-        TrainConfig cb = tiny(b);
-        cb.epochs = 2;
-        cb.augment = augment;
-        run_interrupted(cb);
-        EXPECT_TRUE(same_weights(a, b)) << augment;
-        EXPECT_EQ(rows(b)[1]["reldrop_occluded_fraction"], ra[1]["reldrop_occluded_fraction"]) << augment;
-    }
 }

@@ -3,6 +3,9 @@
 // device buffers that catch unwritten outputs (poison) and out-of-bounds writes (sentinel bands).
 #pragma once
 #include <gtest/gtest.h>
+#include <sys/resource.h>
+
+#include <csignal>
 
 #include <cmath>
 #include <cstdint>
@@ -138,6 +141,20 @@ private:
     static bool same(T a, T b) { return std::memcmp(&a, &b, sizeof(T)) == 0; }
     int64_t n_;
     Tensor t_;
+};
+
+// Lowers the file size limit of this process (so writes fail even as root, like a full disk); restores
+// it when it goes.
+struct FileSizeLimit {
+    rlimit old{};
+    explicit FileSizeLimit(rlim_t bytes) {
+        std::signal(SIGXFSZ, SIG_IGN);
+        ::getrlimit(RLIMIT_FSIZE, &old);
+        rlimit r = old;
+        r.rlim_cur = bytes;
+        ::setrlimit(RLIMIT_FSIZE, &r);
+    }
+    ~FileSizeLimit() { ::setrlimit(RLIMIT_FSIZE, &old); }
 };
 
 }  // namespace lrp::test

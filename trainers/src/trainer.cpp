@@ -63,6 +63,21 @@ bool all_params_finite(nn::Module& m) {
     return true;
 }
 
+// Replaces a text file through a temporary file and a rename: the old contents survive any failure.
+void write_text_atomic(const fs::path& p, const std::string& text) {
+    const fs::path tmp = p.string() + ".tmp";
+    {
+        std::ofstream f(tmp, std::ios::trunc);
+        f << text;
+        f.flush();
+        LRP_CHECK(f.good(), "cannot write '", tmp.string(), "' (disk full or not writable?); '", p.string(),
+                  "' is unchanged");
+    }
+    std::error_code ec;
+    fs::rename(tmp, p, ec);
+    LRP_CHECK(!ec, "cannot rename '", tmp.string(), "' to '", p.string(), "': ", ec.message());
+}
+
 // Keeps metrics.jsonl rows of epochs <= `epoch` (after a resume, rows of unfinished epochs go).
 void truncate_metrics(const fs::path& p, int64_t epoch) {
     if (!fs::exists(p)) return;
@@ -75,7 +90,15 @@ void truncate_metrics(const fs::path& p, int64_t epoch) {
         }
     }
     in.close();
-    std::ofstream(p, std::ios::trunc) << kept;
+    write_text_atomic(p, kept);
+}
+
+// Appends one line, checked (a full disk is an error, not a lost metrics row).
+void append_line(const fs::path& p, const std::string& line) {
+    std::ofstream f(p, std::ios::app);
+    f << line << "\n";
+    f.flush();
+    LRP_CHECK(f.good(), "cannot append to '", p.string(), "' (disk full or not writable?)");
 }
 
 // The test split must hold the training split's classes (same names, same order: the label indices)
@@ -176,7 +199,7 @@ TrainSummary run_training(TrainConfig cfg) {
         log_warn("--resume: no checkpoint in '", out.string(), "'; starting from scratch");
     }
     st.class_names = train_data.class_names;
-    std::ofstream(out / "config.json") << cfg_json.dump(2) << "\n";
+    write_text_atomic(out / "config.json", cfg_json.dump(2) + "\n");
     std::printf("model %s: %lld parameters; %lld training images, %lld test images, %lld steps per epoch\n",
                 model->type(), (long long)nn::count_params(*model), (long long)train_loader.size(),
                 (long long)test_loader.size(), (long long)spe);
@@ -330,7 +353,7 @@ TrainSummary run_training(TrainConfig cfg) {
                 log_warn("epoch ", epoch, ": ", nonfinite, " relevance maps held NaN or Inf; those images were not "
                          "occluded");
         }
-        std::ofstream(out / "metrics.jsonl", std::ios::app) << row.dump() << "\n";
+        append_line(out / "metrics.jsonl", row.dump());
         save_checkpoint(ckpt.string(), *model, *opt, st);
         std::printf("epoch %lld: train loss %.4f acc %.2f%% | test loss %.4f acc %.2f%% top5 %.2f%% | %.0f img/s\n",
                     (long long)epoch, train_loss, 100 * train_acc, ev.loss, 100 * ev.top1, 100 * ev.top5,

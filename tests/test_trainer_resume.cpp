@@ -1,0 +1,238 @@
+// Resuming a training run on the CPU (and CUDA): the resumed run ends on the uninterrupted run's weights
+// and metrics bit for bit, after an epoch or inside one (--stop-after-step), for every stateful piece
+// (optimisers, schedules, augmentation, dropout, RelDrop); what a resume warns about or refuses; files
+// that a failed write must leave intact.
+#include <sys/resource.h>
+
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <iterator>
+
+#include "lrp/train/checkpoint.h"
+#include "test_util.h"
+#include "trainer_test_util.h"
+
+using namespace lrp;
+using namespace lrp::train;
+using namespace lrp::test;
+namespace fs = std::filesystem;
+
+// The other optimiser and the other stateful pieces: AdamW's moments and per-parameter step counts,
+// a cosine schedule with warmup, label smoothing, gradient clipping and random erasing's RNG stream all
+// come back from the checkpoint, so the resumed run still ends on the same weights bit for bit.
+TEST(TrainerCpu, AdamWCosineErasingRunResumesToTheSameResult) {
+    auto config = [](const std::string& out) {
+        TrainConfig c = tiny(out);
+        c.optimizer = "adamw";
+        c.lr = 2e-3f;
+        c.weight_decay = 0.05f;
+        c.schedule = "cosine";
+        c.warmup_epochs = 1.5f;
+        c.label_smoothing = 0.1f;
+        c.clip_grad_norm = 1.f;
+        c.augment = "random-erasing";
+        return c;
+    };
+    const std::string a = fresh_dir("adamw_a"), b = fresh_dir("adamw_b");
+    run_training(config(a));
+    run_interrupted(config(b));
+    EXPECT_TRUE(same_weights(a, b));
+    auto ra = rows(a), rb = rows(b);
+    ASSERT_EQ(ra.size(), 3u);
+    ASSERT_EQ(rb.size(), 3u);
+    for (size_t i = 0; i < 3; ++i) {
+        EXPECT_EQ(ra[i]["train_loss"], rb[i]["train_loss"]) << i;
+        EXPECT_EQ(ra[i]["lr"], rb[i]["lr"]) << i;
+    }
+    // The moments really were restored: the checkpoint holds them for every parameter.
+    const nn::StateDict sd = nn::load_safetensors(b + "/checkpoint.safetensors");
+    int moments = 0;
+    for (auto& [k, t] : sd) moments += k.find(".exp_avg_sq") != std::string::npos;
+    EXPECT_GT(moments, 10);
+}
+
+// torchvision's VGG classifier has two Dropout layers: their masks come from the run's seed and epoch, so
+// a resumed run still ends on the same weights bit for bit.
+TEST(TrainerCpu, VggWithDropoutResumesToTheSameResult) {
+    auto config = [](const std::string& out) {
+        TrainConfig c = tiny(out);
+        c.arch = "vgg11_imagenet";
+        c.epochs = 2;
+        c.lr = 0.01f;
+        return c;
+    };
+    const std::string a = fresh_dir("dropout_a"), b = fresh_dir("dropout_b");
+    run_training(config(a));
+    run_interrupted(config(b));
+    EXPECT_TRUE(same_weights(a, b));
+}
+
+// --stop-after-step stops inside an epoch with a checkpoint of where it was (batches done, the epoch's
+// sums, the random streams); --resume continues that epoch and ends on the uninterrupted run's weights
+// and metrics bit for bit: plain, with random erasing and dropout, and with RelDrop's per-batch coin.
+TEST(TrainerCpu, StopAfterStepResumesMidEpochToTheSameResult) {
+    struct Case {
+        const char* name;
+        std::function<void(TrainConfig&)> set;
+    };
+    const std::vector<Case> cases = {
+        {"plain", [](TrainConfig&) {}},
+        {"erasing_dropout",
+         [](TrainConfig& c) {
+             c.arch = "vgg11_imagenet";
+             c.augment = "random-erasing";
+             c.lr = 0.01f;
+         }},
+        {"reldrop_block", [](TrainConfig& c) { c.augment = "reldrop-block"; }},
+    };
+    for (const Case& k : cases) {
+        SCOPED_TRACE(k.name);
+        const std::string a = fresh_dir(std::string("step_a_") + k.name), b = fresh_dir(std::string("step_b_") + k.name);
+        TrainConfig ca = tiny(a);
+        k.set(ca);
+        run_training(ca);
+        TrainConfig cb = tiny(b);
+        k.set(cb);
+        cb.stop_after_step = 6;  // epoch 2, after its 2nd of 4 steps
+        const TrainSummary stopped = run_training(cb);
+        EXPECT_TRUE(stopped.stopped);
+        EXPECT_EQ(stopped.signal, 0);
+        const CheckpointState st = read_checkpoint_state(b + "/checkpoint.safetensors");
+        EXPECT_EQ(st.epoch, 1);
+        EXPECT_EQ(st.global_step, 6);
+        EXPECT_EQ(st.partial.batches, 2);
+        EXPECT_EQ(st.partial.images, 32);
+        EXPECT_EQ(rows(b).size(), 1u);
+        cb.stop_after_step = 0;
+        cb.resume = true;
+        const TrainSummary done = run_training(cb);
+        EXPECT_FALSE(done.stopped);
+        EXPECT_EQ(done.epochs, 3);
+        EXPECT_EQ(read_checkpoint_state(b + "/checkpoint.safetensors").partial.batches, 0);
+        EXPECT_TRUE(same_weights(a, b));
+        auto ra = rows(a), rb = rows(b);
+        ASSERT_EQ(rb.size(), 3u);
+        for (size_t i = 0; i < 3; ++i) {
+            EXPECT_EQ(ra[i]["train_loss"], rb[i]["train_loss"]) << i;
+            EXPECT_EQ(ra[i]["train_acc"], rb[i]["train_acc"]) << i;
+            EXPECT_EQ(ra[i]["test_acc"], rb[i]["test_acc"]) << i;
+            EXPECT_EQ(ra[i].value("reldrop_occluded_fraction", -1.0), rb[i].value("reldrop_occluded_fraction", -1.0)) << i;
+        }
+    }
+    // At an epoch's end the epoch checkpoint serves: no partial epoch is recorded.
+    const std::string d = fresh_dir("step_boundary");
+    TrainConfig c = tiny(d);
+    c.stop_after_step = 4;
+    EXPECT_TRUE(run_training(c).stopped);
+    const CheckpointState st = read_checkpoint_state(d + "/checkpoint.safetensors");
+    EXPECT_EQ(st.epoch, 1);
+    EXPECT_EQ(st.partial.batches, 0);
+}
+
+// Resuming with more epochs is allowed, but a length-dependent schedule then changes course: warned.
+TEST(TrainerCpu, ResumeWithMoreEpochsWarnsAboutTheSchedule) {
+    const std::string d = fresh_dir("more_epochs");
+    TrainConfig c = tiny(d);
+    c.epochs = 1;
+    run_training(c);
+    c.epochs = 2;
+    c.resume = true;
+    ::testing::internal::CaptureStderr();
+    const TrainSummary s = run_training(c);
+    const std::string err = ::testing::internal::GetCapturedStderr();
+    EXPECT_EQ(s.epochs, 2);
+    EXPECT_NE(err.find("--epochs changed from 1 to 2; the onecycle schedule is recomputed over 2 epochs"),
+              std::string::npos)
+        << err;
+}
+
+// On CUDA too a resumed run gives the uninterrupted run's weights bit for bit: every CUDA kernel is
+// deterministic (fixed-order reductions, no atomics in BN/pooling, deterministic cuDNN algorithms).
+TEST(TrainerCuda, ResumesToTheSameResultBitForBit) {
+    LRP_SKIP_WITHOUT_CUDA();
+    const std::string a = fresh_dir("cuda_a"), b = fresh_dir("cuda_b");
+    TrainConfig ca = tiny(a);
+    ca.device = "cuda";
+    run_training(ca);
+    TrainConfig cb = tiny(b);
+    cb.device = "cuda";
+    run_interrupted(cb);
+    EXPECT_TRUE(same_weights(a, b));
+}
+
+// --resume on a directory without a checkpoint starts from scratch and says so.
+TEST(TrainerCpu, ResumeWithoutACheckpointWarnsAndStartsFresh) {
+    const std::string d = fresh_dir("resume_fresh");
+    TrainConfig c = tiny(d);
+    c.epochs = 1;
+    c.resume = true;
+    ::testing::internal::CaptureStderr();
+    EXPECT_EQ(run_training(c).epochs, 1);
+    const std::string err = ::testing::internal::GetCapturedStderr();
+    EXPECT_NE(err.find("--resume: no checkpoint in"), std::string::npos) << err;
+    EXPECT_TRUE(fs::exists(d + "/checkpoint.safetensors"));
+}
+
+TEST(TrainerCpu, RelDropRunResumesBitExactAndLogsOcclusion) {
+    for (const char* augment : {"reldrop-block", "reldrop-pixel"}) {
+        const std::string a = fresh_dir(std::string("rd_a_") + augment), b = fresh_dir(std::string("rd_b_") + augment);
+        TrainConfig ca = tiny(a);
+        ca.epochs = 2;
+        ca.augment = augment;
+        run_training(ca);
+        EXPECT_TRUE(fs::exists(a + "/first_batch.png"));
+        EXPECT_TRUE(fs::exists(a + "/first_batch_clean.png"));
+        auto ra = rows(a);
+        ASSERT_EQ(ra.size(), 2u);
+        for (auto& r : ra) {
+            ASSERT_TRUE(r.contains("reldrop_occluded_fraction")) << r.dump();
+            EXPECT_GE(r["reldrop_occluded_fraction"].get<double>(), 0.0);
+            EXPECT_LE(r["reldrop_occluded_fraction"].get<double>(), 1.0);
+            EXPECT_EQ(r["reldrop_nonfinite_maps"].get<double>(), 0.0);
+        }
+        TrainConfig cb = tiny(b);
+        cb.epochs = 2;
+        cb.augment = augment;
+        run_interrupted(cb);
+        EXPECT_TRUE(same_weights(a, b)) << augment;
+        EXPECT_EQ(rows(b)[1]["reldrop_occluded_fraction"], ra[1]["reldrop_occluded_fraction"]) << augment;
+    }
+}
+
+
+// A write that fails on resume (a full disk, here a file size limit) is an error naming the file, and
+// leaves the run's metrics, config and checkpoint as they were (the metrics file used to be truncated
+// in place, losing its rows when the rewrite failed).
+TEST(TrainerCpu, FailedWritesOnResumeKeepTheRunsFiles) {
+    const std::string d = fresh_dir("full_disk");
+    TrainConfig c = tiny(d);
+    c.epochs = 2;
+    c.stop_after_epoch = 1;
+    run_training(c);
+    auto read = [](const std::string& p) {
+        std::ifstream f(p, std::ios::binary);
+        return std::string(std::istreambuf_iterator<char>(f), {});
+    };
+    const std::string metrics = read(d + "/metrics.jsonl"), config = read(d + "/config.json"),
+                      ckpt = read(d + "/checkpoint.safetensors");
+    ASSERT_GT(metrics.size(), 64u);
+    c.stop_after_epoch = 0;
+    c.resume = true;
+    {
+        FileSizeLimit limit(64);
+        try {
+            run_training(c);
+            ADD_FAILURE() << "no error with a 64-byte file size limit";
+        } catch (const Error& e) {
+            EXPECT_NE(std::string(e.what()).find("metrics.jsonl.tmp"), std::string::npos) << e.what();
+            EXPECT_NE(std::string(e.what()).find("is unchanged"), std::string::npos) << e.what();
+        }
+    }
+    EXPECT_EQ(read(d + "/metrics.jsonl"), metrics);
+    EXPECT_EQ(read(d + "/config.json"), config);
+    EXPECT_EQ(read(d + "/checkpoint.safetensors"), ckpt);
+    EXPECT_EQ(run_training(c).epochs, 2) << "the run resumes once the disk has room";
+    EXPECT_EQ(rows(d).size(), 2u);
+}
