@@ -38,5 +38,5 @@ resume=()
 echo "main-job: evaluation written to $out/eval.json"
 python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print('eval: top-1 %.2f%%  top-5 %.2f%%' % (100*d['top1'], 100*d['top5']))" "$out/eval.json" 2>/dev/null || true
 "$bin" explain --weights "$out/checkpoint.safetensors" --dataset fashion-mnist --samples 8 --target label \
-  --composite epsilon_plus_flat --overlay --out "$out/heatmaps" --device "$device"
+  --composite epsilon_plus_flat --overlay --out "$out/heatmaps" --device "$device" --force
 echo "main-job: LRP heatmaps (heatmap_NNNN.png, overlay_NNNN.png, relevance.npy) written to $out/heatmaps"

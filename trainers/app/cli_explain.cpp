@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <regex>
 #include <sstream>
 
 #include "cli.h"
@@ -29,6 +30,13 @@ std::string nonfinite_rows(const std::vector<float>& v, int64_t per) {
     return out;
 }
 
+// Deletes the heatmap_NNNN.png / overlay_NNNN.png files an earlier explain wrote into `dir` (only those).
+void remove_earlier_maps(const std::string& dir) {
+    static const std::regex ours(R"((heatmap|overlay)_[0-9]{4,}\.png)");
+    for (const auto& e : std::filesystem::directory_iterator(dir))
+        if (e.is_regular_file() && std::regex_match(e.path().filename().string(), ours))
+            std::filesystem::remove(e.path());
+}
 }  // namespace
 
 int run_explain(const std::vector<std::string>& args) {
@@ -40,7 +48,7 @@ int run_explain(const std::vector<std::string>& args) {
     std::string arch, weights, labels_path, target = "pred", out, device = "auto";
     int width = 64, classes = 0, scale = 4;
     CompositeFlags cf;
-    bool print_rules = false;
+    bool print_rules = false, force = false;
     CLI::App app("LRP relevance maps (relevance.npy and heatmap PNGs).", "lrpcu explain");
     app.add_option("--weights", weights, "an lrpcu checkpoint/model file or a PyTorch safetensors state_dict")
         ->required();
@@ -66,8 +74,16 @@ int run_explain(const std::vector<std::string>& args) {
     app.add_option("--scale", scale, "heatmap upscaling factor")->capture_default_str();
     app.add_option("--device", device, "auto | cpu | cuda | cuda:N")->capture_default_str();
     app.add_flag("--print-rules", print_rules, "print the rule of every layer");
+    app.add_flag("--force", force,
+                 "replace an earlier explain's outputs in --out (relevance.npy, heatmap_*.png, overlay_*.png)");
     if (int rc = parse_args(app, args); rc >= 0) return rc;
     LRP_CHECK(std::filesystem::exists(weights), "--weights: '", weights, "' does not exist");
+    // Before any work: an --out that is a file, or that holds an earlier explain's results.
+    LRP_CHECK(!std::filesystem::exists(out) || std::filesystem::is_directory(out), "--out '", out,
+              "' is a file, not a directory");
+    LRP_CHECK(force || !std::filesystem::exists(std::filesystem::path(out) / "relevance.npy"), "--out '", out,
+              "' already holds the results of an earlier explain (relevance.npy); pass --force to replace them or "
+              "choose another --out");
     LRP_CHECK(scale >= 1 && scale <= 64, "--scale must be in [1, 64] (got ", scale, ")");
 
     nlohmann::json cfg = nlohmann::json::object();
@@ -170,6 +186,7 @@ int run_explain(const std::vector<std::string>& args) {
     std::filesystem::create_directories(out, ec);
     LRP_CHECK(!ec && std::filesystem::is_directory(out), "--out '", out, "': the output directory cannot be created (",
               ec ? ec.message() : "a file of that name exists", ")");
+    remove_earlier_maps(out);  // with --force: an earlier run's heatmaps must not mix with these
     write_npy((std::filesystem::path(out) / "relevance.npy").string(), r);
     const int64_t n = r.dim(0), c = r.dim(1), h = r.dim(2), w = r.dim(3);
     std::vector<float> rv = r.to_vector<float>(), lv = logits.to(Device::cpu()).to_vector<float>();

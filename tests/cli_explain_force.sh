@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# CLI test: `lrpcu explain` into an --out that holds an earlier explain's results refuses (exit 1, nothing
+# touched) unless --force; --force replaces them, removing the earlier heatmaps it would not rewrite, and
+# leaves other files alone. Usage: cli_explain_force.sh <out-dir> <lrpcu> <checkpoint>
+set -u
+out=$1 lrpcu=$2 ckpt=$3
+rm -rf "$out"
+run() { "$lrpcu" explain --weights "$ckpt" --dataset synthetic --target label --device cpu --out "$out" "$@" 2>&1; }
+log=$(run --samples 3 --overlay) || { echo "first explain failed:"; echo "$log"; exit 1; }
+echo "mine" > "$out/notes.txt"
+cp "$out/heatmap_0000.png" "$out/heatmap_best.png"
+before=$(md5sum "$out"/*.png "$out/relevance.npy")
+log=$(run --samples 1)
+rc=$?
+[[ $rc -ne 0 ]] || { echo "explain overwrote an earlier result without --force"; exit 1; }
+grep -q "already holds the results of an earlier explain (relevance.npy); pass --force" <<<"$log" ||
+  { echo "unexpected message:"; echo "$log"; exit 1; }
+[[ $(md5sum "$out"/*.png "$out/relevance.npy") == "$before" ]] || { echo "files changed after the refusal"; exit 1; }
+log=$(run --samples 1 --force) || { echo "explain --force failed:"; echo "$log"; exit 1; }
+for f in heatmap_0001.png heatmap_0002.png overlay_0000.png overlay_0002.png; do
+  [[ ! -e $out/$f ]] || { echo "$f of the earlier run is still there"; exit 1; }
+done
+for f in heatmap_0000.png relevance.npy notes.txt heatmap_best.png; do
+  [[ -e $out/$f ]] || { echo "$f is missing"; exit 1; }
+done
+echo "ok: refused without --force, replaced with it"
