@@ -162,17 +162,22 @@ TEST(TrainerCuda, ResumesToTheSameResultBitForBit) {
     EXPECT_TRUE(same_weights(a, b));
 }
 
-// --resume on a directory without a checkpoint starts from scratch and says so.
+// --resume on a directory without a checkpoint starts from scratch and says so; metrics rows of an earlier
+// attempt that never checkpointed go.
 TEST(TrainerCpu, ResumeWithoutACheckpointWarnsAndStartsFresh) {
     const std::string d = fresh_dir("resume_fresh");
     TrainConfig c = tiny(d);
     c.epochs = 1;
     c.resume = true;
+    fs::create_directories(d);
+    std::ofstream(d + "/metrics.jsonl") << R"({"epoch": 1, "test_acc": 0.99})" << "\n";  // an earlier attempt's row
     ::testing::internal::CaptureStderr();
     EXPECT_EQ(run_training(c).epochs, 1);
     const std::string err = ::testing::internal::GetCapturedStderr();
     EXPECT_NE(err.find("--resume: no checkpoint in"), std::string::npos) << err;
     EXPECT_TRUE(fs::exists(d + "/checkpoint.safetensors"));
+    ASSERT_EQ(rows(d).size(), 1u) << "the stale row was kept";
+    EXPECT_NE(rows(d)[0]["test_acc"], 0.99);
 }
 
 TEST(TrainerCpu, RelDropRunResumesBitExactAndLogsOcclusion) {

@@ -195,8 +195,10 @@ TrainSummary run_training(TrainConfig cfg) {
         LRP_CHECK(st.partial.batches < spe, ckpt.string(), ": the checkpoint stopped after step ", st.partial.batches,
                   " of an epoch, but this run has ", spe, " steps per epoch");
         truncate_metrics(out / "metrics.jsonl", st.epoch);
-    } else if (cfg.resume) {
-        log_warn("--resume: no checkpoint in '", out.string(), "'; starting from scratch");
+    } else {
+        if (cfg.resume) log_warn("--resume: no checkpoint in '", out.string(), "'; starting from scratch");
+        // Rows left by an earlier attempt that never checkpointed describe other weights.
+        truncate_metrics(out / "metrics.jsonl", 0);
     }
     st.class_names = train_data.class_names;
     write_text_atomic(out / "config.json", cfg_json.dump(2) + "\n");
