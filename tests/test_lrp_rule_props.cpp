@@ -191,6 +191,10 @@ TEST(LrpCpuRuleProps, RuleSpecs) {
     EXPECT_EQ(make_rule("norm")->name(), "Norm(stabilizer=1e-06)");
     EXPECT_EQ(make_rule("gradient")->name(), "Gradient");
     EXPECT_THROW(make_rule("flat:2"), Error) << "flat takes no numbers";
+    for (const char* bad : {"epsilon:nan", "gamma:inf", "epsilon:stab=nan", "alpha_beta:2:1e99"}) {
+        SCOPED_TRACE(bad);
+        EXPECT_THROW(make_rule(bad), Error) << "a non-finite number was accepted";
+    }
     EXPECT_THROW(make_rule("zbox:1"), Error);
     EXPECT_THROW(make_rule("gamma:x"), Error);
     try {

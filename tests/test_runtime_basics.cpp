@@ -6,6 +6,7 @@
 #include "lrp/device.h"
 #include "lrp/dtype.h"
 #include "lrp/error.h"
+#include "lrp/parse.h"
 #include "lrp/shape.h"
 #include "test_util.h"
 
@@ -21,6 +22,16 @@ TEST(ErrorCpu, CarriesLocationExpressionAndDetail) {
         EXPECT_NE(m.find("test_runtime_basics.cpp:"), std::string::npos) << m;
         EXPECT_NE(m.find("x == 4"), std::string::npos) << m;
         EXPECT_NE(m.find("x was 3"), std::string::npos) << m;
+    }
+}
+
+TEST(ParseCpu, FiniteFloatsOnlyAndTheWholeText) {
+    EXPECT_EQ(parse_finite_float("1e-3"), 1e-3f);
+    EXPECT_EQ(parse_finite_float("-0.5"), -0.5f);
+    EXPECT_EQ(parse_finite_float("7"), 7.f);
+    for (const char* bad : {"", " ", "1.5x", "x", "nan", "-inf", "inf", "1e99", "1,5", "--1"}) {
+        SCOPED_TRACE(bad);
+        EXPECT_FALSE(parse_finite_float(bad).has_value());
     }
 }
 

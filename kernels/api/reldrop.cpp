@@ -5,11 +5,13 @@
 
 #include <cmath>
 #include <limits>
+#include <optional>
 
 #include "lrp/context.h"
 #include "lrp/kernels/ops.h"
 #include "lrp/kernels/reldrop_sampler.h"
 #include "lrp/nvtx.h"
+#include "lrp/parse.h"
 
 namespace lrp::ops {
 
@@ -92,16 +94,9 @@ std::vector<float> reldrop_fill(const std::string& mode, const std::vector<float
         LRP_CHECK(std::isfinite(mean[c]) && std::isfinite(stdev[c]) && stdev[c] > 0.f, op, ": mean[", c, "] = ",
                   mean[c], ", std[", c, "] = ", stdev[c], " (need finite values and std > 0)");
     auto number = [&](const std::string& text) {
-        size_t used = 0;
-        float v = 0.f;
-        try {
-            v = std::stof(text, &used);
-        } catch (const std::exception&) {
-            used = 0;
-        }
-        LRP_CHECK(used == text.size() && used > 0 && std::isfinite(v), op, ": '", mode,
-                  "' does not end in a finite number");
-        return v;
+        const std::optional<float> v = parse_finite_float(text);
+        LRP_CHECK(v.has_value(), op, ": '", mode, "' does not end in a finite number");
+        return *v;
     };
     std::vector<float> fill(mean.size());
     if (mode == "reference") {

@@ -1,9 +1,11 @@
 // make_rule: textual rule specs ("epsilon:1e-3", "gamma:0.5:stab=1e-5", "zbox:-1:1") -> rule objects.
 // One table row per rule; a new rule adds its row here.
 #include <functional>
+#include <optional>
 #include <sstream>
 
 #include "lrp/lrp/rules.h"
+#include "lrp/parse.h"
 
 namespace lrp::explain {
 
@@ -17,13 +19,9 @@ struct Spec {
 };
 
 float parse_number(const std::string& tok, const std::string& spec) {
-    try {
-        size_t used = 0;
-        const float v = std::stof(tok, &used);
-        if (used == tok.size()) return v;
-    } catch (const std::exception&) {
-    }
-    LRP_THROW("rule spec '", spec, "': '", tok, "' is not a number (options: stab=<eps>, clip, norm_scale, zero_bias)");
+    if (const std::optional<float> v = parse_finite_float(tok)) return *v;
+    LRP_THROW("rule spec '", spec, "': '", tok,
+              "' is not a finite number (options: stab=<eps>, clip, norm_scale, zero_bias)");
 }
 
 Spec parse(const std::string& spec) {

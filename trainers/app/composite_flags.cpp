@@ -3,8 +3,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 #include <set>
 #include <sstream>
+
+#include "lrp/parse.h"
 
 namespace lrp::cli {
 
@@ -13,15 +16,9 @@ std::vector<float> parse_floats(const std::string& s, const char* what) {
     std::vector<float> v;
     std::stringstream ss(s);
     for (std::string tok; std::getline(ss, tok, ',');) {
-        size_t used = 0;
-        float x = 0.f;
-        try {
-            x = std::stof(tok, &used);
-        } catch (const std::exception&) {
-            used = 0;
-        }
-        LRP_CHECK(used > 0 && used == tok.size() && std::isfinite(x), what, ": '", tok, "' is not a finite number");
-        v.push_back(x);
+        const std::optional<float> x = parse_finite_float(tok);
+        LRP_CHECK(x.has_value(), what, ": '", tok, "' is not a finite number");
+        v.push_back(*x);
     }
     LRP_CHECK(!v.empty(), what, ": no values given");
     return v;
