@@ -9,6 +9,7 @@
 #include "lrp/train/data_source.h"
 #include "lrp/train/streaming_loader.h"
 #include "lrp/train/trainer.h"
+#include "trainer_test_util.h"
 
 using namespace lrp::train;
 
@@ -221,23 +222,17 @@ TEST_F(StreamingLoaderCpu, TrainingStreamedMatchesResident) {
     write_folder("t/train", 3, 16, 12, 12);
     write_folder("t/test", 3, 8, 12, 12, 1000);
     auto run = [&](const std::string& stream) {
-        TrainConfig c;
+        TrainConfig c = lrp::test::tiny(path("run-" + stream));
         c.dataset = "folder";
         c.data_dir = path("t");
         c.train_subset = 40;
         c.test_subset = 20;
-        c.arch = "resnet18";
-        c.width = 2;
         c.epochs = 2;
         c.batch_size = 8;
-        c.lr = 0.05f;
         c.augment = "random-erasing";
         c.crop_padding = 2;
         c.seed = 4;
-        c.device = "cpu";
-        c.log_every = 1000;
         c.stream = stream;
-        c.out_dir = path("run-" + stream);
         return run_training(c);
     };
     const TrainSummary off = run("off"), on = run("on");
