@@ -227,7 +227,8 @@ TrainSummary run_training(TrainConfig cfg) {
     };
     auto stop_reason = [&] {
         const int sig = InterruptGuard::received();
-        return sig == SIGINT ? std::string("SIGINT") : sig == SIGTERM ? std::string("SIGTERM") : str("--stop-after-step ", cfg.stop_after_step);
+        if (sig == SIGINT || sig == SIGTERM) return std::string(sig == SIGINT ? "SIGINT" : "SIGTERM");
+        return str("--stop-after-step ", cfg.stop_after_step);
     };
     PartialEpoch resume_at = st.partial;  // a mid-epoch checkpoint continues inside its epoch
     st.partial = PartialEpoch();
