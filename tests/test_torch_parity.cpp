@@ -1,6 +1,8 @@
 // Parity with PyTorch 1.13 from tests/data/torch/*.safetensors (scripts/golden/make_torch_golden.py):
 // narrow CIFAR-form ResNet-18, ResNet-50 and VGG-11-BN; logits, loss, every gradient, BN running
 // stats, parameters after 3 optimizer steps and eval logits, on the CPU and CUDA; state-dict round trip.
+#include <unistd.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
@@ -311,7 +313,7 @@ TEST(TorchParityCpu, WrittenStateDictRoundTrips) {
     train::StepOptions so;
     so.label_smoothing = g.f("label_smoothing");
     for (int s = 0; s < g.i("steps"); ++s) train::train_step(*model, *opt, g.at("input"), g.at("labels"), so);
-    const std::string path = ::testing::TempDir() + "lrp_torch_parity_resnet18.safetensors";
+    const std::string path = ::testing::TempDir() + "lrp_torch_parity_resnet18_" + std::to_string(::getpid()) + ".safetensors";
     std::map<std::string, std::string> meta;
     for (const char* k : {"arch", "base_width", "in_channels", "num_classes", "image_size"}) meta[k] = g.m(k);
     nn::save_safetensors(path, model->state_dict(), meta);

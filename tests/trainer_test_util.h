@@ -2,6 +2,7 @@
 // metrics rows of a run, a run stopped after epoch 1 and resumed, and bit-for-bit weight comparison.
 #pragma once
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -31,8 +32,9 @@ inline train::TrainConfig tiny(const std::string& out) {
     c.log_every = 1000;
     return c;
 }
+// Per process (two test runs on one machine must not share run directories).
 inline std::string fresh_dir(const std::string& name) {
-    const std::string d = ::testing::TempDir() + "lrp_trainer_" + name;
+    const std::string d = ::testing::TempDir() + "lrp_trainer_" + std::to_string(::getpid()) + "_" + name;
     std::filesystem::remove_all(d);
     return d;
 }
