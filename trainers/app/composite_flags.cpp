@@ -40,7 +40,7 @@ void add_composite_flags(CLI::App& app, CompositeFlags& f) {
                    "stabilizer of the composite's other rules (ZPlus, AlphaBeta, Gamma, ZBox, Flat, Norm, residual "
                    "split)")
         ->capture_default_str();
-    app.add_flag("--zero-bias", f.zero_bias, "ignore the biases in every parameterised rule (zennit's zero_params)");
+    app.add_flag("--zero-bias", f.zero_bias, "ignore the biases in the composite's rules (zennit's zero_params=['bias']; a --rule spec takes :zero_bias)");
     app.add_option("--low", f.low, "ZBox lower input bound(s), comma-separated per channel (epsilon_gamma_box)");
     app.add_option("--high", f.high, "ZBox upper input bound(s), comma-separated per channel (epsilon_gamma_box)");
     app.add_option("--bn-fold", f.bn_fold, "none | exact | zennit_0_5_1 (default: zennit_0_5_1)");
