@@ -19,4 +19,13 @@ want=(
 for w in "${want[@]}"; do
   grep -qF -- "$w" <<< "$out" || { echo "missing: $w"; echo "$out"; exit 1; }
 done
+grep -q "cut short" <<< "$out" && { echo "a complete run reported cut steps:"; echo "$out"; exit 1; }
+# A step that gpu-suite.sh's deadline cut is listed.
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+cp -r "$root/tests/data/gpu-suite-sample/." "$tmp/"
+echo "TIMED OUT (SUITE_DEADLINE): build-gpu/bench/bench_lrp --benchmark_filter=cuda" >> "$tmp/bench_lrp.txt"
+out=$(python3 "$root/scripts/device/summarize.py" "$tmp")
+grep -qF -- '- `build-gpu/bench/bench_lrp --benchmark_filter=cuda`' <<< "$out" ||
+  { echo "the cut step is not listed:"; echo "$out"; exit 1; }
 echo ok

@@ -6,12 +6,19 @@
 #   memcheck/racecheck over the kernel tests), main (the main job on the full
 #   Fashion-MNIST carried in .deps/data), reldrop (scripts/reldrop-results.sh --protocol gpu, RELDROP_SEEDS
 #   seeds, default "0"); all = tests,bench. Small result files of main/reldrop are copied to $OUT.
+#   SUITE_DEADLINE (seconds, default 570): each step after the build gets at most what is left of it minus
+#   a reserve, so the summary is written before the device tool's time limit cuts the call.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 what=${1:-all}
 [[ $what == all ]] && what=tests,bench
 has() { [[ ",$what," == *",$1,"* ]]; }
 out=${OUT:-out}
+deadline=${SUITE_DEADLINE:-570}
+# Seconds a step may take: what is left of the deadline minus 15 s for the summary (at least 1).
+left() { local l=$((deadline - SECONDS - 15)); echo $((l > 1 ? l : 1)); }
+# Runs a step under the remaining budget; a step cut short says so in the log and fails the suite.
+budget() { timeout --kill-after=5 "$(left)" "$@"; local rc=$?; [[ $rc == 124 || $rc == 137 ]] && echo "TIMED OUT (SUITE_DEADLINE): $*"; return $rc; }
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 prefix=$PWD/.deps/prefix
@@ -55,7 +62,7 @@ build-gpu/lrpcu --version | tee -a "$out/env.txt"  # the backends built and the 
 
 rc=0
 if has tests; then
-  (cd build-gpu && LRP_REQUIRE_CUDA=1 ctest --output-on-failure -j 8 > "$out/tests.log" 2>&1) || rc=1
+  (cd build-gpu && LRP_REQUIRE_CUDA=1 budget ctest --output-on-failure -j 8 > "$out/tests.log" 2>&1) || rc=1
   tail -25 "$out/tests.log"
 fi
 if has bench; then
@@ -63,20 +70,20 @@ if has bench; then
     [[ -x $b ]] || continue
     n=$(basename "$b")
     # 0.2 s per case (CUDA cases time 5 launches per iteration with events): the device time is short.
-    "$b" --benchmark_filter="${BENCH_FILTER:-cuda}" --benchmark_min_time="${BENCH_MIN_TIME:-0.2}" \
+    budget "$b" --benchmark_filter="${BENCH_FILTER:-cuda}" --benchmark_min_time="${BENCH_MIN_TIME:-0.2}" \
       --benchmark_format=json --benchmark_out="$out/$n.json" \
       --benchmark_out_format=json > "$out/$n.txt" 2>&1 || rc=1
     grep -E "^BM_|Run on|ERROR" "$out/$n.txt" | head -60
   done
   # lrpcu with PyTorch's defaults (TF32 convolutions, any cuDNN algorithm) for the comparison below.
-  LRP_ALLOW_TF32=1 LRP_NONDETERMINISTIC=1 build-gpu/bench/bench_models --benchmark_filter="${BENCH_FILTER:-cuda}" \
+  LRP_ALLOW_TF32=1 LRP_NONDETERMINISTIC=1 budget build-gpu/bench/bench_models --benchmark_filter="${BENCH_FILTER:-cuda}" \
     --benchmark_format=json --benchmark_out="$out/bench_models_tf32.json" --benchmark_out_format=json \
     > "$out/bench_models_tf32.txt" 2>&1 || rc=1
   # PyTorch eager on the same GPU in the same run, for the training-step comparison.
-  python3 bench/torch_train_bench.py > "$out/torch_train_bench.jsonl" 2>&1 || rc=1
+  budget python3 bench/torch_train_bench.py > "$out/torch_train_bench.jsonl" 2>&1 || rc=1
   tail -14 "$out/torch_train_bench.jsonl"
   # zennit (from .deps/py, see prepare.sh) on the same GPU: the LRP pass comparison of issue #6.
-  PYTHONPATH=$PWD/.deps/py python3 bench/zennit_lrp_bench.py > "$out/zennit_lrp_bench.jsonl" 2>&1 || rc=1
+  PYTHONPATH=$PWD/.deps/py budget python3 bench/zennit_lrp_bench.py > "$out/zennit_lrp_bench.jsonl" 2>&1 || rc=1
   tail -10 "$out/zennit_lrp_bench.jsonl"
 fi
 if has sanitize; then
@@ -89,7 +96,7 @@ if has sanitize; then
   for tool in memcheck racecheck; do
     filter=$kernels
     [[ $tool == racecheck ]] && filter=$shared
-    (LRP_REQUIRE_CUDA=1 compute-sanitizer --tool "$tool" --error-exitcode 3 build-gpu/tests/lrp_tests \
+    (LRP_REQUIRE_CUDA=1 budget compute-sanitizer --tool "$tool" --error-exitcode 3 build-gpu/tests/lrp_tests \
        --gtest_filter="$filter" > "$out/sanitize-$tool.log" 2>&1) || rc=1
     echo "sanitize $tool: $(grep -E "ERROR SUMMARY|PASSED|FAILED" "$out/sanitize-$tool.log" | tail -3 | tr '\n' ' ')"
   done
@@ -97,14 +104,14 @@ fi
 data=$PWD/.deps/data/fashion-mnist
 if has main; then
   # scripts/main-job.sh trains on the GPU (20 epochs, full data), evaluates and writes heatmaps.
-  (set -o pipefail; LRP_BUILD_DIR=build-gpu scripts/main-job.sh --data-dir "$data" --log-every 100 2>&1 |
+  (set -o pipefail; LRP_BUILD_DIR=build-gpu budget scripts/main-job.sh --data-dir "$data" --log-every 100 2>&1 |
      tee "$out/main-job.log" | tail -30) || rc=1
   r=runs/fashion-mnist-resnet18
   mkdir -p "$out/main-job" && cp "$r"/*.jsonl "$r"/*.json "$out/main-job/" 2>/dev/null
   cp "$r"/heatmaps/*.png "$out/main-job/" 2>/dev/null
 fi
 if has reldrop; then
-  (LRPCU=build-gpu/lrpcu scripts/reldrop-results.sh --protocol gpu --seeds "${RELDROP_SEEDS:-0}" \
+  (LRPCU=build-gpu/lrpcu budget scripts/reldrop-results.sh --protocol gpu --seeds "${RELDROP_SEEDS:-0}" \
      --data-dir "$data" > "$out/reldrop.log" 2>&1) || rc=1
   tail -30 "$out/reldrop.log"
   (cd runs && find reldrop-gpu \( -name '*.json' -o -name '*.jsonl' -o -name '*.md' -o -name '*.log' -o -name '*.png' \) \

@@ -80,6 +80,14 @@ def main():
              'every figure below was measured in that run.', '', '## Environment', '', '```', read(p('env.txt')).strip(),
              '```', '']
 
+    # Steps gpu-suite.sh cut at its SUITE_DEADLINE (their figures are missing or partial below).
+    cut = []
+    for name in sorted(os.listdir(d)):
+        if name.endswith(('.log', '.txt', '.jsonl')):
+            cut += [l.split(': ', 1)[-1] for l in read(p(name)).splitlines() if l.startswith('TIMED OUT (SUITE_DEADLINE)')]
+    if cut:
+        lines += ['## Steps cut short by the suite deadline', ''] + [f'- `{c}`' for c in cut] + ['']
+
     tests = read(p('tests.log'))
     m = re.search(r'(\d+)% tests passed, (\d+) tests failed out of (\d+)', tests)
     lines += ['## Tests (`LRP_REQUIRE_CUDA=1 ctest`)', '']
