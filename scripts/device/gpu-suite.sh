@@ -46,7 +46,8 @@ fi
 
 {
   echo "date: $(date -u +%FT%TZ)"
-  echo "commit: $(git rev-parse HEAD 2>/dev/null || echo unknown)"
+  # .deps/source-commit: written by prepare.sh here (the device's copy of the tree has no .git)
+  echo "commit: $(git describe --always --dirty --abbrev=40 2>/dev/null || cat .deps/source-commit 2>/dev/null || echo unknown)"
   nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null | sed 's/^/gpu: /'
   nvcc --version | tail -1 | sed 's/^/nvcc: /'
   echo "cudnn: ${CUDNN_PATH:-/usr/local/cuda}"

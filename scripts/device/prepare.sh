@@ -41,6 +41,8 @@ if [[ -f $fm/train-images-idx3-ubyte.gz ]]; then
 else
   echo "Fashion-MNIST not installed here (scripts/install-deps.sh --with-data): the GPU main job will not run" >&2
 fi
+# The commit the working tree is at (the device gets a copy of the tree without .git), for the records.
+git describe --always --dirty --abbrev=40 > .deps/source-commit 2>/dev/null || rm -f .deps/source-commit
 du -sh .deps
 mb=$(du -sm .deps | cut -f1)
 (( mb < 64 )) || echo "warning: .deps is ${mb} MiB; the device tool carries at most 64 MiB" >&2
