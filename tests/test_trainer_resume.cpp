@@ -1,7 +1,7 @@
 // Resuming a training run on the CPU (and CUDA): the resumed run ends on the uninterrupted run's weights
 // and metrics bit for bit, after an epoch or inside one (--stop-after-step), for every stateful piece
 // (optimisers, schedules, augmentation, dropout, RelDrop); what a resume warns about or refuses; files
-// that a failed write must leave intact.
+// that a failed write must leave intact; the interrupt guard behind Ctrl-C.
 #include <sys/resource.h>
 
 #include <csignal>
@@ -11,6 +11,7 @@
 #include <iterator>
 
 #include "lrp/train/checkpoint.h"
+#include "lrp/train/interrupt.h"
 #include "test_util.h"
 #include "trainer_test_util.h"
 
@@ -240,4 +241,36 @@ TEST(TrainerCpu, FailedWritesOnResumeKeepTheRunsFiles) {
     EXPECT_EQ(read(d + "/checkpoint.safetensors"), ckpt);
     EXPECT_EQ(run_training(c).epochs, 2) << "the run resumes once the disk has room";
     EXPECT_EQ(rows(d).size(), 2u);
+}
+
+// InterruptGuard: SIGINT and SIGTERM only set the flag while it lives (the process goes on), the first
+// signal is the one reported, and the handlers that were there before come back when it goes.
+namespace {
+volatile std::sig_atomic_t g_previous_handler_calls = 0;
+extern "C" void count_signal(int) { g_previous_handler_calls = g_previous_handler_calls + 1; }
+}  // namespace
+
+TEST(InterruptCpu, SignalsSetTheFlagAndTheOldHandlersComeBack) {
+    auto old_int = std::signal(SIGINT, count_signal), old_term = std::signal(SIGTERM, count_signal);
+    {
+        InterruptGuard guard;
+        EXPECT_EQ(InterruptGuard::received(), 0);
+        ::testing::internal::CaptureStderr();
+        std::raise(SIGTERM);
+        const std::string err = ::testing::internal::GetCapturedStderr();
+        EXPECT_EQ(InterruptGuard::received(), SIGTERM);
+        EXPECT_NE(err.find("signal again to quit now"), std::string::npos) << err;
+        EXPECT_EQ(g_previous_handler_calls, 0) << "the old handler ran while the guard lived";
+    }
+    {
+        InterruptGuard again;  // a new guard starts clear
+        EXPECT_EQ(InterruptGuard::received(), 0);
+        std::raise(SIGINT);
+        EXPECT_EQ(InterruptGuard::received(), SIGINT);
+    }
+    std::raise(SIGINT);
+    std::raise(SIGTERM);
+    EXPECT_EQ(g_previous_handler_calls, 2) << "the handlers from before the guard did not come back";
+    std::signal(SIGINT, old_int);
+    std::signal(SIGTERM, old_term);
 }
