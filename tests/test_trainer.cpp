@@ -4,6 +4,8 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <limits>
+#include <functional>
 
 #include "lrp/nn/models.h"
 #include "lrp/nn/safetensors.h"
@@ -207,6 +209,25 @@ TEST(TrainConfigCpu, JsonRoundTripAndValidation) {
     bad = TrainConfig();
     bad.augment = "mixup";
     EXPECT_THROW(bad.validate(), Error);
+    // Non-finite numbers are refused by validate(), before any data is read, naming the flag.
+    const float inf = std::numeric_limits<float>::infinity(), nan = std::nanf("");
+    const std::vector<std::pair<std::string, std::function<void(TrainConfig&)>>> nonfinite = {
+        {"--weight-decay", [&](TrainConfig& c) { c.weight_decay = inf; }},
+        {"--clip-grad-norm", [&](TrainConfig& c) { c.clip_grad_norm = inf; }},
+        {"--step-gamma", [&](TrainConfig& c) { c.step_gamma = nan; }},
+        {"--reldrop-epsilon", [&](TrainConfig& c) { c.augment = "reldrop-block", c.reldrop_epsilon = inf; }},
+    };
+    for (const auto& [flag, set] : nonfinite) {
+        TrainConfig c;
+        set(c);
+        c.resolve_defaults();
+        try {
+            c.validate();
+            ADD_FAILURE() << flag << ": no error";
+        } catch (const Error& e) {
+            EXPECT_NE(std::string(e.what()).find(flag + " must be a finite number"), std::string::npos) << e.what();
+        }
+    }
 }
 
 TEST(ScheduleCpu, MatchesPyTorchFormulas) {

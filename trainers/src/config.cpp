@@ -1,6 +1,7 @@
 // TrainConfig validation and its JSON form (keys are the CLI flag names without dashes).
 #include "lrp/train/config.h"
 
+#include <cmath>
 #include <set>
 #include <type_traits>
 
@@ -23,12 +24,16 @@ void TrainConfig::validate() const {
     LRP_CHECK(lr >= 0 && lr < 1e3, "--lr must be in [0, 1000) (got ", lr, ")");
     LRP_CHECK(momentum >= 0 && momentum < 1, "--momentum must be in [0, 1) (got ", momentum, ")");
     LRP_CHECK(!nesterov || optimizer != "sgd" || momentum > 0, "--nesterov needs --momentum > 0");
-    LRP_CHECK(weight_decay >= 0, "--weight-decay must be >= 0 (got ", weight_decay, ")");
+    LRP_CHECK(weight_decay >= 0 && std::isfinite(weight_decay), "--weight-decay must be a finite number >= 0 (got ",
+              weight_decay, ")");
     LRP_CHECK(warmup_epochs >= 0 && warmup_epochs < epochs, "--warmup-epochs must be in [0, epochs) (got ",
               warmup_epochs, ")");
     LRP_CHECK(step_epochs >= 1, "--step-epochs must be >= 1");
+    LRP_CHECK(step_gamma > 0 && std::isfinite(step_gamma), "--step-gamma must be a finite number > 0 (got ", step_gamma,
+              ")");
     LRP_CHECK(label_smoothing >= 0 && label_smoothing < 1, "--label-smoothing must be in [0, 1)");
-    LRP_CHECK(clip_grad_norm >= 0, "--clip-grad-norm must be >= 0");
+    LRP_CHECK(clip_grad_norm >= 0 && std::isfinite(clip_grad_norm),
+              "--clip-grad-norm must be a finite number >= 0 (got ", clip_grad_norm, "; 0: off)");
     static const std::set<std::string> augments{"none",          "crop-flip",     "random-erasing",
                                                 "reldrop-pixel", "reldrop-block", "reldrop-patch"};
     LRP_CHECK(augments.count(augment), "--augment must be none, random-erasing, reldrop-pixel, reldrop-block or ",
@@ -49,7 +54,8 @@ void TrainConfig::validate() const {
                   "--reldrop-coin must be reference, per_batch or per_sample (got '", reldrop_coin, "')");
         LRP_CHECK(reldrop_target == "label" || reldrop_target == "pred", "--reldrop-target must be label or pred (got '",
                   reldrop_target, "')");
-        LRP_CHECK(reldrop_epsilon >= 0, "--reldrop-epsilon must be >= 0 (0: the composite's default)");
+        LRP_CHECK(reldrop_epsilon >= 0 && std::isfinite(reldrop_epsilon), "--reldrop-epsilon must be a finite number ",
+                  ">= 0 (got ", reldrop_epsilon, "; 0: the composite's default)");
     }
     LRP_CHECK(train_subset >= 0 && test_subset >= 0, "--train-subset/--test-subset must be >= 0");
     LRP_CHECK(log_every >= 1, "--log-every must be >= 1");
