@@ -73,7 +73,8 @@ TEST(TrainerCpu, VggWithDropoutResumesToTheSameResult) {
 // --stop-after-step stops inside an epoch with a checkpoint of where it was (batches done, the epoch's
 // sums, the random streams); --resume continues that epoch and ends on the uninterrupted run's weights
 // and metrics bit for bit: plain, with random erasing and dropout, and with RelDrop's per-batch coin.
-TEST(TrainerCpu, StopAfterStepResumesMidEpochToTheSameResult) {
+namespace {
+void check_mid_epoch_resume(const std::string& device) {
     struct Case {
         const char* name;
         std::function<void(TrainConfig&)> set;
@@ -90,12 +91,15 @@ TEST(TrainerCpu, StopAfterStepResumesMidEpochToTheSameResult) {
     };
     for (const Case& k : cases) {
         SCOPED_TRACE(k.name);
-        const std::string a = fresh_dir(std::string("step_a_") + k.name), b = fresh_dir(std::string("step_b_") + k.name);
+        const std::string tag = device + "_" + k.name;
+        const std::string a = fresh_dir("step_a_" + tag), b = fresh_dir("step_b_" + tag);
         TrainConfig ca = tiny(a);
         k.set(ca);
+        ca.device = device;
         run_training(ca);
         TrainConfig cb = tiny(b);
         k.set(cb);
+        cb.device = device;
         cb.stop_after_step = 6;  // epoch 2, after its 2nd of 4 steps
         const TrainSummary stopped = run_training(cb);
         EXPECT_TRUE(stopped.stopped);
@@ -122,6 +126,11 @@ TEST(TrainerCpu, StopAfterStepResumesMidEpochToTheSameResult) {
             EXPECT_EQ(ra[i].value("reldrop_occluded_fraction", -1.0), rb[i].value("reldrop_occluded_fraction", -1.0)) << i;
         }
     }
+}
+}  // namespace
+
+TEST(TrainerCpu, StopAfterStepResumesMidEpochToTheSameResult) {
+    check_mid_epoch_resume("cpu");
     // At an epoch's end the epoch checkpoint serves: no partial epoch is recorded.
     const std::string d = fresh_dir("step_boundary");
     TrainConfig c = tiny(d);
@@ -130,6 +139,13 @@ TEST(TrainerCpu, StopAfterStepResumesMidEpochToTheSameResult) {
     const CheckpointState st = read_checkpoint_state(d + "/checkpoint.safetensors");
     EXPECT_EQ(st.epoch, 1);
     EXPECT_EQ(st.partial.batches, 0);
+}
+
+// The same on CUDA: the device sums, the loader's and RelDrop's streams and the deterministic kernels
+// make the resumed run bit-identical there too.
+TEST(TrainerCuda, StopAfterStepResumesMidEpochToTheSameResult) {
+    LRP_SKIP_WITHOUT_CUDA();
+    check_mid_epoch_resume("cuda");
 }
 
 // Resuming with more epochs is allowed, but a length-dependent schedule then changes course: warned.
