@@ -129,9 +129,10 @@ TEST(TrainerCpu, EvaluateCountsNonFiniteLogitsAsWrong) {
     }
 }
 
-// explain needs the class count of bare weights: the rows of the final layer, for every architecture
-// family and for lrpcu checkpoints ("model." keys) as for plain state_dicts.
-TEST(TrainerCpu, InfersTheClassCountFromTheWeights) {
+// explain needs the class count of bare weights (the rows of the final layer) and checks the input
+// channels (the first convolution's), for every architecture family and for lrpcu checkpoints ("model."
+// keys) as for plain state_dicts.
+TEST(TrainerCpu, InfersTheClassAndChannelCountsFromTheWeights) {
     const std::string d = fresh_dir("infer_classes");
     fs::create_directories(d);
     int i = 0;
@@ -140,19 +141,23 @@ TEST(TrainerCpu, InfersTheClassCountFromTheWeights) {
         s.arch = arch;
         s.base_width = 2;
         s.num_classes = 7 + i;
+        s.in_channels = 1 + i;
         s.image_size = 32;
         auto m = nn::make_model(s);
         const std::string f = d + "/w" + std::to_string(i) + ".safetensors";
         nn::save_safetensors(f, m->state_dict());
         EXPECT_EQ(infer_num_classes(f), 7 + i) << arch;
+        EXPECT_EQ(infer_in_channels(f), 1 + i) << arch;
         ++i;
     }
     TrainConfig c = tiny(d + "/run");
     c.epochs = 1;
     run_training(c);
     EXPECT_EQ(infer_num_classes(d + "/run/checkpoint.safetensors"), 10);  // synthetic: 10 classes
+    EXPECT_EQ(infer_in_channels(d + "/run/checkpoint.safetensors"), 3);
     nn::save_safetensors(d + "/other.safetensors", {{"conv.weight", Tensor::zeros({2, 2})}});
     EXPECT_EQ(infer_num_classes(d + "/other.safetensors"), -1);
+    EXPECT_EQ(infer_in_channels(d + "/other.safetensors"), -1);
 }
 
 TEST(TrainerCpu, CheckpointHoldsStateAndModelLoadsElsewhere) {

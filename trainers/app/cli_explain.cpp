@@ -160,6 +160,9 @@ int run_explain(const std::vector<std::string>& args) {
     if (classes <= 0) classes = train::infer_num_classes(weights);  // the final layer's rows
     LRP_CHECK(classes > 0, "--num-classes is required: ", weights, " has no fc or classifier weight to read it from");
     spec.num_classes = classes;
+    const int weight_channels = train::infer_in_channels(weights);
+    LRP_CHECK(weight_channels < 0 || weight_channels == x.dim(1), "the input ", x.shape().str(), " has ", x.dim(1),
+              " channel(s), but the weights in ", weights, " take ", weight_channels);
     spec.in_channels = static_cast<int>(x.dim(1));
     spec.image_size = static_cast<int>(x.dim(2));
     spec.base_width = width;
@@ -172,7 +175,14 @@ int run_explain(const std::vector<std::string>& args) {
     const std::string bad_in = nonfinite_rows(x.to(Device::cpu()).to_vector<float>(), per_sample);
     LRP_CHECK(bad_in.empty(), "the input holds NaN or Inf (samples ", bad_in, ")");
     Tensor logits;
-    Tensor r = explain::attribute(*model, x.to(dev), t, comp, &logits).to(Device::cpu());
+    Tensor r;
+    try {
+        r = explain::attribute(*model, x.to(dev), t, comp, &logits).to(Device::cpu());
+    } catch (const Error& e) {
+        if (samples > 0) throw;  // dataset images: the shapes the model was trained on
+        LRP_THROW("the input ", x.shape().str(), " does not fit ", arch, " as trained (is it the image size the "
+                  "model was trained on?): ", e.what());
+    }
     if (print_rules) std::printf("%s", comp.assignment_table().c_str());
     const std::string bad_out = nonfinite_rows(logits.to(Device::cpu()).to_vector<float>(), logits.dim(1));
     LRP_CHECK(bad_out.empty(), "the model's outputs hold NaN or Inf (samples ", bad_out, "): the weights in ",

@@ -124,10 +124,24 @@ void load_model_weights(const std::string& path, nn::Module& model) {
     model.load_state_dict(sd);
 }
 
-int infer_num_classes(const std::string& path) {
+namespace {
+// The model tensors of a weights file (an lrpcu checkpoint's "model." keys, or a plain state_dict).
+nn::StateDict model_tensors(const std::string& path) {
     std::map<std::string, std::string> meta;
     nn::StateDict sd = nn::load_safetensors(path, &meta);
-    if (meta.count("lrpcu")) sd = strip_prefix(sd, "model.");
+    return meta.count("lrpcu") ? strip_prefix(sd, "model.") : sd;
+}
+}  // namespace
+
+int infer_in_channels(const std::string& path) {
+    const nn::StateDict sd = model_tensors(path);
+    for (const char* k : {"conv1.weight", "features.0.weight"})  // ResNet's stem, VGG's first conv
+        if (auto it = sd.find(k); it != sd.end() && it->second.ndim() == 4) return static_cast<int>(it->second.dim(1));
+    return -1;
+}
+
+int infer_num_classes(const std::string& path) {
+    const nn::StateDict sd = model_tensors(path);
     auto rows = [](const Tensor& w) { return w.ndim() == 2 ? static_cast<int>(w.dim(0)) : -1; };
     if (auto it = sd.find("fc.weight"); it != sd.end()) return rows(it->second);  // ResNet
     // VGG: "classifier.weight" (CIFAR form) or the highest-numbered "classifier.<i>.weight" (torchvision's)

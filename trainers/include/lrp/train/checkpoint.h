@@ -59,5 +59,8 @@ void load_model_weights(const std::string& path, nn::Module& model);
 // The number of classes a weights file was trained for: the rows of its final linear layer (ResNet's
 // fc, VGG's last classifier layer), or -1 when the file has none of them.
 int infer_num_classes(const std::string& path);
+// The input channels a weights file takes: its first convolution's (ResNet's conv1, VGG's features.0),
+// or -1 when it has neither.
+int infer_in_channels(const std::string& path);
 
 }  // namespace lrp::train

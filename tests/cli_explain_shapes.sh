@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# CLI test: `lrpcu explain --input x.npy` with an array the model cannot take is a clear error: other
+# channel counts name both, and a size a CIFAR-form VGG's classifier cannot take says so; a ResNet takes
+# any size (adaptive pooling). Usage: cli_explain_shapes.sh <out-dir> <lrpcu> <resnet-checkpoint>
+set -u
+out=$1 lrpcu=$2 resnet=$3
+rm -rf "$out" && mkdir -p "$out"
+python3 - "$out" <<'PY' || exit 1
+import array, os, struct, sys
+def npy(name, shape):
+    n = 1
+    for s in shape: n *= s
+    hdr = "{'descr': '<f4', 'fortran_order': False, 'shape': (%s), }" % ", ".join(map(str, shape))
+    hdr += " " * (64 - (10 + len(hdr) + 1) % 64) + "\n"
+    with open(os.path.join(sys.argv[1], name), "wb") as f:
+        f.write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(hdr)) + hdr.encode())
+        f.write(array.array("f", [(i % 7) / 7.0 for i in range(n)]).tobytes())
+npy("gray.npy", (1, 1, 32, 32))
+npy("wide.npy", (1, 3, 32, 64))
+PY
+expect() {  # expect <want-exit: 0|fail> <regex> <lrpcu args...>
+  local want=$1 re=$2
+  shift 2
+  local log rc
+  log=$("$lrpcu" "$@" 2>&1)
+  rc=$?
+  if [[ $want == 0 ]]; then [[ $rc == 0 ]] || { echo "exit $rc for $*:"; echo "$log"; exit 1; }
+  else [[ $rc != 0 ]] || { echo "no error for $*:"; echo "$log"; exit 1; }; fi
+  grep -Eq -- "$re" <<<"$log" || { echo "output of $* does not match /$re/:"; echo "$log"; exit 1; }
+}
+expect fail "the input \[1, 1, 32, 32\] has 1 channel\(s\), but the weights in .* take 3" \
+  explain --weights "$resnet" --input "$out/gray.npy" --device cpu --out "$out/gray"
+expect 0 "wrote .*relevance.npy \(\[1, 3, 32, 64\]\)" \
+  explain --weights "$resnet" --input "$out/wide.npy" --device cpu --out "$out/resnet-wide"
+"$lrpcu" train --dataset synthetic --arch vgg11 --train-subset 32 --test-subset 16 --width 4 --epochs 1 \
+  --batch-size 16 --device cpu --out "$out/vgg" > "$out/vgg.log" 2>&1 || { echo "VGG training failed:"; cat "$out/vgg.log"; exit 1; }
+expect fail "the input \[1, 3, 32, 64\] does not fit vgg11 as trained \(is it the image size the model was trained on\?\)" \
+  explain --weights "$out/vgg/checkpoint.safetensors" --input "$out/wide.npy" --device cpu --out "$out/vgg-wide"
+echo "ok: shape errors are clear"
