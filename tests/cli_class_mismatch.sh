@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # CLI test: a checkpoint trained on an image folder with classes [a, b] is refused by `lrpcu eval` and
 # `lrpcu explain --samples` on a folder whose classes are [a, c] (same count: the labels would silently
-# name other outputs), and accepted on its own folder (explain learning the class count from the weights).
+# name other outputs), and accepted on its own folder (explain learning the class count from the weights);
+# bare weights on 1-channel idx images or a folder with more classes: eval names the channel or class counts.
 # Usage: cli_class_mismatch.sh <lrpcu> <work-dir>
 set -euo pipefail
 lrpcu=$1 dir=$2
@@ -14,11 +15,17 @@ def png(path, v):
     ch = lambda t, d: struct.pack('>I', len(d)) + t + d + struct.pack('>I', zlib.crc32(t + d) & 0xffffffff)
     open(path, 'wb').write(b'\x89PNG\r\n\x1a\n' + ch(b'IHDR', struct.pack('>IIBBBBB', 8, 8, 8, 2, 0, 0, 0)) +
                            ch(b'IDAT', zlib.compress(raw)) + ch(b'IEND', b''))
-for root, classes in (('ab', 'ab'), ('ac', 'ac')):
+for root, classes in (('ab', 'ab'), ('ac', 'ac'), ('abc', 'abc')):
     for split in ('train', 'test'):
         for k, c in enumerate(classes):
             for i in range(4):
                 png(f'{sys.argv[1]}/{root}/{split}/{c}/{i}.png', 30 * k + 10 * i + 5)
+# A Fashion-MNIST-shaped idx set (1 x 28 x 28, 10 classes) of 20 test images.
+os.makedirs(f'{sys.argv[1]}/fm')
+with open(f'{sys.argv[1]}/fm/t10k-images-idx3-ubyte', 'wb') as f:
+    f.write(struct.pack('>IIII', 0x803, 20, 28, 28) + bytes((7 * i) % 256 for i in range(20 * 784)))
+with open(f'{sys.argv[1]}/fm/t10k-labels-idx1-ubyte', 'wb') as f:
+    f.write(struct.pack('>II', 0x801, 20) + bytes(i % 10 for i in range(20)))
 PY
 "$lrpcu" train --dataset folder --data-dir "$dir/ab" --width 2 --epochs 1 --batch-size 4 --device cpu \
   --out "$dir/run" > "$dir/train.log" 2>&1
@@ -38,4 +45,21 @@ expect_refused "$lrpcu" explain --weights "$ckpt" --data-dir "$dir/ac" --samples
 # explain reads the 2 classes from the weights (it used to assume 10 and fail to load them)
 "$lrpcu" explain --weights "$ckpt" --samples 2 --device cpu --out "$dir/x-own" > /dev/null
 [[ -s "$dir/x-own/relevance.npy" ]] || { echo "explain on its own folder wrote no relevance"; exit 1; }
+# Bare weights (no class names) on data of another shape: channel and class counts named, not a shape list.
+refused_with() {  # refused_with <regex> <command...>
+  local re=$1
+  shift
+  set +e
+  out=$("$@" 2>&1)
+  rc=$?
+  set -e
+  [[ $rc -ne 0 ]] || { echo "accepted: $*"; echo "$out"; exit 1; }
+  grep -Eq -- "$re" <<<"$out" || { echo "unexpected message from: $*"; echo "$out"; exit 1; }
+}
+refused_with "fashion-mnist images have 1 channel\(s\), but the weights in .*model.safetensors take 3" \
+  "$lrpcu" eval --weights "$dir/run/model.safetensors" --arch resnet18 --width 2 --dataset fashion-mnist \
+  --data-dir "$dir/fm" --device cpu
+refused_with "has 3 classes, but the weights in .*model.safetensors have 2 outputs \(another dataset\?\)" \
+  "$lrpcu" eval --weights "$dir/run/model.safetensors" --arch resnet18 --width 2 --dataset folder \
+  --data-dir "$dir/abc" --device cpu
 echo "ok"

@@ -80,6 +80,12 @@ int run_eval(const std::vector<std::string>& args) {
     nn::ModelSpec spec;
     spec.arch = arch;
     spec.num_classes = ds.num_classes;
+    const int weight_channels = train::infer_in_channels(weights);
+    LRP_CHECK(weight_channels < 0 || weight_channels == ds.channels, ds.name, " images have ", ds.channels,
+              " channel(s), but the weights in ", weights, " take ", weight_channels, " (another dataset?)");
+    const int weight_classes = train::infer_num_classes(weights);
+    LRP_CHECK(weight_classes < 0 || weight_classes == ds.num_classes, ds.name, " has ", ds.num_classes,
+              " classes, but the weights in ", weights, " have ", weight_classes, " outputs (another dataset?)");
     spec.in_channels = ds.channels;
     spec.image_size = ds.height;
     spec.base_width = width;
