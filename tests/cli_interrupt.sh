@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # CLI test of Ctrl-C during `lrpcu train`: SIGINT mid-run stops it after the current step with exit 130,
 # a mid-epoch checkpoint and a message saying so; --resume then finishes the run with the weights of an
-# uninterrupted run, bit for bit. Usage: cli_interrupt.sh <out-dir> <lrpcu>
+# uninterrupted run, bit for bit. The same after SIGKILL with --checkpoint-every.
+# Usage: cli_interrupt.sh <out-dir> <lrpcu>
 set -u
 out=$1 lrpcu=$2
 rm -rf "$out"
@@ -28,4 +29,22 @@ ls "$out/cut/"checkpoint.safetensors.tmp.* > /dev/null 2>&1 && { echo "a tempora
 grep -aq "resumed from .* in epoch" "$out/resume.log" || { echo "resume did not continue mid-epoch:"; cat "$out/resume.log"; exit 1; }
 cmp -s "$out/whole/model.safetensors" "$out/cut/model.safetensors" ||
   { echo "the interrupted and resumed run's weights differ from the uninterrupted run's"; exit 1; }
-echo "ok: SIGINT -> exit 130, mid-epoch checkpoint, resumed to the same weights"
+
+# A crash (SIGKILL: no handler runs) with --checkpoint-every 3: the run resumes from the last periodic
+# mid-epoch checkpoint and still ends on the uninterrupted weights.
+"$lrpcu" "${args[@]}" --checkpoint-every 3 --out "$out/crash" > "$out/crash.log" 2>&1 &
+pid=$!
+for _ in $(seq 1 600); do
+  grep -aEq "step (1[0-9]|[2-9][0-9])/100" "$out/crash.log" && break
+  sleep 0.05
+done
+kill -KILL "$pid"
+wait "$pid" 2> /dev/null
+"$lrpcu" "${args[@]}" --checkpoint-every 3 --out "$out/crash" --resume > "$out/crash-resume.log" 2>&1 ||
+  { echo "resume after the crash failed:"; cat "$out/crash-resume.log"; exit 1; }
+step=$(grep -aoE "in epoch [12] after step [0-9]+ of 100" "$out/crash-resume.log" | grep -oE "step [0-9]+" | cut -d' ' -f2)
+[[ -n $step && $((step % 3)) == 0 ]] || grep -aq "resumed from .* after epoch 1" "$out/crash-resume.log" ||
+  { echo "no periodic checkpoint was resumed:"; cat "$out/crash-resume.log"; exit 1; }
+cmp -s "$out/whole/model.safetensors" "$out/crash/model.safetensors" ||
+  { echo "the crashed and resumed run's weights differ from the uninterrupted run's"; exit 1; }
+echo "ok: SIGINT -> exit 130 and a mid-epoch checkpoint; SIGKILL -> the last periodic one; both resume to the same weights"

@@ -141,6 +141,29 @@ TEST(TrainerCpu, StopAfterStepResumesMidEpochToTheSameResult) {
     EXPECT_EQ(st.partial.batches, 0);
 }
 
+// --checkpoint-every N writes a mid-epoch checkpoint every N steps without disturbing the run: the weights
+// match a run without it (the last checkpoint being the epoch's), and a cut run resumes from its mid-epoch
+// checkpoint. (The crash case, SIGKILL between periodic checkpoints, is tested in tests/cli_interrupt.sh.)
+TEST(TrainerCpu, CheckpointEveryKeepsTheRunAndItsMidEpochCheckpointResumes) {
+    const std::string a = fresh_dir("every_a"), b = fresh_dir("every_b");
+    run_training(tiny(a));
+    TrainConfig c = tiny(b);
+    c.checkpoint_every = 1;
+    run_training(c);
+    EXPECT_TRUE(same_weights(a, b));
+    EXPECT_EQ(read_checkpoint_state(b + "/checkpoint.safetensors").partial.batches, 0) << "the last one is the epoch's";
+    const std::string d = fresh_dir("every_cut");
+    TrainConfig cut = tiny(d);
+    cut.checkpoint_every = 3;
+    cut.stop_after_step = 7;  // epoch 2 after its step 3 (periodic saves after step 3 of each epoch)
+    run_training(cut);
+    EXPECT_EQ(read_checkpoint_state(d + "/checkpoint.safetensors").partial.batches, 3);
+    cut.stop_after_step = 0;
+    cut.resume = true;
+    run_training(cut);
+    EXPECT_TRUE(same_weights(a, d));
+}
+
 // The same on CUDA: the device sums, the loader's and RelDrop's streams and the deterministic kernels
 // make the resumed run bit-identical there too.
 TEST(TrainerCuda, StopAfterStepResumesMidEpochToTheSameResult) {

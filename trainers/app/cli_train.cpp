@@ -86,6 +86,9 @@ void add_train_options(CLI::App& app, train::TrainConfig& c, std::string& config
     app.add_flag("--resume", c.resume, "continue from <out>/checkpoint.safetensors");
     app.add_option("--log-every", c.log_every, "steps between progress updates")->capture_default_str();
     app.add_option("--stop-after-epoch", c.stop_after_epoch, "stop after epoch N (continue later with --resume)");
+    app.add_option("--checkpoint-every", c.checkpoint_every,
+                   "also checkpoint every N steps inside an epoch, so a crash loses at most N steps (0: at the end of "
+                   "each epoch only)");
     app.add_option("--stop-after-step", c.stop_after_step,
                    "stop after global step N with a mid-epoch checkpoint (continue later with --resume; Ctrl-C or "
                    "SIGTERM do the same at the current step)");

@@ -61,6 +61,7 @@ void TrainConfig::validate() const {
     LRP_CHECK(log_every >= 1, "--log-every must be >= 1");
     LRP_CHECK(stop_after_epoch >= 0, "--stop-after-epoch must be >= 0");
     LRP_CHECK(stop_after_step >= 0, "--stop-after-step must be >= 0 (got ", stop_after_step, ")");
+    LRP_CHECK(checkpoint_every >= 0, "--checkpoint-every must be >= 0 (got ", checkpoint_every, "; 0: per epoch only)");
     LRP_CHECK(!out_dir.empty(), "--out must not be empty");
     LRP_CHECK(init == "torchvision" || init == "pytorch-default", "--init must be torchvision or pytorch-default");
     LRP_CHECK(stream == "auto" || stream == "on" || stream == "off", "--stream must be auto, on or off (got '",
@@ -84,7 +85,7 @@ void TrainConfig::validate() const {
     X("box-r1", box_r1) X("box-attempts", box_attempts) X("reldrop-p", reldrop_p) X("reldrop-alpha", reldrop_alpha) \
     X("reldrop-beta", reldrop_beta) X("reldrop-k", reldrop_k) X("reldrop-coin", reldrop_coin)                     \
     X("reldrop-fill", reldrop_fill) X("reldrop-composite", reldrop_composite)                                     \
-    X("reldrop-epsilon", reldrop_epsilon) X("reldrop-target", reldrop_target) X("seed", seed) X("device", device) X("out", out_dir) X("log-every", log_every) X("stop-after-epoch", stop_after_epoch) X("stop-after-step", stop_after_step)
+    X("reldrop-epsilon", reldrop_epsilon) X("reldrop-target", reldrop_target) X("seed", seed) X("device", device) X("out", out_dir) X("log-every", log_every) X("stop-after-epoch", stop_after_epoch) X("stop-after-step", stop_after_step) X("checkpoint-every", checkpoint_every)
 
 void to_json(nlohmann::json& j, const TrainConfig& c) {
     j = nlohmann::json::object();

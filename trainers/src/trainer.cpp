@@ -171,9 +171,9 @@ TrainSummary run_training(TrainConfig cfg) {
         const nlohmann::json saved = read_checkpoint_state(ckpt.string()).config;
         std::string diffs;
         for (auto it = cfg_json.begin(); it != cfg_json.end(); ++it) {
-            static const std::set<std::string> may_change{"epochs",           "device",          "log-every",
-                                                         "data-dir",         "out",             "stop-after-epoch",
-                                                         "stop-after-step",  "stream",          "resident-limit-mb"};
+            static const std::set<std::string> may_change{
+                "epochs", "device", "log-every", "data-dir", "out", "stop-after-epoch", "stop-after-step",
+                "checkpoint-every", "stream", "resident-limit-mb"};
             if (!may_change.count(it.key()) && saved.contains(it.key()) && saved[it.key()] != it.value())
                 diffs += "\n  " + it.key() + ": checkpoint has " + saved[it.key()].dump() + ", now " + it.value().dump();
         }
@@ -300,8 +300,9 @@ TrainSummary run_training(TrainConfig cfg) {
                           " (try a lower --lr); ", kept_note());
                 prog.update(b + 1, l, correct_sum.to_vector<float>()[0] / images, images);
             }
-            if (b + 1 < spe && stop_requested()) {  // (at the epoch's end, the epoch checkpoint below serves)
-                prog.finish();
+            const bool stop = stop_requested();
+            const bool periodic = cfg.checkpoint_every > 0 && (b + 1) % cfg.checkpoint_every == 0;
+            if (b + 1 < spe && (stop || periodic)) {  // (at the epoch's end, the epoch checkpoint below serves)
                 PartialEpoch& q = st.partial;
                 q.batches = b + 1;
                 q.loss_sum = loss_sum.to_vector<float>()[0];
@@ -318,11 +319,14 @@ TrainSummary run_training(TrainConfig cfg) {
                           ", step ", b + 1, " (the loss or the weights hold NaN or Inf; try a lower --lr); ", kept_note());
                 save_checkpoint(ckpt.string(), *model, *opt, st);
                 st.partial = PartialEpoch();
-                std::printf("stopped (%s) in epoch %lld after step %lld of %lld: checkpoint %s; continue with --resume\n",
-                            stop_reason().c_str(), (long long)epoch, (long long)b + 1, (long long)spe,
-                            ckpt.string().c_str());
-                stopped = true;
-                break;
+                if (stop) {
+                    prog.finish();
+                    std::printf("stopped (%s) in epoch %lld after step %lld of %lld: checkpoint %s; continue with "
+                                "--resume\n", stop_reason().c_str(), (long long)epoch, (long long)b + 1, (long long)spe,
+                                ckpt.string().c_str());
+                    stopped = true;
+                    break;
+                }
             }
         }
         if (stopped) break;

@@ -62,6 +62,7 @@ struct TrainConfig {
     bool resume = false;
     int stop_after_epoch = 0;  // > 0: stop after this epoch (time-sliced jobs; continue with --resume)
     int64_t stop_after_step = 0;  // > 0: stop after this global step, mid-epoch too (continue with --resume)
+    int64_t checkpoint_every = 0;  // > 0: also checkpoint every N steps inside an epoch (crash-safe long epochs)
     int log_every = 50;  // steps between progress updates (each reads the loss: one host sync)
 
     bool reldrop() const { return augment.rfind("reldrop-", 0) == 0; }
