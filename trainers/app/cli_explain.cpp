@@ -6,7 +6,6 @@
 #include <cstdio>
 #include <filesystem>
 #include <regex>
-#include <sstream>
 
 #include "cli.h"
 #include "composite_flags.h"
