@@ -5,6 +5,8 @@
 # Usage: cli_interrupt.sh <out-dir> <lrpcu>
 set -u
 out=$1 lrpcu=$2
+pid=
+trap '[[ -n $pid ]] && kill -KILL "$pid" 2> /dev/null' EXIT  # no training left running if a check fails
 rm -rf "$out"
 mkdir -p "$out"
 args=(train --dataset synthetic --train-subset 1600 --test-subset 16 --arch resnet18 --width 2 --epochs 2
