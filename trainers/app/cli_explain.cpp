@@ -12,6 +12,7 @@
 #include "explain_io.h"
 #include "lrp/lrp/attribution.h"
 #include "lrp/data/dataset.h"
+#include "lrp/data/npy.h"
 #include "lrp/lrp/composites.h"
 #include "lrp/nn/models.h"
 #include "lrp/log.h"
@@ -129,7 +130,7 @@ int run_explain(const std::vector<std::string>& args) {
         in.labels = sub.labels;
     } else if (npy) {
         LRP_CHECK(inputs.size() == 1, "--input: one .npy file at a time (got ", inputs.size(), " files)");
-        in.x = read_npy(inputs[0]);
+        in.x = data::read_npy(inputs[0]);
         if (overlay && !dataset.empty()) {  // for the overlays only; no data: min-max scaled
             try {
                 data::Dataset ref = load_split(data::Split::Test);
@@ -149,7 +150,7 @@ int run_explain(const std::vector<std::string>& args) {
     LRP_CHECK(x.dtype() == DType::F32 && x.ndim() == 4, "--input: need float32 N x C x H x W, got ",
               dtype_name(x.dtype()), " ", x.shape().str());
     Tensor labels = in.labels;
-    if (!labels_path.empty()) labels = read_npy(labels_path);
+    if (!labels_path.empty()) labels = data::read_npy(labels_path);
     LRP_CHECK(labels.defined() || target.rfind("label", 0) != 0, "--target ", target, " needs the inputs' labels: ",
               "explain dataset images with --samples N, or pass --labels <int32/int64 .npy>");
     const explain::Target t = explain::Target::parse(target, labels);
@@ -196,7 +197,7 @@ int run_explain(const std::vector<std::string>& args) {
     LRP_CHECK(!ec && std::filesystem::is_directory(out), "--out '", out, "': the output directory cannot be created (",
               ec ? ec.message() : "a file of that name exists", ")");
     remove_earlier_maps(out);  // with --force: an earlier run's heatmaps must not mix with these
-    write_npy((std::filesystem::path(out) / "relevance.npy").string(), r);
+    data::write_npy((std::filesystem::path(out) / "relevance.npy").string(), r);
     const int64_t n = r.dim(0), c = r.dim(1), h = r.dim(2), w = r.dim(3);
     std::vector<float> rv = r.to_vector<float>(), lv = logits.to(Device::cpu()).to_vector<float>();
     const int64_t k = logits.dim(1);

@@ -1,5 +1,5 @@
-// `lrpcu explain` I/O: .npy read/write, image-file inputs (decode, size check, normalise) and the
-// heatmap / overlay PNG writers.
+// `lrpcu explain` I/O: image-file inputs (decode, size check, normalise) and the heatmap / overlay PNG
+// writers.
 #include "explain_io.h"
 
 #include <stb/stb_image_write.h>
@@ -7,63 +7,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
-#include <fstream>
-#include <regex>
-#include <sstream>
 
 namespace lrp::cli {
-
-Tensor read_npy(const std::string& path) {
-    std::ifstream f(path, std::ios::binary);
-    LRP_CHECK(f.good(), "cannot open '", path, "'");
-    char magic[8];
-    f.read(magic, 8);
-    LRP_CHECK(f.good() && std::string(magic, 6) == "\x93NUMPY", "'", path, "' is not a .npy file");
-    uint32_t hlen = 0;
-    if (magic[6] == 1) {
-        uint16_t h16 = 0;
-        f.read(reinterpret_cast<char*>(&h16), 2);
-        hlen = h16;
-    } else {
-        f.read(reinterpret_cast<char*>(&hlen), 4);
-    }
-    std::string header(hlen, ' ');
-    f.read(header.data(), hlen);
-    std::smatch m;
-    LRP_CHECK(std::regex_search(header, m, std::regex("'descr':\\s*'([<|=]?)([fi][48])'")), "'", path,
-              "': unsupported dtype in header ", header, " (need float32, int32 or int64)");
-    const std::string kind = m[2];
-    LRP_CHECK(header.find("'fortran_order': False") != std::string::npos, "'", path, "': Fortran order is not supported");
-    LRP_CHECK(std::regex_search(header, m, std::regex("'shape':\\s*\\(([^)]*)\\)")), "'", path, "': no shape");
-    std::vector<int64_t> dims;
-    std::stringstream ss(m[1].str());
-    for (std::string tok; std::getline(ss, tok, ',');)
-        if (tok.find_first_not_of(" ") != std::string::npos) dims.push_back(std::stoll(tok));
-    const Shape shape(dims);
-    const DType dt = kind == "f4" ? DType::F32 : kind == "i4" ? DType::I32 : kind == "i8" ? DType::I64 : DType::F64;
-    LRP_CHECK(dt != DType::F64, "'", path, "': float64 arrays are not supported; save float32");
-    Tensor t = Tensor::empty(shape, dt);
-    f.read(static_cast<char*>(t.raw_data()), static_cast<std::streamsize>(t.nbytes()));
-    LRP_CHECK(f.good(), "'", path, "' is truncated");
-    return t;
-}
-
-void write_npy(const std::string& path, const Tensor& t) {
-    std::string shape;
-    for (int i = 0; i < t.ndim(); ++i) shape += std::to_string(t.dim(i)) + (t.ndim() == 1 || i + 1 < t.ndim() ? ", " : "");
-    std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': (" + shape + "), }";
-    header.append(64 - (10 + header.size() + 1) % 64, ' ');
-    header += '\n';
-    std::ofstream f(path, std::ios::binary);
-    LRP_CHECK(f.good(), "cannot write '", path, "'");
-    const uint16_t hlen = static_cast<uint16_t>(header.size());
-    f.write("\x93NUMPY\x01\x00", 8);
-    f.write(reinterpret_cast<const char*>(&hlen), 2);
-    f.write(header.data(), static_cast<std::streamsize>(header.size()));
-    std::vector<float> v = t.to_vector<float>();
-    f.write(reinterpret_cast<const char*>(v.data()), static_cast<std::streamsize>(v.size() * sizeof(float)));
-    LRP_CHECK(f.good(), "failed writing '", path, "'");
-}
 
 namespace {
 // Channel-summed relevance, divided by the sample's max |R| (all zeros when R is 0): values in [-1, 1].

@@ -1,5 +1,5 @@
-// Inputs and outputs of `lrpcu explain`: .npy arrays, image files and dataset samples in (normalised as
-// for training), relevance.npy and heatmap / overlay PNGs out.
+// Inputs and outputs of `lrpcu explain`: image files and dataset samples in (normalised as for training),
+// heatmap / overlay PNGs out (.npy arrays: lrp/data/npy.h).
 #pragma once
 #include <string>
 #include <vector>
@@ -8,10 +8,6 @@
 #include "lrp/tensor.h"
 
 namespace lrp::cli {
-
-// Minimal .npy (format 1.0/2.0, C order, little-endian): float32 and int32/int64 in, float32 out.
-Tensor read_npy(const std::string& path);
-void write_npy(const std::string& path, const Tensor& t);
 
 // What explain runs on: x (F32 N x C x H x W, normalised), labels (I32 [N] or empty) and, when known,
 // the per-channel mean/std that normalised x (for the overlays).

@@ -1,0 +1,238 @@
+// .npy reader and writer: a strict parser of the header's Python dict literal, the data size checked
+// against the file size before anything is allocated, and atomic writes.
+#include "lrp/data/npy.h"
+
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <vector>
+
+namespace lrp::data {
+namespace {
+
+constexpr char kMagic[] = "\x93NUMPY";
+
+// The header: {'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), } and padding.
+struct Header {
+    std::string descr;
+    bool fortran = false;
+    std::vector<int64_t> shape;
+    bool has_descr = false, has_fortran = false, has_shape = false;
+};
+
+class HeaderParser {
+public:
+    HeaderParser(const std::string& text, const std::string& path) : s_(text), path_(path) {}
+
+    Header parse() {
+        Header h;
+        expect('{');
+        while (!peek('}')) {
+            const std::string key = quoted();
+            expect(':');
+            if (key == "descr") {
+                LRP_CHECK(!peek('['), where(), "structured arrays (a list 'descr') are not supported");
+                h.descr = quoted();
+                h.has_descr = true;
+            } else if (key == "fortran_order") {
+                h.fortran = boolean();
+                h.has_fortran = true;
+            } else if (key == "shape") {
+                h.shape = tuple();
+                h.has_shape = true;
+            } else {
+                LRP_THROW(where(), "unexpected key '", key, "' (a .npy header holds descr, fortran_order, shape)");
+            }
+            if (!peek('}')) expect(',');
+        }
+        expect('}');
+        skip_space();
+        LRP_CHECK(i_ == s_.size(), where(), "text after the header's closing brace");
+        LRP_CHECK(h.has_descr && h.has_fortran && h.has_shape, "'", path_,
+                  "': the .npy header lacks one of descr, fortran_order, shape: ", s_);
+        return h;
+    }
+
+private:
+    std::string where() const {
+        return "'" + path_ + "': malformed .npy header at character " + std::to_string(i_) + " of \"" + s_ + "\": ";
+    }
+    void skip_space() {
+        while (i_ < s_.size() && (s_[i_] == ' ' || s_[i_] == '\n' || s_[i_] == '\t' || s_[i_] == '\r')) ++i_;
+    }
+    bool peek(char c) {
+        skip_space();
+        return i_ < s_.size() && s_[i_] == c;
+    }
+    void expect(char c) {
+        LRP_CHECK(peek(c), where(), "expected '", std::string(1, c), "'");
+        ++i_;
+    }
+    std::string quoted() {
+        skip_space();
+        LRP_CHECK(i_ < s_.size() && (s_[i_] == '\'' || s_[i_] == '"'), where(), "expected a quoted string");
+        const char q = s_[i_++];
+        const size_t end = s_.find(q, i_);
+        LRP_CHECK(end != std::string::npos, where(), "unterminated string");
+        std::string v = s_.substr(i_, end - i_);
+        i_ = end + 1;
+        return v;
+    }
+    bool boolean() {
+        skip_space();
+        for (const char* w : {"True", "False"})
+            if (s_.compare(i_, std::strlen(w), w) == 0) {
+                i_ += std::strlen(w);
+                return w[0] == 'T';
+            }
+        LRP_THROW(where(), "expected True or False");
+    }
+    std::vector<int64_t> tuple() {
+        expect('(');
+        std::vector<int64_t> dims;
+        while (!peek(')')) {
+            int64_t v = -1;
+            const char* b = s_.data() + i_;
+            const char* e = s_.data() + s_.size();
+            auto r = std::from_chars(b, e, v);
+            LRP_CHECK(r.ec == std::errc() && v >= 0 && r.ptr != b && *b != '-', where(),
+                      "a shape entry must be a non-negative integer");
+            i_ += static_cast<size_t>(r.ptr - b);
+            dims.push_back(v);
+            if (!peek(')')) expect(',');
+        }
+        expect(')');
+        return dims;
+    }
+
+    const std::string& s_;
+    const std::string& path_;
+    size_t i_ = 0;
+};
+
+uint32_t little_endian(const unsigned char* b, int n) {
+    uint32_t v = 0;
+    for (int i = n - 1; i >= 0; --i) v = (v << 8) | b[i];
+    return v;
+}
+
+// The tensor dtype and element size of a descr such as '<f4'; anything else is an error naming it.
+DType descr_dtype(const std::string& descr, const std::string& path) {
+    LRP_CHECK(descr.size() == 3, "'", path, "': unsupported dtype '", descr,
+              "' (need float32, float64, int32 or int64)");
+    LRP_CHECK(descr[0] != '>', "'", path, "': big-endian array ('", descr,
+              "'); save it little-endian, e.g. arr.astype('<f4')");
+    const std::string t = descr.substr(1);
+    const bool order_ok = descr[0] == '<' || descr[0] == '=' || descr[0] == '|';
+    if (order_ok && t == "f4") return DType::F32;
+    if (order_ok && t == "f8") return DType::F64;
+    if (order_ok && t == "i4") return DType::I32;
+    if (order_ok && t == "i8") return DType::I64;
+    LRP_CHECK(t != "u1", "'", path, "': uint8 array: raw pixels are not accepted as .npy; pass the images as "
+              "PNG/JPEG, or save float32 normalised as for training");
+    LRP_THROW("'", path, "': unsupported dtype '", descr, "' (need float32, float64, int32 or int64)");
+}
+
+}  // namespace
+
+Tensor read_npy(const std::string& path) {
+    std::error_code ec;
+    LRP_CHECK(std::filesystem::is_regular_file(path, ec), "cannot open '", path, "': not an existing file");
+    const uint64_t file_size = std::filesystem::file_size(path, ec);
+    LRP_CHECK(!ec, "cannot read the size of '", path, "': ", ec.message());
+    std::ifstream f(path, std::ios::binary);
+    LRP_CHECK(f.good(), "cannot open '", path, "'");
+
+    unsigned char pre[12] = {};
+    f.read(reinterpret_cast<char*>(pre), 8);
+    LRP_CHECK(f.good() && std::memcmp(pre, kMagic, 6) == 0, "'", path,
+              "' is not a .npy file (no \\x93NUMPY magic)");
+    const int major = pre[6];
+    LRP_CHECK(major >= 1 && major <= 3, "'", path, "': unsupported .npy format version ", major, ".", int(pre[7]));
+    const int len_bytes = major == 1 ? 2 : 4;
+    f.read(reinterpret_cast<char*>(pre + 8), len_bytes);
+    LRP_CHECK(f.good(), "'", path, "' is truncated inside the .npy preamble");
+    const uint64_t header_len = little_endian(pre + 8, len_bytes);
+    const uint64_t data_start = 8 + static_cast<uint64_t>(len_bytes) + header_len;
+    LRP_CHECK(data_start <= file_size, "'", path, "': the header claims ", header_len, " bytes but the file has ",
+              file_size, " in all (truncated?)");
+    std::string text(header_len, ' ');
+    f.read(text.data(), static_cast<std::streamsize>(header_len));
+    LRP_CHECK(f.good(), "'", path, "': cannot read the .npy header");
+
+    const Header h = HeaderParser(text, path).parse();
+    const DType file_type = descr_dtype(h.descr, path);
+    LRP_CHECK(!h.fortran, "'", path, "': Fortran-order arrays are not supported; save with np.ascontiguousarray");
+    LRP_CHECK(static_cast<int>(h.shape.size()) <= Shape::kMaxDims, "'", path, "': ", h.shape.size(),
+              " dimensions (at most ", Shape::kMaxDims, " are supported)");
+    uint64_t count = 1;
+    for (int64_t d : h.shape)
+        LRP_CHECK(!__builtin_mul_overflow(count, static_cast<uint64_t>(d), &count), "'", path,
+                  "': the shape's element count overflows");
+    uint64_t data_bytes = 0;
+    LRP_CHECK(!__builtin_mul_overflow(count, dtype_size(file_type), &data_bytes), "'", path,
+              "': the shape's byte count overflows");
+    LRP_CHECK(file_size - data_start == data_bytes, "'", path, "': a ", dtype_name(file_type), " array of shape ",
+              Shape(h.shape).str(), " needs ", data_bytes, " data bytes, but the file holds ", file_size - data_start,
+              file_size - data_start < data_bytes ? " (truncated)" : " (trailing bytes: wrong dtype or shape?)");
+
+    const Shape shape(h.shape);
+    if (file_type != DType::F64) {
+        Tensor t = Tensor::empty(shape, file_type);
+        f.read(static_cast<char*>(t.raw_data()), static_cast<std::streamsize>(data_bytes));
+        LRP_CHECK(f.good(), "'", path, "': reading the array data failed");
+        return t;
+    }
+    std::vector<double> d(count);
+    f.read(reinterpret_cast<char*>(d.data()), static_cast<std::streamsize>(data_bytes));
+    LRP_CHECK(f.good(), "'", path, "': reading the array data failed");
+    Tensor t = Tensor::empty(shape, DType::F32);
+    float* out = t.data<float>();
+    for (uint64_t i = 0; i < count; ++i) {
+        out[i] = static_cast<float>(d[i]);
+        LRP_CHECK(std::isfinite(out[i]) || !std::isfinite(d[i]), "'", path, "': element ", i, " (", d[i],
+                  ") is outside the float32 range");
+    }
+    return t;
+}
+
+void write_npy(const std::string& path, const Tensor& t) {
+    const DType dt = t.dtype();
+    LRP_CHECK(dt == DType::F32 || dt == DType::I32 || dt == DType::I64, "write_npy '", path, "': ",
+              dtype_name(dt), " tensors are not written (F32, I32, I64 are)");
+    std::string shape;
+    for (int i = 0; i < t.ndim(); ++i) shape += std::to_string(t.dim(i)) + (t.ndim() == 1 || i + 1 < t.ndim() ? ", " : "");
+    const char* descr = dt == DType::F32 ? "<f4" : dt == DType::I32 ? "<i4" : "<i8";
+    std::string header = std::string("{'descr': '") + descr + "', 'fortran_order': False, 'shape': (" + shape + "), }";
+    header.append(63 - (10 + header.size()) % 64, ' ');  // preamble + header + '\n' a multiple of 64
+    header += '\n';
+    const Tensor host = t.to(Device::cpu());
+
+    const std::string tmp = path + ".tmp";
+    {
+        std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
+        LRP_CHECK(f.good(), "cannot write '", tmp, "'");
+        const unsigned char len[2] = {static_cast<unsigned char>(header.size() & 0xff),
+                                      static_cast<unsigned char>(header.size() >> 8)};
+        f.write(kMagic, 6);
+        f.write("\x01\x00", 2);
+        f.write(reinterpret_cast<const char*>(len), 2);
+        f.write(header.data(), static_cast<std::streamsize>(header.size()));
+        f.write(static_cast<const char*>(host.raw_data()), static_cast<std::streamsize>(host.nbytes()));
+        f.flush();
+        if (!f.good()) {
+            f.close();
+            std::remove(tmp.c_str());
+            LRP_THROW("failed writing '", tmp, "' (disk full or not writable?); '", path, "' is unchanged");
+        }
+    }
+    std::error_code ec;
+    std::filesystem::rename(tmp, path, ec);
+    LRP_CHECK(!ec, "cannot rename '", tmp, "' to '", path, "': ", ec.message());
+}
+
+}  // namespace lrp::data

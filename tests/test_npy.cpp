@@ -1,0 +1,224 @@
+// .npy reader and writer: files NumPy wrote (tests/data/npy, scripts/golden/make_npy_golden.py), round
+// trips, every malformed-header and size error, and truncated / mutated files that must load or throw.
+#include "lrp/data/npy.h"
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "test_util.h"
+
+namespace fs = std::filesystem;
+using lrp::Error;
+using lrp::Shape;
+using lrp::Tensor;
+using lrp::data::read_npy;
+using lrp::data::write_npy;
+using lrp::test::expect_error;
+
+namespace {
+
+const std::string kData = LRP_TEST_DATA_DIR "/npy/";
+
+// The fixture values of make_npy_golden.py: (i * 7 % 23) - 11, plus 0.25 for float types.
+double golden(int64_t i, bool is_float) { return static_cast<double>(i * 7 % 23 - 11) + (is_float ? 0.25 : 0.0); }
+
+std::string read_all(const std::string& p) {
+    std::ifstream f(p, std::ios::binary);
+    std::ostringstream s;
+    s << f.rdbuf();
+    return s.str();
+}
+
+// A version 1.0 file with `header` (padding and newline added) followed by `data`.
+std::string npy_bytes(std::string header, const std::string& data) {
+    header.append(63 - (10 + header.size()) % 64, ' ');
+    header += '\n';
+    std::string b("\x93NUMPY\x01\x00", 8);
+    b += static_cast<char>(header.size() & 0xff);
+    b += static_cast<char>(header.size() >> 8);
+    return b + header + data;
+}
+
+class NpyCpu : public ::testing::Test {
+protected:
+    void SetUp() override {
+        std::string tmpl = ::testing::TempDir() + "lrp_npy_XXXXXX";
+        ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
+        dir_ = tmpl;
+    }
+    void TearDown() override {
+        std::error_code ec;
+        fs::remove_all(dir_, ec);
+    }
+    std::string write(const std::string& name, const std::string& bytes) const {
+        const std::string p = dir_ + "/" + name;
+        std::ofstream(p, std::ios::binary) << bytes;
+        return p;
+    }
+    // Reading `bytes` must throw lrp::Error naming the file and containing `what`.
+    void expect_read_error(const std::string& bytes, const std::string& what) {
+        const std::string p = write("bad" + std::to_string(++n_bad_) + ".npy", bytes);
+        expect_error([&] { read_npy(p); }, {"'" + p + "'", what});
+    }
+    std::string dir_;
+    int n_bad_ = 0;
+};
+
+}  // namespace
+
+TEST_F(NpyCpu, ReadsNumpyFiles) {
+    struct Case {
+        const char* file;
+        Shape shape;
+        lrp::DType dtype;
+    };
+    const Case cases[] = {{"f32_nchw_v1", Shape{2, 3, 4, 5}, lrp::DType::F32},
+                          {"f32_nchw_v2", Shape{2, 3, 4, 5}, lrp::DType::F32},
+                          {"f32_nchw_v3", Shape{1, 1, 2, 3}, lrp::DType::F32},
+                          {"f64_2d", Shape{3, 5}, lrp::DType::F32},  // converted on load
+                          {"i64_labels", Shape{7}, lrp::DType::I64},
+                          {"i32_labels", Shape{7}, lrp::DType::I32},
+                          {"f32_scalar", Shape(std::vector<int64_t>{}), lrp::DType::F32},
+                          {"f32_empty", Shape{0, 3, 2, 2}, lrp::DType::F32}};
+    for (const Case& c : cases) {
+        SCOPED_TRACE(c.file);
+        const Tensor t = read_npy(kData + c.file + ".npy");
+        ASSERT_EQ(t.shape(), c.shape);
+        ASSERT_EQ(t.dtype(), c.dtype);
+        const bool is_float = c.dtype == lrp::DType::F32;
+        for (int64_t i = 0; i < t.numel(); ++i) {
+            const double v = is_float ? t.data<float>()[i]
+                             : c.dtype == lrp::DType::I32 ? t.data<int32_t>()[i]
+                                                          : static_cast<double>(t.data<int64_t>()[i]);
+            ASSERT_EQ(v, golden(i, is_float)) << "element " << i;
+        }
+    }
+    // What lrpcu writes, for make_npy_golden.py --check to read with NumPy.
+    if (const char* out = std::getenv("LRP_NPY_OUT")) {
+        fs::create_directories(out);
+        write_npy(std::string(out) + "/f32.npy", read_npy(kData + "f32_nchw_v1.npy"));
+        write_npy(std::string(out) + "/i32.npy", read_npy(kData + "i32_labels.npy"));
+        write_npy(std::string(out) + "/i64.npy", read_npy(kData + "i64_labels.npy"));
+    }
+}
+
+TEST_F(NpyCpu, RefusesWhatItCannotReadNamingWhy) {
+    expect_error([] { read_npy(kData + "f32_big_endian.npy"); }, {"f32_big_endian.npy", "big-endian", "'>f4'"});
+    expect_error([] { read_npy(kData + "u8_images.npy"); }, {"u8_images.npy", "uint8", "PNG/JPEG"});
+    expect_error([] { read_npy(kData + "f32_fortran.npy"); }, {"f32_fortran.npy", "Fortran-order"});
+    expect_error([] { read_npy(kData + "f16_2d.npy"); }, {"f16_2d.npy", "unsupported dtype '<f2'"});
+    expect_error([this] { read_npy(dir_ + "/missing.npy"); }, {"missing.npy", "not an existing file"});
+    expect_error([this] { read_npy(dir_); }, {"not an existing file"});
+}
+
+TEST_F(NpyCpu, WritesWhatNumpyAndItselfRead) {
+    const Tensor f = Tensor::from_vector(lrp::test::random_vec(2 * 3 * 5 * 7, 11), Shape{2, 3, 5, 7});
+    const Tensor i32 = Tensor::from_vector(std::vector<int32_t>{3, -1, 9}, Shape{3});
+    const Tensor i64 = Tensor::from_vector(std::vector<int64_t>{int64_t(1) << 40, -2}, Shape{2});
+    const Tensor scalar = Tensor::from_vector(std::vector<float>{1.5f}, Shape(std::vector<int64_t>{}));
+    for (const Tensor* t : {&f, &i32, &i64, &scalar}) {
+        const std::string p = dir_ + "/rt.npy";
+        write_npy(p, *t);
+        const std::string bytes = read_all(p);
+        EXPECT_EQ((10 + static_cast<size_t>(static_cast<unsigned char>(bytes[8]))) % 64, 0u)
+            << "header not 64-byte aligned as NumPy writes it";
+        const Tensor back = read_npy(p);
+        ASSERT_EQ(back.shape(), t->shape());
+        ASSERT_EQ(back.dtype(), t->dtype());
+        EXPECT_EQ(std::string(static_cast<const char*>(back.raw_data()), back.nbytes()),
+                  std::string(static_cast<const char*>(t->raw_data()), t->nbytes()));
+    }
+    expect_error([this] { write_npy(dir_ + "/u8.npy", Tensor::empty(Shape{2}, lrp::DType::U8)); }, {"u8", "not written"});
+    EXPECT_FALSE(fs::exists(dir_ + "/u8.npy"));
+}
+
+TEST_F(NpyCpu, FailedWriteLeavesTheExistingFile) {
+    const std::string p = dir_ + "/keep.npy";
+    write_npy(p, Tensor::from_vector(std::vector<float>{1, 2, 3}, Shape{3}));
+    const std::string before = read_all(p);
+    {
+        lrp::test::FileSizeLimit limit(200);  // the header fits, the data does not
+        expect_error([&] { write_npy(p, Tensor::from_vector(lrp::test::random_vec(1000, 3), Shape{1000})); },
+                     {"keep.npy", "is unchanged"});
+    }
+    EXPECT_EQ(read_all(p), before);
+    EXPECT_FALSE(fs::exists(p + ".tmp"));
+}
+
+TEST_F(NpyCpu, MalformedHeadersAndSizesGiveClearErrors) {
+    const std::string four(16, '\x01');  // 4 float32 values
+    const std::string ok = "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 2), }";
+    ASSERT_EQ(read_npy(write("ok.npy", npy_bytes(ok, four))).numel(), 4);
+    ASSERT_EQ(read_npy(write("dq.npy", npy_bytes("{\"descr\": \"<f4\", \"shape\": (4,), \"fortran_order\": False}",
+                                                 four)))
+                  .numel(),
+              4);  // double quotes, other key order, no trailing comma
+    expect_read_error("PK\x03\x04 not an npy file at all", "not a .npy file");
+    expect_read_error(std::string("\x93NUMPY\x04\x00\x10\x00", 10) + ok, "unsupported .npy format version 4");
+    expect_read_error(std::string("\x93NUMPY\x01\x00", 8), "truncated inside the .npy preamble");
+    expect_read_error(std::string("\x93NUMPY\x02\x00\xff\xff\xff\xff", 12) + ok, "the header claims 4294967295 bytes");
+    expect_read_error(npy_bytes(ok, four.substr(0, 15)), "needs 16 data bytes, but the file holds 15 (truncated)");
+    expect_read_error(npy_bytes(ok, four + "xxxx"), "(trailing bytes: wrong dtype or shape?)");
+    expect_read_error(npy_bytes("{'descr': '<f4', 'fortran_order': False, 'shape': (2, -2), }", four),
+                      "a shape entry must be a non-negative integer");
+    expect_read_error(npy_bytes("{'descr': '<f4', 'fortran_order': False, 'shape': (2, x), }", four),
+                      "a shape entry must be a non-negative integer");
+    expect_read_error(npy_bytes("{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999999999999,), }", four),
+                      "a shape entry must be a non-negative integer");
+    expect_read_error(npy_bytes("{'descr': '<f4', 'fortran_order': False, 'shape': (4294967296, 4294967296), }", four),
+                      "element count overflows");
+    expect_read_error(npy_bytes("{'descr': '<f4', 'fortran_order': False, 'shape': (1, 1, 1, 1, 1, 1, 4), }", four),
+                      "7 dimensions (at most 6");
+    expect_read_error(npy_bytes("{'descr': '<f4', 'fortran_order': 0, 'shape': (4,), }", four), "expected True or False");
+    expect_read_error(npy_bytes("{'descr': '<f4', 'shape': (4,), }", four), "lacks one of descr, fortran_order, shape");
+    expect_read_error(npy_bytes("{'descr': '<f4', 'fortran_order': False, 'shape': (4,), 'x': 1}", four),
+                      "unexpected key 'x'");
+    expect_read_error(npy_bytes("{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (4,), }", four),
+                      "structured arrays");
+    expect_read_error(npy_bytes("{'descr': '<f4, 'fortran_order': False, 'shape': (4,), }", four), "malformed .npy header");
+    expect_read_error(npy_bytes("{'descr': '<f4', 'fortran_order': False, 'shape': (4,) ", four), "expected ','");
+    expect_read_error(npy_bytes("{'descr': '<f4', 'fortran_order': False, 'shape': (4,), } extra", four),
+                      "text after the header's closing brace");
+    const double huge[2] = {1e300, 1.0};
+    expect_read_error(npy_bytes("{'descr': '<f8', 'fortran_order': False, 'shape': (2,), }",
+                                std::string(reinterpret_cast<const char*>(huge), sizeof huge)),
+                      "element 0 (1e+300) is outside the float32 range");
+}
+
+// Every truncation and a few hundred seeded byte mutations of a valid file either load or throw
+// lrp::Error: no other exception escapes and nothing reads out of bounds (the sanitizer build checks).
+TEST_F(NpyCpu, TruncatedAndMutatedFilesLoadOrThrowLrpError) {
+    const std::string good = read_all(kData + "f32_nchw_v1.npy");
+    int loaded = 0, refused = 0;
+    auto attempt = [&](const std::string& bytes, const std::string& what) {
+        const std::string p = write("fuzz.npy", bytes);
+        try {
+            read_npy(p);
+            ++loaded;
+        } catch (const Error&) {
+            ++refused;
+        } catch (const std::exception& e) {
+            ADD_FAILURE() << what << ": a non-lrp exception escaped: " << e.what();
+        }
+    };
+    for (size_t n = 0; n < good.size(); ++n) attempt(good.substr(0, n), "truncated to " + std::to_string(n));
+    EXPECT_EQ(loaded, 0) << "a truncated file loaded";
+    uint64_t state = 777;
+    auto next = [&state] {
+        state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+        return static_cast<uint32_t>(state >> 33);
+    };
+    const std::string alphabet = "0123456789(),:'\" -{}TF\x00\xff";
+    for (int t = 0; t < 400; ++t) {
+        std::string m = good;
+        const int edits = 1 + static_cast<int>(next() % 3);
+        for (int e = 0; e < edits; ++e) {
+            const size_t pos = next() % 128;  // the preamble and header, where the parsing is
+            m[pos] = (next() % 2) ? alphabet[next() % alphabet.size()] : static_cast<char>(next() & 0xff);
+        }
+        attempt(m, "mutation " + std::to_string(t));
+    }
+    EXPECT_GT(refused, static_cast<int>(good.size()) + 100);  // the mutations were not all harmless
+}
