@@ -57,8 +57,8 @@ int run_explain(const std::vector<std::string>& args) {
     app.add_option("--num-classes", classes,
                    "number of classes (default: read from the weights' final layer)");
     app.add_option("--input", inputs,
-                   ".npy float32 N x C x H x W (normalised as for the model), or PNG/JPEG file(s), comma-separated "
-                   "or repeated (normalised with the dataset's mean/std)")
+                   ".npy float32 (or float64) N x C x H x W (normalised as for the model), or PNG/JPEG "
+                   "file(s), comma-separated or repeated (normalised with the dataset's mean/std)")
         ->delimiter(',');
     app.add_option("--dataset", dataset, "dataset for --samples and image normalisation (default: the checkpoint's)");
     app.add_option("--data-dir", data_dir, "dataset directory (default: the checkpoint's)");
