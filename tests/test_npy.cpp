@@ -191,34 +191,9 @@ TEST_F(NpyCpu, MalformedHeadersAndSizesGiveClearErrors) {
 // lrp::Error: no other exception escapes and nothing reads out of bounds (the sanitizer build checks).
 TEST_F(NpyCpu, TruncatedAndMutatedFilesLoadOrThrowLrpError) {
     const std::string good = read_all(kData + "f32_nchw_v1.npy");
-    int loaded = 0, refused = 0;
-    auto attempt = [&](const std::string& bytes, const std::string& what) {
-        const std::string p = write("fuzz.npy", bytes);
-        try {
-            read_npy(p);
-            ++loaded;
-        } catch (const Error&) {
-            ++refused;
-        } catch (const std::exception& e) {
-            ADD_FAILURE() << what << ": a non-lrp exception escaped: " << e.what();
-        }
-    };
-    for (size_t n = 0; n < good.size(); ++n) attempt(good.substr(0, n), "truncated to " + std::to_string(n));
-    EXPECT_EQ(loaded, 0) << "a truncated file loaded";
-    uint64_t state = 777;
-    auto next = [&state] {
-        state = state * 6364136223846793005ULL + 1442695040888963407ULL;
-        return static_cast<uint32_t>(state >> 33);
-    };
-    const std::string alphabet = "0123456789(),:'\" -{}TF\x00\xff";
-    for (int t = 0; t < 400; ++t) {
-        std::string m = good;
-        const int edits = 1 + static_cast<int>(next() % 3);
-        for (int e = 0; e < edits; ++e) {
-            const size_t pos = next() % 128;  // the preamble and header, where the parsing is
-            m[pos] = (next() % 2) ? alphabet[next() % alphabet.size()] : static_cast<char>(next() & 0xff);
-        }
-        attempt(m, "mutation " + std::to_string(t));
-    }
-    EXPECT_GT(refused, static_cast<int>(good.size()) + 100);  // the mutations were not all harmless
+    const auto c = lrp::test::fuzz_file(
+        good, dir_ + "/fuzz.npy", [](const std::string& p) { read_npy(p); }, 777,
+        std::string("0123456789(),:'\" -{}TF\x00\xff", 24), 128);  // the preamble and header: the parsing
+    EXPECT_EQ(c.truncated_loaded, 0) << "a truncated file loaded";
+    EXPECT_GT(c.refused, static_cast<int>(good.size()) + 100);  // the mutations were not all harmless
 }

@@ -291,37 +291,15 @@ TEST_F(SafetensorsCpu, TruncatedAndMutatedFilesLoadOrThrowLrpError) {
     sd["fc.bias"] = Tensor::from_vector(std::vector<float>{0.5f}, Shape{1});
     save_safetensors(path("valid.safetensors"), sd, {{"arch", "resnet18"}});
     const std::string good = read_all(path("valid.safetensors"));
-    int loaded = 0, refused = 0;
-    auto attempt = [&](const std::string& bytes, const std::string& what) {
-        const std::string p = write("fuzz.safetensors", bytes);
-        try {
+    const auto c = lrp::test::fuzz_file(
+        good, path("fuzz.safetensors"),
+        [](const std::string& p) {
             std::map<std::string, std::string> meta;
             load_safetensors(p, &meta);
-            ++loaded;
-        } catch (const Error&) {
-            ++refused;
-        } catch (const std::exception& e) {
-            ADD_FAILURE() << what << ": a non-lrp exception escaped: " << e.what();
-        }
-    };
-    for (size_t n = 0; n < good.size(); ++n) attempt(good.substr(0, n), "truncated to " + std::to_string(n));
-    EXPECT_EQ(loaded, 0) << "a truncated file loaded";
-    uint64_t state = 12345;
-    auto next = [&state] {
-        state = state * 6364136223846793005ULL + 1442695040888963407ULL;
-        return static_cast<uint32_t>(state >> 33);
-    };
-    const std::string alphabet = "0123456789[]{}\":,.-eE \x00\xff";
-    for (int t = 0; t < 400; ++t) {
-        std::string m = good;
-        const int edits = 1 + static_cast<int>(next() % 3);
-        for (int e = 0; e < edits; ++e) {
-            const size_t pos = next() % m.size();
-            m[pos] = (next() % 2) ? alphabet[next() % alphabet.size()] : static_cast<char>(next() & 0xff);
-        }
-        attempt(m, "mutation " + std::to_string(t));
-    }
-    EXPECT_GT(refused, static_cast<int>(good.size()));  // the mutations were not all harmless
+        },
+        12345, std::string("0123456789[]{}\":,.-eE \x00\xff", 24));
+    EXPECT_EQ(c.truncated_loaded, 0) << "a truncated file loaded";
+    EXPECT_GT(c.refused, static_cast<int>(good.size()));  // the mutations were not all harmless
 }
 
 TEST_F(SafetensorsCpu, CheckStateDictListsEveryProblemInOneError) {

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <functional>
 #include <limits>
 #include <random>
@@ -142,6 +143,47 @@ private:
     int64_t n_;
     Tensor t_;
 };
+
+// Feeds `load` every truncation of the valid file `good`, then `mutations` seeded copies with 1 to 3 bytes
+// replaced (from `alphabet` or random, within the first `span` bytes, 0: anywhere), each written to `path`
+// first. A load either succeeds or throws lrp::Error; any other exception fails the test, and a crash or
+// an out-of-bounds read shows in the sanitizer build.
+struct FuzzCounts {
+    int truncated_loaded = 0, loaded = 0, refused = 0;
+};
+inline FuzzCounts fuzz_file(const std::string& good, const std::string& path,
+                            const std::function<void(const std::string&)>& load, uint64_t seed,
+                            const std::string& alphabet, size_t span = 0, int mutations = 400) {
+    FuzzCounts c;
+    auto attempt = [&](const std::string& bytes, const std::string& what, bool truncated) {
+        std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
+        try {
+            load(path);
+            ++(truncated ? c.truncated_loaded : c.loaded);
+        } catch (const Error&) {
+            ++c.refused;
+        } catch (const std::exception& e) {
+            ADD_FAILURE() << what << ": a non-lrp exception escaped: " << e.what();
+        }
+    };
+    for (size_t n = 0; n < good.size(); ++n) attempt(good.substr(0, n), "truncated to " + std::to_string(n), true);
+    uint64_t state = seed;
+    auto next = [&state] {
+        state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+        return static_cast<uint32_t>(state >> 33);
+    };
+    const size_t limit = span ? std::min(span, good.size()) : good.size();
+    for (int t = 0; t < mutations; ++t) {
+        std::string m = good;
+        const int edits = 1 + static_cast<int>(next() % 3);
+        for (int e = 0; e < edits; ++e) {
+            const size_t pos = next() % limit;
+            m[pos] = (next() % 2) ? alphabet[next() % alphabet.size()] : static_cast<char>(next() & 0xff);
+        }
+        attempt(m, "mutation " + std::to_string(t), false);
+    }
+    return c;
+}
 
 // Lowers the file size limit of this process (so writes fail even as root, like a full disk); restores
 // it when it goes.
