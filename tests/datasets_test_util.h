@@ -43,10 +43,7 @@ inline std::string pixels(int64_t n) {
     return s;
 }
 
-inline std::string read_all(const std::string& path) {
-    std::ifstream f(path, std::ios::binary);
-    return {std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
-}
+using lrp::test::read_all;
 
 // Runs f, which must throw lrp::Error whose message contains every string in `parts`.
 inline ::testing::AssertionResult throws_with(const std::function<void()>& f, const std::vector<std::string>& parts) {
@@ -100,23 +97,9 @@ inline int64_t tag_of(const Dataset& d, int64_t i) {
 
 using namespace dstest;
 
-class DatasetsCpu : public ::testing::Test {
+class DatasetsCpu : public lrp::test::TempDirTest {
 protected:
-    void SetUp() override {
-        std::string tmpl = ::testing::TempDir() + "lrp_datasets_XXXXXX";
-        ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
-        dir_ = tmpl;
-    }
-    void TearDown() override {
-        std::error_code ec;
-        fs::remove_all(dir_, ec);
-    }
-    std::string path(const std::string& rel) const { return dir_ + "/" + rel; }
-    std::string write(const std::string& rel, const std::string& bytes) const {
-        fs::create_directories(fs::path(path(rel)).parent_path());
-        std::ofstream(path(rel), std::ios::binary) << bytes;
-        return path(rel);
-    }
+    DatasetsCpu() : TempDirTest("lrp_datasets") {}
     std::string write_gz(const std::string& rel, const std::string& bytes) const {
         fs::create_directories(fs::path(path(rel)).parent_path());
         gzFile g = gzopen(path(rel).c_str(), "wb");

@@ -5,7 +5,6 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 
 #include "test_util.h"
 
@@ -16,6 +15,7 @@ using lrp::Tensor;
 using lrp::data::read_npy;
 using lrp::data::write_npy;
 using lrp::test::expect_error;
+using lrp::test::read_all;
 
 namespace {
 
@@ -23,13 +23,6 @@ const std::string kData = LRP_TEST_DATA_DIR "/npy/";
 
 // The fixture values of make_npy_golden.py: (i * 7 % 23) - 11, plus 0.25 for float types.
 double golden(int64_t i, bool is_float) { return static_cast<double>(i * 7 % 23 - 11) + (is_float ? 0.25 : 0.0); }
-
-std::string read_all(const std::string& p) {
-    std::ifstream f(p, std::ios::binary);
-    std::ostringstream s;
-    s << f.rdbuf();
-    return s.str();
-}
 
 // A version 1.0 file with `header` (padding and newline added) followed by `data`.
 std::string npy_bytes(std::string header, const std::string& data) {
@@ -41,28 +34,14 @@ std::string npy_bytes(std::string header, const std::string& data) {
     return b + header + data;
 }
 
-class NpyCpu : public ::testing::Test {
+class NpyCpu : public lrp::test::TempDirTest {
 protected:
-    void SetUp() override {
-        std::string tmpl = ::testing::TempDir() + "lrp_npy_XXXXXX";
-        ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
-        dir_ = tmpl;
-    }
-    void TearDown() override {
-        std::error_code ec;
-        fs::remove_all(dir_, ec);
-    }
-    std::string write(const std::string& name, const std::string& bytes) const {
-        const std::string p = dir_ + "/" + name;
-        std::ofstream(p, std::ios::binary) << bytes;
-        return p;
-    }
+    NpyCpu() : TempDirTest("lrp_npy") {}
     // Reading `bytes` must throw lrp::Error naming the file and containing `what`.
     void expect_read_error(const std::string& bytes, const std::string& what) {
         const std::string p = write("bad" + std::to_string(++n_bad_) + ".npy", bytes);
         expect_error([&] { read_npy(p); }, {"'" + p + "'", what});
     }
-    std::string dir_;
     int n_bad_ = 0;
 };
 

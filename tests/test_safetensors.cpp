@@ -17,6 +17,7 @@
 
 using namespace lrp;
 using namespace lrp::nn;
+using lrp::test::read_all;
 namespace fs = std::filesystem;
 
 namespace {
@@ -31,11 +32,6 @@ template <class T> std::string bytes_of(const std::vector<T>& v) {
 }
 std::string st_file(const std::string& header, const std::string& data) { return le64(header.size()) + header + data; }
 
-std::string read_all(const std::string& path) {
-    std::ifstream f(path, std::ios::binary);
-    return {std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
-}
-
 // The golden values (keep in step with scripts/golden/make_safetensors_golden.py).
 std::vector<float> golden_values(int64_t n, bool exact) {
     std::vector<float> v(static_cast<size_t>(n));
@@ -47,23 +43,9 @@ std::vector<float> golden_values(int64_t n, bool exact) {
 
 }  // namespace
 
-class SafetensorsCpu : public ::testing::Test {
+class SafetensorsCpu : public lrp::test::TempDirTest {
 protected:
-    void SetUp() override {
-        std::string tmpl = ::testing::TempDir() + "lrp_safetensors_XXXXXX";
-        ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
-        dir_ = tmpl;
-    }
-    void TearDown() override {
-        std::error_code ec;
-        fs::permissions(dir_, fs::perms::owner_all, fs::perm_options::add, ec);
-        fs::remove_all(dir_, ec);
-    }
-    std::string path(const std::string& name) const { return dir_ + "/" + name; }
-    std::string write(const std::string& name, const std::string& bytes) const {
-        std::ofstream(path(name), std::ios::binary) << bytes;
-        return path(name);
-    }
+    SafetensorsCpu() : TempDirTest("lrp_safetensors") {}
     size_t files_in_dir() const { return static_cast<size_t>(std::distance(fs::directory_iterator(dir_), {})); }
     // Loading `bytes` must throw lrp::Error naming the file and containing `what`.
     void expect_load_error(const std::string& bytes, const std::string& what) {
@@ -77,7 +59,6 @@ protected:
             EXPECT_NE(m.find(what), std::string::npos) << "message lacks '" << what << "': " << m;
         }
     }
-    std::string dir_;
     int n_bad_ = 0;
 };
 

@@ -11,7 +11,9 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <functional>
 #include <limits>
 #include <random>
@@ -142,6 +144,36 @@ private:
     static bool same(T a, T b) { return std::memcmp(&a, &b, sizeof(T)) == 0; }
     int64_t n_;
     Tensor t_;
+};
+
+// The whole of a file as bytes ("" when it cannot be read).
+inline std::string read_all(const std::string& path) {
+    std::ifstream f(path, std::ios::binary);
+    return {std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
+}
+
+// A fixture with a fresh temporary directory per test (removed afterwards, even one made unwritable).
+class TempDirTest : public ::testing::Test {
+protected:
+    explicit TempDirTest(std::string prefix = "lrp_test") : prefix_(std::move(prefix)) {}
+    void SetUp() override {
+        std::string tmpl = ::testing::TempDir() + prefix_ + "_XXXXXX";
+        ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
+        dir_ = tmpl;
+    }
+    void TearDown() override {
+        std::error_code ec;
+        std::filesystem::permissions(dir_, std::filesystem::perms::owner_all, std::filesystem::perm_options::add, ec);
+        std::filesystem::remove_all(dir_, ec);
+    }
+    std::string path(const std::string& rel) const { return dir_ + "/" + rel; }
+    // Writes `bytes` to dir/rel (creating folders) and returns the path.
+    std::string write(const std::string& rel, const std::string& bytes) const {
+        std::filesystem::create_directories(std::filesystem::path(path(rel)).parent_path());
+        std::ofstream(path(rel), std::ios::binary) << bytes;
+        return path(rel);
+    }
+    std::string prefix_, dir_;
 };
 
 // Feeds `load` every truncation of the valid file `good`, then `mutations` seeded copies with 1 to 3 bytes
