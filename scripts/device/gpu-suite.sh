@@ -2,6 +2,7 @@
 # Run ON THE GPU MACHINE (device tool, with carry [".deps"]): builds lrpcu for the local GPU against
 # the carried packages and the image's cuDNN, runs the whole test suite with LRP_REQUIRE_CUDA=1, the
 # benchmarks, and writes logs + a results summary to $OUT (or ./out).
+# A build that scripts/device/prebuild.sh made here beforehand is used when it matches (PREBUILT=0: not).
 # Usage: scripts/device/gpu-suite.sh [JOBS]   JOBS: comma list of tests, bench, sanitize (compute-sanitizer
 #   memcheck/racecheck over the kernel tests), main (the main job on the full
 #   Fashion-MNIST carried in .deps/data), reldrop (scripts/reldrop-results.sh --protocol gpu, RELDROP_SEEDS
@@ -23,6 +24,14 @@ mkdir -p "$out"
 out=$(cd "$out" && pwd)
 prefix=$PWD/.deps/prefix
 export LD_LIBRARY_PATH="$prefix/usr/lib/x86_64-linux-gnu:$prefix/usr/lib/x86_64-linux-gnu/openblas-pthread:${LD_LIBRARY_PATH:-}"
+# The toolkit's libraries (cuBLAS, cudart) wherever this image keeps them: a prebuilt binary's RUNPATH
+# names the dev machine's folders.
+if nvcc_bin=$(command -v nvcc); then
+  cuda_root=$(dirname "$(dirname "$(readlink -f "$nvcc_bin")")")
+  for d in "$cuda_root/lib64" "$cuda_root/lib" "$cuda_root/targets/x86_64-linux/lib"; do
+    [[ -d $d ]] && LD_LIBRARY_PATH="$LD_LIBRARY_PATH:$d"
+  done
+fi
 
 # cuDNN: the toolkit's if present, else the one PyTorch's image ships as a Python package (a namespace
 # package: __path__, not __file__), else any cudnn.h found under the Python installations.
@@ -53,12 +62,34 @@ fi
   echo "cudnn: ${CUDNN_PATH:-/usr/local/cuda}"
 } | tee "$out/env.txt"
 
-extra=()
-[[ -n "${CUDNN_LIBRARY_HINT:-}" ]] && extra+=(-DCUDNN_LIBRARY="$CUDNN_LIBRARY_HINT" -DCUDNN_INCLUDE_DIR="$CUDNN_PATH/include")
-cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$prefix/usr" \
-  -DLRP_REQUIRE_CUDA_BUILD=ON "${extra[@]}" > "$out/configure.log" 2>&1 || { tail -40 "$out/configure.log"; exit 1; }
-cmake --build build-gpu -j 16 > "$out/build.log" 2>&1 || { grep -E "error" "$out/build.log" | head -40; exit 1; }
-echo "build ok"
+# The build prebuild.sh made on the dev machine (.deps/build-gpu), when the carried tree is the one it was
+# built from and its binaries start: the device's minutes go to tests, not to nvcc. PREBUILT=0 builds here.
+use_prebuilt() {
+  local pre=.deps/build-gpu origin_build origin_src
+  [[ ${PREBUILT:-1} == 1 && -f $pre/ORIGIN ]] || return 1
+  origin_build=$(sed -n 's/^build_dir=//p' "$pre/ORIGIN")
+  origin_src=$(sed -n 's/^source_dir=//p' "$pre/ORIGIN")
+  sha256sum --quiet -c "$pre/sources.sha256" > "$out/prebuilt-check.log" 2>&1 ||
+    { echo "prebuilt: this tree is not the one built (prebuilt-check.log)"; return 1; }
+  # The CTest files and the tests' data paths name the folders of the machine that built them.
+  if [[ $origin_src != "$PWD" ]]; then
+    [[ -e $origin_src ]] && { echo "prebuilt: $origin_src exists here and is not this tree"; return 1; }
+    mkdir -p "$(dirname "$origin_src")" && ln -s "$PWD" "$origin_src" || return 1
+  fi
+  rm -rf "$origin_build" && mkdir -p "$(dirname "$origin_build")" && ln -s "$PWD/$pre" "$origin_build" || return 1
+  rm -rf build-gpu && ln -s "$pre" build-gpu
+  build-gpu/lrpcu --version > "$out/prebuilt-version.log" 2>&1 ||
+    { echo "prebuilt: lrpcu does not start (prebuilt-version.log)"; rm -f build-gpu; return 1; }
+  echo "prebuilt: using the build of $(sed -n 's/^commit=//p' "$pre/ORIGIN")" | tee -a "$out/env.txt"
+}
+if ! use_prebuilt; then
+  extra=()
+  [[ -n "${CUDNN_LIBRARY_HINT:-}" ]] && extra+=(-DCUDNN_LIBRARY="$CUDNN_LIBRARY_HINT" -DCUDNN_INCLUDE_DIR="$CUDNN_PATH/include")
+  cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$prefix/usr" \
+    -DLRP_REQUIRE_CUDA_BUILD=ON "${extra[@]}" > "$out/configure.log" 2>&1 || { tail -40 "$out/configure.log"; exit 1; }
+  budget cmake --build build-gpu -j 16 > "$out/build.log" 2>&1 || { grep -E "error" "$out/build.log" | head -40; exit 1; }
+  echo "build ok"
+fi
 build-gpu/lrpcu --version | tee -a "$out/env.txt"  # the backends built and the device the process sees
 
 rc=0
