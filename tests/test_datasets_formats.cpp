@@ -1,5 +1,6 @@
 // Dataset readers, file formats: idx (plain and gzipped, MNIST-like directories) and CIFAR-10/100 binary
-// batches written by the tests, and an error naming the file and the problem for every corrupt input.
+// batches written by the tests, an error naming the file and the problem for every corrupt input, and
+// truncated / mutated files that must load or throw lrp::Error.
 #include "datasets_test_util.h"
 
 TEST_F(DatasetsCpu, IdxPlain) {
@@ -250,6 +251,30 @@ TEST_F(DatasetsCpu, Cifar100Errors) {
     write("w/test.bin", cifar_records({{1}, {2}}, 0));
     EXPECT_TRUE(throws_with([&] { load_cifar100(path("w"), Split::Test); },
                             {path("w") + "/test.bin", "wrong record size: 6146 bytes is not a multiple of the 3074-byte"}));
+}
+
+// Every truncation and seeded byte mutations of idx (plain and gzipped) and CIFAR files load or throw
+// lrp::Error: no zlib or allocation error escapes, nothing reads out of bounds (the sanitizer build).
+TEST_F(DatasetsCpu, TruncatedAndMutatedFilesLoadOrThrowLrpError) {
+    const std::string labels = write("l/labels", idx1({3, 0, 9, 1, 3}));
+    const std::string images = idx3(5, 3, 4, pixels(60));
+    const std::string alphabet("\x00\x01\x03\x08\x80\xff", 6);
+    auto with_images = [&](const std::string& p) { load_idx(p, labels, "t"); };
+    auto c = lrp::test::fuzz_file(images, path("fz/images"), with_images, 3, alphabet, 16);
+    EXPECT_EQ(c.truncated_loaded, 0);
+    EXPECT_GT(c.refused, static_cast<int>(images.size()) + 100);
+    const std::string gz = read_all(write_gz("g/images.gz", images));
+    c = lrp::test::fuzz_file(gz, path("fz/images.gz"), with_images, 4, alphabet);
+    EXPECT_EQ(c.truncated_loaded, 0);
+    const std::string im = write("l/images", images);
+    c = lrp::test::fuzz_file(idx1({3, 0, 9, 1, 3}), path("fz/labels"),
+                             [&](const std::string& p) { load_idx(im, p, "t"); }, 5, alphabet);
+    EXPECT_EQ(c.truncated_loaded, 0);
+    // CIFAR: a truncation at a record boundary is a smaller valid file; only the other outcomes matter.
+    const std::string rec = cifar_records({{9}, {0}}, 100);
+    fs::create_directories(path("cf"));
+    lrp::test::fuzz_file(rec, path("cf/test_batch.bin"), [&](const std::string&) { load_cifar10(path("cf"), Split::Test); },
+                         6, alphabet, 0, 100);
 }
 
 // ------------------------------------------------------------------------------------- image folders
