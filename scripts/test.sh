@@ -3,7 +3,8 @@
 # Usage: scripts/test.sh [--cpu-only] [--sanitize] [--build-dir DIR]
 #   --cpu-only   configure with -DLRP_ENABLE_CUDA=OFF (the no-nvcc path), in build-cpu/ by default
 #   --sanitize   CPU-only build with AddressSanitizer, LeakSanitizer and UBSan (any report fails the test),
-#                in build-asan/ by default; the CUDA runtime does not run under ASan, hence CPU-only
+#                in build-asan/ by default; the CUDA runtime does not run under ASan, hence CPU-only. Without
+#                OpenBLAS, so the whole suite also runs on lrpcu's own GEMM (as the GPU machine's build does)
 # CUDA comparisons skip without a GPU; set LRP_REQUIRE_CUDA=1 on a GPU machine to make them mandatory.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,7 +30,7 @@ if ((sanitize)); then
   # No -Werror here: GCC 12 warns about libstdc++'s own <regex> under -O1 with sanitizers.
   build=${build:-build-asan}
   san="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
-  cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Debug -DLRP_ENABLE_CUDA=OFF \
+  cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Debug -DLRP_ENABLE_CUDA=OFF -DLRP_ENABLE_CBLAS=OFF \
     -DCMAKE_CXX_FLAGS="$san -O1" -DCMAKE_C_FLAGS="$san -O1" \
     -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined" -DCMAKE_SHARED_LINKER_FLAGS="-fsanitize=address,undefined"
   export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"

@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 [[ -d .deps/prefix ]] || { echo "prebuild.sh: run scripts/device/prepare.sh first" >&2; exit 1; }
 root=$PWD
-bdir=/tmp/lrp-gpu-build      # the absolute path the CTest files name; recreated as a link on the device
+bdir=$root/build-prebuilt   # the absolute path the CTest files name (git-ignored); a link on the device
 jobs=${JOBS:-2}
 # The sources the binaries are built from: every tracked and untracked-but-not-ignored file (what the
 # device tool copies), so the device can tell whether its tree is the one built here. Taken before the
