@@ -138,6 +138,10 @@ TEST_F(NpyCpu, MalformedHeadersAndSizesGiveClearErrors) {
     expect_read_error(std::string("\x93NUMPY\x04\x00\x10\x00", 10) + ok, "unsupported .npy format version 4");
     expect_read_error(std::string("\x93NUMPY\x01\x00", 8), "truncated inside the .npy preamble");
     expect_read_error(std::string("\x93NUMPY\x02\x00\xff\xff\xff\xff", 12) + ok, "the header claims 4294967295 bytes");
+    std::string long_header("\x93NUMPY\x02\x00\x00\x00\x02\x00", 12);  // 128 KiB of header
+    expect_read_error(long_header + std::string(128 * 1024, ' '), "a 131072-byte .npy header (at most 65536");
+    expect_error([&] { read_npy(write("long.npy", npy_bytes("{'descr': '<f4', " + std::string(300, 'x'), four))); },
+                 {"malformed .npy header", std::string(150, 'x') + "..."});  // the header shown, shortened
     expect_read_error(npy_bytes(ok, four.substr(0, 15)), "needs 16 data bytes, but the file holds 15 (truncated)");
     expect_read_error(npy_bytes(ok, four + "xxxx"), "(trailing bytes: wrong dtype or shape?)");
     expect_read_error(npy_bytes("{'descr': '<f4', 'fortran_order': False, 'shape': (2, -2), }", four),

@@ -15,6 +15,7 @@ namespace lrp::data {
 namespace {
 
 constexpr char kMagic[] = "\x93NUMPY";
+constexpr uint64_t kMaxHeader = 65536;
 
 // The header: {'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), } and padding.
 struct Header {
@@ -53,14 +54,15 @@ public:
         skip_space();
         LRP_CHECK(i_ == s_.size(), where(), "text after the header's closing brace");
         LRP_CHECK(h.has_descr && h.has_fortran && h.has_shape, "'", path_,
-                  "': the .npy header lacks one of descr, fortran_order, shape: ", s_);
+                  "': the .npy header lacks one of descr, fortran_order, shape: ", shown());
         return h;
     }
 
 private:
     std::string where() const {
-        return "'" + path_ + "': malformed .npy header at character " + std::to_string(i_) + " of \"" + s_ + "\": ";
+        return "'" + path_ + "': malformed .npy header at character " + std::to_string(i_) + " of \"" + shown() + "\": ";
     }
+    std::string shown() const { return s_.size() <= 200 ? s_ : s_.substr(0, 200) + "..."; }
     void skip_space() {
         while (i_ < s_.size() && (s_[i_] == ' ' || s_[i_] == '\n' || s_[i_] == '\t' || s_[i_] == '\r')) ++i_;
     }
@@ -160,6 +162,9 @@ Tensor read_npy(const std::string& path) {
     const uint64_t data_start = 8 + static_cast<uint64_t>(len_bytes) + header_len;
     LRP_CHECK(data_start <= file_size, "'", path, "': the header claims ", header_len, " bytes but the file has ",
               file_size, " in all (truncated?)");
+    // NumPy itself refuses headers over 10000 bytes by default; a plain array's is under 200.
+    LRP_CHECK(header_len <= kMaxHeader, "'", path, "': a ", header_len, "-byte .npy header (at most ", kMaxHeader,
+              " are read; a corrupt file?)");
     std::string text(header_len, ' ');
     f.read(text.data(), static_cast<std::streamsize>(header_len));
     LRP_CHECK(f.good(), "'", path, "': cannot read the .npy header");

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Run ON THE GPU MACHINE (device tool, with carry [".deps"]): builds lrpcu for the local GPU against
-# the carried packages and the image's cuDNN, runs the whole test suite with LRP_REQUIRE_CUDA=1, the
-# benchmarks, and writes logs + a results summary to $OUT (or ./out).
-# A build that scripts/device/prebuild.sh made here beforehand is used when it matches (PREBUILT=0: not).
+# Run ON THE GPU MACHINE (device tool, carrying the .deps paths prebuild.sh lists for the call): uses the
+# build prebuild.sh made when it matches the tree (PREBUILT=0: not), else builds lrpcu for the local GPU
+# against the carried packages and the image's cuDNN; runs the whole test suite with LRP_REQUIRE_CUDA=1,
+# the benchmarks, and writes logs + a results summary to $OUT (or ./out).
 # Usage: scripts/device/gpu-suite.sh [JOBS]   JOBS: comma list of tests, bench, sanitize (compute-sanitizer
 #   memcheck/racecheck over the kernel tests), main (the main job on the full
 #   Fashion-MNIST carried in .deps/data), reldrop (scripts/reldrop-results.sh --protocol gpu, RELDROP_SEEDS
