@@ -1,22 +1,28 @@
 #!/usr/bin/env bash
 # CLI test: `lrpcu explain --input x.npy` with an array the model cannot take is a clear error: other
 # channel counts name both, and a size a CIFAR-form VGG's classifier cannot take says so; a ResNet takes
-# any size (adaptive pooling). Usage: cli_explain_shapes.sh <out-dir> <lrpcu> <resnet-checkpoint>
+# any size (adaptive pooling); --labels of the wrong type or count, and a corrupt .npy, are named.
+# Usage: cli_explain_shapes.sh <out-dir> <lrpcu> <resnet-checkpoint>
 set -u
 out=$1 lrpcu=$2 resnet=$3
 rm -rf "$out" && mkdir -p "$out"
 python3 - "$out" <<'PY' || exit 1
 import array, os, struct, sys
-def npy(name, shape):
+def npy(name, shape, descr="<f4", code="f", extra=b""):
     n = 1
     for s in shape: n *= s
-    hdr = "{'descr': '<f4', 'fortran_order': False, 'shape': (%s), }" % ", ".join(map(str, shape))
+    hdr = "{'descr': '%s', 'fortran_order': False, 'shape': (%s), }" % (descr, "".join(f"{s}, " for s in shape))
     hdr += " " * (64 - (10 + len(hdr) + 1) % 64) + "\n"
     with open(os.path.join(sys.argv[1], name), "wb") as f:
         f.write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(hdr)) + hdr.encode())
-        f.write(array.array("f", [(i % 7) / 7.0 for i in range(n)]).tobytes())
+        f.write(array.array(code, [(i % 7) / 7.0 if code == "f" else i % 3 for i in range(n)]).tobytes() + extra)
 npy("gray.npy", (1, 1, 32, 32))
 npy("wide.npy", (1, 3, 32, 64))
+npy("two.npy", (2, 3, 32, 32))
+npy("labels_i64.npy", (2,), "<i8", "q")
+npy("labels_f32.npy", (2,), "<f4", "f")
+npy("labels_three.npy", (3,), "<i4", "i")
+npy("trailing.npy", (1, 3, 32, 32), extra=b"\0\0\0\0")
 PY
 expect() {  # expect <want-exit: 0|fail> <regex> <lrpcu args...>
   local want=$1 re=$2
@@ -32,6 +38,17 @@ expect fail "the input \[1, 1, 32, 32\] has 1 channel\(s\), but the weights in .
   explain --weights "$resnet" --input "$out/gray.npy" --device cpu --out "$out/gray"
 expect 0 "wrote .*relevance.npy \(\[1, 3, 32, 64\]\)" \
   explain --weights "$resnet" --input "$out/wide.npy" --device cpu --out "$out/resnet-wide"
+expect 0 "wrote .*relevance.npy \(\[2, 3, 32, 32\]\)" \
+  explain --weights "$resnet" --input "$out/two.npy" --labels "$out/labels_i64.npy" --target label --device cpu \
+  --out "$out/labelled"
+expect fail "--labels .*labels_f32.npy: need 2 int32/int64 labels \(one per input\), got f32 \[2\]" \
+  explain --weights "$resnet" --input "$out/two.npy" --labels "$out/labels_f32.npy" --target label --device cpu \
+  --out "$out/labels-f32"
+expect fail "--labels .*labels_three.npy: need 2 int32/int64 labels \(one per input\), got i32 \[3\]" \
+  explain --weights "$resnet" --input "$out/two.npy" --labels "$out/labels_three.npy" --target label --device cpu \
+  --out "$out/labels-three"
+expect fail "trailing.npy': a f32 array of shape \[1, 3, 32, 32\] needs 12288 data bytes, but the file holds 12292" \
+  explain --weights "$resnet" --input "$out/trailing.npy" --device cpu --out "$out/trailing"
 "$lrpcu" train --dataset synthetic --arch vgg11 --train-subset 32 --test-subset 16 --width 4 --epochs 1 \
   --batch-size 16 --device cpu --out "$out/vgg" > "$out/vgg.log" 2>&1 || { echo "VGG training failed:"; cat "$out/vgg.log"; exit 1; }
 expect fail "the input \[1, 3, 32, 64\] does not fit vgg11 as trained \(is it the image size the model was trained on\?\)" \

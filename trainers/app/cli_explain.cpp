@@ -150,7 +150,13 @@ int run_explain(const std::vector<std::string>& args) {
     LRP_CHECK(x.dtype() == DType::F32 && x.ndim() == 4, "--input: need float32 N x C x H x W, got ",
               dtype_name(x.dtype()), " ", x.shape().str());
     Tensor labels = in.labels;
-    if (!labels_path.empty()) labels = data::read_npy(labels_path);
+    if (!labels_path.empty()) {
+        labels = data::read_npy(labels_path);
+        LRP_CHECK((labels.dtype() == DType::I32 || labels.dtype() == DType::I64) && labels.ndim() == 1 &&
+                      labels.dim(0) == x.dim(0),
+                  "--labels ", labels_path, ": need ", x.dim(0), " int32/int64 labels (one per input), got ",
+                  dtype_name(labels.dtype()), " ", labels.shape().str());
+    }
     LRP_CHECK(labels.defined() || target.rfind("label", 0) != 0, "--target ", target, " needs the inputs' labels: ",
               "explain dataset images with --samples N, or pass --labels <int32/int64 .npy>");
     const explain::Target t = explain::Target::parse(target, labels);
