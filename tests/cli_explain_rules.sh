@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # CLI test of the user rule maps of `lrpcu explain` (--rule, --first-rule, --layer-rule, --residual): the
 # printed assignment shows each rule where it belongs, rules that restate the composite's own give the
-# same relevance bit for bit, and a changed rule changes it.
+# same relevance bit for bit, and a changed rule changes it; epsilon_gamma_box takes its ZBox bounds from
+# the dataset's statistics unless --low/--high say otherwise, and without either it is a clear error.
 # Usage: cli_explain_rules.sh <out-dir> <lrpcu> <checkpoint>
 set -u
 out=$1 lrpcu=$2 ckpt=$3
@@ -29,4 +30,14 @@ expect_line '^  layer1\.0\.conv2 +Conv2d +AlphaBeta\(alpha=1, beta=0, stabilizer
 expect_line '^  fc +Linear +Epsilon\(epsilon=0\.1, zero_bias\)'
 expect_line '^  avgpool +[A-Za-z0-9]+ +Norm\(stabilizer=1e-06\)'
 cmp -s "$out/base/relevance.npy" "$out/mixed/relevance.npy" && { echo "the user rules did not change the relevance"; exit 1; }
+run egb --composite epsilon_gamma_box --print-rules
+expect_line '^  conv1 +Conv2d +ZBox\(low=\[-[0-9.]+, -[0-9.]+, -[0-9.]+\], high=\[[0-9.]+, [0-9.]+, [0-9.]+\], stabilizer'
+run egb_low --composite epsilon_gamma_box --low -5 --print-rules
+expect_line '^  conv1 +Conv2d +ZBox\(low=-5, high=\[[0-9.]+, [0-9.]+, [0-9.]+\], stabilizer'
+# Bare weights and a .npy input: no dataset to take the bounds from.
+log=$("$lrpcu" explain --weights "$(dirname "$ckpt")/model.safetensors" --arch resnet18 --width 2 \
+      --input "$out/base/relevance.npy" --composite epsilon_gamma_box --device cpu --out "$out/egb_npy" 2>&1) &&
+  { echo "no error for epsilon_gamma_box without bounds or dataset:"; echo "$log"; exit 1; }
+expect_line 'composite epsilon_gamma_box needs the ZBox input bounds: pass --low and --high .*or --dataset'
+[[ ! -e $out/egb_npy ]] || { echo "the refused run wrote $out/egb_npy"; exit 1; }
 echo "ok: user rules assigned and applied"

@@ -100,7 +100,7 @@ int run_explain(const std::vector<std::string>& args) {
     LRP_CHECK(!arch.empty(), "--arch is required for weights that are not an lrpcu checkpoint");
     if (cfg.contains("width")) width = cfg.value("width", width);
 
-    explain::Composite comp = make_composite_from_flags(app, cf);
+    make_composite_from_flags(app, cf, {0.f}, {1.f});  // the flags checked before any work; bounds come later
 
     LRP_CHECK(split == "test" || split == "train", "--split must be test or train (got '", split, "')");
     LRP_CHECK(samples >= 0, "--samples must be >= 1 (got ", samples, ")");
@@ -131,7 +131,9 @@ int run_explain(const std::vector<std::string>& args) {
     } else if (npy) {
         LRP_CHECK(inputs.size() == 1, "--input: one .npy file at a time (got ", inputs.size(), " files)");
         in.x = data::read_npy(inputs[0]);
-        if (overlay && !dataset.empty()) {  // for the overlays only; no data: min-max scaled
+        // The dataset's statistics, for the overlays and the ZBox bounds; without them the overlays are
+        // min-max scaled and the bounds must be given.
+        if ((overlay || composite_lacks_bounds(cf, false)) && !dataset.empty()) {
             try {
                 data::Dataset ref = load_split(data::Split::Test);
                 in.mean = ref.mean;
@@ -160,6 +162,10 @@ int run_explain(const std::vector<std::string>& args) {
     LRP_CHECK(labels.defined() || target.rfind("label", 0) != 0, "--target ", target, " needs the inputs' labels: ",
               "explain dataset images with --samples N, or pass --labels <int32/int64 .npy>");
     const explain::Target t = explain::Target::parse(target, labels);
+    LRP_CHECK(!composite_lacks_bounds(cf, !in.mean.empty()), "--composite ", cf.composite,
+              " needs the ZBox input bounds: pass --low and --high (normalised units), or --dataset (with "
+              "--data-dir) so that they follow from its mean and std");
+    explain::Composite comp = make_composite_from_flags(app, cf, in.mean, in.std);
 
     nn::ModelSpec spec;
     spec.arch = arch;

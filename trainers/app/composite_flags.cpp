@@ -41,8 +41,10 @@ void add_composite_flags(CLI::App& app, CompositeFlags& f) {
                    "split)")
         ->capture_default_str();
     app.add_flag("--zero-bias", f.zero_bias, "ignore the biases in the composite's rules (zennit's zero_params=['bias']; a --rule spec takes :zero_bias)");
-    app.add_option("--low", f.low, "ZBox lower input bound(s), comma-separated per channel (epsilon_gamma_box)");
-    app.add_option("--high", f.high, "ZBox upper input bound(s), comma-separated per channel (epsilon_gamma_box)");
+    app.add_option("--low", f.low, "ZBox lower input bound(s), comma-separated per channel (epsilon_gamma_box; "
+                                   "default: raw pixel 0 normalised with the dataset's mean/std)");
+    app.add_option("--high", f.high, "ZBox upper input bound(s), comma-separated per channel (epsilon_gamma_box; "
+                                     "default: raw pixel 1 normalised with the dataset's mean/std)");
     app.add_option("--bn-fold", f.bn_fold, "none | exact | zennit_0_5_1 (default: zennit_0_5_1)");
     app.add_option("--residual", f.residual,
                    "residual sums: norm_split (zennit's ResNet canonizer) | copy (plain gradient, RelDrop's); "
@@ -60,7 +62,12 @@ void add_composite_flags(CLI::App& app, CompositeFlags& f) {
                    " --print-rules lists them); beats every map");
 }
 
-explain::Composite make_composite_from_flags(const CLI::App& app, const CompositeFlags& f) {
+bool composite_lacks_bounds(const CompositeFlags& f, bool have_stats) {
+    return f.composite == "epsilon_gamma_box" && (f.low.empty() || f.high.empty()) && !have_stats;
+}
+
+explain::Composite make_composite_from_flags(const CLI::App& app, const CompositeFlags& f,
+                                             const std::vector<float>& mean, const std::vector<float>& stdev) {
     explain::CompositeOptions o;
     if (app.count("--epsilon")) {
         LRP_CHECK(std::isfinite(f.epsilon) && f.epsilon >= 0.f, "--epsilon must be a finite number >= 0 (got ",
@@ -81,6 +88,15 @@ explain::Composite make_composite_from_flags(const CLI::App& app, const Composit
     }
     if (!lo.empty()) o.low = lo.size() == 1 ? explain::Bound(lo[0]) : explain::Bound::channels(lo);
     if (!hi.empty()) o.high = hi.size() == 1 ? explain::Bound(hi[0]) : explain::Bound::channels(hi);
+    if (!mean.empty() && mean.size() == stdev.size() && (lo.empty() || hi.empty())) {
+        std::vector<float> raw0, raw1;  // the raw pixel range [0, 1], normalised
+        for (size_t c = 0; c < mean.size(); ++c) {
+            raw0.push_back((0.f - mean[c]) / stdev[c]);
+            raw1.push_back((1.f - mean[c]) / stdev[c]);
+        }
+        if (lo.empty()) o.low = explain::Bound::channels(raw0);
+        if (hi.empty()) o.high = explain::Bound::channels(raw1);
+    }
     if (!f.bn_fold.empty()) o.bn_fold = explain::parse_bn_fold(f.bn_fold);
     if (!f.residual.empty()) o.residual = explain::parse_residual_mode(f.residual);
     for (const std::string& a : f.rules) {

@@ -19,7 +19,12 @@ struct CompositeFlags {
 };
 
 void add_composite_flags(CLI::App& app, CompositeFlags& f);
-// Validates the flags (after parsing) and builds the composite; errors name the flag.
-explain::Composite make_composite_from_flags(const CLI::App& app, const CompositeFlags& f);
+// Validates the flags (after parsing) and builds the composite; errors name the flag. A ZBox bound that
+// --low/--high leave open follows from the inputs' normalisation when mean/stdev are given: the raw pixel
+// range [0, 1] in normalised units, (0 - mean) / std and (1 - mean) / std per channel.
+explain::Composite make_composite_from_flags(const CLI::App& app, const CompositeFlags& f,
+                                             const std::vector<float>& mean = {}, const std::vector<float>& stdev = {});
+// Whether the composite needs ZBox bounds that neither the flags nor the inputs' statistics give.
+bool composite_lacks_bounds(const CompositeFlags& f, bool have_stats);
 
 }  // namespace lrp::cli
