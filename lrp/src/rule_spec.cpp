@@ -111,7 +111,11 @@ std::pair<std::string, RulePtr> parse_rule_assignment(const std::string& arg, co
     const size_t eq = arg.find('=');
     LRP_CHECK(eq != std::string::npos && eq > 0 && eq + 1 < arg.size(), what, ": '", arg,
               "' is not KEY=RULE (e.g. conv=gamma:0.25, layer1.0.conv1=epsilon:0.01)");
-    return {arg.substr(0, eq), make_rule(arg.substr(eq + 1))};  // its errors quote the spec
+    try {
+        return {arg.substr(0, eq), make_rule(arg.substr(eq + 1))};
+    } catch (const Error& e) {  // the spec's own error, told for the flag that gave it
+        LRP_THROW(what, " '", arg, "': ", e.what());
+    }
 }
 
 }  // namespace lrp::explain

@@ -76,7 +76,7 @@ int run_eval(const std::vector<std::string>& args) {
                                             false, 0, dev, batch, false, {});
     train::check_class_names(trained_classes, ds.class_names, weights, "the " + split + " split of " + ds.name);
     if (!json && ds.streaming) std::printf("%s\n", ds.summary.c_str());
-    if (occlusion.enabled) check_occlusion(occlusion, ds, weights);
+    if (occlusion.enabled) check_occlusion(app, occlusion, ds, weights);
     nn::ModelSpec spec;
     spec.arch = arch;
     spec.num_classes = ds.num_classes;

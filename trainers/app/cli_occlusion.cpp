@@ -19,14 +19,10 @@ void add_occlusion_flags(CLI::App& app, OcclusionCli& o) {
     CLI::Option* on = app.add_flag("--occlusion", o.enabled,
                                    "also measure accuracy as the most relevant patches are occluded (MoRF) and "
                                    "in random order; writes occlusion.json and occlusion.png");
-    std::string composites;
-    for (const std::string& n : explain::known_composites()) composites += (composites.empty() ? "" : ", ") + n;
     app.add_option("--occlusion-patch", p.patch, "patch side in pixels (default: 4 up to 64 px images, else 16)")
         ->needs(on);
     app.add_option("--occlusion-steps", p.steps, "occluded fractions 0, 1/N, ..., 1")->capture_default_str()->needs(on);
-    app.add_option("--occlusion-composite", p.composite, "LRP composite (" + composites + ")")
-        ->capture_default_str()
-        ->needs(on);
+    for (CLI::Option* c : add_composite_flags(app, o.composite)) c->needs(on);  // --occlusion-composite, ...
     app.add_option("--occlusion-target", p.target, "relevance of: label | pred | <class> (optionally *logit) | output")
         ->capture_default_str()
         ->needs(on);
@@ -41,8 +37,10 @@ void add_occlusion_flags(CLI::App& app, OcclusionCli& o) {
     app.add_flag("--force", o.force, "overwrite existing --occlusion output files")->needs(on);
 }
 
-void check_occlusion(OcclusionCli& o, const train::DataSplit& ds, const std::string& weights) {
+void check_occlusion(const CLI::App& app, OcclusionCli& o, const train::DataSplit& ds, const std::string& weights) {
     train::OcclusionOptions& p = o.options;
+    p.composite = o.composite.composite;
+    p.composite_options = composite_options_from_flags(app, o.composite);
     p.mean = ds.mean;
     p.stdev = ds.stdev;
     p = train::resolve_occlusion_options(p, ds.channels, ds.height, ds.width);  // errors name value and choices
@@ -81,10 +79,11 @@ nlohmann::json run_occlusion(const OcclusionCli& o, nn::Module& model, train::Da
         f << file.dump(2) << "\n";
         LRP_CHECK(f.good(), "--occlusion: failed writing '", o.json, "'");
     }
-    char morf[64], random[64], title[128];
+    const std::string composite = r.composite + (r.user_rules ? str(" + ", r.user_rules, " user rule(s)") : "");
+    char morf[64], random[64], title[160];
     std::snprintf(morf, sizeof morf, "MORF  AUC %.3f", r.auc_morf);
     std::snprintf(random, sizeof random, "RANDOM  AUC %.3f", r.auc_random);
-    std::snprintf(title, sizeof title, "%s, %d PX PATCHES, N=%lld", r.composite.c_str(), r.patch, (long long)r.samples);
+    std::snprintf(title, sizeof title, "%s, %d PX PATCHES, N=%lld", composite.c_str(), r.patch, (long long)r.samples);
     PlotSeries a{morf, r.fractions, r.accuracy_morf, {214, 39, 40}};
     PlotSeries b{random, r.fractions, r.accuracy_random, {31, 119, 180}};
     write_line_plot(o.png, title, "FRACTION OCCLUDED", "ACCURACY", {a, b});
@@ -93,7 +92,7 @@ nlohmann::json run_occlusion(const OcclusionCli& o, nn::Module& model, train::Da
     if (!quiet) {
         std::printf("occlusion (%s, target %s, fill %s, %d px patches: %d x %d = %d, %lld images, %.1f s): AUC MoRF "
                     "%.4f, random %.4f\n",
-                    r.composite.c_str(), r.target.c_str(), r.fill.c_str(), r.patch, r.grid_h, r.grid_w, r.patches,
+                    composite.c_str(), r.target.c_str(), r.fill.c_str(), r.patch, r.grid_h, r.grid_w, r.patches,
                     (long long)r.samples, r.seconds, r.auc_morf, r.auc_random);
         if (r.nonfinite_maps > 0)
             std::printf("  warning: %lld relevance maps held NaN or Inf (NaN patches rank first)\n",

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "composite_flags.h"
 #include "lrp/nn/module.h"
 #include "lrp/train/data_source.h"
 #include "lrp/train/occlusion.h"
@@ -14,6 +15,7 @@ namespace lrp::cli {
 struct OcclusionCli {
     bool enabled = false, force = false;
     train::OcclusionOptions options;
+    CompositeFlags composite{"occlusion-", "epsilon_gamma_box"};  // --occlusion-composite, --occlusion-rule, ...
     std::string out;         // a directory (existing, or ending in '/') or a path prefix; empty: the weights' directory
     std::string json, png;   // resolved by check_occlusion()
 };
@@ -23,7 +25,7 @@ void add_occlusion_flags(CLI::App& app, OcclusionCli& o);
 
 // Validates the settings for the split's images and resolves defaults and output paths; refuses (naming
 // the file) to overwrite an existing output unless --force. Call before the evaluation so mistakes fail fast.
-void check_occlusion(OcclusionCli& o, const train::DataSplit& ds, const std::string& weights);
+void check_occlusion(const CLI::App& app, OcclusionCli& o, const train::DataSplit& ds, const std::string& weights);
 
 // Runs the curves, writes the JSON file (result plus `context`) and the PNG, and returns the result as JSON
 // (with the two paths). Prints a summary unless `quiet`.

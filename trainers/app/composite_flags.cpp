@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "lrp/parse.h"
+#include "lrp/train/reldrop_step.h"
 
 namespace lrp::cli {
 
@@ -31,35 +32,84 @@ std::string list(const std::vector<std::string>& v) {
 }
 }  // namespace
 
-void add_composite_flags(CLI::App& app, CompositeFlags& f) {
-    app.add_option("--composite", f.composite, "composite name (" + list(explain::known_composites()) + ")")
-        ->capture_default_str();
-    app.add_option("--epsilon", f.epsilon, "Epsilon of the composite's Epsilon rules (default: its own)");
-    app.add_option("--gamma", f.gamma, "Gamma of epsilon_gamma_box's convolutions")->capture_default_str();
-    app.add_option("--stabilizer", f.stabilizer,
-                   "stabilizer of the composite's other rules (ZPlus, AlphaBeta, Gamma, ZBox, Flat, Norm, residual "
-                   "split)")
-        ->capture_default_str();
-    app.add_flag("--zero-bias", f.zero_bias, "ignore the biases in the composite's rules (zennit's zero_params=['bias']; a --rule spec takes :zero_bias)");
-    app.add_option("--low", f.low, "ZBox lower input bound(s), comma-separated per channel (epsilon_gamma_box; "
-                                   "default: raw pixel 0 normalised with the dataset's mean/std)");
-    app.add_option("--high", f.high, "ZBox upper input bound(s), comma-separated per channel (epsilon_gamma_box; "
-                                     "default: raw pixel 1 normalised with the dataset's mean/std)");
-    app.add_option("--bn-fold", f.bn_fold, "none | exact | zennit_0_5_1 (default: zennit_0_5_1)");
-    app.add_option("--residual", f.residual,
-                   "residual sums: norm_split (zennit's ResNet canonizer) | copy (plain gradient, RelDrop's); "
-                   "default: the composite's");
-    app.add_option("--rule", f.rules,
-                   "TYPE=RULE, repeatable: put a rule ahead of the composite's layer map for a layer type (" +
-                       std::string("convolution|conv, dense|linear, any_linear, batchnorm|bn, avgpool, maxpool, "
-                                   "activation, any); first match wins. RULE: ") +
-                       list(explain::known_rules()) + " [:stab=<eps>][:clip][:norm_scale][:zero_bias]");
-    app.add_option("--first-rule", f.first_rules,
-                   "TYPE=RULE, repeatable: the rule of the first layer (in definition order) of that type, ahead of "
-                   "the composite's first-layer map");
-    app.add_option("--layer-rule", f.layer_rules,
-                   "NAME=RULE, repeatable: the rule of one layer by its dotted name (e.g. layer4.1.conv2=epsilon:0.1;"
-                   " --print-rules lists them); beats every map");
+std::vector<CLI::Option*> add_composite_flags(CLI::App& app, CompositeFlags& f) {
+    const std::string p = "--" + f.prefix;
+    std::vector<CLI::Option*> o;
+    o.push_back(app.add_option(p + "composite", f.composite, "composite name (" + list(explain::known_composites()) + ")")
+                    ->capture_default_str());
+    o.push_back(app.add_option(p + "epsilon", f.epsilon, "Epsilon of the composite's Epsilon rules (default: its own)"));
+    o.push_back(app.add_option(p + "gamma", f.gamma, "Gamma of epsilon_gamma_box's convolutions")->capture_default_str());
+    o.push_back(app.add_option(p + "stabilizer", f.stabilizer,
+                               "stabilizer of the composite's other rules (ZPlus, AlphaBeta, Gamma, ZBox, Flat, Norm, "
+                               "residual split)")
+                    ->capture_default_str());
+    o.push_back(app.add_flag(p + "zero-bias", f.zero_bias,
+                             "ignore the biases in the composite's rules (zennit's zero_params=['bias']; a rule spec "
+                             "takes :zero_bias)"));
+    o.push_back(app.add_option(p + "low", f.low, "ZBox lower input bound(s), comma-separated per channel "
+                                                 "(epsilon_gamma_box; default: raw pixel 0 normalised with the "
+                                                 "dataset's mean/std)"));
+    o.push_back(app.add_option(p + "high", f.high, "ZBox upper input bound(s), comma-separated per channel "
+                                                   "(epsilon_gamma_box; default: raw pixel 1 normalised with the "
+                                                   "dataset's mean/std)"));
+    o.push_back(app.add_option(p + "bn-fold", f.bn_fold, "none | exact | zennit_0_5_1 (default: zennit_0_5_1)"));
+    o.push_back(app.add_option(p + "residual", f.residual,
+                               "residual sums: norm_split (zennit's ResNet canonizer) | copy (plain gradient, "
+                               "RelDrop's); default: the composite's"));
+    o.push_back(app.add_option(p + "rule", f.rules,
+                               "TYPE=RULE, repeatable: put a rule ahead of the composite's layer map for a layer type (" +
+                                   std::string("convolution|conv, dense|linear, any_linear, batchnorm|bn, avgpool, "
+                                               "maxpool, activation, any); first match wins. RULE: ") +
+                                   list(explain::known_rules()) + " [:stab=<eps>][:clip][:norm_scale][:zero_bias]"));
+    o.push_back(app.add_option(p + "first-rule", f.first_rules,
+                               "TYPE=RULE, repeatable: the rule of the first layer (in definition order) of that "
+                               "type, ahead of the composite's first-layer map"));
+    o.push_back(app.add_option(p + "layer-rule", f.layer_rules,
+                               "NAME=RULE, repeatable: the rule of one layer by its dotted name (e.g. "
+                               "layer4.1.conv2=epsilon:0.1; explain --print-rules lists them); beats every map"));
+    return o;
+}
+
+explain::CompositeOptions composite_options_from_flags(const CLI::App& app, const CompositeFlags& f) {
+    const std::string p = "--" + f.prefix;
+    explain::CompositeOptions o;
+    if (app.count(p + "epsilon")) {
+        LRP_CHECK(std::isfinite(f.epsilon) && f.epsilon >= 0.f, p, "epsilon must be a finite number >= 0 (got ",
+                  f.epsilon, ")");
+        o.epsilon = f.epsilon;
+    }
+    LRP_CHECK(std::isfinite(f.gamma) && f.gamma >= 0.f, p, "gamma must be a finite number >= 0 (got ", f.gamma, ")");
+    LRP_CHECK(std::isfinite(f.stabilizer) && f.stabilizer > 0.f, p, "stabilizer must be a finite number > 0 (got ",
+              f.stabilizer, ")");
+    o.gamma = f.gamma;
+    o.stabilizer = f.stabilizer;
+    o.zero_bias = f.zero_bias;
+    const std::string low = p + "low", high = p + "high";
+    const std::vector<float> lo = f.low.empty() ? std::vector<float>() : parse_floats(f.low, low.c_str()),
+                             hi = f.high.empty() ? std::vector<float>() : parse_floats(f.high, high.c_str());
+    for (size_t c = 0; !lo.empty() && !hi.empty() && c < std::max(lo.size(), hi.size()); ++c) {
+        const float l = lo[std::min(c, lo.size() - 1)], h = hi[std::min(c, hi.size() - 1)];
+        LRP_CHECK(l <= h, low, " must not exceed ", high, " (channel ", c, ": ", l, " > ", h, ")");
+    }
+    if (!lo.empty()) o.low = lo.size() == 1 ? explain::Bound(lo[0]) : explain::Bound::channels(lo);
+    if (!hi.empty()) o.high = hi.size() == 1 ? explain::Bound(hi[0]) : explain::Bound::channels(hi);
+    if (!f.bn_fold.empty()) o.bn_fold = explain::parse_bn_fold(f.bn_fold);
+    if (!f.residual.empty()) o.residual = explain::parse_residual_mode(f.residual);
+    for (const std::string& a : f.rules) {
+        auto [type, rule] = explain::parse_rule_assignment(a, p + "rule");
+        o.layer_map.emplace_back(explain::parse_layer_type(type), rule);
+    }
+    for (const std::string& a : f.first_rules) {
+        auto [type, rule] = explain::parse_rule_assignment(a, p + "first-rule");
+        o.first_map.emplace_back(explain::parse_layer_type(type), rule);
+    }
+    std::set<std::string> named;
+    for (const std::string& a : f.layer_rules) {
+        auto [name, rule] = explain::parse_rule_assignment(a, p + "layer-rule");
+        LRP_CHECK(named.insert(name).second, p, "layer-rule: layer '", name, "' is given twice");
+        o.name_map.emplace_back(name, rule);
+    }
+    return o;
 }
 
 bool composite_lacks_bounds(const CompositeFlags& f, bool have_stats) {
@@ -68,50 +118,11 @@ bool composite_lacks_bounds(const CompositeFlags& f, bool have_stats) {
 
 explain::Composite make_composite_from_flags(const CLI::App& app, const CompositeFlags& f,
                                              const std::vector<float>& mean, const std::vector<float>& stdev) {
-    explain::CompositeOptions o;
-    if (app.count("--epsilon")) {
-        LRP_CHECK(std::isfinite(f.epsilon) && f.epsilon >= 0.f, "--epsilon must be a finite number >= 0 (got ",
-                  f.epsilon, ")");
-        o.epsilon = f.epsilon;
-    }
-    LRP_CHECK(std::isfinite(f.gamma) && f.gamma >= 0.f, "--gamma must be a finite number >= 0 (got ", f.gamma, ")");
-    LRP_CHECK(std::isfinite(f.stabilizer) && f.stabilizer > 0.f, "--stabilizer must be a finite number > 0 (got ",
-              f.stabilizer, ")");
-    o.gamma = f.gamma;
-    o.stabilizer = f.stabilizer;
-    o.zero_bias = f.zero_bias;
-    const std::vector<float> lo = f.low.empty() ? std::vector<float>() : parse_floats(f.low, "--low"),
-                             hi = f.high.empty() ? std::vector<float>() : parse_floats(f.high, "--high");
-    for (size_t c = 0; !lo.empty() && !hi.empty() && c < std::max(lo.size(), hi.size()); ++c) {
-        const float l = lo[std::min(c, lo.size() - 1)], h = hi[std::min(c, hi.size() - 1)];
-        LRP_CHECK(l <= h, "--low must not exceed --high (channel ", c, ": ", l, " > ", h, ")");
-    }
-    if (!lo.empty()) o.low = lo.size() == 1 ? explain::Bound(lo[0]) : explain::Bound::channels(lo);
-    if (!hi.empty()) o.high = hi.size() == 1 ? explain::Bound(hi[0]) : explain::Bound::channels(hi);
-    if (!mean.empty() && mean.size() == stdev.size() && (lo.empty() || hi.empty())) {
-        std::vector<float> raw0, raw1;  // the raw pixel range [0, 1], normalised
-        for (size_t c = 0; c < mean.size(); ++c) {
-            raw0.push_back((0.f - mean[c]) / stdev[c]);
-            raw1.push_back((1.f - mean[c]) / stdev[c]);
-        }
-        if (lo.empty()) o.low = explain::Bound::channels(raw0);
-        if (hi.empty()) o.high = explain::Bound::channels(raw1);
-    }
-    if (!f.bn_fold.empty()) o.bn_fold = explain::parse_bn_fold(f.bn_fold);
-    if (!f.residual.empty()) o.residual = explain::parse_residual_mode(f.residual);
-    for (const std::string& a : f.rules) {
-        auto [type, rule] = explain::parse_rule_assignment(a, "--rule");
-        o.layer_map.emplace_back(explain::parse_layer_type(type), rule);
-    }
-    for (const std::string& a : f.first_rules) {
-        auto [type, rule] = explain::parse_rule_assignment(a, "--first-rule");
-        o.first_map.emplace_back(explain::parse_layer_type(type), rule);
-    }
-    std::set<std::string> named;
-    for (const std::string& a : f.layer_rules) {
-        auto [name, rule] = explain::parse_rule_assignment(a, "--layer-rule");
-        LRP_CHECK(named.insert(name).second, "--layer-rule: layer '", name, "' is given twice");
-        o.name_map.emplace_back(name, rule);
+    explain::CompositeOptions o = composite_options_from_flags(app, f);
+    if (!mean.empty() && mean.size() == stdev.size()) {
+        const explain::CompositeOptions d = train::dataset_composite_options(mean, stdev);  // raw 0 and 1
+        if (!o.low) o.low = d.low;
+        if (!o.high) o.high = d.high;
     }
     return explain::make_composite(f.composite, o);
 }

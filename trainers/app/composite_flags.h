@@ -1,9 +1,10 @@
-// The LRP composite flags of `lrpcu explain`: a named composite, its parameters (epsilon, gamma, ZBox
-// bounds, stabilizer, zero_bias, residual and BN-fold modes) and user rule maps by layer type, for the
-// first layer, and by module name (zennit's layer_map / first_map / name_map composites).
+// The LRP composite flags of `lrpcu explain` (and, prefixed, of `lrpcu eval --occlusion`): a named composite,
+// its parameters (epsilon, gamma, ZBox bounds, stabilizer, zero_bias, residual and BN-fold modes) and user
+// rule maps by layer type, for the first layer, and by module name (zennit's layer_map / first_map / name_map).
 #pragma once
 #include <CLI/CLI.hpp>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "lrp/lrp/composites.h"
@@ -11,6 +12,10 @@
 namespace lrp::cli {
 
 struct CompositeFlags {
+    CompositeFlags() = default;
+    CompositeFlags(std::string flag_prefix, std::string default_composite)
+        : prefix(std::move(flag_prefix)), composite(std::move(default_composite)) {}
+    std::string prefix;  // flag names are "--" + prefix + name: "" for explain, "occlusion-" for eval
     std::string composite = "epsilon_plus_flat";
     float epsilon = -1.f, gamma = 0.25f, stabilizer = 1e-6f;
     std::string low, high, bn_fold, residual;
@@ -18,8 +23,11 @@ struct CompositeFlags {
     std::vector<std::string> rules, first_rules, layer_rules;
 };
 
-void add_composite_flags(CLI::App& app, CompositeFlags& f);
-// Validates the flags (after parsing) and builds the composite; errors name the flag. A ZBox bound that
+// Adds the flags (named with f.prefix) and returns them, e.g. for ->needs().
+std::vector<CLI::Option*> add_composite_flags(CLI::App& app, CompositeFlags& f);
+// The composite's options from the flags (validated; errors name the flag): parameters and rule maps.
+explain::CompositeOptions composite_options_from_flags(const CLI::App& app, const CompositeFlags& f);
+// The composite itself (validated as above). A ZBox bound that
 // --low/--high leave open follows from the inputs' normalisation when mean/stdev are given: the raw pixel
 // range [0, 1] in normalised units, (0 - mean) / std and (1 - mean) / std per channel.
 explain::Composite make_composite_from_flags(const CLI::App& app, const CompositeFlags& f,

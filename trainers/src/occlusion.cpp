@@ -40,11 +40,22 @@ std::vector<float> fill_values(const OcclusionOptions& o, int C) {
 }
 
 explain::Composite composite_for(const OcclusionOptions& o, int C) {
+    explain::CompositeOptions opts = o.composite_options.value_or(explain::CompositeOptions{});
+    if (has_stats(o, C)) {  // ZBox bounds at the normalised raw 0 and 1, unless given
+        const explain::CompositeOptions d = dataset_composite_options(o.mean, o.stdev);
+        if (!opts.low) opts.low = d.low;
+        if (!opts.high) opts.high = d.high;
+    }
     if (o.composite == "epsilon_gamma_box")
-        LRP_CHECK(has_stats(o, C), "occlusion: composite epsilon_gamma_box needs the dataset mean and std (", C,
-                  " channels each) for its input bounds");
-    return explain::make_composite(o.composite, has_stats(o, C) ? dataset_composite_options(o.mean, o.stdev)
-                                                                : explain::CompositeOptions{});
+        LRP_CHECK(opts.low && opts.high, "occlusion: composite epsilon_gamma_box needs the dataset mean and std (",
+                  C, " channels each) or given bounds for its input bounds");
+    return explain::make_composite(o.composite, opts);
+}
+
+int user_rules(const OcclusionOptions& o) {
+    if (!o.composite_options) return 0;
+    const explain::CompositeOptions& c = *o.composite_options;
+    return static_cast<int>(c.layer_map.size() + c.first_map.size() + c.name_map.size());
 }
 
 // Patches filled at step s of `steps` for P patches: round(s / steps * P), half away from zero.
@@ -160,6 +171,8 @@ OcclusionResult occlusion_curves(nn::Module& model, BatchSource& loader, const O
     const std::vector<float> nf = nonfinite.to_vector<float>();
     OcclusionResult r;
     r.composite = o.composite;
+    r.user_rules = user_rules(o);
+    if (r.user_rules) r.rules = comp.assignment_table();
     r.target = o.target;
     r.fill = o.fill;
     r.patch = o.patch;
@@ -185,7 +198,7 @@ OcclusionResult occlusion_curves(nn::Module& model, BatchSource& loader, const O
 }
 
 nlohmann::json to_json(const OcclusionResult& r) {
-    return {{"composite", r.composite},
+    nlohmann::json j = {{"composite", r.composite},
             {"target", r.target},
             {"fill", r.fill},
             {"patch", r.patch},
@@ -202,6 +215,11 @@ nlohmann::json to_json(const OcclusionResult& r) {
             {"auc_morf", r.auc_morf},
             {"auc_random", r.auc_random},
             {"seconds", r.seconds}};
+    if (r.user_rules) {
+        j["user_rules"] = r.user_rules;
+        j["rules"] = r.rules;
+    }
+    return j;
 }
 
 }  // namespace lrp::train

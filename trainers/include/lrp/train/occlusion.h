@@ -3,11 +3,13 @@
 // control, with the normalised area under each curve (trapezoid over the occluded fraction in [0, 1]).
 #pragma once
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "lrp/lrp/composites.h"
 #include "lrp/nn/module.h"
 #include "lrp/train/loader.h"
 
@@ -17,6 +19,9 @@ struct OcclusionOptions {
     // An explain::known_composites() name. Default epsilon_gamma_box: on trained ResNets RelDrop's own
     // composite (reldrop: residual copies, Epsilon 1e-3) gives maps whose MoRF order is close to random.
     std::string composite = "epsilon_gamma_box";
+    // Parameters and user rule maps for it (explain::CompositeOptions); ZBox bounds left open follow from
+    // mean/stdev below. Empty: the composite's defaults.
+    std::optional<explain::CompositeOptions> composite_options;
     std::string target = "label";       // explain::Target::parse: label | pred | <class> (optional *logit) | output
     int patch = 0;                      // patch side in pixels; 0: default_occlusion_patch(H, W)
     int steps = 16;                     // fractions 0, 1/steps, ..., 1 of the patches, m = round(f * P)
@@ -29,6 +34,8 @@ struct OcclusionOptions {
 
 struct OcclusionResult {
     std::string composite, target, fill;
+    int user_rules = 0;  // entries of the composite_options' rule maps
+    std::string rules;   // with user rules: the rule of every layer (Composite::assignment_table)
     int patch = 0, grid_h = 0, grid_w = 0, patches = 0;  // patches = P = grid_h * grid_w
     int steps = 0;
     uint64_t seed = 0;
