@@ -180,3 +180,48 @@ TEST(RelDropConfig, VariantDefaultsValidationAndJson) {
         EXPECT_THROW(t.validate(), Error);
     }
 }
+
+// User rule maps and the residual mode of the RelDrop composite: from the config (and its JSON, so a resumed
+// run keeps them) into the composite the step uses; bad entries are refused naming the flag.
+TEST(RelDropConfig, UserRuleMapsReachTheComposite) {
+    train::TrainConfig c;
+    c.augment = "reldrop-block";
+    c.resolve_defaults();
+    c.reldrop_p = 1.f;  // the pass always runs
+    c.reldrop_rules = {"conv=gamma:0.5"};
+    c.reldrop_first_rules = {"conv=flat"};
+    c.reldrop_layer_rules = {"fc=epsilon:0.1"};
+    c.reldrop_residual = "norm_split";
+    nlohmann::json j = c;
+    EXPECT_EQ(j.at("reldrop-rule"), nlohmann::json::array({"conv=gamma:0.5"}));
+    train::TrainConfig d;
+    train::from_json(j, d);
+    EXPECT_EQ(d.reldrop_rules, c.reldrop_rules);
+    EXPECT_EQ(d.reldrop_first_rules, c.reldrop_first_rules);
+    EXPECT_EQ(d.reldrop_layer_rules, c.reldrop_layer_rules);
+    EXPECT_EQ(d.reldrop_residual, "norm_split");
+
+    StepFixture f(Device::cpu());
+    const std::vector<float> m{0.5f, 0.5f, 0.5f}, sd{0.25f, 0.25f, 0.25f};
+    RelDrop rd(train::reldrop_settings(d, m, sd, 3, 16, 16));
+    Generator g(3);
+    rd.occlude(*f.model, f.x, f.y, g);  // binds the composite to the model
+    const std::string table = rd.composite().assignment_table();
+    for (const char* want : {"residual norm_split", "Flat", "Gamma(gamma=0.5", "Epsilon(epsilon=0.1"})
+        EXPECT_NE(table.find(want), std::string::npos) << want << " not in\n" << table;
+
+    nlohmann::json bad = j;
+    bad["reldrop-rule"] = "conv=flat";  // a string, not a list
+    train::TrainConfig e;
+    lrp::test::expect_error([&] { train::from_json(bad, e); }, {"'reldrop-rule' must be a list of strings"});
+    d.reldrop_rules = {"conv=bogus"};
+    lrp::test::expect_error([&] { train::reldrop_settings(d, m, sd, 3, 16, 16); },
+                            {"--reldrop-rule 'conv=bogus'", "unknown rule 'bogus'"});
+    d.reldrop_rules = {};
+    d.reldrop_layer_rules = {"fc=flat", "fc=zplus"};
+    lrp::test::expect_error([&] { train::reldrop_settings(d, m, sd, 3, 16, 16); },
+                            {"--reldrop-layer-rule: layer 'fc' is given twice"});
+    d.reldrop_layer_rules = {};
+    d.reldrop_residual = "halves";
+    EXPECT_THROW(train::reldrop_settings(d, m, sd, 3, 16, 16), Error);
+}

@@ -3,6 +3,7 @@
 #include "lrp/lrp/composites.h"
 
 #include <functional>
+#include <set>
 
 namespace lrp::explain {
 
@@ -96,6 +97,25 @@ Composite make_composite(const std::string& name, const CompositeOptions& o) {
     std::string list;
     for (const std::string& k : known_composites()) list += (list.empty() ? "" : ", ") + k;
     LRP_THROW("unknown composite '", name, "'; known: ", list);
+}
+
+void add_user_rules(CompositeOptions& o, const std::vector<std::string>& rules,
+                    const std::vector<std::string>& first_rules, const std::vector<std::string>& layer_rules,
+                    const std::string& flag_prefix) {
+    for (const std::string& a : rules) {
+        auto [type, rule] = parse_rule_assignment(a, flag_prefix + "rule");
+        o.layer_map.emplace_back(parse_layer_type(type), rule);
+    }
+    for (const std::string& a : first_rules) {
+        auto [type, rule] = parse_rule_assignment(a, flag_prefix + "first-rule");
+        o.first_map.emplace_back(parse_layer_type(type), rule);
+    }
+    std::set<std::string> named;
+    for (const std::string& a : layer_rules) {
+        auto [name, rule] = parse_rule_assignment(a, flag_prefix + "layer-rule");
+        LRP_CHECK(named.insert(name).second, flag_prefix, "layer-rule: layer '", name, "' is given twice");
+        o.name_map.emplace_back(name, rule);
+    }
 }
 
 }  // namespace lrp::explain

@@ -76,6 +76,14 @@ void add_train_options(CLI::App& app, train::TrainConfig& c, std::string& config
                                                            "reldrop 1e-3)")->capture_default_str();
     app.add_option("--reldrop-target", c.reldrop_target, "RelDrop: relevance of the label or the pred class")
         ->capture_default_str();
+    app.add_option("--reldrop-rule", c.reldrop_rules, "RelDrop: TYPE=RULE, repeatable: a rule ahead of the "
+                                                      "composite's layer map (as explain --rule)");
+    app.add_option("--reldrop-first-rule", c.reldrop_first_rules, "RelDrop: TYPE=RULE, repeatable: the rule of the "
+                                                                  "first layer of that type (as explain --first-rule)");
+    app.add_option("--reldrop-layer-rule", c.reldrop_layer_rules, "RelDrop: NAME=RULE, repeatable: the rule of one "
+                                                                  "layer by name (as explain --layer-rule)");
+    app.add_option("--reldrop-residual", c.reldrop_residual, "RelDrop: residual sums norm_split | copy (default: the "
+                                                             "composite's; reldrop copies)");
     app.add_option("--seed", c.seed, "random seed (same seed, same result)")
         ->check(CLI::Validator(
             [](std::string& v) { return v.rfind('-', 0) == 0 ? "must be a non-negative integer" : std::string(); },

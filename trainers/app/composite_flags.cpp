@@ -4,7 +4,6 @@
 #include <algorithm>
 #include <cmath>
 #include <optional>
-#include <set>
 #include <sstream>
 
 #include "lrp/parse.h"
@@ -95,20 +94,7 @@ explain::CompositeOptions composite_options_from_flags(const CLI::App& app, cons
     if (!hi.empty()) o.high = hi.size() == 1 ? explain::Bound(hi[0]) : explain::Bound::channels(hi);
     if (!f.bn_fold.empty()) o.bn_fold = explain::parse_bn_fold(f.bn_fold);
     if (!f.residual.empty()) o.residual = explain::parse_residual_mode(f.residual);
-    for (const std::string& a : f.rules) {
-        auto [type, rule] = explain::parse_rule_assignment(a, p + "rule");
-        o.layer_map.emplace_back(explain::parse_layer_type(type), rule);
-    }
-    for (const std::string& a : f.first_rules) {
-        auto [type, rule] = explain::parse_rule_assignment(a, p + "first-rule");
-        o.first_map.emplace_back(explain::parse_layer_type(type), rule);
-    }
-    std::set<std::string> named;
-    for (const std::string& a : f.layer_rules) {
-        auto [name, rule] = explain::parse_rule_assignment(a, p + "layer-rule");
-        LRP_CHECK(named.insert(name).second, p, "layer-rule: layer '", name, "' is given twice");
-        o.name_map.emplace_back(name, rule);
-    }
+    explain::add_user_rules(o, f.rules, f.first_rules, f.layer_rules, p);
     return o;
 }
 

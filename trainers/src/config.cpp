@@ -1,6 +1,7 @@
 // TrainConfig validation and its JSON form (keys are the CLI flag names without dashes).
 #include "lrp/train/config.h"
 
+#include <algorithm>
 #include <cmath>
 #include <set>
 #include <type_traits>
@@ -85,7 +86,9 @@ void TrainConfig::validate() const {
     X("box-r1", box_r1) X("box-attempts", box_attempts) X("reldrop-p", reldrop_p) X("reldrop-alpha", reldrop_alpha) \
     X("reldrop-beta", reldrop_beta) X("reldrop-k", reldrop_k) X("reldrop-coin", reldrop_coin)                     \
     X("reldrop-fill", reldrop_fill) X("reldrop-composite", reldrop_composite)                                     \
-    X("reldrop-epsilon", reldrop_epsilon) X("reldrop-target", reldrop_target) X("seed", seed) X("device", device) X("out", out_dir) X("log-every", log_every) X("stop-after-epoch", stop_after_epoch) X("stop-after-step", stop_after_step) X("checkpoint-every", checkpoint_every)
+    X("reldrop-epsilon", reldrop_epsilon) X("reldrop-target", reldrop_target) X("reldrop-rule", reldrop_rules)      \
+    X("reldrop-first-rule", reldrop_first_rules) X("reldrop-layer-rule", reldrop_layer_rules)                    \
+    X("reldrop-residual", reldrop_residual) X("seed", seed) X("device", device) X("out", out_dir) X("log-every", log_every) X("stop-after-epoch", stop_after_epoch) X("stop-after-step", stop_after_step) X("checkpoint-every", checkpoint_every)
 
 void to_json(nlohmann::json& j, const TrainConfig& c) {
     j = nlohmann::json::object();
@@ -97,6 +100,14 @@ void to_json(nlohmann::json& j, const TrainConfig& c) {
 namespace {
 // Reads j[key] into out when present: an error names the key, the expected type and the value given;
 // an integer setting refuses a fractional number instead of truncating it.
+void read_key(const nlohmann::json& j, const char* key, std::vector<std::string>& out) {
+    if (!j.contains(key)) return;
+    const nlohmann::json& v = j.at(key);
+    const bool ok = v.is_array() && std::all_of(v.begin(), v.end(), [](const nlohmann::json& e) { return e.is_string(); });
+    LRP_CHECK(ok, "config key '", key, "' must be a list of strings, got ", v.dump());
+    out = v.get<std::vector<std::string>>();
+}
+
 template <class T>
 void read_key(const nlohmann::json& j, const char* key, T& out) {
     if (!j.contains(key)) return;

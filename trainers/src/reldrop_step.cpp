@@ -76,7 +76,12 @@ std::string describe(const RelDropSettings& s) {
     else o << ", k " << p.k << ", box area [" << p.sl << ", " << p.sh << "], aspect [" << p.r1 << ", 1/" << p.r1 << "]";
     o << ", coin " << p.coin << ", fill [";
     for (size_t i = 0; i < p.fill.size(); ++i) o << (i ? ", " : "") << p.fill[i];
-    o << "], composite " << s.composite << ", target " << s.target;
+    o << "], composite " << s.composite;
+    const explain::CompositeOptions& c = s.composite_options;
+    const size_t rules = c.layer_map.size() + c.first_map.size() + c.name_map.size();
+    if (rules) o << " + " << rules << " user rule(s)";
+    if (c.residual) o << " (residual " << explain::residual_mode_name(*c.residual) << ")";
+    o << ", target " << s.target;
     return o.str();
 }
 
@@ -106,6 +111,10 @@ RelDropSettings reldrop_settings(const TrainConfig& cfg, const std::vector<float
     ops::reldrop_desc(p, Tensor::empty({1, C, H, W}, DType::F32, Device::cpu()));  // throws on anything else
     s.composite = cfg.reldrop_composite;
     s.composite_options = dataset_composite_options(mean, stdev, cfg.reldrop_epsilon);
+    explain::CompositeOptions& o = s.composite_options;
+    explain::add_user_rules(o, cfg.reldrop_rules, cfg.reldrop_first_rules, cfg.reldrop_layer_rules, "--reldrop-");
+    if (!cfg.reldrop_residual.empty()) o.residual = explain::parse_residual_mode(cfg.reldrop_residual);
+    explain::make_composite(s.composite, o);  // an unknown composite fails here, before training starts
     s.target = cfg.reldrop_target;
     return s;
 }

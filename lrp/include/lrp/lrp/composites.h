@@ -31,6 +31,13 @@ struct CompositeOptions {
     std::vector<std::pair<std::string, RulePtr>> name_map;
 };
 
+// Appends user rule maps given as the command line takes them: TYPE=RULE entries to layer_map (`rules`)
+// and first_map (`first_rules`), NAME=RULE entries to name_map (`layer_rules`; a name twice is an error).
+// Errors name the flag: flag_prefix + "rule", "first-rule", "layer-rule" (e.g. "--reldrop-rule").
+void add_user_rules(CompositeOptions& o, const std::vector<std::string>& rules,
+                    const std::vector<std::string>& first_rules, const std::vector<std::string>& layer_rules,
+                    const std::string& flag_prefix);
+
 // Throws for an unknown name, listing the known ones.
 Composite make_composite(const std::string& name, const CompositeOptions& options = {});
 std::vector<std::string> known_composites();

@@ -3,6 +3,7 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -55,6 +56,10 @@ struct TrainConfig {
     std::string reldrop_composite = "reldrop";   // any LRP composite name
     float reldrop_epsilon = 0.f;                 // > 0: Epsilon of the composite (0: its default; reldrop 1e-3)
     std::string reldrop_target = "label";        // label | pred
+    // User rule maps of the composite (TYPE=RULE / NAME=RULE, as explain's --rule, --first-rule, --layer-rule)
+    // and its residual mode (norm_split | copy; empty: the composite's)
+    std::vector<std::string> reldrop_rules, reldrop_first_rules, reldrop_layer_rules;
+    std::string reldrop_residual;
     // run
     uint64_t seed = 0;
     std::string device = "auto";
