@@ -112,6 +112,28 @@ void check_splits_agree(const DataSplit& tr, const DataSplit& te) {
               te.channels, "x", te.height, "x", te.width, ", the training split's ", tr.channels, "x", tr.height, "x",
               tr.width, " (", tr.name, "; for image folders, --resize/--crop make them agree)");
 }
+// The settings a checkpoint records (all but "resume").
+nlohmann::json config_json(const TrainConfig& cfg) {
+    nlohmann::json j = cfg;
+    j.erase("resume");
+    return j;
+}
+
+// A resumed run must continue with the settings it started with (only these may change); returns the
+// checkpoint's settings.
+nlohmann::json check_resume_settings(const fs::path& ckpt, const nlohmann::json& now) {
+    const nlohmann::json saved = read_checkpoint_state(ckpt.string()).config;
+    static const std::set<std::string> may_change{"epochs",           "device",          "log-every",
+                                                  "data-dir",         "out",             "stop-after-epoch",
+                                                  "stop-after-step",  "checkpoint-every", "stream",
+                                                  "resident-limit-mb"};
+    std::string diffs;
+    for (auto it = now.begin(); it != now.end(); ++it)
+        if (!may_change.count(it.key()) && saved.contains(it.key()) && saved[it.key()] != it.value())
+            diffs += "\n  " + it.key() + ": checkpoint has " + saved[it.key()].dump() + ", now " + it.value().dump();
+    LRP_CHECK(diffs.empty(), "--resume: settings differ from the checkpoint's run (start a new --out instead):", diffs);
+    return saved;
+}
 }  // namespace
 
 TrainSummary run_training(TrainConfig cfg) {
@@ -126,6 +148,9 @@ TrainSummary run_training(TrainConfig cfg) {
     if (!cfg.resume && fs::exists(ckpt))
         LRP_THROW("output directory '", out.string(), "' already holds a checkpoint; pass --resume to continue it or ",
                   "choose another --out (nothing was overwritten)");
+    // A resume with other settings is refused before any data is read.
+    nlohmann::json saved;  // the checkpoint's settings, when resuming
+    if (cfg.resume && fs::exists(ckpt)) saved = check_resume_settings(ckpt, config_json(cfg));
     const Device dev = parse_device(cfg.device);
     std::printf("lrpcu train: %s on %s, %s (width %d), %d epochs, batch %d, device %s\n", cfg.dataset.c_str(),
                 cfg.data_dir.empty() ? "its default location" : cfg.data_dir.c_str(), cfg.arch.c_str(), cfg.width,
@@ -163,22 +188,9 @@ TrainSummary run_training(TrainConfig cfg) {
     LrSchedule sched = make_schedule(cfg, spe);
 
     CheckpointState st;
-    nlohmann::json cfg_json = cfg;
-    cfg_json.erase("resume");
+    const nlohmann::json cfg_json = config_json(cfg);
     st.config = cfg_json;
     if (cfg.resume && fs::exists(ckpt)) {
-        // The run must continue with the settings it started with (only these may change on resume).
-        const nlohmann::json saved = read_checkpoint_state(ckpt.string()).config;
-        std::string diffs;
-        for (auto it = cfg_json.begin(); it != cfg_json.end(); ++it) {
-            static const std::set<std::string> may_change{
-                "epochs", "device", "log-every", "data-dir", "out", "stop-after-epoch", "stop-after-step",
-                "checkpoint-every", "stream", "resident-limit-mb"};
-            if (!may_change.count(it.key()) && saved.contains(it.key()) && saved[it.key()] != it.value())
-                diffs += "\n  " + it.key() + ": checkpoint has " + saved[it.key()].dump() + ", now " + it.value().dump();
-        }
-        LRP_CHECK(diffs.empty(), "--resume: settings differ from the checkpoint's run (start a new --out instead):",
-                  diffs);
         st = load_checkpoint(ckpt.string(), *model, opt.get());
         // More (or fewer) epochs stretch a schedule that depends on the run's length: the LR from here on
         // follows the new length, so the result differs from a run started with it.
