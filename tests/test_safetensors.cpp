@@ -272,15 +272,39 @@ TEST_F(SafetensorsCpu, TruncatedAndMutatedFilesLoadOrThrowLrpError) {
     sd["fc.bias"] = Tensor::from_vector(std::vector<float>{0.5f}, Shape{1});
     save_safetensors(path("valid.safetensors"), sd, {{"arch", "resnet18"}});
     const std::string good = read_all(path("valid.safetensors"));
+    // The header-only reader accepts exactly the files the full load accepts, with the same names, shapes,
+    // dtypes and metadata.
     const auto c = lrp::test::fuzz_file(
         good, path("fuzz.safetensors"),
         [](const std::string& p) {
+            std::string header_error;
+            SafetensorsHeader h;
+            try {
+                h = read_safetensors_header(p);
+            } catch (const Error& e) {
+                header_error = e.what();
+            }
             std::map<std::string, std::string> meta;
-            load_safetensors(p, &meta);
+            StateDict loaded;
+            try {
+                loaded = load_safetensors(p, &meta);
+            } catch (const Error&) {
+                EXPECT_FALSE(header_error.empty()) << "the header reader accepted a file the load refuses";
+                throw;
+            }
+            ASSERT_TRUE(header_error.empty()) << "the header reader refused a file that loads: " << header_error;
+            EXPECT_EQ(h.metadata, meta);
+            ASSERT_EQ(h.tensors.size(), loaded.size());
+            for (const auto& [name, t] : loaded) {
+                ASSERT_TRUE(h.tensors.count(name)) << name;
+                EXPECT_EQ(h.tensors.at(name).shape, t.shape()) << name;
+                EXPECT_EQ(h.tensors.at(name).dtype, t.dtype()) << name;
+            }
         },
         12345, std::string("0123456789[]{}\":,.-eE \x00\xff", 24));
     EXPECT_EQ(c.truncated_loaded, 0) << "a truncated file loaded";
     EXPECT_GT(c.refused, static_cast<int>(good.size()));  // the mutations were not all harmless
+    EXPECT_GT(c.loaded, 10);                               // and some were (the comparison above ran)
 }
 
 TEST_F(SafetensorsCpu, CheckStateDictListsEveryProblemInOneError) {

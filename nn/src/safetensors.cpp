@@ -162,10 +162,16 @@ Tensor read_tensor(int fd, const Entry& e, uint64_t data_start, const std::strin
 
 }  // namespace
 
-StateDict load_safetensors(const std::string& path, std::map<std::string, std::string>* metadata) {
-    Fd f;
-    f.fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    ST_CHECK(f.fd >= 0, "cannot open: ", std::strerror(errno));
+namespace {
+// A validated header: the tensors sorted by offset (non-empty ones), the empty ones, the metadata.
+struct Header {
+    std::vector<Entry> entries;
+    std::vector<const Entry*> order;  // non-empty entries by offset; they do not overlap
+    std::map<std::string, std::string> meta;
+    uint64_t data_start = 0;
+};
+
+Header read_header(const Fd& f, const std::string& path) {
     struct stat st {};
     ST_CHECK(::fstat(f.fd, &st) == 0, "cannot stat: ", std::strerror(errno));
     ST_CHECK(S_ISREG(st.st_mode), "not a regular file");
@@ -201,40 +207,62 @@ StateDict load_safetensors(const std::string& path, std::map<std::string, std::s
     ST_CHECK(header.is_object(), "header is not a JSON object");
     ST_CHECK(duplicate.empty(), "tensor '", duplicate, "' appears more than once in the header");
 
-    const uint64_t data_start = 8 + hlen, data_bytes = size - data_start;
-    std::vector<Entry> entries;
-    std::map<std::string, std::string> meta;
+    Header h;
+    h.data_start = 8 + hlen;
+    const uint64_t data_bytes = size - h.data_start;
     for (auto it = header.begin(); it != header.end(); ++it) {
         if (it.key() == "__metadata__") {
             ST_CHECK(it->is_object(), "\"__metadata__\" is not a JSON object");
             for (auto m = it->begin(); m != it->end(); ++m) {
                 ST_CHECK(m->is_string(), "\"__metadata__\" value of '", m.key(), "' is not a string");
-                meta[m.key()] = m->get<std::string>();
+                h.meta[m.key()] = m->get<std::string>();
             }
             continue;
         }
-        entries.push_back(parse_entry(it.key(), it.value(), data_bytes, path));
+        h.entries.push_back(parse_entry(it.key(), it.value(), data_bytes, path));
     }
 
     // Non-empty tensors must not share bytes (sorted by offset, each starts at or after the last end).
-    std::vector<const Entry*> order;
-    for (const Entry& e : entries)
-        if (e.end > e.begin) order.push_back(&e);
-    std::sort(order.begin(), order.end(), [](const Entry* a, const Entry* b) {
+    for (const Entry& e : h.entries)
+        if (e.end > e.begin) h.order.push_back(&e);
+    std::sort(h.order.begin(), h.order.end(), [](const Entry* a, const Entry* b) {
         return a->begin != b->begin ? a->begin < b->begin : a->end < b->end;
     });
-    for (size_t i = 1; i < order.size(); ++i) {
-        const Entry &a = *order[i - 1], &b = *order[i];
+    for (size_t i = 1; i < h.order.size(); ++i) {
+        const Entry &a = *h.order[i - 1], &b = *h.order[i];
         ST_CHECK(b.begin >= a.end, "tensors '", a.name, "' [", a.begin, ", ", a.end, ") and '", b.name, "' [",
                  b.begin, ", ", b.end, ") overlap");
     }
+    return h;
+}
 
+int open_file(const std::string& path) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    ST_CHECK(fd >= 0, "cannot open: ", std::strerror(errno));
+    return fd;
+}
+}  // namespace
+
+StateDict load_safetensors(const std::string& path, std::map<std::string, std::string>* metadata) {
+    Fd f;
+    f.fd = open_file(path);
+    Header h = read_header(f, path);
     StateDict sd;
-    for (const Entry* e : order) sd[e->name] = read_tensor(f.fd, *e, data_start, path);
-    for (const Entry& e : entries)
+    for (const Entry* e : h.order) sd[e->name] = read_tensor(f.fd, *e, h.data_start, path);
+    for (const Entry& e : h.entries)
         if (e.end == e.begin) sd[e.name] = Tensor::empty(Shape(e.dims), e.dtype->loaded);
-    if (metadata) *metadata = std::move(meta);
+    if (metadata) *metadata = std::move(h.meta);
     return sd;
+}
+
+SafetensorsHeader read_safetensors_header(const std::string& path) {
+    Fd f;
+    f.fd = open_file(path);
+    Header h = read_header(f, path);
+    SafetensorsHeader out;
+    for (const Entry& e : h.entries) out.tensors[e.name] = {e.dtype->loaded, Shape(e.dims)};
+    out.metadata = std::move(h.meta);
+    return out;
 }
 
 void save_safetensors(const std::string& path, const StateDict& sd, const std::map<std::string, std::string>& metadata) {

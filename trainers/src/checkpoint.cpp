@@ -102,9 +102,7 @@ void save_checkpoint(const std::string& path, nn::Module& model, const Optimizer
 }
 
 CheckpointState read_checkpoint_state(const std::string& path) {
-    std::map<std::string, std::string> meta;
-    nn::load_safetensors(path, &meta);
-    return parse_state(path, meta);
+    return parse_state(path, nn::read_safetensors_header(path).metadata);  // no tensor data read
 }
 
 CheckpointState load_checkpoint(const std::string& path, nn::Module& model, Optimizer* opt) {
@@ -125,24 +123,30 @@ void load_model_weights(const std::string& path, nn::Module& model) {
 }
 
 namespace {
-// The model tensors of a weights file (an lrpcu checkpoint's "model." keys, or a plain state_dict).
-nn::StateDict model_tensors(const std::string& path) {
-    std::map<std::string, std::string> meta;
-    nn::StateDict sd = nn::load_safetensors(path, &meta);
-    return meta.count("lrpcu") ? strip_prefix(sd, "model.") : sd;
+// The model tensors' shapes in a weights file (an lrpcu checkpoint's "model." keys, or a plain state_dict),
+// from its header alone.
+std::map<std::string, Shape> model_shapes(const std::string& path) {
+    const nn::SafetensorsHeader h = nn::read_safetensors_header(path);
+    const bool ours = h.metadata.count("lrpcu") > 0;
+    std::map<std::string, Shape> out;
+    for (const auto& [name, info] : h.tensors) {
+        if (!ours) out[name] = info.shape;
+        else if (name.rfind("model.", 0) == 0) out[name.substr(6)] = info.shape;
+    }
+    return out;
 }
 }  // namespace
 
 int infer_in_channels(const std::string& path) {
-    const nn::StateDict sd = model_tensors(path);
+    const std::map<std::string, Shape> sd = model_shapes(path);
     for (const char* k : {"conv1.weight", "features.0.weight"})  // ResNet's stem, VGG's first conv
-        if (auto it = sd.find(k); it != sd.end() && it->second.ndim() == 4) return static_cast<int>(it->second.dim(1));
+        if (auto it = sd.find(k); it != sd.end() && it->second.ndim() == 4) return static_cast<int>(it->second[1]);
     return -1;
 }
 
 int infer_num_classes(const std::string& path) {
-    const nn::StateDict sd = model_tensors(path);
-    auto rows = [](const Tensor& w) { return w.ndim() == 2 ? static_cast<int>(w.dim(0)) : -1; };
+    const std::map<std::string, Shape> sd = model_shapes(path);
+    auto rows = [](const Shape& w) { return w.ndim() == 2 ? static_cast<int>(w[0]) : -1; };
     if (auto it = sd.find("fc.weight"); it != sd.end()) return rows(it->second);  // ResNet
     // VGG: "classifier.weight" (CIFAR form) or the highest-numbered "classifier.<i>.weight" (torchvision's)
     if (auto it = sd.find("classifier.weight"); it != sd.end()) return rows(it->second);
@@ -153,7 +157,7 @@ int infer_num_classes(const std::string& path) {
             k.compare(k.size() - post.size(), post.size(), post) != 0)
             continue;
         const std::string idx = k.substr(pre.size(), k.size() - pre.size() - post.size());
-        if (idx.empty() || idx.find_first_not_of("0123456789") != std::string::npos) continue;
+        if (idx.empty() || idx.size() > 6 || idx.find_first_not_of("0123456789") != std::string::npos) continue;
         if (std::stoi(idx) > best && t.ndim() == 2) best = std::stoi(idx), out = rows(t);
     }
     return out;

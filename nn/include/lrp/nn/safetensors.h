@@ -21,6 +21,18 @@ using StateDict = std::map<std::string, Tensor>;
 // the problem; nothing is read outside the file or the header.
 StateDict load_safetensors(const std::string& path, std::map<std::string, std::string>* metadata = nullptr);
 
+// The header alone, validated as load_safetensors validates it but without reading tensor data: each
+// tensor's dtype (as it would load) and shape, and the metadata. Cheap for any file size.
+struct SafetensorsHeader {
+    struct TensorInfo {
+        DType dtype = DType::F32;
+        Shape shape;
+    };
+    std::map<std::string, TensorInfo> tensors;
+    std::map<std::string, std::string> metadata;
+};
+SafetensorsHeader read_safetensors_header(const std::string& path);
+
 // Writes `sd` (tensors on any device; copied to the host) as safetensors: names sorted, data in
 // name order, each tensor in its own dtype, the data section aligned to 8 bytes. The file is written
 // to a temporary file in the same directory, fsync'ed and renamed over `path`, so an existing file
