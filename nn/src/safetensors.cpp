@@ -166,7 +166,7 @@ namespace {
 // A validated header: the tensors sorted by offset (non-empty ones), the empty ones, the metadata.
 struct Header {
     std::vector<Entry> entries;
-    std::vector<const Entry*> order;  // non-empty entries by offset; they do not overlap
+    std::vector<size_t> order;  // indices of the non-empty entries by offset (no pointers: Header is returned)
     std::map<std::string, std::string> meta;
     uint64_t data_start = 0;
 };
@@ -223,13 +223,14 @@ Header read_header(const Fd& f, const std::string& path) {
     }
 
     // Non-empty tensors must not share bytes (sorted by offset, each starts at or after the last end).
-    for (const Entry& e : h.entries)
-        if (e.end > e.begin) h.order.push_back(&e);
-    std::sort(h.order.begin(), h.order.end(), [](const Entry* a, const Entry* b) {
-        return a->begin != b->begin ? a->begin < b->begin : a->end < b->end;
+    for (size_t i = 0; i < h.entries.size(); ++i)
+        if (h.entries[i].end > h.entries[i].begin) h.order.push_back(i);
+    std::sort(h.order.begin(), h.order.end(), [&h](size_t i, size_t j) {
+        const Entry &a = h.entries[i], &b = h.entries[j];
+        return a.begin != b.begin ? a.begin < b.begin : a.end < b.end;
     });
     for (size_t i = 1; i < h.order.size(); ++i) {
-        const Entry &a = *h.order[i - 1], &b = *h.order[i];
+        const Entry &a = h.entries[h.order[i - 1]], &b = h.entries[h.order[i]];
         ST_CHECK(b.begin >= a.end, "tensors '", a.name, "' [", a.begin, ", ", a.end, ") and '", b.name, "' [",
                  b.begin, ", ", b.end, ") overlap");
     }
@@ -248,7 +249,7 @@ StateDict load_safetensors(const std::string& path, std::map<std::string, std::s
     f.fd = open_file(path);
     Header h = read_header(f, path);
     StateDict sd;
-    for (const Entry* e : h.order) sd[e->name] = read_tensor(f.fd, *e, h.data_start, path);
+    for (size_t i : h.order) sd[h.entries[i].name] = read_tensor(f.fd, h.entries[i], h.data_start, path);
     for (const Entry& e : h.entries)
         if (e.end == e.begin) sd[e.name] = Tensor::empty(Shape(e.dims), e.dtype->loaded);
     if (metadata) *metadata = std::move(h.meta);

@@ -112,6 +112,7 @@ void check_splits_agree(const DataSplit& tr, const DataSplit& te) {
               te.channels, "x", te.height, "x", te.width, ", the training split's ", tr.channels, "x", tr.height, "x",
               tr.width, " (", tr.name, "; for image folders, --resize/--crop make them agree)");
 }
+
 // The settings a checkpoint records (all but "resume").
 nlohmann::json config_json(const TrainConfig& cfg) {
     nlohmann::json j = cfg;
