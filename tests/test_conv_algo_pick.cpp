@@ -1,6 +1,6 @@
 // The cuDNN algorithm choice (kernels/cuda/conv_algo_pick.h) against fake heuristic rankings, on the
-// host: deterministic preference and its fallback, FMA-only math without TF32, workspace caps, failed
-// results and workspace queries. Needs only cuDNN's headers (CUDA builds), no GPU.
+// host: deterministic preference and its fallback, FMA-only math without TF32, no fp16 conversion with
+// TF32, workspace caps, failed results and workspace queries, and which algorithms round (FFT/Winograd). Needs only cuDNN's headers (CUDA builds), no GPU.
 #include <gtest/gtest.h>
 
 #include "lrp/config.h"
@@ -114,6 +114,40 @@ TEST(ConvAlgoPick, SkipsFailedResultsWorkspaceOverCapAndFailedQueries) {
     // The query's own answer is held to the cap too.
     EXPECT_FALSE(pick({perf(1, CUDNN_FMA_MATH, true)}, false, true, 1000, {}, 4000).ok);
     EXPECT_FALSE(pick({}, false, true).ok);
+}
+
+TEST(ConvAlgoPick, Tf32NeverTakesTheFp16Conversion) {
+    // TF32 allows tensor cores, not fp32 data converted to fp16: that result is passed over unqueried.
+    const std::vector<Perf> v{perf(5, CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION, true), perf(1, CUDNN_TENSOR_OP_MATH, true)};
+    Picked r = pick(v, true, true);
+    ASSERT_TRUE(r.ok);
+    EXPECT_EQ(r.c.algo, 1);
+    EXPECT_EQ(r.queried, std::vector<int>{1});
+    EXPECT_EQ(r.set_math, std::vector<cudnnMathType_t>{CUDNN_TENSOR_OP_MATH});
+    EXPECT_FALSE(pick({v[0]}, true, false).ok);
+    EXPECT_FALSE(pick({v[0]}, false, false).ok);
+}
+
+TEST(ConvAlgoPick, TransformAlgorithmsByDirection) {
+    using lrp::kernels::cuda::is_transform_algo;
+    // Forward: implicit/explicit GEMM and direct are exact on small integers; FFT and Winograd are not.
+    for (int a : {CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM, CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM,
+                  CUDNN_CONVOLUTION_FWD_ALGO_GEMM, CUDNN_CONVOLUTION_FWD_ALGO_DIRECT})
+        EXPECT_FALSE(is_transform_algo(0, a)) << a;
+    for (int a : {CUDNN_CONVOLUTION_FWD_ALGO_FFT, CUDNN_CONVOLUTION_FWD_ALGO_FFT_TILING,
+                  CUDNN_CONVOLUTION_FWD_ALGO_WINOGRAD, CUDNN_CONVOLUTION_FWD_ALGO_WINOGRAD_NONFUSED})
+        EXPECT_TRUE(is_transform_algo(0, a)) << a;
+    for (int a : {CUDNN_CONVOLUTION_BWD_DATA_ALGO_0, CUDNN_CONVOLUTION_BWD_DATA_ALGO_1})
+        EXPECT_FALSE(is_transform_algo(1, a)) << a;
+    for (int a : {CUDNN_CONVOLUTION_BWD_DATA_ALGO_FFT, CUDNN_CONVOLUTION_BWD_DATA_ALGO_FFT_TILING,
+                  CUDNN_CONVOLUTION_BWD_DATA_ALGO_WINOGRAD, CUDNN_CONVOLUTION_BWD_DATA_ALGO_WINOGRAD_NONFUSED})
+        EXPECT_TRUE(is_transform_algo(1, a)) << a;
+    for (int a : {CUDNN_CONVOLUTION_BWD_FILTER_ALGO_0, CUDNN_CONVOLUTION_BWD_FILTER_ALGO_1,
+                  CUDNN_CONVOLUTION_BWD_FILTER_ALGO_3})
+        EXPECT_FALSE(is_transform_algo(2, a)) << a;
+    for (int a : {CUDNN_CONVOLUTION_BWD_FILTER_ALGO_FFT, CUDNN_CONVOLUTION_BWD_FILTER_ALGO_FFT_TILING,
+                  CUDNN_CONVOLUTION_BWD_FILTER_ALGO_WINOGRAD_NONFUSED})
+        EXPECT_TRUE(is_transform_algo(2, a)) << a;
 }
 
 #else

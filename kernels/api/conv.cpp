@@ -128,13 +128,14 @@ void conv2d_wgrad(const Conv2dDesc& d, const Tensor& x, const Tensor& dy, const 
 
 namespace lrp::kernels {
 namespace {
-std::atomic<int64_t> g_algo_searches{0}, g_algo_hits{0}, g_algo_nondet{0};
+std::atomic<int64_t> g_algo_searches{0}, g_algo_hits{0}, g_algo_nondet{0}, g_algo_transform{0};
 }  // namespace
 
 ConvAlgoCacheStats conv_algo_cache_stats() {
-    return {g_algo_searches.load(), g_algo_hits.load(), g_algo_nondet.load()};
+    return {g_algo_searches.load(), g_algo_hits.load(), g_algo_nondet.load(), g_algo_transform.load()};
 }
 void conv_algo_record_nondeterministic() { g_algo_nondet.fetch_add(1); }
+void conv_algo_record_transform() { g_algo_transform.fetch_add(1); }
 void conv_algo_cache_record(bool hit) { (hit ? g_algo_hits : g_algo_searches).fetch_add(1); }
 
 }  // namespace lrp::kernels

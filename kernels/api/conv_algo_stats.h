@@ -10,10 +10,13 @@ struct ConvAlgoCacheStats {
     int64_t searches = 0;  // lookups that ran the algorithm heuristics (a new shape/direction/TF32 setting)
     int64_t hits = 0;      // lookups answered from the cache
     int64_t nondeterministic = 0;  // searches that chose an algorithm cuDNN does not call deterministic
+    int64_t transform = 0;  // lookups (hits too) answered with an FFT or Winograd algorithm: their transforms
+                            // round, so even small-integer data need not give bit-exact results
 };
 
 ConvAlgoCacheStats conv_algo_cache_stats();
 void conv_algo_cache_record(bool hit);
 void conv_algo_record_nondeterministic();
+void conv_algo_record_transform();
 
 }  // namespace lrp::kernels

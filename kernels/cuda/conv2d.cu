@@ -29,6 +29,7 @@ struct Plan {
     int algo = 0;  // cudnnConvolution{Fwd,BwdData,BwdFilter}Algo_t, by direction
     size_t ws = 0;
     bool deterministic = false;  // cuDNN reports the algorithm as run-to-run reproducible
+    bool transform = false;      // an FFT or Winograd algorithm (rounding transforms)
 };
 
 using Key = std::array<int, 18>;
@@ -109,6 +110,7 @@ std::unique_ptr<Plan> make_plan(cudnnHandle_t h, const Conv2dDesc& d, Dir dir, b
         break;
     }
     }
+    if (ok) p->transform = is_transform_algo(static_cast<int>(dir), p->algo);
     static const char* const kDirName[] = {"forward", "backward-data", "backward-filter"};
     LRP_CHECK(ok, "conv2d: cuDNN offers no usable ", kDirName[static_cast<int>(dir)], " algorithm (", n,
               " candidates; FMA math unless TF32 is allowed, workspace <= ", kMaxWorkspace >> 20, " MiB) for ",
@@ -130,6 +132,7 @@ const Plan& plan_for(const Ctx& ctx, cudnnHandle_t h, const Conv2dDesc& d, Dir d
         if (!it->second->deterministic) conv_algo_record_nondeterministic();
     }
     conv_algo_cache_record(hit);
+    if (it->second->transform) conv_algo_record_transform();
     return *it->second;
 }
 

@@ -20,7 +20,8 @@ struct AlgoChoice {
 // pass CUDNN_DEFAULT_MATH ones, never tensor-op math (the descriptor keeps CUDNN_FMA_MATH); with TF32
 // set_math(result's math type) is called before the query, so the descriptor takes it. With `det` and no
 // deterministic result, the same rules run again over all results (fallback = true), so a shape never
-// fails only for lack of a deterministic algorithm. Returns false when nothing qualifies.
+// fails only for lack of a deterministic algorithm. Results with CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION
+// (fp32 data converted to fp16) never qualify. Returns false when nothing qualifies.
 template <class Perf, class SetMath, class WsQuery>
 bool pick_algo(const Perf* perf, int n, bool tf32, bool det, size_t max_ws, SetMath set_math, WsQuery ws_query,
                AlgoChoice& out) {
@@ -31,6 +32,8 @@ bool pick_algo(const Perf* perf, int n, bool tf32, bool det, size_t max_ws, SetM
                 if (r.status != CUDNN_STATUS_SUCCESS || r.memory > max_ws) continue;
                 if (strict && r.determinism != CUDNN_DETERMINISTIC) continue;
                 if (tf32) {
+                    // TF32 allows tensor cores, not a down-conversion of the fp32 data to fp16.
+                    if (r.mathType == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION) continue;
                     set_math(r.mathType);
                 } else if (r.mathType != (pass == 0 ? CUDNN_FMA_MATH : CUDNN_DEFAULT_MATH)) {
                     continue;
@@ -46,6 +49,23 @@ bool pick_algo(const Perf* perf, int n, bool tf32, bool det, size_t max_ws, SetM
         }
     }
     return false;
+}
+
+// Whether algorithm `algo` of direction `dir` (0 forward, 1 backward-data, 2 backward-filter) is an FFT
+// or Winograd one: their transforms round, so integer-valued data need not give exact results.
+inline bool is_transform_algo(int dir, int algo) {
+    switch (dir) {
+    case 0:
+        return algo == CUDNN_CONVOLUTION_FWD_ALGO_FFT || algo == CUDNN_CONVOLUTION_FWD_ALGO_FFT_TILING ||
+               algo == CUDNN_CONVOLUTION_FWD_ALGO_WINOGRAD || algo == CUDNN_CONVOLUTION_FWD_ALGO_WINOGRAD_NONFUSED;
+    case 1:
+        return algo == CUDNN_CONVOLUTION_BWD_DATA_ALGO_FFT || algo == CUDNN_CONVOLUTION_BWD_DATA_ALGO_FFT_TILING ||
+               algo == CUDNN_CONVOLUTION_BWD_DATA_ALGO_WINOGRAD ||
+               algo == CUDNN_CONVOLUTION_BWD_DATA_ALGO_WINOGRAD_NONFUSED;
+    default:
+        return algo == CUDNN_CONVOLUTION_BWD_FILTER_ALGO_FFT || algo == CUDNN_CONVOLUTION_BWD_FILTER_ALGO_FFT_TILING ||
+               algo == CUDNN_CONVOLUTION_BWD_FILTER_ALGO_WINOGRAD_NONFUSED;
+    }
 }
 
 }  // namespace lrp::kernels::cuda
