@@ -173,6 +173,29 @@ TEST(CachingAllocatorCpu, GraphPoolReusesItsOwnBlocksAndHandsBackLiveOnes) {
     EXPECT_EQ(a.stats().raw_allocs, 1u);
 }
 
+// A block allocated before the capture and freed inside it (an eager tensor the captured work used, then
+// dropped) is the graph's as well: not handed to later tensors, not returned by release_cached() nor by
+// the out-of-memory retry while the graph lives; released with the pool.
+TEST(CachingAllocatorCpu, GraphPoolTakesBlocksAllocatedBeforeAndFreedDuringTheCapture) {
+    FakeRaw raw;
+    auto a = raw.make();
+    void* t = a.allocate(2048);
+    const int pool = a.begin_pool_capture();
+    a.deallocate(t);
+    a.end_pool_capture();
+    void* u = a.allocate(2048);
+    EXPECT_NE(u, t) << "a replay may still write to the block";
+    a.release_cached();
+    EXPECT_EQ(raw.live.count(t), 1u) << "the graph's block must not be freed while the graph lives";
+    a.release_pool(pool);
+    void* v = a.allocate(2048);
+    EXPECT_EQ(v, t) << "released with the pool";
+    a.deallocate(u), a.deallocate(v);
+    EXPECT_EQ(a.stats().in_use, 0u);
+    a.release_cached();
+    EXPECT_TRUE(raw.live.empty());
+}
+
 // Out of memory during a capture: the cache is not released (a raw free would break the capture), and
 // the error says why.
 TEST(CachingAllocatorCpu, OutOfMemoryDuringCaptureKeepsTheCache) {

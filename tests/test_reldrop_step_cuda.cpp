@@ -150,6 +150,30 @@ TEST(DeviceGraphCuda, CapturedTemporariesStayWithTheGraph) {
     EXPECT_TRUE(again.raw_data() == temp || again2.raw_data() == temp) << "the released pool is reused";
 }
 
+// An eager tensor the captured work writes, dropped inside the capture: its block is the graph's too, so
+// a tensor allocated after the capture does not get it (a replay would overwrite that tensor).
+TEST(DeviceGraphCuda, EagerBlockFreedInsideTheCaptureStaysWithTheGraph) {
+    LRP_SKIP_WITHOUT_CUDA();
+    const Device dev = Device::cuda(0);
+    set_cuda_sync_debug(false);
+    Tensor x = Tensor::from_vector(test::random_vec(4101, 5), {4101}, dev), y = Tensor::empty({4101}, DType::F32, dev);
+    Tensor e = Tensor::empty({4101}, DType::F32, dev);
+    const void* eager = e.raw_data();
+    DeviceGraph graph(dev);
+    graph.begin_capture();
+    ops::scale(x, 2.f, e);
+    ops::scale(e, 0.5f, y);
+    e = Tensor();
+    graph.end_capture();
+    Tensor other = Tensor::empty({4101}, DType::F32, dev);
+    EXPECT_NE(other.raw_data(), eager) << "a block the graph writes to was handed out";
+    ops::fill(other, 7.f);
+    graph.replay();
+    synchronize(dev);
+    EXPECT_EQ(other.to_vector<float>(), std::vector<float>(4101, 7.f));
+    EXPECT_EQ(y.to_vector<float>(), x.to_vector<float>());
+}
+
 TEST(DeviceGraphCpu, NeedsACudaDevice) {
     EXPECT_THROW(DeviceGraph g(Device::cpu()), Error);
 }

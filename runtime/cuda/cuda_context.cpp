@@ -32,15 +32,21 @@ void check_launch(const char* file, int line, const char* what, cudaStream_t str
 }
 
 CudaContext::CudaContext(int device) : device_(device) {
+    int cur = -1;  // the stream is created on device_; the caller's current device is restored
+    LRP_CUDA_CHECK(cudaGetDevice(&cur));
     LRP_CUDA_CHECK(cudaSetDevice(device_));
     LRP_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
+    if (cur != device_) LRP_CUDA_CHECK(cudaSetDevice(cur));
     int dev = device_;
     alloc_ = std::make_unique<CachingAllocator>(
         str("cuda:", device_),
         [dev](size_t n) -> void* {
             void* p = nullptr;
-            cudaSetDevice(dev);
+            int cur = -1;  // allocate on `dev`, then restore the caller's current device
+            LRP_CUDA_CHECK(cudaGetDevice(&cur));
+            if (cur != dev) LRP_CUDA_CHECK(cudaSetDevice(dev));
             cudaError_t e = cudaMalloc(&p, n);
+            if (cur != dev) LRP_CUDA_CHECK(cudaSetDevice(cur));
             if (e == cudaErrorMemoryAllocation) {
                 (void)cudaGetLastError();
                 return nullptr;
@@ -122,9 +128,17 @@ void cuda_copy_bytes(void* dst, Device dd, const void* src, Device sd, size_t by
     cudaMemcpyKind kind = dd.is_cpu() ? cudaMemcpyDeviceToHost
                           : sd.is_cpu() ? cudaMemcpyHostToDevice : cudaMemcpyDeviceToDevice;
     if (dd.is_cuda() && sd.is_cuda() && dd.index != sd.index) {
-        // Cross-device: order after both streams' pending work.
-        cuda_context(sd.index).synchronize();
+        // Cross-device: the copy runs on the destination's stream after the source's pending work, and the
+        // source's stream waits for the copy, so its allocator cannot reuse `src` before the copy read it.
+        CudaContext& s = cuda_context(sd.index);
+        s.synchronize();
         LRP_CUDA_CHECK(cudaMemcpyPeerAsync(dst, dd.index, src, sd.index, bytes, c.stream()));
+        cudaEvent_t done = nullptr;
+        LRP_CUDA_CHECK(cudaEventCreateWithFlags(&done, cudaEventDisableTiming));
+        LRP_CUDA_CHECK(cudaEventRecord(done, c.stream()));
+        const cudaError_t waited = cudaStreamWaitEvent(s.stream(), done, 0);
+        LRP_CUDA_CHECK(cudaEventDestroy(done));  // released once the event completes
+        LRP_CUDA_CHECK(waited);
         return;
     }
     LRP_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, kind, c.stream()));

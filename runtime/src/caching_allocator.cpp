@@ -83,6 +83,11 @@ void CachingAllocator::deallocate(void* p) {
     }
     stats_.in_use -= it->second;
     auto own = owner_.find(p);
+    if (own == owner_.end() && capturing_) {
+        // Allocated before the capture, freed inside it: the captured work may have used it, so a replay
+        // may too. It joins the capturing graph's pool, as if the capture had allocated it.
+        own = owner_.emplace(p, capturing_).first;
+    }
     if (own != owner_.end()) {
         pool_free_[own->second].emplace(it->second, p);  // the graph still writes here on replay
     } else {

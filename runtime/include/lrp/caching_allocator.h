@@ -45,7 +45,8 @@ public:
     // freed (inside the capture or later) it goes back to its pool, never to the shared cache, and only
     // release_pool() returns the pool's blocks to the cache. Allocations during a capture take the pool's
     // own free blocks first, then the shared cache, then the raw allocator, and never release the cache
-    // (a raw free would break the capture). Returns the pool id (> 0).
+    // (a raw free would break the capture). A block allocated before the capture and freed during it
+    // joins the pool too (the captured work may use it). Returns the pool id (> 0).
     int begin_pool_capture();
     void end_pool_capture();
     void release_pool(int id);  // after the graph is destroyed (its last replay is stream-ordered before reuse)
