@@ -1,7 +1,9 @@
 // Softmax cross-entropy: hand-computed values, a double reference with label smoothing (PyTorch
 // semantics), a float64 finite-difference check of dlogits, NaN rows for bad labels, error paths,
 // and the CUDA entry against the CPU.
+#include <cmath>
 #include <functional>
+#include <limits>
 
 #include "lrp/kernels/ops.h"
 #include "lrp/ops/loss.h"
@@ -110,6 +112,19 @@ TEST(SoftmaxXentCpu, LargeLogitsStayFinite) {
     EXPECT_NEAR(r.dlogits[2], -0.1 / 3, 1e-6);
 }
 
+// A -inf logit (a masked class) is a class of probability 0: without smoothing the loss stays finite
+// (PyTorch's value); with smoothing its share of the target makes the loss +inf, never NaN.
+TEST(SoftmaxXentCpu, MinusInfinityLogit) {
+    const float l3 = static_cast<float>(std::log(3.0)), inf = std::numeric_limits<float>::infinity();
+    auto r = run_cpu({-inf, 0.f, l3}, {2}, 3, 0.f, 1.f);
+    EXPECT_NEAR(r.loss[0], -std::log(0.75), 1e-6);
+    EXPECT_EQ(r.dlogits[0], 0.f);
+    EXPECT_NEAR(r.dlogits[1], 0.25, 1e-6);
+    EXPECT_NEAR(r.dlogits[2], -0.25, 1e-6);
+    r = run_cpu({-inf, 0.f, l3}, {2}, 3, 0.1f, 1.f);
+    EXPECT_EQ(r.loss[0], inf);
+}
+
 TEST(SoftmaxXentCpu, OutOfRangeLabelGivesNaNRow) {
     const int K = 3;
     auto r = run_cpu(random_vec(3 * K, 7), {-1, 1, K}, K, 0.f, 1.f);
@@ -173,6 +188,7 @@ TEST(SoftmaxXentCuda, MatchesCpu) {
             auto x = random_vec(int64_t(N) * K, 11 + K, -4.f, 4.f);
             auto labels = lrp::test::random_ints(N, 12 + N, 0, K - 1);
             if (N >= 7) labels[N / 2] = K;  // one invalid label: a NaN row on both backends
+            if (s == 0.f && K >= 2) x[static_cast<size_t>(N - 1) * K + (labels[N - 1] + 1) % K] = -INFINITY;
             const float gs = 1.f / N;
             std::vector<float> loss(N), d(int64_t(N) * K);
             cpu_ops().softmax_xent(kernel_ctx(Device::cpu()), x.data(), labels.data(), N, K, s, gs, loss.data(),

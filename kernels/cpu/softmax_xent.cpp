@@ -30,7 +30,8 @@ void softmax_xent(const Ctx&, const float* logits, const int32_t* labels, int N,
         }
         const double lse = m + std::log(se);
         // -sum_k t_k (x_k - lse) with t = (1 - s) onehot + s/K
-        loss[n] = static_cast<float>((1.0 - s) * (lse - x[label]) + off * (K * lse - sx));
+        // (without smoothing the second term is skipped: a -inf logit would make it 0 * inf = NaN)
+        loss[n] = static_cast<float>((1.0 - s) * (lse - x[label]) + (off == 0 ? 0.0 : off * (K * lse - sx)));
         if (dx) {
             for (int k = 0; k < K; ++k) {
                 double p = std::exp(x[k] - lse);

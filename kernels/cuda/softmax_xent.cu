@@ -55,7 +55,8 @@ __global__ void __launch_bounds__(kXentBlock)
     if (threadIdx.x == 0) {
         const double lse = mx + log(acc.e);
         sh_lse = lse;
-        loss[n] = static_cast<float>((1.0 - smoothing) * (lse - x[label]) + off * (K * lse - acc.x));
+        // (without smoothing the second term is skipped: a -inf logit would make it 0 * inf = NaN)
+        loss[n] = static_cast<float>((1.0 - smoothing) * (lse - x[label]) + (off == 0 ? 0.0 : off * (K * lse - acc.x)));
     }
     if (!dx) return;
     __syncthreads();
