@@ -4,12 +4,12 @@
 # checkpoint, and a markdown + JSON table (scripts/reldrop-table.py). Finished runs are kept and reused.
 #   scripts/reldrop-results.sh [--protocol gpu|cpu] [--seeds "0 1 2"] [--out DIR] [--phase all|train|eval|table]
 #                              [--data-dir DIR] [--extra "NAME|train flags"]...   (more rows, e.g. "reldrop-block-egb|--augment
-#                              reldrop-block --reldrop-composite epsilon_gamma_box")
+#                              reldrop-block --reldrop-composite epsilon_gamma_box") [--no-base] (only the --extra rows)
 # gpu: full data, width 64, 15 epochs, 3 seeds. cpu: the main job's reduced setting (6000 training images,
 # 2000 test images, width 16, 3 epochs), 1 seed: small enough for a 2-core machine, far from converged.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-protocol=gpu seeds="" out="" phase=all data=() bin=${LRPCU:-build/lrpcu}
+protocol=gpu seeds="" out="" phase=all nobase=0 data=() bin=${LRPCU:-build/lrpcu}
 runs=("none|--augment none" "random-erasing|--augment random-erasing" "reldrop-block|--augment reldrop-block"
       "reldrop-pixel|--augment reldrop-pixel")
 while [[ $# -gt 0 ]]; do
@@ -20,9 +20,12 @@ while [[ $# -gt 0 ]]; do
     --phase) phase=$2; shift 2 ;;
     --data-dir) data=(--data-dir "$2"); shift 2 ;;
     --extra) runs+=("$2"); shift 2 ;;
+    --no-base) nobase=1; shift ;;
     *) echo "reldrop-results: unknown argument '$1'" >&2; exit 2 ;;
   esac
 done
+(( nobase )) && runs=("${runs[@]:4}")
+(( ${#runs[@]} )) || { echo "reldrop-results: --no-base without any --extra row: nothing to run" >&2; exit 2; }
 case $protocol in
   gpu) train=(--device cuda --epochs 15 --batch-size 128 --lr 0.1 --width 64); evalargs=(--device cuda)
        seeds=${seeds:-"0 1 2"} ;;
