@@ -1,7 +1,8 @@
 // The RelDrop step on CUDA: the masks agree with the CPU step for the same weights and RNG stream, and
 // the whole step (attribution, masks, train forward/backward, SGD) captures into a CUDA graph in global
-// capture mode (which fails on any synchronisation, device-to-host copy or allocation) and replays to
-// the eager result. Skips without a device; fails instead when LRP_REQUIRE_CUDA=1.
+// capture mode (which fails on any synchronisation or device-to-host copy), allocates no device memory
+// while captured (the allocator's raw-allocation count; CUDA need not refuse a cudaMalloc there) and
+// replays to the eager result. Skips without a device; fails instead when LRP_REQUIRE_CUDA=1.
 #include <gtest/gtest.h>
 
 #include "lrp/context.h"
@@ -81,6 +82,7 @@ TEST(RelDropStepCuda, WholeStepCapturesIntoAGraphAndReplaysToTheEagerResult) {
     Generator g(77, 1000);
     Tensor trained;
     train::StepResult r;
+    const size_t raw0 = memory_stats(dev).raw_allocs;
     graph.begin_capture();
     try {
         r = train::reldrop_train_step(*f.model, *f.opt, rd, f.x, f.y, g, {}, &trained, status);
@@ -88,6 +90,8 @@ TEST(RelDropStepCuda, WholeStepCapturesIntoAGraphAndReplaysToTheEagerResult) {
         FAIL() << "the RelDrop step cannot be captured (it synchronises or allocates): " << e.what();
     }
     ASSERT_NO_THROW(graph.end_capture());
+    EXPECT_EQ(memory_stats(dev).raw_allocs, raw0) << "the captured step allocated device memory (cudaMalloc): "
+                                                     "steady state must be served from the allocator's cache";
     EXPECT_GT(graph.nodes(), 50u);
     graph.replay();
     synchronize(dev);
