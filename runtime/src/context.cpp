@@ -45,7 +45,9 @@ KernelCtx kernel_ctx(Device d) {
     if (d.is_cpu()) return {d, nullptr};
     require_device(d);
 #if LRP_HAVE_CUDA
-    return {d, &cuda_context(d.index)};
+    CudaContext& c = cuda_context(d.index);
+    c.make_current();  // kernels launch on c's stream, which belongs to that device
+    return {d, &c};
 #else
     LRP_THROW("unreachable: CUDA device in a CPU-only build");
 #endif

@@ -22,7 +22,8 @@ public:
     // the blocks it takes belong to this graph's allocator pool until the graph is destroyed, so memory
     // the captured work freed is never handed to other tensors while replays still write to it.
     // Host values passed as kernel arguments (Philox seed and offset, learning rate, a per-batch coin
-    // drawn on the host) are frozen at capture: every replay repeats them.
+    // drawn on the host) are frozen at capture: every replay repeats them. Host-side state updated by the
+    // captured code (BatchNorm's num_batches_tracked counter) does not advance on replay.
     void begin_capture();
     // Finishes the capture and instantiates the graph; throws naming the capture error (e.g. a
     // synchronising call inside the captured region).
