@@ -50,6 +50,8 @@ def main():
         r["flags"] = f"--augment {cfg['augment']}"
         if cfg["augment"].startswith("reldrop-") and cfg.get("reldrop-composite", "reldrop") != "reldrop":
             r["flags"] += f" --reldrop-composite {cfg['reldrop-composite']}"
+        if cfg["augment"].startswith("reldrop-") and cfg.get("reldrop-fill", "reference") != "reference":
+            r["flags"] += f" --reldrop-fill {cfg['reldrop-fill']}"
         runs.setdefault(m.group(1), []).append(r)
     order = ["none", "random-erasing", "reldrop-block", "reldrop-patch", "reldrop-pixel"]  # then extras, by name
     names = sorted(runs, key=lambda a: order.index(a) if a in order else 99)
