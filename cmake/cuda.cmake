@@ -1,5 +1,5 @@
-# CUDA detection: sets LRP_HAVE_CUDA / LRP_HAVE_CUDNN. No nvcc is not an error; the default
-# architecture is 90 (H100/H200), never "native" (which fails at configure time without a GPU).
+# CUDA detection: sets LRP_HAVE_CUDA / LRP_HAVE_CUDNN. No nvcc, or nvcc without cuDNN, is a CPU-only build,
+# not an error (unless LRP_REQUIRE_CUDA_BUILD); the default architecture is 90 (H100/H200), never "native".
 set(LRP_HAVE_CUDA OFF)
 set(LRP_HAVE_CUDNN OFF)
 if(LRP_ENABLE_CUDA)
@@ -28,14 +28,17 @@ if(LRP_ENABLE_CUDA)
         target_link_libraries(lrp_cudnn INTERFACE ${CUDNN_LIBRARY})
         set(LRP_HAVE_CUDNN ON)
       else()
-        message(WARNING "lrpcu: cuDNN not found; the CUDA backend needs it for convolutions")
+        message(WARNING "lrpcu: cuDNN not found (set CUDNN_PATH to its prefix); the CUDA backend needs it "
+                        "for convolutions, so this build is CPU-only")
       endif()
+    else()
+      message(WARNING "lrpcu: LRP_ENABLE_CUDNN=OFF; the CUDA backend needs cuDNN, so this build is CPU-only")
     endif()
   endif()
 endif()
-if(LRP_REQUIRE_CUDA_BUILD AND NOT LRP_HAVE_CUDA)
-  message(FATAL_ERROR "LRP_REQUIRE_CUDA_BUILD=ON but no CUDA compiler was found")
+if(LRP_HAVE_CUDA AND NOT LRP_HAVE_CUDNN)  # nvcc without cuDNN: a CPU-only build, not a failed one
+  set(LRP_HAVE_CUDA OFF)
 endif()
-if(LRP_HAVE_CUDA AND NOT LRP_HAVE_CUDNN)
-  message(FATAL_ERROR "lrpcu: the CUDA backend needs cuDNN (or configure with -DLRP_ENABLE_CUDA=OFF)")
+if(LRP_REQUIRE_CUDA_BUILD AND NOT LRP_HAVE_CUDA)
+  message(FATAL_ERROR "LRP_REQUIRE_CUDA_BUILD=ON but the CUDA backend cannot be built (no CUDA compiler, or no cuDNN)")
 endif()

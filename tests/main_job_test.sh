@@ -17,8 +17,9 @@ write("train", 120)
 write("t10k", 40)
 PY
 cd "$(dirname "$0")/.."
+# --flag=value and --flag value both work (--test-subset= and --out= feed the eval after training).
 out=$(LRP_DISABLE_CUDA=1 LRP_BUILD_DIR="$bindir" scripts/main-job.sh --data-dir "$tmp/data" --epochs 1 \
-      --train-subset 100 --test-subset 30 --width 4 --batch-size 25 --out "$tmp/run" 2>&1) ||
+      --train-subset 100 --test-subset=30 --width 4 --batch-size 25 --out="$tmp/run" 2>&1) ||
   { echo "$out"; echo "main job failed"; exit 1; }
 for f in metrics.jsonl eval.json heatmaps/relevance.npy heatmaps/heatmap_0000.png; do
   [[ -s $tmp/run/$f ]] || { echo "$out"; echo "missing $tmp/run/$f"; exit 1; }

@@ -1,7 +1,8 @@
 // The relevance pass runs entirely on the device: after one eager call, attribute() with every named
 // composite (ZBox bounds per channel, or as host tensors) captures into a CUDA graph, which fails on any host
-// synchronisation or upload, and the replay reproduces the eager map. CPU: ZBox's per-channel bound
+// synchronisation or upload, without a raw device allocation, and the replay reproduces the eager map. CPU: ZBox's per-channel bound
 // cache follows the values and the device.
+#include "lrp/context.h"
 #include "lrp/graph.h"
 #include "lrp/lrp/attribution.h"
 #include "lrp/lrp/composites.h"
@@ -58,6 +59,7 @@ TEST(LrpCudaCapture, EveryNamedCompositeCapturesAndReplays) {
             Tensor eager = attribute(*model, x, Target::label(labels), c);  // warms the caches
             Tensor out;
             DeviceGraph graph(dev);
+            const size_t raw0 = memory_stats(dev).raw_allocs;
             graph.begin_capture();
             try {
                 out = attribute(*model, x, Target::label(labels), c);
@@ -65,6 +67,8 @@ TEST(LrpCudaCapture, EveryNamedCompositeCapturesAndReplays) {
                 ADD_FAILURE() << "not capturable (it synchronises, uploads or allocates): " << e.what();
             }
             ASSERT_NO_THROW(graph.end_capture());
+            EXPECT_EQ(memory_stats(dev).raw_allocs, raw0) << "the captured pass allocated device memory (cudaMalloc): "
+                                                             "after the eager call it must be served from the cache";
             graph.replay();
             synchronize(dev);
             // cuDNN may pick backward-data algorithms with atomics, so equal up to summation order; the
