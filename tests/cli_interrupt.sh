@@ -33,7 +33,7 @@ cmp -s "$out/whole/model.safetensors" "$out/cut/model.safetensors" ||
   { echo "the interrupted and resumed run's weights differ from the uninterrupted run's"; exit 1; }
 
 # A crash (SIGKILL: no handler runs) with --checkpoint-every 3: the run resumes from the last periodic
-# mid-epoch checkpoint and still ends on the uninterrupted weights.
+# mid-epoch checkpoint and still ends on the uninterrupted weights; the resume names no setting but --out.
 "$lrpcu" "${args[@]}" --checkpoint-every 3 --out "$out/crash" > "$out/crash.log" 2>&1 &
 pid=$!
 for _ in $(seq 1 600); do
@@ -42,8 +42,11 @@ for _ in $(seq 1 600); do
 done
 kill -KILL "$pid"
 wait "$pid" 2> /dev/null
-"$lrpcu" "${args[@]}" --checkpoint-every 3 --out "$out/crash" --resume > "$out/crash-resume.log" 2>&1 ||
+# Only --out and --resume: every other setting (synthetic data, 2 epochs, width 2, ...) comes from the checkpoint.
+"$lrpcu" train --out "$out/crash" --resume > "$out/crash-resume.log" 2>&1 ||
   { echo "resume after the crash failed:"; cat "$out/crash-resume.log"; exit 1; }
+grep -aq "continuing with the settings recorded in" "$out/crash-resume.log" ||
+  { echo "the resume did not say it took the checkpoint's settings:"; cat "$out/crash-resume.log"; exit 1; }
 step=$(grep -aoE "in epoch [12] after step [0-9]+ of 100" "$out/crash-resume.log" | grep -oE "step [0-9]+" | cut -d' ' -f2)
 [[ -n $step && $((step % 3)) == 0 ]] || grep -aq "resumed from .* after epoch 1" "$out/crash-resume.log" ||
   { echo "no periodic checkpoint was resumed:"; cat "$out/crash-resume.log"; exit 1; }

@@ -254,3 +254,56 @@ TEST_F(StreamingLoaderCpu, TrainingStreamedMatchesResident) {
     ASSERT_EQ(wa.size(), wb.size());
     for (auto& [k, t] : wa) EXPECT_TRUE(same_bits(t, wb.at(k))) << k;  // the same training, bit for bit
 }
+
+// Given statistics replace a folder's own, resident and streamed alike: x' = (x * s0 + m0 - m) / s.
+TEST_F(StreamingLoaderCpu, GivenNormalizationReplacesTheFoldersOwn) {
+    write_folder("n/train", 2, 5, 8, 8);
+    write_folder("n/test", 2, 3, 8, 8, 50);
+    DataOptions o;
+    o.dataset = "folder";
+    o.data_dir = path("n");
+    for (const char* mode : {"off", "on"}) {
+        SCOPED_TRACE(mode);
+        o.stream = mode;
+        o.mean.clear();
+        o.stdev.clear();
+        DataSplit own = open_split(o, Split::Test, 0, false, 0, Device::cpu(), 6, false, {});
+        own.loader->start_epoch(0, 0);
+        const std::vector<float> x0 = own.loader->batch(0).x.to_vector<float>();
+        ASSERT_EQ(own.mean.size(), 3u);
+        o.mean = {0.25f};  // one value for all channels
+        o.stdev = {0.5f};
+        DataSplit given = open_split(o, Split::Test, 0, false, 0, Device::cpu(), 6, false, {});
+        EXPECT_EQ(given.mean, std::vector<float>(3, 0.25f));
+        EXPECT_EQ(given.stdev, std::vector<float>(3, 0.5f));
+        given.loader->start_epoch(0, 0);
+        const std::vector<float> x1 = given.loader->batch(0).x.to_vector<float>();
+        ASSERT_EQ(x1.size(), x0.size());
+        const size_t hw = 64;
+        for (size_t i = 0; i < x0.size(); ++i) {
+            const size_t c = (i / hw) % 3;
+            ASSERT_NEAR(x1[i], (x0[i] * own.stdev[c] + own.mean[c] - 0.25f) / 0.5f, 1e-5) << i;
+        }
+        o.mean = {0.1f, 0.2f};  // neither one per channel nor one for all
+        o.stdev = {1.f, 1.f};
+        EXPECT_TRUE(throws_with([&] { open_split(o, Split::Test, 0, false, 0, Device::cpu(), 6, false, {}); },
+                                {"2 mean/std values", "3 channel(s)"}));
+    }
+}
+
+TEST(NormalizationCpu, NormalizeFlagValues) {
+    const std::vector<float> rm{0.3f}, rs{0.4f};
+    EXPECT_EQ(normalization_for("auto", rm, rs).first, rm);
+    EXPECT_TRUE(normalization_for("auto", {}, {}).first.empty()) << "no record: the data's own";
+    EXPECT_TRUE(normalization_for("data", rm, rs).first.empty());
+    EXPECT_EQ(normalization_for("imagenet", rm, rs).second, (std::vector<float>{0.229f, 0.224f, 0.225f}));
+    const auto given = normalization_for("0.5,0.25,0/1,2,3e-1", rm, rs);
+    EXPECT_EQ(given.first, (std::vector<float>{0.5f, 0.25f, 0.f}));
+    EXPECT_EQ(given.second, (std::vector<float>{1.f, 2.f, 0.3f}));
+    EXPECT_TRUE(throws_with([&] { normalization_for("imagenett", rm, rs); }, {"must be auto, data, imagenet"}));
+    EXPECT_TRUE(throws_with([&] { normalization_for("0.5,x/1,1", rm, rs); }, {"'x' is not a number"}));
+    EXPECT_TRUE(throws_with([&] { normalization_for("0.5,/1,1", rm, rs); }, {"'' is not a number"}));
+    EXPECT_TRUE(throws_with([&] { normalization_for("0.5/1,1", rm, rs); }, {"1 mean but 2 std values"}));
+    EXPECT_TRUE(throws_with([&] { normalization_for("0.5/0", rm, rs); }, {"a std must be > 0"}));
+    EXPECT_TRUE(throws_with([&] { normalization_for("0.5/nan", rm, rs); }, {"'nan' is not a number"}));
+}

@@ -1,12 +1,14 @@
 // The training run on the CPU: outputs (config, metrics, checkpoint, weights), refusing to overwrite a
 // run, divergence, evaluation, class counts, config JSON round trip and validation, LR schedules.
 // Resume equivalence is in test_trainer_resume.cpp.
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <limits>
 #include <functional>
 
+#include "lrp/data/dataset.h"
 #include "lrp/nn/models.h"
 #include "lrp/nn/safetensors.h"
 #include "lrp/train/checkpoint.h"
@@ -171,6 +173,9 @@ TEST(TrainerCpu, CheckpointHoldsStateAndModelLoadsElsewhere) {
     EXPECT_EQ(st.epoch, 1);
     EXPECT_EQ(st.global_step, 4);
     EXPECT_EQ(st.config.at("optimizer"), "adamw");
+    const data::Dataset train_split = data::load_dataset("synthetic", "", data::Split::Train, {});
+    EXPECT_EQ(st.mean, train_split.mean) << "the training normalisation, for eval and explain";
+    EXPECT_EQ(st.stdev, train_split.std);
     nn::ModelSpec s;
     s.arch = "resnet18";
     s.base_width = 2;
@@ -233,6 +238,34 @@ TEST(TrainConfigCpu, JsonRoundTripAndValidation) {
             EXPECT_NE(std::string(e.what()).find(flag + " must be a finite number"), std::string::npos) << e.what();
         }
     }
+}
+
+// --resume takes the recorded settings except the ones given now and the per-invocation ones.
+TEST(TrainConfigCpu, ResumeInheritsRecordedSettings) {
+    TrainConfig run;
+    run.dataset = "synthetic";
+    run.epochs = 2;
+    run.lr = 0.3f;
+    run.out_dir = "runs/old";
+    run.stop_after_epoch = 1;
+    nlohmann::json saved = run;
+    saved["key-of-a-later-build"] = 1;  // skipped, not an error
+    TrainConfig now;
+    now.out_dir = "runs/moved";
+    now.lr = 0.5f;
+    now.resume = true;
+    const std::vector<std::string> taken = inherit_settings(now, saved, {"out", "resume", "lr"});
+    EXPECT_EQ(now.dataset, "synthetic");
+    EXPECT_EQ(now.epochs, 2);
+    EXPECT_FLOAT_EQ(now.lr, 0.5f);         // given now: kept (run_training then refuses the difference)
+    EXPECT_EQ(now.out_dir, "runs/moved");  // per invocation
+    EXPECT_EQ(now.stop_after_epoch, 0);    // a one-shot stop is not inherited
+    EXPECT_TRUE(now.resume);
+    EXPECT_EQ(std::count(taken.begin(), taken.end(), "dataset"), 1);
+    EXPECT_EQ(std::count(taken.begin(), taken.end(), "lr"), 0);
+    saved["epochs"] = "two";
+    EXPECT_THROW(inherit_settings(now, saved, {}), Error);
+    EXPECT_THROW(inherit_settings(now, nlohmann::json::array(), {}), Error);
 }
 
 TEST(ScheduleCpu, MatchesPyTorchFormulas) {

@@ -10,6 +10,12 @@ namespace lrp::cli {
 // to return (0 after --help, 2 after a usage error, with the message printed).
 int parse_args(CLI::App& app, const std::vector<std::string>& args, bool quiet = false);
 
+// --normalize of eval and explain (train::normalization_for).
+inline constexpr const char* kNormalizeHelp =
+    "input normalisation: auto (the mean/std the checkpoint was trained with, else the data's own) | data (the "
+    "data's own; an image folder's computed statistics) | imagenet (torchvision's constants, for its weights) | "
+    "M1,M2,M3/S1,S2,S3 (raw [0, 1] units)";
+
 int run_train(const std::vector<std::string>& args);
 int run_eval(const std::vector<std::string>& args);
 int run_explain(const std::vector<std::string>& args);

@@ -3,6 +3,7 @@
 // --stream); --json prints one machine-readable object. --occlusion adds the occlusion curves (cli_occlusion.h).
 #include <cmath>
 #include <filesystem>
+#include <tuple>
 
 #include "cli.h"
 #include "cli_occlusion.h"
@@ -15,7 +16,7 @@
 namespace lrp::cli {
 
 int run_eval(const std::vector<std::string>& args) {
-    std::string weights, arch, dataset, data_dir, split = "test", device = "auto", stream = "auto";
+    std::string weights, arch, dataset, data_dir, split = "test", device = "auto", stream = "auto", normalize = "auto";
     int width = 0, batch = 256, resize = -1, crop = -1;
     int64_t subset = 0, resident_limit_mb = 2048;
     bool json = false;
@@ -35,6 +36,7 @@ int run_eval(const std::vector<std::string>& args) {
     app.add_option("--stream", stream, "auto | on | off: stream an image folder from disk")->capture_default_str();
     app.add_option("--resident-limit-mb", resident_limit_mb, "--stream auto: largest dataset kept resident")
         ->capture_default_str();
+    app.add_option("--normalize", normalize, kNormalizeHelp)->capture_default_str();
     app.add_flag("--json", json, "print the result as JSON");
     OcclusionCli occlusion;
     add_occlusion_flags(app, occlusion);
@@ -46,10 +48,13 @@ int run_eval(const std::vector<std::string>& args) {
     // Defaults from the checkpoint's stored config, when it is one of ours.
     nlohmann::json cfg;
     std::vector<std::string> trained_classes;
+    std::vector<float> trained_mean, trained_std;
     try {
         train::CheckpointState st = train::read_checkpoint_state(weights);
         cfg = st.config;
         trained_classes = st.class_names;
+        trained_mean = st.mean;
+        trained_std = st.stdev;
     } catch (const Error&) {  // not a checkpoint: a plain state_dict (ours or PyTorch's)
     }
     if (!cfg.is_object()) cfg = nlohmann::json::object();  // value() below needs an object
@@ -72,6 +77,7 @@ int run_eval(const std::vector<std::string>& args) {
     dopt.folder.crop = crop;
     dopt.stream = stream;
     dopt.resident_limit_mb = resident_limit_mb;
+    std::tie(dopt.mean, dopt.stdev) = train::normalization_for(normalize, trained_mean, trained_std);
     train::DataSplit ds = train::open_split(dopt, split == "test" ? data::Split::Test : data::Split::Train, subset,
                                             false, 0, dev, batch, false, {});
     train::check_class_names(trained_classes, ds.class_names, weights, "the " + split + " split of " + ds.name);
@@ -96,7 +102,8 @@ int run_eval(const std::vector<std::string>& args) {
     LRP_CHECK(r.nonfinite == 0, "the model's outputs hold NaN or Inf for ", r.nonfinite, " of ", r.samples,
               " images: the weights in ", weights, " (or the inputs) are not finite; no accuracy is reported");
 
-    const nlohmann::json context = {{"weights", weights}, {"arch", arch}, {"dataset", dataset}, {"split", split}};
+    const nlohmann::json context = {{"weights", weights}, {"arch", arch},   {"dataset", dataset},
+                                    {"split", split},     {"mean", ds.mean}, {"std", ds.stdev}};
     if (json) {
         nlohmann::json j = context;
         j.update({{"samples", r.samples}, {"loss", r.loss}, {"top1", r.top1}, {"top5", r.top5}});

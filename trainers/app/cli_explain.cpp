@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <regex>
+#include <tuple>
 
 #include "cli.h"
 #include "composite_flags.h"
@@ -17,6 +18,7 @@
 #include "lrp/nn/models.h"
 #include "lrp/log.h"
 #include "lrp/train/checkpoint.h"
+#include "lrp/train/data_source.h"
 
 namespace lrp::cli {
 
@@ -45,7 +47,7 @@ int run_explain(const std::vector<std::string>& args) {
     int64_t samples = 0;
     int resize = -1, crop = -1;
     bool overlay = false;
-    std::string arch, weights, labels_path, target = "pred", out, device = "auto";
+    std::string arch, weights, labels_path, target = "pred", out, device = "auto", normalize = "auto";
     int width = 64, classes = 0, scale = 4;
     CompositeFlags cf;
     bool print_rules = false, force = false;
@@ -66,6 +68,7 @@ int run_explain(const std::vector<std::string>& args) {
     app.add_option("--split", split, "test | train")->capture_default_str();
     app.add_option("--resize", resize, "image inputs: shorter side to N pixels (default: from the checkpoint)");
     app.add_option("--crop", crop, "image inputs: centre crop N x N (default: from the checkpoint)");
+    app.add_option("--normalize", normalize, kNormalizeHelp)->capture_default_str();
     app.add_flag("--overlay", overlay, "also write overlay_NNNN.png: the heatmap blended over the input image");
     app.add_option("--target", target, "label | pred | <class>, optionally with suffix *logit")->capture_default_str();
     app.add_option("--labels", labels_path, ".npy int32/int64 labels (N) for --target label");
@@ -88,12 +91,22 @@ int run_explain(const std::vector<std::string>& args) {
 
     nlohmann::json cfg = nlohmann::json::object();
     std::vector<std::string> trained_classes;
+    std::vector<float> trained_mean, trained_std;
     try {
         train::CheckpointState st = train::read_checkpoint_state(weights);
         cfg = st.config;
         trained_classes = st.class_names;
+        trained_mean = st.mean;
+        trained_std = st.stdev;
     } catch (const Error&) {  // a plain state_dict
     }
+    std::vector<float> norm_mean, norm_std;  // empty: the data's own statistics
+    std::tie(norm_mean, norm_std) = train::normalization_for(normalize, trained_mean, trained_std);
+    // The statistics that normalise images of `ref`'s kind: --normalize's (default: the checkpoint's), else ref's own.
+    auto stats_for = [&](const data::Dataset& ref) {
+        return norm_mean.empty() ? std::make_pair(ref.mean, ref.std)
+                                 : train::per_channel_normalization(norm_mean, norm_std, ref.channels(), ref.name);
+    };
     if (!cfg.is_object()) cfg = nlohmann::json::object();
     train::check_arch(arch, cfg, weights);
     if (arch.empty()) arch = cfg.value("arch", "");
@@ -124,16 +137,22 @@ int run_explain(const std::vector<std::string>& args) {
                   ds.size(), " images");
         train::check_class_names(trained_classes, ds.class_names, weights, "the " + split + " split of " + ds.name);
         data::Dataset sub = ds.subset(0, samples);
-        in.mean = ds.mean;
-        in.std = ds.std;
+        std::tie(in.mean, in.std) = stats_for(ds);
         in.x = normalise_images(sub.images, in.mean, in.std);
         in.labels = sub.labels;
     } else if (npy) {
         LRP_CHECK(inputs.size() == 1, "--input: one .npy file at a time (got ", inputs.size(), " files)");
         in.x = data::read_npy(inputs[0]);
-        // The dataset's statistics, for the overlays and the ZBox bounds; without them the overlays are
-        // min-max scaled and the bounds must be given.
-        if ((overlay || composite_lacks_bounds(cf, false)) && !dataset.empty()) {
+        // The normalisation's statistics, for the overlays and the ZBox bounds; without them the overlays
+        // are min-max scaled and the bounds must be given.
+        const int weight_channels = train::infer_in_channels(weights);  // named first: a clearer error
+        LRP_CHECK(in.x.ndim() != 4 || weight_channels < 0 || weight_channels == in.x.dim(1), "the input ",
+                  in.x.shape().str(), " has ", in.x.dim(1), " channel(s), but the weights in ", weights, " take ",
+                  weight_channels);
+        if (!norm_mean.empty() && in.x.ndim() == 4) {
+            std::tie(in.mean, in.std) = train::per_channel_normalization(
+                norm_mean, norm_std, static_cast<int>(in.x.dim(1)), "the --input array's");
+        } else if ((overlay || composite_lacks_bounds(cf, false)) && !dataset.empty()) {
             try {
                 data::Dataset ref = load_split(data::Split::Test);
                 in.mean = ref.mean;
@@ -146,7 +165,9 @@ int run_explain(const std::vector<std::string>& args) {
             LRP_CHECK(std::filesystem::path(f).extension() != ".npy", "--input: mix of .npy and image files");
             LRP_CHECK(std::filesystem::exists(f), "--input: '", f, "' does not exist");
         }
-        in = load_image_inputs(inputs, load_split(data::Split::Test), fo);
+        data::Dataset ref = load_split(data::Split::Test);
+        std::tie(ref.mean, ref.std) = stats_for(ref);
+        in = load_image_inputs(inputs, ref, fo);
     }
     Tensor& x = in.x;
     LRP_CHECK(x.dtype() == DType::F32 && x.ndim() == 4, "--input: need float32 N x C x H x W, got ",

@@ -1,9 +1,12 @@
 // `lrpcu train`: flags and/or a JSON config file (a flag wins over the file) into a TrainConfig.
+#include <filesystem>
 #include <fstream>
+#include <set>
 
 #include "cli.h"
 #include "lrp/data/dataset.h"
 #include "lrp/nn/models.h"
+#include "lrp/train/checkpoint.h"
 #include "lrp/train/trainer.h"
 
 namespace lrp::cli {
@@ -91,7 +94,9 @@ void add_train_options(CLI::App& app, train::TrainConfig& c, std::string& config
         ->capture_default_str();
     app.add_option("--device", c.device, "auto | cpu | cuda | cuda:N")->capture_default_str();
     app.add_option("--out", c.out_dir, "output directory (metrics, checkpoints, weights)")->capture_default_str();
-    app.add_flag("--resume", c.resume, "continue from <out>/checkpoint.safetensors");
+    app.add_flag("--resume", c.resume, "continue from <out>/checkpoint.safetensors with the settings it recorded "
+                                       "(flags given now must agree, except --epochs, --device, --data-dir, "
+                                       "--log-every, --checkpoint-every, --stream, --resident-limit-mb)");
     app.add_option("--log-every", c.log_every, "steps between progress updates")->capture_default_str();
     app.add_option("--stop-after-epoch", c.stop_after_epoch, "stop after epoch N (continue later with --resume)");
     app.add_option("--checkpoint-every", c.checkpoint_every,
@@ -113,6 +118,7 @@ int run_train(const std::vector<std::string>& args) {
         probe.set_help_flag();
         parse_args(probe, args, /*quiet=*/true);
     }
+    std::set<std::string> given;  // settings the user gave now (flags or the config file)
     if (!config_path.empty()) {
         std::ifstream in(config_path);
         LRP_CHECK(in.good(), "--config: cannot read '", config_path, "'");
@@ -123,10 +129,21 @@ int run_train(const std::vector<std::string>& args) {
             LRP_THROW("--config '", config_path, "' is not valid JSON: ", e.what());
         }
         train::from_json(j, cfg);
+        if (j.is_object())
+            for (auto it = j.begin(); it != j.end(); ++it) given.insert(it.key());
     }
     CLI::App app("Train a ResNet/VGG classifier.", "lrpcu train");
     add_train_options(app, cfg, config_path);
     if (int rc = parse_args(app, args); rc >= 0) return rc;
+    for (const CLI::Option* o : app.get_options())
+        if (o->count() > 0)
+            for (const std::string& n : o->get_lnames()) given.insert(n);
+    // --resume continues with the checkpoint's settings; what is given now must agree (run_training checks).
+    const std::string ckpt = (std::filesystem::path(cfg.out_dir) / "checkpoint.safetensors").string();
+    if (cfg.resume && std::filesystem::exists(ckpt)) {
+        train::inherit_settings(cfg, train::read_checkpoint_state(ckpt).config, given);
+        std::printf("--resume: continuing with the settings recorded in %s\n", ckpt.c_str());
+    }
     train::TrainSummary s = train::run_training(cfg);
     if (s.stopped) {
         std::printf("stopped early after %.1f s; outputs in %s\n", s.seconds, cfg.out_dir.c_str());

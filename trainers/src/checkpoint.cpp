@@ -38,6 +38,12 @@ CheckpointState parse_state(const std::string& path, const std::map<std::string,
         st.best_test_acc = j.at("best_test_acc").get<double>();
         st.best_epoch = j.at("best_epoch").get<int64_t>();
         if (j.contains("class_names")) st.class_names = j.at("class_names").get<std::vector<std::string>>();
+        if (j.contains("normalize")) {
+            st.mean = j.at("normalize").at("mean").get<std::vector<float>>();
+            st.stdev = j.at("normalize").at("std").get<std::vector<float>>();
+            LRP_CHECK(st.mean.size() == st.stdev.size(), path, ": corrupt checkpoint metadata: ", st.mean.size(),
+                      " mean and ", st.stdev.size(), " std values");
+        }
         if (j.contains("partial_epoch")) {
             const auto& p = j.at("partial_epoch");
             PartialEpoch& q = st.partial;
@@ -89,6 +95,7 @@ void save_checkpoint(const std::string& path, nn::Module& model, const Optimizer
                         {"epoch", st.epoch},      {"global_step", st.global_step},
                         {"last_test_acc", st.last_test_acc}, {"best_test_acc", st.best_test_acc}, {"best_epoch", st.best_epoch},
                         {"optimizer", opt.kind()},   {"class_names", st.class_names}};
+    if (!st.mean.empty()) j["normalize"] = {{"mean", st.mean}, {"std", st.stdev}};
     if (st.partial.batches > 0) {
         const PartialEpoch& q = st.partial;
         j["partial_epoch"] = {{"batches", q.batches},         {"loss_sum", q.loss_sum},

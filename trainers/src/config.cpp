@@ -144,4 +144,27 @@ void from_json(const nlohmann::json& j, TrainConfig& c) {
 #undef X
 }
 
+std::vector<std::string> inherit_settings(TrainConfig& c, const nlohmann::json& saved,
+                                          const std::set<std::string>& given) {
+    LRP_CHECK(saved.is_object(), "the checkpoint's settings are not a JSON object");
+    static const std::set<std::string> per_run{"out", "resume", "stop-after-epoch", "stop-after-step"};
+    std::set<std::string> known;
+#define X(key, field) known.insert(key);
+    LRP_CFG_FIELDS(X)
+#undef X
+    nlohmann::json take = nlohmann::json::object();
+    std::vector<std::string> keys;
+    for (auto it = saved.begin(); it != saved.end(); ++it)
+        if (known.count(it.key()) && !given.count(it.key()) && !per_run.count(it.key())) {
+            take[it.key()] = it.value();
+            keys.push_back(it.key());
+        }
+    try {
+        from_json(take, c);
+    } catch (const Error& e) {
+        LRP_THROW("the checkpoint's settings cannot be read back: ", e.what());
+    }
+    return keys;
+}
+
 }  // namespace lrp::train

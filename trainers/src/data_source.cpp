@@ -2,7 +2,10 @@
 // of the matching loader, with subsets that pick the same samples either way.
 #include "lrp/train/data_source.h"
 
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
+#include <tuple>
 
 #include "lrp/train/streaming_loader.h"
 
@@ -45,7 +48,61 @@ std::string mib(int64_t bytes) {
     return b;
 }
 
+// Replaces a split's statistics by the given ones.
+void use_normalization(const DataOptions& o, int channels, const std::string& name, std::vector<float>& mean,
+                       std::vector<float>& stdev) {
+    std::tie(mean, stdev) = per_channel_normalization(o.mean, o.stdev, channels, name);
+}
+
+std::vector<float> parse_floats(const std::string& s, const std::string& spec) {
+    std::vector<float> v;
+    size_t at = 0;
+    while (at <= s.size()) {
+        const size_t end = std::min(s.find(',', at), s.size());
+        const std::string item = s.substr(at, end - at);
+        size_t used = 0;
+        float x = 0;
+        try {
+            x = std::stof(item, &used);
+        } catch (const std::exception&) {
+            used = 0;
+        }
+        LRP_CHECK(!item.empty() && used == item.size() && std::isfinite(x), "--normalize '", spec, "': '", item,
+                  "' is not a number (expected auto, data, imagenet or M1,M2,M3/S1,S2,S3)");
+        v.push_back(x);
+        at = end + 1;
+    }
+    return v;
+}
+
 }  // namespace
+
+std::pair<std::vector<float>, std::vector<float>> per_channel_normalization(const std::vector<float>& mean,
+                                                                            const std::vector<float>& stdev,
+                                                                            int channels, const std::string& name) {
+    LRP_CHECK(mean.size() == stdev.size() && !mean.empty(), "normalization: ", mean.size(), " mean and ",
+              stdev.size(), " std values");
+    const size_t c = static_cast<size_t>(channels);
+    LRP_CHECK(mean.size() == c || mean.size() == 1, "the normalisation has ", mean.size(), " mean/std values, but ",
+              name, " images have ", channels, " channel(s) (--normalize: one value per channel, or one for all)");
+    return {mean.size() == c ? mean : std::vector<float>(c, mean[0]),
+            stdev.size() == c ? stdev : std::vector<float>(c, stdev[0])};
+}
+
+std::pair<std::vector<float>, std::vector<float>> normalization_for(const std::string& spec,
+                                                                    const std::vector<float>& recorded_mean,
+                                                                    const std::vector<float>& recorded_std) {
+    if (spec == "auto") return {recorded_mean, recorded_std};
+    if (spec == "data") return {};
+    if (spec == "imagenet") return {{0.485f, 0.456f, 0.406f}, {0.229f, 0.224f, 0.225f}};
+    const size_t slash = spec.find('/');
+    LRP_CHECK(slash != std::string::npos, "--normalize must be auto, data, imagenet or M1,M2,M3/S1,S2,S3 (got '",
+              spec, "')");
+    std::vector<float> m = parse_floats(spec.substr(0, slash), spec), s = parse_floats(spec.substr(slash + 1), spec);
+    LRP_CHECK(m.size() == s.size(), "--normalize '", spec, "': ", m.size(), " mean but ", s.size(), " std values");
+    for (float x : s) LRP_CHECK(x > 0, "--normalize '", spec, "': a std must be > 0 (got ", x, ")");
+    return {m, s};
+}
 
 DataSplit open_split(const DataOptions& o, data::Split split, int64_t subset, bool stratified, uint64_t seed,
                      Device device, int batch_size, bool train, const AugmentSettings& aug) {
@@ -63,7 +120,8 @@ DataSplit open_split(const DataOptions& o, data::Split split, int64_t subset, bo
     }
     if (stream) {
         const int64_t all = ix.size();
-        data::folder_mean_std(ix, o.stats_images);
+        if (o.mean.empty()) data::folder_mean_std(ix, o.stats_images);
+        else use_normalization(o, ix.channels, ix.name, ix.mean, ix.std);
         if (subset > 0 && subset < ix.size()) ix = stratified ? ix.take_stratified(subset, seed) : ix.subset(0, subset);
         d.name = ix.name;
         d.num_classes = ix.num_classes();
@@ -76,15 +134,18 @@ DataSplit open_split(const DataOptions& o, data::Split split, int64_t subset, bo
         d.streaming = true;
         d.summary = std::string(what) + " split streamed from " + ix.name + ": " + std::to_string(ix.size()) +
                     " images of " + std::to_string(ix.channels) + "x" + std::to_string(ix.height) + "x" +
-                    std::to_string(ix.width) + " (" + mib(ix.total_bytes()) + " as uint8); mean/std from " +
-                    std::to_string(o.stats_images > 0 && o.stats_images < all ? o.stats_images : all) + " of " +
-                    std::to_string(all) + " images";
+                    std::to_string(ix.width) + " (" + mib(ix.total_bytes()) + " as uint8); " +
+                    (o.mean.empty() ? "mean/std from " +
+                                          std::to_string(o.stats_images > 0 && o.stats_images < all ? o.stats_images : all) +
+                                          " of " + std::to_string(all) + " images"
+                                    : std::string("mean/std given"));
         d.loader = std::make_unique<StreamingLoader>(std::move(ix), device, batch_size, train, aug);
         return d;
     }
     data::Dataset ds = folder && !ix.files.empty() ? data::load_folder_index(ix)
                                                    : data::load_dataset(o.dataset, o.data_dir, split, o.folder);
     if (subset > 0 && subset < ds.size()) ds = stratified ? ds.take_stratified(subset, seed) : ds.subset(0, subset);
+    if (!o.mean.empty()) use_normalization(o, ds.channels(), ds.name, ds.mean, ds.std);
     d.name = ds.name;
     d.num_classes = ds.num_classes;
     d.channels = ds.channels();

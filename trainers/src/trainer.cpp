@@ -160,7 +160,10 @@ TrainSummary run_training(TrainConfig cfg) {
     const DataOptions dopt = data_options(cfg);
     DataSplit train_data = open_split(dopt, data::Split::Train, cfg.train_subset, true, cfg.seed, dev,
                                       cfg.batch_size, true, augment_settings(cfg));
-    DataSplit test_data = open_split(dopt, data::Split::Test, cfg.test_subset, false, 0, dev, cfg.batch_size,
+    DataOptions test_opt = dopt;  // the test images are normalised as the training images are
+    test_opt.mean = train_data.mean;
+    test_opt.stdev = train_data.stdev;
+    DataSplit test_data = open_split(test_opt, data::Split::Test, cfg.test_subset, false, 0, dev, cfg.batch_size,
                                      false, {});
     std::printf("%s\n%s\n", train_data.summary.c_str(), test_data.summary.c_str());
     check_splits_agree(train_data, test_data);
@@ -214,6 +217,8 @@ TrainSummary run_training(TrainConfig cfg) {
         truncate_metrics(out / "metrics.jsonl", 0);
     }
     st.class_names = train_data.class_names;
+    st.mean = train_data.mean;  // what eval and explain normalise with by default
+    st.stdev = train_data.stdev;
     write_text_atomic(out / "config.json", cfg_json.dump(2) + "\n");
     std::printf("model %s: %lld parameters; %lld training images, %lld test images, %lld steps per epoch\n",
                 model->type(), (long long)nn::count_params(*model), (long long)train_loader.size(),

@@ -34,6 +34,9 @@ struct CheckpointState {
     double best_test_acc = -1;
     int64_t best_epoch = -1;
     std::vector<std::string> class_names;  // of the training split, in label order (empty in older checkpoints)
+    // The per-channel mean/std (raw [0, 1] units) that normalised the training inputs; eval and explain
+    // normalise with them by default (empty in older checkpoints).
+    std::vector<float> mean, stdev;
     PartialEpoch partial;
 };
 

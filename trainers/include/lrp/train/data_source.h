@@ -2,6 +2,7 @@
 // image folder (StreamingLoader), chosen by --stream auto|on|off and the resident size limit.
 #pragma once
 #include <memory>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,9 @@ struct DataOptions {
     std::string stream = "auto";       // auto: stream image folders over the limit; on: stream (folders only); off
     int64_t resident_limit_mb = 2048;  // auto: a dataset of more uint8 bytes than this streams
     int64_t stats_images = 20000;      // streaming: mean/std from at most this many (evenly spaced) images
+    // Per-channel mean/std (raw [0, 1] units) that normalise the images instead of the data's own
+    // statistics (a test split takes the training split's; eval the checkpoint's); empty: the data's own.
+    std::vector<float> mean, stdev;
 };
 
 struct DataSplit {
@@ -28,6 +32,19 @@ struct DataSplit {
     bool streaming = false;
     std::string summary;               // one line saying how the split is held, for the user
 };
+
+// --normalize of eval and explain as {mean, std} (raw [0, 1] units; both empty: the data's own statistics):
+// "auto" = `recorded` (a checkpoint's training statistics) when there are any, else the data's own;
+// "data" = the data's own; "imagenet" = torchvision's ImageNet constants; "M1,M2,M3/S1,S2,S3" = these
+// (one value per channel, or one for all; std > 0).
+std::pair<std::vector<float>, std::vector<float>> normalization_for(const std::string& spec,
+                                                                    const std::vector<float>& recorded_mean,
+                                                                    const std::vector<float>& recorded_std);
+
+// mean/std given per channel, or one value for all `channels` (expanded); anything else is an error naming `name`.
+std::pair<std::vector<float>, std::vector<float>> per_channel_normalization(const std::vector<float>& mean,
+                                                                            const std::vector<float>& stdev,
+                                                                            int channels, const std::string& name);
 
 // One split, loaded or indexed. subset > 0 (and < the split's size) keeps that many samples: a
 // stratified subset drawn with `seed` when `stratified`, else the first ones; the statistics that
