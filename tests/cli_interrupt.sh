@@ -20,6 +20,7 @@ for _ in $(seq 1 600); do  # wait (up to 30 s) until it trains: progress of step
   sleep 0.05
 done
 kill -INT "$pid"
+kill -INT "$pid"  # delivered twice, as a terminal or timeout(1) may: still one graceful stop, not "quit now"
 wait "$pid"
 rc=$?
 [[ $rc -eq 130 ]] || { echo "expected exit 130 after SIGINT, got $rc:"; cat "$out/cut.log"; exit 1; }

@@ -131,6 +131,23 @@ TEST_F(DatasetsCpu, ImageFolderErrors) {
     EXPECT_TRUE(throws_with([&] { load_image_folder(path("u"), bad); }, {"channels 5"}));
 }
 
+// Directory links are followed once each: a link back to a parent neither repeats images nor pulls other
+// classes' images in; a train/ without test/ or val/ is named instead of reading "train" as a class.
+TEST_F(DatasetsCpu, ImageFolderLinksAndSplitLayout) {
+    write_png_fill("loop/train/a/x.png", 4, 4, 10);
+    write_png_fill("loop/train/b/y.png", 4, 4, 200);
+    write_png_fill("elsewhere/z.png", 4, 4, 90);
+    fs::create_directory_symlink("..", path("loop/train/a/up"));            // the train folder
+    fs::create_directory_symlink(path("loop/train/a"), path("loop/train/a/self"));
+    fs::create_directory_symlink(path("elsewhere"), path("loop/train/b/more"));  // a linked folder: followed
+    Dataset d = load_image_folder(path("loop/train"));
+    EXPECT_EQ(d.size(), 3);
+    EXPECT_EQ(d.labels.to_vector<int32_t>(), (std::vector<int32_t>{0, 1, 1}));
+    EXPECT_TRUE(throws_with([&] { load_dataset("folder", path("loop"), Split::Test, {}); },
+                            {path("loop"), "has a train/ subfolder but no test/ or val/ one"}));
+    EXPECT_EQ(load_dataset("folder", path("loop"), Split::Train, {}).size(), 3);
+}
+
 // ---------------------------------------------------------------------------- subset / stratified
 
 TEST_F(DatasetsCpu, SubsetCopiesRows) {
@@ -334,4 +351,19 @@ TEST_F(DatasetsCpu, TrainingRefusesATestSplitThatDisagrees) {
     EXPECT_NO_THROW(lrp::train::check_class_names({}, {"a", "c"}, "w", "the data"));  // unknown: passes
     EXPECT_TRUE(throws_with([&] { lrp::train::check_class_names(st.class_names, {"a", "c"}, "w.st", "the data"); },
                             {"w.st was trained on the classes [a, b], but the data has [a, c]"}));
+}
+
+// A folder of one class cannot train a classifier; refused before training, naming the folder.
+TEST_F(DatasetsCpu, TrainingRefusesASingleClass) {
+    for (int i = 0; i < 4; ++i) write_png_fill("one/train/a/" + std::to_string(i) + ".png", 8, 8, 30 * i + 5);
+    for (int i = 0; i < 2; ++i) write_png_fill("one/test/a/" + std::to_string(i) + ".png", 8, 8, 30 * i + 9);
+    lrp::train::TrainConfig c;
+    c.dataset = "folder";
+    c.device = "cpu";
+    c.epochs = 1;
+    c.batch_size = 2;
+    c.width = 2;
+    c.data_dir = path("one");
+    c.out_dir = path("out-one");
+    EXPECT_TRUE(throws_with([&] { lrp::train::run_training(c); }, {"has 1 class [a]", "at least 2"}));
 }

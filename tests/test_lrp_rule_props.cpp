@@ -196,6 +196,8 @@ TEST(LrpCpuRuleProps, RuleSpecs) {
         EXPECT_THROW(make_rule(bad), Error) << "a non-finite number was accepted";
     }
     EXPECT_THROW(make_rule("zbox:1"), Error);
+    EXPECT_THROW(make_rule("zbox:1:0"), Error) << "low above high, as --low/--high refuse it";
+    EXPECT_NO_THROW(make_rule("zbox:0:0"));
     EXPECT_THROW(make_rule("gamma:x"), Error);
     try {
         make_rule("epsilom");

@@ -58,6 +58,31 @@ TEST(TrainerCpu, RefusesToOverwriteARunAndChecksResumeSettings) {
     } catch (const Error& e) {
         EXPECT_NE(std::string(e.what()).find("lr: checkpoint has"), std::string::npos) << e.what();
     }
+    // Without its checkpoint, a finished run's weights and metrics are not overwritten either (resume or not).
+    fs::remove(d + "/checkpoint.safetensors");
+    const auto model_time = fs::last_write_time(d + "/model.safetensors");
+    c.lr = 0.05f;
+    for (bool resume : {false, true}) {
+        c.resume = resume;
+        try {
+            run_training(c);
+            ADD_FAILURE() << "resume " << resume << ": no error";
+        } catch (const Error& e) {
+            EXPECT_NE(std::string(e.what()).find("holds the weights of an earlier run (model.safetensors) but no "
+                                                 "checkpoint"),
+                      std::string::npos)
+                << e.what();
+        }
+    }
+    EXPECT_EQ(fs::last_write_time(d + "/model.safetensors"), model_time);
+    // Without the weights, a new run starts; the earlier metrics rows are set aside, not overwritten.
+    fs::remove(d + "/model.safetensors");
+    std::ifstream m(d + "/metrics.jsonl");
+    const std::string rows_before((std::istreambuf_iterator<char>(m)), std::istreambuf_iterator<char>());
+    ASSERT_FALSE(rows_before.empty());
+    EXPECT_NO_THROW(run_training(c));
+    std::ifstream e(d + "/metrics.jsonl.earlier");
+    EXPECT_EQ(std::string((std::istreambuf_iterator<char>(e)), std::istreambuf_iterator<char>()), rows_before);
 }
 
 // A diverging run stops with an error naming it and never records or checkpoints an epoch whose weights
@@ -183,6 +208,19 @@ TEST(TrainerCpu, CheckpointHoldsStateAndModelLoadsElsewhere) {
     load_model_weights(d + "/checkpoint.safetensors", *m);  // lrpcu checkpoint
     load_model_weights(d + "/model.safetensors", *m);       // plain state_dict
     EXPECT_THROW(load_model_weights(d + "/missing.safetensors", *m), Error);
+    // A plain state_dict is not a checkpoint; a truncated or missing file is an error, not "no checkpoint".
+    ASSERT_TRUE(read_checkpoint_state_if_any(d + "/checkpoint.safetensors").has_value());
+    EXPECT_EQ(read_checkpoint_state_if_any(d + "/checkpoint.safetensors")->epoch, 1);
+    EXPECT_FALSE(read_checkpoint_state_if_any(d + "/model.safetensors").has_value());
+    {
+        std::ifstream in(d + "/checkpoint.safetensors", std::ios::binary);
+        std::string head(100, '\0');
+        in.read(head.data(), 100);
+        std::ofstream(d + "/cut.safetensors", std::ios::binary) << head;
+    }
+    EXPECT_THROW(read_checkpoint_state_if_any(d + "/cut.safetensors"), Error);
+    EXPECT_THROW(read_checkpoint_state_if_any(d + "/missing.safetensors"), Error);
+    EXPECT_THROW(read_checkpoint_state_if_any(d), Error) << "a directory";
 }
 
 TEST(TrainConfigCpu, JsonRoundTripAndValidation) {

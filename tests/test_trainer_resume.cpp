@@ -203,7 +203,7 @@ TEST(TrainerCuda, ResumesToTheSameResultBitForBit) {
 }
 
 // --resume on a directory without a checkpoint starts from scratch and says so; metrics rows of an earlier
-// attempt that never checkpointed go.
+// attempt that never checkpointed are set aside (metrics.jsonl.earlier), not mixed with the new run's.
 TEST(TrainerCpu, ResumeWithoutACheckpointWarnsAndStartsFresh) {
     const std::string d = fresh_dir("resume_fresh");
     TrainConfig c = tiny(d);
@@ -218,6 +218,11 @@ TEST(TrainerCpu, ResumeWithoutACheckpointWarnsAndStartsFresh) {
     EXPECT_TRUE(fs::exists(d + "/checkpoint.safetensors"));
     ASSERT_EQ(rows(d).size(), 1u) << "the stale row was kept";
     EXPECT_NE(rows(d)[0]["test_acc"], 0.99);
+    std::ifstream stale(d + "/metrics.jsonl.earlier");
+    std::string line;
+    ASSERT_TRUE(std::getline(stale, line)) << "the stale row was lost, not set aside";
+    EXPECT_NE(line.find("0.99"), std::string::npos);
+    EXPECT_NE(err.find("moved to"), std::string::npos) << err;
 }
 
 TEST(TrainerCpu, RelDropRunResumesBitExactAndLogsOcclusion) {

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <filesystem>
 #include <memory>
+#include <set>
 
 #include "io.h"
 
@@ -89,15 +90,27 @@ void center_crop(Image& im, int channels, int crop, const std::string& path, boo
     im.w = im.h = crop;
 }
 
-// Files under `dir` (recursively) whose lower-cased extension is in `exts`, sorted.
+// Files under `dir` (recursively, following directory links, each directory once; a link to `dir` itself or
+// to one of its parents is skipped, so a loop neither repeats images nor pulls in other classes' folders)
+// whose lower-cased extension is in `exts`, sorted.
 std::vector<std::string> image_files(const std::string& dir, const std::vector<std::string>& exts) {
     std::vector<std::string> r;
     std::error_code ec;
     fs::recursive_directory_iterator it(dir, fs::directory_options::follow_directory_symlink, ec), end;
     LRP_DATA_CHECK(!ec, dir, kFolderHint, "cannot list the folder (", ec.message(), ")");
+    const fs::path root = fs::canonical(dir, ec);
+    std::set<fs::path> seen{root};
+    auto above_root = [&](const fs::path& p) {  // p is root or one of its parents
+        return std::mismatch(p.begin(), p.end(), root.begin(), root.end()).first == p.end();
+    };
     for (; it != end; it.increment(ec)) {
         LRP_DATA_CHECK(!ec, dir, kFolderHint, "cannot list the folder (", ec.message(), ")");
         std::error_code ec2;
+        if (it->is_directory(ec2)) {
+            const fs::path real = fs::canonical(it->path(), ec2);
+            if (ec2 || above_root(real) || !seen.insert(real).second) it.disable_recursion_pending();
+            continue;
+        }
         if (!it->is_regular_file(ec2)) continue;
         const std::string e = lower(it->path().extension().string());
         if (std::find(exts.begin(), exts.end(), e) != exts.end()) r.push_back(it->path().string());

@@ -23,13 +23,17 @@ void require_dir(const std::string& name, const std::string& data_dir, const cha
               "). ", hint);
 }
 
-// data_dir/train and data_dir/test (or data_dir/val) when they exist, else data_dir for both splits.
+// data_dir/train and data_dir/test (or data_dir/val) when they exist, else data_dir for both splits (a
+// train/ without test/ or val/ is an error).
 std::string folder_split_dir(const std::string& name, const std::string& data_dir, Split split) {
     require_dir(name, data_dir, "the image folder, one subfolder per class", kFolderHint);
     if (split == Split::Train && is_dir(join(data_dir, "train"))) return join(data_dir, "train");
     if (split == Split::Test) {
         if (is_dir(join(data_dir, "test"))) return join(data_dir, "test");
         if (is_dir(join(data_dir, "val"))) return join(data_dir, "val");
+        // Else "train" would be read as a class of the whole folder.
+        LRP_DATA_CHECK(!is_dir(join(data_dir, "train")), data_dir, kFolderHint,
+                       "has a train/ subfolder but no test/ or val/ one for the test split");
     }
     return data_dir;
 }

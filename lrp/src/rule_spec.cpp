@@ -75,6 +75,8 @@ const std::vector<Entry>& table() {
         {"zbox", "zbox:low:high", 2,
          [](const Spec& s) -> RulePtr {
              LRP_CHECK(s.numbers.size() == 2, "rule spec zbox needs low and high: zbox:<low>:<high>");
+             LRP_CHECK(s.numbers[0] <= s.numbers[1], "rule spec zbox: low ", s.numbers[0], " is above high ",
+                       s.numbers[1], " (zbox:<low>:<high>)");
              return std::make_shared<ZBox>(s.numbers[0], s.numbers[1], stab(s), s.zero_bias);
          }},
         {"wsquare", "wsquare", 0, [](const Spec& s) { return std::make_shared<WSquare>(stab(s), s.zero_bias); }},

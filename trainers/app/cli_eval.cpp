@@ -43,29 +43,27 @@ int run_eval(const std::vector<std::string>& args) {
     if (int rc = parse_args(app, args); rc >= 0) return rc;
     LRP_CHECK(split == "test" || split == "train", "--split must be test or train (got '", split, "')");
     LRP_CHECK(subset >= 0, "--subset must be >= 0 (0: all images), got ", subset);
+    train::check_stream_mode(stream);
     LRP_CHECK(std::filesystem::exists(weights), "--weights: '", weights, "' does not exist");
 
     // Defaults from the checkpoint's stored config, when it is one of ours.
     nlohmann::json cfg;
     std::vector<std::string> trained_classes;
     std::vector<float> trained_mean, trained_std;
-    try {
-        train::CheckpointState st = train::read_checkpoint_state(weights);
-        cfg = st.config;
-        trained_classes = st.class_names;
-        trained_mean = st.mean;
-        trained_std = st.stdev;
-    } catch (const Error&) {  // not a checkpoint: a plain state_dict (ours or PyTorch's)
+    if (const auto st = train::read_checkpoint_state_if_any(weights)) {  // else a plain state_dict (ours or PyTorch's)
+        cfg = st->config;
+        trained_classes = st->class_names;
+        trained_mean = st->mean;
+        trained_std = st->stdev;
     }
     if (!cfg.is_object()) cfg = nlohmann::json::object();  // value() below needs an object
     train::check_arch(arch, cfg, weights);
     if (arch.empty()) arch = cfg.value("arch", "");
     if (dataset.empty()) dataset = cfg.value("dataset", "");
     if (data_dir.empty()) data_dir = cfg.value("data-dir", "");
-    if (width == 0) width = cfg.value("width", 64);
+    width = train::checked_width(width, cfg, weights);
     if (resize < 0) resize = cfg.value("resize", 0);
     if (crop < 0) crop = cfg.value("crop", 0);
-    train::check_stream_mode(stream);
     LRP_CHECK(!arch.empty(), "--arch is required for weights that are not an lrpcu checkpoint");
     LRP_CHECK(!dataset.empty(), "--dataset is required for weights that are not an lrpcu checkpoint");
 
@@ -118,7 +116,8 @@ int run_eval(const std::vector<std::string>& args) {
                 split.c_str(), (long long)r.samples, r.loss, 100 * r.top1, 100 * r.top5);
     for (size_t k = 0; k < r.per_class.size(); ++k) {
         const std::string name = k < ds.class_names.size() ? ds.class_names[k] : std::to_string(k);
-        std::printf("  class %2zu %-16s %6.2f%%\n", k, name.c_str(), 100 * r.per_class[k]);
+        if (std::isnan(r.per_class[k])) std::printf("  class %2zu %-16s    n/a (no images)\n", k, name.c_str());
+        else std::printf("  class %2zu %-16s %6.2f%%\n", k, name.c_str(), 100 * r.per_class[k]);
     }
     if (occlusion.enabled) run_occlusion(occlusion, *model, ds, context, false);
     return 0;

@@ -48,14 +48,14 @@ int run_explain(const std::vector<std::string>& args) {
     int resize = -1, crop = -1;
     bool overlay = false;
     std::string arch, weights, labels_path, target = "pred", out, device = "auto", normalize = "auto";
-    int width = 64, classes = 0, scale = 4;
+    int width = 0, classes = 0, scale = 4;
     CompositeFlags cf;
     bool print_rules = false, force = false;
     CLI::App app("LRP relevance maps (relevance.npy and heatmap PNGs).", "lrpcu explain");
     app.add_option("--weights", weights, "an lrpcu checkpoint/model file or a PyTorch safetensors state_dict")
         ->required();
     app.add_option("--arch", arch, "architecture (default: from the checkpoint)");
-    app.add_option("--width", width, "first-stage width (checkpoints store it)")->capture_default_str();
+    app.add_option("--width", width, "first-stage width (default: from the checkpoint, else 64)");
     app.add_option("--num-classes", classes,
                    "number of classes (default: read from the weights' final layer)");
     app.add_option("--input", inputs,
@@ -92,13 +92,11 @@ int run_explain(const std::vector<std::string>& args) {
     nlohmann::json cfg = nlohmann::json::object();
     std::vector<std::string> trained_classes;
     std::vector<float> trained_mean, trained_std;
-    try {
-        train::CheckpointState st = train::read_checkpoint_state(weights);
-        cfg = st.config;
-        trained_classes = st.class_names;
-        trained_mean = st.mean;
-        trained_std = st.stdev;
-    } catch (const Error&) {  // a plain state_dict
+    if (const auto st = train::read_checkpoint_state_if_any(weights)) {  // else a plain state_dict (ours or PyTorch's)
+        cfg = st->config;
+        trained_classes = st->class_names;
+        trained_mean = st->mean;
+        trained_std = st->stdev;
     }
     std::vector<float> norm_mean, norm_std;  // empty: the data's own statistics
     std::tie(norm_mean, norm_std) = train::normalization_for(normalize, trained_mean, trained_std);
@@ -111,7 +109,7 @@ int run_explain(const std::vector<std::string>& args) {
     train::check_arch(arch, cfg, weights);
     if (arch.empty()) arch = cfg.value("arch", "");
     LRP_CHECK(!arch.empty(), "--arch is required for weights that are not an lrpcu checkpoint");
-    if (cfg.contains("width")) width = cfg.value("width", width);
+    width = train::checked_width(width, cfg, weights);
 
     make_composite_from_flags(app, cf, {0.f}, {1.f});  // the flags checked before any work; bounds come later
 
@@ -172,6 +170,7 @@ int run_explain(const std::vector<std::string>& args) {
     Tensor& x = in.x;
     LRP_CHECK(x.dtype() == DType::F32 && x.ndim() == 4, "--input: need float32 N x C x H x W, got ",
               dtype_name(x.dtype()), " ", x.shape().str());
+    LRP_CHECK(x.dim(0) >= 1, "--input: the array holds no images (shape ", x.shape().str(), ")");
     Tensor labels = in.labels;
     if (!labels_path.empty()) {
         labels = data::read_npy(labels_path);
@@ -190,7 +189,8 @@ int run_explain(const std::vector<std::string>& args) {
 
     nn::ModelSpec spec;
     spec.arch = arch;
-    if (classes <= 0) classes = train::infer_num_classes(weights);  // the final layer's rows
+    LRP_CHECK(classes >= 0, "--num-classes must be >= 1 (got ", classes, "; 0: read from the weights)");
+    if (classes == 0) classes = train::infer_num_classes(weights);  // the final layer's rows
     LRP_CHECK(classes > 0, "--num-classes is required: ", weights, " has no fc or classifier weight to read it from");
     spec.num_classes = classes;
     const int weight_channels = train::infer_in_channels(weights);
@@ -207,19 +207,22 @@ int run_explain(const std::vector<std::string>& args) {
     const int64_t per_sample = x.numel() / std::max<int64_t>(1, x.dim(0));
     const std::string bad_in = nonfinite_rows(x.to(Device::cpu()).to_vector<float>(), per_sample);
     LRP_CHECK(bad_in.empty(), "the input holds NaN or Inf (samples ", bad_in, ")");
-    Tensor logits;
-    Tensor r;
-    try {
-        r = explain::attribute(*model, x.to(dev), t, comp, &logits).to(Device::cpu());
-    } catch (const Error& e) {
-        if (samples > 0) throw;  // dataset images: the shapes the model was trained on
-        LRP_THROW("the input ", x.shape().str(), " does not fit ", arch, " as trained (is it the image size the "
-                  "model was trained on?): ", e.what());
+    if (samples == 0) {  // files or arrays (dataset images have the trained shape): does one image fit?
+        model->eval();
+        try {
+            (void)model->forward(x.slice(0, 1).to(dev));
+        } catch (const Error& e) {
+            LRP_THROW("the input ", x.shape().str(), " does not fit ", arch, " as trained (is it the image size the "
+                      "model was trained on?): ", e.what());
+        }
     }
+    Tensor logits;
+    const Tensor r = explain::attribute(*model, x.to(dev), t, comp, &logits).to(Device::cpu());
     if (print_rules) std::printf("%s", comp.assignment_table().c_str());
     const std::string bad_out = nonfinite_rows(logits.to(Device::cpu()).to_vector<float>(), logits.dim(1));
     LRP_CHECK(bad_out.empty(), "the model's outputs hold NaN or Inf (samples ", bad_out, "): the weights in ",
-              weights, " are not finite; no relevance is written");
+              weights, " are not finite, or the inputs are far outside the range the model was trained on; no ",
+              "relevance is written");
     const std::string bad_r = nonfinite_rows(r.to_vector<float>(), per_sample);
     if (!bad_r.empty())
         log_warn("the relevance of samples ", bad_r, " holds NaN or Inf (composite ", cf.composite,

@@ -120,6 +120,8 @@ int run_train(const std::vector<std::string>& args) {
     }
     std::set<std::string> given;  // settings the user gave now (flags or the config file)
     if (!config_path.empty()) {
+        LRP_CHECK(!std::filesystem::is_directory(config_path), "--config: '", config_path, "' is a directory, not a ",
+                  "JSON file");
         std::ifstream in(config_path);
         LRP_CHECK(in.good(), "--config: cannot read '", config_path, "'");
         nlohmann::json j;

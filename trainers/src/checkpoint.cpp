@@ -112,6 +112,14 @@ CheckpointState read_checkpoint_state(const std::string& path) {
     return parse_state(path, nn::read_safetensors_header(path).metadata);  // no tensor data read
 }
 
+std::optional<CheckpointState> read_checkpoint_state_if_any(const std::string& path) {
+    LRP_CHECK(std::filesystem::is_regular_file(path), "weights file '", path, "' ",
+              std::filesystem::exists(path) ? "is not a regular file" : "does not exist");
+    const std::map<std::string, std::string> meta = nn::read_safetensors_header(path).metadata;
+    if (!meta.count("lrpcu")) return std::nullopt;
+    return parse_state(path, meta);
+}
+
 CheckpointState load_checkpoint(const std::string& path, nn::Module& model, Optimizer* opt) {
     std::map<std::string, std::string> meta;
     nn::StateDict sd = nn::load_safetensors(path, &meta);
@@ -119,6 +127,17 @@ CheckpointState load_checkpoint(const std::string& path, nn::Module& model, Opti
     model.load_state_dict(strip_prefix(sd, "model."));
     if (opt) opt->load_state_dict(strip_prefix(sd, "optim."));
     return st;
+}
+
+int checked_width(int given, const nlohmann::json& cfg, const std::string& weights) {
+    LRP_CHECK(given >= 0, "--width must be >= 1 (got ", given, "; default: the checkpoint's)");
+    if (!cfg.is_object() || !cfg.contains("width")) return given > 0 ? given : 64;
+    LRP_CHECK(cfg["width"].is_number_integer(), weights, ": the checkpoint's width is ", cfg["width"].dump(),
+              ", not an integer (corrupt metadata)");
+    const int trained = cfg["width"].get<int>();
+    LRP_CHECK(given == 0 || given == trained, "--width ", given, ": ", weights, " was trained with width ", trained,
+              " (omit --width to use it)");
+    return trained;
 }
 
 void load_model_weights(const std::string& path, nn::Module& model) {

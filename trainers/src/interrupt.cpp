@@ -1,9 +1,13 @@
-// InterruptGuard: SIGINT/SIGTERM set a flag for the trainer; a second one gets the default action.
+// InterruptGuard: SIGINT/SIGTERM set a flag for the trainer; another one more than a second later gets the
+// default action.
 #include "lrp/train/interrupt.h"
 
 #include <unistd.h>
 
 #include <atomic>
+#include <csignal>
+#include <cstdint>
+#include <ctime>
 #include <cstring>
 
 #include "lrp/error.h"
@@ -12,16 +16,32 @@ namespace lrp::train {
 
 namespace {
 std::atomic<int> g_signal{0};
+std::atomic<int64_t> g_first_ns{0};  // when the first signal came (CLOCK_MONOTONIC)
 
+int64_t now_ns() {  // clock_gettime is async-signal-safe
+    timespec t{};
+    ::clock_gettime(CLOCK_MONOTONIC, &t);
+    return static_cast<int64_t>(t.tv_sec) * 1000000000 + t.tv_nsec;
+}
+
+// The first signal asks for a stop after the current step. A repeat within a second is taken as the same
+// request delivered twice (a terminal's Ctrl-C reaches the whole process group, and wrappers such as
+// timeout(1) forward it again), not as "quit now"; a later one ends the process with the default action.
 extern "C" void on_signal(int sig) {
-    g_signal.store(sig);
+    if (g_signal.load() == 0) {
+        g_first_ns.store(now_ns());
+        g_signal.store(sig);
+        static const char msg[] = "\nlrpcu: stopping after this step with a checkpoint (signal again to quit now)\n";
+        const ssize_t w = ::write(STDERR_FILENO, msg, sizeof msg - 1);
+        (void)w;
+        return;
+    }
+    if (now_ns() - g_first_ns.load() < 1000000000) return;
     struct sigaction dfl{};
     dfl.sa_handler = SIG_DFL;
     sigemptyset(&dfl.sa_mask);
-    ::sigaction(sig, &dfl, nullptr);  // the next one ends the process
-    static const char msg[] = "\nlrpcu: stopping after this step with a checkpoint (signal again to quit now)\n";
-    const ssize_t w = ::write(STDERR_FILENO, msg, sizeof msg - 1);
-    (void)w;
+    ::sigaction(sig, &dfl, nullptr);
+    ::raise(sig);
 }
 }  // namespace
 

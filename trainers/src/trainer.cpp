@@ -93,6 +93,25 @@ void truncate_metrics(const fs::path& p, int64_t epoch) {
     write_text_atomic(p, kept);
 }
 
+// Rows in metrics.jsonl without a checkpoint (an attempt that crashed before its first checkpoint, or a run
+// whose checkpoint was removed) describe other weights: they move to metrics.jsonl.earlier[-N], never lost.
+void set_aside_metrics(const fs::path& out) {
+    const fs::path p = out / "metrics.jsonl";
+    std::ifstream m(p);
+    std::string line;
+    bool rows = false;
+    while (!rows && std::getline(m, line)) rows = line.find_first_not_of(" \t\r") != std::string::npos;
+    m.close();
+    if (!rows) return;
+    fs::path to = out / "metrics.jsonl.earlier";
+    for (int i = 2; fs::exists(to); ++i) to = out / ("metrics.jsonl.earlier-" + std::to_string(i));
+    std::error_code ec;
+    fs::rename(p, to, ec);
+    LRP_CHECK(!ec, "cannot move the earlier run's '", p.string(), "' to '", to.string(), "': ", ec.message(),
+              " (nothing was overwritten)");
+    log_warn("'", p.string(), "' held rows of an earlier run without a checkpoint: moved to '", to.string(), "'");
+}
+
 // Appends one line, checked (a full disk is an error, not a lost metrics row).
 void append_line(const fs::path& p, const std::string& line) {
     std::ofstream f(p, std::ios::app);
@@ -149,6 +168,10 @@ TrainSummary run_training(TrainConfig cfg) {
     if (!cfg.resume && fs::exists(ckpt))
         LRP_THROW("output directory '", out.string(), "' already holds a checkpoint; pass --resume to continue it or ",
                   "choose another --out (nothing was overwritten)");
+    // The weights of a finished run whose checkpoint is gone: nothing to continue, nothing to overwrite.
+    LRP_CHECK(fs::exists(ckpt) || !fs::exists(out / "model.safetensors"), "output directory '", out.string(),
+              "' holds the weights of an earlier run (model.safetensors) but no checkpoint.safetensors to continue ",
+              "from; choose another --out or move them away (nothing was overwritten)");
     // A resume with other settings is refused before any data is read.
     nlohmann::json saved;  // the checkpoint's settings, when resuming
     if (cfg.resume && fs::exists(ckpt)) saved = check_resume_settings(ckpt, config_json(cfg));
@@ -167,6 +190,12 @@ TrainSummary run_training(TrainConfig cfg) {
                                      false, {});
     std::printf("%s\n%s\n", train_data.summary.c_str(), test_data.summary.c_str());
     check_splits_agree(train_data, test_data);
+    LRP_CHECK(train_data.num_classes >= 2, train_data.name, " has ", train_data.num_classes, " class ",
+              bracket_list(train_data.class_names), ": a classifier needs at least 2 (image folders: one subfolder ",
+              "per class)");
+    if (train_data.name == test_data.name && cfg.dataset == "folder")
+        log_warn("the image folder '", cfg.data_dir, "' has no train/ and test/ (or val/) subfolders, so both ",
+                 "splits are the same images: the 'test accuracy' of this run is measured on its training images");
     BatchSource& train_loader = *train_data.loader;
     if (cfg.augment == "random-erasing") erasing_fill(cfg.erasing_fill, train_data.mean, train_data.stdev);  // check now
     std::unique_ptr<RelDrop> reldrop;
@@ -213,8 +242,7 @@ TrainSummary run_training(TrainConfig cfg) {
         truncate_metrics(out / "metrics.jsonl", st.epoch);
     } else {
         if (cfg.resume) log_warn("--resume: no checkpoint in '", out.string(), "'; starting from scratch");
-        // Rows left by an earlier attempt that never checkpointed describe other weights.
-        truncate_metrics(out / "metrics.jsonl", 0);
+        set_aside_metrics(out);
     }
     st.class_names = train_data.class_names;
     st.mean = train_data.mean;  // what eval and explain normalise with by default

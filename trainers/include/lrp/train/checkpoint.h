@@ -4,6 +4,7 @@
 // Written atomically (temp file + fsync + rename): the previous checkpoint survives until the new one
 // is complete. The model part alone is also exportable as a plain state_dict for PyTorch.
 #pragma once
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -43,6 +44,9 @@ struct CheckpointState {
 void save_checkpoint(const std::string& path, nn::Module& model, const Optimizer& opt, const CheckpointState& st);
 // Reads only the state (config, epoch, ...) without touching a model.
 CheckpointState read_checkpoint_state(const std::string& path);
+// The state when `path` is an lrpcu checkpoint; std::nullopt when it is a readable safetensors file without
+// lrpcu metadata (a plain state_dict, ours or PyTorch's). A missing, truncated or corrupt file throws, naming it.
+std::optional<CheckpointState> read_checkpoint_state_if_any(const std::string& path);
 // Loads model and optimiser state (onto their devices) and returns the run state.
 CheckpointState load_checkpoint(const std::string& path, nn::Module& model, Optimizer* opt);
 
@@ -56,6 +60,10 @@ std::string bracket_list(const std::vector<std::string>& names);
 
 // A --arch given for an lrpcu checkpoint (its stored config `cfg`) must be the one it was trained as.
 void check_arch(const std::string& given, const nlohmann::json& cfg, const std::string& weights);
+
+// The first-stage width to build: a checkpoint's (its stored config `cfg`; a different `given` > 0 is an
+// error naming both), else `given`, else 64 (torchvision's). A negative `given` is an error.
+int checked_width(int given, const nlohmann::json& cfg, const std::string& weights);
 
 // Model weights with torchvision keys (from a checkpoint or a plain PyTorch state_dict file).
 void load_model_weights(const std::string& path, nn::Module& model);

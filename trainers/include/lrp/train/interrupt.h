@@ -1,6 +1,6 @@
 // Graceful stop of a training run: while an InterruptGuard lives, SIGINT and SIGTERM only set a flag
-// (the trainer finishes its step, saves a mid-epoch checkpoint and returns); a second signal acts as
-// the default (the process ends at once). The previous handlers come back when the guard goes.
+// (the trainer finishes its step, saves a mid-epoch checkpoint and returns); another signal more than a second
+// later acts as the default (the process ends at once). The previous handlers come back when the guard goes.
 #pragma once
 #include <csignal>
 
