@@ -252,6 +252,22 @@ TEST(TrainerCpu, RelDropRunResumesBitExactAndLogsOcclusion) {
 }
 
 
+// --stop-after-epoch/-step count from the run's start: repeated on a resume already past them, they do
+// not stop the resumed run after its first epoch or step (it used to train one more and stop again).
+TEST(TrainerCpu, StopsTheCheckpointIsPastAreIgnoredOnResume) {
+    const std::string d = fresh_dir("stop_again");
+    TrainConfig c = tiny(d);
+    c.stop_after_epoch = 1;
+    EXPECT_EQ(run_training(c).epochs, 1);
+    c.resume = true;
+    ::testing::internal::CaptureStderr();
+    EXPECT_EQ(run_training(c).epochs, 3);
+    const std::string err = ::testing::internal::GetCapturedStderr();
+    EXPECT_NE(err.find("--stop-after-epoch 1: the checkpoint is after epoch 1 already; ignored"), std::string::npos)
+        << err;
+    EXPECT_EQ(rows(d).size(), 3u);
+}
+
 // A write that fails on resume (a full disk, here a file size limit) is an error naming the file, and
 // leaves the run's metrics, config and checkpoint as they were (the metrics file used to be truncated
 // in place, losing its rows when the rewrite failed).

@@ -19,7 +19,7 @@ void add_occlusion_flags(CLI::App& app, OcclusionCli& o) {
     CLI::Option* on = app.add_flag("--occlusion", o.enabled,
                                    "also measure accuracy as the most relevant patches are occluded (MoRF) and "
                                    "in random order; writes occlusion.json and occlusion.png");
-    app.add_option("--occlusion-patch", p.patch, "patch side in pixels (default: 4 up to 64 px images, else 16)")
+    app.add_option("--occlusion-patch", p.patch, "patch side in pixels (0 or omitted: 4 up to 64 px images, else 16)")
         ->needs(on);
     app.add_option("--occlusion-steps", p.steps, "occluded fractions 0, 1/N, ..., 1")->capture_default_str()->needs(on);
     for (CLI::Option* c : add_composite_flags(app, o.composite)) c->needs(on);  // --occlusion-composite, ...

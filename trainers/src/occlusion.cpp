@@ -83,8 +83,18 @@ OcclusionOptions resolve_occlusion_options(const OcclusionOptions& in, int C, in
               " channels");
     fill_values(o, C);
     explain::Target::parse(o.target, Tensor::zeros(Shape{1}, DType::I32));  // throws naming the accepted ones
+    if (o.composite_options)
+        for (const auto* b : {&o.composite_options->low, &o.composite_options->high})
+            LRP_CHECK(!*b || (*b)->per_channel.empty() || (*b)->per_channel.size() == static_cast<size_t>(C),
+                      "occlusion: ZBox bound ", (*b)->str(), " has ", (*b)->per_channel.size(),
+                      " per-channel values, but the images have ", C, " channel(s)");
     composite_for(o, C);
     return o;
+}
+
+void check_occlusion_composite(const OcclusionOptions& in, nn::Module& model, int C, int H, int W) {
+    explain::Composite comp = composite_for(resolve_occlusion_options(in, C, H, W), C);
+    comp.bind(model);  // rules given by layer name must name layers of this model
 }
 
 double trapezoid_auc(const std::vector<double>& x, const std::vector<double>& y) {

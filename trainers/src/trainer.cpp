@@ -190,6 +190,12 @@ TrainSummary run_training(TrainConfig cfg) {
                                      false, {});
     std::printf("%s\n%s\n", train_data.summary.c_str(), test_data.summary.c_str());
     check_splits_agree(train_data, test_data);
+    if (cfg.train_subset > train_data.loader->size())
+        log_warn("--train-subset ", cfg.train_subset, " exceeds the ", train_data.loader->size(),
+                 " training images: using all of them");
+    if (cfg.test_subset > test_data.loader->size())
+        log_warn("--test-subset ", cfg.test_subset, " exceeds the ", test_data.loader->size(),
+                 " test images: using all of them");
     LRP_CHECK(train_data.num_classes >= 2, train_data.name, " has ", train_data.num_classes, " class ",
               bracket_list(train_data.class_names), ": a classifier needs at least 2 (image folders: one subfolder ",
               "per class)");
@@ -240,6 +246,17 @@ TrainSummary run_training(TrainConfig cfg) {
         LRP_CHECK(st.partial.batches < spe, ckpt.string(), ": the checkpoint stopped after step ", st.partial.batches,
                   " of an epoch, but this run has ", spe, " steps per epoch");
         truncate_metrics(out / "metrics.jsonl", st.epoch);
+        // Stops count epochs and steps from the run's start: one the checkpoint is already past does not apply.
+        if (cfg.stop_after_epoch > 0 && cfg.stop_after_epoch <= st.epoch) {
+            log_warn("--stop-after-epoch ", cfg.stop_after_epoch, ": the checkpoint is after epoch ", st.epoch,
+                     " already; ignored (it counts from the run's start)");
+            cfg.stop_after_epoch = 0;
+        }
+        if (cfg.stop_after_step > 0 && cfg.stop_after_step <= st.global_step) {
+            log_warn("--stop-after-step ", cfg.stop_after_step, ": the checkpoint is after step ", st.global_step,
+                     " already; ignored (it counts from the run's start)");
+            cfg.stop_after_step = 0;
+        }
     } else {
         if (cfg.resume) log_warn("--resume: no checkpoint in '", out.string(), "'; starting from scratch");
         set_aside_metrics(out);
@@ -298,9 +315,37 @@ TrainSummary run_training(TrainConfig cfg) {
         int64_t images = resume_at.images;
         const double seconds_before = resume_at.seconds;
         resume_at = PartialEpoch();
+        // A mid-epoch checkpoint after `done` steps of this epoch (the loader's stream at `loader_rng`).
+        auto save_partial = [&](int64_t done, uint64_t loader_rng) {
+            PartialEpoch& q = st.partial;
+            q.batches = done;
+            q.loss_sum = loss_sum.to_vector<float>()[0];
+            q.correct_sum = correct_sum.to_vector<float>()[0];
+            q.occluded_sum = occluded_sum.to_vector<float>()[0];
+            q.nonfinite_sum = nonfinite_sum.to_vector<float>()[0];
+            q.images = images;
+            q.seconds = seconds_before + std::chrono::duration<double>(std::chrono::steady_clock::now() - te).count();
+            q.loader_rng = loader_rng;
+            q.reldrop_rng = reldrop_gen.offset();
+            q.dropout_rng = dropout_gen.offset();
+            q.preview_pending = preview_pending;
+            LRP_CHECK(std::isfinite(q.loss_sum) && all_params_finite(*model), "training diverged by epoch ", epoch,
+                      ", step ", done, " (the loss or the weights hold NaN or Inf; try a lower --lr); ", kept_note());
+            save_checkpoint(ckpt.string(), *model, *opt, st);
+            st.partial = PartialEpoch();
+        };
         for (int64_t b = first; b < spe; ++b) {
             opt->set_lr(sched.lr_at(st.global_step));
-            BatchSource::Batch batch = train_loader.batch(b);
+            const uint64_t loader_rng = train_loader.rng_offset();
+            BatchSource::Batch batch;
+            try {
+                batch = train_loader.batch(b);
+            } catch (const Error& e) {  // e.g. a streamed image that became unreadable: keep this epoch's steps
+                if (b == first) throw;
+                save_partial(b, loader_rng);
+                LRP_THROW(e.what(), "\n(a checkpoint after step ", b, " of epoch ", epoch, " was saved in ",
+                          ckpt.string(), "; fix the data and continue with --resume)");
+            }
             StepResult r;
             Tensor trained = batch.x;
             // Whether RelDrop can occlude this batch: the per-batch coin is known on the host beforehand.
@@ -349,22 +394,7 @@ TrainSummary run_training(TrainConfig cfg) {
             const bool stop = stop_requested();
             const bool periodic = cfg.checkpoint_every > 0 && (b + 1) % cfg.checkpoint_every == 0;
             if (b + 1 < spe && (stop || periodic)) {  // (at the epoch's end, the epoch checkpoint below serves)
-                PartialEpoch& q = st.partial;
-                q.batches = b + 1;
-                q.loss_sum = loss_sum.to_vector<float>()[0];
-                q.correct_sum = correct_sum.to_vector<float>()[0];
-                q.occluded_sum = occluded_sum.to_vector<float>()[0];
-                q.nonfinite_sum = nonfinite_sum.to_vector<float>()[0];
-                q.images = images;
-                q.seconds = seconds_before + std::chrono::duration<double>(std::chrono::steady_clock::now() - te).count();
-                q.loader_rng = train_loader.rng_offset();
-                q.reldrop_rng = reldrop_gen.offset();
-                q.dropout_rng = dropout_gen.offset();
-                q.preview_pending = preview_pending;
-                LRP_CHECK(std::isfinite(q.loss_sum) && all_params_finite(*model), "training diverged by epoch ", epoch,
-                          ", step ", b + 1, " (the loss or the weights hold NaN or Inf; try a lower --lr); ", kept_note());
-                save_checkpoint(ckpt.string(), *model, *opt, st);
-                st.partial = PartialEpoch();
+                save_partial(b + 1, train_loader.rng_offset());
                 if (stop) {
                     prog.finish();
                     std::printf("stopped (%s) in epoch %lld after step %lld of %lld: checkpoint %s; continue with "

@@ -59,6 +59,10 @@ int default_occlusion_patch(int H, int W);
 // dataset statistics where the fill or the composite needs them.
 OcclusionOptions resolve_occlusion_options(const OcclusionOptions& o, int C, int H, int W);
 
+// resolve_occlusion_options, and the composite bound to `model` (a rule given for a layer name the model
+// lacks is an error): what occlusion_curves would refuse, before any work.
+void check_occlusion_composite(const OcclusionOptions& o, nn::Module& model, int C, int H, int W);
+
 // Runs the model (put in eval mode) over the loader in order. Per batch: one attribution (explain::attribute
 // with the composite and target), the channel-summed map, its patch sums, the MoRF order (topk_rows, ties by
 // lower patch index) and a random order (topk_rows over Philox uniforms from `seed`, drawn batch after batch:

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# CLI test: a streamed image that becomes unreadable in the middle of an epoch stops `lrpcu train` with an
+# error naming the file and a mid-epoch checkpoint of the steps done; once the data is fixed, --resume ends
+# on the weights of an uninterrupted run, bit for bit.
+# Usage: cli_stream_failure.sh <out-dir> <lrpcu>
+set -u
+out=$1 lrpcu=$2
+pid=
+trap '[[ -n $pid ]] && kill -KILL "$pid" 2> /dev/null' EXIT
+rm -rf "$out" && mkdir -p "$out"
+python3 - "$out/data" <<'PY' || exit 1
+import os, struct, sys, zlib
+def png(path, seed):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    raw = b''.join(b'\x00' + bytes((seed * 31 + y * 7 + x * 13) % 256 for x in range(16 * 3)) for y in range(16))
+    ch = lambda t, d: struct.pack('>I', len(d)) + t + d + struct.pack('>I', zlib.crc32(t + d) & 0xffffffff)
+    open(path, 'wb').write(b'\x89PNG\r\n\x1a\n' + ch(b'IHDR', struct.pack('>IIBBBBB', 16, 16, 8, 2, 0, 0, 0)) +
+                           ch(b'IDAT', zlib.compress(raw)) + ch(b'IEND', b''))
+for split, n in (('train', 800), ('test', 4)):
+    for c in 'ab':
+        for i in range(n):
+            png(f'{sys.argv[1]}/{split}/{c}/{i:04d}.png', i * 2 + (c == 'b') * 101)
+PY
+cp -r "$out/data" "$out/live"
+args=(train --dataset folder --stream on --width 2 --epochs 1 --batch-size 8 --device cpu --log-every 1)
+"$lrpcu" "${args[@]}" --data-dir "$out/data" --out "$out/whole" > "$out/whole.log" 2>&1 ||
+  { echo "uninterrupted run failed:"; cat "$out/whole.log"; exit 1; }
+
+"$lrpcu" "${args[@]}" --data-dir "$out/live" --out "$out/cut" > "$out/cut.log" 2>&1 &
+pid=$!
+for _ in $(seq 1 600); do  # wait (up to 30 s) until it has trained a step
+  grep -aEq "step [1-9][0-9]*/200" "$out/cut.log" && break
+  sleep 0.05
+done
+for f in "$out"/live/train/*/*.png; do : > "$f"; done  # every training image unreadable from now on
+wait "$pid"
+rc=$?
+pid=
+[[ $rc -ne 0 ]] || { echo "the run finished although its images became unreadable:"; cat "$out/cut.log"; exit 1; }
+grep -aq "cannot decode image" "$out/cut.log" || { echo "no error naming the image:"; cat "$out/cut.log"; exit 1; }
+grep -aEq "a checkpoint after step [1-9][0-9]* of epoch 1 was saved" "$out/cut.log" ||
+  { echo "no mid-epoch checkpoint of the steps done:"; cat "$out/cut.log"; exit 1; }
+
+rm -rf "$out/live" && cp -r "$out/data" "$out/live"  # the data fixed
+"$lrpcu" train --out "$out/cut" --resume > "$out/resume.log" 2>&1 || { echo "resume failed:"; cat "$out/resume.log"; exit 1; }
+grep -aq "resumed from .* in epoch 1 after step" "$out/resume.log" || { echo "not resumed mid-epoch:"; cat "$out/resume.log"; exit 1; }
+cmp -s "$out/whole/model.safetensors" "$out/cut/model.safetensors" ||
+  { echo "the resumed run's weights differ from the uninterrupted run's"; exit 1; }
+echo "ok: an unreadable streamed image -> error + mid-epoch checkpoint; --resume ends on the uninterrupted weights"
