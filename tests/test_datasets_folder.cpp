@@ -353,8 +353,9 @@ TEST_F(DatasetsCpu, TrainingRefusesATestSplitThatDisagrees) {
                             {"w.st was trained on the classes [a, b], but the data has [a, c]"}));
 }
 
-// A folder of one class cannot train a classifier; refused before training, naming the folder.
-TEST_F(DatasetsCpu, TrainingRefusesASingleClass) {
+// A folder of one class cannot train a classifier, and a crop padding as large as the images cannot crop:
+// both refused before training, naming the folder or the flag.
+TEST_F(DatasetsCpu, TrainingRefusesASingleClassAndAnOversizedCropPadding) {
     for (int i = 0; i < 4; ++i) write_png_fill("one/train/a/" + std::to_string(i) + ".png", 8, 8, 30 * i + 5);
     for (int i = 0; i < 2; ++i) write_png_fill("one/test/a/" + std::to_string(i) + ".png", 8, 8, 30 * i + 9);
     lrp::train::TrainConfig c;
@@ -366,4 +367,9 @@ TEST_F(DatasetsCpu, TrainingRefusesASingleClass) {
     c.data_dir = path("one");
     c.out_dir = path("out-one");
     EXPECT_TRUE(throws_with([&] { lrp::train::run_training(c); }, {"has 1 class [a]", "at least 2"}));
+    for (const char* s : {"train", "test"})
+        for (int i = 0; i < 2; ++i) write_png_fill(std::string("one/") + s + "/b/" + std::to_string(i) + ".png", 8, 8, 99);
+    c.crop_padding = 8;
+    c.out_dir = path("out-pad");
+    EXPECT_TRUE(throws_with([&] { lrp::train::run_training(c); }, {"--crop-padding 8 must be smaller than the 8 x 8"}));
 }

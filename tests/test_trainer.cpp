@@ -11,6 +11,7 @@
 #include "lrp/data/dataset.h"
 #include "lrp/nn/models.h"
 #include "lrp/nn/safetensors.h"
+#include "lrp/ops/elementwise.h"
 #include "lrp/train/checkpoint.h"
 #include "lrp/train/config.h"
 #include "lrp/train/loader.h"
@@ -221,6 +222,31 @@ TEST(TrainerCpu, CheckpointHoldsStateAndModelLoadsElsewhere) {
     EXPECT_THROW(read_checkpoint_state_if_any(d + "/cut.safetensors"), Error);
     EXPECT_THROW(read_checkpoint_state_if_any(d + "/missing.safetensors"), Error);
     EXPECT_THROW(read_checkpoint_state_if_any(d), Error) << "a directory";
+    // Settings of the wrong type in the metadata: an error naming the file and the key, not a JSON exception.
+    auto meta = nn::read_safetensors_header(d + "/checkpoint.safetensors").metadata;
+    nlohmann::json j = nlohmann::json::parse(meta.at("lrpcu"));
+    j["config"]["width"] = "four";
+    nn::save_safetensors(d + "/bad_meta.safetensors", {{"x", Tensor::zeros({1})}}, {{"lrpcu", j.dump()}});
+    try {
+        read_checkpoint_state_if_any(d + "/bad_meta.safetensors");
+        ADD_FAILURE() << "no error";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("bad_meta.safetensors: corrupt checkpoint metadata"), std::string::npos)
+            << e.what();
+        EXPECT_NE(std::string(e.what()).find("'width' must be an integer"), std::string::npos) << e.what();
+    }
+    // Weights holding NaN (hand-edited, or a broken disk) cannot be resumed: named, not "try a lower --lr".
+    auto sd = nn::load_safetensors(d + "/checkpoint.safetensors", &meta);
+    sd.at("model.fc.bias") = ops::full(sd.at("model.fc.bias").shape(), std::nanf(""));
+    nn::save_safetensors(d + "/checkpoint.safetensors", sd, meta);
+    c.resume = true;
+    c.epochs = 2;
+    try {
+        run_training(c);
+        ADD_FAILURE() << "resumed NaN weights";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("the checkpoint's weights hold NaN or Inf"), std::string::npos) << e.what();
+    }
 }
 
 TEST(TrainConfigCpu, JsonRoundTripAndValidation) {

@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "lrp/nn/safetensors.h"
+#include "lrp/train/config.h"
 
 namespace lrp::train {
 
@@ -32,6 +33,12 @@ CheckpointState parse_state(const std::string& path, const std::map<std::string,
         LRP_CHECK(j.value("format", "") == kFormat, path, ": unsupported checkpoint format '", j.value("format", ""),
                   "' (expected ", kFormat, ")");
         st.config = j.at("config");
+        try {  // the recorded settings have the types they must have (an error names the key)
+            TrainConfig check;
+            inherit_settings(check, st.config, {});
+        } catch (const Error& e) {
+            LRP_THROW(path, ": corrupt checkpoint metadata: ", e.what());
+        }
         st.epoch = j.at("epoch").get<int64_t>();
         st.global_step = j.at("global_step").get<int64_t>();
         st.last_test_acc = j.at("last_test_acc").get<double>();

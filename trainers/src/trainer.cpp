@@ -190,6 +190,8 @@ TrainSummary run_training(TrainConfig cfg) {
                                      false, {});
     std::printf("%s\n%s\n", train_data.summary.c_str(), test_data.summary.c_str());
     check_splits_agree(train_data, test_data);
+    LRP_CHECK(cfg.crop_padding < std::min(train_data.height, train_data.width), "--crop-padding ", cfg.crop_padding,
+              " must be smaller than the ", train_data.height, " x ", train_data.width, " images (0: no random crop)");
     if (cfg.train_subset > train_data.loader->size())
         log_warn("--train-subset ", cfg.train_subset, " exceeds the ", train_data.loader->size(),
                  " training images: using all of them");
@@ -231,6 +233,8 @@ TrainSummary run_training(TrainConfig cfg) {
     st.config = cfg_json;
     if (cfg.resume && fs::exists(ckpt)) {
         st = load_checkpoint(ckpt.string(), *model, opt.get());
+        LRP_CHECK(all_params_finite(*model), ckpt.string(), ": the checkpoint's weights hold NaN or Inf; it cannot be ",
+                  "continued (start a new --out)");
         // More (or fewer) epochs stretch a schedule that depends on the run's length: the LR from here on
         // follows the new length, so the result differs from a run started with it.
         if (saved.value("epochs", cfg.epochs) != cfg.epochs && cfg.schedule != "constant" && cfg.schedule != "step")
