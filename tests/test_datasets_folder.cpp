@@ -319,6 +319,19 @@ TEST_F(DatasetsCpu, RealFashionMnistTestSplit) {
 
 // `lrpcu train` on an image folder whose test split names other classes (the labels would index other
 // outputs) or holds images of another size: an error naming both splits, before any training.
+// A one-epoch CPU training run of a width-2 ResNet-18 on an image folder.
+static lrp::train::TrainConfig folder_run(const std::string& data_dir, const std::string& out) {
+    lrp::train::TrainConfig c;
+    c.dataset = "folder";
+    c.device = "cpu";
+    c.epochs = 1;
+    c.batch_size = 2;
+    c.width = 2;
+    c.data_dir = data_dir;
+    c.out_dir = out;
+    return c;
+}
+
 TEST_F(DatasetsCpu, TrainingRefusesATestSplitThatDisagrees) {
     for (const char* d : {"cls/train/a", "cls/train/b", "cls/test/a", "cls/test/c", "size/train/a", "size/train/b",
                           "size/test/a", "size/test/b"})
@@ -327,14 +340,7 @@ TEST_F(DatasetsCpu, TrainingRefusesATestSplitThatDisagrees) {
             write_png_fill(std::string(d) + "/" + std::to_string(i) + ".png", small ? 6 : 8, small ? 6 : 8,
                            static_cast<uint8_t>(40 * i + 20));
         }
-    lrp::train::TrainConfig c;
-    c.dataset = "folder";
-    c.device = "cpu";
-    c.epochs = 1;
-    c.batch_size = 2;
-    c.width = 2;
-    c.data_dir = path("cls");
-    c.out_dir = path("out-cls");
+    lrp::train::TrainConfig c = folder_run(path("cls"), path("out-cls"));
     EXPECT_TRUE(throws_with([&] { lrp::train::run_training(c); },
                             {"test split's 2 classes [a, c]", "training split's 2 classes [a, b]"}));
     c.data_dir = path("size");
@@ -358,14 +364,7 @@ TEST_F(DatasetsCpu, TrainingRefusesATestSplitThatDisagrees) {
 TEST_F(DatasetsCpu, TrainingRefusesASingleClassAndAnOversizedCropPadding) {
     for (int i = 0; i < 4; ++i) write_png_fill("one/train/a/" + std::to_string(i) + ".png", 8, 8, 30 * i + 5);
     for (int i = 0; i < 2; ++i) write_png_fill("one/test/a/" + std::to_string(i) + ".png", 8, 8, 30 * i + 9);
-    lrp::train::TrainConfig c;
-    c.dataset = "folder";
-    c.device = "cpu";
-    c.epochs = 1;
-    c.batch_size = 2;
-    c.width = 2;
-    c.data_dir = path("one");
-    c.out_dir = path("out-one");
+    lrp::train::TrainConfig c = folder_run(path("one"), path("out-one"));
     EXPECT_TRUE(throws_with([&] { lrp::train::run_training(c); }, {"has 1 class [a]", "at least 2"}));
     for (const char* s : {"train", "test"})
         for (int i = 0; i < 2; ++i) write_png_fill(std::string("one/") + s + "/b/" + std::to_string(i) + ".png", 8, 8, 99);

@@ -46,17 +46,10 @@ int run_eval(const std::vector<std::string>& args) {
     train::check_stream_mode(stream);
     LRP_CHECK(std::filesystem::exists(weights), "--weights: '", weights, "' does not exist");
 
-    // Defaults from the checkpoint's stored config, when it is one of ours.
-    nlohmann::json cfg;
-    std::vector<std::string> trained_classes;
-    std::vector<float> trained_mean, trained_std;
-    if (const auto st = train::read_checkpoint_state_if_any(weights)) {  // else a plain state_dict (ours or PyTorch's)
-        cfg = st->config;
-        trained_classes = st->class_names;
-        trained_mean = st->mean;
-        trained_std = st->stdev;
-    }
-    if (!cfg.is_object()) cfg = nlohmann::json::object();  // value() below needs an object
+    // Defaults from the checkpoint's stored state when it is one of ours (a plain state_dict: none).
+    const train::CheckpointState st = train::read_checkpoint_state_if_any(weights).value_or(train::CheckpointState{});
+    nlohmann::json cfg = st.config.is_object() ? st.config : nlohmann::json::object();
+    const std::vector<std::string>& trained_classes = st.class_names;
     train::check_arch(arch, cfg, weights);
     if (arch.empty()) arch = cfg.value("arch", "");
     if (dataset.empty()) dataset = cfg.value("dataset", "");
@@ -75,7 +68,7 @@ int run_eval(const std::vector<std::string>& args) {
     dopt.folder.crop = crop;
     dopt.stream = stream;
     dopt.resident_limit_mb = resident_limit_mb;
-    std::tie(dopt.mean, dopt.stdev) = train::normalization_for(normalize, trained_mean, trained_std);
+    std::tie(dopt.mean, dopt.stdev) = train::normalization_for(normalize, st.mean, st.stdev);
     train::DataSplit ds = train::open_split(dopt, split == "test" ? data::Split::Test : data::Split::Train, subset,
                                             false, 0, dev, batch, false, {});
     train::check_class_names(trained_classes, ds.class_names, weights, "the " + split + " split of " + ds.name);

@@ -89,23 +89,17 @@ int run_explain(const std::vector<std::string>& args) {
               "choose another --out");
     LRP_CHECK(scale >= 1 && scale <= 64, "--scale must be in [1, 64] (got ", scale, ")");
 
-    nlohmann::json cfg = nlohmann::json::object();
-    std::vector<std::string> trained_classes;
-    std::vector<float> trained_mean, trained_std;
-    if (const auto st = train::read_checkpoint_state_if_any(weights)) {  // else a plain state_dict (ours or PyTorch's)
-        cfg = st->config;
-        trained_classes = st->class_names;
-        trained_mean = st->mean;
-        trained_std = st->stdev;
-    }
+    // Defaults from the checkpoint's stored state when it is one of ours (a plain state_dict: none).
+    const train::CheckpointState st = train::read_checkpoint_state_if_any(weights).value_or(train::CheckpointState{});
+    nlohmann::json cfg = st.config.is_object() ? st.config : nlohmann::json::object();
+    const std::vector<std::string>& trained_classes = st.class_names;
     std::vector<float> norm_mean, norm_std;  // empty: the data's own statistics
-    std::tie(norm_mean, norm_std) = train::normalization_for(normalize, trained_mean, trained_std);
+    std::tie(norm_mean, norm_std) = train::normalization_for(normalize, st.mean, st.stdev);
     // The statistics that normalise images of `ref`'s kind: --normalize's (default: the checkpoint's), else ref's own.
     auto stats_for = [&](const data::Dataset& ref) {
         return norm_mean.empty() ? std::make_pair(ref.mean, ref.std)
                                  : train::per_channel_normalization(norm_mean, norm_std, ref.channels(), ref.name);
     };
-    if (!cfg.is_object()) cfg = nlohmann::json::object();
     train::check_arch(arch, cfg, weights);
     if (arch.empty()) arch = cfg.value("arch", "");
     LRP_CHECK(!arch.empty(), "--arch is required for weights that are not an lrpcu checkpoint");
