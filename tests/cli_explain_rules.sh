@@ -34,8 +34,12 @@ run egb --composite epsilon_gamma_box --print-rules
 expect_line '^  conv1 +Conv2d +ZBox\(low=\[-[0-9.]+, -[0-9.]+, -[0-9.]+\], high=\[[0-9.]+, [0-9.]+, [0-9.]+\], stabilizer'
 run egb_low --composite epsilon_gamma_box --low -5 --print-rules
 expect_line '^  conv1 +Conv2d +ZBox\(low=-5, high=\[[0-9.]+, [0-9.]+, [0-9.]+\], stabilizer'
-# Bare weights and a .npy input: no dataset to take the bounds from.
-log=$("$lrpcu" explain --weights "$(dirname "$ckpt")/model.safetensors" --arch resnet18 --width 2 \
+# Bare weights and a .npy input: the bounds follow from the normalisation model.safetensors records; with
+# --normalize data there is no dataset to take them from.
+"$lrpcu" explain --weights "$(dirname "$ckpt")/model.safetensors" --arch resnet18 --width 2 \
+  --input "$out/base/relevance.npy" --composite epsilon_gamma_box --device cpu --out "$out/egb_rec" > /dev/null 2>&1 ||
+  { echo "epsilon_gamma_box on bare weights did not take the recorded normalisation's bounds"; exit 1; }
+log=$("$lrpcu" explain --weights "$(dirname "$ckpt")/model.safetensors" --arch resnet18 --width 2 --normalize data \
       --input "$out/base/relevance.npy" --composite epsilon_gamma_box --device cpu --out "$out/egb_npy" 2>&1) &&
   { echo "no error for epsilon_gamma_box without bounds or dataset:"; echo "$log"; exit 1; }
 expect_line 'composite epsilon_gamma_box needs the ZBox input bounds: pass --low and --high .*or --dataset'

@@ -146,6 +146,18 @@ TEST_F(DatasetsCpu, ImageFolderLinksAndSplitLayout) {
     EXPECT_TRUE(throws_with([&] { load_dataset("folder", path("loop"), Split::Test, {}); },
                             {path("loop"), "has a train/ subfolder but no test/ or val/ one"}));
     EXPECT_EQ(load_dataset("folder", path("loop"), Split::Train, {}).size(), 3);
+    // A class folder that is itself a link, holding a link back to the split folder and one to a sibling
+    // class; and a link to a folder inside its own class, listed next to the real one.
+    write_png_fill("real/a/x.png", 4, 4, 10);
+    write_png_fill("real/a/sub/w.png", 4, 4, 20);
+    write_png_fill("linked/train/b/y.png", 4, 4, 200);
+    fs::create_directory_symlink(path("real/a"), path("linked/train/a"));
+    fs::create_directory_symlink(path("linked/train"), path("real/a/split"));
+    fs::create_directory_symlink(path("linked/train/b"), path("real/a/sibling"));
+    fs::create_directory_symlink(path("real/a/sub"), path("real/a/again"));
+    Dataset l = load_image_folder(path("linked/train"));
+    EXPECT_EQ(l.size(), 3);
+    EXPECT_EQ(l.labels.to_vector<int32_t>(), (std::vector<int32_t>{0, 0, 1}));
 }
 
 // ---------------------------------------------------------------------------- subset / stratified

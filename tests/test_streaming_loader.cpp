@@ -293,17 +293,18 @@ TEST_F(StreamingLoaderCpu, GivenNormalizationReplacesTheFoldersOwn) {
 
 TEST(NormalizationCpu, NormalizeFlagValues) {
     const std::vector<float> rm{0.3f}, rs{0.4f};
-    EXPECT_EQ(normalization_for("auto", rm, rs).first, rm);
-    EXPECT_TRUE(normalization_for("auto", {}, {}).first.empty()) << "no record: the data's own";
-    EXPECT_TRUE(normalization_for("data", rm, rs).first.empty());
-    EXPECT_EQ(normalization_for("imagenet", rm, rs).second, (std::vector<float>{0.229f, 0.224f, 0.225f}));
-    const auto given = normalization_for("0.5,0.25,0/1,2,3e-1", rm, rs);
+    const Normalization rec{rm, rs};
+    EXPECT_EQ(normalization_for("auto", rec).first, rm);
+    EXPECT_TRUE(normalization_for("auto", {}).first.empty()) << "no record: the data's own";
+    EXPECT_TRUE(normalization_for("data", rec).first.empty());
+    EXPECT_EQ(normalization_for("imagenet", rec).second, (std::vector<float>{0.229f, 0.224f, 0.225f}));
+    const auto given = normalization_for("0.5,0.25,0/1,2,3e-1", rec);
     EXPECT_EQ(given.first, (std::vector<float>{0.5f, 0.25f, 0.f}));
     EXPECT_EQ(given.second, (std::vector<float>{1.f, 2.f, 0.3f}));
-    EXPECT_TRUE(throws_with([&] { normalization_for("imagenett", rm, rs); }, {"must be auto, data, imagenet"}));
-    EXPECT_TRUE(throws_with([&] { normalization_for("0.5,x/1,1", rm, rs); }, {"'x' is not a number"}));
-    EXPECT_TRUE(throws_with([&] { normalization_for("0.5,/1,1", rm, rs); }, {"'' is not a number"}));
-    EXPECT_TRUE(throws_with([&] { normalization_for("0.5/1,1", rm, rs); }, {"1 mean but 2 std values"}));
-    EXPECT_TRUE(throws_with([&] { normalization_for("0.5/0", rm, rs); }, {"a std must be > 0"}));
-    EXPECT_TRUE(throws_with([&] { normalization_for("0.5/nan", rm, rs); }, {"'nan' is not a number"}));
+    EXPECT_TRUE(throws_with([&] { normalization_for("imagenett", rec); }, {"must be auto, data, imagenet"}));
+    EXPECT_TRUE(throws_with([&] { normalization_for("0.5,x/1,1", rec); }, {"'x' is not a number"}));
+    EXPECT_TRUE(throws_with([&] { normalization_for("0.5,/1,1", rec); }, {"'' is not a number"}));
+    EXPECT_TRUE(throws_with([&] { normalization_for("0.5/1,1", rec); }, {"1 mean but 2 std values"}));
+    EXPECT_TRUE(throws_with([&] { normalization_for("0.5/0", rec); }, {"a std must be > 0"}));
+    EXPECT_TRUE(throws_with([&] { normalization_for("0.5/nan", rec); }, {"'nan' is not a number"}));
 }

@@ -312,6 +312,7 @@ TEST(TrainConfigCpu, ResumeInheritsRecordedSettings) {
     run.lr = 0.3f;
     run.out_dir = "runs/old";
     run.stop_after_epoch = 1;
+    run.device = "cuda:1";
     nlohmann::json saved = run;
     saved["key-of-a-later-build"] = 1;  // skipped, not an error
     TrainConfig now;
@@ -324,6 +325,7 @@ TEST(TrainConfigCpu, ResumeInheritsRecordedSettings) {
     EXPECT_FLOAT_EQ(now.lr, 0.5f);         // given now: kept (run_training then refuses the difference)
     EXPECT_EQ(now.out_dir, "runs/moved");  // per invocation
     EXPECT_EQ(now.stop_after_epoch, 0);    // a one-shot stop is not inherited
+    EXPECT_EQ(now.device, "auto");         // nor the machine's device
     EXPECT_TRUE(now.resume);
     EXPECT_EQ(std::count(taken.begin(), taken.end(), "dataset"), 1);
     EXPECT_EQ(std::count(taken.begin(), taken.end(), "lr"), 0);

@@ -4,11 +4,14 @@
 // that a failed write must leave intact; the interrupt guard behind Ctrl-C.
 #include <sys/resource.h>
 
+#include <chrono>
 #include <csignal>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <iterator>
+#include <thread>
 
 #include "lrp/train/checkpoint.h"
 #include "lrp/train/interrupt.h"
@@ -319,8 +322,10 @@ TEST(InterruptCpu, SignalsSetTheFlagAndTheOldHandlersComeBack) {
         std::raise(SIGTERM);
         const std::string err = ::testing::internal::GetCapturedStderr();
         EXPECT_EQ(InterruptGuard::received(), SIGTERM);
-        EXPECT_NE(err.find("signal again to quit now"), std::string::npos) << err;
+        EXPECT_NE(err.find("signal again a second later to quit now"), std::string::npos) << err;
         EXPECT_EQ(g_previous_handler_calls, 0) << "the old handler ran while the guard lived";
+        std::raise(SIGINT);  // a repeat within a second is the same request: the process goes on
+        EXPECT_EQ(InterruptGuard::received(), SIGTERM);
     }
     {
         InterruptGuard again;  // a new guard starts clear
@@ -333,4 +338,18 @@ TEST(InterruptCpu, SignalsSetTheFlagAndTheOldHandlersComeBack) {
     EXPECT_EQ(g_previous_handler_calls, 2) << "the handlers from before the guard did not come back";
     std::signal(SIGINT, old_int);
     std::signal(SIGTERM, old_term);
+}
+
+// A second signal more than a second after the first ends the process with the signal's default action.
+TEST(InterruptCpuDeathTest, ASecondSignalLaterQuitsNow) {
+    GTEST_FLAG_SET(death_test_style, "threadsafe");
+    EXPECT_EXIT(
+        {
+            InterruptGuard guard;
+            std::raise(SIGINT);
+            std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+            std::raise(SIGINT);
+            std::exit(0);  // not reached
+        },
+        ::testing::KilledBySignal(SIGINT), "");
 }

@@ -90,25 +90,35 @@ void center_crop(Image& im, int channels, int crop, const std::string& path, boo
     im.w = im.h = crop;
 }
 
-// Files under `dir` (recursively, following directory links, each directory once; a link to `dir` itself or
-// to one of its parents is skipped, so a loop neither repeats images nor pulls in other classes' folders)
-// whose lower-cased extension is in `exts`, sorted.
-std::vector<std::string> image_files(const std::string& dir, const std::vector<std::string>& exts) {
+// a == b, or a lies below b (real paths, component by component).
+bool within(const fs::path& a, const fs::path& b) {
+    return std::mismatch(b.begin(), b.end(), a.begin(), a.end()).first == b.end();
+}
+
+// Files of one class folder `dir` (recursively, following directory links) whose lower-cased extension is
+// in `exts`, sorted. A linked directory is skipped when its target can be reached without the link (it
+// lies inside the class folder), when it is the split folder `split` or one of its parents, or another
+// class's folder (`others`) or inside one: a link loop neither repeats images nor labels other classes'
+// images as this one. Every real directory is read once.
+std::vector<std::string> image_files(const std::string& dir, const std::vector<std::string>& exts,
+                                     const fs::path& split, const std::vector<fs::path>& others) {
     std::vector<std::string> r;
     std::error_code ec;
     fs::recursive_directory_iterator it(dir, fs::directory_options::follow_directory_symlink, ec), end;
     LRP_DATA_CHECK(!ec, dir, kFolderHint, "cannot list the folder (", ec.message(), ")");
     const fs::path root = fs::canonical(dir, ec);
     std::set<fs::path> seen{root};
-    auto above_root = [&](const fs::path& p) {  // p is root or one of its parents
-        return std::mismatch(p.begin(), p.end(), root.begin(), root.end()).first == p.end();
-    };
     for (; it != end; it.increment(ec)) {
         LRP_DATA_CHECK(!ec, dir, kFolderHint, "cannot list the folder (", ec.message(), ")");
         std::error_code ec2;
         if (it->is_directory(ec2)) {
             const fs::path real = fs::canonical(it->path(), ec2);
-            if (ec2 || above_root(real) || !seen.insert(real).second) it.disable_recursion_pending();
+            bool skip = ec2 || within(root, real) || within(split, real);
+            if (!skip && it->is_symlink(ec2)) {
+                skip = within(real, root);
+                for (const fs::path& o : others) skip = skip || within(real, o);
+            }
+            if (skip || !seen.insert(real).second) it.disable_recursion_pending();
             continue;
         }
         if (!it->is_regular_file(ec2)) continue;
@@ -165,9 +175,14 @@ FolderIndex index_image_folder(const std::string& dir, const FolderOptions& o) {
     ix.class_names = classes;
     ix.options = o;
     ix.options.extensions = exts;
+    std::vector<fs::path> real;  // the split folder and each class folder, links resolved
+    for (const std::string& c : classes) real.push_back(fs::canonical(join(dir, c), ec));
+    const fs::path split = fs::canonical(dir, ec);
     for (size_t c = 0; c < classes.size(); ++c) {
         const std::string cdir = join(dir, classes[c]);
-        std::vector<std::string> f = image_files(cdir, exts);
+        std::vector<fs::path> others = real;
+        others.erase(others.begin() + static_cast<std::ptrdiff_t>(c));
+        std::vector<std::string> f = image_files(cdir, exts, split, others);
         LRP_DATA_CHECK(!f.empty(), cdir, kFolderHint, "class folder '", classes[c], "' holds no image files (",
                        ext_list(exts), ")");
         ix.files.insert(ix.files.end(), f.begin(), f.end());

@@ -68,7 +68,8 @@ int run_eval(const std::vector<std::string>& args) {
     dopt.folder.crop = crop;
     dopt.stream = stream;
     dopt.resident_limit_mb = resident_limit_mb;
-    std::tie(dopt.mean, dopt.stdev) = train::normalization_for(normalize, st.mean, st.stdev);
+    std::tie(dopt.mean, dopt.stdev) = train::normalization_for(normalize, train::recorded_normalization(weights));
+    dopt.strict_normalization = normalize != "auto";  // recorded statistics of other channels: the check below names it
     train::DataSplit ds = train::open_split(dopt, split == "test" ? data::Split::Test : data::Split::Train, subset,
                                             false, 0, dev, batch, false, {});
     train::check_class_names(trained_classes, ds.class_names, weights, "the " + split + " split of " + ds.name);

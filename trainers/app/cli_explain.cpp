@@ -60,9 +60,11 @@ int run_explain(const std::vector<std::string>& args) {
                    "number of classes (default: read from the weights' final layer)");
     app.add_option("--input", inputs,
                    ".npy float32 (or float64) N x C x H x W (normalised as for the model), or PNG/JPEG "
-                   "file(s), comma-separated or repeated (normalised with the dataset's mean/std)")
+                   "file(s), comma-separated or repeated (normalised as --normalize says: by default with the "
+                   "mean/std the weights recorded, else the dataset's)")
         ->delimiter(',');
-    app.add_option("--dataset", dataset, "dataset for --samples and image normalisation (default: the checkpoint's)");
+    app.add_option("--dataset", dataset, "dataset for --samples, the image size of PNG/JPEG inputs, and their mean/std when the weights "
+                   "record none (default: the checkpoint's)");
     app.add_option("--data-dir", data_dir, "dataset directory (default: the checkpoint's)");
     app.add_option("--samples", samples, "explain the first N images of the --split (labels included)");
     app.add_option("--split", split, "test | train")->capture_default_str();
@@ -94,11 +96,14 @@ int run_explain(const std::vector<std::string>& args) {
     nlohmann::json cfg = st.config.is_object() ? st.config : nlohmann::json::object();
     const std::vector<std::string>& trained_classes = st.class_names;
     std::vector<float> norm_mean, norm_std;  // empty: the data's own statistics
-    std::tie(norm_mean, norm_std) = train::normalization_for(normalize, st.mean, st.stdev);
+    std::tie(norm_mean, norm_std) = train::normalization_for(normalize, train::recorded_normalization(weights));
     // The statistics that normalise images of `ref`'s kind: --normalize's (default: the checkpoint's), else ref's own.
+    // Recorded statistics of another channel count are left out under auto: the channel check names that.
     auto stats_for = [&](const data::Dataset& ref) {
-        return norm_mean.empty() ? std::make_pair(ref.mean, ref.std)
-                                 : train::per_channel_normalization(norm_mean, norm_std, ref.channels(), ref.name);
+        const bool fits = norm_mean.size() == 1 || norm_mean.size() == static_cast<size_t>(ref.channels());
+        return norm_mean.empty() || (!fits && normalize == "auto")
+                   ? std::make_pair(ref.mean, ref.std)
+                   : train::per_channel_normalization(norm_mean, norm_std, ref.channels(), ref.name);
     };
     train::check_arch(arch, cfg, weights);
     if (arch.empty()) arch = cfg.value("arch", "");
@@ -177,8 +182,8 @@ int run_explain(const std::vector<std::string>& args) {
               "explain dataset images with --samples N, or pass --labels <int32/int64 .npy>");
     const explain::Target t = explain::Target::parse(target, labels);
     LRP_CHECK(!composite_lacks_bounds(cf, !in.mean.empty()), "--composite ", cf.composite,
-              " needs the ZBox input bounds: pass --low and --high (normalised units), or --dataset (with "
-              "--data-dir) so that they follow from its mean and std");
+              " needs the ZBox input bounds: pass --low and --high (normalised units), or --normalize M/S or "
+              "--dataset (with --data-dir) so that they follow from a mean and std");
     explain::Composite comp = make_composite_from_flags(app, cf, in.mean, in.std);
 
     nn::ModelSpec spec;

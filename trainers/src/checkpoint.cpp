@@ -1,7 +1,9 @@
 // Checkpoint save/load on top of safetensors (model + optimiser tensors, JSON run state in metadata).
 #include "lrp/train/checkpoint.h"
 
+#include <cmath>
 #include <filesystem>
+#include <tuple>
 
 #include "lrp/nn/safetensors.h"
 #include "lrp/train/config.h"
@@ -22,6 +24,16 @@ nn::StateDict strip_prefix(const nn::StateDict& sd, const std::string& prefix) {
     for (auto& [k, v] : sd)
         if (k.rfind(prefix, 0) == 0) out[k.substr(prefix.size())] = v;
     return out;
+}
+
+// {"mean": [...], "std": [...]}: as many finite values each, std > 0.
+std::pair<std::vector<float>, std::vector<float>> parse_normalization(const std::string& path, const nlohmann::json& j) {
+    std::vector<float> m = j.at("mean").get<std::vector<float>>(), s = j.at("std").get<std::vector<float>>();
+    bool ok = m.size() == s.size();
+    for (size_t i = 0; ok && i < m.size(); ++i) ok = std::isfinite(m[i]) && std::isfinite(s[i]) && s[i] > 0;
+    LRP_CHECK(ok, path, ": corrupt metadata: the recorded normalisation (", j.dump(), ") needs as many finite mean ",
+              "and std values, std > 0");
+    return {m, s};
 }
 
 CheckpointState parse_state(const std::string& path, const std::map<std::string, std::string>& meta) {
@@ -45,12 +57,7 @@ CheckpointState parse_state(const std::string& path, const std::map<std::string,
         st.best_test_acc = j.at("best_test_acc").get<double>();
         st.best_epoch = j.at("best_epoch").get<int64_t>();
         if (j.contains("class_names")) st.class_names = j.at("class_names").get<std::vector<std::string>>();
-        if (j.contains("normalize")) {
-            st.mean = j.at("normalize").at("mean").get<std::vector<float>>();
-            st.stdev = j.at("normalize").at("std").get<std::vector<float>>();
-            LRP_CHECK(st.mean.size() == st.stdev.size(), path, ": corrupt checkpoint metadata: ", st.mean.size(),
-                      " mean and ", st.stdev.size(), " std values");
-        }
+        if (j.contains("normalize")) std::tie(st.mean, st.stdev) = parse_normalization(path, j.at("normalize"));
         if (j.contains("partial_epoch")) {
             const auto& p = j.at("partial_epoch");
             PartialEpoch& q = st.partial;
@@ -117,6 +124,21 @@ void save_checkpoint(const std::string& path, nn::Module& model, const Optimizer
 
 CheckpointState read_checkpoint_state(const std::string& path) {
     return parse_state(path, nn::read_safetensors_header(path).metadata);  // no tensor data read
+}
+
+std::pair<std::vector<float>, std::vector<float>> recorded_normalization(const std::string& path) {
+    const std::map<std::string, std::string> meta = nn::read_safetensors_header(path).metadata;
+    if (meta.count("lrpcu")) {
+        const CheckpointState st = parse_state(path, meta);
+        return {st.mean, st.stdev};
+    }
+    const auto it = meta.find("lrpcu.normalize");
+    if (it == meta.end()) return {};
+    try {
+        return parse_normalization(path, nlohmann::json::parse(it->second));
+    } catch (const nlohmann::json::exception& e) {
+        LRP_THROW(path, ": corrupt metadata 'lrpcu.normalize': ", e.what());
+    }
 }
 
 std::optional<CheckpointState> read_checkpoint_state_if_any(const std::string& path) {

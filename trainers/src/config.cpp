@@ -147,7 +147,7 @@ void from_json(const nlohmann::json& j, TrainConfig& c) {
 std::vector<std::string> inherit_settings(TrainConfig& c, const nlohmann::json& saved,
                                           const std::set<std::string>& given) {
     LRP_CHECK(saved.is_object(), "the checkpoint's settings are not a JSON object");
-    static const std::set<std::string> per_run{"out", "resume", "stop-after-epoch", "stop-after-step"};
+    static const std::set<std::string> per_run{"out", "resume", "stop-after-epoch", "stop-after-step", "device"};
     std::set<std::string> known;
 #define X(key, field) known.insert(key);
     LRP_CFG_FIELDS(X)

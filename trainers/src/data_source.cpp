@@ -48,9 +48,10 @@ std::string mib(int64_t bytes) {
     return b;
 }
 
-// Replaces a split's statistics by the given ones.
+// Replaces a split's statistics by the given ones (unless they do not fit and need not).
 void use_normalization(const DataOptions& o, int channels, const std::string& name, std::vector<float>& mean,
                        std::vector<float>& stdev) {
+    if (!o.strict_normalization && o.mean.size() != static_cast<size_t>(channels) && o.mean.size() != 1) return;
     std::tie(mean, stdev) = per_channel_normalization(o.mean, o.stdev, channels, name);
 }
 
@@ -83,16 +84,15 @@ std::pair<std::vector<float>, std::vector<float>> per_channel_normalization(cons
     LRP_CHECK(mean.size() == stdev.size() && !mean.empty(), "normalization: ", mean.size(), " mean and ",
               stdev.size(), " std values");
     const size_t c = static_cast<size_t>(channels);
-    LRP_CHECK(mean.size() == c || mean.size() == 1, "the normalisation has ", mean.size(), " mean/std values, but ",
-              name, " images have ", channels, " channel(s) (--normalize: one value per channel, or one for all)");
+    LRP_CHECK(mean.size() == c || mean.size() == 1, "the normalisation (the one the weights recorded, or --normalize's) has ",
+              mean.size(), " mean/std values, but ", name, " images have ", channels,
+              " channel(s) (--normalize: one value per channel, or one for all)");
     return {mean.size() == c ? mean : std::vector<float>(c, mean[0]),
             stdev.size() == c ? stdev : std::vector<float>(c, stdev[0])};
 }
 
-std::pair<std::vector<float>, std::vector<float>> normalization_for(const std::string& spec,
-                                                                    const std::vector<float>& recorded_mean,
-                                                                    const std::vector<float>& recorded_std) {
-    if (spec == "auto") return {recorded_mean, recorded_std};
+Normalization normalization_for(const std::string& spec, const Normalization& recorded) {
+    if (spec == "auto") return recorded;
     if (spec == "data") return {};
     if (spec == "imagenet") return {{0.485f, 0.456f, 0.406f}, {0.229f, 0.224f, 0.225f}};
     const size_t slash = spec.find('/');
@@ -120,8 +120,10 @@ DataSplit open_split(const DataOptions& o, data::Split split, int64_t subset, bo
     }
     if (stream) {
         const int64_t all = ix.size();
-        if (o.mean.empty()) data::folder_mean_std(ix, o.stats_images);
-        else use_normalization(o, ix.channels, ix.name, ix.mean, ix.std);
+        const bool given = !o.mean.empty() && (o.strict_normalization || o.mean.size() == 1 ||
+                                               o.mean.size() == static_cast<size_t>(ix.channels));
+        if (given) use_normalization(o, ix.channels, ix.name, ix.mean, ix.std);
+        else data::folder_mean_std(ix, o.stats_images);
         if (subset > 0 && subset < ix.size()) ix = stratified ? ix.take_stratified(subset, seed) : ix.subset(0, subset);
         d.name = ix.name;
         d.num_classes = ix.num_classes();
@@ -135,7 +137,7 @@ DataSplit open_split(const DataOptions& o, data::Split split, int64_t subset, bo
         d.summary = std::string(what) + " split streamed from " + ix.name + ": " + std::to_string(ix.size()) +
                     " images of " + std::to_string(ix.channels) + "x" + std::to_string(ix.height) + "x" +
                     std::to_string(ix.width) + " (" + mib(ix.total_bytes()) + " as uint8); " +
-                    (o.mean.empty() ? "mean/std from " +
+                    (!given ? "mean/std from " +
                                           std::to_string(o.stats_images > 0 && o.stats_images < all ? o.stats_images : all) +
                                           " of " + std::to_string(all) + " images"
                                     : std::string("mean/std given"));

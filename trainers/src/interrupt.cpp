@@ -17,6 +17,8 @@ namespace lrp::train {
 namespace {
 std::atomic<int> g_signal{0};
 std::atomic<int64_t> g_first_ns{0};  // when the first signal came (CLOCK_MONOTONIC)
+static_assert(std::atomic<int>::is_always_lock_free && std::atomic<int64_t>::is_always_lock_free,
+              "the signal handler needs lock-free atomics");
 
 int64_t now_ns() {  // clock_gettime is async-signal-safe
     timespec t{};
@@ -31,7 +33,7 @@ extern "C" void on_signal(int sig) {
     if (g_signal.load() == 0) {
         g_first_ns.store(now_ns());
         g_signal.store(sig);
-        static const char msg[] = "\nlrpcu: stopping after this step with a checkpoint (signal again to quit now)\n";
+        static const char msg[] = "\nlrpcu: stopping after this step with a checkpoint (signal again a second later to quit now)\n";
         const ssize_t w = ::write(STDERR_FILENO, msg, sizeof msg - 1);
         (void)w;
         return;

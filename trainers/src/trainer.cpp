@@ -159,6 +159,8 @@ nlohmann::json check_resume_settings(const fs::path& ckpt, const nlohmann::json&
 TrainSummary run_training(TrainConfig cfg) {
     cfg.resolve_defaults();
     cfg.validate();
+    // Recorded as an absolute path, so that a --resume from another working directory finds the data.
+    if (!cfg.data_dir.empty()) cfg.data_dir = fs::absolute(cfg.data_dir).lexically_normal().string();
     const fs::path out(cfg.out_dir);
     const fs::path ckpt = out / "checkpoint.safetensors";
     std::error_code ec;
@@ -344,9 +346,14 @@ TrainSummary run_training(TrainConfig cfg) {
             BatchSource::Batch batch;
             try {
                 batch = train_loader.batch(b);
-            } catch (const Error& e) {  // e.g. a streamed image that became unreadable: keep this epoch's steps
+            } catch (const std::exception& e) {  // e.g. a streamed image that became unreadable: keep the steps
+                prog.finish();
                 if (b == first) throw;
-                save_partial(b, loader_rng);
+                try {
+                    save_partial(b, loader_rng);
+                } catch (const std::exception& e2) {
+                    LRP_THROW(e.what(), "\n(no checkpoint of this epoch's steps: ", e2.what(), ")");
+                }
                 LRP_THROW(e.what(), "\n(a checkpoint after step ", b, " of epoch ", epoch, " was saved in ",
                           ckpt.string(), "; fix the data and continue with --resume)");
             }
@@ -456,7 +463,9 @@ TrainSummary run_training(TrainConfig cfg) {
             stopped = true;
         }
     }
-    nn::save_safetensors((out / "model.safetensors").string(), model->state_dict(), {{"arch", cfg.arch}});
+    const nlohmann::json norm = {{"mean", st.mean}, {"std", st.stdev}};  // for eval/explain of the plain weights
+    nn::save_safetensors((out / "model.safetensors").string(), model->state_dict(),
+                         {{"arch", cfg.arch}, {"lrpcu.normalize", norm.dump()}});
     TrainSummary s;
     s.epochs = st.epoch;
     s.best_test_acc = st.best_test_acc;

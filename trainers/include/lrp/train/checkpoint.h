@@ -6,6 +6,7 @@
 #pragma once
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -47,6 +48,9 @@ CheckpointState read_checkpoint_state(const std::string& path);
 // The state when `path` is an lrpcu checkpoint; std::nullopt when it is a readable safetensors file without
 // lrpcu metadata (a plain state_dict, ours or PyTorch's). A missing, truncated or corrupt file throws, naming it.
 std::optional<CheckpointState> read_checkpoint_state_if_any(const std::string& path);
+// The input normalisation a weights file records (mean, std; raw [0, 1] units): a checkpoint's, or the
+// "lrpcu.normalize" metadata of the model.safetensors a run exports; empty when there is none.
+std::pair<std::vector<float>, std::vector<float>> recorded_normalization(const std::string& path);
 // Loads model and optimiser state (onto their devices) and returns the run state.
 CheckpointState load_checkpoint(const std::string& path, nn::Module& model, Optimizer* opt);
 

@@ -83,7 +83,8 @@ void to_json(nlohmann::json& j, const TrainConfig& c);
 void from_json(const nlohmann::json& j, TrainConfig& c);  // unknown keys are an error naming them
 // --resume: takes every setting the checkpoint recorded (`saved`) except those the user gave now (`given`:
 // keys = flag names without dashes, from flags or --config) and the per-invocation ones (out, resume,
-// stop-after-epoch, stop-after-step); keys this build does not know are skipped. Returns the keys taken.
+// stop-after-epoch, stop-after-step, device: the machine may differ); keys this build does not know are
+// skipped. Returns the keys taken.
 std::vector<std::string> inherit_settings(TrainConfig& c, const nlohmann::json& saved,
                                           const std::set<std::string>& given);
 

@@ -21,6 +21,10 @@ struct DataOptions {
     // Per-channel mean/std (raw [0, 1] units) that normalise the images instead of the data's own
     // statistics (a test split takes the training split's; eval the checkpoint's); empty: the data's own.
     std::vector<float> mean, stdev;
+    // false: mean/stdev of another channel count than the data's are not applied (the data's own statistics
+    // serve) instead of an error; for statistics the weights recorded, whose caller then checks the data
+    // against the weights and names that mismatch.
+    bool strict_normalization = true;
 };
 
 struct DataSplit {
@@ -34,12 +38,11 @@ struct DataSplit {
 };
 
 // --normalize of eval and explain as {mean, std} (raw [0, 1] units; both empty: the data's own statistics):
-// "auto" = `recorded` (a checkpoint's training statistics) when there are any, else the data's own;
+// "auto" = `recorded` (the weights' training statistics) when there are any, else the data's own;
 // "data" = the data's own; "imagenet" = torchvision's ImageNet constants; "M1,M2,M3/S1,S2,S3" = these
 // (one value per channel, or one for all; std > 0).
-std::pair<std::vector<float>, std::vector<float>> normalization_for(const std::string& spec,
-                                                                    const std::vector<float>& recorded_mean,
-                                                                    const std::vector<float>& recorded_std);
+using Normalization = std::pair<std::vector<float>, std::vector<float>>;  // {mean, std}
+Normalization normalization_for(const std::string& spec, const Normalization& recorded);
 
 // mean/std given per channel, or one value for all `channels` (expanded); anything else is an error naming `name`.
 std::pair<std::vector<float>, std::vector<float>> per_channel_normalization(const std::vector<float>& mean,
