@@ -23,6 +23,11 @@ else
   # (lr 0.1 and 2-pixel crops reached about 82 % after 3 epochs in a development run; lr 0.05 and 4-pixel crops 78 %)
   defaults=(--device cpu --epochs 3 --batch-size 64 --lr 0.1 --crop-padding 2 --width 16 --train-subset 6000
             --test-subset 2000 --out runs/fashion-mnist-resnet18-cpu)
+  if [[ "${LRP_DISABLE_CUDA:-0}" != 1 ]] && command -v nvidia-smi > /dev/null 2>&1 && nvidia-smi -L > /dev/null 2>&1; then
+    echo "main-job: WARNING: nvidia-smi sees a GPU but $bin does not ($("$bin" --version 2>&1 | tail -1)):" \
+         "a CPU-only build, or its CUDA libraries are missing" >&2
+    [[ "${LRP_MAIN_REQUIRE_GPU:-0}" != 1 ]] || { echo "main-job: LRP_MAIN_REQUIRE_GPU=1: stopping" >&2; exit 1; }
+  fi
   echo "main-job: no usable GPU (or a CPU-only build): CPU run on a 6000-image subset with a width-16 ResNet-18 (a few minutes)"
 fi
 # A flag the caller gives replaces its default (the CLI refuses a flag given twice).

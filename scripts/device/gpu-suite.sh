@@ -136,7 +136,7 @@ fi
 data=$PWD/.deps/data/fashion-mnist
 if has main; then
   # scripts/main-job.sh trains on the GPU (20 epochs, full data), evaluates and writes heatmaps.
-  (set -o pipefail; LRP_BUILD_DIR=build-gpu budget scripts/main-job.sh --data-dir "$data" --log-every 100 2>&1 |
+  (set -o pipefail; LRP_BUILD_DIR=build-gpu LRP_MAIN_REQUIRE_GPU=1 budget scripts/main-job.sh --data-dir "$data" --log-every 100 2>&1 |
      tee "$out/main-job.log" | tail -30) || rc=1
   r=runs/fashion-mnist-resnet18
   mkdir -p "$out/main-job" && cp "$r"/*.jsonl "$r"/*.json "$out/main-job/" 2>/dev/null
