@@ -6,7 +6,8 @@
 # Usage: scripts/device/gpu-suite.sh [JOBS]   JOBS: comma list of tests, bench, sanitize (compute-sanitizer
 #   memcheck/racecheck over the kernel tests), main (the main job on the full
 #   Fashion-MNIST carried in .deps/data), reldrop (scripts/reldrop-results.sh --protocol gpu, RELDROP_SEEDS
-#   seeds, default "0"); all = tests,bench. Small result files of main/reldrop are copied to $OUT.
+#   seeds, default "0"; RELDROP_EXTRA=1 adds the extra rows of docs/reldrop-results.md); all = tests,bench.
+#   Small result files of main/reldrop are copied to $OUT.
 #   SUITE_DEADLINE (seconds, default 570): each step after the build gets at most what is left of it minus
 #   a reserve, so the summary is written before the device tool's time limit cuts the call.
 set -uo pipefail
@@ -143,8 +144,13 @@ if has main; then
   cp "$r"/heatmaps/*.png "$out/main-job/" 2>/dev/null
 fi
 if has reldrop; then
+  extra=()  # RELDROP_EXTRA=1: also the rows of docs/reldrop-results.md beyond the four
+  [[ ${RELDROP_EXTRA:-0} == 1 ]] && extra=(
+    --extra "reldrop-block-egb|--augment reldrop-block --reldrop-composite epsilon_gamma_box"
+    --extra "reldrop-block-meanfill|--augment reldrop-block --reldrop-fill mean"
+    --extra "reldrop-pixel-meanfill|--augment reldrop-pixel --reldrop-fill mean")
   (LRPCU=build-gpu/lrpcu budget scripts/reldrop-results.sh --protocol gpu --seeds "${RELDROP_SEEDS:-0}" \
-     --data-dir "$data" > "$out/reldrop.log" 2>&1) || rc=1
+     --data-dir "$data" "${extra[@]}" > "$out/reldrop.log" 2>&1) || rc=1
   tail -30 "$out/reldrop.log"
   (cd runs && find reldrop-gpu \( -name '*.json' -o -name '*.jsonl' -o -name '*.md' -o -name '*.log' -o -name '*.png' \) \
      -size -2M -print0 | xargs -0 -r tar cf - | tar xf - -C "$out")
