@@ -63,7 +63,8 @@ int run_explain(const std::vector<std::string>& args) {
                    "file(s), comma-separated or repeated (normalised as --normalize says: by default with the "
                    "mean/std the weights recorded, else the dataset's)")
         ->delimiter(',');
-    app.add_option("--dataset", dataset, "dataset for --samples, the image size of PNG/JPEG inputs, and their mean/std when the weights "
+    app.add_option("--dataset", dataset,
+                   "dataset for --samples, the image size of PNG/JPEG inputs, and their mean/std when the weights "
                    "record none (default: the checkpoint's)");
     app.add_option("--data-dir", data_dir, "dataset directory (default: the checkpoint's)");
     app.add_option("--samples", samples, "explain the first N images of the --split (labels included)");

@@ -188,6 +188,7 @@ TrainSummary run_training(TrainConfig cfg) {
     DataOptions test_opt = dopt;  // the test images are normalised as the training images are
     test_opt.mean = train_data.mean;
     test_opt.stdev = train_data.stdev;
+    test_opt.strict_normalization = false;  // other channel counts: check_splits_agree names the mismatch
     DataSplit test_data = open_split(test_opt, data::Split::Test, cfg.test_subset, false, 0, dev, cfg.batch_size,
                                      false, {});
     std::printf("%s\n%s\n", train_data.summary.c_str(), test_data.summary.c_str());
