@@ -197,6 +197,16 @@ TEST(LrpCpuAttribution, InitialRelevanceTargets) {
     // int64 host labels are accepted
     Tensor l64 = Tensor::from_vector(std::vector<int64_t>{2, 1}, {2});
     EXPECT_EQ(initial_relevance(logits, Target::label(l64)).to_vector<float>(), (std::vector<float>{0, 0, 1, 0, 0, 1, 0, 0}));
+    // A fixed class's indices are built once per batch size and device and shared by copies; they follow cls.
+    Target t = Target::class_index(3);
+    const int32_t* first = t.class_indices(2, Device::cpu()).data<int32_t>();
+    EXPECT_EQ(t.class_indices(2, Device::cpu()).data<int32_t>(), first) << "not cached";
+    Target copy = t;
+    EXPECT_EQ(copy.class_indices(2, Device::cpu()).data<int32_t>(), first) << "a copy does not share the cache";
+    EXPECT_EQ(t.class_indices(5, Device::cpu()).to_vector<int32_t>(), (std::vector<int32_t>(5, 3)));
+    copy.cls = 1;
+    EXPECT_EQ(copy.class_indices(5, Device::cpu()).to_vector<int32_t>(), (std::vector<int32_t>(5, 1)));
+    EXPECT_EQ(initial_relevance(logits, t).to_vector<float>(), (std::vector<float>{0, 0, 0, 1, 0, 0, 0, 1}));
 }
 
 TEST(LrpCpuAttribution, LinearInTheSeedAndBatchIndependent) {

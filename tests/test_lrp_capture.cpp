@@ -1,7 +1,8 @@
 // The relevance pass runs entirely on the device: after one eager call, attribute() with every named
-// composite (ZBox bounds per channel, or as host tensors) captures into a CUDA graph, which fails on any host
-// synchronisation or upload, without a raw device allocation, and the replay reproduces the eager map. CPU: ZBox's per-channel bound
-// cache follows the values and the device.
+// composite (ZBox bounds per channel, or as host tensors; label targets, and a fixed class for one)
+// captures into a CUDA graph, which fails on any host synchronisation or upload, without a raw device
+// allocation, and the replay reproduces the eager map. CPU: ZBox's per-channel bound cache follows the
+// values and the device.
 #include "lrp/context.h"
 #include "lrp/graph.h"
 #include "lrp/lrp/attribution.h"
@@ -56,13 +57,15 @@ TEST(LrpCudaCapture, EveryNamedCompositeCapturesAndReplays) {
                 o.high = Bound::tensor(ops::full({1, 3, 16, 16}, 2.5f));
             }
             Composite c = make_composite(host_tensors ? "epsilon_gamma_box" : name, o);
-            Tensor eager = attribute(*model, x, Target::label(labels), c);  // warms the caches
+            // A fixed class's indices are uploaded by the eager call and cached in the target.
+            const Target target = name == "epsilon_plus" ? Target::class_index(2) : Target::label(labels);
+            Tensor eager = attribute(*model, x, target, c);  // warms the caches
             Tensor out;
             DeviceGraph graph(dev);
             const size_t raw0 = memory_stats(dev).raw_allocs;
             graph.begin_capture();
             try {
-                out = attribute(*model, x, Target::label(labels), c);
+                out = attribute(*model, x, target, c);
             } catch (const Error& e) {
                 ADD_FAILURE() << "not capturable (it synchronises, uploads or allocates): " << e.what();
             }

@@ -72,6 +72,18 @@ std::string Target::str() const {
     return times_logit ? s + "*logit" : s;
 }
 
+Tensor Target::class_indices(int64_t n, Device d) const {
+    std::lock_guard<std::mutex> lock(cache_->m);
+    IndexCache& c = *cache_;
+    if (!c.idx.defined() || c.cls != cls || c.n != n || c.device != d) {
+        c.idx = Tensor::from_vector(std::vector<int32_t>(static_cast<size_t>(n), cls), {n, 1, 1, 1}, d);
+        c.cls = cls;
+        c.n = n;
+        c.device = d;
+    }
+    return c.idx;
+}
+
 Tensor initial_relevance(const Tensor& logits, const Target& t) {
     check_dtype("initial_relevance", "logits", logits, DType::F32);
     LRP_CHECK(logits.ndim() == 2 && logits.dim(0) > 0 && logits.dim(1) > 0,
@@ -113,7 +125,7 @@ Tensor initial_relevance(const Tensor& logits, const Target& t) {
         }
         case Target::Kind::Class:
             LRP_CHECK(t.cls >= 0 && t.cls < k, "target class ", t.cls, " is outside [0, ", k, ")");
-            idx = Tensor::from_vector(std::vector<int32_t>(static_cast<size_t>(n), t.cls), {n, 1, 1, 1}, dev);
+            idx = t.class_indices(n, dev);
             break;
         case Target::Kind::Output: break;
     }

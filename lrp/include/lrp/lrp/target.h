@@ -1,7 +1,11 @@
 // Initial relevance at the model output (lrp-rules.md §9): one-hot of the label, of the prediction
 // (first arg-max per sample), or of a fixed class; optionally scaled by the target logit (logit x one-hot);
-// or the logits themselves (zennit's default). Built on the logits' device without a host round trip.
+// or the logits themselves (zennit's default). Built on the logits' device: device labels are used as they
+// are, a fixed class's indices are uploaded once per batch size and device (cached, so a repeated attribution
+// copies nothing from the host and can be captured into a CUDA graph); host labels are checked and copied.
 #pragma once
+#include <memory>
+#include <mutex>
 #include <string>
 
 #include "lrp/tensor.h"
@@ -24,6 +28,19 @@ struct Target {
     // "label" (needs labels), "pred", "<class>", each optionally with suffix "*logit"; "output".
     static Target parse(const std::string& spec, Tensor labels = Tensor());
     std::string str() const;
+    // Class: int32 [n, 1, 1, 1] holding cls on device d; uploaded on first use, then cached (copies of
+    // the target share the cache, which follows cls, n and d).
+    Tensor class_indices(int64_t n, Device d) const;
+
+private:
+    struct IndexCache {
+        std::mutex m;
+        int cls = -1;
+        int64_t n = 0;
+        Device device;
+        Tensor idx;
+    };
+    std::shared_ptr<IndexCache> cache_ = std::make_shared<IndexCache>();
 };
 
 // logits: fp32 [N, K]. Returns the initial relevance [N, K] on the logits' device.
