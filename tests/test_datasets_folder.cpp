@@ -158,6 +158,17 @@ TEST_F(DatasetsCpu, ImageFolderLinksAndSplitLayout) {
     Dataset l = load_image_folder(path("linked/train"));
     EXPECT_EQ(l.size(), 3);
     EXPECT_EQ(l.labels.to_vector<int32_t>(), (std::vector<int32_t>{0, 0, 1}));
+    // Class folders that are links to the split folder, to another class, or to nothing: refused.
+    write_png_fill("cl/a/x.png", 4, 4, 10);
+    write_png_fill("cl/b/y.png", 4, 4, 200);
+    fs::create_directory_symlink(path("cl"), path("cl/c"));
+    EXPECT_TRUE(throws_with([&] { load_image_folder(path("cl")); }, {"class folder 'c' is a link to the image folder"}));
+    fs::remove(path("cl/c"));
+    fs::create_directory_symlink(path("cl/a"), path("cl/c"));
+    EXPECT_TRUE(throws_with([&] { load_image_folder(path("cl")); }, {"class folders 'c' and 'a' are the same folder"}));
+    fs::remove(path("cl/c"));
+    fs::create_directory_symlink(path("cl/gone"), path("cl/c"));
+    EXPECT_TRUE(throws_with([&] { load_image_folder(path("cl")); }, {"a link that points to nothing"}));
 }
 
 // ---------------------------------------------------------------------------- subset / stratified
@@ -329,8 +340,6 @@ TEST_F(DatasetsCpu, RealFashionMnistTestSplit) {
 }
 
 
-// `lrpcu train` on an image folder whose test split names other classes (the labels would index other
-// outputs) or holds images of another size: an error naming both splits, before any training.
 // A one-epoch CPU training run of a width-2 ResNet-18 on an image folder.
 static lrp::train::TrainConfig folder_run(const std::string& data_dir, const std::string& out) {
     lrp::train::TrainConfig c;
@@ -344,6 +353,8 @@ static lrp::train::TrainConfig folder_run(const std::string& data_dir, const std
     return c;
 }
 
+// `lrpcu train` on an image folder whose test split names other classes (the labels would index other
+// outputs) or holds images of another size: an error naming both splits, before any training.
 TEST_F(DatasetsCpu, TrainingRefusesATestSplitThatDisagrees) {
     for (const char* d : {"cls/train/a", "cls/train/b", "cls/test/a", "cls/test/c", "size/train/a", "size/train/b",
                           "size/test/a", "size/test/b"})
@@ -383,4 +394,44 @@ TEST_F(DatasetsCpu, TrainingRefusesASingleClassAndAnOversizedCropPadding) {
     c.crop_padding = 8;
     c.out_dir = path("out-pad");
     EXPECT_TRUE(throws_with([&] { lrp::train::run_training(c); }, {"--crop-padding 8 must be smaller than the 8 x 8"}));
+}
+
+// A constant channel gets std 1 (centred, not divided by zero).
+TEST_F(DatasetsCpu, ConstantChannelGetsUnitStd) {
+    Tensor im = Tensor::from_vector(std::vector<uint8_t>{0, 255, 0, 255, 51, 51, 51, 51}, {1, 2, 2, 2});
+    std::vector<float> m, s;
+    compute_mean_std(im, m, s);
+    EXPECT_FLOAT_EQ(m[0], 0.5f);
+    EXPECT_FLOAT_EQ(s[0], 0.5f);
+    EXPECT_FLOAT_EQ(m[1], 0.2f);
+    EXPECT_FLOAT_EQ(s[1], 1.f);
+}
+
+// --resume on changed data: inside an epoch it needs the same images (the epoch's order depends on them);
+// at an epoch boundary it warns and keeps the normalisation the run recorded.
+TEST_F(DatasetsCpu, ResumeOnChangedDataKeepsTheNormalization) {
+    for (const char* d : {"rs/train/a", "rs/train/b", "rs/test/a", "rs/test/b"})
+        for (int i = 0; i < (std::string(d).find("train") != std::string::npos ? 6 : 2); ++i)
+            write_png_fill(std::string(d) + "/" + std::to_string(i) + ".png", 8, 8, static_cast<uint8_t>(20 * i + 7));
+    lrp::train::TrainConfig c = folder_run(path("rs"), path("out-rs"));
+    c.epochs = 2;
+    c.stop_after_step = 2;  // inside epoch 1 (6 steps)
+    lrp::train::run_training(c);
+    const auto st0 = lrp::train::read_checkpoint_state(path("out-rs/checkpoint.safetensors"));
+    EXPECT_EQ(st0.train_images, 12);
+    ASSERT_EQ(st0.partial.batches, 2);
+    fs::remove(path("rs/train/a/0.png"));
+    c.resume = true;
+    c.stop_after_step = 0;
+    c.stop_after_epoch = 1;
+    EXPECT_TRUE(throws_with([&] { lrp::train::run_training(c); },
+                            {"the training split has 11 images now, the run had 12", "same images"}));
+    write_png_fill("rs/train/a/0.png", 8, 8, 7);  // restored: epoch 1 finishes
+    EXPECT_EQ(lrp::train::run_training(c).epochs, 1);
+    write_png_fill("rs/train/a/9.png", 8, 8, 250);  // a bright extra image, at an epoch boundary
+    c.stop_after_epoch = 0;
+    EXPECT_EQ(lrp::train::run_training(c).epochs, 2);
+    const auto st2 = lrp::train::read_checkpoint_state(path("out-rs/checkpoint.safetensors"));
+    EXPECT_EQ(st2.mean, st0.mean) << "the normalisation changed with the data";
+    EXPECT_EQ(st2.train_images, 13);
 }

@@ -307,4 +307,5 @@ TEST(NormalizationCpu, NormalizeFlagValues) {
     EXPECT_TRUE(throws_with([&] { normalization_for("0.5/1,1", rec); }, {"1 mean but 2 std values"}));
     EXPECT_TRUE(throws_with([&] { normalization_for("0.5/0", rec); }, {"a std must be > 0"}));
     EXPECT_TRUE(throws_with([&] { normalization_for("0.5/nan", rec); }, {"'nan' is not a number"}));
+    EXPECT_TRUE(throws_with([&] { normalization_for("0x10/1", rec); }, {"'0x10' is not a number"}));
 }

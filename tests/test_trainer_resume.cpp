@@ -271,6 +271,20 @@ TEST(TrainerCpu, StopsTheCheckpointIsPastAreIgnoredOnResume) {
     EXPECT_EQ(rows(d).size(), 3u);
 }
 
+// Settings replaced on --resume (here --epochs) are what the later checkpoints record, so a plain
+// --resume after another interruption keeps them.
+TEST(TrainerCpu, ResumedSettingsAreRecorded) {
+    const std::string d = fresh_dir("resumed_settings");
+    TrainConfig c = tiny(d);
+    c.stop_after_epoch = 1;
+    run_training(c);
+    c.resume = true;
+    c.epochs = 4;
+    c.stop_after_epoch = 2;
+    run_training(c);
+    EXPECT_EQ(read_checkpoint_state(d + "/checkpoint.safetensors").config.at("epochs"), 4);
+}
+
 // A write that fails on resume (a full disk, here a file size limit) is an error naming the file, and
 // leaves the run's metrics, config and checkpoint as they were (the metrics file used to be truncated
 // in place, losing its rows when the rewrite failed).

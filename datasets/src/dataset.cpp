@@ -142,7 +142,8 @@ void mean_std_from_sums(const std::vector<uint64_t>& s, const std::vector<uint64
         const double m = static_cast<double>(s[ch]) / count / 255.0;
         const double v = static_cast<double>(s2[ch]) / count / (255.0 * 255.0) - m * m;
         mean[ch] = static_cast<float>(m);
-        stddev[ch] = static_cast<float>(std::sqrt(std::max(v, 0.0)));
+        const double sd = std::sqrt(std::max(v, 0.0));
+        stddev[ch] = static_cast<float>(sd < 1e-6 ? 1.0 : sd);  // a constant channel: centred, not divided by 0
     }
 }
 

@@ -164,7 +164,10 @@ FolderIndex index_image_folder(const std::string& dir, const FolderOptions& o) {
     for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
         std::error_code ec2;
         const std::string n = it->path().filename().string();
-        if (it->is_directory(ec2) && !n.empty() && n[0] != '.') classes.push_back(n);
+        if (n.empty() || n[0] == '.') continue;
+        if (it->is_directory(ec2)) classes.push_back(n);
+        else LRP_DATA_CHECK(!it->is_symlink(ec2) || fs::exists(it->path(), ec2), it->path().string(), kFolderHint,
+                            "a link that points to nothing (a class folder that was moved?)");
     }
     LRP_DATA_CHECK(!ec, dir, kFolderHint, "cannot list the folder (", ec.message(), ")");
     LRP_DATA_CHECK(!classes.empty(), dir, kFolderHint, "no class subfolders (empty image folder)");
@@ -178,6 +181,20 @@ FolderIndex index_image_folder(const std::string& dir, const FolderOptions& o) {
     std::vector<fs::path> real;  // the split folder and each class folder, links resolved
     for (const std::string& c : classes) real.push_back(fs::canonical(join(dir, c), ec));
     const fs::path split = fs::canonical(dir, ec);
+    // A class folder linked to the split folder (or a parent), to another class, or into one would count
+    // images twice under different labels.
+    for (size_t c = 0; c < classes.size(); ++c)
+        LRP_DATA_CHECK(!within(split, real[c]), join(dir, classes[c]), kFolderHint, "class folder '", classes[c],
+                       "' is a link to the image folder itself or a folder above it");
+    for (size_t c = 0; c < classes.size(); ++c)
+        for (size_t o = 0; o < classes.size(); ++o) {
+            if (o == c || !within(real[c], real[o])) continue;
+            const bool c_link = fs::is_symlink(join(dir, classes[c]), ec);  // name the link, where one is
+            const std::string& l = c_link ? classes[c] : classes[o];
+            const std::string& r = c_link ? classes[o] : classes[c];
+            LRP_DATA_THROW(join(dir, l), kFolderHint, "class folders '", l, "' and '", r, "' are the same folder, ",
+                           "or one lies inside the other: their images would count twice");
+        }
     for (size_t c = 0; c < classes.size(); ++c) {
         const std::string cdir = join(dir, classes[c]);
         std::vector<fs::path> others = real;

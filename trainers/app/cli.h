@@ -12,10 +12,11 @@ int parse_args(CLI::App& app, const std::vector<std::string>& args, bool quiet =
 
 // --normalize of eval and explain (train::normalization_for).
 inline constexpr const char* kNormalizeHelp =
-    "input normalisation: auto (the mean/std the checkpoint was trained with, else the data's own) | data (the "
-    "data's own; an image folder's computed statistics) | imagenet (torchvision's constants, for its weights) | "
-    "M1,M2,M3/S1,S2,S3 (raw [0, 1] units). explain's .npy inputs are taken as already normalised: there it "
-    "only sets the overlays' de-normalisation and the ZBox bounds";
+    "input normalisation: auto (the mean/std the weights were trained with, else the data's own) | data (the "
+    "evaluated split's own: its published constants, or an image folder split's computed statistics) | "
+    "imagenet (torchvision's constants, for its weights) | M1,M2,M3/S1,S2,S3 (raw [0, 1] units). explain's "
+    ".npy inputs are taken as already normalised: there it only sets the overlays' de-normalisation and the "
+    "ZBox bounds";
 
 int run_train(const std::vector<std::string>& args);
 int run_eval(const std::vector<std::string>& args);

@@ -143,6 +143,15 @@ int run_train(const std::vector<std::string>& args) {
             for (const std::string& n : o->get_lnames()) given.insert(n);
     // --resume continues with the checkpoint's settings; what is given now must agree (run_training checks).
     const std::string ckpt = (std::filesystem::path(cfg.out_dir) / "checkpoint.safetensors").string();
+    if (cfg.resume && !std::filesystem::exists(ckpt)) {  // a new run then, but only one the user described
+        static const std::set<std::string> per_run{"out",      "resume",          "device",          "log-every",
+                                                   "config",   "checkpoint-every", "stop-after-epoch",
+                                                   "stop-after-step"};
+        bool described = false;
+        for (const std::string& k : given) described = described || !per_run.count(k);
+        LRP_CHECK(described, "--resume: there is no checkpoint in '", cfg.out_dir, "' to continue (is --out right?), ",
+                  "and no settings were given for a new run");
+    }
     if (cfg.resume && std::filesystem::exists(ckpt)) {
         train::inherit_settings(cfg, train::read_checkpoint_state(ckpt).config, given);
         std::printf("--resume: continuing with the settings recorded in %s (%d epochs, data %s; a flag given now "

@@ -50,6 +50,8 @@ void print_version() {
 }
 
 int main(int argc, char** argv) {
+    // Line-buffered output even into a file or pipe: a process ended by a signal loses no finished line.
+    std::setvbuf(stdout, nullptr, _IOLBF, 0);
     if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
         std::printf("%s", kUsage);
         return argc < 2 ? 2 : 0;

@@ -58,6 +58,7 @@ CheckpointState parse_state(const std::string& path, const std::map<std::string,
         st.best_epoch = j.at("best_epoch").get<int64_t>();
         if (j.contains("class_names")) st.class_names = j.at("class_names").get<std::vector<std::string>>();
         if (j.contains("normalize")) std::tie(st.mean, st.stdev) = parse_normalization(path, j.at("normalize"));
+        st.train_images = j.value("train_images", int64_t(-1));
         if (j.contains("partial_epoch")) {
             const auto& p = j.at("partial_epoch");
             PartialEpoch& q = st.partial;
@@ -110,6 +111,7 @@ void save_checkpoint(const std::string& path, nn::Module& model, const Optimizer
                         {"last_test_acc", st.last_test_acc}, {"best_test_acc", st.best_test_acc}, {"best_epoch", st.best_epoch},
                         {"optimizer", opt.kind()},   {"class_names", st.class_names}};
     if (!st.mean.empty()) j["normalize"] = {{"mean", st.mean}, {"std", st.stdev}};
+    if (st.train_images >= 0) j["train_images"] = st.train_images;
     if (st.partial.batches > 0) {
         const PartialEpoch& q = st.partial;
         j["partial_epoch"] = {{"batches", q.batches},         {"loss_sum", q.loss_sum},

@@ -68,7 +68,8 @@ std::vector<float> parse_floats(const std::string& s, const std::string& spec) {
         } catch (const std::exception&) {
             used = 0;
         }
-        LRP_CHECK(!item.empty() && used == item.size() && std::isfinite(x), "--normalize '", spec, "': '", item,
+        const bool hex = item.find_first_of("xXpP") != std::string::npos;  // stof reads 0x10 as 16
+        LRP_CHECK(!item.empty() && !hex && used == item.size() && std::isfinite(x), "--normalize '", spec, "': '", item,
                   "' is not a number (expected auto, data, imagenet or M1,M2,M3/S1,S2,S3)");
         v.push_back(x);
         at = end + 1;

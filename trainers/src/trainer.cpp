@@ -23,6 +23,7 @@
 #include "lrp/train/schedule.h"
 #include "lrp/train/step.h"
 #include "lrp/train/trainer.h"
+#include "run_files.h"
 
 namespace fs = std::filesystem;
 
@@ -61,63 +62,6 @@ bool all_params_finite(nn::Module& m) {
         for (float v : p->value.to_vector<float>())
             if (!std::isfinite(v)) return false;
     return true;
-}
-
-// Replaces a text file through a temporary file and a rename: the old contents survive any failure.
-void write_text_atomic(const fs::path& p, const std::string& text) {
-    const fs::path tmp = p.string() + ".tmp";
-    {
-        std::ofstream f(tmp, std::ios::trunc);
-        f << text;
-        f.flush();
-        LRP_CHECK(f.good(), "cannot write '", tmp.string(), "' (disk full or not writable?); '", p.string(),
-                  "' is unchanged");
-    }
-    std::error_code ec;
-    fs::rename(tmp, p, ec);
-    LRP_CHECK(!ec, "cannot rename '", tmp.string(), "' to '", p.string(), "': ", ec.message());
-}
-
-// Keeps metrics.jsonl rows of epochs <= `epoch` (after a resume, rows of unfinished epochs go).
-void truncate_metrics(const fs::path& p, int64_t epoch) {
-    if (!fs::exists(p)) return;
-    std::ifstream in(p);
-    std::string line, kept;
-    while (std::getline(in, line)) {
-        try {
-            if (nlohmann::json::parse(line).value("epoch", int64_t(0)) <= epoch) kept += line + "\n";
-        } catch (const nlohmann::json::exception&) {  // a torn last line from a crash: drop it
-        }
-    }
-    in.close();
-    write_text_atomic(p, kept);
-}
-
-// Rows in metrics.jsonl without a checkpoint (an attempt that crashed before its first checkpoint, or a run
-// whose checkpoint was removed) describe other weights: they move to metrics.jsonl.earlier[-N], never lost.
-void set_aside_metrics(const fs::path& out) {
-    const fs::path p = out / "metrics.jsonl";
-    std::ifstream m(p);
-    std::string line;
-    bool rows = false;
-    while (!rows && std::getline(m, line)) rows = line.find_first_not_of(" \t\r") != std::string::npos;
-    m.close();
-    if (!rows) return;
-    fs::path to = out / "metrics.jsonl.earlier";
-    for (int i = 2; fs::exists(to); ++i) to = out / ("metrics.jsonl.earlier-" + std::to_string(i));
-    std::error_code ec;
-    fs::rename(p, to, ec);
-    LRP_CHECK(!ec, "cannot move the earlier run's '", p.string(), "' to '", to.string(), "': ", ec.message(),
-              " (nothing was overwritten)");
-    log_warn("'", p.string(), "' held rows of an earlier run without a checkpoint: moved to '", to.string(), "'");
-}
-
-// Appends one line, checked (a full disk is an error, not a lost metrics row).
-void append_line(const fs::path& p, const std::string& line) {
-    std::ofstream f(p, std::ios::app);
-    f << line << "\n";
-    f.flush();
-    LRP_CHECK(f.good(), "cannot append to '", p.string(), "' (disk full or not writable?)");
 }
 
 // The test split must hold the training split's classes (same names, same order: the label indices)
@@ -182,7 +126,14 @@ TrainSummary run_training(TrainConfig cfg) {
                 cfg.data_dir.empty() ? "its default location" : cfg.data_dir.c_str(), cfg.arch.c_str(), cfg.width,
                 cfg.epochs, cfg.batch_size, dev.str().c_str());
 
-    const DataOptions dopt = data_options(cfg);
+    DataOptions dopt = data_options(cfg);
+    CheckpointState recorded;  // what the checkpoint being resumed recorded
+    if (cfg.resume && fs::exists(ckpt)) recorded = read_checkpoint_state(ckpt.string());
+    if (!recorded.mean.empty()) {  // a resumed run keeps its normalisation even if the data changed since
+        dopt.mean = recorded.mean;
+        dopt.stdev = recorded.stdev;
+        dopt.strict_normalization = false;
+    }
     DataSplit train_data = open_split(dopt, data::Split::Train, cfg.train_subset, true, cfg.seed, dev,
                                       cfg.batch_size, true, augment_settings(cfg));
     DataOptions test_opt = dopt;  // the test images are normalised as the training images are
@@ -193,6 +144,13 @@ TrainSummary run_training(TrainConfig cfg) {
                                      false, {});
     std::printf("%s\n%s\n", train_data.summary.c_str(), test_data.summary.c_str());
     check_splits_agree(train_data, test_data);
+    if (recorded.train_images >= 0 && recorded.train_images != train_data.loader->size()) {
+        const std::string what = str("the training split has ", train_data.loader->size(), " images now, the run had ",
+                                     recorded.train_images);
+        LRP_CHECK(recorded.partial.batches == 0, "--resume: ", what, "; a checkpoint from inside an epoch needs the ",
+                  "same images to continue that epoch's order (restore them, or start a new --out)");
+        log_warn("--resume: ", what, " (the data changed since the checkpoint)");
+    }
     LRP_CHECK(cfg.crop_padding < std::min(train_data.height, train_data.width), "--crop-padding ", cfg.crop_padding,
               " must be smaller than the ", train_data.height, " x ", train_data.width, " images (0: no random crop)");
     if (cfg.train_subset > train_data.loader->size())
@@ -236,11 +194,16 @@ TrainSummary run_training(TrainConfig cfg) {
     st.config = cfg_json;
     if (cfg.resume && fs::exists(ckpt)) {
         st = load_checkpoint(ckpt.string(), *model, opt.get());
+        st.config = cfg_json;  // the settings replaced now (epochs, data dir, ...) are what later checkpoints record
         LRP_CHECK(all_params_finite(*model), ckpt.string(), ": the checkpoint's weights hold NaN or Inf; it cannot be ",
                   "continued (start a new --out)");
         // More (or fewer) epochs stretch a schedule that depends on the run's length: the LR from here on
         // follows the new length, so the result differs from a run started with it.
-        if (saved.value("epochs", cfg.epochs) != cfg.epochs && cfg.schedule != "constant" && cfg.schedule != "step")
+        if (cfg.epochs <= st.epoch)
+            log_warn("--resume: the checkpoint is after epoch ", st.epoch, " and --epochs is ", cfg.epochs,
+                     ": nothing left to train (a larger --epochs continues the run)");
+        else if (saved.value("epochs", cfg.epochs) != cfg.epochs && cfg.schedule != "constant" &&
+                 cfg.schedule != "step")
             log_warn("--resume: --epochs changed from ", saved.value("epochs", cfg.epochs), " to ", cfg.epochs, "; the ",
                      cfg.schedule, " schedule is recomputed over ", cfg.epochs, " epochs, so the LR jumps to that ",
                      "schedule's value at epoch ", st.epoch + 1);
@@ -271,6 +234,7 @@ TrainSummary run_training(TrainConfig cfg) {
     st.class_names = train_data.class_names;
     st.mean = train_data.mean;  // what eval and explain normalise with by default
     st.stdev = train_data.stdev;
+    st.train_images = train_data.loader->size();
     write_text_atomic(out / "config.json", cfg_json.dump(2) + "\n");
     std::printf("model %s: %lld parameters; %lld training images, %lld test images, %lld steps per epoch\n",
                 model->type(), (long long)nn::count_params(*model), (long long)train_loader.size(),
@@ -349,7 +313,11 @@ TrainSummary run_training(TrainConfig cfg) {
                 batch = train_loader.batch(b);
             } catch (const std::exception& e) {  // e.g. a streamed image that became unreadable: keep the steps
                 prog.finish();
-                if (b == first) throw;
+                if (b == first) {  // nothing of this epoch to keep: the last checkpoint stands
+                    if (!fs::exists(ckpt)) throw;
+                    LRP_THROW(e.what(), "\n(the checkpoint in ", ckpt.string(), " is intact; fix the data and ",
+                              "continue with --resume)");
+                }
                 try {
                     save_partial(b, loader_rng);
                 } catch (const std::exception& e2) {

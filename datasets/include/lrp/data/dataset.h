@@ -133,7 +133,8 @@ std::vector<std::string> known_datasets();
 // torchvision's antialiased bilinear), rounded to nearest and clamped to [0, 255]. Equal sizes copy.
 std::vector<uint8_t> resize_image(const uint8_t* src, int w, int h, int c, int out_w, int out_h);
 
-// Per-channel mean and (population) standard deviation of U8 N x C x H x W images, in [0,1] units.
+// Per-channel mean and (population) standard deviation of U8 N x C x H x W images, in [0,1] units; a
+// constant channel (std below 1e-6) gets std 1, so normalising centres it instead of dividing by zero.
 void compute_mean_std(const Tensor& images, std::vector<float>& mean, std::vector<float>& stddev);
 
 }  // namespace lrp::data

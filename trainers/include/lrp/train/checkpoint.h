@@ -39,6 +39,7 @@ struct CheckpointState {
     // The per-channel mean/std (raw [0, 1] units) that normalised the training inputs; eval and explain
     // normalise with them by default (empty in older checkpoints).
     std::vector<float> mean, stdev;
+    int64_t train_images = -1;  // the training split's size (-1 in older checkpoints)
     PartialEpoch partial;
 };
 
