@@ -34,12 +34,15 @@ run egb --composite epsilon_gamma_box --print-rules
 expect_line '^  conv1 +Conv2d +ZBox\(low=\[-[0-9.]+, -[0-9.]+, -[0-9.]+\], high=\[[0-9.]+, [0-9.]+, [0-9.]+\], stabilizer'
 run egb_low --composite epsilon_gamma_box --low -5 --print-rules
 expect_line '^  conv1 +Conv2d +ZBox\(low=-5, high=\[[0-9.]+, [0-9.]+, [0-9.]+\], stabilizer'
-# Bare weights and a .npy input: the bounds follow from the normalisation model.safetensors records; with
-# --normalize data there is no dataset to take them from.
-"$lrpcu" explain --weights "$(dirname "$ckpt")/model.safetensors" --arch resnet18 --width 2 \
-  --input "$out/base/relevance.npy" --composite epsilon_gamma_box --device cpu --out "$out/egb_rec" > /dev/null 2>&1 ||
-  { echo "epsilon_gamma_box on bare weights did not take the recorded normalisation's bounds"; exit 1; }
-log=$("$lrpcu" explain --weights "$(dirname "$ckpt")/model.safetensors" --arch resnet18 --width 2 --normalize data \
+# The exported weights and a .npy input: the bounds follow from the normalisation model.safetensors records,
+# and its arch and width need no flags. A plain state_dict (the metadata stripped) with --normalize data has no
+# dataset to take them from.
+model=$(dirname "$ckpt")/model.safetensors
+"$lrpcu" explain --weights "$model" --input "$out/base/relevance.npy" --composite epsilon_gamma_box --device cpu \
+  --out "$out/egb_rec" > /dev/null 2>&1 ||
+  { echo "epsilon_gamma_box on model.safetensors did not take its recorded normalisation's bounds"; exit 1; }
+python3 "$(dirname "$0")/strip_metadata.py" "$model" "$out/plain.safetensors" || exit 1
+log=$("$lrpcu" explain --weights "$out/plain.safetensors" --arch resnet18 --width 2 --normalize data \
       --input "$out/base/relevance.npy" --composite epsilon_gamma_box --device cpu --out "$out/egb_npy" 2>&1) &&
   { echo "no error for epsilon_gamma_box without bounds or dataset:"; echo "$log"; exit 1; }
 expect_line 'composite epsilon_gamma_box needs the ZBox input bounds: pass --low and --high .*or --dataset'

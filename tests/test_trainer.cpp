@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <tuple>
 #include <functional>
 
 #include "lrp/data/dataset.h"
@@ -246,6 +247,58 @@ TEST(TrainerCpu, CheckpointHoldsStateAndModelLoadsElsewhere) {
         ADD_FAILURE() << "resumed NaN weights";
     } catch (const Error& e) {
         EXPECT_NE(std::string(e.what()).find("the checkpoint's weights hold NaN or Inf"), std::string::npos) << e.what();
+    }
+}
+
+// The model.safetensors a run exports records what eval and explain need to use it without flags: the
+// model settings, class names and normalisation; a plain state_dict records nothing; corrupt entries are named.
+TEST(TrainerCpu, ExportedModelRecordsItsSettings) {
+    const std::string d = fresh_dir("export");
+    run_training(tiny(d));
+    const CheckpointState ck = read_checkpoint_state(d + "/checkpoint.safetensors");
+    const std::string model = d + "/model.safetensors";
+    const CheckpointState st = recorded_state(model);
+    EXPECT_EQ(st.config.at("arch"), "resnet18");
+    EXPECT_EQ(st.config.at("width"), 2);
+    EXPECT_EQ(st.config.at("dataset"), "synthetic");
+    EXPECT_EQ(st.config.at("resize"), 0);
+    EXPECT_FALSE(st.config.contains("out")) << "per-run settings stay in the checkpoint: " << st.config.dump();
+    EXPECT_FALSE(st.config.contains("epochs")) << st.config.dump();
+    EXPECT_EQ(st.class_names, ck.class_names);
+    EXPECT_EQ(st.class_names.size(), 10u);
+    EXPECT_EQ(st.mean, ck.mean);
+    EXPECT_EQ(st.stdev, ck.stdev);
+    EXPECT_EQ(recorded_state(d + "/checkpoint.safetensors").config, ck.config) << "a checkpoint: its whole state";
+    EXPECT_FALSE(read_checkpoint_state_if_any(model).has_value()) << "still a plain state_dict, not a checkpoint";
+
+    auto meta = nn::read_safetensors_header(model).metadata;
+    const nn::StateDict sd = nn::load_safetensors(model);
+    nn::save_safetensors(d + "/plain.safetensors", sd, {});
+    const CheckpointState plain = recorded_state(d + "/plain.safetensors");
+    EXPECT_TRUE(plain.config.empty() && plain.class_names.empty() && plain.mean.empty());
+    EXPECT_THROW(recorded_state(d + "/missing.safetensors"), Error);
+    // Each corrupt entry is an error naming the file and the entry.
+    const std::vector<std::tuple<std::string, std::string, std::string>> bad = {
+        {"lrpcu.model", "[1, 2]", "not a JSON object"},
+        {"lrpcu.model", "{\"arch\": \"resnet18\", \"epochs\": 3}", "unknown setting 'epochs'"},
+        {"lrpcu.model", "{\"width\": \"two\"}", "'width' must be an integer"},
+        {"lrpcu.model", "{\"arch\":", "parse error"},
+        {"lrpcu.class_names", "{\"a\": 1}", "type must be array"},
+        {"lrpcu.normalize", "{\"mean\": [0.5], \"std\": [0]}", "std > 0"},
+    };
+    for (const auto& [key, value, says] : bad) {
+        auto m = meta;
+        m[key] = value;
+        nn::save_safetensors(d + "/bad.safetensors", sd, m);
+        try {
+            recorded_state(d + "/bad.safetensors");
+            ADD_FAILURE() << key << " = " << value << ": no error";
+        } catch (const Error& e) {
+            const std::string w = e.what();
+            EXPECT_NE(w.find("bad.safetensors: corrupt metadata"), std::string::npos) << w;
+            EXPECT_NE(w.find(key == "lrpcu.normalize" ? "normalisation" : key), std::string::npos) << w;
+            EXPECT_NE(w.find(says), std::string::npos) << w;
+        }
     }
 }
 

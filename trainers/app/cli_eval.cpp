@@ -46,8 +46,8 @@ int run_eval(const std::vector<std::string>& args) {
     train::check_stream_mode(stream);
     LRP_CHECK(std::filesystem::exists(weights), "--weights: '", weights, "' does not exist");
 
-    // Defaults from the checkpoint's stored state when it is one of ours (a plain state_dict: none).
-    const train::CheckpointState st = train::read_checkpoint_state_if_any(weights).value_or(train::CheckpointState{});
+    // Defaults from what the weights record: a checkpoint's state or a run's model.safetensors (a plain state_dict: none).
+    const train::CheckpointState st = train::recorded_state(weights);
     nlohmann::json cfg = st.config.is_object() ? st.config : nlohmann::json::object();
     const std::vector<std::string>& trained_classes = st.class_names;
     train::check_arch(arch, cfg, weights);
@@ -57,8 +57,8 @@ int run_eval(const std::vector<std::string>& args) {
     width = train::checked_width(width, cfg, weights);
     if (resize < 0) resize = cfg.value("resize", 0);
     if (crop < 0) crop = cfg.value("crop", 0);
-    LRP_CHECK(!arch.empty(), "--arch is required for weights that are not an lrpcu checkpoint");
-    LRP_CHECK(!dataset.empty(), "--dataset is required for weights that are not an lrpcu checkpoint");
+    LRP_CHECK(!arch.empty(), "--arch is required for weights that do not record it (a plain state_dict)");
+    LRP_CHECK(!dataset.empty(), "--dataset is required for weights that do not record it (a plain state_dict)");
 
     const Device dev = parse_device(device);
     train::DataOptions dopt;
@@ -68,11 +68,10 @@ int run_eval(const std::vector<std::string>& args) {
     dopt.folder.crop = crop;
     dopt.stream = stream;
     dopt.resident_limit_mb = resident_limit_mb;
-    std::tie(dopt.mean, dopt.stdev) = train::normalization_for(normalize, train::recorded_normalization(weights));
+    std::tie(dopt.mean, dopt.stdev) = train::normalization_for(normalize, {st.mean, st.stdev});
     dopt.strict_normalization = normalize != "auto";  // recorded statistics of other channels: the check below names it
     train::DataSplit ds = train::open_split(dopt, split == "test" ? data::Split::Test : data::Split::Train, subset,
                                             false, 0, dev, batch, false, {});
-    train::check_class_names(trained_classes, ds.class_names, weights, "the " + split + " split of " + ds.name);
     if (!json && ds.streaming) std::printf("%s\n", ds.summary.c_str());
     if (occlusion.enabled) check_occlusion(app, occlusion, ds, weights);
     nn::ModelSpec spec;
@@ -84,6 +83,7 @@ int run_eval(const std::vector<std::string>& args) {
     const int weight_classes = train::infer_num_classes(weights);
     LRP_CHECK(weight_classes < 0 || weight_classes == ds.num_classes, ds.name, " has ", ds.num_classes,
               " classes, but the weights in ", weights, " have ", weight_classes, " outputs (another dataset?)");
+    train::check_class_names(trained_classes, ds.class_names, weights, "the " + split + " split of " + ds.name);
     spec.in_channels = ds.channels;
     spec.image_size = ds.height;
     spec.base_width = width;

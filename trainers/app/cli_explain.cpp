@@ -92,12 +92,12 @@ int run_explain(const std::vector<std::string>& args) {
               "choose another --out");
     LRP_CHECK(scale >= 1 && scale <= 64, "--scale must be in [1, 64] (got ", scale, ")");
 
-    // Defaults from the checkpoint's stored state when it is one of ours (a plain state_dict: none).
-    const train::CheckpointState st = train::read_checkpoint_state_if_any(weights).value_or(train::CheckpointState{});
+    // Defaults from what the weights record: a checkpoint's state or a run's model.safetensors (a plain state_dict: none).
+    const train::CheckpointState st = train::recorded_state(weights);
     nlohmann::json cfg = st.config.is_object() ? st.config : nlohmann::json::object();
     const std::vector<std::string>& trained_classes = st.class_names;
     std::vector<float> norm_mean, norm_std;  // empty: the data's own statistics
-    std::tie(norm_mean, norm_std) = train::normalization_for(normalize, train::recorded_normalization(weights));
+    std::tie(norm_mean, norm_std) = train::normalization_for(normalize, {st.mean, st.stdev});
     // The statistics that normalise images of `ref`'s kind: --normalize's (default: the checkpoint's), else ref's own.
     // Recorded statistics of another channel count are left out under auto: the channel check names that.
     auto stats_for = [&](const data::Dataset& ref) {
@@ -108,7 +108,7 @@ int run_explain(const std::vector<std::string>& args) {
     };
     train::check_arch(arch, cfg, weights);
     if (arch.empty()) arch = cfg.value("arch", "");
-    LRP_CHECK(!arch.empty(), "--arch is required for weights that are not an lrpcu checkpoint");
+    LRP_CHECK(!arch.empty(), "--arch is required for weights that do not record it (a plain state_dict)");
     width = train::checked_width(width, cfg, weights);
 
     make_composite_from_flags(app, cf, {0.f}, {1.f});  // the flags checked before any work; bounds come later
@@ -124,7 +124,7 @@ int run_explain(const std::vector<std::string>& args) {
     fo.crop = crop >= 0 ? crop : cfg.value("crop", 0);
     auto load_split = [&](data::Split sp) {
         LRP_CHECK(!dataset.empty(), "--dataset is required (", samples > 0 ? "--samples" : "image --input",
-                  ") for weights that are not an lrpcu checkpoint");
+                  ") for weights that do not record it (a plain state_dict)");
         return data::load_dataset(dataset, data_dir, sp, fo);
     };
     const bool npy = !inputs.empty() && std::filesystem::path(inputs[0]).extension() == ".npy";

@@ -1,6 +1,7 @@
 // Checkpoint save/load on top of safetensors (model + optimiser tensors, JSON run state in metadata).
 #include "lrp/train/checkpoint.h"
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <tuple>
@@ -100,7 +101,7 @@ void check_arch(const std::string& given, const nlohmann::json& cfg, const std::
     if (given.empty() || !cfg.is_object() || !cfg.contains("arch") || !cfg["arch"].is_string()) return;
     const std::string trained = cfg["arch"].get<std::string>();
     LRP_CHECK(given == trained, "--arch ", given, ", but ", weights, " was trained as ", trained,
-              " (leave --arch out to use the checkpoint's)");
+              " (leave --arch out to use the recorded one)");
 }
 
 void save_checkpoint(const std::string& path, nn::Module& model, const Optimizer& opt, const CheckpointState& st) {
@@ -128,19 +129,52 @@ CheckpointState read_checkpoint_state(const std::string& path) {
     return parse_state(path, nn::read_safetensors_header(path).metadata);  // no tensor data read
 }
 
-std::pair<std::vector<float>, std::vector<float>> recorded_normalization(const std::string& path) {
+namespace {
+// The settings that describe the model and its data (what eval and explain need to rebuild and feed it); not
+// the data dir, a path of the machine that trained it (a model file travels; eval takes --data-dir).
+const char* const kModelKeys[] = {"arch", "width", "dataset", "resize", "crop"};
+}  // namespace
+
+void export_model(const std::string& path, nn::Module& model, const CheckpointState& st) {
+    nlohmann::json settings = nlohmann::json::object();
+    for (const char* k : kModelKeys)
+        if (st.config.is_object() && st.config.contains(k)) settings[k] = st.config[k];
+    std::map<std::string, std::string> meta = {{"lrpcu.model", settings.dump()},
+                                               {"lrpcu.class_names", nlohmann::json(st.class_names).dump()}};
+    if (settings.contains("arch")) meta["arch"] = settings["arch"].get<std::string>();
+    if (!st.mean.empty()) meta["lrpcu.normalize"] = nlohmann::json{{"mean", st.mean}, {"std", st.stdev}}.dump();
+    nn::save_safetensors(path, model.state_dict(), meta);
+}
+
+CheckpointState recorded_state(const std::string& path) {
+    LRP_CHECK(std::filesystem::is_regular_file(path), "weights file '", path, "' ",
+              std::filesystem::exists(path) ? "is not a regular file" : "does not exist");
     const std::map<std::string, std::string> meta = nn::read_safetensors_header(path).metadata;
-    if (meta.count("lrpcu")) {
-        const CheckpointState st = parse_state(path, meta);
-        return {st.mean, st.stdev};
-    }
-    const auto it = meta.find("lrpcu.normalize");
-    if (it == meta.end()) return {};
+    if (meta.count("lrpcu")) return parse_state(path, meta);
+    CheckpointState st;
+    st.config = nlohmann::json::object();
+    std::string key;  // the metadata entry being read, for the error
     try {
-        return parse_normalization(path, nlohmann::json::parse(it->second));
+        if (auto it = meta.find(key = "lrpcu.model"); it != meta.end()) {
+            st.config = nlohmann::json::parse(it->second);
+            LRP_CHECK(st.config.is_object(), "not a JSON object");
+            for (auto e = st.config.begin(); e != st.config.end(); ++e)
+                LRP_CHECK(std::find(std::begin(kModelKeys), std::end(kModelKeys), e.key()) != std::end(kModelKeys),
+                          "unknown setting '", e.key(), "'");
+            TrainConfig check;  // the settings have the types they must have (an error names the key)
+            inherit_settings(check, st.config, {});
+        }
+        if (auto it = meta.find(key = "lrpcu.class_names"); it != meta.end())
+            st.class_names = nlohmann::json::parse(it->second).get<std::vector<std::string>>();
+        if (auto it = meta.find(key = "lrpcu.normalize"); it != meta.end())
+            std::tie(st.mean, st.stdev) = parse_normalization(path, nlohmann::json::parse(it->second));
     } catch (const nlohmann::json::exception& e) {
-        LRP_THROW(path, ": corrupt metadata 'lrpcu.normalize': ", e.what());
+        LRP_THROW(path, ": corrupt metadata '", key, "': ", e.what());
+    } catch (const Error& e) {
+        if (std::string(e.what()).find(path) != std::string::npos) throw;  // parse_normalization's, naming the file
+        LRP_THROW(path, ": corrupt metadata '", key, "': ", e.what());
     }
+    return st;
 }
 
 std::optional<CheckpointState> read_checkpoint_state_if_any(const std::string& path) {

@@ -432,9 +432,7 @@ TrainSummary run_training(TrainConfig cfg) {
             stopped = true;
         }
     }
-    const nlohmann::json norm = {{"mean", st.mean}, {"std", st.stdev}};  // for eval/explain of the plain weights
-    nn::save_safetensors((out / "model.safetensors").string(), model->state_dict(),
-                         {{"arch", cfg.arch}, {"lrpcu.normalize", norm.dump()}});
+    export_model((out / "model.safetensors").string(), *model, st);  // with what eval/explain need to use it
     TrainSummary s;
     s.epochs = st.epoch;
     s.best_test_acc = st.best_test_acc;

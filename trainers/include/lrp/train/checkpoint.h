@@ -49,9 +49,14 @@ CheckpointState read_checkpoint_state(const std::string& path);
 // The state when `path` is an lrpcu checkpoint; std::nullopt when it is a readable safetensors file without
 // lrpcu metadata (a plain state_dict, ours or PyTorch's). A missing, truncated or corrupt file throws, naming it.
 std::optional<CheckpointState> read_checkpoint_state_if_any(const std::string& path);
-// The input normalisation a weights file records (mean, std; raw [0, 1] units): a checkpoint's, or the
-// "lrpcu.normalize" metadata of the model.safetensors a run exports; empty when there is none.
-std::pair<std::vector<float>, std::vector<float>> recorded_normalization(const std::string& path);
+// What a weights file records about its model, for eval and explain: a checkpoint's state; for the
+// model.safetensors a run exports (export_model), its model settings as `config` (arch, width, dataset,
+// resize, crop), class names and input normalisation; an empty state for a plain state_dict
+// (PyTorch's, or an older lrpcu's without the metadata). A corrupt file or corrupt metadata throws, naming it.
+CheckpointState recorded_state(const std::string& path);
+// Writes `model`'s weights as a plain state_dict (torchvision keys; PyTorch-loadable), with the metadata
+// recorded_state() reads back from `st` (the model settings of its config, class names, normalisation).
+void export_model(const std::string& path, nn::Module& model, const CheckpointState& st);
 // Loads model and optimiser state (onto their devices) and returns the run state.
 CheckpointState load_checkpoint(const std::string& path, nn::Module& model, Optimizer* opt);
 
