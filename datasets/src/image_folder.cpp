@@ -45,7 +45,8 @@ Image decode(const std::string& path, int channels) {
     std::unique_ptr<unsigned char, StbFree> p(stbi_load(path.c_str(), &w, &h, &in_channels, channels));
     if (!p) {
         const char* why = stbi_failure_reason();
-        LRP_DATA_THROW(path, kFolderHint, "cannot decode image (stb_image: ", why ? why : "unknown failure", ")");
+        LRP_THROW(path, ": cannot decode image (stb_image: ", why ? why : "unknown failure",
+                  "); lrpcu reads PNG and JPEG images, and this file is neither or is damaged");
     }
     Image im;
     im.w = w;
@@ -57,9 +58,9 @@ Image decode(const std::string& path, int channels) {
 // torchvision Resize(int): the shorter side becomes `target`, the longer int(target * long / short).
 void resize_shorter(Image& im, int channels, int target, const std::string& path) {
     const int64_t longer = im.w <= im.h ? int64_t(target) * im.h / im.w : int64_t(target) * im.w / im.h;
-    LRP_DATA_CHECK(longer <= (int64_t(1) << 20) && longer * target * channels <= (int64_t(1) << 31), path,
-                   kFolderHint, "resizing ", im.w, "x", im.h, " so the shorter side is ", target, " gives ", target,
-                   "x", longer, " (too large)");
+    LRP_CHECK(longer <= (int64_t(1) << 20) && longer * target * channels <= (int64_t(1) << 31), path,
+              ": resizing ", im.w, "x", im.h, " so the shorter side is ", target, " gives ", target,
+              "x", longer, " (too large)");
     const int nw = im.w <= im.h ? target : static_cast<int>(longer);
     const int nh = im.w <= im.h ? static_cast<int>(longer) : target;
     if (nw == im.w && nh == im.h) return;
@@ -76,9 +77,8 @@ int half_round_even(int k) {
 }
 
 void center_crop(Image& im, int channels, int crop, const std::string& path, bool resized) {
-    LRP_DATA_CHECK(im.w >= crop && im.h >= crop, path, kFolderHint, "image is ", im.w, "x", im.h,
-                   resized ? " after resize" : "", ", smaller than the ", crop, "x", crop,
-                   " crop (use a larger resize, or crop <= resize)");
+    LRP_CHECK(im.w >= crop && im.h >= crop, path, ": image is ", im.w, "x", im.h, resized ? " after resize" : "",
+              ", smaller than the ", crop, "x", crop, " crop (use a larger resize, or crop <= resize)");
     if (im.w == crop && im.h == crop) return;
     const int top = half_round_even(im.h - crop), left = half_round_even(im.w - crop);
     std::vector<uint8_t> out(static_cast<size_t>(crop) * crop * channels);

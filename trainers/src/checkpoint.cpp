@@ -1,7 +1,6 @@
 // Checkpoint save/load on top of safetensors (model + optimiser tensors, JSON run state in metadata).
 #include "lrp/train/checkpoint.h"
 
-#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <tuple>
@@ -156,11 +155,10 @@ CheckpointState recorded_state(const std::string& path) {
     std::string key;  // the metadata entry being read, for the error
     try {
         if (auto it = meta.find(key = "lrpcu.model"); it != meta.end()) {
-            st.config = nlohmann::json::parse(it->second);
-            LRP_CHECK(st.config.is_object(), "not a JSON object");
-            for (auto e = st.config.begin(); e != st.config.end(); ++e)
-                LRP_CHECK(std::find(std::begin(kModelKeys), std::end(kModelKeys), e.key()) != std::end(kModelKeys),
-                          "unknown setting '", e.key(), "'");
+            const nlohmann::json all = nlohmann::json::parse(it->second);
+            LRP_CHECK(all.is_object(), "not a JSON object");
+            for (const char* k : kModelKeys)  // others (a newer lrpcu's, or an older one's data-dir) are skipped
+                if (all.contains(k)) st.config[k] = all[k];
             TrainConfig check;  // the settings have the types they must have (an error names the key)
             inherit_settings(check, st.config, {});
         }
