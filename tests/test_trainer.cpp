@@ -282,6 +282,10 @@ TEST(TrainerCpu, ExportedModelRecordsItsSettings) {
     newer["lrpcu.model"] = R"({"arch": "resnet18", "width": 2, "epochs": 3, "data-dir": "/x"})";
     nn::save_safetensors(d + "/newer.safetensors", sd, newer);
     EXPECT_EQ(recorded_state(d + "/newer.safetensors").config, (nlohmann::json{{"arch", "resnet18"}, {"width", 2}}));
+    // An older lrpcu's model.safetensors recorded the arch and normalisation only.
+    nn::save_safetensors(d + "/older.safetensors", sd, {{"arch", "resnet18"}, {"lrpcu.normalize", meta.at("lrpcu.normalize")}});
+    EXPECT_EQ(recorded_state(d + "/older.safetensors").config, (nlohmann::json{{"arch", "resnet18"}}));
+    EXPECT_EQ(recorded_state(d + "/older.safetensors").mean, ck.mean);
     // Each corrupt entry is an error naming the file and the entry.
     const std::vector<std::tuple<std::string, std::string, std::string>> bad = {
         {"lrpcu.model", "[1, 2]", "not a JSON object"},

@@ -161,6 +161,8 @@ CheckpointState recorded_state(const std::string& path) {
                 if (all.contains(k)) st.config[k] = all[k];
             TrainConfig check;  // the settings have the types they must have (an error names the key)
             inherit_settings(check, st.config, {});
+        } else if (auto a = meta.find("arch"); a != meta.end() && meta.count("lrpcu.normalize")) {
+            st.config["arch"] = a->second;  // a model.safetensors of lrpcu before 2026-12-04: only the arch
         }
         if (auto it = meta.find(key = "lrpcu.class_names"); it != meta.end())
             st.class_names = nlohmann::json::parse(it->second).get<std::vector<std::string>>();
