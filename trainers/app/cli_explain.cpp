@@ -64,8 +64,8 @@ int run_explain(const std::vector<std::string>& args) {
                    "mean/std the weights recorded, else the dataset's)")
         ->delimiter(',');
     app.add_option("--dataset", dataset,
-                   "dataset for --samples, the image size of PNG/JPEG inputs, and their mean/std when the weights "
-                   "record none (default: the checkpoint's)");
+                   "dataset for --samples, the image size of PNG/JPEG inputs (without one: the first image's), "
+                   "and their mean/std when the weights record none (default: the one the weights record)");
     app.add_option("--data-dir", data_dir, "dataset directory (default: the checkpoint's)");
     app.add_option("--samples", samples, "explain the first N images of the --split (labels included)");
     app.add_option("--split", split, "test | train")->capture_default_str();
@@ -123,8 +123,8 @@ int run_explain(const std::vector<std::string>& args) {
     fo.resize = resize >= 0 ? resize : cfg.value("resize", 0);
     fo.crop = crop >= 0 ? crop : cfg.value("crop", 0);
     auto load_split = [&](data::Split sp) {
-        LRP_CHECK(!dataset.empty(), "--dataset is required (", samples > 0 ? "--samples" : "image --input",
-                  ") for weights that do not record it (a plain state_dict)");
+        LRP_CHECK(!dataset.empty(), "--dataset is required (--samples) for weights that do not record it (a plain ",
+                  "state_dict)");
         return data::load_dataset(dataset, data_dir, sp, fo);
     };
     const bool npy = !inputs.empty() && std::filesystem::path(inputs[0]).extension() == ".npy";
@@ -163,9 +163,21 @@ int run_explain(const std::vector<std::string>& args) {
             LRP_CHECK(std::filesystem::path(f).extension() != ".npy", "--input: mix of .npy and image files");
             LRP_CHECK(std::filesystem::exists(f), "--input: '", f, "' does not exist");
         }
-        data::Dataset ref = load_split(data::Split::Test);
-        std::tie(ref.mean, ref.std) = stats_for(ref);
-        in = load_image_inputs(inputs, ref, fo);
+        ImageSpec spec;
+        if (!dataset.empty()) {  // the dataset's image size and (by default) the recorded normalisation
+            const data::Dataset ref = load_split(data::Split::Test);
+            spec = {ref.channels(), ref.height(), ref.width(), {}, {}, ref.name};
+            std::tie(spec.mean, spec.std) = stats_for(ref);
+        } else {  // the images' own size; the model's channels
+            const int weight_channels = train::infer_in_channels(weights);
+            spec.channels = weight_channels > 0 ? weight_channels : 3;
+            LRP_CHECK(!norm_mean.empty(), "image --input: the normalisation the model expects is unknown: pass ",
+                      "--normalize imagenet or --normalize MEAN/STD, or --dataset (with --data-dir) to take it and ",
+                      "the image size from");
+            std::tie(spec.mean, spec.std) =
+                train::per_channel_normalization(norm_mean, norm_std, spec.channels, "the --normalize");
+        }
+        in = load_image_inputs(inputs, spec, fo);
     }
     Tensor& x = in.x;
     LRP_CHECK(x.dtype() == DType::F32 && x.ndim() == 4, "--input: need float32 N x C x H x W, got ",

@@ -47,22 +47,31 @@ Tensor normalise_images(const Tensor& u8, const std::vector<float>& mean, const 
     return Tensor::from_vector(dst, u8.shape());
 }
 
-ExplainBatch load_image_inputs(const std::vector<std::string>& files, const data::Dataset& ref,
-                               data::FolderOptions o) {
-    const int c = ref.channels(), h = ref.height(), w = ref.width();
-    o.channels = c;
+ExplainBatch load_image_inputs(const std::vector<std::string>& files, const ImageSpec& spec, data::FolderOptions o) {
+    LRP_CHECK(!files.empty(), "--input: no image files");
+    o.channels = spec.channels;
+    const int c = spec.channels;
+    int h = spec.height, w = spec.width;
+    std::string wants = "the model takes " + std::to_string(w) + "x" + std::to_string(h) + " images of " +
+                        std::to_string(c) + " channel(s) (" + spec.source + ")";
     const int64_t n = static_cast<int64_t>(files.size());
-    Tensor u8 = Tensor::empty(Shape({n, c, h, w}), DType::U8);
+    Tensor u8;
     for (int64_t i = 0; i < n; ++i) {
         const data::DecodedImage im = data::decode_image(files[i], o);
+        if (i == 0 && h == 0) {  // the first image sets the size
+            h = im.height;
+            w = im.width;
+            wants = "the first --input '" + files[0] + "' is " + std::to_string(w) + "x" + std::to_string(h);
+        }
+        if (i == 0) u8 = Tensor::empty(Shape({n, c, h, w}), DType::U8);
         LRP_CHECK(im.channels == c && im.height == h && im.width == w, "--input: '", files[i], "' is ", im.width,
-                  "x", im.height, " (", im.channels, " channel(s) after decoding) but the model takes ", w, "x", h,
-                  " images of ", c, " channel(s) (", ref.name, "); pass --resize/--crop or an image of that size");
+                  "x", im.height, " (", im.channels, " channel(s) after decoding) but ", wants,
+                  "; pass --resize/--crop or an image of that size");
         std::memcpy(u8.data<uint8_t>() + i * c * h * w, im.px.data(), im.px.size());
     }
     ExplainBatch b;
-    b.mean = ref.mean;
-    b.std = ref.std;
+    b.mean = spec.mean;
+    b.std = spec.std;
     b.x = normalise_images(u8, b.mean, b.std);
     return b;
 }

@@ -18,10 +18,16 @@ struct ExplainBatch {
 
 // (v / 255 - mean[c]) / std[c] of U8 N x C x H x W images, as the training loaders normalise.
 Tensor normalise_images(const Tensor& u8, const std::vector<float>& mean, const std::vector<float>& std);
-// Image files decoded with the model's channels (ref.channels()), resized/cropped as `o` says and
-// normalised with ref's mean/std; an image whose size differs from ref's is an error naming the file.
-ExplainBatch load_image_inputs(const std::vector<std::string>& files, const data::Dataset& ref,
-                               data::FolderOptions o);
+// The images a model takes: channels, size (0 x 0: the first image's, after resize/crop), the per-channel
+// mean/std that normalise them and where the size comes from (for messages: a dataset's name).
+struct ImageSpec {
+    int channels = 3, height = 0, width = 0;
+    std::vector<float> mean, std;
+    std::string source;
+};
+// Image files decoded with spec.channels, resized/cropped as `o` says and normalised with spec's mean/std;
+// an image of another size than the spec's (or the first image's) is an error naming the file.
+ExplainBatch load_image_inputs(const std::vector<std::string>& files, const ImageSpec& spec, data::FolderOptions o);
 
 // Channel-summed relevance of one sample as an RGB heatmap: blue (negative), white (0), red (positive),
 // symmetric around 0 and scaled by the sample's max |R|; nearest-neighbour upscaling by `scale`.
