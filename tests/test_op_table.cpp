@@ -57,3 +57,20 @@ TEST(OpTableCuda, EveryEntryIsImplemented) {
     LRP_SKIP_WITHOUT_CUDA();
     for (auto& [name, fn] : entries(cuda_ops())) EXPECT_NE(fn, nullptr) << name << " missing from the CUDA table";
 }
+
+// The table entries check what would run out of bounds, as the CUDA ones do (the front ends check it first).
+TEST(OpTableCpu, SelectionEntriesRefuseImpossibleSizes) {
+    const OpTable& t = cpu_ops();
+    const KernelCtx ctx{};
+    const float x[3] = {1.f, 3.f, 2.f};
+    int32_t idx[4] = {-1, -1, -1, -1};
+    float vals[4] = {};
+    EXPECT_THROW(t.topk_rows(ctx, x, 1, 3, 4, idx, vals), Error) << "k > cols";
+    EXPECT_THROW(t.topk_rows(ctx, x, 1, 3, 0, idx, vals), Error) << "k = 0";
+    EXPECT_THROW(t.argmax_rows(ctx, x, 1, 0, idx), Error) << "no columns";
+    t.topk_rows(ctx, x, 1, 3, 3, idx, vals);
+    EXPECT_EQ(idx[0], 1);
+    EXPECT_EQ(idx[2], 0);
+    t.argmax_rows(ctx, x, 1, 3, idx);
+    EXPECT_EQ(idx[0], 1);
+}

@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "families.h"
+#include "lrp/error.h"
 
 namespace lrp::kernels::cpu {
 namespace {
@@ -41,6 +42,7 @@ void reduce_rows(const Ctx&, ReduceOp op, const float* x, int64_t rows, int64_t 
 }
 
 void argmax_rows(const Ctx&, const float* x, int64_t rows, int64_t cols, int32_t* idx) {
+    LRP_CHECK(cols >= 1 || rows <= 0, "argmax_rows: rows of ", cols, " columns");
     for (int64_t r = 0; r < rows; ++r) {
         const float* p = x + r * cols;
         int64_t best = 0;

@@ -1,11 +1,13 @@
 // CPU reference RelDrop kernels: channel_sum, topk_rows (partial sort under the topk_key order) and the
 // pixel / block / patch occlusions in place, with the per-sample decisions of reldrop_sampler.h.
 #include <algorithm>
+#include <climits>
 #include <cmath>
 #include <functional>
 #include <vector>
 
 #include "families.h"
+#include "lrp/error.h"
 #include "lrp/kernels/reldrop_sampler.h"
 
 namespace lrp::kernels::cpu {
@@ -24,6 +26,8 @@ void channel_sum(const Ctx&, const float* x, int N, int C, int64_t HW, float* ma
 }
 
 void topk_rows(const Ctx&, const float* x, int64_t rows, int64_t cols, int k, int32_t* idx, float* vals) {
+    if (rows <= 0) return;
+    LRP_CHECK(cols <= INT_MAX && k >= 1 && k <= cols, "topk_rows: k = ", k, " over ", cols, " columns");  // as CUDA's
     std::vector<uint64_t> keys(static_cast<size_t>(cols));
     for (int64_t r = 0; r < rows; ++r) {
         const float* row = x + r * cols;

@@ -158,6 +158,7 @@ __global__ void __launch_bounds__(kBlock) argmax_k(const float* x, int64_t cols,
 void argmax_rows(const Ctx& ctx, const float* x, int64_t rows, int64_t cols, int32_t* idx) {
     if (rows <= 0) return;
     LRP_CHECK(rows <= INT_MAX && cols <= INT_MAX, "argmax_rows: ", rows, " x ", cols, " exceeds the int32 limits");
+    LRP_CHECK(cols >= 1, "argmax_rows: rows of ", cols, " columns");
     argmax_k<<<static_cast<unsigned>(rows), kBlock, 0, stream_of(ctx)>>>(x, cols, idx);
     LRP_CUDA_CHECK_LAUNCH("argmax_rows", stream_of(ctx));
 }
