@@ -154,6 +154,35 @@ TEST(CachingAllocatorCpu, GraphPoolKeepsCapturedBlocksFromOtherTensors) {
     EXPECT_EQ(a.stats().in_use, 0u);
 }
 
+// A block of graph A freed during graph B's capture is used by both: it stays out of the shared cache until
+// both pools are released, and neither capture reuses it while the other graph holds it.
+TEST(CachingAllocatorCpu, BlockSharedByTwoGraphsWaitsForBoth) {
+    FakeRaw raw;
+    auto a = raw.make();
+    const int ga = a.begin_pool_capture();
+    void* p = a.allocate(4096);  // graph A's output, handed to graph B
+    a.end_pool_capture();
+    const int gb = a.begin_pool_capture();
+    a.deallocate(p);  // graph B consumed and freed it
+    void* q = a.allocate(4096);
+    EXPECT_NE(q, p) << "graph B reused a block graph A still writes";
+    a.end_pool_capture();
+    a.release_pool(ga);
+    void* r = a.allocate(4096);
+    EXPECT_NE(r, p) << "graph B (still alive) replays on it";
+    const int gc = a.begin_pool_capture();
+    void* s2 = a.allocate(4096);
+    EXPECT_NE(s2, p) << "another graph's block";
+    a.end_pool_capture();
+    a.release_pool(gb);
+    void* t = a.allocate(4096);
+    EXPECT_EQ(t, p) << "both graphs gone: the shared cache has it again";
+    for (void* b : {q, r, s2, t}) a.deallocate(b);
+    a.release_pool(gc);
+    EXPECT_EQ(a.live_pools(), 0);
+    EXPECT_EQ(a.stats().in_use, 0u);
+}
+
 // A block the graph still holds when its pool is released returns to the shared cache when freed; a
 // block freed during the capture is reused by the same capture (its pool) first.
 TEST(CachingAllocatorCpu, GraphPoolReusesItsOwnBlocksAndHandsBackLiveOnes) {

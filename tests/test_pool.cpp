@@ -345,10 +345,15 @@ TEST(PoolCuda, MaxMatchesCpu) {
     LRP_SKIP_WITHOUT_CUDA();
     const Device dev = Device::cuda(0);
     const OpTable &cpu = cpu_ops(), &gpu = cuda_ops();
+    // Continuous inputs, then ties everywhere (values in {-2, ..., 2}) with a NaN every 17th element: the
+    // routing to the first maximum (and to a NaN) must be the CPU's.
+    for (const bool ties : {false, true})
     for (const CudaCase& c : cuda_cases(true)) {
         Pool2dDesc d = desc(3, 5, c.H, c.H + 2, c.p, true);
         const int64_t nin = int64_t{15} * d.H * d.W, nout = int64_t{15} * d.P() * d.Q();
         std::vector<float> x = lrp::test::random_vec(nin, 21), dy = lrp::test::random_vec(nout, 22);
+        if (ties)
+            for (int64_t i = 0; i < nin; ++i) x[i] = i % 17 == 5 ? std::nanf("") : std::round(2 * x[i]);
         std::vector<float> y(nout), dx(nin);
         std::vector<int32_t> idx(nout);
         cpu.maxpool_fwd(kernel_ctx(Device::cpu()), d, x.data(), y.data(), idx.data());
@@ -359,7 +364,7 @@ TEST(PoolCuda, MaxMatchesCpu) {
         gpu.maxpool_fwd(kernel_ctx(dev), d, xd.data<float>(), gy.ptr(), gidx.ptr());
         gpu.maxpool_bwd(kernel_ctx(dev), d, dyd.data<float>(), gidx.ptr(), gdx.ptr());
         EXPECT_TRUE(all_close(gy.read(), y)) << "H " << c.H << " k " << c.p.kh << " s " << c.p.sh;
-        EXPECT_EQ(gidx.read(), idx) << "H " << c.H << " k " << c.p.kh << " s " << c.p.sh;
+        EXPECT_EQ(gidx.read(), idx) << "H " << c.H << " k " << c.p.kh << " s " << c.p.sh << " ties " << ties;
         EXPECT_TRUE(all_close(gdx.read(), dx)) << "H " << c.H << " k " << c.p.kh << " s " << c.p.sh;
         EXPECT_TRUE(gy.guards_intact() && gidx.guards_intact() && gdx.guards_intact());
     }

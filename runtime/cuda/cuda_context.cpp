@@ -31,6 +31,19 @@ void check_launch(const char* file, int line, const char* what, cudaStream_t str
     }
 }
 
+namespace {
+// Relaxed stream-capture mode for this thread while it lives: a cudaMalloc (a cache miss of the allocator)
+// inside a graph capture then neither fails nor invalidates the capture, as PyTorch's allocator does it; the
+// graph keeps the new address (the allocator never frees it while a capture is open).
+struct RelaxedCaptureMode {
+    cudaStreamCaptureMode prev = cudaStreamCaptureModeRelaxed;
+    RelaxedCaptureMode() { LRP_CUDA_CHECK(cudaThreadExchangeStreamCaptureMode(&prev)); }
+    ~RelaxedCaptureMode() { (void)cudaThreadExchangeStreamCaptureMode(&prev); }
+    RelaxedCaptureMode(const RelaxedCaptureMode&) = delete;
+    RelaxedCaptureMode& operator=(const RelaxedCaptureMode&) = delete;
+};
+}  // namespace
+
 CudaContext::CudaContext(int device) : device_(device) {
     int cur = -1;  // the stream is created on device_; the caller's current device is restored
     LRP_CUDA_CHECK(cudaGetDevice(&cur));
@@ -42,6 +55,7 @@ CudaContext::CudaContext(int device) : device_(device) {
         str("cuda:", device_),
         [dev](size_t n) -> void* {
             void* p = nullptr;
+            const RelaxedCaptureMode relaxed;
             int cur = -1;  // allocate on `dev`, then restore the caller's current device
             LRP_CUDA_CHECK(cudaGetDevice(&cur));
             if (cur != dev) LRP_CUDA_CHECK(cudaSetDevice(dev));
@@ -90,20 +104,32 @@ cudnnHandle_t CudaContext::cudnn() {
 void* CudaContext::workspace(size_t bytes) {
     std::lock_guard<std::mutex> lk(mu_);
     if (bytes > ws_bytes_) {
-        // Stream-ordered: safe to hand out again on the same stream, unless a captured graph replays
-        // kernels that use it; then it waits until no graph is left.
+        // The new block first: if that fails, the old one stays the workspace (nothing dangles).
+        void* fresh = nullptr;
+        try {
+            fresh = alloc_->allocate(bytes);
+        } catch (const Error&) {
+            if (!ws_ || alloc_->live_pools() > 0) throw;
+            alloc_->deallocate(ws_);  // out of memory: the old block's memory too, then once more
+            ws_ = nullptr;
+            ws_bytes_ = 0;
+            fresh = alloc_->allocate(bytes);
+        }
+        // Stream-ordered: the old block is safe to hand out again on the same stream, unless a captured
+        // graph replays kernels that use it; then it waits until no graph is left.
         if (ws_) retired_ws_.push_back(ws_);
         if (alloc_->live_pools() == 0) {
             for (void* p : retired_ws_) alloc_->deallocate(p);
             retired_ws_.clear();
         }
-        ws_ = alloc_->allocate(bytes);
+        ws_ = fresh;
         ws_bytes_ = bytes;
     }
     return ws_;
 }
 
 void CudaContext::memset_zero(void* p, size_t bytes) {
+    make_current();
     LRP_CUDA_CHECK(cudaMemsetAsync(p, 0, bytes, stream_));
 }
 

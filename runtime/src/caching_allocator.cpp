@@ -27,14 +27,15 @@ size_t CachingAllocator::round_size(size_t bytes) {
     return bytes <= kSmallLimit ? round_up(bytes, kSmallGranule) : round_up(bytes, kLargeGranule);
 }
 
-void* CachingAllocator::take_cached(std::multimap<size_t, void*>& list, size_t rounded) {
-    auto it = list.lower_bound(rounded);
+template <class Usable>
+void* CachingAllocator::take_cached(std::multimap<size_t, void*>& list, size_t rounded, Usable usable) {
     // Accept a larger block only when the waste is bounded (at most 2x for small, +1 granule for large).
-    if (it == list.end()) return nullptr;
-    size_t limit = rounded <= kSmallLimit ? 2 * rounded : rounded + kLargeGranule;
-    if (it->first > limit) return nullptr;
+    const size_t limit = rounded <= kSmallLimit ? 2 * rounded : rounded + kLargeGranule;
+    auto it = list.lower_bound(rounded);
+    while (it != list.end() && it->first <= limit && !usable(it->second)) ++it;
+    if (it == list.end() || it->first > limit) return nullptr;
     void* p = it->second;
-    size_t sz = it->first;
+    const size_t sz = it->first;
     list.erase(it);
     live_[p] = sz;
     stats_.in_use += sz;
@@ -43,14 +44,23 @@ void* CachingAllocator::take_cached(std::multimap<size_t, void*>& list, size_t r
     return p;
 }
 
+void* CachingAllocator::take_cached(std::multimap<size_t, void*>& list, size_t rounded) {
+    return take_cached(list, rounded, [](void*) { return true; });
+}
+
 void* CachingAllocator::allocate(size_t bytes) {
     size_t rounded = round_size(bytes);
     std::lock_guard<std::mutex> lk(mu_);
     if (capturing_) {
-        void* p = take_cached(pool_free_[capturing_], rounded);
+        // The capture's own freed blocks first (no other graph may still use them), then the shared cache.
+        const int me = capturing_;
+        void* p = take_cached(held_, rounded, [&](void* b) {
+            const std::set<int>& o = owners_.at(b);
+            return o.size() == 1 && *o.begin() == me;
+        });
         if (!p) p = take_cached(free_, rounded);
         if (p) {
-            owner_[p] = capturing_;
+            owners_[p] = {me};
             return p;
         }
     } else if (void* p = take_cached(free_, rounded)) {
@@ -64,7 +74,7 @@ void* CachingAllocator::allocate(size_t bytes) {
     LRP_CHECK(p != nullptr, name_, ": out of memory allocating ", bytes, " bytes (in use ", stats_.in_use,
               ", peak ", stats_.peak_in_use, ", reserved ", stats_.reserved, ")",
               capturing_ ? " during a graph capture, where the cache cannot be released" : "");
-    if (capturing_) owner_[p] = capturing_;
+    if (capturing_) owners_[p] = {capturing_};
     live_[p] = rounded;
     stats_.raw_allocs++;
     stats_.reserved += rounded;
@@ -82,17 +92,11 @@ void CachingAllocator::deallocate(void* p) {
         return;
     }
     stats_.in_use -= it->second;
-    auto own = owner_.find(p);
-    if (own == owner_.end() && capturing_) {
-        // Allocated before the capture, freed inside it: the captured work may have used it, so a replay
-        // may too. It joins the capturing graph's pool, as if the capture had allocated it.
-        own = owner_.emplace(p, capturing_).first;
-    }
-    if (own != owner_.end()) {
-        pool_free_[own->second].emplace(it->second, p);  // the graph still writes here on replay
-    } else {
-        free_.emplace(it->second, p);
-    }
+    // Freed inside a capture: the captured work may have used it, so a replay may too; the capturing graph
+    // holds it (with any graph that already did).
+    if (capturing_) owners_[p].insert(capturing_);
+    if (owners_.count(p)) held_.emplace(it->second, p);  // a graph still writes here on replay
+    else free_.emplace(it->second, p);
     live_.erase(it);
 }
 
@@ -100,7 +104,7 @@ int CachingAllocator::begin_pool_capture() {
     std::lock_guard<std::mutex> lk(mu_);
     LRP_CHECK(capturing_ == 0, name_, ": a graph capture is already open (pool ", capturing_, ")");
     capturing_ = next_pool_++;
-    pool_free_[capturing_];
+    pools_.insert(capturing_);
     return capturing_;
 }
 
@@ -111,21 +115,27 @@ void CachingAllocator::end_pool_capture() {
 
 void CachingAllocator::release_pool(int id) {
     std::lock_guard<std::mutex> lk(mu_);
-    auto pool = pool_free_.find(id);
-    if (pool == pool_free_.end()) return;
+    if (!pools_.erase(id)) return;
     if (capturing_ == id) capturing_ = 0;
-    for (auto& [sz, p] : pool->second) {
-        owner_.erase(p);
-        free_.emplace(sz, p);
+    for (auto it = owners_.begin(); it != owners_.end();) {
+        it->second.erase(id);
+        it = it->second.empty() ? owners_.erase(it) : std::next(it);
     }
-    pool_free_.erase(pool);
-    // Blocks of the pool still held by tensors return to the shared cache when those are freed.
-    for (auto it = owner_.begin(); it != owner_.end();) it = it->second == id ? owner_.erase(it) : std::next(it);
+    // Freed blocks no graph holds any more serve other tensors again; blocks still held by tensors return
+    // to the shared cache when those are freed.
+    for (auto it = held_.begin(); it != held_.end();) {
+        if (owners_.count(it->second)) {
+            ++it;
+        } else {
+            free_.emplace(it->first, it->second);
+            it = held_.erase(it);
+        }
+    }
 }
 
 int CachingAllocator::live_pools() const {
     std::lock_guard<std::mutex> lk(mu_);
-    return static_cast<int>(pool_free_.size());
+    return static_cast<int>(pools_.size());
 }
 
 void CachingAllocator::release_cached_locked() {

@@ -52,6 +52,8 @@ void DeviceGraph::begin_capture() {
     c.make_current();
     LRP_CHECK(!cuda_sync_debug(), "DeviceGraph: synchronous debug mode (LRP_CUDA_SYNC) synchronises after every ",
               "launch and cannot be captured; turn it off");
+    (void)c.cublas();  // the library handles exist before the capture (creating one inside it would fail it)
+    (void)c.cudnn();
     pool_ = c.allocator().begin_pool_capture();
     const cudaError_t e = cudaStreamBeginCapture(c.stream(), cudaStreamCaptureModeGlobal);
     if (e != cudaSuccess) {

@@ -8,6 +8,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <set>
 #include <string>
 #include <unordered_map>
 
@@ -46,14 +47,20 @@ public:
     // release_pool() returns the pool's blocks to the cache. Allocations during a capture take the pool's
     // own free blocks first, then the shared cache, then the raw allocator, and never release the cache
     // (a raw free would break the capture). A block allocated before the capture and freed during it
-    // joins the pool too (the captured work may use it). Returns the pool id (> 0).
+    // joins the pool too (the captured work may use it), as does a block of another graph's pool freed
+    // during it: a block returns to the shared cache only once every pool that holds it is released, and a
+    // capture reuses only freed blocks no other graph holds. Returns the pool id (> 0).
     int begin_pool_capture();
     void end_pool_capture();
     void release_pool(int id);  // after the graph is destroyed (its last replay is stream-ordered before reuse)
     int live_pools() const;     // pools not yet released
 
 private:
-    void* take_cached(std::multimap<size_t, void*>& list, size_t rounded);  // caller holds mu_
+    // The first block of `list` (from size `rounded` up, waste bounded) that `usable` accepts, moved to the
+    // live blocks; nullptr if none. Caller holds mu_.
+    template <class Usable>
+    void* take_cached(std::multimap<size_t, void*>& list, size_t rounded, Usable usable);
+    void* take_cached(std::multimap<size_t, void*>& list, size_t rounded);
     void release_cached_locked();
 
     std::string name_;
@@ -63,9 +70,10 @@ private:
     std::multimap<size_t, void*> free_;          // size -> block
     std::unordered_map<void*, size_t> live_;     // block -> size
     MemoryStats stats_;
-    int capturing_ = 0, next_pool_ = 1;                       // pool being captured (0: none)
-    std::unordered_map<void*, int> owner_;                    // block -> its graph pool
-    std::map<int, std::multimap<size_t, void*>> pool_free_;   // pool -> its freed blocks
+    int capturing_ = 0, next_pool_ = 1;                  // pool being captured (0: none)
+    std::set<int> pools_;                                // pools not yet released
+    std::unordered_map<void*, std::set<int>> owners_;    // block -> the graph pools that use it (never empty)
+    std::multimap<size_t, void*> held_;                  // freed blocks that graphs still use (in owners_)
 };
 
 }  // namespace lrp
