@@ -367,3 +367,28 @@ TEST(InterruptCpuDeathTest, ASecondSignalLaterQuitsNow) {
         },
         ::testing::KilledBySignal(SIGINT), "");
 }
+
+// --reldrop-residual "" and --reldrop-epsilon 0 stand for the composite's defaults: naming them on --resume
+// agrees with the run that left them out; another value is refused, naming what runs on each side.
+TEST(TrainerCpu, ResumeNamingTheCompositeDefaultsAgrees) {
+    const std::string d = fresh_dir("rd_defaults");
+    TrainConfig c = tiny(d);
+    c.epochs = 1;
+    c.augment = "reldrop-block";
+    run_training(c);
+    c.resume = true;
+    c.epochs = 2;
+    c.reldrop_residual = "copy";
+    c.reldrop_epsilon = 1e-3f;
+    EXPECT_NO_THROW(run_training(c));
+    c.epochs = 3;
+    c.reldrop_residual = "norm_split";
+    try {
+        run_training(c);
+        ADD_FAILURE() << "no error";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("reldrop-residual: checkpoint has \"copy\", now \"norm_split\""),
+                  std::string::npos)
+            << e.what();
+    }
+}

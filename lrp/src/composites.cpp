@@ -10,32 +10,42 @@ namespace lrp::explain {
 namespace {
 using Builder = std::function<void(Composite&, const CompositeOptions&)>;
 
-// zennit's layer_map_base (the Sum -> Norm entry is the norm_split residual mode).
+// A named composite: its builder and the defaults it takes where CompositeOptions leaves them unset.
+struct Entry {
+    std::string name;
+    float epsilon;          // of its Epsilon rules
+    ResidualMode residual;  // of its residual additions
+    Builder build;
+};
+
+// zennit's layer_map_base (its Sum -> Norm entry is the norm_split residual mode, the zennit entries' default).
 void base_map(Composite& c, const CompositeOptions& o) {
     c.add(LayerType::Activation, std::make_shared<Pass>());
     c.add(LayerType::AvgPool, std::make_shared<Norm>(o.stabilizer));
     c.add(LayerType::BatchNorm, std::make_shared<Pass>());
-    c.set_residual(ResidualMode::NormSplit, o.stabilizer);
 }
 
-RulePtr dense_epsilon(const CompositeOptions& o) { return std::make_shared<Epsilon>(o.epsilon.value_or(1e-6f), o.zero_bias); }
+// o.epsilon is set by make_composite (the entry's default where the caller left it unset).
+RulePtr dense_epsilon(const CompositeOptions& o) { return std::make_shared<Epsilon>(*o.epsilon, o.zero_bias); }
 
-const std::vector<std::pair<std::string, Builder>>& registry() {
-    static const std::vector<std::pair<std::string, Builder>> r = {
-        {"epsilon_plus",
+constexpr ResidualMode kNorm = ResidualMode::NormSplit;
+
+const std::vector<Entry>& registry() {
+    static const std::vector<Entry> r = {
+        {"epsilon_plus", 1e-6f, kNorm,
          [](Composite& c, const CompositeOptions& o) {
              base_map(c, o);
              c.add(LayerType::Convolution, std::make_shared<ZPlus>(o.stabilizer, o.zero_bias));
              c.add(LayerType::Dense, dense_epsilon(o));
          }},
-        {"epsilon_plus_flat",
+        {"epsilon_plus_flat", 1e-6f, kNorm,
          [](Composite& c, const CompositeOptions& o) {
              base_map(c, o);
              c.add(LayerType::Convolution, std::make_shared<ZPlus>(o.stabilizer, o.zero_bias));
              c.add(LayerType::Dense, dense_epsilon(o));
              c.add_first(LayerType::AnyLinear, std::make_shared<Flat>(o.stabilizer));
          }},
-        {"epsilon_gamma_box",
+        {"epsilon_gamma_box", 1e-6f, kNorm,
          [](Composite& c, const CompositeOptions& o) {
              LRP_CHECK(o.low && o.high, "composite epsilon_gamma_box needs the input bounds low and high "
                                         "(e.g. (0 - mean) / std and (1 - mean) / std per channel)");
@@ -44,13 +54,13 @@ const std::vector<std::pair<std::string, Builder>>& registry() {
              c.add(LayerType::Dense, dense_epsilon(o));
              c.add_first(LayerType::Convolution, std::make_shared<ZBox>(*o.low, *o.high, o.stabilizer, o.zero_bias));
          }},
-        {"epsilon_alpha2_beta1",
+        {"epsilon_alpha2_beta1", 1e-6f, kNorm,
          [](Composite& c, const CompositeOptions& o) {
              base_map(c, o);
              c.add(LayerType::Convolution, std::make_shared<AlphaBeta>(2.f, 1.f, o.stabilizer, o.zero_bias));
              c.add(LayerType::Dense, dense_epsilon(o));
          }},
-        {"epsilon_alpha2_beta1_flat",
+        {"epsilon_alpha2_beta1_flat", 1e-6f, kNorm,
          [](Composite& c, const CompositeOptions& o) {
              base_map(c, o);
              c.add(LayerType::Convolution, std::make_shared<AlphaBeta>(2.f, 1.f, o.stabilizer, o.zero_bias));
@@ -59,44 +69,52 @@ const std::vector<std::pair<std::string, Builder>>& registry() {
          }},
         // RelDrop (lrp-rules.md §6.3): no base map and no Sum entry; Flat on the first conv/dense layer,
         // Epsilon(1e-3) on every other, Norm on average pools, Pass on ReLU and BN; residuals copied.
-        {"reldrop",
+        {"reldrop", 1e-3f, ResidualMode::Copy,
          [](Composite& c, const CompositeOptions& o) {
-             RulePtr eps = std::make_shared<Epsilon>(o.epsilon.value_or(1e-3f), o.zero_bias);
+             RulePtr eps = std::make_shared<Epsilon>(*o.epsilon, o.zero_bias);
              c.add(LayerType::Activation, std::make_shared<Pass>());
              c.add(LayerType::AvgPool, std::make_shared<Norm>(o.stabilizer));
              c.add(LayerType::Convolution, eps);
              c.add(LayerType::AnyLinear, eps);
              c.add(LayerType::BatchNorm, std::make_shared<Pass>());
              c.add_first(LayerType::AnyLinear, std::make_shared<Flat>(o.stabilizer));
-             c.set_residual(ResidualMode::Copy, o.stabilizer);
          }},
     };
     return r;
+}
+
+
+const Entry& entry(const std::string& name) {
+    for (const Entry& e : registry())
+        if (e.name == name) return e;
+    std::string list;
+    for (const Entry& e : registry()) list += (list.empty() ? "" : ", ") + e.name;
+    LRP_THROW("unknown composite '", name, "'; known: ", list);
 }
 }  // namespace
 
 std::vector<std::string> known_composites() {
     std::vector<std::string> out;
-    for (auto& [n, b] : registry()) out.push_back(n);
+    for (const Entry& e : registry()) out.push_back(e.name);
     return out;
 }
 
-Composite make_composite(const std::string& name, const CompositeOptions& o) {
-    for (auto& [n, build] : registry()) {
-        if (n != name) continue;
-        Composite c(n);
-        build(c, o);
-        // User entries go ahead of the built-in ones (in their given order).
-        for (auto it = o.layer_map.rbegin(); it != o.layer_map.rend(); ++it) c.prepend(it->first, it->second);
-        for (auto it = o.first_map.rbegin(); it != o.first_map.rend(); ++it) c.prepend_first(it->first, it->second);
-        for (auto& [module_name, rule] : o.name_map) c.set_name_rule(module_name, rule);
-        if (o.residual) c.set_residual(*o.residual, o.stabilizer);
-        if (o.bn_fold) c.set_bn_fold(*o.bn_fold);
-        return c;
-    }
-    std::string list;
-    for (const std::string& k : known_composites()) list += (list.empty() ? "" : ", ") + k;
-    LRP_THROW("unknown composite '", name, "'; known: ", list);
+float default_epsilon(const std::string& name) { return entry(name).epsilon; }
+ResidualMode default_residual(const std::string& name) { return entry(name).residual; }
+
+Composite make_composite(const std::string& name, const CompositeOptions& options) {
+    const Entry& e = entry(name);
+    CompositeOptions o = options;
+    if (!o.epsilon) o.epsilon = e.epsilon;
+    Composite c(e.name);
+    e.build(c, o);
+    c.set_residual(o.residual.value_or(e.residual), o.stabilizer);
+    // User entries go ahead of the built-in ones (in their given order).
+    for (auto it = o.layer_map.rbegin(); it != o.layer_map.rend(); ++it) c.prepend(it->first, it->second);
+    for (auto it = o.first_map.rbegin(); it != o.first_map.rend(); ++it) c.prepend_first(it->first, it->second);
+    for (auto& [module_name, rule] : o.name_map) c.set_name_rule(module_name, rule);
+    if (o.bn_fold) c.set_bn_fold(*o.bn_fold);
+    return c;
 }
 
 void add_user_rules(CompositeOptions& o, const std::vector<std::string>& rules,

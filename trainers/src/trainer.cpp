@@ -8,6 +8,7 @@
 
 #include "lrp/context.h"
 #include "lrp/log.h"
+#include "lrp/lrp/composites.h"
 #include "lrp/nn/activation.h"
 #include "lrp/nn/models.h"
 #include "lrp/nn/safetensors.h"
@@ -83,10 +84,24 @@ nlohmann::json config_json(const TrainConfig& cfg) {
     return j;
 }
 
+// The settings as they run: an empty --reldrop-residual and a zero --reldrop-epsilon stand for the composite's
+// defaults (copy and 1e-3 for reldrop), so naming a default on --resume agrees with leaving it out.
+nlohmann::json effective_settings(nlohmann::json j) {
+    try {
+        const std::string comp = j.value("reldrop-composite", "");
+        if (j.contains("reldrop-residual") && j["reldrop-residual"] == "")
+            j["reldrop-residual"] = explain::residual_mode_name(explain::default_residual(comp));
+        if (j.contains("reldrop-epsilon") && j["reldrop-epsilon"] == 0) j["reldrop-epsilon"] = explain::default_epsilon(comp);
+    } catch (const Error&) {  // an unknown composite: compared as given (validation names it)
+    }
+    return j;
+}
+
 // A resumed run must continue with the settings it started with (only these may change); returns the
 // checkpoint's settings.
-nlohmann::json check_resume_settings(const fs::path& ckpt, const nlohmann::json& now) {
-    const nlohmann::json saved = read_checkpoint_state(ckpt.string()).config;
+nlohmann::json check_resume_settings(const fs::path& ckpt, const nlohmann::json& given) {
+    const nlohmann::json saved_as_recorded = read_checkpoint_state(ckpt.string()).config;
+    const nlohmann::json saved = effective_settings(saved_as_recorded), now = effective_settings(given);
     static const std::set<std::string> may_change{"epochs",           "device",          "log-every",
                                                   "data-dir",         "out",             "stop-after-epoch",
                                                   "stop-after-step",  "checkpoint-every", "stream",
@@ -96,7 +111,7 @@ nlohmann::json check_resume_settings(const fs::path& ckpt, const nlohmann::json&
         if (!may_change.count(it.key()) && saved.contains(it.key()) && saved[it.key()] != it.value())
             diffs += "\n  " + it.key() + ": checkpoint has " + saved[it.key()].dump() + ", now " + it.value().dump();
     LRP_CHECK(diffs.empty(), "--resume: settings differ from the checkpoint's run (start a new --out instead):", diffs);
-    return saved;
+    return saved_as_recorded;
 }
 }  // namespace
 

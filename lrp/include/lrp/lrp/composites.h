@@ -41,5 +41,9 @@ void add_user_rules(CompositeOptions& o, const std::vector<std::string>& rules,
 // Throws for an unknown name, listing the known ones.
 Composite make_composite(const std::string& name, const CompositeOptions& options = {});
 std::vector<std::string> known_composites();
+// What composite `name` takes where CompositeOptions leaves epsilon / residual unset (throws for an unknown
+// name): 1e-6 and norm_split for the zennit built-ins, 1e-3 and copy for reldrop.
+float default_epsilon(const std::string& name);
+ResidualMode default_residual(const std::string& name);
 
 }  // namespace lrp::explain
