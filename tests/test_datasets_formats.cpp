@@ -107,7 +107,13 @@ TEST_F(DatasetsCpu, IdxErrors) {
     // Trailing bytes are an error too (file sizes must be exact).
     const std::string tail = write("tail", idx3(3, 2, 2, pixels(13)));
     EXPECT_TRUE(throws_with([&] { load_idx(tail, good_lb, "x"); },
-                            {tail, "size mismatch: 28 bytes expected, 29 found"}));
+                            {tail, "size mismatch: 28 bytes expected, more found"}));
+    // An empty file; a gzip bomb (3 images of 2x2 declared, 64 MiB inflated) is read only to the declared size.
+    const std::string empty = write("empty", "");
+    EXPECT_TRUE(throws_with([&] { load_idx(empty, good_lb, "x"); }, {empty, "truncated: 16 bytes expected, 0 found"}));
+    const std::string bomb = write_gz("bomb.gz", idx3(3, 2, 2, pixels(12)) + std::string(64 << 20, '\0'));
+    EXPECT_TRUE(throws_with([&] { load_idx(bomb, good_lb, "x"); },
+                            {bomb, "size mismatch: 28 bytes expected, more found (decompressed)"}));
     // Count mismatch.
     const std::string four = write("four", idx1({0, 1, 2, 3}));
     EXPECT_TRUE(throws_with([&] { load_idx(good_im, four, "x"); },

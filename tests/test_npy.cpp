@@ -152,6 +152,9 @@ TEST_F(NpyCpu, MalformedHeadersAndSizesGiveClearErrors) {
                       "a shape entry must be a non-negative integer");
     expect_read_error(npy_bytes("{'descr': '<f4', 'fortran_order': False, 'shape': (4294967296, 4294967296), }", four),
                       "element count overflows");
+    // A zero extent alongside extents whose product exceeds an int64 (the fuzzer's shape).
+    expect_read_error(npy_bytes("{'descr': '<f4', 'fortran_order': False, 'shape': (9223372036854775807, 2, 0), }", ""),
+                      "element count overflows");
     expect_read_error(npy_bytes("{'descr': '<f4', 'fortran_order': False, 'shape': (1, 1, 1, 1, 1, 1, 4), }", four),
                       "7 dimensions (at most 6");
     expect_read_error(npy_bytes("{'descr': '<f4', 'fortran_order': 0, 'shape': (4,), }", four), "expected True or False");

@@ -45,6 +45,12 @@ TEST(ShapeCpu, NumelIndexingAndPrinting) {
     EXPECT_THROW(s[3], Error);
     EXPECT_THROW((Shape{2, -1}), Error);
     EXPECT_THROW((Shape{1, 1, 1, 1, 1, 1, 1}), Error);
+    // More elements than an int64 holds (a corrupt file's header), even with a zero extent alongside.
+    const int64_t big = int64_t{1} << 40;
+    EXPECT_THROW((Shape{big, big}), Error);
+    EXPECT_THROW((Shape{INT64_MAX, 2, 0}), Error);
+    EXPECT_EQ((Shape{INT64_MAX, 0}).numel(), 0);
+    EXPECT_EQ((Shape{big, 1 << 20}).numel(), big << 20);
     EXPECT_TRUE((Shape{2, 3}) == (Shape{2, 3}));
     EXPECT_TRUE((Shape{2, 3}) != (Shape{3, 2}));
 }

@@ -251,6 +251,16 @@ TEST_F(SafetensorsCpu, MalformedFilesGiveClearErrors) {
                       "appears more than once");
     expect_load_error(st_file(R"({"__metadata__":[1]})", ""), "\"__metadata__\" is not a JSON object");
     expect_load_error(st_file(R"({"__metadata__":{"k":1}})", ""), "value of 'k' is not a string");
+    // Deep nesting (the fuzzer's 200k-level shape overflowed the stack dumping it into the message): refused
+    // at the depth limit; a non-scalar value is named by its type, not dumped.
+    const std::string deep = std::string(100000, '[') + std::string(100000, ']');
+    expect_load_error(st_file(one(R"({"dtype":"F32","shape":)" + deep + R"(,"data_offsets":[0,8]})"), d8),
+                      "header: JSON nested more than 64 levels deep");
+    expect_load_error(st_file(one(R"({"dtype":"F32","shape":[[[[2]]]],"data_offsets":[0,8]})"), d8),
+                      "shape[0] is not a non-negative integer (a JSON array)");
+    const std::string nested60 = std::string(60, '[') + std::string(60, ']');
+    expect_load_error(st_file(R"({"__metadata__":{"k":)" + nested60 + "}}", ""),
+                      "value of 'k' is not a string");  // 60 levels parse: the error is the next check's
 
     // Not a file at all.
     for (const std::string& p : {path("missing.safetensors"), dir_}) {

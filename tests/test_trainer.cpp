@@ -236,6 +236,38 @@ TEST(TrainerCpu, CheckpointHoldsStateAndModelLoadsElsewhere) {
             << e.what();
         EXPECT_NE(std::string(e.what()).find("'width' must be an integer"), std::string::npos) << e.what();
     }
+    // Numbers of the wrong kind and deep nesting (found by fuzzing: undefined float-to-int conversion, and a
+    // stack overflow copying the config) are corrupt metadata naming the key.
+    const nlohmann::json good = nlohmann::json::parse(meta.at("lrpcu"));
+    auto expect_corrupt = [&](const std::string& lrpcu, const std::string& says) {
+        nn::save_safetensors(d + "/bad_meta.safetensors", {{"x", Tensor::zeros({1})}}, {{"lrpcu", lrpcu}});
+        try {
+            read_checkpoint_state_if_any(d + "/bad_meta.safetensors");
+            ADD_FAILURE() << says << ": no error";
+        } catch (const Error& e) {
+            EXPECT_NE(std::string(e.what()).find("bad_meta.safetensors: "), std::string::npos) << e.what();
+            EXPECT_NE(std::string(e.what()).find(says), std::string::npos) << e.what();
+        }
+    };
+    for (const char* key : {"epoch", "global_step", "best_epoch"}) {
+        nlohmann::json k = good;
+        k[key] = 1e300;
+        expect_corrupt(k.dump(), std::string("'") + key + "' is 1e+300, not an integer");
+    }
+    nlohmann::json tr = good;
+    tr["train_images"] = 2.5;
+    expect_corrupt(tr.dump(), "'train_images' is 2.5, not an integer");
+    nlohmann::json pe = good;
+    pe["partial_epoch"] = {{"batches", 1},         {"loss_sum", 1},   {"correct_sum", 1}, {"occluded_sum", 0},
+                           {"nonfinite_sum", 0},   {"images", 16},    {"seconds", 1},     {"loader_rng", -5},
+                           {"reldrop_rng", 0},     {"dropout_rng", 0}, {"preview_pending", false}};
+    expect_corrupt(pe.dump(), "'loader_rng' is -5, not a non-negative integer");
+    pe["partial_epoch"]["loader_rng"] = 5;
+    pe["partial_epoch"]["loss_sum"] = "x";
+    expect_corrupt(pe.dump(), "'loss_sum' is \"x\", not a number");
+    std::string deep = good.dump();
+    deep.replace(deep.find("\"config\":") + 9, 0, "[" + std::string(100000, '[') + std::string(100000, ']') + ",");
+    expect_corrupt(deep, "corrupt checkpoint metadata: JSON nested more than 64 levels deep");
     // Weights holding NaN (hand-edited, or a broken disk) cannot be resumed: named, not "try a lower --lr".
     auto sd = nn::load_safetensors(d + "/checkpoint.safetensors", &meta);
     sd.at("model.fc.bias") = ops::full(sd.at("model.fc.bias").shape(), std::nanf(""));
@@ -293,6 +325,8 @@ TEST(TrainerCpu, ExportedModelRecordsItsSettings) {
         {"lrpcu.model", "{\"arch\":", "parse error"},
         {"lrpcu.class_names", "{\"a\": 1}", "type must be array"},
         {"lrpcu.normalize", "{\"mean\": [0.5], \"std\": [0]}", "std > 0"},
+        {"lrpcu.model", "{\"arch\": " + std::string(100000, '[') + std::string(100000, ']') + "}",
+         "JSON nested more than 64 levels deep"},
     };
     for (const auto& [key, value, says] : bad) {
         auto m = meta;

@@ -1,5 +1,7 @@
 // MNIST-style idx readers: load_idx (one idx3 image file + one idx1 label file, plain or gzipped, fully
 // validated) and load_mnist_like (finds the train/t10k files of a split in a directory).
+#include <algorithm>
+#include <cstdint>
 #include <cstring>
 
 #include "io.h"
@@ -26,8 +28,9 @@ void check_exact_size(const std::string& path, const char* hint, const FileBytes
     const uint64_t found = f.bytes.size();
     LRP_DATA_CHECK(found >= expected, path, hint, "truncated: ", expected, " bytes expected, ", found, " found",
                    decompressed(f.gzip), " (", what, ")");
-    LRP_DATA_CHECK(found == expected, path, hint, "size mismatch: ", expected, " bytes expected, ", found,
-                   " found", decompressed(f.gzip), " (", what, "; trailing data)");
+    // (read up to one byte past `expected`: how much more there is stays unread)
+    LRP_DATA_CHECK(found == expected, path, hint, "size mismatch: ", expected, " bytes expected, more found",
+                   decompressed(f.gzip), " (", what, "; trailing data)");
 }
 
 std::vector<std::string> idx_class_names(const std::string& name) {
@@ -57,8 +60,15 @@ std::string find_idx_file(const std::string& dir, const std::string& stem, const
 Dataset load_idx(const std::string& images_path, const std::string& labels_path, const std::string& name) {
     const char* hint = idx_hint(name);
 
-    // Images: magic, n, rows, cols (big-endian u32), then n*rows*cols bytes.
-    FileBytes im = read_file(images_path, hint);
+    // Images: magic, n, rows, cols (big-endian u32), then n*rows*cols bytes. The header first: the file is
+    // read (inflated) up to one byte past the size it declares, so a gzip bomb is never held in memory.
+    size_t images_limit = SIZE_MAX;
+    if (const FileBytes head = read_file(images_path, hint, 16);
+        head.bytes.size() == 16 && be32(head.bytes.data()) == kIdx3Magic)
+        images_limit = static_cast<size_t>(std::min<uint64_t>(
+            SIZE_MAX, 17 + uint64_t(be32(head.bytes.data() + 4)) * be32(head.bytes.data() + 8) *
+                               std::min<uint32_t>(be32(head.bytes.data() + 12), 65537)));
+    FileBytes im = read_file(images_path, hint, images_limit);
     LRP_DATA_CHECK(im.bytes.size() >= 16, images_path, hint, "truncated: 16 bytes expected, ", im.bytes.size(),
                    " found", decompressed(im.gzip), " (the idx3 header)");
     const uint32_t im_magic = be32(im.bytes.data());
@@ -75,7 +85,7 @@ Dataset load_idx(const std::string& images_path, const std::string& labels_path,
                      str(n, " images of ", rows, "x", cols, " after the 16-byte header"));
 
     // Labels: magic, n (big-endian u32), then n bytes.
-    FileBytes lb = read_file(labels_path, hint);
+    FileBytes lb = read_file(labels_path, hint, 8 + size_t(n) + 1);  // one byte past the expected size
     LRP_DATA_CHECK(lb.bytes.size() >= 8, labels_path, hint, "truncated: 8 bytes expected, ", lb.bytes.size(),
                    " found", decompressed(lb.gzip), " (the idx1 header)");
     const uint32_t lb_magic = be32(lb.bytes.data());

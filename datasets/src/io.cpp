@@ -82,15 +82,16 @@ std::string open_problem(const std::string& path, int err) {
     return str("cannot open (", std::strerror(err), ")");
 }
 
-void read_gzip(const std::string& path, const std::string& hint, size_t compressed_size, std::vector<uint8_t>& out) {
+void read_gzip(const std::string& path, const std::string& hint, size_t compressed_size, size_t max_bytes,
+               std::vector<uint8_t>& out) {
     std::unique_ptr<gzFile_s, GzCloser> g(gzopen(path.c_str(), "rb"));
     LRP_DATA_CHECK(g != nullptr, path, hint, "cannot open gzip file (", std::strerror(errno), ")");
     gzbuffer(g.get(), 1 << 17);
     out.clear();
-    out.reserve(compressed_size * 2 + 4096);
-    const unsigned chunk = 1u << 20;
+    out.reserve(std::min(max_bytes, compressed_size * 2 + 4096));
     size_t used = 0;
-    for (;;) {
+    while (used < max_bytes) {  // at max_bytes: stop (what a gzip bomb inflates to is never held)
+        const unsigned chunk = static_cast<unsigned>(std::min<size_t>(size_t{1} << 20, max_bytes - used));
         if (out.size() < used + chunk) out.resize(used + chunk);
         int n = gzread(g.get(), out.data() + used, chunk);
         if (n <= 0) {
@@ -104,6 +105,8 @@ void read_gzip(const std::string& path, const std::string& hint, size_t compress
         }
         used += static_cast<size_t>(n);
     }
+    out.resize(used);
+    if (used == max_bytes) return;
     // A truncated stream can also surface as a short read without an error on the last call.
     int errnum = Z_OK;
     const char* msg = gzerror(g.get(), &errnum);
@@ -113,7 +116,7 @@ void read_gzip(const std::string& path, const std::string& hint, size_t compress
 
 }  // namespace
 
-FileBytes read_file(const std::string& path, const std::string& hint) {
+FileBytes read_file(const std::string& path, const std::string& hint, size_t max_bytes) {
     FileBytes r;
     std::unique_ptr<std::FILE, FileCloser> f(std::fopen(path.c_str(), "rb"));
     const int open_errno = errno;
@@ -126,12 +129,13 @@ FileBytes read_file(const std::string& path, const std::string& hint) {
     r.gzip = got == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
     if (r.gzip) {
         f.reset();
-        read_gzip(path, hint, static_cast<size_t>(size), r.bytes);
+        read_gzip(path, hint, static_cast<size_t>(size), max_bytes, r.bytes);
         return r;
     }
-    r.bytes.resize(static_cast<size_t>(size));
-    std::memcpy(r.bytes.data(), magic, std::min<size_t>(got, r.bytes.size()));
-    size_t total = got;
+    r.bytes.resize(std::min(static_cast<size_t>(size), max_bytes));
+    const size_t head = std::min(got, r.bytes.size());
+    if (head > 0) std::memcpy(r.bytes.data(), magic, head);
+    size_t total = head;
     while (total < r.bytes.size()) {
         size_t n = std::fread(r.bytes.data() + total, 1, r.bytes.size() - total, f.get());
         if (n == 0) break;

@@ -30,9 +30,10 @@ struct FileBytes {
     std::vector<uint8_t> bytes;  // the (decompressed) contents
     bool gzip = false;           // the file started with the gzip magic 1f 8b
 };
-// Reads a whole file, inflating it when it starts with 1f 8b. A missing/unreadable file or a corrupt or
-// truncated gzip stream throws an error naming the path, the problem and `hint`.
-FileBytes read_file(const std::string& path, const std::string& hint);
+// Reads a file, inflating it when it starts with 1f 8b: its first max_bytes (decompressed) bytes, all of it by
+// default. A missing/unreadable file or a corrupt or truncated gzip stream (before max_bytes) throws an error
+// naming the path, the problem and `hint`.
+FileBytes read_file(const std::string& path, const std::string& hint, size_t max_bytes = SIZE_MAX);
 
 // True when the file exists and starts with the gzip magic 1f 8b.
 bool is_gzip_file(const std::string& path);

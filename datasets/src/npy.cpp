@@ -3,6 +3,7 @@
 #include "lrp/data/npy.h"
 
 #include <charconv>
+#include <climits>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -174,10 +175,15 @@ Tensor read_npy(const std::string& path) {
     LRP_CHECK(!h.fortran, "'", path, "': Fortran-order arrays are not supported; save with np.ascontiguousarray");
     LRP_CHECK(static_cast<int>(h.shape.size()) <= Shape::kMaxDims, "'", path, "': ", h.shape.size(),
               " dimensions (at most ", Shape::kMaxDims, " are supported)");
-    uint64_t count = 1;
-    for (int64_t d : h.shape)
-        LRP_CHECK(!__builtin_mul_overflow(count, static_cast<uint64_t>(d), &count), "'", path,
-                  "': the shape's element count overflows");
+    uint64_t nonzero = 1;  // the product of the non-zero extents must fit an int64, as Shape requires
+    bool empty = false;
+    for (int64_t d : h.shape) {
+        if (d == 0) empty = true;
+        else LRP_CHECK(!__builtin_mul_overflow(nonzero, static_cast<uint64_t>(d), &nonzero) &&
+                           nonzero <= static_cast<uint64_t>(INT64_MAX),
+                       "'", path, "': the shape's element count overflows");
+    }
+    const uint64_t count = empty ? 0 : nonzero;
     uint64_t data_bytes = 0;
     LRP_CHECK(!__builtin_mul_overflow(count, dtype_size(file_type), &data_bytes), "'", path,
               "': the shape's byte count overflows");

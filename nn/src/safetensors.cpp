@@ -14,6 +14,7 @@
 #include <set>
 
 #include "lrp/error.h"
+#include "lrp/nn/json_parse.h"
 
 static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
               "safetensors data is little-endian; lrpcu reads and writes it in host byte order");
@@ -84,8 +85,8 @@ void write_all(int fd, const void* src, size_t n, const std::string& path) {
 // A non-negative JSON integer, or an error naming `what`.
 uint64_t get_uint(const json& v, const std::string& path, const std::string& what) {
     if (v.is_number_unsigned()) return v.get<uint64_t>();
-    if (v.is_number_integer()) ST_THROW(what, " is negative (", v.dump(), ")");
-    ST_THROW(what, " is not a non-negative integer (", v.dump(), ")");
+    if (v.is_number_integer()) ST_THROW(what, " is negative (", json_brief(v), ")");
+    ST_THROW(what, " is not a non-negative integer (", json_brief(v), ")");
 }
 
 struct Entry {
@@ -195,11 +196,8 @@ Header read_header(const Fd& f, const std::string& path) {
     std::string duplicate;
     json header;
     try {
-        header = json::parse(text, [&](int depth, json::parse_event_t ev, json& v) {
-            if (ev == json::parse_event_t::key && depth == 1 && !seen.insert(v.get<std::string>()).second &&
-                duplicate.empty())
-                duplicate = v.get<std::string>();
-            return true;
+        header = parse_json_limited(text, path + ": header", [&](int depth, const std::string& key) {
+            if (depth == 1 && !seen.insert(key).second && duplicate.empty()) duplicate = key;
         });
     } catch (const json::exception& e) {
         ST_THROW("header is not valid JSON: ", e.what());

@@ -1,10 +1,12 @@
 // `lrpcu train`: flags and/or a JSON config file (a flag wins over the file) into a TrainConfig.
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <set>
 
 #include "cli.h"
 #include "lrp/data/dataset.h"
+#include "lrp/nn/json_parse.h"
 #include "lrp/nn/models.h"
 #include "lrp/train/checkpoint.h"
 #include "lrp/train/trainer.h"
@@ -125,9 +127,10 @@ int run_train(const std::vector<std::string>& args) {
                   "JSON file");
         std::ifstream in(config_path);
         LRP_CHECK(in.good(), "--config: cannot read '", config_path, "'");
+        const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
         nlohmann::json j;
         try {
-            in >> j;
+            j = nn::parse_json_limited(text, "--config '" + config_path + "'");
         } catch (const nlohmann::json::exception& e) {
             LRP_THROW("--config '", config_path, "' is not valid JSON: ", e.what());
         }

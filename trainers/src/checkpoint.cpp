@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <tuple>
 
+#include "lrp/nn/json_parse.h"
 #include "lrp/nn/safetensors.h"
 #include "lrp/train/config.h"
 
@@ -36,12 +37,33 @@ std::pair<std::vector<float>, std::vector<float>> parse_normalization(const std:
     return {m, s};
 }
 
+// A number of the checkpoint metadata, of the kind it must be: nlohmann's get<> would convert a float
+// where an integer belongs (1e300) or a negative counter with undefined behaviour.
+int64_t int_at(const nlohmann::json& j, const char* key, const std::string& path) {
+    const nlohmann::json& v = j.at(key);
+    LRP_CHECK(v.is_number_integer(), path, ": corrupt checkpoint metadata: '", key, "' is ", nn::json_brief(v),
+              ", not an integer");
+    return v.get<int64_t>();
+}
+uint64_t uint_at(const nlohmann::json& j, const char* key, const std::string& path) {
+    const nlohmann::json& v = j.at(key);
+    LRP_CHECK(v.is_number_unsigned(), path, ": corrupt checkpoint metadata: '", key, "' is ", nn::json_brief(v),
+              ", not a non-negative integer");
+    return v.get<uint64_t>();
+}
+double number_at(const nlohmann::json& j, const char* key, const std::string& path) {
+    const nlohmann::json& v = j.at(key);
+    LRP_CHECK(v.is_number(), path, ": corrupt checkpoint metadata: '", key, "' is ", nn::json_brief(v),
+              ", not a number");
+    return v.get<double>();
+}
+
 CheckpointState parse_state(const std::string& path, const std::map<std::string, std::string>& meta) {
     auto it = meta.find("lrpcu");
     LRP_CHECK(it != meta.end(), path, ": not an lrpcu checkpoint (no 'lrpcu' metadata)");
     CheckpointState st;
     try {
-        auto j = nlohmann::json::parse(it->second);
+        auto j = nn::parse_json_limited(it->second, path + ": corrupt checkpoint metadata");
         LRP_CHECK(j.value("format", "") == kFormat, path, ": unsupported checkpoint format '", j.value("format", ""),
                   "' (expected ", kFormat, ")");
         st.config = j.at("config");
@@ -51,27 +73,27 @@ CheckpointState parse_state(const std::string& path, const std::map<std::string,
         } catch (const Error& e) {
             LRP_THROW(path, ": corrupt checkpoint metadata: ", e.what());
         }
-        st.epoch = j.at("epoch").get<int64_t>();
-        st.global_step = j.at("global_step").get<int64_t>();
-        st.last_test_acc = j.at("last_test_acc").get<double>();
-        st.best_test_acc = j.at("best_test_acc").get<double>();
-        st.best_epoch = j.at("best_epoch").get<int64_t>();
+        st.epoch = int_at(j, "epoch", path);
+        st.global_step = int_at(j, "global_step", path);
+        st.last_test_acc = number_at(j, "last_test_acc", path);
+        st.best_test_acc = number_at(j, "best_test_acc", path);
+        st.best_epoch = int_at(j, "best_epoch", path);
         if (j.contains("class_names")) st.class_names = j.at("class_names").get<std::vector<std::string>>();
         if (j.contains("normalize")) std::tie(st.mean, st.stdev) = parse_normalization(path, j.at("normalize"));
-        st.train_images = j.value("train_images", int64_t(-1));
+        st.train_images = j.contains("train_images") ? int_at(j, "train_images", path) : -1;
         if (j.contains("partial_epoch")) {
             const auto& p = j.at("partial_epoch");
             PartialEpoch& q = st.partial;
-            q.batches = p.at("batches").get<int64_t>();
-            q.loss_sum = p.at("loss_sum").get<float>();
-            q.correct_sum = p.at("correct_sum").get<float>();
-            q.occluded_sum = p.at("occluded_sum").get<float>();
-            q.nonfinite_sum = p.at("nonfinite_sum").get<float>();
-            q.images = p.at("images").get<int64_t>();
-            q.seconds = p.at("seconds").get<double>();
-            q.loader_rng = p.at("loader_rng").get<uint64_t>();
-            q.reldrop_rng = p.at("reldrop_rng").get<uint64_t>();
-            q.dropout_rng = p.at("dropout_rng").get<uint64_t>();
+            q.batches = int_at(p, "batches", path);
+            q.loss_sum = static_cast<float>(number_at(p, "loss_sum", path));
+            q.correct_sum = static_cast<float>(number_at(p, "correct_sum", path));
+            q.occluded_sum = static_cast<float>(number_at(p, "occluded_sum", path));
+            q.nonfinite_sum = static_cast<float>(number_at(p, "nonfinite_sum", path));
+            q.images = int_at(p, "images", path);
+            q.seconds = number_at(p, "seconds", path);
+            q.loader_rng = uint_at(p, "loader_rng", path);
+            q.reldrop_rng = uint_at(p, "reldrop_rng", path);
+            q.dropout_rng = uint_at(p, "dropout_rng", path);
             q.preview_pending = p.at("preview_pending").get<bool>();
             LRP_CHECK(q.batches > 0 && q.images > 0, path, ": corrupt checkpoint metadata: partial epoch of ",
                       q.batches, " batches, ", q.images, " images");
@@ -155,7 +177,7 @@ CheckpointState recorded_state(const std::string& path) {
     std::string key;  // the metadata entry being read, for the error
     try {
         if (auto it = meta.find(key = "lrpcu.model"); it != meta.end()) {
-            const nlohmann::json all = nlohmann::json::parse(it->second);
+            const nlohmann::json all = nn::parse_json_limited(it->second, path + ": corrupt metadata 'lrpcu.model'");
             LRP_CHECK(all.is_object(), "not a JSON object");
             for (const char* k : kModelKeys)  // others (a newer lrpcu's, or an older one's data-dir) are skipped
                 if (all.contains(k)) st.config[k] = all[k];
@@ -165,9 +187,11 @@ CheckpointState recorded_state(const std::string& path) {
             st.config["arch"] = a->second;  // a model.safetensors of lrpcu before 2026-12-04: only the arch
         }
         if (auto it = meta.find(key = "lrpcu.class_names"); it != meta.end())
-            st.class_names = nlohmann::json::parse(it->second).get<std::vector<std::string>>();
+            st.class_names = nn::parse_json_limited(it->second, path + ": corrupt metadata 'lrpcu.class_names'")
+                                 .get<std::vector<std::string>>();
         if (auto it = meta.find(key = "lrpcu.normalize"); it != meta.end())
-            std::tie(st.mean, st.stdev) = parse_normalization(path, nlohmann::json::parse(it->second));
+            std::tie(st.mean, st.stdev) =
+                parse_normalization(path, nn::parse_json_limited(it->second, path + ": corrupt metadata 'lrpcu.normalize'"));
     } catch (const nlohmann::json::exception& e) {
         LRP_THROW(path, ": corrupt metadata '", key, "': ", e.what());
     } catch (const Error& e) {
@@ -197,7 +221,7 @@ CheckpointState load_checkpoint(const std::string& path, nn::Module& model, Opti
 int checked_width(int given, const nlohmann::json& cfg, const std::string& weights) {
     LRP_CHECK(given >= 0, "--width must be >= 1 (got ", given, "; default: the checkpoint's)");
     if (!cfg.is_object() || !cfg.contains("width")) return given > 0 ? given : 64;
-    LRP_CHECK(cfg["width"].is_number_integer(), weights, ": the checkpoint's width is ", cfg["width"].dump(),
+    LRP_CHECK(cfg["width"].is_number_integer(), weights, ": the checkpoint's width is ", nn::json_brief(cfg["width"]),
               ", not an integer (corrupt metadata)");
     const int trained = cfg["width"].get<int>();
     LRP_CHECK(given == 0 || given == trained, "--width ", given, ": ", weights, " was trained with width ", trained,

@@ -7,6 +7,7 @@
 #include <type_traits>
 
 #include "lrp/error.h"
+#include "lrp/nn/json_parse.h"
 
 namespace lrp::train {
 
@@ -104,7 +105,7 @@ void read_key(const nlohmann::json& j, const char* key, std::vector<std::string>
     if (!j.contains(key)) return;
     const nlohmann::json& v = j.at(key);
     const bool ok = v.is_array() && std::all_of(v.begin(), v.end(), [](const nlohmann::json& e) { return e.is_string(); });
-    LRP_CHECK(ok, "config key '", key, "' must be a list of strings, got ", v.dump());
+    LRP_CHECK(ok, "config key '", key, "' must be a list of strings, got ", nn::json_brief(v));
     out = v.get<std::vector<std::string>>();
 }
 
@@ -122,7 +123,7 @@ void read_key(const nlohmann::json& j, const char* key, T& out) {
                     : std::is_integral_v<T> ? v.is_number_integer()
                     : std::is_floating_point_v<T> ? v.is_number()
                                                   : v.is_string();
-    LRP_CHECK(ok, "config key '", key, "' must be ", want, ", got ", v.dump());
+    LRP_CHECK(ok, "config key '", key, "' must be ", want, ", got ", nn::json_brief(v));
     try {
         v.get_to(out);
     } catch (const nlohmann::json::exception& e) {

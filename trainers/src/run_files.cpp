@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "lrp/error.h"
+#include "lrp/nn/json_parse.h"
 #include "lrp/log.h"
 
 namespace fs = std::filesystem;
@@ -35,8 +36,10 @@ void truncate_metrics(const fs::path& p, int64_t epoch) {
     std::string line, kept;
     while (std::getline(in, line)) {
         try {
-            if (nlohmann::json::parse(line).value("epoch", int64_t(0)) <= epoch) kept += line + "\n";
-        } catch (const nlohmann::json::exception&) {  // a torn last line from a crash: drop it
+            const nlohmann::json row = nn::parse_json_limited(line, p.string());
+            const nlohmann::json e = row.is_object() ? row.value("epoch", nlohmann::json(0)) : nlohmann::json();
+            if (e.is_number_integer() && e.get<int64_t>() <= epoch) kept += line + "\n";
+        } catch (const std::exception&) {  // a torn last line from a crash (or a corrupt one): drop it
         }
     }
     in.close();
