@@ -22,8 +22,8 @@ public:
 private:
     Device device_;
     std::chrono::steady_clock::time_point t0_;
-    void* start_ = nullptr;  // cudaEvent_t on CUDA
-    void* stop_ = nullptr;
+    [[maybe_unused]] void* start_ = nullptr;  // cudaEvent_t on CUDA (unused in CPU-only builds)
+    [[maybe_unused]] void* stop_ = nullptr;
 };
 
 std::string device_name(Device d);
