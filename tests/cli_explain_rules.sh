@@ -41,7 +41,7 @@ model=$(dirname "$ckpt")/model.safetensors
 "$lrpcu" explain --weights "$model" --input "$out/base/relevance.npy" --composite epsilon_gamma_box --device cpu \
   --out "$out/egb_rec" > /dev/null 2>&1 ||
   { echo "epsilon_gamma_box on model.safetensors did not take its recorded normalisation's bounds"; exit 1; }
-python3 "$(dirname "$0")/strip_metadata.py" "$model" "$out/plain.safetensors" || exit 1
+python3 "$(dirname "$0")/edit_metadata.py" "$model" "$out/plain.safetensors" || exit 1
 log=$("$lrpcu" explain --weights "$out/plain.safetensors" --arch resnet18 --width 2 --normalize data \
       --input "$out/base/relevance.npy" --composite epsilon_gamma_box --device cpu --out "$out/egb_npy" 2>&1) &&
   { echo "no error for epsilon_gamma_box without bounds or dataset:"; echo "$log"; exit 1; }

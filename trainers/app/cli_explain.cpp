@@ -117,6 +117,7 @@ int run_explain(const std::vector<std::string>& args) {
     LRP_CHECK(samples >= 0, "--samples must be >= 1 (got ", samples, ")");
     LRP_CHECK(inputs.empty() != (samples == 0), inputs.empty() ? "pass --input <file(s)> or --samples N"
                                                                : "--input and --samples exclude each other");
+    const bool dataset_given = !dataset.empty();
     if (dataset.empty()) dataset = cfg.value("dataset", "");
     if (data_dir.empty()) data_dir = cfg.value("data-dir", "");
     data::FolderOptions fo;
@@ -164,11 +165,23 @@ int run_explain(const std::vector<std::string>& args) {
             LRP_CHECK(std::filesystem::exists(f), "--input: '", f, "' does not exist");
         }
         ImageSpec spec;
+        bool sized = false;
         if (!dataset.empty()) {  // the dataset's image size and (by default) the recorded normalisation
-            const data::Dataset ref = load_split(data::Split::Test);
-            spec = {ref.channels(), ref.height(), ref.width(), {}, {}, ref.name};
-            std::tie(spec.mean, spec.std) = stats_for(ref);
-        } else {  // the images' own size; the model's channels
+            try {
+                const data::Dataset ref = load_split(data::Split::Test);
+                spec = {ref.channels(), ref.height(), ref.width(), {}, {}, ref.name};
+                std::tie(spec.mean, spec.std) = stats_for(ref);
+                sized = true;
+            } catch (const Error&) {
+                // The dataset the weights record may not be on this machine; with the recorded normalisation
+                // the images can be explained at their own size.
+                if (dataset_given || norm_mean.empty()) throw;
+                std::printf("note: %s, the dataset %s records, cannot be read here (--dataset/--data-dir give its "
+                            "image size); the images keep their own size\n",
+                            dataset.c_str(), weights.c_str());
+            }
+        }
+        if (!sized) {  // the images' own size; the model's channels
             const int weight_channels = train::infer_in_channels(weights);
             spec.channels = weight_channels > 0 ? weight_channels : 3;
             LRP_CHECK(!norm_mean.empty(), "image --input: the normalisation the model expects is unknown: pass ",
