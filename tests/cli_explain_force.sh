@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # CLI test: `lrpcu explain` into an --out that holds an earlier explain's results refuses (exit 1, nothing
 # touched) unless --force; --force replaces them, removing the earlier heatmaps it would not rewrite, and
-# leaves other files alone. Usage: cli_explain_force.sh <out-dir> <lrpcu> <checkpoint>
+# leaves other files alone. Heatmap-named PNGs without relevance.npy are refused too (never deleted without
+# --force). Usage: cli_explain_force.sh <out-dir> <lrpcu> <checkpoint>
 set -u
 out=$1 lrpcu=$2 ckpt=$3
 rm -rf "$out"
@@ -22,5 +23,14 @@ for f in heatmap_0001.png heatmap_0002.png overlay_0000.png overlay_0002.png; do
 done
 for f in heatmap_0000.png relevance.npy notes.txt heatmap_best.png; do
   [[ -e $out/$f ]] || { echo "$f is missing"; exit 1; }
+done
+# PNGs named like heatmaps but no relevance.npy (the user's, or a run that failed before writing it).
+rm -f "$out/relevance.npy"
+cp "$out/heatmap_best.png" "$out/heatmap_0007.png"
+cp "$out/heatmap_best.png" "$out/overlay_12345.png"
+log=$(run --samples 1) && { echo "explain ran into heatmap PNGs without --force"; exit 1; }
+grep -q "already holds heatmap/overlay PNGs (.*); pass --force" <<<"$log" || { echo "unexpected message:"; echo "$log"; exit 1; }
+for f in heatmap_0007.png overlay_12345.png heatmap_0000.png; do
+  [[ -e $out/$f ]] || { echo "$f was deleted without --force"; exit 1; }
 done
 echo "ok: refused without --force, replaced with it"

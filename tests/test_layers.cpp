@@ -204,6 +204,15 @@ TEST(LayersCpu, StateDictRoundTripAndErrors) {
     a.eval();
     b.eval();
     EXPECT_EQ(a.forward(x).to_vector<float>(), b.forward(x).to_vector<float>());
+    // A state_dict without num_batches_tracked (PyTorch before 0.4.1, torchvision's ImageNet weights) loads,
+    // as in PyTorch; the other names are still required.
+    StateDict old = sd;
+    old.erase("bn1.num_batches_tracked");
+    old.erase("bn2.num_batches_tracked");
+    BasicBlock c(3, 4, 2);
+    c.load_state_dict(old);
+    c.eval();
+    EXPECT_EQ(a.forward(x).to_vector<float>(), c.forward(x).to_vector<float>());
     StateDict bad = sd;
     bad.erase("conv1.weight");
     bad["conv2.weight"] = Tensor::zeros({1});

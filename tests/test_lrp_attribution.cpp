@@ -189,6 +189,12 @@ TEST(LrpCpuAttribution, InitialRelevanceTargets) {
     EXPECT_THROW(initial_relevance(logits, Target::class_index(4)), Error);
     EXPECT_THROW(initial_relevance(logits, Target::label(labels({0, 9}))), Error);
     EXPECT_THROW(initial_relevance(logits, Target::label(labels({0}))), Error);
+    // int64 labels are range-checked before narrowing (2^32 + 3 must not become class 3).
+    const Tensor wide = Tensor::from_vector(std::vector<int64_t>{(int64_t{1} << 32) + 3, 1}, {2});
+    EXPECT_THROW(initial_relevance(logits, Target::label(wide)), Error);
+    const Tensor fine = Tensor::from_vector(std::vector<int64_t>{3, 1}, {2});
+    EXPECT_EQ(initial_relevance(logits, Target::label(fine)).to_vector<float>(),
+              initial_relevance(logits, Target::label(labels({3, 1}))).to_vector<float>());
     EXPECT_EQ(Target::parse("pred*logit").str(), "pred*logit");
     EXPECT_EQ(Target::parse("7").cls, 7);
     EXPECT_EQ(Target::parse("label", labels({1, 2})).kind, Target::Kind::Label);

@@ -309,6 +309,34 @@ TEST(TrainerCpu, ExportedModelRecordsItsSettings) {
     const CheckpointState plain = recorded_state(d + "/plain.safetensors");
     EXPECT_TRUE(plain.config.empty() && plain.class_names.empty() && plain.mean.empty());
     EXPECT_THROW(recorded_state(d + "/missing.safetensors"), Error);
+    // Class names that do not match the model's outputs, a width its first convolution contradicts or out of
+    // range: corrupt metadata.
+    auto expect_refused = [&](const std::string& key, const std::string& value, const std::string& says) {
+        auto m = meta;
+        m[key] = value;
+        nn::save_safetensors(d + "/bad.safetensors", sd, m);
+        try {
+            const CheckpointState b = recorded_state(d + "/bad.safetensors");
+            checked_width(0, b.config, d + "/bad.safetensors");
+            ADD_FAILURE() << key << " = " << value << ": no error";
+        } catch (const Error& e) {
+            EXPECT_NE(std::string(e.what()).find(says), std::string::npos) << e.what();
+        }
+    };
+    expect_refused("lrpcu.class_names", R"(["a", "b"])", "corrupt metadata: 2 class names recorded for a model of 10");
+    expect_refused("lrpcu.model", R"({"arch": "resnet18", "width": 3})",
+                   "the recorded width is 3, but the first convolution has 2 output channels");
+    expect_refused("lrpcu.model", R"({"arch": "resnet18", "width": 99999999999})",
+                   "the recorded width is 99999999999, not an integer in [1, 65536]");
+    // Plain weights: the width is their first convolution's; another --width is refused before building.
+    EXPECT_EQ(checked_width(0, plain.config, d + "/plain.safetensors"), 2);
+    try {
+        checked_width(64, plain.config, d + "/plain.safetensors");
+        ADD_FAILURE() << "no error";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("--width 64, but the first convolution of"), std::string::npos)
+            << e.what();
+    }
     // Settings this build does not use (a newer lrpcu's) are skipped: the file still works.
     auto newer = meta;
     newer["lrpcu.model"] = R"({"arch": "resnet18", "width": 2, "epochs": 3, "data-dir": "/x"})";

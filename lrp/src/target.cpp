@@ -112,7 +112,10 @@ Tensor initial_relevance(const Tensor& logits, const Target& t) {
             Tensor lab = t.labels;
             if (lab.device().is_cpu() && lab.dtype() == DType::I64) {  // host labels: convert
                 std::vector<int32_t> v;
-                for (int64_t x : lab.to_vector<int64_t>()) v.push_back(static_cast<int32_t>(x));
+                for (int64_t x : lab.to_vector<int64_t>()) {
+                    LRP_CHECK(x >= 0 && x < k, "target label ", x, " is outside [0, ", k, ")");  // before narrowing
+                    v.push_back(static_cast<int32_t>(x));
+                }
                 lab = Tensor::from_vector(v, {n});
             }
             check_dtype("initial_relevance", "labels", lab, DType::I32);

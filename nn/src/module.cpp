@@ -98,8 +98,16 @@ void Module::load_state_dict(const StateDict& sd, bool strict) {
     for (auto& [n, b] : named_buffers()) targets[n] = b;
     std::string problems;
     size_t missing = 0;
+    // BatchNorm's num_batches_tracked only counts training steps; state_dicts saved before PyTorch 0.4.1
+    // (torchvision's ImageNet weights among them) lack it, and PyTorch loads them: so does this (the model's
+    // counter is kept: 0 for a new model).
+    auto optional = [](const std::string& n) {
+        const std::string tail = "num_batches_tracked";
+        return n.size() >= tail.size() && n.compare(n.size() - tail.size(), tail.size(), tail) == 0;
+    };
     for (auto& [n, t] : targets) {
         auto it = sd.find(n);
+        if (it == sd.end() && optional(n)) continue;
         if (it == sd.end()) {
             ++missing;
             problems += "\n  missing: " + n + " " + t->shape().str();
@@ -116,10 +124,11 @@ void Module::load_state_dict(const StateDict& sd, bool strict) {
     // Most names absent: say what that usually means before the full list.
     const std::string hint = missing * 2 > targets.size()
                                  ? str(" ", missing, " of the model's ", targets.size(), " tensors are missing: the weights are "
-                                       "probably of another architecture (or width)")
+                                       "probably of another architecture (or width; for VGG, of another input image size)")
                                  : std::string();
     LRP_CHECK(problems.empty(), "load_state_dict into ", (name_.empty() ? type() : name_), ":", hint, problems);
-    for (auto& [n, t] : targets) t->copy_from(sd.at(n));
+    for (auto& [n, t] : targets)
+        if (auto it = sd.find(n); it != sd.end()) t->copy_from(it->second);
 }
 
 void accumulate_grad(Param& p, Tensor fresh) {

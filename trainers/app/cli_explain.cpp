@@ -2,9 +2,11 @@
 // a .npy array, image files or the first N samples of a dataset split: writes relevance.npy and one
 // heatmap PNG per sample (signed blue-white-red map scaled by max |R|), with --overlay also over the input.
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <optional>
 #include <regex>
 #include <tuple>
 
@@ -32,12 +34,21 @@ std::string nonfinite_rows(const std::vector<float>& v, int64_t per) {
     return out;
 }
 
-// Deletes the heatmap_NNNN.png / overlay_NNNN.png files an earlier explain wrote into `dir` (only those).
-void remove_earlier_maps(const std::string& dir) {
+// True for a path ending in .npy (any case: ARRAY.NPY too).
+bool is_npy(const std::string& f) {
+    std::string e = std::filesystem::path(f).extension().string();
+    for (char& ch : e) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    return e == ".npy";
+}
+
+// The heatmap_NNNN.png / overlay_NNNN.png files in `dir` (an earlier explain's maps; none when it is absent).
+std::vector<std::filesystem::path> earlier_maps(const std::string& dir) {
     static const std::regex ours(R"((heatmap|overlay)_[0-9]{4,}\.png)");
+    std::vector<std::filesystem::path> found;
+    if (!std::filesystem::is_directory(dir)) return found;
     for (const auto& e : std::filesystem::directory_iterator(dir))
-        if (e.is_regular_file() && std::regex_match(e.path().filename().string(), ours))
-            std::filesystem::remove(e.path());
+        if (e.is_regular_file() && std::regex_match(e.path().filename().string(), ours)) found.push_back(e.path());
+    return found;
 }
 }  // namespace
 
@@ -90,6 +101,9 @@ int run_explain(const std::vector<std::string>& args) {
     LRP_CHECK(force || !std::filesystem::exists(std::filesystem::path(out) / "relevance.npy"), "--out '", out,
               "' already holds the results of an earlier explain (relevance.npy); pass --force to replace them or "
               "choose another --out");
+    const std::vector<std::filesystem::path> stale = earlier_maps(out);  // without relevance.npy: still not ours to drop
+    LRP_CHECK(force || stale.empty(), "--out '", out, "' already holds heatmap/overlay PNGs (", stale.front().string(),
+              ", ...); pass --force to replace them or choose another --out");
     LRP_CHECK(scale >= 1 && scale <= 64, "--scale must be in [1, 64] (got ", scale, ")");
 
     // Defaults from what the weights record: a checkpoint's state or a run's model.safetensors (a plain state_dict: none).
@@ -117,7 +131,7 @@ int run_explain(const std::vector<std::string>& args) {
     LRP_CHECK(samples >= 0, "--samples must be >= 1 (got ", samples, ")");
     LRP_CHECK(inputs.empty() != (samples == 0), inputs.empty() ? "pass --input <file(s)> or --samples N"
                                                                : "--input and --samples exclude each other");
-    const bool dataset_given = !dataset.empty();
+    const bool dataset_given = !dataset.empty() || !data_dir.empty();
     if (dataset.empty()) dataset = cfg.value("dataset", "");
     if (data_dir.empty()) data_dir = cfg.value("data-dir", "");
     data::FolderOptions fo;
@@ -128,7 +142,7 @@ int run_explain(const std::vector<std::string>& args) {
                   "state_dict)");
         return data::load_dataset(dataset, data_dir, sp, fo);
     };
-    const bool npy = !inputs.empty() && std::filesystem::path(inputs[0]).extension() == ".npy";
+    const bool npy = !inputs.empty() && is_npy(inputs[0]);
     ExplainBatch in;
     if (samples > 0) {
         data::Dataset ds = load_split(split == "test" ? data::Split::Test : data::Split::Train);
@@ -161,24 +175,33 @@ int run_explain(const std::vector<std::string>& args) {
         }
     } else {
         for (const std::string& f : inputs) {
-            LRP_CHECK(std::filesystem::path(f).extension() != ".npy", "--input: mix of .npy and image files");
+            LRP_CHECK(!is_npy(f), "--input: mix of .npy and image files");
             LRP_CHECK(std::filesystem::exists(f), "--input: '", f, "' does not exist");
+            LRP_CHECK(!std::filesystem::is_directory(f), "--input: '", f, "' is a directory; give the image files ",
+                      "(e.g. dir/*.png)");
         }
         ImageSpec spec;
         bool sized = false;
         if (!dataset.empty()) {  // the dataset's image size and (by default) the recorded normalisation
+            std::optional<data::Dataset> ref;
             try {
-                const data::Dataset ref = load_split(data::Split::Test);
-                spec = {ref.channels(), ref.height(), ref.width(), {}, {}, ref.name};
-                std::tie(spec.mean, spec.std) = stats_for(ref);
-                sized = true;
+                ref = load_split(data::Split::Test);
             } catch (const Error&) {
-                // The dataset the weights record may not be on this machine; with the recorded normalisation
-                // the images can be explained at their own size.
+                // The dataset the weights record (none given now) may not be on this machine; with the recorded
+                // normalisation the images can be explained at their own size.
                 if (dataset_given || norm_mean.empty()) throw;
                 std::printf("note: %s, the dataset %s records, cannot be read here (--dataset/--data-dir give its "
                             "image size); the images keep their own size\n",
                             dataset.c_str(), weights.c_str());
+            }
+            if (ref) {
+                const int weight_channels = train::infer_in_channels(weights);  // the basic mismatch first
+                LRP_CHECK(weight_channels < 0 || weight_channels == ref->channels(), ref->name, " images have ",
+                          ref->channels(), " channel(s), but the weights in ", weights, " take ", weight_channels,
+                          " (another dataset?)");
+                spec = {ref->channels(), ref->height(), ref->width(), {}, {}, ref->name};
+                std::tie(spec.mean, spec.std) = stats_for(*ref);
+                sized = true;
             }
         }
         if (!sized) {  // the images' own size; the model's channels
@@ -215,7 +238,10 @@ int run_explain(const std::vector<std::string>& args) {
     nn::ModelSpec spec;
     spec.arch = arch;
     LRP_CHECK(classes >= 0, "--num-classes must be >= 1 (got ", classes, "; 0: read from the weights)");
-    if (classes == 0) classes = train::infer_num_classes(weights);  // the final layer's rows
+    const int weight_classes = train::infer_num_classes(weights);  // the final layer's rows
+    LRP_CHECK(classes == 0 || weight_classes < 0 || classes == weight_classes, "--num-classes ", classes, ", but ",
+              weights, " has ", weight_classes, " outputs (omit --num-classes to use them)");
+    if (classes == 0) classes = weight_classes;
     LRP_CHECK(classes > 0, "--num-classes is required: ", weights, " has no fc or classifier weight to read it from");
     spec.num_classes = classes;
     const int weight_channels = train::infer_in_channels(weights);
@@ -257,7 +283,7 @@ int run_explain(const std::vector<std::string>& args) {
     std::filesystem::create_directories(out, ec);
     LRP_CHECK(!ec && std::filesystem::is_directory(out), "--out '", out, "': the output directory cannot be created (",
               ec ? ec.message() : "a file of that name exists", ")");
-    remove_earlier_maps(out);  // with --force: an earlier run's heatmaps must not mix with these
+    for (const auto& f : stale) std::filesystem::remove(f);  // --force: an earlier run's maps must not mix with these
     data::write_npy((std::filesystem::path(out) / "relevance.npy").string(), r);
     const int64_t n = r.dim(0), c = r.dim(1), h = r.dim(2), w = r.dim(3);
     std::vector<float> rv = r.to_vector<float>(), lv = logits.to(Device::cpu()).to_vector<float>();

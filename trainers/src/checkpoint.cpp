@@ -154,6 +154,7 @@ namespace {
 // The settings that describe the model and its data (what eval and explain need to rebuild and feed it); not
 // the data dir, a path of the machine that trained it (a model file travels; eval takes --data-dir).
 const char* const kModelKeys[] = {"arch", "width", "dataset", "resize", "crop"};
+CheckpointState recorded_model_state(const std::string& path, const std::map<std::string, std::string>& meta);
 }  // namespace
 
 void export_model(const std::string& path, nn::Module& model, const CheckpointState& st) {
@@ -171,7 +172,17 @@ CheckpointState recorded_state(const std::string& path) {
     LRP_CHECK(std::filesystem::is_regular_file(path), "weights file '", path, "' ",
               std::filesystem::exists(path) ? "is not a regular file" : "does not exist");
     const std::map<std::string, std::string> meta = nn::read_safetensors_header(path).metadata;
-    if (meta.count("lrpcu")) return parse_state(path, meta);
+    CheckpointState st = meta.count("lrpcu") ? parse_state(path, meta) : recorded_model_state(path, meta);
+    const int outputs = infer_num_classes(path);
+    LRP_CHECK(st.class_names.empty() || outputs < 0 || st.class_names.size() == static_cast<size_t>(outputs), path,
+              ": corrupt metadata: ", st.class_names.size(), " class names recorded for a model of ", outputs,
+              " outputs");
+    return st;
+}
+
+namespace {
+// recorded_state() of a weights file that is not a checkpoint.
+CheckpointState recorded_model_state(const std::string& path, const std::map<std::string, std::string>& meta) {
     CheckpointState st;
     st.config = nlohmann::json::object();
     std::string key;  // the metadata entry being read, for the error
@@ -200,6 +211,7 @@ CheckpointState recorded_state(const std::string& path) {
     }
     return st;
 }
+}  // namespace
 
 std::optional<CheckpointState> read_checkpoint_state_if_any(const std::string& path) {
     LRP_CHECK(std::filesystem::is_regular_file(path), "weights file '", path, "' ",
@@ -220,10 +232,18 @@ CheckpointState load_checkpoint(const std::string& path, nn::Module& model, Opti
 
 int checked_width(int given, const nlohmann::json& cfg, const std::string& weights) {
     LRP_CHECK(given >= 0, "--width must be >= 1 (got ", given, "; default: the checkpoint's)");
-    if (!cfg.is_object() || !cfg.contains("width")) return given > 0 ? given : 64;
-    LRP_CHECK(cfg["width"].is_number_integer(), weights, ": the checkpoint's width is ", nn::json_brief(cfg["width"]),
-              ", not an integer (corrupt metadata)");
-    const int trained = cfg["width"].get<int>();
+    const int inferred = infer_width(weights);  // the first convolution's output channels (-1: none)
+    if (!cfg.is_object() || !cfg.contains("width")) {
+        LRP_CHECK(given == 0 || inferred < 0 || given == inferred, "--width ", given, ", but the first convolution of ",
+                  weights, " has ", inferred, " output channels: its width is ", inferred, " (omit --width to use it)");
+        return given > 0 ? given : inferred > 0 ? inferred : 64;
+    }
+    const nlohmann::json& w = cfg["width"];
+    LRP_CHECK(w.is_number_integer() && w.get<int64_t>() >= 1 && w.get<int64_t>() <= 65536, weights,
+              ": the recorded width is ", nn::json_brief(w), ", not an integer in [1, 65536] (corrupt metadata)");
+    const int trained = w.get<int>();
+    LRP_CHECK(inferred < 0 || inferred == trained, weights, ": the recorded width is ", trained,
+              ", but the first convolution has ", inferred, " output channels (corrupt metadata)");
     LRP_CHECK(given == 0 || given == trained, "--width ", given, ": ", weights, " was trained with width ", trained,
               " (omit --width to use it)");
     return trained;
@@ -256,6 +276,13 @@ int infer_in_channels(const std::string& path) {
     const std::map<std::string, Shape> sd = model_shapes(path);
     for (const char* k : {"conv1.weight", "features.0.weight"})  // ResNet's stem, VGG's first conv
         if (auto it = sd.find(k); it != sd.end() && it->second.ndim() == 4) return static_cast<int>(it->second[1]);
+    return -1;
+}
+
+int infer_width(const std::string& path) {
+    const std::map<std::string, Shape> sd = model_shapes(path);
+    for (const char* k : {"conv1.weight", "features.0.weight"})  // out channels = the first-stage width
+        if (auto it = sd.find(k); it != sd.end() && it->second.ndim() == 4) return static_cast<int>(it->second[0]);
     return -1;
 }
 

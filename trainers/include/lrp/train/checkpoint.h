@@ -71,12 +71,17 @@ std::string bracket_list(const std::vector<std::string>& names);
 // A --arch given for an lrpcu checkpoint (its stored config `cfg`) must be the one it was trained as.
 void check_arch(const std::string& given, const nlohmann::json& cfg, const std::string& weights);
 
-// The first-stage width to build: a checkpoint's (its stored config `cfg`; a different `given` > 0 is an
-// error naming both), else `given`, else 64 (torchvision's). A negative `given` is an error.
+// The first-stage width to build: the recorded one (`cfg`: a checkpoint's config or a model file's settings;
+// a different `given` > 0 is an error naming both), else `given`, else the weights' own (their first
+// convolution's output channels), else 64 (torchvision's). A `given` or recorded width the first convolution
+// contradicts is an error, as is a negative `given`.
 int checked_width(int given, const nlohmann::json& cfg, const std::string& weights);
 
 // Model weights with torchvision keys (from a checkpoint or a plain PyTorch state_dict file).
 void load_model_weights(const std::string& path, nn::Module& model);
+// The first-stage width of the weights in a file: the output channels of its first convolution (ResNet's
+// conv1, VGG's features.0), or -1 when it has neither.
+int infer_width(const std::string& path);
 // The number of classes a weights file was trained for: the rows of its final linear layer (ResNet's
 // fc, VGG's last classifier layer), or -1 when the file has none of them.
 int infer_num_classes(const std::string& path);
