@@ -74,6 +74,30 @@ TEST(ModelsCpu, ShapesThroughCifarAndFashionForms) {
     EXPECT_EQ(v->forward(x).shape(), (Shape{2, 7}));
 }
 
+// VGG's CIFAR form flattens its last feature map into the classifier: non-square inputs are refused when the
+// model is built (they failed at the first step with a Linear shape error); ResNet and the ImageNet form pool.
+TEST(ModelsCpu, VggCifarFormNeedsSquareInputs) {
+    ModelSpec s;
+    s.arch = "vgg11";
+    s.base_width = 2;
+    s.image_size = 30;
+    s.image_width = 40;
+    try {
+        make_model(s);
+        ADD_FAILURE() << "no error";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("vgg11 (CIFAR form) needs square inputs, got 30 x 40"), std::string::npos)
+            << e.what();
+    }
+    s.image_width = 30;
+    EXPECT_NO_THROW(make_model(s));
+    s.image_width = 40;
+    for (const char* arch : {"vgg11_imagenet", "resnet18"}) {
+        s.arch = arch;
+        EXPECT_NO_THROW(make_model(s)) << arch;
+    }
+}
+
 TEST(ModelsCpu, InitIsDeterministicAndScaled) {
     auto a = model("resnet18", 10, 3, 32, 16), b = model("resnet18", 10, 3, 32, 16);
     Generator ga(42), gb(42);

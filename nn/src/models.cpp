@@ -90,6 +90,10 @@ std::vector<int> vgg_config(int depth) {
 }
 
 std::unique_ptr<Sequential> make_vgg(const ArchName& a, const ModelSpec& s) {
+    // The CIFAR form flattens the last feature map into its classifier: its input size is the model's.
+    LRP_CHECK(a.imagenet || s.image_width == 0 || s.image_width == s.image_size, s.arch, " (CIFAR form) needs ",
+              "square inputs, got ", s.image_size, " x ", s.image_width, " (height x width): crop them square (image ",
+              "folders: --crop N), or use ", s.arch, "_imagenet (adaptive pooling)");
     auto m = std::make_unique<Sequential>("VGG");
     auto features = std::make_unique<Sequential>();
     int c_in = s.in_channels, size = s.image_size, c_last = c_in;

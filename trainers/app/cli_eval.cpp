@@ -86,6 +86,7 @@ int run_eval(const std::vector<std::string>& args) {
     train::check_class_names(trained_classes, ds.class_names, weights, "the " + split + " split of " + ds.name);
     spec.in_channels = ds.channels;
     spec.image_size = ds.height;
+    spec.image_width = ds.width;
     spec.base_width = width;
     auto model = nn::make_model(spec);
     train::load_model_weights(weights, *model);

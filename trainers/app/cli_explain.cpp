@@ -249,6 +249,7 @@ int run_explain(const std::vector<std::string>& args) {
               " channel(s), but the weights in ", weights, " take ", weight_channels);
     spec.in_channels = static_cast<int>(x.dim(1));
     spec.image_size = static_cast<int>(x.dim(2));
+    spec.image_width = static_cast<int>(x.dim(3));
     spec.base_width = width;
     auto model = nn::make_model(spec);
     train::load_model_weights(weights, *model);

@@ -195,6 +195,7 @@ TrainSummary run_training(TrainConfig cfg) {
     spec.num_classes = train_data.num_classes;
     spec.in_channels = train_data.channels;
     spec.image_size = train_data.height;
+    spec.image_width = train_data.width;
     spec.base_width = cfg.width;
     auto model = nn::make_model(spec);
     Generator init_gen(epoch_seed(cfg.seed, -1, 3));
