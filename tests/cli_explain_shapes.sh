@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # CLI test: `lrpcu explain --input x.npy` with an array the model cannot take is a clear error: other
-# channel counts name both, and a size a CIFAR-form VGG's classifier cannot take says so; a ResNet takes
+# channel counts name both, and a size a CIFAR-form VGG's classifier cannot take (or a non-square one) says
+# so; a ResNet takes
 # any size (adaptive pooling); --labels of the wrong type or count, and a corrupt .npy, are named.
 # Usage: cli_explain_shapes.sh <out-dir> <lrpcu> <resnet-checkpoint>
 set -u
@@ -18,6 +19,7 @@ def npy(name, shape, descr="<f4", code="f", extra=b""):
         f.write(array.array(code, [(i % 7) / 7.0 if code == "f" else i % 3 for i in range(n)]).tobytes() + extra)
 npy("gray.npy", (1, 1, 32, 32))
 npy("wide.npy", (1, 3, 32, 64))
+npy("big.npy", (1, 3, 64, 64))
 npy("two.npy", (2, 3, 32, 32))
 npy("labels_i64.npy", (2,), "<i8", "q")
 npy("labels_f32.npy", (2,), "<f4", "f")
@@ -51,6 +53,8 @@ expect fail "trailing.npy': a f32 array of shape \[1, 3, 32, 32\] needs 12288 da
   explain --weights "$resnet" --input "$out/trailing.npy" --device cpu --out "$out/trailing"
 "$lrpcu" train --dataset synthetic --arch vgg11 --train-subset 32 --test-subset 16 --width 4 --epochs 1 \
   --batch-size 16 --device cpu --out "$out/vgg" > "$out/vgg.log" 2>&1 || { echo "VGG training failed:"; cat "$out/vgg.log"; exit 1; }
-expect fail "the input \[1, 3, 32, 64\] does not fit vgg11 as trained \(is it the image size the model was trained on\?\)" \
+expect fail "vgg11 \(CIFAR form\) needs square inputs, got 32 x 64 \(height x width\)" \
   explain --weights "$out/vgg/checkpoint.safetensors" --input "$out/wide.npy" --device cpu --out "$out/vgg-wide"
+expect fail "wrong shape: classifier.weight is \[10, 32\], expected \[10, 128\] \(its input follows the image size" \
+  explain --weights "$out/vgg/checkpoint.safetensors" --input "$out/big.npy" --device cpu --out "$out/vgg-big"
 echo "ok: shape errors are clear"

@@ -113,6 +113,8 @@ void Module::load_state_dict(const StateDict& sd, bool strict) {
             problems += "\n  missing: " + n + " " + t->shape().str();
         } else if (it->second.shape() != t->shape()) {
             problems += "\n  wrong shape: " + n + " is " + it->second.shape().str() + ", expected " + t->shape().str();
+            if (n == "classifier.weight" && it->second.ndim() == 2 && it->second.dim(0) == t->dim(0))  // VGG CIFAR form
+                problems += " (its input follows the image size: are the inputs the size the model was trained on?)";
         } else if (it->second.dtype() != t->dtype()) {
             problems += "\n  wrong dtype: " + n + " is " + dtype_name(it->second.dtype()) + ", expected " +
                         dtype_name(t->dtype());
