@@ -131,7 +131,7 @@ int run_explain(const std::vector<std::string>& args) {
     LRP_CHECK(samples >= 0, "--samples must be >= 1 (got ", samples, ")");
     LRP_CHECK(inputs.empty() != (samples == 0), inputs.empty() ? "pass --input <file(s)> or --samples N"
                                                                : "--input and --samples exclude each other");
-    const bool dataset_given = !dataset.empty() || !data_dir.empty();
+    const bool data_given = !dataset.empty() || !data_dir.empty();  // by the user, now
     if (dataset.empty()) dataset = cfg.value("dataset", "");
     if (data_dir.empty()) data_dir = cfg.value("data-dir", "");
     data::FolderOptions fo;
@@ -189,7 +189,7 @@ int run_explain(const std::vector<std::string>& args) {
             } catch (const Error&) {
                 // The dataset the weights record (none given now) may not be on this machine; with the recorded
                 // normalisation the images can be explained at their own size.
-                if (dataset_given || norm_mean.empty()) throw;
+                if (data_given || norm_mean.empty()) throw;
                 std::printf("note: %s, the dataset %s records, cannot be read here (--dataset/--data-dir give its "
                             "image size); the images keep their own size\n",
                             dataset.c_str(), weights.c_str());
