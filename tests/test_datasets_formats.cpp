@@ -108,6 +108,9 @@ TEST_F(DatasetsCpu, IdxErrors) {
     const std::string tail = write("tail", idx3(3, 2, 2, pixels(13)));
     EXPECT_TRUE(throws_with([&] { load_idx(tail, good_lb, "x"); },
                             {tail, "size mismatch: 28 bytes expected, more found"}));
+    // A header whose declared size overflows 64 bits: named as implausible, not read as "truncated".
+    const std::string huge = write("huge", idx3(0x80000000u, 0x80000000u, 0x80000000u, pixels(12)));
+    EXPECT_TRUE(throws_with([&] { load_idx(huge, good_lb, "x"); }, {huge, "implausible image size"}));
     // An empty file; a gzip bomb (3 images of 2x2 declared, 64 MiB inflated) is read only to the declared size.
     const std::string empty = write("empty", "");
     EXPECT_TRUE(throws_with([&] { load_idx(empty, good_lb, "x"); }, {empty, "truncated: 16 bytes expected, 0 found"}));

@@ -1,6 +1,5 @@
 // MNIST-style idx readers: load_idx (one idx3 image file + one idx1 label file, plain or gzipped, fully
 // validated) and load_mnist_like (finds the train/t10k files of a split in a directory).
-#include <algorithm>
 #include <cstdint>
 #include <cstring>
 
@@ -62,12 +61,15 @@ Dataset load_idx(const std::string& images_path, const std::string& labels_path,
 
     // Images: magic, n, rows, cols (big-endian u32), then n*rows*cols bytes. The header first: the file is
     // read (inflated) up to one byte past the size it declares, so a gzip bomb is never held in memory.
-    size_t images_limit = SIZE_MAX;
+    size_t images_limit = SIZE_MAX;  // also when the declared size overflows (the header checks below name it)
     if (const FileBytes head = read_file(images_path, hint, 16);
-        head.bytes.size() == 16 && be32(head.bytes.data()) == kIdx3Magic)
-        images_limit = static_cast<size_t>(std::min<uint64_t>(
-            SIZE_MAX, 17 + uint64_t(be32(head.bytes.data() + 4)) * be32(head.bytes.data() + 8) *
-                               std::min<uint32_t>(be32(head.bytes.data() + 12), 65537)));
+        head.bytes.size() == 16 && be32(head.bytes.data()) == kIdx3Magic) {
+        uint64_t declared = 0;
+        if (!__builtin_mul_overflow(uint64_t(be32(head.bytes.data() + 4)) * be32(head.bytes.data() + 8),
+                                    uint64_t(be32(head.bytes.data() + 12)), &declared) &&
+            declared < SIZE_MAX - 17)
+            images_limit = static_cast<size_t>(declared + 17);
+    }
     FileBytes im = read_file(images_path, hint, images_limit);
     LRP_DATA_CHECK(im.bytes.size() >= 16, images_path, hint, "truncated: 16 bytes expected, ", im.bytes.size(),
                    " found", decompressed(im.gzip), " (the idx3 header)");
