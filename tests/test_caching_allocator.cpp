@@ -240,3 +240,24 @@ TEST(CachingAllocatorCpu, OutOfMemoryDuringCaptureKeepsTheCache) {
     a.release_cached();
     EXPECT_TRUE(raw.live.empty());
 }
+
+// Inside a capture a request takes the best fit among the capture's freed blocks and the shared cache: a
+// 1024-byte request with an exact block in the cache leaves the capture's freed 2048-byte block to the
+// 2048-byte request after it (taking the capture's own block first cost that request a raw allocation).
+TEST(CachingAllocatorCpu, CaptureTakesTheBestFitAcrossItsBlocksAndTheCache) {
+    FakeRaw raw;
+    CachingAllocator a = raw.make();
+    a.deallocate(a.allocate(1024));  // in the shared cache
+    const int pool = a.begin_pool_capture();
+    void* big = a.allocate(2048);
+    a.deallocate(big);  // the capture's own freed block
+    const size_t raw0 = a.stats().raw_allocs;
+    void* small = a.allocate(1024);
+    void* big2 = a.allocate(2048);
+    EXPECT_EQ(a.stats().raw_allocs, raw0) << "both requests are served from cached blocks";
+    EXPECT_EQ(big2, big);
+    a.deallocate(small), a.deallocate(big2);
+    a.end_pool_capture();
+    a.release_pool(pool);
+    EXPECT_EQ(a.stats().in_use, 0u);
+}

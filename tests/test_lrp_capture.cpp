@@ -1,4 +1,4 @@
-// The relevance pass runs entirely on the device: after one eager call, attribute() with every named
+// The relevance pass runs entirely on the device: after eager warm-up calls, attribute() with every named
 // composite (ZBox bounds per channel, or as host tensors; label targets, and a fixed class for one)
 // captures into a CUDA graph, which fails on any host synchronisation or upload, without a raw device
 // allocation, and the replay reproduces the eager map. CPU: ZBox's per-channel bound cache follows the
@@ -60,6 +60,15 @@ TEST(LrpCudaCapture, EveryNamedCompositeCapturesAndReplays) {
             // A fixed class's indices are uploaded by the eager call and cached in the target.
             const Target target = name == "epsilon_plus" ? Target::class_index(2) : Target::label(labels);
             Tensor eager = attribute(*model, x, target, c);  // warms the caches
+            // One pass need not leave the best-fit cache in its steady state (a block the next pass wants may
+            // have gone to a smaller request): repeat until a pass (its result held, as below) allocates nothing.
+            bool steady = false;
+            for (int pass = 0; pass < 4 && !steady; ++pass) {
+                const size_t before = memory_stats(dev).raw_allocs;
+                Tensor again = attribute(*model, x, target, c);
+                steady = memory_stats(dev).raw_allocs == before;
+            }
+            EXPECT_TRUE(steady) << "repeated eager passes keep allocating device memory";
             Tensor out;
             DeviceGraph graph(dev);
             const size_t raw0 = memory_stats(dev).raw_allocs;
@@ -71,7 +80,7 @@ TEST(LrpCudaCapture, EveryNamedCompositeCapturesAndReplays) {
             }
             ASSERT_NO_THROW(graph.end_capture());
             EXPECT_EQ(memory_stats(dev).raw_allocs, raw0) << "the captured pass allocated device memory (cudaMalloc): "
-                                                             "after the eager call it must be served from the cache";
+                                                             "after the eager calls it must be served from the cache";
             graph.replay();
             synchronize(dev);
             // cuDNN may pick backward-data algorithms with atomics, so equal up to summation order; the

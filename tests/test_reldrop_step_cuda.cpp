@@ -63,17 +63,27 @@ TEST(RelDropStepCuda, WholeStepCapturesIntoAGraphAndReplaysToTheEagerResult) {
     const nn::StateDict model0 = f.model->state_dict();
     const nn::StateDict opt0 = f.opt->state_dict();
 
+    // The eager reference, run from the saved state until a run (restore + step, as before the capture)
+    // allocates nothing: one run need not leave the best-fit cache in its steady state.
     std::vector<float> eager_input, eager_loss;
     std::vector<int32_t> eager_status;
-    {
+    std::map<std::string, std::vector<float>> eager_params;
+    bool steady = false;
+    for (int run = 0; run < 4 && !steady; ++run) {
+        const size_t before = memory_stats(dev).raw_allocs;
+        f.model->load_state_dict(model0);
+        f.opt->load_state_dict(opt0);
         Generator g(77, 1000);
         Tensor trained;
         train::StepResult r = train::reldrop_train_step(*f.model, *f.opt, rd, f.x, f.y, g, {}, &trained, status);
+        synchronize(dev);
+        steady = memory_stats(dev).raw_allocs == before;
         eager_input = trained.to_vector<float>();
         eager_loss = r.loss.to_vector<float>();
         eager_status = status.to_vector<int32_t>();
+        eager_params = snapshot(*f.model);
     }
-    const auto eager_params = snapshot(*f.model);
+    EXPECT_TRUE(steady) << "repeated eager steps keep allocating device memory";
     f.model->load_state_dict(model0);
     f.opt->load_state_dict(opt0);
     synchronize(dev);
@@ -123,7 +133,8 @@ TEST(RelDropStepCuda, CaptureFailsOnAHostCopyInsideTheRegion) {
 }
 
 // A temporary the captured work freed is not handed to a tensor allocated after the capture (the replay
-// writes there); once the graph is gone, its blocks are reused again.
+// writes there); once the graph is gone, its blocks are reused again. Blocks cached by earlier tests in this
+// process (and the first draw's) may come first, so many tensors are drawn (held, so each is a new block).
 TEST(DeviceGraphCuda, CapturedTemporariesStayWithTheGraph) {
     LRP_SKIP_WITHOUT_CUDA();
     const Device dev = Device::cuda(0);
@@ -133,6 +144,14 @@ TEST(DeviceGraphCuda, CapturedTemporariesStayWithTheGraph) {
     work();
     synchronize(dev);
     const void* temp = nullptr;
+    auto draws_temp = [&](int tries) {
+        std::vector<Tensor> held;
+        for (int i = 0; i < tries; ++i) {
+            held.push_back(Tensor::empty({4099}, DType::F32, dev));
+            if (held.back().raw_data() == temp) return true;
+        }
+        return false;
+    };
     {
         DeviceGraph graph(dev);
         graph.begin_capture();
@@ -141,17 +160,15 @@ TEST(DeviceGraphCuda, CapturedTemporariesStayWithTheGraph) {
         ops::scale(t, 0.5f, y);
         t = Tensor();
         graph.end_capture();
+        EXPECT_FALSE(draws_temp(64)) << "a block the graph writes to was handed out";
         Tensor other = Tensor::empty({4099}, DType::F32, dev);
-        EXPECT_NE(other.raw_data(), temp) << "a block the graph writes to was handed out";
         ops::fill(other, 7.f);
         graph.replay();
         synchronize(dev);
         EXPECT_EQ(other.to_vector<float>(), std::vector<float>(4099, 7.f));
         EXPECT_EQ(y.to_vector<float>(), x.to_vector<float>());
     }
-    Tensor again = Tensor::empty({4099}, DType::F32, dev);
-    Tensor again2 = Tensor::empty({4099}, DType::F32, dev);
-    EXPECT_TRUE(again.raw_data() == temp || again2.raw_data() == temp) << "the released pool is reused";
+    EXPECT_TRUE(draws_temp(1024)) << "the released pool is reused";
 }
 
 // An eager tensor the captured work writes, dropped inside the capture: its block is the graph's too, so

@@ -27,13 +27,18 @@ size_t CachingAllocator::round_size(size_t bytes) {
     return bytes <= kSmallLimit ? round_up(bytes, kSmallGranule) : round_up(bytes, kLargeGranule);
 }
 
+// The smallest block of `list` that fits `rounded` with bounded waste (at most 2x for small, +1 granule for
+// large) and is usable; list.end() when there is none.
 template <class Usable>
-void* CachingAllocator::take_cached(std::multimap<size_t, void*>& list, size_t rounded, Usable usable) {
-    // Accept a larger block only when the waste is bounded (at most 2x for small, +1 granule for large).
+std::multimap<size_t, void*>::iterator CachingAllocator::find_cached(std::multimap<size_t, void*>& list,
+                                                                     size_t rounded, Usable usable) {
     const size_t limit = rounded <= kSmallLimit ? 2 * rounded : rounded + kLargeGranule;
     auto it = list.lower_bound(rounded);
     while (it != list.end() && it->first <= limit && !usable(it->second)) ++it;
-    if (it == list.end() || it->first > limit) return nullptr;
+    return it != list.end() && it->first <= limit ? it : list.end();
+}
+
+void* CachingAllocator::take(std::multimap<size_t, void*>& list, std::multimap<size_t, void*>::iterator it) {
     void* p = it->second;
     const size_t sz = it->first;
     list.erase(it);
@@ -44,27 +49,29 @@ void* CachingAllocator::take_cached(std::multimap<size_t, void*>& list, size_t r
     return p;
 }
 
-void* CachingAllocator::take_cached(std::multimap<size_t, void*>& list, size_t rounded) {
-    return take_cached(list, rounded, [](void*) { return true; });
-}
-
 void* CachingAllocator::allocate(size_t bytes) {
     size_t rounded = round_size(bytes);
     std::lock_guard<std::mutex> lk(mu_);
     if (capturing_) {
-        // The capture's own freed blocks first (no other graph may still use them), then the shared cache.
+        // The best fit among the capture's own freed blocks (no other graph may still use them) and the
+        // shared cache, the capture's own on a tie. Taking the own list first even when the shared cache fits
+        // better gave a later, larger request nothing (a cudaMalloc the eager pass did not need).
         const int me = capturing_;
-        void* p = take_cached(held_, rounded, [&](void* b) {
+        auto own = find_cached(held_, rounded, [&](void* b) {
             const std::set<int>& o = owners_.at(b);
             return o.size() == 1 && *o.begin() == me;
         });
-        if (!p) p = take_cached(free_, rounded);
+        auto shared = find_cached(free_, rounded, [](void*) { return true; });
+        void* p = nullptr;
+        if (own != held_.end() && (shared == free_.end() || own->first <= shared->first)) p = take(held_, own);
+        else if (shared != free_.end()) p = take(free_, shared);
         if (p) {
             owners_[p] = {me};
             return p;
         }
-    } else if (void* p = take_cached(free_, rounded)) {
-        return p;
+    } else {
+        auto it = find_cached(free_, rounded, [](void*) { return true; });
+        if (it != free_.end()) return take(free_, it);
     }
     void* p = raw_alloc_(rounded);
     if (!p && !free_.empty() && !capturing_) {  // out of memory: give the cache back and retry once

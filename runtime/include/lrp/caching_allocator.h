@@ -56,11 +56,12 @@ public:
     int live_pools() const;     // pools not yet released
 
 private:
-    // The first block of `list` (from size `rounded` up, waste bounded) that `usable` accepts, moved to the
-    // live blocks; nullptr if none. Caller holds mu_.
+    // find_cached: the smallest block of `list` (from size `rounded` up, waste bounded) that `usable`
+    // accepts, or list.end(); take: moves it to the live blocks. Caller holds mu_.
     template <class Usable>
-    void* take_cached(std::multimap<size_t, void*>& list, size_t rounded, Usable usable);
-    void* take_cached(std::multimap<size_t, void*>& list, size_t rounded);
+    std::multimap<size_t, void*>::iterator find_cached(std::multimap<size_t, void*>& list, size_t rounded,
+                                                       Usable usable);
+    void* take(std::multimap<size_t, void*>& list, std::multimap<size_t, void*>::iterator it);
     void release_cached_locked();
 
     std::string name_;
