@@ -39,6 +39,7 @@ endif()
 if(LRP_HAVE_CUDA AND NOT LRP_HAVE_CUDNN)  # nvcc without cuDNN: a CPU-only build, not a failed one
   set(LRP_HAVE_CUDA OFF)
 endif()
+set(LRP_CUDA_LIBS CUDA::cudart CUDA::cublas lrp_cudnn CUDA::nvtx3)
 if(LRP_REQUIRE_CUDA_BUILD AND NOT LRP_HAVE_CUDA)
   message(FATAL_ERROR "LRP_REQUIRE_CUDA_BUILD=ON but the CUDA backend cannot be built (no CUDA compiler, or no cuDNN)")
 endif()

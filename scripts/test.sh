@@ -1,25 +1,31 @@
 #!/usr/bin/env bash
 # The README's test command: installs missing build dependencies, builds, and runs every test with ctest.
-# Usage: scripts/test.sh [--cpu-only] [--sanitize] [--build-dir DIR]
+# Usage: scripts/test.sh [--cpu-only] [--sanitize] [--cuda-emulation] [--build-dir DIR]
 #   --cpu-only   configure with -DLRP_ENABLE_CUDA=OFF (the no-nvcc path), in build-cpu/ by default
 #   --sanitize   CPU-only build with AddressSanitizer, LeakSanitizer and UBSan (any report fails the test),
 #                in build-asan/ by default; the CUDA runtime does not run under ASan, hence CPU-only. Without
 #                OpenBLAS, so the whole suite also runs on lrpcu's own GEMM (as the GPU machine's build does)
+#   --cuda-emulation  the CUDA backend built by the host compiler against tests/cuda_emu (kernels run as CPU
+#                fibers, cudart/cuBLAS/cuDNN emulated on host memory), in build-emu/ by default, with
+#                LRP_REQUIRE_CUDA=1: every CUDA test runs without a GPU. It checks kernel logic, launch
+#                configurations, library arguments and graph capture rules; it is no substitute for a GPU run
 # CUDA comparisons skip without a GPU; set LRP_REQUIRE_CUDA=1 on a GPU machine to make them mandatory.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 cpu_only=0
 sanitize=0
+emulation=0
 build=""
 while (($#)); do
   case "$1" in
     --cpu-only) cpu_only=1 ;;
     --sanitize) sanitize=1 ;;
+    --cuda-emulation) emulation=1 ;;
     --build-dir)
       (($# >= 2)) || { echo "test.sh: --build-dir needs a directory" >&2; exit 2; }
       build="$2"; shift ;;
-    *) echo "test.sh: unknown option '$1' (expected --cpu-only, --sanitize, --build-dir DIR)" >&2; exit 2 ;;
+    *) echo "test.sh: unknown option '$1' (expected --cpu-only, --sanitize, --cuda-emulation, --build-dir DIR)" >&2; exit 2 ;;
   esac
   shift
 done
@@ -35,6 +41,10 @@ if ((sanitize)); then
     -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined" -DCMAKE_SHARED_LINKER_FLAGS="-fsanitize=address,undefined"
   export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
   export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:strict_string_checks=1"
+elif ((emulation)); then
+  build=${build:-build-emu}
+  cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DLRP_CUDA_EMULATION=ON -DLRP_BUILD_BENCH=OFF -DLRP_WERROR=ON
+  export LRP_REQUIRE_CUDA=1
 elif ((cpu_only)); then
   build=${build:-build-cpu}
   cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DLRP_ENABLE_CUDA=OFF -DLRP_WERROR=ON
@@ -57,4 +67,10 @@ if ((sanitize)); then
     fi
   }
 fi
-ctest --output-on-failure -j "$jobs"
+if ((emulation)); then
+  # The GoogleTest cases only: the command-line and script tests would train through the emulated device
+  # for many minutes each, and the other configurations run them.
+  ctest --output-on-failure -j "$jobs" -E '^(Cli|Scripts)\.'
+else
+  ctest --output-on-failure -j "$jobs"
+fi
