@@ -95,7 +95,7 @@ void blend(float* out, const std::vector<double>& acc, float alpha, float beta) 
         out[i] = static_cast<float>(alpha * acc[i] + (beta == 0.f ? 0.0 : static_cast<double>(beta) * out[i]));
 }
 
-template <class Perf, class Algo>
+template <class Perf>
 void fill_perf(Perf* perf, int requested, int* returned, std::vector<Perf> list) {
     *returned = 0;
     for (const Perf& p : list)
@@ -200,8 +200,7 @@ cudnnStatus_t cudnnGetConvolutionForwardAlgorithm_v7(cudnnHandle_t, const cudnnT
                                                      cudnnConvolutionFwdAlgoPerf_t* p) {
     if (!shapes_ok(*x, *w, *cv, *y) || req <= 0) return CUDNN_STATUS_BAD_PARAM;
     using P = cudnnConvolutionFwdAlgoPerf_t;
-    using A = cudnnConvolutionFwdAlgo_t;
-    fill_perf<P, A>(p, req, ret,
+    fill_perf<P>(p, req, ret,
                     {perf<P>(CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM, true, CUDNN_TENSOR_OP_MATH, kWs),
                      perf<P>(CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM, true, CUDNN_FMA_MATH, 0),
                      perf<P>(CUDNN_CONVOLUTION_FWD_ALGO_WINOGRAD_NONFUSED, true, CUDNN_FMA_MATH, kWs)});
@@ -214,8 +213,7 @@ cudnnStatus_t cudnnGetConvolutionBackwardDataAlgorithm_v7(cudnnHandle_t, const c
                                                           cudnnConvolutionBwdDataAlgoPerf_t* p) {
     if (!shapes_ok(*x, *w, *cv, *y) || req <= 0) return CUDNN_STATUS_BAD_PARAM;
     using P = cudnnConvolutionBwdDataAlgoPerf_t;
-    using A = cudnnConvolutionBwdDataAlgo_t;
-    fill_perf<P, A>(p, req, ret,
+    fill_perf<P>(p, req, ret,
                     {perf<P>(CUDNN_CONVOLUTION_BWD_DATA_ALGO_0, false, CUDNN_FMA_MATH, 0),
                      perf<P>(CUDNN_CONVOLUTION_BWD_DATA_ALGO_1, true, CUDNN_FMA_MATH, kWs)});
     return CUDNN_STATUS_SUCCESS;
@@ -227,8 +225,7 @@ cudnnStatus_t cudnnGetConvolutionBackwardFilterAlgorithm_v7(cudnnHandle_t, const
                                                             cudnnConvolutionBwdFilterAlgoPerf_t* p) {
     if (!shapes_ok(*x, *w, *cv, *y) || req <= 0) return CUDNN_STATUS_BAD_PARAM;
     using P = cudnnConvolutionBwdFilterAlgoPerf_t;
-    using A = cudnnConvolutionBwdFilterAlgo_t;
-    fill_perf<P, A>(p, req, ret,
+    fill_perf<P>(p, req, ret,
                     {perf<P>(CUDNN_CONVOLUTION_BWD_FILTER_ALGO_0, false, CUDNN_FMA_MATH, 0),
                      perf<P>(CUDNN_CONVOLUTION_BWD_FILTER_ALGO_1, true, CUDNN_FMA_MATH, kWs),
                      perf<P>(CUDNN_CONVOLUTION_BWD_FILTER_ALGO_3, false, CUDNN_FMA_MATH, kWs)});

@@ -41,21 +41,17 @@ enum class State { Runnable, Waiting, Done };
 
 struct Warp {
     uint64_t slot[32] = {};
-    unsigned wrote = 0;      // lanes that stored a value for the exchange in progress
     unsigned arrived = 0;    // lanes waiting at the warp barrier
     unsigned mask = 0;       // the exchange's participants
-    uint64_t gen = 0;
 };
 
 struct Block {
     int n = 0;
     std::vector<ucontext_t> ctx;
     std::vector<State> state;
-    std::vector<uint64_t> wait_gen;
     std::vector<char> at_block;  // waiting at the block barrier (else at a warp barrier)
     int done = 0, arrived = 0;
     int or_acc = 0, or_result = 0;
-    uint64_t gen = 0;
     std::vector<Warp> warps;
     std::string error;
     ucontext_t sched;
@@ -68,11 +64,10 @@ thread_local std::vector<std::unique_ptr<Stack>> g_stacks;
 
 [[noreturn]] void fail(const std::string& what) { throw std::runtime_error(what); }
 
-void set_thread(const Block& b, int t) {
+void set_thread(int t) {
     threadIdx.x = static_cast<unsigned>(t) % blockDim.x;
     threadIdx.y = (static_cast<unsigned>(t) / blockDim.x) % blockDim.y;
     threadIdx.z = static_cast<unsigned>(t) / (blockDim.x * blockDim.y);
-    (void)b;
 }
 
 // Suspends the running fiber until the barrier it waits at is released.
@@ -87,7 +82,6 @@ void release_block(Block& b) {
     b.or_result = b.or_acc;
     b.or_acc = 0;
     b.arrived = 0;
-    ++b.gen;
     for (int t = 0; t < b.n; ++t)
         if (b.state[t] == State::Waiting && b.at_block[t]) b.state[t] = State::Runnable;
 }
@@ -108,7 +102,6 @@ void warp_barrier(Block& b, unsigned mask) {
     wp.arrived |= 1u << lane;
     if (wp.arrived == want) {
         wp.arrived = 0;
-        ++wp.gen;
         for (int l = 0; l < 32; ++l) {
             const int t = 32 * w + l;
             if ((want >> l & 1u) && t != me && b.state[t] == State::Waiting && !b.at_block[t])
@@ -161,7 +154,7 @@ std::string run_block(Block& b) {
             const int t = reverse_order() ? b.n - 1 - k : k;
             if (b.state[t] != State::Runnable) continue;
             b.cur = t;
-            set_thread(b, t);
+            set_thread(t);
             swapcontext(&b.sched, &b.ctx[t]);
             ran = true;
             if (b.state[t] == State::Done) --live;
@@ -215,14 +208,13 @@ uint64_t warp_shfl_down(unsigned mask, uint64_t bits, unsigned delta, int width)
 
 unsigned warp_match_any(unsigned mask, uint64_t bits) {
     Block& b = *g_block;
-    const int me = b.cur, w = me / 32, lane = me % 32;
-    Warp& wp = b.warps[w];
-    wp.slot[lane] = bits;
+    const int me = b.cur;
+    Warp& wp = b.warps[me / 32];
+    wp.slot[me % 32] = bits;
     warp_barrier(b, mask);
     unsigned r = 0;
     for (int l = 0; l < 32; ++l)
         if ((wp.mask >> l & 1u) && wp.slot[l] == bits) r |= 1u << l;
-    (void)lane;
     warp_barrier(b, mask);
     return r;
 }
@@ -236,7 +228,6 @@ cudaError_t run_grid(dim3 grid, dim3 block, const std::function<void()>& body) {
     b.n = static_cast<int>(threads);
     b.ctx.resize(b.n);
     b.state.resize(b.n);
-    b.wait_gen.resize(b.n);
     b.at_block.resize(b.n);
     b.body = &body;
     Block* outer = g_block;
