@@ -318,6 +318,7 @@ TEST(TrainerCpu, ExportedModelRecordsItsSettings) {
         try {
             const CheckpointState b = recorded_state(d + "/bad.safetensors");
             checked_width(0, b.config, d + "/bad.safetensors");
+            checked_geometry({}, {}, b.config, d + "/bad.safetensors");
             ADD_FAILURE() << key << " = " << value << ": no error";
         } catch (const Error& e) {
             EXPECT_NE(std::string(e.what()).find(says), std::string::npos) << e.what();
@@ -328,6 +329,14 @@ TEST(TrainerCpu, ExportedModelRecordsItsSettings) {
                    "the recorded width is 3, but the first convolution has 2 output channels");
     expect_refused("lrpcu.model", R"({"arch": "resnet18", "width": 99999999999})",
                    "the recorded width is 99999999999, not an integer in [1, 65536]");
+    expect_refused("lrpcu.model", R"({"arch": "resnet18", "width": 2, "crop": -3})",
+                   "the recorded crop is -3, not an integer in [0, 65536] (corrupt metadata; pass --crop");
+    // The image geometry: a flag wins over the recorded value (0 included), a negative flag is refused.
+    const nlohmann::json folder_run = {{"resize", 40}, {"crop", 32}};
+    EXPECT_EQ(checked_geometry({}, {}, folder_run, "w"), std::make_pair(40, 32));
+    EXPECT_EQ(checked_geometry(0, {}, folder_run, "w"), std::make_pair(0, 32));
+    EXPECT_EQ(checked_geometry({}, {}, plain.config, "w"), std::make_pair(0, 0));
+    EXPECT_THROW(checked_geometry(-1, {}, folder_run, "w"), Error);
     // Plain weights: the width is their first convolution's; another --width is refused before building.
     EXPECT_EQ(checked_width(0, plain.config, d + "/plain.safetensors"), 2);
     try {

@@ -14,7 +14,7 @@ __global__ void count_equal_k(const int32_t* a, const int32_t* b, int64_t n, flo
     part[threadIdx.x] = c;
     __syncthreads();
     for (int s = kThreads / 2; s > 0; s >>= 1) {
-        if (threadIdx.x < s) part[threadIdx.x] += part[threadIdx.x + s];
+        if (static_cast<int>(threadIdx.x) < s) part[threadIdx.x] += part[threadIdx.x + s];
         __syncthreads();
     }
     if (threadIdx.x == 0) out[0] = static_cast<float>(part[0]);

@@ -1,6 +1,7 @@
 // Shared pieces of the lrpcu command-line tool: argument parsing with CLI11 and the subcommands.
 #pragma once
 #include <CLI/CLI.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -9,6 +10,11 @@ namespace lrp::cli {
 // Parses args (without the program and subcommand names). Returns -1 to continue, or the exit code
 // to return (0 after --help, 2 after a usage error, with the message printed).
 int parse_args(CLI::App& app, const std::vector<std::string>& args, bool quiet = false);
+
+// An option's parsed value when it was given on the command line, else nothing.
+inline std::optional<int> given_int(const CLI::App& app, const std::string& flag, int value) {
+    return app.count(flag) ? std::optional<int>(value) : std::nullopt;
+}
 
 // --normalize of eval and explain (train::normalization_for).
 inline constexpr const char* kNormalizeHelp =

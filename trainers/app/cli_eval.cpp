@@ -17,7 +17,7 @@ namespace lrp::cli {
 
 int run_eval(const std::vector<std::string>& args) {
     std::string weights, arch, dataset, data_dir, split = "test", device = "auto", stream = "auto", normalize = "auto";
-    int width = 0, batch = 256, resize = -1, crop = -1;
+    int width = 0, batch = 256, resize = 0, crop = 0;
     int64_t subset = 0, resident_limit_mb = 2048;
     bool json = false;
     CLI::App app("Evaluate a checkpoint or PyTorch weights.", "lrpcu eval");
@@ -55,10 +55,12 @@ int run_eval(const std::vector<std::string>& args) {
     if (dataset.empty()) dataset = cfg.value("dataset", "");
     if (data_dir.empty()) data_dir = cfg.value("data-dir", "");
     width = train::checked_width(width, cfg, weights);
-    if (resize < 0) resize = cfg.value("resize", 0);
-    if (crop < 0) crop = cfg.value("crop", 0);
     LRP_CHECK(!arch.empty(), "--arch is required for weights that do not record it (a plain state_dict)");
     LRP_CHECK(!dataset.empty(), "--dataset is required for weights that do not record it (a plain state_dict)");
+    LRP_CHECK(dataset == "folder" || (!app.count("--resize") && !app.count("--crop")),
+              "--resize/--crop apply to --dataset folder only (the dataset is ", dataset, ")");
+    std::tie(resize, crop) = train::checked_geometry(given_int(app, "--resize", resize), given_int(app, "--crop", crop),
+                                                     cfg, weights);
 
     const Device dev = parse_device(device);
     train::DataOptions dopt;

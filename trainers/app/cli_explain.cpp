@@ -50,13 +50,29 @@ std::vector<std::filesystem::path> earlier_maps(const std::string& dir) {
         if (e.is_regular_file() && std::regex_match(e.path().filename().string(), ours)) found.push_back(e.path());
     return found;
 }
+
+// --input values: comma-separated lists, except that a value naming an existing file is one name.
+std::vector<std::string> split_inputs(const std::vector<std::string>& given) {
+    std::vector<std::string> out;
+    for (const std::string& v : given) {
+        if (std::filesystem::exists(v)) {
+            out.push_back(v);
+            continue;
+        }
+        size_t start = 0;
+        for (size_t comma; (comma = v.find(',', start)) != std::string::npos; start = comma + 1)
+            if (comma > start) out.push_back(v.substr(start, comma - start));
+        if (start < v.size()) out.push_back(v.substr(start));
+    }
+    return out;
+}
 }  // namespace
 
 int run_explain(const std::vector<std::string>& args) {
     std::vector<std::string> inputs;
     std::string dataset, data_dir, split = "test";
     int64_t samples = 0;
-    int resize = -1, crop = -1;
+    int resize = 0, crop = 0;
     bool overlay = false;
     std::string arch, weights, labels_path, target = "pred", out, device = "auto", normalize = "auto";
     int width = 0, classes = 0, scale = 4;
@@ -72,8 +88,8 @@ int run_explain(const std::vector<std::string>& args) {
     app.add_option("--input", inputs,
                    ".npy float32 (or float64) N x C x H x W (normalised as for the model), or PNG/JPEG "
                    "file(s), comma-separated or repeated (normalised as --normalize says: by default with the "
-                   "mean/std the weights recorded, else the dataset's)")
-        ->delimiter(',');
+                   "mean/std the weights recorded, else the dataset's; a name that is an existing file is "
+                   "never split at its commas)");
     app.add_option("--dataset", dataset,
                    "dataset for --samples, the image size of PNG/JPEG inputs (without one: the first image's), "
                    "and their mean/std when the weights record none (default: the one the weights record)");
@@ -94,6 +110,7 @@ int run_explain(const std::vector<std::string>& args) {
     app.add_flag("--force", force,
                  "replace an earlier explain's outputs in --out (relevance.npy, heatmap_*.png, overlay_*.png)");
     if (int rc = parse_args(app, args); rc >= 0) return rc;
+    inputs = split_inputs(inputs);
     LRP_CHECK(std::filesystem::exists(weights), "--weights: '", weights, "' does not exist");
     // Before any work: an --out that is a file, or that holds an earlier explain's results.
     LRP_CHECK(!std::filesystem::exists(out) || std::filesystem::is_directory(out), "--out '", out,
@@ -134,15 +151,20 @@ int run_explain(const std::vector<std::string>& args) {
     const bool data_given = !dataset.empty() || !data_dir.empty();  // by the user, now
     if (dataset.empty()) dataset = cfg.value("dataset", "");
     if (data_dir.empty()) data_dir = cfg.value("data-dir", "");
+    const bool npy = !inputs.empty() && is_npy(inputs[0]);
+    const bool geometry_given = app.count("--resize") || app.count("--crop");
+    LRP_CHECK(!geometry_given || !npy, "--resize/--crop apply to PNG/JPEG inputs, not to a .npy array (it is used "
+              "as it is)");
+    LRP_CHECK(!geometry_given || samples == 0 || dataset == "folder", "--resize/--crop apply to PNG/JPEG inputs and ",
+              "--dataset folder only (--samples of ", dataset.empty() ? "no dataset" : dataset, ")");
     data::FolderOptions fo;
-    fo.resize = resize >= 0 ? resize : cfg.value("resize", 0);
-    fo.crop = crop >= 0 ? crop : cfg.value("crop", 0);
+    std::tie(fo.resize, fo.crop) = train::checked_geometry(given_int(app, "--resize", resize),
+                                                           given_int(app, "--crop", crop), cfg, weights);
     auto load_split = [&](data::Split sp) {
         LRP_CHECK(!dataset.empty(), "--dataset is required (--samples) for weights that do not record it (a plain ",
                   "state_dict)");
         return data::load_dataset(dataset, data_dir, sp, fo);
     };
-    const bool npy = !inputs.empty() && is_npy(inputs[0]);
     ExplainBatch in;
     if (samples > 0) {
         data::Dataset ds = load_split(split == "test" ? data::Split::Test : data::Split::Train);

@@ -249,6 +249,23 @@ int checked_width(int given, const nlohmann::json& cfg, const std::string& weigh
     return trained;
 }
 
+std::pair<int, int> checked_geometry(std::optional<int> resize, std::optional<int> crop, const nlohmann::json& cfg,
+                                     const std::string& weights) {
+    auto pick = [&](std::optional<int> given, const char* key) {
+        if (given) {
+            LRP_CHECK(*given >= 0, "--", key, " must be >= 0 (0: off), got ", *given);
+            return *given;
+        }
+        if (!cfg.is_object() || !cfg.contains(key)) return 0;
+        const nlohmann::json& v = cfg[key];
+        LRP_CHECK(v.is_number_integer() && v.get<int64_t>() >= 0 && v.get<int64_t>() <= 65536, weights,
+                  ": the recorded ", key, " is ", nn::json_brief(v), ", not an integer in [0, 65536] (corrupt metadata; "
+                  "pass --", key, " to override it)");
+        return v.get<int>();
+    };
+    return {pick(resize, "resize"), pick(crop, "crop")};
+}
+
 void load_model_weights(const std::string& path, nn::Module& model) {
     LRP_CHECK(std::filesystem::exists(path), "weights file '", path, "' does not exist");
     std::map<std::string, std::string> meta;

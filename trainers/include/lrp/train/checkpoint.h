@@ -77,6 +77,12 @@ void check_arch(const std::string& given, const nlohmann::json& cfg, const std::
 // contradicts is an error, as is a negative `given`.
 int checked_width(int given, const nlohmann::json& cfg, const std::string& weights);
 
+// The image geometry (shorter side, centre crop; 0: off) for image folders and image inputs: each flag's value
+// when given (it must be >= 0), else the recorded one (`cfg`; anything but an integer in [0, 65536] is corrupt
+// metadata naming `weights`), else 0.
+std::pair<int, int> checked_geometry(std::optional<int> resize, std::optional<int> crop, const nlohmann::json& cfg,
+                                     const std::string& weights);
+
 // Model weights with torchvision keys (from a checkpoint or a plain PyTorch state_dict file).
 void load_model_weights(const std::string& path, nn::Module& model);
 // The first-stage width of the weights in a file: the output channels of its first convolution (ResNet's
