@@ -32,7 +32,7 @@ function(lrp_emulated_cuda_sources out)
       COMMAND Python3::Interpreter ${LRP_EMU_DIR}/rewrite_launch.py ${cu} ${cpp}
       DEPENDS ${cu} ${LRP_EMU_DIR}/rewrite_launch.py VERBATIM)
     set_source_files_properties(${cpp} PROPERTIES
-      COMPILE_OPTIONS "-include;lrp_emu/device.h;-Wno-deprecated-declarations;-Wno-unused-parameter;-Wno-sign-compare;-Wno-unknown-pragmas"
+      COMPILE_OPTIONS "-include;lrp_emu/device.h;-Wno-deprecated-declarations;-Wno-unused-parameter;-Wno-unknown-pragmas"
       INCLUDE_DIRECTORIES "${LRP_EMU_DIR}/include;${CMAKE_CURRENT_SOURCE_DIR}/cuda")
     list(APPEND result ${cpp})
   endforeach()

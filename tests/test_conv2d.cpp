@@ -238,6 +238,40 @@ TEST(Conv2dCuda, ExactIntegersBitwise) {
     }
 }
 
+// A batch beyond cuDNN's per-tensor element limit runs as several calls (the limit lowered here): the same
+// results as the CPU, each call a plan lookup; an image that alone exceeds the limit is a clear error.
+TEST(Conv2dCuda, SplitsABatchBeyondTheTensorLimit) {
+    LRP_SKIP_WITHOUT_CUDA();
+    Tf32Off tf32_off;
+    struct LimitGuard {
+        ~LimitGuard() { kernels::set_conv_max_call_elements(0); }
+    } restore;
+    // {case, limit, calls per direction}: the output per image decides (324 > 243), then the input (400 > 50).
+    const struct {
+        ConvCase c;
+        int64_t limit;
+        int calls;
+    } splits[] = {{ConvCase{5, 3, 9, 9, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, true}, 2 * 324 + 1, 3},
+                  {ConvCase{3, 4, 10, 10, 2, 3, 3, 2, 2, 1, 1, 1, 1, 2, false}, 2 * 400, 2},
+                  {ConvCase{3, 4, 10, 10, 2, 3, 3, 2, 2, 1, 1, 1, 1, 2, false}, 3 * 400, 1}};
+    uint32_t seed = 1500;
+    for (const auto& sp : splits) {
+        SCOPED_TRACE(sp.c.str() + " limit " + std::to_string(sp.limit));
+        const Conv2dDesc d = sp.c.desc();
+        kernels::set_conv_max_call_elements(sp.limit);
+        const auto s0 = kernels::conv_algo_cache_stats();
+        compare_cuda_with_cpu(d, ConvData(d, sp.c.bias, seed += 4), /*exact=*/false);
+        const auto s1 = kernels::conv_algo_cache_stats();
+        EXPECT_EQ(s1.searches + s1.hits - s0.searches - s0.hits, 3 * sp.calls) << "plan lookups: one per call";
+    }
+    const Conv2dDesc d = splits[0].c.desc();
+    kernels::set_conv_max_call_elements(323);
+    expect_error([&] { run_fwd_cuda(d, ConvData(d, true, 7)); },
+                 {"conv2d on CUDA: one image's output holds 324 elements, more than the 323 cuDNN takes"});
+    kernels::set_conv_max_call_elements(0);
+    EXPECT_EQ(kernels::conv_max_call_elements(), kernels::kCudnnMaxTensorElements);
+}
+
 TEST(Conv2dCuda, AlgorithmCacheHitOnRepeatedShape) {
     LRP_SKIP_WITHOUT_CUDA();
     Tf32Off tf32_off;

@@ -1,6 +1,6 @@
 // Counters of the CUDA conv2d algorithm cache (a cuDNN algorithm is chosen once per shape and cached),
-// so tests and benchmarks can observe that a repeated shape hits the cache. Defined in api/conv.cpp
-// (every build); only the CUDA backend records into them.
+// so tests and benchmarks can observe that a repeated shape hits the cache, and the per-call tensor size
+// limit the CUDA conv2d splits its batch by. Defined in api/conv.cpp (every build); only CUDA uses them.
 #pragma once
 #include <cstdint>
 
@@ -18,5 +18,13 @@ ConvAlgoCacheStats conv_algo_cache_stats();
 void conv_algo_cache_record(bool hit);
 void conv_algo_record_nondeterministic();
 void conv_algo_record_transform();
+
+// cuDNN supports tensors of at most 2^31 - 1 elements (a documented restriction: more is
+// CUDNN_STATUS_NOT_SUPPORTED), so the CUDA conv2d runs a batch whose input or output exceeds that as several
+// calls on consecutive samples (backward-weight accumulating). Tests lower the limit to exercise the split;
+// n <= 0 restores cuDNN's.
+inline constexpr int64_t kCudnnMaxTensorElements = (int64_t{1} << 31) - 1;
+int64_t conv_max_call_elements();
+void set_conv_max_call_elements(int64_t n);
 
 }  // namespace lrp::kernels

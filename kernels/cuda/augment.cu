@@ -39,7 +39,7 @@ __global__ void augment_batch_k(const __grid_constant__ AugmentDesc d, const uin
 __global__ void random_erasing_k(const __grid_constant__ EraseDesc d, uint64_t seed, uint64_t offset, float* x) {
     __shared__ Box box;
     const int64_t plane = static_cast<int64_t>(d.H) * d.W;
-    for (int n = blockIdx.x; n < d.N; n += gridDim.x) {
+    for (int64_t n = blockIdx.x; n < d.N; n += gridDim.x) {
         __syncthreads();  // the previous sample's box is no longer read
         if (threadIdx.x == 0) box = sample_erase_box(d, seed, offset, n);
         __syncthreads();

@@ -1,7 +1,9 @@
 // CUDA conv2d (forward, backward-data, backward-weight) through the cuDNN 9 legacy convolution API.
 // Per (shape, direction, TF32 setting, device) a plan (descriptors + algorithm from the v7 heuristics
 // + workspace size) is built once and cached; math is FMA-only unless lrp::allow_tf32(), and the
-// algorithm deterministic unless lrp::deterministic() is off.
+// algorithm deterministic unless lrp::deterministic() is off. A batch beyond cuDNN's tensor size limit runs
+// as several calls.
+#include <algorithm>
 #include <array>
 #include <map>
 #include <memory>
@@ -144,34 +146,62 @@ cudnnHandle_t handle_of(const Ctx& ctx) {
 
 void* workspace_of(const Ctx& ctx, const Plan& p) { return p.ws ? ctx.cuda->workspace(p.ws) : nullptr; }
 
-// beta = 0 everywhere: cuDNN does not read the output then (NaN in it does not propagate).
+// Calls f(chunk, first_sample) over consecutive samples, as many per call as keep the call's input and output
+// within cuDNN's per-tensor element limit (one call unless the batch exceeds it; then as PyTorch does).
+template <class F>
+void for_each_call(const Conv2dDesc& d, F&& f) {
+    const int64_t limit = conv_max_call_elements();
+    const int64_t in = int64_t{d.C} * d.H * d.W, out = int64_t{d.K} * d.P() * d.Q();
+    LRP_CHECK(std::max(in, out) <= limit, "conv2d on CUDA: one image's ", in >= out ? "input" : "output", " holds ",
+              std::max(in, out), " elements, more than the ", limit, " cuDNN takes in one tensor (", shape_str(d),
+              "); use smaller images or fewer channels");
+    const int per_call = static_cast<int>(std::min<int64_t>(d.N, limit / std::max<int64_t>({in, out, 1})));
+    for (int n0 = 0; n0 < d.N; n0 += per_call) {
+        Conv2dDesc c = d;
+        c.N = std::min(per_call, d.N - n0);
+        f(c, n0);
+    }
+}
+
+// beta = 0 (but for later calls of a split backward-weight): cuDNN does not read the output then (NaN in it
+// does not propagate).
 void conv2d_fwd(const Ctx& ctx, const Conv2dDesc& d, const float* x, const float* w, const float* b, float* y) {
     cudnnHandle_t h = handle_of(ctx);
-    const Plan& p = plan_for(ctx, h, d, Dir::Fwd);
-    const float one = 1.f, zero = 0.f;
-    LRP_CUDNN_CHECK(cudnnConvolutionForward(h, &one, p.x, x, p.w, w, p.conv,
-                                            static_cast<cudnnConvolutionFwdAlgo_t>(p.algo), workspace_of(ctx, p),
-                                            p.ws, &zero, p.y, y));
-    if (b) LRP_CUDNN_CHECK(cudnnAddTensor(h, &one, p.bias, b, &one, p.y, y));  // y += b broadcast over N, P, Q
+    for_each_call(d, [&](const Conv2dDesc& c, int n0) {
+        const Plan& p = plan_for(ctx, h, c, Dir::Fwd);
+        const float one = 1.f, zero = 0.f;
+        const float* xc = x + int64_t{n0} * d.C * d.H * d.W;
+        float* yc = y + int64_t{n0} * d.K * d.P() * d.Q();
+        LRP_CUDNN_CHECK(cudnnConvolutionForward(h, &one, p.x, xc, p.w, w, p.conv,
+                                                static_cast<cudnnConvolutionFwdAlgo_t>(p.algo), workspace_of(ctx, p),
+                                                p.ws, &zero, p.y, yc));
+        if (b) LRP_CUDNN_CHECK(cudnnAddTensor(h, &one, p.bias, b, &one, p.y, yc));  // y += b over N, P, Q
+    });
 }
 
 void conv2d_dgrad(const Ctx& ctx, const Conv2dDesc& d, const float* dy, const float* w, float* dx) {
     cudnnHandle_t h = handle_of(ctx);
-    const Plan& p = plan_for(ctx, h, d, Dir::Dgrad);
-    const float one = 1.f, zero = 0.f;
-    // dx has the full input shape, so positions no output reads (output_padding) are written as 0.
-    LRP_CUDNN_CHECK(cudnnConvolutionBackwardData(h, &one, p.w, w, p.y, dy, p.conv,
-                                                 static_cast<cudnnConvolutionBwdDataAlgo_t>(p.algo),
-                                                 workspace_of(ctx, p), p.ws, &zero, p.x, dx));
+    for_each_call(d, [&](const Conv2dDesc& c, int n0) {
+        const Plan& p = plan_for(ctx, h, c, Dir::Dgrad);
+        const float one = 1.f, zero = 0.f;
+        // dx has the full input shape, so positions no output reads (output_padding) are written as 0.
+        LRP_CUDNN_CHECK(cudnnConvolutionBackwardData(h, &one, p.w, w, p.y, dy + int64_t{n0} * d.K * d.P() * d.Q(),
+                                                     p.conv, static_cast<cudnnConvolutionBwdDataAlgo_t>(p.algo),
+                                                     workspace_of(ctx, p), p.ws, &zero, p.x,
+                                                     dx + int64_t{n0} * d.C * d.H * d.W));
+    });
 }
 
 void conv2d_wgrad(const Ctx& ctx, const Conv2dDesc& d, const float* x, const float* dy, float* dw) {
     cudnnHandle_t h = handle_of(ctx);
-    const Plan& p = plan_for(ctx, h, d, Dir::Wgrad);
-    const float one = 1.f, zero = 0.f;
-    LRP_CUDNN_CHECK(cudnnConvolutionBackwardFilter(h, &one, p.x, x, p.y, dy, p.conv,
-                                                   static_cast<cudnnConvolutionBwdFilterAlgo_t>(p.algo),
-                                                   workspace_of(ctx, p), p.ws, &zero, p.w, dw));
+    for_each_call(d, [&](const Conv2dDesc& c, int n0) {
+        const Plan& p = plan_for(ctx, h, c, Dir::Wgrad);
+        const float one = 1.f, zero = 0.f;
+        LRP_CUDNN_CHECK(cudnnConvolutionBackwardFilter(
+            h, &one, p.x, x + int64_t{n0} * d.C * d.H * d.W, p.y, dy + int64_t{n0} * d.K * d.P() * d.Q(), p.conv,
+            static_cast<cudnnConvolutionBwdFilterAlgo_t>(p.algo), workspace_of(ctx, p), p.ws, n0 == 0 ? &zero : &one,
+            p.w, dw));
+    });
 }
 
 }  // namespace

@@ -1,8 +1,9 @@
 // Self-tests of the CUDA emulation (built with LRP_CUDA_EMULATION only): the collectives it must get right
 // and the misuse it must report (a warp exchange with an exited lane, a CUB block of the wrong size, an
-// invalid launch, a copy past an allocation, a synchronisation inside a capture).
+// invalid launch, a copy past an allocation, a synchronisation inside a capture), and cuDNN's descriptor rules.
 #include <cub/cub.cuh>
 #include <cuda_runtime.h>
+#include <cudnn.h>
 #include <gtest/gtest.h>
 
 #include <vector>
@@ -108,6 +109,20 @@ TEST(CudaEmulation, MisuseIsReported) {
     EXPECT_EQ(cudaFree(d), cudaSuccess);
     EXPECT_EQ(cudaFree(dx), cudaSuccess);
     EXPECT_EQ(cudaFree(dsum), cudaSuccess);
+}
+
+// cuDNN's documented descriptor rules: NCHW fp32 only here, positive sizes, fewer than 2^31 elements.
+TEST(CudaEmulation, CudnnTensorDescriptorRules) {
+    cudnnTensorDescriptor_t t = nullptr;
+    ASSERT_EQ(cudnnCreateTensorDescriptor(&t), CUDNN_STATUS_SUCCESS);
+    EXPECT_EQ(cudnnSetTensor4dDescriptor(t, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, 1, 1, 46341, 46340),
+              CUDNN_STATUS_SUCCESS) << "2^31 - 41,708 elements";
+    EXPECT_EQ(cudnnSetTensor4dDescriptor(t, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, 2, 1, 32768, 32768),
+              CUDNN_STATUS_NOT_SUPPORTED) << "2^31 elements";
+    EXPECT_EQ(cudnnSetTensor4dDescriptor(t, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, 1, 0, 4, 4), CUDNN_STATUS_BAD_PARAM);
+    EXPECT_EQ(cudnnSetTensor4dDescriptor(t, CUDNN_TENSOR_NHWC, CUDNN_DATA_FLOAT, 1, 1, 4, 4),
+              CUDNN_STATUS_NOT_SUPPORTED);
+    EXPECT_EQ(cudnnDestroyTensorDescriptor(t), CUDNN_STATUS_SUCCESS);
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 // picker's rules run; every direction is a direct double-accumulated convolution over bounds-checked operands.
 #include <cudnn.h>
 
+#include <cstdint>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -157,6 +158,7 @@ cudnnStatus_t cudnnSetTensor4dDescriptor(cudnnTensorDescriptor_t d, cudnnTensorF
                                          int c, int h, int w) {
     if (f != CUDNN_TENSOR_NCHW || t != CUDNN_DATA_FLOAT) return CUDNN_STATUS_NOT_SUPPORTED;
     if (n <= 0 || c <= 0 || h <= 0 || w <= 0) return CUDNN_STATUS_BAD_PARAM;
+    if (int64_t{n} * c * h * w > INT32_MAX) return CUDNN_STATUS_NOT_SUPPORTED;  // documented: < 2^31 elements
     *d = T{n, c, h, w};
     return CUDNN_STATUS_SUCCESS;
 }

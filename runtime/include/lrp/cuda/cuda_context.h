@@ -1,6 +1,8 @@
 // CudaContext: one per CUDA device, created on first use after a successful probe. Owns the stream
 // every op runs on, the caching allocator, lazily created cuBLAS/cuDNN handles bound to that stream,
-// and a reusable workspace. CUDA builds only; kernels reach it through KernelCtx::cuda.
+// and a reusable workspace. CUDA builds only; kernels reach it through KernelCtx::cuda. One host thread
+// at a time drives a context's ops: an op's launches share the workspace (and cuBLAS math mode) with no
+// lock held between them, so two threads queueing ops on one context could interleave them.
 #pragma once
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
