@@ -7,7 +7,8 @@
 #                OpenBLAS, so the whole suite also runs on lrpcu's own GEMM (as the GPU machine's build does)
 #   --cuda-emulation  the CUDA backend built by the host compiler against tests/cuda_emu (kernels run as CPU
 #                fibers, cudart/cuBLAS/cuDNN emulated on host memory), in build-emu/ by default, with
-#                LRP_REQUIRE_CUDA=1: every CUDA test runs without a GPU. It checks kernel logic, launch
+#                LRP_REQUIRE_CUDA=1: every CUDA test runs without a GPU, then the CUDA tests again with each
+#                block's threads in reverse order (LRP_EMU_ORDER=reverse). It checks kernel logic, launch
 #                configurations, library arguments and graph capture rules; it is no substitute for a GPU run
 # CUDA comparisons skip without a GPU; set LRP_REQUIRE_CUDA=1 on a GPU machine to make them mandatory.
 set -euo pipefail
@@ -71,6 +72,9 @@ if ((emulation)); then
   # The GoogleTest cases only: the command-line and script tests would train through the emulated device
   # for many minutes each, and the other configurations run them.
   ctest --output-on-failure -j "$jobs" -E '^(Cli|Scripts)\.'
+  # Once more with each block's threads run last-first: a kernel that reads what another thread writes
+  # without a barrier between them sees the write in one of the two orders and not in the other.
+  LRP_EMU_ORDER=reverse ctest --output-on-failure -j "$jobs" -R 'Cuda'
 else
   ctest --output-on-failure -j "$jobs"
 fi

@@ -1,12 +1,14 @@
-// CUDA emulation (tests only): runs a grid block by block; a block's threads are ucontext fibers that switch
-// only at barriers. Misuse a GPU would punish (a barrier some threads never reach, a shuffle with a lane
-// that left) is reported as a launch failure naming it. LRP_EMU_ORDER=reverse runs threads last-first.
+// CUDA emulation (tests only): runs a grid block by block; a block's threads are fibers that switch only at
+// barriers (on x86-64 a register-only switch, no system call; elsewhere ucontext). Misuse a GPU would punish (a
+// barrier some threads never reach, a shuffle with a lane that left) is reported as a launch failure naming
+// it. LRP_EMU_ORDER=reverse runs threads last-first.
 #include "lrp_emu/scheduler.h"
 
 #include <sys/mman.h>
 #include <ucontext.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
@@ -37,6 +39,59 @@ struct Stack {
     Stack& operator=(const Stack&) = delete;
 };
 
+// A suspended fiber (or the scheduler). On x86-64: its stack pointer, below which lrp_emu_switch saved the
+// callee-saved registers and the SSE/x87 control words (the System V ABI's preserved state); swapcontext
+// would also save the signal mask, two system calls per switch.
+#if defined(__x86_64__)
+#define LRP_EMU_FAST_SWITCH 1
+struct Context {
+    void* sp = nullptr;
+};
+extern "C" void lrp_emu_switch(void** save_sp, void* to_sp);
+asm(R"(
+    .text
+    .p2align 4
+    .globl lrp_emu_switch
+    .hidden lrp_emu_switch
+    .type lrp_emu_switch, @function
+lrp_emu_switch:
+    pushq %rbp
+    pushq %rbx
+    pushq %r12
+    pushq %r13
+    pushq %r14
+    pushq %r15
+    subq $8, %rsp
+    stmxcsr (%rsp)
+    fnstcw 4(%rsp)
+    movq %rsp, (%rdi)
+    movq %rsi, %rsp
+    ldmxcsr (%rsp)
+    fldcw 4(%rsp)
+    addq $8, %rsp
+    popq %r15
+    popq %r14
+    popq %r13
+    popq %r12
+    popq %rbx
+    popq %rbp
+    ret
+    .size lrp_emu_switch, .-lrp_emu_switch
+)");
+#else
+struct Context {
+    ucontext_t uc;
+};
+#endif
+
+void switch_to(Context& from, Context& to) {
+#if LRP_EMU_FAST_SWITCH
+    lrp_emu_switch(&from.sp, to.sp);
+#else
+    swapcontext(&from.uc, &to.uc);
+#endif
+}
+
 enum class State { Runnable, Waiting, Done };
 
 struct Warp {
@@ -47,14 +102,14 @@ struct Warp {
 
 struct Block {
     int n = 0;
-    std::vector<ucontext_t> ctx;
+    std::vector<Context> ctx;
     std::vector<State> state;
     std::vector<char> at_block;  // waiting at the block barrier (else at a warp barrier)
     int done = 0, arrived = 0;
     int or_acc = 0, or_result = 0;
     std::vector<Warp> warps;
     std::string error;
-    ucontext_t sched;
+    Context sched;
     int cur = 0;
     const std::function<void()>* body = nullptr;
 };
@@ -74,7 +129,7 @@ void set_thread(int t) {
 void wait_here(Block& b) {
     const int me = b.cur;
     b.state[me] = State::Waiting;
-    swapcontext(&b.ctx[me], &b.sched);
+    switch_to(b.ctx[me], b.sched);
     if (!b.error.empty()) fail("aborted");  // another thread failed: unwind this one
 }
 
@@ -129,6 +184,42 @@ void trampoline() {
         b.error = "a thread exited while lanes of its warp waited for it in a warp exchange";
 }
 
+#if LRP_EMU_FAST_SWITCH
+// A fiber's first frame: the body, then back to the scheduler for good (it never resumes a finished fiber).
+[[noreturn]] void fiber_entry() {
+    trampoline();
+    Block& b = *g_block;
+    switch_to(b.ctx[b.cur], b.sched);
+    __builtin_trap();
+}
+#endif
+
+// Prepares fiber t of `b` to start at the trampoline on `stack` when first switched to.
+void start_fiber(Block& b, int t, Stack& stack) {
+#if LRP_EMU_FAST_SWITCH
+    // What lrp_emu_switch pops, from the lowest address: control words, r15..rbx, rbp (zero), the return address
+    // (fiber_entry), and a null return address for fiber_entry itself, which so starts with rsp = 8 (mod 16).
+    auto top = reinterpret_cast<uintptr_t>(stack.base + kGuard + kStack) & ~uintptr_t{15};
+    auto* slot = reinterpret_cast<uint64_t*>(top);
+    slot[-1] = 0;
+    slot[-2] = reinterpret_cast<uint64_t>(&fiber_entry);
+    for (int r = 3; r <= 8; ++r) slot[-r] = 0;
+    uint32_t mxcsr = 0;
+    uint16_t fpcw = 0;
+    asm volatile("stmxcsr %0" : "=m"(mxcsr));
+    asm volatile("fnstcw %0" : "=m"(fpcw));
+    slot[-9] = mxcsr | static_cast<uint64_t>(fpcw) << 32;
+    b.ctx[t].sp = &slot[-9];
+#else
+    ucontext_t& uc = b.ctx[t].uc;
+    getcontext(&uc);
+    uc.uc_stack.ss_sp = stack.base + kGuard;
+    uc.uc_stack.ss_size = kStack;
+    uc.uc_link = &b.sched.uc;
+    makecontext(&uc, trampoline, 0);
+#endif
+}
+
 bool reverse_order() {
     static const bool r = [] {
         const char* e = std::getenv("LRP_EMU_ORDER");
@@ -140,11 +231,7 @@ bool reverse_order() {
 std::string run_block(Block& b) {
     while (static_cast<int>(g_stacks.size()) < b.n) g_stacks.push_back(std::make_unique<Stack>());
     for (int t = 0; t < b.n; ++t) {
-        getcontext(&b.ctx[t]);
-        b.ctx[t].uc_stack.ss_sp = g_stacks[t]->base + kGuard;
-        b.ctx[t].uc_stack.ss_size = kStack;
-        b.ctx[t].uc_link = &b.sched;
-        makecontext(&b.ctx[t], trampoline, 0);
+        start_fiber(b, t, *g_stacks[t]);
         b.state[t] = State::Runnable;
     }
     int live = b.n;
@@ -155,7 +242,7 @@ std::string run_block(Block& b) {
             if (b.state[t] != State::Runnable) continue;
             b.cur = t;
             set_thread(t);
-            swapcontext(&b.sched, &b.ctx[t]);
+            switch_to(b.sched, b.ctx[t]);
             ran = true;
             if (b.state[t] == State::Done) --live;
         }
