@@ -20,6 +20,15 @@ set(LRP_HAVE_CUDA ON)
 set(LRP_HAVE_CUDNN ON)
 set(LRP_CUDA_LIBS lrp_cuda_emu lrp_cudnn CUDA::nvtx3)
 
+# nvcc contracts a * b + c into fused multiply-adds by default (--fmad=true); LRP_EMU_FMA does so in the emulated
+# kernels (needs a CPU with FMA), so a test that expects bitwise CPU/CUDA equality where a GPU would round
+# differently fails here too.
+option(LRP_EMU_FMA "contract multiply-adds in the emulated kernels as nvcc does (x86-64 with FMA)" OFF)
+set(LRP_EMU_FLAGS "-include;lrp_emu/device.h;-Wno-deprecated-declarations;-Wno-unused-parameter;-Wno-unknown-pragmas")
+if(LRP_EMU_FMA)
+  list(APPEND LRP_EMU_FLAGS -mfma -ffp-contract=fast)
+endif()
+
 # The .cu files with their launches rewritten (tests/cuda_emu/rewrite_launch.py), compiled as C++ with the
 # emulated device builtins force-included.
 function(lrp_emulated_cuda_sources out)
@@ -32,7 +41,7 @@ function(lrp_emulated_cuda_sources out)
       COMMAND Python3::Interpreter ${LRP_EMU_DIR}/rewrite_launch.py ${cu} ${cpp}
       DEPENDS ${cu} ${LRP_EMU_DIR}/rewrite_launch.py VERBATIM)
     set_source_files_properties(${cpp} PROPERTIES
-      COMPILE_OPTIONS "-include;lrp_emu/device.h;-Wno-deprecated-declarations;-Wno-unused-parameter;-Wno-unknown-pragmas"
+      COMPILE_OPTIONS "${LRP_EMU_FLAGS}"
       INCLUDE_DIRECTORIES "${LRP_EMU_DIR}/include;${CMAKE_CURRENT_SOURCE_DIR}/cuda")
     list(APPEND result ${cpp})
   endforeach()

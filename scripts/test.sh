@@ -8,7 +8,8 @@
 #   --cuda-emulation  the CUDA backend built by the host compiler against tests/cuda_emu (kernels run as CPU
 #                fibers, cudart/cuBLAS/cuDNN emulated on host memory), in build-emu/ by default, with
 #                LRP_REQUIRE_CUDA=1: every CUDA test runs without a GPU, then the CUDA tests again with each
-#                block's threads in reverse order (LRP_EMU_ORDER=reverse). It checks kernel logic, launch
+#                block's threads in reverse order (LRP_EMU_ORDER=reverse); multiply-adds are fused as nvcc
+#                fuses them where the CPU has FMA (LRP_EMU_FMA). It checks kernel logic, launch
 #                configurations, library arguments and graph capture rules; it is no substitute for a GPU run
 # CUDA comparisons skip without a GPU; set LRP_REQUIRE_CUDA=1 on a GPU machine to make them mandatory.
 set -euo pipefail
@@ -44,7 +45,11 @@ if ((sanitize)); then
   export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:strict_string_checks=1"
 elif ((emulation)); then
   build=${build:-build-emu}
-  cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DLRP_CUDA_EMULATION=ON -DLRP_BUILD_BENCH=OFF -DLRP_WERROR=ON
+  # Multiply-adds contracted as nvcc contracts them, where this CPU can run FMA instructions.
+  fma=OFF
+  grep -qw fma /proc/cpuinfo 2>/dev/null && fma=ON
+  cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DLRP_CUDA_EMULATION=ON -DLRP_EMU_FMA=$fma -DLRP_BUILD_BENCH=OFF \
+    -DLRP_WERROR=ON
   export LRP_REQUIRE_CUDA=1
 elif ((cpu_only)); then
   build=${build:-build-cpu}
