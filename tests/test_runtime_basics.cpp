@@ -23,6 +23,14 @@ TEST(ErrorCpu, CarriesLocationExpressionAndDetail) {
         EXPECT_NE(m.find("x == 4"), std::string::npos) << m;
         EXPECT_NE(m.find("x was 3"), std::string::npos) << m;
     }
+    try {
+        LRP_THROW("no such thing: ", 7);
+    } catch (const Error& e) {  // location and message, no stand-in expression
+        const std::string m = e.what();
+        EXPECT_NE(m.find("test_runtime_basics.cpp:"), std::string::npos) << m;
+        EXPECT_NE(m.find(": no such thing: 7"), std::string::npos) << m;
+        EXPECT_EQ(m.find(": error:"), std::string::npos) << m;
+    }
 }
 
 TEST(ParseCpu, FiniteFloatsOnlyAndTheWholeText) {

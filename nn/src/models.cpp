@@ -146,13 +146,17 @@ std::vector<std::string> known_archs() {
     return out;
 }
 
-std::unique_ptr<Sequential> make_model(const ModelSpec& s) {
+void check_known_arch(const std::string& arch) {
     const auto known = known_archs();
-    if (std::find(known.begin(), known.end(), s.arch) == known.end()) {
+    if (std::find(known.begin(), known.end(), arch) == known.end()) {
         std::string list;
         for (auto& k : known) list += (list.empty() ? "" : ", ") + k;
-        LRP_THROW("unknown architecture '", s.arch, "'; known: ", list);
+        LRP_THROW("unknown architecture '", arch, "'; known: ", list);
     }
+}
+
+std::unique_ptr<Sequential> make_model(const ModelSpec& s) {
+    check_known_arch(s.arch);
     LRP_CHECK(s.num_classes > 0, "num_classes must be positive (got ", s.num_classes, ")");
     LRP_CHECK(s.in_channels > 0, "in_channels must be positive (got ", s.in_channels, ")");
     LRP_CHECK(s.base_width > 0, "base_width must be positive (got ", s.base_width, ")");

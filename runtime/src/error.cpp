@@ -4,7 +4,8 @@
 namespace lrp {
 
 void throw_error(const char* file, int line, const char* expr, const std::string& detail) {
-    std::string msg = str(file, ":", line, ": ", expr);
+    std::string msg = str(file, ":", line);
+    if (*expr) msg += str(": ", expr);  // LRP_THROW has none
     if (!detail.empty()) msg += ": " + detail;
     throw Error(msg);
 }

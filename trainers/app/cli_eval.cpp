@@ -43,6 +43,7 @@ int run_eval(const std::vector<std::string>& args) {
     if (int rc = parse_args(app, args); rc >= 0) return rc;
     LRP_CHECK(split == "test" || split == "train", "--split must be test or train (got '", split, "')");
     LRP_CHECK(subset >= 0, "--subset must be >= 0 (0: all images), got ", subset);
+    LRP_CHECK(batch >= 1, "--batch-size must be >= 1 (got ", batch, ")");
     train::check_stream_mode(stream);
     LRP_CHECK(std::filesystem::exists(weights), "--weights: '", weights, "' does not exist");
 
@@ -56,6 +57,7 @@ int run_eval(const std::vector<std::string>& args) {
     if (data_dir.empty()) data_dir = cfg.value("data-dir", "");
     width = train::checked_width(width, cfg, weights);
     LRP_CHECK(!arch.empty(), "--arch is required for weights that do not record it (a plain state_dict)");
+    nn::check_known_arch(arch);
     LRP_CHECK(!dataset.empty(), "--dataset is required for weights that do not record it (a plain state_dict)");
     LRP_CHECK(dataset == "folder" || (!app.count("--resize") && !app.count("--crop")),
               "--resize/--crop apply to --dataset folder only (the dataset is ", dataset, ")");

@@ -140,6 +140,7 @@ int run_explain(const std::vector<std::string>& args) {
     train::check_arch(arch, cfg, weights);
     if (arch.empty()) arch = cfg.value("arch", "");
     LRP_CHECK(!arch.empty(), "--arch is required for weights that do not record it (a plain state_dict)");
+    nn::check_known_arch(arch);
     width = train::checked_width(width, cfg, weights);
 
     make_composite_from_flags(app, cf, {0.f}, {1.f});  // the flags checked before any work; bounds come later

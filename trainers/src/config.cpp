@@ -8,6 +8,7 @@
 
 #include "lrp/error.h"
 #include "lrp/nn/json_parse.h"
+#include "lrp/nn/models.h"
 
 namespace lrp::train {
 
@@ -21,6 +22,7 @@ void TrainConfig::resolve_defaults() {
 void TrainConfig::validate() const {
     LRP_CHECK(epochs >= 1, "--epochs must be >= 1 (got ", epochs, ")");
     LRP_CHECK(batch_size >= 1, "--batch-size must be >= 1 (got ", batch_size, ")");
+    nn::check_known_arch(arch);  // before any data is read
     LRP_CHECK(width >= 1, "--width must be >= 1 (got ", width, ")");
     LRP_CHECK(optimizer == "sgd" || optimizer == "adamw", "--optimizer must be sgd or adamw (got '", optimizer, "')");
     LRP_CHECK(lr >= 0 && lr < 1e3, "--lr must be in [0, 1000) (got ", lr, ")");

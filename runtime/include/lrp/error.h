@@ -12,7 +12,7 @@ public:
     explicit Error(const std::string& what) : std::runtime_error(what) {}
 };
 
-// Builds "file:line: expr: detail" and throws lrp::Error.
+// Builds "file:line: expr: detail" ("file:line: detail" for an empty expr) and throws lrp::Error.
 [[noreturn]] void throw_error(const char* file, int line, const char* expr, const std::string& detail);
 
 // Concatenates anything streamable into a string: lrp::str("shape ", s, " vs ", t).
@@ -31,5 +31,5 @@ std::string str(const Args&... args) {
         if (!(cond)) ::lrp::throw_error(__FILE__, __LINE__, #cond, ::lrp::str(__VA_ARGS__)); \
     } while (0)
 
-// Unconditional failure with a message.
-#define LRP_THROW(...) ::lrp::throw_error(__FILE__, __LINE__, "error", ::lrp::str(__VA_ARGS__))
+// Unconditional failure with a message ("file:line: message").
+#define LRP_THROW(...) ::lrp::throw_error(__FILE__, __LINE__, "", ::lrp::str(__VA_ARGS__))

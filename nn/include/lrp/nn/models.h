@@ -24,6 +24,8 @@ struct ModelSpec {
 // Parses and validates the spec; throws naming the unknown architecture and listing the known ones.
 std::unique_ptr<Sequential> make_model(const ModelSpec& spec);
 std::vector<std::string> known_archs();
+// Throws naming `arch` and listing the known ones when it is not one of them.
+void check_known_arch(const std::string& arch);
 
 // "torchvision": kaiming-normal (fan_out, relu) convs, BN 1/0, Linear as torchvision's ResNet/VGG;
 // "pytorch-default": each layer's reset_parameters(). Runs on the model's device.
