@@ -2,7 +2,10 @@
 // and metrics bit for bit, after an epoch or inside one (--stop-after-step), for every stateful piece
 // (optimisers, schedules, augmentation, dropout, RelDrop); what a resume warns about or refuses; files
 // that a failed write must leave intact; the interrupt guard behind Ctrl-C.
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <csignal>
@@ -320,6 +323,38 @@ TEST(TrainerCpu, FailedWritesOnResumeKeepTheRunsFiles) {
     EXPECT_EQ(rows(d).size(), 2u);
 }
 
+// One run per --out: while another process (here: another open file) holds <out>/.lock, a run is refused
+// before it touches anything; the temporary files a run killed mid-write left behind go when the next starts.
+TEST(TrainerCpu, ARunDirectoryInUseIsRefusedAndLeftoverTempFilesGo) {
+    const std::string d = fresh_dir("locked");
+    TrainConfig c = tiny(d);
+    c.epochs = 1;
+    run_training(c);
+    const std::string ckpt = test::read_all(d + "/checkpoint.safetensors");
+    c.resume = true;
+    c.epochs = 2;
+    {
+        const int fd = ::open((d + "/.lock").c_str(), O_RDWR | O_CLOEXEC);
+        ASSERT_GE(fd, 0);
+        ASSERT_EQ(::flock(fd, LOCK_EX | LOCK_NB), 0);
+        try {
+            run_training(c);
+            ADD_FAILURE() << "no error while the run directory was locked";
+        } catch (const Error& e) {
+            EXPECT_NE(std::string(e.what()).find("is in use by another lrpcu run"), std::string::npos) << e.what();
+        }
+        ::close(fd);
+    }
+    EXPECT_EQ(test::read_all(d + "/checkpoint.safetensors"), ckpt);
+    EXPECT_EQ(rows(d).size(), 1u);
+    for (const char* f : {"/checkpoint.safetensors.tmp.4242.0", "/config.json.tmp", "/notes.tmp.1.2"})
+        std::ofstream(d + f) << "partial";
+    EXPECT_EQ(run_training(c).epochs, 2) << "the lock went with its holder";
+    EXPECT_FALSE(std::filesystem::exists(d + "/checkpoint.safetensors.tmp.4242.0"));
+    EXPECT_FALSE(std::filesystem::exists(d + "/config.json.tmp"));
+    EXPECT_TRUE(std::filesystem::exists(d + "/notes.tmp.1.2")) << "not a file of the run's: kept";
+}
+
 // InterruptGuard: SIGINT and SIGTERM only set the flag while it lives (the process goes on), the first
 // signal is the one reported, and the handlers that were there before come back when it goes.
 namespace {
@@ -340,6 +375,7 @@ TEST(InterruptCpu, SignalsSetTheFlagAndTheOldHandlersComeBack) {
         EXPECT_EQ(g_previous_handler_calls, 0) << "the old handler ran while the guard lived";
         std::raise(SIGINT);  // a repeat within a second is the same request: the process goes on
         EXPECT_EQ(InterruptGuard::received(), SIGTERM);
+        std::raise(SIGPIPE);  // ignored while the guard lives: a closed output pipe fails writes instead
     }
     {
         InterruptGuard again;  // a new guard starts clear
@@ -350,6 +386,9 @@ TEST(InterruptCpu, SignalsSetTheFlagAndTheOldHandlersComeBack) {
     std::raise(SIGINT);
     std::raise(SIGTERM);
     EXPECT_EQ(g_previous_handler_calls, 2) << "the handlers from before the guard did not come back";
+    struct sigaction pipe_now{};
+    ::sigaction(SIGPIPE, nullptr, &pipe_now);
+    EXPECT_EQ(pipe_now.sa_handler, SIG_DFL) << "SIGPIPE's handler from before the guard did not come back";
     std::signal(SIGINT, old_int);
     std::signal(SIGTERM, old_term);
 }

@@ -2,6 +2,7 @@
 // per-channel statistics, decoded on a few threads with exactly compute_mean_std's integer sums.
 #include <algorithm>
 #include <exception>
+#include <system_error>
 #include <thread>
 
 #include "io.h"
@@ -63,7 +64,12 @@ void folder_mean_std(FolderIndex& ix, int64_t max_images, int threads) {
         }
     };
     std::vector<std::thread> pool;
-    for (int t = 1; t < threads; ++t) pool.emplace_back(work, t);
+    int started = 1;  // shards 1 .. started-1 run on threads of their own
+    try {
+        for (; started < threads; ++started) pool.emplace_back(work, started);
+    } catch (const std::system_error&) {  // fewer threads allowed (a container's process limit): shards run here
+    }
+    for (int t = started; t < threads; ++t) work(t);
     work(0);
     for (auto& th : pool) th.join();
     for (auto& e : errors)

@@ -7,12 +7,12 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "lrp/durable_file.h"
 #include "lrp/error.h"
 #include "lrp/nn/json_parse.h"
 
@@ -69,16 +69,6 @@ void read_at(int fd, void* dst, uint64_t n, uint64_t off, const std::string& pat
         ST_CHECK(r >= 0, "read failed at byte ", off, ": ", std::strerror(errno));
         ST_CHECK(r > 0, "unexpected end of file at byte ", off, " (did the file change while it was read?)");
         p += r, n -= static_cast<uint64_t>(r), off += static_cast<uint64_t>(r);
-    }
-}
-
-void write_all(int fd, const void* src, size_t n, const std::string& path) {
-    const auto* p = static_cast<const char*>(src);
-    while (n > 0) {
-        ssize_t w = ::write(fd, p, std::min<size_t>(n, size_t{1} << 30));
-        if (w < 0 && errno == EINTR) continue;
-        LRP_CHECK(w > 0, "safetensors: writing '", path, "' failed: ", std::strerror(w < 0 ? errno : EIO));
-        p += w, n -= static_cast<size_t>(w);
     }
 }
 
@@ -300,40 +290,15 @@ void save_safetensors(const std::string& path, const StateDict& sd, const std::m
     unsigned char len_bytes[8];
     for (int i = 0; i < 8; ++i) len_bytes[i] = static_cast<unsigned char>(uint64_t{text.size()} >> (8 * i));
 
-    // Write a temporary file next to `path`, make it durable, then rename it over `path`.
-    static std::atomic<unsigned> counter{0};
-    std::string tmp;
-    Fd f;
-    for (int attempt = 0; attempt < 100 && f.fd < 0; ++attempt) {
-        tmp = path + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter++);
-        f.fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-        if (f.fd < 0 && errno != EEXIST) break;
-    }
-    LRP_CHECK(f.fd >= 0, "save_safetensors '", path, "': cannot create temporary file '", tmp, "': ",
-              std::strerror(errno));
-    try {
-        write_all(f.fd, len_bytes, 8, tmp);
-        write_all(f.fd, text.data(), text.size(), tmp);
+    // A temporary file next to `path`, made durable, then renamed over it (durable_file.h).
+    write_file_atomic(path, [&](FileSink& f) {
+        f.write(len_bytes, 8);
+        f.write(text);
         for (const auto* kv : layout) {
             Tensor host = kv->second.to(Device::cpu());
-            write_all(f.fd, host.raw_data(), host.nbytes(), tmp);
+            f.write(host.raw_data(), host.nbytes());
         }
-        LRP_CHECK(::fsync(f.fd) == 0, "safetensors: fsync of '", tmp, "' failed: ", std::strerror(errno));
-        int fd = f.fd;
-        f.fd = -1;
-        LRP_CHECK(::close(fd) == 0, "safetensors: closing '", tmp, "' failed: ", std::strerror(errno));
-        LRP_CHECK(::rename(tmp.c_str(), path.c_str()) == 0, "save_safetensors: cannot rename '", tmp, "' to '",
-                  path, "': ", std::strerror(errno));
-    } catch (...) {
-        ::unlink(tmp.c_str());
-        throw;
-    }
-    // Make the rename itself durable (best effort: some filesystems refuse fsync on a directory).
-    size_t slash = path.find_last_of('/');
-    std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
-    Fd d;
-    d.fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (d.fd >= 0) (void)::fsync(d.fd);
+    }, "save_safetensors");
 }
 
 void check_state_dict(const StateDict& sd, const std::vector<ParamSpec>& expected, bool allow_unexpected) {

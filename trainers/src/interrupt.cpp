@@ -1,10 +1,12 @@
 // InterruptGuard: SIGINT/SIGTERM set a flag for the trainer; another one more than a second later gets the
-// default action.
+// default action. SIGPIPE is ignored meanwhile: a closed pipe on stdout/stderr (`| tee` ended by the same
+// Ctrl-C) makes writes fail instead of killing the run before its checkpoint.
 #include "lrp/train/interrupt.h"
 
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <csignal>
 #include <cstdint>
 #include <ctime>
@@ -30,15 +32,20 @@ int64_t now_ns() {  // clock_gettime is async-signal-safe
 // request delivered twice (a terminal's Ctrl-C reaches the whole process group, and wrappers such as
 // timeout(1) forward it again), not as "quit now"; a later one ends the process with the default action.
 extern "C" void on_signal(int sig) {
+    const int saved_errno = errno;  // the interrupted code may be about to read it
     if (g_signal.load() == 0) {
         g_first_ns.store(now_ns());
         g_signal.store(sig);
         static const char msg[] = "\nlrpcu: stopping after this step with a checkpoint (signal again a second later to quit now)\n";
         const ssize_t w = ::write(STDERR_FILENO, msg, sizeof msg - 1);
         (void)w;
+        errno = saved_errno;
         return;
     }
-    if (now_ns() - g_first_ns.load() < 1000000000) return;
+    if (now_ns() - g_first_ns.load() < 1000000000) {
+        errno = saved_errno;
+        return;
+    }
     struct sigaction dfl{};
     dfl.sa_handler = SIG_DFL;
     sigemptyset(&dfl.sa_mask);
@@ -53,13 +60,18 @@ InterruptGuard::InterruptGuard() {
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
     sa.sa_flags = SA_RESTART;  // blocking reads and waits carry on; the trainer checks the flag per step
-    LRP_CHECK(::sigaction(SIGINT, &sa, &old_int_) == 0 && ::sigaction(SIGTERM, &sa, &old_term_) == 0,
+    struct sigaction ign{};
+    ign.sa_handler = SIG_IGN;
+    sigemptyset(&ign.sa_mask);
+    LRP_CHECK(::sigaction(SIGINT, &sa, &old_int_) == 0 && ::sigaction(SIGTERM, &sa, &old_term_) == 0 &&
+                  ::sigaction(SIGPIPE, &ign, &old_pipe_) == 0,
               "cannot install the interrupt handlers: ", std::strerror(errno));
 }
 
 InterruptGuard::~InterruptGuard() {
     ::sigaction(SIGINT, &old_int_, nullptr);
     ::sigaction(SIGTERM, &old_term_, nullptr);
+    ::sigaction(SIGPIPE, &old_pipe_, nullptr);
 }
 
 int InterruptGuard::received() { return g_signal.load(); }

@@ -1,11 +1,18 @@
-// The run directory's text files: atomic rewrites, metrics rows appended, truncated on resume, or set
-// aside when no checkpoint goes with them (run_files.h).
+// The run directory: its lock, and its text files (durable atomic rewrites, metrics rows appended durably,
+// truncated on resume, or set aside when no checkpoint goes with them) (run_files.h).
 #include "run_files.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 
 #include <nlohmann/json.hpp>
 
+#include "lrp/durable_file.h"
 #include "lrp/error.h"
 #include "lrp/nn/json_parse.h"
 #include "lrp/log.h"
@@ -14,25 +21,49 @@ namespace fs = std::filesystem;
 
 namespace lrp::train {
 
-// Replaces a text file through a temporary file and a rename: the old contents survive any failure.
-void write_text_atomic(const fs::path& p, const std::string& text) {
-    const fs::path tmp = p.string() + ".tmp";
-    {
-        std::ofstream f(tmp, std::ios::trunc);
-        f << text;
-        f.flush();
-        LRP_CHECK(f.good(), "cannot write '", tmp.string(), "' (disk full or not writable?); '", p.string(),
-                  "' is unchanged");
+RunDirLock::RunDirLock(const fs::path& out) {
+    const std::string path = (out / ".lock").string();
+    fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+    LRP_CHECK(fd_ >= 0, "--out '", out.string(), "': cannot create its lock file '", path, "': ", std::strerror(errno));
+    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+        const int err = errno;
+        if (err == EWOULDBLOCK) {
+            ::close(fd_);
+            fd_ = -1;
+            LRP_THROW("--out '", out.string(), "' is in use by another lrpcu run (it holds '", path, "'); wait for ",
+                      "it to finish or choose another --out (nothing was touched)");
+        }
+        log_warn("--out '", out.string(), "': cannot lock '", path, "' (", std::strerror(err), "): a second run on ",
+                 "this folder would not be refused");
     }
+    // Temporary files of an earlier run killed mid-write (each as large as what it was writing).
+    static const char* const kTargets[] = {"checkpoint.safetensors", "model.safetensors", "config.json",
+                                           "metrics.jsonl"};
     std::error_code ec;
-    fs::rename(tmp, p, ec);
-    LRP_CHECK(!ec, "cannot rename '", tmp.string(), "' to '", p.string(), "': ", ec.message());
+    for (const auto& e : fs::directory_iterator(out, ec)) {
+        const std::string name = e.path().filename().string();
+        for (const char* t : kTargets)
+            if (is_atomic_temp_of(name, t) || name == std::string(t) + ".tmp") {
+                std::error_code rm;
+                if (fs::remove(e.path(), rm)) log_info("removed '", e.path().string(), "', left by an interrupted write");
+            }
+    }
+}
+
+RunDirLock::~RunDirLock() {
+    if (fd_ >= 0) ::close(fd_);  // releases the lock
+}
+
+// Replaces a text file durably through a temporary file and a rename: the old contents survive any failure.
+void write_text_atomic(const fs::path& p, const std::string& text) {
+    write_file_atomic(p.string(), [&](FileSink& f) { f.write(text); }, "writing the run file");
 }
 
 // Keeps metrics.jsonl rows of epochs <= `epoch` (after a resume, rows of unfinished epochs go).
 void truncate_metrics(const fs::path& p, int64_t epoch) {
     if (!fs::exists(p)) return;
     std::ifstream in(p);
+    LRP_CHECK(in.is_open(), "cannot read '", p.string(), "' to continue it (", std::strerror(errno), ")");
     std::string line, kept;
     while (std::getline(in, line)) {
         try {
@@ -42,6 +73,7 @@ void truncate_metrics(const fs::path& p, int64_t epoch) {
         } catch (const std::exception&) {  // a torn last line from a crash (or a corrupt one): drop it
         }
     }
+    LRP_CHECK(!in.bad(), "reading '", p.string(), "' failed; it is left as it was");
     in.close();
     write_text_atomic(p, kept);
 }
@@ -65,12 +97,9 @@ void set_aside_metrics(const fs::path& out) {
     log_warn("'", p.string(), "' held rows of an earlier run without a checkpoint: moved to '", to.string(), "'");
 }
 
-// Appends one line, checked (a full disk is an error, not a lost metrics row).
+// Appends one line durably, checked (a full disk is an error, not a lost metrics row).
 void append_line(const fs::path& p, const std::string& line) {
-    std::ofstream f(p, std::ios::app);
-    f << line << "\n";
-    f.flush();
-    LRP_CHECK(f.good(), "cannot append to '", p.string(), "' (disk full or not writable?)");
+    append_file_durable(p.string(), line + "\n", "appending to the run file");
 }
 
 }  // namespace lrp::train

@@ -1,5 +1,5 @@
-// The run directory's text files (internal to lrp_trainers): atomic rewrites, metrics rows appended,
-// truncated on resume, or set aside when no checkpoint goes with them.
+// The run directory (internal to lrp_trainers): its lock, and its text files (durable atomic rewrites, metrics
+// rows appended durably, truncated on resume, or set aside when no checkpoint goes with them).
 #pragma once
 #include <cstdint>
 #include <filesystem>
@@ -7,14 +7,28 @@
 
 namespace lrp::train {
 
-// Replaces a text file through a temporary file and a rename: the old contents survive any failure.
+// One lrpcu run at a time per --out: an flock on <out>/.lock, held while this lives (the kernel drops it when
+// the process ends, however it ends); a second run is refused naming the folder. Where the filesystem has no
+// locks, a warning. Taking it removes the temporary files a run killed mid-write left in <out>.
+class RunDirLock {
+public:
+    explicit RunDirLock(const std::filesystem::path& out);
+    ~RunDirLock();
+    RunDirLock(const RunDirLock&) = delete;
+    RunDirLock& operator=(const RunDirLock&) = delete;
+
+private:
+    int fd_ = -1;
+};
+
+// Replaces a text file durably through a temporary file and a rename: the old contents survive any failure.
 void write_text_atomic(const std::filesystem::path& p, const std::string& text);
 // Keeps metrics.jsonl rows of epochs <= `epoch` (after a resume, rows of unfinished epochs go).
 void truncate_metrics(const std::filesystem::path& p, int64_t epoch);
 // Rows in <out>/metrics.jsonl without a checkpoint (an attempt that crashed before its first checkpoint, or
 // a run whose checkpoint was removed) describe other weights: they move to metrics.jsonl.earlier[-N].
 void set_aside_metrics(const std::filesystem::path& out);
-// Appends one line, checked (a full disk is an error, not a lost metrics row).
+// Appends one line durably (fsync), checked (a full disk is an error, not a lost metrics row).
 void append_line(const std::filesystem::path& p, const std::string& line);
 
 }  // namespace lrp::train

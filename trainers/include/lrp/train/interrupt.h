@@ -1,6 +1,7 @@
 // Graceful stop of a training run: while an InterruptGuard lives, SIGINT and SIGTERM only set a flag
 // (the trainer finishes its step, saves a mid-epoch checkpoint and returns); another signal more than a second
-// later acts as the default (the process ends at once). The previous handlers come back when the guard goes.
+// later acts as the default (the process ends at once). SIGPIPE is ignored meanwhile (a pipe closed by the
+// same Ctrl-C fails writes instead of killing the run). The previous handlers come back when the guard goes.
 #pragma once
 #include <csignal>
 
@@ -17,7 +18,7 @@ public:
     static int received();
 
 private:
-    struct sigaction old_int_{}, old_term_{};
+    struct sigaction old_int_{}, old_term_{}, old_pipe_{};
 };
 
 }  // namespace lrp::train

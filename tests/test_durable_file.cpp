@@ -1,0 +1,61 @@
+// Durable file writes (lrp/durable_file.h): a failed atomic write leaves the target and no temporary file,
+// appends are checked, and the names of leftover temporary files are recognised exactly.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "lrp/durable_file.h"
+#include "lrp/error.h"
+#include "test_util.h"
+
+namespace lrp {
+namespace {
+
+class DurableFileCpu : public test::TempDirTest {
+protected:
+    std::string path(const std::string& name) const { return dir_ + "/" + name; }
+    size_t files() const {
+        size_t n = 0;
+        for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator(dir_)) ++n;
+        return n;
+    }
+};
+
+TEST_F(DurableFileCpu, AtomicWriteReplacesOrLeavesTheTargetAsItWas) {
+    const std::string p = path("config.json");
+    write_file_atomic(p, [](FileSink& f) { f.write("old\n"); }, "test");
+    write_file_atomic(p, [](FileSink& f) { f.write("new\n"); }, "test");
+    EXPECT_EQ(test::read_all(p), "new\n");
+    try {  // a failure inside the write: the target stays, the temporary file goes
+        write_file_atomic(p, [](FileSink& f) { f.write("half"); LRP_THROW("stopped midway"); }, "test");
+        ADD_FAILURE() << "no error";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("stopped midway ('" + p + "' is unchanged)"), std::string::npos)
+            << e.what();
+    }
+    {
+        test::FileSizeLimit limit(16);  // the disk fills (EFBIG)
+        const std::string big(1000, 'x');
+        EXPECT_THROW(write_file_atomic(p, [&](FileSink& f) { f.write(big); }, "test"), Error);
+        EXPECT_THROW(append_file_durable(p, big, "test"), Error) << "a failed append is an error";
+    }
+    EXPECT_EQ(test::read_all(p).substr(0, 4), "new\n");
+    EXPECT_EQ(files(), 1u) << "a temporary file was left behind";
+    append_file_durable(path("metrics.jsonl"), "a\n", "test");
+    append_file_durable(path("metrics.jsonl"), "b\n", "test");
+    EXPECT_EQ(test::read_all(path("metrics.jsonl")), "a\nb\n");
+    EXPECT_THROW(append_file_durable(path("no/such/dir/m.jsonl"), "a\n", "test"), Error);
+}
+
+TEST(DurableFileNames, LeftoverTemporaryFilesAreRecognisedExactly) {
+    EXPECT_TRUE(is_atomic_temp_of("checkpoint.safetensors.tmp.123.0", "checkpoint.safetensors"));
+    EXPECT_TRUE(is_atomic_temp_of("config.json.tmp.9.17", "config.json"));
+    for (const char* other : {"checkpoint.safetensors", "checkpoint.safetensors.tmp", "checkpoint.safetensors.tmp.",
+                              "checkpoint.safetensors.tmp.12", "checkpoint.safetensors.tmp.12.", "checkpoint.safetensors.tmp.a.1",
+                              "checkpoint.safetensors.tmp.1.2.3", "model.safetensors.tmp.1.2", "xcheckpoint.safetensors.tmp.1.2"})
+        EXPECT_FALSE(is_atomic_temp_of(other, "checkpoint.safetensors")) << other;
+}
+
+}  // namespace
+}  // namespace lrp
