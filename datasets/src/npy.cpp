@@ -12,6 +12,8 @@
 #include <limits>
 #include <vector>
 
+#include "lrp/durable_file.h"
+
 namespace lrp::data {
 namespace {
 
@@ -223,27 +225,15 @@ void write_npy(const std::string& path, const Tensor& t) {
     header += '\n';
     const Tensor host = t.to(Device::cpu());
 
-    const std::string tmp = path + ".tmp";
-    {
-        std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-        LRP_CHECK(f.good(), "cannot write '", tmp, "'");
-        const unsigned char len[2] = {static_cast<unsigned char>(header.size() & 0xff),
-                                      static_cast<unsigned char>(header.size() >> 8)};
+    const unsigned char len[2] = {static_cast<unsigned char>(header.size() & 0xff),
+                                  static_cast<unsigned char>(header.size() >> 8)};
+    write_file_atomic(path, [&](FileSink& f) {  // durable_file.h: the old file stays on any failure
         f.write(kMagic, 6);
         f.write("\x01\x00", 2);
-        f.write(reinterpret_cast<const char*>(len), 2);
-        f.write(header.data(), static_cast<std::streamsize>(header.size()));
-        f.write(static_cast<const char*>(host.raw_data()), static_cast<std::streamsize>(host.nbytes()));
-        f.flush();
-        if (!f.good()) {
-            f.close();
-            std::remove(tmp.c_str());
-            LRP_THROW("failed writing '", tmp, "' (disk full or not writable?); '", path, "' is unchanged");
-        }
-    }
-    std::error_code ec;
-    std::filesystem::rename(tmp, path, ec);
-    LRP_CHECK(!ec, "cannot rename '", tmp, "' to '", path, "': ", ec.message());
+        f.write(len, 2);
+        f.write(header);
+        f.write(host.raw_data(), host.nbytes());
+    }, "write_npy");
 }
 
 }  // namespace lrp::data

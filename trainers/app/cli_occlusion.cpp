@@ -4,8 +4,8 @@
 
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 
+#include "lrp/durable_file.h"
 #include "lrp/lrp/composites.h"
 #include "lrp/lrp/target.h"
 #include "plot.h"
@@ -74,11 +74,7 @@ nlohmann::json run_occlusion(const OcclusionCli& o, nn::Module& model, train::Da
     nlohmann::json j = train::to_json(r);
     nlohmann::json file = context;
     file["occlusion"] = j;
-    {
-        std::ofstream f(o.json);
-        f << file.dump(2) << "\n";
-        LRP_CHECK(f.good(), "--occlusion: failed writing '", o.json, "'");
-    }
+    write_file_atomic(o.json, [&](FileSink& f) { f.write(file.dump(2) + "\n"); }, "--occlusion");
     const std::string composite = r.composite + (r.user_rules ? str(" + ", r.user_rules, " user rule(s)") : "");
     char morf[64], random[64], title[160];
     std::snprintf(morf, sizeof morf, "MORF  AUC %.3f", r.auc_morf);
