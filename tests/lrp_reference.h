@@ -152,7 +152,7 @@ inline Vec reference(const RefRule& rr, const DenseLayer& d, const Vec& x, const
         const Mat Agn = map(d.A, [&](double v) { return v + g * neg(v); });
         const Vec bgp = map(b, [&](double v) { return v + g * pos(v); });
         const Vec bgn = map(b, [&](double v) { return v + g * neg(v); });
-        const Vec z = fwd(d.A, x, &b);
+        const Vec z = fwd(d.A, x, &d.b);  // the sign masks: the layer's own output, bias included even under zero_bias
         Vec rp(d.out), rn(d.out);
         for (int64_t o = 0; o < d.out; ++o) rp[o] = z[o] > 0 ? R[o] : 0, rn[o] = z[o] < 0 ? R[o] : 0;
         const Vec gp = div_stab(rp, add(fwd(Agp, xp, &bgp), fwd(Agn, xn, nullptr)), rr.eps);

@@ -78,9 +78,9 @@ std::vector<RuleCase> rule_cases() {
     eps_norm.eps = 0.1, eps_norm.mode.norm_scale = true;
     eps_norm_clip.eps = 0.5, eps_norm_clip.mode.norm_scale = eps_norm_clip.mode.clip = true;
     test::RefRule eps01 = ref("epsilon"), epsz = ref("epsilon"), ab10 = ref("alphabeta"), g5 = ref("gamma"),
-                  box = ref("zbox"), wsz = ref("wsquare"), zpz = ref("zplus");
+                  box = ref("zbox"), wsz = ref("wsquare"), zpz = ref("zplus"), gz = ref("gamma");
     eps01.eps = 0.1;
-    epsz.zero_bias = wsz.zero_bias = zpz.zero_bias = true;
+    epsz.zero_bias = wsz.zero_bias = zpz.zero_bias = gz.zero_bias = true;
     ab10.alpha = 1, ab10.beta = 0;
     g5.gamma = 0.5;
     box.low = -3, box.high = 3;
@@ -98,6 +98,7 @@ std::vector<RuleCase> rule_cases() {
         {"AlphaBeta(1,0)", std::make_shared<AlphaBeta>(1.f, 0.f), ab10},
         {"Gamma(0.25)", std::make_shared<Gamma>(), ref("gamma")},
         {"Gamma(0.5)", std::make_shared<Gamma>(0.5f), g5},
+        {"Gamma zero_bias", std::make_shared<Gamma>(0.25f, 1e-6f, true), gz},
         {"ZBox(-3,3)", std::make_shared<ZBox>(-3.f, 3.f), box},
         {"WSquare", std::make_shared<WSquare>(), ref("wsquare")},
         {"WSquare zero_bias", std::make_shared<WSquare>(1e-6f, true), wsz},

@@ -16,6 +16,7 @@ std::vector<float> stab_of(const std::vector<float>& z, const Shape& s, const St
     return stabilize(Tensor::from_vector(z, s, d), st).to_vector<float>();
 }
 constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
+constexpr float kInf = std::numeric_limits<float>::infinity();
 
 void check_table(Device d) {
     const std::vector<float> z{0.f, -0.f, 1.f, -1.f};
@@ -37,6 +38,10 @@ void check_table(Device d) {
     // per sample: the second row's RMS is 1 (values +-1), the first's sqrt(2)
     got = stab_of({0.f, -0.f, 2.f, -2.f, 1.f, -1.f, 1.f, -1.f}, {2, 4}, Stabilizer::scaled(0.5f), d);
     EXPECT_TRUE(test::all_close(got, std::vector<float>{r2 / 2, r2 / 2, 2 + r2 / 2, -2 - r2 / 2, 1.5f, -1.5f, 1.5f, -1.5f}));
+    // a mean square that underflows (|z| ~ 1e-25) gives eps * 0 = 0, one that overflows (|z| ~ 1e25) eps * inf,
+    // as zennit's eps * sqrt(ms) does; never NaN
+    got = stab_of({1e-25f, -1e-25f, 1e25f, -1e25f}, {2, 2}, Stabilizer::scaled(0.5f), d);
+    EXPECT_EQ(got, (std::vector<float>{1e-25f, -1e-25f, kInf, -kInf}));
     // NaN stays NaN in every mode
     for (const Stabilizer& st : {Stabilizer(1e-6f), Stabilizer::clipped(1e-3f)}) {
         std::vector<float> n = stab_of({kNaN, 1.f}, {1, 2}, st, d);

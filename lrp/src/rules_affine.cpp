@@ -117,7 +117,9 @@ Tensor Gamma::affine(const Call& c, const Tensor& r) const {
     Tensor wgn = math::add_scaled(c.w, gamma_, neg(c.w));  // W + gamma W-
     Tensor bgp = b.defined() ? math::add_scaled(b, gamma_, pos(b)) : Tensor();
     Tensor bgn = b.defined() ? math::add_scaled(b, gamma_, neg(b)) : Tensor();
-    Tensor z = c.output(!zero_bias_);  // unmodified output: decides which outputs are positive / negative
+    // The unmodified output f(x; W, b) decides which outputs are positive / negative: with the bias even under
+    // zero_bias (zennit's fifth pass is NoMod() without zero_params).
+    Tensor z = c.output();
     Tensor z_pos = split_forward(c, x, wgp, bgp, wgn);
     Tensor z_neg = split_forward(c, x, wgn, bgn, wgp);
     Tensor gp = stab_divide(ops::mul(math::is_positive(z), r), z_pos, stab_);

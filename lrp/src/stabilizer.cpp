@@ -21,14 +21,16 @@ std::string Stabilizer::str() const {
 
 namespace {
 // eps * sqrt(mean over non-batch dims of z^2), one value per sample (N), on z's device. The square root
-// comes from bn_eval_affine: gamma / sqrt(var + 0) with gamma = eps * ms and var = ms. An all-zero
-// sample gives 0/0 = NaN (zennit's value, eps * 0, would divide 0 by 0 in the rule instead).
+// comes from bn_eval_affine: gamma / sqrt(var + 0) with gamma = eps and var = 1 / ms, which stays right where
+// ms underflows to 0 (0, as zennit's eps * sqrt(0)) or overflows to inf (inf): eps * ms / sqrt(ms) gave NaN.
 Tensor per_sample_epsilon(const Tensor& z, float eps) {
     LRP_CHECK(z.ndim() >= 2, "stabilizer norm_scale: z has shape ", z.shape().str(), ", expected [N, ...]");
     const int64_t n = z.dim(0);
     Tensor ms = ops::reduce_per_sample(ops::ReduceOp::Mean, math::square(z));
+    Tensor inv = stab_divide(math::ones_like(ms), ms, Stabilizer(0.f));  // 1 / ms (1 / +0 = inf)
     Tensor e = Tensor::empty({n}, DType::F32, z.device()), unused = Tensor::empty({n}, DType::F32, z.device());
-    ops::bn_eval_affine(ops::scale(ms, eps), Tensor(), Tensor::zeros({n}, DType::F32, z.device()), ms, 0.f, e, unused);
+    ops::bn_eval_affine(ops::scale(math::ones_like(ms), eps), Tensor(), Tensor::zeros({n}, DType::F32, z.device()),
+                        inv, 0.f, e, unused);
     return math::expand_per_sample(e, z.shape());
 }
 }  // namespace
