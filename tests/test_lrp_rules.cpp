@@ -169,6 +169,25 @@ TEST(LrpCpuRules, MatchMatrixReferenceWithRandomRelevance) {
     }
 }
 
+// Random relevance at the layer's outputs, but 0 where the output (with or without its bias) is within 5% of
+// its RMS of zero: there a rule divides by ~0, and two summation orders' rounding differences (CPU vs CUDA)
+// grow without bound, which is the rule's conditioning, not a kernel error; the other outputs compare tightly.
+Tensor well_conditioned_relevance(nn::AffineLayer& layer, const Tensor& x, uint32_t seed) {
+    const std::vector<float> z = layer.forward(x).to_vector<float>(),
+                             zb = layer.forward_with(x, layer.weight.value, Tensor()).to_vector<float>();
+    auto rms = [](const std::vector<float>& v) {
+        double s = 0;
+        for (float e : v) s += double(e) * e;
+        return std::sqrt(s / static_cast<double>(v.size()));
+    };
+    const double t = 0.05 * rms(z), tb = 0.05 * rms(zb);
+    const Shape shape = layer.forward(x).shape();
+    std::vector<float> r = test::rand_tensor(shape, seed).to_vector<float>();
+    for (size_t j = 0; j < r.size(); ++j)
+        if (std::fabs(z[j]) < t || std::fabs(zb[j]) < tb) r[j] = 0.f;
+    return Tensor::from_vector(r, shape);
+}
+
 TEST(LrpCudaRules, MatchCpu) {
     LRP_SKIP_WITHOUT_CUDA();
     const Device dev = Device::cuda(0);
@@ -179,10 +198,11 @@ TEST(LrpCudaRules, MatchCpu) {
             auto cpu = make_layer(lc, seed), gpu = make_layer(lc, seed, dev);
             ++seed;
             Tensor x = test::rand_tensor(input_shape(lc), seed++);  // continuous data: as in real use
-            Tensor r = test::rand_tensor(cpu->forward(x).shape(), seed++);
+            Tensor r = well_conditioned_relevance(*cpu, x, seed++);
             std::vector<float> a = run_rule(*rc.rule, *cpu, x, r), b = run_rule(*rc.rule, *gpu, x.to(dev), r.to(dev));
             std::vector<double> ad(a.begin(), a.end());
-            // Same formula, different summation order in conv/GEMM: rounding amplified where |z| ~ eps.
+            // Same formula, different summation order in conv/GEMM (the rest of the rounding amplification is
+            // kept small by the relevance above).
             EXPECT_LE(test::rel_l2(b, ad), 1e-4);
         }
     }
