@@ -5,11 +5,12 @@
 #   scripts/reldrop-results.sh [--protocol gpu|cpu] [--seeds "0 1 2"] [--out DIR] [--phase all|train|eval|table]
 #                              [--data-dir DIR] [--extra "NAME|train flags"]...   (more rows, e.g. "reldrop-block-egb|--augment
 #                              reldrop-block --reldrop-composite epsilon_gamma_box") [--no-base] (only the --extra rows)
+#                              [--train-flags "FLAGS"] (added to every row's training, e.g. "--drop-last true")
 # gpu: full data, width 64, 15 epochs, 3 seeds. cpu: the main job's reduced setting (6000 training images,
 # 2000 test images, width 16, 3 epochs), 1 seed: small enough for a 2-core machine, far from converged.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-protocol=gpu seeds="" out="" phase=all nobase=0 data=() bin=${LRPCU:-build/lrpcu}
+protocol=gpu seeds="" out="" phase=all nobase=0 data=() common=() bin=${LRPCU:-build/lrpcu}
 runs=("none|--augment none" "random-erasing|--augment random-erasing" "reldrop-block|--augment reldrop-block"
       "reldrop-pixel|--augment reldrop-pixel")
 while [[ $# -gt 0 ]]; do
@@ -21,6 +22,7 @@ while [[ $# -gt 0 ]]; do
     --data-dir) data=(--data-dir "$2"); shift 2 ;;
     --extra) runs+=("$2"); shift 2 ;;
     --no-base) nobase=1; shift ;;
+    --train-flags) read -r -a common <<< "$2"; shift 2 ;;
     *) echo "reldrop-results: unknown argument '$1'" >&2; exit 2 ;;
   esac
 done
@@ -45,7 +47,7 @@ if [[ $phase == all || $phase == train ]]; then
       if [[ -f $d/model.safetensors ]]; then echo "reldrop-results: $d done, kept"; continue; fi
       resume=(); [[ -f $d/checkpoint.safetensors ]] && resume=(--resume)
       echo "reldrop-results: training $d"
-      "$bin" train --dataset fashion-mnist --arch resnet18 --seed "$seed" "${flags[@]}" "${train[@]}" "${data[@]}" \
+      "$bin" train --dataset fashion-mnist --arch resnet18 --seed "$seed" "${flags[@]}" "${common[@]}" "${train[@]}" "${data[@]}" \
         --log-every 1000 --out "$d" "${resume[@]}" > "$d.train.log" 2>&1 || { tail -20 "$d.train.log"; exit 1; }
       tail -3 "$d.train.log"
     done
@@ -64,6 +66,6 @@ if [[ $phase == all || $phase == eval ]]; then
   done
 fi
 if [[ $phase == all || $phase == table ]]; then
-  python3 scripts/reldrop-table.py "$out" "$protocol" "${train[*]}" > "$out/results.md"
+  python3 scripts/reldrop-table.py "$out" "$protocol" "${train[*]}${common[*]:+ ${common[*]}}" > "$out/results.md"
   cat "$out/results.md"
 fi

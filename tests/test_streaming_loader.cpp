@@ -83,6 +83,20 @@ TEST_F(StreamingLoaderCpu, SameBatchesAsDeviceLoader) {
         StreamingLoader sl(ix, Device::cpu(), 8, true, aug, {2, 2});
         expect_same_batches(dl, sl, 11, 2);
     }
+    {  // training with the last partial batch kept (39 = 4 x 8 + 7)
+        DeviceLoader dl(ds, Device::cpu(), 8, true, aug);
+        StreamingLoader sl(ix, Device::cpu(), 8, true, aug, {2, 2});
+        EXPECT_EQ(dl.batches_per_epoch(), 4) << "drop_last by default";
+        dl.keep_last_batch(true);
+        sl.keep_last_batch(true);
+        EXPECT_EQ(sl.batches_per_epoch(), 5);
+        expect_same_batches(dl, sl, 11, 2);
+        dl.start_epoch(11, 1);
+        for (int64_t i = 0; i < 4; ++i) EXPECT_EQ(dl.batch(i).x.dim(0), 8);
+        const BatchSource::Batch last = dl.batch(4);
+        EXPECT_EQ(last.x.dim(0), 7);
+        EXPECT_EQ(last.y.numel(), 7);
+    }
     {  // one decoding thread, deep queue; evaluation order with a partial last batch
         DeviceLoader dl(ds, Device::cpu(), 8, false, {});
         StreamingLoader sl(ix, Device::cpu(), 8, false, {}, {4, 1});

@@ -40,6 +40,9 @@ void add_train_options(CLI::App& app, train::TrainConfig& c, std::string& config
     app.add_option("--init", c.init, "weight init: torchvision | pytorch-default")->capture_default_str();
     app.add_option("--epochs", c.epochs, "number of epochs")->capture_default_str();
     app.add_option("--batch-size", c.batch_size, "batch size")->capture_default_str();
+    app.add_option("--drop-last", c.drop_last, "leave out each epoch's last partial batch (true/false; false: it is "
+                                               "trained on, as PyTorch does, unless it holds one image)")
+        ->capture_default_str();
     app.add_option("--optimizer", c.optimizer, "sgd | adamw")->capture_default_str();
     app.add_option("--lr", c.lr, "peak learning rate")->capture_default_str();
     app.add_option("--momentum", c.momentum, "SGD momentum")->capture_default_str();

@@ -81,6 +81,7 @@ void TrainConfig::validate() const {
     X("dataset", dataset) X("data-dir", data_dir) X("train-subset", train_subset) X("test-subset", test_subset) \
     X("resize", resize) X("crop", crop) X("stream", stream) X("resident-limit-mb", resident_limit_mb)          \
     X("arch", arch) X("width", width) X("init", init) X("epochs", epochs) X("batch-size", batch_size)          \
+    X("drop-last", drop_last)                                                                              \
     X("optimizer", optimizer) X("lr", lr) X("momentum", momentum) X("nesterov", nesterov)                      \
     X("weight-decay", weight_decay) X("schedule", schedule) X("warmup-epochs", warmup_epochs)                  \
     X("step-gamma", step_gamma) X("step-epochs", step_epochs) X("label-smoothing", label_smoothing)            \
@@ -166,6 +167,10 @@ std::vector<std::string> inherit_settings(TrainConfig& c, const nlohmann::json& 
         from_json(take, c);
     } catch (const Error& e) {
         LRP_THROW("the checkpoint's settings cannot be read back: ", e.what());
+    }
+    if (!saved.contains("drop-last") && !given.count("drop-last")) {  // recorded before the setting: it dropped
+        c.drop_last = true;
+        keys.push_back("drop-last");
     }
     return keys;
 }

@@ -43,8 +43,10 @@ void check_sizes(int64_t n, int batch_size, bool train, const std::string& what)
               batch_size);
 }
 
-int64_t batches_per_epoch(int64_t n, int batch_size, bool train) {
-    return train ? n / batch_size : (n + batch_size - 1) / batch_size;
+int64_t batches_per_epoch(int64_t n, int batch_size, bool train, bool keep_last) {
+    const int64_t full = n / batch_size, rest = n % batch_size;
+    if (!train) return full + (rest > 0);
+    return full + (keep_last && rest >= 2);
 }
 
 std::vector<int32_t> epoch_order(int64_t n, bool shuffle, uint64_t seed, int64_t epoch) {
@@ -81,7 +83,9 @@ DeviceLoader::DeviceLoader(const data::Dataset& ds, Device device, int batch_siz
     start_epoch(0, 0);
 }
 
-int64_t DeviceLoader::batches_per_epoch() const { return loader_detail::batches_per_epoch(n_, batch_, train_); }
+int64_t DeviceLoader::batches_per_epoch() const {
+    return loader_detail::batches_per_epoch(n_, batch_, train_, keep_last_);
+}
 
 void DeviceLoader::start_epoch(uint64_t seed, int64_t epoch) {
     std::vector<int32_t> order = loader_detail::epoch_order(n_, train_, seed, epoch);

@@ -33,7 +33,7 @@ StreamingLoader::StreamingLoader(data::FolderIndex index, Device device, int bat
 StreamingLoader::~StreamingLoader() { stop_workers(); }
 
 int64_t StreamingLoader::batches_per_epoch() const {
-    return loader_detail::batches_per_epoch(ix_.size(), batch_, train_);
+    return loader_detail::batches_per_epoch(ix_.size(), batch_, train_, keep_last_);
 }
 
 void StreamingLoader::stop_workers() {

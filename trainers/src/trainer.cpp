@@ -85,8 +85,10 @@ nlohmann::json config_json(const TrainConfig& cfg) {
 }
 
 // The settings as they run: an empty --reldrop-residual and a zero --reldrop-epsilon stand for the composite's
-// defaults (copy and 1e-3 for reldrop), so naming a default on --resume agrees with leaving it out.
+// defaults (copy and 1e-3 for reldrop), so naming a default on --resume agrees with leaving it out; a run
+// recorded without drop-last dropped the last partial batch.
 nlohmann::json effective_settings(nlohmann::json j) {
+    if (j.is_object() && !j.contains("drop-last")) j["drop-last"] = true;  // recorded before the setting existed
     try {
         const std::string comp = j.value("reldrop-composite", "");
         if (j.contains("reldrop-residual") && j["reldrop-residual"] == "")
@@ -182,6 +184,7 @@ TrainSummary run_training(TrainConfig cfg) {
         log_warn("the image folder '", cfg.data_dir, "' has no train/ and test/ (or val/) subfolders, so both ",
                  "splits are the same images: the 'test accuracy' of this run is measured on its training images");
     BatchSource& train_loader = *train_data.loader;
+    train_loader.keep_last_batch(!cfg.drop_last);
     if (cfg.augment == "random-erasing") erasing_fill(cfg.erasing_fill, train_data.mean, train_data.stdev);  // check now
     std::unique_ptr<RelDrop> reldrop;
     if (cfg.reldrop()) {

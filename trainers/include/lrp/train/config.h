@@ -27,6 +27,10 @@ struct TrainConfig {
     // schedule
     int epochs = 10;
     int batch_size = 128;
+    // Leave out each epoch's last partial batch. Off: it is trained on, as PyTorch's DataLoader and the RelDrop
+    // reference do (a last batch of one image is still left out: BatchNorm cannot normalise one sample). Runs
+    // recorded before this setting existed dropped it, and resume so (inherit_settings).
+    bool drop_last = false;
     std::string optimizer = "sgd";  // sgd | adamw
     float lr = 0.1f;
     float momentum = 0.9f;

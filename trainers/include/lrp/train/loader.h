@@ -30,8 +30,10 @@ struct AugmentSettings {
 std::vector<float> erasing_fill(const std::string& mode, const std::vector<float>& mean,
                                 const std::vector<float>& stdev);
 
-// Training: shuffled, drop_last; evaluation: in order, keeping the last partial batch. Batches are
-// taken with start_epoch(seed, epoch) then batch(i); sources that stream allow only i = 0, 1, 2, ...
+// Training: shuffled; by default each epoch's last partial batch is left out (drop_last), and with
+// keep_last_batch(true) it is trained on as PyTorch's DataLoader does, unless it would hold a single image
+// (BatchNorm cannot normalise one sample). Evaluation: in order, always with the last partial batch. Batches
+// are taken with start_epoch(seed, epoch) then batch(i); sources that stream allow only i = 0, 1, 2, ...
 class BatchSource {
 public:
     struct Batch {
@@ -48,6 +50,11 @@ public:
     // class refuses (a source that cannot resume mid-epoch).
     virtual void resume_epoch(uint64_t seed, int64_t epoch, int64_t first, uint64_t rng_offset);
     virtual uint64_t rng_offset() const { return 0; }
+    // Training sources: whether the last partial batch of an epoch is trained on (call before start_epoch).
+    void keep_last_batch(bool keep) { keep_last_ = keep; }
+
+protected:
+    bool keep_last_ = false;
 };
 
 class DeviceLoader : public BatchSource {
@@ -82,7 +89,8 @@ uint64_t epoch_seed(uint64_t seed, int64_t epoch, uint64_t stream);
 namespace loader_detail {
 // Checks the dataset size against the batch size; `what` names the dataset in errors.
 void check_sizes(int64_t n, int batch_size, bool train, const std::string& what);
-int64_t batches_per_epoch(int64_t n, int batch_size, bool train);
+// Evaluation: every image; training: full batches, plus a last partial one of >= 2 images when keep_last.
+int64_t batches_per_epoch(int64_t n, int batch_size, bool train, bool keep_last);
 // The epoch's sample order: 0..n-1, Fisher-Yates shuffled from epoch_seed(seed, epoch, 1) when `shuffle`.
 std::vector<int32_t> epoch_order(int64_t n, bool shuffle, uint64_t seed, int64_t epoch);
 // F32 [rows, C, H, W] = normalise(augment(images[rows])) (+ random erasing); train = false: normalise only.
