@@ -24,7 +24,8 @@ adaptive 7x7 pool and Linear-ReLU-Dropout x2 + Linear classifier), with widths s
 Weights are drawn in float32 and the model is run in float64, so both sides see identical parameters; BN
 statistics are randomised so that folding matters.
 
-Composites: zennit's built-ins with ResNetCanonizer / VGGCanonizer, RelDrop's reference composite,
+Composites: zennit's built-ins with ResNetCanonizer / VGGCanonizer, three of them again with other epsilon,
+stabilizer, gamma and zero_params=['bias'] (WITH_OPTIONS), RelDrop's reference composite,
 `custom` (WSquare first layer, Gamma(0.5) convs, Epsilon(1e-2) dense, an Epsilon(0.01, zero_params=bias)
 name-map entry on `custom_name`, Sum -> Norm) which covers the rules no built-in uses, and `custom_stab`
 (Epsilon with the norm_scale stabilizer on convs, with the clip stabilizer on the dense layer).
@@ -171,6 +172,15 @@ def randomise(model, gen):
                 m.num_batches_tracked.fill_(7)
 
 
+# Built-ins with non-default parameters: name -> (built-in, its keyword arguments). The test builds each with
+# lrpcu's CompositeOptions of the same values (recorded in the file's "composite_options" metadata).
+WITH_OPTIONS = {
+    'epsilon_gamma_box_opts': ('epsilon_gamma_box', dict(epsilon=1e-2, gamma=0.5, stabilizer=1e-4)),
+    'epsilon_plus_flat_opts': ('epsilon_plus_flat', dict(epsilon=0.1, stabilizer=1e-3, zero_bias=True)),
+    'epsilon_alpha2_beta1_opts': ('epsilon_alpha2_beta1', dict(epsilon=1e-3, stabilizer=1e-5, zero_bias=True)),
+}
+
+
 def composites(canonizers, custom_name, low, high):
     def reldrop():
         return SpecialFirstLayerMapComposite(
@@ -191,6 +201,14 @@ def composites(canonizers, custom_name, low, high):
                                           (torch.nn.Linear, Epsilon(Stabilizer(1e-2, clip=True)))],
             canonizers=canonizers())
 
+    def with_options(name):
+        base, o = WITH_OPTIONS[name]
+        kwargs = dict(epsilon=o['epsilon'], stabilizer=o['stabilizer'], canonizers=canonizers(),
+                      zero_params=['bias'] if o.get('zero_bias') else None)
+        if base == 'epsilon_gamma_box':
+            return EpsilonGammaBox(low=low, high=high, gamma=o['gamma'], **kwargs)
+        return {'epsilon_plus_flat': EpsilonPlusFlat, 'epsilon_alpha2_beta1': EpsilonAlpha2Beta1}[base](**kwargs)
+
     return {
         'epsilon_plus': lambda: EpsilonPlus(canonizers=canonizers()),
         'epsilon_plus_flat': lambda: EpsilonPlusFlat(canonizers=canonizers()),
@@ -200,6 +218,7 @@ def composites(canonizers, custom_name, low, high):
         'reldrop': reldrop,
         'custom': custom,
         'custom_stab': custom_stab,
+        **{name: (lambda name=name: with_options(name)) for name in WITH_OPTIONS},
     }
 
 
@@ -277,6 +296,7 @@ def main():
         meta = {'arch': arch, 'base_width': str(width), 'image_size': str(size), 'num_classes': str(CLASSES),
                 'custom_name': custom_name, 'composites': ','.join(names),
                 'zennit_fp32_rel_l2': json.dumps(conditioning),
+                'composite_options': json.dumps({n: {'composite': b, **o} for n, (b, o) in WITH_OPTIONS.items()}),
                 'versions': json.dumps({'zennit': '0.5.1', 'torch': torch.__version__,
                                         'torchvision': torchvision.__version__, 'python': sys.version.split()[0]})}
         path = os.path.join(OUT_DIR, arch + '.safetensors')
