@@ -2,8 +2,9 @@
 """PyTorch eager reference for bench_models: forward, forward+backward and the SGD training step of
 CIFAR ResNet-18 and VGG-16-BN (lrpcu's CIFAR forms), batch 128 and 512, fp32 with PyTorch's default
 TF32 settings, timed with CUDA events on the same GPU. Prints one JSON line per case.
-Run on the GPU machine: python3 bench/torch_train_bench.py [--iters 20]"""
-import argparse, json, time
+Run on the GPU machine: python3 bench/torch_train_bench.py [--iters 20]
+On the CPU (bench_models' CPU cases, batch 8, wall-clock median): --device cpu --batches 8 --iters 3"""
+import argparse, json, os, time
 import torch, torch.nn as nn, torchvision
 
 
@@ -26,8 +27,7 @@ def cifar_vgg16_bn(classes=10):
     return nn.Sequential(nn.Sequential(*layers), nn.Flatten(), nn.Linear(512, classes))
 
 
-def bench(model, batch, phase, iters):
-    dev = torch.device('cuda')
+def bench(model, batch, phase, iters, dev):
     model = model.to(dev).train()
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     x = torch.randn(batch, 3, 32, 32, device=dev)
@@ -46,8 +46,15 @@ def bench(model, batch, phase, iters):
             with torch.no_grad():
                 model(x)
 
-    for _ in range(3):
+    for _ in range(3 if dev.type == 'cuda' else 1):
         once()
+    if dev.type == 'cpu':
+        times = []
+        for _ in range(iters):
+            t0 = time.perf_counter(); once(); times.append((time.perf_counter() - t0) * 1e3)
+        times.sort()
+        med = times[len(times) // 2]
+        return {'ms': med, 'images_per_s': batch / med * 1e3}
     torch.cuda.synchronize()
     torch.cuda.reset_peak_memory_stats()
     times = []
@@ -63,15 +70,25 @@ def bench(model, batch, phase, iters):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--iters', type=int, default=20)
+    ap.add_argument('--device', default='cuda', choices=['cuda', 'cpu'])
+    ap.add_argument('--batches', default='128,512', help='comma-separated batch sizes')
+    ap.add_argument('--threads', type=int, default=os.cpu_count(), help='CPU: intra-op threads (default: all cores)')
     a = ap.parse_args()
-    info = {'torch': torch.__version__, 'device': torch.cuda.get_device_name(0),
-            'cudnn': torch.backends.cudnn.version(), 'tf32_conv': torch.backends.cudnn.allow_tf32,
-            'tf32_matmul': torch.backends.cuda.matmul.allow_tf32}
+    dev = torch.device(a.device)
+    if dev.type == 'cpu':
+        torch.set_num_threads(a.threads)  # Debian's torch starts with 1
+    if dev.type == 'cuda':
+        info = {'torch': torch.__version__, 'device': torch.cuda.get_device_name(0),
+                'cudnn': torch.backends.cudnn.version(), 'tf32_conv': torch.backends.cudnn.allow_tf32,
+                'tf32_matmul': torch.backends.cuda.matmul.allow_tf32}
+    else:
+        info = {'torch': torch.__version__, 'device': 'cpu', 'threads': torch.get_num_threads()}
     print(json.dumps({'context': info}))
     for name, ctor in [('resnet18', cifar_resnet18), ('vgg16_bn', cifar_vgg16_bn)]:
         for phase in ['fwd', 'fwd_bwd', 'train_step']:
-            for batch in [128, 512]:
-                r = bench(ctor(), batch, phase, a.iters)
+            for batch in [int(b) for b in a.batches.split(',')]:
+                torch.manual_seed(0)
+                r = bench(ctor(), batch, phase, a.iters, dev)
                 print(json.dumps({'model': name, 'phase': phase, 'batch': batch, **r}), flush=True)
 
 
