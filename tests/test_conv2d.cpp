@@ -272,6 +272,38 @@ TEST(Conv2dCuda, SplitsABatchBeyondTheTensorLimit) {
     EXPECT_EQ(kernels::conv_max_call_elements(), kernels::kCudnnMaxTensorElements);
 }
 
+// LRP_CONV_NO_TRANSFORMS (set_allow_conv_transforms(false)): plans of their own (the setting is part of the cache
+// key), none FFT or Winograd, results still the CPU's.
+TEST(Conv2dCuda, WithoutTransformAlgorithmsPlansOfTheirOwn) {
+    LRP_SKIP_WITHOUT_CUDA();
+    Tf32Off tf32_off;
+    struct Restore {
+        bool was = allow_conv_transforms();
+        ~Restore() { set_allow_conv_transforms(was); }
+    } restore;
+    uint32_t seed = 1700;
+    // A shape no other test uses: one search per direction and setting, then cache hits.
+    const ConvCase own{3, 5, 11, 13, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1, true};
+    const Conv2dDesc od = own.desc();
+    for (int round = 0; round < 4; ++round) {  // transforms on, off, on, off: new plans in the first two only
+        const bool transforms = round % 2 == 0;
+        set_allow_conv_transforms(transforms);
+        const auto s0 = kernels::conv_algo_cache_stats();
+        compare_cuda_with_cpu(od, ConvData(od, own.bias, seed += 4), /*exact=*/false);
+        const auto s1 = kernels::conv_algo_cache_stats();
+        EXPECT_EQ(s1.searches + s1.hits - s0.searches - s0.hits, 3);
+        EXPECT_EQ(s1.searches - s0.searches, round < 2 ? 3 : 0) << "round " << round;
+    }
+    set_allow_conv_transforms(false);
+    for (const ConvCase& c : resnet_like_cases()) {
+        SCOPED_TRACE(c.str());
+        const Conv2dDesc d = c.desc();
+        const auto s0 = kernels::conv_algo_cache_stats();
+        compare_cuda_with_cpu(d, ConvData(d, c.bias, seed += 4), /*exact=*/false);
+        EXPECT_EQ(kernels::conv_algo_cache_stats().transform, s0.transform) << "an FFT or Winograd algorithm ran";
+    }
+}
+
 TEST(Conv2dCuda, AlgorithmCacheHitOnRepeatedShape) {
     LRP_SKIP_WITHOUT_CUDA();
     Tf32Off tf32_off;

@@ -1,6 +1,7 @@
 // The cuDNN algorithm choice (kernels/cuda/conv_algo_pick.h) against fake heuristic rankings, on the
 // host: deterministic preference and its fallback, FMA-only math without TF32, no fp16 conversion with
-// TF32, workspace caps, failed results and workspace queries, and which algorithms round (FFT/Winograd). Needs only cuDNN's headers (CUDA builds), no GPU.
+// TF32, workspace caps, failed results and workspace queries, which algorithms round (FFT/Winograd) and
+// leaving those out. Needs only cuDNN's headers (CUDA builds), no GPU.
 #include <gtest/gtest.h>
 
 #include "lrp/config.h"
@@ -35,10 +36,11 @@ struct Picked {
 
 // ws_query reports `bytes_of(algo)`; algorithms in `fail` make the query fail.
 Picked pick(const std::vector<Perf>& v, bool tf32, bool det, size_t max_ws = 1000, std::vector<int> fail = {},
-        size_t bytes = 10) {
+        size_t bytes = 10, bool transforms = true) {
     Picked r;
     r.ok = pick_algo(
-        v.data(), static_cast<int>(v.size()), tf32, det, max_ws, [&](cudnnMathType_t m) { r.set_math.push_back(m); },
+        v.data(), static_cast<int>(v.size()), tf32, det, transforms, max_ws,
+        [&](cudnnMathType_t m) { r.set_math.push_back(m); },
         [&](cudnnConvolutionBwdFilterAlgo_t a, size_t* b) {
             r.queried.push_back(static_cast<int>(a));
             for (int f : fail)
@@ -126,6 +128,22 @@ TEST(ConvAlgoPick, Tf32NeverTakesTheFp16Conversion) {
     EXPECT_EQ(r.set_math, std::vector<cudnnMathType_t>{CUDNN_TENSOR_OP_MATH});
     EXPECT_FALSE(pick({v[0]}, true, false).ok);
     EXPECT_FALSE(pick({v[0]}, false, false).ok);
+}
+
+// LRP_CONV_NO_TRANSFORMS: FFT and Winograd results are passed over, never queried; the rest of the rules stand.
+TEST(ConvAlgoPick, WithoutTransformsSkipsFftAndWinograd) {
+    const int fft = CUDNN_CONVOLUTION_BWD_FILTER_ALGO_FFT, wino = CUDNN_CONVOLUTION_BWD_FILTER_ALGO_WINOGRAD_NONFUSED;
+    const int gemm = CUDNN_CONVOLUTION_BWD_FILTER_ALGO_1;
+    const std::vector<Perf> v{perf(fft, CUDNN_FMA_MATH, true), perf(wino, CUDNN_FMA_MATH, true),
+                              perf(gemm, CUDNN_FMA_MATH, true)};
+    EXPECT_EQ(pick(v, false, true).c.algo, fft) << "allowed by default";
+    const Picked r = pick(v, false, true, 1000, {}, 10, false);
+    ASSERT_TRUE(r.ok);
+    EXPECT_EQ(r.c.algo, gemm);
+    EXPECT_EQ(r.queried, std::vector<int>{gemm});
+    EXPECT_EQ(pick(v, true, false, 1000, {}, 10, false).c.algo, gemm) << "with TF32 too";
+    EXPECT_FALSE(pick({v[0], v[1]}, false, true, 1000, {}, 10, false).ok);
+    EXPECT_FALSE(pick({v[0], v[1]}, false, false, 1000, {}, 10, false).ok) << "nor as the determinism fallback";
 }
 
 TEST(ConvAlgoPick, TransformAlgorithmsByDirection) {

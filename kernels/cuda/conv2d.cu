@@ -1,7 +1,7 @@
 // CUDA conv2d (forward, backward-data, backward-weight) through the cuDNN 9 legacy convolution API.
-// Per (shape, direction, TF32 setting, device) a plan (descriptors + algorithm from the v7 heuristics
-// + workspace size) is built once and cached; math is FMA-only unless lrp::allow_tf32(), and the
-// algorithm deterministic unless lrp::deterministic() is off. A batch beyond cuDNN's tensor size limit runs
+// Per (shape, direction, TF32/determinism/transform settings, device) a plan (descriptors + algorithm from the
+// v7 heuristics + workspace size) is built once and cached; math is FMA-only unless lrp::allow_tf32(), the
+// algorithm deterministic unless lrp::deterministic() is off, FFT/Winograd only if allow_conv_transforms(). A batch beyond cuDNN's tensor size limit runs
 // as several calls.
 #include <algorithm>
 #include <array>
@@ -34,11 +34,11 @@ struct Plan {
     bool transform = false;      // an FFT or Winograd algorithm (rounding transforms)
 };
 
-using Key = std::array<int, 18>;
+using Key = std::array<int, 19>;
 
-Key make_key(const Conv2dDesc& d, Dir dir, bool tf32, bool det, int device) {
+Key make_key(const Conv2dDesc& d, Dir dir, bool tf32, bool det, bool transforms, int device) {
     return {d.N, d.C, d.H, d.W, d.K, d.R, d.S, d.stride_h, d.stride_w, d.pad_h, d.pad_w, d.dil_h, d.dil_w,
-            d.groups, static_cast<int>(dir), tf32 ? 1 : 0, det ? 1 : 0, device};
+            d.groups, static_cast<int>(dir), tf32 ? 1 : 0, det ? 1 : 0, transforms ? 1 : 0, device};
 }
 
 std::string shape_str(const Conv2dDesc& d) {
@@ -50,11 +50,11 @@ std::string shape_str(const Conv2dDesc& d) {
 // The plan's algorithm from cuDNN's ranked results (rules in conv_algo_pick.h); a deterministic request
 // that had to fall back is logged.
 template <class Perf, class WsQuery>
-bool pick(const Perf* perf, int n, bool tf32, bool det, cudnnConvolutionDescriptor_t conv, WsQuery ws_query,
-          Plan& p) {
+bool pick(const Perf* perf, int n, bool tf32, bool det, bool transforms, cudnnConvolutionDescriptor_t conv,
+          WsQuery ws_query, Plan& p) {
     AlgoChoice c;
     const bool ok = pick_algo(
-        perf, n, tf32, det, kMaxWorkspace,
+        perf, n, tf32, det, transforms, kMaxWorkspace,
         [conv](cudnnMathType_t m) { LRP_CUDNN_CHECK(cudnnSetConvolutionMathType(conv, m)); }, ws_query, c);
     if (!ok) return false;
     p.algo = c.algo;
@@ -66,7 +66,7 @@ bool pick(const Perf* perf, int n, bool tf32, bool det, cudnnConvolutionDescript
     return true;
 }
 
-std::unique_ptr<Plan> make_plan(cudnnHandle_t h, const Conv2dDesc& d, Dir dir, bool tf32, bool det) {
+std::unique_ptr<Plan> make_plan(cudnnHandle_t h, const Conv2dDesc& d, Dir dir, bool tf32, bool det, bool transforms) {
     auto p = std::make_unique<Plan>();
     set_nchw(p->x, d.N, d.C, d.H, d.W);
     set_nchw(p->y, d.N, d.K, d.P(), d.Q());
@@ -88,7 +88,7 @@ std::unique_ptr<Plan> make_plan(cudnnHandle_t h, const Conv2dDesc& d, Dir dir, b
         std::array<cudnnConvolutionFwdAlgoPerf_t, CUDNN_CONVOLUTION_FWD_ALGO_COUNT> perf{};
         LRP_CUDNN_CHECK(cudnnGetConvolutionForwardAlgorithm_v7(h, p->x, p->w, p->conv, p->y,
                                                                static_cast<int>(perf.size()), &n, perf.data()));
-        ok = pick(perf.data(), n, tf32, det, p->conv, [&](cudnnConvolutionFwdAlgo_t a, size_t* b) {
+        ok = pick(perf.data(), n, tf32, det, transforms, p->conv, [&](cudnnConvolutionFwdAlgo_t a, size_t* b) {
             return cudnnGetConvolutionForwardWorkspaceSize(h, p->x, p->w, p->conv, p->y, a, b);
         }, *p);
         break;
@@ -97,7 +97,7 @@ std::unique_ptr<Plan> make_plan(cudnnHandle_t h, const Conv2dDesc& d, Dir dir, b
         std::array<cudnnConvolutionBwdDataAlgoPerf_t, CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT> perf{};
         LRP_CUDNN_CHECK(cudnnGetConvolutionBackwardDataAlgorithm_v7(h, p->w, p->y, p->conv, p->x,
                                                                     static_cast<int>(perf.size()), &n, perf.data()));
-        ok = pick(perf.data(), n, tf32, det, p->conv, [&](cudnnConvolutionBwdDataAlgo_t a, size_t* b) {
+        ok = pick(perf.data(), n, tf32, det, transforms, p->conv, [&](cudnnConvolutionBwdDataAlgo_t a, size_t* b) {
             return cudnnGetConvolutionBackwardDataWorkspaceSize(h, p->w, p->y, p->conv, p->x, a, b);
         }, *p);
         break;
@@ -106,7 +106,7 @@ std::unique_ptr<Plan> make_plan(cudnnHandle_t h, const Conv2dDesc& d, Dir dir, b
         std::array<cudnnConvolutionBwdFilterAlgoPerf_t, CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT> perf{};
         LRP_CUDNN_CHECK(cudnnGetConvolutionBackwardFilterAlgorithm_v7(h, p->x, p->y, p->conv, p->w,
                                                                       static_cast<int>(perf.size()), &n, perf.data()));
-        ok = pick(perf.data(), n, tf32, det, p->conv, [&](cudnnConvolutionBwdFilterAlgo_t a, size_t* b) {
+        ok = pick(perf.data(), n, tf32, det, transforms, p->conv, [&](cudnnConvolutionBwdFilterAlgo_t a, size_t* b) {
             return cudnnGetConvolutionBackwardFilterWorkspaceSize(h, p->x, p->y, p->conv, p->w, a, b);
         }, *p);
         break;
@@ -115,7 +115,8 @@ std::unique_ptr<Plan> make_plan(cudnnHandle_t h, const Conv2dDesc& d, Dir dir, b
     if (ok) p->transform = is_transform_algo(static_cast<int>(dir), p->algo);
     static const char* const kDirName[] = {"forward", "backward-data", "backward-filter"};
     LRP_CHECK(ok, "conv2d: cuDNN offers no usable ", kDirName[static_cast<int>(dir)], " algorithm (", n,
-              " candidates; FMA math unless TF32 is allowed, workspace <= ", kMaxWorkspace >> 20, " MiB) for ",
+              " candidates; FMA math unless TF32 is allowed, workspace <= ", kMaxWorkspace >> 20, " MiB",
+              transforms ? "" : ", no FFT/Winograd (LRP_CONV_NO_TRANSFORMS)", ") for ",
               shape_str(d));
     return p;
 }
@@ -124,13 +125,13 @@ std::unique_ptr<Plan> make_plan(cudnnHandle_t h, const Conv2dDesc& d, Dir dir, b
 const Plan& plan_for(const Ctx& ctx, cudnnHandle_t h, const Conv2dDesc& d, Dir dir) {
     static std::mutex mu;
     static auto* cache = new std::map<Key, std::unique_ptr<Plan>>();  // process lifetime
-    const bool tf32 = allow_tf32(), det = deterministic();
-    const Key key = make_key(d, dir, tf32, det, ctx.cuda->device());
+    const bool tf32 = allow_tf32(), det = deterministic(), transforms = allow_conv_transforms();
+    const Key key = make_key(d, dir, tf32, det, transforms, ctx.cuda->device());
     std::lock_guard<std::mutex> lk(mu);
     auto it = cache->find(key);
     const bool hit = it != cache->end();
     if (!hit) {
-        it = cache->emplace(key, make_plan(h, d, dir, tf32, det)).first;
+        it = cache->emplace(key, make_plan(h, d, dir, tf32, det, transforms)).first;
         if (!it->second->deterministic) conv_algo_record_nondeterministic();
     }
     conv_algo_cache_record(hit);

@@ -35,6 +35,10 @@ std::atomic<bool>& determinism_flag() {
     static std::atomic<bool> f{!env_is_1("LRP_NONDETERMINISTIC")};
     return f;
 }
+std::atomic<bool>& transforms_flag() {
+    static std::atomic<bool> f{!env_is_1("LRP_CONV_NO_TRANSFORMS")};
+    return f;
+}
 std::atomic<bool>& sync_flag() {
     static std::atomic<bool> f{LRP_CUDA_SYNC_CHECK_DEFAULT != 0 || env_is_1("LRP_CUDA_SYNC")};
     return f;
@@ -138,6 +142,8 @@ void set_allow_tf32(bool on) {
 }
 bool deterministic() { return determinism_flag().load(); }
 void set_deterministic(bool on) { determinism_flag().store(on); }
+bool allow_conv_transforms() { return transforms_flag().load(); }
+void set_allow_conv_transforms(bool on) { transforms_flag().store(on); }
 bool cuda_sync_debug() { return sync_flag().load(); }
 void set_cuda_sync_debug(bool on) { sync_flag().store(on); }
 

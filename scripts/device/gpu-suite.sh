@@ -97,6 +97,11 @@ rc=0
 if has tests; then
   (cd build-gpu && LRP_REQUIRE_CUDA=1 budget ctest --output-on-failure -j 8 > "$out/tests.log" 2>&1) || rc=1
   tail -25 "$out/tests.log"
+  # The accuracy-bound CUDA tests again without FFT/Winograd algorithms: if the default run fails them, this
+  # tells whether the transforms' rounding is why (informational: its result does not fail the suite).
+  LRP_REQUIRE_CUDA=1 LRP_CONV_NO_TRANSFORMS=1 budget build-gpu/tests/lrp_tests \
+    --gtest_filter='LrpCudaGolden.*:TorchParityCuda.*:LrpCudaRules.*:Conv2dCuda.*' > "$out/tests-no-transforms.log" 2>&1
+  echo "without FFT/Winograd: $(grep -E '^\[  (PASSED|FAILED)  \]' "$out/tests-no-transforms.log" | head -2 | tr '\n' ' ')"
 fi
 if has bench; then
   for b in build-gpu/bench/bench_*; do

@@ -45,6 +45,13 @@ void set_allow_tf32(bool on);
 bool deterministic();
 void set_deterministic(bool on);
 
+// FFT and Winograd convolution algorithms (on by default, as in PyTorch): their transforms round relative to a
+// tile's or the whole plane's magnitude, not each output's, which matters for relevance maps whose values span
+// many orders of magnitude. LRP_CONV_NO_TRANSFORMS=1 or set_allow_conv_transforms(false) excludes them for new
+// cuDNN plans (direct and implicit-GEMM algorithms only).
+bool allow_conv_transforms();
+void set_allow_conv_transforms(bool on);
+
 // Synchronous debug mode: synchronise and check after every launch (LRP_CUDA_SYNC=1 or build option).
 bool cuda_sync_debug();
 void set_cuda_sync_debug(bool on);
