@@ -40,7 +40,8 @@ std::unique_ptr<nn::Sequential> small_model(const std::string& arch, Device d, u
     nn::ModelSpec s;
     s.arch = arch;
     s.num_classes = 5;
-    s.image_size = 8;
+    const bool imagenet_vgg = arch.rfind("vgg", 0) == 0 && arch.find("_imagenet") != std::string::npos;
+    s.image_size = imagenet_vgg ? 32 : 8;  // the ImageNet-form VGG's five pools need 32 x 32
     s.base_width = 4;
     auto m = nn::make_model(s);
     Generator g(seed);

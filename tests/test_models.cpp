@@ -91,9 +91,41 @@ TEST(ModelsCpu, VggCifarFormNeedsSquareInputs) {
     }
     s.image_width = 30;
     EXPECT_NO_THROW(make_model(s));
+    s.image_size = 32;  // (the ImageNet form needs >= 32 x 32)
     s.image_width = 40;
     for (const char* arch : {"vgg11_imagenet", "resnet18"}) {
         s.arch = arch;
+        EXPECT_NO_THROW(make_model(s)) << arch;
+    }
+}
+
+// The ImageNet-form VGG keeps all five max-pools: an input below 32 x 32 would pool to nothing, an error that
+// names the fix at construction rather than a pooling error in the first forward. ResNets take any size.
+TEST(ModelsCpu, VggImageNetFormNeedsAtLeast32x32) {
+    ModelSpec s;
+    s.arch = "vgg11_bn_imagenet";
+    s.base_width = 2;
+    s.image_size = 28;
+    try {
+        make_model(s);
+        ADD_FAILURE() << "no error";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("vgg11_bn_imagenet needs inputs of at least 32 x 32 (its five max-pools "
+                                              "halve them), got 28 x 28: resize the images (image folders: --resize "
+                                              "32), or use vgg11_bn, the CIFAR form"),
+                  std::string::npos)
+            << e.what();
+    }
+    s.image_size = 32;
+    s.image_width = 31;
+    EXPECT_THROW(make_model(s), Error);
+    s.image_width = 32;
+    auto m = make_model(s);
+    m->eval();
+    EXPECT_EQ(m->forward(Tensor::zeros({1, 3, 32, 32})).shape(), (Shape{1, 10}));
+    for (const char* arch : {"resnet18_imagenet", "vgg11"}) {
+        s.arch = arch;
+        s.image_size = s.image_width = 8;
         EXPECT_NO_THROW(make_model(s)) << arch;
     }
 }

@@ -94,6 +94,12 @@ std::unique_ptr<Sequential> make_vgg(const ArchName& a, const ModelSpec& s) {
     LRP_CHECK(a.imagenet || s.image_width == 0 || s.image_width == s.image_size, s.arch, " (CIFAR form) needs ",
               "square inputs, got ", s.image_size, " x ", s.image_width, " (height x width): crop them square (image ",
               "folders: --crop N), or use ", s.arch, "_imagenet (adaptive pooling)");
+    if (a.imagenet) {  // torchvision's form keeps all five 2x2 max-pools: each halves the map (rounding down)
+        const int h = s.image_size, w = s.image_width > 0 ? s.image_width : s.image_size;
+        LRP_CHECK(h >= 32 && w >= 32, s.arch, " needs inputs of at least 32 x 32 (its five max-pools halve them), ",
+                  "got ", h, " x ", w, ": resize the images (image folders: --resize 32), or use ",
+                  s.arch.substr(0, s.arch.size() - 9), ", the CIFAR form, which leaves out pools below 1 x 1");
+    }
     auto m = std::make_unique<Sequential>("VGG");
     auto features = std::make_unique<Sequential>();
     int c_in = s.in_channels, size = s.image_size, c_last = c_in;
