@@ -1,8 +1,8 @@
 // CUDA conv2d (forward, backward-data, backward-weight) through the cuDNN 9 legacy convolution API.
 // Per (shape, direction, TF32/determinism/transform settings, device) a plan (descriptors + algorithm from the
 // v7 heuristics + workspace size) is built once and cached; math is FMA-only unless lrp::allow_tf32(), the
-// algorithm deterministic unless lrp::deterministic() is off, FFT/Winograd only if allow_conv_transforms(). A batch beyond cuDNN's tensor size limit runs
-// as several calls.
+// algorithm deterministic unless lrp::deterministic() is off, FFT/Winograd only if allow_conv_transforms().
+// A batch beyond cuDNN's tensor size limit runs as several calls.
 #include <algorithm>
 #include <array>
 #include <map>
