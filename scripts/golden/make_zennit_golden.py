@@ -12,8 +12,9 @@ and metadata {"arch", "base_width", "image_size", "num_classes", "custom_name", 
 "zennit_fp32_rel_l2"}. The last is the conditioning of each composite: the worst per-sample relative L2 error of
 zennit's own float32 runs against its float64 one, over the input as given and 7 copies moved by one ulp
 (fp32_error). Wherever it is small, an fp32 implementation can meet the 1e-4 acceptance; RelDrop's composite
-on the ResNets (relevance copied at every residual sum, then Epsilon(1e-3) divisions by small branch outputs;
-sums reach 1e8..1e16) is ill-conditioned, and zennit's own fp32 runs miss 1e-4 there (tests/test_lrp_golden.cpp
+on the ResNets (relevance copied to both addends of every residual sum, and the branch convolutions' Epsilon
+steps multiply the largest values by up to 200, so the map reaches 1e8..1e16 and rounding grows with it) is
+ill-conditioned, and zennit's own fp32 runs miss 1e-4 there (tests/test_lrp_golden.cpp
 holds those cases to 3x zennit's fp32 error).
 
 The PyTorch models mirror lrpcu's builders (nn/src/models.cpp) module for module and name for name:
