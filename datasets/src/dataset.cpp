@@ -117,6 +117,26 @@ Dataset Dataset::take_stratified(int64_t n, uint64_t seed) const {
     return gather(*this, stratified_indices(labels.data<int32_t>(), size(), num_classes, n, seed, name));
 }
 
+std::vector<int64_t> complement_rows(const std::vector<int64_t>& rows, int64_t count) {
+    std::vector<int64_t> rest;
+    rest.reserve(static_cast<size_t>(std::max<int64_t>(0, count - static_cast<int64_t>(rows.size()))));
+    size_t j = 0;
+    for (int64_t i = 0; i < count; ++i) {
+        if (j < rows.size() && rows[j] == i) ++j;
+        else rest.push_back(i);
+    }
+    LRP_CHECK(j == rows.size(), "complement_rows: the rows are not ascending rows of 0..", count - 1);
+    return rest;
+}
+
+std::pair<Dataset, Dataset> Dataset::split_stratified(int64_t n, uint64_t seed) const {
+    check_usable(*this, "split_stratified");
+    LRP_CHECK(n >= 1 && n < size(), "split_stratified: ", n, " held-out samples must be in [1, ", size() - 1,
+              "] for dataset '", name, "' of ", size(), " samples (some must remain)");
+    const std::vector<int64_t> held = stratified_indices(labels.data<int32_t>(), size(), num_classes, n, seed, name);
+    return {gather(*this, held), gather(*this, complement_rows(held, size()))};
+}
+
 namespace detail {
 
 void add_channel_sums(const uint8_t* image, int64_t c, int64_t hw, uint64_t* s, uint64_t* s2) {

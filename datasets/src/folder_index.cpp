@@ -40,6 +40,15 @@ FolderIndex FolderIndex::take_stratified(int64_t n, uint64_t seed) const {
     return gather(*this, stratified_indices(labels.data(), size(), num_classes(), n, seed, name));
 }
 
+std::pair<FolderIndex, FolderIndex> FolderIndex::split_stratified(int64_t n, uint64_t seed) const {
+    LRP_CHECK(labels.size() == files.size(), "split_stratified: index '", name, "' has ", files.size(), " files but ",
+              labels.size(), " labels");
+    LRP_CHECK(n >= 1 && n < size(), "split_stratified: ", n, " held-out samples must be in [1, ", size() - 1,
+              "] for dataset '", name, "' of ", size(), " samples (some must remain)");
+    const std::vector<int64_t> held = stratified_indices(labels.data(), size(), num_classes(), n, seed, name);
+    return {gather(*this, held), gather(*this, complement_rows(held, size()))};
+}
+
 void folder_mean_std(FolderIndex& ix, int64_t max_images, int threads) {
     const int64_t n = ix.size();
     LRP_CHECK(n > 0 && ix.image_bytes() > 0, "folder_mean_std: index '", ix.name, "' is empty");

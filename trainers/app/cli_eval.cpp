@@ -27,7 +27,8 @@ int run_eval(const std::vector<std::string>& args) {
     app.add_option("--width", width, "first-stage width (default: from the checkpoint, else 64)");
     app.add_option("--dataset", dataset, "dataset (default: from the checkpoint)");
     app.add_option("--data-dir", data_dir, "dataset directory");
-    app.add_option("--split", split, "test | train")->capture_default_str();
+    app.add_option("--split", split, "test | train | val (the validation images a run with --val-split held out of "
+                                     "the training split; train is all training images)")->capture_default_str();
     app.add_option("--subset", subset, "evaluate on the first N images (0: all)");
     app.add_option("--batch-size", batch, "batch size")->capture_default_str();
     app.add_option("--device", device, "auto | cpu | cuda | cuda:N")->capture_default_str();
@@ -41,7 +42,9 @@ int run_eval(const std::vector<std::string>& args) {
     OcclusionCli occlusion;
     add_occlusion_flags(app, occlusion);
     if (int rc = parse_args(app, args); rc >= 0) return rc;
-    LRP_CHECK(split == "test" || split == "train", "--split must be test or train (got '", split, "')");
+    LRP_CHECK(split == "test" || split == "train" || split == "val", "--split must be test, train or val (got '", split,
+              "')");
+    LRP_CHECK(split != "val" || subset == 0, "--subset applies to --split test or train, not val");
     LRP_CHECK(subset >= 0, "--subset must be >= 0 (0: all images), got ", subset);
     LRP_CHECK(batch >= 1, "--batch-size must be >= 1 (got ", batch, ")");
     train::check_stream_mode(stream);
@@ -74,8 +77,17 @@ int run_eval(const std::vector<std::string>& args) {
     dopt.resident_limit_mb = resident_limit_mb;
     std::tie(dopt.mean, dopt.stdev) = train::normalization_for(normalize, {st.mean, st.stdev});
     dopt.strict_normalization = normalize != "auto";  // recorded statistics of other channels: the check below names it
-    train::DataSplit ds = train::open_split(dopt, split == "test" ? data::Split::Test : data::Split::Train, subset,
-                                            false, 0, dev, batch, false, {});
+    train::DataSplit ds;
+    if (split == "val") {  // the images the run held out: its val-split and seed pick them from the training split
+        const int64_t val = cfg.value("val-split", int64_t{0});
+        LRP_CHECK(val > 0, "--split val: ", weights, " records no validation split (its run had no --val-split, or ",
+                  "it is a plain state_dict or from an older lrpcu)");
+        const uint64_t seed = cfg.value("seed", uint64_t{0});
+        ds = train::open_val(dopt, val, train::val_split_seed(seed), dev, batch);
+    } else {
+        ds = train::open_split(dopt, split == "test" ? data::Split::Test : data::Split::Train, subset, false, 0, dev,
+                               batch, false, {});
+    }
     if (!json && ds.streaming) std::printf("%s\n", ds.summary.c_str());
     if (occlusion.enabled) check_occlusion(app, occlusion, ds, weights);
     nn::ModelSpec spec;

@@ -27,6 +27,10 @@ void add_train_options(CLI::App& app, train::TrainConfig& c, std::string& config
     app.add_option("--data-dir", c.data_dir, "dataset directory (default: the dataset's standard location)");
     app.add_option("--train-subset", c.train_subset, "use a class-balanced subset of N training images (0: all)");
     app.add_option("--test-subset", c.test_subset, "evaluate on the first N test images (0: all)");
+    app.add_option("--val-split", c.val_split,
+                   "set N training images aside (class-balanced, from --seed) for validation, never trained on; "
+                   "the run then reports the test accuracy at the epoch of best validation accuracy and keeps those "
+                   "weights in model_best_val.safetensors (0: off; --train-subset then picks from the rest)");
     app.add_option("--resize", c.resize, "image folders: scale the shorter side to N pixels (0: off)");
     app.add_option("--crop", c.crop, "image folders: centre crop N x N after --resize (0: off)");
     app.add_option("--stream", c.stream, "auto | on | off: stream image folders from disk instead of holding "
@@ -172,6 +176,10 @@ int run_train(const std::vector<std::string>& args) {
     }
     std::printf("final test accuracy: %.2f%% (epoch %lld)\nbest test accuracy: %.2f%% (epoch %lld)\n",
                 100 * s.final_test_acc, (long long)s.epochs, 100 * s.best_test_acc, (long long)s.best_epoch);
+    if (s.best_val_epoch > 0)
+        std::printf("test accuracy at the best validation epoch: %.2f%% (epoch %lld, validation accuracy %.2f%%; "
+                    "weights in model_best_val.safetensors)\n",
+                    100 * s.test_acc_at_best_val, (long long)s.best_val_epoch, 100 * s.best_val_acc);
     std::printf("wall time: %.1f s; outputs in %s\n", s.seconds, cfg.out_dir.c_str());
     return 0;
 }

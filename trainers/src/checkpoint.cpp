@@ -78,6 +78,12 @@ CheckpointState parse_state(const std::string& path, const std::map<std::string,
         st.last_test_acc = number_at(j, "last_test_acc", path);
         st.best_test_acc = number_at(j, "best_test_acc", path);
         st.best_epoch = int_at(j, "best_epoch", path);
+        if (j.contains("validation")) {
+            const auto& v = j.at("validation");
+            st.best_val_acc = number_at(v, "best_acc", path);
+            st.best_val_epoch = int_at(v, "best_epoch", path);
+            st.test_acc_at_best_val = number_at(v, "test_acc_at_best", path);
+        }
         if (j.contains("class_names")) st.class_names = j.at("class_names").get<std::vector<std::string>>();
         if (j.contains("normalize")) std::tie(st.mean, st.stdev) = parse_normalization(path, j.at("normalize"));
         st.train_images = j.contains("train_images") ? int_at(j, "train_images", path) : -1;
@@ -134,6 +140,9 @@ void save_checkpoint(const std::string& path, nn::Module& model, const Optimizer
                         {"optimizer", opt.kind()},   {"class_names", st.class_names}};
     if (!st.mean.empty()) j["normalize"] = {{"mean", st.mean}, {"std", st.stdev}};
     if (st.train_images >= 0) j["train_images"] = st.train_images;
+    if (st.best_val_epoch >= 0)
+        j["validation"] = {{"best_acc", st.best_val_acc}, {"best_epoch", st.best_val_epoch},
+                           {"test_acc_at_best", st.test_acc_at_best_val}};
     if (st.partial.batches > 0) {
         const PartialEpoch& q = st.partial;
         j["partial_epoch"] = {{"batches", q.batches},         {"loss_sum", q.loss_sum},
@@ -152,8 +161,9 @@ CheckpointState read_checkpoint_state(const std::string& path) {
 
 namespace {
 // The settings that describe the model and its data (what eval and explain need to rebuild and feed it); not
-// the data dir, a path of the machine that trained it (a model file travels; eval takes --data-dir).
-const char* const kModelKeys[] = {"arch", "width", "dataset", "resize", "crop"};
+// the data dir, a path of the machine that trained it (a model file travels; eval takes --data-dir). val-split
+// and seed say which training images a validation split held out (eval --split val).
+const char* const kModelKeys[] = {"arch", "width", "dataset", "resize", "crop", "val-split", "seed"};
 CheckpointState recorded_model_state(const std::string& path, const std::map<std::string, std::string>& meta);
 }  // namespace
 

@@ -62,6 +62,7 @@ void TrainConfig::validate() const {
                   ">= 0 (got ", reldrop_epsilon, "; 0: the composite's default)");
     }
     LRP_CHECK(train_subset >= 0 && test_subset >= 0, "--train-subset/--test-subset must be >= 0");
+    LRP_CHECK(val_split >= 0, "--val-split must be >= 0 (got ", val_split, "; 0: no validation split)");
     LRP_CHECK(log_every >= 1, "--log-every must be >= 1");
     LRP_CHECK(stop_after_epoch >= 0, "--stop-after-epoch must be >= 0");
     LRP_CHECK(stop_after_step >= 0, "--stop-after-step must be >= 0 (got ", stop_after_step, ")");
@@ -79,6 +80,7 @@ void TrainConfig::validate() const {
 
 #define LRP_CFG_FIELDS(X)                                                                                   \
     X("dataset", dataset) X("data-dir", data_dir) X("train-subset", train_subset) X("test-subset", test_subset) \
+    X("val-split", val_split)                                                                              \
     X("resize", resize) X("crop", crop) X("stream", stream) X("resident-limit-mb", resident_limit_mb)          \
     X("arch", arch) X("width", width) X("init", init) X("epochs", epochs) X("batch-size", batch_size)          \
     X("drop-last", drop_last)                                                                              \

@@ -105,50 +105,32 @@ Normalization normalization_for(const std::string& spec, const Normalization& re
     return {m, s};
 }
 
-DataSplit open_split(const DataOptions& o, data::Split split, int64_t subset, bool stratified, uint64_t seed,
-                     Device device, int batch_size, bool train, const AugmentSettings& aug) {
-    check_stream_mode(o.stream);
-    LRP_CHECK(o.resident_limit_mb >= 0, "--resident-limit-mb must be >= 0 (got ", o.resident_limit_mb, ")");
+namespace {
+
+// A DataSplit streaming the index's images; `stats` says where its mean/std came from.
+DataSplit streamed(data::FolderIndex ix, const std::string& what, const std::string& stats, Device device,
+                   int batch_size, bool train, const AugmentSettings& aug) {
     DataSplit d;
-    const char* what = data::split_name(split);
-    // Only image folders can stream; they are indexed (listed, first image decoded) to learn their size.
-    const bool folder = o.dataset == "folder";
-    bool stream = false;
-    data::FolderIndex ix;
-    if (o.stream == "on" || (o.stream == "auto" && folder)) {
-        ix = data::index_dataset(o.dataset, o.data_dir, split, o.folder);
-        stream = o.stream == "on" || ix.total_bytes() > o.resident_limit_mb * 1048576;
-    }
-    if (stream) {
-        const int64_t all = ix.size();
-        const bool given = !o.mean.empty() && (o.strict_normalization || o.mean.size() == 1 ||
-                                               o.mean.size() == static_cast<size_t>(ix.channels));
-        if (given) use_normalization(o, ix.channels, ix.name, ix.mean, ix.std);
-        else data::folder_mean_std(ix, o.stats_images);
-        if (subset > 0 && subset < ix.size()) ix = stratified ? ix.take_stratified(subset, seed) : ix.subset(0, subset);
-        d.name = ix.name;
-        d.num_classes = ix.num_classes();
-        d.channels = ix.channels;
-        d.height = ix.height;
-        d.width = ix.width;
-        d.class_names = ix.class_names;
-        d.mean = ix.mean;
-        d.stdev = ix.std;
-        d.streaming = true;
-        d.summary = std::string(what) + " split streamed from " + ix.name + ": " + std::to_string(ix.size()) +
-                    " images of " + std::to_string(ix.channels) + "x" + std::to_string(ix.height) + "x" +
-                    std::to_string(ix.width) + " (" + mib(ix.total_bytes()) + " as uint8); " +
-                    (!given ? "mean/std from " +
-                                          std::to_string(o.stats_images > 0 && o.stats_images < all ? o.stats_images : all) +
-                                          " of " + std::to_string(all) + " images"
-                                    : std::string("mean/std given"));
-        d.loader = std::make_unique<StreamingLoader>(std::move(ix), device, batch_size, train, aug);
-        return d;
-    }
-    data::Dataset ds = folder && !ix.files.empty() ? data::load_folder_index(ix)
-                                                   : data::load_dataset(o.dataset, o.data_dir, split, o.folder);
-    if (subset > 0 && subset < ds.size()) ds = stratified ? ds.take_stratified(subset, seed) : ds.subset(0, subset);
-    if (!o.mean.empty()) use_normalization(o, ds.channels(), ds.name, ds.mean, ds.std);
+    d.name = ix.name;
+    d.num_classes = ix.num_classes();
+    d.channels = ix.channels;
+    d.height = ix.height;
+    d.width = ix.width;
+    d.class_names = ix.class_names;
+    d.mean = ix.mean;
+    d.stdev = ix.std;
+    d.streaming = true;
+    d.summary = what + " streamed from " + ix.name + ": " + std::to_string(ix.size()) + " images of " +
+                std::to_string(ix.channels) + "x" + std::to_string(ix.height) + "x" + std::to_string(ix.width) +
+                " (" + mib(ix.total_bytes()) + " as uint8); " + stats;
+    d.loader = std::make_unique<StreamingLoader>(std::move(ix), device, batch_size, train, aug);
+    return d;
+}
+
+// A DataSplit holding the dataset's images on the device.
+DataSplit resident(const data::Dataset& ds, const std::string& what, Device device, int batch_size, bool train,
+                   const AugmentSettings& aug) {
+    DataSplit d;
     d.name = ds.name;
     d.num_classes = ds.num_classes;
     d.channels = ds.channels();
@@ -157,10 +139,91 @@ DataSplit open_split(const DataOptions& o, data::Split split, int64_t subset, bo
     d.class_names = ds.class_names;
     d.mean = ds.mean;
     d.stdev = ds.std;
-    d.summary = std::string(what) + " split resident on " + device.str() + ": " + std::to_string(ds.size()) +
-                " images (" + mib(static_cast<int64_t>(ds.images.nbytes())) + " as uint8)";
+    d.summary = what + " resident on " + device.str() + ": " + std::to_string(ds.size()) + " images (" +
+                mib(static_cast<int64_t>(ds.images.nbytes())) + " as uint8)";
     d.loader = std::make_unique<DeviceLoader>(ds, device, batch_size, train, aug);
     return d;
+}
+
+// open_split, and with val > 0 (training split only) the held-out rows as *val_out; val_out == nullptr with
+// val > 0: the held-out rows alone.
+DataSplit open_rows(const DataOptions& o, data::Split split, int64_t subset, bool stratified, uint64_t seed,
+                    int64_t val, uint64_t val_seed, DataSplit* val_out, Device device, int batch_size, bool train,
+                    const AugmentSettings& aug) {
+    check_stream_mode(o.stream);
+    LRP_CHECK(o.resident_limit_mb >= 0, "--resident-limit-mb must be >= 0 (got ", o.resident_limit_mb, ")");
+    const std::string what = std::string(data::split_name(split)) + " split";
+    const std::string val_what = "validation split (set aside from the training split)";
+    // Only image folders can stream; they are indexed (listed, first image decoded) to learn their size.
+    const bool folder = o.dataset == "folder";
+    bool stream = false;
+    data::FolderIndex ix;
+    if (o.stream == "on" || (o.stream == "auto" && folder)) {
+        ix = data::index_dataset(o.dataset, o.data_dir, split, o.folder);
+        stream = o.stream == "on" || ix.total_bytes() > o.resident_limit_mb * 1048576;
+    }
+    auto check_val = [&](int64_t size, const std::string& name) {
+        LRP_CHECK(val < size, "--val-split ", val, " must be smaller than the ", size, " images of the training split (",
+                  name, "): some must remain to train on");
+    };
+    if (stream) {
+        const int64_t all = ix.size();
+        const bool given = !o.mean.empty() && (o.strict_normalization || o.mean.size() == 1 ||
+                                               o.mean.size() == static_cast<size_t>(ix.channels));
+        if (given) use_normalization(o, ix.channels, ix.name, ix.mean, ix.std);
+        else data::folder_mean_std(ix, o.stats_images);
+        const std::string stats =
+            !given ? "mean/std from " + std::to_string(o.stats_images > 0 && o.stats_images < all ? o.stats_images : all) +
+                         " of " + std::to_string(all) + " images"
+                   : std::string("mean/std given");
+        if (val > 0) {
+            check_val(ix.size(), ix.name);
+            data::FolderIndex held;
+            std::tie(held, ix) = ix.split_stratified(val, val_seed);
+            DataSplit v = streamed(std::move(held), val_what, stats, device, batch_size, false, {});
+            if (!val_out) return v;
+            *val_out = std::move(v);
+        }
+        if (subset > 0 && subset < ix.size()) ix = stratified ? ix.take_stratified(subset, seed) : ix.subset(0, subset);
+        return streamed(std::move(ix), what, stats, device, batch_size, train, aug);
+    }
+    data::Dataset ds = folder && !ix.files.empty() ? data::load_folder_index(ix)
+                                                   : data::load_dataset(o.dataset, o.data_dir, split, o.folder);
+    if (!o.mean.empty()) use_normalization(o, ds.channels(), ds.name, ds.mean, ds.std);
+    if (val > 0) {
+        check_val(ds.size(), ds.name);
+        data::Dataset held;
+        std::tie(held, ds) = ds.split_stratified(val, val_seed);
+        DataSplit v = resident(held, val_what, device, batch_size, false, {});
+        if (!val_out) return v;
+        *val_out = std::move(v);
+    }
+    if (subset > 0 && subset < ds.size()) ds = stratified ? ds.take_stratified(subset, seed) : ds.subset(0, subset);
+    return resident(ds, what, device, batch_size, train, aug);
+}
+
+}  // namespace
+
+DataSplit open_split(const DataOptions& o, data::Split split, int64_t subset, bool stratified, uint64_t seed,
+                     Device device, int batch_size, bool train, const AugmentSettings& aug) {
+    return open_rows(o, split, subset, stratified, seed, 0, 0, nullptr, device, batch_size, train, aug);
+}
+
+uint64_t val_split_seed(uint64_t seed) { return epoch_seed(seed, -1, 6); }
+
+std::pair<DataSplit, DataSplit> open_train_val(const DataOptions& o, int64_t subset, uint64_t seed, int64_t val,
+                                               uint64_t val_seed, Device device, int batch_size,
+                                               const AugmentSettings& aug) {
+    LRP_CHECK(val >= 0, "--val-split must be >= 0 (got ", val, ")");
+    DataSplit held;
+    DataSplit train = open_rows(o, data::Split::Train, subset, true, seed, val, val_seed, &held, device, batch_size,
+                                true, aug);
+    return {std::move(train), std::move(held)};
+}
+
+DataSplit open_val(const DataOptions& o, int64_t val, uint64_t val_seed, Device device, int batch_size) {
+    LRP_CHECK(val >= 1, "open_val: the validation split must hold >= 1 image (got ", val, ")");
+    return open_rows(o, data::Split::Train, 0, false, 0, val, val_seed, nullptr, device, batch_size, false, {});
 }
 
 }  // namespace lrp::train

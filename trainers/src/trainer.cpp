@@ -25,6 +25,7 @@
 #include "lrp/train/step.h"
 #include "lrp/train/trainer.h"
 #include "run_files.h"
+#include "run_settings.h"
 
 namespace fs = std::filesystem;
 
@@ -65,56 +66,6 @@ bool all_params_finite(nn::Module& m) {
     return true;
 }
 
-// The test split must hold the training split's classes (same names, same order: the label indices)
-// and images of the same shape, or the test labels would index other (or missing) outputs.
-void check_splits_agree(const DataSplit& tr, const DataSplit& te) {
-    LRP_CHECK(te.num_classes == tr.num_classes && (te.class_names.empty() || tr.class_names.empty() ||
-                                                   te.class_names == tr.class_names),
-              "the test split's ", te.num_classes, " classes ", bracket_list(te.class_names), " differ from the ",
-              "training split's ", tr.num_classes, " classes ", bracket_list(tr.class_names), " (", tr.name, ")");
-    LRP_CHECK(te.channels == tr.channels && te.height == tr.height && te.width == tr.width, "the test split's images are ",
-              te.channels, "x", te.height, "x", te.width, ", the training split's ", tr.channels, "x", tr.height, "x",
-              tr.width, " (", tr.name, "; for image folders, --resize/--crop make them agree)");
-}
-
-// The settings a checkpoint records (all but "resume").
-nlohmann::json config_json(const TrainConfig& cfg) {
-    nlohmann::json j = cfg;
-    j.erase("resume");
-    return j;
-}
-
-// The settings as they run: an empty --reldrop-residual and a zero --reldrop-epsilon stand for the composite's
-// defaults (copy and 1e-3 for reldrop), so naming a default on --resume agrees with leaving it out; a run
-// recorded without drop-last dropped the last partial batch.
-nlohmann::json effective_settings(nlohmann::json j) {
-    if (j.is_object() && !j.contains("drop-last")) j["drop-last"] = true;  // recorded before the setting existed
-    try {
-        const std::string comp = j.value("reldrop-composite", "");
-        if (j.contains("reldrop-residual") && j["reldrop-residual"] == "")
-            j["reldrop-residual"] = explain::residual_mode_name(explain::default_residual(comp));
-        if (j.contains("reldrop-epsilon") && j["reldrop-epsilon"] == 0) j["reldrop-epsilon"] = explain::default_epsilon(comp);
-    } catch (const Error&) {  // an unknown composite: compared as given (validation names it)
-    }
-    return j;
-}
-
-// A resumed run must continue with the settings it started with (only these may change); returns the
-// checkpoint's settings.
-nlohmann::json check_resume_settings(const fs::path& ckpt, const nlohmann::json& given) {
-    const nlohmann::json saved_as_recorded = read_checkpoint_state(ckpt.string()).config;
-    const nlohmann::json saved = effective_settings(saved_as_recorded), now = effective_settings(given);
-    static const std::set<std::string> may_change{"epochs",           "device",          "log-every",
-                                                  "data-dir",         "out",             "stop-after-epoch",
-                                                  "stop-after-step",  "checkpoint-every", "stream",
-                                                  "resident-limit-mb"};
-    std::string diffs;
-    for (auto it = now.begin(); it != now.end(); ++it)
-        if (!may_change.count(it.key()) && saved.contains(it.key()) && saved[it.key()] != it.value())
-            diffs += "\n  " + it.key() + ": checkpoint has " + saved[it.key()].dump() + ", now " + it.value().dump();
-    LRP_CHECK(diffs.empty(), "--resume: settings differ from the checkpoint's run (start a new --out instead):", diffs);
-    return saved_as_recorded;
-}
 }  // namespace
 
 TrainSummary run_training(TrainConfig cfg) {
@@ -133,9 +84,10 @@ TrainSummary run_training(TrainConfig cfg) {
         LRP_THROW("output directory '", out.string(), "' already holds a checkpoint; pass --resume to continue it or ",
                   "choose another --out (nothing was overwritten)");
     // The weights of a finished run whose checkpoint is gone: nothing to continue, nothing to overwrite.
-    LRP_CHECK(fs::exists(ckpt) || !fs::exists(out / "model.safetensors"), "output directory '", out.string(),
-              "' holds the weights of an earlier run (model.safetensors) but no checkpoint.safetensors to continue ",
-              "from; choose another --out or move them away (nothing was overwritten)");
+    for (const char* weights : {"model.safetensors", "model_best_val.safetensors"})
+        LRP_CHECK(fs::exists(ckpt) || !fs::exists(out / weights), "output directory '", out.string(),
+                  "' holds the weights of an earlier run (", weights, ") but no checkpoint.safetensors to continue ",
+                  "from; choose another --out or move them away (nothing was overwritten)");
     // A resume with other settings is refused before any data is read.
     nlohmann::json saved;  // the checkpoint's settings, when resuming
     if (cfg.resume && fs::exists(ckpt)) saved = check_resume_settings(ckpt, config_json(cfg));
@@ -152,15 +104,20 @@ TrainSummary run_training(TrainConfig cfg) {
         dopt.stdev = recorded.stdev;
         dopt.strict_normalization = false;
     }
-    DataSplit train_data = open_split(dopt, data::Split::Train, cfg.train_subset, true, cfg.seed, dev,
-                                      cfg.batch_size, true, augment_settings(cfg));
+    // With --val-split, the held-out images come from the seed alone (not from --train-subset).
+    std::pair<DataSplit, DataSplit> parts = open_train_val(dopt, cfg.train_subset, cfg.seed, cfg.val_split,
+                                                           val_split_seed(cfg.seed), dev, cfg.batch_size,
+                                                           augment_settings(cfg));
+    DataSplit train_data = std::move(parts.first), val_data = std::move(parts.second);
     DataOptions test_opt = dopt;  // the test images are normalised as the training images are
     test_opt.mean = train_data.mean;
     test_opt.stdev = train_data.stdev;
     test_opt.strict_normalization = false;  // other channel counts: check_splits_agree names the mismatch
     DataSplit test_data = open_split(test_opt, data::Split::Test, cfg.test_subset, false, 0, dev, cfg.batch_size,
                                      false, {});
-    std::printf("%s\n%s\n", train_data.summary.c_str(), test_data.summary.c_str());
+    std::printf("%s\n", train_data.summary.c_str());
+    if (val_data.loader) std::printf("%s\n", val_data.summary.c_str());
+    std::printf("%s\n", test_data.summary.c_str());
     check_splits_agree(train_data, test_data);
     if (recorded.train_images >= 0 && recorded.train_images != train_data.loader->size()) {
         const std::string what = str("the training split has ", train_data.loader->size(), " images now, the run had ",
@@ -256,9 +213,14 @@ TrainSummary run_training(TrainConfig cfg) {
     st.stdev = train_data.stdev;
     st.train_images = train_data.loader->size();
     write_text_atomic(out / "config.json", cfg_json.dump(2) + "\n");
-    std::printf("model %s: %lld parameters; %lld training images, %lld test images, %lld steps per epoch\n",
+    std::printf("model %s: %lld parameters; %lld training images, %s%lld test images, %lld steps per epoch\n",
                 model->type(), (long long)nn::count_params(*model), (long long)train_loader.size(),
+                val_data.loader ? (std::to_string(val_data.loader->size()) + " validation images, ").c_str() : "",
                 (long long)test_loader.size(), (long long)spe);
+    const fs::path best_val_weights = out / "model_best_val.safetensors";
+    if (val_data.loader && st.best_val_epoch > 0 && !fs::exists(best_val_weights))
+        log_warn("--resume: ", best_val_weights.string(), " (the weights of epoch ", st.best_val_epoch, ", the best on ",
+                 "the validation split so far) is gone; it is written again only if a later epoch does better");
 
     const auto t0 = std::chrono::steady_clock::now();
     StepOptions so;
@@ -412,6 +374,12 @@ TrainSummary run_training(TrainConfig cfg) {
         const double train_acc = correct_sum.to_vector<float>()[0] / images;
         const double train_secs =
             seconds_before + std::chrono::duration<double>(std::chrono::steady_clock::now() - te).count();
+        EvalResult vev;  // on the validation split, when there is one
+        if (val_data.loader) {
+            vev = evaluate(*model, *val_data.loader, train_data.num_classes);
+            LRP_CHECK(std::isfinite(vev.loss), "training diverged: the validation loss after epoch ", epoch, " is ",
+                      vev.loss, " (the weights hold NaN or Inf; try a lower --lr); ", kept_note());
+        }
         EvalResult ev = evaluate(*model, test_loader, train_data.num_classes);
         // The last step can leave NaN/Inf weights behind a finite training loss (computed before the update):
         // such an epoch is neither recorded nor checkpointed.
@@ -422,12 +390,23 @@ TrainSummary run_training(TrainConfig cfg) {
             st.best_test_acc = ev.top1;
             st.best_epoch = epoch;
         }
+        if (val_data.loader && vev.top1 > st.best_val_acc) {  // model selection on the validation split
+            st.best_val_acc = vev.top1;
+            st.best_val_epoch = epoch;
+            st.test_acc_at_best_val = ev.top1;
+            export_model(best_val_weights.string(), *model, st);  // before the checkpoint that records it
+        }
         st.epoch = epoch;
         nlohmann::json row = {{"epoch", epoch},          {"step", st.global_step}, {"lr", opt->lr()},
                               {"train_loss", train_loss}, {"train_acc", train_acc}, {"test_loss", ev.loss},
                               {"test_acc", ev.top1},     {"test_top5", ev.top5},   {"train_seconds", train_secs},
                               {"images_per_s", images / train_secs},
                               {"peak_device_bytes", memory_stats(dev).peak_in_use}};
+        if (val_data.loader) {
+            row["val_loss"] = vev.loss;
+            row["val_acc"] = vev.top1;
+            row["val_top5"] = vev.top5;
+        }
         if (reldrop) {
             const double nonfinite = nonfinite_sum.to_vector<float>()[0];
             row["reldrop_occluded_fraction"] = occluded_sum.to_vector<float>()[0] / images;
@@ -438,9 +417,11 @@ TrainSummary run_training(TrainConfig cfg) {
         }
         append_line(out / "metrics.jsonl", row.dump());
         save_checkpoint(ckpt.string(), *model, *opt, st);
-        std::printf("epoch %lld: train loss %.4f acc %.2f%% | test loss %.4f acc %.2f%% top5 %.2f%% | %.0f img/s\n",
-                    (long long)epoch, train_loss, 100 * train_acc, ev.loss, 100 * ev.top1, 100 * ev.top5,
-                    images / train_secs);
+        char val_part[64] = "";
+        if (val_data.loader) std::snprintf(val_part, sizeof val_part, " | val loss %.4f acc %.2f%%", vev.loss, 100 * vev.top1);
+        std::printf("epoch %lld: train loss %.4f acc %.2f%%%s | test loss %.4f acc %.2f%% top5 %.2f%% | %.0f img/s\n",
+                    (long long)epoch, train_loss, 100 * train_acc, val_part, ev.loss, 100 * ev.top1,
+                    100 * ev.top5, images / train_secs);
         if (cfg.stop_after_epoch > 0 && epoch >= cfg.stop_after_epoch && epoch < cfg.epochs) {
             std::printf("stopping after epoch %lld as asked (--stop-after-epoch); continue with --resume\n",
                         (long long)epoch);
@@ -458,6 +439,9 @@ TrainSummary run_training(TrainConfig cfg) {
     s.best_test_acc = st.best_test_acc;
     s.best_epoch = st.best_epoch;
     s.final_test_acc = st.last_test_acc;
+    s.best_val_acc = st.best_val_acc;
+    s.best_val_epoch = st.best_val_epoch;
+    s.test_acc_at_best_val = st.test_acc_at_best_val;
     s.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     s.stopped = stopped;
     s.signal = InterruptGuard::received();

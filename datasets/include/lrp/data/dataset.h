@@ -5,6 +5,7 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "lrp/tensor.h"
@@ -30,6 +31,9 @@ struct Dataset {
     // rest is shared among the others; leftover samples go to the lowest class indices). Which samples
     // are picked depends only on `seed`; they keep their original order. 1 <= n <= size().
     Dataset take_stratified(int64_t n, uint64_t seed) const;
+    // Sets n samples aside (a held-out validation split): {the rows take_stratified(n, seed) keeps, all the
+    // other rows}, each in the original order. 1 <= n < size().
+    std::pair<Dataset, Dataset> split_stratified(int64_t n, uint64_t seed) const;
 };
 
 enum class Split { Train, Test };
@@ -83,6 +87,7 @@ struct FolderIndex {
     // The same rows as Dataset::subset / Dataset::take_stratified on the loaded folder.
     FolderIndex subset(int64_t begin, int64_t end) const;
     FolderIndex take_stratified(int64_t n, uint64_t seed) const;
+    std::pair<FolderIndex, FolderIndex> split_stratified(int64_t n, uint64_t seed) const;
 };
 // Same folder rules and option checks as load_image_folder.
 FolderIndex index_image_folder(const std::string& dir, const FolderOptions& o = {});
@@ -108,6 +113,8 @@ void folder_mean_std(FolderIndex& ix, int64_t max_images = 0, int threads = 0);
 // or 1 + the largest label when num_classes <= 0). `what` names the data in errors.
 std::vector<int64_t> stratified_indices(const int32_t* labels, int64_t count, int num_classes, int64_t n,
                                         uint64_t seed, const std::string& what);
+// The rows of 0..count-1 that `rows` (ascending, in range) does not hold, ascending.
+std::vector<int64_t> complement_rows(const std::vector<int64_t>& rows, int64_t count);
 
 // A learnable synthetic task: each class has its own pattern (oriented colour grating + offset), each
 // sample is its class pattern plus uniform noise. Labels are balanced (n / classes each, the remainder

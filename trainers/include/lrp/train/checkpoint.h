@@ -35,6 +35,11 @@ struct CheckpointState {
     double last_test_acc = -1;
     double best_test_acc = -1;
     int64_t best_epoch = -1;
+    // With a validation split (--val-split): the best validation accuracy, its epoch (the first to reach it) and
+    // the test accuracy of that epoch; -1 without one.
+    double best_val_acc = -1;
+    int64_t best_val_epoch = -1;
+    double test_acc_at_best_val = -1;
     std::vector<std::string> class_names;  // of the training split, in label order (empty in older checkpoints)
     // The per-channel mean/std (raw [0, 1] units) that normalised the training inputs; eval and explain
     // normalise with them by default (empty in older checkpoints).

@@ -55,6 +55,18 @@ std::pair<std::vector<float>, std::vector<float>> per_channel_normalization(cons
 DataSplit open_split(const DataOptions& o, data::Split split, int64_t subset, bool stratified, uint64_t seed,
                      Device device, int batch_size, bool train, const AugmentSettings& aug);
 
+// The training split with `val` images set aside first (a class-balanced draw with `val_seed`; never trained
+// on) as a second split for validation, in eval order without augmentation; `subset` (stratified, with
+// `seed`) then picks from the rest. Both are normalised with the whole training split's statistics (as
+// subsets are). val = 0: {open_split(o, Train, subset, true, seed, ...), an empty split (no loader)}.
+std::pair<DataSplit, DataSplit> open_train_val(const DataOptions& o, int64_t subset, uint64_t seed, int64_t val,
+                                               uint64_t val_seed, Device device, int batch_size,
+                                               const AugmentSettings& aug);
+// The second split of open_train_val alone (for evaluation), val >= 1.
+DataSplit open_val(const DataOptions& o, int64_t val, uint64_t val_seed, Device device, int batch_size);
+// The val_seed of a run with --seed `seed` (so eval --split val finds the same images).
+uint64_t val_split_seed(uint64_t seed);
+
 // The data and augmentation settings of a training run.
 DataOptions data_options(const TrainConfig& c);
 AugmentSettings augment_settings(const TrainConfig& c);

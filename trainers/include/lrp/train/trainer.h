@@ -25,6 +25,10 @@ struct TrainSummary {
     double final_test_acc = 0;
     double best_test_acc = 0;
     int64_t best_epoch = 0;
+    // With a validation split: its best accuracy, that epoch, and the test accuracy then (else -1).
+    double best_val_acc = -1;
+    int64_t best_val_epoch = -1;
+    double test_acc_at_best_val = -1;
     int64_t epochs = 0;
     double seconds = 0;
     bool stopped = false;  // stopped early by a signal or --stop-after-step (not --stop-after-epoch)
@@ -32,7 +36,8 @@ struct TrainSummary {
 };
 
 // Runs (or resumes) training as configured; writes <out>/config.json, metrics.jsonl, checkpoint.safetensors
-// and model.safetensors (weights only, PyTorch-loadable).
+// and model.safetensors (weights only, PyTorch-loadable); with a validation split also model_best_val.safetensors
+// (the weights of the epoch with the best validation accuracy).
 TrainSummary run_training(TrainConfig cfg);
 
 }  // namespace lrp::train

@@ -1,0 +1,61 @@
+// The settings a run records and checks: config JSON, effective settings, the --resume agreement check and
+// the test split's agreement with the training split.
+#include "run_settings.h"
+
+#include <set>
+#include <string>
+
+#include "lrp/lrp/composites.h"
+#include "lrp/train/checkpoint.h"
+
+namespace lrp::train {
+
+// Other classes would let the test labels index other (or missing) outputs.
+void check_splits_agree(const DataSplit& tr, const DataSplit& te) {
+    LRP_CHECK(te.num_classes == tr.num_classes && (te.class_names.empty() || tr.class_names.empty() ||
+                                                   te.class_names == tr.class_names),
+              "the test split's ", te.num_classes, " classes ", bracket_list(te.class_names), " differ from the ",
+              "training split's ", tr.num_classes, " classes ", bracket_list(tr.class_names), " (", tr.name, ")");
+    LRP_CHECK(te.channels == tr.channels && te.height == tr.height && te.width == tr.width, "the test split's images are ",
+              te.channels, "x", te.height, "x", te.width, ", the training split's ", tr.channels, "x", tr.height, "x",
+              tr.width, " (", tr.name, "; for image folders, --resize/--crop make them agree)");
+}
+
+nlohmann::json config_json(const TrainConfig& cfg) {
+    nlohmann::json j = cfg;
+    j.erase("resume");
+    return j;
+}
+
+// An empty --reldrop-residual and a zero --reldrop-epsilon stand for the composite's defaults (copy and 1e-3
+// for reldrop), so naming a default on --resume agrees with leaving it out. A run recorded without drop-last
+// dropped the last partial batch; one recorded without val-split had no validation split.
+nlohmann::json effective_settings(nlohmann::json j) {
+    if (j.is_object() && !j.contains("drop-last")) j["drop-last"] = true;  // recorded before the setting existed
+    if (j.is_object() && !j.contains("val-split")) j["val-split"] = 0;
+    try {
+        const std::string comp = j.value("reldrop-composite", "");
+        if (j.contains("reldrop-residual") && j["reldrop-residual"] == "")
+            j["reldrop-residual"] = explain::residual_mode_name(explain::default_residual(comp));
+        if (j.contains("reldrop-epsilon") && j["reldrop-epsilon"] == 0) j["reldrop-epsilon"] = explain::default_epsilon(comp);
+    } catch (const Error&) {  // an unknown composite: compared as given (validation names it)
+    }
+    return j;
+}
+
+nlohmann::json check_resume_settings(const std::filesystem::path& ckpt, const nlohmann::json& given) {
+    const nlohmann::json saved_as_recorded = read_checkpoint_state(ckpt.string()).config;
+    const nlohmann::json saved = effective_settings(saved_as_recorded), now = effective_settings(given);
+    static const std::set<std::string> may_change{"epochs",           "device",          "log-every",
+                                                  "data-dir",         "out",             "stop-after-epoch",
+                                                  "stop-after-step",  "checkpoint-every", "stream",
+                                                  "resident-limit-mb"};
+    std::string diffs;
+    for (auto it = now.begin(); it != now.end(); ++it)
+        if (!may_change.count(it.key()) && saved.contains(it.key()) && saved[it.key()] != it.value())
+            diffs += "\n  " + it.key() + ": checkpoint has " + saved[it.key()].dump() + ", now " + it.value().dump();
+    LRP_CHECK(diffs.empty(), "--resume: settings differ from the checkpoint's run (start a new --out instead):", diffs);
+    return saved_as_recorded;
+}
+
+}  // namespace lrp::train

@@ -1,0 +1,25 @@
+// The settings a run records and checks (internal to lrp_trainers): the config a checkpoint stores, the
+// settings as they run (defaults filled in), the --resume agreement check, and the test split's agreement
+// with the training split.
+#pragma once
+#include <filesystem>
+
+#include <nlohmann/json.hpp>
+
+#include "lrp/train/config.h"
+#include "lrp/train/data_source.h"
+
+namespace lrp::train {
+
+// The test split must hold the training split's classes (same names, same order) and images of its shape.
+void check_splits_agree(const DataSplit& tr, const DataSplit& te);
+// The settings a checkpoint records (all but "resume").
+nlohmann::json config_json(const TrainConfig& cfg);
+// The settings as they run, for comparison: defaults that are stored as placeholders resolved, and the
+// values of settings a checkpoint recorded before they existed.
+nlohmann::json effective_settings(nlohmann::json j);
+// A resumed run must continue with the settings it started with (only the per-invocation ones may change);
+// returns the checkpoint's settings as recorded.
+nlohmann::json check_resume_settings(const std::filesystem::path& ckpt, const nlohmann::json& given);
+
+}  // namespace lrp::train
