@@ -78,9 +78,14 @@ inline std::vector<float> naive_pixel(const RdBatch& b, const ops::RelDropParams
         }
         status[n] = 1;
         const float mn = *std::min_element(m, m + HW), mx = *std::max_element(m, m + HW);
-        const bool ok = std::fabs(mx - mn) > 1e-6f;
+        const float amax = std::max(std::fabs(mn), std::fabs(mx));
+        const bool positive = p.pixel_norm == "positive_max", absolute = p.pixel_norm == "abs_max";
+        const bool ok = positive ? mx > 1e-6f : absolute ? amax > 1e-6f : std::fabs(mx - mn) > 1e-6f;
         for (int64_t i = 0; i < HW; ++i) {
-            const float rn = ok ? (m[i] - mn) / (mx - mn) : 0.f;
+            const float rn = !ok        ? 0.f
+                             : positive ? std::max(m[i], 0.f) / mx
+                             : absolute ? std::fabs(m[i]) / amax
+                                        : (m[i] - mn) / (mx - mn);
             const float noise = philox_uniform(seed, offset + 1 + uint64_t(b.N), uint64_t(n) * HW + i);
             if (!(std::fmaf(p.alpha, noise, (1.f - p.alpha) * rn) >= 1.f - p.beta)) continue;
             for (int c = 0; c < b.C; ++c)

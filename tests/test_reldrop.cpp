@@ -58,10 +58,13 @@ TEST(RelDropCpu, TopkNaNInfAndSignedZeroPolicy) {
 }
 
 TEST(RelDropCpu, PixelMaskMatchesNaiveReference) {
-    for (const char* coin : {"reference", "per_batch", "per_sample"}) {
+    for (const char* coin : {"reference", "per_batch", "per_sample"})
+    for (const char* norm : {"signed_minmax", "positive_max", "abs_max"}) {
+        SCOPED_TRACE(norm);
         RdBatch b(16, 3, 9, 11, 41);
         auto p = rd_params("pixel", 0.7f, 1, coin, {5.f, 6.f, 7.f});
         p.alpha = 0.4f, p.beta = 0.6f;
+        p.pixel_norm = norm;
         std::vector<int32_t> st, ref_st;
         const bool per_sample = std::string(coin) != "per_batch";
         int changed = 0, skipped = 0;
@@ -107,6 +110,42 @@ TEST(RelDropCpu, PixelDropRateFollowsClosedForm) {
     // A constant map gives rn = 0 (range guard): nothing dropped with the default alpha, beta.
     std::fill(b.map.begin(), b.map.end(), 0.25f);
     EXPECT_TRUE(bits_equal(b.run(Device::cpu(), p, 77, 0), b.x));
+}
+
+// --reldrop-pixel-norm (reldrop.md Q3) on a map with negative relevance, alpha 0.3, beta 0.5 (drop iff
+// 0.3 u + 0.7 rn >= 0.5, so never at rn < 2/7): the reference's signed min-max puts zero relevance mid-range,
+// where it is dropped half the time; positive_max never drops a pixel of relevance <= 0; abs_max drops strong negative
+// relevance as well; on a non-negative map positive_max and signed_minmax agree when the minimum is 0.
+TEST(RelDropCpu, PixelNormDecidesWhatCountsAsRelevant) {
+    const int N = 64, H = 8, W = 8, HW = H * W;
+    RdBatch b(N, 1, H, W, 61);
+    for (int n = 0; n < N; ++n)
+        for (int i = 0; i < HW; ++i) b.map[size_t(n) * HW + i] = i < 16 ? -4.f : i < 48 ? 0.f : 4.f;
+    auto p = rd_params("pixel", 1.f, 1, "reference", {9.f});
+    auto drops = [&](const char* norm, int lo, int hi) {
+        p.pixel_norm = norm;
+        const std::vector<float> got = b.run(Device::cpu(), p, 5, 0);
+        int d = 0;
+        for (int n = 0; n < N; ++n)
+            for (int i = lo; i < hi; ++i) d += got[size_t(n) * HW + i] == 9.f;
+        return d;
+    };
+    const int zeros = N * 32, negatives = N * 16, positives = N * 16;
+    const int zero_drops = drops("signed_minmax", 16, 48);  // rn = 0.5: dropped iff u >= 0.5
+    EXPECT_GT(zero_drops, zeros / 4) << "zero relevance sits mid-range and is dropped about half the time";
+    EXPECT_LT(zero_drops, 3 * zeros / 4);
+    EXPECT_EQ(drops("signed_minmax", 0, 16), 0);
+    EXPECT_EQ(drops("positive_max", 0, 48), 0) << "no relevance, no drop";
+    EXPECT_EQ(drops("positive_max", 48, 64), positives);
+    EXPECT_EQ(drops("abs_max", 0, 16), negatives) << "|-4| counts as much as 4";
+    EXPECT_EQ(drops("abs_max", 16, 48), 0);
+    for (float& v : b.map) v = v < 0 ? 0.f : v;  // no negative relevance
+    p.pixel_norm = "signed_minmax";
+    const std::vector<float> sgn = b.run(Device::cpu(), p, 7, 0);
+    p.pixel_norm = "positive_max";
+    EXPECT_TRUE(bits_equal(b.run(Device::cpu(), p, 7, 0), sgn));
+    std::fill(b.map.begin(), b.map.end(), -1.f);  // nothing relevant at all
+    EXPECT_TRUE(bits_equal(b.run(Device::cpu(), p, 7, 0), b.x));
 }
 
 TEST(RelDropCpu, P0LeavesBatchUntouched) {
@@ -292,6 +331,8 @@ TEST(RelDropCpu, FrontEndErrors) {
     expect_error([&] { apply(with([](auto& p) { p.variant = "blocks"; })); },
                  {"unknown variant 'blocks'", "pixel, block, patch"});
     expect_error([&] { apply(with([](auto& p) { p.coin = "sometimes"; })); }, {"unknown coin", "per_sample"});
+    expect_error([&] { apply(with([](auto& p) { p.variant = "pixel", p.pixel_norm = "minmax"; })); },
+                 {"unknown pixel_norm 'minmax'", "positive_max"});
     expect_error([&] { apply(with([](auto& p) { p.variant = "pixel", p.alpha = 1.5f; })); }, {"alpha"});
     expect_error([&] { apply(with([](auto& p) { p.variant = "pixel", p.beta = -1.f; })); }, {"beta"});
     expect_error([&] { apply(with([](auto& p) { p.fill = {1.f, 2.f}; })); }, {"fill has 2 values", "C = 3"});

@@ -71,13 +71,15 @@ TEST(RelDropCuda, TopkMatchesCpuIncludingTiesNaNAndChunks) {
 }
 
 // Runs `variant` through both tables from the same map and compares x and status bit for bit.
-void compare_variant(const char* variant, int k, const char* coin, float p, Size s, uint64_t seed) {
+void compare_variant(const char* variant, int k, const char* coin, float p, Size s, uint64_t seed,
+                     const char* pixel_norm = "signed_minmax") {
     const Device dev = Device::cuda(0);
     const int N = 3;
     RdBatch b(N, s.C, s.H, s.W, 400 + s.H + s.C);
     b.map[b.HW() + 2] = std::nanf("");  // sample 1: non-finite map, skipped
     auto prm = rd_params(variant, p, k, coin, {5.f, 6.f, 7.f});
     prm.fill.resize(s.C);
+    prm.pixel_norm = pixel_norm;
     const kernels::RelDropDesc d = ops::reldrop_desc(prm, Tensor::empty(Shape{N, s.C, s.H, s.W}));
     const bool boxes = kernels::reldrop_is_boxes(d);
     std::vector<float> ref = b.x;
@@ -98,7 +100,7 @@ void compare_variant(const char* variant, int k, const char* coin, float p, Size
         kernels::cuda_ops().reldrop_pixel(kernel_ctx(dev), d, map.ptr(), seed, 11, x.ptr(), st.ptr());
     }
     synchronize(dev);
-    const std::string what = std::string(variant) + " " + coin + " C " + std::to_string(s.C) + " H " +
+    const std::string what = std::string(variant) + " " + coin + " " + pixel_norm + " C " + std::to_string(s.C) + " H " +
                              std::to_string(s.H) + " seed " + std::to_string(seed);
     EXPECT_TRUE(x.guards_intact() && st.guards_intact()) << what;
     EXPECT_TRUE(bits_equal(x.read(), ref)) << what;
@@ -115,6 +117,8 @@ TEST(RelDropCuda, PixelMatchesCpuBitExact) {
         for (uint64_t seed : {1u, 2u, 3u}) {
             compare_variant("pixel", 1, "per_sample", 0.6f, s, seed);
             compare_variant("pixel", 1, "per_batch", 1.f, s, seed);
+            compare_variant("pixel", 1, "per_sample", 0.8f, s, seed, "positive_max");
+            compare_variant("pixel", 1, "per_sample", 0.8f, s, seed, "abs_max");
         }
 }
 

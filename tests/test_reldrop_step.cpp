@@ -109,6 +109,49 @@ TEST(RelDropStepCpu, PredTargetAndOtherCompositesRun) {
     for (int32_t v : status.to_vector<int32_t>()) EXPECT_EQ(v, kernels::kRelDropApplied);
 }
 
+// --reldrop-target label*logit (reldrop.md Q10): the map is the label map times the label's logit, so with
+// block, p 1, k 1 a sample whose label logit is positive keeps the label target's box (around the arg-max)
+// and one whose logit is negative gets another (around the label map's arg-min).
+TEST(RelDropStepCpu, LogitScaledTargetTurnsTheMapOfNegativeLogits) {
+    StepFixture f(Device::cpu(), 12);
+    f.model->train(false);
+    const std::vector<float> logits = f.model->forward(f.x).to_vector<float>();
+    f.model->clear_saved();
+    f.model->train(true);
+    const std::vector<int32_t> y = f.y.to_vector<int32_t>();
+    auto occluded = [&](const char* target) {
+        train::RelDropSettings s = settings("block", 1.f);
+        s.target = target;
+        RelDrop rd(s);
+        Generator g(4);
+        return rd.occlude(*f.model, f.x, f.y, g).to_vector<float>();
+    };
+    const std::vector<float> plain = occluded("label"), scaled = occluded("label*logit");
+    const size_t per = f.x.numel() / 12;
+    int positive = 0, negative = 0;
+    for (size_t n = 0; n < 12; ++n) {
+        const float logit = logits[n * 5 + size_t(y[n])];
+        const bool same = std::equal(plain.begin() + n * per, plain.begin() + (n + 1) * per, scaled.begin() + n * per);
+        if (logit > 0) {
+            ++positive;
+            EXPECT_TRUE(same) << "sample " << n << ", logit " << logit;
+        } else {
+            ++negative;
+            EXPECT_FALSE(same) << "sample " << n << ", logit " << logit;
+        }
+    }
+    EXPECT_GT(positive, 0) << "the test needs label logits of both signs";
+    EXPECT_GT(negative, 0) << "the test needs label logits of both signs";
+    StepFixture p(Device::cpu(), 6);
+    train::RelDropSettings s = settings("pixel", 1.f);
+    s.target = "pred*logit";
+    RelDrop rd(s);
+    Generator g(2);
+    Tensor status = Tensor::empty({6}, DType::I32, Device::cpu());
+    rd.occlude(*p.model, p.x, p.y, g, status);
+    for (int32_t v : status.to_vector<int32_t>()) EXPECT_EQ(v, kernels::kRelDropApplied);
+}
+
 TEST(RelDropStepCpu, BadSettingsAreRejectedByName) {
     auto message = [](auto&& fn) {
         try {
@@ -122,7 +165,7 @@ TEST(RelDropStepCpu, BadSettingsAreRejectedByName) {
     EXPECT_NE(message([&] { RelDrop r(s); }).find("unknown variant 'blob'"), std::string::npos);
     s = settings("block", 0.5f);
     s.target = "logit";
-    EXPECT_NE(message([&] { RelDrop r(s); }).find("target must be label or pred"), std::string::npos);
+    EXPECT_NE(message([&] { RelDrop r(s); }).find("target must be label, pred, label*logit or pred*logit"), std::string::npos);
     s = settings("block", 0.5f);
     s.composite = "nope";
     EXPECT_NE(message([&] { RelDrop r(s); }).find("nope"), std::string::npos);
@@ -164,6 +207,14 @@ TEST(RelDropConfig, VariantDefaultsValidationAndJson) {
     train::from_json(j, d);
     EXPECT_EQ(d.augment, "reldrop-patch");
     EXPECT_EQ(d.reldrop_k, 5);
+    c = train::TrainConfig();  // --reldrop-pixel-norm reaches the op's parameters and the run's description
+    c.augment = "reldrop-pixel";
+    c.reldrop_pixel_norm = "positive_max";
+    c.resolve_defaults();
+    c.validate();
+    const train::RelDropSettings rs = train::reldrop_settings(c, {0.5f}, {0.25f}, 1, 8, 8);
+    EXPECT_EQ(rs.params.pixel_norm, "positive_max");
+    EXPECT_NE(train::describe(rs).find("rn positive_max"), std::string::npos) << train::describe(rs);
     c = train::TrainConfig();
     c.augment = "crop-flip";
     c.resolve_defaults();
@@ -172,7 +223,8 @@ TEST(RelDropConfig, VariantDefaultsValidationAndJson) {
              [](train::TrainConfig& t) { t.reldrop_p = 1.5f; }, [](train::TrainConfig& t) { t.reldrop_alpha = -0.1f; },
              [](train::TrainConfig& t) { t.reldrop_beta = 2.f; }, [](train::TrainConfig& t) { t.reldrop_coin = "x"; },
              [](train::TrainConfig& t) { t.reldrop_target = "x"; }, [](train::TrainConfig& t) { t.augment = "reldrop-x"; },
-             [](train::TrainConfig& t) { t.box_sl = 0.5f; }, [](train::TrainConfig& t) { t.box_attempts = 0; }}) {
+             [](train::TrainConfig& t) { t.box_sl = 0.5f; }, [](train::TrainConfig& t) { t.box_attempts = 0; },
+             [](train::TrainConfig& t) { t.reldrop_pixel_norm = "minmax"; }}) {
         train::TrainConfig t;
         t.augment = "reldrop-block";
         t.resolve_defaults();

@@ -127,6 +127,10 @@ kernels::RelDropDesc reldrop_desc(const RelDropParams& prm, const Tensor& x) {
     else if (prm.coin == "per_batch") d.per_sample = false;
     else if (prm.coin == "per_sample") d.per_sample = true;
     else LRP_THROW(op, ": unknown coin '", prm.coin, "' (known: reference, per_batch, per_sample)");
+    if (prm.pixel_norm == "signed_minmax") d.pixel_norm = kernels::RelDropPixelNorm::SignedMinMax;
+    else if (prm.pixel_norm == "positive_max") d.pixel_norm = kernels::RelDropPixelNorm::PositiveMax;
+    else if (prm.pixel_norm == "abs_max") d.pixel_norm = kernels::RelDropPixelNorm::AbsMax;
+    else LRP_THROW(op, ": unknown pixel_norm '", prm.pixel_norm, "' (known: signed_minmax, positive_max, abs_max)");
     LRP_CHECK(prm.p >= 0.f && prm.p <= 1.f, op, ": p must be in [0, 1] (got ", prm.p, ")");
     LRP_CHECK(prm.fill.size() == static_cast<size_t>(C) || prm.fill.size() == 1, op, ": fill has ",
               prm.fill.size(), " values, expected C = ", C, " or 1 (see reldrop_fill)");

@@ -66,10 +66,10 @@ void reldrop_pixel(const Ctx&, const RelDropDesc& d, const float* map, uint64_t 
         else if (!finite_minmax(m, HW, mn, mx)) st = kRelDropNonFinite;
         else {
             st = kRelDropApplied;
-            const bool ok = reldrop_range_ok(mn, mx);
+            const RnScale sc = reldrop_rn_scale(d.pixel_norm, mn, mx);
             float* xn = x + static_cast<int64_t>(n) * d.C * HW;
             for (int64_t i = 0; i < HW; ++i) {
-                const float rn = reldrop_rn(m[i], mn, mx, ok);
+                const float rn = reldrop_rn(d.pixel_norm, m[i], sc);
                 if (!reldrop_pixel_drops(d.alpha, d.beta, rn, reldrop_pixel_noise(d, seed, offset, n, i))) continue;
                 for (int c = 0; c < d.C; ++c) xn[c * HW + i] = d.fill[c];
             }

@@ -170,10 +170,10 @@ __global__ void __launch_bounds__(kBlock) reldrop_pixel_k(const __grid_constant_
         if (threadIdx.x == 0 && status) status[n] = all.bad ? kRelDropNonFinite : kRelDropApplied;
         if (all.bad) continue;
         const float mn = all.mn + 0.f, mx = all.mx + 0.f;  // -0 -> +0, as on the CPU
-        const bool ok = reldrop_range_ok(mn, mx);
+        const RnScale sc = reldrop_rn_scale(d.pixel_norm, mn, mx);
         float* xn = x + n * d.C * HW;
         for (int64_t i = threadIdx.x; i < HW; i += blockDim.x) {
-            const float rn = reldrop_rn(m[i], mn, mx, ok);
+            const float rn = reldrop_rn(d.pixel_norm, m[i], sc);
             if (!reldrop_pixel_drops(d.alpha, d.beta, rn, reldrop_pixel_noise(d, seed, offset, n, i))) continue;
             for (int c = 0; c < d.C; ++c) xn[c * HW + i] = d.fill[c];
         }

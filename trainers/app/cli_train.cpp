@@ -79,6 +79,10 @@ void add_train_options(CLI::App& app, train::TrainConfig& c, std::string& config
                                                "patch 5; patch area = box area / k)");
     app.add_option("--reldrop-coin", c.reldrop_coin, "RelDrop: reference (pixel per sample, block/patch per batch) | "
                                                      "per_batch | per_sample")->capture_default_str();
+    app.add_option("--reldrop-pixel-norm", c.reldrop_pixel_norm,
+                   "RelDrop pixel: how the map becomes rn in [0, 1]: signed_minmax (the reference: (v - min) / (max - "
+                   "min), zero relevance lands mid-range) | positive_max (max(v, 0) / max) | abs_max (|v| / max |v|)")
+        ->capture_default_str();
     app.add_option("--reldrop-fill", c.reldrop_fill, "RelDrop fill: reference (raw MEAN written into the normalised "
                                                      "tensor) | mean (0 normalised) | raw:<v> | normalized:<v>")
         ->capture_default_str();
@@ -86,7 +90,9 @@ void add_train_options(CLI::App& app, train::TrainConfig& c, std::string& config
         ->capture_default_str();
     app.add_option("--reldrop-epsilon", c.reldrop_epsilon, "RelDrop: Epsilon of the composite (0: its default, "
                                                            "reldrop 1e-3)")->capture_default_str();
-    app.add_option("--reldrop-target", c.reldrop_target, "RelDrop: relevance of the label or the pred class")
+    app.add_option("--reldrop-target", c.reldrop_target,
+                   "RelDrop: relevance of the label or the pred class (one-hot); label*logit, pred*logit: one-hot x "
+                   "that logit")
         ->capture_default_str();
     app.add_option("--reldrop-rule", c.reldrop_rules, "RelDrop: TYPE=RULE, repeatable: a rule ahead of the "
                                                       "composite's layer map (as explain --rule)");

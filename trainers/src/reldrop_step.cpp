@@ -10,8 +10,12 @@
 namespace lrp::train {
 
 namespace {
+bool known_target(const std::string& t) {
+    return t == "label" || t == "pred" || t == "label*logit" || t == "pred*logit";
+}
+
 explain::Composite build_composite(const RelDropSettings& s) {
-    LRP_CHECK(s.target == "label" || s.target == "pred", "RelDrop: target must be label or pred (got '", s.target,
+    LRP_CHECK(known_target(s.target), "RelDrop: target must be label, pred, label*logit or pred*logit (got '", s.target,
               "')");
     const std::string& v = s.params.variant;
     LRP_CHECK(v == "pixel" || v == "block" || v == "patch", "RelDrop: unknown variant '", v,
@@ -35,7 +39,9 @@ Tensor RelDrop::occlude(nn::Module& model, const Tensor& x, const Tensor& labels
         }
         return x;
     }
-    const explain::Target t = s_.target == "label" ? explain::Target::label(labels) : explain::Target::prediction();
+    const bool label = s_.target.rfind("label", 0) == 0, times_logit = s_.target.size() > 6;  // "...*logit"
+    explain::Target t = label ? explain::Target::label(labels) : explain::Target::prediction();
+    if (times_logit) t = t.scaled_by_logit();
     const Tensor relevance = explain::attribute(model, x, t, composite_);
     Tensor out = x.clone();
     ops::reldrop_apply(out, relevance, s_.params, g, status);
@@ -72,7 +78,7 @@ std::string describe(const RelDropSettings& s) {
     const ops::RelDropParams& p = s.params;
     std::ostringstream o;
     o << "RelDrop " << p.variant << ": p " << p.p;
-    if (p.variant == "pixel") o << ", alpha " << p.alpha << ", beta " << p.beta;
+    if (p.variant == "pixel") o << ", alpha " << p.alpha << ", beta " << p.beta << ", rn " << p.pixel_norm;
     else o << ", k " << p.k << ", box area [" << p.sl << ", " << p.sh << "], aspect [" << p.r1 << ", 1/" << p.r1 << "]";
     o << ", coin " << p.coin << ", fill [";
     for (size_t i = 0; i < p.fill.size(); ++i) o << (i ? ", " : "") << p.fill[i];
@@ -96,6 +102,7 @@ RelDropSettings reldrop_settings(const TrainConfig& cfg, const std::vector<float
     p.beta = cfg.reldrop_beta;
     p.k = cfg.reldrop_k;
     p.coin = cfg.reldrop_coin;
+    p.pixel_norm = cfg.reldrop_pixel_norm;
     try {
         p.fill = ops::reldrop_fill(cfg.reldrop_fill, mean, stdev);
     } catch (const Error&) {

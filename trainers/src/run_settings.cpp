@@ -4,6 +4,7 @@
 
 #include <set>
 #include <string>
+#include <utility>
 
 #include "lrp/lrp/composites.h"
 #include "lrp/train/checkpoint.h"
@@ -28,11 +29,13 @@ nlohmann::json config_json(const TrainConfig& cfg) {
 }
 
 // An empty --reldrop-residual and a zero --reldrop-epsilon stand for the composite's defaults (copy and 1e-3
-// for reldrop), so naming a default on --resume agrees with leaving it out. A run recorded without drop-last
-// dropped the last partial batch; one recorded without val-split had no validation split.
+// for reldrop), so naming a default on --resume agrees with leaving it out. A setting recorded before it
+// existed ran as it does with the value below (drop-last: those builds dropped the last partial batch).
 nlohmann::json effective_settings(nlohmann::json j) {
-    if (j.is_object() && !j.contains("drop-last")) j["drop-last"] = true;  // recorded before the setting existed
-    if (j.is_object() && !j.contains("val-split")) j["val-split"] = 0;
+    static const std::pair<const char*, nlohmann::json> before_it_existed[] = {
+        {"drop-last", true}, {"val-split", 0}, {"reldrop-pixel-norm", "signed_minmax"}};
+    for (const auto& [key, value] : before_it_existed)
+        if (j.is_object() && !j.contains(key)) j[key] = value;
     try {
         const std::string comp = j.value("reldrop-composite", "");
         if (j.contains("reldrop-residual") && j["reldrop-residual"] == "")

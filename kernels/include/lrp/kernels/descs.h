@@ -106,12 +106,16 @@ enum RelDropStatus : int32_t {
     kRelDropNonFinite = 3,    // the sample's map holds NaN or +-Inf: skipped, x untouched (lrpcu choice)
 };
 
+// How the pixel variant scales a sample's map to rn in [0, 1] (reldrop.md Q3; reldrop_sampler.h).
+enum class RelDropPixelNorm { SignedMinMax, PositiveMax, AbsMax };
+
 struct RelDropDesc {
     int N = 1, C = 1, H = 1, W = 1;
     RelDropVariant variant = RelDropVariant::Block;
     bool per_sample = false;          // one coin per sample (true) or one for the whole batch (false)
     float p = 0.5f;                   // a coin selects iff u < p (u uniform in [0, 1), 32 bits)
     float alpha = 0.3f, beta = 0.5f;  // pixel: drop iff alpha*u + (1 - alpha)*rn >= 1 - beta
+    RelDropPixelNorm pixel_norm = RelDropPixelNorm::SignedMinMax;
     int k = 1;                        // block/patch: candidate centres (columns of the top-k indices)
     float sl = 0.02f, sh = 0.4f, r1 = 0.3f;
     int max_attempts = 100;           // size attempts per round (block: 1 round, patch: k rounds)

@@ -69,7 +69,7 @@ struct OpTable {
                       float* vals) = nullptr;
     // RelDrop pixel variant (reldrop.md 4.2), in place on x (N x C x H x W), from map (N x H x W). Sample n is
     // occluded iff reldrop_selected(d, seed, offset, n); a map with any non-finite value skips the sample.
-    // Otherwise mn/mx = min/max of its map, rn = reldrop_rn, u = reldrop_pixel_noise (one per pixel, shared
+    // Otherwise mn/mx = min/max of its map, rn = reldrop_rn(d.pixel_norm, v, reldrop_rn_scale(...)), u = reldrop_pixel_noise (one per pixel, shared
     // by the channels), and pixel i gets x[n, c, i] = d.fill[c] for all c iff reldrop_pixel_drops(alpha,
     // beta, rn, u). status (nullable, N) = RelDropStatus. Counters: reldrop_total_counters(d) from offset.
     void (*reldrop_pixel)(const Ctx&, const RelDropDesc& d, const float* map, uint64_t seed, uint64_t offset,

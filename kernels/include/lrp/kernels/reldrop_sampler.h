@@ -78,9 +78,30 @@ LRP_HD bool reldrop_selected(const RelDropDesc& d, uint64_t seed, uint64_t offse
 }
 
 // ---- pixel variant (reldrop.md 4.2) ------------------------------------------------------------------
-// Signed per-sample min-max: rn = (v - mn) / (mx - mn) if |mx - mn| > 1e-6, else 0 (the reference's guard).
-LRP_HD bool reldrop_range_ok(float mn, float mx) { return fabsf(mx - mn) > 1e-6f; }
-LRP_HD float reldrop_rn(float v, float mn, float mx, bool range_ok) { return range_ok ? (v - mn) / (mx - mn) : 0.f; }
+// rn of a map value v from the sample's finite extremes mn <= mx (each +0 rather than -0), by pixel_norm:
+//   SignedMinMax (reference): (v - mn) / (mx - mn); every rn 0 unless |mx - mn| > 1e-6 (the reference's guard).
+//     Where the map has negative relevance, a pixel of zero relevance sits mid-range and can be dropped.
+//   PositiveMax: max(v, 0) / mx; every rn 0 unless mx > 1e-6 (negative or zero relevance never adds to a drop).
+//   AbsMax: |v| / max(|mn|, |mx|); every rn 0 unless that is > 1e-6 (evidence against the class counts as well).
+struct RnScale {
+    float lo, range;
+    bool ok;
+};
+LRP_HD RnScale reldrop_rn_scale(RelDropPixelNorm norm, float mn, float mx) {
+    if (norm == RelDropPixelNorm::PositiveMax) return {0.f, mx, mx > 1e-6f};
+    if (norm == RelDropPixelNorm::AbsMax) {
+        const float a = fmaxf(fabsf(mn), fabsf(mx));
+        return {0.f, a, a > 1e-6f};
+    }
+    return {mn, mx - mn, fabsf(mx - mn) > 1e-6f};
+}
+LRP_HD float reldrop_rn(RelDropPixelNorm norm, float v, const RnScale& s) {
+    if (!s.ok) return 0.f;
+    const float t = norm == RelDropPixelNorm::SignedMinMax  ? v - s.lo
+                    : norm == RelDropPixelNorm::PositiveMax ? fmaxf(v, 0.f)
+                                                            : fabsf(v);
+    return t / s.range;
+}
 // drop iff alpha*u + (1 - alpha)*rn >= 1 - beta, evaluated as fmaf(alpha, u, (1 - alpha)*rn): explicit
 // fma and no other product feeding an addition, so no compiler contraction can change a decision.
 LRP_HD bool reldrop_pixel_drops(float alpha, float beta, float rn, float u) {

@@ -30,6 +30,8 @@ struct RelDropParams {
     // "reference": per sample for pixel, per batch for block/patch (reldrop.md Q6); or "per_batch",
     // "per_sample" for every variant.
     std::string coin = "reference";
+    // pixel: how the map becomes rn (reldrop.md Q3): "signed_minmax" (reference), "positive_max", "abs_max"
+    std::string pixel_norm = "signed_minmax";
     std::vector<float> fill;        // per channel (C values, or 1 for all); see reldrop_fill()
     float sl = 0.02f, sh = 0.4f, r1 = 0.3f;  // Random-Erasing box geometry (block / patch)
     int max_attempts = 100;                  // size attempts per round (patch: k rounds; total capped at 2048)

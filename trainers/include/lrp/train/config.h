@@ -61,10 +61,11 @@ struct TrainConfig {
     float reldrop_alpha = 0.3f, reldrop_beta = 0.5f;
     int reldrop_k = 0;
     std::string reldrop_coin = "reference";      // reference | per_batch | per_sample
+    std::string reldrop_pixel_norm = "signed_minmax";  // pixel: signed_minmax (reference) | positive_max | abs_max
     std::string reldrop_fill = "reference";      // reference | mean | raw:<v> | normalized:<v>
     std::string reldrop_composite = "reldrop";   // any LRP composite name
     float reldrop_epsilon = 0.f;                 // > 0: Epsilon of the composite (0: its default; reldrop 1e-3)
-    std::string reldrop_target = "label";        // label | pred
+    std::string reldrop_target = "label";        // label | pred | label*logit | pred*logit
     // User rule maps of the composite (TYPE=RULE / NAME=RULE, as explain's --rule, --first-rule, --layer-rule)
     // and its residual mode (norm_split | copy; empty: the composite's)
     std::vector<std::string> reldrop_rules, reldrop_first_rules, reldrop_layer_rules;

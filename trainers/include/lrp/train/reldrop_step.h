@@ -16,7 +16,9 @@ struct RelDropSettings {
     ops::RelDropParams params;          // variant, p, alpha, beta, k, coin, fill, box geometry
     std::string composite = "reldrop";  // any explain::known_composites() name (reldrop.md 2.2 by default)
     explain::CompositeOptions composite_options;  // epsilon (reldrop: 1e-3), bounds for epsilon_gamma_box, ...
-    std::string target = "label";       // "label" (the reference: one-hot of the true class) or "pred"
+    // "label" (the reference: one-hot of the true class), "pred", or either "*logit": one-hot x that logit
+    // (reldrop.md Q10; a negative logit flips the map's sign, so the top-k and the pixel ranks turn around)
+    std::string target = "label";
 };
 
 // Holds the composite (rebound to the current weights on every call) and applies RelDrop to batches.
