@@ -59,25 +59,26 @@ TEST(RelDropCpu, TopkNaNInfAndSignedZeroPolicy) {
 
 TEST(RelDropCpu, PixelMaskMatchesNaiveReference) {
     for (const char* coin : {"reference", "per_batch", "per_sample"})
-    for (const char* norm : {"signed_minmax", "positive_max", "abs_max"}) {
-        SCOPED_TRACE(norm);
-        RdBatch b(16, 3, 9, 11, 41);
-        auto p = rd_params("pixel", 0.7f, 1, coin, {5.f, 6.f, 7.f});
-        p.alpha = 0.4f, p.beta = 0.6f;
-        p.pixel_norm = norm;
-        std::vector<int32_t> st, ref_st;
-        const bool per_sample = std::string(coin) != "per_batch";
-        int changed = 0, skipped = 0;
-        for (uint64_t seed = 3; seed < 11; ++seed) {
-            auto got = b.run(Device::cpu(), p, seed, 17, &st);
-            EXPECT_TRUE(bits_equal(got, naive_pixel(b, p, per_sample, seed, 17, ref_st))) << coin << " seed " << seed;
-            EXPECT_EQ(st, ref_st) << coin;
-            changed += !bits_equal(got, b.x);
-            skipped += std::count(st.begin(), st.end(), 0) > 0;
+        for (const char* norm : {"signed_minmax", "positive_max", "abs_max"}) {
+            SCOPED_TRACE(norm);
+            RdBatch b(16, 3, 9, 11, 41);
+            auto p = rd_params("pixel", 0.7f, 1, coin, {5.f, 6.f, 7.f});
+            p.alpha = 0.4f, p.beta = 0.6f;
+            p.pixel_norm = norm;
+            std::vector<int32_t> st, ref_st;
+            const bool per_sample = std::string(coin) != "per_batch";
+            int changed = 0, skipped = 0;
+            for (uint64_t seed = 3; seed < 11; ++seed) {
+                auto got = b.run(Device::cpu(), p, seed, 17, &st);
+                EXPECT_TRUE(bits_equal(got, naive_pixel(b, p, per_sample, seed, 17, ref_st)))
+                    << coin << " seed " << seed;
+                EXPECT_EQ(st, ref_st) << coin;
+                changed += !bits_equal(got, b.x);
+                skipped += std::count(st.begin(), st.end(), 0) > 0;
+            }
+            EXPECT_GT(changed, 0) << "nothing dropped: the test proves little";
+            EXPECT_GT(skipped, 0) << "every coin passed: the coins were not exercised";
         }
-        EXPECT_GT(changed, 0) << "nothing dropped: the test proves little";
-        EXPECT_GT(skipped, 0) << "every coin passed: the coins were not exercised";
-    }
 }
 
 TEST(RelDropCpu, PixelDropRateFollowsClosedForm) {
@@ -208,32 +209,49 @@ TEST(RelDropCpu, BlockP1K1MasksOneBoxAroundTheArgmax) {
 
 TEST(RelDropCpu, BoxGeometryCentredRoundedAndTruncated) {
     // Replays sample n's stream: size as Random Erasing, j = uniform_below(word, k), start = rint(centre -
-    // side / 2) half-to-even, end from the unclamped start, clipped to the image.
-    kernels::RelDropDesc d;
-    d.N = 1, d.H = 9, d.W = 13, d.k = 3, d.variant = kernels::RelDropVariant::Patch, d.sl = 0.05f, d.sh = 0.6f;
-    int truncated = 0, odd_ties = 0;
-    for (int n = 0; n < 3000; ++n) {
-        const int32_t centres[3] = {n % 117, (n * 7) % 117, 0};
-        const int words = int(4 * kernels::reldrop_counters_per_sample(d));
-        kernels::EraseStream st(7, kernels::reldrop_sample_base(d, 5, n), words);
-        st.bits();
-        const auto sp = kernels::box_size_params(d.H, d.W, d.sl, d.sh, d.r1, 3.0);
-        int h = 0, w = 0, a = 0;
-        while (a < kernels::reldrop_attempts(d) && !kernels::sample_box_size(st, sp, h, w)) ++a;
-        const Box got = kernels::reldrop_box(d, 7, 5, n, centres);
-        ASSERT_EQ(got.valid, a < kernels::reldrop_attempts(d));
-        if (!got.valid) continue;
-        const int c = centres[kernels::uniform_below(st.bits(), 3)], row = c / 13, col = c % 13;
-        const int r0 = int(std::nearbyint(row - h / 2.0)), c0 = int(std::nearbyint(col - w / 2.0));
-        EXPECT_EQ(got.top, std::max(0, r0));
-        EXPECT_EQ(got.left, std::max(0, c0));
-        EXPECT_EQ(got.top + got.h, std::min(9, r0 + h));
-        EXPECT_EQ(got.left + got.w, std::min(13, c0 + w));
-        truncated += got.h < h || got.w < w;
-        odd_ties += h % 2 == 1 && r0 != int(std::floor(row - h / 2.0 + 0.5));  // half-to-even != half-up
+    // side / 2) half-to-even, end from the unclamped start, clipped to the image; with box_shift the whole
+    // box moved inside instead (the same draws: every truncated box is non-empty, so the same one is accepted).
+    for (const bool shift : {false, true}) {
+        SCOPED_TRACE(shift ? "shift" : "truncate");
+        kernels::RelDropDesc d;
+        d.N = 1, d.H = 9, d.W = 13, d.k = 3, d.variant = kernels::RelDropVariant::Patch, d.sl = 0.05f, d.sh = 0.6f;
+        d.box_shift = shift;
+        int truncated = 0, odd_ties = 0, moved = 0;
+        for (int n = 0; n < 3000; ++n) {
+            const int32_t centres[3] = {n % 117, (n * 7) % 117, 0};
+            const int words = int(4 * kernels::reldrop_counters_per_sample(d));
+            kernels::EraseStream st(7, kernels::reldrop_sample_base(d, 5, n), words);
+            st.bits();
+            const auto sp = kernels::box_size_params(d.H, d.W, d.sl, d.sh, d.r1, 3.0);
+            int h = 0, w = 0, a = 0;
+            while (a < kernels::reldrop_attempts(d) && !kernels::sample_box_size(st, sp, h, w)) ++a;
+            const Box got = kernels::reldrop_box(d, 7, 5, n, centres);
+            ASSERT_EQ(got.valid, a < kernels::reldrop_attempts(d));
+            if (!got.valid) continue;
+            const int c = centres[kernels::uniform_below(st.bits(), 3)], row = c / 13, col = c % 13;
+            const int r0 = int(std::nearbyint(row - h / 2.0)), c0 = int(std::nearbyint(col - w / 2.0));
+            if (shift) {
+                EXPECT_EQ(got.top, std::clamp(r0, 0, 9 - h));
+                EXPECT_EQ(got.left, std::clamp(c0, 0, 13 - w));
+                EXPECT_EQ(got.h, h);
+                EXPECT_EQ(got.w, w);
+                if (h >= 2 && w >= 2) {
+                    EXPECT_TRUE(row >= got.top && row < got.top + h && col >= got.left && col < got.left + w)
+                        << "the shifted box still holds its centre";
+                }
+                moved += got.top != r0 || got.left != c0;
+            } else {
+                EXPECT_EQ(got.top, std::max(0, r0));
+                EXPECT_EQ(got.left, std::max(0, c0));
+                EXPECT_EQ(got.top + got.h, std::min(9, r0 + h));
+                EXPECT_EQ(got.left + got.w, std::min(13, c0 + w));
+                truncated += got.h < h || got.w < w;
+            }
+            odd_ties += h % 2 == 1 && r0 != int(std::floor(row - h / 2.0 + 0.5));  // half-to-even != half-up
+        }
+        EXPECT_GT(shift ? moved : truncated, 100);
+        EXPECT_GT(odd_ties, 10);
     }
-    EXPECT_GT(truncated, 100);
-    EXPECT_GT(odd_ties, 10);
     EXPECT_EQ(kernels::round_half_even(3 - 0.5), 2.0);  // row 3, h 1: the box [2, 3) misses its centre
 }
 
@@ -331,6 +349,7 @@ TEST(RelDropCpu, FrontEndErrors) {
     expect_error([&] { apply(with([](auto& p) { p.variant = "blocks"; })); },
                  {"unknown variant 'blocks'", "pixel, block, patch"});
     expect_error([&] { apply(with([](auto& p) { p.coin = "sometimes"; })); }, {"unknown coin", "per_sample"});
+    expect_error([&] { apply(with([](auto& p) { p.box_clip = "wrap"; })); }, {"unknown box_clip 'wrap'", "shift"});
     expect_error([&] { apply(with([](auto& p) { p.variant = "pixel", p.pixel_norm = "minmax"; })); },
                  {"unknown pixel_norm 'minmax'", "positive_max"});
     expect_error([&] { apply(with([](auto& p) { p.variant = "pixel", p.alpha = 1.5f; })); }, {"alpha"});

@@ -5,6 +5,7 @@
 
 #include "lrp/lrp/attribution.h"
 #include "lrp/ops/reldrop.h"
+#include "lrp/train/data_source.h"
 #include "reldrop_step_test_util.h"
 
 using namespace lrp;
@@ -165,7 +166,8 @@ TEST(RelDropStepCpu, BadSettingsAreRejectedByName) {
     EXPECT_NE(message([&] { RelDrop r(s); }).find("unknown variant 'blob'"), std::string::npos);
     s = settings("block", 0.5f);
     s.target = "logit";
-    EXPECT_NE(message([&] { RelDrop r(s); }).find("target must be label, pred, label*logit or pred*logit"), std::string::npos);
+    EXPECT_NE(message([&] { RelDrop r(s); }).find("target must be label, pred, label*logit or pred*logit"),
+              std::string::npos);
     s = settings("block", 0.5f);
     s.composite = "nope";
     EXPECT_NE(message([&] { RelDrop r(s); }).find("nope"), std::string::npos);
@@ -224,13 +226,32 @@ TEST(RelDropConfig, VariantDefaultsValidationAndJson) {
              [](train::TrainConfig& t) { t.reldrop_beta = 2.f; }, [](train::TrainConfig& t) { t.reldrop_coin = "x"; },
              [](train::TrainConfig& t) { t.reldrop_target = "x"; }, [](train::TrainConfig& t) { t.augment = "reldrop-x"; },
              [](train::TrainConfig& t) { t.box_sl = 0.5f; }, [](train::TrainConfig& t) { t.box_attempts = 0; },
-             [](train::TrainConfig& t) { t.reldrop_pixel_norm = "minmax"; }}) {
+             [](train::TrainConfig& t) { t.reldrop_pixel_norm = "minmax"; },
+             [](train::TrainConfig& t) { t.reldrop_box_clip = "wrap"; }}) {
         train::TrainConfig t;
         t.augment = "reldrop-block";
         t.resolve_defaults();
         bad(t);
         EXPECT_THROW(t.validate(), Error);
     }
+}
+
+// --reldrop-with-erasing (reldrop.md Q16): the loader random-erases with the erasing settings only then (or
+// for --augment random-erasing); without a RelDrop variant the setting is refused.
+TEST(RelDropConfig, ErasingBeforeRelDropOnlyWhenAsked) {
+    train::TrainConfig c;
+    c.augment = "reldrop-block";
+    c.erasing_p = 0.7f;
+    c.resolve_defaults();
+    EXPECT_EQ(train::augment_settings(c).erasing_p, 0.f) << "the reference runs one or the other";
+    c.reldrop_with_erasing = true;
+    c.validate();
+    EXPECT_EQ(train::augment_settings(c).erasing_p, 0.7f);
+    c.augment = "none";
+    EXPECT_THROW(c.validate(), Error);
+    c.reldrop_with_erasing = false;
+    c.augment = "random-erasing";
+    EXPECT_EQ(train::augment_settings(c).erasing_p, 0.7f);
 }
 
 // User rule maps and the residual mode of the RelDrop composite: from the config (and its JSON, so a resumed

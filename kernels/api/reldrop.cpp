@@ -148,6 +148,9 @@ kernels::RelDropDesc reldrop_desc(const RelDropParams& prm, const Tensor& x) {
                   prm.sl, ", sh = ", prm.sh, ")");
         LRP_CHECK(prm.r1 > 0.f && prm.r1 <= 1.f, op, ": r1 must be in (0, 1] (got ", prm.r1, ")");
         LRP_CHECK(prm.max_attempts >= 1, op, ": max_attempts must be >= 1 (got ", prm.max_attempts, ")");
+        LRP_CHECK(prm.box_clip == "truncate" || prm.box_clip == "shift", op, ": unknown box_clip '", prm.box_clip,
+                  "' (known: truncate, shift)");
+        d.box_shift = prm.box_clip == "shift";
     }
     d.N = static_cast<int>(x.dim(0));
     d.C = static_cast<int>(C);

@@ -83,6 +83,14 @@ void add_train_options(CLI::App& app, train::TrainConfig& c, std::string& config
                    "RelDrop pixel: how the map becomes rn in [0, 1]: signed_minmax (the reference: (v - min) / (max - "
                    "min), zero relevance lands mid-range) | positive_max (max(v, 0) / max) | abs_max (|v| / max |v|)")
         ->capture_default_str();
+    app.add_option("--reldrop-box-clip", c.reldrop_box_clip,
+                   "RelDrop block/patch: a box crossing the image border is truncated (the reference) | shift (moved "
+                   "inside whole, keeping its size)")
+        ->capture_default_str();
+    app.add_option("--reldrop-with-erasing", c.reldrop_with_erasing,
+                   "RelDrop: random-erase the images as well (--erasing-p, --erasing-fill, --box-*), before the "
+                   "attribution (true/false; the reference runs one or the other)")
+        ->capture_default_str();
     app.add_option("--reldrop-fill", c.reldrop_fill, "RelDrop fill: reference (raw MEAN written into the normalised "
                                                      "tensor) | mean (0 normalised) | raw:<v> | normalized:<v>")
         ->capture_default_str();

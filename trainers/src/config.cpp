@@ -58,13 +58,18 @@ void TrainConfig::validate() const {
                   "--reldrop-coin must be reference, per_batch or per_sample (got '", reldrop_coin, "')");
         LRP_CHECK(reldrop_pixel_norm == "signed_minmax" || reldrop_pixel_norm == "positive_max" ||
                       reldrop_pixel_norm == "abs_max",
-                  "--reldrop-pixel-norm must be signed_minmax, positive_max or abs_max (got '", reldrop_pixel_norm, "')");
+                  "--reldrop-pixel-norm must be signed_minmax, positive_max or abs_max (got '", reldrop_pixel_norm,
+                  "')");
+        LRP_CHECK(reldrop_box_clip == "truncate" || reldrop_box_clip == "shift",
+                  "--reldrop-box-clip must be truncate or shift (got '", reldrop_box_clip, "')");
         LRP_CHECK(reldrop_target == "label" || reldrop_target == "pred" || reldrop_target == "label*logit" ||
                       reldrop_target == "pred*logit",
                   "--reldrop-target must be label, pred, label*logit or pred*logit (got '", reldrop_target, "')");
         LRP_CHECK(reldrop_epsilon >= 0 && std::isfinite(reldrop_epsilon), "--reldrop-epsilon must be a finite number ",
                   ">= 0 (got ", reldrop_epsilon, "; 0: the composite's default)");
     }
+    LRP_CHECK(!reldrop_with_erasing || reldrop(), "--reldrop-with-erasing needs --augment reldrop-pixel, reldrop-block ",
+              "or reldrop-patch (random erasing alone is --augment random-erasing)");
     LRP_CHECK(train_subset >= 0 && test_subset >= 0, "--train-subset/--test-subset must be >= 0");
     LRP_CHECK(val_split >= 0, "--val-split must be >= 0 (got ", val_split, "; 0: no validation split)");
     LRP_CHECK(log_every >= 1, "--log-every must be >= 1");
@@ -95,7 +100,8 @@ void TrainConfig::validate() const {
     X("erasing-p", erasing_p) X("erasing-fill", erasing_fill) X("box-sl", box_sl) X("box-sh", box_sh)              \
     X("box-r1", box_r1) X("box-attempts", box_attempts) X("reldrop-p", reldrop_p) X("reldrop-alpha", reldrop_alpha) \
     X("reldrop-beta", reldrop_beta) X("reldrop-k", reldrop_k) X("reldrop-coin", reldrop_coin)                     \
-    X("reldrop-pixel-norm", reldrop_pixel_norm)                                                            \
+    X("reldrop-pixel-norm", reldrop_pixel_norm) X("reldrop-box-clip", reldrop_box_clip)                     \
+    X("reldrop-with-erasing", reldrop_with_erasing)                                                        \
     X("reldrop-fill", reldrop_fill) X("reldrop-composite", reldrop_composite)                                     \
     X("reldrop-epsilon", reldrop_epsilon) X("reldrop-target", reldrop_target) X("reldrop-rule", reldrop_rules)      \
     X("reldrop-first-rule", reldrop_first_rules) X("reldrop-layer-rule", reldrop_layer_rules)                    \

@@ -30,7 +30,7 @@ AugmentSettings augment_settings(const TrainConfig& c) {
     AugmentSettings a;
     a.crop_padding = c.crop_padding;
     a.flip = c.flip;
-    if (c.augment == "random-erasing") a.erasing_p = c.erasing_p;
+    if (c.augment == "random-erasing" || (c.reldrop() && c.reldrop_with_erasing)) a.erasing_p = c.erasing_p;
     a.erasing_fill = c.erasing_fill;
     a.sl = c.box_sl;
     a.sh = c.box_sh;

@@ -142,12 +142,16 @@ TrainSummary run_training(TrainConfig cfg) {
                  "splits are the same images: the 'test accuracy' of this run is measured on its training images");
     BatchSource& train_loader = *train_data.loader;
     train_loader.keep_last_batch(!cfg.drop_last);
-    if (cfg.augment == "random-erasing") erasing_fill(cfg.erasing_fill, train_data.mean, train_data.stdev);  // check now
+    const bool erasing = cfg.augment == "random-erasing" || (cfg.reldrop() && cfg.reldrop_with_erasing);
+    if (erasing) erasing_fill(cfg.erasing_fill, train_data.mean, train_data.stdev);  // check now
     std::unique_ptr<RelDrop> reldrop;
     if (cfg.reldrop()) {
         reldrop = std::make_unique<RelDrop>(reldrop_settings(cfg, train_data.mean, train_data.stdev,
                                                              train_data.channels, train_data.height, train_data.width));
         std::printf("%s\n", describe(reldrop->settings()).c_str());
+        if (cfg.reldrop_with_erasing)
+            std::printf("random erasing first (p %g, fill %s), then RelDrop on the erased images\n", cfg.erasing_p,
+                        cfg.erasing_fill.c_str());
     }
     BatchSource& test_loader = *test_data.loader;
 

@@ -119,6 +119,7 @@ struct RelDropDesc {
     int k = 1;                        // block/patch: candidate centres (columns of the top-k indices)
     float sl = 0.02f, sh = 0.4f, r1 = 0.3f;
     int max_attempts = 100;           // size attempts per round (block: 1 round, patch: k rounds)
+    bool box_shift = false;           // block/patch: a box crossing the border is moved inside (else truncated)
     float fill[4] = {0, 0, 0, 0};     // written into every channel c of an occluded pixel
 };
 

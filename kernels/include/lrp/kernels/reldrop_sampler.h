@@ -118,7 +118,9 @@ LRP_HD float reldrop_pixel_noise(const RelDropDesc& d, uint64_t seed, uint64_t o
 // coin already passed. Per attempt, in order: the size (sample_box_size; area / k for patch), then
 // j = uniform_below(word, k); centre (row, col) = (c / W, c % W) of centres[j]; r0 = rint(row - h/2),
 // c0 = rint(col - w/2) (half-to-even); the box [max(0, r0), min(H, r0 + h)) x [max(0, c0), min(W, c0 + w))
-// is truncated at the border, not shifted; accepted if non-empty. Returned clipped; !valid = no box.
+// is truncated at the border (the reference; accepted if non-empty), or with d.box_shift moved inside whole:
+// [r, r + h) x [c, c + w) with r = min(max(r0, 0), H - h), c likewise (h < H, w < W, so it fits and still
+// holds the centre; reldrop.md Q9). Returned clipped; !valid = no box.
 // Note (reference geometry): with h == 1 (or w == 1) the half-to-even start can put the box beside the
 // centre (row 3, h 1: r0 = rint(2.5) = 2); for h, w >= 2 the box always contains the centre.
 LRP_HD Box reldrop_box(const RelDropDesc& d, uint64_t seed, uint64_t offset, int64_t n, const int32_t* centres) {
@@ -138,8 +140,14 @@ LRP_HD Box reldrop_box(const RelDropDesc& d, uint64_t seed, uint64_t offset, int
         const double row = static_cast<double>(c / d.W), col = static_cast<double>(c % d.W);
         const int r0 = static_cast<int>(round_half_even(row - 0.5 * h));
         const int c0 = static_cast<int>(round_half_even(col - 0.5 * w));
-        const int rs = r0 > 0 ? r0 : 0, re = r0 + h < d.H ? r0 + h : d.H;
-        const int cs = c0 > 0 ? c0 : 0, ce = c0 + w < d.W ? c0 + w : d.W;
+        int rs = r0 > 0 ? r0 : 0, re = r0 + h < d.H ? r0 + h : d.H;
+        int cs = c0 > 0 ? c0 : 0, ce = c0 + w < d.W ? c0 + w : d.W;
+        if (d.box_shift) {
+            rs = r0 < 0 ? 0 : r0 > d.H - h ? d.H - h : r0;
+            cs = c0 < 0 ? 0 : c0 > d.W - w ? d.W - w : c0;
+            re = rs + h;
+            ce = cs + w;
+        }
         if (re > rs && ce > cs) {
             box.top = rs;
             box.left = cs;

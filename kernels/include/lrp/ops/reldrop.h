@@ -35,6 +35,9 @@ struct RelDropParams {
     std::vector<float> fill;        // per channel (C values, or 1 for all); see reldrop_fill()
     float sl = 0.02f, sh = 0.4f, r1 = 0.3f;  // Random-Erasing box geometry (block / patch)
     int max_attempts = 100;                  // size attempts per round (patch: k rounds; total capped at 2048)
+    // block / patch: a box crossing the image border is "truncate"d (the reference) or "shift"ed inside whole
+    // (reldrop.md Q9)
+    std::string box_clip = "truncate";
 };
 
 // The fill vector of a named policy (reldrop.md 3 and 10, Q1), for C = mean.size() channels:

@@ -62,6 +62,10 @@ struct TrainConfig {
     int reldrop_k = 0;
     std::string reldrop_coin = "reference";      // reference | per_batch | per_sample
     std::string reldrop_pixel_norm = "signed_minmax";  // pixel: signed_minmax (reference) | positive_max | abs_max
+    std::string reldrop_box_clip = "truncate";         // block/patch at the border: truncate (reference) | shift
+    // Random erasing (--erasing-p, --erasing-fill, the --box-* geometry) on the images as well, before RelDrop's
+    // attribution (reldrop.md Q16; the reference runs one or the other)
+    bool reldrop_with_erasing = false;
     std::string reldrop_fill = "reference";      // reference | mean | raw:<v> | normalized:<v>
     std::string reldrop_composite = "reldrop";   // any LRP composite name
     float reldrop_epsilon = 0.f;                 // > 0: Epsilon of the composite (0: its default; reldrop 1e-3)
