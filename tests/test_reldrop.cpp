@@ -255,6 +255,47 @@ TEST(RelDropCpu, BoxGeometryCentredRoundedAndTruncated) {
     EXPECT_EQ(kernels::round_half_even(3 - 0.5), 2.0);  // row 3, h 1: the box [2, 3) misses its centre
 }
 
+// --reldrop-patch-count k (reldrop.md Q8): box j of area / k on the j-th top-k centre, sized from its own
+// stream; replayed here from the documented layout with the geometry written out (truncated at the border).
+TEST(RelDropCpu, PatchEachPlacesOneBoxPerCentre) {
+    const int N = 6, S = 16, K = 4;
+    RdBatch b(N, 2, S, S, 91);
+    auto p = rd_params("patch", 1.f, K, "per_sample", {5.f, 6.f});
+    p.patch_count = "k";
+    std::vector<int32_t> st;
+    const std::vector<float> got = b.run(Device::cpu(), p, 21, 8, &st);
+    EXPECT_EQ(st, std::vector<int32_t>(N, 1));
+    const kernels::RelDropDesc d = ops::reldrop_desc(p, Tensor::empty(Shape{N, 2, S, S}));
+    std::vector<float> want = b.x;
+    int boxes = 0;
+    for (int n = 0; n < N; ++n) {
+        const std::vector<float> row(b.map.begin() + n * S * S, b.map.begin() + (n + 1) * S * S);
+        const std::vector<int32_t> centres = topk_reference(row, K);
+        for (int j = 0; j < K; ++j) {
+            const uint64_t base =
+                kernels::reldrop_sample_base(d, 8, n) + 1 + uint64_t(j) * kernels::reldrop_each_counters(d);
+            kernels::EraseStream s(21, base, int(4 * kernels::reldrop_each_counters(d)));
+            const auto sp = kernels::box_size_params(S, S, p.sl, p.sh, p.r1, double(K));
+            int h = 0, w = 0, a = 0;
+            while (a < p.max_attempts && !kernels::sample_box_size(s, sp, h, w)) ++a;
+            if (a == p.max_attempts) continue;
+            ++boxes;
+            const int r = centres[j] / S, c = centres[j] % S;
+            const int r0 = int(std::nearbyint(r - h / 2.0)), c0 = int(std::nearbyint(c - w / 2.0));
+            for (int y = std::max(0, r0); y < std::min(S, r0 + h); ++y)
+                for (int x = std::max(0, c0); x < std::min(S, c0 + w); ++x)
+                    for (int ch = 0; ch < 2; ++ch) want[(size_t(n) * 2 + ch) * S * S + y * S + x] = p.fill[ch];
+        }
+    }
+    EXPECT_GT(boxes, N * K / 2);
+    EXPECT_TRUE(bits_equal(got, want));
+    p.patch_count = "1";  // the reference: one box, so (almost always) less occluded
+    const std::vector<float> one = b.run(Device::cpu(), p, 21, 8);
+    int filled_k = 0, filled_1 = 0;
+    for (size_t i = 0; i < got.size(); ++i) filled_k += got[i] != b.x[i], filled_1 += one[i] != b.x[i];
+    EXPECT_GT(filled_k, filled_1);
+}
+
 TEST(RelDropCpu, PatchAreaIsAboutOneKthOfBlock) {
     const int N = 400, S = 64, k = 4;
     RdBatch b(N, 1, S, S, 81);
@@ -350,6 +391,8 @@ TEST(RelDropCpu, FrontEndErrors) {
                  {"unknown variant 'blocks'", "pixel, block, patch"});
     expect_error([&] { apply(with([](auto& p) { p.coin = "sometimes"; })); }, {"unknown coin", "per_sample"});
     expect_error([&] { apply(with([](auto& p) { p.box_clip = "wrap"; })); }, {"unknown box_clip 'wrap'", "shift"});
+    expect_error([&] { apply(with([](auto& p) { p.patch_count = "2"; })); }, {"unknown patch_count '2'"});
+    expect_error([&] { apply(with([](auto& p) { p.patch_count = "k"; })); }, {"patch_count k applies to the patch"});
     expect_error([&] { apply(with([](auto& p) { p.variant = "pixel", p.pixel_norm = "minmax"; })); },
                  {"unknown pixel_norm 'minmax'", "positive_max"});
     expect_error([&] { apply(with([](auto& p) { p.variant = "pixel", p.alpha = 1.5f; })); }, {"alpha"});

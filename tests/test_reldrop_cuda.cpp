@@ -72,7 +72,8 @@ TEST(RelDropCuda, TopkMatchesCpuIncludingTiesNaNAndChunks) {
 
 // Runs `variant` through both tables from the same map and compares x and status bit for bit.
 void compare_variant(const char* variant, int k, const char* coin, float p, Size s, uint64_t seed,
-                     const char* pixel_norm = "signed_minmax", const char* box_clip = "truncate") {
+                     const char* pixel_norm = "signed_minmax", const char* box_clip = "truncate",
+                     const char* patch_count = "1") {
     const Device dev = Device::cuda(0);
     const int N = 3;
     RdBatch b(N, s.C, s.H, s.W, 400 + s.H + s.C);
@@ -81,6 +82,7 @@ void compare_variant(const char* variant, int k, const char* coin, float p, Size
     prm.fill.resize(s.C);
     prm.pixel_norm = pixel_norm;
     prm.box_clip = box_clip;
+    prm.patch_count = patch_count;
     const kernels::RelDropDesc d = ops::reldrop_desc(prm, Tensor::empty(Shape{N, s.C, s.H, s.W}));
     const bool boxes = kernels::reldrop_is_boxes(d);
     std::vector<float> ref = b.x;
@@ -101,8 +103,9 @@ void compare_variant(const char* variant, int k, const char* coin, float p, Size
         kernels::cuda_ops().reldrop_pixel(kernel_ctx(dev), d, map.ptr(), seed, 11, x.ptr(), st.ptr());
     }
     synchronize(dev);
-    const std::string what = std::string(variant) + " " + coin + " " + pixel_norm + " " + box_clip + " C " +
-                             std::to_string(s.C) + " H " + std::to_string(s.H) + " seed " + std::to_string(seed);
+    const std::string what = std::string(variant) + " " + coin + " " + pixel_norm + " " + box_clip + " patches " +
+                             patch_count + " C " + std::to_string(s.C) + " H " + std::to_string(s.H) + " seed " +
+                             std::to_string(seed);
     EXPECT_TRUE(x.guards_intact() && st.guards_intact()) << what;
     EXPECT_TRUE(bits_equal(x.read(), ref)) << what;
     EXPECT_EQ(st.read(), ref_st) << what;
@@ -133,6 +136,8 @@ TEST(RelDropCuda, BlockAndPatchMatchCpuBitExact) {
             compare_variant("patch", 20, "per_sample", 1.f, s, seed);  // 7x7: many rejected sizes
             compare_variant("block", 3, "per_sample", 1.f, s, seed, "signed_minmax", "shift");
             compare_variant("patch", 5, "per_batch", 1.f, s, seed, "signed_minmax", "shift");
+            compare_variant("patch", 5, "per_sample", 1.f, s, seed, "signed_minmax", "truncate", "k");
+            compare_variant("patch", 3, "per_batch", 1.f, s, seed, "signed_minmax", "shift", "k");
         }
 }
 

@@ -227,7 +227,8 @@ TEST(RelDropConfig, VariantDefaultsValidationAndJson) {
              [](train::TrainConfig& t) { t.reldrop_target = "x"; }, [](train::TrainConfig& t) { t.augment = "reldrop-x"; },
              [](train::TrainConfig& t) { t.box_sl = 0.5f; }, [](train::TrainConfig& t) { t.box_attempts = 0; },
              [](train::TrainConfig& t) { t.reldrop_pixel_norm = "minmax"; },
-             [](train::TrainConfig& t) { t.reldrop_box_clip = "wrap"; }}) {
+             [](train::TrainConfig& t) { t.reldrop_box_clip = "wrap"; },
+             [](train::TrainConfig& t) { t.reldrop_patch_count = "k"; }}) {  // block
         train::TrainConfig t;
         t.augment = "reldrop-block";
         t.resolve_defaults();

@@ -122,8 +122,8 @@ double val_accuracy(const std::string& weights, const TrainConfig& c) {
     const CheckpointState st = recorded_state(weights);
     o.mean = st.mean;
     o.stdev = st.stdev;
-    DataSplit v = open_val(o, st.config.at("val-split").get<int64_t>(), val_split_seed(st.config.at("seed").get<uint64_t>()),
-                           Device::cpu(), 16);
+    const uint64_t seed = st.config.at("seed").get<uint64_t>();
+    DataSplit v = open_val(o, st.config.at("val-split").get<int64_t>(), val_split_seed(seed), Device::cpu(), 16);
     nn::ModelSpec spec;
     spec.arch = c.arch;
     spec.num_classes = v.num_classes;
@@ -215,5 +215,6 @@ TEST(TrainerCpu, ValidationSplitErrors) {
     const std::string stale = fresh_dir("val_stale");
     std::filesystem::create_directories(stale);
     std::ofstream(stale + "/model_best_val.safetensors") << "x";
-    EXPECT_TRUE(throws_with([&] { run_training(with_val(stale)); }, {"model_best_val.safetensors", "nothing was overwritten"}));
+    EXPECT_TRUE(throws_with([&] { run_training(with_val(stale)); },
+                            {"model_best_val.safetensors", "nothing was overwritten"}));
 }

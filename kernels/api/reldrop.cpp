@@ -151,6 +151,11 @@ kernels::RelDropDesc reldrop_desc(const RelDropParams& prm, const Tensor& x) {
         LRP_CHECK(prm.box_clip == "truncate" || prm.box_clip == "shift", op, ": unknown box_clip '", prm.box_clip,
                   "' (known: truncate, shift)");
         d.box_shift = prm.box_clip == "shift";
+        LRP_CHECK(prm.patch_count == "1" || prm.patch_count == "k", op, ": unknown patch_count '", prm.patch_count,
+                  "' (known: 1, k)");
+        LRP_CHECK(prm.patch_count == "1" || prm.variant == "patch", op, ": patch_count k applies to the patch ",
+                  "variant (block places one box of the full area)");
+        d.patch_each = prm.patch_count == "k";
     }
     d.N = static_cast<int>(x.dim(0));
     d.C = static_cast<int>(C);

@@ -87,12 +87,19 @@ void reldrop_boxes(const Ctx&, const RelDropDesc& d, const float* map, const int
         if (!reldrop_selected(d, seed, offset, n)) st = kRelDropNotSelected;
         else if (!finite_minmax(map + n * HW, HW, mn, mx)) st = kRelDropNonFinite;
         else {
-            const Box b = reldrop_box(d, seed, offset, n, centres + static_cast<int64_t>(n) * d.k);
-            st = b.valid ? kRelDropApplied : kRelDropNoBox;
-            for (int c = 0; c < d.C && b.valid; ++c) {
-                float* p = x + (static_cast<int64_t>(n) * d.C + c) * HW;
-                for (int y = b.top; y < b.top + b.h; ++y)
-                    for (int xx = b.left; xx < b.left + b.w; ++xx) p[static_cast<int64_t>(y) * d.W + xx] = d.fill[c];
+            const int32_t* cn = centres + static_cast<int64_t>(n) * d.k;
+            st = kRelDropNoBox;
+            for (int j = 0; j < (d.patch_each ? d.k : 1); ++j) {  // patch_each: one box per centre
+                const Box b =
+                    d.patch_each ? reldrop_each_box(d, seed, offset, n, j, cn) : reldrop_box(d, seed, offset, n, cn);
+                if (b.valid) st = kRelDropApplied;
+                for (int c = 0; c < d.C && b.valid; ++c) {
+                    float* p = x + (static_cast<int64_t>(n) * d.C + c) * HW;
+                    for (int y = b.top; y < b.top + b.h; ++y) {
+                        float* row = p + static_cast<int64_t>(y) * d.W + b.left;
+                        std::fill(row, row + b.w, d.fill[c]);
+                    }
+                }
             }
         }
         if (status) status[n] = st;

@@ -198,14 +198,19 @@ __global__ void __launch_bounds__(kBlock)
             if (threadIdx.x == 0 && status) status[n] = kRelDropNonFinite;
             continue;
         }
-        if (threadIdx.x == 0) {
-            box = reldrop_box(d, seed, offset, n, centres + n * d.k);
-            if (status) status[n] = box.valid ? kRelDropApplied : kRelDropNoBox;
+        bool any = false;  // (thread 0) a box was placed
+        for (int j = 0; j < (d.patch_each ? d.k : 1); ++j) {  // patch_each: one box per centre
+            if (threadIdx.x == 0) {
+                const int32_t* cn = centres + n * d.k;
+                box = d.patch_each ? reldrop_each_box(d, seed, offset, n, j, cn) : reldrop_box(d, seed, offset, n, cn);
+                any = any || box.valid;
+            }
+            __syncthreads();
+            const Box b = box;
+            if (b.valid) fill_box_block(x, b, n, d.C, d.W, HW, d.fill);  // uniform across the block
+            __syncthreads();  // box is rewritten for the next centre
         }
-        __syncthreads();
-        const Box b = box;
-        if (!b.valid) continue;  // uniform across the block
-        fill_box_block(x, b, n, d.C, d.W, HW, d.fill);
+        if (threadIdx.x == 0 && status) status[n] = any ? kRelDropApplied : kRelDropNoBox;
     }
 }
 

@@ -87,6 +87,10 @@ void add_train_options(CLI::App& app, train::TrainConfig& c, std::string& config
                    "RelDrop block/patch: a box crossing the image border is truncated (the reference) | shift (moved "
                    "inside whole, keeping its size)")
         ->capture_default_str();
+    app.add_option("--reldrop-patch-count", c.reldrop_patch_count,
+                   "RelDrop patch: 1 box of area / k on a random one of the top-k centres (the reference) | k (one such "
+                   "box on each centre)")
+        ->capture_default_str();
     app.add_option("--reldrop-with-erasing", c.reldrop_with_erasing,
                    "RelDrop: random-erase the images as well (--erasing-p, --erasing-fill, --box-*), before the "
                    "attribution (true/false; the reference runs one or the other)")

@@ -60,6 +60,10 @@ void TrainConfig::validate() const {
                       reldrop_pixel_norm == "abs_max",
                   "--reldrop-pixel-norm must be signed_minmax, positive_max or abs_max (got '", reldrop_pixel_norm,
                   "')");
+        LRP_CHECK(reldrop_patch_count == "1" || reldrop_patch_count == "k",
+                  "--reldrop-patch-count must be 1 or k (got '", reldrop_patch_count, "')");
+        LRP_CHECK(reldrop_patch_count == "1" || reldrop_variant() == "patch",
+                  "--reldrop-patch-count k applies to --augment reldrop-patch");
         LRP_CHECK(reldrop_box_clip == "truncate" || reldrop_box_clip == "shift",
                   "--reldrop-box-clip must be truncate or shift (got '", reldrop_box_clip, "')");
         LRP_CHECK(reldrop_target == "label" || reldrop_target == "pred" || reldrop_target == "label*logit" ||
@@ -101,7 +105,7 @@ void TrainConfig::validate() const {
     X("box-r1", box_r1) X("box-attempts", box_attempts) X("reldrop-p", reldrop_p) X("reldrop-alpha", reldrop_alpha) \
     X("reldrop-beta", reldrop_beta) X("reldrop-k", reldrop_k) X("reldrop-coin", reldrop_coin)                     \
     X("reldrop-pixel-norm", reldrop_pixel_norm) X("reldrop-box-clip", reldrop_box_clip)                     \
-    X("reldrop-with-erasing", reldrop_with_erasing)                                                        \
+    X("reldrop-with-erasing", reldrop_with_erasing) X("reldrop-patch-count", reldrop_patch_count)          \
     X("reldrop-fill", reldrop_fill) X("reldrop-composite", reldrop_composite)                                     \
     X("reldrop-epsilon", reldrop_epsilon) X("reldrop-target", reldrop_target) X("reldrop-rule", reldrop_rules)      \
     X("reldrop-first-rule", reldrop_first_rules) X("reldrop-layer-rule", reldrop_layer_rules)                    \

@@ -163,8 +163,8 @@ DataSplit open_rows(const DataOptions& o, data::Split split, int64_t subset, boo
         stream = o.stream == "on" || ix.total_bytes() > o.resident_limit_mb * 1048576;
     }
     auto check_val = [&](int64_t size, const std::string& name) {
-        LRP_CHECK(val < size, "--val-split ", val, " must be smaller than the ", size, " images of the training split (",
-                  name, "): some must remain to train on");
+        LRP_CHECK(val < size, "--val-split ", val, " must be smaller than the ", size,
+                  " images of the training split (", name, "): some must remain to train on");
     };
     if (stream) {
         const int64_t all = ix.size();

@@ -80,6 +80,7 @@ std::string describe(const RelDropSettings& s) {
     o << "RelDrop " << p.variant << ": p " << p.p;
     if (p.variant == "pixel") o << ", alpha " << p.alpha << ", beta " << p.beta << ", rn " << p.pixel_norm;
     else o << ", k " << p.k << ", box area [" << p.sl << ", " << p.sh << "], aspect [" << p.r1 << ", 1/" << p.r1 << "]"
+           << (p.patch_count == "k" ? ", one box per centre" : "")
            << (p.box_clip == "shift" ? ", boxes shifted inside the image" : "");
     o << ", coin " << p.coin << ", fill [";
     for (size_t i = 0; i < p.fill.size(); ++i) o << (i ? ", " : "") << p.fill[i];
@@ -105,6 +106,7 @@ RelDropSettings reldrop_settings(const TrainConfig& cfg, const std::vector<float
     p.coin = cfg.reldrop_coin;
     p.pixel_norm = cfg.reldrop_pixel_norm;
     p.box_clip = cfg.reldrop_box_clip;
+    p.patch_count = cfg.reldrop_patch_count;
     try {
         p.fill = ops::reldrop_fill(cfg.reldrop_fill, mean, stdev);
     } catch (const Error&) {

@@ -120,6 +120,7 @@ struct RelDropDesc {
     float sl = 0.02f, sh = 0.4f, r1 = 0.3f;
     int max_attempts = 100;           // size attempts per round (block: 1 round, patch: k rounds)
     bool box_shift = false;           // block/patch: a box crossing the border is moved inside (else truncated)
+    bool patch_each = false;          // patch: a box of area / k on each of the k centres (else one on a random one)
     float fill[4] = {0, 0, 0, 0};     // written into every channel c of an occluded pixel
 };
 

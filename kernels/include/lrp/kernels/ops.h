@@ -69,14 +69,16 @@ struct OpTable {
                       float* vals) = nullptr;
     // RelDrop pixel variant (reldrop.md 4.2), in place on x (N x C x H x W), from map (N x H x W). Sample n is
     // occluded iff reldrop_selected(d, seed, offset, n); a map with any non-finite value skips the sample.
-    // Otherwise mn/mx = min/max of its map, rn = reldrop_rn(d.pixel_norm, v, reldrop_rn_scale(...)), u = reldrop_pixel_noise (one per pixel, shared
-    // by the channels), and pixel i gets x[n, c, i] = d.fill[c] for all c iff reldrop_pixel_drops(alpha,
-    // beta, rn, u). status (nullable, N) = RelDropStatus. Counters: reldrop_total_counters(d) from offset.
+    // Otherwise mn/mx = min/max of its map, rn = reldrop_rn(d.pixel_norm, v, reldrop_rn_scale(d.pixel_norm, mn,
+    // mx)), u = reldrop_pixel_noise (one per pixel, shared by the channels), and pixel i gets x[n, c, i] =
+    // d.fill[c] for all c iff reldrop_pixel_drops(alpha, beta, rn, u). status (nullable, N) = RelDropStatus.
+    // Counters: reldrop_total_counters(d) from offset.
     void (*reldrop_pixel)(const Ctx&, const RelDropDesc& d, const float* map, uint64_t seed, uint64_t offset,
                           float* x, int32_t* status) = nullptr;
     // RelDrop block / patch (reldrop.md 4.3, 4.4; d.variant), in place on x: per sample, if selected and its
     // map (N x H x W, read only for the finiteness check) is finite, the box reldrop_box(d, ..., centres + n*k)
-    // (centres: N x k flat top-k indices, e.g. from topk_rows) gets d.fill[c] in every channel c.
+    // (centres: N x k flat top-k indices, e.g. from topk_rows) gets d.fill[c] in every channel c; with
+    // d.patch_each the boxes reldrop_each_box(d, ..., j, centres + n*k), j = 0..k-1, in that order.
     // status (nullable, N) = RelDropStatus. Counters: reldrop_total_counters(d) from offset.
     void (*reldrop_boxes)(const Ctx&, const RelDropDesc& d, const float* map, const int32_t* centres,
                           uint64_t seed, uint64_t offset, float* x, int32_t* status) = nullptr;

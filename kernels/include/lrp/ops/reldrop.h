@@ -38,6 +38,9 @@ struct RelDropParams {
     // block / patch: a box crossing the image border is "truncate"d (the reference) or "shift"ed inside whole
     // (reldrop.md Q9)
     std::string box_clip = "truncate";
+    // patch: "1" box of area / k on a random one of the top-k centres (the reference), or "k" boxes of area / k,
+    // one on each centre (reldrop.md Q8)
+    std::string patch_count = "1";
 };
 
 // The fill vector of a named policy (reldrop.md 3 and 10, Q1), for C = mean.size() channels:

@@ -63,6 +63,7 @@ struct TrainConfig {
     std::string reldrop_coin = "reference";      // reference | per_batch | per_sample
     std::string reldrop_pixel_norm = "signed_minmax";  // pixel: signed_minmax (reference) | positive_max | abs_max
     std::string reldrop_box_clip = "truncate";         // block/patch at the border: truncate (reference) | shift
+    std::string reldrop_patch_count = "1";             // patch: 1 box on a random top-k centre (reference) | k boxes
     // Random erasing (--erasing-p, --erasing-fill, the --box-* geometry) on the images as well, before RelDrop's
     // attribution (reldrop.md Q16; the reference runs one or the other)
     bool reldrop_with_erasing = false;
