@@ -124,14 +124,7 @@ double val_accuracy(const std::string& weights, const TrainConfig& c) {
     o.stdev = st.stdev;
     const uint64_t seed = st.config.at("seed").get<uint64_t>();
     DataSplit v = open_val(o, st.config.at("val-split").get<int64_t>(), val_split_seed(seed), Device::cpu(), 16);
-    nn::ModelSpec spec;
-    spec.arch = c.arch;
-    spec.num_classes = v.num_classes;
-    spec.in_channels = v.channels;
-    spec.image_size = v.height;
-    spec.image_width = v.width;
-    spec.base_width = c.width;
-    auto model = nn::make_model(spec);
+    auto model = nn::make_model(model_spec(c.arch, c.width, v));
     load_model_weights(weights, *model);
     return evaluate(*model, *v.loader, v.num_classes).top1;
 }

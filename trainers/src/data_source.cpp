@@ -209,6 +209,17 @@ DataSplit open_split(const DataOptions& o, data::Split split, int64_t subset, bo
     return open_rows(o, split, subset, stratified, seed, 0, 0, nullptr, device, batch_size, train, aug);
 }
 
+nn::ModelSpec model_spec(const std::string& arch, int width, const DataSplit& d) {
+    nn::ModelSpec spec;
+    spec.arch = arch;
+    spec.num_classes = d.num_classes;
+    spec.in_channels = d.channels;
+    spec.image_size = d.height;
+    spec.image_width = d.width;
+    spec.base_width = width;
+    return spec;
+}
+
 uint64_t val_split_seed(uint64_t seed) { return epoch_seed(seed, -1, 6); }
 
 std::pair<DataSplit, DataSplit> open_train_val(const DataOptions& o, int64_t subset, uint64_t seed, int64_t val,

@@ -155,14 +155,7 @@ TrainSummary run_training(TrainConfig cfg) {
     }
     BatchSource& test_loader = *test_data.loader;
 
-    nn::ModelSpec spec;
-    spec.arch = cfg.arch;
-    spec.num_classes = train_data.num_classes;
-    spec.in_channels = train_data.channels;
-    spec.image_size = train_data.height;
-    spec.image_width = train_data.width;
-    spec.base_width = cfg.width;
-    auto model = nn::make_model(spec);
+    auto model = nn::make_model(model_spec(cfg.arch, cfg.width, train_data));
     Generator init_gen(epoch_seed(cfg.seed, -1, 3));
     nn::init_weights(*model, init_gen, cfg.init);
     model->to(dev);

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "lrp/nn/models.h"
 #include "lrp/train/config.h"
 #include "lrp/train/loader.h"
 
@@ -66,6 +67,9 @@ std::pair<DataSplit, DataSplit> open_train_val(const DataOptions& o, int64_t sub
 DataSplit open_val(const DataOptions& o, int64_t val, uint64_t val_seed, Device device, int batch_size);
 // The val_seed of a run with --seed `seed` (so eval --split val finds the same images).
 uint64_t val_split_seed(uint64_t seed);
+
+// The model of `arch` (first-stage `width`) for the split's classes, channels and image size.
+nn::ModelSpec model_spec(const std::string& arch, int width, const DataSplit& d);
 
 // The data and augmentation settings of a training run.
 DataOptions data_options(const TrainConfig& c);
