@@ -39,7 +39,8 @@ Tensor RelDrop::occlude(nn::Module& model, const Tensor& x, const Tensor& labels
         }
         return x;
     }
-    const bool label = s_.target.rfind("label", 0) == 0, times_logit = s_.target.size() > 6;  // "...*logit"
+    const bool label = s_.target.rfind("label", 0) == 0;
+    const bool times_logit = s_.target.find("*logit") != std::string::npos;
     explain::Target t = label ? explain::Target::label(labels) : explain::Target::prediction();
     if (times_logit) t = t.scaled_by_logit();
     const Tensor relevance = explain::attribute(model, x, t, composite_);
