@@ -115,8 +115,8 @@ TEST(RelDropCpu, PixelDropRateFollowsClosedForm) {
 
 // --reldrop-pixel-norm (reldrop.md Q3) on a map with negative relevance, alpha 0.3, beta 0.5 (drop iff
 // 0.3 u + 0.7 rn >= 0.5, so never at rn < 2/7): the reference's signed min-max puts zero relevance mid-range,
-// where it is dropped half the time; positive_max never drops a pixel of relevance <= 0; abs_max drops strong negative
-// relevance as well; on a non-negative map positive_max and signed_minmax agree when the minimum is 0.
+// where it is dropped half the time; positive_max never drops a pixel of relevance <= 0; abs_max drops strong
+// negative relevance as well; on a non-negative map with minimum 0, positive_max and signed_minmax agree.
 TEST(RelDropCpu, PixelNormDecidesWhatCountsAsRelevant) {
     const int N = 64, H = 8, W = 8, HW = H * W;
     RdBatch b(N, 1, H, W, 61);
