@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""Markdown table of a scripts/reldrop-results.sh directory: per --augment, final and best test accuracy,
-the occlusion AUCs (most-relevant-first and random order) and training speed, mean +- sample std over
-seeds. Also writes <dir>/results.json. Standard library only.
+"""Markdown table of a scripts/reldrop-results.sh directory: per --augment, final and best test accuracy
+(and, for runs with --val-split, the test accuracy at the best validation epoch), the occlusion AUCs
+(most-relevant-first and random order) and training speed, mean +- sample std over seeds. Also writes
+<dir>/results.json. Standard library only.
 usage: reldrop-table.py DIR PROTOCOL "TRAIN FLAGS" """
 import json
 import os
@@ -13,6 +14,12 @@ import sys
 def load_rows(path):
     with open(path) as f:
         return [json.loads(line) for line in f if line.strip()]
+
+
+# Settings shown in a row's flags when a run's config differs (the reference's values).
+RELDROP_DEFAULTS = {"reldrop-composite": "reldrop", "reldrop-fill": "reference", "reldrop-target": "label",
+                    "reldrop-pixel-norm": "signed_minmax", "reldrop-box-clip": "truncate",
+                    "reldrop-patch-count": "1", "reldrop-with-erasing": False}
 
 
 def fmt(values, scale=1.0, digits=2):
@@ -36,6 +43,9 @@ def main():
         r = {"seed": int(m.group(2)), "epochs": rows[-1]["epoch"], "final_acc": rows[-1]["test_acc"],
              "best_acc": max(x["test_acc"] for x in rows),
              "images_per_s": statistics.mean(x["images_per_s"] for x in rows)}
+        if all("val_acc" in x for x in rows):  # model selection on the held-out split (first best epoch)
+            best = max(range(len(rows)), key=lambda i: (rows[i]["val_acc"], -i))
+            r["val_best_epoch"], r["test_at_best_val"] = rows[best]["epoch"], rows[best]["test_acc"]
         if "reldrop_occluded_fraction" in rows[-1]:
             r["occluded_fraction"] = statistics.mean(x["reldrop_occluded_fraction"] for x in rows)
         occ = os.path.join(d, "occlusion.json")
@@ -48,10 +58,11 @@ def main():
         with open(os.path.join(d, "config.json")) as f:
             cfg = json.load(f)
         r["flags"] = f"--augment {cfg['augment']}"
-        if cfg["augment"].startswith("reldrop-") and cfg.get("reldrop-composite", "reldrop") != "reldrop":
-            r["flags"] += f" --reldrop-composite {cfg['reldrop-composite']}"
-        if cfg["augment"].startswith("reldrop-") and cfg.get("reldrop-fill", "reference") != "reference":
-            r["flags"] += f" --reldrop-fill {cfg['reldrop-fill']}"
+        if cfg["augment"].startswith("reldrop-"):  # RelDrop settings other than the reference's
+            for key, default in RELDROP_DEFAULTS.items():
+                if key in cfg and cfg[key] != default:
+                    value = str(cfg[key]).lower() if isinstance(cfg[key], bool) else cfg[key]
+                    r["flags"] += f" --{key} {value}"
         runs.setdefault(m.group(1), []).append(r)
     order = ["none", "random-erasing", "reldrop-block", "reldrop-patch", "reldrop-pixel"]  # then extras, by name
     names = sorted(runs, key=lambda a: order.index(a) if a in order else 99)
@@ -59,16 +70,22 @@ def main():
         json.dump({"protocol": protocol, "train_flags": flags, "runs": runs}, f, indent=2)
     print(f"Fashion-MNIST, ResNet-18, protocol `{protocol}`: `lrpcu train --dataset fashion-mnist --arch resnet18 "
           f"<flags> --seed <seed> {flags}`\n")
-    print("| run: flags | seeds | final test acc (%) | best test acc (%) | occlusion AUC, most relevant first "
-          "| occlusion AUC, random order | gap (random − MoRF) | images occluded | train img/s (not a benchmark) |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    val = any("test_at_best_val" in r for rs in runs.values() for r in rs)
+    print("| run: flags | seeds | final test acc (%) | best test acc (%) | "
+          + ("test acc at best val epoch (%) | " if val else "")
+          + "occlusion AUC, most relevant first | occlusion AUC, random order | gap (random − MoRF) "
+          "| images occluded | train img/s (not a benchmark) |")
+    print("|---" * (10 if val else 9) + "|")
     for a in names:
         rs = runs[a]
         morf = [r["auc_morf"] for r in rs if "auc_morf" in r]
         rnd = [r["auc_random"] for r in rs if "auc_random" in r]
         gap = [r["auc_random"] - r["auc_morf"] for r in rs if "auc_morf" in r]
         occl = [r["occluded_fraction"] for r in rs if "occluded_fraction" in r]
-        print(f"| {a}: `{rs[0]['flags']}` | {len(rs)} | {fmt([r['final_acc'] for r in rs], 100)} | {fmt([r['best_acc'] for r in rs], 100)} "
+        at_val = [r["test_at_best_val"] for r in rs if "test_at_best_val" in r]
+        val_cell = f"| {fmt(at_val, 100)} " if val else ""
+        print(f"| {a}: `{rs[0]['flags']}` | {len(rs)} | {fmt([r['final_acc'] for r in rs], 100)} "
+              f"| {fmt([r['best_acc'] for r in rs], 100)} {val_cell}"
               f"| {fmt(morf, 1, 3)} | {fmt(rnd, 1, 3)} | {fmt(gap, 1, 3)} | {fmt(occl, 100, 0) + ' %' if occl else '—'} "
               f"| {fmt([r['images_per_s'] for r in rs], 1, 0)} |")
     occ = next((r["occlusion"] for rs in runs.values() for r in rs if "occlusion" in r), None)

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# scripts/reldrop-table.py on hand-made run folders: final and best test accuracy, the test accuracy at the
+# first epoch of best validation accuracy (runs with --val-split), and RelDrop settings other than the
+# reference's named in the row's flags.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+run() {  # run DIR CONFIG-JSON ROWS...
+  local d=$tmp/$1
+  mkdir -p "$d"
+  echo "$2" > "$d/config.json"
+  shift 2
+  printf '%s\n' "$@" > "$d/metrics.jsonl"
+}
+# Seed 0: validation best at epoch 2 (tied at 3; the first counts), test accuracy then 0.80.
+run none-s0 '{"augment": "none"}' \
+  '{"epoch": 1, "test_acc": 0.70, "val_acc": 0.60, "images_per_s": 100}' \
+  '{"epoch": 2, "test_acc": 0.80, "val_acc": 0.75, "images_per_s": 100}' \
+  '{"epoch": 3, "test_acc": 0.90, "val_acc": 0.75, "images_per_s": 100}'
+run none-s1 '{"augment": "none"}' \
+  '{"epoch": 1, "test_acc": 0.50, "val_acc": 0.40, "images_per_s": 100}' \
+  '{"epoch": 2, "test_acc": 0.84, "val_acc": 0.70, "images_per_s": 100}'
+run reldrop-block-s0 '{"augment": "reldrop-block", "reldrop-box-clip": "shift", "reldrop-fill": "reference", "reldrop-with-erasing": true}' \
+  '{"epoch": 1, "test_acc": 0.60, "images_per_s": 50, "reldrop_occluded_fraction": 0.5}'
+out=$(python3 "$root/scripts/reldrop-table.py" "$tmp" cpu "--epochs 3")
+want=(
+  "| run: flags | seeds | final test acc (%) | best test acc (%) | test acc at best val epoch (%) |"
+  "| none: \`--augment none\` | 2 | 87.00 ± 4.24 | 87.00 ± 4.24 | 82.00 ± 2.83 |"
+  "| reldrop-block: \`--augment reldrop-block --reldrop-box-clip shift --reldrop-with-erasing true\` | 1 | 60.00 | 60.00 | n/a |"
+)
+for w in "${want[@]}"; do
+  grep -qF -- "$w" <<< "$out" || { echo "missing: $w"; echo "$out"; exit 1; }
+done
+python3 -c "import json,sys; r=json.load(open(sys.argv[1]))['runs']['none'][0]; assert r['val_best_epoch'] == 2, r" \
+  "$tmp/results.json"
+echo ok
