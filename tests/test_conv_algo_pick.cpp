@@ -146,6 +146,28 @@ TEST(ConvAlgoPick, WithoutTransformsSkipsFftAndWinograd) {
     EXPECT_FALSE(pick({v[0], v[1]}, false, false, 1000, {}, 10, false).ok) << "nor as the determinism fallback";
 }
 
+// Algorithms cuDNN refused to run for the shape are passed over like failed results, the determinism
+// fallback included.
+TEST(ConvAlgoPick, SkipsRefusedAlgorithms) {
+    const std::vector<Perf> v{perf(1, CUDNN_FMA_MATH, true), perf(5, CUDNN_FMA_MATH, true),
+                              perf(3, CUDNN_FMA_MATH, false)};
+    auto refusing = [&](std::vector<int> refused, bool det) {
+        AlgoChoice c;
+        const bool ok = pick_algo(
+            v.data(), 3, false, det, true, 1000, [](cudnnMathType_t) {},
+            [](cudnnConvolutionBwdFilterAlgo_t, size_t* b) {
+                *b = 0;
+                return CUDNN_STATUS_SUCCESS;
+            },
+            c, refused);
+        return ok ? c.algo : -1;
+    };
+    EXPECT_EQ(refusing({}, true), 1);
+    EXPECT_EQ(refusing({1}, true), 5);
+    EXPECT_EQ(refusing({1, 5}, true), 3) << "the nondeterministic fallback";
+    EXPECT_EQ(refusing({5, 1, 3}, false), -1);
+}
+
 TEST(ConvAlgoPick, TransformAlgorithmsByDirection) {
     using lrp::kernels::cuda::is_transform_algo;
     // Forward: implicit/explicit GEMM and direct are exact on small integers; FFT and Winograd are not.

@@ -128,15 +128,17 @@ void conv2d_wgrad(const Conv2dDesc& d, const Tensor& x, const Tensor& dy, const 
 
 namespace lrp::kernels {
 namespace {
-std::atomic<int64_t> g_algo_searches{0}, g_algo_hits{0}, g_algo_nondet{0}, g_algo_transform{0};
+std::atomic<int64_t> g_algo_searches{0}, g_algo_hits{0}, g_algo_nondet{0}, g_algo_transform{0}, g_algo_refused{0};
 std::atomic<int64_t> g_max_call_elements{kCudnnMaxTensorElements};
 }  // namespace
 
 ConvAlgoCacheStats conv_algo_cache_stats() {
-    return {g_algo_searches.load(), g_algo_hits.load(), g_algo_nondet.load(), g_algo_transform.load()};
+    return {g_algo_searches.load(), g_algo_hits.load(), g_algo_nondet.load(), g_algo_transform.load(),
+            g_algo_refused.load()};
 }
 void conv_algo_record_nondeterministic() { g_algo_nondet.fetch_add(1); }
 void conv_algo_record_transform() { g_algo_transform.fetch_add(1); }
+void conv_algo_record_refused() { g_algo_refused.fetch_add(1); }
 void conv_algo_cache_record(bool hit) { (hit ? g_algo_hits : g_algo_searches).fetch_add(1); }
 int64_t conv_max_call_elements() { return g_max_call_elements.load(); }
 void set_conv_max_call_elements(int64_t n) { g_max_call_elements.store(n > 0 ? n : kCudnnMaxTensorElements); }

@@ -12,12 +12,15 @@ struct ConvAlgoCacheStats {
     int64_t nondeterministic = 0;  // searches that chose an algorithm cuDNN does not call deterministic
     int64_t transform = 0;  // lookups (hits too) answered with an FFT or Winograd algorithm: their transforms
                             // round, so even small-integer data need not give bit-exact results
+    int64_t refused = 0;    // algorithms cuDNN refused at run time (CUDNN_STATUS_NOT_SUPPORTED*) although its
+                            // heuristics offered them; the shape was planned again without them
 };
 
 ConvAlgoCacheStats conv_algo_cache_stats();
 void conv_algo_cache_record(bool hit);
 void conv_algo_record_nondeterministic();
 void conv_algo_record_transform();
+void conv_algo_record_refused();
 
 // cuDNN supports tensors of at most 2^31 - 1 elements (a documented restriction: more is
 // CUDNN_STATUS_NOT_SUPPORTED), so the CUDA conv2d runs a batch whose input or output exceeds that as several

@@ -3,7 +3,9 @@
 #pragma once
 #include <cudnn.h>
 
+#include <algorithm>
 #include <cstddef>
+#include <vector>
 
 namespace lrp::kernels::cuda {
 
@@ -44,16 +46,18 @@ inline int algo_dir(const cudnnConvolutionBwdFilterAlgoPerf_t&) { return 2; }
 // deterministic result, the same rules run again over all results (fallback = true), so a shape never
 // fails only for lack of a deterministic algorithm. Results with CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION
 // (fp32 data converted to fp16) never qualify; without `transforms`, neither do FFT and Winograd algorithms
-// (is_transform_algo). Returns false when nothing qualifies.
+// (is_transform_algo), nor algorithms in `refused` (ones cuDNN refused to run for this shape). Returns false
+// when nothing qualifies.
 template <class Perf, class SetMath, class WsQuery>
 bool pick_algo(const Perf* perf, int n, bool tf32, bool det, bool transforms, size_t max_ws, SetMath set_math,
-               WsQuery ws_query, AlgoChoice& out) {
+               WsQuery ws_query, AlgoChoice& out, const std::vector<int>& refused = {}) {
     for (int strict = det ? 1 : 0; strict >= 0; --strict) {
         for (int pass = 0; pass < (tf32 ? 1 : 2); ++pass) {
             for (int i = 0; i < n; ++i) {
                 const Perf& r = perf[i];
                 if (r.status != CUDNN_STATUS_SUCCESS || r.memory > max_ws) continue;
                 if (!transforms && is_transform_algo(algo_dir(r), static_cast<int>(r.algo))) continue;
+                if (std::find(refused.begin(), refused.end(), static_cast<int>(r.algo)) != refused.end()) continue;
                 if (strict && r.determinism != CUDNN_DETERMINISTIC) continue;
                 if (tf32) {
                     // TF32 allows tensor cores, not a down-conversion of the fp32 data to fp16.

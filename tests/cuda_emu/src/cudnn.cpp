@@ -2,9 +2,12 @@
 // cuDNN does (NCHW fp32, the output-size formula, channels = filter channels x groups); the algorithm
 // rankings offer deterministic and non-deterministic, FMA and tensor-op entries with workspaces, so the
 // picker's rules run; every direction is a direct double-accumulated convolution over bounds-checked operands.
+// LRP_EMU_CUDNN_REFUSE="fwd:1,dgrad:0" makes the execution calls refuse those algorithms with
+// CUDNN_STATUS_NOT_SUPPORTED_SHAPE, as real cuDNN can for an algorithm its heuristics offered.
 #include <cudnn.h>
 
 #include <cstdint>
+#include <cstdlib>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -33,6 +36,14 @@ using F = cudnnFilterStruct;
 using C = cudnnConvolutionStruct;
 
 constexpr size_t kWs = 4096;  // the workspace every algorithm but the first of each ranking asks for
+
+// Whether LRP_EMU_CUDNN_REFUSE (read at every call, so tests can set it) lists `dir`:`algo`.
+bool refused(const char* dir, int algo) {
+    const char* e = std::getenv("LRP_EMU_CUDNN_REFUSE");
+    if (!e) return false;
+    const std::string list = std::string(",") + e + ",", item = std::string(",") + dir + ":" + std::to_string(algo) + ",";
+    return list.find(item) != std::string::npos;
+}
 
 size_t count(const T& t) { return static_cast<size_t>(t.n) * t.c * t.h * t.w; }
 size_t count(const F& f) { return static_cast<size_t>(f.k) * f.c * f.r * f.s; }
@@ -138,6 +149,7 @@ const char* cudnnGetErrorString(cudnnStatus_t s) {
         case CUDNN_STATUS_SUCCESS: return "CUDNN_STATUS_SUCCESS";
         case CUDNN_STATUS_BAD_PARAM: return "CUDNN_STATUS_BAD_PARAM";
         case CUDNN_STATUS_NOT_SUPPORTED: return "CUDNN_STATUS_NOT_SUPPORTED";
+        case CUDNN_STATUS_NOT_SUPPORTED_SHAPE: return "CUDNN_STATUS_NOT_SUPPORTED_SHAPE";
         case CUDNN_STATUS_EXECUTION_FAILED: return "CUDNN_STATUS_EXECUTION_FAILED";
         default: return "CUDNN_STATUS_(emulation: other)";
     }
@@ -270,6 +282,7 @@ cudnnStatus_t cudnnConvolutionForward(cudnnHandle_t h, const void* alpha, const 
     const C CV = *cd;
     const char* call = "cudnnConvolutionForward";
     if (!shapes_ok(X, W, CV, Y)) return CUDNN_STATUS_BAD_PARAM;
+    if (refused("fwd", a)) return CUDNN_STATUS_NOT_SUPPORTED_SHAPE;
     if (!operand_ok(x, count(X), call, "x") || !operand_ok(w, count(W), call, "w") ||
         !operand_ok(y, count(Y), call, "y") || !workspace_ok(ws, ws_bytes, fwd_ws(a), call))
         return CUDNN_STATUS_BAD_PARAM;
@@ -296,6 +309,7 @@ cudnnStatus_t cudnnConvolutionBackwardData(cudnnHandle_t h, const void* alpha, c
     const C CV = *cd;
     const char* call = "cudnnConvolutionBackwardData";
     if (!shapes_ok(X, W, CV, Y)) return CUDNN_STATUS_BAD_PARAM;
+    if (refused("dgrad", a)) return CUDNN_STATUS_NOT_SUPPORTED_SHAPE;
     if (!operand_ok(dx, count(X), call, "dx") || !operand_ok(w, count(W), call, "w") ||
         !operand_ok(dy, count(Y), call, "dy") || !workspace_ok(ws, ws_bytes, dgrad_ws(a), call))
         return CUDNN_STATUS_BAD_PARAM;
@@ -322,6 +336,7 @@ cudnnStatus_t cudnnConvolutionBackwardFilter(cudnnHandle_t h, const void* alpha,
     const C CV = *cd;
     const char* call = "cudnnConvolutionBackwardFilter";
     if (!shapes_ok(X, W, CV, Y)) return CUDNN_STATUS_BAD_PARAM;
+    if (refused("wgrad", a)) return CUDNN_STATUS_NOT_SUPPORTED_SHAPE;
     if (!operand_ok(x, count(X), call, "x") || !operand_ok(dw, count(W), call, "dw") ||
         !operand_ok(dy, count(Y), call, "dy") || !workspace_ok(ws, ws_bytes, wgrad_ws(a), call))
         return CUDNN_STATUS_BAD_PARAM;
