@@ -1,4 +1,4 @@
-// The held-out validation split (--val-split): a balanced, seeded part of the training split that is never
+// The held-out validation split (--val-split): a stratified, seeded part of the training split that is never
 // trained on (resident and streamed alike), evaluated every epoch; the run reports the test accuracy of the
 // epoch with the best validation accuracy, keeps those weights, resumes to the same choice, and eval
 // --split val finds the same images again.
@@ -51,6 +51,26 @@ TEST_F(DatasetsCpu, SplitStratifiedHoldsOutABalancedDisjointPart) {
     EXPECT_TRUE(throws_with([&] { d.split_stratified(90, 1); }, {"split_stratified", "90", "some must remain"}));
     EXPECT_TRUE(throws_with([&] { d.split_stratified(0, 1); }, {"split_stratified"}));
     EXPECT_EQ(complement_rows({1, 3}, 5), (std::vector<int64_t>{0, 2, 4}));
+
+    // Unequal classes: held out in proportion (largest remainder), and a small class keeps an image to train on.
+    std::vector<int32_t> skew(60, 0);
+    skew.insert(skew.end(), 30, 1);
+    skew.insert(skew.end(), 2, 2);  // 92 samples: 60, 30, 2
+    auto count_of = [](const Dataset& part, int cls) {
+        const std::vector<int32_t> l = part.labels.to_vector<int32_t>();
+        return std::count(l.begin(), l.end(), cls);
+    };
+    const Dataset s = tagged(skew, 3);
+    auto [h20, r20] = s.split_stratified(20, 3);  // 20 * (60, 30, 2) / 92 = 13.04, 6.52, 0.43: 13, 6 + 1, 0
+    EXPECT_EQ(count_of(h20, 0), 13);
+    EXPECT_EQ(count_of(h20, 1), 7);
+    EXPECT_EQ(count_of(h20, 2), 0);
+    auto [h89, r89] = s.split_stratified(89, 3);  // all but one image of each class
+    EXPECT_EQ(count_of(r89, 0), 1);
+    EXPECT_EQ(count_of(r89, 1), 1);
+    EXPECT_EQ(count_of(r89, 2), 1) << "every class keeps an image to train on";
+    EXPECT_TRUE(
+        throws_with([&] { s.split_stratified(90, 3); }, {"keep one sample of each of its 3 classes", "at most 89"}));
     EXPECT_TRUE(throws_with([&] { complement_rows({3, 1}, 5); }, {"complement_rows", "ascending"}));
 }
 
@@ -150,6 +170,8 @@ TEST(TrainerCpu, ValidationSplitSelectsAnEpochAndKeepsItsWeights) {
     EXPECT_EQ(st.best_val_epoch, best);
     EXPECT_EQ(st.test_acc_at_best_val, s.test_acc_at_best_val);
     EXPECT_EQ(st.train_images, 64) << "--train-subset counts the images trained on";
+    EXPECT_EQ(st.val_source_images, 2000) << "the synthetic training split the validation images came from";
+    EXPECT_EQ(recorded_state(d + "/model_best_val.safetensors").val_source_images, 2000);
     EXPECT_EQ(val_accuracy(d + "/model_best_val.safetensors", c), s.best_val_acc) << "the selected epoch's weights";
     EXPECT_EQ(val_accuracy(d + "/model.safetensors", c), r.back()["val_acc"].get<double>());
     EXPECT_EQ(val_accuracy(d + "/checkpoint.safetensors", c), r.back()["val_acc"].get<double>());
@@ -177,6 +199,22 @@ TEST(TrainerCpu, ValidationSplitResumesToTheSameChoice) {
               nn::load_safetensors(b + "/model_best_val.safetensors").at("fc.weight").to_vector<float>());
     EXPECT_EQ(rows(a).back()["val_loss"], rows(b).back()["val_loss"]);
 
+    {  // a training split of another size would hold out other images: refused on resume
+        std::map<std::string, std::string> meta;
+        const std::string ck = b + "/checkpoint.safetensors";
+        const nn::StateDict sd = nn::load_safetensors(ck, &meta);
+        nlohmann::json j = nlohmann::json::parse(meta.at("lrpcu"));
+        j["val_source_images"] = 1999;
+        meta["lrpcu"] = j.dump();
+        nn::save_safetensors(b + "/other.safetensors", sd, meta);
+        std::filesystem::rename(ck, b + "/kept.safetensors");
+        std::filesystem::rename(b + "/other.safetensors", ck);
+        TrainConfig more = with_val(b);
+        more.epochs = 5;
+        more.resume = true;
+        EXPECT_TRUE(throws_with([&] { run_training(more); }, {"drew its validation images from 1999"}));
+        std::filesystem::rename(b + "/kept.safetensors", ck);
+    }
     TrainConfig other = with_val(b);  // another split on resume: refused
     other.val_split = 30;
     other.epochs = 5;

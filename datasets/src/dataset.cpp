@@ -62,22 +62,70 @@ Dataset Dataset::subset(int64_t begin, int64_t end) const {
     return gather(*this, idx);
 }
 
-std::vector<int64_t> stratified_indices(const int32_t* lab, int64_t count, int num_classes, int64_t n,
-                                        uint64_t seed, const std::string& what) {
-    LRP_CHECK(n >= 1 && n <= count, "take_stratified: n = ", n, " must be in [1, ", count, "] for dataset '",
-              what, "'");
+namespace {
+// The rows of each class (classes < num_classes, or 1 + the largest label when num_classes <= 0), each list
+// shuffled by one seeded Fisher-Yates pass, class 0 first. `op` names the caller in errors.
+std::vector<std::vector<int64_t>> shuffled_by_class(const int32_t* lab, int64_t count, int num_classes,
+                                                    uint64_t seed, const std::string& what, const char* op) {
     int k = num_classes;
     if (k <= 0) k = 1 + *std::max_element(lab, lab + count);
     std::vector<std::vector<int64_t>> by_class(static_cast<size_t>(k));
     for (int64_t i = 0; i < count; ++i) {
-        LRP_CHECK(lab[i] >= 0 && lab[i] < k, "take_stratified: label ", lab[i], " at index ", i,
-                  " out of range [0, ", k, ") in dataset '", what, "'");
+        LRP_CHECK(lab[i] >= 0 && lab[i] < k, op, ": label ", lab[i], " at index ", i, " out of range [0, ", k,
+                  ") in dataset '", what, "'");
         by_class[lab[i]].push_back(i);
     }
-    // Seeded Fisher-Yates per class, class 0 first.
     Generator g(seed);
     for (auto& v : by_class)
         for (size_t i = v.size(); i > 1; --i) std::swap(v[i - 1], v[g.next_below(static_cast<uint32_t>(i))]);
+    return by_class;
+}
+
+// The first quota[c] rows of each shuffled class, ascending.
+std::vector<int64_t> first_rows(const std::vector<std::vector<int64_t>>& by_class, const std::vector<int64_t>& quota) {
+    std::vector<int64_t> idx;
+    for (size_t c = 0; c < by_class.size(); ++c)
+        idx.insert(idx.end(), by_class[c].begin(), by_class[c].begin() + quota[c]);
+    std::sort(idx.begin(), idx.end());
+    return idx;
+}
+}  // namespace
+
+std::vector<int64_t> held_out_indices(const int32_t* lab, int64_t count, int num_classes, int64_t n, uint64_t seed,
+                                      const std::string& what) {
+    LRP_CHECK(n >= 1 && n < count, "split_stratified: ", n, " held-out samples must be in [1, ", count - 1,
+              "] for dataset '", what, "' of ", count, " samples (some must remain)");
+    const auto by_class = shuffled_by_class(lab, count, num_classes, seed, what, "split_stratified");
+    const size_t k = by_class.size();
+    // Quotas in proportion to the class sizes (largest remainder, ties to the lower class), each class keeping
+    // at least one sample; what a class cannot give goes to those with room, in the same order.
+    std::vector<int64_t> quota(k), cap(k);
+    std::vector<size_t> order(k);
+    int64_t left = n, room = 0;
+    for (size_t c = 0; c < k; ++c) {
+        const int64_t s = static_cast<int64_t>(by_class[c].size());
+        cap[c] = std::max<int64_t>(0, s - 1);
+        quota[c] = std::min(n * s / count, cap[c]);
+        left -= quota[c];
+        room += cap[c];
+        order[c] = c;
+    }
+    LRP_CHECK(room >= n, "split_stratified: cannot hold out ", n, " of the ", count, " samples of dataset '", what,
+              "' and keep one sample of each of its ", k, " classes (at most ", room, ")");
+    auto remainder = [&](size_t c) { return n * static_cast<int64_t>(by_class[c].size()) % count; };
+    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return remainder(a) > remainder(b); });
+    while (left > 0)
+        for (size_t c : order)
+            if (left > 0 && quota[c] < cap[c]) ++quota[c], --left;
+    return first_rows(by_class, quota);
+}
+
+std::vector<int64_t> stratified_indices(const int32_t* lab, int64_t count, int num_classes, int64_t n,
+                                        uint64_t seed, const std::string& what) {
+    LRP_CHECK(n >= 1 && n <= count, "take_stratified: n = ", n, " must be in [1, ", count, "] for dataset '",
+              what, "'");
+    const auto by_class = shuffled_by_class(lab, count, num_classes, seed, what, "take_stratified");
+    const int k = static_cast<int>(by_class.size());
 
     // Water-filling: classes smaller than the fair share give all they have; the rest share what is left,
     // the remainder going to the lowest class indices.
@@ -104,10 +152,7 @@ std::vector<int64_t> stratified_indices(const int32_t* lab, int64_t count, int n
         for (int64_t j = 0; j < m; ++j) quota[big[j]] = remaining / m + (j < remaining % m ? 1 : 0);
     }
 
-    std::vector<int64_t> idx;
-    idx.reserve(static_cast<size_t>(n));
-    for (int c = 0; c < k; ++c) idx.insert(idx.end(), by_class[c].begin(), by_class[c].begin() + quota[c]);
-    std::sort(idx.begin(), idx.end());
+    const std::vector<int64_t> idx = first_rows(by_class, quota);
     LRP_CHECK(static_cast<int64_t>(idx.size()) == n, "take_stratified: internal error, picked ", idx.size(), " of ", n);
     return idx;
 }
@@ -131,9 +176,7 @@ std::vector<int64_t> complement_rows(const std::vector<int64_t>& rows, int64_t c
 
 std::pair<Dataset, Dataset> Dataset::split_stratified(int64_t n, uint64_t seed) const {
     check_usable(*this, "split_stratified");
-    LRP_CHECK(n >= 1 && n < size(), "split_stratified: ", n, " held-out samples must be in [1, ", size() - 1,
-              "] for dataset '", name, "' of ", size(), " samples (some must remain)");
-    const std::vector<int64_t> held = stratified_indices(labels.data<int32_t>(), size(), num_classes, n, seed, name);
+    const std::vector<int64_t> held = held_out_indices(labels.data<int32_t>(), size(), num_classes, n, seed, name);
     return {gather(*this, held), gather(*this, complement_rows(held, size()))};
 }
 

@@ -43,9 +43,7 @@ FolderIndex FolderIndex::take_stratified(int64_t n, uint64_t seed) const {
 std::pair<FolderIndex, FolderIndex> FolderIndex::split_stratified(int64_t n, uint64_t seed) const {
     LRP_CHECK(labels.size() == files.size(), "split_stratified: index '", name, "' has ", files.size(), " files but ",
               labels.size(), " labels");
-    LRP_CHECK(n >= 1 && n < size(), "split_stratified: ", n, " held-out samples must be in [1, ", size() - 1,
-              "] for dataset '", name, "' of ", size(), " samples (some must remain)");
-    const std::vector<int64_t> held = stratified_indices(labels.data(), size(), num_classes(), n, seed, name);
+    const std::vector<int64_t> held = held_out_indices(labels.data(), size(), num_classes(), n, seed, name);
     return {gather(*this, held), gather(*this, complement_rows(held, size()))};
 }
 

@@ -166,20 +166,42 @@ const Plan& plan_for(const Ctx& ctx, cudnnHandle_t h, const Conv2dDesc& d, Dir d
 const Plan& plan_after_refusal(cudnnHandle_t h, const Conv2dDesc& d, const Plan& failed, cudnnStatus_t s) {
     std::lock_guard<std::mutex> lk(cache_mutex());
     Entry& e = plan_cache()[failed.key];
-    if (e.plan && e.plan.get() != &failed) return *e.plan;  // already planned again
+    if (e.plan && e.plan.get() != &failed) {  // already planned again
+        if (e.plan->transform) conv_algo_record_transform();
+        return *e.plan;
+    }
     if (std::find(e.refused.begin(), e.refused.end(), failed.algo) == e.refused.end()) e.refused.push_back(failed.algo);
     conv_algo_record_refused();
     if (e.plan) e.retired.push_back(std::move(e.plan));
-    e.plan = make_plan(h, d, failed.key, e.refused);
+    try {
+        e.plan = make_plan(h, d, failed.key, e.refused);
+    } catch (const Error& err) {
+        LRP_THROW("conv2d: cuDNN refused algorithm ", failed.algo, " (", cudnnGetErrorString(s),
+                  ") and no other is left: ", err.what());
+    }
     log_warn("conv2d: cuDNN refused algorithm ", failed.algo, " (", cudnnGetErrorString(s), ") for ", shape_str(d),
              "; using algorithm ", e.plan->algo);
     if (!e.plan->deterministic) conv_algo_record_nondeterministic();
+    if (e.plan->transform) conv_algo_record_transform();  // the call that follows runs it
     return *e.plan;
 }
 
+// A status that refuses this algorithm for this shape (another algorithm may run). Not the NOT_SUPPORTED
+// statuses about the installation (driver, runtime, architecture, sub-libraries): those fail every algorithm
+// and are reported as they are.
 bool is_refusal(cudnnStatus_t s) {
-    return static_cast<int>(s) >= static_cast<int>(CUDNN_STATUS_NOT_SUPPORTED) &&
-           static_cast<int>(s) < static_cast<int>(CUDNN_STATUS_INTERNAL_ERROR);
+    switch (s) {
+    case CUDNN_STATUS_NOT_SUPPORTED:
+    case CUDNN_STATUS_NOT_SUPPORTED_SHAPE:
+    case CUDNN_STATUS_NOT_SUPPORTED_DATA_TYPE:
+    case CUDNN_STATUS_NOT_SUPPORTED_LAYOUT:
+    case CUDNN_STATUS_NOT_SUPPORTED_SHARED_MEMORY_INSUFFICIENT:
+    case CUDNN_STATUS_NOT_SUPPORTED_PADDING:
+    case CUDNN_STATUS_NOT_SUPPORTED_BAD_LAUNCH_PARAM:
+        return true;
+    default:
+        return false;
+    }
 }
 
 // Runs call(plan) for this shape; when cuDNN refuses the plan's algorithm (a NOT_SUPPORTED status, though

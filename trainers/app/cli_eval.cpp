@@ -84,6 +84,10 @@ int run_eval(const std::vector<std::string>& args) {
                   "it is a plain state_dict or from an older lrpcu)");
         const uint64_t seed = cfg.value("seed", uint64_t{0});
         ds = train::open_val(dopt, val, train::val_split_seed(seed), dev, batch);
+        LRP_CHECK(st.val_source_images < 0 || st.val_source_images == ds.source_images, "--split val: the training ",
+                  "split of ", ds.name, " has ", ds.source_images, " images, but ", weights, " drew its validation ",
+                  "images from ", st.val_source_images, ": these would not be the same images (another --data-dir, or ",
+                  "the data changed)");
     } else {
         ds = train::open_split(dopt, split == "test" ? data::Split::Test : data::Split::Train, subset, false, 0, dev,
                                batch, false, {});

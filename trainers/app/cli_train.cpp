@@ -28,7 +28,7 @@ void add_train_options(CLI::App& app, train::TrainConfig& c, std::string& config
     app.add_option("--train-subset", c.train_subset, "use a class-balanced subset of N training images (0: all)");
     app.add_option("--test-subset", c.test_subset, "evaluate on the first N test images (0: all)");
     app.add_option("--val-split", c.val_split,
-                   "set N training images aside (class-balanced, from --seed) for validation, never trained on; "
+                   "set N training images aside (stratified by class, from --seed) for validation, never trained on; "
                    "the run then reports the test accuracy at the epoch of best validation accuracy and keeps those "
                    "weights in model_best_val.safetensors (0: off; --train-subset then picks from the rest)");
     app.add_option("--resize", c.resize, "image folders: scale the shorter side to N pixels (0: off)");

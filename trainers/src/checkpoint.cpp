@@ -78,6 +78,7 @@ CheckpointState parse_state(const std::string& path, const std::map<std::string,
         st.last_test_acc = number_at(j, "last_test_acc", path);
         st.best_test_acc = number_at(j, "best_test_acc", path);
         st.best_epoch = int_at(j, "best_epoch", path);
+        if (j.contains("val_source_images")) st.val_source_images = int_at(j, "val_source_images", path);
         if (j.contains("validation")) {
             const auto& v = j.at("validation");
             st.best_val_acc = number_at(v, "best_acc", path);
@@ -140,6 +141,7 @@ void save_checkpoint(const std::string& path, nn::Module& model, const Optimizer
                         {"optimizer", opt.kind()},   {"class_names", st.class_names}};
     if (!st.mean.empty()) j["normalize"] = {{"mean", st.mean}, {"std", st.stdev}};
     if (st.train_images >= 0) j["train_images"] = st.train_images;
+    if (st.val_source_images >= 0) j["val_source_images"] = st.val_source_images;
     if (st.best_val_epoch >= 0)
         j["validation"] = {{"best_acc", st.best_val_acc}, {"best_epoch", st.best_val_epoch},
                            {"test_acc_at_best", st.test_acc_at_best_val}};
@@ -175,6 +177,7 @@ void export_model(const std::string& path, nn::Module& model, const CheckpointSt
                                                {"lrpcu.class_names", nlohmann::json(st.class_names).dump()}};
     if (settings.contains("arch")) meta["arch"] = settings["arch"].get<std::string>();
     if (!st.mean.empty()) meta["lrpcu.normalize"] = nlohmann::json{{"mean", st.mean}, {"std", st.stdev}}.dump();
+    if (st.val_source_images >= 0) meta["lrpcu.val_source_images"] = std::to_string(st.val_source_images);
     nn::save_safetensors(path, model.state_dict(), meta);
 }
 
@@ -213,6 +216,11 @@ CheckpointState recorded_model_state(const std::string& path, const std::map<std
         if (auto it = meta.find(key = "lrpcu.normalize"); it != meta.end())
             std::tie(st.mean, st.stdev) =
                 parse_normalization(path, nn::parse_json_limited(it->second, path + ": corrupt metadata 'lrpcu.normalize'"));
+        if (auto it = meta.find(key = "lrpcu.val_source_images"); it != meta.end()) {
+            const nlohmann::json v = nn::parse_json_limited(it->second, path + ": corrupt metadata '" + key + "'");
+            LRP_CHECK(v.is_number_unsigned(), "not a non-negative integer");
+            st.val_source_images = v.get<int64_t>();
+        }
     } catch (const nlohmann::json::exception& e) {
         LRP_THROW(path, ": corrupt metadata '", key, "': ", e.what());
     } catch (const Error& e) {

@@ -168,6 +168,10 @@ DataSplit open_rows(const DataOptions& o, data::Split split, int64_t subset, boo
     };
     if (stream) {
         const int64_t all = ix.size();
+        auto sourced = [all](DataSplit s) {
+            s.source_images = all;
+            return s;
+        };
         const bool given = !o.mean.empty() && (o.strict_normalization || o.mean.size() == 1 ||
                                                o.mean.size() == static_cast<size_t>(ix.channels));
         if (given) use_normalization(o, ix.channels, ix.name, ix.mean, ix.std);
@@ -180,26 +184,31 @@ DataSplit open_rows(const DataOptions& o, data::Split split, int64_t subset, boo
             check_val(ix.size(), ix.name);
             data::FolderIndex held;
             std::tie(held, ix) = ix.split_stratified(val, val_seed);
-            DataSplit v = streamed(std::move(held), val_what, stats, device, batch_size, false, {});
+            DataSplit v = sourced(streamed(std::move(held), val_what, stats, device, batch_size, false, {}));
             if (!val_out) return v;
             *val_out = std::move(v);
         }
         if (subset > 0 && subset < ix.size()) ix = stratified ? ix.take_stratified(subset, seed) : ix.subset(0, subset);
-        return streamed(std::move(ix), what, stats, device, batch_size, train, aug);
+        return sourced(streamed(std::move(ix), what, stats, device, batch_size, train, aug));
     }
     data::Dataset ds = folder && !ix.files.empty() ? data::load_folder_index(ix)
                                                    : data::load_dataset(o.dataset, o.data_dir, split, o.folder);
     if (!o.mean.empty()) use_normalization(o, ds.channels(), ds.name, ds.mean, ds.std);
+    const int64_t all = ds.size();
+    auto sourced = [all](DataSplit s) {
+        s.source_images = all;
+        return s;
+    };
     if (val > 0) {
         check_val(ds.size(), ds.name);
         data::Dataset held;
         std::tie(held, ds) = ds.split_stratified(val, val_seed);
-        DataSplit v = resident(held, val_what, device, batch_size, false, {});
+        DataSplit v = sourced(resident(held, val_what, device, batch_size, false, {}));
         if (!val_out) return v;
         *val_out = std::move(v);
     }
     if (subset > 0 && subset < ds.size()) ds = stratified ? ds.take_stratified(subset, seed) : ds.subset(0, subset);
-    return resident(ds, what, device, batch_size, train, aug);
+    return sourced(resident(ds, what, device, batch_size, train, aug));
 }
 
 }  // namespace

@@ -119,6 +119,12 @@ TrainSummary run_training(TrainConfig cfg) {
     if (val_data.loader) std::printf("%s\n", val_data.summary.c_str());
     std::printf("%s\n", test_data.summary.c_str());
     check_splits_agree(train_data, test_data);
+    // The held-out images are drawn from the whole training split: another split would hold out others, and
+    // train on images the run validated on.
+    LRP_CHECK(!val_data.loader || recorded.val_source_images < 0 || recorded.val_source_images == val_data.source_images,
+              "--resume: the training split has ", val_data.source_images, " images now, the run drew its validation ",
+              "images from ", recorded.val_source_images, "; another split would hold out other images (restore the ",
+              "data, or start a new --out)");
     if (recorded.train_images >= 0 && recorded.train_images != train_data.loader->size()) {
         const std::string what = str("the training split has ", train_data.loader->size(), " images now, the run had ",
                                      recorded.train_images);
@@ -209,6 +215,7 @@ TrainSummary run_training(TrainConfig cfg) {
     st.mean = train_data.mean;  // what eval and explain normalise with by default
     st.stdev = train_data.stdev;
     st.train_images = train_data.loader->size();
+    st.val_source_images = val_data.loader ? val_data.source_images : -1;
     write_text_atomic(out / "config.json", cfg_json.dump(2) + "\n");
     std::printf("model %s: %lld parameters; %lld training images, %s%lld test images, %lld steps per epoch\n",
                 model->type(), (long long)nn::count_params(*model), (long long)train_loader.size(),

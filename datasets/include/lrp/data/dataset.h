@@ -31,8 +31,8 @@ struct Dataset {
     // rest is shared among the others; leftover samples go to the lowest class indices). Which samples
     // are picked depends only on `seed`; they keep their original order. 1 <= n <= size().
     Dataset take_stratified(int64_t n, uint64_t seed) const;
-    // Sets n samples aside (a held-out validation split): {the rows take_stratified(n, seed) keeps, all the
-    // other rows}, each in the original order. 1 <= n < size().
+    // Sets n samples aside (a held-out validation split): {held_out_indices(n, seed)'s rows, all the other
+    // rows}, each in the original order. 1 <= n < size().
     std::pair<Dataset, Dataset> split_stratified(int64_t n, uint64_t seed) const;
 };
 
@@ -113,6 +113,12 @@ void folder_mean_std(FolderIndex& ix, int64_t max_images = 0, int threads = 0);
 // or 1 + the largest label when num_classes <= 0). `what` names the data in errors.
 std::vector<int64_t> stratified_indices(const int32_t* labels, int64_t count, int num_classes, int64_t n,
                                         uint64_t seed, const std::string& what);
+// The rows split_stratified holds out (ascending): n in [1, count), each class in proportion to its size
+// (largest remainder, ties to the lower class), every class keeping at least one sample (an error if that
+// cannot be), drawn from the same seeded per-class shuffle as stratified_indices (so on equal classes the
+// two pick the same rows).
+std::vector<int64_t> held_out_indices(const int32_t* labels, int64_t count, int num_classes, int64_t n,
+                                      uint64_t seed, const std::string& what);
 // The rows of 0..count-1 that `rows` (ascending, in range) does not hold, ascending.
 std::vector<int64_t> complement_rows(const std::vector<int64_t>& rows, int64_t count);
 

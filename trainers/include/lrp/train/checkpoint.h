@@ -40,6 +40,7 @@ struct CheckpointState {
     double best_val_acc = -1;
     int64_t best_val_epoch = -1;
     double test_acc_at_best_val = -1;
+    int64_t val_source_images = -1;  // the training split's size the validation images were drawn from (-1: none)
     std::vector<std::string> class_names;  // of the training split, in label order (empty in older checkpoints)
     // The per-channel mean/std (raw [0, 1] units) that normalised the training inputs; eval and explain
     // normalise with them by default (empty in older checkpoints).

@@ -16,9 +16,9 @@ struct TrainConfig {
     std::string data_dir;         // empty: the dataset's default location
     int64_t train_subset = 0;     // > 0: stratified subset of the training split
     int64_t test_subset = 0;      // > 0: first n test samples
-    // > 0: set this many training images aside (class-balanced, drawn with the seed) as a validation split that
-    // is never trained on; each epoch is evaluated on it, and the run reports the test accuracy of the epoch
-    // with the best validation accuracy (model selection without looking at the test split)
+    // > 0: set this many training images aside (stratified by class, drawn with the seed) as a validation split
+    // that is never trained on; each epoch is evaluated on it, and the run reports the test accuracy of the
+    // epoch with the best validation accuracy (model selection without looking at the test split)
     int64_t val_split = 0;
     int resize = 0;               // image folders: > 0 scales the shorter side to this
     int crop = 0;                 // image folders: > 0 centre-crops crop x crop (after resize)

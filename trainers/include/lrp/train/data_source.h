@@ -35,6 +35,7 @@ struct DataSplit {
     std::vector<std::string> class_names;
     std::vector<float> mean, stdev;    // per-channel statistics that normalise the images (raw [0, 1] units)
     bool streaming = false;
+    int64_t source_images = 0;         // the split's size before --val-split and subsets took their rows
     std::string summary;               // one line saying how the split is held, for the user
 };
 
@@ -56,7 +57,7 @@ std::pair<std::vector<float>, std::vector<float>> per_channel_normalization(cons
 DataSplit open_split(const DataOptions& o, data::Split split, int64_t subset, bool stratified, uint64_t seed,
                      Device device, int batch_size, bool train, const AugmentSettings& aug);
 
-// The training split with `val` images set aside first (a class-balanced draw with `val_seed`; never trained
+// The training split with `val` images set aside first (data::held_out_indices with `val_seed`; never trained
 // on) as a second split for validation, in eval order without augmentation; `subset` (stratified, with
 // `seed`) then picks from the rest. Both are normalised with the whole training split's statistics (as
 // subsets are). val = 0: {open_split(o, Train, subset, true, seed, ...), an empty split (no loader)}.
