@@ -92,13 +92,9 @@ TEST(TrainerCpu, ARunRecordedBeforeDropLastGoesOnDroppingWhenResumed) {
     c.drop_last = true;
     c.stop_after_epoch = 1;
     run_training(c);
-    std::map<std::string, std::string> meta;
-    const nn::StateDict sd = nn::load_safetensors(d + "/checkpoint.safetensors", &meta);
-    nlohmann::json j = nlohmann::json::parse(meta.at("lrpcu"));
-    ASSERT_TRUE(j["config"].contains("drop-last"));
-    j["config"].erase("drop-last");
-    meta["lrpcu"] = j.dump();
-    nn::save_safetensors(d + "/checkpoint.safetensors", sd, meta);
+    const std::string ck = d + "/checkpoint.safetensors";
+    ASSERT_TRUE(read_checkpoint_state(ck).config.contains("drop-last"));
+    edit_checkpoint_state(ck, ck, [](nlohmann::json& j) { j["config"].erase("drop-last"); });
     const nlohmann::json saved = read_checkpoint_state(d + "/checkpoint.safetensors").config;
 
     TrainConfig keep = tiny(d);  // as `lrpcu train --out d --resume --drop-last false`

@@ -200,13 +200,8 @@ TEST(TrainerCpu, ValidationSplitResumesToTheSameChoice) {
     EXPECT_EQ(rows(a).back()["val_loss"], rows(b).back()["val_loss"]);
 
     {  // a training split of another size would hold out other images: refused on resume
-        std::map<std::string, std::string> meta;
         const std::string ck = b + "/checkpoint.safetensors";
-        const nn::StateDict sd = nn::load_safetensors(ck, &meta);
-        nlohmann::json j = nlohmann::json::parse(meta.at("lrpcu"));
-        j["val_source_images"] = 1999;
-        meta["lrpcu"] = j.dump();
-        nn::save_safetensors(b + "/other.safetensors", sd, meta);
+        edit_checkpoint_state(ck, b + "/other.safetensors", [](nlohmann::json& j) { j["val_source_images"] = 1999; });
         std::filesystem::rename(ck, b + "/kept.safetensors");
         std::filesystem::rename(b + "/other.safetensors", ck);
         TrainConfig more = with_val(b);
@@ -235,12 +230,8 @@ TEST(TrainerCpu, ValidationSplitErrors) {
     TrainConfig o = tiny(old);
     o.stop_after_epoch = 1;
     run_training(o);
-    std::map<std::string, std::string> meta;
-    const nn::StateDict sd = nn::load_safetensors(old + "/checkpoint.safetensors", &meta);
-    nlohmann::json j = nlohmann::json::parse(meta.at("lrpcu"));
-    j["config"].erase("val-split");
-    meta["lrpcu"] = j.dump();
-    nn::save_safetensors(old + "/checkpoint.safetensors", sd, meta);
+    const std::string ck = old + "/checkpoint.safetensors";
+    edit_checkpoint_state(ck, ck, [](nlohmann::json& j) { j["config"].erase("val-split"); });
     TrainConfig r = with_val(old);
     r.resume = true;
     EXPECT_TRUE(throws_with([&] { run_training(r); }, {"val-split: checkpoint has 0, now 24"}));

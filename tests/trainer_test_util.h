@@ -1,11 +1,14 @@
 // Helpers of the trainer tests: a tiny synthetic run configuration, fresh output directories, the
-// metrics rows of a run, a run stopped after epoch 1 and resumed, and bit-for-bit weight comparison.
+// metrics rows of a run, a run stopped after epoch 1 and resumed, bit-for-bit weight comparison, and
+// checkpoints with edited run state.
 #pragma once
 #include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -62,6 +65,18 @@ inline ::testing::AssertionResult same_weights(const std::string& a, const std::
             return ::testing::AssertionFailure() << "tensor " << k << " differs";
     }
     return ::testing::AssertionSuccess();
+}
+
+// Writes checkpoint `in` to `out` (may be the same file) with its run state (the "lrpcu" metadata JSON)
+// changed by `edit`, e.g. to make it look recorded by an older lrpcu.
+inline void edit_checkpoint_state(const std::string& in, const std::string& out,
+                                  const std::function<void(nlohmann::json&)>& edit) {
+    std::map<std::string, std::string> meta;
+    const nn::StateDict sd = nn::load_safetensors(in, &meta);
+    nlohmann::json j = nlohmann::json::parse(meta.at("lrpcu"));
+    edit(j);
+    meta["lrpcu"] = j.dump();
+    nn::save_safetensors(out, sd, meta);
 }
 
 }  // namespace lrp::test
