@@ -42,6 +42,15 @@ void add_train_options(CLI::App& app, train::TrainConfig& c, std::string& config
     app.add_option("--arch", c.arch, "model: " + join(nn::known_archs()))->capture_default_str();
     app.add_option("--width", c.width, "channels of the first stage (64 = standard)")->capture_default_str();
     app.add_option("--init", c.init, "weight init: torchvision | pytorch-default")->capture_default_str();
+    app.add_option("--init-weights", c.init_weights,
+                   "start from these weights (safetensors: an lrpcu checkpoint or model file, or a PyTorch/timm "
+                   "state_dict with torchvision's names); every tensor must fit the --arch and --width built for the "
+                   "data, the classifier as --init-head says");
+    app.add_option("--init-head", c.init_head,
+                   "with --init-weights, the classifier (last Linear layer): keep (the file's; its classes must be "
+                   "the data's) | reinit (drawn as --init does) | normal:<std> (N(0, std), bias 0; the RelDrop "
+                   "reference fine-tunes with normal:0.01)")
+        ->capture_default_str();
     app.add_option("--epochs", c.epochs, "number of epochs")->capture_default_str();
     app.add_option("--batch-size", c.batch_size, "batch size")->capture_default_str();
     app.add_option("--drop-last", c.drop_last, "leave out each epoch's last partial batch (true/false; false: it is "

@@ -284,13 +284,14 @@ std::pair<int, int> checked_geometry(std::optional<int> resize, std::optional<in
     return {pick(resize, "resize"), pick(crop, "crop")};
 }
 
-void load_model_weights(const std::string& path, nn::Module& model) {
+nn::StateDict read_model_weights(const std::string& path) {
     LRP_CHECK(std::filesystem::exists(path), "weights file '", path, "' does not exist");
     std::map<std::string, std::string> meta;
     nn::StateDict sd = nn::load_safetensors(path, &meta);
-    if (meta.count("lrpcu")) sd = strip_prefix(sd, "model.");
-    model.load_state_dict(sd);
+    return meta.count("lrpcu") ? strip_prefix(sd, "model.") : sd;
 }
+
+void load_model_weights(const std::string& path, nn::Module& model) { model.load_state_dict(read_model_weights(path)); }
 
 namespace {
 // The model tensors' shapes in a weights file (an lrpcu checkpoint's "model." keys, or a plain state_dict),

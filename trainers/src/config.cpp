@@ -9,6 +9,7 @@
 #include "lrp/error.h"
 #include "lrp/nn/json_parse.h"
 #include "lrp/nn/models.h"
+#include "lrp/train/init_from.h"
 
 namespace lrp::train {
 
@@ -82,6 +83,9 @@ void TrainConfig::validate() const {
     LRP_CHECK(checkpoint_every >= 0, "--checkpoint-every must be >= 0 (got ", checkpoint_every, "; 0: per epoch only)");
     LRP_CHECK(!out_dir.empty(), "--out must not be empty");
     LRP_CHECK(init == "torchvision" || init == "pytorch-default", "--init must be torchvision or pytorch-default");
+    parse_init_head(init_head);
+    LRP_CHECK(init_head == "keep" || !init_weights.empty(), "--init-head ", init_head, " applies to the classifier ",
+              "of --init-weights; without them every layer is initialised by --init");
     LRP_CHECK(stream == "auto" || stream == "on" || stream == "off", "--stream must be auto, on or off (got '",
               stream, "')");
     LRP_CHECK(stream != "on" || dataset == "folder", "--stream on: only image folders (--dataset folder) can ",
@@ -95,7 +99,8 @@ void TrainConfig::validate() const {
     X("dataset", dataset) X("data-dir", data_dir) X("train-subset", train_subset) X("test-subset", test_subset) \
     X("val-split", val_split)                                                                              \
     X("resize", resize) X("crop", crop) X("stream", stream) X("resident-limit-mb", resident_limit_mb)          \
-    X("arch", arch) X("width", width) X("init", init) X("epochs", epochs) X("batch-size", batch_size)          \
+    X("arch", arch) X("width", width) X("init", init) X("init-weights", init_weights)  \
+    X("init-head", init_head) X("epochs", epochs) X("batch-size", batch_size)          \
     X("drop-last", drop_last)                                                                              \
     X("optimizer", optimizer) X("lr", lr) X("momentum", momentum) X("nesterov", nesterov)                      \
     X("weight-decay", weight_decay) X("schedule", schedule) X("warmup-epochs", warmup_epochs)                  \

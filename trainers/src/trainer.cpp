@@ -16,6 +16,7 @@
 #include "lrp/ops/elementwise.h"
 #include "lrp/ops/metrics.h"
 #include "lrp/train/checkpoint.h"
+#include "lrp/train/init_from.h"
 #include "lrp/train/data_source.h"
 #include "lrp/train/interrupt.h"
 #include "lrp/train/preview.h"
@@ -73,6 +74,7 @@ TrainSummary run_training(TrainConfig cfg) {
     cfg.validate();
     // Recorded as an absolute path, so that a --resume from another working directory finds the data.
     if (!cfg.data_dir.empty()) cfg.data_dir = fs::absolute(cfg.data_dir).lexically_normal().string();
+    if (!cfg.init_weights.empty()) cfg.init_weights = fs::absolute(cfg.init_weights).lexically_normal().string();
     const fs::path out(cfg.out_dir);
     const fs::path ckpt = out / "checkpoint.safetensors";
     std::error_code ec;
@@ -91,6 +93,9 @@ TrainSummary run_training(TrainConfig cfg) {
     // A resume with other settings is refused before any data is read.
     nlohmann::json saved;  // the checkpoint's settings, when resuming
     if (cfg.resume && fs::exists(ckpt)) saved = check_resume_settings(ckpt, config_json(cfg));
+    const bool from_init_weights = !cfg.init_weights.empty() && !(cfg.resume && fs::exists(ckpt));
+    LRP_CHECK(!from_init_weights || fs::is_regular_file(cfg.init_weights), "--init-weights: '", cfg.init_weights,
+              "' does not exist or is not a file");
     const Device dev = parse_device(cfg.device);
     std::printf("lrpcu train: %s on %s, %s (width %d), %d epochs, batch %d, device %s\n", cfg.dataset.c_str(),
                 cfg.data_dir.empty() ? "its default location" : cfg.data_dir.c_str(), cfg.arch.c_str(), cfg.width,
@@ -164,6 +169,8 @@ TrainSummary run_training(TrainConfig cfg) {
     auto model = nn::make_model(model_spec(cfg.arch, cfg.width, train_data));
     Generator init_gen(epoch_seed(cfg.seed, -1, 3));
     nn::init_weights(*model, init_gen, cfg.init);
+    if (from_init_weights)  // (a resumed run continues from its checkpoint's weights)
+        std::printf("%s\n", init_from_weights(cfg, *model, init_gen, train_data).c_str());
     model->to(dev);
     auto opt = make_optimizer(cfg, *model);
     const int64_t spe = train_loader.batches_per_epoch();

@@ -91,6 +91,8 @@ std::pair<int, int> checked_geometry(std::optional<int> resize, std::optional<in
 
 // Model weights with torchvision keys (from a checkpoint or a plain PyTorch state_dict file).
 void load_model_weights(const std::string& path, nn::Module& model);
+// The model tensors of such a file, on the host: a checkpoint's "model." part (prefix dropped), or all of them.
+nn::StateDict read_model_weights(const std::string& path);
 // The first-stage width of the weights in a file: the output channels of its first convolution (ResNet's
 // conv1, VGG's features.0), or -1 when it has neither.
 int infer_width(const std::string& path);

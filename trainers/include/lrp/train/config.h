@@ -28,6 +28,10 @@ struct TrainConfig {
     std::string arch = "resnet18";
     int width = 64;
     std::string init = "torchvision";
+    // Pretrained weights to start from (empty: none): an lrpcu checkpoint or model file, or a PyTorch/timm
+    // state_dict in safetensors. init_head: keep | reinit | normal:<std> for the classifier (init_from.h).
+    std::string init_weights;
+    std::string init_head = "keep";
     // schedule
     int epochs = 10;
     int batch_size = 128;
