@@ -3,6 +3,8 @@
 // same counters, the step trains on the occluded batch, and bad settings are rejected by name.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "lrp/lrp/attribution.h"
 #include "lrp/ops/reldrop.h"
 #include "lrp/train/data_source.h"
@@ -44,6 +46,29 @@ TEST(RelDropStepCpu, KeepsTrainModeAndBnStatistics) {
     f.model->eval();
     rd.occlude(*f.model, f.x, f.y, g);
     EXPECT_FALSE(f.model->training());
+}
+
+// reldrop.md Q19: the clean batch's accuracy is the eval-mode forward's count, and measuring it leaves the
+// model's mode, weights and BN statistics as they were.
+TEST(RelDropStepCpu, CleanBatchCorrectIsTheEvalForwardsCount) {
+    StepFixture f(Device::cpu());
+    f.model->train(true);
+    const auto before = snapshot(*f.model);
+    const Tensor got = train::clean_batch_correct(*f.model, f.x, f.y);
+    EXPECT_TRUE(f.model->training());
+    EXPECT_EQ(snapshot(*f.model), before);
+    f.model->eval();
+    const Tensor logits = f.model->forward(f.x);
+    const std::vector<float> l = logits.to_vector<float>();
+    const std::vector<int32_t> y = f.y.to_vector<int32_t>();
+    const int64_t n = logits.dim(0), k = logits.dim(1);
+    int want = 0;
+    for (int64_t i = 0; i < n; ++i)
+        want += std::max_element(l.begin() + i * k, l.begin() + (i + 1) * k) - (l.begin() + i * k) == y[i];
+    EXPECT_EQ(got.to_vector<float>(), std::vector<float>{static_cast<float>(want)});
+    EXPECT_FALSE(f.model->training());
+    EXPECT_EQ(train::clean_batch_correct(*f.model, f.x, f.y).to_vector<float>(), got.to_vector<float>());
+    EXPECT_FALSE(f.model->training()) << "an eval-mode model stays in eval mode";
 }
 
 TEST(RelDropStepCpu, FailedBatchCoinSkipsThePassAndReservesTheSameCounters) {

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cmath>
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
@@ -16,6 +17,7 @@
 #include <iterator>
 #include <thread>
 
+#include "datasets_test_util.h"
 #include "lrp/train/checkpoint.h"
 #include "lrp/train/interrupt.h"
 #include "test_util.h"
@@ -94,6 +96,11 @@ void check_mid_epoch_resume(const std::string& device) {
              c.lr = 0.01f;
          }},
         {"reldrop_block", [](TrainConfig& c) { c.augment = "reldrop-block"; }},
+        {"reldrop_clean_accuracy",
+         [](TrainConfig& c) {
+             c.augment = "reldrop-pixel";
+             c.log_clean_accuracy = true;
+         }},
     };
     for (const Case& k : cases) {
         SCOPED_TRACE(k.name);
@@ -130,6 +137,7 @@ void check_mid_epoch_resume(const std::string& device) {
             EXPECT_EQ(ra[i]["train_acc"], rb[i]["train_acc"]) << i;
             EXPECT_EQ(ra[i]["test_acc"], rb[i]["test_acc"]) << i;
             EXPECT_EQ(ra[i].value("reldrop_occluded_fraction", -1.0), rb[i].value("reldrop_occluded_fraction", -1.0)) << i;
+            EXPECT_EQ(ra[i].value("train_clean_acc", -1.0), rb[i].value("train_clean_acc", -1.0)) << i;
         }
     }
 }
@@ -430,4 +438,35 @@ TEST(TrainerCpu, ResumeNamingTheCompositeDefaultsAgrees) {
                   std::string::npos)
             << e.what();
     }
+}
+
+// --log-clean-accuracy (reldrop.md Q19) only measures: the run trains to the same weights bit for bit, and its
+// metrics gain train_clean_acc; other methods have no occluded batch to compare with.
+TEST(TrainerCpu, CleanAccuracyIsMeasuredWithoutChangingTheRun) {
+    const std::string a = fresh_dir("clean_acc_off"), b = fresh_dir("clean_acc_on");
+    TrainConfig ca = tiny(a);
+    ca.epochs = 2;
+    ca.augment = "reldrop-block";
+    ca.reldrop_p = 1.f;
+    run_training(ca);
+    TrainConfig cb = ca;
+    cb.out_dir = b;
+    cb.log_clean_accuracy = true;
+    run_training(cb);
+    EXPECT_TRUE(same_weights(a, b));
+    const auto ra = rows(a), rb = rows(b);
+    ASSERT_EQ(rb.size(), 2u);
+    for (size_t i = 0; i < 2; ++i) {
+        EXPECT_FALSE(ra[i].contains("train_clean_acc"));
+        ASSERT_TRUE(rb[i].contains("train_clean_acc")) << rb[i].dump();
+        const double clean = rb[i]["train_clean_acc"].get<double>();
+        EXPECT_GE(clean, 0.0);
+        EXPECT_LE(clean, 1.0);
+        EXPECT_EQ(ra[i]["train_acc"], rb[i]["train_acc"]);
+        const double per_image = clean * 64;  // a count of correct images over the epoch's 64
+        EXPECT_NEAR(per_image, std::round(per_image), 1e-6);
+    }
+    TrainConfig plain = tiny(fresh_dir("clean_acc_plain"));
+    plain.log_clean_accuracy = true;
+    EXPECT_TRUE(throws_with([&] { run_training(plain); }, {"--log-clean-accuracy", "--augment none"}));
 }

@@ -123,6 +123,10 @@ void add_train_options(CLI::App& app, train::TrainConfig& c, std::string& config
                                                                   "layer by name (as explain --layer-rule)");
     app.add_option("--reldrop-residual", c.reldrop_residual, "RelDrop: residual sums norm_split | copy (default: the "
                                                              "composite's; reldrop copies)");
+    app.add_option("--log-clean-accuracy", c.log_clean_accuracy,
+                   "RelDrop: also measure each training batch before occlusion (eval mode, the weights RelDrop "
+                   "attributed with; one more forward per step): train_clean_acc in metrics.jsonl (true/false)")
+        ->capture_default_str();
     app.add_option("--seed", c.seed, "random seed (same seed, same result)")
         ->check(CLI::Validator(
             [](std::string& v) { return v.rfind('-', 0) == 0 ? "must be a non-negative integer" : std::string(); },

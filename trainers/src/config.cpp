@@ -84,6 +84,8 @@ void TrainConfig::validate() const {
     LRP_CHECK(!out_dir.empty(), "--out must not be empty");
     LRP_CHECK(init == "torchvision" || init == "pytorch-default", "--init must be torchvision or pytorch-default");
     parse_init_head(init_head);
+    LRP_CHECK(!log_clean_accuracy || reldrop(), "--log-clean-accuracy compares RelDrop's occluded training batches ",
+              "with the clean ones; --augment ", augment, " trains on no occluded batch it could compare with");
     LRP_CHECK(init_head == "keep" || !init_weights.empty(), "--init-head ", init_head, " applies to the classifier ",
               "of --init-weights; without them every layer is initialised by --init");
     LRP_CHECK(stream == "auto" || stream == "on" || stream == "off", "--stream must be auto, on or off (got '",
@@ -114,7 +116,7 @@ void TrainConfig::validate() const {
     X("reldrop-fill", reldrop_fill) X("reldrop-composite", reldrop_composite)                                     \
     X("reldrop-epsilon", reldrop_epsilon) X("reldrop-target", reldrop_target) X("reldrop-rule", reldrop_rules)      \
     X("reldrop-first-rule", reldrop_first_rules) X("reldrop-layer-rule", reldrop_layer_rules)                    \
-    X("reldrop-residual", reldrop_residual) X("seed", seed) X("device", device) X("out", out_dir) X("log-every", log_every) X("stop-after-epoch", stop_after_epoch) X("stop-after-step", stop_after_step) X("checkpoint-every", checkpoint_every)
+    X("reldrop-residual", reldrop_residual) X("log-clean-accuracy", log_clean_accuracy) X("seed", seed) X("device", device) X("out", out_dir) X("log-every", log_every) X("stop-after-epoch", stop_after_epoch) X("stop-after-step", stop_after_step) X("checkpoint-every", checkpoint_every)
 
 void to_json(nlohmann::json& j, const TrainConfig& c) {
     j = nlohmann::json::object();

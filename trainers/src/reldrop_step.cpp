@@ -59,6 +59,23 @@ StepResult reldrop_train_step(nn::Module& model, Optimizer& opt, RelDrop& reldro
     return train_step(model, opt, occluded, labels, o);
 }
 
+Tensor clean_batch_correct(nn::Module& model, const Tensor& x, const Tensor& labels) {
+    LRP_NVTX_RANGE("reldrop.clean_accuracy");
+    const bool was_training = model.training();
+    model.eval();
+    Tensor c;
+    try {
+        c = count_correct(model.forward(x), labels);
+    } catch (...) {
+        model.clear_saved();
+        model.train(was_training);
+        throw;
+    }
+    model.clear_saved();
+    model.train(was_training);
+    return c;
+}
+
 explain::CompositeOptions dataset_composite_options(const std::vector<float>& mean, const std::vector<float>& stdev,
                                                     float epsilon) {
     LRP_CHECK(!mean.empty() && mean.size() == stdev.size(), "dataset_composite_options: ", mean.size(), " mean / ",

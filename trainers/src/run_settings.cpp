@@ -35,7 +35,8 @@ nlohmann::json effective_settings(nlohmann::json j) {
     static const std::pair<const char*, nlohmann::json> before_it_existed[] = {
         {"drop-last", true}, {"val-split", 0}, {"reldrop-pixel-norm", "signed_minmax"},
         {"reldrop-box-clip", "truncate"}, {"reldrop-with-erasing", false},
-        {"reldrop-patch-count", "1"}, {"init-weights", ""}, {"init-head", "keep"}};
+        {"reldrop-patch-count", "1"}, {"init-weights", ""}, {"init-head", "keep"},
+        {"log-clean-accuracy", false}};
     for (const auto& [key, value] : before_it_existed)
         if (j.is_object() && !j.contains(key)) j[key] = value;
     try {

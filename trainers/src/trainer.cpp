@@ -273,6 +273,7 @@ TrainSummary run_training(TrainConfig cfg) {
         auto sum = [&](float v) { return Tensor::from_vector(std::vector<float>{v}, {1}, dev); };
         Tensor loss_sum = sum(resume_at.loss_sum), correct_sum = sum(resume_at.correct_sum);
         Tensor occluded_sum = sum(resume_at.occluded_sum), nonfinite_sum = sum(resume_at.nonfinite_sum);
+        Tensor clean_sum = sum(resume_at.clean_correct_sum);
         Tensor status, applied_code, nonfinite_code;  // RelDrop's per-sample outcome and the codes it is counted by
         Generator reldrop_gen(epoch_seed(cfg.seed, epoch, 4), resume_at.reldrop_rng);
         dropout_gen = Generator(epoch_seed(cfg.seed, epoch, 5), resume_at.dropout_rng);
@@ -287,6 +288,7 @@ TrainSummary run_training(TrainConfig cfg) {
             q.correct_sum = correct_sum.to_vector<float>()[0];
             q.occluded_sum = occluded_sum.to_vector<float>()[0];
             q.nonfinite_sum = nonfinite_sum.to_vector<float>()[0];
+            q.clean_correct_sum = clean_sum.to_vector<float>()[0];
             q.images = images;
             q.seconds = seconds_before + std::chrono::duration<double>(std::chrono::steady_clock::now() - te).count();
             q.loader_rng = loader_rng;
@@ -330,6 +332,7 @@ TrainSummary run_training(TrainConfig cfg) {
                     applied_code = Tensor::from_vector(std::vector<int32_t>(n, kernels::kRelDropApplied), {n}, dev);
                     nonfinite_code = Tensor::from_vector(std::vector<int32_t>(n, kernels::kRelDropNonFinite), {n}, dev);
                 }
+                if (cfg.log_clean_accuracy) ops::axpy(1.f, clean_batch_correct(*model, batch.x, batch.y), clean_sum);
                 r = reldrop_train_step(*model, *opt, *reldrop, batch.x, batch.y, reldrop_gen, so, &trained, status);
                 Tensor c = Tensor::empty({1}, DType::F32, dev);
                 ops::count_equal(status, applied_code, c);
@@ -422,16 +425,19 @@ TrainSummary run_training(TrainConfig cfg) {
             const double nonfinite = nonfinite_sum.to_vector<float>()[0];
             row["reldrop_occluded_fraction"] = occluded_sum.to_vector<float>()[0] / images;
             row["reldrop_nonfinite_maps"] = nonfinite;
+            if (cfg.log_clean_accuracy) row["train_clean_acc"] = clean_sum.to_vector<float>()[0] / images;
             if (nonfinite > 0)
                 log_warn("epoch ", epoch, ": ", nonfinite, " relevance maps held NaN or Inf; those images were not "
                          "occluded");
         }
         append_line(out / "metrics.jsonl", row.dump());
         save_checkpoint(ckpt.string(), *model, *opt, st);
-        char val_part[64] = "";
+        char val_part[64] = "", clean_part[32] = "";
+        if (row.contains("train_clean_acc"))
+            std::snprintf(clean_part, sizeof clean_part, " (clean %.2f%%)", 100 * row["train_clean_acc"].get<double>());
         if (val_data.loader) std::snprintf(val_part, sizeof val_part, " | val loss %.4f acc %.2f%%", vev.loss, 100 * vev.top1);
-        std::printf("epoch %lld: train loss %.4f acc %.2f%%%s | test loss %.4f acc %.2f%% top5 %.2f%% | %.0f img/s\n",
-                    (long long)epoch, train_loss, 100 * train_acc, val_part, ev.loss, 100 * ev.top1,
+        std::printf("epoch %lld: train loss %.4f acc %.2f%%%s%s | test loss %.4f acc %.2f%% top5 %.2f%% | %.0f img/s\n",
+                    (long long)epoch, train_loss, 100 * train_acc, clean_part, val_part, ev.loss, 100 * ev.top1,
                     100 * ev.top5, images / train_secs);
         if (cfg.stop_after_epoch > 0 && epoch >= cfg.stop_after_epoch && epoch < cfg.epochs) {
             std::printf("stopping after epoch %lld as asked (--stop-after-epoch); continue with --resume\n",

@@ -79,6 +79,9 @@ struct TrainConfig {
     // and its residual mode (norm_split | copy; empty: the composite's)
     std::vector<std::string> reldrop_rules, reldrop_first_rules, reldrop_layer_rules;
     std::string reldrop_residual;
+    // reldrop.md Q19: also the accuracy on each training batch before occlusion (an eval-mode forward of the
+    // weights RelDrop attributed with; one more forward per step), as train_clean_acc in the metrics
+    bool log_clean_accuracy = false;
     // run
     uint64_t seed = 0;
     std::string device = "auto";

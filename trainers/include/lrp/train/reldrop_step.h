@@ -48,6 +48,11 @@ StepResult reldrop_train_step(nn::Module& model, Optimizer& opt, RelDrop& reldro
                               const Tensor& labels, Generator& g, const StepOptions& o = {},
                               Tensor* trained_input = nullptr, const Tensor& status = Tensor());
 
+// The number of rows of x (clean, before occlusion) that the model in eval mode classifies as `labels`, as a
+// [1] float on the device: an eval-mode forward (BN running statistics, not updated; no dropout), its saved
+// activations dropped and the model's mode restored. No host synchronisation (reldrop.md Q19).
+Tensor clean_batch_correct(nn::Module& model, const Tensor& x, const Tensor& labels);
+
 // Composite options for images normalised with mean/stdev (raw [0, 1] units): ZBox bounds (epsilon_gamma_box)
 // at the normalised raw 0 and 1 per channel (reldrop.md 2.4); epsilon > 0 overrides the composite's Epsilon.
 explain::CompositeOptions dataset_composite_options(const std::vector<float>& mean, const std::vector<float>& stdev,
