@@ -29,6 +29,7 @@ struct Case {
     Work work;
     const char* variant;  // RelDrop variant (RelDropStep)
     float p;              // RelDrop coin probability
+    bool selected_only = false;  // reldrop.md Q7: attribute the samples a per-sample coin selects only
 };
 
 void run(benchmark::State& st, const Case& c, Device dev, int batch) {
@@ -45,6 +46,7 @@ void run(benchmark::State& st, const Case& c, Device dev, int batch) {
         rs.params.p = c.p;
         rs.params.k = 1;
         rs.params.fill = {0.4914f, 0.4822f, 0.4465f};  // the reference fill for CIFAR-10
+        rs.lrp_selected_only = c.selected_only;
         lrp::train::RelDrop reldrop(rs);
         lrp::Generator rg(2);
         auto once = [&] {
@@ -65,6 +67,7 @@ void register_all() {
         {"reldrop_block_p1_step", Work::RelDropStep, "block", 1.f},    // LRP every step (worst case)
         {"reldrop_block_ref_step", Work::RelDropStep, "block", 0.5f},  // reference: per-batch coin, p 0.5
         {"reldrop_pixel_step", Work::RelDropStep, "pixel", 0.3f},      // pixel: LRP on every batch
+        {"reldrop_pixel_selected_step", Work::RelDropStep, "pixel", 0.3f, true},  // LRP on ~30% of each batch
     };
     for (const Case& c : cases) {
         const std::string n = std::string("BM_resnet18_") + c.name + "_cuda/batch:128";

@@ -48,6 +48,74 @@ TEST(RelDropStepCpu, KeepsTrainModeAndBnStatistics) {
     EXPECT_FALSE(f.model->training());
 }
 
+// reldrop.md Q7: with per-sample coins, attributing only the samples a coin selects occludes the batch as the
+// whole pass does, up to rounding (eval-mode samples are independent, but a batched GEMM of another size rounds
+// differently: 1e-6 relative in the maps here, amplified to ~2e-4 by the reldrop composite's copied residuals,
+// so a pixel at a threshold may flip), draws the same counters and coins, and skips the pass when no coin
+// selects; with a per-batch coin it is the whole batch.
+TEST(RelDropStepCpu, SelectedOnlyAttributionOccludesAsTheWholeBatchDoes) {
+    StepFixture f(Device::cpu(), 11);
+    struct Case {
+        const char* variant;
+        const char* coin;
+        float p;
+    };
+    for (const Case& c : {Case{"pixel", "reference", 0.4f}, Case{"block", "per_sample", 0.5f},
+                          Case{"patch", "per_sample", 0.3f}}) {
+        SCOPED_TRACE(c.variant);
+        train::RelDropSettings s = settings(c.variant, c.p, std::string(c.variant) == "patch" ? 4 : 2, c.coin);
+        RelDrop whole(s);
+        s.lrp_selected_only = true;
+        RelDrop part(s);
+        int partial_calls = 0;
+        for (uint64_t offset : {0u, 977u, 5000u, 12345u}) {
+            Generator g1(11, offset), g2(11, offset);
+            Tensor s1 = Tensor::empty({11}, DType::I32, Device::cpu()), s2 = Tensor::empty({11}, DType::I32, Device::cpu());
+            const Tensor a = whole.occlude(*f.model, f.x, f.y, g1, s1), b = part.occlude(*f.model, f.x, f.y, g2, s2);
+            EXPECT_EQ(s2.to_vector<int32_t>(), s1.to_vector<int32_t>()) << offset;
+            const std::vector<float> va = a.to_vector<float>(), vb = b.to_vector<float>(), vx = f.x.to_vector<float>();
+            const std::vector<int32_t> st = s1.to_vector<int32_t>();
+            const size_t per = vx.size() / 11;
+            size_t differ = 0, occluded = 0;
+            for (size_t i = 0; i < vx.size(); ++i) {
+                differ += va[i] != vb[i];
+                occluded += va[i] != vx[i];
+                if (st[i / per] == kernels::kRelDropNotSelected) {
+                    EXPECT_EQ(vb[i], vx[i]) << "unselected sample changed";
+                }
+            }
+            EXPECT_LE(differ * 50, occluded) << offset << ": the masks differ in more than 2% of the occluded values";
+            EXPECT_EQ(g2.offset(), g1.offset());
+            EXPECT_EQ(whole.last_attributed(), 11);
+            int64_t selected = 0;
+            for (int32_t v : s1.to_vector<int32_t>()) selected += v != kernels::kRelDropNotSelected;
+            EXPECT_EQ(part.last_attributed(), selected) << offset;
+            partial_calls += selected > 0 && selected < 11;
+        }
+        EXPECT_GT(partial_calls, 0) << "no call attributed a strict subset: the test shows nothing";
+    }
+    // No coin selects: no pass, x itself back, the counters reserved.
+    train::RelDropSettings s = settings("pixel", 0.f);
+    s.lrp_selected_only = true;
+    RelDrop none(s);
+    Generator g(2, 40);
+    EXPECT_EQ(none.occlude(*f.model, f.x, f.y, g).raw_data(), f.x.raw_data());
+    EXPECT_EQ(none.last_attributed(), 0);
+    EXPECT_EQ(g.offset(), 40 + ops::reldrop_counters(s.params, f.x));
+    // A per-batch coin that selects: every sample.
+    s = settings("block", 1.f);
+    s.lrp_selected_only = true;
+    RelDrop batch(s);
+    batch.occlude(*f.model, f.x, f.y, g);
+    EXPECT_EQ(batch.last_attributed(), 11);
+    train::TrainConfig cfg;
+    cfg.augment = "reldrop-pixel";
+    cfg.resolve_defaults();
+    cfg.reldrop_lrp_samples = "some";
+    lrp::test::expect_error([&] { train::reldrop_settings(cfg, {0.5f}, {0.25f}, 3, 16, 16); },
+                            {"--reldrop-lrp-samples", "all or selected", "some"});
+}
+
 // reldrop.md Q19: the clean batch's accuracy is the eval-mode forward's count, and measuring it leaves the
 // model's mode, weights and BN statistics as they were.
 TEST(RelDropStepCpu, CleanBatchCorrectIsTheEvalForwardsCount) {
@@ -323,4 +391,17 @@ TEST(RelDropConfig, UserRuleMapsReachTheComposite) {
     d.reldrop_layer_rules = {};
     d.reldrop_residual = "halves";
     EXPECT_THROW(train::reldrop_settings(d, m, sd, 3, 16, 16), Error);
+
+    // reldrop.md Q17: the BN fold of the attribution, the reference's by default.
+    d.reldrop_residual = "";
+    EXPECT_EQ(train::reldrop_settings(d, m, sd, 3, 16, 16).composite_options.bn_fold, explain::BnFold::Zennit051);
+    d.reldrop_bn_fold = "exact";
+    RelDrop exact(train::reldrop_settings(d, m, sd, 3, 16, 16));
+    EXPECT_NE(train::describe(exact.settings()).find("BN fold exact"), std::string::npos);
+    exact.occlude(*f.model, f.x, f.y, g);
+    EXPECT_NE(exact.composite().assignment_table().find("bn_fold exact"), std::string::npos)
+        << exact.composite().assignment_table();
+    d.reldrop_bn_fold = "loose";
+    lrp::test::expect_error([&] { train::reldrop_settings(d, m, sd, 3, 16, 16); },
+                            {"--reldrop-bn-fold", "loose"});
 }

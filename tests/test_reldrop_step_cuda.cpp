@@ -47,10 +47,34 @@ TEST(RelDropStepCuda, MasksMatchTheCpuStep) {
     }
 }
 
+// reldrop.md Q7 on the device: the selected samples gathered, attributed and scattered back with device copies
+// (no host read) occlude as the CPU's selected-only step does.
+TEST(RelDropStepCuda, SelectedOnlyAttributionMatchesTheCpu) {
+    LRP_SKIP_WITHOUT_CUDA();
+    const Device dev = Device::cuda(0);
+    StepFixture c(Device::cpu(), 9), g(dev, 9);
+    train::RelDropSettings s = settings("pixel", 0.5f);
+    s.lrp_selected_only = true;
+    RelDrop rc(s), rg(s);
+    Generator gc(5, 300), gg(5, 300);
+    Tensor sc = Tensor::empty({9}, DType::I32, Device::cpu()), sg = Tensor::empty({9}, DType::I32, dev);
+    const std::vector<float> oc = rc.occlude(*c.model, c.x, c.y, gc, sc).to_vector<float>();
+    const std::vector<float> og = rg.occlude(*g.model, g.x, g.y, gg, sg).to_vector<float>();
+    EXPECT_EQ(sc.to_vector<int32_t>(), sg.to_vector<int32_t>());
+    EXPECT_EQ(gc.offset(), gg.offset());
+    EXPECT_EQ(rc.last_attributed(), rg.last_attributed());
+    EXPECT_GT(rg.last_attributed(), 0);
+    EXPECT_LT(rg.last_attributed(), 9) << "seed 5, offset 300: a strict subset is selected";
+    EXPECT_LE(differing_images(oc, og, 9), 1);
+}
+
 TEST(RelDropStepCuda, WholeStepCapturesIntoAGraphAndReplaysToTheEagerResult) {
     LRP_SKIP_WITHOUT_CUDA();
     const Device dev = Device::cuda(0);
     set_cuda_sync_debug(false);
+    // Blocks cached by earlier tests (of other sizes) would make the warm-up below depend on the test order.
+    synchronize(dev);
+    empty_cache(dev);
     StepFixture f(dev, 8);
     // Per-sample coins: every decision is made on the device, so the graph holds the whole policy.
     RelDrop rd(settings("block", 0.75f, 3, "per_sample"));

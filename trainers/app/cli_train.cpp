@@ -123,6 +123,14 @@ void add_train_options(CLI::App& app, train::TrainConfig& c, std::string& config
                                                                   "layer by name (as explain --layer-rule)");
     app.add_option("--reldrop-residual", c.reldrop_residual, "RelDrop: residual sums norm_split | copy (default: the "
                                                              "composite's; reldrop copies)");
+    app.add_option("--reldrop-bn-fold", c.reldrop_bn_fold,
+                   "RelDrop: BatchNorm folded into the conv before it for the attribution: zennit_0_5_1 (the "
+                   "reference's, with zennit's 1/sqrt(1 + eps) residue) | exact (the standard fold) | none")
+        ->capture_default_str();
+    app.add_option("--reldrop-lrp-samples", c.reldrop_lrp_samples,
+                   "RelDrop with per-sample coins (pixel; --reldrop-coin per_sample): attribute all samples (the "
+                   "reference) | selected (only those a coin selects: the same masks, for a fraction of the pass)")
+        ->capture_default_str();
     app.add_option("--log-clean-accuracy", c.log_clean_accuracy,
                    "RelDrop: also measure each training batch before occlusion (eval mode, the weights RelDrop "
                    "attributed with; one more forward per step): train_clean_acc in metrics.jsonl (true/false)")

@@ -116,7 +116,8 @@ void TrainConfig::validate() const {
     X("reldrop-fill", reldrop_fill) X("reldrop-composite", reldrop_composite)                                     \
     X("reldrop-epsilon", reldrop_epsilon) X("reldrop-target", reldrop_target) X("reldrop-rule", reldrop_rules)      \
     X("reldrop-first-rule", reldrop_first_rules) X("reldrop-layer-rule", reldrop_layer_rules)                    \
-    X("reldrop-residual", reldrop_residual) X("log-clean-accuracy", log_clean_accuracy) X("seed", seed) X("device", device) X("out", out_dir) X("log-every", log_every) X("stop-after-epoch", stop_after_epoch) X("stop-after-step", stop_after_step) X("checkpoint-every", checkpoint_every)
+    X("reldrop-residual", reldrop_residual) X("reldrop-bn-fold", reldrop_bn_fold) X("reldrop-lrp-samples", reldrop_lrp_samples) \
+    X("log-clean-accuracy", log_clean_accuracy) X("seed", seed) X("device", device) X("out", out_dir) X("log-every", log_every) X("stop-after-epoch", stop_after_epoch) X("stop-after-step", stop_after_step) X("checkpoint-every", checkpoint_every)
 
 void to_json(nlohmann::json& j, const TrainConfig& c) {
     j = nlohmann::json::object();

@@ -2,8 +2,11 @@
 #include "lrp/train/reldrop_step.h"
 
 #include <sstream>
+#include <utility>
+#include <vector>
 
 #include "lrp/context.h"
+#include "lrp/kernels/reldrop_sampler.h"
 #include "lrp/lrp/attribution.h"
 #include "lrp/nvtx.h"
 
@@ -22,6 +25,36 @@ explain::Composite build_composite(const RelDropSettings& s) {
               "' (known: pixel, block, patch)");
     return explain::make_composite(s.composite, s.composite_options);
 }
+
+// Maximal runs [begin, end) of consecutive row indices (sorted, distinct).
+std::vector<std::pair<int64_t, int64_t>> runs_of(const std::vector<int64_t>& rows) {
+    std::vector<std::pair<int64_t, int64_t>> r;
+    for (int64_t i : rows) {
+        if (!r.empty() && r.back().second == i) ++r.back().second;
+        else r.push_back({i, i + 1});
+    }
+    return r;
+}
+// rows of x (on x's device; device-to-device copies on the stream, no host synchronisation).
+Tensor gather_rows(const Tensor& x, const std::vector<int64_t>& rows) {
+    std::vector<int64_t> d = x.shape().dims();
+    d[0] = static_cast<int64_t>(rows.size());
+    Tensor out = Tensor::empty(Shape(d), x.dtype(), x.device());
+    int64_t at = 0;
+    for (auto [b, e] : runs_of(rows)) {
+        out.slice(at, at + e - b).copy_from(x.slice(b, e));
+        at += e - b;
+    }
+    return out;
+}
+// dst's rows `rows` = src's rows in order.
+void scatter_rows(const Tensor& src, const std::vector<int64_t>& rows, const Tensor& dst) {
+    int64_t at = 0;
+    for (auto [b, e] : runs_of(rows)) {
+        dst.slice(b, e).copy_from(src.slice(at, at + e - b));
+        at += e - b;
+    }
+}
 }  // namespace
 
 RelDrop::RelDrop(RelDropSettings s) : s_(std::move(s)), composite_(build_composite(s_)) {}
@@ -29,8 +62,9 @@ RelDrop::RelDrop(RelDropSettings s) : s_(std::move(s)), composite_(build_composi
 Tensor RelDrop::occlude(nn::Module& model, const Tensor& x, const Tensor& labels, Generator& g,
                         const Tensor& status) {
     LRP_NVTX_RANGE("reldrop.occlude");
-    if (!ops::reldrop_batch_selected(s_.params, x, g)) {
-        // The batch coin is a function of the generator's state alone, so skipping needs no device work.
+    // Nothing to occlude: no attribution, the counters reserved all the same, x itself returned.
+    last_attributed_ = 0;
+    auto skip = [&] {
         g.reserve(ops::reldrop_counters(s_.params, x));
         if (status.defined()) {
             LRP_CHECK(status.dtype() == DType::I32 && status.numel() == x.dim(0) && status.device() == x.device(),
@@ -38,12 +72,33 @@ Tensor RelDrop::occlude(nn::Module& model, const Tensor& x, const Tensor& labels
             zero_bytes(status.raw_data(), status.device(), status.nbytes());  // kRelDropNotSelected
         }
         return x;
+    };
+    // The batch coin is a function of the generator's state alone, so skipping needs no device work.
+    if (!ops::reldrop_batch_selected(s_.params, x, g)) return skip();
+    // reldrop.md Q7: with per-sample coins, the samples that will be occluded are known on the host from the
+    // counter-based coins (the ones reldrop_apply draws next), so only they need the attribution; the others'
+    // relevance is never read. Samples are independent in eval mode, so the maps are the same.
+    std::vector<int64_t> rows;
+    if (s_.lrp_selected_only) {
+        const kernels::RelDropDesc d = ops::reldrop_desc(s_.params, x);
+        for (int64_t n = 0; n < d.N && d.per_sample; ++n)
+            if (kernels::reldrop_selected(d, g.seed(), g.offset(), n)) rows.push_back(n);
+        if (d.per_sample && rows.empty()) return skip();
+        if (static_cast<int64_t>(rows.size()) == d.N) rows.clear();  // all of them: the whole batch as is
     }
     const bool label = s_.target.rfind("label", 0) == 0;
     const bool times_logit = s_.target.find("*logit") != std::string::npos;
-    explain::Target t = label ? explain::Target::label(labels) : explain::Target::prediction();
+    const Tensor xs = rows.empty() ? x : gather_rows(x, rows);
+    explain::Target t = label ? explain::Target::label(rows.empty() ? labels : gather_rows(labels, rows))
+                              : explain::Target::prediction();
     if (times_logit) t = t.scaled_by_logit();
-    const Tensor relevance = explain::attribute(model, x, t, composite_);
+    Tensor relevance = explain::attribute(model, xs, t, composite_);
+    last_attributed_ = xs.dim(0);
+    if (!rows.empty()) {
+        const Tensor all = Tensor::zeros(x.shape(), DType::F32, x.device());
+        scatter_rows(relevance, rows, all);
+        relevance = all;
+    }
     Tensor out = x.clone();
     ops::reldrop_apply(out, relevance, s_.params, g, status);
     return out;
@@ -107,7 +162,9 @@ std::string describe(const RelDropSettings& s) {
     const size_t rules = c.layer_map.size() + c.first_map.size() + c.name_map.size();
     if (rules) o << " + " << rules << " user rule(s)";
     if (c.residual) o << " (residual " << explain::residual_mode_name(*c.residual) << ")";
+    if (c.bn_fold && *c.bn_fold != explain::BnFold::Zennit051) o << ", BN fold " << explain::bn_fold_name(*c.bn_fold);
     o << ", target " << s.target;
+    if (s.lrp_selected_only) o << ", LRP on the selected samples only";
     return o.str();
 }
 
@@ -143,8 +200,16 @@ RelDropSettings reldrop_settings(const TrainConfig& cfg, const std::vector<float
     explain::CompositeOptions& o = s.composite_options;
     explain::add_user_rules(o, cfg.reldrop_rules, cfg.reldrop_first_rules, cfg.reldrop_layer_rules, "--reldrop-");
     if (!cfg.reldrop_residual.empty()) o.residual = explain::parse_residual_mode(cfg.reldrop_residual);
+    try {
+        o.bn_fold = explain::parse_bn_fold(cfg.reldrop_bn_fold);
+    } catch (const Error& e) {
+        LRP_THROW("--reldrop-bn-fold: ", e.what());
+    }
     explain::make_composite(s.composite, o);  // an unknown composite fails here, before training starts
     s.target = cfg.reldrop_target;
+    LRP_CHECK(cfg.reldrop_lrp_samples == "all" || cfg.reldrop_lrp_samples == "selected", "--reldrop-lrp-samples ",
+              "must be all or selected (got '", cfg.reldrop_lrp_samples, "')");
+    s.lrp_selected_only = cfg.reldrop_lrp_samples == "selected";
     return s;
 }
 

@@ -36,7 +36,8 @@ nlohmann::json effective_settings(nlohmann::json j) {
         {"drop-last", true}, {"val-split", 0}, {"reldrop-pixel-norm", "signed_minmax"},
         {"reldrop-box-clip", "truncate"}, {"reldrop-with-erasing", false},
         {"reldrop-patch-count", "1"}, {"init-weights", ""}, {"init-head", "keep"},
-        {"log-clean-accuracy", false}};
+        {"log-clean-accuracy", false}, {"reldrop-bn-fold", "zennit_0_5_1"},
+        {"reldrop-lrp-samples", "all"}};
     for (const auto& [key, value] : before_it_existed)
         if (j.is_object() && !j.contains(key)) j[key] = value;
     try {

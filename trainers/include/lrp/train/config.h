@@ -79,6 +79,12 @@ struct TrainConfig {
     // and its residual mode (norm_split | copy; empty: the composite's)
     std::vector<std::string> reldrop_rules, reldrop_first_rules, reldrop_layer_rules;
     std::string reldrop_residual;
+    // BatchNorm folded into the conv before it for the attribution (reldrop.md Q17): zennit_0_5_1 (the reference's,
+    // with its 1/sqrt(1 + eps) residue) | exact | none
+    std::string reldrop_bn_fold = "zennit_0_5_1";
+    // Which samples get the attribution (reldrop.md Q7): all (the reference) | selected (those whose per-sample
+    // coin selects them; the same maps for a fraction of the cost)
+    std::string reldrop_lrp_samples = "all";
     // reldrop.md Q19: also the accuracy on each training batch before occlusion (an eval-mode forward of the
     // weights RelDrop attributed with; one more forward per step), as train_clean_acc in the metrics
     bool log_clean_accuracy = false;

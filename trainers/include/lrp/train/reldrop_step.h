@@ -19,6 +19,9 @@ struct RelDropSettings {
     // "label" (the reference: one-hot of the true class), "pred", or either "*logit": one-hot x that logit
     // (reldrop.md Q10; a negative logit flips the map's sign, so the top-k and the pixel ranks turn around)
     std::string target = "label";
+    // reldrop.md Q7: with per-sample coins, run the attribution on the samples whose coin selects them only
+    // (their maps are the same: samples are independent in eval mode); off = the whole batch, as the reference
+    bool lrp_selected_only = false;
 };
 
 // Holds the composite (rebound to the current weights on every call) and applies RelDrop to batches.
@@ -27,7 +30,8 @@ public:
     explicit RelDrop(RelDropSettings s);  // validates the settings that do not depend on the batch shape
 
     // Returns an occluded copy of x (F32 [N, C, H, W], normalised) for labels (I32 [N], on x's device).
-    // When a per-batch coin fails, no attribution runs and x itself is returned (not a copy). Reserves
+    // When a per-batch coin fails (or, with lrp_selected_only, no per-sample coin selects), no attribution runs
+    // and x itself is returned (not a copy). Reserves
     // ops::reldrop_counters() counters from g either way, so the stream of decisions does not depend on
     // whether the pass ran. status (optional, I32 [N]) receives kernels::RelDropStatus per sample.
     // The model's train/eval mode is restored; its BN running statistics are not touched.
@@ -35,11 +39,14 @@ public:
                    const Tensor& status = Tensor());
 
     const RelDropSettings& settings() const { return s_; }
+    // Samples the last occlude() ran the attribution on (0 when it skipped it).
+    int64_t last_attributed() const { return last_attributed_; }
     const explain::Composite& composite() const { return composite_; }
 
 private:
     RelDropSettings s_;
     explain::Composite composite_;
+    int64_t last_attributed_ = 0;
 };
 
 // occlude() then train_step() on the occluded batch. *trained_input (optional) receives the batch the
