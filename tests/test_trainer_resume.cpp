@@ -100,6 +100,7 @@ void check_mid_epoch_resume(const std::string& device) {
          [](TrainConfig& c) {
              c.augment = "reldrop-pixel";
              c.log_clean_accuracy = true;
+             c.reldrop_lrp_samples = "selected";
          }},
     };
     for (const Case& k : cases) {
@@ -138,6 +139,8 @@ void check_mid_epoch_resume(const std::string& device) {
             EXPECT_EQ(ra[i]["test_acc"], rb[i]["test_acc"]) << i;
             EXPECT_EQ(ra[i].value("reldrop_occluded_fraction", -1.0), rb[i].value("reldrop_occluded_fraction", -1.0)) << i;
             EXPECT_EQ(ra[i].value("train_clean_acc", -1.0), rb[i].value("train_clean_acc", -1.0)) << i;
+            EXPECT_EQ(ra[i].value("reldrop_attributed_fraction", -1.0), rb[i].value("reldrop_attributed_fraction", -1.0))
+                << i;
         }
     }
 }
@@ -255,6 +258,14 @@ TEST(TrainerCpu, RelDropRunResumesBitExactAndLogsOcclusion) {
             EXPECT_GE(r["reldrop_occluded_fraction"].get<double>(), 0.0);
             EXPECT_LE(r["reldrop_occluded_fraction"].get<double>(), 1.0);
             EXPECT_EQ(r["reldrop_nonfinite_maps"].get<double>(), 0.0);
+            // pixel: every batch attributed whole (per-sample coins); block: the batches its coin selected
+            const double attributed = r["reldrop_attributed_fraction"].get<double>();
+            if (std::string(augment) == "reldrop-pixel") {
+                EXPECT_EQ(attributed, 1.0);
+            } else {
+                EXPECT_GE(attributed, r["reldrop_occluded_fraction"].get<double>());
+                EXPECT_LE(attributed, 1.0);
+            }
         }
         TrainConfig cb = tiny(b);
         cb.epochs = 2;
@@ -466,6 +477,17 @@ TEST(TrainerCpu, CleanAccuracyIsMeasuredWithoutChangingTheRun) {
         const double per_image = clean * 64;  // a count of correct images over the epoch's 64
         EXPECT_NEAR(per_image, std::round(per_image), 1e-6);
     }
+    // reldrop.md Q7 in a run: with selected-only attribution, the pixel variant's per-sample coins (p 0.3)
+    // leave most images unattributed, and the ones attributed are exactly the ones its coins selected.
+    TrainConfig cs = tiny(fresh_dir("selected_only"));
+    cs.epochs = 1;
+    cs.augment = "reldrop-pixel";
+    cs.reldrop_lrp_samples = "selected";
+    run_training(cs);
+    const double share = rows(cs.out_dir)[0]["reldrop_attributed_fraction"].get<double>();
+    EXPECT_GT(share, 0.05);
+    EXPECT_LT(share, 0.7) << "p 0.3 over 64 images";
+    EXPECT_GE(share, rows(cs.out_dir)[0]["reldrop_occluded_fraction"].get<double>());
     TrainConfig plain = tiny(fresh_dir("clean_acc_plain"));
     plain.log_clean_accuracy = true;
     EXPECT_TRUE(throws_with([&] { run_training(plain); }, {"--log-clean-accuracy", "--augment none"}));

@@ -96,6 +96,7 @@ CheckpointState parse_state(const std::string& path, const std::map<std::string,
             q.correct_sum = static_cast<float>(number_at(p, "correct_sum", path));
             q.occluded_sum = static_cast<float>(number_at(p, "occluded_sum", path));
             q.nonfinite_sum = static_cast<float>(number_at(p, "nonfinite_sum", path));
+            if (p.contains("attributed")) q.attributed = int_at(p, "attributed", path);
             if (p.contains("clean_correct_sum"))
                 q.clean_correct_sum = static_cast<float>(number_at(p, "clean_correct_sum", path));
             q.images = int_at(p, "images", path);
@@ -154,7 +155,8 @@ void save_checkpoint(const std::string& path, nn::Module& model, const Optimizer
                               {"nonfinite_sum", q.nonfinite_sum}, {"images", q.images},
                               {"seconds", q.seconds},         {"loader_rng", q.loader_rng},
                               {"reldrop_rng", q.reldrop_rng}, {"dropout_rng", q.dropout_rng},
-                              {"preview_pending", q.preview_pending}, {"clean_correct_sum", q.clean_correct_sum}};
+                              {"preview_pending", q.preview_pending}, {"clean_correct_sum", q.clean_correct_sum},
+                              {"attributed", q.attributed}};
     }
     nn::save_safetensors(path, sd, {{"lrpcu", j.dump()}});
 }

@@ -277,7 +277,7 @@ TrainSummary run_training(TrainConfig cfg) {
         Tensor status, applied_code, nonfinite_code;  // RelDrop's per-sample outcome and the codes it is counted by
         Generator reldrop_gen(epoch_seed(cfg.seed, epoch, 4), resume_at.reldrop_rng);
         dropout_gen = Generator(epoch_seed(cfg.seed, epoch, 5), resume_at.dropout_rng);
-        int64_t images = resume_at.images;
+        int64_t images = resume_at.images, attributed = resume_at.attributed;
         const double seconds_before = resume_at.seconds;
         resume_at = PartialEpoch();
         // A mid-epoch checkpoint after `done` steps of this epoch (the loader's stream at `loader_rng`).
@@ -290,6 +290,7 @@ TrainSummary run_training(TrainConfig cfg) {
             q.nonfinite_sum = nonfinite_sum.to_vector<float>()[0];
             q.clean_correct_sum = clean_sum.to_vector<float>()[0];
             q.images = images;
+            q.attributed = attributed;
             q.seconds = seconds_before + std::chrono::duration<double>(std::chrono::steady_clock::now() - te).count();
             q.loader_rng = loader_rng;
             q.reldrop_rng = reldrop_gen.offset();
@@ -334,6 +335,7 @@ TrainSummary run_training(TrainConfig cfg) {
                 }
                 if (cfg.log_clean_accuracy) ops::axpy(1.f, clean_batch_correct(*model, batch.x, batch.y), clean_sum);
                 r = reldrop_train_step(*model, *opt, *reldrop, batch.x, batch.y, reldrop_gen, so, &trained, status);
+                attributed += reldrop->last_attributed();
                 Tensor c = Tensor::empty({1}, DType::F32, dev);
                 ops::count_equal(status, applied_code, c);
                 ops::axpy(1.f, c, occluded_sum);
@@ -424,6 +426,7 @@ TrainSummary run_training(TrainConfig cfg) {
         if (reldrop) {
             const double nonfinite = nonfinite_sum.to_vector<float>()[0];
             row["reldrop_occluded_fraction"] = occluded_sum.to_vector<float>()[0] / images;
+            row["reldrop_attributed_fraction"] = static_cast<double>(attributed) / images;
             row["reldrop_nonfinite_maps"] = nonfinite;
             if (cfg.log_clean_accuracy) row["train_clean_acc"] = clean_sum.to_vector<float>()[0] / images;
             if (nonfinite > 0)
