@@ -3,6 +3,7 @@
 // and a resumed run continuing from its checkpoint whatever became of the file.
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <limits>
 
 #include "datasets_test_util.h"
@@ -151,6 +152,16 @@ TEST(InitFrom, MismatchesAreNamedWithTheSettingThatFixesThem) {
     EXPECT_TRUE(fails(from(wide, "keep"), {"first-stage width 4", "--width 2", "pass --width 4"}));
     const std::string rgb = saved(*built("resnet18", split_of(10, 3), 1), "init_rgb");
     EXPECT_TRUE(fails(from(rgb, "normal:0.01"), {"3-channel images", "toy has 1-channel"}));
+    const std::string pickle = fresh_dir("init_pickle") + ".pth";
+    std::ofstream(pickle) << "PK\x03\x04 a torch.save zip archive";
+    EXPECT_TRUE(fails(from(pickle, "keep"), {"--init-weights", "scripts/to-safetensors.py"}));
+    nn::StateDict backbone = built("resnet18", d, 1)->state_dict();
+    backbone.erase("fc.weight");
+    backbone.erase("fc.bias");
+    const std::string headless = fresh_dir("init_headless") + ".safetensors";
+    nn::save_safetensors(headless, backbone);
+    EXPECT_TRUE(fails(from(headless, "keep"), {"missing: fc.weight", "has no classifier fc", "--init-head normal:0.01"}));
+    EXPECT_NO_THROW(init_from_weights(from(headless, "normal:0.01"), *m, g, d));
 
     auto src = built("resnet18", d, 1);
     nn::StateDict sd = src->state_dict();
@@ -162,6 +173,14 @@ TEST(InitFrom, MismatchesAreNamedWithTheSettingThatFixesThem) {
     const nn::StateDict before = m->state_dict();
     EXPECT_TRUE(fails(from(nan, "keep"), {"layer1.0.conv1.weight", "NaN or Inf"}));
     EXPECT_TRUE(same(m->state_dict().at("conv1.weight"), before.at("conv1.weight"))) << "a refused file changes nothing";
+    // NaN in a classifier that is drawn anew does not matter; kept, it does.
+    sd = src->state_dict();
+    std::vector<float> w = sd.at("fc.weight").to_vector<float>();
+    w[0] = std::numeric_limits<float>::infinity();
+    sd["fc.weight"] = Tensor::from_vector(w, sd.at("fc.weight").shape(), Device::cpu());
+    nn::save_safetensors(nan, sd);
+    EXPECT_TRUE(fails(from(nan, "keep"), {"fc.weight", "NaN or Inf"}));
+    EXPECT_NO_THROW(init_from_weights(from(nan, "normal:0.01"), *m, g, d));
 }
 
 // End to end: a run started from another run's model takes its weights (with lr 0 they stay as loaded), records
@@ -170,14 +189,16 @@ TEST(InitFrom, TrainingStartsFromTheFileAndResumesWithoutIt) {
     TrainConfig a = tiny(fresh_dir("init_run_a"));
     a.epochs = 1;
     run_training(a);
-    const std::string pretrained = fresh_dir("init_run_pre") + ".safetensors";
-    std::filesystem::copy_file(a.out_dir + "/model.safetensors", pretrained,
+    // Given relative to the working directory (as a user types it); recorded absolute.
+    const std::string relative = "lrp_init_run_pre_" + std::to_string(::getpid()) + ".safetensors";
+    const std::string pretrained = std::filesystem::absolute(relative).lexically_normal().string();
+    std::filesystem::copy_file(a.out_dir + "/model.safetensors", relative,
                                std::filesystem::copy_options::overwrite_existing);
 
     TrainConfig b = tiny(fresh_dir("init_run_b"));
     b.epochs = 1;
     b.lr = 0.f;
-    b.init_weights = pretrained;
+    b.init_weights = relative;
     run_training(b);
     const nn::StateDict wa = nn::load_safetensors(pretrained), wb = nn::load_safetensors(b.out_dir + "/model.safetensors");
     for (const auto& [k, t] : wa) {
@@ -194,7 +215,9 @@ TEST(InitFrom, TrainingStartsFromTheFileAndResumesWithoutIt) {
     std::filesystem::remove(pretrained);
     c.stop_after_epoch = 0;
     c.resume = true;
+    c.init_weights = "/elsewhere/moved.safetensors";  // not read on resume: the recorded path is kept
     EXPECT_EQ(run_training(c).epochs, c.epochs) << "the resume reads the checkpoint, not the (gone) file";
+    EXPECT_EQ(read_checkpoint_state(c.out_dir + "/checkpoint.safetensors").config.at("init-weights"), pretrained);
     c.init_head = "keep";
     EXPECT_TRUE(throws_with([&] { run_training(c); }, {"--resume", "init-head", "normal:0.01"}));
     TrainConfig gone = tiny(fresh_dir("init_run_gone"));

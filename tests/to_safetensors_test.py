@@ -33,6 +33,8 @@ w, b = T(), T()
 assert ts.unwrap({"fc.weight": w}) == {"fc.weight": w}
 assert ts.unwrap({"epoch": 3, "state_dict": {"fc.weight": w}}) == {"fc.weight": w}
 assert ts.unwrap({"model": {"net": {"fc.weight": w}}, "optimizer": {}}) == {"fc.weight": w}
+# a metric kept as a tensor next to the state_dict does not hide it
+assert ts.unwrap({"best_acc1": b, "state_dict": {"fc.weight": w}}) == {"fc.weight": w}
 expect_error(lambda: ts.unwrap({"epoch": 3, "optimizer": {"x": 1}}), "no state_dict", "epoch", "optimizer")
 expect_error(lambda: ts.unwrap([w]), "list", "state_dict()")
 sd, skipped = ts.clean({"module.fc.weight": w, "module._orig_mod.fc.bias": b, "module.n": 7})
@@ -54,4 +56,21 @@ with tempfile.TemporaryDirectory() as d:
     want = net.state_dict()
     assert sorted(got) == sorted(want), sorted(got)
     assert all(torch.equal(got[k], want[k]) for k in want)
+    def exits(args, *words):
+        try:
+            ts.main(args)
+        except SystemExit as e:
+            assert all(w in str(e.code) for w in words), f"'{e.code}' lacks {words}"
+            return
+        raise AssertionError(f"{args}: no error")
+    exits([os.path.join(d, "c.pth"), os.path.join(d, "c.safetensors")], "exists", "--force")
+    exits([os.path.join(d, "c.pth"), os.path.join(d, "c.pth"), "--force"], "is the input file")
+    ts.main([os.path.join(d, "c.pth"), os.path.join(d, "c.safetensors"), "--force"])
+    # a checkpoint with Python objects besides tensors: refused unless trusted
+    import argparse
+    torch.save({"args": argparse.Namespace(lr=0.1), "state_dict": net.state_dict()}, os.path.join(d, "t.pth"))
+    if "weights_only" in torch.load.__code__.co_varnames:
+        exits([os.path.join(d, "t.pth"), os.path.join(d, "t.safetensors")], "--trust")
+    ts.main([os.path.join(d, "t.pth"), os.path.join(d, "t.safetensors"), "--trust"])
+    assert sorted(load_file(os.path.join(d, "t.safetensors"))) == sorted(want)
 print("to-safetensors: all checks passed")

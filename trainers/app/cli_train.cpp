@@ -129,7 +129,8 @@ void add_train_options(CLI::App& app, train::TrainConfig& c, std::string& config
         ->capture_default_str();
     app.add_option("--reldrop-lrp-samples", c.reldrop_lrp_samples,
                    "RelDrop with per-sample coins (pixel; --reldrop-coin per_sample): attribute all samples (the "
-                   "reference) | selected (only those a coin selects: the same masks, for a fraction of the pass)")
+                   "reference) | selected (only those a coin selects: the same masks up to float rounding, for a fraction of "
+                   "the pass)")
         ->capture_default_str();
     app.add_option("--log-clean-accuracy", c.log_clean_accuracy,
                    "RelDrop: also measure each training batch before occlusion (eval mode, the weights RelDrop "
@@ -145,7 +146,8 @@ void add_train_options(CLI::App& app, train::TrainConfig& c, std::string& config
     app.add_flag("--resume", c.resume, "continue from <out>/checkpoint.safetensors with the settings it recorded; "
                                        "flags given now must agree, except --epochs, --device (default auto, not "
                                        "the recorded one), --data-dir, --log-every, --checkpoint-every, --stream, "
-                                       "--resident-limit-mb, which replace the recorded values");
+                                       "--resident-limit-mb, which replace the recorded values (--init-weights is "
+                                       "not read again)");
     app.add_option("--log-every", c.log_every, "steps between progress updates")->capture_default_str();
     app.add_option("--stop-after-epoch", c.stop_after_epoch, "stop after epoch N (continue later with --resume)");
     app.add_option("--checkpoint-every", c.checkpoint_every,

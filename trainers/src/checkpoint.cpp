@@ -96,7 +96,7 @@ CheckpointState parse_state(const std::string& path, const std::map<std::string,
             q.correct_sum = static_cast<float>(number_at(p, "correct_sum", path));
             q.occluded_sum = static_cast<float>(number_at(p, "occluded_sum", path));
             q.nonfinite_sum = static_cast<float>(number_at(p, "nonfinite_sum", path));
-            if (p.contains("attributed")) q.attributed = int_at(p, "attributed", path);
+            q.attributed = p.contains("attributed") ? int_at(p, "attributed", path) : -1;
             if (p.contains("clean_correct_sum"))
                 q.clean_correct_sum = static_cast<float>(number_at(p, "clean_correct_sum", path));
             q.images = int_at(p, "images", path);

@@ -64,12 +64,16 @@ std::string head_note(const InitHead& h, const std::string& name, const std::str
 }
 }  // namespace
 
-std::string init_from_weights(const TrainConfig& cfg, nn::Module& model, Generator& g, const DataSplit& data) {
+CheckpointState check_init_weights_file(const TrainConfig& cfg) {
     const std::string& path = cfg.init_weights;
-    const InitHead head = parse_init_head(cfg.init_head);
     LRP_CHECK(std::filesystem::is_regular_file(path), "--init-weights: '", path, "' ",
               std::filesystem::exists(path) ? "is not a regular file" : "does not exist");
-    const CheckpointState rec = recorded_state(path);  // validates the file's header and metadata
+    CheckpointState rec;
+    try {
+        rec = recorded_state(path);  // validates the file's header and metadata
+    } catch (const Error& e) {
+        LRP_THROW("--init-weights: ", e.what(), "\n(a PyTorch .pth/.pt/.bin file? scripts/to-safetensors.py converts it)");
+    }
     if (rec.config.is_object() && rec.config.contains("arch") && rec.config["arch"].is_string())
         LRP_CHECK(rec.config["arch"] == cfg.arch, "--init-weights ", path, " holds a ",
                   rec.config["arch"].get<std::string>(), ", but the run builds --arch ", cfg.arch, " (pass --arch ",
@@ -77,6 +81,13 @@ std::string init_from_weights(const TrainConfig& cfg, nn::Module& model, Generat
     if (const int w = infer_width(path); w > 0)
         LRP_CHECK(w == cfg.width, "--init-weights ", path, " has first-stage width ", w, " (its first convolution's ",
                   "output channels), but the run builds --width ", cfg.width, " (pass --width ", w, ")");
+    return rec;
+}
+
+std::string init_from_weights(const TrainConfig& cfg, nn::Module& model, Generator& g, const DataSplit& data) {
+    const std::string& path = cfg.init_weights;
+    const InitHead head = parse_init_head(cfg.init_head);
+    const CheckpointState rec = check_init_weights_file(cfg);
     if (const int c = infer_in_channels(path); c > 0)
         LRP_CHECK(c == data.channels, "--init-weights ", path, " takes ", c, "-channel images, but ", data.name,
                   " has ", data.channels, "-channel images");
@@ -90,9 +101,11 @@ std::string init_from_weights(const TrainConfig& cfg, nn::Module& model, Generat
     }
 
     nn::StateDict sd = read_model_weights(path);
-    for (const auto& [name, t] : sd)
-        LRP_CHECK(all_finite(t), "--init-weights ", path, ": tensor ", name, " holds NaN or Inf");
-    if (head.kind != InitHead::Kind::Keep) {
+    const bool kept = head.kind == InitHead::Kind::Keep;
+    for (const auto& [name, t] : sd)  // (a classifier drawn anew does not use the file's)
+        LRP_CHECK(all_finite(t) || (!kept && (name == head_name + ".weight" || name == head_name + ".bias")),
+                  "--init-weights ", path, ": tensor ", name, " holds NaN or Inf");
+    if (!kept) {
         nn::Linear& fc = classifier(model);
         if (head.kind == InitHead::Kind::Normal) {
             ops::normal(fc.weight.value, g, 0.f, head.std);
@@ -107,9 +120,13 @@ std::string init_from_weights(const TrainConfig& cfg, nn::Module& model, Generat
     try {
         model.load_state_dict(sd);
     } catch (const Error& e) {
+        const std::string headless = kept && !sd.count(head_name + ".weight")
+                                         ? str("\n(the file has no classifier ", head_name, ": if it is a backbone ",
+                                               "without its head, --init-head normal:0.01 or reinit gives the run one)")
+                                         : std::string();
         LRP_THROW("--init-weights ", path, " does not fit --arch ", cfg.arch, " --width ", cfg.width, " for ",
                   data.name, " (", data.channels, "x", data.height, "x", data.width, " images, ", data.num_classes,
-                  " classes): ", e.what());
+                  " classes): ", e.what(), headless);
     }
     if (!rec.mean.empty() && rec.mean.size() == data.mean.size()) {
         bool same = true;

@@ -7,6 +7,7 @@
 
 #include "lrp/context.h"
 #include "lrp/kernels/reldrop_sampler.h"
+#include "lrp/log.h"
 #include "lrp/lrp/attribution.h"
 #include "lrp/nvtx.h"
 
@@ -164,7 +165,8 @@ std::string describe(const RelDropSettings& s) {
     if (c.residual) o << " (residual " << explain::residual_mode_name(*c.residual) << ")";
     if (c.bn_fold && *c.bn_fold != explain::BnFold::Zennit051) o << ", BN fold " << explain::bn_fold_name(*c.bn_fold);
     o << ", target " << s.target;
-    if (s.lrp_selected_only) o << ", LRP on the selected samples only";
+    if (s.lrp_selected_only && (p.variant == "pixel" ? p.coin != "per_batch" : p.coin == "per_sample"))
+        o << ", LRP on the selected samples only";
     return o.str();
 }
 
@@ -210,6 +212,10 @@ RelDropSettings reldrop_settings(const TrainConfig& cfg, const std::vector<float
     LRP_CHECK(cfg.reldrop_lrp_samples == "all" || cfg.reldrop_lrp_samples == "selected", "--reldrop-lrp-samples ",
               "must be all or selected (got '", cfg.reldrop_lrp_samples, "')");
     s.lrp_selected_only = cfg.reldrop_lrp_samples == "selected";
+    if (s.lrp_selected_only && !ops::reldrop_desc(p, Tensor::empty({1, C, H, W}, DType::F32, Device::cpu())).per_sample)
+        log_warn("--reldrop-lrp-samples selected: --augment ", cfg.augment, " with --reldrop-coin ", cfg.reldrop_coin,
+                 " draws one coin per batch, so a selected batch is attributed whole (no saving; --reldrop-coin ",
+                 "per_sample draws one per image)");
     return s;
 }
 

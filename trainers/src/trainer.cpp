@@ -92,10 +92,17 @@ TrainSummary run_training(TrainConfig cfg) {
                   "from; choose another --out or move them away (nothing was overwritten)");
     // A resume with other settings is refused before any data is read.
     nlohmann::json saved;  // the checkpoint's settings, when resuming
-    if (cfg.resume && fs::exists(ckpt)) saved = check_resume_settings(ckpt, config_json(cfg));
+    if (cfg.resume && fs::exists(ckpt)) {
+        saved = check_resume_settings(ckpt, config_json(cfg));
+        // A resumed run continues from its checkpoint: the weights it started from stay as recorded.
+        if (const std::string was = saved.value("init-weights", std::string()); was != cfg.init_weights) {
+            log_warn("--resume: --init-weights ", cfg.init_weights, " is not used (the run continues from its ",
+                     "checkpoint; it started from '", was, "')");
+            cfg.init_weights = was;
+        }
+    }
     const bool from_init_weights = !cfg.init_weights.empty() && !(cfg.resume && fs::exists(ckpt));
-    LRP_CHECK(!from_init_weights || fs::is_regular_file(cfg.init_weights), "--init-weights: '", cfg.init_weights,
-              "' does not exist or is not a file");
+    if (from_init_weights) check_init_weights_file(cfg);  // before the data is read
     const Device dev = parse_device(cfg.device);
     std::printf("lrpcu train: %s on %s, %s (width %d), %d epochs, batch %d, device %s\n", cfg.dataset.c_str(),
                 cfg.data_dir.empty() ? "its default location" : cfg.data_dir.c_str(), cfg.arch.c_str(), cfg.width,
@@ -335,7 +342,7 @@ TrainSummary run_training(TrainConfig cfg) {
                 }
                 if (cfg.log_clean_accuracy) ops::axpy(1.f, clean_batch_correct(*model, batch.x, batch.y), clean_sum);
                 r = reldrop_train_step(*model, *opt, *reldrop, batch.x, batch.y, reldrop_gen, so, &trained, status);
-                attributed += reldrop->last_attributed();
+                if (attributed >= 0) attributed += reldrop->last_attributed();
                 Tensor c = Tensor::empty({1}, DType::F32, dev);
                 ops::count_equal(status, applied_code, c);
                 ops::axpy(1.f, c, occluded_sum);
@@ -426,7 +433,7 @@ TrainSummary run_training(TrainConfig cfg) {
         if (reldrop) {
             const double nonfinite = nonfinite_sum.to_vector<float>()[0];
             row["reldrop_occluded_fraction"] = occluded_sum.to_vector<float>()[0] / images;
-            row["reldrop_attributed_fraction"] = static_cast<double>(attributed) / images;
+            if (attributed >= 0) row["reldrop_attributed_fraction"] = static_cast<double>(attributed) / images;
             row["reldrop_nonfinite_maps"] = nonfinite;
             if (cfg.log_clean_accuracy) row["train_clean_acc"] = clean_sum.to_vector<float>()[0] / images;
             if (nonfinite > 0)

@@ -83,7 +83,7 @@ struct TrainConfig {
     // with its 1/sqrt(1 + eps) residue) | exact | none
     std::string reldrop_bn_fold = "zennit_0_5_1";
     // Which samples get the attribution (reldrop.md Q7): all (the reference) | selected (those whose per-sample
-    // coin selects them; the same maps for a fraction of the cost)
+    // coin selects them; the same maps up to float rounding, for a fraction of the cost)
     std::string reldrop_lrp_samples = "all";
     // reldrop.md Q19: also the accuracy on each training batch before occlusion (an eval-mode forward of the
     // weights RelDrop attributed with; one more forward per step), as train_clean_acc in the metrics

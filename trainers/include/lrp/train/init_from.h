@@ -7,6 +7,7 @@
 
 #include "lrp/nn/module.h"
 #include "lrp/generator.h"
+#include "lrp/train/checkpoint.h"
 #include "lrp/train/config.h"
 #include "lrp/train/data_source.h"
 
@@ -24,6 +25,11 @@ InitHead parse_init_head(const std::string& spec);
 // The dotted name of the model's classifier: its last Linear layer ("fc" for ResNet, "classifier" or
 // "classifier.6" for VGG). Throws when the model has no Linear layer.
 std::string classifier_name(nn::Module& model);
+
+// The checks of cfg.init_weights that need no data, from the file's header alone (cheap; before a run reads
+// its data): a readable safetensors file (a PyTorch pickle is named as such), the recorded --arch, the width of
+// the first convolution. Returns what the file records (checkpoint_state.h's recorded_state).
+CheckpointState check_init_weights_file(const TrainConfig& cfg);
 
 // Loads cfg.init_weights into `model` (built from cfg for `data`'s classes, channels and image size, and
 // initialised already) and applies cfg.init_head to the classifier, drawing from `g` for normal:<std>. Every

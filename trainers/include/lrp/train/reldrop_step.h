@@ -20,7 +20,8 @@ struct RelDropSettings {
     // (reldrop.md Q10; a negative logit flips the map's sign, so the top-k and the pixel ranks turn around)
     std::string target = "label";
     // reldrop.md Q7: with per-sample coins, run the attribution on the samples whose coin selects them only
-    // (their maps are the same: samples are independent in eval mode); off = the whole batch, as the reference
+    // (samples are independent in eval mode, so their maps are the same up to the rounding of a batched GEMM of
+    // another size); off = the whole batch, as the reference
     bool lrp_selected_only = false;
 };
 
