@@ -78,7 +78,8 @@ Tensor RelDrop::occlude(nn::Module& model, const Tensor& x, const Tensor& labels
     if (!ops::reldrop_batch_selected(s_.params, x, g)) return skip();
     // reldrop.md Q7: with per-sample coins, the samples that will be occluded are known on the host from the
     // counter-based coins (the ones reldrop_apply draws next), so only they need the attribution; the others'
-    // relevance is never read. Samples are independent in eval mode, so the maps are the same.
+    // relevance is never read. Samples are independent in eval mode, so the maps are the same up to the rounding
+    // of a batched GEMM of another size.
     std::vector<int64_t> rows;
     if (s_.lrp_selected_only) {
         const kernels::RelDropDesc d = ops::reldrop_desc(s_.params, x);
