@@ -19,7 +19,8 @@ def load_rows(path):
 # Settings shown in a row's flags when a run's config differs (the reference's values).
 RELDROP_DEFAULTS = {"reldrop-composite": "reldrop", "reldrop-fill": "reference", "reldrop-target": "label",
                     "reldrop-pixel-norm": "signed_minmax", "reldrop-box-clip": "truncate",
-                    "reldrop-patch-count": "1", "reldrop-with-erasing": False}
+                    "reldrop-patch-count": "1", "reldrop-with-erasing": False, "reldrop-lrp-samples": "all",
+                    "reldrop-bn-fold": "zennit_0_5_1"}
 
 
 def fmt(values, scale=1.0, digits=2):

@@ -21,13 +21,13 @@ run none-s0 '{"augment": "none"}' \
 run none-s1 '{"augment": "none"}' \
   '{"epoch": 1, "test_acc": 0.50, "val_acc": 0.40, "images_per_s": 100}' \
   '{"epoch": 2, "test_acc": 0.84, "val_acc": 0.70, "images_per_s": 100}'
-run reldrop-block-s0 '{"augment": "reldrop-block", "reldrop-box-clip": "shift", "reldrop-fill": "reference", "reldrop-with-erasing": true}' \
+run reldrop-block-s0 '{"augment": "reldrop-block", "reldrop-box-clip": "shift", "reldrop-fill": "reference", "reldrop-with-erasing": true, "reldrop-lrp-samples": "selected", "reldrop-bn-fold": "zennit_0_5_1"}' \
   '{"epoch": 1, "test_acc": 0.60, "images_per_s": 50, "reldrop_occluded_fraction": 0.5}'
 out=$(python3 "$root/scripts/reldrop-table.py" "$tmp" cpu "--epochs 3")
 want=(
   "| run: flags | seeds | final test acc (%) | best test acc (%) | test acc at best val epoch (%) |"
   "| none: \`--augment none\` | 2 | 87.00 ± 4.24 | 87.00 ± 4.24 | 82.00 ± 2.83 |"
-  "| reldrop-block: \`--augment reldrop-block --reldrop-box-clip shift --reldrop-with-erasing true\` | 1 | 60.00 | 60.00 | n/a |"
+  "| reldrop-block: \`--augment reldrop-block --reldrop-box-clip shift --reldrop-with-erasing true --reldrop-lrp-samples selected\` | 1 | 60.00 | 60.00 | n/a |"
 )
 for w in "${want[@]}"; do
   grep -qF -- "$w" <<< "$out" || { echo "missing: $w"; echo "$out"; exit 1; }
