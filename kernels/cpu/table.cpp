@@ -21,6 +21,7 @@ const OpTable& cpu_ops() {
         cpu::register_augment(t);
         cpu::register_reldrop(t);
         cpu::register_occlusion(t);
+        cpu::register_edda(t);
         return t;
     }();
     return table;

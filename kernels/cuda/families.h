@@ -17,4 +17,5 @@ void register_metrics(OpTable& t);
 void register_augment(OpTable& t);
 void register_reldrop(OpTable& t);
 void register_occlusion(OpTable& t);
+void register_edda(OpTable& t);
 }  // namespace lrp::kernels::cuda

@@ -21,6 +21,7 @@ const OpTable& cuda_ops_impl() {
         cuda::register_augment(t);
         cuda::register_reldrop(t);
         cuda::register_occlusion(t);
+        cuda::register_edda(t);
         return t;
     }();
     return table;

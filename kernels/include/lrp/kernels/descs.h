@@ -138,4 +138,28 @@ struct OcclusionDesc {
     int P() const { return ph() * pw(); }
 };
 
+// EDDA's window choice (docs/edda.md) from a relevance map R (N x C x H x W, any C >= 1): the pixel score is
+// v[n, y, x] = sum over c of f(R[n, c, y, x]) (f = identity, |.| or max(., 0); double, channel order), the
+// window score of the patch x patch window with top-left (y0, x0) is sum_dy sum_dx v (double: first down each
+// column, dy in order, then across, dx in order: the same bits on every backend). Windows: (H - patch + 1) x
+// (W - patch + 1), flat index y0 * (W - patch + 1) + x0.
+enum class EddaReduce : int32_t { Sum = 0, Abs = 1, Relu = 2 };
+struct EddaSelectDesc {
+    int N = 1, C = 1, H = 1, W = 1;
+    int patch = 1;  // 1 <= patch <= min(H, W)
+    EddaReduce reduce = EddaReduce::Sum;
+    int wh() const { return H - patch + 1; }
+    int ww() const { return W - patch + 1; }
+};
+
+// Square windows filled in place on x (N x C x H x W, C <= 4): sample n's window (top-left flat index pos[n]
+// in the (H - patch + 1) x (W - patch + 1) grid of EddaSelectDesc) gets fill[c] in every channel c; pos[n] < 0
+// leaves the sample untouched.
+struct WindowFillDesc {
+    int N = 1, C = 1, H = 1, W = 1;
+    int patch = 1;
+    float fill[4] = {0, 0, 0, 0};
+    int ww() const { return W - patch + 1; }
+};
+
 }  // namespace lrp::kernels

@@ -89,6 +89,16 @@ struct OpTable {
     // [0, P) is skipped (the CPU front end rejects it; on CUDA entries are trusted: no host sync).
     void (*occlude_patches)(const Ctx&, const OcclusionDesc& d, const int32_t* order, float* x) = nullptr;
 
+    // ---- EDDA windows (kernels/*/edda*) ------------------------------------------------------------
+    // pos[n] = the window (EddaSelectDesc) with the largest score, pos[N + n] = the one with the smallest |score|,
+    // ties to the lower flat index; both -1 when R[n] holds NaN or +-Inf. pos is 2 x N. valid (nullable, N) = 1 for
+    // a finite R[n], else 0.
+    void (*edda_select)(const Ctx&, const EddaSelectDesc& d, const float* relevance, int32_t* pos,
+                        float* valid) = nullptr;
+    // In place on x (WindowFillDesc): window pos[n] of sample n gets d.fill[c] in every channel c; pos[n] < 0 or
+    // outside the window grid: untouched (entries are trusted on CUDA: no host sync).
+    void (*fill_windows)(const Ctx&, const WindowFillDesc& d, const int32_t* pos, float* x) = nullptr;
+
     // ---- reductions (kernels/*/reduce*) --------------------------------------------------------
     // y[r] = op over x[r, 0..cols)  (rows = 1 reduces everything); accumulation in double on the CPU
     void (*reduce_rows)(const Ctx&, ReduceOp op, const float* x, int64_t rows, int64_t cols, float* y) = nullptr;
