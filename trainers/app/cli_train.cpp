@@ -68,7 +68,7 @@ void add_train_options(CLI::App& app, train::TrainConfig& c, std::string& config
     app.add_option("--label-smoothing", c.label_smoothing, "label smoothing in [0, 1)")->capture_default_str();
     app.add_option("--clip-grad-norm", c.clip_grad_norm, "clip the global gradient norm (0: off)")->capture_default_str();
     app.add_option("--augment", c.augment, "input occlusion after crop/flip: none | random-erasing | reldrop-pixel | "
-                                           "reldrop-block | reldrop-patch")->capture_default_str();
+                                           "reldrop-block | reldrop-patch | edda (docs/edda.md)")->capture_default_str();
     app.add_option("--crop-padding", c.crop_padding, "random-crop padding in pixels (0: no crop)")->capture_default_str();
     app.add_option("--flip", c.flip, "random horizontal flips (true/false)")->capture_default_str();
     app.add_option("--erasing-p", c.erasing_p, "random-erasing: probability per image")->capture_default_str();
@@ -135,6 +135,26 @@ void add_train_options(CLI::App& app, train::TrainConfig& c, std::string& config
     app.add_option("--log-clean-accuracy", c.log_clean_accuracy,
                    "RelDrop: also measure each training batch before occlusion (eval mode, the weights RelDrop "
                    "attributed with; one more forward per step): train_clean_acc in metrics.jsonl (true/false)")
+        ->capture_default_str();
+    app.add_option("--edda-patch", c.edda_patch, "EDDA: side of the occluded square window (0: a quarter of the "
+                                                 "smaller image side, rounded up)")->capture_default_str();
+    app.add_option("--edda-reduce", c.edda_reduce, "EDDA: channel reduction of the relevance map: sum (signed) | abs | "
+                                                   "relu")->capture_default_str();
+    app.add_option("--edda-composite", c.edda_composite, "EDDA: LRP composite of the attribution pass")
+        ->capture_default_str();
+    app.add_option("--edda-epsilon", c.edda_epsilon, "EDDA: Epsilon of the composite (0: its default)")
+        ->capture_default_str();
+    app.add_option("--edda-target", c.edda_target, "EDDA: the class explained: label | pred")->capture_default_str();
+    app.add_option("--edda-salient-target", c.edda_salient_target,
+                   "EDDA: target of the copy whose most relevant window is occluded: uniform (1/K) | label | "
+                   "smooth:<s> ((1 - s) one-hot + s/K)")
+        ->capture_default_str();
+    app.add_option("--edda-w-clean", c.edda_w_clean, "EDDA: loss weight of the clean images")->capture_default_str();
+    app.add_option("--edda-w-salient", c.edda_w_salient, "EDDA: loss weight of the salient-occluded copies")
+        ->capture_default_str();
+    app.add_option("--edda-w-nonsalient", c.edda_w_nonsalient, "EDDA: loss weight of the non-salient-occluded copies "
+                                                               "(target: the label)")->capture_default_str();
+    app.add_option("--edda-fill", c.edda_fill, "EDDA fill: mean (0 normalised) | reference | raw:<v> | normalized:<v>")
         ->capture_default_str();
     app.add_option("--seed", c.seed, "random seed (same seed, same result)")
         ->check(CLI::Validator(

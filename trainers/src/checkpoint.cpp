@@ -99,6 +99,10 @@ CheckpointState parse_state(const std::string& path, const std::map<std::string,
             q.attributed = p.contains("attributed") ? int_at(p, "attributed", path) : -1;
             if (p.contains("clean_correct_sum"))
                 q.clean_correct_sum = static_cast<float>(number_at(p, "clean_correct_sum", path));
+            if (p.contains("salient_correct_sum"))
+                q.salient_correct_sum = static_cast<float>(number_at(p, "salient_correct_sum", path));
+            if (p.contains("nonsalient_correct_sum"))
+                q.nonsalient_correct_sum = static_cast<float>(number_at(p, "nonsalient_correct_sum", path));
             q.images = int_at(p, "images", path);
             q.seconds = number_at(p, "seconds", path);
             q.loader_rng = uint_at(p, "loader_rng", path);
@@ -156,7 +160,8 @@ void save_checkpoint(const std::string& path, nn::Module& model, const Optimizer
                               {"seconds", q.seconds},         {"loader_rng", q.loader_rng},
                               {"reldrop_rng", q.reldrop_rng}, {"dropout_rng", q.dropout_rng},
                               {"preview_pending", q.preview_pending}, {"clean_correct_sum", q.clean_correct_sum},
-                              {"attributed", q.attributed}};
+                              {"attributed", q.attributed}, {"salient_correct_sum", q.salient_correct_sum},
+                              {"nonsalient_correct_sum", q.nonsalient_correct_sum}};
     }
     nn::save_safetensors(path, sd, {{"lrpcu", j.dump()}});
 }

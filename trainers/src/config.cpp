@@ -5,6 +5,7 @@
 #include <cmath>
 #include <set>
 #include <type_traits>
+#include <utility>
 
 #include "lrp/error.h"
 #include "lrp/nn/json_parse.h"
@@ -40,9 +41,10 @@ void TrainConfig::validate() const {
     LRP_CHECK(clip_grad_norm >= 0 && std::isfinite(clip_grad_norm),
               "--clip-grad-norm must be a finite number >= 0 (got ", clip_grad_norm, "; 0: off)");
     static const std::set<std::string> augments{"none",          "crop-flip",     "random-erasing",
-                                                "reldrop-pixel", "reldrop-block", "reldrop-patch"};
-    LRP_CHECK(augments.count(augment), "--augment must be none, random-erasing, reldrop-pixel, reldrop-block or ",
-              "reldrop-patch (got '", augment, "')");
+                                                "reldrop-pixel", "reldrop-block", "reldrop-patch",
+                                                "edda"};
+    LRP_CHECK(augments.count(augment), "--augment must be none, random-erasing, reldrop-pixel, reldrop-block, ",
+              "reldrop-patch or edda (got '", augment, "')");
     LRP_CHECK(crop_padding >= 0 && crop_padding <= 16, "--crop-padding must be in [0, 16]");
     LRP_CHECK(erasing_p >= 0 && erasing_p <= 1, "--erasing-p must be in [0, 1] (got ", erasing_p, ")");
     LRP_CHECK(box_sl > 0 && box_sl <= box_sh && box_sh < 1, "--box-sl/--box-sh: need 0 < sl <= sh < 1 (got ",
@@ -72,6 +74,20 @@ void TrainConfig::validate() const {
                   "--reldrop-target must be label, pred, label*logit or pred*logit (got '", reldrop_target, "')");
         LRP_CHECK(reldrop_epsilon >= 0 && std::isfinite(reldrop_epsilon), "--reldrop-epsilon must be a finite number ",
                   ">= 0 (got ", reldrop_epsilon, "; 0: the composite's default)");
+    }
+    if (augment == "edda") {
+        LRP_CHECK(edda_patch >= 0, "--edda-patch must be >= 0 (got ", edda_patch, "; 0: a quarter of the image side)");
+        LRP_CHECK(edda_reduce == "sum" || edda_reduce == "abs" || edda_reduce == "relu",
+                  "--edda-reduce must be sum, abs or relu (got '", edda_reduce, "')");
+        LRP_CHECK(edda_target == "label" || edda_target == "pred", "--edda-target must be label or pred (got '",
+                  edda_target, "')");
+        LRP_CHECK(edda_epsilon >= 0 && std::isfinite(edda_epsilon), "--edda-epsilon must be a finite number >= 0 ",
+                  "(got ", edda_epsilon, "; 0: the composite's default)");
+        for (auto [flag, w] : {std::pair<const char*, float>{"--edda-w-clean", edda_w_clean},
+                               {"--edda-w-salient", edda_w_salient}, {"--edda-w-nonsalient", edda_w_nonsalient}})
+            LRP_CHECK(w >= 0 && std::isfinite(w), flag, " must be a finite number >= 0 (got ", w, ")");
+        LRP_CHECK(edda_w_clean + edda_w_salient + edda_w_nonsalient > 0, "--edda-w-clean, --edda-w-salient and ",
+                  "--edda-w-nonsalient are all 0: nothing would be trained");
     }
     LRP_CHECK(!reldrop_with_erasing || reldrop(), "--reldrop-with-erasing needs --augment reldrop-pixel, reldrop-block ",
               "or reldrop-patch (random erasing alone is --augment random-erasing)");
@@ -117,7 +133,11 @@ void TrainConfig::validate() const {
     X("reldrop-epsilon", reldrop_epsilon) X("reldrop-target", reldrop_target) X("reldrop-rule", reldrop_rules)      \
     X("reldrop-first-rule", reldrop_first_rules) X("reldrop-layer-rule", reldrop_layer_rules)                    \
     X("reldrop-residual", reldrop_residual) X("reldrop-bn-fold", reldrop_bn_fold) X("reldrop-lrp-samples", reldrop_lrp_samples) \
-    X("log-clean-accuracy", log_clean_accuracy) X("seed", seed) X("device", device) X("out", out_dir) X("log-every", log_every) X("stop-after-epoch", stop_after_epoch) X("stop-after-step", stop_after_step) X("checkpoint-every", checkpoint_every)
+    X("log-clean-accuracy", log_clean_accuracy) X("edda-patch", edda_patch) X("edda-reduce", edda_reduce)       \
+    X("edda-composite", edda_composite) X("edda-epsilon", edda_epsilon) X("edda-target", edda_target)              \
+    X("edda-salient-target", edda_salient_target) X("edda-w-clean", edda_w_clean)                              \
+    X("edda-w-salient", edda_w_salient) X("edda-w-nonsalient", edda_w_nonsalient) X("edda-fill", edda_fill)      \
+    X("seed", seed) X("device", device) X("out", out_dir) X("log-every", log_every) X("stop-after-epoch", stop_after_epoch) X("stop-after-step", stop_after_step) X("checkpoint-every", checkpoint_every)
 
 void to_json(nlohmann::json& j, const TrainConfig& c) {
     j = nlohmann::json::object();

@@ -19,7 +19,7 @@ void write_png_rgb(const std::string& path, const std::vector<uint8_t>& rgb, int
 }
 
 void save_batch_grid(const std::string& path, const Tensor& x, const std::vector<float>& mean,
-                     const std::vector<float>& stdev, int max_images) {
+                     const std::vector<float>& stdev, int max_images, int columns) {
     LRP_CHECK(x.defined() && x.dtype() == DType::F32 && x.ndim() == 4, "save_batch_grid: need F32 [N, C, H, W]");
     const int64_t C = x.dim(1), H = x.dim(2), W = x.dim(3);
     const int64_t n = std::min<int64_t>(x.dim(0), max_images);
@@ -29,7 +29,8 @@ void save_batch_grid(const std::string& path, const Tensor& x, const std::vector
     const std::vector<float> v = x.slice(0, n).to_vector<float>();
     const int64_t scale = std::max<int64_t>(1, (64 + std::max(H, W) - 1) / std::max(H, W));
     const int64_t th = H * scale, tw = W * scale, gap = 2;
-    const int64_t cols = static_cast<int64_t>(std::ceil(std::sqrt(static_cast<double>(n))));
+    const int64_t cols = columns > 0 ? std::min<int64_t>(columns, n)
+                                     : static_cast<int64_t>(std::ceil(std::sqrt(static_cast<double>(n))));
     const int64_t rows = (n + cols - 1) / cols;
     const int64_t gw = cols * tw + (cols + 1) * gap, gh = rows * th + (rows + 1) * gap;
     std::vector<uint8_t> px(static_cast<size_t>(gw * gh * 3), 255);

@@ -37,7 +37,9 @@ nlohmann::json effective_settings(nlohmann::json j) {
         {"reldrop-box-clip", "truncate"}, {"reldrop-with-erasing", false},
         {"reldrop-patch-count", "1"}, {"init-weights", ""}, {"init-head", "keep"},
         {"log-clean-accuracy", false}, {"reldrop-bn-fold", "zennit_0_5_1"},
-        {"reldrop-lrp-samples", "all"}};
+        {"reldrop-lrp-samples", "all"}, {"edda-patch", 0}, {"edda-reduce", "sum"}, {"edda-composite", "reldrop"},
+        {"edda-epsilon", 0}, {"edda-target", "label"}, {"edda-salient-target", "uniform"}, {"edda-w-clean", 1},
+        {"edda-w-salient", 1}, {"edda-w-nonsalient", 1}, {"edda-fill", "mean"}};
     for (const auto& [key, value] : before_it_existed)
         if (j.is_object() && !j.contains(key)) j[key] = value;
     try {

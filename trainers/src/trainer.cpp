@@ -19,14 +19,13 @@
 #include "lrp/train/data_source.h"
 #include "lrp/train/init_from.h"
 #include "lrp/train/interrupt.h"
-#include "lrp/train/preview.h"
 #include "lrp/train/progress.h"
-#include "lrp/train/reldrop_step.h"
 #include "lrp/train/schedule.h"
 #include "lrp/train/step.h"
 #include "lrp/train/trainer.h"
 #include "run_files.h"
 #include "run_settings.h"
+#include "step_method.h"
 
 namespace fs = std::filesystem;
 
@@ -162,15 +161,7 @@ TrainSummary run_training(TrainConfig cfg) {
     train_loader.keep_last_batch(!cfg.drop_last);
     const bool erasing = cfg.augment == "random-erasing" || (cfg.reldrop() && cfg.reldrop_with_erasing);
     if (erasing) erasing_fill(cfg.erasing_fill, train_data.mean, train_data.stdev);  // check now
-    std::unique_ptr<RelDrop> reldrop;
-    if (cfg.reldrop()) {
-        reldrop = std::make_unique<RelDrop>(reldrop_settings(cfg, train_data.mean, train_data.stdev,
-                                                             train_data.channels, train_data.height, train_data.width));
-        std::printf("%s\n", describe(reldrop->settings()).c_str());
-        if (cfg.reldrop_with_erasing)
-            std::printf("random erasing first (p %g, fill %s), then RelDrop on the erased images\n", cfg.erasing_p,
-                        cfg.erasing_fill.c_str());
-    }
+    StepMethod method(cfg, train_data, dev);  // RelDrop / EDDA settings checked against the images now
     BatchSource& test_loader = *test_data.loader;
 
     auto model = nn::make_model(model_spec(cfg.arch, cfg.width, train_data));
@@ -279,12 +270,10 @@ TrainSummary run_training(TrainConfig cfg) {
                       resume_at.images);
         auto sum = [&](float v) { return Tensor::from_vector(std::vector<float>{v}, {1}, dev); };
         Tensor loss_sum = sum(resume_at.loss_sum), correct_sum = sum(resume_at.correct_sum);
-        Tensor occluded_sum = sum(resume_at.occluded_sum), nonfinite_sum = sum(resume_at.nonfinite_sum);
-        Tensor clean_sum = sum(resume_at.clean_correct_sum);
-        Tensor status, applied_code, nonfinite_code;  // RelDrop's per-sample outcome and the codes it is counted by
+        method.start_epoch(resume_at);
         Generator reldrop_gen(epoch_seed(cfg.seed, epoch, 4), resume_at.reldrop_rng);
         dropout_gen = Generator(epoch_seed(cfg.seed, epoch, 5), resume_at.dropout_rng);
-        int64_t images = resume_at.images, attributed = resume_at.attributed;
+        int64_t images = resume_at.images;
         const double seconds_before = resume_at.seconds;
         resume_at = PartialEpoch();
         // A mid-epoch checkpoint after `done` steps of this epoch (the loader's stream at `loader_rng`).
@@ -293,11 +282,8 @@ TrainSummary run_training(TrainConfig cfg) {
             q.batches = done;
             q.loss_sum = loss_sum.to_vector<float>()[0];
             q.correct_sum = correct_sum.to_vector<float>()[0];
-            q.occluded_sum = occluded_sum.to_vector<float>()[0];
-            q.nonfinite_sum = nonfinite_sum.to_vector<float>()[0];
-            q.clean_correct_sum = clean_sum.to_vector<float>()[0];
+            method.save(q);
             q.images = images;
-            q.attributed = attributed;
             q.seconds = seconds_before + std::chrono::duration<double>(std::chrono::steady_clock::now() - te).count();
             q.loader_rng = loader_rng;
             q.reldrop_rng = reldrop_gen.offset();
@@ -329,43 +315,9 @@ TrainSummary run_training(TrainConfig cfg) {
                 LRP_THROW(e.what(), "\n(a checkpoint after step ", b, " of epoch ", epoch, " was saved in ",
                           ckpt.string(), "; fix the data and continue with --resume)");
             }
-            StepResult r;
-            Tensor trained = batch.x;
-            // Whether RelDrop can occlude this batch: the per-batch coin is known on the host beforehand.
-            const bool selected = reldrop && ops::reldrop_batch_selected(reldrop->settings().params, batch.x, reldrop_gen);
-            if (reldrop) {
-                const int64_t n = batch.x.dim(0);
-                if (!status.defined() || status.numel() != n) {
-                    status = Tensor::empty({n}, DType::I32, dev);
-                    applied_code = Tensor::from_vector(std::vector<int32_t>(n, kernels::kRelDropApplied), {n}, dev);
-                    nonfinite_code = Tensor::from_vector(std::vector<int32_t>(n, kernels::kRelDropNonFinite), {n}, dev);
-                }
-                if (cfg.log_clean_accuracy) ops::axpy(1.f, clean_batch_correct(*model, batch.x, batch.y), clean_sum);
-                r = reldrop_train_step(*model, *opt, *reldrop, batch.x, batch.y, reldrop_gen, so, &trained, status);
-                if (attributed >= 0) attributed += reldrop->last_attributed();
-                Tensor c = Tensor::empty({1}, DType::F32, dev);
-                ops::count_equal(status, applied_code, c);
-                ops::axpy(1.f, c, occluded_sum);
-                ops::count_equal(status, nonfinite_code, c);
-                ops::axpy(1.f, c, nonfinite_sum);
-            } else {
-                r = train_step(*model, *opt, batch.x, batch.y, so);
-            }
-            if (preview_pending && (!reldrop || selected)) {  // the first batch as trained on (occluded, if ever)
+            const StepResult r = method.step(*model, *opt, batch.x, batch.y, reldrop_gen, so);
+            if (preview_pending && method.save_preview(out, batch.x, b + 1))  // the first batch as trained on
                 preview_pending = false;
-                const fs::path png = out / "first_batch.png";
-                save_batch_grid(png.string(), trained, train_data.mean, train_data.stdev);
-                if (reldrop) {
-                    save_batch_grid((out / "first_batch_clean.png").string(), batch.x, train_data.mean,
-                                    train_data.stdev);
-                    int64_t hit = 0;
-                    for (int32_t v : status.to_vector<int32_t>()) hit += v == kernels::kRelDropApplied;
-                    std::printf("first RelDrop batch (step %lld, %lld of %lld images occluded) saved: %s\n",
-                                (long long)b + 1, (long long)hit, (long long)batch.x.dim(0), png.string().c_str());
-                } else if (cfg.augment == "random-erasing") {
-                    std::printf("first training batch as trained on: %s\n", png.string().c_str());
-                }
-            }
             ops::axpy(static_cast<float>(batch.x.dim(0)), r.loss, loss_sum);
             ops::axpy(1.f, r.correct, correct_sum);
             images += batch.x.dim(0);
@@ -430,16 +382,7 @@ TrainSummary run_training(TrainConfig cfg) {
             row["val_acc"] = vev.top1;
             row["val_top5"] = vev.top5;
         }
-        if (reldrop) {
-            const double nonfinite = nonfinite_sum.to_vector<float>()[0];
-            row["reldrop_occluded_fraction"] = occluded_sum.to_vector<float>()[0] / images;
-            if (attributed >= 0) row["reldrop_attributed_fraction"] = static_cast<double>(attributed) / images;
-            row["reldrop_nonfinite_maps"] = nonfinite;
-            if (cfg.log_clean_accuracy) row["train_clean_acc"] = clean_sum.to_vector<float>()[0] / images;
-            if (nonfinite > 0)
-                log_warn("epoch ", epoch, ": ", nonfinite, " relevance maps held NaN or Inf; those images were not "
-                         "occluded");
-        }
+        method.add_metrics(row, epoch, static_cast<double>(images));
         append_line(out / "metrics.jsonl", row.dump());
         save_checkpoint(ckpt.string(), *model, *opt, st);
         char val_part[64] = "", clean_part[32] = "";

@@ -23,6 +23,7 @@ struct PartialEpoch {
     int64_t batches = 0;  // 0: the checkpoint is at an epoch boundary (nothing else is used)
     float loss_sum = 0, correct_sum = 0, occluded_sum = 0, nonfinite_sum = 0;  // the device sums, as they were
     float clean_correct_sum = 0;  // --log-clean-accuracy (absent in older checkpoints: 0)
+    float salient_correct_sum = 0, nonsalient_correct_sum = 0;  // EDDA's occluded copies classified as their label
     int64_t attributed = 0;  // images RelDrop's attribution ran on (-1: unknown, from a checkpoint without it)
     int64_t images = 0;
     double seconds = 0;  // training time of the epoch so far

@@ -51,7 +51,7 @@ struct TrainConfig {
     float label_smoothing = 0.f;
     float clip_grad_norm = 0.f;
     // augmentation: random crop / flip (every --augment), then the input occlusion method
-    std::string augment = "none";  // none | random-erasing | reldrop-pixel | reldrop-block | reldrop-patch
+    std::string augment = "none";  // none | random-erasing | reldrop-pixel | reldrop-block | reldrop-patch | edda
                                    // (crop-flip: old name of none)
     int crop_padding = 4;          // 0: no random crop
     bool flip = true;
@@ -88,6 +88,18 @@ struct TrainConfig {
     // reldrop.md Q19: also the accuracy on each training batch before occlusion (an eval-mode forward of the
     // weights RelDrop attributed with; one more forward per step), as train_clean_acc in the metrics
     bool log_clean_accuracy = false;
+    // EDDA (--augment edda; docs/edda.md): the side of the occluded window (0: ceil(min(H, W) / 4)), the channel
+    // reduction of the map (sum | abs | relu), its composite, epsilon (0: the composite's) and explained class
+    // (label | pred), the salient-occluded copy's target (uniform | label | smooth:<s>), the three parts' loss
+    // weights and the fill (as --reldrop-fill)
+    int edda_patch = 0;
+    std::string edda_reduce = "sum";
+    std::string edda_composite = "reldrop";
+    float edda_epsilon = 0.f;
+    std::string edda_target = "label";
+    std::string edda_salient_target = "uniform";
+    float edda_w_clean = 1.f, edda_w_salient = 1.f, edda_w_nonsalient = 1.f;
+    std::string edda_fill = "mean";
     // run
     uint64_t seed = 0;
     std::string device = "auto";

@@ -1,0 +1,129 @@
+// StepMethod: dispatches a training step to the plain step, RelDrop or EDDA, and keeps their epoch counters,
+// metrics and first-batch previews out of the epoch loop.
+#include "step_method.h"
+
+#include <algorithm>
+#include <cstdio>
+
+#include "lrp/log.h"
+#include "lrp/ops/elementwise.h"
+#include "lrp/ops/metrics.h"
+#include "lrp/train/preview.h"
+
+namespace lrp::train {
+
+StepMethod::StepMethod(const TrainConfig& cfg, const DataSplit& train, Device dev)
+    : cfg_(cfg), mean_(train.mean), stdev_(train.stdev), dev_(dev) {
+    if (cfg.reldrop()) {
+        reldrop_ = std::make_unique<RelDrop>(
+            reldrop_settings(cfg, train.mean, train.stdev, train.channels, train.height, train.width));
+        std::printf("%s\n", describe(reldrop_->settings()).c_str());
+        if (cfg.reldrop_with_erasing)
+            std::printf("random erasing first (p %g, fill %s), then RelDrop on the erased images\n", cfg.erasing_p,
+                        cfg.erasing_fill.c_str());
+    } else if (cfg.augment == "edda") {
+        edda_ = std::make_unique<Edda>(edda_settings(cfg, train.mean, train.stdev, train.channels, train.height,
+                                                     train.width));
+        std::printf("%s\n", describe(edda_->settings()).c_str());
+    }
+}
+
+void StepMethod::start_epoch(const PartialEpoch& from) {
+    auto sum = [&](float v) { return Tensor::from_vector(std::vector<float>{v}, {1}, dev_); };
+    occluded_ = sum(from.occluded_sum);
+    nonfinite_ = sum(from.nonfinite_sum);
+    clean_ = sum(from.clean_correct_sum);
+    salient_ = sum(from.salient_correct_sum);
+    nonsalient_ = sum(from.nonsalient_correct_sum);
+    attributed_ = from.attributed;
+}
+
+StepResult StepMethod::step(nn::Module& model, Optimizer& opt, const Tensor& x, const Tensor& y, Generator& g,
+                            const StepOptions& so) {
+    transformed_ = false;
+    trained_ = x;
+    if (edda_) {
+        EddaStepResult r = edda_train_step(model, opt, *edda_, x, y, so, &trained_);
+        ops::axpy(1.f, r.salient_correct, salient_);
+        ops::axpy(1.f, r.nonsalient_correct, nonsalient_);
+        ops::axpy(1.f, r.nonfinite, nonfinite_);
+        transformed_ = true;
+        return r.step;
+    }
+    if (!reldrop_) return train_step(model, opt, x, y, so);
+    // Whether RelDrop can occlude this batch: the per-batch coin is known on the host beforehand.
+    transformed_ = ops::reldrop_batch_selected(reldrop_->settings().params, x, g);
+    const int64_t n = x.dim(0);
+    if (!status_.defined() || status_.numel() != n) {
+        status_ = Tensor::empty({n}, DType::I32, dev_);
+        applied_code_ = Tensor::from_vector(std::vector<int32_t>(n, kernels::kRelDropApplied), {n}, dev_);
+        nonfinite_code_ = Tensor::from_vector(std::vector<int32_t>(n, kernels::kRelDropNonFinite), {n}, dev_);
+    }
+    if (cfg_.log_clean_accuracy) ops::axpy(1.f, clean_batch_correct(model, x, y), clean_);
+    StepResult r = reldrop_train_step(model, opt, *reldrop_, x, y, g, so, &trained_, status_);
+    if (attributed_ >= 0) attributed_ += reldrop_->last_attributed();
+    Tensor c = Tensor::empty({1}, DType::F32, dev_);
+    ops::count_equal(status_, applied_code_, c);
+    ops::axpy(1.f, c, occluded_);
+    ops::count_equal(status_, nonfinite_code_, c);
+    ops::axpy(1.f, c, nonfinite_);
+    return r;
+}
+
+void StepMethod::save(PartialEpoch& q) const {
+    auto host = [](const Tensor& t) { return t.to_vector<float>()[0]; };
+    q.occluded_sum = host(occluded_);
+    q.nonfinite_sum = host(nonfinite_);
+    q.clean_correct_sum = host(clean_);
+    q.salient_correct_sum = host(salient_);
+    q.nonsalient_correct_sum = host(nonsalient_);
+    q.attributed = attributed_;
+}
+
+void StepMethod::add_metrics(nlohmann::json& row, int64_t epoch, double images) const {
+    if (!reldrop_ && !edda_) return;
+    const double nonfinite = nonfinite_.to_vector<float>()[0];
+    if (reldrop_) {
+        row["reldrop_occluded_fraction"] = occluded_.to_vector<float>()[0] / images;
+        if (attributed_ >= 0) row["reldrop_attributed_fraction"] = static_cast<double>(attributed_) / images;
+        row["reldrop_nonfinite_maps"] = nonfinite;
+        if (cfg_.log_clean_accuracy) row["train_clean_acc"] = clean_.to_vector<float>()[0] / images;
+    } else {
+        row["edda_salient_acc"] = salient_.to_vector<float>()[0] / images;
+        row["edda_nonsalient_acc"] = nonsalient_.to_vector<float>()[0] / images;
+        row["edda_nonfinite_maps"] = nonfinite;
+    }
+    if (nonfinite > 0)
+        log_warn("epoch ", epoch, ": ", nonfinite, " relevance maps held NaN or Inf; those images were not occluded",
+                 edda_ ? " (their copies weighed 0)" : "");
+}
+
+bool StepMethod::save_preview(const std::filesystem::path& out, const Tensor& clean, int64_t step_number) const {
+    if (reldrop_ && !transformed_) return false;
+    const std::filesystem::path png = out / "first_batch.png";
+    if (edda_) {  // up to 8 images of each part, one part per row of the grid
+        const int64_t n = clean.dim(0), m = std::min<int64_t>(n, 8);
+        std::vector<int64_t> d = trained_.shape().dims();
+        d[0] = 3 * m;
+        Tensor rows = Tensor::empty(Shape(d), DType::F32, trained_.device());
+        for (int part = 0; part < 3; ++part)
+            rows.slice(part * m, (part + 1) * m).copy_from(trained_.slice(part * n, part * n + m));
+        save_batch_grid(png.string(), rows, mean_, stdev_, static_cast<int>(3 * m), static_cast<int>(m));
+        std::printf("first EDDA batch (%lld clean images, then with the most relevant window filled, then the least) "
+                    "saved: %s\n", (long long)m, png.string().c_str());
+        return true;
+    }
+    save_batch_grid(png.string(), trained_, mean_, stdev_);
+    if (reldrop_) {
+        save_batch_grid((out / "first_batch_clean.png").string(), clean, mean_, stdev_);
+        int64_t hit = 0;
+        for (int32_t v : status_.to_vector<int32_t>()) hit += v == kernels::kRelDropApplied;
+        std::printf("first RelDrop batch (step %lld, %lld of %lld images occluded) saved: %s\n", (long long)step_number,
+                    (long long)hit, (long long)clean.dim(0), png.string().c_str());
+    } else if (cfg_.augment == "random-erasing") {
+        std::printf("first training batch as trained on: %s\n", png.string().c_str());
+    }
+    return true;
+}
+
+}  // namespace lrp::train

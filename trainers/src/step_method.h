@@ -1,0 +1,52 @@
+// The input method of a run's training steps (internal to lrp_trainers): the plain step (none, random-erasing,
+// whose erasing happens in the loader), RelDrop or EDDA; each method's device-side counters summed over the
+// epoch (kept in mid-epoch checkpoints), its epoch metrics and the first-batch preview.
+#pragma once
+#include <filesystem>
+#include <memory>
+
+#include <nlohmann/json.hpp>
+
+#include "lrp/train/checkpoint.h"
+#include "lrp/train/config.h"
+#include "lrp/train/data_source.h"
+#include "lrp/train/edda_step.h"
+#include "lrp/train/reldrop_step.h"
+
+namespace lrp::train {
+
+class StepMethod {
+public:
+    // Builds RelDrop or EDDA for the training split's images (validated now) and prints what it does.
+    StepMethod(const TrainConfig& cfg, const DataSplit& train, Device dev);
+
+    // An epoch's sums start from a mid-epoch checkpoint's (or zero).
+    void start_epoch(const PartialEpoch& from);
+    // One training step on a batch; g feeds RelDrop's draws. loss: the step's loss; correct: of the clean rows.
+    StepResult step(nn::Module& model, Optimizer& opt, const Tensor& x, const Tensor& y, Generator& g,
+                    const StepOptions& so);
+    // Into a mid-epoch checkpoint (a host read per sum).
+    void save(PartialEpoch& q) const;
+    // The method's metrics of the epoch just finished (`images` trained on); warns about non-finite maps.
+    void add_metrics(nlohmann::json& row, int64_t epoch, double images) const;
+    // After step(): when the last step trained on what the method made of the batch (RelDrop: a batch its coin
+    // selected), writes <out>/first_batch.png (plus the clean batch or the parts, as the method has them) and
+    // returns true; step_number counts from 1 within the epoch.
+    bool save_preview(const std::filesystem::path& out, const Tensor& clean, int64_t step_number) const;
+
+private:
+    const TrainConfig& cfg_;
+    std::vector<float> mean_, stdev_;
+    Device dev_;
+    std::unique_ptr<RelDrop> reldrop_;
+    std::unique_ptr<Edda> edda_;
+    // per-epoch device sums
+    Tensor occluded_, nonfinite_, clean_, salient_, nonsalient_;
+    int64_t attributed_ = 0;  // -1: unknown (a checkpoint from before it was counted)
+    // the last step
+    Tensor status_, applied_code_, nonfinite_code_;  // RelDrop's per-sample outcome and the codes it is counted by
+    Tensor trained_;                                 // the batch the last step trained on
+    bool transformed_ = false;                       // whether the method changed that batch
+};
+
+}  // namespace lrp::train
