@@ -1,7 +1,9 @@
 // occlusion_curves on a tiny ResNet trained briefly on synthetic data: curve structure, fraction 0 equal to
 // evaluate(), AUC = the trapezoid of the returned curve, one point recomputed by hand, determinism, repeated
-// m values, non-finite maps, option checks; and the CUDA run against the CPU (skips without a device).
+// m values, non-finite maps, option checks; and the CUDA run against the CPU (skips without a device). EDDA's
+// faithfulness proxy on the same model: recomputed by hand, clean accuracy equal to evaluate(), non-finite maps.
 #include "lrp/train/occlusion.h"
+#include "lrp/train/faithfulness.h"
 
 #include <cmath>
 
@@ -181,6 +183,72 @@ TEST(OcclusionCurvesCpu, NonFiniteMapsAreCounted) {
     const OcclusionResult r = occlusion_curves(*fixture().model, src, options(2));
     EXPECT_EQ(r.nonfinite_maps, 1);
     EXPECT_EQ(r.samples, 8);
+}
+
+namespace {
+EddaSettings faith_settings() {
+    EddaSettings s;
+    s.patch = 4;
+    s.fill = {0.f};
+    return s;  // composite reldrop: needs no dataset statistics
+}
+}  // namespace
+
+// The proxy recomputed from Edda::augment, an eval forward and a softmax in double on the host.
+TEST(FaithfulnessCpu, MatchesHandPipelineAndEvaluate) {
+    Fixture& f = fixture();
+    DeviceLoader loader = f.loader();
+    const EvalResult ev = evaluate(*f.model, loader, kClasses);
+    const FaithfulnessResult r = faithfulness(*f.model, loader, faith_settings());
+    EXPECT_EQ(r.samples, 40);
+    EXPECT_EQ(r.nonfinite_maps, 0);
+    EXPECT_DOUBLE_EQ(r.acc_clean, ev.top1);
+    Edda edda(faith_settings());
+    double drop_sal = 0, drop_non = 0, beats = 0, acc_sal = 0;
+    loader.start_epoch(0, 0);
+    for (int64_t b = 0; b < loader.batches_per_epoch(); ++b) {
+        const BatchSource::Batch batch = loader.batch(b);
+        const int64_t n = batch.x.dim(0);
+        const Tensor X = edda.augment(*f.model, batch.x, batch.y);
+        f.model->eval();
+        const std::vector<float> lg = f.model->forward(X).to_vector<float>();
+        f.model->clear_saved();
+        const std::vector<int32_t> y = batch.y.to_vector<int32_t>();
+        auto prob = [&](int64_t row, int32_t k, int32_t* arg) {
+            double z = 0;
+            *arg = 0;
+            for (int c = 0; c < kClasses; ++c) {
+                z += std::exp(double(lg[row * kClasses + c]));
+                if (lg[row * kClasses + c] > lg[row * kClasses + *arg]) *arg = c;
+            }
+            return std::exp(double(lg[row * kClasses + k])) / z;
+        };
+        for (int64_t i = 0; i < n; ++i) {
+            int32_t a0, a1, a2;
+            const double pc = prob(i, y[i], &a0), ps = prob(n + i, y[i], &a1), pn = prob(2 * n + i, y[i], &a2);
+            drop_sal += pc - ps;
+            drop_non += std::fabs(pc - pn);
+            beats += (pc - ps) > std::fabs(pc - pn);
+            acc_sal += a1 == y[i];
+        }
+    }
+    EXPECT_NEAR(r.mean_drop_salient, drop_sal / 40, 1e-6);
+    EXPECT_NEAR(r.mean_abs_drop_nonsalient, drop_non / 40, 1e-6);
+    EXPECT_DOUBLE_EQ(r.share_salient_beats_nonsalient, beats / 40);
+    EXPECT_DOUBLE_EQ(r.acc_salient, acc_sal / 40);
+    EXPECT_GT(r.mean_drop_salient, 0.0) << "filling the most relevant window should cost the label some probability";
+    const nlohmann::json j = to_json(r);
+    for (const char* key : {"mean_drop_salient", "mean_abs_drop_nonsalient", "share_salient_beats_nonsalient",
+                            "acc_clean", "acc_salient", "acc_nonsalient", "patch", "composite", "samples"})
+        EXPECT_TRUE(j.contains(key)) << key;
+}
+
+TEST(FaithfulnessCpu, NonFiniteMapsAreLeftOutAndCounted) {
+    NanSource src(fixture().test);
+    const FaithfulnessResult r = faithfulness(*fixture().model, src, faith_settings());
+    EXPECT_EQ(r.nonfinite_maps, 1);
+    EXPECT_EQ(r.samples, 8);
+    EXPECT_TRUE(std::isfinite(r.mean_drop_salient));
 }
 
 TEST(OcclusionOptionsCpu, DefaultsAndErrorsNameTheValue) {

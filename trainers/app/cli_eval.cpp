@@ -1,11 +1,13 @@
 // `lrpcu eval`: top-1/top-5 and per-class accuracy of an lrpcu checkpoint, or of PyTorch weights
 // (safetensors state_dict + --arch), on a dataset split (resident, or an image folder streamed with
-// --stream); --json prints one machine-readable object. --occlusion adds the occlusion curves (cli_occlusion.h).
+// --stream); --json prints one machine-readable object. --occlusion adds the occlusion curves (cli_occlusion.h),
+// --faithfulness EDDA's faithfulness proxy (cli_faithfulness.h).
 #include <cmath>
 #include <filesystem>
 #include <tuple>
 
 #include "cli.h"
+#include "cli_faithfulness.h"
 #include "cli_occlusion.h"
 #include "lrp/data/dataset.h"
 #include "lrp/nn/models.h"
@@ -41,6 +43,8 @@ int run_eval(const std::vector<std::string>& args) {
     app.add_flag("--json", json, "print the result as JSON");
     OcclusionCli occlusion;
     add_occlusion_flags(app, occlusion);
+    FaithfulnessCli faith;
+    add_faithfulness_flags(app, faith);
     if (int rc = parse_args(app, args); rc >= 0) return rc;
     LRP_CHECK(split == "test" || split == "train" || split == "val", "--split must be test, train or val (got '", split,
               "')");
@@ -94,6 +98,7 @@ int run_eval(const std::vector<std::string>& args) {
     }
     if (!json && ds.streaming) std::printf("%s\n", ds.summary.c_str());
     if (occlusion.enabled) check_occlusion(app, occlusion, ds, weights);
+    if (faith.enabled) check_faithfulness(app, faith, ds);
     nn::ModelSpec spec;
     spec.arch = arch;
     spec.num_classes = ds.num_classes;
@@ -126,6 +131,7 @@ int run_eval(const std::vector<std::string>& args) {
         for (double a : r.per_class) pc.push_back(std::isnan(a) ? nlohmann::json(nullptr) : nlohmann::json(a));
         j["per_class"] = pc;
         if (occlusion.enabled) j["occlusion"] = run_occlusion(occlusion, *model, ds, context, true);
+        if (faith.enabled) j["faithfulness"] = run_faithfulness(faith, *model, ds, true);
         std::printf("%s\n", j.dump(2).c_str());
         return 0;
     }
@@ -137,6 +143,7 @@ int run_eval(const std::vector<std::string>& args) {
         else std::printf("  class %2zu %-16s %6.2f%%\n", k, name.c_str(), 100 * r.per_class[k]);
     }
     if (occlusion.enabled) run_occlusion(occlusion, *model, ds, context, false);
+    if (faith.enabled) run_faithfulness(faith, *model, ds, false);
     return 0;
 }
 

@@ -1,0 +1,37 @@
+// EDDA's faithfulness proxy (`lrpcu eval --faithfulness`; isnet-edda.md B.4, an lrpcu proxy, not the paper's
+// metric): per test image, the drop of the label's softmax probability when the most relevant window is filled
+// (should be large) and when the least relevant one is (should be small), with the windows EDDA trains with.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "lrp/nn/module.h"
+#include "lrp/train/edda_step.h"
+#include "lrp/train/loader.h"
+
+namespace lrp::train {
+
+struct FaithfulnessResult {
+    std::string composite, reduce, fill;
+    int patch = 0;
+    int64_t samples = 0;
+    int64_t nonfinite_maps = 0;  // images whose map held NaN or Inf: left out of every figure below
+    double mean_p_clean = 0;     // mean softmax probability of the label on the clean images
+    double mean_drop_salient = 0;         // mean of p(x) - p(x_sal)
+    double mean_abs_drop_nonsalient = 0;  // mean of |p(x) - p(x_non)|
+    double share_salient_beats_nonsalient = 0;  // share of images with p(x) - p(x_sal) > |p(x) - p(x_non)|
+    double acc_clean = 0, acc_salient = 0, acc_nonsalient = 0;  // top-1 on each version
+    double seconds = 0;
+};
+
+// Runs the model (eval mode) over the loader: per batch Edda::augment (attribution of the label with the
+// settings' composite, the windows, the fills; the loss parts of the settings are not used), one eval forward
+// over the 3N rows and the per-row label probabilities read back. Throws when no image has a finite map.
+FaithfulnessResult faithfulness(nn::Module& model, BatchSource& loader, const EddaSettings& s);
+
+nlohmann::json to_json(const FaithfulnessResult& r);
+
+}  // namespace lrp::train

@@ -1,0 +1,97 @@
+// EDDA's faithfulness proxy over a split: the windows of Edda::augment, one eval forward per batch, the label's
+// probability on each version read back per batch, and the means of the drops.
+#include "lrp/train/faithfulness.h"
+
+#include <chrono>
+#include <cmath>
+
+#include "lrp/nvtx.h"
+#include "lrp/ops/loss.h"
+#include "lrp/ops/reduce.h"
+
+namespace lrp::train {
+
+FaithfulnessResult faithfulness(nn::Module& model, BatchSource& loader, const EddaSettings& s) {
+    LRP_NVTX_RANGE("faithfulness");
+    const auto t0 = std::chrono::steady_clock::now();
+    Edda edda(s);
+    const bool was_training = model.training();
+    model.eval();
+    FaithfulnessResult r;
+    r.composite = s.composite;
+    r.reduce = ops::edda_reduce_name(s.reduce);
+    r.patch = s.patch;
+    double p_clean = 0, drop_sal = 0, drop_non = 0, beats = 0, acc[3] = {0, 0, 0};
+    int64_t used = 0;
+    try {
+        loader.start_epoch(0, 0);
+        for (int64_t b = 0; b < loader.batches_per_epoch(); ++b) {
+            const BatchSource::Batch batch = loader.batch(b);
+            const int64_t n = batch.x.dim(0);
+            Tensor valid;
+            const Tensor X = edda.augment(model, batch.x, batch.y, nullptr, &valid);
+            const Tensor logits = model.forward(X);
+            model.clear_saved();
+            Tensor loss = Tensor::empty(Shape{3 * n}, DType::F32, logits.device());
+            Tensor pred = Tensor::empty(Shape{3 * n}, DType::I32, logits.device());
+            for (int part = 0; part < 3; ++part)
+                ops::softmax_xent(logits.slice(part * n, (part + 1) * n), batch.y, 0.f, 1.f,
+                                  loss.slice(part * n, (part + 1) * n), Tensor());
+            ops::argmax_rows(logits, pred);
+            const std::vector<float> l = loss.to_vector<float>(), ok = valid.to_vector<float>();
+            const std::vector<int32_t> pr = pred.to_vector<int32_t>(), y = batch.y.to_vector<int32_t>();
+            for (int64_t i = 0; i < n; ++i) {
+                ++r.samples;
+                if (ok[i] == 0.f) {
+                    ++r.nonfinite_maps;
+                    continue;
+                }
+                // p_y = exp(-CE): exact up to the float rounding of the loss
+                const double pc = std::exp(-double(l[i])), ps = std::exp(-double(l[n + i])),
+                             pn = std::exp(-double(l[2 * n + i]));
+                p_clean += pc;
+                drop_sal += pc - ps;
+                drop_non += std::fabs(pc - pn);
+                beats += (pc - ps) > std::fabs(pc - pn);
+                for (int part = 0; part < 3; ++part) acc[part] += pr[part * n + i] == y[i];
+                ++used;
+            }
+        }
+    } catch (...) {
+        model.clear_saved();
+        model.train(was_training);
+        throw;
+    }
+    model.train(was_training);
+    LRP_CHECK(used > 0, "faithfulness: none of the ", r.samples, " images has a finite relevance map (the weights ",
+              "or inputs hold NaN or Inf)");
+    r.mean_p_clean = p_clean / used;
+    r.mean_drop_salient = drop_sal / used;
+    r.mean_abs_drop_nonsalient = drop_non / used;
+    r.share_salient_beats_nonsalient = beats / used;
+    r.acc_clean = acc[0] / used;
+    r.acc_salient = acc[1] / used;
+    r.acc_nonsalient = acc[2] / used;
+    r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    return r;
+}
+
+nlohmann::json to_json(const FaithfulnessResult& r) {
+    return {{"proxy", "lrpcu's EDDA proxy (isnet-edda.md B.4), not the paper's metric"},
+            {"composite", r.composite},
+            {"reduce", r.reduce},
+            {"fill", r.fill},
+            {"patch", r.patch},
+            {"samples", r.samples},
+            {"nonfinite_maps", r.nonfinite_maps},
+            {"mean_p_clean", r.mean_p_clean},
+            {"mean_drop_salient", r.mean_drop_salient},
+            {"mean_abs_drop_nonsalient", r.mean_abs_drop_nonsalient},
+            {"share_salient_beats_nonsalient", r.share_salient_beats_nonsalient},
+            {"acc_clean", r.acc_clean},
+            {"acc_salient", r.acc_salient},
+            {"acc_nonsalient", r.acc_nonsalient},
+            {"seconds", r.seconds}};
+}
+
+}  // namespace lrp::train
