@@ -1,5 +1,5 @@
-// Google Benchmark: the RelDrop training step against the plain step (issue #5: a RelDrop step at most
-// 1.8x a baseline step on a GPU). CIFAR ResNet-18 (3x32x32, 10 classes), batch 128 on CUDA; on the CPU
+// Google Benchmark: the RelDrop and EDDA training steps against the plain step (issue #5: a RelDrop step at most
+// 1.8x a baseline step on a GPU; EDDA trains on 3x the batch, docs/edda.md). CIFAR ResNet-18 (3x32x32, 10 classes), batch 128 on CUDA; on the CPU
 // batch 8 (LRP_BENCH_BATCH overrides it). CUDA timed with device events on the stream. The LRP pass on
 // its own is bench_lrp.
 #include <benchmark/benchmark.h>
@@ -14,6 +14,7 @@
 #include "lrp/nn/models.h"
 #include "lrp/ops/elementwise.h"
 #include "lrp/timer.h"
+#include "lrp/train/edda_step.h"
 #include "lrp/train/reldrop_step.h"
 
 namespace {
@@ -22,7 +23,7 @@ using lrp::Device;
 using lrp::Tensor;
 
 // What one timed iteration runs.
-enum class Work { BaselineStep, RelDropStep };
+enum class Work { BaselineStep, RelDropStep, EddaStep };
 
 struct Case {
     const char* name;
@@ -49,10 +50,15 @@ void run(benchmark::State& st, const Case& c, Device dev, int batch) {
         rs.lrp_selected_only = c.selected_only;
         lrp::train::RelDrop reldrop(rs);
         lrp::Generator rg(2);
+        lrp::train::EddaSettings es;  // the defaults of --augment edda on CIFAR: 8 x 8 windows, fill 0
+        es.patch = 8;
+        es.fill = {0.f};
+        lrp::train::Edda edda(es);
         auto once = [&] {
             switch (c.work) {
                 case Work::BaselineStep: lrp::train::train_step(*model, opt, x, y); break;
                 case Work::RelDropStep: lrp::train::reldrop_train_step(*model, opt, reldrop, x, y, rg); break;
+                case Work::EddaStep: lrp::train::edda_train_step(*model, opt, edda, x, y); break;
             }
         };
         // Selected-only: the attribution's batch size varies per step, and each new size plans its convolutions
@@ -72,6 +78,7 @@ void register_all() {
         {"reldrop_block_ref_step", Work::RelDropStep, "block", 0.5f},  // reference: per-batch coin, p 0.5
         {"reldrop_pixel_step", Work::RelDropStep, "pixel", 0.3f},      // pixel: LRP on every batch
         {"reldrop_pixel_selected_step", Work::RelDropStep, "pixel", 0.3f, true},  // LRP on ~30% of each batch
+        {"edda_step", Work::EddaStep, "block", 0.f},  // LRP on the batch, then a train step on 3x its rows
     };
     for (const Case& c : cases) {
         const std::string n = std::string("BM_resnet18_") + c.name + "_cuda/batch:128";
