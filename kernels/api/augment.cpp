@@ -9,22 +9,14 @@
 #include "lrp/kernels/augment_sampler.h"
 #include "lrp/kernels/ops.h"
 #include "lrp/nvtx.h"
+#include "image_checks.h"
 
 namespace lrp::ops {
 
 namespace {
 constexpr int64_t kIntMax = std::numeric_limits<int>::max();
 
-// Checks x is [N, C, H, W] with 1 <= C <= 4 and sizes that fit the kernels' int arithmetic.
-void check_nchw(const char* op, const char* arg, const Tensor& x) {
-    check_ndim(op, arg, x, 4);
-    const int64_t C = x.dim(1), H = x.dim(2), W = x.dim(3);
-    LRP_CHECK(C >= 1 && C <= 4, op, ": ", arg, " has ", C, " channels (shape ", x.shape().str(),
-              "), expected 1 to 4");
-    LRP_CHECK(H >= 1 && W >= 1, op, ": ", arg, " has an empty image (shape ", x.shape().str(), ")");
-    LRP_CHECK(x.dim(0) <= kIntMax && C * H * W <= kIntMax, op, ": ", arg, " is too large (shape ",
-              x.shape().str(), ")");
-}
+using detail::check_nchw;
 }  // namespace
 
 void augment_batch(const Tensor& images, const Tensor& indices, int pad, bool flip, const std::vector<float>& mean,

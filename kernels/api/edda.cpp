@@ -8,6 +8,7 @@
 #include "lrp/context.h"
 #include "lrp/kernels/ops.h"
 #include "lrp/nvtx.h"
+#include "image_checks.h"
 
 namespace lrp::ops {
 
@@ -71,28 +72,20 @@ void fill_windows(const Tensor& x, const Tensor& pos, int patch, const std::vect
     const char* op = "fill_windows";
     check_defined(op, "x", x);
     check_dtype(op, "x", x, DType::F32);
-    check_ndim(op, "x", x, 4);
+    detail::check_nchw(op, "x", x);
     const int64_t N = x.dim(0), C = x.dim(1), H = x.dim(2), W = x.dim(3);
-    LRP_CHECK(C >= 1 && C <= 4, op, ": x has ", C, " channels (shape ", x.shape().str(), "), expected 1 to 4");
-    LRP_CHECK(N <= std::numeric_limits<int>::max() && C * H * W <= std::numeric_limits<int>::max(), op,
-              ": x is too large (shape ", x.shape().str(), ")");
     check_window(op, H, W, patch);
     check_defined(op, "pos", pos);
     check_dtype(op, "pos", pos, DType::I32);
     check_shape(op, "pos", pos, Shape{N});
     check_device(op, "pos", pos, x.device());
-    LRP_CHECK(fill.size() == static_cast<size_t>(C) || fill.size() == 1, op, ": fill has ", fill.size(),
-              " values, expected C = ", C, " or 1");
     kernels::WindowFillDesc d;
+    detail::fill_values(op, fill, C, d.fill);
     d.N = static_cast<int>(N);
     d.C = static_cast<int>(C);
     d.H = static_cast<int>(H);
     d.W = static_cast<int>(W);
     d.patch = patch;
-    for (int64_t c = 0; c < C; ++c) {
-        d.fill[c] = fill.size() == 1 ? fill[0] : fill[c];
-        LRP_CHECK(std::isfinite(d.fill[c]), op, ": fill[", c, "] = ", d.fill[c], " is not finite");
-    }
     if (N == 0) return;
     if (x.device().is_cpu()) {
         const int64_t windows = (H - patch + 1) * (W - patch + 1);

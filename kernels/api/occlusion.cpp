@@ -10,6 +10,7 @@
 #include "lrp/kernels/ops.h"
 #include "lrp/nvtx.h"
 #include "lrp/ops/pool.h"
+#include "image_checks.h"
 
 namespace lrp::ops {
 
@@ -60,11 +61,8 @@ void occlude_patches(const Tensor& x, const Tensor& order, int m, int patch, con
     const char* op = "occlude_patches";
     check_defined(op, "x", x);
     check_dtype(op, "x", x, DType::F32);
-    check_ndim(op, "x", x, 4);
+    detail::check_nchw(op, "x", x);
     const int64_t N = x.dim(0), C = x.dim(1), H = x.dim(2), W = x.dim(3);
-    LRP_CHECK(C >= 1 && C <= 4, op, ": x has ", C, " channels (shape ", x.shape().str(), "), expected 1 to 4");
-    LRP_CHECK(N <= std::numeric_limits<int>::max() && C * H * W <= std::numeric_limits<int>::max(), op,
-              ": x is too large (shape ", x.shape().str(), ")");
     const PatchGrid g = patch_grid(H, W, patch);
     check_defined(op, "order", order);
     check_dtype(op, "order", order, DType::I32);
@@ -72,19 +70,14 @@ void occlude_patches(const Tensor& x, const Tensor& order, int m, int patch, con
     check_device(op, "order", order, x.device());
     LRP_CHECK(m >= 0 && m <= g.P(), op, ": m must be in [0, P] = [0, ", g.P(), "] (", g.ph, " x ", g.pw,
               " patches of ", patch, " px), got ", m);
-    LRP_CHECK(fill.size() == static_cast<size_t>(C) || fill.size() == 1, op, ": fill has ", fill.size(),
-              " values, expected C = ", C, " or 1");
     kernels::OcclusionDesc d;
+    detail::fill_values(op, fill, C, d.fill);
     d.N = static_cast<int>(N);
     d.C = static_cast<int>(C);
     d.H = static_cast<int>(H);
     d.W = static_cast<int>(W);
     d.patch = patch;
     d.m = m;
-    for (int64_t c = 0; c < C; ++c) {
-        d.fill[c] = fill.size() == 1 ? fill[0] : fill[c];
-        LRP_CHECK(std::isfinite(d.fill[c]), op, ": fill[", c, "] = ", d.fill[c], " is not finite");
-    }
     if (N == 0 || m == 0) return;
     if (x.device().is_cpu()) {
         const int32_t* o = order.data<int32_t>();
