@@ -169,6 +169,7 @@ TEST(EddaCuda, SelectMatchesCpuOnPoisonedGuardedOutputs) {
         for (auto red : {ops::EddaReduce::Sum, ops::EddaReduce::Abs, ops::EddaReduce::Relu}) {
             std::vector<float> r = random_vec(size_t(k.N) * k.C * k.H * k.W, 90 + k.W + k.patch, -1.f, 1.f);
             if (k.N > 1) r[size_t(k.C) * k.H * k.W + 3] = std::nanf("");  // sample 1 non-finite
+            if (k.N > 2) r[size_t(2) * k.C * k.H * k.W + 5] = -INFINITY;  // sample 2 too (relu would hide it)
             kernels::EddaSelectDesc d;
             d.N = k.N, d.C = k.C, d.H = k.H, d.W = k.W, d.patch = k.patch, d.reduce = red;
             std::vector<int32_t> ref(size_t(2 * k.N));
@@ -182,6 +183,31 @@ TEST(EddaCuda, SelectMatchesCpuOnPoisonedGuardedOutputs) {
             EXPECT_TRUE(bits_equal(valid.read(), ref_valid));
             EXPECT_EQ(pos.read(), ref) << k.H << "x" << k.W << " C " << k.C << " patch " << k.patch << " "
                                        << ops::edda_reduce_name(red);
+        }
+}
+
+// Exact ties (a constant map, two planted equal blocks, and more windows than a block has threads) are where
+// the CUDA reduction's order could split from the CPU's scan: both must take the lower index.
+TEST(EddaCuda, TiesGoToTheLowerIndexAsOnTheCpu) {
+    LRP_SKIP_WITHOUT_CUDA();
+    const Device dev = Device::cuda(0);
+    struct Tie {
+        int H, W, patch;
+        std::vector<float> map;
+    };
+    std::vector<Tie> ties;
+    ties.push_back({28, 28, 1, std::vector<float>(28 * 28, 0.25f)});  // 784 windows > 256 threads, all equal
+    ties.push_back({10, 12, 3, std::vector<float>(120, 0.01f)});
+    for (int y = 0; y < 3; ++y)
+        for (int x = 0; x < 3; ++x) ties.back().map[size_t(4 + y) * 12 + 6 + x] = ties.back().map[size_t(6 + y) * 12 + x] = 2.f;
+    ties.back().map[2 * 12 + 5] = -0.08f;  // zero-sum windows, nine of them
+    ties.push_back({32, 32, 8, std::vector<float>(32 * 32, -1.f)});  // negative and equal everywhere
+    for (const Tie& t : ties)
+        for (auto red : {ops::EddaReduce::Sum, ops::EddaReduce::Abs, ops::EddaReduce::Relu}) {
+            const Tensor r = Tensor::from_vector(t.map, Shape{1, 1, t.H, t.W});
+            const std::vector<int32_t> want = ops::edda_select(r, t.patch, red).to_vector<int32_t>();
+            EXPECT_EQ(ops::edda_select(r.to(dev), t.patch, red).to_vector<int32_t>(), want)
+                << t.H << "x" << t.W << " patch " << t.patch << " " << ops::edda_reduce_name(red);
         }
 }
 

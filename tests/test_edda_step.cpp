@@ -102,6 +102,40 @@ TEST(EddaStepCpu, LossIsTheWeightedMeanOfThePartsCrossEntropies) {
     EXPECT_EQ(r.nonfinite.to_vector<float>()[0], 0.f);
 }
 
+// edda_loss on given logits, with one sample's copies left out (valid 0): the loss and every gradient entry
+// against (w_part / (N * sum w)) * valid * (softmax - target), computed in double.
+TEST(EddaStepCpu, LossAndGradientMatchTheFormulaWithACopyLeftOut) {
+    const int N = 4, K = 3;
+    EddaSettings s = edda_settings();
+    s.w_clean = 0.5f, s.w_salient = 2.f, s.w_nonsalient = 1.f;
+    s.salient_smoothing = 0.6f;
+    const std::vector<float> lg = random_vec(size_t(3) * N * K, 17, -3.f, 3.f);
+    const std::vector<int32_t> y = {2, 0, 1, 2};
+    const std::vector<float> valid = {1.f, 0.f, 1.f, 1.f};
+    Tensor dl = Tensor::empty(Shape{3 * N, K});
+    const float loss = train::edda_loss(Tensor::from_vector(lg, Shape{3 * N, K}), Tensor::from_vector(y, Shape{N}),
+                                        Tensor::from_vector(valid, Shape{N}), s, 0.1f, dl)
+                           .to_vector<float>()[0];
+    const std::vector<float> g = dl.to_vector<float>();
+    const double w[3] = {0.5, 2, 1}, sm[3] = {0.1, 0.6, 0.1}, denom = N * 3.5;
+    double want = 0;
+    for (int part = 0; part < 3; ++part)
+        for (int i = 0; i < N; ++i) {
+            const size_t row = size_t(part) * N + i;
+            const double keep = part == 0 ? 1.0 : valid[i];
+            double z = 0;
+            for (int k = 0; k < K; ++k) z += std::exp(double(lg[row * K + k]));
+            for (int k = 0; k < K; ++k) {
+                const double p = std::exp(double(lg[row * K + k])) / z, t = (k == y[i] ? 1 - sm[part] : 0) + sm[part] / K;
+                want -= keep * w[part] * t * std::log(p) / denom;
+                EXPECT_NEAR(g[row * K + k], keep * w[part] / denom * (p - t), 1e-6) << "part " << part << " row " << i;
+            }
+        }
+    EXPECT_NEAR(loss, want, 1e-5 * std::fabs(want));
+    for (int part = 1; part < 3; ++part)
+        for (int k = 0; k < K; ++k) EXPECT_EQ(g[(size_t(part) * N + 1) * K + k], 0.f) << "a left-out copy has a gradient";
+}
+
 // Copies weighted 0 contribute nothing: on a model without BatchNorm (whose batch statistics would see them) the
 // step updates the weights as the plain step on the clean rows does, up to the rounding of larger GEMMs.
 TEST(EddaStepCpu, CopiesWeightedZeroLeaveThePlainStep) {

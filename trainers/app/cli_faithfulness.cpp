@@ -40,9 +40,9 @@ void check_faithfulness(const CLI::App& app, FaithfulnessCli& f, const train::Da
     }
     try {
         s.fill = ops::reldrop_fill(f.fill, ds.mean, ds.stdev);
-    } catch (const Error&) {
+    } catch (const Error& e) {
         LRP_THROW("--faithfulness-fill: unknown or malformed fill '", f.fill, "' (known: mean, reference, raw:<v>, ",
-                  "normalized:<v>)");
+                  "normalized:<v>): ", e.what());
     }
     LRP_CHECK(ds.channels <= 4, "--faithfulness: images of ", ds.channels, " channels (1 to 4 supported)");
     s.composite = f.composite.composite;
@@ -50,7 +50,11 @@ void check_faithfulness(const CLI::App& app, FaithfulnessCli& f, const train::Da
     const explain::CompositeOptions d = train::dataset_composite_options(ds.mean, ds.stdev);
     if (!s.composite_options.low) s.composite_options.low = d.low;  // ZBox bounds: the raw range, normalised
     if (!s.composite_options.high) s.composite_options.high = d.high;
-    train::Edda check(s);  // an unknown composite fails now, before the evaluation
+    try {
+        train::Edda check(s);  // an unknown composite fails now, before the evaluation
+    } catch (const Error& e) {
+        LRP_THROW("--faithfulness-composite ", s.composite, ": ", e.what());
+    }
 }
 
 nlohmann::json run_faithfulness(const FaithfulnessCli& f, nn::Module& model, train::DataSplit& ds, bool quiet) {

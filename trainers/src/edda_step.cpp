@@ -69,28 +69,16 @@ Tensor Edda::augment(nn::Module& model, const Tensor& x, const Tensor& labels, T
     return out;
 }
 
-EddaStepResult edda_train_step(nn::Module& model, Optimizer& opt, Edda& edda, const Tensor& x, const Tensor& labels,
-                               const StepOptions& o, Tensor* trained_input) {
-    LRP_NVTX_RANGE("edda_step");
-    const EddaSettings& s = edda.settings();
-    const int64_t N = x.dim(0);
-    LRP_CHECK(N > 0, "EDDA: empty batch");
-    Tensor valid;
-    const Tensor X = edda.augment(model, x, labels, nullptr, &valid);
-    if (trained_input) *trained_input = X;
-    model.train(true);
-    model.zero_grad();
-    EddaStepResult r;
-    r.step.logits = model.forward(X);
-    const Tensor& logits = r.step.logits;
-    const int64_t K = logits.dim(1);
-    Tensor dlogits = Tensor::empty(logits.shape(), DType::F32, logits.device());
+Tensor edda_loss(const Tensor& logits, const Tensor& labels, const Tensor& valid, const EddaSettings& s,
+                 float label_smoothing, const Tensor& dlogits) {
+    LRP_CHECK(logits.ndim() == 2 && logits.dim(0) % 3 == 0 && logits.dim(0) > 0, "EDDA: logits have shape ",
+              logits.shape().str(), ", expected [3N, K]");
+    const int64_t N = logits.dim(0) / 3, K = logits.dim(1);
     Tensor per_row = Tensor::empty(Shape{3 * N}, DType::F32, logits.device());
     const double denom = static_cast<double>(N) * (static_cast<double>(s.w_clean) + s.w_salient + s.w_nonsalient);
     const float weights[3] = {s.w_clean, s.w_salient, s.w_nonsalient};
-    const float smoothing[3] = {o.label_smoothing, s.salient_smoothing, o.label_smoothing};
-    r.step.loss = ops::full(Shape{1}, 0.f, logits.device());
-    Tensor correct[3];
+    const float smoothing[3] = {label_smoothing, s.salient_smoothing, label_smoothing};
+    Tensor total = ops::full(Shape{1}, 0.f, logits.device());
     for (int part = 0; part < 3; ++part) {
         const Tensor lg = logits.slice(part * N, (part + 1) * N), dl = dlogits.slice(part * N, (part + 1) * N);
         const Tensor loss = per_row.slice(part * N, (part + 1) * N);
@@ -100,13 +88,29 @@ EddaStepResult edda_train_step(nn::Module& model, Optimizer& opt, Edda& edda, co
             const Tensor rows = dl.reshape(Shape{1, N, K});
             ops::channel_affine(rows, valid, Tensor(), rows);
         }
-        ops::axpy(static_cast<float>(weights[part] / denom), ops::reduce_all(ops::ReduceOp::Sum, loss), r.step.loss);
-        correct[part] = count_correct(lg, labels);
+        ops::axpy(static_cast<float>(weights[part] / denom), ops::reduce_all(ops::ReduceOp::Sum, loss), total);
     }
-    r.step.correct = correct[0];
-    r.salient_correct = correct[1];
-    r.nonsalient_correct = correct[2];
-    r.nonfinite = ops::full(Shape{1}, static_cast<float>(N), logits.device());
+    return total;
+}
+
+EddaStepResult edda_train_step(nn::Module& model, Optimizer& opt, Edda& edda, const Tensor& x, const Tensor& labels,
+                               const StepOptions& o, Tensor* trained_input) {
+    LRP_NVTX_RANGE("edda_step");
+    const int64_t N = x.dim(0);
+    LRP_CHECK(N > 0, "EDDA: empty batch");
+    Tensor valid;
+    const Tensor X = edda.augment(model, x, labels, nullptr, &valid);
+    if (trained_input) *trained_input = X;
+    model.train(true);
+    model.zero_grad();
+    EddaStepResult r;
+    r.step.logits = model.forward(X);
+    const Tensor dlogits = Tensor::empty(r.step.logits.shape(), DType::F32, r.step.logits.device());
+    r.step.loss = edda_loss(r.step.logits, labels, valid, edda.settings(), o.label_smoothing, dlogits);
+    r.step.correct = count_correct(r.step.logits.slice(0, N), labels);
+    r.salient_correct = count_correct(r.step.logits.slice(N, 2 * N), labels);
+    r.nonsalient_correct = count_correct(r.step.logits.slice(2 * N, 3 * N), labels);
+    r.nonfinite = ops::full(Shape{1}, static_cast<float>(N), x.device());
     ops::axpy(-1.f, ops::reduce_all(ops::ReduceOp::Sum, valid), r.nonfinite);
     model.backward(dlogits, true);
     if (o.clip_grad_norm > 0.f) clip_grad_norm(model.named_params(), o.clip_grad_norm);
@@ -146,12 +150,16 @@ EddaSettings edda_settings(const TrainConfig& cfg, const std::vector<float>& mea
     s.w_nonsalient = cfg.edda_w_nonsalient;
     try {
         s.fill = ops::reldrop_fill(cfg.edda_fill, mean, stdev);
-    } catch (const Error&) {
+    } catch (const Error& e) {
         LRP_THROW("--edda-fill: unknown or malformed fill '", cfg.edda_fill, "' (known: mean, reference, raw:<v>, ",
-                  "normalized:<v>)");
+                  "normalized:<v>): ", e.what());
     }
     LRP_CHECK(C >= 1 && C <= 4, "EDDA: images of ", C, " channels (1 to 4 supported)");
-    Edda check(s);  // an unknown composite or bad weight fails here, before training starts
+    try {
+        Edda check(s);  // an unknown composite or bad weight fails here, before training starts
+    } catch (const Error& e) {
+        LRP_THROW("--augment edda (--edda-composite ", s.composite, "): ", e.what());
+    }
     return s;
 }
 

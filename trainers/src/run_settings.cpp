@@ -28,7 +28,7 @@ nlohmann::json config_json(const TrainConfig& cfg) {
     return j;
 }
 
-// An empty --reldrop-residual and a zero --reldrop-epsilon stand for the composite's defaults (copy and 1e-3
+// An empty --reldrop-residual and a zero --reldrop-epsilon (or --edda-epsilon) stand for the composite's defaults (copy and 1e-3
 // for reldrop), so naming a default on --resume agrees with leaving it out. A setting recorded before it
 // existed ran as it does with the value below (drop-last: those builds dropped the last partial batch).
 nlohmann::json effective_settings(nlohmann::json j) {
@@ -47,6 +47,8 @@ nlohmann::json effective_settings(nlohmann::json j) {
         if (j.contains("reldrop-residual") && j["reldrop-residual"] == "")
             j["reldrop-residual"] = explain::residual_mode_name(explain::default_residual(comp));
         if (j.contains("reldrop-epsilon") && j["reldrop-epsilon"] == 0) j["reldrop-epsilon"] = explain::default_epsilon(comp);
+        if (j.contains("edda-epsilon") && j["edda-epsilon"] == 0)
+            j["edda-epsilon"] = explain::default_epsilon(j.value("edda-composite", "reldrop"));
     } catch (const Error&) {  // an unknown composite: compared as given (validation names it)
     }
     return j;

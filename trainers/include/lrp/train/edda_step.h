@@ -57,6 +57,14 @@ private:
 EddaStepResult edda_train_step(nn::Module& model, Optimizer& opt, Edda& edda, const Tensor& x, const Tensor& labels,
                                const StepOptions& o = {}, Tensor* trained_input = nullptr);
 
+// The loss of edda_train_step for logits (F32 [3N, K]: clean, salient-occluded, non-salient-occluded rows) and
+// labels (I32 [N]): returns it ([1]) and writes its gradient into dlogits ([3N, K]). valid (F32 [N], 1 or 0)
+// weighs each sample's two copies. The denominator N * (w_clean + w_salient + w_nonsalient) counts every row,
+// also the copies valid leaves out (isnet-edda.md B.3 divides by the weights present; the difference appears
+// only for non-finite maps).
+Tensor edda_loss(const Tensor& logits, const Tensor& labels, const Tensor& valid, const EddaSettings& s,
+                 float label_smoothing, const Tensor& dlogits);
+
 // One line for logs.
 std::string describe(const EddaSettings& s);
 
