@@ -6,6 +6,7 @@
 
 #include "cli.h"
 #include "lrp/data/dataset.h"
+#include "lrp/log.h"
 #include "lrp/nn/json_parse.h"
 #include "lrp/nn/models.h"
 #include "lrp/train/checkpoint.h"
@@ -229,6 +230,13 @@ int run_train(const std::vector<std::string>& args) {
                     "must agree with them, except --epochs, --device, --data-dir and the logging/checkpoint flags)\n",
                     ckpt.c_str(), cfg.epochs, cfg.data_dir.empty() ? "at the dataset's default location"
                                                                    : ("in " + cfg.data_dir).c_str());
+    }
+    // Settings of a method the run does not use are kept (and recorded) but change nothing: say so.
+    for (const std::string& k : given) {
+        const bool edda_key = k.rfind("edda-", 0) == 0, reldrop_key = k.rfind("reldrop-", 0) == 0;
+        if ((edda_key && cfg.augment != "edda") || (reldrop_key && !cfg.reldrop()))
+            log_warn("--", k, " applies to --augment ", edda_key ? "edda" : "reldrop-pixel|block|patch",
+                     "; with --augment ", cfg.augment, " it changes nothing");
     }
     train::TrainSummary s = train::run_training(cfg);
     if (s.stopped) {
