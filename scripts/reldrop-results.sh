@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # RelDrop results on Fashion-MNIST (issue #5): ResNet-18 trained with --augment none, random-erasing,
-# reldrop-block and reldrop-pixel on one schedule per seed, `lrpcu eval --occlusion` on each final
-# checkpoint, and a markdown + JSON table (scripts/reldrop-table.py). Finished runs are kept and reused.
+# reldrop-block and reldrop-pixel on one schedule per seed, `lrpcu eval --occlusion --faithfulness` on each
+# final checkpoint, and a markdown + JSON table (scripts/reldrop-table.py). Finished runs are kept and reused.
 #   scripts/reldrop-results.sh [--protocol gpu|cpu] [--seeds "0 1 2"] [--out DIR] [--phase all|train|eval|table]
 #                              [--data-dir DIR] [--extra "NAME|train flags"]...   (more rows, e.g. "reldrop-block-egb|--augment
 #                              reldrop-block --reldrop-composite epsilon_gamma_box") [--no-base] (only the --extra rows)
@@ -60,7 +60,7 @@ if [[ $phase == all || $phase == eval ]]; then
       d=$out/$a-s$seed
       [[ -f $d/occlusion.json ]] && continue
       echo "reldrop-results: occlusion curves of $d"
-      "$bin" eval --weights "$d/checkpoint.safetensors" --occlusion --occlusion-out "$d" --json "${evalargs[@]}" \
+      "$bin" eval --weights "$d/checkpoint.safetensors" --occlusion --occlusion-out "$d" --faithfulness --json "${evalargs[@]}" \
         > "$d/eval.json" 2> "$d.eval.log" || { tail -20 "$d.eval.log"; exit 1; }
     done
   done

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Markdown table of a scripts/reldrop-results.sh directory: per --augment, final and best test accuracy
 (and, for runs with --val-split, the test accuracy at the best validation epoch), the occlusion AUCs
-(most-relevant-first and random order) and training speed, mean +- sample std over seeds. Also writes
-<dir>/results.json. Standard library only.
+(most-relevant-first and random order), EDDA's faithfulness proxy where eval measured it, and training speed,
+mean +- sample std over seeds. Also writes <dir>/results.json. Standard library only.
 usage: reldrop-table.py DIR PROTOCOL "TRAIN FLAGS" """
 import json
 import os
@@ -21,6 +21,9 @@ RELDROP_DEFAULTS = {"reldrop-composite": "reldrop", "reldrop-fill": "reference",
                     "reldrop-pixel-norm": "signed_minmax", "reldrop-box-clip": "truncate",
                     "reldrop-patch-count": "1", "reldrop-with-erasing": False, "reldrop-lrp-samples": "all",
                     "reldrop-bn-fold": "zennit_0_5_1"}
+EDDA_DEFAULTS = {"edda-patch": 0, "edda-reduce": "sum", "edda-composite": "reldrop", "edda-epsilon": 0,
+                 "edda-target": "label", "edda-salient-target": "uniform", "edda-w-clean": 1, "edda-w-salient": 1,
+                 "edda-w-nonsalient": 1, "edda-fill": "mean"}
 
 
 def fmt(values, scale=1.0, digits=2):
@@ -56,11 +59,22 @@ def main():
             o = o.get("occlusion", o)  # lrpcu eval writes the occlusion object inside the eval record
             r["auc_morf"], r["auc_random"] = o["auc_morf"], o["auc_random"]
             r["occlusion"] = {k: o[k] for k in ("patch", "steps", "composite", "target", "fill", "samples") if k in o}
+        ev = os.path.join(d, "eval.json")
+        if os.path.exists(ev):
+            with open(ev) as f:
+                fa = json.load(f).get("faithfulness")
+            if fa:  # lrpcu eval --faithfulness (EDDA's proxy)
+                r["drop_salient"], r["drop_nonsalient"] = fa["mean_drop_salient"], fa["mean_abs_drop_nonsalient"]
+                if "mean_drop_random" in fa:
+                    r["drop_random"] = fa["mean_drop_random"]
+                r["faithfulness"] = {k: fa[k] for k in ("composite", "patch", "reduce", "fill", "samples") if k in fa}
         with open(os.path.join(d, "config.json")) as f:
             cfg = json.load(f)
         r["flags"] = f"--augment {cfg['augment']}"
-        if cfg["augment"].startswith("reldrop-"):  # RelDrop settings other than the reference's
-            for key, default in RELDROP_DEFAULTS.items():
+        defaults = RELDROP_DEFAULTS if cfg["augment"].startswith("reldrop-") else (
+            EDDA_DEFAULTS if cfg["augment"] == "edda" else {})
+        if defaults:  # RelDrop / EDDA settings other than the defaults
+            for key, default in defaults.items():
                 if key in cfg and cfg[key] != default:
                     value = str(cfg[key]).lower() if isinstance(cfg[key], bool) else cfg[key]
                     r["flags"] += f" --{key} {value}"
@@ -72,11 +86,14 @@ def main():
     print(f"Fashion-MNIST, ResNet-18, protocol `{protocol}`: `lrpcu train --dataset fashion-mnist --arch resnet18 "
           f"<flags> --seed <seed> {flags}`\n")
     val = any("test_at_best_val" in r for rs in runs.values() for r in rs)
+    faith = any("drop_salient" in r for rs in runs.values() for r in rs)
     print("| run: flags | seeds | final test acc (%) | best test acc (%) | "
           + ("test acc at best val epoch (%) | " if val else "")
           + "occlusion AUC, most relevant first | occlusion AUC, random order | gap (random − MoRF) "
-          "| images occluded | train img/s (not a benchmark) |")
-    print("|---" * (10 if val else 9) + "|")
+          + ("| label prob. lost, most relevant window filled | |change|, least relevant window filled "
+             "| label prob. lost, random window filled " if faith else "")
+          + "| images occluded | train img/s (not a benchmark) |")
+    print("|---" * (9 + val + 3 * faith) + "|")
     for a in names:
         rs = runs[a]
         morf = [r["auc_morf"] for r in rs if "auc_morf" in r]
@@ -85,13 +102,24 @@ def main():
         occl = [r["occluded_fraction"] for r in rs if "occluded_fraction" in r]
         at_val = [r["test_at_best_val"] for r in rs if "test_at_best_val" in r]
         val_cell = f"| {fmt(at_val, 100)} " if val else ""
+        sal = [r["drop_salient"] for r in rs if "drop_salient" in r]
+        non = [r["drop_nonsalient"] for r in rs if "drop_nonsalient" in r]
+        rnd_win = [r["drop_random"] for r in rs if "drop_random" in r]
+        faith_cells = f"| {fmt(sal, 1, 3)} | {fmt(non, 1, 3)} | {fmt(rnd_win, 1, 3)} " if faith else ""
         print(f"| {a}: `{rs[0]['flags']}` | {len(rs)} | {fmt([r['final_acc'] for r in rs], 100)} "
               f"| {fmt([r['best_acc'] for r in rs], 100)} {val_cell}"
-              f"| {fmt(morf, 1, 3)} | {fmt(rnd, 1, 3)} | {fmt(gap, 1, 3)} | {fmt(occl, 100, 0) + ' %' if occl else '—'} "
+              f"| {fmt(morf, 1, 3)} | {fmt(rnd, 1, 3)} | {fmt(gap, 1, 3)} {faith_cells}"
+              f"| {fmt(occl, 100, 0) + ' %' if occl else '—'} "
               f"| {fmt([r['images_per_s'] for r in rs], 1, 0)} |")
     occ = next((r["occlusion"] for rs in runs.values() for r in rs if "occlusion" in r), None)
     if occ:
         print(f"\nOcclusion: {json.dumps(occ)} (AUC = trapezoid of accuracy over the occluded fraction in [0, 1]).")
+    fa = next((r["faithfulness"] for rs in runs.values() for r in rs if "faithfulness" in r), None)
+    if fa:
+        print(f"\nFaithfulness proxy (lrpcu eval --faithfulness, lrpcu's proxy, not EDDA's metric): {json.dumps(fa)}; "
+              "mean over test images of p_label(clean) - p_label(most relevant window filled), of "
+              "|p_label(clean) - p_label(least relevant window filled)|, and of p_label(clean) - p_label(a random "
+              "window filled), the control.")
 
 
 if __name__ == "__main__":

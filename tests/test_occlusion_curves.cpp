@@ -1,7 +1,8 @@
 // occlusion_curves on a tiny ResNet trained briefly on synthetic data: curve structure, fraction 0 equal to
 // evaluate(), AUC = the trapezoid of the returned curve, one point recomputed by hand, determinism, repeated
 // m values, non-finite maps, option checks; and the CUDA run against the CPU (skips without a device). EDDA's
-// faithfulness proxy on the same model: recomputed by hand, clean accuracy equal to evaluate(), non-finite maps.
+// faithfulness proxy on the same model: recomputed by hand (random control included), clean accuracy equal to
+// evaluate(), non-finite maps, and on CUDA against the CPU.
 #include "lrp/train/occlusion.h"
 #include "lrp/train/faithfulness.h"
 
@@ -11,6 +12,8 @@
 #include "lrp/lrp/attribution.h"
 #include "lrp/lrp/composites.h"
 #include "lrp/nn/models.h"
+#include "lrp/ops/edda.h"
+#include "lrp/ops/elementwise.h"
 #include "lrp/ops/occlusion.h"
 #include "lrp/ops/reldrop.h"
 #include "lrp/train/optimizer.h"
@@ -199,12 +202,13 @@ TEST(FaithfulnessCpu, MatchesHandPipelineAndEvaluate) {
     Fixture& f = fixture();
     DeviceLoader loader = f.loader();
     const EvalResult ev = evaluate(*f.model, loader, kClasses);
-    const FaithfulnessResult r = faithfulness(*f.model, loader, faith_settings());
+    const FaithfulnessResult r = faithfulness(*f.model, loader, faith_settings(), 5);
     EXPECT_EQ(r.samples, 40);
     EXPECT_EQ(r.nonfinite_maps, 0);
     EXPECT_DOUBLE_EQ(r.acc_clean, ev.top1);
     Edda edda(faith_settings());
-    double drop_sal = 0, drop_non = 0, beats = 0, acc_sal = 0;
+    Generator gen(5);
+    double drop_sal = 0, drop_non = 0, drop_rand = 0, beats = 0, acc_sal = 0;
     loader.start_epoch(0, 0);
     for (int64_t b = 0; b < loader.batches_per_epoch(); ++b) {
         const BatchSource::Batch batch = loader.batch(b);
@@ -212,6 +216,14 @@ TEST(FaithfulnessCpu, MatchesHandPipelineAndEvaluate) {
         const Tensor X = edda.augment(*f.model, batch.x, batch.y);
         f.model->eval();
         const std::vector<float> lg = f.model->forward(X).to_vector<float>();
+        f.model->clear_saved();
+        // the control: one window per image at the arg-max of Philox uniforms over the 11 x 11 positions
+        Tensor u = Tensor::empty(Shape{n, 121}), pick = Tensor::empty(Shape{n, 1}, DType::I32);
+        ops::uniform(u, gen, 0.f, 1.f);
+        ops::topk_rows(u, 1, pick);
+        Tensor xr = batch.x.clone();
+        ops::fill_windows(xr, pick.reshape(Shape{n}), 4, {0.f});
+        const std::vector<float> lr = f.model->forward(xr).to_vector<float>();
         f.model->clear_saved();
         const std::vector<int32_t> y = batch.y.to_vector<int32_t>();
         auto prob = [&](int64_t row, int32_t k, int32_t* arg) {
@@ -228,17 +240,24 @@ TEST(FaithfulnessCpu, MatchesHandPipelineAndEvaluate) {
             const double pc = prob(i, y[i], &a0), ps = prob(n + i, y[i], &a1), pn = prob(2 * n + i, y[i], &a2);
             drop_sal += pc - ps;
             drop_non += std::fabs(pc - pn);
+            double zr = 0;
+            for (int c = 0; c < kClasses; ++c) zr += std::exp(double(lr[i * kClasses + c]));
+            drop_rand += pc - std::exp(double(lr[i * kClasses + y[i]])) / zr;
             beats += (pc - ps) > std::fabs(pc - pn);
             acc_sal += a1 == y[i];
         }
     }
     EXPECT_NEAR(r.mean_drop_salient, drop_sal / 40, 1e-6);
     EXPECT_NEAR(r.mean_abs_drop_nonsalient, drop_non / 40, 1e-6);
-    EXPECT_DOUBLE_EQ(r.share_salient_beats_nonsalient, beats / 40);
-    EXPECT_DOUBLE_EQ(r.acc_salient, acc_sal / 40);
+    EXPECT_NEAR(r.mean_drop_random, drop_rand / 40, 1e-6);
+    // (the proxy's forward holds 4N rows, this one N or 3N: a GEMM of another size may flip one near tie)
+    EXPECT_NEAR(r.share_salient_beats_nonsalient, beats / 40, 1.0 / 40 + 1e-12);
+    EXPECT_NEAR(r.acc_salient, acc_sal / 40, 1.0 / 40 + 1e-12);
+    EXPECT_EQ(r.seed, 5u);
     EXPECT_GT(r.mean_drop_salient, 0.0) << "filling the most relevant window should cost the label some probability";
     const nlohmann::json j = to_json(r);
     for (const char* key : {"mean_drop_salient", "mean_abs_drop_nonsalient", "share_salient_beats_nonsalient",
+                            "mean_drop_random", "share_salient_beats_random", "seed",
                             "acc_clean", "acc_salient", "acc_nonsalient", "patch", "composite", "samples"})
         EXPECT_TRUE(j.contains(key)) << key;
 }
@@ -306,4 +325,24 @@ TEST(OcclusionCurvesCuda, MatchesCpuRun) {
         EXPECT_NEAR(g.accuracy_random[s], c.accuracy_random[s], 2.5 / 40) << s;
         EXPECT_NEAR(g.accuracy_morf[s], c.accuracy_morf[s], 2.5 / 40) << s;
     }
+}
+
+// The proxy on CUDA: the same random control windows (Philox), figures equal to the CPU's up to rounding (a window
+// at a near tie may move for one image in forty).
+TEST(FaithfulnessCuda, MatchesCpuRun) {
+    LRP_SKIP_WITHOUT_CUDA();
+    Fixture& f = fixture();
+    DeviceLoader cl = f.loader();
+    const FaithfulnessResult c = faithfulness(*f.model, cl, faith_settings(), 3);
+    f.model->to(Device::cuda(0));
+    DeviceLoader gl = f.loader(Device::cuda(0));
+    const FaithfulnessResult g = faithfulness(*f.model, gl, faith_settings(), 3);
+    f.model->to(Device::cpu());
+    EXPECT_EQ(g.samples, c.samples);
+    EXPECT_EQ(g.nonfinite_maps, 0);
+    EXPECT_NEAR(g.mean_p_clean, c.mean_p_clean, 1e-4);
+    EXPECT_NEAR(g.mean_drop_random, c.mean_drop_random, 1e-4);
+    EXPECT_NEAR(g.mean_drop_salient, c.mean_drop_salient, 0.05);
+    EXPECT_NEAR(g.mean_abs_drop_nonsalient, c.mean_abs_drop_nonsalient, 0.05);
+    EXPECT_NEAR(g.acc_clean, c.acc_clean, 1.0 / 40 + 1e-12);
 }

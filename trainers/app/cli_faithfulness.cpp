@@ -24,6 +24,7 @@ void add_faithfulness_flags(CLI::App& app, FaithfulnessCli& f) {
                                                   "normalized:<v>")
         ->capture_default_str()
         ->needs(on);
+    app.add_option("--faithfulness-seed", f.seed, "seed of the random control windows")->capture_default_str()->needs(on);
     for (CLI::Option* c : add_composite_flags(app, f.composite)) c->needs(on);  // --faithfulness-composite, ...
 }
 
@@ -58,7 +59,7 @@ void check_faithfulness(const CLI::App& app, FaithfulnessCli& f, const train::Da
 }
 
 nlohmann::json run_faithfulness(const FaithfulnessCli& f, nn::Module& model, train::DataSplit& ds, bool quiet) {
-    train::FaithfulnessResult r = train::faithfulness(model, *ds.loader, f.settings);
+    train::FaithfulnessResult r = train::faithfulness(model, *ds.loader, f.settings, f.seed);
     r.fill = f.fill;
     if (!quiet) {
         std::printf("faithfulness proxy (lrpcu's, not EDDA's metric; %s, %dx%d windows, map %s, fill %s, %lld images, "
@@ -68,6 +69,8 @@ nlohmann::json run_faithfulness(const FaithfulnessCli& f, nn::Module& model, tra
                     "with the least relevant one; the first exceeds the second for %.1f%% of the images\n",
                     r.mean_p_clean, r.mean_drop_salient, r.mean_abs_drop_nonsalient,
                     100 * r.share_salient_beats_nonsalient);
+        std::printf("  control: drop %.4f with a random window filled; the most relevant one costs more for %.1f%% of "
+                    "the images\n", r.mean_drop_random, 100 * r.share_salient_beats_random);
         std::printf("  top-1: clean %.2f%%, most relevant filled %.2f%%, least relevant filled %.2f%%\n",
                     100 * r.acc_clean, 100 * r.acc_salient, 100 * r.acc_nonsalient);
         if (r.nonfinite_maps > 0)

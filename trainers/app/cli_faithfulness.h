@@ -16,6 +16,7 @@ struct FaithfulnessCli {
     bool enabled = false;
     int patch = 0;  // 0: ceil(min(H, W) / 4), as --edda-patch
     std::string reduce = "sum", fill = "mean";
+    uint64_t seed = 0;  // the random control windows
     CompositeFlags composite{"faithfulness-", "epsilon_gamma_box"};  // --faithfulness-composite, ...
     train::EddaSettings settings;  // resolved by check_faithfulness()
 };

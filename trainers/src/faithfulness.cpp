@@ -1,17 +1,20 @@
-// EDDA's faithfulness proxy over a split: the windows of Edda::augment, one eval forward per batch, the label's
-// probability on each version read back per batch, and the means of the drops.
+// EDDA's faithfulness proxy over a split: the windows of Edda::augment and a random control window, one eval
+// forward per batch, the label's probability on each version read back per batch, and the means of the drops.
 #include "lrp/train/faithfulness.h"
 
 #include <chrono>
 #include <cmath>
 
 #include "lrp/nvtx.h"
+#include "lrp/ops/edda.h"
+#include "lrp/ops/elementwise.h"
 #include "lrp/ops/loss.h"
+#include "lrp/ops/reldrop.h"
 #include "lrp/ops/reduce.h"
 
 namespace lrp::train {
 
-FaithfulnessResult faithfulness(nn::Module& model, BatchSource& loader, const EddaSettings& s) {
+FaithfulnessResult faithfulness(nn::Module& model, BatchSource& loader, const EddaSettings& s, uint64_t seed) {
     LRP_NVTX_RANGE("faithfulness");
     const auto t0 = std::chrono::steady_clock::now();
     Edda edda(s);
@@ -21,7 +24,9 @@ FaithfulnessResult faithfulness(nn::Module& model, BatchSource& loader, const Ed
     r.composite = s.composite;
     r.reduce = ops::edda_reduce_name(s.reduce);
     r.patch = s.patch;
-    double p_clean = 0, drop_sal = 0, drop_non = 0, beats = 0, acc[3] = {0, 0, 0};
+    r.seed = seed;
+    Generator gen(seed);
+    double p_clean = 0, drop_sal = 0, drop_non = 0, drop_rand = 0, beats = 0, beats_rand = 0, acc[3] = {0, 0, 0};
     int64_t used = 0;
     try {
         loader.start_epoch(0, 0);
@@ -29,12 +34,24 @@ FaithfulnessResult faithfulness(nn::Module& model, BatchSource& loader, const Ed
             const BatchSource::Batch batch = loader.batch(b);
             const int64_t n = batch.x.dim(0);
             Tensor valid;
-            const Tensor X = edda.augment(model, batch.x, batch.y, nullptr, &valid);
+            const Tensor X3 = edda.augment(model, batch.x, batch.y, nullptr, &valid);
+            // the control: a window drawn uniformly per image (the arg-max of Philox uniforms over the positions)
+            std::vector<int64_t> d = X3.shape().dims();
+            const int64_t windows = (d[2] - s.patch + 1) * (d[3] - s.patch + 1);
+            d[0] = 4 * n;
+            const Tensor X = Tensor::empty(Shape(d), DType::F32, X3.device());
+            X.slice(0, 3 * n).copy_from(X3);
+            X.slice(3 * n, 4 * n).copy_from(batch.x);
+            Tensor u = Tensor::empty(Shape{n, windows}, DType::F32, X.device());
+            ops::uniform(u, gen, 0.f, 1.f);
+            Tensor pick = Tensor::empty(Shape{n, 1}, DType::I32, X.device());
+            ops::topk_rows(u, 1, pick);
+            ops::fill_windows(X.slice(3 * n, 4 * n), pick.reshape(Shape{n}), s.patch, s.fill);
             const Tensor logits = model.forward(X);
             model.clear_saved();
-            Tensor loss = Tensor::empty(Shape{3 * n}, DType::F32, logits.device());
-            Tensor pred = Tensor::empty(Shape{3 * n}, DType::I32, logits.device());
-            for (int part = 0; part < 3; ++part)
+            Tensor loss = Tensor::empty(Shape{4 * n}, DType::F32, logits.device());
+            Tensor pred = Tensor::empty(Shape{4 * n}, DType::I32, logits.device());
+            for (int part = 0; part < 4; ++part)
                 ops::softmax_xent(logits.slice(part * n, (part + 1) * n), batch.y, 0.f, 1.f,
                                   loss.slice(part * n, (part + 1) * n), Tensor());
             ops::argmax_rows(logits, pred);
@@ -48,11 +65,13 @@ FaithfulnessResult faithfulness(nn::Module& model, BatchSource& loader, const Ed
                 }
                 // p_y = exp(-CE): exact up to the float rounding of the loss
                 const double pc = std::exp(-double(l[i])), ps = std::exp(-double(l[n + i])),
-                             pn = std::exp(-double(l[2 * n + i]));
+                             pn = std::exp(-double(l[2 * n + i])), prand = std::exp(-double(l[3 * n + i]));
                 p_clean += pc;
                 drop_sal += pc - ps;
                 drop_non += std::fabs(pc - pn);
+                drop_rand += pc - prand;
                 beats += (pc - ps) > std::fabs(pc - pn);
+                beats_rand += (pc - ps) > (pc - prand);
                 for (int part = 0; part < 3; ++part) acc[part] += pr[part * n + i] == y[i];
                 ++used;
             }
@@ -69,6 +88,8 @@ FaithfulnessResult faithfulness(nn::Module& model, BatchSource& loader, const Ed
     r.mean_drop_salient = drop_sal / used;
     r.mean_abs_drop_nonsalient = drop_non / used;
     r.share_salient_beats_nonsalient = beats / used;
+    r.mean_drop_random = drop_rand / used;
+    r.share_salient_beats_random = beats_rand / used;
     r.acc_clean = acc[0] / used;
     r.acc_salient = acc[1] / used;
     r.acc_nonsalient = acc[2] / used;
@@ -88,6 +109,9 @@ nlohmann::json to_json(const FaithfulnessResult& r) {
             {"mean_drop_salient", r.mean_drop_salient},
             {"mean_abs_drop_nonsalient", r.mean_abs_drop_nonsalient},
             {"share_salient_beats_nonsalient", r.share_salient_beats_nonsalient},
+            {"mean_drop_random", r.mean_drop_random},
+            {"share_salient_beats_random", r.share_salient_beats_random},
+            {"seed", r.seed},
             {"acc_clean", r.acc_clean},
             {"acc_salient", r.acc_salient},
             {"acc_nonsalient", r.acc_nonsalient},

@@ -1,6 +1,7 @@
 // EDDA's faithfulness proxy (`lrpcu eval --faithfulness`; isnet-edda.md B.4, an lrpcu proxy, not the paper's
 // metric): per test image, the drop of the label's softmax probability when the most relevant window is filled
-// (should be large) and when the least relevant one is (should be small), with the windows EDDA trains with.
+// (should be large) and when the least relevant one is (should be small), with the windows EDDA trains with; and,
+// as the control, when a window drawn at random is.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -23,14 +24,19 @@ struct FaithfulnessResult {
     double mean_drop_salient = 0;         // mean of p(x) - p(x_sal)
     double mean_abs_drop_nonsalient = 0;  // mean of |p(x) - p(x_non)|
     double share_salient_beats_nonsalient = 0;  // share of images with p(x) - p(x_sal) > |p(x) - p(x_non)|
+    double mean_drop_random = 0;     // mean of p(x) - p(x_rand), x_rand: a uniformly drawn window filled (control)
+    double share_salient_beats_random = 0;  // share of images with p(x) - p(x_sal) > p(x) - p(x_rand)
+    uint64_t seed = 0;               // of the random windows
     double acc_clean = 0, acc_salient = 0, acc_nonsalient = 0;  // top-1 on each version
     double seconds = 0;
 };
 
 // Runs the model (eval mode) over the loader: per batch Edda::augment (attribution of the label with the
-// settings' composite, the windows, the fills; the loss parts of the settings are not used), one eval forward
-// over the 3N rows and the per-row label probabilities read back. Throws when no image has a finite map.
-FaithfulnessResult faithfulness(nn::Module& model, BatchSource& loader, const EddaSettings& s);
+// settings' composite, the windows, the fills; the loss parts of the settings are not used), a copy with a window
+// drawn uniformly per image (Philox from `seed`, batch after batch: the same on every backend for the same batch
+// size), one eval forward over the 4N rows and the per-row label probabilities read back. Throws when no image
+// has a finite map.
+FaithfulnessResult faithfulness(nn::Module& model, BatchSource& loader, const EddaSettings& s, uint64_t seed = 0);
 
 nlohmann::json to_json(const FaithfulnessResult& r);
 
