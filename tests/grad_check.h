@@ -5,6 +5,7 @@
 // and is skipped; more than a quarter skipped fails the check.
 #pragma once
 #include <cmath>
+#include <functional>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -89,25 +90,24 @@ inline ::testing::AssertionResult grad_check(nn::Module& m, const Tensor& x, con
     return ::testing::AssertionFailure() << "gradient check of " << m.type() << " failed:" << report;
 }
 
-// Directional check for whole blocks and networks, where per-coordinate float differences drown in
-// rounding: for the input and for each parameter tensor in turn, a random direction v over that tensor
-// (scaled to the tensor's RMS, so the step is relative), comparing (L(p + h v) - L(p - h v)) / 2h with
-// <grad, v>. A direction whose quotients at h and h/2 disagree crossed a ReLU kink; up to `tries`
-// directions per tensor are drawn, and at most a quarter of the tensors may find no kink-free one.
-inline ::testing::AssertionResult directional_grad_check(nn::Module& m, const Tensor& x, double h = 1e-3,
-                                                         double rel_tol = 1e-2, uint32_t seed = 99, int tries = 8) {
-    Tensor y = m.forward(x);
-    std::vector<float> r = random_vec(static_cast<size_t>(y.numel()), seed);
-    Tensor rt = Tensor::from_vector(r, y.shape(), y.device());
-    m.zero_grad();
-    Tensor dx = m.backward(rt, true);
-    std::vector<std::tuple<std::string, Tensor, Tensor>> vars{{"input", x, dx}};  // (name, value, gradient)
-    for (auto& [n, p] : m.named_params()) vars.emplace_back(n, p->value, p->grad);
+// Directional check of any scalar loss (for whole blocks and networks, where per-coordinate float
+// differences drown in rounding): for each (name, value, gradient) in turn, a random direction v over that
+// tensor (scaled to the tensor's RMS, so the step is relative), comparing (L(p + h v) - L(p - h v)) / 2h
+// with <grad, v>. `loss` recomputes L from the current values. A direction whose quotients at h and h/2
+// disagree crossed a ReLU kink; up to `tries` directions per tensor are drawn, and at most a quarter of the
+// tensors may find no kink-free one. `what` names the model in the report.
+using GradVar = std::tuple<std::string, Tensor, Tensor>;
+inline ::testing::AssertionResult directional_check(const std::vector<GradVar>& vars, const std::function<double()>& loss,
+                                                    const std::string& what, double h = 1e-3, double rel_tol = 1e-2,
+                                                    uint32_t seed = 99, int tries = 8, double abs_tol = 1e-3) {
     std::string report;
     int undecided = 0;
-    constexpr double kAbsTol = 1e-3;  // absolute floor of the comparison (float quotients of O(1) losses)
     for (size_t k = 0; k < vars.size(); ++k) {
-        auto& [name, value, grad] = vars[k];
+        const auto& [name, value, grad] = vars[k];
+        if (!grad.defined()) {
+            report += "\n  " + name + ": no gradient computed";
+            continue;
+        }
         const std::vector<float> base = value.to_vector<float>(), g = grad.to_vector<float>();
         double rms = 0;
         for (float v : base) rms += double(v) * v;
@@ -121,7 +121,7 @@ inline ::testing::AssertionResult directional_grad_check(nn::Module& m, const Te
                 std::vector<float> v = base;
                 for (size_t i = 0; i < v.size(); ++i) v[i] = static_cast<float>(v[i] + step * rms * d[i]);
                 Tensor(value).copy_from(Tensor::from_vector(v, value.shape(), value.device()));
-                return dot_with(m.forward(x), r);
+                return loss();
             };
             const double fd = (loss_at(h) - loss_at(-h)) / (2 * h * rms);
             const double fd2 = (loss_at(h / 2) - loss_at(-h / 2)) / (h * rms);
@@ -129,22 +129,36 @@ inline ::testing::AssertionResult directional_grad_check(nn::Module& m, const Te
             // Both quotients under the absolute tolerance: settled at zero within it (a gradient that is
             // exactly 0, e.g. a conv bias before a train-mode BN, against quotients of rounding noise that
             // differ between h and h/2 on every direction). Otherwise they must agree, or a kink was crossed.
-            const bool at_noise = std::max(std::fabs(fd), std::fabs(fd2)) < kAbsTol;
+            const bool at_noise = std::max(std::fabs(fd), std::fabs(fd2)) < abs_tol;
             if (!at_noise && std::fabs(fd - fd2) > 0.3 * rel_tol * std::fabs(fd) + 1e-6) continue;
             decided = true;
             const double err = std::fabs(fd2 - analytic), rel = err / std::max(std::fabs(fd2), 1e-12);
-            if (err > rel_tol * std::max(std::fabs(fd2), std::fabs(analytic)) + kAbsTol)
+            if (err > rel_tol * std::max(std::fabs(fd2), std::fabs(analytic)) + abs_tol)
                 report += "\n  " + name + ": <grad, v> = " + std::to_string(analytic) + ", finite difference " +
                           std::to_string(fd2) + " (relative error " + std::to_string(rel) + ")";
         }
         if (!decided) ++undecided;
     }
-    m.forward(x);
     if (undecided * 4 > static_cast<int>(vars.size()))
         report += "\n  " + std::to_string(undecided) + " of " + std::to_string(vars.size()) +
                   " tensors found no kink-free direction";
     if (report.empty()) return ::testing::AssertionSuccess();
-    return ::testing::AssertionFailure() << "directional gradient check of " << m.type() << " failed:" << report;
+    return ::testing::AssertionFailure() << "directional gradient check of " << what << " failed:" << report;
+}
+
+// directional_check of L(x, params) = <forward(x), r> with a fixed random r against backward(r).
+inline ::testing::AssertionResult directional_grad_check(nn::Module& m, const Tensor& x, double h = 1e-3,
+                                                         double rel_tol = 1e-2, uint32_t seed = 99, int tries = 8) {
+    Tensor y = m.forward(x);
+    std::vector<float> r = random_vec(static_cast<size_t>(y.numel()), seed);
+    Tensor rt = Tensor::from_vector(r, y.shape(), y.device());
+    m.zero_grad();
+    Tensor dx = m.backward(rt, true);
+    std::vector<GradVar> vars{{"input", x, dx}};
+    for (auto& [n, p] : m.named_params()) vars.emplace_back(n, p->value, p->grad);
+    auto result = directional_check(vars, [&] { return dot_with(m.forward(x), r); }, m.type(), h, rel_tol, seed, tries);
+    m.forward(x);
+    return result;
 }
 
 }  // namespace lrp::test

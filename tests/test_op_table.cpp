@@ -19,7 +19,7 @@ std::vector<std::pair<const char*, const void*>> entries(const OpTable& t) {
     E(argmax_rows); E(reduce_channels); E(count_equal); E(softmax_xent); E(sgd_update); E(adamw_update); E(clip_coef);
     E(gemm);
     E(conv2d_fwd); E(conv2d_dgrad); E(conv2d_wgrad); E(bn_fwd_train); E(bn_fwd_eval); E(bn_bwd);
-    E(maxpool_fwd); E(maxpool_bwd); E(avgpool_fwd); E(avgpool_bwd);
+    E(maxpool_fwd); E(maxpool_bwd); E(maxpool_gather); E(avgpool_fwd); E(avgpool_bwd);
 #undef E
     return e;
 }

@@ -210,6 +210,35 @@ TEST(PoolCpu, MaxBackwardFiniteDifferences) {
     }
 }
 
+// The gather at a stored routing reads x at each window's first maximum, and is maxpool_bwd's adjoint:
+// <gather(v), dy> = <v, maxpool_bwd(dy)> for any v (the identity differentiable LRP relies on).
+TEST(PoolCpu, MaxGatherIsTheRoutingAndTheAdjointOfBackward) {
+    for (const Pool2dParams& p : {pp(2, 2, 0), pp(3, 2, 1), pp(3, 1, 1), pp(3, 2, 1, true), pp(2, 2, 1, false, true, 0, 2)}) {
+        Pool2dDesc d = desc(2, 3, 9, 7, p, true);
+        const size_t nin = static_cast<size_t>(6 * 9 * 7), nout = static_cast<size_t>(6 * d.P() * d.Q());
+        std::vector<float> x = lrp::test::random_vec(nin, 3), y;
+        std::vector<int32_t> idx;
+        run_max(d, x, y, idx);
+        Tensor g = Tensor::empty(out_shape(d));
+        ops::maxpool_gather(d, Tensor::from_vector(x, in_shape(d)), Tensor::from_vector(idx, out_shape(d)), g);
+        EXPECT_EQ(g.to_vector<float>(), y) << "gathering x itself must give the max-pool output";
+        std::vector<float> v = lrp::test::random_vec(nin, 4), dy = lrp::test::random_vec(nout, 5);
+        ops::maxpool_gather(d, Tensor::from_vector(v, in_shape(d)), Tensor::from_vector(idx, out_shape(d)), g);
+        std::vector<float> gv = g.to_vector<float>(), dx = run_max_bwd(d, dy, idx);
+        double lhs = 0, rhs = 0;
+        for (size_t i = 0; i < nout; ++i) lhs += double(gv[i]) * dy[i];
+        for (size_t i = 0; i < nin; ++i) rhs += double(v[i]) * dx[i];
+        EXPECT_NEAR(lhs, rhs, 1e-4 * (std::fabs(lhs) + 1)) << "k " << p.kh << " s " << p.sh;
+    }
+    Pool2dDesc d = desc(1, 1, 4, 4, pp(2, 2, 0), true);
+    try {
+        ops::maxpool_gather(d, Tensor::empty(in_shape(d)), Tensor::empty(out_shape(d)), Tensor::empty(out_shape(d)));
+        ADD_FAILURE() << "an f32 index tensor was accepted";
+    } catch (const lrp::Error& e) {
+        EXPECT_NE(std::string(e.what()).find("'idx' has dtype f32"), std::string::npos) << e.what();
+    }
+}
+
 // 6x6 input x[h][w] = 1 + 6h + w, 3x3/s2/p1. Windows per dim cover rows {0,1}, {1,2,3}, {3,4,5} and,
 // in ceil mode only, {5} (starts at 5, clipped to H + p = 7: two taps, one in bounds).
 TEST(PoolCpu, AvgDivisorRulesEveryCombination) {
@@ -363,6 +392,13 @@ TEST(PoolCuda, MaxMatchesCpu) {
         lrp::test::Guarded<int32_t> gidx(dev, nout);
         gpu.maxpool_fwd(kernel_ctx(dev), d, xd.data<float>(), gy.ptr(), gidx.ptr());
         gpu.maxpool_bwd(kernel_ctx(dev), d, dyd.data<float>(), gidx.ptr(), gdx.ptr());
+        std::vector<float> gathered(nout);  // gather dx back at the routing (any input works; dx is at hand)
+        cpu.maxpool_gather(kernel_ctx(Device::cpu()), d, dx.data(), idx.data(), gathered.data());
+        Tensor dxd = Tensor::from_vector(dx, in_shape(d), dev), idxd = Tensor::from_vector(idx, out_shape(d), dev);
+        lrp::test::Guarded<float> gg(dev, nout);
+        gpu.maxpool_gather(kernel_ctx(dev), d, dxd.data<float>(), idxd.data<int32_t>(), gg.ptr());
+        EXPECT_EQ(gg.read(), gathered) << "H " << c.H << " k " << c.p.kh << " s " << c.p.sh;
+        EXPECT_TRUE(gg.guards_intact());
         EXPECT_TRUE(all_close(gy.read(), y)) << "H " << c.H << " k " << c.p.kh << " s " << c.p.sh;
         EXPECT_EQ(gidx.read(), idx) << "H " << c.H << " k " << c.p.kh << " s " << c.p.sh << " ties " << ties;
         EXPECT_TRUE(all_close(gdx.read(), dx)) << "H " << c.H << " k " << c.p.kh << " s " << c.p.sh;

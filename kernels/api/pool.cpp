@@ -105,6 +105,21 @@ void maxpool_bwd(const Pool2dDesc& d, const Tensor& dy, const Tensor& idx, const
     (kernel_ctx(dy.device()), d, dy.data<float>(), idx.data<int32_t>(), dx.data<float>());
 }
 
+void maxpool_gather(const Pool2dDesc& d, const Tensor& x, const Tensor& idx, const Tensor& y) {
+    validate("maxpool_gather", d, true);
+    check_dtype("maxpool_gather", "x", x, DType::F32);
+    check_dtype("maxpool_gather", "idx", idx, DType::I32);
+    check_dtype("maxpool_gather", "y", y, DType::F32);
+    check_shape("maxpool_gather", "x", x, in_shape(d));
+    check_shape("maxpool_gather", "idx", idx, out_shape(d));
+    check_shape("maxpool_gather", "y", y, out_shape(d));
+    check_device("maxpool_gather", "idx", idx, x.device());
+    check_device("maxpool_gather", "y", y, x.device());
+    LRP_NVTX_RANGE("maxpool_gather");
+    LRP_OP(x.device(), maxpool_gather)
+    (kernel_ctx(x.device()), d, x.data<float>(), idx.data<int32_t>(), y.data<float>());
+}
+
 void avgpool_fwd(const Pool2dDesc& d, const Tensor& x, const Tensor& y) {
     validate("avgpool_fwd", d, false);
     check_dtype("avgpool_fwd", "x", x, DType::F32);

@@ -92,11 +92,18 @@ void avgpool_bwd(const Ctx&, const Pool2dDesc& d, const float* dy, float* dx) {
     }
 }
 
+void maxpool_gather(const Ctx&, const Pool2dDesc& d, const float* x, const int32_t* idx, float* y) {
+    const int64_t PQ = static_cast<int64_t>(d.P()) * d.Q(), planes = static_cast<int64_t>(d.N) * d.C;
+    for (int64_t pl = 0; pl < planes; ++pl)
+        for (int64_t t = 0; t < PQ; ++t) y[pl * PQ + t] = x[pl * d.H * d.W + idx[pl * PQ + t]];
+}
+
 }  // namespace
 
 void register_pool(OpTable& t) {
     t.maxpool_fwd = maxpool_fwd;
     t.maxpool_bwd = maxpool_bwd;
+    t.maxpool_gather = maxpool_gather;
     t.avgpool_fwd = avgpool_fwd;
     t.avgpool_bwd = avgpool_bwd;
 }

@@ -47,6 +47,11 @@ __global__ void maxpool_bwd_kernel(Pool2dDesc d, int P, int Q, int64_t total, co
     }
 }
 
+__global__ void maxpool_gather_kernel(int64_t HW, int64_t PQ, int64_t total, const float* __restrict__ x,
+                                      const int32_t* __restrict__ idx, float* __restrict__ y) {
+    LRP_CUDA_LOOP(t, total) y[t] = x[(t / PQ) * HW + idx[t]];
+}
+
 __global__ void avgpool_fwd_kernel(Pool2dDesc d, int P, int Q, int64_t total, const float* __restrict__ x,
                                    float* __restrict__ y) {
     LRP_CUDA_LOOP(t, total) {
@@ -100,6 +105,15 @@ void maxpool_bwd(const Ctx& ctx, const Pool2dDesc& d, const float* dy, const int
     LRP_CUDA_CHECK_LAUNCH("maxpool_bwd", st);
 }
 
+void maxpool_gather(const Ctx& ctx, const Pool2dDesc& d, const float* x, const int32_t* idx, float* y) {
+    const int64_t total = out_total(d);
+    if (total == 0) return;
+    cudaStream_t st = stream_of(ctx);
+    maxpool_gather_kernel<<<grid_for(total), kBlock, 0, st>>>(static_cast<int64_t>(d.H) * d.W,
+                                                              static_cast<int64_t>(d.P()) * d.Q(), total, x, idx, y);
+    LRP_CUDA_CHECK_LAUNCH("maxpool_gather", st);
+}
+
 void avgpool_fwd(const Ctx& ctx, const Pool2dDesc& d, const float* x, float* y) {
     const int64_t total = out_total(d);
     if (total == 0) return;
@@ -121,6 +135,7 @@ void avgpool_bwd(const Ctx& ctx, const Pool2dDesc& d, const float* dy, float* dx
 void register_pool(OpTable& t) {
     t.maxpool_fwd = maxpool_fwd;
     t.maxpool_bwd = maxpool_bwd;
+    t.maxpool_gather = maxpool_gather;
     t.avgpool_fwd = avgpool_fwd;
     t.avgpool_bwd = avgpool_bwd;
 }

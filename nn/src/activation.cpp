@@ -15,14 +15,22 @@ const Tensor& ReLU::saved_input() const {
 Tensor ReLU::forward(const Tensor& x) {
     LRP_NVTX_RANGE("ReLU.forward");
     x_ = x;
+    extra_dy_ = Tensor();
     Tensor y = Tensor::empty(x.shape(), DType::F32, x.device());
     ops::relu_fwd(x, y);
     return y;
 }
 
+void ReLU::add_output_grad(const Tensor& g) {
+    LRP_CHECK(g.shape() == saved_input().shape(), "ReLU '", name(), "': output gradient ", g.shape().str(),
+              " for an output of ", x_.shape().str());
+    extra_dy_ = extra_dy_.defined() ? ops::add(extra_dy_, g) : g;
+}
+
 Tensor ReLU::backward(const Tensor& dy, bool) {
     Tensor dx = Tensor::empty(dy.shape(), DType::F32, dy.device());
-    ops::relu_bwd(saved_input(), dy, dx);
+    ops::relu_bwd(saved_input(), extra_dy_.defined() ? ops::add(dy, extra_dy_) : dy, dx);
+    extra_dy_ = Tensor();
     return dx;
 }
 

@@ -98,15 +98,17 @@ Tensor Conv2d::dgrad_with(const Tensor& dy, const Tensor& w) {
     return dx;
 }
 
+void Conv2d::accumulate_weight_grad(const Tensor& x, const Tensor& dy) {
+    Tensor dw = Tensor::empty(weight.value.shape(), DType::F32, dy.device());
+    ops::conv2d_wgrad(desc_, x, dy, dw);
+    accumulate_grad(weight, std::move(dw));
+}
+
 Tensor Conv2d::backward(const Tensor& dy, bool acc) {
     LRP_NVTX_RANGE("Conv2d.backward");
     const Tensor& x = saved_input();
     const Tensor& w = backward_weight(acc);
-    if (acc && weight.requires_grad) {
-        Tensor dw = Tensor::empty(weight.value.shape(), DType::F32, dy.device());
-        ops::conv2d_wgrad(desc_, x, dy, dw);
-        accumulate_grad(weight, std::move(dw));
-    }
+    if (acc && weight.requires_grad) accumulate_weight_grad(x, dy);
     if (acc && has_bias() && bias.requires_grad) {
         Tensor db = Tensor::empty({out_channels}, DType::F32, dy.device());
         ops::reduce_channels(dy, db);
@@ -147,15 +149,17 @@ Tensor Linear::dgrad_with(const Tensor& dy, const Tensor& w) {
     return dx;
 }
 
+void Linear::accumulate_weight_grad(const Tensor& x, const Tensor& dy) {
+    Tensor dw = Tensor::empty(weight.value.shape(), DType::F32, dy.device());
+    ops::gemm(true, false, 1.f, dy, x, 0.f, dw);
+    accumulate_grad(weight, std::move(dw));
+}
+
 Tensor Linear::backward(const Tensor& dy, bool acc) {
     LRP_NVTX_RANGE("Linear.backward");
     const Tensor& x = saved_input();
     const Tensor& w = backward_weight(acc);
-    if (acc && weight.requires_grad) {
-        Tensor dw = Tensor::empty(weight.value.shape(), DType::F32, dy.device());
-        ops::gemm(true, false, 1.f, dy, x, 0.f, dw);
-        accumulate_grad(weight, std::move(dw));
-    }
+    if (acc && weight.requires_grad) accumulate_weight_grad(x, dy);
     if (acc && has_bias() && bias.requires_grad) {
         Tensor db = Tensor::empty({out_features}, DType::F32, dy.device());
         ops::reduce_channels(dy, db);

@@ -65,6 +65,16 @@ std::pair<Tensor, Tensor> BatchNorm2d::eval_scale_shift() const {
     return {scale, shift};
 }
 
+Tensor BatchNorm2d::saved_invstd() const {
+    saved_input();
+    LRP_CHECK(!saved_folded_, "BatchNorm2d '", name(), "': the last forward was folded for an LRP attribution");
+    if (saved_train_) return save_invstd_;
+    Device d = running_var.device();
+    Tensor a = Tensor::empty({channels}, DType::F32, d), b = Tensor::empty({channels}, DType::F32, d);
+    ops::bn_eval_affine(Tensor(), Tensor(), running_mean, running_var, eps, a, b);
+    return a;
+}
+
 Tensor BatchNorm2d::backward(const Tensor& dy, bool acc) {
     LRP_NVTX_RANGE("BatchNorm2d.backward");
     const Tensor& x = saved_input();

@@ -10,6 +10,11 @@ Tensor Module::relevance(const Tensor& r, RelevancePolicy& policy) {
     return policy.apply(*this, r);
 }
 
+Tensor Module::relevance_adjoint(const Tensor& h, RelevanceAdjoint& adj) {
+    LRP_CHECK(is_leaf(), type(), " '", name_, "' is a container without its own relevance adjoint");
+    return adj.apply(*this, h);
+}
+
 bool Module::nonneg_output(bool, std::unordered_set<const Module*>&) const { return false; }
 
 void Module::train(bool on) {

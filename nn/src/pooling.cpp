@@ -36,6 +36,13 @@ Tensor MaxPool2d::backward(const Tensor& dy, bool) {
     return dx;
 }
 
+Tensor MaxPool2d::gather(const Tensor& v) const {
+    LRP_CHECK(idx_.defined(), "MaxPool2d '", name(), "': gather before forward");
+    Tensor y = empty_out(desc_, v.device());
+    ops::maxpool_gather(desc_, v, idx_, y);
+    return y;
+}
+
 AvgPool2d::AvgPool2d(int k, int s, int p, bool ceil, bool count_include_pad, int divisor_override) {
     geom.kh = geom.kw = k;
     geom.sh = geom.sw = s > 0 ? s : k;
@@ -77,13 +84,19 @@ Tensor AdaptiveAvgPool2d::forward(const Tensor& x) {
     LRP_NVTX_RANGE("AdaptiveAvgPool2d.forward");
     LRP_CHECK(x.ndim() == 4, "AdaptiveAvgPool2d '", name(), "': input ", x.shape().str(), ", expected [N, C, H, W]");
     x_ = x;
+    if (!(out_h == 1 && out_w == 1)) desc_ = ops::adaptive_avgpool2d_desc(x.shape(), out_h, out_w);
+    return pool(x);
+}
+
+Tensor AdaptiveAvgPool2d::pool(const Tensor& x) const {
+    LRP_CHECK(x_.defined() && x.shape() == x_.shape(), "AdaptiveAvgPool2d '", name(), "': pool of ",
+              x.shape().str(), " without a forward of that shape");
     const int64_t N = x.dim(0), C = x.dim(1);
     if (out_h == 1 && out_w == 1) {
         Tensor y = Tensor::empty({N, C}, DType::F32, x.device());
         ops::global_avgpool_fwd(x, y);
         return y.reshape({N, C, 1, 1});
     }
-    desc_ = ops::adaptive_avgpool2d_desc(x.shape(), out_h, out_w);
     Tensor y = empty_out(desc_, x.device());
     ops::avgpool_fwd(desc_, x, y);
     return y;

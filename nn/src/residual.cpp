@@ -1,5 +1,5 @@
-// BasicBlock / Bottleneck construction (torchvision names) and the residual forward, backward and
-// relevance (copy or contribution-proportional split of the sum's relevance).
+// BasicBlock / Bottleneck construction (torchvision names) and the residual forward, backward,
+// relevance (copy or contribution-proportional split of the sum's relevance) and relevance adjoint.
 #include "lrp/nn/residual.h"
 
 #include "lrp/nvtx.h"
@@ -42,7 +42,8 @@ bool ResidualBlock::nonneg_output(bool input_nonneg, std::unordered_set<const Mo
 Tensor ResidualBlock::relevance(const Tensor& r, RelevancePolicy& policy) {
     Tensor rs = relu_out_.relevance(r, policy);
     Tensor r_main = rs, r_short = rs;
-    if (policy.split_residual()) {
+    last_split_ = policy.split_residual();
+    if (last_split_) {
         // Norm rule on the sum: R_k = x_k * R / stab(x_main + x_short).
         Tensor t = Tensor::empty(rs.shape(), DType::F32, rs.device());
         ops::lrp_eps_div(rs, relu_out_.saved_input(), policy.residual_stabilizer(), t);
@@ -53,6 +54,16 @@ Tensor ResidualBlock::relevance(const Tensor& r, RelevancePolicy& policy) {
     Tensor b = downsample_ ? downsample_->relevance(r_short, policy) : r_short;
     ops::add(a, b, a);
     return a;
+}
+
+// relevance() fanned the sum's relevance out to both branches and summed their input relevances; the
+// adjoint sends h into both branches and sums what comes out at the sum, then through relu_out.
+Tensor ResidualBlock::relevance_adjoint(const Tensor& h, RelevanceAdjoint& adj) {
+    LRP_CHECK(!last_split_, type(), " '", name(), "': the adjoint of the split residual rule is not implemented; "
+              "differentiate a pass that copies the sum's relevance");
+    Tensor m = main_->relevance_adjoint(h, adj);
+    Tensor s = downsample_ ? downsample_->relevance_adjoint(h, adj) : h;
+    return relu_out_.relevance_adjoint(ops::add(m, s), adj);
 }
 
 void ResidualBlock::clear_saved() {

@@ -1,4 +1,4 @@
-// Sequential forward (in order) and backward / relevance (in reverse).
+// Sequential forward (in order), backward / relevance (in reverse) and the relevance adjoint (in order).
 #include "lrp/nn/sequential.h"
 
 namespace lrp::nn {
@@ -23,6 +23,12 @@ bool Sequential::nonneg_output(bool input_nonneg, std::unordered_set<const Modul
 Tensor Sequential::relevance(const Tensor& r, RelevancePolicy& policy) {
     Tensor g = r;
     for (auto it = mods_.rbegin(); it != mods_.rend(); ++it) g = (*it)->relevance(g, policy);
+    return g;
+}
+
+Tensor Sequential::relevance_adjoint(const Tensor& h, RelevanceAdjoint& adj) {
+    Tensor g = h;
+    for (auto& m : mods_) g = m->relevance_adjoint(g, adj);
     return g;
 }
 

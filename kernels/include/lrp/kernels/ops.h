@@ -156,6 +156,9 @@ struct OpTable {
     // idx[n, c, p, q] = h * W + w of the first maximum in the window (PyTorch's index convention)
     void (*maxpool_fwd)(const Ctx&, const Pool2dDesc& d, const float* x, float* y, int32_t* idx) = nullptr;
     void (*maxpool_bwd)(const Ctx&, const Pool2dDesc& d, const float* dy, const int32_t* idx, float* dx) = nullptr;
+    // y[n, c, p, q] = x[n, c, idx[n, c, p, q]]: the max-pool's linearisation at a stored routing (the
+    // adjoint of maxpool_bwd; differentiable LRP runs it forward on adjoints)
+    void (*maxpool_gather)(const Ctx&, const Pool2dDesc& d, const float* x, const int32_t* idx, float* y) = nullptr;
     void (*avgpool_fwd)(const Ctx&, const Pool2dDesc& d, const float* x, float* y) = nullptr;
     void (*avgpool_bwd)(const Ctx&, const Pool2dDesc& d, const float* dy, float* dx) = nullptr;
 };

@@ -27,6 +27,8 @@ Pool2dDesc adaptive_avgpool2d_desc(const Shape& x, int out_h, int out_w);
 
 void maxpool_fwd(const Pool2dDesc& d, const Tensor& x, const Tensor& y, const Tensor& idx /*i32*/);
 void maxpool_bwd(const Pool2dDesc& d, const Tensor& dy, const Tensor& idx, const Tensor& dx);
+// y = x at the stored routing idx (the adjoint of maxpool_bwd); idx values must come from maxpool_fwd.
+void maxpool_gather(const Pool2dDesc& d, const Tensor& x, const Tensor& idx, const Tensor& y);
 void avgpool_fwd(const Pool2dDesc& d, const Tensor& x, const Tensor& y);
 void avgpool_bwd(const Pool2dDesc& d, const Tensor& dy, const Tensor& dx);
 // AdaptiveAvgPool2d(1): y (N x C) = mean over H x W; backward spreads dy / (H*W).

@@ -11,11 +11,15 @@ public:
     bool nonneg_output(bool, std::unordered_set<const Module*>&) const override { return true; }
     Tensor forward(const Tensor& x) override;
     Tensor backward(const Tensor& dy, bool accumulate_param_grads = true) override;
-    void clear_saved() override { x_ = Tensor(); }
+    void clear_saved() override { x_ = Tensor(), extra_dy_ = Tensor(); }
     const Tensor& saved_input() const;
+    // Adds g to dL/d(output) of the next backward(), which consumes it (differentiable LRP leaves here what
+    // a heatmap loss contributes through this ReLU's output). A forward or clear_saved() drops it.
+    void add_output_grad(const Tensor& g);
+    bool has_output_grad() const { return extra_dy_.defined(); }
 
 private:
-    Tensor x_;
+    Tensor x_, extra_dy_;
 };
 
 // Flattens all dimensions after the first (PyTorch's nn.Flatten()).
@@ -51,6 +55,7 @@ public:
     Tensor backward(const Tensor& dy, bool accumulate_param_grads = true) override;
     void clear_saved() override { mask_ = Tensor(); }
     void set_generator(Generator* g) { gen_ = g; }  // nullptr: back to the layer's own stream
+    const Tensor& saved_mask() const { return mask_; }  // undefined when the last forward was the identity
 
     float p;
 

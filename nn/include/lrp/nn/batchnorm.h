@@ -18,6 +18,10 @@ public:
     // Per-channel scale and shift of the eval-mode transform y = x * scale + shift (for folding).
     std::pair<Tensor, Tensor> eval_scale_shift() const;
     const Tensor& saved_input() const;
+    // Per channel 1 / sqrt(var + eps) of the last forward: the batch variance after a train-mode forward,
+    // the running one after an eval-mode forward (the forward with its statistics held constant scales by
+    // gamma times this).
+    Tensor saved_invstd() const;
 
     int channels;
     float eps, momentum;

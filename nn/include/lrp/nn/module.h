@@ -39,6 +39,15 @@ public:
     virtual float residual_stabilizer() const { return 1e-6f; }
 };
 
+// The adjoint of a relevance pass (differentiable LRP, e.g. ISNet training): given h = dL/d(relevance at a
+// leaf's input), returns dL/d(relevance at its output) and accumulates what else L depends on through
+// that step (parameter gradients, gradients at stored activations). Implemented in lrp/ (lrp/flex.h).
+class RelevanceAdjoint {
+public:
+    virtual ~RelevanceAdjoint() = default;
+    virtual Tensor apply(Module& m, const Tensor& h) = 0;
+};
+
 class Module {
 public:
     virtual ~Module() = default;
@@ -55,6 +64,10 @@ public:
     virtual Tensor backward(const Tensor& dy, bool accumulate_param_grads = true) = 0;
     // Relevance mode: leaves ask the policy; containers recurse in reverse order.
     virtual Tensor relevance(const Tensor& r, RelevancePolicy& policy);
+    // Adjoint of the last relevance() pass (run after it, over the same forward): containers walk their
+    // children in forward order (a residual sum whose relevance was copied adds its branches' adjoints);
+    // leaves ask `adj`. Returns dL/d(relevance at the output) for h = dL/d(relevance at the input).
+    virtual Tensor relevance_adjoint(const Tensor& h, RelevanceAdjoint& adj);
     // Structural sign analysis (reads no data): given whether this module's input is known to be >= 0
     // elementwise, returns whether its output is, and adds each affine leaf whose input is known >= 0
     // to `nonneg_inputs` (LRP rules that split inputs by sign skip the empty half there).

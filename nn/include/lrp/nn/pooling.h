@@ -15,6 +15,8 @@ public:
     Tensor backward(const Tensor& dy, bool accumulate_param_grads = true) override;
     void clear_saved() override { idx_ = Tensor(); x_ = Tensor(); }
     const Tensor& saved_input() const { return x_; }
+    // v (shaped as the last input) read at the last forward's maxima: the pool's linearisation there.
+    Tensor gather(const Tensor& v) const;
 
     ops::Pool2dParams geom;
 
@@ -56,6 +58,9 @@ public:
     Tensor backward(const Tensor& dy, bool accumulate_param_grads = true) override;
     void clear_saved() override { x_ = Tensor(); }
     const Tensor& saved_input() const { return x_; }
+
+    // The pool at the last forward's geometry, applied to x (shaped as that input; stores nothing).
+    Tensor pool(const Tensor& x) const;
 
     int out_h, out_w;
 

@@ -16,6 +16,8 @@ public:
     Tensor forward(const Tensor& x) override;
     Tensor backward(const Tensor& dy, bool accumulate_param_grads = true) override;
     Tensor relevance(const Tensor& r, RelevancePolicy& policy) override;
+    // The adjoint of a pass that copied the sum's relevance (the split's adjoint is not implemented).
+    Tensor relevance_adjoint(const Tensor& h, RelevanceAdjoint& adj) override;
     bool nonneg_output(bool input_nonneg, std::unordered_set<const Module*>& nonneg_inputs) const override;
     void clear_saved() override;
     bool has_downsample() const { return downsample_ != nullptr; }
@@ -30,6 +32,7 @@ protected:
 
 private:
     Tensor main_out_, short_out_;
+    bool last_split_ = false;  // whether the last relevance() split the sum's relevance
 };
 
 class BasicBlock : public ResidualBlock {

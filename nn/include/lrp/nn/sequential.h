@@ -34,6 +34,7 @@ public:
     Tensor forward(const Tensor& x) override;
     Tensor backward(const Tensor& dy, bool accumulate_param_grads = true) override;
     Tensor relevance(const Tensor& r, RelevancePolicy& policy) override;
+    Tensor relevance_adjoint(const Tensor& h, RelevanceAdjoint& adj) override;
     bool nonneg_output(bool input_nonneg, std::unordered_set<const Module*>& nonneg_inputs) const override;
     void clear_saved() override;
 

@@ -1,0 +1,43 @@
+// LRP-Flex (Faster ISNet; isnet-edda.md A.7, A.8): LRP-epsilon run as a modified gradient, and the adjoint of
+// that pass, so that a loss on the heatmap differentiates into the parameters (ISNet training).
+#pragma once
+#include <unordered_map>
+
+#include "lrp/nn/module.h"
+
+namespace lrp::explain {
+
+struct FlexOptions {
+    float epsilon = 1e-2f;  // ISNet's LRP-epsilon (isnet-edda.md A.3)
+};
+
+// One pass and its adjoint over a stored forward. Supported leaves: Conv2d, Linear, BatchNorm2d, ReLU,
+// MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, Flatten, Dropout, Identity (others are refused by name);
+// residual sums copy. A forward with BN folded for an attribution is refused.
+class FlexPass {
+public:
+    explicit FlexPass(FlexOptions o = {}) : opt_(o) {}
+
+    // After model.forward(x), train or eval mode: G = the modified gradient of sum(seed * output) with
+    // respect to x. Each ReLU passes g * a / (a + eps) (a its output) instead of g * 1[a > 0]; each
+    // BatchNorm2d scales by gamma / sqrt(var + eps) with the last forward's statistics held constant (batch
+    // statistics after a train-mode forward: detached, as ISNet's LRP Block); every other leaf passes its
+    // input gradient. G * x is then LRP-epsilon (bias in z) at every layer whose output feeds a ReLU, and
+    // LRP-0 at the output layer. Keeps each leaf's output gradient for adjoint().
+    Tensor gradient(nn::Module& model, const Tensor& seed);
+
+    // Given dG = dL/dG for the G of the last gradient(): adds dL/dtheta through the weights the pass used
+    // (conv/linear weights, BN gamma) to Param::grad, and leaves dL/d(output) of every ReLU pending in it
+    // (ReLU::add_output_grad), so that the next model.backward(dy) yields the whole gradient: the pass's
+    // share through the stored activations plus the ordinary gradient of dy. The seed counts as a constant.
+    // Once per gradient().
+    void adjoint(nn::Module& model, const Tensor& dG);
+
+    const FlexOptions& options() const { return opt_; }
+
+private:
+    FlexOptions opt_;
+    std::unordered_map<const nn::Module*, Tensor> g_out_;  // each leaf's output gradient in the last pass
+};
+
+}  // namespace lrp::explain

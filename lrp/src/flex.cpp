@@ -1,0 +1,131 @@
+// LRP-Flex: the modified-gradient pass (ReLU g * a / (a + eps), BN with constant statistics) and its adjoint,
+// leaf by leaf (isnet-edda.md A.7, A.8).
+#include "lrp/lrp/flex.h"
+
+#include "lrp/nn/activation.h"
+#include "lrp/nn/affine.h"
+#include "lrp/nn/batchnorm.h"
+#include "lrp/nn/pooling.h"
+#include "lrp/nvtx.h"
+#include "lrp/ops/channel.h"
+#include "lrp/ops/elementwise.h"
+#include "lrp/ops/reduce.h"
+
+namespace lrp::explain {
+namespace {
+
+bool supported(const nn::Module& m) {
+    return dynamic_cast<const nn::AffineLayer*>(&m) || dynamic_cast<const nn::BatchNorm2d*>(&m) ||
+           dynamic_cast<const nn::ReLU*>(&m) || dynamic_cast<const nn::MaxPool2d*>(&m) ||
+           dynamic_cast<const nn::AvgPool2d*>(&m) || dynamic_cast<const nn::AdaptiveAvgPool2d*>(&m) ||
+           dynamic_cast<const nn::Flatten*>(&m) || dynamic_cast<const nn::Dropout*>(&m) ||
+           dynamic_cast<const nn::Identity*>(&m);
+}
+
+// a / (a + eps) for a = relu(x) >= 0 (the stabiliser's sign is + there).
+Tensor relu_gain(const Tensor& a, float eps) {
+    Tensor t = Tensor::empty(a.shape(), DType::F32, a.device());
+    ops::lrp_eps_div(a, a, eps, t);
+    return t;
+}
+
+Tensor bn_scale(const nn::BatchNorm2d& bn) { return ops::mul(bn.weight.value, bn.saved_invstd()); }
+
+class GradientPolicy : public nn::RelevancePolicy {
+public:
+    GradientPolicy(const FlexOptions& o, std::unordered_map<const nn::Module*, Tensor>& g_out) : o_(o), g_out_(g_out) {}
+
+    Tensor apply(nn::Module& m, const Tensor& g) override {
+        LRP_CHECK(supported(m), "LRP-Flex: no modified gradient for ", m.type(), " '", m.name(), "'");
+        LRP_CHECK(g_out_.emplace(&m, g).second, "LRP-Flex: ", m.type(), " '", m.name(),
+                  "' is used twice in the model (each layer must appear once)");
+        if (auto* r = dynamic_cast<nn::ReLU*>(&m)) {
+            Tensor a = ops::relu(r->saved_input());
+            return ops::mul(g, relu_gain(a, o_.epsilon));
+        }
+        if (auto* bn = dynamic_cast<nn::BatchNorm2d*>(&m)) {
+            Tensor y = Tensor::empty(g.shape(), DType::F32, g.device());
+            ops::channel_affine(g, bn_scale(*bn), Tensor(), y);
+            return y;
+        }
+        if (auto* a = dynamic_cast<nn::AffineLayer*>(&m))
+            LRP_CHECK(!a->forward_override, "LRP-Flex: ", m.type(), " '", m.name(),
+                      "' ran with BN-folded weights (an attribution forward); run a plain forward first");
+        return m.backward(g, false);
+    }
+
+private:
+    const FlexOptions& o_;
+    std::unordered_map<const nn::Module*, Tensor>& g_out_;
+};
+
+// Leaf by leaf, with g_out the leaf's output gradient in the pass and h = dL/d(its input gradient):
+// returns dL/d(g_out) (the leaf's linearisation applied to h) and accumulates the rest.
+class AdjointPolicy : public nn::RelevanceAdjoint {
+public:
+    AdjointPolicy(const FlexOptions& o, const std::unordered_map<const nn::Module*, Tensor>& g_out)
+        : o_(o), g_out_(g_out) {}
+
+    Tensor apply(nn::Module& m, const Tensor& h) override {
+        auto it = g_out_.find(&m);
+        LRP_CHECK(it != g_out_.end(), "LRP-Flex adjoint: ", m.type(), " '", m.name(), "' was not in the pass");
+        const Tensor& g = it->second;
+        if (auto* r = dynamic_cast<nn::ReLU*>(&m)) {
+            // g_in = g * a / (a + eps): dL/dg = h * a / (a + eps), dL/da = h * g * eps / (a + eps)^2.
+            Tensor a = ops::relu(r->saved_input());
+            Tensor s = Tensor::empty(a.shape(), DType::F32, a.device());
+            ops::lrp_eps_div(ops::mul(h, g), a, o_.epsilon, s);
+            ops::lrp_eps_div(s, a, o_.epsilon, s);
+            r->add_output_grad(ops::scale(s, o_.epsilon));
+            return ops::mul(h, relu_gain(a, o_.epsilon));
+        }
+        if (auto* bn = dynamic_cast<nn::BatchNorm2d*>(&m)) {
+            // g_in = g * gamma * invstd per channel: dL/dg = h * gamma * invstd, dL/dgamma = sum(h * g) * invstd.
+            Tensor invstd = bn->saved_invstd();
+            if (bn->weight.requires_grad) {
+                Tensor dgamma = Tensor::empty({bn->channels}, DType::F32, h.device());
+                ops::reduce_channels(ops::mul(h, g), dgamma);
+                nn::accumulate_grad(bn->weight, ops::mul(dgamma, invstd));
+            }
+            Tensor y = Tensor::empty(h.shape(), DType::F32, h.device());
+            ops::channel_affine(h, ops::mul(bn->weight.value, invstd), Tensor(), y);
+            return y;
+        }
+        if (auto* a = dynamic_cast<nn::AffineLayer*>(&m)) {
+            // g_in = W^T g: dL/dg = W h (the forward without bias), dL/dW = wgrad(input h, output gradient g).
+            if (a->weight.requires_grad) a->accumulate_weight_grad(h, g);
+            return a->forward_with(h, a->weight.value, Tensor());
+        }
+        if (auto* p = dynamic_cast<nn::MaxPool2d*>(&m)) return p->gather(h);
+        if (auto* p = dynamic_cast<nn::AvgPool2d*>(&m)) return p->pool(h);
+        if (auto* p = dynamic_cast<nn::AdaptiveAvgPool2d*>(&m)) return p->pool(h).reshape(g.shape());
+        if (auto* d = dynamic_cast<nn::Dropout*>(&m)) return d->saved_mask().defined() ? ops::mul(h, d->saved_mask()) : h;
+        if (dynamic_cast<nn::Flatten*>(&m)) return h.reshape(g.shape());
+        if (dynamic_cast<nn::Identity*>(&m)) return h;
+        LRP_THROW("LRP-Flex adjoint: no rule for ", m.type(), " '", m.name(), "'");
+    }
+
+private:
+    const FlexOptions& o_;
+    const std::unordered_map<const nn::Module*, Tensor>& g_out_;
+};
+
+}  // namespace
+
+Tensor FlexPass::gradient(nn::Module& model, const Tensor& seed) {
+    LRP_NVTX_RANGE("lrp_flex.gradient");
+    LRP_CHECK(opt_.epsilon > 0.f, "LRP-Flex: epsilon must be positive (got ", opt_.epsilon, ")");
+    g_out_.clear();
+    GradientPolicy policy(opt_, g_out_);
+    return model.relevance(seed, policy);
+}
+
+void FlexPass::adjoint(nn::Module& model, const Tensor& dG) {
+    LRP_NVTX_RANGE("lrp_flex.adjoint");
+    LRP_CHECK(!g_out_.empty(), "LRP-Flex: adjoint() without a preceding gradient() (or called twice)");
+    AdjointPolicy policy(opt_, g_out_);
+    model.relevance_adjoint(dG, policy);
+    g_out_.clear();
+}
+
+}  // namespace lrp::explain
