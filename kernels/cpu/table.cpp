@@ -22,6 +22,7 @@ const OpTable& cpu_ops() {
         cpu::register_reldrop(t);
         cpu::register_occlusion(t);
         cpu::register_edda(t);
+        cpu::register_isnet_loss(t);
         return t;
     }();
     return table;

@@ -18,4 +18,5 @@ void register_augment(OpTable& t);
 void register_reldrop(OpTable& t);
 void register_occlusion(OpTable& t);
 void register_edda(OpTable& t);
+void register_isnet_loss(OpTable& t);
 }  // namespace lrp::kernels::cuda

@@ -22,6 +22,7 @@ const OpTable& cuda_ops_impl() {
         cuda::register_reldrop(t);
         cuda::register_occlusion(t);
         cuda::register_edda(t);
+        cuda::register_isnet_loss(t);
         return t;
     }();
     return table;

@@ -162,4 +162,21 @@ struct WindowFillDesc {
     int ww() const { return W - patch + 1; }
 };
 
+// ISNet's heatmap loss (isnet-edda.md A.1; normalisation absRoIMean, foreground terms L2) over maps
+// H (N x K x C x H x W: K maps per image, C channels) and masks M (N x H x W; m = 1[M != 0] is foreground).
+// Per sample n and map k, with a = |H|:
+//   mu = sum_{c,y,x} a m / (C sum_{y,x} m + 1e-10);  v = a (1 - m) / (mu + 1e-10)
+//   g[c] = GWRP_decay(v over the H W pixels of channel c) = sum_i decay^i v_(i) / sum_i decay^i, v_(i) sorted
+//          descending (ties: lower pixel index first), so decay 0 is the maximum and 1 the mean
+//   L_bg = mean_{k,c} -log(1 - min(g / (g + E), 1 - 1e-7))
+//   F = sum_{c,y,x} a m;  L_fg = mean_k [(min(F/C1, 1) - 1)^2 + (max(F/C1, C2/C1) - C2/C1)^2]
+//   L[n] = A L_bg + B L_fg
+struct IsnetLossDesc {
+    int N = 1, K = 1, C = 1, H = 1, W = 1;
+    float decay = 0.9f;   // GWRP decay d in [0, 1]
+    float E = 1.f;        // > 0
+    float A = 1.f, B = 3.f;
+    float C1 = 1.f, C2 = 25.f;  // 0 < C1 <= C2
+};
+
 }  // namespace lrp::kernels

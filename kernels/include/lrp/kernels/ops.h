@@ -99,6 +99,12 @@ struct OpTable {
     // outside the window grid: untouched (entries are trusted on CUDA: no host sync).
     void (*fill_windows)(const Ctx&, const WindowFillDesc& d, const int32_t* pos, float* x) = nullptr;
 
+    // ---- ISNet heatmap loss (kernels/*/isnet_loss*) ----------------------------------------------------------
+    // loss[n] = L[n] of IsnetLossDesc, dmaps = d(sum_n loss[n] / N)/dH (N x K x C x H x W; sign(0) = 0 for |.|).
+    // A sample whose maps hold NaN or +-Inf gets loss 0, gradient 0 and bad[n] = 1 (else 0).
+    void (*isnet_heat_loss)(const Ctx&, const IsnetLossDesc& d, const float* maps, const float* mask, float* loss,
+                            float* dmaps, int32_t* bad) = nullptr;
+
     // ---- reductions (kernels/*/reduce*) --------------------------------------------------------
     // y[r] = op over x[r, 0..cols)  (rows = 1 reduces everything); accumulation in double on the CPU
     void (*reduce_rows)(const Ctx&, ReduceOp op, const float* x, int64_t rows, int64_t cols, float* y) = nullptr;

@@ -1,0 +1,59 @@
+// Front end of lrp/ops/isnet_loss.h: parameter and argument checks (each error names what is wrong), the
+// descriptor and dispatch through the op table.
+#include "lrp/ops/isnet_loss.h"
+
+#include <cmath>
+#include <limits>
+
+#include "lrp/context.h"
+#include "lrp/kernels/ops.h"
+#include "lrp/nvtx.h"
+
+namespace lrp::ops {
+
+void isnet_heat_loss(const Tensor& maps, const Tensor& mask, const IsnetLossParams& p, const Tensor& loss,
+                     const Tensor& dmaps, const Tensor& bad) {
+    const char* op = "isnet_heat_loss";
+    LRP_CHECK(p.decay >= 0.f && p.decay <= 1.f, op, ": GWRP decay must be in [0, 1], got ", p.decay);
+    LRP_CHECK(std::isfinite(p.E) && p.E > 0.f, op, ": E must be positive and finite, got ", p.E);
+    LRP_CHECK(std::isfinite(p.A) && p.A >= 0.f && std::isfinite(p.B) && p.B >= 0.f, op,
+              ": the weights A and B must be finite and >= 0, got ", p.A, " and ", p.B);
+    LRP_CHECK(std::isfinite(p.C2) && p.C1 > 0.f && p.C1 <= p.C2, op, ": need 0 < C1 <= C2 (finite), got C1 ", p.C1,
+              ", C2 ", p.C2);
+    check_defined(op, "maps", maps);
+    check_dtype(op, "maps", maps, DType::F32);
+    LRP_CHECK(maps.ndim() == 4 || maps.ndim() == 5, op, ": maps must be [N, K, C, H, W] or [N, C, H, W], got ",
+              maps.shape().str());
+    const bool k_axis = maps.ndim() == 5;
+    const int64_t N = maps.dim(0), K = k_axis ? maps.dim(1) : 1, C = maps.dim(k_axis ? 2 : 1),
+                  H = maps.dim(k_axis ? 3 : 2), W = maps.dim(k_axis ? 4 : 3);
+    LRP_CHECK(K >= 1 && C >= 1 && H >= 1 && W >= 1 && N <= std::numeric_limits<int>::max() &&
+                  K * C * H * W <= (int64_t{1} << 30),
+              op, ": maps have an unsupported shape ", maps.shape().str());
+    check_defined(op, "mask", mask);
+    check_dtype(op, "mask", mask, DType::F32);
+    check_device(op, "mask", mask, maps.device());
+    const bool mask_ok = mask.shape() == Shape{N, H, W} || mask.shape() == Shape{N, 1, H, W};
+    LRP_CHECK(mask_ok, op, ": mask must be [", N, ", ", H,
+              ", ", W, "] or [", N, ", 1, ", H, ", ", W, "] for maps ", maps.shape().str(), ", got ", mask.shape().str());
+    check_dtype(op, "loss", loss, DType::F32);
+    check_shape(op, "loss", loss, Shape{N});
+    check_device(op, "loss", loss, maps.device());
+    check_dtype(op, "dmaps", dmaps, DType::F32);
+    check_shape(op, "dmaps", dmaps, maps.shape());
+    check_device(op, "dmaps", dmaps, maps.device());
+    check_dtype(op, "bad", bad, DType::I32);
+    check_shape(op, "bad", bad, Shape{N});
+    check_device(op, "bad", bad, maps.device());
+    if (N == 0) return;
+    kernels::IsnetLossDesc d;
+    d.N = static_cast<int>(N), d.K = static_cast<int>(K), d.C = static_cast<int>(C);
+    d.H = static_cast<int>(H), d.W = static_cast<int>(W);
+    d.decay = p.decay, d.E = p.E, d.A = p.A, d.B = p.B, d.C1 = p.C1, d.C2 = p.C2;
+    LRP_NVTX_RANGE("isnet_heat_loss");
+    LRP_OP(maps.device(), isnet_heat_loss)
+    (kernel_ctx(maps.device()), d, maps.data<float>(), mask.data<float>(), loss.data<float>(), dmaps.data<float>(),
+     bad.data<int32_t>());
+}
+
+}  // namespace lrp::ops

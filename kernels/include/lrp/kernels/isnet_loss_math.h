@@ -1,0 +1,41 @@
+// Scalar pieces of ISNet's heatmap loss (IsnetLossDesc) shared by the CPU and CUDA kernels (LRP_HD): the GWRP
+// weights and the background / foreground terms with their derivatives, in double.
+#pragma once
+#include "lrp/kernels/descs.h"
+#include "lrp/philox.h"  // LRP_HD (and <cmath>)
+
+namespace lrp::kernels {
+
+// sum_{i < n} d^i (0^0 = 1: decay 0 weights the maximum only).
+LRP_HD double gwrp_norm(double d, int64_t n) {
+    if (d == 0.0) return 1.0;
+    if (d == 1.0) return static_cast<double>(n);
+    return (1.0 - pow(d, static_cast<double>(n))) / (1.0 - d);
+}
+LRP_HD double gwrp_weight(double d, int64_t i, double norm) {
+    return (i == 0 ? 1.0 : pow(d, static_cast<double>(i))) / norm;
+}
+
+// -log(1 - min(g / (g + E), 1 - 1e-7)) = log1p(g / E) below the clamp; d/dg = 1 / (g + E) there, 0 above.
+LRP_HD void isnet_bg_term(double g, double E, double& value, double& dvalue_dg) {
+    if (g / (g + E) < 1.0 - 1e-7) {
+        value = log1p(g / E);
+        dvalue_dg = 1.0 / (g + E);
+    } else {
+        value = -log(1e-7);
+        dvalue_dg = 0.0;
+    }
+}
+
+// (min(F/C1, 1) - 1)^2 + (max(F/C1, C2/C1) - C2/C1)^2 and its derivative in F.
+LRP_HD void isnet_fg_term(double F, double C1, double C2, double& value, double& dvalue_dF) {
+    const double lo = F < C1 ? F / C1 - 1.0 : 0.0;
+    const double hi = F > C2 ? (F - C2) / C1 : 0.0;
+    value = lo * lo + hi * hi;
+    dvalue_dF = 2.0 * (lo + hi) / C1;
+}
+
+// The adjoint's sign of |h|: +1, -1, and 0 at 0.
+LRP_HD double abs_sign(float h) { return h > 0.f ? 1.0 : (h < 0.f ? -1.0 : 0.0); }
+
+}  // namespace lrp::kernels

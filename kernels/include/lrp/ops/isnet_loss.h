@@ -1,0 +1,24 @@
+// Checked front end of ISNet's heatmap loss (isnet-edda.md A.1; the formula is IsnetLossDesc's): background
+// relevance peaks penalised relative to the foreground mean, the foreground total kept in [C1, C2].
+#pragma once
+#include "lrp/kernels/descs.h"
+#include "lrp/tensor.h"
+
+namespace lrp::ops {
+
+struct IsnetLossParams {
+    float decay = 0.9f;  // GWRP decay d in [0, 1] (0: the maximum, 1: the mean)
+    float E = 1.f;       // background activation g / (g + E), > 0
+    float A = 1.f;       // background weight, >= 0
+    float B = 3.f;       // foreground weight, >= 0
+    float C1 = 1.f, C2 = 25.f;  // foreground total range, 0 < C1 <= C2
+};
+
+// maps: F32 [N, K, C, H, W] (K maps per image) or [N, C, H, W] (K = 1); mask: F32 [N, H, W] or [N, 1, H, W],
+// foreground where != 0. Writes loss (F32 [N]: each sample's L), dmaps (the shape of maps: the gradient of the
+// batch mean sum_n loss[n] / N) and bad (I32 [N]: 1 where a sample's maps hold NaN or +-Inf; its loss and
+// gradient are then 0). All on the maps' device; no host synchronisation.
+void isnet_heat_loss(const Tensor& maps, const Tensor& mask, const IsnetLossParams& p, const Tensor& loss,
+                     const Tensor& dmaps, const Tensor& bad);
+
+}  // namespace lrp::ops

@@ -1,0 +1,182 @@
+// ISNet's heatmap loss (lrp/ops/isnet_loss.h): hand-computed cases (GWRP decay 0 is the maximum, 1 the mean;
+// the foreground range terms), a naive double reference written from isnet-edda.md A.1 (its -log(1 - min(u, 1 -
+// 1e-7)) form) for the loss, central differences of that reference for the gradient, non-finite samples, argument
+// errors, and CUDA against the CPU (ties, odd sizes, empty and full masks, a bad sample, poisoned outputs).
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include "lrp/kernels/ops.h"
+#include "lrp/ops/isnet_loss.h"
+#include "test_util.h"
+
+using namespace lrp;
+using lrp::ops::IsnetLossParams;
+
+namespace {
+
+struct Result {
+    std::vector<float> loss, dmaps;
+    std::vector<int32_t> bad;
+};
+
+Result run(const std::vector<float>& maps, const Shape& ms, const std::vector<float>& mask, const Shape& mks,
+           const IsnetLossParams& p, Device d = Device::cpu()) {
+    const int64_t N = ms[0];
+    Tensor loss = Tensor::empty(Shape{N}, DType::F32, d), dm = Tensor::empty(ms, DType::F32, d);
+    Tensor bad = Tensor::empty(Shape{N}, DType::I32, d);
+    ops::isnet_heat_loss(Tensor::from_vector(maps, ms, d), Tensor::from_vector(mask, mks, d), p, loss, dm, bad);
+    return {loss.to_vector<float>(), dm.to_vector<float>(), bad.to_vector<int32_t>()};
+}
+
+// Sample n's loss straight from isnet-edda.md A.1 (maps [N, K, C, H, W] flattened, mask [N, H, W]).
+double reference(const std::vector<double>& h, const std::vector<float>& mask, int n, int K, int C, int HW,
+                 const IsnetLossParams& p) {
+    double msum = 0;
+    for (int j = 0; j < HW; ++j) msum += mask[n * HW + j] != 0.f;
+    double bg = 0, fg = 0;
+    for (int k = 0; k < K; ++k) {
+        const double* hk = h.data() + (static_cast<size_t>(n) * K + k) * C * HW;
+        double F = 0;
+        for (int c = 0; c < C; ++c)
+            for (int j = 0; j < HW; ++j) F += std::fabs(hk[c * HW + j]) * (mask[n * HW + j] != 0.f);
+        const double mu = F / (C * msum + 1e-10);
+        for (int c = 0; c < C; ++c) {
+            std::vector<double> v;
+            for (int j = 0; j < HW; ++j) v.push_back(std::fabs(hk[c * HW + j]) / (mu + 1e-10) * (mask[n * HW + j] == 0.f));
+            std::sort(v.begin(), v.end(), std::greater<double>());
+            double num = 0, den = 0;
+            for (int i = 0; i < HW; ++i) {
+                const double w = std::pow(static_cast<double>(p.decay), i);
+                num += w * v[i];
+                den += w;
+            }
+            const double g = num / den;
+            bg += -std::log(1 - std::min(g / (g + p.E), 1 - 1e-7));
+        }
+        const double lo = std::min(F / p.C1, 1.0) - 1, hi = std::max(F / p.C1, double(p.C2) / p.C1) - double(p.C2) / p.C1;
+        fg += lo * lo + hi * hi;
+    }
+    return p.A * bg / (K * C) + p.B * fg / K;
+}
+
+}  // namespace
+
+TEST(IsnetLossCpu, HandComputedCases) {
+    // One 2x2 map: foreground pixels 0 and 1 (|h| 2 and 2: F = 4, mean 2), background values 1 and 3 -> 0.5, 1.5.
+    const std::vector<float> maps{2.f, -2.f, 1.f, 3.f}, mask{1.f, 1.f, 0.f, 0.f};
+    IsnetLossParams p;
+    p.decay = 0.f;
+    EXPECT_NEAR(run(maps, Shape{1, 1, 2, 2}, mask, Shape{1, 2, 2}, p).loss[0], std::log(2.5), 1e-6);  // g = max = 1.5
+    p.decay = 1.f;
+    EXPECT_NEAR(run(maps, Shape{1, 1, 2, 2}, mask, Shape{1, 2, 2}, p).loss[0], std::log(1.5), 1e-6);  // g = mean = 0.5
+    // Foreground total F = 4: with C1 = 8 the low term (4/8 - 1)^2 = 0.25 (times B = 3); with C2 = 2 (C1 = 1) the
+    // high term (4 - 2)^2 = 4. A = 0 leaves the foreground terms alone.
+    p.A = 0.f, p.C1 = 8.f, p.C2 = 25.f;
+    EXPECT_NEAR(run(maps, Shape{1, 1, 2, 2}, mask, Shape{1, 2, 2}, p).loss[0], 0.75, 1e-6);
+    p.C1 = 1.f, p.C2 = 2.f;
+    Result r = run(maps, Shape{1, 1, 2, 2}, mask, Shape{1, 1, 2, 2}, p);
+    EXPECT_NEAR(r.loss[0], 12.0, 1e-5);
+    // dL/dh = B * 2 (F - C2) / C1^2 * sign(h) on the foreground, 0 on the background (A = 0).
+    EXPECT_EQ(r.dmaps, (std::vector<float>{12.f, -12.f, 0.f, 0.f}));
+}
+
+TEST(IsnetLossCpu, LossMatchesReferenceAndGradientMatchesFiniteDifferences) {
+    const int N = 3, K = 2, C = 2, H = 5, W = 4, HW = H * W;
+    const Shape ms{N, K, C, H, W};
+    std::vector<float> maps = test::random_vec(static_cast<size_t>(ms.numel()), 5, -1.f, 1.f);
+    std::vector<float> mask(static_cast<size_t>(N * HW));
+    for (int i = 0; i < N * HW; ++i) mask[i] = (i * 7 + i / 5) % 3 == 0 ? 1.f : 0.f;
+    for (float decay : {0.f, 0.6f, 0.9f, 1.f}) {
+        IsnetLossParams p;
+        p.decay = decay, p.E = 0.7f, p.A = 1.3f, p.B = 2.f, p.C1 = 2.5f, p.C2 = 3.5f;  // F straddles C1 and C2
+        Result r = run(maps, ms, mask, Shape{N, H, W}, p);
+        std::vector<double> h(maps.begin(), maps.end());
+        for (int n = 0; n < N; ++n) EXPECT_NEAR(r.loss[n], reference(h, mask, n, K, C, HW, p), 1e-5) << decay;
+        auto mean_loss = [&](const std::vector<double>& hh) {
+            double s = 0;
+            for (int n = 0; n < N; ++n) s += reference(hh, mask, n, K, C, HW, p);
+            return s / N;
+        };
+        double err2 = 0, ref2 = 0;
+        for (size_t i = 0; i < maps.size(); i += 3) {
+            std::vector<double> hp = h, hm = h;
+            hp[i] += 1e-6, hm[i] -= 1e-6;
+            const double fd = (mean_loss(hp) - mean_loss(hm)) / 2e-6;
+            err2 += (fd - r.dmaps[i]) * (fd - r.dmaps[i]);
+            ref2 += fd * fd;
+        }
+        EXPECT_GT(ref2, 0.0);
+        EXPECT_LT(std::sqrt(err2 / ref2), 1e-4) << "decay " << decay;
+        EXPECT_EQ(r.bad, (std::vector<int32_t>{0, 0, 0}));
+    }
+}
+
+TEST(IsnetLossCpu, NonFiniteSampleIsZeroedAndFlagged) {
+    const Shape ms{3, 1, 4, 4};
+    std::vector<float> maps = test::random_vec(48, 9), mask(48, 0.f);
+    for (int i = 0; i < 48; i += 3) mask[i] = 1.f;
+    IsnetLossParams p;
+    Result clean = run(maps, ms, mask, Shape{3, 4, 4}, p);
+    maps[16 + 5] = std::nanf("");
+    maps[32 + 7] = INFINITY;
+    Result r = run(maps, ms, mask, Shape{3, 4, 4}, p);
+    EXPECT_EQ(r.bad, (std::vector<int32_t>{0, 1, 1}));
+    EXPECT_EQ(r.loss[0], clean.loss[0]);
+    EXPECT_EQ(r.loss[1], 0.f);
+    EXPECT_EQ(r.loss[2], 0.f);
+    for (int i = 0; i < 16; ++i) EXPECT_EQ(r.dmaps[i], clean.dmaps[i]);
+    for (int i = 16; i < 48; ++i) EXPECT_EQ(r.dmaps[i], 0.f);
+}
+
+TEST(IsnetLossCpu, Errors) {
+    auto call = [](const Shape& ms, const Shape& mks, IsnetLossParams p) {
+        const int64_t N = ms[0];
+        ops::isnet_heat_loss(Tensor::zeros(ms), Tensor::zeros(mks), p, Tensor::empty(Shape{N}), Tensor::empty(ms),
+                             Tensor::empty(Shape{N}, DType::I32));
+    };
+    IsnetLossParams p;
+    p.decay = 1.5f;
+    test::expect_error([&] { call(Shape{1, 1, 2, 2}, Shape{1, 2, 2}, p); }, {"GWRP decay must be in [0, 1]", "1.5"});
+    p = {};
+    p.C1 = 30.f;
+    test::expect_error([&] { call(Shape{1, 1, 2, 2}, Shape{1, 2, 2}, p); }, {"need 0 < C1 <= C2"});
+    p = {};
+    p.E = 0.f;
+    test::expect_error([&] { call(Shape{1, 1, 2, 2}, Shape{1, 2, 2}, p); }, {"E must be positive"});
+    test::expect_error([&] { call(Shape{2, 3, 4, 4}, Shape{2, 4, 5}, {}); }, {"mask must be [2, 4, 4]", "[2, 4, 5]"});
+    test::expect_error([&] { call(Shape{2, 4, 4}, Shape{2, 4, 4}, {}); }, {"maps must be [N, K, C, H, W]"});
+}
+
+TEST(IsnetLossCuda, MatchesCpu) {
+    LRP_SKIP_WITHOUT_CUDA();
+    const Device dev = Device::cuda(0);
+    const kernels::OpTable &cpu = kernels::cpu_ops(), &gpu = kernels::cuda_ops();
+    for (const bool ties : {false, true})
+        for (const float decay : {0.f, 0.9f, 1.f}) {
+            const int N = 5, K = 2, C = 3, H = 7, W = 9, HW = H * W;  // 63 pixels: padded to 64 for the sort
+            std::vector<float> maps = test::random_vec(static_cast<size_t>(N * K * C * HW), 11, -2.f, 2.f);
+            if (ties)
+                for (float& v : maps) v = std::round(v * 2.f) / 2.f;  // many equal values and exact zeros
+            std::vector<float> mask(static_cast<size_t>(N * HW));
+            for (int i = 0; i < N * HW; ++i) mask[i] = (i % 5 == 0 || i % 7 == 1) ? 1.f : 0.f;
+            for (int j = 0; j < HW; ++j) mask[1 * HW + j] = 0.f, mask[2 * HW + j] = 1.f;  // no / all foreground
+            maps[static_cast<size_t>(3 * K * C * HW + 17)] = std::nanf("");                  // sample 3 is bad
+            kernels::IsnetLossDesc d;
+            d.N = N, d.K = K, d.C = C, d.H = H, d.W = W, d.decay = decay, d.E = 0.8f, d.A = 1.f, d.B = 3.f;
+            d.C1 = 2.f, d.C2 = 40.f;
+            std::vector<float> loss(N), dm(maps.size());
+            std::vector<int32_t> bad(N);
+            cpu.isnet_heat_loss(kernel_ctx(Device::cpu()), d, maps.data(), mask.data(), loss.data(), dm.data(), bad.data());
+            Tensor md = Tensor::from_vector(maps, Shape{int64_t(maps.size())}, dev);
+            Tensor kd = Tensor::from_vector(mask, Shape{int64_t(mask.size())}, dev);
+            test::Guarded<float> gl(dev, N), gd(dev, static_cast<int64_t>(maps.size()));
+            test::Guarded<int32_t> gb(dev, N);
+            gpu.isnet_heat_loss(kernel_ctx(dev), d, md.data<float>(), kd.data<float>(), gl.ptr(), gd.ptr(), gb.ptr());
+            EXPECT_EQ(gb.read(), bad);
+            EXPECT_EQ(bad[3], 1);
+            EXPECT_TRUE(test::all_close(gl.read(), loss, test::Tol{1e-6, 1e-5})) << "ties " << ties << " decay " << decay;
+            EXPECT_TRUE(test::all_close(gd.read(), dm, test::Tol{1e-6, 1e-5})) << "ties " << ties << " decay " << decay;
+            EXPECT_TRUE(gl.guards_intact() && gd.guards_intact() && gb.guards_intact());
+        }
+}
