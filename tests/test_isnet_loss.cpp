@@ -180,3 +180,41 @@ TEST(IsnetLossCuda, MatchesCpu) {
             EXPECT_TRUE(gl.guards_intact() && gd.guards_intact() && gb.guards_intact());
         }
 }
+
+// Stochastic ISNet's class: the arg-max about half the time, otherwise every other class about equally often
+// and never the arg-max; reproducible from the generator state; the same on CUDA.
+TEST(IsnetLossCpu, StochasticClassDraw) {
+    const int N = 4000, K = 5;
+    std::vector<float> lv(static_cast<size_t>(N * K));
+    for (int n = 0; n < N; ++n)
+        for (int k = 0; k < K; ++k) lv[n * K + k] = k == n % K ? 2.f : static_cast<float>(k) * 0.1f;
+    Tensor logits = Tensor::from_vector(lv, Shape{N, K});
+    Generator g(7, 3);
+    std::vector<int32_t> cls = ops::isnet_pick_class(logits, g).to_vector<int32_t>();
+    EXPECT_EQ(g.offset(), 3u + 2u * N / 4u);
+    int top = 0;
+    std::vector<int> other(K, 0);
+    for (int n = 0; n < N; ++n) {
+        ASSERT_GE(cls[n], 0);
+        ASSERT_LT(cls[n], K);
+        if (cls[n] == n % K) ++top;
+        else ++other[(cls[n] - n % K + K) % K];  // offset from the arg-max: 1 .. K-1
+    }
+    EXPECT_NEAR(top / double(N), 0.5, 0.03);
+    for (int o = 1; o < K; ++o) EXPECT_NEAR(other[o] / double(N), 0.5 / (K - 1), 0.03) << o;
+    Generator again(7, 3);
+    EXPECT_EQ(ops::isnet_pick_class(logits, again).to_vector<int32_t>(), cls);
+    Generator one(7, 3);  // one class: always it
+    EXPECT_EQ(ops::isnet_pick_class(Tensor::from_vector(std::vector<float>{0.3f, -1.f}, Shape{2, 1}), one).to_vector<int32_t>(),
+              (std::vector<int32_t>{0, 0}));
+}
+
+TEST(IsnetLossCuda, StochasticClassMatchesCpu) {
+    LRP_SKIP_WITHOUT_CUDA();
+    const int N = 1001, K = 7;
+    Tensor logits = Tensor::from_vector(test::random_vec(static_cast<size_t>(N * K), 3), Shape{N, K});
+    Generator gc(11, 5), gd(11, 5);
+    EXPECT_EQ(ops::isnet_pick_class(logits.to(Device::cuda(0)), gd).to_vector<int32_t>(),
+              ops::isnet_pick_class(logits, gc).to_vector<int32_t>());
+    EXPECT_EQ(gc.offset(), gd.offset());
+}

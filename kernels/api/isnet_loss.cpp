@@ -8,6 +8,7 @@
 #include "lrp/context.h"
 #include "lrp/kernels/ops.h"
 #include "lrp/nvtx.h"
+#include "lrp/ops/reduce.h"
 
 namespace lrp::ops {
 
@@ -54,6 +55,22 @@ void isnet_heat_loss(const Tensor& maps, const Tensor& mask, const IsnetLossPara
     LRP_OP(maps.device(), isnet_heat_loss)
     (kernel_ctx(maps.device()), d, maps.data<float>(), mask.data<float>(), loss.data<float>(), dmaps.data<float>(),
      bad.data<int32_t>());
+}
+
+Tensor isnet_pick_class(const Tensor& logits, Generator& g) {
+    const char* op = "isnet_pick_class";
+    check_defined(op, "logits", logits);
+    check_dtype(op, "logits", logits, DType::F32);
+    check_ndim(op, "logits", logits, 2);
+    const int64_t N = logits.dim(0), K = logits.dim(1);
+    LRP_CHECK(K >= 1 && K <= std::numeric_limits<int32_t>::max(), op, ": logits have ", K, " classes");
+    Tensor top = Tensor::empty(Shape{N}, DType::I32, logits.device()), cls = Tensor::empty(Shape{N}, DType::I32, logits.device());
+    if (N == 0) return cls;
+    argmax_rows(logits, top);
+    const uint64_t offset = g.reserve(philox_uniform_counters(static_cast<uint64_t>(2 * N)));
+    LRP_OP(logits.device(), isnet_pick_class)
+    (kernel_ctx(logits.device()), N, static_cast<int>(K), top.data<int32_t>(), g.seed(), offset, cls.data<int32_t>());
+    return cls;
 }
 
 }  // namespace lrp::ops

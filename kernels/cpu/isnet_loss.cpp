@@ -1,5 +1,6 @@
 // CPU reference of ISNet's heatmap loss (IsnetLossDesc): per sample and map the foreground statistics, a stable
-// descending sort per channel for the GWRP weights, the loss and its gradient with respect to the maps, in double.
+// descending sort per channel for the GWRP weights, the loss and its gradient with respect to the maps, in double;
+// and Stochastic ISNet's class draw.
 #include <algorithm>
 #include <cmath>
 #include <numeric>
@@ -75,8 +76,15 @@ void isnet_heat_loss(const Ctx&, const IsnetLossDesc& d, const float* maps, cons
     }
 }
 
+void isnet_pick_class(const Ctx&, int64_t N, int K, const int32_t* top, uint64_t seed, uint64_t offset, int32_t* cls) {
+    for (int64_t n = 0; n < N; ++n) cls[n] = isnet_pick(K, top[n], seed, offset, n);
+}
+
 }  // namespace
 
-void register_isnet_loss(OpTable& t) { t.isnet_heat_loss = isnet_heat_loss; }
+void register_isnet_loss(OpTable& t) {
+    t.isnet_heat_loss = isnet_heat_loss;
+    t.isnet_pick_class = isnet_pick_class;
+}
 
 }  // namespace lrp::kernels::cpu

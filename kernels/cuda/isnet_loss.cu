@@ -1,7 +1,7 @@
 // CUDA ISNet heatmap loss (IsnetLossDesc): per-map foreground statistics (one block per map), a global-memory
 // bitonic sort of every channel's background values (key descending, then pixel index: the CPU's stable order,
 // so the same GWRP ranks), GWRP sums (one block per channel), per-sample terms (one thread per sample) and the
-// elementwise gradient. Everything stays on the stream: no host synchronisation.
+// elementwise gradient; and Stochastic ISNet's class draw. Everything stays on the stream: no host synchronisation.
 #include <cub/cub.cuh>
 
 #include "common.cuh"
@@ -146,6 +146,18 @@ __global__ void grad_k(IsnetLossDesc d, int64_t total, const float* maps, const 
     }
 }
 
+__global__ void pick_k(int64_t N, int K, const int32_t* top, uint64_t seed, uint64_t offset, int32_t* cls) {
+    LRP_CUDA_LOOP(n, N) cls[n] = isnet_pick(K, top[n], seed, offset, n);
+}
+
+void isnet_pick_class(const Ctx& ctx, int64_t N, int K, const int32_t* top, uint64_t seed, uint64_t offset,
+                      int32_t* cls) {
+    if (N == 0) return;
+    cudaStream_t st = stream_of(ctx);
+    pick_k<<<grid_for(N), kBlock, 0, st>>>(N, K, top, seed, offset, cls);
+    LRP_CUDA_CHECK_LAUNCH("isnet_pick_class", st);
+}
+
 template <class T>
 T* carve(char*& p, int64_t n) {
     T* r = reinterpret_cast<T*>(p);
@@ -188,6 +200,9 @@ void isnet_heat_loss(const Ctx& ctx, const IsnetLossDesc& d, const float* maps, 
 
 }  // namespace
 
-void register_isnet_loss(OpTable& t) { t.isnet_heat_loss = isnet_heat_loss; }
+void register_isnet_loss(OpTable& t) {
+    t.isnet_heat_loss = isnet_heat_loss;
+    t.isnet_pick_class = isnet_pick_class;
+}
 
 }  // namespace lrp::kernels::cuda

@@ -38,4 +38,12 @@ LRP_HD void isnet_fg_term(double F, double C1, double C2, double& value, double&
 // The adjoint's sign of |h|: +1, -1, and 0 at 0.
 LRP_HD double abs_sign(float h) { return h > 0.f ? 1.0 : (h < 0.f ? -1.0 : 0.0); }
 
+// Stochastic ISNet's class for one row (OpTable::isnet_pick_class).
+LRP_HD int32_t isnet_pick(int K, int32_t top, uint64_t seed, uint64_t offset, int64_t n) {
+    if (K < 2 || philox_uniform(seed, offset, 2 * n) < 0.5f) return top;
+    int32_t k = static_cast<int32_t>(philox_uniform(seed, offset, 2 * n + 1) * static_cast<float>(K - 1));
+    if (k > K - 2) k = K - 2;
+    return k < top ? k : k + 1;
+}
+
 }  // namespace lrp::kernels

@@ -104,6 +104,10 @@ struct OpTable {
     // A sample whose maps hold NaN or +-Inf gets loss 0, gradient 0 and bad[n] = 1 (else 0).
     void (*isnet_heat_loss)(const Ctx&, const IsnetLossDesc& d, const float* maps, const float* mask, float* loss,
                             float* dmaps, int32_t* bad) = nullptr;
+    // Stochastic ISNet's explained class per row n < N of K classes: top[n] when u0 < 1/2, else a uniformly drawn
+    // other class floor(u1 (K - 1)) (skipping top[n]); u0, u1 = philox_uniform(seed, offset, 2n and 2n + 1).
+    void (*isnet_pick_class)(const Ctx&, int64_t N, int K, const int32_t* top, uint64_t seed, uint64_t offset,
+                             int32_t* cls) = nullptr;
 
     // ---- reductions (kernels/*/reduce*) --------------------------------------------------------
     // y[r] = op over x[r, 0..cols)  (rows = 1 reduces everything); accumulation in double on the CPU

@@ -1,6 +1,7 @@
 // Checked front end of ISNet's heatmap loss (isnet-edda.md A.1; the formula is IsnetLossDesc's): background
 // relevance peaks penalised relative to the foreground mean, the foreground total kept in [C1, C2].
 #pragma once
+#include "lrp/generator.h"
 #include "lrp/kernels/descs.h"
 #include "lrp/tensor.h"
 
@@ -20,5 +21,10 @@ struct IsnetLossParams {
 // gradient are then 0). All on the maps' device; no host synchronisation.
 void isnet_heat_loss(const Tensor& maps, const Tensor& mask, const IsnetLossParams& p, const Tensor& loss,
                      const Tensor& dmaps, const Tensor& bad);
+
+// Stochastic ISNet (isnet-edda.md A.4): per row of logits (F32 [N, K]) the class to explain, I32 [N]: the arg-max
+// with probability 1/2, else a uniformly drawn other class (K = 1: the arg-max). Philox draws from g (2N numbers),
+// the same on every backend. No host synchronisation.
+Tensor isnet_pick_class(const Tensor& logits, Generator& g);
 
 }  // namespace lrp::ops
