@@ -68,8 +68,9 @@ void add_train_options(CLI::App& app, train::TrainConfig& c, std::string& config
     app.add_option("--step-gamma", c.step_gamma, "step schedule: decay factor")->capture_default_str();
     app.add_option("--label-smoothing", c.label_smoothing, "label smoothing in [0, 1)")->capture_default_str();
     app.add_option("--clip-grad-norm", c.clip_grad_norm, "clip the global gradient norm (0: off)")->capture_default_str();
-    app.add_option("--augment", c.augment, "input occlusion after crop/flip: none | random-erasing | reldrop-pixel | "
-                                           "reldrop-block | reldrop-patch | edda (docs/edda.md)")->capture_default_str();
+    app.add_option("--augment", c.augment, "training method after crop/flip: none | random-erasing | reldrop-pixel | "
+                                           "reldrop-block | reldrop-patch | edda (docs/edda.md) | isnet (not an "
+                                           "augmentation: ISNet's heatmap loss, docs/isnet.md)")->capture_default_str();
     app.add_option("--crop-padding", c.crop_padding, "random-crop padding in pixels (0: no crop)")->capture_default_str();
     app.add_option("--flip", c.flip, "random horizontal flips (true/false)")->capture_default_str();
     app.add_option("--erasing-p", c.erasing_p, "random-erasing: probability per image")->capture_default_str();
@@ -157,6 +158,21 @@ void add_train_options(CLI::App& app, train::TrainConfig& c, std::string& config
                                                                "(target: the label)")->capture_default_str();
     app.add_option("--edda-fill", c.edda_fill, "EDDA fill: mean (0 normalised) | reference | raw:<v> | normalized:<v>")
         ->capture_default_str();
+    app.add_option("--isnet-p", c.isnet_p, "ISNet: weight P of the heatmap loss, (1 - P) CE + P L_heat, in [0, 1)")
+        ->capture_default_str();
+    app.add_option("--isnet-epsilon", c.isnet_epsilon, "ISNet: LRP-epsilon of the LRP-Flex heatmap")
+        ->capture_default_str();
+    app.add_option("--isnet-explain", c.isnet_explain, "ISNet: the logit explained: stochastic (the arg-max or, half "
+                                                       "the time, another class) | label | pred")->capture_default_str();
+    app.add_option("--isnet-decay", c.isnet_decay, "ISNet: GWRP decay of the background peak, in [0, 1] (0: maximum, "
+                                                   "1: mean)")->capture_default_str();
+    app.add_option("--isnet-e", c.isnet_e, "ISNet: E of the background activation g / (g + E)")->capture_default_str();
+    app.add_option("--isnet-a", c.isnet_a, "ISNet: weight of the background term")->capture_default_str();
+    app.add_option("--isnet-b", c.isnet_b, "ISNet: weight of the foreground-range term")->capture_default_str();
+    app.add_option("--isnet-c1", c.isnet_c1, "ISNet: lower end of the foreground relevance total")->capture_default_str();
+    app.add_option("--isnet-c2", c.isnet_c2, "ISNet: upper end of the foreground relevance total")->capture_default_str();
+    app.add_option("--isnet-mask", c.isnet_mask, "ISNet foreground: threshold:<v>, pixels whose raw value exceeds v "
+                                                 "in some channel (objects on a dark background)")->capture_default_str();
     app.add_option("--seed", c.seed, "random seed (same seed, same result)")
         ->check(CLI::Validator(
             [](std::string& v) { return v.rfind('-', 0) == 0 ? "must be a non-negative integer" : std::string(); },
@@ -231,12 +247,21 @@ int run_train(const std::vector<std::string>& args) {
                     ckpt.c_str(), cfg.epochs, cfg.data_dir.empty() ? "at the dataset's default location"
                                                                    : ("in " + cfg.data_dir).c_str());
     }
+    // ISNet's authors clip the gradient norm at 1 in every script (their README: without it training diverges);
+    // a new ISNet run does the same unless --clip-grad-norm was given (a resumed run keeps what it recorded).
+    if (cfg.augment == "isnet" && !given.count("clip-grad-norm") && !(cfg.resume && std::filesystem::exists(ckpt))) {
+        cfg.clip_grad_norm = 1.f;
+        std::printf("ISNet: --clip-grad-norm 1 (the authors' setting; give --clip-grad-norm 0 to train without it)\n");
+    }
     // Settings of a method the run does not use are kept (and recorded) but change nothing: say so.
     for (const std::string& k : given) {
-        const bool edda_key = k.rfind("edda-", 0) == 0, reldrop_key = k.rfind("reldrop-", 0) == 0;
-        if ((edda_key && cfg.augment != "edda") || (reldrop_key && !cfg.reldrop()))
-            log_warn("--", k, " applies to --augment ", edda_key ? "edda" : "reldrop-pixel|block|patch",
-                     "; with --augment ", cfg.augment, " it changes nothing");
+        const bool edda_key = k.rfind("edda-", 0) == 0, reldrop_key = k.rfind("reldrop-", 0) == 0,
+                   isnet_key = k.rfind("isnet-", 0) == 0;
+        if ((edda_key && cfg.augment != "edda") || (reldrop_key && !cfg.reldrop()) ||
+            (isnet_key && cfg.augment != "isnet"))
+            log_warn("--", k, " applies to --augment ",
+                     edda_key ? "edda" : (isnet_key ? "isnet" : "reldrop-pixel|block|patch"), "; with --augment ",
+                     cfg.augment, " it changes nothing");
     }
     train::TrainSummary s = train::run_training(cfg);
     if (s.stopped) {

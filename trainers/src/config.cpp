@@ -42,9 +42,9 @@ void TrainConfig::validate() const {
               "--clip-grad-norm must be a finite number >= 0 (got ", clip_grad_norm, "; 0: off)");
     static const std::set<std::string> augments{"none",          "crop-flip",     "random-erasing",
                                                 "reldrop-pixel", "reldrop-block", "reldrop-patch",
-                                                "edda"};
+                                                "edda",          "isnet"};
     LRP_CHECK(augments.count(augment), "--augment must be none, random-erasing, reldrop-pixel, reldrop-block, ",
-              "reldrop-patch or edda (got '", augment, "')");
+              "reldrop-patch, edda or isnet (got '", augment, "')");
     LRP_CHECK(crop_padding >= 0 && crop_padding <= 16, "--crop-padding must be in [0, 16]");
     LRP_CHECK(erasing_p >= 0 && erasing_p <= 1, "--erasing-p must be in [0, 1] (got ", erasing_p, ")");
     LRP_CHECK(box_sl > 0 && box_sl <= box_sh && box_sh < 1, "--box-sl/--box-sh: need 0 < sl <= sh < 1 (got ",
@@ -88,6 +88,20 @@ void TrainConfig::validate() const {
             LRP_CHECK(w >= 0 && std::isfinite(w), flag, " must be a finite number >= 0 (got ", w, ")");
         LRP_CHECK(edda_w_clean + edda_w_salient + edda_w_nonsalient > 0, "--edda-w-clean, --edda-w-salient and ",
                   "--edda-w-nonsalient are all 0: nothing would be trained");
+    }
+    if (augment == "isnet") {
+        LRP_CHECK(isnet_p >= 0 && isnet_p < 1, "--isnet-p must be in [0, 1) (got ", isnet_p, ")");
+        LRP_CHECK(isnet_epsilon > 0 && std::isfinite(isnet_epsilon), "--isnet-epsilon must be a finite number > 0 (got ",
+                  isnet_epsilon, ")");
+        LRP_CHECK(isnet_explain == "stochastic" || isnet_explain == "label" || isnet_explain == "pred",
+                  "--isnet-explain must be stochastic, label or pred (got '", isnet_explain, "')");
+        LRP_CHECK(isnet_decay >= 0 && isnet_decay <= 1, "--isnet-decay must be in [0, 1] (got ", isnet_decay, ")");
+        LRP_CHECK(isnet_e > 0 && std::isfinite(isnet_e), "--isnet-e must be a finite number > 0 (got ", isnet_e, ")");
+        for (auto [flag, w] : {std::pair<const char*, float>{"--isnet-a", isnet_a}, {"--isnet-b", isnet_b}})
+            LRP_CHECK(w >= 0 && std::isfinite(w), flag, " must be a finite number >= 0 (got ", w, ")");
+        LRP_CHECK(isnet_c1 > 0 && isnet_c1 <= isnet_c2 && std::isfinite(isnet_c2), "--isnet-c1/--isnet-c2: need 0 < C1 ",
+                  "<= C2 (got ", isnet_c1, ", ", isnet_c2, ")");
+        parse_isnet_mask(isnet_mask);
     }
     LRP_CHECK(!reldrop_with_erasing || reldrop(), "--reldrop-with-erasing needs --augment reldrop-pixel, reldrop-block ",
               "or reldrop-patch (random erasing alone is --augment random-erasing)");
@@ -137,7 +151,26 @@ void TrainConfig::validate() const {
     X("edda-composite", edda_composite) X("edda-epsilon", edda_epsilon) X("edda-target", edda_target)              \
     X("edda-salient-target", edda_salient_target) X("edda-w-clean", edda_w_clean)                              \
     X("edda-w-salient", edda_w_salient) X("edda-w-nonsalient", edda_w_nonsalient) X("edda-fill", edda_fill)      \
+    X("isnet-p", isnet_p) X("isnet-epsilon", isnet_epsilon) X("isnet-explain", isnet_explain)                     \
+    X("isnet-decay", isnet_decay) X("isnet-e", isnet_e) X("isnet-a", isnet_a) X("isnet-b", isnet_b)               \
+    X("isnet-c1", isnet_c1) X("isnet-c2", isnet_c2) X("isnet-mask", isnet_mask)                                   \
     X("seed", seed) X("device", device) X("out", out_dir) X("log-every", log_every) X("stop-after-epoch", stop_after_epoch) X("stop-after-step", stop_after_step) X("checkpoint-every", checkpoint_every)
+
+float parse_isnet_mask(const std::string& spec) {
+    const std::string pre = "threshold:";
+    LRP_CHECK(spec.rfind(pre, 0) == 0, "--isnet-mask must be threshold:<v> with v in [0, 1) (the raw pixel value above ",
+              "which a pixel is foreground), got '", spec, "'");
+    float v = 0;
+    size_t used = 0;
+    try {
+        v = std::stof(spec.substr(pre.size()), &used);
+    } catch (const std::exception&) {
+        used = 0;
+    }
+    LRP_CHECK(used > 0 && used == spec.size() - pre.size() && v >= 0 && v < 1, "--isnet-mask threshold:<v> needs a ",
+              "number v in [0, 1), got '", spec, "'");
+    return v;
+}
 
 void to_json(nlohmann::json& j, const TrainConfig& c) {
     j = nlohmann::json::object();

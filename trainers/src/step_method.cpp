@@ -1,4 +1,4 @@
-// StepMethod: dispatches a training step to the plain step, RelDrop or EDDA, and keeps their epoch counters,
+// StepMethod: dispatches a training step to the plain step, RelDrop, EDDA or ISNet, and keeps their epoch counters,
 // metrics and first-batch previews out of the epoch loop.
 #include "step_method.h"
 
@@ -25,6 +25,9 @@ StepMethod::StepMethod(const TrainConfig& cfg, const DataSplit& train, Device de
         edda_ = std::make_unique<Edda>(edda_settings(cfg, train.mean, train.stdev, train.channels, train.height,
                                                      train.width));
         std::printf("%s\n", describe(edda_->settings()).c_str());
+    } else if (cfg.augment == "isnet") {
+        isnet_ = std::make_unique<Isnet>(isnet_settings(cfg, train.mean, train.stdev));
+        std::printf("%s\n", describe(isnet_->settings()).c_str());
     }
 }
 
@@ -35,6 +38,8 @@ void StepMethod::start_epoch(const PartialEpoch& from) {
     clean_ = sum(from.clean_correct_sum);
     salient_ = sum(from.salient_correct_sum);
     nonsalient_ = sum(from.nonsalient_correct_sum);
+    heat_ = sum(from.heat_loss_sum);
+    foreground_ = sum(from.foreground_sum);
     attributed_ = from.attributed;
 }
 
@@ -48,6 +53,14 @@ StepResult StepMethod::step(nn::Module& model, Optimizer& opt, const Tensor& x, 
         ops::axpy(1.f, r.nonsalient_correct, nonsalient_);
         ops::axpy(1.f, r.nonfinite, nonfinite_);
         transformed_ = true;
+        return r.step;
+    }
+    if (isnet_) {
+        IsnetStepResult r = isnet_->step(model, opt, x, y, g, so);
+        const float n = static_cast<float>(x.dim(0));
+        ops::axpy(n, r.heat_loss, heat_);
+        ops::axpy(n, r.foreground, foreground_);
+        ops::axpy(1.f, r.nonfinite, nonfinite_);
         return r.step;
     }
     if (!reldrop_) return train_step(model, opt, x, y, so);
@@ -77,12 +90,22 @@ void StepMethod::save(PartialEpoch& q) const {
     q.clean_correct_sum = host(clean_);
     q.salient_correct_sum = host(salient_);
     q.nonsalient_correct_sum = host(nonsalient_);
+    q.heat_loss_sum = host(heat_);
+    q.foreground_sum = host(foreground_);
     q.attributed = attributed_;
 }
 
 void StepMethod::add_metrics(nlohmann::json& row, int64_t epoch, double images) const {
-    if (!reldrop_ && !edda_) return;
+    if (!reldrop_ && !edda_ && !isnet_) return;
     const double nonfinite = nonfinite_.to_vector<float>()[0];
+    if (isnet_) {
+        row["isnet_heat_loss"] = heat_.to_vector<float>()[0] / images;
+        row["isnet_foreground_fraction"] = foreground_.to_vector<float>()[0] / images;
+        row["isnet_nonfinite_maps"] = nonfinite;
+        if (nonfinite > 0)
+            log_warn("epoch ", epoch, ": ", nonfinite, " heatmaps held NaN or Inf; their heatmap loss counted 0");
+        return;
+    }
     if (reldrop_) {
         row["reldrop_occluded_fraction"] = occluded_.to_vector<float>()[0] / images;
         if (attributed_ >= 0) row["reldrop_attributed_fraction"] = static_cast<double>(attributed_) / images;
@@ -101,6 +124,15 @@ void StepMethod::add_metrics(nlohmann::json& row, int64_t epoch, double images) 
 bool StepMethod::save_preview(const std::filesystem::path& out, const Tensor& clean, int64_t step_number) const {
     if (reldrop_ && !transformed_) return false;
     const std::filesystem::path png = out / "first_batch.png";
+    if (isnet_) {  // the images and the foreground masks the heatmap loss used
+        save_batch_grid(png.string(), clean, mean_, stdev_);
+        const Tensor m = isnet_->mask(clean);
+        const std::filesystem::path mpng = out / "first_batch_mask.png";
+        save_batch_grid(mpng.string(), m.reshape(Shape{clean.dim(0), 1, clean.dim(2), clean.dim(3)}), {0.f}, {1.f});
+        std::printf("first ISNet batch saved: %s, its foreground masks (white): %s\n", png.string().c_str(),
+                    mpng.string().c_str());
+        return true;
+    }
     if (edda_) {  // up to 8 images of each part, one part per row of the grid
         const int64_t n = clean.dim(0), m = std::min<int64_t>(n, 8);
         std::vector<int64_t> d = trained_.shape().dims();

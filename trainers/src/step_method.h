@@ -1,5 +1,5 @@
-// The input method of a run's training steps (internal to lrp_trainers): the plain step (none, random-erasing,
-// whose erasing happens in the loader), RelDrop or EDDA; each method's device-side counters summed over the
+// The method of a run's training steps (internal to lrp_trainers): the plain step (none, random-erasing, whose
+// erasing happens in the loader), RelDrop, EDDA or ISNet; each method's device-side counters summed over the
 // epoch (kept in mid-epoch checkpoints), its epoch metrics and the first-batch preview.
 #pragma once
 #include <filesystem>
@@ -11,13 +11,14 @@
 #include "lrp/train/config.h"
 #include "lrp/train/data_source.h"
 #include "lrp/train/edda_step.h"
+#include "lrp/train/isnet_step.h"
 #include "lrp/train/reldrop_step.h"
 
 namespace lrp::train {
 
 class StepMethod {
 public:
-    // Builds RelDrop or EDDA for the training split's images (validated now) and prints what it does.
+    // Builds RelDrop, EDDA or ISNet for the training split's images (validated now) and prints what it does.
     StepMethod(const TrainConfig& cfg, const DataSplit& train, Device dev);
 
     // An epoch's sums start from a mid-epoch checkpoint's (or zero).
@@ -40,8 +41,9 @@ private:
     Device dev_;
     std::unique_ptr<RelDrop> reldrop_;
     std::unique_ptr<Edda> edda_;
+    std::unique_ptr<Isnet> isnet_;
     // per-epoch device sums
-    Tensor occluded_, nonfinite_, clean_, salient_, nonsalient_;
+    Tensor occluded_, nonfinite_, clean_, salient_, nonsalient_, heat_, foreground_;
     int64_t attributed_ = 0;  // -1: unknown (a checkpoint from before it was counted)
     // the last step
     Tensor status_, applied_code_, nonfinite_code_;  // RelDrop's per-sample outcome and the codes it is counted by

@@ -24,6 +24,7 @@ struct PartialEpoch {
     float loss_sum = 0, correct_sum = 0, occluded_sum = 0, nonfinite_sum = 0;  // the device sums, as they were
     float clean_correct_sum = 0;  // --log-clean-accuracy (absent in older checkpoints: 0)
     float salient_correct_sum = 0, nonsalient_correct_sum = 0;  // EDDA's occluded copies classified as their label
+    float heat_loss_sum = 0, foreground_sum = 0;  // ISNet: heatmap loss and foreground fraction, times batch sizes
     int64_t attributed = 0;  // images RelDrop's attribution ran on (-1: unknown, from a checkpoint without it)
     int64_t images = 0;
     double seconds = 0;  // training time of the epoch so far

@@ -51,7 +51,7 @@ struct TrainConfig {
     float label_smoothing = 0.f;
     float clip_grad_norm = 0.f;
     // augmentation: random crop / flip (every --augment), then the input occlusion method
-    std::string augment = "none";  // none | random-erasing | reldrop-pixel | reldrop-block | reldrop-patch | edda
+    std::string augment = "none";  // none | random-erasing | reldrop-pixel | reldrop-block | reldrop-patch | edda | isnet
                                    // (crop-flip: old name of none)
     int crop_padding = 4;          // 0: no random crop
     bool flip = true;
@@ -100,6 +100,13 @@ struct TrainConfig {
     std::string edda_salient_target = "uniform";
     float edda_w_clean = 1.f, edda_w_salient = 1.f, edda_w_nonsalient = 1.f;
     std::string edda_fill = "mean";
+    // ISNet (--augment isnet; docs/isnet.md, isnet-edda.md Part A): the heatmap-loss weight P, the LRP-epsilon of
+    // the LRP-Flex pass, the explained logit, the heatmap loss's GWRP decay, E, A, B, C1, C2 (the authors' run-script
+    // defaults, A.3), and the foreground mask
+    float isnet_p = 0.7f, isnet_epsilon = 1e-2f;
+    std::string isnet_explain = "stochastic";
+    float isnet_decay = 0.9f, isnet_e = 1.f, isnet_a = 1.f, isnet_b = 3.f, isnet_c1 = 1.f, isnet_c2 = 25.f;
+    std::string isnet_mask = "threshold:0.02";
     // run
     uint64_t seed = 0;
     std::string device = "auto";
@@ -117,6 +124,10 @@ struct TrainConfig {
     void resolve_defaults();
     void validate() const;  // throws lrp::Error naming the bad setting and its allowed values
 };
+
+// --isnet-mask threshold:<v>: the raw pixel value v in [0, 1) above which (in some channel) a pixel is foreground.
+// Returns v; throws naming the flag and the accepted form.
+float parse_isnet_mask(const std::string& spec);
 
 void to_json(nlohmann::json& j, const TrainConfig& c);
 void from_json(const nlohmann::json& j, TrainConfig& c);  // unknown keys are an error naming them

@@ -1,0 +1,196 @@
+// The ISNet step (lrp/train/isnet_step.h) on the CPU: the foreground mask follows the raw threshold through each
+// channel's normalisation; one SGD step moves the parameters by minus the gradient of (1 - P) CE + P L_heat
+// (directional finite differences of that loss); repeated steps on a batch lower the heatmap loss; P = 0 is the
+// plain step; settings and flags are validated with messages that name them.
+#include <cmath>
+
+#include "grad_check.h"
+#include "lrp/lrp/flex.h"
+#include "lrp/lrp/target.h"
+#include "lrp/nn/activation.h"
+#include "lrp/nn/affine.h"
+#include "lrp/nn/pooling.h"
+#include "lrp/nn/sequential.h"
+#include "lrp/ops/elementwise.h"
+#include "lrp/ops/reduce.h"
+#include "lrp/train/isnet_step.h"
+#include "lrp/train/optimizer.h"
+#include "lrp_test_util.h"
+
+using namespace lrp;
+using lrp::test::rand_tensor;
+
+namespace {
+
+// conv-ReLU-maxpool-conv-ReLU-flatten-linear on 1 x 8 x 8 (no BN: train mode is a plain function of the weights).
+std::unique_ptr<nn::Sequential> tiny_net(uint32_t seed) {
+    auto m = std::make_unique<nn::Sequential>();
+    m->emplace<nn::Conv2d>("0", 1, 4, 3, 1, 1, true);
+    m->emplace<nn::ReLU>("1");
+    m->emplace<nn::MaxPool2d>("2", 2);
+    m->emplace<nn::Conv2d>("3", 4, 4, 3, 1, 1, true);
+    m->emplace<nn::ReLU>("4");
+    m->emplace<nn::Flatten>("5");
+    m->emplace<nn::Linear>("6", 4 * 4 * 4, 3, true);
+    for (auto& [n, p] : m->named_params()) {
+        const Shape& s = p->value.shape();
+        const float a = s.ndim() >= 2 ? 1.5f / std::sqrt(static_cast<float>(s.numel() / s[0])) : 0.2f;
+        p->value.copy_from(rand_tensor(s, seed++, -a, a));
+    }
+    return m;
+}
+
+// Objects (a bright square at a per-image place) on a dark background with a faint class marker in a corner.
+struct Batch {
+    Tensor x, y;
+};
+Batch tiny_batch(int N) {
+    std::vector<float> x(static_cast<size_t>(N * 64), 0.f);
+    std::vector<int32_t> y;
+    for (int n = 0; n < N; ++n) {
+        y.push_back(n % 3);
+        const int top = 2 + n % 3, left = 2 + (n / 3) % 3;
+        for (int dy = 0; dy < 3; ++dy)
+            for (int dx = 0; dx < 3; ++dx) x[n * 64 + (top + dy) * 8 + left + dx] = 0.6f + 0.1f * ((dy + dx + n) % 4);
+        x[n * 64 + (n % 3) * 3] = 0.5f;  // the marker: row 0, column 0, 3 or 6 by class (background)
+    }
+    // Normalise with mean 0.2, stdev 0.4 (the settings' level maps the raw threshold the same way).
+    for (float& v : x) v = (v - 0.2f) / 0.4f;
+    return {Tensor::from_vector(x, Shape{N, 1, 8, 8}), Tensor::from_vector(y, Shape{N})};
+}
+
+train::IsnetSettings settings(float P = 0.7f, const std::string& explain = "label") {
+    train::TrainConfig c;
+    c.augment = "isnet";
+    c.isnet_p = P;
+    c.isnet_explain = explain;
+    c.isnet_c1 = 0.5f;
+    c.isnet_mask = "threshold:0.55";  // the object (>= 0.6) but not the marker (0.5)
+    return train::isnet_settings(c, {0.2f}, {0.4f});
+}
+
+train::SGD plain_sgd(nn::Module& m, float lr) {
+    kernels::SgdParams p;
+    p.lr = lr;
+    p.momentum = 0.f;
+    p.weight_decay = 0.f;
+    return train::SGD(m.named_params(), p);
+}
+
+}  // namespace
+
+TEST(IsnetStepCpu, MaskIsTheRawThresholdPerChannel) {
+    train::TrainConfig c;
+    c.augment = "isnet";
+    c.isnet_mask = "threshold:0.3";
+    train::Isnet isnet(train::isnet_settings(c, {0.5f, 0.1f}, {0.25f, 0.5f}));
+    // Raw values per (channel, pixel); foreground where some channel's raw value exceeds 0.3.
+    const std::vector<float> raw{0.1f, 0.31f, 0.2f, 0.9f, /* channel 1 */ 0.29f, 0.0f, 0.35f, 0.3f};
+    std::vector<float> x(raw.size());
+    for (size_t i = 0; i < raw.size(); ++i) x[i] = i < 4 ? (raw[i] - 0.5f) / 0.25f : (raw[i] - 0.1f) / 0.5f;
+    Tensor m = isnet.mask(Tensor::from_vector(x, Shape{1, 2, 2, 2}));
+    EXPECT_EQ(m.shape(), (Shape{1, 2, 2}));
+    EXPECT_EQ(m.to_vector<float>(), (std::vector<float>{0.f, 1.f, 1.f, 1.f}));
+    test::expect_error([&] { isnet.mask(Tensor::zeros(Shape{1, 3, 2, 2})); }, {"for a foreground level of 2 channel(s)"});
+}
+
+// SGD with lr 1, no momentum or decay: the update is minus the gradient of the step's loss.
+TEST(IsnetStepCpu, UpdateIsTheGradientOfTheCombinedLoss) {
+    auto m = tiny_net(3);
+    Batch b = tiny_batch(6);
+    train::Isnet isnet(settings());
+    std::vector<test::GradVar> vars;
+    std::vector<std::vector<float>> before;
+    for (auto& [n, p] : m->named_params()) before.push_back(p->value.to_vector<float>());
+    train::SGD opt = plain_sgd(*m, 1.f);
+    Generator g(1);
+    const train::IsnetStepResult r = isnet.step(*m, opt, b.x, b.y, g);
+    EXPECT_GT(r.heat_loss.to_vector<float>()[0], 0.f);
+    EXPECT_EQ(r.nonfinite.to_vector<float>()[0], 0.f);
+    // Gradient = before - after; then restore the weights for the finite differences.
+    size_t i = 0;
+    std::vector<Tensor> grads;
+    for (auto& [n, p] : m->named_params()) {
+        std::vector<float> after = p->value.to_vector<float>(), gv(after.size());
+        for (size_t j = 0; j < gv.size(); ++j) gv[j] = before[i][j] - after[j];
+        p->value.copy_from(Tensor::from_vector(before[i++], p->value.shape()));
+        grads.push_back(Tensor::from_vector(gv, p->value.shape()));
+        vars.emplace_back(n, p->value, grads.back());
+    }
+    explain::FlexPass flex(explain::FlexOptions{isnet.settings().epsilon});
+    const float P = isnet.settings().P;
+    auto loss = [&] {
+        Tensor logits = m->forward(b.x);
+        Tensor G = flex.gradient(*m, explain::initial_relevance(logits, explain::Target::label(b.y)));
+        Tensor per = Tensor::empty(Shape{6}), dR = Tensor::empty(b.x.shape()), bad = Tensor::empty(Shape{6}, DType::I32);
+        ops::isnet_heat_loss(ops::mul(G, b.x), isnet.mask(b.x), isnet.settings().loss, per, dR, bad);
+        double heat = 0;
+        for (float v : per.to_vector<float>()) heat += v;
+        const double ce = train::cross_entropy(logits, b.y, 0.f, Tensor()).to_vector<float>()[0];
+        return (1 - P) * ce + P * heat / 6;
+    };
+    EXPECT_TRUE(test::directional_check(vars, loss, "ISNet step", 1e-3, 2e-2, 5, 8, 1e-4));
+}
+
+TEST(IsnetStepCpu, RepeatedStepsLowerTheHeatmapLoss) {
+    auto m = tiny_net(5);
+    Batch b = tiny_batch(9);
+    train::Isnet isnet(settings(0.7f, "stochastic"));
+    train::SGD opt = plain_sgd(*m, 0.02f);
+    Generator g(3);
+    float first = 0, last = 0;
+    for (int s = 0; s < 60; ++s) {
+        const float h = isnet.step(*m, opt, b.x, b.y, g, {0.f, 1.f}).heat_loss.to_vector<float>()[0];
+        ASSERT_TRUE(std::isfinite(h));
+        if (s == 0) first = h;
+        last = h;
+    }
+    EXPECT_LT(last, 0.7f * first) << "first " << first << ", last " << last;
+}
+
+// P = 0: the heatmap path runs (its loss is reported) but the update is the plain step's, bit for bit.
+TEST(IsnetStepCpu, ZeroWeightIsThePlainStep) {
+    auto a = tiny_net(9), c = tiny_net(9);
+    Batch b = tiny_batch(6);
+    train::Isnet isnet(settings(0.f));
+    train::SGD oa = plain_sgd(*a, 0.1f), oc = plain_sgd(*c, 0.1f);
+    Generator g(1);
+    const train::IsnetStepResult r = isnet.step(*a, oa, b.x, b.y, g);
+    const train::StepResult p = train::train_step(*c, oc, b.x, b.y);
+    EXPECT_EQ(r.step.loss.to_vector<float>(), p.loss.to_vector<float>());
+    EXPECT_GT(r.heat_loss.to_vector<float>()[0], 0.f);
+    auto pa = a->named_params(), pc = c->named_params();
+    for (size_t i = 0; i < pa.size(); ++i)
+        EXPECT_EQ(pa[i].second->value.to_vector<float>(), pc[i].second->value.to_vector<float>()) << pa[i].first;
+}
+
+TEST(IsnetStepCpu, SettingsAreValidated) {
+    train::TrainConfig c;
+    c.augment = "isnet";
+    c.isnet_p = 1.f;
+    test::expect_error([&] { c.validate(); }, {"--isnet-p must be in [0, 1)"});
+    c.isnet_p = 0.5f;
+    c.isnet_mask = "otsu";
+    test::expect_error([&] { c.validate(); }, {"--isnet-mask must be threshold:<v>", "'otsu'"});
+    c.isnet_mask = "threshold:1.5";
+    test::expect_error([&] { c.validate(); }, {"needs a number v in [0, 1)", "'threshold:1.5'"});
+    c.isnet_mask = "threshold:0.1x";
+    test::expect_error([&] { c.validate(); }, {"needs a number v in [0, 1)"});
+    c.isnet_mask = "threshold:0.1";
+    c.isnet_c1 = 30.f;
+    test::expect_error([&] { c.validate(); }, {"--isnet-c1/--isnet-c2: need 0 < C1 <= C2"});
+    c.isnet_c1 = 1.f;
+    c.isnet_explain = "all";
+    test::expect_error([&] { c.validate(); }, {"--isnet-explain must be stochastic, label or pred", "'all'"});
+    c.isnet_explain = "stochastic";
+    c.isnet_decay = -0.1f;
+    test::expect_error([&] { c.validate(); }, {"--isnet-decay must be in [0, 1]"});
+    c.isnet_decay = 0.9f;
+    EXPECT_NO_THROW(c.validate());
+    train::IsnetSettings s = settings();
+    s.P = -0.5f;
+    test::expect_error([&] { train::Isnet bad(s); }, {"heatmap-loss weight P must be in [0, 1)"});
+    s = settings();
+    s.loss.E = 0.f;
+    test::expect_error([&] { train::Isnet bad(s); }, {"E must be positive"});
+}

@@ -1,0 +1,95 @@
+// The ISNet step on CUDA: the same losses, heatmap and updated parameters as the CPU step for the same weights
+// (ResNet with BN, Stochastic ISNet: the same Philox draws), and the whole step (forward, LRP-Flex pass, heatmap
+// loss, adjoint, backward, SGD) captures into a CUDA graph and replays to the eager result. Skips without a device;
+// fails instead when LRP_REQUIRE_CUDA=1.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "lrp/context.h"
+#include "lrp/graph.h"
+#include "lrp/train/isnet_step.h"
+#include "reldrop_step_test_util.h"
+
+using namespace lrp;
+using namespace lrp::test;
+
+namespace {
+train::IsnetSettings isnet_settings() {
+    train::TrainConfig c;
+    c.augment = "isnet";
+    c.isnet_mask = "threshold:0.5";
+    c.isnet_c1 = 0.2f;
+    return train::isnet_settings(c, {0.4f, 0.5f, 0.6f}, {0.5f, 0.5f, 0.5f});
+}
+}  // namespace
+
+TEST(IsnetStepCuda, MatchesTheCpuStep) {
+    LRP_SKIP_WITHOUT_CUDA();
+    const Device dev = Device::cuda(0);
+    StepFixture c(Device::cpu(), 8), g(dev, 8);
+    train::Isnet ic(isnet_settings()), ig(isnet_settings());
+    Generator gc(5), gg(5);
+    EXPECT_EQ(ig.mask(g.x).to_vector<float>(), ic.mask(c.x).to_vector<float>());
+    const train::IsnetStepResult rc = ic.step(*c.model, *c.opt, c.x, c.y, gc);
+    const train::IsnetStepResult rg = ig.step(*g.model, *g.opt, g.x, g.y, gg);
+    EXPECT_GT(rc.heat_loss.to_vector<float>()[0], 0.f);
+    EXPECT_NEAR(rg.heat_loss.to_vector<float>()[0], rc.heat_loss.to_vector<float>()[0],
+                1e-4 * std::fabs(rc.heat_loss.to_vector<float>()[0]));
+    EXPECT_NEAR(rg.step.loss.to_vector<float>()[0], rc.step.loss.to_vector<float>()[0],
+                1e-4 * std::fabs(rc.step.loss.to_vector<float>()[0]));
+    EXPECT_LT(rel_l2(rg.heatmap, rc.heatmap), 1e-4);
+    const auto pc = snapshot(*c.model), pg = snapshot(*g.model);
+    for (auto& [k, v] : pc) EXPECT_LT(rel_l2(pg.at(k), v), 1e-4) << k;
+}
+
+TEST(IsnetStepCuda, WholeStepCapturesIntoAGraphAndReplaysToTheEagerResult) {
+    LRP_SKIP_WITHOUT_CUDA();
+    const Device dev = Device::cuda(0);
+    set_cuda_sync_debug(false);
+    synchronize(dev);
+    empty_cache(dev);
+    StepFixture f(dev, 8);
+    train::Isnet isnet(isnet_settings());
+    Generator g(9);
+    for (int i = 0; i < 3; ++i) isnet.step(*f.model, *f.opt, f.x, f.y, g);  // warm-up: blocks, plans, caches
+    synchronize(dev);
+    const nn::StateDict model0 = f.model->state_dict();
+    const nn::StateDict opt0 = f.opt->state_dict();
+    const uint64_t offset0 = g.offset();
+    std::vector<float> eager_loss;
+    std::map<std::string, std::vector<float>> eager_params;
+    bool steady = false;
+    for (int run = 0; run < 4 && !steady; ++run) {
+        const size_t before = memory_stats(dev).raw_allocs;
+        f.model->load_state_dict(model0);
+        f.opt->load_state_dict(opt0);
+        g.set_state(g.seed(), offset0);
+        const train::IsnetStepResult r = isnet.step(*f.model, *f.opt, f.x, f.y, g);
+        synchronize(dev);
+        steady = memory_stats(dev).raw_allocs == before;
+        eager_loss = r.step.loss.to_vector<float>();
+        eager_params = snapshot(*f.model);
+    }
+    EXPECT_TRUE(steady) << "repeated eager steps keep allocating device memory";
+    f.model->load_state_dict(model0);
+    f.opt->load_state_dict(opt0);
+    g.set_state(g.seed(), offset0);
+    synchronize(dev);
+    DeviceGraph graph(dev);
+    train::IsnetStepResult r;
+    const size_t raw0 = memory_stats(dev).raw_allocs;
+    graph.begin_capture();
+    try {
+        r = isnet.step(*f.model, *f.opt, f.x, f.y, g);
+    } catch (const Error& err) {
+        FAIL() << "the ISNet step cannot be captured (it synchronises or allocates): " << err.what();
+    }
+    ASSERT_NO_THROW(graph.end_capture());
+    EXPECT_EQ(memory_stats(dev).raw_allocs, raw0) << "the captured step allocated device memory (cudaMalloc)";
+    graph.replay();
+    synchronize(dev);
+    EXPECT_NEAR(r.step.loss.to_vector<float>()[0], eager_loss[0], 1e-4 * std::fabs(eager_loss[0]) + 1e-6);
+    const auto graph_params = snapshot(*f.model);
+    for (auto& [k, v] : eager_params) EXPECT_LT(rel_l2(graph_params.at(k), v), 1e-4) << k;
+}

@@ -1,0 +1,60 @@
+// The ISNet training step (isnet-edda.md Part A; docs/isnet.md): one train-mode forward, the LRP-Flex heatmap
+// R = G * x of one explained logit per image (Stochastic ISNet by default), ISNet's heatmap loss of R against a
+// foreground mask, and one update on (1 - P) CE + P L_heat, differentiated through the heatmap. No host sync.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "lrp/generator.h"
+#include "lrp/lrp/flex.h"
+#include "lrp/ops/isnet_loss.h"
+#include "lrp/train/config.h"
+#include "lrp/train/step.h"
+
+namespace lrp::train {
+
+struct IsnetSettings {
+    float P = 0.7f;                      // heatmap-loss weight, in [0, 1)
+    float epsilon = 1e-2f;               // LRP-epsilon of the LRP-Flex pass
+    std::string explain = "stochastic";  // stochastic (A.4's randomLogit) | label | pred
+    ops::IsnetLossParams loss;           // GWRP decay, E, A, B, C1, C2 (the run scripts' defaults, A.3)
+    // Foreground mask: a pixel is foreground where some channel c exceeds level[c] (normalised units; from
+    // --isnet-mask threshold:<raw>, the raw value in [0, 1] mapped through each channel's normalisation).
+    std::vector<float> level;
+};
+
+struct IsnetStepResult {
+    StepResult step;     // loss: (1 - P) CE + P mean L_heat; correct; logits
+    Tensor heat_loss;    // [1] mean L_heat over the batch (a sample with a non-finite map counts 0)
+    Tensor foreground;   // [1] foreground pixels over the batch's pixels
+    Tensor nonfinite;    // [1] samples whose heatmap held NaN or Inf (heatmap loss and its gradient 0)
+    Tensor heatmap;      // R = G * x, the heatmap the loss saw ([N, C, H, W])
+};
+
+class Isnet {
+public:
+    explicit Isnet(IsnetSettings s);  // validates the settings
+
+    // The foreground mask ([N, H, W], 1 or 0) of a normalised batch x ([N, C, H, W]).
+    Tensor mask(const Tensor& x);
+    // One step (model in train mode; g: Stochastic ISNet's draws).
+    IsnetStepResult step(nn::Module& model, Optimizer& opt, const Tensor& x, const Tensor& labels, Generator& g,
+                         const StepOptions& o = {});
+
+    const IsnetSettings& settings() const { return s_; }
+
+private:
+    Tensor device_vec(const std::vector<float>& v, Device d, Tensor& cache);
+
+    IsnetSettings s_;
+    explain::FlexPass flex_;
+    Tensor ones_, shift_, bad_code_;  // cached on the batch's device
+};
+
+// One line for logs.
+std::string describe(const IsnetSettings& s);
+
+// The ISNet settings of a training run (cfg.augment == "isnet") for C-channel images normalised with mean/stdev.
+IsnetSettings isnet_settings(const TrainConfig& cfg, const std::vector<float>& mean, const std::vector<float>& stdev);
+
+}  // namespace lrp::train

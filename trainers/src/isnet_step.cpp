@@ -1,0 +1,114 @@
+// Isnet: the foreground mask of a batch, and the ISNet step: forward, LRP-Flex heatmap of the explained logit,
+// ISNet's heatmap loss, the pass's adjoint plus the ordinary backward, one update. No host synchronisation.
+#include "lrp/train/isnet_step.h"
+
+#include <cmath>
+#include <sstream>
+
+#include "lrp/lrp/target.h"
+#include "lrp/nvtx.h"
+#include "lrp/ops/channel.h"
+#include "lrp/ops/elementwise.h"
+#include "lrp/ops/metrics.h"
+#include "lrp/ops/reduce.h"
+#include "lrp/ops/reldrop.h"
+
+namespace lrp::train {
+
+Isnet::Isnet(IsnetSettings s) : s_(std::move(s)), flex_(explain::FlexOptions{s_.epsilon}) {
+    LRP_CHECK(s_.P >= 0.f && s_.P < 1.f, "ISNet: the heatmap-loss weight P must be in [0, 1) (got ", s_.P, ")");
+    LRP_CHECK(s_.epsilon > 0.f && std::isfinite(s_.epsilon), "ISNet: epsilon must be positive (got ", s_.epsilon, ")");
+    LRP_CHECK(s_.explain == "stochastic" || s_.explain == "label" || s_.explain == "pred",
+              "ISNet: the explained logit must be stochastic, label or pred (got '", s_.explain, "')");
+    LRP_CHECK(!s_.level.empty(), "ISNet: no foreground level");
+    for (float v : s_.level) LRP_CHECK(std::isfinite(v), "ISNet: foreground level ", v, " is not finite");
+    // The loss parameters are checked by a zero-size call (no work, same messages as a real one).
+    ops::isnet_heat_loss(Tensor::zeros(Shape{0, 1, 1, 1}), Tensor::zeros(Shape{0, 1, 1}), s_.loss,
+                         Tensor::empty(Shape{0}), Tensor::empty(Shape{0, 1, 1, 1}), Tensor::empty(Shape{0}, DType::I32));
+}
+
+Tensor Isnet::device_vec(const std::vector<float>& v, Device d, Tensor& cache) {
+    if (!cache.defined() || cache.device() != d) cache = Tensor::from_vector(v, Shape{int64_t(v.size())}, d);
+    return cache;
+}
+
+Tensor Isnet::mask(const Tensor& x) {
+    LRP_CHECK(x.ndim() == 4 && x.dim(1) == static_cast<int64_t>(s_.level.size()), "ISNet: batch ", x.shape().str(),
+              " for a foreground level of ", s_.level.size(), " channel(s)");
+    std::vector<float> neg(s_.level.size());
+    for (size_t c = 0; c < neg.size(); ++c) neg[c] = -s_.level[c];
+    Tensor y = Tensor::empty(x.shape(), DType::F32, x.device());
+    ops::channel_affine(x, device_vec(std::vector<float>(neg.size(), 1.f), x.device(), ones_),
+                        device_vec(neg, x.device(), shift_), y);
+    Tensor s = ops::channel_sum(ops::relu(y));  // > 0 exactly where some channel exceeds its level
+    // s / (s + 1e-30) is exactly 1 for every positive s a float difference of normalised pixels can give (>= 1e-23)
+    // and exactly 0 for s = 0: a binary mask from the ops at hand.
+    ops::lrp_eps_div(s, s, 1e-30f, s);
+    return s;
+}
+
+IsnetStepResult Isnet::step(nn::Module& model, Optimizer& opt, const Tensor& x, const Tensor& labels, Generator& g,
+                            const StepOptions& o) {
+    LRP_NVTX_RANGE("isnet_step");
+    LRP_CHECK(x.ndim() == 4 && x.dim(0) > 0, "ISNet: batch ", x.shape().str(), ", expected a non-empty [N, C, H, W]");
+    const int64_t N = x.dim(0);
+    model.train(true);
+    model.zero_grad();
+    IsnetStepResult r;
+    r.step.logits = model.forward(x);
+    const Tensor dlogits = Tensor::empty(r.step.logits.shape(), DType::F32, x.device());
+    const Tensor ce = cross_entropy(r.step.logits, labels, o.label_smoothing, dlogits);
+    r.step.correct = count_correct(r.step.logits, labels);
+    explain::Target target = explain::Target::prediction();
+    if (s_.explain == "stochastic") target = explain::Target::label(ops::isnet_pick_class(r.step.logits, g));
+    else if (s_.explain == "label") target = explain::Target::label(labels);
+    const Tensor G = flex_.gradient(model, explain::initial_relevance(r.step.logits, target));
+    r.heatmap = ops::mul(G, x);
+    const Tensor m = mask(x);
+    Tensor per = Tensor::empty(Shape{N}, DType::F32, x.device()), dR = Tensor::empty(x.shape(), DType::F32, x.device());
+    Tensor bad = Tensor::empty(Shape{N}, DType::I32, x.device());
+    ops::isnet_heat_loss(r.heatmap, m, s_.loss, per, dR, bad);
+    const Tensor dG = ops::mul(dR, x);
+    ops::scale(dG, s_.P, dG);
+    flex_.adjoint(model, dG);
+    ops::scale(dlogits, 1.f - s_.P, dlogits);
+    model.backward(dlogits, true);
+    if (o.clip_grad_norm > 0.f) clip_grad_norm(model.named_params(), o.clip_grad_norm);
+    opt.step();
+    r.heat_loss = ops::reduce_all(ops::ReduceOp::Mean, per);
+    r.step.loss = ops::scale(ce, 1.f - s_.P);
+    ops::axpy(s_.P, r.heat_loss, r.step.loss);
+    r.foreground = ops::reduce_all(ops::ReduceOp::Mean, m);
+    if (!bad_code_.defined() || bad_code_.numel() != N || bad_code_.device() != x.device())
+        bad_code_ = Tensor::from_vector(std::vector<int32_t>(static_cast<size_t>(N), 1), Shape{N}, x.device());
+    r.nonfinite = Tensor::empty(Shape{1}, DType::F32, x.device());
+    ops::count_equal(bad, bad_code_, r.nonfinite);
+    return r;
+}
+
+std::string describe(const IsnetSettings& s) {
+    std::ostringstream o;
+    o << "ISNet (LRP-Flex, isnet-edda.md A.7): loss " << 1 - s.P << " CE + " << s.P << " heatmap loss; explained "
+      << (s.explain == "stochastic" ? std::string("logit: the arg-max or, half the time, another class")
+                                    : "logit: " + s.explain)
+      << "; LRP-epsilon " << s.epsilon << "; GWRP decay " << s.loss.decay << ", E " << s.loss.E << ", A " << s.loss.A
+      << ", B " << s.loss.B << ", C1 " << s.loss.C1 << ", C2 " << s.loss.C2 << "; foreground above [";
+    for (size_t i = 0; i < s.level.size(); ++i) o << (i ? ", " : "") << s.level[i];
+    o << "] (normalised)";
+    return o.str();
+}
+
+IsnetSettings isnet_settings(const TrainConfig& cfg, const std::vector<float>& mean, const std::vector<float>& stdev) {
+    LRP_CHECK(cfg.augment == "isnet", "isnet_settings: --augment ", cfg.augment, " is not isnet");
+    IsnetSettings s;
+    s.P = cfg.isnet_p;
+    s.epsilon = cfg.isnet_epsilon;
+    s.explain = cfg.isnet_explain;
+    s.loss.decay = cfg.isnet_decay, s.loss.E = cfg.isnet_e, s.loss.A = cfg.isnet_a, s.loss.B = cfg.isnet_b;
+    s.loss.C1 = cfg.isnet_c1, s.loss.C2 = cfg.isnet_c2;
+    const float raw = parse_isnet_mask(cfg.isnet_mask);
+    for (size_t c = 0; c < mean.size(); ++c) s.level.push_back((raw - mean[c]) / stdev[c]);
+    return s;
+}
+
+}  // namespace lrp::train
