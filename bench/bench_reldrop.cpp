@@ -1,5 +1,6 @@
-// Google Benchmark: the RelDrop and EDDA training steps against the plain step (issue #5: a RelDrop step at most
-// 1.8x a baseline step on a GPU; EDDA trains on 3x the batch, docs/edda.md). CIFAR ResNet-18 (3x32x32, 10 classes), batch 128 on CUDA; on the CPU
+// Google Benchmark: the RelDrop, EDDA and ISNet training steps against the plain step (issue #5: a RelDrop step at
+// most 1.8x a baseline step on a GPU; EDDA trains on 3x the batch, docs/edda.md; ISNet differentiates through an
+// LRP-Flex pass, docs/isnet.md). CIFAR ResNet-18 (3x32x32, 10 classes), batch 128 on CUDA; on the CPU
 // batch 8 (LRP_BENCH_BATCH overrides it). CUDA timed with device events on the stream. The LRP pass on
 // its own is bench_lrp.
 #include <benchmark/benchmark.h>
@@ -15,6 +16,7 @@
 #include "lrp/ops/elementwise.h"
 #include "lrp/timer.h"
 #include "lrp/train/edda_step.h"
+#include "lrp/train/isnet_step.h"
 #include "lrp/train/reldrop_step.h"
 
 namespace {
@@ -23,7 +25,7 @@ using lrp::Device;
 using lrp::Tensor;
 
 // What one timed iteration runs.
-enum class Work { BaselineStep, RelDropStep, EddaStep };
+enum class Work { BaselineStep, RelDropStep, EddaStep, IsnetStep };
 
 struct Case {
     const char* name;
@@ -54,11 +56,15 @@ void run(benchmark::State& st, const Case& c, Device dev, int batch) {
         es.patch = 8;
         es.fill = {0.f};
         lrp::train::Edda edda(es);
+        lrp::train::IsnetSettings is;  // --augment isnet's defaults (Stochastic ISNet, P 0.7), one foreground level
+        is.level = {0.f};
+        lrp::train::Isnet isnet(is);
         auto once = [&] {
             switch (c.work) {
                 case Work::BaselineStep: lrp::train::train_step(*model, opt, x, y); break;
                 case Work::RelDropStep: lrp::train::reldrop_train_step(*model, opt, reldrop, x, y, rg); break;
                 case Work::EddaStep: lrp::train::edda_train_step(*model, opt, edda, x, y); break;
+                case Work::IsnetStep: isnet.step(*model, opt, x, y, rg, {0.f, 1.f}); break;
             }
         };
         // Selected-only: the attribution's batch size varies per step, and each new size plans its convolutions
@@ -79,6 +85,7 @@ void register_all() {
         {"reldrop_pixel_step", Work::RelDropStep, "pixel", 0.3f},      // pixel: LRP on every batch
         {"reldrop_pixel_selected_step", Work::RelDropStep, "pixel", 0.3f, true},  // LRP on ~30% of each batch
         {"edda_step", Work::EddaStep, "block", 0.f},  // LRP on the batch, then a train step on 3x its rows
+        {"isnet_step", Work::IsnetStep, "block", 0.f},  // forward, LRP-Flex pass, its adjoint, backward
     };
     for (const Case& c : cases) {
         const std::string n = std::string("BM_resnet18_") + c.name + "_cuda/batch:128";

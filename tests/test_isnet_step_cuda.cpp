@@ -15,6 +15,8 @@ using namespace lrp;
 using namespace lrp::test;
 
 namespace {
+const train::StepOptions kClip{0.f, 1.f};  // ISNet's clipping (unclipped, these steps grow the weights to NaN)
+
 train::IsnetSettings isnet_settings() {
     train::TrainConfig c;
     c.augment = "isnet";
@@ -31,6 +33,7 @@ TEST(IsnetStepCuda, MatchesTheCpuStep) {
     train::Isnet ic(isnet_settings()), ig(isnet_settings());
     Generator gc(5), gg(5);
     EXPECT_EQ(ig.mask(g.x).to_vector<float>(), ic.mask(c.x).to_vector<float>());
+    const auto before = snapshot(*c.model);
     const train::IsnetStepResult rc = ic.step(*c.model, *c.opt, c.x, c.y, gc);
     const train::IsnetStepResult rg = ig.step(*g.model, *g.opt, g.x, g.y, gg);
     EXPECT_GT(rc.heat_loss.to_vector<float>()[0], 0.f);
@@ -39,8 +42,25 @@ TEST(IsnetStepCuda, MatchesTheCpuStep) {
     EXPECT_NEAR(rg.step.loss.to_vector<float>()[0], rc.step.loss.to_vector<float>()[0],
                 1e-4 * std::fabs(rc.step.loss.to_vector<float>()[0]));
     EXPECT_LT(rel_l2(rg.heatmap, rc.heatmap), 1e-4);
+    // The updates (not the values, which hide them): the heatmap gradient runs through epsilon-stabilised
+    // divisions and GWRP ranks, so float rounding that differs between backends shows more than in a plain step;
+    // a wrong term would differ by O(1).
     const auto pc = snapshot(*c.model), pg = snapshot(*g.model);
-    for (auto& [k, v] : pc) EXPECT_LT(rel_l2(pg.at(k), v), 1e-4) << k;
+    double err2 = 0, ref2 = 0;
+    for (auto& [k, v] : pc) {
+        if (k.find("running") != std::string::npos) continue;
+        const std::vector<float>& b = before.at(k);
+        double e = 0, r = 0;
+        for (size_t i = 0; i < v.size(); ++i) {
+            const double dc = double(v[i]) - b[i], dg = double(pg.at(k)[i]) - b[i];
+            e += (dg - dc) * (dg - dc);
+            r += dc * dc;
+        }
+        EXPECT_LT(std::sqrt(e / std::max(r, 1e-30)), 5e-2) << k;
+        err2 += e, ref2 += r;
+    }
+    EXPECT_GT(ref2, 0.0);
+    EXPECT_LT(std::sqrt(err2 / ref2), 1e-2) << "the updates of all parameters together";
 }
 
 TEST(IsnetStepCuda, WholeStepCapturesIntoAGraphAndReplaysToTheEagerResult) {
@@ -52,7 +72,7 @@ TEST(IsnetStepCuda, WholeStepCapturesIntoAGraphAndReplaysToTheEagerResult) {
     StepFixture f(dev, 8);
     train::Isnet isnet(isnet_settings());
     Generator g(9);
-    for (int i = 0; i < 3; ++i) isnet.step(*f.model, *f.opt, f.x, f.y, g);  // warm-up: blocks, plans, caches
+    for (int i = 0; i < 3; ++i) isnet.step(*f.model, *f.opt, f.x, f.y, g, kClip);  // warm-up: blocks, plans, caches
     synchronize(dev);
     const nn::StateDict model0 = f.model->state_dict();
     const nn::StateDict opt0 = f.opt->state_dict();
@@ -65,13 +85,14 @@ TEST(IsnetStepCuda, WholeStepCapturesIntoAGraphAndReplaysToTheEagerResult) {
         f.model->load_state_dict(model0);
         f.opt->load_state_dict(opt0);
         g.set_state(g.seed(), offset0);
-        const train::IsnetStepResult r = isnet.step(*f.model, *f.opt, f.x, f.y, g);
+        const train::IsnetStepResult r = isnet.step(*f.model, *f.opt, f.x, f.y, g, kClip);
         synchronize(dev);
         steady = memory_stats(dev).raw_allocs == before;
         eager_loss = r.step.loss.to_vector<float>();
         eager_params = snapshot(*f.model);
     }
     EXPECT_TRUE(steady) << "repeated eager steps keep allocating device memory";
+    ASSERT_TRUE(std::isfinite(eager_loss[0])) << "the eager steps diverged";
     f.model->load_state_dict(model0);
     f.opt->load_state_dict(opt0);
     g.set_state(g.seed(), offset0);
@@ -81,7 +102,7 @@ TEST(IsnetStepCuda, WholeStepCapturesIntoAGraphAndReplaysToTheEagerResult) {
     const size_t raw0 = memory_stats(dev).raw_allocs;
     graph.begin_capture();
     try {
-        r = isnet.step(*f.model, *f.opt, f.x, f.y, g);
+        r = isnet.step(*f.model, *f.opt, f.x, f.y, g, kClip);
     } catch (const Error& err) {
         FAIL() << "the ISNet step cannot be captured (it synchronises or allocates): " << err.what();
     }
