@@ -15,49 +15,16 @@
 #include "lrp/ops/reduce.h"
 #include "lrp/train/isnet_step.h"
 #include "lrp/train/optimizer.h"
+#include "isnet_test_util.h"
 #include "lrp_test_util.h"
 
 using namespace lrp;
 using lrp::test::rand_tensor;
+using lrp::test::tiny_batch;
+using lrp::test::tiny_net;
+using lrp::test::TinyBatch;
 
 namespace {
-
-// conv-ReLU-maxpool-conv-ReLU-flatten-linear on 1 x 8 x 8 (no BN: train mode is a plain function of the weights).
-std::unique_ptr<nn::Sequential> tiny_net(uint32_t seed) {
-    auto m = std::make_unique<nn::Sequential>();
-    m->emplace<nn::Conv2d>("0", 1, 4, 3, 1, 1, true);
-    m->emplace<nn::ReLU>("1");
-    m->emplace<nn::MaxPool2d>("2", 2);
-    m->emplace<nn::Conv2d>("3", 4, 4, 3, 1, 1, true);
-    m->emplace<nn::ReLU>("4");
-    m->emplace<nn::Flatten>("5");
-    m->emplace<nn::Linear>("6", 4 * 4 * 4, 3, true);
-    for (auto& [n, p] : m->named_params()) {
-        const Shape& s = p->value.shape();
-        const float a = s.ndim() >= 2 ? 1.5f / std::sqrt(static_cast<float>(s.numel() / s[0])) : 0.2f;
-        p->value.copy_from(rand_tensor(s, seed++, -a, a));
-    }
-    return m;
-}
-
-// Objects (a bright square at a per-image place) on a dark background with a faint class marker in a corner.
-struct Batch {
-    Tensor x, y;
-};
-Batch tiny_batch(int N) {
-    std::vector<float> x(static_cast<size_t>(N * 64), 0.f);
-    std::vector<int32_t> y;
-    for (int n = 0; n < N; ++n) {
-        y.push_back(n % 3);
-        const int top = 2 + n % 3, left = 2 + (n / 3) % 3;
-        for (int dy = 0; dy < 3; ++dy)
-            for (int dx = 0; dx < 3; ++dx) x[n * 64 + (top + dy) * 8 + left + dx] = 0.6f + 0.1f * ((dy + dx + n) % 4);
-        x[n * 64 + (n % 3) * 3] = 0.5f;  // the marker: row 0, column 0, 3 or 6 by class (background)
-    }
-    // Normalise with mean 0.2, stdev 0.4 (the settings' level maps the raw threshold the same way).
-    for (float& v : x) v = (v - 0.2f) / 0.4f;
-    return {Tensor::from_vector(x, Shape{N, 1, 8, 8}), Tensor::from_vector(y, Shape{N})};
-}
 
 train::IsnetSettings settings(float P = 0.7f, const std::string& explain = "label") {
     train::TrainConfig c;
@@ -97,7 +64,7 @@ TEST(IsnetStepCpu, MaskIsTheRawThresholdPerChannel) {
 // SGD with lr 1, no momentum or decay: the update is minus the gradient of the step's loss.
 TEST(IsnetStepCpu, UpdateIsTheGradientOfTheCombinedLoss) {
     auto m = tiny_net(3);
-    Batch b = tiny_batch(6);
+    TinyBatch b = tiny_batch(6);
     train::Isnet isnet(settings());
     std::vector<test::GradVar> vars;
     std::vector<std::vector<float>> before;
@@ -134,7 +101,7 @@ TEST(IsnetStepCpu, UpdateIsTheGradientOfTheCombinedLoss) {
 
 TEST(IsnetStepCpu, RepeatedStepsLowerTheHeatmapLoss) {
     auto m = tiny_net(5);
-    Batch b = tiny_batch(9);
+    TinyBatch b = tiny_batch(9);
     train::Isnet isnet(settings(0.7f, "stochastic"));
     train::SGD opt = plain_sgd(*m, 0.02f);
     Generator g(3);
@@ -151,7 +118,7 @@ TEST(IsnetStepCpu, RepeatedStepsLowerTheHeatmapLoss) {
 // P = 0: the heatmap path runs (its loss is reported) but the update is the plain step's, bit for bit.
 TEST(IsnetStepCpu, ZeroWeightIsThePlainStep) {
     auto a = tiny_net(9), c = tiny_net(9);
-    Batch b = tiny_batch(6);
+    TinyBatch b = tiny_batch(6);
     train::Isnet isnet(settings(0.f));
     train::SGD oa = plain_sgd(*a, 0.1f), oc = plain_sgd(*c, 0.1f);
     Generator g(1);

@@ -1,12 +1,14 @@
 // `lrpcu eval`: top-1/top-5 and per-class accuracy of an lrpcu checkpoint, or of PyTorch weights
 // (safetensors state_dict + --arch), on a dataset split (resident, or an image folder streamed with
 // --stream); --json prints one machine-readable object. --occlusion adds the occlusion curves (cli_occlusion.h),
-// --faithfulness EDDA's faithfulness proxy (cli_faithfulness.h).
+// --faithfulness EDDA's faithfulness proxy (cli_faithfulness.h), --background where the explanations fall
+// (cli_background.h).
 #include <cmath>
 #include <filesystem>
 #include <tuple>
 
 #include "cli.h"
+#include "cli_background.h"
 #include "cli_faithfulness.h"
 #include "cli_occlusion.h"
 #include "lrp/data/dataset.h"
@@ -45,6 +47,8 @@ int run_eval(const std::vector<std::string>& args) {
     add_occlusion_flags(app, occlusion);
     FaithfulnessCli faith;
     add_faithfulness_flags(app, faith);
+    BackgroundCli background;
+    add_background_flags(app, background);
     if (int rc = parse_args(app, args); rc >= 0) return rc;
     LRP_CHECK(split == "test" || split == "train" || split == "val", "--split must be test, train or val (got '", split,
               "')");
@@ -99,6 +103,7 @@ int run_eval(const std::vector<std::string>& args) {
     if (!json && ds.streaming) std::printf("%s\n", ds.summary.c_str());
     if (occlusion.enabled) check_occlusion(app, occlusion, ds, weights);
     if (faith.enabled) check_faithfulness(app, faith, ds);
+    if (background.enabled) check_background(app, background, ds);
     nn::ModelSpec spec;
     spec.arch = arch;
     spec.num_classes = ds.num_classes;
@@ -132,6 +137,7 @@ int run_eval(const std::vector<std::string>& args) {
         j["per_class"] = pc;
         if (occlusion.enabled) j["occlusion"] = run_occlusion(occlusion, *model, ds, context, true);
         if (faith.enabled) j["faithfulness"] = run_faithfulness(faith, *model, ds, true);
+        if (background.enabled) j["background"] = run_background(app, background, *model, ds, true);
         std::printf("%s\n", j.dump(2).c_str());
         return 0;
     }
@@ -144,6 +150,7 @@ int run_eval(const std::vector<std::string>& args) {
     }
     if (occlusion.enabled) run_occlusion(occlusion, *model, ds, context, false);
     if (faith.enabled) run_faithfulness(faith, *model, ds, false);
+    if (background.enabled) run_background(app, background, *model, ds, false);
     return 0;
 }
 

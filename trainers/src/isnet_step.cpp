@@ -32,19 +32,23 @@ Tensor Isnet::device_vec(const std::vector<float>& v, Device d, Tensor& cache) {
     return cache;
 }
 
-Tensor Isnet::mask(const Tensor& x) {
-    LRP_CHECK(x.ndim() == 4 && x.dim(1) == static_cast<int64_t>(s_.level.size()), "ISNet: batch ", x.shape().str(),
-              " for a foreground level of ", s_.level.size(), " channel(s)");
-    std::vector<float> neg(s_.level.size());
-    for (size_t c = 0; c < neg.size(); ++c) neg[c] = -s_.level[c];
+Tensor foreground_mask(const Tensor& x, const Tensor& ones, const Tensor& neg_level) {
     Tensor y = Tensor::empty(x.shape(), DType::F32, x.device());
-    ops::channel_affine(x, device_vec(std::vector<float>(neg.size(), 1.f), x.device(), ones_),
-                        device_vec(neg, x.device(), shift_), y);
+    ops::channel_affine(x, ones, neg_level, y);
     Tensor s = ops::channel_sum(ops::relu(y));  // > 0 exactly where some channel exceeds its level
     // s / (s + 1e-30) is exactly 1 for every positive s a float difference of normalised pixels can give (>= 1e-23)
     // and exactly 0 for s = 0: a binary mask from the ops at hand.
     ops::lrp_eps_div(s, s, 1e-30f, s);
     return s;
+}
+
+Tensor Isnet::mask(const Tensor& x) {
+    LRP_CHECK(x.ndim() == 4 && x.dim(1) == static_cast<int64_t>(s_.level.size()), "ISNet: batch ", x.shape().str(),
+              " for a foreground level of ", s_.level.size(), " channel(s)");
+    std::vector<float> neg(s_.level.size());
+    for (size_t c = 0; c < neg.size(); ++c) neg[c] = -s_.level[c];
+    return foreground_mask(x, device_vec(std::vector<float>(neg.size(), 1.f), x.device(), ones_),
+                           device_vec(neg, x.device(), shift_));
 }
 
 IsnetStepResult Isnet::step(nn::Module& model, Optimizer& opt, const Tensor& x, const Tensor& labels, Generator& g,

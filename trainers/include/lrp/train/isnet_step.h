@@ -51,6 +51,10 @@ private:
     Tensor ones_, shift_, bad_code_;  // cached on the batch's device
 };
 
+// The foreground mask ([N, H, W], 1 or 0) of a normalised batch x ([N, C, H, W]): 1 where some channel c exceeds
+// level[c]; ones and neg_level are [C] on x's device (1s and -level).
+Tensor foreground_mask(const Tensor& x, const Tensor& ones, const Tensor& neg_level);
+
 // One line for logs.
 std::string describe(const IsnetSettings& s);
 

@@ -1,0 +1,83 @@
+// `lrpcu eval --background` (train/background.h): the shares and the heatmap loss recomputed by hand from the
+// composite's map, the LRP-Flex map and the mask of the same batch; the foreground fraction of a known batch; an
+// image with a NaN pixel is counted and left out.
+#include <cmath>
+
+#include "isnet_test_util.h"
+#include "lrp/lrp/attribution.h"
+#include "lrp/lrp/composites.h"
+#include "lrp/lrp/flex.h"
+#include "lrp/lrp/target.h"
+#include "lrp/ops/elementwise.h"
+#include "lrp/train/background.h"
+#include "lrp/train/isnet_step.h"
+
+using namespace lrp;
+using lrp::train::BatchSource;
+
+namespace {
+struct Fixed : BatchSource {
+    Batch b;
+    int64_t size() const override { return b.x.dim(0); }
+    int64_t batches_per_epoch() const override { return 1; }
+    void start_epoch(uint64_t, int64_t) override {}
+    Batch batch(int64_t) override { return b; }
+};
+
+const std::vector<float> kLevel{(0.55f - 0.2f) / 0.4f};  // raw threshold 0.55 under mean 0.2, stdev 0.4
+
+double share(const Tensor& r, const Tensor& mask, int n) {
+    const std::vector<float> v = r.to_vector<float>(), m = mask.to_vector<float>();
+    double bg = 0, all = 0;
+    for (int j = 0; j < 64; ++j) {
+        all += std::fabs(v[n * 64 + j]);
+        if (m[n * 64 + j] == 0.f) bg += std::fabs(v[n * 64 + j]);
+    }
+    return bg / all;
+}
+}  // namespace
+
+TEST(BackgroundCpu, MatchesHandComputation) {
+    auto m = test::tiny_net(4);
+    test::TinyBatch tb = test::tiny_batch(6);
+    Fixed src;
+    src.b = {tb.x, tb.y};
+    explain::Composite c = explain::make_composite("epsilon_plus");
+    const train::BackgroundResult r = train::background_relevance(*m, src, c, kLevel, {}, 0.05f);
+    EXPECT_EQ(r.samples, 6);
+    EXPECT_EQ(r.nonfinite_maps, 0);
+    EXPECT_NEAR(r.foreground_fraction, 9.0 / 64, 1e-12);  // the 3 x 3 object; the marker (0.5) is background
+    train::TrainConfig cfg;
+    cfg.augment = "isnet";
+    cfg.isnet_mask = "threshold:0.55";
+    train::Isnet isnet(train::isnet_settings(cfg, {0.2f}, {0.4f}));
+    const Tensor mask = isnet.mask(tb.x);
+    const Tensor rc = explain::attribute(*m, tb.x, explain::Target::label(tb.y), c);
+    m->eval();
+    Tensor logits = m->forward(tb.x);
+    explain::FlexPass flex(explain::FlexOptions{0.05f});
+    const Tensor rf = ops::mul(flex.gradient(*m, explain::initial_relevance(logits, explain::Target::label(tb.y))), tb.x);
+    Tensor per = Tensor::empty(Shape{6}), dR = Tensor::empty(tb.x.shape()), bad = Tensor::empty(Shape{6}, DType::I32);
+    ops::isnet_heat_loss(rf, mask, {}, per, dR, bad);
+    double sc = 0, sf = 0, heat = 0;
+    for (int n = 0; n < 6; ++n) sc += share(rc, mask, n), sf += share(rf, mask, n), heat += per.to_vector<float>()[n];
+    EXPECT_NEAR(r.share_composite, sc / 6, 1e-9);
+    EXPECT_NEAR(r.share_flex, sf / 6, 1e-9);
+    EXPECT_NEAR(r.isnet_heat_loss, heat / 6, 1e-6);
+    EXPECT_GT(r.share_flex, 0.0);  // the marker and the dark border carry some relevance
+    EXPECT_EQ(train::to_json(r)["samples"], 6);
+}
+
+TEST(BackgroundCpu, NonFiniteImagesAreCounted) {
+    auto m = test::tiny_net(4);
+    test::TinyBatch tb = test::tiny_batch(6);
+    std::vector<float> v = tb.x.to_vector<float>();
+    v[2 * 64 + 30] = std::nanf("");
+    Fixed src;
+    src.b = {Tensor::from_vector(v, tb.x.shape()), tb.y};
+    explain::Composite c = explain::make_composite("epsilon_plus");
+    const train::BackgroundResult r = train::background_relevance(*m, src, c, kLevel);
+    EXPECT_EQ(r.samples, 6);
+    EXPECT_EQ(r.nonfinite_maps, 1);
+    EXPECT_TRUE(std::isfinite(r.share_flex) && std::isfinite(r.isnet_heat_loss));
+}

@@ -1,0 +1,59 @@
+// The --background part of `lrpcu eval`: flags, early checks and the run of the background-relevance measure.
+#include "cli_background.h"
+
+#include <cmath>
+#include <cstdio>
+
+#include "lrp/train/background.h"
+#include "lrp/train/config.h"
+
+namespace lrp::cli {
+
+void add_background_flags(CLI::App& app, BackgroundCli& b) {
+    CLI::Option* on = app.add_flag(
+        "--background", b.enabled,
+        "also measure where the explanations fall (docs/isnet.md): the share of each image's absolute relevance on "
+        "background pixels, for an LRP composite's map and ISNet's LRP-Flex map, and ISNet's heatmap loss");
+    app.add_option("--background-mask", b.mask, "foreground: threshold:<v>, pixels whose raw value exceeds v in some "
+                                                "channel (as --isnet-mask)")
+        ->capture_default_str()
+        ->needs(on);
+    app.add_option("--background-flex-epsilon", b.flex_epsilon, "LRP-epsilon of the LRP-Flex map (as --isnet-epsilon)")
+        ->capture_default_str()
+        ->needs(on);
+    for (CLI::Option* c : add_composite_flags(app, b.composite)) c->needs(on);  // --background-composite, ...
+}
+
+void check_background(const CLI::App& app, BackgroundCli& b, const train::DataSplit& ds) {
+    float raw = 0;
+    try {
+        raw = train::parse_isnet_mask(b.mask);
+    } catch (const Error&) {
+        LRP_THROW("--background-mask must be threshold:<v> with v in [0, 1), got '", b.mask, "'");
+    }
+    LRP_CHECK(b.flex_epsilon > 0 && std::isfinite(b.flex_epsilon), "--background-flex-epsilon must be a finite ",
+              "number > 0 (got ", b.flex_epsilon, ")");
+    b.level.clear();
+    for (size_t c = 0; c < ds.mean.size(); ++c) b.level.push_back((raw - ds.mean[c]) / ds.stdev[c]);
+    make_composite_from_flags(app, b.composite, ds.mean, ds.stdev);  // an unknown composite fails now
+}
+
+nlohmann::json run_background(const CLI::App& app, const BackgroundCli& b, nn::Module& model, train::DataSplit& ds,
+                              bool quiet) {
+    explain::Composite c = make_composite_from_flags(app, b.composite, ds.mean, ds.stdev);
+    train::BackgroundResult r = train::background_relevance(model, *ds.loader, c, b.level, {}, b.flex_epsilon);
+    r.mask = b.mask;
+    if (!quiet) {
+        std::printf("background relevance (foreground %s: %.1f%% of the pixels; %lld images, %.1f s):\n",
+                    r.mask.c_str(), 100 * r.foreground_fraction, (long long)r.samples, r.seconds);
+        std::printf("  share of |relevance| on the background: %.4f (%s map of the label), %.4f (LRP-Flex map, "
+                    "epsilon %g)\n", r.share_composite, r.composite.c_str(), r.share_flex, r.flex_epsilon);
+        std::printf("  ISNet heatmap loss of the LRP-Flex map: %.4f (the --augment isnet defaults)\n", r.isnet_heat_loss);
+        if (r.nonfinite_maps > 0 || r.empty_maps > 0)
+            std::printf("  warning: %lld images with non-finite maps and %lld with an all-zero composite map left out\n",
+                        (long long)r.nonfinite_maps, (long long)r.empty_maps);
+    }
+    return train::to_json(r);
+}
+
+}  // namespace lrp::cli

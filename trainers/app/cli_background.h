@@ -1,0 +1,31 @@
+// `lrpcu eval --background`: where the model's explanations fall (train/background.h): its flags, the checks
+// before the evaluation runs, and the run with its printed summary.
+#pragma once
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "composite_flags.h"
+#include "lrp/nn/module.h"
+#include "lrp/train/data_source.h"
+
+namespace lrp::cli {
+
+struct BackgroundCli {
+    bool enabled = false;
+    std::string mask = "threshold:0.02";  // as --isnet-mask
+    float flex_epsilon = 1e-2f;
+    CompositeFlags composite{"background-", "epsilon_plus_flat"};  // --background-composite, ...
+    std::vector<float> level;                                       // resolved by check_background()
+};
+
+// Adds --background and the --background-* flags (each needs --background).
+void add_background_flags(CLI::App& app, BackgroundCli& b);
+// Validates the flags for the split's images and resolves the foreground level; errors name the flag.
+void check_background(const CLI::App& app, BackgroundCli& b, const train::DataSplit& ds);
+// Runs it and returns the result as JSON; prints a summary unless `quiet`.
+nlohmann::json run_background(const CLI::App& app, const BackgroundCli& b, nn::Module& model, train::DataSplit& ds,
+                              bool quiet);
+
+}  // namespace lrp::cli

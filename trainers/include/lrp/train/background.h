@@ -1,0 +1,40 @@
+// Where a model's explanations fall (`lrpcu eval --background`; docs/isnet.md): per image, the share of the
+// absolute relevance on background pixels (the foreground mask ISNet trains with), for an LRP composite's map and
+// for ISNet's own LRP-Flex map, and ISNet's heatmap loss of the latter; for any model, so an ISNet run and its
+// baseline are measured alike.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "lrp/lrp/composite.h"
+#include "lrp/nn/module.h"
+#include "lrp/ops/isnet_loss.h"
+#include "lrp/train/loader.h"
+
+namespace lrp::train {
+
+struct BackgroundResult {
+    std::string composite, mask;
+    int64_t samples = 0;
+    int64_t nonfinite_maps = 0;        // images whose composite or LRP-Flex map held NaN or Inf: left out
+    int64_t empty_maps = 0;            // images whose composite map is 0 everywhere: left out of its share
+    double foreground_fraction = 0;    // mean share of foreground pixels
+    double share_composite = 0;        // mean over images of sum_bg |R| / sum |R| (R: the composite's map of the label)
+    double share_flex = 0;             // the same for the LRP-Flex map G * x (epsilon flex_epsilon, the label's logit)
+    double isnet_heat_loss = 0;        // mean ISNet heatmap loss of the LRP-Flex map (loss parameters as given)
+    float flex_epsilon = 1e-2f;
+    double seconds = 0;
+};
+
+// Runs the model (eval mode) over the loader. level: the per-channel foreground level in normalised units (as
+// IsnetSettings::level); the composite is bound to the model per batch. Throws when no image has finite maps.
+BackgroundResult background_relevance(nn::Module& model, BatchSource& loader, explain::Composite& composite,
+                                      const std::vector<float>& level, const ops::IsnetLossParams& loss = {},
+                                      float flex_epsilon = 1e-2f);
+
+nlohmann::json to_json(const BackgroundResult& r);
+
+}  // namespace lrp::train

@@ -1,0 +1,112 @@
+// background_relevance: per batch the composite's map and the LRP-Flex map of the label, the foreground mask, and
+// per image (on the host, in double) the background share of each map's absolute relevance; ISNet's heatmap loss
+// of the LRP-Flex map on the device.
+#include "lrp/train/background.h"
+
+#include <chrono>
+#include <cmath>
+
+#include "lrp/lrp/attribution.h"
+#include "lrp/lrp/flex.h"
+#include "lrp/lrp/target.h"
+#include "lrp/ops/elementwise.h"
+#include "lrp/train/isnet_step.h"
+
+namespace lrp::train {
+namespace {
+
+// Background share of sum_c |r[n, c, :]| per image n (NaN for a map that is 0 or not finite).
+std::vector<double> background_shares(const std::vector<float>& r, const std::vector<float>& m, int64_t N, int64_t C,
+                                      int64_t HW) {
+    std::vector<double> out(static_cast<size_t>(N));
+    for (int64_t n = 0; n < N; ++n) {
+        double bg = 0, all = 0;
+        for (int64_t c = 0; c < C; ++c)
+            for (int64_t j = 0; j < HW; ++j) {
+                const double a = std::fabs(static_cast<double>(r[(n * C + c) * HW + j]));
+                all += a;
+                if (m[n * HW + j] == 0.f) bg += a;
+            }
+        out[n] = std::isfinite(all) && all > 0 ? bg / all : NAN;
+    }
+    return out;
+}
+
+}  // namespace
+
+BackgroundResult background_relevance(nn::Module& model, BatchSource& loader, explain::Composite& composite,
+                                      const std::vector<float>& level, const ops::IsnetLossParams& loss,
+                                      float flex_epsilon) {
+    const auto t0 = std::chrono::steady_clock::now();
+    BackgroundResult res;
+    res.composite = composite.name();
+    res.flex_epsilon = flex_epsilon;
+    model.eval();
+    explain::FlexPass flex(explain::FlexOptions{flex_epsilon});
+    std::vector<float> neg(level.size());
+    for (size_t c = 0; c < level.size(); ++c) neg[c] = -level[c];
+    Tensor ones, shift;
+    double fg = 0, sc = 0, sf = 0, heat = 0;
+    int64_t nc = 0, nf = 0;
+    loader.start_epoch(0, 0);
+    for (int64_t b = 0; b < loader.batches_per_epoch(); ++b) {
+        const BatchSource::Batch batch = loader.batch(b);
+        const Tensor& x = batch.x;
+        const int64_t N = x.dim(0), C = x.dim(1), HW = x.dim(2) * x.dim(3);
+        LRP_CHECK(C == static_cast<int64_t>(level.size()), "--background: images of ", C, " channel(s) for a ",
+                  "foreground level of ", level.size());
+        if (!ones.defined()) {
+            ones = Tensor::from_vector(std::vector<float>(level.size(), 1.f), Shape{C}, x.device());
+            shift = Tensor::from_vector(neg, Shape{C}, x.device());
+        }
+        const Tensor mask = foreground_mask(x, ones, shift);
+        const Tensor rc = explain::attribute(model, x, explain::Target::label(batch.y), composite);
+        Tensor logits = model.forward(x);
+        const Tensor rf = ops::mul(flex.gradient(model, explain::initial_relevance(logits, explain::Target::label(batch.y))), x);
+        Tensor per = Tensor::empty(Shape{N}, DType::F32, x.device()), dR = Tensor::empty(x.shape(), DType::F32, x.device());
+        Tensor bad = Tensor::empty(Shape{N}, DType::I32, x.device());
+        ops::isnet_heat_loss(rf, mask, loss, per, dR, bad);
+        const std::vector<float> m = mask.to_vector<float>(), hl = per.to_vector<float>();
+        const std::vector<int32_t> bv = bad.to_vector<int32_t>();
+        const std::vector<double> shc = background_shares(rc.to_vector<float>(), m, N, C, HW);
+        const std::vector<double> shf = background_shares(rf.to_vector<float>(), m, N, C, HW);
+        for (int64_t n = 0; n < N; ++n) {
+            ++res.samples;
+            double f = 0;
+            for (int64_t j = 0; j < HW; ++j) f += m[n * HW + j];
+            fg += f / HW;
+            if (bv[n] || std::isnan(shf[n])) {
+                ++res.nonfinite_maps;
+                continue;
+            }
+            ++nf, sf += shf[n], heat += hl[n];
+            if (std::isnan(shc[n])) ++res.empty_maps;
+            else ++nc, sc += shc[n];
+        }
+    }
+    LRP_CHECK(nf > 0, "--background: no image had a finite LRP-Flex map (", res.samples, " images)");
+    res.foreground_fraction = fg / res.samples;
+    res.share_flex = sf / nf;
+    res.isnet_heat_loss = heat / nf;
+    res.share_composite = nc > 0 ? sc / nc : NAN;
+    res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    return res;
+}
+
+nlohmann::json to_json(const BackgroundResult& r) {
+    return {{"metric", "background share of |relevance| (lrpcu; the foreground mask ISNet trains with)"},
+            {"composite", r.composite},
+            {"mask", r.mask},
+            {"samples", r.samples},
+            {"nonfinite_maps", r.nonfinite_maps},
+            {"empty_maps", r.empty_maps},
+            {"foreground_fraction", r.foreground_fraction},
+            {"share_background_composite", std::isnan(r.share_composite) ? nlohmann::json(nullptr)
+                                                                         : nlohmann::json(r.share_composite)},
+            {"share_background_flex", r.share_flex},
+            {"flex_epsilon", r.flex_epsilon},
+            {"isnet_heat_loss", r.isnet_heat_loss},
+            {"seconds", r.seconds}};
+}
+
+}  // namespace lrp::train
