@@ -58,6 +58,7 @@ void run(benchmark::State& st, const Case& c, Device dev, int batch) {
         lrp::train::Edda edda(es);
         lrp::train::IsnetSettings is;  // --augment isnet's defaults (Stochastic ISNet, P 0.7), one foreground level
         is.level = {0.f};
+        is.input_zero = {-2.f};
         lrp::train::Isnet isnet(is);
         auto once = [&] {
             switch (c.work) {

@@ -25,6 +25,7 @@ struct Fixed : BatchSource {
 };
 
 const std::vector<float> kLevel{(0.55f - 0.2f) / 0.4f};  // raw threshold 0.55 under mean 0.2, stdev 0.4
+const std::vector<float> kZero{-0.5f};                    // raw 0 under the same normalisation
 
 double share(const Tensor& r, const Tensor& mask, int n) {
     const std::vector<float> v = r.to_vector<float>(), m = mask.to_vector<float>();
@@ -43,7 +44,7 @@ TEST(BackgroundCpu, MatchesHandComputation) {
     Fixed src;
     src.b = {tb.x, tb.y};
     explain::Composite c = explain::make_composite("epsilon_plus");
-    const train::BackgroundResult r = train::background_relevance(*m, src, c, kLevel, {}, 0.05f);
+    const train::BackgroundResult r = train::background_relevance(*m, src, c, kLevel, kZero, {}, 0.05f);
     EXPECT_EQ(r.samples, 6);
     EXPECT_EQ(r.nonfinite_maps, 0);
     EXPECT_NEAR(r.foreground_fraction, 9.0 / 64, 1e-12);  // the 3 x 3 object; the marker (0.5) is background
@@ -56,7 +57,8 @@ TEST(BackgroundCpu, MatchesHandComputation) {
     m->eval();
     Tensor logits = m->forward(tb.x);
     explain::FlexPass flex(explain::FlexOptions{0.05f});
-    const Tensor rf = ops::mul(flex.gradient(*m, explain::initial_relevance(logits, explain::Target::label(tb.y))), tb.x);
+    const Tensor rf = ops::mul(flex.gradient(*m, explain::initial_relevance(logits, explain::Target::label(tb.y))),
+                               ops::add(tb.x, ops::full(tb.x.shape(), 0.5f)));  // x - input_zero
     Tensor per = Tensor::empty(Shape{6}), dR = Tensor::empty(tb.x.shape()), bad = Tensor::empty(Shape{6}, DType::I32);
     ops::isnet_heat_loss(rf, mask, {}, per, dR, bad);
     double sc = 0, sf = 0, heat = 0;
@@ -64,7 +66,7 @@ TEST(BackgroundCpu, MatchesHandComputation) {
     EXPECT_NEAR(r.share_composite, sc / 6, 1e-9);
     EXPECT_NEAR(r.share_flex, sf / 6, 1e-9);
     EXPECT_NEAR(r.isnet_heat_loss, heat / 6, 1e-6);
-    EXPECT_GT(r.share_flex, 0.0);  // the marker and the dark border carry some relevance
+    EXPECT_GT(r.share_flex, 0.0);  // the marker carries some relevance (black pixels carry none)
     EXPECT_EQ(train::to_json(r)["samples"], 6);
 }
 
@@ -76,7 +78,7 @@ TEST(BackgroundCpu, NonFiniteImagesAreCounted) {
     Fixed src;
     src.b = {Tensor::from_vector(v, tb.x.shape()), tb.y};
     explain::Composite c = explain::make_composite("epsilon_plus");
-    const train::BackgroundResult r = train::background_relevance(*m, src, c, kLevel);
+    const train::BackgroundResult r = train::background_relevance(*m, src, c, kLevel, kZero);
     EXPECT_EQ(r.samples, 6);
     EXPECT_EQ(r.nonfinite_maps, 1);
     EXPECT_TRUE(std::isfinite(r.share_flex) && std::isfinite(r.isnet_heat_loss));

@@ -51,6 +51,7 @@ TEST(IsnetStepCpu, MaskIsTheRawThresholdPerChannel) {
     c.augment = "isnet";
     c.isnet_mask = "threshold:0.3";
     train::Isnet isnet(train::isnet_settings(c, {0.5f, 0.1f}, {0.25f, 0.5f}));
+    EXPECT_EQ(isnet.settings().input_zero, (std::vector<float>{-2.f, -0.2f}));  // a raw 0, normalised
     // Raw values per (channel, pixel); foreground where some channel's raw value exceeds 0.3.
     const std::vector<float> raw{0.1f, 0.31f, 0.2f, 0.9f, /* channel 1 */ 0.29f, 0.0f, 0.35f, 0.3f};
     std::vector<float> x(raw.size());
@@ -90,7 +91,8 @@ TEST(IsnetStepCpu, UpdateIsTheGradientOfTheCombinedLoss) {
         Tensor logits = m->forward(b.x);
         Tensor G = flex.gradient(*m, explain::initial_relevance(logits, explain::Target::label(b.y)));
         Tensor per = Tensor::empty(Shape{6}), dR = Tensor::empty(b.x.shape()), bad = Tensor::empty(Shape{6}, DType::I32);
-        ops::isnet_heat_loss(ops::mul(G, b.x), isnet.mask(b.x), isnet.settings().loss, per, dR, bad);
+        const Tensor xr = ops::add(b.x, ops::full(b.x.shape(), 0.5f));  // x - input_zero (raw 0 is -0.5)
+        ops::isnet_heat_loss(ops::mul(G, xr), isnet.mask(b.x), isnet.settings().loss, per, dR, bad);
         double heat = 0;
         for (float v : per.to_vector<float>()) heat += v;
         const double ce = train::cross_entropy(logits, b.y, 0.f, Tensor()).to_vector<float>()[0];
@@ -157,6 +159,9 @@ TEST(IsnetStepCpu, SettingsAreValidated) {
     train::IsnetSettings s = settings();
     s.P = -0.5f;
     test::expect_error([&] { train::Isnet bad(s); }, {"heatmap-loss weight P must be in [0, 1)"});
+    s = settings();
+    s.input_zero = {0.f, 0.f};
+    test::expect_error([&] { train::Isnet bad(s); }, {"2 input zero(s) for 1 channel(s)"});
     s = settings();
     s.loss.E = 0.f;
     test::expect_error([&] { train::Isnet bad(s); }, {"E must be positive"});

@@ -33,15 +33,18 @@ void check_background(const CLI::App& app, BackgroundCli& b, const train::DataSp
     }
     LRP_CHECK(b.flex_epsilon > 0 && std::isfinite(b.flex_epsilon), "--background-flex-epsilon must be a finite ",
               "number > 0 (got ", b.flex_epsilon, ")");
-    b.level.clear();
-    for (size_t c = 0; c < ds.mean.size(); ++c) b.level.push_back((raw - ds.mean[c]) / ds.stdev[c]);
+    b.level.clear(), b.input_zero.clear();
+    for (size_t c = 0; c < ds.mean.size(); ++c) {
+        b.level.push_back((raw - ds.mean[c]) / ds.stdev[c]);
+        b.input_zero.push_back(-ds.mean[c] / ds.stdev[c]);
+    }
     make_composite_from_flags(app, b.composite, ds.mean, ds.stdev);  // an unknown composite fails now
 }
 
 nlohmann::json run_background(const CLI::App& app, const BackgroundCli& b, nn::Module& model, train::DataSplit& ds,
                               bool quiet) {
     explain::Composite c = make_composite_from_flags(app, b.composite, ds.mean, ds.stdev);
-    train::BackgroundResult r = train::background_relevance(model, *ds.loader, c, b.level, {}, b.flex_epsilon);
+    train::BackgroundResult r = train::background_relevance(model, *ds.loader, c, b.level, b.input_zero, {}, b.flex_epsilon);
     r.mask = b.mask;
     if (!quiet) {
         std::printf("background relevance (foreground %s: %.1f%% of the pixels; %lld images, %.1f s):\n",

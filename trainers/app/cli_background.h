@@ -17,7 +17,7 @@ struct BackgroundCli {
     std::string mask = "threshold:0.02";  // as --isnet-mask
     float flex_epsilon = 1e-2f;
     CompositeFlags composite{"background-", "epsilon_plus_flat"};  // --background-composite, ...
-    std::vector<float> level;                                       // resolved by check_background()
+    std::vector<float> level, input_zero;                           // resolved by check_background()
 };
 
 // Adds --background and the --background-* flags (each needs --background).

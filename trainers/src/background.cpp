@@ -35,17 +35,19 @@ std::vector<double> background_shares(const std::vector<float>& r, const std::ve
 }  // namespace
 
 BackgroundResult background_relevance(nn::Module& model, BatchSource& loader, explain::Composite& composite,
-                                      const std::vector<float>& level, const ops::IsnetLossParams& loss,
-                                      float flex_epsilon) {
+                                      const std::vector<float>& level, const std::vector<float>& input_zero,
+                                      const ops::IsnetLossParams& loss, float flex_epsilon) {
+    LRP_CHECK(input_zero.size() == level.size(), "--background: ", input_zero.size(), " input zero(s) for ",
+              level.size(), " foreground level(s)");
     const auto t0 = std::chrono::steady_clock::now();
     BackgroundResult res;
     res.composite = composite.name();
     res.flex_epsilon = flex_epsilon;
     model.eval();
     explain::FlexPass flex(explain::FlexOptions{flex_epsilon});
-    std::vector<float> neg(level.size());
-    for (size_t c = 0; c < level.size(); ++c) neg[c] = -level[c];
-    Tensor ones, shift;
+    std::vector<float> neg(level.size()), neg_zero(level.size());
+    for (size_t c = 0; c < level.size(); ++c) neg[c] = -level[c], neg_zero[c] = -input_zero[c];
+    Tensor ones, shift, zero_shift;
     double fg = 0, sc = 0, sf = 0, heat = 0;
     int64_t nc = 0, nf = 0;
     loader.start_epoch(0, 0);
@@ -58,11 +60,13 @@ BackgroundResult background_relevance(nn::Module& model, BatchSource& loader, ex
         if (!ones.defined()) {
             ones = Tensor::from_vector(std::vector<float>(level.size(), 1.f), Shape{C}, x.device());
             shift = Tensor::from_vector(neg, Shape{C}, x.device());
+            zero_shift = Tensor::from_vector(neg_zero, Shape{C}, x.device());
         }
         const Tensor mask = foreground_mask(x, ones, shift);
         const Tensor rc = explain::attribute(model, x, explain::Target::label(batch.y), composite);
         Tensor logits = model.forward(x);
-        const Tensor rf = ops::mul(flex.gradient(model, explain::initial_relevance(logits, explain::Target::label(batch.y))), x);
+        const Tensor g = flex.gradient(model, explain::initial_relevance(logits, explain::Target::label(batch.y)));
+        const Tensor rf = ops::mul(g, heatmap_input(x, ones, zero_shift));
         Tensor per = Tensor::empty(Shape{N}, DType::F32, x.device()), dR = Tensor::empty(x.shape(), DType::F32, x.device());
         Tensor bad = Tensor::empty(Shape{N}, DType::I32, x.device());
         ops::isnet_heat_loss(rf, mask, loss, per, dR, bad);

@@ -22,6 +22,9 @@ Isnet::Isnet(IsnetSettings s) : s_(std::move(s)), flex_(explain::FlexOptions{s_.
               "ISNet: the explained logit must be stochastic, label or pred (got '", s_.explain, "')");
     LRP_CHECK(!s_.level.empty(), "ISNet: no foreground level");
     for (float v : s_.level) LRP_CHECK(std::isfinite(v), "ISNet: foreground level ", v, " is not finite");
+    LRP_CHECK(s_.input_zero.size() == s_.level.size(), "ISNet: ", s_.input_zero.size(), " input zero(s) for ",
+              s_.level.size(), " channel(s)");
+    for (float v : s_.input_zero) LRP_CHECK(std::isfinite(v), "ISNet: input zero ", v, " is not finite");
     // The loss parameters are checked by a zero-size call (no work, same messages as a real one).
     ops::isnet_heat_loss(Tensor::zeros(Shape{0, 1, 1, 1}), Tensor::zeros(Shape{0, 1, 1}), s_.loss,
                          Tensor::empty(Shape{0}), Tensor::empty(Shape{0, 1, 1, 1}), Tensor::empty(Shape{0}, DType::I32));
@@ -40,6 +43,12 @@ Tensor foreground_mask(const Tensor& x, const Tensor& ones, const Tensor& neg_le
     // and exactly 0 for s = 0: a binary mask from the ops at hand.
     ops::lrp_eps_div(s, s, 1e-30f, s);
     return s;
+}
+
+Tensor heatmap_input(const Tensor& x, const Tensor& ones, const Tensor& neg_zero) {
+    Tensor y = Tensor::empty(x.shape(), DType::F32, x.device());
+    ops::channel_affine(x, ones, neg_zero, y);
+    return y;
 }
 
 Tensor Isnet::mask(const Tensor& x) {
@@ -67,12 +76,16 @@ IsnetStepResult Isnet::step(nn::Module& model, Optimizer& opt, const Tensor& x, 
     if (s_.explain == "stochastic") target = explain::Target::label(ops::isnet_pick_class(r.step.logits, g));
     else if (s_.explain == "label") target = explain::Target::label(labels);
     const Tensor G = flex_.gradient(model, explain::initial_relevance(r.step.logits, target));
-    r.heatmap = ops::mul(G, x);
+    std::vector<float> neg_zero(s_.input_zero.size());
+    for (size_t c = 0; c < neg_zero.size(); ++c) neg_zero[c] = -s_.input_zero[c];
+    const Tensor xr = heatmap_input(x, device_vec(std::vector<float>(neg_zero.size(), 1.f), x.device(), ones_),
+                                    device_vec(neg_zero, x.device(), zero_shift_));
+    r.heatmap = ops::mul(G, xr);
     const Tensor m = mask(x);
     Tensor per = Tensor::empty(Shape{N}, DType::F32, x.device()), dR = Tensor::empty(x.shape(), DType::F32, x.device());
     Tensor bad = Tensor::empty(Shape{N}, DType::I32, x.device());
     ops::isnet_heat_loss(r.heatmap, m, s_.loss, per, dR, bad);
-    const Tensor dG = ops::mul(dR, x);
+    const Tensor dG = ops::mul(dR, xr);
     ops::scale(dG, s_.P, dG);
     flex_.adjoint(model, dG);
     ops::scale(dlogits, 1.f - s_.P, dlogits);
@@ -95,7 +108,8 @@ std::string describe(const IsnetSettings& s) {
     o << "ISNet (LRP-Flex, isnet-edda.md A.7): loss " << 1 - s.P << " CE + " << s.P << " heatmap loss; explained "
       << (s.explain == "stochastic" ? std::string("logit: the arg-max or, half the time, another class")
                                     : "logit: " + s.explain)
-      << "; LRP-epsilon " << s.epsilon << "; GWRP decay " << s.loss.decay << ", E " << s.loss.E << ", A " << s.loss.A
+      << "; LRP-epsilon " << s.epsilon << ", heatmap of the raw input; GWRP decay " << s.loss.decay << ", E "
+      << s.loss.E << ", A " << s.loss.A
       << ", B " << s.loss.B << ", C1 " << s.loss.C1 << ", C2 " << s.loss.C2 << "; foreground above [";
     for (size_t i = 0; i < s.level.size(); ++i) o << (i ? ", " : "") << s.level[i];
     o << "] (normalised)";
@@ -111,7 +125,10 @@ IsnetSettings isnet_settings(const TrainConfig& cfg, const std::vector<float>& m
     s.loss.decay = cfg.isnet_decay, s.loss.E = cfg.isnet_e, s.loss.A = cfg.isnet_a, s.loss.B = cfg.isnet_b;
     s.loss.C1 = cfg.isnet_c1, s.loss.C2 = cfg.isnet_c2;
     const float raw = parse_isnet_mask(cfg.isnet_mask);
-    for (size_t c = 0; c < mean.size(); ++c) s.level.push_back((raw - mean[c]) / stdev[c]);
+    for (size_t c = 0; c < mean.size(); ++c) {
+        s.level.push_back((raw - mean[c]) / stdev[c]);
+        s.input_zero.push_back(-mean[c] / stdev[c]);
+    }
     return s;
 }
 

@@ -23,17 +23,18 @@ struct BackgroundResult {
     int64_t empty_maps = 0;            // images whose composite map is 0 everywhere: left out of its share
     double foreground_fraction = 0;    // mean share of foreground pixels
     double share_composite = 0;        // mean over images of sum_bg |R| / sum |R| (R: the composite's map of the label)
-    double share_flex = 0;             // the same for the LRP-Flex map G * x (epsilon flex_epsilon, the label's logit)
+    double share_flex = 0;             // the same for ISNet's LRP-Flex map (epsilon flex_epsilon, the label's logit)
     double isnet_heat_loss = 0;        // mean ISNet heatmap loss of the LRP-Flex map (loss parameters as given)
     float flex_epsilon = 1e-2f;
     double seconds = 0;
 };
 
-// Runs the model (eval mode) over the loader. level: the per-channel foreground level in normalised units (as
-// IsnetSettings::level); the composite is bound to the model per batch. Throws when no image has finite maps.
+// Runs the model (eval mode) over the loader. level and input_zero: per channel, the foreground level and the
+// value of a raw 0, in normalised units (as IsnetSettings; the LRP-Flex map is G * (x - input_zero) as ISNet's);
+// the composite is bound to the model per batch. Throws when no image has finite maps.
 BackgroundResult background_relevance(nn::Module& model, BatchSource& loader, explain::Composite& composite,
-                                      const std::vector<float>& level, const ops::IsnetLossParams& loss = {},
-                                      float flex_epsilon = 1e-2f);
+                                      const std::vector<float>& level, const std::vector<float>& input_zero,
+                                      const ops::IsnetLossParams& loss = {}, float flex_epsilon = 1e-2f);
 
 nlohmann::json to_json(const BackgroundResult& r);
 

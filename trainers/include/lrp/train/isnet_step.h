@@ -21,6 +21,9 @@ struct IsnetSettings {
     // Foreground mask: a pixel is foreground where some channel c exceeds level[c] (normalised units; from
     // --isnet-mask threshold:<raw>, the raw value in [0, 1] mapped through each channel's normalisation).
     std::vector<float> level;
+    // Per channel, the normalised value of a raw 0: the heatmap is R = G * (x - input_zero) = dz/dx_raw * x_raw, the
+    // relevance of the raw input as the authors compute it (they feed [0, 1] images); a black pixel has none.
+    std::vector<float> input_zero;
 };
 
 struct IsnetStepResult {
@@ -28,7 +31,7 @@ struct IsnetStepResult {
     Tensor heat_loss;    // [1] mean L_heat over the batch (a sample with a non-finite map counts 0)
     Tensor foreground;   // [1] foreground pixels over the batch's pixels
     Tensor nonfinite;    // [1] samples whose heatmap held NaN or Inf (heatmap loss and its gradient 0)
-    Tensor heatmap;      // R = G * x, the heatmap the loss saw ([N, C, H, W])
+    Tensor heatmap;      // R = G * (x - input_zero), the heatmap the loss saw ([N, C, H, W])
 };
 
 class Isnet {
@@ -48,12 +51,14 @@ private:
 
     IsnetSettings s_;
     explain::FlexPass flex_;
-    Tensor ones_, shift_, bad_code_;  // cached on the batch's device
+    Tensor ones_, shift_, zero_shift_, bad_code_;  // cached on the batch's device
 };
 
 // The foreground mask ([N, H, W], 1 or 0) of a normalised batch x ([N, C, H, W]): 1 where some channel c exceeds
 // level[c]; ones and neg_level are [C] on x's device (1s and -level).
 Tensor foreground_mask(const Tensor& x, const Tensor& ones, const Tensor& neg_level);
+// x - input_zero per channel (neg_zero = -input_zero, [C] on x's device): what the heatmap multiplies G with.
+Tensor heatmap_input(const Tensor& x, const Tensor& ones, const Tensor& neg_zero);
 
 // One line for logs.
 std::string describe(const IsnetSettings& s);
