@@ -9,6 +9,7 @@
 #include "lrp/context.h"
 #include "lrp/graph.h"
 #include "lrp/train/edda_step.h"
+#include "graph_test_util.h"
 #include "reldrop_step_test_util.h"
 
 using namespace lrp;
@@ -65,47 +66,14 @@ TEST(EddaStepCuda, WholeStepCapturesIntoAGraphAndReplaysToTheEagerResult) {
     StepFixture f(dev, 8);
     Edda e(edda_settings());
     for (int i = 0; i < 3; ++i) edda_train_step(*f.model, *f.opt, e, f.x, f.y);  // warm-up: blocks, plans, buffers
-    synchronize(dev);
-    const nn::StateDict model0 = f.model->state_dict();
-    const nn::StateDict opt0 = f.opt->state_dict();
-    // The eager reference, repeated from the saved state until a run allocates nothing (the cache is steady).
-    std::vector<float> eager_input, eager_loss;
-    std::map<std::string, std::vector<float>> eager_params;
-    bool steady = false;
-    for (int run = 0; run < 4 && !steady; ++run) {
-        const size_t before = memory_stats(dev).raw_allocs;
-        f.model->load_state_dict(model0);
-        f.opt->load_state_dict(opt0);
+    auto [eager, replayed] = eager_and_replayed(dev, *f.model, *f.opt, [] {}, [&] {
         Tensor trained;
         const train::EddaStepResult r = edda_train_step(*f.model, *f.opt, e, f.x, f.y, {}, &trained);
-        synchronize(dev);
-        steady = memory_stats(dev).raw_allocs == before;
-        eager_input = trained.to_vector<float>();
-        eager_loss = r.step.loss.to_vector<float>();
-        eager_params = snapshot(*f.model);
-    }
-    EXPECT_TRUE(steady) << "repeated eager steps keep allocating device memory";
-    f.model->load_state_dict(model0);
-    f.opt->load_state_dict(opt0);
-    synchronize(dev);
-
-    DeviceGraph graph(dev);
-    Tensor trained;
-    train::EddaStepResult r;
-    const size_t raw0 = memory_stats(dev).raw_allocs;
-    graph.begin_capture();
-    try {
-        r = edda_train_step(*f.model, *f.opt, e, f.x, f.y, {}, &trained);
-    } catch (const Error& err) {
-        FAIL() << "the EDDA step cannot be captured (it synchronises or allocates): " << err.what();
-    }
-    ASSERT_NO_THROW(graph.end_capture());
-    EXPECT_EQ(memory_stats(dev).raw_allocs, raw0) << "the captured step allocated device memory (cudaMalloc)";
-    graph.replay();
-    synchronize(dev);
+        return std::vector<Tensor>{trained, r.step.loss};
+    }, "EDDA step");
     // Same device, inputs and (deterministic) algorithms: the same windows, bit for bit.
-    EXPECT_EQ(trained.to_vector<float>(), eager_input);
-    EXPECT_NEAR(r.step.loss.to_vector<float>()[0], eager_loss[0], 1e-4 * std::fabs(eager_loss[0]) + 1e-6);
-    const auto graph_params = snapshot(*f.model);
-    for (auto& [k, v] : eager_params) EXPECT_LT(rel_l2(graph_params.at(k), v), 1e-4) << k;
+    EXPECT_EQ(replayed.results[0].to_vector<float>(), eager.results[0].to_vector<float>());
+    const float loss = eager.results[1].to_vector<float>()[0];
+    EXPECT_NEAR(replayed.results[1].to_vector<float>()[0], loss, 1e-4 * std::fabs(loss) + 1e-6);
+    for (auto& [k, v] : eager.params) EXPECT_LT(rel_l2(replayed.params.at(k), v), 1e-4) << k;
 }

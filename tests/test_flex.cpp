@@ -6,6 +6,7 @@
 
 #include "grad_check.h"
 #include "lrp/lrp/attribution.h"
+#include "lrp/lrp/composites.h"
 #include "lrp/lrp/flex.h"
 #include "lrp/lrp/rules.h"
 #include "lrp/lrp/target.h"
@@ -264,6 +265,15 @@ TEST(FlexCpu, Errors) {
     Tensor logits = m->forward(x);
     FlexPass pass;
     test::expect_error([&] { pass.adjoint(*m, x); }, {"adjoint() without a preceding gradient()"});
+    Tensor G = pass.gradient(*m, explain::initial_relevance(logits, explain::Target::prediction()));
+    test::expect_error([&] { pass.adjoint(*m, rand_tensor(Shape{2, 2, 8, 7}, 3)); },
+                       {"adjoint() of [2, 2, 8, 7] for a gradient of [2, 2, 8, 8]"});
+    test::expect_error([&] { pass.adjoint(*m, G); }, {"without a preceding gradient()"});  // the failed call released it
+    // After an attribution (BN-folded forward) without a plain forward, the pass refuses by layer name.
+    explain::Composite eps = explain::make_composite("epsilon_plus");
+    explain::attribute(*m, x, explain::Target::prediction(), eps);
+    test::expect_error([&] { pass.gradient(*m, logits); }, {"'block2.bn2': the last forward was folded"});
+    m->forward(x);
     FlexPass bad(FlexOptions{0.f});
     test::expect_error([&] { bad.gradient(*m, logits); }, {"epsilon must be positive"});
     // A leaf without a modified gradient is refused by type and name.

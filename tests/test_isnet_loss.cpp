@@ -81,6 +81,18 @@ TEST(IsnetLossCpu, HandComputedCases) {
     EXPECT_EQ(r.dmaps, (std::vector<float>{12.f, -12.f, 0.f, 0.f}));
 }
 
+// No foreground pixel: mu = 0, so any background relevance saturates the clamp (log 1e7, no gradient), and F = 0
+// costs the full low term B * 1; the gradient is 0 everywhere.
+TEST(IsnetLossCpu, ImageWithoutForeground) {
+    const std::vector<float> maps{0.5f, -1.f, 0.f, 2.f}, mask(4, 0.f);
+    IsnetLossParams p;
+    Result r = run(maps, Shape{1, 1, 2, 2}, mask, Shape{1, 2, 2}, p);
+    EXPECT_NEAR(r.loss[0], std::log(1e7) + 3.0, 1e-5);
+    EXPECT_EQ(r.dmaps, (std::vector<float>(4, 0.f)));
+    std::vector<double> h(maps.begin(), maps.end());
+    EXPECT_NEAR(r.loss[0], reference(h, mask, 0, 1, 1, 4, p), 1e-5);
+}
+
 TEST(IsnetLossCpu, LossMatchesReferenceAndGradientMatchesFiniteDifferences) {
     const int N = 3, K = 2, C = 2, H = 5, W = 4, HW = H * W;
     const Shape ms{N, K, C, H, W};

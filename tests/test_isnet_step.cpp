@@ -115,6 +115,10 @@ TEST(IsnetStepCpu, RepeatedStepsLowerTheHeatmapLoss) {
         last = h;
     }
     EXPECT_LT(last, 0.7f * first) << "first " << first << ", last " << last;
+    for (nn::Module* l : m->leaves())  // the step's backward consumed every gradient the adjoint left
+        if (auto* r = dynamic_cast<nn::ReLU*>(l)) {
+            EXPECT_FALSE(r->has_output_grad()) << r->name();
+        }
 }
 
 // P = 0: the heatmap path runs (its loss is reported) but the update is the plain step's, bit for bit.

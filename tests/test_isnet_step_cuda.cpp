@@ -9,6 +9,7 @@
 #include "lrp/context.h"
 #include "lrp/graph.h"
 #include "lrp/train/isnet_step.h"
+#include "graph_test_util.h"
 #include "reldrop_step_test_util.h"
 
 using namespace lrp;
@@ -73,44 +74,14 @@ TEST(IsnetStepCuda, WholeStepCapturesIntoAGraphAndReplaysToTheEagerResult) {
     train::Isnet isnet(isnet_settings());
     Generator g(9);
     for (int i = 0; i < 3; ++i) isnet.step(*f.model, *f.opt, f.x, f.y, g, kClip);  // warm-up: blocks, plans, caches
-    synchronize(dev);
-    const nn::StateDict model0 = f.model->state_dict();
-    const nn::StateDict opt0 = f.opt->state_dict();
     const uint64_t offset0 = g.offset();
-    std::vector<float> eager_loss;
-    std::map<std::string, std::vector<float>> eager_params;
-    bool steady = false;
-    for (int run = 0; run < 4 && !steady; ++run) {
-        const size_t before = memory_stats(dev).raw_allocs;
-        f.model->load_state_dict(model0);
-        f.opt->load_state_dict(opt0);
-        g.set_state(g.seed(), offset0);
+    auto [eager, replayed] = eager_and_replayed(dev, *f.model, *f.opt, [&] { g.set_state(g.seed(), offset0); }, [&] {
         const train::IsnetStepResult r = isnet.step(*f.model, *f.opt, f.x, f.y, g, kClip);
-        synchronize(dev);
-        steady = memory_stats(dev).raw_allocs == before;
-        eager_loss = r.step.loss.to_vector<float>();
-        eager_params = snapshot(*f.model);
-    }
-    EXPECT_TRUE(steady) << "repeated eager steps keep allocating device memory";
-    ASSERT_TRUE(std::isfinite(eager_loss[0])) << "the eager steps diverged";
-    f.model->load_state_dict(model0);
-    f.opt->load_state_dict(opt0);
-    g.set_state(g.seed(), offset0);
-    synchronize(dev);
-    DeviceGraph graph(dev);
-    train::IsnetStepResult r;
-    const size_t raw0 = memory_stats(dev).raw_allocs;
-    graph.begin_capture();
-    try {
-        r = isnet.step(*f.model, *f.opt, f.x, f.y, g, kClip);
-    } catch (const Error& err) {
-        FAIL() << "the ISNet step cannot be captured (it synchronises or allocates): " << err.what();
-    }
-    ASSERT_NO_THROW(graph.end_capture());
-    EXPECT_EQ(memory_stats(dev).raw_allocs, raw0) << "the captured step allocated device memory (cudaMalloc)";
-    graph.replay();
-    synchronize(dev);
-    EXPECT_NEAR(r.step.loss.to_vector<float>()[0], eager_loss[0], 1e-4 * std::fabs(eager_loss[0]) + 1e-6);
-    const auto graph_params = snapshot(*f.model);
-    for (auto& [k, v] : eager_params) EXPECT_LT(rel_l2(graph_params.at(k), v), 1e-4) << k;
+        return std::vector<Tensor>{r.step.loss, r.heatmap};
+    }, "ISNet step");
+    const float loss = eager.results[0].to_vector<float>()[0];
+    ASSERT_TRUE(std::isfinite(loss)) << "the eager steps diverged";
+    EXPECT_NEAR(replayed.results[0].to_vector<float>()[0], loss, 1e-4 * std::fabs(loss) + 1e-6);
+    EXPECT_LT(rel_l2(replayed.results[1], eager.results[1]), 1e-5);
+    for (auto& [k, v] : eager.params) EXPECT_LT(rel_l2(replayed.params.at(k), v), 1e-4) << k;
 }

@@ -8,6 +8,7 @@
 #include "lrp/context.h"
 #include "lrp/graph.h"
 #include "lrp/ops/elementwise.h"
+#include "graph_test_util.h"
 #include "reldrop_step_test_util.h"
 
 using namespace lrp;
@@ -84,59 +85,22 @@ TEST(RelDropStepCuda, WholeStepCapturesIntoAGraphAndReplaysToTheEagerResult) {
         for (int i = 0; i < 3; ++i) train::reldrop_train_step(*f.model, *f.opt, rd, f.x, f.y, w, {}, nullptr, status);
         synchronize(dev);
     }
-    const nn::StateDict model0 = f.model->state_dict();
-    const nn::StateDict opt0 = f.opt->state_dict();
-
-    // The eager reference, run from the saved state until a run (restore + step, as before the capture)
-    // allocates nothing: one run need not leave the best-fit cache in its steady state.
-    std::vector<float> eager_input, eager_loss;
-    std::vector<int32_t> eager_status;
-    std::map<std::string, std::vector<float>> eager_params;
-    bool steady = false;
-    for (int run = 0; run < 4 && !steady; ++run) {
-        const size_t before = memory_stats(dev).raw_allocs;
-        f.model->load_state_dict(model0);
-        f.opt->load_state_dict(opt0);
+    std::unique_ptr<DeviceGraph> graph;
+    auto [eager, replayed] = eager_and_replayed(dev, *f.model, *f.opt, [] {}, [&] {
         Generator g(77, 1000);
         Tensor trained;
         train::StepResult r = train::reldrop_train_step(*f.model, *f.opt, rd, f.x, f.y, g, {}, &trained, status);
-        synchronize(dev);
-        steady = memory_stats(dev).raw_allocs == before;
-        eager_input = trained.to_vector<float>();
-        eager_loss = r.loss.to_vector<float>();
-        eager_status = status.to_vector<int32_t>();
-        eager_params = snapshot(*f.model);
-    }
-    EXPECT_TRUE(steady) << "repeated eager steps keep allocating device memory";
-    f.model->load_state_dict(model0);
-    f.opt->load_state_dict(opt0);
-    synchronize(dev);
-
-    DeviceGraph graph(dev);
-    Generator g(77, 1000);
-    Tensor trained;
-    train::StepResult r;
-    const size_t raw0 = memory_stats(dev).raw_allocs;
-    graph.begin_capture();
-    try {
-        r = train::reldrop_train_step(*f.model, *f.opt, rd, f.x, f.y, g, {}, &trained, status);
-    } catch (const Error& e) {
-        FAIL() << "the RelDrop step cannot be captured (it synchronises or allocates): " << e.what();
-    }
-    ASSERT_NO_THROW(graph.end_capture());
-    EXPECT_EQ(memory_stats(dev).raw_allocs, raw0) << "the captured step allocated device memory (cudaMalloc): "
-                                                     "steady state must be served from the allocator's cache";
-    EXPECT_GT(graph.nodes(), 50u);
-    graph.replay();
-    synchronize(dev);
-    EXPECT_EQ(status.to_vector<int32_t>(), eager_status);
-    EXPECT_LE(differing_images(trained.to_vector<float>(), eager_input, 8), 1);
-    EXPECT_NEAR(r.loss.to_vector<float>()[0], eager_loss[0], 1e-4 * std::fabs(eager_loss[0]) + 1e-6);
-    const auto graph_params = snapshot(*f.model);
-    ASSERT_EQ(graph_params.size(), eager_params.size());
-    for (auto& [k, v] : eager_params) EXPECT_LT(rel_l2(graph_params.at(k), v), 1e-4) << k;
+        return std::vector<Tensor>{trained, r.loss, status};
+    }, "RelDrop step", &graph);
+    EXPECT_EQ(replayed.results[2].to_vector<int32_t>(), eager.results[2].to_vector<int32_t>());
+    EXPECT_LE(differing_images(replayed.results[0].to_vector<float>(), eager.results[0].to_vector<float>(), 8), 1);
+    const float loss = eager.results[1].to_vector<float>()[0];
+    EXPECT_NEAR(replayed.results[1].to_vector<float>()[0], loss, 1e-4 * std::fabs(loss) + 1e-6);
+    const auto& graph_params = replayed.params;
+    ASSERT_EQ(graph_params.size(), eager.params.size());
+    for (auto& [k, v] : eager.params) EXPECT_LT(rel_l2(graph_params.at(k), v), 1e-4) << k;
     // The graph stays valid: a second replay trains on from the new weights.
-    graph.replay();
+    graph->replay();
     synchronize(dev);
     EXPECT_NE(snapshot(*f.model), graph_params);
 }

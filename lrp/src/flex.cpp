@@ -49,7 +49,7 @@ public:
             return y;
         }
         if (auto* a = dynamic_cast<nn::AffineLayer*>(&m))
-            LRP_CHECK(!a->forward_override, "LRP-Flex: ", m.type(), " '", m.name(),
+            LRP_CHECK(!a->last_forward_substituted(), "LRP-Flex: the last forward of ", m.type(), " '", m.name(),
                       "' ran with BN-folded weights (an attribution forward); run a plain forward first");
         return m.backward(g, false);
     }
@@ -117,15 +117,22 @@ Tensor FlexPass::gradient(nn::Module& model, const Tensor& seed) {
     LRP_CHECK(opt_.epsilon > 0.f, "LRP-Flex: epsilon must be positive (got ", opt_.epsilon, ")");
     g_out_.clear();
     GradientPolicy policy(opt_, g_out_);
-    return model.relevance(seed, policy);
+    Tensor G = model.relevance(seed, policy);
+    g_shape_ = G.shape();
+    return G;
 }
 
 void FlexPass::adjoint(nn::Module& model, const Tensor& dG) {
     LRP_NVTX_RANGE("lrp_flex.adjoint");
     LRP_CHECK(!g_out_.empty(), "LRP-Flex: adjoint() without a preceding gradient() (or called twice)");
+    struct Release {  // the saved output gradients go with this call, also when it throws
+        std::unordered_map<const nn::Module*, Tensor>& m;
+        ~Release() { m.clear(); }
+    } release{g_out_};
+    LRP_CHECK(dG.shape() == g_shape_, "LRP-Flex: adjoint() of ", dG.shape().str(), " for a gradient of ",
+              g_shape_.str());
     AdjointPolicy policy(opt_, g_out_);
     model.relevance_adjoint(dG, policy);
-    g_out_.clear();
 }
 
 }  // namespace lrp::explain

@@ -53,7 +53,7 @@ nlohmann::json run_background(const CLI::App& app, const BackgroundCli& b, nn::M
                     "epsilon %g)\n", r.share_composite, r.composite.c_str(), r.share_flex, r.flex_epsilon);
         std::printf("  ISNet heatmap loss of the LRP-Flex map: %.4f (the --augment isnet defaults)\n", r.isnet_heat_loss);
         if (r.nonfinite_maps > 0 || r.empty_maps > 0)
-            std::printf("  warning: %lld images with non-finite maps and %lld with an all-zero composite map left out\n",
+            std::printf("  warning: %lld images with non-finite maps left out, and %lld all-zero maps from their share\n",
                         (long long)r.nonfinite_maps, (long long)r.empty_maps);
     }
     return train::to_json(r);

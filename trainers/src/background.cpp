@@ -15,7 +15,7 @@
 namespace lrp::train {
 namespace {
 
-// Background share of sum_c |r[n, c, :]| per image n (NaN for a map that is 0 or not finite).
+// Background share of sum_c |r[n, c, :]| per image n: NaN for a map that is not finite, -1 for one that is 0.
 std::vector<double> background_shares(const std::vector<float>& r, const std::vector<float>& m, int64_t N, int64_t C,
                                       int64_t HW) {
     std::vector<double> out(static_cast<size_t>(N));
@@ -27,7 +27,7 @@ std::vector<double> background_shares(const std::vector<float>& r, const std::ve
                 all += a;
                 if (m[n * HW + j] == 0.f) bg += a;
             }
-        out[n] = std::isfinite(all) && all > 0 ? bg / all : NAN;
+        out[n] = !std::isfinite(all) ? NAN : (all > 0 ? bg / all : -1.0);
     }
     return out;
 }
@@ -49,7 +49,7 @@ BackgroundResult background_relevance(nn::Module& model, BatchSource& loader, ex
     for (size_t c = 0; c < level.size(); ++c) neg[c] = -level[c], neg_zero[c] = -input_zero[c];
     Tensor ones, shift, zero_shift;
     double fg = 0, sc = 0, sf = 0, heat = 0;
-    int64_t nc = 0, nf = 0;
+    int64_t nc = 0, nf = 0, nh = 0;
     loader.start_epoch(0, 0);
     for (int64_t b = 0; b < loader.batches_per_epoch(); ++b) {
         const BatchSource::Batch batch = loader.batch(b);
@@ -79,19 +79,21 @@ BackgroundResult background_relevance(nn::Module& model, BatchSource& loader, ex
             double f = 0;
             for (int64_t j = 0; j < HW; ++j) f += m[n * HW + j];
             fg += f / HW;
-            if (bv[n] || std::isnan(shf[n])) {
+            if (bv[n] || std::isnan(shf[n]) || std::isnan(shc[n])) {
                 ++res.nonfinite_maps;
                 continue;
             }
-            ++nf, sf += shf[n], heat += hl[n];
-            if (std::isnan(shc[n])) ++res.empty_maps;
+            ++nh, heat += hl[n];
+            if (shf[n] < 0) ++res.empty_maps;
+            else ++nf, sf += shf[n];
+            if (shc[n] < 0) ++res.empty_maps;
             else ++nc, sc += shc[n];
         }
     }
-    LRP_CHECK(nf > 0, "--background: no image had a finite LRP-Flex map (", res.samples, " images)");
+    LRP_CHECK(nh > 0, "--background: no image had finite maps (", res.samples, " images)");
     res.foreground_fraction = fg / res.samples;
-    res.share_flex = sf / nf;
-    res.isnet_heat_loss = heat / nf;
+    res.share_flex = nf > 0 ? sf / nf : NAN;
+    res.isnet_heat_loss = heat / nh;
     res.share_composite = nc > 0 ? sc / nc : NAN;
     res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     return res;
@@ -107,7 +109,8 @@ nlohmann::json to_json(const BackgroundResult& r) {
             {"foreground_fraction", r.foreground_fraction},
             {"share_background_composite", std::isnan(r.share_composite) ? nlohmann::json(nullptr)
                                                                          : nlohmann::json(r.share_composite)},
-            {"share_background_flex", r.share_flex},
+            {"share_background_flex",
+             std::isnan(r.share_flex) ? nlohmann::json(nullptr) : nlohmann::json(r.share_flex)},
             {"flex_epsilon", r.flex_epsilon},
             {"isnet_heat_loss", r.isnet_heat_loss},
             {"seconds", r.seconds}};

@@ -39,8 +39,8 @@ Tensor foreground_mask(const Tensor& x, const Tensor& ones, const Tensor& neg_le
     Tensor y = Tensor::empty(x.shape(), DType::F32, x.device());
     ops::channel_affine(x, ones, neg_level, y);
     Tensor s = ops::channel_sum(ops::relu(y));  // > 0 exactly where some channel exceeds its level
-    // s / (s + 1e-30) is exactly 1 for every positive s a float difference of normalised pixels can give (>= 1e-23)
-    // and exactly 0 for s = 0: a binary mask from the ops at hand.
+    // s / (s + 1e-30) is exactly 1 for every s >= 5e-23 (far below any positive float difference of normalised
+    // pixels) and exactly 0 for s = 0: a binary mask from the ops at hand.
     ops::lrp_eps_div(s, s, 1e-30f, s);
     return s;
 }

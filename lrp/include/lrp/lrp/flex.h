@@ -30,7 +30,8 @@ public:
     // (conv/linear weights, BN gamma) to Param::grad, and leaves dL/d(output) of every ReLU pending in it
     // (ReLU::add_output_grad), so that the next model.backward(dy) yields the whole gradient: the pass's
     // share through the stored activations plus the ordinary gradient of dy. The seed counts as a constant.
-    // Once per gradient().
+    // Once per gradient(), with no forward in between (the pass's saved gradients would not match it). Any
+    // ReLU::backward consumes the pending gradients: run the model's backward next.
     void adjoint(nn::Module& model, const Tensor& dG);
 
     const FlexOptions& options() const { return opt_; }
@@ -38,6 +39,7 @@ public:
 private:
     FlexOptions opt_;
     std::unordered_map<const nn::Module*, Tensor> g_out_;  // each leaf's output gradient in the last pass
+    Shape g_shape_;
 };
 
 }  // namespace lrp::explain

@@ -22,6 +22,8 @@ public:
 
     // The input of the last forward (kept in train and eval mode).
     const Tensor& saved_input() const;
+    // Whether the last forward ran with substituted parameters (forward_override, e.g. BN-folded).
+    bool last_forward_substituted() const { return x_weight_.defined(); }
     bool nonneg_output(bool input_nonneg, std::unordered_set<const Module*>& nonneg_inputs) const override;
     // f(x; w, b) with this layer's geometry; b may be undefined (no bias).
     virtual Tensor forward_with(const Tensor& x, const Tensor& w, const Tensor& b) = 0;

@@ -20,7 +20,7 @@ struct BackgroundResult {
     std::string composite, mask;
     int64_t samples = 0;
     int64_t nonfinite_maps = 0;        // images whose composite or LRP-Flex map held NaN or Inf: left out
-    int64_t empty_maps = 0;            // images whose composite map is 0 everywhere: left out of its share
+    int64_t empty_maps = 0;            // maps (of either kind) that are 0 everywhere: left out of their share
     double foreground_fraction = 0;    // mean share of foreground pixels
     double share_composite = 0;        // mean over images of sum_bg |R| / sum |R| (R: the composite's map of the label)
     double share_flex = 0;             // the same for ISNet's LRP-Flex map (epsilon flex_epsilon, the label's logit)

@@ -30,7 +30,8 @@ struct IsnetStepResult {
     StepResult step;     // loss: (1 - P) CE + P mean L_heat; correct; logits
     Tensor heat_loss;    // [1] mean L_heat over the batch (a sample with a non-finite map counts 0)
     Tensor foreground;   // [1] foreground pixels over the batch's pixels
-    Tensor nonfinite;    // [1] samples whose heatmap held NaN or Inf (heatmap loss and its gradient 0)
+    Tensor nonfinite;    // [1] samples whose heatmap held NaN or Inf (their heatmap loss and dL/dR are 0; if the
+                         // pass itself was not finite the update is not either, and the trainer stops on it)
     Tensor heatmap;      // R = G * (x - input_zero), the heatmap the loss saw ([N, C, H, W])
 };
 
