@@ -39,9 +39,9 @@ nlohmann::json effective_settings(nlohmann::json j) {
         {"log-clean-accuracy", false}, {"reldrop-bn-fold", "zennit_0_5_1"},
         {"reldrop-lrp-samples", "all"}, {"edda-patch", 0}, {"edda-reduce", "sum"}, {"edda-composite", "reldrop"},
         {"edda-epsilon", 0}, {"edda-target", "label"}, {"edda-salient-target", "uniform"}, {"edda-w-clean", 1},
-        {"edda-w-salient", 1}, {"edda-w-nonsalient", 1}, {"edda-fill", "mean"}, {"isnet-p", 0.7},
-        {"isnet-epsilon", 0.01}, {"isnet-explain", "stochastic"}, {"isnet-decay", 0.9}, {"isnet-e", 1}, {"isnet-a", 1},
-        {"isnet-b", 3}, {"isnet-c1", 1}, {"isnet-c2", 25}, {"isnet-mask", "threshold:0.02"}};
+        {"edda-w-salient", 1}, {"edda-w-nonsalient", 1}, {"edda-fill", "mean"}, {"isnet-p", 0.7f},
+        {"isnet-epsilon", 0.01f}, {"isnet-explain", "stochastic"}, {"isnet-decay", 0.9f}, {"isnet-e", 1}, {"isnet-a", 1},
+        {"isnet-b", 3}, {"isnet-c1", 1}, {"isnet-c2", 25}, {"isnet-mask", "threshold:0.02"}};  // floats: as recorded
     for (const auto& [key, value] : before_it_existed)
         if (j.is_object() && !j.contains(key)) j[key] = value;
     try {
