@@ -42,7 +42,7 @@ TEST(BackgroundCpu, MatchesHandComputation) {
     auto m = test::tiny_net(4);
     test::TinyBatch tb = test::tiny_batch(6);
     Fixed src;
-    src.b = {tb.x, tb.y};
+    src.b = {tb.x, tb.y, {}};
     explain::Composite c = explain::make_composite("epsilon_plus");
     const train::BackgroundResult r = train::background_relevance(*m, src, c, kLevel, kZero, {}, 0.05f);
     EXPECT_EQ(r.samples, 6);
@@ -76,7 +76,7 @@ TEST(BackgroundCpu, NonFiniteImagesAreCounted) {
     std::vector<float> v = tb.x.to_vector<float>();
     v[2 * 64 + 30] = std::nanf("");
     Fixed src;
-    src.b = {Tensor::from_vector(v, tb.x.shape()), tb.y};
+    src.b = {Tensor::from_vector(v, tb.x.shape()), tb.y, {}};
     explain::Composite c = explain::make_composite("epsilon_plus");
     const train::BackgroundResult r = train::background_relevance(*m, src, c, kLevel, kZero);
     EXPECT_EQ(r.samples, 6);

@@ -1,6 +1,6 @@
-// ISNet runs through the trainer: a run cut mid-epoch resumes to the uninterrupted run's weights and metrics bit
-// for bit (the heatmap-loss sums and the Stochastic ISNet draws included); a checkpoint written before the isnet-*
-// settings existed resumes (their defaults are what it ran with).
+// ISNet runs through the trainer (on a decoy dataset): a run cut mid-epoch resumes to the uninterrupted run's
+// weights and metrics bit for bit (the heatmap-loss sums and the Stochastic ISNet draws included); a checkpoint
+// written before the isnet-* and decoy settings existed resumes (their defaults are what it ran with).
 #include "lrp/train/checkpoint.h"
 #include "trainer_test_util.h"
 
@@ -13,6 +13,8 @@ TrainConfig isnet_run(const std::string& out) {
     TrainConfig c = tiny(out);
     c.augment = "isnet";
     c.isnet_mask = "threshold:0.5";
+    c.decoy = "label";  // the dataset masks travel through the batches too
+    c.decoy_size = 3;
     c.clip_grad_norm = 1.f;
     c.epochs = 2;
     return c;
@@ -50,7 +52,8 @@ TEST(TrainerCpu, CheckpointFromBeforeIsnetSettingsResumes) {
     const std::string ck = d + "/checkpoint.safetensors";
     edit_checkpoint_state(ck, ck, [](nlohmann::json& j) {
         for (const char* k : {"isnet-p", "isnet-epsilon", "isnet-explain", "isnet-decay", "isnet-e", "isnet-a",
-                              "isnet-b", "isnet-c1", "isnet-c2", "isnet-mask"})
+                              "isnet-b", "isnet-c1", "isnet-c2", "isnet-mask", "decoy", "decoy-test", "decoy-size",
+                              "decoy-seed"})
             j["config"].erase(k);
     });
     c.stop_after_epoch = 0;

@@ -215,7 +215,16 @@ TEST_F(StreamingLoaderCpu, StreamModeChoice) {
     EXPECT_EQ(auto_big.loader->size(), 6);
     EXPECT_EQ(auto_big.num_classes, 2);
     EXPECT_NE(auto_big.summary.find("streamed"), std::string::npos) << auto_big.summary;
+    o.decoy.shade = "label";  // a decoy is drawn into resident images only
+    EXPECT_TRUE(throws_with([&] { open_split(o, Split::Test, 0, false, 0, Device::cpu(), 4, false, {}); },
+                            {"--decoy needs the test split resident on the device", "streams", "--stream off"}));
     o.stream = "off";
+    DataSplit decoyed = open_split(o, Split::Test, 0, false, 0, Device::cpu(), 4, false, {});
+    EXPECT_FALSE(decoyed.streaming);
+    EXPECT_NE(decoyed.summary.find("decoy swatch 4x4"), std::string::npos) << decoyed.summary;
+    decoyed.loader->start_epoch(0, 0);
+    EXPECT_TRUE(decoyed.loader->batch(0).allowed.defined());
+    o.decoy.shade = "none";
     EXPECT_FALSE(open_split(o, Split::Test, 0, false, 0, Device::cpu(), 4, false, {}).streaming);
     o.dataset = "synthetic";
     o.stream = "on";

@@ -32,6 +32,17 @@ Dataset gather(const Dataset& d, const std::vector<int64_t>& idx) {
         std::memcpy(dst + i * row, src + static_cast<size_t>(idx[i]) * row, row);
         ld[i] = ls[idx[i]];
     }
+    if (d.masks.defined()) {
+        LRP_CHECK(d.masks.dtype() == DType::U8 && d.masks.ndim() == 4 && d.masks.dim(0) == d.images.dim(0),
+                  "dataset '", d.name, "': masks ", d.masks.shape().str(), " do not match images ", d.images.shape().str());
+        std::vector<int64_t> md = d.masks.shape().dims();
+        md[0] = dims[0];
+        r.masks = Tensor::empty(Shape(md), DType::U8);
+        const size_t mrow = d.masks.dim(0) > 0 ? d.masks.nbytes() / static_cast<size_t>(d.masks.dim(0)) : 0;
+        const auto* ms = static_cast<const uint8_t*>(d.masks.raw_data());
+        auto* mdst = static_cast<uint8_t*>(r.masks.raw_data());
+        for (size_t i = 0; i < idx.size(); ++i) std::memcpy(mdst + i * mrow, ms + static_cast<size_t>(idx[i]) * mrow, mrow);
+    }
     return r;
 }
 

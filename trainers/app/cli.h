@@ -16,6 +16,12 @@ inline std::optional<int> given_int(const CLI::App& app, const std::string& flag
     return app.count(flag) ? std::optional<int>(value) : std::nullopt;
 }
 
+// For unsigned options: CLI11 would wrap a negative number around.
+inline CLI::Validator non_negative() {
+    return CLI::Validator(
+        [](std::string& v) { return v.rfind('-', 0) == 0 ? "must be a non-negative integer" : std::string(); }, "");
+}
+
 // --normalize of eval and explain (train::normalization_for).
 inline constexpr const char* kNormalizeHelp =
     "input normalisation: auto (the mean/std the weights were trained with, else the data's own) | data (the "

@@ -21,8 +21,10 @@ namespace lrp::cli {
 
 int run_eval(const std::vector<std::string>& args) {
     std::string weights, arch, dataset, data_dir, split = "test", device = "auto", stream = "auto", normalize = "auto";
-    int width = 0, batch = 256, resize = 0, crop = 0;
+    std::string decoy = "none";
+    int width = 0, batch = 256, resize = 0, crop = 0, decoy_size = 4;
     int64_t subset = 0, resident_limit_mb = 2048;
+    uint64_t decoy_seed = 0;
     bool json = false;
     CLI::App app("Evaluate a checkpoint or PyTorch weights.", "lrpcu eval");
     app.add_option("--weights", weights, "an lrpcu checkpoint/model file or a PyTorch safetensors state_dict")
@@ -42,6 +44,14 @@ int run_eval(const std::vector<std::string>& args) {
     app.add_option("--resident-limit-mb", resident_limit_mb, "--stream auto: largest dataset kept resident")
         ->capture_default_str();
     app.add_option("--normalize", normalize, kNormalizeHelp)->capture_default_str();
+    app.add_option("--decoy", decoy, "draw Decoy-MNIST swatches into the split (docs/isnet.md): none | label (the "
+                                     "shade of the label, the shortcut a --decoy label run trained with) | random "
+                                     "(a random class's shade, Ross et al.'s test set)")
+        ->capture_default_str();
+    app.add_option("--decoy-size", decoy_size, "with --decoy: the swatch side (default: the checkpoint's, else 4)");
+    app.add_option("--decoy-seed", decoy_seed, "with --decoy: corners and random shades (default: the checkpoint's, "
+                                               "else 0)")
+        ->check(non_negative());
     app.add_flag("--json", json, "print the result as JSON");
     OcclusionCli occlusion;
     add_occlusion_flags(app, occlusion);
@@ -84,6 +94,11 @@ int run_eval(const std::vector<std::string>& args) {
     dopt.stream = stream;
     dopt.resident_limit_mb = resident_limit_mb;
     std::tie(dopt.mean, dopt.stdev) = train::normalization_for(normalize, {st.mean, st.stdev});
+    dopt.decoy.shade = decoy;
+    dopt.decoy.size = app.count("--decoy-size") ? decoy_size : cfg.value("decoy-size", 4);
+    dopt.decoy.seed = app.count("--decoy-seed") ? decoy_seed : cfg.value("decoy-seed", uint64_t{0});
+    LRP_CHECK(decoy != "none" || (!app.count("--decoy-size") && !app.count("--decoy-seed")),
+              "--decoy-size/--decoy-seed apply with --decoy label or random");
     dopt.strict_normalization = normalize != "auto";  // recorded statistics of other channels: the check below names it
     train::DataSplit ds;
     if (split == "val") {  // the images the run held out: its val-split and seed pick them from the training split
@@ -127,8 +142,10 @@ int run_eval(const std::vector<std::string>& args) {
     LRP_CHECK(r.nonfinite == 0, "the model's outputs hold NaN or Inf for ", r.nonfinite, " of ", r.samples,
               " images: the weights in ", weights, " (or the inputs) are not finite; no accuracy is reported");
 
-    const nlohmann::json context = {{"weights", weights}, {"arch", arch},   {"dataset", dataset},
-                                    {"split", split},     {"mean", ds.mean}, {"std", ds.stdev}};
+    nlohmann::json context = {{"weights", weights}, {"arch", arch},   {"dataset", dataset},
+                              {"split", split},     {"mean", ds.mean}, {"std", ds.stdev}};
+    if (decoy != "none")
+        context["decoy"] = {{"shade", decoy}, {"size", dopt.decoy.size}, {"seed", dopt.decoy.seed}};
     if (json) {
         nlohmann::json j = context;
         j.update({{"samples", r.samples}, {"loss", r.loss}, {"top1", r.top1}, {"top5", r.top5}});
@@ -141,6 +158,7 @@ int run_eval(const std::vector<std::string>& args) {
         std::printf("%s\n", j.dump(2).c_str());
         return 0;
     }
+    if (decoy != "none") std::printf("images with a %s\n", data::describe(dopt.decoy).c_str());
     std::printf("%s on %s/%s (%lld images): loss %.4f, top-1 %.2f%%, top-5 %.2f%%\n", arch.c_str(), dataset.c_str(),
                 split.c_str(), (long long)r.samples, r.loss, 100 * r.top1, 100 * r.top5);
     for (size_t k = 0; k < r.per_class.size(); ++k) {

@@ -40,6 +40,18 @@ void add_train_options(CLI::App& app, train::TrainConfig& c, std::string& config
     app.add_option("--resident-limit-mb", c.resident_limit_mb, "--stream auto: largest dataset (uint8 MiB) kept "
                                                                "resident on the device")
         ->capture_default_str();
+    app.add_option("--decoy", c.decoy,
+                   "decoy benchmark (Ross et al.'s Decoy MNIST, docs/isnet.md): none | label (a --decoy-size grey "
+                   "swatch in a corner of every training image, its shade coding the label: a shortcut) | random (the "
+                   "shade of a random class); --augment isnet then keeps relevance off the swatch")
+        ->capture_default_str();
+    app.add_option("--decoy-test", c.decoy_test, "with --decoy: the test split's swatch shade, random (Ross et al.'s "
+                                                 "test set) | label | none")
+        ->capture_default_str();
+    app.add_option("--decoy-size", c.decoy_size, "with --decoy: the swatch side in pixels")->capture_default_str();
+    app.add_option("--decoy-seed", c.decoy_seed, "with --decoy: which corner (and random shade) each image gets")
+        ->check(non_negative())
+        ->capture_default_str();
     app.add_option("--arch", c.arch, "model: " + join(nn::known_archs()))->capture_default_str();
     app.add_option("--width", c.width, "channels of the first stage (64 = standard)")->capture_default_str();
     app.add_option("--init", c.init, "weight init: torchvision | pytorch-default")->capture_default_str();
@@ -172,12 +184,9 @@ void add_train_options(CLI::App& app, train::TrainConfig& c, std::string& config
     app.add_option("--isnet-c1", c.isnet_c1, "ISNet: lower end of the foreground relevance total")->capture_default_str();
     app.add_option("--isnet-c2", c.isnet_c2, "ISNet: upper end of the foreground relevance total")->capture_default_str();
     app.add_option("--isnet-mask", c.isnet_mask, "ISNet foreground: threshold:<v>, pixels whose raw value exceeds v "
-                                                 "in some channel (objects on a dark background)")->capture_default_str();
-    app.add_option("--seed", c.seed, "random seed (same seed, same result)")
-        ->check(CLI::Validator(
-            [](std::string& v) { return v.rfind('-', 0) == 0 ? "must be a non-negative integer" : std::string(); },
-            ""))
-        ->capture_default_str();
+                                                 "in some channel (objects on a dark background), except a --decoy "
+                                                 "swatch")->capture_default_str();
+    app.add_option("--seed", c.seed, "random seed (same seed, same result)")->check(non_negative())->capture_default_str();
     app.add_option("--device", c.device, "auto | cpu | cuda | cuda:N")->capture_default_str();
     app.add_option("--out", c.out_dir, "output directory (metrics, checkpoints, weights)")->capture_default_str();
     app.add_flag("--resume", c.resume, "continue from <out>/checkpoint.safetensors with the settings it recorded; "
@@ -255,6 +264,8 @@ int run_train(const std::vector<std::string>& args) {
     }
     // Settings of a method the run does not use are kept (and recorded) but change nothing: say so.
     for (const std::string& k : given) {
+        if (k.rfind("decoy-", 0) == 0 && cfg.decoy == "none")
+            log_warn("--", k, " applies with --decoy label or random; with --decoy none it changes nothing");
         const bool edda_key = k.rfind("edda-", 0) == 0, reldrop_key = k.rfind("reldrop-", 0) == 0,
                    isnet_key = k.rfind("isnet-", 0) == 0;
         if ((edda_key && cfg.augment != "edda") || (reldrop_key && !cfg.reldrop()) ||

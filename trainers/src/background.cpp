@@ -62,7 +62,7 @@ BackgroundResult background_relevance(nn::Module& model, BatchSource& loader, ex
             shift = Tensor::from_vector(neg, Shape{C}, x.device());
             zero_shift = Tensor::from_vector(neg_zero, Shape{C}, x.device());
         }
-        const Tensor mask = foreground_mask(x, ones, shift);
+        const Tensor mask = foreground_mask(x, ones, shift, batch.allowed);
         const Tensor rc = explain::attribute(model, x, explain::Target::label(batch.y), composite);
         Tensor logits = model.forward(x);
         const Tensor g = flex.gradient(model, explain::initial_relevance(logits, explain::Target::label(batch.y)));

@@ -176,8 +176,10 @@ CheckpointState read_checkpoint_state(const std::string& path) {
 namespace {
 // The settings that describe the model and its data (what eval and explain need to rebuild and feed it); not
 // the data dir, a path of the machine that trained it (a model file travels; eval takes --data-dir). val-split
-// and seed say which training images a validation split held out (eval --split val).
-const char* const kModelKeys[] = {"arch", "width", "dataset", "resize", "crop", "val-split", "seed"};
+// and seed say which training images a validation split held out (eval --split val); the decoy settings say
+// which swatches the model was trained with (eval --decoy takes its size and seed).
+const char* const kModelKeys[] = {"arch",      "width",      "dataset",    "resize",    "crop", "val-split",
+                                  "seed",      "decoy",      "decoy-test", "decoy-size", "decoy-seed"};
 CheckpointState recorded_model_state(const std::string& path, const std::map<std::string, std::string>& meta);
 }  // namespace
 

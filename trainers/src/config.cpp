@@ -46,6 +46,9 @@ void TrainConfig::validate() const {
     LRP_CHECK(augments.count(augment), "--augment must be none, random-erasing, reldrop-pixel, reldrop-block, ",
               "reldrop-patch, edda or isnet (got '", augment, "')");
     LRP_CHECK(crop_padding >= 0 && crop_padding <= 16, "--crop-padding must be in [0, 16]");
+    for (auto [flag, v] : {std::pair<const char*, const std::string&>{"--decoy", decoy}, {"--decoy-test", decoy_test}})
+        LRP_CHECK(v == "none" || v == "label" || v == "random", flag, " must be none, label or random (got '", v, "')");
+    LRP_CHECK(decoy_size >= 1, "--decoy-size must be >= 1 (got ", decoy_size, ")");
     LRP_CHECK(erasing_p >= 0 && erasing_p <= 1, "--erasing-p must be in [0, 1] (got ", erasing_p, ")");
     LRP_CHECK(box_sl > 0 && box_sl <= box_sh && box_sh < 1, "--box-sl/--box-sh: need 0 < sl <= sh < 1 (got ",
               box_sl, ", ", box_sh, ")");
@@ -129,7 +132,8 @@ void TrainConfig::validate() const {
 
 #define LRP_CFG_FIELDS(X)                                                                                   \
     X("dataset", dataset) X("data-dir", data_dir) X("train-subset", train_subset) X("test-subset", test_subset) \
-    X("val-split", val_split)                                                                              \
+    X("val-split", val_split) X("decoy", decoy) X("decoy-test", decoy_test) X("decoy-size", decoy_size)          \
+    X("decoy-seed", decoy_seed)                                                                            \
     X("resize", resize) X("crop", crop) X("stream", stream) X("resident-limit-mb", resident_limit_mb)          \
     X("arch", arch) X("width", width) X("init", init) X("init-weights", init_weights)  \
     X("init-head", init_head) X("epochs", epochs) X("batch-size", batch_size)          \

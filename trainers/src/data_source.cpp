@@ -23,7 +23,16 @@ DataOptions data_options(const TrainConfig& c) {
     o.folder.crop = c.crop;
     o.stream = c.stream;
     o.resident_limit_mb = c.resident_limit_mb;
+    o.decoy.shade = c.decoy;
+    o.decoy.size = c.decoy_size;
+    o.decoy.seed = c.decoy_seed;
     return o;
+}
+
+data::DecoyOptions test_decoy(const TrainConfig& c) {
+    data::DecoyOptions d = data_options(c).decoy;
+    if (c.decoy != "none") d.shade = c.decoy_test;
+    return d;
 }
 
 AugmentSettings augment_settings(const TrainConfig& c) {
@@ -129,7 +138,7 @@ DataSplit streamed(data::FolderIndex ix, const std::string& what, const std::str
 
 // A DataSplit holding the dataset's images on the device.
 DataSplit resident(const data::Dataset& ds, const std::string& what, Device device, int batch_size, bool train,
-                   const AugmentSettings& aug) {
+                   const AugmentSettings& aug, const std::string& decoy_note) {
     DataSplit d;
     d.name = ds.name;
     d.num_classes = ds.num_classes;
@@ -140,7 +149,7 @@ DataSplit resident(const data::Dataset& ds, const std::string& what, Device devi
     d.mean = ds.mean;
     d.stdev = ds.std;
     d.summary = what + " resident on " + device.str() + ": " + std::to_string(ds.size()) + " images (" +
-                mib(static_cast<int64_t>(ds.images.nbytes())) + " as uint8)";
+                mib(static_cast<int64_t>(ds.images.nbytes())) + " as uint8)" + decoy_note;
     d.loader = std::make_unique<DeviceLoader>(ds, device, batch_size, train, aug);
     return d;
 }
@@ -166,6 +175,10 @@ DataSplit open_rows(const DataOptions& o, data::Split split, int64_t subset, boo
         LRP_CHECK(val < size, "--val-split ", val, " must be smaller than the ", size,
                   " images of the training split (", name, "): some must remain to train on");
     };
+    data::check_decoy(o.decoy);
+    const bool decoy = o.decoy.shade != "none";
+    LRP_CHECK(!(stream && decoy), "--decoy needs the ", what, " resident on the device, but ", ix.name,
+              " streams (", mib(ix.total_bytes()), " as uint8; --stream off, or a larger --resident-limit-mb)");
     if (stream) {
         const int64_t all = ix.size();
         auto sourced = [all](DataSplit s) {
@@ -194,6 +207,8 @@ DataSplit open_rows(const DataOptions& o, data::Split split, int64_t subset, boo
     data::Dataset ds = folder && !ix.files.empty() ? data::load_folder_index(ix)
                                                    : data::load_dataset(o.dataset, o.data_dir, split, o.folder);
     if (!o.mean.empty()) use_normalization(o, ds.channels(), ds.name, ds.mean, ds.std);
+    data::add_decoy(ds, o.decoy, split);
+    const std::string note = decoy ? "; " + data::describe(o.decoy) : std::string();
     const int64_t all = ds.size();
     auto sourced = [all](DataSplit s) {
         s.source_images = all;
@@ -203,12 +218,12 @@ DataSplit open_rows(const DataOptions& o, data::Split split, int64_t subset, boo
         check_val(ds.size(), ds.name);
         data::Dataset held;
         std::tie(held, ds) = ds.split_stratified(val, val_seed);
-        DataSplit v = sourced(resident(held, val_what, device, batch_size, false, {}));
+        DataSplit v = sourced(resident(held, val_what, device, batch_size, false, {}, note));
         if (!val_out) return v;
         *val_out = std::move(v);
     }
     if (subset > 0 && subset < ds.size()) ds = stratified ? ds.take_stratified(subset, seed) : ds.subset(0, subset);
-    return sourced(resident(ds, what, device, batch_size, train, aug));
+    return sourced(resident(ds, what, device, batch_size, train, aug, note));
 }
 
 }  // namespace

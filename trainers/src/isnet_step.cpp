@@ -35,10 +35,16 @@ Tensor Isnet::device_vec(const std::vector<float>& v, Device d, Tensor& cache) {
     return cache;
 }
 
-Tensor foreground_mask(const Tensor& x, const Tensor& ones, const Tensor& neg_level) {
+Tensor foreground_mask(const Tensor& x, const Tensor& ones, const Tensor& neg_level, const Tensor& allowed) {
     Tensor y = Tensor::empty(x.shape(), DType::F32, x.device());
     ops::channel_affine(x, ones, neg_level, y);
     Tensor s = ops::channel_sum(ops::relu(y));  // > 0 exactly where some channel exceeds its level
+    if (allowed.defined()) {
+        LRP_CHECK(allowed.shape() == Shape({x.dim(0), x.dim(2), x.dim(3)}) && allowed.device() == x.device(),
+                  "ISNet: dataset masks ", allowed.shape().str(), " on ", allowed.device().str(), " for a batch ",
+                  x.shape().str(), " on ", x.device().str());
+        s = ops::mul(s, ops::relu(allowed));
+    }
     // s / (s + 1e-30) is exactly 1 for every s >= 5e-23 (far below any positive float difference of normalised
     // pixels) and exactly 0 for s = 0: a binary mask from the ops at hand.
     ops::lrp_eps_div(s, s, 1e-30f, s);
@@ -51,17 +57,17 @@ Tensor heatmap_input(const Tensor& x, const Tensor& ones, const Tensor& neg_zero
     return y;
 }
 
-Tensor Isnet::mask(const Tensor& x) {
+Tensor Isnet::mask(const Tensor& x, const Tensor& allowed) {
     LRP_CHECK(x.ndim() == 4 && x.dim(1) == static_cast<int64_t>(s_.level.size()), "ISNet: batch ", x.shape().str(),
               " for a foreground level of ", s_.level.size(), " channel(s)");
     std::vector<float> neg(s_.level.size());
     for (size_t c = 0; c < neg.size(); ++c) neg[c] = -s_.level[c];
     return foreground_mask(x, device_vec(std::vector<float>(neg.size(), 1.f), x.device(), ones_),
-                           device_vec(neg, x.device(), shift_));
+                           device_vec(neg, x.device(), shift_), allowed);
 }
 
 IsnetStepResult Isnet::step(nn::Module& model, Optimizer& opt, const Tensor& x, const Tensor& labels, Generator& g,
-                            const StepOptions& o) {
+                            const StepOptions& o, const Tensor& allowed) {
     LRP_NVTX_RANGE("isnet_step");
     LRP_CHECK(x.ndim() == 4 && x.dim(0) > 0, "ISNet: batch ", x.shape().str(), ", expected a non-empty [N, C, H, W]");
     const int64_t N = x.dim(0);
@@ -81,7 +87,7 @@ IsnetStepResult Isnet::step(nn::Module& model, Optimizer& opt, const Tensor& x, 
     const Tensor xr = heatmap_input(x, device_vec(std::vector<float>(neg_zero.size(), 1.f), x.device(), ones_),
                                     device_vec(neg_zero, x.device(), zero_shift_));
     r.heatmap = ops::mul(G, xr);
-    const Tensor m = mask(x);
+    const Tensor m = mask(x, allowed);
     Tensor per = Tensor::empty(Shape{N}, DType::F32, x.device()), dR = Tensor::empty(x.shape(), DType::F32, x.device());
     Tensor bad = Tensor::empty(Shape{N}, DType::I32, x.device());
     ops::isnet_heat_loss(r.heatmap, m, s_.loss, per, dR, bad);

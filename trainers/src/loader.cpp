@@ -6,6 +6,7 @@
 
 #include "lrp/nvtx.h"
 #include "lrp/ops/augment.h"
+#include "lrp/ops/elementwise.h"
 #include "lrp/ops/reldrop.h"
 
 namespace lrp::train {
@@ -60,9 +61,19 @@ std::vector<int32_t> epoch_order(int64_t n, bool shuffle, uint64_t seed, int64_t
 }
 
 Tensor augment_rows(const Tensor& images, const Tensor& rows, bool train, const AugmentSettings& aug,
-                    const std::vector<float>& mean, const std::vector<float>& std, Generator& g) {
+                    const std::vector<float>& mean, const std::vector<float>& std, Generator& g,
+                    const Tensor& masks, Tensor* allowed) {
     const int64_t C = images.dim(1);
     Tensor x = Tensor::empty({rows.numel(), C, images.dim(2), images.dim(3)}, DType::F32, images.device());
+    if (masks.defined()) {
+        LRP_CHECK(allowed, "augment_rows: masks given without an output for them");
+        // The same counters as the images' crop and flip (augment_batch draws one per sample, whatever C is).
+        Generator same = g;
+        Tensor m = Tensor::empty({rows.numel(), 1, images.dim(2), images.dim(3)}, DType::F32, images.device());
+        ops::augment_batch(masks, rows, train ? aug.crop_padding : 0, train && aug.flip, {0.f}, {1.f}, same, m);
+        ops::lrp_eps_div(m, m, 1e-30f, m);  // v / 255 in (0, 1] -> exactly 1, 0 -> 0
+        *allowed = m.reshape({rows.numel(), images.dim(2), images.dim(3)});
+    }
     ops::augment_batch(images, rows, train ? aug.crop_padding : 0, train && aug.flip, mean, std, g, x);
     if (train && aug.erasing_p > 0.f) {
         ops::random_erasing(x, aug.erasing_p, aug.sl, aug.sh, aug.r1, aug.attempts,
@@ -79,6 +90,12 @@ DeviceLoader::DeviceLoader(const data::Dataset& ds, Device device, int batch_siz
       std_(ds.std) {
     loader_detail::check_sizes(n_, batch_size, train, ds.name);
     images_ = ds.images.to(device);
+    if (ds.masks.defined()) {
+        LRP_CHECK(ds.masks.dtype() == DType::U8 && ds.masks.shape() == Shape({n_, 1, ds.height(), ds.width()}),
+                  "dataset '", ds.name, "': masks ", ds.masks.shape().str(), " do not match its images ",
+                  ds.images.shape().str());
+        masks_ = ds.masks.to(device);
+    }
     host_labels_ = ds.labels.to_vector<int32_t>();
     start_epoch(0, 0);
 }
@@ -107,7 +124,8 @@ DeviceLoader::Batch DeviceLoader::batch(int64_t i) {
     LRP_CHECK(i >= 0 && i < batches_per_epoch(), "batch index ", i, " out of range");
     const int64_t begin = i * batch_, end = std::min<int64_t>(n_, begin + batch_);
     Batch b;
-    b.x = loader_detail::augment_rows(images_, order_.slice(begin, end), train_, aug_, mean_, std_, gen_);
+    b.x = loader_detail::augment_rows(images_, order_.slice(begin, end), train_, aug_, mean_, std_, gen_, masks_,
+                                      &b.allowed);
     b.y = labels_.slice(begin, end);
     return b;
 }

@@ -43,8 +43,9 @@ void StepMethod::start_epoch(const PartialEpoch& from) {
     attributed_ = from.attributed;
 }
 
-StepResult StepMethod::step(nn::Module& model, Optimizer& opt, const Tensor& x, const Tensor& y, Generator& g,
+StepResult StepMethod::step(nn::Module& model, Optimizer& opt, const BatchSource::Batch& batch, Generator& g,
                             const StepOptions& so) {
+    const Tensor &x = batch.x, &y = batch.y;
     transformed_ = false;
     trained_ = x;
     if (edda_) {
@@ -56,7 +57,7 @@ StepResult StepMethod::step(nn::Module& model, Optimizer& opt, const Tensor& x, 
         return r.step;
     }
     if (isnet_) {
-        IsnetStepResult r = isnet_->step(model, opt, x, y, g, so);
+        IsnetStepResult r = isnet_->step(model, opt, x, y, g, so, batch.allowed);
         const float n = static_cast<float>(x.dim(0));
         ops::axpy(n, r.heat_loss, heat_);
         ops::axpy(n, r.foreground, foreground_);
@@ -121,12 +122,14 @@ void StepMethod::add_metrics(nlohmann::json& row, int64_t epoch, double images) 
                  edda_ ? " (their copies weighed 0)" : "");
 }
 
-bool StepMethod::save_preview(const std::filesystem::path& out, const Tensor& clean, int64_t step_number) const {
+bool StepMethod::save_preview(const std::filesystem::path& out, const BatchSource::Batch& batch,
+                              int64_t step_number) const {
+    const Tensor& clean = batch.x;
     if (reldrop_ && !transformed_) return false;
     const std::filesystem::path png = out / "first_batch.png";
     if (isnet_) {  // the images and the foreground masks the heatmap loss used
         save_batch_grid(png.string(), clean, mean_, stdev_);
-        const Tensor m = isnet_->mask(clean);
+        const Tensor m = isnet_->mask(clean, batch.allowed);
         const std::filesystem::path mpng = out / "first_batch_mask.png";
         save_batch_grid(mpng.string(), m.reshape(Shape{clean.dim(0), 1, clean.dim(2), clean.dim(3)}), {0.f}, {1.f});
         std::printf("first ISNet batch saved: %s, its foreground masks (white): %s\n", png.string().c_str(),

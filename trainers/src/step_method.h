@@ -24,7 +24,7 @@ public:
     // An epoch's sums start from a mid-epoch checkpoint's (or zero).
     void start_epoch(const PartialEpoch& from);
     // One training step on a batch; g feeds RelDrop's draws. loss: the step's loss; correct: of the clean rows.
-    StepResult step(nn::Module& model, Optimizer& opt, const Tensor& x, const Tensor& y, Generator& g,
+    StepResult step(nn::Module& model, Optimizer& opt, const BatchSource::Batch& batch, Generator& g,
                     const StepOptions& so);
     // Into a mid-epoch checkpoint (a host read per sum).
     void save(PartialEpoch& q) const;
@@ -33,7 +33,7 @@ public:
     // After step(): when the last step trained on what the method made of the batch (RelDrop: a batch its coin
     // selected), writes <out>/first_batch.png (plus the clean batch or the parts, as the method has them) and
     // returns true; step_number counts from 1 within the epoch.
-    bool save_preview(const std::filesystem::path& out, const Tensor& clean, int64_t step_number) const;
+    bool save_preview(const std::filesystem::path& out, const BatchSource::Batch& clean, int64_t step_number) const;
 
 private:
     const TrainConfig& cfg_;

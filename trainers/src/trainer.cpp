@@ -124,6 +124,7 @@ TrainSummary run_training(TrainConfig cfg) {
     test_opt.mean = train_data.mean;
     test_opt.stdev = train_data.stdev;
     test_opt.strict_normalization = false;  // other channel counts: check_splits_agree names the mismatch
+    test_opt.decoy = test_decoy(cfg);
     DataSplit test_data = open_split(test_opt, data::Split::Test, cfg.test_subset, false, 0, dev, cfg.batch_size,
                                      false, {});
     std::printf("%s\n", train_data.summary.c_str());
@@ -315,8 +316,8 @@ TrainSummary run_training(TrainConfig cfg) {
                 LRP_THROW(e.what(), "\n(a checkpoint after step ", b, " of epoch ", epoch, " was saved in ",
                           ckpt.string(), "; fix the data and continue with --resume)");
             }
-            const StepResult r = method.step(*model, *opt, batch.x, batch.y, reldrop_gen, so);
-            if (preview_pending && method.save_preview(out, batch.x, b + 1))  // the first batch as trained on
+            const StepResult r = method.step(*model, *opt, batch, reldrop_gen, so);
+            if (preview_pending && method.save_preview(out, batch, b + 1))  // the first batch as trained on
                 preview_pending = false;
             ops::axpy(static_cast<float>(batch.x.dim(0)), r.loss, loss_sum);
             ops::axpy(1.f, r.correct, correct_sum);

@@ -16,6 +16,9 @@ struct Dataset {
     std::string name;                  // "fashion-mnist", "mnist", "cifar10", "cifar100", "folder:<path>", "synthetic"
     Tensor images;                     // U8, N x C x H x W, on the CPU, row-major (CIFAR's planar RGB maps directly)
     Tensor labels;                     // I32, N
+    // Optional U8 N x 1 x H x W, on the CPU: nonzero where the image's genuine content may lie (ISNet's foreground
+    // is its threshold AND this; decoy.h sets 0 on a decoy swatch). Undefined: everywhere. Subsets keep it.
+    Tensor masks;
     int num_classes = 0;
     std::vector<std::string> class_names;
     std::vector<float> mean, std;      // per channel, in [0,1] pixel units, for normalisation

@@ -24,6 +24,13 @@ struct TrainConfig {
     int crop = 0;                 // image folders: > 0 centre-crops crop x crop (after resize)
     std::string stream = "auto";  // auto (stream image folders over the limit) | on | off (resident)
     int64_t resident_limit_mb = 2048;  // --stream auto: datasets of more uint8 bytes stream
+    // Decoy benchmark (Ross et al. 2017's Decoy MNIST; docs/isnet.md): a decoy_size^2 grey swatch in a corner of
+    // every image, its shade that of the label (label), of a random class (random) or none; decoy applies to the
+    // training (and validation) split, decoy_test to the test split when decoy is not none. Fixed by decoy_seed.
+    std::string decoy = "none";         // none | label | random
+    std::string decoy_test = "random";  // none | label | random
+    int decoy_size = 4;
+    uint64_t decoy_seed = 0;
     // model
     std::string arch = "resnet18";
     int width = 64;

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "lrp/data/decoy.h"
 #include "lrp/nn/models.h"
 #include "lrp/train/config.h"
 #include "lrp/train/loader.h"
@@ -26,6 +27,9 @@ struct DataOptions {
     // serve) instead of an error; for statistics the weights recorded, whose caller then checks the data
     // against the weights and names that mismatch.
     bool strict_normalization = true;
+    // A decoy swatch drawn into every image of the split (decoy.h; Ross et al.'s Decoy MNIST), before the
+    // validation rows and subsets are taken, after the statistics were fixed. Resident splits only.
+    data::DecoyOptions decoy;
 };
 
 struct DataSplit {
@@ -72,8 +76,10 @@ uint64_t val_split_seed(uint64_t seed);
 // The model of `arch` (first-stage `width`) for the split's classes, channels and image size.
 nn::ModelSpec model_spec(const std::string& arch, int width, const DataSplit& d);
 
-// The data and augmentation settings of a training run.
+// The data and augmentation settings of a training run (the training split's decoy; the test split's is
+// test_decoy's).
 DataOptions data_options(const TrainConfig& c);
+data::DecoyOptions test_decoy(const TrainConfig& c);
 AugmentSettings augment_settings(const TrainConfig& c);
 
 // Throws unless s is auto, on or off.

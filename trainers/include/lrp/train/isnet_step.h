@@ -39,11 +39,12 @@ class Isnet {
 public:
     explicit Isnet(IsnetSettings s);  // validates the settings
 
-    // The foreground mask ([N, H, W], 1 or 0) of a normalised batch x ([N, C, H, W]).
-    Tensor mask(const Tensor& x);
-    // One step (model in train mode; g: Stochastic ISNet's draws).
+    // The foreground mask ([N, H, W], 1 or 0) of a normalised batch x ([N, C, H, W]): the threshold, and where
+    // `allowed` ([N, H, W], the batch's dataset masks, e.g. 0 on a decoy swatch) is given, only where it is > 0.
+    Tensor mask(const Tensor& x, const Tensor& allowed = {});
+    // One step (model in train mode; g: Stochastic ISNet's draws; allowed: as for mask()).
     IsnetStepResult step(nn::Module& model, Optimizer& opt, const Tensor& x, const Tensor& labels, Generator& g,
-                         const StepOptions& o = {});
+                         const StepOptions& o = {}, const Tensor& allowed = {});
 
     const IsnetSettings& settings() const { return s_; }
 
@@ -56,8 +57,9 @@ private:
 };
 
 // The foreground mask ([N, H, W], 1 or 0) of a normalised batch x ([N, C, H, W]): 1 where some channel c exceeds
-// level[c]; ones and neg_level are [C] on x's device (1s and -level).
-Tensor foreground_mask(const Tensor& x, const Tensor& ones, const Tensor& neg_level);
+// level[c] and, when `allowed` ([N, H, W]) is given, allowed > 0; ones and neg_level are [C] on x's device
+// (1s and -level).
+Tensor foreground_mask(const Tensor& x, const Tensor& ones, const Tensor& neg_level, const Tensor& allowed = {});
 // x - input_zero per channel (neg_zero = -input_zero, [C] on x's device): what the heatmap multiplies G with.
 Tensor heatmap_input(const Tensor& x, const Tensor& ones, const Tensor& neg_zero);
 

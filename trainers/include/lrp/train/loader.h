@@ -37,8 +37,10 @@ std::vector<float> erasing_fill(const std::string& mode, const std::vector<float
 class BatchSource {
 public:
     struct Batch {
-        Tensor x;  // F32 [B, C, H, W], normalised (and augmented when training)
-        Tensor y;  // I32 [B]
+        Tensor x;        // F32 [B, C, H, W], normalised (and augmented when training)
+        Tensor y;        // I32 [B]
+        Tensor allowed;  // F32 [B, H, W]: the dataset's masks (1 where genuine content may lie) cropped and
+                         // flipped with x; undefined when the dataset has none
     };
     virtual ~BatchSource() = default;
     virtual int64_t size() const = 0;
@@ -77,6 +79,7 @@ private:
     std::vector<float> mean_, std_;
     std::vector<int32_t> host_labels_;
     Tensor images_;   // U8 on the device
+    Tensor masks_;    // U8 [N, 1, H, W] on the device, or undefined (the dataset has none)
     Tensor order_;    // I32 permutation of the epoch, on the device
     Tensor labels_;   // I32 labels in epoch order, on the device
     Generator gen_;
@@ -94,8 +97,11 @@ int64_t batches_per_epoch(int64_t n, int batch_size, bool train, bool keep_last)
 // The epoch's sample order: 0..n-1, Fisher-Yates shuffled from epoch_seed(seed, epoch, 1) when `shuffle`.
 std::vector<int32_t> epoch_order(int64_t n, bool shuffle, uint64_t seed, int64_t epoch);
 // F32 [rows, C, H, W] = normalise(augment(images[rows])) (+ random erasing); train = false: normalise only.
+// masks (U8 [N, 1, H, W]) given: *allowed = F32 [rows, H, W], 1 where masks[rows] is nonzero after the same crop
+// and flip (padding: 0), else 0.
 Tensor augment_rows(const Tensor& images, const Tensor& rows, bool train, const AugmentSettings& aug,
-                    const std::vector<float>& mean, const std::vector<float>& std, Generator& g);
+                    const std::vector<float>& mean, const std::vector<float>& std, Generator& g,
+                    const Tensor& masks = {}, Tensor* allowed = nullptr);
 }  // namespace loader_detail
 
 }  // namespace lrp::train
