@@ -156,6 +156,14 @@ TEST(Decoy, BadOptionsAreErrors) {
     test::expect_error([&] { add_decoy(ds, opts("label", 6), Split::Train); },
                        {"a 6x6 swatch does not fit the 5x6 images of 'flat' (--decoy-size)"});
     EXPECT_FALSE(ds.masks.defined());  // nothing drawn
+    ds.labels = Tensor::from_vector(std::vector<int32_t>{0, 1, 2, 1}, Shape{4});
+    test::expect_error([&] { add_decoy(ds, opts("label"), Split::Train); },
+                       {"decoy: label 2 of image 2 out of range [0, 2) in 'flat'"});
+    EXPECT_FALSE(ds.masks.defined());  // checked before anything is drawn
+    for (uint8_t v : ds.images.to_vector<uint8_t>()) EXPECT_EQ(v, 1);
+    ds.labels = Tensor::from_vector(std::vector<int32_t>{0, 1, 1}, Shape{3});
+    test::expect_error([&] { add_decoy(ds, opts("label"), Split::Train); },
+                       {"decoy: dataset 'flat' has labels [3] for 4 images"});
 }
 
 namespace {

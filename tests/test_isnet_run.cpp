@@ -1,7 +1,11 @@
 // ISNet runs through the trainer (on a decoy dataset): a run cut mid-epoch resumes to the uninterrupted run's
 // weights and metrics bit for bit (the heatmap-loss sums and the Stochastic ISNet draws included); a checkpoint
-// written before the isnet-* and decoy settings existed resumes (their defaults are what it ran with).
+// written before the isnet-* and decoy settings existed resumes (their defaults are what it ran with); the decoy's
+// masks reach the heatmap loss (the epoch's foreground fraction is that of the masked foreground).
+#include "lrp/ops/reduce.h"
 #include "lrp/train/checkpoint.h"
+#include "lrp/train/data_source.h"
+#include "lrp/train/isnet_step.h"
 #include "trainer_test_util.h"
 
 using namespace lrp;
@@ -59,4 +63,32 @@ TEST(TrainerCpu, CheckpointFromBeforeIsnetSettingsResumes) {
     c.stop_after_epoch = 0;
     c.resume = true;
     EXPECT_EQ(run_training(c).epochs, 2);
+}
+
+TEST(TrainerCpu, DecoyMasksReachTheIsnetStep) {
+    const std::string d = fresh_dir("isnet_decoy");
+    TrainConfig c = isnet_run(d);
+    c.epochs = 1;
+    c.isnet_mask = "threshold:0.02";  // the swatch (shades >= 30 of 255) is above it: only the masks leave it out
+    run_training(c);
+    // The trainer's first epoch again through the same loader: the foreground fraction with and without the masks.
+    std::pair<DataSplit, DataSplit> parts = open_train_val(data_options(c), c.train_subset, c.seed, 0, 0, Device::cpu(),
+                                                           c.batch_size, augment_settings(c));
+    BatchSource& loader = *parts.first.loader;
+    loader.keep_last_batch(!c.drop_last);
+    loader.start_epoch(c.seed, 1);
+    Isnet isnet(isnet_settings(c, parts.first.mean, parts.first.stdev));
+    double with = 0, without = 0, images = 0;
+    for (int64_t b = 0; b < loader.batches_per_epoch(); ++b) {
+        const BatchSource::Batch batch = loader.batch(b);
+        ASSERT_TRUE(batch.allowed.defined());
+        const double n = static_cast<double>(batch.x.dim(0));
+        with += n * ops::reduce_all(ops::ReduceOp::Mean, isnet.mask(batch.x, batch.allowed)).to_vector<float>()[0];
+        without += n * ops::reduce_all(ops::ReduceOp::Mean, isnet.mask(batch.x)).to_vector<float>()[0];
+        images += n;
+    }
+    const auto r = rows(d);
+    ASSERT_EQ(r.size(), 1u);
+    EXPECT_NEAR(r[0]["isnet_foreground_fraction"].get<double>(), with / images, 1e-5);
+    EXPECT_GT((without - with) / images, 1e-3);  // a swatch of 9 pixels in 1024, mostly inside the crop
 }

@@ -236,6 +236,10 @@ TEST_F(StreamingLoaderCpu, StreamModeChoice) {
     TrainConfig c;
     c.stream = "on";  // dataset fashion-mnist
     EXPECT_TRUE(throws_with([&] { c.validate(); }, {"--stream on", "image folders"}));
+    TrainConfig f = c;
+    f.dataset = "folder";
+    f.decoy = "label";
+    EXPECT_TRUE(throws_with([&] { f.validate(); }, {"--decoy is drawn into images resident on the device"}));
     nlohmann::json j = c;
     EXPECT_EQ(j.at("stream"), "on");
     EXPECT_EQ(j.at("resident-limit-mb"), 2048);

@@ -33,7 +33,8 @@ Dataset gather(const Dataset& d, const std::vector<int64_t>& idx) {
         ld[i] = ls[idx[i]];
     }
     if (d.masks.defined()) {
-        LRP_CHECK(d.masks.dtype() == DType::U8 && d.masks.ndim() == 4 && d.masks.dim(0) == d.images.dim(0),
+        LRP_CHECK(d.masks.dtype() == DType::U8 && d.masks.ndim() == 4 && d.masks.dim(0) == d.images.dim(0) &&
+                      d.masks.dim(1) == 1 && d.masks.dim(2) == d.images.dim(2) && d.masks.dim(3) == d.images.dim(3),
                   "dataset '", d.name, "': masks ", d.masks.shape().str(), " do not match images ", d.images.shape().str());
         std::vector<int64_t> md = d.masks.shape().dims();
         md[0] = dims[0];

@@ -39,6 +39,13 @@ void add_decoy(Dataset& ds, const DecoyOptions& o, Split split) {
     LRP_CHECK(o.size <= H && o.size <= W, "decoy: a ", o.size, "x", o.size, " swatch does not fit the ", H, "x", W,
               " images of '", ds.name, "' (--decoy-size)");
     LRP_CHECK(ds.num_classes >= 1, "decoy: dataset '", ds.name, "' has no classes");
+    LRP_CHECK(ds.labels.defined() && ds.labels.dtype() == DType::I32 && ds.labels.shape() == Shape({N}),
+              "decoy: dataset '", ds.name, "' has labels ", ds.labels.defined() ? ds.labels.shape().str() : "(none)",
+              " for ", N, " images");
+    const int32_t* lab = ds.labels.data<int32_t>();
+    for (int64_t n = 0; n < N; ++n)  // before anything is drawn
+        LRP_CHECK(lab[n] >= 0 && lab[n] < ds.num_classes, "decoy: label ", lab[n], " of image ", n,
+                  " out of range [0, ", ds.num_classes, ") in '", ds.name, "'");
     if (!ds.masks.defined()) {
         ds.masks = Tensor::empty(Shape{N, 1, H, W}, DType::U8);
         std::memset(ds.masks.raw_data(), 255, static_cast<size_t>(N * HW));
@@ -49,12 +56,9 @@ void add_decoy(Dataset& ds, const DecoyOptions& o, Split split) {
     const uint64_t seed = o.seed ^ (split == Split::Test ? 0x7e57d3c0ull << 24 : 0x7a1dull << 40);
     uint8_t* img = static_cast<uint8_t*>(ds.images.raw_data());
     uint8_t* msk = static_cast<uint8_t*>(ds.masks.raw_data());
-    const int32_t* lab = ds.labels.data<int32_t>();
     for (int64_t n = 0; n < N; ++n) {
         const Philox4 r = philox(seed, static_cast<uint64_t>(n));
         const int64_t y0 = (r.v[0] & 1u) ? H - o.size : 0, x0 = (r.v[1] & 1u) ? W - o.size : 0;
-        LRP_CHECK(lab[n] >= 0 && lab[n] < K, "decoy: label ", lab[n], " of image ", n, " out of range [0, ", K,
-                  ") in '", ds.name, "'");
         const int cls = o.shade == "label" ? lab[n] : static_cast<int>((uint64_t(r.v[2]) * uint64_t(K)) >> 32);
         const uint8_t v = decoy_shade(cls, K);
         for (int64_t yy = y0; yy < y0 + o.size; ++yy)

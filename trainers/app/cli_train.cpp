@@ -43,7 +43,8 @@ void add_train_options(CLI::App& app, train::TrainConfig& c, std::string& config
     app.add_option("--decoy", c.decoy,
                    "decoy benchmark (Ross et al.'s Decoy MNIST, docs/isnet.md): none | label (a --decoy-size grey "
                    "swatch in a corner of every training image, its shade coding the label: a shortcut) | random (the "
-                   "shade of a random class); --augment isnet then keeps relevance off the swatch")
+                   "shade of a random class); --augment isnet then keeps relevance off the swatch; a --val-split is "
+                   "held out of the decoyed training images")
         ->capture_default_str();
     app.add_option("--decoy-test", c.decoy_test, "with --decoy: the test split's swatch shade, random (Ross et al.'s "
                                                  "test set) | label | none")

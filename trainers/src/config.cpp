@@ -49,6 +49,8 @@ void TrainConfig::validate() const {
     for (auto [flag, v] : {std::pair<const char*, const std::string&>{"--decoy", decoy}, {"--decoy-test", decoy_test}})
         LRP_CHECK(v == "none" || v == "label" || v == "random", flag, " must be none, label or random (got '", v, "')");
     LRP_CHECK(decoy_size >= 1, "--decoy-size must be >= 1 (got ", decoy_size, ")");
+    LRP_CHECK(decoy == "none" || stream != "on", "--decoy is drawn into images resident on the device; with --stream on ",
+              "they stream (--stream off or auto)");
     LRP_CHECK(erasing_p >= 0 && erasing_p <= 1, "--erasing-p must be in [0, 1] (got ", erasing_p, ")");
     LRP_CHECK(box_sl > 0 && box_sl <= box_sh && box_sh < 1, "--box-sl/--box-sh: need 0 < sl <= sh < 1 (got ",
               box_sl, ", ", box_sh, ")");

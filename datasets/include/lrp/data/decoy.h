@@ -20,14 +20,14 @@ struct DecoyOptions {
 // Throws unless shade is none, label or random and size >= 1.
 void check_decoy(const DecoyOptions& o);
 // The swatch value of class y of K (every channel): 255 - round(225 y / (K - 1)), so 255, 230, ..., 30 for K = 10
-// (Ross et al.'s 255 - 25 y); 255 for K = 1.
+// (Ross et al.'s 255 - 25 y); 255 for K = 1. Distinct for K <= 226; more classes share shades.
 uint8_t decoy_shade(int y, int K);
 // Draws the swatch into every image of ds (in place; rows in order, so a subset taken afterwards keeps each
 // image's swatch) and ANDs ds.masks (created all-foreground when absent) with 0 on the swatch. The draws come
 // from (o.seed, split, row), so every run sees the same decoy dataset. shade none: ds unchanged.
-// size larger than the images: an error naming both.
+// A swatch larger than the images, or a label outside [0, num_classes): an error, with ds unchanged.
 void add_decoy(Dataset& ds, const DecoyOptions& o, Split split);
-// One line for logs: "decoy swatch 4x4 in a corner, shade of the label (Ross et al. 2017)".
+// One line for logs: "decoy swatch 4x4 in a corner, shade of the label (Ross et al. 2017; seed 0)".
 std::string describe(const DecoyOptions& o);
 
 }  // namespace lrp::data
