@@ -184,6 +184,11 @@ void add_train_options(CLI::App& app, train::TrainConfig& c, std::string& config
     app.add_option("--isnet-b", c.isnet_b, "ISNet: weight of the foreground-range term")->capture_default_str();
     app.add_option("--isnet-c1", c.isnet_c1, "ISNet: lower end of the foreground relevance total")->capture_default_str();
     app.add_option("--isnet-c2", c.isnet_c2, "ISNet: upper end of the foreground relevance total")->capture_default_str();
+    app.add_option("--isnet-calibrate", c.isnet_calibrate,
+                   "ISNet: measure C1 and C2 on the heatmaps of this plain model (weights of the same --arch and "
+                   "--width, e.g. the model.safetensors of a short --augment none run on the same data) before "
+                   "training, as the authors' tuneCut (isnet-edda.md A.2): C1 = max(mean/5, mean - 3 stdev), C2 = "
+                   "min(25 C1, mean + 3 stdev) of the per-image totals of |R|; replaces --isnet-c1/--isnet-c2");
     app.add_option("--isnet-mask", c.isnet_mask, "ISNet foreground: threshold:<v>, pixels whose raw value exceeds v "
                                                  "in some channel (objects on a dark background), except a --decoy "
                                                  "swatch")->capture_default_str();

@@ -88,6 +88,8 @@ CheckpointState parse_state(const std::string& path, const std::map<std::string,
         if (j.contains("class_names")) st.class_names = j.at("class_names").get<std::vector<std::string>>();
         if (j.contains("normalize")) std::tie(st.mean, st.stdev) = parse_normalization(path, j.at("normalize"));
         st.train_images = j.contains("train_images") ? int_at(j, "train_images", path) : -1;
+        if (j.contains("isnet_calibration"))
+            st.isnet_calibration = isnet_calibration_from_json(j.at("isnet_calibration"), path);
         if (j.contains("partial_epoch")) {
             const auto& p = j.at("partial_epoch");
             PartialEpoch& q = st.partial;
@@ -151,6 +153,7 @@ void save_checkpoint(const std::string& path, nn::Module& model, const Optimizer
     if (!st.mean.empty()) j["normalize"] = {{"mean", st.mean}, {"std", st.stdev}};
     if (st.train_images >= 0) j["train_images"] = st.train_images;
     if (st.val_source_images >= 0) j["val_source_images"] = st.val_source_images;
+    if (st.isnet_calibration) j["isnet_calibration"] = isnet_calibration_json(*st.isnet_calibration);
     if (st.best_val_epoch >= 0)
         j["validation"] = {{"best_acc", st.best_val_acc}, {"best_epoch", st.best_val_epoch},
                            {"test_acc_at_best", st.test_acc_at_best_val}};

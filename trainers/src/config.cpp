@@ -106,6 +106,8 @@ void TrainConfig::validate() const {
             LRP_CHECK(w >= 0 && std::isfinite(w), flag, " must be a finite number >= 0 (got ", w, ")");
         LRP_CHECK(isnet_c1 > 0 && isnet_c1 <= isnet_c2 && std::isfinite(isnet_c2), "--isnet-c1/--isnet-c2: need 0 < C1 ",
                   "<= C2 (got ", isnet_c1, ", ", isnet_c2, ")");
+        LRP_CHECK(isnet_calibrate.empty() || (isnet_c1 == 1.f && isnet_c2 == 25.f), "--isnet-calibrate measures C1 and ",
+                  "C2, so --isnet-c1 ", isnet_c1, " and --isnet-c2 ", isnet_c2, " would not be used: give one or the other");
         parse_isnet_mask(isnet_mask);
     }
     LRP_CHECK(!reldrop_with_erasing || reldrop(), "--reldrop-with-erasing needs --augment reldrop-pixel, reldrop-block ",
@@ -160,6 +162,7 @@ void TrainConfig::validate() const {
     X("isnet-p", isnet_p) X("isnet-epsilon", isnet_epsilon) X("isnet-explain", isnet_explain)                     \
     X("isnet-decay", isnet_decay) X("isnet-e", isnet_e) X("isnet-a", isnet_a) X("isnet-b", isnet_b)               \
     X("isnet-c1", isnet_c1) X("isnet-c2", isnet_c2) X("isnet-mask", isnet_mask)                                   \
+    X("isnet-calibrate", isnet_calibrate)                                                                          \
     X("seed", seed) X("device", device) X("out", out_dir) X("log-every", log_every) X("stop-after-epoch", stop_after_epoch) X("stop-after-step", stop_after_step) X("checkpoint-every", checkpoint_every)
 
 float parse_isnet_mask(const std::string& spec) {

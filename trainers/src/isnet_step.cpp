@@ -66,6 +66,31 @@ Tensor Isnet::mask(const Tensor& x, const Tensor& allowed) {
                            device_vec(neg, x.device(), shift_), allowed);
 }
 
+Tensor Isnet::heatmap(nn::Module& model, const Tensor& logits, const Tensor& x, const Tensor& labels, Generator& g,
+                     Tensor& xr) {
+    explain::Target target = explain::Target::prediction();
+    if (s_.explain == "stochastic") target = explain::Target::label(ops::isnet_pick_class(logits, g));
+    else if (s_.explain == "label") target = explain::Target::label(labels);
+    const Tensor G = flex_.gradient(model, explain::initial_relevance(logits, target));
+    std::vector<float> neg_zero(s_.input_zero.size());
+    for (size_t c = 0; c < neg_zero.size(); ++c) neg_zero[c] = -s_.input_zero[c];
+    xr = heatmap_input(x, device_vec(std::vector<float>(neg_zero.size(), 1.f), x.device(), ones_),
+                       device_vec(neg_zero, x.device(), zero_shift_));
+    return ops::mul(G, xr);
+}
+
+Tensor Isnet::heatmap_totals(nn::Module& model, const Tensor& x, const Tensor& labels, Generator& g) {
+    LRP_NVTX_RANGE("isnet_heatmap_totals");
+    LRP_CHECK(x.ndim() == 4 && x.dim(0) > 0, "ISNet: batch ", x.shape().str(), ", expected a non-empty [N, C, H, W]");
+    model.train(true);
+    const Tensor logits = model.forward(x);
+    Tensor xr;
+    const Tensor R = heatmap(model, logits, x, labels, g, xr);
+    model.clear_saved();
+    // |R| = relu(R) + relu(-R), summed per image.
+    return ops::reduce_per_sample(ops::ReduceOp::Sum, ops::add(ops::relu(R), ops::relu(ops::scale(R, -1.f))));
+}
+
 IsnetStepResult Isnet::step(nn::Module& model, Optimizer& opt, const Tensor& x, const Tensor& labels, Generator& g,
                             const StepOptions& o, const Tensor& allowed) {
     LRP_NVTX_RANGE("isnet_step");
@@ -78,15 +103,8 @@ IsnetStepResult Isnet::step(nn::Module& model, Optimizer& opt, const Tensor& x, 
     const Tensor dlogits = Tensor::empty(r.step.logits.shape(), DType::F32, x.device());
     const Tensor ce = cross_entropy(r.step.logits, labels, o.label_smoothing, dlogits);
     r.step.correct = count_correct(r.step.logits, labels);
-    explain::Target target = explain::Target::prediction();
-    if (s_.explain == "stochastic") target = explain::Target::label(ops::isnet_pick_class(r.step.logits, g));
-    else if (s_.explain == "label") target = explain::Target::label(labels);
-    const Tensor G = flex_.gradient(model, explain::initial_relevance(r.step.logits, target));
-    std::vector<float> neg_zero(s_.input_zero.size());
-    for (size_t c = 0; c < neg_zero.size(); ++c) neg_zero[c] = -s_.input_zero[c];
-    const Tensor xr = heatmap_input(x, device_vec(std::vector<float>(neg_zero.size(), 1.f), x.device(), ones_),
-                                    device_vec(neg_zero, x.device(), zero_shift_));
-    r.heatmap = ops::mul(G, xr);
+    Tensor xr;
+    r.heatmap = heatmap(model, r.step.logits, x, labels, g, xr);
     const Tensor m = mask(x, allowed);
     Tensor per = Tensor::empty(Shape{N}, DType::F32, x.device()), dR = Tensor::empty(x.shape(), DType::F32, x.device());
     Tensor bad = Tensor::empty(Shape{N}, DType::I32, x.device());
@@ -122,7 +140,8 @@ std::string describe(const IsnetSettings& s) {
     return o.str();
 }
 
-IsnetSettings isnet_settings(const TrainConfig& cfg, const std::vector<float>& mean, const std::vector<float>& stdev) {
+IsnetSettings isnet_settings(const TrainConfig& cfg, const std::vector<float>& mean, const std::vector<float>& stdev,
+                             double c1, double c2) {
     LRP_CHECK(cfg.augment == "isnet", "isnet_settings: --augment ", cfg.augment, " is not isnet");
     IsnetSettings s;
     s.P = cfg.isnet_p;
@@ -130,6 +149,7 @@ IsnetSettings isnet_settings(const TrainConfig& cfg, const std::vector<float>& m
     s.explain = cfg.isnet_explain;
     s.loss.decay = cfg.isnet_decay, s.loss.E = cfg.isnet_e, s.loss.A = cfg.isnet_a, s.loss.B = cfg.isnet_b;
     s.loss.C1 = cfg.isnet_c1, s.loss.C2 = cfg.isnet_c2;
+    if (c1 > 0 && c2 > 0) s.loss.C1 = static_cast<float>(c1), s.loss.C2 = static_cast<float>(c2);
     const float raw = parse_isnet_mask(cfg.isnet_mask);
     for (size_t c = 0; c < mean.size(); ++c) {
         s.level.push_back((raw - mean[c]) / stdev[c]);

@@ -11,6 +11,7 @@
 #include "lrp/train/config.h"
 #include "lrp/train/data_source.h"
 #include "lrp/train/edda_step.h"
+#include "lrp/train/isnet_calibration.h"
 #include "lrp/train/isnet_step.h"
 #include "lrp/train/reldrop_step.h"
 
@@ -18,8 +19,9 @@ namespace lrp::train {
 
 class StepMethod {
 public:
-    // Builds RelDrop, EDDA or ISNet for the training split's images (validated now) and prints what it does.
-    StepMethod(const TrainConfig& cfg, const DataSplit& train, Device dev);
+    // Builds RelDrop, EDDA or ISNet for the training split's images (validated now) and prints what it does;
+    // ISNet takes C1 and C2 from `cal` when given (--isnet-calibrate).
+    StepMethod(const TrainConfig& cfg, const DataSplit& train, Device dev, const IsnetCalibration* cal = nullptr);
 
     // An epoch's sums start from a mid-epoch checkpoint's (or zero).
     void start_epoch(const PartialEpoch& from);

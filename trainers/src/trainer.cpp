@@ -19,6 +19,7 @@
 #include "lrp/train/data_source.h"
 #include "lrp/train/init_from.h"
 #include "lrp/train/interrupt.h"
+#include "lrp/train/isnet_calibration.h"
 #include "lrp/train/progress.h"
 #include "lrp/train/schedule.h"
 #include "lrp/train/step.h"
@@ -74,6 +75,8 @@ TrainSummary run_training(TrainConfig cfg) {
     // Recorded as an absolute path, so that a --resume from another working directory finds the data.
     if (!cfg.data_dir.empty()) cfg.data_dir = fs::absolute(cfg.data_dir).lexically_normal().string();
     if (!cfg.init_weights.empty()) cfg.init_weights = fs::absolute(cfg.init_weights).lexically_normal().string();
+    if (!cfg.isnet_calibrate.empty())
+        cfg.isnet_calibrate = fs::absolute(cfg.isnet_calibrate).lexically_normal().string();
     const fs::path out(cfg.out_dir);
     const fs::path ckpt = out / "checkpoint.safetensors";
     std::error_code ec;
@@ -162,7 +165,14 @@ TrainSummary run_training(TrainConfig cfg) {
     train_loader.keep_last_batch(!cfg.drop_last);
     const bool erasing = cfg.augment == "random-erasing" || (cfg.reldrop() && cfg.reldrop_with_erasing);
     if (erasing) erasing_fill(cfg.erasing_fill, train_data.mean, train_data.stdev);  // check now
-    StepMethod method(cfg, train_data, dev);  // RelDrop / EDDA settings checked against the images now
+    // --isnet-calibrate: C1 and C2 from the plain model's heatmaps, measured once (a resumed run keeps its own).
+    std::optional<IsnetCalibration> calibration;
+    if (cfg.augment == "isnet" && !cfg.isnet_calibrate.empty()) {
+        calibration = recorded.isnet_calibration;
+        if (calibration) std::printf("%s (recorded in the checkpoint)\n", describe(*calibration).c_str());
+        else calibration = calibrate_isnet(cfg, train_data, dev);
+    }
+    StepMethod method(cfg, train_data, dev, calibration ? &*calibration : nullptr);  // checked against the images
     BatchSource& test_loader = *test_data.loader;
 
     auto model = nn::make_model(model_spec(cfg.arch, cfg.width, train_data));
@@ -221,6 +231,7 @@ TrainSummary run_training(TrainConfig cfg) {
     st.mean = train_data.mean;  // what eval and explain normalise with by default
     st.stdev = train_data.stdev;
     st.train_images = train_data.loader->size();
+    st.isnet_calibration = calibration;
     st.val_source_images = val_data.loader ? val_data.source_images : -1;
     write_text_atomic(out / "config.json", cfg_json.dump(2) + "\n");
     std::printf("model %s: %lld parameters; %lld training images, %s%lld test images, %lld steps per epoch\n",

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "lrp/nn/module.h"
+#include "lrp/train/isnet_calibration.h"
 #include "lrp/train/optimizer.h"
 
 namespace lrp::train {
@@ -50,6 +51,7 @@ struct CheckpointState {
     // normalise with them by default (empty in older checkpoints).
     std::vector<float> mean, stdev;
     int64_t train_images = -1;  // the training split's size (-1 in older checkpoints)
+    std::optional<IsnetCalibration> isnet_calibration;  // the C1, C2 --isnet-calibrate measured (a resume keeps them)
     PartialEpoch partial;
 };
 

@@ -114,6 +114,9 @@ struct TrainConfig {
     std::string isnet_explain = "stochastic";
     float isnet_decay = 0.9f, isnet_e = 1.f, isnet_a = 1.f, isnet_b = 3.f, isnet_c1 = 1.f, isnet_c2 = 25.f;
     std::string isnet_mask = "threshold:0.02";
+    // --isnet-calibrate <weights>: C1 and C2 measured on this plain model's heatmaps at the start of the run
+    // (isnet-edda.md A.2; isnet_calibration.h) instead of isnet_c1/isnet_c2; empty: off
+    std::string isnet_calibrate;
     // run
     uint64_t seed = 0;
     std::string device = "auto";

@@ -45,11 +45,18 @@ public:
     // One step (model in train mode; g: Stochastic ISNet's draws; allowed: as for mask()).
     IsnetStepResult step(nn::Module& model, Optimizer& opt, const Tensor& x, const Tensor& labels, Generator& g,
                          const StepOptions& o = {}, const Tensor& allowed = {});
+    // Per image, the total |R| over the whole heatmap step() would train on ([N]): a train-mode forward and the
+    // LRP-Flex pass, no update (the model's BN running statistics do move). ISNet's C1/C2 calibration measures it
+    // (isnet-edda.md A.2: the authors' `(heatmapRaw).sum(dim=(-1,-2,-3))`, foreground and background alike).
+    Tensor heatmap_totals(nn::Module& model, const Tensor& x, const Tensor& labels, Generator& g);
 
     const IsnetSettings& settings() const { return s_; }
 
 private:
     Tensor device_vec(const std::vector<float>& v, Device d, Tensor& cache);
+    // After model.forward(x) gave `logits`: R = G * (x - input_zero) of the explained logit (xr: x - input_zero).
+    Tensor heatmap(nn::Module& model, const Tensor& logits, const Tensor& x, const Tensor& labels, Generator& g,
+                   Tensor& xr);
 
     IsnetSettings s_;
     explain::FlexPass flex_;
@@ -67,6 +74,8 @@ Tensor heatmap_input(const Tensor& x, const Tensor& ones, const Tensor& neg_zero
 std::string describe(const IsnetSettings& s);
 
 // The ISNet settings of a training run (cfg.augment == "isnet") for C-channel images normalised with mean/stdev.
-IsnetSettings isnet_settings(const TrainConfig& cfg, const std::vector<float>& mean, const std::vector<float>& stdev);
+// c1 and c2 > 0 replace --isnet-c1/--isnet-c2 (the values --isnet-calibrate measured).
+IsnetSettings isnet_settings(const TrainConfig& cfg, const std::vector<float>& mean, const std::vector<float>& stdev,
+                             double c1 = 0, double c2 = 0);
 
 }  // namespace lrp::train

@@ -1,0 +1,118 @@
+// ISNet's C1/C2 calibration (isnet-edda.md A.2): a plain model's per-image heatmap totals over the training split,
+// their mean and sample standard deviation (Welford, in double), and the foreground range C1, C2 they give.
+#include "lrp/train/isnet_calibration.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <sstream>
+
+#include "lrp/generator.h"
+#include "lrp/nn/activation.h"
+#include "lrp/nn/models.h"
+#include "lrp/train/checkpoint.h"
+#include "lrp/train/data_source.h"
+#include "lrp/train/isnet_step.h"
+#include "lrp/train/loader.h"
+#include "lrp/log.h"
+
+namespace lrp::train {
+
+IsnetCalibration isnet_cut_from_totals(const std::vector<double>& totals) {
+    IsnetCalibration c;
+    double mean = 0, m2 = 0;
+    for (double t : totals) {
+        if (!std::isfinite(t)) {
+            ++c.nonfinite;
+            continue;
+        }
+        ++c.images;
+        const double d = t - mean;
+        mean += d / static_cast<double>(c.images);
+        m2 += d * (t - mean);
+    }
+    LRP_CHECK(c.images >= 2, "ISNet calibration: ", c.images, " heatmap(s) with a finite total (", c.nonfinite,
+              " held NaN or Inf); a mean and a standard deviation need at least 2");
+    LRP_CHECK(mean > 0, "ISNet calibration: the plain model's heatmaps are all zero (mean total ", mean, " over ",
+              c.images, " images); C1 would be 0 (is the model trained? give --isnet-c1/--isnet-c2 instead)");
+    c.mean = mean;
+    c.stdev = std::sqrt(m2 / static_cast<double>(c.images - 1));
+    c.c1 = std::max(mean / 5, mean - 3 * c.stdev);
+    c.c2 = std::min(25 * c.c1, mean + 3 * c.stdev);
+    return c;
+}
+
+std::vector<double> isnet_heatmap_totals(nn::Module& model, BatchSource& loader, Isnet& isnet, uint64_t seed,
+                                         int64_t epoch, Generator& g) {
+    loader.start_epoch(seed, epoch);
+    std::vector<double> totals;
+    totals.reserve(static_cast<size_t>(loader.size()));
+    for (int64_t b = 0; b < loader.batches_per_epoch(); ++b) {
+        const BatchSource::Batch batch = loader.batch(b);
+        for (float t : isnet.heatmap_totals(model, batch.x, batch.y, g).to_vector<float>()) totals.push_back(t);
+    }
+    return totals;
+}
+
+IsnetCalibration calibrate_isnet(const TrainConfig& cfg, const DataSplit& train, Device dev) {
+    const std::string& path = cfg.isnet_calibrate;
+    const std::string flag = "--isnet-calibrate " + path;
+    auto model = nn::make_model(model_spec(cfg.arch, cfg.width, train));
+    try {
+        const CheckpointState rec = recorded_state(path);
+        check_arch(cfg.arch, rec.config, path);
+        check_class_names(rec.class_names, train.class_names, path, "the training split");
+        load_model_weights(path, *model);
+        if (!rec.mean.empty() && (rec.mean != train.mean || rec.stdev != train.stdev))
+            log_warn(flag, ": the model was trained on inputs normalised otherwise than this run's (its heatmaps are ",
+                     "measured on this run's inputs)");
+    } catch (const Error& e) {
+        LRP_THROW(flag, ": ", e.what(), " (the plain model must be this run's --arch and --width for its data)");
+    }
+    model->to(dev);
+    Isnet isnet(isnet_settings(cfg, train.mean, train.stdev));
+    Generator pick(epoch_seed(cfg.seed, 1, 7));  // Stochastic ISNet's draws of the measured heatmaps
+    Generator dropout(epoch_seed(cfg.seed, 1, 8));
+    nn::set_dropout_generator(*model, &dropout);
+    std::printf("ISNet calibration (isnet-edda.md A.2): heatmap totals of %s over one epoch of the training batches "
+                "(%lld batches)...\n", path.c_str(), (long long)train.loader->batches_per_epoch());
+    std::fflush(stdout);
+    IsnetCalibration c = isnet_cut_from_totals(isnet_heatmap_totals(*model, *train.loader, isnet, cfg.seed, 1, pick));
+    nn::set_dropout_generator(*model, nullptr);
+    c.weights = path;
+    if (c.nonfinite > 0) log_warn("ISNet calibration: ", c.nonfinite, " heatmaps held NaN or Inf and were left out");
+    std::printf("%s\n", describe(c).c_str());
+    return c;
+}
+
+std::string describe(const IsnetCalibration& c) {
+    std::ostringstream o;
+    o << "ISNet calibration: heatmap totals of " << c.images << " images: mean " << c.mean << ", stdev " << c.stdev
+      << " -> C1 " << c.c1 << " (max(mean/5, mean - 3 stdev)), C2 " << c.c2 << " (min(25 C1, mean + 3 stdev))";
+    return o.str();
+}
+
+nlohmann::json isnet_calibration_json(const IsnetCalibration& c) {
+    return {{"weights", c.weights}, {"images", c.images}, {"nonfinite", c.nonfinite}, {"mean", c.mean},
+            {"stdev", c.stdev},     {"c1", c.c1},         {"c2", c.c2}};
+}
+
+IsnetCalibration isnet_calibration_from_json(const nlohmann::json& j, const std::string& where) {
+    IsnetCalibration c;
+    try {
+        c.weights = j.at("weights").get<std::string>();
+        c.images = j.at("images").get<int64_t>();
+        c.nonfinite = j.at("nonfinite").get<int64_t>();
+        c.mean = j.at("mean").get<double>();
+        c.stdev = j.at("stdev").get<double>();
+        c.c1 = j.at("c1").get<double>();
+        c.c2 = j.at("c2").get<double>();
+    } catch (const nlohmann::json::exception& e) {
+        LRP_THROW(where, ": corrupt ISNet calibration record: ", e.what());
+    }
+    LRP_CHECK(std::isfinite(c.c1) && std::isfinite(c.c2) && c.c1 > 0 && c.c1 <= c.c2, where,
+              ": corrupt ISNet calibration record: C1 ", c.c1, ", C2 ", c.c2, " (need 0 < C1 <= C2)");
+    return c;
+}
+
+}  // namespace lrp::train
