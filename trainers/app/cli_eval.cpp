@@ -9,6 +9,7 @@
 
 #include "cli.h"
 #include "cli_background.h"
+#include "cli_decoy.h"
 #include "cli_faithfulness.h"
 #include "cli_occlusion.h"
 #include "lrp/data/dataset.h"
@@ -21,10 +22,9 @@ namespace lrp::cli {
 
 int run_eval(const std::vector<std::string>& args) {
     std::string weights, arch, dataset, data_dir, split = "test", device = "auto", stream = "auto", normalize = "auto";
-    std::string decoy = "auto";
-    int width = 0, batch = 256, resize = 0, crop = 0, decoy_size = 4;
+    DecoyCli decoy_flags;
+    int width = 0, batch = 256, resize = 0, crop = 0;
     int64_t subset = 0, resident_limit_mb = 2048;
-    uint64_t decoy_seed = 0;
     bool json = false;
     CLI::App app("Evaluate a checkpoint or PyTorch weights.", "lrpcu eval");
     app.add_option("--weights", weights, "an lrpcu checkpoint/model file or a PyTorch safetensors state_dict")
@@ -44,16 +44,7 @@ int run_eval(const std::vector<std::string>& args) {
     app.add_option("--resident-limit-mb", resident_limit_mb, "--stream auto: largest dataset kept resident")
         ->capture_default_str();
     app.add_option("--normalize", normalize, kNormalizeHelp)->capture_default_str();
-    app.add_option("--decoy", decoy, "draw Decoy-MNIST swatches into the split (docs/isnet.md): auto (as the run "
-                                     "the weights come from: its --decoy on the train and val splits, its --decoy-test "
-                                     "on the test split; none for other weights) | none | label (the shade of the "
-                                     "label, the shortcut a --decoy label run trained with) | random (a random class's "
-                                     "shade, Ross et al.'s test set)")
-        ->capture_default_str();
-    app.add_option("--decoy-size", decoy_size, "with --decoy: the swatch side (default: the checkpoint's, else 4)");
-    app.add_option("--decoy-seed", decoy_seed, "with --decoy: corners and random shades (default: the checkpoint's, "
-                                               "else 0)")
-        ->check(non_negative());
+    add_decoy_flags(app, decoy_flags);
     app.add_flag("--json", json, "print the result as JSON");
     OcclusionCli occlusion;
     add_occlusion_flags(app, occlusion);
@@ -96,19 +87,8 @@ int run_eval(const std::vector<std::string>& args) {
     dopt.stream = stream;
     dopt.resident_limit_mb = resident_limit_mb;
     std::tie(dopt.mean, dopt.stdev) = train::normalization_for(normalize, {st.mean, st.stdev});
-    LRP_CHECK(decoy == "auto" || decoy == "none" || decoy == "label" || decoy == "random",
-              "--decoy must be auto, none, label or random (got '", decoy, "')");
-    const bool decoy_auto = decoy == "auto";
-    if (decoy_auto) {  // the swatches the run saw on this split
-        const std::string trained = cfg.value("decoy", "none");
-        decoy = trained == "none" ? "none" : (split == "test" ? cfg.value("decoy-test", "random") : trained);
-    }
-    dopt.decoy.shade = decoy;
-    dopt.decoy.size = app.count("--decoy-size") ? decoy_size : cfg.value("decoy-size", 4);
-    dopt.decoy.seed = app.count("--decoy-seed") ? decoy_seed : cfg.value("decoy-seed", uint64_t{0});
-    LRP_CHECK(decoy != "none" || (!app.count("--decoy-size") && !app.count("--decoy-seed")),
-              "--decoy-size/--decoy-seed apply with --decoy label or random",
-              decoy_auto ? " (--decoy auto: the weights' run drew no swatches on this split)" : "");
+    const DecoyChoice decoy = decoy_choice(app, decoy_flags, cfg, split);
+    dopt.decoy = decoy.options;
     dopt.strict_normalization = normalize != "auto";  // recorded statistics of other channels: the check below names it
     train::DataSplit ds;
     if (split == "val") {  // the images the run held out: its val-split and seed pick them from the training split
@@ -154,8 +134,8 @@ int run_eval(const std::vector<std::string>& args) {
 
     nlohmann::json context = {{"weights", weights}, {"arch", arch},   {"dataset", dataset},
                               {"split", split},     {"mean", ds.mean}, {"std", ds.stdev}};
-    if (decoy != "none")
-        context["decoy"] = {{"shade", decoy}, {"size", dopt.decoy.size}, {"seed", dopt.decoy.seed}};
+    if (dopt.decoy.shade != "none")
+        context["decoy"] = {{"shade", dopt.decoy.shade}, {"size", dopt.decoy.size}, {"seed", dopt.decoy.seed}};
     if (json) {
         nlohmann::json j = context;
         j.update({{"samples", r.samples}, {"loss", r.loss}, {"top1", r.top1}, {"top5", r.top5}});
@@ -168,9 +148,7 @@ int run_eval(const std::vector<std::string>& args) {
         std::printf("%s\n", j.dump(2).c_str());
         return 0;
     }
-    if (decoy != "none")
-        std::printf("images with a %s%s\n", data::describe(dopt.decoy).c_str(),
-                    decoy_auto ? " (--decoy auto: as the weights' run drew them on this split)" : "");
+    if (dopt.decoy.shade != "none") std::printf("%s\n", describe(decoy).c_str());
     std::printf("%s on %s/%s (%lld images): loss %.4f, top-1 %.2f%%, top-5 %.2f%%\n", arch.c_str(), dataset.c_str(),
                 split.c_str(), (long long)r.samples, r.loss, 100 * r.top1, 100 * r.top5);
     for (size_t k = 0; k < r.per_class.size(); ++k) {

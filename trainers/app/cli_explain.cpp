@@ -11,6 +11,7 @@
 #include <tuple>
 
 #include "cli.h"
+#include "cli_decoy.h"
 #include "composite_flags.h"
 #include "explain_io.h"
 #include "lrp/lrp/attribution.h"
@@ -78,6 +79,7 @@ int run_explain(const std::vector<std::string>& args) {
     int width = 0, classes = 0, scale = 4;
     CompositeFlags cf;
     bool print_rules = false, force = false;
+    DecoyCli decoy_flags;
     CLI::App app("LRP relevance maps (relevance.npy and heatmap PNGs).", "lrpcu explain");
     app.add_option("--weights", weights, "an lrpcu checkpoint/model file or a PyTorch safetensors state_dict")
         ->required();
@@ -96,6 +98,7 @@ int run_explain(const std::vector<std::string>& args) {
     app.add_option("--data-dir", data_dir, "dataset directory (default: the checkpoint's)");
     app.add_option("--samples", samples, "explain the first N images of the --split (labels included)");
     app.add_option("--split", split, "test | train")->capture_default_str();
+    add_decoy_flags(app, decoy_flags);
     app.add_option("--resize", resize, "image inputs: shorter side to N pixels (default: from the checkpoint)");
     app.add_option("--crop", crop, "image inputs: centre crop N x N (default: from the checkpoint)");
     app.add_option("--normalize", normalize, kNormalizeHelp)->capture_default_str();
@@ -149,6 +152,9 @@ int run_explain(const std::vector<std::string>& args) {
     LRP_CHECK(samples >= 0, "--samples must be >= 1 (got ", samples, ")");
     LRP_CHECK(inputs.empty() != (samples == 0), inputs.empty() ? "pass --input <file(s)> or --samples N"
                                                                : "--input and --samples exclude each other");
+    LRP_CHECK(samples > 0 || !(app.count("--decoy") || app.count("--decoy-size") || app.count("--decoy-seed")),
+              "--decoy, --decoy-size and --decoy-seed apply to dataset images (--samples N), not to --input files");
+    const DecoyChoice decoy = decoy_choice(app, decoy_flags, cfg, split);
     const bool data_given = !dataset.empty() || !data_dir.empty();  // by the user, now
     if (dataset.empty()) dataset = cfg.value("dataset", "");
     if (data_dir.empty()) data_dir = cfg.value("data-dir", "");
@@ -172,6 +178,10 @@ int run_explain(const std::vector<std::string>& args) {
         LRP_CHECK(samples <= ds.size(), "--samples ", samples, ": the ", split, " split of ", dataset, " has only ",
                   ds.size(), " images");
         train::check_class_names(trained_classes, ds.class_names, weights, "the " + split + " split of " + ds.name);
+        if (decoy.options.shade != "none") {  // into the whole split: each image gets the swatch eval would draw
+            data::add_decoy(ds, decoy.options, split == "test" ? data::Split::Test : data::Split::Train);
+            std::printf("%s\n", describe(decoy).c_str());
+        }
         data::Dataset sub = ds.subset(0, samples);
         std::tie(in.mean, in.std) = stats_for(ds);
         in.x = normalise_images(sub.images, in.mean, in.std);
