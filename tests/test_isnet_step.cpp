@@ -62,11 +62,13 @@ TEST(IsnetStepCpu, MaskIsTheRawThresholdPerChannel) {
     test::expect_error([&] { isnet.mask(Tensor::zeros(Shape{1, 3, 2, 2})); }, {"for a foreground level of 2 channel(s)"});
 }
 
-// SGD with lr 1, no momentum or decay: the update is minus the gradient of the step's loss.
-TEST(IsnetStepCpu, UpdateIsTheGradientOfTheCombinedLoss) {
+namespace {
+// SGD with lr 1, no momentum or decay: the update is minus the gradient of the step's loss (explaining the label, or
+// Selective ISNet's quantity, whose seed depends on the logits).
+void check_update_is_the_gradient(const std::string& explain) {
     auto m = tiny_net(3);
     TinyBatch b = tiny_batch(6);
-    train::Isnet isnet(settings());
+    train::Isnet isnet(settings(0.7f, explain));
     std::vector<test::GradVar> vars;
     std::vector<std::vector<float>> before;
     for (auto& [n, p] : m->named_params()) before.push_back(p->value.to_vector<float>());
@@ -89,7 +91,9 @@ TEST(IsnetStepCpu, UpdateIsTheGradientOfTheCombinedLoss) {
     const float P = isnet.settings().P;
     auto loss = [&] {
         Tensor logits = m->forward(b.x);
-        Tensor G = flex.gradient(*m, explain::initial_relevance(logits, explain::Target::label(b.y)));
+        Tensor G = flex.gradient(*m, explain == "selective"
+                                         ? ops::isnet_selective_seed(logits, isnet.settings().selective_eps)
+                                         : explain::initial_relevance(logits, explain::Target::label(b.y)));
         Tensor per = Tensor::empty(Shape{6}), dR = Tensor::empty(b.x.shape()), bad = Tensor::empty(Shape{6}, DType::I32);
         const Tensor xr = ops::add(b.x, ops::full(b.x.shape(), 0.5f));  // x - input_zero (raw 0 is -0.5)
         ops::isnet_heat_loss(ops::mul(G, xr), isnet.mask(b.x), isnet.settings().loss, per, dR, bad);
@@ -98,8 +102,12 @@ TEST(IsnetStepCpu, UpdateIsTheGradientOfTheCombinedLoss) {
         const double ce = train::cross_entropy(logits, b.y, 0.f, Tensor()).to_vector<float>()[0];
         return (1 - P) * ce + P * heat / 6;
     };
-    EXPECT_TRUE(test::directional_check(vars, loss, "ISNet step", 1e-3, 2e-2, 5, 8, 1e-4));
+    EXPECT_TRUE(test::directional_check(vars, loss, "ISNet step (" + explain + ")", 1e-3, 2e-2, 5, 8, 1e-4));
 }
+}  // namespace
+
+TEST(IsnetStepCpu, UpdateIsTheGradientOfTheCombinedLoss) { check_update_is_the_gradient("label"); }
+TEST(IsnetStepCpu, SelectiveUpdateIsTheGradientThroughItsSeed) { check_update_is_the_gradient("selective"); }
 
 TEST(IsnetStepCpu, RepeatedStepsLowerTheHeatmapLoss) {
     auto m = tiny_net(5);
@@ -154,7 +162,12 @@ TEST(IsnetStepCpu, SettingsAreValidated) {
     test::expect_error([&] { c.validate(); }, {"--isnet-c1/--isnet-c2: need 0 < C1 <= C2"});
     c.isnet_c1 = 1.f;
     c.isnet_explain = "all";
-    test::expect_error([&] { c.validate(); }, {"--isnet-explain must be stochastic, label or pred", "'all'"});
+    test::expect_error([&] { c.validate(); }, {"--isnet-explain must be stochastic, selective, label or pred", "'all'"});
+    c.isnet_explain = "selective";
+    c.isnet_selective_eps = 0.f;
+    test::expect_error([&] { c.validate(); }, {"--isnet-selective-eps must be a finite number > 0"});
+    c.isnet_selective_eps = 1e-7f;
+    EXPECT_NO_THROW(c.validate());
     c.isnet_explain = "stochastic";
     c.isnet_decay = -0.1f;
     test::expect_error([&] { c.validate(); }, {"--isnet-decay must be in [0, 1]"});

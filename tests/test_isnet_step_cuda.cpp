@@ -1,5 +1,5 @@
 // The ISNet step on CUDA: the same losses, heatmap and updated parameters as the CPU step for the same weights
-// (ResNet with BN, Stochastic ISNet: the same Philox draws), and the whole step (forward, LRP-Flex pass, heatmap
+// (ResNet with BN; Stochastic ISNet, the same Philox draws, and Selective ISNet), and the whole step (forward, LRP-Flex pass, heatmap
 // loss, adjoint, backward, SGD) captures into a CUDA graph and replays to the eager result. Skips without a device;
 // fails instead when LRP_REQUIRE_CUDA=1.
 #include <gtest/gtest.h>
@@ -18,20 +18,19 @@ using namespace lrp::test;
 namespace {
 const train::StepOptions kClip{0.f, 1.f};  // ISNet's clipping (unclipped, these steps grow the weights to NaN)
 
-train::IsnetSettings isnet_settings() {
+train::IsnetSettings isnet_settings(const std::string& explain = "stochastic") {
     train::TrainConfig c;
     c.augment = "isnet";
+    c.isnet_explain = explain;
     c.isnet_mask = "threshold:0.5";
     c.isnet_c1 = 0.2f;
     return train::isnet_settings(c, {0.4f, 0.5f, 0.6f}, {0.5f, 0.5f, 0.5f});
 }
-}  // namespace
 
-TEST(IsnetStepCuda, MatchesTheCpuStep) {
-    LRP_SKIP_WITHOUT_CUDA();
+void expect_step_matches_cpu(const std::string& explain) {
     const Device dev = Device::cuda(0);
     StepFixture c(Device::cpu(), 8), g(dev, 8);
-    train::Isnet ic(isnet_settings()), ig(isnet_settings());
+    train::Isnet ic(isnet_settings(explain)), ig(isnet_settings(explain));
     Generator gc(5), gg(5);
     EXPECT_EQ(ig.mask(g.x).to_vector<float>(), ic.mask(c.x).to_vector<float>());
     const auto before = snapshot(*c.model);
@@ -62,6 +61,17 @@ TEST(IsnetStepCuda, MatchesTheCpuStep) {
     }
     EXPECT_GT(ref2, 0.0);
     EXPECT_LT(std::sqrt(err2 / ref2), 1e-2) << "the updates of all parameters together";
+}
+}  // namespace
+
+TEST(IsnetStepCuda, MatchesTheCpuStep) {
+    LRP_SKIP_WITHOUT_CUDA();
+    expect_step_matches_cpu("stochastic");
+}
+
+TEST(IsnetStepCuda, SelectiveMatchesTheCpuStep) {
+    LRP_SKIP_WITHOUT_CUDA();
+    expect_step_matches_cpu("selective");
 }
 
 TEST(IsnetStepCuda, WholeStepCapturesIntoAGraphAndReplaysToTheEagerResult) {

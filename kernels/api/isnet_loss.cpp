@@ -73,4 +73,36 @@ Tensor isnet_pick_class(const Tensor& logits, Generator& g) {
     return cls;
 }
 
+namespace {
+Tensor selective(const char* op, const Tensor& logits, float eps, const Tensor* u) {
+    check_defined(op, "logits", logits);
+    check_dtype(op, "logits", logits, DType::F32);
+    check_ndim(op, "logits", logits, 2);
+    LRP_CHECK(std::isfinite(eps) && eps > 0.f, op, ": eps must be positive and finite, got ", eps);
+    const int64_t N = logits.dim(0), K = logits.dim(1);
+    LRP_CHECK(K >= 1 && K <= std::numeric_limits<int32_t>::max(), op, ": logits have ", K, " classes");
+    if (u) {
+        check_dtype(op, "u", *u, DType::F32);
+        check_shape(op, "u", *u, logits.shape());
+        check_device(op, "u", *u, logits.device());
+    }
+    Tensor out = Tensor::empty(logits.shape(), DType::F32, logits.device());
+    if (N == 0) return out;
+    LRP_NVTX_RANGE(op);
+    LRP_OP(logits.device(), isnet_selective)
+    (kernel_ctx(logits.device()), N, static_cast<int>(K), logits.data<float>(), eps, u ? u->data<float>() : nullptr,
+     out.data<float>());
+    return out;
+}
+}  // namespace
+
+Tensor isnet_selective_seed(const Tensor& logits, float eps) {
+    return selective("isnet_selective_seed", logits, eps, nullptr);
+}
+
+Tensor isnet_selective_vjp(const Tensor& logits, float eps, const Tensor& u) {
+    check_defined("isnet_selective_vjp", "u", u);
+    return selective("isnet_selective_vjp", logits, eps, &u);
+}
+
 }  // namespace lrp::ops

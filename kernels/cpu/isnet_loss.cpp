@@ -1,6 +1,6 @@
 // CPU reference of ISNet's heatmap loss (IsnetLossDesc): per sample and map the foreground statistics, a stable
 // descending sort per channel for the GWRP weights, the loss and its gradient with respect to the maps, in double;
-// and Stochastic ISNet's class draw.
+// Stochastic ISNet's class draw and Selective ISNet's seed and its derivative.
 #include <algorithm>
 #include <cmath>
 #include <numeric>
@@ -80,11 +80,16 @@ void isnet_pick_class(const Ctx&, int64_t N, int K, const int32_t* top, uint64_t
     for (int64_t n = 0; n < N; ++n) cls[n] = isnet_pick(K, top[n], seed, offset, n);
 }
 
+void isnet_selective(const Ctx&, int64_t N, int K, const float* z, float eps, const float* u, float* out) {
+    for (int64_t n = 0; n < N; ++n) isnet_selective_row(K, z + n * K, eps, u ? u + n * K : nullptr, out + n * K);
+}
+
 }  // namespace
 
 void register_isnet_loss(OpTable& t) {
     t.isnet_heat_loss = isnet_heat_loss;
     t.isnet_pick_class = isnet_pick_class;
+    t.isnet_selective = isnet_selective;
 }
 
 }  // namespace lrp::kernels::cpu

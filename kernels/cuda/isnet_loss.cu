@@ -1,7 +1,7 @@
 // CUDA ISNet heatmap loss (IsnetLossDesc): per-map foreground statistics (one block per map), a global-memory
 // bitonic sort of every channel's background values (key descending, then pixel index: the CPU's stable order,
 // so the same GWRP ranks), GWRP sums (one block per channel), per-sample terms (one thread per sample) and the
-// elementwise gradient; and Stochastic ISNet's class draw. Everything stays on the stream: no host synchronisation.
+// elementwise gradient; Stochastic ISNet's class draw and Selective ISNet's seed (one thread per row). Everything stays on the stream: no host synchronisation.
 #include <cub/cub.cuh>
 
 #include "common.cuh"
@@ -158,6 +158,17 @@ void isnet_pick_class(const Ctx& ctx, int64_t N, int K, const int32_t* top, uint
     LRP_CUDA_CHECK_LAUNCH("isnet_pick_class", st);
 }
 
+__global__ void selective_k(int64_t N, int K, const float* z, float eps, const float* u, float* out) {
+    LRP_CUDA_LOOP(n, N) isnet_selective_row(K, z + n * K, eps, u ? u + n * K : nullptr, out + n * K);
+}
+
+void isnet_selective(const Ctx& ctx, int64_t N, int K, const float* z, float eps, const float* u, float* out) {
+    if (N == 0) return;
+    cudaStream_t st = stream_of(ctx);
+    selective_k<<<grid_for(N), kBlock, 0, st>>>(N, K, z, eps, u, out);
+    LRP_CUDA_CHECK_LAUNCH("isnet_selective", st);
+}
+
 template <class T>
 T* carve(char*& p, int64_t n) {
     T* r = reinterpret_cast<T*>(p);
@@ -203,6 +214,7 @@ void isnet_heat_loss(const Ctx& ctx, const IsnetLossDesc& d, const float* maps, 
 void register_isnet_loss(OpTable& t) {
     t.isnet_heat_loss = isnet_heat_loss;
     t.isnet_pick_class = isnet_pick_class;
+    t.isnet_selective = isnet_selective;
 }
 
 }  // namespace lrp::kernels::cuda

@@ -122,7 +122,7 @@ Tensor FlexPass::gradient(nn::Module& model, const Tensor& seed) {
     return G;
 }
 
-void FlexPass::adjoint(nn::Module& model, const Tensor& dG) {
+Tensor FlexPass::adjoint(nn::Module& model, const Tensor& dG) {
     LRP_NVTX_RANGE("lrp_flex.adjoint");
     LRP_CHECK(!g_out_.empty(), "LRP-Flex: adjoint() without a preceding gradient() (or called twice)");
     struct Release {  // the saved output gradients go with this call, also when it throws
@@ -132,7 +132,7 @@ void FlexPass::adjoint(nn::Module& model, const Tensor& dG) {
     LRP_CHECK(dG.shape() == g_shape_, "LRP-Flex: adjoint() of ", dG.shape().str(), " for a gradient of ",
               g_shape_.str());
     AdjointPolicy policy(opt_, g_out_);
-    model.relevance_adjoint(dG, policy);
+    return model.relevance_adjoint(dG, policy);
 }
 
 }  // namespace lrp::explain

@@ -98,8 +98,11 @@ void TrainConfig::validate() const {
         LRP_CHECK(isnet_p >= 0 && isnet_p < 1, "--isnet-p must be in [0, 1) (got ", isnet_p, ")");
         LRP_CHECK(isnet_epsilon > 0 && std::isfinite(isnet_epsilon), "--isnet-epsilon must be a finite number > 0 (got ",
                   isnet_epsilon, ")");
-        LRP_CHECK(isnet_explain == "stochastic" || isnet_explain == "label" || isnet_explain == "pred",
-                  "--isnet-explain must be stochastic, label or pred (got '", isnet_explain, "')");
+        LRP_CHECK(isnet_explain == "stochastic" || isnet_explain == "selective" || isnet_explain == "label" ||
+                      isnet_explain == "pred",
+                  "--isnet-explain must be stochastic, selective, label or pred (got '", isnet_explain, "')");
+        LRP_CHECK(isnet_selective_eps > 0 && std::isfinite(isnet_selective_eps), "--isnet-selective-eps must be a ",
+                  "finite number > 0 (got ", isnet_selective_eps, ")");
         LRP_CHECK(isnet_decay >= 0 && isnet_decay <= 1, "--isnet-decay must be in [0, 1] (got ", isnet_decay, ")");
         LRP_CHECK(isnet_e > 0 && std::isfinite(isnet_e), "--isnet-e must be a finite number > 0 (got ", isnet_e, ")");
         for (auto [flag, w] : {std::pair<const char*, float>{"--isnet-a", isnet_a}, {"--isnet-b", isnet_b}})
@@ -162,7 +165,7 @@ void TrainConfig::validate() const {
     X("isnet-p", isnet_p) X("isnet-epsilon", isnet_epsilon) X("isnet-explain", isnet_explain)                     \
     X("isnet-decay", isnet_decay) X("isnet-e", isnet_e) X("isnet-a", isnet_a) X("isnet-b", isnet_b)               \
     X("isnet-c1", isnet_c1) X("isnet-c2", isnet_c2) X("isnet-mask", isnet_mask)                                   \
-    X("isnet-calibrate", isnet_calibrate)                                                                          \
+    X("isnet-calibrate", isnet_calibrate) X("isnet-selective-eps", isnet_selective_eps)                                                                          \
     X("seed", seed) X("device", device) X("out", out_dir) X("log-every", log_every) X("stop-after-epoch", stop_after_epoch) X("stop-after-step", stop_after_step) X("checkpoint-every", checkpoint_every)
 
 float parse_isnet_mask(const std::string& spec) {

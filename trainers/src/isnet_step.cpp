@@ -18,8 +18,10 @@ namespace lrp::train {
 Isnet::Isnet(IsnetSettings s) : s_(std::move(s)), flex_(explain::FlexOptions{s_.epsilon}) {
     LRP_CHECK(s_.P >= 0.f && s_.P < 1.f, "ISNet: the heatmap-loss weight P must be in [0, 1) (got ", s_.P, ")");
     LRP_CHECK(s_.epsilon > 0.f && std::isfinite(s_.epsilon), "ISNet: epsilon must be positive (got ", s_.epsilon, ")");
-    LRP_CHECK(s_.explain == "stochastic" || s_.explain == "label" || s_.explain == "pred",
-              "ISNet: the explained logit must be stochastic, label or pred (got '", s_.explain, "')");
+    LRP_CHECK(s_.explain == "stochastic" || s_.explain == "selective" || s_.explain == "label" || s_.explain == "pred",
+              "ISNet: the explained logit must be stochastic, selective, label or pred (got '", s_.explain, "')");
+    LRP_CHECK(s_.selective_eps > 0.f && std::isfinite(s_.selective_eps), "ISNet: the selective epsilon must be ",
+              "positive (got ", s_.selective_eps, ")");
     LRP_CHECK(!s_.level.empty(), "ISNet: no foreground level");
     for (float v : s_.level) LRP_CHECK(std::isfinite(v), "ISNet: foreground level ", v, " is not finite");
     LRP_CHECK(s_.input_zero.size() == s_.level.size(), "ISNet: ", s_.input_zero.size(), " input zero(s) for ",
@@ -68,10 +70,16 @@ Tensor Isnet::mask(const Tensor& x, const Tensor& allowed) {
 
 Tensor Isnet::heatmap(nn::Module& model, const Tensor& logits, const Tensor& x, const Tensor& labels, Generator& g,
                      Tensor& xr) {
-    explain::Target target = explain::Target::prediction();
-    if (s_.explain == "stochastic") target = explain::Target::label(ops::isnet_pick_class(logits, g));
-    else if (s_.explain == "label") target = explain::Target::label(labels);
-    const Tensor G = flex_.gradient(model, explain::initial_relevance(logits, target));
+    Tensor seed;
+    if (s_.explain == "selective") {
+        seed = ops::isnet_selective_seed(logits, s_.selective_eps);
+    } else {
+        explain::Target target = explain::Target::prediction();
+        if (s_.explain == "stochastic") target = explain::Target::label(ops::isnet_pick_class(logits, g));
+        else if (s_.explain == "label") target = explain::Target::label(labels);
+        seed = explain::initial_relevance(logits, target);
+    }
+    const Tensor G = flex_.gradient(model, seed);
     std::vector<float> neg_zero(s_.input_zero.size());
     for (size_t c = 0; c < neg_zero.size(); ++c) neg_zero[c] = -s_.input_zero[c];
     xr = heatmap_input(x, device_vec(std::vector<float>(neg_zero.size(), 1.f), x.device(), ones_),
@@ -111,8 +119,11 @@ IsnetStepResult Isnet::step(nn::Module& model, Optimizer& opt, const Tensor& x, 
     ops::isnet_heat_loss(r.heatmap, m, s_.loss, per, dR, bad);
     const Tensor dG = ops::mul(dR, xr);
     ops::scale(dG, s_.P, dG);
-    flex_.adjoint(model, dG);
+    const Tensor dseed = flex_.adjoint(model, dG);
     ops::scale(dlogits, 1.f - s_.P, dlogits);
+    // Selective ISNet's seed is a function of the logits: the loss reaches them through it too.
+    if (s_.explain == "selective")
+        ops::axpy(1.f, ops::isnet_selective_vjp(r.step.logits, s_.selective_eps, dseed), dlogits);
     model.backward(dlogits, true);
     if (o.clip_grad_norm > 0.f) clip_grad_norm(model.named_params(), o.clip_grad_norm);
     opt.step();
@@ -130,8 +141,10 @@ IsnetStepResult Isnet::step(nn::Module& model, Optimizer& opt, const Tensor& x, 
 std::string describe(const IsnetSettings& s) {
     std::ostringstream o;
     o << "ISNet (LRP-Flex, isnet-edda.md A.7): loss " << 1 - s.P << " CE + " << s.P << " heatmap loss; explained "
-      << (s.explain == "stochastic" ? std::string("logit: the arg-max or, half the time, another class")
-                                    : "logit: " + s.explain)
+      << (s.explain == "stochastic"  ? std::string("logit: the arg-max or, half the time, another class")
+          : s.explain == "selective" ? "quantity: log(p + e) - log(1 - p + e) of the lowest logit's probability p "
+                                       "(Selective ISNet), e " + str(s.selective_eps)
+                                     : "logit: " + s.explain)
       << "; LRP-epsilon " << s.epsilon << ", heatmap of the raw input; GWRP decay " << s.loss.decay << ", E "
       << s.loss.E << ", A " << s.loss.A
       << ", B " << s.loss.B << ", C1 " << s.loss.C1 << ", C2 " << s.loss.C2 << "; foreground above [";
@@ -147,6 +160,7 @@ IsnetSettings isnet_settings(const TrainConfig& cfg, const std::vector<float>& m
     s.P = cfg.isnet_p;
     s.epsilon = cfg.isnet_epsilon;
     s.explain = cfg.isnet_explain;
+    s.selective_eps = cfg.isnet_selective_eps;
     s.loss.decay = cfg.isnet_decay, s.loss.E = cfg.isnet_e, s.loss.A = cfg.isnet_a, s.loss.B = cfg.isnet_b;
     s.loss.C1 = cfg.isnet_c1, s.loss.C2 = cfg.isnet_c2;
     if (c1 > 0 && c2 > 0) s.loss.C1 = static_cast<float>(c1), s.loss.C2 = static_cast<float>(c2);

@@ -46,4 +46,37 @@ LRP_HD int32_t isnet_pick(int K, int32_t top, uint64_t seed, uint64_t offset, in
     return k < top ? k : k + 1;
 }
 
+// Selective ISNet (isnet-edda.md A.4, LRP-Flex form) on one row z of K logits: c = the first arg-min of z, q = the
+// softmax probability of c, eta(z) = log(q + eps) - log(1 - q + eps). u == nullptr: out = d eta / dz (the seed of
+// the relevance pass); else out = H u, with H the Hessian of eta in z (the derivative of that seed, applied to u).
+// With w = e_c - p, f1 = eta'(q), f2 = eta''(q): d eta/dz = f1 q w and H u = f2 q^2 (w.u) w + f1 q ((w.u) w - (p u -
+// p (p.u))), all in double.
+LRP_HD void isnet_selective_row(int K, const float* z, double eps, const float* u, float* out) {
+    int c = 0;
+    double m = z[0];
+    for (int j = 1; j < K; ++j) {
+        if (z[j] < z[c]) c = j;
+        if (z[j] > m) m = z[j];
+    }
+    double S = 0;
+    for (int j = 0; j < K; ++j) S += exp(static_cast<double>(z[j]) - m);
+    const double q = exp(static_cast<double>(z[c]) - m) / S;
+    const double a = q + eps, b = 1.0 - q + eps;
+    const double f1 = 1.0 / a + 1.0 / b, f2 = 1.0 / (b * b) - 1.0 / (a * a);
+    if (!u) {
+        for (int j = 0; j < K; ++j) {
+            const double p = exp(static_cast<double>(z[j]) - m) / S;
+            out[j] = static_cast<float>(f1 * q * ((j == c ? 1.0 : 0.0) - p));
+        }
+        return;
+    }
+    double pu = 0;
+    for (int j = 0; j < K; ++j) pu += exp(static_cast<double>(z[j]) - m) / S * u[j];
+    const double wu = u[c] - pu;
+    for (int j = 0; j < K; ++j) {
+        const double p = exp(static_cast<double>(z[j]) - m) / S, w = (j == c ? 1.0 : 0.0) - p;
+        out[j] = static_cast<float>(f2 * q * q * wu * w + f1 * q * (wu * w - (p * u[j] - p * pu)));
+    }
+}
+
 }  // namespace lrp::kernels

@@ -108,6 +108,10 @@ struct OpTable {
     // other class floor(u1 (K - 1)) (skipping top[n]); u0, u1 = philox_uniform(seed, offset, 2n and 2n + 1).
     void (*isnet_pick_class)(const Ctx&, int64_t N, int K, const int32_t* top, uint64_t seed, uint64_t offset,
                              int32_t* cls) = nullptr;
+    // Selective ISNet per row n < N of K logits z (isnet_selective_row): u == nullptr: out = d eta/dz, the seed;
+    // else out = (d^2 eta/dz^2) u (the seed's derivative applied to u, N x K).
+    void (*isnet_selective)(const Ctx&, int64_t N, int K, const float* z, float eps, const float* u,
+                            float* out) = nullptr;
 
     // ---- reductions (kernels/*/reduce*) --------------------------------------------------------
     // y[r] = op over x[r, 0..cols)  (rows = 1 reduces everything); accumulation in double on the CPU

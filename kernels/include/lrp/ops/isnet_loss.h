@@ -27,4 +27,11 @@ void isnet_heat_loss(const Tensor& maps, const Tensor& mask, const IsnetLossPara
 // the same on every backend. No host synchronisation.
 Tensor isnet_pick_class(const Tensor& logits, Generator& g);
 
+// Selective ISNet (isnet-edda.md A.4, as LRP-Flex runs it): per row of logits z (F32 [N, K]) the quantity explained
+// is eta = log(q + eps) - log(1 - q + eps), q the softmax probability of the lowest logit (the first arg-min).
+// isnet_selective_seed returns d eta/dz (F32 [N, K], the seed of the relevance pass); isnet_selective_vjp returns
+// (d^2 eta/dz^2) u for u = dL/d(seed) ([N, K]): how the loss moves the logits through the seed. eps > 0.
+Tensor isnet_selective_seed(const Tensor& logits, float eps);
+Tensor isnet_selective_vjp(const Tensor& logits, float eps, const Tensor& u);
+
 }  // namespace lrp::ops

@@ -29,10 +29,11 @@ public:
     // Given dG = dL/dG for the G of the last gradient(): adds dL/dtheta through the weights the pass used
     // (conv/linear weights, BN gamma) to Param::grad, and leaves dL/d(output) of every ReLU pending in it
     // (ReLU::add_output_grad), so that the next model.backward(dy) yields the whole gradient: the pass's
-    // share through the stored activations plus the ordinary gradient of dy. The seed counts as a constant.
+    // share through the stored activations plus the ordinary gradient of dy. The seed counts as a constant here.
     // Once per gradient(), with no forward in between (the pass's saved gradients would not match it). Any
-    // ReLU::backward consumes the pending gradients: run the model's backward next.
-    void adjoint(nn::Module& model, const Tensor& dG);
+    // ReLU::backward consumes the pending gradients: run the model's backward next. Returns dL/d(seed) (the
+    // seed's shape): what a seed that depends on the logits (Selective ISNet) adds to their gradient, through it.
+    Tensor adjoint(nn::Module& model, const Tensor& dG);
 
     const FlexOptions& options() const { return opt_; }
 

@@ -16,7 +16,10 @@ namespace lrp::train {
 struct IsnetSettings {
     float P = 0.7f;                      // heatmap-loss weight, in [0, 1)
     float epsilon = 1e-2f;               // LRP-epsilon of the LRP-Flex pass
-    std::string explain = "stochastic";  // stochastic (A.4's randomLogit) | label | pred
+    // stochastic (A.4's randomLogit) | selective (A.4's Selective ISNet: log(p + e) - log(1 - p + e) of the lowest
+    // logit's softmax probability p, differentiated through its seed too) | label | pred
+    std::string explain = "stochastic";
+    float selective_eps = 1e-2f;  // e of selective (the authors' RunISNetFlex value)
     ops::IsnetLossParams loss;           // GWRP decay, E, A, B, C1, C2 (the run scripts' defaults, A.3)
     // Foreground mask: a pixel is foreground where some channel c exceeds level[c] (normalised units; from
     // --isnet-mask threshold:<raw>, the raw value in [0, 1] mapped through each channel's normalisation).
