@@ -122,7 +122,8 @@ TEST(TrainerCpu, IsnetCalibrateErrorsNameTheFlag) {
     const std::string d = fresh_dir("cal_err");
     TrainConfig c = isnet_cal_run(d, d + "/absent.safetensors");
     EXPECT_TRUE(throws_with([&] { run_training(c); }, {"--isnet-calibrate"}));
-    EXPECT_TRUE(throws_with([&] { run_training(c); }, {"does not exist"}));
+    EXPECT_TRUE(throws_with([&] { run_training(c); }, {"does not exist", "before the data is read"}));
+    EXPECT_FALSE(std::filesystem::exists(d + "/config.json"));
     c.isnet_c1 = 2.f;  // given with the calibration: refused before anything runs
     EXPECT_TRUE(throws_with([&] { c.validate(); }, {"give one or the other"}));
     // A plain model of another width does not fit this run's model.

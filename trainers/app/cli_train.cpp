@@ -274,6 +274,9 @@ int run_train(const std::vector<std::string>& args) {
     }
     // Settings of a method the run does not use are kept (and recorded) but change nothing: say so.
     for (const std::string& k : given) {
+        if (k == "isnet-selective-eps" && cfg.augment == "isnet" && cfg.isnet_explain != "selective")
+            log_warn("--isnet-selective-eps applies with --isnet-explain selective; with --isnet-explain ",
+                     cfg.isnet_explain, " it changes nothing");
         if (k.rfind("decoy-", 0) == 0 && cfg.decoy == "none")
             log_warn("--", k, " applies with --decoy label or random; with --decoy none it changes nothing");
         const bool edda_key = k.rfind("edda-", 0) == 0, reldrop_key = k.rfind("reldrop-", 0) == 0,

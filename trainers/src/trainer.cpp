@@ -105,6 +105,10 @@ TrainSummary run_training(TrainConfig cfg) {
     }
     const bool from_init_weights = !cfg.init_weights.empty() && !(cfg.resume && fs::exists(ckpt));
     if (from_init_weights) check_init_weights_file(cfg);  // before the data is read
+    if (cfg.augment == "isnet" && !cfg.isnet_calibrate.empty() && !(cfg.resume && fs::exists(ckpt)))
+        LRP_CHECK(fs::is_regular_file(cfg.isnet_calibrate), "--isnet-calibrate ", cfg.isnet_calibrate, ": ",
+                  fs::exists(cfg.isnet_calibrate) ? "not a regular file" : "the file does not exist",
+                  " (the weights of a plain model of this --arch and --width); checked before the data is read");
     const Device dev = parse_device(cfg.device);
     std::printf("lrpcu train: %s on %s, %s (width %d), %d epochs, batch %d, device %s\n", cfg.dataset.c_str(),
                 cfg.data_dir.empty() ? "its default location" : cfg.data_dir.c_str(), cfg.arch.c_str(), cfg.width,
