@@ -250,3 +250,29 @@ TEST(Decoy, IsnetForegroundLeavesTheSwatchOut) {
     test::expect_error([&] { isnet.mask(b.x, Tensor::zeros(Shape{8, 6, 5})); },
                        {"ISNet: dataset masks [8, 6, 5] on cpu for a batch [8, 1, 6, 6]"});
 }
+
+// --isnet-mask data: black images (no pixel above any threshold) whose foreground is every pixel but the swatch.
+TEST(Decoy, IsnetDataMaskIsTheDatasetMasksAlone) {
+    Dataset ds = flat(8, 1, 6, 6, 2, 0);
+    add_decoy(ds, opts("label", 2), Split::Train);
+    train::DeviceLoader ev(ds, Device::cpu(), 8, false, {});
+    ev.start_epoch(0, 0);
+    const train::BatchSource::Batch b = ev.batch(0);
+    train::TrainConfig c;
+    c.augment = "isnet";
+    c.decoy = "label";
+    c.isnet_mask = "data";
+    EXPECT_NO_THROW(c.validate());
+    train::Isnet isnet(train::isnet_settings(c, ds.mean, ds.std));
+    EXPECT_TRUE(isnet.settings().data_mask);
+    const auto fg = isnet.mask(b.x, b.allowed).to_vector<float>(), m = b.allowed.to_vector<float>();
+    int64_t swatch = 0;
+    for (size_t i = 0; i < fg.size(); ++i) {
+        EXPECT_EQ(fg[i], m[i]) << i;
+        swatch += m[i] == 0.f;
+    }
+    EXPECT_EQ(swatch, 8 * 4);  // one 2 x 2 swatch per image, everything else foreground
+    test::expect_error([&] { isnet.mask(b.x); }, {"--isnet-mask data, but the batch carries no dataset masks"});
+    c.decoy = "none";
+    test::expect_error([&] { c.validate(); }, {"--isnet-mask data takes the foreground from the dataset's masks"});
+}

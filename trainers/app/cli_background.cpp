@@ -15,7 +15,7 @@ void add_background_flags(CLI::App& app, BackgroundCli& b) {
         "also measure where the explanations fall (docs/isnet.md): the share of each image's absolute relevance on "
         "background pixels, for an LRP composite's map and ISNet's LRP-Flex map, and ISNet's heatmap loss");
     app.add_option("--background-mask", b.mask, "foreground: threshold:<v>, pixels whose raw value exceeds v in some "
-                                                "channel (as --isnet-mask)")
+                                                "channel, or data, the dataset's masks (as --isnet-mask)")
         ->capture_default_str()
         ->needs(on);
     app.add_option("--background-flex-epsilon", b.flex_epsilon, "LRP-epsilon of the LRP-Flex map (as --isnet-epsilon)")
@@ -24,13 +24,15 @@ void add_background_flags(CLI::App& app, BackgroundCli& b) {
     for (CLI::Option* c : add_composite_flags(app, b.composite)) c->needs(on);  // --background-composite, ...
 }
 
-void check_background(const CLI::App& app, BackgroundCli& b, const train::DataSplit& ds) {
+void check_background(const CLI::App& app, BackgroundCli& b, const train::DataSplit& ds, bool has_masks) {
     float raw = 0;
     try {
         raw = train::parse_isnet_mask(b.mask);
     } catch (const Error&) {
-        LRP_THROW("--background-mask must be threshold:<v> with v in [0, 1), got '", b.mask, "'");
+        LRP_THROW("--background-mask must be threshold:<v> with v in [0, 1) or data, got '", b.mask, "'");
     }
+    LRP_CHECK(b.mask != "data" || has_masks, "--background-mask data takes the foreground from the dataset's masks, ",
+              "and only images with --decoy swatches carry them");
     LRP_CHECK(b.flex_epsilon > 0 && std::isfinite(b.flex_epsilon), "--background-flex-epsilon must be a finite ",
               "number > 0 (got ", b.flex_epsilon, ")");
     b.level.clear(), b.input_zero.clear();

@@ -22,8 +22,9 @@ struct BackgroundCli {
 
 // Adds --background and the --background-* flags (each needs --background).
 void add_background_flags(CLI::App& app, BackgroundCli& b);
-// Validates the flags for the split's images and resolves the foreground level; errors name the flag.
-void check_background(const CLI::App& app, BackgroundCli& b, const train::DataSplit& ds);
+// Validates the flags for the split's images (has_masks: whether they carry dataset masks, which --background-mask
+// data needs) and resolves the foreground level; errors name the flag.
+void check_background(const CLI::App& app, BackgroundCli& b, const train::DataSplit& ds, bool has_masks);
 // Runs it and returns the result as JSON; prints a summary unless `quiet`.
 nlohmann::json run_background(const CLI::App& app, const BackgroundCli& b, nn::Module& model, train::DataSplit& ds,
                               bool quiet);

@@ -108,7 +108,7 @@ int run_eval(const std::vector<std::string>& args) {
     if (!json && ds.streaming) std::printf("%s\n", ds.summary.c_str());
     if (occlusion.enabled) check_occlusion(app, occlusion, ds, weights);
     if (faith.enabled) check_faithfulness(app, faith, ds);
-    if (background.enabled) check_background(app, background, ds);
+    if (background.enabled) check_background(app, background, ds, dopt.decoy.shade != "none");
     nn::ModelSpec spec;
     spec.arch = arch;
     spec.num_classes = ds.num_classes;

@@ -195,7 +195,8 @@ void add_train_options(CLI::App& app, train::TrainConfig& c, std::string& config
                    "min(25 C1, mean + 3 stdev) of the per-image totals of |R|; replaces --isnet-c1/--isnet-c2");
     app.add_option("--isnet-mask", c.isnet_mask, "ISNet foreground: threshold:<v>, pixels whose raw value exceeds v "
                                                  "in some channel (objects on a dark background), except a --decoy "
-                                                 "swatch")->capture_default_str();
+                                                 "swatch; or data: the dataset's masks alone (a --decoy's: all but "
+                                                 "the swatch)")->capture_default_str();
     app.add_option("--seed", c.seed, "random seed (same seed, same result)")->check(non_negative())->capture_default_str();
     app.add_option("--device", c.device, "auto | cpu | cuda | cuda:N")->capture_default_str();
     app.add_option("--out", c.out_dir, "output directory (metrics, checkpoints, weights)")->capture_default_str();

@@ -112,6 +112,8 @@ void TrainConfig::validate() const {
         LRP_CHECK(isnet_calibrate.empty() || (isnet_c1 == 1.f && isnet_c2 == 25.f), "--isnet-calibrate measures C1 and ",
                   "C2, so --isnet-c1 ", isnet_c1, " and --isnet-c2 ", isnet_c2, " would not be used: give one or the other");
         parse_isnet_mask(isnet_mask);
+        LRP_CHECK(isnet_mask != "data" || decoy != "none", "--isnet-mask data takes the foreground from the dataset's ",
+                  "masks, and only --decoy datasets carry them (got --decoy none)");
     }
     LRP_CHECK(!reldrop_with_erasing || reldrop(), "--reldrop-with-erasing needs --augment reldrop-pixel, reldrop-block ",
               "or reldrop-patch (random erasing alone is --augment random-erasing)");
@@ -169,9 +171,10 @@ void TrainConfig::validate() const {
     X("seed", seed) X("device", device) X("out", out_dir) X("log-every", log_every) X("stop-after-epoch", stop_after_epoch) X("stop-after-step", stop_after_step) X("checkpoint-every", checkpoint_every)
 
 float parse_isnet_mask(const std::string& spec) {
+    if (spec == "data") return -1.f;
     const std::string pre = "threshold:";
     LRP_CHECK(spec.rfind(pre, 0) == 0, "--isnet-mask must be threshold:<v> with v in [0, 1) (the raw pixel value above ",
-              "which a pixel is foreground), got '", spec, "'");
+              "which a pixel is foreground) or data (the dataset's masks), got '", spec, "'");
     float v = 0;
     size_t used = 0;
     try {

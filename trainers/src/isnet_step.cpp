@@ -62,6 +62,7 @@ Tensor heatmap_input(const Tensor& x, const Tensor& ones, const Tensor& neg_zero
 Tensor Isnet::mask(const Tensor& x, const Tensor& allowed) {
     LRP_CHECK(x.ndim() == 4 && x.dim(1) == static_cast<int64_t>(s_.level.size()), "ISNet: batch ", x.shape().str(),
               " for a foreground level of ", s_.level.size(), " channel(s)");
+    LRP_CHECK(!s_.data_mask || allowed.defined(), "ISNet: --isnet-mask data, but the batch carries no dataset masks");
     std::vector<float> neg(s_.level.size());
     for (size_t c = 0; c < neg.size(); ++c) neg[c] = -s_.level[c];
     return foreground_mask(x, device_vec(std::vector<float>(neg.size(), 1.f), x.device(), ones_),
@@ -165,6 +166,7 @@ IsnetSettings isnet_settings(const TrainConfig& cfg, const std::vector<float>& m
     s.loss.C1 = cfg.isnet_c1, s.loss.C2 = cfg.isnet_c2;
     if (c1 > 0 && c2 > 0) s.loss.C1 = static_cast<float>(c1), s.loss.C2 = static_cast<float>(c2);
     const float raw = parse_isnet_mask(cfg.isnet_mask);
+    s.data_mask = cfg.isnet_mask == "data";
     for (size_t c = 0; c < mean.size(); ++c) {
         s.level.push_back((raw - mean[c]) / stdev[c]);
         s.input_zero.push_back(-mean[c] / stdev[c]);

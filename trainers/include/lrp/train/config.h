@@ -136,8 +136,9 @@ struct TrainConfig {
     void validate() const;  // throws lrp::Error naming the bad setting and its allowed values
 };
 
-// --isnet-mask threshold:<v>: the raw pixel value v in [0, 1) above which (in some channel) a pixel is foreground.
-// Returns v; throws naming the flag and the accepted form.
+// --isnet-mask threshold:<v>: the raw pixel value v in [0, 1) above which (in some channel) a pixel is foreground;
+// returns v. data: the dataset's masks alone (e.g. a decoy's: all but the swatch); returns -1, a level every pixel
+// exceeds. Throws naming the flag and the accepted forms.
 float parse_isnet_mask(const std::string& spec);
 
 void to_json(nlohmann::json& j, const TrainConfig& c);

@@ -24,6 +24,7 @@ struct IsnetSettings {
     // Foreground mask: a pixel is foreground where some channel c exceeds level[c] (normalised units; from
     // --isnet-mask threshold:<raw>, the raw value in [0, 1] mapped through each channel's normalisation).
     std::vector<float> level;
+    bool data_mask = false;  // --isnet-mask data: the dataset masks alone (level is below every pixel); required
     // Per channel, the normalised value of a raw 0: the heatmap is R = G * (x - input_zero) = dz/dx_raw * x_raw, the
     // relevance of the raw input as the authors compute it (they feed [0, 1] images); a black pixel has none.
     std::vector<float> input_zero;
