@@ -229,14 +229,19 @@ TEST(Decoy, LoaderMasksCudaEqualCpu) {
     }
 }
 
-TEST(Decoy, IsnetForegroundLeavesTheSwatchOut) {
-    // Swatch (shade 255) and object (value 1, above the threshold of 0.5/255 raw) are both bright; only the mask
-    // tells them apart.
-    Dataset ds = flat(8, 1, 6, 6, 2, 1);
+// Eight 1 x 6 x 6 images of one value with a 2 x 2 swatch of the label's shade each, as one evaluation batch.
+train::BatchSource::Batch decoyed_batch(uint8_t value) {
+    Dataset ds = flat(8, 1, 6, 6, 2, value);
     add_decoy(ds, opts("label", 2), Split::Train);
     train::DeviceLoader ev(ds, Device::cpu(), 8, false, {});
     ev.start_epoch(0, 0);
-    const train::BatchSource::Batch b = ev.batch(0);
+    return ev.batch(0);
+}
+
+TEST(Decoy, IsnetForegroundLeavesTheSwatchOut) {
+    // Swatch (shade 255) and object (value 1, above the threshold of 0.5/255 raw) are both bright; only the mask
+    // tells them apart.
+    const train::BatchSource::Batch b = decoyed_batch(1);
     train::IsnetSettings s;
     s.level = {(0.5f / 255.f - 0.1f) / 0.3f};
     s.input_zero = {-0.1f / 0.3f};
@@ -253,11 +258,8 @@ TEST(Decoy, IsnetForegroundLeavesTheSwatchOut) {
 
 // --isnet-mask data: black images (no pixel above any threshold) whose foreground is every pixel but the swatch.
 TEST(Decoy, IsnetDataMaskIsTheDatasetMasksAlone) {
-    Dataset ds = flat(8, 1, 6, 6, 2, 0);
-    add_decoy(ds, opts("label", 2), Split::Train);
-    train::DeviceLoader ev(ds, Device::cpu(), 8, false, {});
-    ev.start_epoch(0, 0);
-    const train::BatchSource::Batch b = ev.batch(0);
+    const Dataset ds = flat(8, 1, 6, 6, 2, 0);
+    const train::BatchSource::Batch b = decoyed_batch(0);
     train::TrainConfig c;
     c.augment = "isnet";
     c.decoy = "label";
