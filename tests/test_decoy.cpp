@@ -267,6 +267,7 @@ TEST(Decoy, IsnetDataMaskIsTheDatasetMasksAlone) {
     EXPECT_NO_THROW(c.validate());
     train::Isnet isnet(train::isnet_settings(c, ds.mean, ds.std));
     EXPECT_TRUE(isnet.settings().data_mask);
+    EXPECT_NE(describe(isnet.settings()).find("; foreground the dataset's masks"), std::string::npos);
     const auto fg = isnet.mask(b.x, b.allowed).to_vector<float>(), m = b.allowed.to_vector<float>();
     int64_t swatch = 0;
     for (size_t i = 0; i < fg.size(); ++i) {

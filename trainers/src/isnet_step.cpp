@@ -148,7 +148,9 @@ std::string describe(const IsnetSettings& s) {
                                      : "logit: " + s.explain)
       << "; LRP-epsilon " << s.epsilon << ", heatmap of the raw input; GWRP decay " << s.loss.decay << ", E "
       << s.loss.E << ", A " << s.loss.A
-      << ", B " << s.loss.B << ", C1 " << s.loss.C1 << ", C2 " << s.loss.C2 << "; foreground above [";
+      << ", B " << s.loss.B << ", C1 " << s.loss.C1 << ", C2 " << s.loss.C2 << "; foreground ";
+    if (s.data_mask) return o.str() + "the dataset's masks";
+    o << "above [";
     for (size_t i = 0; i < s.level.size(); ++i) o << (i ? ", " : "") << s.level[i];
     o << "] (normalised)";
     return o.str();

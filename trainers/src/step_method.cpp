@@ -26,8 +26,8 @@ StepMethod::StepMethod(const TrainConfig& cfg, const DataSplit& train, Device de
                                                      train.width));
         std::printf("%s\n", describe(edda_->settings()).c_str());
     } else if (cfg.augment == "isnet") {
-        isnet_ = std::make_unique<Isnet>(
-            cal ? isnet_settings(cfg, train.mean, train.stdev, cal->c1, cal->c2) : isnet_settings(cfg, train.mean, train.stdev));
+        isnet_ = std::make_unique<Isnet>(cal ? isnet_settings(cfg, train.mean, train.stdev, cal->c1, cal->c2)
+                                             : isnet_settings(cfg, train.mean, train.stdev));
         std::printf("%s\n", describe(isnet_->settings()).c_str());
     }
 }
