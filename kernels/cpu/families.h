@@ -19,4 +19,5 @@ void register_reldrop(OpTable& t);
 void register_occlusion(OpTable& t);
 void register_edda(OpTable& t);
 void register_isnet_loss(OpTable& t);
+void register_sgt(OpTable& t);
 }  // namespace lrp::kernels::cpu

@@ -23,6 +23,7 @@ const OpTable& cpu_ops() {
         cpu::register_occlusion(t);
         cpu::register_edda(t);
         cpu::register_isnet_loss(t);
+        cpu::register_sgt(t);
         return t;
     }();
     return table;

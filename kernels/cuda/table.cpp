@@ -23,6 +23,7 @@ const OpTable& cuda_ops_impl() {
         cuda::register_occlusion(t);
         cuda::register_edda(t);
         cuda::register_isnet_loss(t);
+        cuda::register_sgt(t);
         return t;
     }();
     return table;

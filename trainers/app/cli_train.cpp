@@ -83,7 +83,8 @@ void add_train_options(CLI::App& app, train::TrainConfig& c, std::string& config
     app.add_option("--clip-grad-norm", c.clip_grad_norm, "clip the global gradient norm (0: off)")->capture_default_str();
     app.add_option("--augment", c.augment, "training method after crop/flip: none | random-erasing | reldrop-pixel | "
                                            "reldrop-block | reldrop-patch | edda (docs/edda.md) | isnet (not an "
-                                           "augmentation: ISNet's heatmap loss, docs/isnet.md)")->capture_default_str();
+                                           "augmentation: ISNet's heatmap loss, docs/isnet.md) | sgt (Saliency "
+                                           "Guided Training, docs/sgt.md)")->capture_default_str();
     app.add_option("--crop-padding", c.crop_padding, "random-crop padding in pixels (0: no crop)")->capture_default_str();
     app.add_option("--flip", c.flip, "random horizontal flips (true/false)")->capture_default_str();
     app.add_option("--erasing-p", c.erasing_p, "random-erasing: probability per image")->capture_default_str();
@@ -197,6 +198,21 @@ void add_train_options(CLI::App& app, train::TrainConfig& c, std::string& config
                                                  "in some channel (objects on a dark background), except a --decoy "
                                                  "swatch; or data: the dataset's masks alone (a --decoy's: all but "
                                                  "the swatch)")->capture_default_str();
+    app.add_option("--sgt-frac", c.sgt_frac, "SGT: fraction of the pixels masked per image, in (0, 1] (the authors' "
+                                             "--featuresDroped)")->capture_default_str();
+    app.add_option("--sgt-lambda", c.sgt_lambda, "SGT: weight of KL(clean || masked) in the loss")->capture_default_str();
+    app.add_option("--sgt-saliency", c.sgt_saliency, "SGT: what ranks the pixels: gradient (the input gradient of the "
+                                                     "label's logit, as the authors) or an LRP composite name")
+        ->capture_default_str();
+    app.add_option("--sgt-epsilon", c.sgt_epsilon, "SGT: Epsilon of an LRP saliency's composite (0: its default)")
+        ->capture_default_str();
+    app.add_option("--sgt-abs", c.sgt_abs, "SGT: rank by |saliency| (the authors' --abs; false: by the signed value)")
+        ->capture_default_str();
+    app.add_option("--sgt-fill", c.sgt_fill, "SGT fill: random (uniform in the image channel's [min, max], the "
+                                             "authors' --RandomMasking) | image-mean | mean | reference | raw:<v> | "
+                                             "normalized:<v>")->capture_default_str();
+    app.add_option("--sgt-detach-clean", c.sgt_detach_clean, "SGT: the clean prediction as a constant KL target (the "
+                                                             "authors differentiate through it)")->capture_default_str();
     app.add_option("--seed", c.seed, "random seed (same seed, same result)")->check(non_negative())->capture_default_str();
     app.add_option("--device", c.device, "auto | cpu | cuda | cuda:N")->capture_default_str();
     app.add_option("--out", c.out_dir, "output directory (metrics, checkpoints, weights)")->capture_default_str();
@@ -281,12 +297,12 @@ int run_train(const std::vector<std::string>& args) {
         if (k.rfind("decoy-", 0) == 0 && cfg.decoy == "none")
             log_warn("--", k, " applies with --decoy label or random; with --decoy none it changes nothing");
         const bool edda_key = k.rfind("edda-", 0) == 0, reldrop_key = k.rfind("reldrop-", 0) == 0,
-                   isnet_key = k.rfind("isnet-", 0) == 0;
+                   isnet_key = k.rfind("isnet-", 0) == 0, sgt_key = k.rfind("sgt-", 0) == 0;
         if ((edda_key && cfg.augment != "edda") || (reldrop_key && !cfg.reldrop()) ||
-            (isnet_key && cfg.augment != "isnet"))
+            (isnet_key && cfg.augment != "isnet") || (sgt_key && cfg.augment != "sgt"))
             log_warn("--", k, " applies to --augment ",
-                     edda_key ? "edda" : (isnet_key ? "isnet" : "reldrop-pixel|block|patch"), "; with --augment ",
-                     cfg.augment, " it changes nothing");
+                     edda_key ? "edda" : (isnet_key ? "isnet" : (sgt_key ? "sgt" : "reldrop-pixel|block|patch")),
+                     "; with --augment ", cfg.augment, " it changes nothing");
     }
     train::TrainSummary s = train::run_training(cfg);
     if (s.stopped) {

@@ -107,6 +107,9 @@ CheckpointState parse_state(const std::string& path, const std::map<std::string,
                 q.nonsalient_correct_sum = static_cast<float>(number_at(p, "nonsalient_correct_sum", path));
             if (p.contains("heat_loss_sum")) q.heat_loss_sum = static_cast<float>(number_at(p, "heat_loss_sum", path));
             if (p.contains("foreground_sum")) q.foreground_sum = static_cast<float>(number_at(p, "foreground_sum", path));
+            if (p.contains("masked_correct_sum"))
+                q.masked_correct_sum = static_cast<float>(number_at(p, "masked_correct_sum", path));
+            if (p.contains("kl_sum")) q.kl_sum = static_cast<float>(number_at(p, "kl_sum", path));
             q.images = int_at(p, "images", path);
             q.seconds = number_at(p, "seconds", path);
             q.loader_rng = uint_at(p, "loader_rng", path);
@@ -167,7 +170,8 @@ void save_checkpoint(const std::string& path, nn::Module& model, const Optimizer
                               {"preview_pending", q.preview_pending}, {"clean_correct_sum", q.clean_correct_sum},
                               {"attributed", q.attributed}, {"salient_correct_sum", q.salient_correct_sum},
                               {"nonsalient_correct_sum", q.nonsalient_correct_sum},
-                              {"heat_loss_sum", q.heat_loss_sum}, {"foreground_sum", q.foreground_sum}};
+                              {"heat_loss_sum", q.heat_loss_sum}, {"foreground_sum", q.foreground_sum},
+                              {"masked_correct_sum", q.masked_correct_sum}, {"kl_sum", q.kl_sum}};
     }
     nn::save_safetensors(path, sd, {{"lrpcu", j.dump()}});
 }

@@ -42,9 +42,9 @@ void TrainConfig::validate() const {
               "--clip-grad-norm must be a finite number >= 0 (got ", clip_grad_norm, "; 0: off)");
     static const std::set<std::string> augments{"none",          "crop-flip",     "random-erasing",
                                                 "reldrop-pixel", "reldrop-block", "reldrop-patch",
-                                                "edda",          "isnet"};
+                                                "edda",          "isnet",         "sgt"};
     LRP_CHECK(augments.count(augment), "--augment must be none, random-erasing, reldrop-pixel, reldrop-block, ",
-              "reldrop-patch, edda or isnet (got '", augment, "')");
+              "reldrop-patch, edda, isnet or sgt (got '", augment, "')");
     LRP_CHECK(crop_padding >= 0 && crop_padding <= 16, "--crop-padding must be in [0, 16]");
     for (auto [flag, v] : {std::pair<const char*, const std::string&>{"--decoy", decoy}, {"--decoy-test", decoy_test}})
         LRP_CHECK(v == "none" || v == "label" || v == "random", flag, " must be none, label or random (got '", v, "')");
@@ -115,6 +115,15 @@ void TrainConfig::validate() const {
         LRP_CHECK(isnet_mask != "data" || decoy != "none", "--isnet-mask data takes the foreground from the dataset's ",
                   "masks, and only --decoy datasets carry them (got --decoy none)");
     }
+    if (augment == "sgt") {
+        LRP_CHECK(sgt_frac > 0 && sgt_frac <= 1, "--sgt-frac must be in (0, 1] (got ", sgt_frac, ")");
+        LRP_CHECK(sgt_lambda >= 0 && std::isfinite(sgt_lambda), "--sgt-lambda must be a finite number >= 0 (got ",
+                  sgt_lambda, ")");
+        LRP_CHECK(sgt_epsilon >= 0 && std::isfinite(sgt_epsilon), "--sgt-epsilon must be a finite number >= 0 (got ",
+                  sgt_epsilon, "; 0: the composite's default)");
+        LRP_CHECK(sgt_epsilon == 0 || sgt_saliency != "gradient", "--sgt-epsilon applies to an LRP saliency; ",
+                  "--sgt-saliency gradient has no epsilon");
+    }
     LRP_CHECK(!reldrop_with_erasing || reldrop(), "--reldrop-with-erasing needs --augment reldrop-pixel, reldrop-block ",
               "or reldrop-patch (random erasing alone is --augment random-erasing)");
     LRP_CHECK(train_subset >= 0 && test_subset >= 0, "--train-subset/--test-subset must be >= 0");
@@ -167,7 +176,9 @@ void TrainConfig::validate() const {
     X("isnet-p", isnet_p) X("isnet-epsilon", isnet_epsilon) X("isnet-explain", isnet_explain)                     \
     X("isnet-decay", isnet_decay) X("isnet-e", isnet_e) X("isnet-a", isnet_a) X("isnet-b", isnet_b)               \
     X("isnet-c1", isnet_c1) X("isnet-c2", isnet_c2) X("isnet-mask", isnet_mask)                                   \
-    X("isnet-calibrate", isnet_calibrate) X("isnet-selective-eps", isnet_selective_eps)                                                                          \
+    X("isnet-calibrate", isnet_calibrate) X("isnet-selective-eps", isnet_selective_eps)                          \
+    X("sgt-frac", sgt_frac) X("sgt-lambda", sgt_lambda) X("sgt-saliency", sgt_saliency) X("sgt-epsilon", sgt_epsilon) \
+    X("sgt-abs", sgt_abs) X("sgt-fill", sgt_fill) X("sgt-detach-clean", sgt_detach_clean)                      \
     X("seed", seed) X("device", device) X("out", out_dir) X("log-every", log_every) X("stop-after-epoch", stop_after_epoch) X("stop-after-step", stop_after_step) X("checkpoint-every", checkpoint_every)
 
 float parse_isnet_mask(const std::string& spec) {

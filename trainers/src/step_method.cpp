@@ -1,4 +1,4 @@
-// StepMethod: dispatches a training step to the plain step, RelDrop, EDDA or ISNet, and keeps their epoch counters,
+// StepMethod: dispatches a training step to the plain step, RelDrop, EDDA, ISNet or SGT, and keeps their epoch counters,
 // metrics and first-batch previews out of the epoch loop.
 #include "step_method.h"
 
@@ -29,6 +29,9 @@ StepMethod::StepMethod(const TrainConfig& cfg, const DataSplit& train, Device de
         isnet_ = std::make_unique<Isnet>(cal ? isnet_settings(cfg, train.mean, train.stdev, cal->c1, cal->c2)
                                              : isnet_settings(cfg, train.mean, train.stdev));
         std::printf("%s\n", describe(isnet_->settings()).c_str());
+    } else if (cfg.augment == "sgt") {
+        sgt_ = std::make_unique<Sgt>(sgt_settings(cfg, train.mean, train.stdev));
+        std::printf("%s\n", describe(sgt_->settings()).c_str());
     }
 }
 
@@ -41,6 +44,8 @@ void StepMethod::start_epoch(const PartialEpoch& from) {
     nonsalient_ = sum(from.nonsalient_correct_sum);
     heat_ = sum(from.heat_loss_sum);
     foreground_ = sum(from.foreground_sum);
+    masked_ = sum(from.masked_correct_sum);
+    kl_ = sum(from.kl_sum);
     attributed_ = from.attributed;
 }
 
@@ -53,6 +58,14 @@ StepResult StepMethod::step(nn::Module& model, Optimizer& opt, const BatchSource
         EddaStepResult r = edda_train_step(model, opt, *edda_, x, y, so, &trained_);
         ops::axpy(1.f, r.salient_correct, salient_);
         ops::axpy(1.f, r.nonsalient_correct, nonsalient_);
+        ops::axpy(1.f, r.nonfinite, nonfinite_);
+        transformed_ = true;
+        return r.step;
+    }
+    if (sgt_) {
+        SgtStepResult r = sgt_->step(model, opt, x, y, g, so, &trained_);
+        ops::axpy(1.f, r.masked_correct, masked_);
+        ops::axpy(static_cast<float>(x.dim(0)), r.kl, kl_);
         ops::axpy(1.f, r.nonfinite, nonfinite_);
         transformed_ = true;
         return r.step;
@@ -94,12 +107,23 @@ void StepMethod::save(PartialEpoch& q) const {
     q.nonsalient_correct_sum = host(nonsalient_);
     q.heat_loss_sum = host(heat_);
     q.foreground_sum = host(foreground_);
+    q.masked_correct_sum = host(masked_);
+    q.kl_sum = host(kl_);
     q.attributed = attributed_;
 }
 
 void StepMethod::add_metrics(nlohmann::json& row, int64_t epoch, double images) const {
-    if (!reldrop_ && !edda_ && !isnet_) return;
+    if (!reldrop_ && !edda_ && !isnet_ && !sgt_) return;
     const double nonfinite = nonfinite_.to_vector<float>()[0];
+    if (sgt_) {
+        row["sgt_masked_acc"] = masked_.to_vector<float>()[0] / images;
+        row["sgt_kl"] = kl_.to_vector<float>()[0] / images;
+        row["sgt_nonfinite_maps"] = nonfinite;
+        if (nonfinite > 0)
+            log_warn("epoch ", epoch, ": ", nonfinite, " saliency maps held NaN or Inf; those images were not masked ",
+                     "and their KL term counted 0");
+        return;
+    }
     if (isnet_) {
         row["isnet_heat_loss"] = heat_.to_vector<float>()[0] / images;
         row["isnet_foreground_fraction"] = foreground_.to_vector<float>()[0] / images;
@@ -135,6 +159,18 @@ bool StepMethod::save_preview(const std::filesystem::path& out, const BatchSourc
         save_batch_grid(mpng.string(), m.reshape(Shape{clean.dim(0), 1, clean.dim(2), clean.dim(3)}), {0.f}, {1.f});
         std::printf("first ISNet batch saved: %s, its foreground masks (white): %s\n", png.string().c_str(),
                     mpng.string().c_str());
+        return true;
+    }
+    if (sgt_) {  // the clean images above the masked ones, up to 8 of each
+        const int64_t n = clean.dim(0), m = std::min<int64_t>(n, 8);
+        std::vector<int64_t> d = trained_.shape().dims();
+        d[0] = 2 * m;
+        Tensor rows = Tensor::empty(Shape(d), DType::F32, trained_.device());
+        rows.slice(0, m).copy_from(clean.slice(0, m));
+        rows.slice(m, 2 * m).copy_from(trained_.slice(0, m));
+        save_batch_grid(png.string(), rows, mean_, stdev_, static_cast<int>(2 * m), static_cast<int>(m));
+        std::printf("first SGT batch (%lld clean images, then with their least salient pixels filled) saved: %s\n",
+                    (long long)m, png.string().c_str());
         return true;
     }
     if (edda_) {  // up to 8 images of each part, one part per row of the grid

@@ -113,6 +113,19 @@ struct OpTable {
     void (*isnet_selective)(const Ctx&, int64_t N, int K, const float* z, float eps, const float* u,
                             float* out) = nullptr;
 
+    // ---- Saliency Guided Training (kernels/*/sgt*; sgt_math.h) ---------------------------------------------------
+    // Per row n < N of HW saliencies: key = -map (or -|map|), valid[n] = 1 when the row is finite, else 0.
+    void (*sgt_keys)(const Ctx&, int64_t N, int64_t HW, const float* map, bool abs_value, float* key,
+                     float* valid) = nullptr;
+    // In place on x (N x C x HW): for sample n with valid[n] != 0 and j < k, pixel idx[n k + j] (skipped outside
+    // [0, HW)) of every channel c gets sgt_fill_value(lo[n C + c], hi[n C + c], seed, offset, (n k + j) C + c).
+    void (*sgt_fill)(const Ctx&, int64_t N, int C, int64_t HW, int k, const int32_t* idx, const float* valid,
+                     const float* lo, const float* hi, uint64_t seed, uint64_t offset, float* x) = nullptr;
+    // Per row n < N of K logits: loss[n] = valid[n] != 0 ? KL(softmax(zc) || softmax(zm)) : 0 and its gradients
+    // times scale (sgt_kl_row; 0 for an invalid row); dzc may be nullptr (the clean logits detached).
+    void (*sgt_kl)(const Ctx&, int64_t N, int K, const float* zc, const float* zm, const float* valid, float scale,
+                   float* loss, float* dzc, float* dzm) = nullptr;
+
     // ---- reductions (kernels/*/reduce*) --------------------------------------------------------
     // y[r] = op over x[r, 0..cols)  (rows = 1 reduces everything); accumulation in double on the CPU
     void (*reduce_rows)(const Ctx&, ReduceOp op, const float* x, int64_t rows, int64_t cols, float* y) = nullptr;

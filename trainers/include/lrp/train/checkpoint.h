@@ -26,6 +26,7 @@ struct PartialEpoch {
     float clean_correct_sum = 0;  // --log-clean-accuracy (absent in older checkpoints: 0)
     float salient_correct_sum = 0, nonsalient_correct_sum = 0;  // EDDA's occluded copies classified as their label
     float heat_loss_sum = 0, foreground_sum = 0;  // ISNet: heatmap loss and foreground fraction, times batch sizes
+    float masked_correct_sum = 0, kl_sum = 0;  // SGT: masked images classified as their label; KL term times batch sizes
     int64_t attributed = 0;  // images RelDrop's attribution ran on (-1: unknown, from a checkpoint without it)
     int64_t images = 0;
     double seconds = 0;  // training time of the epoch so far

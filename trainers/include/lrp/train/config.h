@@ -58,7 +58,8 @@ struct TrainConfig {
     float label_smoothing = 0.f;
     float clip_grad_norm = 0.f;
     // augmentation: random crop / flip (every --augment), then the input occlusion method
-    std::string augment = "none";  // none | random-erasing | reldrop-pixel | reldrop-block | reldrop-patch | edda | isnet
+    // none | random-erasing | reldrop-pixel | reldrop-block | reldrop-patch | edda | isnet | sgt
+    std::string augment = "none";
                                    // (crop-flip: old name of none)
     int crop_padding = 4;          // 0: no random crop
     bool flip = true;
@@ -118,6 +119,15 @@ struct TrainConfig {
     // --isnet-calibrate <weights>: C1 and C2 measured on this plain model's heatmaps at the start of the run
     // (isnet-edda.md A.2; isnet_calibration.h) instead of isnet_c1/isnet_c2; empty: off
     std::string isnet_calibrate;
+    // Saliency Guided Training (--augment sgt; docs/sgt.md, isnet-edda.md Part C): the masked fraction of the pixels,
+    // the KL weight, the saliency (gradient | an LRP composite) and its epsilon (0: the composite's), ranking by |.|,
+    // the fill (random | image-mean | as --reldrop-fill) and whether the clean prediction is a detached KL target
+    float sgt_frac = 0.1f, sgt_lambda = 1.f;
+    std::string sgt_saliency = "gradient";
+    float sgt_epsilon = 0.f;
+    bool sgt_abs = false;
+    std::string sgt_fill = "random";
+    bool sgt_detach_clean = false;
     // run
     uint64_t seed = 0;
     std::string device = "auto";
