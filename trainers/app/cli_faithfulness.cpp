@@ -61,10 +61,17 @@ void check_faithfulness(const CLI::App& app, FaithfulnessCli& f, const train::Da
 nlohmann::json run_faithfulness(const FaithfulnessCli& f, nn::Module& model, train::DataSplit& ds, bool quiet) {
     train::FaithfulnessResult r = train::faithfulness(model, *ds.loader, f.settings, f.seed);
     r.fill = f.fill;
+    // The user's rule maps come ahead of the composite's (e.g. any=gradient: gradient maps): say so, or the
+    // composite's name alone would misreport what ranked the windows.
+    const CompositeFlags& c = f.composite;
+    std::string rules;
+    for (const auto& [flag, list] : {std::pair<const char*, const std::vector<std::string>&>{"rule", c.rules},
+                                     {"first-rule", c.first_rules}, {"layer-rule", c.layer_rules}})
+        for (const std::string& v : list) rules += std::string(rules.empty() ? "" : " ") + "--" + c.prefix + flag + " " + v;
     if (!quiet) {
-        std::printf("faithfulness proxy (lrpcu's, not EDDA's metric; %s, %dx%d windows, map %s, fill %s, %lld images, "
-                    "%.1f s):\n", r.composite.c_str(), r.patch, r.patch, r.reduce.c_str(), r.fill.c_str(),
-                    (long long)r.samples, r.seconds);
+        std::printf("faithfulness proxy (lrpcu's, not EDDA's metric; %s%s%s, %dx%d windows, map %s, fill %s, %lld "
+                    "images, %.1f s):\n", r.composite.c_str(), rules.empty() ? "" : " with ", rules.c_str(), r.patch,
+                    r.patch, r.reduce.c_str(), r.fill.c_str(), (long long)r.samples, r.seconds);
         std::printf("  label probability %.4f clean; drop %.4f with the most relevant window filled, |change| %.4f "
                     "with the least relevant one; the first exceeds the second for %.1f%% of the images\n",
                     r.mean_p_clean, r.mean_drop_salient, r.mean_abs_drop_nonsalient,
@@ -77,7 +84,9 @@ nlohmann::json run_faithfulness(const FaithfulnessCli& f, nn::Module& model, tra
             std::printf("  warning: %lld relevance maps held NaN or Inf (those images left out)\n",
                         (long long)r.nonfinite_maps);
     }
-    return train::to_json(r);
+    nlohmann::json j = train::to_json(r);
+    if (!rules.empty()) j["rules"] = rules;
+    return j;
 }
 
 }  // namespace lrp::cli
