@@ -146,6 +146,27 @@ inline ::testing::AssertionResult directional_check(const std::vector<GradVar>& 
     return ::testing::AssertionFailure() << "directional gradient check of " << what << " failed:" << report;
 }
 
+// The parameter values of m, in named_params() order.
+inline std::vector<std::vector<float>> param_values(nn::Module& m) {
+    std::vector<std::vector<float>> v;
+    for (auto& [n, p] : m.named_params()) v.push_back(p->value.to_vector<float>());
+    return v;
+}
+
+// After one SGD step with learning rate 1 (no momentum or decay) from `before` (param_values() taken before it):
+// the update as (name, value, gradient = before - after) for directional_check, the weights put back to `before`.
+inline std::vector<GradVar> update_as_gradient(nn::Module& m, const std::vector<std::vector<float>>& before) {
+    std::vector<GradVar> vars;
+    size_t i = 0;
+    for (auto& [n, p] : m.named_params()) {
+        std::vector<float> after = p->value.to_vector<float>(), g(after.size());
+        for (size_t j = 0; j < g.size(); ++j) g[j] = before[i][j] - after[j];
+        p->value.copy_from(Tensor::from_vector(before[i++], p->value.shape()));
+        vars.emplace_back(n, p->value, Tensor::from_vector(g, p->value.shape()));
+    }
+    return vars;
+}
+
 // directional_check of L(x, params) = <forward(x), r> with a fixed random r against backward(r).
 inline ::testing::AssertionResult directional_grad_check(nn::Module& m, const Tensor& x, double h = 1e-3,
                                                          double rel_tol = 1e-2, uint32_t seed = 99, int tries = 8) {

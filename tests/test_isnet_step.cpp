@@ -69,24 +69,14 @@ void check_update_is_the_gradient(const std::string& explain) {
     auto m = tiny_net(3);
     TinyBatch b = tiny_batch(6);
     train::Isnet isnet(settings(0.7f, explain));
-    std::vector<test::GradVar> vars;
-    std::vector<std::vector<float>> before;
-    for (auto& [n, p] : m->named_params()) before.push_back(p->value.to_vector<float>());
+    const std::vector<std::vector<float>> before = test::param_values(*m);
     train::SGD opt = plain_sgd(*m, 1.f);
     Generator g(1);
     const train::IsnetStepResult r = isnet.step(*m, opt, b.x, b.y, g);
     EXPECT_GT(r.heat_loss.to_vector<float>()[0], 0.f);
     EXPECT_EQ(r.nonfinite.to_vector<float>()[0], 0.f);
-    // Gradient = before - after; then restore the weights for the finite differences.
-    size_t i = 0;
-    std::vector<Tensor> grads;
-    for (auto& [n, p] : m->named_params()) {
-        std::vector<float> after = p->value.to_vector<float>(), gv(after.size());
-        for (size_t j = 0; j < gv.size(); ++j) gv[j] = before[i][j] - after[j];
-        p->value.copy_from(Tensor::from_vector(before[i++], p->value.shape()));
-        grads.push_back(Tensor::from_vector(gv, p->value.shape()));
-        vars.emplace_back(n, p->value, grads.back());
-    }
+    // Gradient = before - after; the weights restored for the finite differences.
+    const std::vector<test::GradVar> vars = test::update_as_gradient(*m, before);
     explain::FlexPass flex(explain::FlexOptions{isnet.settings().epsilon});
     const float P = isnet.settings().P;
     auto loss = [&] {

@@ -65,12 +65,6 @@ SgtSettings sgt(float lambda = 1.f, float frac = 0.25f) {
     return s;
 }
 
-std::vector<std::vector<float>> params_of(nn::Module& m) {
-    std::vector<std::vector<float>> v;
-    for (auto& [n, p] : m.named_params()) v.push_back(p->value.to_vector<float>());
-    return v;
-}
-
 }  // namespace
 
 TEST(SgtStepCpu, MaskIsTheGradientSaliencyBottomKThenTheFill) {
@@ -129,23 +123,14 @@ void check_update_is_the_gradient(bool detach) {
     SgtSettings s = sgt(2.f, 0.25f);
     s.detach_clean = detach;
     Sgt step_sgt(s);
-    const auto before = params_of(*m);
+    const auto before = param_values(*m);
     train::SGD opt = plain_sgd(*m, 1.f);
     Generator g(1);
     Tensor xm;
     const train::SgtStepResult r = step_sgt.step(*m, opt, x, y, g, {}, &xm);
     EXPECT_GT(r.kl.to_vector<float>()[0], 0.f);
     EXPECT_EQ(r.nonfinite.to_vector<float>()[0], 0.f);
-    size_t i = 0;
-    std::vector<test::GradVar> vars;
-    std::vector<Tensor> grads;
-    for (auto& [n, p] : m->named_params()) {
-        std::vector<float> after = p->value.to_vector<float>(), gv(after.size());
-        for (size_t j = 0; j < gv.size(); ++j) gv[j] = before[i][j] - after[j];
-        p->value.copy_from(Tensor::from_vector(before[i++], p->value.shape()));
-        grads.push_back(Tensor::from_vector(gv, p->value.shape()));
-        vars.emplace_back(n, p->value, grads.back());
-    }
+    const std::vector<test::GradVar> vars = test::update_as_gradient(*m, before);
     m->train(true);
     // The clean logits of the unperturbed weights: the constant KL target when detached.
     const Tensor z0 = m->forward(x).clone();
@@ -200,7 +185,7 @@ TEST(SgtStepCpu, ZeroLambdaIsThePlainStep) {
     Sgt s1(sgt(1.f));
     Generator g1(3);
     s1.step(*fc.model, *fc.opt, fc.x, fc.y, g1);
-    EXPECT_NE(params_of(*fc.model), params_of(*fb.model));
+    EXPECT_NE(param_values(*fc.model), param_values(*fb.model));
 }
 
 TEST(SgtStepCpu, SettingsAreValidatedByName) {

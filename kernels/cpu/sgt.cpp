@@ -30,15 +30,7 @@ void sgt_kl(const Ctx&, int64_t N, int K, const float* zc, const float* zm, cons
             float* loss, float* dzc, float* dzm) {
     for (int64_t n = 0; n < N; ++n) {
         float* gc = dzc ? dzc + n * K : nullptr;
-        if (valid[n] != 0.f) {
-            loss[n] = sgt_kl_row(K, zc + n * K, zm + n * K, scale, gc, dzm + n * K);
-            continue;
-        }
-        loss[n] = 0.f;
-        for (int j = 0; j < K; ++j) {
-            dzm[n * K + j] = 0.f;
-            if (gc) gc[j] = 0.f;
-        }
+        loss[n] = sgt_kl_valid_row(K, zc + n * K, zm + n * K, valid[n], scale, gc, dzm + n * K);
     }
 }
 

@@ -43,15 +43,7 @@ __global__ void kl_k(int64_t N, int K, const float* zc, const float* zm, const f
                      float* loss, float* dzc, float* dzm) {
     LRP_CUDA_LOOP(n, N) {
         float* gc = dzc ? dzc + n * K : nullptr;
-        if (valid[n] != 0.f) {
-            loss[n] = sgt_kl_row(K, zc + n * K, zm + n * K, scale, gc, dzm + n * K);
-            continue;
-        }
-        loss[n] = 0.f;
-        for (int j = 0; j < K; ++j) {
-            dzm[n * K + j] = 0.f;
-            if (gc) gc[j] = 0.f;
-        }
+        loss[n] = sgt_kl_valid_row(K, zc + n * K, zm + n * K, valid[n], scale, gc, dzm + n * K);
     }
 }
 

@@ -52,4 +52,15 @@ LRP_HD float sgt_kl_row(int K, const float* zc, const float* zm, double scale, f
     return static_cast<float>(kl);
 }
 
+// One row of OpTable::sgt_kl: sgt_kl_row for valid != 0; else loss 0 and zero gradients.
+LRP_HD float sgt_kl_valid_row(int K, const float* zc, const float* zm, float valid, double scale, float* dzc,
+                              float* dzm) {
+    if (valid != 0.f) return sgt_kl_row(K, zc, zm, scale, dzc, dzm);
+    for (int j = 0; j < K; ++j) {
+        dzm[j] = 0.f;
+        if (dzc) dzc[j] = 0.f;
+    }
+    return 0.f;
+}
+
 }  // namespace lrp::kernels
