@@ -20,6 +20,7 @@
 #include "lrp/ops/reduce.h"
 #include "lrp/ops/sgt.h"
 #include "lrp/train/sgt_step.h"
+#include "graph_test_util.h"
 #include "reldrop_step_test_util.h"
 #include "trainer_test_util.h"
 
@@ -299,4 +300,31 @@ TEST(SgtStepCuda, MatchesTheCpuStep) {
     EXPECT_EQ(rg.masked_correct.to_vector<float>(), rc.masked_correct.to_vector<float>());
     const auto sa = snapshot(*fg.model), sb = snapshot(*fc.model);
     for (const auto& [k, v] : sb) EXPECT_TRUE(test::all_close(sa.at(k), v, tol)) << k;
+}
+
+// The whole step (saliency, bottom-k, fill, three forwards, BN statistics kept and restored, two backwards, update)
+// captures into a CUDA graph and replays to the eager result.
+TEST(SgtStepCuda, WholeStepCapturesIntoAGraphAndReplaysToTheEagerResult) {
+    LRP_SKIP_WITHOUT_CUDA();
+    const Device dev = Device::cuda(0);
+    set_cuda_sync_debug(false);
+    synchronize(dev);
+    empty_cache(dev);
+    StepFixture f(dev, 8);
+    Sgt s(sgt(1.f, 0.1f));
+    Generator g(9);
+    for (int i = 0; i < 3; ++i) s.step(*f.model, *f.opt, f.x, f.y, g);  // warm-up: blocks, plans
+    const uint64_t offset0 = g.offset();
+    auto [eager, replayed] = eager_and_replayed(dev, *f.model, *f.opt, [&] { g.set_state(g.seed(), offset0); }, [&] {
+        Tensor masked;
+        const train::SgtStepResult r = s.step(*f.model, *f.opt, f.x, f.y, g, {}, &masked);
+        return std::vector<Tensor>{masked, r.step.loss, r.kl};
+    }, "SGT step");
+    EXPECT_EQ(replayed.results[0].to_vector<float>(), eager.results[0].to_vector<float>());
+    for (int i : {1, 2}) {
+        const float v = eager.results[i].to_vector<float>()[0];
+        ASSERT_TRUE(std::isfinite(v)) << "the eager steps diverged";
+        EXPECT_NEAR(replayed.results[i].to_vector<float>()[0], v, 1e-4 * std::fabs(v) + 1e-6) << i;
+    }
+    for (auto& [k, v] : eager.params) EXPECT_LT(rel_l2(replayed.params.at(k), v), 1e-4) << k;
 }
