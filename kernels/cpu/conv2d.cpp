@@ -26,6 +26,16 @@ int chunk_images(const Conv2dDesc& d, const Geom& g) {
     return static_cast<int>(std::clamp<int64_t>(kChunkBudget / std::max<int64_t>(per_image, 1), 1, d.N));
 }
 
+// Per-thread scratch that only grows: a column or GEMM buffer of n floats without the zero fill a fresh
+// std::vector's resize() does on every call (every entry is written before it is read). The chunk budget or one
+// image's columns, whichever is larger, kept for the thread's life.
+float* scratch(int slot, int64_t n) {
+    thread_local std::vector<float> buf[2];
+    std::vector<float>& v = buf[slot];
+    if (static_cast<int64_t>(v.size()) < n) v.resize(static_cast<size_t>(n));
+    return v.data();
+}
+
 // A 1x1, stride-1, unpadded convolution: an image's column matrix is the image itself.
 bool im2col_is_identity(const Conv2dDesc& d) {
     return d.R == 1 && d.S == 1 && d.stride_h == 1 && d.stride_w == 1 && d.pad_h == 0 && d.pad_w == 0;
@@ -102,7 +112,6 @@ void conv2d_fwd(const Ctx& ctx, const Conv2dDesc& d, const float* x, const float
     const auto gemm = gemm_entry();
     const int nb = chunk_images(d, g);
     const bool identity = im2col_is_identity(d);
-    std::vector<float> col, out;
     for (int n0 = 0; n0 < d.N; n0 += nb) {
         const int nc = std::min(nb, d.N - n0);
         const int64_t ld = nc * g.PQ;
@@ -112,9 +121,9 @@ void conv2d_fwd(const Ctx& ctx, const Conv2dDesc& d, const float* x, const float
             const float* wg = w + int64_t{grp} * g.Kg * g.CRS;
             const float* bmat = xn + int64_t{grp} * g.Cg * g.HW;  // identity im2col, one image
             if (!(identity && nc == 1)) {
-                col.resize(static_cast<size_t>(g.CRS * ld));
-                im2col(d, g, xn, nc, grp, col.data());
-                bmat = col.data();
+                float* col = scratch(0, g.CRS * ld);
+                im2col(d, g, xn, nc, grp, col);
+                bmat = col;
             }
             if (nc == 1) {  // one image: the group's output block is a contiguous Kg x PQ matrix
                 gemm(ctx, false, false, g.Kg, static_cast<int>(g.PQ), static_cast<int>(g.CRS), 1.f, wg,
@@ -122,13 +131,13 @@ void conv2d_fwd(const Ctx& ctx, const Conv2dDesc& d, const float* x, const float
                      static_cast<int>(g.PQ));
                 continue;
             }
-            out.resize(static_cast<size_t>(g.Kg * ld));
+            float* out = scratch(1, g.Kg * ld);
             gemm(ctx, false, false, g.Kg, static_cast<int>(ld), static_cast<int>(g.CRS), 1.f, wg,
-                 static_cast<int>(g.CRS), bmat, static_cast<int>(ld), 0.f, out.data(), static_cast<int>(ld));
+                 static_cast<int>(g.CRS), bmat, static_cast<int>(ld), 0.f, out, static_cast<int>(ld));
             for (int nl = 0; nl < nc; ++nl)
                 for (int k = 0; k < g.Kg; ++k)
-                    std::memcpy(yn + (int64_t{nl} * d.K + int64_t{grp} * g.Kg + k) * g.PQ,
-                                out.data() + k * ld + nl * g.PQ, sizeof(float) * g.PQ);
+                    std::memcpy(yn + (int64_t{nl} * d.K + int64_t{grp} * g.Kg + k) * g.PQ, out + k * ld + nl * g.PQ,
+                                sizeof(float) * g.PQ);
         }
     }
     if (!b) return;
@@ -146,7 +155,6 @@ void conv2d_dgrad(const Ctx& ctx, const Conv2dDesc& d, const float* dy, const fl
     const bool identity = im2col_is_identity(d);
     // Input positions that no output reads (e.g. the last row of an even input under stride 2) stay 0.
     std::fill(dx, dx + int64_t{d.N} * d.C * g.HW, 0.f);
-    std::vector<float> col, dyg;
     for (int n0 = 0; n0 < d.N; n0 += nb) {
         const int nc = std::min(nb, d.N - n0);
         const int64_t ld = nc * g.PQ;
@@ -156,17 +164,16 @@ void conv2d_dgrad(const Ctx& ctx, const Conv2dDesc& d, const float* dy, const fl
             const float* wg = w + int64_t{grp} * g.Kg * g.CRS;
             const float* amat = dyn + int64_t{grp} * g.Kg * g.PQ;  // one image: contiguous Kg x PQ
             if (nc > 1) {
-                dyg.resize(static_cast<size_t>(g.Kg * ld));
-                gather_group(g, d.K, dyn, nc, grp, dyg.data());
-                amat = dyg.data();
+                float* dyg = scratch(1, g.Kg * ld);
+                gather_group(g, d.K, dyn, nc, grp, dyg);
+                amat = dyg;
             }
             // col[CRS][ld] = w_g^T [CRS x Kg] * dy_g [Kg x ld]
             const bool direct = identity && nc == 1;  // 1x1 stride 1, one image: the columns are dx itself
-            if (!direct) col.resize(static_cast<size_t>(g.CRS * ld));
-            float* cmat = direct ? dxn + int64_t{grp} * g.Cg * g.HW : col.data();
+            float* cmat = direct ? dxn + int64_t{grp} * g.Cg * g.HW : scratch(0, g.CRS * ld);
             gemm(ctx, true, false, static_cast<int>(g.CRS), static_cast<int>(ld), g.Kg, 1.f, wg,
                  static_cast<int>(g.CRS), amat, static_cast<int>(ld), 0.f, cmat, static_cast<int>(ld));
-            if (!direct) col2im(d, g, col.data(), nc, grp, dxn);
+            if (!direct) col2im(d, g, cmat, nc, grp, dxn);
         }
     }
 }
@@ -180,7 +187,6 @@ void conv2d_wgrad(const Ctx& ctx, const Conv2dDesc& d, const float* x, const flo
         std::fill(dw, dw + int64_t{d.K} * g.CRS, 0.f);
         return;
     }
-    std::vector<float> col, dyg;
     for (int n0 = 0; n0 < d.N; n0 += nb) {
         const int nc = std::min(nb, d.N - n0);
         const int64_t ld = nc * g.PQ;
@@ -190,14 +196,14 @@ void conv2d_wgrad(const Ctx& ctx, const Conv2dDesc& d, const float* x, const flo
             const float* amat = dyn + int64_t{grp} * g.Kg * g.PQ;
             const float* bmat = xn + int64_t{grp} * g.Cg * g.HW;
             if (nc > 1) {
-                dyg.resize(static_cast<size_t>(g.Kg * ld));
-                gather_group(g, d.K, dyn, nc, grp, dyg.data());
-                amat = dyg.data();
+                float* dyg = scratch(1, g.Kg * ld);
+                gather_group(g, d.K, dyn, nc, grp, dyg);
+                amat = dyg;
             }
             if (!(identity && nc == 1)) {
-                col.resize(static_cast<size_t>(g.CRS * ld));
-                im2col(d, g, xn, nc, grp, col.data());
-                bmat = col.data();
+                float* col = scratch(0, g.CRS * ld);
+                im2col(d, g, xn, nc, grp, col);
+                bmat = col;
             }
             // dw_g [Kg x CRS] (+)= dy_g [Kg x ld] * col^T [ld x CRS]
             gemm(ctx, false, true, g.Kg, static_cast<int>(g.CRS), static_cast<int>(ld), 1.f, amat,
