@@ -189,6 +189,35 @@ TEST(SgtStepCpu, ZeroLambdaIsThePlainStep) {
     EXPECT_NE(param_values(*fc.model), param_values(*fb.model));
 }
 
+// With dropout: the recomputed clean forward draws the first forward's masks (lambda 0: the update is the plain
+// step's, bit for bit, which it is not when the recomputation draws new masks).
+TEST(SgtStepCpu, RecomputedForwardReplaysTheDropoutMasks) {
+    auto make = [] {
+        auto m = std::make_unique<nn::Sequential>();
+        m->emplace<nn::Conv2d>("0", 2, 4, 3, 1, 1, true);
+        m->emplace<nn::ReLU>("1");
+        m->emplace<nn::Flatten>("2");
+        m->emplace<nn::Dropout>("3", 0.5f);
+        m->emplace<nn::Linear>("4", 4 * 8 * 8, 4, true);
+        uint32_t seed = 11;
+        for (auto& [n, p] : m->named_params()) p->value.copy_from(rand_tensor(p->value.shape(), seed++, -0.3f, 0.3f));
+        return m;
+    };
+    auto a = make(), b = make();
+    Generator da(5, 7), db(5, 7);
+    nn::set_dropout_generator(*a, &da);
+    nn::set_dropout_generator(*b, &db);
+    const Tensor x = rand_tensor({6, 2, 8, 8}, 43, -2.f, 2.f);
+    const Tensor y = Tensor::from_vector(std::vector<int32_t>{0, 1, 2, 3, 1, 2}, {6});
+    train::SGD oa = plain_sgd(*a, 0.5f), ob = plain_sgd(*b, 0.5f);
+    Sgt s(sgt(0.f));
+    Generator g(1);
+    s.step(*a, oa, x, y, g);
+    train::train_step(*b, ob, x, y);
+    EXPECT_EQ(param_values(*a), param_values(*b));
+    EXPECT_EQ(da.offset(), 7u + 2 * (db.offset() - 7u)) << "the clean and the masked forward draw once each";
+}
+
 TEST(SgtStepCpu, SettingsAreValidatedByName) {
     auto bad = [](const std::function<void(SgtSettings&)>& edit, const std::vector<std::string>& parts) {
         SgtSettings s = sgt();

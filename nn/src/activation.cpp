@@ -55,15 +55,20 @@ Tensor Dropout::forward(const Tensor& x) {
         return x;
     }
     LRP_NVTX_RANGE("Dropout.forward");
-    if (!gen_ && !own_seeded_) {  // FNV-1a of the name: distinct, reproducible streams per layer
+    mask_ = Tensor::empty(x.shape(), DType::F32, x.device());
+    ops::dropout_mask(mask_, stream(), p);
+    return ops::mul(x, mask_);
+}
+
+Generator& Dropout::stream() {
+    if (gen_) return *gen_;
+    if (!own_seeded_) {  // FNV-1a of the name: distinct, reproducible streams per layer
         uint64_t h = 0xcbf29ce484222325ull;
         for (unsigned char ch : name()) h = (h ^ ch) * 0x100000001b3ull;
         own_gen_ = Generator(h ^ 0x5eed);
         own_seeded_ = true;
     }
-    mask_ = Tensor::empty(x.shape(), DType::F32, x.device());
-    ops::dropout_mask(mask_, gen_ ? *gen_ : own_gen_, p);
-    return ops::mul(x, mask_);
+    return own_gen_;
 }
 
 Tensor Dropout::backward(const Tensor& dy, bool) {

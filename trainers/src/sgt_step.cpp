@@ -2,11 +2,13 @@
 // CE + lambda KL with the clean and the masked forward each in train mode. No host synchronisation.
 #include "lrp/train/sgt_step.h"
 
+#include <algorithm>
 #include <cmath>
 #include <sstream>
 #include <utility>
 
 #include "lrp/lrp/attribution.h"
+#include "lrp/nn/activation.h"
 #include "lrp/nvtx.h"
 #include "lrp/ops/elementwise.h"
 #include "lrp/ops/reduce.h"
@@ -107,11 +109,19 @@ SgtStepResult Sgt::step(nn::Module& model, Optimizer& opt, const Tensor& x, cons
     if (masked_input) *masked_input = xm;
     model.train(true);
     model.zero_grad();
+    // The clean forward is recomputed for its backward (a model stores one forward): it must draw the dropout
+    // masks the first one drew, and leave the BN running statistics as the two real forwards did.
+    std::vector<Generator*> streams;
+    for (nn::Module* m : model.leaves())
+        if (auto* d = dynamic_cast<nn::Dropout*>(m))
+            if (std::find(streams.begin(), streams.end(), &d->stream()) == streams.end()) streams.push_back(&d->stream());
+    std::vector<Generator> at_clean;
+    for (Generator* s : streams) at_clean.push_back(*s);
     SgtStepResult r;
     r.step.logits = model.forward(x);
     const Tensor zm = model.forward(xm);
-    // The running statistics as the two forwards left them: the clean forward is recomputed for its backward
-    // (one stored forward per model), and that third forward must not count.
+    std::vector<Generator> after;
+    for (Generator* s : streams) after.push_back(*s);
     std::vector<std::pair<Tensor*, Tensor>> kept;
     for (auto& [name, t] : model.named_buffers()) kept.emplace_back(t, t->clone());
     const Shape shape = r.step.logits.shape();
@@ -129,7 +139,9 @@ SgtStepResult Sgt::step(nn::Module& model, Optimizer& opt, const Tensor& x, cons
     r.nonfinite = ops::full(Shape{1}, static_cast<float>(N), x.device());
     ops::axpy(-1.f, ops::reduce_all(ops::ReduceOp::Sum, valid), r.nonfinite);
     model.backward(dzm, true);  // the stored forward is the masked one
+    for (size_t i = 0; i < streams.size(); ++i) *streams[i] = at_clean[i];
     model.forward(x);
+    for (size_t i = 0; i < streams.size(); ++i) *streams[i] = after[i];
     for (auto& [t, v] : kept) t->copy_from(v);
     model.backward(dzc, true);
     if (o.clip_grad_norm > 0.f) clip_grad_norm(model.named_params(), o.clip_grad_norm);

@@ -55,6 +55,9 @@ public:
     Tensor backward(const Tensor& dy, bool accumulate_param_grads = true) override;
     void clear_saved() override { mask_ = Tensor(); }
     void set_generator(Generator* g) { gen_ = g; }  // nullptr: back to the layer's own stream
+    // The stream the next train-mode forward draws its mask from (the set generator, or the layer's own, seeded
+    // from its name on first use). Saving and restoring its state replays a forward with the same mask.
+    Generator& stream();
     const Tensor& saved_mask() const { return mask_; }  // undefined when the last forward was the identity
 
     float p;
