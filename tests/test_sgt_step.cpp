@@ -101,7 +101,7 @@ TEST(SgtStepCpu, MaskIsTheGradientSaliencyBottomKThenTheFill) {
     int changed = 0;
     for (size_t i = 0; i < a.size(); ++i) changed += a[i] != b[i];
     EXPECT_EQ(changed, 6 * 25 * 3);
-    // image-mean: lo == hi == the channel mean; a constant fill writes its value.
+    // A constant fill writes its value.
     SgtSettings s = sgt(1.f, 0.1f);
     s.fill = train::SgtFill::Constant;
     s.constant = {0.5f, -0.25f, 2.f};
@@ -112,6 +112,65 @@ TEST(SgtStepCpu, MaskIsTheGradientSaliencyBottomKThenTheFill) {
     for (int n = 0; n < 6; ++n)
         for (int j = 0; j < 25; ++j)
             for (int ch = 0; ch < 3; ++ch) EXPECT_EQ(xc[(n * 3 + ch) * 256 + id[n * 25 + j]], s.constant[ch]);
+}
+
+TEST(SgtStepCpu, PixelCountImageMeanFillAndLogProbSaliency) {
+    EXPECT_EQ(Sgt(sgt(1.f, 0.7f)).pixels(10, 10), 70);  // not 69 (0.7f is 0.69999999)
+    EXPECT_EQ(Sgt(sgt(1.f, 0.1f)).pixels(28, 28), 78);  // the authors' int(0.1 * 784)
+    EXPECT_EQ(Sgt(sgt(1.f, 1.f)).pixels(5, 7), 35);
+    EXPECT_EQ(Sgt(sgt(1.f, 1e-4f)).pixels(5, 7), 1);
+    StepFixture f(Device::cpu());
+    // image-mean: every channel of a masked pixel holds that image channel's mean.
+    SgtSettings s = sgt(1.f, 0.1f);
+    s.fill = train::SgtFill::ImageMean;
+    Generator g(1);
+    const std::vector<float> xm = Sgt(s).mask(*f.model, f.x, f.y, g).to_vector<float>(), x = f.x.to_vector<float>();
+    int changed = 0;
+    for (int n = 0; n < 6; ++n)
+        for (int c = 0; c < 3; ++c) {
+            double mean = 0;
+            for (int i = 0; i < 256; ++i) mean += x[(n * 3 + c) * 256 + i];
+            mean /= 256;
+            for (int i = 0; i < 256; ++i)
+                if (xm[(n * 3 + c) * 256 + i] != x[(n * 3 + c) * 256 + i]) {
+                    EXPECT_FLOAT_EQ(xm[(n * 3 + c) * 256 + i], static_cast<float>(mean)) << n << ", " << c << ", " << i;
+                    ++changed;
+                }
+        }
+    EXPECT_GT(changed, 6 * 3 * 20);  // 25 pixels per image, unless a pixel already held the mean
+    // logprob-gradient ranks by d log p_y / dx: the backward of onehot(y) - softmax(z), by hand.
+    SgtSettings lp = sgt(1.f, 0.1f);
+    lp.saliency = "logprob-gradient";
+    lp.fill = train::SgtFill::Constant;
+    lp.constant = {7.f};
+    Generator g2(1);
+    const std::vector<float> got = Sgt(lp).mask(*f.model, f.x, f.y, g2).to_vector<float>();
+    f.model->eval();
+    const Tensor z = f.model->forward(f.x);
+    std::vector<float> zv = z.to_vector<float>(), seed(zv.size());
+    const std::vector<int32_t> y = f.y.to_vector<int32_t>();
+    for (int n = 0; n < 6; ++n) {
+        double mx = zv[n * 5], sum = 0;
+        for (int k = 1; k < 5; ++k) mx = std::max<double>(mx, zv[n * 5 + k]);
+        for (int k = 0; k < 5; ++k) sum += std::exp(zv[n * 5 + k] - mx);
+        for (int k = 0; k < 5; ++k)
+            seed[n * 5 + k] = static_cast<float>((k == y[n] ? 1.0 : 0.0) - std::exp(zv[n * 5 + k] - mx) / sum);
+    }
+    const Tensor grad = f.model->backward(Tensor::from_vector(seed, z.shape()), false);
+    f.model->train(true);
+    Tensor idx = Tensor::empty(Shape{6, 25}, DType::I32), valid = Tensor::empty(Shape{6});
+    ops::sgt_bottom_k(grad, 25, false, idx, valid);
+    const std::vector<int32_t> id = idx.to_vector<int32_t>();
+    for (int n = 0; n < 6; ++n)
+        for (int j = 0; j < 25; ++j) EXPECT_EQ(got[(n * 3) * 256 + id[n * 25 + j]], 7.f) << n << ", " << j;
+    int sevens = 0;
+    for (float v : got) sevens += v == 7.f;
+    EXPECT_EQ(sevens, 6 * 25 * 3);
+    // ... which is not the logit gradient's choice.
+    SgtSettings lg = lp;
+    lg.saliency = "gradient";
+    Generator g3(1);
+    EXPECT_NE(Sgt(lg).mask(*f.model, f.x, f.y, g3).to_vector<float>(), got);
 }
 
 namespace {
@@ -240,9 +299,17 @@ TEST(SgtStepCpu, SettingsAreValidatedByName) {
     EXPECT_EQ(train::sgt_settings(c, mean, sd).fill, train::SgtFill::ImageMean);
     c.sgt_fill = "noise";
     expect_error([&] { train::sgt_settings(c, mean, sd); }, {"--sgt-fill", "'noise'"});
+    expect_error([&] { c.validate(); }, {"--sgt-fill must be random, image-mean", "'noise'"});
     c.sgt_fill = "random";
     c.sgt_saliency = "epsilon";
     expect_error([&] { train::sgt_settings(c, mean, sd); }, {"--sgt-saliency epsilon", "unknown composite"});
+    expect_error([&] { c.validate(); }, {"--sgt-saliency must be gradient, logprob-gradient or an LRP composite",
+                                         "epsilon_plus_flat", "'epsilon'"});
+    c.sgt_saliency = "logprob-gradient";
+    c.sgt_epsilon = 0.1f;
+    expect_error([&] { c.validate(); }, {"--sgt-saliency logprob-gradient has no epsilon"});
+    c.sgt_saliency = "epsilon_plus";
+    EXPECT_NO_THROW(c.validate());
     c.sgt_saliency = "gradient";
     c.sgt_epsilon = 0.1f;
     expect_error([&] { c.validate(); }, {"--sgt-epsilon applies to an LRP saliency"});

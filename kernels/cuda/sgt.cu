@@ -1,5 +1,6 @@
-// CUDA Saliency Guided Training ops (sgt_math.h): keys and finiteness one thread per row, the fill grid-stride
-// over (sample, index, channel), the KL term one thread per row in double: the CPU's arithmetic, the same bits.
+// CUDA Saliency Guided Training ops (sgt_math.h): keys and finiteness one block per row, the fill grid-stride over
+// (sample, index, channel) (the same bits as the CPU), the KL term one thread per row in double (the CPU's
+// formula; exp, log and contraction may differ in the last bits).
 #include "common.cuh"
 #include "families.h"
 #include "lrp/kernels/sgt_math.h"
@@ -8,14 +9,25 @@ namespace lrp::kernels::cuda {
 
 namespace {
 
-__global__ void keys_k(int64_t N, int64_t HW, const float* map, bool abs_value, float* key, float* valid) {
-    LRP_CUDA_LOOP(n, N) valid[n] = sgt_keys_row(HW, map + n * HW, abs_value, key + n * HW);
+// One block per row: coalesced strided reads, the row's finiteness by a block-wide OR of "some value is not".
+__global__ void keys_k(int64_t HW, const float* map, bool abs_value, float* key, float* valid) {
+    const int64_t n = blockIdx.x;
+    const float* m = map + n * HW;
+    float* k = key + n * HW;
+    int bad = 0;
+    for (int64_t j = threadIdx.x; j < HW; j += blockDim.x) {
+        const float v = m[j];
+        bad |= !(fabsf(v) <= 3.402823466e38f);
+        k[j] = abs_value ? -fabsf(v) : -v;
+    }
+    bad = __syncthreads_or(bad);
+    if (threadIdx.x == 0) valid[n] = bad ? 0.f : 1.f;
 }
 
 void sgt_keys(const Ctx& ctx, int64_t N, int64_t HW, const float* map, bool abs_value, float* key, float* valid) {
     if (N == 0) return;
     cudaStream_t st = stream_of(ctx);
-    keys_k<<<grid_for(N), kBlock, 0, st>>>(N, HW, map, abs_value, key, valid);
+    keys_k<<<static_cast<unsigned>(N), kBlock, 0, st>>>(HW, map, abs_value, key, valid);
     LRP_CUDA_CHECK_LAUNCH("sgt_keys", st);
 }
 

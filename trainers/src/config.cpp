@@ -9,7 +9,9 @@
 
 #include "lrp/error.h"
 #include "lrp/nn/json_parse.h"
+#include "lrp/lrp/composites.h"
 #include "lrp/nn/models.h"
+#include "lrp/ops/reldrop.h"
 #include "lrp/train/init_from.h"
 
 namespace lrp::train {
@@ -121,8 +123,24 @@ void TrainConfig::validate() const {
                   sgt_lambda, ")");
         LRP_CHECK(sgt_epsilon >= 0 && std::isfinite(sgt_epsilon), "--sgt-epsilon must be a finite number >= 0 (got ",
                   sgt_epsilon, "; 0: the composite's default)");
-        LRP_CHECK(sgt_epsilon == 0 || sgt_saliency != "gradient", "--sgt-epsilon applies to an LRP saliency; ",
-                  "--sgt-saliency gradient has no epsilon");
+        const bool grad = sgt_saliency == "gradient" || sgt_saliency == "logprob-gradient";
+        if (!grad) {
+            const std::vector<std::string> known = explain::known_composites();
+            std::string list;
+            for (const std::string& k : known) list += ", " + k;
+            LRP_CHECK(std::find(known.begin(), known.end(), sgt_saliency) != known.end(), "--sgt-saliency must be ",
+                      "gradient, logprob-gradient or an LRP composite (", list.substr(2), "), got '", sgt_saliency, "'");
+        }
+        LRP_CHECK(sgt_epsilon == 0 || !grad, "--sgt-epsilon applies to an LRP saliency; --sgt-saliency ", sgt_saliency,
+                  " has no epsilon");
+        if (sgt_fill != "random" && sgt_fill != "image-mean") {
+            try {
+                ops::reldrop_fill(sgt_fill, {0.f}, {1.f});  // the syntax; the values follow the dataset later
+            } catch (const Error&) {
+                LRP_THROW("--sgt-fill must be random, image-mean, mean, reference, raw:<v> or normalized:<v> (got '",
+                          sgt_fill, "')");
+            }
+        }
     }
     LRP_CHECK(!reldrop_with_erasing || reldrop(), "--reldrop-with-erasing needs --augment reldrop-pixel, reldrop-block ",
               "or reldrop-patch (random erasing alone is --augment random-erasing)");

@@ -7,10 +7,12 @@
 #include <sstream>
 #include <utility>
 
+#include "lrp/log.h"
 #include "lrp/lrp/attribution.h"
 #include "lrp/nn/activation.h"
 #include "lrp/nvtx.h"
 #include "lrp/ops/elementwise.h"
+#include "lrp/ops/loss.h"
 #include "lrp/ops/reduce.h"
 #include "lrp/ops/reldrop.h"
 #include "lrp/ops/sgt.h"
@@ -24,7 +26,7 @@ explain::Composite build_composite(const SgtSettings& s) {
     LRP_CHECK(std::isfinite(s.lambda) && s.lambda >= 0.f, "SGT: lambda must be finite and >= 0 (got ", s.lambda, ")");
     LRP_CHECK(s.fill != SgtFill::Constant || !s.constant.empty(), "SGT: a constant fill without a value");
     for (float v : s.constant) LRP_CHECK(std::isfinite(v), "SGT: the constant fill holds ", v);
-    if (s.saliency == "gradient") return explain::Composite("gradient");
+    if (s.saliency == "gradient" || s.saliency == "logprob-gradient") return explain::Composite(s.saliency);
     return explain::make_composite(s.saliency, s.composite_options);
 }
 
@@ -38,23 +40,73 @@ private:
     nn::Module& m_;
     bool training_;
 };
+
+// What a train-mode forward changes besides its stored activations: the BN running statistics (buffers) and the
+// dropout streams. keep() records them; the destructor puts them back (exceptions included, swallowed there).
+class TrainForwardState {
+public:
+    explicit TrainForwardState(nn::Module& m) : model_(m) {
+        for (nn::Module* l : m.leaves())
+            if (auto* d = dynamic_cast<nn::Dropout*>(l))
+                if (std::find(streams_.begin(), streams_.end(), &d->stream()) == streams_.end())
+                    streams_.push_back(&d->stream());
+    }
+    TrainForwardState(const TrainForwardState&) = delete;
+    TrainForwardState& operator=(const TrainForwardState&) = delete;
+    ~TrainForwardState() {
+        if (!kept_) return;
+        try {
+            set_streams(kept_streams_);
+            for (auto& [t, v] : kept_buffers_) t->copy_from(v);
+        } catch (const std::exception& e) {
+            log_warn("SGT: could not restore the BN statistics after the recomputed forward: ", e.what());
+        }
+    }
+    std::vector<Generator> streams() const {
+        std::vector<Generator> v;
+        for (Generator* s : streams_) v.push_back(*s);
+        return v;
+    }
+    void set_streams(const std::vector<Generator>& v) {
+        for (size_t i = 0; i < streams_.size(); ++i) *streams_[i] = v[i];
+    }
+    void keep() {
+        kept_streams_ = streams();
+        for (auto& [name, t] : model_.named_buffers()) kept_buffers_.emplace_back(t, t->clone());
+        kept_ = true;
+    }
+
+private:
+    nn::Module& model_;
+    std::vector<Generator*> streams_;
+    std::vector<Generator> kept_streams_;
+    std::vector<std::pair<Tensor*, Tensor>> kept_buffers_;
+    bool kept_ = false;
+};
 }  // namespace
 
 Sgt::Sgt(SgtSettings s) : s_(std::move(s)), composite_(build_composite(s_)) {}
 
 int Sgt::pixels(int64_t H, int64_t W) const {
-    const double k = std::floor(static_cast<double>(s_.frac) * static_cast<double>(H * W));
+    // floor(frac H W) as the authors' Python computes it in double: the relative 1e-6 keeps a float frac just
+    // below a decimal (0.7f = 0.69999999) from losing a pixel where frac H W is whole (0.7 x 100 = 70, not 69).
+    const double k = std::floor(static_cast<double>(s_.frac) * static_cast<double>(H * W) * (1.0 + 1e-6));
     return static_cast<int>(std::max(1.0, std::min(k, static_cast<double>(H * W))));
 }
 
 Tensor Sgt::saliency(nn::Module& model, const Tensor& x, const Tensor& labels) {
     const explain::Target t = explain::Target::label(labels);
-    if (s_.saliency != "gradient") return explain::attribute(model, x, t, composite_);
+    const bool logprob = s_.saliency == "logprob-gradient";
+    if (s_.saliency != "gradient" && !logprob) return explain::attribute(model, x, t, composite_);
     ModeScope mode(model);
     model.eval();
     const Tensor z = model.forward(x);
     LRP_CHECK(z.ndim() == 2, "SGT: the model output has shape ", z.shape().str(), ", expected [N, classes]");
-    return model.backward(explain::initial_relevance(z, t), false);
+    if (!logprob) return model.backward(explain::initial_relevance(z, t), false);
+    // d log p_y / dz = onehot(y) - softmax(z): the cross-entropy's gradient scaled by -1.
+    Tensor seed = Tensor::empty(z.shape(), DType::F32, z.device());
+    ops::softmax_xent(z, labels, 0.f, -1.f, Tensor::empty(Shape{z.dim(0)}, DType::F32, z.device()), seed);
+    return model.backward(seed, false);
 }
 
 void Sgt::fill_bounds(const Tensor& x, Tensor& lo, Tensor& hi) {
@@ -110,20 +162,13 @@ SgtStepResult Sgt::step(nn::Module& model, Optimizer& opt, const Tensor& x, cons
     model.train(true);
     model.zero_grad();
     // The clean forward is recomputed for its backward (a model stores one forward): it must draw the dropout
-    // masks the first one drew, and leave the BN running statistics as the two real forwards did.
-    std::vector<Generator*> streams;
-    for (nn::Module* m : model.leaves())
-        if (auto* d = dynamic_cast<nn::Dropout*>(m))
-            if (std::find(streams.begin(), streams.end(), &d->stream()) == streams.end()) streams.push_back(&d->stream());
-    std::vector<Generator> at_clean;
-    for (Generator* s : streams) at_clean.push_back(*s);
+    // masks the first one drew, and leave the BN running statistics and the streams as the two real forwards did.
+    TrainForwardState state(model);
+    const std::vector<Generator> at_clean = state.streams();
     SgtStepResult r;
     r.step.logits = model.forward(x);
     const Tensor zm = model.forward(xm);
-    std::vector<Generator> after;
-    for (Generator* s : streams) after.push_back(*s);
-    std::vector<std::pair<Tensor*, Tensor>> kept;
-    for (auto& [name, t] : model.named_buffers()) kept.emplace_back(t, t->clone());
+    state.keep();  // restored when the step ends, also when it throws
     const Shape shape = r.step.logits.shape();
     const Tensor dzc = Tensor::empty(shape, DType::F32, x.device()), dzm = Tensor::empty(shape, DType::F32, x.device());
     r.step.loss = cross_entropy(r.step.logits, labels, o.label_smoothing, dzc);
@@ -139,10 +184,8 @@ SgtStepResult Sgt::step(nn::Module& model, Optimizer& opt, const Tensor& x, cons
     r.nonfinite = ops::full(Shape{1}, static_cast<float>(N), x.device());
     ops::axpy(-1.f, ops::reduce_all(ops::ReduceOp::Sum, valid), r.nonfinite);
     model.backward(dzm, true);  // the stored forward is the masked one
-    for (size_t i = 0; i < streams.size(); ++i) *streams[i] = at_clean[i];
+    state.set_streams(at_clean);
     model.forward(x);
-    for (size_t i = 0; i < streams.size(); ++i) *streams[i] = after[i];
-    for (auto& [t, v] : kept) t->copy_from(v);
     model.backward(dzc, true);
     if (o.clip_grad_norm > 0.f) clip_grad_norm(model.named_params(), o.clip_grad_norm);
     opt.step();

@@ -16,8 +16,9 @@ enum class SgtFill { Random, ImageMean, Constant };
 struct SgtSettings {
     float frac = 0.1f;    // masked fraction of the H W pixels: k = max(1, floor(frac H W)); (0, 1]
     float lambda = 1.f;   // weight of the KL term, finite, >= 0
-    // "gradient": the input gradient of the label's logit (the authors' Captum Saliency), else an LRP composite
-    // (any explain::known_composites() name) explaining the label
+    // "gradient": the input gradient of the label's logit; "logprob-gradient": of the label's log-probability (the
+    // authors' Captum Saliency on their MNIST net, which ends in log_softmax); else an LRP composite (any
+    // explain::known_composites() name) explaining the label
     std::string saliency = "gradient";
     explain::CompositeOptions composite_options;  // for an LRP saliency
     bool abs = false;     // rank pixels by |saliency| (the authors' --abs; off: by the signed value)
