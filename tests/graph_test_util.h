@@ -17,6 +17,14 @@
 
 namespace lrp::test {
 
+// Before a whole-step capture test: launches not synchronised (LRP_CUDA_SYNC=1 would make them uncapturable), and
+// the allocator's cache emptied (blocks of other tests' sizes would make the warm-up depend on the test order).
+inline void prepare_capture(Device dev) {
+    set_cuda_sync_debug(false);
+    synchronize(dev);
+    empty_cache(dev);
+}
+
 struct StepOutcome {
     std::vector<Tensor> results;  // what the step returned, copied to the host after the run (or the replay)
     std::map<std::string, std::vector<float>> params;

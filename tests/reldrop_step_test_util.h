@@ -45,6 +45,15 @@ struct StepFixture {
     }
 };
 
+// SGD without momentum or weight decay: one step moves the parameters by -lr times their gradient.
+inline train::SGD plain_sgd(nn::Module& m, float lr) {
+    kernels::SgdParams p;
+    p.lr = lr;
+    p.momentum = 0.f;
+    p.weight_decay = 0.f;
+    return train::SGD(m.named_params(), p);
+}
+
 inline std::map<std::string, std::vector<float>> snapshot(nn::Module& m) {
     std::map<std::string, std::vector<float>> s;
     for (auto& [k, t] : m.state_dict())

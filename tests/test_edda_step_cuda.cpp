@@ -60,9 +60,7 @@ TEST(EddaStepCuda, WindowsAndPartsMatchTheCpuStep) {
 TEST(EddaStepCuda, WholeStepCapturesIntoAGraphAndReplaysToTheEagerResult) {
     LRP_SKIP_WITHOUT_CUDA();
     const Device dev = Device::cuda(0);
-    set_cuda_sync_debug(false);
-    synchronize(dev);
-    empty_cache(dev);  // blocks of other tests' sizes would make the warm-up depend on the test order
+    prepare_capture(dev);
     StepFixture f(dev, 8);
     Edda e(edda_settings());
     for (int i = 0; i < 3; ++i) edda_train_step(*f.model, *f.opt, e, f.x, f.y);  // warm-up: blocks, plans, buffers

@@ -16,9 +16,11 @@
 #include "lrp/train/isnet_step.h"
 #include "lrp/train/optimizer.h"
 #include "isnet_test_util.h"
+#include "reldrop_step_test_util.h"
 #include "lrp_test_util.h"
 
 using namespace lrp;
+using lrp::test::plain_sgd;
 using lrp::test::rand_tensor;
 using lrp::test::tiny_batch;
 using lrp::test::tiny_net;
@@ -34,14 +36,6 @@ train::IsnetSettings settings(float P = 0.7f, const std::string& explain = "labe
     c.isnet_c1 = 0.5f;
     c.isnet_mask = "threshold:0.55";  // the object (>= 0.6) but not the marker (0.5)
     return train::isnet_settings(c, {0.2f}, {0.4f});
-}
-
-train::SGD plain_sgd(nn::Module& m, float lr) {
-    kernels::SgdParams p;
-    p.lr = lr;
-    p.momentum = 0.f;
-    p.weight_decay = 0.f;
-    return train::SGD(m.named_params(), p);
 }
 
 }  // namespace

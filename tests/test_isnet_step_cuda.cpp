@@ -77,9 +77,7 @@ TEST(IsnetStepCuda, SelectiveMatchesTheCpuStep) {
 TEST(IsnetStepCuda, WholeStepCapturesIntoAGraphAndReplaysToTheEagerResult) {
     LRP_SKIP_WITHOUT_CUDA();
     const Device dev = Device::cuda(0);
-    set_cuda_sync_debug(false);
-    synchronize(dev);
-    empty_cache(dev);
+    prepare_capture(dev);
     StepFixture f(dev, 8);
     train::Isnet isnet(isnet_settings());
     Generator g(9);

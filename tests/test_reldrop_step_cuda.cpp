@@ -72,10 +72,7 @@ TEST(RelDropStepCuda, SelectedOnlyAttributionMatchesTheCpu) {
 TEST(RelDropStepCuda, WholeStepCapturesIntoAGraphAndReplaysToTheEagerResult) {
     LRP_SKIP_WITHOUT_CUDA();
     const Device dev = Device::cuda(0);
-    set_cuda_sync_debug(false);
-    // Blocks cached by earlier tests (of other sizes) would make the warm-up below depend on the test order.
-    synchronize(dev);
-    empty_cache(dev);
+    prepare_capture(dev);
     StepFixture f(dev, 8);
     // Per-sample coins: every decision is made on the device, so the graph holds the whole policy.
     RelDrop rd(settings("block", 0.75f, 3, "per_sample"));

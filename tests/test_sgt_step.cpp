@@ -51,14 +51,6 @@ std::unique_ptr<nn::Sequential> bn_net(uint32_t seed) {
     return m;
 }
 
-train::SGD plain_sgd(nn::Module& m, float lr) {
-    kernels::SgdParams p;
-    p.lr = lr;
-    p.momentum = 0.f;
-    p.weight_decay = 0.f;
-    return train::SGD(m.named_params(), p);
-}
-
 SgtSettings sgt(float lambda = 1.f, float frac = 0.25f) {
     SgtSettings s;
     s.frac = frac;
@@ -403,9 +395,7 @@ TEST(SgtStepCuda, MatchesTheCpuStep) {
 TEST(SgtStepCuda, WholeStepCapturesIntoAGraphAndReplaysToTheEagerResult) {
     LRP_SKIP_WITHOUT_CUDA();
     const Device dev = Device::cuda(0);
-    set_cuda_sync_debug(false);
-    synchronize(dev);
-    empty_cache(dev);
+    prepare_capture(dev);
     StepFixture f(dev, 8);
     Sgt s(sgt(1.f, 0.1f));
     Generator g(9);
