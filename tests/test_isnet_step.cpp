@@ -136,7 +136,7 @@ TEST(IsnetStepCpu, SettingsAreValidated) {
     test::expect_error([&] { c.validate(); }, {"--isnet-p must be in [0, 1)"});
     c.isnet_p = 0.5f;
     c.isnet_mask = "otsu";
-    test::expect_error([&] { c.validate(); }, {"--isnet-mask must be threshold:<v>", "'otsu'"});
+    test::expect_error([&] { c.validate(); }, {"--isnet-mask must be auto, threshold:<v>", "'otsu'"});
     c.isnet_mask = "threshold:1.5";
     test::expect_error([&] { c.validate(); }, {"needs a number v in [0, 1)", "'threshold:1.5'"});
     c.isnet_mask = "threshold:0.1x";

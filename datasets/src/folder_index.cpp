@@ -15,11 +15,13 @@ FolderIndex gather(const FolderIndex& ix, const std::vector<int64_t>& rows) {
     FolderIndex r = ix;
     r.files.clear();
     r.labels.clear();
+    r.mask_files.clear();
     r.files.reserve(rows.size());
     r.labels.reserve(rows.size());
     for (int64_t i : rows) {
         r.files.push_back(ix.files[static_cast<size_t>(i)]);
         r.labels.push_back(ix.labels[static_cast<size_t>(i)]);
+        if (!ix.mask_files.empty()) r.mask_files.push_back(ix.mask_files[static_cast<size_t>(i)]);
     }
     return r;
 }

@@ -1,6 +1,6 @@
 // Image-folder reader (torchvision ImageFolder layout): one subfolder per class, PNG/JPEG decoded with
-// stb_image, optional Resize(shorter side) + CenterCrop. index_image_folder lists the files (for
-// streaming); decode_image turns one file into C x H x W bytes; load_image_folder decodes them all.
+// stb_image, optional Resize(shorter side) + CenterCrop, optional segmentation masks from a mirrored folder.
+// index_image_folder lists the files (for streaming); decode_image turns one file into C x H x W bytes.
 #include <stb/stb_image.h>
 
 #include <algorithm>
@@ -129,11 +129,80 @@ std::vector<std::string> image_files(const std::string& dir, const std::vector<s
     return r;
 }
 
-}  // namespace
+constexpr const char* kMaskHint =
+    "Masks (--masks): a folder that mirrors the image folder, one PNG per image at the image's path relative to "
+    "its image folder with the extension .png, of the image's size; nonzero grey values are foreground";
 
-DecodedImage decode_image(const std::string& path, const FolderOptions& o) {
+// The mask of <dir>/<rel>.<ext>: <mask_dir>/<rel>.png.
+std::string mask_path_for(const std::string& image, const std::string& dir, const std::string& mask_dir) {
+    fs::path m = fs::path(mask_dir) / fs::path(image).lexically_relative(dir);
+    m.replace_extension(".png");
+    return m.string();
+}
+
+// The masks of every file of the index, each of which must exist; the error lists a few of those missing.
+std::vector<std::string> find_masks(const std::vector<std::string>& files, const std::string& dir,
+                                    const std::string& mask_dir) {
+    LRP_DATA_CHECK(is_dir(mask_dir), mask_dir, kMaskHint, "mask folder not found (the masks of ", dir, ")");
+    std::vector<std::string> masks, missing;
+    for (const std::string& f : files) {
+        masks.push_back(mask_path_for(f, dir, mask_dir));
+        std::error_code ec;
+        if (!fs::is_regular_file(masks.back(), ec)) missing.push_back(masks.back() + " (of " + f + ")");
+    }
+    if (!missing.empty()) {
+        std::string some;
+        for (size_t k = 0; k < std::min<size_t>(3, missing.size()); ++k) some += (k ? ", " : "") + missing[k];
+        LRP_DATA_THROW(mask_dir, kMaskHint, missing.size(), " of the ", files.size(), " images have no mask: ", some,
+                       missing.size() > 3 ? ", ..." : "");
+    }
+    return masks;
+}
+
+// A mask file as one byte per pixel: 255 where some colour channel is nonzero (alpha is ignored), else 0; at
+// its own bit depth (a 16-bit label map of 0 and 1 keeps its ones) and channel count (a dark colour counts).
+Image read_mask(const std::string& path) {
+    int w = 0, h = 0, n = 0;
+    const bool wide = stbi_is_16_bit(path.c_str()) != 0;
+    std::unique_ptr<unsigned char, StbFree> p(
+        wide ? reinterpret_cast<unsigned char*>(stbi_load_16(path.c_str(), &w, &h, &n, 0))
+             : stbi_load(path.c_str(), &w, &h, &n, 0));
+    if (!p) {
+        const char* why = stbi_failure_reason();
+        LRP_DATA_THROW(path, kMaskHint, "cannot decode the mask (stb_image: ", why ? why : "unknown failure", ")");
+    }
+    const int colour = (n == 2 || n == 4) ? n - 1 : n;
+    Image m;
+    m.w = w;
+    m.h = h;
+    m.px.resize(static_cast<size_t>(w) * h);
+    const auto* p16 = reinterpret_cast<const uint16_t*>(p.get());
+    for (size_t i = 0; i < m.px.size(); ++i) {
+        bool fg = false;
+        for (int c = 0; c < colour; ++c) fg = fg || (wide ? p16[i * n + c] : p.get()[i * n + c]) != 0;
+        m.px[i] = fg ? 255 : 0;
+    }
+    return m;
+}
+
+// The mask `mpath` of the image `ipath` (w x h before resize/crop), resized and cropped as the image is:
+// H x W bytes, 255 where the image is foreground, else 0.
+std::vector<uint8_t> decode_mask(const std::string& mpath, const std::string& ipath, int w, int h,
+                                 const FolderOptions& o) {
+    Image m = read_mask(mpath);
+    LRP_DATA_CHECK(m.w == w && m.h == h, mpath, kMaskHint, "the mask is ", m.w, "x", m.h, " but its image ", ipath,
+                   " is ", w, "x", h, " (the mask must cover the image pixel for pixel)");
+    if (o.resize > 0) {
+        resize_shorter(m, 1, o.resize, mpath);
+        for (uint8_t& v : m.px) v = v >= 128 ? 255 : 0;  // foreground where it held at least half the weight
+    }
+    if (o.crop > 0) center_crop(m, 1, o.crop, mpath, o.resize > 0);
+    return std::move(m.px);
+}
+
+// An image decoded at its file's size, resized and cropped as `o` says, made planar.
+DecodedImage finish(Image im, const FolderOptions& o, const std::string& path) {
     const int C = o.channels;
-    Image im = decode(path, C);
     if (o.resize > 0) resize_shorter(im, C, o.resize, path);
     if (o.crop > 0) center_crop(im, C, o.crop, path, o.resize > 0);
     // Interleaved H x W x C -> planar C x H x W.
@@ -146,6 +215,12 @@ DecodedImage decode_image(const std::string& path, const FolderOptions& o) {
     for (int c = 0; c < C; ++c)
         for (int64_t p = 0; p < hw; ++p) r.px[c * hw + p] = im.px[p * C + c];
     return r;
+}
+
+}  // namespace
+
+DecodedImage decode_image(const std::string& path, const FolderOptions& o) {
+    return finish(decode(path, o.channels), o, path);
 }
 
 FolderIndex index_image_folder(const std::string& dir, const FolderOptions& o) {
@@ -205,6 +280,7 @@ FolderIndex index_image_folder(const std::string& dir, const FolderOptions& o) {
         ix.files.insert(ix.files.end(), f.begin(), f.end());
         ix.labels.insert(ix.labels.end(), f.size(), static_cast<int32_t>(c));
     }
+    if (!o.mask_dir.empty()) ix.mask_files = find_masks(ix.files, dir, o.mask_dir);
     // The output size: what the first image comes out at (every other image must match it).
     const DecodedImage first = decode_image(ix.files[0], o);
     ix.channels = first.channels;
@@ -214,17 +290,25 @@ FolderIndex index_image_folder(const std::string& dir, const FolderOptions& o) {
     return ix;
 }
 
-void decode_indexed(const FolderIndex& ix, int64_t i, uint8_t* dst) {
+void decode_indexed(const FolderIndex& ix, int64_t i, uint8_t* dst, uint8_t* mask_dst) {
     LRP_CHECK(i >= 0 && i < ix.size(), "decode_indexed: image ", i, " out of range for '", ix.name, "' of ",
               ix.size(), " images");
+    LRP_CHECK(!mask_dst || ix.mask_files.size() == ix.files.size(), "decode_indexed: a mask asked of '", ix.name,
+              "', which has ", ix.mask_files.size(), " masks for ", ix.files.size(), " images");
     const std::string& path = ix.files[static_cast<size_t>(i)];
     const FolderOptions& o = ix.options;
-    DecodedImage im = decode_image(path, o);
+    Image raw = decode(path, o.channels);
+    const int raw_w = raw.w, raw_h = raw.h;
+    DecodedImage im = finish(std::move(raw), o, path);
     LRP_DATA_CHECK(im.width == ix.width && im.height == ix.height, path, kFolderHint, "image is ", im.width, "x",
                    im.height, (o.resize > 0 || o.crop > 0) ? " after resize/crop" : "", ", but ", ix.size_reference,
                    " is ", ix.width, "x", ix.height,
                    "; all images must end up the same size (use the resize and crop options)");
     std::memcpy(dst, im.px.data(), im.px.size());
+    if (mask_dst) {
+        const std::vector<uint8_t> m = decode_mask(ix.mask_files[static_cast<size_t>(i)], path, raw_w, raw_h, o);
+        std::memcpy(mask_dst, m.data(), m.size());  // the image's size was checked, and the mask's against it
+    }
 }
 
 Dataset load_folder_index(const FolderIndex& ix) {
@@ -237,7 +321,12 @@ Dataset load_folder_index(const FolderIndex& ix) {
     const int64_t n = ix.size();
     d.images = Tensor::empty(Shape{n, ix.channels, ix.height, ix.width}, DType::U8);
     uint8_t* dst = d.images.data<uint8_t>();
-    for (int64_t i = 0; i < n; ++i) decode_indexed(ix, i, dst + i * ix.image_bytes());
+    const bool masks = !ix.mask_files.empty();
+    const int64_t hw = int64_t(ix.height) * ix.width;
+    if (masks) d.masks = Tensor::empty(Shape{n, 1, ix.height, ix.width}, DType::U8);
+    uint8_t* mdst = masks ? d.masks.data<uint8_t>() : nullptr;
+    for (int64_t i = 0; i < n; ++i)
+        decode_indexed(ix, i, dst + i * ix.image_bytes(), masks ? mdst + i * hw : nullptr);
     d.labels = Tensor::from_vector(ix.labels, Shape{n});
     compute_mean_std(d.images, d.mean, d.std);
     return d;

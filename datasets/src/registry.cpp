@@ -1,12 +1,14 @@
 // The dataset registry used by the CLI: maps a name (and an optional data directory) to a reader, with
 // default locations and errors that list the known names or say which flag to pass.
 #include <algorithm>
+#include <filesystem>
 
 #include "io.h"
 
 namespace lrp::data {
 
 using namespace detail;
+namespace fs = std::filesystem;
 
 namespace {
 
@@ -38,6 +40,14 @@ std::string folder_split_dir(const std::string& name, const std::string& data_di
     return data_dir;
 }
 
+// The folder options of a split read from split_dir under data_dir: a mask folder given for the dataset's root
+// mirrors it, so the split's masks lie in the same subfolder of it.
+FolderOptions split_options(FolderOptions o, const std::string& data_dir, const std::string& split_dir) {
+    if (!o.mask_dir.empty() && split_dir != data_dir)
+        o.mask_dir = join(o.mask_dir, fs::path(split_dir).lexically_relative(data_dir).string());
+    return o;
+}
+
 }  // namespace
 
 std::vector<std::string> known_datasets() {
@@ -45,6 +55,8 @@ std::vector<std::string> known_datasets() {
 }
 
 Dataset load_dataset(const std::string& name, const std::string& data_dir, Split split, const FolderOptions& folder) {
+    LRP_CHECK(folder.mask_dir.empty() || name == "folder", "masks from files (--masks) are read for image folders ",
+              "(--dataset folder) only, not for '", name, "'");
     if (name == "fashion-mnist") {
         return load_mnist_like(data_dir.empty() ? kFashionMnistDir : data_dir, split, name);
     }
@@ -62,7 +74,8 @@ Dataset load_dataset(const std::string& name, const std::string& data_dir, Split
         return load_cifar100(data_dir, split, name == "cifar100-coarse");
     }
     if (name == "folder") {
-        return load_image_folder(folder_split_dir(name, data_dir, split), folder);
+        const std::string dir = folder_split_dir(name, data_dir, split);
+        return load_image_folder(dir, split_options(folder, data_dir, dir));
     }
     if (name == "synthetic") {
         return split == Split::Train ? make_synthetic(2000, 3, 32, 32, 10, 1) : make_synthetic(500, 3, 32, 32, 10, 2);
@@ -72,7 +85,10 @@ Dataset load_dataset(const std::string& name, const std::string& data_dir, Split
 
 FolderIndex index_dataset(const std::string& name, const std::string& data_dir, Split split,
                           const FolderOptions& folder) {
-    if (name == "folder") return index_image_folder(folder_split_dir(name, data_dir, split), folder);
+    if (name == "folder") {
+        const std::string dir = folder_split_dir(name, data_dir, split);
+        return index_image_folder(dir, split_options(folder, data_dir, dir));
+    }
     const std::vector<std::string> known = known_datasets();
     LRP_CHECK(std::find(known.begin(), known.end(), name) != known.end(), "unknown dataset '", name,
               "'; known datasets: ", known_list());

@@ -15,8 +15,13 @@ void add_background_flags(CLI::App& app, BackgroundCli& b) {
         "also measure where the explanations fall (docs/isnet.md): the share of each image's absolute relevance on "
         "background pixels, for an LRP composite's map and ISNet's LRP-Flex map, and ISNet's heatmap loss");
     app.add_option("--background-mask", b.mask, "foreground: threshold:<v>, pixels whose raw value exceeds v in some "
-                                                "channel, or data, the dataset's masks (as --isnet-mask)")
+                                                "channel; data, the dataset's masks (--masks, or a --decoy's); auto: "
+                                                "data with --masks, else threshold:0.02 (as --isnet-mask)")
         ->capture_default_str()
+        ->needs(on);
+    app.add_option("--masks", b.masks, "image folders: segmentation masks, the foreground of --background (a folder "
+                                       "mirroring --data-dir, one PNG per image at the image's relative path with "
+                                       "the extension .png; nonzero: foreground; as train --masks)")
         ->needs(on);
     app.add_option("--background-flex-epsilon", b.flex_epsilon, "LRP-epsilon of the LRP-Flex map (as --isnet-epsilon)")
         ->capture_default_str()
@@ -25,14 +30,15 @@ void add_background_flags(CLI::App& app, BackgroundCli& b) {
 }
 
 void check_background(const CLI::App& app, BackgroundCli& b, const train::DataSplit& ds, bool has_masks) {
+    if (b.mask == "auto") b.mask = b.masks.empty() ? "threshold:0.02" : "data";
     float raw = 0;
     try {
         raw = train::parse_isnet_mask(b.mask);
     } catch (const Error&) {
-        LRP_THROW("--background-mask must be threshold:<v> with v in [0, 1) or data, got '", b.mask, "'");
+        LRP_THROW("--background-mask must be auto, threshold:<v> with v in [0, 1) or data, got '", b.mask, "'");
     }
-    LRP_CHECK(b.mask != "data" || has_masks, "--background-mask data takes the foreground from the dataset's masks, ",
-              "and only images with --decoy swatches carry them");
+    LRP_CHECK(b.mask != "data" || has_masks, "--background-mask data takes the foreground from the dataset's masks: ",
+              "give them (--masks <dir>) or use images with --decoy swatches");
     LRP_CHECK(b.flex_epsilon > 0 && std::isfinite(b.flex_epsilon), "--background-flex-epsilon must be a finite ",
               "number > 0 (got ", b.flex_epsilon, ")");
     b.level.clear(), b.input_zero.clear();

@@ -14,16 +14,17 @@ namespace lrp::cli {
 
 struct BackgroundCli {
     bool enabled = false;
-    std::string mask = "threshold:0.02";  // as --isnet-mask
+    std::string mask = "auto";  // as --isnet-mask (auto: data with --masks, else threshold:0.02)
+    std::string masks;          // --masks: the image folder's segmentation masks (as train's)
     float flex_epsilon = 1e-2f;
     CompositeFlags composite{"background-", "epsilon_plus_flat"};  // --background-composite, ...
     std::vector<float> level, input_zero;                           // resolved by check_background()
 };
 
-// Adds --background and the --background-* flags (each needs --background).
+// Adds --background and the --background-* flags and --masks (each needs --background).
 void add_background_flags(CLI::App& app, BackgroundCli& b);
 // Validates the flags for the split's images (has_masks: whether they carry dataset masks, which --background-mask
-// data needs) and resolves the foreground level; errors name the flag.
+// data needs: --masks or a decoy's), resolves --background-mask auto and the foreground level; errors name the flag.
 void check_background(const CLI::App& app, BackgroundCli& b, const train::DataSplit& ds, bool has_masks);
 // Runs it and returns the result as JSON; prints a summary unless `quiet`.
 nlohmann::json run_background(const CLI::App& app, const BackgroundCli& b, nn::Module& model, train::DataSplit& ds,

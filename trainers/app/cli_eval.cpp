@@ -84,6 +84,7 @@ int run_eval(const std::vector<std::string>& args) {
     dopt.data_dir = data_dir;
     dopt.folder.resize = resize;
     dopt.folder.crop = crop;
+    dopt.folder.mask_dir = background.masks;
     dopt.stream = stream;
     dopt.resident_limit_mb = resident_limit_mb;
     std::tie(dopt.mean, dopt.stdev) = train::normalization_for(normalize, {st.mean, st.stdev});
@@ -108,7 +109,8 @@ int run_eval(const std::vector<std::string>& args) {
     if (!json && ds.streaming) std::printf("%s\n", ds.summary.c_str());
     if (occlusion.enabled) check_occlusion(app, occlusion, ds, weights);
     if (faith.enabled) check_faithfulness(app, faith, ds);
-    if (background.enabled) check_background(app, background, ds, dopt.decoy.shade != "none");
+    if (background.enabled)
+        check_background(app, background, ds, dopt.decoy.shade != "none" || !background.masks.empty());
     nn::ModelSpec spec;
     spec.arch = arch;
     spec.num_classes = ds.num_classes;

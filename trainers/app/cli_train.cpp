@@ -34,6 +34,10 @@ void add_train_options(CLI::App& app, train::TrainConfig& c, std::string& config
                    "weights in model_best_val.safetensors (0: off; --train-subset then picks from the rest)");
     app.add_option("--resize", c.resize, "image folders: scale the shorter side to N pixels (0: off)");
     app.add_option("--crop", c.crop, "image folders: centre crop N x N after --resize (0: off)");
+    app.add_option("--masks", c.masks, "image folders, --augment isnet: segmentation masks, ISNet's foreground: a "
+                                       "folder mirroring --data-dir, one PNG per image at the image's relative path "
+                                       "with the extension .png, of the image's size (nonzero: foreground); resized, "
+                                       "cropped and flipped with its image");
     app.add_option("--stream", c.stream, "auto | on | off: stream image folders from disk instead of holding "
                                          "them on the device (auto: when over --resident-limit-mb)")
         ->capture_default_str();
@@ -196,8 +200,9 @@ void add_train_options(CLI::App& app, train::TrainConfig& c, std::string& config
                    "min(25 C1, mean + 3 stdev) of the per-image totals of |R|; replaces --isnet-c1/--isnet-c2");
     app.add_option("--isnet-mask", c.isnet_mask, "ISNet foreground: threshold:<v>, pixels whose raw value exceeds v "
                                                  "in some channel (objects on a dark background), except a --decoy "
-                                                 "swatch; or data: the dataset's masks alone (a --decoy's: all but "
-                                                 "the swatch)")->capture_default_str();
+                                                 "swatch; data: the dataset's masks alone (--masks, or a --decoy's: "
+                                                 "all but the swatch); auto: data with --masks, else threshold:0.02")
+        ->capture_default_str();
     app.add_option("--sgt-frac", c.sgt_frac, "SGT: fraction of the pixels masked per image, in (0, 1] (the authors' "
                                              "--featuresDroped)")->capture_default_str();
     app.add_option("--sgt-lambda", c.sgt_lambda, "SGT: weight of KL(clean || masked) in the loss")->capture_default_str();
@@ -295,6 +300,8 @@ int run_train(const std::vector<std::string>& args) {
         if (k == "isnet-selective-eps" && cfg.augment == "isnet" && cfg.isnet_explain != "selective")
             log_warn("--isnet-selective-eps applies with --isnet-explain selective; with --isnet-explain ",
                      cfg.isnet_explain, " it changes nothing");
+        if (k == "masks" && cfg.augment != "isnet")
+            log_warn("--masks gives ISNet its foreground; with --augment ", cfg.augment, " they are not read");
         if (k.rfind("decoy-", 0) == 0 && cfg.decoy == "none")
             log_warn("--", k, " applies with --decoy label or random; with --decoy none it changes nothing");
         const bool edda_key = k.rfind("edda-", 0) == 0, reldrop_key = k.rfind("reldrop-", 0) == 0,

@@ -21,6 +21,12 @@ void TrainConfig::resolve_defaults() {
     const std::string v = reldrop_variant();
     if (reldrop_p < 0) reldrop_p = v == "pixel" ? 0.3f : 0.5f;
     if (reldrop_k == 0) reldrop_k = v == "patch" ? 5 : 1;
+    isnet_mask = isnet_mask_spec();
+}
+
+std::string TrainConfig::isnet_mask_spec() const {
+    if (isnet_mask != "auto") return isnet_mask;
+    return masks.empty() ? "threshold:0.02" : "data";
 }
 
 void TrainConfig::validate() const {
@@ -113,9 +119,9 @@ void TrainConfig::validate() const {
                   "<= C2 (got ", isnet_c1, ", ", isnet_c2, ")");
         LRP_CHECK(isnet_calibrate.empty() || (isnet_c1 == 1.f && isnet_c2 == 25.f), "--isnet-calibrate measures C1 and ",
                   "C2, so --isnet-c1 ", isnet_c1, " and --isnet-c2 ", isnet_c2, " would not be used: give one or the other");
-        parse_isnet_mask(isnet_mask);
-        LRP_CHECK(isnet_mask != "data" || decoy != "none", "--isnet-mask data takes the foreground from the dataset's ",
-                  "masks, and only --decoy datasets carry them (got --decoy none)");
+        parse_isnet_mask(isnet_mask_spec());
+        LRP_CHECK(isnet_mask_spec() != "data" || decoy != "none" || !masks.empty(), "--isnet-mask data takes the ",
+                  "foreground from the dataset's masks: give them (--masks <dir>) or use a --decoy dataset");
     }
     if (augment == "sgt") {
         LRP_CHECK(sgt_frac > 0 && sgt_frac <= 1, "--sgt-frac must be in (0, 1] (got ", sgt_frac, ")");
@@ -164,12 +170,14 @@ void TrainConfig::validate() const {
     LRP_CHECK(resident_limit_mb >= 0, "--resident-limit-mb must be >= 0 (got ", resident_limit_mb, ")");
     LRP_CHECK(resize >= 0 && crop >= 0, "--resize and --crop must be >= 0 (0 = off)");
     LRP_CHECK((resize == 0 && crop == 0) || dataset == "folder", "--resize/--crop apply to --dataset folder only");
+    LRP_CHECK(masks.empty() || dataset == "folder", "--masks reads segmentation masks for an image folder's images ",
+              "(--dataset folder); '", dataset, "' has none");
 }
 
 #define LRP_CFG_FIELDS(X)                                                                                   \
     X("dataset", dataset) X("data-dir", data_dir) X("train-subset", train_subset) X("test-subset", test_subset) \
     X("val-split", val_split) X("decoy", decoy) X("decoy-test", decoy_test) X("decoy-size", decoy_size)          \
-    X("decoy-seed", decoy_seed)                                                                            \
+    X("decoy-seed", decoy_seed) X("masks", masks)                                                          \
     X("resize", resize) X("crop", crop) X("stream", stream) X("resident-limit-mb", resident_limit_mb)          \
     X("arch", arch) X("width", width) X("init", init) X("init-weights", init_weights)  \
     X("init-head", init_head) X("epochs", epochs) X("batch-size", batch_size)          \
@@ -202,8 +210,8 @@ void TrainConfig::validate() const {
 float parse_isnet_mask(const std::string& spec) {
     if (spec == "data") return -1.f;
     const std::string pre = "threshold:";
-    LRP_CHECK(spec.rfind(pre, 0) == 0, "--isnet-mask must be threshold:<v> with v in [0, 1) (the raw pixel value above ",
-              "which a pixel is foreground) or data (the dataset's masks), got '", spec, "'");
+    LRP_CHECK(spec.rfind(pre, 0) == 0, "--isnet-mask must be auto, threshold:<v> with v in [0, 1) (the raw pixel value ",
+              "above which a pixel is foreground) or data (the dataset's masks), got '", spec, "'");
     float v = 0;
     size_t used = 0;
     try {

@@ -21,6 +21,7 @@ DataOptions data_options(const TrainConfig& c) {
     o.data_dir = c.data_dir;
     o.folder.resize = c.resize;
     o.folder.crop = c.crop;
+    if (c.augment == "isnet") o.folder.mask_dir = c.masks;  // only ISNet's foreground uses them
     o.stream = c.stream;
     o.resident_limit_mb = c.resident_limit_mb;
     o.decoy.shade = c.decoy;
@@ -131,14 +132,15 @@ DataSplit streamed(data::FolderIndex ix, const std::string& what, const std::str
     d.streaming = true;
     d.summary = what + " streamed from " + ix.name + ": " + std::to_string(ix.size()) + " images of " +
                 std::to_string(ix.channels) + "x" + std::to_string(ix.height) + "x" + std::to_string(ix.width) +
-                " (" + mib(ix.total_bytes()) + " as uint8); " + stats;
+                " (" + mib(ix.total_bytes()) + " as uint8); " + stats +
+                (ix.mask_files.empty() ? "" : "; masks from " + ix.options.mask_dir);
     d.loader = std::make_unique<StreamingLoader>(std::move(ix), device, batch_size, train, aug);
     return d;
 }
 
 // A DataSplit holding the dataset's images on the device.
 DataSplit resident(const data::Dataset& ds, const std::string& what, Device device, int batch_size, bool train,
-                   const AugmentSettings& aug, const std::string& decoy_note) {
+                   const AugmentSettings& aug, const std::string& decoy_note, const std::string& mask_note) {
     DataSplit d;
     d.name = ds.name;
     d.num_classes = ds.num_classes;
@@ -149,7 +151,7 @@ DataSplit resident(const data::Dataset& ds, const std::string& what, Device devi
     d.mean = ds.mean;
     d.stdev = ds.std;
     d.summary = what + " resident on " + device.str() + ": " + std::to_string(ds.size()) + " images (" +
-                mib(static_cast<int64_t>(ds.images.nbytes())) + " as uint8)" + decoy_note;
+                mib(static_cast<int64_t>(ds.images.nbytes())) + " as uint8)" + mask_note + decoy_note;
     d.loader = std::make_unique<DeviceLoader>(ds, device, batch_size, train, aug);
     return d;
 }
@@ -209,6 +211,10 @@ DataSplit open_rows(const DataOptions& o, data::Split split, int64_t subset, boo
     if (!o.mean.empty()) use_normalization(o, ds.channels(), ds.name, ds.mean, ds.std);
     data::add_decoy(ds, o.decoy, split);
     const std::string note = decoy ? "; " + data::describe(o.decoy) : std::string();
+    // The folder the masks came from (the split's, under the --masks root).
+    const std::string mask_note =
+        o.folder.mask_dir.empty() ? std::string()
+                                  : "; masks from " + (ix.files.empty() ? o.folder.mask_dir : ix.options.mask_dir);
     const int64_t all = ds.size();
     auto sourced = [all](DataSplit s) {
         s.source_images = all;
@@ -218,12 +224,12 @@ DataSplit open_rows(const DataOptions& o, data::Split split, int64_t subset, boo
         check_val(ds.size(), ds.name);
         data::Dataset held;
         std::tie(held, ds) = ds.split_stratified(val, val_seed);
-        DataSplit v = sourced(resident(held, val_what, device, batch_size, false, {}, note));
+        DataSplit v = sourced(resident(held, val_what, device, batch_size, false, {}, note, mask_note));
         if (!val_out) return v;
         *val_out = std::move(v);
     }
     if (subset > 0 && subset < ds.size()) ds = stratified ? ds.take_stratified(subset, seed) : ds.subset(0, subset);
-    return sourced(resident(ds, what, device, batch_size, train, aug, note));
+    return sourced(resident(ds, what, device, batch_size, train, aug, note, mask_note));
 }
 
 }  // namespace

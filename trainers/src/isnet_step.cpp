@@ -167,8 +167,9 @@ IsnetSettings isnet_settings(const TrainConfig& cfg, const std::vector<float>& m
     s.loss.decay = cfg.isnet_decay, s.loss.E = cfg.isnet_e, s.loss.A = cfg.isnet_a, s.loss.B = cfg.isnet_b;
     s.loss.C1 = cfg.isnet_c1, s.loss.C2 = cfg.isnet_c2;
     if (c1 > 0 && c2 > 0) s.loss.C1 = static_cast<float>(c1), s.loss.C2 = static_cast<float>(c2);
-    const float raw = parse_isnet_mask(cfg.isnet_mask);
-    s.data_mask = cfg.isnet_mask == "data";
+    const std::string mask = cfg.isnet_mask_spec();
+    const float raw = parse_isnet_mask(mask);
+    s.data_mask = mask == "data";
     for (size_t c = 0; c < mean.size(); ++c) {
         s.level.push_back((raw - mean[c]) / stdev[c]);
         s.input_zero.push_back(-mean[c] / stdev[c]);

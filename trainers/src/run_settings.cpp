@@ -64,7 +64,7 @@ nlohmann::json check_resume_settings(const std::filesystem::path& ckpt, const nl
     static const std::set<std::string> may_change{"epochs",           "device",          "log-every",
                                                   "data-dir",         "out",             "stop-after-epoch",
                                                   "stop-after-step",  "checkpoint-every", "stream",
-                                                  "resident-limit-mb", "init-weights"};
+                                                  "resident-limit-mb", "init-weights",    "masks"};
     std::string diffs;
     for (auto it = now.begin(); it != now.end(); ++it)
         if (!may_change.count(it.key()) && saved.contains(it.key()) && saved[it.key()] != it.value())

@@ -1,6 +1,6 @@
 // StreamingLoader: decoding threads claim whole batches in order (at most `depth` ahead of the consumer),
-// decode them with data::decode_indexed into reused host buffers, and batch() uploads and augments them
-// with identity rows and DeviceLoader's generator draws. Failures travel to batch() as exceptions.
+// decode them (and their masks) with data::decode_indexed into reused host buffers, and batch() uploads and
+// augments them with identity rows and DeviceLoader's generator draws. Failures travel to batch() as exceptions.
 #include "lrp/train/streaming_loader.h"
 
 #include <algorithm>
@@ -72,10 +72,11 @@ void StreamingLoader::resume_epoch(uint64_t seed, int64_t epoch, int64_t first, 
 
 void StreamingLoader::worker() {
     const int64_t nb = batches_per_epoch(), n = ix_.size(), row_bytes = ix_.image_bytes();
+    const int64_t mask_bytes = ix_.mask_files.empty() ? 0 : int64_t(ix_.height) * ix_.width;
     int64_t b = 0;  // the batch being worked on, which an exception is charged to
     try {
         for (;;) {
-            std::vector<uint8_t> buf;
+            Decoded buf;
             {
                 std::unique_lock<std::mutex> lk(mu_);
                 space_.wait(lk, [&] { return stop_ || error_ || claimed_ >= nb || claimed_ - next_ < depth_; });
@@ -87,12 +88,14 @@ void StreamingLoader::worker() {
                 }
             }
             const int64_t begin = b * batch_, end = std::min<int64_t>(n, begin + batch_);
-            buf.resize(static_cast<size_t>((end - begin) * row_bytes));
+            buf.px.resize(static_cast<size_t>((end - begin) * row_bytes));
+            buf.mask.resize(static_cast<size_t>((end - begin) * mask_bytes));
             for (int64_t r = begin; r < end; ++r) {
                 if (stop_) return;
                 const int64_t row = order_[static_cast<size_t>(r)];
                 try {
-                    data::decode_indexed(ix_, row, buf.data() + (r - begin) * row_bytes);
+                    data::decode_indexed(ix_, row, buf.px.data() + (r - begin) * row_bytes,
+                                         mask_bytes ? buf.mask.data() + (r - begin) * mask_bytes : nullptr);
                 } catch (const Error&) {
                     throw;
                 } catch (const std::exception& e) {  // e.g. std::bad_alloc: still name the file
@@ -122,7 +125,7 @@ StreamingLoader::Batch StreamingLoader::batch(int64_t i) {
     LRP_NVTX_RANGE("loader.batch");
     LRP_CHECK(i >= 0 && i < batches_per_epoch(), "batch index ", i, " out of range");
     if (!started_) start_epoch(0, 0);
-    std::vector<uint8_t> buf;
+    Decoded buf;
     {
         std::unique_lock<std::mutex> lk(mu_);
         LRP_CHECK(i == next_, "StreamingLoader reads batches in order after start_epoch: asked for batch ", i,
@@ -135,18 +138,20 @@ StreamingLoader::Batch StreamingLoader::batch(int64_t i) {
         ++next_;
     }
     space_.notify_all();
-    const int64_t begin = i * batch_, rows = static_cast<int64_t>(buf.size()) / ix_.image_bytes();
-    Tensor images;
+    const int64_t begin = i * batch_, rows = static_cast<int64_t>(buf.px.size()) / ix_.image_bytes();
+    Tensor images, masks;
     {
         LRP_NVTX_RANGE("loader.upload");
-        images = Tensor::from_vector(buf, {rows, ix_.channels, ix_.height, ix_.width}, device_);  // one H2D copy
+        images = Tensor::from_vector(buf.px, {rows, ix_.channels, ix_.height, ix_.width}, device_);  // one H2D copy
+        if (!buf.mask.empty()) masks = Tensor::from_vector(buf.mask, {rows, 1, ix_.height, ix_.width}, device_);
     }
     {
         std::lock_guard<std::mutex> lk(mu_);
         spare_.push_back(std::move(buf));
     }
     Batch b;
-    b.x = loader_detail::augment_rows(images, identity_.slice(0, rows), train_, aug_, ix_.mean, ix_.std, gen_);
+    b.x = loader_detail::augment_rows(images, identity_.slice(0, rows), train_, aug_, ix_.mean, ix_.std, gen_, masks,
+                                      &b.allowed);
     b.y = labels_.slice(begin, begin + rows);
     return b;
 }

@@ -75,6 +75,7 @@ TrainSummary run_training(TrainConfig cfg) {
     // Recorded as an absolute path, so that a --resume from another working directory finds the data.
     if (!cfg.data_dir.empty()) cfg.data_dir = fs::absolute(cfg.data_dir).lexically_normal().string();
     if (!cfg.init_weights.empty()) cfg.init_weights = fs::absolute(cfg.init_weights).lexically_normal().string();
+    if (!cfg.masks.empty()) cfg.masks = fs::absolute(cfg.masks).lexically_normal().string();
     if (!cfg.isnet_calibrate.empty())
         cfg.isnet_calibrate = fs::absolute(cfg.isnet_calibrate).lexically_normal().string();
     const fs::path out(cfg.out_dir);
@@ -132,6 +133,7 @@ TrainSummary run_training(TrainConfig cfg) {
     test_opt.stdev = train_data.stdev;
     test_opt.strict_normalization = false;  // other channel counts: check_splits_agree names the mismatch
     test_opt.decoy = test_decoy(cfg);
+    test_opt.folder.mask_dir.clear();  // nothing in a training run uses the test split's masks
     DataSplit test_data = open_split(test_opt, data::Split::Test, cfg.test_subset, false, 0, dev, cfg.batch_size,
                                      false, {});
     std::printf("%s\n", train_data.summary.c_str());

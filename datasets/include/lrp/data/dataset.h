@@ -63,6 +63,13 @@ struct FolderOptions {
     int crop = 0;      // > 0: centre crop crop x crop (torchvision CenterCrop); the image must be large enough
     int channels = 3;  // 1 (grey), 2 (grey+alpha), 3 (RGB) or 4 (RGBA): what stb_image converts to
     std::vector<std::string> extensions = {".png", ".jpg", ".jpeg"};  // matched case-insensitively
+    // Non-empty: segmentation masks from this folder, which mirrors the image folder: the mask of
+    // <dir>/<class>/<rel>.<ext> is <mask_dir>/<class>/<rel>.png, of the image's size before resize/crop; a pixel
+    // is foreground where a colour channel is nonzero (8 or 16 bits; grey, palette or colour; alpha ignored).
+    // The mask is resized (as a 0/255 image, foreground where at least half the filter's weight was) and cropped
+    // with its image, and becomes Dataset::masks (0 / 255). Every image must have one. load_dataset and
+    // index_dataset take this as the mask folder of the dataset's root and append the split's subfolder.
+    std::string mask_dir;
 };
 
 // One subfolder per class (sorted names = class indices, as torchvision ImageFolder); image files are
@@ -81,6 +88,7 @@ struct FolderIndex {
     FolderOptions options;                // how every file is decoded
     int channels = 0, height = 0, width = 0;
     std::string size_reference;           // the file whose size all others must match
+    std::vector<std::string> mask_files;  // one per file (options.mask_dir given), else empty
     std::vector<float> mean, std;         // empty until folder_mean_std fills them; kept by subsets
 
     int64_t size() const { return static_cast<int64_t>(files.size()); }
@@ -103,9 +111,12 @@ struct DecodedImage {
 };
 DecodedImage decode_image(const std::string& path, const FolderOptions& o);
 // Decodes image i of the index into dst (image_bytes() bytes); an image of another size than the
-// index's is an error naming both files. Thread-safe (reads only the index).
-void decode_indexed(const FolderIndex& ix, int64_t i, uint8_t* dst);
-// Decodes every image of the index; load_image_folder(dir, o) == load_folder_index(index_image_folder(dir, o)).
+// index's is an error naming both files. mask_dst given (and the index has masks): the image's mask too,
+// height x width bytes of 0 / 255 (a mask of another size than its image is an error naming both files).
+// Thread-safe (reads only the index).
+void decode_indexed(const FolderIndex& ix, int64_t i, uint8_t* dst, uint8_t* mask_dst = nullptr);
+// Decodes every image of the index (and mask, into Dataset::masks, when it has them);
+// load_image_folder(dir, o) == load_folder_index(index_image_folder(dir, o)).
 Dataset load_folder_index(const FolderIndex& ix);
 // Fills ix.mean / ix.std exactly as compute_mean_std would over the decoded images (the sums are
 // integers, so the result does not depend on order or threads). max_images > 0 and fewer than the

@@ -115,7 +115,11 @@ struct TrainConfig {
     std::string isnet_explain = "stochastic";  // stochastic | selective | label | pred
     float isnet_selective_eps = 1e-2f;          // e of selective's log(p + e) - log(1 - p + e)
     float isnet_decay = 0.9f, isnet_e = 1.f, isnet_a = 1.f, isnet_b = 3.f, isnet_c1 = 1.f, isnet_c2 = 25.f;
-    std::string isnet_mask = "threshold:0.02";
+    // auto: data when `masks` are given, else threshold:0.02 (resolve_defaults() records which); see parse_isnet_mask
+    std::string isnet_mask = "auto";
+    // --masks <dir>: segmentation masks for an image folder's images (data::FolderOptions::mask_dir: a folder
+    // mirroring --data-dir, one PNG per image, nonzero = foreground), ISNet's foreground; empty: none
+    std::string masks;
     // --isnet-calibrate <weights>: C1 and C2 measured on this plain model's heatmaps at the start of the run
     // (isnet-edda.md A.2; isnet_calibration.h) instead of isnet_c1/isnet_c2; empty: off
     std::string isnet_calibrate;
@@ -141,14 +145,17 @@ struct TrainConfig {
     bool reldrop() const { return augment.rfind("reldrop-", 0) == 0; }
     std::string reldrop_variant() const { return reldrop() ? augment.substr(8) : std::string(); }
     // Fills in the variant-dependent RelDrop defaults (reldrop_p < 0, reldrop_k == 0) and maps the
-    // old augment name crop-flip to none. run_training() calls it before validating and saving the config.
+    // old augment name crop-flip to none, and resolves --isnet-mask auto. run_training() calls it before
+    // validating and saving the config.
     void resolve_defaults();
+    // The foreground --isnet-mask means here: "auto" resolved (data with --masks, else threshold:0.02).
+    std::string isnet_mask_spec() const;
     void validate() const;  // throws lrp::Error naming the bad setting and its allowed values
 };
 
 // --isnet-mask threshold:<v>: the raw pixel value v in [0, 1) above which (in some channel) a pixel is foreground;
-// returns v. data: the dataset's masks alone (e.g. a decoy's: all but the swatch); returns -1, a level every pixel
-// exceeds. Throws naming the flag and the accepted forms.
+// returns v. data: the dataset's masks alone (a --masks folder's, or a decoy's: all but the swatch); returns -1, a
+// level every pixel exceeds. Throws naming the flag and the accepted forms (auto is resolved before this).
 float parse_isnet_mask(const std::string& spec);
 
 void to_json(nlohmann::json& j, const TrainConfig& c);

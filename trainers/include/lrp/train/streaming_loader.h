@@ -1,5 +1,6 @@
 // StreamingLoader: an image folder too large to hold resident, decoded by background threads a few
-// batches ahead into host uint8 buffers; each batch is copied to the device once and augmented there.
+// batches ahead into host uint8 buffers (with its masks, when it has them); each batch is copied to the
+// device once and augmented there.
 // It gives bit for bit the batches a DeviceLoader over the loaded folder gives (same order, same draws).
 #pragma once
 #include <atomic>
@@ -58,12 +59,16 @@ private:
     Generator gen_;
     bool started_ = false;
 
+    // One decoded batch: its images and, when the index has masks, their masks (rows x H x W).
+    struct Decoded {
+        std::vector<uint8_t> px, mask;
+    };
     // Shared with the workers (under mu_, except order_, which is fixed while they run).
     std::vector<int32_t> order_;
     std::mutex mu_;
     std::condition_variable space_, ready_cv_;
-    std::map<int64_t, std::vector<uint8_t>> ready_;  // decoded batches not yet taken
-    std::vector<std::vector<uint8_t>> spare_;        // buffers to reuse
+    std::map<int64_t, Decoded> ready_;  // decoded batches not yet taken
+    std::vector<Decoded> spare_;        // buffers to reuse
     int64_t next_ = 0;                               // the batch batch() hands out next
     int64_t claimed_ = 0;                            // the batch the next free worker decodes
     int64_t error_batch_ = -1;                       // the first batch whose decoding failed
