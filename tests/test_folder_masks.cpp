@@ -30,16 +30,17 @@ std::vector<uint8_t> noise(int n, int seed) {
     return v;
 }
 
-// A PNG written by hand (stb_image_write has no 16-bit output): w x h, `channels` samples per pixel of `depth`
-// bits (8 or 16, big-endian in the file), no filtering.
-std::string png_bytes(int w, int h, int channels, int depth, const std::vector<uint16_t>& samples) {
+// A PNG written by hand (stb_image_write has no 16-bit or palette output): w x h, `channels` samples per pixel of
+// `depth` bits (8 or 16, big-endian in the file), no filtering; with a palette (RGB triples), one 8-bit index.
+std::string png_bytes(int w, int h, int channels, int depth, const std::vector<uint16_t>& samples,
+                      const std::vector<uint8_t>& palette = {}) {
     auto be32 = [](uint32_t v) { return dstest::be32(v); };
     auto chunk = [&](const std::string& type, const std::string& data) {
         const std::string td = type + data;
         return be32(static_cast<uint32_t>(data.size())) + td +
                be32(static_cast<uint32_t>(crc32(0, reinterpret_cast<const Bytef*>(td.data()), static_cast<uInt>(td.size()))));
     };
-    const int kind = channels == 1 ? 0 : channels == 2 ? 4 : channels == 3 ? 2 : 6;
+    const int kind = !palette.empty() ? 3 : channels == 1 ? 0 : channels == 2 ? 4 : channels == 3 ? 2 : 6;
     std::string raw;
     for (int y = 0; y < h; ++y) {
         raw += '\0';
@@ -56,7 +57,8 @@ std::string png_bytes(int w, int h, int channels, int depth, const std::vector<u
     z.resize(n);
     const std::string ihdr = be32(static_cast<uint32_t>(w)) + be32(static_cast<uint32_t>(h)) +
                              std::string{static_cast<char>(depth), static_cast<char>(kind), 0, 0, 0};
-    return std::string("\x89PNG\r\n\x1a\n", 8) + chunk("IHDR", ihdr) + chunk("IDAT", z) + chunk("IEND", "");
+    const std::string plte = palette.empty() ? "" : chunk("PLTE", std::string(palette.begin(), palette.end()));
+    return std::string("\x89PNG\r\n\x1a\n", 8) + chunk("IHDR", ihdr) + plte + chunk("IDAT", z) + chunk("IEND", "");
 }
 
 bool same_bits(const Tensor& a, const Tensor& b) {
@@ -160,11 +162,28 @@ TEST_F(FolderMasks, ErrorsNameTheMask) {
                             {"2 of the 4 images have no mask", path("m/a/img101.png") + " (of " + path("f/a/img101.png") + ")",
                              path("m/b/img100.png")}));
     write_pair("f", "m", "a", 1, 6, 5);
-    write_png("m/b/img100.png", 5, 5, 1, std::vector<uint8_t>(25, 255));  // another size than its image
-    EXPECT_TRUE(throws_with([&] { load_image_folder(path("f"), o); },
+    // A mask of another size, and a damaged one, are found when the folder is indexed (before a streamed run).
+    write_png("m/b/img100.png", 5, 5, 1, std::vector<uint8_t>(25, 255));
+    EXPECT_TRUE(throws_with([&] { index_image_folder(path("f"), o); },
                             {path("m/b/img100.png"), "the mask is 5x5 but its image " + path("f/b/img100.png") + " is 6x5"}));
     write("m/b/img100.png", "not a PNG");
-    EXPECT_TRUE(throws_with([&] { load_image_folder(path("f"), o); }, {path("m/b/img100.png"), "cannot decode the mask"}));
+    EXPECT_TRUE(throws_with([&] { index_image_folder(path("f"), o); }, {path("m/b/img100.png"), "cannot decode the mask"}));
+    write_pair("f", "m", "b", 0, 6, 5);
+    // Decoding checks them again (a mask replaced after indexing).
+    FolderIndex ix = index_image_folder(path("f"), o);
+    write_png("m/b/img100.png", 6, 6, 1, std::vector<uint8_t>(36, 255));
+    std::vector<uint8_t> px(static_cast<size_t>(ix.image_bytes())), mk(30);
+    const int64_t row = std::find(ix.files.begin(), ix.files.end(), path("f/b/img100.png")) - ix.files.begin();
+    EXPECT_TRUE(throws_with([&] { decode_indexed(ix, row, px.data(), mk.data()); }, {"the mask is 6x6"}));
+    write_pair("f", "m", "b", 0, 6, 5);
+    // Two images of one name would share a mask.
+    std::vector<uint8_t> flat(6 * 5 * 3, 70);
+    ASSERT_NE(stbi_write_jpg(path("f/a/img100.jpg").c_str(), 6, 5, 3, flat.data(), 95), 0);
+    EXPECT_TRUE(throws_with([&] { index_image_folder(path("f"), o); },
+                            {path("m/a/img100.png"), "the images " + path("f/a/img100.jpg") + " and " +
+                                                         path("f/a/img100.png") + " would share this mask"}));
+    fs::remove(path("f/a/img100.jpg"));
+    EXPECT_EQ(index_image_folder(path("f"), o).total_bytes(), 4 * (6 * 5 * 3 + 6 * 5)) << "masks count as resident bytes";
     // Masks belong to image folders only.
     FolderOptions fm;
     fm.mask_dir = path("m");
@@ -270,7 +289,7 @@ TEST_F(FolderMasks, IsnetForegroundIsTheMasks) {
 
 TEST_F(FolderMasks, AnyColourChannelAtAnyDepth) {
     // Four 3 x 2 images with masks of other encodings; expected foreground in the comment of each.
-    for (int i = 0; i < 4; ++i) write_png("f/c/img" + std::to_string(i) + ".png", 3, 2, 3, noise(18, i));
+    for (int i = 0; i < 5; ++i) write_png("f/c/img" + std::to_string(i) + ".png", 3, 2, 3, noise(18, i));
     write_png("f/d/img9.png", 3, 2, 3, noise(18, 9));
     // 16-bit grey label map of 0 and 1 (an 8-bit conversion would lose the ones): 1 0 1 / 0 0 1.
     write("m/c/img0.png", png_bytes(3, 2, 1, 16, {1, 0, 1, 0, 0, 1}));
@@ -281,11 +300,84 @@ TEST_F(FolderMasks, AnyColourChannelAtAnyDepth) {
                                                  0, 0, 0, 255, 0, 0, 0, 255, 0, 9, 0, 255}));
     // 16-bit grey + alpha: 0 1 0 / 0 0 0.
     write("m/c/img3.png", png_bytes(3, 2, 2, 16, {0, 65535, 300, 65535, 0, 65535, 0, 65535, 0, 0, 0, 65535}));
+    // Palette: index 0 black, 1 a dark blue, 2 white: 0 1 2 / 2 0 1.
+    write("m/c/img4.png", png_bytes(3, 2, 1, 8, {0, 1, 2, 2, 0, 1}, {0, 0, 0, 0, 0, 3, 255, 255, 255}));
     write("m/d/img9.png", png_bytes(3, 2, 1, 8, {255, 255, 255, 255, 255, 255}));
     FolderOptions o;
     o.mask_dir = path("m");
     const Dataset d = load_image_folder(path("f"), o);
     const std::vector<uint8_t> want = {255, 0, 255, 0, 0, 255,  255, 0, 0, 0, 255, 0,  0, 0, 0, 0, 0, 255,
-                                       0, 255, 0, 0, 0, 0,      255, 255, 255, 255, 255, 255};
+                                       0, 255, 0, 0, 0, 0,      0, 255, 255, 255, 0, 255,
+                                       255, 255, 255, 255, 255, 255};
     EXPECT_EQ(d.masks.to_vector<uint8_t>(), want);
+}
+
+TEST_F(FolderMasks, FollowTheirImageThroughShuffleCropAndFlip) {
+    // Grey images that are their own masks (0 / 255): whatever the loader does to an image (order, padding crop,
+    // flip), the batch's mask must be 1 exactly where the image's raw value is bright.
+    for (int i = 0; i < 12; ++i) {
+        const std::vector<uint8_t> shape = disk(11, 9, 1 + (i * 5) % 9, 1 + (i * 3) % 7, 1.5 + (i % 4) * 0.8, 255);
+        const std::string name = (i % 2 ? "a" : "b") + std::string("/img") + std::to_string(i) + ".png";
+        write_png("f/" + name, 11, 9, 1, shape);
+        write_png("m/" + name, 11, 9, 1, shape);
+    }
+    FolderOptions o;
+    o.channels = 1;
+    o.mask_dir = path("m");
+    const Dataset ds = load_image_folder(path("f"), o);
+    AugmentSettings aug;
+    aug.crop_padding = 3;
+    aug.flip = true;
+    DeviceLoader dl(ds, Device::cpu(), 5, true, aug);
+    StreamingLoader sl(index_image_folder(path("f"), o), Device::cpu(), 5, true, aug, {2, 2});
+    int64_t fg = 0, moved = 0;
+    for (BatchSource* src : {static_cast<BatchSource*>(&dl), static_cast<BatchSource*>(&sl)}) {
+        for (int e = 1; e <= 3; ++e) {
+            src->start_epoch(17, e);
+            for (int64_t b = 0; b < src->batches_per_epoch(); ++b) {
+                const BatchSource::Batch batch = src->batch(b);
+                const std::vector<float> x = batch.x.to_vector<float>(), m = batch.allowed.to_vector<float>();
+                ASSERT_EQ(x.size(), m.size());
+                for (size_t p = 0; p < x.size(); ++p) {
+                    const float raw = x[p] * ds.std[0] + ds.mean[0];
+                    ASSERT_EQ(m[p], raw > 0.5f ? 1.f : 0.f) << "epoch " << e << " batch " << b << " pixel " << p;
+                    fg += m[p] != 0.f;
+                }
+            }
+        }
+        // The augmentation did move things: the batches differ from the images in file order.
+        src->start_epoch(17, 1);
+        const std::vector<float> first = src->batch(0).allowed.to_vector<float>();
+        const std::vector<uint8_t> in_order = ds.masks.slice(0, 5).to_vector<uint8_t>();
+        bool differs = false;
+        for (size_t p = 0; p < first.size(); ++p) differs = differs || first[p] != (in_order[p] ? 1.f : 0.f);
+        moved += differs;
+    }
+    EXPECT_GT(fg, 100);
+    EXPECT_EQ(moved, 2);
+}
+
+TEST_F(FolderMasks, ResumeMayMoveTheMasksButNotDropThem) {
+    write_folder("d/train", "dm/train", 4, 10, 10);
+    write_folder("d/test", "dm/test", 1, 10, 10);
+    TrainConfig c = lrp::test::tiny(lrp::test::fresh_dir("folder_masks_resume"));
+    c.dataset = "folder";
+    c.data_dir = path("d");
+    c.train_subset = c.test_subset = 0;
+    c.batch_size = 4;
+    c.epochs = 2;
+    c.augment = "isnet";
+    c.masks = path("dm");
+    c.isnet_mask = "threshold:0.3";  // inside the masks: without them the run would go on with another foreground
+    c.stop_after_epoch = 1;
+    run_training(c);
+    c.stop_after_epoch = 0;
+    c.resume = true;
+    TrainConfig dropped = c;
+    dropped.masks.clear();
+    EXPECT_TRUE(throws_with([&] { run_training(dropped); },
+                            {"--resume: settings differ", "masks: the run trained with masks (" + path("dm") + "), now without"}));
+    fs::rename(path("dm"), path("moved"));
+    c.masks = path("moved");
+    EXPECT_EQ(run_training(c).epochs, 2);
 }

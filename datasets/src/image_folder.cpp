@@ -7,6 +7,7 @@
 #include <cctype>
 #include <cstring>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <set>
 
@@ -131,7 +132,7 @@ std::vector<std::string> image_files(const std::string& dir, const std::vector<s
 
 constexpr const char* kMaskHint =
     "Masks (--masks): a folder that mirrors the image folder, one PNG per image at the image's path relative to "
-    "its image folder with the extension .png, of the image's size; nonzero grey values are foreground";
+    "its image folder with the extension .png, of the image's size; foreground where a colour channel is nonzero";
 
 // The mask of <dir>/<rel>.<ext>: <mask_dir>/<rel>.png.
 std::string mask_path_for(const std::string& image, const std::string& dir, const std::string& mask_dir) {
@@ -140,13 +141,20 @@ std::string mask_path_for(const std::string& image, const std::string& dir, cons
     return m.string();
 }
 
-// The masks of every file of the index, each of which must exist; the error lists a few of those missing.
+// The masks of every file of the index, checked before any is decoded (a streamed run would meet a bad one
+// mid-epoch): each exists (the error names the first missing ones and their count), belongs to one image
+// only, and its header is readable and gives its image's size (an image whose own header cannot be read is
+// left to decoding, which names it).
 std::vector<std::string> find_masks(const std::vector<std::string>& files, const std::string& dir,
                                     const std::string& mask_dir) {
     LRP_DATA_CHECK(is_dir(mask_dir), mask_dir, kMaskHint, "mask folder not found (the masks of ", dir, ")");
     std::vector<std::string> masks, missing;
+    std::map<std::string, std::string> owner;  // mask -> its image
     for (const std::string& f : files) {
         masks.push_back(mask_path_for(f, dir, mask_dir));
+        const auto [it, fresh] = owner.emplace(masks.back(), f);
+        LRP_DATA_CHECK(fresh, masks.back(), kMaskHint, "the images ", it->second, " and ", f, " would share this mask ",
+                       "(the same name with another extension): rename one of them");
         std::error_code ec;
         if (!fs::is_regular_file(masks.back(), ec)) missing.push_back(masks.back() + " (of " + f + ")");
     }
@@ -155,6 +163,16 @@ std::vector<std::string> find_masks(const std::vector<std::string>& files, const
         for (size_t k = 0; k < std::min<size_t>(3, missing.size()); ++k) some += (k ? ", " : "") + missing[k];
         LRP_DATA_THROW(mask_dir, kMaskHint, missing.size(), " of the ", files.size(), " images have no mask: ", some,
                        missing.size() > 3 ? ", ..." : "");
+    }
+    for (size_t i = 0; i < files.size(); ++i) {
+        int mw = 0, mh = 0, mc = 0, iw = 0, ih = 0, ic = 0;
+        if (!stbi_info(masks[i].c_str(), &mw, &mh, &mc)) {
+            const char* why = stbi_failure_reason();
+            LRP_DATA_THROW(masks[i], kMaskHint, "cannot decode the mask (stb_image: ", why ? why : "unknown failure", ")");
+        }
+        LRP_DATA_CHECK(!stbi_info(files[i].c_str(), &iw, &ih, &ic) || (mw == iw && mh == ih), masks[i], kMaskHint,
+                       "the mask is ", mw, "x", mh, " but its image ", files[i], " is ", iw, "x", ih,
+                       " (the mask must cover the image pixel for pixel)");
     }
     return masks;
 }

@@ -111,6 +111,10 @@ int run_eval(const std::vector<std::string>& args) {
     if (faith.enabled) check_faithfulness(app, faith, ds);
     if (background.enabled)
         check_background(app, background, ds, dopt.decoy.shade != "none" || !background.masks.empty());
+    if (const std::string trained = cfg.value("masks", std::string());
+        background.enabled && background.masks.empty() && !trained.empty() && !json)
+        std::printf("note: the run trained with the masks in %s; --masks <dir> measures the background against them "
+                    "(here: --background-mask %s)\n", trained.c_str(), background.mask.c_str());
     nn::ModelSpec spec;
     spec.arch = arch;
     spec.num_classes = ds.num_classes;

@@ -224,9 +224,9 @@ void add_train_options(CLI::App& app, train::TrainConfig& c, std::string& config
     app.add_option("--out", c.out_dir, "output directory (metrics, checkpoints, weights)")->capture_default_str();
     app.add_flag("--resume", c.resume, "continue from <out>/checkpoint.safetensors with the settings it recorded; "
                                        "flags given now must agree, except --epochs, --device (default auto, not "
-                                       "the recorded one), --data-dir, --log-every, --checkpoint-every, --stream, "
-                                       "--resident-limit-mb, which replace the recorded values (--init-weights is "
-                                       "not read again)");
+                                       "the recorded one), --data-dir, --masks (another folder, not none instead "
+                                       "of one), --log-every, --checkpoint-every, --stream, --resident-limit-mb, "
+                                       "which replace the recorded values (--init-weights is not read again)");
     app.add_option("--log-every", c.log_every, "steps between progress updates")->capture_default_str();
     app.add_option("--stop-after-epoch", c.stop_after_epoch, "stop after epoch N (continue later with --resume)");
     app.add_option("--checkpoint-every", c.checkpoint_every,
@@ -285,7 +285,7 @@ int run_train(const std::vector<std::string>& args) {
     if (cfg.resume && std::filesystem::exists(ckpt)) {
         train::inherit_settings(cfg, train::read_checkpoint_state(ckpt).config, given);
         std::printf("--resume: continuing with the settings recorded in %s (%d epochs, data %s; a flag given now "
-                    "must agree with them, except --epochs, --device, --data-dir and the logging/checkpoint flags)\n",
+                    "must agree with them, except --epochs, --device, --data-dir, --masks and the logging/checkpoint flags)\n",
                     ckpt.c_str(), cfg.epochs, cfg.data_dir.empty() ? "at the dataset's default location"
                                                                    : ("in " + cfg.data_dir).c_str());
     }

@@ -165,13 +165,14 @@ DataSplit open_rows(const DataOptions& o, data::Split split, int64_t subset, boo
     LRP_CHECK(o.resident_limit_mb >= 0, "--resident-limit-mb must be >= 0 (got ", o.resident_limit_mb, ")");
     const std::string what = std::string(data::split_name(split)) + " split";
     const std::string val_what = "validation split (set aside from the training split)";
-    // Only image folders can stream; they are indexed (listed, first image decoded) to learn their size.
+    // Only image folders can stream; they are indexed (listed, first image decoded) to learn their size, and
+    // then loaded from the index when they stay resident.
     const bool folder = o.dataset == "folder";
     bool stream = false;
     data::FolderIndex ix;
-    if (o.stream == "on" || (o.stream == "auto" && folder)) {
+    if (o.stream == "on" || folder) {
         ix = data::index_dataset(o.dataset, o.data_dir, split, o.folder);
-        stream = o.stream == "on" || ix.total_bytes() > o.resident_limit_mb * 1048576;
+        stream = o.stream == "on" || (o.stream == "auto" && ix.total_bytes() > o.resident_limit_mb * 1048576);
     }
     auto check_val = [&](int64_t size, const std::string& name) {
         LRP_CHECK(val < size, "--val-split ", val, " must be smaller than the ", size,
@@ -199,6 +200,7 @@ DataSplit open_rows(const DataOptions& o, data::Split split, int64_t subset, boo
             check_val(ix.size(), ix.name);
             data::FolderIndex held;
             std::tie(held, ix) = ix.split_stratified(val, val_seed);
+            if (val_out) held.mask_files.clear();  // a training run's validation uses no masks
             DataSplit v = sourced(streamed(std::move(held), val_what, stats, device, batch_size, false, {}));
             if (!val_out) return v;
             *val_out = std::move(v);
@@ -212,9 +214,7 @@ DataSplit open_rows(const DataOptions& o, data::Split split, int64_t subset, boo
     data::add_decoy(ds, o.decoy, split);
     const std::string note = decoy ? "; " + data::describe(o.decoy) : std::string();
     // The folder the masks came from (the split's, under the --masks root).
-    const std::string mask_note =
-        o.folder.mask_dir.empty() ? std::string()
-                                  : "; masks from " + (ix.files.empty() ? o.folder.mask_dir : ix.options.mask_dir);
+    const std::string mask_note = ix.mask_files.empty() ? std::string() : "; masks from " + ix.options.mask_dir;
     const int64_t all = ds.size();
     auto sourced = [all](DataSplit s) {
         s.source_images = all;
@@ -224,7 +224,9 @@ DataSplit open_rows(const DataOptions& o, data::Split split, int64_t subset, boo
         check_val(ds.size(), ds.name);
         data::Dataset held;
         std::tie(held, ds) = ds.split_stratified(val, val_seed);
-        DataSplit v = sourced(resident(held, val_what, device, batch_size, false, {}, note, mask_note));
+        if (val_out && !ix.mask_files.empty()) held.masks = Tensor();  // a training run's validation uses no masks
+        DataSplit v = sourced(resident(held, val_what, device, batch_size, false, {}, note,
+                                       held.masks.defined() ? mask_note : std::string()));
         if (!val_out) return v;
         *val_out = std::move(v);
     }

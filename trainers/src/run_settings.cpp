@@ -69,6 +69,12 @@ nlohmann::json check_resume_settings(const std::filesystem::path& ckpt, const nl
     for (auto it = now.begin(); it != now.end(); ++it)
         if (!may_change.count(it.key()) && saved.contains(it.key()) && saved[it.key()] != it.value())
             diffs += "\n  " + it.key() + ": checkpoint has " + saved[it.key()].dump() + ", now " + it.value().dump();
+    // The mask folder may move (a path, like data-dir), but a run that trained with masks goes on with them and
+    // one without them goes on without: either would change ISNet's foreground mid-run.
+    const bool had_masks = !saved.value("masks", std::string()).empty(), has_masks = !now.value("masks", std::string()).empty();
+    if (had_masks != has_masks)
+        diffs += std::string("\n  masks: the run trained ") + (had_masks ? "with masks (" + saved["masks"].get<std::string>() + ")" : "without masks") +
+                 ", now " + (has_masks ? "with " + now["masks"].get<std::string>() : std::string("without"));
     LRP_CHECK(diffs.empty(), "--resume: settings differ from the checkpoint's run (start a new --out instead):", diffs);
     return saved_as_recorded;
 }

@@ -94,7 +94,8 @@ struct FolderIndex {
     int64_t size() const { return static_cast<int64_t>(files.size()); }
     int num_classes() const { return static_cast<int>(class_names.size()); }
     int64_t image_bytes() const { return int64_t(channels) * height * width; }  // one decoded image
-    int64_t total_bytes() const { return size() * image_bytes(); }             // all of them, resident as U8
+    // All images (and their masks, when it has them), resident as U8.
+    int64_t total_bytes() const { return size() * (image_bytes() + (mask_files.empty() ? 0 : int64_t(height) * width)); }
     // The same rows as Dataset::subset / Dataset::take_stratified on the loaded folder.
     FolderIndex subset(int64_t begin, int64_t end) const;
     FolderIndex take_stratified(int64_t n, uint64_t seed) const;
