@@ -57,6 +57,6 @@ grep -aq "1 of the 16 images have no mask: $out/masks/train/b/005.png (of $out/d
 
 "$lrpcu" "${args[@]}" --masks "$out/masks" --out "$out/unused" > "$out/unused.log" 2>&1 ||
   fail "--masks with --augment none failed (the masks are not read, one is missing):" "$out/unused.log"
-grep -aq -- "--masks gives ISNet its foreground; with --augment none they are not read" "$out/unused.log" ||
+grep -aq -- "--masks gives ISNet (or RRR) its foreground; with --augment none they are not read" "$out/unused.log" ||
   fail "no warning that the masks are unused:" "$out/unused.log"
 echo "ok: --masks is ISNet's foreground and eval's, a missing mask is named, unused --masks reported"

@@ -1,4 +1,4 @@
-// Per-channel ops and the accuracy counter: channel_affine, bn_eval_affine, dropout_mask and count_equal
+// Per-channel ops and the accuracy counter: channel_affine, pixel_scale, bn_eval_affine, dropout_mask and count_equal
 // against double references on the CPU (aliasing, null shift/gamma/beta, the Philox stream), front-end
 // errors, and every CUDA entry against the CPU table on odd sizes with NaN-poisoned, guarded outputs.
 #include <cmath>
@@ -55,6 +55,22 @@ TEST(ChannelOpsCpu, ChannelAffineMatchesReferenceWithAndWithoutShift) {
     ops::channel_affine(x2, vec(scale), vec(shift), y2);
     EXPECT_TRUE(all_close(y2.to_vector<float>(), affine_ref(x2.to_vector<float>(), scale, shift, N, C, 1),
                           Tol{1e-6, 1e-6, 1e-12}));
+}
+
+TEST(ChannelOpsCpu, PixelScaleSharesTheFactorAcrossChannels) {
+    const int N = 3, C = 4, H = 5, W = 3;
+    const std::vector<float> x = random_vec(N * C * H * W, 11), m = random_vec(N * H * W, 12);
+    Tensor xt = Tensor::from_vector(x, Shape{N, C, H, W});
+    std::vector<double> want(x.size());
+    for (int n = 0; n < N; ++n)
+        for (int c = 0; c < C; ++c)
+            for (int p = 0; p < H * W; ++p) want[(n * C + c) * H * W + p] = double(x[(n * C + c) * H * W + p]) * m[n * H * W + p];
+    EXPECT_TRUE(all_close(ops::pixel_scale(xt, Tensor::from_vector(m, Shape{N, H, W})).to_vector<float>(), want,
+                          Tol{1e-6, 1e-6, 1e-12}));
+    ops::pixel_scale(xt, Tensor::from_vector(m, Shape{N, 1, H, W}), xt);  // a channel of 1, in place
+    EXPECT_TRUE(all_close(xt.to_vector<float>(), want, Tol{1e-6, 1e-6, 1e-12}));
+    expect_error([&] { ops::pixel_scale(xt, Tensor::from_vector(m, Shape{N, H * W, 1})); },
+                 {"pixel_scale: m has shape [3, 15, 1], expected [3, 5, 3]"});
 }
 
 TEST(ChannelOpsCpu, BnEvalAffineIsPyTorchsEvalBatchNorm) {
@@ -122,6 +138,15 @@ TEST(ChannelOpsCuda, EveryEntryMatchesCpu) {
             Guarded<float> xs(dev, x), sc(dev, scale), sh(dev, shift), y(dev, n);
             cuda_ops().channel_affine(gpu, xs.ptr(), sc.ptr(), with_shift ? sh.ptr() : nullptr, y.ptr(), N, C, HW);
             EXPECT_TRUE(all_close(y.read(), std::vector<double>(want.begin(), want.end()), Tol{1e-6, 1e-6, 1e-12}));
+            EXPECT_TRUE(y.guards_intact());
+        }
+        {  // pixel_scale
+            const std::vector<float> m = random_vec(int64_t{N} * HW, seed++);
+            std::vector<float> want(n);
+            cpu_ops().pixel_scale(cpu, x.data(), m.data(), want.data(), N, C, HW);
+            Guarded<float> xs(dev, x), ms(dev, m), y(dev, n);
+            cuda_ops().pixel_scale(gpu, xs.ptr(), ms.ptr(), y.ptr(), N, C, HW);
+            EXPECT_TRUE(all_close(y.read(), std::vector<double>(want.begin(), want.end()), Tol{0, 0, 0}));
             EXPECT_TRUE(y.guards_intact());
         }
         // bn_eval_affine, with and without gamma/beta

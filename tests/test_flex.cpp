@@ -1,7 +1,7 @@
 // LRP-Flex (lrp/flex.h): the modified gradient equals LRP-epsilon with the equivalent composite; the pass's
 // adjoint plus the ordinary backward is the gradient of a loss on heatmap and logits (directional finite
-// differences, eval mode and train mode without BN); train mode holds BN's batch statistics constant in the
-// pass; pending ReLU gradients are consumed once; CPU and CUDA agree.
+// differences, eval mode and train mode without BN); with plain ReLUs (RRR) the pass is the input gradient; train
+// mode holds BN's batch statistics constant in the pass; pending ReLU gradients are consumed once; CPU and CUDA agree.
 #include <map>
 
 #include "grad_check.h"
@@ -162,6 +162,26 @@ TEST(FlexCpu, HeatmapTermAloneIsCheckedAndNonZero) {
     double norm = 0;
     for (auto& [n, p] : m->named_params()) norm += dot(p->grad, p->grad);
     EXPECT_GT(norm, 1e-6);
+}
+
+// plain_relu (RRR): the pass is the model's ordinary input gradient (eval mode), and its adjoint plus the backward
+// is the gradient of a loss on that gradient.
+TEST(FlexCpu, PlainReluIsTheInputGradientAndItsAdjointIsExact) {
+    auto m = small_resnet();
+    randomize(*m, 31);
+    m->eval();
+    FlexLoss L = make_loss(*m, Shape{3, 2, 8, 8}, 5, 80);
+    L.pass = FlexPass(FlexOptions{0.f, true});
+    const Tensor logits = m->forward(L.x);
+    const Tensor g = L.pass.gradient(*m, L.seed(logits));
+    m->forward(L.x);
+    const Tensor want = m->backward(L.seed(logits), false);
+    EXPECT_LT(test::rel_l2(g, want), 1e-6);
+    EXPECT_TRUE(check_gradient(*m, L, 2e-2));
+    // The epsilon-modified pass differs (the comparison above is sensitive to the ReLU rule).
+    FlexPass eps(FlexOptions{0.5f});
+    m->forward(L.x);
+    EXPECT_GT(test::rel_l2(eps.gradient(*m, L.seed(logits)), want), 1e-2);
 }
 
 // G * x equals LRP-epsilon with the equivalent composite: epsilon (the same) on every layer feeding a ReLU,

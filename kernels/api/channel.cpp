@@ -29,6 +29,28 @@ void channel_affine(const Tensor& x, const Tensor& scale, const Tensor& shift, c
                                        static_cast<int>(N), static_cast<int>(C), HW);
 }
 
+void pixel_scale(const Tensor& x, const Tensor& m, const Tensor& y) {
+    const char* op = "pixel_scale";
+    check_dtype(op, "x", x, DType::F32);
+    LRP_CHECK(x.ndim() == 4, op, ": x has shape ", x.shape().str(), ", expected [N, C, H, W]");
+    const int64_t N = x.dim(0), C = x.dim(1), H = x.dim(2), W = x.dim(3);
+    check_dtype(op, "m", m, DType::F32);
+    LRP_CHECK(m.shape() == Shape({N, H, W}) || m.shape() == Shape({N, 1, H, W}), op, ": m has shape ",
+              m.shape().str(), ", expected [", N, ", ", H, ", ", W, "] (or with a channel of 1) for x ", x.shape().str());
+    check_device(op, "m", m, x.device());
+    check_shape(op, "y", y, x.shape());
+    check_device(op, "y", y, x.device());
+    LRP_NVTX_RANGE("pixel_scale");
+    LRP_OP(x.device(), pixel_scale)(kernel_ctx(x.device()), x.data<float>(), m.data<float>(), y.data<float>(),
+                                    static_cast<int>(N), static_cast<int>(C), H * W);
+}
+
+Tensor pixel_scale(const Tensor& x, const Tensor& m) {
+    Tensor y = Tensor::empty(x.shape(), DType::F32, x.device());
+    pixel_scale(x, m, y);
+    return y;
+}
+
 void bn_eval_affine(const Tensor& gamma, const Tensor& beta, const Tensor& mean, const Tensor& var, float eps,
                     const Tensor& scale, const Tensor& shift) {
     const char* op = "bn_eval_affine";

@@ -1,4 +1,4 @@
-// CPU per-channel kernels: channel_affine, bn_eval_affine (batch norm as scale/shift), dropout_mask.
+// CPU per-channel kernels: channel_affine, pixel_scale, bn_eval_affine (batch norm as scale/shift), dropout_mask.
 #include <cmath>
 
 #include "families.h"
@@ -14,6 +14,15 @@ void channel_affine(const Ctx&, const float* x, const float* scale, const float*
             const float s = scale[c], b = shift ? shift[c] : 0.f;
             const int64_t base = (static_cast<int64_t>(n) * C + c) * HW;
             for (int64_t i = 0; i < HW; ++i) y[base + i] = x[base + i] * s + b;
+        }
+}
+
+void pixel_scale(const Ctx&, const float* x, const float* m, float* y, int N, int C, int64_t HW) {
+    for (int n = 0; n < N; ++n)
+        for (int c = 0; c < C; ++c) {
+            const int64_t base = (static_cast<int64_t>(n) * C + c) * HW;
+            const float* mn = m + static_cast<int64_t>(n) * HW;
+            for (int64_t i = 0; i < HW; ++i) y[base + i] = x[base + i] * mn[i];
         }
 }
 
@@ -34,6 +43,7 @@ void dropout_mask(const Ctx&, uint64_t seed, uint64_t offset, float p, float* ma
 
 void register_channel(OpTable& t) {
     t.channel_affine = channel_affine;
+    t.pixel_scale = pixel_scale;
     t.bn_eval_affine = bn_eval_affine;
     t.dropout_mask = dropout_mask;
 }

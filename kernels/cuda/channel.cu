@@ -1,4 +1,4 @@
-// CUDA per-channel kernels: channel_affine (grid-stride over all elements), bn_eval_affine (one
+// CUDA per-channel kernels: channel_affine and pixel_scale (grid-stride over all elements), bn_eval_affine (one
 // thread per channel), dropout_mask (one Philox draw per element, same stream as the CPU).
 #include "common.cuh"
 #include "families.h"
@@ -12,6 +12,13 @@ __global__ void channel_affine_k(const float* x, const float* scale, const float
     LRP_CUDA_LOOP(i, total) {
         const int c = static_cast<int>((i / HW) % C);
         y[i] = x[i] * scale[c] + (shift ? shift[c] : 0.f);
+    }
+}
+
+__global__ void pixel_scale_k(const float* x, const float* m, float* y, int C, int64_t HW, int64_t total) {
+    LRP_CUDA_LOOP(i, total) {
+        const int64_t p = i % HW, n = i / HW / C;
+        y[i] = x[i] * m[n * HW + p];
     }
 }
 
@@ -36,6 +43,13 @@ void channel_affine(const Ctx& ctx, const float* x, const float* scale, const fl
     LRP_CUDA_CHECK_LAUNCH("channel_affine", stream_of(ctx));
 }
 
+void pixel_scale(const Ctx& ctx, const float* x, const float* m, float* y, int N, int C, int64_t HW) {
+    const int64_t total = static_cast<int64_t>(N) * C * HW;
+    if (total == 0) return;
+    pixel_scale_k<<<grid_for(total), kBlock, 0, stream_of(ctx)>>>(x, m, y, C, HW, total);
+    LRP_CUDA_CHECK_LAUNCH("pixel_scale", stream_of(ctx));
+}
+
 void bn_eval_affine(const Ctx& ctx, int C, float eps, const float* gamma, const float* beta, const float* mean,
                     const float* var, float* scale, float* shift) {
     if (C == 0) return;
@@ -53,6 +67,7 @@ void dropout_mask(const Ctx& ctx, uint64_t seed, uint64_t offset, float p, float
 
 void register_channel(OpTable& t) {
     t.channel_affine = channel_affine;
+    t.pixel_scale = pixel_scale;
     t.bn_eval_affine = bn_eval_affine;
     t.dropout_mask = dropout_mask;
 }

@@ -29,6 +29,13 @@ Tensor relu_gain(const Tensor& a, float eps) {
     return t;
 }
 
+// g * 1[x > 0], the ReLU's ordinary backward.
+Tensor relu_pass(const Tensor& x, const Tensor& g) {
+    Tensor t = Tensor::empty(g.shape(), DType::F32, g.device());
+    ops::relu_bwd(x, g, t);
+    return t;
+}
+
 Tensor bn_scale(const nn::BatchNorm2d& bn) { return ops::mul(bn.weight.value, bn.saved_invstd()); }
 
 class GradientPolicy : public nn::RelevancePolicy {
@@ -40,6 +47,7 @@ public:
         LRP_CHECK(g_out_.emplace(&m, g).second, "LRP-Flex: ", m.type(), " '", m.name(),
                   "' is used twice in the model (each layer must appear once)");
         if (auto* r = dynamic_cast<nn::ReLU*>(&m)) {
+            if (o_.plain_relu) return relu_pass(r->saved_input(), g);
             Tensor a = ops::relu(r->saved_input());
             return ops::mul(g, relu_gain(a, o_.epsilon));
         }
@@ -71,6 +79,7 @@ public:
         LRP_CHECK(it != g_out_.end(), "LRP-Flex adjoint: ", m.type(), " '", m.name(), "' was not in the pass");
         const Tensor& g = it->second;
         if (auto* r = dynamic_cast<nn::ReLU*>(&m)) {
+            if (o_.plain_relu) return relu_pass(r->saved_input(), h);  // g_in = g * 1[x > 0]: linear in g only
             // g_in = g * a / (a + eps): dL/dg = h * a / (a + eps), dL/da = h * g * eps / (a + eps)^2.
             Tensor a = ops::relu(r->saved_input());
             Tensor s = Tensor::empty(a.shape(), DType::F32, a.device());
@@ -114,7 +123,7 @@ private:
 
 Tensor FlexPass::gradient(nn::Module& model, const Tensor& seed) {
     LRP_NVTX_RANGE("lrp_flex.gradient");
-    LRP_CHECK(opt_.epsilon > 0.f, "LRP-Flex: epsilon must be positive (got ", opt_.epsilon, ")");
+    LRP_CHECK(opt_.plain_relu || opt_.epsilon > 0.f, "LRP-Flex: epsilon must be positive (got ", opt_.epsilon, ")");
     g_out_.clear();
     GradientPolicy policy(opt_, g_out_);
     Tensor G = model.relevance(seed, policy);

@@ -34,7 +34,7 @@ void add_train_options(CLI::App& app, train::TrainConfig& c, std::string& config
                    "weights in model_best_val.safetensors (0: off; --train-subset then picks from the rest)");
     app.add_option("--resize", c.resize, "image folders: scale the shorter side to N pixels (0: off)");
     app.add_option("--crop", c.crop, "image folders: centre crop N x N after --resize (0: off)");
-    app.add_option("--masks", c.masks, "image folders, --augment isnet: segmentation masks, ISNet's foreground: a "
+    app.add_option("--masks", c.masks, "image folders, --augment isnet|rrr: segmentation masks, the foreground: a "
                                        "folder mirroring --data-dir, one PNG per image at the image's relative path "
                                        "with the extension .png, of the image's size (nonzero: foreground); resized, "
                                        "cropped and flipped with its image");
@@ -87,7 +87,8 @@ void add_train_options(CLI::App& app, train::TrainConfig& c, std::string& config
     app.add_option("--clip-grad-norm", c.clip_grad_norm, "clip the global gradient norm (0: off)")->capture_default_str();
     app.add_option("--augment", c.augment, "training method after crop/flip: none | random-erasing | reldrop-pixel | "
                                            "reldrop-block | reldrop-patch | edda (docs/edda.md) | isnet (not an "
-                                           "augmentation: ISNet's heatmap loss, docs/isnet.md) | sgt (Saliency "
+                                           "augmentation: ISNet's heatmap loss, docs/isnet.md) | rrr (Right for the "
+                                           "Right Reasons' input-gradient penalty, docs/rrr.md) | sgt (Saliency "
                                            "Guided Training, docs/sgt.md)")->capture_default_str();
     app.add_option("--crop-padding", c.crop_padding, "random-crop padding in pixels (0: no crop)")->capture_default_str();
     app.add_option("--flip", c.flip, "random horizontal flips (true/false)")->capture_default_str();
@@ -203,6 +204,11 @@ void add_train_options(CLI::App& app, train::TrainConfig& c, std::string& config
                                                  "swatch; data: the dataset's masks alone (--masks, or a --decoy's: "
                                                  "all but the swatch); auto: data with --masks, else threshold:0.02")
         ->capture_default_str();
+    app.add_option("--rrr-lambda", c.rrr_lambda, "RRR: weight of the penalty on the input gradient of sum_k log p_k "
+                                                 "over the background (pixels in 0-255 units, as Ross et al.'s code; "
+                                                 "their Decoy MNIST value)")->capture_default_str();
+    app.add_option("--rrr-mask", c.rrr_mask, "RRR foreground, as --isnet-mask (the penalty covers the rest)")
+        ->capture_default_str();
     app.add_option("--sgt-frac", c.sgt_frac, "SGT: fraction of the pixels masked per image, in (0, 1] (the authors' "
                                              "--featuresDroped)")->capture_default_str();
     app.add_option("--sgt-lambda", c.sgt_lambda, "SGT: weight of KL(clean || masked) in the loss")->capture_default_str();
@@ -300,16 +306,22 @@ int run_train(const std::vector<std::string>& args) {
         if (k == "isnet-selective-eps" && cfg.augment == "isnet" && cfg.isnet_explain != "selective")
             log_warn("--isnet-selective-eps applies with --isnet-explain selective; with --isnet-explain ",
                      cfg.isnet_explain, " it changes nothing");
-        if (k == "masks" && cfg.augment != "isnet")
-            log_warn("--masks gives ISNet its foreground; with --augment ", cfg.augment, " they are not read");
+        if (k == "masks" && cfg.augment != "isnet" && cfg.augment != "rrr")
+            log_warn("--masks gives ISNet (or RRR) its foreground; with --augment ", cfg.augment, " they are not read");
         if (k.rfind("decoy-", 0) == 0 && cfg.decoy == "none")
             log_warn("--", k, " applies with --decoy label or random; with --decoy none it changes nothing");
         const bool edda_key = k.rfind("edda-", 0) == 0, reldrop_key = k.rfind("reldrop-", 0) == 0,
-                   isnet_key = k.rfind("isnet-", 0) == 0, sgt_key = k.rfind("sgt-", 0) == 0;
+                   isnet_key = k.rfind("isnet-", 0) == 0, sgt_key = k.rfind("sgt-", 0) == 0,
+                   rrr_key = k.rfind("rrr-", 0) == 0;
         if ((edda_key && cfg.augment != "edda") || (reldrop_key && !cfg.reldrop()) ||
-            (isnet_key && cfg.augment != "isnet") || (sgt_key && cfg.augment != "sgt"))
+            (isnet_key && cfg.augment != "isnet") || (sgt_key && cfg.augment != "sgt") ||
+            (rrr_key && cfg.augment != "rrr"))
             log_warn("--", k, " applies to --augment ",
-                     edda_key ? "edda" : (isnet_key ? "isnet" : (sgt_key ? "sgt" : "reldrop-pixel|block|patch")),
+                     edda_key    ? "edda"
+                     : isnet_key ? "isnet"
+                     : sgt_key   ? "sgt"
+                     : rrr_key   ? "rrr"
+                                 : "reldrop-pixel|block|patch",
                      "; with --augment ", cfg.augment, " it changes nothing");
     }
     train::TrainSummary s = train::run_training(cfg);

@@ -22,10 +22,11 @@ void TrainConfig::resolve_defaults() {
     if (reldrop_p < 0) reldrop_p = v == "pixel" ? 0.3f : 0.5f;
     if (reldrop_k == 0) reldrop_k = v == "patch" ? 5 : 1;
     isnet_mask = isnet_mask_spec();
+    rrr_mask = rrr_mask_spec();
 }
 
-std::string TrainConfig::isnet_mask_spec() const {
-    if (isnet_mask != "auto") return isnet_mask;
+std::string TrainConfig::mask_spec(const std::string& spec) const {
+    if (spec != "auto") return spec;
     return masks.empty() ? "threshold:0.02" : "data";
 }
 
@@ -50,9 +51,10 @@ void TrainConfig::validate() const {
               "--clip-grad-norm must be a finite number >= 0 (got ", clip_grad_norm, "; 0: off)");
     static const std::set<std::string> augments{"none",          "crop-flip",     "random-erasing",
                                                 "reldrop-pixel", "reldrop-block", "reldrop-patch",
-                                                "edda",          "isnet",         "sgt"};
+                                                "edda",          "isnet",         "rrr",
+                                                "sgt"};
     LRP_CHECK(augments.count(augment), "--augment must be none, random-erasing, reldrop-pixel, reldrop-block, ",
-              "reldrop-patch, edda, isnet or sgt (got '", augment, "')");
+              "reldrop-patch, edda, isnet, rrr or sgt (got '", augment, "')");
     LRP_CHECK(crop_padding >= 0 && crop_padding <= 16, "--crop-padding must be in [0, 16]");
     for (auto [flag, v] : {std::pair<const char*, const std::string&>{"--decoy", decoy}, {"--decoy-test", decoy_test}})
         LRP_CHECK(v == "none" || v == "label" || v == "random", flag, " must be none, label or random (got '", v, "')");
@@ -121,6 +123,17 @@ void TrainConfig::validate() const {
                   "C2, so --isnet-c1 ", isnet_c1, " and --isnet-c2 ", isnet_c2, " would not be used: give one or the other");
         parse_isnet_mask(isnet_mask_spec());
         LRP_CHECK(isnet_mask_spec() != "data" || decoy != "none" || !masks.empty(), "--isnet-mask data takes the ",
+                  "foreground from the dataset's masks: give them (--masks <dir>) or use a --decoy dataset");
+    }
+    if (augment == "rrr") {
+        LRP_CHECK(rrr_lambda >= 0 && std::isfinite(rrr_lambda), "--rrr-lambda must be a finite number >= 0 (got ",
+                  rrr_lambda, ")");
+        try {
+            parse_isnet_mask(rrr_mask_spec());
+        } catch (const Error&) {
+            LRP_THROW("--rrr-mask must be auto, threshold:<v> with v in [0, 1) or data (got '", rrr_mask, "')");
+        }
+        LRP_CHECK(rrr_mask_spec() != "data" || decoy != "none" || !masks.empty(), "--rrr-mask data takes the ",
                   "foreground from the dataset's masks: give them (--masks <dir>) or use a --decoy dataset");
     }
     if (augment == "sgt") {
@@ -203,6 +216,7 @@ void TrainConfig::validate() const {
     X("isnet-decay", isnet_decay) X("isnet-e", isnet_e) X("isnet-a", isnet_a) X("isnet-b", isnet_b)               \
     X("isnet-c1", isnet_c1) X("isnet-c2", isnet_c2) X("isnet-mask", isnet_mask)                                   \
     X("isnet-calibrate", isnet_calibrate) X("isnet-selective-eps", isnet_selective_eps)                          \
+    X("rrr-lambda", rrr_lambda) X("rrr-mask", rrr_mask)                                                       \
     X("sgt-frac", sgt_frac) X("sgt-lambda", sgt_lambda) X("sgt-saliency", sgt_saliency) X("sgt-epsilon", sgt_epsilon) \
     X("sgt-abs", sgt_abs) X("sgt-fill", sgt_fill) X("sgt-detach-clean", sgt_detach_clean)                      \
     X("seed", seed) X("device", device) X("out", out_dir) X("log-every", log_every) X("stop-after-epoch", stop_after_epoch) X("stop-after-step", stop_after_step) X("checkpoint-every", checkpoint_every)

@@ -21,7 +21,7 @@ DataOptions data_options(const TrainConfig& c) {
     o.data_dir = c.data_dir;
     o.folder.resize = c.resize;
     o.folder.crop = c.crop;
-    if (c.augment == "isnet") o.folder.mask_dir = c.masks;  // only ISNet's foreground uses them
+    if (c.augment == "isnet" || c.augment == "rrr") o.folder.mask_dir = c.masks;  // only their foreground uses them
     o.stream = c.stream;
     o.resident_limit_mb = c.resident_limit_mb;
     o.decoy.shade = c.decoy;

@@ -1,4 +1,4 @@
-// StepMethod: dispatches a training step to the plain step, RelDrop, EDDA, ISNet or SGT, and keeps their epoch counters,
+// StepMethod: dispatches a training step to the plain step, RelDrop, EDDA, ISNet, RRR or SGT, and keeps their epoch counters,
 // metrics and first-batch previews out of the epoch loop.
 #include "step_method.h"
 
@@ -29,6 +29,9 @@ StepMethod::StepMethod(const TrainConfig& cfg, const DataSplit& train, Device de
         isnet_ = std::make_unique<Isnet>(cal ? isnet_settings(cfg, train.mean, train.stdev, cal->c1, cal->c2)
                                              : isnet_settings(cfg, train.mean, train.stdev));
         std::printf("%s\n", describe(isnet_->settings()).c_str());
+    } else if (cfg.augment == "rrr") {
+        rrr_ = std::make_unique<Rrr>(rrr_settings(cfg, train.mean, train.stdev));
+        std::printf("%s\n", describe(rrr_->settings()).c_str());
     } else if (cfg.augment == "sgt") {
         sgt_ = std::make_unique<Sgt>(sgt_settings(cfg, train.mean, train.stdev));
         std::printf("%s\n", describe(sgt_->settings()).c_str());
@@ -78,6 +81,13 @@ StepResult StepMethod::step(nn::Module& model, Optimizer& opt, const BatchSource
         ops::axpy(1.f, r.nonfinite, nonfinite_);
         return r.step;
     }
+    if (rrr_) {  // its penalty and foreground share ISNet's sums (a run has one method)
+        RrrStepResult r = rrr_->step(model, opt, x, y, so, batch.allowed);
+        const float n = static_cast<float>(x.dim(0));
+        ops::axpy(n, r.penalty, heat_);
+        ops::axpy(n, r.foreground, foreground_);
+        return r.step;
+    }
     if (!reldrop_) return train_step(model, opt, x, y, so);
     // Whether RelDrop can occlude this batch: the per-batch coin is known on the host beforehand.
     transformed_ = ops::reldrop_batch_selected(reldrop_->settings().params, x, g);
@@ -113,7 +123,12 @@ void StepMethod::save(PartialEpoch& q) const {
 }
 
 void StepMethod::add_metrics(nlohmann::json& row, int64_t epoch, double images) const {
-    if (!reldrop_ && !edda_ && !isnet_ && !sgt_) return;
+    if (!reldrop_ && !edda_ && !isnet_ && !sgt_ && !rrr_) return;
+    if (rrr_) {
+        row["rrr_penalty"] = heat_.to_vector<float>()[0] / images;
+        row["rrr_foreground_fraction"] = foreground_.to_vector<float>()[0] / images;
+        return;
+    }
     const double nonfinite = nonfinite_.to_vector<float>()[0];
     if (sgt_) {
         row["sgt_masked_acc"] = masked_.to_vector<float>()[0] / images;
@@ -152,12 +167,13 @@ bool StepMethod::save_preview(const std::filesystem::path& out, const BatchSourc
     const Tensor& clean = batch.x;
     if (reldrop_ && !transformed_) return false;
     const std::filesystem::path png = out / "first_batch.png";
-    if (isnet_) {  // the images and the foreground masks the heatmap loss used
+    if (isnet_ || rrr_) {  // the images and the foreground masks the heatmap loss (RRR's penalty) used
         save_batch_grid(png.string(), clean, mean_, stdev_);
-        const Tensor m = isnet_->mask(clean, batch.allowed);
+        const Tensor m = isnet_ ? isnet_->mask(clean, batch.allowed) : rrr_->mask(clean, batch.allowed);
         const std::filesystem::path mpng = out / "first_batch_mask.png";
         save_batch_grid(mpng.string(), m.reshape(Shape{clean.dim(0), 1, clean.dim(2), clean.dim(3)}), {0.f}, {1.f});
-        std::printf("first ISNet batch saved: %s, its foreground masks (white): %s\n", png.string().c_str(),
+        std::printf("first %s batch saved: %s, its foreground masks (white): %s\n", isnet_ ? "ISNet" : "RRR",
+                    png.string().c_str(),
                     mpng.string().c_str());
         return true;
     }

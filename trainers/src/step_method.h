@@ -1,5 +1,5 @@
 // The method of a run's training steps (internal to lrp_trainers): the plain step (none, random-erasing, whose
-// erasing happens in the loader), RelDrop, EDDA, ISNet or SGT; each method's device-side counters summed over the
+// erasing happens in the loader), RelDrop, EDDA, ISNet, RRR or SGT; each method's device-side counters summed over the
 // epoch (kept in mid-epoch checkpoints), its epoch metrics and the first-batch preview.
 #pragma once
 #include <filesystem>
@@ -14,13 +14,14 @@
 #include "lrp/train/isnet_calibration.h"
 #include "lrp/train/isnet_step.h"
 #include "lrp/train/reldrop_step.h"
+#include "lrp/train/rrr_step.h"
 #include "lrp/train/sgt_step.h"
 
 namespace lrp::train {
 
 class StepMethod {
 public:
-    // Builds RelDrop, EDDA, ISNet or SGT for the training split's images (validated now) and prints what it does;
+    // Builds RelDrop, EDDA, ISNet, RRR or SGT for the training split's images (validated now) and prints what it does;
     // ISNet takes C1 and C2 from `cal` when given (--isnet-calibrate).
     StepMethod(const TrainConfig& cfg, const DataSplit& train, Device dev, const IsnetCalibration* cal = nullptr);
 
@@ -46,6 +47,7 @@ private:
     std::unique_ptr<Edda> edda_;
     std::unique_ptr<Isnet> isnet_;
     std::unique_ptr<Sgt> sgt_;
+    std::unique_ptr<Rrr> rrr_;
     // per-epoch device sums
     Tensor occluded_, nonfinite_, clean_, salient_, nonsalient_, heat_, foreground_, masked_, kl_;
     int64_t attributed_ = 0;  // -1: unknown (a checkpoint from before it was counted)

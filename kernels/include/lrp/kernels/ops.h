@@ -42,6 +42,9 @@ struct OpTable {
     // y[n, c, i] = x[n, c, i] * scale[c] + shift[c]   (shift nullable: 0); y may alias x
     void (*channel_affine)(const Ctx&, const float* x, const float* scale, const float* shift, float* y, int N,
                            int C, int64_t HW) = nullptr;
+    // y[n, c, i] = x[n, c, i] * m[n, i]: a per-pixel factor shared by every channel (e.g. a background mask); y may
+    // alias x
+    void (*pixel_scale)(const Ctx&, const float* x, const float* m, float* y, int N, int C, int64_t HW) = nullptr;
     // Eval-mode batch norm as an affine map: scale = gamma / sqrt(var + eps), shift = beta - mean * scale
     // (gamma, beta nullable: 1 and 0), each of length C.
     void (*bn_eval_affine)(const Ctx&, int C, float eps, const float* gamma, const float* beta, const float* mean,

@@ -9,6 +9,9 @@ namespace lrp::explain {
 
 struct FlexOptions {
     float epsilon = 1e-2f;  // ISNet's LRP-epsilon (isnet-edda.md A.3)
+    // true: each ReLU passes its ordinary gradient g * 1[a > 0] (epsilon unused), so G is the plain input gradient
+    // with BN statistics held constant (Right for the Right Reasons); the adjoint then has no term through a.
+    bool plain_relu = false;
 };
 
 // One pass and its adjoint over a stored forward. Supported leaves: Conv2d, Linear, BatchNorm2d, ReLU,
@@ -19,7 +22,7 @@ public:
     explicit FlexPass(FlexOptions o = {}) : opt_(o) {}
 
     // After model.forward(x), train or eval mode: G = the modified gradient of sum(seed * output) with
-    // respect to x. Each ReLU passes g * a / (a + eps) (a its output) instead of g * 1[a > 0]; each
+    // respect to x. Each ReLU passes g * a / (a + eps) (a its output) instead of g * 1[a > 0] (unless plain_relu); each
     // BatchNorm2d scales by gamma / sqrt(var + eps) with the last forward's statistics held constant (batch
     // statistics after a train-mode forward: detached, as ISNet's LRP Block); every other leaf passes its
     // input gradient. G * x is then LRP-epsilon (bias in z) at every layer whose output feeds a ReLU, and
@@ -28,7 +31,7 @@ public:
 
     // Given dG = dL/dG for the G of the last gradient(): adds dL/dtheta through the weights the pass used
     // (conv/linear weights, BN gamma) to Param::grad, and leaves dL/d(output) of every ReLU pending in it
-    // (ReLU::add_output_grad), so that the next model.backward(dy) yields the whole gradient: the pass's
+    // (ReLU::add_output_grad; none with plain_relu), so that the next model.backward(dy) yields the whole gradient: the pass's
     // share through the stored activations plus the ordinary gradient of dy. The seed counts as a constant here.
     // Once per gradient(), with no forward in between (the pass's saved gradients would not match it). Any
     // ReLU::backward consumes the pending gradients: run the model's backward next. Returns dL/d(seed) (the

@@ -58,7 +58,7 @@ struct TrainConfig {
     float label_smoothing = 0.f;
     float clip_grad_norm = 0.f;
     // augmentation: random crop / flip (every --augment), then the input occlusion method
-    // none | random-erasing | reldrop-pixel | reldrop-block | reldrop-patch | edda | isnet | sgt
+    // none | random-erasing | reldrop-pixel | reldrop-block | reldrop-patch | edda | isnet | rrr | sgt
     std::string augment = "none";
                                    // (crop-flip: old name of none)
     int crop_padding = 4;          // 0: no random crop
@@ -123,6 +123,11 @@ struct TrainConfig {
     // --isnet-calibrate <weights>: C1 and C2 measured on this plain model's heatmaps at the start of the run
     // (isnet-edda.md A.2; isnet_calibration.h) instead of isnet_c1/isnet_c2; empty: off
     std::string isnet_calibrate;
+    // Right for the Right Reasons (--augment rrr; Ross et al. 2017, docs/rrr.md): the weight of the penalty
+    // sum (background * d sum_k log p_k / d x)^2 (x in 0-255 pixel units, as the authors' code) and its foreground
+    // (as --isnet-mask: auto, threshold:<v> or data; the background is the rest)
+    float rrr_lambda = 1000.f;
+    std::string rrr_mask = "auto";
     // Saliency Guided Training (--augment sgt; docs/sgt.md, isnet-edda.md Part C): the masked fraction of the pixels,
     // the KL weight, the saliency (gradient | an LRP composite) and its epsilon (0: the composite's), ranking by |.|,
     // the fill (random | image-mean | as --reldrop-fill) and whether the clean prediction is a detached KL target
@@ -145,11 +150,13 @@ struct TrainConfig {
     bool reldrop() const { return augment.rfind("reldrop-", 0) == 0; }
     std::string reldrop_variant() const { return reldrop() ? augment.substr(8) : std::string(); }
     // Fills in the variant-dependent RelDrop defaults (reldrop_p < 0, reldrop_k == 0) and maps the
-    // old augment name crop-flip to none, and resolves --isnet-mask auto. run_training() calls it before
+    // old augment name crop-flip to none, and resolves --isnet-mask and --rrr-mask auto. run_training() calls it before
     // validating and saving the config.
     void resolve_defaults();
-    // The foreground --isnet-mask means here: "auto" resolved (data with --masks, else threshold:0.02).
-    std::string isnet_mask_spec() const;
+    // The foreground --isnet-mask (--rrr-mask) means here: "auto" resolved (data with --masks, else threshold:0.02).
+    std::string isnet_mask_spec() const { return mask_spec(isnet_mask); }
+    std::string rrr_mask_spec() const { return mask_spec(rrr_mask); }
+    std::string mask_spec(const std::string& spec) const;
     void validate() const;  // throws lrp::Error naming the bad setting and its allowed values
 };
 

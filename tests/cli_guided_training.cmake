@@ -1,0 +1,107 @@
+# CLI tests of the explanation-guided training methods (included by tests/CMakeLists.txt, which defines LRP_CLI,
+# LRP_TINY_TRAIN and LRP_CLI_OUT): ISNet, RRR, SGT, the decoy benchmark and eval's background measure.
+
+# ISNet: the method's line, the authors' clipping by default, the batch and mask previews, flag errors and the warning
+# for --isnet-* flags without --augment isnet.
+add_test(NAME Cli.TrainIsnet COMMAND ${LRP_CLI} 0 "ISNet \\(LRP-Flex, isnet-edda.md A.7\\): loss 0.5 CE \\+ 0.5 heatmap loss; explained logit: label"
+         $<TARGET_FILE:lrpcu> ${LRP_TINY_TRAIN} --augment isnet --isnet-p 0.5 --isnet-explain label --isnet-mask threshold:0.5
+         --out ${LRP_CLI_OUT}/isnet)
+add_test(NAME Cli.TrainIsnetClipsByDefault COMMAND ${LRP_CLI} 0 "\"clip-grad-norm\": ?1(\\.0)?,"
+         ${CMAKE_COMMAND} -E cat ${LRP_CLI_OUT}/isnet/config.json)
+add_test(NAME Cli.TrainIsnetWroteMaskPreview COMMAND ${CMAKE_COMMAND} -E md5sum ${LRP_CLI_OUT}/isnet/first_batch_mask.png)
+add_test(NAME Cli.TrainIsnetMetrics COMMAND ${LRP_CLI} 0 "\"isnet_foreground_fraction\":[0-9.e-]+,\"isnet_heat_loss\":[0-9.e+-]+,\"isnet_nonfinite_maps\":0"
+         ${CMAKE_COMMAND} -E cat ${LRP_CLI_OUT}/isnet/metrics.jsonl)
+add_test(NAME Cli.IsnetBadMask COMMAND ${LRP_CLI} 1 "--isnet-mask must be auto, threshold:<v> with v in \\[0, 1\\)"
+         $<TARGET_FILE:lrpcu> ${LRP_TINY_TRAIN} --augment isnet --isnet-mask otsu --out ${LRP_CLI_OUT}/isnet-mask)
+add_test(NAME Cli.IsnetFlagWithoutIsnet COMMAND ${LRP_CLI} 0 "--isnet-p applies to --augment isnet; with --augment none it changes nothing"
+         $<TARGET_FILE:lrpcu> ${LRP_TINY_TRAIN} --isnet-p 0.2 --out ${LRP_CLI_OUT}/isnet-flag-unused)
+add_test(NAME Cli.EvalBackground COMMAND ${LRP_CLI} 0 "share of \\|relevance\\| on the background: [0-9.]+ \\(epsilon_plus map of the label\\), [0-9.]+ \\(LRP-Flex map"
+         $<TARGET_FILE:lrpcu> eval --weights ${LRP_CLI_OUT}/isnet/model.safetensors --device cpu --subset 16 --background
+         --background-mask threshold:0.5 --background-composite epsilon_plus)
+add_test(NAME Cli.EvalBackgroundBadMask COMMAND ${LRP_CLI} 1 "--background-mask must be auto, threshold:<v> with v in \\[0, 1\\) or data, got 'x'"
+         $<TARGET_FILE:lrpcu> eval --weights ${LRP_CLI_OUT}/isnet/model.safetensors --device cpu --background
+         --background-mask x)
+add_test(NAME Cli.TrainIsnetSelective COMMAND ${LRP_CLI} 0 "explained quantity: log\\(p \\+ e\\) - log\\(1 - p \\+ e\\) of the lowest logit's probability p \\(Selective ISNet\\), e 0.001;"
+         $<TARGET_FILE:lrpcu> ${LRP_TINY_TRAIN} --augment isnet --isnet-explain selective --isnet-selective-eps 0.001
+         --isnet-mask threshold:0.5 --out ${LRP_CLI_OUT}/isnet-selective)
+set_tests_properties(Cli.TrainIsnetSelective PROPERTIES FIXTURES_REQUIRED cli_runs_clean)
+# Right for the Right Reasons from the command line: the step's log line, its metrics, a bad mask, an unused flag.
+add_test(NAME Cli.TrainRrr COMMAND ${LRP_CLI} 0 "RRR \\(Right for the Right Reasons, Ross et al. 2017\\): loss CE \\+ 500 \\* sum over background pixels of \\(d sum_k log p_k / dx\\)\\^2, x in 0-255 pixel units"
+         $<TARGET_FILE:lrpcu> ${LRP_TINY_TRAIN} --augment rrr --rrr-lambda 500 --rrr-mask threshold:0.5 --out ${LRP_CLI_OUT}/rrr)
+add_test(NAME Cli.TrainRrrMetrics COMMAND ${LRP_CLI} 0 "\"rrr_foreground_fraction\":[0-9.e-]+,\"rrr_penalty\":[0-9.e+-]+"
+         ${CMAKE_COMMAND} -E cat ${LRP_CLI_OUT}/rrr/metrics.jsonl)
+set_tests_properties(Cli.TrainRrrMetrics PROPERTIES DEPENDS Cli.TrainRrr)
+add_test(NAME Cli.RrrBadMask COMMAND ${LRP_CLI} 1 "--rrr-mask must be auto, threshold:<v> with v in \\[0, 1\\) or data \\(got 'otsu'\\)"
+         $<TARGET_FILE:lrpcu> ${LRP_TINY_TRAIN} --augment rrr --rrr-mask otsu --out ${LRP_CLI_OUT}/rrr-bad-mask)
+add_test(NAME Cli.RrrFlagWithoutRrr COMMAND ${LRP_CLI} 0 "--rrr-lambda applies to --augment rrr; with --augment none it changes nothing"
+         $<TARGET_FILE:lrpcu> ${LRP_TINY_TRAIN} --rrr-lambda 2 --out ${LRP_CLI_OUT}/rrr-unused)
+set_tests_properties(Cli.TrainRrr Cli.TrainRrrMetrics Cli.RrrBadMask Cli.RrrFlagWithoutRrr PROPERTIES
+                     FIXTURES_REQUIRED cli_runs_clean)
+# Saliency Guided Training from the command line: the flags reach the step (its log line), a bad fill names the flag,
+# and an SGT flag without --augment sgt is reported as unused.
+add_test(NAME Cli.TrainSgt COMMAND ${LRP_CLI} 0 "per image the 25 % least salient pixels \\(\\|LRP epsilon_plus_flat of the label\\|, channels summed\\) filled with the image channel's mean; loss CE\\(clean\\) \\+ 0.5 KL\\(clean \\|\\| masked\\), the clean prediction detached"
+         $<TARGET_FILE:lrpcu> ${LRP_TINY_TRAIN} --augment sgt --sgt-frac 0.25 --sgt-lambda 0.5 --sgt-saliency epsilon_plus_flat
+         --sgt-abs true --sgt-fill image-mean --sgt-detach-clean true --out ${LRP_CLI_OUT}/sgt)
+set_tests_properties(Cli.TrainSgt PROPERTIES FIXTURES_REQUIRED cli_runs_clean)
+add_test(NAME Cli.SgtBadFill COMMAND ${LRP_CLI} 1 "--sgt-fill must be random, image-mean, mean, reference, raw:<v> or normalized:<v> \\(got 'noise'\\)"
+         $<TARGET_FILE:lrpcu> ${LRP_TINY_TRAIN} --augment sgt --sgt-fill noise --out ${LRP_CLI_OUT}/sgt-bad-fill)
+add_test(NAME Cli.SgtFlagWithoutSgt COMMAND ${LRP_CLI} 0 "--sgt-lambda applies to --augment sgt; with --augment none it changes nothing"
+         $<TARGET_FILE:lrpcu> ${LRP_TINY_TRAIN} --sgt-lambda 2 --out ${LRP_CLI_OUT}/sgt-unused)
+set_tests_properties(Cli.SgtBadFill Cli.SgtFlagWithoutSgt PROPERTIES FIXTURES_REQUIRED cli_runs_clean)
+# --isnet-calibrate: C1 and C2 measured on a model of the same arch (here the ISNet run's), and refused with --isnet-c1.
+add_test(NAME Cli.TrainIsnetCalibrated COMMAND ${LRP_CLI} 0 "ISNet calibration: heatmap totals of 64 images: mean [0-9.e+-]+, stdev [0-9.e+-]+ -> C1 [0-9.e+-]+ .* C2 [0-9.e+-]+"
+         $<TARGET_FILE:lrpcu> ${LRP_TINY_TRAIN} --augment isnet --isnet-mask threshold:0.5
+         --isnet-calibrate ${LRP_CLI_OUT}/isnet/model.safetensors --out ${LRP_CLI_OUT}/isnet-calibrated)
+add_test(NAME Cli.IsnetCalibrateWithC1 COMMAND ${LRP_CLI} 1 "--isnet-calibrate measures C1 and C2, so --isnet-c1 2 and --isnet-c2 25 would not be used"
+         $<TARGET_FILE:lrpcu> ${LRP_TINY_TRAIN} --augment isnet --isnet-c1 2
+         --isnet-calibrate ${LRP_CLI_OUT}/isnet/model.safetensors --out ${LRP_CLI_OUT}/isnet-calibrate-c1)
+set_tests_properties(Cli.EvalBackground Cli.EvalBackgroundBadMask Cli.TrainIsnetCalibrated PROPERTIES DEPENDS Cli.TrainIsnet
+                     FIXTURES_REQUIRED cli_runs_clean)
+set_tests_properties(Cli.TrainIsnet Cli.IsnetBadMask Cli.IsnetFlagWithoutIsnet Cli.IsnetCalibrateWithC1 PROPERTIES
+                     FIXTURES_REQUIRED cli_runs_clean)
+set_tests_properties(Cli.TrainIsnetWroteMaskPreview Cli.TrainIsnetMetrics Cli.TrainIsnetClipsByDefault PROPERTIES DEPENDS Cli.TrainIsnet
+                     FIXTURES_REQUIRED cli_runs_clean)
+# Decoy benchmark: the swatch on the training and test splits, ISNet with it, eval with any shade; flag errors.
+add_test(NAME Cli.TrainDecoyIsnet COMMAND ${LRP_CLI} 0 "train split resident on cpu: 64 images \\([0-9.]+ KiB as uint8\\); decoy swatch 3x3 in a corner, shade of the label \\(Ross et al. 2017; seed 7\\)"
+         $<TARGET_FILE:lrpcu> ${LRP_TINY_TRAIN} --decoy label --decoy-size 3 --decoy-seed 7 --augment isnet
+         --isnet-mask threshold:0.5 --out ${LRP_CLI_OUT}/decoy)
+add_test(NAME Cli.TrainDecoyTestSplit COMMAND ${LRP_CLI} 0 "test split resident on cpu: 32 images \\([0-9.]+ KiB as uint8\\); decoy swatch 4x4 in a corner, shade of a random class \\(Ross et al. 2017; seed 0\\)"
+         $<TARGET_FILE:lrpcu> ${LRP_TINY_TRAIN} --decoy random --out ${LRP_CLI_OUT}/decoy-test)
+add_test(NAME Cli.TrainDecoyCleanTestSplit COMMAND ${LRP_CLI} 0 "test split resident on cpu: 32 images \\([0-9.]+ KiB as uint8\\)$"
+         $<TARGET_FILE:lrpcu> ${LRP_TINY_TRAIN} --decoy label --decoy-test none --out ${LRP_CLI_OUT}/decoy-clean-test)
+add_test(NAME Cli.EvalDecoy COMMAND ${LRP_CLI} 0 "^images with a decoy swatch 3x3 in a corner, shade of the label \\(Ross et al. 2017; seed 7\\)"
+         $<TARGET_FILE:lrpcu> eval --weights ${LRP_CLI_OUT}/decoy/model.safetensors --device cpu --subset 16 --decoy label)
+# eval's default --decoy auto: the test split as the run drew it (random shades), the training split with the label's.
+add_test(NAME Cli.EvalDecoyAuto COMMAND ${LRP_CLI} 0 "^images with a decoy swatch 3x3 in a corner, shade of a random class \\(Ross et al. 2017; seed 7\\) \\(--decoy auto: as the weights' run drew them on this split\\)"
+         $<TARGET_FILE:lrpcu> eval --weights ${LRP_CLI_OUT}/decoy/model.safetensors --device cpu --subset 16)
+add_test(NAME Cli.EvalDecoyAutoTrainSplit COMMAND ${LRP_CLI} 0 "^images with a decoy swatch 3x3 in a corner, shade of the label"
+         $<TARGET_FILE:lrpcu> eval --weights ${LRP_CLI_OUT}/decoy/model.safetensors --device cpu --subset 16 --split train)
+add_test(NAME Cli.EvalDecoyBackground COMMAND ${LRP_CLI} 0 "share of \\|relevance\\| on the background"
+         $<TARGET_FILE:lrpcu> eval --weights ${LRP_CLI_OUT}/decoy/model.safetensors --device cpu --subset 16 --decoy label
+         --background --background-mask threshold:0.5)
+# --background-mask data: the dataset masks alone (every pixel but the swatch); refused for images without them.
+add_test(NAME Cli.EvalDecoyBackgroundDataMask COMMAND ${LRP_CLI} 0 "foreground data: 99.1% of the pixels"
+         $<TARGET_FILE:lrpcu> eval --weights ${LRP_CLI_OUT}/decoy/model.safetensors --device cpu --subset 16 --decoy label
+         --background --background-mask data)
+add_test(NAME Cli.EvalBackgroundDataMaskNeedsMasks COMMAND ${LRP_CLI} 1 "--background-mask data takes the foreground from the dataset's masks"
+         $<TARGET_FILE:lrpcu> eval --weights ${LRP_CLI_OUT}/decoy/model.safetensors --device cpu --subset 16 --decoy none
+         --background --background-mask data)
+add_test(NAME Cli.EvalDecoyBad COMMAND ${LRP_CLI} 1 "--decoy must be auto, none, label or random \\(got 'x'\\)"
+         $<TARGET_FILE:lrpcu> eval --weights ${LRP_CLI_OUT}/decoy/model.safetensors --device cpu --decoy x)
+add_test(NAME Cli.EvalDecoySizeWithoutDecoy COMMAND ${LRP_CLI} 1 "--decoy-size/--decoy-seed apply with --decoy label or random"
+         $<TARGET_FILE:lrpcu> eval --weights ${LRP_CLI_OUT}/decoy/model.safetensors --device cpu --decoy none --decoy-size 2)
+# explain --decoy: the swatches eval draws, auto as the run drew them; refused for --input files.
+add_test(NAME Cli.ExplainDecoy COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/cli_explain_decoy.sh ${LRP_CLI_OUT}/explain-decoy
+         $<TARGET_FILE:lrpcu> ${LRP_CLI_OUT}/decoy/model.safetensors)
+set_tests_properties(Cli.EvalDecoy Cli.EvalDecoyAuto Cli.EvalDecoyAutoTrainSplit Cli.EvalDecoyBackground Cli.EvalDecoyBad
+                     Cli.EvalDecoySizeWithoutDecoy Cli.ExplainDecoy Cli.EvalDecoyBackgroundDataMask
+                     Cli.EvalBackgroundDataMaskNeedsMasks PROPERTIES DEPENDS Cli.TrainDecoyIsnet
+                     FIXTURES_REQUIRED cli_runs_clean)
+add_test(NAME Cli.DecoyBadShade COMMAND ${LRP_CLI} 1 "--decoy must be none, label or random \\(got 'blue'\\)"
+         $<TARGET_FILE:lrpcu> ${LRP_TINY_TRAIN} --decoy blue --out ${LRP_CLI_OUT}/decoy-bad)
+add_test(NAME Cli.DecoyTooLarge COMMAND ${LRP_CLI} 1 "a 40x40 swatch does not fit the 32x32 images of 'synthetic'"
+         $<TARGET_FILE:lrpcu> ${LRP_TINY_TRAIN} --decoy label --decoy-size 40 --out ${LRP_CLI_OUT}/decoy-large)
+add_test(NAME Cli.DecoyFlagWithoutDecoy COMMAND ${LRP_CLI} 0 "--decoy-size applies with --decoy label or random; with --decoy none it changes nothing"
+         $<TARGET_FILE:lrpcu> ${LRP_TINY_TRAIN} --decoy-size 3 --out ${LRP_CLI_OUT}/decoy-unused)
+set_tests_properties(Cli.TrainDecoyIsnet Cli.TrainDecoyTestSplit Cli.TrainDecoyCleanTestSplit Cli.DecoyBadShade Cli.DecoyTooLarge Cli.DecoyFlagWithoutDecoy PROPERTIES
+                     FIXTURES_REQUIRED cli_runs_clean)
