@@ -83,6 +83,17 @@ protected:
         for (const char* c : {"a", "b"})
             for (int i = 0; i < per_class; ++i) write_pair(root, mask_root, c, i, w, h);
     }
+    // A tiny ISNet run on the image folder d/ (all its images) in a fresh output directory.
+    TrainConfig folder_run(const std::string& name, int batch, int epochs) const {
+        TrainConfig c = lrp::test::tiny(lrp::test::fresh_dir(name));
+        c.dataset = "folder";
+        c.data_dir = path("d");
+        c.train_subset = c.test_subset = 0;
+        c.batch_size = batch;
+        c.epochs = epochs;
+        c.augment = "isnet";
+        return c;
+    }
 };
 
 TEST_F(FolderMasks, LoadedWithTheirImages) {
@@ -254,15 +265,9 @@ TEST_F(FolderMasks, IsnetForegroundIsTheMasks) {
     ASSERT_GT(fg, 0.02);
     ASSERT_LT(fg, 0.5);
 
-    TrainConfig c = lrp::test::tiny(lrp::test::fresh_dir("folder_masks_isnet"));
-    c.dataset = "folder";
-    c.data_dir = path("d");
-    c.train_subset = c.test_subset = 0;
-    c.batch_size = 8;
-    c.epochs = 1;
+    TrainConfig c = folder_run("folder_masks_isnet", 8, 1);
     c.crop_padding = 0;
     c.flip = true;
-    c.augment = "isnet";
     c.isnet_mask = "data";
     EXPECT_TRUE(throws_with([&] { c.validate(); }, {"--isnet-mask data", "--masks <dir>"}));
     c.isnet_mask = "auto";
@@ -360,13 +365,7 @@ TEST_F(FolderMasks, FollowTheirImageThroughShuffleCropAndFlip) {
 TEST_F(FolderMasks, ResumeMayMoveTheMasksButNotDropThem) {
     write_folder("d/train", "dm/train", 4, 10, 10);
     write_folder("d/test", "dm/test", 1, 10, 10);
-    TrainConfig c = lrp::test::tiny(lrp::test::fresh_dir("folder_masks_resume"));
-    c.dataset = "folder";
-    c.data_dir = path("d");
-    c.train_subset = c.test_subset = 0;
-    c.batch_size = 4;
-    c.epochs = 2;
-    c.augment = "isnet";
+    TrainConfig c = folder_run("folder_masks_resume", 4, 2);
     c.masks = path("dm");
     c.isnet_mask = "threshold:0.3";  // inside the masks: without them the run would go on with another foreground
     c.stop_after_epoch = 1;

@@ -32,7 +32,7 @@ Isnet::Isnet(IsnetSettings s) : s_(std::move(s)), flex_(explain::FlexOptions{s_.
                          Tensor::empty(Shape{0}), Tensor::empty(Shape{0, 1, 1, 1}), Tensor::empty(Shape{0}, DType::I32));
 }
 
-Tensor Isnet::device_vec(const std::vector<float>& v, Device d, Tensor& cache) {
+Tensor cached_on(const std::vector<float>& v, Device d, Tensor& cache) {
     if (!cache.defined() || cache.device() != d) cache = Tensor::from_vector(v, Shape{int64_t(v.size())}, d);
     return cache;
 }
@@ -59,14 +59,19 @@ Tensor heatmap_input(const Tensor& x, const Tensor& ones, const Tensor& neg_zero
     return y;
 }
 
+Tensor method_foreground(const char* who, const char* flag, const std::vector<float>& level, bool data_mask,
+                         const Tensor& x, const Tensor& allowed, Tensor& ones_cache, Tensor& shift_cache) {
+    LRP_CHECK(x.ndim() == 4 && x.dim(1) == static_cast<int64_t>(level.size()), who, ": batch ", x.shape().str(),
+              " for a foreground level of ", level.size(), " channel(s)");
+    LRP_CHECK(!data_mask || allowed.defined(), who, ": ", flag, " data, but the batch carries no dataset masks");
+    std::vector<float> neg(level.size());
+    for (size_t c = 0; c < neg.size(); ++c) neg[c] = -level[c];
+    return foreground_mask(x, cached_on(std::vector<float>(neg.size(), 1.f), x.device(), ones_cache),
+                           cached_on(neg, x.device(), shift_cache), allowed);
+}
+
 Tensor Isnet::mask(const Tensor& x, const Tensor& allowed) {
-    LRP_CHECK(x.ndim() == 4 && x.dim(1) == static_cast<int64_t>(s_.level.size()), "ISNet: batch ", x.shape().str(),
-              " for a foreground level of ", s_.level.size(), " channel(s)");
-    LRP_CHECK(!s_.data_mask || allowed.defined(), "ISNet: --isnet-mask data, but the batch carries no dataset masks");
-    std::vector<float> neg(s_.level.size());
-    for (size_t c = 0; c < neg.size(); ++c) neg[c] = -s_.level[c];
-    return foreground_mask(x, device_vec(std::vector<float>(neg.size(), 1.f), x.device(), ones_),
-                           device_vec(neg, x.device(), shift_), allowed);
+    return method_foreground("ISNet", "--isnet-mask", s_.level, s_.data_mask, x, allowed, ones_, shift_);
 }
 
 Tensor Isnet::heatmap(nn::Module& model, const Tensor& logits, const Tensor& x, const Tensor& labels, Generator& g,
@@ -83,8 +88,8 @@ Tensor Isnet::heatmap(nn::Module& model, const Tensor& logits, const Tensor& x, 
     const Tensor G = flex_.gradient(model, seed);
     std::vector<float> neg_zero(s_.input_zero.size());
     for (size_t c = 0; c < neg_zero.size(); ++c) neg_zero[c] = -s_.input_zero[c];
-    xr = heatmap_input(x, device_vec(std::vector<float>(neg_zero.size(), 1.f), x.device(), ones_),
-                       device_vec(neg_zero, x.device(), zero_shift_));
+    xr = heatmap_input(x, cached_on(std::vector<float>(neg_zero.size(), 1.f), x.device(), ones_),
+                       cached_on(neg_zero, x.device(), zero_shift_));
     return ops::mul(G, xr);
 }
 

@@ -14,15 +14,6 @@
 #include "lrp/train/isnet_step.h"
 
 namespace lrp::train {
-namespace {
-
-Tensor on_device(const std::vector<float>& v, Device d, Tensor& cache) {
-    if (!cache.defined() || cache.device() != d) cache = Tensor::from_vector(v, Shape{int64_t(v.size())}, d);
-    return cache;
-}
-
-}  // namespace
-
 Rrr::Rrr(RrrSettings s) : s_(std::move(s)), flex_(explain::FlexOptions{0.f, true}) {
     LRP_CHECK(s_.lambda >= 0.f && std::isfinite(s_.lambda), "RRR: lambda must be a finite number >= 0 (got ",
               s_.lambda, ")");
@@ -34,13 +25,7 @@ Rrr::Rrr(RrrSettings s) : s_(std::move(s)), flex_(explain::FlexOptions{0.f, true
 }
 
 Tensor Rrr::mask(const Tensor& x, const Tensor& allowed) {
-    LRP_CHECK(x.ndim() == 4 && x.dim(1) == static_cast<int64_t>(s_.level.size()), "RRR: batch ", x.shape().str(),
-              " for a foreground level of ", s_.level.size(), " channel(s)");
-    LRP_CHECK(!s_.data_mask || allowed.defined(), "RRR: --rrr-mask data, but the batch carries no dataset masks");
-    std::vector<float> neg(s_.level.size());
-    for (size_t c = 0; c < neg.size(); ++c) neg[c] = -s_.level[c];
-    return foreground_mask(x, on_device(std::vector<float>(neg.size(), 1.f), x.device(), ones_),
-                           on_device(neg, x.device(), shift_), allowed);
+    return method_foreground("RRR", "--rrr-mask", s_.level, s_.data_mask, x, allowed, ones_, shift_);
 }
 
 Tensor Rrr::input_gradient(nn::Module& model, const Tensor& logits) {
@@ -53,7 +38,7 @@ Tensor Rrr::input_gradient(nn::Module& model, const Tensor& logits) {
     ops::softmax_xent(logits, any_label, 1.f, -static_cast<float>(K), loss, seed);
     const Tensor G = flex_.gradient(model, seed);
     Tensor g = Tensor::empty(G.shape(), DType::F32, G.device());
-    ops::channel_affine(G, on_device(s_.pixel_scale, G.device(), scale_), Tensor(), g);
+    ops::channel_affine(G, cached_on(s_.pixel_scale, G.device(), scale_), Tensor(), g);
     return g;
 }
 
@@ -77,7 +62,7 @@ RrrStepResult Rrr::step(nn::Module& model, Optimizer& opt, const Tensor& x, cons
     r.penalty = ops::reduce_all(ops::ReduceOp::Mean, ops::reduce_per_sample(ops::ReduceOp::Sum, ops::mul(gb, gb)));
     // d(lambda mean_n sum gb^2)/dG = 2 lambda / N * bg * g * pixel_scale (bg is 0 or 1).
     Tensor dG = Tensor::empty(gb.shape(), DType::F32, x.device());
-    ops::channel_affine(gb, on_device(s_.pixel_scale, x.device(), scale_), Tensor(), dG);
+    ops::channel_affine(gb, cached_on(s_.pixel_scale, x.device(), scale_), Tensor(), dG);
     ops::scale(dG, 2.f * s_.lambda / static_cast<float>(N), dG);
     const Tensor dseed = flex_.adjoint(model, dG);
     // The seed 1 - K p depends on the logits: dL/dz = -K p * (dseed - sum_j dseed_j p_j), p = softmax(z).

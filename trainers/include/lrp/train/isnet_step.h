@@ -57,7 +57,6 @@ public:
     const IsnetSettings& settings() const { return s_; }
 
 private:
-    Tensor device_vec(const std::vector<float>& v, Device d, Tensor& cache);
     // After model.forward(x) gave `logits`: R = G * (x - input_zero) of the explained logit (xr: x - input_zero).
     Tensor heatmap(nn::Module& model, const Tensor& logits, const Tensor& x, const Tensor& labels, Generator& g,
                    Tensor& xr);
@@ -71,6 +70,13 @@ private:
 // level[c] and, when `allowed` ([N, H, W]) is given, allowed > 0; ones and neg_level are [C] on x's device
 // (1s and -level).
 Tensor foreground_mask(const Tensor& x, const Tensor& ones, const Tensor& neg_level, const Tensor& allowed = {});
+// The foreground of a method (ISNet, RRR: `who`, its mask flag `flag`) whose per-channel level is `level` and which
+// takes the dataset's masks alone when data_mask: foreground_mask with the constants cached on x's device in
+// ones_cache and shift_cache; errors name the method and the flag.
+Tensor method_foreground(const char* who, const char* flag, const std::vector<float>& level, bool data_mask,
+                         const Tensor& x, const Tensor& allowed, Tensor& ones_cache, Tensor& shift_cache);
+// v as a [size] tensor on d, made once and kept in `cache` (remade when the device changes).
+Tensor cached_on(const std::vector<float>& v, Device d, Tensor& cache);
 // x - input_zero per channel (neg_zero = -input_zero, [C] on x's device): what the heatmap multiplies G with.
 Tensor heatmap_input(const Tensor& x, const Tensor& ones, const Tensor& neg_zero);
 
