@@ -10,6 +10,7 @@
 #include "lrp/lrp/target.h"
 #include "lrp/ops/elementwise.h"
 #include "lrp/train/background.h"
+#include "lrp/train/rrr_step.h"
 #include "lrp/train/isnet_step.h"
 
 using namespace lrp;
@@ -44,7 +45,8 @@ TEST(BackgroundCpu, MatchesHandComputation) {
     Fixed src;
     src.b = {tb.x, tb.y, {}};
     explain::Composite c = explain::make_composite("epsilon_plus");
-    const train::BackgroundResult r = train::background_relevance(*m, src, c, kLevel, kZero, {}, 0.05f);
+    const float ps = 1.f / (255.f * 0.4f);  // tiny_batch's std 0.4
+    const train::BackgroundResult r = train::background_relevance(*m, src, c, kLevel, kZero, {}, 0.05f, {ps});
     EXPECT_EQ(r.samples, 6);
     EXPECT_EQ(r.nonfinite_maps, 0);
     EXPECT_NEAR(r.foreground_fraction, 9.0 / 64, 1e-12);  // the 3 x 3 object; the marker (0.5) is background
@@ -67,6 +69,26 @@ TEST(BackgroundCpu, MatchesHandComputation) {
     EXPECT_NEAR(r.share_flex, sf / 6, 1e-9);
     EXPECT_NEAR(r.isnet_heat_loss, heat / 6, 1e-6);
     EXPECT_GT(r.share_flex, 0.0);  // the marker carries some relevance (black pixels carry none)
+    // RRR's quantity: the input gradient of sum_k log p_k (Rrr::input_gradient, in pixel units), its squared
+    // background share and the penalty.
+    train::TrainConfig rc_cfg;
+    rc_cfg.augment = "rrr";
+    rc_cfg.rrr_mask = "threshold:0.55";
+    train::Rrr rrr(train::rrr_settings(rc_cfg, {0.2f}, {0.4f}));
+    const std::vector<float> g = rrr.input_gradient(*m, m->forward(tb.x)).to_vector<float>(), mv = mask.to_vector<float>();
+    double sg = 0, pen = 0;
+    for (int n = 0; n < 6; ++n) {
+        double bg = 0, all = 0;
+        for (int j = 0; j < 64; ++j) {
+            const double v = double(g[n * 64 + j]) * g[n * 64 + j];
+            all += v;
+            if (mv[n * 64 + j] == 0.f) bg += v;
+        }
+        sg += bg / all, pen += bg;
+    }
+    EXPECT_NEAR(r.share_gradient, sg / 6, 1e-6);
+    EXPECT_NEAR(r.rrr_penalty, pen / 6, 1e-6 * pen / 6);
+    EXPECT_GT(r.share_gradient, 0.3) << "black pixels have input gradients (unlike their LRP relevance)";
     EXPECT_EQ(train::to_json(r)["samples"], 6);
 }
 

@@ -52,7 +52,10 @@ void check_background(const CLI::App& app, BackgroundCli& b, const train::DataSp
 nlohmann::json run_background(const CLI::App& app, const BackgroundCli& b, nn::Module& model, train::DataSplit& ds,
                               bool quiet) {
     explain::Composite c = make_composite_from_flags(app, b.composite, ds.mean, ds.stdev);
-    train::BackgroundResult r = train::background_relevance(model, *ds.loader, c, b.level, b.input_zero, {}, b.flex_epsilon);
+    std::vector<float> pixel_scale;
+    for (float s : ds.stdev) pixel_scale.push_back(1.f / (255.f * s));
+    train::BackgroundResult r =
+        train::background_relevance(model, *ds.loader, c, b.level, b.input_zero, {}, b.flex_epsilon, pixel_scale);
     r.mask = b.mask;
     if (!quiet) {
         std::printf("background relevance (foreground %s: %.1f%% of the pixels; %lld images, %.1f s):\n",
@@ -60,6 +63,8 @@ nlohmann::json run_background(const CLI::App& app, const BackgroundCli& b, nn::M
         std::printf("  share of |relevance| on the background: %.4f (%s map of the label), %.4f (LRP-Flex map, "
                     "epsilon %g)\n", r.share_composite, r.composite.c_str(), r.share_flex, r.flex_epsilon);
         std::printf("  ISNet heatmap loss of the LRP-Flex map: %.4f (the --augment isnet defaults)\n", r.isnet_heat_loss);
+        std::printf("  share of the squared input gradient of sum_k log p_k on the background: %.4f; RRR's penalty "
+                    "(lambda 1, 0-255 pixel units): %.4g\n", r.share_gradient, r.rrr_penalty);
         if (r.nonfinite_maps > 0 || r.empty_maps > 0)
             std::printf("  warning: %lld images with non-finite maps left out, and %lld all-zero maps from their share\n",
                         (long long)r.nonfinite_maps, (long long)r.empty_maps);

@@ -1,6 +1,6 @@
-// background_relevance: per batch the composite's map and the LRP-Flex map of the label, the foreground mask, and
-// per image (on the host, in double) the background share of each map's absolute relevance; ISNet's heatmap loss
-// of the LRP-Flex map on the device.
+// background_relevance: per batch the composite's map and the LRP-Flex map of the label, RRR's input gradient, the
+// foreground mask, and per image (on the host, in double) the background share of each map's absolute relevance
+// (of the squared gradient) and RRR's penalty; ISNet's heatmap loss of the LRP-Flex map on the device.
 #include "lrp/train/background.h"
 
 #include <chrono>
@@ -10,6 +10,7 @@
 #include "lrp/lrp/flex.h"
 #include "lrp/lrp/target.h"
 #include "lrp/ops/elementwise.h"
+#include "lrp/ops/loss.h"
 #include "lrp/train/isnet_step.h"
 
 namespace lrp::train {
@@ -36,7 +37,8 @@ std::vector<double> background_shares(const std::vector<float>& r, const std::ve
 
 BackgroundResult background_relevance(nn::Module& model, BatchSource& loader, explain::Composite& composite,
                                       const std::vector<float>& level, const std::vector<float>& input_zero,
-                                      const ops::IsnetLossParams& loss, float flex_epsilon) {
+                                      const ops::IsnetLossParams& loss, float flex_epsilon,
+                                      const std::vector<float>& pixel_scale) {
     LRP_CHECK(input_zero.size() == level.size(), "--background: ", input_zero.size(), " input zero(s) for ",
               level.size(), " foreground level(s)");
     const auto t0 = std::chrono::steady_clock::now();
@@ -44,12 +46,14 @@ BackgroundResult background_relevance(nn::Module& model, BatchSource& loader, ex
     res.composite = composite.name();
     res.flex_epsilon = flex_epsilon;
     model.eval();
-    explain::FlexPass flex(explain::FlexOptions{flex_epsilon});
+    LRP_CHECK(pixel_scale.empty() || pixel_scale.size() == level.size(), "--background: ", pixel_scale.size(),
+              " pixel scale(s) for ", level.size(), " channel(s)");
+    explain::FlexPass flex(explain::FlexOptions{flex_epsilon}), plain(explain::FlexOptions{0.f, true});
     std::vector<float> neg(level.size()), neg_zero(level.size());
     for (size_t c = 0; c < level.size(); ++c) neg[c] = -level[c], neg_zero[c] = -input_zero[c];
     Tensor ones, shift, zero_shift;
-    double fg = 0, sc = 0, sf = 0, heat = 0;
-    int64_t nc = 0, nf = 0, nh = 0;
+    double fg = 0, sc = 0, sf = 0, heat = 0, sg = 0, pen = 0;
+    int64_t nc = 0, nf = 0, nh = 0, ng = 0;
     loader.start_epoch(0, 0);
     for (int64_t b = 0; b < loader.batches_per_epoch(); ++b) {
         const BatchSource::Batch batch = loader.batch(b);
@@ -74,6 +78,14 @@ BackgroundResult background_relevance(nn::Module& model, BatchSource& loader, ex
         const std::vector<int32_t> bv = bad.to_vector<int32_t>();
         const std::vector<double> shc = background_shares(rc.to_vector<float>(), m, N, C, HW);
         const std::vector<double> shf = background_shares(rf.to_vector<float>(), m, N, C, HW);
+        // RRR: g = d sum_k log p_k / dx (seed 1 - K softmax, as Rrr::input_gradient); shares of g^2.
+        logits = model.forward(x);
+        Tensor seed = Tensor::empty(logits.shape(), DType::F32, x.device()), ce = Tensor::empty(Shape{N}, DType::F32, x.device());
+        ops::softmax_xent(logits, Tensor::zeros(Shape{N}, DType::I32, x.device()), 1.f,
+                          -static_cast<float>(logits.dim(1)), ce, seed);
+        const Tensor gr = plain.gradient(model, seed);
+        const std::vector<float> gv = ops::mul(gr, gr).to_vector<float>();
+        const std::vector<double> shg = background_shares(gv, m, N, C, HW);
         for (int64_t n = 0; n < N; ++n) {
             ++res.samples;
             double f = 0;
@@ -84,6 +96,12 @@ BackgroundResult background_relevance(nn::Module& model, BatchSource& loader, ex
                 continue;
             }
             ++nh, heat += hl[n];
+            if (!std::isnan(shg[n])) {
+                ++ng, sg += std::max(shg[n], 0.0);  // a zero gradient has no background share
+                for (int64_t c = 0; c < C && !pixel_scale.empty(); ++c)
+                    for (int64_t j = 0; j < HW; ++j)
+                        if (m[n * HW + j] == 0.f) pen += double(gv[(n * C + c) * HW + j]) * pixel_scale[c] * pixel_scale[c];
+            }
             if (shf[n] < 0) ++res.empty_maps;
             else ++nf, sf += shf[n];
             if (shc[n] < 0) ++res.empty_maps;
@@ -95,6 +113,8 @@ BackgroundResult background_relevance(nn::Module& model, BatchSource& loader, ex
     res.share_flex = nf > 0 ? sf / nf : NAN;
     res.isnet_heat_loss = heat / nh;
     res.share_composite = nc > 0 ? sc / nc : NAN;
+    res.share_gradient = ng > 0 ? sg / ng : NAN;
+    res.rrr_penalty = ng > 0 && !pixel_scale.empty() ? pen / ng : NAN;
     res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     return res;
 }
@@ -113,6 +133,9 @@ nlohmann::json to_json(const BackgroundResult& r) {
              std::isnan(r.share_flex) ? nlohmann::json(nullptr) : nlohmann::json(r.share_flex)},
             {"flex_epsilon", r.flex_epsilon},
             {"isnet_heat_loss", r.isnet_heat_loss},
+            {"share_background_gradient",
+             std::isnan(r.share_gradient) ? nlohmann::json(nullptr) : nlohmann::json(r.share_gradient)},
+            {"rrr_penalty", std::isnan(r.rrr_penalty) ? nlohmann::json(nullptr) : nlohmann::json(r.rrr_penalty)},
             {"seconds", r.seconds}};
 }
 

@@ -1,7 +1,7 @@
 // Where a model's explanations fall (`lrpcu eval --background`; docs/isnet.md): per image, the share of the
 // absolute relevance on background pixels (the foreground mask ISNet trains with), for an LRP composite's map and
-// for ISNet's own LRP-Flex map, and ISNet's heatmap loss of the latter; for any model, so an ISNet run and its
-// baseline are measured alike.
+// for ISNet's own LRP-Flex map, ISNet's heatmap loss of the latter, and RRR's input-gradient share and penalty; for
+// any model, so an ISNet or RRR run and its baseline are measured alike.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -25,16 +25,23 @@ struct BackgroundResult {
     double share_composite = 0;        // mean over images of sum_bg |R| / sum |R| (R: the composite's map of the label)
     double share_flex = 0;             // the same for ISNet's LRP-Flex map (epsilon flex_epsilon, the label's logit)
     double isnet_heat_loss = 0;        // mean ISNet heatmap loss of the LRP-Flex map (loss parameters as given)
+    // RRR's quantity (docs/rrr.md): the input gradient g of sum_k log p_k; the mean over images of the background
+    // share of sum_c g^2, and RRR's penalty (lambda 1: sum over background pixels and channels of g^2 in 0-255
+    // pixel units; NaN unless pixel_scale was given)
+    double share_gradient = 0;
+    double rrr_penalty = 0;
     float flex_epsilon = 1e-2f;
     double seconds = 0;
 };
 
 // Runs the model (eval mode) over the loader. level and input_zero: per channel, the foreground level and the
 // value of a raw 0, in normalised units (as IsnetSettings; the LRP-Flex map is G * (x - input_zero) as ISNet's);
-// the composite is bound to the model per batch. Throws when no image has finite maps.
+// the composite is bound to the model per batch. pixel_scale (per channel 1 / (255 std), or empty): the units of RRR's
+// penalty. Throws when no image has finite maps.
 BackgroundResult background_relevance(nn::Module& model, BatchSource& loader, explain::Composite& composite,
                                       const std::vector<float>& level, const std::vector<float>& input_zero,
-                                      const ops::IsnetLossParams& loss = {}, float flex_epsilon = 1e-2f);
+                                      const ops::IsnetLossParams& loss = {}, float flex_epsilon = 1e-2f,
+                                      const std::vector<float>& pixel_scale = {});
 
 nlohmann::json to_json(const BackgroundResult& r);
 
