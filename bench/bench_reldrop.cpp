@@ -9,6 +9,7 @@
 
 #include <cstdlib>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "lrp/context.h"
@@ -56,16 +57,20 @@ void run(benchmark::State& st, const Case& c, Device dev, int batch) {
         es.patch = 8;
         es.fill = {0.f};
         lrp::train::Edda edda(es);
-        lrp::train::IsnetSettings is;  // --augment isnet's defaults (Stochastic ISNet, P 0.7), one foreground level
-        is.level = {0.f};
-        is.input_zero = {-2.f};
-        lrp::train::Isnet isnet(is);
+        // --augment isnet's defaults (Stochastic ISNet, P 0.7, z^B first layer) with CIFAR-10's normalisation; only
+        // for the ISNet case (its settings would refuse nothing else, but the other cases do not need it).
+        std::optional<lrp::train::Isnet> isnet;
+        if (c.work == Work::IsnetStep) {
+            lrp::train::TrainConfig cfg;
+            cfg.augment = "isnet";
+            isnet.emplace(lrp::train::isnet_settings(cfg, {0.4914f, 0.4822f, 0.4465f}, {0.2470f, 0.2435f, 0.2616f}));
+        }
         auto once = [&] {
             switch (c.work) {
                 case Work::BaselineStep: lrp::train::train_step(*model, opt, x, y); break;
                 case Work::RelDropStep: lrp::train::reldrop_train_step(*model, opt, reldrop, x, y, rg); break;
                 case Work::EddaStep: lrp::train::edda_train_step(*model, opt, edda, x, y); break;
-                case Work::IsnetStep: isnet.step(*model, opt, x, y, rg, {0.f, 1.f}); break;
+                case Work::IsnetStep: isnet->step(*model, opt, x, y, rg, {0.f, 1.f}); break;
             }
         };
         // Selected-only: the attribution's batch size varies per step, and each new size plans its convolutions

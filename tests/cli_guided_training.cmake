@@ -3,7 +3,7 @@
 
 # ISNet: the method's line, the authors' clipping by default, the batch and mask previews, flag errors and the warning
 # for --isnet-* flags without --augment isnet.
-add_test(NAME Cli.TrainIsnet COMMAND ${LRP_CLI} 0 "ISNet \\(LRP-Flex, isnet-edda.md A.7\\): loss 0.5 CE \\+ 0.5 heatmap loss; explained logit: label"
+add_test(NAME Cli.TrainIsnet COMMAND ${LRP_CLI} 0 "ISNet \\(LRP-Flex, isnet-edda.md A.7\\): loss 0.5 CE \\+ 0.5 heatmap loss; explained logit: label; LRP-epsilon 0.01, z\\^B on the first layer \\(bounds: raw 0 and 1\\);"
          $<TARGET_FILE:lrpcu> ${LRP_TINY_TRAIN} --augment isnet --isnet-p 0.5 --isnet-explain label --isnet-mask threshold:0.5
          --out ${LRP_CLI_OUT}/isnet)
 add_test(NAME Cli.TrainIsnetClipsByDefault COMMAND ${LRP_CLI} 0 "\"clip-grad-norm\": ?1(\\.0)?,"
@@ -13,18 +13,27 @@ add_test(NAME Cli.TrainIsnetMetrics COMMAND ${LRP_CLI} 0 "\"isnet_foreground_fra
          ${CMAKE_COMMAND} -E cat ${LRP_CLI_OUT}/isnet/metrics.jsonl)
 add_test(NAME Cli.IsnetBadMask COMMAND ${LRP_CLI} 1 "--isnet-mask must be auto, threshold:<v> with v in \\[0, 1\\)"
          $<TARGET_FILE:lrpcu> ${LRP_TINY_TRAIN} --augment isnet --isnet-mask otsu --out ${LRP_CLI_OUT}/isnet-mask)
+add_test(NAME Cli.IsnetBadFirstRule COMMAND ${LRP_CLI} 1 "--isnet-first-rule must be zb or epsilon \\(got 'zbox'\\)"
+         $<TARGET_FILE:lrpcu> ${LRP_TINY_TRAIN} --augment isnet --isnet-first-rule zbox --out ${LRP_CLI_OUT}/isnet-first)
 add_test(NAME Cli.IsnetFlagWithoutIsnet COMMAND ${LRP_CLI} 0 "--isnet-p applies to --augment isnet; with --augment none it changes nothing"
          $<TARGET_FILE:lrpcu> ${LRP_TINY_TRAIN} --isnet-p 0.2 --out ${LRP_CLI_OUT}/isnet-flag-unused)
 add_test(NAME Cli.EvalBackground COMMAND ${LRP_CLI} 0 "share of \\|relevance\\| on the background: [0-9.]+ \\(epsilon_plus map of the label\\), [0-9.]+ \\(LRP-Flex map"
          $<TARGET_FILE:lrpcu> eval --weights ${LRP_CLI_OUT}/isnet/model.safetensors --device cpu --subset 16 --background
          --background-mask threshold:0.5 --background-composite epsilon_plus)
+add_test(NAME Cli.EvalBackgroundZb COMMAND ${LRP_CLI} 0 "\"share_background_flex_zb\": ?[0-9.e-]+"
+         $<TARGET_FILE:lrpcu> eval --weights ${LRP_CLI_OUT}/isnet/model.safetensors --device cpu --subset 16 --background
+         --background-mask threshold:0.5 --json)
 add_test(NAME Cli.EvalBackgroundBadMask COMMAND ${LRP_CLI} 1 "--background-mask must be auto, threshold:<v> with v in \\[0, 1\\) or data, got 'x'"
          $<TARGET_FILE:lrpcu> eval --weights ${LRP_CLI_OUT}/isnet/model.safetensors --device cpu --background
          --background-mask x)
-add_test(NAME Cli.TrainIsnetSelective COMMAND ${LRP_CLI} 0 "explained quantity: log\\(p \\+ e\\) - log\\(1 - p \\+ e\\) of the lowest logit's probability p \\(Selective ISNet\\), e 0.001;"
+add_test(NAME Cli.TrainIsnetSelective COMMAND ${LRP_CLI} 0 "explained quantity: log\\(p \\+ e\\) - log\\(1 - p \\+ e\\) of the lowest logit's probability p \\(Selective ISNet\\), e 0.001; LRP-epsilon 0.01, epsilon to the raw input;"
          $<TARGET_FILE:lrpcu> ${LRP_TINY_TRAIN} --augment isnet --isnet-explain selective --isnet-selective-eps 0.001
+         --isnet-first-rule epsilon
          --isnet-mask threshold:0.5 --out ${LRP_CLI_OUT}/isnet-selective)
-set_tests_properties(Cli.TrainIsnetSelective PROPERTIES FIXTURES_REQUIRED cli_runs_clean)
+add_test(NAME Cli.TrainIsnetAllClasses COMMAND ${LRP_CLI} 0 "explained logits: every class, one map each \\(the original ISNet"
+         $<TARGET_FILE:lrpcu> ${LRP_TINY_TRAIN} --augment isnet --isnet-explain all --isnet-mask threshold:0.5
+         --out ${LRP_CLI_OUT}/isnet-all)
+set_tests_properties(Cli.TrainIsnetSelective Cli.TrainIsnetAllClasses PROPERTIES FIXTURES_REQUIRED cli_runs_clean)
 # Right for the Right Reasons from the command line: the step's log line, its metrics, a bad mask, an unused flag.
 add_test(NAME Cli.TrainRrr COMMAND ${LRP_CLI} 0 "RRR \\(Right for the Right Reasons, Ross et al. 2017\\): loss CE \\+ 500 \\* sum over background pixels of \\(d sum_k log p_k / dx\\)\\^2, x in 0-255 pixel units"
          $<TARGET_FILE:lrpcu> ${LRP_TINY_TRAIN} --augment rrr --rrr-lambda 500 --rrr-mask threshold:0.5 --out ${LRP_CLI_OUT}/rrr)
@@ -55,9 +64,9 @@ add_test(NAME Cli.TrainIsnetCalibrated COMMAND ${LRP_CLI} 0 "ISNet calibration: 
 add_test(NAME Cli.IsnetCalibrateWithC1 COMMAND ${LRP_CLI} 1 "--isnet-calibrate measures C1 and C2, so --isnet-c1 2 and --isnet-c2 25 would not be used"
          $<TARGET_FILE:lrpcu> ${LRP_TINY_TRAIN} --augment isnet --isnet-c1 2
          --isnet-calibrate ${LRP_CLI_OUT}/isnet/model.safetensors --out ${LRP_CLI_OUT}/isnet-calibrate-c1)
-set_tests_properties(Cli.EvalBackground Cli.EvalBackgroundBadMask Cli.TrainIsnetCalibrated PROPERTIES DEPENDS Cli.TrainIsnet
+set_tests_properties(Cli.EvalBackground Cli.EvalBackgroundZb Cli.EvalBackgroundBadMask Cli.TrainIsnetCalibrated PROPERTIES DEPENDS Cli.TrainIsnet
                      FIXTURES_REQUIRED cli_runs_clean)
-set_tests_properties(Cli.TrainIsnet Cli.IsnetBadMask Cli.IsnetFlagWithoutIsnet Cli.IsnetCalibrateWithC1 PROPERTIES
+set_tests_properties(Cli.TrainIsnet Cli.IsnetBadMask Cli.IsnetBadFirstRule Cli.IsnetFlagWithoutIsnet Cli.IsnetCalibrateWithC1 PROPERTIES
                      FIXTURES_REQUIRED cli_runs_clean)
 set_tests_properties(Cli.TrainIsnetWroteMaskPreview Cli.TrainIsnetMetrics Cli.TrainIsnetClipsByDefault PROPERTIES DEPENDS Cli.TrainIsnet
                      FIXTURES_REQUIRED cli_runs_clean)

@@ -4,6 +4,7 @@
 // whose difference quotients at h and h/2 disagree straddles a kink (ReLU at 0, a max-pool switch)
 // and is skipped; more than a quarter skipped fails the check.
 #pragma once
+#include <algorithm>
 #include <cmath>
 #include <functional>
 #include <string>
@@ -95,11 +96,12 @@ inline ::testing::AssertionResult grad_check(nn::Module& m, const Tensor& x, con
 // tensor (scaled to the tensor's RMS, so the step is relative), comparing (L(p + h v) - L(p - h v)) / 2h
 // with <grad, v>. `loss` recomputes L from the current values. A direction whose quotients at h and h/2
 // disagree crossed a ReLU kink; up to `tries` directions per tensor are drawn, and at most a quarter of the
-// tensors may find no kink-free one. `what` names the model in the report.
+// tensors may find no kink-free one, none of them named in `must_decide`. `what` names the model in the report.
 using GradVar = std::tuple<std::string, Tensor, Tensor>;
 inline ::testing::AssertionResult directional_check(const std::vector<GradVar>& vars, const std::function<double()>& loss,
                                                     const std::string& what, double h = 1e-3, double rel_tol = 1e-2,
-                                                    uint32_t seed = 99, int tries = 8, double abs_tol = 1e-3) {
+                                                    uint32_t seed = 99, int tries = 8, double abs_tol = 1e-3,
+                                                    const std::vector<std::string>& must_decide = {}) {
     std::string report;
     int undecided = 0;
     for (size_t k = 0; k < vars.size(); ++k) {
@@ -138,7 +140,12 @@ inline ::testing::AssertionResult directional_check(const std::vector<GradVar>& 
                           std::to_string(fd2) + " (relative error " + std::to_string(rel) + ")";
         }
         if (!decided) ++undecided;
+        if (!decided && std::find(must_decide.begin(), must_decide.end(), name) != must_decide.end())
+            report += "\n  " + name + ": no kink-free direction in " + std::to_string(tries) + " tries (it must be checked)";
     }
+    for (const std::string& n : must_decide)
+        if (std::none_of(vars.begin(), vars.end(), [&](const GradVar& v) { return std::get<0>(v) == n; }))
+            report += "\n  " + n + ": not among the checked tensors";
     if (undecided * 4 > static_cast<int>(vars.size()))
         report += "\n  " + std::to_string(undecided) + " of " + std::to_string(vars.size()) +
                   " tensors found no kink-free direction";

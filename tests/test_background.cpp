@@ -1,12 +1,13 @@
 // `lrpcu eval --background` (train/background.h): the shares and the heatmap loss recomputed by hand from the
-// composite's map, the LRP-Flex map and the mask of the same batch; the foreground fraction of a known batch; an
-// image with a NaN pixel is counted and left out.
+// composite's map, the LRP-Flex maps (epsilon and z^B first layer) and the mask of the same batch; the foreground
+// fraction of a known batch; an image with a NaN pixel is counted and left out.
 #include <cmath>
 
 #include "isnet_test_util.h"
 #include "lrp/lrp/attribution.h"
 #include "lrp/lrp/composites.h"
 #include "lrp/lrp/flex.h"
+#include "lrp/lrp/flex_zb.h"
 #include "lrp/lrp/target.h"
 #include "lrp/ops/elementwise.h"
 #include "lrp/train/background.h"
@@ -27,6 +28,7 @@ struct Fixed : BatchSource {
 
 const std::vector<float> kLevel{(0.55f - 0.2f) / 0.4f};  // raw threshold 0.55 under mean 0.2, stdev 0.4
 const std::vector<float> kZero{-0.5f};                    // raw 0 under the same normalisation
+const std::vector<float> kOne{2.f};                       // raw 1
 
 double share(const Tensor& r, const Tensor& mask, int n) {
     const std::vector<float> v = r.to_vector<float>(), m = mask.to_vector<float>();
@@ -46,7 +48,7 @@ TEST(BackgroundCpu, MatchesHandComputation) {
     src.b = {tb.x, tb.y, {}};
     explain::Composite c = explain::make_composite("epsilon_plus");
     const float ps = 1.f / (255.f * 0.4f);  // tiny_batch's std 0.4
-    const train::BackgroundResult r = train::background_relevance(*m, src, c, kLevel, kZero, {}, 0.05f, {ps});
+    const train::BackgroundResult r = train::background_relevance(*m, src, c, kLevel, kZero, {}, 0.05f, {ps}, kOne);
     EXPECT_EQ(r.samples, 6);
     EXPECT_EQ(r.nonfinite_maps, 0);
     EXPECT_NEAR(r.foreground_fraction, 9.0 / 64, 1e-12);  // the 3 x 3 object; the marker (0.5) is background
@@ -69,6 +71,15 @@ TEST(BackgroundCpu, MatchesHandComputation) {
     EXPECT_NEAR(r.share_flex, sf / 6, 1e-9);
     EXPECT_NEAR(r.isnet_heat_loss, heat / 6, 1e-6);
     EXPECT_GT(r.share_flex, 0.0);  // the marker carries some relevance (black pixels carry none)
+    // The z^B map of the same pass: black pixels have relevance there.
+    explain::FlexZb zb(kZero, kOne, 0.05f);
+    const Tensor rz = zb.heatmap(*m, flex, tb.x);
+    ops::isnet_heat_loss(rz, mask, {}, per, dR, bad);
+    double sz = 0, heat_zb = 0;
+    for (int n = 0; n < 6; ++n) sz += share(rz, mask, n), heat_zb += per.to_vector<float>()[n];
+    EXPECT_NEAR(r.share_flex_zb, sz / 6, 1e-9);
+    EXPECT_NEAR(r.isnet_heat_loss_zb, heat_zb / 6, 1e-6);
+    EXPECT_GT(r.share_flex_zb, r.share_flex + 0.05);
     // RRR's quantity: the input gradient of sum_k log p_k (Rrr::input_gradient, in pixel units), its squared
     // background share and the penalty.
     train::TrainConfig rc_cfg;
@@ -104,4 +115,10 @@ TEST(BackgroundCpu, NonFiniteImagesAreCounted) {
     EXPECT_EQ(r.samples, 6);
     EXPECT_EQ(r.nonfinite_maps, 1);
     EXPECT_TRUE(std::isfinite(r.share_flex) && std::isfinite(r.isnet_heat_loss));
+    EXPECT_TRUE(std::isnan(r.share_flex_zb) && std::isnan(r.isnet_heat_loss_zb));  // no input_one: no z^B map
+    EXPECT_TRUE(train::to_json(r)["share_background_flex_zb"].is_null());
+    // With the z^B map too: the same image is left out once, and the other maps' shares are finite.
+    const train::BackgroundResult z = train::background_relevance(*m, src, c, kLevel, kZero, {}, 1e-2f, {}, kOne);
+    EXPECT_EQ(z.nonfinite_maps, 1);
+    EXPECT_TRUE(std::isfinite(z.share_flex_zb) && std::isfinite(z.isnet_heat_loss_zb));
 }

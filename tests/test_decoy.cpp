@@ -245,6 +245,7 @@ TEST(Decoy, IsnetForegroundLeavesTheSwatchOut) {
     train::IsnetSettings s;
     s.level = {(0.5f / 255.f - 0.1f) / 0.3f};
     s.input_zero = {-0.1f / 0.3f};
+    s.input_one = {0.9f / 0.3f};
     train::Isnet isnet(s);
     const auto all = isnet.mask(b.x).to_vector<float>(), fg = isnet.mask(b.x, b.allowed).to_vector<float>();
     const auto m = b.allowed.to_vector<float>();

@@ -17,71 +17,20 @@
 #include "lrp/nn/residual.h"
 #include "lrp/nn/sequential.h"
 #include "lrp/ops/elementwise.h"
+#include "flex_test_util.h"
 #include "lrp_test_util.h"
 
 using namespace lrp;
 using namespace lrp::nn;
 using lrp::explain::FlexOptions;
 using lrp::explain::FlexPass;
+using lrp::test::dot;
 using lrp::test::rand_tensor;
+using lrp::test::randomize;
+using lrp::test::small_resnet;
+using lrp::test::small_vgg;
 
 namespace {
-
-// conv(bias)-BN-ReLU-maxpool, a strided BasicBlock (projection), an identity BasicBlock, global average
-// pool, flatten, linear: every leaf kind a ResNet has.
-std::unique_ptr<Sequential> small_resnet() {
-    auto m = std::make_unique<Sequential>("ResNet");
-    m->emplace<Conv2d>("conv1", 2, 4, 3, 1, 1, true);
-    m->emplace<BatchNorm2d>("bn1", 4);
-    m->emplace<ReLU>("relu");
-    m->emplace<MaxPool2d>("maxpool", 2);
-    m->emplace<BasicBlock>("block1", 4, 6, 2);
-    m->emplace<BasicBlock>("block2", 6, 6, 1);
-    m->emplace<AdaptiveAvgPool2d>("avgpool", 1, 1);
-    m->emplace<Flatten>("flatten");
-    m->emplace<Linear>("fc", 6, 5, true);
-    return m;
-}
-
-// conv-ReLU-avgpool-conv-ReLU-maxpool-flatten-linear-ReLU-dropout-linear: no BN, so train mode is exact.
-std::unique_ptr<Sequential> small_vgg() {
-    auto m = std::make_unique<Sequential>("VGG");
-    m->emplace<Conv2d>("0", 2, 4, 3, 1, 1, true);
-    m->emplace<ReLU>("1");
-    m->emplace<AvgPool2d>("2", 2);
-    m->emplace<Conv2d>("3", 4, 5, 3, 1, 1, true);
-    m->emplace<ReLU>("4");
-    m->emplace<MaxPool2d>("5", 2);
-    m->emplace<Flatten>("6");
-    m->emplace<Linear>("7", 5 * 2 * 2, 7, true);
-    m->emplace<ReLU>("8");
-    m->emplace<Dropout>("9", 0.f);
-    m->emplace<Linear>("10", 7, 3, true);
-    return m;
-}
-
-// Random parameters (weights scaled by fan-in so activations stay O(1)), BN affine and running statistics.
-void randomize(Module& m, uint32_t seed) {
-    for (auto& [n, p] : m.named_params()) {
-        const Shape& s = p->value.shape();
-        const bool bn_gamma = n.find("bn") != std::string::npos && n.find("weight") != std::string::npos;
-        const bool ds_gamma = n.find("downsample.1.weight") != std::string::npos;
-        float a = 0.3f;
-        if (s.ndim() >= 2) a = 1.5f / std::sqrt(static_cast<float>(s.numel() / s[0]));
-        p->value.copy_from(bn_gamma || ds_gamma ? rand_tensor(s, seed++, 0.5f, 1.5f) : rand_tensor(s, seed++, -a, a));
-    }
-    for (auto& [n, b] : m.named_buffers()) {
-        if (n.find("running_mean") != std::string::npos) b->copy_from(rand_tensor(b->shape(), seed++, -0.2f, 0.2f));
-        if (n.find("running_var") != std::string::npos) b->copy_from(rand_tensor(b->shape(), seed++, 0.5f, 1.5f));
-    }
-}
-
-double dot(const Tensor& a, const Tensor& b) {
-    std::vector<float> x = a.to_vector<float>(), y = b.to_vector<float>();
-    double s = 0;
-    for (size_t i = 0; i < x.size(); ++i) s += double(x[i]) * y[i];
-    return s;
-}
 
 // L = <r1, logits> + <r2, G * x>, G the LRP-Flex gradient of the seed (one-hot of `labels`).
 struct FlexLoss {
@@ -199,14 +148,7 @@ TEST(FlexCpu, ModifiedGradientTimesInputIsLrpEpsilon) {
     FlexPass pass(FlexOptions{eps});
     Tensor flex = ops::mul(pass.gradient(*m, explain::initial_relevance(logits, explain::Target::label(labels))), x);
 
-    explain::Composite c("flex-equivalent");
-    c.set_bn_fold(explain::BnFold::Exact).set_residual(explain::ResidualMode::NormSplit, eps);
-    c.add(explain::LayerType::AnyLinear, std::make_shared<explain::Epsilon>(eps));
-    c.add(explain::LayerType::Activation, std::make_shared<explain::Pass>());
-    c.add(explain::LayerType::MaxPool, std::make_shared<explain::Gradient>());
-    c.add(explain::LayerType::AvgPool, std::make_shared<explain::Norm>(1e-9f));
-    for (const char* n : {"fc", "block1.conv2", "block1.downsample.0", "block2.conv2"})
-        c.set_name_rule(n, std::make_shared<explain::Epsilon>(0.f));
+    explain::Composite c = test::flex_equivalent_composite(eps);
     Tensor lrp = explain::attribute(*m, x, explain::Target::label(labels).scaled_by_logit(), c);
     EXPECT_LT(test::rel_l2(flex, lrp), 1e-4);
     // With the flex epsilon changed, the maps must differ (the comparison is sensitive to it).

@@ -1,7 +1,8 @@
-// ISNet runs through the trainer (on a decoy dataset): a run cut mid-epoch resumes to the uninterrupted run's
-// weights and metrics bit for bit (the heatmap-loss sums and the Stochastic ISNet draws included); a checkpoint
-// written before the isnet-* and decoy settings existed resumes (their defaults are what it ran with); the decoy's
-// masks reach the heatmap loss (the epoch's foreground fraction is that of the masked foreground).
+// ISNet runs through the trainer (decoy data): a run cut mid-epoch resumes bit for bit (heatmap-loss sums and Stochastic
+// ISNet draws included); checkpoints from before the isnet-*/decoy settings and before z^B resume as they ran (the
+// epsilon first layer); the decoy's masks reach the heatmap loss (the foreground fraction is the masked one).
+#include <algorithm>
+
 #include "lrp/ops/reduce.h"
 #include "lrp/train/checkpoint.h"
 #include "lrp/train/data_source.h"
@@ -63,6 +64,40 @@ TEST(TrainerCpu, CheckpointFromBeforeIsnetSettingsResumes) {
     c.stop_after_epoch = 0;
     c.resume = true;
     EXPECT_EQ(run_training(c).epochs, 2);
+}
+
+// A run recorded before --isnet-first-rule existed trained with the epsilon first layer: its resume (settings from the
+// checkpoint, as `lrpcu train --out d --resume`) goes on with it, bit for bit, and refuses to switch to z^B.
+TEST(TrainerCpu, IsnetRunFromBeforeZbResumesWithTheEpsilonFirstLayer) {
+    const std::string a = fresh_dir("isnet_eps_a"), b = fresh_dir("isnet_eps_b");
+    TrainConfig ca = isnet_run(a);
+    ca.isnet_first_rule = "epsilon";
+    run_training(ca);
+    TrainConfig cb = ca;
+    cb.out_dir = b;
+    cb.stop_after_step = 6;
+    EXPECT_TRUE(run_training(cb).stopped);
+    const std::string ck = b + "/checkpoint.safetensors";
+    edit_checkpoint_state(ck, ck, [](nlohmann::json& j) { j["config"].erase("isnet-first-rule"); });
+    const nlohmann::json saved = read_checkpoint_state(ck).config;
+    TrainConfig zb = tiny(b);  // as `lrpcu train --out b --resume --isnet-first-rule zb`
+    zb.resume = true;
+    inherit_settings(zb, saved, {"out", "resume", "isnet-first-rule"});
+    EXPECT_EQ(zb.isnet_first_rule, "zb");
+    try {
+        run_training(zb);
+        ADD_FAILURE() << "an epsilon run resumed with z^B";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("isnet-first-rule: checkpoint has \"epsilon\", now \"zb\""),
+                  std::string::npos) << e.what();
+    }
+    TrainConfig r = tiny(b);  // as `lrpcu train --out b --resume`
+    r.resume = true;
+    const std::vector<std::string> taken = inherit_settings(r, saved, {"out", "resume"});
+    EXPECT_EQ(r.isnet_first_rule, "epsilon");
+    EXPECT_EQ(std::count(taken.begin(), taken.end(), "isnet-first-rule"), 1);
+    EXPECT_FALSE(run_training(r).stopped);
+    EXPECT_TRUE(same_weights(a, b));
 }
 
 TEST(TrainerCpu, DecoyMasksReachTheIsnetStep) {

@@ -1,11 +1,13 @@
 // The ISNet step (lrp/train/isnet_step.h) on the CPU: the foreground mask follows the raw threshold through each
 // channel's normalisation; one SGD step moves the parameters by minus the gradient of (1 - P) CE + P L_heat
 // (directional finite differences of that loss); repeated steps on a batch lower the heatmap loss; P = 0 is the
-// plain step; settings and flags are validated with messages that name them.
+// plain step; settings and flags are validated with messages that name them. The gradient checks run with z^B
+// (the default) and with epsilon on the first layer.
 #include <cmath>
 
 #include "grad_check.h"
 #include "lrp/lrp/flex.h"
+#include "lrp/lrp/flex_zb.h"
 #include "lrp/lrp/target.h"
 #include "lrp/nn/activation.h"
 #include "lrp/nn/affine.h"
@@ -28,11 +30,12 @@ using lrp::test::TinyBatch;
 
 namespace {
 
-train::IsnetSettings settings(float P = 0.7f, const std::string& explain = "label") {
+train::IsnetSettings settings(float P = 0.7f, const std::string& explain = "label", const std::string& first = "zb") {
     train::TrainConfig c;
     c.augment = "isnet";
     c.isnet_p = P;
     c.isnet_explain = explain;
+    c.isnet_first_rule = first;
     c.isnet_c1 = 0.5f;
     c.isnet_mask = "threshold:0.55";  // the object (>= 0.6) but not the marker (0.5)
     return train::isnet_settings(c, {0.2f}, {0.4f});
@@ -57,12 +60,13 @@ TEST(IsnetStepCpu, MaskIsTheRawThresholdPerChannel) {
 }
 
 namespace {
-// SGD with lr 1, no momentum or decay: the update is minus the gradient of the step's loss (explaining the label, or
-// Selective ISNet's quantity, whose seed depends on the logits).
-void check_update_is_the_gradient(const std::string& explain) {
+// SGD with lr 1, no momentum or decay: the update is minus the gradient of the step's loss (explaining the label,
+// Selective ISNet's quantity, whose seed depends on the logits, or every logit: the mean over the N K maps), with z^B
+// or epsilon on the first layer.
+void check_update_is_the_gradient(const std::string& explain, const std::string& first) {
     auto m = tiny_net(3);
     TinyBatch b = tiny_batch(6);
-    train::Isnet isnet(settings(0.7f, explain));
+    train::Isnet isnet(settings(0.7f, explain, first));
     const std::vector<std::vector<float>> before = test::param_values(*m);
     train::SGD opt = plain_sgd(*m, 1.f);
     Generator g(1);
@@ -72,26 +76,71 @@ void check_update_is_the_gradient(const std::string& explain) {
     // Gradient = before - after; the weights restored for the finite differences.
     const std::vector<test::GradVar> vars = test::update_as_gradient(*m, before);
     explain::FlexPass flex(explain::FlexOptions{isnet.settings().epsilon});
+    // Raw 0 and 1 are -0.5 and 2 after the normalisation (mean 0.2, stdev 0.4).
+    explain::FlexZb zb({-0.5f}, {2.f}, isnet.settings().epsilon);
     const float P = isnet.settings().P;
+    const int K = explain == "all" ? 3 : 1;  // tiny_net's classes
     auto loss = [&] {
         Tensor logits = m->forward(b.x);
-        Tensor G = flex.gradient(*m, explain == "selective"
-                                         ? ops::isnet_selective_seed(logits, isnet.settings().selective_eps)
-                                         : explain::initial_relevance(logits, explain::Target::label(b.y)));
-        Tensor per = Tensor::empty(Shape{6}), dR = Tensor::empty(b.x.shape()), bad = Tensor::empty(Shape{6}, DType::I32);
-        const Tensor xr = ops::add(b.x, ops::full(b.x.shape(), 0.5f));  // x - input_zero (raw 0 is -0.5)
-        ops::isnet_heat_loss(ops::mul(G, xr), isnet.mask(b.x), isnet.settings().loss, per, dR, bad);
         double heat = 0;
-        for (float v : per.to_vector<float>()) heat += v;
+        for (int k = 0; k < K; ++k) {
+            const Tensor cls = explain == "all" ? Tensor::from_vector(std::vector<int32_t>(6, k), Shape{6}) : b.y;
+            Tensor G = flex.gradient(*m, explain == "selective"
+                                             ? ops::isnet_selective_seed(logits, isnet.settings().selective_eps)
+                                             : explain::initial_relevance(logits, explain::Target::label(cls)));
+            Tensor per = Tensor::empty(Shape{6}), dR = Tensor::empty(b.x.shape()), bad = Tensor::empty(Shape{6}, DType::I32);
+            const Tensor xr = ops::add(b.x, ops::full(b.x.shape(), 0.5f));  // x - input_zero (raw 0 is -0.5)
+            const Tensor R = first == "zb" ? zb.heatmap(*m, flex, b.x) : ops::mul(G, xr);
+            ops::isnet_heat_loss(R, isnet.mask(b.x), isnet.settings().loss, per, dR, bad);
+            for (float v : per.to_vector<float>()) heat += v;
+        }
         const double ce = train::cross_entropy(logits, b.y, 0.f, Tensor()).to_vector<float>()[0];
-        return (1 - P) * ce + P * heat / 6;
+        return (1 - P) * ce + P * heat / (6 * K);
     };
-    EXPECT_TRUE(test::directional_check(vars, loss, "ISNet step (" + explain + ")", 1e-3, 2e-2, 5, 8, 1e-4));
+    EXPECT_TRUE(test::directional_check(vars, loss, "ISNet step (" + explain + ", " + first + ")", 1e-3, 2e-2, 5, 8, 1e-4,
+                                        {"0.weight", "6.weight"}));
 }
 }  // namespace
 
-TEST(IsnetStepCpu, UpdateIsTheGradientOfTheCombinedLoss) { check_update_is_the_gradient("label"); }
-TEST(IsnetStepCpu, SelectiveUpdateIsTheGradientThroughItsSeed) { check_update_is_the_gradient("selective"); }
+TEST(IsnetStepCpu, UpdateIsTheGradientOfTheCombinedLoss) {
+    check_update_is_the_gradient("label", "zb");
+    check_update_is_the_gradient("label", "epsilon");
+}
+TEST(IsnetStepCpu, SelectiveUpdateIsTheGradientThroughItsSeed) {
+    check_update_is_the_gradient("selective", "zb");
+    check_update_is_the_gradient("selective", "epsilon");
+}
+TEST(IsnetStepCpu, AllClassesUpdateIsTheGradientOfTheMeanOverMaps) {
+    check_update_is_the_gradient("all", "zb");
+    check_update_is_the_gradient("all", "epsilon");
+}
+
+// The original ISNet's maps: K N of them, class k's map of image n at k N + n, each the map of explaining that class.
+TEST(IsnetStepCpu, AllClassesHeatmapsAreThePerClassMaps) {
+    auto m = tiny_net(7), ref = tiny_net(7);
+    TinyBatch b = tiny_batch(4);
+    train::Isnet isnet(settings(0.7f, "all")), label(settings(0.7f, "label"));
+    Generator g(1);
+    const Tensor totals = isnet.heatmap_totals(*m, b.x, b.y, g);
+    ASSERT_EQ(totals.shape(), (Shape{12}));
+    train::SGD opt = plain_sgd(*m, 0.f);  // lr 0: the step leaves the weights as they are
+    const train::IsnetStepResult r = isnet.step(*m, opt, b.x, b.y, g);
+    ASSERT_EQ(r.heatmap.shape(), (Shape{12, 1, 8, 8}));
+    const std::vector<float> t = totals.to_vector<float>();
+    for (int k = 0; k < 3; ++k) {
+        train::SGD o = plain_sgd(*ref, 0.f);
+        const Tensor cls = Tensor::from_vector(std::vector<int32_t>(4, k), Shape{4});
+        const train::IsnetStepResult one = label.step(*ref, o, b.x, cls, g);
+        EXPECT_LT(test::rel_l2(r.heatmap.slice(4 * k, 4 * k + 4), one.heatmap), 1e-6) << k;
+        const std::vector<float> h = one.heatmap.to_vector<float>();
+        for (int n = 0; n < 4; ++n) {
+            double abs_sum = 0;
+            for (int j = 0; j < 64; ++j) abs_sum += std::fabs(h[n * 64 + j]);
+            EXPECT_NEAR(t[4 * k + n], abs_sum, 1e-4 * abs_sum) << k << " " << n;
+        }
+    }
+    EXPECT_GT(test::rel_l2(r.heatmap.slice(0, 4), r.heatmap.slice(4, 8)), 1e-2);  // the classes' maps differ
+}
 
 TEST(IsnetStepCpu, RepeatedStepsLowerTheHeatmapLoss) {
     auto m = tiny_net(5);
@@ -145,8 +194,8 @@ TEST(IsnetStepCpu, SettingsAreValidated) {
     c.isnet_c1 = 30.f;
     test::expect_error([&] { c.validate(); }, {"--isnet-c1/--isnet-c2: need 0 < C1 <= C2"});
     c.isnet_c1 = 1.f;
-    c.isnet_explain = "all";
-    test::expect_error([&] { c.validate(); }, {"--isnet-explain must be stochastic, selective, label or pred", "'all'"});
+    c.isnet_explain = "every";
+    test::expect_error([&] { c.validate(); }, {"--isnet-explain must be stochastic, selective, label, pred or all", "'every'"});
     c.isnet_explain = "selective";
     c.isnet_selective_eps = 0.f;
     test::expect_error([&] { c.validate(); }, {"--isnet-selective-eps must be a finite number > 0"});
@@ -156,6 +205,9 @@ TEST(IsnetStepCpu, SettingsAreValidated) {
     c.isnet_decay = -0.1f;
     test::expect_error([&] { c.validate(); }, {"--isnet-decay must be in [0, 1]"});
     c.isnet_decay = 0.9f;
+    c.isnet_first_rule = "zbox";
+    test::expect_error([&] { c.validate(); }, {"--isnet-first-rule must be zb or epsilon (got 'zbox')"});
+    c.isnet_first_rule = "epsilon";
     EXPECT_NO_THROW(c.validate());
     train::IsnetSettings s = settings();
     s.P = -0.5f;
@@ -166,4 +218,11 @@ TEST(IsnetStepCpu, SettingsAreValidated) {
     s = settings();
     s.loss.E = 0.f;
     test::expect_error([&] { train::Isnet bad(s); }, {"E must be positive"});
+    s = settings();
+    s.input_one = {-0.5f};  // raw 1 at raw 0
+    test::expect_error([&] { train::Isnet bad(s); }, {"z^B: bounds [-0.5, -0.5] of channel 0"});
+    s.first_rule = "epsilon";  // the bounds are not used
+    EXPECT_NO_THROW(train::Isnet ok(s));
+    s.first_rule = "flat";
+    test::expect_error([&] { train::Isnet bad(s); }, {"first layer's rule must be zb or epsilon (got 'flat')"});
 }

@@ -1,7 +1,7 @@
-// The ISNet step on CUDA: the same losses, heatmap and updated parameters as the CPU step for the same weights
-// (ResNet with BN; Stochastic ISNet, the same Philox draws, and Selective ISNet), and the whole step (forward, LRP-Flex pass, heatmap
-// loss, adjoint, backward, SGD) captures into a CUDA graph and replays to the eager result. Skips without a device;
-// fails instead when LRP_REQUIRE_CUDA=1.
+// The ISNet step on CUDA: the same losses, heatmap and updated parameters as the CPU step for the same weights (ResNet
+// with BN; Stochastic ISNet with the same Philox draws, z^B or epsilon first layer, Selective ISNet, every class's map),
+// and the whole step (forward, LRP-Flex pass, z^B, heatmap loss, adjoints, backward, SGD) captures into a CUDA graph
+// and replays to the eager result. Skips without a device; fails instead when LRP_REQUIRE_CUDA=1.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -18,19 +18,21 @@ using namespace lrp::test;
 namespace {
 const train::StepOptions kClip{0.f, 1.f};  // ISNet's clipping (unclipped, these steps grow the weights to NaN)
 
-train::IsnetSettings isnet_settings(const std::string& explain = "stochastic") {
+train::IsnetSettings isnet_settings(const std::string& explain = "stochastic", const std::string& first = "zb") {
     train::TrainConfig c;
     c.augment = "isnet";
     c.isnet_explain = explain;
+    c.isnet_first_rule = first;
     c.isnet_mask = "threshold:0.5";
     c.isnet_c1 = 0.2f;
-    return train::isnet_settings(c, {0.4f, 0.5f, 0.6f}, {0.5f, 0.5f, 0.5f});
+    // Raw 0 and 1 are -2.5 and 2.5 here: the fixture's inputs (in [-2, 2]) lie inside z^B's box, as images do.
+    return train::isnet_settings(c, {0.5f, 0.5f, 0.5f}, {0.2f, 0.2f, 0.2f});
 }
 
-void expect_step_matches_cpu(const std::string& explain) {
+void expect_step_matches_cpu(const std::string& explain, const std::string& first = "zb") {
     const Device dev = Device::cuda(0);
     StepFixture c(Device::cpu(), 8), g(dev, 8);
-    train::Isnet ic(isnet_settings(explain)), ig(isnet_settings(explain));
+    train::Isnet ic(isnet_settings(explain, first)), ig(isnet_settings(explain, first));
     Generator gc(5), gg(5);
     EXPECT_EQ(ig.mask(g.x).to_vector<float>(), ic.mask(c.x).to_vector<float>());
     const auto before = snapshot(*c.model);
@@ -67,6 +69,16 @@ void expect_step_matches_cpu(const std::string& explain) {
 TEST(IsnetStepCuda, MatchesTheCpuStep) {
     LRP_SKIP_WITHOUT_CUDA();
     expect_step_matches_cpu("stochastic");
+}
+
+TEST(IsnetStepCuda, EpsilonFirstLayerMatchesTheCpuStep) {
+    LRP_SKIP_WITHOUT_CUDA();
+    expect_step_matches_cpu("stochastic", "epsilon");
+}
+
+TEST(IsnetStepCuda, AllClassesMatchesTheCpuStep) {
+    LRP_SKIP_WITHOUT_CUDA();
+    expect_step_matches_cpu("all");
 }
 
 TEST(IsnetStepCuda, SelectiveMatchesTheCpuStep) {

@@ -71,10 +71,17 @@ private:
 // returns dL/d(g_out) (the leaf's linearisation applied to h) and accumulates the rest.
 class AdjointPolicy : public nn::RelevanceAdjoint {
 public:
-    AdjointPolicy(const FlexOptions& o, const std::unordered_map<const nn::Module*, Tensor>& g_out)
-        : o_(o), g_out_(g_out) {}
+    AdjointPolicy(const FlexOptions& o, const std::unordered_map<const nn::Module*, Tensor>& g_out,
+                  const nn::Module* at, const Tensor& extra)
+        : o_(o), g_out_(g_out), at_(at), extra_(extra) {}
 
     Tensor apply(nn::Module& m, const Tensor& h) override {
+        Tensor r = leaf(m, h);
+        return &m == at_ ? ops::add(r, extra_) : r;
+    }
+
+private:
+    Tensor leaf(nn::Module& m, const Tensor& h) {
         auto it = g_out_.find(&m);
         LRP_CHECK(it != g_out_.end(), "LRP-Flex adjoint: ", m.type(), " '", m.name(), "' was not in the pass");
         const Tensor& g = it->second;
@@ -114,9 +121,10 @@ public:
         LRP_THROW("LRP-Flex adjoint: no rule for ", m.type(), " '", m.name(), "'");
     }
 
-private:
     const FlexOptions& o_;
     const std::unordered_map<const nn::Module*, Tensor>& g_out_;
+    const nn::Module* at_;
+    const Tensor& extra_;
 };
 
 }  // namespace
@@ -125,13 +133,31 @@ Tensor FlexPass::gradient(nn::Module& model, const Tensor& seed) {
     LRP_NVTX_RANGE("lrp_flex.gradient");
     LRP_CHECK(opt_.plain_relu || opt_.epsilon > 0.f, "LRP-Flex: epsilon must be positive (got ", opt_.epsilon, ")");
     g_out_.clear();
+    ++generation_;
     GradientPolicy policy(opt_, g_out_);
     Tensor G = model.relevance(seed, policy);
     g_shape_ = G.shape();
     return G;
 }
 
-Tensor FlexPass::adjoint(nn::Module& model, const Tensor& dG) {
+Tensor FlexPass::adjoint(nn::Module& model, const Tensor& dG) { return adjoint_impl(model, dG, nullptr, Tensor()); }
+
+Tensor FlexPass::adjoint(nn::Module& model, const Tensor& dG, const nn::Module& at, const Tensor& extra) {
+    const Tensor& g = output_gradient(at);
+    LRP_CHECK(extra.shape() == g.shape() && extra.device() == g.device(), "LRP-Flex: adjoint() adds ",
+              extra.shape().str(), " on ", extra.device().str(), " to the output gradient ", g.shape().str(), " on ",
+              g.device().str(), " of ", at.type(), " '", at.name(), "'");
+    return adjoint_impl(model, dG, &at, extra);
+}
+
+const Tensor& FlexPass::output_gradient(const nn::Module& m) const {
+    auto it = g_out_.find(&m);
+    LRP_CHECK(it != g_out_.end(), "LRP-Flex: ", m.type(), " '", m.name(), "' was not in the last pass",
+              g_out_.empty() ? " (no pass since the last adjoint)" : "");
+    return it->second;
+}
+
+Tensor FlexPass::adjoint_impl(nn::Module& model, const Tensor& dG, const nn::Module* at, const Tensor& extra) {
     LRP_NVTX_RANGE("lrp_flex.adjoint");
     LRP_CHECK(!g_out_.empty(), "LRP-Flex: adjoint() without a preceding gradient() (or called twice)");
     struct Release {  // the saved output gradients go with this call, also when it throws
@@ -140,7 +166,7 @@ Tensor FlexPass::adjoint(nn::Module& model, const Tensor& dG) {
     } release{g_out_};
     LRP_CHECK(dG.shape() == g_shape_, "LRP-Flex: adjoint() of ", dG.shape().str(), " for a gradient of ",
               g_shape_.str());
-    AdjointPolicy policy(opt_, g_out_);
+    AdjointPolicy policy(opt_, g_out_, at, extra);
     return model.relevance_adjoint(dG, policy);
 }
 

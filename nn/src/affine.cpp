@@ -23,6 +23,10 @@ void AffineLayer::clear_saved() {
     release_output();
 }
 
+void AffineLayer::accumulate_weight_grad(const Tensor& x, const Tensor& dy) {
+    accumulate_grad(weight, weight_grad_with(x, dy));
+}
+
 void AffineLayer::release_output() { y_ = y_w_ = y_b_ = Tensor(); }
 
 namespace {
@@ -98,10 +102,10 @@ Tensor Conv2d::dgrad_with(const Tensor& dy, const Tensor& w) {
     return dx;
 }
 
-void Conv2d::accumulate_weight_grad(const Tensor& x, const Tensor& dy) {
+Tensor Conv2d::weight_grad_with(const Tensor& x, const Tensor& dy) {
     Tensor dw = Tensor::empty(weight.value.shape(), DType::F32, dy.device());
     ops::conv2d_wgrad(desc_, x, dy, dw);
-    accumulate_grad(weight, std::move(dw));
+    return dw;
 }
 
 Tensor Conv2d::backward(const Tensor& dy, bool acc) {
@@ -149,10 +153,10 @@ Tensor Linear::dgrad_with(const Tensor& dy, const Tensor& w) {
     return dx;
 }
 
-void Linear::accumulate_weight_grad(const Tensor& x, const Tensor& dy) {
+Tensor Linear::weight_grad_with(const Tensor& x, const Tensor& dy) {
     Tensor dw = Tensor::empty(weight.value.shape(), DType::F32, dy.device());
     ops::gemm(true, false, 1.f, dy, x, 0.f, dw);
-    accumulate_grad(weight, std::move(dw));
+    return dw;
 }
 
 Tensor Linear::backward(const Tensor& dy, bool acc) {

@@ -13,7 +13,8 @@ void add_background_flags(CLI::App& app, BackgroundCli& b) {
     CLI::Option* on = app.add_flag(
         "--background", b.enabled,
         "also measure where the explanations fall (docs/isnet.md): the share of each image's absolute relevance on "
-        "background pixels, for an LRP composite's map and ISNet's LRP-Flex map, and ISNet's heatmap loss");
+        "background pixels, for an LRP composite's map and ISNet's LRP-Flex map (epsilon or z^B on the first layer), and "
+        "ISNet's heatmap loss");
     app.add_option("--background-mask", b.mask, "foreground: threshold:<v>, pixels whose raw value exceeds v in some "
                                                 "channel; data, the dataset's masks (--masks, or a --decoy's); auto: "
                                                 "data with --masks, else threshold:0.02 (as --isnet-mask)")
@@ -23,7 +24,8 @@ void add_background_flags(CLI::App& app, BackgroundCli& b) {
                                        "mirroring --data-dir, one PNG per image at the image's relative path with "
                                        "the extension .png; nonzero: foreground; as train --masks)")
         ->needs(on);
-    app.add_option("--background-flex-epsilon", b.flex_epsilon, "LRP-epsilon of the LRP-Flex map (as --isnet-epsilon)")
+    app.add_option("--background-flex-epsilon", b.flex_epsilon, "LRP-epsilon of the LRP-Flex maps and the stabiliser "
+                                                                 "of their z^B first layer (as --isnet-epsilon)")
         ->capture_default_str()
         ->needs(on);
     for (CLI::Option* c : add_composite_flags(app, b.composite)) c->needs(on);  // --background-composite, ...
@@ -41,10 +43,11 @@ void check_background(const CLI::App& app, BackgroundCli& b, const train::DataSp
               "give them (--masks <dir>) or use images with --decoy swatches");
     LRP_CHECK(b.flex_epsilon > 0 && std::isfinite(b.flex_epsilon), "--background-flex-epsilon must be a finite ",
               "number > 0 (got ", b.flex_epsilon, ")");
-    b.level.clear(), b.input_zero.clear();
+    b.level.clear(), b.input_zero.clear(), b.input_one.clear();
     for (size_t c = 0; c < ds.mean.size(); ++c) {
         b.level.push_back((raw - ds.mean[c]) / ds.stdev[c]);
         b.input_zero.push_back(-ds.mean[c] / ds.stdev[c]);
+        b.input_one.push_back((1.f - ds.mean[c]) / ds.stdev[c]);
     }
     make_composite_from_flags(app, b.composite, ds.mean, ds.stdev);  // an unknown composite fails now
 }
@@ -55,14 +58,17 @@ nlohmann::json run_background(const CLI::App& app, const BackgroundCli& b, nn::M
     std::vector<float> pixel_scale;
     for (float s : ds.stdev) pixel_scale.push_back(1.f / (255.f * s));
     train::BackgroundResult r =
-        train::background_relevance(model, *ds.loader, c, b.level, b.input_zero, {}, b.flex_epsilon, pixel_scale);
+        train::background_relevance(model, *ds.loader, c, b.level, b.input_zero, {}, b.flex_epsilon, pixel_scale,
+                                    b.input_one);
     r.mask = b.mask;
     if (!quiet) {
         std::printf("background relevance (foreground %s: %.1f%% of the pixels; %lld images, %.1f s):\n",
                     r.mask.c_str(), 100 * r.foreground_fraction, (long long)r.samples, r.seconds);
         std::printf("  share of |relevance| on the background: %.4f (%s map of the label), %.4f (LRP-Flex map, "
                     "epsilon %g)\n", r.share_composite, r.composite.c_str(), r.share_flex, r.flex_epsilon);
-        std::printf("  ISNet heatmap loss of the LRP-Flex map: %.4f (the --augment isnet defaults)\n", r.isnet_heat_loss);
+        std::printf("  with z^B on the first layer (ISNet's default heatmap): %.4f on the background\n", r.share_flex_zb);
+        std::printf("  ISNet heatmap loss (the --augment isnet defaults) of the LRP-Flex map: %.4f; with z^B: %.4f\n",
+                    r.isnet_heat_loss, r.isnet_heat_loss_zb);
         std::printf("  share of the squared input gradient of sum_k log p_k on the background: %.4f; RRR's penalty "
                     "(lambda 1, 0-255 pixel units): %.4g\n", r.share_gradient, r.rrr_penalty);
         if (r.nonfinite_maps > 0 || r.empty_maps > 0)

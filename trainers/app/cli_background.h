@@ -18,7 +18,7 @@ struct BackgroundCli {
     std::string masks;          // --masks: the image folder's segmentation masks (as train's)
     float flex_epsilon = 1e-2f;
     CompositeFlags composite{"background-", "epsilon_plus_flat"};  // --background-composite, ...
-    std::vector<float> level, input_zero;                           // resolved by check_background()
+    std::vector<float> level, input_zero, input_one;                // resolved by check_background()
 };
 
 // Adds --background and the --background-* flags and --masks (each needs --background).

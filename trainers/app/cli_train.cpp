@@ -184,9 +184,14 @@ void add_train_options(CLI::App& app, train::TrainConfig& c, std::string& config
     app.add_option("--isnet-explain", c.isnet_explain, "ISNet: what the heatmap explains: stochastic (the arg-max "
                                                        "logit or, half the time, another class) | selective (Selective "
                                                        "ISNet: log(p + e) - log(1 - p + e) of the lowest logit's "
-                                                       "probability p) | label | pred")->capture_default_str();
+                                                       "probability p) | label | pred | all (the original "
+                                                       "ISNet: one map per class, a pass per class each step)")
+        ->capture_default_str();
     app.add_option("--isnet-selective-eps", c.isnet_selective_eps, "ISNet: e of --isnet-explain selective")
         ->capture_default_str();
+    app.add_option("--isnet-first-rule", c.isnet_first_rule, "ISNet: the heatmap's first-layer rule: zb (the authors' "
+                                                              "default: z^B with the bounds raw 0 and 1) | epsilon "
+                                                              "(LRP-epsilon down to the raw input)")->capture_default_str();
     app.add_option("--isnet-decay", c.isnet_decay, "ISNet: GWRP decay of the background peak, in [0, 1] (0: maximum, "
                                                    "1: mean)")->capture_default_str();
     app.add_option("--isnet-e", c.isnet_e, "ISNet: E of the background activation g / (g + E)")->capture_default_str();

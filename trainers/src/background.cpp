@@ -1,13 +1,15 @@
-// background_relevance: per batch the composite's map and the LRP-Flex map of the label, RRR's input gradient, the
-// foreground mask, and per image (on the host, in double) the background share of each map's absolute relevance
-// (of the squared gradient) and RRR's penalty; ISNet's heatmap loss of the LRP-Flex map on the device.
+// background_relevance: per batch the composite's map and the LRP-Flex maps (epsilon or z^B first layer) of the label,
+// RRR's input gradient and the foreground mask; per image (host, double) each map's background share of |relevance|
+// (of the squared gradient) and RRR's penalty; ISNet's heatmap loss of the LRP-Flex maps on the device.
 #include "lrp/train/background.h"
 
 #include <chrono>
 #include <cmath>
+#include <optional>
 
 #include "lrp/lrp/attribution.h"
 #include "lrp/lrp/flex.h"
+#include "lrp/lrp/flex_zb.h"
 #include "lrp/lrp/target.h"
 #include "lrp/ops/elementwise.h"
 #include "lrp/ops/loss.h"
@@ -38,7 +40,7 @@ std::vector<double> background_shares(const std::vector<float>& r, const std::ve
 BackgroundResult background_relevance(nn::Module& model, BatchSource& loader, explain::Composite& composite,
                                       const std::vector<float>& level, const std::vector<float>& input_zero,
                                       const ops::IsnetLossParams& loss, float flex_epsilon,
-                                      const std::vector<float>& pixel_scale) {
+                                      const std::vector<float>& pixel_scale, const std::vector<float>& input_one) {
     LRP_CHECK(input_zero.size() == level.size(), "--background: ", input_zero.size(), " input zero(s) for ",
               level.size(), " foreground level(s)");
     const auto t0 = std::chrono::steady_clock::now();
@@ -49,11 +51,13 @@ BackgroundResult background_relevance(nn::Module& model, BatchSource& loader, ex
     LRP_CHECK(pixel_scale.empty() || pixel_scale.size() == level.size(), "--background: ", pixel_scale.size(),
               " pixel scale(s) for ", level.size(), " channel(s)");
     explain::FlexPass flex(explain::FlexOptions{flex_epsilon}), plain(explain::FlexOptions{0.f, true});
+    std::optional<explain::FlexZb> zb;
+    if (!input_one.empty()) zb.emplace(input_zero, input_one, flex_epsilon);
     std::vector<float> neg(level.size()), neg_zero(level.size());
     for (size_t c = 0; c < level.size(); ++c) neg[c] = -level[c], neg_zero[c] = -input_zero[c];
     Tensor ones, shift, zero_shift;
-    double fg = 0, sc = 0, sf = 0, heat = 0, sg = 0, pen = 0;
-    int64_t nc = 0, nf = 0, nh = 0, ng = 0;
+    double fg = 0, sc = 0, sf = 0, heat = 0, sg = 0, pen = 0, sz = 0, heat_zb = 0;  // sz, heat_zb: the z^B map's
+    int64_t nc = 0, nf = 0, nh = 0, ng = 0, nz = 0;
     loader.start_epoch(0, 0);
     for (int64_t b = 0; b < loader.batches_per_epoch(); ++b) {
         const BatchSource::Batch batch = loader.batch(b);
@@ -76,6 +80,17 @@ BackgroundResult background_relevance(nn::Module& model, BatchSource& loader, ex
         ops::isnet_heat_loss(rf, mask, loss, per, dR, bad);
         const std::vector<float> m = mask.to_vector<float>(), hl = per.to_vector<float>();
         const std::vector<int32_t> bv = bad.to_vector<int32_t>();
+        std::vector<double> shz(static_cast<size_t>(N), NAN);
+        std::vector<float> hlz(static_cast<size_t>(N), NAN);
+        if (zb) {  // the same pass, z^B on the first layer
+            const Tensor rz = zb->heatmap(model, flex, x);
+            ops::isnet_heat_loss(rz, mask, loss, per, dR, bad);
+            shz = background_shares(rz.to_vector<float>(), m, N, C, HW);
+            hlz = per.to_vector<float>();
+            const std::vector<int32_t> bz = bad.to_vector<int32_t>();
+            for (int64_t n = 0; n < N; ++n)
+                if (bz[n]) shz[n] = NAN;
+        }
         const std::vector<double> shc = background_shares(rc.to_vector<float>(), m, N, C, HW);
         const std::vector<double> shf = background_shares(rf.to_vector<float>(), m, N, C, HW);
         // RRR: g = d sum_k log p_k / dx (seed 1 - K softmax, as Rrr::input_gradient); shares of g^2.
@@ -91,11 +106,16 @@ BackgroundResult background_relevance(nn::Module& model, BatchSource& loader, ex
             double f = 0;
             for (int64_t j = 0; j < HW; ++j) f += m[n * HW + j];
             fg += f / HW;
-            if (bv[n] || std::isnan(shf[n]) || std::isnan(shc[n])) {
+            if (bv[n] || std::isnan(shf[n]) || std::isnan(shc[n]) || (zb && std::isnan(shz[n]))) {
                 ++res.nonfinite_maps;
                 continue;
             }
             ++nh, heat += hl[n];
+            if (zb) {  // as the epsilon map: an all-zero map counts as empty, not in the share
+                heat_zb += hlz[n];
+                if (shz[n] < 0) ++res.empty_maps;
+                else ++nz, sz += shz[n];
+            }
             if (!std::isnan(shg[n])) {
                 ++ng, sg += std::max(shg[n], 0.0);  // a zero gradient has no background share
                 for (int64_t c = 0; c < C && !pixel_scale.empty(); ++c)
@@ -111,6 +131,8 @@ BackgroundResult background_relevance(nn::Module& model, BatchSource& loader, ex
     LRP_CHECK(nh > 0, "--background: no image had finite maps (", res.samples, " images)");
     res.foreground_fraction = fg / res.samples;
     res.share_flex = nf > 0 ? sf / nf : NAN;
+    res.share_flex_zb = nz > 0 ? sz / nz : NAN;
+    res.isnet_heat_loss_zb = zb ? heat_zb / nh : NAN;
     res.isnet_heat_loss = heat / nh;
     res.share_composite = nc > 0 ? sc / nc : NAN;
     res.share_gradient = ng > 0 ? sg / ng : NAN;
@@ -133,6 +155,10 @@ nlohmann::json to_json(const BackgroundResult& r) {
              std::isnan(r.share_flex) ? nlohmann::json(nullptr) : nlohmann::json(r.share_flex)},
             {"flex_epsilon", r.flex_epsilon},
             {"isnet_heat_loss", r.isnet_heat_loss},
+            {"share_background_flex_zb",
+             std::isnan(r.share_flex_zb) ? nlohmann::json(nullptr) : nlohmann::json(r.share_flex_zb)},
+            {"isnet_heat_loss_zb",
+             std::isnan(r.isnet_heat_loss_zb) ? nlohmann::json(nullptr) : nlohmann::json(r.isnet_heat_loss_zb)},
             {"share_background_gradient",
              std::isnan(r.share_gradient) ? nlohmann::json(nullptr) : nlohmann::json(r.share_gradient)},
             {"rrr_penalty", std::isnan(r.rrr_penalty) ? nlohmann::json(nullptr) : nlohmann::json(r.rrr_penalty)},

@@ -109,10 +109,12 @@ void TrainConfig::validate() const {
         LRP_CHECK(isnet_epsilon > 0 && std::isfinite(isnet_epsilon), "--isnet-epsilon must be a finite number > 0 (got ",
                   isnet_epsilon, ")");
         LRP_CHECK(isnet_explain == "stochastic" || isnet_explain == "selective" || isnet_explain == "label" ||
-                      isnet_explain == "pred",
-                  "--isnet-explain must be stochastic, selective, label or pred (got '", isnet_explain, "')");
+                      isnet_explain == "pred" || isnet_explain == "all",
+                  "--isnet-explain must be stochastic, selective, label, pred or all (got '", isnet_explain, "')");
         LRP_CHECK(isnet_selective_eps > 0 && std::isfinite(isnet_selective_eps), "--isnet-selective-eps must be a ",
                   "finite number > 0 (got ", isnet_selective_eps, ")");
+        LRP_CHECK(isnet_first_rule == "zb" || isnet_first_rule == "epsilon", "--isnet-first-rule must be zb or ",
+                  "epsilon (got '", isnet_first_rule, "')");
         LRP_CHECK(isnet_decay >= 0 && isnet_decay <= 1, "--isnet-decay must be in [0, 1] (got ", isnet_decay, ")");
         LRP_CHECK(isnet_e > 0 && std::isfinite(isnet_e), "--isnet-e must be a finite number > 0 (got ", isnet_e, ")");
         for (auto [flag, w] : {std::pair<const char*, float>{"--isnet-a", isnet_a}, {"--isnet-b", isnet_b}})
@@ -216,6 +218,7 @@ void TrainConfig::validate() const {
     X("isnet-decay", isnet_decay) X("isnet-e", isnet_e) X("isnet-a", isnet_a) X("isnet-b", isnet_b)               \
     X("isnet-c1", isnet_c1) X("isnet-c2", isnet_c2) X("isnet-mask", isnet_mask)                                   \
     X("isnet-calibrate", isnet_calibrate) X("isnet-selective-eps", isnet_selective_eps)                          \
+    X("isnet-first-rule", isnet_first_rule)                                                                    \
     X("rrr-lambda", rrr_lambda) X("rrr-mask", rrr_mask)                                                       \
     X("sgt-frac", sgt_frac) X("sgt-lambda", sgt_lambda) X("sgt-saliency", sgt_saliency) X("sgt-epsilon", sgt_epsilon) \
     X("sgt-abs", sgt_abs) X("sgt-fill", sgt_fill) X("sgt-detach-clean", sgt_detach_clean)                      \
@@ -315,6 +318,10 @@ std::vector<std::string> inherit_settings(TrainConfig& c, const nlohmann::json& 
     if (!saved.contains("drop-last") && !given.count("drop-last")) {  // recorded before the setting: it dropped
         c.drop_last = true;
         keys.push_back("drop-last");
+    }
+    if (!saved.contains("isnet-first-rule") && !given.count("isnet-first-rule")) {  // recorded before z^B existed
+        c.isnet_first_rule = "epsilon";
+        keys.push_back("isnet-first-rule");
     }
     return keys;
 }

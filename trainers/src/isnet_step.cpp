@@ -1,5 +1,5 @@
-// Isnet: the foreground mask of a batch, and the ISNet step: forward, LRP-Flex heatmap of the explained logit,
-// ISNet's heatmap loss, the pass's adjoint plus the ordinary backward, one update. No host synchronisation.
+// Isnet: the foreground mask of a batch, and the ISNet step: forward, LRP-Flex heatmap of the explained logit (or of
+// every logit), ISNet's heatmap loss, the adjoints plus the ordinary backward, one update. No host synchronisation.
 #include "lrp/train/isnet_step.h"
 
 #include <cmath>
@@ -18,8 +18,9 @@ namespace lrp::train {
 Isnet::Isnet(IsnetSettings s) : s_(std::move(s)), flex_(explain::FlexOptions{s_.epsilon}) {
     LRP_CHECK(s_.P >= 0.f && s_.P < 1.f, "ISNet: the heatmap-loss weight P must be in [0, 1) (got ", s_.P, ")");
     LRP_CHECK(s_.epsilon > 0.f && std::isfinite(s_.epsilon), "ISNet: epsilon must be positive (got ", s_.epsilon, ")");
-    LRP_CHECK(s_.explain == "stochastic" || s_.explain == "selective" || s_.explain == "label" || s_.explain == "pred",
-              "ISNet: the explained logit must be stochastic, selective, label or pred (got '", s_.explain, "')");
+    LRP_CHECK(s_.explain == "stochastic" || s_.explain == "selective" || s_.explain == "label" || s_.explain == "pred" ||
+                  s_.explain == "all",
+              "ISNet: the explained logit must be stochastic, selective, label, pred or all (got '", s_.explain, "')");
     LRP_CHECK(s_.selective_eps > 0.f && std::isfinite(s_.selective_eps), "ISNet: the selective epsilon must be ",
               "positive (got ", s_.selective_eps, ")");
     LRP_CHECK(!s_.level.empty(), "ISNet: no foreground level");
@@ -27,6 +28,13 @@ Isnet::Isnet(IsnetSettings s) : s_(std::move(s)), flex_(explain::FlexOptions{s_.
     LRP_CHECK(s_.input_zero.size() == s_.level.size(), "ISNet: ", s_.input_zero.size(), " input zero(s) for ",
               s_.level.size(), " channel(s)");
     for (float v : s_.input_zero) LRP_CHECK(std::isfinite(v), "ISNet: input zero ", v, " is not finite");
+    LRP_CHECK(s_.first_rule == "zb" || s_.first_rule == "epsilon", "ISNet: the first layer's rule must be zb or ",
+              "epsilon (got '", s_.first_rule, "')");
+    if (s_.first_rule == "zb") {
+        LRP_CHECK(s_.input_one.size() == s_.input_zero.size(), "ISNet: ", s_.input_one.size(), " input one(s) for ",
+                  s_.input_zero.size(), " channel(s)");
+        zb_.emplace(s_.input_zero, s_.input_one, s_.epsilon);  // checks the bounds
+    }
     // The loss parameters are checked by a zero-size call (no work, same messages as a real one).
     ops::isnet_heat_loss(Tensor::zeros(Shape{0, 1, 1, 1}), Tensor::zeros(Shape{0, 1, 1}), s_.loss,
                          Tensor::empty(Shape{0}), Tensor::empty(Shape{0, 1, 1, 1}), Tensor::empty(Shape{0}, DType::I32));
@@ -74,8 +82,18 @@ Tensor Isnet::mask(const Tensor& x, const Tensor& allowed) {
     return method_foreground("ISNet", "--isnet-mask", s_.level, s_.data_mask, x, allowed, ones_, shift_);
 }
 
+Tensor Isnet::class_labels(int64_t k, int64_t N, Device d) {
+    if (class_labels_.empty() || class_labels_[0].numel() != N || class_labels_[0].device() != d) {
+        class_labels_.clear();
+        for (int64_t c = 0; c < classes_; ++c)
+            class_labels_.push_back(Tensor::from_vector(std::vector<int32_t>(static_cast<size_t>(N), static_cast<int32_t>(c)),
+                                                        Shape{N}, d));
+    }
+    return class_labels_[static_cast<size_t>(k)];
+}
+
 Tensor Isnet::heatmap(nn::Module& model, const Tensor& logits, const Tensor& x, const Tensor& labels, Generator& g,
-                     Tensor& xr) {
+                     Tensor& xr, int64_t k) {
     Tensor seed;
     if (s_.explain == "selective") {
         seed = ops::isnet_selective_seed(logits, s_.selective_eps);
@@ -83,9 +101,11 @@ Tensor Isnet::heatmap(nn::Module& model, const Tensor& logits, const Tensor& x, 
         explain::Target target = explain::Target::prediction();
         if (s_.explain == "stochastic") target = explain::Target::label(ops::isnet_pick_class(logits, g));
         else if (s_.explain == "label") target = explain::Target::label(labels);
+        else if (s_.explain == "all") target = explain::Target::label(class_labels(k, x.dim(0), x.device()));
         seed = explain::initial_relevance(logits, target);
     }
     const Tensor G = flex_.gradient(model, seed);
+    if (zb_) return zb_->heatmap(model, flex_, x);
     std::vector<float> neg_zero(s_.input_zero.size());
     for (size_t c = 0; c < neg_zero.size(); ++c) neg_zero[c] = -s_.input_zero[c];
     xr = heatmap_input(x, cached_on(std::vector<float>(neg_zero.size(), 1.f), x.device(), ones_),
@@ -98,11 +118,23 @@ Tensor Isnet::heatmap_totals(nn::Module& model, const Tensor& x, const Tensor& l
     LRP_CHECK(x.ndim() == 4 && x.dim(0) > 0, "ISNet: batch ", x.shape().str(), ", expected a non-empty [N, C, H, W]");
     model.train(true);
     const Tensor logits = model.forward(x);
-    Tensor xr;
-    const Tensor R = heatmap(model, logits, x, labels, g, xr);
+    const int64_t N = x.dim(0), K = maps_per_image(logits);
+    Tensor totals = Tensor::empty(Shape{K * N}, DType::F32, x.device());
+    for (int64_t k = 0; k < K; ++k) {
+        Tensor xr;
+        const Tensor R = heatmap(model, logits, x, labels, g, xr, k);
+        // |R| = relu(R) + relu(-R), summed per image.
+        totals.slice(k * N, (k + 1) * N)
+            .copy_from(ops::reduce_per_sample(ops::ReduceOp::Sum, ops::add(ops::relu(R), ops::relu(ops::scale(R, -1.f)))));
+    }
     model.clear_saved();
-    // |R| = relu(R) + relu(-R), summed per image.
-    return ops::reduce_per_sample(ops::ReduceOp::Sum, ops::add(ops::relu(R), ops::relu(ops::scale(R, -1.f))));
+    return totals;
+}
+
+int64_t Isnet::maps_per_image(const Tensor& logits) {
+    if (s_.explain != "all") return 1;
+    classes_ = logits.dim(1);
+    return classes_;
 }
 
 IsnetStepResult Isnet::step(nn::Module& model, Optimizer& opt, const Tensor& x, const Tensor& labels, Generator& g,
@@ -117,19 +149,26 @@ IsnetStepResult Isnet::step(nn::Module& model, Optimizer& opt, const Tensor& x, 
     const Tensor dlogits = Tensor::empty(r.step.logits.shape(), DType::F32, x.device());
     const Tensor ce = cross_entropy(r.step.logits, labels, o.label_smoothing, dlogits);
     r.step.correct = count_correct(r.step.logits, labels);
-    Tensor xr;
-    r.heatmap = heatmap(model, r.step.logits, x, labels, g, xr);
-    const Tensor m = mask(x, allowed);
-    Tensor per = Tensor::empty(Shape{N}, DType::F32, x.device()), dR = Tensor::empty(x.shape(), DType::F32, x.device());
-    Tensor bad = Tensor::empty(Shape{N}, DType::I32, x.device());
-    ops::isnet_heat_loss(r.heatmap, m, s_.loss, per, dR, bad);
-    const Tensor dG = ops::mul(dR, xr);
-    ops::scale(dG, s_.P, dG);
-    const Tensor dseed = flex_.adjoint(model, dG);
     ops::scale(dlogits, 1.f - s_.P, dlogits);
-    // Selective ISNet's seed is a function of the logits: the loss reaches them through it too.
-    if (s_.explain == "selective")
-        ops::axpy(1.f, ops::isnet_selective_vjp(r.step.logits, s_.selective_eps, dseed), dlogits);
+    const Tensor m = mask(x, allowed);
+    // K maps per image (one, or one per class for the original ISNet): each map's pass, loss and adjoints in turn (the
+    // adjoints leave their activation terms pending at the ReLUs, summed), the loss the mean over the N K maps.
+    const int64_t K = maps_per_image(r.step.logits);
+    Tensor per = Tensor::empty(Shape{K * N}, DType::F32, x.device()), dR = Tensor::empty(x.shape(), DType::F32, x.device());
+    Tensor bad = Tensor::empty(Shape{K * N}, DType::I32, x.device());
+    if (K > 1) r.heatmap = Tensor::empty(Shape{K * N, x.dim(1), x.dim(2), x.dim(3)}, DType::F32, x.device());
+    for (int64_t k = 0; k < K; ++k) {
+        Tensor xr;
+        const Tensor R = heatmap(model, r.step.logits, x, labels, g, xr, k);
+        if (K == 1) r.heatmap = R;
+        else r.heatmap.slice(k * N, (k + 1) * N).copy_from(R);
+        ops::isnet_heat_loss(R, m, s_.loss, per.slice(k * N, (k + 1) * N), dR, bad.slice(k * N, (k + 1) * N));
+        ops::scale(dR, s_.P / static_cast<float>(K), dR);
+        const Tensor dseed = zb_ ? zb_->adjoint(model, flex_, dR) : flex_.adjoint(model, ops::mul(dR, xr));
+        // Selective ISNet's seed is a function of the logits: the loss reaches them through it too.
+        if (s_.explain == "selective")
+            ops::axpy(1.f, ops::isnet_selective_vjp(r.step.logits, s_.selective_eps, dseed), dlogits);
+    }
     model.backward(dlogits, true);
     if (o.clip_grad_norm > 0.f) clip_grad_norm(model.named_params(), o.clip_grad_norm);
     opt.step();
@@ -137,8 +176,8 @@ IsnetStepResult Isnet::step(nn::Module& model, Optimizer& opt, const Tensor& x, 
     r.step.loss = ops::scale(ce, 1.f - s_.P);
     ops::axpy(s_.P, r.heat_loss, r.step.loss);
     r.foreground = ops::reduce_all(ops::ReduceOp::Mean, m);
-    if (!bad_code_.defined() || bad_code_.numel() != N || bad_code_.device() != x.device())
-        bad_code_ = Tensor::from_vector(std::vector<int32_t>(static_cast<size_t>(N), 1), Shape{N}, x.device());
+    if (!bad_code_.defined() || bad_code_.numel() != K * N || bad_code_.device() != x.device())
+        bad_code_ = Tensor::from_vector(std::vector<int32_t>(static_cast<size_t>(K * N), 1), Shape{K * N}, x.device());
     r.nonfinite = Tensor::empty(Shape{1}, DType::F32, x.device());
     ops::count_equal(bad, bad_code_, r.nonfinite);
     return r;
@@ -150,8 +189,12 @@ std::string describe(const IsnetSettings& s) {
       << (s.explain == "stochastic"  ? std::string("logit: the arg-max or, half the time, another class")
           : s.explain == "selective" ? "quantity: log(p + e) - log(1 - p + e) of the lowest logit's probability p "
                                        "(Selective ISNet), e " + str(s.selective_eps)
+          : s.explain == "all"       ? std::string("logits: every class, one map each (the original ISNet; the heatmap "
+                                                   "loss the mean over them)")
                                      : "logit: " + s.explain)
-      << "; LRP-epsilon " << s.epsilon << ", heatmap of the raw input; GWRP decay " << s.loss.decay << ", E "
+      << "; LRP-epsilon " << s.epsilon
+      << (s.first_rule == "zb" ? ", z^B on the first layer (bounds: raw 0 and 1)" : ", epsilon to the raw input")
+      << "; GWRP decay " << s.loss.decay << ", E "
       << s.loss.E << ", A " << s.loss.A
       << ", B " << s.loss.B << ", C1 " << s.loss.C1 << ", C2 " << s.loss.C2 << "; foreground ";
     if (s.data_mask) return o.str() + "the dataset's masks";
@@ -169,6 +212,7 @@ IsnetSettings isnet_settings(const TrainConfig& cfg, const std::vector<float>& m
     s.epsilon = cfg.isnet_epsilon;
     s.explain = cfg.isnet_explain;
     s.selective_eps = cfg.isnet_selective_eps;
+    s.first_rule = cfg.isnet_first_rule;
     s.loss.decay = cfg.isnet_decay, s.loss.E = cfg.isnet_e, s.loss.A = cfg.isnet_a, s.loss.B = cfg.isnet_b;
     s.loss.C1 = cfg.isnet_c1, s.loss.C2 = cfg.isnet_c2;
     if (c1 > 0 && c2 > 0) s.loss.C1 = static_cast<float>(c1), s.loss.C2 = static_cast<float>(c2);
@@ -178,6 +222,7 @@ IsnetSettings isnet_settings(const TrainConfig& cfg, const std::vector<float>& m
     for (size_t c = 0; c < mean.size(); ++c) {
         s.level.push_back((raw - mean[c]) / stdev[c]);
         s.input_zero.push_back(-mean[c] / stdev[c]);
+        s.input_one.push_back((1.f - mean[c]) / stdev[c]);
     }
     return s;
 }

@@ -37,13 +37,24 @@ public:
     // ReLU::backward consumes the pending gradients: run the model's backward next. Returns dL/d(seed) (the
     // seed's shape): what a seed that depends on the logits (Selective ISNet) adds to their gradient, through it.
     Tensor adjoint(nn::Module& model, const Tensor& dG);
+    // The same, with `extra` added to dL/d(g_out of leaf `at`), the output gradient the last gradient() passed to
+    // that leaf (output_gradient(at)): for a loss on an intermediate map of the pass (FlexZb's first-layer rule).
+    Tensor adjoint(nn::Module& model, const Tensor& dG, const nn::Module& at, const Tensor& extra);
+
+    // The output gradient the last gradient() passed to leaf m (its shape is m's output's); throws if m was not in it.
+    const Tensor& output_gradient(const nn::Module& m) const;
 
     const FlexOptions& options() const { return opt_; }
+    // Counts gradient() calls: who keeps state from one pass can tell whether it is still the pass's last one.
+    uint64_t generation() const { return generation_; }
 
 private:
+    Tensor adjoint_impl(nn::Module& model, const Tensor& dG, const nn::Module* at, const Tensor& extra);
+
     FlexOptions opt_;
     std::unordered_map<const nn::Module*, Tensor> g_out_;  // each leaf's output gradient in the last pass
     Shape g_shape_;
+    uint64_t generation_ = 0;
 };
 
 }  // namespace lrp::explain

@@ -29,8 +29,10 @@ public:
     virtual Tensor forward_with(const Tensor& x, const Tensor& w, const Tensor& b) = 0;
     // Input-VJP of f(.; w) at the last forward's geometry.
     virtual Tensor dgrad_with(const Tensor& dy, const Tensor& w) = 0;
-    // Adds dL/dW for an output gradient dy at input x (shaped as the last forward's input) to weight.grad.
-    virtual void accumulate_weight_grad(const Tensor& x, const Tensor& dy) = 0;
+    // dL/dW for an output gradient dy at input x (shaped as the last forward's input), at the last forward's geometry.
+    virtual Tensor weight_grad_with(const Tensor& x, const Tensor& dy) = 0;
+    // Adds weight_grad_with(x, dy) to weight.grad.
+    void accumulate_weight_grad(const Tensor& x, const Tensor& dy);
     void clear_saved() override;
 
     // LRP attribution support, set and restored by lrp::explain::ScopedAttributionForward and never
@@ -68,7 +70,7 @@ public:
     Tensor backward(const Tensor& dy, bool accumulate_param_grads = true) override;
     Tensor forward_with(const Tensor& x, const Tensor& w, const Tensor& b) override;
     Tensor dgrad_with(const Tensor& dy, const Tensor& w) override;
-    void accumulate_weight_grad(const Tensor& x, const Tensor& dy) override;
+    Tensor weight_grad_with(const Tensor& x, const Tensor& dy) override;
 
     int in_channels, out_channels, kh, kw;
     ops::Conv2dParams geom;
@@ -86,7 +88,7 @@ public:
     Tensor backward(const Tensor& dy, bool accumulate_param_grads = true) override;
     Tensor forward_with(const Tensor& x, const Tensor& w, const Tensor& b) override;
     Tensor dgrad_with(const Tensor& dy, const Tensor& w) override;
-    void accumulate_weight_grad(const Tensor& x, const Tensor& dy) override;
+    Tensor weight_grad_with(const Tensor& x, const Tensor& dy) override;
 
     int in_features, out_features;
 };

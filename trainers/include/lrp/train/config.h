@@ -112,8 +112,9 @@ struct TrainConfig {
     // the LRP-Flex pass, the explained logit, the heatmap loss's GWRP decay, E, A, B, C1, C2 (the authors' run-script
     // defaults, A.3), and the foreground mask
     float isnet_p = 0.7f, isnet_epsilon = 1e-2f;
-    std::string isnet_explain = "stochastic";  // stochastic | selective | label | pred
+    std::string isnet_explain = "stochastic";  // stochastic | selective | label | pred | all
     float isnet_selective_eps = 1e-2f;          // e of selective's log(p + e) - log(1 - p + e)
+    std::string isnet_first_rule = "zb";        // zb (the authors' default) | epsilon; runs before it: epsilon
     float isnet_decay = 0.9f, isnet_e = 1.f, isnet_a = 1.f, isnet_b = 3.f, isnet_c1 = 1.f, isnet_c2 = 25.f;
     // auto: data when `masks` are given, else threshold:0.02 (resolve_defaults() records which); see parse_isnet_mask
     std::string isnet_mask = "auto";

@@ -1,12 +1,14 @@
-// The ISNet training step (isnet-edda.md Part A; docs/isnet.md): one train-mode forward, the LRP-Flex heatmap
-// R = G * x of one explained logit per image (Stochastic ISNet by default), ISNet's heatmap loss of R against a
+// The ISNet training step (isnet-edda.md Part A; docs/isnet.md): one train-mode forward, the LRP-Flex heatmap R (z^B or
+// epsilon first layer) of the explained logit(s) (Stochastic ISNet by default), ISNet's heatmap loss of R against a
 // foreground mask, and one update on (1 - P) CE + P L_heat, differentiated through the heatmap. No host sync.
 #pragma once
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "lrp/generator.h"
 #include "lrp/lrp/flex.h"
+#include "lrp/lrp/flex_zb.h"
 #include "lrp/ops/isnet_loss.h"
 #include "lrp/train/config.h"
 #include "lrp/train/step.h"
@@ -17,7 +19,8 @@ struct IsnetSettings {
     float P = 0.7f;                      // heatmap-loss weight, in [0, 1)
     float epsilon = 1e-2f;               // LRP-epsilon of the LRP-Flex pass
     // stochastic (A.4's randomLogit) | selective (A.4's Selective ISNet: log(p + e) - log(1 - p + e) of the lowest
-    // logit's softmax probability p, differentiated through its seed too) | label | pred
+    // logit's softmax probability p, differentiated through its seed too) | label | pred | all (the original ISNet:
+    // one map per class, K = classes passes per step, the heatmap loss the mean over the N K maps)
     std::string explain = "stochastic";
     float selective_eps = 1e-2f;  // e of selective (the authors' RunISNetFlex value)
     ops::IsnetLossParams loss;           // GWRP decay, E, A, B, C1, C2 (the run scripts' defaults, A.3)
@@ -25,18 +28,22 @@ struct IsnetSettings {
     // --isnet-mask threshold:<raw>, the raw value in [0, 1] mapped through each channel's normalisation).
     std::vector<float> level;
     bool data_mask = false;  // --isnet-mask data: the dataset masks alone (level is below every pixel); required
-    // Per channel, the normalised value of a raw 0: the heatmap is R = G * (x - input_zero) = dz/dx_raw * x_raw, the
-    // relevance of the raw input as the authors compute it (they feed [0, 1] images); a black pixel has none.
-    std::vector<float> input_zero;
+    // The first layer's rule: zb (the authors' default, Zb=1: zennit's ZBox on the BN-folded first conv, with the
+    // bounds input_zero and input_one, from the pass's relevance at the first ReLU; lrp/flex_zb.h) or epsilon (the
+    // pass down to the input: R = G * (x - input_zero) = dz/dx_raw * x_raw, the relevance of the raw input as the
+    // authors compute it without Zb; a black pixel has none).
+    std::string first_rule = "zb";
+    // Per channel, the normalised values of a raw 0 and a raw 1 (the authors feed [0, 1] images).
+    std::vector<float> input_zero, input_one;
 };
 
 struct IsnetStepResult {
     StepResult step;     // loss: (1 - P) CE + P mean L_heat; correct; logits
     Tensor heat_loss;    // [1] mean L_heat over the batch (a sample with a non-finite map counts 0)
     Tensor foreground;   // [1] foreground pixels over the batch's pixels
-    Tensor nonfinite;    // [1] samples whose heatmap held NaN or Inf (their heatmap loss and dL/dR are 0; if the
-                         // pass itself was not finite the update is not either, and the trainer stops on it)
-    Tensor heatmap;      // R = G * (x - input_zero), the heatmap the loss saw ([N, C, H, W])
+    Tensor nonfinite;    // [1] maps that held NaN or Inf (their heatmap loss and dL/dR are 0; if the pass itself
+                         // was not finite the update is not either, and the trainer stops on it)
+    Tensor heatmap;      // R, the map(s) the loss saw ([N, C, H, W]; with K maps [K N, C, H, W], class k's at k N + n)
 };
 
 class Isnet {
@@ -49,7 +56,8 @@ public:
     // One step (model in train mode; g: Stochastic ISNet's draws; allowed: as for mask()).
     IsnetStepResult step(nn::Module& model, Optimizer& opt, const Tensor& x, const Tensor& labels, Generator& g,
                          const StepOptions& o = {}, const Tensor& allowed = {});
-    // Per image, the total |R| over the whole heatmap step() would train on ([N]): a train-mode forward and the
+    // Per map, the total |R| over the whole heatmap step() would train on ([K N] as step()'s heatmap): a train-mode
+    // forward and the
     // LRP-Flex pass, no update (the model's BN running statistics do move). ISNet's C1/C2 calibration measures it
     // (isnet-edda.md A.2: the authors' `(heatmapRaw).sum(dim=(-1,-2,-3))`, foreground and background alike).
     Tensor heatmap_totals(nn::Module& model, const Tensor& x, const Tensor& labels, Generator& g);
@@ -57,13 +65,22 @@ public:
     const IsnetSettings& settings() const { return s_; }
 
 private:
-    // After model.forward(x) gave `logits`: R = G * (x - input_zero) of the explained logit (xr: x - input_zero).
+    // After model.forward(x) gave `logits`: the heatmap R of the explained quantity (xr: x - input_zero, set for
+    // the epsilon first rule, which multiplies the pass's gradient by it).
+    // k: the class of explain "all" (unused otherwise).
     Tensor heatmap(nn::Module& model, const Tensor& logits, const Tensor& x, const Tensor& labels, Generator& g,
-                   Tensor& xr);
+                   Tensor& xr, int64_t k = 0);
+    // K: 1, or the number of classes (logits' columns) for explain "all".
+    int64_t maps_per_image(const Tensor& logits);
+    // [N] int32 filled with class k, on d, made once per batch size and device.
+    Tensor class_labels(int64_t k, int64_t N, Device d);
 
     IsnetSettings s_;
     explain::FlexPass flex_;
+    std::optional<explain::FlexZb> zb_;  // first_rule zb
     Tensor ones_, shift_, zero_shift_, bad_code_;  // cached on the batch's device
+    std::vector<Tensor> class_labels_;
+    int64_t classes_ = 0;
 };
 
 // The foreground mask ([N, H, W], 1 or 0) of a normalised batch x ([N, C, H, W]): 1 where some channel c exceeds
