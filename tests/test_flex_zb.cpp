@@ -2,7 +2,7 @@
 // BN-folded first conv with the LRP-epsilon composite the pass stands for; the adjoint plus the backward is the
 // gradient of a loss on that heatmap (directional finite differences: conv-BN-ReLU in eval mode, conv-ReLU in train
 // mode, a Linear-first MLP); train mode holds BN's batch statistics constant; bad models, bounds and call orders are
-// refused; CPU and CUDA agree.
+// refused; CPU and CUDA agree. A strided 7 x 7 stem is checked against ZBox too.
 #include <algorithm>
 #include <cmath>
 
@@ -117,6 +117,38 @@ TEST(FlexZbCpu, HeatmapIsZBoxOnTheFoldedFirstLayer) {
     // And to the bounds.
     FlexZb other({-2.f, -2.f}, kHigh, eps);
     EXPECT_GT(test::rel_l2(other.heatmap(*m, pass, x), lrp), 1e-2);
+}
+
+// An ImageNet-style stem (7 x 7 conv, stride 2, padding 3, BN, ReLU, max-pool): the folded conv's geometry is the
+// layer's own, as zennit's ZBox sees it.
+TEST(FlexZbCpu, StridedStemIsZBoxOnTheFoldedFirstLayer) {
+    const float eps = 0.05f;
+    nn::Sequential m("stem");
+    m.emplace<nn::Conv2d>("conv1", 2, 4, 7, 2, 3, false);
+    m.emplace<nn::BatchNorm2d>("bn1", 4);
+    m.emplace<nn::ReLU>("relu");
+    m.emplace<nn::MaxPool2d>("maxpool", 3, 2, 1);
+    m.emplace<nn::Flatten>("flatten");
+    m.emplace<nn::Linear>("fc", 4 * 3 * 3, 3, true);
+    test::randomize(m, 17);
+    mixed_sign_gamma(m);
+    m.eval();
+    Tensor x = rand_tensor(Shape{2, 2, 11, 11}, 18);
+    Tensor labels = Tensor::from_vector(std::vector<int32_t>{2, 0}, Shape{2});
+    Tensor logits = m.forward(x);
+    FlexPass pass(FlexOptions{eps});
+    pass.gradient(m, explain::initial_relevance(logits, explain::Target::label(labels)));
+    Tensor flex = FlexZb(kLow, kHigh, eps).heatmap(m, pass, x);
+    explain::Composite c("stem-equivalent");
+    c.set_bn_fold(explain::BnFold::Exact);
+    c.add(explain::LayerType::Activation, std::make_shared<explain::Pass>());
+    c.add(explain::LayerType::MaxPool, std::make_shared<explain::Gradient>());
+    c.set_name_rule("fc", std::make_shared<explain::Epsilon>(0.f));
+    c.set_name_rule("conv1", std::make_shared<explain::ZBox>(explain::Bound::channels(kLow),
+                                                             explain::Bound::channels(kHigh), explain::Stabilizer(eps)));
+    Tensor lrp = explain::attribute(m, x, explain::Target::label(labels).scaled_by_logit(), c);
+    EXPECT_LT(test::rel_l2(flex, lrp), 1e-4);
+    EXPECT_GT(dot(flex, flex), 1e-6);  // not a map of zeros on both sides
 }
 
 TEST(FlexZbCpu, GradientOfHeatmapLossResNetEvalMode) {
