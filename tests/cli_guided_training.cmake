@@ -1,5 +1,5 @@
 # CLI tests of the explanation-guided training methods (included by tests/CMakeLists.txt, which defines LRP_CLI,
-# LRP_TINY_TRAIN and LRP_CLI_OUT): ISNet, RRR, SGT, the decoy benchmark and eval's background measure.
+# LRP_TINY_TRAIN and LRP_CLI_OUT): ISNet (and explain --flex), RRR, SGT, the decoy benchmark and eval's background measure.
 
 # ISNet: the method's line, the authors' clipping by default, the batch and mask previews, flag errors and the warning
 # for --isnet-* flags without --augment isnet.
@@ -23,6 +23,12 @@ add_test(NAME Cli.EvalBackground COMMAND ${LRP_CLI} 0 "share of \\|relevance\\| 
 add_test(NAME Cli.EvalBackgroundZb COMMAND ${LRP_CLI} 0 "\"share_background_flex_zb\": ?[0-9.e-]+"
          $<TARGET_FILE:lrpcu> eval --weights ${LRP_CLI_OUT}/isnet/model.safetensors --device cpu --subset 16 --background
          --background-mask threshold:0.5 --json)
+add_test(NAME Cli.ExplainFlex COMMAND ${LRP_CLI} 0 "with ISNet's LRP-Flex map \\(epsilon 0.01, z\\^B on the first layer\\), target label"
+         $<TARGET_FILE:lrpcu> explain --weights ${LRP_CLI_OUT}/isnet/model.safetensors --device cpu --samples 2 --target label
+         --flex zb --force --out ${LRP_CLI_OUT}/isnet-flex-maps)
+add_test(NAME Cli.ExplainFlexWithComposite COMMAND ${LRP_CLI} 1 "--flex writes ISNet's LRP-Flex map, whose rules are fixed: --composite does not apply"
+         $<TARGET_FILE:lrpcu> explain --weights ${LRP_CLI_OUT}/isnet/model.safetensors --device cpu --samples 2
+         --flex epsilon --composite epsilon_plus --out ${LRP_CLI_OUT}/isnet-flex-bad)
 add_test(NAME Cli.EvalBackgroundBadMask COMMAND ${LRP_CLI} 1 "--background-mask must be auto, threshold:<v> with v in \\[0, 1\\) or data, got 'x'"
          $<TARGET_FILE:lrpcu> eval --weights ${LRP_CLI_OUT}/isnet/model.safetensors --device cpu --background
          --background-mask x)
@@ -64,7 +70,7 @@ add_test(NAME Cli.TrainIsnetCalibrated COMMAND ${LRP_CLI} 0 "ISNet calibration: 
 add_test(NAME Cli.IsnetCalibrateWithC1 COMMAND ${LRP_CLI} 1 "--isnet-calibrate measures C1 and C2, so --isnet-c1 2 and --isnet-c2 25 would not be used"
          $<TARGET_FILE:lrpcu> ${LRP_TINY_TRAIN} --augment isnet --isnet-c1 2
          --isnet-calibrate ${LRP_CLI_OUT}/isnet/model.safetensors --out ${LRP_CLI_OUT}/isnet-calibrate-c1)
-set_tests_properties(Cli.EvalBackground Cli.EvalBackgroundZb Cli.EvalBackgroundBadMask Cli.TrainIsnetCalibrated PROPERTIES DEPENDS Cli.TrainIsnet
+set_tests_properties(Cli.EvalBackground Cli.EvalBackgroundZb Cli.ExplainFlex Cli.ExplainFlexWithComposite Cli.EvalBackgroundBadMask Cli.TrainIsnetCalibrated PROPERTIES DEPENDS Cli.TrainIsnet
                      FIXTURES_REQUIRED cli_runs_clean)
 set_tests_properties(Cli.TrainIsnet Cli.IsnetBadMask Cli.IsnetBadFirstRule Cli.IsnetFlagWithoutIsnet Cli.IsnetCalibrateWithC1 PROPERTIES
                      FIXTURES_REQUIRED cli_runs_clean)

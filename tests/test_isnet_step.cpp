@@ -142,6 +142,31 @@ TEST(IsnetStepCpu, AllClassesHeatmapsAreThePerClassMaps) {
     EXPECT_GT(test::rel_l2(r.heatmap.slice(0, 4), r.heatmap.slice(4, 8)), 1e-2);  // the classes' maps differ
 }
 
+// `explain --flex`'s map of a model (eval mode) is the map the ISNet step trains on (tiny_net has no BN: train and eval
+// mode agree), for z^B and for the epsilon first layer.
+TEST(IsnetStepCpu, FlexHeatmapIsTheStepsMap) {
+    TinyBatch b = tiny_batch(4);
+    for (const std::string first : {"zb", "epsilon"}) {
+        auto m = tiny_net(11), ref = tiny_net(11);
+        Tensor logits;
+        const Tensor R = train::flex_heatmap(*m, b.x, explain::Target::label(b.y), first, 0.01f, {0.2f}, {0.4f}, logits);
+        train::Isnet isnet(settings(0.7f, "label", first));
+        train::SGD opt = plain_sgd(*ref, 0.f);
+        Generator g(1);
+        const train::IsnetStepResult r = isnet.step(*ref, opt, b.x, b.y, g);
+        EXPECT_LT(test::rel_l2(R, r.heatmap), 1e-6) << first;
+        EXPECT_LT(test::rel_l2(logits, r.step.logits), 1e-6) << first;
+    }
+    auto m = tiny_net(11);
+    Tensor logits;
+    test::expect_error([&] { train::flex_heatmap(*m, b.x, explain::Target::prediction(), "flat", 0.01f, {0.2f}, {0.4f}, logits); },
+                       {"first layer's rule must be zb or epsilon (got 'flat')"});
+    test::expect_error([&] { train::flex_heatmap(*m, b.x, explain::Target::prediction(), "zb", 0.01f, {0.2f, 0.1f}, {0.4f, 1.f}, logits); },
+                       {"inputs [4, 1, 8, 8] with a normalisation of 2 channel(s)"});
+    test::expect_error([&] { train::flex_heatmap(*m, b.x, explain::Target::prediction(), "zb", 0.01f, {0.2f}, {0.f}, logits); },
+                       {"channel 0 has mean 0.2 and stdev 0"});
+}
+
 TEST(IsnetStepCpu, RepeatedStepsLowerTheHeatmapLoss) {
     auto m = tiny_net(5);
     TinyBatch b = tiny_batch(9);

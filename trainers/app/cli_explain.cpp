@@ -22,6 +22,7 @@
 #include "lrp/log.h"
 #include "lrp/train/checkpoint.h"
 #include "lrp/train/data_source.h"
+#include "lrp/train/isnet_step.h"
 
 namespace lrp::cli {
 
@@ -53,6 +54,11 @@ std::vector<std::filesystem::path> earlier_maps(const std::string& dir) {
 }
 
 // --input values: comma-separated lists, except that a value naming an existing file is one name.
+// v with one value per channel (a single value repeated).
+std::vector<float> expand_channels(const std::vector<float>& v, int64_t channels) {
+    return v.size() == 1 ? std::vector<float>(static_cast<size_t>(channels), v[0]) : v;
+}
+
 std::vector<std::string> split_inputs(const std::vector<std::string>& given) {
     std::vector<std::string> out;
     for (const std::string& v : given) {
@@ -105,7 +111,15 @@ int run_explain(const std::vector<std::string>& args) {
     app.add_flag("--overlay", overlay, "also write overlay_NNNN.png: the heatmap blended over the input image");
     app.add_option("--target", target, "label | pred | <class>, optionally with suffix *logit")->capture_default_str();
     app.add_option("--labels", labels_path, ".npy int32/int64 labels (N) for --target label");
-    add_composite_flags(app, cf);
+    const std::vector<CLI::Option*> composite_opts = add_composite_flags(app, cf);
+    std::string flex;
+    float flex_epsilon = 1e-2f;
+    CLI::Option* flex_opt = app.add_option(
+        "--flex", flex, "instead of a composite, ISNet's heatmap (docs/isnet.md): the LRP-Flex map with zb (z^B on the "
+                        "first layer, bounds raw 0 and 1; ISNet's default) or epsilon (down to the raw input)");
+    app.add_option("--flex-epsilon", flex_epsilon, "LRP-epsilon of --flex (as train's --isnet-epsilon)")
+        ->capture_default_str()
+        ->needs(flex_opt);
     app.add_option("--out", out, "output directory")->required();
     app.add_option("--scale", scale, "heatmap upscaling factor")->capture_default_str();
     app.add_option("--device", device, "auto | cpu | cuda | cuda:N")->capture_default_str();
@@ -147,6 +161,12 @@ int run_explain(const std::vector<std::string>& args) {
     width = train::checked_width(width, cfg, weights);
 
     make_composite_from_flags(app, cf, {0.f}, {1.f});  // the flags checked before any work; bounds come later
+    LRP_CHECK(flex.empty() || flex == "zb" || flex == "epsilon", "--flex must be zb or epsilon (got '", flex, "')");
+    LRP_CHECK(flex_epsilon > 0.f && std::isfinite(flex_epsilon), "--flex-epsilon must be a finite number > 0 (got ",
+              flex_epsilon, ")");
+    for (const CLI::Option* o : composite_opts)
+        LRP_CHECK(flex.empty() || o->count() == 0, "--flex writes ISNet's LRP-Flex map, whose rules are fixed: ",
+                  o->get_name(), " does not apply to it");
 
     LRP_CHECK(split == "test" || split == "train", "--split must be test or train (got '", split, "')");
     LRP_CHECK(samples >= 0, "--samples must be >= 1 (got ", samples, ")");
@@ -302,16 +322,26 @@ int run_explain(const std::vector<std::string>& args) {
         }
     }
     Tensor logits;
-    const Tensor r = explain::attribute(*model, x.to(dev), t, comp, &logits).to(Device::cpu());
+    if (!flex.empty())
+        LRP_CHECK(!in.mean.empty(), "--flex needs the inputs' normalisation (its bounds are raw 0 and 1): pass ",
+                  "--normalize M/S, or --dataset (with --data-dir) so that it follows from the data");
+    const Tensor r = (flex.empty() ? explain::attribute(*model, x.to(dev), t, comp, &logits)
+                                   : train::flex_heatmap(*model, x.to(dev), t, flex, flex_epsilon,
+                                                         expand_channels(in.mean, x.dim(1)),
+                                                         expand_channels(in.std, x.dim(1)), logits))
+                         .to(Device::cpu());
     if (print_rules) std::printf("%s", comp.assignment_table().c_str());
     const std::string bad_out = nonfinite_rows(logits.to(Device::cpu()).to_vector<float>(), logits.dim(1));
     LRP_CHECK(bad_out.empty(), "the model's outputs hold NaN or Inf (samples ", bad_out, "): the weights in ",
               weights, " are not finite, or the inputs are far outside the range the model was trained on; no ",
               "relevance is written");
+    const size_t user_rules = cf.rules.size() + cf.first_rules.size() + cf.layer_rules.size();
+    const std::string how = flex.empty() ? "composite " + comp.name() + (user_rules ? str(" + ", user_rules, " user rule(s)") : "")
+                                         : str("ISNet's LRP-Flex map (epsilon ", flex_epsilon, ", ",
+                                               flex == "zb" ? "z^B on the first layer" : "epsilon to the raw input", ")");
     const std::string bad_r = nonfinite_rows(r.to_vector<float>(), per_sample);
     if (!bad_r.empty())
-        log_warn("the relevance of samples ", bad_r, " holds NaN or Inf (composite ", cf.composite,
-                 "); their heatmaps are not meaningful");
+        log_warn("the relevance of samples ", bad_r, " holds NaN or Inf (", how, "); their heatmaps are not meaningful");
 
     std::error_code ec;
     std::filesystem::create_directories(out, ec);
@@ -339,9 +369,7 @@ int run_explain(const std::vector<std::string>& args) {
         std::printf("sample %lld: predicted class %lld, relevance sum %.6g -> %s\n", static_cast<long long>(i),
                     static_cast<long long>(best), total, name);
     }
-    const size_t user_rules = cf.rules.size() + cf.first_rules.size() + cf.layer_rules.size();
-    std::printf("wrote %s/relevance.npy (%s) with composite %s%s, target %s\n", out.c_str(), r.shape().str().c_str(),
-                comp.name().c_str(), user_rules ? str(" + ", user_rules, " user rule(s)").c_str() : "",
+    std::printf("wrote %s/relevance.npy (%s) with %s, target %s\n", out.c_str(), r.shape().str().c_str(), how.c_str(),
                 t.str().c_str());
     return 0;
 }

@@ -183,6 +183,35 @@ IsnetStepResult Isnet::step(nn::Module& model, Optimizer& opt, const Tensor& x, 
     return r;
 }
 
+Tensor flex_heatmap(nn::Module& model, const Tensor& x, const explain::Target& target, const std::string& first_rule,
+                    float epsilon, const std::vector<float>& mean, const std::vector<float>& stdev, Tensor& logits) {
+    LRP_CHECK(first_rule == "zb" || first_rule == "epsilon", "LRP-Flex map: the first layer's rule must be zb or ",
+              "epsilon (got '", first_rule, "')");
+    LRP_CHECK(epsilon > 0.f && std::isfinite(epsilon), "LRP-Flex map: epsilon must be positive (got ", epsilon, ")");
+    LRP_CHECK(x.ndim() == 4 && mean.size() == static_cast<size_t>(x.dim(1)) && stdev.size() == mean.size(),
+              "LRP-Flex map: inputs ", x.shape().str(), " with a normalisation of ", mean.size(), " channel(s)");
+    std::vector<float> zero, one;
+    for (size_t c = 0; c < mean.size(); ++c) {
+        LRP_CHECK(stdev[c] > 0.f && std::isfinite(stdev[c]) && std::isfinite(mean[c]), "LRP-Flex map: channel ", c,
+                  " has mean ", mean[c], " and stdev ", stdev[c]);
+        zero.push_back(-mean[c] / stdev[c]);
+        one.push_back((1.f - mean[c]) / stdev[c]);
+    }
+    model.eval();
+    logits = model.forward(x);
+    explain::FlexPass pass(explain::FlexOptions{epsilon});
+    const Tensor G = pass.gradient(model, explain::initial_relevance(logits, target));
+    Tensor R = first_rule == "zb" ? explain::FlexZb(zero, one, epsilon).heatmap(model, pass, x) : Tensor();
+    if (!R.defined()) {
+        std::vector<float> neg(zero.size());
+        for (size_t c = 0; c < neg.size(); ++c) neg[c] = -zero[c];
+        R = ops::mul(G, heatmap_input(x, Tensor::from_vector(std::vector<float>(neg.size(), 1.f), Shape{x.dim(1)}, x.device()),
+                                      Tensor::from_vector(neg, Shape{x.dim(1)}, x.device())));
+    }
+    model.clear_saved();
+    return R;
+}
+
 std::string describe(const IsnetSettings& s) {
     std::ostringstream o;
     o << "ISNet (LRP-Flex, isnet-edda.md A.7): loss " << 1 - s.P << " CE + " << s.P << " heatmap loss; explained "

@@ -9,6 +9,7 @@
 #include "lrp/generator.h"
 #include "lrp/lrp/flex.h"
 #include "lrp/lrp/flex_zb.h"
+#include "lrp/lrp/target.h"
 #include "lrp/ops/isnet_loss.h"
 #include "lrp/train/config.h"
 #include "lrp/train/step.h"
@@ -96,6 +97,12 @@ Tensor method_foreground(const char* who, const char* flag, const std::vector<fl
 Tensor cached_on(const std::vector<float>& v, Device d, Tensor& cache);
 // x - input_zero per channel (neg_zero = -input_zero, [C] on x's device): what the heatmap multiplies G with.
 Tensor heatmap_input(const Tensor& x, const Tensor& ones, const Tensor& neg_zero);
+
+// ISNet's heatmap of any model in eval mode (what `lrpcu explain --flex` writes): the LRP-Flex map (epsilon) of the
+// target's initial relevance, with z^B (first_rule "zb", bounds raw 0 and 1) or epsilon to the raw input on the first
+// layer; mean/stdev: the inputs' normalisation per channel. Sets logits to the model's outputs.
+Tensor flex_heatmap(nn::Module& model, const Tensor& x, const explain::Target& target, const std::string& first_rule,
+                    float epsilon, const std::vector<float>& mean, const std::vector<float>& stdev, Tensor& logits);
 
 // One line for logs.
 std::string describe(const IsnetSettings& s);
