@@ -83,7 +83,8 @@ Tensor Isnet::mask(const Tensor& x, const Tensor& allowed) {
 }
 
 Tensor Isnet::class_labels(int64_t k, int64_t N, Device d) {
-    if (class_labels_.empty() || class_labels_[0].numel() != N || class_labels_[0].device() != d) {
+    if (class_labels_.size() != static_cast<size_t>(classes_) || class_labels_[0].numel() != N ||
+        class_labels_[0].device() != d) {
         class_labels_.clear();
         for (int64_t c = 0; c < classes_; ++c)
             class_labels_.push_back(Tensor::from_vector(std::vector<int32_t>(static_cast<size_t>(N), static_cast<int32_t>(c)),
@@ -201,11 +202,13 @@ Tensor flex_heatmap(nn::Module& model, const Tensor& x, const explain::Target& t
     logits = model.forward(x);
     explain::FlexPass pass(explain::FlexOptions{epsilon});
     const Tensor G = pass.gradient(model, explain::initial_relevance(logits, target));
-    Tensor R = first_rule == "zb" ? explain::FlexZb(zero, one, epsilon).heatmap(model, pass, x) : Tensor();
-    if (!R.defined()) {
+    Tensor R;
+    if (first_rule == "zb") {
+        R = explain::FlexZb(zero, one, epsilon).heatmap(model, pass, x);
+    } else {
         std::vector<float> neg(zero.size());
         for (size_t c = 0; c < neg.size(); ++c) neg[c] = -zero[c];
-        R = ops::mul(G, heatmap_input(x, Tensor::from_vector(std::vector<float>(neg.size(), 1.f), Shape{x.dim(1)}, x.device()),
+        R = ops::mul(G, heatmap_input(x, ops::full(Shape{x.dim(1)}, 1.f, x.device()),
                                       Tensor::from_vector(neg, Shape{x.dim(1)}, x.device())));
     }
     model.clear_saved();
