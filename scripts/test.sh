@@ -38,7 +38,8 @@ if ((sanitize)); then
   # No -Werror here: GCC 12 warns about libstdc++'s own <regex> under -O1 with sanitizers.
   build=${build:-build-asan}
   san="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
-  cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Debug -DLRP_ENABLE_CUDA=OFF -DLRP_ENABLE_CBLAS=OFF \
+  # No benchmarks: timing is meaningless under the sanitizers, and their smoke test would take many minutes there.
+  cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Debug -DLRP_ENABLE_CUDA=OFF -DLRP_ENABLE_CBLAS=OFF -DLRP_BUILD_BENCH=OFF \
     -DCMAKE_CXX_FLAGS="$san -O1" -DCMAKE_C_FLAGS="$san -O1" \
     -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined" -DCMAKE_SHARED_LINKER_FLAGS="-fsanitize=address,undefined"
   export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
