@@ -1,8 +1,8 @@
 // Google Benchmark: the RelDrop, EDDA and ISNet training steps against the plain step (issue #5: a RelDrop step at
 // most 1.8x a baseline step on a GPU; EDDA trains on 3x the batch, docs/edda.md; ISNet differentiates through an
-// LRP-Flex pass, docs/isnet.md). CIFAR ResNet-18 (3x32x32, 10 classes), batch 128 on CUDA; on the CPU
-// batch 8 (LRP_BENCH_BATCH overrides it). CUDA timed with device events on the stream. The LRP pass on
-// its own is bench_lrp.
+// LRP-Flex pass, docs/isnet.md, also with LRP deep supervision). CIFAR ResNet-18 (3x32x32, 10 classes), batch 128
+// on CUDA; on the CPU batch 8 (LRP_BENCH_BATCH overrides it). CUDA timed with device events on the stream. The LRP
+// pass on its own is bench_lrp.
 #include <benchmark/benchmark.h>
 
 #include "bench_util.h"
@@ -26,7 +26,7 @@ using lrp::Device;
 using lrp::Tensor;
 
 // What one timed iteration runs.
-enum class Work { BaselineStep, RelDropStep, EddaStep, IsnetStep };
+enum class Work { BaselineStep, RelDropStep, EddaStep, IsnetStep, IsnetLdsStep };
 
 struct Case {
     const char* name;
@@ -60,9 +60,10 @@ void run(benchmark::State& st, const Case& c, Device dev, int batch) {
         // --augment isnet's defaults (Stochastic ISNet, P 0.7, z^B first layer) with CIFAR-10's normalisation; only
         // for the ISNet case (its settings would refuse nothing else, but the other cases do not need it).
         std::optional<lrp::train::Isnet> isnet;
-        if (c.work == Work::IsnetStep) {
+        if (c.work == Work::IsnetStep || c.work == Work::IsnetLdsStep) {
             lrp::train::TrainConfig cfg;
             cfg.augment = "isnet";
+            cfg.isnet_lds = c.work == Work::IsnetLdsStep;
             isnet.emplace(lrp::train::isnet_settings(cfg, {0.4914f, 0.4822f, 0.4465f}, {0.2470f, 0.2435f, 0.2616f}));
         }
         auto once = [&] {
@@ -70,7 +71,8 @@ void run(benchmark::State& st, const Case& c, Device dev, int batch) {
                 case Work::BaselineStep: lrp::train::train_step(*model, opt, x, y); break;
                 case Work::RelDropStep: lrp::train::reldrop_train_step(*model, opt, reldrop, x, y, rg); break;
                 case Work::EddaStep: lrp::train::edda_train_step(*model, opt, edda, x, y); break;
-                case Work::IsnetStep: isnet->step(*model, opt, x, y, rg, {0.f, 1.f}); break;
+                case Work::IsnetStep:
+                case Work::IsnetLdsStep: isnet->step(*model, opt, x, y, rg, {0.f, 1.f}); break;
             }
         };
         // Selected-only: the attribution's batch size varies per step, and each new size plans its convolutions
@@ -92,6 +94,7 @@ void register_all() {
         {"reldrop_pixel_selected_step", Work::RelDropStep, "pixel", 0.3f, true},  // LRP on ~30% of each batch
         {"edda_step", Work::EddaStep, "block", 0.f},  // LRP on the batch, then a train step on 3x its rows
         {"isnet_step", Work::IsnetStep, "block", 0.f},  // forward, LRP-Flex pass, its adjoint, backward
+        {"isnet_lds_step", Work::IsnetLdsStep, "block", 0.f},  // + LRP deep supervision on the 4 stage outputs
     };
     for (const Case& c : cases) {
         const std::string n = std::string("BM_resnet18_") + c.name + "_cuda/batch:128";

@@ -39,7 +39,21 @@ add_test(NAME Cli.TrainIsnetSelective COMMAND ${LRP_CLI} 0 "explained quantity: 
 add_test(NAME Cli.TrainIsnetAllClasses COMMAND ${LRP_CLI} 0 "explained logits: every class, one map each \\(the original ISNet"
          $<TARGET_FILE:lrpcu> ${LRP_TINY_TRAIN} --augment isnet --isnet-explain all --isnet-mask threshold:0.5
          --out ${LRP_CLI_OUT}/isnet-all)
-set_tests_properties(Cli.TrainIsnetSelective Cli.TrainIsnetAllClasses PROPERTIES FIXTURES_REQUIRED cli_runs_clean)
+# LRP deep supervision: its log line, each layer's loss in the metrics, the combination it refuses, a bad decay.
+add_test(NAME Cli.TrainIsnetLds COMMAND ${LRP_CLI} 0 "; LRP deep supervision \\(hidden maps too\\), GWRP decay 0.5 over the layers;"
+         $<TARGET_FILE:lrpcu> ${LRP_TINY_TRAIN} --augment isnet --isnet-lds true --isnet-lds-decay 0.5
+         --isnet-mask threshold:0.5 --out ${LRP_CLI_OUT}/isnet-lds)
+add_test(NAME Cli.TrainIsnetLdsMetrics COMMAND ${LRP_CLI} 0 "\"isnet_layer_losses\":\\{\"input\":[0-9.e+-]+,\"layer1\":[0-9.e+-]+,\"layer2\":[0-9.e+-]+,\"layer3\":[0-9.e+-]+,\"layer4\":[0-9.e+-]+\\}"
+         ${CMAKE_COMMAND} -E cat ${LRP_CLI_OUT}/isnet-lds/metrics.jsonl)
+set_tests_properties(Cli.TrainIsnetLdsMetrics PROPERTIES DEPENDS Cli.TrainIsnetLds)
+add_test(NAME Cli.IsnetLdsAllClasses COMMAND ${LRP_CLI} 1 "--isnet-lds with --isnet-explain all is not supported"
+         $<TARGET_FILE:lrpcu> ${LRP_TINY_TRAIN} --augment isnet --isnet-lds true --isnet-explain all
+         --out ${LRP_CLI_OUT}/isnet-lds-all)
+add_test(NAME Cli.IsnetBadLdsDecay COMMAND ${LRP_CLI} 1 "--isnet-lds-decay must be in \\[0, 1\\] \\(got 2\\)"
+         $<TARGET_FILE:lrpcu> ${LRP_TINY_TRAIN} --augment isnet --isnet-lds true --isnet-lds-decay 2
+         --out ${LRP_CLI_OUT}/isnet-lds-bad)
+set_tests_properties(Cli.TrainIsnetSelective Cli.TrainIsnetAllClasses Cli.TrainIsnetLds Cli.TrainIsnetLdsMetrics
+                     Cli.IsnetLdsAllClasses Cli.IsnetBadLdsDecay PROPERTIES FIXTURES_REQUIRED cli_runs_clean)
 # Right for the Right Reasons from the command line: the step's log line, its metrics, a bad mask, an unused flag.
 add_test(NAME Cli.TrainRrr COMMAND ${LRP_CLI} 0 "RRR \\(Right for the Right Reasons, Ross et al. 2017\\): loss CE \\+ 500 \\* sum over background pixels of \\(d sum_k log p_k / dx\\)\\^2, x in 0-255 pixel units"
          $<TARGET_FILE:lrpcu> ${LRP_TINY_TRAIN} --augment rrr --rrr-lambda 500 --rrr-mask threshold:0.5 --out ${LRP_CLI_OUT}/rrr)

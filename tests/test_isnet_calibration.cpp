@@ -1,12 +1,15 @@
 // ISNet's C1/C2 calibration (--isnet-calibrate; isnet-edda.md A.2): C1 and C2 from hand-computed totals (each
 // branch of the max and the min), the errors, the totals are those of the heatmap the ISNet step trains on, and a
-// calibrated run trains as a run given those C1 and C2, records them, and resumes without the plain model's file.
+// calibrated run trains as a run given those C1 and C2, records them, and resumes without the plain model's file;
+// with LRP deep supervision, a row of totals per hidden map and a cut per stage, recorded and read back.
 #include <cmath>
 #include <filesystem>
 #include <limits>
 
 #include "datasets_test_util.h"
 #include "isnet_test_util.h"
+#include "lrp/lrp/flex_lds.h"
+#include "lrp/lrp/target.h"
 #include "lrp/ops/elementwise.h"
 #include "lrp/ops/reduce.h"
 #include "lrp/train/checkpoint.h"
@@ -134,4 +137,82 @@ TEST(TrainerCpu, IsnetCalibrateErrorsNameTheFlag) {
     run_training(p);
     TrainConfig w = isnet_cal_run(fresh_dir("cal_err2"), plain + "/model.safetensors");
     EXPECT_TRUE(throws_with([&] { run_training(w); }, {"--isnet-calibrate"}));
+}
+
+// With LDS the totals have a row per hidden map: sum |G a| of the map after tiny_net's max-pool.
+TEST(IsnetCalibration, LdsTotalsHaveARowPerHiddenMap) {
+    TrainConfig c;
+    c.augment = "isnet";
+    c.isnet_explain = "label";
+    c.isnet_mask = "threshold:0.55";
+    c.isnet_lds = true;
+    const TinyBatch b = tiny_batch(5);
+    auto m1 = tiny_net(3), m2 = tiny_net(3);
+    Isnet a(isnet_settings(c, {0.2f}, {0.4f}));
+    Generator g(1);
+    const Tensor totals = a.heatmap_totals(*m1, b.x, b.y, g);
+    ASSERT_EQ(totals.shape(), (Shape{2, 5}));
+    const Tensor logits = m2->forward(b.x);
+    explain::FlexPass flex(explain::FlexOptions{a.settings().epsilon});
+    flex.gradient(*m2, explain::initial_relevance(logits, explain::Target::label(b.y)));
+    const std::vector<float> H = explain::FlexHidden(*m2).map(flex, 0).to_vector<float>(), t = totals.to_vector<float>();
+    for (size_t n = 0; n < 5; ++n) {
+        double want = 0;
+        for (size_t i = 0; i < 64; ++i) want += std::fabs(H[n * 64 + i]);  // 4 channels x 4 x 4
+        EXPECT_GT(want, 0.0) << n;
+        EXPECT_NEAR(t[5 + n], want, 1e-5 * want) << n;
+    }
+}
+
+TEST(IsnetCalibration, HiddenCutsRoundTripAndAreChecked) {
+    IsnetCalibration c = isnet_cut_from_totals({1, 2, 3});
+    c.hidden.push_back(IsnetLayerCut{"layer1", 3, 0, 2.5, 0.5, 0.5, 4.0});
+    const IsnetCalibration r = isnet_calibration_from_json(isnet_calibration_json(c), "ck");
+    ASSERT_EQ(r.hidden.size(), 1u);
+    EXPECT_EQ(r.hidden[0].layer, "layer1");
+    EXPECT_EQ(r.hidden[0].c1, 0.5);
+    EXPECT_EQ(r.hidden[0].c2, 4.0);
+    EXPECT_TRUE(isnet_calibration_from_json(isnet_calibration_json(isnet_cut_from_totals({1, 2})), "ck").hidden.empty());
+    c.hidden[0].c2 = 0.25;
+    EXPECT_TRUE(throws_with([&] { isnet_calibration_from_json(isnet_calibration_json(c), "ck"); },
+                            {"hidden map 'layer1' has C1 0.5, C2 0.25"}));
+}
+
+TEST(TrainerCpu, IsnetLdsCalibrateMeasuresEachStage) {
+    const std::string plain = fresh_dir("cal_lds_plain");
+    TrainConfig p = tiny(plain);
+    p.epochs = 1;
+    run_training(p);
+    // Cut mid-epoch and resumed, then against an uninterrupted run: the per-layer losses' sums survive the checkpoint.
+    const std::string a = fresh_dir("cal_lds"), b = fresh_dir("cal_lds_whole");
+    TrainConfig c = isnet_cal_run(a, plain + "/model.safetensors");
+    c.epochs = 1;
+    c.isnet_lds = true;
+    c.stop_after_step = 2;
+    EXPECT_TRUE(run_training(c).stopped);
+    c.stop_after_step = 0;
+    c.resume = true;
+    run_training(c);
+    TrainConfig w = c;
+    w.out_dir = b;
+    w.resume = false;
+    run_training(w);
+    const nlohmann::json row = rows(a).back();
+    ASSERT_TRUE(row.contains("isnet_layer_losses")) << row.dump();
+    EXPECT_EQ(row["isnet_layer_losses"], rows(b).back()["isnet_layer_losses"]);
+    EXPECT_EQ(row["isnet_heat_loss"], rows(b).back()["isnet_heat_loss"]);
+    for (const char* k : {"input", "layer1", "layer2", "layer3", "layer4"})  // layer4's 2 x 2 map can be all foreground
+        EXPECT_GE(row["isnet_layer_losses"].value(k, -1.0), 0.0) << k << " in " << row.dump();
+    EXPECT_GT(row["isnet_layer_losses"].value("layer1", 0.0), 0.0) << row.dump();
+    const std::optional<IsnetCalibration> cal = read_checkpoint_state(a + "/checkpoint.safetensors").isnet_calibration;
+    ASSERT_TRUE(cal.has_value());
+    ASSERT_EQ(cal->hidden.size(), 4u);
+    for (size_t l = 0; l < 4; ++l) {
+        EXPECT_EQ(cal->hidden[l].layer, "layer" + std::to_string(l + 1));
+        EXPECT_EQ(cal->hidden[l].images, 64);
+        EXPECT_GT(cal->hidden[l].c1, 0.0);
+        EXPECT_LE(cal->hidden[l].c1, cal->hidden[l].c2);
+    }
+    EXPECT_NE(cal->hidden[0].mean, cal->mean);
+    EXPECT_TRUE(std::isfinite(rows(a).back()["isnet_heat_loss"].get<double>()));
 }

@@ -230,3 +230,48 @@ TEST(IsnetLossCuda, StochasticClassMatchesCpu) {
               ops::isnet_pick_class(logits, gc).to_vector<int32_t>());
     EXPECT_EQ(gc.offset(), gd.offset());
 }
+
+// GWRP over rows (LRP deep supervision's reduction over layers): a sorted-descending reference in double, ties taken
+// lower index first (the weights differ per position, the total not), decay 0 the maximum and 1 the mean; errors.
+TEST(IsnetLossCpu, GwrpRows) {
+    const int M = 4, L = 5;
+    std::vector<float> v = test::random_vec(static_cast<size_t>(M * L), 21, -1.f, 3.f);
+    v[static_cast<size_t>(1 * L + 3)] = v[static_cast<size_t>(1 * L + 1)];  // a tie in row 1
+    for (const float d : {0.f, 0.8f, 1.f}) {
+        Tensor total = Tensor::empty(Shape{M}), w = Tensor::empty(Shape{M, L});
+        ops::gwrp_rows(Tensor::from_vector(v, Shape{M, L}), d, total, w);
+        const std::vector<float> t = total.to_vector<float>(), wv = w.to_vector<float>();
+        for (int m = 0; m < M; ++m) {
+            std::vector<int> order(L);
+            std::iota(order.begin(), order.end(), 0);
+            std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return v[m * L + a] > v[m * L + b]; });
+            double num = 0, den = 0, p = 1;
+            std::vector<double> want(L);
+            for (int r = 0; r < L; ++r) want[order[r]] = p, num += p * v[m * L + order[r]], den += p, p *= d;
+            EXPECT_NEAR(t[m], num / den, 1e-6) << "row " << m << " decay " << d;
+            for (int i = 0; i < L; ++i) EXPECT_NEAR(wv[m * L + i], want[i] / den, 1e-7) << m << " " << i << " " << d;
+            if (d == 0.f) {
+                EXPECT_FLOAT_EQ(t[m], *std::max_element(v.begin() + m * L, v.begin() + (m + 1) * L));
+            }
+        }
+    }
+    Tensor total = Tensor::empty(Shape{M}), w = Tensor::empty(Shape{M, L});
+    test::expect_error([&] { ops::gwrp_rows(Tensor::zeros(Shape{M, L}), 1.5f, total, w); }, {"GWRP decay must be in [0, 1]"});
+    test::expect_error([&] { ops::gwrp_rows(Tensor::zeros(Shape{M, L + 1}), 0.5f, total, w); }, {"w"});
+}
+
+TEST(IsnetLossCuda, GwrpRowsMatchesCpu) {
+    LRP_SKIP_WITHOUT_CUDA();
+    const Device dev = Device::cuda(0);
+    const int M = 37, L = 6;
+    std::vector<float> v = test::random_vec(static_cast<size_t>(M * L), 5, -2.f, 2.f);
+    for (size_t i = 0; i < v.size(); i += 4) v[i] = std::round(v[i]);  // ties
+    std::vector<float> t(M), w(v.size());
+    kernels::cpu_ops().gwrp_rows(kernel_ctx(Device::cpu()), M, L, v.data(), 0.8f, t.data(), w.data());
+    Tensor vd = Tensor::from_vector(v, Shape{M * L}, dev);
+    test::Guarded<float> gt(dev, M), gw(dev, M * L);
+    kernels::cuda_ops().gwrp_rows(kernel_ctx(dev), M, L, vd.data<float>(), 0.8f, gt.ptr(), gw.ptr());
+    EXPECT_TRUE(test::all_close(gt.read(), t, test::Tol{1e-6, 1e-6}));
+    EXPECT_TRUE(test::all_close(gw.read(), w, test::Tol{1e-7, 1e-6}));
+    EXPECT_TRUE(gt.guards_intact() && gw.guards_intact());
+}

@@ -122,7 +122,7 @@ TEST(IsnetStepCpu, AllClassesHeatmapsAreThePerClassMaps) {
     train::Isnet isnet(settings(0.7f, "all")), label(settings(0.7f, "label"));
     Generator g(1);
     const Tensor totals = isnet.heatmap_totals(*m, b.x, b.y, g);
-    ASSERT_EQ(totals.shape(), (Shape{12}));
+    ASSERT_EQ(totals.shape(), (Shape{1, 12}));
     train::SGD opt = plain_sgd(*m, 0.f);  // lr 0: the step leaves the weights as they are
     const train::IsnetStepResult r = isnet.step(*m, opt, b.x, b.y, g);
     ASSERT_EQ(r.heatmap.shape(), (Shape{12, 1, 8, 8}));

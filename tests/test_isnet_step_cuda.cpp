@@ -1,7 +1,8 @@
 // The ISNet step on CUDA: the same losses, heatmap and updated parameters as the CPU step for the same weights (ResNet
-// with BN; Stochastic ISNet with the same Philox draws, z^B or epsilon first layer, Selective ISNet, every class's map),
-// and the whole step (forward, LRP-Flex pass, z^B, heatmap loss, adjoints, backward, SGD) captures into a CUDA graph
-// and replays to the eager result. Skips without a device; fails instead when LRP_REQUIRE_CUDA=1.
+// with BN; Stochastic ISNet with the same Philox draws, z^B or epsilon first layer, Selective ISNet, every class's map,
+// LRP deep supervision), and the whole step (forward, LRP-Flex pass, z^B, heatmap loss, adjoints, backward, SGD)
+// captures into a CUDA graph and replays to the eager result, with and without deep supervision. Skips without a
+// device; fails instead when LRP_REQUIRE_CUDA=1.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -18,21 +19,23 @@ using namespace lrp::test;
 namespace {
 const train::StepOptions kClip{0.f, 1.f};  // ISNet's clipping (unclipped, these steps grow the weights to NaN)
 
-train::IsnetSettings isnet_settings(const std::string& explain = "stochastic", const std::string& first = "zb") {
+train::IsnetSettings isnet_settings(const std::string& explain = "stochastic", const std::string& first = "zb",
+                                    bool lds = false) {
     train::TrainConfig c;
     c.augment = "isnet";
     c.isnet_explain = explain;
     c.isnet_first_rule = first;
+    c.isnet_lds = lds;
     c.isnet_mask = "threshold:0.5";
     c.isnet_c1 = 0.2f;
     // Raw 0 and 1 are -2.5 and 2.5 here: the fixture's inputs (in [-2, 2]) lie inside z^B's box, as images do.
     return train::isnet_settings(c, {0.5f, 0.5f, 0.5f}, {0.2f, 0.2f, 0.2f});
 }
 
-void expect_step_matches_cpu(const std::string& explain, const std::string& first = "zb") {
+void expect_step_matches_cpu(const std::string& explain, const std::string& first = "zb", bool lds = false) {
     const Device dev = Device::cuda(0);
     StepFixture c(Device::cpu(), 8), g(dev, 8);
-    train::Isnet ic(isnet_settings(explain, first)), ig(isnet_settings(explain, first));
+    train::Isnet ic(isnet_settings(explain, first, lds)), ig(isnet_settings(explain, first, lds));
     Generator gc(5), gg(5);
     EXPECT_EQ(ig.mask(g.x).to_vector<float>(), ic.mask(c.x).to_vector<float>());
     const auto before = snapshot(*c.model);
@@ -44,6 +47,10 @@ void expect_step_matches_cpu(const std::string& explain, const std::string& firs
     EXPECT_NEAR(rg.step.loss.to_vector<float>()[0], rc.step.loss.to_vector<float>()[0],
                 1e-4 * std::fabs(rc.step.loss.to_vector<float>()[0]));
     EXPECT_LT(rel_l2(rg.heatmap, rc.heatmap), 1e-4);
+    if (lds) {
+        ASSERT_EQ(rc.layer_losses.shape(), (Shape{5}));  // the input map and ResNet-18's four stages
+        EXPECT_LT(rel_l2(rg.layer_losses, rc.layer_losses), 1e-4);
+    }
     // The updates (not the values, which hide them): the heatmap gradient runs through epsilon-stabilised
     // divisions and GWRP ranks, so float rounding that differs between backends shows more than in a plain step;
     // a wrong term would differ by O(1).
@@ -86,12 +93,17 @@ TEST(IsnetStepCuda, SelectiveMatchesTheCpuStep) {
     expect_step_matches_cpu("selective");
 }
 
-TEST(IsnetStepCuda, WholeStepCapturesIntoAGraphAndReplaysToTheEagerResult) {
+TEST(IsnetStepCuda, DeepSupervisionMatchesTheCpuStep) {
     LRP_SKIP_WITHOUT_CUDA();
+    expect_step_matches_cpu("stochastic", "zb", true);
+}
+
+namespace {
+void expect_capture_replays(bool lds) {
     const Device dev = Device::cuda(0);
     prepare_capture(dev);
     StepFixture f(dev, 8);
-    train::Isnet isnet(isnet_settings());
+    train::Isnet isnet(isnet_settings("stochastic", "zb", lds));
     Generator g(9);
     for (int i = 0; i < 3; ++i) isnet.step(*f.model, *f.opt, f.x, f.y, g, kClip);  // warm-up: blocks, plans, caches
     const uint64_t offset0 = g.offset();
@@ -104,4 +116,15 @@ TEST(IsnetStepCuda, WholeStepCapturesIntoAGraphAndReplaysToTheEagerResult) {
     EXPECT_NEAR(replayed.results[0].to_vector<float>()[0], loss, 1e-4 * std::fabs(loss) + 1e-6);
     EXPECT_LT(rel_l2(replayed.results[1], eager.results[1]), 1e-5);
     for (auto& [k, v] : eager.params) EXPECT_LT(rel_l2(replayed.params.at(k), v), 1e-4) << k;
+}
+}  // namespace
+
+TEST(IsnetStepCuda, WholeStepCapturesIntoAGraphAndReplaysToTheEagerResult) {
+    LRP_SKIP_WITHOUT_CUDA();
+    expect_capture_replays(false);
+}
+
+TEST(IsnetStepCuda, DeepSupervisionStepCapturesIntoAGraph) {
+    LRP_SKIP_WITHOUT_CUDA();
+    expect_capture_replays(true);
 }

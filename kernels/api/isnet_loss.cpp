@@ -105,4 +105,24 @@ Tensor isnet_selective_vjp(const Tensor& logits, float eps, const Tensor& u) {
     return selective("isnet_selective_vjp", logits, eps, &u);
 }
 
+void gwrp_rows(const Tensor& v, float decay, const Tensor& total, const Tensor& w) {
+    const char* op = "gwrp_rows";
+    LRP_CHECK(decay >= 0.f && decay <= 1.f, op, ": GWRP decay must be in [0, 1], got ", decay);
+    check_defined(op, "v", v);
+    check_dtype(op, "v", v, DType::F32);
+    check_ndim(op, "v", v, 2);
+    const int64_t M = v.dim(0), L = v.dim(1);
+    LRP_CHECK(L >= 1 && L <= 4096, op, ": rows of ", L, " values (1 to 4096)");
+    check_dtype(op, "total", total, DType::F32);
+    check_shape(op, "total", total, Shape{M});
+    check_device(op, "total", total, v.device());
+    check_dtype(op, "w", w, DType::F32);
+    check_shape(op, "w", w, v.shape());
+    check_device(op, "w", w, v.device());
+    if (M == 0) return;
+    LRP_NVTX_RANGE(op);
+    LRP_OP(v.device(), gwrp_rows)(kernel_ctx(v.device()), M, static_cast<int>(L), v.data<float>(), decay,
+                                  total.data<float>(), w.data<float>());
+}
+
 }  // namespace lrp::ops

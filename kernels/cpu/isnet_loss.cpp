@@ -84,12 +84,17 @@ void isnet_selective(const Ctx&, int64_t N, int K, const float* z, float eps, co
     for (int64_t n = 0; n < N; ++n) isnet_selective_row(K, z + n * K, eps, u ? u + n * K : nullptr, out + n * K);
 }
 
+void gwrp_rows(const Ctx&, int64_t M, int L, const float* v, float decay, float* total, float* w) {
+    for (int64_t m = 0; m < M; ++m) gwrp_row(L, v + m * L, decay, total + m, w + m * L);
+}
+
 }  // namespace
 
 void register_isnet_loss(OpTable& t) {
     t.isnet_heat_loss = isnet_heat_loss;
     t.isnet_pick_class = isnet_pick_class;
     t.isnet_selective = isnet_selective;
+    t.gwrp_rows = gwrp_rows;
 }
 
 }  // namespace lrp::kernels::cpu

@@ -169,6 +169,17 @@ void isnet_selective(const Ctx& ctx, int64_t N, int K, const float* z, float eps
     LRP_CUDA_CHECK_LAUNCH("isnet_selective", st);
 }
 
+__global__ void gwrp_rows_k(int64_t M, int L, const float* v, float decay, float* total, float* w) {
+    LRP_CUDA_LOOP(m, M) gwrp_row(L, v + m * L, decay, total + m, w + m * L);
+}
+
+void gwrp_rows(const Ctx& ctx, int64_t M, int L, const float* v, float decay, float* total, float* w) {
+    if (M == 0) return;
+    cudaStream_t st = stream_of(ctx);
+    gwrp_rows_k<<<grid_for(M), kBlock, 0, st>>>(M, L, v, decay, total, w);
+    LRP_CUDA_CHECK_LAUNCH("gwrp_rows", st);
+}
+
 template <class T>
 T* carve(char*& p, int64_t n) {
     T* r = reinterpret_cast<T*>(p);
@@ -215,6 +226,7 @@ void register_isnet_loss(OpTable& t) {
     t.isnet_heat_loss = isnet_heat_loss;
     t.isnet_pick_class = isnet_pick_class;
     t.isnet_selective = isnet_selective;
+    t.gwrp_rows = gwrp_rows;
 }
 
 }  // namespace lrp::kernels::cuda

@@ -72,12 +72,14 @@ private:
 class AdjointPolicy : public nn::RelevanceAdjoint {
 public:
     AdjointPolicy(const FlexOptions& o, const std::unordered_map<const nn::Module*, Tensor>& g_out,
-                  const nn::Module* at, const Tensor& extra)
-        : o_(o), g_out_(g_out), at_(at), extra_(extra) {}
+                  const std::vector<FlexPass::Injection>& extras)
+        : o_(o), g_out_(g_out), extras_(extras) {}
 
     Tensor apply(nn::Module& m, const Tensor& h) override {
         Tensor r = leaf(m, h);
-        return &m == at_ ? ops::add(r, extra_) : r;
+        for (const FlexPass::Injection& e : extras_)
+            if (e.at == &m) r = ops::add(r, e.extra);
+        return r;
     }
 
 private:
@@ -123,8 +125,7 @@ private:
 
     const FlexOptions& o_;
     const std::unordered_map<const nn::Module*, Tensor>& g_out_;
-    const nn::Module* at_;
-    const Tensor& extra_;
+    const std::vector<FlexPass::Injection>& extras_;
 };
 
 }  // namespace
@@ -140,14 +141,21 @@ Tensor FlexPass::gradient(nn::Module& model, const Tensor& seed) {
     return G;
 }
 
-Tensor FlexPass::adjoint(nn::Module& model, const Tensor& dG) { return adjoint_impl(model, dG, nullptr, Tensor()); }
+Tensor FlexPass::adjoint(nn::Module& model, const Tensor& dG) { return adjoint_impl(model, dG, {}); }
 
 Tensor FlexPass::adjoint(nn::Module& model, const Tensor& dG, const nn::Module& at, const Tensor& extra) {
-    const Tensor& g = output_gradient(at);
-    LRP_CHECK(extra.shape() == g.shape() && extra.device() == g.device(), "LRP-Flex: adjoint() adds ",
-              extra.shape().str(), " on ", extra.device().str(), " to the output gradient ", g.shape().str(), " on ",
-              g.device().str(), " of ", at.type(), " '", at.name(), "'");
-    return adjoint_impl(model, dG, &at, extra);
+    return adjoint(model, dG, std::vector<Injection>{Injection{&at, extra}});
+}
+
+Tensor FlexPass::adjoint(nn::Module& model, const Tensor& dG, const std::vector<Injection>& extras) {
+    for (const Injection& e : extras) {
+        LRP_CHECK(e.at, "LRP-Flex: adjoint() term without a leaf");
+        const Tensor& g = output_gradient(*e.at);
+        LRP_CHECK(e.extra.shape() == g.shape() && e.extra.device() == g.device(), "LRP-Flex: adjoint() adds ",
+                  e.extra.shape().str(), " on ", e.extra.device().str(), " to the output gradient ", g.shape().str(),
+                  " on ", g.device().str(), " of ", e.at->type(), " '", e.at->name(), "'");
+    }
+    return adjoint_impl(model, dG, extras);
 }
 
 const Tensor& FlexPass::output_gradient(const nn::Module& m) const {
@@ -157,7 +165,7 @@ const Tensor& FlexPass::output_gradient(const nn::Module& m) const {
     return it->second;
 }
 
-Tensor FlexPass::adjoint_impl(nn::Module& model, const Tensor& dG, const nn::Module* at, const Tensor& extra) {
+Tensor FlexPass::adjoint_impl(nn::Module& model, const Tensor& dG, const std::vector<Injection>& extras) {
     LRP_NVTX_RANGE("lrp_flex.adjoint");
     LRP_CHECK(!g_out_.empty(), "LRP-Flex: adjoint() without a preceding gradient() (or called twice)");
     struct Release {  // the saved output gradients go with this call, also when it throws
@@ -166,7 +174,7 @@ Tensor FlexPass::adjoint_impl(nn::Module& model, const Tensor& dG, const nn::Mod
     } release{g_out_};
     LRP_CHECK(dG.shape() == g_shape_, "LRP-Flex: adjoint() of ", dG.shape().str(), " for a gradient of ",
               g_shape_.str());
-    AdjointPolicy policy(opt_, g_out_, at, extra);
+    AdjointPolicy policy(opt_, g_out_, extras);
     return model.relevance_adjoint(dG, policy);
 }
 

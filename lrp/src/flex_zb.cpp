@@ -100,7 +100,7 @@ Tensor FlexZb::heatmap(nn::Module& model, const FlexPass& pass, const Tensor& x)
     return r;
 }
 
-Tensor FlexZb::adjoint(nn::Module& model, FlexPass& pass, const Tensor& dR) {
+Tensor FlexZb::adjoint(nn::Module& model, FlexPass& pass, const Tensor& dR, std::vector<FlexPass::Injection> more) {
     LRP_NVTX_RANGE("lrp_flex.zb_adjoint");
     LRP_CHECK(kept_, "z^B: adjoint() without a preceding heatmap() (or called twice)");
     kept_ = false;
@@ -139,7 +139,8 @@ Tensor FlexZb::adjoint(nn::Module& model, FlexPass& pass, const Tensor& dR) {
     const Tensor extra = ops::mul(g_r1, a_);  // dL/dG1 = dL/dR1 * a
     const Tensor zero_dg = Tensor::zeros(f.layer->saved_input().shape(), DType::F32, dR.device());
     w_ = wp_ = wn_ = k_ = xl_ = xh_ = d_ = s_ = a_ = g1_ = Tensor();
-    Tensor dseed = pass.adjoint(model, zero_dg, *f.relu, extra);
+    more.push_back(FlexPass::Injection{f.relu, extra});
+    Tensor dseed = pass.adjoint(model, zero_dg, more);
     f.relu->add_output_grad(da);  // after the pass's adjoint: nothing is left pending if that throws
     return dseed;
 }

@@ -192,6 +192,13 @@ void add_train_options(CLI::App& app, train::TrainConfig& c, std::string& config
     app.add_option("--isnet-first-rule", c.isnet_first_rule, "ISNet: the heatmap's first-layer rule: zb (the authors' "
                                                               "default: z^B with the bounds raw 0 and 1) | epsilon "
                                                               "(LRP-epsilon down to the raw input)")->capture_default_str();
+    app.add_option("--isnet-lds", c.isnet_lds, "ISNet: LRP deep supervision (the authors' penalizeAll): the heatmap "
+                                               "loss also on the LRP-Flex maps at hidden layers (ResNet: each stage's "
+                                               "output; VGG: each max-pool's), the mask shrunk to each (true/false)")
+        ->capture_default_str();
+    app.add_option("--isnet-lds-decay", c.isnet_lds_decay, "ISNet --isnet-lds: GWRP decay over the layers' losses, "
+                                                           "worst first, in [0, 1] (the authors' dLoss; 1: the mean)")
+        ->capture_default_str();
     app.add_option("--isnet-decay", c.isnet_decay, "ISNet: GWRP decay of the background peak, in [0, 1] (0: maximum, "
                                                    "1: mean)")->capture_default_str();
     app.add_option("--isnet-e", c.isnet_e, "ISNet: E of the background activation g / (g + E)")->capture_default_str();
@@ -311,6 +318,8 @@ int run_train(const std::vector<std::string>& args) {
         if (k == "isnet-selective-eps" && cfg.augment == "isnet" && cfg.isnet_explain != "selective")
             log_warn("--isnet-selective-eps applies with --isnet-explain selective; with --isnet-explain ",
                      cfg.isnet_explain, " it changes nothing");
+        if (k == "isnet-lds-decay" && cfg.augment == "isnet" && !cfg.isnet_lds)
+            log_warn("--isnet-lds-decay applies with --isnet-lds true; without it it changes nothing");
         if (k == "masks" && cfg.augment != "isnet" && cfg.augment != "rrr")
             log_warn("--masks gives ISNet (or RRR) its foreground; with --augment ", cfg.augment, " they are not read");
         if (k.rfind("decoy-", 0) == 0 && cfg.decoy == "none")

@@ -110,6 +110,14 @@ CheckpointState parse_state(const std::string& path, const std::map<std::string,
             if (p.contains("masked_correct_sum"))
                 q.masked_correct_sum = static_cast<float>(number_at(p, "masked_correct_sum", path));
             if (p.contains("kl_sum")) q.kl_sum = static_cast<float>(number_at(p, "kl_sum", path));
+            if (p.contains("layer_loss_sums")) {
+                LRP_CHECK(p.at("layer_loss_sums").is_array(), path, ": corrupt checkpoint record: layer_loss_sums is not ",
+                          "an array");
+                for (const auto& v : p.at("layer_loss_sums")) {
+                    LRP_CHECK(v.is_number(), path, ": corrupt checkpoint record: layer_loss_sums holds ", v.dump());
+                    q.layer_loss_sums.push_back(v.get<float>());
+                }
+            }
             q.images = int_at(p, "images", path);
             q.seconds = number_at(p, "seconds", path);
             q.loader_rng = uint_at(p, "loader_rng", path);
@@ -172,6 +180,7 @@ void save_checkpoint(const std::string& path, nn::Module& model, const Optimizer
                               {"nonsalient_correct_sum", q.nonsalient_correct_sum},
                               {"heat_loss_sum", q.heat_loss_sum}, {"foreground_sum", q.foreground_sum},
                               {"masked_correct_sum", q.masked_correct_sum}, {"kl_sum", q.kl_sum}};
+        if (!q.layer_loss_sums.empty()) j["partial_epoch"]["layer_loss_sums"] = q.layer_loss_sums;
     }
     nn::save_safetensors(path, sd, {{"lrpcu", j.dump()}});
 }

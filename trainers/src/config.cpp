@@ -116,6 +116,11 @@ void TrainConfig::validate() const {
         LRP_CHECK(isnet_first_rule == "zb" || isnet_first_rule == "epsilon", "--isnet-first-rule must be zb or ",
                   "epsilon (got '", isnet_first_rule, "')");
         LRP_CHECK(isnet_decay >= 0 && isnet_decay <= 1, "--isnet-decay must be in [0, 1] (got ", isnet_decay, ")");
+        LRP_CHECK(isnet_lds_decay >= 0 && isnet_lds_decay <= 1, "--isnet-lds-decay must be in [0, 1] (got ",
+                  isnet_lds_decay, ")");
+        LRP_CHECK(!isnet_lds || isnet_explain != "all", "--isnet-lds with --isnet-explain all is not supported (the GWRP ",
+                  "over layers would rank the losses of every class's pass): explain one logit (stochastic, selective, ",
+                  "label or pred)");
         LRP_CHECK(isnet_e > 0 && std::isfinite(isnet_e), "--isnet-e must be a finite number > 0 (got ", isnet_e, ")");
         for (auto [flag, w] : {std::pair<const char*, float>{"--isnet-a", isnet_a}, {"--isnet-b", isnet_b}})
             LRP_CHECK(w >= 0 && std::isfinite(w), flag, " must be a finite number >= 0 (got ", w, ")");
@@ -218,7 +223,7 @@ void TrainConfig::validate() const {
     X("isnet-decay", isnet_decay) X("isnet-e", isnet_e) X("isnet-a", isnet_a) X("isnet-b", isnet_b)               \
     X("isnet-c1", isnet_c1) X("isnet-c2", isnet_c2) X("isnet-mask", isnet_mask)                                   \
     X("isnet-calibrate", isnet_calibrate) X("isnet-selective-eps", isnet_selective_eps)                          \
-    X("isnet-first-rule", isnet_first_rule)                                                                    \
+    X("isnet-first-rule", isnet_first_rule) X("isnet-lds", isnet_lds) X("isnet-lds-decay", isnet_lds_decay)      \
     X("rrr-lambda", rrr_lambda) X("rrr-mask", rrr_mask)                                                       \
     X("sgt-frac", sgt_frac) X("sgt-lambda", sgt_lambda) X("sgt-saliency", sgt_saliency) X("sgt-epsilon", sgt_epsilon) \
     X("sgt-abs", sgt_abs) X("sgt-fill", sgt_fill) X("sgt-detach-clean", sgt_detach_clean)                      \

@@ -1,15 +1,18 @@
 // Isnet: the foreground mask of a batch, and the ISNet step: forward, LRP-Flex heatmap of the explained logit (or of
-// every logit), ISNet's heatmap loss, the adjoints plus the ordinary backward, one update. No host synchronisation.
+// every logit), ISNet's heatmap loss (with LDS also on hidden maps, GWRP over layers), the adjoints plus the ordinary
+// backward, one update. No host synchronisation.
 #include "lrp/train/isnet_step.h"
 
 #include <cmath>
 #include <sstream>
+#include <tuple>
 
 #include "lrp/lrp/target.h"
 #include "lrp/nvtx.h"
 #include "lrp/ops/channel.h"
 #include "lrp/ops/elementwise.h"
 #include "lrp/ops/metrics.h"
+#include "lrp/ops/pool.h"
 #include "lrp/ops/reduce.h"
 #include "lrp/ops/reldrop.h"
 
@@ -35,6 +38,14 @@ Isnet::Isnet(IsnetSettings s) : s_(std::move(s)), flex_(explain::FlexOptions{s_.
                   s_.input_zero.size(), " channel(s)");
         zb_.emplace(s_.input_zero, s_.input_one, s_.epsilon);  // checks the bounds
     }
+    LRP_CHECK(s_.lds_decay >= 0.f && s_.lds_decay <= 1.f, "ISNet: the GWRP decay over the deep supervision's layers ",
+              "must be in [0, 1] (got ", s_.lds_decay, ")");
+    LRP_CHECK(!s_.lds || s_.explain != "all", "ISNet: LRP deep supervision with one map per class (explain all) is ",
+              "not supported: its GWRP over layers ranks the losses of all K passes, which the per-class adjoints ",
+              "cannot wait for; explain one logit (stochastic, selective, label or pred)");
+    for (const auto& [c1, c2] : s_.hidden_cut)
+        LRP_CHECK(c1 > 0.f && c1 <= c2 && std::isfinite(c2), "ISNet: a hidden map's C1 ", c1, " and C2 ", c2,
+                  " (need 0 < C1 <= C2)");
     // The loss parameters are checked by a zero-size call (no work, same messages as a real one).
     ops::isnet_heat_loss(Tensor::zeros(Shape{0, 1, 1, 1}), Tensor::zeros(Shape{0, 1, 1}), s_.loss,
                          Tensor::empty(Shape{0}), Tensor::empty(Shape{0, 1, 1, 1}), Tensor::empty(Shape{0}, DType::I32));
@@ -82,6 +93,46 @@ Tensor Isnet::mask(const Tensor& x, const Tensor& allowed) {
     return method_foreground("ISNet", "--isnet-mask", s_.level, s_.data_mask, x, allowed, ones_, shift_);
 }
 
+namespace {
+
+// The foreground mask m ([N, H, W]) at a map's size h x w, as the authors' loss shrinks it (isnet-edda.md A.1 step 0):
+// an adaptive average pool, nonzero (foreground, for the loss) wherever a window holds any foreground.
+Tensor mask_at(const Tensor& m, int64_t h, int64_t w) {
+    if (h == m.dim(1) && w == m.dim(2)) return m;
+    const Shape s{m.dim(0), 1, m.dim(1), m.dim(2)};
+    const ops::Pool2dDesc d = ops::adaptive_avgpool2d_desc(s, static_cast<int>(h), static_cast<int>(w));
+    Tensor y = Tensor::empty(Shape{m.dim(0), 1, h, w}, DType::F32, m.device());
+    ops::avgpool_fwd(d, m.reshape(s), y);
+    return y;
+}
+
+// y *= k w, w a [1] tensor on y's device (a GWRP weight: no host copy).
+void scale_by(const Tensor& y, float k, const Tensor& w) {
+    const Tensor v = y.reshape({1, 1, y.numel()});
+    ops::channel_affine(v, w, Tensor(), v);
+    ops::scale(y, k, y);
+}
+
+}  // namespace
+
+const explain::FlexHidden& Isnet::hidden(nn::Module& model) {
+    if (!hidden_ || hidden_model_ != &model) {
+        explain::FlexHidden h(model);
+        LRP_CHECK(s_.hidden_cut.empty() || s_.hidden_cut.size() == h.points().size(), "ISNet: C1 and C2 of ",
+                  s_.hidden_cut.size(), " hidden map(s) for a model with ", h.points().size(), " supervised point(s)");
+        hidden_.emplace(std::move(h));
+        hidden_model_ = &model;
+    }
+    return *hidden_;
+}
+
+std::vector<std::string> Isnet::lds_layers() const {
+    std::vector<std::string> names;
+    if (hidden_)
+        for (const explain::FlexHidden::Point& p : hidden_->points()) names.push_back(p.name);
+    return names;
+}
+
 Tensor Isnet::class_labels(int64_t k, int64_t N, Device d) {
     if (class_labels_.size() != static_cast<size_t>(classes_) || class_labels_[0].numel() != N ||
         class_labels_[0].device() != d) {
@@ -120,13 +171,19 @@ Tensor Isnet::heatmap_totals(nn::Module& model, const Tensor& x, const Tensor& l
     model.train(true);
     const Tensor logits = model.forward(x);
     const int64_t N = x.dim(0), K = maps_per_image(logits);
-    Tensor totals = Tensor::empty(Shape{K * N}, DType::F32, x.device());
+    const int64_t L = s_.lds ? static_cast<int64_t>(hidden(model).points().size()) : 0;  // K = 1 then
+    Tensor totals = Tensor::empty(Shape{1 + L, K * N}, DType::F32, x.device());
+    const Tensor flat = totals.reshape({(1 + L) * K * N});
+    // |R| = relu(R) + relu(-R), summed per image.
+    auto abs_total = [](const Tensor& R) {
+        return ops::reduce_per_sample(ops::ReduceOp::Sum, ops::add(ops::relu(R), ops::relu(ops::scale(R, -1.f))));
+    };
     for (int64_t k = 0; k < K; ++k) {
         Tensor xr;
         const Tensor R = heatmap(model, logits, x, labels, g, xr, k);
-        // |R| = relu(R) + relu(-R), summed per image.
-        totals.slice(k * N, (k + 1) * N)
-            .copy_from(ops::reduce_per_sample(ops::ReduceOp::Sum, ops::add(ops::relu(R), ops::relu(ops::scale(R, -1.f)))));
+        flat.slice(k * N, (k + 1) * N).copy_from(abs_total(R));
+        for (int64_t l = 0; l < L; ++l)
+            flat.slice((1 + l) * N, (2 + l) * N).copy_from(abs_total(hidden_->map(flex_, static_cast<size_t>(l))));
     }
     model.clear_saved();
     return totals;
@@ -155,8 +212,10 @@ IsnetStepResult Isnet::step(nn::Module& model, Optimizer& opt, const Tensor& x, 
     // K maps per image (one, or one per class for the original ISNet): each map's pass, loss and adjoints in turn (the
     // adjoints leave their activation terms pending at the ReLUs, summed), the loss the mean over the N K maps.
     const int64_t K = maps_per_image(r.step.logits);
-    Tensor per = Tensor::empty(Shape{K * N}, DType::F32, x.device()), dR = Tensor::empty(x.shape(), DType::F32, x.device());
-    Tensor bad = Tensor::empty(Shape{K * N}, DType::I32, x.device());
+    // LRP deep supervision (K = 1): L hidden maps besides the input map, their losses in per and bad after its.
+    const int64_t L = s_.lds ? static_cast<int64_t>(hidden(model).points().size()) : 0, maps = (1 + L) * K * N;
+    Tensor per = Tensor::empty(Shape{maps}, DType::F32, x.device()), dR = Tensor::empty(x.shape(), DType::F32, x.device());
+    Tensor bad = Tensor::empty(Shape{maps}, DType::I32, x.device());
     if (K > 1) r.heatmap = Tensor::empty(Shape{K * N, x.dim(1), x.dim(2), x.dim(3)}, DType::F32, x.device());
     for (int64_t k = 0; k < K; ++k) {
         Tensor xr;
@@ -164,8 +223,12 @@ IsnetStepResult Isnet::step(nn::Module& model, Optimizer& opt, const Tensor& x, 
         if (K == 1) r.heatmap = R;
         else r.heatmap.slice(k * N, (k + 1) * N).copy_from(R);
         ops::isnet_heat_loss(R, m, s_.loss, per.slice(k * N, (k + 1) * N), dR, bad.slice(k * N, (k + 1) * N));
-        ops::scale(dR, s_.P / static_cast<float>(K), dR);
-        const Tensor dseed = zb_ ? zb_->adjoint(model, flex_, dR) : flex_.adjoint(model, ops::mul(dR, xr));
+        explain::FlexTerms terms;
+        if (L > 0) deep_supervision(m, per, bad, dR, terms, r);
+        else ops::scale(dR, s_.P / static_cast<float>(K), dR);
+        const Tensor dseed = zb_ ? zb_->adjoint(model, flex_, dR, terms.injections)
+                                 : flex_.adjoint(model, ops::mul(dR, xr), terms.injections);
+        terms.apply_pending();
         // Selective ISNet's seed is a function of the logits: the loss reaches them through it too.
         if (s_.explain == "selective")
             ops::axpy(1.f, ops::isnet_selective_vjp(r.step.logits, s_.selective_eps, dseed), dlogits);
@@ -173,15 +236,44 @@ IsnetStepResult Isnet::step(nn::Module& model, Optimizer& opt, const Tensor& x, 
     model.backward(dlogits, true);
     if (o.clip_grad_norm > 0.f) clip_grad_norm(model.named_params(), o.clip_grad_norm);
     opt.step();
-    r.heat_loss = ops::reduce_all(ops::ReduceOp::Mean, per);
+    r.heat_loss = L > 0 ? r.heat_loss : ops::reduce_all(ops::ReduceOp::Mean, per);
     r.step.loss = ops::scale(ce, 1.f - s_.P);
     ops::axpy(s_.P, r.heat_loss, r.step.loss);
     r.foreground = ops::reduce_all(ops::ReduceOp::Mean, m);
-    if (!bad_code_.defined() || bad_code_.numel() != K * N || bad_code_.device() != x.device())
-        bad_code_ = Tensor::from_vector(std::vector<int32_t>(static_cast<size_t>(K * N), 1), Shape{K * N}, x.device());
+    if (!bad_code_.defined() || bad_code_.numel() != maps || bad_code_.device() != x.device())
+        bad_code_ = Tensor::from_vector(std::vector<int32_t>(static_cast<size_t>(maps), 1), Shape{maps}, x.device());
     r.nonfinite = Tensor::empty(Shape{1}, DType::F32, x.device());
     ops::count_equal(bad, bad_code_, r.nonfinite);
     return r;
+}
+
+void Isnet::deep_supervision(const Tensor& m, const Tensor& per, const Tensor& bad, const Tensor& dR,
+                             explain::FlexTerms& terms, IsnetStepResult& r) {
+    const explain::FlexHidden& h = *hidden_;
+    const int64_t N = m.dim(0), L = static_cast<int64_t>(h.points().size());
+    Tensor layer = Tensor::empty(Shape{1 + L}, DType::F32, m.device());
+    layer.slice(0, 1).copy_from(ops::reduce_all(ops::ReduceOp::Mean, per.slice(0, N)));
+    std::vector<Tensor> dH;
+    for (int64_t l = 0; l < L; ++l) {
+        const Tensor H = h.map(flex_, static_cast<size_t>(l));
+        dH.push_back(Tensor::empty(H.shape(), DType::F32, H.device()));
+        const Tensor pl = per.slice((1 + l) * N, (2 + l) * N);
+        ops::IsnetLossParams p = s_.loss;
+        if (!s_.hidden_cut.empty()) std::tie(p.C1, p.C2) = s_.hidden_cut[static_cast<size_t>(l)];
+        ops::isnet_heat_loss(H, mask_at(m, H.dim(2), H.dim(3)), p, pl, dH.back(), bad.slice((1 + l) * N, (2 + l) * N));
+        layer.slice(1 + l, 2 + l).copy_from(ops::reduce_all(ops::ReduceOp::Mean, pl));
+    }
+    // L_heat = GWRP over the layers' batch-mean losses; each map's gradient scaled by P and its layer's weight.
+    Tensor total = Tensor::empty(Shape{1}, DType::F32, m.device()), w = Tensor::empty(Shape{1, 1 + L}, DType::F32, m.device());
+    ops::gwrp_rows(layer.reshape({1, 1 + L}), s_.lds_decay, total, w);
+    const Tensor wv = w.reshape({1 + L});
+    scale_by(dR, s_.P, wv.slice(0, 1));
+    for (int64_t l = 0; l < L; ++l) {
+        scale_by(dH[static_cast<size_t>(l)], s_.P, wv.slice(1 + l, 2 + l));
+        h.add_terms(flex_, static_cast<size_t>(l), dH[static_cast<size_t>(l)], terms);
+    }
+    r.heat_loss = total;
+    r.layer_losses = layer;
 }
 
 Tensor flex_heatmap(nn::Module& model, const Tensor& x, const explain::Target& target, const std::string& first_rule,
@@ -226,6 +318,8 @@ std::string describe(const IsnetSettings& s) {
                                      : "logit: " + s.explain)
       << "; LRP-epsilon " << s.epsilon
       << (s.first_rule == "zb" ? ", z^B on the first layer (bounds: raw 0 and 1)" : ", epsilon to the raw input")
+      << (s.lds ? "; LRP deep supervision (hidden maps too), GWRP decay " + str(s.lds_decay) + " over the layers"
+                : std::string())
       << "; GWRP decay " << s.loss.decay << ", E "
       << s.loss.E << ", A " << s.loss.A
       << ", B " << s.loss.B << ", C1 " << s.loss.C1 << ", C2 " << s.loss.C2 << "; foreground ";
@@ -245,6 +339,8 @@ IsnetSettings isnet_settings(const TrainConfig& cfg, const std::vector<float>& m
     s.explain = cfg.isnet_explain;
     s.selective_eps = cfg.isnet_selective_eps;
     s.first_rule = cfg.isnet_first_rule;
+    s.lds = cfg.isnet_lds;
+    s.lds_decay = cfg.isnet_lds_decay;
     s.loss.decay = cfg.isnet_decay, s.loss.E = cfg.isnet_e, s.loss.A = cfg.isnet_a, s.loss.B = cfg.isnet_b;
     s.loss.C1 = cfg.isnet_c1, s.loss.C2 = cfg.isnet_c2;
     if (c1 > 0 && c2 > 0) s.loss.C1 = static_cast<float>(c1), s.loss.C2 = static_cast<float>(c2);

@@ -26,8 +26,11 @@ StepMethod::StepMethod(const TrainConfig& cfg, const DataSplit& train, Device de
                                                      train.width));
         std::printf("%s\n", describe(edda_->settings()).c_str());
     } else if (cfg.augment == "isnet") {
-        isnet_ = std::make_unique<Isnet>(cal ? isnet_settings(cfg, train.mean, train.stdev, cal->c1, cal->c2)
-                                             : isnet_settings(cfg, train.mean, train.stdev));
+        IsnetSettings s = cal ? isnet_settings(cfg, train.mean, train.stdev, cal->c1, cal->c2)
+                              : isnet_settings(cfg, train.mean, train.stdev);
+        if (cal)
+            for (const IsnetLayerCut& h : cal->hidden) s.hidden_cut.emplace_back(float(h.c1), float(h.c2));
+        isnet_ = std::make_unique<Isnet>(std::move(s));
         std::printf("%s\n", describe(isnet_->settings()).c_str());
     } else if (cfg.augment == "rrr") {
         rrr_ = std::make_unique<Rrr>(rrr_settings(cfg, train.mean, train.stdev));
@@ -49,6 +52,9 @@ void StepMethod::start_epoch(const PartialEpoch& from) {
     foreground_ = sum(from.foreground_sum);
     masked_ = sum(from.masked_correct_sum);
     kl_ = sum(from.kl_sum);
+    layers_ = from.layer_loss_sums.empty()
+                  ? Tensor()
+                  : Tensor::from_vector(from.layer_loss_sums, {int64_t(from.layer_loss_sums.size())}, dev_);
     attributed_ = from.attributed;
 }
 
@@ -79,6 +85,10 @@ StepResult StepMethod::step(nn::Module& model, Optimizer& opt, const BatchSource
         ops::axpy(n, r.heat_loss, heat_);
         ops::axpy(n, r.foreground, foreground_);
         ops::axpy(1.f, r.nonfinite, nonfinite_);
+        if (r.layer_losses.defined()) {
+            if (!layers_.defined()) layers_ = Tensor::zeros(r.layer_losses.shape(), DType::F32, dev_);
+            ops::axpy(n, r.layer_losses, layers_);
+        }
         return r.step;
     }
     if (rrr_) {  // its penalty and foreground share ISNet's sums (a run has one method)
@@ -119,6 +129,7 @@ void StepMethod::save(PartialEpoch& q) const {
     q.foreground_sum = host(foreground_);
     q.masked_correct_sum = host(masked_);
     q.kl_sum = host(kl_);
+    q.layer_loss_sums = layers_.defined() ? layers_.to_vector<float>() : std::vector<float>{};
     q.attributed = attributed_;
 }
 
@@ -143,6 +154,15 @@ void StepMethod::add_metrics(nlohmann::json& row, int64_t epoch, double images) 
         row["isnet_heat_loss"] = heat_.to_vector<float>()[0] / images;
         row["isnet_foreground_fraction"] = foreground_.to_vector<float>()[0] / images;
         row["isnet_nonfinite_maps"] = nonfinite;
+        if (layers_.defined()) {  // --isnet-lds: each layer's loss (the heatmap loss is their GWRP)
+            const std::vector<float> v = layers_.to_vector<float>();
+            const std::vector<std::string> names = isnet_->lds_layers();
+            nlohmann::json per = nlohmann::json::object();
+            for (size_t l = 0; l < v.size(); ++l)
+                per[l == 0 ? std::string("input") : l <= names.size() ? names[l - 1] : "hidden" + std::to_string(l)] =
+                    v[l] / images;
+            row["isnet_layer_losses"] = per;
+        }
         if (nonfinite > 0)
             log_warn("epoch ", epoch, ": ", nonfinite, " heatmaps held NaN or Inf; their heatmap loss counted 0");
         return;

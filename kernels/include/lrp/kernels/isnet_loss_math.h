@@ -16,6 +16,21 @@ LRP_HD double gwrp_weight(double d, int64_t i, double norm) {
     return (i == 0 ? 1.0 : pow(d, static_cast<double>(i))) / norm;
 }
 
+// GWRP over one row of L values (LRP deep supervision's reduction of the per-layer losses): ranked descending, ties by
+// index (the CPU's stable order), w[i] = d^rank(i) / sum_{r < L} d^r, total = sum_i w[i] v[i]. w is the gradient.
+LRP_HD void gwrp_row(int L, const float* v, double d, float* total, float* w) {
+    const double norm = gwrp_norm(d, L);
+    double t = 0;
+    for (int i = 0; i < L; ++i) {
+        int rank = 0;
+        for (int j = 0; j < L; ++j) rank += (v[j] > v[i] || (v[j] == v[i] && j < i)) ? 1 : 0;
+        const double wi = gwrp_weight(d, rank, norm);
+        w[i] = static_cast<float>(wi);
+        t += wi * static_cast<double>(v[i]);
+    }
+    *total = static_cast<float>(t);
+}
+
 // -log(1 - min(g / (g + E), 1 - 1e-7)) = log1p(g / E) below the clamp; d/dg = 1 / (g + E) there, 0 above.
 LRP_HD void isnet_bg_term(double g, double E, double& value, double& dvalue_dg) {
     if (g / (g + E) < 1.0 - 1e-7) {

@@ -115,6 +115,8 @@ struct OpTable {
     // else out = (d^2 eta/dz^2) u (the seed's derivative applied to u, N x K).
     void (*isnet_selective)(const Ctx&, int64_t N, int K, const float* z, float eps, const float* u,
                             float* out) = nullptr;
+    // GWRP per row m < M of L values (gwrp_row): total[m] and the weights w (M x L), the gradient of total.
+    void (*gwrp_rows)(const Ctx&, int64_t M, int L, const float* v, float decay, float* total, float* w) = nullptr;
 
     // ---- Saliency Guided Training (kernels/*/sgt*; sgt_math.h) ---------------------------------------------------
     // Per row n < N of HW saliencies: key = -map (or -|map|), valid[n] = 1 when the row is finite, else 0.

@@ -2,6 +2,7 @@
 // that pass, so that a loss on the heatmap differentiates into the parameters (ISNet training).
 #pragma once
 #include <unordered_map>
+#include <vector>
 
 #include "lrp/nn/module.h"
 
@@ -40,6 +41,12 @@ public:
     // The same, with `extra` added to dL/d(g_out of leaf `at`), the output gradient the last gradient() passed to
     // that leaf (output_gradient(at)): for a loss on an intermediate map of the pass (FlexZb's first-layer rule).
     Tensor adjoint(nn::Module& model, const Tensor& dG, const nn::Module& at, const Tensor& extra);
+    // The same with any number of such terms (FlexZb's and LRP deep supervision's; two at one leaf add up).
+    struct Injection {
+        const nn::Module* at = nullptr;
+        Tensor extra;
+    };
+    Tensor adjoint(nn::Module& model, const Tensor& dG, const std::vector<Injection>& extras);
 
     // The output gradient the last gradient() passed to leaf m (its shape is m's output's); throws if m was not in it.
     const Tensor& output_gradient(const nn::Module& m) const;
@@ -49,7 +56,7 @@ public:
     uint64_t generation() const { return generation_; }
 
 private:
-    Tensor adjoint_impl(nn::Module& model, const Tensor& dG, const nn::Module* at, const Tensor& extra);
+    Tensor adjoint_impl(nn::Module& model, const Tensor& dG, const std::vector<Injection>& extras);
 
     FlexOptions opt_;
     std::unordered_map<const nn::Module*, Tensor> g_out_;  // each leaf's output gradient in the last pass

@@ -31,8 +31,8 @@ public:
     // Given dR = dL/dR for the R of the last heatmap(): adds dL/dtheta through the first layer's weight and BN gamma,
     // leaves dL/da pending at the first ReLU, and runs pass.adjoint() with dL/dG1 (so every weight of the pass gets
     // its share). Returns what pass.adjoint() returns, dL/d(seed). Once per heatmap(), with the same pass and no
-    // gradient() of it in between.
-    Tensor adjoint(nn::Module& model, FlexPass& pass, const Tensor& dR);
+    // gradient() of it in between. `more`: further terms for pass.adjoint() (LRP deep supervision's).
+    Tensor adjoint(nn::Module& model, FlexPass& pass, const Tensor& dR, std::vector<FlexPass::Injection> more = {});
 
     const std::vector<float>& low() const { return low_; }
     const std::vector<float>& high() const { return high_; }

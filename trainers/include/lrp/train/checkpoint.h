@@ -27,6 +27,7 @@ struct PartialEpoch {
     float salient_correct_sum = 0, nonsalient_correct_sum = 0;  // EDDA's occluded copies classified as their label
     float heat_loss_sum = 0, foreground_sum = 0;  // ISNet: heatmap loss and foreground fraction, times batch sizes
     float masked_correct_sum = 0, kl_sum = 0;  // SGT: masked images classified as their label; KL term times batch sizes
+    std::vector<float> layer_loss_sums;  // ISNet with --isnet-lds: each layer's heatmap loss (input map first) times batch sizes
     int64_t attributed = 0;  // images RelDrop's attribution ran on (-1: unknown, from a checkpoint without it)
     int64_t images = 0;
     double seconds = 0;  // training time of the epoch so far

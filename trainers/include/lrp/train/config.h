@@ -115,6 +115,8 @@ struct TrainConfig {
     std::string isnet_explain = "stochastic";  // stochastic | selective | label | pred | all
     float isnet_selective_eps = 1e-2f;          // e of selective's log(p + e) - log(1 - p + e)
     std::string isnet_first_rule = "zb";        // zb (the authors' default) | epsilon; runs before it: epsilon
+    bool isnet_lds = false;                     // LRP deep supervision (hidden maps' heatmap losses too)
+    float isnet_lds_decay = 0.8f;               // GWRP decay over the supervised layers (the authors' dLoss)
     float isnet_decay = 0.9f, isnet_e = 1.f, isnet_a = 1.f, isnet_b = 3.f, isnet_c1 = 1.f, isnet_c2 = 25.f;
     // auto: data when `masks` are given, else threshold:0.02 (resolve_defaults() records which); see parse_isnet_mask
     std::string isnet_mask = "auto";

@@ -4,10 +4,12 @@
 #pragma once
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "lrp/generator.h"
 #include "lrp/lrp/flex.h"
+#include "lrp/lrp/flex_lds.h"
 #include "lrp/lrp/flex_zb.h"
 #include "lrp/lrp/target.h"
 #include "lrp/ops/isnet_loss.h"
@@ -36,6 +38,14 @@ struct IsnetSettings {
     std::string first_rule = "zb";
     // Per channel, the normalised values of a raw 0 and a raw 1 (the authors feed [0, 1] images).
     std::vector<float> input_zero, input_one;
+    // LRP deep supervision (isnet-edda.md A.1, the authors' penalizeAll): the heatmap loss also on the pass's maps at
+    // hidden layers (lrp/flex_lds.h: ResNet stage outputs, VGG max-pool outputs; the mask shrunk to each map by an
+    // adaptive average pool, any foreground counting), with the loss parameters of `loss`; the batch-mean losses
+    // of the input map and of each hidden map are reduced by GWRP with decay lds_decay (the authors' dLoss).
+    bool lds = false;
+    float lds_decay = 0.8f;
+    // Each hidden map's (C1, C2) in the order of the model's points (--isnet-calibrate with LDS); empty: loss's.
+    std::vector<std::pair<float, float>> hidden_cut;
 };
 
 struct IsnetStepResult {
@@ -45,6 +55,7 @@ struct IsnetStepResult {
     Tensor nonfinite;    // [1] maps that held NaN or Inf (their heatmap loss and dL/dR are 0; if the pass itself
                          // was not finite the update is not either, and the trainer stops on it)
     Tensor heatmap;      // R, the map(s) the loss saw ([N, C, H, W]; with K maps [K N, C, H, W], class k's at k N + n)
+    Tensor layer_losses;  // with LDS: [1 + L] the batch-mean heatmap loss of the input map, then of each hidden map
 };
 
 class Isnet {
@@ -57,13 +68,15 @@ public:
     // One step (model in train mode; g: Stochastic ISNet's draws; allowed: as for mask()).
     IsnetStepResult step(nn::Module& model, Optimizer& opt, const Tensor& x, const Tensor& labels, Generator& g,
                          const StepOptions& o = {}, const Tensor& allowed = {});
-    // Per map, the total |R| over the whole heatmap step() would train on ([K N] as step()'s heatmap): a train-mode
-    // forward and the
-    // LRP-Flex pass, no update (the model's BN running statistics do move). ISNet's C1/C2 calibration measures it
-    // (isnet-edda.md A.2: the authors' `(heatmapRaw).sum(dim=(-1,-2,-3))`, foreground and background alike).
+    // Per map, the total |R| over the whole heatmap step() would train on ([1, K N], row 0 ordered as step()'s
+    // heatmap; with LDS [1 + L, N], row 1 + l the hidden map at point l): a train-mode forward and the LRP-Flex pass,
+    // no update (the model's BN running statistics do move). ISNet's C1/C2 calibration measures it (isnet-edda.md
+    // A.2: the authors' `(heatmapRaw).sum(dim=(-1,-2,-3))`, foreground and background alike).
     Tensor heatmap_totals(nn::Module& model, const Tensor& x, const Tensor& labels, Generator& g);
 
     const IsnetSettings& settings() const { return s_; }
+    // With LDS, the names of the model's supervised points (lrp/flex_lds.h) once a step or heatmap_totals() found them.
+    std::vector<std::string> lds_layers() const;
 
 private:
     // After model.forward(x) gave `logits`: the heatmap R of the explained quantity (xr: x - input_zero, set for
@@ -76,9 +89,19 @@ private:
     // [N] int32 filled with class k, on d, made once per batch size and device.
     Tensor class_labels(int64_t k, int64_t N, Device d);
 
+    // The model's LDS points, found once per model.
+    const explain::FlexHidden& hidden(nn::Module& model);
+    // LDS after the input map's loss (per[0, N), dR): the hidden maps' losses into per and bad ([(1 + L) N], layer l's
+    // at (1 + l) N), the GWRP over the layers' batch means (r.heat_loss, r.layer_losses), dR scaled by P and the input
+    // layer's weight, and the hidden maps' adjoint terms into `terms`.
+    void deep_supervision(const Tensor& m, const Tensor& per, const Tensor& bad, const Tensor& dR,
+                          explain::FlexTerms& terms, IsnetStepResult& r);
+
     IsnetSettings s_;
     explain::FlexPass flex_;
     std::optional<explain::FlexZb> zb_;  // first_rule zb
+    std::optional<explain::FlexHidden> hidden_;  // lds: the model's supervised points (found at its first step)
+    const nn::Module* hidden_model_ = nullptr;
     Tensor ones_, shift_, zero_shift_, bad_code_;  // cached on the batch's device
     std::vector<Tensor> class_labels_;
     int64_t classes_ = 0;

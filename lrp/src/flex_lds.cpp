@@ -1,0 +1,72 @@
+// LRP deep supervision's hidden maps of an LRP-Flex pass (ResNet stage outputs, VGG max-pool outputs) and their
+// terms in the pass's adjoint (isnet-edda.md A.1).
+#include "lrp/lrp/flex_lds.h"
+
+#include <cctype>
+
+#include "lrp/ops/elementwise.h"
+
+namespace lrp::explain {
+namespace {
+
+bool is_stage(const std::string& n) {
+    if (n.size() <= 5 || n.compare(0, 5, "layer") != 0) return false;
+    for (size_t i = 5; i < n.size(); ++i)
+        if (!std::isdigit(static_cast<unsigned char>(n[i]))) return false;
+    return true;
+}
+
+}  // namespace
+
+void FlexTerms::apply_pending() const {
+    for (const auto& [relu, da] : pending) relu->add_output_grad(da);
+}
+
+std::vector<FlexHidden::Point> FlexHidden::find(nn::Module& model) {
+    std::vector<Point> pts;
+    for (const auto& [name, child] : model.named_children()) {
+        if (!is_stage(name)) continue;
+        nn::ReLU* last = nullptr;
+        for (nn::Module* leaf : child->leaves())
+            if (auto* r = dynamic_cast<nn::ReLU*>(leaf)) last = r;
+        LRP_CHECK(last, "LRP deep supervision: stage '", name, "' has no ReLU");
+        pts.push_back(Point{name, last, last, nullptr});
+    }
+    if (!pts.empty()) return pts;
+    const std::vector<nn::Module*> leaves = model.leaves();
+    for (size_t i = 1; i < leaves.size(); ++i) {
+        auto* pool = dynamic_cast<nn::MaxPool2d*>(leaves[i]);
+        auto* relu = dynamic_cast<nn::ReLU*>(leaves[i - 1]);
+        if (pool && relu) pts.push_back(Point{pool->name(), pool, relu, pool});
+    }
+    LRP_CHECK(!pts.empty(), "LRP deep supervision: ", model.type(), " '", model.name(), "' has neither ResNet stages ",
+              "(children layer1, layer2, ...) nor max-pools after a ReLU (VGG) whose outputs it could supervise");
+    return pts;
+}
+
+Tensor FlexHidden::activation(size_t i) const {
+    const Point& p = points_.at(i);
+    if (!p.pool) return ops::relu(p.relu->saved_input());
+    const Tensor& in = p.pool->saved_input();
+    LRP_CHECK(in.shape() == p.relu->saved_input().shape(), "LRP deep supervision: max-pool '", p.pool->name(),
+              "' saw ", in.shape().str(), ", not the output ", p.relu->saved_input().shape().str(), " of ReLU '",
+              p.relu->name(), "' before it");
+    return p.pool->gather(in);
+}
+
+Tensor FlexHidden::map(const FlexPass& pass, size_t i) const {
+    return ops::mul(pass.output_gradient(*points_.at(i).at), activation(i));
+}
+
+void FlexHidden::add_terms(const FlexPass& pass, size_t i, const Tensor& dmap, FlexTerms& terms) const {
+    const Point& p = points_.at(i);
+    const Tensor& g = pass.output_gradient(*p.at);
+    LRP_CHECK(dmap.shape() == g.shape() && dmap.device() == g.device(), "LRP deep supervision: dL/dmap ",
+              dmap.shape().str(), " on ", dmap.device().str(), " for the map at '", p.name, "' of ", g.shape().str(),
+              " on ", g.device().str());
+    terms.injections.push_back(FlexPass::Injection{p.at, ops::mul(dmap, activation(i))});
+    const Tensor da = ops::mul(dmap, g);
+    terms.pending.emplace_back(p.relu, p.pool ? p.pool->backward(da, false) : da);
+}
+
+}  // namespace lrp::explain

@@ -1,0 +1,269 @@
+// LRP deep supervision (lrp/flex_lds.h, the ISNet step's lds): the supervised points of ResNets and VGGs, the hidden
+// map at a max-pool conserving relevance in a bias-free network, and one SGD step moving the parameters by minus the
+// gradient of (1 - P) CE + P GWRP(input map's loss, hidden maps' losses) (directional finite differences, z^B and
+// epsilon first layer, pooled and stage points); the settings' checks.
+#include <algorithm>
+#include <cmath>
+
+#include "grad_check.h"
+#include "isnet_test_util.h"
+#include "lrp/lrp/flex.h"
+#include "lrp/lrp/flex_lds.h"
+#include "lrp/lrp/flex_zb.h"
+#include "lrp/lrp/target.h"
+#include "lrp/nn/activation.h"
+#include "lrp/nn/affine.h"
+#include "lrp/nn/models.h"
+#include "lrp/nn/pooling.h"
+#include "lrp/nn/sequential.h"
+#include "lrp/ops/elementwise.h"
+#include "lrp/ops/reduce.h"
+#include "lrp/train/isnet_step.h"
+#include "lrp/train/optimizer.h"
+#include "lrp_test_util.h"
+#include "reldrop_step_test_util.h"
+
+using namespace lrp;
+using lrp::test::plain_sgd;
+using lrp::test::tiny_batch;
+using lrp::test::tiny_net;
+using lrp::test::TinyBatch;
+
+namespace {
+
+train::IsnetSettings lds_settings(const std::string& first = "zb", float decay = 0.5f) {
+    train::TrainConfig c;
+    c.augment = "isnet";
+    c.isnet_explain = "label";
+    c.isnet_first_rule = first;
+    c.isnet_c1 = 0.5f;
+    c.isnet_mask = "threshold:0.55";
+    c.isnet_lds = true;
+    c.isnet_lds_decay = decay;
+    return train::isnet_settings(c, {0.2f}, {0.4f});
+}
+
+// conv1-relu, then two stages (layer1: conv-ReLU at 8 x 8, layer2: strided conv-ReLU at 4 x 4), flatten, linear: the
+// ResNet points (each stage's last ReLU) without BN, so that train mode is exact for finite differences.
+std::unique_ptr<nn::Sequential> staged_net(uint32_t seed) {
+    auto m = std::make_unique<nn::Sequential>();
+    m->emplace<nn::Conv2d>("conv1", 1, 4, 3, 1, 1, true);
+    m->emplace<nn::ReLU>("relu");
+    auto l1 = std::make_unique<nn::Sequential>();
+    l1->emplace<nn::Conv2d>("0", 4, 4, 3, 1, 1, true);
+    l1->emplace<nn::ReLU>("1");
+    m->add(std::move(l1), "layer1");
+    auto l2 = std::make_unique<nn::Sequential>();
+    l2->emplace<nn::Conv2d>("0", 4, 3, 3, 2, 1, true);
+    l2->emplace<nn::ReLU>("1");
+    m->add(std::move(l2), "layer2");
+    m->emplace<nn::Flatten>("flatten");
+    m->emplace<nn::Linear>("fc", 3 * 4 * 4, 3, true);
+    for (auto& [n, p] : m->named_params()) {
+        const Shape& s = p->value.shape();
+        const float a = s.ndim() >= 2 ? 1.5f / std::sqrt(static_cast<float>(s.numel() / s[0])) : 0.2f;
+        p->value.copy_from(test::rand_tensor(s, seed++, -a, a));
+    }
+    return m;
+}
+
+// The mask [N, 8, 8] shrunk to h x w (8 divisible by both): 1 where a window holds any foreground (host reference).
+Tensor shrink(const Tensor& m, int h, int w) {
+    const std::vector<float> v = m.to_vector<float>();
+    const int N = static_cast<int>(m.dim(0)), fh = 8 / h, fw = 8 / w;
+    std::vector<float> out(static_cast<size_t>(N * h * w), 0.f);
+    for (int n = 0; n < N; ++n)
+        for (int i = 0; i < 8; ++i)
+            for (int j = 0; j < 8; ++j)
+                if (v[static_cast<size_t>(n * 64 + i * 8 + j)] != 0.f) out[static_cast<size_t>((n * h + i / fh) * w + j / fw)] = 1.f;
+    return Tensor::from_vector(out, Shape{N, h, w});
+}
+
+// GWRP of v, descending, decay d (host reference).
+double gwrp(std::vector<double> v, double d) {
+    std::sort(v.begin(), v.end(), [](double a, double b) { return a > b; });
+    double num = 0, den = 0, w = 1;
+    for (double x : v) num += w * x, den += w, w *= d;
+    return num / den;
+}
+
+double batch_mean_loss(const Tensor& map, const Tensor& mask, const ops::IsnetLossParams& p) {
+    const int64_t N = map.dim(0);
+    Tensor per = Tensor::empty(Shape{N}), dm = Tensor::empty(map.shape()), bad = Tensor::empty(Shape{N}, DType::I32);
+    ops::isnet_heat_loss(map, mask, p, per, dm, bad);
+    double s = 0;
+    for (float v : per.to_vector<float>()) s += v;
+    return s / static_cast<double>(N);
+}
+
+void check_update_is_the_gradient(std::unique_ptr<nn::Sequential> m, const std::string& first, size_t points) {
+    TinyBatch b = tiny_batch(6);
+    train::Isnet isnet(lds_settings(first));
+    const std::vector<std::vector<float>> before = test::param_values(*m);
+    train::SGD opt = plain_sgd(*m, 1.f);
+    Generator g(1);
+    const train::IsnetStepResult r = isnet.step(*m, opt, b.x, b.y, g);
+    ASSERT_EQ(r.layer_losses.shape(), (Shape{static_cast<int64_t>(1 + points)}));
+    const std::vector<float> layers = r.layer_losses.to_vector<float>();
+    for (size_t l = 1; l < layers.size(); ++l) EXPECT_GT(layers[l], 0.f) << "hidden map " << l;
+    EXPECT_EQ(r.nonfinite.to_vector<float>()[0], 0.f);
+    const std::vector<test::GradVar> vars = test::update_as_gradient(*m, before);
+    explain::FlexPass flex(explain::FlexOptions{isnet.settings().epsilon});
+    explain::FlexZb zb({-0.5f}, {2.f}, isnet.settings().epsilon);  // raw 0 and 1 after mean 0.2, stdev 0.4
+    const explain::FlexHidden hidden(*m);
+    ASSERT_EQ(hidden.points().size(), points);
+    const float P = isnet.settings().P;
+    const Tensor mask = isnet.mask(b.x);
+    auto loss = [&] {
+        Tensor logits = m->forward(b.x);
+        Tensor G = flex.gradient(*m, explain::initial_relevance(logits, explain::Target::label(b.y)));
+        const Tensor R = first == "zb" ? zb.heatmap(*m, flex, b.x) : ops::mul(G, ops::add(b.x, ops::full(b.x.shape(), 0.5f)));
+        std::vector<double> per_layer{batch_mean_loss(R, mask, isnet.settings().loss)};
+        for (size_t l = 0; l < points; ++l) {
+            const Tensor H = hidden.map(flex, l);
+            per_layer.push_back(batch_mean_loss(H, shrink(mask, static_cast<int>(H.dim(2)), static_cast<int>(H.dim(3))),
+                                                isnet.settings().loss));
+        }
+        const double ce = train::cross_entropy(logits, b.y, 0.f, Tensor()).to_vector<float>()[0];
+        return (1 - P) * ce + P * gwrp(per_layer, isnet.settings().lds_decay);
+    };
+    const double L0 = loss();
+    EXPECT_NEAR(r.step.loss.to_vector<float>()[0], L0, 1e-4 * std::fabs(L0));
+    EXPECT_TRUE(test::directional_check(vars, loss, "ISNet step with LDS (" + first + ")", 1e-3, 2e-2, 5, 8, 1e-4));
+    for (nn::Module* l : m->leaves())  // the step's backward consumed every gradient the adjoints left
+        if (auto* relu = dynamic_cast<nn::ReLU*>(l)) {
+            EXPECT_FALSE(relu->has_output_grad()) << relu->name();
+        }
+}
+
+}  // namespace
+
+TEST(FlexHidden, PointsAreResNetStagesAndVggPools) {
+    nn::ModelSpec spec;
+    spec.num_classes = 3;
+    spec.image_size = 16;
+    spec.base_width = 4;
+    auto resnet = nn::make_model(spec);
+    const auto rp = explain::FlexHidden::find(*resnet);
+    ASSERT_EQ(rp.size(), 4u);
+    for (size_t i = 0; i < 4; ++i) {
+        EXPECT_EQ(rp[i].name, "layer" + std::to_string(i + 1));
+        EXPECT_EQ(rp[i].at->name(), "layer" + std::to_string(i + 1) + ".1.relu_out");
+        EXPECT_EQ(rp[i].pool, nullptr);
+    }
+    spec.arch = "vgg11_bn";
+    auto vgg = nn::make_model(spec);
+    const auto vp = explain::FlexHidden::find(*vgg);
+    ASSERT_EQ(vp.size(), 4u);  // 16 x 16: four pools (the fifth would go below 1 x 1)
+    for (const auto& p : vp) {
+        EXPECT_EQ(p.at, p.pool);
+        EXPECT_EQ(p.relu->name().substr(0, 9), "features.");
+    }
+    EXPECT_EQ(vp[0].name, "features.3");
+    auto flat = std::make_unique<nn::Sequential>();
+    flat->emplace<nn::Flatten>("0");
+    flat->emplace<nn::Linear>("1", 4, 2, true);
+    test::expect_error([&] { explain::FlexHidden::find(*flat); }, {"has neither ResNet stages", "max-pools after a ReLU"});
+}
+
+// A bias-free ReLU network and epsilon -> 0: LRP-0, which conserves, so the map after the max-pool holds the same
+// total as the input map (G x) and as the explained logit.
+TEST(FlexHidden, PoolMapConservesTheRelevanceOfABiasFreeNet) {
+    auto m = tiny_net(3);
+    for (auto& [n, p] : m->named_params())
+        if (n.find("bias") != std::string::npos) ops::fill(p->value, 0.f);
+    TinyBatch b = tiny_batch(4);
+    const Tensor logits = m->forward(b.x);
+    explain::FlexPass flex(explain::FlexOptions{1e-7f});
+    const Tensor G = flex.gradient(*m, explain::initial_relevance(logits, explain::Target::label(b.y)));
+    const explain::FlexHidden hidden(*m);
+    ASSERT_EQ(hidden.points().size(), 1u);
+    const Tensor H = hidden.map(flex, 0);
+    ASSERT_EQ(H.shape(), (Shape{4, 4, 4, 4}));
+    const std::vector<float> in = ops::reduce_per_sample(ops::ReduceOp::Sum, ops::mul(G, b.x)).to_vector<float>(),
+                             mid = ops::reduce_per_sample(ops::ReduceOp::Sum, H).to_vector<float>(),
+                             z = logits.to_vector<float>();
+    const std::vector<int32_t> lab = b.y.to_vector<int32_t>();
+    for (int n = 0; n < 4; ++n) {
+        const float zl = z[static_cast<size_t>(n * 3 + lab[static_cast<size_t>(n)])];
+        EXPECT_NEAR(mid[static_cast<size_t>(n)], zl, 1e-3 * std::fabs(zl) + 1e-5) << n;
+        EXPECT_NEAR(in[static_cast<size_t>(n)], zl, 1e-3 * std::fabs(zl) + 1e-5) << n;
+    }
+    m->clear_saved();
+}
+
+TEST(IsnetLds, UpdateIsTheGradientThroughPooledMaps) {
+    check_update_is_the_gradient(tiny_net(3), "zb", 1);
+    check_update_is_the_gradient(tiny_net(3), "epsilon", 1);
+}
+
+TEST(IsnetLds, UpdateIsTheGradientThroughStageMaps) {
+    check_update_is_the_gradient(staged_net(5), "zb", 2);
+    check_update_is_the_gradient(staged_net(5), "epsilon", 2);
+}
+
+// Decay 1 weighs the layers equally: the heatmap loss is the mean of the layer losses; decay 0 takes the worst.
+TEST(IsnetLds, HeatLossIsTheGwrpOfTheLayerLosses) {
+    TinyBatch b = tiny_batch(6);
+    for (float d : {0.f, 1.f}) {
+        auto m = staged_net(5);
+        train::Isnet isnet(lds_settings("zb", d));
+        train::SGD opt = plain_sgd(*m, 0.f);
+        Generator g(1);
+        const train::IsnetStepResult r = isnet.step(*m, opt, b.x, b.y, g);
+        const std::vector<float> l = r.layer_losses.to_vector<float>();
+        ASSERT_EQ(l.size(), 3u);
+        const double want = d == 0.f ? *std::max_element(l.begin(), l.end()) : (l[0] + l[1] + l[2]) / 3.0;
+        EXPECT_NEAR(r.heat_loss.to_vector<float>()[0], want, 1e-6 * want) << d;
+    }
+}
+
+// Calibrated hidden cuts: each hidden map's loss takes its own C1 and C2.
+TEST(IsnetLds, HiddenCutsApplyPerLayer) {
+    TinyBatch b = tiny_batch(6);
+    auto m = staged_net(5), ref = staged_net(5);
+    train::IsnetSettings s = lds_settings("zb", 0.8f);
+    s.hidden_cut = {{3.f, 4.f}, {0.1f, 0.2f}};
+    train::Isnet isnet(s);
+    train::SGD opt = plain_sgd(*m, 0.f);
+    Generator g(1);
+    const std::vector<float> got = isnet.step(*m, opt, b.x, b.y, g).layer_losses.to_vector<float>();
+    const Tensor logits = ref->forward(b.x);
+    explain::FlexPass flex(explain::FlexOptions{s.epsilon});
+    flex.gradient(*ref, explain::initial_relevance(logits, explain::Target::label(b.y)));
+    const explain::FlexHidden hidden(*ref);
+    const Tensor mask = isnet.mask(b.x);
+    for (size_t l = 0; l < 2; ++l) {
+        const Tensor H = hidden.map(flex, l);
+        ops::IsnetLossParams p = s.loss;
+        p.C1 = s.hidden_cut[l].first, p.C2 = s.hidden_cut[l].second;
+        const double want = batch_mean_loss(H, shrink(mask, static_cast<int>(H.dim(2)), static_cast<int>(H.dim(3))), p);
+        EXPECT_NEAR(got[1 + l], want, 1e-5 * want) << l;
+        EXPECT_GT(std::fabs(want - batch_mean_loss(H, shrink(mask, static_cast<int>(H.dim(2)), static_cast<int>(H.dim(3))),
+                                                   s.loss)), 1e-3 * want) << "the cut matters for layer " << l;
+    }
+    ref->clear_saved();
+    train::IsnetSettings wrong = s;
+    wrong.hidden_cut.pop_back();
+    train::Isnet w(wrong);
+    test::expect_error([&] { w.step(*m, opt, b.x, b.y, g); }, {"C1 and C2 of 1 hidden map(s) for a model with 2"});
+    wrong.hidden_cut = {{2.f, 1.f}, {1.f, 2.f}};
+    test::expect_error([&] { train::Isnet{wrong}; }, {"a hidden map's C1 2 and C2 1"});
+}
+
+TEST(IsnetLds, SettingsAreValidated) {
+    train::IsnetSettings s = lds_settings();
+    s.lds_decay = 1.5f;
+    test::expect_error([&] { train::Isnet{s}; }, {"GWRP decay over the deep supervision's layers must be in [0, 1]"});
+    s = lds_settings();
+    s.explain = "all";
+    test::expect_error([&] { train::Isnet{s}; }, {"LRP deep supervision with one map per class (explain all) is not supported"});
+    auto flat = std::make_unique<nn::Sequential>();
+    flat->emplace<nn::Flatten>("0");
+    flat->emplace<nn::Linear>("1", 64, 3, true);
+    train::Isnet isnet(lds_settings("epsilon"));
+    train::SGD opt = plain_sgd(*flat, 0.f);
+    Generator g(1);
+    TinyBatch b = tiny_batch(3);
+    test::expect_error([&] { isnet.step(*flat, opt, b.x, b.y, g); }, {"has neither ResNet stages"});
+}
