@@ -318,6 +318,10 @@ int run_train(const std::vector<std::string>& args) {
         if (k == "isnet-selective-eps" && cfg.augment == "isnet" && cfg.isnet_explain != "selective")
             log_warn("--isnet-selective-eps applies with --isnet-explain selective; with --isnet-explain ",
                      cfg.isnet_explain, " it changes nothing");
+        if (k == "isnet-lds" && cfg.augment == "isnet" && cfg.isnet_lds && cfg.isnet_calibrate.empty())
+            log_warn("--isnet-lds without --isnet-calibrate: every hidden map takes --isnet-c1 ", cfg.isnet_c1,
+                     " and --isnet-c2 ", cfg.isnet_c2, " (the authors' code requires measured cuts with LDS, one pair per ",
+                     "layer: --isnet-calibrate <plain model> measures them)");
         if (k == "isnet-lds-decay" && cfg.augment == "isnet" && !cfg.isnet_lds)
             log_warn("--isnet-lds-decay applies with --isnet-lds true; without it it changes nothing");
         if (k == "masks" && cfg.augment != "isnet" && cfg.augment != "rrr")

@@ -113,9 +113,10 @@ CheckpointState parse_state(const std::string& path, const std::map<std::string,
             if (p.contains("layer_loss_sums")) {
                 LRP_CHECK(p.at("layer_loss_sums").is_array(), path, ": corrupt checkpoint record: layer_loss_sums is not ",
                           "an array");
-                for (const auto& v : p.at("layer_loss_sums")) {
-                    LRP_CHECK(v.is_number(), path, ": corrupt checkpoint record: layer_loss_sums holds ", v.dump());
-                    q.layer_loss_sums.push_back(v.get<float>());
+                for (const auto& v : p.at("layer_loss_sums")) {  // null: a NaN sum, as JSON writes it
+                    LRP_CHECK(v.is_number() || v.is_null(), path, ": corrupt checkpoint record: layer_loss_sums holds ",
+                              v.dump());
+                    q.layer_loss_sums.push_back(v.is_null() ? std::nanf("") : v.get<float>());
                 }
             }
             q.images = int_at(p, "images", path);

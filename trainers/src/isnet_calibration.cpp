@@ -83,7 +83,7 @@ IsnetCalibration calibrate_isnet(const TrainConfig& cfg, const DataSplit& train,
     std::fflush(stdout);
     const std::vector<std::vector<double>> totals = isnet_heatmap_totals(*model, *train.loader, isnet, cfg.seed, 1, pick);
     nn::set_dropout_generator(*model, nullptr);
-    IsnetCalibration c = isnet_cut_from_totals(totals.at(0));
+    IsnetCalibration c = isnet_cut_from_totals(totals.empty() ? std::vector<double>{} : totals[0]);
     c.weights = path;
     if (c.nonfinite > 0) log_warn("ISNet calibration: ", c.nonfinite, " heatmaps held NaN or Inf and were left out");
     if (cfg.isnet_lds) {
@@ -95,8 +95,13 @@ IsnetCalibration calibrate_isnet(const TrainConfig& cfg, const DataSplit& train,
             try {
                 h = isnet_cut_from_totals(totals[1 + l]);
             } catch (const Error& e) {
-                LRP_THROW("the hidden map at '", points[l].name, "' (--isnet-lds): ", e.what());
+                LRP_THROW("the hidden map at '", points[l].name, "' (--isnet-lds): ", e.what(), "; per-layer cuts ",
+                          "cannot be given by flag: run without --isnet-calibrate (every hidden map then takes ",
+                          "--isnet-c1/--isnet-c2) or without --isnet-lds");
             }
+            if (h.nonfinite > 0)
+                log_warn("ISNet calibration: ", h.nonfinite, " hidden maps at '", points[l].name, "' held NaN or Inf ",
+                         "and were left out");
             c.hidden.push_back(IsnetLayerCut{points[l].name, h.images, h.nonfinite, h.mean, h.stdev, h.c1, h.c2});
         }
     }

@@ -5,7 +5,6 @@
 
 #include <cmath>
 #include <sstream>
-#include <tuple>
 
 #include "lrp/lrp/target.h"
 #include "lrp/nvtx.h"
@@ -43,9 +42,9 @@ Isnet::Isnet(IsnetSettings s) : s_(std::move(s)), flex_(explain::FlexOptions{s_.
     LRP_CHECK(!s_.lds || s_.explain != "all", "ISNet: LRP deep supervision with one map per class (explain all) is ",
               "not supported: its GWRP over layers ranks the losses of all K passes, which the per-class adjoints ",
               "cannot wait for; explain one logit (stochastic, selective, label or pred)");
-    for (const auto& [c1, c2] : s_.hidden_cut)
-        LRP_CHECK(c1 > 0.f && c1 <= c2 && std::isfinite(c2), "ISNet: a hidden map's C1 ", c1, " and C2 ", c2,
-                  " (need 0 < C1 <= C2)");
+    for (const IsnetSettings::HiddenCut& h : s_.hidden_cut)
+        LRP_CHECK(h.c1 > 0.f && h.c1 <= h.c2 && std::isfinite(h.c2), "ISNet: the hidden map at '", h.layer, "' has C1 ",
+                  h.c1, " and C2 ", h.c2, " (need 0 < C1 <= C2)");
     // The loss parameters are checked by a zero-size call (no work, same messages as a real one).
     ops::isnet_heat_loss(Tensor::zeros(Shape{0, 1, 1, 1}), Tensor::zeros(Shape{0, 1, 1}), s_.loss,
                          Tensor::empty(Shape{0}), Tensor::empty(Shape{0, 1, 1, 1}), Tensor::empty(Shape{0}, DType::I32));
@@ -116,13 +115,16 @@ void scale_by(const Tensor& y, float k, const Tensor& w) {
 }  // namespace
 
 const explain::FlexHidden& Isnet::hidden(nn::Module& model) {
-    if (!hidden_ || hidden_model_ != &model) {
-        explain::FlexHidden h(model);
-        LRP_CHECK(s_.hidden_cut.empty() || s_.hidden_cut.size() == h.points().size(), "ISNet: C1 and C2 of ",
-                  s_.hidden_cut.size(), " hidden map(s) for a model with ", h.points().size(), " supervised point(s)");
-        hidden_.emplace(std::move(h));
-        hidden_model_ = &model;
+    explain::FlexHidden h(model);
+    if (!s_.hidden_cut.empty()) {
+        std::string want, have;
+        for (const IsnetSettings::HiddenCut& c : s_.hidden_cut) want += (want.empty() ? "" : ", ") + c.layer;
+        for (const explain::FlexHidden::Point& p : h.points()) have += (have.empty() ? "" : ", ") + p.name;
+        LRP_CHECK(want == have, "ISNet: the calibrated C1 and C2 are for the hidden maps at [", want, "], but the model's ",
+                  "supervised points are [", have, "] (was the calibration measured on another architecture? run ",
+                  "without --isnet-calibrate, or calibrate this one)");
     }
+    hidden_.emplace(std::move(h));
     return *hidden_;
 }
 
@@ -259,7 +261,10 @@ void Isnet::deep_supervision(const Tensor& m, const Tensor& per, const Tensor& b
         dH.push_back(Tensor::empty(H.shape(), DType::F32, H.device()));
         const Tensor pl = per.slice((1 + l) * N, (2 + l) * N);
         ops::IsnetLossParams p = s_.loss;
-        if (!s_.hidden_cut.empty()) std::tie(p.C1, p.C2) = s_.hidden_cut[static_cast<size_t>(l)];
+        if (!s_.hidden_cut.empty()) {
+            p.C1 = s_.hidden_cut[static_cast<size_t>(l)].c1;
+            p.C2 = s_.hidden_cut[static_cast<size_t>(l)].c2;
+        }
         ops::isnet_heat_loss(H, mask_at(m, H.dim(2), H.dim(3)), p, pl, dH.back(), bad.slice((1 + l) * N, (2 + l) * N));
         layer.slice(1 + l, 2 + l).copy_from(ops::reduce_all(ops::ReduceOp::Mean, pl));
     }

@@ -29,7 +29,8 @@ StepMethod::StepMethod(const TrainConfig& cfg, const DataSplit& train, Device de
         IsnetSettings s = cal ? isnet_settings(cfg, train.mean, train.stdev, cal->c1, cal->c2)
                               : isnet_settings(cfg, train.mean, train.stdev);
         if (cal)
-            for (const IsnetLayerCut& h : cal->hidden) s.hidden_cut.emplace_back(float(h.c1), float(h.c2));
+            for (const IsnetLayerCut& h : cal->hidden)
+                s.hidden_cut.push_back(IsnetSettings::HiddenCut{h.layer, float(h.c1), float(h.c2)});
         isnet_ = std::make_unique<Isnet>(std::move(s));
         std::printf("%s\n", describe(isnet_->settings()).c_str());
     } else if (cfg.augment == "rrr") {
@@ -87,6 +88,9 @@ StepResult StepMethod::step(nn::Module& model, Optimizer& opt, const BatchSource
         ops::axpy(1.f, r.nonfinite, nonfinite_);
         if (r.layer_losses.defined()) {
             if (!layers_.defined()) layers_ = Tensor::zeros(r.layer_losses.shape(), DType::F32, dev_);
+            LRP_CHECK(layers_.shape() == r.layer_losses.shape(), "ISNet deep supervision: the epoch's sums (from the ",
+                      "checkpoint) have ", layers_.numel(), " layer(s), the step ", r.layer_losses.numel(),
+                      " (input map and hidden maps); was the checkpoint written by another model?");
             ops::axpy(n, r.layer_losses, layers_);
         }
         return r.step;
@@ -164,7 +168,8 @@ void StepMethod::add_metrics(nlohmann::json& row, int64_t epoch, double images) 
             row["isnet_layer_losses"] = per;
         }
         if (nonfinite > 0)
-            log_warn("epoch ", epoch, ": ", nonfinite, " heatmaps held NaN or Inf; their heatmap loss counted 0");
+            log_warn("epoch ", epoch, ": ", nonfinite, " heatmaps held NaN or Inf", layers_.defined() ? " (input and "
+                     "hidden maps, --isnet-lds)" : "", "; their heatmap loss counted 0");
         return;
     }
     if (reldrop_) {

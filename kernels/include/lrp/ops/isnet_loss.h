@@ -36,7 +36,8 @@ Tensor isnet_selective_vjp(const Tensor& logits, float eps, const Tensor& u);
 
 // Global weighted rank pooling per row of v (F32 [M, L]; LRP deep supervision's reduction over layers, isnet-edda.md
 // A.1): the row ranked descending (ties: the lower index first), weights d^rank / sum_r d^r (decay d in [0, 1]; 0: the
-// maximum, 1: the mean). Writes total (F32 [M]) and w (F32 [M, L], d total / d v). No host synchronisation.
+// maximum, 1: the mean). Writes total (F32 [M]) and w (F32 [M, L], d total / d v). The values must be finite (NaN
+// has no rank; ISNet's per-layer losses are). No host synchronisation.
 void gwrp_rows(const Tensor& v, float decay, const Tensor& total, const Tensor& w);
 
 }  // namespace lrp::ops

@@ -1,6 +1,6 @@
 // LRP deep supervision (isnet-edda.md A.1, LDS): relevance maps at hidden layers of an LRP-Flex pass (ResNet stage
-// outputs, VGG max-pool outputs, as the authors' LRPFlexStoreActivations picks them) and what a loss on them adds to
-// the pass's adjoint, so that ISNet's heatmap loss can train on them as on the input map.
+// outputs, as the authors' LRPFlexStoreActivations picks them; VGG max-pool outputs, as isnet-edda.md A.1 lists them)
+// and what a loss on them adds to the pass's adjoint, so that ISNet's heatmap loss can train on them as on the input.
 #pragma once
 #include <string>
 #include <utility>

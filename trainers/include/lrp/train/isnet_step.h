@@ -4,7 +4,6 @@
 #pragma once
 #include <optional>
 #include <string>
-#include <utility>
 #include <vector>
 
 #include "lrp/generator.h"
@@ -44,8 +43,13 @@ struct IsnetSettings {
     // of the input map and of each hidden map are reduced by GWRP with decay lds_decay (the authors' dLoss).
     bool lds = false;
     float lds_decay = 0.8f;
-    // Each hidden map's (C1, C2) in the order of the model's points (--isnet-calibrate with LDS); empty: loss's.
-    std::vector<std::pair<float, float>> hidden_cut;
+    // Each hidden map's C1 and C2, by the name of its point, in the model's order (--isnet-calibrate with LDS
+    // measures them); empty: loss's for every hidden map.
+    struct HiddenCut {
+        std::string layer;
+        float c1 = 1.f, c2 = 25.f;
+    };
+    std::vector<HiddenCut> hidden_cut;
 };
 
 struct IsnetStepResult {
@@ -89,7 +93,8 @@ private:
     // [N] int32 filled with class k, on d, made once per batch size and device.
     Tensor class_labels(int64_t k, int64_t N, Device d);
 
-    // The model's LDS points, found once per model.
+    // The model's LDS points (found anew for each step: cheap, and no state that could outlive the model), checked
+    // against hidden_cut's names.
     const explain::FlexHidden& hidden(nn::Module& model);
     // LDS after the input map's loss (per[0, N), dR): the hidden maps' losses into per and bad ([(1 + L) N], layer l's
     // at (1 + l) N), the GWRP over the layers' batch means (r.heat_loss, r.layer_losses), dR scaled by P and the input
@@ -100,8 +105,7 @@ private:
     IsnetSettings s_;
     explain::FlexPass flex_;
     std::optional<explain::FlexZb> zb_;  // first_rule zb
-    std::optional<explain::FlexHidden> hidden_;  // lds: the model's supervised points (found at its first step)
-    const nn::Module* hidden_model_ = nullptr;
+    std::optional<explain::FlexHidden> hidden_;  // lds: the supervised points of the last step's model
     Tensor ones_, shift_, zero_shift_, bad_code_;  // cached on the batch's device
     std::vector<Tensor> class_labels_;
     int64_t classes_ = 0;
