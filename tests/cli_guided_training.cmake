@@ -46,6 +46,15 @@ add_test(NAME Cli.TrainIsnetLds COMMAND ${LRP_CLI} 0 "; LRP deep supervision \\(
 add_test(NAME Cli.TrainIsnetLdsMetrics COMMAND ${LRP_CLI} 0 "\"isnet_layer_losses\":\\{\"input\":[0-9.e+-]+,\"layer1\":[0-9.e+-]+,\"layer2\":[0-9.e+-]+,\"layer3\":[0-9.e+-]+,\"layer4\":[0-9.e+-]+\\}"
          ${CMAKE_COMMAND} -E cat ${LRP_CLI_OUT}/isnet-lds/metrics.jsonl)
 set_tests_properties(Cli.TrainIsnetLdsMetrics PROPERTIES DEPENDS Cli.TrainIsnetLds)
+add_test(NAME Cli.TrainIsnetLdsLayers COMMAND ${LRP_CLI} 0 "LRP deep supervision \\(hidden maps too at layer1.0, layer3\\)"
+         $<TARGET_FILE:lrpcu> ${LRP_TINY_TRAIN} --augment isnet --isnet-lds true --isnet-lds-layers layer1.0,layer3
+         --isnet-mask threshold:0.5 --out ${LRP_CLI_OUT}/isnet-lds-layers)
+add_test(NAME Cli.TrainIsnetLdsLayersMetrics COMMAND ${LRP_CLI} 0 "\"isnet_layer_losses\":\\{\"input\":[0-9.e+-]+,\"layer1.0\":[0-9.e+-]+,\"layer3\":[0-9.e+-]+\\}"
+         ${CMAKE_COMMAND} -E cat ${LRP_CLI_OUT}/isnet-lds-layers/metrics.jsonl)
+set_tests_properties(Cli.TrainIsnetLdsLayersMetrics PROPERTIES DEPENDS Cli.TrainIsnetLdsLayers)
+add_test(NAME Cli.IsnetLdsBadLayer COMMAND ${LRP_CLI} 1 "LRP deep supervision: 'fc' \\(Linear\\) ends in Linear 'fc', not in a ReLU"
+         $<TARGET_FILE:lrpcu> ${LRP_TINY_TRAIN} --augment isnet --isnet-lds true --isnet-lds-layers fc
+         --out ${LRP_CLI_OUT}/isnet-lds-bad-layer)
 add_test(NAME Cli.IsnetLdsAllClasses COMMAND ${LRP_CLI} 1 "--isnet-lds with --isnet-explain all is not supported"
          $<TARGET_FILE:lrpcu> ${LRP_TINY_TRAIN} --augment isnet --isnet-lds true --isnet-explain all
          --out ${LRP_CLI_OUT}/isnet-lds-all)
@@ -53,7 +62,8 @@ add_test(NAME Cli.IsnetBadLdsDecay COMMAND ${LRP_CLI} 1 "--isnet-lds-decay must 
          $<TARGET_FILE:lrpcu> ${LRP_TINY_TRAIN} --augment isnet --isnet-lds true --isnet-lds-decay 2
          --out ${LRP_CLI_OUT}/isnet-lds-bad)
 set_tests_properties(Cli.TrainIsnetSelective Cli.TrainIsnetAllClasses Cli.TrainIsnetLds Cli.TrainIsnetLdsMetrics
-                     Cli.IsnetLdsAllClasses Cli.IsnetBadLdsDecay PROPERTIES FIXTURES_REQUIRED cli_runs_clean)
+                     Cli.IsnetLdsAllClasses Cli.IsnetBadLdsDecay Cli.TrainIsnetLdsLayers
+                     Cli.TrainIsnetLdsLayersMetrics Cli.IsnetLdsBadLayer PROPERTIES FIXTURES_REQUIRED cli_runs_clean)
 # Right for the Right Reasons from the command line: the step's log line, its metrics, a bad mask, an unused flag.
 add_test(NAME Cli.TrainRrr COMMAND ${LRP_CLI} 0 "RRR \\(Right for the Right Reasons, Ross et al. 2017\\): loss CE \\+ 500 \\* sum over background pixels of \\(d sum_k log p_k / dx\\)\\^2, x in 0-255 pixel units"
          $<TARGET_FILE:lrpcu> ${LRP_TINY_TRAIN} --augment rrr --rrr-lambda 500 --rrr-mask threshold:0.5 --out ${LRP_CLI_OUT}/rrr)

@@ -201,6 +201,22 @@ TEST(FlexHidden, PointsAreResNetStagesAndVggPools) {
     flat->emplace<nn::Flatten>("0");
     flat->emplace<nn::Linear>("1", 4, 2, true);
     test::expect_error([&] { explain::FlexHidden::find(*flat); }, {"has neither ResNet stages", "max-pools after a ReLU"});
+    // By name: a block (its ReLU after the sum), a stage, a ReLU leaf, a max-pool after a ReLU; the errors.
+    const auto named = explain::FlexHidden::find(*resnet, {"layer1.0", "layer2", "relu"});
+    ASSERT_EQ(named.size(), 3u);
+    EXPECT_EQ(named[0].at->name(), "layer1.0.relu_out");
+    EXPECT_EQ(named[1].at->name(), "layer2.1.relu_out");
+    EXPECT_EQ(named[2].at->name(), "relu");
+    EXPECT_EQ(named[0].name, "layer1.0");
+    const auto pooled = explain::FlexHidden::find(*vgg, {"features.3"});
+    ASSERT_EQ(pooled.size(), 1u);
+    EXPECT_EQ(pooled[0].pool, vp[0].pool);
+    EXPECT_EQ(pooled[0].relu, vp[0].relu);
+    test::expect_error([&] { explain::FlexHidden::find(*resnet, {"layer9"}); }, {"no module named 'layer9'"});
+    test::expect_error([&] { explain::FlexHidden::find(*resnet, {"conv1"}); },
+                       {"'conv1' (Conv2d) ends in Conv2d 'conv1', not in a ReLU or in a max-pool right after a ReLU"});
+    test::expect_error([&] { explain::FlexHidden::find(*resnet, {"layer1", "layer1.1"}); },
+                       {"'layer1.1' and 'layer1' are the same point"});
 }
 
 // A bias-free ReLU network and epsilon -> 0: LRP-0, which conserves, so the map after the max-pool holds the same

@@ -9,6 +9,13 @@
 namespace lrp::explain {
 namespace {
 
+nn::Module* named(nn::Module& m, const std::string& name) {
+    if (m.name() == name) return &m;
+    for (nn::Module* c : m.children())
+        if (nn::Module* f = named(*c, name)) return f;
+    return nullptr;
+}
+
 bool is_stage(const std::string& n) {
     if (n.size() <= 5 || n.compare(0, 5, "layer") != 0) return false;
     for (size_t i = 5; i < n.size(); ++i)
@@ -22,8 +29,31 @@ void FlexTerms::apply_pending() const {
     for (const auto& [relu, da] : pending) relu->add_output_grad(da);
 }
 
-std::vector<FlexHidden::Point> FlexHidden::find(nn::Module& model) {
+std::vector<FlexHidden::Point> FlexHidden::find(nn::Module& model, const std::vector<std::string>& names) {
     std::vector<Point> pts;
+    if (!names.empty()) {
+        const std::vector<nn::Module*> leaves = model.leaves();
+        for (const std::string& n : names) {
+            nn::Module* m = n.empty() ? nullptr : named(model, n);
+            LRP_CHECK(m, "LRP deep supervision: the model has no module named '", n, "' (names as in its state_dict, e.g. ",
+                      "layer1, layer1.0, features.4)");
+            nn::Module* last = m->is_leaf() ? m : m->leaves().back();
+            Point p{n, last, dynamic_cast<nn::ReLU*>(last), nullptr};
+            if (auto* pool = dynamic_cast<nn::MaxPool2d*>(last)) {
+                size_t i = 0;
+                while (i < leaves.size() && leaves[i] != last) ++i;
+                p.pool = pool;
+                p.relu = i > 0 && i < leaves.size() ? dynamic_cast<nn::ReLU*>(leaves[i - 1]) : nullptr;
+            }
+            LRP_CHECK(p.relu, "LRP deep supervision: '", n, "' (", m->type(), ") ends in ", last->type(), " '",
+                      last->name(), "', not in a ReLU or in a max-pool right after a ReLU: its output has no LRP-Flex map");
+            for (const Point& q : pts)
+                LRP_CHECK(q.at != p.at, "LRP deep supervision: '", n, "' and '", q.name, "' are the same point (",
+                          last->type(), " '", last->name(), "')");
+            pts.push_back(p);
+        }
+        return pts;
+    }
     for (const auto& [name, child] : model.named_children()) {
         if (!is_stage(name)) continue;
         nn::ReLU* last = nullptr;

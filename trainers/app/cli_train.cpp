@@ -196,6 +196,11 @@ void add_train_options(CLI::App& app, train::TrainConfig& c, std::string& config
                                                "loss also on the LRP-Flex maps at hidden layers (ResNet: each stage's "
                                                "output; VGG: each max-pool's), the mask shrunk to each (true/false)")
         ->capture_default_str();
+    app.add_option("--isnet-lds-layers", c.isnet_lds_layers, "ISNet --isnet-lds: the supervised layers by module name "
+                                                             "(comma list, e.g. layer1.0,layer1.1,layer2; each must "
+                                                             "end in a ReLU or a max-pool after one; default: ResNet "
+                                                             "stages, VGG max-pools)")
+        ->delimiter(',');
     app.add_option("--isnet-lds-decay", c.isnet_lds_decay, "ISNet --isnet-lds: GWRP decay over the layers' losses, "
                                                            "worst first, in [0, 1] (the authors' dLoss; 1: the mean)")
         ->capture_default_str();

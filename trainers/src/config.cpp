@@ -118,6 +118,8 @@ void TrainConfig::validate() const {
         LRP_CHECK(isnet_decay >= 0 && isnet_decay <= 1, "--isnet-decay must be in [0, 1] (got ", isnet_decay, ")");
         LRP_CHECK(isnet_lds_decay >= 0 && isnet_lds_decay <= 1, "--isnet-lds-decay must be in [0, 1] (got ",
                   isnet_lds_decay, ")");
+        LRP_CHECK(isnet_lds || isnet_lds_layers.empty(), "--isnet-lds-layers names the layers of LRP deep supervision: ",
+                  "give --isnet-lds true with it");
         LRP_CHECK(!isnet_lds || isnet_explain != "all", "--isnet-lds with --isnet-explain all is not supported (the GWRP ",
                   "over layers would rank the losses of every class's pass): explain one logit (stochastic, selective, ",
                   "label or pred)");
@@ -224,6 +226,7 @@ void TrainConfig::validate() const {
     X("isnet-c1", isnet_c1) X("isnet-c2", isnet_c2) X("isnet-mask", isnet_mask)                                   \
     X("isnet-calibrate", isnet_calibrate) X("isnet-selective-eps", isnet_selective_eps)                          \
     X("isnet-first-rule", isnet_first_rule) X("isnet-lds", isnet_lds) X("isnet-lds-decay", isnet_lds_decay)      \
+    X("isnet-lds-layers", isnet_lds_layers)                                                                    \
     X("rrr-lambda", rrr_lambda) X("rrr-mask", rrr_mask)                                                       \
     X("sgt-frac", sgt_frac) X("sgt-lambda", sgt_lambda) X("sgt-saliency", sgt_saliency) X("sgt-epsilon", sgt_epsilon) \
     X("sgt-abs", sgt_abs) X("sgt-fill", sgt_fill) X("sgt-detach-clean", sgt_detach_clean)                      \

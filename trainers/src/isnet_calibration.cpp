@@ -87,7 +87,7 @@ IsnetCalibration calibrate_isnet(const TrainConfig& cfg, const DataSplit& train,
     c.weights = path;
     if (c.nonfinite > 0) log_warn("ISNet calibration: ", c.nonfinite, " heatmaps held NaN or Inf and were left out");
     if (cfg.isnet_lds) {
-        const std::vector<explain::FlexHidden::Point> points = explain::FlexHidden::find(*model);
+        const std::vector<explain::FlexHidden::Point> points = explain::FlexHidden::find(*model, cfg.isnet_lds_layers);
         LRP_CHECK(totals.size() == 1 + points.size(), "ISNet calibration: ", totals.size() - 1, " hidden map(s) measured ",
                   "for ", points.size(), " supervised point(s)");
         for (size_t l = 0; l < points.size(); ++l) {

@@ -115,7 +115,7 @@ void scale_by(const Tensor& y, float k, const Tensor& w) {
 }  // namespace
 
 const explain::FlexHidden& Isnet::hidden(nn::Module& model) {
-    explain::FlexHidden h(model);
+    explain::FlexHidden h(model, s_.lds_layers);
     if (!s_.hidden_cut.empty()) {
         std::string want, have;
         for (const IsnetSettings::HiddenCut& c : s_.hidden_cut) want += (want.empty() ? "" : ", ") + c.layer;
@@ -312,6 +312,15 @@ Tensor flex_heatmap(nn::Module& model, const Tensor& x, const explain::Target& t
     return R;
 }
 
+namespace {
+std::string lds_at(const std::vector<std::string>& layers) {
+    if (layers.empty()) return "";
+    std::string r = " at ";
+    for (size_t i = 0; i < layers.size(); ++i) r += (i ? ", " : "") + layers[i];
+    return r;
+}
+}  // namespace
+
 std::string describe(const IsnetSettings& s) {
     std::ostringstream o;
     o << "ISNet (LRP-Flex, isnet-edda.md A.7): loss " << 1 - s.P << " CE + " << s.P << " heatmap loss; explained "
@@ -323,7 +332,8 @@ std::string describe(const IsnetSettings& s) {
                                      : "logit: " + s.explain)
       << "; LRP-epsilon " << s.epsilon
       << (s.first_rule == "zb" ? ", z^B on the first layer (bounds: raw 0 and 1)" : ", epsilon to the raw input")
-      << (s.lds ? "; LRP deep supervision (hidden maps too), GWRP decay " + str(s.lds_decay) + " over the layers"
+      << (s.lds ? "; LRP deep supervision (hidden maps too" + lds_at(s.lds_layers) + "), GWRP decay " +
+                      str(s.lds_decay) + " over the layers"
                 : std::string())
       << "; GWRP decay " << s.loss.decay << ", E "
       << s.loss.E << ", A " << s.loss.A
@@ -346,6 +356,7 @@ IsnetSettings isnet_settings(const TrainConfig& cfg, const std::vector<float>& m
     s.first_rule = cfg.isnet_first_rule;
     s.lds = cfg.isnet_lds;
     s.lds_decay = cfg.isnet_lds_decay;
+    s.lds_layers = cfg.isnet_lds_layers;
     s.loss.decay = cfg.isnet_decay, s.loss.E = cfg.isnet_e, s.loss.A = cfg.isnet_a, s.loss.B = cfg.isnet_b;
     s.loss.C1 = cfg.isnet_c1, s.loss.C2 = cfg.isnet_c2;
     if (c1 > 0 && c2 > 0) s.loss.C1 = static_cast<float>(c1), s.loss.C2 = static_cast<float>(c2);

@@ -31,10 +31,11 @@ public:
 
     // The supervised points of a model: with top-level children layer1, layer2, ... (ResNet), each stage's output
     // (its last ReLU); otherwise each MaxPool2d right after a ReLU (VGG's features). Throws, naming the model, if
-    // there are none.
-    static std::vector<Point> find(nn::Module& model);
+    // there are none. With `names` (full dotted module names, the authors' `layers`): the output of each named module,
+    // whose last leaf must be a ReLU or a MaxPool2d right after a ReLU; each an error naming it otherwise.
+    static std::vector<Point> find(nn::Module& model, const std::vector<std::string>& names = {});
 
-    explicit FlexHidden(nn::Module& model) : points_(find(model)) {}
+    explicit FlexHidden(nn::Module& model, const std::vector<std::string>& names = {}) : points_(find(model, names)) {}
     const std::vector<Point>& points() const { return points_; }
 
     // After pass.gradient() over the model's last forward: the relevance at point i, G * a, with a the layer's

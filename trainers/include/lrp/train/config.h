@@ -117,6 +117,7 @@ struct TrainConfig {
     std::string isnet_first_rule = "zb";        // zb (the authors' default) | epsilon; runs before it: epsilon
     bool isnet_lds = false;                     // LRP deep supervision (hidden maps' heatmap losses too)
     float isnet_lds_decay = 0.8f;               // GWRP decay over the supervised layers (the authors' dLoss)
+    std::vector<std::string> isnet_lds_layers;  // the supervised modules by name (empty: ResNet stages / VGG pools)
     float isnet_decay = 0.9f, isnet_e = 1.f, isnet_a = 1.f, isnet_b = 3.f, isnet_c1 = 1.f, isnet_c2 = 25.f;
     // auto: data when `masks` are given, else threshold:0.02 (resolve_defaults() records which); see parse_isnet_mask
     std::string isnet_mask = "auto";

@@ -43,6 +43,7 @@ struct IsnetSettings {
     // of the input map and of each hidden map are reduced by GWRP with decay lds_decay (the authors' dLoss).
     bool lds = false;
     float lds_decay = 0.8f;
+    std::vector<std::string> lds_layers;  // the supervised modules by name (FlexHidden::find); empty: its defaults
     // Each hidden map's C1 and C2, by the name of its point, in the model's order (--isnet-calibrate with LDS
     // measures them); empty: loss's for every hidden map.
     struct HiddenCut {
