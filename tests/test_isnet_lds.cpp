@@ -133,9 +133,12 @@ double batch_mean_loss(const Tensor& map, const Tensor& mask, const ops::IsnetLo
     return s / static_cast<double>(N);
 }
 
-void check_update_is_the_gradient(std::unique_ptr<nn::Sequential> m, const std::string& first, size_t points) {
+void check_update_is_the_gradient(std::unique_ptr<nn::Sequential> m, const std::string& first, size_t points,
+                                  const std::vector<std::string>& names = {}) {
     TinyBatch b = tiny_batch(6);
-    train::Isnet isnet(lds_settings(first));
+    train::IsnetSettings s = lds_settings(first);
+    s.lds_layers = names;
+    train::Isnet isnet(s);
     const std::vector<std::vector<float>> before = test::param_values(*m);
     train::SGD opt = plain_sgd(*m, 1.f);
     Generator g(1);
@@ -147,7 +150,7 @@ void check_update_is_the_gradient(std::unique_ptr<nn::Sequential> m, const std::
     const std::vector<test::GradVar> vars = test::update_as_gradient(*m, before);
     explain::FlexPass flex(explain::FlexOptions{isnet.settings().epsilon});
     explain::FlexZb zb({-0.5f}, {2.f}, isnet.settings().epsilon);  // raw 0 and 1 after mean 0.2, stdev 0.4
-    const explain::FlexHidden hidden(*m);
+    const explain::FlexHidden hidden(*m, names);
     ASSERT_EQ(hidden.points().size(), points);
     const float P = isnet.settings().P;
     const Tensor mask = isnet.mask(b.x);
@@ -217,6 +220,16 @@ TEST(FlexHidden, PointsAreResNetStagesAndVggPools) {
                        {"'conv1' (Conv2d) ends in Conv2d 'conv1', not in a ReLU or in a max-pool right after a ReLU"});
     test::expect_error([&] { explain::FlexHidden::find(*resnet, {"layer1", "layer1.1"}); },
                        {"'layer1.1' and 'layer1' are the same point"});
+    // A ReLU after the flatten (an ImageNet VGG's classifier) has no feature map: its map is refused by name.
+    spec.arch = "vgg11_imagenet";
+    spec.image_size = 32;
+    auto big = nn::make_model(spec);
+    const explain::FlexHidden cls(*big, {"classifier.1"});
+    const Tensor logits = big->forward(test::rand_tensor({1, 3, 32, 32}, 3, -1.f, 1.f));
+    explain::FlexPass pass;
+    pass.gradient(*big, explain::initial_relevance(logits, explain::Target::prediction()));
+    test::expect_error([&] { cls.map(pass, 0); }, {"the output of 'classifier.1' is [1, 256], not a feature map"});
+    big->clear_saved();
 }
 
 // A bias-free ReLU network and epsilon -> 0: LRP-0, which conserves, so the map after the max-pool holds the same
@@ -258,6 +271,12 @@ TEST(IsnetLds, UpdateIsTheGradientThroughStageMaps) {
         check_update_is_the_gradient(staged_net(6, stem), "zb", 2);
         check_update_is_the_gradient(staged_net(6, stem), "epsilon", 2);
     }
+}
+
+// Points by name: the ReLU inside a residual branch, the block's output, and the last stage.
+TEST(IsnetLds, UpdateIsTheGradientThroughNamedPoints) {
+    check_update_is_the_gradient(staged_net(6), "zb", 3, {"layer1.relu", "layer1", "layer2"});
+    check_update_is_the_gradient(staged_net(6), "epsilon", 3, {"layer1.relu", "layer1", "layer2"});
 }
 
 // Decay 1 weighs the layers equally: the heatmap loss is the mean of the layer losses; decay 0 takes the worst.

@@ -35,10 +35,12 @@ std::vector<FlexHidden::Point> FlexHidden::find(nn::Module& model, const std::ve
         const std::vector<nn::Module*> leaves = model.leaves();
         for (const std::string& n : names) {
             nn::Module* m = n.empty() ? nullptr : named(model, n);
-            LRP_CHECK(m, "LRP deep supervision: the model has no module named '", n, "' (names as in its state_dict, e.g. ",
-                      "layer1, layer1.0, features.4)");
+            LRP_CHECK(m, "LRP deep supervision: the model has no module named '", n, "' (dotted module names, e.g. ",
+                      "layer1, layer1.0, layer1.0.relu_out, features.4)");
             nn::Module* last = m->is_leaf() ? m : m->leaves().back();
             Point p{n, last, dynamic_cast<nn::ReLU*>(last), nullptr};
+            // A max-pool's ReLU is the leaf just before it, which feeds it in every model nn/ builds (a custom model
+            // with an unconnected ReLU there is caught by the shape check of activation() at best).
             if (auto* pool = dynamic_cast<nn::MaxPool2d*>(last)) {
                 size_t i = 0;
                 while (i < leaves.size() && leaves[i] != last) ++i;
@@ -85,7 +87,11 @@ Tensor FlexHidden::activation(size_t i) const {
 }
 
 Tensor FlexHidden::map(const FlexPass& pass, size_t i) const {
-    return ops::mul(pass.output_gradient(*points_.at(i).at), activation(i));
+    const Point& p = points_.at(i);
+    const Tensor& g = pass.output_gradient(*p.at);
+    LRP_CHECK(g.ndim() == 4, "LRP deep supervision: the output of '", p.name, "' is ", g.shape().str(), ", not a feature ",
+              "map [N, C, H, W] (a layer after the flatten has no heatmap); supervise convolutional layers only");
+    return ops::mul(g, activation(i));
 }
 
 void FlexHidden::add_terms(const FlexPass& pass, size_t i, const Tensor& dmap, FlexTerms& terms) const {

@@ -96,8 +96,8 @@ IsnetCalibration calibrate_isnet(const TrainConfig& cfg, const DataSplit& train,
                 h = isnet_cut_from_totals(totals[1 + l]);
             } catch (const Error& e) {
                 LRP_THROW("the hidden map at '", points[l].name, "' (--isnet-lds): ", e.what(), "; per-layer cuts ",
-                          "cannot be given by flag: run without --isnet-calibrate (every hidden map then takes ",
-                          "--isnet-c1/--isnet-c2) or without --isnet-lds");
+                          "cannot be given by flag: leave that layer out (--isnet-lds-layers), or run without ",
+                          "--isnet-calibrate (every hidden map then takes --isnet-c1/--isnet-c2)");
             }
             if (h.nonfinite > 0)
                 log_warn("ISNet calibration: ", h.nonfinite, " hidden maps at '", points[l].name, "' held NaN or Inf ",

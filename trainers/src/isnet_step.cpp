@@ -121,8 +121,7 @@ const explain::FlexHidden& Isnet::hidden(nn::Module& model) {
         for (const IsnetSettings::HiddenCut& c : s_.hidden_cut) want += (want.empty() ? "" : ", ") + c.layer;
         for (const explain::FlexHidden::Point& p : h.points()) have += (have.empty() ? "" : ", ") + p.name;
         LRP_CHECK(want == have, "ISNet: the calibrated C1 and C2 are for the hidden maps at [", want, "], but the model's ",
-                  "supervised points are [", have, "] (was the calibration measured on another architecture? run ",
-                  "without --isnet-calibrate, or calibrate this one)");
+                  "supervised points are [", have, "]");
     }
     hidden_.emplace(std::move(h));
     return *hidden_;
