@@ -244,8 +244,24 @@ TEST(FlexHidden, PoolMapConservesTheRelevanceOfABiasFreeNet) {
     const Tensor G = flex.gradient(*m, explain::initial_relevance(logits, explain::Target::label(b.y)));
     const explain::FlexHidden hidden(*m);
     ASSERT_EQ(hidden.points().size(), 1u);
-    const Tensor H = hidden.map(flex, 0);
+    Tensor a;
+    const Tensor H = hidden.map(flex, 0, &a);
     ASSERT_EQ(H.shape(), (Shape{4, 4, 4, 4}));
+    // The activation handed back is the max-pool's output (its forward again over the input it saved), and
+    // add_terms() with it equals add_terms() forming it.
+    nn::MaxPool2d& pool = *hidden.points()[0].pool;
+    EXPECT_EQ(a.to_vector<float>(), pool.forward(pool.saved_input()).to_vector<float>());
+    EXPECT_LT(test::rel_l2(H, ops::mul(flex.output_gradient(pool), a)), 1e-7);
+    const Tensor dmap = test::rand_tensor({4, 4, 4, 4}, 9);
+    explain::FlexTerms handed, formed;
+    hidden.add_terms(flex, 0, dmap, handed, a);
+    hidden.add_terms(flex, 0, dmap, formed);
+    ASSERT_EQ(handed.injections.size(), 1u);
+    ASSERT_EQ(formed.injections.size(), 1u);
+    EXPECT_EQ(handed.injections[0].extra.to_vector<float>(), formed.injections[0].extra.to_vector<float>());
+    EXPECT_EQ(handed.pending[0].second.to_vector<float>(), formed.pending[0].second.to_vector<float>());
+    test::expect_error([&] { hidden.add_terms(flex, 0, dmap, handed, a.slice(0, 2)); },
+                       {"the activation [2, 4, 4, 4] handed in for the map at '2' of [4, 4, 4, 4]"});
     const std::vector<float> in = ops::reduce_per_sample(ops::ReduceOp::Sum, ops::mul(G, b.x)).to_vector<float>(),
                              mid = ops::reduce_per_sample(ops::ReduceOp::Sum, H).to_vector<float>(),
                              z = logits.to_vector<float>();

@@ -86,21 +86,29 @@ Tensor FlexHidden::activation(size_t i) const {
     return p.pool->gather(in);
 }
 
-Tensor FlexHidden::map(const FlexPass& pass, size_t i) const {
+Tensor FlexHidden::map(const FlexPass& pass, size_t i, Tensor* activation) const {
     const Point& p = points_.at(i);
     const Tensor& g = pass.output_gradient(*p.at);
     LRP_CHECK(g.ndim() == 4, "LRP deep supervision: the output of '", p.name, "' is ", g.shape().str(), ", not a feature ",
               "map [N, C, H, W] (a layer after the flatten has no heatmap); supervise convolutional layers only");
-    return ops::mul(g, activation(i));
+    Tensor a = this->activation(i);
+    Tensor H = ops::mul(g, a);
+    if (activation) *activation = std::move(a);
+    return H;
 }
 
-void FlexHidden::add_terms(const FlexPass& pass, size_t i, const Tensor& dmap, FlexTerms& terms) const {
+void FlexHidden::add_terms(const FlexPass& pass, size_t i, const Tensor& dmap, FlexTerms& terms,
+                           const Tensor& activation) const {
     const Point& p = points_.at(i);
     const Tensor& g = pass.output_gradient(*p.at);
     LRP_CHECK(dmap.shape() == g.shape() && dmap.device() == g.device(), "LRP deep supervision: dL/dmap ",
               dmap.shape().str(), " on ", dmap.device().str(), " for the map at '", p.name, "' of ", g.shape().str(),
               " on ", g.device().str());
-    terms.injections.push_back(FlexPass::Injection{p.at, ops::mul(dmap, activation(i))});
+    LRP_CHECK(!activation.defined() || (activation.shape() == g.shape() && activation.device() == g.device()),
+              "LRP deep supervision: the activation ", activation.shape().str(), " handed in for the map at '", p.name,
+              "' of ", g.shape().str(), " on ", g.device().str());
+    terms.injections.push_back(
+        FlexPass::Injection{p.at, ops::mul(dmap, activation.defined() ? activation : this->activation(i))});
     const Tensor da = ops::mul(dmap, g);
     terms.pending.emplace_back(p.relu, p.pool ? p.pool->backward(da, false) : da);
 }

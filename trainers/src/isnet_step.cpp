@@ -254,9 +254,9 @@ void Isnet::deep_supervision(const Tensor& m, const Tensor& per, const Tensor& b
     const int64_t N = m.dim(0), L = static_cast<int64_t>(h.points().size());
     Tensor layer = Tensor::empty(Shape{1 + L}, DType::F32, m.device());
     layer.slice(0, 1).copy_from(ops::reduce_all(ops::ReduceOp::Mean, per.slice(0, N)));
-    std::vector<Tensor> dH;
+    std::vector<Tensor> dH, a(static_cast<size_t>(L));  // a: each map's activation, kept for add_terms()
     for (int64_t l = 0; l < L; ++l) {
-        const Tensor H = h.map(flex_, static_cast<size_t>(l));
+        const Tensor H = h.map(flex_, static_cast<size_t>(l), &a[static_cast<size_t>(l)]);
         dH.push_back(Tensor::empty(H.shape(), DType::F32, H.device()));
         const Tensor pl = per.slice((1 + l) * N, (2 + l) * N);
         ops::IsnetLossParams p = s_.loss;
@@ -274,7 +274,7 @@ void Isnet::deep_supervision(const Tensor& m, const Tensor& per, const Tensor& b
     scale_by(dR, s_.P, wv.slice(0, 1));
     for (int64_t l = 0; l < L; ++l) {
         scale_by(dH[static_cast<size_t>(l)], s_.P, wv.slice(1 + l, 2 + l));
-        h.add_terms(flex_, static_cast<size_t>(l), dH[static_cast<size_t>(l)], terms);
+        h.add_terms(flex_, static_cast<size_t>(l), dH[static_cast<size_t>(l)], terms, a[static_cast<size_t>(l)]);
     }
     r.heat_loss = total;
     r.layer_losses = layer;

@@ -39,11 +39,13 @@ public:
     const std::vector<Point>& points() const { return points_; }
 
     // After pass.gradient() over the model's last forward: the relevance at point i, G * a, with a the layer's
-    // output and G the pass's gradient there ([N, C, h, w]).
-    Tensor map(const FlexPass& pass, size_t i) const;
+    // output and G the pass's gradient there ([N, C, h, w]). With `activation`, a is handed back for add_terms().
+    Tensor map(const FlexPass& pass, size_t i, Tensor* activation = nullptr) const;
     // Given dmap = dL/d(map i) (before pass.adjoint()): adds to `terms` dL/dG = dmap * a at the point's leaf and
-    // dL/da = dmap * G (through the max-pool's routing for a pooled point) pending at its ReLU.
-    void add_terms(const FlexPass& pass, size_t i, const Tensor& dmap, FlexTerms& terms) const;
+    // dL/da = dmap * G (through the max-pool's routing for a pooled point) pending at its ReLU. `activation`: the a
+    // that map() handed back for this forward (saves recomputing it); undefined, it is formed again.
+    void add_terms(const FlexPass& pass, size_t i, const Tensor& dmap, FlexTerms& terms,
+                   const Tensor& activation = Tensor()) const;
 
 private:
     Tensor activation(size_t i) const;
