@@ -23,6 +23,16 @@ add_test(NAME Cli.EvalBackground COMMAND ${LRP_CLI} 0 "share of \\|relevance\\| 
 add_test(NAME Cli.EvalBackgroundZb COMMAND ${LRP_CLI} 0 "\"share_background_flex_zb\": ?[0-9.e-]+"
          $<TARGET_FILE:lrpcu> eval --weights ${LRP_CLI_OUT}/isnet/model.safetensors --device cpu --subset 16 --background
          --background-mask threshold:0.5 --json)
+# The LRP-Flex maps at LRP deep supervision's points: the ResNet stages by default, or the named modules.
+add_test(NAME Cli.EvalBackgroundHidden COMMAND ${LRP_CLI} 0 "LRP-Flex map at the hidden layers \\(as --isnet-lds shrinks the mask\\): layer1 [0-9.]+ layer2 [0-9.]+ layer3 [0-9.]+ layer4 [0-9.]+ on the background"
+         $<TARGET_FILE:lrpcu> eval --weights ${LRP_CLI_OUT}/isnet/model.safetensors --device cpu --subset 16 --background
+         --background-mask threshold:0.5)
+add_test(NAME Cli.EvalBackgroundLayers COMMAND ${LRP_CLI} 0 "\"layer\": \"layer1.0\""
+         $<TARGET_FILE:lrpcu> eval --weights ${LRP_CLI_OUT}/isnet/model.safetensors --device cpu --subset 16 --background
+         --background-mask threshold:0.5 --background-layers layer1.0,layer2 --json)
+add_test(NAME Cli.EvalBackgroundBadLayer COMMAND ${LRP_CLI} 1 "the model has no module named 'nope'"
+         $<TARGET_FILE:lrpcu> eval --weights ${LRP_CLI_OUT}/isnet/model.safetensors --device cpu --subset 16 --background
+         --background-layers layer1,nope)
 add_test(NAME Cli.ExplainFlex COMMAND ${LRP_CLI} 0 "with ISNet's LRP-Flex map \\(epsilon 0.01, z\\^B on the first layer\\), target label"
          $<TARGET_FILE:lrpcu> explain --weights ${LRP_CLI_OUT}/isnet/model.safetensors --device cpu --samples 2 --target label
          --flex zb --force --out ${LRP_CLI_OUT}/isnet-flex-maps)
@@ -94,7 +104,8 @@ add_test(NAME Cli.TrainIsnetCalibrated COMMAND ${LRP_CLI} 0 "ISNet calibration: 
 add_test(NAME Cli.IsnetCalibrateWithC1 COMMAND ${LRP_CLI} 1 "--isnet-calibrate measures C1 and C2, so --isnet-c1 2 and --isnet-c2 25 would not be used"
          $<TARGET_FILE:lrpcu> ${LRP_TINY_TRAIN} --augment isnet --isnet-c1 2
          --isnet-calibrate ${LRP_CLI_OUT}/isnet/model.safetensors --out ${LRP_CLI_OUT}/isnet-calibrate-c1)
-set_tests_properties(Cli.EvalBackground Cli.EvalBackgroundZb Cli.ExplainFlex Cli.ExplainFlexWithComposite Cli.EvalBackgroundBadMask Cli.TrainIsnetCalibrated PROPERTIES DEPENDS Cli.TrainIsnet
+set_tests_properties(Cli.EvalBackground Cli.EvalBackgroundZb Cli.EvalBackgroundHidden Cli.EvalBackgroundLayers
+                     Cli.EvalBackgroundBadLayer Cli.ExplainFlex Cli.ExplainFlexWithComposite Cli.EvalBackgroundBadMask Cli.TrainIsnetCalibrated PROPERTIES DEPENDS Cli.TrainIsnet
                      FIXTURES_REQUIRED cli_runs_clean)
 set_tests_properties(Cli.TrainIsnet Cli.IsnetBadMask Cli.IsnetBadFirstRule Cli.IsnetFlagWithoutIsnet Cli.IsnetCalibrateWithC1 PROPERTIES
                      FIXTURES_REQUIRED cli_runs_clean)

@@ -1,14 +1,18 @@
 // `lrpcu eval --background` (train/background.h): the shares and the heatmap loss recomputed by hand from the
-// composite's map, the LRP-Flex maps (epsilon and z^B first layer) and the mask of the same batch; the foreground
-// fraction of a known batch; an image with a NaN pixel is counted and left out.
+// composite's map, the LRP-Flex maps (epsilon and z^B first layer, hidden points by default and by name) and the mask
+// of the same batch; the foreground fraction of a known batch; an image with a NaN pixel is counted and left out.
 #include <cmath>
 
 #include "isnet_test_util.h"
 #include "lrp/lrp/attribution.h"
 #include "lrp/lrp/composites.h"
 #include "lrp/lrp/flex.h"
+#include "lrp/lrp/flex_lds.h"
 #include "lrp/lrp/flex_zb.h"
 #include "lrp/lrp/target.h"
+#include "lrp/nn/activation.h"
+#include "lrp/nn/affine.h"
+#include "lrp/nn/sequential.h"
 #include "lrp/ops/elementwise.h"
 #include "lrp/train/background.h"
 #include "lrp/train/rrr_step.h"
@@ -63,6 +67,26 @@ TEST(BackgroundCpu, MatchesHandComputation) {
     explain::FlexPass flex(explain::FlexOptions{0.05f});
     const Tensor rf = ops::mul(flex.gradient(*m, explain::initial_relevance(logits, explain::Target::label(tb.y))),
                                ops::add(tb.x, ops::full(tb.x.shape(), 0.5f)));  // x - input_zero
+    // The hidden map LRP deep supervision would train on (tiny_net: the max-pool '2', 4 channels of 4 x 4), against
+    // the mask shrunk to 4 x 4 (a window with any foreground is foreground).
+    const Tensor H = explain::FlexHidden(*m).map(flex, 0);
+    const std::vector<float> hv = H.to_vector<float>(), hm = train::mask_at(mask, 4, 4).to_vector<float>();
+    double shh = 0;
+    for (int n = 0; n < 6; ++n) {
+        double bg = 0, all = 0;
+        for (int c = 0; c < 4; ++c)
+            for (int j = 0; j < 16; ++j) {
+                all += std::fabs(hv[(n * 4 + c) * 16 + j]);
+                if (hm[n * 16 + j] == 0.f) bg += std::fabs(hv[(n * 4 + c) * 16 + j]);
+            }
+        shh += bg / all;
+    }
+    ASSERT_EQ(r.share_hidden.size(), 1u);
+    EXPECT_EQ(r.share_hidden[0].layer, "2");
+    EXPECT_NEAR(r.share_hidden[0].share, shh / 6, 1e-9);
+    EXPECT_GT(r.share_hidden[0].share, 0.0);
+    // Hidden activations are nonzero over black pixels (the biases), where the input map G (x - raw 0) is 0.
+    EXPECT_GT(r.share_hidden[0].share, r.share_flex + 0.1);
     Tensor per = Tensor::empty(Shape{6}), dR = Tensor::empty(tb.x.shape()), bad = Tensor::empty(Shape{6}, DType::I32);
     ops::isnet_heat_loss(rf, mask, {}, per, dR, bad);
     double sc = 0, sf = 0, heat = 0;
@@ -101,6 +125,54 @@ TEST(BackgroundCpu, MatchesHandComputation) {
     EXPECT_NEAR(r.rrr_penalty, pen / 6, 1e-6 * pen / 6);
     EXPECT_GT(r.share_gradient, 0.3) << "black pixels have input gradients (unlike their LRP relevance)";
     EXPECT_EQ(train::to_json(r)["samples"], 6);
+    EXPECT_EQ(train::to_json(r)["share_background_hidden"][0]["layer"], "2");
+    EXPECT_NEAR(train::to_json(r)["share_background_hidden"][0]["share"].get<double>(), shh / 6, 1e-12);
+}
+
+// Hidden points by name: the ReLU '1' before the pool, at the input's 8 x 8 (the unshrunk mask); a name the model
+// lacks is an error naming it; a model without pools after a ReLU or ResNet stages has none by default.
+TEST(BackgroundCpu, HiddenLayersByName) {
+    auto m = test::tiny_net(4);
+    test::TinyBatch tb = test::tiny_batch(6);
+    Fixed src;
+    src.b = {tb.x, tb.y, {}};
+    explain::Composite c = explain::make_composite("epsilon_plus");
+    const train::BackgroundResult r = train::background_relevance(*m, src, c, kLevel, kZero, {}, 0.05f, {}, {}, {"1", "2"});
+    ASSERT_EQ(r.share_hidden.size(), 2u);
+    EXPECT_EQ(r.share_hidden[0].layer, "1");
+    EXPECT_EQ(r.share_hidden[1].layer, "2");
+    train::TrainConfig cfg;
+    cfg.augment = "isnet";
+    cfg.isnet_mask = "threshold:0.55";
+    const Tensor mask = train::Isnet(train::isnet_settings(cfg, {0.2f}, {0.4f})).mask(tb.x);
+    m->eval();
+    const Tensor logits = m->forward(tb.x);
+    explain::FlexPass flex(explain::FlexOptions{0.05f});
+    flex.gradient(*m, explain::initial_relevance(logits, explain::Target::label(tb.y)));
+    const std::vector<float> hv = explain::FlexHidden(*m, {"1"}).map(flex, 0).to_vector<float>(),
+                             mv = mask.to_vector<float>();
+    double sh = 0;
+    for (int n = 0; n < 6; ++n) {
+        double bg = 0, all = 0;
+        for (int ch = 0; ch < 4; ++ch)
+            for (int j = 0; j < 64; ++j) {
+                all += std::fabs(hv[(n * 4 + ch) * 64 + j]);
+                if (mv[n * 64 + j] == 0.f) bg += std::fabs(hv[(n * 4 + ch) * 64 + j]);
+            }
+        sh += bg / all;
+    }
+    EXPECT_NEAR(r.share_hidden[0].share, sh / 6, 1e-9);
+    EXPECT_GT(r.share_hidden[0].share, r.share_hidden[1].share) << "the 8 x 8 map's background is the input's";
+    test::expect_error([&] { train::background_relevance(*m, src, c, kLevel, kZero, {}, 0.05f, {}, {}, {"9"}); },
+                       {"no module named '9'"});
+    auto flat = std::make_unique<nn::Sequential>();  // conv-ReLU-flatten-linear: no hidden point of its own
+    flat->emplace<nn::Conv2d>("0", 1, 2, 3, 1, 1, true);
+    flat->emplace<nn::ReLU>("1");
+    flat->emplace<nn::Flatten>("2");
+    flat->emplace<nn::Linear>("3", 2 * 64, 4, true);
+    const train::BackgroundResult none = train::background_relevance(*flat, src, c, kLevel, kZero);
+    EXPECT_TRUE(none.share_hidden.empty());
+    EXPECT_TRUE(train::to_json(none)["share_background_hidden"].empty());
 }
 
 TEST(BackgroundCpu, NonFiniteImagesAreCounted) {

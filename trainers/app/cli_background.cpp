@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "lrp/lrp/flex_lds.h"
 #include "lrp/train/background.h"
 #include "lrp/train/config.h"
 
@@ -13,8 +14,8 @@ void add_background_flags(CLI::App& app, BackgroundCli& b) {
     CLI::Option* on = app.add_flag(
         "--background", b.enabled,
         "also measure where the explanations fall (docs/isnet.md): the share of each image's absolute relevance on "
-        "background pixels, for an LRP composite's map and ISNet's LRP-Flex map (epsilon or z^B on the first layer), and "
-        "ISNet's heatmap loss");
+        "background pixels, for an LRP composite's map and ISNet's LRP-Flex map (epsilon or z^B on the first layer, and "
+        "at the hidden layers of --isnet-lds), and ISNet's heatmap loss");
     app.add_option("--background-mask", b.mask, "foreground: threshold:<v>, pixels whose raw value exceeds v in some "
                                                 "channel; data, the dataset's masks (--masks, or a --decoy's); auto: "
                                                 "data with --masks, else threshold:0.02 (as --isnet-mask)")
@@ -27,6 +28,11 @@ void add_background_flags(CLI::App& app, BackgroundCli& b) {
     app.add_option("--background-flex-epsilon", b.flex_epsilon, "LRP-epsilon of the LRP-Flex maps and the stabiliser "
                                                                  "of their z^B first layer (as --isnet-epsilon)")
         ->capture_default_str()
+        ->needs(on);
+    app.add_option("--background-layers", b.layers, "the hidden layers whose LRP-Flex maps --background measures, by "
+                                                     "module name (comma list, as --isnet-lds-layers; default: ResNet "
+                                                     "stages, VGG max-pools after a ReLU, none for other models)")
+        ->delimiter(',')
         ->needs(on);
     for (CLI::Option* c : add_composite_flags(app, b.composite)) c->needs(on);  // --background-composite, ...
 }
@@ -52,6 +58,10 @@ void check_background(const CLI::App& app, BackgroundCli& b, const train::DataSp
     make_composite_from_flags(app, b.composite, ds.mean, ds.stdev);  // an unknown composite fails now
 }
 
+void check_background_layers(const BackgroundCli& b, nn::Module& model) {
+    if (!b.layers.empty()) explain::FlexHidden::find(model, b.layers);
+}
+
 nlohmann::json run_background(const CLI::App& app, const BackgroundCli& b, nn::Module& model, train::DataSplit& ds,
                               bool quiet) {
     explain::Composite c = make_composite_from_flags(app, b.composite, ds.mean, ds.stdev);
@@ -59,7 +69,7 @@ nlohmann::json run_background(const CLI::App& app, const BackgroundCli& b, nn::M
     for (float s : ds.stdev) pixel_scale.push_back(1.f / (255.f * s));
     train::BackgroundResult r =
         train::background_relevance(model, *ds.loader, c, b.level, b.input_zero, {}, b.flex_epsilon, pixel_scale,
-                                    b.input_one);
+                                    b.input_one, b.layers);
     r.mask = b.mask;
     if (!quiet) {
         std::printf("background relevance (foreground %s: %.1f%% of the pixels; %lld images, %.1f s):\n",
@@ -67,6 +77,11 @@ nlohmann::json run_background(const CLI::App& app, const BackgroundCli& b, nn::M
         std::printf("  share of |relevance| on the background: %.4f (%s map of the label), %.4f (LRP-Flex map, "
                     "epsilon %g)\n", r.share_composite, r.composite.c_str(), r.share_flex, r.flex_epsilon);
         std::printf("  with z^B on the first layer (ISNet's default heatmap): %.4f on the background\n", r.share_flex_zb);
+        if (!r.share_hidden.empty()) {
+            std::printf("  LRP-Flex map at the hidden layers (as --isnet-lds shrinks the mask):");
+            for (const auto& h : r.share_hidden) std::printf(" %s %.4f", h.layer.c_str(), h.share);
+            std::printf(" on the background\n");
+        }
         std::printf("  ISNet heatmap loss (the --augment isnet defaults) of the LRP-Flex map: %.4f; with z^B: %.4f\n",
                     r.isnet_heat_loss, r.isnet_heat_loss_zb);
         std::printf("  share of the squared input gradient of sum_k log p_k on the background: %.4f; RRR's penalty "

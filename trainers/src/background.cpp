@@ -1,5 +1,5 @@
-// background_relevance: per batch the composite's map and the LRP-Flex maps (epsilon or z^B first layer) of the label,
-// RRR's input gradient and the foreground mask; per image (host, double) each map's background share of |relevance|
+// background_relevance: per batch the composite's map and the LRP-Flex maps (epsilon or z^B first layer, and at the
+// hidden points of LRP deep supervision) of the label, RRR's input gradient and the foreground mask; per image (host, double) each map's background share of |relevance|
 // (of the squared gradient) and RRR's penalty; ISNet's heatmap loss of the LRP-Flex maps on the device.
 #include "lrp/train/background.h"
 
@@ -9,6 +9,7 @@
 
 #include "lrp/lrp/attribution.h"
 #include "lrp/lrp/flex.h"
+#include "lrp/lrp/flex_lds.h"
 #include "lrp/lrp/flex_zb.h"
 #include "lrp/lrp/target.h"
 #include "lrp/ops/elementwise.h"
@@ -35,12 +36,23 @@ std::vector<double> background_shares(const std::vector<float>& r, const std::ve
     return out;
 }
 
+// The hidden points: the named ones, or the model's own (none when it has no ResNet stages or pooled ReLUs).
+std::optional<explain::FlexHidden> hidden_points(nn::Module& model, const std::vector<std::string>& names) {
+    if (!names.empty()) return explain::FlexHidden(model, names);
+    try {
+        return explain::FlexHidden(model);
+    } catch (const Error&) {
+        return std::nullopt;
+    }
+}
+
 }  // namespace
 
 BackgroundResult background_relevance(nn::Module& model, BatchSource& loader, explain::Composite& composite,
                                       const std::vector<float>& level, const std::vector<float>& input_zero,
                                       const ops::IsnetLossParams& loss, float flex_epsilon,
-                                      const std::vector<float>& pixel_scale, const std::vector<float>& input_one) {
+                                      const std::vector<float>& pixel_scale, const std::vector<float>& input_one,
+                                      const std::vector<std::string>& hidden_layers) {
     LRP_CHECK(input_zero.size() == level.size(), "--background: ", input_zero.size(), " input zero(s) for ",
               level.size(), " foreground level(s)");
     const auto t0 = std::chrono::steady_clock::now();
@@ -53,6 +65,11 @@ BackgroundResult background_relevance(nn::Module& model, BatchSource& loader, ex
     explain::FlexPass flex(explain::FlexOptions{flex_epsilon}), plain(explain::FlexOptions{0.f, true});
     std::optional<explain::FlexZb> zb;
     if (!input_one.empty()) zb.emplace(input_zero, input_one, flex_epsilon);
+    const std::optional<explain::FlexHidden> hidden = hidden_points(model, hidden_layers);
+    const size_t L = hidden ? hidden->points().size() : 0;
+    for (size_t l = 0; l < L; ++l) res.share_hidden.push_back({hidden->points()[l].name, NAN});
+    std::vector<double> sh_sum(L, 0.0);
+    std::vector<int64_t> sh_n(L, 0);
     std::vector<float> neg(level.size()), neg_zero(level.size());
     for (size_t c = 0; c < level.size(); ++c) neg[c] = -level[c], neg_zero[c] = -input_zero[c];
     Tensor ones, shift, zero_shift;
@@ -91,6 +108,12 @@ BackgroundResult background_relevance(nn::Module& model, BatchSource& loader, ex
             for (int64_t n = 0; n < N; ++n)
                 if (bz[n]) shz[n] = NAN;
         }
+        std::vector<std::vector<double>> shh;  // [layer][image]: the hidden maps of the same pass
+        for (size_t l = 0; l < L; ++l) {
+            const Tensor H = hidden->map(flex, l);
+            const std::vector<float> ml = mask_at(mask, H.dim(2), H.dim(3)).to_vector<float>();
+            shh.push_back(background_shares(H.to_vector<float>(), ml, N, H.dim(1), H.dim(2) * H.dim(3)));
+        }
         const std::vector<double> shc = background_shares(rc.to_vector<float>(), m, N, C, HW);
         const std::vector<double> shf = background_shares(rf.to_vector<float>(), m, N, C, HW);
         // RRR: g = d sum_k log p_k / dx (seed 1 - K softmax, as Rrr::input_gradient); shares of g^2.
@@ -106,7 +129,9 @@ BackgroundResult background_relevance(nn::Module& model, BatchSource& loader, ex
             double f = 0;
             for (int64_t j = 0; j < HW; ++j) f += m[n * HW + j];
             fg += f / HW;
-            if (bv[n] || std::isnan(shf[n]) || std::isnan(shc[n]) || (zb && std::isnan(shz[n]))) {
+            bool hidden_bad = false;
+            for (const auto& v : shh) hidden_bad = hidden_bad || std::isnan(v[n]);
+            if (bv[n] || std::isnan(shf[n]) || std::isnan(shc[n]) || (zb && std::isnan(shz[n])) || hidden_bad) {
                 ++res.nonfinite_maps;
                 continue;
             }
@@ -122,6 +147,10 @@ BackgroundResult background_relevance(nn::Module& model, BatchSource& loader, ex
                     for (int64_t j = 0; j < HW; ++j)
                         if (m[n * HW + j] == 0.f) pen += double(gv[(n * C + c) * HW + j]) * pixel_scale[c] * pixel_scale[c];
             }
+            for (size_t l = 0; l < L; ++l) {
+                if (shh[l][n] < 0) ++res.empty_maps;
+                else ++sh_n[l], sh_sum[l] += shh[l][n];
+            }
             if (shf[n] < 0) ++res.empty_maps;
             else ++nf, sf += shf[n];
             if (shc[n] < 0) ++res.empty_maps;
@@ -131,6 +160,7 @@ BackgroundResult background_relevance(nn::Module& model, BatchSource& loader, ex
     LRP_CHECK(nh > 0, "--background: no image had finite maps (", res.samples, " images)");
     res.foreground_fraction = fg / res.samples;
     res.share_flex = nf > 0 ? sf / nf : NAN;
+    for (size_t l = 0; l < L; ++l) res.share_hidden[l].share = sh_n[l] > 0 ? sh_sum[l] / sh_n[l] : NAN;
     res.share_flex_zb = nz > 0 ? sz / nz : NAN;
     res.isnet_heat_loss_zb = zb ? heat_zb / nh : NAN;
     res.isnet_heat_loss = heat / nh;
@@ -142,6 +172,9 @@ BackgroundResult background_relevance(nn::Module& model, BatchSource& loader, ex
 }
 
 nlohmann::json to_json(const BackgroundResult& r) {
+    nlohmann::json hidden = nlohmann::json::array();
+    for (const auto& h : r.share_hidden)
+        hidden.push_back({{"layer", h.layer}, {"share", std::isnan(h.share) ? nlohmann::json(nullptr) : nlohmann::json(h.share)}});
     return {{"metric", "background share of |relevance| (lrpcu; the foreground mask ISNet trains with)"},
             {"composite", r.composite},
             {"mask", r.mask},
@@ -162,6 +195,7 @@ nlohmann::json to_json(const BackgroundResult& r) {
             {"share_background_gradient",
              std::isnan(r.share_gradient) ? nlohmann::json(nullptr) : nlohmann::json(r.share_gradient)},
             {"rrr_penalty", std::isnan(r.rrr_penalty) ? nlohmann::json(nullptr) : nlohmann::json(r.rrr_penalty)},
+            {"share_background_hidden", hidden},
             {"seconds", r.seconds}};
 }
 

@@ -92,11 +92,8 @@ Tensor Isnet::mask(const Tensor& x, const Tensor& allowed) {
     return method_foreground("ISNet", "--isnet-mask", s_.level, s_.data_mask, x, allowed, ones_, shift_);
 }
 
-namespace {
-
-// The foreground mask m ([N, H, W]) at a map's size h x w, as the authors' loss shrinks it (isnet-edda.md A.1 step 0):
-// an adaptive average pool, nonzero (foreground, for the loss) wherever a window holds any foreground.
 Tensor mask_at(const Tensor& m, int64_t h, int64_t w) {
+    LRP_CHECK(m.ndim() == 3 && h > 0 && w > 0, "ISNet mask ", m.shape().str(), " shrunk to ", h, " x ", w);
     if (h == m.dim(1) && w == m.dim(2)) return m;
     const Shape s{m.dim(0), 1, m.dim(1), m.dim(2)};
     const ops::Pool2dDesc d = ops::adaptive_avgpool2d_desc(s, static_cast<int>(h), static_cast<int>(w));
@@ -104,6 +101,8 @@ Tensor mask_at(const Tensor& m, int64_t h, int64_t w) {
     ops::avgpool_fwd(d, m.reshape(s), y);
     return y;
 }
+
+namespace {
 
 // y *= k w, w a [1] tensor on y's device (a GWRP weight: no host copy).
 void scale_by(const Tensor& y, float k, const Tensor& w) {

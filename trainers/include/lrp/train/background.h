@@ -34,6 +34,14 @@ struct BackgroundResult {
     // pixel units; NaN unless pixel_scale was given)
     double share_gradient = 0;
     double rrr_penalty = 0;
+    // The LRP-Flex map at each hidden point that LRP deep supervision would train on (lrp/flex_lds.h: the ResNet
+    // stages' or VGG max-pools' outputs, or the named modules), with the mask shrunk as that loss shrinks it: mean
+    // background share per layer (NaN when every map there was empty). The same for either first-layer rule.
+    struct Hidden {
+        std::string layer;
+        double share = NAN;
+    };
+    std::vector<Hidden> share_hidden;
     float flex_epsilon = 1e-2f;
     double seconds = 0;
 };
@@ -42,12 +50,15 @@ struct BackgroundResult {
 // value of a raw 0, in normalised units (as IsnetSettings; the LRP-Flex map is G * (x - input_zero) as ISNet's);
 // the composite is bound to the model per batch. pixel_scale (per channel 1 / (255 std), or empty): the units of RRR's
 // penalty. input_one (per channel, the normalised value of a raw 1, or empty): the z^B bounds are input_zero and it.
-// Throws when no image has finite maps.
+// hidden_layers: the hidden points by module name (as --isnet-lds-layers; errors name a bad one); empty: the model's
+// own (none, quietly, for a model without ResNet stages or max-pools after a ReLU). Images with a non-finite map
+// (hidden ones included) are left out. Throws when no image has finite maps.
 BackgroundResult background_relevance(nn::Module& model, BatchSource& loader, explain::Composite& composite,
                                       const std::vector<float>& level, const std::vector<float>& input_zero,
                                       const ops::IsnetLossParams& loss = {}, float flex_epsilon = 1e-2f,
                                       const std::vector<float>& pixel_scale = {},
-                                      const std::vector<float>& input_one = {});
+                                      const std::vector<float>& input_one = {},
+                                      const std::vector<std::string>& hidden_layers = {});
 
 nlohmann::json to_json(const BackgroundResult& r);
 

@@ -123,6 +123,9 @@ Tensor method_foreground(const char* who, const char* flag, const std::vector<fl
                          const Tensor& x, const Tensor& allowed, Tensor& ones_cache, Tensor& shift_cache);
 // v as a [size] tensor on d, made once and kept in `cache` (remade when the device changes).
 Tensor cached_on(const std::vector<float>& v, Device d, Tensor& cache);
+// The foreground mask m ([N, H, W]) at a map's size h x w, as the authors' loss shrinks it (isnet-edda.md A.1 step 0):
+// an adaptive average pool, nonzero (foreground, for the loss) wherever a window holds any foreground.
+Tensor mask_at(const Tensor& m, int64_t h, int64_t w);
 // x - input_zero per channel (neg_zero = -input_zero, [C] on x's device): what the heatmap multiplies G with.
 Tensor heatmap_input(const Tensor& x, const Tensor& ones, const Tensor& neg_zero);
 
