@@ -162,7 +162,8 @@ const Plan& plan_for(const Ctx& ctx, cudnnHandle_t h, const Conv2dDesc& d, Dir d
 }
 
 // After cuDNN refused to run `failed` (status s): its shape's plan without that algorithm (or the plan another
-// thread made meanwhile). Throws when no algorithm is left (the entry then plans anew on its next use).
+// thread made meanwhile). Throws when no algorithm is left; the shape's later uses then throw too (planning skips
+// every algorithm cuDNN refused for it: its refusals are of shape or algorithm, which a retry would not change).
 const Plan& plan_after_refusal(cudnnHandle_t h, const Conv2dDesc& d, const Plan& failed, cudnnStatus_t s) {
     std::lock_guard<std::mutex> lk(cache_mutex());
     Entry& e = plan_cache()[failed.key];
