@@ -254,6 +254,9 @@ TEST(FlexZbCpu, Errors) {
     const Tensor R = zb.heatmap(*m, pass, x);
     pass.gradient(*m, explain::initial_relevance(logits, explain::Target::prediction()));  // another pass
     test::expect_error([&] { zb.adjoint(*m, pass, R); }, {"adjoint() with a pass that ran again since heatmap()"});
+    const Tensor R2 = zb.heatmap(*m, pass, x);
+    zb.release();  // a heatmap used without its adjoint: what it kept is gone
+    test::expect_error([&] { zb.adjoint(*m, pass, R2); }, {"adjoint() without a preceding heatmap()"});
     // A model that does not begin with conv/linear [BN] ReLU is refused, naming how it begins.
     nn::Sequential s;
     s.emplace<nn::MaxPool2d>("pool", 2);

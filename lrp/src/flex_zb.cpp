@@ -138,11 +138,16 @@ Tensor FlexZb::adjoint(nn::Module& model, FlexPass& pass, const Tensor& dR, std:
     const Tensor da = ops::mul(g_r1, g1_);     // R1 = G1 * a: dL/da = dL/dR1 * G1
     const Tensor extra = ops::mul(g_r1, a_);  // dL/dG1 = dL/dR1 * a
     const Tensor zero_dg = Tensor::zeros(f.layer->saved_input().shape(), DType::F32, dR.device());
-    w_ = wp_ = wn_ = k_ = xl_ = xh_ = d_ = s_ = a_ = g1_ = Tensor();
+    release();
     more.push_back(FlexPass::Injection{f.relu, extra});
     Tensor dseed = pass.adjoint(model, zero_dg, more);
     f.relu->add_output_grad(da);  // after the pass's adjoint: nothing is left pending if that throws
     return dseed;
+}
+
+void FlexZb::release() {
+    kept_ = false;
+    w_ = wp_ = wn_ = k_ = xl_ = xh_ = d_ = s_ = a_ = g1_ = Tensor();
 }
 
 }  // namespace lrp::explain

@@ -101,6 +101,7 @@ BackgroundResult background_relevance(nn::Module& model, BatchSource& loader, ex
         std::vector<float> hlz(static_cast<size_t>(N), NAN);
         if (zb) {  // the same pass, z^B on the first layer
             const Tensor rz = zb->heatmap(model, flex, x);
+            zb->release();  // no adjoint here
             ops::isnet_heat_loss(rz, mask, loss, per, dR, bad);
             shz = background_shares(rz.to_vector<float>(), m, N, C, HW);
             hlz = per.to_vector<float>();

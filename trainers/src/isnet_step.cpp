@@ -181,6 +181,7 @@ Tensor Isnet::heatmap_totals(nn::Module& model, const Tensor& x, const Tensor& l
     for (int64_t k = 0; k < K; ++k) {
         Tensor xr;
         const Tensor R = heatmap(model, logits, x, labels, g, xr, k);
+        if (zb_) zb_->release();  // no adjoint here
         flat.slice(k * N, (k + 1) * N).copy_from(abs_total(R));
         for (int64_t l = 0; l < L; ++l)
             flat.slice((1 + l) * N, (2 + l) * N).copy_from(abs_total(hidden_->map(flex_, static_cast<size_t>(l))));

@@ -34,6 +34,10 @@ public:
     // gradient() of it in between. `more`: further terms for pass.adjoint() (LRP deep supervision's).
     Tensor adjoint(nn::Module& model, FlexPass& pass, const Tensor& dR, std::vector<FlexPass::Injection> more = {});
 
+    // Drops what heatmap() kept for adjoint() (a heatmap used without an adjoint: evaluation, calibration), so the
+    // first layer's activation-sized tensors do not outlive the batch.
+    void release();
+
     const std::vector<float>& low() const { return low_; }
     const std::vector<float>& high() const { return high_; }
     float epsilon() const { return eps_; }
