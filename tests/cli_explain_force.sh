@@ -29,8 +29,19 @@ rm -f "$out/relevance.npy"
 cp "$out/heatmap_best.png" "$out/heatmap_0007.png"
 cp "$out/heatmap_best.png" "$out/overlay_12345.png"
 log=$(run --samples 1) && { echo "explain ran into heatmap PNGs without --force"; exit 1; }
-grep -q "already holds heatmap/overlay PNGs (.*); pass --force" <<<"$log" || { echo "unexpected message:"; echo "$log"; exit 1; }
+grep -q "already holds explain's maps (.*); pass --force" <<<"$log" || { echo "unexpected message:"; echo "$log"; exit 1; }
 for f in heatmap_0007.png overlay_12345.png heatmap_0000.png; do
   [[ -e $out/$f ]] || { echo "$f was deleted without --force"; exit 1; }
 done
+# An earlier --flex-layers run's hidden-layer maps alone are explain's too; --force drops them.
+rm -f "$out"/heatmap_0* "$out"/overlay_*
+cp "$out/heatmap_best.png" "$out/hidden_layer1.0_0000.png"
+echo x > "$out/hidden_layer1.0.npy"
+log=$(run --samples 1) && { echo "explain ran into hidden-layer maps without --force"; exit 1; }
+grep -q "already holds explain's maps (.*hidden_layer1.0" <<<"$log" || { echo "unexpected message:"; echo "$log"; exit 1; }
+log=$(run --samples 1 --force) || { echo "explain --force failed:"; echo "$log"; exit 1; }
+for f in hidden_layer1.0_0000.png hidden_layer1.0.npy; do
+  [[ ! -e $out/$f ]] || { echo "$f of the earlier run is still there"; exit 1; }
+done
+[[ -e $out/heatmap_best.png ]] || { echo "heatmap_best.png (not explain's name) was deleted"; exit 1; }
 echo "ok: refused without --force, replaced with it"

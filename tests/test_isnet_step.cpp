@@ -143,7 +143,7 @@ TEST(IsnetStepCpu, AllClassesHeatmapsAreThePerClassMaps) {
 }
 
 // `explain --flex`'s map of a model (eval mode) is the map the ISNet step trains on (tiny_net has no BN: train and eval
-// mode agree), for z^B and for the epsilon first layer.
+// mode agree), for z^B and for the epsilon first layer; its hidden maps (--flex-layers) are the pass's.
 TEST(IsnetStepCpu, FlexHeatmapIsTheStepsMap) {
     TinyBatch b = tiny_batch(4);
     for (const std::string first : {"zb", "epsilon"}) {
@@ -159,6 +159,28 @@ TEST(IsnetStepCpu, FlexHeatmapIsTheStepsMap) {
     }
     auto m = tiny_net(11);
     Tensor logits;
+    // With the hidden maps (explain --flex-layers): those of the same pass, at the model's own point or by name.
+    std::vector<std::pair<std::string, Tensor>> hidden;
+    const Tensor R = train::flex_heatmap(*m, b.x, explain::Target::label(b.y), "zb", 0.01f, {0.2f}, {0.4f}, logits, &hidden);
+    ASSERT_EQ(hidden.size(), 1u);
+    EXPECT_EQ(hidden[0].first, "2");
+    {
+        m->eval();
+        const Tensor z = m->forward(b.x);
+        explain::FlexPass pass(explain::FlexOptions{0.01f});
+        pass.gradient(*m, explain::initial_relevance(z, explain::Target::label(b.y)));
+        EXPECT_LT(test::rel_l2(hidden[0].second, explain::FlexHidden(*m).map(pass, 0)), 1e-7);
+        m->clear_saved();
+    }
+    EXPECT_EQ(train::flex_heatmap(*m, b.x, explain::Target::label(b.y), "zb", 0.01f, {0.2f}, {0.4f}, logits)
+                  .to_vector<float>(), R.to_vector<float>());  // the input map is the same with or without them
+    train::flex_heatmap(*m, b.x, explain::Target::label(b.y), "epsilon", 0.01f, {0.2f}, {0.4f}, logits, &hidden, {"1", "2"});
+    ASSERT_EQ(hidden.size(), 2u);
+    EXPECT_EQ(hidden[0].first, "1");
+    EXPECT_EQ(hidden[0].second.shape(), (Shape{4, 4, 8, 8}));
+    EXPECT_EQ(hidden[1].second.shape(), (Shape{4, 4, 4, 4}));
+    test::expect_error([&] { train::flex_heatmap(*m, b.x, explain::Target::prediction(), "zb", 0.01f, {0.2f}, {0.4f}, logits, &hidden, {"9"}); },
+                       {"no module named '9'"});
     test::expect_error([&] { train::flex_heatmap(*m, b.x, explain::Target::prediction(), "flat", 0.01f, {0.2f}, {0.4f}, logits); },
                        {"first layer's rule must be zb or epsilon (got 'flat')"});
     test::expect_error([&] { train::flex_heatmap(*m, b.x, explain::Target::prediction(), "zb", 0.01f, {0.2f, 0.1f}, {0.4f, 1.f}, logits); },

@@ -45,12 +45,37 @@ bool is_npy(const std::string& f) {
 
 // The heatmap_NNNN.png / overlay_NNNN.png files in `dir` (an earlier explain's maps; none when it is absent).
 std::vector<std::filesystem::path> earlier_maps(const std::string& dir) {
-    static const std::regex ours(R"((heatmap|overlay)_[0-9]{4,}\.png)");
+    static const std::regex ours(R"((heatmap|overlay)_[0-9]{4,}\.png|hidden_[A-Za-z0-9._-]+(_[0-9]{4,}\.png|\.npy))");
     std::vector<std::filesystem::path> found;
     if (!std::filesystem::is_directory(dir)) return found;
     for (const auto& e : std::filesystem::directory_iterator(dir))
         if (e.is_regular_file() && std::regex_match(e.path().filename().string(), ours)) found.push_back(e.path());
     return found;
+}
+
+// --flex-layers: per hidden point, hidden_<name>.npy ([N, C, h, w]) and a heatmap PNG per sample, upscaled to about
+// the input's H x W times `scale` (nearest neighbour).
+void write_hidden_maps(const std::string& out, const std::vector<std::pair<std::string, Tensor>>& hidden, int64_t H,
+                       int64_t W, int scale) {
+    std::string listed;
+    for (const auto& [name, map] : hidden) {
+        const Tensor m = map.to(Device::cpu());
+        std::string file = name;
+        for (char& ch : file)
+            if (!(std::isalnum(static_cast<unsigned char>(ch)) || ch == '.' || ch == '_' || ch == '-')) ch = '_';
+        data::write_npy((std::filesystem::path(out) / ("hidden_" + file + ".npy")).string(), m);
+        const int64_t n = m.dim(0), c = m.dim(1), h = m.dim(2), w = m.dim(3);
+        const int up = static_cast<int>(std::clamp<int64_t>(std::max(H / h, W / w), 1, 64)) * scale;
+        const std::vector<float> v = m.to_vector<float>();
+        for (int64_t i = 0; i < n; ++i) {
+            char png[32];
+            std::snprintf(png, sizeof png, "_%04lld.png", static_cast<long long>(i));
+            write_heatmap((std::filesystem::path(out) / ("hidden_" + file + png)).string(), v.data() + i * c * h * w, c, h,
+                          w, std::min(up, 256));
+        }
+        listed += str(listed.empty() ? "" : ", ", name, " ", m.shape().str());
+    }
+    std::printf("wrote the maps at hidden layers (hidden_<layer>.npy and .png): %s\n", listed.c_str());
 }
 
 // --input values: comma-separated lists, except that a value naming an existing file is one name.
@@ -120,12 +145,19 @@ int run_explain(const std::vector<std::string>& args) {
     app.add_option("--flex-epsilon", flex_epsilon, "LRP-epsilon of --flex (as train's --isnet-epsilon)")
         ->capture_default_str()
         ->needs(flex_opt);
+    std::vector<std::string> flex_layers;
+    app.add_option("--flex-layers", flex_layers, "--flex: also the maps at hidden layers, as train's --isnet-lds "
+                                                 "supervises them: default (ResNet stages, VGG max-pools after a "
+                                                 "ReLU) or module names (comma list, as --isnet-lds-layers); writes "
+                                                 "hidden_<layer>.npy and hidden_<layer>_NNNN.png")
+        ->delimiter(',')
+        ->needs(flex_opt);
     app.add_option("--out", out, "output directory")->required();
     app.add_option("--scale", scale, "heatmap upscaling factor")->capture_default_str();
     app.add_option("--device", device, "auto | cpu | cuda | cuda:N")->capture_default_str();
     app.add_flag("--print-rules", print_rules, "print the rule of every layer");
-    app.add_flag("--force", force,
-                 "replace an earlier explain's outputs in --out (relevance.npy, heatmap_*.png, overlay_*.png)");
+    app.add_flag("--force", force, "replace an earlier explain's outputs in --out (relevance.npy, heatmap_*.png, "
+                                   "overlay_*.png, hidden_*)");
     if (int rc = parse_args(app, args); rc >= 0) return rc;
     inputs = split_inputs(inputs);
     LRP_CHECK(std::filesystem::exists(weights), "--weights: '", weights, "' does not exist");
@@ -136,7 +168,7 @@ int run_explain(const std::vector<std::string>& args) {
               "' already holds the results of an earlier explain (relevance.npy); pass --force to replace them or "
               "choose another --out");
     const std::vector<std::filesystem::path> stale = earlier_maps(out);  // without relevance.npy: still not ours to drop
-    LRP_CHECK(force || stale.empty(), "--out '", out, "' already holds heatmap/overlay PNGs (", stale.front().string(),
+    LRP_CHECK(force || stale.empty(), "--out '", out, "' already holds explain's maps (", stale.front().string(),
               ", ...); pass --force to replace them or choose another --out");
     LRP_CHECK(scale >= 1 && scale <= 64, "--scale must be in [1, 64] (got ", scale, ")");
 
@@ -164,6 +196,11 @@ int run_explain(const std::vector<std::string>& args) {
     LRP_CHECK(flex.empty() || flex == "zb" || flex == "epsilon", "--flex must be zb or epsilon (got '", flex, "')");
     LRP_CHECK(flex_epsilon > 0.f && std::isfinite(flex_epsilon), "--flex-epsilon must be a finite number > 0 (got ",
               flex_epsilon, ")");
+    const bool want_hidden = !flex_layers.empty();
+    if (want_hidden && std::find(flex_layers.begin(), flex_layers.end(), "default") != flex_layers.end()) {
+        LRP_CHECK(flex_layers.size() == 1, "--flex-layers: 'default' (the model's own points) or module names, not both");
+        flex_layers.clear();
+    }
     for (const CLI::Option* o : composite_opts)
         LRP_CHECK(flex.empty() || o->count() == 0, "--flex writes ISNet's LRP-Flex map, whose rules are fixed: ",
                   o->get_name(), " does not apply to it");
@@ -325,10 +362,12 @@ int run_explain(const std::vector<std::string>& args) {
     if (!flex.empty())
         LRP_CHECK(!in.mean.empty(), "--flex needs the inputs' normalisation (its bounds are raw 0 and 1): pass ",
                   "--normalize M/S, or --dataset (with --data-dir) so that it follows from the data");
+    std::vector<std::pair<std::string, Tensor>> hidden;
     const Tensor r = (flex.empty() ? explain::attribute(*model, x.to(dev), t, comp, &logits)
                                    : train::flex_heatmap(*model, x.to(dev), t, flex, flex_epsilon,
                                                          expand_channels(in.mean, x.dim(1)),
-                                                         expand_channels(in.std, x.dim(1)), logits))
+                                                         expand_channels(in.std, x.dim(1)), logits,
+                                                         want_hidden ? &hidden : nullptr, flex_layers))
                          .to(Device::cpu());
     if (print_rules) std::printf("%s", comp.assignment_table().c_str());
     const std::string bad_out = nonfinite_rows(logits.to(Device::cpu()).to_vector<float>(), logits.dim(1));
@@ -371,6 +410,7 @@ int run_explain(const std::vector<std::string>& args) {
     }
     std::printf("wrote %s/relevance.npy (%s) with %s, target %s\n", out.c_str(), r.shape().str().c_str(), how.c_str(),
                 t.str().c_str());
+    if (want_hidden) write_hidden_maps(out, hidden, h, w, scale);
     return 0;
 }
 

@@ -281,7 +281,8 @@ void Isnet::deep_supervision(const Tensor& m, const Tensor& per, const Tensor& b
 }
 
 Tensor flex_heatmap(nn::Module& model, const Tensor& x, const explain::Target& target, const std::string& first_rule,
-                    float epsilon, const std::vector<float>& mean, const std::vector<float>& stdev, Tensor& logits) {
+                    float epsilon, const std::vector<float>& mean, const std::vector<float>& stdev, Tensor& logits,
+                    std::vector<std::pair<std::string, Tensor>>* hidden, const std::vector<std::string>& hidden_layers) {
     LRP_CHECK(first_rule == "zb" || first_rule == "epsilon", "LRP-Flex map: the first layer's rule must be zb or ",
               "epsilon (got '", first_rule, "')");
     LRP_CHECK(epsilon > 0.f && std::isfinite(epsilon), "LRP-Flex map: epsilon must be positive (got ", epsilon, ")");
@@ -295,9 +296,15 @@ Tensor flex_heatmap(nn::Module& model, const Tensor& x, const explain::Target& t
         one.push_back((1.f - mean[c]) / stdev[c]);
     }
     model.eval();
+    std::optional<explain::FlexHidden> points;
+    if (hidden) points.emplace(model, hidden_layers);  // a bad name fails before the pass
     logits = model.forward(x);
     explain::FlexPass pass(explain::FlexOptions{epsilon});
     const Tensor G = pass.gradient(model, explain::initial_relevance(logits, target));
+    if (hidden) {
+        hidden->clear();
+        for (size_t i = 0; i < points->points().size(); ++i) hidden->emplace_back(points->points()[i].name, points->map(pass, i));
+    }
     Tensor R;
     if (first_rule == "zb") {
         R = explain::FlexZb(zero, one, epsilon).heatmap(model, pass, x);

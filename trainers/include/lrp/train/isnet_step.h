@@ -4,6 +4,7 @@
 #pragma once
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "lrp/generator.h"
@@ -131,9 +132,13 @@ Tensor heatmap_input(const Tensor& x, const Tensor& ones, const Tensor& neg_zero
 
 // ISNet's heatmap of any model in eval mode (what `lrpcu explain --flex` writes): the LRP-Flex map (epsilon) of the
 // target's initial relevance, with z^B (first_rule "zb", bounds raw 0 and 1) or epsilon to the raw input on the first
-// layer; mean/stdev: the inputs' normalisation per channel. Sets logits to the model's outputs.
+// layer; mean/stdev: the inputs' normalisation per channel. Sets logits to the model's outputs. With `hidden`: also
+// the maps of the same pass at LRP deep supervision's points (lrp/flex_lds.h; `hidden_layers` by name, or the model's
+// own), as (point name, [N, C, h, w]) pairs.
 Tensor flex_heatmap(nn::Module& model, const Tensor& x, const explain::Target& target, const std::string& first_rule,
-                    float epsilon, const std::vector<float>& mean, const std::vector<float>& stdev, Tensor& logits);
+                    float epsilon, const std::vector<float>& mean, const std::vector<float>& stdev, Tensor& logits,
+                    std::vector<std::pair<std::string, Tensor>>* hidden = nullptr,
+                    const std::vector<std::string>& hidden_layers = {});
 
 // One line for logs.
 std::string describe(const IsnetSettings& s);
