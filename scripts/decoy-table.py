@@ -41,7 +41,13 @@ def seeds_of(root, row):
         if missing:
             print(f"note: {name} left out: no {', '.join(os.path.basename(p) for p in missing)}", file=sys.stderr)
             continue
-        e = {d: load(p) for d, p in evals.items()}
+        e = {}
+        for d, p in evals.items():
+            try:
+                e[d] = load(p)
+                float(e[d]["top1"])
+            except (OSError, ValueError, KeyError, TypeError) as err:
+                sys.exit(f"{p}: not an `lrpcu eval --json` record with top1 ({type(err).__name__}: {err})")
         out[int(m.group(1))] = {"random": e["random"]["top1"], "none": e["none"]["top1"], "label": e["label"]["top1"],
                                 "background": e["label"].get("background", {})}
     return out
@@ -95,8 +101,8 @@ def main(argv):
             continue
         print(row_line(row, found[row]))
     if paired:
-        a = found.get(paired[0]) or seeds_of(root, paired[0])
-        b = found.get(paired[1]) or seeds_of(root, paired[1])
+        a = found[paired[0]] if paired[0] in found else seeds_of(root, paired[0])
+        b = found[paired[1]] if paired[1] in found else seeds_of(root, paired[1])
         common = sorted(set(a) & set(b))
         if not common:
             sys.exit(f"--paired: '{paired[0]}' and '{paired[1]}' have no evaluated seed in common")

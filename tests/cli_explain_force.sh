@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # CLI test: `lrpcu explain` into an --out that holds an earlier explain's results refuses (exit 1, nothing
-# touched) unless --force; --force replaces them, removing the earlier heatmaps it would not rewrite, and
-# leaves other files alone. Heatmap-named PNGs without relevance.npy are refused too (never deleted without
+# touched) unless --force; --force replaces them, removing the earlier heatmaps (and the hidden-layer maps a
+# hidden_maps.txt lists) it would not rewrite, and leaves other files alone. Heatmap-named PNGs without relevance.npy are refused too (never deleted without
 # --force). Usage: cli_explain_force.sh <out-dir> <lrpcu> <checkpoint>
 set -u
 out=$1 lrpcu=$2 ckpt=$3
@@ -33,15 +33,23 @@ grep -q "already holds explain's maps (.*); pass --force" <<<"$log" || { echo "u
 for f in heatmap_0007.png overlay_12345.png heatmap_0000.png; do
   [[ -e $out/$f ]] || { echo "$f was deleted without --force"; exit 1; }
 done
-# An earlier --flex-layers run's hidden-layer maps alone are explain's too; --force drops them.
+# An earlier --flex-layers run's hidden-layer maps (the files its hidden_maps.txt lists) are explain's too; --force
+# drops them, and a user's hidden_* file that no list names is neither refused nor deleted.
 rm -f "$out"/heatmap_0* "$out"/overlay_*
 cp "$out/heatmap_best.png" "$out/hidden_layer1.0_0000.png"
 echo x > "$out/hidden_layer1.0.npy"
+echo x > "$out/hidden_states.npy"
+printf 'hidden_layer1.0.npy\nhidden_layer1.0_0000.png\n../notes.txt\nnotes.txt\n' > "$out/hidden_maps.txt"
 log=$(run --samples 1) && { echo "explain ran into hidden-layer maps without --force"; exit 1; }
-grep -q "already holds explain's maps (.*hidden_layer1.0" <<<"$log" || { echo "unexpected message:"; echo "$log"; exit 1; }
+grep -q "already holds explain's maps (.*hidden_" <<<"$log" || { echo "unexpected message:"; echo "$log"; exit 1; }
 log=$(run --samples 1 --force) || { echo "explain --force failed:"; echo "$log"; exit 1; }
-for f in hidden_layer1.0_0000.png hidden_layer1.0.npy; do
+for f in hidden_layer1.0_0000.png hidden_layer1.0.npy hidden_maps.txt; do
   [[ ! -e $out/$f ]] || { echo "$f of the earlier run is still there"; exit 1; }
 done
-[[ -e $out/heatmap_best.png ]] || { echo "heatmap_best.png (not explain's name) was deleted"; exit 1; }
+for f in heatmap_best.png hidden_states.npy notes.txt; do
+  [[ -e $out/$f ]] || { echo "$f (not explain's) was deleted"; exit 1; }
+done
+rm -f "$out/relevance.npy" "$out"/heatmap_0*
+log=$(run --samples 1) || { echo "a user's hidden_states.npy was refused:"; echo "$log"; exit 1; }
+[[ -e $out/hidden_states.npy ]] || { echo "hidden_states.npy was deleted"; exit 1; }
 echo "ok: refused without --force, replaced with it"

@@ -30,15 +30,17 @@ add_test(NAME Cli.EvalBackgroundHidden COMMAND ${LRP_CLI} 0 "LRP-Flex map at the
 add_test(NAME Cli.EvalBackgroundLayers COMMAND ${LRP_CLI} 0 "\"layer\": \"layer1.0\""
          $<TARGET_FILE:lrpcu> eval --weights ${LRP_CLI_OUT}/isnet/model.safetensors --device cpu --subset 16 --background
          --background-mask threshold:0.5 --background-layers layer1.0,layer2 --json)
-add_test(NAME Cli.EvalBackgroundBadLayer COMMAND ${LRP_CLI} 1 "the model has no module named 'nope'"
+add_test(NAME Cli.EvalBackgroundLayersDefault COMMAND ${LRP_CLI} 0 "hidden layers \\(as --isnet-lds shrinks the mask\\): layer1 [0-9.]+ layer2 [0-9.]+ layer3"
+         $<TARGET_FILE:lrpcu> eval --weights ${LRP_CLI_OUT}/isnet/model.safetensors --device cpu --subset 16 --background
+         --background-mask threshold:0.5 --background-layers default)
+add_test(NAME Cli.EvalBackgroundBadLayer COMMAND ${LRP_CLI} 1 "--background-layers: the model has no module named 'nope'"
          $<TARGET_FILE:lrpcu> eval --weights ${LRP_CLI_OUT}/isnet/model.safetensors --device cpu --subset 16 --background
          --background-layers layer1,nope)
 add_test(NAME Cli.ExplainFlex COMMAND ${LRP_CLI} 0 "with ISNet's LRP-Flex map \\(epsilon 0.01, z\\^B on the first layer\\), target label"
          $<TARGET_FILE:lrpcu> explain --weights ${LRP_CLI_OUT}/isnet/model.safetensors --device cpu --samples 2 --target label
          --flex zb --force --out ${LRP_CLI_OUT}/isnet-flex-maps)
-add_test(NAME Cli.ExplainFlexLayers COMMAND ${LRP_CLI} 0 "wrote the maps at hidden layers \\(hidden_<layer>.npy and .png\\): layer1 \\[2, 2, 32, 32\\], layer2 \\[2, 4, 16, 16\\], layer3 \\[2, 8, 8, 8\\], layer4 \\[2, 16, 4, 4\\]"
-         $<TARGET_FILE:lrpcu> explain --weights ${LRP_CLI_OUT}/isnet/model.safetensors --device cpu --samples 2 --target label
-         --flex zb --flex-layers default --force --out ${LRP_CLI_OUT}/isnet-flex-layers)
+add_test(NAME Cli.ExplainFlexLayers COMMAND ${LRP_CLI} 0 "wrote the maps at hidden layers \\(hidden_<layer>.npy and .png, listed in hidden_maps.txt\\): layer1 \\[2, 2, 32, 32\\], layer2 \\[2, 4, 16, 16\\], layer3 \\[2, 8, 8, 8\\], layer4 \\[2, 16, 4, 4\\]"
+         sh -c "$<TARGET_FILE:lrpcu> explain --weights ${LRP_CLI_OUT}/isnet/model.safetensors --device cpu --samples 2 --target label --flex zb --flex-layers default --force --out ${LRP_CLI_OUT}/isnet-flex-layers && ls ${LRP_CLI_OUT}/isnet-flex-layers/hidden_layer1.npy ${LRP_CLI_OUT}/isnet-flex-layers/hidden_layer4_0001.png")
 add_test(NAME Cli.ExplainFlexLayersDefaultOrNames COMMAND ${LRP_CLI} 1 "--flex-layers: 'default' \\(the model's own points\\) or module names, not both"
          $<TARGET_FILE:lrpcu> explain --weights ${LRP_CLI_OUT}/isnet/model.safetensors --device cpu --samples 2
          --flex zb --flex-layers default,layer1 --out ${LRP_CLI_OUT}/isnet-flex-layers-bad)
@@ -111,7 +113,7 @@ add_test(NAME Cli.IsnetCalibrateWithC1 COMMAND ${LRP_CLI} 1 "--isnet-calibrate m
          $<TARGET_FILE:lrpcu> ${LRP_TINY_TRAIN} --augment isnet --isnet-c1 2
          --isnet-calibrate ${LRP_CLI_OUT}/isnet/model.safetensors --out ${LRP_CLI_OUT}/isnet-calibrate-c1)
 set_tests_properties(Cli.EvalBackground Cli.EvalBackgroundZb Cli.EvalBackgroundHidden Cli.EvalBackgroundLayers
-                     Cli.EvalBackgroundBadLayer Cli.ExplainFlexLayers Cli.ExplainFlexLayersDefaultOrNames
+                     Cli.EvalBackgroundLayersDefault Cli.EvalBackgroundBadLayer Cli.ExplainFlexLayers Cli.ExplainFlexLayersDefaultOrNames
                      Cli.ExplainFlex Cli.ExplainFlexWithComposite Cli.EvalBackgroundBadMask Cli.TrainIsnetCalibrated PROPERTIES DEPENDS Cli.TrainIsnet
                      FIXTURES_REQUIRED cli_runs_clean)
 set_tests_properties(Cli.TrainIsnet Cli.IsnetBadMask Cli.IsnetBadFirstRule Cli.IsnetFlagWithoutIsnet Cli.IsnetCalibrateWithC1 PROPERTIES

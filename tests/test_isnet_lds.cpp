@@ -229,6 +229,12 @@ TEST(FlexHidden, PointsAreResNetStagesAndVggPools) {
     explain::FlexPass pass;
     pass.gradient(*big, explain::initial_relevance(logits, explain::Target::prediction()));
     test::expect_error([&] { cls.map(pass, 0); }, {"the output of 'classifier.1' is [1, 256], not a feature map"});
+    test::expect_error([&] { cls.check_feature_maps(); }, {"the output of 'classifier.1' is [1, 256], not a feature map"});
+    explain::FlexHidden(*big, {"features.2"}).check_feature_maps();  // a max-pool's output: fine
+    // The messages open with what asked for the points; a model without any has none when they are not required.
+    test::expect_error([&] { explain::FlexHidden(*resnet, {"layer9"}, "--background-layers"); },
+                       {"--background-layers: the model has no module named 'layer9'"});
+    EXPECT_TRUE(explain::FlexHidden(*flat, {}, "x", false).points().empty());
     big->clear_saved();
 }
 
@@ -260,6 +266,11 @@ TEST(FlexHidden, PoolMapConservesTheRelevanceOfABiasFreeNet) {
     ASSERT_EQ(formed.injections.size(), 1u);
     EXPECT_EQ(handed.injections[0].extra.to_vector<float>(), formed.injections[0].extra.to_vector<float>());
     EXPECT_EQ(handed.pending[0].second.to_vector<float>(), formed.pending[0].second.to_vector<float>());
+    // The handed activation is the one used: twice it doubles dL/dG and leaves dL/da alone.
+    explain::FlexTerms doubled;
+    hidden.add_terms(flex, 0, dmap, doubled, ops::scale(a, 2.f));
+    EXPECT_LT(test::rel_l2(doubled.injections[0].extra, ops::scale(formed.injections[0].extra, 2.f)), 1e-7);
+    EXPECT_EQ(doubled.pending[0].second.to_vector<float>(), formed.pending[0].second.to_vector<float>());
     test::expect_error([&] { hidden.add_terms(flex, 0, dmap, handed, a.slice(0, 2)); },
                        {"the activation [2, 4, 4, 4] handed in for the map at '2' of [4, 4, 4, 4]"});
     const std::vector<float> in = ops::reduce_per_sample(ops::ReduceOp::Sum, ops::mul(G, b.x)).to_vector<float>(),

@@ -29,13 +29,14 @@ void FlexTerms::apply_pending() const {
     for (const auto& [relu, da] : pending) relu->add_output_grad(da);
 }
 
-std::vector<FlexHidden::Point> FlexHidden::find(nn::Module& model, const std::vector<std::string>& names) {
+std::vector<FlexHidden::Point> FlexHidden::find(nn::Module& model, const std::vector<std::string>& names,
+                                                const std::string& context, bool required) {
     std::vector<Point> pts;
     if (!names.empty()) {
         const std::vector<nn::Module*> leaves = model.leaves();
         for (const std::string& n : names) {
             nn::Module* m = n.empty() ? nullptr : named(model, n);
-            LRP_CHECK(m, "LRP deep supervision: the model has no module named '", n, "' (dotted module names, e.g. ",
+            LRP_CHECK(m, context, ": the model has no module named '", n, "' (dotted module names, e.g. ",
                       "layer1, layer1.0, layer1.0.relu_out, features.4)");
             nn::Module* last = m->is_leaf() ? m : m->leaves().back();
             Point p{n, last, dynamic_cast<nn::ReLU*>(last), nullptr};
@@ -47,10 +48,10 @@ std::vector<FlexHidden::Point> FlexHidden::find(nn::Module& model, const std::ve
                 p.pool = pool;
                 p.relu = i > 0 && i < leaves.size() ? dynamic_cast<nn::ReLU*>(leaves[i - 1]) : nullptr;
             }
-            LRP_CHECK(p.relu, "LRP deep supervision: '", n, "' (", m->type(), ") ends in ", last->type(), " '",
+            LRP_CHECK(p.relu, context, ": '", n, "' (", m->type(), ") ends in ", last->type(), " '",
                       last->name(), "', not in a ReLU or in a max-pool right after a ReLU: its output has no LRP-Flex map");
             for (const Point& q : pts)
-                LRP_CHECK(q.at != p.at, "LRP deep supervision: '", n, "' and '", q.name, "' are the same point (",
+                LRP_CHECK(q.at != p.at, context, ": '", n, "' and '", q.name, "' are the same point (",
                           last->type(), " '", last->name(), "')");
             pts.push_back(p);
         }
@@ -61,7 +62,7 @@ std::vector<FlexHidden::Point> FlexHidden::find(nn::Module& model, const std::ve
         nn::ReLU* last = nullptr;
         for (nn::Module* leaf : child->leaves())
             if (auto* r = dynamic_cast<nn::ReLU*>(leaf)) last = r;
-        LRP_CHECK(last, "LRP deep supervision: stage '", name, "' has no ReLU");
+        LRP_CHECK(last, context, ": stage '", name, "' has no ReLU");
         pts.push_back(Point{name, last, last, nullptr});
     }
     if (!pts.empty()) return pts;
@@ -71,7 +72,7 @@ std::vector<FlexHidden::Point> FlexHidden::find(nn::Module& model, const std::ve
         auto* relu = dynamic_cast<nn::ReLU*>(leaves[i - 1]);
         if (pool && relu) pts.push_back(Point{pool->name(), pool, relu, pool});
     }
-    LRP_CHECK(!pts.empty(), "LRP deep supervision: ", model.type(), " '", model.name(), "' has neither ResNet stages ",
+    LRP_CHECK(!pts.empty() || !required, context, ": ", model.type(), " '", model.name(), "' has neither ResNet stages ",
               "(children layer1, layer2, ...) nor max-pools after a ReLU (VGG) whose outputs it could supervise");
     return pts;
 }
@@ -80,35 +81,42 @@ Tensor FlexHidden::activation(size_t i) const {
     const Point& p = points_.at(i);
     if (!p.pool) return ops::relu(p.relu->saved_input());
     const Tensor& in = p.pool->saved_input();
-    LRP_CHECK(in.shape() == p.relu->saved_input().shape(), "LRP deep supervision: max-pool '", p.pool->name(),
-              "' saw ", in.shape().str(), ", not the output ", p.relu->saved_input().shape().str(), " of ReLU '",
-              p.relu->name(), "' before it");
+    LRP_CHECK(in.shape() == p.relu->saved_input().shape(), context_, ": max-pool '", p.pool->name(), "' saw ",
+              in.shape().str(), ", not the output ", p.relu->saved_input().shape().str(), " of ReLU '", p.relu->name(),
+              "' before it");
     return p.pool->gather(in);
 }
 
-Tensor FlexHidden::map(const FlexPass& pass, size_t i, Tensor* activation) const {
+namespace {
+void check_feature_map(const std::string& context, const std::string& name, const Shape& s) {
+    LRP_CHECK(s.ndim() == 4, context, ": the output of '", name, "' is ", s.str(), ", not a feature map [N, C, H, W] ",
+              "(a layer after the flatten has no heatmap); name convolutional layers only");
+}
+}  // namespace
+
+void FlexHidden::check_feature_maps() const {
+    for (const Point& p : points_) check_feature_map(context_, p.name, p.relu->saved_input().shape());
+}
+
+Tensor FlexHidden::map(const FlexPass& pass, size_t i, Tensor* act) const {
     const Point& p = points_.at(i);
     const Tensor& g = pass.output_gradient(*p.at);
-    LRP_CHECK(g.ndim() == 4, "LRP deep supervision: the output of '", p.name, "' is ", g.shape().str(), ", not a feature ",
-              "map [N, C, H, W] (a layer after the flatten has no heatmap); supervise convolutional layers only");
-    Tensor a = this->activation(i);
+    check_feature_map(context_, p.name, g.shape());
+    Tensor a = activation(i);
     Tensor H = ops::mul(g, a);
-    if (activation) *activation = std::move(a);
+    if (act) *act = std::move(a);
     return H;
 }
 
-void FlexHidden::add_terms(const FlexPass& pass, size_t i, const Tensor& dmap, FlexTerms& terms,
-                           const Tensor& activation) const {
+void FlexHidden::add_terms(const FlexPass& pass, size_t i, const Tensor& dmap, FlexTerms& terms, const Tensor& act) const {
     const Point& p = points_.at(i);
     const Tensor& g = pass.output_gradient(*p.at);
-    LRP_CHECK(dmap.shape() == g.shape() && dmap.device() == g.device(), "LRP deep supervision: dL/dmap ",
-              dmap.shape().str(), " on ", dmap.device().str(), " for the map at '", p.name, "' of ", g.shape().str(),
-              " on ", g.device().str());
-    LRP_CHECK(!activation.defined() || (activation.shape() == g.shape() && activation.device() == g.device()),
-              "LRP deep supervision: the activation ", activation.shape().str(), " handed in for the map at '", p.name,
-              "' of ", g.shape().str(), " on ", g.device().str());
-    terms.injections.push_back(
-        FlexPass::Injection{p.at, ops::mul(dmap, activation.defined() ? activation : this->activation(i))});
+    LRP_CHECK(dmap.shape() == g.shape() && dmap.device() == g.device(), context_, ": dL/dmap ", dmap.shape().str(), " on ",
+              dmap.device().str(), " for the map at '", p.name, "' of ", g.shape().str(), " on ", g.device().str());
+    LRP_CHECK(!act.defined() || (act.shape() == g.shape() && act.device() == g.device()), context_, ": the activation ",
+              act.shape().str(), " handed in for the map at '", p.name, "' of ", g.shape().str(), " on ",
+              g.device().str());
+    terms.injections.push_back(FlexPass::Injection{p.at, ops::mul(dmap, act.defined() ? act : activation(i))});
     const Tensor da = ops::mul(dmap, g);
     terms.pending.emplace_back(p.relu, p.pool ? p.pool->backward(da, false) : da);
 }

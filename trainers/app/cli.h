@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "lrp/error.h"
+
 namespace lrp::cli {
 
 // Parses args (without the program and subcommand names). Returns -1 to continue, or the exit code
@@ -20,6 +22,17 @@ inline std::optional<int> given_int(const CLI::App& app, const std::string& flag
 inline CLI::Validator non_negative() {
     return CLI::Validator(
         [](std::string& v) { return v.rfind('-', 0) == 0 ? "must be a non-negative integer" : std::string(); }, "");
+}
+
+// --background-layers, --flex-layers: `default` alone means the model's own hidden points (empty names); with
+// module names it is an error naming the flag.
+inline std::vector<std::string> hidden_layer_names(const std::vector<std::string>& given, const char* flag) {
+    for (const std::string& n : given)
+        if (n == "default") {
+            LRP_CHECK(given.size() == 1, flag, ": 'default' (the model's own points) or module names, not both");
+            return {};
+        }
+    return given;
 }
 
 // --normalize of eval and explain (train::normalization_for).

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "cli.h"
 #include "lrp/lrp/flex_lds.h"
 #include "lrp/train/background.h"
 #include "lrp/train/config.h"
@@ -15,7 +16,7 @@ void add_background_flags(CLI::App& app, BackgroundCli& b) {
         "--background", b.enabled,
         "also measure where the explanations fall (docs/isnet.md): the share of each image's absolute relevance on "
         "background pixels, for an LRP composite's map and ISNet's LRP-Flex map (epsilon or z^B on the first layer, and "
-        "at the hidden layers of --isnet-lds), and ISNet's heatmap loss");
+        "at LRP deep supervision's hidden layers), and ISNet's heatmap loss");
     app.add_option("--background-mask", b.mask, "foreground: threshold:<v>, pixels whose raw value exceeds v in some "
                                                 "channel; data, the dataset's masks (--masks, or a --decoy's); auto: "
                                                 "data with --masks, else threshold:0.02 (as --isnet-mask)")
@@ -29,9 +30,10 @@ void add_background_flags(CLI::App& app, BackgroundCli& b) {
                                                                  "of their z^B first layer (as --isnet-epsilon)")
         ->capture_default_str()
         ->needs(on);
-    app.add_option("--background-layers", b.layers, "the hidden layers whose LRP-Flex maps --background measures, by "
-                                                     "module name (comma list, as --isnet-lds-layers; default: ResNet "
-                                                     "stages, VGG max-pools after a ReLU, none for other models)")
+    app.add_option("--background-layers", b.layers, "the hidden layers whose LRP-Flex maps --background measures: "
+                                                     "default (ResNet stages, VGG max-pools after a ReLU, none for "
+                                                     "other models) or module names (comma list, as "
+                                                     "--isnet-lds-layers)")
         ->delimiter(',')
         ->needs(on);
     for (CLI::Option* c : add_composite_flags(app, b.composite)) c->needs(on);  // --background-composite, ...
@@ -58,8 +60,15 @@ void check_background(const CLI::App& app, BackgroundCli& b, const train::DataSp
     make_composite_from_flags(app, b.composite, ds.mean, ds.stdev);  // an unknown composite fails now
 }
 
-void check_background_layers(const BackgroundCli& b, nn::Module& model) {
-    if (!b.layers.empty()) explain::FlexHidden::find(model, b.layers);
+void check_background_layers(BackgroundCli& b, nn::Module& model, const train::DataSplit& ds) {
+    b.layers = hidden_layer_names(b.layers, "--background-layers");
+    if (b.layers.empty()) return;
+    // Names the model lacks fail now; so does a layer without a feature map, seen in a forward of one blank image.
+    const explain::FlexHidden points(model, b.layers, "--background-layers");
+    model.eval();
+    (void)model.forward(Tensor::zeros(Shape{1, ds.channels, ds.height, ds.width}, DType::F32, model.device()));
+    points.check_feature_maps();
+    model.clear_saved();
 }
 
 nlohmann::json run_background(const CLI::App& app, const BackgroundCli& b, nn::Module& model, train::DataSplit& ds,

@@ -17,7 +17,7 @@ struct BackgroundCli {
     std::string mask = "auto";  // as --isnet-mask (auto: data with --masks, else threshold:0.02)
     std::string masks;          // --masks: the image folder's segmentation masks (as train's)
     float flex_epsilon = 1e-2f;
-    std::vector<std::string> layers;  // --background-layers: the hidden points by module name (empty: the model's)
+    std::vector<std::string> layers;  // --background-layers: the hidden points by module name (empty, default: the model's)
     CompositeFlags composite{"background-", "epsilon_plus_flat"};  // --background-composite, ...
     std::vector<float> level, input_zero, input_one;                // resolved by check_background()
 };
@@ -27,8 +27,9 @@ void add_background_flags(CLI::App& app, BackgroundCli& b);
 // Validates the flags for the split's images (has_masks: whether they carry dataset masks, which --background-mask
 // data needs: --masks or a decoy's), resolves --background-mask auto and the foreground level; errors name the flag.
 void check_background(const CLI::App& app, BackgroundCli& b, const train::DataSplit& ds, bool has_masks);
-// With the model built: a --background-layers name it lacks (or that ends in no ReLU) fails now, naming it.
-void check_background_layers(const BackgroundCli& b, nn::Module& model);
+// With the model built: resolves --background-layers default; a name the model lacks, or one whose output is no
+// feature map, fails now, naming it.
+void check_background_layers(BackgroundCli& b, nn::Module& model, const train::DataSplit& ds);
 // Runs it and returns the result as JSON; prints a summary unless `quiet`.
 nlohmann::json run_background(const CLI::App& app, const BackgroundCli& b, nn::Module& model, train::DataSplit& ds,
                               bool quiet);

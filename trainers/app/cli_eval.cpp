@@ -134,7 +134,7 @@ int run_eval(const std::vector<std::string>& args) {
     model->to(dev);
     if (occlusion.enabled)  // what the occlusion run would refuse, before the evaluation
         train::check_occlusion_composite(occlusion.options, *model, ds.channels, ds.height, ds.width);
-    if (background.enabled) check_background_layers(background, *model);
+    if (background.enabled) check_background_layers(background, *model, ds);
     train::EvalResult r = train::evaluate(*model, *ds.loader, ds.num_classes);
     LRP_CHECK(r.nonfinite == 0, "the model's outputs hold NaN or Inf for ", r.nonfinite, " of ", r.samples,
               " images: the weights in ", weights, " (or the inputs) are not finite; no accuracy is reported");

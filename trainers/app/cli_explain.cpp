@@ -1,6 +1,6 @@
-// `lrpcu explain`: LRP relevance maps of a model (lrpcu checkpoint or PyTorch safetensors + --arch) for
-// a .npy array, image files or the first N samples of a dataset split: writes relevance.npy and one
-// heatmap PNG per sample (signed blue-white-red map scaled by max |R|), with --overlay also over the input.
+// `lrpcu explain`: LRP relevance maps of a model (lrpcu checkpoint or PyTorch safetensors + --arch), or ISNet's
+// LRP-Flex map (--flex, hidden layers too with --flex-layers), for a .npy array, image files or the first N samples of a
+// dataset split: relevance.npy and one heatmap PNG per sample (signed map scaled by max |R|), --overlay over the input.
 #include <algorithm>
 #include <cctype>
 #include <cmath>
@@ -43,39 +43,15 @@ bool is_npy(const std::string& f) {
     return e == ".npy";
 }
 
-// The heatmap_NNNN.png / overlay_NNNN.png files in `dir` (an earlier explain's maps; none when it is absent).
+// The heatmap_NNNN.png / overlay_NNNN.png files in `dir` and the hidden-layer maps an earlier --flex-layers listed
+// (an earlier explain's maps; none when it is absent).
 std::vector<std::filesystem::path> earlier_maps(const std::string& dir) {
-    static const std::regex ours(R"((heatmap|overlay)_[0-9]{4,}\.png|hidden_[A-Za-z0-9._-]+(_[0-9]{4,}\.png|\.npy))");
-    std::vector<std::filesystem::path> found;
+    static const std::regex ours(R"((heatmap|overlay)_[0-9]{4,}\.png)");
+    std::vector<std::filesystem::path> found = earlier_hidden_maps(dir);
     if (!std::filesystem::is_directory(dir)) return found;
     for (const auto& e : std::filesystem::directory_iterator(dir))
         if (e.is_regular_file() && std::regex_match(e.path().filename().string(), ours)) found.push_back(e.path());
     return found;
-}
-
-// --flex-layers: per hidden point, hidden_<name>.npy ([N, C, h, w]) and a heatmap PNG per sample, upscaled to about
-// the input's H x W times `scale` (nearest neighbour).
-void write_hidden_maps(const std::string& out, const std::vector<std::pair<std::string, Tensor>>& hidden, int64_t H,
-                       int64_t W, int scale) {
-    std::string listed;
-    for (const auto& [name, map] : hidden) {
-        const Tensor m = map.to(Device::cpu());
-        std::string file = name;
-        for (char& ch : file)
-            if (!(std::isalnum(static_cast<unsigned char>(ch)) || ch == '.' || ch == '_' || ch == '-')) ch = '_';
-        data::write_npy((std::filesystem::path(out) / ("hidden_" + file + ".npy")).string(), m);
-        const int64_t n = m.dim(0), c = m.dim(1), h = m.dim(2), w = m.dim(3);
-        const int up = static_cast<int>(std::clamp<int64_t>(std::max(H / h, W / w), 1, 64)) * scale;
-        const std::vector<float> v = m.to_vector<float>();
-        for (int64_t i = 0; i < n; ++i) {
-            char png[32];
-            std::snprintf(png, sizeof png, "_%04lld.png", static_cast<long long>(i));
-            write_heatmap((std::filesystem::path(out) / ("hidden_" + file + png)).string(), v.data() + i * c * h * w, c, h,
-                          w, std::min(up, 256));
-        }
-        listed += str(listed.empty() ? "" : ", ", name, " ", m.shape().str());
-    }
-    std::printf("wrote the maps at hidden layers (hidden_<layer>.npy and .png): %s\n", listed.c_str());
 }
 
 // --input values: comma-separated lists, except that a value naming an existing file is one name.
@@ -149,7 +125,7 @@ int run_explain(const std::vector<std::string>& args) {
     app.add_option("--flex-layers", flex_layers, "--flex: also the maps at hidden layers, as train's --isnet-lds "
                                                  "supervises them: default (ResNet stages, VGG max-pools after a "
                                                  "ReLU) or module names (comma list, as --isnet-lds-layers); writes "
-                                                 "hidden_<layer>.npy and hidden_<layer>_NNNN.png")
+                                                 "hidden_<layer>.npy, hidden_<layer>_NNNN.png and hidden_maps.txt")
         ->delimiter(',')
         ->needs(flex_opt);
     app.add_option("--out", out, "output directory")->required();
@@ -157,7 +133,7 @@ int run_explain(const std::vector<std::string>& args) {
     app.add_option("--device", device, "auto | cpu | cuda | cuda:N")->capture_default_str();
     app.add_flag("--print-rules", print_rules, "print the rule of every layer");
     app.add_flag("--force", force, "replace an earlier explain's outputs in --out (relevance.npy, heatmap_*.png, "
-                                   "overlay_*.png, hidden_*)");
+                                   "overlay_*.png, and the hidden_* files hidden_maps.txt lists)");
     if (int rc = parse_args(app, args); rc >= 0) return rc;
     inputs = split_inputs(inputs);
     LRP_CHECK(std::filesystem::exists(weights), "--weights: '", weights, "' does not exist");
@@ -197,10 +173,7 @@ int run_explain(const std::vector<std::string>& args) {
     LRP_CHECK(flex_epsilon > 0.f && std::isfinite(flex_epsilon), "--flex-epsilon must be a finite number > 0 (got ",
               flex_epsilon, ")");
     const bool want_hidden = !flex_layers.empty();
-    if (want_hidden && std::find(flex_layers.begin(), flex_layers.end(), "default") != flex_layers.end()) {
-        LRP_CHECK(flex_layers.size() == 1, "--flex-layers: 'default' (the model's own points) or module names, not both");
-        flex_layers.clear();
-    }
+    flex_layers = hidden_layer_names(flex_layers, "--flex-layers");
     for (const CLI::Option* o : composite_opts)
         LRP_CHECK(flex.empty() || o->count() == 0, "--flex writes ISNet's LRP-Flex map, whose rules are fixed: ",
                   o->get_name(), " does not apply to it");
@@ -410,7 +383,7 @@ int run_explain(const std::vector<std::string>& args) {
     }
     std::printf("wrote %s/relevance.npy (%s) with %s, target %s\n", out.c_str(), r.shape().str().c_str(), how.c_str(),
                 t.str().c_str());
-    if (want_hidden) write_hidden_maps(out, hidden, h, w, scale);
+    if (want_hidden) std::printf("%s\n", write_hidden_maps(out, hidden, h, w, scale).c_str());
     return 0;
 }
 

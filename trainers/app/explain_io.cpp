@@ -1,12 +1,18 @@
-// `lrpcu explain` I/O: image-file inputs (decode, size check, normalise) and the heatmap / overlay PNG
-// writers.
+// `lrpcu explain` I/O: image-file inputs (decode, size check, normalise), the heatmap / overlay PNG writers and
+// --flex-layers' hidden maps (with the list a later --force replaces).
 #include "explain_io.h"
 
 #include <stb/stb_image_write.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
+#include <fstream>
+
+#include "lrp/data/npy.h"
+#include "lrp/log.h"
 
 namespace lrp::cli {
 
@@ -120,6 +126,61 @@ void write_overlay(const std::string& path, const float* r, const float* x, int6
             }
         }
     write_png(path, px, w2, h2);
+}
+
+namespace {
+constexpr const char* kHiddenList = "hidden_maps.txt";
+}  // namespace
+
+std::string write_hidden_maps(const std::string& out, const std::vector<std::pair<std::string, Tensor>>& hidden,
+                              int64_t H, int64_t W, int scale) {
+    const std::filesystem::path dir(out);
+    std::vector<std::string> files;
+    std::string listed;
+    for (const auto& [name, map] : hidden) {
+        const Tensor m = map.to(Device::cpu());
+        std::string file = "hidden_" + name;
+        for (char& ch : file)
+            if (!(std::isalnum(static_cast<unsigned char>(ch)) || ch == '.' || ch == '_' || ch == '-')) ch = '_';
+        data::write_npy((dir / (file + ".npy")).string(), m);
+        files.push_back(file + ".npy");
+        const int64_t n = m.dim(0), c = m.dim(1), h = m.dim(2), w = m.dim(3);
+        const int up = static_cast<int>(std::min<int64_t>(std::clamp<int64_t>(std::max(H / h, W / w), 1, 64) * scale, 256));
+        const std::vector<float> v = m.to_vector<float>();
+        int64_t bad = 0;
+        for (int64_t i = 0; i < n; ++i) {
+            char png[32];
+            std::snprintf(png, sizeof png, "_%04lld.png", static_cast<long long>(i));
+            const float* r = v.data() + i * c * h * w;
+            bad += std::all_of(r, r + c * h * w, [](float x) { return std::isfinite(x); }) ? 0 : 1;
+            write_heatmap((dir / (file + png)).string(), r, c, h, w, up);
+            files.push_back(file + png);
+        }
+        if (bad > 0)
+            log_warn("the map at hidden layer '", name, "' holds NaN or Inf for ", bad, " of ", n, " samples; their ",
+                     "heatmaps are not meaningful");
+        listed += str(listed.empty() ? "" : ", ", name, " ", m.shape().str());
+    }
+    std::ofstream list(dir / kHiddenList);
+    for (const std::string& f : files) list << f << "\n";
+    list.close();
+    LRP_CHECK(list, "cannot write ", (dir / kHiddenList).string());
+    return "wrote the maps at hidden layers (hidden_<layer>.npy and .png, listed in " + std::string(kHiddenList) +
+           "): " + listed;
+}
+
+std::vector<std::filesystem::path> earlier_hidden_maps(const std::string& dir) {
+    std::vector<std::filesystem::path> found;
+    const std::filesystem::path list = std::filesystem::path(dir) / kHiddenList;
+    if (!std::filesystem::is_regular_file(list)) return found;
+    std::ifstream in(list);
+    for (std::string f; std::getline(in, f);) {
+        const bool plain = f.rfind("hidden_", 0) == 0 && f.find('/') == std::string::npos && f != kHiddenList;
+        if (plain && std::filesystem::is_regular_file(std::filesystem::path(dir) / f))
+            found.push_back(std::filesystem::path(dir) / f);
+    }
+    found.push_back(list);
+    return found;
 }
 
 }  // namespace lrp::cli

@@ -1,7 +1,9 @@
 // Inputs and outputs of `lrpcu explain`: image files and dataset samples in (normalised as for training),
-// heatmap / overlay PNGs out (.npy arrays: lrp/data/npy.h).
+// heatmap / overlay PNGs and --flex-layers' hidden maps out (.npy arrays: lrp/data/npy.h).
 #pragma once
+#include <filesystem>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "lrp/data/dataset.h"
@@ -36,5 +38,14 @@ void write_heatmap(const std::string& path, const float* r, int64_t C, int64_t H
 // mean/std when given (else scaled per sample to [0,1]), shown grey, tinted red/blue where |R| is large.
 void write_overlay(const std::string& path, const float* r, const float* x, int64_t C, int64_t H, int64_t W,
                    int scale, const std::vector<float>& mean, const std::vector<float>& std);
+
+// --flex-layers: per hidden point (name, [N, C, h, w] map), hidden_<name>.npy and hidden_<name>_NNNN.png per sample
+// (upscaled by about the input's H x W over the map's, times `scale`, at most 256 times), all listed in
+// hidden_maps.txt (what a later --force replaces). Warns for a map that holds NaN or Inf. Returns a line for the log.
+std::string write_hidden_maps(const std::string& out, const std::vector<std::pair<std::string, Tensor>>& hidden,
+                              int64_t H, int64_t W, int scale);
+// The files an earlier --flex-layers wrote in dir, as its hidden_maps.txt lists them (plain hidden_* names that
+// exist), and that list itself; none without it.
+std::vector<std::filesystem::path> earlier_hidden_maps(const std::string& dir);
 
 }  // namespace lrp::cli

@@ -1,6 +1,7 @@
-// background_relevance: per batch the composite's map and the LRP-Flex maps (epsilon or z^B first layer, and at the
-// hidden points of LRP deep supervision) of the label, RRR's input gradient and the foreground mask; per image (host, double) each map's background share of |relevance|
-// (of the squared gradient) and RRR's penalty; ISNet's heatmap loss of the LRP-Flex maps on the device.
+// background_relevance: per batch the composite's map and the LRP-Flex maps (epsilon or z^B first layer, and at
+// LRP deep supervision's hidden points) of the label, RRR's input gradient and the foreground mask; per image (host,
+// double) each map's background share of |relevance| (of the squared gradient) and RRR's penalty; ISNet's heatmap
+// loss of the LRP-Flex maps on the device.
 #include "lrp/train/background.h"
 
 #include <chrono>
@@ -36,15 +37,8 @@ std::vector<double> background_shares(const std::vector<float>& r, const std::ve
     return out;
 }
 
-// The hidden points: the named ones, or the model's own (none when it has no ResNet stages or pooled ReLUs).
-std::optional<explain::FlexHidden> hidden_points(nn::Module& model, const std::vector<std::string>& names) {
-    if (!names.empty()) return explain::FlexHidden(model, names);
-    try {
-        return explain::FlexHidden(model);
-    } catch (const Error&) {
-        return std::nullopt;
-    }
-}
+// JSON number, or null for NaN (a share no image had).
+nlohmann::json num_or_null(double v) { return std::isnan(v) ? nlohmann::json(nullptr) : nlohmann::json(v); }
 
 }  // namespace
 
@@ -65,9 +59,11 @@ BackgroundResult background_relevance(nn::Module& model, BatchSource& loader, ex
     explain::FlexPass flex(explain::FlexOptions{flex_epsilon}), plain(explain::FlexOptions{0.f, true});
     std::optional<explain::FlexZb> zb;
     if (!input_one.empty()) zb.emplace(input_zero, input_one, flex_epsilon);
-    const std::optional<explain::FlexHidden> hidden = hidden_points(model, hidden_layers);
-    const size_t L = hidden ? hidden->points().size() : 0;
-    for (size_t l = 0; l < L; ++l) res.share_hidden.push_back({hidden->points()[l].name, NAN});
+    // The named points, or the model's own (none, quietly, for a model without ResNet stages or pooled ReLUs).
+    const explain::FlexHidden hidden(model, hidden_layers, hidden_layers.empty() ? "--background's hidden layers"
+                                                                                 : "--background-layers", false);
+    const size_t L = hidden.points().size();
+    for (size_t l = 0; l < L; ++l) res.share_hidden.push_back({hidden.points()[l].name, NAN});
     std::vector<double> sh_sum(L, 0.0);
     std::vector<int64_t> sh_n(L, 0);
     std::vector<float> neg(level.size()), neg_zero(level.size());
@@ -111,7 +107,7 @@ BackgroundResult background_relevance(nn::Module& model, BatchSource& loader, ex
         }
         std::vector<std::vector<double>> shh;  // [layer][image]: the hidden maps of the same pass
         for (size_t l = 0; l < L; ++l) {
-            const Tensor H = hidden->map(flex, l);
+            const Tensor H = hidden.map(flex, l);
             const std::vector<float> ml = mask_at(mask, H.dim(2), H.dim(3)).to_vector<float>();
             shh.push_back(background_shares(H.to_vector<float>(), ml, N, H.dim(1), H.dim(2) * H.dim(3)));
         }
@@ -174,8 +170,7 @@ BackgroundResult background_relevance(nn::Module& model, BatchSource& loader, ex
 
 nlohmann::json to_json(const BackgroundResult& r) {
     nlohmann::json hidden = nlohmann::json::array();
-    for (const auto& h : r.share_hidden)
-        hidden.push_back({{"layer", h.layer}, {"share", std::isnan(h.share) ? nlohmann::json(nullptr) : nlohmann::json(h.share)}});
+    for (const auto& h : r.share_hidden) hidden.push_back({{"layer", h.layer}, {"share", num_or_null(h.share)}});
     return {{"metric", "background share of |relevance| (lrpcu; the foreground mask ISNet trains with)"},
             {"composite", r.composite},
             {"mask", r.mask},
@@ -183,19 +178,14 @@ nlohmann::json to_json(const BackgroundResult& r) {
             {"nonfinite_maps", r.nonfinite_maps},
             {"empty_maps", r.empty_maps},
             {"foreground_fraction", r.foreground_fraction},
-            {"share_background_composite", std::isnan(r.share_composite) ? nlohmann::json(nullptr)
-                                                                         : nlohmann::json(r.share_composite)},
-            {"share_background_flex",
-             std::isnan(r.share_flex) ? nlohmann::json(nullptr) : nlohmann::json(r.share_flex)},
+            {"share_background_composite", num_or_null(r.share_composite)},
+            {"share_background_flex", num_or_null(r.share_flex)},
             {"flex_epsilon", r.flex_epsilon},
             {"isnet_heat_loss", r.isnet_heat_loss},
-            {"share_background_flex_zb",
-             std::isnan(r.share_flex_zb) ? nlohmann::json(nullptr) : nlohmann::json(r.share_flex_zb)},
-            {"isnet_heat_loss_zb",
-             std::isnan(r.isnet_heat_loss_zb) ? nlohmann::json(nullptr) : nlohmann::json(r.isnet_heat_loss_zb)},
-            {"share_background_gradient",
-             std::isnan(r.share_gradient) ? nlohmann::json(nullptr) : nlohmann::json(r.share_gradient)},
-            {"rrr_penalty", std::isnan(r.rrr_penalty) ? nlohmann::json(nullptr) : nlohmann::json(r.rrr_penalty)},
+            {"share_background_flex_zb", num_or_null(r.share_flex_zb)},
+            {"isnet_heat_loss_zb", num_or_null(r.isnet_heat_loss_zb)},
+            {"share_background_gradient", num_or_null(r.share_gradient)},
+            {"rrr_penalty", num_or_null(r.rrr_penalty)},
             {"share_background_hidden", hidden},
             {"seconds", r.seconds}};
 }

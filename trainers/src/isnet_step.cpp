@@ -297,7 +297,7 @@ Tensor flex_heatmap(nn::Module& model, const Tensor& x, const explain::Target& t
     }
     model.eval();
     std::optional<explain::FlexHidden> points;
-    if (hidden) points.emplace(model, hidden_layers);  // a bad name fails before the pass
+    if (hidden) points.emplace(model, hidden_layers, "--flex-layers");  // a bad name fails before the pass
     logits = model.forward(x);
     explain::FlexPass pass(explain::FlexOptions{epsilon});
     const Tensor G = pass.gradient(model, explain::initial_relevance(logits, target));

@@ -31,25 +31,33 @@ public:
 
     // The supervised points of a model: with top-level children layer1, layer2, ... (ResNet), each stage's output
     // (its last ReLU); otherwise each MaxPool2d right after a ReLU (VGG's features). Throws, naming the model, if
-    // there are none. With `names` (full dotted module names, the authors' `layers`): the output of each named module,
-    // whose last leaf must be a ReLU or a MaxPool2d right after a ReLU; each an error naming it otherwise.
-    static std::vector<Point> find(nn::Module& model, const std::vector<std::string>& names = {});
+    // there are none (unless !required: then none). With `names` (full dotted module names, the authors' `layers`):
+    // the output of each named module, whose last leaf must be a ReLU or a MaxPool2d right after a ReLU; each an
+    // error naming it otherwise. `context` opens every message (what asked for the points: a flag, a feature).
+    static std::vector<Point> find(nn::Module& model, const std::vector<std::string>& names = {},
+                                   const std::string& context = "LRP deep supervision", bool required = true);
 
-    explicit FlexHidden(nn::Module& model, const std::vector<std::string>& names = {}) : points_(find(model, names)) {}
+    explicit FlexHidden(nn::Module& model, const std::vector<std::string>& names = {},
+                        const std::string& context = "LRP deep supervision", bool required = true)
+        : points_(find(model, names, context, required)), context_(context) {}
     const std::vector<Point>& points() const { return points_; }
 
+    // After a forward of the model: throws, naming it, for a point whose output is not a feature map [N, C, h, w] (a
+    // ReLU after the flatten), as map() would (a check before the work that needs the maps).
+    void check_feature_maps() const;
+
     // After pass.gradient() over the model's last forward: the relevance at point i, G * a, with a the layer's
-    // output and G the pass's gradient there ([N, C, h, w]). With `activation`, a is handed back for add_terms().
-    Tensor map(const FlexPass& pass, size_t i, Tensor* activation = nullptr) const;
+    // output and G the pass's gradient there ([N, C, h, w]). With `act`, a is handed back for add_terms().
+    Tensor map(const FlexPass& pass, size_t i, Tensor* act = nullptr) const;
     // Given dmap = dL/d(map i) (before pass.adjoint()): adds to `terms` dL/dG = dmap * a at the point's leaf and
-    // dL/da = dmap * G (through the max-pool's routing for a pooled point) pending at its ReLU. `activation`: the a
-    // that map() handed back for this forward (saves recomputing it); undefined, it is formed again.
-    void add_terms(const FlexPass& pass, size_t i, const Tensor& dmap, FlexTerms& terms,
-                   const Tensor& activation = Tensor()) const;
+    // dL/da = dmap * G (through the max-pool's routing for a pooled point) pending at its ReLU. `act`: the a that
+    // map() handed back for this forward (saves recomputing it); undefined, it is formed again.
+    void add_terms(const FlexPass& pass, size_t i, const Tensor& dmap, FlexTerms& terms, const Tensor& act = Tensor()) const;
 
 private:
     Tensor activation(size_t i) const;
     std::vector<Point> points_;
+    std::string context_;
 };
 
 }  // namespace lrp::explain

@@ -1,7 +1,7 @@
 // Where a model's explanations fall (`lrpcu eval --background`; docs/isnet.md): per image, the share of the
-// absolute relevance on background pixels (the foreground mask ISNet trains with), for an LRP composite's map and
-// for ISNet's own LRP-Flex map, ISNet's heatmap loss of the latter, and RRR's input-gradient share and penalty; for
-// any model, so an ISNet or RRR run and its baseline are measured alike.
+// absolute relevance on background pixels (the foreground mask ISNet trains with), for an LRP composite's map, for
+// ISNet's own LRP-Flex map (also at hidden layers), ISNet's heatmap loss of the latter, and RRR's input-gradient
+// share and penalty; for any model, so an ISNet or RRR run and its baseline are measured alike.
 #pragma once
 #include <cmath>
 #include <cstdint>
@@ -20,7 +20,7 @@ namespace lrp::train {
 struct BackgroundResult {
     std::string composite, mask;
     int64_t samples = 0;
-    int64_t nonfinite_maps = 0;        // images whose composite or LRP-Flex map(s) held NaN or Inf: left out
+    int64_t nonfinite_maps = 0;        // images whose composite or LRP-Flex maps (hidden ones too) held NaN/Inf: left out
     int64_t empty_maps = 0;            // maps (of any kind) that are 0 everywhere: left out of their share
     double foreground_fraction = 0;    // mean share of foreground pixels
     double share_composite = 0;        // mean over images of sum_bg |R| / sum |R| (R: the composite's map of the label)
@@ -50,8 +50,9 @@ struct BackgroundResult {
 // value of a raw 0, in normalised units (as IsnetSettings; the LRP-Flex map is G * (x - input_zero) as ISNet's);
 // the composite is bound to the model per batch. pixel_scale (per channel 1 / (255 std), or empty): the units of RRR's
 // penalty. input_one (per channel, the normalised value of a raw 1, or empty): the z^B bounds are input_zero and it.
-// hidden_layers: the hidden points by module name (as --isnet-lds-layers; errors name a bad one); empty: the model's
-// own (none, quietly, for a model without ResNet stages or max-pools after a ReLU). Images with a non-finite map
+// hidden_layers: the hidden points by module name (as --isnet-lds-layers; errors name a bad one and
+// --background-layers); empty: the model's own (none, quietly, for a model without ResNet stages or max-pools after
+// a ReLU). Images with a non-finite map
 // (hidden ones included) are left out. Throws when no image has finite maps.
 BackgroundResult background_relevance(nn::Module& model, BatchSource& loader, explain::Composite& composite,
                                       const std::vector<float>& level, const std::vector<float>& input_zero,

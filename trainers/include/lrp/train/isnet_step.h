@@ -125,7 +125,8 @@ Tensor method_foreground(const char* who, const char* flag, const std::vector<fl
 // v as a [size] tensor on d, made once and kept in `cache` (remade when the device changes).
 Tensor cached_on(const std::vector<float>& v, Device d, Tensor& cache);
 // The foreground mask m ([N, H, W]) at a map's size h x w, as the authors' loss shrinks it (isnet-edda.md A.1 step 0):
-// an adaptive average pool, nonzero (foreground, for the loss) wherever a window holds any foreground.
+// an adaptive average pool, nonzero (foreground, for the loss) wherever a window holds any foreground. Returns m itself
+// when it is h x w already, else an [N, 1, h, w] tensor (the same N h w values in order).
 Tensor mask_at(const Tensor& m, int64_t h, int64_t w);
 // x - input_zero per channel (neg_zero = -input_zero, [C] on x's device): what the heatmap multiplies G with.
 Tensor heatmap_input(const Tensor& x, const Tensor& ones, const Tensor& neg_zero);
@@ -134,7 +135,7 @@ Tensor heatmap_input(const Tensor& x, const Tensor& ones, const Tensor& neg_zero
 // target's initial relevance, with z^B (first_rule "zb", bounds raw 0 and 1) or epsilon to the raw input on the first
 // layer; mean/stdev: the inputs' normalisation per channel. Sets logits to the model's outputs. With `hidden`: also
 // the maps of the same pass at LRP deep supervision's points (lrp/flex_lds.h; `hidden_layers` by name, or the model's
-// own), as (point name, [N, C, h, w]) pairs.
+// own; errors name --flex-layers), as (point name, [N, C, h, w]) pairs.
 Tensor flex_heatmap(nn::Module& model, const Tensor& x, const explain::Target& target, const std::string& first_rule,
                     float epsilon, const std::vector<float>& mean, const std::vector<float>& stdev, Tensor& logits,
                     std::vector<std::pair<std::string, Tensor>>* hidden = nullptr,
