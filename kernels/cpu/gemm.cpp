@@ -1,10 +1,12 @@
 // CPU GEMM entry: OpenBLAS cblas_sgemm when the build found CBLAS (LRP_HAVE_CBLAS), otherwise lrpcu's
-// own cache-blocked kernel (gemm_blocked.cpp). This file is the CPU GEMM backend selection.
+// own cache-blocked kernel (gemm_blocked.cpp). This file is the CPU GEMM backend selection (and says which it is).
 #include <algorithm>
+#include <string>
 
 #include "families.h"
 #include "gemm_blocked.h"
 #include "lrp/config.h"
+#include "lrp/ops/gemm.h"
 
 #if LRP_HAVE_CBLAS
 #include <cblas.h>
@@ -33,3 +35,22 @@ void gemm(const Ctx&, bool trans_a, bool trans_b, int M, int N, int K, float alp
 void register_gemm(OpTable& t) { t.gemm = gemm; }
 
 }  // namespace lrp::kernels::cpu
+
+namespace lrp::ops {
+
+std::string cpu_gemm_description() {
+#if LRP_HAVE_OPENBLAS_INFO
+    // openblas_get_config(): "OpenBLAS 0.3.21 NO_LAPACKE DYNAMIC_ARCH ... MAX_THREADS=64": its name and version.
+    const std::string config = openblas_get_config();
+    const size_t end = config.find(' ', config.find(' ') == std::string::npos ? 0 : config.find(' ') + 1);
+    const int threads = openblas_get_num_threads();
+    return config.substr(0, end) + " (core " + openblas_get_corename() + ", " + std::to_string(threads) +
+           (threads == 1 ? " thread)" : " threads)");
+#elif LRP_HAVE_CBLAS
+    return "CBLAS";
+#else
+    return "lrpcu blocked GEMM";
+#endif
+}
+
+}  // namespace lrp::ops

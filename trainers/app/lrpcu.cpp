@@ -7,6 +7,7 @@
 #include "lrp/config.h"
 #include "lrp/device.h"
 #include "lrp/error.h"
+#include "lrp/ops/gemm.h"
 
 namespace lrp::cli {
 
@@ -44,6 +45,7 @@ void print_version() {
     std::printf("backends: cpu (%s GEMM)%s\n", LRP_HAVE_CBLAS ? "OpenBLAS" : "built-in blocked",
                 LRP_HAVE_CUDA ? (LRP_HAVE_CUDNN ? ", cuda + cuDNN (sm_" LRP_CUDA_ARCHS ")" : ", cuda (sm_" LRP_CUDA_ARCHS ")")
                               : " only (built without CUDA)");
+    std::printf("CPU GEMM: %s\n", lrp::ops::cpu_gemm_description().c_str());
     if (lrp::cuda_built())
         std::printf("CUDA devices: %d (%s)\n", lrp::cuda_device_count(), lrp::cuda_probe_message().c_str());
 }

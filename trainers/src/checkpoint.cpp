@@ -88,6 +88,11 @@ CheckpointState parse_state(const std::string& path, const std::map<std::string,
         if (j.contains("class_names")) st.class_names = j.at("class_names").get<std::vector<std::string>>();
         if (j.contains("normalize")) std::tie(st.mean, st.stdev) = parse_normalization(path, j.at("normalize"));
         st.train_images = j.contains("train_images") ? int_at(j, "train_images", path) : -1;
+        if (j.contains("numerics")) {
+            LRP_CHECK(j.at("numerics").is_string(), path, ": corrupt checkpoint metadata: numerics is ",
+                      nn::json_brief(j.at("numerics")), ", not a string");
+            st.numerics = j.at("numerics").get<std::string>();
+        }
         if (j.contains("isnet_calibration"))
             st.isnet_calibration = isnet_calibration_from_json(j.at("isnet_calibration"), path);
         if (j.contains("partial_epoch")) {
@@ -164,6 +169,7 @@ void save_checkpoint(const std::string& path, nn::Module& model, const Optimizer
                         {"optimizer", opt.kind()},   {"class_names", st.class_names}};
     if (!st.mean.empty()) j["normalize"] = {{"mean", st.mean}, {"std", st.stdev}};
     if (st.train_images >= 0) j["train_images"] = st.train_images;
+    if (!st.numerics.empty()) j["numerics"] = st.numerics;
     if (st.val_source_images >= 0) j["val_source_images"] = st.val_source_images;
     if (st.isnet_calibration) j["isnet_calibration"] = isnet_calibration_json(*st.isnet_calibration);
     if (st.best_val_epoch >= 0)

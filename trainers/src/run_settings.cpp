@@ -6,7 +6,10 @@
 #include <string>
 #include <utility>
 
+#include "lrp/log.h"
 #include "lrp/lrp/composites.h"
+#include "lrp/ops/gemm.h"
+#include "lrp/timer.h"
 #include "lrp/train/checkpoint.h"
 
 namespace lrp::train {
@@ -78,6 +81,19 @@ nlohmann::json check_resume_settings(const std::filesystem::path& ckpt, const nl
                  ", now " + (has_masks ? "with " + now["masks"].get<std::string>() : std::string("without"));
     LRP_CHECK(diffs.empty(), "--resume: settings differ from the checkpoint's run (start a new --out instead):", diffs);
     return saved_as_recorded;
+}
+
+std::string numerics_of(Device dev) {
+    return dev.is_cuda() ? "cuda: " + device_name(dev) : "cpu: " + ops::cpu_gemm_description();
+}
+
+void warn_if_numerics_changed(const std::string& recorded, const std::string& now) {
+    if (recorded.empty() || recorded == now) return;
+    log_warn("--resume: the run so far was computed with ", recorded, ", this one with ", now, "; the rest of the run ",
+             "rounds otherwise, so it will not equal an uninterrupted run bit for bit",
+             recorded.rfind("cpu: OpenBLAS", 0) == 0 && now.rfind("cpu: OpenBLAS", 0) == 0
+                 ? " (OPENBLAS_NUM_THREADS sets OpenBLAS's thread count)"
+                 : "");
 }
 
 }  // namespace lrp::train

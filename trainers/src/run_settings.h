@@ -1,11 +1,13 @@
 // The settings a run records and checks (internal to lrp_trainers): the config a checkpoint stores, the
-// settings as they run (defaults filled in), the --resume agreement check, and the test split's agreement
-// with the training split.
+// settings as they run (defaults filled in), the --resume agreement check, the test split's agreement
+// with the training split, and what computes the run (its rounding).
 #pragma once
 #include <filesystem>
+#include <string>
 
 #include <nlohmann/json.hpp>
 
+#include "lrp/device.h"
 #include "lrp/train/config.h"
 #include "lrp/train/data_source.h"
 
@@ -21,5 +23,10 @@ nlohmann::json effective_settings(nlohmann::json j);
 // A resumed run must continue with the settings it started with (only the per-invocation ones may change);
 // returns the checkpoint's settings as recorded.
 nlohmann::json check_resume_settings(const std::filesystem::path& ckpt, const nlohmann::json& given);
+// What computes a run on `dev`, as far as its last bits go: "cpu: <the CPU GEMM>" or "cuda: <the GPU's model>".
+std::string numerics_of(Device dev);
+// --resume: a warning when the checkpoint's run was computed otherwise (recorded; empty in older checkpoints), as
+// the rest of the run then rounds otherwise than an uninterrupted run would.
+void warn_if_numerics_changed(const std::string& recorded, const std::string& now);
 
 }  // namespace lrp::train

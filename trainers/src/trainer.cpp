@@ -210,6 +210,7 @@ TrainSummary run_training(TrainConfig cfg) {
                      cfg.schedule, " schedule is recomputed over ", cfg.epochs, " epochs, so the LR jumps to that ",
                      "schedule's value at epoch ", st.epoch + 1);
         check_class_names(st.class_names, train_data.class_names, ckpt.string(), "the training split");
+        warn_if_numerics_changed(st.numerics, numerics_of(dev));
         if (st.partial.batches > 0)
             std::printf("resumed from %s in epoch %lld after step %lld of %lld\n", ckpt.string().c_str(),
                         (long long)st.epoch + 1, (long long)st.partial.batches, (long long)spe);
@@ -237,6 +238,7 @@ TrainSummary run_training(TrainConfig cfg) {
     st.mean = train_data.mean;  // what eval and explain normalise with by default
     st.stdev = train_data.stdev;
     st.train_images = train_data.loader->size();
+    st.numerics = numerics_of(dev);  // what the checkpoints from here record
     st.isnet_calibration = calibration;
     st.val_source_images = val_data.loader ? val_data.source_images : -1;
     write_text_atomic(out / "config.json", cfg_json.dump(2) + "\n");

@@ -1,5 +1,7 @@
 // Checked front end for GEMM on 2-D fp32 tensors (row-major).
 #pragma once
+#include <string>
+
 #include "lrp/tensor.h"
 
 namespace lrp::ops {
@@ -7,5 +9,10 @@ namespace lrp::ops {
 // C = alpha op(A) op(B) + beta C; A, B, C 2-D; shapes checked. beta == 0 ignores C's contents.
 void gemm(bool trans_a, bool trans_b, float alpha, const Tensor& A, const Tensor& B, float beta, const Tensor& C);
 Tensor matmul(const Tensor& A, const Tensor& B, bool trans_a = false, bool trans_b = false);
+
+// What computes the CPU GEMM, as far as its rounding goes: "OpenBLAS <config> (core <kernels>, <n> threads)", "CBLAS"
+// (another library), or "lrpcu blocked GEMM". OpenBLAS picks its kernels by CPU and splits work by thread count, so
+// two runs agree bit for bit only where this string does.
+std::string cpu_gemm_description();
 
 }  // namespace lrp::ops

@@ -54,6 +54,7 @@ struct CheckpointState {
     std::vector<float> mean, stdev;
     int64_t train_images = -1;  // the training split's size (-1 in older checkpoints)
     std::optional<IsnetCalibration> isnet_calibration;  // the C1, C2 --isnet-calibrate measured (a resume keeps them)
+    std::string numerics;  // what computed the run (e.g. "cpu: OpenBLAS ... 2 threads"); empty in older checkpoints
     PartialEpoch partial;
 };
 

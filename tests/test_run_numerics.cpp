@@ -1,0 +1,65 @@
+// What computes a run (its rounding): the CPU GEMM's description, recorded in every checkpoint; --resume warns when
+// the checkpoint's run was computed otherwise (another thread count or library), as the run can then no longer equal an
+// uninterrupted one bit for bit; the record's kind is checked.
+#include <filesystem>
+#include <string>
+
+#include "lrp/config.h"
+#include "lrp/ops/gemm.h"
+#include "lrp/train/checkpoint.h"
+#include "test_util.h"
+#include "trainer_test_util.h"
+
+using namespace lrp;
+using namespace lrp::train;
+using namespace lrp::test;
+
+TEST(RunNumerics, CpuGemmIsDescribed) {
+    const std::string d = ops::cpu_gemm_description();
+#if LRP_HAVE_OPENBLAS_INFO
+    EXPECT_EQ(d.rfind("OpenBLAS ", 0), 0u) << d;
+    EXPECT_NE(d.find("(core "), std::string::npos) << d;
+    EXPECT_TRUE(d.find(" threads)") != std::string::npos || d.find(" 1 thread)") != std::string::npos) << d;
+#elif LRP_HAVE_CBLAS
+    EXPECT_EQ(d, "CBLAS");
+#else
+    EXPECT_EQ(d, "lrpcu blocked GEMM");
+#endif
+}
+
+TEST(RunNumerics, RecordedAndAResumeComputedOtherwiseWarns) {
+    const std::string d = fresh_dir("numerics");
+    TrainConfig c = tiny(d);
+    c.epochs = 1;
+    run_training(c);
+    const std::string ckpt = d + "/checkpoint.safetensors";
+    EXPECT_EQ(read_checkpoint_state(ckpt).numerics, "cpu: " + ops::cpu_gemm_description());
+    // Resumed where it ran: no warning.
+    c.epochs = 2;
+    c.resume = true;
+    ::testing::internal::CaptureStderr();
+    run_training(c);
+    std::string err = ::testing::internal::GetCapturedStderr();
+    EXPECT_EQ(err.find("was computed with"), std::string::npos) << err;
+    // A checkpoint from another machine's GEMM: the resume says so, naming both, and goes on.
+    edit_checkpoint_state(ckpt, ckpt, [](nlohmann::json& j) { j["numerics"] = "cpu: another GEMM (64 threads)"; });
+    c.epochs = 3;
+    ::testing::internal::CaptureStderr();
+    EXPECT_EQ(run_training(c).epochs, 3);
+    err = ::testing::internal::GetCapturedStderr();
+    EXPECT_NE(err.find("--resume: the run so far was computed with cpu: another GEMM (64 threads), this one with cpu: " +
+                       ops::cpu_gemm_description() + "; the rest of the run rounds otherwise"),
+              std::string::npos)
+        << err;
+    EXPECT_EQ(read_checkpoint_state(ckpt).numerics, "cpu: " + ops::cpu_gemm_description()) << "later checkpoints";
+    // An older checkpoint without the record: no warning; a record of the wrong kind: corrupt metadata, named.
+    edit_checkpoint_state(ckpt, ckpt, [](nlohmann::json& j) { j.erase("numerics"); });
+    EXPECT_EQ(read_checkpoint_state(ckpt).numerics, "");
+    c.epochs = 4;
+    ::testing::internal::CaptureStderr();
+    run_training(c);
+    err = ::testing::internal::GetCapturedStderr();
+    EXPECT_EQ(err.find("was computed with"), std::string::npos) << err;
+    edit_checkpoint_state(ckpt, ckpt, [](nlohmann::json& j) { j["numerics"] = 3; });
+    expect_error([&] { read_checkpoint_state(ckpt); }, {"corrupt checkpoint metadata: numerics is 3, not a string"});
+}
