@@ -11,12 +11,21 @@ if(LRP_ENABLE_CBLAS AND LRP_CBLAS_INCLUDE_DIR AND LRP_CBLAS_LIBRARY)
   target_include_directories(lrp_cblas INTERFACE ${LRP_CBLAS_INCLUDE_DIR})
   target_link_libraries(lrp_cblas INTERFACE ${LRP_CBLAS_LIBRARY})
   set(LRP_HAVE_CBLAS ON)
-  # OpenBLAS's own queries (thread count, CPU kernels), for the record of what computed a CPU run.
-  include(CheckSymbolExists)
+  # OpenBLAS's own queries (thread count, CPU kernels), for the record of what computed a CPU run. Checked anew at
+  # every configure (the library found may have changed); libopenblas brings its own thread library.
+  include(CheckCXXSourceCompiles)
+  unset(LRP_HAVE_OPENBLAS_INFO CACHE)
   set(CMAKE_REQUIRED_INCLUDES ${LRP_CBLAS_INCLUDE_DIR})
-  set(CMAKE_REQUIRED_LIBRARIES ${LRP_CBLAS_LIBRARY} Threads::Threads)
-  check_symbol_exists(openblas_get_num_threads cblas.h LRP_HAVE_OPENBLAS_INFO)
+  set(CMAKE_REQUIRED_LIBRARIES ${LRP_CBLAS_LIBRARY})
+  set(CMAKE_REQUIRED_QUIET ON)
+  check_cxx_source_compiles("#include <cblas.h>
+int main() { return openblas_get_num_threads() + (openblas_get_config() != nullptr) + (openblas_get_corename() != nullptr); }"
+                            LRP_HAVE_OPENBLAS_INFO)
   unset(CMAKE_REQUIRED_INCLUDES)
   unset(CMAKE_REQUIRED_LIBRARIES)
+  unset(CMAKE_REQUIRED_QUIET)
+  if(NOT LRP_HAVE_OPENBLAS_INFO AND LRP_CBLAS_LIBRARY MATCHES "openblas")
+    message(WARNING "${LRP_CBLAS_LIBRARY} lacks OpenBLAS's openblas_get_* queries: runs record the CPU GEMM as 'CBLAS'")
+  endif()
 endif()
 find_package(Threads REQUIRED)

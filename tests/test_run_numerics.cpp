@@ -10,6 +10,13 @@
 #include "test_util.h"
 #include "trainer_test_util.h"
 
+#if LRP_HAVE_OPENBLAS_INFO
+extern "C" {  // OpenBLAS's (the library lrp_kernels links)
+int openblas_get_num_threads(void);
+void openblas_set_num_threads(int);
+}
+#endif
+
 using namespace lrp;
 using namespace lrp::train;
 using namespace lrp::test;
@@ -20,6 +27,12 @@ TEST(RunNumerics, CpuGemmIsDescribed) {
     EXPECT_EQ(d.rfind("OpenBLAS ", 0), 0u) << d;
     EXPECT_NE(d.find("(core "), std::string::npos) << d;
     EXPECT_TRUE(d.find(" threads)") != std::string::npos || d.find(" 1 thread)") != std::string::npos) << d;
+    // The thread count is part of it (it changes the rounding).
+    const int threads = openblas_get_num_threads();
+    openblas_set_num_threads(1);
+    EXPECT_NE(ops::cpu_gemm_description().find(", 1 thread)"), std::string::npos) << ops::cpu_gemm_description();
+    openblas_set_num_threads(threads);
+    EXPECT_EQ(ops::cpu_gemm_description(), d);
 #elif LRP_HAVE_CBLAS
     EXPECT_EQ(d, "CBLAS");
 #else

@@ -37,15 +37,16 @@ const char* kUsage =
     "  eval    evaluate a checkpoint or PyTorch weights on a dataset split (lrpcu eval --help)\n"
     "  explain LRP relevance maps and heatmaps of dataset samples, PNG/JPEG files or a .npy array\n"
     "          (lrpcu explain --help)\n"
-    "  --version  the version, the build's backends and the CUDA device this process sees\n";
+    "  --version  the version, the CPU GEMM, the build's backends and the CUDA device this process sees\n";
 
 // For bug reports and benchmark records: what was built and what it runs on.
 void print_version() {
     std::printf("lrpcu %s\n", LRP_VERSION);
-    std::printf("backends: cpu (%s GEMM)%s\n", LRP_HAVE_CBLAS ? "OpenBLAS" : "built-in blocked",
+    std::printf("CPU GEMM: %s\n", lrp::ops::cpu_gemm_description().c_str());
+    std::printf("backends: cpu (%s GEMM)%s\n",
+                LRP_HAVE_OPENBLAS_INFO ? "OpenBLAS" : (LRP_HAVE_CBLAS ? "CBLAS" : "built-in blocked"),
                 LRP_HAVE_CUDA ? (LRP_HAVE_CUDNN ? ", cuda + cuDNN (sm_" LRP_CUDA_ARCHS ")" : ", cuda (sm_" LRP_CUDA_ARCHS ")")
                               : " only (built without CUDA)");
-    std::printf("CPU GEMM: %s\n", lrp::ops::cpu_gemm_description().c_str());
     if (lrp::cuda_built())
         std::printf("CUDA devices: %d (%s)\n", lrp::cuda_device_count(), lrp::cuda_probe_message().c_str());
 }

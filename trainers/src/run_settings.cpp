@@ -93,7 +93,8 @@ void warn_if_numerics_changed(const std::string& recorded, const std::string& no
              "rounds otherwise, so it will not equal an uninterrupted run bit for bit",
              recorded.rfind("cpu: OpenBLAS", 0) == 0 && now.rfind("cpu: OpenBLAS", 0) == 0
                  ? " (OPENBLAS_NUM_THREADS sets OpenBLAS's thread count)"
-                 : "");
+             : recorded.substr(0, 4) != now.substr(0, 4) ? " (--device as the run had keeps its backend)"
+                                                          : "");
 }
 
 }  // namespace lrp::train
