@@ -238,8 +238,9 @@ TEST(Conv2dCuda, ExactIntegersBitwise) {
     }
 }
 
-// A batch beyond cuDNN's per-tensor element limit runs as several calls (the limit lowered here): the same
-// results as the CPU, each call a plan lookup; an image that alone exceeds the limit is a clear error.
+// A batch beyond cuDNN's per-tensor element limit runs as several calls of a multiple of 4 images (the limit
+// lowered here): the same results as the CPU, each call a plan lookup; an image that alone exceeds the limit is a
+// clear error.
 TEST(Conv2dCuda, SplitsABatchBeyondTheTensorLimit) {
     LRP_SKIP_WITHOUT_CUDA();
     Tf32Off tf32_off;
@@ -253,7 +254,9 @@ TEST(Conv2dCuda, SplitsABatchBeyondTheTensorLimit) {
         int calls;
     } splits[] = {{ConvCase{5, 3, 9, 9, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, true}, 2 * 324 + 1, 3},
                   {ConvCase{3, 4, 10, 10, 2, 3, 3, 2, 2, 1, 1, 1, 1, 2, false}, 2 * 400, 2},
-                  {ConvCase{3, 4, 10, 10, 2, 3, 3, 2, 2, 1, 1, 1, 1, 2, false}, 3 * 400, 1}};
+                  {ConvCase{3, 4, 10, 10, 2, 3, 3, 2, 2, 1, 1, 1, 1, 2, false}, 3 * 400, 1},
+                  // 5 images would fit a call: 4 per call keeps later calls' tensors 16-byte aligned
+                  {ConvCase{9, 3, 9, 9, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, true}, 5 * 324 + 1, 3}};
     uint32_t seed = 1500;
     for (const auto& sp : splits) {
         SCOPED_TRACE(sp.c.str() + " limit " + std::to_string(sp.limit));

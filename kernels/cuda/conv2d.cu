@@ -228,7 +228,8 @@ cudnnHandle_t handle_of(const Ctx& ctx) {
 void* workspace_of(const Ctx& ctx, const Plan& p) { return p.ws ? ctx.cuda->workspace(p.ws) : nullptr; }
 
 // Calls f(chunk, first_sample) over consecutive samples, as many per call as keep the call's input and output
-// within cuDNN's per-tensor element limit (one call unless the batch exceeds it; then as PyTorch does).
+// within cuDNN's per-tensor element limit (one call unless the batch exceeds it; then as PyTorch does, in multiples
+// of 4 samples).
 template <class F>
 void for_each_call(const Conv2dDesc& d, F&& f) {
     const int64_t limit = conv_max_call_elements();
@@ -236,7 +237,10 @@ void for_each_call(const Conv2dDesc& d, F&& f) {
     LRP_CHECK(std::max(in, out) <= limit, "conv2d on CUDA: one image's ", in >= out ? "input" : "output", " holds ",
               std::max(in, out), " elements, more than the ", limit, " cuDNN takes in one tensor (", shape_str(d),
               "); use smaller images or fewer channels");
-    const int per_call = static_cast<int>(std::min<int64_t>(d.N, limit / std::max<int64_t>({in, out, 1})));
+    int per_call = static_cast<int>(std::min<int64_t>(d.N, limit / std::max<int64_t>({in, out, 1})));
+    // Later calls start at sample n0: a multiple of 4 keeps their tensors 16-byte aligned, as some cuDNN engines need
+    // (a refusal there would drop the algorithm for the whole shape, whose calls share one plan).
+    if (per_call < d.N && per_call >= 4) per_call -= per_call % 4;
     for (int n0 = 0; n0 < d.N; n0 += per_call) {
         Conv2dDesc c = d;
         c.N = std::min(per_call, d.N - n0);
