@@ -11,15 +11,16 @@ if(LRP_ENABLE_CBLAS AND LRP_CBLAS_INCLUDE_DIR AND LRP_CBLAS_LIBRARY)
   target_include_directories(lrp_cblas INTERFACE ${LRP_CBLAS_INCLUDE_DIR})
   target_link_libraries(lrp_cblas INTERFACE ${LRP_CBLAS_LIBRARY})
   set(LRP_HAVE_CBLAS ON)
-  # OpenBLAS's own queries (thread count, CPU kernels), for the record of what computed a CPU run. Checked anew at
-  # every configure (the library found may have changed); libopenblas brings its own thread library.
+  # OpenBLAS's own queries (CPU kernels), for the record of what computed a CPU run, and its thread setting (lrpcu
+  # holds it at one thread and tiles products itself). Checked anew at every configure (the library found may have
+  # changed); libopenblas brings its own thread library.
   include(CheckCXXSourceCompiles)
   unset(LRP_HAVE_OPENBLAS_INFO CACHE)
   set(CMAKE_REQUIRED_INCLUDES ${LRP_CBLAS_INCLUDE_DIR})
   set(CMAKE_REQUIRED_LIBRARIES ${LRP_CBLAS_LIBRARY})
   set(CMAKE_REQUIRED_QUIET ON)
   check_cxx_source_compiles("#include <cblas.h>
-int main() { return openblas_get_num_threads() + (openblas_get_config() != nullptr) + (openblas_get_corename() != nullptr); }"
+int main() { openblas_set_num_threads(1); return openblas_get_num_threads() + (openblas_get_config() != nullptr) + (openblas_get_corename() != nullptr); }"
                             LRP_HAVE_OPENBLAS_INFO)
   unset(CMAKE_REQUIRED_INCLUDES)
   unset(CMAKE_REQUIRED_LIBRARIES)

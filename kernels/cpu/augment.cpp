@@ -1,6 +1,8 @@
 // CPU reference input-pipeline kernels: augment_batch (gather + random crop + flip + normalise from a
-// uint8 dataset) and random_erasing (in place), with the per-sample decisions of augment_sampler.h.
+// uint8 dataset) and random_erasing (in place), with the per-sample decisions of augment_sampler.h. Samples of
+// augment_batch run in parallel (parallel.h).
 #include "families.h"
+#include "parallel.h"
 #include "lrp/error.h"
 #include "lrp/kernels/augment_sampler.h"
 
@@ -13,26 +15,29 @@ namespace {
 void augment_batch(const Ctx&, const AugmentDesc& d, const uint8_t* images, const int32_t* indices, uint64_t seed,
                    uint64_t offset, float* out) {
     const int64_t plane = static_cast<int64_t>(d.H) * d.W, image = plane * d.C;
-    for (int n = 0; n < d.N; ++n) {
-        const int32_t idx = indices[n];
-        LRP_CHECK(idx >= 0 && idx < d.rows, "augment_batch: indices[", n, "] = ", idx, " is out of range [0, ", d.rows, ")");
-        const CropFlip cf = sample_crop_flip(seed, offset, n, d.pad, d.flip);
-        const uint8_t* src = images + idx * image;
-        float* dst = out + n * image;
-        for (int c = 0; c < d.C; ++c) {
-            const float mean = d.mean[c], sd = d.std[c];
-            for (int y = 0; y < d.H; ++y) {
-                const int sy = y + cf.dy - d.pad;
-                const bool row_in = sy >= 0 && sy < d.H;
-                for (int x = 0; x < d.W; ++x) {
-                    const int sx = (cf.flip ? d.W - 1 - x : x) + cf.dx - d.pad;
-                    const float v = row_in && sx >= 0 && sx < d.W ? static_cast<float>(src[c * plane + sy * d.W + sx])
-                                                                  : 0.f;
-                    dst[c * plane + y * d.W + x] = (v / 255.f - mean) / sd;
+    parallel_for(d.N, grain_for(image), [&](int64_t n0, int64_t n1) {
+        for (int64_t n = n0; n < n1; ++n) {
+            const int32_t idx = indices[n];
+            LRP_CHECK(idx >= 0 && idx < d.rows, "augment_batch: indices[", n, "] = ", idx, " is out of range [0, ",
+                      d.rows, ")");
+            const CropFlip cf = sample_crop_flip(seed, offset, n, d.pad, d.flip);
+            const uint8_t* src = images + idx * image;
+            float* dst = out + n * image;
+            for (int c = 0; c < d.C; ++c) {
+                const float mean = d.mean[c], sd = d.std[c];
+                for (int y = 0; y < d.H; ++y) {
+                    const int sy = y + cf.dy - d.pad;
+                    const bool row_in = sy >= 0 && sy < d.H;
+                    for (int x = 0; x < d.W; ++x) {
+                        const int sx = (cf.flip ? d.W - 1 - x : x) + cf.dx - d.pad;
+                        const bool in = row_in && sx >= 0 && sx < d.W;
+                        const float v = in ? static_cast<float>(src[c * plane + sy * d.W + sx]) : 0.f;
+                        dst[c * plane + y * d.W + x] = (v / 255.f - mean) / sd;
+                    }
                 }
             }
         }
-    }
+    });
 }
 
 void random_erasing(const Ctx&, const EraseDesc& d, uint64_t seed, uint64_t offset, float* x) {

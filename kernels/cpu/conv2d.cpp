@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "families.h"
+#include "parallel.h"
 
 namespace lrp::kernels::cpu {
 namespace {
@@ -50,19 +51,22 @@ void valid_range(int in, int out, int off, int stride, int& lo, int& hi) {
 }
 
 // Walks every (column row, image, output row) of a chunk and calls f(x_row_or_null, col_row, iw0, q_lo, q_hi):
-// x_row is input row ih of the channel (null when ih is padding), col_row the Q outputs of that row.
+// x_row is input row ih of the channel (null when ih is padding), col_row the Q outputs of that row. The
+// (channel, image) pairs run in parallel: each owns its input plane, and within it the (r, s, p) order is the
+// serial one, so col2im's sums do not depend on the thread count.
 template <class XPtr, class ColPtr, class F>
 void for_each_col_row(const Conv2dDesc& d, const Geom& g, XPtr x, int nc, int group, ColPtr col, F&& f) {
     const int64_t ld = int64_t{nc} * g.PQ;
-    for (int c = 0; c < g.Cg; ++c)
-        for (int r = 0; r < d.R; ++r)
-            for (int s = 0; s < d.S; ++s) {
-                const int64_t row = (int64_t{c} * d.R + r) * d.S + s;
-                const int iw0 = s * d.dil_w - d.pad_w;
-                int q_lo, q_hi;
-                valid_range(d.W, g.Q, iw0, d.stride_w, q_lo, q_hi);
-                for (int nl = 0; nl < nc; ++nl) {
-                    XPtr xc = x + (int64_t{nl} * d.C + int64_t{group} * g.Cg + c) * g.HW;
+    parallel_for(int64_t{g.Cg} * nc, grain_for(int64_t{d.R} * d.S * g.PQ), [&](int64_t i0, int64_t i1) {
+        for (int64_t i = i0; i < i1; ++i) {
+            const int c = static_cast<int>(i / nc), nl = static_cast<int>(i % nc);
+            XPtr xc = x + (int64_t{nl} * d.C + int64_t{group} * g.Cg + c) * g.HW;
+            for (int r = 0; r < d.R; ++r)
+                for (int s = 0; s < d.S; ++s) {
+                    const int64_t row = (int64_t{c} * d.R + r) * d.S + s;
+                    const int iw0 = s * d.dil_w - d.pad_w;
+                    int q_lo, q_hi;
+                    valid_range(d.W, g.Q, iw0, d.stride_w, q_lo, q_hi);
                     ColPtr dst = col + row * ld + nl * g.PQ;
                     for (int p = 0; p < g.P; ++p) {
                         const int ih = p * d.stride_h - d.pad_h + r * d.dil_h;
@@ -70,7 +74,8 @@ void for_each_col_row(const Conv2dDesc& d, const Geom& g, XPtr x, int nc, int gr
                         f(inside ? xc + int64_t{ih} * d.W : nullptr, dst + int64_t{p} * g.Q, iw0, q_lo, q_hi);
                     }
                 }
-            }
+        }
+    });
 }
 
 // col[CRS][nc*PQ] from images x[nc][C][H][W], channels of `group`.
@@ -82,7 +87,10 @@ void im2col(const Conv2dDesc& d, const Geom& g, const float* x, int nc, int grou
             return;
         }
         std::fill(out, out + lo, 0.f);
-        for (int q = lo; q < hi; ++q) out[q] = xr[q * sw + iw0];
+        if (sw == 1)
+            std::copy(xr + lo + iw0, xr + hi + iw0, out + lo);
+        else
+            for (int q = lo; q < hi; ++q) out[q] = xr[q * sw + iw0];
         std::fill(out + hi, out + g.Q, 0.f);
     });
 }
@@ -92,17 +100,37 @@ void col2im(const Conv2dDesc& d, const Geom& g, const float* col, int nc, int gr
     const int sw = d.stride_w;
     for_each_col_row(d, g, dx, nc, group, col, [&](float* xr, const float* in, int iw0, int lo, int hi) {
         if (!xr) return;
-        for (int q = lo; q < hi; ++q) xr[q * sw + iw0] += in[q];
+        if (sw == 1) {
+            float* dst = xr + iw0;
+            for (int q = lo; q < hi; ++q) dst[q] += in[q];
+        } else {
+            for (int q = lo; q < hi; ++q) xr[q * sw + iw0] += in[q];
+        }
     });
 }
 
 // dst[Kg][nc*PQ] from t[nc][K][PQ], channels of `group` (dy of a chunk, laid out as a GEMM operand).
 void gather_group(const Geom& g, int K, const float* t, int nc, int group, float* dst) {
     const int64_t ld = int64_t{nc} * g.PQ;
-    for (int k = 0; k < g.Kg; ++k)
-        for (int nl = 0; nl < nc; ++nl)
-            std::memcpy(dst + k * ld + nl * g.PQ, t + (int64_t{nl} * K + int64_t{group} * g.Kg + k) * g.PQ,
+    parallel_for(int64_t{g.Kg} * nc, grain_for(g.PQ), [&](int64_t i0, int64_t i1) {
+        for (int64_t i = i0; i < i1; ++i) {
+            const int64_t k = i / nc, nl = i % nc;
+            std::memcpy(dst + k * ld + nl * g.PQ, t + (nl * K + int64_t{group} * g.Kg + k) * g.PQ,
                         sizeof(float) * g.PQ);
+        }
+    });
+}
+
+// The inverse for the forward's output: y[nc][K][PQ] (channels of `group`) from out[Kg][nc*PQ].
+void scatter_group(const Geom& g, int K, const float* out, int nc, int group, float* y) {
+    const int64_t ld = int64_t{nc} * g.PQ;
+    parallel_for(int64_t{g.Kg} * nc, grain_for(g.PQ), [&](int64_t i0, int64_t i1) {
+        for (int64_t i = i0; i < i1; ++i) {
+            const int64_t k = i / nc, nl = i % nc;
+            std::memcpy(y + (nl * K + int64_t{group} * g.Kg + k) * g.PQ, out + k * ld + nl * g.PQ,
+                        sizeof(float) * g.PQ);
+        }
+    });
 }
 
 decltype(OpTable::gemm) gemm_entry() { return require_op(cpu_ops().gemm, "gemm", cpu_ops()); }
@@ -134,18 +162,17 @@ void conv2d_fwd(const Ctx& ctx, const Conv2dDesc& d, const float* x, const float
             float* out = scratch(1, g.Kg * ld);
             gemm(ctx, false, false, g.Kg, static_cast<int>(ld), static_cast<int>(g.CRS), 1.f, wg,
                  static_cast<int>(g.CRS), bmat, static_cast<int>(ld), 0.f, out, static_cast<int>(ld));
-            for (int nl = 0; nl < nc; ++nl)
-                for (int k = 0; k < g.Kg; ++k)
-                    std::memcpy(yn + (int64_t{nl} * d.K + int64_t{grp} * g.Kg + k) * g.PQ, out + k * ld + nl * g.PQ,
-                                sizeof(float) * g.PQ);
+            scatter_group(g, d.K, out, nc, grp, yn);
         }
     }
     if (!b) return;
-    for (int64_t n = 0; n < d.N; ++n)
-        for (int k = 0; k < d.K; ++k) {
-            float* p = y + (n * d.K + k) * g.PQ;
-            for (int64_t i = 0; i < g.PQ; ++i) p[i] += b[k];
+    parallel_for(int64_t{d.N} * d.K, grain_for(g.PQ), [&](int64_t i0, int64_t i1) {
+        for (int64_t i = i0; i < i1; ++i) {
+            float* p = y + i * g.PQ;
+            const float bk = b[i % d.K];
+            for (int64_t j = 0; j < g.PQ; ++j) p[j] += bk;
         }
+    });
 }
 
 void conv2d_dgrad(const Ctx& ctx, const Conv2dDesc& d, const float* dy, const float* w, float* dx) {
@@ -154,7 +181,7 @@ void conv2d_dgrad(const Ctx& ctx, const Conv2dDesc& d, const float* dy, const fl
     const int nb = chunk_images(d, g);
     const bool identity = im2col_is_identity(d);
     // Input positions that no output reads (e.g. the last row of an even input under stride 2) stay 0.
-    std::fill(dx, dx + int64_t{d.N} * d.C * g.HW, 0.f);
+    parallel_fill(dx, int64_t{d.N} * d.C * g.HW, 0.f);
     for (int n0 = 0; n0 < d.N; n0 += nb) {
         const int nc = std::min(nb, d.N - n0);
         const int64_t ld = nc * g.PQ;

@@ -3,13 +3,14 @@
 #include <cmath>
 
 #include "families.h"
+#include "parallel.h"
 
 namespace lrp::kernels::cpu {
 namespace {
 
 void sgd_update(const Ctx&, const SgdParams& p, float* w, const float* g, float* buf, int64_t n, bool first_step) {
     const double lr = p.lr, mom = p.momentum, damp = p.dampening, wd = p.weight_decay;
-    for (int64_t i = 0; i < n; ++i) {
+    parallel_each(n, [&](int64_t i) {
         double d = g[i];
         if (wd != 0) d += wd * w[i];
         if (mom != 0) {
@@ -18,7 +19,7 @@ void sgd_update(const Ctx&, const SgdParams& p, float* w, const float* g, float*
             d = p.nesterov ? d + mom * b : b;
         }
         w[i] = static_cast<float>(w[i] - lr * d);
-    }
+    });
 }
 
 void adamw_update(const Ctx&, const AdamWParams& p, float* w, const float* g, float* m, float* v, int64_t n) {
@@ -27,7 +28,7 @@ void adamw_update(const Ctx&, const AdamWParams& p, float* w, const float* g, fl
     const double step_size = lr / (1.0 - std::pow(b1, t));
     const double sqrt_bc2 = std::sqrt(1.0 - std::pow(b2, t));
     const double decay = 1.0 - lr * p.weight_decay;
-    for (int64_t i = 0; i < n; ++i) {
+    parallel_each(n, [&](int64_t i) {
         const double gi = g[i];
         const double mi = b1 * m[i] + (1.0 - b1) * gi;
         const double vi = b2 * v[i] + (1.0 - b2) * gi * gi;
@@ -35,7 +36,7 @@ void adamw_update(const Ctx&, const AdamWParams& p, float* w, const float* g, fl
         v[i] = static_cast<float>(vi);
         const double wi = static_cast<double>(w[i]) * decay;
         w[i] = static_cast<float>(wi - step_size * mi / (std::sqrt(vi) / sqrt_bc2 + eps));
-    }
+    });
 }
 
 // fp32 like the CUDA kernel (sqrt and division are correctly rounded on both), NaN propagates.

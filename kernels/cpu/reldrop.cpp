@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "families.h"
+#include "parallel.h"
 #include "lrp/error.h"
 #include "lrp/kernels/reldrop_sampler.h"
 
@@ -14,31 +15,35 @@ namespace lrp::kernels::cpu {
 
 namespace {
 void channel_sum(const Ctx&, const float* x, int N, int C, int64_t HW, float* map) {
-    for (int n = 0; n < N; ++n) {
-        const float* xn = x + static_cast<int64_t>(n) * C * HW;
-        float* m = map + static_cast<int64_t>(n) * HW;
-        for (int64_t i = 0; i < HW; ++i) {
-            float s = xn[i];
-            for (int c = 1; c < C; ++c) s += xn[c * HW + i];
-            m[i] = s;
+    parallel_for(N, grain_for(int64_t{C} * HW), [&](int64_t n0, int64_t n1) {
+        for (int64_t n = n0; n < n1; ++n) {
+            const float* xn = x + n * C * HW;
+            float* m = map + n * HW;
+            for (int64_t i = 0; i < HW; ++i) {
+                float s = xn[i];
+                for (int c = 1; c < C; ++c) s += xn[c * HW + i];
+                m[i] = s;
+            }
         }
-    }
+    });
 }
 
 void topk_rows(const Ctx&, const float* x, int64_t rows, int64_t cols, int k, int32_t* idx, float* vals) {
     if (rows <= 0) return;
     LRP_CHECK(cols <= INT_MAX && k >= 1 && k <= cols, "topk_rows: k = ", k, " over ", cols, " columns");  // as CUDA's
-    std::vector<uint64_t> keys(static_cast<size_t>(cols));
-    for (int64_t r = 0; r < rows; ++r) {
-        const float* row = x + r * cols;
-        for (int64_t i = 0; i < cols; ++i) keys[i] = topk_key(row[i], static_cast<uint32_t>(i));
-        std::partial_sort(keys.begin(), keys.begin() + k, keys.end(), std::greater<uint64_t>());
-        for (int j = 0; j < k; ++j) {
-            const int32_t i = topk_key_index(keys[j]);
-            idx[r * k + j] = i;
-            if (vals) vals[r * k + j] = row[i];
+    parallel_for(rows, grain_for(cols * 4), [&](int64_t r0, int64_t r1) {
+        std::vector<uint64_t> keys(static_cast<size_t>(cols));
+        for (int64_t r = r0; r < r1; ++r) {
+            const float* row = x + r * cols;
+            for (int64_t i = 0; i < cols; ++i) keys[i] = topk_key(row[i], static_cast<uint32_t>(i));
+            std::partial_sort(keys.begin(), keys.begin() + k, keys.end(), std::greater<uint64_t>());
+            for (int j = 0; j < k; ++j) {
+                const int32_t i = topk_key_index(keys[j]);
+                idx[r * k + j] = i;
+                if (vals) vals[r * k + j] = row[i];
+            }
         }
-    }
+    });
 }
 
 // True iff every value of the sample's map is finite; mn/mx its extremes (+0 for a zero extreme).

@@ -37,12 +37,19 @@ const char* kUsage =
     "  eval    evaluate a checkpoint or PyTorch weights on a dataset split (lrpcu eval --help)\n"
     "  explain LRP relevance maps and heatmaps of dataset samples, PNG/JPEG files or a .npy array\n"
     "          (lrpcu explain --help)\n"
-    "  --version  the version, the CPU GEMM, the build's backends and the CUDA device this process sees\n";
+    "  --version  the version, the CPU GEMM and kernel threads, the build's backends and the CUDA device this\n"
+    "             process sees\n";
 
 // For bug reports and benchmark records: what was built and what it runs on.
 void print_version() {
     std::printf("lrpcu %s\n", LRP_VERSION);
     std::printf("CPU GEMM: %s\n", lrp::ops::cpu_gemm_description().c_str());
+    try {
+        const int n = lrp::ops::cpu_kernel_threads();
+        std::printf("CPU kernels: %d thread%s\n", n, n == 1 ? "" : "s");
+    } catch (const lrp::Error& e) {
+        std::printf("CPU kernels: %s\n", e.what());
+    }
     std::printf("backends: cpu (%s GEMM)%s\n",
                 LRP_HAVE_OPENBLAS_INFO ? "OpenBLAS" : (LRP_HAVE_CBLAS ? "CBLAS" : "built-in blocked"),
                 LRP_HAVE_CUDA ? (LRP_HAVE_CUDNN ? ", cuda + cuDNN (sm_" LRP_CUDA_ARCHS ")" : ", cuda (sm_" LRP_CUDA_ARCHS ")")
@@ -66,6 +73,7 @@ int main(int argc, char** argv) {
     std::vector<std::string> args(argv + 2, argv + argc);
     const std::string cmd = argv[1];
     try {
+        lrp::ops::cpu_kernel_threads();  // names a bad LRP_CPU_THREADS before any work
         if (cmd == "train") return lrp::cli::run_train(args);
         if (cmd == "eval") return lrp::cli::run_eval(args);
         if (cmd == "explain") return lrp::cli::run_explain(args);

@@ -1,0 +1,224 @@
+// The CPU kernels' thread pool: workers sleep on a condition variable between loops (no spinning, which would
+// take cores from OpenBLAS's threads), wake for a loop, claim its ranges from a shared counter, and the caller
+// works alongside them and waits until every range is done and every worker has left the loop.
+#include "parallel.h"
+
+#include <sched.h>
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <cstdlib>
+#include <exception>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "lrp/error.h"
+#include "lrp/ops/gemm.h"
+
+namespace lrp::kernels::cpu {
+namespace {
+
+constexpr int kMaxThreads = 256;
+
+thread_local bool t_in_loop = false;  // a worker thread, or a caller inside a loop: nested loops run inline
+
+struct Loop {
+    int64_t n, grain;
+    int parts;
+    void* ctx;
+    detail::RangeFn fn;
+    std::atomic<int> next{0};
+};
+
+class Pool {
+public:
+    std::mutex run_mutex;  // one loop at a time; held by the caller for the whole loop
+
+    int threads() const { return threads_.load(std::memory_order_relaxed); }
+
+    // Under run_mutex.
+    void resize(int n) {
+        stop_workers();
+        threads_.store(n, std::memory_order_relaxed);
+    }
+
+    // Under run_mutex; loop.parts >= 2.
+    void run(Loop& loop) {
+        const int want = std::min(threads(), loop.parts) - 1;
+        while (static_cast<int>(workers_.size()) < want) workers_.emplace_back([this] { worker(); });
+        {
+            std::lock_guard<std::mutex> lk(m_);
+            loop_ = &loop;
+            ++generation_;
+            unfinished_ = loop.parts;
+            error_ = nullptr;
+        }
+        wake_.notify_all();
+        work(loop);
+        std::exception_ptr error;
+        {
+            std::unique_lock<std::mutex> lk(m_);
+            done_.wait(lk, [&] { return unfinished_ == 0 && joined_ == 0; });
+            loop_ = nullptr;  // a worker waking from now on finds nothing to join
+            error = error_;
+            error_ = nullptr;
+        }
+        if (error) std::rethrow_exception(error);
+    }
+
+private:
+    void work(Loop& loop) {
+        for (;;) {
+            const int p = loop.next.fetch_add(1, std::memory_order_relaxed);
+            if (p >= loop.parts) return;
+            const int64_t b = loop.n * p / loop.parts, e = loop.n * (p + 1) / loop.parts;
+            std::exception_ptr error;
+            try {
+                loop.fn(loop.ctx, b, e);
+            } catch (...) {
+                error = std::current_exception();
+            }
+            std::lock_guard<std::mutex> lk(m_);
+            if (error && !error_) error_ = error;
+            if (--unfinished_ == 0 && joined_ == 0) done_.notify_all();
+        }
+    }
+
+    void worker() {
+        t_in_loop = true;
+        uint64_t seen = 0;
+        for (;;) {
+            Loop* loop;
+            {
+                std::unique_lock<std::mutex> lk(m_);
+                wake_.wait(lk, [&] { return stop_ || (loop_ && generation_ != seen); });
+                if (stop_) return;
+                seen = generation_;
+                loop = loop_;
+                ++joined_;
+            }
+            work(*loop);
+            std::lock_guard<std::mutex> lk(m_);
+            if (--joined_ == 0 && unfinished_ == 0) done_.notify_all();
+        }
+    }
+
+    void stop_workers() {
+        {
+            std::lock_guard<std::mutex> lk(m_);
+            stop_ = true;
+        }
+        wake_.notify_all();
+        for (auto& t : workers_) t.join();
+        workers_.clear();
+        stop_ = false;
+    }
+
+    std::mutex m_;  // guards the fields below
+    std::condition_variable wake_, done_;
+    Loop* loop_ = nullptr;
+    uint64_t generation_ = 0;
+    int unfinished_ = 0;  // ranges of the current loop not yet finished
+    int joined_ = 0;      // workers inside the current loop
+    std::exception_ptr error_;
+    bool stop_ = false;
+    std::vector<std::thread> workers_;
+    std::atomic<int> threads_{0};  // 0: not yet decided
+};
+
+// Never destroyed: workers may still sleep in it while the process exits.
+Pool& pool() {
+    static Pool* p = new Pool();
+    return *p;
+}
+
+// The whole-number value of environment variable `name` within [lo, hi], or `fallback` when it is unset or empty.
+int64_t env_count(const char* name, int64_t lo, int64_t hi, int64_t fallback) {
+    const char* e = std::getenv(name);
+    if (!e || !*e) return fallback;
+    const std::string s(e);
+    size_t used = 0;
+    long long v = 0;
+    try {
+        v = std::stoll(s, &used);
+    } catch (const std::exception&) {
+        used = 0;
+    }
+    LRP_CHECK(used == s.size() && v >= lo && v <= hi, name, "='", s, "' is not a whole number from ", lo, " to ", hi);
+    return v;
+}
+
+std::atomic<int64_t>& min_work() {
+    static std::atomic<int64_t> w{env_count("LRP_CPU_MIN_WORK", 1, int64_t{1} << 40, int64_t{1} << 15)};
+    return w;
+}
+
+}  // namespace
+
+int64_t min_range_work() { return min_work().load(std::memory_order_relaxed); }
+
+void set_min_range_work(int64_t work) {
+    LRP_CHECK(work >= 1, "minimum range work ", work, " is not positive");
+    min_work().store(work, std::memory_order_relaxed);
+}
+
+int default_cpu_threads() {
+    if (const int64_t n = env_count("LRP_CPU_THREADS", 1, kMaxThreads, 0)) return static_cast<int>(n);
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    int n = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set) : 0;
+    if (n <= 0) n = static_cast<int>(std::thread::hardware_concurrency());
+    return std::clamp(n, 1, kMaxThreads);
+}
+
+int cpu_threads() {
+    Pool& p = pool();
+    int n = p.threads();
+    if (n > 0) return n;
+    std::lock_guard<std::mutex> lk(p.run_mutex);
+    if (p.threads() == 0) p.resize(default_cpu_threads());
+    return p.threads();
+}
+
+void set_cpu_threads(int n) {
+    LRP_CHECK(n >= 1 && n <= kMaxThreads, "CPU thread count ", n, " is outside 1..", kMaxThreads);
+    Pool& p = pool();
+    std::lock_guard<std::mutex> lk(p.run_mutex);
+    if (p.threads() != n) p.resize(n);
+}
+
+namespace detail {
+
+void parallel_for_impl(int64_t n, int64_t grain, void* ctx, RangeFn fn) {
+    grain = std::max<int64_t>(grain, 1);
+    const int threads = t_in_loop ? 1 : cpu_threads();
+    const int64_t parts = std::min<int64_t>(threads, n / grain);
+    Pool& p = pool();
+    std::unique_lock<std::mutex> lk(p.run_mutex, std::defer_lock);
+    if (parts < 2 || !lk.try_lock()) {  // small, nested, or another host thread's loop is running
+        fn(ctx, 0, n);
+        return;
+    }
+    Loop loop{n, grain, static_cast<int>(parts), ctx, fn};
+    t_in_loop = true;
+    try {
+        p.run(loop);
+    } catch (...) {
+        t_in_loop = false;
+        throw;
+    }
+    t_in_loop = false;
+}
+
+}  // namespace detail
+}  // namespace lrp::kernels::cpu
+
+namespace lrp::ops {
+int cpu_kernel_threads() {
+    kernels::cpu::min_range_work();
+    return kernels::cpu::cpu_threads();
+}
+}  // namespace lrp::ops

@@ -1,0 +1,268 @@
+// The CPU kernels' thread pool (kernels/cpu/parallel.h): ranges cover every item once and run at the same time,
+// an error reaches the caller, nested and concurrent loops work, bad settings are named; and training steps and
+// LRP passes give the same bits on one thread as on three with every loop split, as do GEMMs split into tiles.
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "../kernels/cpu/parallel.h"
+#include "lrp/lrp/attribution.h"
+#include "lrp/lrp/composites.h"
+#include "lrp/nn/models.h"
+#include "lrp/ops/gemm.h"
+#include "lrp/train/step.h"
+#include "lrp_test_util.h"
+
+using namespace lrp;
+namespace par = lrp::kernels::cpu;
+
+namespace {
+
+// Puts the pool's settings back when a test ends.
+struct KeepPoolSettings {
+    int threads = par::cpu_threads();
+    int64_t work = par::min_range_work();
+    ~KeepPoolSettings() {
+        par::set_cpu_threads(threads);
+        par::set_min_range_work(work);
+    }
+};
+
+// Sets environment variable `name` for a scope and restores what it was.
+struct ScopedEnv {
+    std::string name, old;
+    bool had;
+    ScopedEnv(const char* n, const char* value) : name(n) {
+        const char* o = std::getenv(n);
+        had = o != nullptr;
+        if (had) old = o;
+        setenv(n, value, 1);
+    }
+    ~ScopedEnv() {
+        if (had)
+            setenv(name.c_str(), old.c_str(), 1);
+        else
+            unsetenv(name.c_str());
+    }
+};
+
+}  // namespace
+
+TEST(CpuParallel, RangesCoverEveryItemOnce) {
+    KeepPoolSettings keep;
+    for (int threads : {1, 2, 3, 7})
+        for (int64_t n : {1, 2, 5, 64, 1001})
+            for (int64_t grain : {1, 3, 100}) {
+                SCOPED_TRACE("threads " + std::to_string(threads) + " n " + std::to_string(n) + " grain " +
+                             std::to_string(grain));
+                par::set_cpu_threads(threads);
+                std::vector<std::atomic<int>> hits(static_cast<size_t>(n));
+                std::atomic<int> ranges{0}, short_ranges{0};
+                par::parallel_for(n, grain, [&](int64_t b, int64_t e) {
+                    ++ranges;
+                    if (e - b < grain && e - b < n) ++short_ranges;
+                    for (int64_t i = b; i < e; ++i) ++hits[static_cast<size_t>(i)];
+                });
+                for (int64_t i = 0; i < n; ++i) ASSERT_EQ(hits[static_cast<size_t>(i)].load(), 1) << "item " << i;
+                const int64_t expect = std::max<int64_t>(1, std::min<int64_t>(threads, n / grain));
+                EXPECT_EQ(ranges.load(), expect);
+                EXPECT_EQ(short_ranges.load(), 0);
+            }
+}
+
+TEST(CpuParallel, RangesRunAtTheSameTime) {
+    KeepPoolSettings keep;
+    par::set_cpu_threads(3);
+    // Each range waits until all three have started: a pool that ran them one after another would time out.
+    std::atomic<int> started{0};
+    std::atomic<bool> timed_out{false};
+    std::vector<std::thread::id> ids(3);
+    par::parallel_for(3, 1, [&](int64_t b, int64_t) {
+        ids[static_cast<size_t>(b)] = std::this_thread::get_id();
+        ++started;
+        const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+        while (started.load() < 3)
+            if (std::chrono::steady_clock::now() > until) {
+                timed_out = true;
+                return;
+            }
+    });
+    EXPECT_FALSE(timed_out.load());
+    EXPECT_NE(ids[0], ids[1]);
+    EXPECT_NE(ids[1], ids[2]);
+    EXPECT_NE(ids[0], ids[2]);
+}
+
+TEST(CpuParallel, AnErrorReachesTheCallerAndThePoolGoesOn) {
+    KeepPoolSettings keep;
+    par::set_cpu_threads(3);
+    std::atomic<int> done{0};
+    try {
+        par::parallel_for(300, 1, [&](int64_t b, int64_t e) {
+            if (b <= 150 && 150 < e) throw std::runtime_error("item 150 failed");
+            done += static_cast<int>(e - b);
+        });
+        ADD_FAILURE() << "no exception";
+    } catch (const std::runtime_error& err) {
+        EXPECT_STREQ(err.what(), "item 150 failed");
+    }
+    EXPECT_EQ(done.load(), 200);  // the other ranges still ran
+    std::atomic<int64_t> sum{0};
+    par::parallel_for(1000, 1, [&](int64_t b, int64_t e) {
+        for (int64_t i = b; i < e; ++i) sum += i;
+    });
+    EXPECT_EQ(sum.load(), 999 * 1000 / 2);
+}
+
+TEST(CpuParallel, NestedAndConcurrentLoops) {
+    KeepPoolSettings keep;
+    par::set_cpu_threads(3);
+    // A loop inside a loop runs on its caller.
+    std::vector<int64_t> rows(12, 0);
+    par::parallel_for(12, 1, [&](int64_t b, int64_t e) {
+        for (int64_t r = b; r < e; ++r)
+            par::parallel_for(100, 1, [&](int64_t ib, int64_t ie) {
+                for (int64_t i = ib; i < ie; ++i) rows[static_cast<size_t>(r)] += i;
+            });
+    });
+    for (int64_t v : rows) EXPECT_EQ(v, 99 * 100 / 2);
+    // Host threads starting loops at once: each gets every item (one of them may run on its own thread).
+    std::vector<int64_t> totals(4, 0);
+    std::vector<std::thread> hosts;
+    for (int t = 0; t < 4; ++t)
+        hosts.emplace_back([&totals, t] {
+            for (int rep = 0; rep < 200; ++rep) {
+                std::atomic<int64_t> s{0};
+                par::parallel_for(500, 7, [&](int64_t b, int64_t e) {
+                    for (int64_t i = b; i < e; ++i) s += i;
+                });
+                totals[static_cast<size_t>(t)] += s.load();
+            }
+        });
+    for (auto& h : hosts) h.join();
+    for (int64_t v : totals) EXPECT_EQ(v, 200 * (499 * 500 / 2));
+}
+
+TEST(CpuParallel, SettingsAreChecked) {
+    KeepPoolSettings keep;
+    EXPECT_THROW(par::set_cpu_threads(0), Error);
+    EXPECT_THROW(par::set_min_range_work(0), Error);
+    {
+        ScopedEnv e("LRP_CPU_THREADS", "3");
+        EXPECT_EQ(par::default_cpu_threads(), 3);
+    }
+    for (const char* bad : {"abc", "0", "2x", "-1", "100000"}) {
+        ScopedEnv e("LRP_CPU_THREADS", bad);
+        try {
+            par::default_cpu_threads();
+            ADD_FAILURE() << "LRP_CPU_THREADS=" << bad << " was taken";
+        } catch (const Error& err) {
+            EXPECT_NE(std::string(err.what()).find("LRP_CPU_THREADS='" + std::string(bad) + "' is not a whole number"),
+                      std::string::npos)
+                << err.what();
+        }
+    }
+    ScopedEnv unset("LRP_CPU_THREADS", "");
+    EXPECT_GE(par::default_cpu_threads(), 1);
+}
+
+namespace {
+
+struct Outcome {
+    std::vector<std::vector<float>> params;
+    std::vector<float> losses, relevance;
+};
+
+// Three SGD steps of a narrow network, then an LRP pass of the trained model in eval mode.
+Outcome train_and_explain(const std::string& arch, int threads, int64_t work) {
+    par::set_cpu_threads(threads);
+    par::set_min_range_work(work);
+    nn::ModelSpec s;
+    s.arch = arch;
+    s.num_classes = 3;
+    s.in_channels = 2;
+    s.image_size = 16;
+    s.base_width = 4;
+    auto m = nn::make_model(s);
+    Generator g(5);
+    nn::init_weights(*m, g);
+    Tensor x = test::rand_tensor({6, 2, 16, 16}, 11);
+    Tensor y = Tensor::from_vector(std::vector<int32_t>{0, 1, 2, 1, 0, 2}, {6});
+    kernels::SgdParams sp;
+    sp.lr = 0.05f;
+    sp.momentum = 0.9f;
+    sp.weight_decay = 5e-4f;
+    train::SGD opt(m->named_params(), sp);
+    Outcome o;
+    m->train(true);
+    for (int step = 0; step < 3; ++step)
+        o.losses.push_back(train::train_step(*m, opt, x, y).loss.to_vector<float>()[0]);
+    for (auto& [name, p] : m->named_params()) o.params.push_back(p->value.to_vector<float>());
+    m->eval();
+    explain::Composite c = explain::make_composite("epsilon_plus_flat");
+    o.relevance = explain::attribute(*m, x, explain::Target::prediction(), c).to_vector<float>();
+    return o;
+}
+
+}  // namespace
+
+TEST(CpuParallel, ResultsDoNotDependOnTheThreadCount) {
+    KeepPoolSettings keep;
+    for (const char* arch : {"resnet18", "vgg11_bn"}) {
+        SCOPED_TRACE(arch);
+        const Outcome serial = train_and_explain(arch, 1, int64_t{1} << 40);
+        const Outcome split = train_and_explain(arch, 3, 1);
+        EXPECT_EQ(serial.losses, split.losses);
+        ASSERT_EQ(serial.params.size(), split.params.size());
+        for (size_t i = 0; i < serial.params.size(); ++i) EXPECT_EQ(serial.params[i], split.params[i]) << "param " << i;
+        EXPECT_EQ(serial.relevance, split.relevance);
+        EXPECT_TRUE(std::any_of(serial.relevance.begin(), serial.relevance.end(), [](float v) { return v != 0.f; }));
+    }
+}
+
+TEST(CpuParallel, GemmTilesGiveTheSameBitsOnAnyThreadCount) {
+    KeepPoolSettings keep;
+    struct Case {
+        int M, N, K;
+        bool ta, tb;
+    };
+    // Products large enough to split into tiles (rows, columns or both), with transposes and beta != 0.
+    const Case cases[] = {{37, 3001, 400, false, false}, {16, 144, 40000, false, true}, {300, 70, 2000, true, false},
+                          {129, 1100, 300, true, true}};
+    uint32_t seed = 3;
+    for (const Case& c : cases) {
+        SCOPED_TRACE(std::to_string(c.M) + "x" + std::to_string(c.N) + "x" + std::to_string(c.K));
+        const Tensor A = test::rand_tensor(c.ta ? Shape{c.K, c.M} : Shape{c.M, c.K}, seed++);
+        const Tensor B = test::rand_tensor(c.tb ? Shape{c.N, c.K} : Shape{c.K, c.N}, seed++);
+        const Tensor C0 = test::rand_tensor({c.M, c.N}, seed++);
+        std::vector<float> got[2];
+        int slot = 0;
+        for (int threads : {1, 3}) {
+            par::set_cpu_threads(threads);
+            Tensor C = C0.clone();
+            ops::gemm(c.ta, c.tb, 0.75f, A, B, 0.5f, C);
+            got[slot++] = C.to_vector<float>();
+        }
+        EXPECT_EQ(got[0], got[1]);
+        // Every tile lands where it belongs: entries against a double reference.
+        const auto a = A.to_vector<float>(), b = B.to_vector<float>(), c0 = C0.to_vector<float>();
+        for (int64_t e = 0; e < int64_t{c.M} * c.N; e += 97) {
+            const int64_t i = e / c.N, j = e % c.N;
+            double ref = 0.5 * c0[static_cast<size_t>(e)];
+            for (int64_t k = 0; k < c.K; ++k)
+                ref += 0.75 * double(a[static_cast<size_t>(c.ta ? k * c.M + i : i * c.K + k)]) *
+                       b[static_cast<size_t>(c.tb ? j * c.K + k : k * c.N + j)];
+            const float v = got[0][static_cast<size_t>(e)];
+            if (std::abs(v - ref) > 1e-4 * std::sqrt(double(c.K))) {
+                ADD_FAILURE() << "C[" << i << "," << j << "] = " << v << ", expected " << ref;
+                break;
+            }
+        }
+    }
+}
