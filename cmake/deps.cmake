@@ -20,13 +20,17 @@ if(LRP_ENABLE_CBLAS AND LRP_CBLAS_INCLUDE_DIR AND LRP_CBLAS_LIBRARY)
   set(CMAKE_REQUIRED_LIBRARIES ${LRP_CBLAS_LIBRARY})
   set(CMAKE_REQUIRED_QUIET ON)
   check_cxx_source_compiles("#include <cblas.h>
-int main() { openblas_set_num_threads(1); return openblas_get_num_threads() + (openblas_get_config() != nullptr) + (openblas_get_corename() != nullptr); }"
+int main() {
+  openblas_set_num_threads(1);
+  return openblas_get_parallel() + (openblas_get_config() != nullptr) + (openblas_get_corename() != nullptr);
+}"
                             LRP_HAVE_OPENBLAS_INFO)
   unset(CMAKE_REQUIRED_INCLUDES)
   unset(CMAKE_REQUIRED_LIBRARIES)
   unset(CMAKE_REQUIRED_QUIET)
   if(NOT LRP_HAVE_OPENBLAS_INFO AND LRP_CBLAS_LIBRARY MATCHES "openblas")
-    message(WARNING "${LRP_CBLAS_LIBRARY} lacks OpenBLAS's openblas_get_* queries: runs record the CPU GEMM as 'CBLAS'")
+    message(WARNING "${LRP_CBLAS_LIBRARY} lacks OpenBLAS's openblas_get_* queries: runs record the CPU GEMM as 'CBLAS', and products are not \
+tiled over lrpcu's threads (OpenBLAS's own thread count then changes the rounding)")
   endif()
 endif()
 find_package(Threads REQUIRED)

@@ -113,6 +113,19 @@ TEST(CpuParallel, AnErrorReachesTheCallerAndThePoolGoesOn) {
         EXPECT_STREQ(err.what(), "item 150 failed");
     }
     EXPECT_EQ(done.load(), 200);  // the other ranges still ran
+    // Two ranges fail: the lowest one's error comes back, whichever thread failed first.
+    for (int rep = 0; rep < 20; ++rep)
+        try {
+            par::parallel_for(3, 1, [&](int64_t b, int64_t) {
+                if (b == 0) std::this_thread::sleep_for(std::chrono::milliseconds(rep % 3));
+                if (b < 2) throw std::runtime_error("range " + std::to_string(b));
+            });
+            ADD_FAILURE() << "no exception";
+        } catch (const std::runtime_error& err) {
+            ASSERT_STREQ(err.what(), "range 0");
+        }
+    // The thread count cannot change under a running loop.
+    EXPECT_THROW(par::parallel_for(3, 1, [](int64_t, int64_t) { par::set_cpu_threads(2); }), Error);
     std::atomic<int64_t> sum{0};
     par::parallel_for(1000, 1, [&](int64_t b, int64_t e) {
         for (int64_t i = b; i < e; ++i) sum += i;
@@ -217,7 +230,9 @@ TEST(CpuParallel, ResultsDoNotDependOnTheThreadCount) {
     for (const char* arch : {"resnet18", "vgg11_bn"}) {
         SCOPED_TRACE(arch);
         const Outcome serial = train_and_explain(arch, 1, int64_t{1} << 40);
+        const int64_t splits = par::split_loops();
         const Outcome split = train_and_explain(arch, 3, 1);
+        EXPECT_GT(par::split_loops() - splits, 100) << "the second run's loops were not split";
         EXPECT_EQ(serial.losses, split.losses);
         ASSERT_EQ(serial.params.size(), split.params.size());
         for (size_t i = 0; i < serial.params.size(); ++i) EXPECT_EQ(serial.params[i], split.params[i]) << "param " << i;

@@ -101,8 +101,7 @@ void col2im(const Conv2dDesc& d, const Geom& g, const float* col, int nc, int gr
     for_each_col_row(d, g, dx, nc, group, col, [&](float* xr, const float* in, int iw0, int lo, int hi) {
         if (!xr) return;
         if (sw == 1) {
-            float* dst = xr + iw0;
-            for (int q = lo; q < hi; ++q) dst[q] += in[q];
+            for (int q = lo; q < hi; ++q) xr[q + iw0] += in[q];
         } else {
             for (int q = lo; q < hi; ++q) xr[q * sw + iw0] += in[q];
         }

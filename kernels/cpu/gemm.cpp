@@ -33,15 +33,17 @@ void gemm_one(bool trans_a, bool trans_b, int M, int N, int K, float alpha, cons
 
 }  // namespace
 
-// True when the GEMM library runs on the calling thread only (OpenBLAS, held at one thread, or the built-in
-// kernel): then lrpcu splits C into tiles itself. Another CBLAS keeps its own threads and gets whole calls.
+// True when the GEMM library runs on the calling thread only and may be called from several threads at once: a
+// threaded OpenBLAS (pthreads or OpenMP), held at one thread from here on, or the built-in kernel. lrpcu then splits
+// C into tiles itself. A sequential OpenBLAS (which such calls may corrupt unless built with USE_LOCKING) and other
+// CBLAS libraries get whole calls.
 bool tiles_itself() {
 #if LRP_HAVE_OPENBLAS_INFO
-    static const bool once = [] {
+    static const bool threaded = [] {
         openblas_set_num_threads(1);
-        return true;
+        return openblas_get_parallel() != 0;
     }();
-    return once;
+    return threaded;
 #else
     return !LRP_HAVE_CBLAS;
 #endif
@@ -52,12 +54,13 @@ namespace {
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 // C's tiles, from the shape alone (so each element is computed by the same call whatever the thread count: results
-// are bit-identical on any number of threads): a product of 2^25 multiply-adds or more splits along C's longer side
-// into about 2^24 each, at least 64 columns or 16 rows, so that only the smaller operand is packed again per tile.
+// are bit-identical on any number of threads): a product of 2 w multiply-adds or more (w = gemm_tile_work(), 2^24)
+// splits along C's longer side into about w each, at least 64 columns or 16 rows, so that only the smaller operand
+// is packed again per tile.
 // (Measured on 2 cores, ResNet-18 / VGG-16-BN training steps: 2-D tiles of 2^22 lost 5-15 % to OpenBLAS's own
 // threads through repeated packing; these gained 7-10 %.)
-constexpr int64_t kTileWork = int64_t{1} << 24;
 void plan_tiles(int M, int N, int K, int& mb, int& nb) {
+    const int64_t kTileWork = gemm_tile_work();
     mb = M;
     nb = N;
     const int64_t work = int64_t{M} * N * std::max(K, 1);
@@ -103,11 +106,11 @@ namespace lrp::ops {
 std::string cpu_gemm_description() {
 #if LRP_HAVE_OPENBLAS_INFO
     // openblas_get_config(): "OpenBLAS 0.3.21 NO_LAPACKE DYNAMIC_ARCH ... MAX_THREADS=64": its name and version. Held
-    // at one thread and tiled by lrpcu (tiles_itself), its thread count no longer enters the rounding.
-    kernels::cpu::tiles_itself();
+    // at one thread (tiles_itself), its thread count no longer enters the rounding.
+    const bool tiles = kernels::cpu::tiles_itself();
     const std::string config = openblas_get_config();
     const size_t end = config.find(' ', config.find(' ') == std::string::npos ? 0 : config.find(' ') + 1);
-    return config.substr(0, end) + " (core " + openblas_get_corename() + ", lrpcu tiles)";
+    return config.substr(0, end) + " (core " + openblas_get_corename() + (tiles ? ", lrpcu tiles)" : ", one thread)");
 #elif LRP_HAVE_CBLAS
     return "CBLAS";
 #else

@@ -3,6 +3,7 @@
 // works alongside them and waits until every range is done and every worker has left the loop.
 #include "parallel.h"
 
+#include <pthread.h>
 #include <sched.h>
 
 #include <algorithm>
@@ -12,6 +13,7 @@
 #include <exception>
 #include <mutex>
 #include <string>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -48,14 +50,22 @@ public:
     // Under run_mutex; loop.parts >= 2.
     void run(Loop& loop) {
         const int want = std::min(threads(), loop.parts) - 1;
-        while (static_cast<int>(workers_.size()) < want) workers_.emplace_back([this] { worker(); });
+        try {
+            while (static_cast<int>(workers_.size()) < want) workers_.emplace_back([this] { worker(); });
+        } catch (const std::system_error&) {
+            // No more threads to be had (a pids or ulimit cap): go on with those running (the caller alone at
+            // worst: it claims whatever ranges no worker takes), and stop asking.
+            threads_.store(static_cast<int>(workers_.size()) + 1, std::memory_order_relaxed);
+        }
         {
             std::lock_guard<std::mutex> lk(m_);
             loop_ = &loop;
             ++generation_;
             unfinished_ = loop.parts;
             error_ = nullptr;
+            error_part_ = loop.parts;
         }
+        ++split_loops_;
         wake_.notify_all();
         work(loop);
         std::exception_ptr error;
@@ -82,7 +92,10 @@ private:
                 error = std::current_exception();
             }
             std::lock_guard<std::mutex> lk(m_);
-            if (error && !error_) error_ = error;
+            if (error && p < error_part_) {  // the lowest range's error, whichever thread failed first
+                error_ = error;
+                error_part_ = p;
+            }
             if (--unfinished_ == 0 && joined_ == 0) done_.notify_all();
         }
     }
@@ -124,15 +137,28 @@ private:
     int unfinished_ = 0;  // ranges of the current loop not yet finished
     int joined_ = 0;      // workers inside the current loop
     std::exception_ptr error_;
+    int error_part_ = 0;  // the range error_ came from
     bool stop_ = false;
     std::vector<std::thread> workers_;
     std::atomic<int> threads_{0};  // 0: not yet decided
+
+public:
+    std::atomic<int64_t> split_loops_{0};
 };
 
-// Never destroyed: workers may still sleep in it while the process exits.
+// Never destroyed: workers may still sleep in it while the process exits. A child forked from this process has
+// none of its workers (and perhaps a mutex a worker held): it starts a pool of its own, leaving the copy.
+Pool* g_pool = nullptr;
+std::once_flag g_pool_once;
 Pool& pool() {
-    static Pool* p = new Pool();
-    return *p;
+    std::call_once(g_pool_once, [] {
+        g_pool = new Pool();
+        pthread_atfork(nullptr, nullptr, [] {
+            g_pool = new Pool();
+            t_in_loop = false;
+        });
+    });
+    return *g_pool;
 }
 
 // The whole-number value of environment variable `name` within [lo, hi], or `fallback` when it is unset or empty.
@@ -157,6 +183,11 @@ std::atomic<int64_t>& min_work() {
 }
 
 }  // namespace
+
+int64_t gemm_tile_work() {
+    static const int64_t w = env_count("LRP_CPU_TILE_WORK", 1, int64_t{1} << 40, int64_t{1} << 24);
+    return w;
+}
 
 int64_t min_range_work() { return min_work().load(std::memory_order_relaxed); }
 
@@ -183,8 +214,11 @@ int cpu_threads() {
     return p.threads();
 }
 
+int64_t split_loops() { return pool().split_loops_.load(); }
+
 void set_cpu_threads(int n) {
     LRP_CHECK(n >= 1 && n <= kMaxThreads, "CPU thread count ", n, " is outside 1..", kMaxThreads);
+    LRP_CHECK(!t_in_loop, "set_cpu_threads inside a parallel loop (or on a pool thread)");
     Pool& p = pool();
     std::lock_guard<std::mutex> lk(p.run_mutex);
     if (p.threads() != n) p.resize(n);
@@ -219,6 +253,7 @@ void parallel_for_impl(int64_t n, int64_t grain, void* ctx, RangeFn fn) {
 namespace lrp::ops {
 int cpu_kernel_threads() {
     kernels::cpu::min_range_work();
+    kernels::cpu::gemm_tile_work();
     return kernels::cpu::cpu_threads();
 }
 }  // namespace lrp::ops

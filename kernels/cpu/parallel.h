@@ -12,6 +12,8 @@ namespace lrp::kernels::cpu {
 int cpu_threads();
 // Sets that count (1 runs every loop on the caller); for tests and the command line. Not while a loop runs.
 void set_cpu_threads(int n);
+// Loops this process has split over two or more threads so far (for tests).
+int64_t split_loops();
 // The count LRP_CPU_THREADS asks for, or the CPUs in this process's affinity mask; throws naming a bad value.
 int default_cpu_threads();
 
@@ -22,7 +24,7 @@ void parallel_for_impl(int64_t n, int64_t grain, void* ctx, RangeFn fn);
 
 // Calls f(begin, end) on disjoint ranges covering [0, n), each of at least `grain` items (but one range when
 // n < 2 * grain), on up to cpu_threads() threads; returns when all are done. An exception from f is rethrown
-// here (the first one; the other ranges still run). A loop started inside another one, or while another host
+// here (the lowest range's; the other ranges still run). A loop started inside another one, or while another host
 // thread runs one, runs on its caller.
 template <class F>
 void parallel_for(int64_t n, int64_t grain, F&& f) {
@@ -31,9 +33,12 @@ void parallel_for(int64_t n, int64_t grain, F&& f) {
     detail::parallel_for_impl(n, grain, const_cast<void*>(static_cast<const void*>(&f)), call);
 }
 
-// True when the CPU GEMM runs on its caller's thread only (OpenBLAS, which this holds at one thread from the first
-// call on, or lrpcu's own kernel) and lrpcu splits large products into tiles itself (gemm.cpp).
+// True when the CPU GEMM runs on its caller's thread only (a threaded OpenBLAS, which this holds at one thread from
+// the first call on, or lrpcu's own kernel) and lrpcu splits large products into tiles itself (gemm.cpp).
 bool tiles_itself();
+// Multiply-adds per GEMM tile: 2^24 unless LRP_CPU_TILE_WORK sets it (for tests: small values tile every product;
+// tiles of another size may round differently).
+int64_t gemm_tile_work();
 
 // Work units (about one float read and one written) a range holds at least before a loop splits: 32768 unless
 // LRP_CPU_MIN_WORK sets it (the tests set 1, so that every loop splits however small).

@@ -16,8 +16,8 @@ Tensor matmul(const Tensor& A, const Tensor& B, bool trans_a = false, bool trans
 std::string cpu_gemm_description();
 
 // Threads of the CPU backend's own kernels (im2col, batch norm, elementwise, ...; not OpenBLAS's): LRP_CPU_THREADS,
-// or the CPUs this process may use. Their results do not depend on it. Throws naming a bad LRP_CPU_THREADS or
-// LRP_CPU_MIN_WORK, so a command can check them before it starts.
+// or the CPUs this process may use. Their results do not depend on it. Throws naming a bad LRP_CPU_THREADS,
+// LRP_CPU_MIN_WORK or LRP_CPU_TILE_WORK, so a command can check them before it starts.
 int cpu_kernel_threads();
 
 }  // namespace lrp::ops
