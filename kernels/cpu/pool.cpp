@@ -42,20 +42,8 @@ void maxpool_bwd(const Ctx&, const Pool2dDesc& d, const float* dy, const int32_t
             const float* gp = dy + pl * P * Q;
             const int32_t* ip = idx + pl * P * Q;
             float* dp = dx + pl * d.H * d.W;
-            for (int h = 0; h < d.H; ++h) {
-                int p0, p1;
-                pool_covering(h, d.kh, d.sh, d.ph, d.dil_h, P, p0, p1);
-                for (int w = 0; w < d.W; ++w) {
-                    int q0, q1;
-                    pool_covering(w, d.kw, d.sw, d.pw, d.dil_w, Q, q0, q1);
-                    const int32_t me = h * d.W + w;
-                    float acc = 0.f;
-                    for (int p = p0; p < p1; ++p)
-                        for (int q = q0; q < q1; ++q)
-                            if (ip[p * Q + q] == me) acc += gp[p * Q + q];
-                    dp[me] = acc;
-                }
-            }
+            for (int h = 0; h < d.H; ++h)
+                for (int w = 0; w < d.W; ++w) dp[h * d.W + w] = maxpool_grad_at(d, gp, ip, P, Q, h, w);
         }
     });
 }

@@ -33,17 +33,7 @@ __global__ void maxpool_bwd_kernel(Pool2dDesc d, int P, int Q, int64_t total, co
         const int64_t r = t / d.W;
         const int h = static_cast<int>(r % d.H);
         const int64_t plane = r / d.H;
-        const float* gp = dy + plane * P * Q;
-        const int32_t* ip = idx + plane * P * Q;
-        int p0, p1, q0, q1;
-        pool_covering(h, d.kh, d.sh, d.ph, d.dil_h, P, p0, p1);
-        pool_covering(w, d.kw, d.sw, d.pw, d.dil_w, Q, q0, q1);
-        const int32_t me = h * d.W + w;
-        float acc = 0.f;
-        for (int p = p0; p < p1; ++p)
-            for (int q = q0; q < q1; ++q)
-                if (ip[p * Q + q] == me) acc += gp[p * Q + q];
-        dx[t] = acc;
+        dx[t] = maxpool_grad_at(d, dy + plane * P * Q, idx + plane * P * Q, P, Q, h, w);
     }
 }
 

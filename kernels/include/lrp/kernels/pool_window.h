@@ -87,4 +87,18 @@ LRP_HD void max_window(const Pool2dDesc& d, const float* xp, int p, int q, float
     }
 }
 
+// Max-pool gradient at input pixel (h, w) of one plane: the sum of dy (gp, P x Q) over the windows covering it whose
+// recorded maximum (ip, from max_window) is that pixel, in output order.
+LRP_HD float maxpool_grad_at(const Pool2dDesc& d, const float* gp, const int32_t* ip, int P, int Q, int h, int w) {
+    int p0, p1, q0, q1;
+    pool_covering(h, d.kh, d.sh, d.ph, d.dil_h, P, p0, p1);
+    pool_covering(w, d.kw, d.sw, d.pw, d.dil_w, Q, q0, q1);
+    const int32_t me = h * d.W + w;
+    float acc = 0.f;
+    for (int p = p0; p < p1; ++p)
+        for (int q = q0; q < q1; ++q)
+            if (ip[p * Q + q] == me) acc += gp[p * Q + q];
+    return acc;
+}
+
 }  // namespace lrp::kernels
