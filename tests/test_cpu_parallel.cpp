@@ -1,11 +1,16 @@
 // The CPU kernels' thread pool (kernels/cpu/parallel.h): ranges cover every item once and run at the same time,
-// an error reaches the caller, nested and concurrent loops work, bad settings are named; and training steps and
-// LRP passes give the same bits on one thread as on three with every loop split, as do GEMMs split into tiles.
+// an error reaches the caller, nested and concurrent loops work, bad settings are named, a container's CPU quota
+// caps the default; and training steps and LRP passes give the same bits on one thread as on three with every loop
+// split, as do GEMMs split into tiles.
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -183,6 +188,30 @@ TEST(CpuParallel, SettingsAreChecked) {
     }
     ScopedEnv unset("LRP_CPU_THREADS", "");
     EXPECT_GE(par::default_cpu_threads(), 1);
+}
+
+TEST(CpuParallel, ContainerCpuQuotaCapsTheDefault) {
+    const std::string root = ::testing::TempDir() + "lrp_cgroup_" + std::to_string(::getpid());
+    std::filesystem::remove_all(root);
+    auto write = [&](const std::string& rel, const std::string& text) {
+        std::filesystem::create_directories(std::filesystem::path(root + rel).parent_path());
+        std::ofstream(root + rel) << text;
+    };
+    EXPECT_EQ(par::cgroup_cpu_quota(root, ""), 0);  // no files: no quota
+    write("/cpu/cpu.cfs_quota_us", "-1\n");       // cgroup v1, unlimited
+    write("/cpu/cpu.cfs_period_us", "100000\n");
+    EXPECT_EQ(par::cgroup_cpu_quota(root, ""), 0);
+    write("/cpu/cpu.cfs_quota_us", "150000\n");  // 1.5 CPUs: 2 threads
+    EXPECT_EQ(par::cgroup_cpu_quota(root, ""), 2);
+    write("/cpu.max", "max 100000\n");  // cgroup v2 root, unlimited: taken over v1
+    EXPECT_EQ(par::cgroup_cpu_quota(root, ""), 0);
+    write("/cpu.max", "400000 100000\n");
+    EXPECT_EQ(par::cgroup_cpu_quota(root, ""), 4);
+    write("/app.slice/cpu.max", "250000 100000\n");  // the process's own group first
+    EXPECT_EQ(par::cgroup_cpu_quota(root, "/app.slice"), 3);
+    write("/app.slice/cpu.max", "garbage\n");  // unreadable: the root's
+    EXPECT_EQ(par::cgroup_cpu_quota(root, "/app.slice"), 4);
+    std::filesystem::remove_all(root);
 }
 
 namespace {

@@ -8,9 +8,11 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <condition_variable>
 #include <cstdlib>
 #include <exception>
+#include <fstream>
 #include <mutex>
 #include <string>
 #include <system_error>
@@ -196,12 +198,47 @@ void set_min_range_work(int64_t work) {
     min_work().store(work, std::memory_order_relaxed);
 }
 
+namespace {
+// The numbers of a cgroup quota file ("quota period" when `two`, else one); false where unreadable.
+bool read_numbers(const std::string& path, double& a, double& b, bool two) {
+    std::ifstream f(path);
+    std::string x, y;
+    if (!(f >> x) || (two && !(f >> y))) return false;
+    char* end = nullptr;
+    a = x == "max" ? 0 : std::strtod(x.c_str(), &end);  // cgroup v2's "max": no quota
+    if (x != "max" && (end == x.c_str() || *end)) return false;
+    if (!two) return true;
+    b = std::strtod(y.c_str(), &end);
+    return end != y.c_str() && !*end;
+}
+int quota_cpus(double quota, double period) {
+    if (!(quota > 0) || !(period > 0)) return 0;
+    return static_cast<int>(std::min<double>(std::ceil(quota / period), kMaxThreads));
+}
+}  // namespace
+
+int cgroup_cpu_quota(const std::string& root, const std::string& own) {
+    double q = 0, p = 0, unused = 0;
+    for (const std::string& dir : {root + own, root})  // cgroup v2: the process's own group, then the root
+        if (read_numbers(dir + "/cpu.max", q, p, true)) return quota_cpus(q, p);  // "max 100000": none
+    if (read_numbers(root + "/cpu/cpu.cfs_quota_us", q, unused, false) &&
+        read_numbers(root + "/cpu/cpu.cfs_period_us", p, unused, false))  // cgroup v1; quota -1: none
+        return quota_cpus(q, p);
+    return 0;
+}
+
 int default_cpu_threads() {
     if (const int64_t n = env_count("LRP_CPU_THREADS", 1, kMaxThreads, 0)) return static_cast<int>(n);
     cpu_set_t set;
     CPU_ZERO(&set);
     int n = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set) : 0;
     if (n <= 0) n = static_cast<int>(std::thread::hardware_concurrency());
+    // A container's CPU quota (docker --cpus) caps it: more threads than that would only queue.
+    std::string own;  // "0::/path" in /proc/self/cgroup names the process's cgroup v2 group
+    std::ifstream cg("/proc/self/cgroup");
+    for (std::string line; std::getline(cg, line);)
+        if (line.rfind("0::", 0) == 0) own = line.substr(3);
+    if (const int q = cgroup_cpu_quota("/sys/fs/cgroup", own == "/" ? "" : own); q > 0) n = std::min(n, q);
     return std::clamp(n, 1, kMaxThreads);
 }
 

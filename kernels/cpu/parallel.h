@@ -4,6 +4,7 @@
 #pragma once
 #include <algorithm>
 #include <cstdint>
+#include <string>
 #include <type_traits>
 
 namespace lrp::kernels::cpu {
@@ -14,8 +15,12 @@ int cpu_threads();
 void set_cpu_threads(int n);
 // Loops this process has split over two or more threads so far (for tests).
 int64_t split_loops();
-// The count LRP_CPU_THREADS asks for, or the CPUs in this process's affinity mask; throws naming a bad value.
+// The count LRP_CPU_THREADS asks for, or the CPUs in this process's affinity mask capped by its cgroup's CPU quota;
+// throws naming a bad LRP_CPU_THREADS.
 int default_cpu_threads();
+// The CPU quota under cgroup filesystem `root` (v2: <root><own>/cpu.max, then <root>/cpu.max; v1:
+// <root>/cpu/cpu.cfs_quota_us over cpu.cfs_period_us), rounded up; 0 when unlimited or unreadable.
+int cgroup_cpu_quota(const std::string& root, const std::string& own);
 
 namespace detail {
 using RangeFn = void (*)(void* ctx, int64_t begin, int64_t end);
