@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "families.h"
+#include "parallel.h"
 #include "lrp/kernels/isnet_loss_math.h"
 #include "lrp/kernels/ops.h"
 
@@ -17,63 +18,67 @@ void isnet_heat_loss(const Ctx&, const IsnetLossDesc& d, const float* maps, cons
                      float* dmaps, int32_t* bad) {
     const int64_t HW = static_cast<int64_t>(d.H) * d.W, CHW = d.C * HW, KCHW = d.K * CHW;
     const double norm = gwrp_norm(d.decay, HW), s = 1.0 / d.N;
-    std::vector<double> w(HW), v(HW), wr(CHW), g(d.C), dg(d.C);
+    std::vector<double> w(HW);
     for (int64_t i = 0; i < HW; ++i) w[i] = gwrp_weight(d.decay, i, norm);
-    std::vector<int32_t> order(HW);
-    for (int n = 0; n < d.N; ++n) {
-        const float* Hn = maps + n * KCHW;
-        const float* Mn = mask + n * HW;
-        float* dHn = dmaps + n * KCHW;
-        bool finite = true;
-        for (int64_t i = 0; i < KCHW && finite; ++i) finite = std::isfinite(Hn[i]);
-        if (!finite) {
-            loss[n] = 0.f, bad[n] = 1;
-            std::fill(dHn, dHn + KCHW, 0.f);
-            continue;
-        }
-        double msum = 0;
-        for (int64_t j = 0; j < HW; ++j) msum += Mn[j] != 0.f ? 1.0 : 0.0;
-        double l_bg = 0, l_fg = 0;
-        for (int k = 0; k < d.K; ++k) {
-            const float* h = Hn + k * CHW;
-            double F = 0;
-            for (int c = 0; c < d.C; ++c)
-                for (int64_t j = 0; j < HW; ++j)
-                    if (Mn[j] != 0.f) F += std::fabs(static_cast<double>(h[c * HW + j]));
-            const double mu = F / (d.C * msum + 1e-10), inv = 1.0 / (mu + 1e-10);
-            for (int c = 0; c < d.C; ++c) {
-                for (int64_t j = 0; j < HW; ++j)
-                    v[j] = Mn[j] != 0.f ? 0.0 : std::fabs(static_cast<double>(h[c * HW + j])) * inv;
-                std::iota(order.begin(), order.end(), 0);
-                std::stable_sort(order.begin(), order.end(), [&](int32_t a, int32_t b) { return v[a] > v[b]; });
-                double gc = 0;
-                for (int64_t i = 0; i < HW; ++i) {
-                    gc += w[i] * v[order[i]];
-                    wr[c * HW + order[i]] = w[i];
-                }
-                double value;
-                isnet_bg_term(gc, d.E, value, dg[c]);
-                g[c] = gc;
-                l_bg += value;
+    // Samples are independent: ranges of them on the CPU pool, each with its own scratch.
+    parallel_for(d.N, grain_for(KCHW * 16), [&](int64_t n0, int64_t n1) {  // a sort per map: ~16 units a value
+        std::vector<double> v(HW), wr(CHW), g(d.C), dg(d.C);
+        std::vector<int32_t> order(HW);
+        for (int64_t n = n0; n < n1; ++n) {
+            const float* Hn = maps + n * KCHW;
+            const float* Mn = mask + n * HW;
+            float* dHn = dmaps + n * KCHW;
+            bool finite = true;
+            for (int64_t i = 0; i < KCHW && finite; ++i) finite = std::isfinite(Hn[i]);
+            if (!finite) {
+                loss[n] = 0.f, bad[n] = 1;
+                std::fill(dHn, dHn + KCHW, 0.f);
+                continue;
             }
-            double fval, dF;
-            isnet_fg_term(F, d.C1, d.C2, fval, dF);
-            l_fg += fval;
-            // dL/da = cb dg[c] w_rank (1 - m) inv + m (dL/dmu dmu/da + cf), a = |h|.
-            const double cb = s * d.A / (d.K * d.C), cf = s * d.B / d.K * dF;
-            double dmu = 0;
-            for (int c = 0; c < d.C; ++c) dmu -= cb * dg[c] * g[c] * inv;
-            const double fg_coef = dmu / (d.C * msum + 1e-10) + cf;
-            float* dh = dHn + k * CHW;
-            for (int c = 0; c < d.C; ++c)
-                for (int64_t j = 0; j < HW; ++j) {
-                    const double da = Mn[j] != 0.f ? fg_coef : cb * dg[c] * wr[c * HW + j] * inv;
-                    dh[c * HW + j] = static_cast<float>(da * abs_sign(h[c * HW + j]));
+            double msum = 0;
+            for (int64_t j = 0; j < HW; ++j) msum += Mn[j] != 0.f ? 1.0 : 0.0;
+            double l_bg = 0, l_fg = 0;
+            for (int k = 0; k < d.K; ++k) {
+                const float* h = Hn + k * CHW;
+                double F = 0;
+                for (int c = 0; c < d.C; ++c)
+                    for (int64_t j = 0; j < HW; ++j)
+                        if (Mn[j] != 0.f) F += std::fabs(static_cast<double>(h[c * HW + j]));
+                const double mu = F / (d.C * msum + 1e-10), inv = 1.0 / (mu + 1e-10);
+                for (int c = 0; c < d.C; ++c) {
+                    for (int64_t j = 0; j < HW; ++j)
+                        v[j] = Mn[j] != 0.f ? 0.0 : std::fabs(static_cast<double>(h[c * HW + j])) * inv;
+                    std::iota(order.begin(), order.end(), 0);
+                    std::stable_sort(order.begin(), order.end(), [&](int32_t a, int32_t b) { return v[a] > v[b]; });
+                    double gc = 0;
+                    for (int64_t i = 0; i < HW; ++i) {
+                        gc += w[i] * v[order[i]];
+                        wr[c * HW + order[i]] = w[i];
+                    }
+                    double value;
+                    isnet_bg_term(gc, d.E, value, dg[c]);
+                    g[c] = gc;
+                    l_bg += value;
                 }
+                double fval, dF;
+                isnet_fg_term(F, d.C1, d.C2, fval, dF);
+                l_fg += fval;
+                // dL/da = cb dg[c] w_rank (1 - m) inv + m (dL/dmu dmu/da + cf), a = |h|.
+                const double cb = s * d.A / (d.K * d.C), cf = s * d.B / d.K * dF;
+                double dmu = 0;
+                for (int c = 0; c < d.C; ++c) dmu -= cb * dg[c] * g[c] * inv;
+                const double fg_coef = dmu / (d.C * msum + 1e-10) + cf;
+                float* dh = dHn + k * CHW;
+                for (int c = 0; c < d.C; ++c)
+                    for (int64_t j = 0; j < HW; ++j) {
+                        const double da = Mn[j] != 0.f ? fg_coef : cb * dg[c] * wr[c * HW + j] * inv;
+                        dh[c * HW + j] = static_cast<float>(da * abs_sign(h[c * HW + j]));
+                    }
+            }
+            loss[n] = static_cast<float>(d.A * l_bg / (d.K * d.C) + d.B * l_fg / d.K);
+            bad[n] = 0;
         }
-        loss[n] = static_cast<float>(d.A * l_bg / (d.K * d.C) + d.B * l_fg / d.K);
-        bad[n] = 0;
-    }
+    });
 }
 
 void isnet_pick_class(const Ctx&, int64_t N, int K, const int32_t* top, uint64_t seed, uint64_t offset, int32_t* cls) {
