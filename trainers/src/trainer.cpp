@@ -14,6 +14,7 @@
 #include "lrp/nn/safetensors.h"
 #include "lrp/nvtx.h"
 #include "lrp/ops/elementwise.h"
+#include "lrp/ops/gemm.h"
 #include "lrp/ops/metrics.h"
 #include "lrp/train/checkpoint.h"
 #include "lrp/train/data_source.h"
@@ -111,9 +112,10 @@ TrainSummary run_training(TrainConfig cfg) {
                   fs::exists(cfg.isnet_calibrate) ? "not a regular file" : "the file does not exist",
                   " (the weights of a plain model of this --arch and --width); checked before the data is read");
     const Device dev = parse_device(cfg.device);
-    std::printf("lrpcu train: %s on %s, %s (width %d), %d epochs, batch %d, device %s\n", cfg.dataset.c_str(),
+    const std::string threads = dev.is_cpu() ? " (" + std::to_string(ops::cpu_kernel_threads()) + " threads)" : "";
+    std::printf("lrpcu train: %s on %s, %s (width %d), %d epochs, batch %d, device %s%s\n", cfg.dataset.c_str(),
                 cfg.data_dir.empty() ? "its default location" : cfg.data_dir.c_str(), cfg.arch.c_str(), cfg.width,
-                cfg.epochs, cfg.batch_size, dev.str().c_str());
+                cfg.epochs, cfg.batch_size, dev.str().c_str(), threads.c_str());
 
     DataOptions dopt = data_options(cfg);
     CheckpointState recorded;  // what the checkpoint being resumed recorded
