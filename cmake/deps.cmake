@@ -29,8 +29,9 @@ int main() {
   unset(CMAKE_REQUIRED_LIBRARIES)
   unset(CMAKE_REQUIRED_QUIET)
   if(NOT LRP_HAVE_OPENBLAS_INFO AND LRP_CBLAS_LIBRARY MATCHES "openblas")
-    message(WARNING "${LRP_CBLAS_LIBRARY} lacks OpenBLAS's openblas_get_* queries: runs record the CPU GEMM as 'CBLAS', and products are not \
-tiled over lrpcu's threads (OpenBLAS's own thread count then changes the rounding)")
+    message(WARNING "${LRP_CBLAS_LIBRARY} lacks OpenBLAS's openblas_get_* queries: runs record the CPU GEMM as "
+                    "'CBLAS', and products are not tiled over lrpcu's threads (OpenBLAS's own thread count then "
+                    "changes the rounding)")
   endif()
 endif()
 find_package(Threads REQUIRED)

@@ -16,7 +16,8 @@ for t in 1 3; do
     --dataset synthetic --samples 4 --target label --composite epsilon_plus_flat --out "$dir/t$t/heat" --device cpu \
     > "$dir/explain$t.log" 2>&1 || { cat "$dir/explain$t.log"; exit 1; }
 done
-grep -q "device cpu (3 threads)" "$dir/train3.log" || { echo "the run did not use 3 threads:"; cat "$dir/train3.log"; exit 1; }
+grep -q "device cpu (3 threads)" "$dir/train3.log" ||
+  { echo "the run did not use 3 threads:"; cat "$dir/train3.log"; exit 1; }
 cmp "$dir/t1/model.safetensors" "$dir/t3/model.safetensors" ||
   { echo "weights differ between 1 and 3 threads"; exit 1; }
 cmp "$dir/t1/heat/relevance.npy" "$dir/t3/heat/relevance.npy" ||

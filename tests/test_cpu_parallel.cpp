@@ -131,6 +131,7 @@ TEST(CpuParallel, AnErrorReachesTheCallerAndThePoolGoesOn) {
         }
     // The thread count cannot change under a running loop.
     EXPECT_THROW(par::parallel_for(3, 1, [](int64_t, int64_t) { par::set_cpu_threads(2); }), Error);
+    EXPECT_THROW(par::parallel_for(1, 1, [](int64_t, int64_t) { par::set_cpu_threads(2); }), Error);  // not split
     std::atomic<int64_t> sum{0};
     par::parallel_for(1000, 1, [&](int64_t b, int64_t e) {
         for (int64_t i = b; i < e; ++i) sum += i;
@@ -192,25 +193,32 @@ TEST(CpuParallel, SettingsAreChecked) {
 
 TEST(CpuParallel, ContainerCpuQuotaCapsTheDefault) {
     const std::string root = ::testing::TempDir() + "lrp_cgroup_" + std::to_string(::getpid());
-    std::filesystem::remove_all(root);
     auto write = [&](const std::string& rel, const std::string& text) {
         std::filesystem::create_directories(std::filesystem::path(root + rel).parent_path());
         std::ofstream(root + rel) << text;
     };
-    EXPECT_EQ(par::cgroup_cpu_quota(root, ""), 0);  // no files: no quota
-    write("/cpu/cpu.cfs_quota_us", "-1\n");       // cgroup v1, unlimited
+    // cgroup v1: the cpu controller's group and its parents.
+    std::filesystem::remove_all(root);
+    EXPECT_EQ(par::cgroup_cpu_quota(root, "", ""), 0);  // no files: no quota
+    write("/cpu/cpu.cfs_quota_us", "-1\n");              // unlimited
     write("/cpu/cpu.cfs_period_us", "100000\n");
-    EXPECT_EQ(par::cgroup_cpu_quota(root, ""), 0);
-    write("/cpu/cpu.cfs_quota_us", "150000\n");  // 1.5 CPUs: 2 threads
-    EXPECT_EQ(par::cgroup_cpu_quota(root, ""), 2);
-    write("/cpu.max", "max 100000\n");  // cgroup v2 root, unlimited: taken over v1
-    EXPECT_EQ(par::cgroup_cpu_quota(root, ""), 0);
+    EXPECT_EQ(par::cgroup_cpu_quota(root, "", "/docker/abc"), 0);
+    write("/cpu/docker/abc/cpu.cfs_quota_us", "150000\n");  // 1.5 CPUs on the process's group: 2 threads
+    write("/cpu/docker/abc/cpu.cfs_period_us", "100000\n");
+    EXPECT_EQ(par::cgroup_cpu_quota(root, "", "/docker/abc"), 2);
+    EXPECT_EQ(par::cgroup_cpu_quota(root, "", "/"), 0);  // the root's group has none
+    // cgroup v2: the smallest quota from the process's group up; "max" at a level is no limit there.
+    std::filesystem::remove_all(root);
+    write("/cpu.max", "max 100000\n");
+    EXPECT_EQ(par::cgroup_cpu_quota(root, "/init", ""), 0);
     write("/cpu.max", "400000 100000\n");
-    EXPECT_EQ(par::cgroup_cpu_quota(root, ""), 4);
-    write("/app.slice/cpu.max", "250000 100000\n");  // the process's own group first
-    EXPECT_EQ(par::cgroup_cpu_quota(root, "/app.slice"), 3);
-    write("/app.slice/cpu.max", "garbage\n");  // unreadable: the root's
-    EXPECT_EQ(par::cgroup_cpu_quota(root, "/app.slice"), 4);
+    write("/init/cpu.max", "max 100000\n");  // a container's entrypoint moved into a child group
+    EXPECT_EQ(par::cgroup_cpu_quota(root, "/init", ""), 4);
+    write("/app.slice/cpu.max", "max 100000\n");
+    write("/app.slice/x.service/cpu.max", "250000 100000\n");
+    EXPECT_EQ(par::cgroup_cpu_quota(root, "/app.slice/x.service", ""), 3);
+    write("/app.slice/x.service/cpu.max", "garbage\n");  // unreadable: the levels above
+    EXPECT_EQ(par::cgroup_cpu_quota(root, "/app.slice/x.service", ""), 4);
     std::filesystem::remove_all(root);
 }
 

@@ -217,14 +217,31 @@ int quota_cpus(double quota, double period) {
 }
 }  // namespace
 
-int cgroup_cpu_quota(const std::string& root, const std::string& own) {
+// Each group from `own` up to the hierarchy's root: "<mount><own>", its parents, "<mount>".
+std::vector<std::string> group_dirs(const std::string& mount, std::string own) {
+    std::vector<std::string> dirs;
+    while (!own.empty() && own != "/") {
+        dirs.push_back(mount + own);
+        own = own.substr(0, own.find_last_of('/'));
+    }
+    dirs.push_back(mount);
+    return dirs;
+}
+
+int cgroup_cpu_quota(const std::string& root, const std::string& own_v2, const std::string& own_v1) {
+    // The smallest limit on the way up counts: a container's quota often sits on a parent of the process's group.
+    int best = 0;
+    auto take = [&](int q) {
+        if (q > 0 && (best == 0 || q < best)) best = q;
+    };
     double q = 0, p = 0, unused = 0;
-    for (const std::string& dir : {root + own, root})  // cgroup v2: the process's own group, then the root
-        if (read_numbers(dir + "/cpu.max", q, p, true)) return quota_cpus(q, p);  // "max 100000": none
-    if (read_numbers(root + "/cpu/cpu.cfs_quota_us", q, unused, false) &&
-        read_numbers(root + "/cpu/cpu.cfs_period_us", p, unused, false))  // cgroup v1; quota -1: none
-        return quota_cpus(q, p);
-    return 0;
+    for (const std::string& dir : group_dirs(root, own_v2))  // cgroup v2; "max 100000": none at this level
+        if (read_numbers(dir + "/cpu.max", q, p, true)) take(quota_cpus(q, p));
+    for (const std::string& dir : group_dirs(root + "/cpu", own_v1))  // cgroup v1; quota -1: none at this level
+        if (read_numbers(dir + "/cpu.cfs_quota_us", q, unused, false) &&
+            read_numbers(dir + "/cpu.cfs_period_us", p, unused, false))
+            take(quota_cpus(q, p));
+    return best;
 }
 
 int default_cpu_threads() {
@@ -233,12 +250,18 @@ int default_cpu_threads() {
     CPU_ZERO(&set);
     int n = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set) : 0;
     if (n <= 0) n = static_cast<int>(std::thread::hardware_concurrency());
-    // A container's CPU quota (docker --cpus) caps it: more threads than that would only queue.
-    std::string own;  // "0::/path" in /proc/self/cgroup names the process's cgroup v2 group
+    // A container's CPU quota (docker --cpus) caps it: more threads than that would only queue. /proc/self/cgroup
+    // names the process's groups: "0::/path" (v2), "N:cpu,cpuacct:/path" (v1's cpu controller).
+    std::string own_v2, own_v1;
     std::ifstream cg("/proc/self/cgroup");
-    for (std::string line; std::getline(cg, line);)
-        if (line.rfind("0::", 0) == 0) own = line.substr(3);
-    if (const int q = cgroup_cpu_quota("/sys/fs/cgroup", own == "/" ? "" : own); q > 0) n = std::min(n, q);
+    for (std::string line; std::getline(cg, line);) {
+        const size_t c1 = line.find(':'), c2 = line.find(':', c1 == std::string::npos ? 0 : c1 + 1);
+        if (c1 == std::string::npos || c2 == std::string::npos) continue;
+        const std::string controllers = "," + line.substr(c1 + 1, c2 - c1 - 1) + ",";
+        if (line.rfind("0::", 0) == 0) own_v2 = line.substr(c2 + 1);
+        if (controllers.find(",cpu,") != std::string::npos) own_v1 = line.substr(c2 + 1);
+    }
+    if (const int q = cgroup_cpu_quota("/sys/fs/cgroup", own_v2, own_v1); q > 0) n = std::min(n, q);
     return std::clamp(n, 1, kMaxThreads);
 }
 
@@ -270,7 +293,15 @@ void parallel_for_impl(int64_t n, int64_t grain, void* ctx, RangeFn fn) {
     Pool& p = pool();
     std::unique_lock<std::mutex> lk(p.run_mutex, std::defer_lock);
     if (parts < 2 || !lk.try_lock()) {  // small, nested, or another host thread's loop is running
-        fn(ctx, 0, n);
+        const bool outer = t_in_loop;
+        t_in_loop = true;  // a loop runs here too: set_cpu_threads is refused inside it, as inside a split one
+        try {
+            fn(ctx, 0, n);
+        } catch (...) {
+            t_in_loop = outer;
+            throw;
+        }
+        t_in_loop = outer;
         return;
     }
     Loop loop{n, grain, static_cast<int>(parts), ctx, fn};

@@ -18,9 +18,10 @@ int64_t split_loops();
 // The count LRP_CPU_THREADS asks for, or the CPUs in this process's affinity mask capped by its cgroup's CPU quota;
 // throws naming a bad LRP_CPU_THREADS.
 int default_cpu_threads();
-// The CPU quota under cgroup filesystem `root` (v2: <root><own>/cpu.max, then <root>/cpu.max; v1:
-// <root>/cpu/cpu.cfs_quota_us over cpu.cfs_period_us), rounded up; 0 when unlimited or unreadable.
-int cgroup_cpu_quota(const std::string& root, const std::string& own);
+// The CPU quota under cgroup filesystem `root`, rounded up: the smallest over the process's group and its parents
+// (v2: <root><own_v2>/cpu.max up to <root>/cpu.max; v1: cpu.cfs_quota_us over cpu.cfs_period_us from
+// <root>/cpu<own_v1> up to <root>/cpu); 0 when none is set or readable.
+int cgroup_cpu_quota(const std::string& root, const std::string& own_v2, const std::string& own_v1);
 
 namespace detail {
 using RangeFn = void (*)(void* ctx, int64_t begin, int64_t end);

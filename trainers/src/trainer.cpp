@@ -112,7 +112,9 @@ TrainSummary run_training(TrainConfig cfg) {
                   fs::exists(cfg.isnet_calibrate) ? "not a regular file" : "the file does not exist",
                   " (the weights of a plain model of this --arch and --width); checked before the data is read");
     const Device dev = parse_device(cfg.device);
-    const std::string threads = dev.is_cpu() ? " (" + std::to_string(ops::cpu_kernel_threads()) + " threads)" : "";
+    const int nthreads = dev.is_cpu() ? ops::cpu_kernel_threads() : 0;
+    const std::string threads =
+        nthreads ? " (" + std::to_string(nthreads) + (nthreads == 1 ? " thread)" : " threads)") : std::string();
     std::printf("lrpcu train: %s on %s, %s (width %d), %d epochs, batch %d, device %s%s\n", cfg.dataset.c_str(),
                 cfg.data_dir.empty() ? "its default location" : cfg.data_dir.c_str(), cfg.arch.c_str(), cfg.width,
                 cfg.epochs, cfg.batch_size, dev.str().c_str(), threads.c_str());
