@@ -57,8 +57,8 @@ int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 // are bit-identical on any number of threads): a product of 2 w multiply-adds or more (w = gemm_tile_work(), 2^24)
 // splits along C's longer side into about w each, at least 64 columns or 16 rows, so that only the smaller operand
 // is packed again per tile.
-// (Measured on 2 cores, ResNet-18 / VGG-16-BN training steps: 2-D tiles of 2^22 lost 5-15 % to OpenBLAS's own
-// threads through repeated packing; these gained 7-10 %.)
+// (bench/results/2026-12-06-cpu-threads.md, 2 cores: 2-D tiles of 2^22 were slower than OpenBLAS's own threads,
+// packing the larger operand again per tile; these were as fast or faster.)
 void plan_tiles(int M, int N, int K, int& mb, int& nb) {
     const int64_t kTileWork = gemm_tile_work();
     mb = M;
