@@ -1,11 +1,15 @@
 // What computes a run (its rounding): the CPU GEMM's description, recorded in every checkpoint; --resume warns when
 // the checkpoint's run was computed otherwise (another library or CPU kernel set), as the run can then no longer
-// equal an uninterrupted one bit for bit; the record's kind is checked.
+// equal an uninterrupted one bit for bit, with a hint at the likely cause; the record's kind is checked. A CUDA run's
+// record names the GPU and the cuBLAS and cuDNN versions.
 #include <filesystem>
+#include <regex>
 #include <string>
 
 #include "lrp/config.h"
+#include "lrp/device.h"
 #include "lrp/ops/gemm.h"
+#include "lrp/timer.h"
 #include "lrp/train/checkpoint.h"
 #include "test_util.h"
 #include "trainer_test_util.h"
@@ -37,6 +41,33 @@ TEST(RunNumerics, CpuGemmIsDescribed) {
 #endif
 }
 
+TEST(RunNumerics, CudaLibraryVersionsAreDescribed) {
+    const std::string math = cuda_math_library_versions(), runtime = cuda_runtime_versions();
+    if (!cuda_built()) {
+        EXPECT_EQ(math, "");
+        EXPECT_EQ(runtime, "");
+        return;
+    }
+    // No device or driver is needed (this runs on the GPU-less CI machines too).
+    const std::string built = "( \\(built with [0-9]+\\.[0-9]+\\.[0-9]+\\))?";
+    EXPECT_TRUE(std::regex_match(math, std::regex("cuBLAS [0-9]+\\.[0-9]+\\.[0-9]+" + built + ", cuDNN [0-9]+\\.[0-9]+\\.[0-9]+" +
+                                                  built)))
+        << math;
+    EXPECT_TRUE(std::regex_match(runtime, std::regex("runtime [0-9]+\\.[0-9]+, driver ([0-9]+\\.[0-9]+|none)"))) << runtime;
+    EXPECT_EQ(cuda_math_library_versions(), math) << "stable";
+}
+
+TEST(RunNumerics, CudaRunRecordsGpuAndLibraries) {
+    LRP_SKIP_WITHOUT_CUDA();
+    const std::string d = fresh_dir("numerics_cuda");
+    TrainConfig c = tiny(d);
+    c.device = "cuda";
+    c.epochs = 1;
+    run_training(c);
+    EXPECT_EQ(read_checkpoint_state(d + "/checkpoint.safetensors").numerics,
+              "cuda: " + device_name(Device::cuda(0)) + ", " + cuda_math_library_versions());
+}
+
 TEST(RunNumerics, RecordedAndAResumeComputedOtherwiseWarns) {
     const std::string d = fresh_dir("numerics");
     TrainConfig c = tiny(d);
@@ -62,10 +93,26 @@ TEST(RunNumerics, RecordedAndAResumeComputedOtherwiseWarns) {
               std::string::npos)
         << err;
     EXPECT_EQ(read_checkpoint_state(ckpt).numerics, "cpu: " + ops::cpu_gemm_description()) << "later checkpoints";
+    // Hints at the likely cause: another OpenBLAS (or CPU kind), or another backend.
+    if (ops::cpu_gemm_description().rfind("OpenBLAS", 0) == 0) {
+        edit_checkpoint_state(ckpt, ckpt, [](nlohmann::json& j) { j["numerics"] = "cpu: OpenBLAS 0.3.9 (core Haswell, lrpcu tiles)"; });
+        c.epochs = 4;
+        ::testing::internal::CaptureStderr();
+        run_training(c);
+        err = ::testing::internal::GetCapturedStderr();
+        EXPECT_NE(err.find("bit for bit (another OpenBLAS version, or a CPU of another kind"), std::string::npos) << err;
+    }
+    edit_checkpoint_state(ckpt, ckpt, [](nlohmann::json& j) { j["numerics"] = "cuda: NVIDIA H100 80GB HBM3, cuBLAS 12.4.5, cuDNN 9.1.0"; });
+    c.epochs = 5;
+    ::testing::internal::CaptureStderr();
+    run_training(c);
+    err = ::testing::internal::GetCapturedStderr();
+    EXPECT_NE(err.find("computed with cuda: NVIDIA H100 80GB HBM3, cuBLAS 12.4.5, cuDNN 9.1.0, this one with cpu: "), std::string::npos) << err;
+    EXPECT_NE(err.find("bit for bit (--device as the run had keeps its backend)"), std::string::npos) << err;
     // An older checkpoint without the record: no warning; a record of the wrong kind: corrupt metadata, named.
     edit_checkpoint_state(ckpt, ckpt, [](nlohmann::json& j) { j.erase("numerics"); });
     EXPECT_EQ(read_checkpoint_state(ckpt).numerics, "");
-    c.epochs = 4;
+    c.epochs = 6;
     ::testing::internal::CaptureStderr();
     run_training(c);
     err = ::testing::internal::GetCapturedStderr();

@@ -10,7 +10,9 @@
 #include "lrp/log.h"
 
 #if LRP_HAVE_CUDA
+#include <cublas_api.h>
 #include <cuda_runtime_api.h>
+#include <cudnn.h>
 #endif
 
 namespace lrp {
@@ -59,6 +61,47 @@ const Probe& probe() {
 
 int cuda_device_count() { return probe().count; }
 const std::string& cuda_probe_message() { return probe().message; }
+
+#if LRP_HAVE_CUDA
+namespace {
+// "13.0" from the runtime API's 1000 * major + 10 * minor.
+std::string cuda_version_text(int v) { return str(v / 1000, ".", v % 1000 / 10); }
+
+template <typename Get>
+std::string library_version(const char* name, Get get, int major_built, int minor_built, int patch_built) {
+    int v[3] = {-1, -1, -1};
+    const libraryPropertyType parts[3] = {MAJOR_VERSION, MINOR_VERSION, PATCH_LEVEL};
+    for (int i = 0; i < 3; ++i)
+        if (!get(parts[i], &v[i])) return str(name, " (version unknown)");
+    std::string s = str(name, " ", v[0], ".", v[1], ".", v[2]);
+    if (v[0] != major_built || v[1] != minor_built || v[2] != patch_built)
+        s += str(" (built with ", major_built, ".", minor_built, ".", patch_built, ")");
+    return s;
+}
+}  // namespace
+
+std::string cuda_math_library_versions() {
+    return library_version(
+               "cuBLAS", [](libraryPropertyType t, int* v) { return cublasGetProperty(t, v) == CUBLAS_STATUS_SUCCESS; },
+               CUBLAS_VER_MAJOR, CUBLAS_VER_MINOR, CUBLAS_VER_PATCH) +
+           ", " +
+           library_version(
+               "cuDNN", [](libraryPropertyType t, int* v) { return cudnnGetProperty(t, v) == CUDNN_STATUS_SUCCESS; },
+               CUDNN_MAJOR, CUDNN_MINOR, CUDNN_PATCHLEVEL);
+}
+
+std::string cuda_runtime_versions() {
+    // Neither call creates a context or leaves a sticky error, so they are safe after a failed probe.
+    int runtime = 0, driver = 0;
+    const bool have_runtime = cudaRuntimeGetVersion(&runtime) == cudaSuccess;
+    const bool have_driver = cudaDriverGetVersion(&driver) == cudaSuccess && driver > 0;
+    return str("runtime ", have_runtime ? cuda_version_text(runtime) : std::string("unknown"), ", driver ",
+               have_driver ? cuda_version_text(driver) : std::string("none"));
+}
+#else
+std::string cuda_math_library_versions() { return ""; }
+std::string cuda_runtime_versions() { return ""; }
+#endif
 
 void require_device(Device d) {
     if (d.is_cpu()) return;

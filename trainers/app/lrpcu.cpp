@@ -37,8 +37,8 @@ const char* kUsage =
     "  eval    evaluate a checkpoint or PyTorch weights on a dataset split (lrpcu eval --help)\n"
     "  explain LRP relevance maps and heatmaps of dataset samples, PNG/JPEG files or a .npy array\n"
     "          (lrpcu explain --help)\n"
-    "  --version  the version, the CPU GEMM and kernel threads, the build's backends and the CUDA device this\n"
-    "             process sees\n";
+    "  --version  the version, the CPU GEMM and kernel threads, the build's backends, the CUDA libraries and the\n"
+    "             CUDA devices this process sees\n";
 
 // For bug reports and benchmark records: what was built and what it runs on.
 void print_version() {
@@ -52,10 +52,13 @@ void print_version() {
     }
     std::printf("backends: cpu (%s GEMM)%s\n",
                 LRP_HAVE_OPENBLAS_INFO ? "OpenBLAS" : (LRP_HAVE_CBLAS ? "CBLAS" : "built-in blocked"),
-                LRP_HAVE_CUDA ? (LRP_HAVE_CUDNN ? ", cuda + cuDNN (sm_" LRP_CUDA_ARCHS ")" : ", cuda (sm_" LRP_CUDA_ARCHS ")")
+                LRP_HAVE_CUDA ? (LRP_HAVE_CUDNN ? ", cuda + cuDNN (" LRP_CUDA_TARGET ")" : ", cuda (" LRP_CUDA_TARGET ")")
                               : " only (built without CUDA)");
-    if (lrp::cuda_built())
+    if (lrp::cuda_built()) {
+        std::printf("CUDA libraries: %s, %s\n", lrp::cuda_runtime_versions().c_str(),
+                    lrp::cuda_math_library_versions().c_str());
         std::printf("CUDA devices: %d (%s)\n", lrp::cuda_device_count(), lrp::cuda_probe_message().c_str());
+    }
 }
 }
 

@@ -6,6 +6,7 @@
 #include <string>
 #include <utility>
 
+#include "lrp/device.h"
 #include "lrp/log.h"
 #include "lrp/lrp/composites.h"
 #include "lrp/ops/gemm.h"
@@ -84,17 +85,20 @@ nlohmann::json check_resume_settings(const std::filesystem::path& ckpt, const nl
 }
 
 std::string numerics_of(Device dev) {
-    return dev.is_cuda() ? "cuda: " + device_name(dev) : "cpu: " + ops::cpu_gemm_description();
+    // cuBLAS and cuDNN pick their kernels by version as much as by GPU, so both are part of the record.
+    return dev.is_cuda() ? "cuda: " + device_name(dev) + ", " + cuda_math_library_versions()
+                         : "cpu: " + ops::cpu_gemm_description();
 }
 
 void warn_if_numerics_changed(const std::string& recorded, const std::string& now) {
     if (recorded.empty() || recorded == now) return;
     log_warn("--resume: the run so far was computed with ", recorded, ", this one with ", now, "; the rest of the run ",
              "rounds otherwise, so it will not equal an uninterrupted run bit for bit",
-             recorded.rfind("cpu: OpenBLAS", 0) == 0 && now.rfind("cpu: OpenBLAS", 0) == 0
-                 ? " (OPENBLAS_NUM_THREADS sets OpenBLAS's thread count)"
-             : recorded.substr(0, 4) != now.substr(0, 4) ? " (--device as the run had keeps its backend)"
-                                                          : "");
+             recorded.substr(0, 4) != now.substr(0, 4) ? " (--device as the run had keeps its backend)"
+             : recorded.rfind("cpu: OpenBLAS", 0) == 0 && now.rfind("cpu: OpenBLAS", 0) == 0
+                 ? " (another OpenBLAS version, or a CPU of another kind, whose kernels OpenBLAS picks at run time)"
+             : now.rfind("cuda: ", 0) == 0 ? " (another GPU model, or other cuBLAS/cuDNN versions)"
+                                           : "");
 }
 
 }  // namespace lrp::train

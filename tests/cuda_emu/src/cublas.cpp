@@ -55,6 +55,10 @@ const char* cublasGetStatusName(cublasStatus_t s) {
     }
 }
 const char* cublasGetStatusString(cublasStatus_t s) { return cublasGetStatusName(s); }
+cublasStatus_t cublasGetProperty(libraryPropertyType t, int* v) {
+    *v = t == MAJOR_VERSION ? CUBLAS_VER_MAJOR : t == MINOR_VERSION ? CUBLAS_VER_MINOR : CUBLAS_VER_PATCH;
+    return CUBLAS_STATUS_SUCCESS;
+}
 
 cublasStatus_t cublasSgemm_v2(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k,
                               const float* alpha, const float* A, int lda, const float* B, int ldb,

@@ -118,6 +118,9 @@ const char* cudaGetErrorString(cudaError_t e) {
     return e == cudaSuccess ? "no error" : cudaGetErrorName(e);
 }
 
+// The emulation stands in for the runtime and driver whose headers it was built with.
+cudaError_t cudaRuntimeGetVersion(int* v) { return *v = CUDART_VERSION, cudaSuccess; }
+cudaError_t cudaDriverGetVersion(int* v) { return *v = CUDART_VERSION, cudaSuccess; }
 cudaError_t cudaGetDeviceCount(int* n) {
     *n = device_count();
     return *n > 0 ? cudaSuccess : fail(cudaErrorNoDevice);

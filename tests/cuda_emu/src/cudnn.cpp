@@ -155,6 +155,11 @@ const char* cudnnGetErrorString(cudnnStatus_t s) {
     }
 }
 
+cudnnStatus_t cudnnGetProperty(libraryPropertyType t, int* v) {
+    *v = t == MAJOR_VERSION ? CUDNN_MAJOR : t == MINOR_VERSION ? CUDNN_MINOR : CUDNN_PATCHLEVEL;
+    return CUDNN_STATUS_SUCCESS;
+}
+
 cudnnStatus_t cudnnCreateTensorDescriptor(cudnnTensorDescriptor_t* d) { return *d = new T, CUDNN_STATUS_SUCCESS; }
 cudnnStatus_t cudnnDestroyTensorDescriptor(cudnnTensorDescriptor_t d) { return delete d, CUDNN_STATUS_SUCCESS; }
 cudnnStatus_t cudnnCreateFilterDescriptor(cudnnFilterDescriptor_t* d) { return *d = new F, CUDNN_STATUS_SUCCESS; }
