@@ -142,10 +142,10 @@ TEST(Conv2dCpu, ExactIntegersBitwise) {
     }
 }
 
-// Enough images that the im2col buffer is split into chunks (the last one a single image), and the
-// 1x1 stride-1 path that skips im2col.
+// Enough images that the batch is split into chunks (one image each; the weight gradient summed by 16 slices of 1-2
+// chunks), and the 1x1 stride-1 path that skips im2col.
 TEST(Conv2dCpu, ChunkedBatchAndPointwise) {
-    for (const ConvCase& c : {ConvCase{8, 64, 32, 32, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, true},
+    for (const ConvCase& c : {ConvCase{20, 64, 32, 32, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, true},
                               ConvCase{3, 16, 9, 7, 8, 1, 1, 1, 1, 0, 0, 1, 1, 1, true},
                               ConvCase{1, 16, 9, 7, 8, 1, 1, 1, 1, 0, 0, 1, 1, 2, false}}) {
         SCOPED_TRACE(c.str());
@@ -157,6 +157,15 @@ TEST(Conv2dCpu, ChunkedBatchAndPointwise) {
                               conv_tol(int64_t{d.K / d.groups} * d.R * d.S)));
         EXPECT_TRUE(all_close(run_wgrad_cpu(d, in), ref_wgrad(d, in.x, in.dy), conv_tol(int64_t{d.N} * d.P() * d.Q())));
     }
+}
+
+// A wide layer's weight gradient (over 2^20 floats) sums large chunks one after another: 15 images in chunks of 13
+// and 2.
+TEST(Conv2dCpu, WideWeightGradientInLargeChunks) {
+    const ConvCase c{15, 512, 8, 8, 256, 3, 3, 1, 1, 1, 1, 1, 1, 1, false};
+    const Conv2dDesc d = c.desc();
+    ConvData in(d, false, 5);
+    EXPECT_TRUE(all_close(run_wgrad_cpu(d, in), ref_wgrad(d, in.x, in.dy), conv_tol(int64_t{d.N} * d.P() * d.Q())));
 }
 
 TEST(Conv2dCpu, DescriptorErrors) {

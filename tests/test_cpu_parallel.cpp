@@ -1,7 +1,7 @@
 // The CPU kernels' thread pool (kernels/cpu/parallel.h): ranges cover every item once and run at the same time,
 // an error reaches the caller, nested and concurrent loops work, bad settings are named, a container's CPU quota
 // caps the default; and training steps and LRP passes give the same bits on one thread as on three with every loop
-// split, as do GEMMs split into tiles.
+// split, as do GEMMs split into tiles and convolutions whose chunks run side by side or one after another.
 #include <unistd.h>
 
 #include <algorithm>
@@ -20,6 +20,7 @@
 #include "lrp/lrp/attribution.h"
 #include "lrp/lrp/composites.h"
 #include "lrp/nn/models.h"
+#include "conv2d_test_util.h"
 #include "lrp/ops/gemm.h"
 #include "lrp/train/step.h"
 #include "lrp_test_util.h"
@@ -314,6 +315,39 @@ TEST(CpuParallel, GemmTilesGiveTheSameBitsOnAnyThreadCount) {
             if (std::abs(v - ref) > 1e-4 * std::sqrt(double(c.K))) {
                 ADD_FAILURE() << "C[" << i << "," << j << "] = " << v << ", expected " << ref;
                 break;
+            }
+        }
+    }
+}
+
+// A convolution's chunks of images run side by side (at least as many chunks as threads, and small enough) or one
+// after another, each spread over the threads: the same bits either way, for the forward, backward-data and the
+// weight gradient (summed by slices of the batch, or in large chunks for a wide layer).
+TEST(CpuParallel, ConvChunksGiveTheSameBitsOnAnyThreadCount) {
+    KeepPoolSettings keep;
+    using convtest::ConvCase;
+    const ConvCase cases[] = {
+        {20, 16, 28, 28, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, true},   // 20 one-image chunks; 16 weight-gradient slices
+        {9, 32, 20, 20, 24, 3, 3, 2, 2, 1, 1, 1, 1, 2, false},   // grouped, strided: 9 chunks
+        {5, 8, 12, 12, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, false},     // one chunk of 5 images
+        {15, 512, 8, 8, 256, 3, 3, 1, 1, 1, 1, 1, 1, 1, false},  // a wide weight gradient in large chunks
+        {3, 3, 200, 190, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, true},    // images too large to run side by side
+    };
+    for (const ConvCase& c : cases) {
+        SCOPED_TRACE(c.str());
+        const kernels::Conv2dDesc d = c.desc();
+        const convtest::ConvData in(d, c.bias, 9);
+        std::vector<float> serial[3];
+        for (int threads : {1, 3, 32}) {  // 32 threads: more than any case's chunks
+            SCOPED_TRACE(threads);
+            par::set_cpu_threads(threads);
+            const std::vector<float> got[3] = {convtest::run_fwd_cpu(d, in), convtest::run_dgrad_cpu(d, in),
+                                               convtest::run_wgrad_cpu(d, in)};
+            for (int op = 0; op < 3; ++op) {
+                if (threads == 1)
+                    serial[op] = got[op];
+                else
+                    EXPECT_EQ(got[op], serial[op]) << "op " << op;
             }
         }
     }

@@ -103,6 +103,11 @@ void register_gemm(OpTable& t) { t.gemm = gemm; }
 
 namespace lrp::ops {
 
+// How lrpcu itself splits CPU work (GEMM tiles, convolution chunks and weight-gradient slices), which decides the
+// rounding as much as the library does; bumped whenever a change to it changes results (v2, 2026-12-06: cache-sized
+// convolution chunks).
+constexpr const char* kCpuSplit = ", split v2";
+
 std::string cpu_gemm_description() {
 #if LRP_HAVE_OPENBLAS_INFO
     // openblas_get_config(): "OpenBLAS 0.3.21 NO_LAPACKE DYNAMIC_ARCH ... MAX_THREADS=64": its name and version. Held
@@ -110,11 +115,12 @@ std::string cpu_gemm_description() {
     const bool tiles = kernels::cpu::tiles_itself();
     const std::string config = openblas_get_config();
     const size_t end = config.find(' ', config.find(' ') == std::string::npos ? 0 : config.find(' ') + 1);
-    return config.substr(0, end) + " (core " + openblas_get_corename() + (tiles ? ", lrpcu tiles)" : ", one thread)");
+    return config.substr(0, end) + " (core " + openblas_get_corename() + (tiles ? ", lrpcu tiles)" : ", one thread)") +
+           kCpuSplit;
 #elif LRP_HAVE_CBLAS
-    return "CBLAS";
+    return std::string("CBLAS") + kCpuSplit;
 #else
-    return "lrpcu blocked GEMM (lrpcu tiles)";
+    return std::string("lrpcu blocked GEMM (lrpcu tiles)") + kCpuSplit;
 #endif
 }
 

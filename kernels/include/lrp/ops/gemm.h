@@ -10,9 +10,9 @@ namespace lrp::ops {
 void gemm(bool trans_a, bool trans_b, float alpha, const Tensor& A, const Tensor& B, float beta, const Tensor& C);
 Tensor matmul(const Tensor& A, const Tensor& B, bool trans_a = false, bool trans_b = false);
 
-// What computes the CPU GEMM, as far as its rounding goes: "OpenBLAS <config> (core <kernels>, <n> threads)", "CBLAS"
-// (another library), or "lrpcu blocked GEMM". OpenBLAS picks its kernels by CPU and splits work by thread count, so
-// two runs agree bit for bit only where this string does.
+// What computes the CPU kernels, as far as their rounding goes: the GEMM ("OpenBLAS <version> (core <kernels>, lrpcu
+// tiles)", "CBLAS" for another library, or "lrpcu blocked GEMM") and the revision of lrpcu's own split of the work
+// (", split v2"). OpenBLAS picks its kernels by CPU, so two runs agree bit for bit only where this string does.
 std::string cpu_gemm_description();
 
 // Threads of the CPU backend's own kernels (im2col, batch norm, elementwise, ...; not OpenBLAS's): LRP_CPU_THREADS,
