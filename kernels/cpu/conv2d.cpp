@@ -284,7 +284,8 @@ void conv2d_wgrad(const Ctx& ctx, const Conv2dDesc& d, const float* x, const flo
     const int64_t slices = std::min({chunks, kMaxWgradSlices, kWgradPartialBudget / std::max<int64_t>(wsize, 1)});
     if (slices < 2) {
         const int nbw = chunk_images(d, g, kWgradChunkBudget);
-        for (int n0 = 0; n0 < d.N; n0 += nbw) wgrad_chunk(ctx, d, g, x, dy, n0, std::min(nbw, d.N - n0), n0 ? 1.f : 0.f, dw);
+        for (int n0 = 0; n0 < d.N; n0 += nbw)
+            wgrad_chunk(ctx, d, g, x, dy, n0, std::min(nbw, d.N - n0), n0 ? 1.f : 0.f, dw);
         return;
     }
     float* partial = scratch(2, (slices - 1) * wsize);  // slice 0 sums into dw itself

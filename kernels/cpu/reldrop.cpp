@@ -63,52 +63,56 @@ bool finite_minmax(const float* m, int64_t HW, float& mn, float& mx) {
 void reldrop_pixel(const Ctx&, const RelDropDesc& d, const float* map, uint64_t seed, uint64_t offset, float* x,
                    int32_t* status) {
     const int64_t HW = static_cast<int64_t>(d.H) * d.W;
-    for (int n = 0; n < d.N; ++n) {
-        int32_t st = kRelDropNotSelected;
-        const float* m = map + n * HW;
-        float mn = 0.f, mx = 0.f;
-        if (!reldrop_selected(d, seed, offset, n)) st = kRelDropNotSelected;
-        else if (!finite_minmax(m, HW, mn, mx)) st = kRelDropNonFinite;
-        else {
-            st = kRelDropApplied;
-            const RnScale sc = reldrop_rn_scale(d.pixel_norm, mn, mx);
-            float* xn = x + static_cast<int64_t>(n) * d.C * HW;
-            for (int64_t i = 0; i < HW; ++i) {
-                const float rn = reldrop_rn(d.pixel_norm, m[i], sc);
-                if (!reldrop_pixel_drops(d.alpha, d.beta, rn, reldrop_pixel_noise(d, seed, offset, n, i))) continue;
-                for (int c = 0; c < d.C; ++c) xn[c * HW + i] = d.fill[c];
+    parallel_for(d.N, grain_for(HW * 8), [&](int64_t n0, int64_t n1) {
+        for (int64_t n = n0; n < n1; ++n) {
+            int32_t st = kRelDropNotSelected;
+            const float* m = map + n * HW;
+            float mn = 0.f, mx = 0.f;
+            if (!reldrop_selected(d, seed, offset, n)) st = kRelDropNotSelected;
+            else if (!finite_minmax(m, HW, mn, mx)) st = kRelDropNonFinite;
+            else {
+                st = kRelDropApplied;
+                const RnScale sc = reldrop_rn_scale(d.pixel_norm, mn, mx);
+                float* xn = x + n * d.C * HW;
+                for (int64_t i = 0; i < HW; ++i) {
+                    const float rn = reldrop_rn(d.pixel_norm, m[i], sc);
+                    if (!reldrop_pixel_drops(d.alpha, d.beta, rn, reldrop_pixel_noise(d, seed, offset, n, i))) continue;
+                    for (int c = 0; c < d.C; ++c) xn[c * HW + i] = d.fill[c];
+                }
             }
+            if (status) status[n] = st;
         }
-        if (status) status[n] = st;
-    }
+    });
 }
 
 void reldrop_boxes(const Ctx&, const RelDropDesc& d, const float* map, const int32_t* centres, uint64_t seed,
                    uint64_t offset, float* x, int32_t* status) {
     const int64_t HW = static_cast<int64_t>(d.H) * d.W;
-    for (int n = 0; n < d.N; ++n) {
-        int32_t st = kRelDropNotSelected;
-        float mn = 0.f, mx = 0.f;
-        if (!reldrop_selected(d, seed, offset, n)) st = kRelDropNotSelected;
-        else if (!finite_minmax(map + n * HW, HW, mn, mx)) st = kRelDropNonFinite;
-        else {
-            const int32_t* cn = centres + static_cast<int64_t>(n) * d.k;
-            st = kRelDropNoBox;
-            for (int j = 0; j < (d.patch_each ? d.k : 1); ++j) {  // patch_each: one box per centre
-                const Box b =
-                    d.patch_each ? reldrop_each_box(d, seed, offset, n, j, cn) : reldrop_box(d, seed, offset, n, cn);
-                if (b.valid) st = kRelDropApplied;
-                for (int c = 0; c < d.C && b.valid; ++c) {
-                    float* p = x + (static_cast<int64_t>(n) * d.C + c) * HW;
-                    for (int y = b.top; y < b.top + b.h; ++y) {
-                        float* row = p + static_cast<int64_t>(y) * d.W + b.left;
-                        std::fill(row, row + b.w, d.fill[c]);
+    parallel_for(d.N, grain_for(HW * 2), [&](int64_t n0, int64_t n1) {
+        for (int64_t n = n0; n < n1; ++n) {
+            int32_t st = kRelDropNotSelected;
+            float mn = 0.f, mx = 0.f;
+            if (!reldrop_selected(d, seed, offset, n)) st = kRelDropNotSelected;
+            else if (!finite_minmax(map + n * HW, HW, mn, mx)) st = kRelDropNonFinite;
+            else {
+                const int32_t* cn = centres + n * d.k;
+                st = kRelDropNoBox;
+                for (int j = 0; j < (d.patch_each ? d.k : 1); ++j) {  // patch_each: one box per centre
+                    const Box b = d.patch_each ? reldrop_each_box(d, seed, offset, n, j, cn)
+                                               : reldrop_box(d, seed, offset, n, cn);
+                    if (b.valid) st = kRelDropApplied;
+                    for (int c = 0; c < d.C && b.valid; ++c) {
+                        float* p = x + (n * d.C + c) * HW;
+                        for (int y = b.top; y < b.top + b.h; ++y) {
+                            float* row = p + static_cast<int64_t>(y) * d.W + b.left;
+                            std::fill(row, row + b.w, d.fill[c]);
+                        }
                     }
                 }
             }
+            if (status) status[n] = st;
         }
-        if (status) status[n] = st;
-    }
+    });
 }
 }  // namespace
 
