@@ -121,7 +121,50 @@ void for_each_col_row(const Conv2dDesc& d, const Geom& g, XPtr x, int nc, int gr
 }
 
 // col[CRS][nc*PQ] from images x[nc][C][H][W], channels of `group`.
+// im2col when the output rows are as wide as the input's and both strides are 1 (a 'same'-padded convolution): a
+// tap's valid output rows then read consecutive input rows, so they are one block copy, after which the columns that
+// fall into the padding are zeroed.
+void im2col_same_width(const Conv2dDesc& d, const Geom& g, const float* x, int nc, int group, float* col) {
+    const int64_t ld = int64_t{nc} * g.PQ;
+    const int W = d.W;
+    parallel_for(int64_t{g.Cg} * nc, grain_for(int64_t{d.R} * d.S * g.PQ), [&](int64_t i0, int64_t i1) {
+        for (int64_t i = i0; i < i1; ++i) {
+            const int c = static_cast<int>(i / nc), nl = static_cast<int>(i % nc);
+            const float* xc = x + (int64_t{nl} * d.C + int64_t{group} * g.Cg + c) * g.HW;
+            for (int r = 0; r < d.R; ++r) {
+                const int ih0 = r * d.dil_h - d.pad_h;  // input row of output row 0
+                int p_lo, p_hi;
+                valid_range(d.H, g.P, ih0, 1, p_lo, p_hi);
+                for (int s = 0; s < d.S; ++s) {
+                    const int iw0 = s * d.dil_w - d.pad_w;
+                    int q_lo, q_hi;
+                    valid_range(W, g.Q, iw0, 1, q_lo, q_hi);
+                    float* dst = col + ((int64_t{c} * d.R + r) * d.S + s) * ld + nl * g.PQ;
+                    if (p_lo >= p_hi || q_lo >= q_hi) {
+                        std::fill(dst, dst + g.PQ, 0.f);
+                        continue;
+                    }
+                    std::fill(dst, dst + int64_t{p_lo} * W, 0.f);
+                    // dst[p * W + q] = x[(p + ih0) * W + q + iw0], from the first valid entry to the last.
+                    const int64_t first = int64_t{p_lo} * W + q_lo, last = int64_t{p_hi - 1} * W + q_hi;
+                    std::copy(xc + first + int64_t{ih0} * W + iw0, xc + last + int64_t{ih0} * W + iw0, dst + first);
+                    for (int p = p_lo; p < p_hi; ++p) {
+                        float* row = dst + int64_t{p} * W;
+                        std::fill(row, row + q_lo, 0.f);
+                        std::fill(row + q_hi, row + W, 0.f);
+                    }
+                    std::fill(dst + int64_t{p_hi} * W, dst + g.PQ, 0.f);
+                }
+            }
+        }
+    });
+}
+
 void im2col(const Conv2dDesc& d, const Geom& g, const float* x, int nc, int group, float* col) {
+    if (d.stride_h == 1 && d.stride_w == 1 && g.Q == d.W) {
+        im2col_same_width(d, g, x, nc, group, col);
+        return;
+    }
     const int sw = d.stride_w;
     for_each_col_row(d, g, x, nc, group, col, [&](const float* xr, float* out, int iw0, int lo, int hi) {
         if (!xr) {
