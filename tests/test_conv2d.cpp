@@ -142,10 +142,12 @@ TEST(Conv2dCpu, ExactIntegersBitwise) {
     }
 }
 
-// Enough images that the batch is split into chunks (one image each; the weight gradient summed by 16 slices of 1-2
-// chunks), and the 1x1 stride-1 path that skips im2col.
+// Enough images that the batch is split into chunks (one image each, the weight gradient summed by 16 slices of 1-2
+// chunks; or grouped and strided in chunks of 4, 4 and 1 image, 3 slices), and the 1x1 stride-1 path that skips
+// im2col. A weight gradient of other data runs first, so that the scratch buffers hold stale partial sums.
 TEST(Conv2dCpu, ChunkedBatchAndPointwise) {
     for (const ConvCase& c : {ConvCase{20, 64, 32, 32, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, true},
+                              ConvCase{9, 32, 20, 20, 24, 3, 3, 2, 2, 1, 1, 1, 1, 2, false},
                               ConvCase{3, 16, 9, 7, 8, 1, 1, 1, 1, 0, 0, 1, 1, 1, true},
                               ConvCase{1, 16, 9, 7, 8, 1, 1, 1, 1, 0, 0, 1, 1, 2, false}}) {
         SCOPED_TRACE(c.str());
@@ -155,6 +157,7 @@ TEST(Conv2dCpu, ChunkedBatchAndPointwise) {
                               conv_tol(int64_t{d.C / d.groups} * d.R * d.S)));
         EXPECT_TRUE(all_close(run_dgrad_cpu(d, in), ref_dgrad(d, in.dy, in.w),
                               conv_tol(int64_t{d.K / d.groups} * d.R * d.S)));
+        (void)run_wgrad_cpu(d, ConvData(d, c.bias, 99));
         EXPECT_TRUE(all_close(run_wgrad_cpu(d, in), ref_wgrad(d, in.x, in.dy), conv_tol(int64_t{d.N} * d.P() * d.Q())));
     }
 }

@@ -328,7 +328,7 @@ TEST(CpuParallel, ConvChunksGiveTheSameBitsOnAnyThreadCount) {
     using convtest::ConvCase;
     const ConvCase cases[] = {
         {20, 16, 28, 28, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, true},   // 20 one-image chunks; 16 weight-gradient slices
-        {9, 32, 20, 20, 24, 3, 3, 2, 2, 1, 1, 1, 1, 2, false},   // grouped, strided: 9 chunks
+        {9, 32, 20, 20, 24, 3, 3, 2, 2, 1, 1, 1, 1, 2, false},   // grouped, strided: chunks of 4, 4, 1; 3 slices
         {5, 8, 12, 12, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, false},     // one chunk of 5 images
         {15, 512, 8, 8, 256, 3, 3, 1, 1, 1, 1, 1, 1, 1, false},  // a wide weight gradient in large chunks
         {3, 3, 200, 190, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, true},    // images too large to run side by side

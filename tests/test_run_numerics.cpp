@@ -6,8 +6,10 @@
 #include <regex>
 #include <string>
 
+#include "../trainers/src/run_settings.h"
 #include "lrp/config.h"
 #include "lrp/device.h"
+#include "lrp/log.h"
 #include "lrp/ops/gemm.h"
 #include "lrp/timer.h"
 #include "lrp/train/checkpoint.h"
@@ -52,8 +54,8 @@ TEST(RunNumerics, CudaLibraryVersionsAreDescribed) {
     // No device or driver is needed (this runs on the GPU-less CI machines too).
     const std::string version = "[0-9]+\\.[0-9]+\\.[0-9]+", built = "( \\(built with " + version + "\\))?";
     EXPECT_TRUE(std::regex_match(math, std::regex("cuBLAS " + version + built + ", cuDNN " + version + built))) << math;
-    EXPECT_TRUE(std::regex_match(runtime, std::regex("runtime [0-9]+\\.[0-9]+, driver ([0-9]+\\.[0-9]+|none)")))
-        << runtime;
+    const std::string driver = "([0-9]+\\.[0-9]+|none|not queried \\(LRP_DISABLE_CUDA=1\\))";
+    EXPECT_TRUE(std::regex_match(runtime, std::regex("runtime [0-9]+\\.[0-9]+, driver " + driver))) << runtime;
     EXPECT_EQ(cuda_math_library_versions(), math) << "stable";
 }
 
@@ -122,4 +124,44 @@ TEST(RunNumerics, RecordedAndAResumeComputedOtherwiseWarns) {
     EXPECT_EQ(err.find("was computed with"), std::string::npos) << err;
     edit_checkpoint_state(ckpt, ckpt, [](nlohmann::json& j) { j["numerics"] = 3; });
     expect_error([&] { read_checkpoint_state(ckpt); }, {"corrupt checkpoint metadata: numerics is 3, not a string"});
+}
+
+// The hint names the likely cause: lrpcu's own split revision, another OpenBLAS or CPU, another GPU or library, another
+// backend; a GPU record from before the library versions were is only a note.
+TEST(RunNumerics, ResumeWarningNamesTheLikelyCause) {
+    struct ScopedLevel {
+        LogLevel prev = log_level();
+        ScopedLevel() { set_log_level(LogLevel::Info); }
+        ~ScopedLevel() { set_log_level(prev); }
+    } level;
+    auto said = [](const std::string& recorded, const std::string& now) {
+        ::testing::internal::CaptureStderr();
+        warn_if_numerics_changed(recorded, now);
+        return ::testing::internal::GetCapturedStderr();
+    };
+    const std::string v2 = "cpu: OpenBLAS 0.3.21 (core Cooperlake, lrpcu tiles), split v2";
+    EXPECT_EQ(said(v2, v2), "");
+    EXPECT_EQ(said("", v2), "") << "a checkpoint from before the record";
+    std::string out = said("cpu: OpenBLAS 0.3.21 (core Cooperlake, lrpcu tiles)", v2);
+    EXPECT_NE(out.find("bit for bit (lrpcu's own split of the CPU work changed: the run's record has no split "
+                       "revision, this lrpcu split v2)"),
+              std::string::npos)
+        << out;
+    out = said("cpu: OpenBLAS 0.3.21 (core Cooperlake, lrpcu tiles), split v1", v2);
+    EXPECT_NE(out.find("the run's record has split v1, this lrpcu split v2)"), std::string::npos) << out;
+    out = said("cpu: OpenBLAS 0.3.21 (core Haswell, lrpcu tiles), split v2", v2);
+    EXPECT_NE(out.find("(another OpenBLAS version, or a CPU of another kind"), std::string::npos) << out;
+    const std::string gpu = "cuda: NVIDIA H100 80GB HBM3, cuBLAS 13.1.0, cuDNN 9.19.0";
+    out = said("cuda: NVIDIA H100 80GB HBM3, cuBLAS 12.4.5, cuDNN 9.1.0", gpu);
+    EXPECT_NE(out.find("bit for bit (another GPU model, or other cuBLAS/cuDNN versions)"), std::string::npos) << out;
+    out = said(v2, gpu);
+    EXPECT_NE(out.find("bit for bit (--device as the run had keeps its backend)"), std::string::npos) << out;
+    out = said("cuda: NVIDIA H100 80GB HBM3", gpu);
+    EXPECT_EQ(out.find("rounds otherwise"), std::string::npos) << out;
+    EXPECT_NE(out.find("the run so far recorded its GPU (NVIDIA H100 80GB HBM3) but not its library versions; it "
+                       "continues bit for bit if they were the same as now (cuBLAS 13.1.0, cuDNN 9.19.0)"),
+              std::string::npos)
+        << out;
+    out = said("cuda: NVIDIA A100-SXM4-40GB", gpu);
+    EXPECT_NE(out.find("(another GPU model, or other cuBLAS/cuDNN versions)"), std::string::npos) << out;
 }

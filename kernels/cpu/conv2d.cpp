@@ -12,7 +12,7 @@ namespace lrp::kernels::cpu {
 namespace {
 
 // Floats in a chunk's column + GEMM-output buffers. Chunks are small enough to stay in a core's L2 cache from im2col to
-// the GEMM (256 KiB: on one thread the main job's steps ran 1.2x faster than with 16 MiB chunks), except in a wide
+// the GEMM (256 KiB; bench/results/2026-12-06-cpu-conv-chunks.md has the measurements), except in a wide
 // layer's weight gradient (conv2d_wgrad), whose large chunks (16 MiB) run one after another with their GEMM tiled.
 // Both are constants: the chunks, the GEMM shapes and with them the rounding depend on the layer's shape alone.
 constexpr int64_t kChunkBudget = int64_t{1} << 16;

@@ -27,11 +27,17 @@ struct Probe {
     std::string message;
 };
 
+#if LRP_HAVE_CUDA
+bool cuda_disabled() {
+    const char* dis = std::getenv("LRP_DISABLE_CUDA");
+    return dis && std::string(dis) == "1";
+}
+#endif
+
 Probe run_probe() {
     Probe p;
 #if LRP_HAVE_CUDA
-    const char* dis = std::getenv("LRP_DISABLE_CUDA");
-    if (dis && std::string(dis) == "1") {
+    if (cuda_disabled()) {
         p.message = "CUDA disabled by LRP_DISABLE_CUDA=1";
         return p;
     }
@@ -91,12 +97,14 @@ std::string cuda_math_library_versions() {
 }
 
 std::string cuda_runtime_versions() {
-    // Neither call creates a context or leaves a sticky error, so they are safe after a failed probe.
+    // Neither call creates a context or leaves a sticky error, so they are safe after a failed probe. The driver is
+    // left alone (not even loaded) when LRP_DISABLE_CUDA=1 keeps this process off the GPU.
     int runtime = 0, driver = 0;
     const bool have_runtime = cudaRuntimeGetVersion(&runtime) == cudaSuccess;
+    const std::string rt = have_runtime ? cuda_version_text(runtime) : std::string("unknown");
+    if (cuda_disabled()) return str("runtime ", rt, ", driver not queried (LRP_DISABLE_CUDA=1)");
     const bool have_driver = cudaDriverGetVersion(&driver) == cudaSuccess && driver > 0;
-    return str("runtime ", have_runtime ? cuda_version_text(runtime) : std::string("unknown"), ", driver ",
-               have_driver ? cuda_version_text(driver) : std::string("none"));
+    return str("runtime ", rt, ", driver ", have_driver ? cuda_version_text(driver) : std::string("none"));
 }
 #else
 std::string cuda_math_library_versions() { return ""; }

@@ -90,15 +90,38 @@ std::string numerics_of(Device dev) {
                          : "cpu: " + ops::cpu_gemm_description();
 }
 
+namespace {
+// A CPU record without and with its last part, ", split vN": the revision of lrpcu's own split of the CPU work.
+std::pair<std::string, std::string> without_split(const std::string& record) {
+    const size_t at = record.rfind(", split v");
+    if (at == std::string::npos) return {record, ""};
+    return {record.substr(0, at), record.substr(at + 2)};
+}
+}  // namespace
+
 void warn_if_numerics_changed(const std::string& recorded, const std::string& now) {
     if (recorded.empty() || recorded == now) return;
+    // A GPU run recorded before the cuBLAS/cuDNN versions were (2026-12-06): only its GPU can be compared.
+    if (recorded.rfind("cuda: ", 0) == 0 && now.rfind(recorded + ", cuBLAS ", 0) == 0) {
+        log_info("--resume: the run so far recorded its GPU (", recorded.substr(6), ") but not its library versions; ",
+                 "it continues bit for bit if they were the same as now (", now.substr(recorded.size() + 2), ")");
+        return;
+    }
+    const auto [recorded_base, recorded_split] = without_split(recorded);
+    const auto [now_base, now_split] = without_split(now);
+    std::string hint;
+    if (recorded.substr(0, 4) != now.substr(0, 4))
+        hint = " (--device as the run had keeps its backend)";
+    else if (recorded_base == now_base)
+        hint = " (lrpcu's own split of the CPU work changed: the run's record has " +
+               (recorded_split.empty() ? std::string("no split revision") : recorded_split) + ", this lrpcu " +
+               now_split + ")";
+    else if (recorded.rfind("cpu: OpenBLAS", 0) == 0 && now.rfind("cpu: OpenBLAS", 0) == 0)
+        hint = " (another OpenBLAS version, or a CPU of another kind, whose kernels OpenBLAS picks at run time)";
+    else if (now.rfind("cuda: ", 0) == 0)
+        hint = " (another GPU model, or other cuBLAS/cuDNN versions)";
     log_warn("--resume: the run so far was computed with ", recorded, ", this one with ", now, "; the rest of the run ",
-             "rounds otherwise, so it will not equal an uninterrupted run bit for bit",
-             recorded.substr(0, 4) != now.substr(0, 4) ? " (--device as the run had keeps its backend)"
-             : recorded.rfind("cpu: OpenBLAS", 0) == 0 && now.rfind("cpu: OpenBLAS", 0) == 0
-                 ? " (another OpenBLAS version, or a CPU of another kind, whose kernels OpenBLAS picks at run time)"
-             : now.rfind("cuda: ", 0) == 0 ? " (another GPU model, or other cuBLAS/cuDNN versions)"
-                                           : "");
+             "rounds otherwise, so it will not equal an uninterrupted run bit for bit", hint);
 }
 
 }  // namespace lrp::train

@@ -23,10 +23,12 @@ nlohmann::json effective_settings(nlohmann::json j);
 // A resumed run must continue with the settings it started with (only the per-invocation ones may change);
 // returns the checkpoint's settings as recorded.
 nlohmann::json check_resume_settings(const std::filesystem::path& ckpt, const nlohmann::json& given);
-// What computes a run on `dev`, as far as its last bits go: "cpu: <the CPU GEMM>" or "cuda: <the GPU's model>".
+// What computes a run on `dev`, as far as its last bits go: "cpu: <the CPU GEMM>, split vN" or "cuda: <the GPU's
+// model>, cuBLAS <version>, cuDNN <version>".
 std::string numerics_of(Device dev);
 // --resume: a warning when the checkpoint's run was computed otherwise (recorded; empty in older checkpoints), as
-// the rest of the run then rounds otherwise than an uninterrupted run would.
+// the rest of the run then rounds otherwise than an uninterrupted run would, with the likely cause; a note for a GPU
+// run recorded before the library versions were.
 void warn_if_numerics_changed(const std::string& recorded, const std::string& now);
 
 }  // namespace lrp::train
