@@ -14,9 +14,10 @@ namespace {
 // Floats in a chunk's column + GEMM-output buffers. Chunks are small enough to stay in a core's L2 cache from im2col to
 // the GEMM (256 KiB; bench/results/2026-12-06-cpu-conv-chunks.md has the measurements), except in a wide
 // layer's weight gradient (conv2d_wgrad), whose large chunks (16 MiB) run one after another with their GEMM tiled.
-// Both are constants: the chunks, the GEMM shapes and with them the rounding depend on the layer's shape alone.
+// Both are constants: the chunks, the GEMM shapes and with them the rounding depend on the layer's shape alone. (A CBLAS
+// library that threads each product itself gets the large chunks throughout: it needs large products to use them.)
 constexpr int64_t kChunkBudget = int64_t{1} << 16;
-constexpr int64_t kWgradChunkBudget = int64_t{1} << 22;
+constexpr int64_t kLargeChunkBudget = int64_t{1} << 22;
 // A narrow layer's weight gradient is summed by up to 16 slices of the batch side by side, while their partial
 // gradients fit 8 MiB (conv2d_wgrad).
 constexpr int64_t kMaxWgradSlices = 16;
@@ -33,6 +34,7 @@ struct Geom {
 
 // Images per chunk: as many as fit the budget, at least one.
 int chunk_images(const Conv2dDesc& d, const Geom& g, int64_t budget) {
+    if (gemm_threads_itself()) budget = std::max(budget, kLargeChunkBudget);
     const int64_t per_image = (g.CRS + g.Kg) * g.PQ;
     return static_cast<int>(std::clamp<int64_t>(budget / std::max<int64_t>(per_image, 1), 1, std::max(d.N, 1)));
 }
@@ -326,7 +328,7 @@ void conv2d_wgrad(const Ctx& ctx, const Conv2dDesc& d, const float* x, const flo
     const int64_t chunks = (int64_t{d.N} + nb - 1) / nb;
     const int64_t slices = std::min({chunks, kMaxWgradSlices, kWgradPartialBudget / std::max<int64_t>(wsize, 1)});
     if (slices < 2) {
-        const int nbw = chunk_images(d, g, kWgradChunkBudget);
+        const int nbw = chunk_images(d, g, kLargeChunkBudget);
         for (int n0 = 0; n0 < d.N; n0 += nbw)
             wgrad_chunk(ctx, d, g, x, dy, n0, std::min(nbw, d.N - n0), n0 ? 1.f : 0.f, dw);
         return;

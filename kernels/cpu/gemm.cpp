@@ -49,6 +49,8 @@ bool tiles_itself() {
 #endif
 }
 
+bool gemm_threads_itself() { return !LRP_HAVE_OPENBLAS_INFO && LRP_HAVE_CBLAS; }
+
 namespace {
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }

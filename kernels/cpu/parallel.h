@@ -42,6 +42,8 @@ void parallel_for(int64_t n, int64_t grain, F&& f) {
 // True when the CPU GEMM runs on its caller's thread only (a threaded OpenBLAS, which this holds at one thread from
 // the first call on, or lrpcu's own kernel) and lrpcu splits large products into tiles itself (gemm.cpp).
 bool tiles_itself();
+// True when the GEMM is another CBLAS library (not OpenBLAS), which splits each product over threads of its own.
+bool gemm_threads_itself();
 // Multiply-adds per GEMM tile: 2^24 unless LRP_CPU_TILE_WORK sets it (for tests: small values tile every product;
 // tiles of another size may round differently).
 int64_t gemm_tile_work();
