@@ -73,14 +73,14 @@ set_tests_properties(Cli.TrainIsnetLdsLayersMetrics PROPERTIES DEPENDS Cli.Train
 add_test(NAME Cli.IsnetLdsBadLayer COMMAND ${LRP_CLI} 1 "LRP deep supervision: 'fc' \\(Linear\\) ends in Linear 'fc', not in a ReLU"
          $<TARGET_FILE:lrpcu> ${LRP_TINY_TRAIN} --augment isnet --isnet-lds true --isnet-lds-layers fc
          --out ${LRP_CLI_OUT}/isnet-lds-bad-layer)
-add_test(NAME Cli.IsnetLdsAllClasses COMMAND ${LRP_CLI} 1 "--isnet-lds with --isnet-explain all is not supported"
+add_test(NAME Cli.TrainIsnetLdsAllClasses COMMAND ${LRP_CLI} 0 "every class, one map each.*LRP deep supervision \\(hidden maps too\\), GWRP decay 0.8 over the layers, each class's pass run twice"
          $<TARGET_FILE:lrpcu> ${LRP_TINY_TRAIN} --augment isnet --isnet-lds true --isnet-explain all
          --out ${LRP_CLI_OUT}/isnet-lds-all)
 add_test(NAME Cli.IsnetBadLdsDecay COMMAND ${LRP_CLI} 1 "--isnet-lds-decay must be in \\[0, 1\\] \\(got 2\\)"
          $<TARGET_FILE:lrpcu> ${LRP_TINY_TRAIN} --augment isnet --isnet-lds true --isnet-lds-decay 2
          --out ${LRP_CLI_OUT}/isnet-lds-bad)
 set_tests_properties(Cli.TrainIsnetSelective Cli.TrainIsnetAllClasses Cli.TrainIsnetLds Cli.TrainIsnetLdsMetrics
-                     Cli.IsnetLdsAllClasses Cli.IsnetBadLdsDecay Cli.TrainIsnetLdsLayers
+                     Cli.TrainIsnetLdsAllClasses Cli.IsnetBadLdsDecay Cli.TrainIsnetLdsLayers
                      Cli.TrainIsnetLdsLayersMetrics Cli.IsnetLdsBadLayer PROPERTIES FIXTURES_REQUIRED cli_runs_clean)
 # Right for the Right Reasons from the command line: the step's log line, its metrics, a bad mask, an unused flag.
 add_test(NAME Cli.TrainRrr COMMAND ${LRP_CLI} 0 "RRR \\(Right for the Right Reasons, Ross et al. 2017\\): loss CE \\+ 500 \\* sum over background pixels of \\(d sum_k log p_k / dx\\)\\^2, x in 0-255 pixel units"

@@ -9,6 +9,7 @@
 #include "datasets_test_util.h"
 #include "isnet_test_util.h"
 #include "lrp/lrp/flex_lds.h"
+#include "lrp/lrp/flex_zb.h"
 #include "lrp/lrp/target.h"
 #include "lrp/ops/elementwise.h"
 #include "lrp/ops/reduce.h"
@@ -162,6 +163,30 @@ TEST(IsnetCalibration, LdsTotalsHaveARowPerHiddenMap) {
         EXPECT_GT(want, 0.0) << n;
         EXPECT_NEAR(t[5 + n], want, 1e-5 * want) << n;
     }
+    // With a map per class, each row holds an image's mean over its 3 maps.
+    c.isnet_explain = "all";
+    Isnet all(isnet_settings(c, {0.2f}, {0.4f}));
+    const std::vector<float> ta = all.heatmap_totals(*m1, b.x, b.y, g).to_vector<float>();
+    ASSERT_EQ(ta.size(), 10u);
+    std::vector<double> input(5, 0.0), hidden(5, 0.0);
+    for (int k = 0; k < 3; ++k) {
+        m2->forward(b.x);
+        const Tensor cls = Tensor::from_vector(std::vector<int32_t>(5, k), Shape{5});
+        flex.gradient(*m2, explain::initial_relevance(logits, explain::Target::label(cls)));
+        const std::vector<float> Hk = explain::FlexHidden(*m2).map(flex, 0).to_vector<float>();
+        const std::vector<float> Rk = explain::FlexZb({-0.5f}, {2.f}, all.settings().epsilon).heatmap(*m2, flex, b.x)
+                                          .to_vector<float>();
+        for (size_t n = 0; n < 5; ++n)
+            for (size_t i = 0; i < 64; ++i) {
+                hidden[n] += std::fabs(Hk[n * 64 + i]) / 3;
+                input[n] += std::fabs(Rk[n * 64 + i]) / 3;
+            }
+    }
+    for (size_t n = 0; n < 5; ++n) {
+        EXPECT_NEAR(ta[n], input[n], 1e-5 * input[n]) << n;
+        EXPECT_NEAR(ta[5 + n], hidden[n], 1e-5 * hidden[n]) << n;
+    }
+    m2->clear_saved();
 }
 
 TEST(IsnetCalibration, HiddenCutsRoundTripAndAreChecked) {

@@ -127,3 +127,26 @@ TEST(TrainerCpu, DecoyMasksReachTheIsnetStep) {
     EXPECT_NEAR(r[0]["isnet_foreground_fraction"].get<double>(), with / images, 1e-5);
     EXPECT_GT((without - with) / images, 1e-3);  // a swatch of 9 pixels in 1024, mostly inside the crop
 }
+
+// The original ISNet (a map per class) with LRP deep supervision through the trainer: each layer's loss reaches the
+// metrics, and the heatmap loss is their GWRP.
+TEST(TrainerCpu, IsnetAllClassesWithDeepSupervisionRecordsLayerLosses) {
+    const std::string a = fresh_dir("isnet_all_lds");
+    TrainConfig c = isnet_run(a);
+    c.epochs = 1;
+    c.isnet_explain = "all";
+    c.isnet_lds = true;
+    c.isnet_lds_decay = 1.f;  // the plain mean of the layers' losses
+    EXPECT_FALSE(run_training(c).stopped);
+    const nlohmann::json row = rows(a).back();
+    ASSERT_TRUE(row.contains("isnet_layer_losses")) << row.dump();
+    double sum = 0;
+    int layers = 0;
+    for (const char* k : {"input", "layer1", "layer2", "layer3", "layer4"}) {
+        ASSERT_TRUE(row["isnet_layer_losses"].contains(k)) << k << " in " << row.dump();
+        sum += row["isnet_layer_losses"][k].get<double>(), ++layers;
+    }
+    EXPECT_GT(row["isnet_layer_losses"]["layer1"].get<double>(), 0.0) << row.dump();
+    EXPECT_NEAR(row["isnet_heat_loss"].get<double>(), sum / layers, 1e-4 * sum) << row.dump();
+    EXPECT_EQ(row["isnet_nonfinite_maps"].get<double>(), 0.0) << row.dump();
+}

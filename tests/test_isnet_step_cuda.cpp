@@ -98,6 +98,11 @@ TEST(IsnetStepCuda, DeepSupervisionMatchesTheCpuStep) {
     expect_step_matches_cpu("stochastic", "zb", true);
 }
 
+TEST(IsnetStepCuda, AllClassesDeepSupervisionMatchesTheCpuStep) {
+    LRP_SKIP_WITHOUT_CUDA();
+    expect_step_matches_cpu("all", "zb", true);
+}
+
 namespace {
 void expect_capture_replays(bool lds) {
     const Device dev = Device::cuda(0);

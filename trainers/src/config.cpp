@@ -120,9 +120,6 @@ void TrainConfig::validate() const {
                   isnet_lds_decay, ")");
         LRP_CHECK(isnet_lds || isnet_lds_layers.empty(), "--isnet-lds-layers names the layers of LRP deep supervision: ",
                   "give --isnet-lds true with it");
-        LRP_CHECK(!isnet_lds || isnet_explain != "all", "--isnet-lds with --isnet-explain all is not supported (the GWRP ",
-                  "over layers would rank the losses of every class's pass): explain one logit (stochastic, selective, ",
-                  "label or pred)");
         LRP_CHECK(isnet_e > 0 && std::isfinite(isnet_e), "--isnet-e must be a finite number > 0 (got ", isnet_e, ")");
         for (auto [flag, w] : {std::pair<const char*, float>{"--isnet-a", isnet_a}, {"--isnet-b", isnet_b}})
             LRP_CHECK(w >= 0 && std::isfinite(w), flag, " must be a finite number >= 0 (got ", w, ")");

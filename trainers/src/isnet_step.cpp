@@ -39,9 +39,6 @@ Isnet::Isnet(IsnetSettings s) : s_(std::move(s)), flex_(explain::FlexOptions{s_.
     }
     LRP_CHECK(s_.lds_decay >= 0.f && s_.lds_decay <= 1.f, "ISNet: the GWRP decay over the deep supervision's layers ",
               "must be in [0, 1] (got ", s_.lds_decay, ")");
-    LRP_CHECK(!s_.lds || s_.explain != "all", "ISNet: LRP deep supervision with one map per class (explain all) is ",
-              "not supported: its GWRP over layers ranks the losses of all K passes, which the per-class adjoints ",
-              "cannot wait for; explain one logit (stochastic, selective, label or pred)");
     for (const IsnetSettings::HiddenCut& h : s_.hidden_cut)
         LRP_CHECK(h.c1 > 0.f && h.c1 <= h.c2 && std::isfinite(h.c2), "ISNet: the hidden map at '", h.layer, "' has C1 ",
                   h.c1, " and C2 ", h.c2, " (need 0 < C1 <= C2)");
@@ -171,21 +168,22 @@ Tensor Isnet::heatmap_totals(nn::Module& model, const Tensor& x, const Tensor& l
     model.train(true);
     const Tensor logits = model.forward(x);
     const int64_t N = x.dim(0), K = maps_per_image(logits);
-    const int64_t L = s_.lds ? static_cast<int64_t>(hidden(model).points().size()) : 0;  // K = 1 then
-    Tensor totals = Tensor::empty(Shape{1 + L, K * N}, DType::F32, x.device());
-    const Tensor flat = totals.reshape({(1 + L) * K * N});
+    const int64_t L = s_.lds ? static_cast<int64_t>(hidden(model).points().size()) : 0;
+    // Row l: per image, the sum over its K maps (scaled to their mean at the end).
+    Tensor totals = Tensor::zeros(Shape{1 + L, N}, DType::F32, x.device());
     // |R| = relu(R) + relu(-R), summed per image.
-    auto abs_total = [](const Tensor& R) {
-        return ops::reduce_per_sample(ops::ReduceOp::Sum, ops::add(ops::relu(R), ops::relu(ops::scale(R, -1.f))));
+    auto add_abs_total = [&](const Tensor& R, int64_t row) {
+        const Tensor t = ops::reduce_per_sample(ops::ReduceOp::Sum, ops::add(ops::relu(R), ops::relu(ops::scale(R, -1.f))));
+        ops::axpy(1.f, t, totals.slice(row, row + 1).reshape({N}));
     };
     for (int64_t k = 0; k < K; ++k) {
         Tensor xr;
         const Tensor R = heatmap(model, logits, x, labels, g, xr, k);
         if (zb_) zb_->release();  // no adjoint here
-        flat.slice(k * N, (k + 1) * N).copy_from(abs_total(R));
-        for (int64_t l = 0; l < L; ++l)
-            flat.slice((1 + l) * N, (2 + l) * N).copy_from(abs_total(hidden_->map(flex_, static_cast<size_t>(l))));
+        add_abs_total(R, 0);
+        for (int64_t l = 0; l < L; ++l) add_abs_total(hidden_->map(flex_, static_cast<size_t>(l)), 1 + l);
     }
+    if (K > 1) ops::scale(totals, 1.f / static_cast<float>(K), totals);
     model.clear_saved();
     return totals;
 }
@@ -213,11 +211,26 @@ IsnetStepResult Isnet::step(nn::Module& model, Optimizer& opt, const Tensor& x, 
     // K maps per image (one, or one per class for the original ISNet): each map's pass, loss and adjoints in turn (the
     // adjoints leave their activation terms pending at the ReLUs, summed), the loss the mean over the N K maps.
     const int64_t K = maps_per_image(r.step.logits);
-    // LRP deep supervision (K = 1): L hidden maps besides the input map, their losses in per and bad after its.
+    // LRP deep supervision: L hidden maps besides the input map. per and bad hold map (layer l, class k, image n) at
+    // (l K + k) N + n, layer 0 the input map.
     const int64_t L = s_.lds ? static_cast<int64_t>(hidden(model).points().size()) : 0, maps = (1 + L) * K * N;
     Tensor per = Tensor::empty(Shape{maps}, DType::F32, x.device()), dR = Tensor::empty(x.shape(), DType::F32, x.device());
     Tensor bad = Tensor::empty(Shape{maps}, DType::I32, x.device());
     if (K > 1) r.heatmap = Tensor::empty(Shape{K * N, x.dim(1), x.dim(2), x.dim(3)}, DType::F32, x.device());
+    std::vector<Tensor> dH, a;  // LDS: class k's hidden maps' dL/dH and activations
+    Tensor w;                   // LDS: [1 + L] the layers' GWRP weights
+    if (L > 0 && K > 1) {
+        // The GWRP over the layers ranks their mean losses over all K maps, which no class's adjoint can wait for: a
+        // first round of the K passes measures the losses (no adjoint), the loop below runs each pass again.
+        for (int64_t k = 0; k < K; ++k) {
+            Tensor xr;
+            const Tensor R = heatmap(model, r.step.logits, x, labels, g, xr, k);
+            if (zb_) zb_->release();
+            ops::isnet_heat_loss(R, m, s_.loss, per.slice(k * N, (k + 1) * N), dR, bad.slice(k * N, (k + 1) * N));
+            hidden_losses(m, per, bad, k, K, dH, a);
+        }
+        w = layer_weights(per, K, N, r);
+    }
     for (int64_t k = 0; k < K; ++k) {
         Tensor xr;
         const Tensor R = heatmap(model, r.step.logits, x, labels, g, xr, k);
@@ -225,8 +238,20 @@ IsnetStepResult Isnet::step(nn::Module& model, Optimizer& opt, const Tensor& x, 
         else r.heatmap.slice(k * N, (k + 1) * N).copy_from(R);
         ops::isnet_heat_loss(R, m, s_.loss, per.slice(k * N, (k + 1) * N), dR, bad.slice(k * N, (k + 1) * N));
         explain::FlexTerms terms;
-        if (L > 0) deep_supervision(m, per, bad, dR, terms, r);
-        else ops::scale(dR, s_.P / static_cast<float>(K), dR);
+        const float scale = s_.P / static_cast<float>(K);
+        if (L > 0) {
+            hidden_losses(m, per, bad, k, K, dH, a);
+            if (K == 1) w = layer_weights(per, 1, N, r);
+            // dL_heat/dmap = P / K times the map's layer weight times its batch-mean loss's gradient.
+            scale_by(dR, scale, w.slice(0, 1));
+            for (int64_t l = 0; l < L; ++l) {
+                const size_t i = static_cast<size_t>(l);
+                scale_by(dH[i], scale, w.slice(1 + l, 2 + l));
+                hidden_->add_terms(flex_, i, dH[i], terms, a[i]);
+            }
+        } else {
+            ops::scale(dR, scale, dR);
+        }
         const Tensor dseed = zb_ ? zb_->adjoint(model, flex_, dR, terms.injections)
                                  : flex_.adjoint(model, ops::mul(dR, xr), terms.injections);
         terms.apply_pending();
@@ -248,36 +273,34 @@ IsnetStepResult Isnet::step(nn::Module& model, Optimizer& opt, const Tensor& x, 
     return r;
 }
 
-void Isnet::deep_supervision(const Tensor& m, const Tensor& per, const Tensor& bad, const Tensor& dR,
-                             explain::FlexTerms& terms, IsnetStepResult& r) {
+void Isnet::hidden_losses(const Tensor& m, const Tensor& per, const Tensor& bad, int64_t k, int64_t K,
+                          std::vector<Tensor>& dH, std::vector<Tensor>& a) {
     const explain::FlexHidden& h = *hidden_;
     const int64_t N = m.dim(0), L = static_cast<int64_t>(h.points().size());
-    Tensor layer = Tensor::empty(Shape{1 + L}, DType::F32, m.device());
-    layer.slice(0, 1).copy_from(ops::reduce_all(ops::ReduceOp::Mean, per.slice(0, N)));
-    std::vector<Tensor> dH, a(static_cast<size_t>(L));  // a: each map's activation, kept for add_terms()
+    dH.assign(static_cast<size_t>(L), Tensor());
+    a.assign(static_cast<size_t>(L), Tensor());
     for (int64_t l = 0; l < L; ++l) {
-        const Tensor H = h.map(flex_, static_cast<size_t>(l), &a[static_cast<size_t>(l)]);
-        dH.push_back(Tensor::empty(H.shape(), DType::F32, H.device()));
-        const Tensor pl = per.slice((1 + l) * N, (2 + l) * N);
+        const size_t i = static_cast<size_t>(l);
+        const Tensor H = h.map(flex_, i, &a[i]);
+        dH[i] = Tensor::empty(H.shape(), DType::F32, H.device());
         ops::IsnetLossParams p = s_.loss;
-        if (!s_.hidden_cut.empty()) {
-            p.C1 = s_.hidden_cut[static_cast<size_t>(l)].c1;
-            p.C2 = s_.hidden_cut[static_cast<size_t>(l)].c2;
-        }
-        ops::isnet_heat_loss(H, mask_at(m, H.dim(2), H.dim(3)), p, pl, dH.back(), bad.slice((1 + l) * N, (2 + l) * N));
-        layer.slice(1 + l, 2 + l).copy_from(ops::reduce_all(ops::ReduceOp::Mean, pl));
+        if (!s_.hidden_cut.empty()) p.C1 = s_.hidden_cut[i].c1, p.C2 = s_.hidden_cut[i].c2;
+        const int64_t at = ((1 + l) * K + k) * N;
+        ops::isnet_heat_loss(H, mask_at(m, H.dim(2), H.dim(3)), p, per.slice(at, at + N), dH[i], bad.slice(at, at + N));
     }
-    // L_heat = GWRP over the layers' batch-mean losses; each map's gradient scaled by P and its layer's weight.
-    Tensor total = Tensor::empty(Shape{1}, DType::F32, m.device()), w = Tensor::empty(Shape{1, 1 + L}, DType::F32, m.device());
-    ops::gwrp_rows(layer.reshape({1, 1 + L}), s_.lds_decay, total, w);
-    const Tensor wv = w.reshape({1 + L});
-    scale_by(dR, s_.P, wv.slice(0, 1));
-    for (int64_t l = 0; l < L; ++l) {
-        scale_by(dH[static_cast<size_t>(l)], s_.P, wv.slice(1 + l, 2 + l));
-        h.add_terms(flex_, static_cast<size_t>(l), dH[static_cast<size_t>(l)], terms, a[static_cast<size_t>(l)]);
-    }
+}
+
+Tensor Isnet::layer_weights(const Tensor& per, int64_t K, int64_t N, IsnetStepResult& r) {
+    const int64_t layers = per.numel() / (K * N);
+    Tensor layer = Tensor::empty(Shape{layers}, DType::F32, per.device());
+    for (int64_t l = 0; l < layers; ++l)
+        layer.slice(l, l + 1).copy_from(ops::reduce_all(ops::ReduceOp::Mean, per.slice(l * K * N, (l + 1) * K * N)));
+    // L_heat = GWRP over the layers' mean losses.
+    Tensor total = Tensor::empty(Shape{1}, DType::F32, per.device()), w = Tensor::empty(Shape{1, layers}, DType::F32, per.device());
+    ops::gwrp_rows(layer.reshape({1, layers}), s_.lds_decay, total, w);
     r.heat_loss = total;
     r.layer_losses = layer;
+    return w.reshape({layers});
 }
 
 Tensor flex_heatmap(nn::Module& model, const Tensor& x, const explain::Target& target, const std::string& first_rule,
@@ -339,7 +362,8 @@ std::string describe(const IsnetSettings& s) {
       << "; LRP-epsilon " << s.epsilon
       << (s.first_rule == "zb" ? ", z^B on the first layer (bounds: raw 0 and 1)" : ", epsilon to the raw input")
       << (s.lds ? "; LRP deep supervision (hidden maps too" + lds_at(s.lds_layers) + "), GWRP decay " +
-                      str(s.lds_decay) + " over the layers"
+                      str(s.lds_decay) + " over the layers" +
+                      (s.explain == "all" ? ", each class's pass run twice (the layers' losses, then the adjoints)" : "")
                 : std::string())
       << "; GWRP decay " << s.loss.decay << ", E "
       << s.loss.E << ", A " << s.loss.A

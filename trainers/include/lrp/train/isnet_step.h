@@ -40,8 +40,10 @@ struct IsnetSettings {
     std::vector<float> input_zero, input_one;
     // LRP deep supervision (isnet-edda.md A.1, the authors' penalizeAll): the heatmap loss also on the pass's maps at
     // hidden layers (lrp/flex_lds.h: ResNet stage outputs, VGG max-pool outputs; the mask shrunk to each map by an
-    // adaptive average pool, any foreground counting), with the loss parameters of `loss`; the batch-mean losses
-    // of the input map and of each hidden map are reduced by GWRP with decay lds_decay (the authors' dLoss).
+    // adaptive average pool, any foreground counting), with the loss parameters of `loss`; the mean losses of the
+    // input maps and of each layer's hidden maps (over the batch and, with explain all, the K classes) are reduced by
+    // GWRP with decay lds_decay (the authors' dLoss). With explain all, each step runs the K passes twice: once for
+    // these losses, which the GWRP ranks before any adjoint can be weighted, and once with the adjoints.
     bool lds = false;
     float lds_decay = 0.8f;
     std::vector<std::string> lds_layers;  // the supervised modules by name (FlexHidden::find); empty: its defaults
@@ -61,7 +63,7 @@ struct IsnetStepResult {
     Tensor nonfinite;    // [1] maps that held NaN or Inf (their heatmap loss and dL/dR are 0; if the pass itself
                          // was not finite the update is not either, and the trainer stops on it)
     Tensor heatmap;      // R, the map(s) the loss saw ([N, C, H, W]; with K maps [K N, C, H, W], class k's at k N + n)
-    Tensor layer_losses;  // with LDS: [1 + L] the batch-mean heatmap loss of the input map, then of each hidden map
+    Tensor layer_losses;  // with LDS: [1 + L] the mean heatmap loss of the input maps, then of each layer's hidden maps
 };
 
 class Isnet {
@@ -74,10 +76,11 @@ public:
     // One step (model in train mode; g: Stochastic ISNet's draws; allowed: as for mask()).
     IsnetStepResult step(nn::Module& model, Optimizer& opt, const Tensor& x, const Tensor& labels, Generator& g,
                          const StepOptions& o = {}, const Tensor& allowed = {});
-    // Per map, the total |R| over the whole heatmap step() would train on ([1, K N], row 0 ordered as step()'s
-    // heatmap; with LDS [1 + L, N], row 1 + l the hidden map at point l): a train-mode forward and the LRP-Flex pass,
-    // no update (the model's BN running statistics do move). ISNet's C1/C2 calibration measures it (isnet-edda.md
-    // A.2: the authors' `(heatmapRaw).sum(dim=(-1,-2,-3))`, foreground and background alike).
+    // Per image, the total |R| over the whole heatmap step() would train on, averaged over the image's K maps with
+    // explain all ([1 + L, N]: row 0 the input map, row 1 + l with LDS the hidden map at point l): a train-mode
+    // forward and the LRP-Flex pass(es), no update (the model's BN running statistics do move). ISNet's C1/C2
+    // calibration measures it (isnet-edda.md A.2: the authors' `(heatmapRaw).sum(dim=(-1,-2,-3))`, foreground and
+    // background alike, and per sample its mean over the class axis, as their LRP Block's updateCut takes it).
     Tensor heatmap_totals(nn::Module& model, const Tensor& x, const Tensor& labels, Generator& g);
 
     const IsnetSettings& settings() const { return s_; }
@@ -98,11 +101,13 @@ private:
     // The model's LDS points (found anew for each step: cheap, and no state that could outlive the model), checked
     // against hidden_cut's names.
     const explain::FlexHidden& hidden(nn::Module& model);
-    // LDS after the input map's loss (per[0, N), dR): the hidden maps' losses into per and bad ([(1 + L) N], layer l's
-    // at (1 + l) N), the GWRP over the layers' batch means (r.heat_loss, r.layer_losses), dR scaled by P and the input
-    // layer's weight, and the hidden maps' adjoint terms into `terms`.
-    void deep_supervision(const Tensor& m, const Tensor& per, const Tensor& bad, const Tensor& dR,
-                          explain::FlexTerms& terms, IsnetStepResult& r);
+    // LDS: the losses of class k's hidden maps (of K) into per and bad (layer l's at ((1 + l) K + k) N, as step()
+    // lays them out), their dL/dH (of the batch-mean loss) into dH and their activations into a, for add_terms().
+    void hidden_losses(const Tensor& m, const Tensor& per, const Tensor& bad, int64_t k, int64_t K,
+                       std::vector<Tensor>& dH, std::vector<Tensor>& a);
+    // LDS: each layer's mean loss over its K N maps in per (r.layer_losses), their GWRP (r.heat_loss); returns the
+    // layers' GWRP weights ([1 + L] on per's device: no host copy).
+    Tensor layer_weights(const Tensor& per, int64_t K, int64_t N, IsnetStepResult& r);
 
     IsnetSettings s_;
     explain::FlexPass flex_;
