@@ -57,7 +57,14 @@ add_test(NAME Cli.TrainIsnetSelective COMMAND ${LRP_CLI} 0 "explained quantity: 
 add_test(NAME Cli.TrainIsnetAllClasses COMMAND ${LRP_CLI} 0 "explained logits: every class, one map each \\(the original ISNet"
          $<TARGET_FILE:lrpcu> ${LRP_TINY_TRAIN} --augment isnet --isnet-explain all --isnet-mask threshold:0.5
          --out ${LRP_CLI_OUT}/isnet-all)
-# LRP deep supervision: its log line, each layer's loss in the metrics, the combination it refuses, a bad decay.
+# Faster ISNet's hybrid foreground term: the log line; a bad mode.
+add_test(NAME Cli.TrainIsnetHybridForeground COMMAND ${LRP_CLI} 0 "C1 1, C2 25, hybrid above C2 \\(Faster ISNet: linear past C1 \\+ C2\\); foreground"
+         $<TARGET_FILE:lrpcu> ${LRP_TINY_TRAIN} --augment isnet --isnet-foreground hybrid --isnet-mask threshold:0.5
+         --out ${LRP_CLI_OUT}/isnet-hybrid)
+add_test(NAME Cli.IsnetBadForeground COMMAND ${LRP_CLI} 1 "--isnet-foreground must be l2, l1 or hybrid \\(got 'l3'\\)"
+         $<TARGET_FILE:lrpcu> ${LRP_TINY_TRAIN} --augment isnet --isnet-foreground l3 --out ${LRP_CLI_OUT}/isnet-bad-fg)
+set_tests_properties(Cli.TrainIsnetHybridForeground Cli.IsnetBadForeground PROPERTIES FIXTURES_REQUIRED cli_runs_clean)
+# LRP deep supervision: its log line, each layer's loss in the metrics, a bad decay.
 add_test(NAME Cli.TrainIsnetLds COMMAND ${LRP_CLI} 0 "; LRP deep supervision \\(hidden maps too\\), GWRP decay 0.5 over the layers;"
          $<TARGET_FILE:lrpcu> ${LRP_TINY_TRAIN} --augment isnet --isnet-lds true --isnet-lds-decay 0.5
          --isnet-mask threshold:0.5 --out ${LRP_CLI_OUT}/isnet-lds)

@@ -54,8 +54,20 @@ double reference(const std::vector<double>& h, const std::vector<float>& mask, i
             const double g = num / den;
             bg += -std::log(1 - std::min(g / (g + p.E), 1 - 1e-7));
         }
-        const double lo = std::min(F / p.C1, 1.0) - 1, hi = std::max(F / p.C1, double(p.C2) / p.C1) - double(p.C2) / p.C1;
-        fg += lo * lo + hi * hi;
+        // The authors' forms (LRPLossCEValleysGWRP, alternativeForeground): mse and l1 of clamped values.
+        const double C1 = p.C1, C2 = p.C2, lo = std::min(F / C1, 1.0) - 1;
+        double hi = 0;
+        if (p.foreground == kernels::kIsnetForegroundL2) {
+            hi = std::pow(std::max(F / C1, C2 / C1) - C2 / C1, 2);
+        } else if (p.foreground == kernels::kIsnetForegroundL1) {
+            hi = std::fabs(std::max(F, C2) - C2);
+        } else {
+            const double high = F > C1 + C2 ? 1 : 0, low = 1 - high;
+            const double l2 = std::pow(std::max(low * F / C1, C2 / C1) - C2 / C1, 2);
+            const double l1 = std::fabs(std::max(high * F, C1 + C2) - (C1 + C2)) + 1;
+            hi = l2 * low + l1 * high;
+        }
+        fg += lo * lo + hi;
     }
     return p.A * bg / (K * C) + p.B * fg / K;
 }
@@ -79,6 +91,18 @@ TEST(IsnetLossCpu, HandComputedCases) {
     EXPECT_NEAR(r.loss[0], 12.0, 1e-5);
     // dL/dh = B * 2 (F - C2) / C1^2 * sign(h) on the foreground, 0 on the background (A = 0).
     EXPECT_EQ(r.dmaps, (std::vector<float>{12.f, -12.f, 0.f, 0.f}));
+    // L1 above C2: B (F - C2) = 6, dL/dh = B sign(h). Hybrid past C1 + C2 = 3: B (F - C1 - C2 + 1) = 6, the same slope.
+    for (const int mode : {kernels::kIsnetForegroundL1, kernels::kIsnetForegroundHybrid}) {
+        p.foreground = mode;
+        r = run(maps, Shape{1, 1, 2, 2}, mask, Shape{1, 1, 2, 2}, p);
+        EXPECT_NEAR(r.loss[0], 6.0, 1e-5) << mode;
+        EXPECT_EQ(r.dmaps, (std::vector<float>{3.f, -3.f, 0.f, 0.f})) << mode;
+    }
+    // Hybrid up to C1 + C2 = 5 is L2: B ((4 - 3) / 2)^2 = 0.75, dL/dh = B 2 (F - C2) / C1^2 = 1.5.
+    p.C1 = 2.f, p.C2 = 3.f;
+    r = run(maps, Shape{1, 1, 2, 2}, mask, Shape{1, 1, 2, 2}, p);
+    EXPECT_NEAR(r.loss[0], 0.75, 1e-6);
+    EXPECT_EQ(r.dmaps, (std::vector<float>{1.5f, -1.5f, 0.f, 0.f}));
 }
 
 // No foreground pixel: mu = 0, so any background relevance saturates the clamp (log 1e7, no gradient), and F = 0
@@ -99,9 +123,29 @@ TEST(IsnetLossCpu, LossMatchesReferenceAndGradientMatchesFiniteDifferences) {
     std::vector<float> maps = test::random_vec(static_cast<size_t>(ms.numel()), 5, -1.f, 1.f);
     std::vector<float> mask(static_cast<size_t>(N * HW));
     for (int i = 0; i < N * HW; ++i) mask[i] = (i * 7 + i / 5) % 3 == 0 ? 1.f : 0.f;
-    for (float decay : {0.f, 0.6f, 0.9f, 1.f}) {
+    // Decays, then the foreground modes (hybrid with C1 + C2 = 8.2: some maps' F lie in (C2, C1 + C2], some above).
+    struct Case {
+        float decay;
+        int foreground;
+    };
+    for (const Case cs : {Case{0.f, 0}, Case{0.6f, 0}, Case{0.9f, 0}, Case{1.f, 0},
+                          Case{0.9f, kernels::kIsnetForegroundL1}, Case{0.9f, kernels::kIsnetForegroundHybrid}}) {
+        const float decay = cs.decay;
         IsnetLossParams p;
         p.decay = decay, p.E = 0.7f, p.A = 1.3f, p.B = 2.f, p.C1 = 2.5f, p.C2 = 3.5f;  // F straddles C1 and C2
+        p.foreground = cs.foreground;
+        if (cs.foreground == kernels::kIsnetForegroundHybrid) {
+            p.C1 = 4.f, p.C2 = 4.2f;  // the maps' F lie in 7.4 .. 9.9
+            int square = 0, linear = 0;
+            for (int nk = 0; nk < N * K; ++nk) {
+                double F = 0;
+                for (int c = 0; c < C; ++c)
+                    for (int j = 0; j < HW; ++j) F += std::fabs(maps[(nk * C + c) * HW + j]) * mask[(nk / K) * HW + j];
+                square += F > p.C2 && F <= p.C1 + p.C2, linear += F > p.C1 + p.C2;
+            }
+            EXPECT_GT(square, 0);
+            EXPECT_GT(linear, 0);
+        }
         Result r = run(maps, ms, mask, Shape{N, H, W}, p);
         std::vector<double> h(maps.begin(), maps.end());
         for (int n = 0; n < N; ++n) EXPECT_NEAR(r.loss[n], reference(h, mask, n, K, C, HW, p), 1e-5) << decay;
@@ -119,7 +163,7 @@ TEST(IsnetLossCpu, LossMatchesReferenceAndGradientMatchesFiniteDifferences) {
             ref2 += fd * fd;
         }
         EXPECT_GT(ref2, 0.0);
-        EXPECT_LT(std::sqrt(err2 / ref2), 1e-4) << "decay " << decay;
+        EXPECT_LT(std::sqrt(err2 / ref2), 1e-4) << "decay " << decay << " foreground " << cs.foreground;
         EXPECT_EQ(r.bad, (std::vector<int32_t>{0, 0, 0}));
     }
 }
@@ -156,6 +200,13 @@ TEST(IsnetLossCpu, Errors) {
     p = {};
     p.E = 0.f;
     test::expect_error([&] { call(Shape{1, 1, 2, 2}, Shape{1, 2, 2}, p); }, {"E must be positive"});
+    p = {};
+    p.foreground = 3;
+    test::expect_error([&] { call(Shape{1, 1, 2, 2}, Shape{1, 2, 2}, p); }, {"unknown foreground mode 3"});
+    EXPECT_EQ(ops::isnet_foreground_mode("hybrid", "x"), kernels::kIsnetForegroundHybrid);
+    EXPECT_EQ(std::string(ops::isnet_foreground_name(kernels::kIsnetForegroundL1)), "l1");
+    test::expect_error([&] { ops::isnet_foreground_mode("L2", "--isnet-foreground"); },
+                       {"--isnet-foreground must be l2, l1 or hybrid (got 'L2')"});
     test::expect_error([&] { call(Shape{2, 3, 4, 4}, Shape{2, 4, 5}, {}); }, {"mask must be [2, 4, 4]", "[2, 4, 5]"});
     test::expect_error([&] { call(Shape{2, 4, 4}, Shape{2, 4, 4}, {}); }, {"maps must be [N, K, C, H, W]"});
 }
@@ -164,8 +215,20 @@ TEST(IsnetLossCuda, MatchesCpu) {
     LRP_SKIP_WITHOUT_CUDA();
     const Device dev = Device::cuda(0);
     const kernels::OpTable &cpu = kernels::cpu_ops(), &gpu = kernels::cuda_ops();
+    // Decays with the L2 foreground, then decay 0.9 with L1 and with hybrid (C1 20, C2 60: the maps' F of about 65
+    // take its square branch, the all-foreground sample's about 190 its linear one).
+    struct Case {
+        float decay;
+        int foreground;
+        float C1, C2;
+    };
+    const Case cases[] = {{0.f, kernels::kIsnetForegroundL2, 2.f, 40.f},
+                          {0.9f, kernels::kIsnetForegroundL2, 2.f, 40.f},
+                          {1.f, kernels::kIsnetForegroundL2, 2.f, 40.f},
+                          {0.9f, kernels::kIsnetForegroundL1, 2.f, 40.f},
+                          {0.9f, kernels::kIsnetForegroundHybrid, 20.f, 60.f}};
     for (const bool ties : {false, true})
-        for (const float decay : {0.f, 0.9f, 1.f}) {
+        for (const Case& cs : cases) {
             const int N = 5, K = 2, C = 3, H = 7, W = 9, HW = H * W;  // 63 pixels: padded to 64 for the sort
             std::vector<float> maps = test::random_vec(static_cast<size_t>(N * K * C * HW), 11, -2.f, 2.f);
             if (ties)
@@ -175,8 +238,8 @@ TEST(IsnetLossCuda, MatchesCpu) {
             for (int j = 0; j < HW; ++j) mask[1 * HW + j] = 0.f, mask[2 * HW + j] = 1.f;  // no / all foreground
             maps[static_cast<size_t>(3 * K * C * HW + 17)] = std::nanf("");                  // sample 3 is bad
             kernels::IsnetLossDesc d;
-            d.N = N, d.K = K, d.C = C, d.H = H, d.W = W, d.decay = decay, d.E = 0.8f, d.A = 1.f, d.B = 3.f;
-            d.C1 = 2.f, d.C2 = 40.f;
+            d.N = N, d.K = K, d.C = C, d.H = H, d.W = W, d.decay = cs.decay, d.E = 0.8f, d.A = 1.f, d.B = 3.f;
+            d.C1 = cs.C1, d.C2 = cs.C2, d.foreground = cs.foreground;
             std::vector<float> loss(N), dm(maps.size());
             std::vector<int32_t> bad(N);
             cpu.isnet_heat_loss(kernel_ctx(Device::cpu()), d, maps.data(), mask.data(), loss.data(), dm.data(), bad.data());
@@ -185,10 +248,12 @@ TEST(IsnetLossCuda, MatchesCpu) {
             test::Guarded<float> gl(dev, N), gd(dev, static_cast<int64_t>(maps.size()));
             test::Guarded<int32_t> gb(dev, N);
             gpu.isnet_heat_loss(kernel_ctx(dev), d, md.data<float>(), kd.data<float>(), gl.ptr(), gd.ptr(), gb.ptr());
+            const std::string what = "ties " + std::to_string(ties) + " decay " + std::to_string(cs.decay) +
+                                     " foreground " + std::to_string(cs.foreground);
             EXPECT_EQ(gb.read(), bad);
             EXPECT_EQ(bad[3], 1);
-            EXPECT_TRUE(test::all_close(gl.read(), loss, test::Tol{1e-6, 1e-5})) << "ties " << ties << " decay " << decay;
-            EXPECT_TRUE(test::all_close(gd.read(), dm, test::Tol{1e-6, 1e-5})) << "ties " << ties << " decay " << decay;
+            EXPECT_TRUE(test::all_close(gl.read(), loss, test::Tol{1e-6, 1e-5})) << what;
+            EXPECT_TRUE(test::all_close(gd.read(), dm, test::Tol{1e-6, 1e-5})) << what;
             EXPECT_TRUE(gl.guards_intact() && gd.guards_intact() && gb.guards_intact());
         }
 }

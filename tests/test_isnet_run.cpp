@@ -58,7 +58,7 @@ TEST(TrainerCpu, CheckpointFromBeforeIsnetSettingsResumes) {
     edit_checkpoint_state(ck, ck, [](nlohmann::json& j) {
         for (const char* k : {"isnet-p", "isnet-epsilon", "isnet-explain", "isnet-decay", "isnet-e", "isnet-a",
                               "isnet-b", "isnet-c1", "isnet-c2", "isnet-mask", "decoy", "decoy-test", "decoy-size",
-                              "decoy-seed"})
+                              "decoy-seed", "isnet-foreground"})
             j["config"].erase(k);
     });
     c.stop_after_epoch = 0;

@@ -12,6 +12,17 @@
 
 namespace lrp::ops {
 
+int isnet_foreground_mode(const std::string& name, const std::string& what) {
+    if (name == "l2") return kernels::kIsnetForegroundL2;
+    if (name == "l1") return kernels::kIsnetForegroundL1;
+    if (name == "hybrid") return kernels::kIsnetForegroundHybrid;
+    LRP_THROW(what, " must be l2, l1 or hybrid (got '", name, "')");
+}
+
+const char* isnet_foreground_name(int mode) {
+    return mode == kernels::kIsnetForegroundL1 ? "l1" : mode == kernels::kIsnetForegroundHybrid ? "hybrid" : "l2";
+}
+
 void isnet_heat_loss(const Tensor& maps, const Tensor& mask, const IsnetLossParams& p, const Tensor& loss,
                      const Tensor& dmaps, const Tensor& bad) {
     const char* op = "isnet_heat_loss";
@@ -21,6 +32,9 @@ void isnet_heat_loss(const Tensor& maps, const Tensor& mask, const IsnetLossPara
               ": the weights A and B must be finite and >= 0, got ", p.A, " and ", p.B);
     LRP_CHECK(std::isfinite(p.C2) && p.C1 > 0.f && p.C1 <= p.C2, op, ": need 0 < C1 <= C2 (finite), got C1 ", p.C1,
               ", C2 ", p.C2);
+    LRP_CHECK(p.foreground == kernels::kIsnetForegroundL2 || p.foreground == kernels::kIsnetForegroundL1 ||
+                  p.foreground == kernels::kIsnetForegroundHybrid,
+              op, ": unknown foreground mode ", p.foreground);
     check_defined(op, "maps", maps);
     check_dtype(op, "maps", maps, DType::F32);
     LRP_CHECK(maps.ndim() == 4 || maps.ndim() == 5, op, ": maps must be [N, K, C, H, W] or [N, C, H, W], got ",
@@ -50,7 +64,7 @@ void isnet_heat_loss(const Tensor& maps, const Tensor& mask, const IsnetLossPara
     kernels::IsnetLossDesc d;
     d.N = static_cast<int>(N), d.K = static_cast<int>(K), d.C = static_cast<int>(C);
     d.H = static_cast<int>(H), d.W = static_cast<int>(W);
-    d.decay = p.decay, d.E = p.E, d.A = p.A, d.B = p.B, d.C1 = p.C1, d.C2 = p.C2;
+    d.decay = p.decay, d.E = p.E, d.A = p.A, d.B = p.B, d.C1 = p.C1, d.C2 = p.C2, d.foreground = p.foreground;
     LRP_NVTX_RANGE("isnet_heat_loss");
     LRP_OP(maps.device(), isnet_heat_loss)
     (kernel_ctx(maps.device()), d, maps.data<float>(), mask.data<float>(), loss.data<float>(), dmaps.data<float>(),

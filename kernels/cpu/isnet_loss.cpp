@@ -61,7 +61,7 @@ void isnet_heat_loss(const Ctx&, const IsnetLossDesc& d, const float* maps, cons
                     l_bg += value;
                 }
                 double fval, dF;
-                isnet_fg_term(F, d.C1, d.C2, fval, dF);
+                isnet_fg_term(F, d.C1, d.C2, d.foreground, fval, dF);
                 l_fg += fval;
                 // dL/da = cb dg[c] w_rank (1 - m) inv + m (dL/dmu dmu/da + cf), a = |h|.
                 const double cb = s * d.A / (d.K * d.C), cf = s * d.B / d.K * dF;

@@ -122,7 +122,7 @@ __global__ void sample_k(IsnetLossDesc d, const double* F, const double* msum, c
                 dmu -= cb * dg * g[seg] * inv;
             }
             double fval, dF;
-            isnet_fg_term(F[nk], d.C1, d.C2, fval, dF);
+            isnet_fg_term(F[nk], d.C1, d.C2, d.foreground, fval, dF);
             l_fg += fval;
             fgc[nk] = dmu / (d.C * msum[nk] + 1e-10) + s * d.B / d.K * dF;
         }

@@ -206,6 +206,11 @@ void add_train_options(CLI::App& app, train::TrainConfig& c, std::string& config
         ->capture_default_str();
     app.add_option("--isnet-decay", c.isnet_decay, "ISNet: GWRP decay of the background peak, in [0, 1] (0: maximum, "
                                                    "1: mean)")->capture_default_str();
+    app.add_option("--isnet-foreground", c.isnet_foreground, "ISNet: the foreground term above C2 (the authors' "
+                                                              "alternativeForeground): l2 (the original: ((F - C2) / "
+                                                              "C1)^2) | l1 (F - C2) | hybrid (Faster ISNet: l2 up to "
+                                                              "C1 + C2, then F - C1 - C2 + 1)")
+        ->capture_default_str();
     app.add_option("--isnet-e", c.isnet_e, "ISNet: E of the background activation g / (g + E)")->capture_default_str();
     app.add_option("--isnet-a", c.isnet_a, "ISNet: weight of the background term")->capture_default_str();
     app.add_option("--isnet-b", c.isnet_b, "ISNet: weight of the foreground-range term")->capture_default_str();

@@ -11,6 +11,7 @@
 #include "lrp/nn/json_parse.h"
 #include "lrp/lrp/composites.h"
 #include "lrp/nn/models.h"
+#include "lrp/ops/isnet_loss.h"
 #include "lrp/ops/reldrop.h"
 #include "lrp/train/init_from.h"
 
@@ -120,6 +121,7 @@ void TrainConfig::validate() const {
                   isnet_lds_decay, ")");
         LRP_CHECK(isnet_lds || isnet_lds_layers.empty(), "--isnet-lds-layers names the layers of LRP deep supervision: ",
                   "give --isnet-lds true with it");
+        ops::isnet_foreground_mode(isnet_foreground, "--isnet-foreground");
         LRP_CHECK(isnet_e > 0 && std::isfinite(isnet_e), "--isnet-e must be a finite number > 0 (got ", isnet_e, ")");
         for (auto [flag, w] : {std::pair<const char*, float>{"--isnet-a", isnet_a}, {"--isnet-b", isnet_b}})
             LRP_CHECK(w >= 0 && std::isfinite(w), flag, " must be a finite number >= 0 (got ", w, ")");
@@ -223,7 +225,7 @@ void TrainConfig::validate() const {
     X("isnet-c1", isnet_c1) X("isnet-c2", isnet_c2) X("isnet-mask", isnet_mask)                                   \
     X("isnet-calibrate", isnet_calibrate) X("isnet-selective-eps", isnet_selective_eps)                          \
     X("isnet-first-rule", isnet_first_rule) X("isnet-lds", isnet_lds) X("isnet-lds-decay", isnet_lds_decay)      \
-    X("isnet-lds-layers", isnet_lds_layers)                                                                    \
+    X("isnet-lds-layers", isnet_lds_layers) X("isnet-foreground", isnet_foreground)                            \
     X("rrr-lambda", rrr_lambda) X("rrr-mask", rrr_mask)                                                       \
     X("sgt-frac", sgt_frac) X("sgt-lambda", sgt_lambda) X("sgt-saliency", sgt_saliency) X("sgt-epsilon", sgt_epsilon) \
     X("sgt-abs", sgt_abs) X("sgt-fill", sgt_fill) X("sgt-detach-clean", sgt_detach_clean)                      \

@@ -367,7 +367,11 @@ std::string describe(const IsnetSettings& s) {
                 : std::string())
       << "; GWRP decay " << s.loss.decay << ", E "
       << s.loss.E << ", A " << s.loss.A
-      << ", B " << s.loss.B << ", C1 " << s.loss.C1 << ", C2 " << s.loss.C2 << "; foreground ";
+      << ", B " << s.loss.B << ", C1 " << s.loss.C1 << ", C2 " << s.loss.C2
+      << (s.loss.foreground == kernels::kIsnetForegroundL2 ? ""
+          : s.loss.foreground == kernels::kIsnetForegroundL1 ? ", L1 above C2"
+                                                            : ", hybrid above C2 (Faster ISNet: linear past C1 + C2)")
+      << "; foreground ";
     if (s.data_mask) return o.str() + "the dataset's masks";
     o << "above [";
     for (size_t i = 0; i < s.level.size(); ++i) o << (i ? ", " : "") << s.level[i];
@@ -389,6 +393,7 @@ IsnetSettings isnet_settings(const TrainConfig& cfg, const std::vector<float>& m
     s.lds_layers = cfg.isnet_lds_layers;
     s.loss.decay = cfg.isnet_decay, s.loss.E = cfg.isnet_e, s.loss.A = cfg.isnet_a, s.loss.B = cfg.isnet_b;
     s.loss.C1 = cfg.isnet_c1, s.loss.C2 = cfg.isnet_c2;
+    s.loss.foreground = ops::isnet_foreground_mode(cfg.isnet_foreground, "--isnet-foreground");
     if (c1 > 0 && c2 > 0) s.loss.C1 = static_cast<float>(c1), s.loss.C2 = static_cast<float>(c2);
     const std::string mask = cfg.isnet_mask_spec();
     const float raw = parse_isnet_mask(mask);

@@ -169,7 +169,9 @@ struct WindowFillDesc {
 //   g[c] = GWRP_decay(v over the H W pixels of channel c) = sum_i decay^i v_(i) / sum_i decay^i, v_(i) sorted
 //          descending (ties: lower pixel index first), so decay 0 is the maximum and 1 the mean
 //   L_bg = mean_{k,c} -log(1 - min(g / (g + E), 1 - 1e-7))
-//   F = sum_{c,y,x} a m;  L_fg = mean_k [(min(F/C1, 1) - 1)^2 + (max(F/C1, C2/C1) - C2/C1)^2]
+//   F = sum_{c,y,x} a m;  L_fg = mean_k [(min(F/C1, 1) - 1)^2 + high(F)], by foreground mode (the authors'
+//   alternativeForeground): L2 (the original) high = (max(F/C1, C2/C1) - C2/C1)^2; L1 high = max(F, C2) - C2;
+//   hybrid (Faster ISNet) high = the L2 term up to F = C1 + C2, then (F - C1 - C2) + 1
 //   L[n] = A L_bg + B L_fg
 struct IsnetLossDesc {
     int N = 1, K = 1, C = 1, H = 1, W = 1;
@@ -177,6 +179,8 @@ struct IsnetLossDesc {
     float E = 1.f;        // > 0
     float A = 1.f, B = 3.f;
     float C1 = 1.f, C2 = 25.f;  // 0 < C1 <= C2
+    int foreground = 0;         // kIsnetForegroundL2 | L1 | Hybrid
 };
+constexpr int kIsnetForegroundL2 = 0, kIsnetForegroundL1 = 1, kIsnetForegroundHybrid = 2;
 
 }  // namespace lrp::kernels

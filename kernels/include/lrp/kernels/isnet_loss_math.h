@@ -42,12 +42,21 @@ LRP_HD void isnet_bg_term(double g, double E, double& value, double& dvalue_dg) 
     }
 }
 
-// (min(F/C1, 1) - 1)^2 + (max(F/C1, C2/C1) - C2/C1)^2 and its derivative in F.
-LRP_HD void isnet_fg_term(double F, double C1, double C2, double& value, double& dvalue_dF) {
+// The foreground terms (IsnetLossDesc, by `mode`) and their derivative in F: (min(F/C1, 1) - 1)^2 plus, above C2,
+// ((F - C2)/C1)^2 (L2; hybrid up to C1 + C2, then F - C1 - C2 + 1, which meets it at 1) or F - C2 (L1).
+LRP_HD void isnet_fg_term(double F, double C1, double C2, int mode, double& value, double& dvalue_dF) {
     const double lo = F < C1 ? F / C1 - 1.0 : 0.0;
-    const double hi = F > C2 ? (F - C2) / C1 : 0.0;
-    value = lo * lo + hi * hi;
-    dvalue_dF = 2.0 * (lo + hi) / C1;
+    value = lo * lo;
+    dvalue_dF = 2.0 * lo / C1;
+    if (F <= C2) return;
+    if (mode == kIsnetForegroundL1 || (mode == kIsnetForegroundHybrid && F > C1 + C2)) {
+        value += mode == kIsnetForegroundL1 ? F - C2 : F - C1 - C2 + 1.0;
+        dvalue_dF += 1.0;
+        return;
+    }
+    const double hi = (F - C2) / C1;
+    value += hi * hi;
+    dvalue_dF += 2.0 * hi / C1;
 }
 
 // The adjoint's sign of |h|: +1, -1, and 0 at 0.

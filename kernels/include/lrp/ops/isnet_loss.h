@@ -13,7 +13,14 @@ struct IsnetLossParams {
     float A = 1.f;       // background weight, >= 0
     float B = 3.f;       // foreground weight, >= 0
     float C1 = 1.f, C2 = 25.f;  // foreground total range, 0 < C1 <= C2
+    // the term above C2 (the authors' alternativeForeground): kernels::kIsnetForegroundL2 (the original ISNet's),
+    // L1, or Hybrid (Faster ISNet's: L2 up to C1 + C2, then linear); IsnetLossDesc has the formulas
+    int foreground = kernels::kIsnetForegroundL2;
 };
+
+// The foreground mode of a name (l2 | l1 | hybrid: the authors' L2 | L1 | hybrid), and back; `what` opens the error.
+int isnet_foreground_mode(const std::string& name, const std::string& what);
+const char* isnet_foreground_name(int mode);
 
 // maps: F32 [N, K, C, H, W] (K maps per image) or [N, C, H, W] (K = 1); mask: F32 [N, H, W] or [N, 1, H, W],
 // foreground where != 0. Writes loss (F32 [N]: each sample's L), dmaps (the shape of maps: the gradient of the

@@ -119,6 +119,8 @@ struct TrainConfig {
     float isnet_lds_decay = 0.8f;               // GWRP decay over the supervised layers (the authors' dLoss)
     std::vector<std::string> isnet_lds_layers;  // the supervised modules by name (empty: ResNet stages / VGG pools)
     float isnet_decay = 0.9f, isnet_e = 1.f, isnet_a = 1.f, isnet_b = 3.f, isnet_c1 = 1.f, isnet_c2 = 25.f;
+    // the foreground term above C2 (the authors' alternativeForeground): l2 (the original) | l1 | hybrid (Faster ISNet)
+    std::string isnet_foreground = "l2";
     // auto: data when `masks` are given, else threshold:0.02 (resolve_defaults() records which); see parse_isnet_mask
     std::string isnet_mask = "auto";
     // --masks <dir>: segmentation masks for an image folder's images (data::FolderOptions::mask_dir: a folder
