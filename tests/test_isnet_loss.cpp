@@ -103,6 +103,16 @@ TEST(IsnetLossCpu, HandComputedCases) {
     r = run(maps, Shape{1, 1, 2, 2}, mask, Shape{1, 1, 2, 2}, p);
     EXPECT_NEAR(r.loss[0], 0.75, 1e-6);
     EXPECT_EQ(r.dmaps, (std::vector<float>{1.5f, -1.5f, 0.f, 0.f}));
+    // The boundaries, as the authors' strict F > C1 + C2 and clamps: at F = C1 + C2 = 4 (C1 1, C2 3) hybrid is still
+    // the square (B 1 = 3, slope B 2 = 6); at F = C2 = 4 L1 costs nothing and has no slope.
+    p.C1 = 1.f, p.C2 = 3.f;
+    r = run(maps, Shape{1, 1, 2, 2}, mask, Shape{1, 1, 2, 2}, p);
+    EXPECT_NEAR(r.loss[0], 3.0, 1e-6);
+    EXPECT_EQ(r.dmaps, (std::vector<float>{6.f, -6.f, 0.f, 0.f}));
+    p.foreground = kernels::kIsnetForegroundL1, p.C2 = 4.f;
+    r = run(maps, Shape{1, 1, 2, 2}, mask, Shape{1, 1, 2, 2}, p);
+    EXPECT_EQ(r.loss[0], 0.f);
+    EXPECT_EQ(r.dmaps, (std::vector<float>(4, 0.f)));
 }
 
 // No foreground pixel: mu = 0, so any background relevance saturates the clamp (log 1e7, no gradient), and F = 0

@@ -85,7 +85,8 @@ IsnetCalibration calibrate_isnet(const TrainConfig& cfg, const DataSplit& train,
     nn::set_dropout_generator(*model, nullptr);
     IsnetCalibration c = isnet_cut_from_totals(totals.empty() ? std::vector<double>{} : totals[0]);
     c.weights = path;
-    if (c.nonfinite > 0) log_warn("ISNet calibration: ", c.nonfinite, " heatmaps held NaN or Inf and were left out");
+    if (c.nonfinite > 0)
+        log_warn("ISNet calibration: ", c.nonfinite, " images' heatmaps held NaN or Inf and were left out");
     if (cfg.isnet_lds) {
         const std::vector<explain::FlexHidden::Point> points = explain::FlexHidden::find(*model, cfg.isnet_lds_layers);
         LRP_CHECK(totals.size() == 1 + points.size(), "ISNet calibration: ", totals.size() - 1, " hidden map(s) measured ",
@@ -100,8 +101,8 @@ IsnetCalibration calibrate_isnet(const TrainConfig& cfg, const DataSplit& train,
                           "--isnet-calibrate (every hidden map then takes --isnet-c1/--isnet-c2)");
             }
             if (h.nonfinite > 0)
-                log_warn("ISNet calibration: ", h.nonfinite, " hidden maps at '", points[l].name, "' held NaN or Inf ",
-                         "and were left out");
+                log_warn("ISNet calibration: ", h.nonfinite, " images' hidden maps at '", points[l].name,
+                         "' held NaN or Inf and were left out");
             c.hidden.push_back(IsnetLayerCut{points[l].name, h.images, h.nonfinite, h.mean, h.stdev, h.c1, h.c2});
         }
     }
