@@ -54,6 +54,10 @@ add_test(NAME Cli.TrainIsnetSelective COMMAND ${LRP_CLI} 0 "explained quantity: 
          $<TARGET_FILE:lrpcu> ${LRP_TINY_TRAIN} --augment isnet --isnet-explain selective --isnet-selective-eps 0.001
          --isnet-first-rule epsilon
          --isnet-mask threshold:0.5 --out ${LRP_CLI_OUT}/isnet-selective)
+add_test(NAME Cli.TrainIsnetSelectiveSoftmin COMMAND ${LRP_CLI} 0 "explained quantity: the lowest logit against the others, by the LRP Block's softmin over the logit differences"
+         $<TARGET_FILE:lrpcu> ${LRP_TINY_TRAIN} --augment isnet --isnet-explain selective-softmin
+         --isnet-mask threshold:0.5 --out ${LRP_CLI_OUT}/isnet-selective-softmin)
+set_tests_properties(Cli.TrainIsnetSelectiveSoftmin PROPERTIES FIXTURES_REQUIRED cli_runs_clean)
 add_test(NAME Cli.TrainIsnetAllClasses COMMAND ${LRP_CLI} 0 "explained logits: every class, one map each \\(the original ISNet"
          $<TARGET_FILE:lrpcu> ${LRP_TINY_TRAIN} --augment isnet --isnet-explain all --isnet-mask threshold:0.5
          --out ${LRP_CLI_OUT}/isnet-all)

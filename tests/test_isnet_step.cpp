@@ -85,9 +85,11 @@ void check_update_is_the_gradient(const std::string& explain, const std::string&
         double heat = 0;
         for (int k = 0; k < K; ++k) {
             const Tensor cls = explain == "all" ? Tensor::from_vector(std::vector<int32_t>(6, k), Shape{6}) : b.y;
-            Tensor G = flex.gradient(*m, explain == "selective"
-                                             ? ops::isnet_selective_seed(logits, isnet.settings().selective_eps)
-                                             : explain::initial_relevance(logits, explain::Target::label(cls)));
+            Tensor G = flex.gradient(
+                *m, explain == "selective" ? ops::isnet_selective_seed(logits, isnet.settings().selective_eps)
+                    : explain == "selective-softmin"
+                        ? ops::isnet_selective_seed(logits, isnet.settings().epsilon, kernels::kIsnetSelectiveSoftmin)
+                        : explain::initial_relevance(logits, explain::Target::label(cls)));
             Tensor per = Tensor::empty(Shape{6}), dR = Tensor::empty(b.x.shape()), bad = Tensor::empty(Shape{6}, DType::I32);
             const Tensor xr = ops::add(b.x, ops::full(b.x.shape(), 0.5f));  // x - input_zero (raw 0 is -0.5)
             const Tensor R = first == "zb" ? zb.heatmap(*m, flex, b.x) : ops::mul(G, xr);
@@ -109,6 +111,10 @@ TEST(IsnetStepCpu, UpdateIsTheGradientOfTheCombinedLoss) {
 TEST(IsnetStepCpu, SelectiveUpdateIsTheGradientThroughItsSeed) {
     check_update_is_the_gradient("selective", "zb");
     check_update_is_the_gradient("selective", "epsilon");
+}
+TEST(IsnetStepCpu, SoftminSelectiveUpdateIsTheGradientThroughItsSeed) {
+    check_update_is_the_gradient("selective-softmin", "zb");
+    check_update_is_the_gradient("selective-softmin", "epsilon");
 }
 TEST(IsnetStepCpu, AllClassesUpdateIsTheGradientOfTheMeanOverMaps) {
     check_update_is_the_gradient("all", "zb");
@@ -245,7 +251,7 @@ TEST(IsnetStepCpu, SettingsAreValidated) {
     test::expect_error([&] { c.validate(); }, {"--isnet-c1/--isnet-c2: need 0 < C1 <= C2"});
     c.isnet_c1 = 1.f;
     c.isnet_explain = "every";
-    test::expect_error([&] { c.validate(); }, {"--isnet-explain must be stochastic, selective, label, pred or all", "'every'"});
+    test::expect_error([&] { c.validate(); }, {"--isnet-explain must be stochastic, selective, selective-softmin, label, pred or all", "'every'"});
     c.isnet_explain = "selective";
     c.isnet_selective_eps = 0.f;
     test::expect_error([&] { c.validate(); }, {"--isnet-selective-eps must be a finite number > 0"});

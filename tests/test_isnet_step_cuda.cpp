@@ -93,6 +93,11 @@ TEST(IsnetStepCuda, SelectiveMatchesTheCpuStep) {
     expect_step_matches_cpu("selective");
 }
 
+TEST(IsnetStepCuda, SoftminSelectiveMatchesTheCpuStep) {
+    LRP_SKIP_WITHOUT_CUDA();
+    expect_step_matches_cpu("selective-softmin");
+}
+
 TEST(IsnetStepCuda, DeepSupervisionMatchesTheCpuStep) {
     LRP_SKIP_WITHOUT_CUDA();
     expect_step_matches_cpu("stochastic", "zb", true);

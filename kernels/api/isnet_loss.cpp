@@ -88,7 +88,9 @@ Tensor isnet_pick_class(const Tensor& logits, Generator& g) {
 }
 
 namespace {
-Tensor selective(const char* op, const Tensor& logits, float eps, const Tensor* u) {
+Tensor selective(const char* op, const Tensor& logits, float eps, const Tensor* u, int form) {
+    LRP_CHECK(form == kernels::kIsnetSelectiveLogOdds || form == kernels::kIsnetSelectiveSoftmin, op,
+              ": unknown selective form ", form);
     check_defined(op, "logits", logits);
     check_dtype(op, "logits", logits, DType::F32);
     check_ndim(op, "logits", logits, 2);
@@ -104,19 +106,19 @@ Tensor selective(const char* op, const Tensor& logits, float eps, const Tensor* 
     if (N == 0) return out;
     LRP_NVTX_RANGE(op);
     LRP_OP(logits.device(), isnet_selective)
-    (kernel_ctx(logits.device()), N, static_cast<int>(K), logits.data<float>(), eps, u ? u->data<float>() : nullptr,
+    (kernel_ctx(logits.device()), N, static_cast<int>(K), form, logits.data<float>(), eps, u ? u->data<float>() : nullptr,
      out.data<float>());
     return out;
 }
 }  // namespace
 
-Tensor isnet_selective_seed(const Tensor& logits, float eps) {
-    return selective("isnet_selective_seed", logits, eps, nullptr);
+Tensor isnet_selective_seed(const Tensor& logits, float eps, int form) {
+    return selective("isnet_selective_seed", logits, eps, nullptr, form);
 }
 
-Tensor isnet_selective_vjp(const Tensor& logits, float eps, const Tensor& u) {
+Tensor isnet_selective_vjp(const Tensor& logits, float eps, const Tensor& u, int form) {
     check_defined("isnet_selective_vjp", "u", u);
-    return selective("isnet_selective_vjp", logits, eps, &u);
+    return selective("isnet_selective_vjp", logits, eps, &u, form);
 }
 
 void gwrp_rows(const Tensor& v, float decay, const Tensor& total, const Tensor& w) {

@@ -85,8 +85,11 @@ void isnet_pick_class(const Ctx&, int64_t N, int K, const int32_t* top, uint64_t
     for (int64_t n = 0; n < N; ++n) cls[n] = isnet_pick(K, top[n], seed, offset, n);
 }
 
-void isnet_selective(const Ctx&, int64_t N, int K, const float* z, float eps, const float* u, float* out) {
-    for (int64_t n = 0; n < N; ++n) isnet_selective_row(K, z + n * K, eps, u ? u + n * K : nullptr, out + n * K);
+void isnet_selective(const Ctx&, int64_t N, int K, int form, const float* z, float eps, const float* u, float* out) {
+    for (int64_t n = 0; n < N; ++n) {
+        if (form == kIsnetSelectiveSoftmin) isnet_softmin_row(K, z + n * K, eps, u ? u + n * K : nullptr, out + n * K);
+        else isnet_selective_row(K, z + n * K, eps, u ? u + n * K : nullptr, out + n * K);
+    }
 }
 
 void gwrp_rows(const Ctx&, int64_t M, int L, const float* v, float decay, float* total, float* w) {

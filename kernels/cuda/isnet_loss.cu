@@ -158,14 +158,18 @@ void isnet_pick_class(const Ctx& ctx, int64_t N, int K, const int32_t* top, uint
     LRP_CUDA_CHECK_LAUNCH("isnet_pick_class", st);
 }
 
-__global__ void selective_k(int64_t N, int K, const float* z, float eps, const float* u, float* out) {
-    LRP_CUDA_LOOP(n, N) isnet_selective_row(K, z + n * K, eps, u ? u + n * K : nullptr, out + n * K);
+__global__ void selective_k(int64_t N, int K, int form, const float* z, float eps, const float* u, float* out) {
+    LRP_CUDA_LOOP(n, N) {
+        if (form == kIsnetSelectiveSoftmin) isnet_softmin_row(K, z + n * K, eps, u ? u + n * K : nullptr, out + n * K);
+        else isnet_selective_row(K, z + n * K, eps, u ? u + n * K : nullptr, out + n * K);
+    }
 }
 
-void isnet_selective(const Ctx& ctx, int64_t N, int K, const float* z, float eps, const float* u, float* out) {
+void isnet_selective(const Ctx& ctx, int64_t N, int K, int form, const float* z, float eps, const float* u,
+                     float* out) {
     if (N == 0) return;
     cudaStream_t st = stream_of(ctx);
-    selective_k<<<grid_for(N), kBlock, 0, st>>>(N, K, z, eps, u, out);
+    selective_k<<<grid_for(N), kBlock, 0, st>>>(N, K, form, z, eps, u, out);
     LRP_CUDA_CHECK_LAUNCH("isnet_selective", st);
 }
 

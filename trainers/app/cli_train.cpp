@@ -184,7 +184,9 @@ void add_train_options(CLI::App& app, train::TrainConfig& c, std::string& config
     app.add_option("--isnet-explain", c.isnet_explain, "ISNet: what the heatmap explains: stochastic (the arg-max "
                                                        "logit or, half the time, another class) | selective (Selective "
                                                        "ISNet: log(p + e) - log(1 - p + e) of the lowest logit's "
-                                                       "probability p) | label | pred | all (the original "
+                                                       "probability p, as LRP-Flex) | selective-softmin (the same "
+                                                       "logit by the LRP Block's softmin over the logit differences) "
+                                                       "| label | pred | all (the original "
                                                        "ISNet: one map per class, a pass per class each step)")
         ->capture_default_str();
     app.add_option("--isnet-selective-eps", c.isnet_selective_eps, "ISNet: e of --isnet-explain selective")

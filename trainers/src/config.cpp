@@ -109,9 +109,10 @@ void TrainConfig::validate() const {
         LRP_CHECK(isnet_p >= 0 && isnet_p < 1, "--isnet-p must be in [0, 1) (got ", isnet_p, ")");
         LRP_CHECK(isnet_epsilon > 0 && std::isfinite(isnet_epsilon), "--isnet-epsilon must be a finite number > 0 (got ",
                   isnet_epsilon, ")");
-        LRP_CHECK(isnet_explain == "stochastic" || isnet_explain == "selective" || isnet_explain == "label" ||
-                      isnet_explain == "pred" || isnet_explain == "all",
-                  "--isnet-explain must be stochastic, selective, label, pred or all (got '", isnet_explain, "')");
+        LRP_CHECK(isnet_explain == "stochastic" || isnet_explain == "selective" || isnet_explain == "selective-softmin" ||
+                      isnet_explain == "label" || isnet_explain == "pred" || isnet_explain == "all",
+                  "--isnet-explain must be stochastic, selective, selective-softmin, label, pred or all (got '",
+                  isnet_explain, "')");
         LRP_CHECK(isnet_selective_eps > 0 && std::isfinite(isnet_selective_eps), "--isnet-selective-eps must be a ",
                   "finite number > 0 (got ", isnet_selective_eps, ")");
         LRP_CHECK(isnet_first_rule == "zb" || isnet_first_rule == "epsilon", "--isnet-first-rule must be zb or ",

@@ -20,9 +20,10 @@ namespace lrp::train {
 Isnet::Isnet(IsnetSettings s) : s_(std::move(s)), flex_(explain::FlexOptions{s_.epsilon}) {
     LRP_CHECK(s_.P >= 0.f && s_.P < 1.f, "ISNet: the heatmap-loss weight P must be in [0, 1) (got ", s_.P, ")");
     LRP_CHECK(s_.epsilon > 0.f && std::isfinite(s_.epsilon), "ISNet: epsilon must be positive (got ", s_.epsilon, ")");
-    LRP_CHECK(s_.explain == "stochastic" || s_.explain == "selective" || s_.explain == "label" || s_.explain == "pred" ||
-                  s_.explain == "all",
-              "ISNet: the explained logit must be stochastic, selective, label, pred or all (got '", s_.explain, "')");
+    LRP_CHECK(s_.explain == "stochastic" || s_.explain == "selective" || s_.explain == "selective-softmin" ||
+                  s_.explain == "label" || s_.explain == "pred" || s_.explain == "all",
+              "ISNet: the explained logit must be stochastic, selective, selective-softmin, label, pred or all (got '",
+              s_.explain, "')");
     LRP_CHECK(s_.selective_eps > 0.f && std::isfinite(s_.selective_eps), "ISNet: the selective epsilon must be ",
               "positive (got ", s_.selective_eps, ")");
     LRP_CHECK(!s_.level.empty(), "ISNet: no foreground level");
@@ -144,8 +145,8 @@ Tensor Isnet::class_labels(int64_t k, int64_t N, Device d) {
 Tensor Isnet::heatmap(nn::Module& model, const Tensor& logits, const Tensor& x, const Tensor& labels, Generator& g,
                      Tensor& xr, int64_t k) {
     Tensor seed;
-    if (s_.explain == "selective") {
-        seed = ops::isnet_selective_seed(logits, s_.selective_eps);
+    if (s_.explain == "selective" || s_.explain == "selective-softmin") {
+        seed = ops::isnet_selective_seed(logits, selective_eps(), selective_form());
     } else {
         explain::Target target = explain::Target::prediction();
         if (s_.explain == "stochastic") target = explain::Target::label(ops::isnet_pick_class(logits, g));
@@ -256,8 +257,8 @@ IsnetStepResult Isnet::step(nn::Module& model, Optimizer& opt, const Tensor& x, 
                                  : flex_.adjoint(model, ops::mul(dR, xr), terms.injections);
         terms.apply_pending();
         // Selective ISNet's seed is a function of the logits: the loss reaches them through it too.
-        if (s_.explain == "selective")
-            ops::axpy(1.f, ops::isnet_selective_vjp(r.step.logits, s_.selective_eps, dseed), dlogits);
+        if (s_.explain == "selective" || s_.explain == "selective-softmin")
+            ops::axpy(1.f, ops::isnet_selective_vjp(r.step.logits, selective_eps(), dseed, selective_form()), dlogits);
     }
     model.backward(dlogits, true);
     if (o.clip_grad_norm > 0.f) clip_grad_norm(model.named_params(), o.clip_grad_norm);
@@ -354,6 +355,9 @@ std::string describe(const IsnetSettings& s) {
     std::ostringstream o;
     o << "ISNet (LRP-Flex, isnet-edda.md A.7): loss " << 1 - s.P << " CE + " << s.P << " heatmap loss; explained "
       << (s.explain == "stochastic"  ? std::string("logit: the arg-max or, half the time, another class")
+          : s.explain == "selective-softmin"
+              ? "quantity: the lowest logit against the others, by the LRP Block's softmin over the logit differences "
+                "and LRP-epsilon through each difference (Selective ISNet, LRP Block form)"
           : s.explain == "selective" ? "quantity: log(p + e) - log(1 - p + e) of the lowest logit's probability p "
                                        "(Selective ISNet), e " + str(s.selective_eps)
           : s.explain == "all"       ? std::string("logits: every class, one map each (the original ISNet; the heatmap "

@@ -182,5 +182,8 @@ struct IsnetLossDesc {
     int foreground = 0;         // kIsnetForegroundL2 | L1 | Hybrid
 };
 constexpr int kIsnetForegroundL2 = 0, kIsnetForegroundL1 = 1, kIsnetForegroundHybrid = 2;
+// Selective ISNet's seed: LRP-Flex's log-odds of the lowest logit's probability (isnet_selective_row) or the LRP
+// Block's softmin redistribution over the logit differences (isnet_softmin_row).
+constexpr int kIsnetSelectiveLogOdds = 0, kIsnetSelectiveSoftmin = 1;
 
 }  // namespace lrp::kernels

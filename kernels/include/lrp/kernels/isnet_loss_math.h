@@ -103,4 +103,45 @@ LRP_HD void isnet_selective_row(int K, const float* z, double eps, const float* 
     }
 }
 
+// Selective ISNet as the authors' LRP Block computes it (isnet-edda.md A.4, LRPClassSelectiveOutputLayer, mode
+// lowest) on one row z of K logits: c = the first arg-min of z; per other class k, Z_k = z_c - z_k (<= 0),
+// q_k = e^{-Z_k} / (sum_{k' != c} e^{-Z_k'} + 1e-5) (their softmin denominator, e^0 of c' = c removed, stabilised by
+// 1e-5), R_k = Z_k q_k, and the LRP-epsilon step through the difference layer w_c - w_k: s_k = R_k / (Z_k + eps
+// sgn0(Z_k)), sgn0(0) = +1. The relevance that step gives the last layer's input a is a (W^T u) with u_k = -s_k,
+// u_c = sum_{k != c} s_k: u is the seed of a gradient pass. g == nullptr: out = u; else out = J^T g, J = du/dz:
+// with h_k = g_c - g_k and T = sum_k h_k s_k, dL/dZ_k = h_k q_k ((1 - Z_k)/(Z_k + eps sgn0) - Z_k/(Z_k + eps sgn0)^2)
+// + q_k T; out_k = -dL/dZ_k, out_c = sum_k dL/dZ_k. In double, the exponentials shifted by their maximum.
+LRP_HD void isnet_softmin_row(int K, const float* z, double eps, const float* g, float* out) {
+    int c = 0;
+    for (int j = 1; j < K; ++j)
+        if (z[j] < z[c]) c = j;
+    double m = 0;  // max_k -Z_k = max_k z_k - z_c >= 0
+    for (int j = 0; j < K; ++j) m = fmax(m, static_cast<double>(z[j]) - z[c]);
+    double D = 1e-5 * exp(-m);
+    for (int j = 0; j < K; ++j)
+        if (j != c) D += exp(static_cast<double>(z[j]) - z[c] - m);
+    double T = 0, sc = 0;
+    for (int j = 0; j < K; ++j) {
+        if (j == c) continue;
+        const double Z = static_cast<double>(z[c]) - z[j], q = exp(-Z - m) / D, den = Z + (Z >= 0.0 ? eps : -eps);
+        const double s = q * Z / den;
+        sc += s;
+        if (g) T += (static_cast<double>(g[c]) - g[j]) * s;
+        else out[j] = static_cast<float>(-s);
+    }
+    if (!g) {
+        out[c] = static_cast<float>(sc);
+        return;
+    }
+    double dc = 0;
+    for (int j = 0; j < K; ++j) {
+        if (j == c) continue;
+        const double Z = static_cast<double>(z[c]) - z[j], q = exp(-Z - m) / D, den = Z + (Z >= 0.0 ? eps : -eps);
+        const double dZ = (static_cast<double>(g[c]) - g[j]) * q * ((1.0 - Z) / den - Z / (den * den)) + q * T;
+        out[j] = static_cast<float>(-dZ);
+        dc += dZ;
+    }
+    out[c] = static_cast<float>(dc);
+}
+
 }  // namespace lrp::kernels

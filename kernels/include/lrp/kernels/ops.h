@@ -111,9 +111,10 @@ struct OpTable {
     // other class floor(u1 (K - 1)) (skipping top[n]); u0, u1 = philox_uniform(seed, offset, 2n and 2n + 1).
     void (*isnet_pick_class)(const Ctx&, int64_t N, int K, const int32_t* top, uint64_t seed, uint64_t offset,
                              int32_t* cls) = nullptr;
-    // Selective ISNet per row n < N of K logits z (isnet_selective_row): u == nullptr: out = d eta/dz, the seed;
-    // else out = (d^2 eta/dz^2) u (the seed's derivative applied to u, N x K).
-    void (*isnet_selective)(const Ctx&, int64_t N, int K, const float* z, float eps, const float* u,
+    // Selective ISNet per row n < N of K logits z, by form (kIsnetSelectiveLogOdds: isnet_selective_row;
+    // kIsnetSelectiveSoftmin: isnet_softmin_row): u == nullptr: out = the seed; else out = J^T u, J the seed's
+    // Jacobian in z (for the log-odds form d^2 eta/dz^2, symmetric), N x K.
+    void (*isnet_selective)(const Ctx&, int64_t N, int K, int form, const float* z, float eps, const float* u,
                             float* out) = nullptr;
     // GWRP per row m < M of L values (gwrp_row): total[m] and the weights w (M x L), the gradient of total.
     void (*gwrp_rows)(const Ctx&, int64_t M, int L, const float* v, float decay, float* total, float* w) = nullptr;

@@ -34,12 +34,15 @@ void isnet_heat_loss(const Tensor& maps, const Tensor& mask, const IsnetLossPara
 // the same on every backend. No host synchronisation.
 Tensor isnet_pick_class(const Tensor& logits, Generator& g);
 
-// Selective ISNet (isnet-edda.md A.4, as LRP-Flex runs it): per row of logits z (F32 [N, K]) the quantity explained
-// is eta = log(q + eps) - log(1 - q + eps), q the softmax probability of the lowest logit (the first arg-min).
-// isnet_selective_seed returns d eta/dz (F32 [N, K], the seed of the relevance pass); isnet_selective_vjp returns
-// (d^2 eta/dz^2) u for u = dL/d(seed) ([N, K]): how the loss moves the logits through the seed. eps > 0.
-Tensor isnet_selective_seed(const Tensor& logits, float eps);
-Tensor isnet_selective_vjp(const Tensor& logits, float eps, const Tensor& u);
+// Selective ISNet (isnet-edda.md A.4): per row of logits z (F32 [N, K]) the seed of the relevance pass for the lowest
+// logit (the first arg-min), by form. kIsnetSelectiveLogOdds (as LRP-Flex runs it): d eta/dz of eta = log(q + eps) -
+// log(1 - q + eps), q that logit's softmax probability. kIsnetSelectiveSoftmin (the LRP Block's output rule): the
+// softmin redistribution over the logit differences, then LRP-epsilon (eps) through each difference layer, as the
+// seed u whose gradient pass gives the last layer's input that relevance (kernels::isnet_softmin_row). eps > 0.
+// isnet_selective_seed returns the seed (F32 [N, K]); isnet_selective_vjp returns J^T u for u = dL/d(seed) ([N, K]),
+// J the seed's Jacobian in z: how the loss moves the logits through the seed.
+Tensor isnet_selective_seed(const Tensor& logits, float eps, int form = kernels::kIsnetSelectiveLogOdds);
+Tensor isnet_selective_vjp(const Tensor& logits, float eps, const Tensor& u, int form = kernels::kIsnetSelectiveLogOdds);
 
 // Global weighted rank pooling per row of v (F32 [M, L]; LRP deep supervision's reduction over layers, isnet-edda.md
 // A.1): the row ranked descending (ties: the lower index first), weights d^rank / sum_r d^r (decay d in [0, 1]; 0: the

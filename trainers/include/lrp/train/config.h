@@ -112,7 +112,7 @@ struct TrainConfig {
     // the LRP-Flex pass, the explained logit, the heatmap loss's GWRP decay, E, A, B, C1, C2 (the authors' run-script
     // defaults, A.3), and the foreground mask
     float isnet_p = 0.7f, isnet_epsilon = 1e-2f;
-    std::string isnet_explain = "stochastic";  // stochastic | selective | label | pred | all
+    std::string isnet_explain = "stochastic";  // stochastic | selective | selective-softmin | label | pred | all
     float isnet_selective_eps = 1e-2f;          // e of selective's log(p + e) - log(1 - p + e)
     std::string isnet_first_rule = "zb";        // zb (the authors' default) | epsilon; runs before it: epsilon
     bool isnet_lds = false;                     // LRP deep supervision (hidden maps' heatmap losses too)

@@ -22,7 +22,9 @@ struct IsnetSettings {
     float P = 0.7f;                      // heatmap-loss weight, in [0, 1)
     float epsilon = 1e-2f;               // LRP-epsilon of the LRP-Flex pass
     // stochastic (A.4's randomLogit) | selective (A.4's Selective ISNet: log(p + e) - log(1 - p + e) of the lowest
-    // logit's softmax probability p, differentiated through its seed too) | label | pred | all (the original ISNet:
+    // logit's softmax probability p, differentiated through its seed too) | selective-softmin (the same class, the
+    // LRP Block's softmin redistribution over the logit differences with LRP-epsilon through each difference layer:
+    // isnet_softmin_row; also differentiated through its seed) | label | pred | all (the original ISNet:
     // one map per class, K = classes passes per step, the heatmap loss the mean over the N K maps)
     std::string explain = "stochastic";
     float selective_eps = 1e-2f;  // e of selective (the authors' RunISNetFlex value)
@@ -93,6 +95,12 @@ private:
     // k: the class of explain "all" (unused otherwise).
     Tensor heatmap(nn::Module& model, const Tensor& logits, const Tensor& x, const Tensor& labels, Generator& g,
                    Tensor& xr, int64_t k = 0);
+    // Selective ISNet's seed: its form (kernels::kIsnetSelective*) and epsilon (selective: selective_eps; softmin: the
+    // LRP-epsilon of the difference layers, the pass's own).
+    int selective_form() const {
+        return s_.explain == "selective-softmin" ? kernels::kIsnetSelectiveSoftmin : kernels::kIsnetSelectiveLogOdds;
+    }
+    float selective_eps() const { return s_.explain == "selective-softmin" ? s_.epsilon : s_.selective_eps; }
     // K: 1, or the number of classes (logits' columns) for explain "all".
     int64_t maps_per_image(const Tensor& logits);
     // [N] int32 filled with class k, on d, made once per batch size and device.
