@@ -11,7 +11,25 @@
 
 namespace lrp::cli {
 
+namespace {
+// CLI11 converts an empty value of a number or a boolean to 0 or false ("--lr $LR" with LR unset would train at
+// learning rate 0): such options refuse an empty value. Text options keep theirs (some give "" a meaning).
+void refuse_empty_numbers(CLI::App& app) {
+    for (CLI::Option* opt : app.get_options()) {
+        const std::string t = opt->get_type_name();
+        if (opt->get_expected_min() < 1 || t.empty()) continue;  // flags without a value
+        if (t.find("FLOAT") == std::string::npos && t.find("INT") == std::string::npos &&
+            t.find("BOOLEAN") == std::string::npos)
+            continue;
+        const std::string why = t.find("BOOLEAN") != std::string::npos ? "an empty value is not true or false"
+                                                                        : "an empty value is not a number";
+        opt->check(CLI::Validator([why](std::string& v) { return v.empty() ? why : std::string(); }, ""));
+    }
+}
+}  // namespace
+
 int parse_args(CLI::App& app, const std::vector<std::string>& args, bool quiet) {
+    refuse_empty_numbers(app);
     std::vector<std::string> rev(args.rbegin(), args.rend());  // CLI11 takes arguments in reverse order
     try {
         app.parse(rev);
