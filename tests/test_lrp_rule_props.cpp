@@ -195,6 +195,13 @@ TEST(LrpCpuRuleProps, RuleSpecs) {
         SCOPED_TRACE(bad);
         EXPECT_THROW(make_rule(bad), Error) << "a non-finite number was accepted";
     }
+    // As the flags refuse them: a zero stabilizer (0/0 at a zero denominator), a negative gamma or epsilon.
+    test::expect_error([] { make_rule("zplus:stab=0"); }, {"rule spec 'zplus:stab=0': stab must be > 0 (got 0)"});
+    test::expect_error([] { make_rule("alpha_beta:2:1:stab=-1e-3"); }, {"stab must be > 0"});
+    test::expect_error([] { make_rule("gamma:-1"); }, {"gamma must be >= 0 (got -1)"});
+    test::expect_error([] { make_rule("epsilon:-0.5"); }, {"eps must be >= 0 (got -0.5)"});
+    EXPECT_NO_THROW(make_rule("gamma:0"));
+    EXPECT_NO_THROW(make_rule("epsilon:0"));
     EXPECT_THROW(make_rule("zbox:1"), Error);
     EXPECT_THROW(make_rule("zbox:1:0"), Error) << "low above high, as --low/--high refuse it";
     EXPECT_NO_THROW(make_rule("zbox:0:0"));

@@ -159,16 +159,16 @@ TEST(OcclusionCurvesCpu, RepeatedPatchCountsRepeatPoints) {
 }
 
 namespace {
-// One batch whose sample 1 holds a NaN pixel: its relevance map is not finite.
+// One batch whose sample 1 (every sample with `all`) holds a NaN pixel: its relevance map is not finite.
 class NanSource : public BatchSource {
 public:
-    explicit NanSource(const data::Dataset& ds) {
+    explicit NanSource(const data::Dataset& ds, bool all = false) {
         DeviceLoader l(ds, Device::cpu(), 8, false, {});
         l.start_epoch(0, 0);
         b_ = l.batch(0);
         b_.x = b_.x.clone();
         std::vector<float> v = b_.x.to_vector<float>();
-        v[kC * kH * kW + 17] = std::nanf("");
+        for (int i = all ? 0 : 1; i < (all ? 8 : 2); ++i) v[static_cast<size_t>(i * kC * kH * kW + 17)] = std::nanf("");
         b_.x = Tensor::from_vector(v, b_.x.shape());
     }
     int64_t size() const override { return 8; }
@@ -186,6 +186,9 @@ TEST(OcclusionCurvesCpu, NonFiniteMapsAreCounted) {
     const OcclusionResult r = occlusion_curves(*fixture().model, src, options(2));
     EXPECT_EQ(r.nonfinite_maps, 1);
     EXPECT_EQ(r.samples, 8);
+    NanSource every(fixture().test, true);  // no finite map: no curve, an error
+    test::expect_error([&] { occlusion_curves(*fixture().model, every, options(2)); },
+                       {"occlusion: none of the 8 images has a finite relevance map"});
 }
 
 namespace {

@@ -33,6 +33,8 @@ Spec parse(const std::string& spec) {
         if (tok.rfind("stab=", 0) == 0) {
             s.stab.epsilon = parse_number(tok.substr(5), spec);
             s.has_stab = true;
+            // As --stabilizer: 0 would divide a zero denominator by itself (NaN relevance).
+            LRP_CHECK(s.stab.epsilon > 0.f, "rule spec '", spec, "': stab must be > 0 (got ", s.stab.epsilon, ")");
         } else if (tok == "clip") {
             s.stab.clip = s.has_stab = true;
         } else if (tok == "norm_scale") {
@@ -62,6 +64,7 @@ const std::vector<Entry>& table() {
          [](const Spec& s) {
              Stabilizer e = stab(s);
              if (!s.numbers.empty()) e.epsilon = s.numbers[0];
+             LRP_CHECK(e.epsilon >= 0.f, "rule spec epsilon: eps must be >= 0 (got ", e.epsilon, ")");
              return std::make_shared<Epsilon>(e, s.zero_bias);
          }},
         {"zplus", "zplus", 0, [](const Spec& s) { return std::make_shared<ZPlus>(stab(s), s.zero_bias); }},
@@ -71,7 +74,10 @@ const std::vector<Entry>& table() {
              return std::make_shared<AlphaBeta>(a, num(s, 1, a - 1.f), stab(s), s.zero_bias);
          }},
         {"gamma", "gamma[:gamma]", 1,
-         [](const Spec& s) { return std::make_shared<Gamma>(num(s, 0, 0.25f), stab(s), s.zero_bias); }},
+         [](const Spec& s) {
+             LRP_CHECK(num(s, 0, 0.25f) >= 0.f, "rule spec gamma: gamma must be >= 0 (got ", num(s, 0, 0.25f), ")");
+             return std::make_shared<Gamma>(num(s, 0, 0.25f), stab(s), s.zero_bias);
+         }},
         {"zbox", "zbox:low:high", 2,
          [](const Spec& s) -> RulePtr {
              LRP_CHECK(s.numbers.size() == 2, "rule spec zbox needs low and high: zbox:<low>:<high>");

@@ -193,6 +193,9 @@ OcclusionResult occlusion_curves(nn::Module& model, BatchSource& loader, const O
     r.seed = o.seed;
     r.samples = n;
     r.nonfinite_maps = std::count_if(nf.begin(), nf.end(), [](float v) { return !std::isfinite(v); });
+    // With every map NaN or Inf the MoRF order is arbitrary: no curve to report (a few such maps are counted).
+    LRP_CHECK(r.nonfinite_maps < n, "occlusion: none of the ", n, " images has a finite relevance map (the weights, ",
+              "the inputs or the rules' stabilizers give NaN or Inf); no MoRF curve can be measured");
     r.occluded = ms;
     for (int s = 0; s <= o.steps; ++s) {
         const int m = ms[s];
