@@ -336,6 +336,18 @@ int run_train(const std::vector<std::string>& args) {
                      "layer: --isnet-calibrate <plain model> measures them)");
         if (k == "isnet-lds-decay" && cfg.augment == "isnet" && !cfg.isnet_lds)
             log_warn("--isnet-lds-decay applies with --isnet-lds true; without it it changes nothing");
+        if (k == "warmup-epochs" && cfg.schedule != "cosine")
+            log_warn("--warmup-epochs applies to --schedule cosine; with --schedule ", cfg.schedule, " it changes nothing");
+        if ((k == "step-epochs" || k == "step-gamma") && cfg.schedule != "step")
+            log_warn("--", k, " applies to --schedule step; with --schedule ", cfg.schedule, " it changes nothing");
+        if ((k == "momentum" || k == "nesterov") && cfg.optimizer != "sgd")
+            log_warn("--", k, " applies to --optimizer sgd; with --optimizer ", cfg.optimizer, " it changes nothing");
+        if (k == "nesterov" && cfg.optimizer == "sgd" && cfg.nesterov && cfg.momentum == 0.f)
+            log_warn("--nesterov true with --momentum 0 changes nothing (Nesterov momentum needs momentum)");
+        if ((k == "erasing-p" || k == "erasing-fill") && cfg.augment != "random-erasing" &&
+            !(cfg.reldrop() && cfg.reldrop_with_erasing))
+            log_warn("--", k, " applies to --augment random-erasing (or RelDrop with --reldrop-with-erasing true); with ",
+                     "--augment ", cfg.augment, " it changes nothing");
         if (k == "masks" && cfg.augment != "isnet" && cfg.augment != "rrr")
             log_warn("--masks gives ISNet (or RRR) its foreground; with --augment ", cfg.augment, " they are not read");
         if (k.rfind("decoy-", 0) == 0 && cfg.decoy == "none")
