@@ -292,6 +292,26 @@ TEST_F(FolderMasks, IsnetForegroundIsTheMasks) {
     EXPECT_EQ(t.isnet_mask_spec(), "threshold:0.02");
 }
 
+// Masks that are all background (an empty or inverted mask folder): the run trains, and each epoch says so.
+TEST_F(FolderMasks, AllBackgroundMasksAreWarnedAbout) {
+    write_folder("d/train", "dm/train", 4, 12, 12);
+    write_folder("d/test", "dm/test", 2, 12, 12);
+    for (const char* cls : {"a", "b"})
+        for (int i = 0; i < 4; ++i)
+            write_png("dm/train/" + std::string(cls) + "/img" + std::to_string(100 + i) + ".png", 12, 12, 1,
+                      std::vector<uint8_t>(144, 0));
+    for (const std::string method : {"isnet", "rrr"}) {
+        TrainConfig c = folder_run("folder_masks_empty_" + method, 4, 1);
+        c.augment = method;
+        c.masks = path("dm");
+        ::testing::internal::CaptureStderr();
+        run_training(c);
+        const std::string err = ::testing::internal::GetCapturedStderr();
+        EXPECT_NE(err.find("epoch 1: no pixel of the training images was foreground"), std::string::npos) << err;
+        EXPECT_EQ(lrp::test::rows(c.out_dir).back().at(method + "_foreground_fraction").get<double>(), 0.0);
+    }
+}
+
 TEST_F(FolderMasks, AnyColourChannelAtAnyDepth) {
     // Four 3 x 2 images with masks of other encodings; expected foreground in the comment of each.
     for (int i = 0; i < 5; ++i) write_png("f/c/img" + std::to_string(i) + ".png", 3, 2, 3, noise(18, i));

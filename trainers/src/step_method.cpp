@@ -139,9 +139,20 @@ void StepMethod::save(PartialEpoch& q) const {
 
 void StepMethod::add_metrics(nlohmann::json& row, int64_t epoch, double images) const {
     if (!reldrop_ && !edda_ && !isnet_ && !sgt_ && !rrr_) return;
+    // An epoch whose masks were all background or all foreground: almost surely a wrong mask (an empty or inverted
+    // --masks folder, a --isnet-mask/--rrr-mask threshold outside the images' range).
+    auto check_foreground = [&](const char* method, const char* flag, double fraction) {
+        if (fraction <= 0.0)
+            log_warn("epoch ", epoch, ": no pixel of the training images was foreground, so ", method, " treated every ",
+                     "pixel as background; check ", flag, " and --masks (empty or inverted masks?)");
+        else if (fraction >= 1.0)
+            log_warn("epoch ", epoch, ": every pixel of the training images was foreground, so ", method, " had no ",
+                     "background to penalise; check ", flag, " and --masks");
+    };
     if (rrr_) {
         row["rrr_penalty"] = heat_.to_vector<float>()[0] / images;
         row["rrr_foreground_fraction"] = foreground_.to_vector<float>()[0] / images;
+        check_foreground("RRR", "--rrr-mask", row["rrr_foreground_fraction"].get<double>());
         return;
     }
     const double nonfinite = nonfinite_.to_vector<float>()[0];
@@ -157,6 +168,7 @@ void StepMethod::add_metrics(nlohmann::json& row, int64_t epoch, double images) 
     if (isnet_) {
         row["isnet_heat_loss"] = heat_.to_vector<float>()[0] / images;
         row["isnet_foreground_fraction"] = foreground_.to_vector<float>()[0] / images;
+        check_foreground("ISNet", "--isnet-mask", row["isnet_foreground_fraction"].get<double>());
         row["isnet_nonfinite_maps"] = nonfinite;
         if (layers_.defined()) {  // --isnet-lds: each layer's loss (the heatmap loss is their GWRP)
             const std::vector<float> v = layers_.to_vector<float>();
