@@ -6,6 +6,7 @@
 #include <optional>
 #include <sstream>
 
+#include "lrp/log.h"
 #include "lrp/parse.h"
 #include "lrp/train/reldrop_step.h"
 
@@ -80,6 +81,15 @@ explain::CompositeOptions composite_options_from_flags(const CLI::App& app, cons
     LRP_CHECK(std::isfinite(f.gamma) && f.gamma >= 0.f, p, "gamma must be a finite number >= 0 (got ", f.gamma, ")");
     LRP_CHECK(std::isfinite(f.stabilizer) && f.stabilizer > 0.f, p, "stabilizer must be a finite number > 0 (got ",
               f.stabilizer, ")");
+    // Only epsilon_gamma_box has a Gamma and a ZBox: elsewhere these flags would be dropped without a word.
+    if (f.composite != "epsilon_gamma_box" && !f.warned) {
+        for (const char* k : {"gamma", "low", "high"})
+            if (app.count(p + k))
+                log_warn(p, k, " applies to --", f.prefix, "composite epsilon_gamma_box; with ", f.composite,
+                         " it changes nothing (a rule spec takes its own numbers, e.g. --", f.prefix,
+                         "rule conv=gamma:0.5)");
+        f.warned = true;
+    }
     o.gamma = f.gamma;
     o.stabilizer = f.stabilizer;
     o.zero_bias = f.zero_bias;

@@ -21,6 +21,7 @@ struct CompositeFlags {
     std::string low, high, bn_fold, residual;
     bool zero_bias = false;
     std::vector<std::string> rules, first_rules, layer_rules;
+    mutable bool warned = false;  // the flags' warnings are printed once, however often they are read
 };
 
 // Adds the flags (named with f.prefix) and returns them, e.g. for ->needs().
