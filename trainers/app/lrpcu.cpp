@@ -1,6 +1,8 @@
 // lrpcu: the command-line entry point. Subcommands: train, eval, explain (and --version). Errors print
 // one clear line and exit non-zero; nothing here calls exit() mid-run.
+#include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 #include "cli.h"
@@ -23,7 +25,21 @@ void refuse_empty_numbers(CLI::App& app) {
             continue;
         const std::string why = t.find("BOOLEAN") != std::string::npos ? "an empty value is not true or false"
                                                                         : "an empty value is not a number";
-        opt->check(CLI::Validator([why](std::string& v) { return v.empty() ? why : std::string(); }, ""));
+        const bool integer = t.find("INT") != std::string::npos;
+        opt->check(CLI::Validator(
+            [why, integer](std::string& v) {
+                if (v.empty()) return why;
+                // CLI11 clamps an integer beyond the type's range to its largest value: refuse it instead.
+                if (integer && v.find_first_not_of("+-0123456789") == std::string::npos) {
+                    errno = 0;
+                    char* end = nullptr;
+                    if (v[0] == '-') (void)std::strtoll(v.c_str(), &end, 10);
+                    else (void)std::strtoull(v.c_str(), &end, 10);
+                    if (errno == ERANGE) return std::string("'") + v + "' is out of range";
+                }
+                return std::string();
+            },
+            ""));
     }
 }
 }  // namespace
