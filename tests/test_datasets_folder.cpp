@@ -169,6 +169,14 @@ TEST_F(DatasetsCpu, ImageFolderLinksAndSplitLayout) {
     fs::remove(path("cl/c"));
     fs::create_directory_symlink(path("cl/gone"), path("cl/c"));
     EXPECT_TRUE(throws_with([&] { load_image_folder(path("cl")); }, {"a link that points to nothing"}));
+    fs::remove(path("cl/c"));
+    // An image that is a link to nothing: refused, naming it (a dangling link of another kind is no image).
+    fs::create_symlink(path("cl/a/gone.png"), path("cl/a/z.png"));
+    EXPECT_TRUE(throws_with([&] { load_image_folder(path("cl")); },
+                            {path("cl/a/z.png"), "a link that points to nothing (an image that was moved"}));
+    fs::remove(path("cl/a/z.png"));
+    fs::create_symlink(path("cl/a/gone.txt"), path("cl/a/notes.txt"));
+    EXPECT_EQ(load_image_folder(path("cl")).size(), 2);
 }
 
 // ---------------------------------------------------------------------------- subset / stratified

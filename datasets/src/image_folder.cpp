@@ -122,9 +122,13 @@ std::vector<std::string> image_files(const std::string& dir, const std::vector<s
             if (skip || !seen.insert(real).second) it.disable_recursion_pending();
             continue;
         }
-        if (!it->is_regular_file(ec2)) continue;
         const std::string e = lower(it->path().extension().string());
-        if (std::find(exts.begin(), exts.end(), e) != exts.end()) r.push_back(it->path().string());
+        const bool image = std::find(exts.begin(), exts.end(), e) != exts.end();
+        // An image that is a link to nothing would silently shrink the dataset (a corrupt image is an error too).
+        LRP_DATA_CHECK(!image || !it->is_symlink(ec2) || fs::exists(it->path(), ec2), it->path().string(), kFolderHint,
+                       "a link that points to nothing (an image that was moved or deleted?)");
+        if (!it->is_regular_file(ec2)) continue;
+        if (image) r.push_back(it->path().string());
     }
     std::sort(r.begin(), r.end());
     return r;
