@@ -240,6 +240,26 @@ TEST(TrainerCpu, ResumeWithoutACheckpointWarnsAndStartsFresh) {
     ASSERT_TRUE(std::getline(stale, line)) << "the stale row was lost, not set aside";
     EXPECT_NE(line.find("0.99"), std::string::npos);
     EXPECT_NE(err.find("moved to"), std::string::npos) << err;
+    // A config.json of other settings (here a file of the user's) is set aside too; the run's own is not.
+    fs::remove_all(d);
+    fs::create_directories(d);
+    std::ofstream(d + "/config.json") << R"({"notes": "mine"})" << "\n";
+    c.resume = false;
+    ::testing::internal::CaptureStderr();
+    run_training(c);
+    const std::string err2 = ::testing::internal::GetCapturedStderr();
+    std::ifstream mine(d + "/config.json.earlier");
+    ASSERT_TRUE(std::getline(mine, line)) << err2;
+    EXPECT_EQ(line, R"({"notes": "mine"})");
+    EXPECT_NE(err2.find("held other settings"), std::string::npos) << err2;
+    const std::string written = read_all(d + "/config.json");
+    fs::remove(d + "/checkpoint.safetensors");
+    fs::remove(d + "/model.safetensors");
+    ::testing::internal::CaptureStderr();
+    run_training(c);  // the same settings again: its config.json stays, nothing more is set aside
+    const std::string err3 = ::testing::internal::GetCapturedStderr();
+    EXPECT_EQ(read_all(d + "/config.json"), written);
+    EXPECT_FALSE(fs::exists(d + "/config.json.earlier-2")) << err3;
 }
 
 TEST(TrainerCpu, RelDropRunResumesBitExactAndLogsOcclusion) {

@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <iterator>
 
 #include <nlohmann/json.hpp>
 
@@ -80,21 +81,35 @@ void truncate_metrics(const fs::path& p, int64_t epoch) {
 
 // Rows in metrics.jsonl without a checkpoint (an attempt that crashed before its first checkpoint, or a run
 // whose checkpoint was removed) describe other weights: they move to metrics.jsonl.earlier[-N], never lost.
-void set_aside_metrics(const fs::path& out) {
+namespace {
+// <out>/<name> to <out>/<name>.earlier[-N] (the first free name), with a warning saying why.
+void move_aside(const fs::path& out, const std::string& name, const char* why) {
+    const fs::path p = out / name;
+    fs::path to = out / (name + ".earlier");
+    for (int i = 2; fs::exists(to); ++i) to = out / (name + ".earlier-" + std::to_string(i));
+    std::error_code ec;
+    fs::rename(p, to, ec);
+    LRP_CHECK(!ec, "cannot move the earlier run's '", p.string(), "' to '", to.string(), "': ", ec.message(),
+              " (nothing was overwritten)");
+    log_warn("'", p.string(), "' ", why, ": moved to '", to.string(), "'");
+}
+}  // namespace
+
+void set_aside_metrics(const fs::path& out, const std::string& config) {
     const fs::path p = out / "metrics.jsonl";
     std::ifstream m(p);
     std::string line;
     bool rows = false;
     while (!rows && std::getline(m, line)) rows = line.find_first_not_of(" \t\r") != std::string::npos;
     m.close();
-    if (!rows) return;
-    fs::path to = out / "metrics.jsonl.earlier";
-    for (int i = 2; fs::exists(to); ++i) to = out / ("metrics.jsonl.earlier-" + std::to_string(i));
+    if (rows) move_aside(out, "metrics.jsonl", "held rows of an earlier run without a checkpoint");
+    const fs::path c = out / "config.json";
     std::error_code ec;
-    fs::rename(p, to, ec);
-    LRP_CHECK(!ec, "cannot move the earlier run's '", p.string(), "' to '", to.string(), "': ", ec.message(),
-              " (nothing was overwritten)");
-    log_warn("'", p.string(), "' held rows of an earlier run without a checkpoint: moved to '", to.string(), "'");
+    if (!fs::exists(c, ec)) return;
+    std::ifstream in(c, std::ios::binary);
+    const std::string old((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    in.close();
+    if (old != config) move_aside(out, "config.json", "held other settings (an earlier run's, or a file of yours)");
 }
 
 // Appends one line durably, checked (a full disk is an error, not a lost metrics row).

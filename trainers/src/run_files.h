@@ -26,8 +26,9 @@ void write_text_atomic(const std::filesystem::path& p, const std::string& text);
 // Keeps metrics.jsonl rows of epochs <= `epoch` (after a resume, rows of unfinished epochs go).
 void truncate_metrics(const std::filesystem::path& p, int64_t epoch);
 // Rows in <out>/metrics.jsonl without a checkpoint (an attempt that crashed before its first checkpoint, or
-// a run whose checkpoint was removed) describe other weights: they move to metrics.jsonl.earlier[-N].
-void set_aside_metrics(const std::filesystem::path& out);
+// a run whose checkpoint was removed) describe other weights: they move to metrics.jsonl.earlier[-N]. So does a
+// config.json other than `config` (the text this run is about to write there).
+void set_aside_metrics(const std::filesystem::path& out, const std::string& config);
 // Appends one line durably (fsync), checked (a full disk is an error, not a lost metrics row).
 void append_line(const std::filesystem::path& p, const std::string& line);
 

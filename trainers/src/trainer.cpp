@@ -236,7 +236,7 @@ TrainSummary run_training(TrainConfig cfg) {
         }
     } else {
         if (cfg.resume) log_warn("--resume: no checkpoint in '", out.string(), "'; starting from scratch");
-        set_aside_metrics(out);
+        set_aside_metrics(out, cfg_json.dump(2) + "\n");
     }
     st.class_names = train_data.class_names;
     st.mean = train_data.mean;  // what eval and explain normalise with by default
