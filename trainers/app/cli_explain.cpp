@@ -67,10 +67,15 @@ std::vector<std::string> split_inputs(const std::vector<std::string>& given) {
             out.push_back(v);
             continue;
         }
+        // An empty item (a doubled or trailing comma, an empty variable) is a mistake, not a file to skip.
         size_t start = 0;
-        for (size_t comma; (comma = v.find(',', start)) != std::string::npos; start = comma + 1)
-            if (comma > start) out.push_back(v.substr(start, comma - start));
-        if (start < v.size()) out.push_back(v.substr(start));
+        for (size_t comma;; start = comma + 1) {
+            comma = v.find(',', start);
+            const std::string item = v.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+            LRP_CHECK(!item.empty(), "--input '", v, "': an empty file name (a doubled or trailing comma?)");
+            out.push_back(item);
+            if (comma == std::string::npos) break;
+        }
     }
     return out;
 }
