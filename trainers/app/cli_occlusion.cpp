@@ -2,7 +2,11 @@
 // and the occlusion.png plot of both curves with their AUCs.
 #include "cli_occlusion.h"
 
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 
 #include "lrp/durable_file.h"
@@ -66,6 +70,10 @@ void check_occlusion(const CLI::App& app, OcclusionCli& o, const train::DataSpli
         LRP_CHECK(!ec && fs::is_directory(dir), "--occlusion-out: cannot create the directory '", dir.string(),
                   "'", ec ? ": " + ec.message() : "");
     }
+    // Checked before the evaluation runs, not after it (a read-only folder next to the weights, say).
+    const fs::path where = dir.empty() ? fs::path(".") : dir;
+    LRP_CHECK(::access(where.c_str(), W_OK) == 0, "--occlusion-out: cannot write in '", where.string(), "' (",
+              std::strerror(errno), "); give --occlusion-out a writable place");
 }
 
 nlohmann::json run_occlusion(const OcclusionCli& o, nn::Module& model, train::DataSplit& ds,
