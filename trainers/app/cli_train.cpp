@@ -279,6 +279,9 @@ int run_train(const std::vector<std::string>& args) {
         parse_args(probe, args, /*quiet=*/true);
     }
     std::set<std::string> given;  // settings the user gave now (flags or the config file)
+    // Keys of the config file that hold the default value (a run's config.json records every setting): they are not
+    // warned about as settings of an unused method.
+    std::set<std::string> file_defaults;
     if (!config_path.empty()) {
         LRP_CHECK(!std::filesystem::is_directory(config_path), "--config: '", config_path, "' is a directory, not a ",
                   "JSON file");
@@ -292,15 +295,29 @@ int run_train(const std::vector<std::string>& args) {
             LRP_THROW("--config '", config_path, "' is not valid JSON: ", e.what());
         }
         train::from_json(j, cfg);
+        // The defaults as given and as a run records them (resolved for the file's method and masks).
+        nlohmann::json read, dflt, resolved;
+        train::to_json(read, cfg);  // the file's values as the settings hold them (floats rounded alike)
+        train::to_json(dflt, train::TrainConfig{});
+        train::TrainConfig r;
+        r.augment = cfg.augment, r.masks = cfg.masks;
+        r.resolve_defaults();
+        train::to_json(resolved, r);
         if (j.is_object())
-            for (auto it = j.begin(); it != j.end(); ++it) given.insert(it.key());
+            for (auto it = j.begin(); it != j.end(); ++it) {
+                const std::string& k = it.key();
+                given.insert(k);
+                if (read.contains(k) && (read[k] == dflt.value(k, nlohmann::json()) ||
+                                         read[k] == resolved.value(k, nlohmann::json())))
+                    file_defaults.insert(k);
+            }
     }
     CLI::App app("Train a ResNet/VGG classifier.", "lrpcu train");
     add_train_options(app, cfg, config_path);
     if (int rc = parse_args(app, args); rc >= 0) return rc;
     for (const CLI::Option* o : app.get_options())
         if (o->count() > 0)
-            for (const std::string& n : o->get_lnames()) given.insert(n);
+            for (const std::string& n : o->get_lnames()) given.insert(n), file_defaults.erase(n);
     // --resume continues with the checkpoint's settings; what is given now must agree (run_training checks).
     const std::string ckpt = (std::filesystem::path(cfg.out_dir) / "checkpoint.safetensors").string();
     if (cfg.resume && !std::filesystem::exists(ckpt)) {  // a new run then, but only one the user described
@@ -327,6 +344,7 @@ int run_train(const std::vector<std::string>& args) {
     }
     // Settings of a method the run does not use are kept (and recorded) but change nothing: say so.
     for (const std::string& k : given) {
+        if (file_defaults.count(k)) continue;
         if (k == "isnet-selective-eps" && cfg.augment == "isnet" && cfg.isnet_explain != "selective")
             log_warn("--isnet-selective-eps applies with --isnet-explain selective; with --isnet-explain ",
                      cfg.isnet_explain, " it changes nothing");

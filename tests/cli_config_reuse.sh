@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# CLI test: a run's own config.json given back as --config (it records every setting, most of them defaults of
+# methods the run does not use) trains without "changes nothing" warnings; a flag of an unused method given on the
+# command line, or a non-default value of one in the file, is still warned about.
+# Usage: cli_config_reuse.sh <out-dir> <lrpcu> <config.json of a run>
+set -u
+out=$1 lrpcu=$2 cfg=$3
+rm -rf "$out"
+mkdir -p "$out"
+log=$("$lrpcu" train --config "$cfg" --epochs 1 --out "$out/a" 2>&1) || { echo "train failed:"; echo "$log"; exit 1; }
+if grep -q "changes nothing" <<<"$log"; then echo "warnings for the file's defaults:"; echo "$log"; exit 1; fi
+log=$("$lrpcu" train --config "$cfg" --epochs 1 --reldrop-p 0.3 --out "$out/b" 2>&1) || { echo "$log"; exit 1; }
+grep -q -- "--reldrop-p applies to --augment reldrop" <<<"$log" || { echo "no warning for a flag:"; echo "$log"; exit 1; }
+sed 's/"edda-patch": *[0-9]*/"edda-patch": 6/' "$cfg" > "$out/edited.json"
+grep -q '"edda-patch": 6' "$out/edited.json" || { echo "could not edit the config"; exit 1; }
+log=$("$lrpcu" train --config "$out/edited.json" --epochs 1 --out "$out/c" 2>&1) || { echo "$log"; exit 1; }
+grep -q -- "--edda-patch applies to --augment edda" <<<"$log" || { echo "no warning for a file value:"; echo "$log"; exit 1; }
+echo ok
