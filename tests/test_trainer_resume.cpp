@@ -256,10 +256,12 @@ TEST(TrainerCpu, ResumeWithoutACheckpointWarnsAndStartsFresh) {
     fs::remove(d + "/checkpoint.safetensors");
     fs::remove(d + "/model.safetensors");
     ::testing::internal::CaptureStderr();
-    run_training(c);  // the same settings again: its config.json stays, nothing more is set aside
+    c.log_every += 7;  // the same settings, logged otherwise: the attempt's config.json is replaced, not set aside
+    run_training(c);
     const std::string err3 = ::testing::internal::GetCapturedStderr();
-    EXPECT_EQ(read_all(d + "/config.json"), written);
+    EXPECT_NE(read_all(d + "/config.json"), written);
     EXPECT_FALSE(fs::exists(d + "/config.json.earlier-2")) << err3;
+    EXPECT_EQ(err3.find("held other settings"), std::string::npos) << err3;
 }
 
 TEST(TrainerCpu, RelDropRunResumesBitExactAndLogsOcclusion) {

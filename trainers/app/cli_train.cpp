@@ -360,8 +360,6 @@ int run_train(const std::vector<std::string>& args) {
             log_warn("--", k, " applies to --schedule step; with --schedule ", cfg.schedule, " it changes nothing");
         if ((k == "momentum" || k == "nesterov") && cfg.optimizer != "sgd")
             log_warn("--", k, " applies to --optimizer sgd; with --optimizer ", cfg.optimizer, " it changes nothing");
-        if (k == "nesterov" && cfg.optimizer == "sgd" && cfg.nesterov && cfg.momentum == 0.f)
-            log_warn("--nesterov true with --momentum 0 changes nothing (Nesterov momentum needs momentum)");
         if ((k == "erasing-p" || k == "erasing-fill") && cfg.augment != "random-erasing" &&
             !(cfg.reldrop() && cfg.reldrop_with_erasing))
             log_warn("--", k, " applies to --augment random-erasing (or RelDrop with --reldrop-with-erasing true); with ",

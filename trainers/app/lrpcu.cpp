@@ -25,18 +25,21 @@ void refuse_empty_numbers(CLI::App& app) {
             continue;
         const std::string why = t.find("BOOLEAN") != std::string::npos ? "an empty value is not true or false"
                                                                         : "an empty value is not a number";
-        const bool integer = t.find("INT") != std::string::npos;
+        const bool integer = t.find("INT") != std::string::npos, is_unsigned = t.rfind("UINT", 0) == 0;
         opt->check(CLI::Validator(
-            [why, integer](std::string& v) {
+            [why, integer, is_unsigned](std::string& v) {
                 if (v.empty()) return why;
-                // CLI11 clamps an integer beyond the type's range to its largest value: refuse it instead.
-                if (integer && v.find_first_not_of("+-0123456789") == std::string::npos) {
-                    errno = 0;
-                    char* end = nullptr;
-                    if (v[0] == '-') (void)std::strtoll(v.c_str(), &end, 10);
-                    else (void)std::strtoull(v.c_str(), &end, 10);
-                    if (errno == ERANGE) return std::string("'") + v + "' is out of range";
-                }
+                if (!integer) return std::string();
+                // CLI11 clamps a 64-bit integer beyond its range to the largest value, and wraps a negative one
+                // for an unsigned option: refuse both (it parses with base 0, so do we; what does not parse at all
+                // is left to its own message).
+                if (is_unsigned && v.find_first_not_of(" \t") != std::string::npos && v[v.find_first_not_of(" \t")] == '-')
+                    return std::string("must be a non-negative integer");
+                errno = 0;
+                char* end = nullptr;
+                if (is_unsigned) (void)std::strtoull(v.c_str(), &end, 0);
+                else (void)std::strtoll(v.c_str(), &end, 0);
+                if (end != v.c_str() && errno == ERANGE) return std::string("'") + v + "' is out of range";
                 return std::string();
             },
             ""));

@@ -109,7 +109,18 @@ void set_aside_metrics(const fs::path& out, const std::string& config) {
     std::ifstream in(c, std::ios::binary);
     const std::string old((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     in.close();
-    if (old != config) move_aside(out, "config.json", "held other settings (an earlier run's, or a file of yours)");
+    // The same settings but for where and how the attempt ran (its --out as typed, device, logging, stops) are
+    // not worth keeping; anything else (other settings, a file that is no settings JSON) is.
+    auto settings = [](const std::string& text) {
+        nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
+        if (j.is_object())
+            for (const char* k : {"out", "device", "log-every", "stop-after-epoch", "stop-after-step", "checkpoint-every"})
+                j.erase(k);
+        return j;
+    };
+    const nlohmann::json before = settings(old);
+    if (before.is_discarded() || before != settings(config))
+        move_aside(out, "config.json", "held other settings (an earlier run's, or a file of yours)");
 }
 
 // Appends one line durably, checked (a full disk is an error, not a lost metrics row).

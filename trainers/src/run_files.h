@@ -27,7 +27,8 @@ void write_text_atomic(const std::filesystem::path& p, const std::string& text);
 void truncate_metrics(const std::filesystem::path& p, int64_t epoch);
 // Rows in <out>/metrics.jsonl without a checkpoint (an attempt that crashed before its first checkpoint, or
 // a run whose checkpoint was removed) describe other weights: they move to metrics.jsonl.earlier[-N]. So does a
-// config.json other than `config` (the text this run is about to write there).
+// config.json of other settings than `config` (the text this run is about to write there; where and how it runs,
+// --out, --device, logging and stops, aside).
 void set_aside_metrics(const std::filesystem::path& out, const std::string& config);
 // Appends one line durably (fsync), checked (a full disk is an error, not a lost metrics row).
 void append_line(const std::filesystem::path& p, const std::string& line);
