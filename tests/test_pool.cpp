@@ -314,6 +314,10 @@ TEST(PoolCpu, FrontEndErrors) {
     throws_with([] { desc(1, 1, 8, 8, pp(2, 0, 0), true); }, "stride");
     throws_with([] { desc(1, 1, 8, 8, pp(3, 1, 1, false, true, 0, 2), false); }, "dilation");
     throws_with([] { desc(1, 1, 2, 2, pp(3, 1, 0), true); }, "too small");
+    // dilated windows whose taps all fall into the padding: no maximum to route to
+    throws_with([] { desc(1, 1, 2, 2, pp(2, 1, 1, false, true, 0, 3), true); }, "output row 0 covers no input row");
+    throws_with([] { desc(1, 1, 8, 2, pp(2, 1, 1, false, true, 0, 3), true); }, "output column 0 covers no input");
+    EXPECT_EQ(desc(1, 1, 8, 8, pp(2, 1, 1, false, true, 0, 3), true).P(), 7);  // every window reaches the image
     throws_with([] { desc(1, 1, 8, 8, pp(2, 2, 0, false, true, -1), false); }, "divisor_override");
     throws_with([] { ops::pool2d_desc(Shape{8, 8}, pp(2, 2, 0), true); }, "N x C x H x W");
     Pool2dDesc d = desc(1, 2, 4, 4, pp(2, 2, 0), true);

@@ -39,6 +39,27 @@ void validate(const char* op, const Pool2dDesc& d, bool is_max) {
     LRP_CHECK(!is_max || d.divisor_override == 0, op, ": divisor_override applies to average pooling only");
     LRP_CHECK(d.P() >= 1 && d.Q() >= 1, op, ": given input size ", d.H, "x", d.W, ", calculated output size ", d.P(),
               "x", d.Q(), " is too small");
+    // With dilation a window's taps can all fall into the padding (e.g. H = 2, kernel 2, dilation 3, padding 1):
+    // such an output would have no maximum (nothing to route its gradient or relevance to).
+    auto empty_window = [](int out, int k, int s, int pad, int dil, int size) {
+        for (int o = 0; o < out; ++o) {
+            bool any = false;
+            for (int a = 0; a < k && !any; ++a) {
+                const int64_t i = int64_t{o} * s - pad + int64_t{a} * dil;
+                any = i >= 0 && i < size;
+            }
+            if (!any) return o;
+        }
+        return -1;
+    };
+    if (is_max) {
+        const int eh = empty_window(d.P(), d.kh, d.sh, d.ph, d.dil_h, d.H);
+        const int ew = empty_window(d.Q(), d.kw, d.sw, d.pw, d.dil_w, d.W);
+        LRP_CHECK(eh < 0 && ew < 0, op, ": the window of output ", eh >= 0 ? "row " : "column ", eh >= 0 ? eh : ew,
+                  " covers no input ", eh >= 0 ? "row" : "column", " (input ", d.H, "x", d.W, ", kernel ", d.kh, "x",
+                  d.kw, ", stride ", d.sh, "x", d.sw, ", padding ", d.ph, "x", d.pw, ", dilation ", d.dil_h, "x",
+                  d.dil_w, ")");
+    }
 }
 }  // namespace
 

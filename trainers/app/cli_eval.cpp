@@ -93,15 +93,9 @@ int run_eval(const std::vector<std::string>& args) {
     dopt.strict_normalization = normalize != "auto";  // recorded statistics of other channels: the check below names it
     train::DataSplit ds;
     if (split == "val") {  // the images the run held out: its val-split and seed pick them from the training split
-        const int64_t val = cfg.value("val-split", int64_t{0});
-        LRP_CHECK(val > 0, "--split val: ", weights, " records no validation split (its run had no --val-split, or ",
-                  "it is a plain state_dict or from an older lrpcu)");
-        const uint64_t seed = cfg.value("seed", uint64_t{0});
-        ds = train::open_val(dopt, val, train::val_split_seed(seed), dev, batch);
-        LRP_CHECK(st.val_source_images < 0 || st.val_source_images == ds.source_images, "--split val: the training ",
-                  "split of ", ds.name, " has ", ds.source_images, " images, but ", weights, " drew its validation ",
-                  "images from ", st.val_source_images, ": these would not be the same images (another --data-dir, or ",
-                  "the data changed)");
+        const train::RecordedValSplit val = train::recorded_val_split(cfg, weights);
+        ds = train::open_val(dopt, val.images, val.seed, dev, batch);
+        train::check_val_source(st.val_source_images, ds.source_images, ds.name, weights);
     } else {
         ds = train::open_split(dopt, split == "test" ? data::Split::Test : data::Split::Train, subset, false, 0, dev,
                                batch, false, {});

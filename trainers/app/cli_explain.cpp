@@ -60,6 +60,16 @@ std::vector<float> expand_channels(const std::vector<float>& v, int64_t channels
     return v.size() == 1 ? std::vector<float>(static_cast<size_t>(channels), v[0]) : v;
 }
 
+// --split val: the images the weights' run held out of its training split `ds` (decoys drawn), in eval's order.
+data::Dataset held_out_images(data::Dataset ds, const nlohmann::json& cfg, const train::CheckpointState& st,
+                              const std::string& weights) {
+    const train::RecordedValSplit val = train::recorded_val_split(cfg, weights);
+    train::check_val_source(st.val_source_images, ds.size(), ds.name, weights);
+    LRP_CHECK(val.images < ds.size(), "--split val: ", weights, " held out ", val.images, " images, but the training ",
+              "split of ", ds.name, " has ", ds.size());
+    return ds.split_stratified(val.images, val.seed).first;
+}
+
 std::vector<std::string> split_inputs(const std::vector<std::string>& given) {
     std::vector<std::string> out;
     for (const std::string& v : given) {
@@ -109,7 +119,8 @@ int run_explain(const std::vector<std::string>& args) {
                    "and their mean/std when the weights record none (default: the one the weights record)");
     app.add_option("--data-dir", data_dir, "dataset directory (default: the checkpoint's)");
     app.add_option("--samples", samples, "explain the first N images of the --split (labels included)");
-    app.add_option("--split", split, "test | train")->capture_default_str();
+    app.add_option("--split", split, "test | train | val (the validation images a run with --val-split held out of "
+                                     "the training split, in eval's order)")->capture_default_str();
     add_decoy_flags(app, decoy_flags);
     app.add_option("--resize", resize, "image inputs: shorter side to N pixels (default: from the checkpoint)");
     app.add_option("--crop", crop, "image inputs: centre crop N x N (default: from the checkpoint)");
@@ -183,7 +194,9 @@ int run_explain(const std::vector<std::string>& args) {
         LRP_CHECK(flex.empty() || o->count() == 0, "--flex writes ISNet's LRP-Flex map, whose rules are fixed: ",
                   o->get_name(), " does not apply to it");
 
-    LRP_CHECK(split == "test" || split == "train", "--split must be test or train (got '", split, "')");
+    LRP_CHECK(split == "test" || split == "train" || split == "val", "--split must be test, train or val (got '", split,
+              "')");
+    LRP_CHECK(split != "val" || samples > 0, "--split val selects dataset images (--samples N), not --input files");
     LRP_CHECK(samples >= 0, "--samples must be >= 1 (got ", samples, ")");
     LRP_CHECK(inputs.empty() != (samples == 0), inputs.empty() ? "pass --input <file(s)> or --samples N"
                                                                : "--input and --samples exclude each other");
@@ -209,14 +222,16 @@ int run_explain(const std::vector<std::string>& args) {
     };
     ExplainBatch in;
     if (samples > 0) {
-        data::Dataset ds = load_split(split == "test" ? data::Split::Test : data::Split::Train);
-        LRP_CHECK(samples <= ds.size(), "--samples ", samples, ": the ", split, " split of ", dataset, " has only ",
-                  ds.size(), " images");
+        const data::Split sp = split == "test" ? data::Split::Test : data::Split::Train;
+        data::Dataset ds = load_split(sp);
         train::check_class_names(trained_classes, ds.class_names, weights, "the " + split + " split of " + ds.name);
         if (decoy.options.shade != "none") {  // into the whole split: each image gets the swatch eval would draw
-            data::add_decoy(ds, decoy.options, split == "test" ? data::Split::Test : data::Split::Train);
+            data::add_decoy(ds, decoy.options, sp);
             std::printf("%s\n", describe(decoy).c_str());
         }
+        if (split == "val") ds = held_out_images(std::move(ds), cfg, st, weights);
+        LRP_CHECK(samples <= ds.size(), "--samples ", samples, ": the ", split, " split of ", dataset, " has only ",
+                  ds.size(), " images");
         data::Dataset sub = ds.subset(0, samples);
         std::tie(in.mean, in.std) = stats_for(ds);
         in.x = normalise_images(sub.images, in.mean, in.std);
@@ -370,6 +385,13 @@ int run_explain(const std::vector<std::string>& args) {
     std::vector<float> rv = r.to_vector<float>(), lv = logits.to(Device::cpu()).to_vector<float>();
     const int64_t k = logits.dim(1);
     const std::vector<float> xv = overlay ? x.to_vector<float>() : std::vector<float>();
+    std::vector<int64_t> known;  // the samples' labels, when given
+    if (labels.defined()) {
+        const Tensor lab = labels.to(Device::cpu());
+        if (lab.dtype() == DType::I64) known = lab.to_vector<int64_t>();
+        else for (int32_t v : lab.to_vector<int32_t>()) known.push_back(v);
+    }
+    int64_t correct = 0;
     for (int64_t i = 0; i < n; ++i) {
         char name[64];
         std::snprintf(name, sizeof name, "heatmap_%04lld.png", static_cast<long long>(i));
@@ -383,9 +405,14 @@ int run_explain(const std::vector<std::string>& args) {
         const auto best = std::max_element(lv.begin() + i * k, lv.begin() + (i + 1) * k) - (lv.begin() + i * k);
         double total = 0;
         for (int64_t j = 0; j < c * h * w; ++j) total += rv[i * c * h * w + j];
-        std::printf("sample %lld: predicted class %lld, relevance sum %.6g -> %s\n", static_cast<long long>(i),
-                    static_cast<long long>(best), total, name);
+        const std::string label = known.empty() ? std::string() : " (label " + std::to_string(known[i]) + ")";
+        if (!known.empty()) correct += known[i] == best;
+        std::printf("sample %lld: predicted class %lld%s, relevance sum %.6g -> %s\n", static_cast<long long>(i),
+                    static_cast<long long>(best), label.c_str(), total, name);
     }
+    if (!known.empty())
+        std::printf("%lld of %lld samples predicted as labelled\n", static_cast<long long>(correct),
+                    static_cast<long long>(n));
     std::printf("wrote %s/relevance.npy (%s) with %s, target %s\n", out.c_str(), r.shape().str().c_str(), how.c_str(),
                 t.str().c_str());
     if (want_hidden) std::printf("%s\n", write_hidden_maps(out, hidden, h, w, scale).c_str());

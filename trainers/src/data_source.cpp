@@ -254,6 +254,22 @@ nn::ModelSpec model_spec(const std::string& arch, int width, const DataSplit& d)
 
 uint64_t val_split_seed(uint64_t seed) { return epoch_seed(seed, -1, 6); }
 
+RecordedValSplit recorded_val_split(const nlohmann::json& cfg, const std::string& weights) {
+    RecordedValSplit r;
+    r.images = cfg.is_object() ? cfg.value("val-split", int64_t{0}) : 0;
+    LRP_CHECK(r.images > 0, "--split val: ", weights, " records no validation split (its run had no --val-split, or ",
+              "it is a plain state_dict or from an older lrpcu)");
+    r.seed = val_split_seed(cfg.value("seed", uint64_t{0}));
+    return r;
+}
+
+void check_val_source(int64_t recorded_source, int64_t source_images, const std::string& name,
+                      const std::string& weights) {
+    LRP_CHECK(recorded_source < 0 || recorded_source == source_images, "--split val: the training split of ", name,
+              " has ", source_images, " images, but ", weights, " drew its validation images from ", recorded_source,
+              ": these would not be the same images (another --data-dir, or the data changed)");
+}
+
 std::pair<DataSplit, DataSplit> open_train_val(const DataOptions& o, int64_t subset, uint64_t seed, int64_t val,
                                                uint64_t val_seed, Device device, int batch_size,
                                                const AugmentSettings& aug) {

@@ -72,6 +72,17 @@ std::pair<DataSplit, DataSplit> open_train_val(const DataOptions& o, int64_t sub
 DataSplit open_val(const DataOptions& o, int64_t val, uint64_t val_seed, Device device, int batch_size);
 // The val_seed of a run with --seed `seed` (so eval --split val finds the same images).
 uint64_t val_split_seed(uint64_t seed);
+// --split val of eval and explain: the size and val_seed of the validation split that the run `cfg` (its
+// config.json, as the weights record it) held out; an error naming `weights` when it held out none.
+struct RecordedValSplit {
+    int64_t images = 0;
+    uint64_t seed = 0;
+};
+RecordedValSplit recorded_val_split(const nlohmann::json& cfg, const std::string& weights);
+// That the training split `name` of `source_images` images is the one the run drew its validation images from
+// (`recorded_source`, < 0: not recorded); another count would hold out other images.
+void check_val_source(int64_t recorded_source, int64_t source_images, const std::string& name,
+                      const std::string& weights);
 
 // The model of `arch` (first-stage `width`) for the split's classes, channels and image size.
 nn::ModelSpec model_spec(const std::string& arch, int width, const DataSplit& d);
