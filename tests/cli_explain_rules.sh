@@ -2,7 +2,8 @@
 # CLI test of the user rule maps of `lrpcu explain` (--rule, --first-rule, --layer-rule, --residual): the
 # printed assignment shows each rule where it belongs, rules that restate the composite's own give the
 # same relevance bit for bit, and a changed rule changes it; epsilon_gamma_box takes its ZBox bounds from
-# the dataset's statistics unless --low/--high say otherwise, and without either it is a clear error.
+# the dataset's statistics unless --low/--high say otherwise, and without either it is a clear error; a rule that
+# no layer gets is warned about.
 # Usage: cli_explain_rules.sh <out-dir> <lrpcu> <checkpoint>
 set -u
 out=$1 lrpcu=$2 ckpt=$3
@@ -30,6 +31,16 @@ expect_line '^  layer1\.0\.conv2 +Conv2d +AlphaBeta\(alpha=1, beta=0, stabilizer
 expect_line '^  fc +Linear +Epsilon\(epsilon=0\.1, zero_bias\)'
 expect_line '^  avgpool +[A-Za-z0-9]+ +Norm\(stabilizer=1e-06\)'
 cmp -s "$out/base/relevance.npy" "$out/mixed/relevance.npy" && { echo "the user rules did not change the relevance"; exit 1; }
+! grep -q "is the rule of no layer" <<<"$log" || { echo "a warning for rules that are assigned:"; echo "$log"; exit 1; }
+# Rules no layer gets: BatchNorm folded away (by type and by name), an entry shadowed by an earlier one. Each is
+# warned about, and the relevance is the composite's own.
+run unassigned --rule bn=epsilon:0.5 --layer-rule layer1.0.bn1=flat --rule conv=zplus --rule conv=gamma
+expect_line '--rule bn=epsilon:0\.5 is the rule of no layer \(BatchNorm layers are folded .*--bn-fold none keeps them\)'
+expect_line '--layer-rule layer1\.0\.bn1=flat is the rule of no layer \(BatchNorm layers are folded'
+expect_line '--rule conv=gamma is the rule of no layer \(an earlier entry takes those layers'
+! grep -q -- "--rule conv=zplus is the rule of no layer" <<<"$log" || { echo "$log"; exit 1; }
+cmp -s "$out/base/relevance.npy" "$out/unassigned/relevance.npy" ||
+  { echo "rules that no layer gets (and zplus restating the composite) changed the relevance"; exit 1; }
 run egb --composite epsilon_gamma_box --print-rules
 expect_line '^  conv1 +Conv2d +ZBox\(low=\[-[0-9.]+, -[0-9.]+, -[0-9.]+\], high=\[[0-9.]+, [0-9.]+, [0-9.]+\], stabilizer'
 run egb_low --composite epsilon_gamma_box --low -5 --print-rules

@@ -179,6 +179,11 @@ Tensor Composite::apply(nn::Module& m, const Tensor& r) {
 
 const Rule* Composite::rule_for(const nn::Module& m) const { return binding(m).rule.get(); }
 bool Composite::is_folded(const nn::Module& m) const { return binding(m).folded; }
+bool Composite::assigns(const Rule* rule) const {
+    for (const auto& [leaf, b] : bindings_)
+        if (b.rule.get() == rule) return true;
+    return false;
+}
 
 std::string Composite::assignment_table() const {
     std::ostringstream os;

@@ -362,6 +362,7 @@ int run_explain(const std::vector<std::string>& args) {
                                                          expand_channels(in.std, x.dim(1)), logits,
                                                          want_hidden ? &hidden : nullptr, flex_layers))
                          .to(Device::cpu());
+    if (flex.empty()) warn_unassigned_rules(app, cf, *model);
     if (print_rules) std::printf("%s", comp.assignment_table().c_str());
     const std::string bad_out = nonfinite_rows(logits.to(Device::cpu()).to_vector<float>(), logits.dim(1));
     LRP_CHECK(bad_out.empty(), "the model's outputs hold NaN or Inf (samples ", bad_out, "): the weights in ",

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "lrp/lrp/composites.h"
+#include "lrp/nn/module.h"
 
 namespace lrp::cli {
 
@@ -22,6 +23,7 @@ struct CompositeFlags {
     bool zero_bias = false;
     std::vector<std::string> rules, first_rules, layer_rules;
     mutable bool warned = false;  // the flags' warnings are printed once, however often they are read
+    mutable bool warned_unassigned = false;
 };
 
 // Adds the flags (named with f.prefix) and returns them, e.g. for ->needs().
@@ -33,6 +35,10 @@ explain::CompositeOptions composite_options_from_flags(const CLI::App& app, cons
 // range [0, 1] in normalised units, (0 - mean) / std and (1 - mean) / std per channel.
 explain::Composite make_composite_from_flags(const CLI::App& app, const CompositeFlags& f,
                                              const std::vector<float>& mean = {}, const std::vector<float>& stdev = {});
+// A warning for each --rule, --first-rule or --layer-rule of f that no layer of `model` gets (shadowed by an
+// earlier entry, a layer type the model lacks, or a BatchNorm that folding turns into the identity); once per f.
+// Binds a composite made from f to the model (BN folding included) to find out.
+void warn_unassigned_rules(const CLI::App& app, const CompositeFlags& f, nn::Module& model);
 // Whether the composite needs ZBox bounds that neither the flags nor the inputs' statistics give.
 bool composite_lacks_bounds(const CompositeFlags& f, bool have_stats);
 

@@ -68,6 +68,9 @@ public:
     // After bind(): the rule a leaf got (nullptr: plain gradient), whether its parameters are folded,
     // the folded (layer, BN, W', b') pairs, and a printable per-leaf table ("name  type  rule").
     const Rule* rule_for(const nn::Module& m) const;
+    // After bind(): whether some leaf got `rule` (a user's entry can be shadowed by an earlier one, match no
+    // layer of the model, or name a BatchNorm that folding turns into the identity).
+    bool assigns(const Rule* rule) const;
     bool is_folded(const nn::Module& m) const;
     const std::vector<FoldedPair>& folded_pairs() const { return folded_; }
     std::string assignment_table() const;
