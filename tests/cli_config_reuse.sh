@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # CLI test: a run's own config.json given back as --config (it records every setting, most of them defaults of
 # methods the run does not use) trains without "changes nothing" warnings; a flag of an unused method given on the
-# command line, or a non-default value of one in the file, is still warned about.
+# command line, or a non-default value of one in the file, is still warned about; defaults the file's run resolved
+# for its method give way to the new method's when --augment changes.
 # Usage: cli_config_reuse.sh <out-dir> <lrpcu> <config.json of a run>
 set -u
 out=$1 lrpcu=$2 cfg=$3
@@ -15,4 +16,17 @@ sed 's/"edda-patch": *[0-9]*/"edda-patch": 6/' "$cfg" > "$out/edited.json"
 grep -q '"edda-patch": 6' "$out/edited.json" || { echo "could not edit the config"; exit 1; }
 log=$("$lrpcu" train --config "$out/edited.json" --epochs 1 --out "$out/c" 2>&1) || { echo "$log"; exit 1; }
 grep -q -- "--edda-patch applies to --augment edda" <<<"$log" || { echo "no warning for a file value:"; echo "$log"; exit 1; }
+# A reldrop-patch run's file (p 0.5, k 5: its variant's defaults) given with --augment reldrop-pixel: pixel's own
+# defaults apply (p 0.3, k 1), with a note; a value given on the command line still wins.
+log=$("$lrpcu" train --config "$cfg" --epochs 1 --augment reldrop-patch --out "$out/patch" 2>&1) || { echo "$log"; exit 1; }
+grep -q '"reldrop-p": 0.5,' "$out/patch/config.json" || { echo "patch run did not record p 0.5"; exit 1; }
+log=$("$lrpcu" train --config "$out/patch/config.json" --augment reldrop-pixel --out "$out/pixel" 2>&1) ||
+  { echo "$log"; exit 1; }
+grep -q "the file's reldrop-p 0.5 is the default of its --augment/--masks; with --augment reldrop-pixel this run takes 0.3" \
+  <<<"$log" || { echo "no note for the re-resolved default:"; echo "$log"; exit 1; }
+grep -q '"reldrop-p": 0.3' "$out/pixel/config.json" && grep -q '"reldrop-k": 1,' "$out/pixel/config.json" ||
+  { echo "reldrop-pixel kept the patch run's defaults:"; grep reldrop- "$out/pixel/config.json"; exit 1; }
+log=$("$lrpcu" train --config "$out/patch/config.json" --augment reldrop-pixel --reldrop-p 0.5 --out "$out/pixel-p" 2>&1) ||
+  { echo "$log"; exit 1; }
+grep -q '"reldrop-p": 0.5,' "$out/pixel-p/config.json" || { echo "--reldrop-p 0.5 given was not kept"; exit 1; }
 echo ok

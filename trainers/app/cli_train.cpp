@@ -267,6 +267,37 @@ void add_train_options(CLI::App& app, train::TrainConfig& c, std::string& config
                    "SIGTERM do the same at the current step)");
 }
 
+// A run's config.json records the defaults it resolved for its method (RelDrop's p and k per variant, the mask spec
+// of ISNet/RRR per --masks). Given back with another --augment or --masks on the command line, such a key (not given
+// now) takes the new method's default instead of the old one's: reset to unresolved, with a note.
+static void reresolve_file_defaults(train::TrainConfig& cfg, const std::set<std::string>& file_defaults,
+                             const nlohmann::json& file_resolved) {
+    nlohmann::json now, dflt, resolved;
+    train::to_json(now, cfg);
+    train::to_json(dflt, train::TrainConfig{});
+    train::TrainConfig r;
+    r.augment = cfg.augment, r.masks = cfg.masks;
+    r.resolve_defaults();
+    train::to_json(resolved, r);
+    auto show = [](const nlohmann::json& v) {
+        char b[32];
+        if (!v.is_number_float()) return v.dump();
+        std::snprintf(b, sizeof b, "%g", v.get<double>());
+        return std::string(b);
+    };
+    bool changed = false;
+    for (const std::string& k : file_defaults) {
+        if (!now.contains(k) || !dflt.contains(k) || !resolved.contains(k) || !file_resolved.contains(k)) continue;
+        if (now[k] != file_resolved[k] || now[k] == dflt[k] || resolved[k] == file_resolved[k]) continue;
+        std::printf("--config: the file's %s %s is the default of its --augment/--masks; with --augment %s%s this run "
+                    "takes %s\n", k.c_str(), show(now[k]).c_str(), cfg.augment.c_str(),
+                    cfg.masks.empty() ? "" : (" --masks " + cfg.masks).c_str(), show(resolved[k]).c_str());
+        now[k] = dflt[k];
+        changed = true;
+    }
+    if (changed) train::from_json(now, cfg);
+}
+
 int run_train(const std::vector<std::string>& args) {
     // Pass 1: find --config. Pass 2: parse the flags over the values from the file, so flags win.
     train::TrainConfig cfg;
@@ -282,6 +313,7 @@ int run_train(const std::vector<std::string>& args) {
     // Keys of the config file that hold the default value (a run's config.json records every setting): they are not
     // warned about as settings of an unused method.
     std::set<std::string> file_defaults;
+    nlohmann::json file_resolved;  // the defaults resolved for the file's method and masks
     if (!config_path.empty()) {
         LRP_CHECK(!std::filesystem::is_directory(config_path), "--config: '", config_path, "' is a directory, not a ",
                   "JSON file");
@@ -303,6 +335,7 @@ int run_train(const std::vector<std::string>& args) {
         r.augment = cfg.augment, r.masks = cfg.masks;
         r.resolve_defaults();
         train::to_json(resolved, r);
+        file_resolved = resolved;
         if (j.is_object())
             for (auto it = j.begin(); it != j.end(); ++it) {
                 const std::string& k = it.key();
@@ -318,6 +351,7 @@ int run_train(const std::vector<std::string>& args) {
     for (const CLI::Option* o : app.get_options())
         if (o->count() > 0)
             for (const std::string& n : o->get_lnames()) given.insert(n), file_defaults.erase(n);
+    if (!config_path.empty()) reresolve_file_defaults(cfg, file_defaults, file_resolved);
     // --resume continues with the checkpoint's settings; what is given now must agree (run_training checks).
     const std::string ckpt = (std::filesystem::path(cfg.out_dir) / "checkpoint.safetensors").string();
     if (cfg.resume && !std::filesystem::exists(ckpt)) {  // a new run then, but only one the user described
