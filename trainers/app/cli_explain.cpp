@@ -98,7 +98,7 @@ int run_explain(const std::vector<std::string>& args) {
     int resize = 0, crop = 0;
     bool overlay = false;
     std::string arch, weights, labels_path, target = "pred", out, device = "auto", normalize = "auto";
-    int width = 0, classes = 0, scale = 4;
+    int width = 0, classes = 0, scale = 4, batch = 64;
     CompositeFlags cf;
     bool print_rules = false, force = false;
     DecoyCli decoy_flags;
@@ -146,6 +146,8 @@ int run_explain(const std::vector<std::string>& args) {
         ->needs(flex_opt);
     app.add_option("--out", out, "output directory")->required();
     app.add_option("--scale", scale, "heatmap upscaling factor")->capture_default_str();
+    app.add_option("--batch-size", batch, "images per relevance pass (memory grows with it; a sample's map does not "
+                                          "depend on it beyond float rounding)")->capture_default_str();
     app.add_option("--device", device, "auto | cpu | cuda | cuda:N")->capture_default_str();
     app.add_flag("--print-rules", print_rules, "print the rule of every layer");
     app.add_flag("--force", force, "replace an earlier explain's outputs in --out (relevance.npy, heatmap_*.png, "
@@ -163,6 +165,7 @@ int run_explain(const std::vector<std::string>& args) {
     LRP_CHECK(force || stale.empty(), "--out '", out, "' already holds explain's maps (", stale.front().string(),
               ", ...); pass --force to replace them or choose another --out");
     LRP_CHECK(scale >= 1 && scale <= 64, "--scale must be in [1, 64] (got ", scale, ")");
+    LRP_CHECK(batch >= 1, "--batch-size must be >= 1 (got ", batch, ")");
 
     // Defaults from what the weights record: a checkpoint's state or a run's model.safetensors (a plain state_dict: none).
     const train::CheckpointState st = train::recorded_state(weights);
@@ -355,13 +358,30 @@ int run_explain(const std::vector<std::string>& args) {
     if (!flex.empty())
         LRP_CHECK(!in.mean.empty(), "--flex needs the inputs' normalisation (its bounds are raw 0 and 1): pass ",
                   "--normalize M/S, or --dataset (with --data-dir) so that it follows from the data");
+    // --batch-size images at a time; the maps (and hidden maps, logits) gathered on the host.
     std::vector<std::pair<std::string, Tensor>> hidden;
-    const Tensor r = (flex.empty() ? explain::attribute(*model, x.to(dev), t, comp, &logits)
-                                   : train::flex_heatmap(*model, x.to(dev), t, flex, flex_epsilon,
-                                                         expand_channels(in.mean, x.dim(1)),
-                                                         expand_channels(in.std, x.dim(1)), logits,
-                                                         want_hidden ? &hidden : nullptr, flex_layers))
-                         .to(Device::cpu());
+    Tensor r = Tensor::empty(x.shape(), DType::F32, Device::cpu());
+    for (int64_t b = 0; b < x.dim(0); b += batch) {
+        const int64_t e = std::min<int64_t>(x.dim(0), b + batch);
+        const explain::Target tb = labels.defined() ? explain::Target::parse(target, labels.slice(b, e)) : t;
+        Tensor lb;
+        std::vector<std::pair<std::string, Tensor>> hb;
+        const Tensor xb = x.slice(b, e).to(dev);
+        const Tensor rb = flex.empty() ? explain::attribute(*model, xb, tb, comp, &lb)
+                                       : train::flex_heatmap(*model, xb, tb, flex, flex_epsilon,
+                                                             expand_channels(in.mean, x.dim(1)),
+                                                             expand_channels(in.std, x.dim(1)), lb,
+                                                             want_hidden ? &hb : nullptr, flex_layers);
+        r.slice(b, e).copy_from(rb.to(Device::cpu()));
+        if (b == 0) logits = Tensor::empty(Shape{x.dim(0), lb.dim(1)}, DType::F32, Device::cpu());
+        logits.slice(b, e).copy_from(lb.to(Device::cpu()));
+        for (size_t i = 0; i < hb.size(); ++i) {
+            std::vector<int64_t> d = hb[i].second.shape().dims();
+            d[0] = x.dim(0);
+            if (b == 0) hidden.emplace_back(hb[i].first, Tensor::empty(Shape(d), DType::F32, Device::cpu()));
+            hidden[i].second.slice(b, e).copy_from(hb[i].second.to(Device::cpu()));
+        }
+    }
     if (flex.empty()) warn_unassigned_rules(app, cf, *model);
     if (print_rules) std::printf("%s", comp.assignment_table().c_str());
     const std::string bad_out = nonfinite_rows(logits.to(Device::cpu()).to_vector<float>(), logits.dim(1));
