@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # CLI test: `lrpcu eval` of weights holding NaN refuses to report an accuracy (NaN logits would otherwise
-# rank the true class first) and names the weights file; `lrpcu explain` refuses them and a NaN input.
+# rank the true class first), naming the file and the tensor; `lrpcu explain` refuses them, a NaN input, and inputs
+# so large that the outputs overflow.
 # Trains a tiny model, poisons one tensor.
 # Usage: cli_nan_weights.sh <lrpcu> <work-dir>
 set -euo pipefail
@@ -26,7 +27,7 @@ out=$("$lrpcu" eval --weights "$dir/nan.safetensors" --arch resnet18 --width 2 -
 rc=$?
 set -e
 [[ $rc -ne 0 ]] || { echo "eval of NaN weights exited 0:"; echo "$out"; exit 1; }
-echo "$out" | grep -Eq "outputs hold NaN or Inf for 16 of 16 images: the weights in .*nan.safetensors" ||
+echo "$out" | grep -Eq "nan.safetensors: tensor fc.weight holds NaN or Inf \(the weights of a run that diverged\?\)" ||
   { echo "unexpected message:"; echo "$out"; exit 1; }
 # lrpcu explain refuses them too, and writes nothing.
 set +e
@@ -35,7 +36,7 @@ out=$("$lrpcu" explain --weights "$dir/nan.safetensors" --arch resnet18 --width 
 rc=$?
 set -e
 [[ $rc -ne 0 && ! -e "$dir/explain-nan/relevance.npy" ]] || { echo "explain of NaN weights: exit $rc"; echo "$out"; exit 1; }
-echo "$out" | grep -Eq "outputs hold NaN or Inf \(samples 0, 1\)" || { echo "unexpected message:"; echo "$out"; exit 1; }
+echo "$out" | grep -Eq "nan.safetensors: tensor fc.weight holds NaN or Inf" || { echo "unexpected message:"; echo "$out"; exit 1; }
 # An input array with a NaN in sample 1 is refused before any pass.
 python3 - "$dir/nan-input.npy" <<'PY'
 import struct, sys
@@ -54,6 +55,22 @@ rc=$?
 set -e
 [[ $rc -ne 0 ]] || { echo "explain of a NaN input exited 0:"; echo "$out"; exit 1; }
 echo "$out" | grep -Eq "input holds NaN or Inf \(samples 1\)" || { echo "unexpected message:"; echo "$out"; exit 1; }
+# Finite inputs so large that the logits overflow: no relevance either.
+python3 - "$dir/huge-input.npy" <<'PY'
+import struct, sys
+n, c, h, w = 2, 3, 32, 32
+head = "{'descr': '<f4', 'fortran_order': False, 'shape': (%d, %d, %d, %d), }" % (n, c, h, w)
+head += ' ' * (63 - (10 + len(head)) % 64) + '\n'
+open(sys.argv[1], 'wb').write(b'\x93NUMPY\x01\x00' + struct.pack('<H', len(head)) + head.encode() +
+                              struct.pack('<f', 3e38) * (n * c * h * w))
+PY
+set +e
+out=$("$lrpcu" explain --weights "$dir/run/checkpoint.safetensors" --input "$dir/huge-input.npy" --device cpu \
+  --out "$dir/explain-huge" 2>&1)
+rc=$?
+set -e
+[[ $rc -ne 0 && ! -e "$dir/explain-huge/relevance.npy" ]] || { echo "explain of huge inputs: exit $rc"; echo "$out"; exit 1; }
+echo "$out" | grep -Eq "outputs hold NaN or Inf \(samples 0, 1\)" || { echo "unexpected message:"; echo "$out"; exit 1; }
 # The unpoisoned weights still evaluate.
 "$lrpcu" eval --weights "$dir/run/model.safetensors" --arch resnet18 --width 2 --dataset synthetic --subset 16 \
   --device cpu > /dev/null

@@ -328,7 +328,30 @@ nn::StateDict read_model_weights(const std::string& path) {
     return meta.count("lrpcu") ? strip_prefix(sd, "model.") : sd;
 }
 
-void load_model_weights(const std::string& path, nn::Module& model) { model.load_state_dict(read_model_weights(path)); }
+namespace {
+bool finite_floats(const Tensor& t) {
+    if (t.dtype() != DType::F32) return true;
+    for (float v : t.to_vector<float>())
+        if (!std::isfinite(v)) return false;
+    return true;
+}
+}  // namespace
+
+void load_model_weights(const std::string& path, nn::Module& model) {
+    const nn::StateDict sd = read_model_weights(path);
+    for (const auto& [name, t] : sd)
+        LRP_CHECK(finite_floats(t), path, ": tensor ", name, " holds NaN or Inf (the weights of a run that diverged?); ",
+                  "they give no meaningful outputs");
+    model.load_state_dict(sd);
+}
+
+std::string first_nonfinite(nn::Module& model) {
+    for (auto& [name, p] : model.named_params())
+        if (!finite_floats(p->value)) return name;
+    for (auto& [name, b] : model.named_buffers())
+        if (b && b->defined() && !finite_floats(*b)) return name;
+    return {};
+}
 
 namespace {
 // The model tensors' shapes in a weights file (an lrpcu checkpoint's "model." keys, or a plain state_dict),

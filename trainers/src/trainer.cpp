@@ -61,11 +61,14 @@ LrSchedule make_schedule(const TrainConfig& c, int64_t steps_per_epoch) {
     return s;
 }
 
-bool all_params_finite(nn::Module& m) {
-    for (auto& [name, p] : m.named_params())
-        for (float v : p->value.to_vector<float>())
-            if (!std::isfinite(v)) return false;
-    return true;
+// What a divergence error suggests: the learning rate, and the run's other loss scales where it has them.
+std::string divergence_hint(const TrainConfig& c) {
+    std::string h = "try a lower --lr";
+    if (c.weight_decay >= 0.1f) h += " or --weight-decay";
+    if (c.augment == "isnet") h += ", or other --isnet-* loss settings";
+    if (c.augment == "rrr") h += " or --rrr-lambda";
+    if (c.augment == "sgt") h += " or --sgt-lambda";
+    return h;
 }
 
 }  // namespace
@@ -201,7 +204,8 @@ TrainSummary run_training(TrainConfig cfg) {
     if (cfg.resume && fs::exists(ckpt)) {
         st = load_checkpoint(ckpt.string(), *model, opt.get());
         st.config = cfg_json;  // the settings replaced now (epochs, data dir, ...) are what later checkpoints record
-        LRP_CHECK(all_params_finite(*model), ckpt.string(), ": the checkpoint's weights hold NaN or Inf; it cannot be ",
+        const std::string bad = first_nonfinite(*model);
+        LRP_CHECK(bad.empty(), ckpt.string(), ": the checkpoint's weights hold NaN or Inf (", bad, "); it cannot be ",
                   "continued (start a new --out)");
         // More (or fewer) epochs stretch a schedule that depends on the run's length: the LR from here on
         // follows the new length, so the result differs from a run started with it.
@@ -262,9 +266,12 @@ TrainSummary run_training(TrainConfig cfg) {
     const bool tty = stdout_is_tty();
     // What a divergence error says about the checkpoint it leaves alone.
     auto kept_note = [&] {
-        return fs::exists(ckpt) ? "the last good checkpoint is kept in " + ckpt.string()
+        return fs::exists(ckpt) ? "the last good checkpoint is kept in " + ckpt.string() + " (--resume repeats the same "
+                                  "steps; to go on from it with other settings, train into a new --out with "
+                                  "--init-weights " + ckpt.string() + ")"
                                 : std::string("no checkpoint was written (none completed a finite epoch)");
     };
+    const std::string hint = divergence_hint(cfg);
     // Dropout masks (torchvision's VGG classifier) from the seed and the epoch, like every other draw of
     // the run, so a resumed run reproduces them.
     Generator dropout_gen;
@@ -313,8 +320,9 @@ TrainSummary run_training(TrainConfig cfg) {
             q.reldrop_rng = reldrop_gen.offset();
             q.dropout_rng = dropout_gen.offset();
             q.preview_pending = preview_pending;
-            LRP_CHECK(std::isfinite(q.loss_sum) && all_params_finite(*model), "training diverged by epoch ", epoch,
-                      ", step ", done, " (the loss or the weights hold NaN or Inf; try a lower --lr); ", kept_note());
+            const std::string bad = std::isfinite(q.loss_sum) ? first_nonfinite(*model) : std::string("the loss");
+            LRP_CHECK(bad.empty(), "training diverged by epoch ", epoch, ", step ", done, " (", bad, " holds NaN or Inf; ",
+                      hint, "); ", kept_note());
             save_checkpoint(ckpt.string(), *model, *opt, st);
             st.partial = PartialEpoch();
         };
@@ -349,7 +357,7 @@ TrainSummary run_training(TrainConfig cfg) {
             if ((b + 1) % cfg.log_every == 0 || b + 1 == spe) {
                 const double l = loss_sum.to_vector<float>()[0] / images;
                 LRP_CHECK(std::isfinite(l), "training diverged: loss is ", l, " at epoch ", epoch, ", step ", b + 1,
-                          " (try a lower --lr); ", kept_note());
+                          " (", hint, "); ", kept_note());
                 prog.update(b + 1, l, correct_sum.to_vector<float>()[0] / images, images);
             }
             const bool stop = stop_requested();
@@ -377,13 +385,17 @@ TrainSummary run_training(TrainConfig cfg) {
         if (val_data.loader) {
             vev = evaluate(*model, *val_data.loader, train_data.num_classes);
             LRP_CHECK(std::isfinite(vev.loss), "training diverged: the validation loss after epoch ", epoch, " is ",
-                      vev.loss, " (the weights hold NaN or Inf; try a lower --lr); ", kept_note());
+                      vev.loss, " (the weights hold NaN or Inf; ", hint, "); ", kept_note());
         }
         EvalResult ev = evaluate(*model, test_loader, train_data.num_classes);
         // The last step can leave NaN/Inf weights behind a finite training loss (computed before the update):
         // such an epoch is neither recorded nor checkpointed.
         LRP_CHECK(std::isfinite(ev.loss), "training diverged: the test loss after epoch ", epoch, " is ", ev.loss,
-                  " (the weights hold NaN or Inf; try a lower --lr); ", kept_note());
+                  " (the weights hold NaN or Inf; ", hint, "); ", kept_note());
+        // A BatchNorm running variance gone to Inf makes its layer's output a constant: finite losses, a dead model.
+        if (const std::string bad = first_nonfinite(*model); !bad.empty())
+            LRP_THROW("training diverged: after epoch ", epoch, ", ", bad, " holds NaN or Inf (", hint, "); ",
+                      kept_note());
         st.last_test_acc = ev.top1;
         if (ev.top1 > st.best_test_acc) {
             st.best_test_acc = ev.top1;
