@@ -1,5 +1,5 @@
 // Durable file writes (lrp/durable_file.h): a failed atomic write leaves the target and no temporary file,
-// appends are checked, and the names of leftover temporary files are recognised exactly.
+// appends are checked, PNG outputs too, and the names of leftover temporary files are recognised exactly.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -7,6 +7,7 @@
 
 #include "lrp/durable_file.h"
 #include "lrp/error.h"
+#include "lrp/train/preview.h"
 #include "test_util.h"
 
 namespace lrp {
@@ -46,6 +47,30 @@ TEST_F(DurableFileCpu, AtomicWriteReplacesOrLeavesTheTargetAsItWas) {
     append_file_durable(path("metrics.jsonl"), "b\n", "test");
     EXPECT_EQ(test::read_all(path("metrics.jsonl")), "a\nb\n");
     EXPECT_THROW(append_file_durable(path("no/such/dir/m.jsonl"), "a\n", "test"), Error);
+}
+
+// PNG outputs (previews, heatmaps, plots) go through the same checked write, without the fsyncs: a full disk is an
+// error, and neither a cut-off PNG nor a temporary file stays behind (stb's own writer reported success there).
+TEST_F(DurableFileCpu, PngOnAFullDiskIsAnErrorAndLeavesNoCutOffFile) {
+    std::vector<uint8_t> rgb(64 * 64 * 3);
+    uint64_t state = 0x9E3779B97F4A7C15ull;  // xorshift noise: incompressible
+    for (uint8_t& v : rgb) {
+        state ^= state << 13, state ^= state >> 7, state ^= state << 17;
+        v = static_cast<uint8_t>(state >> 56);
+    }
+    const std::string p = path("heatmap_0000.png");
+    train::write_png_rgb(p, rgb, 64, 64);
+    const std::string good = test::read_all(p);
+    ASSERT_GT(good.size(), 4096u);
+    EXPECT_EQ(good.substr(1, 3), "PNG");
+    {
+        test::FileSizeLimit limit(4096);
+        EXPECT_THROW(train::write_png_rgb(p, rgb, 64, 64), Error);
+        EXPECT_THROW(train::write_png_rgb(path("overlay_0000.png"), rgb, 64, 64), Error);
+    }
+    EXPECT_EQ(test::read_all(p), good) << "the earlier PNG changed";
+    EXPECT_FALSE(std::filesystem::exists(path("overlay_0000.png"))) << "a cut-off PNG was left";
+    EXPECT_EQ(files(), 1u) << "a temporary file was left behind";
 }
 
 TEST(DurableFileNames, LeftoverTemporaryFilesAreRecognisedExactly) {

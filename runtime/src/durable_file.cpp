@@ -45,7 +45,8 @@ void sync_parent_dir(const std::string& path) {
     if (d.fd >= 0) (void)::fsync(d.fd);
 }
 
-void write_file_atomic(const std::string& path, const std::function<void(FileSink&)>& fill, const std::string& what) {
+void write_file_atomic(const std::string& path, const std::function<void(FileSink&)>& fill, const std::string& what,
+                       bool durable) {
     static std::atomic<unsigned> counter{0};
     std::string tmp;
     Fd f;
@@ -58,7 +59,7 @@ void write_file_atomic(const std::string& path, const std::function<void(FileSin
     try {
         FileSink sink(f.fd, tmp, what);
         fill(sink);
-        LRP_CHECK(::fsync(f.fd) == 0, what, ": fsync of '", tmp, "' failed: ", std::strerror(errno));
+        LRP_CHECK(!durable || ::fsync(f.fd) == 0, what, ": fsync of '", tmp, "' failed: ", std::strerror(errno));
         f.close_checked(tmp, what);
         LRP_CHECK(::rename(tmp.c_str(), path.c_str()) == 0, what, ": cannot rename '", tmp, "' to '", path, "': ",
                   std::strerror(errno));
@@ -69,7 +70,7 @@ void write_file_atomic(const std::string& path, const std::function<void(FileSin
         ::unlink(tmp.c_str());
         throw;
     }
-    sync_parent_dir(path);
+    if (durable) sync_parent_dir(path);
 }
 
 void append_file_durable(const std::string& path, const std::string& bytes, const std::string& what) {

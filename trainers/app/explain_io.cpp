@@ -2,8 +2,6 @@
 // --flex-layers' hidden maps (with the list a later --force replaces).
 #include "explain_io.h"
 
-#include <stb/stb_image_write.h>
-
 #include <algorithm>
 #include <cctype>
 #include <cmath>
@@ -13,6 +11,7 @@
 
 #include "lrp/data/npy.h"
 #include "lrp/log.h"
+#include "lrp/train/preview.h"
 
 namespace lrp::cli {
 
@@ -30,9 +29,7 @@ std::vector<double> signed_map(const float* r, int64_t C, int64_t H, int64_t W) 
 }
 
 void write_png(const std::string& path, const std::vector<unsigned char>& px, int64_t w, int64_t h) {
-    LRP_CHECK(stbi_write_png(path.c_str(), static_cast<int>(w), static_cast<int>(h), 3, px.data(),
-                             static_cast<int>(w * 3)) != 0,
-              "failed writing '", path, "'");
+    train::write_png_rgb(path, px, w, h);  // every write checked
 }
 }  // namespace
 

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "lrp/durable_file.h"
 #include "lrp/error.h"
 
 namespace lrp::train {
@@ -13,9 +14,14 @@ namespace lrp::train {
 void write_png_rgb(const std::string& path, const std::vector<uint8_t>& rgb, int64_t w, int64_t h) {
     LRP_CHECK(w > 0 && h > 0 && rgb.size() == static_cast<size_t>(w * h * 3), "write_png_rgb: ", rgb.size(),
               " bytes for a ", w, " x ", h, " RGB image");
-    LRP_CHECK(stbi_write_png(path.c_str(), static_cast<int>(w), static_cast<int>(h), 3, rgb.data(),
-                             static_cast<int>(w * 3)) != 0,
-              "failed writing '", path, "'");
+    // Encoded in memory, then written atomically with every write checked: stb's own file writer checks only that
+    // the file opens, and a full disk would leave a cut-off PNG behind a success.
+    std::string png;
+    auto append = [](void* ctx, void* data, int n) { static_cast<std::string*>(ctx)->append(static_cast<char*>(data), n); };
+    LRP_CHECK(stbi_write_png_to_func(append, &png, static_cast<int>(w), static_cast<int>(h), 3, rgb.data(),
+                                     static_cast<int>(w * 3)) != 0,
+              "write_png: encoding '", path, "' failed");
+    write_file_atomic(path, [&](FileSink& f) { f.write(png); }, "write_png", /*durable=*/false);
 }
 
 void save_batch_grid(const std::string& path, const Tensor& x, const std::vector<float>& mean,

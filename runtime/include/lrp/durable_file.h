@@ -21,7 +21,10 @@ private:
 };
 
 // Replaces `path` with what `fill` writes. `what` (e.g. "save_safetensors") starts every error message.
-void write_file_atomic(const std::string& path, const std::function<void(FileSink&)>& fill, const std::string& what);
+// durable = false leaves out the fsyncs (file and folder): still atomic and every write checked, for outputs that
+// are cheap to make again and many (heatmap PNGs), where an fsync each would cost more than the writing.
+void write_file_atomic(const std::string& path, const std::function<void(FileSink&)>& fill, const std::string& what,
+                       bool durable = true);
 
 // Appends `bytes` to `path` (created when missing) and makes them durable before returning.
 void append_file_durable(const std::string& path, const std::string& bytes, const std::string& what);
