@@ -215,6 +215,7 @@ void export_model(const std::string& path, nn::Module& model, const CheckpointSt
     if (settings.contains("arch")) meta["arch"] = settings["arch"].get<std::string>();
     if (!st.mean.empty()) meta["lrpcu.normalize"] = nlohmann::json{{"mean", st.mean}, {"std", st.stdev}}.dump();
     if (st.val_source_images >= 0) meta["lrpcu.val_source_images"] = std::to_string(st.val_source_images);
+    meta["lrpcu.step"] = std::to_string(st.global_step);  // which weights of the run these are
     nn::save_safetensors(path, model.state_dict(), meta);
 }
 
@@ -257,6 +258,12 @@ CheckpointState recorded_model_state(const std::string& path, const std::map<std
             const nlohmann::json v = nn::parse_json_limited(it->second, path + ": corrupt metadata '" + key + "'");
             LRP_CHECK(v.is_number_unsigned(), "not a non-negative integer");
             st.val_source_images = v.get<int64_t>();
+        }
+        st.global_step = -1;  // not recorded (an export from before 2026-12-06)
+        if (auto it = meta.find(key = "lrpcu.step"); it != meta.end()) {
+            const nlohmann::json v = nn::parse_json_limited(it->second, path + ": corrupt metadata '" + key + "'");
+            LRP_CHECK(v.is_number_unsigned(), "not a non-negative integer");
+            st.global_step = v.get<int64_t>();
         }
     } catch (const nlohmann::json::exception& e) {
         LRP_THROW(path, ": corrupt metadata '", key, "': ", e.what());

@@ -16,6 +16,7 @@
 #include "lrp/durable_file.h"
 #include "lrp/error.h"
 #include "lrp/nn/json_parse.h"
+#include "lrp/train/checkpoint.h"
 #include "lrp/log.h"
 
 namespace fs = std::filesystem;
@@ -60,30 +61,11 @@ void write_text_atomic(const fs::path& p, const std::string& text) {
     write_file_atomic(p.string(), [&](FileSink& f) { f.write(text); }, "writing the run file");
 }
 
-// Keeps metrics.jsonl rows of epochs <= `epoch` (after a resume, rows of unfinished epochs go).
-void truncate_metrics(const fs::path& p, int64_t epoch) {
-    if (!fs::exists(p)) return;
-    std::ifstream in(p);
-    LRP_CHECK(in.is_open(), "cannot read '", p.string(), "' to continue it (", std::strerror(errno), ")");
-    std::string line, kept;
-    while (std::getline(in, line)) {
-        try {
-            const nlohmann::json row = nn::parse_json_limited(line, p.string());
-            const nlohmann::json e = row.is_object() ? row.value("epoch", nlohmann::json(0)) : nlohmann::json();
-            if (e.is_number_integer() && e.get<int64_t>() <= epoch) kept += line + "\n";
-        } catch (const std::exception&) {  // a torn last line from a crash (or a corrupt one): drop it
-        }
-    }
-    LRP_CHECK(!in.bad(), "reading '", p.string(), "' failed; it is left as it was");
-    in.close();
-    write_text_atomic(p, kept);
-}
-
 // Rows in metrics.jsonl without a checkpoint (an attempt that crashed before its first checkpoint, or a run
 // whose checkpoint was removed) describe other weights: they move to metrics.jsonl.earlier[-N], never lost.
 namespace {
 // <out>/<name> to <out>/<name>.earlier[-N] (the first free name), with a warning saying why.
-void move_aside(const fs::path& out, const std::string& name, const char* why) {
+void move_aside(const fs::path& out, const std::string& name, const std::string& why) {
     const fs::path p = out / name;
     fs::path to = out / (name + ".earlier");
     for (int i = 2; fs::exists(to); ++i) to = out / (name + ".earlier-" + std::to_string(i));
@@ -95,6 +77,55 @@ void move_aside(const fs::path& out, const std::string& name, const char* why) {
 }
 }  // namespace
 
+void set_aside_later_results(const fs::path& out, int64_t epoch, int64_t step) {
+    const fs::path p = out / "metrics.jsonl";
+    bool later_rows = false;
+    if (fs::exists(p)) {
+        std::ifstream in(p);
+        LRP_CHECK(in.is_open(), "cannot read '", p.string(), "' to continue it (", std::strerror(errno), ")");
+        std::string line, kept;
+        int64_t later = 0, unreadable = 0;
+        while (std::getline(in, line)) {
+            if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+            try {
+                const nlohmann::json row = nn::parse_json_limited(line, p.string());
+                const nlohmann::json e = row.is_object() ? row.value("epoch", nlohmann::json()) : nlohmann::json();
+                if (e.is_number_integer() && e.get<int64_t>() <= epoch) kept += line + "\n";
+                else if (e.is_number_integer()) ++later;
+                else ++unreadable;
+            } catch (const std::exception&) {  // a torn last line from a crash, or a line edited by hand
+                ++unreadable;
+            }
+        }
+        LRP_CHECK(!in.bad(), "reading '", p.string(), "' failed; it is left as it was");
+        in.close();
+        later_rows = later > 0;
+        if (later + unreadable > 0) {  // the file as it was stays, under another name
+            move_aside(out, "metrics.jsonl",
+                       str("held ", later > 0 ? str(later, " row(s) of epochs after the checkpoint's epoch ", epoch) : "",
+                           later > 0 && unreadable > 0 ? " and " : "",
+                           unreadable > 0 ? str(unreadable, " line(s) that are no metrics row") : "",
+                           " (the run goes on from its checkpoint, with the rows up to epoch ", epoch, ")"));
+            write_text_atomic(p, kept);
+        }
+    }
+    // Exported weights of steps after the checkpoint's (a checkpoint copied back, or a crash after an export): the
+    // run will write its own again.
+    for (const char* name : {"model.safetensors", "model_best_val.safetensors"}) {
+        const fs::path w = out / name;
+        if (!fs::exists(w)) continue;
+        int64_t at = -1;
+        try {
+            at = recorded_state(w.string()).global_step;
+        } catch (const std::exception&) {  // unreadable metadata: of unknown steps
+        }
+        if (at > step || (at < 0 && later_rows))
+            move_aside(out, name, at > step ? str("holds the weights of step ", at, ", after the checkpoint's step ", step)
+                                            : std::string("holds weights of unknown step, and the run had gone past "
+                                                          "its checkpoint"));
+    }
+}
+
 void set_aside_metrics(const fs::path& out, const std::string& config) {
     const fs::path p = out / "metrics.jsonl";
     std::ifstream m(p);
@@ -103,6 +134,10 @@ void set_aside_metrics(const fs::path& out, const std::string& config) {
     while (!rows && std::getline(m, line)) rows = line.find_first_not_of(" \t\r") != std::string::npos;
     m.close();
     if (rows) move_aside(out, "metrics.jsonl", "held rows of an earlier run without a checkpoint");
+    set_aside_config(out, config, false);
+}
+
+void set_aside_config(const fs::path& out, const std::string& config, bool resuming) {
     const fs::path c = out / "config.json";
     std::error_code ec;
     if (!fs::exists(c, ec)) return;
@@ -110,17 +145,24 @@ void set_aside_metrics(const fs::path& out, const std::string& config) {
     const std::string old((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     in.close();
     // The same settings but for where and how the attempt ran (its --out as typed, device, logging, stops) are
-    // not worth keeping; anything else (other settings, a file that is no settings JSON) is.
-    auto settings = [](const std::string& text) {
+    // not worth keeping; anything else (other settings, a file that is no settings JSON) is. A resumed run may
+    // also change its length and where its data lie.
+    auto settings = [&](const std::string& text) {
         nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
-        if (j.is_object())
+        if (j.is_object()) {
             for (const char* k : {"out", "device", "log-every", "stop-after-epoch", "stop-after-step", "checkpoint-every"})
                 j.erase(k);
+            if (resuming)
+                for (const char* k : {"epochs", "data-dir", "masks"}) j.erase(k);
+        }
         return j;
     };
     const nlohmann::json before = settings(old);
     if (before.is_discarded() || before != settings(config))
-        move_aside(out, "config.json", "held other settings (an earlier run's, or a file of yours)");
+        move_aside(out, "config.json",
+                   resuming ? "held settings other than the checkpoint's (edited by hand?), which a resumed run keeps "
+                              "(a new --out with --config trains with other settings)"
+                            : "held other settings (an earlier run's, or a file of yours)");
 }
 
 // Appends one line durably, checked (a full disk is an error, not a lost metrics row).

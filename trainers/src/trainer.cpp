@@ -209,6 +209,11 @@ TrainSummary run_training(TrainConfig cfg) {
                   "continued (start a new --out)");
         // More (or fewer) epochs stretch a schedule that depends on the run's length: the LR from here on
         // follows the new length, so the result differs from a run started with it.
+        // A checkpoint inside epoch E + 1 holds weights past epoch E: a run ending at E has no weights of its own.
+        LRP_CHECK(cfg.epochs > st.epoch || st.partial.batches == 0, "--resume: the checkpoint is inside epoch ",
+                  st.epoch + 1, " (after step ", st.partial.batches, " of it), past the ", cfg.epochs, " epoch(s) --epochs ",
+                  "asks for; its weights are not those of epoch ", cfg.epochs, " (give --epochs ", st.epoch + 1,
+                  " or more to finish that epoch; nothing was changed)");
         if (cfg.epochs <= st.epoch)
             log_warn("--resume: the checkpoint is after epoch ", st.epoch, " and --epochs is ", cfg.epochs,
                      ": nothing left to train (a larger --epochs continues the run)");
@@ -226,7 +231,8 @@ TrainSummary run_training(TrainConfig cfg) {
             std::printf("resumed from %s after epoch %lld\n", ckpt.string().c_str(), (long long)st.epoch);
         LRP_CHECK(st.partial.batches < spe, ckpt.string(), ": the checkpoint stopped after step ", st.partial.batches,
                   " of an epoch, but this run has ", spe, " steps per epoch");
-        truncate_metrics(out / "metrics.jsonl", st.epoch);
+        set_aside_later_results(out, st.epoch, st.global_step);
+        set_aside_config(out, cfg_json.dump(2) + "\n", true);
         // Stops count epochs and steps from the run's start: one the checkpoint is already past does not apply.
         if (cfg.stop_after_epoch > 0 && cfg.stop_after_epoch <= st.epoch) {
             log_warn("--stop-after-epoch ", cfg.stop_after_epoch, ": the checkpoint is after epoch ", st.epoch,

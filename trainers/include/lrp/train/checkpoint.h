@@ -38,7 +38,7 @@ struct PartialEpoch {
 struct CheckpointState {
     nlohmann::json config;   // TrainConfig as JSON
     int64_t epoch = 0;       // epochs completed
-    int64_t global_step = 0;
+    int64_t global_step = 0;  // an exported model.safetensors: the step of its weights (-1: not recorded)
     double last_test_acc = -1;
     double best_test_acc = -1;
     int64_t best_epoch = -1;

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# CLI test: --resume never drops what a run did past its checkpoint, nor a user's edits, without keeping them:
+# a checkpoint copied back over a run that went further sets aside the later metrics rows (the whole file, as it
+# was) and the exported weights of later steps; a hand-edited metrics line or config.json is set aside, not erased;
+# a checkpoint inside an epoch is not ended at an earlier --epochs (its weights are past it).
+# Usage: cli_resume_set_aside.sh <out-dir> <lrpcu>
+set -u
+out=$1 lrpcu=$2
+rm -rf "$out"
+mkdir -p "$out"
+B=(--dataset synthetic --train-subset 64 --test-subset 32 --width 2 --batch-size 16 --device cpu)
+fail() { echo "$1"; [[ -n ${log:-} ]] && echo "$log"; exit 1; }
+run() { log=$("$lrpcu" train "$@" 2>&1) || fail "exit $? for train $*"; }
+
+# 1. An epoch-2 checkpoint copied back over a finished 4-epoch run, then resumed.
+run "${B[@]}" --epochs 4 --out "$out/a" --stop-after-epoch 2
+cp "$out/a/checkpoint.safetensors" "$out/ck2"
+run --out "$out/a" --resume --device cpu
+cp "$out/a/metrics.jsonl" "$out/rows4"
+cp "$out/a/model.safetensors" "$out/model4"
+cp "$out/ck2" "$out/a/checkpoint.safetensors"
+run --out "$out/a" --resume --device cpu --stop-after-epoch 3
+grep -q "metrics.jsonl' held 2 row(s) of epochs after the checkpoint's epoch 2" <<<"$log" || fail "no warning for the rows"
+cmp -s "$out/rows4" "$out/a/metrics.jsonl.earlier" || fail "metrics.jsonl.earlier is not the file as it was"
+[[ $(grep -c . "$out/a/metrics.jsonl") == 3 ]] || fail "metrics.jsonl should hold epochs 1-3"
+grep -q "model.safetensors' holds the weights of step 16, after the checkpoint's step 8" <<<"$log" ||
+  fail "no warning for model.safetensors"
+cmp -s "$out/model4" "$out/a/model.safetensors.earlier" || fail "model.safetensors.earlier is not the epoch-4 model"
+
+# 2. A metrics row made unreadable by hand and a note line: the file is kept as it was.
+run "${B[@]}" --epochs 3 --out "$out/b" --stop-after-epoch 2
+sed -i '1s/"lr"/"lr/' "$out/b/metrics.jsonl"
+echo "my note" >> "$out/b/metrics.jsonl"
+cp "$out/b/metrics.jsonl" "$out/b-before"
+run --out "$out/b" --resume --device cpu
+grep -q "held 2 line(s) that are no metrics row" <<<"$log" || fail "no warning for the unreadable lines"
+cmp -s "$out/b-before" "$out/b/metrics.jsonl.earlier" || fail "the edited file was not kept"
+
+# 3. config.json edited by hand: set aside, the run keeps the checkpoint's settings.
+run "${B[@]}" --epochs 2 --out "$out/c" --stop-after-epoch 1
+sed -i 's/"lr": 0\.1[0-9]*/"lr": 0.01/' "$out/c/config.json"
+cp "$out/c/config.json" "$out/c-edited"
+run --out "$out/c" --resume --device cpu
+grep -q "config.json' held settings other than the checkpoint's (edited by hand?)" <<<"$log" || fail "no warning"
+cmp -s "$out/c-edited" "$out/c/config.json.earlier" || fail "the edited config.json was not kept"
+grep -q '"lr": 0.1' "$out/c/config.json" || fail "config.json does not hold the run's lr"
+# (a resume that only extends the run does not set it aside)
+run --out "$out/c" --resume --device cpu --epochs 3
+[[ ! -e $out/c/config.json.earlier-2 ]] || fail "a longer --epochs set config.json aside"
+
+# 4. A checkpoint inside epoch 3 resumed with --epochs 2: refused, nothing changed.
+run "${B[@]}" --epochs 4 --out "$out/d" --stop-after-step 10
+cp "$out/d/config.json" "$out/d-config"
+log=$("$lrpcu" train --out "$out/d" --resume --epochs 2 --device cpu 2>&1) && fail "--epochs 2 inside epoch 3 accepted"
+grep -q -- "--resume: the checkpoint is inside epoch 3 (after step 2 of it), past the 2 epoch(s)" <<<"$log" ||
+  fail "unexpected message"
+cmp -s "$out/d-config" "$out/d/config.json" || fail "the refused resume rewrote config.json"
+echo "ok"
