@@ -17,6 +17,13 @@
 
 namespace lrp::train {
 
+namespace {
+// "(got v)" for a setting that must stay below 1: a value just under 1 rounds to 1 as a 32-bit float, said so.
+std::string below_one(float v) {
+    return v == 1.f ? "(got 1; a value just below 1, such as 0.99999999, is 1 as a 32-bit float)" : str("(got ", v, ")");
+}
+}  // namespace
+
 void TrainConfig::resolve_defaults() {
     if (augment == "crop-flip") augment = "none";
     const std::string v = reldrop_variant();
@@ -38,7 +45,7 @@ void TrainConfig::validate() const {
     LRP_CHECK(width >= 1, "--width must be >= 1 (got ", width, ")");
     LRP_CHECK(optimizer == "sgd" || optimizer == "adamw", "--optimizer must be sgd or adamw (got '", optimizer, "')");
     LRP_CHECK(lr >= 0 && lr < 1e3, "--lr must be in [0, 1000) (got ", lr, ")");
-    LRP_CHECK(momentum >= 0 && momentum < 1, "--momentum must be in [0, 1) (got ", momentum, ")");
+    LRP_CHECK(momentum >= 0 && momentum < 1, "--momentum must be in [0, 1) ", below_one(momentum));
     LRP_CHECK(!nesterov || optimizer != "sgd" || momentum > 0, "--nesterov needs --momentum > 0");
     LRP_CHECK(weight_decay >= 0 && std::isfinite(weight_decay), "--weight-decay must be a finite number >= 0 (got ",
               weight_decay, ")");
@@ -47,7 +54,8 @@ void TrainConfig::validate() const {
     LRP_CHECK(step_epochs >= 1, "--step-epochs must be >= 1");
     LRP_CHECK(step_gamma > 0 && std::isfinite(step_gamma), "--step-gamma must be a finite number > 0 (got ", step_gamma,
               ")");
-    LRP_CHECK(label_smoothing >= 0 && label_smoothing < 1, "--label-smoothing must be in [0, 1)");
+    LRP_CHECK(label_smoothing >= 0 && label_smoothing < 1, "--label-smoothing must be in [0, 1) ",
+              below_one(label_smoothing));
     LRP_CHECK(clip_grad_norm >= 0 && std::isfinite(clip_grad_norm),
               "--clip-grad-norm must be a finite number >= 0 (got ", clip_grad_norm, "; 0: off)");
     static const std::set<std::string> augments{"none",          "crop-flip",     "random-erasing",
@@ -106,7 +114,7 @@ void TrainConfig::validate() const {
                   "--edda-w-nonsalient are all 0: nothing would be trained");
     }
     if (augment == "isnet") {
-        LRP_CHECK(isnet_p >= 0 && isnet_p < 1, "--isnet-p must be in [0, 1) (got ", isnet_p, ")");
+        LRP_CHECK(isnet_p >= 0 && isnet_p < 1, "--isnet-p must be in [0, 1) ", below_one(isnet_p));
         LRP_CHECK(isnet_epsilon > 0 && std::isfinite(isnet_epsilon), "--isnet-epsilon must be a finite number > 0 (got ",
                   isnet_epsilon, ")");
         LRP_CHECK(isnet_explain == "stochastic" || isnet_explain == "selective" || isnet_explain == "selective-softmin" ||

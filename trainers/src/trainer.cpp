@@ -362,8 +362,9 @@ TrainSummary run_training(TrainConfig cfg) {
             ++st.global_step;
             if ((b + 1) % cfg.log_every == 0 || b + 1 == spe) {
                 const double l = loss_sum.to_vector<float>()[0] / images;
-                LRP_CHECK(std::isfinite(l), "training diverged: loss is ", l, " at epoch ", epoch, ", step ", b + 1,
-                          " (", hint, "); ", kept_note());
+                LRP_CHECK(std::isfinite(l), "training diverged: the loss is ", l, " by epoch ", epoch, ", step ", b + 1,
+                          " (it is checked every --log-every ", cfg.log_every, " steps and at the epoch's end; ", hint,
+                          "); ", kept_note());
                 prog.update(b + 1, l, correct_sum.to_vector<float>()[0] / images, images);
             }
             const bool stop = stop_requested();
