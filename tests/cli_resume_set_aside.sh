@@ -36,6 +36,11 @@ run --out "$out/b" --resume --device cpu
 grep -q "held 2 line(s) that are no metrics row" <<<"$log" || fail "no warning for the unreadable lines"
 cmp -s "$out/b-before" "$out/b/metrics.jsonl.earlier" || fail "the edited file was not kept"
 
+# (a metrics.jsonl gone is said)
+rm "$out/b/metrics.jsonl" "$out/b/metrics.jsonl.earlier"
+run --out "$out/b" --resume --device cpu --epochs 4
+grep -q "metrics.jsonl' is gone; the rows of epochs 1-3 are not in it any more" <<<"$log" || fail "no warning"
+
 # 3. config.json edited by hand: set aside, the run keeps the checkpoint's settings.
 run "${B[@]}" --epochs 2 --out "$out/c" --stop-after-epoch 1
 sed -i 's/"lr": 0\.1[0-9]*/"lr": 0.01/' "$out/c/config.json"

@@ -80,6 +80,9 @@ void move_aside(const fs::path& out, const std::string& name, const std::string&
 void set_aside_later_results(const fs::path& out, int64_t epoch, int64_t step) {
     const fs::path p = out / "metrics.jsonl";
     bool later_rows = false;
+    if (!fs::exists(p) && epoch > 0)
+        log_warn("--resume: '", p.string(), "' is gone; the rows of epochs 1-", epoch, " are not in it any more (the ",
+                 "run goes on and appends the next)");
     if (fs::exists(p)) {
         std::ifstream in(p);
         LRP_CHECK(in.is_open(), "cannot read '", p.string(), "' to continue it (", std::strerror(errno), ")");
