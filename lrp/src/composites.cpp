@@ -136,4 +136,31 @@ void add_user_rules(CompositeOptions& o, const std::vector<std::string>& rules,
     }
 }
 
+std::vector<std::string> unassigned_rules(const CompositeOptions& o, const Composite& bound,
+                                          const std::vector<std::string>& rules,
+                                          const std::vector<std::string>& first_rules,
+                                          const std::vector<std::string>& layer_rules, const std::string& flag_prefix) {
+    const bool folded = bound.bn_fold() != BnFold::None;
+    auto why = [&](bool batchnorm) {
+        return batchnorm && folded ? " (BatchNorm layers are folded into the layers before them and pass relevance "
+                                     "unchanged; " + flag_prefix + "bn-fold none keeps them)"
+                                   : std::string(" (an earlier entry takes those layers, or the model has none; lrpcu "
+                                                 "explain --print-rules shows an assignment)");
+    };
+    std::vector<std::string> notes;
+    // add_user_rules makes one entry per spec, in the flags' order.
+    auto check = [&](const auto& entries, const std::vector<std::string>& specs, const char* flag, auto is_bn) {
+        for (size_t i = 0; i < entries.size() && i < specs.size(); ++i)
+            if (!bound.assigns(entries[i].second.get()))
+                notes.push_back(flag_prefix + flag + " " + specs[i] + " is the rule of no layer" +
+                                why(is_bn(entries[i].first)) + "; it changes nothing");
+    };
+    const auto bn_type = [](LayerType t) { return t == LayerType::BatchNorm; };
+    check(o.layer_map, rules, "rule", bn_type);
+    check(o.first_map, first_rules, "first-rule", bn_type);
+    // a named leaf always gets its rule, unless it is a BatchNorm folded away
+    check(o.name_map, layer_rules, "layer-rule", [&](const std::string&) { return folded; });
+    return notes;
+}
+
 }  // namespace lrp::explain

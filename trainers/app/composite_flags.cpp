@@ -130,27 +130,9 @@ void warn_unassigned_rules(const CLI::App& app, const CompositeFlags& f, nn::Mod
     if (f.composite == "epsilon_gamma_box") options.low = options.high = explain::Bound(0.f);  // bounds: irrelevant
     explain::Composite bound = explain::make_composite(f.composite, options);  // shares the options' rules
     bound.bind(model);
-    const std::string p = "--" + f.prefix;
-    const bool folded = bound.bn_fold() != explain::BnFold::None;
-    auto why = [&](bool batchnorm) {
-        return batchnorm && folded ? std::string(" (BatchNorm layers are folded into the layers before them and pass "
-                                                 "relevance unchanged; --") + f.prefix + "bn-fold none keeps them)"
-                                   : std::string(" (an earlier entry takes those layers, or the model has none; --") +
-                                         (f.prefix.empty() ? "print-rules shows the assignment)" : "print-rules of "
-                                         "lrpcu explain shows it)");
-    };
-    // add_user_rules makes one entry per spec, in the flags' order.
-    auto check = [&](const auto& entries, const std::vector<std::string>& specs, const char* flag, auto is_bn) {
-        for (size_t i = 0; i < entries.size() && i < specs.size(); ++i)
-            if (!bound.assigns(entries[i].second.get()))
-                log_warn(p, flag, " ", specs[i], " is the rule of no layer", why(is_bn(entries[i].first)),
-                         "; it changes nothing");
-    };
-    const auto bn_type = [](explain::LayerType t) { return t == explain::LayerType::BatchNorm; };
-    check(options.layer_map, f.rules, "rule", bn_type);
-    check(options.first_map, f.first_rules, "first-rule", bn_type);
-    // a named leaf always gets its rule, unless it is a BatchNorm folded away
-    check(options.name_map, f.layer_rules, "layer-rule", [&](const std::string&) { return folded; });
+    for (const std::string& note :
+         explain::unassigned_rules(options, bound, f.rules, f.first_rules, f.layer_rules, "--" + f.prefix))
+        log_warn(note);
 }
 
 }  // namespace lrp::cli

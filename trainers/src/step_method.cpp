@@ -42,6 +42,18 @@ StepMethod::StepMethod(const TrainConfig& cfg, const DataSplit& train, Device de
     }
 }
 
+void StepMethod::warn_unassigned_rules(nn::Module& model) const {
+    if (!reldrop_ || cfg_.reldrop_rules.size() + cfg_.reldrop_first_rules.size() + cfg_.reldrop_layer_rules.size() == 0)
+        return;
+    const RelDropSettings& s = reldrop_->settings();
+    explain::Composite c = explain::make_composite(s.composite, s.composite_options);  // shares the options' rules
+    c.bind(model);
+    for (const std::string& note : explain::unassigned_rules(s.composite_options, c, cfg_.reldrop_rules,
+                                                             cfg_.reldrop_first_rules, cfg_.reldrop_layer_rules,
+                                                             "--reldrop-"))
+        log_warn(note);
+}
+
 void StepMethod::start_epoch(const PartialEpoch& from) {
     auto sum = [&](float v) { return Tensor::from_vector(std::vector<float>{v}, {1}, dev_); };
     occluded_ = sum(from.occluded_sum);

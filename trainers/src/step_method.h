@@ -25,6 +25,8 @@ public:
     // ISNet takes C1 and C2 from `cal` when given (--isnet-calibrate).
     StepMethod(const TrainConfig& cfg, const DataSplit& train, Device dev, const IsnetCalibration* cal = nullptr);
 
+    // With the model built: a warning for each --reldrop-rule/-first-rule/-layer-rule that no layer of it gets.
+    void warn_unassigned_rules(nn::Module& model) const;
     // An epoch's sums start from a mid-epoch checkpoint's (or zero).
     void start_epoch(const PartialEpoch& from);
     // One training step on a batch; g feeds RelDrop's, ISNet's and SGT's draws. loss: the step's loss; correct: of the clean rows.

@@ -194,6 +194,7 @@ TrainSummary run_training(TrainConfig cfg) {
     if (from_init_weights)  // (a resumed run continues from its checkpoint's weights)
         std::printf("%s\n", init_from_weights(cfg, *model, init_gen, train_data).c_str());
     model->to(dev);
+    method.warn_unassigned_rules(*model);
     auto opt = make_optimizer(cfg, *model);
     const int64_t spe = train_loader.batches_per_epoch();
     LrSchedule sched = make_schedule(cfg, spe);

@@ -38,6 +38,14 @@ void add_user_rules(CompositeOptions& o, const std::vector<std::string>& rules,
                     const std::vector<std::string>& first_rules, const std::vector<std::string>& layer_rules,
                     const std::string& flag_prefix);
 
+// After a composite made from `o` is bound to a model: a note for each user entry no leaf got (shadowed by an
+// earlier entry, a layer type the model lacks, or a BatchNorm that folding turns into the identity), naming the
+// spec as given (`rules` etc., as add_user_rules took them, with the same flag_prefix).
+std::vector<std::string> unassigned_rules(const CompositeOptions& o, const Composite& bound,
+                                          const std::vector<std::string>& rules,
+                                          const std::vector<std::string>& first_rules,
+                                          const std::vector<std::string>& layer_rules, const std::string& flag_prefix);
+
 // Throws for an unknown name, listing the known ones.
 Composite make_composite(const std::string& name, const CompositeOptions& options = {});
 std::vector<std::string> known_composites();
