@@ -19,6 +19,10 @@ run --out "$out/a" --resume --device cpu
 cp "$out/a/metrics.jsonl" "$out/rows4"
 cp "$out/a/model.safetensors" "$out/model4"
 cp "$out/ck2" "$out/a/checkpoint.safetensors"
+# (a full disk at that moment: an error, and every file as it was)
+log=$( (trap '' XFSZ; ulimit -f 0; "$lrpcu" train --out "$out/a" --resume --device cpu) 2>&1) && fail "no error on a full disk"
+cmp -s "$out/rows4" "$out/a/metrics.jsonl" || fail "a failed resume changed metrics.jsonl"
+cmp -s "$out/model4" "$out/a/model.safetensors" || fail "a failed resume moved model.safetensors"
 run --out "$out/a" --resume --device cpu --stop-after-epoch 3
 grep -q "metrics.jsonl' held 2 row(s) of epochs after the checkpoint's epoch 2" <<<"$log" || fail "no warning for the rows"
 cmp -s "$out/rows4" "$out/a/metrics.jsonl.earlier" || fail "metrics.jsonl.earlier is not the file as it was"
@@ -26,6 +30,22 @@ cmp -s "$out/rows4" "$out/a/metrics.jsonl.earlier" || fail "metrics.jsonl.earlie
 grep -q "model.safetensors' holds the weights of step 16, after the checkpoint's step 8" <<<"$log" ||
   fail "no warning for model.safetensors"
 cmp -s "$out/model4" "$out/a/model.safetensors.earlier" || fail "model.safetensors.earlier is not the epoch-4 model"
+
+# 1b. A stop between a row and its checkpoint (here: the epoch-1 checkpoint put back after epoch 2) leaves the next
+# epoch's row only: dropped with a note, no copy; the run writes that row again.
+run "${B[@]}" --epochs 2 --out "$out/n" --stop-after-epoch 1
+cp "$out/n/checkpoint.safetensors" "$out/ck1"
+run --out "$out/n" --resume --device cpu
+cp "$out/n/metrics.jsonl" "$out/n-rows"
+cp "$out/ck1" "$out/n/checkpoint.safetensors"
+run --out "$out/n" --resume --device cpu
+[[ ! -e $out/n/metrics.jsonl.earlier ]] || fail "the interrupted epoch's row was copied aside"
+python3 - "$out/n-rows" "$out/n/metrics.jsonl" <<'PY' || fail "the epoch written again differs"
+import json, sys
+rows = [[{k: v for k, v in json.loads(l).items() if k not in ("images_per_s", "train_seconds")}
+         for l in open(p) if l.strip()] for p in sys.argv[1:]]
+sys.exit(0 if rows[0] == rows[1] and len(rows[0]) == 2 else 1)
+PY
 
 # 2. A metrics row made unreadable by hand and a note line: the file is kept as it was.
 run "${B[@]}" --epochs 3 --out "$out/b" --stop-after-epoch 2
@@ -46,12 +66,12 @@ run "${B[@]}" --epochs 2 --out "$out/c" --stop-after-epoch 1
 sed -i 's/"lr": 0\.1[0-9]*/"lr": 0.01/' "$out/c/config.json"
 cp "$out/c/config.json" "$out/c-edited"
 run --out "$out/c" --resume --device cpu
-grep -q "config.json' held settings other than the checkpoint's (edited by hand?)" <<<"$log" || fail "no warning"
+grep -q "config.json' holds other settings than the checkpoint records (edited by hand?)" <<<"$log" || fail "no warning"
 cmp -s "$out/c-edited" "$out/c/config.json.earlier" || fail "the edited config.json was not kept"
 grep -q '"lr": 0.1' "$out/c/config.json" || fail "config.json does not hold the run's lr"
-# (a resume that only extends the run does not set it aside)
-run --out "$out/c" --resume --device cpu --epochs 3
-[[ ! -e $out/c/config.json.earlier-2 ]] || fail "a longer --epochs set config.json aside"
+# (a resume that extends the run or streams otherwise does not set it aside)
+run --out "$out/c" --resume --device cpu --epochs 3 --stream off --resident-limit-mb 100
+[[ ! -e $out/c/config.json.earlier-2 ]] || fail "a longer --epochs or --stream set config.json aside"
 
 # 4. A checkpoint inside epoch 3 resumed with --epochs 2: refused, nothing changed.
 run "${B[@]}" --epochs 4 --out "$out/d" --stop-after-step 10

@@ -77,6 +77,18 @@ void move_aside(const fs::path& out, const std::string& name, const std::string&
 }
 }  // namespace
 
+void copy_aside(const fs::path& out, const std::string& name, const std::string& why) {
+    const fs::path p = out / name;
+    fs::path to = out / (name + ".earlier");
+    for (int i = 2; fs::exists(to); ++i) to = out / (name + ".earlier-" + std::to_string(i));
+    std::ifstream in(p, std::ios::binary);
+    LRP_CHECK(in.is_open(), "cannot read '", p.string(), "' to keep a copy (", std::strerror(errno), ")");
+    const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    LRP_CHECK(!in.bad(), "reading '", p.string(), "' failed; it is left as it was");
+    write_text_atomic(to, bytes);
+    log_warn("'", p.string(), "' ", why, ": the file as it was is kept as '", to.string(), "'");
+}
+
 void set_aside_later_results(const fs::path& out, int64_t epoch, int64_t step) {
     const fs::path p = out / "metrics.jsonl";
     bool later_rows = false;
@@ -87,24 +99,34 @@ void set_aside_later_results(const fs::path& out, int64_t epoch, int64_t step) {
         std::ifstream in(p);
         LRP_CHECK(in.is_open(), "cannot read '", p.string(), "' to continue it (", std::strerror(errno), ")");
         std::string line, kept;
-        int64_t later = 0, unreadable = 0;
+        int64_t later = 0, unreadable = 0, next_rows = 0, lines = 0, last_unreadable = -1;
         while (std::getline(in, line)) {
+            ++lines;
             if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
             try {
                 const nlohmann::json row = nn::parse_json_limited(line, p.string());
                 const nlohmann::json e = row.is_object() ? row.value("epoch", nlohmann::json()) : nlohmann::json();
                 if (e.is_number_integer() && e.get<int64_t>() <= epoch) kept += line + "\n";
-                else if (e.is_number_integer()) ++later;
-                else ++unreadable;
+                else if (e.is_number_integer()) ++later, next_rows += e.get<int64_t>() == epoch + 1;
+                else ++unreadable, last_unreadable = lines;
             } catch (const std::exception&) {  // a torn last line from a crash, or a line edited by hand
-                ++unreadable;
+                ++unreadable, last_unreadable = lines;
             }
         }
         LRP_CHECK(!in.bad(), "reading '", p.string(), "' failed; it is left as it was");
         in.close();
         later_rows = later > 0;
-        if (later + unreadable > 0) {  // the file as it was stays, under another name
-            move_aside(out, "metrics.jsonl",
+        // A run stopped between a row and its checkpoint (a crash, a kill) leaves the next epoch's row, or a torn last
+        // line: the resumed run writes that row again (the same, bit for bit), so it goes without a copy.
+        const bool interrupted = (later == 0 || (later == 1 && next_rows == 1)) &&
+                                 (unreadable == 0 || (unreadable == 1 && last_unreadable == lines));
+        if (later + unreadable > 0 && interrupted) {
+            log_info("--resume: metrics.jsonl ", later > 0 ? str("held the row of epoch ", epoch + 1) : "ended in a torn "
+                     "line", ", written before the run stopped and not in its checkpoint; it is dropped (the run writes "
+                     "that epoch again)");
+            write_text_atomic(p, kept);
+        } else if (later + unreadable > 0) {  // a copy of the file as it was stays, under another name
+            copy_aside(out, "metrics.jsonl",
                        str("held ", later > 0 ? str(later, " row(s) of epochs after the checkpoint's epoch ", epoch) : "",
                            later > 0 && unreadable > 0 ? " and " : "",
                            unreadable > 0 ? str(unreadable, " line(s) that are no metrics row") : "",
@@ -137,10 +159,10 @@ void set_aside_metrics(const fs::path& out, const std::string& config) {
     while (!rows && std::getline(m, line)) rows = line.find_first_not_of(" \t\r") != std::string::npos;
     m.close();
     if (rows) move_aside(out, "metrics.jsonl", "held rows of an earlier run without a checkpoint");
-    set_aside_config(out, config, false);
+    set_aside_config(out, config);
 }
 
-void set_aside_config(const fs::path& out, const std::string& config, bool resuming) {
+void set_aside_config(const fs::path& out, const std::string& config) {
     const fs::path c = out / "config.json";
     std::error_code ec;
     if (!fs::exists(c, ec)) return;
@@ -148,24 +170,17 @@ void set_aside_config(const fs::path& out, const std::string& config, bool resum
     const std::string old((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     in.close();
     // The same settings but for where and how the attempt ran (its --out as typed, device, logging, stops) are
-    // not worth keeping; anything else (other settings, a file that is no settings JSON) is. A resumed run may
-    // also change its length and where its data lie.
+    // not worth keeping; anything else (other settings, a file that is no settings JSON) is.
     auto settings = [&](const std::string& text) {
         nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
-        if (j.is_object()) {
+        if (j.is_object())
             for (const char* k : {"out", "device", "log-every", "stop-after-epoch", "stop-after-step", "checkpoint-every"})
                 j.erase(k);
-            if (resuming)
-                for (const char* k : {"epochs", "data-dir", "masks"}) j.erase(k);
-        }
         return j;
     };
     const nlohmann::json before = settings(old);
     if (before.is_discarded() || before != settings(config))
-        move_aside(out, "config.json",
-                   resuming ? "held settings other than the checkpoint's (edited by hand?), which a resumed run keeps "
-                              "(a new --out with --config trains with other settings)"
-                            : "held other settings (an earlier run's, or a file of yours)");
+        move_aside(out, "config.json", "held other settings (an earlier run's, or a file of yours)");
 }
 
 // Appends one line durably, checked (a full disk is an error, not a lost metrics row).

@@ -24,8 +24,9 @@ private:
 // Replaces a text file durably through a temporary file and a rename: the old contents survive any failure.
 void write_text_atomic(const std::filesystem::path& p, const std::string& text);
 // On --resume from a checkpoint after `epoch` (global `step`): metrics.jsonl keeps the rows of epochs <= epoch; when
-// it held more (rows of later epochs, lines that are no rows) the file as it was moves to metrics.jsonl.earlier[-N]
-// first. model.safetensors and model_best_val.safetensors of later steps (or of unknown steps, when later rows
+// it held more (rows of later epochs, lines that are no rows) a copy of the file as it was goes to
+// metrics.jsonl.earlier[-N] first, except for what a stop between a row and its checkpoint leaves (the next epoch's
+// row, a torn last line), which is dropped with a note. model.safetensors and model_best_val.safetensors of later steps (or of unknown steps, when later rows
 // were there) move aside too: nothing of what went further is lost, and nothing stale passes for the run's.
 void set_aside_later_results(const std::filesystem::path& out, int64_t epoch, int64_t step);
 // Rows in <out>/metrics.jsonl without a checkpoint (an attempt that crashed before its first checkpoint, or
@@ -33,9 +34,10 @@ void set_aside_later_results(const std::filesystem::path& out, int64_t epoch, in
 // config.json of other settings than `config` (the text this run is about to write there; where and how it runs,
 // --out, --device, logging and stops, aside).
 void set_aside_metrics(const std::filesystem::path& out, const std::string& config);
-// The config.json part of that, also for a resumed run (`resuming`: its --epochs, --data-dir and --masks may
-// differ from the file's too): a config.json edited by hand moves aside instead of being overwritten unseen.
-void set_aside_config(const std::filesystem::path& out, const std::string& config, bool resuming);
+// The config.json part of that.
+void set_aside_config(const std::filesystem::path& out, const std::string& config);
+// A copy of <out>/<name> as <out>/<name>.earlier[-N] (written durably), with a warning saying why; the file stays.
+void copy_aside(const std::filesystem::path& out, const std::string& name, const std::string& why);
 // Appends one line durably (fsync), checked (a full disk is an error, not a lost metrics row).
 void append_line(const std::filesystem::path& p, const std::string& line);
 

@@ -2,6 +2,8 @@
 // the test split's agreement with the training split.
 #include "run_settings.h"
 
+#include <fstream>
+#include <iterator>
 #include <set>
 #include <string>
 #include <utility>
@@ -63,13 +65,28 @@ nlohmann::json effective_settings(nlohmann::json j) {
     return j;
 }
 
+namespace {
+// Settings a resumed run may give anew (where and how it runs, its length, where its data lie).
+const std::set<std::string> may_change{"epochs",           "device",          "log-every",
+                                       "data-dir",         "out",             "stop-after-epoch",
+                                       "stop-after-step",  "checkpoint-every", "stream",
+                                       "resident-limit-mb", "init-weights",    "masks"};
+}  // namespace
+
+bool config_edited(const std::filesystem::path& file, const nlohmann::json& recorded) {
+    std::ifstream in(file, std::ios::binary);
+    if (!in.is_open()) return false;
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
+    if (!j.is_object()) return true;
+    nlohmann::json a = effective_settings(j), b = effective_settings(recorded);
+    for (const std::string& k : may_change) a.erase(k), b.erase(k);
+    return a != b;
+}
+
 nlohmann::json check_resume_settings(const std::filesystem::path& ckpt, const nlohmann::json& given) {
     const nlohmann::json saved_as_recorded = read_checkpoint_state(ckpt.string()).config;
     const nlohmann::json saved = effective_settings(saved_as_recorded), now = effective_settings(given);
-    static const std::set<std::string> may_change{"epochs",           "device",          "log-every",
-                                                  "data-dir",         "out",             "stop-after-epoch",
-                                                  "stop-after-step",  "checkpoint-every", "stream",
-                                                  "resident-limit-mb", "init-weights",    "masks"};
     std::string diffs;
     for (auto it = now.begin(); it != now.end(); ++it)
         if (!may_change.count(it.key()) && saved.contains(it.key()) && saved[it.key()] != it.value())

@@ -20,6 +20,9 @@ nlohmann::json config_json(const TrainConfig& cfg);
 // The settings as they run, for comparison: defaults that are stored as placeholders resolved, and the
 // values of settings a checkpoint recorded before they existed.
 nlohmann::json effective_settings(nlohmann::json j);
+// Whether a run's config.json (`file`) holds other settings than the checkpoint records (`recorded`), leaving out
+// those a resumed run may give anew: edited by hand (a missing or unreadable file: not edited; no JSON: edited).
+bool config_edited(const std::filesystem::path& file, const nlohmann::json& recorded);
 // A resumed run must continue with the settings it started with (only the per-invocation ones may change);
 // returns the checkpoint's settings as recorded.
 nlohmann::json check_resume_settings(const std::filesystem::path& ckpt, const nlohmann::json& given);

@@ -233,7 +233,10 @@ TrainSummary run_training(TrainConfig cfg) {
         LRP_CHECK(st.partial.batches < spe, ckpt.string(), ": the checkpoint stopped after step ", st.partial.batches,
                   " of an epoch, but this run has ", spe, " steps per epoch");
         set_aside_later_results(out, st.epoch, st.global_step);
-        set_aside_config(out, cfg_json.dump(2) + "\n", true);
+        if (config_edited(out / "config.json", saved))
+            copy_aside(out, "config.json", "holds other settings than the checkpoint records (edited by hand?); a "
+                                           "resumed run keeps the checkpoint's (a new --out with --config trains with "
+                                           "others)");
         // Stops count epochs and steps from the run's start: one the checkpoint is already past does not apply.
         if (cfg.stop_after_epoch > 0 && cfg.stop_after_epoch <= st.epoch) {
             log_warn("--stop-after-epoch ", cfg.stop_after_epoch, ": the checkpoint is after epoch ", st.epoch,

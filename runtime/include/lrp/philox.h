@@ -50,16 +50,21 @@ LRP_HD float uniform01(uint32_t x) { return static_cast<float>(x >> 8) * 5.96046
 // (0, 1]: safe under log().
 LRP_HD float uniform01_open0(uint32_t x) { return static_cast<float>((x >> 8) + 1u) * 5.9604644775390625e-08f; }
 
+// Word k of r chosen with selects: a runtime index into r.v would put r in local memory on a GPU.
+LRP_HD uint32_t philox_word(const Philox4& r, unsigned k) {
+    return k == 0 ? r.v[0] : k == 1 ? r.v[1] : k == 2 ? r.v[2] : r.v[3];
+}
+
 LRP_HD float philox_uniform(uint64_t seed, uint64_t offset, uint64_t i) {
     Philox4 r = philox(seed, offset + i / 4);
-    return uniform01(r.v[i % 4]);
+    return uniform01(philox_word(r, static_cast<unsigned>(i % 4)));
 }
 
 LRP_HD float philox_normal(uint64_t seed, uint64_t offset, uint64_t i) {
     Philox4 r = philox(seed, offset + i / 2);
-    unsigned lane = static_cast<unsigned>(i % 2) * 2u;
-    float u1 = uniform01_open0(r.v[lane]);
-    float u2 = uniform01(r.v[lane + 1]);
+    const bool second = i % 2 != 0;
+    float u1 = uniform01_open0(second ? r.v[2] : r.v[0]);
+    float u2 = uniform01(second ? r.v[3] : r.v[1]);
     return sqrtf(-2.0f * logf(u1)) * cosf(6.283185307179586f * u2);
 }
 
