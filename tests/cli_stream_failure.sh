@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # CLI test: a streamed image that becomes unreadable in the middle of an epoch stops `lrpcu train` with an
 # error naming the file and a mid-epoch checkpoint of the steps done; once the data is fixed, --resume ends
-# on the weights of an uninterrupted run, bit for bit.
+# on the weights of an uninterrupted run, bit for bit. So does a test image that cannot be read when the epoch is
+# evaluated (the checkpoint then follows the epoch's last step).
 # Usage: cli_stream_failure.sh <out-dir> <lrpcu>
 set -u
 out=$1 lrpcu=$2
@@ -46,4 +47,28 @@ rm -rf "$out/live" && cp -r "$out/data" "$out/live"  # the data fixed
 grep -aq "resumed from .* in epoch 1 after step" "$out/resume.log" || { echo "not resumed mid-epoch:"; cat "$out/resume.log"; exit 1; }
 cmp -s "$out/whole/model.safetensors" "$out/cut/model.safetensors" ||
   { echo "the resumed run's weights differ from the uninterrupted run's"; exit 1; }
+
+# A streamed test image that cannot be read: the epoch's training is kept in a checkpoint after its last step, and
+# --resume (the image fixed) evaluates that epoch and ends on the uninterrupted run's weights.
+mkdir -p "$out/small/train" "$out/small/test"
+for c in a b; do
+  cp "$out"/data/train/$c/000[0-7].png "$out/small/train/" 2> /dev/null; mkdir -p "$out/small/train/$c" "$out/small/test/$c"
+  mv "$out"/small/train/*.png "$out/small/train/$c/"; cp "$out"/data/test/$c/*.png "$out/small/test/$c/"
+done
+cp -r "$out/small" "$out/broken"
+echo "not a png" > "$out/broken/test/b/0003.png"
+args=(train --dataset folder --stream on --width 2 --epochs 2 --batch-size 2 --device cpu)
+"$lrpcu" "${args[@]}" --data-dir "$out/small" --out "$out/small-whole" > "$out/small-whole.log" 2>&1 ||
+  { echo "uninterrupted small run failed:"; cat "$out/small-whole.log"; exit 1; }
+"$lrpcu" "${args[@]}" --data-dir "$out/broken" --out "$out/eval-cut" > "$out/eval-cut.log" 2>&1 &&
+  { echo "the run finished although a test image cannot be read:"; cat "$out/eval-cut.log"; exit 1; }
+grep -aq "0003.png" "$out/eval-cut.log" && grep -aq "a checkpoint after all 8 steps of epoch 1, before its evaluation" \
+  "$out/eval-cut.log" || { echo "no checkpoint of the trained epoch:"; cat "$out/eval-cut.log"; exit 1; }
+cp "$out/small/test/b/0003.png" "$out/broken/test/b/0003.png"
+"$lrpcu" train --out "$out/eval-cut" --resume > "$out/eval-resume.log" 2>&1 ||
+  { echo "resume failed:"; cat "$out/eval-resume.log"; exit 1; }
+grep -aq "resumed from .* in epoch 1 after step 8 of 8" "$out/eval-resume.log" ||
+  { echo "not resumed at the epoch's evaluation:"; cat "$out/eval-resume.log"; exit 1; }
+cmp -s "$out/small-whole/model.safetensors" "$out/eval-cut/model.safetensors" ||
+  { echo "the run resumed at its evaluation ends on other weights than the uninterrupted run"; exit 1; }
 echo "ok: an unreadable streamed image -> error + mid-epoch checkpoint; --resume ends on the uninterrupted weights"

@@ -230,7 +230,8 @@ TrainSummary run_training(TrainConfig cfg) {
                         (long long)st.epoch + 1, (long long)st.partial.batches, (long long)spe);
         else
             std::printf("resumed from %s after epoch %lld\n", ckpt.string().c_str(), (long long)st.epoch);
-        LRP_CHECK(st.partial.batches < spe, ckpt.string(), ": the checkpoint stopped after step ", st.partial.batches,
+        // (batches == spe: the epoch's steps are all done, its evaluation is not: a split failed to load then)
+        LRP_CHECK(st.partial.batches <= spe, ckpt.string(), ": the checkpoint stopped after step ", st.partial.batches,
                   " of an epoch, but this run has ", spe, " steps per epoch");
         set_aside_later_results(out, st.epoch, st.global_step);
         if (config_edited(out / "config.json", saved))
@@ -392,13 +393,28 @@ TrainSummary run_training(TrainConfig cfg) {
         const double train_acc = correct_sum.to_vector<float>()[0] / images;
         const double train_secs =
             seconds_before + std::chrono::duration<double>(std::chrono::steady_clock::now() - te).count();
+        // A streamed image of the validation or test split that fails to load: the epoch's training is kept, in a
+        // checkpoint after its last step, and --resume evaluates it.
+        auto evaluate_or_keep = [&](BatchSource& split) {
+            try {
+                return evaluate(*model, split, train_data.num_classes);
+            } catch (const Error& e) {
+                try {
+                    save_partial(spe, train_loader.rng_offset());
+                } catch (const std::exception& e2) {
+                    LRP_THROW(e.what(), "\n(no checkpoint of this epoch's steps: ", e2.what(), ")");
+                }
+                LRP_THROW(e.what(), "\n(a checkpoint after all ", spe, " steps of epoch ", epoch, ", before its ",
+                          "evaluation, was saved in ", ckpt.string(), "; fix the data and continue with --resume)");
+            }
+        };
         EvalResult vev;  // on the validation split, when there is one
         if (val_data.loader) {
-            vev = evaluate(*model, *val_data.loader, train_data.num_classes);
+            vev = evaluate_or_keep(*val_data.loader);
             LRP_CHECK(std::isfinite(vev.loss), "training diverged: the validation loss after epoch ", epoch, " is ",
                       vev.loss, " (the weights hold NaN or Inf; ", hint, "); ", kept_note());
         }
-        EvalResult ev = evaluate(*model, test_loader, train_data.num_classes);
+        EvalResult ev = evaluate_or_keep(test_loader);
         // The last step can leave NaN/Inf weights behind a finite training loss (computed before the update):
         // such an epoch is neither recorded nor checkpointed.
         LRP_CHECK(std::isfinite(ev.loss), "training diverged: the test loss after epoch ", epoch, " is ", ev.loss,
