@@ -18,6 +18,10 @@ TEST_F(DatasetsCpu, ImageFolderPng) {
     write("f/cat/notes.txt", "not an image");
     write_png("f/.hidden/x.png", 4, 3, 3, img(4));
     write("f/README", "top-level files are ignored");
+    // Hidden entries inside a class folder: macOS's AppleDouble files, notebook checkpoint copies, dot files.
+    write("f/cat/._z.png", "\x00\x05\x16\x07 AppleDouble, no PNG");
+    write_png("f/cat/.ipynb_checkpoints/z-checkpoint.png", 4, 3, 3, img(1));
+    write_png("f/dog/.b.png", 4, 3, 3, img(2));
 
     Dataset d = load_image_folder(path("f"));
     EXPECT_EQ(d.name, "folder:" + path("f"));
@@ -125,6 +129,16 @@ TEST_F(DatasetsCpu, ImageFolderErrors) {
     const std::string png = read_all(write_png_fill("t/a/ok.png", 16, 16, 7));
     write("t/a/cut.png", png.substr(0, png.size() / 2));
     EXPECT_TRUE(throws_with([&] { load_image_folder(path("t")); }, {path("t/a/cut.png"), "cannot decode image"}));
+    // A header declaring 14000 x 14000 RGB pixels (a few hundred bytes could decode to 588 MB; stb_image itself
+    // accepts up to 2^30 bytes): refused before decoding.
+    std::string bomb = png;
+    const size_t ihdr = bomb.find("IHDR");
+    ASSERT_NE(ihdr, std::string::npos);
+    for (size_t k : {ihdr + 4, ihdr + 8}) bomb.replace(k, 4, std::string("\x00\x00\x36\xb0", 4));  // 14000
+    write("b/a/bomb.png", bomb);
+    write_png_fill("b/a/ok.png", 16, 16, 7);
+    EXPECT_TRUE(throws_with([&] { load_image_folder(path("b")); },
+                            {path("b/a/bomb.png"), "declares 14000 x 14000 = 196000000 pixels", "decompression-bomb"}));
     // Bad options.
     FolderOptions bad;
     bad.channels = 5;
@@ -177,6 +191,20 @@ TEST_F(DatasetsCpu, ImageFolderLinksAndSplitLayout) {
     fs::remove(path("cl/a/z.png"));
     fs::create_symlink(path("cl/a/gone.txt"), path("cl/a/notes.txt"));
     EXPECT_EQ(load_image_folder(path("cl")).size(), 2);
+    // Split folders in any case (Train/ and Test/, as some downloads name them); two spellings of one: refused.
+    write_png_fill("caps/Train/a/x.png", 4, 4, 10);
+    write_png_fill("caps/Train/b/y.png", 4, 4, 200);
+    write_png_fill("caps/TEST/a/x.png", 4, 4, 10);
+    write_png_fill("caps/TEST/b/y.png", 4, 4, 200);
+    const Dataset ct = load_dataset("folder", path("caps"), Split::Train, {});
+    EXPECT_EQ(ct.class_names, (std::vector<std::string>{"a", "b"})) << "Train/ and TEST/ are the splits, not classes";
+    EXPECT_EQ(load_dataset("folder", path("caps"), Split::Test, {}).name, "folder:" + path("caps/TEST"));
+    write_png_fill("caps/val/a/x.png", 4, 4, 10);  // test/ and val/: test/ is the test split (a warning names val/)
+    write_png_fill("caps/val/b/y.png", 4, 4, 200);
+    EXPECT_EQ(load_dataset("folder", path("caps"), Split::Test, {}).name, "folder:" + path("caps/TEST"));
+    write_png_fill("caps/train/a/x.png", 4, 4, 10);
+    EXPECT_TRUE(throws_with([&] { load_dataset("folder", path("caps"), Split::Train, {}); },
+                            {"has both ", "/ and ", "which is the train split?"}));
 }
 
 // ---------------------------------------------------------------------------- subset / stratified

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <map>
@@ -41,11 +42,26 @@ std::string ext_list(const std::vector<std::string>& exts) {
     return r;
 }
 
+// PIL's decompression-bomb limit: a few hundred bytes of PNG can declare 20000 x 20000 pixels (gigabytes decoded).
+constexpr int64_t kMaxImagePixels = 178956970;
+
+// Refuses a file whose header declares more than kMaxImagePixels pixels, before anything is decoded.
+void check_declared_size(const std::string& path) {
+    int w = 0, h = 0, n = 0;
+    if (!stbi_info(path.c_str(), &w, &h, &n)) return;  // the decoder names what is wrong
+    LRP_CHECK(int64_t{w} * h <= kMaxImagePixels, path, ": the image declares ", w, " x ", h, " = ", int64_t{w} * h,
+              " pixels, more than lrpcu decodes (", kMaxImagePixels, ", PIL's decompression-bomb limit): a damaged ",
+              "or hostile file? (scale it down first)");
+}
+
 Image decode(const std::string& path, int channels) {
+    check_declared_size(path);
     int w = 0, h = 0, in_channels = 0;
     std::unique_ptr<unsigned char, StbFree> p(stbi_load(path.c_str(), &w, &h, &in_channels, channels));
     if (!p) {
         const char* why = stbi_failure_reason();
+        LRP_CHECK(!why || std::string(why) != "can't fopen", path, ": cannot open the image (",
+                  std::strerror(errno), "; moved or deleted while lrpcu ran?)");
         LRP_THROW(path, ": cannot decode image (stb_image: ", why ? why : "unknown failure",
                   "); lrpcu reads PNG and JPEG images, and this file is neither or is damaged");
     }
@@ -112,6 +128,12 @@ std::vector<std::string> image_files(const std::string& dir, const std::vector<s
     for (; it != end; it.increment(ec)) {
         LRP_DATA_CHECK(!ec, dir, kFolderHint, "cannot list the folder (", ec.message(), ")");
         std::error_code ec2;
+        // Hidden entries (".*": macOS's ._ files, .ipynb_checkpoints copies, .DS_Store) are no dataset images.
+        const std::string name = it->path().filename().string();
+        if (!name.empty() && name[0] == '.') {
+            if (it->is_directory(ec2)) it.disable_recursion_pending();
+            continue;
+        }
         if (it->is_directory(ec2)) {
             const fs::path real = fs::canonical(it->path(), ec2);
             bool skip = ec2 || within(root, real) || within(split, real);
@@ -184,6 +206,7 @@ std::vector<std::string> find_masks(const std::vector<std::string>& files, const
 // A mask file as one byte per pixel: 255 where some colour channel is nonzero (alpha is ignored), else 0; at
 // its own bit depth (a 16-bit label map of 0 and 1 keeps its ones) and channel count (a dark colour counts).
 Image read_mask(const std::string& path) {
+    check_declared_size(path);
     int w = 0, h = 0, n = 0;
     const bool wide = stbi_is_16_bit(path.c_str()) != 0;
     std::unique_ptr<unsigned char, StbFree> p(

@@ -1,9 +1,11 @@
 // The dataset registry used by the CLI: maps a name (and an optional data directory) to a reader, with
 // default locations and errors that list the known names or say which flag to pass.
 #include <algorithm>
+#include <cctype>
 #include <filesystem>
 
 #include "io.h"
+#include "lrp/log.h"
 
 namespace lrp::data {
 
@@ -25,16 +27,37 @@ void require_dir(const std::string& name, const std::string& data_dir, const cha
               "). ", hint);
 }
 
-// data_dir/train and data_dir/test (or data_dir/val) when they exist, else data_dir for both splits (a
-// train/ without test/ or val/ is an error).
+// The subfolder of data_dir named `split` in any case (Train/, TEST/), or "" when there is none; two spellings of
+// one name are an error.
+std::string split_subdir(const std::string& data_dir, const std::string& split) {
+    std::string found;
+    std::error_code ec;
+    for (fs::directory_iterator it(data_dir, ec), end; !ec && it != end; it.increment(ec)) {
+        std::string n = it->path().filename().string(), low = n;
+        std::transform(low.begin(), low.end(), low.begin(), [](unsigned char c) { return std::tolower(c); });
+        if (low != split || !is_dir(it->path().string())) continue;
+        LRP_DATA_CHECK(found.empty(), data_dir, kFolderHint, "has both ", found, "/ and ", n, "/: which is the ", split,
+                       " split?");
+        found = n;
+    }
+    return found.empty() ? std::string() : join(data_dir, found);
+}
+
+// data_dir/train and data_dir/test (or data_dir/val) when they exist (in any case), else data_dir for both splits
+// (a train/ without test/ or val/ is an error).
 std::string folder_split_dir(const std::string& name, const std::string& data_dir, Split split) {
     require_dir(name, data_dir, "the image folder, one subfolder per class", kFolderHint);
-    if (split == Split::Train && is_dir(join(data_dir, "train"))) return join(data_dir, "train");
+    const std::string train = split_subdir(data_dir, "train");
+    if (split == Split::Train && !train.empty()) return train;
     if (split == Split::Test) {
-        if (is_dir(join(data_dir, "test"))) return join(data_dir, "test");
-        if (is_dir(join(data_dir, "val"))) return join(data_dir, "val");
+        const std::string test = split_subdir(data_dir, "test"), val = split_subdir(data_dir, "val");
+        if (!test.empty() && !val.empty())
+            log_warn(data_dir, " has a test/ and a val/ split: the test split is ", test, "; ", val, " is not read (a ",
+                     "validation split of train/: --val-split N holds N of its images out)");
+        if (!test.empty()) return test;
+        if (!val.empty()) return val;
         // Else "train" would be read as a class of the whole folder.
-        LRP_DATA_CHECK(!is_dir(join(data_dir, "train")), data_dir, kFolderHint,
+        LRP_DATA_CHECK(train.empty(), data_dir, kFolderHint,
                        "has a train/ subfolder but no test/ or val/ one for the test split");
     }
     return data_dir;
