@@ -39,6 +39,10 @@ expect_line '--rule bn=epsilon:0\.5 is the rule of no layer \(BatchNorm layers a
 expect_line '--layer-rule layer1\.0\.bn1=flat is the rule of no layer \(BatchNorm layers are folded'
 expect_line '--rule conv=gamma is the rule of no layer \(an earlier entry takes those layers'
 ! grep -q -- "--rule conv=zplus is the rule of no layer" <<<"$log" || { echo "$log"; exit 1; }
+run unassigned2 --rule linear=epsilon:0.1 --layer-rule fc=epsilon --rule maxpool=flat
+expect_line '--rule linear=epsilon:0\.1 is the rule of no layer \(--layer-rule gives each such layer its own\)'
+expect_line '--rule maxpool=flat is the rule of no layer \(the model has no maxpool layer\)'
+cmp -s "$out/base/relevance.npy" "$out/unassigned2/relevance.npy" || { echo "unassigned2 changed the relevance"; exit 1; }
 cmp -s "$out/base/relevance.npy" "$out/unassigned/relevance.npy" ||
   { echo "rules that no layer gets (and zplus restating the composite) changed the relevance"; exit 1; }
 run egb --composite epsilon_gamma_box --print-rules

@@ -130,6 +130,37 @@ TEST_F(DatasetsCpu, ValidationSplitOfAFolderIsTheSameStreamedOrResident) {
                             {"--val-split 30", "30 images of the training split"}));
 }
 
+// explain --split val explains eval's validation images: held_out_images of the training split are open_val's
+// images, in its order; another seed holds out others; a run without a validation split, or a training split of
+// another size than the run drew from, is refused.
+TEST_F(DatasetsCpu, ExplainsHeldOutImagesAreEvalsValidationImages) {
+    DataOptions o;
+    o.dataset = "synthetic";
+    const data::Dataset train = data::load_dataset("synthetic", "", data::Split::Train, {});
+    const nlohmann::json cfg = {{"val-split", 24}, {"seed", 5}};
+    const data::Dataset held = held_out_images(train, cfg, train.size(), "w.safetensors");
+    DataSplit v = open_val(o, 24, val_split_seed(5), Device::cpu(), 24);
+    ASSERT_EQ(held.size(), 24);
+    ASSERT_EQ(v.loader->size(), 24);
+    v.loader->start_epoch(0, 1);
+    const BatchSource::Batch b = v.loader->batch(0);
+    EXPECT_EQ(b.y.to_vector<int32_t>(), held.labels.to_vector<int32_t>());
+    const std::vector<float> x = b.x.to_vector<float>();
+    const std::vector<uint8_t> u = held.images.to_vector<uint8_t>();
+    ASSERT_EQ(x.size(), u.size());
+    const int64_t C = held.channels(), HW = held.height() * held.width();
+    for (size_t i = 0; i < u.size(); ++i) {
+        const size_t c = static_cast<size_t>((static_cast<int64_t>(i) / HW) % C);
+        ASSERT_NEAR(x[i], (u[i] / 255.f - v.mean[c]) / v.stdev[c], 1e-5f) << "element " << i;
+    }
+    const data::Dataset other = held_out_images(train, {{"val-split", 24}, {"seed", 6}}, -1, "w.safetensors");
+    EXPECT_NE(other.images.to_vector<uint8_t>(), u) << "another seed holds out the same images";
+    EXPECT_TRUE(throws_with([&] { held_out_images(train, {{"seed", 5}}, -1, "w.safetensors"); },
+                            {"--split val: w.safetensors records no validation split"}));
+    EXPECT_TRUE(throws_with([&] { held_out_images(train, cfg, train.size() - 1, "w.safetensors"); },
+                            {"drew its validation images from", "these would not be the same images"}));
+}
+
 namespace {
 TrainConfig with_val(const std::string& out) {
     TrainConfig c = tiny(out);

@@ -141,25 +141,40 @@ std::vector<std::string> unassigned_rules(const CompositeOptions& o, const Compo
                                           const std::vector<std::string>& first_rules,
                                           const std::vector<std::string>& layer_rules, const std::string& flag_prefix) {
     const bool folded = bound.bn_fold() != BnFold::None;
-    auto why = [&](bool batchnorm) {
-        return batchnorm && folded ? " (BatchNorm layers are folded into the layers before them and pass relevance "
-                                     "unchanged; " + flag_prefix + "bn-fold none keeps them)"
-                                   : std::string(" (an earlier entry takes those layers, or the model has none; lrpcu "
-                                                 "explain --print-rules shows an assignment)");
+    auto named = [&](const nn::Module* leaf) {  // whether a layer-rule (name map) gave the leaf its rule
+        for (const auto& [name, rule] : o.name_map)
+            if (bound.rule_for(*leaf) == rule.get()) return true;
+        return false;
+    };
+    // Why no leaf got a type entry's rule.
+    auto why_type = [&](LayerType t) -> std::string {
+        if (t == LayerType::BatchNorm && folded)
+            return " (BatchNorm layers are folded into the layers before them and pass relevance unchanged; " +
+                   flag_prefix + "bn-fold none keeps them)";
+        bool any = false, all_named = true;
+        for (const nn::Module* leaf : bound.leaves())
+            if (matches(t, *leaf)) any = true, all_named = all_named && named(leaf);
+        if (!any) return std::string(" (the model has no ") + layer_type_name(t) + " layer)";
+        if (all_named) return " (" + flag_prefix + "layer-rule gives each such layer its own)";
+        return " (an earlier entry takes those layers; lrpcu explain --print-rules shows an assignment)";
     };
     std::vector<std::string> notes;
     // add_user_rules makes one entry per spec, in the flags' order.
-    auto check = [&](const auto& entries, const std::vector<std::string>& specs, const char* flag, auto is_bn) {
-        for (size_t i = 0; i < entries.size() && i < specs.size(); ++i)
-            if (!bound.assigns(entries[i].second.get()))
-                notes.push_back(flag_prefix + flag + " " + specs[i] + " is the rule of no layer" +
-                                why(is_bn(entries[i].first)) + "; it changes nothing");
+    auto note = [&](const std::string& flag, const std::string& spec, const std::string& why) {
+        notes.push_back(flag_prefix + flag + " " + spec + " is the rule of no layer" + why + "; it changes nothing");
     };
-    const auto bn_type = [](LayerType t) { return t == LayerType::BatchNorm; };
-    check(o.layer_map, rules, "rule", bn_type);
-    check(o.first_map, first_rules, "first-rule", bn_type);
+    for (size_t i = 0; i < o.layer_map.size() && i < rules.size(); ++i)
+        if (!bound.assigns(o.layer_map[i].second.get())) note("rule", rules[i], why_type(o.layer_map[i].first));
+    for (size_t i = 0; i < o.first_map.size() && i < first_rules.size(); ++i)
+        if (!bound.assigns(o.first_map[i].second.get()))
+            note("first-rule", first_rules[i],
+                 o.first_map[i].first == LayerType::BatchNorm && folded
+                     ? why_type(LayerType::BatchNorm)
+                     : " (the first layer is another's: an earlier entry's, a layer-rule's, or one of another type; lrpcu "
+                       "explain --print-rules shows an assignment)");
     // a named leaf always gets its rule, unless it is a BatchNorm folded away
-    check(o.name_map, layer_rules, "layer-rule", [&](const std::string&) { return folded; });
+    for (size_t i = 0; i < o.name_map.size() && i < layer_rules.size(); ++i)
+        if (!bound.assigns(o.name_map[i].second.get())) note("layer-rule", layer_rules[i], why_type(LayerType::BatchNorm));
     return notes;
 }
 

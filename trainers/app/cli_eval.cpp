@@ -131,6 +131,7 @@ int run_eval(const std::vector<std::string>& args) {
         warn_unassigned_rules(app, occlusion.composite, *model);
     }
     if (background.enabled) warn_unassigned_rules(app, background.composite, *model);
+    if (faith.enabled) warn_unassigned_rules(app, faith.composite, *model);
     if (background.enabled) check_background_layers(background, *model, ds);
     train::EvalResult r = train::evaluate(*model, *ds.loader, ds.num_classes);
     LRP_CHECK(r.nonfinite == 0, "the model's outputs hold NaN or Inf for ", r.nonfinite, " of ", r.samples,

@@ -60,16 +60,6 @@ std::vector<float> expand_channels(const std::vector<float>& v, int64_t channels
     return v.size() == 1 ? std::vector<float>(static_cast<size_t>(channels), v[0]) : v;
 }
 
-// --split val: the images the weights' run held out of its training split `ds` (decoys drawn), in eval's order.
-data::Dataset held_out_images(data::Dataset ds, const nlohmann::json& cfg, const train::CheckpointState& st,
-                              const std::string& weights) {
-    const train::RecordedValSplit val = train::recorded_val_split(cfg, weights);
-    train::check_val_source(st.val_source_images, ds.size(), ds.name, weights);
-    LRP_CHECK(val.images < ds.size(), "--split val: ", weights, " held out ", val.images, " images, but the training ",
-              "split of ", ds.name, " has ", ds.size());
-    return ds.split_stratified(val.images, val.seed).first;
-}
-
 std::vector<std::string> split_inputs(const std::vector<std::string>& given) {
     std::vector<std::string> out;
     for (const std::string& v : given) {
@@ -232,7 +222,7 @@ int run_explain(const std::vector<std::string>& args) {
             data::add_decoy(ds, decoy.options, sp);
             std::printf("%s\n", describe(decoy).c_str());
         }
-        if (split == "val") ds = held_out_images(std::move(ds), cfg, st, weights);
+        if (split == "val") ds = train::held_out_images(ds, cfg, st.val_source_images, weights);
         LRP_CHECK(samples <= ds.size(), "--samples ", samples, ": the ", split, " split of ", dataset, " has only ",
                   ds.size(), " images");
         data::Dataset sub = ds.subset(0, samples);
@@ -363,6 +353,7 @@ int run_explain(const std::vector<std::string>& args) {
     if (!flex.empty())
         LRP_CHECK(!in.mean.empty(), "--flex needs the inputs' normalisation (its bounds are raw 0 and 1): pass ",
                   "--normalize M/S, or --dataset (with --data-dir) so that it follows from the data");
+    if (flex.empty()) warn_unassigned_rules(app, cf, *model);  // before a pass that may take long
     // --batch-size images at a time; the maps (and hidden maps, logits) gathered on the host.
     std::vector<std::pair<std::string, Tensor>> hidden;
     Tensor r = Tensor::empty(x.shape(), DType::F32, Device::cpu());
@@ -387,7 +378,6 @@ int run_explain(const std::vector<std::string>& args) {
             hidden[i].second.slice(b, e).copy_from(hb[i].second.to(Device::cpu()));
         }
     }
-    if (flex.empty()) warn_unassigned_rules(app, cf, *model);
     if (print_rules) std::printf("%s", comp.assignment_table().c_str());
     const std::string bad_out = nonfinite_rows(logits.to(Device::cpu()).to_vector<float>(), logits.dim(1));
     LRP_CHECK(bad_out.empty(), "the model's outputs hold NaN or Inf (samples ", bad_out, "): the weights in ",

@@ -289,6 +289,11 @@ static void reresolve_file_defaults(train::TrainConfig& cfg, const std::set<std:
     for (const std::string& k : file_defaults) {
         if (!now.contains(k) || !dflt.contains(k) || !resolved.contains(k) || !file_resolved.contains(k)) continue;
         if (now[k] != file_resolved[k] || now[k] == dflt[k] || resolved[k] == file_resolved[k]) continue;
+        const bool used = k.rfind("reldrop-", 0) == 0 ? cfg.reldrop()
+                          : k == "isnet-mask"         ? cfg.augment == "isnet"
+                          : k == "rrr-mask"           ? cfg.augment == "rrr"
+                                                      : true;
+        if (!used) continue;  // a setting of a method this run does not use: as the file has it, without a note
         std::printf("--config: the file's %s %s is the default of its --augment/--masks; with --augment %s%s this run "
                     "takes %s\n", k.c_str(), show(now[k]).c_str(), cfg.augment.c_str(),
                     cfg.masks.empty() ? "" : (" --masks " + cfg.masks).c_str(), show(resolved[k]).c_str());

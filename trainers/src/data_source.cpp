@@ -263,6 +263,15 @@ RecordedValSplit recorded_val_split(const nlohmann::json& cfg, const std::string
     return r;
 }
 
+data::Dataset held_out_images(const data::Dataset& train, const nlohmann::json& cfg, int64_t recorded_source,
+                              const std::string& weights) {
+    const RecordedValSplit val = recorded_val_split(cfg, weights);
+    check_val_source(recorded_source, train.size(), train.name, weights);
+    LRP_CHECK(val.images < train.size(), "--split val: ", weights, " held out ", val.images, " images, but the ",
+              "training split of ", train.name, " has ", train.size());
+    return train.split_stratified(val.images, val.seed).first;
+}
+
 void check_val_source(int64_t recorded_source, int64_t source_images, const std::string& name,
                       const std::string& weights) {
     LRP_CHECK(recorded_source < 0 || recorded_source == source_images, "--split val: the training split of ", name,

@@ -71,6 +71,8 @@ public:
     // After bind(): whether some leaf got `rule` (a user's entry can be shadowed by an earlier one, match no
     // layer of the model, or name a BatchNorm that folding turns into the identity).
     bool assigns(const Rule* rule) const;
+    // After bind(): the bound model's leaves, in definition order.
+    const std::vector<const nn::Module*>& leaves() const { return order_; }
     bool is_folded(const nn::Module& m) const;
     const std::vector<FoldedPair>& folded_pairs() const { return folded_; }
     std::string assignment_table() const;

@@ -83,6 +83,10 @@ RecordedValSplit recorded_val_split(const nlohmann::json& cfg, const std::string
 // (`recorded_source`, < 0: not recorded); another count would hold out other images.
 void check_val_source(int64_t recorded_source, int64_t source_images, const std::string& name,
                       const std::string& weights);
+// explain --split val: the images the run `cfg` held out of its training split `train` (decoys drawn already), in
+// eval's order (open_val's images); recorded_source and weights as for check_val_source.
+data::Dataset held_out_images(const data::Dataset& train, const nlohmann::json& cfg, int64_t recorded_source,
+                              const std::string& weights);
 
 // The model of `arch` (first-stage `width`) for the split's classes, channels and image size.
 nn::ModelSpec model_spec(const std::string& arch, int width, const DataSplit& d);
