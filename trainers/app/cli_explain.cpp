@@ -13,6 +13,7 @@
 #include "cli.h"
 #include "cli_decoy.h"
 #include "composite_flags.h"
+#include "explain_data.h"
 #include "explain_io.h"
 #include "lrp/lrp/attribution.h"
 #include "lrp/data/dataset.h"
@@ -163,14 +164,6 @@ int run_explain(const std::vector<std::string>& args) {
     const std::vector<std::string>& trained_classes = st.class_names;
     std::vector<float> norm_mean, norm_std;  // empty: the data's own statistics
     std::tie(norm_mean, norm_std) = train::normalization_for(normalize, {st.mean, st.stdev});
-    // The statistics that normalise images of `ref`'s kind: --normalize's (default: the checkpoint's), else ref's own.
-    // Recorded statistics of another channel count are left out under auto: the channel check names that.
-    auto stats_for = [&](const data::Dataset& ref) {
-        const bool fits = norm_mean.size() == 1 || norm_mean.size() == static_cast<size_t>(ref.channels());
-        return norm_mean.empty() || (!fits && normalize == "auto")
-                   ? std::make_pair(ref.mean, ref.std)
-                   : train::per_channel_normalization(norm_mean, norm_std, ref.channels(), ref.name);
-    };
     train::check_arch(arch, cfg, weights);
     if (arch.empty()) arch = cfg.value("arch", "");
     LRP_CHECK(!arch.empty(), "--arch is required for weights that do not record it (a plain state_dict)");
@@ -208,27 +201,31 @@ int run_explain(const std::vector<std::string>& args) {
     data::FolderOptions fo;
     std::tie(fo.resize, fo.crop) = train::checked_geometry(given_int(app, "--resize", resize),
                                                            given_int(app, "--crop", crop), cfg, weights);
-    auto load_split = [&](data::Split sp) {
+    ExplainData source;
+    source.dataset = dataset;
+    source.data_dir = data_dir;
+    source.folder = fo;
+    source.mean = norm_mean;
+    source.std = norm_std;
+    source.automatic = normalize == "auto";
+    source.weights = weights;
+    source.weight_channels = train::infer_in_channels(weights);
+    auto require_dataset = [&] {
         LRP_CHECK(!dataset.empty(), "--dataset is required (--samples) for weights that do not record it (a plain ",
                   "state_dict)");
-        return data::load_dataset(dataset, data_dir, sp, fo);
     };
     ExplainBatch in;
     if (samples > 0) {
-        const data::Split sp = split == "test" ? data::Split::Test : data::Split::Train;
-        data::Dataset ds = load_split(sp);
-        train::check_class_names(trained_classes, ds.class_names, weights, "the " + split + " split of " + ds.name);
-        if (decoy.options.shade != "none") {  // into the whole split: each image gets the swatch eval would draw
-            data::add_decoy(ds, decoy.options, sp);
-            std::printf("%s\n", describe(decoy).c_str());
-        }
-        if (split == "val") ds = train::held_out_images(ds, cfg, st.val_source_images, weights);
-        LRP_CHECK(samples <= ds.size(), "--samples ", samples, ": the ", split, " split of ", dataset, " has only ",
-                  ds.size(), " images");
-        data::Dataset sub = ds.subset(0, samples);
-        std::tie(in.mean, in.std) = stats_for(ds);
-        in.x = normalise_images(sub.images, in.mean, in.std);
-        in.labels = sub.labels;
+        require_dataset();
+        ExplainSplit sp;
+        sp.split = split == "test" ? data::Split::Test : data::Split::Train;
+        sp.held_out = split == "val";
+        sp.cfg = &cfg;
+        sp.val_source_images = st.val_source_images;
+        sp.trained_classes = trained_classes;
+        sp.decoy = decoy.options;
+        if (decoy.options.shade != "none") std::printf("%s\n", describe(decoy).c_str());
+        in = dataset_samples(source, sp, samples);
     } else if (npy) {
         LRP_CHECK(inputs.size() == 1, "--input: one .npy file at a time (got ", inputs.size(), " files)");
         in.x = data::read_npy(inputs[0]);
@@ -243,7 +240,7 @@ int run_explain(const std::vector<std::string>& args) {
                 norm_mean, norm_std, static_cast<int>(in.x.dim(1)), "the --input array's");
         } else if ((overlay || composite_lacks_bounds(cf, false)) && !dataset.empty()) {
             try {
-                data::Dataset ref = load_split(data::Split::Test);
+                const ImageSpec ref = test_split_spec(source, open_test_split(source));
                 in.mean = ref.mean;
                 in.std = ref.std;
             } catch (const Error&) {
@@ -259,9 +256,9 @@ int run_explain(const std::vector<std::string>& args) {
         ImageSpec spec;
         bool sized = false;
         if (!dataset.empty()) {  // the dataset's image size and (by default) the recorded normalisation
-            std::optional<data::Dataset> ref;
+            std::optional<TestSplit> ref;
             try {
-                ref = load_split(data::Split::Test);
+                ref = open_test_split(source);
             } catch (const Error& e) {
                 // The dataset the weights record (none given now) may not be on this machine; with the recorded
                 // normalisation the images can be explained at their own size.
@@ -276,12 +273,7 @@ int run_explain(const std::vector<std::string>& args) {
                             dataset.c_str(), weights.c_str());
             }
             if (ref) {
-                const int weight_channels = train::infer_in_channels(weights);  // the basic mismatch first
-                LRP_CHECK(weight_channels < 0 || weight_channels == ref->channels(), ref->name, " images have ",
-                          ref->channels(), " channel(s), but the weights in ", weights, " take ", weight_channels,
-                          " (another dataset?)");
-                spec = {ref->channels(), ref->height(), ref->width(), {}, {}, ref->name};
-                std::tie(spec.mean, spec.std) = stats_for(*ref);
+                spec = test_split_spec(source, *ref);
                 sized = true;
             }
         }

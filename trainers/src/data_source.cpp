@@ -263,12 +263,27 @@ RecordedValSplit recorded_val_split(const nlohmann::json& cfg, const std::string
     return r;
 }
 
+namespace {
+// The validation split the run `cfg` held out of a training split of `size` images named `name`, checked against it.
+RecordedValSplit checked_val_split(int64_t size, const std::string& name, const nlohmann::json& cfg,
+                                   int64_t recorded_source, const std::string& weights) {
+    const RecordedValSplit val = recorded_val_split(cfg, weights);
+    check_val_source(recorded_source, size, name, weights);
+    LRP_CHECK(val.images < size, "--split val: ", weights, " held out ", val.images, " images, but the ",
+              "training split of ", name, " has ", size);
+    return val;
+}
+}  // namespace
+
 data::Dataset held_out_images(const data::Dataset& train, const nlohmann::json& cfg, int64_t recorded_source,
                               const std::string& weights) {
-    const RecordedValSplit val = recorded_val_split(cfg, weights);
-    check_val_source(recorded_source, train.size(), train.name, weights);
-    LRP_CHECK(val.images < train.size(), "--split val: ", weights, " held out ", val.images, " images, but the ",
-              "training split of ", train.name, " has ", train.size());
+    const RecordedValSplit val = checked_val_split(train.size(), train.name, cfg, recorded_source, weights);
+    return train.split_stratified(val.images, val.seed).first;
+}
+
+data::FolderIndex held_out_images(const data::FolderIndex& train, const nlohmann::json& cfg, int64_t recorded_source,
+                                  const std::string& weights) {
+    const RecordedValSplit val = checked_val_split(train.size(), train.name, cfg, recorded_source, weights);
     return train.split_stratified(val.images, val.seed).first;
 }
 

@@ -87,6 +87,9 @@ void check_val_source(int64_t recorded_source, int64_t source_images, const std:
 // eval's order (open_val's images); recorded_source and weights as for check_val_source.
 data::Dataset held_out_images(const data::Dataset& train, const nlohmann::json& cfg, int64_t recorded_source,
                               const std::string& weights);
+// The same rows of an image folder's training split, listed but not decoded.
+data::FolderIndex held_out_images(const data::FolderIndex& train, const nlohmann::json& cfg, int64_t recorded_source,
+                                  const std::string& weights);
 
 // The model of `arch` (first-stage `width`) for the split's classes, channels and image size.
 nn::ModelSpec model_spec(const std::string& arch, int width, const DataSplit& d);

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# CLI test: explain on an image folder decodes only the images it explains. With one image of the folder unreadable,
+# --samples N of the first images and --input files sized by the folder give the maps of the intact folder, bit for
+# bit (the whole split used to be decoded, and failed); --normalize data (the split's own statistics) still reads
+# every image and names the broken one. explain --split val of a folder explains eval --split val's images.
+# Usage: cli_explain_folder.sh <out-dir> <lrpcu>
+set -u
+out=$1 lrpcu=$2
+rm -rf "$out" && mkdir -p "$out"
+python3 - "$out/data" <<'PY' || exit 1
+import os, struct, sys, zlib
+def png(path, seed):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    raw = b''.join(b'\x00' + bytes((seed * 31 + y * 7 + x * (13 + seed % 5)) % 256 for x in range(16 * 3))
+                   for y in range(16))
+    ch = lambda t, d: struct.pack('>I', len(d)) + t + d + struct.pack('>I', zlib.crc32(t + d) & 0xffffffff)
+    open(path, 'wb').write(b'\x89PNG\r\n\x1a\n' + ch(b'IHDR', struct.pack('>IIBBBBB', 16, 16, 8, 2, 0, 0, 0)) +
+                           ch(b'IDAT', zlib.compress(raw)) + ch(b'IEND', b''))
+for split, n in (('train', 24), ('test', 6)):
+    for c in 'ab':
+        for i in range(n):
+            png(f'{sys.argv[1]}/{split}/{c}/{i:04d}.png', i * 2 + (c == 'b') * 101)
+PY
+fail() { echo "$1"; [[ -f ${2:-} ]] && cat "$2"; exit 1; }
+"$lrpcu" train --dataset folder --data-dir "$out/data" --width 2 --epochs 2 --batch-size 8 --device cpu \
+  --val-split 8 --out "$out/run" > "$out/train.log" 2>&1 || fail "train failed:" "$out/train.log"
+w=$out/run/checkpoint.safetensors
+ex=(explain --weights "$w" --device cpu)
+"$lrpcu" "${ex[@]}" --samples 4 --out "$out/whole" > "$out/whole.log" 2>&1 || fail "explain failed:" "$out/whole.log"
+"$lrpcu" "${ex[@]}" --input "$out/data/test/b/0002.png" --out "$out/whole-input" > "$out/whole-input.log" 2>&1 ||
+  fail "explain --input failed:" "$out/whole-input.log"
+
+cp -r "$out/data" "$out/broken"
+echo "not a png" > "$out/broken/test/b/0005.png"
+"$lrpcu" "${ex[@]}" --data-dir "$out/broken" --samples 4 --out "$out/first" > "$out/first.log" 2>&1 ||
+  fail "explain --samples 4 read beyond its images (test/b/0005.png is broken):" "$out/first.log"
+cmp -s "$out/whole/relevance.npy" "$out/first/relevance.npy" || fail "the maps differ from the intact folder's"
+"$lrpcu" "${ex[@]}" --data-dir "$out/broken" --dataset folder --input "$out/data/test/b/0002.png" \
+  --out "$out/input" > "$out/input.log" 2>&1 || fail "explain --input decoded the folder's images:" "$out/input.log"
+cmp -s "$out/whole-input/relevance.npy" "$out/input/relevance.npy" || fail "the --input maps differ from the intact folder's"
+"$lrpcu" "${ex[@]}" --data-dir "$out/broken" --samples 4 --normalize data --out "$out/own" > "$out/own.log" 2>&1 &&
+  fail "--normalize data took the statistics without the broken image:" "$out/own.log"
+grep -q "0005.png" "$out/own.log" || fail "the error does not name the broken image:" "$out/own.log"
+"$lrpcu" "${ex[@]}" --samples 4 --normalize data --out "$out/own-intact" > "$out/own-intact.log" 2>&1 ||
+  fail "explain --normalize data failed:" "$out/own-intact.log"
+
+json=$("$lrpcu" eval --weights "$w" --split val --device cpu --json 2>&1) || fail "eval --split val failed: $json"
+read -r n top1 < <(python3 -c 'import json,sys; j=json.loads(sys.stdin.read()); print(j["samples"], round(j["top1"]*j["samples"]))' <<<"$json") \
+  || fail "eval --json unreadable: $json"
+"$lrpcu" "${ex[@]}" --split val --samples "$n" --out "$out/val" > "$out/val.log" 2>&1 || fail "explain --split val failed:" "$out/val.log"
+grep -q "^$top1 of $n samples predicted as labelled$" "$out/val.log" ||
+  fail "eval --split val: $top1 of $n correct; explain --split val says:" "$out/val.log"
+echo "ok"
