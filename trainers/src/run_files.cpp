@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <exception>
 #include <fstream>
 #include <iterator>
 
@@ -23,7 +24,17 @@ namespace fs = std::filesystem;
 
 namespace lrp::train {
 
-RunDirLock::RunDirLock(const fs::path& out) {
+namespace {
+// `p` absolute and normal, without a trailing separator.
+fs::path absolute_folder(const fs::path& p) {
+    fs::path a = fs::absolute(p).lexically_normal();
+    return a.has_filename() || !a.has_parent_path() || a == a.root_path() ? a : a.parent_path();
+}
+}  // namespace
+
+RunDirLock::RunDirLock(const fs::path& out, const fs::path& created)
+    : out_(absolute_folder(out)), created_(created.empty() ? fs::path() : absolute_folder(created)),
+      exceptions_(std::uncaught_exceptions()) {
     const std::string path = (out / ".lock").string();
     fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0666);
     LRP_CHECK(fd_ >= 0, "--out '", out.string(), "': cannot create its lock file '", path, "': ", std::strerror(errno));
@@ -54,6 +65,27 @@ RunDirLock::RunDirLock(const fs::path& out) {
 
 RunDirLock::~RunDirLock() {
     if (fd_ >= 0) ::close(fd_);  // releases the lock
+    if (created_.empty() || std::uncaught_exceptions() <= exceptions_) return;
+    // A failed run in folders it made: they go again when the lock file is all they hold.
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(out_, ec))
+        if (e.path().filename() != ".lock") return;
+    if (ec) return;
+    // Only out_ and its ancestors up to created_ (an ancestor of out_ or out_ itself).
+    const std::string inside = created_.string() + "/";
+    if (out_ != created_ && out_.string().rfind(inside, 0) != 0) return;
+    fs::remove(out_ / ".lock", ec);
+    for (fs::path p = out_; fs::remove(p, ec) && p != created_; p = p.parent_path()) {
+    }
+}
+
+fs::path first_missing_folder(const fs::path& out) {
+    fs::path missing;
+    for (fs::path p = absolute_folder(out); !p.empty() && !fs::exists(p); p = p.parent_path()) {
+        missing = p;
+        if (p == p.parent_path()) break;
+    }
+    return missing;
 }
 
 // Replaces a text file durably through a temporary file and a rename: the old contents survive any failure.

@@ -10,16 +10,24 @@ namespace lrp::train {
 // One lrpcu run at a time per --out: an flock on <out>/.lock, held while this lives (the kernel drops it when
 // the process ends, however it ends); a second run is refused naming the folder. Where the filesystem has no
 // locks, a warning. Taking it removes the temporary files a run killed mid-write left in <out>.
+// created: the outermost folder this run made for <out> (empty: <out> existed). When the run fails (an exception
+// leaves the scope) before writing anything there, the lock file and the folders it made go again, so that a
+// mistyped flag or missing data leaves no empty run folder behind.
 class RunDirLock {
 public:
-    explicit RunDirLock(const std::filesystem::path& out);
+    explicit RunDirLock(const std::filesystem::path& out, const std::filesystem::path& created = {});
     ~RunDirLock();
     RunDirLock(const RunDirLock&) = delete;
     RunDirLock& operator=(const RunDirLock&) = delete;
 
 private:
     int fd_ = -1;
+    std::filesystem::path out_, created_;
+    int exceptions_ = 0;  // std::uncaught_exceptions() when taken
 };
+
+// The outermost folder of `out` (itself or an ancestor) that does not exist yet; empty when `out` exists.
+std::filesystem::path first_missing_folder(const std::filesystem::path& out);
 
 // Replaces a text file durably through a temporary file and a rename: the old contents survive any failure.
 void write_text_atomic(const std::filesystem::path& p, const std::string& text);

@@ -85,10 +85,11 @@ TrainSummary run_training(TrainConfig cfg) {
     const fs::path out(cfg.out_dir);
     const fs::path ckpt = out / "checkpoint.safetensors";
     std::error_code ec;
+    const fs::path created = first_missing_folder(out);
     fs::create_directories(out, ec);
     LRP_CHECK(!ec && fs::is_directory(out), "--out '", out.string(), "': the output directory cannot be created (",
               ec ? ec.message() : "a file of that name exists", ")");
-    const RunDirLock lock(out);  // before the checks below: no second run acts on them meanwhile
+    const RunDirLock lock(out, created);  // before the checks below: no second run acts on them meanwhile
     if (!cfg.resume && fs::exists(ckpt))
         LRP_THROW("output directory '", out.string(), "' already holds a checkpoint; pass --resume to continue it or ",
                   "choose another --out (nothing was overwritten)");
