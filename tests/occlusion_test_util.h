@@ -45,10 +45,11 @@ inline std::vector<float> patch_relevance_reference(const std::vector<float>& ma
         for (int p = 0; p < ph; ++p)
             for (int q = 0; q < pw; ++q) {
                 double s = 0;
+                int count = 0;
                 for (int h = p * patch; h < std::min(H, (p + 1) * patch); ++h)
-                    for (int w = q * patch; w < std::min(W, (q + 1) * patch); ++w)
+                    for (int w = q * patch; w < std::min(W, (q + 1) * patch); ++w, ++count)
                         s += map[(size_t(n) * H + h) * W + w];
-                rel.push_back(static_cast<float>(s));
+                rel.push_back(static_cast<float>(s / count));
             }
     return rel;
 }

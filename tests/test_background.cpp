@@ -186,3 +186,23 @@ TEST(BackgroundCpu, NonFiniteImagesAreCounted) {
     EXPECT_EQ(z.nonfinite_maps, 1);
     EXPECT_TRUE(std::isfinite(z.share_flex_zb) && std::isfinite(z.isnet_heat_loss_zb));
 }
+
+// A model whose output layer is zero: every map and the input gradient are 0 everywhere. No share can be taken of
+// them, so every share is NaN (null in the JSON) and each map counts as empty, the gradient's too; the rules
+// the composite gave are recorded.
+TEST(BackgroundCpu, ZeroMapsAndAZeroGradientAreEmpty) {
+    auto m = test::tiny_net(4);
+    for (auto& [n, p] : m->named_params())
+        if (n.rfind("6.", 0) == 0) p->value.copy_from(Tensor::zeros(p->value.shape()));
+    test::TinyBatch tb = test::tiny_batch(6);
+    Fixed src;
+    src.b = {tb.x, tb.y, {}};
+    explain::Composite c = explain::make_composite("epsilon_plus");
+    const train::BackgroundResult r = train::background_relevance(*m, src, c, kLevel, kZero);
+    EXPECT_EQ(r.nonfinite_maps, 0);
+    EXPECT_TRUE(std::isnan(r.share_gradient)) << r.share_gradient;
+    EXPECT_TRUE(std::isnan(r.share_composite) && std::isnan(r.share_flex));
+    EXPECT_EQ(r.empty_maps, 6 * (3 + static_cast<int64_t>(r.share_hidden.size())));  // composite, flex, gradient, hidden
+    EXPECT_TRUE(train::to_json(r)["share_background_gradient"].is_null());
+    EXPECT_NE(train::to_json(r)["rules"].get<std::string>().find("Linear"), std::string::npos);
+}

@@ -63,7 +63,7 @@ TEST(OcclusionCpu, ZeroPatchesLeaveInputBitIdenticalAllPatchesFillEverything) {
     for (float v : t.to_vector<float>()) ASSERT_EQ(v, -7.f);
 }
 
-TEST(OcclusionCpu, PatchRelevanceMatchesNaiveSums) {
+TEST(OcclusionCpu, PatchRelevanceMatchesNaiveMeans) {
     for (const Case& k : kCases) {
         const std::vector<float> map = random_vec(size_t(k.N) * k.H * k.W, 30 + k.W + k.patch, -3.f, 3.f);
         const Tensor rel = ops::patch_relevance(cpu_tensor(map, Shape{k.N, k.H, k.W}), k.patch);
@@ -80,13 +80,13 @@ TEST(OcclusionCpu, PatchRelevanceKeepsNaNAndInf) {
     map[16 + 15] = INFINITY;    // sample 1, patch (1, 1)
     const std::vector<float> rel = ops::patch_relevance(cpu_tensor(map, Shape{2, 4, 4}), 2).to_vector<float>();
     EXPECT_TRUE(std::isnan(rel[0]));
-    EXPECT_EQ(rel[1], 4.f);
+    EXPECT_EQ(rel[1], 1.f);
     EXPECT_EQ(rel[7], INFINITY);
 }
 
-// The MoRF order: the patch sums sorted descending by topk_rows, ties by lower patch index.
-TEST(OcclusionCpu, MorfOrderFromPatchSums) {
-    // 4 x 4 map, 2 px patches: sums 4 (patch 0), 8 (1), 4 (2), 12 (3)
+// The MoRF order: the patch means sorted descending by topk_rows, ties by lower patch index.
+TEST(OcclusionCpu, MorfOrderFromPatchMeans) {
+    // 4 x 4 map, 2 px patches: means 1 (patch 0), 2 (1), 1 (2), 3 (3)
     std::vector<float> map = {1, 1, 2, 2,  //
                               1, 1, 2, 2,  //
                               1, 1, 3, 3,  //
@@ -95,6 +95,15 @@ TEST(OcclusionCpu, MorfOrderFromPatchSums) {
     Tensor order = Tensor::empty(Shape{1, 4}, DType::I32);
     ops::topk_rows(rel, 4, order);
     EXPECT_EQ(order.to_vector<int32_t>(), (std::vector<int32_t>{3, 1, 0, 2}));
+    // 5 x 5 with 4 px patches: the 1-pixel corner patch 3 holds 2 per pixel, more than the full patch 0's 1 per
+    // pixel (a sum would rank it last: 2 against 16).
+    std::vector<float> edge(25, 0.f);
+    for (int h = 0; h < 4; ++h)
+        for (int w = 0; w < 4; ++w) edge[h * 5 + w] = 1.f;
+    edge[24] = 2.f;
+    Tensor eorder = Tensor::empty(Shape{1, 4}, DType::I32);
+    ops::topk_rows(ops::patch_relevance(cpu_tensor(edge, Shape{1, 5, 5}), 4), 4, eorder);
+    EXPECT_EQ(eorder.to_vector<int32_t>(), (std::vector<int32_t>{3, 0, 1, 2}));
     Tensor x = Tensor::zeros(Shape{1, 1, 4, 4});
     ops::occlude_patches(x, order, 2, 2, {1.f});
     EXPECT_EQ(x.to_vector<float>(), (std::vector<float>{0, 0, 1, 1, 0, 0, 1, 1, 0, 0, 1, 1, 0, 0, 1, 1}));

@@ -15,6 +15,7 @@
 #include "lrp/ops/edda.h"
 #include "lrp/ops/elementwise.h"
 #include "lrp/ops/occlusion.h"
+#include "lrp/ops/reduce.h"
 #include "lrp/ops/reldrop.h"
 #include "lrp/train/optimizer.h"
 #include "lrp/train/reldrop_step.h"
@@ -134,6 +135,81 @@ TEST(OcclusionCurvesCpu, MorfPointMatchesHandPipeline) {
     EXPECT_DOUBLE_EQ(r.accuracy_morf[2], correct / 40);
 }
 
+// The random curve's point recomputed by hand, the random order drawn per sample at the sample's row: the same
+// orders for any batch size.
+TEST(OcclusionCurvesCpu, RandomPointMatchesHandPipelineAndOrdersIgnoreBatchSize) {
+    Fixture& f = fixture();
+    DeviceLoader loader = f.loader();
+    const OcclusionResult r = occlusion_curves(*f.model, loader, options());
+    Tensor all = Tensor::empty(Shape{40, 16}, DType::I32);
+    random_patch_order(11, 0, all);
+    double correct = 0;
+    int64_t row = 0;
+    loader.start_epoch(0, 0);
+    for (int64_t b = 0; b < loader.batches_per_epoch(); ++b) {
+        const BatchSource::Batch batch = loader.batch(b);
+        const int64_t bs = batch.x.dim(0);
+        Tensor order = Tensor::empty(Shape{bs, 16}, DType::I32);
+        random_patch_order(11, row, order);
+        EXPECT_EQ(order.to_vector<int32_t>(), all.slice(row, row + bs).to_vector<int32_t>()) << "batch " << b;
+        Tensor x = batch.x.clone();
+        ops::occlude_patches(x, order, 6, 4, {0.f});
+        f.model->eval();
+        correct += count_correct(f.model->forward(x), batch.y).to_vector<float>()[0];
+        row += bs;
+    }
+    EXPECT_DOUBLE_EQ(r.accuracy_random[2], correct / 40);
+    Tensor seven = Tensor::empty(Shape{7, 16}, DType::I32);  // another batch size, rows 5..11
+    random_patch_order(11, 5, seven);
+    EXPECT_EQ(seven.to_vector<int32_t>(), all.slice(5, 12).to_vector<int32_t>());
+    random_patch_order(12, 5, seven);
+    EXPECT_NE(seven.to_vector<int32_t>(), all.slice(5, 12).to_vector<int32_t>()) << "the seed changes the orders";
+}
+
+// What the curves score: the label by default; with target pred the clean image's own prediction (so the first
+// point is 1); with a class, that class.
+TEST(OcclusionCurvesCpu, TargetSetsWhatIsScored) {
+    Fixture& f = fixture();
+    DeviceLoader l1 = f.loader(), l2 = f.loader(), l3 = f.loader();
+    OcclusionOptions o = options(2);
+    const OcclusionResult label = occlusion_curves(*f.model, l1, o);
+    EXPECT_EQ(label.scored_against, "label");
+    EXPECT_LT(label.accuracy_morf[0], 1.0);
+    o.target = "pred";
+    const OcclusionResult pred = occlusion_curves(*f.model, l2, o);
+    EXPECT_EQ(pred.scored_against, "prediction on the unoccluded image");
+    EXPECT_EQ(pred.accuracy_morf[0], 1.0);
+    EXPECT_EQ(pred.accuracy_random[0], 1.0);
+    o.target = "2";
+    const OcclusionResult cls = occlusion_curves(*f.model, l3, o);
+    EXPECT_EQ(cls.scored_against, "class 2");
+    f.model->eval();
+    const Tensor logits = f.model->forward(DeviceLoader(f.test, Device::cpu(), 40, false, {}).batch(0).x);
+    Tensor pr = Tensor::empty(Shape{40}, DType::I32);
+    ops::argmax_rows(logits, pr);
+    double twos = 0;
+    for (int32_t v : pr.to_vector<int32_t>()) twos += v == 2;
+    EXPECT_DOUBLE_EQ(cls.accuracy_morf[0], twos / 40);
+    EXPECT_NE(to_json(cls).value("rules", std::string()).find("Conv2d"), std::string::npos) << "rules recorded";
+}
+
+// A model whose output layer is zero explains nothing: every map is zero, and the result counts them.
+TEST(OcclusionCurvesCpu, ConstantMapsAreCounted) {
+    Fixture& f = fixture();
+    Tensor* fc = nullptr;
+    for (auto& [name, p] : f.model->named_params())
+        if (name == "fc.weight") fc = &p->value;
+    ASSERT_NE(fc, nullptr);
+    const Tensor kept = fc->clone();
+    fc->copy_from(Tensor::zeros(fc->shape()));
+    DeviceLoader loader = f.loader();
+    const OcclusionResult dead = occlusion_curves(*f.model, loader, options(2));
+    fc->copy_from(kept);
+    EXPECT_EQ(dead.constant_maps, 40);
+    DeviceLoader again = f.loader();
+    EXPECT_EQ(occlusion_curves(*f.model, again, options(2)).constant_maps, 0);
+}
+
 TEST(OcclusionCurvesCpu, SameSeedSameResult) {
     Fixture& f = fixture();
     DeviceLoader l1 = f.loader(), l2 = f.loader();
@@ -209,8 +285,9 @@ TEST(FaithfulnessCpu, MatchesHandPipelineAndEvaluate) {
     EXPECT_EQ(r.samples, 40);
     EXPECT_EQ(r.nonfinite_maps, 0);
     EXPECT_DOUBLE_EQ(r.acc_clean, ev.top1);
+    EXPECT_EQ(r.constant_maps, 0);
     Edda edda(faith_settings());
-    Generator gen(5);
+    int64_t row = 0;
     double drop_sal = 0, drop_non = 0, drop_rand = 0, beats = 0, acc_sal = 0;
     loader.start_epoch(0, 0);
     for (int64_t b = 0; b < loader.batches_per_epoch(); ++b) {
@@ -220,9 +297,13 @@ TEST(FaithfulnessCpu, MatchesHandPipelineAndEvaluate) {
         f.model->eval();
         const std::vector<float> lg = f.model->forward(X).to_vector<float>();
         f.model->clear_saved();
-        // the control: one window per image at the arg-max of Philox uniforms over the 11 x 11 positions
+        // the control: one window per image at the arg-max of Philox uniforms over the 11 x 11 positions, each
+        // image's drawn at its own counters (row * 31)
         Tensor u = Tensor::empty(Shape{n, 121}), pick = Tensor::empty(Shape{n, 1}, DType::I32);
-        ops::uniform(u, gen, 0.f, 1.f);
+        for (int64_t i = 0; i < n; ++i, ++row) {
+            Generator gen(5, static_cast<uint64_t>(row) * 31);
+            ops::uniform(u.slice(i, i + 1), gen, 0.f, 1.f);
+        }
         ops::topk_rows(u, 1, pick);
         Tensor xr = batch.x.clone();
         ops::fill_windows(xr, pick.reshape(Shape{n}), 4, {0.f});
@@ -261,8 +342,25 @@ TEST(FaithfulnessCpu, MatchesHandPipelineAndEvaluate) {
     const nlohmann::json j = to_json(r);
     for (const char* key : {"mean_drop_salient", "mean_abs_drop_nonsalient", "share_salient_beats_nonsalient",
                             "mean_drop_random", "share_salient_beats_random", "seed",
-                            "acc_clean", "acc_salient", "acc_nonsalient", "patch", "composite", "samples"})
+                            "acc_clean", "acc_salient", "acc_nonsalient", "patch", "composite", "samples",
+                            "constant_maps", "rules"})
         EXPECT_TRUE(j.contains(key)) << key;
+}
+
+// A model whose output layer is zero gives all-zero maps: no window is more relevant than another, so there is
+// nothing to measure (an error, as with no finite map).
+TEST(FaithfulnessCpu, ConstantMapsAreLeftOut) {
+    Fixture& f = fixture();
+    Tensor* fc = nullptr;
+    for (auto& [name, p] : f.model->named_params())
+        if (name == "fc.weight") fc = &p->value;
+    ASSERT_NE(fc, nullptr);
+    const Tensor kept = fc->clone();
+    fc->copy_from(Tensor::zeros(fc->shape()));
+    DeviceLoader loader = f.loader();
+    test::expect_error([&] { faithfulness(*f.model, loader, faith_settings()); },
+                       {"every finite relevance map of the 40 images is constant"});
+    fc->copy_from(kept);
 }
 
 TEST(FaithfulnessCpu, NonFiniteMapsAreLeftOutAndCounted) {

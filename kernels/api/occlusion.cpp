@@ -40,8 +40,7 @@ void patch_relevance(const Tensor& map, int patch, const Tensor& rel) {
     if (N == 0) return;
     Pool2dParams p;
     p.kh = p.kw = p.sh = p.sw = patch;
-    p.ceil_mode = true;
-    p.divisor_override = 1;
+    p.ceil_mode = true;  // no padding: a partial window's divisor is its pixel count
     const Pool2dDesc d = pool2d_desc(Shape{N, 1, H, W}, p, false);
     LRP_CHECK(d.P() == g.ph && d.Q() == g.pw, op, ": pooling grid ", d.P(), " x ", d.Q(), " != patch grid ", g.ph,
               " x ", g.pw);

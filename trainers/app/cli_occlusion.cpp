@@ -27,7 +27,9 @@ void add_occlusion_flags(CLI::App& app, OcclusionCli& o) {
         ->needs(on);
     app.add_option("--occlusion-steps", p.steps, "occluded fractions 0, 1/N, ..., 1")->capture_default_str()->needs(on);
     for (CLI::Option* c : add_composite_flags(app, o.composite)) c->needs(on);  // --occlusion-composite, ...
-    app.add_option("--occlusion-target", p.target, "relevance of: label | pred | <class> (optionally *logit) | output")
+    app.add_option("--occlusion-target", p.target, "relevance of: label | pred | <class> (optionally *logit) | output; "
+                   "the curves count predictions of the label (label, output), of the unoccluded image's prediction "
+                   "(pred) or of <class>")
         ->capture_default_str()
         ->needs(on);
     app.add_option("--occlusion-fill", p.fill, "fill: mean (0 after normalisation) | reference | raw:<v> | "
@@ -101,6 +103,13 @@ nlohmann::json run_occlusion(const OcclusionCli& o, nn::Module& model, train::Da
         if (r.nonfinite_maps > 0)
             std::printf("  warning: %lld relevance maps held NaN or Inf (NaN patches rank first)\n",
                         (long long)r.nonfinite_maps);
+        if (r.constant_maps > 0)
+            std::printf("  warning: %lld of %lld relevance maps are constant (e.g. all zero): their MoRF order is the "
+                        "patches' raster order\n",
+                        (long long)r.constant_maps, (long long)r.samples);
+        if (r.scored_against != "label")
+            std::printf("  a prediction counts as correct when it is the %s (--occlusion-target %s)\n",
+                        r.scored_against.c_str(), r.target.c_str());
         std::printf("  fraction  patches  MoRF acc  random acc\n");
         for (size_t s = 0; s < r.fractions.size(); ++s)
             std::printf("  %8.4f  %7d  %7.2f%%  %9.2f%%\n", r.fractions[s], r.occluded[s], 100 * r.accuracy_morf[s],

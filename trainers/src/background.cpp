@@ -70,7 +70,7 @@ BackgroundResult background_relevance(nn::Module& model, BatchSource& loader, ex
     for (size_t c = 0; c < level.size(); ++c) neg[c] = -level[c], neg_zero[c] = -input_zero[c];
     Tensor ones, shift, zero_shift;
     double fg = 0, sc = 0, sf = 0, heat = 0, sg = 0, pen = 0, sz = 0, heat_zb = 0;  // sz, heat_zb: the z^B map's
-    int64_t nc = 0, nf = 0, nh = 0, ng = 0, nz = 0;
+    int64_t nc = 0, nf = 0, nh = 0, ng = 0, np = 0, nz = 0;
     loader.start_epoch(0, 0);
     for (int64_t b = 0; b < loader.batches_per_epoch(); ++b) {
         const BatchSource::Batch batch = loader.batch(b);
@@ -139,7 +139,10 @@ BackgroundResult background_relevance(nn::Module& model, BatchSource& loader, ex
                 else ++nz, sz += shz[n];
             }
             if (!std::isnan(shg[n])) {
-                ++ng, sg += std::max(shg[n], 0.0);  // a zero gradient has no background share
+                // a zero gradient has no background share (an empty map, as the others); its penalty is 0
+                if (shg[n] < 0) ++res.empty_maps;
+                else ++ng, sg += shg[n];
+                ++np;
                 for (int64_t c = 0; c < C && !pixel_scale.empty(); ++c)
                     for (int64_t j = 0; j < HW; ++j)
                         if (m[n * HW + j] == 0.f) pen += double(gv[(n * C + c) * HW + j]) * pixel_scale[c] * pixel_scale[c];
@@ -155,6 +158,7 @@ BackgroundResult background_relevance(nn::Module& model, BatchSource& loader, ex
         }
     }
     LRP_CHECK(nh > 0, "--background: no image had finite maps (", res.samples, " images)");
+    res.rules = composite.assignment_table();
     res.foreground_fraction = fg / res.samples;
     res.share_flex = nf > 0 ? sf / nf : NAN;
     for (size_t l = 0; l < L; ++l) res.share_hidden[l].share = sh_n[l] > 0 ? sh_sum[l] / sh_n[l] : NAN;
@@ -163,7 +167,7 @@ BackgroundResult background_relevance(nn::Module& model, BatchSource& loader, ex
     res.isnet_heat_loss = heat / nh;
     res.share_composite = nc > 0 ? sc / nc : NAN;
     res.share_gradient = ng > 0 ? sg / ng : NAN;
-    res.rrr_penalty = ng > 0 && !pixel_scale.empty() ? pen / ng : NAN;
+    res.rrr_penalty = np > 0 && !pixel_scale.empty() ? pen / np : NAN;
     res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     return res;
 }
@@ -177,6 +181,7 @@ nlohmann::json to_json(const BackgroundResult& r) {
             {"samples", r.samples},
             {"nonfinite_maps", r.nonfinite_maps},
             {"empty_maps", r.empty_maps},
+            {"rules", r.rules},
             {"foreground_fraction", r.foreground_fraction},
             {"share_background_composite", num_or_null(r.share_composite)},
             {"share_background_flex", num_or_null(r.share_flex)},

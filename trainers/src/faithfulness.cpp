@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "lrp/nvtx.h"
+#include "lrp/philox.h"
 #include "lrp/ops/edda.h"
 #include "lrp/ops/elementwise.h"
 #include "lrp/ops/loss.h"
@@ -25,7 +26,6 @@ FaithfulnessResult faithfulness(nn::Module& model, BatchSource& loader, const Ed
     r.reduce = ops::edda_reduce_name(s.reduce);
     r.patch = s.patch;
     r.seed = seed;
-    Generator gen(seed);
     double p_clean = 0, drop_sal = 0, drop_non = 0, drop_rand = 0, beats = 0, beats_rand = 0, acc[3] = {0, 0, 0};
     int64_t used = 0;
     try {
@@ -33,8 +33,8 @@ FaithfulnessResult faithfulness(nn::Module& model, BatchSource& loader, const Ed
         for (int64_t b = 0; b < loader.batches_per_epoch(); ++b) {
             const BatchSource::Batch batch = loader.batch(b);
             const int64_t n = batch.x.dim(0);
-            Tensor valid;
-            const Tensor X3 = edda.augment(model, batch.x, batch.y, nullptr, &valid);
+            Tensor valid, pos;
+            const Tensor X3 = edda.augment(model, batch.x, batch.y, &pos, &valid);
             // the control: a window drawn uniformly per image (the arg-max of Philox uniforms over the positions)
             std::vector<int64_t> d = X3.shape().dims();
             const int64_t windows = (d[2] - s.patch + 1) * (d[3] - s.patch + 1);
@@ -42,8 +42,13 @@ FaithfulnessResult faithfulness(nn::Module& model, BatchSource& loader, const Ed
             const Tensor X = Tensor::empty(Shape(d), DType::F32, X3.device());
             X.slice(0, 3 * n).copy_from(X3);
             X.slice(3 * n, 4 * n).copy_from(batch.x);
+            // each image's uniforms from its own Philox counters: the same window for any batch size
             Tensor u = Tensor::empty(Shape{n, windows}, DType::F32, X.device());
-            ops::uniform(u, gen, 0.f, 1.f);
+            const uint64_t per = philox_uniform_counters(static_cast<uint64_t>(windows));
+            for (int64_t i = 0; i < n; ++i) {
+                Generator g(seed, static_cast<uint64_t>(r.samples + i) * per);
+                ops::uniform(u.slice(i, i + 1), g, 0.f, 1.f);
+            }
             Tensor pick = Tensor::empty(Shape{n, 1}, DType::I32, X.device());
             ops::topk_rows(u, 1, pick);
             ops::fill_windows(X.slice(3 * n, 4 * n), pick.reshape(Shape{n}), s.patch, s.fill);
@@ -56,11 +61,16 @@ FaithfulnessResult faithfulness(nn::Module& model, BatchSource& loader, const Ed
                                   loss.slice(part * n, (part + 1) * n), Tensor());
             ops::argmax_rows(logits, pred);
             const std::vector<float> l = loss.to_vector<float>(), ok = valid.to_vector<float>();
-            const std::vector<int32_t> pr = pred.to_vector<int32_t>(), y = batch.y.to_vector<int32_t>();
+            const std::vector<int32_t> pr = pred.to_vector<int32_t>(), y = batch.y.to_vector<int32_t>(),
+                                       at = pos.to_vector<int32_t>();
             for (int64_t i = 0; i < n; ++i) {
                 ++r.samples;
                 if (ok[i] == 0.f) {
                     ++r.nonfinite_maps;
+                    continue;
+                }
+                if (at[i] == at[n + i]) {  // one window is both the most and the least relevant: a constant map
+                    ++r.constant_maps;
                     continue;
                 }
                 // p_y = exp(-CE): exact up to the float rounding of the loss
@@ -82,8 +92,11 @@ FaithfulnessResult faithfulness(nn::Module& model, BatchSource& loader, const Ed
         throw;
     }
     model.train(was_training);
-    LRP_CHECK(used > 0, "faithfulness: none of the ", r.samples, " images has a finite relevance map (the weights ",
-              "or inputs hold NaN or Inf)");
+    LRP_CHECK(r.nonfinite_maps < r.samples, "faithfulness: none of the ", r.samples, " images has a finite relevance ",
+              "map (the weights or inputs hold NaN or Inf)");
+    LRP_CHECK(used > 0, "faithfulness: every finite relevance map of the ", r.samples, " images is constant (e.g. all ",
+              "zero: the model explains nothing), so no window is more relevant than another");
+    r.rules = edda.composite().assignment_table();
     r.mean_p_clean = p_clean / used;
     r.mean_drop_salient = drop_sal / used;
     r.mean_abs_drop_nonsalient = drop_non / used;
@@ -105,6 +118,7 @@ nlohmann::json to_json(const FaithfulnessResult& r) {
             {"patch", r.patch},
             {"samples", r.samples},
             {"nonfinite_maps", r.nonfinite_maps},
+            {"constant_maps", r.constant_maps},
             {"mean_p_clean", r.mean_p_clean},
             {"mean_drop_salient", r.mean_drop_salient},
             {"mean_abs_drop_nonsalient", r.mean_abs_drop_nonsalient},
@@ -115,6 +129,7 @@ nlohmann::json to_json(const FaithfulnessResult& r) {
             {"acc_clean", r.acc_clean},
             {"acc_salient", r.acc_salient},
             {"acc_nonsalient", r.acc_nonsalient},
+            {"rules", r.rules},
             {"seconds", r.seconds}};
 }
 

@@ -1,14 +1,16 @@
-// occlusion_curves: attribution -> patch sums -> MoRF and random patch orders -> filled copies of the batch ->
+// occlusion_curves: attribution -> patch means -> MoRF and random patch orders -> filled copies of the batch ->
 // eval forwards, correct counts accumulated on the device and read back once; option checks and the AUC.
 #include "lrp/train/occlusion.h"
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <limits>
 
 #include "lrp/lrp/attribution.h"
 #include "lrp/lrp/composites.h"
 #include "lrp/nvtx.h"
+#include "lrp/philox.h"
 #include "lrp/ops/elementwise.h"
 #include "lrp/ops/occlusion.h"
 #include "lrp/ops/reduce.h"
@@ -50,6 +52,16 @@ explain::Composite composite_for(const OcclusionOptions& o, int C) {
         LRP_CHECK(opts.low && opts.high, "occlusion: composite epsilon_gamma_box needs the dataset mean and std (",
                   C, " channels each) or given bounds for its input bounds");
     return explain::make_composite(o.composite, opts);
+}
+
+// What the accuracy curves count as correct for a target (explain::Target::parse's spec).
+std::string scored_against(const std::string& target) {
+    const explain::Target t = explain::Target::parse(target, Tensor::zeros(Shape{1}, DType::I32));
+    switch (t.kind) {
+        case explain::Target::Kind::Prediction: return "prediction on the unoccluded image";
+        case explain::Target::Kind::Class: return "class " + std::to_string(t.cls);
+        default: return "label";
+    }
 }
 
 int user_rules(const OcclusionOptions& o) {
@@ -97,6 +109,20 @@ void check_occlusion_composite(const OcclusionOptions& in, nn::Module& model, in
     comp.bind(model);  // rules given by layer name must name layers of this model
 }
 
+void random_patch_order(uint64_t seed, int64_t row, const Tensor& order) {
+    LRP_CHECK(order.dtype() == DType::I32 && order.ndim() == 2, "random_patch_order: need I32 [N, P], got ",
+              dtype_name(order.dtype()), " ", order.shape().str());
+    const int64_t bs = order.dim(0), P = order.dim(1);
+    LRP_CHECK(row >= 0 && P >= 1 && P <= std::numeric_limits<int>::max(), "random_patch_order: row ", row, ", P ", P);
+    Tensor u = Tensor::empty(order.shape(), DType::F32, order.device());
+    const uint64_t per = philox_uniform_counters(static_cast<uint64_t>(P));
+    for (int64_t i = 0; i < bs; ++i) {
+        Generator g(seed, static_cast<uint64_t>(row + i) * per);
+        ops::uniform(u.slice(i, i + 1), g, 0.f, 1.f);
+    }
+    ops::topk_rows(u, static_cast<int>(P), order);
+}
+
 double trapezoid_auc(const std::vector<double>& x, const std::vector<double>& y) {
     LRP_CHECK(!x.empty() && x.size() == y.size(), "trapezoid_auc: ", x.size(), " x and ", y.size(), " y values");
     double a = 0;
@@ -119,7 +145,7 @@ OcclusionResult occlusion_curves(nn::Module& model, BatchSource& loader, const O
     std::vector<int> ms;              // patches filled per step
     std::vector<int> src[2];          // [order][step] -> the step whose forward gives this point
     Tensor counts, nonfinite;         // F32 [2 * (steps + 1)] and F32 [n] (0 or NaN per sample), on the device
-    Generator gen;
+    Tensor spread;                    // F32 [n]: max - min of the patch means per sample (0: a constant map)
     int64_t C = 0, H = 0, W = 0, row = 0;
     for (int64_t b = 0; b < loader.batches_per_epoch(); ++b) {
         const BatchSource::Batch batch = loader.batch(b);
@@ -131,7 +157,6 @@ OcclusionResult occlusion_curves(nn::Module& model, BatchSource& loader, const O
             grid = ops::patch_grid(H, W, o.patch);
             fill = fill_values(o, static_cast<int>(C));
             comp = composite_for(o, static_cast<int>(C));
-            gen = Generator(o.seed);
             for (int s = 0; s <= o.steps; ++s) ms.push_back(step_patches(s, o.steps, grid.P()));
             for (int k = 0; k < 2; ++k)
                 for (int s = 0; s <= o.steps; ++s) {
@@ -141,6 +166,7 @@ OcclusionResult occlusion_curves(nn::Module& model, BatchSource& loader, const O
                 }
             counts = Tensor::zeros(Shape{2 * (o.steps + 1)}, DType::F32, x.device());
             nonfinite = Tensor::empty(Shape{n}, DType::F32, x.device());
+            spread = Tensor::empty(Shape{n}, DType::F32, x.device());
         }
         LRP_CHECK(x.dim(1) == C && x.dim(2) == H && x.dim(3) == W, "occlusion: batch ", b, " has shape ",
                   x.shape().str(), ", the first had [*, ", C, ", ", H, ", ", W, "]");
@@ -154,10 +180,18 @@ OcclusionResult occlusion_curves(nn::Module& model, BatchSource& loader, const O
         ops::reduce_rows(ops::ReduceOp::Sum, ops::scale(map, 0.f), nonfinite.slice(row, row + bs));
         Tensor orders[2];
         for (Tensor& t : orders) t = Tensor::empty(Shape{bs, grid.P()}, DType::I32, x.device());
-        ops::topk_rows(ops::patch_relevance(map, o.patch), grid.P(), orders[0]);
-        Tensor u = Tensor::empty(Shape{bs, grid.P()}, DType::F32, x.device());
-        ops::uniform(u, gen, 0.f, 1.f);
-        ops::topk_rows(u, grid.P(), orders[1]);
+        const Tensor rel = ops::patch_relevance(map, o.patch);
+        ops::topk_rows(rel, grid.P(), orders[0]);
+        Tensor low = Tensor::empty(Shape{bs}, DType::F32, x.device());  // -min
+        ops::reduce_rows(ops::ReduceOp::Max, rel, spread.slice(row, row + bs));
+        ops::reduce_rows(ops::ReduceOp::Max, ops::scale(rel, -1.f), low);
+        ops::axpy(1.f, low, spread.slice(row, row + bs));
+        random_patch_order(o.seed, row, orders[1]);
+        // Scored against: the label (targets label and output), the clean image's prediction (pred), the class.
+        Tensor scored = batch.y;
+        if (target.kind == explain::Target::Kind::Class)
+            scored = Tensor::from_vector(std::vector<int32_t>(static_cast<size_t>(bs), target.cls), Shape{bs})
+                         .to(x.device());
 
         for (int s = 0; s <= o.steps; ++s) {
             for (int k = 0; k < 2; ++k) {
@@ -168,7 +202,12 @@ OcclusionResult occlusion_curves(nn::Module& model, BatchSource& loader, const O
                     xin = x.clone();
                     ops::occlude_patches(xin, orders[k], m, o.patch, fill);
                 }
-                const Tensor correct = count_correct(model.forward(xin), batch.y);
+                const Tensor logits = model.forward(xin);
+                if (m == 0 && target.kind == explain::Target::Kind::Prediction) {  // the first forward (s = 0)
+                    scored = Tensor::empty(Shape{bs}, DType::I32, x.device());
+                    ops::argmax_rows(logits, scored);
+                }
+                const Tensor correct = count_correct(logits, scored);
                 ops::axpy(1.f, correct, counts.slice(k * (o.steps + 1) + s, k * (o.steps + 1) + s + 1));
             }
         }
@@ -178,12 +217,13 @@ OcclusionResult occlusion_curves(nn::Module& model, BatchSource& loader, const O
     LRP_CHECK(row == n, "occlusion: the loader gave ", row, " of its ", n, " samples");
 
     const std::vector<float> cv = counts.to_vector<float>();
-    const std::vector<float> nf = nonfinite.to_vector<float>();
+    const std::vector<float> nf = nonfinite.to_vector<float>(), sp = spread.to_vector<float>();
     OcclusionResult r;
     r.composite = o.composite;
     r.user_rules = user_rules(o);
-    if (r.user_rules) r.rules = comp.assignment_table();
+    r.rules = comp.assignment_table();
     r.target = o.target;
+    r.scored_against = scored_against(o.target);
     r.fill = o.fill;
     r.patch = o.patch;
     r.grid_h = grid.ph;
@@ -193,6 +233,7 @@ OcclusionResult occlusion_curves(nn::Module& model, BatchSource& loader, const O
     r.seed = o.seed;
     r.samples = n;
     r.nonfinite_maps = std::count_if(nf.begin(), nf.end(), [](float v) { return !std::isfinite(v); });
+    for (int64_t i = 0; i < n; ++i) r.constant_maps += std::isfinite(nf[i]) && sp[i] == 0.f;
     // With every map NaN or Inf the MoRF order is arbitrary: no curve to report (a few such maps are counted).
     LRP_CHECK(r.nonfinite_maps < n, "occlusion: none of the ", n, " images has a finite relevance map (the weights, ",
               "the inputs or the rules' stabilizers give NaN or Inf); no MoRF curve can be measured");
@@ -213,6 +254,7 @@ OcclusionResult occlusion_curves(nn::Module& model, BatchSource& loader, const O
 nlohmann::json to_json(const OcclusionResult& r) {
     nlohmann::json j = {{"composite", r.composite},
             {"target", r.target},
+            {"scored_against", r.scored_against},
             {"fill", r.fill},
             {"patch", r.patch},
             {"grid", {r.grid_h, r.grid_w}},
@@ -221,17 +263,16 @@ nlohmann::json to_json(const OcclusionResult& r) {
             {"seed", r.seed},
             {"samples", r.samples},
             {"nonfinite_maps", r.nonfinite_maps},
+            {"constant_maps", r.constant_maps},
             {"occluded_patches", r.occluded},
             {"fractions", r.fractions},
             {"accuracy_morf", r.accuracy_morf},
             {"accuracy_random", r.accuracy_random},
             {"auc_morf", r.auc_morf},
             {"auc_random", r.auc_random},
+            {"rules", r.rules},
             {"seconds", r.seconds}};
-    if (r.user_rules) {
-        j["user_rules"] = r.user_rules;
-        j["rules"] = r.rules;
-    }
+    if (r.user_rules) j["user_rules"] = r.user_rules;
     return j;
 }
 

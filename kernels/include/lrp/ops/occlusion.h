@@ -17,9 +17,10 @@ struct PatchGrid {
 };
 PatchGrid patch_grid(int64_t H, int64_t W, int patch);
 
-// rel (F32 [N, P]) = the sum of map (F32 [N, H, W]) over each patch of patch_grid(H, W, patch), accumulated
-// in double (an average pool in ceil mode with divisor 1: the same bits on every backend). A NaN or
-// +-Inf in a patch makes its sum NaN or +-Inf.
+// rel (F32 [N, P]) = the mean of map (F32 [N, H, W]) over each patch of patch_grid(H, W, patch): the sum
+// over the patch's pixels (fewer in a partial patch at the right or bottom edge), accumulated in double and
+// divided by their count (an average pool in ceil mode: the same bits on every backend). Per pixel, so that a
+// partial edge patch ranks by its relevance, not last for its size. A NaN or +-Inf in a patch makes it NaN or +-Inf.
 void patch_relevance(const Tensor& map, int patch, const Tensor& rel);
 Tensor patch_relevance(const Tensor& map, int patch);  // [N, P]
 

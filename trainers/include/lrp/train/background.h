@@ -19,9 +19,11 @@ namespace lrp::train {
 
 struct BackgroundResult {
     std::string composite, mask;
+    std::string rules;                 // the composite's rule of every layer with its parameters (assignment_table)
     int64_t samples = 0;
     int64_t nonfinite_maps = 0;        // images whose composite or LRP-Flex maps (hidden ones too) held NaN/Inf: left out
-    int64_t empty_maps = 0;            // maps (of any kind) that are 0 everywhere: left out of their share
+    int64_t empty_maps = 0;            // maps (of any kind, the input gradient too) that are 0 everywhere: left out
+                                       // of their share (a zero gradient still counts in the RRR penalty, as 0)
     double foreground_fraction = 0;    // mean share of foreground pixels
     double share_composite = 0;        // mean over images of sum_bg |R| / sum |R| (R: the composite's map of the label)
     double share_flex = 0;             // the same for ISNet's LRP-Flex map (epsilon flex_epsilon, the label's logit)

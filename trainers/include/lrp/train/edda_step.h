@@ -44,6 +44,8 @@ public:
                    Tensor* valid = nullptr);
 
     const EddaSettings& settings() const { return s_; }
+    // The composite of the attributions (bound to the model of the last augment()).
+    const explain::Composite& composite() const { return composite_; }
 
 private:
     EddaSettings s_;

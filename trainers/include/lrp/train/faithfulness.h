@@ -20,6 +20,10 @@ struct FaithfulnessResult {
     int patch = 0;
     int64_t samples = 0;
     int64_t nonfinite_maps = 0;  // images whose map held NaN or Inf: left out of every figure below
+    // images whose finite map is constant over the windows (e.g. all zero), so that the most and the least relevant
+    // window are the same one: nothing to compare, left out of every figure below
+    int64_t constant_maps = 0;
+    std::string rules;           // the composite's rule of every layer with its parameters (assignment_table)
     double mean_p_clean = 0;     // mean softmax probability of the label on the clean images
     double mean_drop_salient = 0;         // mean of p(x) - p(x_sal)
     double mean_abs_drop_nonsalient = 0;  // mean of |p(x) - p(x_non)|
@@ -33,9 +37,9 @@ struct FaithfulnessResult {
 
 // Runs the model (eval mode) over the loader: per batch Edda::augment (attribution of the label with the
 // settings' composite, the windows, the fills; the loss parts of the settings are not used), a copy with a window
-// drawn uniformly per image (Philox from `seed`, batch after batch: the same on every backend for the same batch
-// size), one eval forward over the 4N rows and the per-row label probabilities read back. Throws when no image
-// has a finite map.
+// drawn uniformly per image (Philox from `seed` at the image's own counters: the same on every backend and for
+// any batch size), one eval forward over the 4N rows and the per-row label probabilities read back. Throws when no
+// image has a finite map that is not constant.
 FaithfulnessResult faithfulness(nn::Module& model, BatchSource& loader, const EddaSettings& s, uint64_t seed = 0);
 
 nlohmann::json to_json(const FaithfulnessResult& r);

@@ -1,5 +1,5 @@
 // Occlusion curves (`lrpcu eval --occlusion`): top-1 accuracy as the most relevant patches of each input
-// (LRP relevance summed per patch, MoRF order) are progressively filled, against a random patch order as the
+// (LRP relevance per pixel of each patch, MoRF order) are progressively filled, against a random patch order as the
 // control, with the normalised area under each curve (trapezoid over the occluded fraction in [0, 1]).
 #pragma once
 #include <cstdint>
@@ -34,8 +34,11 @@ struct OcclusionOptions {
 
 struct OcclusionResult {
     std::string composite, target, fill;
+    // What a prediction is counted correct against: "label" (targets label and output), "prediction on the
+    // unoccluded image" (pred: does the explained prediction survive?) or "class <c>" (<class>).
+    std::string scored_against;
     int user_rules = 0;  // entries of the composite_options' rule maps
-    std::string rules;   // with user rules: the rule of every layer (Composite::assignment_table)
+    std::string rules;   // the rule of every layer with its parameters (Composite::assignment_table)
     int patch = 0, grid_h = 0, grid_w = 0, patches = 0;  // patches = P = grid_h * grid_w
     int steps = 0;
     uint64_t seed = 0;
@@ -43,6 +46,9 @@ struct OcclusionResult {
     // Samples whose relevance map held NaN or +-Inf. Their MoRF order is topk_rows' over the patch sums:
     // NaN patches first (in index order), then +Inf, ..., -Inf. They are evaluated like the others.
     int64_t nonfinite_maps = 0;
+    // Finite maps whose patch means are all equal (an all-zero map, e.g. of a dead model): their MoRF order is the
+    // patches' raster order, which says nothing about the model. Evaluated like the others; counted to be seen.
+    int64_t constant_maps = 0;
     std::vector<int> occluded;          // m per step: patches filled per sample (steps + 1 values)
     std::vector<double> fractions;      // m / P per step: 0 first, 1 last
     std::vector<double> accuracy_morf;  // top-1 accuracy per step, most relevant patches first
@@ -64,12 +70,18 @@ OcclusionOptions resolve_occlusion_options(const OcclusionOptions& o, int C, int
 void check_occlusion_composite(const OcclusionOptions& o, nn::Module& model, int C, int H, int W);
 
 // Runs the model (put in eval mode) over the loader in order. Per batch: one attribution (explain::attribute
-// with the composite and target), the channel-summed map, its patch sums, the MoRF order (topk_rows, ties by
-// lower patch index) and a random order (topk_rows over Philox uniforms from `seed`, drawn batch after batch:
-// the same on CPU and CUDA for the same batch size), then per step a filled copy of the batch and an eval
-// forward; correct counts stay on the device and are read back once at the end. Steps with the same m and
-// the random curve's m = 0 and m = P points reuse the forward already made.
+// with the composite and target), the channel-summed map, its patch means, the MoRF order (topk_rows, ties by
+// lower patch index) and a random order (topk_rows over Philox uniforms from `seed`, each sample's from its own
+// counters: the same on CPU and CUDA and for any batch size), then per step a filled copy of the batch and an
+// eval forward, scored as scored_against says; correct counts stay on the device and are read back once at the
+// end. Steps with the same m and the random curve's m = 0 and m = P points reuse the forward already made.
 OcclusionResult occlusion_curves(nn::Module& model, BatchSource& loader, const OcclusionOptions& o);
+
+// The random control order of the samples row, row + 1, ... (order: I32 [N, P], on its device): per sample, the
+// patches sorted by Philox uniforms (topk_rows) drawn from `seed` at that sample's own counters (row index times
+// philox_uniform_counters(P)), so an image's order depends on the seed and its index alone, not on the batch size
+// or the backend.
+void random_patch_order(uint64_t seed, int64_t row, const Tensor& order);
 
 // Trapezoid rule: sum of (x[i+1] - x[i]) * (y[i] + y[i+1]) / 2; x ascending, same length >= 1.
 double trapezoid_auc(const std::vector<double>& x, const std::vector<double>& y);
