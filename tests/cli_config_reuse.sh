@@ -29,4 +29,15 @@ grep -q '"reldrop-p": 0.3' "$out/pixel/config.json" && grep -q '"reldrop-k": 1,'
 log=$("$lrpcu" train --config "$out/patch/config.json" --augment reldrop-pixel --reldrop-p 0.5 --out "$out/pixel-p" 2>&1) ||
   { echo "$log"; exit 1; }
 grep -q '"reldrop-p": 0.5,' "$out/pixel-p/config.json" || { echo "--reldrop-p 0.5 given was not kept"; exit 1; }
+# ISNet clips the gradient norm at 1 unless told otherwise: the 0 of another method's file is not an instruction,
+# but the 0 an ISNet run recorded (given on purpose) is.
+grep -q '"clip-grad-norm": 0' "$cfg" || { echo "the run's config does not record clip-grad-norm 0"; exit 1; }
+log=$("$lrpcu" train --config "$cfg" --epochs 1 --augment isnet --out "$out/isnet" 2>&1) || { echo "$log"; exit 1; }
+grep -q "ISNet: --clip-grad-norm 1 (the authors' setting; the --config file's 0 is the default of its --augment" \
+  <<<"$log" || { echo "no clipping from another method's file:"; echo "$log"; exit 1; }
+grep -q '"clip-grad-norm": 1' "$out/isnet/config.json" || { echo "clip-grad-norm 1 not recorded"; exit 1; }
+log=$("$lrpcu" train --config "$cfg" --epochs 1 --augment isnet --clip-grad-norm 0 --out "$out/isnet0" 2>&1) ||
+  { echo "$log"; exit 1; }
+log=$("$lrpcu" train --config "$out/isnet0/config.json" --out "$out/isnet0b" 2>&1) || { echo "$log"; exit 1; }
+grep -q '"clip-grad-norm": 0' "$out/isnet0b/config.json" || { echo "an ISNet file's clip-grad-norm 0 was overridden"; exit 1; }
 echo ok

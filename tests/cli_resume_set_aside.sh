@@ -40,6 +40,8 @@ cp "$out/n/metrics.jsonl" "$out/n-rows"
 cp "$out/ck1" "$out/n/checkpoint.safetensors"
 run --out "$out/n" --resume --device cpu
 [[ ! -e $out/n/metrics.jsonl.earlier ]] || fail "the interrupted epoch's row was copied aside"
+grep -q "^note: --resume: metrics.jsonl held the row of epoch 2, .* it is dropped" <<<"$log" ||
+  fail "no note for the dropped row: $log"
 python3 - "$out/n-rows" "$out/n/metrics.jsonl" <<'PY' || fail "the epoch written again differs"
 import json, sys
 rows = [[{k: v for k, v in json.loads(l).items() if k not in ("images_per_s", "train_seconds")}

@@ -319,6 +319,7 @@ int run_train(const std::vector<std::string>& args) {
     // warned about as settings of an unused method.
     std::set<std::string> file_defaults;
     nlohmann::json file_resolved;  // the defaults resolved for the file's method and masks
+    std::string file_augment;      // the file's --augment
     if (!config_path.empty()) {
         LRP_CHECK(!std::filesystem::is_directory(config_path), "--config: '", config_path, "' is a directory, not a ",
                   "JSON file");
@@ -332,6 +333,7 @@ int run_train(const std::vector<std::string>& args) {
             LRP_THROW("--config '", config_path, "' is not valid JSON: ", e.what());
         }
         train::from_json(j, cfg);
+        file_augment = cfg.augment;
         // The defaults as given and as a run records them (resolved for the file's method and masks).
         nlohmann::json read, dflt, resolved;
         train::to_json(read, cfg);  // the file's values as the settings hold them (floats rounded alike)
@@ -376,10 +378,18 @@ int run_train(const std::vector<std::string>& args) {
                                                                    : ("in " + cfg.data_dir).c_str());
     }
     // ISNet's authors clip the gradient norm at 1 in every script (their README: without it training diverges);
-    // a new ISNet run does the same unless --clip-grad-norm was given (a resumed run keeps what it recorded).
-    if (cfg.augment == "isnet" && !given.count("clip-grad-norm") && !(cfg.resume && std::filesystem::exists(ckpt))) {
+    // a new ISNet run does the same unless --clip-grad-norm was given (a resumed run keeps what it recorded). A
+    // --config file's 0 from a run of another method is that run's default (config.json records every setting),
+    // not a choice; an ISNet run's file records the clipping it trained with.
+    const bool clip_of_other_method = file_defaults.count("clip-grad-norm") && file_augment != "isnet" &&
+                                      cfg.clip_grad_norm == 0.f;
+    if (cfg.augment == "isnet" && (!given.count("clip-grad-norm") || clip_of_other_method) &&
+        !(cfg.resume && std::filesystem::exists(ckpt))) {
         cfg.clip_grad_norm = 1.f;
-        std::printf("ISNet: --clip-grad-norm 1 (the authors' setting; give --clip-grad-norm 0 to train without it)\n");
+        std::printf("ISNet: --clip-grad-norm 1 (the authors' setting%s; give --clip-grad-norm 0 to train without it)\n",
+                    clip_of_other_method ? str("; the --config file's 0 is the default of its --augment ", file_augment)
+                                               .c_str()
+                                         : "");
     }
     // Settings of a method the run does not use are kept (and recorded) but change nothing: say so.
     for (const std::string& k : given) {

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <exception>
 #include <fstream>
@@ -153,9 +154,9 @@ void set_aside_later_results(const fs::path& out, int64_t epoch, int64_t step) {
         const bool interrupted = (later == 0 || (later == 1 && next_rows == 1)) &&
                                  (unreadable == 0 || (unreadable == 1 && last_unreadable == lines));
         if (later + unreadable > 0 && interrupted) {
-            log_info("--resume: metrics.jsonl ", later > 0 ? str("held the row of epoch ", epoch + 1) : "ended in a torn "
-                     "line", ", written before the run stopped and not in its checkpoint; it is dropped (the run writes "
-                     "that epoch again)");
+            std::printf("note: --resume: metrics.jsonl %s, written before the run stopped and not in its checkpoint; "
+                        "it is dropped (the run writes that epoch again)\n",
+                        later > 0 ? str("held the row of epoch ", epoch + 1).c_str() : "ended in a torn line");
             write_text_atomic(p, kept);
         } else if (later + unreadable > 0) {  // a copy of the file as it was stays, under another name
             copy_aside(out, "metrics.jsonl",
