@@ -7,14 +7,12 @@
 set -euo pipefail
 lrpcu=$1 dir=$2
 rm -rf "$dir" && mkdir -p "$dir"
-python3 - "$dir" <<'PY'
-import os, struct, sys, zlib
+python3 - "$dir" "$(dirname "$0")" <<'PY'
+import os, struct, sys
+sys.path.insert(0, sys.argv[2])
+from png_util import write_png
 def png(path, v):
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    raw = b''.join(b'\x00' + bytes([v] * 8 * 3) for _ in range(8))
-    ch = lambda t, d: struct.pack('>I', len(d)) + t + d + struct.pack('>I', zlib.crc32(t + d) & 0xffffffff)
-    open(path, 'wb').write(b'\x89PNG\r\n\x1a\n' + ch(b'IHDR', struct.pack('>IIBBBBB', 8, 8, 8, 2, 0, 0, 0)) +
-                           ch(b'IDAT', zlib.compress(raw)) + ch(b'IEND', b''))
+    write_png(path, 8, 8, 3, [[v] * 8 * 3] * 8)
 for root, classes in (('ab', 'ab'), ('ac', 'ac'), ('abc', 'abc')):
     for split in ('train', 'test'):
         for k, c in enumerate(classes):

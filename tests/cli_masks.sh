@@ -6,15 +6,10 @@
 set -u
 out=$1 lrpcu=$2
 rm -rf "$out" && mkdir -p "$out"
-python3 - "$out" <<'PY' || exit 1
-import os, struct, sys, zlib
-def png(path, w, h, channels, px):  # px: rows of bytes, w * channels each
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    raw = b''.join(b'\x00' + bytes(r) for r in px)
-    ch = lambda t, d: struct.pack('>I', len(d)) + t + d + struct.pack('>I', zlib.crc32(t + d) & 0xffffffff)
-    kind = {1: 0, 3: 2}[channels]
-    open(path, 'wb').write(b'\x89PNG\r\n\x1a\n' + ch(b'IHDR', struct.pack('>IIBBBBB', w, h, 8, kind, 0, 0, 0)) +
-                           ch(b'IDAT', zlib.compress(raw)) + ch(b'IEND', b''))
+python3 - "$out" "$(dirname "$0")" <<'PY' || exit 1
+import sys
+sys.path.insert(0, sys.argv[2])
+from png_util import write_png as png
 root = sys.argv[1]
 for split, n in (('train', 8), ('test', 4)):
     for c in 'ab':

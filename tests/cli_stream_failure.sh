@@ -9,14 +9,12 @@ out=$1 lrpcu=$2
 pid=
 trap '[[ -n $pid ]] && kill -KILL "$pid" 2> /dev/null' EXIT
 rm -rf "$out" && mkdir -p "$out"
-python3 - "$out/data" <<'PY' || exit 1
-import os, struct, sys, zlib
+python3 - "$out/data" "$(dirname "$0")" <<'PY' || exit 1
+import sys
+sys.path.insert(0, sys.argv[2])
+from png_util import write_png
 def png(path, seed):
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    raw = b''.join(b'\x00' + bytes((seed * 31 + y * 7 + x * 13) % 256 for x in range(16 * 3)) for y in range(16))
-    ch = lambda t, d: struct.pack('>I', len(d)) + t + d + struct.pack('>I', zlib.crc32(t + d) & 0xffffffff)
-    open(path, 'wb').write(b'\x89PNG\r\n\x1a\n' + ch(b'IHDR', struct.pack('>IIBBBBB', 16, 16, 8, 2, 0, 0, 0)) +
-                           ch(b'IDAT', zlib.compress(raw)) + ch(b'IEND', b''))
+    write_png(path, 16, 16, 3, [[(seed * 31 + y * 7 + x * 13) % 256 for x in range(16 * 3)] for y in range(16)])
 for split, n in (('train', 800), ('test', 4)):
     for c in 'ab':
         for i in range(n):

@@ -63,6 +63,23 @@ Fixture& fixture() {
     return f;
 }
 
+// While it lives, the fixture model's fc.weight is zero: every relevance map is zero (restored afterwards).
+class DeadHead {
+public:
+    explicit DeadHead(Fixture& f) {
+        for (auto& [name, p] : f.model->named_params())
+            if (name == "fc.weight") fc_ = &p->value;
+        LRP_CHECK(fc_ != nullptr, "the fixture model has no fc.weight");
+        kept_ = fc_->clone();
+        fc_->copy_from(Tensor::zeros(fc_->shape()));
+    }
+    ~DeadHead() { fc_->copy_from(kept_); }
+
+private:
+    Tensor* fc_ = nullptr;
+    Tensor kept_;
+};
+
 OcclusionOptions options(int steps = 5) {
     OcclusionOptions o;
     o.composite = "reldrop";  // needs no dataset statistics; the hand pipeline below uses it too
@@ -196,15 +213,12 @@ TEST(OcclusionCurvesCpu, TargetSetsWhatIsScored) {
 // A model whose output layer is zero explains nothing: every map is zero, and the result counts them.
 TEST(OcclusionCurvesCpu, ConstantMapsAreCounted) {
     Fixture& f = fixture();
-    Tensor* fc = nullptr;
-    for (auto& [name, p] : f.model->named_params())
-        if (name == "fc.weight") fc = &p->value;
-    ASSERT_NE(fc, nullptr);
-    const Tensor kept = fc->clone();
-    fc->copy_from(Tensor::zeros(fc->shape()));
-    DeviceLoader loader = f.loader();
-    const OcclusionResult dead = occlusion_curves(*f.model, loader, options(2));
-    fc->copy_from(kept);
+    OcclusionResult dead;
+    {
+        DeadHead zero(f);
+        DeviceLoader loader = f.loader();
+        dead = occlusion_curves(*f.model, loader, options(2));
+    }
     EXPECT_EQ(dead.constant_maps, 40);
     DeviceLoader again = f.loader();
     EXPECT_EQ(occlusion_curves(*f.model, again, options(2)).constant_maps, 0);
@@ -351,16 +365,10 @@ TEST(FaithfulnessCpu, MatchesHandPipelineAndEvaluate) {
 // nothing to measure (an error, as with no finite map).
 TEST(FaithfulnessCpu, ConstantMapsAreLeftOut) {
     Fixture& f = fixture();
-    Tensor* fc = nullptr;
-    for (auto& [name, p] : f.model->named_params())
-        if (name == "fc.weight") fc = &p->value;
-    ASSERT_NE(fc, nullptr);
-    const Tensor kept = fc->clone();
-    fc->copy_from(Tensor::zeros(fc->shape()));
+    DeadHead zero(f);
     DeviceLoader loader = f.loader();
     test::expect_error([&] { faithfulness(*f.model, loader, faith_settings()); },
                        {"every finite relevance map of the 40 images is constant"});
-    fc->copy_from(kept);
 }
 
 TEST(FaithfulnessCpu, NonFiniteMapsAreLeftOutAndCounted) {
