@@ -33,11 +33,22 @@ grep -q '"reldrop-p": 0.5,' "$out/pixel-p/config.json" || { echo "--reldrop-p 0.
 # but the 0 an ISNet run recorded (given on purpose) is.
 grep -q '"clip-grad-norm": 0' "$cfg" || { echo "the run's config does not record clip-grad-norm 0"; exit 1; }
 log=$("$lrpcu" train --config "$cfg" --epochs 1 --augment isnet --out "$out/isnet" 2>&1) || { echo "$log"; exit 1; }
-grep -q "ISNet: --clip-grad-norm 1 (the authors' setting; the --config file's 0 is the default of its --augment" \
+grep -q "^--clip-grad-norm 1 (ISNet: the authors' setting; the --config file's value is the default of a run without" \
   <<<"$log" || { echo "no clipping from another method's file:"; echo "$log"; exit 1; }
 grep -q '"clip-grad-norm": 1' "$out/isnet/config.json" || { echo "clip-grad-norm 1 not recorded"; exit 1; }
 log=$("$lrpcu" train --config "$cfg" --epochs 1 --augment isnet --clip-grad-norm 0 --out "$out/isnet0" 2>&1) ||
   { echo "$log"; exit 1; }
 log=$("$lrpcu" train --config "$out/isnet0/config.json" --out "$out/isnet0b" 2>&1) || { echo "$log"; exit 1; }
 grep -q '"clip-grad-norm": 0' "$out/isnet0b/config.json" || { echo "an ISNet file's clip-grad-norm 0 was overridden"; exit 1; }
+# AdamW takes PyTorch's lr and weight decay unless they are given (on the command line, or by an AdamW run's file).
+log=$("$lrpcu" train --config "$cfg" --epochs 1 --optimizer adamw --out "$out/adamw" 2>&1) || { echo "$log"; exit 1; }
+grep -q "^--lr 0.001 (AdamW: PyTorch's default" <<<"$log" && grep -q "^--weight-decay 0.01 (AdamW" <<<"$log" ||
+  { echo "no AdamW defaults from an SGD run's file:"; echo "$log"; exit 1; }
+grep -q '"lr": 0.001' "$out/adamw/config.json" && grep -Eq '"weight-decay": 0\.0(1|0999999)' "$out/adamw/config.json" ||
+  { echo "AdamW defaults not recorded:"; grep -E '"lr"|"weight-decay"' "$out/adamw/config.json"; exit 1; }
+log=$("$lrpcu" train --config "$cfg" --epochs 1 --optimizer adamw --lr 0.002 --out "$out/adamw-lr" 2>&1) ||
+  { echo "$log"; exit 1; }
+grep -q '"lr": 0.002' "$out/adamw-lr/config.json" || { echo "--lr 0.002 given was not kept"; exit 1; }
+log=$("$lrpcu" train --config "$out/adamw-lr/config.json" --out "$out/adamw-again" 2>&1) || { echo "$log"; exit 1; }
+grep -q '"lr": 0.002' "$out/adamw-again/config.json" || { echo "an AdamW file's lr was overridden"; exit 1; }
 echo ok

@@ -75,12 +75,24 @@ void add_train_options(CLI::App& app, train::TrainConfig& c, std::string& config
                                                "trained on, as PyTorch does, unless it holds one image)")
         ->capture_default_str();
     app.add_option("--optimizer", c.optimizer, "sgd | adamw")->capture_default_str();
-    app.add_option("--lr", c.lr, "peak learning rate")->capture_default_str();
+    app.add_option("--lr", c.lr, "peak learning rate (--optimizer adamw without --lr: 0.001, PyTorch's AdamW default)")
+        ->capture_default_str();
     app.add_option("--momentum", c.momentum, "SGD momentum")->capture_default_str();
     app.add_option("--nesterov", c.nesterov, "SGD Nesterov momentum (true/false)")->capture_default_str();
-    app.add_option("--weight-decay", c.weight_decay, "weight decay (decoupled for AdamW)")->capture_default_str();
+    app.add_option("--weight-decay", c.weight_decay, "weight decay (decoupled for AdamW; --optimizer adamw without "
+                                                     "--weight-decay: 0.01, PyTorch's AdamW default)")
+        ->capture_default_str();
     app.add_option("--schedule", c.schedule, "LR schedule: constant | step | cosine | onecycle")->capture_default_str();
     app.add_option("--warmup-epochs", c.warmup_epochs, "linear warmup (cosine schedule)")->capture_default_str();
+    app.add_option("--cycle-momentum", c.cycle_momentum, "onecycle: cycle the momentum (SGD) or beta1 (AdamW) against "
+                                                          "the LR, from --max-momentum down to --base-momentum and back, "
+                                                          "as PyTorch's OneCycleLR does by default (false: it stays at "
+                                                          "--momentum, beta1 0.9: cycle_momentum=False)")
+        ->capture_default_str();
+    app.add_option("--base-momentum", c.base_momentum, "--cycle-momentum: the lowest momentum (at the peak LR)")
+        ->capture_default_str();
+    app.add_option("--max-momentum", c.max_momentum, "--cycle-momentum: the highest momentum (at the start and end)")
+        ->capture_default_str();
     app.add_option("--step-epochs", c.step_epochs, "step schedule: epochs between decays")->capture_default_str();
     app.add_option("--step-gamma", c.step_gamma, "step schedule: decay factor")->capture_default_str();
     app.add_option("--label-smoothing", c.label_smoothing, "label smoothing in [0, 1)")->capture_default_str();
@@ -319,7 +331,7 @@ int run_train(const std::vector<std::string>& args) {
     // warned about as settings of an unused method.
     std::set<std::string> file_defaults;
     nlohmann::json file_resolved;  // the defaults resolved for the file's method and masks
-    std::string file_augment;      // the file's --augment
+    std::string file_augment, file_optimizer;  // the file's --augment and --optimizer
     if (!config_path.empty()) {
         LRP_CHECK(!std::filesystem::is_directory(config_path), "--config: '", config_path, "' is a directory, not a ",
                   "JSON file");
@@ -334,6 +346,7 @@ int run_train(const std::vector<std::string>& args) {
         }
         train::from_json(j, cfg);
         file_augment = cfg.augment;
+        file_optimizer = cfg.optimizer;
         // The defaults as given and as a run records them (resolved for the file's method and masks).
         nlohmann::json read, dflt, resolved;
         train::to_json(read, cfg);  // the file's values as the settings hold them (floats rounded alike)
@@ -377,20 +390,26 @@ int run_train(const std::vector<std::string>& args) {
                     ckpt.c_str(), cfg.epochs, cfg.data_dir.empty() ? "at the dataset's default location"
                                                                    : ("in " + cfg.data_dir).c_str());
     }
-    // ISNet's authors clip the gradient norm at 1 in every script (their README: without it training diverges);
-    // a new ISNet run does the same unless --clip-grad-norm was given (a resumed run keeps what it recorded). A
-    // --config file's 0 from a run of another method is that run's default (config.json records every setting),
-    // not a choice; an ISNet run's file records the clipping it trained with.
-    const bool clip_of_other_method = file_defaults.count("clip-grad-norm") && file_augment != "isnet" &&
-                                      cfg.clip_grad_norm == 0.f;
-    if (cfg.augment == "isnet" && (!given.count("clip-grad-norm") || clip_of_other_method) &&
-        !(cfg.resume && std::filesystem::exists(ckpt))) {
-        cfg.clip_grad_norm = 1.f;
-        std::printf("ISNet: --clip-grad-norm 1 (the authors' setting%s; give --clip-grad-norm 0 to train without it)\n",
-                    clip_of_other_method ? str("; the --config file's 0 is the default of its --augment ", file_augment)
-                                               .c_str()
-                                         : "");
-    }
+    // Defaults that follow a choice of the run, for a new run: ISNet's authors clip the gradient norm at 1 in every
+    // script (their README: without it training diverges); AdamW takes PyTorch's lr 1e-3 and weight decay 1e-2
+    // (SGD's 0.1 and 5e-4 made it diverge). Each applies unless its setting was given: as a flag, or in a --config
+    // file of a run that made the same choice (config.json records every setting, so another run's file holds
+    // the generic default, which does not count as given).
+    const bool new_run = !(cfg.resume && std::filesystem::exists(ckpt));
+    auto choice_default = [&](const char* key, bool chosen, bool file_chose, float& value, float dflt,
+                              const char* why) {
+        const bool from_file = file_defaults.count(key) && !file_chose;
+        if (!chosen || !new_run || (given.count(key) && !from_file) || value == dflt) return;
+        value = dflt;
+        std::printf("--%s %g (%s%s; give --%s to choose another)\n", key, dflt, why,
+                    from_file ? str("; the --config file's value is the default of a run without it").c_str() : "", key);
+    };
+    choice_default("clip-grad-norm", cfg.augment == "isnet", file_augment == "isnet", cfg.clip_grad_norm, 1.f,
+                   "ISNet: the authors' setting");
+    choice_default("lr", cfg.optimizer == "adamw", file_optimizer == "adamw", cfg.lr, 1e-3f,
+                   "AdamW: PyTorch's default");
+    choice_default("weight-decay", cfg.optimizer == "adamw", file_optimizer == "adamw", cfg.weight_decay, 1e-2f,
+                   "AdamW: PyTorch's default");
     // Settings of a method the run does not use are kept (and recorded) but change nothing: say so.
     for (const std::string& k : given) {
         if (file_defaults.count(k)) continue;
@@ -407,6 +426,11 @@ int run_train(const std::vector<std::string>& args) {
             log_warn("--warmup-epochs applies to --schedule cosine; with --schedule ", cfg.schedule, " it changes nothing");
         if ((k == "step-epochs" || k == "step-gamma") && cfg.schedule != "step")
             log_warn("--", k, " applies to --schedule step; with --schedule ", cfg.schedule, " it changes nothing");
+        if ((k == "base-momentum" || k == "max-momentum") && !cfg.cycle_momentum)
+            log_warn("--", k, " applies with --cycle-momentum true; without it it changes nothing");
+        if (k == "momentum" && cfg.cycle_momentum)
+            log_warn("--momentum is replaced by the cycled momentum of --cycle-momentum true (--base-momentum ",
+                     cfg.base_momentum, " to --max-momentum ", cfg.max_momentum, ")");
         if ((k == "momentum" || k == "nesterov") && cfg.optimizer != "sgd")
             log_warn("--", k, " applies to --optimizer sgd; with --optimizer ", cfg.optimizer, " it changes nothing");
         if ((k == "erasing-p" || k == "erasing-fill") && cfg.augment != "random-erasing" &&

@@ -52,6 +52,11 @@ void TrainConfig::validate() const {
     LRP_CHECK(warmup_epochs >= 0 && warmup_epochs < epochs, "--warmup-epochs must be in [0, epochs) (got ",
               warmup_epochs, ")");
     LRP_CHECK(step_epochs >= 1, "--step-epochs must be >= 1");
+    LRP_CHECK(!cycle_momentum || schedule == "onecycle", "--cycle-momentum true needs --schedule onecycle (got ",
+              schedule, ")");
+    LRP_CHECK(base_momentum >= 0 && base_momentum <= max_momentum && max_momentum < 1,
+              "--base-momentum and --max-momentum must satisfy 0 <= base <= max < 1 (got ", base_momentum, " and ",
+              max_momentum, ")");
     LRP_CHECK(step_gamma > 0 && std::isfinite(step_gamma), "--step-gamma must be a finite number > 0 (got ", step_gamma,
               ")");
     LRP_CHECK(label_smoothing >= 0 && label_smoothing < 1, "--label-smoothing must be in [0, 1) ",
@@ -214,6 +219,7 @@ void TrainConfig::validate() const {
     X("drop-last", drop_last)                                                                              \
     X("optimizer", optimizer) X("lr", lr) X("momentum", momentum) X("nesterov", nesterov)                      \
     X("weight-decay", weight_decay) X("schedule", schedule) X("warmup-epochs", warmup_epochs)                  \
+    X("cycle-momentum", cycle_momentum) X("base-momentum", base_momentum) X("max-momentum", max_momentum)      \
     X("step-gamma", step_gamma) X("step-epochs", step_epochs) X("label-smoothing", label_smoothing)            \
     X("clip-grad-norm", clip_grad_norm) X("augment", augment) X("crop-padding", crop_padding) X("flip", flip)  \
     X("erasing-p", erasing_p) X("erasing-fill", erasing_fill) X("box-sl", box_sl) X("box-sh", box_sh)              \

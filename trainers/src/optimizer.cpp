@@ -40,6 +40,23 @@ void Optimizer::set_lr(float lr) {
     lr_ = lr;
 }
 
+namespace {
+void check_momentum(float m) {
+    LRP_CHECK(std::isfinite(m) && m >= 0.f && m < 1.f, "momentum must be in [0, 1) (got ", m, ")");
+}
+}  // namespace
+
+void SGD::set_momentum(float m) {
+    check_momentum(m);
+    LRP_CHECK(!p_.nesterov || m > 0.f, "Nesterov SGD needs a momentum > 0 (got ", m, ")");
+    p_.momentum = m;
+}
+
+void AdamW::set_momentum(float m) {
+    check_momentum(m);
+    p_.beta1 = m;
+}
+
 SGD::SGD(NamedParams params, const kernels::SgdParams& p)
     : Optimizer(std::move(params)), p_(p), buf_(params_.size()), has_buf_(params_.size(), false) {
     set_lr(p.lr);

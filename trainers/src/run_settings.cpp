@@ -50,7 +50,8 @@ nlohmann::json effective_settings(nlohmann::json j) {
         {"isnet-b", 3}, {"isnet-c1", 1}, {"isnet-c2", 25}, {"isnet-mask", "threshold:0.02"}, {"isnet-calibrate", ""},
         {"isnet-selective-eps", 0.01f}, {"isnet-first-rule", "epsilon"}, {"isnet-lds", false}, {"isnet-lds-decay", 0.8f},
         {"isnet-lds-layers", nlohmann::json::array()}, {"isnet-foreground", "l2"},
-        {"decoy", "none"}, {"decoy-test", "random"}, {"decoy-size", 4}, {"decoy-seed", 0}};  // floats: as recorded
+        {"decoy", "none"}, {"decoy-test", "random"}, {"decoy-size", 4}, {"decoy-seed", 0},
+        {"cycle-momentum", false}, {"base-momentum", 0.85f}, {"max-momentum", 0.95f}};  // floats: as recorded
     for (const auto& [key, value] : before_it_existed)
         if (j.is_object() && !j.contains(key)) j[key] = value;
     try {

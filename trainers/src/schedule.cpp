@@ -24,6 +24,31 @@ void LrSchedule::validate() const {
     LRP_CHECK(min_lr >= 0, "LR schedule: min lr must be >= 0");
     LRP_CHECK(pct_start > 0 && pct_start < 1, "LR schedule: pct_start must be in (0, 1)");
     LRP_CHECK(div_factor > 0 && final_div_factor > 0, "LR schedule: div factors must be > 0");
+    LRP_CHECK(!cycle_momentum || kind == "onecycle", "cycle momentum: needs the onecycle schedule (got ", kind, ")");
+    LRP_CHECK(!cycle_momentum || (base_momentum >= 0 && base_momentum <= max_momentum && max_momentum < 1),
+              "cycle momentum: need 0 <= base momentum <= max momentum < 1 (got ", base_momentum, " and ",
+              max_momentum, ")");
+}
+
+namespace {
+// OneCycleLR's two phases (three_phase=False) at step s: the phase's start and end values and the fraction done.
+struct Phase {
+    bool rising;  // the first phase (LR up, momentum down)
+    double pct;
+};
+Phase onecycle_phase(const LrSchedule& s, int64_t step) {
+    const double end1 = double(s.pct_start) * s.total_steps - 1, end2 = double(s.total_steps) - 1;
+    const double at = std::min<double>(std::max<int64_t>(step, 0), end2);
+    if (at <= end1) return {true, end1 > 0 ? at / end1 : 1.0};
+    return {false, (at - end1) / std::max(1e-12, end2 - end1)};
+}
+}  // namespace
+
+float LrSchedule::momentum_at(int64_t step) const {
+    LRP_CHECK(kind == "onecycle" && cycle_momentum, "momentum_at: only the onecycle schedule cycles momentum");
+    const Phase p = onecycle_phase(*this, step);
+    return static_cast<float>(p.rising ? cos_anneal(max_momentum, base_momentum, p.pct)
+                                       : cos_anneal(base_momentum, max_momentum, p.pct));
 }
 
 float LrSchedule::lr_at(int64_t step) const {
@@ -38,10 +63,8 @@ float LrSchedule::lr_at(int64_t step) const {
     }
     // onecycle, as torch.optim.lr_scheduler.OneCycleLR(anneal_strategy="cos", three_phase=False)
     const double initial = double(base_lr) / div_factor, final_lr = initial / final_div_factor;
-    const double end1 = double(pct_start) * total_steps - 1, end2 = double(total_steps) - 1;
-    const double s = std::min<double>(step, end2);
-    if (s <= end1) return static_cast<float>(cos_anneal(initial, base_lr, end1 > 0 ? s / end1 : 1.0));
-    return static_cast<float>(cos_anneal(base_lr, final_lr, (s - end1) / std::max(1e-12, end2 - end1)));
+    const Phase p = onecycle_phase(*this, step);
+    return static_cast<float>(p.rising ? cos_anneal(initial, base_lr, p.pct) : cos_anneal(base_lr, final_lr, p.pct));
 }
 
 }  // namespace lrp::train

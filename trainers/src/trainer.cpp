@@ -57,6 +57,9 @@ LrSchedule make_schedule(const TrainConfig& c, int64_t steps_per_epoch) {
     s.warmup_steps = static_cast<int64_t>(c.warmup_epochs * steps_per_epoch);
     s.step_size = steps_per_epoch * c.step_epochs;
     s.gamma = c.step_gamma;
+    s.cycle_momentum = c.cycle_momentum;
+    s.base_momentum = c.base_momentum;
+    s.max_momentum = c.max_momentum;
     s.validate();
     return s;
 }
@@ -340,6 +343,7 @@ TrainSummary run_training(TrainConfig cfg) {
         };
         for (int64_t b = first; b < spe; ++b) {
             opt->set_lr(sched.lr_at(st.global_step));
+            if (sched.cycle_momentum) opt->set_momentum(sched.momentum_at(st.global_step));
             const uint64_t loader_rng = train_loader.rng_offset();
             BatchSource::Batch batch;
             try {

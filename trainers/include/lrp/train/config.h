@@ -53,6 +53,11 @@ struct TrainConfig {
     float weight_decay = 5e-4f;
     std::string schedule = "onecycle";  // constant | step | cosine | onecycle
     float warmup_epochs = 0.f;
+    // onecycle: the momentum (SGD) or beta1 (AdamW) cycles against the LR between these, as PyTorch's
+    // OneCycleLR(cycle_momentum=True) does; off (the default): it stays at --momentum (beta1 0.9), as
+    // cycle_momentum=False.
+    bool cycle_momentum = false;
+    float base_momentum = 0.85f, max_momentum = 0.95f;
     float step_gamma = 0.1f;
     int step_epochs = 30;
     float label_smoothing = 0.f;

@@ -22,6 +22,8 @@ public:
     virtual const char* kind() const = 0;
     float lr() const { return lr_; }
     void set_lr(float lr);
+    // SGD's momentum or AdamW's beta1 from the next step on (a cycled momentum: LrSchedule::momentum_at), in [0, 1).
+    virtual void set_momentum(float m) = 0;
     int64_t steps() const { return steps_; }
     // State as tensors named "<kind>.<param>.<slot>" plus "<kind>.step"; loaded on the params' device.
     virtual nn::StateDict state_dict() const = 0;
@@ -38,6 +40,7 @@ public:
     SGD(NamedParams params, const kernels::SgdParams& p);
     void step() override;
     const char* kind() const override { return "sgd"; }
+    void set_momentum(float m) override;
     nn::StateDict state_dict() const override;
     void load_state_dict(const nn::StateDict& sd) override;
 
@@ -52,6 +55,7 @@ public:
     AdamW(NamedParams params, const kernels::AdamWParams& p);
     void step() override;
     const char* kind() const override { return "adamw"; }
+    void set_momentum(float m) override;
     nn::StateDict state_dict() const override;
     void load_state_dict(const nn::StateDict& sd) override;
 

@@ -13,16 +13,23 @@ struct LrSchedule {
     // step: lr = base_lr * gamma^(floor(step / step_size))
     int64_t step_size = 1;
     float gamma = 0.1f;
-    // cosine: linear warmup from 0 over warmup_steps, then cosine from base_lr to min_lr
+    // cosine: linear warmup over warmup_steps (base_lr * (k + 1) / warmup_steps at step k), then cosine from base_lr
+    // to min_lr
     int64_t warmup_steps = 0;
     float min_lr = 0.f;
     // onecycle (PyTorch defaults): start base_lr/div_factor, end start/final_div_factor
     float pct_start = 0.3f;
     float div_factor = 25.f;
     float final_div_factor = 1e4f;
+    // onecycle with cycle_momentum (PyTorch's OneCycleLR(cycle_momentum=True)): the momentum (SGD) or beta1 (AdamW)
+    // moves against the LR, max_momentum -> base_momentum while the LR rises, back to max_momentum as it falls.
+    bool cycle_momentum = false;
+    float base_momentum = 0.85f, max_momentum = 0.95f;
 
     void validate() const;            // throws naming the bad field
     float lr_at(int64_t step) const;  // step counts from 0
+    // The momentum at a step; only for onecycle with cycle_momentum (an error otherwise).
+    float momentum_at(int64_t step) const;
 };
 
 }  // namespace lrp::train
