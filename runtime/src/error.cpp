@@ -7,7 +7,7 @@ void throw_error(const char* file, int line, const char* expr, const std::string
     std::string msg = str(file, ":", line);
     if (*expr) msg += str(": ", expr);  // LRP_THROW has none
     if (!detail.empty()) msg += ": " + detail;
-    throw Error(msg);
+    throw Error(msg, detail);
 }
 
 }  // namespace lrp

@@ -263,11 +263,7 @@ int run_explain(const std::vector<std::string>& args) {
                 // The dataset the weights record (none given now) may not be on this machine; with the recorded
                 // normalisation the images can be explained at their own size.
                 if (data_given || norm_mean.empty()) throw;
-                std::string why = e.what();
-                if (const size_t at = why.find(": ", why.find(".cpp:")); why.find(".cpp:") != std::string::npos &&
-                                                                         at != std::string::npos)
-                    why = why.substr(at + 2);  // without the source location
-                std::printf("note: %s\n", why.c_str());
+                std::printf("note: %s\n", e.detail().c_str());  // without the source location
                 std::printf("note: %s, the dataset %s records, cannot be read here (--dataset/--data-dir give its "
                             "image size); the images keep their own size\n",
                             dataset.c_str(), weights.c_str());

@@ -4,12 +4,19 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 namespace lrp {
 
 class Error : public std::runtime_error {
 public:
-    explicit Error(const std::string& what) : std::runtime_error(what) {}
+    explicit Error(const std::string& what, std::string detail = {})
+        : std::runtime_error(what), detail_(detail.empty() ? what : std::move(detail)) {}
+    // The message without "file:line: expr: " (for a user-facing note that quotes the reason); what() when none.
+    const std::string& detail() const { return detail_; }
+
+private:
+    std::string detail_;
 };
 
 // Builds "file:line: expr: detail" ("file:line: detail" for an empty expr) and throws lrp::Error.
