@@ -90,6 +90,8 @@ def main(argv):
                          "more than tensors (training arguments, a pickled model) from a source you trust")
     ap.add_argument("--force", action="store_true", help="replace an existing output file")
     a = ap.parse_args(argv)
+    if not os.path.isfile(a.input):
+        sys.exit(f"to-safetensors: {a.input}: no such file")
     if os.path.exists(a.output) and os.path.samefile(a.input, a.output):
         sys.exit(f"to-safetensors: the output {a.output} is the input file")
     if os.path.exists(a.output) and not a.force:
@@ -104,7 +106,14 @@ def main(argv):
         sys.exit(f"to-safetensors: {a.input}: the state_dict holds no tensors")
     # safetensors refuses shared or strided storage: each tensor gets its own contiguous copy.
     sd = {k: v.detach().contiguous().clone() for k, v in sd.items()}
-    save_file(sd, a.output, metadata={"source": a.input})
+    # Written beside the output and renamed over it: a failed write (full disk, Ctrl-C) leaves an existing file whole.
+    tmp = f"{a.output}.tmp.{os.getpid()}"
+    try:
+        save_file(sd, tmp, metadata={"source": a.input})
+        os.replace(tmp, a.output)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
     print(f"{a.output}: {len(sd)} tensors from {a.input}" + (f"; left out (not tensors): {', '.join(skipped)}"
                                                              if skipped else ""))
 

@@ -213,6 +213,19 @@ TEST(LayersCpu, StateDictRoundTripAndErrors) {
     c.load_state_dict(old);
     c.eval();
     EXPECT_EQ(a.forward(x).to_vector<float>(), c.forward(x).to_vector<float>());
+    // The counter in other forms PyTorch loads too (a state_dict cast with .half() arrives as f32; shape [1]):
+    // taken as its integer value.
+    StateDict cast = sd;
+    cast["bn1.num_batches_tracked"] = Tensor::from_vector(std::vector<float>{7.f}, {1});
+    cast["bn2.num_batches_tracked"] = Tensor::from_vector(std::vector<int32_t>{9}, {});
+    BasicBlock d(3, 4, 2);
+    d.load_state_dict(cast);
+    const StateDict back = d.state_dict();
+    EXPECT_EQ(back.at("bn1.num_batches_tracked").to_vector<int64_t>(), std::vector<int64_t>{7});
+    EXPECT_EQ(back.at("bn2.num_batches_tracked").to_vector<int64_t>(), std::vector<int64_t>{9});
+    EXPECT_EQ(back.at("bn1.num_batches_tracked").shape(), sd.at("bn1.num_batches_tracked").shape());
+    cast["bn1.num_batches_tracked"] = Tensor::from_vector(std::vector<float>{1.f, 2.f}, {2});  // no counter
+    EXPECT_THROW(d.load_state_dict(cast), Error);
     StateDict bad = sd;
     bad.erase("conv1.weight");
     bad["conv2.weight"] = Tensor::zeros({1});

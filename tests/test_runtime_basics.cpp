@@ -7,6 +7,7 @@
 #include "lrp/dtype.h"
 #include "lrp/error.h"
 #include "lrp/parse.h"
+#include "lrp/utf8.h"
 #include "lrp/shape.h"
 #include "test_util.h"
 
@@ -22,6 +23,7 @@ TEST(ErrorCpu, CarriesLocationExpressionAndDetail) {
         EXPECT_NE(m.find("test_runtime_basics.cpp:"), std::string::npos) << m;
         EXPECT_NE(m.find("x == 4"), std::string::npos) << m;
         EXPECT_NE(m.find("x was 3"), std::string::npos) << m;
+        EXPECT_EQ(e.detail(), "x was 3") << "detail() is the message alone";
     }
     try {
         LRP_THROW("no such thing: ", 7);
@@ -30,7 +32,18 @@ TEST(ErrorCpu, CarriesLocationExpressionAndDetail) {
         EXPECT_NE(m.find("test_runtime_basics.cpp:"), std::string::npos) << m;
         EXPECT_NE(m.find(": no such thing: 7"), std::string::npos) << m;
         EXPECT_EQ(m.find(": error:"), std::string::npos) << m;
+        EXPECT_EQ(e.detail(), "no such thing: 7");
     }
+    EXPECT_EQ(Error("plain").detail(), "plain") << "an Error built from a message alone";
+}
+
+TEST(Utf8Cpu, ValidatesAndEscapes) {
+    for (const char* ok : {"", "abc", "caf\xC3\xA9", "\xE2\x82\xAC", "\xF0\x9F\x98\x80", "\xF4\x8F\xBF\xBF"})
+        EXPECT_TRUE(valid_utf8(ok)) << escaped_bytes(ok);
+    for (const char* bad : {"caf\xE9", "\xC0\xAF", "\xE0\x80\xAF", "\xED\xA0\x80", "\xF4\x90\x80\x80", "\xC3",
+                            "\xFF", "\x80"})
+        EXPECT_FALSE(valid_utf8(bad)) << escaped_bytes(bad);
+    EXPECT_EQ(escaped_bytes("caf\xE9 \xC3\xA9\n"), "caf\\xE9 \xC3\xA9\\x0A");
 }
 
 TEST(ParseCpu, FiniteFloatsOnlyAndTheWholeText) {

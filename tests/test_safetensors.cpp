@@ -151,8 +151,8 @@ TEST_F(SafetensorsCpu, MetadataRoundTripAndHeaderPaddingAccepted) {
     EXPECT_EQ(got, meta);
     EXPECT_EQ(back.at("w").to_vector<float>(), (std::vector<float>{1, 2}));
 
-    // Space padding (any amount), leading whitespace, and an empty file of tensors are all valid.
-    std::string header = R"( {"__metadata__":{"a":"b"},"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})";
+    // Space padding (any amount) and an empty file of tensors are valid; the header must begin with '{'.
+    std::string header = R"({"__metadata__":{"a":"b"},"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})";
     for (int pad : {0, 1, 5, 13}) {
         std::string p = write("pad" + std::to_string(pad), st_file(header + std::string(pad, ' '),
                                                                   bytes_of(std::vector<float>{3, 4})));
@@ -161,6 +161,7 @@ TEST_F(SafetensorsCpu, MetadataRoundTripAndHeaderPaddingAccepted) {
         EXPECT_EQ(m.at("a"), "b");
     }
     EXPECT_TRUE(load_safetensors(write("none", st_file("{}      ", ""))).empty());
+    EXPECT_THROW(load_safetensors(write("lead", st_file(" " + header, bytes_of(std::vector<float>{3, 4})))), Error);
 }
 
 TEST_F(SafetensorsCpu, FailedSaveLeavesExistingFileIntact) {
@@ -214,7 +215,10 @@ TEST_F(SafetensorsCpu, MalformedFilesGiveClearErrors) {
     expect_load_error(st_file("{\"a\":", ""), "not valid JSON");
     expect_load_error(st_file("{\"a\":\"\xff\"}", ""), "not valid JSON");
     expect_load_error(st_file("{} x", ""), "not valid JSON");
-    expect_load_error(st_file("[1,2]", ""), "not a JSON object");
+    expect_load_error(st_file("[1,2]", ""), "does not begin with '{'");
+    expect_load_error(st_file("\xEF\xBB\xBF{}", ""), "does not begin with '{'");  // a UTF-8 byte-order mark
+    expect_load_error(st_file("{}" + std::string(1, '\0') + " garbage", ""), "holds a NUL byte at offset 2");
+    expect_load_error(st_file("\"x\"", ""), "does not begin with '{'");
     expect_load_error(st_file(one("5"), d8), "entry is not a JSON object");
     expect_load_error(st_file(one(R"({"shape":[2],"data_offsets":[0,8]})"), d8), "missing \"dtype\"");
     expect_load_error(st_file(one(R"({"dtype":"F32","data_offsets":[0,8]})"), d8), "missing \"shape\"");
@@ -249,6 +253,22 @@ TEST_F(SafetensorsCpu, MalformedFilesGiveClearErrors) {
     expect_load_error(st_file(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},)"
                               R"("a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})", d8),
                       "appears more than once");
+    // The tensors tile the data exactly (the reference reader's rule): no gap, no bytes after the last one, no
+    // empty tensor inside another, no repeated field in an entry.
+    expect_load_error(st_file(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},)"
+                              R"("b":{"dtype":"F32","shape":[2],"data_offsets":[16,24]}})", d8 + d8 + d8),
+                      "tensor 'b' starts at byte 16 of the data, but 'a' ends at 8");
+    expect_load_error(st_file(one(R"({"dtype":"F32","shape":[2],"data_offsets":[8,16]})"), d8 + d8),
+                      "the data starts at 0");
+    expect_load_error(st_file(one(ok_entry), d8 + std::string(16, '\0')), "16 trailing bytes");
+    expect_load_error(st_file(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},)"
+                              R"("z":{"dtype":"F32","shape":[0],"data_offsets":[4,4]}})", d8),
+                      "overlap");
+    expect_load_error(st_file(one(R"({"dtype":"I64","dtype":"F32","shape":[2],"data_offsets":[0,8]})"), d8),
+                      "the key 'dtype' appears more than once");
+    ASSERT_NO_THROW(load_safetensors(write("empty-at-end", st_file(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},)"
+                                                                   R"("z":{"dtype":"F32","shape":[0],"data_offsets":[8,8]}})",
+                                                                   d8))));
     expect_load_error(st_file(R"({"__metadata__":[1]})", ""), "\"__metadata__\" is not a JSON object");
     expect_load_error(st_file(R"({"__metadata__":{"k":1}})", ""), "value of 'k' is not a string");
     // Deep nesting (the fuzzer's 200k-level shape overflowed the stack dumping it into the message): refused

@@ -216,6 +216,19 @@ TEST(TrainerCpu, CheckpointHoldsStateAndModelLoadsElsewhere) {
     auto m = nn::make_model(s);
     load_model_weights(d + "/checkpoint.safetensors", *m);  // lrpcu checkpoint
     load_model_weights(d + "/model.safetensors", *m);       // plain state_dict
+    // A plain state_dict of a wrapped model (DataParallel's "module.", torch.compile's "_orig_mod.", nested): the
+    // prefix all names share is removed, as torch's consume_prefix_in_state_dict_if_present does.
+    {
+        nn::StateDict wrapped;
+        for (auto& [k, v] : read_model_weights(d + "/model.safetensors")) wrapped["module._orig_mod." + k] = v;
+        nn::save_safetensors(d + "/wrapped.safetensors", wrapped);
+        load_model_weights(d + "/wrapped.safetensors", *m);
+        EXPECT_EQ(infer_width(d + "/wrapped.safetensors"), 2);
+        EXPECT_EQ(read_model_weights(d + "/wrapped.safetensors").count("conv1.weight"), 1u);
+        wrapped["extra"] = Tensor::zeros({1});  // not every name has it: nothing is removed
+        nn::save_safetensors(d + "/mixed.safetensors", wrapped);
+        EXPECT_EQ(read_model_weights(d + "/mixed.safetensors").count("module._orig_mod.conv1.weight"), 1u);
+    }
     EXPECT_THROW(load_model_weights(d + "/missing.safetensors", *m), Error);
     // A plain state_dict is not a checkpoint; a truncated or missing file is an error, not "no checkpoint".
     ASSERT_TRUE(read_checkpoint_state_if_any(d + "/checkpoint.safetensors").has_value());
@@ -422,6 +435,9 @@ TEST(TrainConfigCpu, JsonRoundTripAndValidation) {
     bad = TrainConfig();
     bad.augment = "mixup";
     EXPECT_THROW(bad.validate(), Error);
+    bad = TrainConfig();  // recorded as JSON: a path that is not UTF-8 is refused before the run starts
+    bad.out_dir = "runs/caf\xE9";
+    test::expect_error([&] { bad.validate(); }, {"--out 'runs/caf\\xE9' is not valid UTF-8"});
     // Non-finite numbers are refused by validate(), before any data is read, naming the flag.
     const float inf = std::numeric_limits<float>::infinity(), nan = std::nanf("");
     const std::vector<std::pair<std::string, std::function<void(TrainConfig&)>>> nonfinite = {
@@ -471,28 +487,4 @@ TEST(TrainConfigCpu, ResumeInheritsRecordedSettings) {
     saved["epochs"] = "two";
     EXPECT_THROW(inherit_settings(now, saved, {}), Error);
     EXPECT_THROW(inherit_settings(now, nlohmann::json::array(), {}), Error);
-}
-
-TEST(ScheduleCpu, MatchesPyTorchFormulas) {
-    LrSchedule s;
-    s.base_lr = 0.1f;
-    s.total_steps = 100;
-    s.kind = "step";
-    s.step_size = 30;
-    EXPECT_FLOAT_EQ(s.lr_at(29), 0.1f);
-    EXPECT_FLOAT_EQ(s.lr_at(30), 0.01f);
-    s.kind = "cosine";
-    s.warmup_steps = 10;
-    EXPECT_FLOAT_EQ(s.lr_at(0), 0.01f);
-    EXPECT_FLOAT_EQ(s.lr_at(9), 0.1f);
-    EXPECT_NEAR(s.lr_at(55), 0.05f, 1e-6);
-    EXPECT_NEAR(s.lr_at(100), 0.f, 1e-7);
-    // torch.optim.lr_scheduler.OneCycleLR(max_lr=0.1, total_steps=100): values at steps 0, 29, 64, 99.
-    s.kind = "onecycle";
-    EXPECT_NEAR(s.lr_at(0), 0.004, 1e-7);
-    EXPECT_NEAR(s.lr_at(29), 0.1, 1e-7);
-    EXPECT_NEAR(s.lr_at(64), 0.1 / 25 / 1e4 + (0.1 - 0.1 / 25 / 1e4) / 2 * (std::cos(M_PI * 35 / 70) + 1), 1e-6);
-    EXPECT_NEAR(s.lr_at(99), 4e-7, 1e-9);
-    s.kind = "exponential";
-    EXPECT_THROW(s.validate(), Error);
 }

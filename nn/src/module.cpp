@@ -1,6 +1,10 @@
 // Module registry (params, buffers, children, names), mode/device propagation, state_dict I/O.
 #include "lrp/nn/module.h"
 
+#include <cmath>
+#include <map>
+#include <optional>
+
 #include "lrp/ops/elementwise.h"
 
 namespace lrp::nn {
@@ -101,7 +105,7 @@ void Module::load_state_dict(const StateDict& sd, bool strict) {
     std::map<std::string, Tensor*> targets;
     for (auto& [n, p] : named_params()) targets[n] = &p->value;
     for (auto& [n, b] : named_buffers()) targets[n] = b;
-    std::string problems;
+    std::vector<std::string> problems;
     size_t missing = 0;
     // BatchNorm's num_batches_tracked only counts training steps; state_dicts saved before PyTorch 0.4.1
     // (torchvision's ImageNet weights among them) lack it, and PyTorch loads them: so does this (the model's
@@ -110,32 +114,61 @@ void Module::load_state_dict(const StateDict& sd, bool strict) {
         const std::string tail = "num_batches_tracked";
         return n.size() >= tail.size() && n.compare(n.size() - tail.size(), tail.size(), tail) == 0;
     };
+    // The counter may come as any numeric dtype, of shape [] or [1] (a state_dict cast with .half(), or saved by
+    // other code): PyTorch's load_state_dict copies it over whatever its form; so does this, as an integer.
+    std::map<std::string, Tensor> counters;
+    auto as_counter = [](const Tensor& v) -> std::optional<Tensor> {
+        if (v.numel() != 1 || v.ndim() > 1) return std::nullopt;
+        const Tensor c = v.to(Device::cpu());
+        double x = 0;
+        switch (c.dtype()) {
+            case DType::I64: return Tensor::from_vector(std::vector<int64_t>{c.to_vector<int64_t>()[0]}, Shape{});
+            case DType::I32: x = c.to_vector<int32_t>()[0]; break;
+            case DType::F32: x = c.to_vector<float>()[0]; break;
+            default: return std::nullopt;
+        }
+        if (!std::isfinite(x) || x < 0 || x > 9.0e15) return std::nullopt;
+        return Tensor::from_vector(std::vector<int64_t>{static_cast<int64_t>(std::llround(x))}, Shape{});
+    };
     for (auto& [n, t] : targets) {
         auto it = sd.find(n);
         if (it == sd.end() && optional(n)) continue;
+        if (it != sd.end() && optional(n) && t->dtype() == DType::I64 && t->numel() == 1 &&
+            (it->second.shape() != t->shape() || it->second.dtype() != t->dtype())) {
+            if (std::optional<Tensor> c = as_counter(it->second)) {
+                counters[n] = *c;
+                continue;
+            }
+        }
         if (it == sd.end()) {
             ++missing;
-            problems += "\n  missing: " + n + " " + t->shape().str();
+            problems.push_back("missing: " + n + " " + t->shape().str());
         } else if (it->second.shape() != t->shape()) {
-            problems += "\n  wrong shape: " + n + " is " + it->second.shape().str() + ", expected " + t->shape().str();
+            std::string p = "wrong shape: " + n + " is " + it->second.shape().str() + ", expected " + t->shape().str();
             if (n == "classifier.weight" && it->second.ndim() == 2 && it->second.dim(0) == t->dim(0))  // VGG CIFAR form
-                problems += " (its input follows the image size: are the inputs the size the model was trained on?)";
+                p += " (its input follows the image size: are the inputs the size the model was trained on?)";
+            problems.push_back(p);
         } else if (it->second.dtype() != t->dtype()) {
-            problems += "\n  wrong dtype: " + n + " is " + dtype_name(it->second.dtype()) + ", expected " +
-                        dtype_name(t->dtype());
+            problems.push_back("wrong dtype: " + n + " is " + dtype_name(it->second.dtype()) + ", expected " +
+                               dtype_name(t->dtype()));
         }
     }
     if (strict)
         for (auto& [n, t] : sd)
-            if (!targets.count(n)) problems += "\n  unexpected: " + n + " " + t.shape().str();
+            if (!targets.count(n)) problems.push_back("unexpected: " + n + " " + t.shape().str());
     // Most names absent: say what that usually means before the full list.
     const std::string hint = missing * 2 > targets.size()
                                  ? str(" ", missing, " of the model's ", targets.size(), " tensors are missing: the weights are "
                                        "probably of another architecture (or width; for VGG, of another input image size)")
                                  : std::string();
-    LRP_CHECK(problems.empty(), "load_state_dict into ", (name_.empty() ? type() : name_), ":", hint, problems);
-    for (auto& [n, t] : targets)
-        if (auto it = sd.find(n); it != sd.end()) t->copy_from(it->second);
+    std::string listed;  // at most 60 lines: a file of 200,000 foreign tensors needs no 200,000-line message
+    for (size_t i = 0; i < problems.size() && i < 60; ++i) listed += "\n  " + problems[i];
+    if (problems.size() > 60) listed += str("\n  ... and ", problems.size() - 60, " more");
+    LRP_CHECK(problems.empty(), "load_state_dict into ", (name_.empty() ? type() : name_), ":", hint, listed);
+    for (auto& [n, t] : targets) {
+        if (auto c = counters.find(n); c != counters.end()) t->copy_from(c->second);
+        else if (auto it = sd.find(n); it != sd.end()) t->copy_from(it->second);
+    }
 }
 
 void accumulate_grad(Param& p, Tensor fresh) {

@@ -181,19 +181,19 @@ Header read_header(const Fd& f, const std::string& path) {
     std::string text(static_cast<size_t>(hlen), '\0');
     read_at(f.fd, text.data(), hlen, 8, path);
 
-    // Parse, noting a repeated top-level name (nlohmann would silently keep the last one).
-    std::set<std::string> seen;
-    std::string duplicate;
+    // The format: the header begins with '{' (no byte-order mark) and may be padded with spaces; a NUL would end
+    // nlohmann's input early, hiding what follows it. A repeated name (a tensor, or a field of one) is an error
+    // (parse_json_limited), not the last one silently kept.
+    ST_CHECK(text[0] == '{', "header does not begin with '{' (not a safetensors file, or a byte-order mark)");
+    ST_CHECK(text.find('\0') == std::string::npos, "header holds a NUL byte at offset ", text.find('\0'),
+             " (a corrupt file)");
     json header;
     try {
-        header = parse_json_limited(text, path + ": header", [&](int depth, const std::string& key) {
-            if (depth == 1 && !seen.insert(key).second && duplicate.empty()) duplicate = key;
-        });
+        header = parse_json_limited(text, path + ": header");
     } catch (const json::exception& e) {
         ST_THROW("header is not valid JSON: ", e.what());
     }
     ST_CHECK(header.is_object(), "header is not a JSON object");
-    ST_CHECK(duplicate.empty(), "tensor '", duplicate, "' appears more than once in the header");
 
     Header h;
     h.data_start = 8 + hlen;
@@ -210,18 +210,31 @@ Header read_header(const Fd& f, const std::string& path) {
         h.entries.push_back(parse_entry(it.key(), it.value(), data_bytes, path));
     }
 
-    // Non-empty tensors must not share bytes (sorted by offset, each starts at or after the last end).
-    for (size_t i = 0; i < h.entries.size(); ++i)
-        if (h.entries[i].end > h.entries[i].begin) h.order.push_back(i);
-    std::sort(h.order.begin(), h.order.end(), [&h](size_t i, size_t j) {
+    // The tensors tile the byte buffer (the format's rule, as the reference reader checks it): sorted by offset,
+    // the first starts at 0, each where the one before ended (empty ones included), the last at the end of the
+    // file. Overlaps, gaps and trailing bytes (room for hidden content) are errors.
+    std::vector<size_t> all(h.entries.size());
+    for (size_t i = 0; i < all.size(); ++i) all[i] = i;
+    std::sort(all.begin(), all.end(), [&h](size_t i, size_t j) {
         const Entry &a = h.entries[i], &b = h.entries[j];
         return a.begin != b.begin ? a.begin < b.begin : a.end < b.end;
     });
-    for (size_t i = 1; i < h.order.size(); ++i) {
-        const Entry &a = h.entries[h.order[i - 1]], &b = h.entries[h.order[i]];
-        ST_CHECK(b.begin >= a.end, "tensors '", a.name, "' [", a.begin, ", ", a.end, ") and '", b.name, "' [",
-                 b.begin, ", ", b.end, ") overlap");
+    uint64_t at = 0;
+    const Entry* before = nullptr;
+    for (size_t i : all) {
+        const Entry& e = h.entries[i];
+        if (e.begin < at)
+            ST_THROW("tensors '", before->name, "' [", before->begin, ", ", before->end, ") and '", e.name, "' [",
+                     e.begin, ", ", e.end, ") overlap");
+        ST_CHECK(e.begin == at, "tensor '", e.name, "' starts at byte ", e.begin, " of the data, but ",
+                 before ? "'" + before->name + "' ends at " + std::to_string(at) : std::string("the data starts at 0"),
+                 ": a gap the format does not allow (a corrupt file?)");
+        at = e.end;
+        before = &e;
+        if (e.end > e.begin) h.order.push_back(i);
     }
+    ST_CHECK(at == data_bytes, "the tensors end at byte ", at, " of the data, but the file holds ", data_bytes,
+             " bytes after the header: ", data_bytes - at, " trailing bytes the format does not allow (a corrupt file?)");
     return h;
 }
 

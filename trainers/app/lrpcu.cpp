@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <csignal>
 #include <cstring>
 
 #include "cli.h"
@@ -102,6 +103,9 @@ void print_version() {
 int main(int argc, char** argv) {
     // Line-buffered output even into a file or pipe: a process ended by a signal loses no finished line.
     std::setvbuf(stdout, nullptr, _IOLBF, 0);
+    // A file-size limit (ulimit -f) makes a write fail with EFBIG, which the checked writers report (naming the file
+    // and keeping the previous one), instead of ending the process with SIGXFSZ and a temporary file behind.
+    std::signal(SIGXFSZ, SIG_IGN);
     if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
         std::printf("%s", kUsage);
         return argc < 2 ? 2 : 0;

@@ -27,6 +27,28 @@ nn::StateDict strip_prefix(const nn::StateDict& sd, const std::string& prefix) {
     return out;
 }
 
+// The prefix every name of a plain state_dict shares when it was saved from a wrapped model: DataParallel or
+// DistributedDataParallel ("module."), torch.compile ("_orig_mod.") or a Lightning module ("model."), nested
+// wrappers in turn; "" when there is none. torch's consume_prefix_in_state_dict_if_present does this by hand.
+template <class Map>
+std::string wrapper_prefix(const Map& names) {
+    std::string prefix;
+    for (bool again = !names.empty(); again;) {
+        again = false;
+        for (const char* w : {"module.", "_orig_mod.", "model."}) {
+            const std::string p = prefix + w;
+            bool all = true;
+            for (const auto& kv : names) all = all && kv.first.rfind(p, 0) == 0 && kv.first.size() > p.size();
+            if (all) {
+                prefix = p;
+                again = true;
+                break;
+            }
+        }
+    }
+    return prefix;
+}
+
 // {"mean": [...], "std": [...]}: as many finite values each, std > 0.
 std::pair<std::vector<float>, std::vector<float>> parse_normalization(const std::string& path, const nlohmann::json& j) {
     std::vector<float> m = j.at("mean").get<std::vector<float>>(), s = j.at("std").get<std::vector<float>>();
@@ -332,7 +354,7 @@ nn::StateDict read_model_weights(const std::string& path) {
     LRP_CHECK(std::filesystem::exists(path), "weights file '", path, "' does not exist");
     std::map<std::string, std::string> meta;
     nn::StateDict sd = nn::load_safetensors(path, &meta);
-    return meta.count("lrpcu") ? strip_prefix(sd, "model.") : sd;
+    return strip_prefix(sd, meta.count("lrpcu") ? std::string("model.") : wrapper_prefix(sd));
 }
 
 namespace {
@@ -365,12 +387,10 @@ namespace {
 // from its header alone.
 std::map<std::string, Shape> model_shapes(const std::string& path) {
     const nn::SafetensorsHeader h = nn::read_safetensors_header(path);
-    const bool ours = h.metadata.count("lrpcu") > 0;
+    const std::string prefix = h.metadata.count("lrpcu") > 0 ? std::string("model.") : wrapper_prefix(h.tensors);
     std::map<std::string, Shape> out;
-    for (const auto& [name, info] : h.tensors) {
-        if (!ours) out[name] = info.shape;
-        else if (name.rfind("model.", 0) == 0) out[name.substr(6)] = info.shape;
-    }
+    for (const auto& [name, info] : h.tensors)
+        if (name.rfind(prefix, 0) == 0) out[name.substr(prefix.size())] = info.shape;
     return out;
 }
 }  // namespace

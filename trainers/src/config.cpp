@@ -14,6 +14,7 @@
 #include "lrp/ops/isnet_loss.h"
 #include "lrp/ops/reldrop.h"
 #include "lrp/train/init_from.h"
+#include "lrp/utf8.h"
 
 namespace lrp::train {
 
@@ -39,6 +40,20 @@ std::string TrainConfig::mask_spec(const std::string& spec) const {
 }
 
 void TrainConfig::validate() const {
+    // config.json and the checkpoints record every setting as JSON, which must be UTF-8: a path or value that is
+    // not would stop the run when it first writes them.
+    nlohmann::json all;
+    to_json(all, *this);
+    for (auto it = all.begin(); it != all.end(); ++it) {
+        std::vector<std::string> texts;
+        if (it->is_string()) texts.push_back(it->get<std::string>());
+        if (it->is_array())
+            for (const auto& v : *it)
+                if (v.is_string()) texts.push_back(v.get<std::string>());
+        for (const std::string& t : texts)
+            LRP_CHECK(valid_utf8(t), "--", it.key(), " '", escaped_bytes(t), "' is not valid UTF-8 (lrpcu records its ",
+                      "settings as JSON); rename the file or folder");
+    }
     LRP_CHECK(epochs >= 1, "--epochs must be >= 1 (got ", epochs, ")");
     LRP_CHECK(batch_size >= 1, "--batch-size must be >= 1 (got ", batch_size, ")");
     nn::check_known_arch(arch);  // before any data is read

@@ -1,6 +1,7 @@
-// --cycle-momentum (PyTorch's OneCycleLR(cycle_momentum=True)): the schedule's momentum against PyTorch's formula,
-// set_momentum equal to an optimiser built with that momentum (SGD) or beta1 (AdamW), and a training run that cycles
-// it: different from one that does not, resumed bit for bit, and refused with another schedule.
+// LR schedules against PyTorch's formulas (StepLR, cosine with warmup, OneCycleLR), and --cycle-momentum
+// (OneCycleLR(cycle_momentum=True)): the momentum against PyTorch's formula, set_momentum equal to an optimiser built
+// with that momentum (SGD) or beta1 (AdamW), and a training run that cycles it: different from one that does not,
+// resumed bit for bit, and refused with another schedule.
 #include <cmath>
 
 #include "lrp/error.h"
@@ -15,6 +16,30 @@
 using namespace lrp;
 using namespace lrp::train;
 using namespace lrp::test;
+
+TEST(ScheduleCpu, MatchesPyTorchFormulas) {
+    LrSchedule s;
+    s.base_lr = 0.1f;
+    s.total_steps = 100;
+    s.kind = "step";
+    s.step_size = 30;
+    EXPECT_FLOAT_EQ(s.lr_at(29), 0.1f);
+    EXPECT_FLOAT_EQ(s.lr_at(30), 0.01f);
+    s.kind = "cosine";
+    s.warmup_steps = 10;
+    EXPECT_FLOAT_EQ(s.lr_at(0), 0.01f);
+    EXPECT_FLOAT_EQ(s.lr_at(9), 0.1f);
+    EXPECT_NEAR(s.lr_at(55), 0.05f, 1e-6);
+    EXPECT_NEAR(s.lr_at(100), 0.f, 1e-7);
+    // torch.optim.lr_scheduler.OneCycleLR(max_lr=0.1, total_steps=100): values at steps 0, 29, 64, 99.
+    s.kind = "onecycle";
+    EXPECT_NEAR(s.lr_at(0), 0.004, 1e-7);
+    EXPECT_NEAR(s.lr_at(29), 0.1, 1e-7);
+    EXPECT_NEAR(s.lr_at(64), 0.1 / 25 / 1e4 + (0.1 - 0.1 / 25 / 1e4) / 2 * (std::cos(M_PI * 35 / 70) + 1), 1e-6);
+    EXPECT_NEAR(s.lr_at(99), 4e-7, 1e-9);
+    s.kind = "exponential";
+    EXPECT_THROW(s.validate(), Error);
+}
 
 // torch.optim.lr_scheduler.OneCycleLR(max_lr=0.1, total_steps=100) with the default base_momentum 0.85 and
 // max_momentum 0.95: 0.95 at step 0, 0.85 at the peak (step 29), back to 0.95 at the last step (99).
