@@ -208,3 +208,24 @@ TEST(LrpCpuComposite, MaxPoolRoutesToTheFirstMaximum) {
     expect[0] = 1, expect[1] = 2, expect[4] = 3, expect[5] = 4;
     EXPECT_EQ(r, expect);
 }
+
+// zennit's name map on a torchvision ResNet reaches every use of a block's one `relu` module; lrpcu's blocks hold
+// one ReLU per use, and "<block>.relu" reaches them all (BasicBlock: relu, relu_out; Bottleneck: relu, relu2,
+// relu_out), while a rule named for relu2 or relu_out itself wins there; other blocks keep the table's rule.
+TEST(LrpCpuComposite, BlockReluNameReachesEveryUseAsInTorchvision) {
+    for (const char* arch : {"resnet18", "resnet50"}) {
+        auto m = small(arch);
+        Composite c = make_composite("epsilon_plus");
+        c.set_name_rule("layer1.0.relu", make_rule("gradient"));
+        c.set_name_rule("layer1.1.relu_out", make_rule("epsilon:0.5"));
+        c.set_name_rule("layer1.1.relu", make_rule("gradient"));
+        c.bind(*m);
+        const std::string grad = make_rule("gradient")->name();
+        EXPECT_EQ(rule_name(c, *m, "layer1.0.relu"), grad) << arch;
+        EXPECT_EQ(rule_name(c, *m, "layer1.0.relu_out"), grad) << arch;
+        if (std::string(arch) == "resnet50") EXPECT_EQ(rule_name(c, *m, "layer1.0.relu2"), grad);
+        EXPECT_EQ(rule_name(c, *m, "layer1.1.relu_out"), "Epsilon(epsilon=0.5)") << arch << ": its own name wins";
+        EXPECT_EQ(rule_name(c, *m, "layer2.0.relu_out"), "Pass") << arch;
+        EXPECT_EQ(rule_name(c, *m, "relu"), "Pass") << arch << ": the stem's ReLU is its own";
+    }
+}

@@ -64,6 +64,18 @@ ResidualMode parse_residual_mode(const std::string& s) {
 
 namespace {
 void check_rule(const RulePtr& r, const char* what) { LRP_CHECK(r != nullptr, "Composite::", what, ": rule is null"); }
+
+// torchvision's residual blocks apply one `relu` module at every activation (after bn1, after bn2 of a Bottleneck,
+// after the residual add), so zennit's name map reaches all of them through "<block>.relu". lrpcu's blocks hold one
+// ReLU per use (relu, relu2, relu_out): the name a rule for those two others reaches them by ("" for other leaves).
+std::string torchvision_relu_name(const nn::Module& leaf) {
+    if (!dynamic_cast<const nn::ReLU*>(&leaf)) return {};
+    const std::string& n = leaf.name();
+    for (const std::string tail : {".relu2", ".relu_out"})
+        if (n.size() > tail.size() && n.compare(n.size() - tail.size(), tail.size(), tail) == 0)
+            return n.substr(0, n.size() - tail.size()) + ".relu";
+    return {};
+}
 }  // namespace
 
 Composite& Composite::add(LayerType t, RulePtr rule) {
@@ -145,6 +157,10 @@ void Composite::bind(nn::Module& model) {
                     b.rule = e.rule;
                     break;
                 }
+        // A rule named for the leaf itself wins over one that reaches it as torchvision's shared <block>.relu.
+        const std::string shared = torchvision_relu_name(*leaf);
+        for (auto& [n, r] : name_map_)
+            if (!shared.empty() && n == shared) b.rule = r;
         for (auto& [n, r] : name_map_)
             if (leaf->name() == n) b.rule = r;
         if (auto* bn = dynamic_cast<nn::BatchNorm2d*>(leaf)) {

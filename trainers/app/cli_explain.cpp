@@ -117,7 +117,8 @@ int run_explain(const std::vector<std::string>& args) {
     app.add_option("--crop", crop, "image inputs: centre crop N x N (default: from the checkpoint)");
     app.add_option("--normalize", normalize, kNormalizeHelp)->capture_default_str();
     app.add_flag("--overlay", overlay, "also write overlay_NNNN.png: the heatmap blended over the input image");
-    app.add_option("--target", target, "label | pred | <class>, optionally with suffix *logit")->capture_default_str();
+    app.add_option("--target", target, "label | pred | <class>, optionally with suffix *logit; or output (the logits "
+                                       "themselves, zennit's default without attr_output)")->capture_default_str();
     app.add_option("--labels", labels_path, ".npy int32/int64 labels (N) for --target label");
     const std::vector<CLI::Option*> composite_opts = add_composite_flags(app, cf);
     std::string flex;

@@ -46,7 +46,9 @@ public:
     Composite& add_first(LayerType t, RulePtr rule);
     Composite& prepend_first(LayerType t, RulePtr rule);
     // Exact dotted module names ("layer1.0.conv2"); beat both maps. A name's module still counts as the
-    // first layer if it is one (as in zennit's mixed composites).
+    // first layer if it is one (as in zennit's mixed composites). "<block>.relu" of a residual block also reaches
+    // the block's relu2 and relu_out (torchvision's blocks apply that one module at each of these points; a rule
+    // named for relu2 or relu_out itself wins there).
     Composite& set_name_rule(const std::string& module_name, RulePtr rule);
     Composite& set_residual(ResidualMode m, float stabilizer = 1e-6f);
     Composite& set_bn_fold(BnFold f);
