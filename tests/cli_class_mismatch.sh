@@ -13,6 +13,11 @@ sys.path.insert(0, sys.argv[2])
 from png_util import write_png
 def png(path, v):
     write_png(path, 8, 8, 3, [[v] * 8 * 3] * 8)
+# A class folder whose name is Latin-1, not UTF-8 ("caf\xe9"), next to "dog".
+for split in ('train', 'test'):
+    for k, c in enumerate(('caf\udce9', 'dog')):  # surrogateescape: the byte 0xE9 in the file name
+        for i in range(4):
+            png(f'{sys.argv[1]}/latin1/{split}/{c}/{i}.png', 40 * k + 10 * i + 5)
 for root, classes in (('ab', 'ab'), ('ac', 'ac'), ('abc', 'abc')):
     for split in ('train', 'test'):
         for k, c in enumerate(classes):
@@ -60,4 +65,23 @@ refused_with "fashion-mnist images have 1 channel\(s\), but the weights in .*mod
 refused_with "has 3 classes, but the weights in .*model.safetensors have 2 outputs \(another dataset\?\)" \
   "$lrpcu" eval --weights "$dir/run/model.safetensors" --arch resnet18 --width 2 --dataset folder \
   --data-dir "$dir/abc" --device cpu
+# Class names are recorded in checkpoints (JSON, UTF-8): training on a class folder named in Latin-1 is refused before
+# it starts (it used to die at the first checkpoint, after an epoch), leaving no run folder; eval, which records
+# none, evaluates such a folder.
+refused_with "the class name 'caf\\\\xE9' \(a class folder's name\) is not valid UTF-8" \
+  "$lrpcu" train --dataset folder --data-dir "$dir/latin1" --width 2 --epochs 1 --batch-size 4 --device cpu \
+  --out "$dir/latin1-run"
+[[ ! -e $dir/latin1-run ]] || { echo "the refused run left its folder"; exit 1; }
+python3 - "$dir/run/model.safetensors" "$dir/plain.safetensors" <<'PY'  # the weights without lrpcu's metadata
+import json, struct, sys
+b = open(sys.argv[1], 'rb').read()
+n = struct.unpack('<Q', b[:8])[0]
+h = json.loads(b[8:8 + n])
+h.pop('__metadata__', None)
+s = json.dumps(h).encode()
+s += b' ' * ((8 - len(s) % 8) % 8)
+open(sys.argv[2], 'wb').write(struct.pack('<Q', len(s)) + s + b[8 + n:])
+PY
+"$lrpcu" eval --weights "$dir/plain.safetensors" --arch resnet18 --width 2 --dataset folder \
+  --data-dir "$dir/latin1" --device cpu > "$dir/latin1-eval.log" 2>&1 || { cat -v "$dir/latin1-eval.log"; exit 1; }
 echo "ok"

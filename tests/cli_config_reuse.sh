@@ -51,4 +51,13 @@ log=$("$lrpcu" train --config "$cfg" --epochs 1 --optimizer adamw --lr 0.002 --o
 grep -q '"lr": 0.002' "$out/adamw-lr/config.json" || { echo "--lr 0.002 given was not kept"; exit 1; }
 log=$("$lrpcu" train --config "$out/adamw-lr/config.json" --out "$out/adamw-again" 2>&1) || { echo "$log"; exit 1; }
 grep -q '"lr": 0.002' "$out/adamw-again/config.json" || { echo "an AdamW file's lr was overridden"; exit 1; }
+# The other way round: an AdamW run's file with --optimizer sgd, an ISNet run's file with --augment none: the
+# defaults of the file's choice give way to the generic ones, with a note.
+log=$("$lrpcu" train --config "$out/adamw/config.json" --optimizer sgd --out "$out/back-sgd" 2>&1) || { echo "$log"; exit 1; }
+grep -q "^--lr 0.1 (the --config file's 0.001 is the default of its run's choice, AdamW" <<<"$log" ||
+  { echo "no note for the AdamW file's lr:"; echo "$log"; exit 1; }
+grep -q '"lr": 0.1' "$out/back-sgd/config.json" && grep -q '"weight-decay": 0.0005' "$out/back-sgd/config.json" ||
+  { echo "SGD kept AdamW's defaults:"; grep -E '"lr"|"weight-decay"' "$out/back-sgd/config.json"; exit 1; }
+log=$("$lrpcu" train --config "$out/isnet/config.json" --augment none --out "$out/back-none" 2>&1) || { echo "$log"; exit 1; }
+grep -q '"clip-grad-norm": 0' "$out/back-none/config.json" || { echo "a plain run kept ISNet's clipping"; exit 1; }
 echo ok

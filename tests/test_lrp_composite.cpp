@@ -223,7 +223,9 @@ TEST(LrpCpuComposite, BlockReluNameReachesEveryUseAsInTorchvision) {
         const std::string grad = make_rule("gradient")->name();
         EXPECT_EQ(rule_name(c, *m, "layer1.0.relu"), grad) << arch;
         EXPECT_EQ(rule_name(c, *m, "layer1.0.relu_out"), grad) << arch;
-        if (std::string(arch) == "resnet50") EXPECT_EQ(rule_name(c, *m, "layer1.0.relu2"), grad);
+        if (std::string(arch) == "resnet50") {
+            EXPECT_EQ(rule_name(c, *m, "layer1.0.relu2"), grad);
+        }
         EXPECT_EQ(rule_name(c, *m, "layer1.1.relu_out"), "Epsilon(epsilon=0.5)") << arch << ": its own name wins";
         EXPECT_EQ(rule_name(c, *m, "layer2.0.relu_out"), "Pass") << arch;
         EXPECT_EQ(rule_name(c, *m, "relu"), "Pass") << arch << ": the stem's ReLU is its own";

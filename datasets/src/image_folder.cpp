@@ -13,7 +13,6 @@
 #include <set>
 
 #include "io.h"
-#include "lrp/utf8.h"
 
 namespace lrp::data {
 
@@ -286,14 +285,7 @@ FolderIndex index_image_folder(const std::string& dir, const FolderOptions& o) {
         std::error_code ec2;
         const std::string n = it->path().filename().string();
         if (n.empty() || n[0] == '.') continue;
-        if (it->is_directory(ec2)) {
-            // Class names are recorded in checkpoints (JSON, UTF-8): a name that is not UTF-8 would stop the run at
-            // its first checkpoint, after an epoch of training.
-            LRP_DATA_CHECK(valid_utf8(n), join(dir, escaped_bytes(n)), kFolderHint,
-                           "the class folder's name is not valid UTF-8 (lrpcu records class names in its checkpoints); "
-                           "rename it");
-            classes.push_back(n);
-        }
+        if (it->is_directory(ec2)) classes.push_back(n);
         else LRP_DATA_CHECK(!it->is_symlink(ec2) || fs::exists(it->path(), ec2), it->path().string(), kFolderHint,
                             "a link that points to nothing (a class folder that was moved?)");
     }

@@ -331,7 +331,8 @@ int run_train(const std::vector<std::string>& args) {
     // warned about as settings of an unused method.
     std::set<std::string> file_defaults;
     nlohmann::json file_resolved;  // the defaults resolved for the file's method and masks
-    std::string file_augment, file_optimizer;  // the file's --augment and --optimizer
+    std::string file_augment, file_optimizer;  // the file's --augment and --optimizer ("" when it names none)
+    std::set<std::string> file_keys, cli_keys;  // settings the config file holds; settings given as flags
     if (!config_path.empty()) {
         LRP_CHECK(!std::filesystem::is_directory(config_path), "--config: '", config_path, "' is a directory, not a ",
                   "JSON file");
@@ -345,8 +346,8 @@ int run_train(const std::vector<std::string>& args) {
             LRP_THROW("--config '", config_path, "' is not valid JSON: ", e.what());
         }
         train::from_json(j, cfg);
-        file_augment = cfg.augment;
-        file_optimizer = cfg.optimizer;
+        file_augment = j.is_object() && j.contains("augment") ? cfg.augment : "";
+        file_optimizer = j.is_object() && j.contains("optimizer") ? cfg.optimizer : "";
         // The defaults as given and as a run records them (resolved for the file's method and masks).
         nlohmann::json read, dflt, resolved;
         train::to_json(read, cfg);  // the file's values as the settings hold them (floats rounded alike)
@@ -360,6 +361,7 @@ int run_train(const std::vector<std::string>& args) {
             for (auto it = j.begin(); it != j.end(); ++it) {
                 const std::string& k = it.key();
                 given.insert(k);
+                file_keys.insert(k);
                 if (read.contains(k) && (read[k] == dflt.value(k, nlohmann::json()) ||
                                          read[k] == resolved.value(k, nlohmann::json())))
                     file_defaults.insert(k);
@@ -370,7 +372,7 @@ int run_train(const std::vector<std::string>& args) {
     if (int rc = parse_args(app, args); rc >= 0) return rc;
     for (const CLI::Option* o : app.get_options())
         if (o->count() > 0)
-            for (const std::string& n : o->get_lnames()) given.insert(n), file_defaults.erase(n);
+            for (const std::string& n : o->get_lnames()) given.insert(n), cli_keys.insert(n), file_defaults.erase(n);
     if (!config_path.empty()) reresolve_file_defaults(cfg, file_defaults, file_resolved);
     // --resume continues with the checkpoint's settings; what is given now must agree (run_training checks).
     const std::string ckpt = (std::filesystem::path(cfg.out_dir) / "checkpoint.safetensors").string();
@@ -392,24 +394,32 @@ int run_train(const std::vector<std::string>& args) {
     }
     // Defaults that follow a choice of the run, for a new run: ISNet's authors clip the gradient norm at 1 in every
     // script (their README: without it training diverges); AdamW takes PyTorch's lr 1e-3 and weight decay 1e-2
-    // (SGD's 0.1 and 5e-4 made it diverge). Each applies unless its setting was given: as a flag, or in a --config
-    // file of a run that made the same choice (config.json records every setting, so another run's file holds
-    // the generic default, which does not count as given).
+    // (SGD's 0.1 and 5e-4 made it diverge). A flag given now wins. A --config file's value is kept, unless the file
+    // names another choice (optimizer, augment) and the value is that choice's default: a run's config.json records
+    // every setting, so the file of an SGD run holds lr 0.1 and that of an ISNet run clip-grad-norm 1.
     const bool new_run = !(cfg.resume && std::filesystem::exists(ckpt));
-    auto choice_default = [&](const char* key, bool chosen, bool file_chose, float& value, float dflt,
-                              const char* why) {
-        const bool from_file = file_defaults.count(key) && !file_chose;
-        if (!chosen || !new_run || (given.count(key) && !from_file) || value == dflt) return;
-        value = dflt;
-        std::printf("--%s %g (%s%s; give --%s to choose another)\n", key, dflt, why,
-                    from_file ? str("; the --config file's value is the default of a run without it").c_str() : "", key);
+    auto choice_default = [&](const char* key, bool chosen, const std::string& file_choice, bool file_chose,
+                              float& value, float on, float off, const char* why) {
+        if (!new_run || cli_keys.count(key)) return;
+        const bool from_file = file_keys.count(key) > 0;
+        if (from_file && (file_choice.empty() || file_chose == chosen || value != (file_chose ? on : off))) return;
+        const float to = chosen ? on : off;
+        if (value == to) return;
+        const float was = value;
+        value = to;
+        if (chosen)
+            std::printf("--%s %g (%s%s; give --%s to choose another)\n", key, to, why,
+                        from_file ? "; the --config file's value is the default of a run without it" : "", key);
+        else
+            std::printf("--%s %g (the --config file's %g is the default of its run's choice, %s, which this run does "
+                        "not make; give --%s to choose another)\n", key, to, was, why, key);
     };
-    choice_default("clip-grad-norm", cfg.augment == "isnet", file_augment == "isnet", cfg.clip_grad_norm, 1.f,
-                   "ISNet: the authors' setting");
-    choice_default("lr", cfg.optimizer == "adamw", file_optimizer == "adamw", cfg.lr, 1e-3f,
-                   "AdamW: PyTorch's default");
-    choice_default("weight-decay", cfg.optimizer == "adamw", file_optimizer == "adamw", cfg.weight_decay, 1e-2f,
-                   "AdamW: PyTorch's default");
+    choice_default("clip-grad-norm", cfg.augment == "isnet", file_augment, file_augment == "isnet", cfg.clip_grad_norm,
+                   1.f, 0.f, "ISNet: the authors' setting");
+    choice_default("lr", cfg.optimizer == "adamw", file_optimizer, file_optimizer == "adamw", cfg.lr, 1e-3f,
+                   train::TrainConfig{}.lr, "AdamW: PyTorch's default");
+    choice_default("weight-decay", cfg.optimizer == "adamw", file_optimizer, file_optimizer == "adamw",
+                   cfg.weight_decay, 1e-2f, train::TrainConfig{}.weight_decay, "AdamW: PyTorch's default");
     // Settings of a method the run does not use are kept (and recorded) but change nothing: say so.
     for (const std::string& k : given) {
         if (file_defaults.count(k)) continue;

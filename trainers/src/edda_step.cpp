@@ -49,7 +49,8 @@ float parse_salient_target(const std::string& v) {
 
 Edda::Edda(EddaSettings s) : s_(std::move(s)), composite_(build_composite(s_)) {}
 
-Tensor Edda::augment(nn::Module& model, const Tensor& x, const Tensor& labels, Tensor* pos_out, Tensor* valid_out) {
+Tensor Edda::augment(nn::Module& model, const Tensor& x, const Tensor& labels, Tensor* pos_out, Tensor* valid_out,
+                     Tensor* relevance_out) {
     LRP_NVTX_RANGE("edda.augment");
     LRP_CHECK(x.ndim() == 4, "EDDA: the batch has shape ", x.shape().str(), ", expected [N, C, H, W]");
     const int64_t N = x.dim(0);
@@ -66,6 +67,7 @@ Tensor Edda::augment(nn::Module& model, const Tensor& x, const Tensor& labels, T
     ops::fill_windows(out.slice(N, 3 * N), pos.reshape(Shape{2 * N}), s_.patch, s_.fill);
     if (pos_out) *pos_out = pos;
     if (valid_out) *valid_out = valid;
+    if (relevance_out) *relevance_out = relevance;
     return out;
 }
 

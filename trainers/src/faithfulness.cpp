@@ -33,8 +33,14 @@ FaithfulnessResult faithfulness(nn::Module& model, BatchSource& loader, const Ed
         for (int64_t b = 0; b < loader.batches_per_epoch(); ++b) {
             const BatchSource::Batch batch = loader.batch(b);
             const int64_t n = batch.x.dim(0);
-            Tensor valid, pos;
-            const Tensor X3 = edda.augment(model, batch.x, batch.y, &pos, &valid);
+            Tensor valid, relevance;
+            const Tensor X3 = edda.augment(model, batch.x, batch.y, nullptr, &valid, &relevance);
+            // max - min of each map (0: a constant map, e.g. all zero, has no most or least relevant window)
+            Tensor spread = Tensor::empty(Shape{n}, DType::F32, relevance.device());
+            Tensor low = Tensor::empty(Shape{n}, DType::F32, relevance.device());
+            ops::reduce_rows(ops::ReduceOp::Max, relevance, spread);
+            ops::reduce_rows(ops::ReduceOp::Max, ops::scale(relevance, -1.f), low);
+            ops::axpy(1.f, low, spread);
             // the control: a window drawn uniformly per image (the arg-max of Philox uniforms over the positions)
             std::vector<int64_t> d = X3.shape().dims();
             const int64_t windows = (d[2] - s.patch + 1) * (d[3] - s.patch + 1);
@@ -61,15 +67,15 @@ FaithfulnessResult faithfulness(nn::Module& model, BatchSource& loader, const Ed
                                   loss.slice(part * n, (part + 1) * n), Tensor());
             ops::argmax_rows(logits, pred);
             const std::vector<float> l = loss.to_vector<float>(), ok = valid.to_vector<float>();
-            const std::vector<int32_t> pr = pred.to_vector<int32_t>(), y = batch.y.to_vector<int32_t>(),
-                                       at = pos.to_vector<int32_t>();
+            const std::vector<int32_t> pr = pred.to_vector<int32_t>(), y = batch.y.to_vector<int32_t>();
+            const std::vector<float> sp = spread.to_vector<float>();
             for (int64_t i = 0; i < n; ++i) {
                 ++r.samples;
                 if (ok[i] == 0.f) {
                     ++r.nonfinite_maps;
                     continue;
                 }
-                if (at[i] == at[n + i]) {  // one window is both the most and the least relevant: a constant map
+                if (sp[i] == 0.f) {  // a constant map: no window is more relevant than another
                     ++r.constant_maps;
                     continue;
                 }

@@ -65,24 +65,33 @@ RunDirLock::RunDirLock(const fs::path& out, const fs::path& created)
 }
 
 RunDirLock::~RunDirLock() {
-    if (fd_ >= 0) ::close(fd_);  // releases the lock
-    if (created_.empty() || std::uncaught_exceptions() <= exceptions_) return;
-    // A failed run in folders it made: they go again when the lock file is all they hold.
-    std::error_code ec;
-    for (const auto& e : fs::directory_iterator(out_, ec))
-        if (e.path().filename() != ".lock") return;
-    if (ec) return;
-    // Only out_ and its ancestors up to created_ (an ancestor of out_ or out_ itself).
-    const std::string inside = created_.string() + "/";
-    if (out_ != created_ && out_.string().rfind(inside, 0) != 0) return;
-    fs::remove(out_ / ".lock", ec);
-    for (fs::path p = out_; fs::remove(p, ec) && p != created_; p = p.parent_path()) {
+    if (!created_.empty() && std::uncaught_exceptions() > exceptions_) remove_if_empty();
+    if (fd_ >= 0) ::close(fd_);  // releases the lock (after the removal: no other run takes it meanwhile)
+}
+
+void RunDirLock::remove_if_empty() noexcept {
+    // A failed run in folders it made: they go again when the lock file is all they hold. Nothing here may throw
+    // (this runs while an exception unwinds).
+    try {
+        std::error_code ec;
+        for (fs::directory_iterator it(out_, ec), end; !ec && it != end; it.increment(ec))
+            if (it->path().filename() != ".lock") return;
+        if (ec) return;
+        // Only out_ and its ancestors up to created_ (an ancestor of out_ or out_ itself); fs::remove takes empty
+        // folders only.
+        const std::string inside = created_.string() + "/";
+        if (out_ != created_ && out_.string().rfind(inside, 0) != 0) return;
+        fs::remove(out_ / ".lock", ec);
+        for (fs::path p = out_; fs::remove(p, ec) && p != created_; p = p.parent_path()) {
+        }
+    } catch (...) {
     }
 }
 
 fs::path first_missing_folder(const fs::path& out) {
     fs::path missing;
-    for (fs::path p = absolute_folder(out); !p.empty() && !fs::exists(p); p = p.parent_path()) {
+    std::error_code ec;  // a folder that cannot be examined (no permission) ends the walk
+    for (fs::path p = absolute_folder(out); !p.empty() && !fs::exists(p, ec) && !ec; p = p.parent_path()) {
         missing = p;
         if (p == p.parent_path()) break;
     }

@@ -21,6 +21,8 @@ public:
     RunDirLock& operator=(const RunDirLock&) = delete;
 
 private:
+    void remove_if_empty() noexcept;
+
     int fd_ = -1;
     std::filesystem::path out_, created_;
     int exceptions_ = 0;  // std::uncaught_exceptions() when taken

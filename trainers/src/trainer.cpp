@@ -23,6 +23,7 @@
 #include "lrp/train/isnet_calibration.h"
 #include "lrp/train/progress.h"
 #include "lrp/train/schedule.h"
+#include "lrp/utf8.h"
 #include "lrp/train/step.h"
 #include "lrp/train/trainer.h"
 #include "run_files.h"
@@ -172,6 +173,11 @@ TrainSummary run_training(TrainConfig cfg) {
     if (cfg.test_subset > test_data.loader->size())
         log_warn("--test-subset ", cfg.test_subset, " exceeds the ", test_data.loader->size(),
                  " test images: using all of them");
+    // Class names are recorded in the checkpoints (JSON, UTF-8): one that is not would stop the run at its first
+    // checkpoint, after an epoch of training.
+    for (const std::string& c : train_data.class_names)
+        LRP_CHECK(valid_utf8(c), train_data.name, ": the class name '", escaped_bytes(c), "' (a class folder's name) is ",
+                  "not valid UTF-8, and lrpcu records class names in its checkpoints; rename the folder");
     LRP_CHECK(train_data.num_classes >= 2, train_data.name, " has ", train_data.num_classes, " class ",
               bracket_list(train_data.class_names), ": a classifier needs at least 2 (image folders: one subfolder ",
               "per class)");

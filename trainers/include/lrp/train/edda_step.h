@@ -39,9 +39,10 @@ public:
 
     // [x; x with its most relevant window filled; x with its least relevant window filled] (F32 [3N, C, H, W])
     // for labels (I32 [N]). *pos (optional) receives the windows (I32 [2, N], ops::edda_select), *valid (optional)
-    // 1 per sample with a finite map, else 0 (F32 [N]). The model's mode is restored; BN statistics untouched.
+    // 1 per sample with a finite map, else 0 (F32 [N]), *relevance (optional) the maps (F32 [N, C, H, W]). The
+    // model's mode is restored; BN statistics untouched.
     Tensor augment(nn::Module& model, const Tensor& x, const Tensor& labels, Tensor* pos = nullptr,
-                   Tensor* valid = nullptr);
+                   Tensor* valid = nullptr, Tensor* relevance = nullptr);
 
     const EddaSettings& settings() const { return s_; }
     // The composite of the attributions (bound to the model of the last augment()).

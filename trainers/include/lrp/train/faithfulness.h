@@ -20,8 +20,8 @@ struct FaithfulnessResult {
     int patch = 0;
     int64_t samples = 0;
     int64_t nonfinite_maps = 0;  // images whose map held NaN or Inf: left out of every figure below
-    // images whose finite map is constant over the windows (e.g. all zero), so that the most and the least relevant
-    // window are the same one: nothing to compare, left out of every figure below
+    // images whose finite map is constant (e.g. all zero: max == min), so that no window is more relevant than
+    // another: nothing to compare, left out of every figure below
     int64_t constant_maps = 0;
     std::string rules;           // the composite's rule of every layer with its parameters (assignment_table)
     double mean_p_clean = 0;     // mean softmax probability of the label on the clean images
