@@ -110,6 +110,15 @@ TEST(ReduceCpu, ReduceChannels) {
     EXPECT_TRUE(all_close(y.to_vector<float>(), ref2, Tol{1e-6, 1e-6}));
 }
 
+TEST(ReduceCpu, RangeRowsIsMaxMinusMin) {
+    const std::vector<float> x = {1, 2, 3, -4, 5, -6, 7, 7, 7};
+    Tensor y = Tensor::empty(Shape{3});
+    ops::range_rows(Tensor::from_vector(x, Shape{3, 3}), y);
+    EXPECT_EQ(y.to_vector<float>(), (std::vector<float>{2, 11, 0}));  // a constant row has range 0
+    expect_error([&] { ops::range_rows(Tensor::from_vector(x, Shape{9}), Tensor::empty(Shape{2})); },
+                 {"reduce_rows", "2 equal rows"});
+}
+
 TEST(ReduceCpu, FrontEndErrors) {
     Tensor x = Tensor::from_vector(random_vec(12, 1), Shape{3, 4});
     expect_error([&] { ops::reduce_rows(ReduceOp::Sum, x, Tensor::empty(Shape{5})); },

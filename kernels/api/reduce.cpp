@@ -1,6 +1,7 @@
 // Front ends of lrp/ops/reduce.h: checks (fp32 input, I32 indices, one device, row counts that divide
 // the input), an NVTX range per op, then the device's op-table entry. Results stay on the device.
 #include "lrp/ops/reduce.h"
+#include "lrp/ops/elementwise.h"
 
 #include "lrp/context.h"
 #include "lrp/kernels/ops.h"
@@ -41,6 +42,13 @@ void reduce_rows(ReduceOp op, const Tensor& x, const Tensor& y) {
               " over empty rows is undefined (x ", x.shape().str(), ")");
     LRP_NVTX_RANGE("reduce_rows");
     LRP_OP(x.device(), reduce_rows)(kernel_ctx(x.device()), op, x.data<float>(), rows, cols, y.data<float>());
+}
+
+void range_rows(const Tensor& x, const Tensor& y) {
+    reduce_rows(ReduceOp::Max, x, y);
+    Tensor neg_min = Tensor::empty(y.shape(), DType::F32, y.device());
+    reduce_rows(ReduceOp::Max, scale(x, -1.f), neg_min);
+    axpy(1.f, neg_min, y);
 }
 
 Tensor reduce_all(ReduceOp op, const Tensor& x) {

@@ -37,10 +37,7 @@ FaithfulnessResult faithfulness(nn::Module& model, BatchSource& loader, const Ed
             const Tensor X3 = edda.augment(model, batch.x, batch.y, nullptr, &valid, &relevance);
             // max - min of each map (0: a constant map, e.g. all zero, has no most or least relevant window)
             Tensor spread = Tensor::empty(Shape{n}, DType::F32, relevance.device());
-            Tensor low = Tensor::empty(Shape{n}, DType::F32, relevance.device());
-            ops::reduce_rows(ops::ReduceOp::Max, relevance, spread);
-            ops::reduce_rows(ops::ReduceOp::Max, ops::scale(relevance, -1.f), low);
-            ops::axpy(1.f, low, spread);
+            ops::range_rows(relevance, spread);
             // the control: a window drawn uniformly per image (the arg-max of Philox uniforms over the positions)
             std::vector<int64_t> d = X3.shape().dims();
             const int64_t windows = (d[2] - s.patch + 1) * (d[3] - s.patch + 1);

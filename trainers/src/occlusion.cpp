@@ -182,10 +182,7 @@ OcclusionResult occlusion_curves(nn::Module& model, BatchSource& loader, const O
         for (Tensor& t : orders) t = Tensor::empty(Shape{bs, grid.P()}, DType::I32, x.device());
         const Tensor rel = ops::patch_relevance(map, o.patch);
         ops::topk_rows(rel, grid.P(), orders[0]);
-        Tensor low = Tensor::empty(Shape{bs}, DType::F32, x.device());  // -min
-        ops::reduce_rows(ops::ReduceOp::Max, rel, spread.slice(row, row + bs));
-        ops::reduce_rows(ops::ReduceOp::Max, ops::scale(rel, -1.f), low);
-        ops::axpy(1.f, low, spread.slice(row, row + bs));
+        ops::range_rows(rel, spread.slice(row, row + bs));
         random_patch_order(o.seed, row, orders[1]);
         // Scored against: the label (targets label and output), the clean image's prediction (pred), the class.
         Tensor scored = batch.y;
