@@ -56,6 +56,9 @@ LrSchedule make_schedule(const TrainConfig& c, int64_t steps_per_epoch) {
     s.base_lr = c.lr;
     s.total_steps = steps_per_epoch * c.epochs;
     s.warmup_steps = static_cast<int64_t>(c.warmup_epochs * steps_per_epoch);
+    if (c.schedule == "cosine" && c.warmup_epochs > 0.f && s.warmup_steps == 0)
+        log_warn("--warmup-epochs ", c.warmup_epochs, " is less than one step of ", steps_per_epoch,
+                 " per epoch: the run has no warmup");
     s.step_size = steps_per_epoch * c.step_epochs;
     s.gamma = c.step_gamma;
     s.cycle_momentum = c.cycle_momentum;
