@@ -302,6 +302,28 @@ TEST(TrainerCpu, CheckpointHoldsStateAndModelLoadsElsewhere) {
     }
 }
 
+// --adam-beta1/--adam-beta2/--adam-eps reach the optimizer (each changes the weights a run ends on) and are
+// recorded in config.json.
+TEST(TrainerCpu, AdamWTakesItsBetasAndEps) {
+    auto run = [](const std::string& name, const std::function<void(TrainConfig&)>& set) {
+        TrainConfig c = tiny(fresh_dir(name));
+        c.optimizer = "adamw";
+        c.lr = 1e-3f;
+        c.epochs = 1;
+        set(c);
+        run_training(c);
+        return c.out_dir;
+    };
+    const std::string base = run("adam_default", [](TrainConfig&) {});
+    EXPECT_TRUE(same_weights(base, run("adam_same", [](TrainConfig&) {})));
+    EXPECT_FALSE(same_weights(base, run("adam_beta1", [](TrainConfig& c) { c.adam_beta1 = 0.5f; })));
+    const std::string beta2 = run("adam_beta2", [](TrainConfig& c) { c.adam_beta2 = 0.5f; });
+    EXPECT_FALSE(same_weights(base, beta2));
+    EXPECT_FALSE(same_weights(base, run("adam_eps", [](TrainConfig& c) { c.adam_eps = 1e-2f; })));
+    std::ifstream f(beta2 + "/config.json");
+    EXPECT_FLOAT_EQ(nlohmann::json::parse(f).at("adam-beta2").get<float>(), 0.5f);
+}
+
 // The model.safetensors a run exports records what eval and explain need to use it without flags: the
 // model settings, class names and normalisation; a plain state_dict records nothing; corrupt entries are named.
 TEST(TrainerCpu, ExportedModelRecordsItsSettings) {
@@ -435,6 +457,12 @@ TEST(TrainConfigCpu, JsonRoundTripAndValidation) {
     bad = TrainConfig();
     bad.augment = "mixup";
     EXPECT_THROW(bad.validate(), Error);
+    bad = TrainConfig();
+    bad.adam_beta2 = 1.f;
+    test::expect_error([&] { bad.validate(); }, {"--adam-beta2 must be in [0, 1) (got 1"});
+    bad = TrainConfig();
+    bad.adam_beta1 = -0.1f;
+    test::expect_error([&] { bad.validate(); }, {"--adam-beta1 must be in [0, 1)"});
     bad = TrainConfig();  // recorded as JSON: a path that is not UTF-8 is refused before the run starts
     bad.out_dir = "runs/caf\xE9";
     test::expect_error([&] { bad.validate(); }, {"--out 'runs/caf\\xE9' is not valid UTF-8"});
@@ -443,6 +471,8 @@ TEST(TrainConfigCpu, JsonRoundTripAndValidation) {
     const std::vector<std::pair<std::string, std::function<void(TrainConfig&)>>> nonfinite = {
         {"--weight-decay", [&](TrainConfig& c) { c.weight_decay = inf; }},
         {"--clip-grad-norm", [&](TrainConfig& c) { c.clip_grad_norm = inf; }},
+        {"--adam-eps", [&](TrainConfig& c) { c.adam_eps = inf; }},
+        {"--adam-eps", [&](TrainConfig& c) { c.adam_eps = 0.f; }},  // 0/0 for a zero gradient
         {"--step-gamma", [&](TrainConfig& c) { c.step_gamma = nan; }},
         {"--reldrop-epsilon", [&](TrainConfig& c) { c.augment = "reldrop-block", c.reldrop_epsilon = inf; }},
     };

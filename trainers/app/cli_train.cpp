@@ -82,6 +82,11 @@ void add_train_options(CLI::App& app, train::TrainConfig& c, std::string& config
     app.add_option("--weight-decay", c.weight_decay, "weight decay (decoupled for AdamW; --optimizer adamw without "
                                                      "--weight-decay: 0.01, PyTorch's AdamW default)")
         ->capture_default_str();
+    app.add_option("--adam-beta1", c.adam_beta1, "AdamW beta1 (the gradient's running-average coefficient)")
+        ->capture_default_str();
+    app.add_option("--adam-beta2", c.adam_beta2, "AdamW beta2 (the squared gradient's running-average coefficient)")
+        ->capture_default_str();
+    app.add_option("--adam-eps", c.adam_eps, "AdamW eps (added to the root of the second moment)")->capture_default_str();
     app.add_option("--schedule", c.schedule, "LR schedule: constant | step | cosine | onecycle")->capture_default_str();
     app.add_option("--warmup-epochs", c.warmup_epochs, "linear warmup (cosine schedule)")->capture_default_str();
     app.add_option("--cycle-momentum", c.cycle_momentum, "onecycle: cycle the momentum (SGD) or beta1 (AdamW) against "
@@ -443,6 +448,11 @@ int run_train(const std::vector<std::string>& args) {
                      cfg.base_momentum, " to --max-momentum ", cfg.max_momentum, ")");
         if ((k == "momentum" || k == "nesterov") && cfg.optimizer != "sgd")
             log_warn("--", k, " applies to --optimizer sgd; with --optimizer ", cfg.optimizer, " it changes nothing");
+        if (k.rfind("adam-", 0) == 0 && cfg.optimizer != "adamw")
+            log_warn("--", k, " applies to --optimizer adamw; with --optimizer ", cfg.optimizer, " it changes nothing");
+        if (k == "adam-beta1" && cfg.optimizer == "adamw" && cfg.cycle_momentum)
+            log_warn("--adam-beta1 is replaced by the cycled beta1 of --cycle-momentum true (--base-momentum ",
+                     cfg.base_momentum, " to --max-momentum ", cfg.max_momentum, ")");
         if ((k == "erasing-p" || k == "erasing-fill") && cfg.augment != "random-erasing" &&
             !(cfg.reldrop() && cfg.reldrop_with_erasing))
             log_warn("--", k, " applies to --augment random-erasing (or RelDrop with --reldrop-with-erasing true); with ",

@@ -64,6 +64,10 @@ void TrainConfig::validate() const {
     LRP_CHECK(!nesterov || optimizer != "sgd" || momentum > 0, "--nesterov needs --momentum > 0");
     LRP_CHECK(weight_decay >= 0 && std::isfinite(weight_decay), "--weight-decay must be a finite number >= 0 (got ",
               weight_decay, ")");
+    LRP_CHECK(adam_beta1 >= 0 && adam_beta1 < 1, "--adam-beta1 must be in [0, 1) ", below_one(adam_beta1));
+    LRP_CHECK(adam_beta2 >= 0 && adam_beta2 < 1, "--adam-beta2 must be in [0, 1) ", below_one(adam_beta2));
+    LRP_CHECK(adam_eps > 0 && std::isfinite(adam_eps), "--adam-eps must be a finite number > 0 (got ", adam_eps,
+              "; with 0 a parameter whose gradient is zero gets 0/0 = NaN)");
     LRP_CHECK(warmup_epochs >= 0 && warmup_epochs < epochs, "--warmup-epochs must be in [0, epochs) (got ",
               warmup_epochs, ")");
     LRP_CHECK(step_epochs >= 1, "--step-epochs must be >= 1");
@@ -233,7 +237,8 @@ void TrainConfig::validate() const {
     X("init-head", init_head) X("epochs", epochs) X("batch-size", batch_size)          \
     X("drop-last", drop_last)                                                                              \
     X("optimizer", optimizer) X("lr", lr) X("momentum", momentum) X("nesterov", nesterov)                      \
-    X("weight-decay", weight_decay) X("schedule", schedule) X("warmup-epochs", warmup_epochs)                  \
+    X("weight-decay", weight_decay) X("adam-beta1", adam_beta1) X("adam-beta2", adam_beta2) X("adam-eps", adam_eps) \
+    X("schedule", schedule) X("warmup-epochs", warmup_epochs)                  \
     X("cycle-momentum", cycle_momentum) X("base-momentum", base_momentum) X("max-momentum", max_momentum)      \
     X("step-gamma", step_gamma) X("step-epochs", step_epochs) X("label-smoothing", label_smoothing)            \
     X("clip-grad-norm", clip_grad_norm) X("augment", augment) X("crop-padding", crop_padding) X("flip", flip)  \

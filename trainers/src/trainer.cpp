@@ -46,6 +46,9 @@ std::unique_ptr<Optimizer> make_optimizer(const TrainConfig& c, nn::Module& m) {
     }
     kernels::AdamWParams p;
     p.lr = c.lr;
+    p.beta1 = c.adam_beta1;
+    p.beta2 = c.adam_beta2;
+    p.eps = c.adam_eps;
     p.weight_decay = c.weight_decay;
     return std::make_unique<AdamW>(m.named_params(), p);
 }

@@ -51,6 +51,7 @@ struct TrainConfig {
     float momentum = 0.9f;
     bool nesterov = true;
     float weight_decay = 5e-4f;
+    float adam_beta1 = 0.9f, adam_beta2 = 0.999f, adam_eps = 1e-8f;  // AdamW's betas and eps (PyTorch's defaults)
     std::string schedule = "onecycle";  // constant | step | cosine | onecycle
     float warmup_epochs = 0.f;
     // onecycle: the momentum (SGD) or beta1 (AdamW) cycles against the LR between these, as PyTorch's
