@@ -225,6 +225,18 @@ TEST_F(DatasetsCpu, SubsetCopiesRows) {
     EXPECT_TRUE(throws_with([&] { d.subset(3, 2); }, {"subset", "out of range"}));
 }
 
+TEST_F(DatasetsCpu, EvenlySpacedRowsCoverTheDataset) {
+    EXPECT_EQ(evenly_spaced_rows(10, 4, "d"), (std::vector<int64_t>{0, 2, 5, 7}));
+    EXPECT_EQ(evenly_spaced_rows(3, 3, "d"), (std::vector<int64_t>{0, 1, 2}));
+    EXPECT_EQ(evenly_spaced_rows(7, 1, "d"), (std::vector<int64_t>{0}));
+    Dataset d = tagged({0, 0, 0, 1, 1, 1, 2, 2, 2}, 3);  // sorted by class, as a folder's files are
+    Dataset s = d.evenly_spaced(3);
+    EXPECT_EQ(s.labels.to_vector<int32_t>(), (std::vector<int32_t>{0, 1, 2}));
+    for (int i = 0; i < 3; ++i) EXPECT_EQ(tag_of(s, i), 3 * i);
+    EXPECT_TRUE(throws_with([&] { d.evenly_spaced(10); }, {"evenly_spaced", "10", "[1, 9]"}));
+    EXPECT_TRUE(throws_with([&] { d.evenly_spaced(0); }, {"evenly_spaced"}));
+}
+
 TEST_F(DatasetsCpu, TakeStratifiedBalancedAndDeterministic) {
     std::vector<int32_t> lab;
     for (int i = 0; i < 300; ++i) lab.push_back((i * 7) % 3);  // 100 per class

@@ -133,6 +133,11 @@ TEST_F(StreamingLoaderCpu, SameBatchesAsDeviceLoader) {
     DeviceLoader dl(dsub, Device::cpu(), 4, true, aug);
     StreamingLoader sl(isub, Device::cpu(), 4, true, aug);
     expect_same_batches(dl, sl, 3, 1);
+    // So does an evenly spaced one (a folder's test subset), which covers every class of the sorted files.
+    EXPECT_EQ(ix.evenly_spaced(6).labels, ds.evenly_spaced(6).labels.to_vector<int32_t>());
+    EXPECT_EQ(ix.evenly_spaced(6).files, (std::vector<std::string>{ix.files[0], ix.files[6], ix.files[13], ix.files[19],
+                                                                    ix.files[26], ix.files[32]}));
+    EXPECT_EQ(ix.evenly_spaced(6).labels, (std::vector<int32_t>{0, 0, 1, 1, 2, 2}));
 }
 
 TEST_F(StreamingLoaderCpu, SequentialAccessOnly) {

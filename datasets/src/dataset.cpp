@@ -169,6 +169,18 @@ std::vector<int64_t> stratified_indices(const int32_t* lab, int64_t count, int n
     return idx;
 }
 
+std::vector<int64_t> evenly_spaced_rows(int64_t count, int64_t n, const std::string& what) {
+    LRP_CHECK(n >= 1 && n <= count, "evenly_spaced: n = ", n, " must be in [1, ", count, "] for dataset '", what, "'");
+    std::vector<int64_t> rows(static_cast<size_t>(n));
+    for (int64_t k = 0; k < n; ++k) rows[static_cast<size_t>(k)] = static_cast<int64_t>((__int128)k * count / n);
+    return rows;
+}
+
+Dataset Dataset::evenly_spaced(int64_t n) const {
+    check_usable(*this, "evenly_spaced");
+    return gather(*this, evenly_spaced_rows(size(), n, name));
+}
+
 Dataset Dataset::take_stratified(int64_t n, uint64_t seed) const {
     check_usable(*this, "take_stratified");
     return gather(*this, stratified_indices(labels.data<int32_t>(), size(), num_classes, n, seed, name));

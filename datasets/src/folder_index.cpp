@@ -42,6 +42,10 @@ FolderIndex FolderIndex::take_stratified(int64_t n, uint64_t seed) const {
     return gather(*this, stratified_indices(labels.data(), size(), num_classes(), n, seed, name));
 }
 
+FolderIndex FolderIndex::evenly_spaced(int64_t n) const {
+    return gather(*this, evenly_spaced_rows(size(), n, name));
+}
+
 std::pair<FolderIndex, FolderIndex> FolderIndex::split_stratified(int64_t n, uint64_t seed) const {
     LRP_CHECK(labels.size() == files.size(), "split_stratified: index '", name, "' has ", files.size(), " files but ",
               labels.size(), " labels");
@@ -52,9 +56,10 @@ std::pair<FolderIndex, FolderIndex> FolderIndex::split_stratified(int64_t n, uin
 void folder_mean_std(FolderIndex& ix, int64_t max_images, int threads) {
     const int64_t n = ix.size();
     LRP_CHECK(n > 0 && ix.image_bytes() > 0, "folder_mean_std: index '", ix.name, "' is empty");
-    // Evenly spaced rows when sampling (k * n / m for k < m), else all of them.
+    // Evenly spaced rows when sampling, else all of them.
     const int64_t m = (max_images > 0 && max_images < n) ? max_images : n;
-    auto row = [&](int64_t k) { return m == n ? k : static_cast<int64_t>((__int128)k * n / m); };
+    const std::vector<int64_t> rows = evenly_spaced_rows(n, m, ix.name);
+    auto row = [&](int64_t k) { return rows[static_cast<size_t>(k)]; };
     if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     threads = static_cast<int>(std::min<int64_t>(threads, m));
 

@@ -35,7 +35,8 @@ int run_eval(const std::vector<std::string>& args) {
     app.add_option("--data-dir", data_dir, "dataset directory");
     app.add_option("--split", split, "test | train | val (the validation images a run with --val-split held out of "
                                      "the training split; train is all training images)")->capture_default_str();
-    app.add_option("--subset", subset, "evaluate on the first N images (0: all)");
+    app.add_option("--subset", subset, "evaluate on the first N images (0: all; of an image folder, whose files are "
+                                       "sorted by class, N evenly spaced ones)");
     app.add_option("--batch-size", batch, "batch size")->capture_default_str();
     app.add_option("--device", device, "auto | cpu | cuda | cuda:N")->capture_default_str();
     app.add_option("--resize", resize, "image folders: shorter side to N pixels (default: from the checkpoint)");

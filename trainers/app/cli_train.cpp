@@ -27,7 +27,8 @@ void add_train_options(CLI::App& app, train::TrainConfig& c, std::string& config
     app.add_option("--dataset", c.dataset, "dataset: " + join(data::known_datasets()))->capture_default_str();
     app.add_option("--data-dir", c.data_dir, "dataset directory (default: the dataset's standard location)");
     app.add_option("--train-subset", c.train_subset, "use a class-balanced subset of N training images (0: all)");
-    app.add_option("--test-subset", c.test_subset, "evaluate on the first N test images (0: all)");
+    app.add_option("--test-subset", c.test_subset, "evaluate on the first N test images (0: all; of an image folder, "
+                                                   "whose files are sorted by class, N evenly spaced ones)");
     app.add_option("--val-split", c.val_split,
                    "set N training images aside (stratified by class, from --seed) for validation, never trained on; "
                    "the run then reports the test accuracy at the epoch of best validation accuracy and keeps those "

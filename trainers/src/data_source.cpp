@@ -205,7 +205,8 @@ DataSplit open_rows(const DataOptions& o, data::Split split, int64_t subset, boo
             if (!val_out) return v;
             *val_out = std::move(v);
         }
-        if (subset > 0 && subset < ix.size()) ix = stratified ? ix.take_stratified(subset, seed) : ix.subset(0, subset);
+        if (subset > 0 && subset < ix.size())
+            ix = stratified ? ix.take_stratified(subset, seed) : folder ? ix.evenly_spaced(subset) : ix.subset(0, subset);
         return sourced(streamed(std::move(ix), what, stats, device, batch_size, train, aug));
     }
     data::Dataset ds = folder && !ix.files.empty() ? data::load_folder_index(ix)
@@ -230,7 +231,10 @@ DataSplit open_rows(const DataOptions& o, data::Split split, int64_t subset, boo
         if (!val_out) return v;
         *val_out = std::move(v);
     }
-    if (subset > 0 && subset < ds.size()) ds = stratified ? ds.take_stratified(subset, seed) : ds.subset(0, subset);
+    // An unstratified subset: the first rows of a dataset file (stored in mixed class order), evenly spaced rows
+    // of a folder (sorted by class, so its first rows are all of the first class).
+    if (subset > 0 && subset < ds.size())
+        ds = stratified ? ds.take_stratified(subset, seed) : folder ? ds.evenly_spaced(subset) : ds.subset(0, subset);
     return sourced(resident(ds, what, device, batch_size, train, aug, note, mask_note));
 }
 

@@ -34,6 +34,9 @@ struct Dataset {
     // rest is shared among the others; leftover samples go to the lowest class indices). Which samples
     // are picked depends only on `seed`; they keep their original order. 1 <= n <= size().
     Dataset take_stratified(int64_t n, uint64_t seed) const;
+    // n rows spread evenly over the dataset (evenly_spaced_rows), in order: a subset of an image folder,
+    // whose files are sorted by class, covers its classes in proportion. 1 <= n <= size().
+    Dataset evenly_spaced(int64_t n) const;
     // Sets n samples aside (a held-out validation split): {held_out_indices(n, seed)'s rows, all the other
     // rows}, each in the original order. 1 <= n < size().
     std::pair<Dataset, Dataset> split_stratified(int64_t n, uint64_t seed) const;
@@ -99,6 +102,7 @@ struct FolderIndex {
     // The same rows as Dataset::subset / Dataset::take_stratified on the loaded folder.
     FolderIndex subset(int64_t begin, int64_t end) const;
     FolderIndex take_stratified(int64_t n, uint64_t seed) const;
+    FolderIndex evenly_spaced(int64_t n) const;
     std::pair<FolderIndex, FolderIndex> split_stratified(int64_t n, uint64_t seed) const;
 };
 // Same folder rules and option checks as load_image_folder.
@@ -124,6 +128,8 @@ Dataset load_folder_index(const FolderIndex& ix);
 // index holds: over that many evenly spaced images instead. threads <= 0: one per hardware thread.
 void folder_mean_std(FolderIndex& ix, int64_t max_images = 0, int threads = 0);
 
+// Rows k * count / n for k < n (ascending; all rows when n == count). 1 <= n <= count.
+std::vector<int64_t> evenly_spaced_rows(int64_t count, int64_t n, const std::string& what);
 // The rows take_stratified keeps (ascending), from the labels alone (count of them, classes < num_classes,
 // or 1 + the largest label when num_classes <= 0). `what` names the data in errors.
 std::vector<int64_t> stratified_indices(const int32_t* labels, int64_t count, int num_classes, int64_t n,
