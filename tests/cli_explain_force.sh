@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # CLI test: `lrpcu explain` into an --out that holds an earlier explain's results refuses (exit 1, nothing
 # touched) unless --force; --force replaces them, removing the earlier heatmaps (and the hidden-layer maps a
-# hidden_maps.txt lists) it would not rewrite, and leaves other files alone. Heatmap-named PNGs without relevance.npy are refused too (never deleted without
+# hidden_maps.txt lists) it would not rewrite, and leaves other files alone (a killed explain's temporary files go). Heatmap-named PNGs without relevance.npy are refused too (never deleted without
 # --force). Usage: cli_explain_force.sh <out-dir> <lrpcu> <checkpoint>
 set -u
 out=$1 lrpcu=$2 ckpt=$3
@@ -52,4 +52,12 @@ done
 rm -f "$out/relevance.npy" "$out"/heatmap_0*
 log=$(run --samples 1) || { echo "a user's hidden_states.npy was refused:"; echo "$log"; exit 1; }
 [[ -e $out/hidden_states.npy ]] || { echo "hidden_states.npy was deleted"; exit 1; }
+# Temporary files a killed explain left (<output>.tmp.<pid>.<n>) go with --force; a user's look-alike stays.
+for f in relevance.npy.tmp.123.0 heatmap_0003.png.tmp.77.1 hidden_layer1.0.npy.tmp.5.2; do echo x > "$out/$f"; done
+echo x > "$out/notes.txt.tmp.1.2"
+log=$(run --samples 1 --force) || { echo "explain --force failed:"; echo "$log"; exit 1; }
+for f in relevance.npy.tmp.123.0 heatmap_0003.png.tmp.77.1 hidden_layer1.0.npy.tmp.5.2; do
+  [[ ! -e $out/$f ]] || { echo "$f (a killed explain's temporary file) is still there"; exit 1; }
+done
+[[ -e $out/notes.txt.tmp.1.2 ]] || { echo "notes.txt.tmp.1.2 (not explain's) was deleted"; exit 1; }
 echo "ok: refused without --force, replaced with it"

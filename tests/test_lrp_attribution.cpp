@@ -200,6 +200,9 @@ TEST(LrpCpuAttribution, InitialRelevanceTargets) {
     EXPECT_EQ(Target::parse("label", labels({1, 2})).kind, Target::Kind::Label);
     EXPECT_THROW(Target::parse("label"), Error);
     EXPECT_THROW(Target::parse("seven"), Error);
+    for (const char* bad : {"+3", " 3", "3 ", "-1", "labelx", "99999999999"})
+        test::expect_error([&] { Target::parse(bad, labels({1, 2})); }, {"unknown target '" + std::string(bad) + "'"});
+    test::expect_error([] { Target::parse("output*logit"); }, {"output already starts from the logits"});
     // int64 host labels are accepted
     Tensor l64 = Tensor::from_vector(std::vector<int64_t>{2, 1}, {2});
     EXPECT_EQ(initial_relevance(logits, Target::label(l64)).to_vector<float>(), (std::vector<float>{0, 0, 1, 0, 0, 1, 0, 0}));

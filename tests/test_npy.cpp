@@ -74,6 +74,11 @@ TEST_F(NpyCpu, ReadsNumpyFiles) {
             ASSERT_EQ(v, golden(i, is_float)) << "element " << i;
         }
     }
+    // uint8 (NumPy's file) widens to int32.
+    const Tensor u8 = read_npy(kData + "u8_images.npy");
+    EXPECT_EQ(u8.dtype(), lrp::DType::I32);
+    EXPECT_EQ(u8.shape(), (Shape{1, 1, 2, 2}));
+    EXPECT_EQ(u8.to_vector<int32_t>(), (std::vector<int32_t>{245, 252, 3, 10}));
     // What lrpcu writes, for make_npy_golden.py --check to read with NumPy.
     if (const char* out = std::getenv("LRP_NPY_OUT")) {
         fs::create_directories(out);
@@ -85,11 +90,34 @@ TEST_F(NpyCpu, ReadsNumpyFiles) {
 
 TEST_F(NpyCpu, RefusesWhatItCannotReadNamingWhy) {
     expect_error([] { read_npy(kData + "f32_big_endian.npy"); }, {"f32_big_endian.npy", "big-endian", "'>f4'"});
-    expect_error([] { read_npy(kData + "u8_images.npy"); }, {"u8_images.npy", "uint8", "PNG/JPEG"});
     expect_error([] { read_npy(kData + "f32_fortran.npy"); }, {"f32_fortran.npy", "Fortran-order"});
     expect_error([] { read_npy(kData + "f16_2d.npy"); }, {"f16_2d.npy", "unsupported dtype '<f2'"});
     expect_error([this] { read_npy(dir_ + "/missing.npy"); }, {"missing.npy", "not an existing file"});
     expect_error([this] { read_npy(dir_); }, {"not an existing file"});
+}
+
+// Every NumPy integer type of up to 64 bits reads as int32 (8/16-bit) or int64 (uint32, uint64), with its value.
+TEST_F(NpyCpu, WidensIntegerArrays) {
+    auto file = [&](const std::string& descr, const std::string& data, int n) {
+        return write(descr.substr(1) + ".npy",
+                     npy_bytes("{'descr': '" + descr + "', 'fortran_order': False, 'shape': (" + std::to_string(n) +
+                                   ",), }",
+                               data));
+    };
+    auto i32 = [](const Tensor& t) { return t.dtype() == lrp::DType::I32 ? t.to_vector<int32_t>() : std::vector<int32_t>{}; };
+    auto i64 = [](const Tensor& t) { return t.dtype() == lrp::DType::I64 ? t.to_vector<int64_t>() : std::vector<int64_t>{}; };
+    EXPECT_EQ(i32(read_npy(file("|i1", std::string("\x05\xff", 2), 2))), (std::vector<int32_t>{5, -1}));
+    EXPECT_EQ(i32(read_npy(file("<i2", std::string("\x01\x01\x00\x80", 4), 2))), (std::vector<int32_t>{257, -32768}));
+    EXPECT_EQ(i32(read_npy(file("<u2", std::string("\xff\xff", 2), 1))), (std::vector<int32_t>{65535}));
+    EXPECT_EQ(i64(read_npy(file("<u4", std::string("\xff\xff\xff\xff", 4), 1))), (std::vector<int64_t>{4294967295}));
+    EXPECT_EQ(i64(read_npy(file("<u8", std::string("\x07\0\0\0\0\0\0\0", 8), 1))), (std::vector<int64_t>{7}));
+    expect_read_error(npy_bytes("{'descr': '<u8', 'fortran_order': False, 'shape': (2,), }",
+                                std::string("\x07\0\0\0\0\0\0\0\xff\xff\xff\xff\xff\xff\xff\xff", 16)),
+                      "element 1 (18446744073709551615) is beyond the int64 range");
+    expect_read_error(npy_bytes("{'descr': '<i2', 'fortran_order': False, 'shape': (2,), }", std::string(2, '\0')),
+                      "a '<i2' array of shape [2] needs 4 data bytes, but the file holds 2 (truncated)");
+    expect_read_error(npy_bytes("{'descr': '<b1', 'fortran_order': False, 'shape': (1,), }", std::string(1, '\0')),
+                      "unsupported dtype '<b1'");
 }
 
 TEST_F(NpyCpu, WritesWhatNumpyAndItselfRead) {
@@ -138,6 +166,7 @@ TEST_F(NpyCpu, MalformedHeadersAndSizesGiveClearErrors) {
               4);  // double quotes, other key order, no trailing comma
     expect_read_error("PK\x03\x04 not an npy file at all", "not a .npy file");
     expect_read_error(std::string("\x93NUMPY\x04\x00\x10\x00", 10) + ok, "unsupported .npy format version 4");
+    expect_read_error(std::string("\x93NUMPY\x01\x05\x10\x00", 10) + ok, "unsupported .npy format version 1.5");
     expect_read_error(std::string("\x93NUMPY\x01\x00", 8), "truncated inside the .npy preamble");
     expect_read_error(std::string("\x93NUMPY\x02\x00\xff\xff\xff\xff", 12) + ok, "the header claims 4294967295 bytes");
     std::string long_header("\x93NUMPY\x02\x00\x00\x00\x02\x00", 12);  // 128 KiB of header

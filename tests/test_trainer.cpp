@@ -1,5 +1,5 @@
 // The training run on the CPU: outputs (config, metrics, checkpoint, weights), refusing to overwrite a
-// run, divergence, evaluation, class counts, config JSON round trip and validation, LR schedules.
+// run, divergence, evaluation, class counts, AdamW settings. Settings (JSON, validation) are in test_train_config.cpp.
 // Resume equivalence is in test_trainer_resume.cpp.
 #include <algorithm>
 #include <cmath>
@@ -421,100 +421,4 @@ TEST(TrainerCpu, ExportedModelRecordsItsSettings) {
             EXPECT_NE(w.find(says), std::string::npos) << w;
         }
     }
-}
-
-TEST(TrainConfigCpu, JsonRoundTripAndValidation) {
-    TrainConfig c;
-    c.lr = 0.3f;
-    c.arch = "vgg11_bn";
-    nlohmann::json j = c;
-    TrainConfig d;
-    from_json(j, d);
-    EXPECT_EQ(d.arch, "vgg11_bn");
-    EXPECT_FLOAT_EQ(d.lr, 0.3f);
-    EXPECT_THROW(from_json(nlohmann::json{{"learning-rate", 0.1}}, d), Error);  // unknown key named
-    // A wrong type names the key, what it must be and the value given; integers are not truncated.
-    auto config_error = [&](const nlohmann::json& j) {
-        try {
-            from_json(j, d);
-        } catch (const Error& e) {
-            return std::string(e.what());
-        }
-        return std::string("no error");
-    };
-    EXPECT_NE(config_error({{"epochs", "ten"}}).find("config key 'epochs' must be an integer, got \"ten\""),
-              std::string::npos);
-    EXPECT_NE(config_error({{"epochs", 2.5}}).find("'epochs' must be an integer, got 2.5"), std::string::npos);
-    EXPECT_NE(config_error({{"lr", nullptr}}).find("'lr' must be a number, got null"), std::string::npos);
-    EXPECT_NE(config_error({{"nesterov", 1}}).find("'nesterov' must be true or false, got 1"), std::string::npos);
-    EXPECT_NE(config_error({{"arch", 5}}).find("'arch' must be a string, got 5"), std::string::npos);
-    EXPECT_NE(config_error({{"seed", -1}}).find("'seed' must be a non-negative integer, got -1"), std::string::npos);
-    EXPECT_EQ(config_error({{"lr", 1}, {"epochs", 4}}), "no error");  // an integer is a number
-    EXPECT_FLOAT_EQ(d.lr, 1.f);
-    TrainConfig bad;
-    bad.batch_size = 0;
-    EXPECT_THROW(bad.validate(), Error);
-    bad = TrainConfig();
-    bad.augment = "mixup";
-    EXPECT_THROW(bad.validate(), Error);
-    bad = TrainConfig();
-    bad.adam_beta2 = 1.f;
-    test::expect_error([&] { bad.validate(); }, {"--adam-beta2 must be in [0, 1) (got 1"});
-    bad = TrainConfig();
-    bad.adam_beta1 = -0.1f;
-    test::expect_error([&] { bad.validate(); }, {"--adam-beta1 must be in [0, 1)"});
-    bad = TrainConfig();  // recorded as JSON: a path that is not UTF-8 is refused before the run starts
-    bad.out_dir = "runs/caf\xE9";
-    test::expect_error([&] { bad.validate(); }, {"--out 'runs/caf\\xE9' is not valid UTF-8"});
-    // Non-finite numbers are refused by validate(), before any data is read, naming the flag.
-    const float inf = std::numeric_limits<float>::infinity(), nan = std::nanf("");
-    const std::vector<std::pair<std::string, std::function<void(TrainConfig&)>>> nonfinite = {
-        {"--weight-decay", [&](TrainConfig& c) { c.weight_decay = inf; }},
-        {"--clip-grad-norm", [&](TrainConfig& c) { c.clip_grad_norm = inf; }},
-        {"--adam-eps", [&](TrainConfig& c) { c.adam_eps = inf; }},
-        {"--adam-eps", [&](TrainConfig& c) { c.adam_eps = 0.f; }},  // 0/0 for a zero gradient
-        {"--step-gamma", [&](TrainConfig& c) { c.step_gamma = nan; }},
-        {"--reldrop-epsilon", [&](TrainConfig& c) { c.augment = "reldrop-block", c.reldrop_epsilon = inf; }},
-    };
-    for (const auto& [flag, set] : nonfinite) {
-        TrainConfig c;
-        set(c);
-        c.resolve_defaults();
-        try {
-            c.validate();
-            ADD_FAILURE() << flag << ": no error";
-        } catch (const Error& e) {
-            EXPECT_NE(std::string(e.what()).find(flag + " must be a finite number"), std::string::npos) << e.what();
-        }
-    }
-}
-
-// --resume takes the recorded settings except the ones given now and the per-invocation ones.
-TEST(TrainConfigCpu, ResumeInheritsRecordedSettings) {
-    TrainConfig run;
-    run.dataset = "synthetic";
-    run.epochs = 2;
-    run.lr = 0.3f;
-    run.out_dir = "runs/old";
-    run.stop_after_epoch = 1;
-    run.device = "cuda:1";
-    nlohmann::json saved = run;
-    saved["key-of-a-later-build"] = 1;  // skipped, not an error
-    TrainConfig now;
-    now.out_dir = "runs/moved";
-    now.lr = 0.5f;
-    now.resume = true;
-    const std::vector<std::string> taken = inherit_settings(now, saved, {"out", "resume", "lr"});
-    EXPECT_EQ(now.dataset, "synthetic");
-    EXPECT_EQ(now.epochs, 2);
-    EXPECT_FLOAT_EQ(now.lr, 0.5f);         // given now: kept (run_training then refuses the difference)
-    EXPECT_EQ(now.out_dir, "runs/moved");  // per invocation
-    EXPECT_EQ(now.stop_after_epoch, 0);    // a one-shot stop is not inherited
-    EXPECT_EQ(now.device, "auto");         // nor the machine's device
-    EXPECT_TRUE(now.resume);
-    EXPECT_EQ(std::count(taken.begin(), taken.end(), "dataset"), 1);
-    EXPECT_EQ(std::count(taken.begin(), taken.end(), "lr"), 0);
-    saved["epochs"] = "two";
-    EXPECT_THROW(inherit_settings(now, saved, {}), Error);
-    EXPECT_THROW(inherit_settings(now, nlohmann::json::array(), {}), Error);
 }

@@ -125,21 +125,44 @@ uint32_t little_endian(const unsigned char* b, int n) {
     return v;
 }
 
-// The tensor dtype and element size of a descr such as '<f4'; anything else is an error naming it.
-DType descr_dtype(const std::string& descr, const std::string& path) {
-    LRP_CHECK(descr.size() == 3, "'", path, "': unsupported dtype '", descr,
-              "' (need float32, float64, int32 or int64)");
-    LRP_CHECK(descr[0] != '>', "'", path, "': big-endian array ('", descr,
+// How a descr such as '<f4' is stored in the file: its element size and kind.
+struct FileType {
+    char kind = 'f';  // 'f' float, 'i' signed, 'u' unsigned integer
+    int size = 4;     // bytes per element
+};
+
+FileType descr_type(const std::string& descr, const std::string& path) {
+    const char* need = "' (need float32/float64, or an integer type of up to 64 bits)";
+    LRP_CHECK(descr.size() == 3, "'", path, "': unsupported dtype '", descr, need);
+    const bool one_byte = descr[2] == '1';
+    LRP_CHECK(descr[0] != '>' || one_byte, "'", path, "': big-endian array ('", descr,
               "'); save it little-endian, e.g. arr.astype('<f4')");
     const std::string t = descr.substr(1);
-    const bool order_ok = descr[0] == '<' || descr[0] == '=' || descr[0] == '|';
-    if (order_ok && t == "f4") return DType::F32;
-    if (order_ok && t == "f8") return DType::F64;
-    if (order_ok && t == "i4") return DType::I32;
-    if (order_ok && t == "i8") return DType::I64;
-    LRP_CHECK(t != "u1", "'", path, "': uint8 array: raw pixels are not accepted as .npy; pass the images as "
-              "PNG/JPEG, or save float32 normalised as for training");
-    LRP_THROW("'", path, "': unsupported dtype '", descr, "' (need float32, float64, int32 or int64)");
+    const bool order_ok = descr[0] == '<' || descr[0] == '=' || descr[0] == '|' || one_byte;
+    LRP_CHECK(order_ok, "'", path, "': unsupported byte order in dtype '", descr, "'");
+    if (t == "f4" || t == "f8") return {'f', t[1] - '0'};
+    if ((t[0] == 'i' || t[0] == 'u') && (t[1] == '1' || t[1] == '2' || t[1] == '4' || t[1] == '8'))
+        return {t[0], t[1] - '0'};
+    LRP_THROW("'", path, "': unsupported dtype '", descr, need);
+}
+
+// The tensor dtype an array of `f` becomes: F32 for floats, I32 for integers that always fit it, else I64.
+DType tensor_dtype(FileType f) {
+    if (f.kind == 'f') return DType::F32;
+    return f.size < 4 || (f.kind == 'i' && f.size == 4) ? DType::I32 : DType::I64;
+}
+
+// Element i of a little-endian integer array of type f.
+int64_t int_at(const unsigned char* p, FileType f, uint64_t i, bool* fits) {
+    uint64_t u = 0;
+    for (int b = f.size - 1; b >= 0; --b) u = (u << 8) | p[i * f.size + b];
+    if (f.kind == 'u') {
+        *fits = u <= static_cast<uint64_t>(INT64_MAX);
+        return static_cast<int64_t>(u);
+    }
+    const int shift = 64 - 8 * f.size;  // sign-extend
+    *fits = true;
+    return static_cast<int64_t>(u << shift) >> shift;
 }
 
 }  // namespace
@@ -157,7 +180,8 @@ Tensor read_npy(const std::string& path) {
     LRP_CHECK(f.good() && std::memcmp(pre, kMagic, 6) == 0, "'", path,
               "' is not a .npy file (no \\x93NUMPY magic)");
     const int major = pre[6];
-    LRP_CHECK(major >= 1 && major <= 3, "'", path, "': unsupported .npy format version ", major, ".", int(pre[7]));
+    LRP_CHECK(major >= 1 && major <= 3 && pre[7] == 0, "'", path, "': unsupported .npy format version ", major, ".",
+              int(pre[7]), " (NumPy writes 1.0, 2.0 and 3.0)");
     const int len_bytes = major == 1 ? 2 : 4;
     f.read(reinterpret_cast<char*>(pre + 8), len_bytes);
     LRP_CHECK(f.good(), "'", path, "' is truncated inside the .npy preamble");
@@ -173,7 +197,7 @@ Tensor read_npy(const std::string& path) {
     LRP_CHECK(f.good(), "'", path, "': cannot read the .npy header");
 
     const Header h = HeaderParser(text, path).parse();
-    const DType file_type = descr_dtype(h.descr, path);
+    const FileType file_type = descr_type(h.descr, path);
     LRP_CHECK(!h.fortran, "'", path, "': Fortran-order arrays are not supported; save with np.ascontiguousarray");
     LRP_CHECK(static_cast<int>(h.shape.size()) <= Shape::kMaxDims, "'", path, "': ", h.shape.size(),
               " dimensions (at most ", Shape::kMaxDims, " are supported)");
@@ -187,17 +211,32 @@ Tensor read_npy(const std::string& path) {
     }
     const uint64_t count = empty ? 0 : nonzero;
     uint64_t data_bytes = 0;
-    LRP_CHECK(!__builtin_mul_overflow(count, dtype_size(file_type), &data_bytes), "'", path,
+    LRP_CHECK(!__builtin_mul_overflow(count, static_cast<uint64_t>(file_type.size), &data_bytes), "'", path,
               "': the shape's byte count overflows");
-    LRP_CHECK(file_size - data_start == data_bytes, "'", path, "': a ", dtype_name(file_type), " array of shape ",
+    LRP_CHECK(file_size - data_start == data_bytes, "'", path, "': a '", h.descr, "' array of shape ",
               Shape(h.shape).str(), " needs ", data_bytes, " data bytes, but the file holds ", file_size - data_start,
               file_size - data_start < data_bytes ? " (truncated)" : " (trailing bytes: wrong dtype or shape?)");
 
     const Shape shape(h.shape);
-    if (file_type != DType::F64) {
-        Tensor t = Tensor::empty(shape, file_type);
+    const DType type = tensor_dtype(file_type);
+    if (dtype_size(type) == static_cast<size_t>(file_type.size) && file_type.kind != 'u') {
+        Tensor t = Tensor::empty(shape, type);  // stored as it is (f4, i4, i8)
         f.read(static_cast<char*>(t.raw_data()), static_cast<std::streamsize>(data_bytes));
         LRP_CHECK(f.good(), "'", path, "': reading the array data failed");
+        return t;
+    }
+    if (file_type.kind != 'f') {  // a narrower or unsigned integer: widened to I32 / I64
+        std::vector<unsigned char> raw(data_bytes);
+        f.read(reinterpret_cast<char*>(raw.data()), static_cast<std::streamsize>(data_bytes));
+        LRP_CHECK(f.good(), "'", path, "': reading the array data failed");
+        Tensor t = Tensor::empty(shape, type);
+        for (uint64_t i = 0; i < count; ++i) {
+            bool fits = true;
+            const int64_t v = int_at(raw.data(), file_type, i, &fits);
+            LRP_CHECK(fits, "'", path, "': element ", i, " (", static_cast<uint64_t>(v), ") is beyond the int64 range");
+            if (type == DType::I32) t.data<int32_t>()[i] = static_cast<int32_t>(v);
+            else t.data<int64_t>()[i] = v;
+        }
         return t;
     }
     std::vector<double> d(count);

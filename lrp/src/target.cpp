@@ -48,17 +48,19 @@ Target Target::parse(const std::string& spec, Tensor labels) {
         t = label(std::move(labels));
     } else if (s == "pred" || s == "prediction") {
         t = prediction();
-    } else if (s == "output" && !logit) {
+    } else if (s == "output") {
+        LRP_CHECK(!logit, "target 'output*logit': output already starts from the logits (use 'output')");
         t = output();
     } else {
         size_t used = 0;
         int c = -1;
+        const bool digits = !s.empty() && s.find_first_not_of("0123456789") == std::string::npos;
         try {
-            c = std::stoi(s, &used);
+            if (digits) c = std::stoi(s, &used);
         } catch (const std::exception&) {
             used = 0;
         }
-        LRP_CHECK(used == s.size() && used > 0 && c >= 0, "unknown target '", spec,
+        LRP_CHECK(digits && used == s.size() && c >= 0, "unknown target '", spec,
                   "'; expected label, pred, a class index >= 0 (each optionally with suffix *logit), or output");
         t = class_index(c);
     }

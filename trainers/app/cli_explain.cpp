@@ -55,6 +55,19 @@ std::vector<std::filesystem::path> earlier_maps(const std::string& dir) {
     return found;
 }
 
+// The temporary files an explain killed while writing left in `dir` (<output>.tmp.<pid>.<n>, of explain's own
+// output names only); --force removes them with the earlier maps.
+std::vector<std::filesystem::path> leftover_temps(const std::string& dir) {
+    static const std::regex temp(
+        R"((relevance\.npy|(heatmap|overlay)_[0-9]{4,}\.png|hidden_[A-Za-z0-9._-]+)\.tmp\.[0-9]+\.[0-9]+)");
+    std::vector<std::filesystem::path> found;
+    std::error_code ec;
+    if (!std::filesystem::is_directory(dir, ec)) return found;
+    for (const auto& e : std::filesystem::directory_iterator(dir))
+        if (e.is_regular_file() && std::regex_match(e.path().filename().string(), temp)) found.push_back(e.path());
+    return found;
+}
+
 // --input values: comma-separated lists, except that a value naming an existing file is one name.
 // v with one value per channel (a single value repeated).
 std::vector<float> expand_channels(const std::vector<float>& v, int64_t channels) {
@@ -119,7 +132,7 @@ int run_explain(const std::vector<std::string>& args) {
     app.add_flag("--overlay", overlay, "also write overlay_NNNN.png: the heatmap blended over the input image");
     app.add_option("--target", target, "label | pred | <class>, optionally with suffix *logit; or output (the logits "
                                        "themselves, zennit's default without attr_output)")->capture_default_str();
-    app.add_option("--labels", labels_path, ".npy int32/int64 labels (N) for --target label");
+    app.add_option("--labels", labels_path, ".npy integer labels (N; any NumPy integer type) for --target label");
     const std::vector<CLI::Option*> composite_opts = add_composite_flags(app, cf);
     std::string flex;
     float flex_epsilon = 1e-2f;
@@ -235,7 +248,9 @@ int run_explain(const std::vector<std::string>& args) {
         const int weight_channels = train::infer_in_channels(weights);  // named first: a clearer error
         LRP_CHECK(in.x.ndim() != 4 || weight_channels < 0 || weight_channels == in.x.dim(1), "the input ",
                   in.x.shape().str(), " has ", in.x.dim(1), " channel(s), but the weights in ", weights, " take ",
-                  weight_channels);
+                  weight_channels, in.x.ndim() == 4 && in.x.dim(3) == weight_channels
+                                       ? " (channels last? save it as N x C x H x W: x.transpose(0, 3, 1, 2))"
+                                       : "");
         if (!norm_mean.empty() && in.x.ndim() == 4) {
             std::tie(in.mean, in.std) = train::per_channel_normalization(
                 norm_mean, norm_std, static_cast<int>(in.x.dim(1)), "the --input array's");
@@ -286,19 +301,22 @@ int run_explain(const std::vector<std::string>& args) {
         in = load_image_inputs(inputs, spec, fo);
     }
     Tensor& x = in.x;
-    LRP_CHECK(x.dtype() == DType::F32 && x.ndim() == 4, "--input: need float32 N x C x H x W, got ",
-              dtype_name(x.dtype()), " ", x.shape().str());
+    LRP_CHECK(x.dtype() == DType::F32, "--input: need float32 N x C x H x W, got an integer array (",
+              dtype_name(x.dtype()), " ", x.shape().str(), "): raw pixels are not taken as .npy; pass the images as "
+              "PNG/JPEG, or save them as float32, normalised as for training");
+    LRP_CHECK(x.ndim() == 4, "--input: need float32 N x C x H x W, got ", x.shape().str(),
+              x.ndim() == 3 ? " (one image? add the batch axis: x[None])" : "");
     LRP_CHECK(x.dim(0) >= 1, "--input: the array holds no images (shape ", x.shape().str(), ")");
     Tensor labels = in.labels;
     if (!labels_path.empty()) {
         labels = data::read_npy(labels_path);
         LRP_CHECK((labels.dtype() == DType::I32 || labels.dtype() == DType::I64) && labels.ndim() == 1 &&
                       labels.dim(0) == x.dim(0),
-                  "--labels ", labels_path, ": need ", x.dim(0), " int32/int64 labels (one per input), got ",
+                  "--labels ", labels_path, ": need ", x.dim(0), " integer labels (one per input), got ",
                   dtype_name(labels.dtype()), " ", labels.shape().str());
     }
-    LRP_CHECK(labels.defined() || target.rfind("label", 0) != 0, "--target ", target, " needs the inputs' labels: ",
-              "explain dataset images with --samples N, or pass --labels <int32/int64 .npy>");
+    LRP_CHECK(labels.defined() || (target != "label" && target != "label*logit"), "--target ", target, " needs the inputs' labels: ",
+              "explain dataset images with --samples N, or pass --labels <integer .npy>");
     const explain::Target t = explain::Target::parse(target, labels);
     LRP_CHECK(!composite_lacks_bounds(cf, !in.mean.empty()), "--composite ", cf.composite,
               " needs the ZBox input bounds: pass --low and --high (normalised units), or --normalize M/S or "
@@ -378,13 +396,15 @@ int run_explain(const std::vector<std::string>& args) {
                                                flex == "zb" ? "z^B on the first layer" : "epsilon to the raw input", ")");
     const std::string bad_r = nonfinite_rows(r.to_vector<float>(), per_sample);
     if (!bad_r.empty())
-        log_warn("the relevance of samples ", bad_r, " holds NaN or Inf (", how, "); their heatmaps are not meaningful");
+        log_warn("the relevance of samples ", bad_r, " holds NaN or Inf (", how, "); their heatmaps show those pixels black");
 
     std::error_code ec;
     std::filesystem::create_directories(out, ec);
     LRP_CHECK(!ec && std::filesystem::is_directory(out), "--out '", out, "': the output directory cannot be created (",
               ec ? ec.message() : "a file of that name exists", ")");
     for (const auto& f : stale) std::filesystem::remove(f);  // --force: an earlier run's maps must not mix with these
+    if (force)
+        for (const auto& f : leftover_temps(out)) std::filesystem::remove(f);
     data::write_npy((std::filesystem::path(out) / "relevance.npy").string(), r);
     const int64_t n = r.dim(0), c = r.dim(1), h = r.dim(2), w = r.dim(3);
     std::vector<float> rv = r.to_vector<float>(), lv = logits.to(Device::cpu()).to_vector<float>();

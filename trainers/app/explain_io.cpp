@@ -10,24 +10,14 @@
 #include <fstream>
 
 #include "lrp/data/npy.h"
+#include "lrp/durable_file.h"
 #include "lrp/log.h"
+#include "lrp/train/heatmap.h"
 #include "lrp/train/preview.h"
 
 namespace lrp::cli {
 
 namespace {
-// Channel-summed relevance, divided by the sample's max |R| (all zeros when R is 0): values in [-1, 1].
-std::vector<double> signed_map(const float* r, int64_t C, int64_t H, int64_t W) {
-    std::vector<double> sum(static_cast<size_t>(H * W), 0.0);
-    for (int64_t c = 0; c < C; ++c)
-        for (int64_t i = 0; i < H * W; ++i) sum[i] += r[c * H * W + i];
-    double peak = 0;
-    for (double v : sum) peak = std::max(peak, std::fabs(v));
-    if (peak > 0)
-        for (double& v : sum) v /= peak;
-    return sum;
-}
-
 void write_png(const std::string& path, const std::vector<unsigned char>& px, int64_t w, int64_t h) {
     train::write_png_rgb(path, px, w, h);  // every write checked
 }
@@ -80,49 +70,12 @@ ExplainBatch load_image_inputs(const std::vector<std::string>& files, const Imag
 }
 
 void write_heatmap(const std::string& path, const float* r, int64_t C, int64_t H, int64_t W, int scale) {
-    const std::vector<double> m = signed_map(r, C, H, W);
-    const int64_t h2 = H * scale, w2 = W * scale;
-    std::vector<unsigned char> px(static_cast<size_t>(h2 * w2 * 3));
-    for (int64_t y = 0; y < h2; ++y)
-        for (int64_t x = 0; x < w2; ++x) {
-            const double v = m[(y / scale) * W + x / scale];
-            const auto fade = static_cast<unsigned char>(std::lround(255 * (1 - std::fabs(v))));
-            unsigned char* p = &px[(y * w2 + x) * 3];
-            p[0] = v >= 0 ? 255 : fade;
-            p[1] = fade;
-            p[2] = v <= 0 ? 255 : fade;
-        }
-    write_png(path, px, w2, h2);
+    write_png(path, train::heatmap_rgb(r, C, H, W, scale), W * scale, H * scale);
 }
 
 void write_overlay(const std::string& path, const float* r, const float* x, int64_t C, int64_t H, int64_t W,
                    int scale, const std::vector<float>& mean, const std::vector<float>& std) {
-    const std::vector<double> m = signed_map(r, C, H, W);
-    const bool known = mean.size() == static_cast<size_t>(C) && std.size() == static_cast<size_t>(C);
-    // The input in [0,1]: de-normalised, or min-max scaled when the normalisation is unknown.
-    std::vector<double> img(static_cast<size_t>(C * H * W));
-    double lo = 0, hi = 1;
-    for (int64_t i = 0; i < C * H * W; ++i) img[i] = known ? x[i] * std[i / (H * W)] + mean[i / (H * W)] : x[i];
-    if (!known && !img.empty()) {
-        lo = *std::min_element(img.begin(), img.end());
-        hi = *std::max_element(img.begin(), img.end());
-    }
-    const int64_t h2 = H * scale, w2 = W * scale;
-    std::vector<unsigned char> px(static_cast<size_t>(h2 * w2 * 3));
-    for (int64_t y = 0; y < h2; ++y)
-        for (int64_t xx = 0; xx < w2; ++xx) {
-            const int64_t at = (y / scale) * W + xx / scale;
-            const double v = m[at], a = 0.75 * std::fabs(v);  // heat opacity
-            unsigned char* p = &px[(y * w2 + xx) * 3];
-            for (int k = 0; k < 3; ++k) {
-                const int64_t ch = C >= 3 ? k : 0;  // grey inputs shown grey
-                double g = hi > lo ? (img[ch * H * W + at] - lo) / (hi - lo) : 0.0;
-                g = std::clamp(g, 0.0, 1.0);
-                const double heat = k == 0 ? (v >= 0 ? 1.0 : 0.0) : k == 2 ? (v <= 0 ? 1.0 : 0.0) : 0.0;
-                p[k] = static_cast<unsigned char>(std::lround(255 * ((1 - a) * g + a * heat)));
-            }
-        }
-    write_png(path, px, w2, h2);
+    write_png(path, train::overlay_rgb(r, x, C, H, W, scale, mean, std), W * scale, H * scale);
 }
 
 namespace {
@@ -132,36 +85,44 @@ constexpr const char* kHiddenList = "hidden_maps.txt";
 std::string write_hidden_maps(const std::string& out, const std::vector<std::pair<std::string, Tensor>>& hidden,
                               int64_t H, int64_t W, int scale) {
     const std::filesystem::path dir(out);
-    std::vector<std::string> files;
-    std::string listed;
-    for (const auto& [name, map] : hidden) {
-        const Tensor m = map.to(Device::cpu());
+    auto file_of = [](const std::string& name) {
         std::string file = "hidden_" + name;
         for (char& ch : file)
             if (!(std::isalnum(static_cast<unsigned char>(ch)) || ch == '.' || ch == '_' || ch == '-')) ch = '_';
+        return file;
+    };
+    auto png_of = [](int64_t i) {
+        char png[32];
+        std::snprintf(png, sizeof png, "_%04lld.png", static_cast<long long>(i));
+        return std::string(png);
+    };
+    // The list first (atomically), so a later --force finds every map even when this run is killed while
+    // writing them.
+    std::string list;
+    for (const auto& [name, map] : hidden) {
+        list += file_of(name) + ".npy\n";
+        for (int64_t i = 0; i < map.dim(0); ++i) list += file_of(name) + png_of(i) + "\n";
+    }
+    write_file_atomic((dir / kHiddenList).string(), [&](FileSink& f) { f.write(list); }, "explain", false);
+    std::string listed;
+    for (const auto& [name, map] : hidden) {
+        const Tensor m = map.to(Device::cpu());
+        const std::string file = file_of(name);
         data::write_npy((dir / (file + ".npy")).string(), m);
-        files.push_back(file + ".npy");
         const int64_t n = m.dim(0), c = m.dim(1), h = m.dim(2), w = m.dim(3);
         const int up = static_cast<int>(std::min<int64_t>(std::clamp<int64_t>(std::max(H / h, W / w), 1, 64) * scale, 256));
         const std::vector<float> v = m.to_vector<float>();
         int64_t bad = 0;
         for (int64_t i = 0; i < n; ++i) {
-            char png[32];
-            std::snprintf(png, sizeof png, "_%04lld.png", static_cast<long long>(i));
             const float* r = v.data() + i * c * h * w;
             bad += std::all_of(r, r + c * h * w, [](float x) { return std::isfinite(x); }) ? 0 : 1;
-            write_heatmap((dir / (file + png)).string(), r, c, h, w, up);
-            files.push_back(file + png);
+            write_heatmap((dir / (file + png_of(i))).string(), r, c, h, w, up);
         }
         if (bad > 0)
             log_warn("the map at hidden layer '", name, "' holds NaN or Inf for ", bad, " of ", n, " samples; their ",
-                     "heatmaps are not meaningful");
+                     "heatmaps show those pixels black");
         listed += str(listed.empty() ? "" : ", ", name, " ", m.shape().str());
     }
-    std::ofstream list(dir / kHiddenList);
-    for (const std::string& f : files) list << f << "\n";
-    list.close();
-    LRP_CHECK(list, "cannot write ", (dir / kHiddenList).string());
     return "wrote the maps at hidden layers (hidden_<layer>.npy and .png, listed in " + std::string(kHiddenList) +
            "): " + listed;
 }

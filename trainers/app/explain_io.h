@@ -31,11 +31,8 @@ struct ImageSpec {
 // an image of another size than the spec's (or the first image's) is an error naming the file.
 ExplainBatch load_image_inputs(const std::vector<std::string>& files, const ImageSpec& spec, data::FolderOptions o);
 
-// Channel-summed relevance of one sample as an RGB heatmap: blue (negative), white (0), red (positive),
-// symmetric around 0 and scaled by the sample's max |R|; nearest-neighbour upscaling by `scale`.
+// heatmap_rgb / overlay_rgb (lrp/train/heatmap.h) written as PNGs.
 void write_heatmap(const std::string& path, const float* r, int64_t C, int64_t H, int64_t W, int scale);
-// The same signed map blended over the input image x (C x H x W, normalised): de-normalised with
-// mean/std when given (else scaled per sample to [0,1]), shown grey, tinted red/blue where |R| is large.
 void write_overlay(const std::string& path, const float* r, const float* x, int64_t C, int64_t H, int64_t W,
                    int scale, const std::vector<float>& mean, const std::vector<float>& std);
 

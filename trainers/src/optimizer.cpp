@@ -8,6 +8,7 @@
 #include "lrp/ops/elementwise.h"
 #include "lrp/ops/optim.h"
 #include "lrp/ops/reduce.h"
+#include "lrp/train/config.h"
 
 namespace lrp::train {
 
@@ -167,6 +168,26 @@ Tensor clip_grad_norm(const NamedParams& params, float max_norm) {
             ops::channel_affine(g, coef, Tensor(), g);
         }
     return norm;
+}
+
+// The run's optimizer from its settings (train's --optimizer, --lr, --momentum, ... flags).
+std::unique_ptr<Optimizer> make_optimizer(const TrainConfig& c, NamedParams params) {
+    if (c.optimizer == "sgd") {
+        kernels::SgdParams p;
+        p.lr = c.lr;
+        p.momentum = c.momentum;
+        p.nesterov = c.nesterov && c.momentum > 0;
+        p.weight_decay = c.weight_decay;
+        return std::make_unique<SGD>(std::move(params), p);
+    }
+    LRP_CHECK(c.optimizer == "adamw", "make_optimizer: unknown optimizer '", c.optimizer, "'");
+    kernels::AdamWParams p;
+    p.lr = c.lr;
+    p.beta1 = c.adam_beta1;
+    p.beta2 = c.adam_beta2;
+    p.eps = c.adam_eps;
+    p.weight_decay = c.weight_decay;
+    return std::make_unique<AdamW>(std::move(params), p);
 }
 
 }  // namespace lrp::train

@@ -5,6 +5,8 @@
 #include <cmath>
 
 #include "lrp/error.h"
+#include "lrp/log.h"
+#include "lrp/train/config.h"
 
 namespace lrp::train {
 
@@ -65,6 +67,24 @@ float LrSchedule::lr_at(int64_t step) const {
     const double initial = double(base_lr) / div_factor, final_lr = initial / final_div_factor;
     const Phase p = onecycle_phase(*this, step);
     return static_cast<float>(p.rising ? cos_anneal(initial, base_lr, p.pct) : cos_anneal(base_lr, final_lr, p.pct));
+}
+
+LrSchedule make_schedule(const TrainConfig& c, int64_t steps_per_epoch) {
+    LrSchedule s;
+    s.kind = c.schedule;
+    s.base_lr = c.lr;
+    s.total_steps = steps_per_epoch * c.epochs;
+    s.warmup_steps = static_cast<int64_t>(c.warmup_epochs * steps_per_epoch);
+    if (c.schedule == "cosine" && c.warmup_epochs > 0.f && s.warmup_steps == 0)
+        log_warn("--warmup-epochs ", c.warmup_epochs, " is less than one step of ", steps_per_epoch,
+                 " per epoch: the run has no warmup");
+    s.step_size = steps_per_epoch * c.step_epochs;
+    s.gamma = c.step_gamma;
+    s.cycle_momentum = c.cycle_momentum;
+    s.base_momentum = c.base_momentum;
+    s.max_momentum = c.max_momentum;
+    s.validate();
+    return s;
 }
 
 }  // namespace lrp::train

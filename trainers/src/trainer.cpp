@@ -35,42 +35,6 @@ namespace fs = std::filesystem;
 namespace lrp::train {
 
 namespace {
-std::unique_ptr<Optimizer> make_optimizer(const TrainConfig& c, nn::Module& m) {
-    if (c.optimizer == "sgd") {
-        kernels::SgdParams p;
-        p.lr = c.lr;
-        p.momentum = c.momentum;
-        p.nesterov = c.nesterov && c.momentum > 0;
-        p.weight_decay = c.weight_decay;
-        return std::make_unique<SGD>(m.named_params(), p);
-    }
-    kernels::AdamWParams p;
-    p.lr = c.lr;
-    p.beta1 = c.adam_beta1;
-    p.beta2 = c.adam_beta2;
-    p.eps = c.adam_eps;
-    p.weight_decay = c.weight_decay;
-    return std::make_unique<AdamW>(m.named_params(), p);
-}
-
-LrSchedule make_schedule(const TrainConfig& c, int64_t steps_per_epoch) {
-    LrSchedule s;
-    s.kind = c.schedule;
-    s.base_lr = c.lr;
-    s.total_steps = steps_per_epoch * c.epochs;
-    s.warmup_steps = static_cast<int64_t>(c.warmup_epochs * steps_per_epoch);
-    if (c.schedule == "cosine" && c.warmup_epochs > 0.f && s.warmup_steps == 0)
-        log_warn("--warmup-epochs ", c.warmup_epochs, " is less than one step of ", steps_per_epoch,
-                 " per epoch: the run has no warmup");
-    s.step_size = steps_per_epoch * c.step_epochs;
-    s.gamma = c.step_gamma;
-    s.cycle_momentum = c.cycle_momentum;
-    s.base_momentum = c.base_momentum;
-    s.max_momentum = c.max_momentum;
-    s.validate();
-    return s;
-}
-
 // What a divergence error suggests: the learning rate, and the run's other loss scales where it has them.
 std::string divergence_hint(const TrainConfig& c) {
     std::string h = "try a lower --lr";
@@ -211,7 +175,7 @@ TrainSummary run_training(TrainConfig cfg) {
         std::printf("%s\n", init_from_weights(cfg, *model, init_gen, train_data).c_str());
     model->to(dev);
     method.warn_unassigned_rules(*model);
-    auto opt = make_optimizer(cfg, *model);
+    auto opt = make_optimizer(cfg, model->named_params());
     const int64_t spe = train_loader.batches_per_epoch();
     LrSchedule sched = make_schedule(cfg, spe);
 

@@ -8,7 +8,8 @@
 namespace lrp::data {
 
 // Reads float32, int32 and int64 arrays as they are, float64 converted to float32 (a value outside the
-// float32 range is an error). Any malformed header, unsupported dtype, Fortran order, more dimensions than
+// float32 range is an error), 8/16-bit integers widened to int32, uint32/uint64 to int64 (a uint64 value
+// beyond int64 is an error). Any malformed header, unsupported dtype, Fortran order, more dimensions than
 // a Shape holds, or a data size that differs from what the header declares is an lrp::Error naming the
 // file and the problem.
 Tensor read_npy(const std::string& path);

@@ -3,6 +3,7 @@
 // undefined or zeroed since the last zero_grad() is skipped, as PyTorch skips grad=None.
 // Their state (buffers, step counts) round-trips through state_dict() for checkpoints.
 #pragma once
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -70,5 +71,9 @@ private:
 // gradients' device (undefined without gradients). Everything stays on the device: no host read, so a
 // training step with clipping can be captured into a CUDA graph.
 Tensor clip_grad_norm(const NamedParams& params, float max_norm);
+
+struct TrainConfig;
+// The run's optimizer from its settings: SGD (momentum, Nesterov, weight decay) or AdamW (betas, eps, decay).
+std::unique_ptr<Optimizer> make_optimizer(const TrainConfig& c, NamedParams params);
 
 }  // namespace lrp::train

@@ -32,4 +32,9 @@ struct LrSchedule {
     float momentum_at(int64_t step) const;
 };
 
+struct TrainConfig;
+// The run's schedule from its settings, steps_per_epoch optimizer steps per epoch (warns when a cosine
+// --warmup-epochs is shorter than one step).
+LrSchedule make_schedule(const TrainConfig& c, int64_t steps_per_epoch);
+
 }  // namespace lrp::train
