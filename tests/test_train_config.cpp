@@ -118,6 +118,13 @@ TEST(TrainConfigCpu, ScheduleFromTheSettings) {
     EXPECT_EQ(s.total_steps, 40);
     EXPECT_EQ(s.warmup_steps, 15);
     EXPECT_FLOAT_EQ(s.lr_at(0), 0.2f / 15);
+    EXPECT_FLOAT_EQ(s.lr_at(39), 0.2f * (1 + std::cos(M_PI * 24 / 25)) / 2);
+    c.min_lr = 1e-3f;  // --min-lr: where cosine ends
+    EXPECT_FLOAT_EQ(make_schedule(c, 10).lr_at(40), 1e-3f);
+    EXPECT_FLOAT_EQ(make_schedule(c, 10).lr_at(39), 1e-3f + (0.2f - 1e-3f) * (1 + std::cos(M_PI * 24 / 25)) / 2);
+    c.min_lr = 0.3f;
+    test::expect_error([&] { c.validate(); }, {"--min-lr must be in [0, --lr 0.2] (got 0.3)"});
+    c.min_lr = 0.f;
     c.warmup_epochs = 0.05f;
     EXPECT_EQ(make_schedule(c, 10).warmup_steps, 0);
 }

@@ -324,6 +324,27 @@ TEST(TrainerCpu, AdamWTakesItsBetasAndEps) {
     EXPECT_FLOAT_EQ(nlohmann::json::parse(f).at("adam-beta2").get<float>(), 0.5f);
 }
 
+// --normalize: the run normalises with the given statistics (one value expands to every channel) and records
+// them for eval and explain; a spec that does not fit the data's channels is named before training.
+TEST(TrainerCpu, NormalizeGivenIsUsedAndRecorded) {
+    TrainConfig c = tiny(fresh_dir("normalize"));
+    c.epochs = 1;
+    c.normalize = "0.5/0.25";
+    run_training(c);
+    const CheckpointState st = read_checkpoint_state(c.out_dir + "/checkpoint.safetensors");
+    EXPECT_EQ(st.mean, (std::vector<float>{0.5f, 0.5f, 0.5f}));
+    EXPECT_EQ(st.stdev, (std::vector<float>{0.25f, 0.25f, 0.25f}));
+    TrainConfig d = tiny(fresh_dir("normalize_default"));
+    d.epochs = 1;
+    run_training(d);
+    EXPECT_NE(read_checkpoint_state(d.out_dir + "/checkpoint.safetensors").mean, st.mean);
+    TrainConfig bad = tiny(fresh_dir("normalize_bad"));
+    bad.normalize = "0.1,0.2/0.3,0.4";
+    expect_error([&] { run_training(bad); }, {"2 mean/std values, but synthetic images have 3 channel(s)"});
+    bad.normalize = "auto";
+    expect_error([&] { bad.validate(); }, {"--normalize auto is eval's and explain's"});
+}
+
 // The model.safetensors a run exports records what eval and explain need to use it without flags: the
 // model settings, class names and normalisation; a plain state_dict records nothing; corrupt entries are named.
 TEST(TrainerCpu, ExportedModelRecordsItsSettings) {

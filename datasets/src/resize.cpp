@@ -1,5 +1,6 @@
-// lrpcu's own image resize: separable bilinear with antialiasing on downscale (PIL / torchvision
-// antialiased bilinear), on interleaved H x W x C uint8 images. Replaces stb_image_resize, whose
+// lrpcu's own image resize: separable bilinear with antialiasing on downscale (the filter of PIL /
+// torchvision's antialiased bilinear, in float throughout: PIL rounds between its two passes, so a pixel
+// may differ from PIL's by 1), on interleaved H x W x C uint8 images. Replaces stb_image_resize, whose
 // assertion (nothings/stb#1449) aborted the process on some downscale sizes.
 #include <algorithm>
 #include <cmath>

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "cli.h"
+#include "cli_train_warnings.h"
 #include "lrp/data/dataset.h"
 #include "lrp/log.h"
 #include "lrp/nn/json_parse.h"
@@ -35,6 +36,11 @@ void add_train_options(CLI::App& app, train::TrainConfig& c, std::string& config
                    "weights in model_best_val.safetensors (0: off; --train-subset then picks from the rest)");
     app.add_option("--resize", c.resize, "image folders: scale the shorter side to N pixels (0: off)");
     app.add_option("--crop", c.crop, "image folders: centre crop N x N after --resize (0: off)");
+    app.add_option("--normalize", c.normalize, "input normalisation: data (the dataset's published mean/std, an image "
+                                               "folder's training-split statistics) | imagenet (torchvision's "
+                                               "constants, e.g. for --init-weights trained on ImageNet) | "
+                                               "M1,M2,M3/S1,S2,S3 (raw [0, 1] units); recorded for eval and explain")
+        ->capture_default_str();
     app.add_option("--masks", c.masks, "image folders, --augment isnet|rrr: segmentation masks, the foreground: a "
                                        "folder mirroring --data-dir, one PNG per image at the image's relative path "
                                        "with the extension .png, of the image's size (nonzero: foreground); resized, "
@@ -90,6 +96,8 @@ void add_train_options(CLI::App& app, train::TrainConfig& c, std::string& config
     app.add_option("--adam-eps", c.adam_eps, "AdamW eps (added to the root of the second moment)")->capture_default_str();
     app.add_option("--schedule", c.schedule, "LR schedule: constant | step | cosine | onecycle")->capture_default_str();
     app.add_option("--warmup-epochs", c.warmup_epochs, "linear warmup (cosine schedule)")->capture_default_str();
+    app.add_option("--min-lr", c.min_lr, "cosine schedule: the LR it anneals to at the end (PyTorch's eta_min)")
+        ->capture_default_str();
     app.add_option("--cycle-momentum", c.cycle_momentum, "onecycle: cycle the momentum (SGD) or beta1 (AdamW) against "
                                                           "the LR, from --max-momentum down to --base-momentum and back, "
                                                           "as PyTorch's OneCycleLR does by default (false: it stays at "
@@ -109,7 +117,8 @@ void add_train_options(CLI::App& app, train::TrainConfig& c, std::string& config
                                            "Right Reasons' input-gradient penalty, docs/rrr.md) | sgt (Saliency "
                                            "Guided Training, docs/sgt.md)")->capture_default_str();
     app.add_option("--crop-padding", c.crop_padding, "random-crop padding in pixels (0: no crop)")->capture_default_str();
-    app.add_option("--flip", c.flip, "random horizontal flips (true/false)")->capture_default_str();
+    app.add_option("--flip", c.flip, "random horizontal flips (true/false; --dataset mnist without --flip: false)")
+        ->capture_default_str();
     app.add_option("--erasing-p", c.erasing_p, "random-erasing: probability per image")->capture_default_str();
     app.add_option("--erasing-fill", c.erasing_fill, "random-erasing fill: mean (0 normalised) | reference (255 "
                                                      "normalised, RelDrop's RE baseline) | zhong | raw:<v> | normalized:<v>")
@@ -426,56 +435,13 @@ int run_train(const std::vector<std::string>& args) {
                    train::TrainConfig{}.lr, "AdamW: PyTorch's default");
     choice_default("weight-decay", cfg.optimizer == "adamw", file_optimizer, file_optimizer == "adamw",
                    cfg.weight_decay, 1e-2f, train::TrainConfig{}.weight_decay, "AdamW: PyTorch's default");
-    // Settings of a method the run does not use are kept (and recorded) but change nothing: say so.
-    for (const std::string& k : given) {
-        if (file_defaults.count(k)) continue;
-        if (k == "isnet-selective-eps" && cfg.augment == "isnet" && cfg.isnet_explain != "selective")
-            log_warn("--isnet-selective-eps applies with --isnet-explain selective; with --isnet-explain ",
-                     cfg.isnet_explain, " it changes nothing");
-        if (k == "isnet-lds" && cfg.augment == "isnet" && cfg.isnet_lds && cfg.isnet_calibrate.empty())
-            log_warn("--isnet-lds without --isnet-calibrate: every hidden map takes --isnet-c1 ", cfg.isnet_c1,
-                     " and --isnet-c2 ", cfg.isnet_c2, " (the authors' code requires measured cuts with LDS, one pair per ",
-                     "layer: --isnet-calibrate <plain model> measures them)");
-        if (k == "isnet-lds-decay" && cfg.augment == "isnet" && !cfg.isnet_lds)
-            log_warn("--isnet-lds-decay applies with --isnet-lds true; without it it changes nothing");
-        if (k == "warmup-epochs" && cfg.schedule != "cosine")
-            log_warn("--warmup-epochs applies to --schedule cosine; with --schedule ", cfg.schedule, " it changes nothing");
-        if ((k == "step-epochs" || k == "step-gamma") && cfg.schedule != "step")
-            log_warn("--", k, " applies to --schedule step; with --schedule ", cfg.schedule, " it changes nothing");
-        if ((k == "base-momentum" || k == "max-momentum") && !cfg.cycle_momentum)
-            log_warn("--", k, " applies with --cycle-momentum true; without it it changes nothing");
-        if (k == "momentum" && cfg.cycle_momentum)
-            log_warn("--momentum is replaced by the cycled momentum of --cycle-momentum true (--base-momentum ",
-                     cfg.base_momentum, " to --max-momentum ", cfg.max_momentum, ")");
-        if ((k == "momentum" || k == "nesterov") && cfg.optimizer != "sgd")
-            log_warn("--", k, " applies to --optimizer sgd; with --optimizer ", cfg.optimizer, " it changes nothing");
-        if (k.rfind("adam-", 0) == 0 && cfg.optimizer != "adamw")
-            log_warn("--", k, " applies to --optimizer adamw; with --optimizer ", cfg.optimizer, " it changes nothing");
-        if (k == "adam-beta1" && cfg.optimizer == "adamw" && cfg.cycle_momentum)
-            log_warn("--adam-beta1 is replaced by the cycled beta1 of --cycle-momentum true (--base-momentum ",
-                     cfg.base_momentum, " to --max-momentum ", cfg.max_momentum, ")");
-        if ((k == "erasing-p" || k == "erasing-fill") && cfg.augment != "random-erasing" &&
-            !(cfg.reldrop() && cfg.reldrop_with_erasing))
-            log_warn("--", k, " applies to --augment random-erasing (or RelDrop with --reldrop-with-erasing true); with ",
-                     "--augment ", cfg.augment, " it changes nothing");
-        if (k == "masks" && cfg.augment != "isnet" && cfg.augment != "rrr")
-            log_warn("--masks gives ISNet (or RRR) its foreground; with --augment ", cfg.augment, " they are not read");
-        if (k.rfind("decoy-", 0) == 0 && cfg.decoy == "none")
-            log_warn("--", k, " applies with --decoy label or random; with --decoy none it changes nothing");
-        const bool edda_key = k.rfind("edda-", 0) == 0, reldrop_key = k.rfind("reldrop-", 0) == 0,
-                   isnet_key = k.rfind("isnet-", 0) == 0, sgt_key = k.rfind("sgt-", 0) == 0,
-                   rrr_key = k.rfind("rrr-", 0) == 0;
-        if ((edda_key && cfg.augment != "edda") || (reldrop_key && !cfg.reldrop()) ||
-            (isnet_key && cfg.augment != "isnet") || (sgt_key && cfg.augment != "sgt") ||
-            (rrr_key && cfg.augment != "rrr"))
-            log_warn("--", k, " applies to --augment ",
-                     edda_key    ? "edda"
-                     : isnet_key ? "isnet"
-                     : sgt_key   ? "sgt"
-                     : rrr_key   ? "rrr"
-                                 : "reldrop-pixel|block|patch",
-                     "; with --augment ", cfg.augment, " it changes nothing");
+    // MNIST's digits are not flipped unless asked (a mirrored 2, 3, 4, 5, 7 or 9 is no digit; torchvision's MNIST
+    // recipes do not flip). Fashion-MNIST's garments and the other datasets flip by default.
+    if (new_run && cfg.dataset == "mnist" && cfg.flip && !cli_keys.count("flip") && !file_keys.count("flip")) {
+        cfg.flip = false;
+        std::printf("--flip false (MNIST: a mirrored digit is no digit; give --flip true to flip)\n");
     }
+    warn_unused_settings(cfg, given, file_defaults);
     train::TrainSummary s = train::run_training(cfg);
     if (s.stopped) {
         std::printf("stopped early after %.1f s; outputs in %s\n", s.seconds, cfg.out_dir.c_str());

@@ -11,6 +11,7 @@
 #include "lrp/nn/json_parse.h"
 #include "lrp/lrp/composites.h"
 #include "lrp/nn/models.h"
+#include "lrp/train/data_source.h"
 #include "lrp/ops/isnet_loss.h"
 #include "lrp/ops/reldrop.h"
 #include "lrp/train/init_from.h"
@@ -54,6 +55,9 @@ void TrainConfig::validate() const {
             LRP_CHECK(valid_utf8(t), "--", it.key(), " '", escaped_bytes(t), "' is not valid UTF-8 (lrpcu records its ",
                       "settings as JSON); rename the file or folder");
     }
+    LRP_CHECK(normalize != "auto", "--normalize auto is eval's and explain's (the weights' statistics); a training "
+              "run takes data, imagenet or M1,M2,M3/S1,S2,S3");
+    normalization_for(normalize, {});  // a malformed spec is an error naming it, before any data is read
     LRP_CHECK(epochs >= 1, "--epochs must be >= 1 (got ", epochs, ")");
     LRP_CHECK(batch_size >= 1, "--batch-size must be >= 1 (got ", batch_size, ")");
     nn::check_known_arch(arch);  // before any data is read
@@ -68,6 +72,7 @@ void TrainConfig::validate() const {
     LRP_CHECK(adam_beta2 >= 0 && adam_beta2 < 1, "--adam-beta2 must be in [0, 1) ", below_one(adam_beta2));
     LRP_CHECK(adam_eps > 0 && std::isfinite(adam_eps), "--adam-eps must be a finite number > 0 (got ", adam_eps,
               "; with 0 a parameter whose gradient is zero gets 0/0 = NaN)");
+    LRP_CHECK(min_lr >= 0 && min_lr <= lr, "--min-lr must be in [0, --lr ", lr, "] (got ", min_lr, ")");
     LRP_CHECK(warmup_epochs >= 0 && warmup_epochs < epochs, "--warmup-epochs must be in [0, epochs) (got ",
               warmup_epochs, ")");
     LRP_CHECK(step_epochs >= 1, "--step-epochs must be >= 1");
@@ -232,13 +237,13 @@ void TrainConfig::validate() const {
     X("dataset", dataset) X("data-dir", data_dir) X("train-subset", train_subset) X("test-subset", test_subset) \
     X("val-split", val_split) X("decoy", decoy) X("decoy-test", decoy_test) X("decoy-size", decoy_size)          \
     X("decoy-seed", decoy_seed) X("masks", masks)                                                          \
-    X("resize", resize) X("crop", crop) X("stream", stream) X("resident-limit-mb", resident_limit_mb)          \
+    X("resize", resize) X("crop", crop) X("normalize", normalize) X("stream", stream) X("resident-limit-mb", resident_limit_mb)          \
     X("arch", arch) X("width", width) X("init", init) X("init-weights", init_weights)  \
     X("init-head", init_head) X("epochs", epochs) X("batch-size", batch_size)          \
     X("drop-last", drop_last)                                                                              \
     X("optimizer", optimizer) X("lr", lr) X("momentum", momentum) X("nesterov", nesterov)                      \
     X("weight-decay", weight_decay) X("adam-beta1", adam_beta1) X("adam-beta2", adam_beta2) X("adam-eps", adam_eps) \
-    X("schedule", schedule) X("warmup-epochs", warmup_epochs)                  \
+    X("schedule", schedule) X("warmup-epochs", warmup_epochs) X("min-lr", min_lr)                  \
     X("cycle-momentum", cycle_momentum) X("base-momentum", base_momentum) X("max-momentum", max_momentum)      \
     X("step-gamma", step_gamma) X("step-epochs", step_epochs) X("label-smoothing", label_smoothing)            \
     X("clip-grad-norm", clip_grad_norm) X("augment", augment) X("crop-padding", crop_padding) X("flip", flip)  \

@@ -21,6 +21,7 @@ DataOptions data_options(const TrainConfig& c) {
     o.data_dir = c.data_dir;
     o.folder.resize = c.resize;
     o.folder.crop = c.crop;
+    std::tie(o.mean, o.stdev) = normalization_for(c.normalize, {});  // empty: the data's own
     if (c.augment == "isnet" || c.augment == "rrr") o.folder.mask_dir = c.masks;  // only their foreground uses them
     o.stream = c.stream;
     o.resident_limit_mb = c.resident_limit_mb;

@@ -41,7 +41,7 @@ void check_sizes(int64_t n, int batch_size, bool train, const std::string& what)
     LRP_CHECK(n > 0, "dataset '", what, "' is empty");
     LRP_CHECK(batch_size > 0, "batch size must be positive");
     LRP_CHECK(!train || n >= batch_size, "dataset '", what, "' has ", n, " samples, fewer than one batch of ",
-              batch_size);
+              batch_size, " (a smaller --batch-size trains on it)");
 }
 
 int64_t batches_per_epoch(int64_t n, int batch_size, bool train, bool keep_last) {

@@ -75,6 +75,7 @@ LrSchedule make_schedule(const TrainConfig& c, int64_t steps_per_epoch) {
     s.base_lr = c.lr;
     s.total_steps = steps_per_epoch * c.epochs;
     s.warmup_steps = static_cast<int64_t>(c.warmup_epochs * steps_per_epoch);
+    s.min_lr = c.min_lr;
     if (c.schedule == "cosine" && c.warmup_epochs > 0.f && s.warmup_steps == 0)
         log_warn("--warmup-epochs ", c.warmup_epochs, " is less than one step of ", steps_per_epoch,
                  " per epoch: the run has no warmup");

@@ -164,7 +164,8 @@ std::vector<std::string> known_datasets();
 
 // Resizes an interleaved H x W x C uint8 image to out_h x out_w (lrpcu's own resize, datasets/src/resize.cpp):
 // separable bilinear, antialiased when downscaling (triangle filter stretched by in/out, as PIL and
-// torchvision's antialiased bilinear), rounded to nearest and clamped to [0, 255]. Equal sizes copy.
+// torchvision's antialiased bilinear; PIL rounds between the passes, so values may differ from PIL's by 1),
+// rounded to nearest and clamped to [0, 255]. Equal sizes copy.
 std::vector<uint8_t> resize_image(const uint8_t* src, int w, int h, int c, int out_w, int out_h);
 
 // Per-channel mean and (population) standard deviation of U8 N x C x H x W images, in [0,1] units; a

@@ -22,6 +22,9 @@ struct TrainConfig {
     int64_t val_split = 0;
     int resize = 0;               // image folders: > 0 scales the shorter side to this
     int crop = 0;                 // image folders: > 0 centre-crops crop x crop (after resize)
+    // data (the dataset's published constants, an image folder's training-split statistics) | imagenet |
+    // M1,M2,M3/S1,S2,S3 (raw [0, 1] units; e.g. what pretrained --init-weights were trained with)
+    std::string normalize = "data";
     std::string stream = "auto";  // auto (stream image folders over the limit) | on | off (resident)
     int64_t resident_limit_mb = 2048;  // --stream auto: datasets of more uint8 bytes stream
     // Decoy benchmark (Ross et al. 2017's Decoy MNIST; docs/isnet.md): a decoy_size^2 grey swatch in a corner of
@@ -54,6 +57,7 @@ struct TrainConfig {
     float adam_beta1 = 0.9f, adam_beta2 = 0.999f, adam_eps = 1e-8f;  // AdamW's betas and eps (PyTorch's defaults)
     std::string schedule = "onecycle";  // constant | step | cosine | onecycle
     float warmup_epochs = 0.f;
+    float min_lr = 0.f;  // cosine: the LR it anneals to (PyTorch's CosineAnnealingLR eta_min)
     // onecycle: the momentum (SGD) or beta1 (AdamW) cycles against the LR between these, as PyTorch's
     // OneCycleLR(cycle_momentum=True) does; off (the default): it stays at --momentum (beta1 0.9), as
     // cycle_momentum=False.
