@@ -2,7 +2,8 @@
 # CLI test: explain on an image folder decodes only the images it explains. With one image of the folder unreadable,
 # --samples N of the first images and --input files sized by the folder give the maps of the intact folder, bit for
 # bit (the whole split used to be decoded, and failed); --normalize data (the split's own statistics) still reads
-# every image and names the broken one. explain --split val of a folder explains eval --split val's images.
+# every image and names the broken one. --samples N takes eval --subset N's images (evenly spaced over the
+# class-sorted files). explain --split val of a folder explains eval --split val's images.
 # Usage: cli_explain_folder.sh <out-dir> <lrpcu>
 set -u
 out=$1 lrpcu=$2
@@ -25,6 +26,13 @@ fail() { echo "$1"; [[ -f ${2:-} ]] && cat "$2"; exit 1; }
 w=$out/run/checkpoint.safetensors
 ex=(explain --weights "$w" --device cpu)
 "$lrpcu" "${ex[@]}" --samples 4 --out "$out/whole" > "$out/whole.log" 2>&1 || fail "explain failed:" "$out/whole.log"
+# Four evenly spaced images of the class-sorted folder (a/0, a/3, b/0, b/3), as eval --subset 4 takes them.
+[[ $(grep -c "(label 0)" "$out/whole.log") == 2 && $(grep -c "(label 1)" "$out/whole.log") == 2 ]] ||
+  fail "--samples 4 did not take two images of each class:" "$out/whole.log"
+j4=$("$lrpcu" eval --weights "$w" --subset 4 --device cpu --json 2>&1) || fail "eval --subset 4 failed: $j4"
+c4=$(python3 -c 'import json,sys; j=json.loads(sys.stdin.read()); print(round(j["top1"]*j["samples"]))' <<<"$j4")
+grep -q "^$c4 of 4 samples predicted as labelled$" "$out/whole.log" ||
+  fail "eval --subset 4: $c4 of 4 correct; explain --samples 4 says:" "$out/whole.log"
 "$lrpcu" "${ex[@]}" --input "$out/data/test/b/0002.png" --out "$out/whole-input" > "$out/whole-input.log" 2>&1 ||
   fail "explain --input failed:" "$out/whole-input.log"
 

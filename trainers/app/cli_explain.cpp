@@ -122,7 +122,9 @@ int run_explain(const std::vector<std::string>& args) {
                    "dataset for --samples, the image size of PNG/JPEG inputs (without one: the first image's), "
                    "and their mean/std when the weights record none (default: the one the weights record)");
     app.add_option("--data-dir", data_dir, "dataset directory (default: the checkpoint's)");
-    app.add_option("--samples", samples, "explain the first N images of the --split (labels included)");
+    app.add_option("--samples", samples, "explain the first N images of the --split (labels included; of an image "
+                                         "folder, whose files are sorted by class, N evenly spaced ones, as eval "
+                                         "--subset N takes them)");
     app.add_option("--split", split, "test | train | val (the validation images a run with --val-split held out of "
                                      "the training split, in eval's order)")->capture_default_str();
     add_decoy_flags(app, decoy_flags);

@@ -62,7 +62,8 @@ ExplainBatch dataset_samples(const ExplainData& d, const ExplainSplit& s, int64_
         check_channels(d, all.channels, all.name);
         data::FolderIndex rows = s.held_out ? train::held_out_images(all, *s.cfg, s.val_source_images, d.weights) : all;
         check_count(rows.size(), all.name);
-        sub = data::load_folder_index(rows.subset(0, n));
+        // N evenly spaced images, as eval --subset takes them: a folder's files are sorted by class.
+        sub = data::load_folder_index(n < rows.size() ? rows.evenly_spaced(n) : rows);
         // The whole split's statistics, as a loaded split's subsets keep them.
         std::tie(in.mean, in.std) = uses_own_stats(d, all.channels) ? folder_stats(all)
                                                                      : given_stats(d, all.channels, all.name);
@@ -72,7 +73,7 @@ ExplainBatch dataset_samples(const ExplainData& d, const ExplainSplit& s, int64_
         data::add_decoy(ds, s.decoy, s.split);  // into the whole split: each image gets the swatch eval would draw
         if (s.held_out) ds = train::held_out_images(ds, *s.cfg, s.val_source_images, d.weights);
         check_count(ds.size(), ds.name);
-        sub = ds.subset(0, n);
+        sub = indexed(d) && n < ds.size() ? ds.evenly_spaced(n) : ds.subset(0, n);
         std::tie(in.mean, in.std) = uses_own_stats(d, ds.channels()) ? Stats{ds.mean, ds.std}
                                                                       : given_stats(d, ds.channels(), ds.name);
     }
