@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 
 #include "test_util.h"
 
@@ -125,10 +126,13 @@ TEST_F(NpyCpu, WritesWhatNumpyAndItselfRead) {
     const Tensor i32 = Tensor::from_vector(std::vector<int32_t>{3, -1, 9}, Shape{3});
     const Tensor i64 = Tensor::from_vector(std::vector<int64_t>{int64_t(1) << 40, -2}, Shape{2});
     const Tensor scalar = Tensor::from_vector(std::vector<float>{1.5f}, Shape(std::vector<int64_t>{}));
+    const std::map<const Tensor*, std::string> tuples = {
+        {&f, "(2, 3, 5, 7)"}, {&i32, "(3,)"}, {&i64, "(2,)"}, {&scalar, "()"}};  // as Python writes them
     for (const Tensor* t : {&f, &i32, &i64, &scalar}) {
         const std::string p = dir_ + "/rt.npy";
         write_npy(p, *t);
         const std::string bytes = read_all(p);
+        EXPECT_NE(bytes.find("'shape': " + tuples.at(t) + ", }"), std::string::npos) << bytes.substr(0, 80);
         EXPECT_EQ((10 + static_cast<size_t>(static_cast<unsigned char>(bytes[8]))) % 64, 0u)
             << "header not 64-byte aligned as NumPy writes it";
         const Tensor back = read_npy(p);
