@@ -107,7 +107,7 @@ TEST(TrainConfigCpu, ResumeInheritsRecordedSettings) {
     EXPECT_THROW(inherit_settings(now, nlohmann::json::array(), {}), Error);
 }
 
-// A cosine warmup shorter than one step is none; the schedule says so and still validates.
+// The schedule a config makes: cosine steps, warmup and --min-lr; a warmup shorter than one step is none.
 TEST(TrainConfigCpu, ScheduleFromTheSettings) {
     TrainConfig c;
     c.schedule = "cosine";
