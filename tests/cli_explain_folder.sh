@@ -30,6 +30,11 @@ ex=(explain --weights "$w" --device cpu)
 [[ $(grep -c "(label 0)" "$out/whole.log") == 2 && $(grep -c "(label 1)" "$out/whole.log") == 2 ]] ||
   fail "--samples 4 did not take two images of each class:" "$out/whole.log"
 j4=$("$lrpcu" eval --weights "$w" --subset 4 --device cpu --json 2>&1) || fail "eval --subset 4 failed: $j4"
+for stream in on off; do  # eval --subset 4 takes images of both classes, resident or streamed
+  js=$("$lrpcu" eval --weights "$w" --subset 4 --stream $stream --device cpu --json 2>&1) || fail "eval --stream $stream failed: $js"
+  python3 -c 'import json,sys; j=json.loads(sys.stdin.read()); sys.exit(None in j["per_class"])' <<<"$js" ||
+    fail "eval --subset 4 --stream $stream left a class without images: $js"
+done
 c4=$(python3 -c 'import json,sys; j=json.loads(sys.stdin.read()); print(round(j["top1"]*j["samples"]))' <<<"$j4")
 grep -q "^$c4 of 4 samples predicted as labelled$" "$out/whole.log" ||
   fail "eval --subset 4: $c4 of 4 correct; explain --samples 4 says:" "$out/whole.log"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # CLI test: `lrpcu train --dataset mnist` does not flip digits unless asked (a note says so and config.json
-# records flip false); --flip true, or a --config file that records flip, is kept as given.
+# records flip false); --flip true, or an MNIST run's --config file that records flip true, is kept as given (another
+# dataset's file records its own default).
 # Usage: cli_mnist_flip.sh <lrpcu> <work-dir>
 set -euo pipefail
 lrpcu=$1 dir=$2
@@ -29,4 +30,9 @@ train asked --flip true
 [[ $(flip_of asked) == True ]] || { echo "--flip true recorded as $(flip_of asked)"; exit 1; }
 train from-file --config "$dir/asked/config.json"
 [[ $(flip_of from-file) == True ]] || { echo "the --config file's flip true became $(flip_of from-file)"; exit 1; }
+# Another dataset's file records flip true as its default: an MNIST run from it still does not flip.
+"$lrpcu" train --dataset synthetic --train-subset 32 --test-subset 16 --width 2 --epochs 1 --batch-size 16 \
+  --device cpu --out "$dir/synthetic" > "$dir/synthetic.log" 2>&1 || { echo "synthetic run failed"; exit 1; }
+train other-file --config "$dir/synthetic/config.json"
+[[ $(flip_of other-file) == False ]] || { echo "a synthetic run's recorded flip made MNIST flip"; exit 1; }
 echo "ok: MNIST digits are not flipped unless asked"

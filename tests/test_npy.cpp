@@ -119,6 +119,15 @@ TEST_F(NpyCpu, WidensIntegerArrays) {
                       "a '<i2' array of shape [2] needs 4 data bytes, but the file holds 2 (truncated)");
     expect_read_error(npy_bytes("{'descr': '<b1', 'fortran_order': False, 'shape': (1,), }", std::string(1, '\0')),
                       "unsupported dtype '<b1'");
+    // One-byte types have no byte order: '<i1', '>i1' and '|i1' are the same; wider big-endian ones are refused.
+    EXPECT_EQ(i32(read_npy(file("<i1", std::string("\xfe", 1), 1))), (std::vector<int32_t>{-2}));
+    EXPECT_EQ(i32(read_npy(write("be1.npy", npy_bytes("{'descr': '>u1', 'fortran_order': False, 'shape': (1,), }",
+                                                      std::string("\xfe", 1))))),
+              (std::vector<int32_t>{254}));
+    expect_read_error(npy_bytes("{'descr': '>i2', 'fortran_order': False, 'shape': (1,), }", std::string(2, '\0')),
+                      "big-endian array ('>i2'); save it little-endian, e.g. arr.astype(arr.dtype.newbyteorder('<'))");
+    expect_read_error(npy_bytes("{'descr': 'xi1', 'fortran_order': False, 'shape': (1,), }", std::string(1, '\0')),
+                      "unsupported byte order in dtype 'xi1'");
 }
 
 TEST_F(NpyCpu, WritesWhatNumpyAndItselfRead) {

@@ -345,6 +345,39 @@ TEST(TrainerCpu, NormalizeGivenIsUsedAndRecorded) {
     expect_error([&] { bad.validate(); }, {"--normalize auto is eval's and explain's"});
 }
 
+// A run recorded before --normalize, --adam-* and --min-lr existed ran with their defaults: a resume that gives
+// others is refused (they were accepted without a word, and the Adam and LR settings changed mid-run).
+TEST(TrainerCpu, ResumeOfARunRecordedBeforeNewSettingsChecksThem) {
+    const std::string old = fresh_dir("before_settings");
+    TrainConfig o = tiny(old);
+    o.optimizer = "adamw";
+    o.schedule = "cosine";
+    o.stop_after_epoch = 1;
+    run_training(o);
+    const std::string ck = old + "/checkpoint.safetensors";
+    const char* keys[] = {"normalize", "adam-beta1", "adam-beta2", "adam-eps", "min-lr"};
+    edit_checkpoint_state(ck, ck, [&](nlohmann::json& j) {
+        for (const char* k : keys) j["config"].erase(k);
+    });
+    const std::vector<std::pair<std::string, std::function<void(TrainConfig&)>>> changes = {
+        {"normalize: checkpoint has \"data\", now \"imagenet\"", [](TrainConfig& c) { c.normalize = "imagenet"; }},
+        {"adam-beta1: checkpoint has", [](TrainConfig& c) { c.adam_beta1 = 0.5f; }},
+        {"adam-beta2: checkpoint has", [](TrainConfig& c) { c.adam_beta2 = 0.5f; }},
+        {"adam-eps: checkpoint has", [](TrainConfig& c) { c.adam_eps = 0.1f; }},
+        {"min-lr: checkpoint has", [](TrainConfig& c) { c.min_lr = 1e-3f; }}};
+    for (const auto& [want, change] : changes) {
+        TrainConfig r = o;
+        r.stop_after_epoch = 0;
+        r.resume = true;
+        change(r);
+        expect_error([&] { run_training(r); }, {want});
+    }
+    TrainConfig same = o;  // the defaults themselves agree
+    same.stop_after_epoch = 0;
+    same.resume = true;
+    run_training(same);
+}
+
 // The model.safetensors a run exports records what eval and explain need to use it without flags: the
 // model settings, class names and normalisation; a plain state_dict records nothing; corrupt entries are named.
 TEST(TrainerCpu, ExportedModelRecordsItsSettings) {

@@ -43,6 +43,8 @@ FolderIndex FolderIndex::take_stratified(int64_t n, uint64_t seed) const {
 }
 
 FolderIndex FolderIndex::evenly_spaced(int64_t n) const {
+    LRP_CHECK(labels.size() == files.size(), "evenly_spaced: index '", name, "' has ", files.size(), " files but ",
+              labels.size(), " labels");
     return gather(*this, evenly_spaced_rows(size(), n, name));
 }
 

@@ -135,10 +135,10 @@ FileType descr_type(const std::string& descr, const std::string& path) {
     const char* need = "' (need float32/float64, or an integer type of up to 64 bits)";
     LRP_CHECK(descr.size() == 3, "'", path, "': unsupported dtype '", descr, need);
     const bool one_byte = descr[2] == '1';
-    LRP_CHECK(descr[0] != '>' || one_byte, "'", path, "': big-endian array ('", descr,
-              "'); save it little-endian, e.g. arr.astype('<f4')");
+    LRP_CHECK((descr[0] != '>' && descr[0] != '!') || one_byte, "'", path, "': big-endian array ('", descr,
+              "'); save it little-endian, e.g. arr.astype(arr.dtype.newbyteorder('<'))");
     const std::string t = descr.substr(1);
-    const bool order_ok = descr[0] == '<' || descr[0] == '=' || descr[0] == '|' || one_byte;
+    const bool order_ok = descr[0] == '<' || descr[0] == '=' || descr[0] == '|' || (one_byte && descr[0] == '>');
     LRP_CHECK(order_ok, "'", path, "': unsupported byte order in dtype '", descr, "'");
     if (t == "f4" || t == "f8") return {'f', t[1] - '0'};
     if ((t[0] == 'i' || t[0] == 'u') && (t[1] == '1' || t[1] == '2' || t[1] == '4' || t[1] == '8'))

@@ -1,6 +1,6 @@
 // `lrpcu explain`: LRP relevance maps of a model (lrpcu checkpoint or PyTorch safetensors + --arch), or ISNet's
-// LRP-Flex map (--flex, hidden layers too with --flex-layers), for a .npy array, image files or the first N samples of a
-// dataset split: relevance.npy and one heatmap PNG per sample (signed map scaled by max |R|), --overlay over the input.
+// LRP-Flex map (--flex, hidden layers too with --flex-layers), for a .npy array, image files or N samples of a dataset
+// split: relevance.npy and one heatmap PNG per sample (signed map scaled by max finite |R|), --overlay over the input.
 #include <algorithm>
 #include <cctype>
 #include <cmath>
@@ -158,7 +158,8 @@ int run_explain(const std::vector<std::string>& args) {
     app.add_option("--device", device, "auto | cpu | cuda | cuda:N")->capture_default_str();
     app.add_flag("--print-rules", print_rules, "print the rule of every layer");
     app.add_flag("--force", force, "replace an earlier explain's outputs in --out (relevance.npy, heatmap_*.png, "
-                                   "overlay_*.png, and the hidden_* files hidden_maps.txt lists)");
+                                   "overlay_*.png, the hidden_* files hidden_maps.txt lists, and the temporary "
+                                   "<output>.tmp.<pid>.<n> files of a killed explain)");
     if (int rc = parse_args(app, args); rc >= 0) return rc;
     inputs = split_inputs(inputs);
     LRP_CHECK(std::filesystem::exists(weights), "--weights: '", weights, "' does not exist");

@@ -101,7 +101,7 @@ void add_train_options(CLI::App& app, train::TrainConfig& c, std::string& config
     app.add_option("--cycle-momentum", c.cycle_momentum, "onecycle: cycle the momentum (SGD) or beta1 (AdamW) against "
                                                           "the LR, from --max-momentum down to --base-momentum and back, "
                                                           "as PyTorch's OneCycleLR does by default (false: it stays at "
-                                                          "--momentum, beta1 0.9: cycle_momentum=False)")
+                                                          "--momentum or --adam-beta1: cycle_momentum=False)")
         ->capture_default_str();
     app.add_option("--base-momentum", c.base_momentum, "--cycle-momentum: the lowest momentum (at the peak LR)")
         ->capture_default_str();
@@ -346,7 +346,7 @@ int run_train(const std::vector<std::string>& args) {
     // warned about as settings of an unused method.
     std::set<std::string> file_defaults;
     nlohmann::json file_resolved;  // the defaults resolved for the file's method and masks
-    std::string file_augment, file_optimizer;  // the file's --augment and --optimizer ("" when it names none)
+    std::string file_augment, file_optimizer, file_dataset;  // the file's --augment, --optimizer, --dataset ("": none)
     std::set<std::string> file_keys, cli_keys;  // settings the config file holds; settings given as flags
     if (!config_path.empty()) {
         LRP_CHECK(!std::filesystem::is_directory(config_path), "--config: '", config_path, "' is a directory, not a ",
@@ -363,6 +363,7 @@ int run_train(const std::vector<std::string>& args) {
         train::from_json(j, cfg);
         file_augment = j.is_object() && j.contains("augment") ? cfg.augment : "";
         file_optimizer = j.is_object() && j.contains("optimizer") ? cfg.optimizer : "";
+        file_dataset = j.is_object() && j.contains("dataset") ? cfg.dataset : "";
         // The defaults as given and as a run records them (resolved for the file's method and masks).
         nlohmann::json read, dflt, resolved;
         train::to_json(read, cfg);  // the file's values as the settings hold them (floats rounded alike)
@@ -436,8 +437,10 @@ int run_train(const std::vector<std::string>& args) {
     choice_default("weight-decay", cfg.optimizer == "adamw", file_optimizer, file_optimizer == "adamw",
                    cfg.weight_decay, 1e-2f, train::TrainConfig{}.weight_decay, "AdamW: PyTorch's default");
     // MNIST's digits are not flipped unless asked (a mirrored 2, 3, 4, 5, 7 or 9 is no digit; torchvision's MNIST
-    // recipes do not flip). Fashion-MNIST's garments and the other datasets flip by default.
-    if (new_run && cfg.dataset == "mnist" && cfg.flip && !cli_keys.count("flip") && !file_keys.count("flip")) {
+    // recipes do not flip). Fashion-MNIST's garments and the other datasets flip by default. A --config file's flip
+    // true counts as asked only from an MNIST run's file (another dataset's file records its default).
+    const bool file_asks_flip = file_keys.count("flip") && (file_dataset == "mnist" || file_dataset.empty());
+    if (new_run && cfg.dataset == "mnist" && cfg.flip && !cli_keys.count("flip") && !file_asks_flip) {
         cfg.flip = false;
         std::printf("--flip false (MNIST: a mirrored digit is no digit; give --flip true to flip)\n");
     }

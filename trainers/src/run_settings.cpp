@@ -51,7 +51,8 @@ nlohmann::json effective_settings(nlohmann::json j) {
         {"isnet-selective-eps", 0.01f}, {"isnet-first-rule", "epsilon"}, {"isnet-lds", false}, {"isnet-lds-decay", 0.8f},
         {"isnet-lds-layers", nlohmann::json::array()}, {"isnet-foreground", "l2"},
         {"decoy", "none"}, {"decoy-test", "random"}, {"decoy-size", 4}, {"decoy-seed", 0},
-        {"cycle-momentum", false}, {"base-momentum", 0.85f}, {"max-momentum", 0.95f}};  // floats: as recorded
+        {"cycle-momentum", false}, {"base-momentum", 0.85f}, {"max-momentum", 0.95f}, {"normalize", "data"},
+        {"adam-beta1", 0.9f}, {"adam-beta2", 0.999f}, {"adam-eps", 1e-8f}, {"min-lr", 0.f}};  // floats: as recorded
     for (const auto& [key, value] : before_it_existed)
         if (j.is_object() && !j.contains(key)) j[key] = value;
     try {

@@ -59,7 +59,7 @@ struct TrainConfig {
     float warmup_epochs = 0.f;
     float min_lr = 0.f;  // cosine: the LR it anneals to (PyTorch's CosineAnnealingLR eta_min)
     // onecycle: the momentum (SGD) or beta1 (AdamW) cycles against the LR between these, as PyTorch's
-    // OneCycleLR(cycle_momentum=True) does; off (the default): it stays at --momentum (beta1 0.9), as
+    // OneCycleLR(cycle_momentum=True) does; off (the default): it stays at --momentum (--adam-beta1), as
     // cycle_momentum=False.
     bool cycle_momentum = false;
     float base_momentum = 0.85f, max_momentum = 0.95f;
