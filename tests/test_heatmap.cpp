@@ -39,7 +39,8 @@ TEST(HeatmapCpu, NonFiniteRelevanceIsBlackAndLeavesTheScale) {
     ASSERT_EQ(px.size(), 4u * 6u * 3u);
     EXPECT_EQ(pixel(px, 6, 0, 0), (Rgb{255, 0, 0}));  // 2 is still the peak: one Inf does not blank the map
     EXPECT_EQ(pixel(px, 6, 1, 1), (Rgb{255, 0, 0}));  // nearest-neighbour upscaling
-    for (auto [x, y] : {std::pair{2, 0}, {3, 1}, {0, 2}, {5, 3}}) EXPECT_EQ(pixel(px, 6, x, y), (Rgb{0, 0, 0})) << x << "," << y;
+    for (auto [x, y] : {std::pair{2, 0}, {3, 1}, {0, 2}, {5, 3}})
+        EXPECT_EQ(pixel(px, 6, x, y), (Rgb{0, 0, 0})) << x << "," << y;
     EXPECT_EQ(pixel(px, 6, 4, 0), (Rgb{128, 128, 255}));  // -1 = -0.5 of the peak
     EXPECT_EQ(pixel(px, 6, 2, 2), (Rgb{255, 255, 255}));
     // Every value non-finite: black throughout.

@@ -105,8 +105,13 @@ TEST_F(NpyCpu, WidensIntegerArrays) {
                                    ",), }",
                                data));
     };
-    auto i32 = [](const Tensor& t) { return t.dtype() == lrp::DType::I32 ? t.to_vector<int32_t>() : std::vector<int32_t>{}; };
-    auto i64 = [](const Tensor& t) { return t.dtype() == lrp::DType::I64 ? t.to_vector<int64_t>() : std::vector<int64_t>{}; };
+    // The values when the array has the expected type, else nothing.
+    auto i32 = [](const Tensor& t) {
+        return t.dtype() == lrp::DType::I32 ? t.to_vector<int32_t>() : std::vector<int32_t>{};
+    };
+    auto i64 = [](const Tensor& t) {
+        return t.dtype() == lrp::DType::I64 ? t.to_vector<int64_t>() : std::vector<int64_t>{};
+    };
     EXPECT_EQ(i32(read_npy(file("|i1", std::string("\x05\xff", 2), 2))), (std::vector<int32_t>{5, -1}));
     EXPECT_EQ(i32(read_npy(file("<i2", std::string("\x01\x01\x00\x80", 4), 2))), (std::vector<int32_t>{257, -32768}));
     EXPECT_EQ(i32(read_npy(file("<u2", std::string("\xff\xff", 2), 1))), (std::vector<int32_t>{65535}));

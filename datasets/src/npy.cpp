@@ -257,7 +257,8 @@ void write_npy(const std::string& path, const Tensor& t) {
     LRP_CHECK(dt == DType::F32 || dt == DType::I32 || dt == DType::I64, "write_npy '", path, "': ",
               dtype_name(dt), " tensors are not written (F32, I32, I64 are)");
     std::string shape;  // as Python writes a tuple: (), (4,), (2, 3)
-    for (int i = 0; i < t.ndim(); ++i) shape += std::to_string(t.dim(i)) + (t.ndim() == 1 ? "," : i + 1 < t.ndim() ? ", " : "");
+    for (int i = 0; i < t.ndim(); ++i)
+        shape += std::to_string(t.dim(i)) + (t.ndim() == 1 ? "," : i + 1 < t.ndim() ? ", " : "");
     const char* descr = dt == DType::F32 ? "<f4" : dt == DType::I32 ? "<i4" : "<i8";
     std::string header = std::string("{'descr': '") + descr + "', 'fortran_order': False, 'shape': (" + shape + "), }";
     header.append(63 - (10 + header.size()) % 64, ' ');  // preamble + header + '\n' a multiple of 64

@@ -237,7 +237,8 @@ void TrainConfig::validate() const {
     X("dataset", dataset) X("data-dir", data_dir) X("train-subset", train_subset) X("test-subset", test_subset) \
     X("val-split", val_split) X("decoy", decoy) X("decoy-test", decoy_test) X("decoy-size", decoy_size)          \
     X("decoy-seed", decoy_seed) X("masks", masks)                                                          \
-    X("resize", resize) X("crop", crop) X("normalize", normalize) X("stream", stream) X("resident-limit-mb", resident_limit_mb)          \
+    X("resize", resize) X("crop", crop) X("normalize", normalize) X("stream", stream)                        \
+    X("resident-limit-mb", resident_limit_mb)                                                              \
     X("arch", arch) X("width", width) X("init", init) X("init-weights", init_weights)  \
     X("init-head", init_head) X("epochs", epochs) X("batch-size", batch_size)          \
     X("drop-last", drop_last)                                                                              \

@@ -207,7 +207,9 @@ DataSplit open_rows(const DataOptions& o, data::Split split, int64_t subset, boo
             *val_out = std::move(v);
         }
         if (subset > 0 && subset < ix.size())
-            ix = stratified ? ix.take_stratified(subset, seed) : folder ? ix.evenly_spaced(subset) : ix.subset(0, subset);
+            ix = stratified ? ix.take_stratified(subset, seed)
+                 : folder   ? ix.evenly_spaced(subset)
+                            : ix.subset(0, subset);
         return sourced(streamed(std::move(ix), what, stats, device, batch_size, train, aug));
     }
     data::Dataset ds = folder && !ix.files.empty() ? data::load_folder_index(ix)
