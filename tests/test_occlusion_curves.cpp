@@ -371,6 +371,19 @@ TEST(FaithfulnessCpu, ConstantMapsAreLeftOut) {
                        {"every finite relevance map of the 40 images is constant"});
 }
 
+// The windows are chosen on the channel-reduced map, so constancy is judged there: channels that cancel are
+// constant under sum (not abs), a map <= 0 everywhere is constant under relu (not sum).
+TEST(FaithfulnessCpu, ConstantMeansTheReducedMapIsConstant) {
+    const std::vector<float> r = {0.5f, -1.f, 2.f,  3.f,  -0.5f, 1.f,  -2.f, -3.f,   // cancels over the 2 channels
+                                  -1.f, -2.f, -0.f, -4.f, -0.5f, -0.1f, -3.f, -1.f,  // <= 0 everywhere
+                                  1.f,  1.f,  1.f,  1.f,  1.f,  1.f,  1.f,  1.5f};   // varies in one pixel
+    const Tensor t = Tensor::from_vector(r, Shape{3, 2, 2, 2});
+    using R = ops::EddaReduce;
+    EXPECT_EQ(constant_reduced_maps(t, R::Sum), (std::vector<char>{1, 0, 0}));
+    EXPECT_EQ(constant_reduced_maps(t, R::Abs), (std::vector<char>{0, 0, 0}));
+    EXPECT_EQ(constant_reduced_maps(t, R::Relu), (std::vector<char>{0, 1, 0}));
+}
+
 TEST(FaithfulnessCpu, NonFiniteMapsAreLeftOutAndCounted) {
     NanSource src(fixture().test);
     const FaithfulnessResult r = faithfulness(*fixture().model, src, faith_settings());

@@ -2,6 +2,7 @@
 // forward per batch, the label's probability on each version read back per batch, and the means of the drops.
 #include "lrp/train/faithfulness.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 
@@ -14,6 +15,27 @@
 #include "lrp/ops/reduce.h"
 
 namespace lrp::train {
+
+std::vector<char> constant_reduced_maps(const Tensor& relevance, ops::EddaReduce reduce) {
+    const std::vector<float> r = relevance.to_vector<float>();
+    const int64_t n = relevance.dim(0), C = relevance.dim(1), HW = relevance.numel() / (n * C);
+    std::vector<char> constant(static_cast<size_t>(n), 1);
+    for (int64_t i = 0; i < n; ++i) {
+        double first = 0;
+        for (int64_t p = 0; p < HW && constant[i]; ++p) {
+            double v = 0;
+            for (int64_t c = 0; c < C; ++c) {
+                const double x = r[(i * C + c) * HW + p];
+                v += reduce == ops::EddaReduce::Abs    ? std::fabs(x)
+                     : reduce == ops::EddaReduce::Relu ? std::max(x, 0.0)
+                                                       : x;
+            }
+            if (p == 0) first = v;
+            else if (v != first) constant[i] = 0;
+        }
+    }
+    return constant;
+}
 
 FaithfulnessResult faithfulness(nn::Module& model, BatchSource& loader, const EddaSettings& s, uint64_t seed) {
     LRP_NVTX_RANGE("faithfulness");
@@ -35,9 +57,6 @@ FaithfulnessResult faithfulness(nn::Module& model, BatchSource& loader, const Ed
             const int64_t n = batch.x.dim(0);
             Tensor valid, relevance;
             const Tensor X3 = edda.augment(model, batch.x, batch.y, nullptr, &valid, &relevance);
-            // max - min of each map (0: a constant map, e.g. all zero, has no most or least relevant window)
-            Tensor spread = Tensor::empty(Shape{n}, DType::F32, relevance.device());
-            ops::range_rows(relevance, spread);
             // the control: a window drawn uniformly per image (the arg-max of Philox uniforms over the positions)
             std::vector<int64_t> d = X3.shape().dims();
             const int64_t windows = (d[2] - s.patch + 1) * (d[3] - s.patch + 1);
@@ -65,14 +84,14 @@ FaithfulnessResult faithfulness(nn::Module& model, BatchSource& loader, const Ed
             ops::argmax_rows(logits, pred);
             const std::vector<float> l = loss.to_vector<float>(), ok = valid.to_vector<float>();
             const std::vector<int32_t> pr = pred.to_vector<int32_t>(), y = batch.y.to_vector<int32_t>();
-            const std::vector<float> sp = spread.to_vector<float>();
+            const std::vector<char> constant = constant_reduced_maps(relevance, s.reduce);
             for (int64_t i = 0; i < n; ++i) {
                 ++r.samples;
                 if (ok[i] == 0.f) {
                     ++r.nonfinite_maps;
                     continue;
                 }
-                if (sp[i] == 0.f) {  // a constant map: no window is more relevant than another
+                if (constant[i]) {  // a constant map (e.g. all zero): no window is more relevant than another
                     ++r.constant_maps;
                     continue;
                 }

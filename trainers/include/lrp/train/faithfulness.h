@@ -42,6 +42,11 @@ struct FaithfulnessResult {
 // image has a finite map that is not constant.
 FaithfulnessResult faithfulness(nn::Module& model, BatchSource& loader, const EddaSettings& s, uint64_t seed = 0);
 
+// Per image of relevance [N, C, H, W]: whether its channel-reduced map (sum, abs or relu over channels, as the
+// window choice reduces it) is constant, so that no window is more relevant than another. The raw map may vary
+// where the reduced one does not (channels that cancel in the sum, relu of a map <= 0). Reads the maps back.
+std::vector<char> constant_reduced_maps(const Tensor& relevance, ops::EddaReduce reduce);
+
 nlohmann::json to_json(const FaithfulnessResult& r);
 
 }  // namespace lrp::train
