@@ -338,8 +338,10 @@ TEST_F(FolderMasks, AnyColourChannelAtAnyDepth) {
 }
 
 TEST_F(FolderMasks, FollowTheirImageThroughShuffleCropAndFlip) {
-    // Grey images that are their own masks (0 / 255): whatever the loader does to an image (order, padding crop,
-    // flip), the batch's mask must be 1 exactly where the image's raw value is bright.
+    // Grey images that are their own masks (0 / 255): whatever the loader does to an image (order, padding crop or
+    // resized crop, flip), the batch's mask must be 1 exactly where the image's raw value is bright. A resized crop
+    // samples the masks at one of the four pixels the image's bilinear value blends: where those are all bright
+    // (255) the mask is 1, where all dark (0) it is 0.
     for (int i = 0; i < 12; ++i) {
         const std::vector<uint8_t> shape = disk(11, 9, 1 + (i * 5) % 9, 1 + (i * 3) % 7, 1.5 + (i % 4) * 0.8, 255);
         const std::string name = (i % 2 ? "a" : "b") + std::string("/img") + std::to_string(i) + ".png";
@@ -350,36 +352,47 @@ TEST_F(FolderMasks, FollowTheirImageThroughShuffleCropAndFlip) {
     o.channels = 1;
     o.mask_dir = path("m");
     const Dataset ds = load_image_folder(path("f"), o);
-    AugmentSettings aug;
-    aug.crop_padding = 3;
-    aug.flip = true;
-    DeviceLoader dl(ds, Device::cpu(), 5, true, aug);
-    StreamingLoader sl(index_image_folder(path("f"), o), Device::cpu(), 5, true, aug, {2, 2});
     int64_t fg = 0, moved = 0;
-    for (BatchSource* src : {static_cast<BatchSource*>(&dl), static_cast<BatchSource*>(&sl)}) {
-        for (int e = 1; e <= 3; ++e) {
-            src->start_epoch(17, e);
-            for (int64_t b = 0; b < src->batches_per_epoch(); ++b) {
-                const BatchSource::Batch batch = src->batch(b);
-                const std::vector<float> x = batch.x.to_vector<float>(), m = batch.allowed.to_vector<float>();
-                ASSERT_EQ(x.size(), m.size());
-                for (size_t p = 0; p < x.size(); ++p) {
-                    const float raw = x[p] * ds.std[0] + ds.mean[0];
-                    ASSERT_EQ(m[p], raw > 0.5f ? 1.f : 0.f) << "epoch " << e << " batch " << b << " pixel " << p;
-                    fg += m[p] != 0.f;
+    for (bool resized : {false, true}) {
+        SCOPED_TRACE(resized ? "resized crop" : "padded crop");
+        AugmentSettings aug;
+        aug.crop_padding = resized ? 0 : 3;
+        aug.resized.enabled = resized;
+        aug.flip = true;
+        const float bright = (1.f - ds.mean[0]) / ds.std[0], dark = (0.f - ds.mean[0]) / ds.std[0];
+        int64_t blended = 0;
+        DeviceLoader dl(ds, Device::cpu(), 5, true, aug);
+        StreamingLoader sl(index_image_folder(path("f"), o), Device::cpu(), 5, true, aug, {2, 2});
+        for (BatchSource* src : {static_cast<BatchSource*>(&dl), static_cast<BatchSource*>(&sl)}) {
+            for (int e = 1; e <= 3; ++e) {
+                src->start_epoch(17, e);
+                for (int64_t b = 0; b < src->batches_per_epoch(); ++b) {
+                    const BatchSource::Batch batch = src->batch(b);
+                    const std::vector<float> x = batch.x.to_vector<float>(), m = batch.allowed.to_vector<float>();
+                    ASSERT_EQ(x.size(), m.size());
+                    for (size_t p = 0; p < x.size(); ++p) {
+                        const float raw = x[p] * ds.std[0] + ds.mean[0];
+                        if (resized && x[p] != bright && x[p] != dark) {
+                            ++blended;
+                            continue;
+                        }
+                        ASSERT_EQ(m[p], raw > 0.5f ? 1.f : 0.f) << "epoch " << e << " batch " << b << " pixel " << p;
+                        fg += m[p] != 0.f;
+                    }
                 }
             }
+            // The augmentation did move things: the batches differ from the images in file order.
+            src->start_epoch(17, 1);
+            const std::vector<float> first = src->batch(0).allowed.to_vector<float>();
+            const std::vector<uint8_t> in_order = ds.masks.slice(0, 5).to_vector<uint8_t>();
+            bool differs = false;
+            for (size_t p = 0; p < first.size(); ++p) differs = differs || first[p] != (in_order[p] ? 1.f : 0.f);
+            moved += differs;
         }
-        // The augmentation did move things: the batches differ from the images in file order.
-        src->start_epoch(17, 1);
-        const std::vector<float> first = src->batch(0).allowed.to_vector<float>();
-        const std::vector<uint8_t> in_order = ds.masks.slice(0, 5).to_vector<uint8_t>();
-        bool differs = false;
-        for (size_t p = 0; p < first.size(); ++p) differs = differs || first[p] != (in_order[p] ? 1.f : 0.f);
-        moved += differs;
+        EXPECT_EQ(blended > 0, resized);
     }
-    EXPECT_GT(fg, 100);
-    EXPECT_EQ(moved, 2);
+    EXPECT_GT(fg, 200);
+    EXPECT_EQ(moved, 4);
 }
 
 TEST_F(FolderMasks, ResumeMayMoveTheMasksButNotDropThem) {

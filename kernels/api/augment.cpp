@@ -20,7 +20,7 @@ using detail::check_nchw;
 }  // namespace
 
 void augment_batch(const Tensor& images, const Tensor& indices, int pad, bool flip, const std::vector<float>& mean,
-                   const std::vector<float>& stdev, Generator& g, const Tensor& out) {
+                   const std::vector<float>& stdev, Generator& g, const Tensor& out, const ResizedCrop& resized) {
     const char* op = "augment_batch";
     check_defined(op, "images", images);
     check_dtype(op, "images", images, DType::U8);
@@ -50,6 +50,23 @@ void augment_batch(const Tensor& images, const Tensor& indices, int pad, bool fl
     d.W = static_cast<int>(W);
     d.pad = pad;
     d.flip = flip;
+    if (resized.enabled) {
+        LRP_CHECK(pad == 0, op, ": a resized crop replaces the padded crop, so pad must be 0 (got ", pad, ")");
+        LRP_CHECK(resized.scale_lo > 0.f && resized.scale_lo <= resized.scale_hi && resized.scale_hi <= 1.f, op,
+                  ": the resized crop's scale needs 0 < min <= max <= 1 (got ", resized.scale_lo, ", ",
+                  resized.scale_hi, ")");
+        LRP_CHECK(resized.ratio_lo > 0.f && resized.ratio_lo <= resized.ratio_hi && std::isfinite(resized.ratio_hi),
+                  op, ": the resized crop's ratio needs 0 < min <= max, finite (got ", resized.ratio_lo, ", ",
+                  resized.ratio_hi, ")");
+        d.resized_crop = true;
+        d.nearest = resized.nearest;
+        d.scale_lo = resized.scale_lo;
+        d.scale_hi = resized.scale_hi;
+        d.ratio_lo = resized.ratio_lo;
+        d.ratio_hi = resized.ratio_hi;
+        d.log_ratio_lo = kernels::portable_log(d.ratio_lo);
+        d.log_ratio_hi = kernels::portable_log(d.ratio_hi);
+    }
     for (int64_t c = 0; c < C; ++c) {
         LRP_CHECK(std::isfinite(mean[c]), op, ": mean[", c, "] = ", mean[c], " is not finite");
         LRP_CHECK(std::isfinite(stdev[c]) && stdev[c] > 0.f, op, ": std[", c, "] = ", stdev[c],
@@ -57,7 +74,8 @@ void augment_batch(const Tensor& images, const Tensor& indices, int pad, bool fl
         d.mean[c] = mean[c];
         d.std[c] = stdev[c];
     }
-    const uint64_t offset = g.reserve(static_cast<uint64_t>(N));
+    const uint64_t per_sample = resized.enabled ? kernels::kResizedCropCountersPerSample : 1;
+    const uint64_t offset = g.reserve(static_cast<uint64_t>(N) * per_sample);
     if (N == 0) return;
     LRP_NVTX_RANGE("augment_batch");
     LRP_OP(dev, augment_batch)(kernel_ctx(dev), d, images.data<uint8_t>(), indices.data<int32_t>(), g.seed(),

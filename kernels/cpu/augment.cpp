@@ -1,5 +1,5 @@
-// CPU reference input-pipeline kernels: augment_batch (gather + random crop + flip + normalise from a
-// uint8 dataset) and random_erasing (in place), with the per-sample decisions of augment_sampler.h. Samples of
+// CPU reference input-pipeline kernels: augment_batch (gather + random crop, or resized crop, + flip + normalise
+// from a uint8 dataset) and random_erasing (in place), with the per-sample decisions of augment_sampler.h. Samples of
 // augment_batch run in parallel (parallel.h).
 #include "families.h"
 #include "parallel.h"
@@ -9,6 +9,20 @@
 namespace lrp::kernels::cpu {
 
 namespace {
+// One sample's resized crop b of the stored image src, normalised into dst.
+void resized_sample(const AugmentDesc& d, const uint8_t* src, const CropBox& b, float* dst) {
+    const int64_t plane = static_cast<int64_t>(d.H) * d.W;
+    const float sy = static_cast<float>(b.h) / static_cast<float>(d.H);
+    const float sx = static_cast<float>(b.w) / static_cast<float>(d.W);
+    for (int c = 0; c < d.C; ++c)
+        for (int y = 0; y < d.H; ++y)
+            for (int x = 0; x < d.W; ++x) {
+                const float v = resized_crop_value(src + c * plane, d.W, b, sy, sx, y, b.flip ? d.W - 1 - x : x,
+                                                   d.nearest);
+                dst[c * plane + y * d.W + x] = (v / 255.f - d.mean[c]) / d.std[c];
+            }
+}
+
 // out[n, c, y, x] = (v / 255 - mean[c]) / std[c], v = the cropped-then-flipped source pixel or 0 in the
 // padding. An index outside [0, d.rows) throws here; the CUDA kernel, which cannot throw, writes a NaN
 // image for it instead.
@@ -20,9 +34,13 @@ void augment_batch(const Ctx&, const AugmentDesc& d, const uint8_t* images, cons
             const int32_t idx = indices[n];
             LRP_CHECK(idx >= 0 && idx < d.rows, "augment_batch: indices[", n, "] = ", idx, " is out of range [0, ",
                       d.rows, ")");
-            const CropFlip cf = sample_crop_flip(seed, offset, n, d.pad, d.flip);
             const uint8_t* src = images + idx * image;
             float* dst = out + n * image;
+            if (d.resized_crop) {
+                resized_sample(d, src, sample_resized_crop(d, seed, offset, n), dst);
+                continue;
+            }
+            const CropFlip cf = sample_crop_flip(seed, offset, n, d.pad, d.flip);
             for (int c = 0; c < d.C; ++c) {
                 const float mean = d.mean[c], sd = d.std[c];
                 for (int y = 0; y < d.H; ++y) {

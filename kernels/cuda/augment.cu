@@ -1,6 +1,6 @@
-// CUDA input-pipeline kernels: augment_batch (grid-stride over output elements, each thread recomputing
-// its sample's crop/flip from the shared sampler) and random_erasing (one block per sample: thread 0
-// samples the box into shared memory, the block fills it). Same decisions and arithmetic as the CPU.
+// CUDA input-pipeline kernels: augment_batch (grid-stride, each thread recomputing its sample's crop/flip; a resized
+// crop's window drawn once per block) and random_erasing (one block per sample: thread 0 samples the box into shared
+// memory, the block fills it). Same decisions and arithmetic as the CPU.
 #include <cmath>
 
 #include "common.cuh"
@@ -36,6 +36,37 @@ __global__ void augment_batch_k(const __grid_constant__ AugmentDesc d, const uin
     }
 }
 
+// Resized crop: blockIdx.y strides over samples, blockIdx.x over a sample's elements; thread 0 of each block
+// samples the window into shared memory (a few blocks per sample repeat the same cheap draw).
+__global__ void augment_resized_k(const __grid_constant__ AugmentDesc d, const uint8_t* images,
+                                  const int32_t* indices, uint64_t seed, uint64_t offset, float* out) {
+    __shared__ CropBox box;
+    const int64_t plane = static_cast<int64_t>(d.H) * d.W, image = plane * d.C;
+    for (int64_t n = blockIdx.y; n < d.N; n += gridDim.y) {
+        __syncthreads();  // the previous sample's window is no longer read
+        if (threadIdx.x == 0) box = sample_resized_crop(d, seed, offset, n);
+        __syncthreads();
+        const CropBox b = box;
+        const int32_t idx = indices[n];
+        const bool bad = idx < 0 || idx >= d.rows;
+        const float sy = static_cast<float>(b.h) / static_cast<float>(d.H);
+        const float sx = static_cast<float>(b.w) / static_cast<float>(d.W);
+        const int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x;
+        for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < image; i += step) {
+            float* o = out + n * image + i;
+            if (bad) {
+                *o = NAN;
+                continue;
+            }
+            const int x = static_cast<int>(i % d.W), y = static_cast<int>((i / d.W) % d.H);
+            const int c = static_cast<int>(i / plane);
+            const float v = resized_crop_value(images + idx * image + c * plane, d.W, b, sy, sx, y,
+                                               b.flip ? d.W - 1 - x : x, d.nearest);
+            *o = (v / 255.f - d.mean[c]) / d.std[c];
+        }
+    }
+}
+
 __global__ void random_erasing_k(const __grid_constant__ EraseDesc d, uint64_t seed, uint64_t offset, float* x) {
     __shared__ Box box;
     const int64_t plane = static_cast<int64_t>(d.H) * d.W;
@@ -53,6 +84,14 @@ void augment_batch(const Ctx& ctx, const AugmentDesc& d, const uint8_t* images, 
                    uint64_t seed, uint64_t offset, float* out) {
     const int64_t total = static_cast<int64_t>(d.N) * d.C * d.H * d.W;
     if (total == 0) return;
+    if (d.resized_crop) {
+        const int64_t image = total / d.N;
+        const dim3 grid(static_cast<unsigned>(std::min<int64_t>((image + kBlock - 1) / kBlock, 32)),
+                        static_cast<unsigned>(std::min(d.N, 65535)));
+        augment_resized_k<<<grid, kBlock, 0, stream_of(ctx)>>>(d, images, indices, seed, offset, out);
+        LRP_CUDA_CHECK_LAUNCH("augment_batch", stream_of(ctx));
+        return;
+    }
     augment_batch_k<<<grid_for(total), kBlock, 0, stream_of(ctx)>>>(d, images, indices, seed, offset, out, total);
     LRP_CUDA_CHECK_LAUNCH("augment_batch", stream_of(ctx));
 }

@@ -117,6 +117,18 @@ void add_train_options(CLI::App& app, train::TrainConfig& c, std::string& config
                                            "Right Reasons' input-gradient penalty, docs/rrr.md) | sgt (Saliency "
                                            "Guided Training, docs/sgt.md)")->capture_default_str();
     app.add_option("--crop-padding", c.crop_padding, "random-crop padding in pixels (0: no crop)")->capture_default_str();
+    app.add_option("--random-resized-crop", c.random_resized_crop,
+                   "torchvision's RandomResizedCrop instead of the padded crop (true/false): a random window of the "
+                   "stored image (after --resize/--crop) resampled bilinearly to its size; --crop-padding becomes 0")
+        ->capture_default_str();
+    app.add_option("--rrc-scale-min", c.rrc_scale_min, "--random-resized-crop: smallest window area (fraction)")
+        ->capture_default_str();
+    app.add_option("--rrc-scale-max", c.rrc_scale_max, "--random-resized-crop: largest window area (fraction)")
+        ->capture_default_str();
+    app.add_option("--rrc-ratio-min", c.rrc_ratio_min, "--random-resized-crop: smallest width / height")
+        ->capture_default_str();
+    app.add_option("--rrc-ratio-max", c.rrc_ratio_max, "--random-resized-crop: largest width / height")
+        ->capture_default_str();
     app.add_option("--flip", c.flip, "random horizontal flips (true/false; --dataset mnist without --flip: false)")
         ->capture_default_str();
     app.add_option("--erasing-p", c.erasing_p, "random-erasing: probability per image")->capture_default_str();
@@ -443,6 +455,12 @@ int run_train(const std::vector<std::string>& args) {
     if (new_run && cfg.dataset == "mnist" && cfg.flip && !cli_keys.count("flip") && !file_asks_flip) {
         cfg.flip = false;
         std::printf("--flip false (MNIST: a mirrored digit is no digit; give --flip true to flip)\n");
+    }
+    // The resized crop replaces the padded one: a padding not given now gives way (a --config file's 4 is the
+    // default of a run without it).
+    if (new_run && cfg.random_resized_crop && cfg.crop_padding != 0 && !cli_keys.count("crop-padding")) {
+        cfg.crop_padding = 0;
+        std::printf("--crop-padding 0 (--random-resized-crop replaces the padded random crop)\n");
     }
     warn_unused_settings(cfg, given, file_defaults);
     train::TrainSummary s = train::run_training(cfg);

@@ -35,6 +35,8 @@ void warn_unused_settings(const train::TrainConfig& cfg, const std::set<std::str
         if (k == "adam-beta1" && cfg.optimizer == "adamw" && cfg.cycle_momentum)
             log_warn("--adam-beta1 is replaced by the cycled beta1 of --cycle-momentum true (--base-momentum ",
                      cfg.base_momentum, " to --max-momentum ", cfg.max_momentum, ")");
+        if (k.rfind("rrc-", 0) == 0 && !cfg.random_resized_crop)
+            log_warn("--", k, " applies with --random-resized-crop true; without it it changes nothing");
         if ((k == "erasing-p" || k == "erasing-fill") && cfg.augment != "random-erasing" &&
             !(cfg.reldrop() && cfg.reldrop_with_erasing))
             log_warn("--", k, " applies to --augment random-erasing (or RelDrop with --reldrop-with-erasing true); with ",

@@ -101,6 +101,8 @@ void print_version() {
 }
 
 int main(int argc, char** argv) {
+    // OpenBLAS's fast kernels on CPUs newer than it (it reads its core choice only as it loads).
+    lrp::ops::reexec_for_openblas_core(argv);
     // Line-buffered output even into a file or pipe: a process ended by a signal loses no finished line.
     std::setvbuf(stdout, nullptr, _IOLBF, 0);
     // A file-size limit (ulimit -f) makes a write fail with EFBIG, which the checked writers report (naming the file

@@ -94,6 +94,14 @@ void TrainConfig::validate() const {
     LRP_CHECK(augments.count(augment), "--augment must be none, random-erasing, reldrop-pixel, reldrop-block, ",
               "reldrop-patch, edda, isnet, rrr or sgt (got '", augment, "')");
     LRP_CHECK(crop_padding >= 0 && crop_padding <= 16, "--crop-padding must be in [0, 16]");
+    LRP_CHECK(rrc_scale_min > 0 && rrc_scale_min <= rrc_scale_max && rrc_scale_max <= 1,
+              "--rrc-scale-min and --rrc-scale-max must satisfy 0 < min <= max <= 1 (got ", rrc_scale_min, " and ",
+              rrc_scale_max, "; the crop's share of the image area)");
+    LRP_CHECK(rrc_ratio_min > 0 && rrc_ratio_min <= rrc_ratio_max && std::isfinite(rrc_ratio_max),
+              "--rrc-ratio-min and --rrc-ratio-max must satisfy 0 < min <= max, finite (got ", rrc_ratio_min, " and ",
+              rrc_ratio_max, "; the crop's width / height)");
+    LRP_CHECK(!random_resized_crop || crop_padding == 0, "--random-resized-crop replaces the padded random crop: ",
+              "--crop-padding must be 0 with it (got ", crop_padding, ")");
     for (auto [flag, v] : {std::pair<const char*, const std::string&>{"--decoy", decoy}, {"--decoy-test", decoy_test}})
         LRP_CHECK(v == "none" || v == "label" || v == "random", flag, " must be none, label or random (got '", v, "')");
     LRP_CHECK(decoy_size >= 1, "--decoy-size must be >= 1 (got ", decoy_size, ")");
@@ -248,6 +256,8 @@ void TrainConfig::validate() const {
     X("cycle-momentum", cycle_momentum) X("base-momentum", base_momentum) X("max-momentum", max_momentum)      \
     X("step-gamma", step_gamma) X("step-epochs", step_epochs) X("label-smoothing", label_smoothing)            \
     X("clip-grad-norm", clip_grad_norm) X("augment", augment) X("crop-padding", crop_padding) X("flip", flip)  \
+    X("random-resized-crop", random_resized_crop) X("rrc-scale-min", rrc_scale_min) X("rrc-scale-max", rrc_scale_max) \
+    X("rrc-ratio-min", rrc_ratio_min) X("rrc-ratio-max", rrc_ratio_max)                                        \
     X("erasing-p", erasing_p) X("erasing-fill", erasing_fill) X("box-sl", box_sl) X("box-sh", box_sh)              \
     X("box-r1", box_r1) X("box-attempts", box_attempts) X("reldrop-p", reldrop_p) X("reldrop-alpha", reldrop_alpha) \
     X("reldrop-beta", reldrop_beta) X("reldrop-k", reldrop_k) X("reldrop-coin", reldrop_coin)                     \

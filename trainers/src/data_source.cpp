@@ -40,6 +40,11 @@ data::DecoyOptions test_decoy(const TrainConfig& c) {
 AugmentSettings augment_settings(const TrainConfig& c) {
     AugmentSettings a;
     a.crop_padding = c.crop_padding;
+    a.resized.enabled = c.random_resized_crop;
+    a.resized.scale_lo = c.rrc_scale_min;
+    a.resized.scale_hi = c.rrc_scale_max;
+    a.resized.ratio_lo = c.rrc_ratio_min;
+    a.resized.ratio_hi = c.rrc_ratio_max;
     a.flip = c.flip;
     if (c.augment == "random-erasing" || (c.reldrop() && c.reldrop_with_erasing)) a.erasing_p = c.erasing_p;
     a.erasing_fill = c.erasing_fill;

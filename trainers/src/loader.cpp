@@ -64,17 +64,23 @@ Tensor augment_rows(const Tensor& images, const Tensor& rows, bool train, const 
                     const std::vector<float>& mean, const std::vector<float>& std, Generator& g,
                     const Tensor& masks, Tensor* allowed) {
     const int64_t C = images.dim(1);
+    ops::ResizedCrop resized = aug.resized;
+    resized.enabled = train && resized.enabled;
     Tensor x = Tensor::empty({rows.numel(), C, images.dim(2), images.dim(3)}, DType::F32, images.device());
     if (masks.defined()) {
         LRP_CHECK(allowed, "augment_rows: masks given without an output for them");
-        // The same counters as the images' crop and flip (augment_batch draws one per sample, whatever C is).
+        // The same counters as the images' crop and flip (augment_batch draws the same count whatever C is); a
+        // resized crop samples the masks' window with nearest neighbours, so they stay 0 or not.
         Generator same = g;
         Tensor m = Tensor::empty({rows.numel(), 1, images.dim(2), images.dim(3)}, DType::F32, images.device());
-        ops::augment_batch(masks, rows, train ? aug.crop_padding : 0, train && aug.flip, {0.f}, {1.f}, same, m);
+        ops::ResizedCrop nearest = resized;
+        nearest.nearest = true;
+        ops::augment_batch(masks, rows, train ? aug.crop_padding : 0, train && aug.flip, {0.f}, {1.f}, same, m,
+                           nearest);
         ops::lrp_eps_div(m, m, 1e-30f, m);  // v / 255 in (0, 1] -> exactly 1, 0 -> 0
         *allowed = m.reshape({rows.numel(), images.dim(2), images.dim(3)});
     }
-    ops::augment_batch(images, rows, train ? aug.crop_padding : 0, train && aug.flip, mean, std, g, x);
+    ops::augment_batch(images, rows, train ? aug.crop_padding : 0, train && aug.flip, mean, std, g, x, resized);
     if (train && aug.erasing_p > 0.f) {
         ops::random_erasing(x, aug.erasing_p, aug.sl, aug.sh, aug.r1, aug.attempts,
                             erasing_fill(aug.erasing_fill, mean, std), g);

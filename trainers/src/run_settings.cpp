@@ -52,7 +52,9 @@ nlohmann::json effective_settings(nlohmann::json j) {
         {"isnet-lds-layers", nlohmann::json::array()}, {"isnet-foreground", "l2"},
         {"decoy", "none"}, {"decoy-test", "random"}, {"decoy-size", 4}, {"decoy-seed", 0},
         {"cycle-momentum", false}, {"base-momentum", 0.85f}, {"max-momentum", 0.95f}, {"normalize", "data"},
-        {"adam-beta1", 0.9f}, {"adam-beta2", 0.999f}, {"adam-eps", 1e-8f}, {"min-lr", 0.f}};  // floats: as recorded
+        {"adam-beta1", 0.9f}, {"adam-beta2", 0.999f}, {"adam-eps", 1e-8f}, {"min-lr", 0.f},
+        {"random-resized-crop", false}, {"rrc-scale-min", 0.08f}, {"rrc-scale-max", 1.f}, {"rrc-ratio-min", 0.75f},
+        {"rrc-ratio-max", 4.f / 3.f}};  // floats: as recorded
     for (const auto& [key, value] : before_it_existed)
         if (j.is_object() && !j.contains(key)) j[key] = value;
     try {

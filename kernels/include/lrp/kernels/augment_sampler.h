@@ -1,6 +1,6 @@
-// Per-sample random decisions of the input pipeline (crop + flip; the Random-Erasing box, whose size draw RelDrop
-// reuses), host+device inline so CPU and CUDA agree bit for bit: only correctly rounded operations (explicit fma,
-// sqrt, rint; own exp/log), and no rounded product feeds an addition, so FMA contraction cannot change a result.
+// Per-sample random decisions of the input pipeline (crop + flip or a resized crop; the Random-Erasing box, reused by
+// RelDrop), host+device inline so CPU and CUDA agree bit for bit: correctly rounded operations only (explicit fma,
+// sqrt, rint, own exp/log), and no rounded product feeds an addition, so FMA contraction cannot change a result.
 #pragma once
 #include <cmath>
 #include <cstdint>
@@ -136,6 +136,83 @@ struct EraseStream {
     // [0, 1) with 32 random bits, exact in double.
     LRP_HD double uniform() { return static_cast<double>(bits()) * 2.3283064365386963e-10; }
 };
+
+// ---- augment_batch with a resized crop: torchvision's RandomResizedCrop ----------------------------
+// Sample n uses the 8 counters offset + 8n .. + 7 (32 words): the attempts' two words each (at most 10 attempts:
+// 20 words), the position's two, and the flip coin in the last word (fixed, whatever the attempts used).
+constexpr int kResizedCropCountersPerSample = 8;
+constexpr int kResizedCropAttempts = 10;
+
+// The crop window in the stored image, and whether the output is mirrored. A plain aggregate (__shared__).
+struct CropBox {
+    int top, left, h, w;
+    bool flip;
+};
+
+// torchvision's RandomResizedCrop.get_params: up to 10 attempts of area = U(scale_lo, scale_hi)*H*W and aspect
+// (width / height) = exp(U(ln ratio_lo, ln ratio_hi)); w = rint(sqrt(area*aspect)), h = rint(sqrt(area/aspect))
+// (half to even, as Python's round), accepted iff 0 < w <= W and 0 < h <= H, then top in [0, H-h] and left in
+// [0, W-w]; after 10 rejections the central crop of the whole image clamped to the ratio range.
+LRP_HD CropBox sample_resized_crop(const AugmentDesc& d, uint64_t seed, uint64_t offset, int64_t n) {
+    const uint64_t base = offset + static_cast<uint64_t>(n) * kResizedCropCountersPerSample;
+    EraseStream st(seed, base, 4 * kResizedCropCountersPerSample);
+    const double H = d.H, W = d.W, area = H * W;
+    CropBox b{0, 0, d.H, d.W, false};
+    bool found = false;
+    for (int a = 0; a < kResizedCropAttempts && !found; ++a) {
+        const double target = fma(st.uniform(), d.scale_hi - d.scale_lo, d.scale_lo) * area;
+        const double aspect = portable_exp(fma(st.uniform(), d.log_ratio_hi - d.log_ratio_lo, d.log_ratio_lo));
+        const double w = round_half_even(sqrt(target * aspect)), h = round_half_even(sqrt(target / aspect));
+        if (!(w > 0.0 && w <= W && h > 0.0 && h <= H)) continue;
+        b.h = static_cast<int>(h);
+        b.w = static_cast<int>(w);
+        b.top = static_cast<int>(uniform_below(st.bits(), static_cast<uint32_t>(d.H - b.h + 1)));
+        b.left = static_cast<int>(uniform_below(st.bits(), static_cast<uint32_t>(d.W - b.w + 1)));
+        found = true;
+    }
+    if (!found) {
+        const double in_ratio = W / H;
+        if (in_ratio < d.ratio_lo) {
+            const double h = round_half_even(W / d.ratio_lo);
+            b.h = h < 1.0 ? 1 : static_cast<int>(h);
+        } else if (in_ratio > d.ratio_hi) {
+            const double w = round_half_even(H * d.ratio_hi);
+            b.w = w < 1.0 ? 1 : static_cast<int>(w);
+        }
+        b.top = (d.H - b.h) / 2;
+        b.left = (d.W - b.w) / 2;
+    }
+    b.flip = d.flip && uniform01(philox(seed, base + kResizedCropCountersPerSample - 1).v[3]) < 0.5f;
+    return b;
+}
+
+// The crop b of one stored channel plane (row stride W) resampled to the output grid, at output row y and column
+// x (x already mirrored for a flip); sy = b.h / H_out and sx = b.w / W_out as floats. Bilinear: half-pixel centres
+// as torch.nn.functional.interpolate(mode="bilinear", align_corners=False), the crop's edge pixels repeated past
+// its edge (nothing outside the crop is read). Nearest: PyTorch's mode="nearest", floor(y * sy). Explicit fmaf
+// only, so the CPU and CUDA give the same bits; a crop of the whole image gives its pixels exactly.
+LRP_HD float resized_crop_value(const uint8_t* plane, int W, const CropBox& b, float sy, float sx, int y, int x,
+                                bool nearest) {
+    if (nearest) {
+        int yy = static_cast<int>(floorf(static_cast<float>(y) * sy));
+        int xx = static_cast<int>(floorf(static_cast<float>(x) * sx));
+        yy = yy < b.h - 1 ? yy : b.h - 1;
+        xx = xx < b.w - 1 ? xx : b.w - 1;
+        return static_cast<float>(plane[static_cast<int64_t>(b.top + yy) * W + b.left + xx]);
+    }
+    const float fy = fmaxf(fmaf(static_cast<float>(y) + 0.5f, sy, -0.5f), 0.f);
+    const float fx = fmaxf(fmaf(static_cast<float>(x) + 0.5f, sx, -0.5f), 0.f);
+    int y0 = static_cast<int>(fy), x0 = static_cast<int>(fx);
+    y0 = y0 < b.h - 1 ? y0 : b.h - 1;
+    x0 = x0 < b.w - 1 ? x0 : b.w - 1;
+    const int y1 = y0 + 1 < b.h ? y0 + 1 : y0, x1 = x0 + 1 < b.w ? x0 + 1 : x0;
+    const float ly = fy - static_cast<float>(y0), lx = fx - static_cast<float>(x0);
+    const uint8_t* r0 = plane + static_cast<int64_t>(b.top + y0) * W + b.left;
+    const uint8_t* r1 = plane + static_cast<int64_t>(b.top + y1) * W + b.left;
+    const float a = r0[x0], c = r0[x1], e = r1[x0], f = r1[x1];
+    const float top = fmaf(lx, c - a, a), bottom = fmaf(lx, f - e, e);
+    return fmaf(ly, bottom - top, top);
+}
 
 // ---- one attempt of the Random-Erasing size draw (reldrop.md 4.1), shared with RelDrop's boxes ----
 struct BoxSizeParams {

@@ -78,6 +78,12 @@ struct AugmentDesc {
     int C = 1, H = 1, W = 1;
     int pad = 0;            // 0: no random crop
     bool flip = false;
+    // RandomResizedCrop of the stored image, resampled to its own H x W (replaces the padded crop: pad is 0):
+    // crop area / image area in [scale_lo, scale_hi], width / height log-uniform in [ratio_lo, ratio_hi];
+    // bilinear, or nearest for masks (augment_sampler.h)
+    bool resized_crop = false, nearest = false;
+    double scale_lo = 0.08, scale_hi = 1.0, ratio_lo = 0.75, ratio_hi = 4.0 / 3.0;
+    double log_ratio_lo = 0, log_ratio_hi = 0;  // ln of ratio_lo / ratio_hi (set by the front end)
     float mean[4] = {0, 0, 0, 0};
     float std[4] = {1, 1, 1, 1};
 };

@@ -72,6 +72,10 @@ struct TrainConfig {
     std::string augment = "none";
                                    // (crop-flip: old name of none)
     int crop_padding = 4;          // 0: no random crop
+    // torchvision's RandomResizedCrop to the stored image's own size instead of the padded crop (crop_padding 0):
+    // area fraction in [rrc_scale_min, rrc_scale_max], width / height log-uniform in [rrc_ratio_min, rrc_ratio_max]
+    bool random_resized_crop = false;
+    float rrc_scale_min = 0.08f, rrc_scale_max = 1.f, rrc_ratio_min = 0.75f, rrc_ratio_max = 4.f / 3.f;
     bool flip = true;
     float erasing_p = 0.5f;
     std::string erasing_fill = "mean";  // mean | reference (255, RelDrop's RE baseline) | zhong | raw:<v> | normalized:<v>

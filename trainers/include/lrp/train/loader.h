@@ -10,12 +10,14 @@
 
 #include "lrp/data/dataset.h"
 #include "lrp/generator.h"
+#include "lrp/ops/augment.h"
 #include "lrp/tensor.h"
 
 namespace lrp::train {
 
 struct AugmentSettings {
     int crop_padding = 0;
+    ops::ResizedCrop resized;  // enabled: a random resized crop instead of the padded one (crop_padding 0)
     bool flip = false;
     float erasing_p = 0.f;  // > 0: random erasing after normalisation
     std::string erasing_fill = "mean";  // see erasing_fill()
