@@ -184,6 +184,7 @@ void register_all() {
 }  // namespace
 
 int main(int argc, char** argv) {
+    lrp::ops::reexec_for_openblas_core(argv);  // OpenBLAS's fast kernels on CPUs it does not know, as lrpcu
     benchmark::AddCustomContext("lrp_cuda_probe", lrp::cuda_probe_message());
     if (lrp::cuda_device_count() > 0) benchmark::AddCustomContext("lrp_device", lrp::device_name(Device::cuda(0)));
     benchmark::AddCustomContext("lrp_tf32", lrp::allow_tf32() ? "on" : "off");

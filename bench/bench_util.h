@@ -12,6 +12,7 @@
 #include "lrp/generator.h"
 #include "lrp/nn/models.h"
 #include "lrp/ops/elementwise.h"
+#include "lrp/ops/gemm.h"
 #include "lrp/tensor.h"
 #include "lrp/timer.h"
 #include "lrp/train/optimizer.h"
@@ -79,6 +80,7 @@ inline void add_context() {
 // main() of a model benchmark: context lines, the caller's registrations, then Google Benchmark.
 template <class Register>
 int bench_main(int argc, char** argv, Register&& register_all) {
+    lrp::ops::reexec_for_openblas_core(argv);  // OpenBLAS's fast kernels on CPUs it does not know, as lrpcu
     add_context();
     register_all();
     benchmark::Initialize(&argc, argv);

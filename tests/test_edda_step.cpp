@@ -209,10 +209,12 @@ TEST(EddaSettingsFromConfig, DefaultsAndErrorsNameTheFlag) {
     EXPECT_EQ(train::edda_settings(c, mean, sd, 1, 28, 28).salient_smoothing, 0.25f);
     c.edda_salient_target = "label";
     EXPECT_EQ(train::edda_settings(c, mean, sd, 1, 28, 28).salient_smoothing, 0.f);
-    for (const char* v : {"smooth:2", "smooth:", "smooth:0.5x", "soft"}) {
+    for (const char* v : {"smooth:2", "smooth:", "smooth:0.5x", "soft", "smooth: 0.5"}) {
         c.edda_salient_target = v;
         EXPECT_TRUE(throws_with([&] { train::edda_settings(c, mean, sd, 1, 28, 28); }, {"--edda-salient-target", v}))
             << v;
+        // and before the data load
+        EXPECT_TRUE(throws_with([&] { c.validate(); }, {"--edda-salient-target", v})) << v;
     }
     c.edda_salient_target = "uniform";
     c.edda_patch = 29;
@@ -220,7 +222,12 @@ TEST(EddaSettingsFromConfig, DefaultsAndErrorsNameTheFlag) {
     c.edda_patch = 0;
     c.edda_fill = "blue";
     EXPECT_TRUE(throws_with([&] { train::edda_settings(c, mean, sd, 1, 28, 28); }, {"--edda-fill", "'blue'"}));
+    EXPECT_TRUE(throws_with([&] { c.validate(); }, {"--edda-fill", "'blue'"}));
     c.edda_fill = "mean";
+    c.edda_composite = "epsilon_plus_flatt";
+    EXPECT_TRUE(throws_with([&] { c.validate(); }, {"--edda-composite must be an LRP composite", "epsilon_plus_flat, ",
+                                                    "'epsilon_plus_flatt'"}));
+    c.edda_composite = "reldrop";
     c.edda_w_clean = c.edda_w_salient = c.edda_w_nonsalient = 0.f;
     EXPECT_TRUE(throws_with([&] { c.validate(); }, {"--edda-w-clean", "all 0"}));
     c.edda_w_clean = 1.f;

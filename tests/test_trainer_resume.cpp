@@ -62,6 +62,26 @@ TEST(TrainerCpu, AdamWCosineErasingRunResumesToTheSameResult) {
     EXPECT_GT(moments, 10);
 }
 
+// The resized crop's windows come from the loader's counters (8 per image), restored with a mid-epoch checkpoint:
+// the resumed run ends on the same weights bit for bit.
+TEST(TrainerCpu, RandomResizedCropRunResumesToTheSameResult) {
+    auto config = [](const std::string& out) {
+        TrainConfig c = tiny(out);
+        c.random_resized_crop = true;
+        c.crop_padding = 0;
+        return c;
+    };
+    const std::string a = fresh_dir("rrc_a"), b = fresh_dir("rrc_b");
+    run_training(config(a));
+    TrainConfig cb = config(b);
+    cb.stop_after_step = 6;  // inside epoch 2 (4 steps per epoch)
+    EXPECT_TRUE(run_training(cb).stopped);
+    cb.stop_after_step = 0;
+    cb.resume = true;
+    run_training(cb);
+    EXPECT_TRUE(same_weights(a, b));
+}
+
 // torchvision's VGG classifier has two Dropout layers: their masks come from the run's seed and epoch, so
 // a resumed run still ends on the same weights bit for bit.
 TEST(TrainerCpu, VggWithDropoutResumesToTheSameResult) {

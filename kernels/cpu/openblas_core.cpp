@@ -35,6 +35,14 @@ void reexec_for_openblas_core(char** argv) {
     if (std::getenv("OPENBLAS_CORETYPE")) return;  // chosen by the user, or by an earlier restart
     const std::string core = openblas_core_override();
     if (core.empty()) return;
+    // Started through the dynamic loader (ld-linux*.so ./lrpcu ...): /proc/self/exe is the loader, which would take
+    // argv[1] for the program. Go on with the generic kernels there.
+    char exe[4096];
+    const ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (len <= 0) return;
+    exe[len] = '\0';
+    const char* base = std::strrchr(exe, '/');
+    if (std::strncmp(base ? base + 1 : exe, "ld-", 3) == 0) return;
     if (setenv("OPENBLAS_CORETYPE", core.c_str(), 1) != 0) return;
     log_info("OpenBLAS did not recognise this CPU and chose its generic Prescott kernels; restarting with "
              "OPENBLAS_CORETYPE=", core, " (set OPENBLAS_CORETYPE to choose another)");

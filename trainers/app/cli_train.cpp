@@ -359,6 +359,7 @@ int run_train(const std::vector<std::string>& args) {
     std::set<std::string> file_defaults;
     nlohmann::json file_resolved;  // the defaults resolved for the file's method and masks
     std::string file_augment, file_optimizer, file_dataset;  // the file's --augment, --optimizer, --dataset ("": none)
+    bool file_rrc = false;                                    // the file's --random-resized-crop (false: none)
     std::set<std::string> file_keys, cli_keys;  // settings the config file holds; settings given as flags
     if (!config_path.empty()) {
         LRP_CHECK(!std::filesystem::is_directory(config_path), "--config: '", config_path, "' is a directory, not a ",
@@ -376,6 +377,7 @@ int run_train(const std::vector<std::string>& args) {
         file_augment = j.is_object() && j.contains("augment") ? cfg.augment : "";
         file_optimizer = j.is_object() && j.contains("optimizer") ? cfg.optimizer : "";
         file_dataset = j.is_object() && j.contains("dataset") ? cfg.dataset : "";
+        file_rrc = j.is_object() && j.contains("random-resized-crop") && cfg.random_resized_crop;
         // The defaults as given and as a run records them (resolved for the file's method and masks).
         nlohmann::json read, dflt, resolved;
         train::to_json(read, cfg);  // the file's values as the settings hold them (floats rounded alike)
@@ -456,11 +458,19 @@ int run_train(const std::vector<std::string>& args) {
         cfg.flip = false;
         std::printf("--flip false (MNIST: a mirrored digit is no digit; give --flip true to flip)\n");
     }
-    // The resized crop replaces the padded one: a padding not given now gives way (a --config file's 4 is the
-    // default of a run without it).
-    if (new_run && cfg.random_resized_crop && cfg.crop_padding != 0 && !cli_keys.count("crop-padding")) {
-        cfg.crop_padding = 0;
-        std::printf("--crop-padding 0 (--random-resized-crop replaces the padded random crop)\n");
+    // The resized crop replaces the padded one: a padding not given now gives way, also a --config file's, unless
+    // that file asks for both (refused below); and a --config file's 0 of a resized-crop run gives way to the padded
+    // crop's default when this run has none.
+    if (new_run && !cli_keys.count("crop-padding")) {
+        const bool file_pad = file_keys.count("crop-padding") > 0;
+        if (cfg.random_resized_crop && cfg.crop_padding != 0 && !(file_pad && file_rrc)) {
+            cfg.crop_padding = 0;
+            std::printf("--crop-padding 0 (--random-resized-crop replaces the padded random crop)\n");
+        } else if (!cfg.random_resized_crop && file_rrc && file_pad && cfg.crop_padding == 0) {
+            cfg.crop_padding = train::TrainConfig{}.crop_padding;
+            std::printf("--crop-padding %d (the --config file's 0 went with its run's --random-resized-crop, "
+                        "which this run does not use; give --crop-padding to choose another)\n", cfg.crop_padding);
+        }
     }
     warn_unused_settings(cfg, given, file_defaults);
     train::TrainSummary s = train::run_training(cfg);

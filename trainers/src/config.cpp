@@ -12,6 +12,7 @@
 #include "lrp/lrp/composites.h"
 #include "lrp/nn/models.h"
 #include "lrp/train/data_source.h"
+#include "lrp/train/edda_step.h"
 #include "lrp/ops/isnet_loss.h"
 #include "lrp/ops/reldrop.h"
 #include "lrp/train/init_from.h"
@@ -39,6 +40,17 @@ std::string TrainConfig::mask_spec(const std::string& spec) const {
     if (spec != "auto") return spec;
     return masks.empty() ? "threshold:0.02" : "data";
 }
+
+namespace {
+// A composite named by `flag` must be one of the registry's, listed in the error (`also`: other choices first).
+void check_composite(const char* flag, const std::string& name, const char* also = "") {
+    const std::vector<std::string> known = explain::known_composites();
+    std::string list;
+    for (const std::string& k : known) list += ", " + k;
+    LRP_CHECK(std::find(known.begin(), known.end(), name) != known.end(), flag, " must be ", also, "an LRP composite (",
+              list.substr(2), "), got '", name, "'");
+}
+}  // namespace
 
 void TrainConfig::validate() const {
     // config.json and the checkpoints record every setting as JSON, which must be UTF-8: a path or value that is
@@ -135,6 +147,7 @@ void TrainConfig::validate() const {
                   "--reldrop-target must be label, pred, label*logit or pred*logit (got '", reldrop_target, "')");
         LRP_CHECK(reldrop_epsilon >= 0 && std::isfinite(reldrop_epsilon), "--reldrop-epsilon must be a finite number ",
                   ">= 0 (got ", reldrop_epsilon, "; 0: the composite's default)");
+        check_composite("--reldrop-composite", reldrop_composite);
     }
     if (augment == "edda") {
         LRP_CHECK(edda_patch >= 0, "--edda-patch must be >= 0 (got ", edda_patch, "; 0: a quarter of the image side)");
@@ -149,6 +162,15 @@ void TrainConfig::validate() const {
             LRP_CHECK(w >= 0 && std::isfinite(w), flag, " must be a finite number >= 0 (got ", w, ")");
         LRP_CHECK(edda_w_clean + edda_w_salient + edda_w_nonsalient > 0, "--edda-w-clean, --edda-w-salient and ",
                   "--edda-w-nonsalient are all 0: nothing would be trained");
+        // Before the data load (their values follow the dataset and model later): the names and syntax.
+        parse_edda_salient_target(edda_salient_target);
+        check_composite("--edda-composite", edda_composite);
+        try {
+            ops::reldrop_fill(edda_fill, {0.f}, {1.f});
+        } catch (const Error& e) {
+            LRP_THROW("--edda-fill: unknown or malformed fill '", edda_fill, "' (known: mean, reference, raw:<v>, ",
+                      "normalized:<v>): ", e.what());
+        }
     }
     if (augment == "isnet") {
         LRP_CHECK(isnet_p >= 0 && isnet_p < 1, "--isnet-p must be in [0, 1) ", below_one(isnet_p));
@@ -197,13 +219,7 @@ void TrainConfig::validate() const {
         LRP_CHECK(sgt_epsilon >= 0 && std::isfinite(sgt_epsilon), "--sgt-epsilon must be a finite number >= 0 (got ",
                   sgt_epsilon, "; 0: the composite's default)");
         const bool grad = sgt_saliency == "gradient" || sgt_saliency == "logprob-gradient";
-        if (!grad) {
-            const std::vector<std::string> known = explain::known_composites();
-            std::string list;
-            for (const std::string& k : known) list += ", " + k;
-            LRP_CHECK(std::find(known.begin(), known.end(), sgt_saliency) != known.end(), "--sgt-saliency must be ",
-                      "gradient, logprob-gradient or an LRP composite (", list.substr(2), "), got '", sgt_saliency, "'");
-        }
+        if (!grad) check_composite("--sgt-saliency", sgt_saliency, "gradient, logprob-gradient or ");
         LRP_CHECK(sgt_epsilon == 0 || !grad, "--sgt-epsilon applies to an LRP saliency; --sgt-saliency ", sgt_saliency,
                   " has no epsilon");
         if (sgt_fill != "random" && sgt_fill != "image-mean") {

@@ -3,6 +3,7 @@
 #include "lrp/train/edda_step.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <sstream>
 #include <utility>
@@ -32,10 +33,12 @@ explain::Composite build_composite(const EddaSettings& s) {
     return explain::make_composite(s.composite, s.composite_options);
 }
 
-float parse_salient_target(const std::string& v) {
+}  // namespace
+
+float parse_edda_salient_target(const std::string& v) {
     if (v == "uniform") return 1.f;
     if (v == "label") return 0.f;
-    if (v.rfind("smooth:", 0) == 0) {
+    if (v.rfind("smooth:", 0) == 0 && v.size() > 7 && (std::isdigit(static_cast<unsigned char>(v[7])) || v[7] == '.')) {
         try {
             size_t used = 0;
             const float l = std::stof(v.substr(7), &used);
@@ -45,7 +48,6 @@ float parse_salient_target(const std::string& v) {
     }
     LRP_THROW("--edda-salient-target must be uniform, label or smooth:<s> with s in [0, 1] (got '", v, "')");
 }
-}  // namespace
 
 Edda::Edda(EddaSettings s) : s_(std::move(s)), composite_(build_composite(s_)) {}
 
@@ -146,7 +148,7 @@ EddaSettings edda_settings(const TrainConfig& cfg, const std::vector<float>& mea
     s.patch = cfg.edda_patch > 0 ? cfg.edda_patch : (std::min(H, W) + 3) / 4;
     LRP_CHECK(s.patch <= std::min(H, W), "--edda-patch ", s.patch, " exceeds the smaller side of the ", H, " x ", W,
               " images");
-    s.salient_smoothing = parse_salient_target(cfg.edda_salient_target);
+    s.salient_smoothing = parse_edda_salient_target(cfg.edda_salient_target);
     s.w_clean = cfg.edda_w_clean;
     s.w_salient = cfg.edda_w_salient;
     s.w_nonsalient = cfg.edda_w_nonsalient;

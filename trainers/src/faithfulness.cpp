@@ -18,8 +18,10 @@ namespace lrp::train {
 
 std::vector<char> constant_reduced_maps(const Tensor& relevance, ops::EddaReduce reduce) {
     const std::vector<float> r = relevance.to_vector<float>();
-    const int64_t n = relevance.dim(0), C = relevance.dim(1), HW = relevance.numel() / (n * C);
+    const int64_t n = relevance.dim(0), C = relevance.dim(1);
     std::vector<char> constant(static_cast<size_t>(n), 1);
+    if (n == 0 || C == 0) return constant;
+    const int64_t HW = relevance.numel() / (n * C);
     for (int64_t i = 0; i < n; ++i) {
         double first = 0;
         for (int64_t p = 0; p < HW && constant[i]; ++p) {

@@ -71,6 +71,10 @@ Tensor edda_loss(const Tensor& logits, const Tensor& labels, const Tensor& valid
 // One line for logs.
 std::string describe(const EddaSettings& s);
 
+// --edda-salient-target as the salient copy's label smoothing: uniform 1, label 0, smooth:<s> s in [0, 1]; throws
+// naming the flag otherwise.
+float parse_edda_salient_target(const std::string& v);
+
 // The EDDA settings of a training run (cfg.augment == "edda") for C x H x W images normalised with mean/stdev.
 EddaSettings edda_settings(const TrainConfig& cfg, const std::vector<float>& mean, const std::vector<float>& stdev,
                            int C, int H, int W);
