@@ -1,4 +1,4 @@
-// Helpers of the RelDrop tests: a random batch + map, bitwise comparison, the top-k reference
+// Helpers of the RelDrop tests: a random batch + map, the top-k reference
 // (std::partial_sort under an explicit comparator) and a naive pixel-variant reference from raw Philox draws.
 #pragma once
 #include <algorithm>
@@ -14,14 +14,6 @@
 #include "test_util.h"
 
 namespace lrp::test {
-
-inline ::testing::AssertionResult bits_equal(const std::vector<float>& got, const std::vector<float>& ref) {
-    if (got.size() != ref.size()) return ::testing::AssertionFailure() << "size " << got.size() << " vs " << ref.size();
-    for (size_t i = 0; i < got.size(); ++i)
-        if (std::memcmp(&got[i], &ref[i], sizeof(float)) != 0)
-            return ::testing::AssertionFailure() << "first difference at [" << i << "]: " << got[i] << " vs " << ref[i];
-    return ::testing::AssertionSuccess();
-}
 
 // Top-k reference: NaN first (all NaNs equal), then larger value, then lower index; -0 == +0.
 inline std::vector<int32_t> topk_reference(const std::vector<float>& row, int k) {

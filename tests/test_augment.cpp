@@ -26,14 +26,6 @@ std::vector<uint8_t> random_u8(size_t n, uint32_t seed) {
 
 float norm(float v, float mean, float sd) { return (v / 255.f - mean) / sd; }
 
-::testing::AssertionResult bits_equal(const std::vector<float>& got, const std::vector<float>& ref) {
-    if (got.size() != ref.size()) return ::testing::AssertionFailure() << "size " << got.size() << " vs " << ref.size();
-    for (size_t i = 0; i < got.size(); ++i)
-        if (std::memcmp(&got[i], &ref[i], sizeof(float)) != 0)
-            return ::testing::AssertionFailure() << "first difference at [" << i << "]: " << got[i] << " vs " << ref[i];
-    return ::testing::AssertionSuccess();
-}
-
 struct Batch {
     int Nt, N, C, H, W;
     std::vector<uint8_t> images;
@@ -103,7 +95,7 @@ TEST(AugmentCpu, CropAndFlipMatchNaiveReference) {
     for (int pad : {1, 4}) {
         Batch b(9, 80, 3, 7, 9, 21);
         std::vector<float> got = b.run(Device::cpu(), pad, true, 5, 100);
-        EXPECT_TRUE(bits_equal(got, b.naive(pad, true, 5, 100))) << "pad " << pad;
+        EXPECT_TRUE(test::bits_equal(got, b.naive(pad, true, 5, 100))) << "pad " << pad;
         // The batch exercised both flips and both extreme offsets on each axis.
         int flips = 0;
         bool y0 = false, y2 = false, x0 = false, x2 = false;
@@ -156,9 +148,9 @@ TEST(AugmentCpu, FlipMirrorsEachRow) {
 TEST(AugmentCpu, DeterministicPerSeedAndOffset) {
     Batch b(8, 6, 3, 8, 8, 51);
     auto a = b.run(Device::cpu(), 2, true, 123, 7);
-    EXPECT_TRUE(bits_equal(a, b.run(Device::cpu(), 2, true, 123, 7)));
-    EXPECT_FALSE(bits_equal(a, b.run(Device::cpu(), 2, true, 124, 7)));
-    EXPECT_FALSE(bits_equal(a, b.run(Device::cpu(), 2, true, 123, 8)));
+    EXPECT_TRUE(test::bits_equal(a, b.run(Device::cpu(), 2, true, 123, 7)));
+    EXPECT_FALSE(test::bits_equal(a, b.run(Device::cpu(), 2, true, 124, 7)));
+    EXPECT_FALSE(test::bits_equal(a, b.run(Device::cpu(), 2, true, 123, 8)));
 }
 
 TEST(AugmentCpu, SamplerStatistics) {
@@ -254,7 +246,7 @@ TEST(AugmentCpu, ErasingP0LeavesBatchUntouched) {
     Tensor x = Tensor::from_vector(v, Shape{4, 3, 10, 10});
     Generator g(3, 10);
     ops::random_erasing(x, 0.f, 0.02f, 0.4f, 0.3f, 100, {9.f}, g);
-    EXPECT_TRUE(bits_equal(x.to_vector<float>(), v));
+    EXPECT_TRUE(test::bits_equal(x.to_vector<float>(), v));
     EXPECT_EQ(g.offset(), 10u + 4 * 64);
 }
 
@@ -352,9 +344,9 @@ TEST(AugmentCuda, AugmentBatchMatchesCpuBitExact) {
         kernels::cuda_ops().augment_batch(kernel_ctx(dev), d, img.ptr(), idx.ptr(), 31337, 12, out.ptr());
         synchronize(dev);
         EXPECT_TRUE(out.guards_intact());
-        EXPECT_TRUE(bits_equal(out.read(), b.naive(cfg.pad, cfg.flip, 31337, 12))) << "C " << cfg.C << " H " << cfg.H;
+        EXPECT_TRUE(test::bits_equal(out.read(), b.naive(cfg.pad, cfg.flip, 31337, 12))) << "C " << cfg.C << " H " << cfg.H;
         // The front end on CUDA gives the CPU front end's batch.
-        EXPECT_TRUE(bits_equal(b.run(dev, cfg.pad, cfg.flip, 4, 2), b.run(Device::cpu(), cfg.pad, cfg.flip, 4, 2)));
+        EXPECT_TRUE(test::bits_equal(b.run(dev, cfg.pad, cfg.flip, 4, 2), b.run(Device::cpu(), cfg.pad, cfg.flip, 4, 2)));
     }
 }
 
@@ -383,7 +375,7 @@ TEST(AugmentCuda, RandomErasingMatchesCpuBitExact) {
         kernels::cuda_ops().random_erasing(kernel_ctx(dev), d, 777, 64, x.ptr());
         synchronize(dev);
         EXPECT_TRUE(x.guards_intact());
-        EXPECT_TRUE(bits_equal(x.read(), ref)) << "C " << cfg.C << " H " << cfg.H << " p " << cfg.p;
-        EXPECT_FALSE(bits_equal(ref, v)) << "no sample was erased: the comparison proves little";
+        EXPECT_TRUE(test::bits_equal(x.read(), ref)) << "C " << cfg.C << " H " << cfg.H << " p " << cfg.p;
+        EXPECT_FALSE(test::bits_equal(ref, v)) << "no sample was erased: the comparison proves little";
     }
 }

@@ -94,6 +94,15 @@ template <class G, class R>
     return ::testing::AssertionSuccess();
 }
 
+// got and ref equal bit for bit (NaN payloads and the sign of zero included); names the first difference.
+inline ::testing::AssertionResult bits_equal(const std::vector<float>& got, const std::vector<float>& ref) {
+    if (got.size() != ref.size()) return ::testing::AssertionFailure() << "size " << got.size() << " vs " << ref.size();
+    for (size_t i = 0; i < got.size(); ++i)
+        if (std::memcmp(&got[i], &ref[i], sizeof(float)) != 0)
+            return ::testing::AssertionFailure() << "first difference at [" << i << "]: " << got[i] << " vs " << ref[i];
+    return ::testing::AssertionSuccess();
+}
+
 // Runs f, which must throw lrp::Error whose message contains every string of `parts`.
 inline void expect_error(const std::function<void()>& f, const std::vector<std::string>& parts) {
     try {
