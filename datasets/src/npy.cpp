@@ -167,6 +167,27 @@ int64_t int_at(const unsigned char* p, FileType f, uint64_t i, bool* fits) {
 
 }  // namespace
 
+namespace {
+// t holds a Fortran-order array's elements in file order (its first index varying fastest); the same array in C
+// order (its last index fastest), element bytes copied as they are.
+Tensor fortran_to_c_order(const Tensor& t) {
+    const int nd = t.ndim();
+    const size_t es = dtype_size(t.dtype());
+    std::vector<int64_t> stride(static_cast<size_t>(nd), 1), idx(static_cast<size_t>(nd), 0);
+    for (int k = 1; k < nd; ++k) stride[k] = stride[k - 1] * t.dim(k - 1);
+    Tensor c = Tensor::empty(t.shape(), t.dtype());
+    const char* src = static_cast<const char*>(t.raw_data());
+    char* dst = static_cast<char*>(c.raw_data());
+    for (int64_t i = 0; i < t.numel(); ++i) {  // i: the C-order position of the multi-index idx
+        int64_t f = 0;
+        for (int k = 0; k < nd; ++k) f += idx[k] * stride[k];
+        std::memcpy(dst + static_cast<size_t>(i) * es, src + static_cast<size_t>(f) * es, es);
+        for (int k = nd - 1; k >= 0 && ++idx[k] == t.dim(k); --k) idx[k] = 0;
+    }
+    return c;
+}
+}  // namespace
+
 Tensor read_npy(const std::string& path) {
     std::error_code ec;
     LRP_CHECK(std::filesystem::is_regular_file(path, ec), "cannot open '", path, "': not an existing file");
@@ -198,7 +219,6 @@ Tensor read_npy(const std::string& path) {
 
     const Header h = HeaderParser(text, path).parse();
     const FileType file_type = descr_type(h.descr, path);
-    LRP_CHECK(!h.fortran, "'", path, "': Fortran-order arrays are not supported; save with np.ascontiguousarray");
     LRP_CHECK(static_cast<int>(h.shape.size()) <= Shape::kMaxDims, "'", path, "': ", h.shape.size(),
               " dimensions (at most ", Shape::kMaxDims, " are supported)");
     uint64_t nonzero = 1;  // the product of the non-zero extents must fit an int64, as Shape requires
@@ -219,11 +239,14 @@ Tensor read_npy(const std::string& path) {
 
     const Shape shape(h.shape);
     const DType type = tensor_dtype(file_type);
+    // Elements are read in file order, as if C order; a Fortran-order array's (np.asfortranarray, a 2-D array's .T)
+    // are then put into C order.
+    auto finish = [&](const Tensor& t) { return h.fortran && t.ndim() > 1 ? fortran_to_c_order(t) : t; };
     if (dtype_size(type) == static_cast<size_t>(file_type.size) && file_type.kind != 'u') {
         Tensor t = Tensor::empty(shape, type);  // stored as it is (f4, i4, i8)
         f.read(static_cast<char*>(t.raw_data()), static_cast<std::streamsize>(data_bytes));
         LRP_CHECK(f.good(), "'", path, "': reading the array data failed");
-        return t;
+        return finish(t);
     }
     if (file_type.kind != 'f') {  // a narrower or unsigned integer: widened to I32 / I64
         std::vector<unsigned char> raw(data_bytes);
@@ -237,7 +260,7 @@ Tensor read_npy(const std::string& path) {
             if (type == DType::I32) t.data<int32_t>()[i] = static_cast<int32_t>(v);
             else t.data<int64_t>()[i] = v;
         }
-        return t;
+        return finish(t);
     }
     std::vector<double> d(count);
     f.read(reinterpret_cast<char*>(d.data()), static_cast<std::streamsize>(data_bytes));
@@ -249,7 +272,7 @@ Tensor read_npy(const std::string& path) {
         LRP_CHECK(std::isfinite(out[i]) || !std::isfinite(d[i]), "'", path, "': element ", i, " (", d[i],
                   ") is outside the float32 range");
     }
-    return t;
+    return finish(t);
 }
 
 void write_npy(const std::string& path, const Tensor& t) {

@@ -30,7 +30,8 @@ def values(shape, dtype):
     return v.astype(dtype).reshape(shape)
 
 
-# name -> (shape, dtype, format version, fortran order); the readable ones first.
+# name -> (shape, dtype, format version, fortran order); the readable ones first. Of the rest, lrpcu refuses the
+# big-endian and float16 files and reads the Fortran-order one as the same array in C order.
 READABLE = {
     "f32_nchw_v1": ((2, 3, 4, 5), "<f4", (1, 0)),
     "f32_nchw_v2": ((2, 3, 4, 5), "<f4", (2, 0)),
