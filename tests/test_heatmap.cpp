@@ -1,10 +1,12 @@
 // Heatmap and overlay pixels (lrp/train/heatmap.h): the signed colour scale, per-sample scaling by the largest
-// finite |R|, NaN/Inf drawn black without blanking the rest of the map, upscaling, and the overlay's blend.
+// finite |R|, NaN/Inf drawn black without blanking the rest of the map, upscaling, and the overlay's blend; zennit's
+// colour maps (lrp/train/colormap.h) against entries worked out by hand from zennit's sources.
 #include "lrp/train/heatmap.h"
 
 #include <cmath>
 #include <limits>
 
+#include "lrp/train/colormap.h"
 #include "test_util.h"
 
 using lrp::train::heatmap_rgb;
@@ -60,4 +62,49 @@ TEST(HeatmapCpu, OverlayBlendsOverTheDenormalisedImage) {
     // Without the normalisation the image is min-max scaled.
     const std::vector<uint8_t> mm = overlay_rgb(r.data(), x.data(), 1, 1, 3, 1, {}, {});
     EXPECT_EQ(pixel(mm, 3, 0, 0), (Rgb{128, 128, 128}));
+}
+
+// zennit's 'bwr' is '00f,80:fff,f00': nodes at 0 (blue), 128 (white), 255 (red); palette entry i is the map at
+// x = i (i * 2 / 255 - 1 scaled back), so entry 127 is 127/128 of the way to white and entry 64 half way.
+TEST(HeatmapCpu, ZennitPalettesAsZennitCompilesThem) {
+    using lrp::train::zennit_palette;
+    auto rgb = [](const lrp::train::Palette& p, int i) { return Rgb{p[i][0], p[i][1], p[i][2]}; };
+    const lrp::train::Palette bwr = zennit_palette("bwr");
+    EXPECT_EQ(rgb(bwr, 0), (Rgb{0, 0, 255}));
+    EXPECT_EQ(rgb(bwr, 63), (Rgb{125, 125, 255}));   // 255 * 63 / 128 = 125.5, truncated
+    EXPECT_EQ(rgb(bwr, 64), (Rgb{127, 127, 255}));
+    EXPECT_EQ(rgb(bwr, 127), (Rgb{253, 253, 255}));  // zennit's colour of 0: not quite white
+    EXPECT_EQ(rgb(bwr, 255), (Rgb{255, 0, 0}));
+    // 'coldnhot' is '0ff,00f,80:000,f00,ff0,fff': the unindexed nodes spread to 64, and to 170 and 212.
+    const lrp::train::Palette hot = zennit_palette("coldnhot");
+    EXPECT_EQ(rgb(hot, 0), (Rgb{0, 255, 255}));
+    EXPECT_EQ(rgb(hot, 64), (Rgb{0, 0, 255}));
+    EXPECT_EQ(rgb(hot, 128), (Rgb{0, 0, 0}));
+    EXPECT_EQ(rgb(hot, 170), (Rgb{255, 0, 0}));
+    EXPECT_EQ(rgb(hot, 212), (Rgb{255, 255, 0}));
+    EXPECT_EQ(rgb(hot, 255), (Rgb{255, 255, 255}));
+    EXPECT_EQ(rgb(zennit_palette("france"), 0), (Rgb{0x00, 0x55, 0xa4}));
+    // level 2 reaches the ends twice as soon: entry 64 is already (nearly) blue.
+    EXPECT_EQ(rgb(zennit_palette("bwr", 2.0), 64), (Rgb{0, 0, 255}));
+    EXPECT_EQ(lrp::train::zennit_cmap_names().size(), 11u);
+    for (const std::string& n : lrp::train::zennit_cmap_names()) zennit_palette(n);
+    lrp::test::expect_error([] { zennit_palette("jet"); }, {"--cmap: unknown colour map 'jet'", "gray, wred", "coleus"});
+    lrp::test::expect_error([] { zennit_palette("bwr", 0.0); }, {"--cmap-level must be a finite number > 0"});
+}
+
+// imgify(symmetric=True): x = (s + m) / 2m of the channel sum, index x * 255 truncated.
+TEST(HeatmapCpu, PaletteHeatmapIndexesAsImgify) {
+    const lrp::train::Palette bwr = lrp::train::zennit_palette("bwr");
+    // Two channels of a 1 x 5 map: channel sums -2, -1, 0, 2 and NaN.
+    const std::vector<float> r = {-1.f, -0.5f, 3.f, 1.f, kNaN, -1.f, -0.5f, -3.f, 1.f, 0.f};
+    const std::vector<uint8_t> px = lrp::train::palette_heatmap_rgb(r.data(), 2, 1, 5, 1, bwr);
+    EXPECT_EQ(pixel(px, 5, 0, 0), (Rgb{0, 0, 255}));      // -m: index 0
+    EXPECT_EQ(pixel(px, 5, 1, 0), (Rgb{125, 125, 255}));  // -m/2: 63.75 -> 63
+    EXPECT_EQ(pixel(px, 5, 2, 0), (Rgb{253, 253, 255}));  // 0: 127.5 -> 127
+    EXPECT_EQ(pixel(px, 5, 3, 0), (Rgb{255, 0, 0}));      // m: 255
+    EXPECT_EQ(pixel(px, 5, 4, 0), (Rgb{0, 0, 0}));        // NaN: black
+    const std::vector<float> zero(4, 0.f);
+    const std::vector<uint8_t> z = lrp::train::palette_heatmap_rgb(zero.data(), 1, 1, 4, 2, bwr);
+    ASSERT_EQ(z.size(), 2u * 8u * 3u);
+    EXPECT_EQ(pixel(z, 8, 7, 1), (Rgb{253, 253, 255}));  // an all-zero map: the middle entry, upscaled
 }

@@ -103,6 +103,8 @@ int run_explain(const std::vector<std::string>& args) {
     bool overlay = false;
     std::string arch, weights, labels_path, target = "pred", out, device = "auto", normalize = "auto";
     int width = 0, classes = 0, scale = 4, batch = 64;
+    std::string cmap;
+    double cmap_level = 1.0;
     CompositeFlags cf;
     bool print_rules = false, force = false;
     DecoyCli decoy_flags;
@@ -153,6 +155,11 @@ int run_explain(const std::vector<std::string>& args) {
         ->needs(flex_opt);
     app.add_option("--out", out, "output directory")->required();
     app.add_option("--scale", scale, "heatmap upscaling factor")->capture_default_str();
+    app.add_option("--cmap", cmap, "heatmap colours as zennit's imgify(symmetric=True, cmap=...) draws them: gray | "
+                                   "wred | wblue | hot | cold | coldnhot | bwr | france | seismic | coolio | coleus "
+                                   "(default: lrpcu's linear blue-white-red, white exactly at 0)");
+    app.add_option("--cmap-level", cmap_level, "--cmap: zennit's level (above 1 saturates sooner)")
+        ->capture_default_str();
     app.add_option("--batch-size", batch, "images per relevance pass (memory grows with it; a sample's map does not "
                                           "depend on it beyond float rounding)")->capture_default_str();
     app.add_option("--device", device, "auto | cpu | cuda | cuda:N")->capture_default_str();
@@ -173,6 +180,9 @@ int run_explain(const std::vector<std::string>& args) {
     LRP_CHECK(force || stale.empty(), "--out '", out, "' already holds explain's maps (", stale.front().string(),
               ", ...); pass --force to replace them or choose another --out");
     LRP_CHECK(scale >= 1 && scale <= 64, "--scale must be in [1, 64] (got ", scale, ")");
+    std::optional<train::Palette> palette;
+    if (!cmap.empty()) palette = train::zennit_palette(cmap, cmap_level);
+    if (cmap.empty() && app.count("--cmap-level")) log_warn("--cmap-level applies with --cmap; without it it changes nothing");
     LRP_CHECK(batch >= 1, "--batch-size must be >= 1 (got ", batch, ")");
 
     // Defaults from what the weights record: a checkpoint's state or a run's model.safetensors (a plain state_dict: none).
@@ -423,7 +433,8 @@ int run_explain(const std::vector<std::string>& args) {
     for (int64_t i = 0; i < n; ++i) {
         char name[64];
         std::snprintf(name, sizeof name, "heatmap_%04lld.png", static_cast<long long>(i));
-        write_heatmap((std::filesystem::path(out) / name).string(), rv.data() + i * c * h * w, c, h, w, scale);
+        write_heatmap((std::filesystem::path(out) / name).string(), rv.data() + i * c * h * w, c, h, w, scale,
+                      palette ? &*palette : nullptr);
         if (overlay) {
             char oname[64];
             std::snprintf(oname, sizeof oname, "overlay_%04lld.png", static_cast<long long>(i));
@@ -443,7 +454,8 @@ int run_explain(const std::vector<std::string>& args) {
                     static_cast<long long>(n));
     std::printf("wrote %s/relevance.npy (%s) with %s, target %s\n", out.c_str(), r.shape().str().c_str(), how.c_str(),
                 t.str().c_str());
-    if (want_hidden) std::printf("%s\n", write_hidden_maps(out, hidden, h, w, scale).c_str());
+    if (want_hidden)
+        std::printf("%s\n", write_hidden_maps(out, hidden, h, w, scale, palette ? &*palette : nullptr).c_str());
     return 0;
 }
 

@@ -69,8 +69,11 @@ ExplainBatch load_image_inputs(const std::vector<std::string>& files, const Imag
     return b;
 }
 
-void write_heatmap(const std::string& path, const float* r, int64_t C, int64_t H, int64_t W, int scale) {
-    write_png(path, train::heatmap_rgb(r, C, H, W, scale), W * scale, H * scale);
+void write_heatmap(const std::string& path, const float* r, int64_t C, int64_t H, int64_t W, int scale,
+                   const train::Palette* palette) {
+    write_png(path,
+              palette ? train::palette_heatmap_rgb(r, C, H, W, scale, *palette) : train::heatmap_rgb(r, C, H, W, scale),
+              W * scale, H * scale);
 }
 
 void write_overlay(const std::string& path, const float* r, const float* x, int64_t C, int64_t H, int64_t W,
@@ -83,7 +86,7 @@ constexpr const char* kHiddenList = "hidden_maps.txt";
 }  // namespace
 
 std::string write_hidden_maps(const std::string& out, const std::vector<std::pair<std::string, Tensor>>& hidden,
-                              int64_t H, int64_t W, int scale) {
+                              int64_t H, int64_t W, int scale, const train::Palette* palette) {
     const std::filesystem::path dir(out);
     auto file_of = [](const std::string& name) {
         std::string file = "hidden_" + name;
@@ -116,7 +119,7 @@ std::string write_hidden_maps(const std::string& out, const std::vector<std::pai
         for (int64_t i = 0; i < n; ++i) {
             const float* r = v.data() + i * c * h * w;
             bad += std::all_of(r, r + c * h * w, [](float x) { return std::isfinite(x); }) ? 0 : 1;
-            write_heatmap((dir / (file + png_of(i))).string(), r, c, h, w, up);
+            write_heatmap((dir / (file + png_of(i))).string(), r, c, h, w, up, palette);
         }
         if (bad > 0)
             log_warn("the map at hidden layer '", name, "' holds NaN or Inf for ", bad, " of ", n, " samples; their ",

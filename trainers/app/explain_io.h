@@ -8,6 +8,7 @@
 
 #include "lrp/data/dataset.h"
 #include "lrp/tensor.h"
+#include "lrp/train/colormap.h"
 
 namespace lrp::cli {
 
@@ -31,8 +32,10 @@ struct ImageSpec {
 // an image of another size than the spec's (or the first image's) is an error naming the file.
 ExplainBatch load_image_inputs(const std::vector<std::string>& files, const ImageSpec& spec, data::FolderOptions o);
 
-// heatmap_rgb / overlay_rgb (lrp/train/heatmap.h) written as PNGs.
-void write_heatmap(const std::string& path, const float* r, int64_t C, int64_t H, int64_t W, int scale);
+// heatmap_rgb / overlay_rgb (lrp/train/heatmap.h) written as PNGs; with a palette (--cmap), palette_heatmap_rgb
+// (lrp/train/colormap.h) instead of heatmap_rgb.
+void write_heatmap(const std::string& path, const float* r, int64_t C, int64_t H, int64_t W, int scale,
+                   const train::Palette* palette = nullptr);
 void write_overlay(const std::string& path, const float* r, const float* x, int64_t C, int64_t H, int64_t W,
                    int scale, const std::vector<float>& mean, const std::vector<float>& std);
 
@@ -40,7 +43,7 @@ void write_overlay(const std::string& path, const float* r, const float* x, int6
 // (upscaled by about the input's H x W over the map's, times `scale`, at most 256 times), all listed in
 // hidden_maps.txt (what a later --force replaces). Warns for a map that holds NaN or Inf. Returns a line for the log.
 std::string write_hidden_maps(const std::string& out, const std::vector<std::pair<std::string, Tensor>>& hidden,
-                              int64_t H, int64_t W, int scale);
+                              int64_t H, int64_t W, int scale, const train::Palette* palette = nullptr);
 // The files an earlier --flex-layers wrote in dir, as its hidden_maps.txt lists them (plain hidden_* names that
 // exist), and that list itself; none without it.
 std::vector<std::filesystem::path> earlier_hidden_maps(const std::string& dir);
