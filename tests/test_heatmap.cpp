@@ -107,4 +107,10 @@ TEST(HeatmapCpu, PaletteHeatmapIndexesAsImgify) {
     const std::vector<uint8_t> z = lrp::train::palette_heatmap_rgb(zero.data(), 1, 1, 4, 2, bwr);
     ASSERT_EQ(z.size(), 2u * 8u * 3u);
     EXPECT_EQ(pixel(z, 8, 7, 1), (Rgb{253, 253, 255}));  // an all-zero map: the middle entry, upscaled
+    // A peak beyond FLT_MAX / 2: 2m overflows as in numpy's float32 (Inf / Inf at the peak is index 0, not a read
+    // outside the palette).
+    const std::vector<float> huge = {3e38f, -1e38f};
+    const std::vector<uint8_t> hz = lrp::train::palette_heatmap_rgb(huge.data(), 1, 1, 2, 1, bwr);
+    EXPECT_EQ(pixel(hz, 2, 0, 0), (Rgb{0, 0, 255}));
+    EXPECT_EQ(pixel(hz, 2, 1, 0), (Rgb{0, 0, 255}));
 }

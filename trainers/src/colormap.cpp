@@ -77,7 +77,9 @@ std::vector<Node> place(std::vector<Node> nodes) {
         }
         const int from = out.back().index;
         for (size_t j = 0; j < pending.size(); ++j) {
-            const double alpha = static_cast<double>(j + 1) / static_cast<double>(pending.size() + 1);
+            // numpy.linspace(0, 1, n + 2)[1:-1] is (j + 1) * (1 / (n + 1)): the same bits as this for the built-in
+            // maps (at most 2 nodes in a row without an index), perhaps not in the last bit for 3 or more
+            const double alpha = static_cast<double>(j + 1) * (1.0 / static_cast<double>(pending.size() + 1));
             Node p = pending[j];
             p.index = static_cast<int>(from * (1.0 - alpha) + node.index * alpha);
             out.push_back(p);
@@ -146,7 +148,8 @@ std::vector<uint8_t> palette_heatmap_rgb(const float* r, int64_t C, int64_t H, i
             int index = 127;
             if (m > 0.f) {
                 const float t = (v + m) / (m + m) * 255.f;  // float32 throughout, as numpy on a float32 map
-                index = static_cast<int>(std::clamp(t, 0.f, 255.f));
+                // m + m overflows beyond FLT_MAX / 2: Inf / Inf is NaN at v = m (index 0, as numpy's cast gives)
+                index = std::isnan(t) ? 0 : static_cast<int>(std::clamp(t, 0.f, 255.f));
             }
             for (int c = 0; c < 3; ++c) out[c] = p[index][c];
         }

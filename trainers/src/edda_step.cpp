@@ -3,7 +3,6 @@
 #include "lrp/train/edda_step.h"
 
 #include <algorithm>
-#include <cctype>
 #include <cmath>
 #include <sstream>
 #include <utility>
@@ -38,7 +37,7 @@ explain::Composite build_composite(const EddaSettings& s) {
 float parse_edda_salient_target(const std::string& v) {
     if (v == "uniform") return 1.f;
     if (v == "label") return 0.f;
-    if (v.rfind("smooth:", 0) == 0 && v.size() > 7 && (std::isdigit(static_cast<unsigned char>(v[7])) || v[7] == '.')) {
+    if (v.rfind("smooth:", 0) == 0) {
         try {
             size_t used = 0;
             const float l = std::stof(v.substr(7), &used);
