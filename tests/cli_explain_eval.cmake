@@ -22,11 +22,15 @@ set_tests_properties(Cli.ExplainEmptyInputItem PROPERTIES FIXTURES_REQUIRED cli_
 # --cmap: zennit's colour maps (the maps' heatmaps written through them); an unknown one is named with the known.
 add_test(NAME Cli.ExplainZennitCmap COMMAND ${LRP_CLI} 0 "sample 1: predicted class .*heatmap_0001.png"
          $<TARGET_FILE:lrpcu> explain --weights ${LRP_EXPLAIN_RUN}/checkpoint.safetensors --dataset synthetic
-         --samples 2 --cmap coldnhot --cmap-level 1.5 --device cpu --out ${LRP_EXPLAIN_RUN}/cmap)
+         --samples 2 --cmap coldnhot --cmap-level 1.5 --overlay --device cpu --out ${LRP_EXPLAIN_RUN}/cmap)
 add_test(NAME Cli.ExplainUnknownCmap COMMAND ${LRP_CLI} 1 "--cmap: unknown colour map 'jet' \\(zennit's: gray, .*coleus\\)"
          $<TARGET_FILE:lrpcu> explain --weights ${LRP_EXPLAIN_RUN}/checkpoint.safetensors --dataset synthetic
          --samples 1 --cmap jet --device cpu --out ${LRP_EXPLAIN_RUN}/cmap-bad)
-set_tests_properties(Cli.ExplainZennitCmap Cli.ExplainUnknownCmap PROPERTIES FIXTURES_REQUIRED cli_explain_run)
+add_test(NAME Cli.ExplainEmptyCmap COMMAND ${LRP_CLI} 1 "--cmap needs a colour map name"
+         sh -c "$<TARGET_FILE:lrpcu> explain --weights ${LRP_EXPLAIN_RUN}/checkpoint.safetensors --dataset synthetic \
+                --samples 1 --cmap '' --device cpu --out ${LRP_EXPLAIN_RUN}/cmap-empty")
+set_tests_properties(Cli.ExplainZennitCmap Cli.ExplainUnknownCmap Cli.ExplainEmptyCmap
+                     PROPERTIES FIXTURES_REQUIRED cli_explain_run)
 add_test(NAME Cli.ConfigReuseWarnsOnlyWhatMatters COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/cli_config_reuse.sh
          ${LRP_EXPLAIN_RUN}/config-reuse $<TARGET_FILE:lrpcu> ${LRP_EXPLAIN_RUN}/config.json)
 set_tests_properties(Cli.ConfigReuseWarnsOnlyWhatMatters PROPERTIES FIXTURES_REQUIRED cli_explain_run)

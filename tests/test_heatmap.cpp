@@ -64,6 +64,25 @@ TEST(HeatmapCpu, OverlayBlendsOverTheDenormalisedImage) {
     EXPECT_EQ(pixel(mm, 3, 0, 0), (Rgb{128, 128, 128}));
 }
 
+TEST(HeatmapCpu, OverlayTintsInThePaletteColours) {
+    // A palette whose entry i is (i, 255 - i, 7): the peak (index 255) tints (255, 0, 7), the trough (index 0)
+    // (0, 255, 7), at opacity 0.75 over the image; no relevance leaves the image as it is.
+    lrp::train::Palette p{};
+    for (int i = 0; i < 256; ++i) p[i] = {static_cast<uint8_t>(i), static_cast<uint8_t>(255 - i), 7};
+    const std::vector<float> x = {0.f, 2.f, -2.f, 0.f};  // raw 0.5, 1.0, 0.0, 0.5
+    const std::vector<float> r = {0.f, 4.f, -4.f, kNaN};
+    const std::vector<uint8_t> px = overlay_rgb(r.data(), x.data(), 1, 1, 4, 1, {0.5f}, {0.25f}, &p);
+    EXPECT_EQ(pixel(px, 4, 0, 0), (Rgb{128, 128, 128}));
+    EXPECT_EQ(pixel(px, 4, 1, 0), (Rgb{255, 64, 69}));  // 0.25 * 255 + 0.75 * (255, 0, 7)
+    EXPECT_EQ(pixel(px, 4, 2, 0), (Rgb{0, 191, 5}));    // 0.25 * 0 + 0.75 * (0, 255, 7)
+    EXPECT_EQ(pixel(px, 4, 3, 0), (Rgb{0, 0, 0}));      // not finite: black
+    // Half the peak: index (0.5 + 1) / 2 * 255 = 191 (truncated), opacity 0.375.
+    const std::vector<float> half = {2.f, 4.f};
+    const std::vector<float> grey = {0.f, 0.f};
+    const std::vector<uint8_t> hp = overlay_rgb(half.data(), grey.data(), 1, 1, 2, 1, {0.5f}, {0.25f}, &p);
+    EXPECT_EQ(pixel(hp, 2, 0, 0), (Rgb{151, 104, 82}));
+}
+
 // zennit's 'bwr' is '00f,80:fff,f00': nodes at 0 (blue), 128 (white), 255 (red); palette entry i is the map at
 // x = i (i * 2 / 255 - 1 scaled back), so entry 127 is 127/128 of the way to white and entry 64 half way.
 TEST(HeatmapCpu, ZennitPalettesAsZennitCompilesThem) {

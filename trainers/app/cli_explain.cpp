@@ -157,7 +157,7 @@ int run_explain(const std::vector<std::string>& args) {
     app.add_option("--scale", scale, "heatmap upscaling factor")->capture_default_str();
     app.add_option("--cmap", cmap, "heatmap colours as zennit's imgify(symmetric=True, cmap=...) draws them: gray | "
                                    "wred | wblue | hot | cold | coldnhot | bwr | france | seismic | coolio | coleus "
-                                   "(default: lrpcu's linear blue-white-red, white exactly at 0)");
+                                   "(default: lrpcu's linear blue-white-red, white exactly at 0); --overlay tints in the same colours");
     app.add_option("--cmap-level", cmap_level, "--cmap: zennit's level (above 1 saturates sooner)")
         ->capture_default_str();
     app.add_option("--batch-size", batch, "images per relevance pass (memory grows with it; a sample's map does not "
@@ -180,6 +180,8 @@ int run_explain(const std::vector<std::string>& args) {
     LRP_CHECK(force || stale.empty(), "--out '", out, "' already holds explain's maps (", stale.front().string(),
               ", ...); pass --force to replace them or choose another --out");
     LRP_CHECK(scale >= 1 && scale <= 64, "--scale must be in [1, 64] (got ", scale, ")");
+    LRP_CHECK(!(app.count("--cmap") && cmap.empty()), "--cmap needs a colour map name (gray, wred, wblue, hot, cold, "
+              "coldnhot, bwr, france, seismic, coolio, coleus); leave it out for lrpcu's blue-white-red");
     std::optional<train::Palette> palette;
     if (!cmap.empty()) palette = train::zennit_palette(cmap, cmap_level);
     if (cmap.empty() && app.count("--cmap-level")) log_warn("--cmap-level applies with --cmap; without it it changes nothing");
@@ -439,7 +441,7 @@ int run_explain(const std::vector<std::string>& args) {
             char oname[64];
             std::snprintf(oname, sizeof oname, "overlay_%04lld.png", static_cast<long long>(i));
             write_overlay((std::filesystem::path(out) / oname).string(), rv.data() + i * c * h * w,
-                          xv.data() + i * c * h * w, c, h, w, scale, in.mean, in.std);
+                          xv.data() + i * c * h * w, c, h, w, scale, in.mean, in.std, palette ? &*palette : nullptr);
         }
         const auto best = std::max_element(lv.begin() + i * k, lv.begin() + (i + 1) * k) - (lv.begin() + i * k);
         double total = 0;

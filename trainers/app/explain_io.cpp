@@ -77,8 +77,9 @@ void write_heatmap(const std::string& path, const float* r, int64_t C, int64_t H
 }
 
 void write_overlay(const std::string& path, const float* r, const float* x, int64_t C, int64_t H, int64_t W,
-                   int scale, const std::vector<float>& mean, const std::vector<float>& std) {
-    write_png(path, train::overlay_rgb(r, x, C, H, W, scale, mean, std), W * scale, H * scale);
+                   int scale, const std::vector<float>& mean, const std::vector<float>& std,
+                   const train::Palette* palette) {
+    write_png(path, train::overlay_rgb(r, x, C, H, W, scale, mean, std, palette), W * scale, H * scale);
 }
 
 namespace {

@@ -37,7 +37,8 @@ ExplainBatch load_image_inputs(const std::vector<std::string>& files, const Imag
 void write_heatmap(const std::string& path, const float* r, int64_t C, int64_t H, int64_t W, int scale,
                    const train::Palette* palette = nullptr);
 void write_overlay(const std::string& path, const float* r, const float* x, int64_t C, int64_t H, int64_t W,
-                   int scale, const std::vector<float>& mean, const std::vector<float>& std);
+                   int scale, const std::vector<float>& mean, const std::vector<float>& std,
+                   const train::Palette* palette = nullptr);
 
 // --flex-layers: per hidden point (name, [N, C, h, w] map), hidden_<name>.npy and hidden_<name>_NNNN.png per sample
 // (upscaled by about the input's H x W over the map's, times `scale`, at most 256 times), all listed in

@@ -51,7 +51,8 @@ std::vector<uint8_t> heatmap_rgb(const float* r, int64_t C, int64_t H, int64_t W
 }
 
 std::vector<uint8_t> overlay_rgb(const float* r, const float* x, int64_t C, int64_t H, int64_t W, int scale,
-                                 const std::vector<float>& mean, const std::vector<float>& std) {
+                                 const std::vector<float>& mean, const std::vector<float>& std,
+                                 const Palette* palette) {
     const std::vector<double> m = signed_map(r, C, H, W);
     const bool known = mean.size() == static_cast<size_t>(C) && std.size() == static_cast<size_t>(C);
     // The input in [0,1]: de-normalised, or min-max scaled when the normalisation is unknown.
@@ -73,11 +74,15 @@ std::vector<uint8_t> overlay_rgb(const float* r, const float* x, int64_t C, int6
                 std::memcpy(p, kNonFinite, 3);
                 continue;
             }
+            const int index = static_cast<int>(std::clamp((v + 1) / 2 * 255, 0.0, 255.0));
             for (int k = 0; k < 3; ++k) {
                 const int64_t ch = C >= 3 ? k : 0;  // a grey input shown grey, a colour one in colour
                 double g = hi > lo ? (img[ch * H * W + at] - lo) / (hi - lo) : 0.0;
                 g = std::clamp(g, 0.0, 1.0);
-                const double heat = k == 0 ? (v >= 0 ? 1.0 : 0.0) : k == 2 ? (v <= 0 ? 1.0 : 0.0) : 0.0;
+                const double heat = palette                ? (*palette)[index][k] / 255.0
+                                    : k == 0 ? (v >= 0 ? 1.0 : 0.0)
+                                    : k == 2 ? (v <= 0 ? 1.0 : 0.0)
+                                             : 0.0;
                 p[k] = static_cast<unsigned char>(std::lround(255 * ((1 - a) * g + a * heat)));
             }
         }
