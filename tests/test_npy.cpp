@@ -140,7 +140,7 @@ TEST_F(NpyCpu, WidensIntegerArrays) {
     EXPECT_EQ(i64(read_npy(file("<u8", std::string("\x07\0\0\0\0\0\0\0", 8), 1))), (std::vector<int64_t>{7}));
     expect_read_error(npy_bytes("{'descr': '<u8', 'fortran_order': False, 'shape': (2,), }",
                                 std::string("\x07\0\0\0\0\0\0\0\xff\xff\xff\xff\xff\xff\xff\xff", 16)),
-                      "element 1 (18446744073709551615) is beyond the int64 range");
+                      "element (1,) (18446744073709551615) is beyond the int64 range");
     expect_read_error(npy_bytes("{'descr': '<i2', 'fortran_order': False, 'shape': (2,), }", std::string(2, '\0')),
                       "a '<i2' array of shape [2] needs 4 data bytes, but the file holds 2 (truncated)");
     expect_read_error(npy_bytes("{'descr': '<b1', 'fortran_order': False, 'shape': (1,), }", std::string(1, '\0')),
@@ -240,7 +240,17 @@ TEST_F(NpyCpu, MalformedHeadersAndSizesGiveClearErrors) {
     const double huge[2] = {1e300, 1.0};
     expect_read_error(npy_bytes("{'descr': '<f8', 'fortran_order': False, 'shape': (2,), }",
                                 std::string(reinterpret_cast<const char*>(huge), sizeof huge)),
-                      "element 0 (1e+300) is outside the float32 range");
+                      "element (0,) (1e+300) is outside the float32 range");
+    // The element is named by its numpy index, whatever the order its file stores it in: file position 3 of a
+    // (2, 3) array is (1, 0) in C order and (1, 1) in Fortran order (first index fastest).
+    const double six[6] = {1, 2, 3, 1e300, 5, 6};
+    const std::string six_bytes(reinterpret_cast<const char*>(six), sizeof six);
+    expect_read_error(npy_bytes("{'descr': '<f8', 'fortran_order': False, 'shape': (2, 3), }", six_bytes),
+                      "element (1, 0) (1e+300) is outside the float32 range");
+    expect_read_error(npy_bytes("{'descr': '<f8', 'fortran_order': True, 'shape': (2, 3), }", six_bytes),
+                      "element (1, 1) (1e+300) is outside the float32 range");
+    expect_read_error(npy_bytes("{'descr': '<f8', 'fortran_order': False, 'shape': (), }", six_bytes.substr(24, 8)),
+                      "element () (1e+300) is outside the float32 range");
 }
 
 // Every truncation and a few hundred seeded byte mutations of a valid file either load or throw

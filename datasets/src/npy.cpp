@@ -165,6 +165,21 @@ int64_t int_at(const unsigned char* p, FileType f, uint64_t i, bool* fits) {
     return static_cast<int64_t>(u << shift) >> shift;
 }
 
+// The numpy index of the element at file position i: "(1, 2)" (last index fastest in C order, first in Fortran
+// order), "(3,)" for one dimension, "()" for a scalar.
+std::string element_index(uint64_t i, const std::vector<int64_t>& shape, bool fortran) {
+    std::vector<uint64_t> ix(shape.size());
+    for (size_t k = 0; k < shape.size(); ++k) {
+        const size_t d = fortran ? k : shape.size() - 1 - k;
+        const auto n = static_cast<uint64_t>(shape[d]);
+        ix[d] = n ? i % n : 0;
+        i = n ? i / n : 0;
+    }
+    std::string s = "(";
+    for (size_t d = 0; d < ix.size(); ++d) s += (d ? ", " : "") + std::to_string(ix[d]);
+    return s + (ix.size() == 1 ? ",)" : ")");
+}
+
 }  // namespace
 
 namespace {
@@ -256,7 +271,7 @@ Tensor read_npy(const std::string& path) {
         for (uint64_t i = 0; i < count; ++i) {
             bool fits = true;
             const int64_t v = int_at(raw.data(), file_type, i, &fits);
-            LRP_CHECK(fits, "'", path, "': element ", i, " (", static_cast<uint64_t>(v), ") is beyond the int64 range");
+            LRP_CHECK(fits, "'", path, "': element ", element_index(i, h.shape, h.fortran), " (", static_cast<uint64_t>(v), ") is beyond the int64 range");
             if (type == DType::I32) t.data<int32_t>()[i] = static_cast<int32_t>(v);
             else t.data<int64_t>()[i] = v;
         }
@@ -269,7 +284,7 @@ Tensor read_npy(const std::string& path) {
     float* out = t.data<float>();
     for (uint64_t i = 0; i < count; ++i) {
         out[i] = static_cast<float>(d[i]);
-        LRP_CHECK(std::isfinite(out[i]) || !std::isfinite(d[i]), "'", path, "': element ", i, " (", d[i],
+        LRP_CHECK(std::isfinite(out[i]) || !std::isfinite(d[i]), "'", path, "': element ", element_index(i, h.shape, h.fortran), " (", d[i],
                   ") is outside the float32 range");
     }
     return finish(t);
