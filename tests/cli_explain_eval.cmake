@@ -9,8 +9,8 @@ add_test(NAME Cli.ExplainTrain COMMAND ${LRP_CLI} 0 "1 epochs"
 add_test(NAME Cli.ExplainSamples COMMAND ${LRP_CLI} 0 "wrote .*relevance.npy \\(\\[2, 3, 32, 32\\]\\)"
          $<TARGET_FILE:lrpcu> explain --weights ${LRP_EXPLAIN_RUN}/checkpoint.safetensors --dataset synthetic
          --samples 2 --target label --overlay --device cpu --out ${LRP_EXPLAIN_RUN}/heatmaps)
-add_test(NAME Cli.ExplainSamplesWroteFiles COMMAND ${CMAKE_COMMAND} -E md5sum ${LRP_EXPLAIN_RUN}/heatmaps/heatmap_0001.png
-         ${LRP_EXPLAIN_RUN}/heatmaps/overlay_0001.png ${LRP_EXPLAIN_RUN}/heatmaps/relevance.npy)
+add_test(NAME Cli.ExplainSamplesWroteFiles COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/cli_png_files.sh
+         ${LRP_EXPLAIN_RUN}/heatmaps/heatmap_0001.png ${LRP_EXPLAIN_RUN}/heatmaps/overlay_0001.png)
 add_test(NAME Cli.ExplainGammaWithoutGammaBoxWarns COMMAND ${LRP_CLI} 0 "--gamma applies to --composite epsilon_gamma_box; with epsilon_plus_flat it changes nothing"
          $<TARGET_FILE:lrpcu> explain --weights ${LRP_EXPLAIN_RUN}/checkpoint.safetensors --dataset synthetic
          --samples 1 --gamma 3 --device cpu --out ${LRP_EXPLAIN_RUN}/gamma-unused)

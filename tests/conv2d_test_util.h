@@ -124,9 +124,7 @@ inline Shape x_shape(const Conv2dDesc& d) { return Shape{d.N, d.C, d.H, d.W}; }
 inline Shape w_shape(const Conv2dDesc& d) { return Shape{d.K, d.C / d.groups, d.R, d.S}; }
 inline Shape y_shape(const Conv2dDesc& d) { return Shape{d.N, d.K, d.P(), d.Q()}; }
 
-inline Tensor poisoned(const Shape& s) {
-    return Tensor::from_vector(std::vector<float>(s.numel(), std::numeric_limits<float>::quiet_NaN()), s);
-}
+using test::poisoned;
 
 // CPU runs through the front ends; outputs start NaN-poisoned so unwritten elements show.
 inline std::vector<float> run_fwd_cpu(const Conv2dDesc& d, const ConvData& in) {

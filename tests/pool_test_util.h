@@ -13,12 +13,12 @@ inline Shape pool_in_shape(const kernels::Pool2dDesc& d) { return Shape{d.N, d.C
 inline Shape pool_out_shape(const kernels::Pool2dDesc& d) { return Shape{d.N, d.C, d.P(), d.Q()}; }
 
 inline std::vector<float> run_avg(const kernels::Pool2dDesc& d, const std::vector<float>& x) {
-    Tensor y = Tensor::empty(pool_out_shape(d));
+    Tensor y = poisoned(pool_out_shape(d));
     ops::avgpool_fwd(d, Tensor::from_vector(x, pool_in_shape(d)), y);
     return y.to_vector<float>();
 }
 inline std::vector<float> run_avg_bwd(const kernels::Pool2dDesc& d, const std::vector<float>& dy) {
-    Tensor dx = Tensor::empty(pool_in_shape(d));
+    Tensor dx = poisoned(pool_in_shape(d));
     ops::avgpool_bwd(d, Tensor::from_vector(dy, pool_out_shape(d)), dx);
     return dx.to_vector<float>();
 }

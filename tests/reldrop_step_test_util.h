@@ -1,6 +1,7 @@
 // Shared fixtures of the RelDrop step tests: a small seeded ResNet with non-trivial BN statistics, a
 // labelled batch, SGD, and parameter snapshots for bit-exact comparisons.
 #pragma once
+#include <cmath>
 #include <map>
 #include <memory>
 #include <string>
@@ -59,6 +60,27 @@ inline std::map<std::string, std::vector<float>> snapshot(nn::Module& m) {
     for (auto& [k, t] : m.state_dict())
         if (t.dtype() == DType::F32) s[k] = t.to_vector<float>();
     return s;
+}
+
+// How far one backend's parameter updates are from another's: the relative L2 distance of (b - before) from
+// (a - before) over all parameters together (running statistics left out), the updates rather than the values,
+// which would hide them. Fails the test when a made no update at all.
+inline double update_distance(const std::map<std::string, std::vector<float>>& before,
+                              const std::map<std::string, std::vector<float>>& a,
+                              const std::map<std::string, std::vector<float>>& b) {
+    double err2 = 0, ref2 = 0;
+    for (const auto& [k, v] : a) {
+        if (k.find("running") != std::string::npos) continue;
+        const std::vector<float>& w = before.at(k);
+        const std::vector<float>& u = b.at(k);
+        for (size_t i = 0; i < v.size(); ++i) {
+            const double da = double(v[i]) - w[i], db = double(u[i]) - w[i];
+            err2 += (db - da) * (db - da);
+            ref2 += da * da;
+        }
+    }
+    EXPECT_GT(ref2, 0.0) << "the reference step changed no parameter";
+    return ref2 > 0 ? std::sqrt(err2 / ref2) : INFINITY;
 }
 
 inline train::RelDropSettings settings(const std::string& variant, float p, int k = 1,

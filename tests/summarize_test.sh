@@ -28,4 +28,19 @@ echo "TIMED OUT (SUITE_DEADLINE): build-gpu/bench/bench_lrp --benchmark_filter=c
 out=$(python3 "$root/scripts/device/summarize.py" "$tmp")
 grep -qF -- '- `build-gpu/bench/bench_lrp --benchmark_filter=cuda`' <<< "$out" ||
   { echo "the cut step is not listed:"; echo "$out"; exit 1; }
+# Every outcome ctest names is listed (a test that could not start: Not Run), but not the skipped ones.
+cat > "$tmp/tests.log" <<'LOG'
+98% tests passed, 2 tests failed out of 370
+
+The following tests did not run:
+	121 - Decoy.LoaderMasksCudaEqualCpu (Skipped)
+
+The following tests FAILED:
+	 12 - Conv2dCuda.DeterministicAlgorithmsByDefault (Failed)
+	 30 - Cli.CleanRuns (Not Run)
+Errors while running CTest
+LOG
+out=$(python3 "$root/scripts/device/summarize.py" "$tmp")
+grep -qF -- "- Cli.CleanRuns (Not Run)" <<< "$out" || { echo "a test that did not start is not listed:"; echo "$out"; exit 1; }
+grep -qF -- "Decoy.LoaderMasksCudaEqualCpu" <<< "$out" && { echo "a skipped test is listed:"; echo "$out"; exit 1; }
 echo ok

@@ -292,14 +292,14 @@ TEST(AugmentCpu, FrontEndErrors) {
     auto aug = [&](const Tensor& im, const Tensor& ix, int pad, std::vector<float> m, std::vector<float> s,
                    const Tensor& o) { return error_of([&] { ops::augment_batch(im, ix, pad, true, m, s, g, o); }); };
     EXPECT_EQ(aug(img, idx, 2, m3, s3, out), "(no error)");
-    EXPECT_NE(aug(Tensor::zeros(Shape{4, 3, 8, 8}), idx, 2, m3, s3, out).find("images"), std::string::npos);
-    EXPECT_NE(aug(Tensor::zeros(Shape{4, 5, 8, 8}, DType::U8), idx, 2, m3, s3, out).find("channels"),
+    EXPECT_NE(aug(Tensor::zeros(Shape{4, 3, 8, 8}), idx, 2, m3, s3, out).find("argument 'images' has dtype f32, expected u8"), std::string::npos);
+    EXPECT_NE(aug(Tensor::zeros(Shape{4, 5, 8, 8}, DType::U8), idx, 2, m3, s3, out).find("images has 5 channels"),
               std::string::npos);
-    EXPECT_NE(aug(img, Tensor::zeros(Shape{2}, DType::I64), 2, m3, s3, out).find("indices"), std::string::npos);
-    EXPECT_NE(aug(img, idx, 2, m3, s3, Tensor::empty(Shape{3, 3, 8, 8})).find("out"), std::string::npos);
-    EXPECT_NE(aug(img, idx, -1, m3, s3, out).find("pad"), std::string::npos);
-    EXPECT_NE(aug(img, idx, 8, m3, s3, out).find("pad"), std::string::npos);
-    EXPECT_NE(aug(img, idx, 2, {0.5f}, s3, out).find("mean"), std::string::npos);
+    EXPECT_NE(aug(img, Tensor::zeros(Shape{2}, DType::I64), 2, m3, s3, out).find("argument 'indices' has dtype i64, expected i32"), std::string::npos);
+    EXPECT_NE(aug(img, idx, 2, m3, s3, Tensor::empty(Shape{3, 3, 8, 8})).find("argument 'out' has shape [3, 3, 8, 8], expected [2, 3, 8, 8]"), std::string::npos);
+    EXPECT_NE(aug(img, idx, -1, m3, s3, out).find("pad must be in [0, min(H, W)) = [0, 8) (got -1)"), std::string::npos);
+    EXPECT_NE(aug(img, idx, 8, m3, s3, out).find("pad must be in [0, min(H, W)) = [0, 8) (got 8)"), std::string::npos);
+    EXPECT_NE(aug(img, idx, 2, {0.5f}, s3, out).find("mean has 1 values, expected C = 3"), std::string::npos);
     EXPECT_NE(aug(img, idx, 2, m3, {0.2f, 0.f, 0.2f}, out).find("std[1]"), std::string::npos);
     EXPECT_NE(aug(img, Tensor::from_vector<int32_t>({0, -1}, Shape{2}), 2, m3, s3, out).find("indices[1]"),
               std::string::npos);
@@ -312,17 +312,17 @@ TEST(AugmentCpu, FrontEndErrors) {
     };
     EXPECT_EQ(er(x, 0.5f, 0.02f, 0.4f, 0.3f, 100, {1.f}), "(no error)");
     EXPECT_EQ(er(x, 1.f, 0.4f, 0.4f, 1.f, 1, {1.f, 2.f, 3.f}), "(no error)");
-    EXPECT_NE(er(Tensor::zeros(Shape{2, 3, 8, 8}, DType::U8), 0.5f, 0.02f, 0.4f, 0.3f, 100, {1.f}).find("x"),
+    EXPECT_NE(er(Tensor::zeros(Shape{2, 3, 8, 8}, DType::U8), 0.5f, 0.02f, 0.4f, 0.3f, 100, {1.f}).find("random_erasing: argument 'x' has dtype u8, expected f32"),
               std::string::npos);
     EXPECT_NE(er(x, 1.5f, 0.02f, 0.4f, 0.3f, 100, {1.f}).find("p must"), std::string::npos);
-    EXPECT_NE(er(x, 0.5f, 0.f, 0.4f, 0.3f, 100, {1.f}).find("sl"), std::string::npos);
-    EXPECT_NE(er(x, 0.5f, 0.5f, 0.4f, 0.3f, 100, {1.f}).find("sl"), std::string::npos);
-    EXPECT_NE(er(x, 0.5f, 0.02f, 1.f, 0.3f, 100, {1.f}).find("sh"), std::string::npos);
-    EXPECT_NE(er(x, 0.5f, 0.02f, 0.4f, 0.f, 100, {1.f}).find("r1"), std::string::npos);
-    EXPECT_NE(er(x, 0.5f, 0.02f, 0.4f, 1.5f, 100, {1.f}).find("r1"), std::string::npos);
-    EXPECT_NE(er(x, 0.5f, 0.02f, 0.4f, 0.3f, 0, {1.f}).find("max_attempts"), std::string::npos);
-    EXPECT_NE(er(x, 0.5f, 0.02f, 0.4f, 0.3f, 100, {1.f, 2.f}).find("value"), std::string::npos);
-    EXPECT_NE(er(Tensor::zeros(Shape{2, 5, 8, 8}), 0.5f, 0.02f, 0.4f, 0.3f, 100, {1.f}).find("channels"),
+    EXPECT_NE(er(x, 0.5f, 0.f, 0.4f, 0.3f, 100, {1.f}).find("need 0 < sl <= sh < 1 (got sl = 0, sh = 0.4)"), std::string::npos);
+    EXPECT_NE(er(x, 0.5f, 0.5f, 0.4f, 0.3f, 100, {1.f}).find("need 0 < sl <= sh < 1 (got sl = 0.5, sh = 0.4)"), std::string::npos);
+    EXPECT_NE(er(x, 0.5f, 0.02f, 1.f, 0.3f, 100, {1.f}).find("need 0 < sl <= sh < 1 (got sl = 0.02, sh = 1)"), std::string::npos);
+    EXPECT_NE(er(x, 0.5f, 0.02f, 0.4f, 0.f, 100, {1.f}).find("r1 must be in (0, 1] (got 0)"), std::string::npos);
+    EXPECT_NE(er(x, 0.5f, 0.02f, 0.4f, 1.5f, 100, {1.f}).find("r1 must be in (0, 1] (got 1.5)"), std::string::npos);
+    EXPECT_NE(er(x, 0.5f, 0.02f, 0.4f, 0.3f, 0, {1.f}).find("max_attempts must be >= 1 (got 0)"), std::string::npos);
+    EXPECT_NE(er(x, 0.5f, 0.02f, 0.4f, 0.3f, 100, {1.f, 2.f}).find("value has 2 entries, expected C = 3 or 1"), std::string::npos);
+    EXPECT_NE(er(Tensor::zeros(Shape{2, 5, 8, 8}), 0.5f, 0.02f, 0.4f, 0.3f, 100, {1.f}).find("x has 5 channels"),
               std::string::npos);
 }
 

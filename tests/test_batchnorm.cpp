@@ -72,7 +72,7 @@ TEST(BatchNormCpu, TrainForwardTwoStepsMatchesReference) {
         for (int step = 0; step < 2; ++step) {
             const float eps = 1e-5f, mom = step == 0 ? 0.1f : 0.7f;
             std::vector<float> x = bn_input(N, C, HW, 10 + step);
-            Tensor y = Tensor::empty(s), sm = Tensor::empty(Shape{C}), si = Tensor::empty(Shape{C});
+            Tensor y = lrp::test::poisoned(s), sm = lrp::test::poisoned(Shape{C}), si = lrp::test::poisoned(Shape{C});
             ops::batchnorm_fwd_train(cpu_t(x, s), cpu_t(gamma, Shape{C}), cpu_t(beta, Shape{C}), eps, mom, y, sm, si,
                                      rmt, rvt);
             BnRef r = bn_ref(N, C, HW, dbl(x), dbl(gamma), dbl(beta), eps, mom, rm_ref, rv_ref);
@@ -92,7 +92,7 @@ TEST(BatchNormCpu, EvalForwardUsesRunningStatistics) {
     std::vector<float> x = bn_input(N, C, 10, 5), gamma = lrp::test::random_vec(C, 6, 0.5f, 1.5f);
     std::vector<float> beta = lrp::test::random_vec(C, 7), rm = lrp::test::random_vec(C, 8);
     std::vector<float> rv = lrp::test::random_vec(C, 9, 0.25f, 3.f);
-    Tensor y = Tensor::empty(s);
+    Tensor y = lrp::test::poisoned(s);
     ops::batchnorm_fwd_eval(cpu_t(x, s), cpu_t(gamma, Shape{C}), cpu_t(beta, Shape{C}), cpu_t(rm, Shape{C}),
                             cpu_t(rv, Shape{C}), 1e-3f, y);
     std::vector<double> want(x.size());
@@ -111,11 +111,11 @@ TEST(BatchNormCpu, BackwardFiniteDifferences) {
         const double eps = 1e-5;
         std::vector<float> x = bn_input(N, C, HW, 21), r = lrp::test::random_vec(x.size(), 22);
         std::vector<float> gamma = lrp::test::random_vec(C, 23, 0.5f, 1.5f), beta = lrp::test::random_vec(C, 24);
-        Tensor sm = Tensor::empty(Shape{C}), si = Tensor::empty(Shape{C}), y = Tensor::empty(s);
+        Tensor sm = lrp::test::poisoned(Shape{C}), si = lrp::test::poisoned(Shape{C}), y = lrp::test::poisoned(s);
         Tensor rm = Tensor::zeros(Shape{C}), rv = Tensor::zeros(Shape{C});
         Tensor xt = cpu_t(x, s), gt = cpu_t(gamma, Shape{C});
         ops::batchnorm_fwd_train(xt, gt, cpu_t(beta, Shape{C}), static_cast<float>(eps), 0.1f, y, sm, si, rm, rv);
-        Tensor dx = Tensor::empty(s), dg = Tensor::empty(Shape{C}), db = Tensor::empty(Shape{C});
+        Tensor dx = lrp::test::poisoned(s), dg = lrp::test::poisoned(Shape{C}), db = lrp::test::poisoned(Shape{C});
         ops::batchnorm_bwd(xt, cpu_t(r, s), gt, sm, si, dx, dg, db);
 
         // L(x, gamma, beta) = <bn(x), r>, central differences in double
@@ -189,7 +189,7 @@ TEST(BatchNormCpu, FrontEndErrors) {
         },
         "'dy' has shape");
     // Eval mode accepts a single value per channel (PyTorch does too).
-    Tensor one = Tensor::from_vector(lrp::test::random_vec(4, 4), Shape{1, 4}), y1 = Tensor::empty(Shape{1, 4});
+    Tensor one = Tensor::from_vector(lrp::test::random_vec(4, 4), Shape{1, 4}), y1 = lrp::test::poisoned(Shape{1, 4});
     Tensor rv = Tensor::from_vector(lrp::test::random_vec(4, 5, 0.5f, 1.f), Shape{4});
     EXPECT_NO_THROW(ops::batchnorm_fwd_eval(one, vec(4), vec(4), vec(4), rv, 1e-5f, y1));
 }

@@ -43,7 +43,7 @@ TEST(ChannelOpsCpu, ChannelAffineMatchesReferenceWithAndWithoutShift) {
     const int N = 3, C = 5;
     const int64_t HW = 7;
     const std::vector<float> x = random_vec(N * C * HW, 1), scale = random_vec(C, 2), shift = random_vec(C, 3);
-    Tensor xt = Tensor::from_vector(x, Shape{N, C, 7, 1}), y = Tensor::empty(Shape{N, C, 7, 1});
+    Tensor xt = Tensor::from_vector(x, Shape{N, C, 7, 1}), y = lrp::test::poisoned(Shape{N, C, 7, 1});
     ops::channel_affine(xt, vec(scale), vec(shift), y);
     EXPECT_TRUE(all_close(y.to_vector<float>(), affine_ref(x, scale, shift, N, C, HW), Tol{1e-6, 1e-6, 1e-12}));
     ops::channel_affine(xt, vec(scale), Tensor(), y);  // no shift
@@ -51,7 +51,7 @@ TEST(ChannelOpsCpu, ChannelAffineMatchesReferenceWithAndWithoutShift) {
     ops::channel_affine(xt, vec(scale), vec(shift), xt);  // in place
     EXPECT_TRUE(all_close(xt.to_vector<float>(), affine_ref(x, scale, shift, N, C, HW), Tol{1e-6, 1e-6, 1e-12}));
     // N x C (a linear layer's output) too
-    Tensor x2 = Tensor::from_vector(random_vec(N * C, 4), Shape{N, C}), y2 = Tensor::empty(Shape{N, C});
+    Tensor x2 = Tensor::from_vector(random_vec(N * C, 4), Shape{N, C}), y2 = lrp::test::poisoned(Shape{N, C});
     ops::channel_affine(x2, vec(scale), vec(shift), y2);
     EXPECT_TRUE(all_close(y2.to_vector<float>(), affine_ref(x2.to_vector<float>(), scale, shift, N, C, 1),
                           Tol{1e-6, 1e-6, 1e-12}));
@@ -78,7 +78,7 @@ TEST(ChannelOpsCpu, BnEvalAffineIsPyTorchsEvalBatchNorm) {
     const std::vector<float> g = random_vec(C, 5), b = random_vec(C, 6), m = random_vec(C, 7),
                              v = random_vec(C, 8, 0.1f, 2.f);
     const float eps = 1e-5f;
-    Tensor scale = Tensor::empty(Shape{C}), shift = Tensor::empty(Shape{C});
+    Tensor scale = lrp::test::poisoned(Shape{C}), shift = lrp::test::poisoned(Shape{C});
     ops::bn_eval_affine(vec(g), vec(b), vec(m), vec(v), eps, scale, shift);
     std::vector<double> s_ref(C), t_ref(C), s1(C), t0(C);
     for (int c = 0; c < C; ++c) {
@@ -97,7 +97,7 @@ TEST(ChannelOpsCpu, BnEvalAffineIsPyTorchsEvalBatchNorm) {
 TEST(ChannelOpsCpu, DropoutMaskFollowsThePhiloxStream) {
     const float p = 0.3f;
     Generator g(42, 5);
-    Tensor mask = Tensor::empty(Shape{1001});
+    Tensor mask = lrp::test::poisoned(Shape{1001});
     ops::dropout_mask(mask, g, p);
     const std::vector<float> got = mask.to_vector<float>();
     int64_t zeros = 0;
@@ -115,7 +115,7 @@ TEST(ChannelOpsCpu, DropoutMaskFollowsThePhiloxStream) {
 
 TEST(ChannelOpsCpu, CountEqual) {
     const std::vector<int32_t> a{3, 1, 4, 1, 5, 9, 2}, b{3, 0, 4, 1, 0, 9, 7};
-    Tensor out = Tensor::empty(Shape{1});
+    Tensor out = lrp::test::poisoned(Shape{1});
     ops::count_equal(Tensor::from_vector(a, Shape{7}), Tensor::from_vector(b, Shape{7}), out);
     EXPECT_EQ(out.to_vector<float>()[0], 4.f);
     test::expect_error([&] { ops::count_equal(Tensor::from_vector(a, Shape{7}), Tensor::from_vector(b, Shape{7}).slice(0, 6), out); },

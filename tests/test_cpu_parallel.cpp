@@ -21,6 +21,7 @@
 #include "lrp/lrp/composites.h"
 #include "lrp/nn/models.h"
 #include "conv2d_test_util.h"
+#include "lrp/kernels/ops.h"
 #include "lrp/ops/gemm.h"
 #include "lrp/train/step.h"
 #include "lrp_test_util.h"
@@ -289,29 +290,41 @@ TEST(CpuParallel, GemmTilesGiveTheSameBitsOnAnyThreadCount) {
     const Case cases[] = {{37, 3001, 400, false, false}, {16, 144, 40000, false, true}, {300, 70, 2000, true, false},
                           {129, 1100, 300, true, true}};
     uint32_t seed = 3;
+    const kernels::OpTable& cpu = kernels::cpu_ops();
     for (const Case& c : cases) {
         SCOPED_TRACE(std::to_string(c.M) + "x" + std::to_string(c.N) + "x" + std::to_string(c.K));
-        const Tensor A = test::rand_tensor(c.ta ? Shape{c.K, c.M} : Shape{c.M, c.K}, seed++);
-        const Tensor B = test::rand_tensor(c.tb ? Shape{c.N, c.K} : Shape{c.K, c.N}, seed++);
-        const Tensor C0 = test::rand_tensor({c.M, c.N}, seed++);
+        // Operands inside wider rows (leading dimensions past their widths, as a view of a larger matrix), so a
+        // tile that steps by a width instead of the leading dimension lands on the padding.
+        const int64_t ar = c.ta ? c.K : c.M, ac = c.ta ? c.M : c.K, br = c.tb ? c.N : c.K, bc = c.tb ? c.K : c.N;
+        const int lda = static_cast<int>(ac) + 5, ldb = static_cast<int>(bc) + 3, ldc = c.N + 7;
+        const std::vector<float> a = test::random_vec(ar * lda, seed++), b = test::random_vec(br * ldb, seed++);
+        const std::vector<float> c0 = test::random_vec(int64_t{c.M} * ldc, seed++);
         std::vector<float> got[2];
         int slot = 0;
         for (int threads : {1, 3}) {
             par::set_cpu_threads(threads);
-            Tensor C = C0.clone();
-            ops::gemm(c.ta, c.tb, 0.75f, A, B, 0.5f, C);
-            got[slot++] = C.to_vector<float>();
+            const int64_t splits = par::split_loops();
+            got[slot] = c0;
+            cpu.gemm(kernel_ctx(Device::cpu()), c.ta, c.tb, c.M, c.N, c.K, 0.75f, a.data(), lda, b.data(), ldb, 0.5f,
+                     got[slot].data(), ldc);
+            if (threads == 3 && par::tiles_itself()) {
+                EXPECT_GT(par::split_loops(), splits) << "no tiles: the case is too small to test them";
+            }
+            ++slot;
         }
         EXPECT_EQ(got[0], got[1]);
-        // Every tile lands where it belongs: entries against a double reference.
-        const auto a = A.to_vector<float>(), b = B.to_vector<float>(), c0 = C0.to_vector<float>();
-        for (int64_t e = 0; e < int64_t{c.M} * c.N; e += 97) {
-            const int64_t i = e / c.N, j = e % c.N;
+        // Every tile lands where it belongs: entries against a double reference; C's padding is left alone.
+        for (int64_t e = 0; e < int64_t{c.M} * ldc; e += 89) {
+            const int64_t i = e / ldc, j = e % ldc;
+            const float v = got[0][static_cast<size_t>(e)];
+            if (j >= c.N) {
+                EXPECT_EQ(v, c0[static_cast<size_t>(e)]) << "C's padding was written at " << i << "," << j;
+                continue;
+            }
             double ref = 0.5 * c0[static_cast<size_t>(e)];
             for (int64_t k = 0; k < c.K; ++k)
-                ref += 0.75 * double(a[static_cast<size_t>(c.ta ? k * c.M + i : i * c.K + k)]) *
-                       b[static_cast<size_t>(c.tb ? j * c.K + k : k * c.N + j)];
-            const float v = got[0][static_cast<size_t>(e)];
+                ref += 0.75 * double(a[static_cast<size_t>(c.ta ? k * lda + i : i * lda + k)]) *
+                       b[static_cast<size_t>(c.tb ? j * ldb + k : k * ldb + j)];
             if (std::abs(v - ref) > 1e-4 * std::sqrt(double(c.K))) {
                 ADD_FAILURE() << "C[" << i << "," << j << "] = " << v << ", expected " << ref;
                 break;
@@ -341,8 +354,12 @@ TEST(CpuParallel, ConvChunksGiveTheSameBitsOnAnyThreadCount) {
         for (int threads : {1, 3, 32}) {  // 32 threads: more than any case's chunks
             SCOPED_TRACE(threads);
             par::set_cpu_threads(threads);
+            const int64_t splits = par::split_loops();
             const std::vector<float> got[3] = {convtest::run_fwd_cpu(d, in), convtest::run_dgrad_cpu(d, in),
                                                convtest::run_wgrad_cpu(d, in)};
+            if (threads > 1 && &c != &cases[2]) {  // the one chunk of 5 small images is below the split size
+                EXPECT_GT(par::split_loops(), splits) << "nothing was split over the threads";
+            }
             for (int op = 0; op < 3; ++op) {
                 if (threads == 1)
                     serial[op] = got[op];

@@ -282,8 +282,10 @@ TEST_F(DatasetsCpu, TruncatedAndMutatedFilesLoadOrThrowLrpError) {
     // CIFAR: a truncation at a record boundary is a smaller valid file; only the other outcomes matter.
     const std::string rec = cifar_records({{9}, {0}}, 100);
     fs::create_directories(path("cf"));
-    lrp::test::fuzz_file(rec, path("cf/test_batch.bin"), [&](const std::string&) { load_cifar10(path("cf"), Split::Test); },
-                         6, alphabet, 0, 100);
+    c = lrp::test::fuzz_file(rec, path("cf/test_batch.bin"),
+                             [&](const std::string&) { load_cifar10(path("cf"), Split::Test); }, 6, alphabet, 0, 100);
+    EXPECT_GT(c.loaded, 0) << "no mutated pixel byte loaded";       // a pixel may hold any byte
+    EXPECT_GT(c.refused, 0) << "no bad label or length was refused";  // a label byte past 9, a torn record
 }
 
 // ------------------------------------------------------------------------------------- image folders

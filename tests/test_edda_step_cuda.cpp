@@ -50,11 +50,16 @@ TEST(EddaStepCuda, WindowsAndPartsMatchTheCpuStep) {
     EXPECT_LE(differ, 1);
     // One step each: the losses agree to float rounding where every window agrees; a flipped window changes one
     // sample's two copies (under 1 % of this loss here, while a wrong target or weight moves it by tens of %).
+    const auto before = snapshot(*c.model);
     const train::EddaStepResult rc = edda_train_step(*c.model, *c.opt, ec, c.x, c.y);
     const train::EddaStepResult rg = edda_train_step(*g.model, *g.opt, eg, g.x, g.y);
     const float lc = rc.step.loss.to_vector<float>()[0], lg = rg.step.loss.to_vector<float>()[0];
     EXPECT_NEAR(lg, lc, (differ == 0 ? 1e-4 : 2e-2) * std::fabs(lc)) << differ << " windows differ";
     EXPECT_EQ(rg.nonfinite.to_vector<float>()[0], 0.f);
+    // The updates too (the losses alone would not see a wrong backward): a flipped window changes one sample's
+    // copies, a few % of the update; a wrong term changes it by O(1).
+    EXPECT_LT(update_distance(before, snapshot(*c.model), snapshot(*g.model)), differ == 0 ? 1e-3 : 0.1)
+        << differ << " windows differ";
 }
 
 TEST(EddaStepCuda, WholeStepCapturesIntoAGraphAndReplaysToTheEagerResult) {

@@ -51,19 +51,19 @@ TEST(ElementwiseCpu, ReluForwardBackward) {
     Tensor x = on_cpu({-2.f, -0.5f, 0.f, 0.5f, 3.f, kNaN});
     auto y = ops::relu(x).to_vector<float>();
     EXPECT_TRUE(all_close(y, std::vector<float>{0.f, 0.f, 0.f, 0.5f, 3.f, kNaN}));
-    Tensor dy = on_cpu({1.f, 2.f, 3.f, 4.f, 5.f, 6.f}), dx = Tensor::empty(Shape{6});
+    Tensor dy = on_cpu({1.f, 2.f, 3.f, 4.f, 5.f, 6.f}), dx = lrp::test::poisoned(Shape{6});
     ops::relu_bwd(x, dy, dx);
     EXPECT_EQ(dx.to_vector<float>(), (std::vector<float>{0.f, 0.f, 0.f, 4.f, 5.f, 0.f}));
 }
 
 TEST(ElementwiseCpu, ClampKeepsNaN) {
-    Tensor x = on_cpu({-3.f, -0.25f, 0.75f, 9.f, kNaN}), y = Tensor::empty(Shape{5});
+    Tensor x = on_cpu({-3.f, -0.25f, 0.75f, 9.f, kNaN}), y = lrp::test::poisoned(Shape{5});
     ops::clamp(x, -1.f, 0.5f, y);
     EXPECT_TRUE(all_close(y.to_vector<float>(), std::vector<float>{-1.f, -0.25f, 0.5f, 0.5f, kNaN}));
 }
 
 TEST(ElementwiseCpu, StabilizerReferenceValues) {
-    Tensor z = on_cpu({0.f, -0.f, 1.f, -1.f, kNaN, -1e-7f}), y = Tensor::empty(Shape{6});
+    Tensor z = on_cpu({0.f, -0.f, 1.f, -1.f, kNaN, -1e-7f}), y = lrp::test::poisoned(Shape{6});
     ops::lrp_stabilize(z, 1e-6f, y);
     auto v = y.to_vector<float>();
     EXPECT_EQ(v[0], 1e-6f);
@@ -81,7 +81,7 @@ TEST(ElementwiseCpu, StabilizerReferenceValues) {
 
 TEST(ElementwiseCpu, EpsDivision) {
     Tensor r = on_cpu({2.f, 3.f, 1.f, kNaN, 1.f}), z = on_cpu({0.f, -0.f, -1.f, 1.f, 1.5f});
-    Tensor s = Tensor::empty(Shape{5});
+    Tensor s = lrp::test::poisoned(Shape{5});
     ops::lrp_eps_div(r, z, 0.5f, s);
     auto v = s.to_vector<float>();
     EXPECT_EQ(v[0], 4.f);
@@ -103,7 +103,7 @@ TEST(ElementwiseCpu, BiasAddAndExpandRows) {
     EXPECT_TRUE(all_close(y.to_vector<float>(), ref));
 
     auto x = random_vec(N * C, 13);
-    Tensor e = Tensor::empty(Shape{N, C, 2, 2});
+    Tensor e = lrp::test::poisoned(Shape{N, C, 2, 2});
     ops::expand_rows(Tensor::from_vector(x, Shape{N, C, 1, 1}), 0.25f, e);
     std::vector<double> eref;
     for (float xv : x)
@@ -122,7 +122,7 @@ TEST(ElementwiseCpu, FrontEndErrors) {
     expect_error([&] { ops::clamp(a, 1.f, -1.f, a); }, {"clamp", "lo <= hi"});
     expect_error([&] { ops::lrp_eps_div(a, b2, 1e-6f, a); }, {"lrp_eps_div", "'z'", "shape"});
     expect_error([&] { ops::lrp_stabilize(a, -1.f, a); }, {"lrp_stabilize", "eps"});
-    Tensor y = Tensor::empty(Shape{2, 3, 4});
+    Tensor y = lrp::test::poisoned(Shape{2, 3, 4});
     expect_error([&] { ops::bias_add(y, b2); }, {"bias_add", "'b'", "shape"});
     expect_error([&] { ops::bias_add(a, a); }, {"bias_add", "'y'"});
     expect_error([&] { ops::expand_rows(Tensor::empty(Shape{4}), 1.f, y); }, {"expand_rows", "leading dims"});

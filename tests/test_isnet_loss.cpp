@@ -313,7 +313,7 @@ TEST(IsnetLossCpu, GwrpRows) {
     std::vector<float> v = test::random_vec(static_cast<size_t>(M * L), 21, -1.f, 3.f);
     v[static_cast<size_t>(1 * L + 3)] = v[static_cast<size_t>(1 * L + 1)];  // a tie in row 1
     for (const float d : {0.f, 0.8f, 1.f}) {
-        Tensor total = Tensor::empty(Shape{M}), w = Tensor::empty(Shape{M, L});
+        Tensor total = lrp::test::poisoned(Shape{M}), w = lrp::test::poisoned(Shape{M, L});
         ops::gwrp_rows(Tensor::from_vector(v, Shape{M, L}), d, total, w);
         const std::vector<float> t = total.to_vector<float>(), wv = w.to_vector<float>();
         for (int m = 0; m < M; ++m) {
@@ -330,7 +330,7 @@ TEST(IsnetLossCpu, GwrpRows) {
             }
         }
     }
-    Tensor total = Tensor::empty(Shape{M}), w = Tensor::empty(Shape{M, L});
+    Tensor total = lrp::test::poisoned(Shape{M}), w = lrp::test::poisoned(Shape{M, L});
     test::expect_error([&] { ops::gwrp_rows(Tensor::zeros(Shape{M, L}), 1.5f, total, w); }, {"GWRP decay must be in [0, 1]"});
     test::expect_error([&] { ops::gwrp_rows(Tensor::zeros(Shape{M, L + 1}), 0.5f, total, w); }, {"w"});
 }

@@ -33,12 +33,12 @@ using lrp::test::run_avg;
 using lrp::test::run_avg_bwd;
 
 void run_max(const Pool2dDesc& d, const std::vector<float>& x, std::vector<float>& y, std::vector<int32_t>& idx) {
-    Tensor yt = Tensor::empty(out_shape(d)), it = Tensor::empty(out_shape(d), DType::I32);
+    Tensor yt = lrp::test::poisoned(out_shape(d)), it = lrp::test::poisoned(out_shape(d), DType::I32);
     ops::maxpool_fwd(d, Tensor::from_vector(x, in_shape(d)), yt, it);
     y = yt.to_vector<float>(), idx = it.to_vector<int32_t>();
 }
 std::vector<float> run_max_bwd(const Pool2dDesc& d, const std::vector<float>& dy, const std::vector<int32_t>& idx) {
-    Tensor dx = Tensor::empty(in_shape(d));
+    Tensor dx = lrp::test::poisoned(in_shape(d));
     ops::maxpool_bwd(d, Tensor::from_vector(dy, out_shape(d)), Tensor::from_vector(idx, out_shape(d)), dx);
     return dx.to_vector<float>();
 }
@@ -320,6 +320,8 @@ TEST(PoolCpu, FrontEndErrors) {
     EXPECT_EQ(desc(1, 1, 8, 8, pp(2, 1, 1, false, true, 0, 3), true).P(), 7);  // every window reaches the image
     throws_with([] { desc(1, 1, 8, 8, pp(2, 2, 0, false, true, -1), false); }, "divisor_override");
     throws_with([] { ops::pool2d_desc(Shape{8, 8}, pp(2, 2, 0), true); }, "N x C x H x W");
+    throws_with([] { ops::pool2d_desc(Shape{1, 1, 46341, 46341}, pp(2, 2, 0), true); },
+                "an input plane of 46341 x 46341 pixels is too large");
     Pool2dDesc d = desc(1, 2, 4, 4, pp(2, 2, 0), true);
     Tensor x = Tensor::from_vector(lrp::test::random_vec(32, 1), Shape{1, 2, 4, 4});
     Tensor y = Tensor::empty(Shape{1, 2, 2, 2});

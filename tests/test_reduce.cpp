@@ -24,13 +24,13 @@ const ReduceOp kOps[] = {ReduceOp::Sum, ReduceOp::Mean, ReduceOp::Max, ReduceOp:
 using lrp::test::expect_error;
 
 std::vector<float> reduce_cpu(ReduceOp op, const std::vector<float>& x, int64_t rows) {
-    Tensor y = Tensor::empty(Shape{rows});
+    Tensor y = lrp::test::poisoned(Shape{rows});
     ops::reduce_rows(op, Tensor::from_vector(x, Shape{static_cast<int64_t>(x.size())}), y);
     return y.to_vector<float>();
 }
 
 std::vector<int32_t> argmax_cpu(const std::vector<float>& x, int64_t rows) {
-    Tensor idx = Tensor::empty(Shape{rows}, DType::I32);
+    Tensor idx = lrp::test::poisoned(Shape{rows}, DType::I32);
     ops::argmax_rows(Tensor::from_vector(x, Shape{rows, static_cast<int64_t>(x.size()) / rows}), idx);
     return idx.to_vector<int32_t>();
 }
@@ -99,7 +99,7 @@ TEST(ReduceCpu, ReduceChannels) {
     for (int n = 0; n < N; ++n)
         for (int c = 0; c < C; ++c)
             for (int i = 0; i < HW; ++i) ref[c] += x[(n * C + c) * HW + i];
-    Tensor y = Tensor::empty(Shape{C});
+    Tensor y = lrp::test::poisoned(Shape{C});
     ops::reduce_channels(Tensor::from_vector(x, Shape{N, C, 1, HW}), y);
     EXPECT_TRUE(all_close(y.to_vector<float>(), ref, Tol{1e-6, 1e-6}));
     // N x C (a linear layer's bias gradient): HW = 1
@@ -112,7 +112,7 @@ TEST(ReduceCpu, ReduceChannels) {
 
 TEST(ReduceCpu, RangeRowsIsMaxMinusMin) {
     const std::vector<float> x = {1, 2, 3, -4, 5, -6, 7, 7, 7};
-    Tensor y = Tensor::empty(Shape{3});
+    Tensor y = lrp::test::poisoned(Shape{3});
     ops::range_rows(Tensor::from_vector(x, Shape{3, 3}), y);
     EXPECT_EQ(y.to_vector<float>(), (std::vector<float>{2, 11, 0}));  // a constant row has range 0
     expect_error([&] { ops::range_rows(Tensor::from_vector(x, Shape{9}), Tensor::empty(Shape{2})); },

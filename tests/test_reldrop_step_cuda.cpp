@@ -3,6 +3,7 @@
 // capture mode (which fails on any synchronisation or device-to-host copy), allocates no device memory
 // while captured (the allocator's raw-allocation count; CUDA need not refuse a cudaMalloc there) and
 // replays to the eager result. Skips without a device; fails instead when LRP_REQUIRE_CUDA=1.
+#include <limits>
 #include <gtest/gtest.h>
 
 #include "lrp/context.h"
@@ -148,6 +149,7 @@ TEST(DeviceGraphCuda, CapturedTemporariesStayWithTheGraph) {
         EXPECT_FALSE(draws_temp(64)) << "a block the graph writes to was handed out";
         Tensor other = Tensor::empty({4099}, DType::F32, dev);
         ops::fill(other, 7.f);
+        ops::fill(y, std::numeric_limits<float>::quiet_NaN());  // the eager work() set y: only the replay may
         graph.replay();
         synchronize(dev);
         EXPECT_EQ(other.to_vector<float>(), std::vector<float>(4099, 7.f));

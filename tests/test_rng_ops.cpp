@@ -37,7 +37,7 @@ using lrp::test::expect_error;
 TEST(RngCpu, UniformFollowsThePhiloxStream) {
     const uint64_t seed = 0x5eed1234abcdull;
     Generator g(seed, 10);
-    Tensor y = Tensor::empty(Shape{3, 7});  // 21 elements: 6 counters
+    Tensor y = lrp::test::poisoned(Shape{3, 7});  // 21 elements: 6 counters
     ops::uniform(y, g, 0.f, 1.f);
     EXPECT_EQ(g.offset(), 10u + 6u);
     auto v = y.to_vector<float>();
@@ -56,7 +56,7 @@ TEST(RngCpu, UniformFollowsThePhiloxStream) {
 
 TEST(RngCpu, UniformMomentsAndRange) {
     Generator g(3);
-    Tensor y = Tensor::empty(Shape{200000});
+    Tensor y = lrp::test::poisoned(Shape{200000});
     ops::uniform(y, g, -1.f, 3.f);
     double s = 0, s2 = 0;
     for (float x : y.to_vector<float>()) {
@@ -73,7 +73,7 @@ TEST(RngCpu, UniformMomentsAndRange) {
 TEST(RngCpu, NormalFollowsTheStreamAndMoments) {
     const uint64_t seed = 99;
     Generator g(seed, 4);
-    Tensor y = Tensor::empty(Shape{100001});
+    Tensor y = lrp::test::poisoned(Shape{100001});
     ops::normal(y, g, 0.5f, 2.f);
     EXPECT_EQ(g.offset(), 4u + 50001u);
     auto v = y.to_vector<float>();
@@ -108,8 +108,8 @@ TEST(RngCpu, DrawsAreDisjointAndReproducible) {
 
 TEST(RngCpu, FrontEndErrors) {
     Generator g(1);
-    Tensor y = Tensor::empty(Shape{4});
-    Tensor i32 = Tensor::empty(Shape{4}, DType::I32);
+    Tensor y = lrp::test::poisoned(Shape{4});
+    Tensor i32 = lrp::test::poisoned(Shape{4}, DType::I32);
     const uint64_t before = g.offset();
     expect_error([&] { ops::uniform(y, g, 1.f, -1.f); }, {"uniform", "lo <= hi"});
     expect_error([&] { ops::normal(y, g, 0.f, -1.f); }, {"normal", "std"});

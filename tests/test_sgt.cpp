@@ -59,12 +59,12 @@ TEST(SgtOpsCpu, BottomKIsTheSmallestChannelSumsTiesToTheLowerIndex) {
     }
     const Tensor sal = Tensor::from_vector(s, Shape{N, C, H, W});
     for (bool a : {false, true}) {
-        Tensor idx = Tensor::empty(Shape{N, k}, DType::I32), valid = Tensor::empty(Shape{N});
+        Tensor idx = lrp::test::poisoned(Shape{N, k}, DType::I32), valid = lrp::test::poisoned(Shape{N});
         ops::sgt_bottom_k(sal, k, a, idx, valid);
         EXPECT_EQ(idx.to_vector<int32_t>(), bottom_k(s, N, C, HW, k, a)) << "abs " << a;
         EXPECT_EQ(valid.to_vector<float>(), std::vector<float>(N, 1.f));
     }
-    Tensor idx = Tensor::empty(Shape{N, k}, DType::I32), valid = Tensor::empty(Shape{N});
+    Tensor idx = lrp::test::poisoned(Shape{N, k}, DType::I32), valid = lrp::test::poisoned(Shape{N});
     ops::sgt_bottom_k(sal, k, false, idx, valid);
     const std::vector<int32_t> got = idx.to_vector<int32_t>();
     EXPECT_EQ(std::vector<int32_t>(got.begin() + 2 * k, got.begin() + 2 * k + 3), (std::vector<int32_t>{4, 9, 20}));
@@ -72,7 +72,7 @@ TEST(SgtOpsCpu, BottomKIsTheSmallestChannelSumsTiesToTheLowerIndex) {
     std::vector<float> m(size_t(N) * HW);
     for (int n = 0; n < N; ++n)
         for (int j = 0; j < HW; ++j) m[size_t(n) * HW + j] = s[(size_t(n) * C) * HW + j] + s[(size_t(n) * C + 1) * HW + j];
-    Tensor idx2 = Tensor::empty(Shape{N, k}, DType::I32);
+    Tensor idx2 = lrp::test::poisoned(Shape{N, k}, DType::I32);
     ops::sgt_bottom_k(Tensor::from_vector(m, Shape{N, H, W}), k, false, idx2, valid);
     EXPECT_EQ(idx2.to_vector<int32_t>(), got);
 }
@@ -82,7 +82,7 @@ TEST(SgtOpsCpu, NonFiniteMapsAreFlagged) {
     std::vector<float> s = test::random_vec(size_t(N) * C * HW, 12, -1.f, 1.f);
     s[(1 * C + 2) * HW + 5] = std::nanf("");
     s[(3 * C + 0) * HW + 0] = -INFINITY;
-    Tensor idx = Tensor::empty(Shape{N, 3}, DType::I32), valid = Tensor::empty(Shape{N});
+    Tensor idx = lrp::test::poisoned(Shape{N, 3}, DType::I32), valid = lrp::test::poisoned(Shape{N});
     ops::sgt_bottom_k(Tensor::from_vector(s, Shape{N, C, H, W}), 3, true, idx, valid);
     EXPECT_EQ(valid.to_vector<float>(), (std::vector<float>{1.f, 0.f, 1.f, 0.f}));
 }
@@ -161,7 +161,7 @@ TEST(SgtOpsCpu, KlAndItsGradientsMatchFiniteDifferences) {
                 Tensor::from_vector(valid, Shape{N}), scale, Tensor(), dzm2);
     EXPECT_EQ(dzm2.to_vector<float>(), gm);
     // Equal logits: KL 0 and zero gradients.
-    Tensor d1 = Tensor::empty(Shape{N, K}), d2 = Tensor::empty(Shape{N, K});
+    Tensor d1 = lrp::test::poisoned(Shape{N, K}), d2 = lrp::test::poisoned(Shape{N, K});
     const Tensor z = Tensor::from_vector(zc, Shape{N, K});
     for (float v : ops::sgt_kl(z, z, ops::full(Shape{N}, 1.f), 1.f, d1, d2).to_vector<float>()) EXPECT_NEAR(v, 0.f, 1e-7);
     for (float v : d1.to_vector<float>()) EXPECT_NEAR(v, 0.f, 1e-7);
@@ -194,7 +194,7 @@ TEST(SgtOpsCuda, MatchCpu) {
     s[(5 * C + 1) * HW + 17] = std::nanf("");
     const Tensor sal = Tensor::from_vector(s, Shape{N, C, H, W});
     for (bool a : {false, true}) {
-        Tensor ic = Tensor::empty(Shape{N, k}, DType::I32), vc = Tensor::empty(Shape{N});
+        Tensor ic = lrp::test::poisoned(Shape{N, k}, DType::I32), vc = lrp::test::poisoned(Shape{N});
         Tensor ig = Tensor::from_vector(std::vector<int32_t>(size_t(N) * k, -7), Shape{N, k}, dev);  // poisoned
         Tensor vg = ops::full(Shape{N}, 5.f, dev);
         ops::sgt_bottom_k(sal, k, a, ic, vc);
@@ -224,7 +224,7 @@ TEST(SgtOpsCuda, MatchCpu) {
     std::vector<float> v(N, 1.f);
     v[3] = 0.f;
     const Tensor valid = Tensor::from_vector(v, Shape{N});
-    Tensor cc = Tensor::empty(Shape{N, K}), cm = Tensor::empty(Shape{N, K});
+    Tensor cc = lrp::test::poisoned(Shape{N, K}), cm = lrp::test::poisoned(Shape{N, K});
     Tensor gcd = ops::full(Shape{N, K}, 9.f, dev), gmd = ops::full(Shape{N, K}, 9.f, dev);
     const Tensor lc = ops::sgt_kl(zc, zm, valid, 0.25f, cc, cm);
     const Tensor lg = ops::sgt_kl(zc.to(dev), zm.to(dev), valid.to(dev), 0.25f, gcd, gmd);

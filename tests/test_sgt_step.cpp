@@ -375,6 +375,7 @@ TEST(SgtStepCuda, MatchesTheCpuStep) {
     Sgt sc(sgt(1.f, 0.1f)), sg(sgt(1.f, 0.1f));
     Generator gc(3), gg(3);
     Tensor xc, xg;
+    const auto before = snapshot(*fc.model);
     const train::SgtStepResult rc = sc.step(*fc.model, *fc.opt, fc.x, fc.y, gc, {}, &xc);
     const train::SgtStepResult rg = sg.step(*fg.model, *fg.opt, fg.x, fg.y, gg, {}, &xg);
     EXPECT_EQ(gg.offset(), gc.offset());
@@ -386,8 +387,9 @@ TEST(SgtStepCuda, MatchesTheCpuStep) {
     EXPECT_TRUE(test::all_close(rg.step.loss.to_vector<float>(), rc.step.loss.to_vector<float>(), tol));
     EXPECT_TRUE(test::all_close(rg.kl.to_vector<float>(), rc.kl.to_vector<float>(), tol));
     EXPECT_EQ(rg.masked_correct.to_vector<float>(), rc.masked_correct.to_vector<float>());
-    const auto sa = snapshot(*fg.model), sb = snapshot(*fc.model);
-    for (const auto& [k, v] : sb) EXPECT_TRUE(test::all_close(sa.at(k), v, tol)) << k;
+    // The updates, not the values (a parameter's tolerance would hide its whole update); a pixel masked on one
+    // backend only moves them by far less than a wrong or missing term would.
+    EXPECT_LT(update_distance(before, snapshot(*fc.model), snapshot(*fg.model)), 2e-2);
 }
 
 // The whole step (saliency, bottom-k, fill, three forwards, BN statistics kept and restored, two backwards, update)

@@ -36,7 +36,7 @@ struct Result {
 
 Result run_cpu(const std::vector<float>& logits, const std::vector<int32_t>& labels, int K, float s, float gs) {
     const int64_t N = static_cast<int64_t>(labels.size());
-    Tensor loss = Tensor::empty(Shape{N}), d = Tensor::empty(Shape{N, K});
+    Tensor loss = lrp::test::poisoned(Shape{N}), d = lrp::test::poisoned(Shape{N, K});
     ops::softmax_xent(Tensor::from_vector(logits, Shape{N, K}), Tensor::from_vector(labels, Shape{N}), s, gs, loss,
                       d);
     return {loss.to_vector<float>(), d.to_vector<float>()};

@@ -302,7 +302,7 @@ TEST(TrainerCpu, CheckpointHoldsStateAndModelLoadsElsewhere) {
     }
 }
 
-// --adam-beta1/--adam-beta2/--adam-eps reach the optimizer (each changes the weights a run ends on) and are
+// --adam-beta1/--adam-beta2/--adam-eps and --weight-decay reach the optimizer (each changes the weights a run ends on) and are
 // recorded in config.json.
 TEST(TrainerCpu, AdamWTakesItsBetasAndEps) {
     auto run = [](const std::string& name, const std::function<void(TrainConfig&)>& set) {
@@ -320,6 +320,8 @@ TEST(TrainerCpu, AdamWTakesItsBetasAndEps) {
     const std::string beta2 = run("adam_beta2", [](TrainConfig& c) { c.adam_beta2 = 0.5f; });
     EXPECT_FALSE(same_weights(base, beta2));
     EXPECT_FALSE(same_weights(base, run("adam_eps", [](TrainConfig& c) { c.adam_eps = 1e-2f; })));
+    // --weight-decay reaches AdamW too (its decoupled form is held to PyTorch's in OptimCpu.AdamW*).
+    EXPECT_FALSE(same_weights(base, run("adam_wd", [](TrainConfig& c) { c.weight_decay = 0.5f; })));
     std::ifstream f(beta2 + "/config.json");
     EXPECT_FLOAT_EQ(nlohmann::json::parse(f).at("adam-beta2").get<float>(), 0.5f);
 }

@@ -114,6 +114,14 @@ inline void expect_error(const std::function<void()>& f, const std::vector<std::
     }
 }
 
+// A CPU output tensor that starts poisoned (F32: NaN, I32/I64: the type's minimum), so elements a kernel does not
+// write show, even where the caching allocator hands back a block that already holds the expected result.
+inline Tensor poisoned(const Shape& s, DType dt = DType::F32) {
+    if (dt == DType::I32) return Tensor::from_vector(std::vector<int32_t>(s.numel(), INT32_MIN), s);
+    if (dt == DType::I64) return Tensor::from_vector(std::vector<int64_t>(s.numel(), INT64_MIN), s);
+    return Tensor::from_vector(std::vector<float>(s.numel(), std::numeric_limits<float>::quiet_NaN()), s);
+}
+
 // A buffer of T on `dev` with `kGuard` sentinel elements on each side; the body starts poisoned.
 template <class T>
 class Guarded {
