@@ -66,7 +66,7 @@ void register_all() {
             const std::string n = "BM_" + arch + "_" + c.name + "_cuda/batch:128";
             benchmark::RegisterBenchmark(n.c_str(), [&arch, &c](benchmark::State& st) {
                 run(st, arch, c, Device::cuda(0), 128);
-            })->UseManualTime()->Unit(benchmark::kMillisecond)->MinTime(1.0);
+            })->UseManualTime()->Unit(benchmark::kMillisecond)->MinTime(lrp::bench::cuda_min_time());
             const int cb = lrp::bench::cpu_batch();
             const std::string m = "BM_" + arch + "_" + c.name + "_cpu/batch:" + std::to_string(cb);
             benchmark::RegisterBenchmark(m.c_str(), [&arch, &c, cb](benchmark::State& st) {

@@ -55,7 +55,7 @@ void register_all() {
                 const std::string n = std::string("BM_") + arch + "_" + pname + "_cuda/batch:" + std::to_string(b);
                 benchmark::RegisterBenchmark(n.c_str(), [=](benchmark::State& st) {
                     run(st, arch, Device::cuda(0), b, phase);
-                })->UseManualTime()->Unit(benchmark::kMillisecond)->MinTime(1.0);
+                })->UseManualTime()->Unit(benchmark::kMillisecond)->MinTime(lrp::bench::cuda_min_time());
             }
             const int cb = lrp::bench::cpu_batch();
             const std::string n = std::string("BM_") + arch + "_" + pname + "_cpu/batch:" + std::to_string(cb);

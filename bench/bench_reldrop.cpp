@@ -99,7 +99,7 @@ void register_all() {
     for (const Case& c : cases) {
         const std::string n = std::string("BM_resnet18_") + c.name + "_cuda/batch:128";
         benchmark::RegisterBenchmark(n.c_str(), [&c](benchmark::State& st) { run(st, c, Device::cuda(0), 128); })
-            ->UseManualTime()->Unit(benchmark::kMillisecond)->MinTime(1.0);
+            ->UseManualTime()->Unit(benchmark::kMillisecond)->MinTime(lrp::bench::cuda_min_time());
         const int cb = lrp::bench::cpu_batch();
         const std::string m = std::string("BM_resnet18_") + c.name + "_cpu/batch:" + std::to_string(cb);
         benchmark::RegisterBenchmark(m.c_str(), [&c, cb](benchmark::State& st) { run(st, c, Device::cpu(), cb); })

@@ -1,4 +1,5 @@
-// Shared pieces of the model benchmarks: the CPU batch size (LRP_BENCH_BATCH), a seeded CIFAR-shaped
+// Shared pieces of the model benchmarks: the CPU batch size (LRP_BENCH_BATCH), the CUDA cases' minimum time
+// (LRP_BENCH_CUDA_MIN_TIME), a seeded CIFAR-shaped
 // batch with labels, and the timed loop (warm-up, device-event timing, images/s and peak memory).
 #pragma once
 #include <benchmark/benchmark.h>
@@ -22,6 +23,13 @@ namespace lrp::bench {
 inline int cpu_batch() {
     const char* e = std::getenv("LRP_BENCH_BATCH");
     return e && std::atoi(e) > 0 ? std::atoi(e) : 8;
+}
+
+// Seconds each CUDA case runs at least (LRP_BENCH_CUDA_MIN_TIME, default 1): a per-case setting outranks
+// --benchmark_min_time, so a short device session shortens them through this variable.
+inline double cuda_min_time() {
+    const char* e = std::getenv("LRP_BENCH_CUDA_MIN_TIME");
+    return e && std::atof(e) > 0 ? std::atof(e) : 1.0;
 }
 
 // A CIFAR-form model (10 classes, 3x32x32) with torchvision init from g, on dev.

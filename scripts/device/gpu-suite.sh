@@ -8,21 +8,37 @@
 #   Fashion-MNIST carried in .deps/data), reldrop (scripts/reldrop-results.sh --protocol gpu, RELDROP_SEEDS
 #   seeds, default "0"; RELDROP_EXTRA=1 adds the extra rows of docs/reldrop-results.md); all = tests,bench.
 #   Small result files of main/reldrop are copied to $OUT.
-#   SUITE_DEADLINE (seconds, default 570): each step after the build gets at most what is left of it minus
-#   a reserve, so the summary is written before the device tool's time limit cuts the call.
+#   SUITE_DEADLINE (seconds, default 480): each step after the build gets at most what is left of it minus
+#   a reserve, so the summary is written before the device tool's time limit cuts the call (run it with
+#   timeout_s about 60 s above the deadline). TESTS_BUDGET (seconds, default 300) caps the test step, so one
+#   hung test cannot starve the benchmarks.
+# The device tool returns at most 8 files from $OUT: whatever happens (a failed build too), the suite ends by
+# writing summary.md, packing every other file into logs.tgz and printing the summary.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 what=${1:-all}
 [[ $what == all ]] && what=tests,bench
 has() { [[ ",$what," == *",$1,"* ]]; }
 out=${OUT:-out}
-deadline=${SUITE_DEADLINE:-570}
+deadline=${SUITE_DEADLINE:-480}
 # Seconds a step may take: what is left of the deadline minus 15 s for the summary (at least 1).
 left() { local l=$((deadline - SECONDS - 15)); echo $((l > 1 ? l : 1)); }
 # Runs a step under the remaining budget; a step cut short says so in the log and fails the suite.
 budget() { timeout --kill-after=5 "$(left)" "$@"; local rc=$?; [[ $rc == 124 || $rc == 137 ]] && echo "TIMED OUT (SUITE_DEADLINE): $*"; return $rc; }
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
+rc=0
+# On every exit: the summary (summarize.py reads what the steps left), then everything else in one archive.
+finish() {
+  python3 scripts/device/summarize.py "$out" > "$out/summary.md" 2>&1 || rc=1
+  (cd "$out" && find . -mindepth 1 -maxdepth 1 ! -name summary.md ! -name logs.tgz -printf '%P\0' |
+     tar czf logs.tgz --null -T - && find . -mindepth 1 -maxdepth 1 ! -name summary.md ! -name logs.tgz \
+     -exec rm -rf {} +) || echo "packing the logs failed: $out holds them loose"
+  echo "===== summary.md ====="
+  cat "$out/summary.md"
+  exit $rc
+}
+trap finish EXIT
 prefix=$PWD/.deps/prefix
 export LD_LIBRARY_PATH="$prefix/usr/lib/x86_64-linux-gnu:$prefix/usr/lib/x86_64-linux-gnu/openblas-pthread:${LD_LIBRARY_PATH:-}"
 # The toolkit's libraries (cuBLAS, cudart) wherever this image keeps them: a prebuilt binary's RUNPATH
@@ -73,10 +89,13 @@ use_prebuilt() {
   sha256sum --quiet -c "$pre/sources.sha256" > "$out/prebuilt-check.log" 2>&1 ||
     { echo "prebuilt: this tree is not the one built (prebuilt-check.log)"; return 1; }
   # The CTest files and the tests' data paths name the folders of the machine that built them.
-  if [[ $origin_src != "$PWD" ]]; then
+  # A second call on a warm machine finds the link the first one made.
+  if [[ $origin_src != "$PWD" && $(readlink -f "$origin_src" 2>/dev/null) != "$(pwd -P)" ]]; then
     [[ -e $origin_src ]] && { echo "prebuilt: $origin_src exists here and is not this tree"; return 1; }
     mkdir -p "$(dirname "$origin_src")" && ln -s "$PWD" "$origin_src" || return 1
   fi
+  # The CTest files run the dev machine's cmake by its absolute path.
+  if [[ ! -x /usr/bin/cmake ]] && command -v cmake > /dev/null; then ln -s "$(command -v cmake)" /usr/bin/cmake; fi
   rm -rf "$origin_build" && mkdir -p "$(dirname "$origin_build")" && ln -s "$PWD/$pre" "$origin_build" || return 1
   rm -rf build-gpu && ln -s "$pre" build-gpu
   build-gpu/lrpcu --version > "$out/prebuilt-version.log" 2>&1 ||
@@ -84,18 +103,22 @@ use_prebuilt() {
   echo "prebuilt: using the build of $(sed -n 's/^commit=//p' "$pre/ORIGIN")" | tee -a "$out/env.txt"
 }
 if ! use_prebuilt; then
+  [[ -L build-gpu ]] && rm -f build-gpu  # not into the carried prebuilt folder
   extra=()
   [[ -n "${CUDNN_LIBRARY_HINT:-}" ]] && extra+=(-DCUDNN_LIBRARY="$CUDNN_LIBRARY_HINT" -DCUDNN_INCLUDE_DIR="$CUDNN_PATH/include")
   cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$prefix/usr" \
-    -DLRP_REQUIRE_CUDA_BUILD=ON "${extra[@]}" > "$out/configure.log" 2>&1 || { tail -40 "$out/configure.log"; exit 1; }
-  budget cmake --build build-gpu -j 16 > "$out/build.log" 2>&1 || { grep -E "error" "$out/build.log" | head -40; exit 1; }
+    -DLRP_REQUIRE_CUDA_BUILD=ON "${extra[@]}" > "$out/configure.log" 2>&1 || { tail -40 "$out/configure.log"; rc=1; exit; }
+  budget cmake --build build-gpu -j 16 > "$out/build.log" 2>&1 ||
+    { grep -E "error:|Error [0-9]|TIMED OUT" "$out/build.log" | head -40; rc=1; exit; }
   echo "build ok"
 fi
 build-gpu/lrpcu --version | tee -a "$out/env.txt"  # the backends built and the device the process sees
 
-rc=0
 if has tests; then
-  (cd build-gpu && LRP_REQUIRE_CUDA=1 budget ctest --output-on-failure -j 8 > "$out/tests.log" 2>&1) || rc=1
+  command -v ctest > /dev/null || echo "ctest is not on this machine's PATH: the tests cannot run"
+  t=$(left); ((t > ${TESTS_BUDGET:-300})) && t=${TESTS_BUDGET:-300}
+  (cd build-gpu && LRP_REQUIRE_CUDA=1 timeout --kill-after=5 "$t" ctest --output-on-failure -j 8 > "$out/tests.log" 2>&1 ||
+     { r=$?; [[ $r == 124 || $r == 137 ]] && echo "TIMED OUT (TESTS_BUDGET $t s): ctest" | tee -a "$out/tests.log"; exit $r; }) || rc=1
   tail -25 "$out/tests.log"
   # The accuracy-bound CUDA tests again without FFT/Winograd algorithms: if the default run fails them, this
   # tells whether the transforms' rounding is why (informational: its result does not fail the suite).
@@ -107,14 +130,15 @@ if has bench; then
   for b in build-gpu/bench/bench_*; do
     [[ -x $b ]] || continue
     n=$(basename "$b")
-    # 0.2 s per case (CUDA cases time 5 launches per iteration with events): the device time is short.
-    budget "$b" --benchmark_filter="${BENCH_FILTER:-cuda}" --benchmark_min_time="${BENCH_MIN_TIME:-0.2}" \
-      --benchmark_format=json --benchmark_out="$out/$n.json" \
+    # 0.2 s per case, 0.3 s for the model cases, whose own minimum outranks the flag (CUDA cases time 5
+    # launches per iteration with events): the device time is short.
+    LRP_BENCH_CUDA_MIN_TIME=${BENCH_MODEL_MIN_TIME:-0.3} budget "$b" --benchmark_filter="${BENCH_FILTER:-cuda}" \
+      --benchmark_min_time="${BENCH_MIN_TIME:-0.2}" --benchmark_format=console --benchmark_out="$out/$n.json" \
       --benchmark_out_format=json > "$out/$n.txt" 2>&1 || rc=1
     grep -E "^BM_|Run on|ERROR" "$out/$n.txt" | head -60
   done
   # lrpcu with PyTorch's defaults (TF32 convolutions, any cuDNN algorithm) for the comparison below.
-  LRP_ALLOW_TF32=1 LRP_NONDETERMINISTIC=1 budget build-gpu/bench/bench_models --benchmark_filter="${BENCH_FILTER:-cuda}" \
+  LRP_ALLOW_TF32=1 LRP_NONDETERMINISTIC=1 LRP_BENCH_CUDA_MIN_TIME=${BENCH_MODEL_MIN_TIME:-0.3} budget build-gpu/bench/bench_models --benchmark_filter="${BENCH_FILTER:-cuda}" \
     --benchmark_format=json --benchmark_out="$out/bench_models_tf32.json" --benchmark_out_format=json \
     > "$out/bench_models_tf32.txt" 2>&1 || rc=1
   # PyTorch eager on the same GPU in the same run, for the training-step comparison.
@@ -160,6 +184,5 @@ if has reldrop; then
   (cd runs && find reldrop-gpu \( -name '*.json' -o -name '*.jsonl' -o -name '*.md' -o -name '*.log' -o -name '*.png' \) \
      -size -2M -print0 | xargs -0 -r tar cf - | tar xf - -C "$out")
 fi
-# The Markdown record for bench/results/ (targets computed from what was measured above).
-python3 scripts/device/summarize.py "$out" > "$out/summary.md" 2>&1 || rc=1
+# The Markdown record for bench/results/ (targets computed from what was measured above): finish, on exit.
 exit $rc

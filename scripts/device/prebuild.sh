@@ -14,7 +14,9 @@ jobs=${JOBS:-2}
 # device tool copies), so the device can tell whether its tree is the one built here. Taken before the
 # build and checked after it, so an edit during the build cannot slip in unnoticed.
 sums=$(mktemp)
-git ls-files -co --exclude-standard -z | xargs -0 sha256sum > "$sums"
+# A tracked file deleted from the working tree is not there to sum (nor will it travel).
+git ls-files -co --exclude-standard -z | while IFS= read -r -d '' f; do [[ -e $f ]] && printf '%s\0' "$f"; done |
+  xargs -0 sha256sum > "$sums"
 
 cmake -S . -B "$bdir" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$root/.deps/prefix/usr" \
   -DLRP_REQUIRE_CUDA_BUILD=ON -DLRP_ENABLE_CBLAS=OFF > /tmp/lrp-prebuild-configure.log 2>&1 ||
@@ -28,7 +30,10 @@ mkdir -p "$out"
 list=$(mktemp)
 (cd "$bdir" && { printf '%s\n' lrpcu tests/lrp_tests
                  find bench -maxdepth 1 -type f -name 'bench_*' -perm -u+x
-                 find . -name CTestTestfile.cmake -o -name 'lrp_tests\[*\]_*.cmake'; } > "$list")
+                 find . -name CTestTestfile.cmake -o -name 'lrp_tests\[*\]_*.cmake'
+                 # what configuring wrote for the tests (e.g. rrc_with_padding.json, cli-data/red,32.png)
+                 find tests -path tests/CMakeFiles -prune -o -type f ! -name lrp_tests ! -name CTestTestfile.cmake \
+                   ! -name 'lrp_tests\[*\]_*.cmake' -print; } > "$list")
 tar cf - -C "$bdir" -T "$list" | tar xf - -C "$out"
 rm -f "$list"
 mv "$sums" "$out/sources.sha256"

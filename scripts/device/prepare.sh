@@ -2,7 +2,7 @@
 # Run HERE (the dev machine, which reaches Debian's mirror) before a GPU session: downloads the -dev
 # packages the build needs into .deps/debs and unpacks them into .deps/prefix (git-ignored), so a
 # bare GPU machine can build lrpcu with CMAKE_PREFIX_PATH=.deps/prefix/usr; also puts zennit into .deps/py.
-# Carry ".deps" in the run.
+# All of .deps is over the device tool's 64 MiB: carry the paths prebuild.sh prints for each call.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 

@@ -84,18 +84,20 @@ def main():
     cut = []
     for name in sorted(os.listdir(d)):
         if name.endswith(('.log', '.txt', '.jsonl')):
-            cut += [l.split(': ', 1)[-1] for l in read(p(name)).splitlines() if l.startswith('TIMED OUT (SUITE_DEADLINE)')]
+            cut += [l.split(': ', 1)[-1] for l in read(p(name)).splitlines() if l.startswith('TIMED OUT (')]
     if cut:
-        lines += ['## Steps cut short by the suite deadline', ''] + [f'- `{c}`' for c in cut] + ['']
+        lines += ['## Steps cut short by the suite deadline or the tests budget', ''] + [f'- `{c}`' for c in cut] + ['']
 
     tests = read(p('tests.log'))
     m = re.search(r'(\d+)% tests passed, (\d+) tests failed out of (\d+)', tests)
     lines += ['## Tests (`LRP_REQUIRE_CUDA=1 ctest`)', '']
     if m:
         lines.append(f'{m.group(3)} tests, {m.group(2)} failed.')
-        failed = re.findall(r'^\s+\d+ - (\S+) \((Failed|Timeout|SEGFAULT|Subprocess aborted|Exception)\)', tests, re.M)
+        # every outcome ctest names (Failed, Timeout, SEGFAULT, Not Run, ILLEGAL, OTHER_FAULT, Child aborted, ...)
+        failed = re.findall(r'^\s+\d+ - (\S+) \(([^)]+)\)\s*$', tests, re.M)
         for name, why in failed:
-            lines.append(f'- {name} ({why})')
+            if why not in ('Skipped', 'Disabled'):  # ctest's list of tests that did not run
+                lines.append(f'- {name} ({why})')
     else:
         lines.append('no test summary in tests.log (the run did not finish the tests)')
     for tool in ('memcheck', 'racecheck'):
