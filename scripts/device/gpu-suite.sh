@@ -40,6 +40,8 @@ finish() {
 }
 trap finish EXIT
 prefix=$PWD/.deps/prefix
+# The image's own library path, for its Python (torch, zennit): the carried Debian zlib is older than the image's.
+image_ld=${LD_LIBRARY_PATH:-}
 export LD_LIBRARY_PATH="$prefix/usr/lib/x86_64-linux-gnu:$prefix/usr/lib/x86_64-linux-gnu/openblas-pthread:${LD_LIBRARY_PATH:-}"
 # The toolkit's libraries (cuBLAS, cudart) wherever this image keeps them: a prebuilt binary's RUNPATH
 # names the dev machine's folders.
@@ -142,10 +144,10 @@ if has bench; then
     --benchmark_format=json --benchmark_out="$out/bench_models_tf32.json" --benchmark_out_format=json \
     > "$out/bench_models_tf32.txt" 2>&1 || rc=1
   # PyTorch eager on the same GPU in the same run, for the training-step comparison.
-  budget python3 bench/torch_train_bench.py > "$out/torch_train_bench.jsonl" 2>&1 || rc=1
+  LD_LIBRARY_PATH=$image_ld budget python3 bench/torch_train_bench.py > "$out/torch_train_bench.jsonl" 2>&1 || rc=1
   tail -14 "$out/torch_train_bench.jsonl"
   # zennit (from .deps/py, see prepare.sh) on the same GPU: the LRP pass comparison of issue #6.
-  PYTHONPATH=$PWD/.deps/py budget python3 bench/zennit_lrp_bench.py > "$out/zennit_lrp_bench.jsonl" 2>&1 || rc=1
+  PYTHONPATH=$PWD/.deps/py LD_LIBRARY_PATH=$image_ld budget python3 bench/zennit_lrp_bench.py > "$out/zennit_lrp_bench.jsonl" 2>&1 || rc=1
   tail -10 "$out/zennit_lrp_bench.jsonl"
 fi
 if has sanitize; then
