@@ -271,7 +271,8 @@ Tensor read_npy(const std::string& path) {
         for (uint64_t i = 0; i < count; ++i) {
             bool fits = true;
             const int64_t v = int_at(raw.data(), file_type, i, &fits);
-            LRP_CHECK(fits, "'", path, "': element ", element_index(i, h.shape, h.fortran), " (", static_cast<uint64_t>(v), ") is beyond the int64 range");
+            LRP_CHECK(fits, "'", path, "': element ", element_index(i, h.shape, h.fortran), " (",
+                      static_cast<uint64_t>(v), ") is beyond the int64 range");
             if (type == DType::I32) t.data<int32_t>()[i] = static_cast<int32_t>(v);
             else t.data<int64_t>()[i] = v;
         }
@@ -284,8 +285,8 @@ Tensor read_npy(const std::string& path) {
     float* out = t.data<float>();
     for (uint64_t i = 0; i < count; ++i) {
         out[i] = static_cast<float>(d[i]);
-        LRP_CHECK(std::isfinite(out[i]) || !std::isfinite(d[i]), "'", path, "': element ", element_index(i, h.shape, h.fortran), " (", d[i],
-                  ") is outside the float32 range");
+        LRP_CHECK(std::isfinite(out[i]) || !std::isfinite(d[i]), "'", path, "': element ",
+                  element_index(i, h.shape, h.fortran), " (", d[i], ") is outside the float32 range");
     }
     return finish(t);
 }

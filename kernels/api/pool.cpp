@@ -67,7 +67,7 @@ Pool2dDesc pool2d_desc(const Shape& x, const Pool2dParams& p, bool is_max) {
     const char* op = is_max ? "max_pool2d" : "avg_pool2d";
     LRP_CHECK(x.ndim() == 4, op, ": input must be N x C x H x W, got ", x.str());
     for (int i = 0; i < 4; ++i) LRP_CHECK(x[i] <= INT_MAX, op, ": input dimension ", i, " too large: ", x.str());
-    // A max-pool's argmax is a 32-bit index into one H x W plane.
+    // The kernels index an H x W plane in 32 bits (a max-pool's argmax too).
     LRP_CHECK(x[2] * x[3] <= INT_MAX, op, ": an input plane of ", x[2], " x ", x[3], " pixels is too large (at most ",
               INT_MAX, ")");
     Pool2dDesc d;
@@ -86,7 +86,7 @@ Pool2dDesc adaptive_avgpool2d_desc(const Shape& x, int out_h, int out_w) {
     const char* op = "adaptive_avg_pool2d";
     LRP_CHECK(x.ndim() == 4, op, ": input must be N x C x H x W, got ", x.str());
     for (int i = 0; i < 4; ++i) LRP_CHECK(x[i] <= INT_MAX, op, ": input dimension ", i, " too large: ", x.str());
-    // A max-pool's argmax is a 32-bit index into one H x W plane.
+    // The kernels index an H x W plane in 32 bits.
     LRP_CHECK(x[2] * x[3] <= INT_MAX, op, ": an input plane of ", x[2], " x ", x[3], " pixels is too large (at most ",
               INT_MAX, ")");
     LRP_CHECK(out_h >= 1 && out_w >= 1, op, ": output size must be positive, got ", out_h, "x", out_w);

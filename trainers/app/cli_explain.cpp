@@ -157,7 +157,8 @@ int run_explain(const std::vector<std::string>& args) {
     app.add_option("--scale", scale, "heatmap upscaling factor")->capture_default_str();
     app.add_option("--cmap", cmap, "heatmap colours as zennit's imgify(symmetric=True, cmap=...) draws them: gray | "
                                    "wred | wblue | hot | cold | coldnhot | bwr | france | seismic | coolio | coleus "
-                                   "(default: lrpcu's linear blue-white-red, white exactly at 0); --overlay tints in the same colours");
+                                   "(default: lrpcu's linear blue-white-red, white exactly at 0); --overlay tints "
+                                   "in the same colours");
     app.add_option("--cmap-level", cmap_level, "--cmap: zennit's level (above 1 saturates sooner)")
         ->capture_default_str();
     app.add_option("--batch-size", batch, "images per relevance pass (memory grows with it; a sample's map does not "
