@@ -387,9 +387,11 @@ TEST(SgtStepCuda, MatchesTheCpuStep) {
     EXPECT_TRUE(test::all_close(rg.step.loss.to_vector<float>(), rc.step.loss.to_vector<float>(), tol));
     EXPECT_TRUE(test::all_close(rg.kl.to_vector<float>(), rc.kl.to_vector<float>(), tol));
     EXPECT_EQ(rg.masked_correct.to_vector<float>(), rc.masked_correct.to_vector<float>());
-    // The updates, not the values (a parameter's tolerance would hide its whole update); a pixel masked on one
-    // backend only moves them by far less than a wrong or missing term would.
-    EXPECT_LT(update_distance(before, snapshot(*fc.model), snapshot(*fg.model)), 2e-2);
+    // The updates, not the values (a parameter's tolerance would hide its whole update): equal to float rounding
+    // where the masked batches agree; a pixel masked on one backend only (a saliency tie broken by rounding) moves
+    // them by far less than a wrong or missing term would.
+    EXPECT_LT(update_distance(before, snapshot(*fc.model), snapshot(*fg.model)), differ == 0 ? 1e-3 : 5e-2)
+        << differ << " values of the masked batches differ";
 }
 
 // The whole step (saliency, bottom-k, fill, three forwards, BN statistics kept and restored, two backwards, update)

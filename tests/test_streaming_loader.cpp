@@ -182,6 +182,27 @@ TEST_F(StreamingLoaderCpu, UnreadableImageThrowsFromBatchNamingTheFile) {
     EXPECT_TRUE(throws_with([&] { sl.batch(0); }, {path("s/class1/img200.png"), "all images must end up"}));
 }
 
+// The statistics pass names the first unreadable image in the folder's order, whatever the thread count (each
+// thread decodes every t-th image and stops past a failure another thread found first).
+TEST_F(StreamingLoaderCpu, StatisticsNameTheFirstUnreadableImageOnAnyThreadCount) {
+    write_folder("v", 2, 12, 8, 8);
+    // rows 5 and 13 of 24: on 3 threads the later one belongs to a thread that meets it before its own first row
+    const std::string first = write("v/class0/img105.png", "not a PNG"), later = write("v/class1/img101.png", "nor this");
+    FolderIndex ix = index_image_folder(path("v"));
+    ASSERT_LT(std::find(ix.files.begin(), ix.files.end(), first), std::find(ix.files.begin(), ix.files.end(), later));
+    for (int threads : {1, 2, 3, 5, 24}) {
+        SCOPED_TRACE(threads);
+        FolderIndex copy = ix;
+        try {
+            folder_mean_std(copy, 0, threads);
+            ADD_FAILURE() << "no error";
+        } catch (const Error& e) {
+            EXPECT_NE(std::string(e.what()).find(first), std::string::npos) << e.what();
+            EXPECT_EQ(std::string(e.what()).find(later), std::string::npos) << e.what();
+        }
+    }
+}
+
 TEST_F(StreamingLoaderCpu, DestroyingMidEpochDoesNotHang) {
     write_folder("m", 2, 40, 96, 96);  // large enough that workers are still decoding when it goes
     FolderIndex ix = index_image_folder(path("m"));

@@ -1,25 +1,21 @@
 // Resuming a training run on the CPU (and CUDA): the resumed run ends on the uninterrupted run's weights
 // and metrics bit for bit, after an epoch or inside one (--stop-after-step), for every stateful piece
 // (optimisers, schedules, augmentation, dropout, RelDrop); what a resume warns about or refuses; files
-// that a failed write must leave intact; the interrupt guard behind Ctrl-C.
+// that a failed write must leave intact (the interrupt guard behind Ctrl-C: test_interrupt.cpp).
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include <chrono>
 #include <cmath>
-#include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <iterator>
-#include <thread>
 
 #include "datasets_test_util.h"
 #include "lrp/train/checkpoint.h"
-#include "lrp/train/interrupt.h"
 #include "test_util.h"
 #include "trainer_test_util.h"
 
@@ -168,14 +164,28 @@ void check_mid_epoch_resume(const std::string& device) {
 
 TEST(TrainerCpu, StopAfterStepResumesMidEpochToTheSameResult) {
     check_mid_epoch_resume("cpu");
-    // At an epoch's end the epoch checkpoint serves: no partial epoch is recorded.
-    const std::string d = fresh_dir("step_boundary");
+    // At an epoch's last step the run stops before the evaluation too (a long one could outlast a user's patience
+    // after Ctrl-C, and a second signal ends the process): a checkpoint after all 4 steps of epoch 1, no row yet;
+    // --resume evaluates it and ends as the uninterrupted run.
+    const std::string d = fresh_dir("step_boundary"), whole = fresh_dir("step_boundary_whole");
+    run_training(tiny(whole));
     TrainConfig c = tiny(d);
     c.stop_after_step = 4;
     EXPECT_TRUE(run_training(c).stopped);
     const CheckpointState st = read_checkpoint_state(d + "/checkpoint.safetensors");
-    EXPECT_EQ(st.epoch, 1);
-    EXPECT_EQ(st.partial.batches, 0);
+    EXPECT_EQ(st.epoch, 0);
+    EXPECT_EQ(st.partial.batches, 4);
+    EXPECT_EQ(rows(d).size(), 0u);
+    c.stop_after_step = 0;
+    c.resume = true;
+    run_training(c);
+    EXPECT_TRUE(same_weights(whole, d));
+    const auto ra = rows(whole), rb = rows(d);
+    ASSERT_EQ(rb.size(), ra.size());
+    for (size_t i = 0; i < ra.size(); ++i) {
+        EXPECT_EQ(ra[i]["train_loss"], rb[i]["train_loss"]) << i;
+        EXPECT_EQ(ra[i]["test_acc"], rb[i]["test_acc"]) << i;
+    }
 }
 
 // --checkpoint-every N writes a mid-epoch checkpoint every N steps without disturbing the run: the weights
@@ -415,58 +425,6 @@ TEST(TrainerCpu, ARunDirectoryInUseIsRefusedAndLeftoverTempFilesGo) {
     EXPECT_FALSE(std::filesystem::exists(d + "/checkpoint.safetensors.tmp.4242.0"));
     EXPECT_FALSE(std::filesystem::exists(d + "/config.json.tmp"));
     EXPECT_TRUE(std::filesystem::exists(d + "/notes.tmp.1.2")) << "not a file of the run's: kept";
-}
-
-// InterruptGuard: SIGINT and SIGTERM only set the flag while it lives (the process goes on), the first
-// signal is the one reported, and the handlers that were there before come back when it goes.
-namespace {
-volatile std::sig_atomic_t g_previous_handler_calls = 0;
-extern "C" void count_signal(int) { g_previous_handler_calls = g_previous_handler_calls + 1; }
-}  // namespace
-
-TEST(InterruptCpu, SignalsSetTheFlagAndTheOldHandlersComeBack) {
-    auto old_int = std::signal(SIGINT, count_signal), old_term = std::signal(SIGTERM, count_signal);
-    {
-        InterruptGuard guard;
-        EXPECT_EQ(InterruptGuard::received(), 0);
-        ::testing::internal::CaptureStderr();
-        std::raise(SIGTERM);
-        const std::string err = ::testing::internal::GetCapturedStderr();
-        EXPECT_EQ(InterruptGuard::received(), SIGTERM);
-        EXPECT_NE(err.find("signal again a second later to quit now"), std::string::npos) << err;
-        EXPECT_EQ(g_previous_handler_calls, 0) << "the old handler ran while the guard lived";
-        std::raise(SIGINT);  // a repeat within a second is the same request: the process goes on
-        EXPECT_EQ(InterruptGuard::received(), SIGTERM);
-        std::raise(SIGPIPE);  // ignored while the guard lives: a closed output pipe fails writes instead
-    }
-    {
-        InterruptGuard again;  // a new guard starts clear
-        EXPECT_EQ(InterruptGuard::received(), 0);
-        std::raise(SIGINT);
-        EXPECT_EQ(InterruptGuard::received(), SIGINT);
-    }
-    std::raise(SIGINT);
-    std::raise(SIGTERM);
-    EXPECT_EQ(g_previous_handler_calls, 2) << "the handlers from before the guard did not come back";
-    struct sigaction pipe_now{};
-    ::sigaction(SIGPIPE, nullptr, &pipe_now);
-    EXPECT_EQ(pipe_now.sa_handler, SIG_DFL) << "SIGPIPE's handler from before the guard did not come back";
-    std::signal(SIGINT, old_int);
-    std::signal(SIGTERM, old_term);
-}
-
-// A second signal more than a second after the first ends the process with the signal's default action.
-TEST(InterruptCpuDeathTest, ASecondSignalLaterQuitsNow) {
-    GTEST_FLAG_SET(death_test_style, "threadsafe");
-    EXPECT_EXIT(
-        {
-            InterruptGuard guard;
-            std::raise(SIGINT);
-            std::this_thread::sleep_for(std::chrono::milliseconds(1100));
-            std::raise(SIGINT);
-            std::exit(0);  // not reached
-        },
-        ::testing::KilledBySignal(SIGINT), "");
 }
 
 // --reldrop-residual "" and --reldrop-epsilon 0 stand for the composite's defaults: naming them on --resume

@@ -1,6 +1,7 @@
 // FolderIndex helpers: subsets (the same rows as Dataset::subset / take_stratified) and the streaming
 // per-channel statistics, decoded on a few threads with exactly compute_mean_std's integer sums.
 #include <algorithm>
+#include <atomic>
 #include <exception>
 #include <system_error>
 #include <thread>
@@ -67,29 +68,39 @@ void folder_mean_std(FolderIndex& ix, int64_t max_images, int threads) {
 
     const int64_t c = ix.channels, hw = int64_t(ix.height) * ix.width;
     std::vector<std::vector<uint64_t>> s(threads, std::vector<uint64_t>(c, 0)), s2 = s;
+    // A corrupt image stops the work past it: every shard leaves the rows after the first failing one known, so
+    // the error reported is always the one of the lowest failing row, whatever the thread count.
     std::vector<std::exception_ptr> errors(threads);
+    std::vector<int64_t> failed_at(threads, m);
+    std::atomic<int64_t> first_failure{m};
     auto work = [&](int t) {
+        int64_t k = t;
         try {
             std::vector<uint8_t> buf(static_cast<size_t>(ix.image_bytes()));
-            for (int64_t k = t; k < m; k += threads) {
+            for (; k < m && k < first_failure.load(std::memory_order_relaxed); k += threads) {
                 decode_indexed(ix, row(k), buf.data());
                 detail::add_channel_sums(buf.data(), c, hw, s[t].data(), s2[t].data());
             }
         } catch (...) {
             errors[t] = std::current_exception();
+            failed_at[t] = k;
+            int64_t seen = first_failure.load();
+            while (k < seen && !first_failure.compare_exchange_weak(seen, k)) {
+            }
         }
     };
     std::vector<std::thread> pool;
+    pool.reserve(static_cast<size_t>(threads));
     int started = 1;  // shards 1 .. started-1 run on threads of their own
     try {
         for (; started < threads; ++started) pool.emplace_back(work, started);
-    } catch (const std::system_error&) {  // fewer threads allowed (a container's process limit): shards run here
+    } catch (...) {  // fewer threads allowed (a container's process limit, no memory): the other shards run here
     }
     for (int t = started; t < threads; ++t) work(t);
     work(0);
     for (auto& th : pool) th.join();
-    for (auto& e : errors)
-        if (e) std::rethrow_exception(e);
+    const auto first = std::min_element(failed_at.begin(), failed_at.end());
+    if (*first < m) std::rethrow_exception(errors[static_cast<size_t>(first - failed_at.begin())]);
     for (int t = 1; t < threads; ++t)
         for (int64_t ch = 0; ch < c; ++ch) {
             s[0][ch] += s[t][ch];

@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "lrp/error.h"
+#include "lrp/ops/gemm.h"
 #include "lrp/train/checkpoint.h"
 #include "lrp/train/data_source.h"
 
@@ -40,7 +41,7 @@ Stats folder_stats(data::FolderIndex ix) {
         std::printf("note: the mean/std that normalise the images come from %lld evenly spaced of the %lld images of "
                     "%s (as eval computes them for a folder that streams)\n",
                     static_cast<long long>(used), static_cast<long long>(ix.size()), ix.name.c_str());
-    data::folder_mean_std(ix, used);
+    data::folder_mean_std(ix, used, ops::cpu_kernel_threads());
     return {ix.mean, ix.std};
 }
 

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <tuple>
 
+#include "lrp/ops/gemm.h"
 #include "lrp/train/streaming_loader.h"
 
 namespace lrp::train {
@@ -197,7 +198,7 @@ DataSplit open_rows(const DataOptions& o, data::Split split, int64_t subset, boo
         const bool given = !o.mean.empty() && (o.strict_normalization || o.mean.size() == 1 ||
                                                o.mean.size() == static_cast<size_t>(ix.channels));
         if (given) use_normalization(o, ix.channels, ix.name, ix.mean, ix.std);
-        else data::folder_mean_std(ix, o.stats_images);
+        else data::folder_mean_std(ix, o.stats_images, ops::cpu_kernel_threads());  // the CPUs this run may use
         const std::string stats =
             !given ? "mean/std from " + std::to_string(o.stats_images > 0 && o.stats_images < all ? o.stats_images : all) +
                          " of " + std::to_string(all) + " images"

@@ -63,9 +63,17 @@ InterruptGuard::InterruptGuard() {
     struct sigaction ign{};
     ign.sa_handler = SIG_IGN;
     sigemptyset(&ign.sa_mask);
-    LRP_CHECK(::sigaction(SIGINT, &sa, &old_int_) == 0 && ::sigaction(SIGTERM, &sa, &old_term_) == 0 &&
-                  ::sigaction(SIGPIPE, &ign, &old_pipe_) == 0,
-              "cannot install the interrupt handlers: ", std::strerror(errno));
+    // SIGPIPE first (the handler writes to stderr, which may be a closed pipe); a failure puts back what was
+    // installed so far, as the destructor would.
+    const bool pipe = ::sigaction(SIGPIPE, &ign, &old_pipe_) == 0;
+    const bool intr = pipe && ::sigaction(SIGINT, &sa, &old_int_) == 0;
+    const bool term = intr && ::sigaction(SIGTERM, &sa, &old_term_) == 0;
+    if (!term) {
+        const int err = errno;
+        if (intr) ::sigaction(SIGINT, &old_int_, nullptr);
+        if (pipe) ::sigaction(SIGPIPE, &old_pipe_, nullptr);
+        LRP_THROW("cannot install the interrupt handlers: ", std::strerror(err));
+    }
 }
 
 InterruptGuard::~InterruptGuard() {

@@ -5,8 +5,10 @@
 
 #include <algorithm>
 #include <numeric>
+#include <system_error>
 
 #include "lrp/nvtx.h"
+#include "lrp/ops/gemm.h"
 
 namespace lrp::train {
 
@@ -21,10 +23,10 @@ StreamingLoader::StreamingLoader(data::FolderIndex index, Device device, int bat
     LRP_CHECK(opt.prefetch >= 1 && opt.prefetch <= 16, "StreamingLoader: prefetch ", opt.prefetch,
               " must be in [1, 16]");
     depth_ = opt.prefetch;
-    const int cores = static_cast<int>(std::thread::hardware_concurrency());
+    const int cores = ops::cpu_kernel_threads();  // the CPUs this process may use (affinity, cgroup quota)
     threads_ = opt.threads > 0 ? opt.threads : std::max(1, cores - 1);
     threads_ = std::min(threads_, depth_);
-    if (ix_.mean.empty() || ix_.std.empty()) data::folder_mean_std(ix_);
+    if (ix_.mean.empty() || ix_.std.empty()) data::folder_mean_std(ix_, 0, cores);
     std::vector<int32_t> rows(static_cast<size_t>(batch_));
     std::iota(rows.begin(), rows.end(), 0);
     identity_ = Tensor::from_vector(rows, {batch_}, device_);
@@ -51,12 +53,17 @@ void StreamingLoader::start_epoch(uint64_t seed, int64_t epoch) { resume_epoch(s
 
 void StreamingLoader::resume_epoch(uint64_t seed, int64_t epoch, int64_t first, uint64_t rng_offset) {
     LRP_CHECK(first >= 0 && first <= batches_per_epoch(), "resume_epoch: batch ", first, " out of range");
-    stop_workers();
+    // What may throw (the order, the labels' upload) comes first, into locals: a failure leaves the loader as
+    // it was, not the old epoch's batches under a new order.
     const int64_t n = ix_.size();
-    order_ = loader_detail::epoch_order(n, train_, seed, epoch);
-    std::vector<int32_t> labels(order_.size());
-    for (size_t i = 0; i < order_.size(); ++i) labels[i] = ix_.labels[order_[i]];
-    labels_ = Tensor::from_vector(labels, {n}, device_);
+    std::vector<int32_t> order = loader_detail::epoch_order(n, train_, seed, epoch);
+    std::vector<int32_t> labels(order.size());
+    for (size_t i = 0; i < order.size(); ++i) labels[i] = ix_.labels[order[i]];
+    Tensor on_device = Tensor::from_vector(labels, {n}, device_);
+    stop_workers();
+    started_ = false;
+    order_ = std::move(order);
+    labels_ = std::move(on_device);
     gen_ = Generator(epoch_seed(seed, epoch, 2), rng_offset);
     {
         std::lock_guard<std::mutex> lk(mu_);
@@ -66,8 +73,18 @@ void StreamingLoader::resume_epoch(uint64_t seed, int64_t epoch, int64_t first, 
         error_batch_ = -1;
         error_ = nullptr;
     }
+    // A thread that cannot be started (a pids or ulimit cap) leaves the epoch to those that could; none at all is
+    // an error that names the cause.
+    for (int t = 0; t < threads_; ++t) {
+        try {
+            workers_.emplace_back([this] { worker(); });
+        } catch (const std::system_error& e) {
+            LRP_CHECK(!workers_.empty(), "StreamingLoader: cannot start a decoding thread for '", ix_.name, "' (",
+                      e.what(), ")");
+            break;
+        }
+    }
     started_ = true;
-    for (int t = 0; t < threads_; ++t) workers_.emplace_back([this] { worker(); });
 }
 
 void StreamingLoader::worker() {
@@ -88,8 +105,13 @@ void StreamingLoader::worker() {
                 }
             }
             const int64_t begin = b * batch_, end = std::min<int64_t>(n, begin + batch_);
-            buf.px.resize(static_cast<size_t>((end - begin) * row_bytes));
-            buf.mask.resize(static_cast<size_t>((end - begin) * mask_bytes));
+            try {
+                buf.px.resize(static_cast<size_t>((end - begin) * row_bytes));
+                buf.mask.resize(static_cast<size_t>((end - begin) * mask_bytes));
+            } catch (const std::exception& e) {  // std::bad_alloc: an lrp::Error the trainer knows to keep its steps for
+                LRP_THROW("cannot hold decoded batch ", b, " of '", ix_.name, "' (", end - begin, " images of ",
+                          row_bytes, " bytes): ", e.what());
+            }
             for (int64_t r = begin; r < end; ++r) {
                 if (stop_) return;
                 const int64_t row = order_[static_cast<size_t>(r)];

@@ -355,7 +355,10 @@ TrainSummary run_training(TrainConfig cfg) {
             }
             const bool stop = stop_requested();
             const bool periodic = cfg.checkpoint_every > 0 && (b + 1) % cfg.checkpoint_every == 0;
-            if (b + 1 < spe && (stop || periodic)) {  // (at the epoch's end, the epoch checkpoint below serves)
+            // At the epoch's end the epoch checkpoint below serves a periodic save; a stop (a signal, or
+            // --stop-after-step) there saves the steps before the evaluation too (a long one could outlast the
+            // user's patience, and a second signal then ends the process); --resume evaluates that checkpoint.
+            if ((b + 1 < spe && periodic) || stop) {
                 save_partial(b + 1, train_loader.rng_offset());
                 if (stop) {
                     prog.finish();
@@ -379,7 +382,7 @@ TrainSummary run_training(TrainConfig cfg) {
         auto evaluate_or_keep = [&](BatchSource& split) {
             try {
                 return evaluate(*model, split, train_data.num_classes);
-            } catch (const Error& e) {
+            } catch (const std::exception& e) {  // std::bad_alloc or a thread that cannot start too
                 try {
                     save_partial(spe, train_loader.rng_offset());
                 } catch (const std::exception& e2) {
