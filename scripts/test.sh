@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # The README's test command: installs missing build dependencies, builds, and runs every test with ctest.
-# Usage: scripts/test.sh [--cpu-only] [--sanitize] [--cuda-emulation] [--build-dir DIR]
+# Usage: scripts/test.sh [--cpu-only] [--sanitize] [--thread-sanitizer] [--cuda-emulation] [--build-dir DIR]
 #   --cpu-only   configure with -DLRP_ENABLE_CUDA=OFF (the no-nvcc path), in build-cpu/ by default
 #   --sanitize   CPU-only build with AddressSanitizer, LeakSanitizer and UBSan (any report fails the test),
 #                in build-asan/ by default; the CUDA runtime does not run under ASan, hence CPU-only. Without
 #                OpenBLAS, so the whole suite also runs on lrpcu's own GEMM (as the GPU machine's build does)
+#   --thread-sanitizer  CPU-only build with ThreadSanitizer, in build-tsan/ by default; runs the tests of the code
+#                that starts threads (CPU pool, streaming loader, folder statistics, interrupts, training runs that
+#                stream) and the kernels' tests with every loop split over three threads. Not part of CI (the build
+#                alone takes about 25 minutes on 2 cores); run it after changing threaded code
 #   --cuda-emulation  the CUDA backend built by the host compiler against tests/cuda_emu (kernels run as CPU
 #                fibers, cudart/cuBLAS/cuDNN emulated on host memory), in build-emu/ by default, with
 #                LRP_REQUIRE_CUDA=1: every CUDA test runs without a GPU, then the CUDA tests again with each
@@ -17,17 +21,20 @@ cd "$(dirname "$0")/.."
 
 cpu_only=0
 sanitize=0
+tsan=0
 emulation=0
 build=""
 while (($#)); do
   case "$1" in
     --cpu-only) cpu_only=1 ;;
     --sanitize) sanitize=1 ;;
+    --thread-sanitizer) tsan=1 ;;
     --cuda-emulation) emulation=1 ;;
     --build-dir)
       (($# >= 2)) || { echo "test.sh: --build-dir needs a directory" >&2; exit 2; }
       build="$2"; shift ;;
-    *) echo "test.sh: unknown option '$1' (expected --cpu-only, --sanitize, --cuda-emulation, --build-dir DIR)" >&2; exit 2 ;;
+    *) echo "test.sh: unknown option '$1' (expected --cpu-only, --sanitize, --thread-sanitizer, --cuda-emulation," \
+            "--build-dir DIR)" >&2; exit 2 ;;
   esac
   shift
 done
@@ -44,6 +51,12 @@ if ((sanitize)); then
     -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined" -DCMAKE_SHARED_LINKER_FLAGS="-fsanitize=address,undefined"
   export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
   export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:strict_string_checks=1"
+elif ((tsan)); then
+  build=${build:-build-tsan}
+  cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLRP_ENABLE_CUDA=OFF -DLRP_ENABLE_CBLAS=OFF \
+    -DLRP_BUILD_BENCH=OFF -DCMAKE_CXX_FLAGS="-fsanitize=thread -O1" -DCMAKE_C_FLAGS="-fsanitize=thread -O1" \
+    -DCMAKE_EXE_LINKER_FLAGS=-fsanitize=thread -DCMAKE_SHARED_LINKER_FLAGS=-fsanitize=thread
+  export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1"
 elif ((emulation)); then
   build=${build:-build-emu}
   # Multiply-adds contracted as nvcc contracts them, where this CPU can run FMA instructions.
@@ -74,7 +87,13 @@ if ((sanitize)); then
     fi
   }
 fi
-if ((emulation)); then
+if ((tsan)); then
+  # The threaded code's tests, then the kernels' with every loop split (as CpuParallel.KernelAndLayerTests... does).
+  ./tests/lrp_tests --gtest_brief=1 \
+    --gtest_filter='CpuParallel.*:StreamingLoaderCpu.*:InterruptCpu.*:*Stream*:*Folder*:FolderMasks.*:TrainerCpu.*Stop*:TrainerCpu.*Resume*'
+  LRP_CPU_THREADS=3 LRP_CPU_MIN_WORK=1 LRP_CPU_TILE_WORK=4096 ./tests/lrp_tests --gtest_brief=1 \
+    --gtest_filter='Conv2dCpu.*:BatchNormCpu.*:PoolCpu.*:GemmCpu.*:LayersCpu.*:LrpCpuAttribution.*:ReduceCpu.*:RelDropCpu.*:SgtOpsCpu.*:EddaOps.*:OcclusionCpu.*:ElementwiseCpu.*:AugmentCpu.*:ResizedCrop*'
+elif ((emulation)); then
   # The GoogleTest cases only: the command-line and script tests would train through the emulated device
   # for many minutes each, and the other configurations run them.
   ctest --output-on-failure -j "$jobs" -E '^(Cli|Scripts)\.'

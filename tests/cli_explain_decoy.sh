@@ -23,6 +23,9 @@ run none --decoy none > /dev/null || exit 1
 log=$(run auto) || { echo "explain (auto) failed:"; echo "$log"; exit 1; }
 grep -q "shade of a random class (Ross et al. 2017; seed 7) (--decoy auto" <<<"$log" || { echo "auto:"; echo "$log"; exit 1; }
 run random --decoy random > /dev/null || exit 1
+for d in label label2 none auto random; do
+  [[ -s $out/$d/relevance.npy ]] || { echo "no relevance.npy in $out/$d"; exit 1; }
+done
 [[ $(sum label) == $(sum label2) ]] || { echo "the same flags gave other relevance"; exit 1; }
 [[ $(sum label) != $(sum none) ]] || { echo "the label's swatches left the relevance unchanged"; exit 1; }
 [[ $(sum auto) == $(sum random) ]] || { echo "--decoy auto on the test split is not the run's --decoy-test"; exit 1; }

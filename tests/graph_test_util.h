@@ -81,7 +81,8 @@ inline std::pair<StepOutcome, StepOutcome> eager_and_replayed(Device dev, nn::Mo
                                                      "(cudaMalloc): steady state must be served from the cache";
     EXPECT_GT(graph->nodes(), 50u) << what;
     // The captured step wrote nothing yet, but its result blocks may be ones the eager steps left their results
-    // in: poisoned, so only the replay can make them equal the eager ones.
+    // in: poisoned, so only the replay can make them equal the eager ones. (So a step's results must not alias its
+    // inputs, e.g. a RelDrop batch that no coin selects, returned as x itself.)
     for (Tensor& t : r) {
         if (!t.defined()) continue;
         if (t.dtype() == DType::F32) ops::fill(t, std::numeric_limits<float>::quiet_NaN());

@@ -127,8 +127,6 @@ TEST(DeviceCpu, ProbeIsConsistentWithBuild) {
     if (!cuda_built()) {
         EXPECT_EQ(cuda_device_count(), 0);
     }
-    // Probing again returns the cached answer: the same stored message, not a new probe's.
-    EXPECT_EQ(&cuda_probe_message(), &cuda_probe_message());
 }
 
 TEST(DeviceCpu, CudaRequestedWithoutDeviceIsAClearError) {

@@ -186,7 +186,7 @@ TEST_F(StreamingLoaderCpu, UnreadableImageThrowsFromBatchNamingTheFile) {
 // thread decodes every t-th image and stops past a failure another thread found first).
 TEST_F(StreamingLoaderCpu, StatisticsNameTheFirstUnreadableImageOnAnyThreadCount) {
     write_folder("v", 2, 12, 8, 8);
-    // rows 5 and 13 of 24: on 3 threads the later one belongs to a thread that meets it before its own first row
+    // rows 5 and 13 of 24: on 3 threads thread 2 owns row 5 and thread 1 row 13, which it may reach first
     const std::string first = write("v/class0/img105.png", "not a PNG"), later = write("v/class1/img101.png", "nor this");
     FolderIndex ix = index_image_folder(path("v"));
     ASSERT_LT(std::find(ix.files.begin(), ix.files.end(), first), std::find(ix.files.begin(), ix.files.end(), later));

@@ -30,6 +30,8 @@ out=$(cd "$out" && pwd)
 rc=0
 # On every exit: the summary (summarize.py reads what the steps left), then everything else in one archive.
 finish() {
+  local status=$?  # an exit the script did not plan (set -u, a signal) fails the suite too
+  ((status != 0)) && rc=1
   python3 scripts/device/summarize.py "$out" > "$out/summary.md" 2>&1 || rc=1
   (cd "$out" && find . -mindepth 1 -maxdepth 1 ! -name summary.md ! -name logs.tgz -printf '%P\0' |
      tar czf logs.tgz --null -T - && find . -mindepth 1 -maxdepth 1 ! -name summary.md ! -name logs.tgz \

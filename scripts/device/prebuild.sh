@@ -15,7 +15,7 @@ jobs=${JOBS:-2}
 # build and checked after it, so an edit during the build cannot slip in unnoticed.
 sums=$(mktemp)
 # A tracked file deleted from the working tree is not there to sum (nor will it travel).
-git ls-files -co --exclude-standard -z | while IFS= read -r -d '' f; do [[ -e $f ]] && printf '%s\0' "$f"; done |
+git ls-files -co --exclude-standard -z | while IFS= read -r -d '' f; do [[ -e $f ]] || continue; printf '%s\0' "$f"; done |
   xargs -0 sha256sum > "$sums"
 
 cmake -S . -B "$bdir" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$root/.deps/prefix/usr" \

@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <numeric>
-#include <system_error>
 
 #include "lrp/nvtx.h"
 #include "lrp/ops/gemm.h"
@@ -53,7 +52,7 @@ void StreamingLoader::start_epoch(uint64_t seed, int64_t epoch) { resume_epoch(s
 
 void StreamingLoader::resume_epoch(uint64_t seed, int64_t epoch, int64_t first, uint64_t rng_offset) {
     LRP_CHECK(first >= 0 && first <= batches_per_epoch(), "resume_epoch: batch ", first, " out of range");
-    // What may throw (the order, the labels' upload) comes first, into locals: a failure leaves the loader as
+    // What may throw (the order, the labels' upload) comes first, into locals: such a failure leaves the loader as
     // it was, not the old epoch's batches under a new order.
     const int64_t n = ix_.size();
     std::vector<int32_t> order = loader_detail::epoch_order(n, train_, seed, epoch);
@@ -61,7 +60,6 @@ void StreamingLoader::resume_epoch(uint64_t seed, int64_t epoch, int64_t first, 
     for (size_t i = 0; i < order.size(); ++i) labels[i] = ix_.labels[order[i]];
     Tensor on_device = Tensor::from_vector(labels, {n}, device_);
     stop_workers();
-    started_ = false;
     order_ = std::move(order);
     labels_ = std::move(on_device);
     gen_ = Generator(epoch_seed(seed, epoch, 2), rng_offset);
@@ -73,18 +71,21 @@ void StreamingLoader::resume_epoch(uint64_t seed, int64_t epoch, int64_t first, 
         error_batch_ = -1;
         error_ = nullptr;
     }
-    // A thread that cannot be started (a pids or ulimit cap) leaves the epoch to those that could; none at all is
-    // an error that names the cause.
-    for (int t = 0; t < threads_; ++t) {
-        try {
-            workers_.emplace_back([this] { worker(); });
-        } catch (const std::system_error& e) {
-            LRP_CHECK(!workers_.empty(), "StreamingLoader: cannot start a decoding thread for '", ix_.name, "' (",
-                      e.what(), ")");
-            break;
+    started_ = true;
+    if (first >= batches_per_epoch()) return;  // nothing left to decode (a checkpoint after the epoch's last step)
+    // A thread that cannot be started (a pids or ulimit cap, no memory) leaves the epoch to those that could; with
+    // none at all, batch() reports why (the epoch is this one, so it does not start another).
+    try {
+        workers_.reserve(static_cast<size_t>(threads_));
+        for (int t = 0; t < threads_; ++t) workers_.emplace_back([this] { worker(); });
+    } catch (const std::exception& e) {
+        if (workers_.empty()) {
+            std::lock_guard<std::mutex> lk(mu_);
+            error_ = std::make_exception_ptr(Error(str("StreamingLoader: cannot start a decoding thread for '",
+                                                       ix_.name, "' (", e.what(), ")")));
+            error_batch_ = first;
         }
     }
-    started_ = true;
 }
 
 void StreamingLoader::worker() {

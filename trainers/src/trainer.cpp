@@ -210,7 +210,8 @@ TrainSummary run_training(TrainConfig cfg) {
                         (long long)st.epoch + 1, (long long)st.partial.batches, (long long)spe);
         else
             std::printf("resumed from %s after epoch %lld\n", ckpt.string().c_str(), (long long)st.epoch);
-        // (batches == spe: the epoch's steps are all done, its evaluation is not: a split failed to load then)
+        // (batches == spe: the epoch's steps are all done, its evaluation is not: a split failed to load then, or the
+        // run was stopped at the epoch's last step)
         LRP_CHECK(st.partial.batches <= spe, ckpt.string(), ": the checkpoint stopped after step ", st.partial.batches,
                   " of an epoch, but this run has ", spe, " steps per epoch");
         set_aside_later_results(out, st.epoch, st.global_step);
@@ -317,6 +318,12 @@ TrainSummary run_training(TrainConfig cfg) {
             save_checkpoint(ckpt.string(), *model, *opt, st);
             st.partial = PartialEpoch();
         };
+        // Every step of the epoch was done before the checkpoint: the optimizer holds the rate (and momentum) of the
+        // last one, as the uninterrupted run does when it evaluates and records the epoch.
+        if (first == spe && st.global_step > 0) {
+            opt->set_lr(sched.lr_at(st.global_step - 1));
+            if (sched.cycle_momentum) opt->set_momentum(sched.momentum_at(st.global_step - 1));
+        }
         for (int64_t b = first; b < spe; ++b) {
             opt->set_lr(sched.lr_at(st.global_step));
             if (sched.cycle_momentum) opt->set_momentum(sched.momentum_at(st.global_step));
@@ -358,7 +365,9 @@ TrainSummary run_training(TrainConfig cfg) {
             // At the epoch's end the epoch checkpoint below serves a periodic save; a stop (a signal, or
             // --stop-after-step) there saves the steps before the evaluation too (a long one could outlast the
             // user's patience, and a second signal then ends the process); --resume evaluates that checkpoint.
-            if ((b + 1 < spe && periodic) || stop) {
+            // (--stop-after-step at the run's very last step stops nothing: the run finishes)
+            const bool last = b + 1 == spe && epoch == cfg.epochs && InterruptGuard::received() == 0;
+            if ((b + 1 < spe && periodic) || (stop && !last)) {
                 save_partial(b + 1, train_loader.rng_offset());
                 if (stop) {
                     prog.finish();

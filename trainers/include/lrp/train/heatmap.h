@@ -15,8 +15,8 @@ namespace lrp::train {
 std::vector<uint8_t> heatmap_rgb(const float* r, int64_t C, int64_t H, int64_t W, int scale);
 // The same signed map blended over the input image x (C x H x W, normalised): de-normalised with
 // mean/std when given (else scaled per sample to [0,1]), shown in its own colours (grey for one channel),
-// tinted red/blue where |R| is large (with a palette: in the palette's colour of the pixel's heatmap index,
-// (R / max|R| + 1) / 2 * 255), at opacity 0.75 |R| / max|R|; black where R is not finite.
+// tinted red/blue where |R| is large (with a palette: in the palette's entry (R / max|R| + 1) / 2 * 255, the
+// heatmap's entry up to rounding at entry boundaries), at opacity 0.75 |R| / max|R|; black where R is not finite.
 std::vector<uint8_t> overlay_rgb(const float* r, const float* x, int64_t C, int64_t H, int64_t W, int scale,
                                  const std::vector<float>& mean, const std::vector<float>& std,
                                  const Palette* palette = nullptr);
