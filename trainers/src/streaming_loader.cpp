@@ -109,7 +109,7 @@ void StreamingLoader::worker() {
             try {
                 buf.px.resize(static_cast<size_t>((end - begin) * row_bytes));
                 buf.mask.resize(static_cast<size_t>((end - begin) * mask_bytes));
-            } catch (const std::exception& e) {  // std::bad_alloc: an lrp::Error the trainer knows to keep its steps for
+            } catch (const std::exception& e) {  // std::bad_alloc: say which batch and how large
                 LRP_THROW("cannot hold decoded batch ", b, " of '", ix_.name, "' (", end - begin, " images of ",
                           row_bytes, " bytes): ", e.what());
             }
