@@ -25,6 +25,7 @@
 #include "lrp/ops/gemm.h"
 #include "lrp/train/step.h"
 #include "lrp_test_util.h"
+#include "temp_paths.h"
 
 using namespace lrp;
 namespace par = lrp::kernels::cpu;
@@ -194,7 +195,7 @@ TEST(CpuParallel, SettingsAreChecked) {
 }
 
 TEST(CpuParallel, ContainerCpuQuotaCapsTheDefault) {
-    const std::string root = ::testing::TempDir() + "lrp_cgroup_" + std::to_string(::getpid());
+    const std::string root = test::remove_at_exit(::testing::TempDir() + "lrp_cgroup_" + std::to_string(::getpid()));
     auto write = [&](const std::string& rel, const std::string& text) {
         std::filesystem::create_directories(std::filesystem::path(root + rel).parent_path());
         std::ofstream(root + rel) << text;

@@ -37,7 +37,7 @@ std::unique_ptr<nn::Sequential> built(const std::string& arch, const DataSplit& 
 }
 // A plain state_dict file (as PyTorch's safetensors writes one: no lrpcu metadata).
 std::string saved(nn::Module& m, const std::string& name) {
-    const std::string p = fresh_dir(name) + ".safetensors";
+    const std::string p = remove_at_exit(fresh_dir(name) + ".safetensors");
     nn::save_safetensors(p, m.state_dict());
     return p;
 }
@@ -152,13 +152,13 @@ TEST(InitFrom, MismatchesAreNamedWithTheSettingThatFixesThem) {
     EXPECT_TRUE(fails(from(wide, "keep"), {"first-stage width 4", "--width 2", "pass --width 4"}));
     const std::string rgb = saved(*built("resnet18", split_of(10, 3), 1), "init_rgb");
     EXPECT_TRUE(fails(from(rgb, "normal:0.01"), {"3-channel images", "toy has 1-channel"}));
-    const std::string pickle = fresh_dir("init_pickle") + ".pth";
+    const std::string pickle = remove_at_exit(fresh_dir("init_pickle") + ".pth");
     std::ofstream(pickle) << "PK\x03\x04 a torch.save zip archive";
     EXPECT_TRUE(fails(from(pickle, "keep"), {"--init-weights", "scripts/to-safetensors.py"}));
     nn::StateDict backbone = built("resnet18", d, 1)->state_dict();
     backbone.erase("fc.weight");
     backbone.erase("fc.bias");
-    const std::string headless = fresh_dir("init_headless") + ".safetensors";
+    const std::string headless = remove_at_exit(fresh_dir("init_headless") + ".safetensors");
     nn::save_safetensors(headless, backbone);
     EXPECT_TRUE(fails(from(headless, "keep"), {"missing: fc.weight", "has no classifier fc", "--init-head normal:0.01"}));
     EXPECT_NO_THROW(init_from_weights(from(headless, "normal:0.01"), *m, g, d));
@@ -168,7 +168,7 @@ TEST(InitFrom, MismatchesAreNamedWithTheSettingThatFixesThem) {
     std::vector<float> v = sd.at("layer1.0.conv1.weight").to_vector<float>();
     v[3] = std::numeric_limits<float>::quiet_NaN();
     sd["layer1.0.conv1.weight"] = Tensor::from_vector(v, sd.at("layer1.0.conv1.weight").shape(), Device::cpu());
-    const std::string nan = fresh_dir("init_nan") + ".safetensors";
+    const std::string nan = remove_at_exit(fresh_dir("init_nan") + ".safetensors");
     nn::save_safetensors(nan, sd);
     const nn::StateDict before = m->state_dict();
     EXPECT_TRUE(fails(from(nan, "keep"), {"layer1.0.conv1.weight", "NaN or Inf"}));

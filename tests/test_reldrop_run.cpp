@@ -7,11 +7,52 @@
 
 #include "datasets_test_util.h"
 #include "lrp/train/checkpoint.h"
+#include "lrp/train/data_source.h"
 #include "trainer_test_util.h"
 
 using namespace lrp;
 using namespace lrp::train;
 using namespace lrp::test;
+
+// What --log-clean-accuracy measures is the clean batch, in eval mode: with a learning rate of 0 on a model without
+// BatchNorm (VGG-11: nothing a step changes in eval mode) and no crop or flip, the epoch's clean accuracy is the
+// eval accuracy of the starting weights on the training images, while block occlusion of each image's most relevant
+// region (p 1) changes what the occluded batch scores.
+TEST(TrainerCpu, CleanAccuracyIsTheCleanBatchsEvalAccuracy) {
+    TrainConfig ca = tiny(fresh_dir("clean_acc_start"));
+    ca.arch = "vgg11";
+    ca.width = 8;
+    ca.epochs = 15;
+    ca.batch_size = 8;
+    ca.optimizer = "adamw";
+    ca.lr = 5e-4f;
+    run_training(ca);
+    TrainConfig cb = tiny(fresh_dir("clean_acc_lr0"));
+    cb.arch = ca.arch;
+    cb.width = ca.width;
+    cb.epochs = 1;
+    cb.init_weights = ca.out_dir + "/model.safetensors";
+    cb.lr = 0.f;
+    cb.crop_padding = 0;
+    cb.flip = false;
+    cb.augment = "reldrop-block";
+    cb.reldrop_p = 1.f;
+    cb.log_clean_accuracy = true;
+    run_training(cb);
+    const nlohmann::json row = rows(cb.out_dir).at(0);
+    EXPECT_TRUE(same_weights(ca.out_dir, cb.out_dir)) << "a learning rate of 0 changed the weights";
+
+    DataSplit train = open_train_val(data_options(cb), cb.train_subset, cb.seed, 0, 0, Device::cpu(), cb.batch_size,
+                                     augment_settings(cb))
+                          .first;
+    ASSERT_EQ(train.loader->size(), 64);
+    auto model = nn::make_model(model_spec(cb.arch, cb.width, train));
+    load_model_weights(cb.init_weights, *model);
+    const EvalResult clean = evaluate(*model, *train.loader, train.num_classes);
+    EXPECT_GT(clean.top1, 0.3) << "the starting weights learned too little for the check to mean much";
+    EXPECT_DOUBLE_EQ(row.at("train_clean_acc").get<double>(), clean.top1) << row.dump();
+    EXPECT_NE(row.at("train_acc").get<double>(), clean.top1) << "the occluded batches scored as the clean ones";
+}
 
 // --log-clean-accuracy (reldrop.md Q19) only measures: the run trains to the same weights bit for bit, and its
 // metrics gain train_clean_acc; other methods have no occluded batch to compare with.

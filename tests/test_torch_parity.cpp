@@ -20,6 +20,7 @@
 #include "lrp/nn/safetensors.h"
 #include "lrp/train/optimizer.h"
 #include "lrp/train/step.h"
+#include "temp_paths.h"
 #include "test_util.h"
 
 using namespace lrp;
@@ -306,8 +307,8 @@ TEST(TorchParityCpu, ResNet50NesterovSgd) { run_case("resnet50_sgd_nesterov", De
 TEST(TorchParityCpu, Vgg11BnMomentumSgd) { run_case("vgg11_bn_sgd", Device::cpu()); }
 TEST(TorchParityCpu, ResNet18ImageNetFormMomentumSgd) { run_case("resnet18_imagenet_sgd", Device::cpu()); }
 
-// A state dict lrpcu writes after training reads back bit-exactly, and PyTorch loads it (run
-// make_torch_golden.py --check-lrpcu on the printed path; with --golden it also compares values).
+// A state dict lrpcu writes after training reads back bit-exactly, and PyTorch loads it (run the test with
+// LRP_KEEP_TEST_FILES=1, then make_torch_golden.py --check-lrpcu on the printed path; with --golden it also compares values).
 TEST(TorchParityCpu, WrittenStateDictRoundTrips) {
     const Golden g = load_golden("resnet18_adamw_ls");
     auto model = nn::make_model(spec_of(g));
@@ -316,7 +317,8 @@ TEST(TorchParityCpu, WrittenStateDictRoundTrips) {
     train::StepOptions so;
     so.label_smoothing = g.f("label_smoothing");
     for (int s = 0; s < g.i("steps"); ++s) train::train_step(*model, *opt, g.at("input"), g.at("labels"), so);
-    const std::string path = ::testing::TempDir() + "lrp_torch_parity_resnet18_" + std::to_string(::getpid()) + ".safetensors";
+    const std::string path =
+        test::remove_at_exit(::testing::TempDir() + "lrp_torch_parity_resnet18_" + std::to_string(::getpid()) + ".safetensors");
     std::map<std::string, std::string> meta;
     for (const char* k : {"arch", "base_width", "in_channels", "num_classes", "image_size"}) meta[k] = g.m(k);
     nn::save_safetensors(path, model->state_dict(), meta);

@@ -17,6 +17,7 @@
 #include "lrp/nn/safetensors.h"
 #include "lrp/train/config.h"
 #include "lrp/train/trainer.h"
+#include "temp_paths.h"
 
 namespace lrp::test {
 
@@ -35,9 +36,9 @@ inline train::TrainConfig tiny(const std::string& out) {
     c.log_every = 1000;
     return c;
 }
-// Per process (two test runs on one machine must not share run directories).
+// Per process (two test runs on one machine must not share run directories); removed when the process's tests pass.
 inline std::string fresh_dir(const std::string& name) {
-    const std::string d = ::testing::TempDir() + "lrp_trainer_" + std::to_string(::getpid()) + "_" + name;
+    const std::string d = remove_at_exit(::testing::TempDir() + "lrp_trainer_" + std::to_string(::getpid()) + "_" + name);
     std::filesystem::remove_all(d);
     return d;
 }

@@ -9,7 +9,7 @@
 
 namespace lrp::train {
 
-EvalResult evaluate(nn::Module& model, BatchSource& loader, int num_classes) {
+EvalResult evaluate(nn::Module& model, BatchSource& loader, int num_classes, const std::function<bool()>& stop) {
     LRP_NVTX_RANGE("evaluate");
     model.eval();
     loader.start_epoch(0, 0);
@@ -17,6 +17,12 @@ EvalResult evaluate(nn::Module& model, BatchSource& loader, int num_classes) {
     Tensor logits_all, labels_all;
     int64_t row = 0;
     for (int64_t b = 0; b < loader.batches_per_epoch(); ++b) {
+        if (stop && stop()) {
+            model.clear_saved();
+            EvalResult r;
+            r.stopped = true;
+            return r;
+        }
         BatchSource::Batch batch = loader.batch(b);
         Tensor logits = model.forward(batch.x);
         LRP_CHECK(logits.ndim() == 2 && logits.dim(1) == num_classes, "evaluate: model output ", logits.shape().str(),

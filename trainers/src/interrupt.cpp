@@ -36,7 +36,8 @@ extern "C" void on_signal(int sig) {
     if (g_signal.load() == 0) {
         g_first_ns.store(now_ns());
         g_signal.store(sig);
-        static const char msg[] = "\nlrpcu: stopping after this step with a checkpoint (signal again a second later to quit now)\n";
+        static const char msg[] = "\nlrpcu: stopping after this step or evaluation batch, with a checkpoint "
+                                  "(signal again a second later to quit now)\n";
         const ssize_t w = ::write(STDERR_FILENO, msg, sizeof msg - 1);
         (void)w;
         errno = saved_errno;

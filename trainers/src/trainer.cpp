@@ -300,14 +300,16 @@ TrainSummary run_training(TrainConfig cfg) {
         const double seconds_before = resume_at.seconds;
         resume_at = PartialEpoch();
         // A mid-epoch checkpoint after `done` steps of this epoch (the loader's stream at `loader_rng`).
-        auto save_partial = [&](int64_t done, uint64_t loader_rng) {
+        // `seconds`: the epoch's training time so far (< 0: until now).
+        auto save_partial = [&](int64_t done, uint64_t loader_rng, double seconds = -1) {
             PartialEpoch& q = st.partial;
             q.batches = done;
             q.loss_sum = loss_sum.to_vector<float>()[0];
             q.correct_sum = correct_sum.to_vector<float>()[0];
             method.save(q);
             q.images = images;
-            q.seconds = seconds_before + std::chrono::duration<double>(std::chrono::steady_clock::now() - te).count();
+            q.seconds = seconds >= 0 ? seconds
+                                     : seconds_before + std::chrono::duration<double>(std::chrono::steady_clock::now() - te).count();
             q.loader_rng = loader_rng;
             q.reldrop_rng = reldrop_gen.offset();
             q.dropout_rng = dropout_gen.offset();
@@ -386,14 +388,24 @@ TrainSummary run_training(TrainConfig cfg) {
         const double train_acc = correct_sum.to_vector<float>()[0] / images;
         const double train_secs =
             seconds_before + std::chrono::duration<double>(std::chrono::steady_clock::now() - te).count();
-        // A streamed image of the validation or test split that fails to load: the epoch's training is kept, in a
-        // checkpoint after its last step, and --resume evaluates it.
+        // A streamed image of the validation or test split that fails to load, or a signal during the evaluation:
+        // the epoch's training is kept, in a checkpoint after its last step, and --resume evaluates it.
         auto evaluate_or_keep = [&](BatchSource& split) {
             try {
-                return evaluate(*model, split, train_data.num_classes);
+                EvalResult r = evaluate(*model, split, train_data.num_classes,
+                                        [] { return InterruptGuard::received() != 0; });
+                if (r.stopped) {
+                    save_partial(spe, train_loader.rng_offset(), train_secs);
+                    std::printf("stopped (%s) in epoch %lld during its evaluation, after step %lld of %lld: checkpoint %s; "
+                                "continue with --resume (it evaluates the epoch)\n",
+                                stop_reason().c_str(), (long long)epoch, (long long)spe, (long long)spe,
+                                ckpt.string().c_str());
+                    stopped = true;
+                }
+                return r;
             } catch (const std::exception& e) {  // std::bad_alloc or a thread that cannot start too
                 try {
-                    save_partial(spe, train_loader.rng_offset());
+                    save_partial(spe, train_loader.rng_offset(), train_secs);
                 } catch (const std::exception& e2) {
                     LRP_THROW(e.what(), "\n(no checkpoint of this epoch's steps: ", e2.what(), ")");
                 }
@@ -404,10 +416,12 @@ TrainSummary run_training(TrainConfig cfg) {
         EvalResult vev;  // on the validation split, when there is one
         if (val_data.loader) {
             vev = evaluate_or_keep(*val_data.loader);
+            if (stopped) break;
             LRP_CHECK(std::isfinite(vev.loss), "training diverged: the validation loss after epoch ", epoch, " is ",
                       vev.loss, " (the weights hold NaN or Inf; ", hint, "); ", kept_note());
         }
         EvalResult ev = evaluate_or_keep(test_loader);
+        if (stopped) break;
         // The last step can leave NaN/Inf weights behind a finite training loss (computed before the update):
         // such an epoch is neither recorded nor checkpointed.
         LRP_CHECK(std::isfinite(ev.loss), "training diverged: the test loss after epoch ", epoch, " is ", ev.loss,

@@ -3,6 +3,7 @@
 // checkpoint; --resume continues from the last checkpoint and gives the same result as an uninterrupted run.
 // SIGINT/SIGTERM or --stop-after-step stop it after a step with a mid-epoch checkpoint that --resume continues.
 #pragma once
+#include <functional>
 #include <string>
 
 #include "lrp/nn/module.h"
@@ -16,10 +17,12 @@ struct EvalResult {
     int64_t samples = 0;
     int64_t nonfinite = 0;          // samples whose logits hold NaN or Inf (counted wrong; the loss is then NaN)
     std::vector<double> per_class;  // accuracy per class (NaN for a class without samples)
+    bool stopped = false;           // `stop` said so before the last batch: no metrics
 };
 
-// Eval-mode pass over a batch source (in order); metrics read back once at the end.
-EvalResult evaluate(nn::Module& model, BatchSource& loader, int num_classes);
+// Eval-mode pass over a batch source (in order); metrics read back once at the end. `stop`, when given, is
+// asked before each batch; true ends the pass there (stopped, no metrics).
+EvalResult evaluate(nn::Module& model, BatchSource& loader, int num_classes, const std::function<bool()>& stop = {});
 
 struct TrainSummary {
     double final_test_acc = 0;
