@@ -309,7 +309,8 @@ TrainSummary run_training(TrainConfig cfg) {
             method.save(q);
             q.images = images;
             q.seconds = seconds >= 0 ? seconds
-                                     : seconds_before + std::chrono::duration<double>(std::chrono::steady_clock::now() - te).count();
+                                     : seconds_before +
+                                           std::chrono::duration<double>(std::chrono::steady_clock::now() - te).count();
             q.loader_rng = loader_rng;
             q.reldrop_rng = reldrop_gen.offset();
             q.dropout_rng = dropout_gen.offset();
@@ -391,18 +392,9 @@ TrainSummary run_training(TrainConfig cfg) {
         // A streamed image of the validation or test split that fails to load, or a signal during the evaluation:
         // the epoch's training is kept, in a checkpoint after its last step, and --resume evaluates it.
         auto evaluate_or_keep = [&](BatchSource& split) {
+            EvalResult r;
             try {
-                EvalResult r = evaluate(*model, split, train_data.num_classes,
-                                        [] { return InterruptGuard::received() != 0; });
-                if (r.stopped) {
-                    save_partial(spe, train_loader.rng_offset(), train_secs);
-                    std::printf("stopped (%s) in epoch %lld during its evaluation, after step %lld of %lld: checkpoint %s; "
-                                "continue with --resume (it evaluates the epoch)\n",
-                                stop_reason().c_str(), (long long)epoch, (long long)spe, (long long)spe,
-                                ckpt.string().c_str());
-                    stopped = true;
-                }
-                return r;
+                r = evaluate(*model, split, train_data.num_classes, [] { return InterruptGuard::received() != 0; });
             } catch (const std::exception& e) {  // std::bad_alloc or a thread that cannot start too
                 try {
                     save_partial(spe, train_loader.rng_offset(), train_secs);
@@ -412,6 +404,15 @@ TrainSummary run_training(TrainConfig cfg) {
                 LRP_THROW(e.what(), "\n(a checkpoint after all ", spe, " steps of epoch ", epoch, ", before its ",
                           "evaluation, was saved in ", ckpt.string(), "; fix the data and continue with --resume)");
             }
+            if (r.stopped) {
+                save_partial(spe, train_loader.rng_offset(), train_secs);
+                std::printf("stopped (%s) in epoch %lld during its evaluation, after step %lld of %lld: checkpoint "
+                            "%s; continue with --resume (it evaluates the epoch)\n",
+                            stop_reason().c_str(), (long long)epoch, (long long)spe, (long long)spe,
+                            ckpt.string().c_str());
+                stopped = true;
+            }
+            return r;
         };
         EvalResult vev;  // on the validation split, when there is one
         if (val_data.loader) {
