@@ -3,7 +3,8 @@
 # --samples N of the first images and --input files sized by the folder give the maps of the intact folder, bit for
 # bit (the whole split used to be decoded, and failed); --normalize data (the split's own statistics) still reads
 # every image and names the broken one. --samples N takes eval --subset N's images (evenly spaced over the
-# class-sorted files). explain --split val of a folder explains eval --split val's images.
+# class-sorted files). explain --split val of a folder explains eval --split val's images. A run's model.safetensors,
+# which does not record the folder, needs --data-dir for the dataset's images (and says so), not for --input files.
 # Usage: cli_explain_folder.sh <out-dir> <lrpcu>
 set -u
 out=$1 lrpcu=$2
@@ -54,6 +55,19 @@ cmp -s "$out/whole-input/relevance.npy" "$out/input/relevance.npy" || fail "the 
 grep -q "0005.png" "$out/own.log" || fail "the error does not name the broken image:" "$out/own.log"
 "$lrpcu" "${ex[@]}" --samples 4 --normalize data --out "$out/own-intact" > "$out/own-intact.log" 2>&1 ||
   fail "explain --normalize data failed:" "$out/own-intact.log"
+
+# The run's model.safetensors does not record the folder: eval and explain of it need --data-dir, and say so.
+m=$out/run/model.safetensors
+for cmd in "eval --weights $m" "explain --weights $m --samples 2 --out $out/m"; do
+  # shellcheck disable=SC2086
+  "$lrpcu" $cmd --device cpu > "$out/nodir.log" 2>&1 && fail "$cmd without --data-dir succeeded:" "$out/nodir.log"
+  grep -q "a run's model.safetensors does not record the folder" "$out/nodir.log" ||
+    fail "$cmd without --data-dir: no error that says why:" "$out/nodir.log"
+done
+"$lrpcu" explain --weights "$m" --data-dir "$out/data" --samples 4 --device cpu --out "$out/m" > "$out/m.log" 2>&1 ||
+  fail "explain of model.safetensors with --data-dir failed:" "$out/m.log"
+"$lrpcu" explain --weights "$m" --input "$out/data/test/b/0002.png" --device cpu --out "$out/m-input" > "$out/m-input.log" 2>&1 ||
+  fail "explain --input of model.safetensors (no dataset needed) failed:" "$out/m-input.log"
 
 json=$("$lrpcu" eval --weights "$w" --split val --device cpu --json 2>&1) || fail "eval --split val failed: $json"
 read -r n top1 < <(python3 -c 'import json,sys; j=json.loads(sys.stdin.read()); print(j["samples"], round(j["top1"]*j["samples"]))' <<<"$json") \

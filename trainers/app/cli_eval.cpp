@@ -74,6 +74,7 @@ int run_eval(const std::vector<std::string>& args) {
     LRP_CHECK(!arch.empty(), "--arch is required for weights that do not record it (a plain state_dict)");
     nn::check_known_arch(arch);
     LRP_CHECK(!dataset.empty(), "--dataset is required for weights that do not record it (a plain state_dict)");
+    train::require_folder_dir(dataset, data_dir);
     LRP_CHECK(dataset == "folder" || (!app.count("--resize") && !app.count("--crop")),
               "--resize/--crop apply to --dataset folder only (the dataset is ", dataset, ")");
     std::tie(resize, crop) = train::checked_geometry(given_int(app, "--resize", resize), given_int(app, "--crop", crop),

@@ -50,6 +50,7 @@ bool indexed(const ExplainData& d) { return d.dataset == "folder"; }
 }  // namespace
 
 ExplainBatch dataset_samples(const ExplainData& d, const ExplainSplit& s, int64_t n) {
+    train::require_folder_dir(d.dataset, d.data_dir);
     const std::string split = s.held_out ? "val" : data::split_name(s.split);
     auto check_count = [&](int64_t size, const std::string& name) {
         LRP_CHECK(n <= size, "--samples ", n, ": the ", split, " split of ", name, " has only ", size, " images");
@@ -84,6 +85,7 @@ ExplainBatch dataset_samples(const ExplainData& d, const ExplainSplit& s, int64_
 }
 
 TestSplit open_test_split(const ExplainData& d) {
+    train::require_folder_dir(d.dataset, d.data_dir);
     TestSplit t;
     if (indexed(d)) t.index = data::index_dataset(d.dataset, d.data_dir, data::Split::Test, d.folder);
     else t.loaded = data::load_dataset(d.dataset, d.data_dir, data::Split::Test, d.folder);

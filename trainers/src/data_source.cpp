@@ -16,6 +16,12 @@ void check_stream_mode(const std::string& s) {
     LRP_CHECK(s == "auto" || s == "on" || s == "off", "--stream must be auto, on or off (got '", s, "')");
 }
 
+void require_folder_dir(const std::string& dataset, const std::string& data_dir) {
+    LRP_CHECK(dataset != "folder" || !data_dir.empty(), "--dataset folder has no default location: pass --data-dir ",
+              "<the image folder> (a run's model.safetensors does not record the folder it trained on; the run's ",
+              "checkpoint.safetensors does)");
+}
+
 DataOptions data_options(const TrainConfig& c) {
     DataOptions o;
     o.dataset = c.dataset;

@@ -102,5 +102,8 @@ AugmentSettings augment_settings(const TrainConfig& c);
 
 // Throws unless s is auto, on or off.
 void check_stream_mode(const std::string& s);
+// eval and explain: an image folder, which has no default location, needs its directory (weights that record
+// --dataset folder may not record it).
+void require_folder_dir(const std::string& dataset, const std::string& data_dir);
 
 }  // namespace lrp::train
