@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # RelDrop results on Fashion-MNIST (issue #5): ResNet-18 trained with --augment none, random-erasing,
 # reldrop-block and reldrop-pixel on one schedule per seed, `lrpcu eval --occlusion --faithfulness` on each
-# final checkpoint, and a markdown + JSON table (scripts/reldrop-table.py). Finished runs are kept and reused.
+# final checkpoint, and a markdown + JSON table (scripts/reldrop-table.py). Finished runs are kept and reused; a
+# stopped one (signal, timeout) is resumed, and its curves are redone.
 #   scripts/reldrop-results.sh [--protocol gpu|cpu] [--seeds "0 1 2"] [--out DIR] [--phase all|train|eval|table]
 #                              [--data-dir DIR] [--extra "NAME|train flags"]...   (more rows, e.g. "reldrop-block-egb|--augment
 #                              reldrop-block --reldrop-composite epsilon_gamma_box") [--no-base] (only the --extra rows)
@@ -39,12 +40,27 @@ out=${out:-runs/reldrop-$protocol}
 [[ -x $bin ]] || { echo "reldrop-results: $bin not built (scripts/test.sh or scripts/run.sh builds it)" >&2; exit 1; }
 mkdir -p "$out"
 
+# A run is finished when its metrics record the last epoch its config.json asks for (a run stopped by a signal,
+# a timeout or --stop-after-* writes model.safetensors too, and --resume continues it).
+finished() {
+  python3 - "$1" <<'PY'
+import json, sys
+d = sys.argv[1]
+try:
+    epochs = json.load(open(d + '/config.json'))['epochs']
+    rows = [json.loads(line) for line in open(d + '/metrics.jsonl') if line.strip()]
+except (OSError, ValueError, KeyError):
+    sys.exit(1)
+sys.exit(0 if rows and rows[-1].get('epoch') == epochs else 1)
+PY
+}
+
 if [[ $phase == all || $phase == train ]]; then
   for seed in $seeds; do
     for r in "${runs[@]}"; do
       a=${r%%|*}; read -r -a flags <<< "${r#*|}"
       d=$out/$a-s$seed
-      if [[ -f $d/model.safetensors ]]; then echo "reldrop-results: $d done, kept"; continue; fi
+      if finished "$d"; then echo "reldrop-results: $d done, kept"; continue; fi
       resume=(); [[ -f $d/checkpoint.safetensors ]] && resume=(--resume)
       echo "reldrop-results: training $d"
       "$bin" train --dataset fashion-mnist --arch resnet18 --seed "$seed" "${flags[@]}" "${common[@]}" "${train[@]}" "${data[@]}" \
@@ -58,7 +74,9 @@ if [[ $phase == all || $phase == eval ]]; then
     for r in "${runs[@]}"; do
       a=${r%%|*}
       d=$out/$a-s$seed
-      [[ -f $d/occlusion.json ]] && continue
+      finished "$d" || { echo "reldrop-results: $d has not finished training (--phase train continues it)" >&2; exit 1; }
+      # curves of the final checkpoint only (a resumed run's checkpoint is newer than curves of its stopped state)
+      [[ -f $d/occlusion.json && $d/occlusion.json -nt $d/checkpoint.safetensors ]] && continue
       echo "reldrop-results: occlusion curves of $d"
       "$bin" eval --weights "$d/checkpoint.safetensors" --occlusion --occlusion-out "$d" --faithfulness --json "${evalargs[@]}" \
         > "$d/eval.json" 2> "$d.eval.log" || { tail -20 "$d.eval.log"; exit 1; }

@@ -1,7 +1,9 @@
 // Composites: rule assignment (first layer in definition order, first match wins, subclasses, user
 // maps prepended, name maps), built-in layer tables (lrp-rules.md §6.4), residual modes, unknown names.
+#include <cmath>
 #include <memory>
 
+#include "lrp/lrp/attribution.h"
 #include "lrp/lrp/composites.h"
 #include "lrp/nn/activation.h"
 #include "lrp/nn/models.h"
@@ -230,4 +232,20 @@ TEST(LrpCpuComposite, BlockReluNameReachesEveryUseAsInTorchvision) {
         EXPECT_EQ(rule_name(c, *m, "layer2.0.relu_out"), "Pass") << arch;
         EXPECT_EQ(rule_name(c, *m, "relu"), "Pass") << arch << ": the stem's ReLU is its own";
     }
+}
+
+// Pass hands the relevance on unchanged: refused, naming the layer and both shapes, on a layer whose output has
+// another shape than its input (zennit's autograd refuses it too); on one whose shapes agree it is the identity.
+TEST(LrpCpuComposite, PassNeedsALayerThatKeepsTheShape) {
+    auto m = small("resnet18");
+    const Tensor x = test::rand_tensor({2, 3, 16, 16}, 5);
+    CompositeOptions o;
+    o.name_map = {{"fc", make_rule("pass")}};
+    Composite onfc = make_composite("epsilon_plus", o);
+    test::expect_error([&] { attribute(*m, x, Target::class_index(1), onfc); },
+                       {"Pass hands the relevance on unchanged", "not to Linear 'fc' ([2, 32] to [2, 10])"});
+    // layer1.0.conv2 maps 4 x 16 x 16 to the same shape: Pass there is the identity, as in zennit.
+    o.name_map = {{"layer1.0.conv2", make_rule("pass")}};
+    Composite same = make_composite("epsilon_plus", o);
+    for (float v : attribute(*m, x, Target::class_index(1), same).to_vector<float>()) ASSERT_TRUE(std::isfinite(v));
 }

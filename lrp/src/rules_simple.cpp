@@ -1,5 +1,8 @@
 // Norm (average pools), Pass and Gradient: the rules that need no layer parameters.
 #include "lrp/lrp/rules.h"
+#include "lrp/nn/activation.h"
+#include "lrp/nn/affine.h"
+#include "lrp/nn/batchnorm.h"
 #include "lrp/nn/pooling.h"
 #include "lrp/ops/elementwise.h"
 
@@ -24,7 +27,30 @@ Tensor Norm::relevance(nn::Module& m, const Tensor& r, const AffineParams*) cons
               "' (residual sums follow the composite's residual mode)");
 }
 
-Tensor Pass::relevance(nn::Module&, const Tensor& r, const AffineParams*) const { return r; }
+namespace {
+// The input a layer stored in its forward, where it keeps one (undefined otherwise).
+Tensor stored_input(nn::Module& m) {
+    if (auto* p = dynamic_cast<nn::AffineLayer*>(&m)) return p->saved_input();
+    if (auto* p = dynamic_cast<nn::ReLU*>(&m)) return p->saved_input();
+    if (auto* p = dynamic_cast<nn::BatchNorm2d*>(&m)) return p->saved_input();
+    if (auto* p = dynamic_cast<nn::MaxPool2d*>(&m)) return p->saved_input();
+    if (auto* p = dynamic_cast<nn::AvgPool2d*>(&m)) return p->saved_input();
+    if (auto* p = dynamic_cast<nn::AdaptiveAvgPool2d*>(&m)) return p->saved_input();
+    return Tensor();
+}
+}  // namespace
+
+// The relevance goes on unchanged, so the layer's output must have its input's shape (as zennit's Pass needs:
+// autograd refuses a gradient of another shape); Flatten never has.
+Tensor Pass::relevance(nn::Module& m, const Tensor& r, const AffineParams*) const {
+    const Tensor x = stored_input(m);
+    const bool flatten = dynamic_cast<nn::Flatten*>(&m) != nullptr;
+    LRP_CHECK(!flatten && (!x.defined() || x.shape() == r.shape()), name(),
+              " hands the relevance on unchanged, so it applies to layers whose output has their input's shape, not "
+              "to ", m.type(), " '", m.name(), "'", x.defined() ? " (" + x.shape().str() + " to " + r.shape().str() + ")"
+                                                               : std::string());
+    return r;
+}
 
 Tensor Gradient::relevance(nn::Module& m, const Tensor& r, const AffineParams*) const {
     return m.backward(r, /*accumulate_param_grads=*/false);

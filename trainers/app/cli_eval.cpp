@@ -30,7 +30,7 @@ int run_eval(const std::vector<std::string>& args) {
     app.add_option("--weights", weights, "an lrpcu checkpoint/model file or a PyTorch safetensors state_dict")
         ->required();
     app.add_option("--arch", arch, "architecture (default: from the checkpoint)");
-    app.add_option("--width", width, "first-stage width (default: from the checkpoint, else 64)");
+    app.add_option("--width", width, "first-stage width (default: the checkpoint's, else the first convolution's output channels)");
     app.add_option("--dataset", dataset, "dataset (default: from the checkpoint)");
     app.add_option("--data-dir", data_dir, "dataset directory");
     app.add_option("--split", split, "test | train | val (the validation images a run with --val-split held out of "

@@ -112,7 +112,7 @@ int run_explain(const std::vector<std::string>& args) {
     app.add_option("--weights", weights, "an lrpcu checkpoint/model file or a PyTorch safetensors state_dict")
         ->required();
     app.add_option("--arch", arch, "architecture (default: from the checkpoint)");
-    app.add_option("--width", width, "first-stage width (default: from the checkpoint, else 64)");
+    app.add_option("--width", width, "first-stage width (default: the checkpoint's, else the first convolution's output channels)");
     app.add_option("--num-classes", classes,
                    "number of classes (default: read from the weights' final layer)");
     app.add_option("--input", inputs,

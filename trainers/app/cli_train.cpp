@@ -260,7 +260,7 @@ void add_train_options(CLI::App& app, train::TrainConfig& c, std::string& config
     app.add_option("--isnet-calibrate", c.isnet_calibrate,
                    "ISNet: measure C1 and C2 on the heatmaps of this plain model (weights of the same --arch and "
                    "--width, e.g. the model.safetensors of a short --augment none run on the same data) before "
-                   "training, as the authors' tuneCut (isnet-edda.md A.2): C1 = max(mean/5, mean - 3 stdev), C2 = "
+                   "training, as the authors' tuneCut (docs/isnet.md): C1 = max(mean/5, mean - 3 stdev), C2 = "
                    "min(25 C1, mean + 3 stdev) of the per-image totals of |R|; replaces --isnet-c1/--isnet-c2");
     app.add_option("--isnet-mask", c.isnet_mask, "ISNet foreground: threshold:<v>, pixels whose raw value exceeds v "
                                                  "in some channel (objects on a dark background), except a --decoy "
@@ -418,7 +418,8 @@ int run_train(const std::vector<std::string>& args) {
     if (cfg.resume && std::filesystem::exists(ckpt)) {
         train::inherit_settings(cfg, train::read_checkpoint_state(ckpt).config, given);
         std::printf("--resume: continuing with the settings recorded in %s (%d epochs, data %s; a flag given now "
-                    "must agree with them, except --epochs, --device, --data-dir, --masks and the logging/checkpoint flags)\n",
+                    "must agree with them, except --epochs, --device, --data-dir, --masks, --stream, "
+                    "--resident-limit-mb and the logging/checkpoint flags)\n",
                     ckpt.c_str(), cfg.epochs, cfg.data_dir.empty() ? "at the dataset's default location"
                                                                    : ("in " + cfg.data_dir).c_str());
     }
