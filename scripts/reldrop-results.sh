@@ -51,7 +51,7 @@ try:
     rows = [json.loads(line) for line in open(d + '/metrics.jsonl') if line.strip()]
 except (OSError, ValueError, KeyError):
     sys.exit(1)
-sys.exit(0 if rows and rows[-1].get('epoch') == epochs else 1)
+sys.exit(0 if rows and rows[-1].get('epoch', 0) >= epochs else 1)
 PY
 }
 
@@ -84,6 +84,14 @@ if [[ $phase == all || $phase == eval ]]; then
   done
 fi
 if [[ $phase == all || $phase == table ]]; then
+  for seed in $seeds; do
+    for r in "${runs[@]}"; do
+      d=$out/${r%%|*}-s$seed
+      if [[ -d $d ]] && ! finished "$d"; then
+        echo "reldrop-results: warning: $d has not finished training; its row shows the epochs it has" >&2
+      fi
+    done
+  done
   python3 scripts/reldrop-table.py "$out" "$protocol" "${train[*]}${common[*]:+ ${common[*]}}" > "$out/results.md"
   cat "$out/results.md"
 fi

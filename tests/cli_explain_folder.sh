@@ -58,11 +58,12 @@ grep -q "0005.png" "$out/own.log" || fail "the error does not name the broken im
 
 # The run's model.safetensors does not record the folder: eval and explain of it need --data-dir, and say so.
 m=$out/run/model.safetensors
-for cmd in "eval --weights $m" "explain --weights $m --samples 2 --out $out/m"; do
-  # shellcheck disable=SC2086
-  "$lrpcu" $cmd --device cpu > "$out/nodir.log" 2>&1 && fail "$cmd without --data-dir succeeded:" "$out/nodir.log"
+for cmd in eval explain; do
+  extra=(); [[ $cmd == explain ]] && extra=(--samples 2 --out "$out/m")
+  "$lrpcu" "$cmd" --weights "$m" "${extra[@]}" --device cpu > "$out/nodir.log" 2>&1 &&
+    fail "$cmd of model.safetensors without --data-dir succeeded:" "$out/nodir.log"
   grep -q "a run's model.safetensors does not record the folder" "$out/nodir.log" ||
-    fail "$cmd without --data-dir: no error that says why:" "$out/nodir.log"
+    fail "$cmd of model.safetensors without --data-dir: no error that says why:" "$out/nodir.log"
 done
 "$lrpcu" explain --weights "$m" --data-dir "$out/data" --samples 4 --device cpu --out "$out/m" > "$out/m.log" 2>&1 ||
   fail "explain of model.safetensors with --data-dir failed:" "$out/m.log"

@@ -14,12 +14,16 @@ args=(train --dataset synthetic --train-subset 16 --test-subset "$test_subset" -
       --epochs 2 --batch-size 16 --device cpu --log-every 1)
 "$lrpcu" "${args[@]}" --out "$out/whole" > "$out/whole.log" 2>&1 || { echo "uninterrupted run failed:"; cat "$out/whole.log"; exit 1; }
 
+now() { date +%s.%N; }
+t0=$(now)
 "$lrpcu" "${args[@]}" --out "$out/cut" > "$out/cut.log" 2>&1 &
 pid=$!
 for _ in $(seq 1 6000); do  # wait (up to 5 minutes) for epoch 1's only step: its evaluation starts then
   grep -aq "epoch 1/2 step 1/1" "$out/cut.log" && break
   sleep 0.05
 done
+t1=$(now)
+sleep 2  # well into the evaluation (about 4.5 s here, 10 s under the sanitizers), past the step's own stop check
 kill -INT "$pid"
 wait "$pid"
 rc=$?
@@ -30,6 +34,17 @@ grep -aq "stopped (SIGINT) in epoch 1 during its evaluation, after step 1 of 1:"
     cat "$out/cut.log"; exit 1; }
 grep -aq "^epoch 1: train loss" "$out/cut.log" && { echo "the evaluation ran to its end:"; cat "$out/cut.log"; exit 1; }
 [[ -s "$out/cut/metrics.jsonl" ]] && { echo "an epoch was recorded before its evaluation:"; cat "$out/cut/metrics.jsonl"; exit 1; }
+# The checkpoint records the epoch's training time, which ended before the step's line was seen (t1 - t0 bounds it),
+# not the 2 s and more of evaluation after it.
+python3 - "$out/cut/checkpoint.safetensors" "$t0" "$t1" <<'PY' || exit 1
+import json, struct, sys
+with open(sys.argv[1], 'rb') as f:
+    meta = json.loads(f.read(struct.unpack('<Q', f.read(8))[0]))['__metadata__']
+p = json.loads(meta['lrpcu'])['partial_epoch']
+bound = float(sys.argv[3]) - float(sys.argv[2]) + 0.1
+if p['batches'] != 1 or not 0 < p['seconds'] < bound:
+    sys.exit(f"checkpoint: {p['batches']} batches, {p['seconds']} s of training; expected 1 batch and under {bound:.2f} s")
+PY
 
 "$lrpcu" "${args[@]}" --out "$out/cut" --resume > "$out/resume.log" 2>&1 || { echo "resume failed:"; cat "$out/resume.log"; exit 1; }
 grep -aq "resumed from .* in epoch 1 after step 1 of 1" "$out/resume.log" ||

@@ -249,3 +249,27 @@ TEST(LrpCpuComposite, PassNeedsALayerThatKeepsTheShape) {
     Composite same = make_composite("epsilon_plus", o);
     for (float v : attribute(*m, x, Target::class_index(1), same).to_vector<float>()) ASSERT_TRUE(std::isfinite(v));
 }
+
+// epsilon_gamma_box refuses a lower bound above the upper one in any channel, also when one bound is a number and
+// the other per channel (a bound not given comes from the data); a rule for BatchNorm on a model without any says
+// so, not that folding took the layers.
+TEST(LrpCpuComposite, BoxBoundsInEveryChannelAndNotesWithoutBatchNorm) {
+    CompositeOptions o;
+    o.low = Bound(10.f);
+    o.high = Bound::channels({1.f, 20.f, 30.f});
+    test::expect_error([&] { make_composite("epsilon_gamma_box", o); },
+                       {"the lower input bound exceeds the upper one (channel 0: 10 > 1"});
+    o.low = Bound::channels({-1.f, 21.f, -3.f});
+    test::expect_error([&] { make_composite("epsilon_gamma_box", o); }, {"(channel 1: 21 > 20"});
+    o.low = Bound::channels({-1.f, -2.f, -3.f});
+    EXPECT_NO_THROW(make_composite("epsilon_gamma_box", o));
+
+    auto m = small("vgg11");
+    CompositeOptions u;
+    add_user_rules(u, {"bn=epsilon"}, {}, {}, "--");
+    Composite c = make_composite("epsilon_plus", u);
+    c.bind(*m);
+    const std::vector<std::string> notes = unassigned_rules(u, c, {"bn=epsilon"}, {}, {}, "--");
+    ASSERT_EQ(notes.size(), 1u);
+    EXPECT_NE(notes[0].find("(the model has no batchnorm layer)"), std::string::npos) << notes[0];
+}

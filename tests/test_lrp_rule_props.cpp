@@ -213,3 +213,26 @@ TEST(LrpCpuRuleProps, RuleSpecs) {
         EXPECT_NE(std::string(e.what()).find("known: epsilon"), std::string::npos) << e.what();
     }
 }
+
+// alpha - beta = 1 as zennit checks it, on the decimal values in double precision (1.3 - 0.3 and 4.2 - 3.2 are 1
+// there, though not in float32), and for the float32 values the rule computes with (1e8 and 99999999 are one float).
+// Options a rule does not take are refused, not ignored; an epsilon given twice (it is Epsilon's stabilizer) too.
+TEST(LrpCpuRuleProps, RuleSpecsAlphaBetaAndOptions) {
+    EXPECT_EQ(make_rule("alpha_beta:1.3:0.3")->name(), "AlphaBeta(alpha=1.3, beta=0.3, stabilizer=1e-06)");
+    EXPECT_NO_THROW(make_rule("alpha_beta:4.2:3.2"));
+    EXPECT_NO_THROW(make_rule("alpha_beta:1.1:0.1"));  // 1.0 in double, as in Python
+    test::expect_error([] { make_rule("alpha_beta:2.5:1.4"); }, {"alpha - beta must equal 1 (got 1.1000000000000001"});
+    test::expect_error([] { make_rule("alpha_beta:1e8:99999999"); }, {"in float32, a difference of 0"});
+    test::expect_error([] { make_rule("epsilon:0.1:stab=0.5"); }, {"its epsilon is its stabilizer; give it once"});
+    test::expect_error([] { make_rule("gamma:stab=1:stab=2"); }, {"stab= is given twice"});
+    EXPECT_EQ(make_rule("epsilon:stab=0.5")->name(), "Epsilon(epsilon=0.5)");
+    for (const char* spec : {"pass:stab=1", "pass:clip", "gradient:norm_scale"}) {
+        SCOPED_TRACE(spec);
+        test::expect_error([&] { make_rule(spec); }, {"has no stabilizer"});
+    }
+    for (const char* spec : {"pass:zero_bias", "gradient:zero_bias", "norm:zero_bias"}) {
+        SCOPED_TRACE(spec);
+        test::expect_error([&] { make_rule(spec); }, {"takes no zero_bias"});
+    }
+    EXPECT_EQ(make_rule("norm:stab=0.1")->name(), "Norm(stabilizer=0.1)");
+}

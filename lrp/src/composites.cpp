@@ -2,12 +2,26 @@
 // Pass, then Convolution / Dense entries; first-layer maps) and RelDrop's reference composite.
 #include "lrp/lrp/composites.h"
 
+#include <algorithm>
 #include <functional>
 #include <set>
 
 namespace lrp::explain {
 
 namespace {
+// low <= high in every channel, where both bounds are numbers (a tensor bound is checked by its user).
+void check_box(const Bound& lo, const Bound& hi) {
+    if (lo.full.defined() || hi.full.defined()) return;
+    const size_t n = std::max<size_t>({lo.per_channel.size(), hi.per_channel.size(), 1});
+    auto at = [](const Bound& b, size_t c) {
+        return b.per_channel.empty() ? b.value : b.per_channel[std::min(c, b.per_channel.size() - 1)];
+    };
+    for (size_t c = 0; c < n; ++c)
+        LRP_CHECK(at(lo, c) <= at(hi, c), "composite epsilon_gamma_box: the lower input bound exceeds the upper one ",
+                  "(channel ", c, ": ", at(lo, c), " > ", at(hi, c), "; a bound not given, --low or --high, is the ",
+                  "data's: (0 - mean) / std, (1 - mean) / std)");
+}
+
 using Builder = std::function<void(Composite&, const CompositeOptions&)>;
 
 // A named composite: its builder and the defaults it takes where CompositeOptions leaves them unset.
@@ -49,6 +63,7 @@ const std::vector<Entry>& registry() {
          [](Composite& c, const CompositeOptions& o) {
              LRP_CHECK(o.low && o.high, "composite epsilon_gamma_box needs the input bounds low and high "
                                         "(e.g. (0 - mean) / std and (1 - mean) / std per channel)");
+             check_box(*o.low, *o.high);
              base_map(c, o);
              c.add(LayerType::Convolution, std::make_shared<Gamma>(o.gamma, o.stabilizer, o.zero_bias));
              c.add(LayerType::Dense, dense_epsilon(o));
@@ -148,13 +163,13 @@ std::vector<std::string> unassigned_rules(const CompositeOptions& o, const Compo
     };
     // Why no leaf got a type entry's rule.
     auto why_type = [&](LayerType t) -> std::string {
-        if (t == LayerType::BatchNorm && folded)
-            return " (BatchNorm layers are folded into the layers before them and pass relevance unchanged; " +
-                   flag_prefix + "bn-fold none keeps them)";
         bool any = false, all_named = true;
         for (const nn::Module* leaf : bound.leaves())
             if (matches(t, *leaf)) any = true, all_named = all_named && named(leaf);
         if (!any) return std::string(" (the model has no ") + layer_type_name(t) + " layer)";
+        if (t == LayerType::BatchNorm && folded)
+            return " (BatchNorm layers are folded into the layers before them and pass relevance unchanged; " +
+                   flag_prefix + "bn-fold none keeps them)";
         if (all_named) return " (" + flag_prefix + "layer-rule gives each such layer its own)";
         return " (an earlier entry takes those layers; lrpcu explain --print-rules shows an assignment)";
     };

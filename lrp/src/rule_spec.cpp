@@ -13,8 +13,9 @@ namespace {
 struct Spec {
     std::string name;
     std::vector<float> numbers;
+    std::vector<double> exact;  // the numbers in double precision, as zennit (Python) would take them
     Stabilizer stab;
-    bool has_stab = false;
+    bool has_stab = false, stab_given = false;
     bool zero_bias = false;
 };
 
@@ -31,6 +32,8 @@ Spec parse(const std::string& spec) {
     std::getline(ss, s.name, ':');
     while (std::getline(ss, tok, ':')) {
         if (tok.rfind("stab=", 0) == 0) {
+            LRP_CHECK(!s.stab_given, "rule spec '", spec, "': stab= is given twice");
+            s.stab_given = true;
             s.stab.epsilon = parse_number(tok.substr(5), spec);
             s.has_stab = true;
             // As --stabilizer: 0 would divide a zero denominator by itself (NaN relevance).
@@ -43,16 +46,21 @@ Spec parse(const std::string& spec) {
             s.zero_bias = true;
         } else {
             s.numbers.push_back(parse_number(tok, spec));
+            s.exact.push_back(std::stod(tok));
         }
     }
     return s;
 }
+
+// The options a rule takes: the stabilizer's (stab=, clip, norm_scale) and zero_bias.
+constexpr int kStab = 1, kZeroBias = 2;
 
 struct Entry {
     const char* name;
     const char* usage;
     int max_numbers;
     std::function<RulePtr(const Spec&)> make;
+    int options = kStab | kZeroBias;
 };
 
 float num(const Spec& s, size_t i, float dflt) { return i < s.numbers.size() ? s.numbers[i] : dflt; }
@@ -63,6 +71,8 @@ const std::vector<Entry>& table() {
         {"epsilon", "epsilon[:eps]", 1,
          [](const Spec& s) {
              Stabilizer e = stab(s);
+             LRP_CHECK(s.numbers.empty() || !s.stab_given, "rule spec epsilon: its epsilon is its stabilizer; give it ",
+                       "once, as epsilon:<eps> or epsilon:stab=<eps>");
              if (!s.numbers.empty()) e.epsilon = s.numbers[0];
              LRP_CHECK(e.epsilon >= 0.f, "rule spec epsilon: eps must be >= 0 (got ", e.epsilon, ")");
              return std::make_shared<Epsilon>(e, s.zero_bias);
@@ -71,6 +81,16 @@ const std::vector<Entry>& table() {
         {"alpha_beta", "alpha_beta[:alpha[:beta]]", 2,
          [](const Spec& s) {
              const float a = num(s, 0, 2.f);
+             // zennit checks alpha - beta == 1 on the values as Python reads them (doubles): 1.3:0.3 passes,
+             // 1.1:0.1 (1.0000000000000002) does not.
+             if (s.exact.size() == 2) {
+                 std::ostringstream d;
+                 d.precision(17);
+                 d << s.exact[0] - s.exact[1];
+                 LRP_CHECK(s.exact[0] - s.exact[1] == 1.0, "rule spec alpha_beta: alpha - beta must equal 1 (got ",
+                           d.str(), " in double precision, as zennit checks it; alpha_beta:<alpha> alone takes beta = ",
+                           "alpha - 1)");
+             }
              return std::make_shared<AlphaBeta>(a, num(s, 1, a - 1.f), stab(s), s.zero_bias);
          }},
         {"gamma", "gamma[:gamma]", 1,
@@ -86,10 +106,10 @@ const std::vector<Entry>& table() {
              return std::make_shared<ZBox>(s.numbers[0], s.numbers[1], stab(s), s.zero_bias);
          }},
         {"wsquare", "wsquare", 0, [](const Spec& s) { return std::make_shared<WSquare>(stab(s), s.zero_bias); }},
-        {"flat", "flat", 0, [](const Spec& s) { return std::make_shared<Flat>(stab(s)); }},
-        {"norm", "norm", 0, [](const Spec& s) { return std::make_shared<Norm>(stab(s)); }},
-        {"pass", "pass", 0, [](const Spec&) { return std::make_shared<Pass>(); }},
-        {"gradient", "gradient", 0, [](const Spec&) { return std::make_shared<Gradient>(); }},
+        {"flat", "flat", 0, [](const Spec& s) { return std::make_shared<Flat>(stab(s)); }},  // zero_bias: Flat's own
+        {"norm", "norm", 0, [](const Spec& s) { return std::make_shared<Norm>(stab(s)); }, kStab},
+        {"pass", "pass", 0, [](const Spec&) { return std::make_shared<Pass>(); }, 0},
+        {"gradient", "gradient", 0, [](const Spec&) { return std::make_shared<Gradient>(); }, 0},
     };
     return t;
 }
@@ -107,6 +127,10 @@ RulePtr make_rule(const std::string& spec) {
         if (s.name != e.name) continue;
         LRP_CHECK(static_cast<int>(s.numbers.size()) <= e.max_numbers, "rule spec '", spec, "': too many numbers (",
                   e.usage, ")");
+        LRP_CHECK(!s.has_stab || (e.options & kStab), "rule spec '", spec, "': ", e.name,
+                  " has no stabilizer (stab=, clip and norm_scale do not apply)");
+        LRP_CHECK(!s.zero_bias || (e.options & kZeroBias), "rule spec '", spec, "': ", e.name,
+                  " takes no zero_bias (it uses no bias)");
         return e.make(s);
     }
     std::string list;

@@ -74,8 +74,11 @@ AlphaBeta::AlphaBeta(float alpha, float beta, Stabilizer stabilizer, bool zero_b
     : alpha_(alpha), beta_(beta), stab_(stabilizer), zero_bias_(zero_bias) {
     LRP_CHECK(alpha >= 0.f && beta >= 0.f, "AlphaBeta: alpha and beta must be >= 0 (got alpha = ", alpha,
               ", beta = ", beta, ")");
-    LRP_CHECK(alpha - beta == 1.f, "AlphaBeta: alpha - beta must equal 1 (got alpha = ", alpha, ", beta = ", beta,
-              ")");
+    // In float32, as they are used: within the rounding of decimal values of a sane size (1.3f - 0.3f is 0.99999994;
+    // 1e8 and 99999999 are one float32).
+    const double d = static_cast<double>(alpha) - static_cast<double>(beta);
+    LRP_CHECK(std::abs(d - 1.0) <= 1e-5, "AlphaBeta: alpha - beta must equal 1 (got alpha = ", alpha, ", beta = ", beta,
+              " in float32, a difference of ", d, ")");
 }
 
 std::string AlphaBeta::name() const {

@@ -28,14 +28,18 @@ Tensor Norm::relevance(nn::Module& m, const Tensor& r, const AffineParams*) cons
 }
 
 namespace {
-// The input a layer stored in its forward, where it keeps one (undefined otherwise).
+// The input a layer stored in its forward, where it keeps one; undefined for other layers and when none is stored
+// (some layers' saved_input() throws then: Pass itself needs no input).
 Tensor stored_input(nn::Module& m) {
-    if (auto* p = dynamic_cast<nn::AffineLayer*>(&m)) return p->saved_input();
-    if (auto* p = dynamic_cast<nn::ReLU*>(&m)) return p->saved_input();
-    if (auto* p = dynamic_cast<nn::BatchNorm2d*>(&m)) return p->saved_input();
-    if (auto* p = dynamic_cast<nn::MaxPool2d*>(&m)) return p->saved_input();
-    if (auto* p = dynamic_cast<nn::AvgPool2d*>(&m)) return p->saved_input();
-    if (auto* p = dynamic_cast<nn::AdaptiveAvgPool2d*>(&m)) return p->saved_input();
+    try {
+        if (auto* p = dynamic_cast<nn::AffineLayer*>(&m)) return p->saved_input();
+        if (auto* p = dynamic_cast<nn::ReLU*>(&m)) return p->saved_input();
+        if (auto* p = dynamic_cast<nn::BatchNorm2d*>(&m)) return p->saved_input();
+        if (auto* p = dynamic_cast<nn::MaxPool2d*>(&m)) return p->saved_input();
+        if (auto* p = dynamic_cast<nn::AvgPool2d*>(&m)) return p->saved_input();
+        if (auto* p = dynamic_cast<nn::AdaptiveAvgPool2d*>(&m)) return p->saved_input();
+    } catch (const Error&) {
+    }
     return Tensor();
 }
 }  // namespace

@@ -62,8 +62,10 @@ std::vector<CLI::Option*> add_composite_flags(CLI::App& app, CompositeFlags& f) 
                                                "maxpool, activation, any); first match wins. RULE: ") +
                                    list(explain::known_rules()) + " [:stab=<eps>][:clip][:norm_scale][:zero_bias]"));
     o.push_back(app.add_option(p + "first-rule", f.first_rules,
-                               "TYPE=RULE, repeatable: the rule of the first layer (in definition order) of that "
-                               "type, ahead of the composite's first-layer map"));
+                               "TYPE=RULE, repeatable: ahead of the composite's first-layer map, as zennit's "
+                               "first-layer maps: the one first layer (in definition order) that any entry of the "
+                               "map matches gets the rule of the first entry matching it (so conv=... reaches the "
+                               "first convolution only where that is the model's first matched layer)"));
     o.push_back(app.add_option(p + "layer-rule", f.layer_rules,
                                "NAME=RULE, repeatable: the rule of one layer by its dotted name (e.g. "
                                "layer4.1.conv2=epsilon:0.1; explain --print-rules lists them); beats every map"));
