@@ -219,7 +219,7 @@ TEST(LrpCpuComposite, BlockReluNameReachesEveryUseAsInTorchvision) {
         auto m = small(arch);
         Composite c = make_composite("epsilon_plus");
         c.set_name_rule("layer1.0.relu", make_rule("gradient"));
-        c.set_name_rule("layer1.1.relu_out", make_rule("epsilon:0.5"));
+        c.set_name_rule("layer1.1.relu_out", make_rule("pass"));  // the shared name below gives Gradient
         c.set_name_rule("layer1.1.relu", make_rule("gradient"));
         c.bind(*m);
         const std::string grad = make_rule("gradient")->name();
@@ -228,7 +228,7 @@ TEST(LrpCpuComposite, BlockReluNameReachesEveryUseAsInTorchvision) {
         if (std::string(arch) == "resnet50") {
             EXPECT_EQ(rule_name(c, *m, "layer1.0.relu2"), grad);
         }
-        EXPECT_EQ(rule_name(c, *m, "layer1.1.relu_out"), "Epsilon(epsilon=0.5)") << arch << ": its own name wins";
+        EXPECT_EQ(rule_name(c, *m, "layer1.1.relu_out"), "Pass") << arch << ": its own name wins";
         EXPECT_EQ(rule_name(c, *m, "layer2.0.relu_out"), "Pass") << arch;
         EXPECT_EQ(rule_name(c, *m, "relu"), "Pass") << arch << ": the stem's ReLU is its own";
     }
@@ -272,4 +272,18 @@ TEST(LrpCpuComposite, BoxBoundsInEveryChannelAndNotesWithoutBatchNorm) {
     const std::vector<std::string> notes = unassigned_rules(u, c, {"bn=epsilon"}, {}, {}, "--");
     ASSERT_EQ(notes.size(), 1u);
     EXPECT_NE(notes[0].find("(the model has no batchnorm layer)"), std::string::npos) << notes[0];
+}
+
+// A rule that cannot apply to a layer it is given fails when the composite binds the model, before any pass (eval
+// --occlusion used to report it after its whole accuracy pass).
+TEST(LrpCpuComposite, MisplacedRulesFailWhenBound) {
+    auto m = small("resnet18");
+    CompositeOptions o;
+    o.layer_map = {{LayerType::Convolution, make_rule("norm")}};
+    Composite norm = make_composite("epsilon_plus", o);
+    test::expect_error([&] { norm.bind(*m); },
+                       {"Norm(stabilizer=1e-06) applies to AvgPool2d / AdaptiveAvgPool2d, not to Conv2d 'conv1'"});
+    o.layer_map = {{LayerType::Any, make_rule("epsilon:0.1")}};
+    Composite any = make_composite("epsilon_plus", o);
+    test::expect_error([&] { any.bind(*m); }, {"Epsilon(epsilon=0.1) applies to Conv2d / Linear layers, not to ReLU"});
 }

@@ -174,6 +174,7 @@ void Composite::bind(nn::Module& model) {
             b.params = b.folded ? it->second : AffineParams{layer->weight.value, layer->bias.value};
             b.params.input_nonneg = nonneg_inputs.count(leaf) > 0;
         }
+        if (b.rule) b.rule->check_layer(*leaf);  // a misplaced rule fails now, not in the middle of a pass
         bindings_[leaf] = std::move(b);
         order_.push_back(leaf);
     }

@@ -3,9 +3,14 @@
 
 namespace lrp::explain {
 
+void AffineRule::check_layer(const nn::Module& m) const {
+    LRP_CHECK(dynamic_cast<const nn::AffineLayer*>(&m) != nullptr, name(), " applies to Conv2d / Linear layers, not to ",
+              m.type(), " '", m.name(), "'");
+}
+
 Tensor AffineRule::relevance(nn::Module& m, const Tensor& r, const AffineParams* params) const {
-    auto* layer = dynamic_cast<nn::AffineLayer*>(&m);
-    LRP_CHECK(layer != nullptr, name(), " applies to Conv2d / Linear layers, not to ", m.type(), " '", m.name(), "'");
+    check_layer(m);
+    auto* layer = static_cast<nn::AffineLayer*>(&m);
     LRP_CHECK(params != nullptr && params->weight.defined(), name(), " on ", m.type(), " '", m.name(),
               "': no parameters were provided");
     const Tensor& x = layer->saved_input();

@@ -23,7 +23,13 @@ Tensor Norm::relevance(nn::Module& m, const Tensor& r, const AffineParams*) cons
         Tensor z = p->forward(x);  // recomputes the mean (stores the same input again)
         return ops::mul(x, p->backward(stab_divide(r, z, stab_), false));
     }
-    LRP_THROW(name(), " applies to AvgPool2d / AdaptiveAvgPool2d, not to ", m.type(), " '", m.name(),
+    check_layer(m);
+    LRP_THROW("Norm: unhandled pool type ", m.type());
+}
+
+void Norm::check_layer(const nn::Module& m) const {
+    LRP_CHECK(dynamic_cast<const nn::AvgPool2d*>(&m) || dynamic_cast<const nn::AdaptiveAvgPool2d*>(&m), name(),
+              " applies to AvgPool2d / AdaptiveAvgPool2d, not to ", m.type(), " '", m.name(),
               "' (residual sums follow the composite's residual mode)");
 }
 
@@ -47,13 +53,18 @@ Tensor stored_input(nn::Module& m) {
 // The relevance goes on unchanged, so the layer's output must have its input's shape (as zennit's Pass needs:
 // autograd refuses a gradient of another shape); Flatten never has.
 Tensor Pass::relevance(nn::Module& m, const Tensor& r, const AffineParams*) const {
+    check_layer(m);
     const Tensor x = stored_input(m);
-    const bool flatten = dynamic_cast<nn::Flatten*>(&m) != nullptr;
-    LRP_CHECK(!flatten && (!x.defined() || x.shape() == r.shape()), name(),
+    LRP_CHECK(!x.defined() || x.shape() == r.shape(), name(),
               " hands the relevance on unchanged, so it applies to layers whose output has their input's shape, not "
-              "to ", m.type(), " '", m.name(), "'", x.defined() ? " (" + x.shape().str() + " to " + r.shape().str() + ")"
-                                                               : std::string());
+              "to ", m.type(), " '", m.name(), "' (", x.defined() ? x.shape().str() : "", " to ", r.shape().str(), ")");
     return r;
+}
+
+void Pass::check_layer(const nn::Module& m) const {
+    LRP_CHECK(dynamic_cast<const nn::Flatten*>(&m) == nullptr, name(),
+              " hands the relevance on unchanged, so it applies to layers whose output has their input's shape, not "
+              "to ", m.type(), " '", m.name(), "'");
 }
 
 Tensor Gradient::relevance(nn::Module& m, const Tensor& r, const AffineParams*) const {

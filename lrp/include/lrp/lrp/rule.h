@@ -27,6 +27,9 @@ public:
     // Relevance at m's input given r at its output, after m's forward. `params` is non-null for affine
     // layers (Conv2d, Linear) and holds the effective (possibly BN-folded) parameters.
     virtual Tensor relevance(nn::Module& m, const Tensor& r, const AffineParams* params) const = 0;
+    // Throws, naming the rule and the layer, when the rule cannot apply to m; a composite asks it when it binds a
+    // model, so a misplaced rule fails before any pass. (Shapes are checked when the rule runs.)
+    virtual void check_layer(const nn::Module& m) const { (void)m; }
 };
 using RulePtr = std::shared_ptr<const Rule>;
 
@@ -34,6 +37,7 @@ using RulePtr = std::shared_ptr<const Rule>;
 class AffineRule : public Rule {
 public:
     Tensor relevance(nn::Module& m, const Tensor& r, const AffineParams* params) const final;
+    void check_layer(const nn::Module& m) const final;  // Conv2d / Linear
 
     // One application: the stored input x, the effective parameters, and the layer's geometry.
     struct Call {

@@ -157,6 +157,7 @@ public:
     explicit Norm(Stabilizer stabilizer = 1e-6f) : stab_(stabilizer) {}
     std::string name() const override;
     Tensor relevance(nn::Module& m, const Tensor& r, const AffineParams* params) const override;
+    void check_layer(const nn::Module& m) const override;  // AvgPool2d / AdaptiveAvgPool2d
 
 private:
     Stabilizer stab_;
@@ -167,6 +168,7 @@ class Pass : public Rule {
 public:
     std::string name() const override { return "Pass"; }
     Tensor relevance(nn::Module& m, const Tensor& r, const AffineParams* params) const override;
+    void check_layer(const nn::Module& m) const override;  // not Flatten (shapes: when it runs)
 };
 
 // The plain gradient (the module's input-VJP), what an unmatched module gets.
