@@ -62,6 +62,13 @@ set_tests_properties(Cli.ExplainFolderDecodesItsImages PROPERTIES FIXTURES_REQUI
 add_test(NAME Cli.ExplainLabelTargetNeedsLabels COMMAND ${LRP_CLI} nonzero "--target label needs the inputs' labels: .*--labels"
          $<TARGET_FILE:lrpcu> explain --weights ${LRP_EXPLAIN_RUN}/checkpoint.safetensors
          --input ${LRP_CLI_DATA}/rgb_32x32.png --target label --device cpu --out ${LRP_EXPLAIN_RUN}/bad)
+# --split picks dataset images and --labels labels --input files: each with the other kind is refused, not ignored.
+add_test(NAME Cli.ExplainSplitWithInputFiles COMMAND ${LRP_CLI} nonzero "--split selects dataset images \\(--samples N\\), not --input files"
+         $<TARGET_FILE:lrpcu> explain --weights ${LRP_EXPLAIN_RUN}/checkpoint.safetensors --split train
+         --input ${LRP_CLI_DATA}/rgb_32x32.png --device cpu --out ${LRP_EXPLAIN_RUN}/bad)
+add_test(NAME Cli.ExplainLabelsWithSamples COMMAND ${LRP_CLI} nonzero "--labels gives the labels of --input files; --samples N takes the dataset's own"
+         $<TARGET_FILE:lrpcu> explain --weights ${LRP_EXPLAIN_RUN}/checkpoint.safetensors --samples 2
+         --labels ${LRP_CLI_DATA}/rgb_32x32.png --device cpu --out ${LRP_EXPLAIN_RUN}/bad)
 add_test(NAME Cli.ExplainArchOtherThanTrained COMMAND ${LRP_CLI} nonzero "--arch vgg11, but .*checkpoint.safetensors was trained as resnet18"
          $<TARGET_FILE:lrpcu> explain --weights ${LRP_EXPLAIN_RUN}/checkpoint.safetensors --arch vgg11
          --dataset synthetic --samples 2 --device cpu --out ${LRP_EXPLAIN_RUN}/bad)
@@ -140,7 +147,8 @@ add_test(NAME Cli.ExplainRuleBadGamma COMMAND ${LRP_CLI} nonzero "--gamma must b
          $<TARGET_FILE:lrpcu> explain --weights ${LRP_EXPLAIN_RUN}/checkpoint.safetensors --dataset synthetic
          --samples 2 --gamma -1 --device cpu --out ${LRP_EXPLAIN_RUN}/bad)
 set_tests_properties(Cli.ExplainSamples Cli.ExplainImageFiles Cli.ExplainUnknownComposite Cli.ExplainWrongImageSize
-                     Cli.ExplainLabelTargetNeedsLabels Cli.ExplainArchOtherThanTrained Cli.ExplainExportedArchOtherThanTrained
+                     Cli.ExplainLabelTargetNeedsLabels Cli.ExplainSplitWithInputFiles Cli.ExplainLabelsWithSamples
+                     Cli.ExplainArchOtherThanTrained Cli.ExplainExportedArchOtherThanTrained
                      Cli.ExplainUndecodableInput Cli.EvalValSplitOfARunWithout Cli.ExplainValSplitOfARunWithout
                      Cli.ExplainLowAboveHigh Cli.ExplainBadEpsilon Cli.ExplainUserRules Cli.ExplainRuleNotKeyValue
                      Cli.ExplainBatchesGiveOnePassMaps

@@ -22,7 +22,7 @@ struct Spec {
 float parse_number(const std::string& tok, const std::string& spec) {
     if (const std::optional<float> v = parse_finite_float(tok)) return *v;
     LRP_THROW("rule spec '", spec, "': '", tok,
-              "' is not a finite number (options: stab=<eps>, clip, norm_scale, zero_bias)");
+              "' is not a finite float32 number (options: stab=<eps>, clip, norm_scale, zero_bias)");
 }
 
 Spec parse(const std::string& spec) {

@@ -28,12 +28,16 @@
 namespace lrp::cli {
 
 namespace {
-// The samples (rows of `per` values) holding NaN or Inf, as "i, j, ..." (empty: none).
+// The samples (rows of `per` values) holding NaN or Inf, as "i, j, ..." (empty: none); past the first 10, how many
+// more ("0, 1, ..., 9 and 54 more of 64").
 std::string nonfinite_rows(const std::vector<float>& v, int64_t per) {
     std::string out;
-    for (size_t i = 0; per > 0 && i < v.size() / per; ++i)
+    size_t found = 0;
+    const size_t rows = per > 0 ? v.size() / per : 0;
+    for (size_t i = 0; i < rows; ++i)
         if (!std::all_of(v.begin() + i * per, v.begin() + (i + 1) * per, [](float e) { return std::isfinite(e); }))
-            out += (out.empty() ? "" : ", ") + std::to_string(i);
+            if (++found <= 10) out += (out.empty() ? "" : ", ") + std::to_string(i);
+    if (found > 10) out += " and " + std::to_string(found - 10) + " more of " + std::to_string(rows);
     return out;
 }
 
@@ -212,7 +216,9 @@ int run_explain(const std::vector<std::string>& args) {
 
     LRP_CHECK(split == "test" || split == "train" || split == "val", "--split must be test, train or val (got '", split,
               "')");
-    LRP_CHECK(split != "val" || samples > 0, "--split val selects dataset images (--samples N), not --input files");
+    LRP_CHECK(samples > 0 || !app.count("--split"), "--split selects dataset images (--samples N), not --input files");
+    LRP_CHECK(samples == 0 || labels_path.empty(), "--labels gives the labels of --input files; --samples N takes the ",
+              "dataset's own");
     LRP_CHECK(samples >= 0, "--samples must be >= 1 (got ", samples, ")");
     LRP_CHECK(inputs.empty() != (samples == 0), inputs.empty() ? "pass --input <file(s)> or --samples N"
                                                                : "--input and --samples exclude each other");
