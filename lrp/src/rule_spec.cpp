@@ -82,7 +82,7 @@ const std::vector<Entry>& table() {
          [](const Spec& s) {
              const float a = num(s, 0, 2.f);
              // zennit checks alpha - beta == 1 on the values as Python reads them (doubles): 1.3:0.3 passes,
-             // 1.1:0.1 (1.0000000000000002) does not.
+             // 2.5:1.4 (1.1000000000000001) does not.
              if (s.exact.size() == 2) {
                  std::ostringstream d;
                  d.precision(17);

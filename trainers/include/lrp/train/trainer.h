@@ -1,7 +1,8 @@
 // The `lrpcu train` loop: data resident on the device or streamed (data_source.h), model, optimiser and
 // schedule from a TrainConfig; per epoch a progress display, evaluation, a JSONL metrics row and an atomic
 // checkpoint; --resume continues from the last checkpoint and gives the same result as an uninterrupted run.
-// SIGINT/SIGTERM or --stop-after-step stop it after a step with a mid-epoch checkpoint that --resume continues.
+// SIGINT/SIGTERM or --stop-after-step stop it after a step with a mid-epoch checkpoint that --resume continues; a
+// signal during an evaluation stops it at the next batch, with a checkpoint after the epoch's steps.
 #pragma once
 #include <functional>
 #include <string>
