@@ -3,27 +3,41 @@
 # exit 130, a checkpoint after all the epoch's steps and a message saying so; --resume evaluates that epoch and
 # ends as the uninterrupted run: the same weights, bit for bit, and the same metrics rows but for the timings.
 # Usage: cli_interrupt_eval.sh <out-dir> <lrpcu> <width> <test-subset> (a model and test split whose evaluation
-# takes seconds: one training step, then the signal within a fraction of a second)
+# takes seconds: one training step, then the signal a share of the evaluation's measured time later)
 set -u
 out=$1 lrpcu=$2 width=$3 test_subset=$4
 pid=
 trap '[[ -n $pid ]] && kill -KILL "$pid" 2> /dev/null' EXIT
 rm -rf "$out"
 mkdir -p "$out"
+export LRP_CPU_THREADS=2  # the evaluation's length should not follow the machine's core count
 args=(train --dataset synthetic --train-subset 16 --test-subset "$test_subset" --arch resnet18 --width "$width"
       --epochs 2 --batch-size 16 --device cpu --log-every 1)
-"$lrpcu" "${args[@]}" --out "$out/whole" > "$out/whole.log" 2>&1 || { echo "uninterrupted run failed:"; cat "$out/whole.log"; exit 1; }
-
 now() { date +%s.%N; }
+# Waits (up to 5 minutes) until the log $1 has a line matching $2; prints the time then.
+seen() {
+  for _ in $(seq 1 6000); do
+    grep -aq "$2" "$1" && break
+    sleep 0.05
+  done
+  now
+}
+
+# The uninterrupted run, timing epoch 1's evaluation: from its step's line to its epoch line.
+"$lrpcu" "${args[@]}" --out "$out/whole" > "$out/whole.log" 2>&1 &
+pid=$!
+ta=$(seen "$out/whole.log" "epoch 1/2 step 1/1")
+tb=$(seen "$out/whole.log" "^epoch 1: train loss")
+wait "$pid" || { pid=; echo "uninterrupted run failed:"; cat "$out/whole.log"; exit 1; }
+pid=
+delay=$(python3 -c "import sys; e = float(sys.argv[2]) - float(sys.argv[1]); print(f'{0.4 * e:.2f}' if e >= 0.5 else '')" "$ta" "$tb")
+[[ -n $delay ]] || { echo "the evaluation took under 0.5 s here: too short to signal into (raise the width)"; exit 1; }
+
 t0=$(now)
 "$lrpcu" "${args[@]}" --out "$out/cut" > "$out/cut.log" 2>&1 &
 pid=$!
-for _ in $(seq 1 6000); do  # wait (up to 5 minutes) for epoch 1's only step: its evaluation starts then
-  grep -aq "epoch 1/2 step 1/1" "$out/cut.log" && break
-  sleep 0.05
-done
-t1=$(now)
-sleep 2  # well into the evaluation (about 4.5 s here, 10 s under the sanitizers), past the step's own stop check
+t1=$(seen "$out/cut.log" "epoch 1/2 step 1/1")  # epoch 1's only step: its evaluation starts then
+sleep "$delay"  # 40 % into the evaluation, well past the step's own stop check
 kill -INT "$pid"
 wait "$pid"
 rc=$?
@@ -35,7 +49,7 @@ grep -aq "stopped (SIGINT) in epoch 1 during its evaluation, after step 1 of 1:"
 grep -aq "^epoch 1: train loss" "$out/cut.log" && { echo "the evaluation ran to its end:"; cat "$out/cut.log"; exit 1; }
 [[ -s "$out/cut/metrics.jsonl" ]] && { echo "an epoch was recorded before its evaluation:"; cat "$out/cut/metrics.jsonl"; exit 1; }
 # The checkpoint records the epoch's training time, which ended before the step's line was seen (t1 - t0 bounds it),
-# not the 2 s and more of evaluation after it.
+# not the evaluation's time after it.
 python3 - "$out/cut/checkpoint.safetensors" "$t0" "$t1" <<'PY' || exit 1
 import json, struct, sys
 with open(sys.argv[1], 'rb') as f:
