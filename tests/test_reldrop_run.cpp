@@ -17,7 +17,7 @@ using namespace lrp::test;
 // What --log-clean-accuracy measures is the clean batch, in eval mode: with a learning rate of 0 on a model without
 // BatchNorm (VGG-11: nothing a step changes in eval mode) and no crop or flip, the epoch's clean accuracy is the
 // eval accuracy of the starting weights on the training images, while block occlusion of each image's most relevant
-// region (p 1) changes what the occluded batch scores.
+// region (p 1) changes what the occluded batches score.
 TEST(TrainerCpu, CleanAccuracyIsTheCleanBatchsEvalAccuracy) {
     TrainConfig ca = tiny(fresh_dir("clean_acc_start"));
     ca.arch = "vgg11";
@@ -50,8 +50,9 @@ TEST(TrainerCpu, CleanAccuracyIsTheCleanBatchsEvalAccuracy) {
     load_model_weights(cb.init_weights, *model);
     const EvalResult clean = evaluate(*model, *train.loader, train.num_classes);
     EXPECT_GT(clean.top1, 0.3) << "the starting weights learned too little for the check to mean much";
+    // (Measuring the occluded batches in eval mode instead reports 0.53125 here against 0.515625: checked once by
+    // passing the occluded batch. train_acc is no control for it: the train-mode forward adds dropout.)
     EXPECT_DOUBLE_EQ(row.at("train_clean_acc").get<double>(), clean.top1) << row.dump();
-    EXPECT_NE(row.at("train_acc").get<double>(), clean.top1) << "the occluded batches scored as the clean ones";
 }
 
 // --log-clean-accuracy (reldrop.md Q19) only measures: the run trains to the same weights bit for bit, and its
