@@ -26,7 +26,7 @@ add_test(NAME Cli.ExplainZennitCmap COMMAND ${LRP_CLI} 0 "sample 1: predicted cl
 add_test(NAME Cli.ExplainUnknownCmap COMMAND ${LRP_CLI} 1 "--cmap: unknown colour map 'jet' \\(zennit's: gray, .*coleus\\)"
          $<TARGET_FILE:lrpcu> explain --weights ${LRP_EXPLAIN_RUN}/checkpoint.safetensors --dataset synthetic
          --samples 1 --cmap jet --device cpu --out ${LRP_EXPLAIN_RUN}/cmap-bad)
-add_test(NAME Cli.ExplainEmptyCmap COMMAND ${LRP_CLI} 1 "--cmap needs a colour map name"
+add_test(NAME Cli.ExplainEmptyCmap COMMAND ${LRP_CLI} 2 "--cmap: an empty value \\(leave the option out for its default\\)"
          sh -c "$<TARGET_FILE:lrpcu> explain --weights ${LRP_EXPLAIN_RUN}/checkpoint.safetensors --dataset synthetic \
                 --samples 1 --cmap '' --device cpu --out ${LRP_EXPLAIN_RUN}/cmap-empty")
 set_tests_properties(Cli.ExplainZennitCmap Cli.ExplainUnknownCmap Cli.ExplainEmptyCmap

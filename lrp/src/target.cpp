@@ -60,6 +60,7 @@ Target Target::parse(const std::string& spec, Tensor labels) {
         } catch (const std::exception&) {
             used = 0;
         }
+        LRP_CHECK(!digits || used == s.size(), "target class ", s, " is too large for a class index");
         LRP_CHECK(digits && used == s.size() && c >= 0, "unknown target '", spec,
                   "'; expected label, pred, a class index >= 0 (each optionally with suffix *logit), or output");
         t = class_index(c);

@@ -185,8 +185,6 @@ int run_explain(const std::vector<std::string>& args) {
     LRP_CHECK(force || stale.empty(), "--out '", out, "' already holds explain's maps (", stale.front().string(),
               ", ...); pass --force to replace them or choose another --out");
     LRP_CHECK(scale >= 1 && scale <= 64, "--scale must be in [1, 64] (got ", scale, ")");
-    LRP_CHECK(!(app.count("--cmap") && cmap.empty()), "--cmap needs a colour map name (gray, wred, wblue, hot, cold, "
-              "coldnhot, bwr, france, seismic, coolio, coleus); leave it out for lrpcu's blue-white-red");
     std::optional<train::Palette> palette;
     if (!cmap.empty()) palette = train::zennit_palette(cmap, cmap_level);
     if (cmap.empty() && app.count("--cmap-level")) log_warn("--cmap-level applies with --cmap; without it it changes nothing");

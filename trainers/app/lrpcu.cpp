@@ -16,16 +16,16 @@ namespace lrp::cli {
 
 namespace {
 // CLI11 converts an empty value of a number or a boolean to 0 or false ("--lr $LR" with LR unset would train at
-// learning rate 0): such options refuse an empty value. Text options keep theirs (some give "" a meaning).
-void refuse_empty_numbers(CLI::App& app) {
+// learning rate 0), and the programs read an empty text value as the flag left out ("--data-dir $DIR" with DIR
+// unset would take the recorded or default folder without a word): every option with a value refuses an empty one.
+void refuse_empty_values(CLI::App& app) {
     for (CLI::Option* opt : app.get_options()) {
         const std::string t = opt->get_type_name();
         if (opt->get_expected_min() < 1 || t.empty()) continue;  // flags without a value
-        if (t.find("FLOAT") == std::string::npos && t.find("INT") == std::string::npos &&
-            t.find("BOOLEAN") == std::string::npos)
-            continue;
+        const bool number = t.find("FLOAT") != std::string::npos || t.find("INT") != std::string::npos;
         const std::string why = t.find("BOOLEAN") != std::string::npos ? "an empty value is not true or false"
-                                                                        : "an empty value is not a number";
+                              : number ? "an empty value is not a number"
+                                       : "an empty value (leave the option out for its default)";
         const bool integer = t.find("INT") != std::string::npos, is_unsigned = t.rfind("UINT", 0) == 0;
         opt->check(CLI::Validator(
             [why, integer, is_unsigned](std::string& v) {
@@ -49,7 +49,7 @@ void refuse_empty_numbers(CLI::App& app) {
 }  // namespace
 
 int parse_args(CLI::App& app, const std::vector<std::string>& args, bool quiet) {
-    refuse_empty_numbers(app);
+    refuse_empty_values(app);
     std::vector<std::string> rev(args.rbegin(), args.rend());  // CLI11 takes arguments in reverse order
     try {
         app.parse(rev);
