@@ -130,10 +130,10 @@ int run_eval(const std::vector<std::string>& args) {
     model->to(dev);
     if (occlusion.enabled) {  // what the occlusion run would refuse, before the evaluation
         train::check_occlusion_composite(occlusion.options, *model, ds.channels, ds.height, ds.width);
-        warn_unassigned_rules(app, occlusion.composite, *model);
+        warn_unused_for_model(app, occlusion.composite, *model);
     }
-    if (background.enabled) warn_unassigned_rules(app, background.composite, *model);
-    if (faith.enabled) warn_unassigned_rules(app, faith.composite, *model);
+    if (background.enabled) warn_unused_for_model(app, background.composite, *model);
+    if (faith.enabled) warn_unused_for_model(app, faith.composite, *model);
     if (background.enabled) check_background_layers(background, *model, ds);
     train::EvalResult r = train::evaluate(*model, *ds.loader, ds.num_classes);
     LRP_CHECK(r.nonfinite == 0, "the model's outputs hold NaN or Inf for ", r.nonfinite, " of ", r.samples,

@@ -380,7 +380,7 @@ int run_explain(const std::vector<std::string>& args) {
     if (!flex.empty())
         LRP_CHECK(!in.mean.empty(), "--flex needs the inputs' normalisation (its bounds are raw 0 and 1): pass ",
                   "--normalize M/S, or --dataset (with --data-dir) so that it follows from the data");
-    if (flex.empty()) warn_unassigned_rules(app, cf, *model);  // before a pass that may take long
+    if (flex.empty()) warn_unused_for_model(app, cf, *model);  // before a pass that may take long
     // --batch-size images at a time; the maps (and hidden maps, logits) gathered on the host.
     std::vector<std::pair<std::string, Tensor>> hidden;
     Tensor r = Tensor::empty(x.shape(), DType::F32, Device::cpu());

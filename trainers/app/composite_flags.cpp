@@ -125,9 +125,26 @@ explain::Composite make_composite_from_flags(const CLI::App& app, const Composit
     return explain::make_composite(f.composite, o);
 }
 
-void warn_unassigned_rules(const CLI::App& app, const CompositeFlags& f, nn::Module& model) {
-    if (f.warned_unassigned || f.rules.size() + f.first_rules.size() + f.layer_rules.size() == 0) return;
+namespace {
+// Whether the model (or a module under it) is one of the named types.
+bool holds(const nn::Module& m, std::initializer_list<const char*> types) {
+    for (const char* t : types)
+        if (std::string(m.type()) == t) return true;
+    for (const nn::Module* c : m.children())
+        if (holds(*c, types)) return true;
+    return false;
+}
+}  // namespace
+
+void warn_unused_for_model(const CLI::App& app, const CompositeFlags& f, nn::Module& model) {
+    if (f.warned_unassigned) return;
     f.warned_unassigned = true;
+    const std::string p = "--" + f.prefix;
+    if (app.count(p + "residual") && !holds(model, {"BasicBlock", "Bottleneck"}))
+        log_warn(p, "residual applies to residual sums; the model has none (no ResNet block), it changes nothing");
+    if (app.count(p + "bn-fold") && !holds(model, {"BatchNorm2d"}))
+        log_warn(p, "bn-fold applies to BatchNorm layers; the model has none, it changes nothing");
+    if (f.rules.size() + f.first_rules.size() + f.layer_rules.size() == 0) return;
     explain::CompositeOptions options = composite_options_from_flags(app, f);
     if (f.composite == "epsilon_gamma_box") options.low = options.high = explain::Bound(0.f);  // bounds: irrelevant
     explain::Composite bound = explain::make_composite(f.composite, options);  // shares the options' rules

@@ -35,10 +35,11 @@ explain::CompositeOptions composite_options_from_flags(const CLI::App& app, cons
 // range [0, 1] in normalised units, (0 - mean) / std and (1 - mean) / std per channel.
 explain::Composite make_composite_from_flags(const CLI::App& app, const CompositeFlags& f,
                                              const std::vector<float>& mean = {}, const std::vector<float>& stdev = {});
-// A warning for each --rule, --first-rule or --layer-rule of f that no layer of `model` gets (shadowed by an
-// earlier entry, a layer type the model lacks, or a BatchNorm that folding turns into the identity); once per f.
-// Binds a composite made from f to the model (BN folding included) to find out.
-void warn_unassigned_rules(const CLI::App& app, const CompositeFlags& f, nn::Module& model);
+// Warnings, once per f, for flags of f that change nothing on `model`: --residual without residual sums (a VGG),
+// --bn-fold without BatchNorm, and each --rule, --first-rule or --layer-rule that no layer gets (shadowed by an
+// earlier entry, a layer type the model lacks, or a BatchNorm that folding turns into the identity; found by
+// binding a composite made from f to the model, BN folding included).
+void warn_unused_for_model(const CLI::App& app, const CompositeFlags& f, nn::Module& model);
 // Whether the composite needs ZBox bounds that neither the flags nor the inputs' statistics give.
 bool composite_lacks_bounds(const CompositeFlags& f, bool have_stats);
 
