@@ -29,6 +29,11 @@ add_test(NAME Cli.ExplainUnknownCmap COMMAND ${LRP_CLI} 1 "--cmap: unknown colou
 add_test(NAME Cli.ExplainEmptyCmap COMMAND ${LRP_CLI} 2 "--cmap: an empty value \\(leave the option out for its default\\)"
          sh -c "$<TARGET_FILE:lrpcu> explain --weights ${LRP_EXPLAIN_RUN}/checkpoint.safetensors --dataset synthetic \
                 --samples 1 --cmap '' --device cpu --out ${LRP_EXPLAIN_RUN}/cmap-empty")
+# A stabilizer that absorbs every contribution leaves all-zero maps: warned, not blank heatmaps without a word.
+add_test(NAME Cli.ExplainAllZeroMapsWarn COMMAND ${LRP_CLI} 0 "the relevance of samples 0, 1 is zero in every pixel \\(composite epsilon_plus\\)"
+         $<TARGET_FILE:lrpcu> explain --weights ${LRP_EXPLAIN_RUN}/checkpoint.safetensors --dataset synthetic
+         --samples 2 --composite epsilon_plus --stabilizer 1e30 --device cpu --out ${LRP_EXPLAIN_RUN}/zero-maps)
+set_tests_properties(Cli.ExplainAllZeroMapsWarn PROPERTIES FIXTURES_REQUIRED cli_explain_run)
 set_tests_properties(Cli.ExplainZennitCmap Cli.ExplainUnknownCmap Cli.ExplainEmptyCmap
                      PROPERTIES FIXTURES_REQUIRED cli_explain_run)
 add_test(NAME Cli.ConfigReuseWarnsOnlyWhatMatters COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/cli_config_reuse.sh

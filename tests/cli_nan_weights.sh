@@ -71,6 +71,27 @@ rc=$?
 set -e
 [[ $rc -ne 0 && ! -e "$dir/explain-huge/relevance.npy" ]] || { echo "explain of huge inputs: exit $rc"; echo "$out"; exit 1; }
 echo "$out" | grep -Eq "outputs hold NaN or Inf \(samples 0, 1\)" || { echo "unexpected message:"; echo "$out"; exit 1; }
+# A negative BatchNorm running_var (no statistics give one) is refused by eval and --init-weights, named.
+python3 - "$dir/run/model.safetensors" "$dir/negvar.safetensors" <<'PY'
+import json, struct, sys
+raw = open(sys.argv[1], 'rb').read()
+n = struct.unpack('<Q', raw[:8])[0]
+head = json.loads(raw[8:8 + n])
+data = bytearray(raw[8 + n:])
+lo, hi = head['bn1.running_var']['data_offsets']
+data[lo:lo + 4] = struct.pack('<f', -1.0)
+open(sys.argv[2], 'wb').write(raw[:8 + n] + bytes(data))
+PY
+for cmd in "eval --weights $dir/negvar.safetensors --arch resnet18 --width 2 --dataset synthetic --subset 16" \
+           "train --init-weights $dir/negvar.safetensors --dataset synthetic --train-subset 32 --test-subset 16 --width 2 --epochs 1 --batch-size 16 --out $dir/negvar-run"; do
+  set +e
+  out=$("$lrpcu" $cmd --device cpu 2>&1)
+  rc=$?
+  set -e
+  [[ $rc -ne 0 ]] || { echo "$cmd exited 0:"; echo "$out"; exit 1; }
+  echo "$out" | grep -Eq "negvar.safetensors: tensor bn1.running_var holds a negative variance \(-1\)" ||
+    { echo "$cmd: unexpected message:"; echo "$out"; exit 1; }
+done
 # The unpoisoned weights still evaluate.
 "$lrpcu" eval --weights "$dir/run/model.safetensors" --arch resnet18 --width 2 --dataset synthetic --subset 16 \
   --device cpu > /dev/null

@@ -28,17 +28,23 @@
 namespace lrp::cli {
 
 namespace {
-// The samples (rows of `per` values) holding NaN or Inf, as "i, j, ..." (empty: none); past the first 10, how many
-// more ("0, 1, ..., 9 and 54 more of 64").
-std::string nonfinite_rows(const std::vector<float>& v, int64_t per) {
+// The samples (rows of `per` values) with a value for which `pick` holds (any: some value; all: every value), as
+// "i, j, ..." (empty: none); past the first 10, how many more ("0, 1, ..., 9 and 54 more of 64").
+template <class Pick>
+std::string rows_where(const std::vector<float>& v, int64_t per, bool all, Pick pick) {
     std::string out;
     size_t found = 0;
     const size_t rows = per > 0 ? v.size() / per : 0;
-    for (size_t i = 0; i < rows; ++i)
-        if (!std::all_of(v.begin() + i * per, v.begin() + (i + 1) * per, [](float e) { return std::isfinite(e); }))
+    for (size_t i = 0; i < rows; ++i) {
+        const auto b = v.begin() + i * per, e = v.begin() + (i + 1) * per;
+        if (all ? std::all_of(b, e, pick) : std::any_of(b, e, pick))
             if (++found <= 10) out += (out.empty() ? "" : ", ") + std::to_string(i);
+    }
     if (found > 10) out += " and " + std::to_string(found - 10) + " more of " + std::to_string(rows);
     return out;
+}
+std::string nonfinite_rows(const std::vector<float>& v, int64_t per) {
+    return rows_where(v, per, false, [](float e) { return !std::isfinite(e); });
 }
 
 // True for a path ending in .npy (any case: ARRAY.NPY too).
@@ -417,6 +423,11 @@ int run_explain(const std::vector<std::string>& args) {
     const std::string bad_r = nonfinite_rows(r.to_vector<float>(), per_sample);
     if (!bad_r.empty())
         log_warn("the relevance of samples ", bad_r, " holds NaN or Inf (", how, "); their heatmaps show those pixels black");
+    const std::string zero_r = rows_where(r.to_vector<float>(), per_sample, true, [](float e) { return e == 0.f; });
+    if (!zero_r.empty())
+        log_warn("the relevance of samples ", zero_r, " is zero in every pixel (", how, "); their heatmaps are blank. ",
+                 "An all-zero input has no relevance; otherwise a stabilizer, epsilon or ZBox bound too large for ",
+                 "these inputs absorbs it");
 
     std::error_code ec;
     std::filesystem::create_directories(out, ec);

@@ -366,11 +366,22 @@ bool finite_floats(const Tensor& t) {
 }
 }  // namespace
 
+std::string weight_problem(const std::string& name, const Tensor& t) {
+    if (!finite_floats(t)) return "holds NaN or Inf (the weights of a run that diverged?)";
+    const std::string var = "running_var";
+    if (t.dtype() == DType::F32 && name.size() >= var.size() &&
+        name.compare(name.size() - var.size(), var.size(), var) == 0)
+        for (float v : t.to_vector<float>())
+            if (v < 0.f) return str("holds a negative variance (", v, "), which no BatchNorm statistics can be");
+    return {};
+}
+
 void load_model_weights(const std::string& path, nn::Module& model) {
     const nn::StateDict sd = read_model_weights(path);
-    for (const auto& [name, t] : sd)
-        LRP_CHECK(finite_floats(t), path, ": tensor ", name, " holds NaN or Inf (the weights of a run that diverged?); ",
-                  "they give no meaningful outputs");
+    for (const auto& [name, t] : sd) {
+        const std::string why = weight_problem(name, t);
+        LRP_CHECK(why.empty(), path, ": tensor ", name, " ", why, "; they give no meaningful outputs");
+    }
     model.load_state_dict(sd);
 }
 

@@ -47,13 +47,6 @@ nn::Linear& classifier(nn::Module& model) {
     LRP_THROW("unreachable: classifier ", name, " not found");
 }
 
-bool all_finite(const Tensor& t) {
-    if (t.dtype() != DType::F32) return true;
-    for (float v : t.to_vector<float>())
-        if (!std::isfinite(v)) return false;
-    return true;
-}
-
 std::string head_note(const InitHead& h, const std::string& name, const std::string& scheme) {
     switch (h.kind) {
         case InitHead::Kind::Keep: return "classifier " + name + " kept";
@@ -102,9 +95,11 @@ std::string init_from_weights(const TrainConfig& cfg, nn::Module& model, Generat
 
     nn::StateDict sd = read_model_weights(path);
     const bool kept = head.kind == InitHead::Kind::Keep;
-    for (const auto& [name, t] : sd)  // (a classifier drawn anew does not use the file's)
-        LRP_CHECK(all_finite(t) || (!kept && (name == head_name + ".weight" || name == head_name + ".bias")),
-                  "--init-weights ", path, ": tensor ", name, " holds NaN or Inf");
+    for (const auto& [name, t] : sd) {  // (a classifier drawn anew does not use the file's)
+        const std::string why = weight_problem(name, t);
+        LRP_CHECK(why.empty() || (!kept && (name == head_name + ".weight" || name == head_name + ".bias")),
+                  "--init-weights ", path, ": tensor ", name, " ", why);
+    }
     if (!kept) {
         nn::Linear& fc = classifier(model);
         if (head.kind == InitHead::Kind::Normal) {

@@ -98,8 +98,10 @@ int checked_width(int given, const nlohmann::json& cfg, const std::string& weigh
 std::pair<int, int> checked_geometry(std::optional<int> resize, std::optional<int> crop, const nlohmann::json& cfg,
                                      const std::string& weights);
 
-// Model weights with torchvision keys (from a checkpoint or a plain PyTorch state_dict file). A float tensor holding
-// NaN or Inf (a parameter or a BatchNorm statistic) is an error naming it and the file.
+// What makes a model tensor unusable: NaN or Inf anywhere, a negative BatchNorm running_var; empty: nothing.
+std::string weight_problem(const std::string& name, const Tensor& t);
+// Model weights with torchvision keys (from a checkpoint or a plain PyTorch state_dict file). A tensor with a
+// weight_problem (a parameter or a BatchNorm statistic) is an error naming it and the file.
 void load_model_weights(const std::string& path, nn::Module& model);
 // The name of the model's first parameter or buffer (BatchNorm running statistics) holding NaN or Inf; empty: none.
 std::string first_nonfinite(nn::Module& model);
