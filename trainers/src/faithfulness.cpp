@@ -88,6 +88,10 @@ FaithfulnessResult faithfulness(nn::Module& model, BatchSource& loader, const Ed
             const std::vector<int32_t> pr = pred.to_vector<int32_t>(), y = batch.y.to_vector<int32_t>();
             const std::vector<char> constant = constant_reduced_maps(relevance, s.reduce);
             for (int64_t i = 0; i < n; ++i) {
+                for (int part = 0; part < 4; ++part)
+                    LRP_CHECK(std::isfinite(l[part * n + i]), "faithfulness: the model's outputs hold NaN or Inf for ",
+                              "image ", r.samples, part == 0 ? "" : " with a filled window", " (--faithfulness-fill may fill values ",
+                              "the model overflows on, or the weights are not finite); no drop is reported");
                 ++r.samples;
                 if (ok[i] == 0.f) {
                     ++r.nonfinite_maps;
