@@ -189,10 +189,14 @@ add_test(NAME Cli.EvalOcclusionUnknownFill COMMAND ${LRP_CLI} 1 "unknown fill 'g
          $<TARGET_FILE:lrpcu> ${LRP_OCCL_EVAL} --occlusion-fill grey --occlusion-out ${LRP_EXPLAIN_RUN}/bad-occlusion/)
 add_test(NAME Cli.EvalOcclusionTargetOutOfRange COMMAND ${LRP_CLI} 1 "--occlusion-target: class 99 is outside the dataset's 10 classes"
          $<TARGET_FILE:lrpcu> ${LRP_OCCL_EVAL} --occlusion-target 99 --occlusion-out ${LRP_EXPLAIN_RUN}/bad-occlusion/)
-# A fill the model overflows on gives NaN outputs, whose arg-max is no prediction: refused, not a curve.
-add_test(NAME Cli.EvalOcclusionNonfiniteOutputs COMMAND ${LRP_CLI} 1 "occlusion: the model's outputs hold NaN or Inf .*--occlusion-fill normalized:3e38"
+# A fill far outside any image (the model's outputs would overflow) is refused up front (cli_nan_weights.sh: the
+# outputs' own check).
+add_test(NAME Cli.EvalOcclusionFillOutOfRange COMMAND ${LRP_CLI} 1 "occlusion fill: 'normalized:3e38' is 3e\\+38 in normalised units \\(channel 0\\), beyond"
          $<TARGET_FILE:lrpcu> ${LRP_OCCL_EVAL} --occlusion-fill normalized:3e38 --occlusion-out ${LRP_EXPLAIN_RUN}/bad-occlusion/)
-add_test(NAME Cli.EvalFaithfulnessNonfiniteOutputs COMMAND ${LRP_CLI} 1 "faithfulness: the model's outputs hold NaN or Inf for image 0 with a filled window"
+add_test(NAME Cli.EvalFaithfulnessWholeImagePatch COMMAND ${LRP_CLI} 1 "--faithfulness-patch 32 covers the whole 32 x 32 image"
+         $<TARGET_FILE:lrpcu> eval --weights ${LRP_EXPLAIN_RUN}/checkpoint.safetensors --subset 16 --device cpu
+         --faithfulness --faithfulness-patch 32)
+add_test(NAME Cli.EvalFaithfulnessFillOutOfRange COMMAND ${LRP_CLI} 1 "--faithfulness-fill: 'normalized:3e38' is 3e\\+38 in normalised units"
          $<TARGET_FILE:lrpcu> eval --weights ${LRP_EXPLAIN_RUN}/checkpoint.safetensors --subset 16 --device cpu
          --faithfulness --faithfulness-fill normalized:3e38)
 # Text output, and an --occlusion-out naming a .json file: both files take its stem (curve.json, curve.png).
@@ -268,7 +272,7 @@ add_test(NAME Cli.EvalOcclusionUserRules COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/cli
          ${LRP_EXPLAIN_RUN}/occlusion-rules $<TARGET_FILE:lrpcu> ${LRP_EXPLAIN_RUN}/checkpoint.safetensors)
 set_tests_properties(Cli.EvalOcclusionUserRules PROPERTIES FIXTURES_REQUIRED cli_explain_run)
 set_tests_properties(Cli.EvalOcclusion Cli.EvalOcclusionBadPatch Cli.EvalOcclusionUnknownFill
-                     Cli.EvalOcclusionTargetOutOfRange Cli.EvalOcclusionNonfiniteOutputs Cli.EvalFaithfulnessNonfiniteOutputs Cli.EvalOcclusionTextAndFileStem Cli.EvalOcclusionTextTable
+                     Cli.EvalOcclusionTargetOutOfRange Cli.EvalOcclusionFillOutOfRange Cli.EvalFaithfulnessFillOutOfRange Cli.EvalFaithfulnessWholeImagePatch Cli.EvalOcclusionTextAndFileStem Cli.EvalOcclusionTextTable
                      PROPERTIES FIXTURES_REQUIRED cli_explain_run)
 set_tests_properties(Cli.EvalOcclusionRefusesOverwrite PROPERTIES DEPENDS Cli.EvalOcclusion
                      FIXTURES_REQUIRED cli_explain_run)

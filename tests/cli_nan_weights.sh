@@ -92,6 +92,31 @@ for cmd in "eval --weights $dir/negvar.safetensors --arch resnet18 --width 2 --d
   echo "$out" | grep -Eq "negvar.safetensors: tensor bn1.running_var holds a negative variance \(-1\)" ||
     { echo "$cmd: unexpected message:"; echo "$out"; exit 1; }
 done
+# A classifier scaled by 1e36 keeps the clean outputs finite, but not those of an image with a 1e6 fill: occlusion
+# and faithfulness refuse to score an arg-max of Inf (they counted it as a prediction).
+python3 - "$dir/run/model.safetensors" "$dir/big.safetensors" <<'PY'
+import json, struct, sys
+raw = open(sys.argv[1], 'rb').read()
+n = struct.unpack('<Q', raw[:8])[0]
+head = json.loads(raw[8:8 + n])
+data = bytearray(raw[8 + n:])
+lo, hi = head['fc.weight']['data_offsets']
+vals = struct.unpack('<%df' % ((hi - lo) // 4), data[lo:hi])
+data[lo:hi] = struct.pack('<%df' % len(vals), *[v * 1e36 for v in vals])
+open(sys.argv[2], 'wb').write(raw[:8 + n] + bytes(data))
+PY
+big="eval --weights $dir/big.safetensors --arch resnet18 --width 2 --dataset synthetic --subset 16 --device cpu"
+"$lrpcu" $big > /dev/null  # clean outputs: finite
+for metric in "occlusion --occlusion-fill normalized:1e6 --occlusion-out $dir/big-occlusion" \
+              "faithfulness --faithfulness-fill normalized:1e6"; do
+  set +e
+  out=$("$lrpcu" $big --$metric 2>&1)
+  rc=$?
+  set -e
+  [[ $rc -ne 0 ]] || { echo "--$metric of overflowing outputs exited 0:"; echo "$out"; exit 1; }
+  echo "$out" | grep -Eq "${metric%% *}: the model's outputs hold NaN or Inf for image 0.*relevance map is finite" ||
+    { echo "--$metric: unexpected message:"; echo "$out"; exit 1; }
+done
 # The unpoisoned weights still evaluate.
 "$lrpcu" eval --weights "$dir/run/model.safetensors" --arch resnet18 --width 2 --dataset synthetic --subset 16 \
   --device cpu > /dev/null

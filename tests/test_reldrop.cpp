@@ -325,6 +325,11 @@ TEST(RelDropCpu, FillModesAndPerChannelFill) {
     EXPECT_EQ(ops::reldrop_fill("normalized:-1.5", mean, sd), std::vector<float>(3, -1.5f));
     expect_error([&] { ops::reldrop_fill("zero", mean, sd); }, {"unknown fill 'zero'", "reference, mean"});
     expect_error([&] { ops::reldrop_fill("raw:abc", mean, sd); }, {"finite number"});
+    // Finite, but far outside any image: the model's outputs would overflow (raw:1e38 is Inf once normalised).
+    expect_error([&] { ops::reldrop_fill("normalized:3e38", mean, sd, "--edda-fill"); },
+                 {"--edda-fill: 'normalized:3e38' is 3e+38 in normalised units (channel 0), beyond +-1e+06"});
+    expect_error([&] { ops::reldrop_fill("raw:1e38", mean, sd); }, {"'raw:1e38' is inf in normalised units"});
+    EXPECT_EQ(ops::reldrop_fill("normalized:-1e6", mean, sd), std::vector<float>(3, -1e6f));
     // One fill value for all channels: every channel of a dropped pixel gets it.
     RdBatch b(4, 3, 8, 8, 91);
     auto got = b.run(Device::cpu(), rd_params("block", 1.f, 2, "reference", {4.f}), 1, 0);

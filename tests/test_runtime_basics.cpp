@@ -50,6 +50,10 @@ TEST(ParseCpu, FiniteFloatsOnlyAndTheWholeText) {
     EXPECT_EQ(parse_finite_float("1e-3"), 1e-3f);
     EXPECT_EQ(parse_finite_float("-0.5"), -0.5f);
     EXPECT_EQ(parse_finite_float("7"), 7.f);
+    // Too small for a float: what the float holds (a subnormal, or 0), as PyTorch's float32 tensors hold it;
+    // std::stof threw on these.
+    EXPECT_EQ(parse_finite_float("1e-40"), 1e-40f);
+    EXPECT_EQ(parse_finite_float("1e-50"), 0.f);
     for (const char* bad : {"", " ", "1.5x", "x", "nan", "-inf", "inf", "1e99", "1,5", "--1"}) {
         SCOPED_TRACE(bad);
         EXPECT_FALSE(parse_finite_float(bad).has_value());

@@ -86,8 +86,8 @@ void topk_rows(const Tensor& x, int k, const Tensor& idx, const Tensor& vals) {
 }
 
 std::vector<float> reldrop_fill(const std::string& mode, const std::vector<float>& mean,
-                                const std::vector<float>& stdev) {
-    const char* op = "reldrop_fill";
+                                const std::vector<float>& stdev, const char* flag) {
+    const char* op = flag;
     LRP_CHECK(!mean.empty() && mean.size() == stdev.size(), op, ": mean (", mean.size(), " values) and std (",
               stdev.size(), " values) must be non-empty and of equal length");
     for (size_t c = 0; c < mean.size(); ++c)
@@ -111,6 +111,9 @@ std::vector<float> reldrop_fill(const std::string& mode, const std::vector<float
     } else {
         LRP_THROW(op, ": unknown fill '", mode, "' (known: reference, mean, raw:<v>, normalized:<v>)");
     }
+    for (size_t c = 0; c < fill.size(); ++c)
+        LRP_CHECK(std::fabs(fill[c]) <= kMaxFill, op, ": '", mode, "' is ", fill[c], " in normalised units (channel ",
+                  c, "), beyond +-", kMaxFill, ": far outside any image, the model's outputs would overflow");
     return fill;
 }
 

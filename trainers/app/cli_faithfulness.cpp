@@ -34,17 +34,15 @@ void check_faithfulness(const CLI::App& app, FaithfulnessCli& f, const train::Da
               std::min(ds.height, ds.width), "] for the ", ds.height, " x ", ds.width, " images (0: default), got ",
               f.patch);
     s.patch = f.patch > 0 ? f.patch : (std::min(ds.height, ds.width) + 3) / 4;
+    LRP_CHECK(s.patch < ds.height || s.patch < ds.width, "--faithfulness-patch ", s.patch, " covers the whole ",
+              ds.height, " x ", ds.width, " image: one window, so the most, the least relevant and the random one ",
+              "coincide and nothing is compared");
     try {
         s.reduce = ops::parse_edda_reduce(f.reduce);
     } catch (const Error&) {
         LRP_THROW("--faithfulness-reduce must be sum, abs or relu (got '", f.reduce, "')");
     }
-    try {
-        s.fill = ops::reldrop_fill(f.fill, ds.mean, ds.stdev);
-    } catch (const Error& e) {
-        LRP_THROW("--faithfulness-fill: unknown or malformed fill '", f.fill, "' (known: mean, reference, raw:<v>, ",
-                  "normalized:<v>): ", e.what());
-    }
+    s.fill = ops::reldrop_fill(f.fill, ds.mean, ds.stdev, "--faithfulness-fill");
     LRP_CHECK(ds.channels <= 4, "--faithfulness: images of ", ds.channels, " channels (1 to 4 supported)");
     s.composite = f.composite.composite;
     s.composite_options = composite_options_from_flags(app, f.composite);

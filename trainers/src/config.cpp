@@ -165,12 +165,7 @@ void TrainConfig::validate() const {
         // Before the data load (their values follow the dataset and model later): the names and syntax.
         parse_edda_salient_target(edda_salient_target);
         check_composite("--edda-composite", edda_composite);
-        try {
-            ops::reldrop_fill(edda_fill, {0.f}, {1.f});
-        } catch (const Error& e) {
-            LRP_THROW("--edda-fill: unknown or malformed fill '", edda_fill, "' (known: mean, reference, raw:<v>, ",
-                      "normalized:<v>): ", e.what());
-        }
+        ops::reldrop_fill(edda_fill, {0.f}, {1.f}, "--edda-fill");
     }
     if (augment == "isnet") {
         LRP_CHECK(isnet_p >= 0 && isnet_p < 1, "--isnet-p must be in [0, 1) ", below_one(isnet_p));
@@ -223,12 +218,11 @@ void TrainConfig::validate() const {
         LRP_CHECK(sgt_epsilon == 0 || !grad, "--sgt-epsilon applies to an LRP saliency; --sgt-saliency ", sgt_saliency,
                   " has no epsilon");
         if (sgt_fill != "random" && sgt_fill != "image-mean") {
-            try {
-                ops::reldrop_fill(sgt_fill, {0.f}, {1.f});  // the syntax; the values follow the dataset later
-            } catch (const Error&) {
-                LRP_THROW("--sgt-fill must be random, image-mean, mean, reference, raw:<v> or normalized:<v> (got '",
-                          sgt_fill, "')");
-            }
+            LRP_CHECK(sgt_fill == "mean" || sgt_fill == "reference" || sgt_fill.rfind("raw:", 0) == 0 ||
+                          sgt_fill.rfind("normalized:", 0) == 0,
+                      "--sgt-fill must be random, image-mean, mean, reference, raw:<v> or normalized:<v> (got '",
+                      sgt_fill, "')");
+            ops::reldrop_fill(sgt_fill, {0.f}, {1.f}, "--sgt-fill");  // the number; the values follow the dataset later
         }
     }
     LRP_CHECK(!reldrop_with_erasing || reldrop(), "--reldrop-with-erasing needs --augment reldrop-pixel, reldrop-block ",

@@ -5,9 +5,11 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <optional>
 #include <tuple>
 
 #include "lrp/ops/gemm.h"
+#include "lrp/parse.h"
 #include "lrp/train/streaming_loader.h"
 
 namespace lrp::train {
@@ -84,17 +86,11 @@ std::vector<float> parse_floats(const std::string& s, const std::string& spec) {
     while (at <= s.size()) {
         const size_t end = std::min(s.find(',', at), s.size());
         const std::string item = s.substr(at, end - at);
-        size_t used = 0;
-        float x = 0;
-        try {
-            x = std::stof(item, &used);
-        } catch (const std::exception&) {
-            used = 0;
-        }
-        const bool hex = item.find_first_of("xXpP") != std::string::npos;  // stof reads 0x10 as 16
-        LRP_CHECK(!item.empty() && !hex && used == item.size() && std::isfinite(x), "--normalize '", spec, "': '", item,
+        const std::optional<float> x = parse_finite_float(item);
+        const bool hex = item.find_first_of("xXpP") != std::string::npos;  // strtof reads 0x10 as 16
+        LRP_CHECK(x.has_value() && !hex, "--normalize '", spec, "': '", item,
                   "' is not a number (expected auto, data, imagenet or M1,M2,M3/S1,S2,S3)");
-        v.push_back(x);
+        v.push_back(*x);
         at = end + 1;
     }
     return v;
@@ -125,6 +121,13 @@ Normalization normalization_for(const std::string& spec, const Normalization& re
     std::vector<float> m = parse_floats(spec.substr(0, slash), spec), s = parse_floats(spec.substr(slash + 1), spec);
     LRP_CHECK(m.size() == s.size(), "--normalize '", spec, "': ", m.size(), " mean but ", s.size(), " std values");
     for (float x : s) LRP_CHECK(x > 0, "--normalize '", spec, "': a std must be > 0 (got ", x, ")");
+    // Raw pixels [0, 1] far beyond any image's normalised range would overflow the model's activations.
+    for (size_t c = 0; c < m.size(); ++c)
+        for (float raw : {0.f, 1.f}) {
+            const float v = (raw - m[c]) / s[c];
+            LRP_CHECK(std::fabs(v) <= 1e6f, "--normalize '", spec, "': raw pixel ", raw, " becomes ", v,
+                      " (mean ", m[c], ", std ", s[c], "), beyond +-1e6; means and stds are in raw [0, 1] units");
+        }
     return {m, s};
 }
 

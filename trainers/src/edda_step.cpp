@@ -151,12 +151,7 @@ EddaSettings edda_settings(const TrainConfig& cfg, const std::vector<float>& mea
     s.w_clean = cfg.edda_w_clean;
     s.w_salient = cfg.edda_w_salient;
     s.w_nonsalient = cfg.edda_w_nonsalient;
-    try {
-        s.fill = ops::reldrop_fill(cfg.edda_fill, mean, stdev);
-    } catch (const Error& e) {
-        LRP_THROW("--edda-fill: unknown or malformed fill '", cfg.edda_fill, "' (known: mean, reference, raw:<v>, ",
-                  "normalized:<v>): ", e.what());
-    }
+    s.fill = ops::reldrop_fill(cfg.edda_fill, mean, stdev, "--edda-fill");
     LRP_CHECK(C >= 1 && C <= 4, "EDDA: images of ", C, " channels (1 to 4 supported)");
     try {
         Edda check(s);  // an unknown composite or bad weight fails here, before training starts

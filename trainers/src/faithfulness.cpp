@@ -88,10 +88,6 @@ FaithfulnessResult faithfulness(nn::Module& model, BatchSource& loader, const Ed
             const std::vector<int32_t> pr = pred.to_vector<int32_t>(), y = batch.y.to_vector<int32_t>();
             const std::vector<char> constant = constant_reduced_maps(relevance, s.reduce);
             for (int64_t i = 0; i < n; ++i) {
-                for (int part = 0; part < 4; ++part)
-                    LRP_CHECK(std::isfinite(l[part * n + i]), "faithfulness: the model's outputs hold NaN or Inf for ",
-                              "image ", r.samples, part == 0 ? "" : " with a filled window", " (--faithfulness-fill may fill values ",
-                              "the model overflows on, or the weights are not finite); no drop is reported");
                 ++r.samples;
                 if (ok[i] == 0.f) {
                     ++r.nonfinite_maps;
@@ -101,6 +97,11 @@ FaithfulnessResult faithfulness(nn::Module& model, BatchSource& loader, const Ed
                     ++r.constant_maps;
                     continue;
                 }
+                for (int part = 0; part < 4; ++part)  // (a map's NaN or Inf shows first, as above)
+                    LRP_CHECK(std::isfinite(l[part * n + i]), "faithfulness: the model's outputs hold NaN or Inf for ",
+                              "image ", r.samples - 1, part == 0 ? "" : " with a filled window", ", whose relevance map ",
+                              "is finite (--faithfulness-fill may fill values the model overflows on); no drop is ",
+                              "reported");
                 // p_y = exp(-CE): exact up to the float rounding of the loss
                 const double pc = std::exp(-double(l[i])), ps = std::exp(-double(l[n + i])),
                              pn = std::exp(-double(l[2 * n + i])), prand = std::exp(-double(l[3 * n + i]));

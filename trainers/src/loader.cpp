@@ -23,12 +23,9 @@ std::vector<float> erasing_fill(const std::string& mode, const std::vector<float
                                 const std::vector<float>& stdev) {
     if (mode == "reference") return std::vector<float>(mean.size(), 255.f);
     if (mode == "zhong") return ops::reldrop_fill("reference", mean, stdev);
-    try {
-        return ops::reldrop_fill(mode, mean, stdev);
-    } catch (const Error&) {
-        LRP_THROW("--erasing-fill: unknown or malformed fill '", mode,
-                  "' (known: mean, reference, zhong, raw:<v>, normalized:<v>)");
-    }
+    LRP_CHECK(mode == "mean" || mode.rfind("raw:", 0) == 0 || mode.rfind("normalized:", 0) == 0,
+              "--erasing-fill: unknown fill '", mode, "' (known: mean, reference, zhong, raw:<v>, normalized:<v>)");
+    return ops::reldrop_fill(mode, mean, stdev, "--erasing-fill");
 }
 
 void BatchSource::resume_epoch(uint64_t, int64_t, int64_t, uint64_t) {

@@ -34,11 +34,7 @@ std::vector<float> fill_values(const OcclusionOptions& o, int C) {
               " channels each)");
     const std::vector<float> mean = has_stats(o, C) ? o.mean : std::vector<float>(C, 0.f);
     const std::vector<float> stdev = has_stats(o, C) ? o.stdev : std::vector<float>(C, 1.f);
-    try {
-        return ops::reldrop_fill(o.fill, mean, stdev);
-    } catch (const Error&) {
-        LRP_THROW("occlusion: malformed fill '", o.fill, "' (raw:<v> and normalized:<v> take a finite number v)");
-    }
+    return ops::reldrop_fill(o.fill, mean, stdev, "occlusion fill");
 }
 
 explain::Composite composite_for(const OcclusionOptions& o, int C) {
@@ -145,7 +141,7 @@ OcclusionResult occlusion_curves(nn::Module& model, BatchSource& loader, const O
     std::vector<int> ms;              // patches filled per step
     std::vector<int> src[2];          // [order][step] -> the step whose forward gives this point
     Tensor counts, nonfinite;         // F32 [2 * (steps + 1)] and F32 [n] (0 or NaN per sample), on the device
-    Tensor bad_outputs;               // F32 [1]: 0, or NaN once a forward gave a NaN or Inf output
+    Tensor bad_outputs;               // F32 [n]: 0, or NaN once a forward gave the sample a NaN or Inf output
     Tensor spread;                    // F32 [n]: max - min of the patch means per sample (0: a constant map)
     int64_t C = 0, H = 0, W = 0, row = 0;
     for (int64_t b = 0; b < loader.batches_per_epoch(); ++b) {
@@ -166,7 +162,7 @@ OcclusionResult occlusion_curves(nn::Module& model, BatchSource& loader, const O
                     src[k].push_back(from);
                 }
             counts = Tensor::zeros(Shape{2 * (o.steps + 1)}, DType::F32, x.device());
-            bad_outputs = Tensor::zeros(Shape{1}, DType::F32, x.device());
+            bad_outputs = Tensor::zeros(Shape{n}, DType::F32, x.device());
             nonfinite = Tensor::empty(Shape{n}, DType::F32, x.device());
             spread = Tensor::empty(Shape{n}, DType::F32, x.device());
         }
@@ -208,8 +204,10 @@ OcclusionResult occlusion_curves(nn::Module& model, BatchSource& loader, const O
                 }
                 const Tensor correct = count_correct(logits, scored);
                 ops::axpy(1.f, correct, counts.slice(k * (o.steps + 1) + s, k * (o.steps + 1) + s + 1));
-                // NaN once any output is NaN or Inf (an arg-max of those is no prediction)
-                ops::axpy(1.f, ops::reduce_all(ops::ReduceOp::Sum, ops::scale(logits, 0.f)), bad_outputs);
+                // per sample: NaN once an output is NaN or Inf (an arg-max of those is no prediction)
+                Tensor bad = Tensor::empty(Shape{bs}, DType::F32, x.device());
+                ops::reduce_rows(ops::ReduceOp::Sum, ops::scale(logits, 0.f), bad);
+                ops::axpy(1.f, bad, bad_outputs.slice(row, row + bs));
             }
         }
         row += bs;
@@ -217,11 +215,15 @@ OcclusionResult occlusion_curves(nn::Module& model, BatchSource& loader, const O
     model.clear_saved();
     LRP_CHECK(row == n, "occlusion: the loader gave ", row, " of its ", n, " samples");
 
-    LRP_CHECK(std::isfinite(bad_outputs.to_vector<float>()[0]), "occlusion: the model's outputs hold NaN or Inf for ",
-              "some images, clean or occluded (--occlusion-fill ", o.fill, " may fill values the model overflows on, ",
-              "or the weights are not finite); no accuracy is reported");
     const std::vector<float> cv = counts.to_vector<float>();
     const std::vector<float> nf = nonfinite.to_vector<float>(), sp = spread.to_vector<float>();
+    // An image whose map is finite but whose outputs are not (clean or occluded) would be scored by an arg-max of
+    // NaN or Inf. (An image with a non-finite map, e.g. NaN pixels, is counted as before and reported.)
+    const std::vector<float> bo = bad_outputs.to_vector<float>();
+    for (int64_t i = 0; i < n; ++i)
+        LRP_CHECK(!std::isfinite(nf[i]) || std::isfinite(bo[i]), "occlusion: the model's outputs hold NaN or Inf for ",
+                  "image ", i, ", clean or occluded, while its relevance map is finite (--occlusion-fill ", o.fill,
+                  " may fill values the model overflows on); no accuracy is reported");
     OcclusionResult r;
     r.composite = o.composite;
     r.user_rules = user_rules(o);

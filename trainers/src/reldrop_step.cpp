@@ -185,12 +185,7 @@ RelDropSettings reldrop_settings(const TrainConfig& cfg, const std::vector<float
     p.pixel_norm = cfg.reldrop_pixel_norm;
     p.box_clip = cfg.reldrop_box_clip;
     p.patch_count = cfg.reldrop_patch_count;
-    try {
-        p.fill = ops::reldrop_fill(cfg.reldrop_fill, mean, stdev);
-    } catch (const Error&) {
-        LRP_THROW("--reldrop-fill: unknown or malformed fill '", cfg.reldrop_fill,
-                  "' (known: reference, mean, raw:<v>, normalized:<v>)");
-    }
+    p.fill = ops::reldrop_fill(cfg.reldrop_fill, mean, stdev, "--reldrop-fill");
     p.sl = cfg.box_sl;
     p.sh = cfg.box_sh;
     p.r1 = cfg.box_r1;

@@ -226,12 +226,7 @@ SgtSettings sgt_settings(const TrainConfig& cfg, const std::vector<float>& mean,
         s.fill = SgtFill::ImageMean;
     } else {
         s.fill = SgtFill::Constant;
-        try {
-            s.constant = ops::reldrop_fill(cfg.sgt_fill, mean, stdev);
-        } catch (const Error& e) {
-            LRP_THROW("--sgt-fill: unknown or malformed fill '", cfg.sgt_fill, "' (known: random, image-mean, mean, ",
-                      "reference, raw:<v>, normalized:<v>): ", e.what());
-        }
+        s.constant = ops::reldrop_fill(cfg.sgt_fill, mean, stdev, "--sgt-fill");
     }
     try {
         Sgt check(s);  // an unknown composite or a bad fraction fails here, before training starts

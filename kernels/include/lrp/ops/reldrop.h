@@ -48,8 +48,11 @@ struct RelDropParams {
 //   "mean"           0 = the dataset mean in normalised space
 //   "raw:<v>"        raw value v normalised: (v - MEAN[c]) / STD[c]
 //   "normalized:<v>" v as is
+// A value beyond kMaxFill in normalised units (e.g. raw:1e38, Inf after normalising) is refused: no image is
+// that far from the mean, and the model's outputs would overflow. Errors name `flag`.
+constexpr float kMaxFill = 1e6f;
 std::vector<float> reldrop_fill(const std::string& mode, const std::vector<float>& mean,
-                                const std::vector<float>& stdev);
+                                const std::vector<float>& stdev, const char* flag = "fill");
 
 // Validates params against x's shape (F32 [N, C, H, W], C <= 4) and returns the kernel descriptor.
 kernels::RelDropDesc reldrop_desc(const RelDropParams& params, const Tensor& x);
