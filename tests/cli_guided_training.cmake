@@ -20,6 +20,9 @@ add_test(NAME Cli.IsnetFlagWithoutIsnet COMMAND ${LRP_CLI} 0 "--isnet-p applies 
 add_test(NAME Cli.EvalBackground COMMAND ${LRP_CLI} 0 "share of \\|relevance\\| on the background: [0-9.]+ \\(epsilon_plus map of the label\\), [0-9.]+ \\(LRP-Flex map"
          $<TARGET_FILE:lrpcu> eval --weights ${LRP_CLI_OUT}/isnet/model.safetensors --device cpu --subset 16 --background
          --background-mask threshold:0.5 --background-composite epsilon_plus)
+add_test(NAME Cli.EvalBackgroundAllForeground COMMAND ${LRP_CLI} 0 "warning: the mask \\(threshold:0\\) marks every pixel as foreground: there is no background"
+         $<TARGET_FILE:lrpcu> eval --weights ${LRP_CLI_OUT}/isnet/model.safetensors --device cpu --subset 4 --background
+         --background-mask threshold:0)
 add_test(NAME Cli.EvalBackgroundZb COMMAND ${LRP_CLI} 0 "\"share_background_flex_zb\": ?[0-9.e-]+"
          $<TARGET_FILE:lrpcu> eval --weights ${LRP_CLI_OUT}/isnet/model.safetensors --device cpu --subset 16 --background
          --background-mask threshold:0.5 --json)
@@ -123,7 +126,7 @@ add_test(NAME Cli.TrainIsnetCalibrated COMMAND ${LRP_CLI} 0 "ISNet calibration: 
 add_test(NAME Cli.IsnetCalibrateWithC1 COMMAND ${LRP_CLI} 1 "--isnet-calibrate measures C1 and C2, so --isnet-c1 2 and --isnet-c2 25 would not be used"
          $<TARGET_FILE:lrpcu> ${LRP_TINY_TRAIN} --augment isnet --isnet-c1 2
          --isnet-calibrate ${LRP_CLI_OUT}/isnet/model.safetensors --out ${LRP_CLI_OUT}/isnet-calibrate-c1)
-set_tests_properties(Cli.EvalBackground Cli.EvalBackgroundZb Cli.EvalBackgroundHidden Cli.EvalBackgroundLayers
+set_tests_properties(Cli.EvalBackground Cli.EvalBackgroundAllForeground Cli.EvalBackgroundZb Cli.EvalBackgroundHidden Cli.EvalBackgroundLayers
                      Cli.EvalBackgroundLayersDefault Cli.EvalBackgroundBadLayer Cli.ExplainFlexLayers Cli.ExplainFlexLayersDefaultOrNames
                      Cli.ExplainFlex Cli.ExplainFlexWithComposite Cli.EvalBackgroundBadMask Cli.TrainIsnetCalibrated PROPERTIES DEPENDS Cli.TrainIsnet
                      FIXTURES_REQUIRED cli_runs_clean)

@@ -57,7 +57,8 @@ void batchnorm_fwd_train(const Tensor& x, const Tensor& gamma, const Tensor& bet
     check_eps(op, eps);
     LRP_CHECK(momentum >= 0.f && momentum <= 1.f, op, ": momentum must be in [0, 1], got ", momentum);
     LRP_CHECK(static_cast<int64_t>(d.N) * d.HW > 1, op,
-              ": expected more than 1 value per channel when training, got input of shape ", x.shape().str());
+              ": expected more than 1 value per channel when training, got input of shape ", x.shape().str(),
+              " (one image whose feature map is 1 x 1 here: train with a batch size of at least 2)");
     check_channel(op, "gamma", gamma, x, d);
     check_channel(op, "beta", beta, x, d);
     check_channel(op, "save_mean", save_mean, x, d);

@@ -3,6 +3,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <string>
 
 #include "cli.h"
 #include "lrp/lrp/flex_lds.h"
@@ -81,23 +82,37 @@ nlohmann::json run_background(const CLI::App& app, const BackgroundCli& b, nn::M
                                     b.input_one, b.layers);
     r.mask = b.mask;
     if (!quiet) {
+        // a share over no map at all (every one left out) is NaN: "n/a"
+        auto share = [](double v) {
+            char b[32];
+            std::snprintf(b, sizeof b, "%.4f", v);
+            return std::isnan(v) ? std::string("n/a") : std::string(b);
+        };
         std::printf("background relevance (foreground %s: %.1f%% of the pixels; %lld images, %.1f s):\n",
                     r.mask.c_str(), 100 * r.foreground_fraction, (long long)r.samples, r.seconds);
-        std::printf("  share of |relevance| on the background: %.4f (%s map of the label), %.4f (LRP-Flex map, "
-                    "epsilon %g)\n", r.share_composite, r.composite.c_str(), r.share_flex, r.flex_epsilon);
-        std::printf("  with z^B on the first layer (ISNet's default heatmap): %.4f on the background\n", r.share_flex_zb);
+        std::printf("  share of |relevance| on the background: %s (%s map of the label), %s (LRP-Flex map, "
+                    "epsilon %g)\n", share(r.share_composite).c_str(), r.composite.c_str(), share(r.share_flex).c_str(),
+                    r.flex_epsilon);
+        std::printf("  with z^B on the first layer (ISNet's default heatmap): %s on the background\n",
+                    share(r.share_flex_zb).c_str());
         if (!r.share_hidden.empty()) {
             std::printf("  LRP-Flex map at the hidden layers (as --isnet-lds shrinks the mask):");
-            for (const auto& h : r.share_hidden) std::printf(" %s %.4f", h.layer.c_str(), h.share);
+            for (const auto& h : r.share_hidden) std::printf(" %s %s", h.layer.c_str(), share(h.share).c_str());
             std::printf(" on the background\n");
         }
         std::printf("  ISNet heatmap loss (the --augment isnet defaults) of the LRP-Flex map: %.4f; with z^B: %.4f\n",
                     r.isnet_heat_loss, r.isnet_heat_loss_zb);
-        std::printf("  share of the squared input gradient of sum_k log p_k on the background: %.4f; RRR's penalty "
-                    "(lambda 1, 0-255 pixel units): %.4g\n", r.share_gradient, r.rrr_penalty);
-        if (r.nonfinite_maps > 0 || r.empty_maps > 0)
-            std::printf("  warning: %lld images with non-finite maps left out, and %lld all-zero maps from their share\n",
-                        (long long)r.nonfinite_maps, (long long)r.empty_maps);
+        std::printf("  share of the squared input gradient of sum_k log p_k on the background: %s; RRR's penalty "
+                    "(lambda 1, 0-255 pixel units): %.4g\n", share(r.share_gradient).c_str(), r.rrr_penalty);
+        if (r.nonfinite_maps > 0)
+            std::printf("  warning: %lld of the %lld images had a map holding NaN or Inf and are left out of every "
+                        "figure\n", (long long)r.nonfinite_maps, (long long)r.samples);
+        if (r.empty_maps > 0)
+            std::printf("  warning: %lld maps (of all kinds above, each image has one of each) are zero everywhere "
+                        "and are left out of their kind's share\n", (long long)r.empty_maps);
+        if (r.foreground_fraction >= 1.0)
+            std::printf("  warning: the mask (%s) marks every pixel as foreground: there is no background, and every "
+                        "share is 0\n", r.mask.c_str());
     }
     return train::to_json(r);
 }
