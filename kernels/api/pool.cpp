@@ -61,6 +61,12 @@ void validate(const char* op, const Pool2dDesc& d, bool is_max) {
                   d.dil_w, ")");
     }
 }
+// The backward kernels index an output plane in 32 bits too; with ceil_mode and padding (or an adaptive output
+// size) it can outgrow the input plane.
+void check_output_plane(const char* op, const Pool2dDesc& d) {
+    LRP_CHECK(int64_t{d.P()} * d.Q() <= INT_MAX, op, ": an output plane of ", d.P(), " x ", d.Q(),
+              " pixels is too large (at most ", INT_MAX, ")");
+}
 }  // namespace
 
 Pool2dDesc pool2d_desc(const Shape& x, const Pool2dParams& p, bool is_max) {
@@ -79,6 +85,7 @@ Pool2dDesc pool2d_desc(const Shape& x, const Pool2dParams& p, bool is_max) {
     d.count_include_pad = p.count_include_pad;
     d.divisor_override = p.divisor_override;
     validate(op, d, is_max);
+    check_output_plane(op, d);
     return d;
 }
 
@@ -95,6 +102,7 @@ Pool2dDesc adaptive_avgpool2d_desc(const Shape& x, int out_h, int out_w) {
     d.W = static_cast<int>(x[3]);
     d.adapt_h = out_h, d.adapt_w = out_w;
     validate(op, d, false);
+    check_output_plane(op, d);
     return d;
 }
 

@@ -89,6 +89,9 @@ TEST(CudaEmulation, MisuseIsReported) {
     shared_broadcast_k<<<1, 2048>>>(d);
     EXPECT_EQ(cudaGetLastError(), cudaErrorInvalidConfiguration);
     std::vector<int> h(33);
+    shared_broadcast_k<<<1, 32>>>(h.data());
+    EXPECT_EQ(cudaGetLastError(), cudaErrorIllegalAddress) << "a host pointer as a kernel argument";
+    EXPECT_EQ(h, std::vector<int>(33, 0)) << "the kernel ran on the host buffer";
     EXPECT_EQ(cudaMemcpyAsync(h.data(), d, 33 * sizeof(int), cudaMemcpyDeviceToHost, nullptr), cudaErrorInvalidValue)
         << "a copy past the end of the allocation";
     EXPECT_EQ(cudaMemcpyAsync(d, h.data(), 4, cudaMemcpyDeviceToHost, nullptr), cudaErrorInvalidValue)

@@ -78,11 +78,17 @@ namespace lrp_emu {
 cudaError_t enqueue_work(cudaStream_t stream, std::function<cudaError_t()> work) {
     return enqueue(stream, std::move(work));
 }
-void submit_kernel(dim3 grid, dim3 block, size_t smem, cudaStream_t stream, std::function<void()> body) {
+void submit_kernel(dim3 grid, dim3 block, size_t smem, cudaStream_t stream, std::vector<const void*> pointers,
+                   std::function<void()> body) {
     if (smem > 48 * 1024) {
         fail(cudaErrorInvalidValue);
         return;
     }
+    for (const void* p : pointers)
+        if (p && !is_device(p)) {
+            fail(cudaErrorIllegalAddress);
+            return;
+        }
     const cudaError_t e = enqueue(stream, [grid, block, body]() { return run_grid(grid, block, body); });
     if (e != cudaSuccess) fail(e);
 }
@@ -107,6 +113,7 @@ const char* cudaGetErrorName(cudaError_t e) {
         case cudaErrorInvalidDevicePointer: return "cudaErrorInvalidDevicePointer";
         case cudaErrorInvalidResourceHandle: return "cudaErrorInvalidResourceHandle";
         case cudaErrorLaunchFailure: return "cudaErrorLaunchFailure";
+        case cudaErrorIllegalAddress: return "cudaErrorIllegalAddress";
         case cudaErrorNoDevice: return "cudaErrorNoDevice";
         case cudaErrorStreamCaptureUnsupported: return "cudaErrorStreamCaptureUnsupported";
         case cudaErrorStreamCaptureInvalidated: return "cudaErrorStreamCaptureInvalidated";

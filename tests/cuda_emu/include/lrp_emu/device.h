@@ -87,12 +87,23 @@ T atomicAdd(T* p, T v) {
 }
 
 namespace lrp_emu {
+template <class T>
+const void* pointer_of(const T& a) {
+    if constexpr (std::is_pointer_v<T>) return reinterpret_cast<const void*>(a);
+    else return nullptr;
+}
 // The body of kernel<<<grid, block, smem, stream>>>(args...): the arguments are converted to the
 // kernel's parameter types and copied now, as CUDA copies them at launch (or at capture).
 template <class... P, class... A>
 void launch(dim3 grid, dim3 block, size_t smem, cudaStream_t stream, void (*kernel)(P...), A&&... args) {
     static_assert(sizeof...(P) == sizeof...(A), "kernel launched with the wrong number of arguments");
     std::tuple<std::decay_t<P>...> copied(static_cast<std::decay_t<P>>(std::forward<A>(args))...);
-    submit_kernel(grid, block, smem, stream, [kernel, copied]() { std::apply(kernel, copied); });
+    std::vector<const void*> pointers;
+    std::apply(
+        [&pointers](const auto&... a) {
+            ((std::is_pointer_v<std::decay_t<decltype(a)>> ? pointers.push_back(pointer_of(a)) : void()), ...);
+        },
+        copied);
+    submit_kernel(grid, block, smem, stream, std::move(pointers), [kernel, copied]() { std::apply(kernel, copied); });
 }
 }  // namespace lrp_emu

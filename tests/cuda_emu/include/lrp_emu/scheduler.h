@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <vector>
 
 // The launch builtins of the running thread (set by the scheduler before each switch).
 extern thread_local uint3 threadIdx;
@@ -16,7 +17,10 @@ extern thread_local dim3 gridDim;
 namespace lrp_emu {
 // Runs the launch now, or records it when its stream is being captured into a graph. An invalid launch
 // configuration becomes the pending error (cudaGetLastError), as a real launch failure does.
-void submit_kernel(dim3 grid, dim3 block, size_t smem, cudaStream_t stream, std::function<void()> body);
+// A pointer argument that is not null and not device memory (a host buffer) is refused as
+// cudaErrorIllegalAddress before anything runs: on a GPU the kernel would fault, here it would read host memory.
+void submit_kernel(dim3 grid, dim3 block, size_t smem, cudaStream_t stream, std::vector<const void*> pointers,
+                   std::function<void()> body);
 // Runs host-side work (copies, library calls) now, or records it into the stream's capture.
 cudaError_t enqueue_work(cudaStream_t stream, std::function<cudaError_t()> work);
 // Runs every block of a launch (called at submit, or at graph launch for captured kernels).
