@@ -153,13 +153,16 @@ if has bench; then
   tail -10 "$out/zennit_lrp_bench.jsonl"
 fi
 if has sanitize; then
-  # compute-sanitizer over the kernel-level CUDA tests: memcheck on all of them, racecheck on the kernels
-  # that share memory within a block (reductions, top-k, batch norm, softmax, RelDrop boxes).
+  # compute-sanitizer over the kernel-level CUDA tests: memcheck and initcheck (reads of memory no one wrote,
+  # which the emulation's poisoned allocations only partly show) on all of them, racecheck on the kernels that
+  # share memory within a block (reductions, top-k, batch norm, softmax, RelDrop boxes, EDDA windows, ISNet's
+  # sort, occlusion's patch metrics).
   kernels='AugmentCuda.*:BatchNormCuda.*:ElementwiseCuda.*:OcclusionCuda.*:PoolCuda.*:AdaptivePoolCuda.*'
   kernels+=':ReduceCuda.*:RelDropCuda.*:RngCuda.*:SoftmaxXentCuda.*:OptimCuda.*:ClipGradNormCuda.*:GemmCuda.*'
-  kernels+=':Conv2dCuda.*'
-  shared='ReduceCuda.*:RelDropCuda.*:SoftmaxXentCuda.*:BatchNormCuda.*:AugmentCuda.*'
-  for tool in memcheck racecheck; do
+  kernels+=':Conv2dCuda.*:IsnetLossCuda.*:EddaCuda.*:ResizedCropCuda.*:SgtOpsCuda.*:ChannelOpsCuda.*'
+  shared='ReduceCuda.*:RelDropCuda.*:SoftmaxXentCuda.*:BatchNormCuda.*:AugmentCuda.*:EddaCuda.*:IsnetLossCuda.*'
+  shared+=':OcclusionCuda.*:SgtOpsCuda.*'
+  for tool in memcheck initcheck racecheck; do
     filter=$kernels
     [[ $tool == racecheck ]] && filter=$shared
     (LRP_REQUIRE_CUDA=1 budget compute-sanitizer --tool "$tool" --error-exitcode 3 build-gpu/tests/lrp_tests \

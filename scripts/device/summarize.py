@@ -100,7 +100,7 @@ def main():
                 lines.append(f'- {name} ({why})')
     else:
         lines.append('no test summary in tests.log (the run did not finish the tests)')
-    for tool in ('memcheck', 'racecheck'):
+    for tool in ('memcheck', 'initcheck', 'racecheck'):
         log = read(p(f'sanitize-{tool}.log'))
         if log:
             s = re.findall(r'ERROR SUMMARY: (\d+) error', log)
