@@ -252,6 +252,8 @@ TEST(TrainerCpu, EddaRunLogsItsMetricsAndResumesMidEpochBitForBit) {
             EXPECT_NEAR(v * 64, std::round(v * 64), 1e-6) << k << ": a count over the epoch's 64 images";
         }
         EXPECT_EQ(row["edda_nonfinite_maps"].get<double>(), 0.0);
+        const double coincident = row.at("edda_coincident_windows").get<double>();
+        EXPECT_TRUE(coincident >= 0 && coincident <= 64 && coincident == std::round(coincident)) << coincident;
         EXPECT_FALSE(row.contains("reldrop_occluded_fraction"));
     }
     EXPECT_TRUE(std::filesystem::exists(a + "/first_batch.png"));
@@ -269,4 +271,22 @@ TEST(TrainerCpu, EddaRunLogsItsMetricsAndResumesMidEpochBitForBit) {
         for (const char* k : {"train_seconds", "images_per_s", "peak_device_bytes"}) q[i][k] = r[i][k];  // timings
         EXPECT_EQ(q[i], r[i]);
     }
+}
+
+// An epsilon that absorbs all relevance leaves constant maps: every image's two windows tie at the top-left one.
+// The count goes through a mid-epoch checkpoint (2 of the 4 steps before it).
+TEST(TrainerCpu, EddaCoincidentWindowsAreCountedThroughAResume) {
+    const std::string a = fresh_dir("edda_coincident");
+    train::TrainConfig c = tiny(a);
+    c.epochs = 1;
+    c.augment = "edda";
+    c.edda_epsilon = 3e38f;
+    c.stop_after_step = 2;
+    train::run_training(c);
+    c.stop_after_step = 0;
+    c.resume = true;
+    train::run_training(c);
+    const auto r = rows(a);
+    ASSERT_EQ(r.size(), 1u);
+    EXPECT_EQ(r[0].at("edda_coincident_windows").get<double>(), 64.0) << r[0].dump();
 }

@@ -13,6 +13,7 @@
 #include "lrp/ops/channel.h"
 #include "lrp/ops/elementwise.h"
 #include "lrp/ops/loss.h"
+#include "lrp/ops/metrics.h"
 #include "lrp/ops/reduce.h"
 #include "lrp/ops/reldrop.h"
 #include "lrp/train/reldrop_step.h"
@@ -101,8 +102,8 @@ EddaStepResult edda_train_step(nn::Module& model, Optimizer& opt, Edda& edda, co
     LRP_NVTX_RANGE("edda_step");
     const int64_t N = x.dim(0);
     LRP_CHECK(N > 0, "EDDA: empty batch");
-    Tensor valid;
-    const Tensor X = edda.augment(model, x, labels, nullptr, &valid);
+    Tensor valid, pos;
+    const Tensor X = edda.augment(model, x, labels, &pos, &valid);
     if (trained_input) *trained_input = X;
     model.train(true);
     model.zero_grad();
@@ -115,6 +116,9 @@ EddaStepResult edda_train_step(nn::Module& model, Optimizer& opt, Edda& edda, co
     r.nonsalient_correct = count_correct(r.step.logits.slice(2 * N, 3 * N), labels);
     r.nonfinite = ops::full(Shape{1}, static_cast<float>(N), x.device());
     ops::axpy(-1.f, ops::reduce_all(ops::ReduceOp::Sum, valid), r.nonfinite);
+    r.coincident = Tensor::empty(Shape{1}, DType::F32, x.device());  // (a non-finite map's windows are both -1)
+    ops::count_equal(pos.slice(0, 1).reshape(Shape{N}), pos.slice(1, 2).reshape(Shape{N}), r.coincident);
+    ops::axpy(-1.f, r.nonfinite, r.coincident);
     model.backward(dlogits, true);
     if (o.clip_grad_norm > 0.f) clip_grad_norm(model.named_params(), o.clip_grad_norm);
     opt.step();

@@ -61,6 +61,7 @@ void StepMethod::start_epoch(const PartialEpoch& from) {
     clean_ = sum(from.clean_correct_sum);
     salient_ = sum(from.salient_correct_sum);
     nonsalient_ = sum(from.nonsalient_correct_sum);
+    coincident_ = sum(from.coincident_sum);
     heat_ = sum(from.heat_loss_sum);
     foreground_ = sum(from.foreground_sum);
     masked_ = sum(from.masked_correct_sum);
@@ -80,6 +81,7 @@ StepResult StepMethod::step(nn::Module& model, Optimizer& opt, const BatchSource
         EddaStepResult r = edda_train_step(model, opt, *edda_, x, y, so, &trained_);
         ops::axpy(1.f, r.salient_correct, salient_);
         ops::axpy(1.f, r.nonsalient_correct, nonsalient_);
+        ops::axpy(1.f, r.coincident, coincident_);
         ops::axpy(1.f, r.nonfinite, nonfinite_);
         transformed_ = true;
         return r.step;
@@ -141,6 +143,7 @@ void StepMethod::save(PartialEpoch& q) const {
     q.clean_correct_sum = host(clean_);
     q.salient_correct_sum = host(salient_);
     q.nonsalient_correct_sum = host(nonsalient_);
+    q.coincident_sum = host(coincident_);
     q.heat_loss_sum = host(heat_);
     q.foreground_sum = host(foreground_);
     q.masked_correct_sum = host(masked_);
@@ -205,6 +208,13 @@ void StepMethod::add_metrics(nlohmann::json& row, int64_t epoch, double images) 
         row["edda_salient_acc"] = salient_.to_vector<float>()[0] / images;
         row["edda_nonsalient_acc"] = nonsalient_.to_vector<float>()[0] / images;
         row["edda_nonfinite_maps"] = nonfinite;
+        const double coincident = coincident_.to_vector<float>()[0];
+        row["edda_coincident_windows"] = coincident;
+        // Some coincide in any run (all-negative maps of misclassified images): warned when most do.
+        if (coincident > 0 && 2 * coincident >= images)
+            log_warn("epoch ", epoch, ": ", coincident, " of ", images, " images had their most and least relevant ",
+                     "windows coincide (constant maps, e.g. all zero, or a single window; docs/edda.md), so their ",
+                     "salient and non-salient copies were one image trained towards both targets");
     }
     if (nonfinite > 0)
         log_warn("epoch ", epoch, ": ", nonfinite, " relevance maps held NaN or Inf; those images were not occluded",

@@ -31,6 +31,9 @@ struct EddaStepResult {
     Tensor salient_correct;     // [1] salient-occluded copies still classified as their label
     Tensor nonsalient_correct;  // [1] non-salient-occluded copies classified as their label
     Tensor nonfinite;           // [1] samples whose map held NaN or Inf (copies left clean and weighted 0)
+    // [1] samples with a finite map whose most and least relevant windows coincide (a constant map, e.g. all zero,
+    // or one window), so that the salient and the non-salient copy are one image
+    Tensor coincident;
 };
 
 class Edda {
