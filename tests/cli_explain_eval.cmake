@@ -33,7 +33,11 @@ add_test(NAME Cli.ExplainEmptyCmap COMMAND ${LRP_CLI} 2 "--cmap: an empty value 
 add_test(NAME Cli.ExplainAllZeroMapsWarn COMMAND ${LRP_CLI} 0 "the relevance of samples 0, 1 is zero in every pixel \\(composite epsilon_plus\\)"
          $<TARGET_FILE:lrpcu> explain --weights ${LRP_EXPLAIN_RUN}/checkpoint.safetensors --dataset synthetic
          --samples 2 --composite epsilon_plus --stabilizer 1e30 --device cpu --out ${LRP_EXPLAIN_RUN}/zero-maps)
-set_tests_properties(Cli.ExplainAllZeroMapsWarn PROPERTIES FIXTURES_REQUIRED cli_explain_run)
+# --epsilon when user rules took every layer the composite gave an Epsilon rule (here the classifier, its only one).
+add_test(NAME Cli.ExplainEpsilonOfNoLayerWarns COMMAND ${LRP_CLI} 0 "--epsilon sets the Epsilon rules of composite epsilon_plus_flat, but the user rules took every layer that had one"
+         $<TARGET_FILE:lrpcu> explain --weights ${LRP_EXPLAIN_RUN}/checkpoint.safetensors --dataset synthetic
+         --samples 1 --epsilon 0.5 --rule dense=zplus --device cpu --out ${LRP_EXPLAIN_RUN}/epsilon-unused)
+set_tests_properties(Cli.ExplainAllZeroMapsWarn Cli.ExplainEpsilonOfNoLayerWarns PROPERTIES FIXTURES_REQUIRED cli_explain_run)
 set_tests_properties(Cli.ExplainZennitCmap Cli.ExplainUnknownCmap Cli.ExplainEmptyCmap
                      PROPERTIES FIXTURES_REQUIRED cli_explain_run)
 add_test(NAME Cli.ConfigReuseWarnsOnlyWhatMatters COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/cli_config_reuse.sh

@@ -152,6 +152,23 @@ void warn_unused_for_model(const CLI::App& app, const CompositeFlags& f, nn::Mod
     for (const std::string& note :
          explain::unassigned_rules(options, bound, f.rules, f.first_rules, f.layer_rules, "--" + f.prefix))
         log_warn(note);
+    // --epsilon sets the composite's own Epsilon rules: none left when user rules took every layer they had.
+    if (app.count(p + "epsilon")) {
+        auto user = [&](const explain::Rule* r) {
+            for (const auto& e : options.layer_map) if (e.second.get() == r) return true;
+            for (const auto& e : options.first_map) if (e.second.get() == r) return true;
+            for (const auto& e : options.name_map) if (e.second.get() == r) return true;
+            return false;
+        };
+        bool used = false;
+        for (const nn::Module* leaf : bound.leaves()) {
+            const explain::Rule* r = bound.rule_for(*leaf);
+            used = used || (r && !user(r) && dynamic_cast<const explain::Epsilon*>(r));
+        }
+        if (!used)
+            log_warn(p, "epsilon sets the Epsilon rules of composite ", f.composite, ", but the user rules took every ",
+                     "layer that had one; it changes nothing (a rule spec takes its own, e.g. epsilon:0.25)");
+    }
 }
 
 }  // namespace lrp::cli
