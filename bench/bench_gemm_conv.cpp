@@ -56,7 +56,7 @@ Tensor random_tensor(const Shape& s, uint32_t seed, Device dev) {
 }
 
 // Times `op` (one operation per benchmark iteration) and reports FLOP/s. The CPU uses wall time
-// (OpenBLAS runs its own threads); CUDA times `inner` back-to-back launches with device events.
+// (the CPU backend's threads split the work); CUDA times `inner` back-to-back launches with device events.
 void run_timed(benchmark::State& st, Device dev, double flops, const std::function<void()>& op) {
     try {
         op();  // warm-up: allocations, cuDNN algorithm choice, workspace

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """PyTorch eager reference for bench_models: forward, forward+backward and the SGD training step of
 CIFAR ResNet-18 and VGG-16-BN (lrpcu's CIFAR forms), batch 128 and 512, fp32 with PyTorch's default
-TF32 settings, timed with CUDA events on the same GPU. Prints one JSON line per case.
+TF32 settings, timed with CUDA events on the same GPU. The forward runs with autograd on (it keeps what a
+backward needs, as lrpcu's does; records before 2026-12-07 timed it under no_grad). Prints one JSON line per case.
 Run on the GPU machine: python3 bench/torch_train_bench.py [--iters 20]
 On the CPU (bench_models' CPU cases, batch 8, wall-clock median): --device cpu --batches 8 --iters 3"""
 import argparse, json, os, time
@@ -43,8 +44,9 @@ def bench(model, batch, phase, iters, dev):
             model.zero_grad(set_to_none=True)
             model(x).sum().mul(1e-3).backward()
         else:
-            with torch.no_grad():
-                model(x)
+            # autograd on, as lrpcu's train-mode forward keeps its activations for a backward (no_grad would
+            # skip that bookkeeping and time less work); the graph is freed with the output
+            model(x)
 
     for _ in range(3 if dev.type == 'cuda' else 1):
         once()
@@ -83,6 +85,7 @@ def main():
                 'tf32_matmul': torch.backends.cuda.matmul.allow_tf32}
     else:
         info = {'torch': torch.__version__, 'device': 'cpu', 'threads': torch.get_num_threads()}
+    info['fwd'] = 'autograd on'
     print(json.dumps({'context': info}))
     for name, ctor in [('resnet18', cifar_resnet18), ('vgg16_bn', cifar_vgg16_bn)]:
         for phase in ['fwd', 'fwd_bwd', 'train_step']:

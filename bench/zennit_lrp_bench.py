@@ -163,6 +163,10 @@ def main():
     ctx = {'torch': torch.__version__, 'zennit': version('zennit'), 'threads': torch.get_num_threads(),
            'device': torch.cuda.get_device_name(dev) if cuda else 'cpu'}
     if cuda:
+        # fp32 as lrpcu's bench_lrp runs it (TF32 off there; relevance spans many orders of magnitude): PyTorch's
+        # default TF32 convolutions would compare another precision
+        torch.backends.cudnn.allow_tf32 = False
+        torch.backends.cuda.matmul.allow_tf32 = False
         ctx.update(cudnn=torch.backends.cudnn.version(), tf32_conv=torch.backends.cudnn.allow_tf32,
                    tf32_matmul=torch.backends.cuda.matmul.allow_tf32)
     cases = a.cases.split(',')

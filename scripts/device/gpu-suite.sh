@@ -134,8 +134,8 @@ if has bench; then
   for b in build-gpu/bench/bench_*; do
     [[ -x $b ]] || continue
     n=$(basename "$b")
-    # 0.2 s per case, 0.3 s for the model cases, whose own minimum outranks the flag (CUDA cases time 5
-    # launches per iteration with events): the device time is short.
+    # 0.2 s per case, 0.3 s for the model cases, whose own minimum outranks the flag (bench_gemm_conv's CUDA
+    # cases time 5 launches per iteration with events): the device time is short.
     LRP_BENCH_CUDA_MIN_TIME=${BENCH_MODEL_MIN_TIME:-0.3} budget "$b" --benchmark_filter="${BENCH_FILTER:-cuda}" \
       --benchmark_min_time="${BENCH_MIN_TIME:-0.2}" --benchmark_format=console --benchmark_out="$out/$n.json" \
       --benchmark_out_format=json > "$out/$n.txt" 2>&1 || rc=1

@@ -138,9 +138,11 @@ def main():
 
     # #6: relevance pass against fwd + bwd-data and against zennit
     lrp = gbench(p('bench_lrp.json'))
-    zen = {(r['bench'], r['model']): r for r in load_jsonl(p('zennit_lrp_bench.jsonl')) if 'bench' in r}
+    # zennit's rows of the same batch only (a CPU or other-batch run would compare unlike figures)
+    zen = {(r['bench'], r['model']): r for r in load_jsonl(p('zennit_lrp_bench.jsonl'))
+           if 'bench' in r and r.get('batch') == 128}
     if lrp:
-        lines += ['## #6: relevance pass (batch 128)', '',
+        lines += ['## #6: relevance pass (batch 128, fp32: TF32 off on both sides)', '',
                   '| model | composite | lrpcu ms | / eval fwd+bwd-data (<= 1.2x) | zennit ms | zennit / lrpcu (>= 5x) |',
                   '|---|---|---|---|---|---|']
         for model in ('resnet18', 'vgg16_bn'):
