@@ -26,7 +26,7 @@ add_test(NAME Cli.ExplainZennitCmap COMMAND ${LRP_CLI} 0 "sample 1: predicted cl
 add_test(NAME Cli.ExplainUnknownCmap COMMAND ${LRP_CLI} 1 "--cmap: unknown colour map 'jet' \\(zennit's: gray, .*coleus\\)"
          $<TARGET_FILE:lrpcu> explain --weights ${LRP_EXPLAIN_RUN}/checkpoint.safetensors --dataset synthetic
          --samples 1 --cmap jet --device cpu --out ${LRP_EXPLAIN_RUN}/cmap-bad)
-add_test(NAME Cli.ExplainEmptyCmap COMMAND ${LRP_CLI} 2 "--cmap: an empty value \\(leave the option out for its default\\)"
+add_test(NAME Cli.ExplainEmptyCmap COMMAND ${LRP_CLI} 2 "--cmap: the value is empty \\(an unset shell variable\\?\\)"
          sh -c "$<TARGET_FILE:lrpcu> explain --weights ${LRP_EXPLAIN_RUN}/checkpoint.safetensors --dataset synthetic \
                 --samples 1 --cmap '' --device cpu --out ${LRP_EXPLAIN_RUN}/cmap-empty")
 # A stabilizer that absorbs every contribution leaves all-zero maps: warned, not blank heatmaps without a word.
@@ -195,7 +195,7 @@ add_test(NAME Cli.EvalOcclusionTargetOutOfRange COMMAND ${LRP_CLI} 1 "--occlusio
          $<TARGET_FILE:lrpcu> ${LRP_OCCL_EVAL} --occlusion-target 99 --occlusion-out ${LRP_EXPLAIN_RUN}/bad-occlusion/)
 # A fill far outside any image (the model's outputs would overflow) is refused up front (cli_nan_weights.sh: the
 # outputs' own check).
-add_test(NAME Cli.EvalOcclusionFillOutOfRange COMMAND ${LRP_CLI} 1 "occlusion fill: 'normalized:3e38' is 3e\\+38 in normalised units \\(channel 0\\), beyond"
+add_test(NAME Cli.EvalOcclusionFillOutOfRange COMMAND ${LRP_CLI} 1 "--occlusion-fill: 'normalized:3e38' is 3e\\+38 in normalised units \\(channel 0\\), beyond"
          $<TARGET_FILE:lrpcu> ${LRP_OCCL_EVAL} --occlusion-fill normalized:3e38 --occlusion-out ${LRP_EXPLAIN_RUN}/bad-occlusion/)
 add_test(NAME Cli.EvalFaithfulnessWholeImagePatch COMMAND ${LRP_CLI} 1 "--faithfulness-patch 32 covers the whole 32 x 32 image"
          $<TARGET_FILE:lrpcu> eval --weights ${LRP_EXPLAIN_RUN}/checkpoint.safetensors --subset 16 --device cpu

@@ -102,6 +102,21 @@ TEST(EddaStepCpu, LossIsTheWeightedMeanOfThePartsCrossEntropies) {
     EXPECT_EQ(r.nonfinite.to_vector<float>()[0], 0.f);
 }
 
+// Coincident windows are counted among finite maps only: an epsilon that absorbs all relevance makes every map
+// constant (both windows tie at the top-left one), and an image with a NaN pixel has a non-finite map, counted as such.
+TEST(EddaStepCpu, CoincidentWindowsCountFiniteMapsOnly) {
+    StepFixture f(Device::cpu());
+    std::vector<float> xv = f.x.to_vector<float>();
+    xv[3 * 16 * 16 + 7] = std::nanf("");  // image 1
+    const Tensor x = Tensor::from_vector(xv, f.x.shape());
+    EddaSettings s = edda_settings(4);
+    s.composite_options.epsilon = 3e38f;
+    Edda e(s);
+    const train::EddaStepResult r = edda_train_step(*f.model, *f.opt, e, x, f.y);
+    EXPECT_EQ(r.nonfinite.to_vector<float>()[0], 1.f);
+    EXPECT_EQ(r.coincident.to_vector<float>()[0], 5.f) << "the 5 finite, constant maps of 6";
+}
+
 // edda_loss on given logits, with one sample's copies left out (valid 0): the loss and every gradient entry
 // against (w_part / (N * sum w)) * valid * (softmax - target), computed in double.
 TEST(EddaStepCpu, LossAndGradientMatchTheFormulaWithACopyLeftOut) {

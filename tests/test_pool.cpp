@@ -325,6 +325,8 @@ TEST(PoolCpu, FrontEndErrors) {
     // the output plane too (the backward kernels index it in 32 bits), which an adaptive size can make large
     throws_with([] { ops::adaptive_avgpool2d_desc(Shape{1, 1, 2, 2}, 46341, 46341); },
                 "an output plane of 46341 x 46341 pixels is too large");
+    throws_with([] { ops::pool2d_desc(Shape{1, 1, 46340, 46340}, pp(2, 1, 1), true); },  // padding: one more row
+                "an output plane of 46341 x 46341 pixels is too large");
     Pool2dDesc d = desc(1, 2, 4, 4, pp(2, 2, 0), true);
     Tensor x = Tensor::from_vector(lrp::test::random_vec(32, 1), Shape{1, 2, 4, 4});
     Tensor y = Tensor::empty(Shape{1, 2, 2, 2});

@@ -2,14 +2,12 @@
 // as 1e-50, reads as what strtof gives: 0 or a subnormal, as PyTorch's float32 would hold it).
 #include "lrp/parse.h"
 
-#include <cerrno>
 #include <cmath>
 #include <cstdlib>
 
 namespace lrp {
 
 std::optional<float> parse_finite_float(const std::string& text) {
-    errno = 0;
     char* end = nullptr;
     const float v = std::strtof(text.c_str(), &end);
     const size_t used = static_cast<size_t>(end - text.c_str());

@@ -10,8 +10,9 @@
 namespace lrp::cli {
 
 // Parses args (without the program and subcommand names). Returns -1 to continue, or the exit code
-// to return (0 after --help, 2 after a usage error, with the message printed).
-int parse_args(CLI::App& app, const std::vector<std::string>& args, bool quiet = false);
+// to return (0 after --help, 2 after a usage error, with the message printed). An empty value is a usage error for
+// numbers and booleans, and for text options too unless keep_empty_text (train: "" clears a file's value).
+int parse_args(CLI::App& app, const std::vector<std::string>& args, bool quiet = false, bool keep_empty_text = false);
 
 // An option's parsed value when it was given on the command line, else nothing.
 inline std::optional<int> given_int(const CLI::App& app, const std::string& flag, int value) {

@@ -82,10 +82,10 @@ nlohmann::json run_background(const CLI::App& app, const BackgroundCli& b, nn::M
                                     b.input_one, b.layers);
     r.mask = b.mask;
     if (!quiet) {
-        // a share over no map at all (every one left out) is NaN: "n/a"
-        auto share = [](double v) {
+        // a figure over no map at all (every one left out) is NaN: "n/a"
+        auto share = [](double v, const char* format = "%.4f") {
             char b[32];
-            std::snprintf(b, sizeof b, "%.4f", v);
+            std::snprintf(b, sizeof b, format, v);
             return std::isnan(v) ? std::string("n/a") : std::string(b);
         };
         std::printf("background relevance (foreground %s: %.1f%% of the pixels; %lld images, %.1f s):\n",
@@ -100,19 +100,24 @@ nlohmann::json run_background(const CLI::App& app, const BackgroundCli& b, nn::M
             for (const auto& h : r.share_hidden) std::printf(" %s %s", h.layer.c_str(), share(h.share).c_str());
             std::printf(" on the background\n");
         }
-        std::printf("  ISNet heatmap loss (the --augment isnet defaults) of the LRP-Flex map: %.4f; with z^B: %.4f\n",
-                    r.isnet_heat_loss, r.isnet_heat_loss_zb);
+        std::printf("  ISNet heatmap loss (the --augment isnet defaults) of the LRP-Flex map: %s; with z^B: %s\n",
+                    share(r.isnet_heat_loss).c_str(), share(r.isnet_heat_loss_zb).c_str());
         std::printf("  share of the squared input gradient of sum_k log p_k on the background: %s; RRR's penalty "
-                    "(lambda 1, 0-255 pixel units): %.4g\n", share(r.share_gradient).c_str(), r.rrr_penalty);
+                    "(lambda 1, 0-255 pixel units): %s\n", share(r.share_gradient).c_str(),
+                    share(r.rrr_penalty, "%.4g").c_str());
         if (r.nonfinite_maps > 0)
-            std::printf("  warning: %lld of the %lld images had a map holding NaN or Inf and are left out of every "
-                        "figure\n", (long long)r.nonfinite_maps, (long long)r.samples);
+            std::printf("  warning: %lld of the %lld images had a map holding NaN or Inf and are left out of the "
+                        "shares and losses (not of the foreground fraction)\n", (long long)r.nonfinite_maps,
+                        (long long)r.samples);
         if (r.empty_maps > 0)
             std::printf("  warning: %lld maps (of all kinds above, each image has one of each) are zero everywhere "
                         "and are left out of their kind's share\n", (long long)r.empty_maps);
         if (r.foreground_fraction >= 1.0)
             std::printf("  warning: the mask (%s) marks every pixel as foreground: there is no background, and every "
                         "share is 0\n", r.mask.c_str());
+        if (r.foreground_fraction <= 0.0)
+            std::printf("  warning: the mask (%s) marks no pixel as foreground: everything is background, and every "
+                        "share is 1\n", r.mask.c_str());
     }
     return train::to_json(r);
 }

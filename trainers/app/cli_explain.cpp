@@ -420,10 +420,11 @@ int run_explain(const std::vector<std::string>& args) {
     const std::string how = flex.empty() ? "composite " + comp.name() + (user_rules ? str(" + ", user_rules, " user rule(s)") : "")
                                          : str("ISNet's LRP-Flex map (epsilon ", flex_epsilon, ", ",
                                                flex == "zb" ? "z^B on the first layer" : "epsilon to the raw input", ")");
-    const std::string bad_r = nonfinite_rows(r.to_vector<float>(), per_sample);
+    std::vector<float> rv = r.to_vector<float>();  // r is on the host
+    const std::string bad_r = nonfinite_rows(rv, per_sample);
     if (!bad_r.empty())
         log_warn("the relevance of samples ", bad_r, " holds NaN or Inf (", how, "); their heatmaps show those pixels black");
-    const std::string zero_r = rows_where(r.to_vector<float>(), per_sample, true, [](float e) { return e == 0.f; });
+    const std::string zero_r = rows_where(rv, per_sample, true, [](float e) { return e == 0.f; });
     if (!zero_r.empty())
         log_warn("the relevance of samples ", zero_r, " is zero in every pixel (", how, "); their heatmaps are blank. ",
                  "An all-zero input has no relevance; otherwise a stabilizer, epsilon or ZBox bound too large for ",
@@ -438,7 +439,7 @@ int run_explain(const std::vector<std::string>& args) {
         for (const auto& f : leftover_temps(out)) std::filesystem::remove(f);
     data::write_npy((std::filesystem::path(out) / "relevance.npy").string(), r);
     const int64_t n = r.dim(0), c = r.dim(1), h = r.dim(2), w = r.dim(3);
-    std::vector<float> rv = r.to_vector<float>(), lv = logits.to(Device::cpu()).to_vector<float>();
+    std::vector<float> lv = logits.to(Device::cpu()).to_vector<float>();
     const int64_t k = logits.dim(1);
     const std::vector<float> xv = overlay ? x.to_vector<float>() : std::vector<float>();
     std::vector<int64_t> known;  // the samples' labels, when given

@@ -351,7 +351,7 @@ int run_train(const std::vector<std::string>& args) {
         probe.allow_extras();
         probe.add_option("--config", config_path);
         probe.set_help_flag();
-        parse_args(probe, args, /*quiet=*/true);
+        parse_args(probe, args, /*quiet=*/true, /*keep_empty_text=*/true);
     }
     std::set<std::string> given;  // settings the user gave now (flags or the config file)
     // Keys of the config file that hold the default value (a run's config.json records every setting): they are not
@@ -399,7 +399,7 @@ int run_train(const std::vector<std::string>& args) {
     }
     CLI::App app("Train a ResNet/VGG classifier.", "lrpcu train");
     add_train_options(app, cfg, config_path);
-    if (int rc = parse_args(app, args); rc >= 0) return rc;
+    if (int rc = parse_args(app, args, /*quiet=*/false, /*keep_empty_text=*/true); rc >= 0) return rc;
     for (const CLI::Option* o : app.get_options())
         if (o->count() > 0)
             for (const std::string& n : o->get_lnames()) given.insert(n), cli_keys.insert(n), file_defaults.erase(n);

@@ -60,7 +60,7 @@ void warn_unused_settings(const train::TrainConfig& cfg, const std::set<std::str
                      "; with --augment ", cfg.augment, " it changes nothing");
         // Torchvision's VGGs have no residual sums, and the plain ones no BatchNorm.
         const bool resnet = cfg.arch.rfind("resnet", 0) == 0,
-                   batchnorm = resnet || (cfg.arch.size() > 3 && cfg.arch.compare(cfg.arch.size() - 3, 3, "_bn") == 0);
+                   batchnorm = resnet || cfg.arch.find("_bn") != std::string::npos;  // vgg11_bn, vgg11_bn_imagenet
         if (k == "reldrop-residual" && cfg.reldrop() && !resnet)
             log_warn("--reldrop-residual applies to residual sums; ", cfg.arch, " has none, it changes nothing");
         if (k == "reldrop-bn-fold" && cfg.reldrop() && !batchnorm)

@@ -16,16 +16,19 @@ namespace lrp::cli {
 
 namespace {
 // CLI11 converts an empty value of a number or a boolean to 0 or false ("--lr $LR" with LR unset would train at
-// learning rate 0), and the programs read an empty text value as the flag left out ("--data-dir $DIR" with DIR
-// unset would take the recorded or default folder without a word): every option with a value refuses an empty one.
-void refuse_empty_values(CLI::App& app) {
+// learning rate 0): such options refuse an empty value. eval and explain read an empty text value as the option
+// left out ("--data-dir $DIR" with DIR unset would take the recorded folder without a word), so there text options
+// refuse one too; train keeps them: there "" clears a --config file's or a checkpoint's value (--init-weights "").
+void refuse_empty_values(CLI::App& app, bool keep_empty_text) {
     for (CLI::Option* opt : app.get_options()) {
         const std::string t = opt->get_type_name();
         if (opt->get_expected_min() < 1 || t.empty()) continue;  // flags without a value
         const bool number = t.find("FLOAT") != std::string::npos || t.find("INT") != std::string::npos;
-        const std::string why = t.find("BOOLEAN") != std::string::npos ? "an empty value is not true or false"
-                              : number ? "an empty value is not a number"
-                                       : "an empty value (leave the option out for its default)";
+        const bool boolean = t.find("BOOLEAN") != std::string::npos;
+        if (!number && !boolean && keep_empty_text) continue;
+        const std::string why = boolean ? "an empty value is not true or false"
+                              : number  ? "an empty value is not a number"
+                                        : "the value is empty (an unset shell variable?)";
         const bool integer = t.find("INT") != std::string::npos, is_unsigned = t.rfind("UINT", 0) == 0;
         opt->check(CLI::Validator(
             [why, integer, is_unsigned](std::string& v) {
@@ -48,8 +51,8 @@ void refuse_empty_values(CLI::App& app) {
 }
 }  // namespace
 
-int parse_args(CLI::App& app, const std::vector<std::string>& args, bool quiet) {
-    refuse_empty_values(app);
+int parse_args(CLI::App& app, const std::vector<std::string>& args, bool quiet, bool keep_empty_text) {
+    refuse_empty_values(app, keep_empty_text);
     std::vector<std::string> rev(args.rbegin(), args.rend());  // CLI11 takes arguments in reverse order
     try {
         app.parse(rev);

@@ -11,6 +11,7 @@
 #include "lrp/nn/json_parse.h"
 #include "lrp/lrp/composites.h"
 #include "lrp/nn/models.h"
+#include "lrp/parse.h"
 #include "lrp/train/data_source.h"
 #include "lrp/train/edda_step.h"
 #include "lrp/ops/isnet_loss.h"
@@ -49,6 +50,14 @@ void check_composite(const char* flag, const std::string& name, const char* also
     for (const std::string& k : known) list += ", " + k;
     LRP_CHECK(std::find(known.begin(), known.end(), name) != known.end(), flag, " must be ", also, "an LRP composite (",
               list.substr(2), "), got '", name, "'");
+}
+// A fill's name and number, before the data load; its normalised values (raw:<v> with the dataset's statistics)
+// are checked when the run knows them.
+void check_fill_syntax(const char* flag, const std::string& fill) {
+    if (fill.rfind("raw:", 0) == 0)
+        LRP_CHECK(parse_finite_float(fill.substr(4)).has_value(), flag, ": '", fill, "' does not end in a finite number");
+    else
+        ops::reldrop_fill(fill, {0.f}, {1.f}, flag);
 }
 }  // namespace
 
@@ -165,7 +174,7 @@ void TrainConfig::validate() const {
         // Before the data load (their values follow the dataset and model later): the names and syntax.
         parse_edda_salient_target(edda_salient_target);
         check_composite("--edda-composite", edda_composite);
-        ops::reldrop_fill(edda_fill, {0.f}, {1.f}, "--edda-fill");
+        check_fill_syntax("--edda-fill", edda_fill);
     }
     if (augment == "isnet") {
         LRP_CHECK(isnet_p >= 0 && isnet_p < 1, "--isnet-p must be in [0, 1) ", below_one(isnet_p));
@@ -222,7 +231,7 @@ void TrainConfig::validate() const {
                           sgt_fill.rfind("normalized:", 0) == 0,
                       "--sgt-fill must be random, image-mean, mean, reference, raw:<v> or normalized:<v> (got '",
                       sgt_fill, "')");
-            ops::reldrop_fill(sgt_fill, {0.f}, {1.f}, "--sgt-fill");  // the number; the values follow the dataset later
+            check_fill_syntax("--sgt-fill", sgt_fill);
         }
     }
     LRP_CHECK(!reldrop_with_erasing || reldrop(), "--reldrop-with-erasing needs --augment reldrop-pixel, reldrop-block ",

@@ -22,7 +22,7 @@ uint64_t epoch_seed(uint64_t seed, int64_t epoch, uint64_t stream) {
 std::vector<float> erasing_fill(const std::string& mode, const std::vector<float>& mean,
                                 const std::vector<float>& stdev) {
     if (mode == "reference") return std::vector<float>(mean.size(), 255.f);
-    if (mode == "zhong") return ops::reldrop_fill("reference", mean, stdev);
+    if (mode == "zhong") return ops::reldrop_fill("reference", mean, stdev, "--erasing-fill zhong (the dataset mean)");
     LRP_CHECK(mode == "mean" || mode.rfind("raw:", 0) == 0 || mode.rfind("normalized:", 0) == 0,
               "--erasing-fill: unknown fill '", mode, "' (known: mean, reference, zhong, raw:<v>, normalized:<v>)");
     return ops::reldrop_fill(mode, mean, stdev, "--erasing-fill");

@@ -34,7 +34,7 @@ std::vector<float> fill_values(const OcclusionOptions& o, int C) {
               " channels each)");
     const std::vector<float> mean = has_stats(o, C) ? o.mean : std::vector<float>(C, 0.f);
     const std::vector<float> stdev = has_stats(o, C) ? o.stdev : std::vector<float>(C, 1.f);
-    return ops::reldrop_fill(o.fill, mean, stdev, "occlusion fill");
+    return ops::reldrop_fill(o.fill, mean, stdev, "--occlusion-fill");
 }
 
 explain::Composite composite_for(const OcclusionOptions& o, int C) {
