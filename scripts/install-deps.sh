@@ -5,7 +5,8 @@ set -euo pipefail
 
 pkgs=(cmake g++ make pkg-config libgtest-dev libgmock-dev libbenchmark-dev libopenblas-dev
       nlohmann-json3-dev libcli11-dev libfmt-dev libstb-dev zlib1g-dev
-      python3)  # python3: the CLI tests write small idx/PNG/safetensors files with its standard library
+      python3 python3-numpy)  # python3: the CLI tests write small idx/PNG/safetensors files with its standard
+                              # library; numpy: a test reads lrpcu's .npy files with NumPy itself
 if [[ "${1:-}" == "--with-data" ]]; then pkgs+=(dataset-fashion-mnist); fi
 
 missing=()
