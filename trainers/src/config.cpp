@@ -104,6 +104,12 @@ void TrainConfig::validate() const {
               max_momentum, ")");
     LRP_CHECK(step_gamma > 0 && std::isfinite(step_gamma), "--step-gamma must be a finite number > 0 (got ", step_gamma,
               ")");
+    if (schedule == "step" && step_gamma > 1 && step_epochs > 0 && epochs > 1) {  // a rising step schedule
+        const int raises = (epochs - 1) / step_epochs;
+        const double peak = double(lr) * std::pow(double(step_gamma), raises);
+        LRP_CHECK(peak < 1e3, "--step-gamma ", step_gamma, " raises the learning rate ", raises, " time(s) in ", epochs,
+                  " epochs, to ", peak, " (the schedule's peak must stay below 1000, as --lr)");
+    }
     LRP_CHECK(label_smoothing >= 0 && label_smoothing < 1, "--label-smoothing must be in [0, 1) ",
               below_one(label_smoothing));
     LRP_CHECK(clip_grad_norm >= 0 && std::isfinite(clip_grad_norm),
