@@ -68,11 +68,11 @@ inline std::vector<float> naive_pixel(const RdBatch& b, const ops::RelDropParams
             status[n] = 3;
             continue;
         }
-        status[n] = 1;
         const float mn = *std::min_element(m, m + HW), mx = *std::max_element(m, m + HW);
         const float amax = std::max(std::fabs(mn), std::fabs(mx));
         const bool positive = p.pixel_norm == "positive_max", absolute = p.pixel_norm == "abs_max";
         const bool ok = positive ? mx > 1e-6f : absolute ? amax > 1e-6f : std::fabs(mx - mn) > 1e-6f;
+        status[n] = ok ? 1 : 4;  // 4: kRelDropAppliedFlat, the map ranked nothing
         for (int64_t i = 0; i < HW; ++i) {
             const float rn = !ok        ? 0.f
                              : positive ? std::max(m[i], 0.f) / mx

@@ -360,6 +360,30 @@ TEST(RelDropCpu, NonFiniteMapSkipsTheSample) {
     }
 }
 
+// A map that ranks nothing is reported (kRelDropAppliedFlat): all equal (zeros of both signs) for every variant,
+// a range within the pixel variant's 1e-6 guard for pixel only. Boxes on an all-equal map sit at the top-left.
+TEST(RelDropCpu, FlatMapIsReported) {
+    RdBatch b(3, 3, 12, 12, 131);
+    for (int64_t i = 0; i < b.HW(); ++i) {
+        b.map[b.HW() + i] = i % 3 ? 0.f : -0.f;
+        b.map[2 * b.HW() + i] = i == 77 ? 0.50000012f : 0.5f;  // range 1.2e-7: ranked, but below the pixel guard
+    }
+    const std::vector<float> fill = {5.f, 6.f, 7.f};
+    std::vector<int32_t> st;
+    auto got = b.run(Device::cpu(), rd_params("pixel", 1.f, 1, "per_sample", fill), 3, 0, &st);
+    EXPECT_EQ(st, (std::vector<int32_t>{1, 4, 4}));
+    EXPECT_TRUE(bits_equal({got.begin() + 3 * b.HW(), got.end()}, {b.x.begin() + 3 * b.HW(), b.x.end()}))
+        << "rn = 0 everywhere: alpha 0.3 of the noise never reaches 1 - beta = 0.5";
+    for (const char* v : {"block", "patch"}) {
+        got = b.run(Device::cpu(), rd_params(v, 1.f, 1, "per_sample", fill), 3, 0, &st);
+        EXPECT_EQ(st, (std::vector<int32_t>{1, 4, 1})) << v;
+        const Box flat = one_box(b, got, 1, fill), ranked = one_box(b, got, 2, fill);
+        EXPECT_TRUE(flat.valid && flat.top == 0 && flat.left == 0) << v;
+        EXPECT_TRUE(ranked.valid && 6 >= ranked.top && 6 < ranked.top + ranked.h && 5 >= ranked.left &&
+                    5 < ranked.left + ranked.w) << v << ": the box holds index 77 = (6, 5)";
+    }
+}
+
 TEST(RelDropCpu, PerBatchCoinIsAllOrNothingAndPredictable) {
     RdBatch b(6, 1, 12, 12, 121);
     int applied = 0, skipped = 0;

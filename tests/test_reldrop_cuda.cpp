@@ -75,9 +75,10 @@ void compare_variant(const char* variant, int k, const char* coin, float p, Size
                      const char* pixel_norm = "signed_minmax", const char* box_clip = "truncate",
                      const char* patch_count = "1") {
     const Device dev = Device::cuda(0);
-    const int N = 3;
+    const int N = 4;
     RdBatch b(N, s.C, s.H, s.W, 400 + s.H + s.C);
     b.map[b.HW() + 2] = std::nanf("");  // sample 1: non-finite map, skipped
+    for (int64_t i = 0; i < b.HW(); ++i) b.map[3 * b.HW() + i] = i % 2 ? -0.f : 0.f;  // sample 3: flat
     auto prm = rd_params(variant, p, k, coin, {5.f, 6.f, 7.f});
     prm.fill.resize(s.C);
     prm.pixel_norm = pixel_norm;

@@ -117,3 +117,30 @@ TEST(TrainerCpu, AttributedShareOfAnEpochResumedWithoutTheCountIsLeftOut) {
     EXPECT_FALSE(r[0].contains("reldrop_attributed_fraction")) << r[0].dump();
     EXPECT_EQ(r[1].value("reldrop_attributed_fraction", -1.0), 1.0);
 }
+
+// An epsilon that absorbs all relevance leaves flat (all-zero) maps: every occluded image is counted in
+// reldrop_flat_maps, through a mid-epoch checkpoint (2 of the 4 steps before it); a normal run counts none.
+TEST(TrainerCpu, RelDropFlatMapsAreCountedThroughAResume) {
+    for (const char* augment : {"reldrop-block", "reldrop-pixel"}) {
+        TrainConfig c = tiny(fresh_dir(std::string("reldrop_flat_") + augment));
+        c.epochs = 1;
+        c.augment = augment;
+        c.reldrop_p = 1.f;
+        c.reldrop_epsilon = 3e38f;
+        c.stop_after_step = 2;
+        run_training(c);
+        c.stop_after_step = 0;
+        c.resume = true;
+        run_training(c);
+        const auto r = rows(c.out_dir);
+        ASSERT_EQ(r.size(), 1u) << augment;
+        EXPECT_EQ(r[0].at("reldrop_occluded_fraction").get<double>(), 1.0) << r[0].dump();
+        EXPECT_EQ(r[0].at("reldrop_flat_maps").get<double>(), 64.0) << r[0].dump();
+        TrainConfig normal = tiny(fresh_dir(std::string("reldrop_ranked_") + augment));
+        normal.epochs = 1;
+        normal.augment = augment;
+        normal.reldrop_p = 1.f;
+        run_training(normal);
+        EXPECT_EQ(rows(normal.out_dir)[0].at("reldrop_flat_maps").get<double>(), 0.0) << augment;
+    }
+}

@@ -71,8 +71,8 @@ void reldrop_pixel(const Ctx&, const RelDropDesc& d, const float* map, uint64_t 
             if (!reldrop_selected(d, seed, offset, n)) st = kRelDropNotSelected;
             else if (!finite_minmax(m, HW, mn, mx)) st = kRelDropNonFinite;
             else {
-                st = kRelDropApplied;
                 const RnScale sc = reldrop_rn_scale(d.pixel_norm, mn, mx);
+                st = sc.ok ? kRelDropApplied : kRelDropAppliedFlat;
                 float* xn = x + n * d.C * HW;
                 for (int64_t i = 0; i < HW; ++i) {
                     const float rn = reldrop_rn(d.pixel_norm, m[i], sc);
@@ -100,7 +100,7 @@ void reldrop_boxes(const Ctx&, const RelDropDesc& d, const float* map, const int
                 for (int j = 0; j < (d.patch_each ? d.k : 1); ++j) {  // patch_each: one box per centre
                     const Box b = d.patch_each ? reldrop_each_box(d, seed, offset, n, j, cn)
                                                : reldrop_box(d, seed, offset, n, cn);
-                    if (b.valid) st = kRelDropApplied;
+                    if (b.valid) st = mn == mx ? kRelDropAppliedFlat : kRelDropApplied;
                     for (int c = 0; c < d.C && b.valid; ++c) {
                         float* p = x + (n * d.C + c) * HW;
                         for (int y = b.top; y < b.top + b.h; ++y) {

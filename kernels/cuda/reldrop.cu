@@ -167,10 +167,13 @@ __global__ void __launch_bounds__(kBlock) reldrop_pixel_k(const __grid_constant_
         if (threadIdx.x == 0) res = red;
         __syncthreads();
         const MinMaxBad all = res;
-        if (threadIdx.x == 0 && status) status[n] = all.bad ? kRelDropNonFinite : kRelDropApplied;
-        if (all.bad) continue;
+        if (all.bad) {
+            if (threadIdx.x == 0 && status) status[n] = kRelDropNonFinite;
+            continue;
+        }
         const float mn = all.mn + 0.f, mx = all.mx + 0.f;  // -0 -> +0, as on the CPU
         const RnScale sc = reldrop_rn_scale(d.pixel_norm, mn, mx);
+        if (threadIdx.x == 0 && status) status[n] = sc.ok ? kRelDropApplied : kRelDropAppliedFlat;
         float* xn = x + n * d.C * HW;
         for (int64_t i = threadIdx.x; i < HW; i += blockDim.x) {
             const float rn = reldrop_rn(d.pixel_norm, m[i], sc);
@@ -192,12 +195,17 @@ __global__ void __launch_bounds__(kBlock)
             continue;
         }
         const float* m = map + n * HW;
-        int bad = 0;
-        for (int64_t i = threadIdx.x; i < HW; i += blockDim.x) bad |= !isfinite(m[i]);
+        int bad = 0, varies = 0;
+        const float m0 = m[0];
+        for (int64_t i = threadIdx.x; i < HW; i += blockDim.x) {
+            bad |= !isfinite(m[i]);
+            varies |= m[i] != m0;  // -0 == +0, as the CPU's min == max
+        }
         if (__syncthreads_or(bad)) {
             if (threadIdx.x == 0 && status) status[n] = kRelDropNonFinite;
             continue;
         }
+        const bool flat = !__syncthreads_or(varies);
         bool any = false;  // (thread 0) a box was placed
         for (int j = 0; j < (d.patch_each ? d.k : 1); ++j) {  // patch_each: one box per centre
             if (threadIdx.x == 0) {
@@ -210,7 +218,7 @@ __global__ void __launch_bounds__(kBlock)
             if (b.valid) fill_box_block(x, b, n, d.C, d.W, HW, d.fill);  // uniform across the block
             __syncthreads();  // box is rewritten for the next centre
         }
-        if (threadIdx.x == 0 && status) status[n] = any ? kRelDropApplied : kRelDropNoBox;
+        if (threadIdx.x == 0 && status) status[n] = !any ? kRelDropNoBox : flat ? kRelDropAppliedFlat : kRelDropApplied;
     }
 }
 

@@ -133,6 +133,7 @@ CheckpointState parse_state(const std::string& path, const std::map<std::string,
             if (p.contains("nonsalient_correct_sum"))
                 q.nonsalient_correct_sum = static_cast<float>(number_at(p, "nonsalient_correct_sum", path));
             if (p.contains("coincident_sum")) q.coincident_sum = static_cast<float>(number_at(p, "coincident_sum", path));
+            if (p.contains("flat_sum")) q.flat_sum = static_cast<float>(number_at(p, "flat_sum", path));
             if (p.contains("heat_loss_sum")) q.heat_loss_sum = static_cast<float>(number_at(p, "heat_loss_sum", path));
             if (p.contains("foreground_sum")) q.foreground_sum = static_cast<float>(number_at(p, "foreground_sum", path));
             if (p.contains("masked_correct_sum"))
@@ -208,7 +209,7 @@ void save_checkpoint(const std::string& path, nn::Module& model, const Optimizer
                               {"preview_pending", q.preview_pending}, {"clean_correct_sum", q.clean_correct_sum},
                               {"attributed", q.attributed}, {"salient_correct_sum", q.salient_correct_sum},
                               {"nonsalient_correct_sum", q.nonsalient_correct_sum},
-                              {"coincident_sum", q.coincident_sum},
+                              {"coincident_sum", q.coincident_sum}, {"flat_sum", q.flat_sum},
                               {"heat_loss_sum", q.heat_loss_sum}, {"foreground_sum", q.foreground_sum},
                               {"masked_correct_sum", q.masked_correct_sum}, {"kl_sum", q.kl_sum}};
         if (!q.layer_loss_sums.empty()) j["partial_epoch"]["layer_loss_sums"] = q.layer_loss_sums;

@@ -58,6 +58,7 @@ void StepMethod::start_epoch(const PartialEpoch& from) {
     auto sum = [&](float v) { return Tensor::from_vector(std::vector<float>{v}, {1}, dev_); };
     occluded_ = sum(from.occluded_sum);
     nonfinite_ = sum(from.nonfinite_sum);
+    flat_ = sum(from.flat_sum);
     clean_ = sum(from.clean_correct_sum);
     salient_ = sum(from.salient_correct_sum);
     nonsalient_ = sum(from.nonsalient_correct_sum);
@@ -123,6 +124,7 @@ StepResult StepMethod::step(nn::Module& model, Optimizer& opt, const BatchSource
     if (!status_.defined() || status_.numel() != n) {
         status_ = Tensor::empty({n}, DType::I32, dev_);
         applied_code_ = Tensor::from_vector(std::vector<int32_t>(n, kernels::kRelDropApplied), {n}, dev_);
+        flat_code_ = Tensor::from_vector(std::vector<int32_t>(n, kernels::kRelDropAppliedFlat), {n}, dev_);
         nonfinite_code_ = Tensor::from_vector(std::vector<int32_t>(n, kernels::kRelDropNonFinite), {n}, dev_);
     }
     if (cfg_.log_clean_accuracy) ops::axpy(1.f, clean_batch_correct(model, x, y), clean_);
@@ -131,6 +133,9 @@ StepResult StepMethod::step(nn::Module& model, Optimizer& opt, const BatchSource
     Tensor c = Tensor::empty({1}, DType::F32, dev_);
     ops::count_equal(status_, applied_code_, c);
     ops::axpy(1.f, c, occluded_);
+    ops::count_equal(status_, flat_code_, c);  // occluded too, by a map that ranked nothing
+    ops::axpy(1.f, c, occluded_);
+    ops::axpy(1.f, c, flat_);
     ops::count_equal(status_, nonfinite_code_, c);
     ops::axpy(1.f, c, nonfinite_);
     return r;
@@ -140,6 +145,7 @@ void StepMethod::save(PartialEpoch& q) const {
     auto host = [](const Tensor& t) { return t.to_vector<float>()[0]; };
     q.occluded_sum = host(occluded_);
     q.nonfinite_sum = host(nonfinite_);
+    q.flat_sum = host(flat_);
     q.clean_correct_sum = host(clean_);
     q.salient_correct_sum = host(salient_);
     q.nonsalient_correct_sum = host(nonsalient_);
@@ -203,6 +209,14 @@ void StepMethod::add_metrics(nlohmann::json& row, int64_t epoch, double images) 
         row["reldrop_occluded_fraction"] = occluded_.to_vector<float>()[0] / images;
         if (attributed_ >= 0) row["reldrop_attributed_fraction"] = static_cast<double>(attributed_) / images;
         row["reldrop_nonfinite_maps"] = nonfinite;
+        const double occluded = occluded_.to_vector<float>()[0], flat = flat_.to_vector<float>()[0];
+        row["reldrop_flat_maps"] = flat;
+        // A few flat maps are harmless; most of them mean the relevance ranks nothing (docs/reldrop.md).
+        if (flat > 0 && 2 * flat >= occluded)
+            log_warn("epoch ", epoch, ": ", flat, " of the ", occluded, " images RelDrop occluded had a flat relevance ",
+                     "map (every value equal, e.g. all zero), so ", reldrop_->settings().params.variant == "pixel"
+                     ? "the noise alone chose the dropped pixels" : "their box sat at the top-left corner (the top-k "
+                     "ties' lowest indices)", "; check --reldrop-target, the composite and its epsilon");
         if (cfg_.log_clean_accuracy) row["train_clean_acc"] = clean_.to_vector<float>()[0] / images;
     } else {
         row["edda_salient_acc"] = salient_.to_vector<float>()[0] / images;
@@ -264,7 +278,8 @@ bool StepMethod::save_preview(const std::filesystem::path& out, const BatchSourc
     if (reldrop_) {
         save_batch_grid((out / "first_batch_clean.png").string(), clean, mean_, stdev_);
         int64_t hit = 0;
-        for (int32_t v : status_.to_vector<int32_t>()) hit += v == kernels::kRelDropApplied;
+        for (int32_t v : status_.to_vector<int32_t>())
+            hit += v == kernels::kRelDropApplied || v == kernels::kRelDropAppliedFlat;
         std::printf("first RelDrop batch (step %lld, %lld of %lld images occluded) saved: %s\n", (long long)step_number,
                     (long long)hit, (long long)clean.dim(0), png.string().c_str());
     } else if (cfg_.augment == "random-erasing") {

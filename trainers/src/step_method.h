@@ -51,11 +51,11 @@ private:
     std::unique_ptr<Sgt> sgt_;
     std::unique_ptr<Rrr> rrr_;
     // per-epoch device sums
-    Tensor occluded_, nonfinite_, clean_, salient_, nonsalient_, coincident_, heat_, foreground_, masked_, kl_;
+    Tensor occluded_, nonfinite_, flat_, clean_, salient_, nonsalient_, coincident_, heat_, foreground_, masked_, kl_;
     Tensor layers_;  // ISNet with LDS: per-layer heatmap losses times batch sizes ([1 + L], made at the first step)
     int64_t attributed_ = 0;  // -1: unknown (a checkpoint from before it was counted)
     // the last step
-    Tensor status_, applied_code_, nonfinite_code_;  // RelDrop's per-sample outcome and the codes it is counted by
+    Tensor status_, applied_code_, flat_code_, nonfinite_code_;  // RelDrop's per-sample outcome, the codes counted
     Tensor trained_;                                 // the batch the last step trained on
     bool transformed_ = false;                       // whether the method changed that batch
 };

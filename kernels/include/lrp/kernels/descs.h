@@ -110,6 +110,9 @@ enum RelDropStatus : int32_t {
     kRelDropApplied = 1,      // pixel: the mask was applied (possibly to no pixel); boxes: one box filled
     kRelDropNoBox = 2,        // boxes: every size attempt was rejected: x untouched (reference: silent no-op)
     kRelDropNonFinite = 3,    // the sample's map holds NaN or +-Inf: skipped, x untouched (lrpcu choice)
+    kRelDropAppliedFlat = 4,  // applied as kRelDropApplied, but the map ranked nothing: boxes: every value equal
+                              // (the top-k ties fall to the lowest flat indices: the top-left corner); pixel: rn = 0
+                              // everywhere (range <= 1e-6 under pixel_norm), so the noise alone decided
 };
 
 // How the pixel variant scales a sample's map to rn in [0, 1] (reldrop.md Q3; reldrop_sampler.h).
