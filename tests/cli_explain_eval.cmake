@@ -84,7 +84,7 @@ add_test(NAME Cli.ExplainArchOtherThanTrained COMMAND ${LRP_CLI} nonzero "--arch
 add_test(NAME Cli.ExplainExportedArchOtherThanTrained COMMAND ${LRP_CLI} nonzero "--arch vgg11, but .*model.safetensors was trained as resnet18"
          $<TARGET_FILE:lrpcu> explain --weights ${LRP_EXPLAIN_RUN}/model.safetensors --arch vgg11
          --samples 2 --device cpu --out ${LRP_EXPLAIN_RUN}/bad)
-add_test(NAME Cli.ExplainUndecodableInput COMMAND ${LRP_CLI} nonzero "edit_metadata.py: cannot decode image \\(stb_image: [^)]*\\); lrpcu reads PNG and JPEG images, and this file is neither or is damaged$"
+add_test(NAME Cli.ExplainUndecodableInput COMMAND ${LRP_CLI} nonzero "edit_metadata.py: cannot decode image \\(not a PNG or JPEG file: it starts with( [0-9a-f][0-9a-f])+\\); lrpcu reads PNG and JPEG images, and this file is neither or is damaged$"
          $<TARGET_FILE:lrpcu> explain --weights ${LRP_EXPLAIN_RUN}/model.safetensors
          --input ${CMAKE_CURRENT_SOURCE_DIR}/edit_metadata.py --device cpu --out ${LRP_EXPLAIN_RUN}/bad)
 # The run's weights as a plain state_dict (PyTorch's kind: no metadata, so no recorded arch to check against).

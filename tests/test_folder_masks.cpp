@@ -178,7 +178,8 @@ TEST_F(FolderMasks, ErrorsNameTheMask) {
     EXPECT_TRUE(throws_with([&] { index_image_folder(path("f"), o); },
                             {path("m/b/img100.png"), "the mask is 5x5 but its image " + path("f/b/img100.png") + " is 6x5"}));
     write("m/b/img100.png", "not a PNG");
-    EXPECT_TRUE(throws_with([&] { index_image_folder(path("f"), o); }, {path("m/b/img100.png"), "cannot decode the mask"}));
+    EXPECT_TRUE(throws_with([&] { index_image_folder(path("f"), o); },
+                            {path("m/b/img100.png"), "cannot decode the mask (not a PNG or JPEG file: it starts with 6e"}));
     write_pair("f", "m", "b", 0, 6, 5);
     // Decoding checks them again (a mask replaced after indexing).
     FolderIndex ix = index_image_folder(path("f"), o);

@@ -12,6 +12,7 @@
 #include <memory>
 #include <set>
 
+#include "encoded_image.h"
 #include "io.h"
 
 namespace lrp::data {
@@ -46,24 +47,37 @@ std::string ext_list(const std::vector<std::string>& exts) {
 constexpr int64_t kMaxImagePixels = 178956970;
 
 // Refuses a file whose header declares more than kMaxImagePixels pixels, before anything is decoded.
-void check_declared_size(const std::string& path) {
+void check_declared_size(const std::string& path, const std::vector<uint8_t>& bytes) {
     int w = 0, h = 0, n = 0;
-    if (!stbi_info(path.c_str(), &w, &h, &n)) return;  // the decoder names what is wrong
+    if (!stbi_info_from_memory(bytes.data(), static_cast<int>(bytes.size()), &w, &h, &n))
+        return;  // the decoder names what is wrong
     LRP_CHECK(int64_t{w} * h <= kMaxImagePixels, path, ": the image declares ", w, " x ", h, " = ", int64_t{w} * h,
               " pixels, more than lrpcu decodes (", kMaxImagePixels, ", PIL's decompression-bomb limit): a damaged ",
               "or hostile file? (scale it down first)");
 }
 
+constexpr const char* kNeither = "lrpcu reads PNG and JPEG images, and this file is neither or is damaged";
+
+// The file's bytes, checked (encoded_image.h) and at most INT_MAX of them (stb_image's length is an int).
+std::vector<uint8_t> image_bytes(const std::string& path) {
+    std::vector<uint8_t> bytes;
+    const ImageProblem e = read_png_or_jpeg(path, bytes);
+    LRP_CHECK(!e.open_failed, path, ": cannot open the image (", e.why, "; moved or deleted while lrpcu ran?)");
+    LRP_CHECK(!e, path, ": cannot decode image (", e.why, "); ", kNeither);
+    LRP_CHECK(bytes.size() <= size_t{INT32_MAX}, path, ": the file is ", bytes.size(), " bytes, more than the image ",
+              "decoder reads (2 GiB)");
+    check_declared_size(path, bytes);
+    return bytes;
+}
+
 Image decode(const std::string& path, int channels) {
-    check_declared_size(path);
+    const std::vector<uint8_t> bytes = image_bytes(path);
     int w = 0, h = 0, in_channels = 0;
-    std::unique_ptr<unsigned char, StbFree> p(stbi_load(path.c_str(), &w, &h, &in_channels, channels));
+    std::unique_ptr<unsigned char, StbFree> p(
+        stbi_load_from_memory(bytes.data(), static_cast<int>(bytes.size()), &w, &h, &in_channels, channels));
     if (!p) {
         const char* why = stbi_failure_reason();
-        LRP_CHECK(!why || std::string(why) != "can't fopen", path, ": cannot open the image (",
-                  std::strerror(errno), "; moved or deleted while lrpcu ran?)");
-        LRP_THROW(path, ": cannot decode image (stb_image: ", why ? why : "unknown failure",
-                  "); lrpcu reads PNG and JPEG images, and this file is neither or is damaged");
+        LRP_THROW(path, ": cannot decode image (stb_image: ", why ? why : "unknown failure", "); ", kNeither);
     }
     Image im;
     im.w = w;
@@ -192,6 +206,10 @@ std::vector<std::string> find_masks(const std::vector<std::string>& files, const
     }
     for (size_t i = 0; i < files.size(); ++i) {
         int mw = 0, mh = 0, mc = 0, iw = 0, ih = 0, ic = 0;
+        // Headers only; a file stb_image would take for another format is not handed to it.
+        const ImageProblem e = sniff_png_or_jpeg(masks[i]);
+        if (e) LRP_DATA_THROW(masks[i], kMaskHint, "cannot decode the mask (", e.why, ")");
+        if (sniff_png_or_jpeg(files[i])) continue;  // the image's own error comes when it is decoded
         if (!stbi_info(masks[i].c_str(), &mw, &mh, &mc)) {
             const char* why = stbi_failure_reason();
             LRP_DATA_THROW(masks[i], kMaskHint, "cannot decode the mask (stb_image: ", why ? why : "unknown failure", ")");
@@ -206,12 +224,17 @@ std::vector<std::string> find_masks(const std::vector<std::string>& files, const
 // A mask file as one byte per pixel: 255 where some colour channel is nonzero (alpha is ignored), else 0; at
 // its own bit depth (a 16-bit label map of 0 and 1 keeps its ones) and channel count (a dark colour counts).
 Image read_mask(const std::string& path) {
-    check_declared_size(path);
+    std::vector<uint8_t> bytes;
+    const ImageProblem e = read_png_or_jpeg(path, bytes);
+    if (e) LRP_DATA_THROW(path, kMaskHint, "cannot ", e.open_failed ? "open" : "decode", " the mask (", e.why, ")");
+    LRP_DATA_CHECK(bytes.size() <= size_t{INT32_MAX}, path, kMaskHint, "the file is ", bytes.size(), " bytes");
+    check_declared_size(path, bytes);
     int w = 0, h = 0, n = 0;
-    const bool wide = stbi_is_16_bit(path.c_str()) != 0;
+    const int len = static_cast<int>(bytes.size());
+    const bool wide = stbi_is_16_bit_from_memory(bytes.data(), len) != 0;
     std::unique_ptr<unsigned char, StbFree> p(
-        wide ? reinterpret_cast<unsigned char*>(stbi_load_16(path.c_str(), &w, &h, &n, 0))
-             : stbi_load(path.c_str(), &w, &h, &n, 0));
+        wide ? reinterpret_cast<unsigned char*>(stbi_load_16_from_memory(bytes.data(), len, &w, &h, &n, 0))
+             : stbi_load_from_memory(bytes.data(), len, &w, &h, &n, 0));
     if (!p) {
         const char* why = stbi_failure_reason();
         LRP_DATA_THROW(path, kMaskHint, "cannot decode the mask (stb_image: ", why ? why : "unknown failure", ")");

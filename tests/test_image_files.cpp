@@ -1,0 +1,25 @@
+// Image files are checked before stb_image decodes them (datasets/src/encoded_image.h): the PNG or JPEG
+// signature (other formats' decoders crash or hang on crafted files), PNG chunk bounds and CRCs, empty files.
+#include "datasets_test_util.h"
+
+TEST_F(DatasetsCpu, ImageFilesAreCheckedBeforeDecoding) {
+    const std::string png = read_all(write_png_fill("p/a/ok.png", 16, 16, 7));
+    // Formats stb_image would guess from the content and whose decoders crash or hang on crafted bytes
+    // (CVE-2021-42716: 16-bit PGM; CVE-2021-42715: a truncated RLE HDR spins forever): never handed to it.
+    write("p/a/pgm.png", std::string("P5\n4 4\n65535\n") + std::string(32, '\x12'));
+    EXPECT_TRUE(throws_with([&] { load_image_folder(path("p")); },
+                            {path("p/a/pgm.png"), "not a PNG or JPEG file: it starts with 50 35 0a 34"}));
+    fs::remove(path("p/a/pgm.png"));
+    write("p/a/hdr.png", std::string("#?RADIANCE\nFORMAT=32-bit_rle_rgbe\n\n-Y 16 +X 16\n\x02\x02\x00\x10", 51));
+    EXPECT_TRUE(throws_with([&] { load_image_folder(path("p")); }, {path("p/a/hdr.png"), "not a PNG or JPEG file"}));
+    // A PNG whose image data changed on disk (one bit): its chunk CRC no longer matches; stb_image would decode it.
+    std::string flipped = png;
+    flipped[png.find("IDAT") + 8] ^= 0x10;
+    write("c/a/ok.png", png);
+    write("c/a/flip.png", flipped);
+    EXPECT_TRUE(throws_with([&] { load_image_folder(path("c")); },
+                            {path("c/a/flip.png"), "damaged PNG (the CRC of chunk IDAT at byte"}));
+    write("e/a/ok.png", png);
+    write("e/a/empty.png", "");
+    EXPECT_TRUE(throws_with([&] { load_image_folder(path("e")); }, {path("e/a/empty.png"), "the file is empty"}));
+}
