@@ -117,6 +117,12 @@ TEST_F(DatasetsCpu, IdxErrors) {
     const std::string bomb = write_gz("bomb.gz", idx3(3, 2, 2, pixels(12)) + std::string(64 << 20, '\0'));
     EXPECT_TRUE(throws_with([&] { load_idx(bomb, good_lb, "x"); },
                             {bomb, "size mismatch: 28 bytes expected, more found (decompressed)"}));
+    // A gzip file whose header declares far more than its compressed bytes can inflate to (64 images of
+    // 65536 x 65536 in a few kB): refused before anything is inflated, not read to the end and called truncated.
+    const std::string liar = write_gz("liar.gz", idx3(64, 65536, 65536, "") + std::string(4 << 20, '\0'));
+    EXPECT_TRUE(throws_with([&] { load_idx(liar, good_lb, "x"); },
+                            {liar, "the header declares 64 images of 65536x65536 (274877906944 bytes), more than the",
+                             "bytes of this gzip file can inflate to"}));
     // Count mismatch.
     const std::string four = write("four", idx1({0, 1, 2, 3}));
     EXPECT_TRUE(throws_with([&] { load_idx(good_im, four, "x"); },

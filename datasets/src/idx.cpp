@@ -2,6 +2,7 @@
 // validated) and load_mnist_like (finds the train/t10k files of a split in a directory).
 #include <cstdint>
 #include <cstring>
+#include <filesystem>
 
 #include "io.h"
 
@@ -60,15 +61,24 @@ Dataset load_idx(const std::string& images_path, const std::string& labels_path,
     const char* hint = idx_hint(name);
 
     // Images: magic, n, rows, cols (big-endian u32), then n*rows*cols bytes. The header first: the file is
-    // read (inflated) up to one byte past the size it declares, so a gzip bomb is never held in memory.
+    // read (inflated) up to one byte past the size it declares, so a gzip bomb is never held in memory, and a
+    // gzip file is not inflated at all when it cannot hold what its header declares.
     size_t images_limit = SIZE_MAX;  // also when the declared size overflows (the header checks below name it)
     if (const FileBytes head = read_file(images_path, hint, 16);
         head.bytes.size() == 16 && be32(head.bytes.data()) == kIdx3Magic) {
-        uint64_t declared = 0;
-        if (!__builtin_mul_overflow(uint64_t(be32(head.bytes.data() + 4)) * be32(head.bytes.data() + 8),
-                                    uint64_t(be32(head.bytes.data() + 12)), &declared) &&
-            declared < SIZE_MAX - 17)
-            images_limit = static_cast<size_t>(declared + 17);
+        const uint32_t n = be32(head.bytes.data() + 4), rows = be32(head.bytes.data() + 8),
+                       cols = be32(head.bytes.data() + 12);
+        LRP_DATA_CHECK(rows <= 65536 && cols <= 65536, images_path, hint, "implausible image size ", rows, "x", cols,
+                       " in the header (corrupt file?)");
+        const uint64_t declared = uint64_t(n) * rows * cols;  // < 2^32 * 2^32: no overflow
+        std::error_code ec;
+        const uint64_t packed = head.gzip ? std::filesystem::file_size(images_path, ec) : 0;
+        // Deflate expands at most about 1032-fold, so a smaller gzip file cannot hold these images.
+        LRP_DATA_CHECK(!head.gzip || ec || declared / 1100 <= packed, images_path, hint, "the header declares ", n,
+                       " images of ", rows, "x", cols, " (", declared, " bytes), more than the ", packed,
+                       " bytes of this gzip file can inflate to (deflate expands at most about 1032-fold): a ",
+                       "corrupt or truncated file");
+        if (declared < SIZE_MAX - 17) images_limit = static_cast<size_t>(declared + 17);
     }
     FileBytes im = read_file(images_path, hint, images_limit);
     LRP_DATA_CHECK(im.bytes.size() >= 16, images_path, hint, "truncated: 16 bytes expected, ", im.bytes.size(),

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <filesystem>
 #include <memory>
+#include <new>
 
 namespace lrp::data::detail {
 
@@ -127,12 +128,17 @@ FileBytes read_file(const std::string& path, const std::string& hint, size_t max
     unsigned char magic[2] = {0, 0};
     size_t got = std::fread(magic, 1, 2, f.get());
     r.gzip = got == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
-    if (r.gzip) {
-        f.reset();
-        read_gzip(path, hint, static_cast<size_t>(size), max_bytes, r.bytes);
-        return r;
+    try {
+        if (r.gzip) {
+            f.reset();
+            read_gzip(path, hint, static_cast<size_t>(size), max_bytes, r.bytes);
+            return r;
+        }
+        r.bytes.resize(std::min(static_cast<size_t>(size), max_bytes));
+    } catch (const std::bad_alloc&) {
+        LRP_DATA_THROW(path, hint, "not enough memory to read the file (", size, " bytes",
+                       r.gzip ? " compressed" : "", ")");
     }
-    r.bytes.resize(std::min(static_cast<size_t>(size), max_bytes));
     const size_t head = std::min(got, r.bytes.size());
     if (head > 0) std::memcpy(r.bytes.data(), magic, head);
     size_t total = head;
