@@ -260,7 +260,7 @@ set_tests_properties(Cli.EvalNormalizeGiven Cli.EvalNormalizeRecorded Cli.EvalNo
                      PROPERTIES FIXTURES_REQUIRED cli_explain_run)
 add_test(NAME Cli.ResumeWithoutCheckpointOrSettings COMMAND ${LRP_CLI} 1
          "--resume: there is no checkpoint in '.*no-such-run' to continue \\(is --out right\\?\\)"
-         $<TARGET_FILE:lrpcu> train --out ${LRP_CLI_OUT}/no-such-run --resume --device cpu)
+         $<TARGET_FILE:lrpcu> train --out ${LRP_CLI_OUT}/no-such-run --resume --device cpu --epochs 30 --stream on)
 add_test(NAME Cli.ConfigIsADirectory COMMAND ${LRP_CLI} 1 "--config: '.*' is a directory, not a JSON file"
          $<TARGET_FILE:lrpcu> train --config ${CMAKE_CURRENT_SOURCE_DIR})
 add_test(NAME Cli.ConfigNestedTooDeep COMMAND ${LRP_CLI} 1 "--config '.*deep_config.json': JSON nested more than 64 levels deep"

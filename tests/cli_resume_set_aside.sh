@@ -68,7 +68,7 @@ run "${B[@]}" --epochs 2 --out "$out/c" --stop-after-epoch 1
 sed -i 's/"lr": 0\.1[0-9]*/"lr": 0.01/' "$out/c/config.json"
 cp "$out/c/config.json" "$out/c-edited"
 run --out "$out/c" --resume --device cpu
-grep -q "config.json' holds other settings than the checkpoint records (edited by hand?)" <<<"$log" || fail "no warning"
+grep -q "config.json' holds other settings than the checkpoint records (edited by hand" <<<"$log" || fail "no warning"
 cmp -s "$out/c-edited" "$out/c/config.json.earlier" || fail "the edited config.json was not kept"
 grep -q '"lr": 0.1' "$out/c/config.json" || fail "config.json does not hold the run's lr"
 # (a resume that extends the run or streams otherwise does not set it aside)
@@ -82,4 +82,34 @@ log=$("$lrpcu" train --out "$out/d" --resume --epochs 2 --device cpu 2>&1) && fa
 grep -q -- "--resume: the checkpoint is inside epoch 3 (after step 2 of it), past the 2 epoch(s)" <<<"$log" ||
   fail "unexpected message"
 cmp -s "$out/d-config" "$out/d/config.json" || fail "the refused resume rewrote config.json"
+
+# 5. A checkpoint of another run copied into a run's folder: that folder's rows and weights are kept in copies.
+run "${B[@]}" --epochs 1 --seed 0 --out "$out/fa"
+run "${B[@]}" --epochs 3 --seed 1 --out "$out/fb" --stop-after-epoch 2
+cp "$out/fa/metrics.jsonl" "$out/fa-rows"
+cp "$out/fa/model.safetensors" "$out/fa-model"
+cp "$out/fb/checkpoint.safetensors" "$out/fa/"
+run --out "$out/fa" --resume --device cpu
+grep -q "model.safetensors' sits beside a config.json of other settings than the checkpoint's" <<<"$log" ||
+  fail "no warning for the other run's weights"
+cmp -s "$out/fa-model" "$out/fa/model.safetensors.earlier" || fail "the folder's own weights were not kept"
+cmp -s "$out/fa-rows" "$out/fa/metrics.jsonl.earlier" || fail "the folder's own rows were not kept"
+
+# 6. metrics.jsonl edited by hand: without its last newline, the next row goes on a line of its own; a JSON line
+# of yours, or two rows on one line, are kept in a copy (only a torn last line, cut inside a row, goes without).
+run "${B[@]}" --epochs 4 --out "$out/e" --stop-after-epoch 1
+truncate -s -1 "$out/e/metrics.jsonl"
+run --out "$out/e" --resume --device cpu --stop-after-epoch 2
+python3 -c "import json,sys; [json.loads(l) for l in open(sys.argv[1])]" "$out/e/metrics.jsonl" ||
+  fail "two rows share a line: $(cat "$out/e/metrics.jsonl")"
+[[ $(grep -c . "$out/e/metrics.jsonl") == 2 ]] || fail "metrics.jsonl should hold epochs 1-2"
+echo '{"note": "lr looks high"}' >> "$out/e/metrics.jsonl"
+run --out "$out/e" --resume --device cpu --stop-after-epoch 3
+grep -q "held 1 line(s) that are no metrics row" <<<"$log" || fail "no warning for the note line"
+grep -q '"note": "lr looks high"' "$out/e/metrics.jsonl.earlier" || fail "the note line was not kept"
+head -c -1 "$out/e/metrics.jsonl" > "$out/e-glued" && tail -n 1 "$out/e/metrics.jsonl" >> "$out/e-glued"
+cp "$out/e-glued" "$out/e/metrics.jsonl"
+run --out "$out/e" --resume --device cpu
+grep -q "held 1 line(s) that are no metrics row" <<<"$log" || fail "no warning for the glued rows"
+cmp -s "$out/e-glued" "$out/e/metrics.jsonl.earlier-2" || fail "the glued rows were not kept"
 echo "ok"

@@ -229,6 +229,25 @@ TEST(TrainerCpu, IsnetLdsCalibrateMeasuresEachStage) {
     for (const char* k : {"input", "layer1", "layer2", "layer3", "layer4"})  // layer4's 2 x 2 map can be all foreground
         EXPECT_GE(row["isnet_layer_losses"].value(k, -1.0), 0.0) << k << " in " << row.dump();
     EXPECT_GT(row["isnet_layer_losses"].value("layer1", 0.0), 0.0) << row.dump();
+    // Stopped after the epoch's last step (4 of 4) and resumed: the epoch is only evaluated, with no step before its
+    // row, which still names the supervised layers (it said hidden1..hidden4).
+    const std::string e = fresh_dir("cal_lds_end");
+    TrainConfig ce = c;
+    ce.out_dir = e;
+    ce.resume = false;
+    ce.epochs = 2;
+    ce.stop_after_step = 4;
+    EXPECT_TRUE(run_training(ce).stopped);
+    ce.stop_after_step = 0;
+    ce.resume = true;
+    ce.stop_after_epoch = 1;
+    run_training(ce);
+    const auto re = rows(e);
+    ASSERT_EQ(re.size(), 1u);
+    std::vector<std::string> want, got;
+    for (const auto& [k, v] : row["isnet_layer_losses"].items()) want.push_back(k);
+    for (const auto& [k, v] : re[0]["isnet_layer_losses"].items()) got.push_back(k);
+    EXPECT_EQ(got, want);
     const std::optional<IsnetCalibration> cal = read_checkpoint_state(a + "/checkpoint.safetensors").isnet_calibration;
     ASSERT_TRUE(cal.has_value());
     ASSERT_EQ(cal->hidden.size(), 4u);

@@ -144,3 +144,34 @@ TEST(TrainerCpu, RelDropFlatMapsAreCountedThroughAResume) {
         EXPECT_EQ(rows(normal.out_dir)[0].at("reldrop_flat_maps").get<double>(), 0.0) << augment;
     }
 }
+
+// The first-batch preview of a RelDrop run whose per-batch coin selects no batch in epoch 1 comes in epoch 2, also
+// when the run was stopped after epoch 1 and resumed (an epoch-boundary checkpoint records that it is pending).
+TEST(TrainerCpu, RelDropPreviewPendingSurvivesAnEpochBoundaryResume) {
+    // A seed whose coins (p 0.1, 4 batches an epoch) select none of epoch 1's batches and one of epoch 2's.
+    auto preview = [](const std::string& dir) { return read_all(dir + "/first_batch.png"); };
+    TrainConfig c;
+    std::string whole;
+    bool found = false;
+    for (uint64_t seed = 1; seed <= 20 && !found; ++seed) {
+        c = tiny(fresh_dir("reldrop_preview_resume_" + std::to_string(seed)));
+        c.epochs = 2;
+        c.augment = "reldrop-block";
+        c.reldrop_p = 0.1f;
+        c.seed = seed;
+        TrainConfig w = c;
+        w.out_dir = c.out_dir + "_whole";
+        run_training(w);
+        whole = preview(w.out_dir);
+        if (whole.empty()) continue;
+        c.stop_after_epoch = 1;
+        run_training(c);
+        found = preview(c.out_dir).empty();
+    }
+    ASSERT_TRUE(found) << "no seed without a selected batch in epoch 1 and with one in epoch 2";
+    c.stop_after_epoch = 0;
+    c.resume = true;
+    run_training(c);
+    EXPECT_EQ(preview(c.out_dir), whole) << "no preview, or another one than the uninterrupted run's";
+    EXPECT_TRUE(std::filesystem::exists(c.out_dir + "/first_batch_clean.png"));
+}

@@ -1,5 +1,6 @@
 // The run folder of a training run that fails before it writes anything: the folders the run made for --out go
-// again (a typo in a flag or missing data leaves no empty run folder); a folder that existed stays.
+// again (a typo in a flag or missing data leaves no empty run folder); a folder that existed stays; the temporary
+// files of killed writes go.
 #include <filesystem>
 #include <fstream>
 
@@ -50,4 +51,25 @@ TEST(TrainerCpu, AFailedRunRemovesTheFoldersItMadeAndKeepsOthers) {
     run_training(c);
     EXPECT_TRUE(fs::exists(root + "/ok/run/checkpoint.safetensors"));
     fs::remove_all(root);
+}
+
+// Temporary files of writes a killed run left (<file>.tmp.<pid>.<n>) go when a run opens the folder: of every file
+// a run writes and of the copies it keeps; files of yours that look alike stay.
+TEST(TrainerCpu, ARunRemovesTheTemporaryFilesOfKilledWrites) {
+    const std::string d = fresh_dir("temps");
+    fs::create_directories(d);
+    const std::vector<std::string> run_temps = {
+        "checkpoint.safetensors.tmp.99999.0", "model_best_val.safetensors.tmp.12.3", "first_batch.png.tmp.7.0",
+        "first_batch_clean.png.tmp.7.1",      "metrics.jsonl.earlier.tmp.5.0",        "model.safetensors.earlier-2.tmp.5.1",
+        "config.json.tmp"};
+    const std::vector<std::string> yours = {"notes.txt.tmp.1.2", "model.safetensors.earlier-x.tmp.1.2",
+                                            "first_batch.png.tmp.a.0", "mine.tmp"};
+    for (const auto& n : run_temps) std::ofstream(d + "/" + n) << "partial";
+    for (const auto& n : yours) std::ofstream(d + "/" + n) << "mine";
+    TrainConfig c = tiny(d);
+    c.epochs = 1;
+    run_training(c);
+    for (const auto& n : run_temps) EXPECT_FALSE(fs::exists(d + "/" + n)) << n;
+    for (const auto& n : yours) EXPECT_TRUE(fs::exists(d + "/" + n)) << n;
+    fs::remove_all(d);
 }

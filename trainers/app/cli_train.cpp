@@ -407,9 +407,11 @@ int run_train(const std::vector<std::string>& args) {
     // --resume continues with the checkpoint's settings; what is given now must agree (run_training checks).
     const std::string ckpt = (std::filesystem::path(cfg.out_dir) / "checkpoint.safetensors").string();
     if (cfg.resume && !std::filesystem::exists(ckpt)) {  // a new run then, but only one the user described
-        static const std::set<std::string> per_run{"out",      "resume",          "device",          "log-every",
-                                                   "config",   "checkpoint-every", "stop-after-epoch",
-                                                   "stop-after-step"};
+        // (the flags that --resume lets replace the recorded values describe no run: `--resume --epochs 30` with a
+        // mistyped --out would otherwise start a default run)
+        static const std::set<std::string> per_run{
+            "out",    "resume", "device", "log-every", "config",           "checkpoint-every", "stop-after-epoch",
+            "stop-after-step", "epochs", "data-dir", "masks", "stream", "resident-limit-mb", "init-weights"};
         bool described = false;
         for (const std::string& k : given) described = described || !per_run.count(k);
         LRP_CHECK(described, "--resume: there is no checkpoint in '", cfg.out_dir, "' to continue (is --out right?), ",

@@ -117,6 +117,11 @@ CheckpointState parse_state(const std::string& path, const std::map<std::string,
         }
         if (j.contains("isnet_calibration"))
             st.isnet_calibration = isnet_calibration_from_json(j.at("isnet_calibration"), path);
+        if (j.contains("preview_pending")) {
+            LRP_CHECK(j.at("preview_pending").is_boolean(), path, ": corrupt checkpoint metadata: preview_pending is ",
+                      nn::json_brief(j.at("preview_pending")), ", not true or false");
+            st.preview_pending = j.at("preview_pending").get<bool>();
+        }
         if (j.contains("partial_epoch")) {
             const auto& p = j.at("partial_epoch");
             PartialEpoch& q = st.partial;
@@ -196,6 +201,7 @@ void save_checkpoint(const std::string& path, nn::Module& model, const Optimizer
     if (!st.numerics.empty()) j["numerics"] = st.numerics;
     if (st.val_source_images >= 0) j["val_source_images"] = st.val_source_images;
     if (st.isnet_calibration) j["isnet_calibration"] = isnet_calibration_json(*st.isnet_calibration);
+    if (st.preview_pending) j["preview_pending"] = true;
     if (st.best_val_epoch >= 0)
         j["validation"] = {{"best_acc", st.best_val_acc}, {"best_epoch", st.best_val_epoch},
                            {"test_acc_at_best", st.test_acc_at_best_val}};

@@ -124,10 +124,9 @@ const explain::FlexHidden& Isnet::hidden(nn::Module& model) {
     return *hidden_;
 }
 
-std::vector<std::string> Isnet::lds_layers() const {
+std::vector<std::string> Isnet::lds_layers(nn::Module& model) {
     std::vector<std::string> names;
-    if (hidden_)
-        for (const explain::FlexHidden::Point& p : hidden_->points()) names.push_back(p.name);
+    for (const explain::FlexHidden::Point& p : (hidden_ ? *hidden_ : hidden(model)).points()) names.push_back(p.name);
     return names;
 }
 

@@ -50,17 +50,30 @@ RunDirLock::RunDirLock(const fs::path& out, const fs::path& created)
         log_warn("--out '", out.string(), "': cannot lock '", path, "' (", std::strerror(err), "): a second run on ",
                  "this folder would not be refused");
     }
-    // Temporary files of an earlier run killed mid-write (each as large as what it was writing).
-    static const char* const kTargets[] = {"checkpoint.safetensors", "model.safetensors", "config.json",
-                                           "metrics.jsonl"};
+    // Temporary files of an earlier run killed mid-write (each as large as what it was writing): of the files a run
+    // writes, and of the copies it keeps of them (<name>.earlier, <name>.earlier-<n>).
+    static const char* const kTargets[] = {"checkpoint.safetensors", "model.safetensors", "model_best_val.safetensors",
+                                           "config.json", "metrics.jsonl", "first_batch.png", "first_batch_clean.png",
+                                           "first_batch_mask.png"};
+    auto run_file = [](const std::string& t) {
+        for (const char* k : kTargets) {
+            const std::string kept = std::string(k) + ".earlier";
+            if (t == k || t == kept || (t.rfind(kept + "-", 0) == 0 && t.size() > kept.size() + 1 &&
+                                        t.find_first_not_of("0123456789", kept.size() + 1) == std::string::npos))
+                return true;
+        }
+        return false;
+    };
     std::error_code ec;
     for (const auto& e : fs::directory_iterator(out, ec)) {
         const std::string name = e.path().filename().string();
-        for (const char* t : kTargets)
-            if (is_atomic_temp_of(name, t) || name == std::string(t) + ".tmp") {
-                std::error_code rm;
-                if (fs::remove(e.path(), rm)) log_info("removed '", e.path().string(), "', left by an interrupted write");
-            }
+        const size_t at = name.rfind(".tmp");
+        if (at == std::string::npos || at == 0) continue;
+        const std::string t = name.substr(0, name.find(".tmp."));
+        const bool temp =
+            (name.size() == at + 4 && run_file(name.substr(0, at))) || (run_file(t) && is_atomic_temp_of(name, t));
+        std::error_code rm;
+        if (temp && fs::remove(e.path(), rm)) log_info("removed '", e.path().string(), "', left by an interrupted write");
     }
 }
 
@@ -131,6 +144,22 @@ void copy_aside(const fs::path& out, const std::string& name, const std::string&
     log_warn("'", p.string(), "' ", why, ": the file as it was is kept as '", to.string(), "'");
 }
 
+namespace {
+// True for the start of a JSON text cut short (a write torn by a crash): the parser fails only at its end. Rows glued
+// on one line, or text that is no JSON, fail earlier.
+bool torn_json(const std::string& line) {
+    if (line.size() > (1u << 20)) return false;
+    try {
+        const nlohmann::json parsed = nlohmann::json::parse(line);
+        return parsed.is_discarded();  // (never: parsed whole)
+    } catch (const nlohmann::json::parse_error& e) {
+        return e.byte > line.size();  // the byte after the last: the input ended inside the text
+    } catch (const std::exception&) {
+    }
+    return false;
+}
+}  // namespace
+
 void set_aside_later_results(const fs::path& out, int64_t epoch, int64_t step) {
     const fs::path p = out / "metrics.jsonl";
     bool later_rows = false;
@@ -141,7 +170,7 @@ void set_aside_later_results(const fs::path& out, int64_t epoch, int64_t step) {
         std::ifstream in(p);
         LRP_CHECK(in.is_open(), "cannot read '", p.string(), "' to continue it (", std::strerror(errno), ")");
         std::string line, kept;
-        int64_t later = 0, unreadable = 0, next_rows = 0, lines = 0, last_unreadable = -1;
+        int64_t later = 0, unreadable = 0, next_rows = 0, lines = 0, last_torn = -1;
         while (std::getline(in, line)) {
             ++lines;
             if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
@@ -150,18 +179,20 @@ void set_aside_later_results(const fs::path& out, int64_t epoch, int64_t step) {
                 const nlohmann::json e = row.is_object() ? row.value("epoch", nlohmann::json()) : nlohmann::json();
                 if (e.is_number_integer() && e.get<int64_t>() <= epoch) kept += line + "\n";
                 else if (e.is_number_integer()) ++later, next_rows += e.get<int64_t>() == epoch + 1;
-                else ++unreadable, last_unreadable = lines;
+                else ++unreadable;  // JSON, but no metrics row (a note of yours?)
             } catch (const std::exception&) {  // a torn last line from a crash, or a line edited by hand
-                ++unreadable, last_unreadable = lines;
+                ++unreadable;
+                if (torn_json(line)) last_torn = lines;
             }
         }
         LRP_CHECK(!in.bad(), "reading '", p.string(), "' failed; it is left as it was");
         in.close();
         later_rows = later > 0;
         // A run stopped between a row and its checkpoint (a crash, a kill) leaves the next epoch's row, or a torn last
-        // line: the resumed run writes that row again (the same, bit for bit), so it goes without a copy.
+        // line (the start of a row, cut): the resumed run writes that row again (the same, bit for bit), so it goes
+        // without a copy. Anything else dropped (rows glued on one line, a line of yours) is kept in a copy.
         const bool interrupted = (later == 0 || (later == 1 && next_rows == 1)) &&
-                                 (unreadable == 0 || (unreadable == 1 && last_unreadable == lines));
+                                 (unreadable == 0 || (unreadable == 1 && last_torn == lines));
         if (later + unreadable > 0 && interrupted) {
             std::printf("note: --resume: metrics.jsonl %s, written before the run stopped and not in its checkpoint; "
                         "it is dropped (the run writes that epoch again)\n",
@@ -191,6 +222,16 @@ void set_aside_later_results(const fs::path& out, int64_t epoch, int64_t step) {
                                             : std::string("holds weights of unknown step, and the run had gone past "
                                                           "its checkpoint"));
     }
+}
+
+void copy_aside_other_settings(const fs::path& out) {
+    for (const char* name : {"metrics.jsonl", "model.safetensors", "model_best_val.safetensors"})
+        if (fs::exists(out / name))
+            copy_aside(out, name, "sits beside a config.json of other settings than the checkpoint's (the checkpoint "
+                                  "of another run?)");
+    copy_aside(out, "config.json", "holds other settings than the checkpoint records (edited by hand, or the "
+                                   "checkpoint is another run's?); a resumed run keeps the checkpoint's (a new --out "
+                                   "with --config trains with others)");
 }
 
 void set_aside_metrics(const fs::path& out, const std::string& config) {
@@ -225,9 +266,19 @@ void set_aside_config(const fs::path& out, const std::string& config) {
         move_aside(out, "config.json", "held other settings (an earlier run's, or a file of yours)");
 }
 
-// Appends one line durably, checked (a full disk is an error, not a lost metrics row).
+// Appends one line durably, checked (a full disk is an error, not a lost metrics row); on a line of its own when
+// the file does not end in a newline (edited by hand), so no two rows share one.
 void append_line(const fs::path& p, const std::string& line) {
-    append_file_durable(p.string(), line + "\n", "appending to the run file");
+    bool newline = false;
+    {
+        std::ifstream in(p, std::ios::binary | std::ios::ate);
+        if (in.is_open() && in.tellg() > 0) {
+            in.seekg(-1, std::ios::end);
+            char last = '\n';
+            newline = in.get(last) && last != '\n';
+        }
+    }
+    append_file_durable(p.string(), (newline ? "\n" : "") + line + "\n", "appending to the run file");
 }
 
 }  // namespace lrp::train

@@ -48,6 +48,10 @@ void set_aside_metrics(const std::filesystem::path& out, const std::string& conf
 void set_aside_config(const std::filesystem::path& out, const std::string& config);
 // A copy of <out>/<name> as <out>/<name>.earlier[-N] (written durably), with a warning saying why; the file stays.
 void copy_aside(const std::filesystem::path& out, const std::string& name, const std::string& why);
+// On --resume when <out>/config.json holds other settings than the checkpoint: edited by hand, or the checkpoint is
+// another run's (copied in), whose continuation would rewrite this folder's results: copies of config.json,
+// metrics.jsonl and the exported weights stay.
+void copy_aside_other_settings(const std::filesystem::path& out);
 // Appends one line durably (fsync), checked (a full disk is an error, not a lost metrics row).
 void append_line(const std::filesystem::path& p, const std::string& line);
 

@@ -158,7 +158,7 @@ void StepMethod::save(PartialEpoch& q) const {
     q.attributed = attributed_;
 }
 
-void StepMethod::add_metrics(nlohmann::json& row, int64_t epoch, double images) const {
+void StepMethod::add_metrics(nlohmann::json& row, int64_t epoch, double images, nn::Module& model) const {
     if (!reldrop_ && !edda_ && !isnet_ && !sgt_ && !rrr_) return;
     // An epoch whose masks were all background or all foreground: almost surely a wrong mask (an empty or inverted
     // --masks folder, a --isnet-mask/--rrr-mask threshold outside the images' range).
@@ -193,7 +193,7 @@ void StepMethod::add_metrics(nlohmann::json& row, int64_t epoch, double images) 
         row["isnet_nonfinite_maps"] = nonfinite;
         if (layers_.defined()) {  // --isnet-lds: each layer's loss (the heatmap loss is their GWRP)
             const std::vector<float> v = layers_.to_vector<float>();
-            const std::vector<std::string> names = isnet_->lds_layers();
+            const std::vector<std::string> names = isnet_->lds_layers(model);
             nlohmann::json per = nlohmann::json::object();
             for (size_t l = 0; l < v.size(); ++l)
                 per[l == 0 ? std::string("input") : l <= names.size() ? names[l - 1] : "hidden" + std::to_string(l)] =

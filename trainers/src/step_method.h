@@ -35,7 +35,7 @@ public:
     // Into a mid-epoch checkpoint (a host read per sum).
     void save(PartialEpoch& q) const;
     // The method's metrics of the epoch just finished (`images` trained on); warns about non-finite maps.
-    void add_metrics(nlohmann::json& row, int64_t epoch, double images) const;
+    void add_metrics(nlohmann::json& row, int64_t epoch, double images, nn::Module& model) const;
     // After step(): when the last step trained on what the method made of the batch (RelDrop: a batch its coin
     // selected), writes <out>/first_batch.png (plus the clean batch or the parts, as the method has them) and
     // returns true; step_number counts from 1 within the epoch.

@@ -214,11 +214,8 @@ TrainSummary run_training(TrainConfig cfg) {
         // run was stopped at the epoch's last step)
         LRP_CHECK(st.partial.batches <= spe, ckpt.string(), ": the checkpoint stopped after step ", st.partial.batches,
                   " of an epoch, but this run has ", spe, " steps per epoch");
+        if (config_edited(out / "config.json", saved)) copy_aside_other_settings(out);
         set_aside_later_results(out, st.epoch, st.global_step);
-        if (config_edited(out / "config.json", saved))
-            copy_aside(out, "config.json", "holds other settings than the checkpoint records (edited by hand?); a "
-                                           "resumed run keeps the checkpoint's (a new --out with --config trains with "
-                                           "others)");
         // Stops count epochs and steps from the run's start: one the checkpoint is already past does not apply.
         if (cfg.stop_after_epoch > 0 && cfg.stop_after_epoch <= st.epoch) {
             log_warn("--stop-after-epoch ", cfg.stop_after_epoch, ": the checkpoint is after epoch ", st.epoch,
@@ -281,7 +278,8 @@ TrainSummary run_training(TrainConfig cfg) {
     PartialEpoch resume_at = st.partial;  // a mid-epoch checkpoint continues inside its epoch
     st.partial = PartialEpoch();
     // A fresh run saves the first batch it trains on as a PNG grid.
-    bool preview_pending = resume_at.batches > 0 ? resume_at.preview_pending : st.epoch == 0;
+    // (A RelDrop run whose per-batch coin selected no batch before its last checkpoint has it still to write.)
+    bool preview_pending = resume_at.batches > 0 ? resume_at.preview_pending : st.epoch == 0 || st.preview_pending;
     bool stopped = false;
     for (int64_t epoch = st.epoch + 1; epoch <= cfg.epochs && !stopped; ++epoch) {
         LRP_NVTX_RANGE("epoch");
@@ -453,8 +451,9 @@ TrainSummary run_training(TrainConfig cfg) {
             row["val_acc"] = vev.top1;
             row["val_top5"] = vev.top5;
         }
-        method.add_metrics(row, epoch, static_cast<double>(images));
+        method.add_metrics(row, epoch, static_cast<double>(images), *model);
         append_line(out / "metrics.jsonl", row.dump());
+        st.preview_pending = preview_pending;
         save_checkpoint(ckpt.string(), *model, *opt, st);
         char val_part[64] = "", clean_part[32] = "";
         if (row.contains("train_clean_acc"))

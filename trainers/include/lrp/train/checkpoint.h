@@ -57,6 +57,8 @@ struct CheckpointState {
     int64_t train_images = -1;  // the training split's size (-1 in older checkpoints)
     std::optional<IsnetCalibration> isnet_calibration;  // the C1, C2 --isnet-calibrate measured (a resume keeps them)
     std::string numerics;  // what computed the run (e.g. "cpu: OpenBLAS ... 2 threads"); empty in older checkpoints
+    // At an epoch boundary: first_batch.png is still to be written (RelDrop's per-batch coin selected no batch yet).
+    bool preview_pending = false;
     PartialEpoch partial;
 };
 

@@ -86,8 +86,9 @@ public:
     Tensor heatmap_totals(nn::Module& model, const Tensor& x, const Tensor& labels, Generator& g);
 
     const IsnetSettings& settings() const { return s_; }
-    // With LDS, the names of the model's supervised points (lrp/flex_lds.h) once a step or heatmap_totals() found them.
-    std::vector<std::string> lds_layers() const;
+    // With LDS, the names of the model's supervised points (lrp/flex_lds.h), found on `model` when no step or
+    // heatmap_totals() has found them yet (an epoch resumed after its last step runs none before its metrics row).
+    std::vector<std::string> lds_layers(nn::Module& model);
 
 private:
     // After model.forward(x) gave `logits`: the heatmap R of the explained quantity (xr: x - input_zero, set for
