@@ -23,3 +23,25 @@ TEST_F(DatasetsCpu, ImageFilesAreCheckedBeforeDecoding) {
     write("e/a/empty.png", "");
     EXPECT_TRUE(throws_with([&] { load_image_folder(path("e")); }, {path("e/a/empty.png"), "the file is empty"}));
 }
+
+// A linked image whose target is another class's image would count under two labels: refused. Image files of types
+// lrpcu does not read (torchvision's ImageFolder would) are skipped with a warning that counts them.
+TEST_F(DatasetsCpu, ImageFolderLinksAndSkippedTypes) {
+    const std::string png = read_all(write_png_fill("l/a/x.png", 8, 8, 3));
+    write("l/b/y.png", png);
+    fs::create_symlink("../a/x.png", path("l/b/link.png"));
+    EXPECT_TRUE(throws_with([&] { load_image_folder(path("l")); },
+                            {path("l/b/link.png"), "an image in the class folder", "would count under two labels"}));
+    fs::remove(path("l/b/link.png"));
+    fs::create_symlink("y.png", path("l/b/same_class.png"));  // a link within its own class is just another file
+    EXPECT_EQ(load_image_folder(path("l")).size(), 3);
+    write("l/a/scan.bmp", "BM");
+    write("l/b/anim.gif", "GIF89a");
+    write("l/b/photo.WebP", "RIFF");
+    write("l/b/notes.txt", "not an image type");
+    ::testing::internal::CaptureStderr();
+    EXPECT_EQ(load_image_folder(path("l")).size(), 3);
+    const std::string err = ::testing::internal::GetCapturedStderr();
+    EXPECT_NE(err.find("skipped 1 .bmp, 1 .gif, 1 .webp file(s); lrpcu reads .png .jpg .jpeg"), std::string::npos)
+        << err;
+}

@@ -14,6 +14,7 @@
 
 #include "encoded_image.h"
 #include "io.h"
+#include "lrp/log.h"
 
 namespace lrp::data {
 
@@ -130,9 +131,13 @@ bool within(const fs::path& a, const fs::path& b) {
 // in `exts`, sorted. A linked directory is skipped when its target can be reached without the link (it
 // lies inside the class folder), when it is the split folder `split` or one of its parents, or another
 // class's folder (`others`) or inside one: a link loop neither repeats images nor labels other classes'
-// images as this one. Every real directory is read once.
+// images as this one. Every real directory is read once. A linked image file whose target lies in another class's
+// folder is an error (it would count under two labels). Files of other image types (BMP, GIF, WebP, TIFF, PNM),
+// which torchvision's ImageFolder would read, are counted into `skipped` by extension.
 std::vector<std::string> image_files(const std::string& dir, const std::vector<std::string>& exts,
-                                     const fs::path& split, const std::vector<fs::path>& others) {
+                                     const fs::path& split, const std::vector<fs::path>& others,
+                                     std::map<std::string, int64_t>& skipped) {
+    static const std::set<std::string> kOtherImages{".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm", ".pgm", ".pbm"};
     std::vector<std::string> r;
     std::error_code ec;
     fs::recursive_directory_iterator it(dir, fs::directory_options::follow_directory_symlink, ec), end;
@@ -164,7 +169,14 @@ std::vector<std::string> image_files(const std::string& dir, const std::vector<s
         LRP_DATA_CHECK(!image || !it->is_symlink(ec2) || fs::exists(it->path(), ec2), it->path().string(), kFolderHint,
                        "a link that points to nothing (an image that was moved or deleted?)");
         if (!it->is_regular_file(ec2)) continue;
+        if (image && it->is_symlink(ec2)) {
+            const fs::path target = fs::canonical(it->path(), ec2);
+            for (const fs::path& o : others)
+                LRP_DATA_CHECK(ec2 || !within(target, o), it->path().string(), kFolderHint, "a link to ", target.string(),
+                               ", an image in the class folder ", o.string(), ": it would count under two labels");
+        }
         if (image) r.push_back(it->path().string());
+        else if (kOtherImages.count(e)) ++skipped[e];
     }
     std::sort(r.begin(), r.end());
     return r;
@@ -338,15 +350,21 @@ FolderIndex index_image_folder(const std::string& dir, const FolderOptions& o) {
             LRP_DATA_THROW(join(dir, l), kFolderHint, "class folders '", l, "' and '", r, "' are the same folder, ",
                            "or one lies inside the other: their images would count twice");
         }
+    std::map<std::string, int64_t> skipped;  // image files of other types, by extension
     for (size_t c = 0; c < classes.size(); ++c) {
         const std::string cdir = join(dir, classes[c]);
         std::vector<fs::path> others = real;
         others.erase(others.begin() + static_cast<std::ptrdiff_t>(c));
-        std::vector<std::string> f = image_files(cdir, exts, split, others);
+        std::vector<std::string> f = image_files(cdir, exts, split, others, skipped);
         LRP_DATA_CHECK(!f.empty(), cdir, kFolderHint, "class folder '", classes[c], "' holds no image files (",
                        ext_list(exts), ")");
         ix.files.insert(ix.files.end(), f.begin(), f.end());
         ix.labels.insert(ix.labels.end(), f.size(), static_cast<int32_t>(c));
+    }
+    if (!skipped.empty()) {
+        std::string what;
+        for (const auto& [e, n] : skipped) what += (what.empty() ? "" : ", ") + std::to_string(n) + " " + e;
+        log_warn(dir, ": skipped ", what, " file(s); lrpcu reads ", ext_list(exts), " (convert them to PNG to use them)");
     }
     if (!o.mask_dir.empty()) ix.mask_files = find_masks(ix.files, dir, o.mask_dir);
     // The output size: what the first image comes out at (every other image must match it).
