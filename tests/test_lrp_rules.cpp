@@ -78,12 +78,13 @@ std::vector<RuleCase> rule_cases() {
     eps_norm.eps = 0.1, eps_norm.mode.norm_scale = true;
     eps_norm_clip.eps = 0.5, eps_norm_clip.mode.norm_scale = eps_norm_clip.mode.clip = true;
     test::RefRule eps01 = ref("epsilon"), epsz = ref("epsilon"), ab10 = ref("alphabeta"), g5 = ref("gamma"),
-                  box = ref("zbox"), wsz = ref("wsquare"), zpz = ref("zplus"), gz = ref("gamma");
+                  box = ref("zbox"), boxz = ref("zbox"), wsz = ref("wsquare"), zpz = ref("zplus"), gz = ref("gamma");
     eps01.eps = 0.1;
     epsz.zero_bias = wsz.zero_bias = zpz.zero_bias = gz.zero_bias = true;
     ab10.alpha = 1, ab10.beta = 0;
     g5.gamma = 0.5;
-    box.low = -3, box.high = 3;
+    box.low = boxz.low = -3, box.high = boxz.high = 3;
+    boxz.zero_bias = true;  // zennit: zero_params on all three passes (x, low with W+, high with W-)
     return {
         {"Epsilon(1e-6)", std::make_shared<Epsilon>(), ref("epsilon")},
         {"Epsilon(0.1)", std::make_shared<Epsilon>(0.1f), eps01},
@@ -100,6 +101,7 @@ std::vector<RuleCase> rule_cases() {
         {"Gamma(0.5)", std::make_shared<Gamma>(0.5f), g5},
         {"Gamma zero_bias", std::make_shared<Gamma>(0.25f, 1e-6f, true), gz},
         {"ZBox(-3,3)", std::make_shared<ZBox>(-3.f, 3.f), box},
+        {"ZBox(-3,3) zero_bias", std::make_shared<ZBox>(-3.f, 3.f, 1e-6f, true), boxz},
         {"WSquare", std::make_shared<WSquare>(), ref("wsquare")},
         {"WSquare zero_bias", std::make_shared<WSquare>(1e-6f, true), wsz},
         {"Flat", std::make_shared<Flat>(), ref("flat")},
