@@ -110,6 +110,13 @@ namespace lrp::ops {
 // convolution chunks).
 constexpr const char* kCpuSplit = ", split v2";
 
+// The split plus a GEMM tile size other than the default (LRP_CPU_TILE_WORK: other tiles round differently), so that
+// a resumed run warns when it changed.
+static std::string cpu_split() {
+    const int64_t w = kernels::cpu::gemm_tile_work();
+    return w == (int64_t{1} << 24) ? std::string(kCpuSplit) : kCpuSplit + (", tile work " + std::to_string(w));
+}
+
 std::string cpu_gemm_description() {
 #if LRP_HAVE_OPENBLAS_INFO
     // openblas_get_config(): "OpenBLAS 0.3.21 NO_LAPACKE DYNAMIC_ARCH ... MAX_THREADS=64": its name and version. Held
@@ -118,11 +125,11 @@ std::string cpu_gemm_description() {
     const std::string config = openblas_get_config();
     const size_t end = config.find(' ', config.find(' ') == std::string::npos ? 0 : config.find(' ') + 1);
     return config.substr(0, end) + " (core " + openblas_get_corename() + (tiles ? ", lrpcu tiles)" : ", one thread)") +
-           kCpuSplit;
+           cpu_split();
 #elif LRP_HAVE_CBLAS
-    return std::string("CBLAS") + kCpuSplit;
+    return "CBLAS" + cpu_split();
 #else
-    return std::string("lrpcu blocked GEMM (lrpcu tiles)") + kCpuSplit;
+    return "lrpcu blocked GEMM (lrpcu tiles)" + cpu_split();
 #endif
 }
 
