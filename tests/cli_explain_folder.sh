@@ -5,6 +5,7 @@
 # every image and names the broken one. --samples N takes eval --subset N's images (evenly spaced over the
 # class-sorted files). explain --split val of a folder explains eval --split val's images. A run's model.safetensors,
 # which does not record the folder, needs --data-dir for the dataset's images (and says so), not for --input files.
+# With two classes, train and eval print no top-5 accuracy.
 # Usage: cli_explain_folder.sh <out-dir> <lrpcu>
 set -u
 out=$1 lrpcu=$2
@@ -24,6 +25,11 @@ PY
 fail() { echo "$1"; [[ -f ${2:-} ]] && cat "$2"; exit 1; }
 "$lrpcu" train --dataset folder --data-dir "$out/data" --width 2 --epochs 2 --batch-size 8 --device cpu \
   --val-split 8 --out "$out/run" > "$out/train.log" 2>&1 || fail "train failed:" "$out/train.log"
+# Two classes: every label is in the top 5, so no top-5 accuracy is printed (it would read 100%).
+grep -Eq "^epoch 2: .* \| test loss [0-9.]+ acc [0-9.]+% \| [0-9]+ img/s$" "$out/train.log" ||
+  fail "the epoch line of a 2-class run is not as expected (a top-5 figure?):" "$out/train.log"
+e=$("$lrpcu" eval --weights "$out/run/checkpoint.safetensors" --device cpu 2>&1) || fail "eval failed: $e"
+grep -Eq "top-1 [0-9.]+%$" <<<"$e" || fail "eval of a 2-class run printed a top-5 figure: $e"
 w=$out/run/checkpoint.safetensors
 ex=(explain --weights "$w" --device cpu)
 "$lrpcu" "${ex[@]}" --samples 4 --out "$out/whole" > "$out/whole.log" 2>&1 || fail "explain failed:" "$out/whole.log"

@@ -156,8 +156,10 @@ int run_eval(const std::vector<std::string>& args) {
         return 0;
     }
     if (dopt.decoy.shade != "none") std::printf("%s\n", describe(decoy).c_str());
-    std::printf("%s on %s/%s (%lld images): loss %.4f, top-1 %.2f%%, top-5 %.2f%%\n", arch.c_str(), dataset.c_str(),
-                split.c_str(), (long long)r.samples, r.loss, 100 * r.top1, 100 * r.top5);
+    char top5[32] = "";  // (with at most 5 classes every label is in the top 5)
+    if (ds.num_classes > 5) std::snprintf(top5, sizeof top5, ", top-5 %.2f%%", 100 * r.top5);
+    std::printf("%s on %s/%s (%lld images): loss %.4f, top-1 %.2f%%%s\n", arch.c_str(), dataset.c_str(), split.c_str(),
+                (long long)r.samples, r.loss, 100 * r.top1, top5);
     for (size_t k = 0; k < r.per_class.size(); ++k) {
         const std::string name = k < ds.class_names.size() ? ds.class_names[k] : std::to_string(k);
         if (std::isnan(r.per_class[k])) std::printf("  class %2zu %-16s    n/a (no images)\n", k, name.c_str());

@@ -455,13 +455,15 @@ TrainSummary run_training(TrainConfig cfg) {
         append_line(out / "metrics.jsonl", row.dump());
         st.preview_pending = preview_pending;
         save_checkpoint(ckpt.string(), *model, *opt, st);
-        char val_part[64] = "", clean_part[32] = "";
+        char val_part[64] = "", clean_part[32] = "", top5_part[24] = "";
+        if (st.class_names.size() > 5)  // (with at most 5 classes every label is in the top 5: 100% says nothing)
+            std::snprintf(top5_part, sizeof top5_part, " top5 %.2f%%", 100 * ev.top5);
         if (row.contains("train_clean_acc"))
             std::snprintf(clean_part, sizeof clean_part, " (clean %.2f%%)", 100 * row["train_clean_acc"].get<double>());
         if (val_data.loader) std::snprintf(val_part, sizeof val_part, " | val loss %.4f acc %.2f%%", vev.loss, 100 * vev.top1);
-        std::printf("epoch %lld: train loss %.4f acc %.2f%%%s%s | test loss %.4f acc %.2f%% top5 %.2f%% | %.0f img/s\n",
+        std::printf("epoch %lld: train loss %.4f acc %.2f%%%s%s | test loss %.4f acc %.2f%%%s | %.0f img/s\n",
                     (long long)epoch, train_loss, 100 * train_acc, clean_part, val_part, ev.loss, 100 * ev.top1,
-                    100 * ev.top5, images / train_secs);
+                    top5_part, images / train_secs);
         if (cfg.stop_after_epoch > 0 && epoch >= cfg.stop_after_epoch && epoch < cfg.epochs) {
             std::printf("stopping after epoch %lld as asked (--stop-after-epoch); continue with --resume\n",
                         (long long)epoch);
