@@ -118,7 +118,11 @@ add_test(NAME Cli.SgtBadFill COMMAND ${LRP_CLI} 1 "--sgt-fill must be random, im
          $<TARGET_FILE:lrpcu> ${LRP_TINY_TRAIN} --augment sgt --sgt-fill noise --out ${LRP_CLI_OUT}/sgt-bad-fill)
 add_test(NAME Cli.SgtFlagWithoutSgt COMMAND ${LRP_CLI} 0 "--sgt-lambda applies to --augment sgt; with --augment none it changes nothing"
          $<TARGET_FILE:lrpcu> ${LRP_TINY_TRAIN} --sgt-lambda 2 --out ${LRP_CLI_OUT}/sgt-unused)
-set_tests_properties(Cli.SgtBadFill Cli.SgtFlagWithoutSgt PROPERTIES FIXTURES_REQUIRED cli_runs_clean)
+# The pixels masked per image, named: a fraction below one pixel still masks one.
+add_test(NAME Cli.SgtTinyFractionMasksOnePixel COMMAND ${LRP_CLI} 0 "\\(1 of the 1024 pixels of a 32 x 32 image: at least one, more than --sgt-frac gives\\)"
+         $<TARGET_FILE:lrpcu> ${LRP_TINY_TRAIN} --augment sgt --sgt-frac 0.0001 --out ${LRP_CLI_OUT}/sgt-tiny)
+set_tests_properties(Cli.SgtBadFill Cli.SgtFlagWithoutSgt Cli.SgtTinyFractionMasksOnePixel PROPERTIES
+                     FIXTURES_REQUIRED cli_runs_clean)
 # --isnet-calibrate: C1 and C2 measured on a model of the same arch (here the ISNet run's), and refused with --isnet-c1.
 add_test(NAME Cli.TrainIsnetCalibrated COMMAND ${LRP_CLI} 0 "ISNet calibration: heatmap totals of 64 images: mean [0-9.e+-]+, stdev [0-9.e+-]+ -> C1 [0-9.e+-]+ .* C2 [0-9.e+-]+"
          $<TARGET_FILE:lrpcu> ${LRP_TINY_TRAIN} --augment isnet --isnet-mask threshold:0.5

@@ -39,6 +39,11 @@ StepMethod::StepMethod(const TrainConfig& cfg, const DataSplit& train, Device de
     } else if (cfg.augment == "sgt") {
         sgt_ = std::make_unique<Sgt>(sgt_settings(cfg, train.mean, train.stdev));
         std::printf("%s\n", describe(sgt_->settings()).c_str());
+        const int64_t hw = int64_t(train.height) * train.width;
+        const int k = sgt_->pixels(train.height, train.width);
+        std::printf("  (%d of the %lld pixels of a %d x %d image%s)\n", k, (long long)hw, train.height, train.width,
+                    k == 1 && double(cfg.sgt_frac) * double(hw) < 1.0 ? ": at least one, more than --sgt-frac gives"
+                                                                       : "");
     }
 }
 
