@@ -202,6 +202,9 @@ TEST(Conv2dCpu, DescriptorErrors) {
                  {"output size is empty", "[1, 6, 2, 5]", "[4, 6, 3, 3]"});
     p.dil_h = 2, p.pad_h = 1;  // dilated kernel 5 > padded input 4: the truncating division must not hide it
     expect_error([&] { ops::conv2d_desc(Shape{1, 6, 2, 5}, Shape{4, 6, 3, 3}, p); }, {"output size is empty"});
+    // planes the kernels could not index in 32 bits (no memory is allocated by a descriptor)
+    expect_error([&] { ops::conv2d_desc(Shape{1, 1, 46341, 46341}, Shape{1, 1, 1, 1}, Conv2dParams{}); },
+                 {"a plane of 2147488281 pixels is too large"});
 }
 
 TEST(Conv2dCpu, FrontEndShapeErrors) {

@@ -314,6 +314,15 @@ TEST(PoolCpu, FrontEndErrors) {
     throws_with([] { desc(1, 1, 8, 8, pp(2, 0, 0), true); }, "stride");
     throws_with([] { desc(1, 1, 8, 8, pp(3, 1, 1, false, true, 0, 2), false); }, "dilation");
     throws_with([] { desc(1, 1, 2, 2, pp(3, 1, 0), true); }, "too small");
+    // PyTorch rounds the output size down (div_rtn): a window larger than the input at stride 2 gives 0 outputs, not
+    // 1 (a division truncated toward zero); in ceil mode too; max and average pooling alike.
+    throws_with([] { desc(1, 1, 2, 2, pp(3, 2, 0), true); }, "calculated output size 0x0 is too small");
+    throws_with([] { desc(1, 1, 2, 2, pp(3, 2, 0), false); }, "calculated output size 0x0 is too small");
+    throws_with([] { desc(1, 1, 1, 8, pp(5, 2, 1, true), false); }, "calculated output size 0x4 is too small");
+    EXPECT_EQ(desc(1, 1, 3, 3, pp(3, 2, 0), true).P(), 1);  // the window fits exactly: one output
+    EXPECT_EQ(desc(1, 1, 4, 4, pp(3, 2, 0, true), false).P(), 2);  // ceil mode: a second window starting inside
+    // a kernel x dilation beyond int (the taps' offsets wrapped around): no output fits, refused
+    throws_with([] { desc(1, 1, 70000, 1, pp(65537, 1, 0, false, true, 0, 65537), true); }, "too small");
     // dilated windows whose taps all fall into the padding: no maximum to route to
     throws_with([] { desc(1, 1, 2, 2, pp(2, 1, 1, false, true, 0, 3), true); }, "output row 0 covers no input row");
     throws_with([] { desc(1, 1, 8, 2, pp(2, 1, 1, false, true, 0, 3), true); }, "output column 0 covers no input");

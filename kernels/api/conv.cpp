@@ -39,6 +39,9 @@ void validate(const char* op, const Conv2dDesc& d, const std::string& what) {
     LRP_CHECK(P >= 1 && Q >= 1, op, ": ", what, "output size is empty: padded input ", int64_t{d.H} + 2 * d.pad_h,
               "x", int64_t{d.W} + 2 * d.pad_w, " is smaller than the dilated kernel ",
               int64_t{d.dil_h} * (d.R - 1) + 1, "x", int64_t{d.dil_w} * (d.S - 1) + 1);
+    // (the kernels pass an output or input plane to the GEMM as an int dimension and leading dimension)
+    LRP_CHECK(P * Q <= INT_MAX && int64_t{d.H} * d.W <= INT_MAX, op, ": ", what, "a plane of ",
+              std::max(P * Q, int64_t{d.H} * d.W), " pixels is too large (at most ", INT_MAX, ")");
 }
 
 std::string desc_str(const Conv2dDesc& d) {

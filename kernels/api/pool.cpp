@@ -37,6 +37,9 @@ void validate(const char* op, const Pool2dDesc& d, bool is_max) {
               "x", d.kw);
     LRP_CHECK(d.divisor_override >= 0, op, ": divisor_override must be positive (0 = none), got ", d.divisor_override);
     LRP_CHECK(!is_max || d.divisor_override == 0, op, ": divisor_override applies to average pooling only");
+    // (the window arithmetic runs in int: padded sizes and window spans must fit)
+    LRP_CHECK(int64_t{d.H} + 2 * int64_t{d.ph} <= INT_MAX && int64_t{d.W} + 2 * int64_t{d.pw} <= INT_MAX, op,
+              ": the padded input ", d.H, "x", d.W, " + 2 x ", d.ph, "x", d.pw, " is too large");
     LRP_CHECK(d.P() >= 1 && d.Q() >= 1, op, ": given input size ", d.H, "x", d.W, ", calculated output size ", d.P(),
               "x", d.Q(), " is too small");
     // With dilation a window's taps can all fall into the padding (e.g. H = 2, kernel 2, dilation 3, padding 1):

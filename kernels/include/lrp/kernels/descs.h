@@ -42,11 +42,13 @@ struct Pool2dDesc {
     int adapt_h = 0, adapt_w = 0;
     int P() const { return adapt_h > 0 ? adapt_h : out_size(H, kh, sh, ph, dil_h); }
     int Q() const { return adapt_w > 0 ? adapt_w : out_size(W, kw, sw, pw, dil_w); }
+    // PyTorch's pooling_output_shape in 64 bits, rounding down (div_rtn): a window larger than the padded input gives
+    // <= 0 (refused by the front ends), not 1 as a division truncated toward zero would; clamped to the int range.
     int out_size(int in, int k, int s, int p, int d) const {
-        int num = in + 2 * p - d * (k - 1) - 1;
-        int o = (ceil_mode ? (num + s - 1) / s : num / s) + 1;
-        if (ceil_mode && (o - 1) * s >= in + p) --o;
-        return o;
+        const int64_t num = int64_t{in} + 2 * int64_t{p} - int64_t{d} * (k - 1) - 1 + (ceil_mode ? s - 1 : 0);
+        int64_t o = (num >= 0 ? num / s : -((-num + s - 1) / s)) + 1;
+        if (ceil_mode && (o - 1) * s >= int64_t{in} + p) --o;
+        return o < -1 ? -1 : o > INT32_MAX ? INT32_MAX : static_cast<int>(o);
     }
 };
 
