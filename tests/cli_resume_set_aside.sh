@@ -94,6 +94,9 @@ grep -q "model.safetensors' sits beside a config.json of other settings than the
   fail "no warning for the other run's weights"
 cmp -s "$out/fa-model" "$out/fa/model.safetensors.earlier" || fail "the folder's own weights were not kept"
 cmp -s "$out/fa-rows" "$out/fa/metrics.jsonl.earlier" || fail "the folder's own rows were not kept"
+python3 -c "import json,sys; e=[json.loads(l)['epoch'] for l in open(sys.argv[1])]; sys.exit(e != [3])" \
+  "$out/fa/metrics.jsonl" || fail "metrics.jsonl mixes the two runs' rows: $(cat "$out/fa/metrics.jsonl")"
+grep -q "is gone" <<<"$log" && fail "the rows moved aside were reported as gone: $log"
 
 # 6. metrics.jsonl edited by hand: without its last newline, the next row goes on a line of its own; a JSON line
 # of yours, or two rows on one line, are kept in a copy (only a torn last line, cut inside a row, goes without).

@@ -45,3 +45,24 @@ TEST_F(DatasetsCpu, ImageFolderLinksAndSkippedTypes) {
     EXPECT_NE(err.find("skipped 1 .bmp, 1 .gif, 1 .webp file(s); lrpcu reads .png .jpg .jpeg"), std::string::npos)
         << err;
 }
+
+// A PNG without IEND is truncated (stb_image decodes nothing without it, with an empty reason); data after IEND is
+// fine; a file beyond kMaxImageFileBytes is refused before it is read.
+TEST_F(DatasetsCpu, ImageFileEndsAndSizes) {
+    const std::string png = read_all(write_png_fill("n/a/ok.png", 8, 8, 5));
+    const size_t iend = png.find("IEND");
+    ASSERT_NE(iend, std::string::npos);
+    write("n/a/noiend.png", png.substr(0, iend - 4));  // up to the IEND chunk's length field
+    EXPECT_TRUE(throws_with([&] { load_image_folder(path("n")); },
+                            {path("n/a/noiend.png"), "truncated PNG (no IEND chunk"}));
+    write("n/a/noiend.png", png + std::string(1000, '\0'));  // trailing bytes after IEND: decoded
+    EXPECT_EQ(load_image_folder(path("n")).size(), 2);
+    {
+        std::ofstream big(path("n/a/huge.png"), std::ios::binary);
+        big << png;
+        big.seekp(std::streamoff(1) << 30);  // a sparse file of 1 GiB + 1 byte: nothing is read
+        big.put('\0');
+    }
+    EXPECT_TRUE(throws_with([&] { load_image_folder(path("n")); },
+                            {path("n/a/huge.png"), "bytes, more than lrpcu reads as an image (1073741824)"}));
+}

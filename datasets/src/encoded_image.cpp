@@ -7,7 +7,9 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <memory>
+#include <new>
 #include <sstream>
 
 namespace lrp::data::detail {
@@ -44,8 +46,8 @@ uint32_t be32(const uint8_t* p) {
 bool letter(uint8_t c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); }
 
 // The PNG chunk walk: "" or the first problem. Ancillary chunks' CRCs are not checked (stb_image only reads
-// tRNS of them, and libpng merely warns), nor is anything after IEND. A file ending cleanly at a chunk boundary
-// before IEND is left to the decoder (it says whether the image data is complete).
+// tRNS of them, and libpng merely warns), nor is anything after IEND. A file without IEND is truncated (stb_image
+// decodes nothing without it, and says nothing about why).
 std::string png_problem(const std::vector<uint8_t>& b) {
     size_t at = 8;
     while (at < b.size()) {
@@ -71,7 +73,7 @@ std::string png_problem(const std::vector<uint8_t>& b) {
         if (name == "IEND") return "";
         at += size_t(len) + 12;
     }
-    return "";
+    return "truncated PNG (no IEND chunk: the file ends after " + std::to_string(b.size()) + " bytes)";
 }
 }  // namespace
 
@@ -85,9 +87,28 @@ ImageProblem read_png_or_jpeg(const std::string& path, std::vector<uint8_t>& byt
         r.why = std::strerror(errno);
         return r;
     }
-    uint8_t buf[1 << 16];
-    size_t got = 0;
-    while ((got = std::fread(buf, 1, sizeof buf, f.get())) > 0) bytes.insert(bytes.end(), buf, buf + got);
+    // The size first: stb_image takes an int length, and a file of gigabytes (data after IEND) is not read whole.
+    std::error_code ec;
+    const uintmax_t size = std::filesystem::file_size(path, ec);
+    if (!ec && size > kMaxImageFileBytes) {
+        r.why = "the file is " + std::to_string(size) + " bytes, more than lrpcu reads as an image (" +
+                std::to_string(kMaxImageFileBytes) + ")";
+        return r;
+    }
+    try {
+        if (!ec) bytes.reserve(static_cast<size_t>(size));
+        uint8_t buf[1 << 16];
+        size_t got = 0;
+        while ((got = std::fread(buf, 1, sizeof buf, f.get())) > 0 && bytes.size() <= kMaxImageFileBytes)
+            bytes.insert(bytes.end(), buf, buf + got);
+    } catch (const std::bad_alloc&) {
+        r.why = "not enough memory to read its " + std::to_string(size) + " bytes";
+        return r;
+    }
+    if (bytes.size() > kMaxImageFileBytes) {  // (it grew while being read)
+        r.why = "the file is more than " + std::to_string(kMaxImageFileBytes) + " bytes";
+        return r;
+    }
     if (std::ferror(f.get())) {
         r.open_failed = true;
         r.why = std::string("read error: ") + std::strerror(errno);
@@ -98,19 +119,6 @@ ImageProblem read_png_or_jpeg(const std::string& path, std::vector<uint8_t>& byt
     return r;
 }
 
-ImageProblem sniff_png_or_jpeg(const std::string& path) {
-    ImageProblem r;
-    errno = 0;
-    File f(std::fopen(path.c_str(), "rb"));
-    if (!f) {
-        r.open_failed = true;
-        r.why = std::strerror(errno);
-        return r;
-    }
-    uint8_t head[8];
-    const size_t n = std::fread(head, 1, sizeof head, f.get());
-    r.why = signature_problem(head, n);
-    return r;
-}
+std::string png_or_jpeg_signature_problem(const uint8_t* head, size_t n) { return signature_problem(head, n); }
 
 }  // namespace lrp::data::detail

@@ -20,9 +20,11 @@ struct ImageProblem {
 //   few crafted bytes (CVE-2021-42715, CVE-2021-42716); lrpcu reads PNG and JPEG only;
 // - a PNG's chunks must lie inside the file, and each critical chunk's CRC must match (stb_image checks none,
 //   so a bit flipped on disk would decode to wrong pixels; libpng refuses such a file too).
+// A file larger than kMaxImageFileBytes (1 GiB; stb_image's length is an int) is refused before it is read.
 ImageProblem read_png_or_jpeg(const std::string& path, std::vector<uint8_t>& bytes);
+constexpr size_t kMaxImageFileBytes = size_t{1} << 30;
 
-// The signature check alone, on the file's first bytes (before stb_image reads a header).
-ImageProblem sniff_png_or_jpeg(const std::string& path);
+// The signature check alone on a file's first n bytes (n >= 8 to tell PNG): "" or the problem.
+std::string png_or_jpeg_signature_problem(const uint8_t* head, size_t n);
 
 }  // namespace lrp::data::detail

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <map>
@@ -25,6 +26,9 @@ namespace {
 
 struct StbFree {
     void operator()(unsigned char* p) const { stbi_image_free(p); }
+};
+struct FileCloser {
+    void operator()(std::FILE* f) const { std::fclose(f); }
 };
 
 // One decoded image, interleaved H x W x C.
@@ -59,14 +63,29 @@ void check_declared_size(const std::string& path, const std::vector<uint8_t>& by
 
 constexpr const char* kNeither = "lrpcu reads PNG and JPEG images, and this file is neither or is damaged";
 
+// A PNG's or JPEG's size from its header, one open: "" or the problem (a file stb_image would take for another
+// format is not handed to it).
+std::string header_size(const std::string& path, int& w, int& h) {
+    std::unique_ptr<std::FILE, FileCloser> f(std::fopen(path.c_str(), "rb"));
+    if (!f) return std::string("cannot open: ") + std::strerror(errno);
+    uint8_t head[8];
+    const size_t n = std::fread(head, 1, sizeof head, f.get());
+    std::string why = png_or_jpeg_signature_problem(head, n);
+    if (!why.empty()) return why;
+    int c = 0;
+    if (std::fseek(f.get(), 0, SEEK_SET) != 0 || !stbi_info_from_file(f.get(), &w, &h, &c)) {
+        const char* r = stbi_failure_reason();
+        return std::string("stb_image: ") + (r ? r : "unknown failure");
+    }
+    return "";
+}
+
 // The file's bytes, checked (encoded_image.h) and at most INT_MAX of them (stb_image's length is an int).
 std::vector<uint8_t> image_bytes(const std::string& path) {
     std::vector<uint8_t> bytes;
     const ImageProblem e = read_png_or_jpeg(path, bytes);
     LRP_CHECK(!e.open_failed, path, ": cannot open the image (", e.why, "; moved or deleted while lrpcu ran?)");
     LRP_CHECK(!e, path, ": cannot decode image (", e.why, "); ", kNeither);
-    LRP_CHECK(bytes.size() <= size_t{INT32_MAX}, path, ": the file is ", bytes.size(), " bytes, more than the image ",
-              "decoder reads (2 GiB)");
     check_declared_size(path, bytes);
     return bytes;
 }
@@ -217,18 +236,12 @@ std::vector<std::string> find_masks(const std::vector<std::string>& files, const
                        missing.size() > 3 ? ", ..." : "");
     }
     for (size_t i = 0; i < files.size(); ++i) {
-        int mw = 0, mh = 0, mc = 0, iw = 0, ih = 0, ic = 0;
-        // Headers only; a file stb_image would take for another format is not handed to it.
-        const ImageProblem e = sniff_png_or_jpeg(masks[i]);
-        if (e) LRP_DATA_THROW(masks[i], kMaskHint, "cannot decode the mask (", e.why, ")");
-        if (sniff_png_or_jpeg(files[i])) continue;  // the image's own error comes when it is decoded
-        if (!stbi_info(masks[i].c_str(), &mw, &mh, &mc)) {
-            const char* why = stbi_failure_reason();
-            LRP_DATA_THROW(masks[i], kMaskHint, "cannot decode the mask (stb_image: ", why ? why : "unknown failure", ")");
-        }
-        LRP_DATA_CHECK(!stbi_info(files[i].c_str(), &iw, &ih, &ic) || (mw == iw && mh == ih), masks[i], kMaskHint,
-                       "the mask is ", mw, "x", mh, " but its image ", files[i], " is ", iw, "x", ih,
-                       " (the mask must cover the image pixel for pixel)");
+        int mw = 0, mh = 0, iw = 0, ih = 0;
+        std::string why = header_size(masks[i], mw, mh);
+        if (!why.empty()) LRP_DATA_THROW(masks[i], kMaskHint, "cannot decode the mask (", why, ")");
+        if (!header_size(files[i], iw, ih).empty()) continue;  // the image's own error comes when it is decoded
+        LRP_DATA_CHECK(mw == iw && mh == ih, masks[i], kMaskHint, "the mask is ", mw, "x", mh, " but its image ",
+                       files[i], " is ", iw, "x", ih, " (the mask must cover the image pixel for pixel)");
     }
     return masks;
 }
@@ -239,7 +252,6 @@ Image read_mask(const std::string& path) {
     std::vector<uint8_t> bytes;
     const ImageProblem e = read_png_or_jpeg(path, bytes);
     if (e) LRP_DATA_THROW(path, kMaskHint, "cannot ", e.open_failed ? "open" : "decode", " the mask (", e.why, ")");
-    LRP_DATA_CHECK(bytes.size() <= size_t{INT32_MAX}, path, kMaskHint, "the file is ", bytes.size(), " bytes");
     check_declared_size(path, bytes);
     int w = 0, h = 0, n = 0;
     const int len = static_cast<int>(bytes.size());

@@ -295,7 +295,9 @@ void add_train_options(CLI::App& app, train::TrainConfig& c, std::string& config
                                        "flags given now must agree, except --epochs, --device (default auto, not "
                                        "the recorded one), --data-dir, --masks (another folder, not none instead "
                                        "of one), --log-every, --checkpoint-every, --stream, --resident-limit-mb, "
-                                       "which replace the recorded values (--init-weights is not read again)");
+                                       "which replace the recorded values (--init-weights is not read again); "
+                                       "without a checkpoint it starts a new run only when a flag other than these "
+                                       "describes one");
     app.add_option("--log-every", c.log_every, "steps between progress updates")->capture_default_str();
     app.add_option("--stop-after-epoch", c.stop_after_epoch, "stop after epoch N (continue later with --resume)");
     app.add_option("--checkpoint-every", c.checkpoint_every,
@@ -411,11 +413,12 @@ int run_train(const std::vector<std::string>& args) {
         // mistyped --out would otherwise start a default run)
         static const std::set<std::string> per_run{
             "out",    "resume", "device", "log-every", "config",           "checkpoint-every", "stop-after-epoch",
-            "stop-after-step", "epochs", "data-dir", "masks", "stream", "resident-limit-mb", "init-weights"};
+            "stop-after-step", "epochs", "data-dir", "masks", "stream", "resident-limit-mb"};
         bool described = false;
         for (const std::string& k : given) described = described || !per_run.count(k);
         LRP_CHECK(described, "--resume: there is no checkpoint in '", cfg.out_dir, "' to continue (is --out right?), ",
-                  "and no settings were given for a new run");
+                  "and only flags that a resume may change were given, none that describes a new run (give one, e.g. ",
+                  "--dataset, to start a new run with --resume)");
     }
     if (cfg.resume && std::filesystem::exists(ckpt)) {
         train::inherit_settings(cfg, train::read_checkpoint_state(ckpt).config, given);

@@ -160,10 +160,10 @@ bool torn_json(const std::string& line) {
 }
 }  // namespace
 
-void set_aside_later_results(const fs::path& out, int64_t epoch, int64_t step) {
+void set_aside_later_results(const fs::path& out, int64_t epoch, int64_t step, bool moved) {
     const fs::path p = out / "metrics.jsonl";
     bool later_rows = false;
-    if (!fs::exists(p) && epoch > 0)
+    if (!fs::exists(p) && epoch > 0 && !moved)
         log_warn("--resume: '", p.string(), "' is gone; the rows of epochs 1-", epoch, " are not in it any more (the ",
                  "run goes on and appends the next)");
     if (fs::exists(p)) {
@@ -224,11 +224,11 @@ void set_aside_later_results(const fs::path& out, int64_t epoch, int64_t step) {
     }
 }
 
-void copy_aside_other_settings(const fs::path& out) {
+void move_aside_other_settings(const fs::path& out) {
     for (const char* name : {"metrics.jsonl", "model.safetensors", "model_best_val.safetensors"})
         if (fs::exists(out / name))
-            copy_aside(out, name, "sits beside a config.json of other settings than the checkpoint's (the checkpoint "
-                                  "of another run?)");
+            move_aside(out, name, "sits beside a config.json of other settings than the checkpoint's (the checkpoint "
+                                  "of another run?): not continued");
     copy_aside(out, "config.json", "holds other settings than the checkpoint records (edited by hand, or the "
                                    "checkpoint is another run's?); a resumed run keeps the checkpoint's (a new --out "
                                    "with --config trains with others)");

@@ -38,7 +38,8 @@ void write_text_atomic(const std::filesystem::path& p, const std::string& text);
 // metrics.jsonl.earlier[-N] first, except for what a stop between a row and its checkpoint leaves (the next epoch's
 // row, a torn last line), which is dropped with a note. model.safetensors and model_best_val.safetensors of later steps (or of unknown steps, when later rows
 // were there) move aside too: nothing of what went further is lost, and nothing stale passes for the run's.
-void set_aside_later_results(const std::filesystem::path& out, int64_t epoch, int64_t step);
+// (moved: move_aside_other_settings ran first; the files it moved are not missed.)
+void set_aside_later_results(const std::filesystem::path& out, int64_t epoch, int64_t step, bool moved = false);
 // Rows in <out>/metrics.jsonl without a checkpoint (an attempt that crashed before its first checkpoint, or
 // a run whose checkpoint was removed) describe other weights: they move to metrics.jsonl.earlier[-N]. So does a
 // config.json of other settings than `config` (the text this run is about to write there; where and how it runs,
@@ -49,9 +50,10 @@ void set_aside_config(const std::filesystem::path& out, const std::string& confi
 // A copy of <out>/<name> as <out>/<name>.earlier[-N] (written durably), with a warning saying why; the file stays.
 void copy_aside(const std::filesystem::path& out, const std::string& name, const std::string& why);
 // On --resume when <out>/config.json holds other settings than the checkpoint: edited by hand, or the checkpoint is
-// another run's (copied in), whose continuation would rewrite this folder's results: copies of config.json,
-// metrics.jsonl and the exported weights stay.
-void copy_aside_other_settings(const std::filesystem::path& out);
+// another run's (copied in). Either way metrics.jsonl and the exported weights cannot be told to be the checkpoint's
+// run: they move aside (<name>.earlier[-N]), so none is continued, mixed or reported as this run's; a copy of
+// config.json stays.
+void move_aside_other_settings(const std::filesystem::path& out);
 // Appends one line durably (fsync), checked (a full disk is an error, not a lost metrics row).
 void append_line(const std::filesystem::path& p, const std::string& line);
 

@@ -219,9 +219,12 @@ void StepMethod::add_metrics(nlohmann::json& row, int64_t epoch, double images, 
         // A few flat maps are harmless; most of them mean the relevance ranks nothing (docs/reldrop.md).
         if (flat > 0 && 2 * flat >= occluded)
             log_warn("epoch ", epoch, ": ", flat, " of the ", occluded, " images RelDrop occluded had a flat relevance ",
-                     "map (every value equal, e.g. all zero), so ", reldrop_->settings().params.variant == "pixel"
-                     ? "the noise alone chose the dropped pixels" : "their box sat at the top-left corner (the top-k "
-                     "ties' lowest indices)", "; check --reldrop-target, the composite and its epsilon");
+                     "map, ", reldrop_->settings().params.variant == "pixel"
+                     ? "one that ranks no pixel under --reldrop-pixel-norm " + reldrop_->settings().params.pixel_norm +
+                       " (e.g. all zero), so the noise alone chose the dropped pixels"
+                     : std::string("every value equal (e.g. all zero), so their box sat at the top-left corner (the "
+                                   "top-k ties' lowest indices)"),
+                     "; check --reldrop-target, the composite and its epsilon");
         if (cfg_.log_clean_accuracy) row["train_clean_acc"] = clean_.to_vector<float>()[0] / images;
     } else {
         row["edda_salient_acc"] = salient_.to_vector<float>()[0] / images;

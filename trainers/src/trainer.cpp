@@ -214,8 +214,9 @@ TrainSummary run_training(TrainConfig cfg) {
         // run was stopped at the epoch's last step)
         LRP_CHECK(st.partial.batches <= spe, ckpt.string(), ": the checkpoint stopped after step ", st.partial.batches,
                   " of an epoch, but this run has ", spe, " steps per epoch");
-        if (config_edited(out / "config.json", saved)) copy_aside_other_settings(out);
-        set_aside_later_results(out, st.epoch, st.global_step);
+        const bool other_settings = config_edited(out / "config.json", saved);
+        if (other_settings) move_aside_other_settings(out);
+        set_aside_later_results(out, st.epoch, st.global_step, other_settings);
         // Stops count epochs and steps from the run's start: one the checkpoint is already past does not apply.
         if (cfg.stop_after_epoch > 0 && cfg.stop_after_epoch <= st.epoch) {
             log_warn("--stop-after-epoch ", cfg.stop_after_epoch, ": the checkpoint is after epoch ", st.epoch,
