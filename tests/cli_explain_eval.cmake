@@ -189,6 +189,9 @@ add_test(NAME Cli.EvalOcclusionRefusesOverwrite COMMAND ${LRP_CLI} 1 "occlusion.
          $<TARGET_FILE:lrpcu> ${LRP_OCCL_EVAL} --occlusion-out ${LRP_EXPLAIN_RUN}/occlusion/)
 add_test(NAME Cli.EvalOcclusionBadPatch COMMAND ${LRP_CLI} 1 "patch must be in \\[1, 32\\] .*got 33"
          $<TARGET_FILE:lrpcu> ${LRP_OCCL_EVAL} --occlusion-patch 33 --occlusion-out ${LRP_EXPLAIN_RUN}/bad-occlusion/)
+# Patches that do not tile the 32 x 32 images: said (the fractions count patches, not pixels).
+add_test(NAME Cli.EvalOcclusionUntiledPatchesNoted COMMAND ${LRP_CLI} 0 "note: 5 px patches do not tile the 32 x 32 images"
+         $<TARGET_FILE:lrpcu> ${LRP_OCCL_EVAL} --occlusion-patch 5 --occlusion-out ${LRP_EXPLAIN_RUN}/occlusion-5/)
 add_test(NAME Cli.EvalOcclusionUnknownFill COMMAND ${LRP_CLI} 1 "unknown fill 'grey' \\(known: mean, reference"
          $<TARGET_FILE:lrpcu> ${LRP_OCCL_EVAL} --occlusion-fill grey --occlusion-out ${LRP_EXPLAIN_RUN}/bad-occlusion/)
 add_test(NAME Cli.EvalOcclusionTargetOutOfRange COMMAND ${LRP_CLI} 1 "--occlusion-target: class 99 is outside the dataset's 10 classes"
@@ -275,7 +278,7 @@ set_tests_properties(Cli.ResumeWithOtherSettingsIsRefusedFirst PROPERTIES FIXTUR
 add_test(NAME Cli.EvalOcclusionUserRules COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/cli_occlusion_rules.sh
          ${LRP_EXPLAIN_RUN}/occlusion-rules $<TARGET_FILE:lrpcu> ${LRP_EXPLAIN_RUN}/checkpoint.safetensors)
 set_tests_properties(Cli.EvalOcclusionUserRules PROPERTIES FIXTURES_REQUIRED cli_explain_run)
-set_tests_properties(Cli.EvalOcclusion Cli.EvalOcclusionBadPatch Cli.EvalOcclusionUnknownFill
+set_tests_properties(Cli.EvalOcclusion Cli.EvalOcclusionBadPatch Cli.EvalOcclusionUnknownFill Cli.EvalOcclusionUntiledPatchesNoted
                      Cli.EvalOcclusionTargetOutOfRange Cli.EvalOcclusionFillOutOfRange Cli.EvalFaithfulnessFillOutOfRange Cli.EvalFaithfulnessWholeImagePatch Cli.EvalOcclusionTextAndFileStem Cli.EvalOcclusionTextTable
                      PROPERTIES FIXTURES_REQUIRED cli_explain_run)
 set_tests_properties(Cli.EvalOcclusionRefusesOverwrite PROPERTIES DEPENDS Cli.EvalOcclusion

@@ -83,7 +83,7 @@ nlohmann::json run_faithfulness(const FaithfulnessCli& f, nn::Module& model, tra
                         (long long)r.nonfinite_maps);
     }
     nlohmann::json j = train::to_json(r);
-    if (!rules.empty()) j["rules"] = rules;
+    if (!rules.empty()) j["user_rules"] = rules;  // the flags as given; "rules" keeps every layer's rule
     return j;
 }
 

@@ -100,6 +100,11 @@ nlohmann::json run_occlusion(const OcclusionCli& o, nn::Module& model, train::Da
                     "%.4f, random %.4f\n",
                     composite.c_str(), r.target.c_str(), r.fill.c_str(), r.patch, r.grid_h, r.grid_w, r.patches,
                     (long long)r.samples, r.seconds, r.auc_morf, r.auc_random);
+        if (ds.height % r.patch != 0 || ds.width % r.patch != 0)
+            std::printf("  note: %d px patches do not tile the %d x %d images: the last row or column of patches is "
+                        "smaller, and the fractions count patches, not pixels (so MoRF and random may hide slightly "
+                        "different shares of the pixels; a patch size dividing the image avoids it)\n",
+                        r.patch, ds.height, ds.width);
         if (r.nonfinite_maps > 0)
             std::printf("  warning: %lld relevance maps held NaN or Inf (NaN patches rank first)\n",
                         (long long)r.nonfinite_maps);
