@@ -80,7 +80,7 @@ std::string header_size(const std::string& path, int& w, int& h) {
     return "";
 }
 
-// The file's bytes, checked (encoded_image.h) and at most INT_MAX of them (stb_image's length is an int).
+// The file's bytes, checked (encoded_image.h: signature, PNG chunks, at most kMaxImageFileBytes).
 std::vector<uint8_t> image_bytes(const std::string& path) {
     std::vector<uint8_t> bytes;
     const ImageProblem e = read_png_or_jpeg(path, bytes);
