@@ -11,10 +11,19 @@ add_test(NAME Cli.ExplainSamples COMMAND ${LRP_CLI} 0 "wrote .*relevance.npy \\(
          --samples 2 --target label --overlay --device cpu --out ${LRP_EXPLAIN_RUN}/heatmaps)
 add_test(NAME Cli.ExplainSamplesWroteFiles COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/cli_png_files.sh
          ${LRP_EXPLAIN_RUN}/heatmaps/heatmap_0001.png ${LRP_EXPLAIN_RUN}/heatmaps/overlay_0001.png)
-add_test(NAME Cli.ExplainGammaWithoutGammaBoxWarns COMMAND ${LRP_CLI} 0 "--gamma applies to --composite epsilon_gamma_box; with epsilon_plus_flat it changes nothing"
+add_test(NAME Cli.ExplainGammaWithoutGammaBoxWarns COMMAND ${LRP_CLI} 0 "--gamma is not a parameter of --composite epsilon_plus_flat; it changes nothing"
          $<TARGET_FILE:lrpcu> explain --weights ${LRP_EXPLAIN_RUN}/checkpoint.safetensors --dataset synthetic
          --samples 1 --gamma 3 --device cpu --out ${LRP_EXPLAIN_RUN}/gamma-unused)
 set_tests_properties(Cli.ExplainGammaWithoutGammaBoxWarns PROPERTIES FIXTURES_REQUIRED cli_explain_run)
+# zennit's excitation_backprop has no Epsilon rule; beta_smooth's beta must be > 0.
+add_test(NAME Cli.ExplainExcitationBackpropEpsilonWarns COMMAND ${LRP_CLI} 0 "--epsilon is not a parameter of --composite excitation_backprop; it changes nothing"
+         $<TARGET_FILE:lrpcu> explain --weights ${LRP_EXPLAIN_RUN}/checkpoint.safetensors --dataset synthetic
+         --samples 1 --composite excitation_backprop --epsilon 0.1 --device cpu --out ${LRP_EXPLAIN_RUN}/excitation)
+add_test(NAME Cli.ExplainBetaSmoothOutOfRange COMMAND ${LRP_CLI} 1 "--beta-smooth must be a finite number > 0 \\(got 0\\)"
+         $<TARGET_FILE:lrpcu> explain --weights ${LRP_EXPLAIN_RUN}/checkpoint.safetensors --dataset synthetic
+         --samples 1 --composite beta_smooth --beta-smooth 0 --device cpu --out ${LRP_EXPLAIN_RUN}/beta-zero)
+set_tests_properties(Cli.ExplainExcitationBackpropEpsilonWarns Cli.ExplainBetaSmoothOutOfRange PROPERTIES
+                     FIXTURES_REQUIRED cli_explain_run)
 add_test(NAME Cli.ExplainEmptyInputItem COMMAND ${LRP_CLI} 1 "an empty file name \\(a doubled or trailing comma\\?\\)"
          $<TARGET_FILE:lrpcu> explain --weights ${LRP_EXPLAIN_RUN}/checkpoint.safetensors
          --input ${LRP_CLI_DATA}/rgb_32x32.png,,${LRP_CLI_DATA}/rgb_32x32.png --device cpu --out ${LRP_EXPLAIN_RUN}/empty-item)

@@ -62,6 +62,28 @@ TEST(ElementwiseCpu, ClampKeepsNaN) {
     EXPECT_TRUE(all_close(y.to_vector<float>(), std::vector<float>{-1.f, -0.25f, 0.5f, 0.5f, kNaN}));
 }
 
+// zennit's ReLUBetaSmooth factor sigmoid(beta x), against double-precision values; saturates without NaN.
+TEST(ElementwiseCpu, SigmoidMulReferenceValues) {
+    const std::vector<float> xs = {-3.f, -0.25f, 0.f, 0.1f, 2.f, -1e4f, 1e4f};
+    const std::vector<float> rs = {1.5f, -2.f, 0.75f, 4.f, -0.5f, 3.f, -3.f};
+    Tensor x = on_cpu(xs), r = on_cpu(rs), y = lrp::test::poisoned(Shape{7});
+    ops::sigmoid_mul(x, 10.f, r, y);
+    const auto v = y.to_vector<float>();
+    for (size_t i = 0; i < xs.size(); ++i) {
+        const double want = double(rs[i]) / (1.0 + std::exp(-10.0 * double(xs[i])));
+        EXPECT_NEAR(v[i], want, 1e-6 * std::max(1.0, std::abs(want))) << "x = " << xs[i];
+    }
+    EXPECT_EQ(v[2], 0.375f);  // sigmoid(0) = 1/2
+    EXPECT_EQ(v[5], 0.f);     // exp overflows to Inf: r / Inf
+    EXPECT_EQ(v[6], -3.f);
+    // beta 0: r / 2 everywhere; in place on r
+    ops::sigmoid_mul(x, 0.f, r, r);
+    EXPECT_EQ(r.to_vector<float>()[1], -1.f);
+    expect_error([&] { ops::sigmoid_mul(x, 10.f, on_cpu({1.f}), y); }, {"sigmoid_mul", "r"});
+    expect_error([&] { ops::sigmoid_mul(x, std::numeric_limits<float>::infinity(), r, y); },
+                 {"sigmoid_mul", "beta must be finite"});
+}
+
 TEST(ElementwiseCpu, StabilizerReferenceValues) {
     Tensor z = on_cpu({0.f, -0.f, 1.f, -1.f, kNaN, -1e-7f}), y = lrp::test::poisoned(Shape{6});
     ops::lrp_stabilize(z, 1e-6f, y);
@@ -214,6 +236,12 @@ TEST(ElementwiseCuda, PointwiseEntriesMatchCpu) {
             t.clamp(c, x[0], -0.5f, 1.25f, y, n);
         },
         1, {}, true);
+    compare_entry(
+        "sigmoid_mul",
+        [](const T& t, const KernelCtx& c, const In& x, float* y, int64_t n) {
+            t.sigmoid_mul(c, x[0], 7.5f, x[1], y, n);
+        },
+        2, {}, true);
     compare_entry(
         "lrp_stabilize",
         [](const T& t, const KernelCtx& c, const In& x, float* y, int64_t n) {

@@ -1,9 +1,9 @@
 // Parity with zennit 0.5.1: input relevances of small VGG-11 (with and without BN), CIFAR ResNets (BasicBlock:
 // ResNet-18, Bottleneck: ResNet-50) and the ImageNet forms (ResNet-18: 7x7 stride-2 stem, overlapping max-pool;
-// VGG-11-BN: adaptive pool and three-layer classifier with dropout) under every built-in composite (three also
-// with other epsilon, stabilizer, gamma and zero_bias, as CompositeOptions / zennit's keywords), RelDrop's
-// composite and a custom one (WSquare, Gamma(0.5), name map with zero_bias), and Epsilon with the clip /
-// norm_scale stabilizers, from tests/data/zennit/*.safetensors (scripts/golden/make_zennit_golden.py, zennit in
+// VGG-11-BN: adaptive pool and three-layer classifier with dropout) under every built-in composite, the LRP ones
+// and the gradient-based deconvnet, guided_backprop and beta_smooth (five also with other epsilon, stabilizer,
+// gamma, zero_bias and beta_smooth, as CompositeOptions / zennit's keywords), RelDrop's composite and a custom
+// one (WSquare, Gamma(0.5), name map with zero_bias), and Epsilon with the clip / norm_scale stabilizers, from tests/data/zennit/*.safetensors (scripts/golden/make_zennit_golden.py, zennit in
 // float64). lrpcu runs in fp32; acceptance: relative L2 error <= 1e-4. The same on CUDA, which must also agree
 // with the CPU run. Errors are per sample (the worst of the batch): samples' relevance differs by orders of
 // magnitude, and a batch-wide norm would hide a small one's.
@@ -42,7 +42,8 @@ struct Golden {
     std::unique_ptr<nn::Sequential> model;
     std::vector<std::string> composites;
     std::map<std::string, double> zennit_fp32;  // zennit's own fp32 vs fp64 error per composite
-    nlohmann::json options;  // composite name -> {"composite": built-in, "epsilon", "stabilizer", "gamma", "zero_bias"}
+    nlohmann::json options;  // composite name -> {"composite": built-in, and its keywords: "epsilon", "stabilizer",
+                             // "gamma", "zero_bias", "beta_smooth"}
 };
 
 std::vector<std::string> split(const std::string& s, char sep) {
@@ -104,10 +105,11 @@ Composite composite_for(const Golden& g, const std::string& name) {
     o.high = Bound::channels(floats(g.all.at("zbox.high")));
     if (!g.options.contains(name)) return make_composite(name, o);
     const nlohmann::json& p = g.options.at(name);  // a built-in with other parameters, as zennit's keywords
-    o.epsilon = p.at("epsilon").get<float>();
-    o.stabilizer = p.at("stabilizer").get<float>();
+    if (p.contains("epsilon")) o.epsilon = p.at("epsilon").get<float>();
+    o.stabilizer = p.value("stabilizer", o.stabilizer);
     o.gamma = p.value("gamma", o.gamma);
     o.zero_bias = p.value("zero_bias", false);
+    o.beta_smooth = p.value("beta_smooth", o.beta_smooth);
     return make_composite(p.at("composite").get<std::string>(), o);
 }
 
@@ -174,8 +176,8 @@ std::map<std::string, Tensor> run_all(Golden& g, Device dev, bool report) {
 TEST(LrpCpuGolden, MatchesZennit051) {
     for (const std::string& arch : kArchs) {
         Golden g = load(arch);
-        ASSERT_EQ(g.composites.size(), 11u) << arch;
-        ASSERT_EQ(g.options.size(), 3u) << arch;
+        ASSERT_EQ(g.composites.size(), 17u) << arch;
+        ASSERT_EQ(g.options.size(), 5u) << arch;
         run_all(g, Device::cpu(), true);
     }
 }

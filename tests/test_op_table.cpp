@@ -12,7 +12,7 @@ namespace {
 std::vector<std::pair<const char*, const void*>> entries(const OpTable& t) {
     std::vector<std::pair<const char*, const void*>> e;
 #define E(name) e.emplace_back(#name, reinterpret_cast<const void*>(t.name))
-    E(fill); E(add); E(mul); E(scale); E(axpy); E(relu_fwd); E(relu_bwd); E(clamp); E(lrp_stabilize);
+    E(fill); E(add); E(mul); E(scale); E(axpy); E(relu_fwd); E(relu_bwd); E(clamp); E(sigmoid_mul); E(lrp_stabilize);
     E(lrp_eps_div); E(bias_add); E(expand_rows); E(rng_uniform); E(rng_normal); E(channel_affine); E(pixel_scale); E(bn_eval_affine); E(dropout_mask); E(augment_batch); E(random_erasing);
     E(channel_sum); E(topk_rows); E(reldrop_pixel); E(reldrop_boxes); E(occlude_patches); E(edda_select);
     E(fill_windows); E(isnet_heat_loss); E(isnet_pick_class); E(isnet_selective); E(gwrp_rows); E(sgt_keys); E(sgt_fill); E(sgt_kl);

@@ -112,6 +112,7 @@ TEST(RngCpu, FrontEndErrors) {
     Tensor i32 = lrp::test::poisoned(Shape{4}, DType::I32);
     const uint64_t before = g.offset();
     expect_error([&] { ops::uniform(y, g, 1.f, -1.f); }, {"uniform", "lo <= hi"});
+    expect_error([&] { ops::uniform(y, g, -3e38f, 3e38f); }, {"uniform", "finite width"});  // hi - lo is Inf
     expect_error([&] { ops::normal(y, g, 0.f, -1.f); }, {"normal", "std"});
     expect_error([&] { ops::uniform(i32, g, 0.f, 1.f); }, {"uniform", "'y'", "dtype"});
     expect_error([&] { ops::normal(Tensor(), g, 0.f, 1.f); }, {"normal", "'y'", "undefined"});

@@ -34,8 +34,8 @@ Tensor full(const Shape& s, float value, Device d) {
 
 void uniform(const Tensor& y, Generator& g, float lo, float hi) {
     check_dtype("uniform", "y", y, DType::F32);
-    LRP_CHECK(std::isfinite(lo) && std::isfinite(hi) && lo <= hi, "uniform: need finite lo <= hi, got lo = ", lo,
-              ", hi = ", hi);
+    LRP_CHECK(std::isfinite(lo) && std::isfinite(hi) && lo <= hi && std::isfinite(hi - lo),
+              "uniform: need finite lo <= hi with a finite width hi - lo, got lo = ", lo, ", hi = ", hi);
     LRP_NVTX_RANGE("uniform");
     const int64_t n = y.numel();
     const uint64_t offset = g.reserve(philox_uniform_counters(static_cast<uint64_t>(n)));
@@ -132,6 +132,23 @@ void clamp(const Tensor& x, float lo, float hi, const Tensor& y) {
     LRP_CHECK(lo <= hi, "clamp: need lo <= hi (and neither NaN), got lo = ", lo, ", hi = ", hi);
     LRP_NVTX_RANGE("clamp");
     LRP_OP(x.device(), clamp)(kernel_ctx(x.device()), x.data<float>(), lo, hi, y.data<float>(), x.numel());
+}
+
+void sigmoid_mul(const Tensor& x, float beta, const Tensor& r, const Tensor& y) {
+    check_dtype("sigmoid_mul", "x", x, DType::F32);
+    check_like("sigmoid_mul", "r", r, x.shape(), x.device());
+    check_like("sigmoid_mul", "y", y, x.shape(), x.device());
+    LRP_CHECK(std::isfinite(beta), "sigmoid_mul: beta must be finite, got ", beta);
+    LRP_NVTX_RANGE("sigmoid_mul");
+    LRP_OP(x.device(), sigmoid_mul)
+    (kernel_ctx(x.device()), x.data<float>(), beta, r.data<float>(), y.data<float>(), x.numel());
+}
+
+Tensor sigmoid_mul(const Tensor& x, float beta, const Tensor& r) {
+    check_dtype("sigmoid_mul", "x", x, DType::F32);
+    Tensor y = Tensor::empty(x.shape(), DType::F32, x.device());
+    sigmoid_mul(x, beta, r, y);
+    return y;
 }
 
 void lrp_stabilize(const Tensor& z, float eps, const Tensor& y) {

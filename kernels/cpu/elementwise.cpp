@@ -41,6 +41,9 @@ void clamp(const Ctx&, const float* x, float lo, float hi, float* y, int64_t n) 
         y[i] = std::isnan(v) ? v : std::min(std::max(v, lo), hi);
     });
 }
+void sigmoid_mul(const Ctx&, const float* x, float beta, const float* r, float* y, int64_t n) {
+    parallel_each(n, [&](int64_t i) { y[i] = r[i] * (1.f / (1.f + std::exp(-(beta * x[i])))); });
+}
 // z + eps * sgn0(z): NaN fails z >= 0, and NaN - eps stays NaN.
 inline float stab(float z, float eps) { return z >= 0.f ? z + eps : z - eps; }
 void lrp_stabilize(const Ctx&, const float* z, float eps, float* y, int64_t n) {
@@ -78,6 +81,7 @@ void register_elementwise(OpTable& t) {
     t.relu_fwd = relu_fwd;
     t.relu_bwd = relu_bwd;
     t.clamp = clamp;
+    t.sigmoid_mul = sigmoid_mul;
     t.lrp_stabilize = lrp_stabilize;
     t.lrp_eps_div = lrp_eps_div;
     t.bias_add = bias_add;

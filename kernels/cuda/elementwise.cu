@@ -33,6 +33,10 @@ __global__ void clamp_k(const float* x, float lo, float hi, float* y, int64_t n)
         y[i] = isnan(v) ? v : fminf(fmaxf(v, lo), hi);
     }
 }
+// expf is libdevice's (within 2 ulp of glibc's); the division is IEEE (no fast math).
+__global__ void sigmoid_mul_k(const float* x, float beta, const float* r, float* y, int64_t n) {
+    LRP_CUDA_LOOP(i, n) y[i] = r[i] * (1.f / (1.f + expf(-(beta * x[i]))));
+}
 __device__ __forceinline__ float stab(float z, float eps) { return z >= 0.f ? z + eps : z - eps; }
 __global__ void lrp_stabilize_k(const float* z, float eps, float* y, int64_t n) {
     LRP_CUDA_LOOP(i, n) y[i] = stab(z[i], eps);
@@ -88,6 +92,11 @@ void clamp(const Ctx& ctx, const float* x, float lo, float hi, float* y, int64_t
     clamp_k<<<grid_for(n), kBlock, 0, stream_of(ctx)>>>(x, lo, hi, y, n);
     LRP_CUDA_CHECK_LAUNCH("clamp", stream_of(ctx));
 }
+void sigmoid_mul(const Ctx& ctx, const float* x, float beta, const float* r, float* y, int64_t n) {
+    if (n <= 0) return;
+    sigmoid_mul_k<<<grid_for(n), kBlock, 0, stream_of(ctx)>>>(x, beta, r, y, n);
+    LRP_CUDA_CHECK_LAUNCH("sigmoid_mul", stream_of(ctx));
+}
 void lrp_stabilize(const Ctx& ctx, const float* z, float eps, float* y, int64_t n) {
     if (n <= 0) return;
     lrp_stabilize_k<<<grid_for(n), kBlock, 0, stream_of(ctx)>>>(z, eps, y, n);
@@ -122,6 +131,7 @@ void register_elementwise(OpTable& t) {
     t.relu_fwd = relu_fwd;
     t.relu_bwd = relu_bwd;
     t.clamp = clamp;
+    t.sigmoid_mul = sigmoid_mul;
     t.lrp_stabilize = lrp_stabilize;
     t.lrp_eps_div = lrp_eps_div;
     t.bias_add = bias_add;

@@ -30,7 +30,13 @@ struct Entry {
     float epsilon;          // of its Epsilon rules
     ResidualMode residual;  // of its residual additions
     Builder build;
+    int takes;              // the CompositeParam bits its rules read
 };
+
+constexpr int kEps = int(CompositeParam::Epsilon), kStab = int(CompositeParam::Stabilizer),
+              kZeroBias = int(CompositeParam::ZeroBias), kBox = int(CompositeParam::GammaBox),
+              kBeta = int(CompositeParam::BetaSmooth);
+constexpr int kLrp = kEps | kStab | kZeroBias;  // the Epsilon-on-dense LRP composites
 
 // zennit's layer_map_base (its Sum -> Norm entry is the norm_split residual mode, the zennit entries' default).
 void base_map(Composite& c, const CompositeOptions& o) {
@@ -51,14 +57,16 @@ const std::vector<Entry>& registry() {
              base_map(c, o);
              c.add(LayerType::Convolution, std::make_shared<ZPlus>(o.stabilizer, o.zero_bias));
              c.add(LayerType::Dense, dense_epsilon(o));
-         }},
+         },
+         kLrp},
         {"epsilon_plus_flat", 1e-6f, kNorm,
          [](Composite& c, const CompositeOptions& o) {
              base_map(c, o);
              c.add(LayerType::Convolution, std::make_shared<ZPlus>(o.stabilizer, o.zero_bias));
              c.add(LayerType::Dense, dense_epsilon(o));
              c.add_first(LayerType::AnyLinear, std::make_shared<Flat>(o.stabilizer));
-         }},
+         },
+         kLrp},
         {"epsilon_gamma_box", 1e-6f, kNorm,
          [](Composite& c, const CompositeOptions& o) {
              LRP_CHECK(o.low && o.high, "composite epsilon_gamma_box needs the input bounds low and high "
@@ -68,20 +76,23 @@ const std::vector<Entry>& registry() {
              c.add(LayerType::Convolution, std::make_shared<Gamma>(o.gamma, o.stabilizer, o.zero_bias));
              c.add(LayerType::Dense, dense_epsilon(o));
              c.add_first(LayerType::Convolution, std::make_shared<ZBox>(*o.low, *o.high, o.stabilizer, o.zero_bias));
-         }},
+         },
+         kLrp | kBox},
         {"epsilon_alpha2_beta1", 1e-6f, kNorm,
          [](Composite& c, const CompositeOptions& o) {
              base_map(c, o);
              c.add(LayerType::Convolution, std::make_shared<AlphaBeta>(2.f, 1.f, o.stabilizer, o.zero_bias));
              c.add(LayerType::Dense, dense_epsilon(o));
-         }},
+         },
+         kLrp},
         {"epsilon_alpha2_beta1_flat", 1e-6f, kNorm,
          [](Composite& c, const CompositeOptions& o) {
              base_map(c, o);
              c.add(LayerType::Convolution, std::make_shared<AlphaBeta>(2.f, 1.f, o.stabilizer, o.zero_bias));
              c.add(LayerType::Dense, dense_epsilon(o));
              c.add_first(LayerType::AnyLinear, std::make_shared<Flat>(o.stabilizer));
-         }},
+         },
+         kLrp},
         // RelDrop (lrp-rules.md §6.3): no base map and no Sum entry; Flat on the first conv/dense layer,
         // Epsilon(1e-3) on every other, Norm on average pools, Pass on ReLU and BN; residuals copied.
         {"reldrop", 1e-3f, ResidualMode::Copy,
@@ -93,7 +104,31 @@ const std::vector<Entry>& registry() {
              c.add(LayerType::AnyLinear, eps);
              c.add(LayerType::BatchNorm, std::make_shared<Pass>());
              c.add_first(LayerType::AnyLinear, std::make_shared<Flat>(o.stabilizer));
-         }},
+         },
+         kLrp},
+        // zennit's gradient-based composites (lrp-rules.md §6.2): only ReLUs get a hook; every other layer its
+        // gradient, residual sums too (no Sum entry: copy) and a folded BN (its 0.5.1 residue included).
+        {"deconvnet", 1e-6f, ResidualMode::Copy,
+         [](Composite& c, const CompositeOptions&) { c.add(LayerType::Activation, std::make_shared<ReLUDeconvNet>()); },
+         0},
+        {"guided_backprop", 1e-6f, ResidualMode::Copy,
+         [](Composite& c, const CompositeOptions&) {
+             c.add(LayerType::Activation, std::make_shared<ReLUGuidedBackprop>());
+         },
+         0},
+        {"beta_smooth", 1e-6f, ResidualMode::Copy,
+         [](Composite& c, const CompositeOptions& o) {
+             c.add(LayerType::Activation, std::make_shared<ReLUBetaSmooth>(o.beta_smooth));
+         },
+         kBeta},
+        // ExcitationBackprop: Sum, AvgPool -> Norm, every convolution and dense layer -> ZPlus; no activation,
+        // BatchNorm or first-layer entry (ReLUs pass their gradient).
+        {"excitation_backprop", 1e-6f, kNorm,
+         [](Composite& c, const CompositeOptions& o) {
+             c.add(LayerType::AvgPool, std::make_shared<Norm>(o.stabilizer));
+             c.add(LayerType::AnyLinear, std::make_shared<ZPlus>(o.stabilizer, o.zero_bias));
+         },
+         kStab | kZeroBias},
     };
     return r;
 }
@@ -115,6 +150,7 @@ std::vector<std::string> known_composites() {
 }
 
 float default_epsilon(const std::string& name) { return entry(name).epsilon; }
+bool composite_takes(const std::string& name, CompositeParam p) { return (entry(name).takes & int(p)) != 0; }
 ResidualMode default_residual(const std::string& name) { return entry(name).residual; }
 
 Composite make_composite(const std::string& name, const CompositeOptions& options) {

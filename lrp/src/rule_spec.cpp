@@ -110,6 +110,11 @@ const std::vector<Entry>& table() {
         {"norm", "norm", 0, [](const Spec& s) { return std::make_shared<Norm>(stab(s)); }, kStab},
         {"pass", "pass", 0, [](const Spec&) { return std::make_shared<Pass>(); }, 0},
         {"gradient", "gradient", 0, [](const Spec&) { return std::make_shared<Gradient>(); }, 0},
+        {"relu_deconvnet", "relu_deconvnet", 0, [](const Spec&) { return std::make_shared<ReLUDeconvNet>(); }, 0},
+        {"relu_guided_backprop", "relu_guided_backprop", 0,
+         [](const Spec&) { return std::make_shared<ReLUGuidedBackprop>(); }, 0},
+        {"relu_beta_smooth", "relu_beta_smooth[:beta]", 1,
+         [](const Spec& s) { return std::make_shared<ReLUBetaSmooth>(num(s, 0, 10.f)); }, 0},
     };
     return t;
 }

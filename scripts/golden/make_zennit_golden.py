@@ -25,8 +25,10 @@ adaptive 7x7 pool and Linear-ReLU-Dropout x2 + Linear classifier), with widths s
 Weights are drawn in float32 and the model is run in float64, so both sides see identical parameters; BN
 statistics are randomised so that folding matters.
 
-Composites: zennit's built-ins with ResNetCanonizer / VGGCanonizer, three of them again with other epsilon,
-stabilizer, gamma and zero_params=['bias'] (WITH_OPTIONS), RelDrop's reference composite,
+Composites: zennit's built-ins with ResNetCanonizer / VGGCanonizer (the LRP ones, ExcitationBackprop, and the
+gradient-based DeconvNet, GuidedBackprop and BetaSmooth, the last with a corrected ReLU hook: PerCallBetaSmooth),
+five of them again with other epsilon, stabilizer, gamma, zero_params=['bias'] and beta_smooth (WITH_OPTIONS),
+RelDrop's reference composite,
 `custom` (WSquare first layer, Gamma(0.5) convs, Epsilon(1e-2) dense, an Epsilon(0.01, zero_params=bias)
 name-map entry on `custom_name`, Sum -> Norm) which covers the rules no built-in uses, and `custom_stab`
 (Epsilon with the norm_scale stabilizer on convs, with the clip stabilizer on the dense layer).
@@ -49,11 +51,11 @@ from torchvision.models.resnet import BasicBlock, Bottleneck
 import zennit
 from zennit.attribution import Gradient
 from zennit.canonizers import SequentialMergeBatchNorm
-from zennit.composites import (EpsilonAlpha2Beta1, LayerMapComposite, EpsilonAlpha2Beta1Flat, EpsilonGammaBox, EpsilonPlus,
-                               EpsilonPlusFlat, MixedComposite, NameMapComposite, SpecialFirstLayerMapComposite,
-                               layer_map_base)
+from zennit.composites import (BetaSmooth, DeconvNet, EpsilonAlpha2Beta1, LayerMapComposite, EpsilonAlpha2Beta1Flat,
+                               EpsilonGammaBox, EpsilonPlus, EpsilonPlusFlat, ExcitationBackprop, GuidedBackprop,
+                               MixedComposite, NameMapComposite, SpecialFirstLayerMapComposite, layer_map_base)
 from zennit.core import Stabilizer
-from zennit.rules import Epsilon, Flat, Gamma, Norm, Pass, WSquare
+from zennit.rules import Epsilon, Flat, Gamma, Norm, Pass, ReLUBetaSmooth, WSquare
 from zennit.torchvision import ResNetCanonizer
 from zennit.types import Activation, AvgPool, BatchNorm, Convolution, Linear
 from safetensors.torch import save_file
@@ -179,7 +181,34 @@ WITH_OPTIONS = {
     'epsilon_gamma_box_opts': ('epsilon_gamma_box', dict(epsilon=1e-2, gamma=0.5, stabilizer=1e-4)),
     'epsilon_plus_flat_opts': ('epsilon_plus_flat', dict(epsilon=0.1, stabilizer=1e-3, zero_bias=True)),
     'epsilon_alpha2_beta1_opts': ('epsilon_alpha2_beta1', dict(epsilon=1e-3, stabilizer=1e-5, zero_bias=True)),
+    'excitation_backprop_opts': ('excitation_backprop', dict(stabilizer=1e-4, zero_bias=True)),
+    'beta_smooth_opts': ('beta_smooth', dict(beta_smooth=2.5)),
 }
+
+
+class PerCallBetaSmooth(ReLUBetaSmooth):
+    """zennit 0.5.1's ReLUBetaSmooth, reading each call's input before the module runs. 0.5.1 stores the input in a
+    forward hook, after the module ran, and one input per module: an in-place ReLU (torchvision's VGGs and blocks
+    use ReLU(inplace=True)) has overwritten it with relu(x) by then, so negative inputs get sigmoid(0) = 1/2, and
+    torchvision's blocks, which apply their one `relu` module twice (BasicBlock) or three times (Bottleneck), give
+    every earlier call the last call's input (Bottleneck: of another shape, an error). lrpcu's ReLUs are not in
+    place and there is one per call; this hook is sigmoid(beta x) R with each call's own x (the calls' backward
+    passes run in reverse order), and zennit's own on modules used once and not in place (the CIFAR-form VGGs)."""
+    def copy(self):
+        return self.__class__(beta_smooth=self.beta_smooth)
+
+    def pre_forward(self, module, input):
+        post = super().pre_forward(module, input)
+        x = post[0] if isinstance(post, tuple) else post
+        self.stored_tensors.setdefault('inputs', []).append(x.detach().clone())
+        return post
+
+    def forward(self, module, input, output):
+        pass
+
+    def backward(self, module, grad_input, grad_output):
+        x = self.stored_tensors['inputs'].pop()
+        return (torch.sigmoid(self.beta_smooth * x) * grad_output[0],)
 
 
 def composites(canonizers, custom_name, low, high):
@@ -202,10 +231,19 @@ def composites(canonizers, custom_name, low, high):
                                           (torch.nn.Linear, Epsilon(Stabilizer(1e-2, clip=True)))],
             canonizers=canonizers())
 
+    def beta_smooth(beta=10.):  # BetaSmooth's map with the per-call hook ahead of its own (first match wins)
+        return BetaSmooth(beta_smooth=beta, layer_map=[(torch.nn.ReLU, PerCallBetaSmooth(beta_smooth=beta))],
+                          canonizers=canonizers())
+
     def with_options(name):
         base, o = WITH_OPTIONS[name]
-        kwargs = dict(epsilon=o['epsilon'], stabilizer=o['stabilizer'], canonizers=canonizers(),
+        if base == 'beta_smooth':
+            return beta_smooth(o['beta_smooth'])
+        kwargs = dict(stabilizer=o['stabilizer'], canonizers=canonizers(),
                       zero_params=['bias'] if o.get('zero_bias') else None)
+        if base == 'excitation_backprop':
+            return ExcitationBackprop(**kwargs)
+        kwargs['epsilon'] = o['epsilon']
         if base == 'epsilon_gamma_box':
             return EpsilonGammaBox(low=low, high=high, gamma=o['gamma'], **kwargs)
         return {'epsilon_plus_flat': EpsilonPlusFlat, 'epsilon_alpha2_beta1': EpsilonAlpha2Beta1}[base](**kwargs)
@@ -219,6 +257,10 @@ def composites(canonizers, custom_name, low, high):
         'reldrop': reldrop,
         'custom': custom,
         'custom_stab': custom_stab,
+        'excitation_backprop': lambda: ExcitationBackprop(canonizers=canonizers()),
+        'deconvnet': lambda: DeconvNet(canonizers=canonizers()),
+        'guided_backprop': lambda: GuidedBackprop(canonizers=canonizers()),
+        'beta_smooth': beta_smooth,
         **{name: (lambda name=name: with_options(name)) for name in WITH_OPTIONS},
     }
 

@@ -2,7 +2,10 @@
 // as --warmup-epochs without the cosine schedule or --reldrop-* without RelDrop.
 #include "cli_train_warnings.h"
 
+#include <algorithm>
+
 #include "lrp/log.h"
+#include "lrp/lrp/composites.h"
 
 namespace lrp::cli {
 
@@ -63,6 +66,17 @@ void warn_unused_settings(const train::TrainConfig& cfg, const std::set<std::str
                    batchnorm = resnet || cfg.arch.find("_bn") != std::string::npos;  // vgg11_bn, vgg11_bn_imagenet
         if (k == "reldrop-residual" && cfg.reldrop() && !resnet)
             log_warn("--reldrop-residual applies to residual sums; ", cfg.arch, " has none, it changes nothing");
+        // Epsilon: a parameter of the LRP composites only (not of deconvnet, guided_backprop, beta_smooth or
+        // excitation_backprop).
+        auto epsilon_unused = [](const std::string& composite) {
+            const std::vector<std::string> known = explain::known_composites();
+            return std::find(known.begin(), known.end(), composite) != known.end() &&
+                   !explain::composite_takes(composite, explain::CompositeParam::Epsilon);
+        };
+        if ((k == "reldrop-epsilon" && cfg.reldrop() && epsilon_unused(cfg.reldrop_composite)) ||
+            (k == "edda-epsilon" && cfg.augment == "edda" && epsilon_unused(cfg.edda_composite)))
+            log_warn("--", k, " is not a parameter of composite ",
+                     k == "edda-epsilon" ? cfg.edda_composite : cfg.reldrop_composite, "; it changes nothing");
         if (k == "reldrop-bn-fold" && cfg.reldrop() && !batchnorm)
             log_warn("--reldrop-bn-fold applies to BatchNorm layers; ", cfg.arch, " has none, it changes nothing");
     }

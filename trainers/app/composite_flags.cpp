@@ -52,6 +52,9 @@ std::vector<CLI::Option*> add_composite_flags(CLI::App& app, CompositeFlags& f) 
     o.push_back(app.add_option(p + "high", f.high, "ZBox upper input bound(s), comma-separated per channel "
                                                    "(epsilon_gamma_box; default: raw pixel 1 normalised with the "
                                                    "dataset's mean/std)"));
+    o.push_back(app.add_option(p + "beta-smooth", f.beta_smooth,
+                               "beta of composite beta_smooth: each ReLU's gradient becomes sigmoid(beta x)")
+                    ->capture_default_str());
     o.push_back(app.add_option(p + "bn-fold", f.bn_fold, "none | exact | zennit_0_5_1 (default: zennit_0_5_1)"));
     o.push_back(app.add_option(p + "residual", f.residual,
                                "residual sums: norm_split (zennit's ResNet canonizer) | copy (plain gradient, "
@@ -83,16 +86,31 @@ explain::CompositeOptions composite_options_from_flags(const CLI::App& app, cons
     LRP_CHECK(std::isfinite(f.gamma) && f.gamma >= 0.f, p, "gamma must be a finite number >= 0 (got ", f.gamma, ")");
     LRP_CHECK(std::isfinite(f.stabilizer) && f.stabilizer > 0.f, p, "stabilizer must be a finite number > 0 (got ",
               f.stabilizer, ")");
-    // Only epsilon_gamma_box has a Gamma and a ZBox: elsewhere these flags would be dropped without a word.
-    if (f.composite != "epsilon_gamma_box" && !f.warned) {
-        for (const char* k : {"gamma", "low", "high"})
-            if (app.count(p + k))
-                log_warn(p, k, " applies to --", f.prefix, "composite epsilon_gamma_box; with ", f.composite,
-                         " it changes nothing (a rule spec takes its own numbers, e.g. --", f.prefix,
+    LRP_CHECK(std::isfinite(f.beta_smooth) && f.beta_smooth > 0.f, p, "beta-smooth must be a finite number > 0 (got ",
+              f.beta_smooth, ")");
+    // A parameter the composite's own rules do not read would be dropped without a word.
+    const std::vector<std::string> known = explain::known_composites();
+    if (!f.warned && std::find(known.begin(), known.end(), f.composite) != known.end()) {
+        using P = explain::CompositeParam;
+        const bool split = f.residual == "norm_split" ||
+                           (f.residual.empty() && explain::default_residual(f.composite) == explain::ResidualMode::NormSplit);
+        const std::pair<const char*, bool> flags[] = {
+            {"epsilon", explain::composite_takes(f.composite, P::Epsilon)},
+            {"stabilizer", explain::composite_takes(f.composite, P::Stabilizer) || split},
+            {"zero-bias", explain::composite_takes(f.composite, P::ZeroBias)},
+            {"gamma", explain::composite_takes(f.composite, P::GammaBox)},
+            {"low", explain::composite_takes(f.composite, P::GammaBox)},
+            {"high", explain::composite_takes(f.composite, P::GammaBox)},
+            {"beta-smooth", explain::composite_takes(f.composite, P::BetaSmooth)}};
+        for (const auto& [k, taken] : flags)
+            if (!taken && app.count(p + k))
+                log_warn(p, k, " is not a parameter of --", f.prefix, "composite ", f.composite,
+                         "; it changes nothing (a rule spec takes its own numbers, e.g. --", f.prefix,
                          "rule conv=gamma:0.5)");
         f.warned = true;
     }
     o.gamma = f.gamma;
+    o.beta_smooth = f.beta_smooth;
     o.stabilizer = f.stabilizer;
     o.zero_bias = f.zero_bias;
     const std::string low = p + "low", high = p + "high";

@@ -1,5 +1,5 @@
 // The LRP composite flags of `lrpcu explain` (and, prefixed, of `lrpcu eval --occlusion`): a named composite,
-// its parameters (epsilon, gamma, ZBox bounds, stabilizer, zero_bias, residual and BN-fold modes) and user
+// its parameters (epsilon, gamma, ZBox bounds, stabilizer, zero_bias, beta_smooth, residual and BN-fold modes) and user
 // rule maps by layer type, for the first layer, and by module name (zennit's layer_map / first_map / name_map).
 #pragma once
 #include <CLI/CLI.hpp>
@@ -18,7 +18,7 @@ struct CompositeFlags {
         : prefix(std::move(flag_prefix)), composite(std::move(default_composite)) {}
     std::string prefix;  // flag names are "--" + prefix + name: "" for explain, "occlusion-" for eval
     std::string composite = "epsilon_plus_flat";
-    float epsilon = -1.f, gamma = 0.25f, stabilizer = 1e-6f;
+    float epsilon = -1.f, gamma = 0.25f, stabilizer = 1e-6f, beta_smooth = 10.f;
     std::string low, high, bn_fold, residual;
     bool zero_bias = false;
     std::vector<std::string> rules, first_rules, layer_rules;

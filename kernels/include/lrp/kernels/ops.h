@@ -26,6 +26,8 @@ struct OpTable {
     // dx = dy * (x > 0); x is the forward input (or output: same sign pattern)
     void (*relu_bwd)(const Ctx&, const float* x, const float* dy, float* dx, int64_t n) = nullptr;
     void (*clamp)(const Ctx&, const float* x, float lo, float hi, float* y, int64_t n) = nullptr;
+    // y = r * sigmoid(beta x) = r / (1 + exp(-beta x))   (zennit's ReLUBetaSmooth; y may alias r)
+    void (*sigmoid_mul)(const Ctx&, const float* x, float beta, const float* r, float* y, int64_t n) = nullptr;
     // y = z + eps * sgn0(z), sgn0(z) = +1 for z >= 0 (incl. -0), -1 for z < 0; NaN stays NaN
     void (*lrp_stabilize)(const Ctx&, const float* z, float eps, float* y, int64_t n) = nullptr;
     // s = r / (z + eps * sgn0(z))

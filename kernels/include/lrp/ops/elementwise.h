@@ -25,6 +25,9 @@ void relu_fwd(const Tensor& x, const Tensor& y);
 void relu_bwd(const Tensor& x, const Tensor& dy, const Tensor& dx);
 Tensor relu(const Tensor& x);
 void clamp(const Tensor& x, float lo, float hi, const Tensor& y);
+// y = r * sigmoid(beta x), elementwise (x and r of one shape); y may be r.
+void sigmoid_mul(const Tensor& x, float beta, const Tensor& r, const Tensor& y);
+Tensor sigmoid_mul(const Tensor& x, float beta, const Tensor& r);
 
 void lrp_stabilize(const Tensor& z, float eps, const Tensor& y);
 void lrp_eps_div(const Tensor& r, const Tensor& z, float eps, const Tensor& s);

@@ -1,10 +1,11 @@
 // The named composites: zennit 0.5.1's built-in LRP composites (epsilon_plus, epsilon_plus_flat,
-// epsilon_gamma_box, epsilon_alpha2_beta1, epsilon_alpha2_beta1_flat) with ResNet/VGG canonizers, and
-// RelDrop's reference composite ("reldrop"), with user layer/first/name maps and parameters.
+// epsilon_gamma_box, epsilon_alpha2_beta1, epsilon_alpha2_beta1_flat, excitation_backprop) and its
+// gradient-based ones (deconvnet, guided_backprop, beta_smooth) with ResNet/VGG canonizers, and RelDrop's
+// reference composite ("reldrop"), with user layer/first/name maps and parameters.
 //
-// Residual handling per composite: the zennit built-ins run with zennit's ResNet canonizer (Sum -> Norm),
+// Residual handling per composite: the zennit LRP built-ins run with zennit's ResNet canonizer (Sum -> Norm),
 // so residual sums are split in proportion to the branch contributions (norm_split, conserving); reldrop
-// has no Sum rule, so relevance is copied to both branches (copy; RelDrop's code). BN folding defaults to
+// and the gradient-based composites have no Sum rule, so relevance is copied to both branches (copy). BN folding defaults to
 // zennit_0_5_1 for all (the version the goldens and RelDrop pin); CompositeOptions overrides both.
 #pragma once
 #include <optional>
@@ -23,6 +24,7 @@ struct CompositeOptions {
     float gamma = 0.25f;           // epsilon_gamma_box
     std::optional<Bound> low, high;  // epsilon_gamma_box (required there): ZBox bounds of the input
     bool zero_bias = false;        // zennit's zero_params=['bias'] for every parameterised rule
+    float beta_smooth = 10.f;      // beta_smooth's ReLU gradient sigmoid(beta_smooth x)
     std::optional<ResidualMode> residual;
     std::optional<BnFold> bn_fold;
     // User entries, prepended to the built-in maps (zennit's layer_map / first_map arguments); the name
@@ -52,6 +54,10 @@ std::vector<std::string> known_composites();
 // What composite `name` takes where CompositeOptions leaves epsilon / residual unset (throws for an unknown
 // name): 1e-6 and norm_split for the zennit built-ins, 1e-3 and copy for reldrop.
 float default_epsilon(const std::string& name);
+// The CompositeOptions a composite's own rules read (user rule entries aside; the residual split reads the
+// stabilizer whatever the composite).
+enum class CompositeParam { Epsilon = 1, Stabilizer = 2, ZeroBias = 4, GammaBox = 8, BetaSmooth = 16 };
+bool composite_takes(const std::string& name, CompositeParam p);
 ResidualMode default_residual(const std::string& name);
 
 }  // namespace lrp::explain

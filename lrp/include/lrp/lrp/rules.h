@@ -1,5 +1,6 @@
 // The built-in LRP rules with zennit 0.5.1 semantics (docs: lrp-rules.md §4): Epsilon, ZPlus, AlphaBeta,
-// Gamma, ZBox, WSquare, Flat for Conv2d / Linear; Norm for average pools; Pass; Gradient (the plain VJP).
+// Gamma, ZBox, WSquare, Flat for Conv2d / Linear; Norm for average pools; Pass; Gradient (the plain VJP);
+// zennit's DeconvNet, GuidedBackprop and BetaSmooth ReLU hooks.
 // zero_bias = zennit's zero_params=['bias']. Every rule is a composition of op-table ops (CPU and CUDA).
 #pragma once
 #include <memory>
@@ -178,8 +179,34 @@ public:
     Tensor relevance(nn::Module& m, const Tensor& r, const AffineParams* params) const override;
 };
 
+// zennit's non-LRP ReLU hooks (lrp-rules.md §4.10), for ReLU layers only, with x the ReLU's input:
+// DeconvNet R_in = max(R, 0); GuidedBackprop R_in = relu'(x) max(R, 0); BetaSmooth R_in = sigmoid(beta x) R.
+class ReLUDeconvNet : public Rule {
+public:
+    std::string name() const override { return "ReLUDeconvNet"; }
+    Tensor relevance(nn::Module& m, const Tensor& r, const AffineParams* params) const override;
+    void check_layer(const nn::Module& m) const override;  // ReLU
+};
+class ReLUGuidedBackprop : public Rule {
+public:
+    std::string name() const override { return "ReLUGuidedBackprop"; }
+    Tensor relevance(nn::Module& m, const Tensor& r, const AffineParams* params) const override;
+    void check_layer(const nn::Module& m) const override;  // ReLU
+};
+class ReLUBetaSmooth : public Rule {
+public:
+    explicit ReLUBetaSmooth(float beta_smooth = 10.f);
+    std::string name() const override;
+    Tensor relevance(nn::Module& m, const Tensor& r, const AffineParams* params) const override;
+    void check_layer(const nn::Module& m) const override;  // ReLU
+
+private:
+    float beta_;
+};
+
 // Rule from a textual spec, for CLIs and configs: "epsilon[:eps]", "zplus", "alpha_beta[:a[:b]]",
-// "gamma[:g]", "zbox:low:high", "wsquare", "flat", "norm", "pass", "gradient". Numbers are optional
+// "gamma[:g]", "zbox:low:high", "wsquare", "flat", "norm", "pass", "gradient", "relu_deconvnet",
+// "relu_guided_backprop", "relu_beta_smooth[:beta]". Numbers are optional
 // positional parameters; "stab=<eps>" sets the stabilizer of any rule that has one, "zero_bias" zeroes
 // the bias. Throws naming the known rules.
 RulePtr make_rule(const std::string& spec);
