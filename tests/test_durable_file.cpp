@@ -5,6 +5,9 @@
 #include <filesystem>
 #include <fstream>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include "lrp/durable_file.h"
 #include "lrp/error.h"
 #include "lrp/train/preview.h"
@@ -41,12 +44,30 @@ TEST_F(DurableFileCpu, AtomicWriteReplacesOrLeavesTheTargetAsItWas) {
         EXPECT_THROW(write_file_atomic(p, [&](FileSink& f) { f.write(big); }, "test"), Error);
         EXPECT_THROW(append_file_durable(p, big, "test"), Error) << "a failed append is an error";
     }
-    EXPECT_EQ(test::read_all(p).substr(0, 4), "new\n");
+    EXPECT_EQ(test::read_all(p), "new\n") << "a failed append leaves no partial line behind";
     EXPECT_EQ(files(), 1u) << "a temporary file was left behind";
     append_file_durable(path("metrics.jsonl"), "a\n", "test");
     append_file_durable(path("metrics.jsonl"), "b\n", "test");
     EXPECT_EQ(test::read_all(path("metrics.jsonl")), "a\nb\n");
     EXPECT_THROW(append_file_durable(path("no/such/dir/m.jsonl"), "a\n", "test"), Error);
+}
+
+// A rewrite keeps the file's permissions, and a link's file is rewritten (the link stays a link).
+TEST_F(DurableFileCpu, AtomicWriteKeepsModeAndFollowsLinks) {
+    const std::string p = path("private.json"), link = path("link.json");
+    write_file_atomic(p, [](FileSink& f) { f.write("one\n"); }, "test");
+    ASSERT_EQ(::chmod(p.c_str(), 0600), 0);
+    write_file_atomic(p, [](FileSink& f) { f.write("two\n"); }, "test");
+    struct stat st {};
+    ASSERT_EQ(::stat(p.c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0600u);
+    ASSERT_EQ(::symlink("private.json", link.c_str()), 0);
+    write_file_atomic(link, [](FileSink& f) { f.write("three\n"); }, "test");
+    ASSERT_EQ(::lstat(link.c_str(), &st), 0);
+    EXPECT_TRUE(S_ISLNK(st.st_mode)) << "the link was replaced by a file";
+    EXPECT_EQ(test::read_all(p), "three\n");
+    EXPECT_EQ(::stat(p.c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0600u);
 }
 
 // PNG outputs (previews, heatmaps, plots) go through the same checked write, without the fsyncs: a full disk is an

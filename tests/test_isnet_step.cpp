@@ -244,8 +244,10 @@ TEST(IsnetStepCpu, SettingsAreValidated) {
     test::expect_error([&] { c.validate(); }, {"--isnet-mask must be auto, threshold:<v>", "'otsu'"});
     c.isnet_mask = "threshold:1.5";
     test::expect_error([&] { c.validate(); }, {"needs a number v in [0, 1)", "'threshold:1.5'"});
-    c.isnet_mask = "threshold:0.1x";
-    test::expect_error([&] { c.validate(); }, {"needs a number v in [0, 1)"});
+    for (const char* bad : {"threshold:0.1x", "threshold: 0.1", "threshold:0x0.1p0", "threshold:nan"}) {
+        c.isnet_mask = bad;
+        test::expect_error([&] { c.validate(); }, {"needs a number v in [0, 1)", bad});
+    }
     c.isnet_mask = "threshold:0.1";
     c.isnet_c1 = 30.f;
     test::expect_error([&] { c.validate(); }, {"--isnet-c1/--isnet-c2: need 0 < C1 <= C2"});

@@ -54,7 +54,11 @@ TEST(ParseCpu, FiniteFloatsOnlyAndTheWholeText) {
     // std::stof threw on these.
     EXPECT_EQ(parse_finite_float("1e-40"), 1e-40f);
     EXPECT_EQ(parse_finite_float("1e-50"), 0.f);
-    for (const char* bad : {"", " ", "1.5x", "x", "nan", "-inf", "inf", "1e99", "1,5", "--1"}) {
+    EXPECT_EQ(parse_finite_float("+2"), 2.f);
+    EXPECT_EQ(parse_finite_float(".5E1"), 5.f);
+    // strtof alone took leading white space and hex (" 3" as 3, "0x10" as 16, "0x1p3" as 8)
+    for (const char* bad : {"", " ", "1.5x", "x", "nan", "-inf", "inf", "1e99", "1,5", "--1", " 3", "\t3", "\n3",
+                            "3 ", "0x10", "0X10", "0x1p3", "1e", "1e+", "infinity", "1_0"}) {
         SCOPED_TRACE(bad);
         EXPECT_FALSE(parse_finite_float(bad).has_value());
     }
@@ -121,6 +125,8 @@ TEST(DeviceCpu, ParseAndName) {
     EXPECT_EQ(Device::cuda(1).str(), "cuda:1");
     EXPECT_THROW(parse_device("gpu"), Error);
     EXPECT_THROW(parse_device("cuda:x"), Error);
+    test::expect_error([] { parse_device("cuda:4294967296"); }, {"unknown device 'cuda:4294967296'"});  // wrapped to 0
+    EXPECT_THROW(parse_device("cuda:-1"), Error);
     Device a = parse_device("auto");
     EXPECT_EQ(a.is_cuda(), cuda_device_count() > 0);
 }

@@ -36,6 +36,12 @@ TEST(TensorCpu, ReshapeAndSliceShareStorage) {
     EXPECT_THROW(t.slice(3, 2), Error);
 }
 
+// Byte counts that would wrap size_t are refused before any allocation (2^62 floats were a 0-byte tensor).
+TEST(TensorCpu, SizesBeyondMemoryAreRefused) {
+    lrp::test::expect_error([] { Tensor::empty({int64_t{1} << 62}, DType::F32); }, {"more than 2^60 bytes", "f32"});
+    lrp::test::expect_error([] { Tensor::empty({(int64_t{1} << 61) + 1}, DType::F64); }, {"more than 2^60 bytes"});
+}
+
 TEST(TensorCpu, CloneAndCopyFrom) {
     Tensor t = Tensor::from_vector(test::random_vec(5, 2), {5});
     Tensor c = t.clone();

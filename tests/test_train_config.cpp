@@ -51,6 +51,11 @@ TEST(TrainConfigCpu, JsonRoundTripAndValidation) {
     bad = TrainConfig();
     bad.adam_beta1 = -0.1f;
     test::expect_error([&] { bad.validate(); }, {"--adam-beta1 must be in [0, 1)"});
+    bad = TrainConfig();  // 33554432 * 512 / 64 wrapped to a 1-channel VGG
+    bad.width = 33554432;
+    test::expect_error([&] { bad.validate(); }, {"--width must be in [1, 4096] (got 33554432"});
+    bad.width = 4096;
+    EXPECT_NO_THROW(bad.validate());
     bad = TrainConfig();  // recorded as JSON: a path that is not UTF-8 is refused before the run starts
     bad.out_dir = "runs/caf\xE9";
     test::expect_error([&] { bad.validate(); }, {"--out 'runs/caf\\xE9' is not valid UTF-8"});

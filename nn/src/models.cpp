@@ -165,7 +165,9 @@ std::unique_ptr<Sequential> make_model(const ModelSpec& s) {
     check_known_arch(s.arch);
     LRP_CHECK(s.num_classes > 0, "num_classes must be positive (got ", s.num_classes, ")");
     LRP_CHECK(s.in_channels > 0, "in_channels must be positive (got ", s.in_channels, ")");
-    LRP_CHECK(s.base_width > 0, "base_width must be positive (got ", s.base_width, ")");
+    // 64 x torchvision's width at most: the stage widths (w << 3, x 4 in Bottleneck; VGG's 512 w / 64) stay ints.
+    LRP_CHECK(s.base_width > 0 && s.base_width <= kMaxBaseWidth, "base_width must be in [1, ", kMaxBaseWidth, "] (got ",
+              s.base_width, ")");
     LRP_CHECK(s.image_size > 0, "image_size must be positive (got ", s.image_size, ")");
     ArchName a = parse_arch(s.arch);
     return a.family == "resnet" ? make_resnet(a, s) : make_vgg(a, s);

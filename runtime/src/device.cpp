@@ -125,11 +125,11 @@ Device parse_device(const std::string& s) {
     Device d;
     if (s == "cuda") {
         d = Device::cuda(0);
-    } else if (s.rfind("cuda:", 0) == 0 && s.size() > 5 &&
+    } else if (s.rfind("cuda:", 0) == 0 && s.size() > 5 && s.size() <= 9 &&
                s.find_first_not_of("0123456789", 5) == std::string::npos) {
-        d = Device::cuda(std::atoi(s.c_str() + 5));
+        d = Device::cuda(std::stoi(s.substr(5)));  // at most 4 digits: no wrap-around (cuda:4294967296 was cuda:0)
     } else {
-        LRP_THROW("unknown device '", s, "' (expected cpu, cuda, cuda:N or auto)");
+        LRP_THROW("unknown device '", s, "' (expected cpu, cuda, cuda:N with N < 10000, or auto)");
     }
     require_device(d);
     return d;

@@ -2,11 +2,13 @@
 #include "lrp/durable_file.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 
 #include "lrp/error.h"
@@ -45,8 +47,18 @@ void sync_parent_dir(const std::string& path) {
     if (d.fd >= 0) (void)::fsync(d.fd);
 }
 
-void write_file_atomic(const std::string& path, const std::function<void(FileSink&)>& fill, const std::string& what,
+void write_file_atomic(const std::string& target, const std::function<void(FileSink&)>& fill, const std::string& what,
                        bool durable) {
+    // A link is followed: its file is replaced (as torch.save and safetensors write through it), not the link.
+    std::string path = target;
+    struct stat st {};
+    if (::lstat(target.c_str(), &st) == 0 && S_ISLNK(st.st_mode)) {
+        if (char* real = ::realpath(target.c_str(), nullptr)) {
+            path = real;
+            std::free(real);
+        }
+    }
+    const bool existed = ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
     static std::atomic<unsigned> counter{0};
     std::string tmp;
     Fd f;
@@ -57,6 +69,9 @@ void write_file_atomic(const std::string& path, const std::function<void(FileSin
     }
     LRP_CHECK(f.fd >= 0, what, " '", path, "': cannot create temporary file '", tmp, "': ", std::strerror(errno));
     try {
+        // The file keeps its permissions (a private 0600 checkpoint stays private).
+        LRP_CHECK(!existed || ::fchmod(f.fd, st.st_mode & 07777) == 0, what, ": cannot give '", tmp, "' the mode of '",
+                  path, "': ", std::strerror(errno));
         FileSink sink(f.fd, tmp, what);
         fill(sink);
         LRP_CHECK(!durable || ::fsync(f.fd) == 0, what, ": fsync of '", tmp, "' failed: ", std::strerror(errno));
@@ -65,7 +80,8 @@ void write_file_atomic(const std::string& path, const std::function<void(FileSin
                   std::strerror(errno));
     } catch (const Error& e) {
         ::unlink(tmp.c_str());
-        throw Error(std::string(e.what()) + " ('" + path + "' is unchanged)");
+        const std::string unchanged = " ('" + path + "' is unchanged)";
+        throw Error(std::string(e.what()) + unchanged, e.detail() + unchanged);
     } catch (...) {
         ::unlink(tmp.c_str());
         throw;
@@ -75,11 +91,24 @@ void write_file_atomic(const std::string& path, const std::function<void(FileSin
 
 void append_file_durable(const std::string& path, const std::string& bytes, const std::string& what) {
     Fd f;
-    f.fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
+    bool created = false;
+    f.fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0666);
+    if (f.fd >= 0) created = true;
+    else if (errno == EEXIST) f.fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
     LRP_CHECK(f.fd >= 0, what, ": cannot open '", path, "' to append: ", std::strerror(errno));
-    FileSink(f.fd, path, what).write(bytes);
+    struct stat st {};
+    LRP_CHECK(::fstat(f.fd, &st) == 0, what, ": cannot stat '", path, "': ", std::strerror(errno));
+    try {
+        FileSink(f.fd, path, what).write(bytes);
+    } catch (const Error& e) {
+        // A partial append (a full disk, a file-size limit) is cut off again: the file keeps only whole lines.
+        const bool cut = S_ISREG(st.st_mode) && ::ftruncate(f.fd, st.st_size) == 0;
+        const std::string tail = cut ? " (the partial append was removed)" : "";
+        throw Error(std::string(e.what()) + tail, e.detail() + tail);
+    }
     LRP_CHECK(::fsync(f.fd) == 0, what, ": fsync of '", path, "' failed: ", std::strerror(errno));
     f.close_checked(path, what);
+    if (created) sync_parent_dir(path);  // the new file's name, too, survives a crash
 }
 
 bool is_atomic_temp_of(const std::string& file_name, const std::string& target) {

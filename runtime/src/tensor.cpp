@@ -13,6 +13,10 @@ Storage::~Storage() { device_free(device_, data_); }
 
 Tensor Tensor::empty(const Shape& s, DType t, Device d) {
     require_device(d);
+    // Byte counts (and slice offsets in them) stay far from size_t's wrap-around: 2^62 elements of 4 bytes were 0.
+    constexpr int64_t kMaxBytes = int64_t{1} << 60;
+    LRP_CHECK(s.numel() <= kMaxBytes / static_cast<int64_t>(dtype_size(t)), "tensor of shape ", s.str(), " and dtype ",
+              dtype_name(t), ": more than 2^60 bytes");
     Tensor r;
     r.shape_ = s;
     r.dtype_ = t;

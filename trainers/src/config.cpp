@@ -82,7 +82,8 @@ void TrainConfig::validate() const {
     LRP_CHECK(epochs >= 1, "--epochs must be >= 1 (got ", epochs, ")");
     LRP_CHECK(batch_size >= 1, "--batch-size must be >= 1 (got ", batch_size, ")");
     nn::check_known_arch(arch);  // before any data is read
-    LRP_CHECK(width >= 1, "--width must be >= 1 (got ", width, ")");
+    LRP_CHECK(width >= 1 && width <= nn::kMaxBaseWidth, "--width must be in [1, ", nn::kMaxBaseWidth, "] (got ", width,
+              "; torchvision's models have 64)");
     LRP_CHECK(optimizer == "sgd" || optimizer == "adamw", "--optimizer must be sgd or adamw (got '", optimizer, "')");
     LRP_CHECK(lr >= 0 && lr < 1e3, "--lr must be in [0, 1000) (got ", lr, ")");
     LRP_CHECK(momentum >= 0 && momentum < 1, "--momentum must be in [0, 1) ", below_one(momentum));
@@ -312,16 +313,9 @@ float parse_isnet_mask(const std::string& spec) {
     const std::string pre = "threshold:";
     LRP_CHECK(spec.rfind(pre, 0) == 0, "--isnet-mask must be auto, threshold:<v> with v in [0, 1) (the raw pixel value ",
               "above which a pixel is foreground) or data (the dataset's masks), got '", spec, "'");
-    float v = 0;
-    size_t used = 0;
-    try {
-        v = std::stof(spec.substr(pre.size()), &used);
-    } catch (const std::exception&) {
-        used = 0;
-    }
-    LRP_CHECK(used > 0 && used == spec.size() - pre.size() && v >= 0 && v < 1, "--isnet-mask threshold:<v> needs a ",
-              "number v in [0, 1), got '", spec, "'");
-    return v;
+    const std::optional<float> v = parse_finite_float(spec.substr(pre.size()));
+    LRP_CHECK(v && *v >= 0 && *v < 1, "--isnet-mask threshold:<v> needs a number v in [0, 1), got '", spec, "'");
+    return *v;
 }
 
 void to_json(nlohmann::json& j, const TrainConfig& c) {

@@ -87,8 +87,7 @@ std::vector<float> parse_floats(const std::string& s, const std::string& spec) {
         const size_t end = std::min(s.find(',', at), s.size());
         const std::string item = s.substr(at, end - at);
         const std::optional<float> x = parse_finite_float(item);
-        const bool hex = item.find_first_of("xXpP") != std::string::npos;  // strtof reads 0x10 as 16
-        LRP_CHECK(x.has_value() && !hex, "--normalize '", spec, "': '", item,
+        LRP_CHECK(x.has_value(), "--normalize '", spec, "': '", item,
                   "' is not a number (expected auto, data, imagenet or M1,M2,M3/S1,S2,S3)");
         v.push_back(*x);
         at = end + 1;

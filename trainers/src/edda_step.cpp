@@ -13,6 +13,7 @@
 #include "lrp/ops/channel.h"
 #include "lrp/ops/elementwise.h"
 #include "lrp/ops/loss.h"
+#include "lrp/parse.h"
 #include "lrp/ops/metrics.h"
 #include "lrp/ops/reduce.h"
 #include "lrp/ops/reldrop.h"
@@ -39,12 +40,8 @@ float parse_edda_salient_target(const std::string& v) {
     if (v == "uniform") return 1.f;
     if (v == "label") return 0.f;
     if (v.rfind("smooth:", 0) == 0) {
-        try {
-            size_t used = 0;
-            const float l = std::stof(v.substr(7), &used);
-            if (used == v.size() - 7 && l >= 0 && l <= 1) return l;
-        } catch (const std::exception&) {
-        }
+        const std::optional<float> l = parse_finite_float(v.substr(7));
+        if (l && *l >= 0 && *l <= 1) return *l;
     }
     LRP_THROW("--edda-salient-target must be uniform, label or smooth:<s> with s in [0, 1] (got '", v, "')");
 }

@@ -1,5 +1,5 @@
 // Strict number parsing for flags, specs and configs: the whole text must be one finite number
-// ("1e-3", "-0.5"); "", "1.5x", "nan" and "inf" are not.
+// in decimal notation ("1e-3", "-0.5", "+2"); "", " 3", "0x10", "1.5x", "nan" and "inf" are not.
 #pragma once
 #include <optional>
 #include <string>

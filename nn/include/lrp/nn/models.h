@@ -12,13 +12,15 @@
 
 namespace lrp::nn {
 
+constexpr int kMaxBaseWidth = 4096;  // 64 x torchvision's 64
+
 struct ModelSpec {
     std::string arch = "resnet18";  // resnet18|34|50, vgg11|13|16|19, vgg*_bn; suffix "_imagenet" for that form
     int num_classes = 10;
     int in_channels = 3;
     int image_size = 32;   // input height (VGG CIFAR form drops pools that would go below 1x1)
     int image_width = 0;   // input width when it differs (0: = image_size); VGG's CIFAR form needs square inputs
-    int base_width = 64;  // channels of the first stage (narrow models for tests: 8, 16)
+    int base_width = 64;  // channels of the first stage (narrow models for tests: 8, 16); <= kMaxBaseWidth
 };
 
 // Parses and validates the spec; throws naming the unknown architecture and listing the known ones.
