@@ -9,6 +9,14 @@ add_test(NAME Cli.TrainIsnet COMMAND ${LRP_CLI} 0 "ISNet \\(LRP-Flex, isnet-edda
 add_test(NAME Cli.TrainIsnetClipsByDefault COMMAND ${LRP_CLI} 0 "\"clip-grad-norm\": ?1(\\.0)?,"
          ${CMAKE_COMMAND} -E cat ${LRP_CLI_OUT}/isnet/config.json)
 add_test(NAME Cli.TrainIsnetWroteMaskPreview COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/cli_png_files.sh ${LRP_CLI_OUT}/isnet/first_batch_mask.png)
+# A threshold that leaves some images without foreground: counted and warned about (their loss is a constant).
+add_test(NAME Cli.TrainIsnetEmptyMasksWarn COMMAND ${LRP_CLI} 0 "epoch 1: [1-9][0-9]* of 64 training images had no foreground pixel; each adds a constant"
+         $<TARGET_FILE:lrpcu> ${LRP_TINY_TRAIN} --augment isnet --isnet-mask threshold:0.999 --out ${LRP_CLI_OUT}/isnet-empty)
+add_test(NAME Cli.TrainIsnetEmptyMasksMetric COMMAND ${LRP_CLI} 0 "\"isnet_empty_masks\":[1-9]"
+         ${CMAKE_COMMAND} -E cat ${LRP_CLI_OUT}/isnet-empty/metrics.jsonl)
+set_tests_properties(Cli.TrainIsnetEmptyMasksWarn PROPERTIES FIXTURES_REQUIRED cli_runs_clean
+                     FIXTURES_SETUP cli_isnet_empty)
+set_tests_properties(Cli.TrainIsnetEmptyMasksMetric PROPERTIES FIXTURES_REQUIRED cli_isnet_empty)
 add_test(NAME Cli.TrainIsnetMetrics COMMAND ${LRP_CLI} 0 "\"isnet_foreground_fraction\":[0-9.e-]+,\"isnet_heat_loss\":[0-9.e+-]+,\"isnet_nonfinite_maps\":0"
          ${CMAKE_COMMAND} -E cat ${LRP_CLI_OUT}/isnet/metrics.jsonl)
 add_test(NAME Cli.IsnetBadMask COMMAND ${LRP_CLI} 1 "--isnet-mask must be auto, threshold:<v> with v in \\[0, 1\\)"
@@ -110,7 +118,7 @@ set_tests_properties(Cli.TrainRrr Cli.TrainRrrMetrics Cli.RrrBadMask Cli.RrrFlag
                      FIXTURES_REQUIRED cli_runs_clean)
 # Saliency Guided Training from the command line: the flags reach the step (its log line), a bad fill names the flag,
 # and an SGT flag without --augment sgt is reported as unused.
-add_test(NAME Cli.TrainSgt COMMAND ${LRP_CLI} 0 "per image the 25 % least salient pixels \\(\\|LRP epsilon_plus_flat of the label\\|, channels summed\\) filled with the image channel's mean; loss CE\\(clean\\) \\+ 0.5 KL\\(clean \\|\\| masked\\), the clean prediction detached"
+add_test(NAME Cli.TrainSgt COMMAND ${LRP_CLI} 0 "per image the 25 % least salient pixels \\(\\|channel sum of the LRP epsilon_plus_flat of the label\\|\\) filled with the image channel's mean; loss CE\\(clean\\) \\+ 0.5 KL\\(clean \\|\\| masked\\), the clean prediction detached"
          $<TARGET_FILE:lrpcu> ${LRP_TINY_TRAIN} --augment sgt --sgt-frac 0.25 --sgt-lambda 0.5 --sgt-saliency epsilon_plus_flat
          --sgt-abs true --sgt-fill image-mean --sgt-detach-clean true --out ${LRP_CLI_OUT}/sgt)
 set_tests_properties(Cli.TrainSgt PROPERTIES FIXTURES_REQUIRED cli_runs_clean)

@@ -141,6 +141,7 @@ CheckpointState parse_state(const std::string& path, const std::map<std::string,
             if (p.contains("flat_sum")) q.flat_sum = static_cast<float>(number_at(p, "flat_sum", path));
             if (p.contains("heat_loss_sum")) q.heat_loss_sum = static_cast<float>(number_at(p, "heat_loss_sum", path));
             if (p.contains("foreground_sum")) q.foreground_sum = static_cast<float>(number_at(p, "foreground_sum", path));
+            if (p.contains("empty_mask_sum")) q.empty_mask_sum = static_cast<float>(number_at(p, "empty_mask_sum", path));
             if (p.contains("masked_correct_sum"))
                 q.masked_correct_sum = static_cast<float>(number_at(p, "masked_correct_sum", path));
             if (p.contains("kl_sum")) q.kl_sum = static_cast<float>(number_at(p, "kl_sum", path));
@@ -217,7 +218,8 @@ void save_checkpoint(const std::string& path, nn::Module& model, const Optimizer
                               {"nonsalient_correct_sum", q.nonsalient_correct_sum},
                               {"coincident_sum", q.coincident_sum}, {"flat_sum", q.flat_sum},
                               {"heat_loss_sum", q.heat_loss_sum}, {"foreground_sum", q.foreground_sum},
-                              {"masked_correct_sum", q.masked_correct_sum}, {"kl_sum", q.kl_sum}};
+                              {"masked_correct_sum", q.masked_correct_sum}, {"kl_sum", q.kl_sum},
+                              {"empty_mask_sum", q.empty_mask_sum}};
         if (!q.layer_loss_sums.empty()) j["partial_epoch"]["layer_loss_sums"] = q.layer_loss_sums;
     }
     nn::save_safetensors(path, sd, {{"lrpcu", j.dump()}});

@@ -266,6 +266,9 @@ IsnetStepResult Isnet::step(nn::Module& model, Optimizer& opt, const Tensor& x, 
     r.step.loss = ops::scale(ce, 1.f - s_.P);
     ops::axpy(s_.P, r.heat_loss, r.step.loss);
     r.foreground = ops::reduce_all(ops::ReduceOp::Mean, m);
+    // masks are 0/1, so each image's maximum is 1 unless it has no foreground pixel
+    r.empty_masks = ops::full(Shape{1}, static_cast<float>(x.dim(0)), x.device());
+    ops::axpy(-1.f, ops::reduce_all(ops::ReduceOp::Sum, ops::reduce_per_sample(ops::ReduceOp::Max, m)), r.empty_masks);
     if (!bad_code_.defined() || bad_code_.numel() != maps || bad_code_.device() != x.device())
         bad_code_ = Tensor::from_vector(std::vector<int32_t>(static_cast<size_t>(maps), 1), Shape{maps}, x.device());
     r.nonfinite = Tensor::empty(Shape{1}, DType::F32, x.device());

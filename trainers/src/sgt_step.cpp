@@ -194,9 +194,11 @@ SgtStepResult Sgt::step(nn::Module& model, Optimizer& opt, const Tensor& x, cons
 
 std::string describe(const SgtSettings& s) {
     std::ostringstream o;
+    const std::string map = s.saliency == "gradient"           ? "input gradient of the label's logit"
+                            : s.saliency == "logprob-gradient" ? "input gradient of the label's log-probability"
+                                                               : "LRP " + s.saliency + " of the label";
     o << "Saliency Guided Training: per image the " << s.frac * 100.f << " % least salient pixels ("
-      << (s.abs ? "|" : "") << (s.saliency == "gradient" ? "input gradient" : "LRP " + s.saliency) << " of the label"
-      << (s.abs ? "|" : "") << ", channels summed) filled with ";
+      << (s.abs ? "|channel sum of the " + map + "|" : map + ", channels summed") << ") filled with ";
     if (s.fill == SgtFill::Random) {
         o << "uniform noise in the image channel's [min, max]";
     } else if (s.fill == SgtFill::ImageMean) {

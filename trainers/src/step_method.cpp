@@ -70,6 +70,7 @@ void StepMethod::start_epoch(const PartialEpoch& from) {
     coincident_ = sum(from.coincident_sum);
     heat_ = sum(from.heat_loss_sum);
     foreground_ = sum(from.foreground_sum);
+    empty_masks_ = sum(from.empty_mask_sum);
     masked_ = sum(from.masked_correct_sum);
     kl_ = sum(from.kl_sum);
     layers_ = from.layer_loss_sums.empty()
@@ -105,6 +106,7 @@ StepResult StepMethod::step(nn::Module& model, Optimizer& opt, const BatchSource
         const float n = static_cast<float>(x.dim(0));
         ops::axpy(n, r.heat_loss, heat_);
         ops::axpy(n, r.foreground, foreground_);
+        ops::axpy(1.f, r.empty_masks, empty_masks_);
         ops::axpy(1.f, r.nonfinite, nonfinite_);
         if (r.layer_losses.defined()) {
             if (!layers_.defined()) layers_ = Tensor::zeros(r.layer_losses.shape(), DType::F32, dev_);
@@ -157,6 +159,7 @@ void StepMethod::save(PartialEpoch& q) const {
     q.coincident_sum = host(coincident_);
     q.heat_loss_sum = host(heat_);
     q.foreground_sum = host(foreground_);
+    q.empty_mask_sum = host(empty_masks_);
     q.masked_correct_sum = host(masked_);
     q.kl_sum = host(kl_);
     q.layer_loss_sums = layers_.defined() ? layers_.to_vector<float>() : std::vector<float>{};
@@ -196,6 +199,12 @@ void StepMethod::add_metrics(nlohmann::json& row, int64_t epoch, double images, 
         row["isnet_foreground_fraction"] = foreground_.to_vector<float>()[0] / images;
         check_foreground("ISNet", "--isnet-mask", row["isnet_foreground_fraction"].get<double>());
         row["isnet_nonfinite_maps"] = nonfinite;
+        const double empty = empty_masks_.to_vector<float>()[0];
+        row["isnet_empty_masks"] = empty;
+        if (empty > 0 && row["isnet_foreground_fraction"].get<double>() > 0.0)  // (none at all: warned above)
+            log_warn("epoch ", epoch, ": ", empty, " of ", images, " training images had no foreground pixel; each adds a ",
+                     "constant to isnet_heat_loss (A log(1e7) + B for a nonzero map) and trains nothing through it; check ",
+                     "--isnet-mask and --masks");
         if (layers_.defined()) {  // --isnet-lds: each layer's loss (the heatmap loss is their GWRP)
             const std::vector<float> v = layers_.to_vector<float>();
             const std::vector<std::string> names = isnet_->lds_layers(model);

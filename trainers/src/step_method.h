@@ -52,6 +52,7 @@ private:
     std::unique_ptr<Rrr> rrr_;
     // per-epoch device sums
     Tensor occluded_, nonfinite_, flat_, clean_, salient_, nonsalient_, coincident_, heat_, foreground_, masked_, kl_;
+    Tensor empty_masks_;  // ISNet: images without a foreground pixel
     Tensor layers_;  // ISNet with LDS: per-layer heatmap losses times batch sizes ([1 + L], made at the first step)
     int64_t attributed_ = 0;  // -1: unknown (a checkpoint from before it was counted)
     // the last step

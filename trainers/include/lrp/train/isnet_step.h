@@ -62,6 +62,7 @@ struct IsnetStepResult {
     StepResult step;     // loss: (1 - P) CE + P mean L_heat; correct; logits
     Tensor heat_loss;    // [1] mean L_heat over the batch (a sample with a non-finite map counts 0)
     Tensor foreground;   // [1] foreground pixels over the batch's pixels
+    Tensor empty_masks;  // [1] images of the batch without a foreground pixel
     Tensor nonfinite;    // [1] maps that held NaN or Inf (their heatmap loss and dL/dR are 0; if the pass itself
                          // was not finite the update is not either, and the trainer stops on it)
     Tensor heatmap;      // R, the map(s) the loss saw ([N, C, H, W]; with K maps [K N, C, H, W], class k's at k N + n)
