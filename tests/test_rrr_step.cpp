@@ -92,7 +92,9 @@ TEST(RrrStepCpu, UpdateIsTheGradientOfTheCombinedLoss) {
         const double ce = train::cross_entropy(logits, b.y, 0.f, Tensor()).to_vector<float>()[0];
         return ce + lambda * p / 6;
     };
-    EXPECT_TRUE(test::directional_check(vars, objective, "RRR step", 1e-3, 2e-2, 5, 8, 1e-4));
+    std::vector<std::string> every;  // each tensor must find a kink-free direction (an undecided one is unchecked)
+    for (const test::GradVar& v : vars) every.push_back(std::get<0>(v));
+    EXPECT_TRUE(test::directional_check(vars, objective, "RRR step", 1e-3, 2e-2, 5, 8, 1e-4, every));
 }
 
 TEST(RrrStepCpu, RepeatedStepsLowerThePenaltyBelowPlainTraining) {
