@@ -24,6 +24,11 @@ add_test(NAME Cli.ExplainBetaSmoothOutOfRange COMMAND ${LRP_CLI} 1 "--beta-smoot
          --samples 1 --composite beta_smooth --beta-smooth 0 --device cpu --out ${LRP_EXPLAIN_RUN}/beta-zero)
 set_tests_properties(Cli.ExplainExcitationBackpropEpsilonWarns Cli.ExplainBetaSmoothOutOfRange PROPERTIES
                      FIXTURES_REQUIRED cli_explain_run)
+# eval --subset beyond the split: said, as train's --test-subset (it was capped silently).
+add_test(NAME Cli.EvalSubsetBeyondTheSplitWarns COMMAND ${LRP_CLI} 0 "--subset 100000 exceeds the [0-9]+ images of the test split of synthetic: using all of them"
+         $<TARGET_FILE:lrpcu> eval --weights ${LRP_EXPLAIN_RUN}/checkpoint.safetensors --dataset synthetic --subset 100000
+         --device cpu)
+set_tests_properties(Cli.EvalSubsetBeyondTheSplitWarns PROPERTIES FIXTURES_REQUIRED cli_explain_run)
 add_test(NAME Cli.ExplainEmptyInputItem COMMAND ${LRP_CLI} 1 "an empty file name \\(a doubled or trailing comma\\?\\)"
          $<TARGET_FILE:lrpcu> explain --weights ${LRP_EXPLAIN_RUN}/checkpoint.safetensors
          --input ${LRP_CLI_DATA}/rgb_32x32.png,,${LRP_CLI_DATA}/rgb_32x32.png --device cpu --out ${LRP_EXPLAIN_RUN}/empty-item)

@@ -13,6 +13,7 @@
 #include "cli_faithfulness.h"
 #include "cli_occlusion.h"
 #include "lrp/data/dataset.h"
+#include "lrp/log.h"
 #include "lrp/nn/models.h"
 #include "lrp/train/checkpoint.h"
 #include "lrp/train/data_source.h"
@@ -101,6 +102,9 @@ int run_eval(const std::vector<std::string>& args) {
     } else {
         ds = train::open_split(dopt, split == "test" ? data::Split::Test : data::Split::Train, subset, false, 0, dev,
                                batch, false, {});
+        if (subset > ds.source_images)  // as train's --test-subset: said, not silently capped
+            log_warn("--subset ", subset, " exceeds the ", ds.source_images, " images of the ", split, " split of ",
+                     ds.name, ": using all of them");
     }
     if (!json && ds.streaming) std::printf("%s\n", ds.summary.c_str());
     if (occlusion.enabled) check_occlusion(app, occlusion, ds, weights);
