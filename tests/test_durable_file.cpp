@@ -68,6 +68,10 @@ TEST_F(DurableFileCpu, AtomicWriteKeepsModeAndFollowsLinks) {
     EXPECT_EQ(test::read_all(p), "three\n");
     EXPECT_EQ(::stat(p.c_str(), &st), 0);
     EXPECT_EQ(st.st_mode & 0777, 0600u);
+    // an append through a dangling link creates its file (O_EXCL refused it)
+    ASSERT_EQ(::symlink("rows.jsonl", path("metrics.jsonl").c_str()), 0);
+    append_file_durable(path("metrics.jsonl"), "a\n", "test");
+    EXPECT_EQ(test::read_all(path("rows.jsonl")), "a\n");
 }
 
 // PNG outputs (previews, heatmaps, plots) go through the same checked write, without the fsyncs: a full disk is an

@@ -1,6 +1,7 @@
 // ISNet runs through the trainer (decoy data): a run cut mid-epoch resumes bit for bit (heatmap-loss sums and Stochastic
 // ISNet draws included); checkpoints from before the isnet-*/decoy settings and before z^B resume as they ran (the
-// epsilon first layer); the decoy's masks reach the heatmap loss (the foreground fraction is the masked one).
+// epsilon first layer); the decoy's masks reach the heatmap loss (the foreground fraction is the masked one); images
+// without foreground are counted through a resume.
 #include <algorithm>
 
 #include "lrp/ops/reduce.h"
@@ -46,6 +47,41 @@ TEST(TrainerCpu, IsnetRunResumesMidEpochBitExact) {
         EXPECT_EQ(ra[i]["isnet_foreground_fraction"], rb[i]["isnet_foreground_fraction"]) << i;
         EXPECT_GT(ra[i]["isnet_heat_loss"].get<double>(), 0.0) << i;
     }
+}
+
+// Images whose mask has no foreground pixel are counted (isnet_empty_masks) through a mid-epoch checkpoint; a
+// checkpoint from before the count leaves that epoch's count out (its earlier steps are unknown).
+TEST(TrainerCpu, IsnetEmptyMasksAreCountedThroughAResume) {
+    auto run = [](const std::string& out) {
+        TrainConfig c = isnet_run(out);
+        c.decoy = "none";
+        c.isnet_mask = "threshold:0.999";  // some synthetic images have no pixel above it
+        return c;
+    };
+    const std::string a = fresh_dir("isnet_empty_a"), b = fresh_dir("isnet_empty_b"), old = fresh_dir("isnet_empty_old");
+    run_training(run(a));
+    for (const std::string& out : {b, old}) {
+        TrainConfig c = run(out);
+        c.stop_after_step = 6;  // epoch 2, step 2 of 4
+        run_training(c);
+        if (out == old)
+            edit_checkpoint_state(out + "/checkpoint.safetensors", out + "/checkpoint.safetensors",
+                                  [](nlohmann::json& j) { j["partial_epoch"].erase("empty_mask_sum"); });
+        c.stop_after_step = 0;
+        c.resume = true;
+        run_training(c);
+    }
+    const auto ra = rows(a), rb = rows(b), ro = rows(old);
+    ASSERT_EQ(ra.size(), 2u);
+    ASSERT_EQ(rb.size(), 2u);
+    ASSERT_EQ(ro.size(), 2u);
+    for (size_t i = 0; i < 2; ++i) {
+        EXPECT_GT(ra[i].value("isnet_empty_masks", 0.0), 0.0) << i;
+        EXPECT_LT(ra[i].value("isnet_empty_masks", 64.0), 64.0) << i;
+        EXPECT_EQ(ra[i]["isnet_empty_masks"], rb[i]["isnet_empty_masks"]) << i;
+    }
+    EXPECT_EQ(ro[0]["isnet_empty_masks"], ra[0]["isnet_empty_masks"]);
+    EXPECT_FALSE(ro[1].contains("isnet_empty_masks")) << ro[1].dump();
 }
 
 TEST(TrainerCpu, CheckpointFromBeforeIsnetSettingsResumes) {

@@ -245,7 +245,7 @@ TEST(IsnetStepCpu, SettingsAreValidated) {
     test::expect_error([&] { c.validate(); }, {"--isnet-mask must be auto, threshold:<v>", "'otsu'"});
     c.isnet_mask = "threshold:1.5";
     test::expect_error([&] { c.validate(); }, {"needs a number v in [0, 1)", "'threshold:1.5'"});
-    for (const char* bad : {"threshold:0.1x", "threshold: 0.1", "threshold:0x0.1p0", "threshold:nan"}) {
+    for (const char* bad : {"threshold:0.1x", "threshold:0x0.1p0", "threshold:nan"}) {
         c.isnet_mask = bad;
         test::expect_error([&] { c.validate(); }, {"needs a number v in [0, 1)", bad});
     }

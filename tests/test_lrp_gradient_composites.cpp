@@ -134,6 +134,29 @@ TEST(LrpCpuGradientComposites, FoldedBatchNormPassesItsGradient) {
     EXPECT_LT(test::rel_l2(none, exact), 1e-6) << "the model's own gradient, folded or not";
 }
 
+// On a folded BN a user's pass or gradient is kept (pass: no residue, gradient: the residue), any other rule becomes
+// Pass; unassigned_rules names only the replaced one.
+TEST(LrpCpuGradientComposites, RulesOnAFoldedBatchNorm) {
+    auto m = small("resnet18");
+    for (const char* composite : {"guided_backprop", "epsilon_plus"}) {
+        SCOPED_TRACE(composite);
+        for (const char* spec : {"pass", "gradient", "flat"}) {
+            SCOPED_TRACE(spec);
+            CompositeOptions o;
+            add_user_rules(o, {std::string("bn=") + spec}, {}, {}, "--");
+            Composite c = make_composite(composite, o);
+            c.bind(*m);
+            EXPECT_EQ(rule_name(c, *m, "layer1.0.bn1"), std::string(spec) == "gradient" ? "Gradient" : "Pass");
+            EXPECT_TRUE(c.is_folded(leaf(*m, "layer1.0.bn1")));
+            const std::vector<std::string> notes = unassigned_rules(o, c, {std::string("bn=") + spec}, {}, {}, "--");
+            EXPECT_EQ(notes.size(), std::string(spec) == "flat" ? 1u : 0u);
+            if (!notes.empty()) {
+                EXPECT_NE(notes[0].find("other rules become pass"), std::string::npos) << notes[0];
+            }
+        }
+    }
+}
+
 TEST(LrpCpuGradientComposites, ParametersEachComposite) {
     using P = CompositeParam;
     EXPECT_TRUE(composite_takes("epsilon_plus", P::Epsilon));

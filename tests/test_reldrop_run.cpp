@@ -118,14 +118,24 @@ TEST(TrainerCpu, AttributedShareOfAnEpochResumedWithoutTheCountIsLeftOut) {
     EXPECT_EQ(r[1].value("reldrop_attributed_fraction", -1.0), 1.0);
 }
 
-// An epsilon that absorbs all relevance leaves flat (all-zero) maps: every occluded image is counted in
-// reldrop_flat_maps, through a mid-epoch checkpoint (2 of the 4 steps before it); a normal run counts none.
+// An epsilon that absorbs all relevance leaves flat (all-zero) maps: every selected image is counted in
+// reldrop_flat_maps, through a mid-epoch checkpoint (2 of the 4 steps before it); a normal run counts none. Block
+// occludes them (the corner box); pixel only where the noise alone can drop a pixel (alpha >= 1 - beta): with the
+// defaults 0.3 and 0.5 it drops none, and they are not counted as occluded.
 TEST(TrainerCpu, RelDropFlatMapsAreCountedThroughAResume) {
-    for (const char* augment : {"reldrop-block", "reldrop-pixel"}) {
-        TrainConfig c = tiny(fresh_dir(std::string("reldrop_flat_") + augment));
+    struct Case {
+        const char* augment;
+        float alpha;
+        double occluded;
+    };
+    for (const Case k : {Case{"reldrop-block", 0.3f, 1.0}, Case{"reldrop-pixel", 0.3f, 0.0},
+                         Case{"reldrop-pixel", 0.6f, 1.0}}) {
+        const char* augment = k.augment;
+        TrainConfig c = tiny(fresh_dir(std::string("reldrop_flat_") + augment + std::to_string(k.alpha)));
         c.epochs = 1;
         c.augment = augment;
         c.reldrop_p = 1.f;
+        c.reldrop_alpha = k.alpha;
         c.reldrop_epsilon = 3e38f;
         c.stop_after_step = 2;
         run_training(c);
@@ -134,9 +144,9 @@ TEST(TrainerCpu, RelDropFlatMapsAreCountedThroughAResume) {
         run_training(c);
         const auto r = rows(c.out_dir);
         ASSERT_EQ(r.size(), 1u) << augment;
-        EXPECT_EQ(r[0].at("reldrop_occluded_fraction").get<double>(), 1.0) << r[0].dump();
+        EXPECT_EQ(r[0].at("reldrop_occluded_fraction").get<double>(), k.occluded) << r[0].dump();
         EXPECT_EQ(r[0].at("reldrop_flat_maps").get<double>(), 64.0) << r[0].dump();
-        TrainConfig normal = tiny(fresh_dir(std::string("reldrop_ranked_") + augment));
+        TrainConfig normal = tiny(fresh_dir(std::string("reldrop_ranked_") + augment + std::to_string(k.alpha)));
         normal.epochs = 1;
         normal.augment = augment;
         normal.reldrop_p = 1.f;

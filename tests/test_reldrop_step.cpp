@@ -302,6 +302,27 @@ TEST(RelDropConfig, VariantDefaultsValidationAndJson) {
     train::from_json(j, d);
     EXPECT_EQ(d.augment, "reldrop-patch");
     EXPECT_EQ(d.reldrop_k, 5);
+    c = train::TrainConfig();  // given values are validated, not taken as unset (they fell back to the defaults)
+    c.augment = "reldrop-block";
+    c.reldrop_p = -0.5f;
+    c.resolve_defaults();
+    test::expect_error([&] { c.validate(); }, {"--reldrop-p must be in [0, 1] (got -0.5)"});
+    c = train::TrainConfig();
+    c.augment = "reldrop-patch";
+    c.reldrop_k = 0;
+    c.resolve_defaults();
+    test::expect_error([&] { c.validate(); }, {"--reldrop-k must be >= 1 (got 0)"});
+    c = train::TrainConfig();  // fill names are checked before the data load
+    c.augment = "reldrop-block";
+    c.reldrop_fill = "foo";
+    c.resolve_defaults();
+    test::expect_error([&] { c.validate(); }, {"--reldrop-fill", "foo"});
+    c.reldrop_fill = "reference";
+    c.reldrop_with_erasing = true;
+    c.erasing_fill = "bar";
+    test::expect_error([&] { c.validate(); }, {"--erasing-fill: unknown fill 'bar'"});
+    c.erasing_fill = "zhong";
+    EXPECT_NO_THROW(c.validate());
     c = train::TrainConfig();  // --reldrop-pixel-norm reaches the op's parameters and the run's description
     c.augment = "reldrop-pixel";
     c.reldrop_pixel_norm = "positive_max";

@@ -56,9 +56,12 @@ TEST(ParseCpu, FiniteFloatsOnlyAndTheWholeText) {
     EXPECT_EQ(parse_finite_float("1e-50"), 0.f);
     EXPECT_EQ(parse_finite_float("+2"), 2.f);
     EXPECT_EQ(parse_finite_float(".5E1"), 5.f);
-    // strtof alone took leading white space and hex (" 3" as 3, "0x10" as 16, "0x1p3" as 8)
-    for (const char* bad : {"", " ", "1.5x", "x", "nan", "-inf", "inf", "1e99", "1,5", "--1", " 3", "\t3", "\n3",
-                            "3 ", "0x10", "0X10", "0x1p3", "1e", "1e+", "infinity", "1_0"}) {
+    // blanks around the number, as Python's float() takes them (comma lists such as "0.5, 0.3")
+    EXPECT_EQ(parse_finite_float(" 3"), 3.f);
+    EXPECT_EQ(parse_finite_float("\t-0.25 "), -0.25f);
+    // strtof alone took hex ("0x10" as 16, "0x1p3" as 8)
+    for (const char* bad : {"", " ", "1.5x", "x", "nan", "-inf", "inf", "1e99", "1,5", "--1", "3 4", " nan", "0x10",
+                            "0X10", "0x1p3", " 0x10", "1e", "1e+", "infinity", "1_0"}) {
         SCOPED_TRACE(bad);
         EXPECT_FALSE(parse_finite_float(bad).has_value());
     }

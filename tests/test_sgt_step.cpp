@@ -295,16 +295,18 @@ TEST(SgtStepCpu, SettingsAreValidatedByName) {
     c.sgt_fill = "random";
     c.sgt_saliency = "epsilon";
     expect_error([&] { train::sgt_settings(c, mean, sd); }, {"--sgt-saliency epsilon", "unknown composite"});
-    expect_error([&] { c.validate(); }, {"--sgt-saliency must be gradient, logprob-gradient or an LRP composite",
+    expect_error([&] { c.validate(); }, {"--sgt-saliency must be gradient, logprob-gradient or a composite",
                                          "epsilon_plus_flat", "'epsilon'"});
     c.sgt_saliency = "logprob-gradient";
     c.sgt_epsilon = 0.1f;
     expect_error([&] { c.validate(); }, {"--sgt-saliency logprob-gradient has no epsilon"});
     c.sgt_saliency = "epsilon_plus";
     EXPECT_NO_THROW(c.validate());
+    c.sgt_saliency = "guided_backprop";  // a composite without Epsilon rules
+    expect_error([&] { c.validate(); }, {"--sgt-saliency guided_backprop has no epsilon"});
     c.sgt_saliency = "gradient";
     c.sgt_epsilon = 0.1f;
-    expect_error([&] { c.validate(); }, {"--sgt-epsilon applies to an LRP saliency"});
+    expect_error([&] { c.validate(); }, {"--sgt-epsilon applies to a saliency composite with Epsilon rules"});
     c.sgt_epsilon = 0.f;
     c.sgt_frac = 1.5f;
     expect_error([&] { c.validate(); }, {"--sgt-frac must be in (0, 1]", "1.5"});

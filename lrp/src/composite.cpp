@@ -163,14 +163,15 @@ void Composite::bind(nn::Module& model) {
             if (!shared.empty() && n == shared) b.rule = r;
         for (auto& [n, r] : name_map_)
             if (leaf->name() == n) b.rule = r;
-        // A BN folded into the layer before is the identity there (zennit_0_5_1: times 1/sqrt(1 + eps)). A rule that
-        // names it passes relevance on (zennit's BatchNorm -> Pass); unnamed or Gradient, it gets the gradient of
-        // that map, as zennit's gradient-based composites give the neutralised BN.
+        // A BN folded into the layer before is the identity there (zennit_0_5_1: times 1/sqrt(1 + eps)): Pass hands
+        // relevance on (zennit's BatchNorm -> Pass), Gradient or no rule give the gradient of that map (as zennit's
+        // gradient-based composites give the neutralised BN), any other rule becomes Pass.
         if (auto* bn = dynamic_cast<nn::BatchNorm2d*>(leaf)) {
             for (const FoldedPair& f : folded_)
                 if (f.bn == bn) {
                     b.folded = true;
-                    if (b.rule && !dynamic_cast<const Gradient*>(b.rule.get())) b.rule = pass;
+                    if (b.rule && !dynamic_cast<const Gradient*>(b.rule.get()) && !dynamic_cast<const Pass*>(b.rule.get()))
+                        b.rule = pass;
                 }
         }
         if (auto* layer = dynamic_cast<nn::AffineLayer*>(leaf)) {

@@ -204,8 +204,8 @@ std::vector<std::string> unassigned_rules(const CompositeOptions& o, const Compo
             if (matches(t, *leaf)) any = true, all_named = all_named && named(leaf);
         if (!any) return std::string(" (the model has no ") + layer_type_name(t) + " layer)";
         if (t == LayerType::BatchNorm && folded)
-            return " (BatchNorm layers are folded into the layers before them and pass relevance unchanged; " +
-                   flag_prefix + "bn-fold none keeps them)";
+            return " (BatchNorm layers are folded into the layers before them, where only pass or gradient apply and "
+                   "other rules become pass; " + flag_prefix + "bn-fold none keeps them)";
         if (all_named) return " (" + flag_prefix + "layer-rule gives each such layer its own)";
         return " (an earlier entry takes those layers; lrpcu explain --print-rules shows an assignment)";
     };

@@ -58,14 +58,22 @@ void write_file_atomic(const std::string& target, const std::function<void(FileS
             std::free(real);
         }
     }
-    const bool existed = ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+    bool existed = ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
     static std::atomic<unsigned> counter{0};
     std::string tmp;
     Fd f;
-    for (int attempt = 0; attempt < 100 && f.fd < 0; ++attempt) {
-        tmp = path + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter++);
-        f.fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-        if (f.fd < 0 && errno != EEXIST) break;
+    auto open_temp = [&] {
+        for (int attempt = 0; attempt < 100 && f.fd < 0; ++attempt) {
+            tmp = path + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter++);
+            f.fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+            if (f.fd < 0 && errno != EEXIST) break;
+        }
+    };
+    open_temp();
+    if (f.fd < 0 && path != target) {  // the link's file sits in a folder we cannot write: replace the link, as before
+        path = target;
+        existed = false;
+        open_temp();
     }
     LRP_CHECK(f.fd >= 0, what, " '", path, "': cannot create temporary file '", tmp, "': ", std::strerror(errno));
     try {
@@ -91,13 +99,11 @@ void write_file_atomic(const std::string& target, const std::function<void(FileS
 
 void append_file_durable(const std::string& path, const std::string& bytes, const std::string& what) {
     Fd f;
-    bool created = false;
-    f.fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0666);
-    if (f.fd >= 0) created = true;
-    else if (errno == EEXIST) f.fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+    f.fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666);  // through a link, even a dangling one
     LRP_CHECK(f.fd >= 0, what, ": cannot open '", path, "' to append: ", std::strerror(errno));
     struct stat st {};
     LRP_CHECK(::fstat(f.fd, &st) == 0, what, ": cannot stat '", path, "': ", std::strerror(errno));
+    const bool created = st.st_size == 0;  // new (or empty): its name is synced below
     try {
         FileSink(f.fd, path, what).write(bytes);
     } catch (const Error& e) {

@@ -277,7 +277,7 @@ void add_train_options(CLI::App& app, train::TrainConfig& c, std::string& config
     app.add_option("--sgt-lambda", c.sgt_lambda, "SGT: weight of KL(clean || masked) in the loss")->capture_default_str();
     app.add_option("--sgt-saliency", c.sgt_saliency, "SGT: what ranks the pixels: gradient (the input gradient of the "
                                                      "label's logit), logprob-gradient (of its log-probability, as "
-                                                     "the authors' MNIST net) or an LRP composite name")
+                                                     "the authors' MNIST net) or a composite name (an LRP one, or deconvnet, guided_backprop, beta_smooth)")
         ->capture_default_str();
     app.add_option("--sgt-epsilon", c.sgt_epsilon, "SGT: Epsilon of an LRP saliency's composite (0: its default)")
         ->capture_default_str();

@@ -66,6 +66,17 @@ void warn_unused_settings(const train::TrainConfig& cfg, const std::set<std::str
                    batchnorm = resnet || cfg.arch.find("_bn") != std::string::npos;  // vgg11_bn, vgg11_bn_imagenet
         if (k == "reldrop-residual" && cfg.reldrop() && !resnet)
             log_warn("--reldrop-residual applies to residual sums; ", cfg.arch, " has none, it changes nothing");
+        // RelDrop's variants: the pixel rule's flags, the boxes' flags (the box geometry also sizes random erasing).
+        const std::string v = cfg.reldrop_variant();
+        if ((k == "reldrop-alpha" || k == "reldrop-beta" || k == "reldrop-pixel-norm") && cfg.reldrop() && v != "pixel")
+            log_warn("--", k, " applies to --augment reldrop-pixel; with --augment ", cfg.augment, " it changes nothing");
+        if ((k == "reldrop-k" || k == "reldrop-box-clip") && v == "pixel")
+            log_warn("--", k, " applies to --augment reldrop-block and reldrop-patch; with --augment reldrop-pixel it ",
+                     "changes nothing");
+        const bool boxes = cfg.augment == "random-erasing" || (cfg.reldrop() && (v != "pixel" || cfg.reldrop_with_erasing));
+        if (k.rfind("box-", 0) == 0 && !boxes)
+            log_warn("--", k, " sizes the boxes of --augment random-erasing, reldrop-block and reldrop-patch (and of "
+                     "--reldrop-with-erasing true); with --augment ", cfg.augment, " it changes nothing");
         // Epsilon: a parameter of the LRP composites only (not of deconvnet, guided_backprop, beta_smooth or
         // excitation_backprop).
         auto epsilon_unused = [](const std::string& composite) {

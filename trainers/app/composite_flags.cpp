@@ -94,19 +94,24 @@ explain::CompositeOptions composite_options_from_flags(const CLI::App& app, cons
         using P = explain::CompositeParam;
         const bool split = f.residual == "norm_split" ||
                            (f.residual.empty() && explain::default_residual(f.composite) == explain::ResidualMode::NormSplit);
-        const std::pair<const char*, bool> flags[] = {
-            {"epsilon", explain::composite_takes(f.composite, P::Epsilon)},
-            {"stabilizer", explain::composite_takes(f.composite, P::Stabilizer) || split},
-            {"zero-bias", explain::composite_takes(f.composite, P::ZeroBias)},
-            {"gamma", explain::composite_takes(f.composite, P::GammaBox)},
-            {"low", explain::composite_takes(f.composite, P::GammaBox)},
-            {"high", explain::composite_takes(f.composite, P::GammaBox)},
-            {"beta-smooth", explain::composite_takes(f.composite, P::BetaSmooth)}};
-        for (const auto& [k, taken] : flags)
-            if (!taken && app.count(p + k))
-                log_warn(p, k, " is not a parameter of --", f.prefix, "composite ", f.composite,
-                         "; it changes nothing (a rule spec takes its own numbers, e.g. --", f.prefix,
-                         "rule conv=gamma:0.5)");
+        struct Flag {
+            const char* name;
+            bool taken;
+            const char* rule;  // a rule spec that gives a layer type this parameter
+        };
+        const Flag flags[] = {
+            {"epsilon", explain::composite_takes(f.composite, P::Epsilon), "dense=epsilon:0.01"},
+            {"stabilizer", explain::composite_takes(f.composite, P::Stabilizer) || split, "conv=zplus:stab=1e-4"},
+            {"zero-bias", explain::composite_takes(f.composite, P::ZeroBias), "conv=zplus:zero_bias"},
+            {"gamma", explain::composite_takes(f.composite, P::GammaBox), "conv=gamma:0.5"},
+            {"low", explain::composite_takes(f.composite, P::GammaBox), "conv=zbox:-1:1"},
+            {"high", explain::composite_takes(f.composite, P::GammaBox), "conv=zbox:-1:1"},
+            {"beta-smooth", explain::composite_takes(f.composite, P::BetaSmooth), "activation=relu_beta_smooth:5"}};
+        for (const Flag& k : flags)
+            if (!k.taken && app.count(p + k.name))
+                log_warn(p, k.name, " is not a parameter of --", f.prefix, "composite ", f.composite,
+                         "; it changes nothing (a rule spec takes its own numbers, e.g. --", f.prefix, "rule ", k.rule,
+                         ")");
         f.warned = true;
     }
     o.gamma = f.gamma;

@@ -141,7 +141,10 @@ CheckpointState parse_state(const std::string& path, const std::map<std::string,
             if (p.contains("flat_sum")) q.flat_sum = static_cast<float>(number_at(p, "flat_sum", path));
             if (p.contains("heat_loss_sum")) q.heat_loss_sum = static_cast<float>(number_at(p, "heat_loss_sum", path));
             if (p.contains("foreground_sum")) q.foreground_sum = static_cast<float>(number_at(p, "foreground_sum", path));
-            if (p.contains("empty_mask_sum")) q.empty_mask_sum = static_cast<float>(number_at(p, "empty_mask_sum", path));
+            // absent (a checkpoint from before the count): -1, unknown
+            q.empty_mask_sum = p.contains("empty_mask_sum") ? static_cast<float>(number_at(p, "empty_mask_sum", path))
+                               : q.batches > 0                 ? -1.f
+                                                               : 0.f;
             if (p.contains("masked_correct_sum"))
                 q.masked_correct_sum = static_cast<float>(number_at(p, "masked_correct_sum", path));
             if (p.contains("kl_sum")) q.kl_sum = static_cast<float>(number_at(p, "kl_sum", path));

@@ -17,6 +17,7 @@
 #include "lrp/ops/isnet_loss.h"
 #include "lrp/ops/reldrop.h"
 #include "lrp/train/init_from.h"
+#include "lrp/train/loader.h"
 #include "lrp/utf8.h"
 
 namespace lrp::train {
@@ -31,8 +32,9 @@ std::string below_one(float v) {
 void TrainConfig::resolve_defaults() {
     if (augment == "crop-flip") augment = "none";
     const std::string v = reldrop_variant();
-    if (reldrop_p < 0) reldrop_p = v == "pixel" ? 0.3f : 0.5f;
-    if (reldrop_k == 0) reldrop_k = v == "patch" ? 5 : 1;
+    // -1 exactly is "not given" (--reldrop-p -0.5 or --reldrop-k 0 were taken as unset too, now validate() refuses them)
+    if (reldrop_p == -1.f) reldrop_p = v == "pixel" ? 0.3f : 0.5f;
+    if (reldrop_k == -1) reldrop_k = v == "patch" ? 5 : 1;
     isnet_mask = isnet_mask_spec();
     rrr_mask = rrr_mask_spec();
 }
@@ -48,7 +50,7 @@ void check_composite(const char* flag, const std::string& name, const char* also
     const std::vector<std::string> known = explain::known_composites();
     std::string list;
     for (const std::string& k : known) list += ", " + k;
-    LRP_CHECK(std::find(known.begin(), known.end(), name) != known.end(), flag, " must be ", also, "an LRP composite (",
+    LRP_CHECK(std::find(known.begin(), known.end(), name) != known.end(), flag, " must be ", also, "a composite (",
               list.substr(2), "), got '", name, "'");
 }
 // A fill's name and number, before the data load; its normalised values (raw:<v> with the dataset's statistics)
@@ -140,7 +142,13 @@ void TrainConfig::validate() const {
               box_sl, ", ", box_sh, ")");
     LRP_CHECK(box_r1 > 0 && box_r1 <= 1, "--box-r1 must be in (0, 1] (got ", box_r1, ")");
     LRP_CHECK(box_attempts >= 1 && box_attempts <= 100, "--box-attempts must be in [1, 100] (got ", box_attempts, ")");
+    // Fill names before the data load (they were found only when the run first used them).
+    if (augment == "random-erasing" || (reldrop() && reldrop_with_erasing)) {
+        if (erasing_fill.rfind("raw:", 0) == 0) check_fill_syntax("--erasing-fill", erasing_fill);
+        else train::erasing_fill(erasing_fill, {0.f}, {1.f});
+    }
     if (reldrop()) {
+        check_fill_syntax("--reldrop-fill", reldrop_fill);
         LRP_CHECK(reldrop_p >= 0 && reldrop_p <= 1, "--reldrop-p must be in [0, 1] (got ", reldrop_p, ")");
         LRP_CHECK(reldrop_alpha >= 0 && reldrop_alpha <= 1, "--reldrop-alpha must be in [0, 1] (got ", reldrop_alpha,
                   ")");
@@ -231,7 +239,8 @@ void TrainConfig::validate() const {
                   sgt_epsilon, "; 0: the composite's default)");
         const bool grad = sgt_saliency == "gradient" || sgt_saliency == "logprob-gradient";
         if (!grad) check_composite("--sgt-saliency", sgt_saliency, "gradient, logprob-gradient or ");
-        LRP_CHECK(sgt_epsilon == 0 || !grad, "--sgt-epsilon applies to an LRP saliency; --sgt-saliency ", sgt_saliency,
+        LRP_CHECK(sgt_epsilon == 0 || (!grad && explain::composite_takes(sgt_saliency, explain::CompositeParam::Epsilon)),
+                  "--sgt-epsilon applies to a saliency composite with Epsilon rules; --sgt-saliency ", sgt_saliency,
                   " has no epsilon");
         if (sgt_fill != "random" && sgt_fill != "image-mean") {
             LRP_CHECK(sgt_fill == "mean" || sgt_fill == "reference" || sgt_fill.rfind("raw:", 0) == 0 ||

@@ -9,6 +9,7 @@
 
 #include "lrp/log.h"
 #include "lrp/lrp/attribution.h"
+#include "lrp/lrp/composites.h"
 #include "lrp/nn/activation.h"
 #include "lrp/nvtx.h"
 #include "lrp/ops/elementwise.h"
@@ -88,8 +89,9 @@ private:
 Sgt::Sgt(SgtSettings s) : s_(std::move(s)), composite_(build_composite(s_)) {}
 
 int Sgt::pixels(int64_t H, int64_t W) const {
-    // floor(frac H W) as the authors' Python computes it in double: the relative 1e-6 keeps a float frac just
-    // below a decimal (0.7f = 0.69999999) from losing a pixel where frac H W is whole (0.7 x 100 = 70, not 69).
+    // floor(frac H W) of the decimal fraction: the relative 1e-6 keeps a float frac just below a decimal (0.7f =
+    // 0.69999999) from losing a pixel where frac H W is whole (0.7 x 100 = 70, not 69). The authors' Python int()
+    // of the double product can give one less (0.29 x 100 = 28.999999999999996 -> 28); docs/sgt.md says so.
     const double k = std::floor(static_cast<double>(s_.frac) * static_cast<double>(H * W) * (1.0 + 1e-6));
     return static_cast<int>(std::max(1.0, std::min(k, static_cast<double>(H * W))));
 }
@@ -194,9 +196,12 @@ SgtStepResult Sgt::step(nn::Module& model, Optimizer& opt, const Tensor& x, cons
 
 std::string describe(const SgtSettings& s) {
     std::ostringstream o;
+    const bool lrp = s.saliency != "gradient" && s.saliency != "logprob-gradient" &&
+                     explain::composite_takes(s.saliency, explain::CompositeParam::Stabilizer);  // an LRP composite
     const std::string map = s.saliency == "gradient"           ? "input gradient of the label's logit"
                             : s.saliency == "logprob-gradient" ? "input gradient of the label's log-probability"
-                                                               : "LRP " + s.saliency + " of the label";
+                            : lrp                              ? "LRP " + s.saliency + " of the label"
+                                                               : s.saliency + " map of the label";
     o << "Saliency Guided Training: per image the " << s.frac * 100.f << " % least salient pixels ("
       << (s.abs ? "|channel sum of the " + map + "|" : map + ", channels summed") << ") filled with ";
     if (s.fill == SgtFill::Random) {

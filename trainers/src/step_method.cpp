@@ -70,7 +70,8 @@ void StepMethod::start_epoch(const PartialEpoch& from) {
     coincident_ = sum(from.coincident_sum);
     heat_ = sum(from.heat_loss_sum);
     foreground_ = sum(from.foreground_sum);
-    empty_masks_ = sum(from.empty_mask_sum);
+    empty_masks_partial_ = from.empty_mask_sum < 0;
+    empty_masks_ = sum(std::max(0.f, from.empty_mask_sum));
     masked_ = sum(from.masked_correct_sum);
     kl_ = sum(from.kl_sum);
     layers_ = from.layer_loss_sums.empty()
@@ -140,12 +141,17 @@ StepResult StepMethod::step(nn::Module& model, Optimizer& opt, const BatchSource
     Tensor c = Tensor::empty({1}, DType::F32, dev_);
     ops::count_equal(status_, applied_code_, c);
     ops::axpy(1.f, c, occluded_);
-    ops::count_equal(status_, flat_code_, c);  // occluded too, by a map that ranked nothing
-    ops::axpy(1.f, c, occluded_);
+    ops::count_equal(status_, flat_code_, c);  // occluded too, by a map that ranked nothing (if the noise can drop)
+    if (flat_maps_occlude()) ops::axpy(1.f, c, occluded_);
     ops::axpy(1.f, c, flat_);
     ops::count_equal(status_, nonfinite_code_, c);
     ops::axpy(1.f, c, nonfinite_);
     return r;
+}
+
+bool StepMethod::flat_maps_occlude() const {
+    const ops::RelDropParams& p = reldrop_->settings().params;
+    return p.variant != "pixel" || p.alpha >= 1.f - p.beta;
 }
 
 void StepMethod::save(PartialEpoch& q) const {
@@ -159,7 +165,7 @@ void StepMethod::save(PartialEpoch& q) const {
     q.coincident_sum = host(coincident_);
     q.heat_loss_sum = host(heat_);
     q.foreground_sum = host(foreground_);
-    q.empty_mask_sum = host(empty_masks_);
+    q.empty_mask_sum = empty_masks_partial_ ? -1.f : host(empty_masks_);
     q.masked_correct_sum = host(masked_);
     q.kl_sum = host(kl_);
     q.layer_loss_sums = layers_.defined() ? layers_.to_vector<float>() : std::vector<float>{};
@@ -200,9 +206,10 @@ void StepMethod::add_metrics(nlohmann::json& row, int64_t epoch, double images, 
         check_foreground("ISNet", "--isnet-mask", row["isnet_foreground_fraction"].get<double>());
         row["isnet_nonfinite_maps"] = nonfinite;
         const double empty = empty_masks_.to_vector<float>()[0];
-        row["isnet_empty_masks"] = empty;
+        if (!empty_masks_partial_) row["isnet_empty_masks"] = empty;  // else: the steps before the resume are unknown
         if (empty > 0 && row["isnet_foreground_fraction"].get<double>() > 0.0)  // (none at all: warned above)
-            log_warn("epoch ", epoch, ": ", empty, " of ", images, " training images had no foreground pixel; each adds a ",
+            log_warn("epoch ", epoch, ": ", empty_masks_partial_ ? "at least " : "", empty, " of ", images,
+                     " training images had no foreground pixel; each adds a ",
                      "constant to isnet_heat_loss (A log(1e7) + B for a nonzero map) and trains nothing through it; check ",
                      "--isnet-mask and --masks");
         if (layers_.defined()) {  // --isnet-lds: each layer's loss (the heatmap loss is their GWRP)
@@ -225,14 +232,22 @@ void StepMethod::add_metrics(nlohmann::json& row, int64_t epoch, double images, 
         row["reldrop_nonfinite_maps"] = nonfinite;
         const double occluded = occluded_.to_vector<float>()[0], flat = flat_.to_vector<float>()[0];
         row["reldrop_flat_maps"] = flat;
+        const ops::RelDropParams& rp = reldrop_->settings().params;
+        const double selected = flat_maps_occlude() ? occluded : occluded + flat;  // (flat ones occluded nothing)
         // A few flat maps are harmless; most of them mean the relevance ranks nothing (docs/reldrop.md).
-        if (flat > 0 && 2 * flat >= occluded)
-            log_warn("epoch ", epoch, ": ", flat, " of the ", occluded, " images RelDrop occluded had a flat relevance ",
-                     "map, ", reldrop_->settings().params.variant == "pixel"
-                     ? "one that ranks no pixel under --reldrop-pixel-norm " + reldrop_->settings().params.pixel_norm +
-                       " (e.g. all zero), so the noise alone chose the dropped pixels"
-                     : std::string("every value equal (e.g. all zero), so their box sat at the top-left corner (the "
-                                   "top-k ties' lowest indices)"),
+        if (flat > 0 && 2 * flat >= selected)
+            log_warn("epoch ", epoch, ": ", flat, " of the ", selected, " images RelDrop ",
+                     flat_maps_occlude() ? "occluded" : "selected", " had a flat relevance map, ",
+                     rp.variant != "pixel"
+                         ? std::string("every value equal (e.g. all zero), so their box sat at the top-left corner (the "
+                                       "top-k ties' lowest indices)")
+                     : flat_maps_occlude()
+                         ? "one that ranks no pixel under --reldrop-pixel-norm " + rp.pixel_norm +
+                               " (e.g. all zero), so the noise alone chose the dropped pixels"
+                         : "one that ranks no pixel under --reldrop-pixel-norm " + rp.pixel_norm +
+                               " (e.g. all zero), so none of their pixels was dropped (the noise alone, --reldrop-alpha " +
+                               str(rp.alpha) + " x u, never reaches 1 - --reldrop-beta " + str(rp.beta) +
+                               "; they are not counted as occluded)",
                      "; check --reldrop-target, the composite and its epsilon");
         if (cfg_.log_clean_accuracy) row["train_clean_acc"] = clean_.to_vector<float>()[0] / images;
     } else {

@@ -20,13 +20,16 @@ private:
     std::string path_, what_;
 };
 
-// Replaces `path` with what `fill` writes. `what` (e.g. "save_safetensors") starts every error message.
+// Replaces `path` with what `fill` writes, keeping its permissions; a symbolic link's file is replaced (the link
+// itself only when that file's folder takes no temporary file). `what` (e.g. "save_safetensors") starts every error
+// message.
 // durable = false leaves out the fsyncs (file and folder): still atomic and every write checked, for outputs that
 // are cheap to make again and many (heatmap PNGs), where an fsync each would cost more than the writing.
 void write_file_atomic(const std::string& path, const std::function<void(FileSink&)>& fill, const std::string& what,
                        bool durable = true);
 
-// Appends `bytes` to `path` (created when missing) and makes them durable before returning.
+// Appends `bytes` to `path` (created when missing, through a link too) and makes them durable before returning; a
+// failed write is cut back, so the file keeps what it held.
 void append_file_durable(const std::string& path, const std::string& bytes, const std::string& what);
 
 // True for a temporary file write_file_atomic leaves behind for `target` when killed mid-write (file names,

@@ -55,9 +55,9 @@ public:
 
     // Assigns a rule to every leaf of `model` and computes the folded (W', b') from the current weights
     // on the model's device. Call again after the weights change (attribute() does it every time).
-    // A BN folded into the layer before it is the identity in the relevance pass: Pass where the maps give it
-    // a rule, the gradient of the neutralised BN (zennit_0_5_1: times 1/sqrt(1 + eps)) where they give none or
-    // Gradient; an unfolded BN gets the BatchNorm entry of the maps.
+    // A BN folded into the layer before it is the identity in the relevance pass: the gradient of the neutralised
+    // BN (zennit_0_5_1: times 1/sqrt(1 + eps)) where the maps give it Gradient or no rule, else Pass (any rule other
+    // than Pass or Gradient is replaced by Pass); an unfolded BN gets the BatchNorm entry of the maps.
     void bind(nn::Module& model);
 
     // RelevancePolicy

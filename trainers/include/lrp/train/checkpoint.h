@@ -28,7 +28,7 @@ struct PartialEpoch {
     float coincident_sum = 0;  // EDDA: images whose two windows coincided (absent in older checkpoints: 0)
     float flat_sum = 0;  // RelDrop: occluded images whose map was flat (kRelDropAppliedFlat; absent in older: 0)
     float heat_loss_sum = 0, foreground_sum = 0;  // ISNet: heatmap loss and foreground fraction, times batch sizes
-    float empty_mask_sum = 0;  // ISNet: images without a foreground pixel (absent in older checkpoints: 0)
+    float empty_mask_sum = 0;  // ISNet: images without a foreground pixel (-1: unknown, from a checkpoint without it)
     float masked_correct_sum = 0, kl_sum = 0;  // SGT: masked images classified as their label; KL term times batch sizes
     std::vector<float> layer_loss_sums;  // ISNet with --isnet-lds: each layer's heatmap loss (input map first) times batch sizes
     int64_t attributed = 0;  // images RelDrop's attribution ran on (-1: unknown, from a checkpoint without it)

@@ -81,11 +81,11 @@ struct TrainConfig {
     std::string erasing_fill = "mean";  // mean | reference (255, RelDrop's RE baseline) | zhong | raw:<v> | normalized:<v>
     float box_sl = 0.02f, box_sh = 0.4f, box_r1 = 0.3f;  // Random-Erasing box geometry (erasing, block, patch)
     int box_attempts = 100;
-    // RelDrop (reldrop.md 4, 6.1): negative p / zero k take the variant's reference value
-    // (pixel p 0.3; block p 0.5, k 1; patch p 0.5, k 5); see resolve_defaults()
+    // RelDrop (reldrop.md 4, 6.1): p / k of exactly -1 (unset) take the variant's reference value
+    // (pixel p 0.3; block p 0.5, k 1; patch p 0.5, k 5); see resolve_defaults(). Any other value is validated.
     float reldrop_p = -1.f;
     float reldrop_alpha = 0.3f, reldrop_beta = 0.5f;
-    int reldrop_k = 0;
+    int reldrop_k = -1;
     std::string reldrop_coin = "reference";      // reference | per_batch | per_sample
     std::string reldrop_pixel_norm = "signed_minmax";  // pixel: signed_minmax (reference) | positive_max | abs_max
     std::string reldrop_box_clip = "truncate";         // block/patch at the border: truncate (reference) | shift
@@ -169,7 +169,7 @@ struct TrainConfig {
 
     bool reldrop() const { return augment.rfind("reldrop-", 0) == 0; }
     std::string reldrop_variant() const { return reldrop() ? augment.substr(8) : std::string(); }
-    // Fills in the variant-dependent RelDrop defaults (reldrop_p < 0, reldrop_k == 0) and maps the
+    // Fills in the variant-dependent RelDrop defaults (reldrop_p, reldrop_k == -1) and maps the
     // old augment name crop-flip to none, and resolves --isnet-mask and --rrr-mask auto. run_training() calls it before
     // validating and saving the config.
     void resolve_defaults();
