@@ -10,28 +10,16 @@
 #include "lrp/nn/affine.h"
 #include "lrp/nn/batchnorm.h"
 #include "lrp/nn/models.h"
+#include "composite_test_util.h"
 #include "lrp_test_util.h"
 
 using namespace lrp;
 using namespace lrp::explain;
 
 namespace {
-std::unique_ptr<nn::Sequential> small(const std::string& arch) {
-    nn::ModelSpec s;
-    s.arch = arch;
-    s.base_width = 4;
-    s.image_size = 16;
-    return nn::make_model(s);
-}
-nn::Module& leaf(nn::Module& m, const std::string& name) {
-    for (nn::Module* l : m.leaves())
-        if (l->name() == name) return *l;
-    throw std::runtime_error("no leaf " + name);
-}
-std::string rule_name(const Composite& c, nn::Module& m, const std::string& name) {
-    const Rule* r = c.rule_for(leaf(m, name));
-    return r ? r->name() : "Gradient (unmatched)";
-}
+std::unique_ptr<nn::Sequential> small(const std::string& arch) { return test::small_model(arch); }
+using test::leaf;
+using test::rule_name;
 }  // namespace
 
 // lrp-rules.md §4.10 on a ReLU whose inputs cover both signs, with relevance of both signs.

@@ -187,6 +187,11 @@ void add_user_rules(CompositeOptions& o, const std::vector<std::string>& rules,
     }
 }
 
+namespace {
+constexpr const char* kFoldedBn = " (BatchNorm layers are folded into the layers before them, where only pass or "
+                                  "gradient apply and other rules become pass; ";
+}  // namespace
+
 std::vector<std::string> unassigned_rules(const CompositeOptions& o, const Composite& bound,
                                           const std::vector<std::string>& rules,
                                           const std::vector<std::string>& first_rules,
@@ -204,15 +209,18 @@ std::vector<std::string> unassigned_rules(const CompositeOptions& o, const Compo
             if (matches(t, *leaf)) any = true, all_named = all_named && named(leaf);
         if (!any) return std::string(" (the model has no ") + layer_type_name(t) + " layer)";
         if (t == LayerType::BatchNorm && folded)
-            return " (BatchNorm layers are folded into the layers before them, where only pass or gradient apply and "
-                   "other rules become pass; " + flag_prefix + "bn-fold none keeps them)";
+            return std::string(kFoldedBn) + flag_prefix + "bn-fold none keeps them)";
         if (all_named) return " (" + flag_prefix + "layer-rule gives each such layer its own)";
         return " (an earlier entry takes those layers; lrpcu explain --print-rules shows an assignment)";
     };
     std::vector<std::string> notes;
     // add_user_rules makes one entry per spec, in the flags' order.
     auto note = [&](const std::string& flag, const std::string& spec, const std::string& why) {
-        notes.push_back(flag_prefix + flag + " " + spec + " is the rule of no layer" + why + "; it changes nothing");
+        // On a folded BN the rule became pass: nothing changes where the composite passes there anyway (its BatchNorm
+        // entry), but a composite that gives the BN its gradient loses the 0.5.1 residue.
+        const bool folded_bn = why.rfind(kFoldedBn, 0) == 0;
+        notes.push_back(flag_prefix + flag + " " + spec + " is the rule of no layer" + why +
+                        (folded_bn ? "; those layers pass relevance unchanged" : "; it changes nothing"));
     };
     for (size_t i = 0; i < o.layer_map.size() && i < rules.size(); ++i)
         if (!bound.assigns(o.layer_map[i].second.get())) note("rule", rules[i], why_type(o.layer_map[i].first));

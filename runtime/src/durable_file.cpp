@@ -114,7 +114,11 @@ void append_file_durable(const std::string& path, const std::string& bytes, cons
     }
     LRP_CHECK(::fsync(f.fd) == 0, what, ": fsync of '", path, "' failed: ", std::strerror(errno));
     f.close_checked(path, what);
-    if (created) sync_parent_dir(path);  // the new file's name, too, survives a crash
+    if (created) {  // the new file's name, too, survives a crash: in its own folder (a link's target may be elsewhere)
+        char* real = ::realpath(path.c_str(), nullptr);
+        sync_parent_dir(real ? std::string(real) : path);
+        std::free(real);
+    }
 }
 
 bool is_atomic_temp_of(const std::string& file_name, const std::string& target) {

@@ -140,11 +140,11 @@ void add_train_options(CLI::App& app, train::TrainConfig& c, std::string& config
     app.add_option("--box-sh", c.box_sh, "erasing/block/patch: largest box area (fraction)")->capture_default_str();
     app.add_option("--box-r1", c.box_r1, "erasing/block/patch: aspect ratio range [r1, 1/r1]")->capture_default_str();
     app.add_option("--box-attempts", c.box_attempts, "erasing/block/patch: box size attempts")->capture_default_str();
-    app.add_option("--reldrop-p", c.reldrop_p, "RelDrop: coin probability (default: pixel 0.3, block/patch 0.5)");
+    app.add_option("--reldrop-p", c.reldrop_p, "RelDrop: coin probability (default -1: pixel 0.3, block/patch 0.5)");
     app.add_option("--reldrop-alpha", c.reldrop_alpha, "RelDrop pixel: weight of the noise")->capture_default_str();
     app.add_option("--reldrop-beta", c.reldrop_beta, "RelDrop pixel: drop iff alpha*u + (1-alpha)*rn >= 1 - beta")
         ->capture_default_str();
-    app.add_option("--reldrop-k", c.reldrop_k, "RelDrop block/patch: top-k candidate centres (default: block 1, "
+    app.add_option("--reldrop-k", c.reldrop_k, "RelDrop block/patch: top-k candidate centres (default -1: block 1, "
                                                "patch 5; patch area = box area / k)");
     app.add_option("--reldrop-coin", c.reldrop_coin, "RelDrop: reference (pixel per sample, block/patch per batch) | "
                                                      "per_batch | per_sample")->capture_default_str();

@@ -85,9 +85,13 @@ void warn_unused_settings(const train::TrainConfig& cfg, const std::set<std::str
                    !explain::composite_takes(composite, explain::CompositeParam::Epsilon);
         };
         if ((k == "reldrop-epsilon" && cfg.reldrop() && epsilon_unused(cfg.reldrop_composite)) ||
-            (k == "edda-epsilon" && cfg.augment == "edda" && epsilon_unused(cfg.edda_composite)))
+            (k == "edda-epsilon" && cfg.augment == "edda" && epsilon_unused(cfg.edda_composite)) ||
+            (k == "sgt-epsilon" && cfg.augment == "sgt" && epsilon_unused(cfg.sgt_saliency)))
             log_warn("--", k, " is not a parameter of composite ",
-                     k == "edda-epsilon" ? cfg.edda_composite : cfg.reldrop_composite, "; it changes nothing");
+                     k == "edda-epsilon" ? cfg.edda_composite
+                     : k == "sgt-epsilon" ? cfg.sgt_saliency
+                                          : cfg.reldrop_composite,
+                     "; it changes nothing");
         if (k == "reldrop-bn-fold" && cfg.reldrop() && !batchnorm)
             log_warn("--reldrop-bn-fold applies to BatchNorm layers; ", cfg.arch, " has none, it changes nothing");
     }

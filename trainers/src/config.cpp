@@ -239,9 +239,8 @@ void TrainConfig::validate() const {
                   sgt_epsilon, "; 0: the composite's default)");
         const bool grad = sgt_saliency == "gradient" || sgt_saliency == "logprob-gradient";
         if (!grad) check_composite("--sgt-saliency", sgt_saliency, "gradient, logprob-gradient or ");
-        LRP_CHECK(sgt_epsilon == 0 || (!grad && explain::composite_takes(sgt_saliency, explain::CompositeParam::Epsilon)),
-                  "--sgt-epsilon applies to a saliency composite with Epsilon rules; --sgt-saliency ", sgt_saliency,
-                  " has no epsilon");
+        LRP_CHECK(sgt_epsilon == 0 || !grad, "--sgt-epsilon applies to a saliency composite; --sgt-saliency ",
+                  sgt_saliency, " has no epsilon");
         if (sgt_fill != "random" && sgt_fill != "image-mean") {
             LRP_CHECK(sgt_fill == "mean" || sgt_fill == "reference" || sgt_fill.rfind("raw:", 0) == 0 ||
                           sgt_fill.rfind("normalized:", 0) == 0,

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "lrp/kernels/reldrop_sampler.h"
 #include "lrp/log.h"
 #include "lrp/ops/elementwise.h"
 #include "lrp/ops/metrics.h"
@@ -151,7 +152,8 @@ StepResult StepMethod::step(nn::Module& model, Optimizer& opt, const BatchSource
 
 bool StepMethod::flat_maps_occlude() const {
     const ops::RelDropParams& p = reldrop_->settings().params;
-    return p.variant != "pixel" || p.alpha >= 1.f - p.beta;
+    // the kernel's own rule for rn = 0 at the largest noise value, 1 - 2^-24 (alpha = 1 - beta drops nothing)
+    return p.variant != "pixel" || kernels::reldrop_pixel_drops(p.alpha, p.beta, 0.f, uniform01(0xFFFFFFFFu));
 }
 
 void StepMethod::save(PartialEpoch& q) const {

@@ -54,7 +54,7 @@ private:
     Tensor occluded_, nonfinite_, flat_, clean_, salient_, nonsalient_, coincident_, heat_, foreground_, masked_, kl_;
     Tensor empty_masks_;  // ISNet: images without a foreground pixel
     // RelDrop: whether an image whose map ranks nothing is occluded at all (block/patch: the corner box; pixel: only
-    // where the noise alone can reach the threshold, alpha u >= 1 - beta for some u < 1, i.e. alpha >= 1 - beta).
+    // where the noise alone can reach the threshold, alpha u >= 1 - beta for some u < 1: alpha > 1 - beta, or beta 1).
     bool flat_maps_occlude() const;
     bool empty_masks_partial_ = false;  // the epoch resumed from a checkpoint without the count: only the rest counted
     Tensor layers_;  // ISNet with LDS: per-layer heatmap losses times batch sizes ([1 + L], made at the first step)
