@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # CLI test: `lrpcu explain` into an --out that holds an earlier explain's results refuses (exit 1, nothing
 # touched) unless --force; --force replaces them, removing the earlier heatmaps (and the hidden-layer maps a
-# hidden_maps.txt lists) it would not rewrite, and leaves other files alone (a killed explain's temporary files go). Heatmap-named PNGs without relevance.npy are refused too (never deleted without
-# --force). Usage: cli_explain_force.sh <out-dir> <lrpcu> <checkpoint>
+# hidden_maps.txt lists) it would not rewrite, and leaves other files alone, also PNGs named like maps that explain
+# would not name so (a killed explain's temporary files go). Heatmap-named PNGs without relevance.npy are refused too
+# (never deleted without --force). Usage: cli_explain_force.sh <out-dir> <lrpcu> <checkpoint>
 set -u
 out=$1 lrpcu=$2 ckpt=$3
 rm -rf "$out"
@@ -10,6 +11,9 @@ run() { "$lrpcu" explain --weights "$ckpt" --dataset synthetic --target label --
 log=$(run --samples 3 --overlay) || { echo "first explain failed:"; echo "$log"; exit 1; }
 echo "mine" > "$out/notes.txt"
 cp "$out/heatmap_0000.png" "$out/heatmap_best.png"
+# Names explain would not give these maps: a date (beyond relevance.npy's 3 rows), a leading zero in 5 digits.
+cp "$out/heatmap_0000.png" "$out/heatmap_20240101.png"
+cp "$out/heatmap_0000.png" "$out/overlay_00001.png"
 before=$(md5sum "$out"/*.png "$out/relevance.npy")
 log=$(run --samples 1)
 rc=$?
@@ -21,9 +25,10 @@ log=$(run --samples 1 --force) || { echo "explain --force failed:"; echo "$log";
 for f in heatmap_0001.png heatmap_0002.png overlay_0000.png overlay_0002.png; do
   [[ ! -e $out/$f ]] || { echo "$f of the earlier run is still there"; exit 1; }
 done
-for f in heatmap_0000.png relevance.npy notes.txt heatmap_best.png; do
+for f in heatmap_0000.png relevance.npy notes.txt heatmap_best.png heatmap_20240101.png overlay_00001.png; do
   [[ -e $out/$f ]] || { echo "$f is missing"; exit 1; }
 done
+rm -f "$out/heatmap_20240101.png" "$out/overlay_00001.png"
 # PNGs named like heatmaps but no relevance.npy (the user's, or a run that failed before writing it).
 rm -f "$out/relevance.npy"
 cp "$out/heatmap_best.png" "$out/heatmap_0007.png"

@@ -165,6 +165,15 @@ TEST_F(DatasetsCpu, ImageFolderLinksAndSplitLayout) {
     EXPECT_TRUE(throws_with([&] { load_dataset("folder", path("loop"), Split::Test, {}); },
                             {path("loop"), "has a train/ subfolder but no test/ or val/ one"}));
     EXPECT_EQ(load_dataset("folder", path("loop"), Split::Train, {}).size(), 3);
+    // The other way round: a test/ (or val/) without train/ is named, not read as a class "test" of the training split.
+    for (const char* split : {"test", "Val"}) {
+        write_png_fill(std::string("notrain_") + split + "/a/x.png", 4, 4, 10);
+        write_png_fill(std::string("notrain_") + split + "/b/y.png", 4, 4, 10);
+        write_png_fill(std::string("notrain_") + split + "/" + split + "/a/x.png", 4, 4, 10);
+        const std::string root = path(std::string("notrain_") + split);
+        EXPECT_TRUE(throws_with([&] { load_dataset("folder", root, Split::Train, {}); },
+                                {root, std::string("has a ") + split + "/ subfolder but no train/ one for the training split"}));
+    }
     // A class folder that is itself a link, holding a link back to the split folder and one to a sibling
     // class; and a link to a folder inside its own class, listed next to the real one.
     write_png_fill("real/a/x.png", 4, 4, 10);

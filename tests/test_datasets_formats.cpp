@@ -93,6 +93,17 @@ TEST_F(DatasetsCpu, IdxErrors) {
     const std::string bm = write("bm", idx3(3, 2, 2, pixels(12), 0x804));
     EXPECT_TRUE(throws_with([&] { load_idx(bm, good_lb, "fashion-mnist"); },
                             {bm, "bad magic 0x00000804, expected 0x00000803 (idx3 images)", fm_hint}));
+    // A file of another kind is refused on its header, without reading on: here 1 TiB (sparse), which the loader
+    // tried to hold in memory before it checked the magic.
+    const std::string huge_im = write("huge", idx3(3, 2, 2, pixels(12), 0x804));
+    std::error_code ec;
+    fs::resize_file(huge_im, uint64_t{1} << 40, ec);
+    if (!ec) {
+        EXPECT_TRUE(throws_with([&] { load_idx(huge_im, good_lb, "fashion-mnist"); }, {huge_im, "bad magic 0x00000804"}));
+        fs::remove(huge_im);
+    } else {
+        ADD_FAILURE() << "cannot make a sparse 1 TiB file here: " << ec.message();
+    }
     const std::string bml = write("bml", idx1({0, 1, 2}, 0x803));
     EXPECT_TRUE(throws_with([&] { load_idx(good_im, bml, "mnist"); },
                             {bml, "bad magic 0x00000803, expected 0x00000801 (idx1 labels)", "yann.lecun.com"}));

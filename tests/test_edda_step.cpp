@@ -289,7 +289,7 @@ TEST(TrainerCpu, EddaRunLogsItsMetricsAndResumesMidEpochBitForBit) {
 }
 
 // An epsilon that absorbs all relevance leaves constant maps: every image's two windows tie at the top-left one.
-// The count goes through a mid-epoch checkpoint (2 of the 4 steps before it).
+// The count goes through a mid-epoch checkpoint (2 of the 4 steps before it), resumed with the default patch named.
 TEST(TrainerCpu, EddaCoincidentWindowsAreCountedThroughAResume) {
     const std::string a = fresh_dir("edda_coincident");
     train::TrainConfig c = tiny(a);
@@ -300,6 +300,13 @@ TEST(TrainerCpu, EddaCoincidentWindowsAreCountedThroughAResume) {
     train::run_training(c);
     c.stop_after_step = 0;
     c.resume = true;
+    // --edda-patch 0 (recorded) is a quarter of the 32 x 32 images' side: naming another side is refused, naming
+    // that one resumes (it was refused as 'checkpoint has 0, now 8').
+    c.edda_patch = 5;
+    EXPECT_TRUE(throws_with([&] { train::run_training(c); },
+                            {"settings differ", "edda-patch: checkpoint has 0, now 5 (0: a quarter of the smaller "
+                             "image side, here 8)"}));
+    c.edda_patch = 8;
     train::run_training(c);
     const auto r = rows(a);
     ASSERT_EQ(r.size(), 1u);

@@ -44,6 +44,20 @@ TEST_F(DatasetsCpu, ImageFolderLinksAndSkippedTypes) {
     const std::string err = ::testing::internal::GetCapturedStderr();
     EXPECT_NE(err.find("skipped 1 .bmp, 1 .gif, 1 .webp file(s); lrpcu reads .png .jpg .jpeg"), std::string::npos)
         << err;
+    // JPEGs named .jfif (or .jpe, .jif) are skipped too, and said to be JPEGs; images beside the class folders belong
+    // to no class: both were dropped without a word.
+    write("l/a/photo.jfif", "\xff\xd8\xff");
+    write("l/b/photo.JPE", "\xff\xd8\xff");
+    write("l/loose.png", png);
+    write("l/loose2.gif", "GIF89a");
+    ::testing::internal::CaptureStderr();
+    EXPECT_EQ(load_image_folder(path("l")).size(), 3);
+    const std::string err2 = ::testing::internal::GetCapturedStderr();
+    EXPECT_NE(err2.find("skipped 1 .bmp, 1 .gif, 1 .jfif, 1 .jpe, 1 .webp file(s)"), std::string::npos) << err2;
+    EXPECT_NE(err2.find(".jfif, .jpe and .jif files are JPEGs: rename them to .jpg"), std::string::npos) << err2;
+    EXPECT_NE(err2.find(path("l") + ": 2 image file(s) lie beside the class folders, in none of them, and are not used"),
+              std::string::npos)
+        << err2;
 }
 
 // A PNG without IEND is truncated (stb_image decodes nothing without it, with an empty reason); data after IEND is

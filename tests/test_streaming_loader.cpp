@@ -241,6 +241,9 @@ TEST_F(StreamingLoaderCpu, StreamModeChoice) {
     EXPECT_EQ(auto_big.loader->size(), 6);
     EXPECT_EQ(auto_big.num_classes, 2);
     EXPECT_NE(auto_big.summary.find("streamed"), std::string::npos) << auto_big.summary;
+    o.resident_limit_mb = int64_t{1} << 50;  // the limit in bytes wrapped (and the split streamed)
+    EXPECT_FALSE(open_split(o, Split::Test, 0, false, 0, Device::cpu(), 4, false, {}).streaming);
+    o.resident_limit_mb = 0;
     o.decoy.shade = "label";  // a decoy is drawn into resident images only
     EXPECT_TRUE(throws_with([&] { open_split(o, Split::Test, 0, false, 0, Device::cpu(), 4, false, {}); },
                             {"--decoy needs the test split resident on the device", "streams", "--stream off"}));

@@ -1,5 +1,6 @@
 // MNIST-style idx readers: load_idx (one idx3 image file + one idx1 label file, plain or gzipped, fully
 // validated) and load_mnist_like (finds the train/t10k files of a split in a directory).
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
@@ -60,37 +61,35 @@ std::string find_idx_file(const std::string& dir, const std::string& stem, const
 Dataset load_idx(const std::string& images_path, const std::string& labels_path, const std::string& name) {
     const char* hint = idx_hint(name);
 
-    // Images: magic, n, rows, cols (big-endian u32), then n*rows*cols bytes. The header first: the file is
-    // read (inflated) up to one byte past the size it declares, so a gzip bomb is never held in memory, and a
-    // gzip file is not inflated at all when it cannot hold what its header declares.
-    size_t images_limit = SIZE_MAX;  // also when the declared size overflows (the header checks below name it)
-    if (const FileBytes head = read_file(images_path, hint, 16);
-        head.bytes.size() == 16 && be32(head.bytes.data()) == kIdx3Magic) {
-        const uint32_t n = be32(head.bytes.data() + 4), rows = be32(head.bytes.data() + 8),
-                       cols = be32(head.bytes.data() + 12);
-        LRP_DATA_CHECK(rows <= 65536 && cols <= 65536, images_path, hint, "implausible image size ", rows, "x", cols,
-                       " in the header (corrupt file?)");
-        const uint64_t declared = uint64_t(n) * rows * cols;  // < 2^32 * 2^32: no overflow
-        std::error_code ec;
-        const uint64_t packed = head.gzip ? std::filesystem::file_size(images_path, ec) : 0;
-        // Deflate expands at most about 1032-fold, so a smaller gzip file cannot hold these images.
-        LRP_DATA_CHECK(!head.gzip || ec || declared / 1100 <= packed, images_path, hint, "the header declares ", n,
-                       " images of ", rows, "x", cols, " (", declared, " bytes), more than the ", packed,
-                       " bytes of this gzip file can inflate to (deflate expands at most about 1032-fold): a ",
-                       "corrupt or truncated file");
-        if (declared < SIZE_MAX - 17) images_limit = static_cast<size_t>(declared + 17);
-    }
-    FileBytes im = read_file(images_path, hint, images_limit);
-    LRP_DATA_CHECK(im.bytes.size() >= 16, images_path, hint, "truncated: 16 bytes expected, ", im.bytes.size(),
-                   " found", decompressed(im.gzip), " (the idx3 header)");
-    const uint32_t im_magic = be32(im.bytes.data());
+    // Images: magic, n, rows, cols (big-endian u32), then n*rows*cols bytes. The header first, checked whole: the
+    // file is then read (inflated) up to one byte past the size it declares, so a gzip bomb is never held in memory,
+    // a gzip file is not inflated at all when it cannot hold what its header declares, and a file that is no idx3
+    // file (another magic) is not read further.
+    const FileBytes head = read_file(images_path, hint, 16);
+    LRP_DATA_CHECK(head.bytes.size() >= 16, images_path, hint, "truncated: 16 bytes expected, ", head.bytes.size(),
+                   " found", decompressed(head.gzip), " (the idx3 header)");
+    const uint32_t im_magic = be32(head.bytes.data());
     LRP_DATA_CHECK(im_magic == kIdx3Magic, images_path, hint, "bad magic ", hex32(im_magic), ", expected ",
                    hex32(kIdx3Magic), " (idx3 images)");
-    const uint32_t n = be32(im.bytes.data() + 4), rows = be32(im.bytes.data() + 8), cols = be32(im.bytes.data() + 12);
+    const uint32_t n = be32(head.bytes.data() + 4), rows = be32(head.bytes.data() + 8),
+                   cols = be32(head.bytes.data() + 12);
     LRP_DATA_CHECK(n > 0 && rows > 0 && cols > 0, images_path, hint, "empty: the header says ", n, " images of ",
                    rows, "x", cols);
     LRP_DATA_CHECK(rows <= 65536 && cols <= 65536, images_path, hint, "implausible image size ", rows, "x", cols,
                    " in the header (corrupt file?)");
+    const uint64_t declared = uint64_t(n) * rows * cols;  // < 2^32 * 2^32: no overflow
+    std::error_code ec;
+    const uint64_t packed = head.gzip ? std::filesystem::file_size(images_path, ec) : 0;
+    // Deflate expands at most about 1032-fold, so a smaller gzip file cannot hold these images.
+    LRP_DATA_CHECK(!head.gzip || ec || declared / 1100 <= packed, images_path, hint, "the header declares ", n,
+                   " images of ", rows, "x", cols, " (", declared, " bytes), more than the ", packed,
+                   " bytes of this gzip file can inflate to (deflate expands at most about 1032-fold): a ",
+                   "corrupt or truncated file");
+    // (a declared size beyond size_t: the exact-size check below names it)
+    const size_t images_limit = declared < SIZE_MAX - 17 ? static_cast<size_t>(declared + 17) : SIZE_MAX;
+    FileBytes im = read_file(images_path, hint, images_limit);
+    LRP_DATA_CHECK(im.bytes.size() >= 16 && std::equal(head.bytes.begin(), head.bytes.end(), im.bytes.begin()),
+                   images_path, hint, "changed while it was read (its header differs from a moment ago)");
     const uint64_t pixels = uint64_t(rows) * cols;
     const uint64_t expected_images = 16 + uint64_t(n) * pixels;  // < 2^32 * 2^32 + 16: no overflow
     check_exact_size(images_path, hint, im, expected_images,

@@ -42,6 +42,10 @@ std::string lower(std::string s) {
     return s;
 }
 
+// Image files lrpcu does not read by default (compared lower-cased); skipping one is warned about.
+const std::set<std::string> kOtherImages{".bmp", ".gif", ".webp", ".tif",  ".tiff", ".ppm",
+                                         ".pgm", ".pbm", ".jfif", ".jpe",  ".jif"};
+
 std::string ext_list(const std::vector<std::string>& exts) {
     std::string r;
     for (const auto& e : exts) r += (r.empty() ? "" : " ") + e;
@@ -151,12 +155,11 @@ bool within(const fs::path& a, const fs::path& b) {
 // lies inside the class folder), when it is the split folder `split` or one of its parents, or another
 // class's folder (`others`) or inside one: a link loop neither repeats images nor labels other classes'
 // images as this one. Every real directory is read once. A linked image file whose target lies in another class's
-// folder is an error (it would count under two labels). Files of other image types (BMP, GIF, WebP, TIFF, PNM),
-// which torchvision's ImageFolder would read, are counted into `skipped` by extension.
+// folder is an error (it would count under two labels). Files of other image types (BMP, GIF, WebP, TIFF, PNM, which
+// torchvision's ImageFolder would read, and JPEGs named .jfif, .jpe or .jif) are counted into `skipped` by extension.
 std::vector<std::string> image_files(const std::string& dir, const std::vector<std::string>& exts,
                                      const fs::path& split, const std::vector<fs::path>& others,
                                      std::map<std::string, int64_t>& skipped) {
-    static const std::set<std::string> kOtherImages{".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm", ".pgm", ".pbm"};
     std::vector<std::string> r;
     std::error_code ec;
     fs::recursive_directory_iterator it(dir, fs::directory_options::follow_directory_symlink, ec), end;
@@ -327,18 +330,27 @@ FolderIndex index_image_folder(const std::string& dir, const FolderOptions& o) {
     LRP_DATA_CHECK(is_dir(dir), dir, kFolderHint, "image folder not found");
     // Class folders: the sorted names of the subdirectories (hidden ones, ".*", are skipped).
     std::vector<std::string> classes;
+    int64_t loose = 0;  // image files beside the class folders: in no class
     std::error_code ec;
     for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
         std::error_code ec2;
         const std::string n = it->path().filename().string();
         if (n.empty() || n[0] == '.') continue;
-        if (it->is_directory(ec2)) classes.push_back(n);
-        else LRP_DATA_CHECK(!it->is_symlink(ec2) || fs::exists(it->path(), ec2), it->path().string(), kFolderHint,
-                            "a link that points to nothing (a class folder that was moved?)");
+        if (it->is_directory(ec2)) {
+            classes.push_back(n);
+            continue;
+        }
+        LRP_DATA_CHECK(!it->is_symlink(ec2) || fs::exists(it->path(), ec2), it->path().string(), kFolderHint,
+                       "a link that points to nothing (a class folder that was moved?)");
+        const std::string e = lower(it->path().extension().string());
+        if (std::find(exts.begin(), exts.end(), e) != exts.end() || kOtherImages.count(e)) ++loose;
     }
     LRP_DATA_CHECK(!ec, dir, kFolderHint, "cannot list the folder (", ec.message(), ")");
     LRP_DATA_CHECK(!classes.empty(), dir, kFolderHint, "no class subfolders (empty image folder)");
     std::sort(classes.begin(), classes.end());
+    if (loose > 0)
+        log_warn(dir, ": ", loose, " image file(s) lie beside the class folders, in none of them, and are not used ",
+                 "(each class's images go into its own subfolder)");
 
     FolderIndex ix;
     ix.name = "folder:" + dir;
@@ -376,7 +388,9 @@ FolderIndex index_image_folder(const std::string& dir, const FolderOptions& o) {
     if (!skipped.empty()) {
         std::string what;
         for (const auto& [e, n] : skipped) what += (what.empty() ? "" : ", ") + std::to_string(n) + " " + e;
-        log_warn(dir, ": skipped ", what, " file(s); lrpcu reads ", ext_list(exts), " (convert them to PNG to use them)");
+        const bool jpeg = skipped.count(".jfif") || skipped.count(".jpe") || skipped.count(".jif");
+        log_warn(dir, ": skipped ", what, " file(s); lrpcu reads ", ext_list(exts), " (convert them to PNG to use them",
+                 jpeg ? "; .jfif, .jpe and .jif files are JPEGs: rename them to .jpg" : "", ")");
     }
     if (!o.mask_dir.empty()) ix.mask_files = find_masks(ix.files, dir, o.mask_dir);
     // The output size: what the first image comes out at (every other image must match it).

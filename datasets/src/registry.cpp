@@ -44,11 +44,18 @@ std::string split_subdir(const std::string& data_dir, const std::string& split) 
 }
 
 // data_dir/train and data_dir/test (or data_dir/val) when they exist (in any case), else data_dir for both splits
-// (a train/ without test/ or val/ is an error).
+// (a train/ without test/ or val/ is an error, and so is a test/ or val/ without train/ for the training split).
 std::string folder_split_dir(const std::string& name, const std::string& data_dir, Split split) {
     require_dir(name, data_dir, "the image folder, one subfolder per class", kFolderHint);
     const std::string train = split_subdir(data_dir, "train");
     if (split == Split::Train && !train.empty()) return train;
+    if (split == Split::Train) {  // else test/ or val/ would be read as a class of the whole folder
+        for (const char* other : {"test", "val"}) {
+            const std::string dir = split_subdir(data_dir, other);
+            LRP_DATA_CHECK(dir.empty(), data_dir, kFolderHint, "has a ", fs::path(dir).filename().string(),
+                           "/ subfolder but no train/ one for the training split");
+        }
+    }
     if (split == Split::Test) {
         const std::string test = split_subdir(data_dir, "test"), val = split_subdir(data_dir, "val");
         if (!test.empty() && !val.empty())

@@ -65,6 +65,15 @@ void Tensor::copy_from(const Tensor& src) {
     check_defined("copy_from", "src", src);
     check_dtype("copy_from", "src", src, dtype_);
     check_same_numel("copy_from", *this, src);
+    if (shares_storage_with(src)) {  // views of one buffer: memcpy and cudaMemcpy are undefined where they overlap
+        const size_t n = nbytes();
+        if (offset_ == src.offset_) return;
+        if (offset_ < src.offset_ + n && src.offset_ < offset_ + n) {
+            const Tensor whole = src.clone();
+            copy_bytes(raw_data(), device_, whole.raw_data(), device_, n);
+            return;
+        }
+    }
     copy_bytes(raw_data(), device_, src.raw_data(), src.device_, nbytes());
 }
 

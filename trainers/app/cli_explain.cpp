@@ -7,7 +7,6 @@
 #include <cstdio>
 #include <filesystem>
 #include <optional>
-#include <regex>
 #include <tuple>
 
 #include "cli.h"
@@ -52,30 +51,6 @@ bool is_npy(const std::string& f) {
     std::string e = std::filesystem::path(f).extension().string();
     for (char& ch : e) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
     return e == ".npy";
-}
-
-// The heatmap_NNNN.png / overlay_NNNN.png files in `dir` and the hidden-layer maps an earlier --flex-layers listed
-// (an earlier explain's maps; none when it is absent).
-std::vector<std::filesystem::path> earlier_maps(const std::string& dir) {
-    static const std::regex ours(R"((heatmap|overlay)_[0-9]{4,}\.png)");
-    std::vector<std::filesystem::path> found = earlier_hidden_maps(dir);
-    if (!std::filesystem::is_directory(dir)) return found;
-    for (const auto& e : std::filesystem::directory_iterator(dir))
-        if (e.is_regular_file() && std::regex_match(e.path().filename().string(), ours)) found.push_back(e.path());
-    return found;
-}
-
-// The temporary files an explain killed while writing left in `dir` (<output>.tmp.<pid>.<n>, of explain's own
-// output names only); --force removes them with the earlier maps.
-std::vector<std::filesystem::path> leftover_temps(const std::string& dir) {
-    static const std::regex temp(
-        R"((relevance\.npy|(heatmap|overlay)_[0-9]{4,}\.png|hidden_[A-Za-z0-9._-]+)\.tmp\.[0-9]+\.[0-9]+)");
-    std::vector<std::filesystem::path> found;
-    std::error_code ec;
-    if (!std::filesystem::is_directory(dir, ec)) return found;
-    for (const auto& e : std::filesystem::directory_iterator(dir))
-        if (e.is_regular_file() && std::regex_match(e.path().filename().string(), temp)) found.push_back(e.path());
-    return found;
 }
 
 // --input values: comma-separated lists, except that a value naming an existing file is one name.

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <regex>
 
 #include "lrp/data/npy.h"
 #include "lrp/durable_file.h"
@@ -142,6 +143,50 @@ std::vector<std::filesystem::path> earlier_hidden_maps(const std::string& dir) {
             found.push_back(std::filesystem::path(dir) / f);
     }
     found.push_back(list);
+    return found;
+}
+
+namespace {
+// The number of maps (rows) an earlier explain's relevance.npy in `dir` holds, from its header; -1 when there is no
+// readable one.
+int64_t earlier_rows(const std::string& dir) {
+    std::ifstream in(std::filesystem::path(dir) / "relevance.npy", std::ios::binary);
+    std::string head(512, '\0');
+    in.read(head.data(), static_cast<std::streamsize>(head.size()));
+    head.resize(static_cast<size_t>(in.gcount()));
+    std::smatch m;
+    static const std::regex shape(R"('shape': \(([0-9]{1,18})[,)])");
+    return std::regex_search(head, m, shape) ? std::stoll(m[1].str()) : -1;
+}
+}  // namespace
+
+// The heatmap_NNNN.png / overlay_NNNN.png files in `dir` as explain names them (four digits, more without a leading
+// zero; below the row count of an earlier relevance.npy there), and the hidden-layer maps an earlier --flex-layers
+// listed: an earlier explain's maps, none when it is absent. A user's heatmap_20240101.png beside 8 maps is not one.
+std::vector<std::filesystem::path> earlier_maps(const std::string& dir) {
+    static const std::regex ours(R"((heatmap|overlay)_([0-9]{4}|[1-9][0-9]{4,17})\.png)");
+    std::vector<std::filesystem::path> found = earlier_hidden_maps(dir);
+    if (!std::filesystem::is_directory(dir)) return found;
+    const int64_t rows = earlier_rows(dir);
+    std::smatch m;
+    for (const auto& e : std::filesystem::directory_iterator(dir)) {
+        const std::string name = e.path().filename().string();
+        if (e.is_regular_file() && std::regex_match(name, m, ours) && (rows < 0 || std::stoll(m[2].str()) < rows))
+            found.push_back(e.path());
+    }
+    return found;
+}
+
+// The temporary files an explain killed while writing left in `dir` (<output>.tmp.<pid>.<n>, of explain's own
+// output names only); --force removes them with the earlier maps.
+std::vector<std::filesystem::path> leftover_temps(const std::string& dir) {
+    static const std::regex temp(
+        R"((relevance\.npy|(heatmap|overlay)_[0-9]{4,}\.png|hidden_[A-Za-z0-9._-]+)\.tmp\.[0-9]+\.[0-9]+)");
+    std::vector<std::filesystem::path> found;
+    std::error_code ec;
+    if (!std::filesystem::is_directory(dir, ec)) return found;
+    for (const auto& e : std::filesystem::directory_iterator(dir))
+        if (e.is_regular_file() && std::regex_match(e.path().filename().string(), temp)) found.push_back(e.path());
     return found;
 }
 

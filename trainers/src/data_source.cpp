@@ -187,7 +187,7 @@ DataSplit open_rows(const DataOptions& o, data::Split split, int64_t subset, boo
     data::FolderIndex ix;
     if (o.stream == "on" || folder) {
         ix = data::index_dataset(o.dataset, o.data_dir, split, o.folder);
-        stream = o.stream == "on" || (o.stream == "auto" && ix.total_bytes() > o.resident_limit_mb * 1048576);
+        stream = o.stream == "on" || (o.stream == "auto" && (ix.total_bytes() + 1048575) / 1048576 > o.resident_limit_mb);
     }
     auto check_val = [&](int64_t size, const std::string& name) {
         LRP_CHECK(val < size, "--val-split ", val, " must be smaller than the ", size,

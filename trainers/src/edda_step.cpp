@@ -137,6 +137,8 @@ std::string describe(const EddaSettings& s) {
     return o.str();
 }
 
+int edda_patch_side(int patch, int H, int W) { return patch > 0 ? patch : (std::min(H, W) + 3) / 4; }
+
 EddaSettings edda_settings(const TrainConfig& cfg, const std::vector<float>& mean, const std::vector<float>& stdev,
                            int C, int H, int W) {
     LRP_CHECK(cfg.augment == "edda", "edda_settings: --augment ", cfg.augment, " is not edda");
@@ -145,7 +147,7 @@ EddaSettings edda_settings(const TrainConfig& cfg, const std::vector<float>& mea
     s.composite_options = dataset_composite_options(mean, stdev, cfg.edda_epsilon);
     s.target = cfg.edda_target;
     s.reduce = ops::parse_edda_reduce(cfg.edda_reduce);
-    s.patch = cfg.edda_patch > 0 ? cfg.edda_patch : (std::min(H, W) + 3) / 4;
+    s.patch = edda_patch_side(cfg.edda_patch, H, W);
     LRP_CHECK(s.patch <= std::min(H, W), "--edda-patch ", s.patch, " exceeds the smaller side of the ", H, " x ", W,
               " images");
     s.salient_smoothing = parse_edda_salient_target(cfg.edda_salient_target);

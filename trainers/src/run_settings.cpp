@@ -14,6 +14,7 @@
 #include "lrp/ops/gemm.h"
 #include "lrp/timer.h"
 #include "lrp/train/checkpoint.h"
+#include "lrp/train/edda_step.h"
 
 namespace lrp::train {
 
@@ -93,7 +94,8 @@ nlohmann::json check_resume_settings(const std::filesystem::path& ckpt, const nl
     const nlohmann::json saved = effective_settings(saved_as_recorded), now = effective_settings(given);
     std::string diffs;
     for (auto it = now.begin(); it != now.end(); ++it)
-        if (!may_change.count(it.key()) && saved.contains(it.key()) && saved[it.key()] != it.value())
+        if (!may_change.count(it.key()) && saved.contains(it.key()) && saved[it.key()] != it.value() &&
+            !(it.key() == "edda-patch" && (saved[it.key()] == 0 || it.value() == 0)))  // the image side decides
             diffs += "\n  " + it.key() + ": checkpoint has " + saved[it.key()].dump() + ", now " + it.value().dump();
     // The mask folder may move (a path, like data-dir), but a run that trained with masks goes on with them and
     // one without them goes on without: either would change ISNet's foreground mid-run.
@@ -103,6 +105,13 @@ nlohmann::json check_resume_settings(const std::filesystem::path& ckpt, const nl
                  ", now " + (has_masks ? "with " + now["masks"].get<std::string>() : std::string("without"));
     LRP_CHECK(diffs.empty(), "--resume: settings differ from the checkpoint's run (start a new --out instead):", diffs);
     return saved_as_recorded;
+}
+
+void check_resume_edda_patch(const nlohmann::json& saved, int given, int H, int W) {
+    const int was = saved.value("edda-patch", 0);
+    LRP_CHECK(edda_patch_side(was, H, W) == edda_patch_side(given, H, W), "--resume: settings differ from the ",
+              "checkpoint's run (start a new --out instead):\n  edda-patch: checkpoint has ", was, ", now ", given,
+              " (0: a quarter of the smaller image side, here ", edda_patch_side(0, H, W), ")");
 }
 
 std::string numerics_of(Device dev) {

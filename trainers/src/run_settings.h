@@ -26,6 +26,9 @@ bool config_edited(const std::filesystem::path& file, const nlohmann::json& reco
 // A resumed run must continue with the settings it started with (only the per-invocation ones may change);
 // returns the checkpoint's settings as recorded.
 nlohmann::json check_resume_settings(const std::filesystem::path& ckpt, const nlohmann::json& given);
+// The part of that check that needs the images: --edda-patch 0 stands for a quarter of the smaller side of the H x W
+// images, so an explicit side agrees with a recorded 0 (and the other way round) where it is that side.
+void check_resume_edda_patch(const nlohmann::json& saved, int given, int H, int W);
 // What computes a run on `dev`, as far as its last bits go: "cpu: <the CPU GEMM>, split vN" or "cuda: <the GPU's
 // model>, cuBLAS <version>, cuDNN <version>".
 std::string numerics_of(Device dev);

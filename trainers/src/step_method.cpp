@@ -261,8 +261,10 @@ void StepMethod::add_metrics(nlohmann::json& row, int64_t epoch, double images, 
         // Some coincide in any run (all-negative maps of misclassified images): warned when most do.
         if (coincident > 0 && 2 * coincident >= images)
             log_warn("epoch ", epoch, ": ", coincident, " of ", images, " images had their most and least relevant ",
-                     "windows coincide (constant maps, e.g. all zero, or a single window; docs/edda.md), so their ",
-                     "salient and non-salient copies were one image trained towards both targets");
+                     "windows coincide (every window's relevance negative, so the largest is also the one closest to ",
+                     "0: e.g. the label's maps of misclassified images, or a composite whose maps are mostly negative; ",
+                     "or constant maps, e.g. all zero; or a single window; docs/edda.md), so their salient and ",
+                     "non-salient copies were one image trained towards both targets");
     }
     if (nonfinite > 0)
         log_warn("epoch ", epoch, ": ", nonfinite, " relevance maps held NaN or Inf; those images were not occluded",

@@ -78,6 +78,9 @@ std::string describe(const EddaSettings& s);
 // naming the flag otherwise.
 float parse_edda_salient_target(const std::string& v);
 
+// The side of EDDA's window for --edda-patch `patch` on H x W images: 0 means a quarter of the smaller side, rounded up.
+int edda_patch_side(int patch, int H, int W);
+
 // The EDDA settings of a training run (cfg.augment == "edda") for C x H x W images normalised with mean/stdev.
 EddaSettings edda_settings(const TrainConfig& cfg, const std::vector<float>& mean, const std::vector<float>& stdev,
                            int C, int H, int W);
