@@ -82,6 +82,10 @@ set_tests_properties(Cli.ExplainValSplitIsEvals PROPERTIES FIXTURES_REQUIRED cli
 add_test(NAME Cli.ExplainFolderDecodesItsImages COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/cli_explain_folder.sh
          ${LRP_CLI_OUT}/explain-folder $<TARGET_FILE:lrpcu>)
 set_tests_properties(Cli.ExplainFolderDecodesItsImages PROPERTIES FIXTURES_REQUIRED cli_runs_clean)
+# Black test images (all-zero maps): eval's faithfulness and occlusion say which images their figures are over.
+add_test(NAME Cli.EvalConstantMapsAreCountedOut COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/cli_eval_constant_maps.sh
+         ${LRP_CLI_OUT}/eval-constant-maps $<TARGET_FILE:lrpcu>)
+set_tests_properties(Cli.EvalConstantMapsAreCountedOut PROPERTIES FIXTURES_REQUIRED cli_runs_clean)
 add_test(NAME Cli.ExplainLabelTargetNeedsLabels COMMAND ${LRP_CLI} nonzero "--target label needs the inputs' labels: .*--labels"
          $<TARGET_FILE:lrpcu> explain --weights ${LRP_EXPLAIN_RUN}/checkpoint.safetensors
          --input ${LRP_CLI_DATA}/rgb_32x32.png --target label --device cpu --out ${LRP_EXPLAIN_RUN}/bad)

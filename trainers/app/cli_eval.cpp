@@ -139,6 +139,7 @@ int run_eval(const std::vector<std::string>& args) {
     if (background.enabled) warn_unused_for_model(app, background.composite, *model);
     if (faith.enabled) warn_unused_for_model(app, faith.composite, *model);
     if (background.enabled) check_background_layers(background, *model, ds);
+    if (occlusion.enabled) create_occlusion_out_dir(occlusion);
     train::EvalResult r = train::evaluate(*model, *ds.loader, ds.num_classes);
     LRP_CHECK(r.nonfinite == 0, "the model's outputs hold NaN or Inf for ", r.nonfinite, " of ", r.samples,
               " images: the weights in ", weights, " (or the inputs) are not finite; no accuracy is reported");

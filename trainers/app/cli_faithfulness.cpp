@@ -67,9 +67,11 @@ nlohmann::json run_faithfulness(const FaithfulnessCli& f, nn::Module& model, tra
                                      {"first-rule", c.first_rules}, {"layer-rule", c.layer_rules}})
         for (const std::string& v : list) rules += std::string(rules.empty() ? "" : " ") + "--" + c.prefix + flag + " " + v;
     if (!quiet) {
-        std::printf("faithfulness proxy (lrpcu's, not EDDA's metric; %s%s%s, %dx%d windows, map %s, fill %s, %lld "
+        const long long used = r.samples - r.nonfinite_maps - r.constant_maps;  // what every figure below is over
+        const std::string of = used == r.samples ? std::string() : " of " + std::to_string(r.samples);
+        std::printf("faithfulness proxy (lrpcu's, not EDDA's metric; %s%s%s, %dx%d windows, map %s, fill %s, %lld%s "
                     "images, %.1f s):\n", r.composite.c_str(), rules.empty() ? "" : " with ", rules.c_str(), r.patch,
-                    r.patch, r.reduce.c_str(), r.fill.c_str(), (long long)r.samples, r.seconds);
+                    r.patch, r.reduce.c_str(), r.fill.c_str(), used, of.c_str(), r.seconds);
         std::printf("  label probability %.4f clean; drop %.4f with the most relevant window filled, |change| %.4f "
                     "with the least relevant one; the first exceeds the second for %.1f%% of the images\n",
                     r.mean_p_clean, r.mean_drop_salient, r.mean_abs_drop_nonsalient,
@@ -81,6 +83,9 @@ nlohmann::json run_faithfulness(const FaithfulnessCli& f, nn::Module& model, tra
         if (r.nonfinite_maps > 0)
             std::printf("  warning: %lld relevance maps held NaN or Inf (those images left out)\n",
                         (long long)r.nonfinite_maps);
+        if (r.constant_maps > 0)
+            std::printf("  warning: %lld relevance maps are constant (e.g. all zero: no window is more relevant than "
+                        "another; those images left out)\n", (long long)r.constant_maps);
     }
     nlohmann::json j = train::to_json(r);
     if (!rules.empty()) j["user_rules"] = rules;  // the flags as given; "rules" keeps every layer's rule

@@ -10,6 +10,7 @@
 #include <filesystem>
 
 #include "lrp/durable_file.h"
+#include "lrp/log.h"
 #include "lrp/lrp/composites.h"
 #include "lrp/lrp/target.h"
 #include "plot.h"
@@ -25,7 +26,8 @@ void add_occlusion_flags(CLI::App& app, OcclusionCli& o) {
                                    "in random order; writes occlusion.json and occlusion.png");
     app.add_option("--occlusion-patch", p.patch, "patch side in pixels (0 or omitted: 4 up to 64 px images, else 16)")
         ->needs(on);
-    app.add_option("--occlusion-steps", p.steps, "occluded fractions 0, 1/N, ..., 1")->capture_default_str()->needs(on);
+    app.add_option("--occlusion-steps", p.steps, "N: points at 0, 1/N, ..., 1 of the patches, each rounded to "
+                   "whole patches (P patches: round(s P / N) at step s)")->capture_default_str()->needs(on);
     for (CLI::Option* c : add_composite_flags(app, o.composite)) c->needs(on);  // --occlusion-composite, ...
     app.add_option("--occlusion-target", p.target, "relevance of: label | pred | <class> (optionally *logit) | output; "
                    "the curves count predictions of the label (label, output), of the unoccluded image's prediction "
@@ -65,6 +67,14 @@ void check_occlusion(const CLI::App& app, OcclusionCli& o, const train::DataSpli
     for (const std::string& f : {o.json, o.png})
         LRP_CHECK(o.force || !fs::exists(f), "--occlusion: '", f, "' exists; pass --force to overwrite it or "
                                              "--occlusion-out to write elsewhere");
+    // (steps beyond the patches repeat fractions; the curve's points are round(s P / N) patches)
+    const int64_t P = ((ds.height + p.patch - 1) / p.patch) * ((ds.width + p.patch - 1) / p.patch);
+    if (p.steps > P)
+        log_warn("--occlusion-steps ", p.steps, " exceeds the ", P, " patches of ", p.patch, " x ", p.patch, " px: ",
+                 "steps fill whole patches, so some points of the curves repeat a fraction");
+}
+
+void create_occlusion_out_dir(const OcclusionCli& o) {
     const fs::path dir = fs::path(o.json).parent_path();
     if (!dir.empty()) {
         std::error_code ec;

@@ -26,6 +26,9 @@ void add_occlusion_flags(CLI::App& app, OcclusionCli& o);
 // Validates the settings for the split's images and resolves defaults and output paths; refuses (naming
 // the file) to overwrite an existing output unless --force. Call before the evaluation so mistakes fail fast.
 void check_occlusion(const CLI::App& app, OcclusionCli& o, const train::DataSplit& ds, const std::string& weights);
+// Creates the output folder check_occlusion resolved and checks that it can be written: after every other check,
+// so that a refused run leaves no folder behind, and before the evaluation.
+void create_occlusion_out_dir(const OcclusionCli& o);
 
 // Runs the curves, writes the JSON file (result plus `context`) and the PNG, and returns the result as JSON
 // (with the two paths). Prints a summary unless `quiet`.
