@@ -46,8 +46,9 @@ if ((sanitize)); then
   build=${build:-build-asan}
   san="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
   # No benchmarks: timing is meaningless under the sanitizers, and their smoke test would take many minutes there.
+  # -g1 (line tables: the reports' stacks keep functions, files and lines) builds about a quarter faster than -g.
   cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Debug -DLRP_ENABLE_CUDA=OFF -DLRP_ENABLE_CBLAS=OFF -DLRP_BUILD_BENCH=OFF \
-    -DCMAKE_CXX_FLAGS="$san -O1" -DCMAKE_C_FLAGS="$san -O1" \
+    -DCMAKE_CXX_FLAGS="$san -O1" -DCMAKE_C_FLAGS="$san -O1" -DCMAKE_CXX_FLAGS_DEBUG=-g1 -DCMAKE_C_FLAGS_DEBUG=-g1 \
     -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined" -DCMAKE_SHARED_LINKER_FLAGS="-fsanitize=address,undefined"
   export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
   export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:strict_string_checks=1"
