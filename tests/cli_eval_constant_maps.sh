@@ -26,7 +26,7 @@ ev=(eval --weights "$out/run/model.safetensors" --data-dir "$out/data" --device 
 "$lrpcu" "${ev[@]}" --faithfulness --faithfulness-composite epsilon_plus > "$out/faith.log" 2>&1 ||
   fail "eval --faithfulness failed:" "$out/faith.log"
 grep -q "fill mean, 20 of 30 images" "$out/faith.log" || fail "the images the figures are over are not named:" "$out/faith.log"
-grep -q "warning: 10 relevance maps are constant (e.g. all zero" "$out/faith.log" ||
+grep -q "warning: 10 of 30 relevance maps are constant (e.g. all zero" "$out/faith.log" ||
   fail "no warning about the constant maps:" "$out/faith.log"
 "$lrpcu" "${ev[@]}" --occlusion --occlusion-composite epsilon_plus --occlusion-patch 8 --occlusion-steps 6 \
   --occlusion-out "$out/occl/" > "$out/occl.log" 2>&1 || fail "eval --occlusion failed:" "$out/occl.log"

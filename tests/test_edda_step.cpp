@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 
 #include "lrp/lrp/attribution.h"
 #include "lrp/ops/edda.h"
@@ -308,6 +309,10 @@ TEST(TrainerCpu, EddaCoincidentWindowsAreCountedThroughAResume) {
                              "image side, here 8)"}));
     c.edda_patch = 8;
     train::run_training(c);
+    {  // recorded as the run recorded it: a later --resume would take another config.json for another run's
+        std::ifstream in(a + "/config.json");
+        EXPECT_EQ(nlohmann::json::parse(in).at("edda-patch"), 0);
+    }
     const auto r = rows(a);
     ASSERT_EQ(r.size(), 1u);
     EXPECT_EQ(r[0].at("edda_coincident_windows").get<double>(), 64.0) << r[0].dump();

@@ -58,6 +58,10 @@ TEST_F(DatasetsCpu, ImageFolderLinksAndSkippedTypes) {
     EXPECT_NE(err2.find(path("l") + ": 2 image file(s) lie beside the class folders, in none of them, and are not used"),
               std::string::npos)
         << err2;
+    // Said once: a folder without split subfolders is read for both splits, and repeated the same lines.
+    ::testing::internal::CaptureStderr();
+    EXPECT_EQ(load_image_folder(path("l")).size(), 3);
+    EXPECT_EQ(::testing::internal::GetCapturedStderr(), "");
 }
 
 // A PNG without IEND is truncated (stb_image decodes nothing without it, with an empty reason); data after IEND is

@@ -95,7 +95,15 @@ TEST(CycleMomentumCpu, SetMomentumEqualsBuildingWithIt) {
     sp.momentum = 0.6f;
     SGD built(b->named_params(), sp);
     EXPECT_EQ(two_steps(set, *a), two_steps(built, *b));
-    expect_error([&] { set.set_momentum(0.f); }, {"Nesterov SGD needs a momentum > 0"});
+    // A cycled momentum of 0 (--max-momentum 0) is plain SGD with Nesterov on, as in PyTorch (it was refused).
+    auto z = layer(), zp = layer();
+    SGD zero(z->named_params(), sp);
+    zero.set_momentum(0.f);
+    kernels::SgdParams no_momentum = sp;
+    no_momentum.momentum = 0.f;
+    no_momentum.nesterov = false;
+    SGD built_plain(zp->named_params(), no_momentum);
+    EXPECT_EQ(two_steps(zero, *z), two_steps(built_plain, *zp));
     expect_error([&] { set.set_momentum(1.f); }, {"momentum must be in [0, 1)"});
 
     kernels::AdamWParams ap;

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <set>
 
 #include "encoded_image.h"
@@ -36,6 +37,20 @@ struct Image {
     std::vector<uint8_t> px;
     int w = 0, h = 0;
 };
+
+// A warning about a folder's files, said once per process: a folder without split subfolders is indexed for both
+// splits, and said the same twice.
+template <class... A>
+void warn_once(const A&... a) {
+    static std::mutex m;
+    static std::set<std::string> said;
+    const std::string msg = str(a...);
+    {
+        const std::lock_guard<std::mutex> lock(m);
+        if (!said.insert(msg).second) return;
+    }
+    log_warn(msg);
+}
 
 std::string lower(std::string s) {
     for (char& ch : s) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
@@ -349,8 +364,8 @@ FolderIndex index_image_folder(const std::string& dir, const FolderOptions& o) {
     LRP_DATA_CHECK(!classes.empty(), dir, kFolderHint, "no class subfolders (empty image folder)");
     std::sort(classes.begin(), classes.end());
     if (loose > 0)
-        log_warn(dir, ": ", loose, " image file(s) lie beside the class folders, in none of them, and are not used ",
-                 "(each class's images go into its own subfolder)");
+        warn_once(dir, ": ", loose, " image file(s) lie beside the class folders, in none of them, and are not used ",
+                  "(each class's images go into its own subfolder)");
 
     FolderIndex ix;
     ix.name = "folder:" + dir;
@@ -389,8 +404,8 @@ FolderIndex index_image_folder(const std::string& dir, const FolderOptions& o) {
         std::string what;
         for (const auto& [e, n] : skipped) what += (what.empty() ? "" : ", ") + std::to_string(n) + " " + e;
         const bool jpeg = skipped.count(".jfif") || skipped.count(".jpe") || skipped.count(".jif");
-        log_warn(dir, ": skipped ", what, " file(s); lrpcu reads ", ext_list(exts), " (convert them to PNG to use them",
-                 jpeg ? "; .jfif, .jpe and .jif files are JPEGs: rename them to .jpg" : "", ")");
+        warn_once(dir, ": skipped ", what, " file(s); lrpcu reads ", ext_list(exts), " (convert them to PNG to use them",
+                  jpeg ? "; .jfif, .jpe and .jif files are JPEGs: rename them to .jpg" : "", ")");
     }
     if (!o.mask_dir.empty()) ix.mask_files = find_masks(ix.files, dir, o.mask_dir);
     // The output size: what the first image comes out at (every other image must match it).

@@ -22,6 +22,9 @@ void sgt_bottom_k(const Tensor& saliency, int k, bool abs_value, const Tensor& i
     const int64_t N = saliency.dim(0), HW = saliency.dim(nd - 2) * saliency.dim(nd - 1);
     LRP_CHECK(HW >= 1 && HW <= std::numeric_limits<int>::max(), op, ": saliency ", saliency.shape().str(),
               " has no pixels or too many");
+    // (one CUDA block per row: a grid's x dimension takes at most 2^31 - 1)
+    LRP_CHECK(N <= std::numeric_limits<int>::max(), op, ": saliency ", saliency.shape().str(),
+              " has more than 2^31 - 1 rows");
     LRP_CHECK(k >= 1 && k <= HW, op, ": k must be in [1, ", HW, "] (the pixels of ", saliency.shape().str(),
               "), got ", k);
     check_defined(op, "idx", idx);

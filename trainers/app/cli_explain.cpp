@@ -162,7 +162,9 @@ int run_explain(const std::vector<std::string>& args) {
     LRP_CHECK(force || !std::filesystem::exists(std::filesystem::path(out) / "relevance.npy"), "--out '", out,
               "' already holds the results of an earlier explain (relevance.npy); pass --force to replace them or "
               "choose another --out");
-    const std::vector<std::filesystem::path> stale = earlier_maps(out);  // without relevance.npy: still not ours to drop
+    // Without relevance.npy, PNGs named as maps are still not ours to drop; names past its rows are kept (look_alike).
+    std::vector<std::filesystem::path> look_alike;
+    const std::vector<std::filesystem::path> stale = earlier_maps(out, &look_alike);
     LRP_CHECK(force || stale.empty(), "--out '", out, "' already holds explain's maps (", stale.front().string(),
               ", ...); pass --force to replace them or choose another --out");
     LRP_CHECK(scale >= 1 && scale <= 64, "--scale must be in [1, 64] (got ", scale, ")");
@@ -410,6 +412,10 @@ int run_explain(const std::vector<std::string>& args) {
     LRP_CHECK(!ec && std::filesystem::is_directory(out), "--out '", out, "': the output directory cannot be created (",
               ec ? ec.message() : "a file of that name exists", ")");
     for (const auto& f : stale) std::filesystem::remove(f);  // --force: an earlier run's maps must not mix with these
+    if (force && !look_alike.empty())
+        log_warn("--force kept ", look_alike.size(), " file(s) named like explain's maps (", look_alike.front().string(),
+                 look_alike.size() > 1 ? ", ..." : "", ") past the maps the earlier relevance.npy holds: not explain's, ",
+                 "or left by an older lrpcu; a map of this run with the same number replaces one");
     if (force)
         for (const auto& f : leftover_temps(out)) std::filesystem::remove(f);
     data::write_npy((std::filesystem::path(out) / "relevance.npy").string(), r);

@@ -84,8 +84,8 @@ nlohmann::json run_faithfulness(const FaithfulnessCli& f, nn::Module& model, tra
             std::printf("  warning: %lld relevance maps held NaN or Inf (those images left out)\n",
                         (long long)r.nonfinite_maps);
         if (r.constant_maps > 0)
-            std::printf("  warning: %lld relevance maps are constant (e.g. all zero: no window is more relevant than "
-                        "another; those images left out)\n", (long long)r.constant_maps);
+            std::printf("  warning: %lld of %lld relevance maps are constant (e.g. all zero: no window is more relevant "
+                        "than another; those images left out)\n", (long long)r.constant_maps, (long long)r.samples);
     }
     nlohmann::json j = train::to_json(r);
     if (!rules.empty()) j["user_rules"] = rules;  // the flags as given; "rules" keeps every layer's rule

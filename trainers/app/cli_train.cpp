@@ -86,8 +86,10 @@ void add_train_options(CLI::App& app, train::TrainConfig& c, std::string& config
         ->capture_default_str();
     app.add_option("--momentum", c.momentum, "SGD momentum")->capture_default_str();
     app.add_option("--nesterov", c.nesterov, "SGD Nesterov momentum (true/false)")->capture_default_str();
-    app.add_option("--weight-decay", c.weight_decay, "weight decay (decoupled for AdamW; --optimizer adamw without "
-                                                     "--weight-decay: 0.01, PyTorch's AdamW default)")
+    app.add_option("--weight-decay", c.weight_decay, "weight decay of every parameter, BatchNorm's and biases too, as "
+                                                     "torch.optim over model.parameters() (decoupled for AdamW; "
+                                                     "--optimizer adamw without --weight-decay: 0.01, PyTorch's AdamW "
+                                                     "default)")
         ->capture_default_str();
     app.add_option("--adam-beta1", c.adam_beta1, "AdamW beta1 (the gradient's running-average coefficient)")
         ->capture_default_str();

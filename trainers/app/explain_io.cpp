@@ -162,8 +162,9 @@ int64_t earlier_rows(const std::string& dir) {
 
 // The heatmap_NNNN.png / overlay_NNNN.png files in `dir` as explain names them (four digits, more without a leading
 // zero; below the row count of an earlier relevance.npy there), and the hidden-layer maps an earlier --flex-layers
-// listed: an earlier explain's maps, none when it is absent. A user's heatmap_20240101.png beside 8 maps is not one.
-std::vector<std::filesystem::path> earlier_maps(const std::string& dir) {
+// listed: an earlier explain's maps, none when it is absent. A user's heatmap_20240101.png beside 8 maps is not one
+// (such names go to `kept`).
+std::vector<std::filesystem::path> earlier_maps(const std::string& dir, std::vector<std::filesystem::path>* kept) {
     static const std::regex ours(R"((heatmap|overlay)_([0-9]{4}|[1-9][0-9]{4,17})\.png)");
     std::vector<std::filesystem::path> found = earlier_hidden_maps(dir);
     if (!std::filesystem::is_directory(dir)) return found;
@@ -171,8 +172,9 @@ std::vector<std::filesystem::path> earlier_maps(const std::string& dir) {
     std::smatch m;
     for (const auto& e : std::filesystem::directory_iterator(dir)) {
         const std::string name = e.path().filename().string();
-        if (e.is_regular_file() && std::regex_match(name, m, ours) && (rows < 0 || std::stoll(m[2].str()) < rows))
-            found.push_back(e.path());
+        if (!e.is_regular_file() || !std::regex_match(name, m, ours)) continue;
+        if (rows < 0 || std::stoll(m[2].str()) < rows) found.push_back(e.path());
+        else if (kept) kept->push_back(e.path());
     }
     return found;
 }

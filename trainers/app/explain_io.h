@@ -50,8 +50,9 @@ std::string write_hidden_maps(const std::string& out, const std::vector<std::pai
 std::vector<std::filesystem::path> earlier_hidden_maps(const std::string& dir);
 // The heatmap_NNNN.png / overlay_NNNN.png files in `dir` as explain names them (four digits, more without a leading
 // zero; below the row count of an earlier relevance.npy there), and the hidden-layer maps an earlier --flex-layers
-// listed: an earlier explain's maps, none when it is absent.
-std::vector<std::filesystem::path> earlier_maps(const std::string& dir);
+// listed: an earlier explain's maps, none when it is absent. Names of that form past the row count go to `kept`.
+std::vector<std::filesystem::path> earlier_maps(const std::string& dir,
+                                                std::vector<std::filesystem::path>* kept = nullptr);
 // The temporary files an explain killed while writing left in `dir` (<output>.tmp.<pid>.<n>, of explain's own
 // output names only); --force removes them with the earlier maps.
 std::vector<std::filesystem::path> leftover_temps(const std::string& dir);

@@ -105,10 +105,6 @@ void TrainConfig::validate() const {
     LRP_CHECK(base_momentum >= 0 && base_momentum <= max_momentum && max_momentum < 1,
               "--base-momentum and --max-momentum must satisfy 0 <= base <= max < 1 (got ", base_momentum, " and ",
               max_momentum, ")");
-    // (the momentum cycles down to the base: at 0, Nesterov SGD refused it at a step inside the run)
-    LRP_CHECK(!cycle_momentum || !nesterov || optimizer != "sgd" || base_momentum > 0,
-              "--nesterov with --cycle-momentum true needs --base-momentum > 0 (got ", base_momentum,
-              "; the momentum cycles down to it)");
     LRP_CHECK(step_gamma > 0 && std::isfinite(step_gamma), "--step-gamma must be a finite number > 0 (got ", step_gamma,
               ")");
     if (schedule == "step" && step_gamma > 1 && step_epochs > 0 && epochs > 1) {  // a rising step schedule

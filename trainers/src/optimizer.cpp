@@ -48,8 +48,7 @@ void check_momentum(float m) {
 }  // namespace
 
 void SGD::set_momentum(float m) {
-    check_momentum(m);
-    LRP_CHECK(!p_.nesterov || m > 0.f, "Nesterov SGD needs a momentum > 0 (got ", m, ")");
+    check_momentum(m);  // 0 with Nesterov (a cycled momentum's base): plain SGD at those steps, as in PyTorch
     p_.momentum = m;
 }
 
@@ -71,7 +70,9 @@ void SGD::step() {
         if (!has_grad(p)) continue;
         if (p_.momentum != 0.f && !buf_[i].defined())
             buf_[i] = Tensor::empty(p->value.shape(), DType::F32, p->value.device());
-        ops::sgd_update(p_, p->value, p->grad, buf_[i], !has_buf_[i]);
+        kernels::SgdParams sp = p_;
+        sp.nesterov = sp.nesterov && sp.momentum != 0.f;  // momentum 0 skips the buffer and Nesterov's term
+        ops::sgd_update(sp, p->value, p->grad, buf_[i], !has_buf_[i]);
         if (p_.momentum != 0.f) has_buf_[i] = true;
     }
     ++steps_;

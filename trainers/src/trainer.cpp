@@ -135,7 +135,10 @@ TrainSummary run_training(TrainConfig cfg) {
                   "same images to continue that epoch's order (restore them, or start a new --out)");
         log_warn("--resume: ", what, " (the data changed since the checkpoint)");
     }
-    if (!saved.is_null()) check_resume_edda_patch(saved, cfg.edda_patch, train_data.height, train_data.width);
+    if (!saved.is_null()) {  // the same side: recorded as the run recorded it (config.json must agree with it)
+        check_resume_edda_patch(saved, cfg.edda_patch, train_data.height, train_data.width);
+        cfg.edda_patch = saved.value("edda-patch", 0);
+    }
     LRP_CHECK(cfg.crop_padding < std::min(train_data.height, train_data.width), "--crop-padding ", cfg.crop_padding,
               " must be smaller than the ", train_data.height, " x ", train_data.width, " images (0: no random crop)");
     if (cfg.train_subset > train_data.loader->size())
