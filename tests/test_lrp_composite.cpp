@@ -143,6 +143,11 @@ TEST(LrpCpuComposite, UserFirstMapOrderNameOverrideAndParsers) {
     } catch (const Error& e) {
         EXPECT_NE(std::string(e.what()).find("--first-rule: 'conv' is not KEY=RULE"), std::string::npos) << e.what();
     }
+    // An unknown layer type names the flag and spec that gave it, as a bad rule does.
+    CompositeOptions user;
+    test::expect_error([&] { add_user_rules(user, {"foo=epsilon"}, {}, {}, "--occlusion-"); },
+                       {"--occlusion-rule 'foo=epsilon': ", "unknown layer type 'foo'"});
+    test::expect_error([&] { add_user_rules(user, {}, {"xx=flat"}, {}, "--"); }, {"--first-rule 'xx=flat': "});
 }
 
 TEST(LrpCpuComposite, UnknownNamesListTheKnownOnes) {

@@ -225,6 +225,18 @@ TEST(LrpCpuRuleProps, RuleSpecsAlphaBetaAndOptions) {
     test::expect_error([] { make_rule("alpha_beta:1e8:99999999"); }, {"in float32, a difference of 0"});
     test::expect_error([] { make_rule("epsilon:0.1:stab=0.5"); }, {"its epsilon is its stabilizer; give it once"});
     test::expect_error([] { make_rule("gamma:stab=1:stab=2"); }, {"stab= is given twice"});
+    // Repeated options and a trailing ':' are refused like a repeated stab= and an empty inner field (both passed).
+    for (const char* spec : {"zplus:clip:clip", "zplus:zero_bias:zero_bias", "epsilon:norm_scale:norm_scale"}) {
+        SCOPED_TRACE(spec);
+        test::expect_error([&] { make_rule(spec); }, {"is given twice"});
+    }
+    for (const char* spec : {"epsilon:0.1:", "epsilon:"}) {
+        SCOPED_TRACE(spec);
+        test::expect_error([&] { make_rule(spec); }, {"an empty last field (a trailing ':')"});
+    }
+    // A value too small for a double reads as 0, as it does for a float (std::stod threw a bare "stod" error).
+    EXPECT_EQ(make_rule("epsilon:1e-400")->name(), "Epsilon(epsilon=0)");
+    EXPECT_NO_THROW(make_rule("gamma:1e-310"));
     EXPECT_EQ(make_rule("epsilon:stab=0.5")->name(), "Epsilon(epsilon=0.5)");
     for (const char* spec : {"pass:stab=1", "pass:clip", "gradient:norm_scale"}) {
         SCOPED_TRACE(spec);

@@ -171,13 +171,21 @@ Composite make_composite(const std::string& name, const CompositeOptions& option
 void add_user_rules(CompositeOptions& o, const std::vector<std::string>& rules,
                     const std::vector<std::string>& first_rules, const std::vector<std::string>& layer_rules,
                     const std::string& flag_prefix) {
+    // A layer type's error, told for the flag and spec that gave it (as a rule's is).
+    const auto layer_type = [](const std::string& type, const std::string& a, const std::string& flag) {
+        try {
+            return parse_layer_type(type);
+        } catch (const Error& e) {
+            LRP_THROW(flag, " '", a, "': ", e.what());
+        }
+    };
     for (const std::string& a : rules) {
         auto [type, rule] = parse_rule_assignment(a, flag_prefix + "rule");
-        o.layer_map.emplace_back(parse_layer_type(type), rule);
+        o.layer_map.emplace_back(layer_type(type, a, flag_prefix + "rule"), rule);
     }
     for (const std::string& a : first_rules) {
         auto [type, rule] = parse_rule_assignment(a, flag_prefix + "first-rule");
-        o.first_map.emplace_back(parse_layer_type(type), rule);
+        o.first_map.emplace_back(layer_type(type, a, flag_prefix + "first-rule"), rule);
     }
     std::set<std::string> named;
     for (const std::string& a : layer_rules) {

@@ -1,5 +1,6 @@
 // make_rule: textual rule specs ("epsilon:1e-3", "gamma:0.5:stab=1e-5", "zbox:-1:1") -> rule objects.
 // One table row per rule; a new rule adds its row here.
+#include <cstdlib>
 #include <functional>
 #include <optional>
 #include <sstream>
@@ -30,6 +31,8 @@ Spec parse(const std::string& spec) {
     std::stringstream ss(spec);
     std::string tok;
     std::getline(ss, s.name, ':');
+    LRP_CHECK(spec.empty() || spec.back() != ':', "rule spec '", spec, "': an empty last field (a trailing ':')");
+    bool clip = false, norm_scale = false;
     while (std::getline(ss, tok, ':')) {
         if (tok.rfind("stab=", 0) == 0) {
             LRP_CHECK(!s.stab_given, "rule spec '", spec, "': stab= is given twice");
@@ -38,15 +41,16 @@ Spec parse(const std::string& spec) {
             s.has_stab = true;
             // As --stabilizer: 0 would divide a zero denominator by itself (NaN relevance).
             LRP_CHECK(s.stab.epsilon > 0.f, "rule spec '", spec, "': stab must be > 0 (got ", s.stab.epsilon, ")");
-        } else if (tok == "clip") {
-            s.stab.clip = s.has_stab = true;
-        } else if (tok == "norm_scale") {
-            s.stab.norm_scale = s.has_stab = true;
-        } else if (tok == "zero_bias") {
-            s.zero_bias = true;
+        } else if (tok == "clip" || tok == "norm_scale" || tok == "zero_bias") {
+            bool& given = tok == "clip" ? clip : tok == "norm_scale" ? norm_scale : s.zero_bias;
+            LRP_CHECK(!given, "rule spec '", spec, "': ", tok, " is given twice");
+            given = true;
+            if (tok == "clip") s.stab.clip = s.has_stab = true;
+            if (tok == "norm_scale") s.stab.norm_scale = s.has_stab = true;
         } else {
             s.numbers.push_back(parse_number(tok, spec));
-            s.exact.push_back(std::stod(tok));
+            // (validated above; strtod, unlike stod, reads an underflowing value such as 1e-400 as 0, not an error)
+            s.exact.push_back(std::strtod(tok.c_str(), nullptr));
         }
     }
     return s;
