@@ -229,7 +229,9 @@ TEST(LayersCpu, StateDictRoundTripAndErrors) {
     StateDict bad = sd;
     bad.erase("conv1.weight");
     bad["conv2.weight"] = Tensor::zeros({1});
+    bad["bn1.bias"] = Tensor::zeros({1}, DType::I64);  // shape and dtype both wrong: both said
     bad["extra"] = Tensor::zeros({1});
+    bad[std::string("a\0b\x1b[2K", 7)] = Tensor::zeros({1});  // a name's control bytes, escaped
     try {
         b.load_state_dict(bad);
         FAIL();
@@ -238,5 +240,8 @@ TEST(LayersCpu, StateDictRoundTripAndErrors) {
         EXPECT_NE(m.find("missing: conv1.weight"), std::string::npos) << m;
         EXPECT_NE(m.find("wrong shape: conv2.weight"), std::string::npos) << m;
         EXPECT_NE(m.find("unexpected: extra"), std::string::npos) << m;
+        EXPECT_NE(m.find("wrong shape: bn1.bias is [1], expected [4]"), std::string::npos) << m;
+        EXPECT_NE(m.find("wrong dtype: bn1.bias is i64, expected f32"), std::string::npos) << m;
+        EXPECT_NE(m.find("unexpected: a\\x00b\\x1B[2K [1]"), std::string::npos) << m;
     }
 }

@@ -225,7 +225,13 @@ TEST_F(SafetensorsCpu, MalformedFilesGiveClearErrors) {
     expect_load_error(st_file(one(R"({"dtype":"F32","shape":[2]})"), d8), "missing \"data_offsets\"");
     expect_load_error(st_file(one(R"({"dtype":7,"shape":[2],"data_offsets":[0,8]})"), d8), "not a string");
     expect_load_error(st_file(one(R"({"dtype":"Q4","shape":[2],"data_offsets":[0,8]})"), d8),
-                      "unsupported dtype 'Q4'");
+                      "1 tensor(s) of a dtype lrpcu does not read (it reads F32, F16, BF16, F64, I64, I32, U8):\n  'a': Q4");
+    // All of them in one error (the first alone hid the others), names escaped.
+    expect_load_error(st_file(R"({"a":{"dtype":"I8","shape":[2],"data_offsets":[0,2]},"b\u001b":{"dtype":"BOOL",)"
+                              R"("shape":[2],"data_offsets":[2,4]},"c":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})",
+                              d8),
+                      "2 tensor(s) of a dtype lrpcu does not read (it reads F32, F16, BF16, F64, I64, I32, U8):\n  'a': "
+                      "I8\n  'b\\x1B': BOOL");
     expect_load_error(st_file(one(R"({"dtype":"F32","shape":[-2],"data_offsets":[0,8]})"), d8),
                       "shape[0] is negative");
     expect_load_error(st_file(one(R"({"dtype":"F32","shape":[2.5],"data_offsets":[0,8]})"), d8),

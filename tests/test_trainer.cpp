@@ -181,6 +181,15 @@ TEST(TrainerCpu, CheckpointHoldsStateAndModelLoadsElsewhere) {
         wrapped["extra"] = Tensor::zeros({1});  // not every name has it: nothing is removed
         nn::save_safetensors(d + "/mixed.safetensors", wrapped);
         EXPECT_EQ(read_model_weights(d + "/mixed.safetensors").count("module._orig_mod.conv1.weight"), 1u);
+        // Without the stem's weight, the width comes from the BatchNorm after it (64 was assumed, and the missing
+        // tensor was buried under a hundred wrong shapes), or from the first block's input channels.
+        nn::StateDict stemless = read_model_weights(d + "/model.safetensors");
+        stemless.erase("conv1.weight");
+        nn::save_safetensors(d + "/stemless.safetensors", stemless);
+        EXPECT_EQ(infer_width(d + "/stemless.safetensors"), 2);
+        stemless.erase("bn1.weight");
+        nn::save_safetensors(d + "/stemless.safetensors", stemless);
+        EXPECT_EQ(infer_width(d + "/stemless.safetensors"), 2);
     }
     EXPECT_THROW(load_model_weights(d + "/missing.safetensors", *m), Error);
     // A plain state_dict is not a checkpoint; a truncated or missing file is an error, not "no checkpoint".

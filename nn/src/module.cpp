@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "lrp/ops/elementwise.h"
+#include "lrp/utf8.h"
 
 namespace lrp::nn {
 
@@ -125,6 +126,7 @@ void Module::load_state_dict(const StateDict& sd, bool strict) {
             case DType::I64: return Tensor::from_vector(std::vector<int64_t>{c.to_vector<int64_t>()[0]}, Shape{});
             case DType::I32: x = c.to_vector<int32_t>()[0]; break;
             case DType::F32: x = c.to_vector<float>()[0]; break;
+            case DType::U8: x = c.to_vector<uint8_t>()[0]; break;
             default: return std::nullopt;
         }
         if (!std::isfinite(x) || x < 0 || x > 9.0e15) return std::nullopt;
@@ -143,19 +145,22 @@ void Module::load_state_dict(const StateDict& sd, bool strict) {
         if (it == sd.end()) {
             ++missing;
             problems.push_back("missing: " + n + " " + t->shape().str());
-        } else if (it->second.shape() != t->shape()) {
-            std::string p = "wrong shape: " + n + " is " + it->second.shape().str() + ", expected " + t->shape().str();
-            if (n == "classifier.weight" && it->second.ndim() == 2 && it->second.dim(0) == t->dim(0))  // VGG CIFAR form
-                p += " (its input follows the image size: are the inputs the size the model was trained on?)";
-            problems.push_back(p);
-        } else if (it->second.dtype() != t->dtype()) {
-            problems.push_back("wrong dtype: " + n + " is " + dtype_name(it->second.dtype()) + ", expected " +
-                               dtype_name(t->dtype()));
+        } else {  // both, where both are wrong (a fixed shape would show the dtype in a second run)
+            if (it->second.shape() != t->shape()) {
+                std::string p = "wrong shape: " + n + " is " + it->second.shape().str() + ", expected " +
+                                t->shape().str();
+                if (n == "classifier.weight" && it->second.ndim() == 2 && it->second.dim(0) == t->dim(0))  // VGG CIFAR
+                    p += " (its input follows the image size: are the inputs the size the model was trained on?)";
+                problems.push_back(p);
+            }
+            if (it->second.dtype() != t->dtype())
+                problems.push_back("wrong dtype: " + n + " is " + dtype_name(it->second.dtype()) + ", expected " +
+                                   dtype_name(t->dtype()));
         }
     }
     if (strict)
         for (auto& [n, t] : sd)
-            if (!targets.count(n)) problems.push_back("unexpected: " + n + " " + t.shape().str());
+            if (!targets.count(n)) problems.push_back("unexpected: " + escaped_bytes(n) + " " + t.shape().str());
     // Most names absent: say what that usually means before the full list.
     const std::string hint = missing * 2 > targets.size()
                                  ? str(" ", missing, " of the model's ", targets.size(), " tensors are missing: the weights are "

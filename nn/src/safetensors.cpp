@@ -15,6 +15,7 @@
 #include "lrp/durable_file.h"
 #include "lrp/error.h"
 #include "lrp/nn/json_parse.h"
+#include "lrp/utf8.h"
 
 static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
               "safetensors data is little-endian; lrpcu reads and writes it in host byte order");
@@ -87,7 +88,7 @@ struct Entry {
 };
 
 Entry parse_entry(const std::string& name, const json& v, uint64_t data_bytes, const std::string& path) {
-    const std::string t = "tensor '" + name + "': ";
+    const std::string t = "tensor '" + escaped_bytes(name) + "': ";  // (a name may hold any bytes, NUL and ESC too)
     ST_CHECK(v.is_object(), t, "entry is not a JSON object");
     auto dt = v.find("dtype"), sh = v.find("shape"), of = v.find("data_offsets");
     ST_CHECK(dt != v.end(), t, "missing \"dtype\"");
@@ -198,6 +199,19 @@ Header read_header(const Fd& f, const std::string& path) {
     Header h;
     h.data_start = 8 + hlen;
     const uint64_t data_bytes = size - h.data_start;
+    // Every tensor of a dtype lrpcu does not read, in one error (the first alone hid the others).
+    std::string unsupported;
+    int64_t unsupported_count = 0;
+    for (auto it = header.begin(); it != header.end(); ++it) {
+        if (it.key() == "__metadata__" || !it->is_object()) continue;
+        const auto dt = it->find("dtype");
+        if (dt == it->end() || !dt->is_string() || find_dtype(dt->get<std::string>())) continue;
+        if (++unsupported_count <= 20)
+            unsupported += "\n  '" + escaped_bytes(it.key()) + "': " + escaped_bytes(dt->get<std::string>());
+    }
+    if (unsupported_count > 20) unsupported += "\n  ... and " + std::to_string(unsupported_count - 20) + " more";
+    ST_CHECK(unsupported_count == 0, unsupported_count, " tensor(s) of a dtype lrpcu does not read (it reads F32, F16, ",
+             "BF16, F64, I64, I32, U8):", unsupported);
     for (auto it = header.begin(); it != header.end(); ++it) {
         if (it.key() == "__metadata__") {
             ST_CHECK(it->is_object(), "\"__metadata__\" is not a JSON object");

@@ -399,6 +399,22 @@ def write_goldens(out_dir):
 
 
 # ----------------------------------------------------------------------- lrpcu -> PyTorch check
+def recorded_image_size(meta, arch, sd, base_width):
+    """The side of the images the weights were trained on: lrpcu records --crop / --resize in 'lrpcu.model'; else
+    a CIFAR-form VGG's classifier input holds 8 * width * (side / 32)^2 values; else 32 (a ResNet takes any)."""
+    import json
+    model = json.loads(meta.get("lrpcu.model", "{}") or "{}")
+    for key in ("crop", "resize"):
+        if int(model.get(key, 0) or 0) > 0:
+            return int(model[key])
+    if arch.startswith("vgg") and "classifier.weight" in sd:
+        cells = sd["classifier.weight"].shape[1] // (8 * base_width)
+        side = math.isqrt(cells)
+        if side * side == cells and side > 0:
+            return 32 * side
+    return int(meta.get("image_size", 32))
+
+
 def check_lrpcu(path, args):
     from safetensors import safe_open
     from safetensors.torch import load_file
@@ -413,7 +429,7 @@ def check_lrpcu(path, args):
         sd["classifier.6.weight"] if "classifier.6.weight" in sd else sd["classifier.weight"]
     base_width = int(meta.get("base_width", first.shape[0]))
     in_channels, num_classes = first.shape[1], last.shape[0]
-    image_size = args.image_size or int(meta.get("image_size", 32))
+    image_size = args.image_size or recorded_image_size(meta, arch, sd, base_width)
     print(f"{path}: metadata {meta}")
     print(f"  model {arch}, base_width {base_width}, in_channels {in_channels}, classes {num_classes}, "
           f"image {image_size}x{image_size}, {len(sd)} tensors")

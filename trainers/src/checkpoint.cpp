@@ -429,8 +429,15 @@ int infer_in_channels(const std::string& path) {
 
 int infer_width(const std::string& path) {
     const std::map<std::string, Shape> sd = model_shapes(path);
-    for (const char* k : {"conv1.weight", "features.0.weight"})  // out channels = the first-stage width
-        if (auto it = sd.find(k); it != sd.end() && it->second.ndim() == 4) return static_cast<int>(it->second[0]);
+    // The first-stage width: the stem's output channels, or where the stem's weight is missing (a damaged file; a
+    // width of 64 assumed then buried the missing tensor under a hundred wrong shapes) what follows it: the stem's
+    // BatchNorm, or the first block's input channels.
+    const struct { const char* name; size_t ndim, dim; } where[] = {
+        {"conv1.weight", 4, 0}, {"features.0.weight", 4, 0}, {"bn1.weight", 1, 0}, {"layer1.0.conv1.weight", 4, 1},
+        {"features.1.weight", 1, 0}};
+    for (const auto& w : where)
+        if (auto it = sd.find(w.name); it != sd.end() && it->second.ndim() == static_cast<int>(w.ndim))
+            return static_cast<int>(it->second[static_cast<int>(w.dim)]);
     return -1;
 }
 

@@ -113,7 +113,8 @@ std::string first_nonfinite(nn::Module& model);
 // The model tensors of such a file, on the host: a checkpoint's "model." part (prefix dropped), or all of them.
 nn::StateDict read_model_weights(const std::string& path);
 // The first-stage width of the weights in a file: the output channels of its first convolution (ResNet's
-// conv1, VGG's features.0), or -1 when it has neither.
+// conv1, VGG's features.0); without that tensor, the size of the BatchNorm after it or the first block's input
+// channels; -1 when it has none of them.
 int infer_width(const std::string& path);
 // The number of classes a weights file was trained for: the rows of its final linear layer (ResNet's
 // fc, VGG's last classifier layer), or -1 when the file has none of them.
