@@ -179,10 +179,8 @@ void add_train_options(CLI::App& app, train::TrainConfig& c, std::string& config
         ->capture_default_str();
     app.add_option("--reldrop-rule", c.reldrop_rules, "RelDrop: TYPE=RULE, repeatable: a rule ahead of the "
                                                       "composite's layer map (as explain --rule)");
-    app.add_option("--reldrop-first-rule", c.reldrop_first_rules, "RelDrop: TYPE=RULE, repeatable: ahead of the "
-                                                                  "composite's first-layer map; the model's first "
-                                                                  "layer any entry matches gets it (as explain "
-                                                                  "--first-rule)");
+    app.add_option("--reldrop-first-rule", c.reldrop_first_rules, "RelDrop: TYPE=RULE, repeatable: as explain "
+                                                                  "--first-rule (the first layer any entry matches)");
     app.add_option("--reldrop-layer-rule", c.reldrop_layer_rules, "RelDrop: NAME=RULE, repeatable: the rule of one "
                                                                   "layer by name (as explain --layer-rule)");
     app.add_option("--reldrop-residual", c.reldrop_residual, "RelDrop: residual sums norm_split | copy (default: the "
