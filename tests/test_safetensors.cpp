@@ -232,6 +232,11 @@ TEST_F(SafetensorsCpu, MalformedFilesGiveClearErrors) {
                               d8),
                       "2 tensor(s) of a dtype lrpcu does not read (it reads F32, F16, BF16, F64, I64, I32, U8):\n  'a': "
                       "I8\n  'b\\x1B': BOOL");
+    // ... after the file's structure: a truncated file is said to be one, whatever dtypes it holds.
+    expect_load_error(st_file(R"({"a":{"dtype":"BOOL","shape":[2],"data_offsets":[0,2]},)"
+                              R"("c":{"dtype":"F32","shape":[4],"data_offsets":[2,18]}})",
+                              d8),
+                      "run past the end of the 8-byte data section (truncated file?)");
     expect_load_error(st_file(one(R"({"dtype":"F32","shape":[-2],"data_offsets":[0,8]})"), d8),
                       "shape[0] is negative");
     expect_load_error(st_file(one(R"({"dtype":"F32","shape":[2.5],"data_offsets":[0,8]})"), d8),

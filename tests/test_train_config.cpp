@@ -4,6 +4,7 @@
 #include <functional>
 #include <limits>
 
+#include "../trainers/src/run_settings.h"
 #include "lrp/train/config.h"
 #include "lrp/train/schedule.h"
 #include "test_util.h"
@@ -110,6 +111,32 @@ TEST(TrainConfigCpu, ResumeInheritsRecordedSettings) {
     saved["epochs"] = "two";
     EXPECT_THROW(inherit_settings(now, saved, {}), Error);
     EXPECT_THROW(inherit_settings(now, nlohmann::json::array(), {}), Error);
+}
+
+// Rule specs that builds before 2026-12-07 accepted and recorded (a trailing ':', a repeated option; both changed
+// nothing, and the parser now refuses them): tidied where a run's settings are read back and compared, so the run
+// resumes; other specs are left as they are.
+TEST(TrainConfigCpu, RecordedRuleSpecsAreTidied) {
+    EXPECT_EQ(tidy_recorded_rule("conv=epsilon:0.1:"), "conv=epsilon:0.1");
+    EXPECT_EQ(tidy_recorded_rule("conv=zplus:clip:clip:zero_bias:zero_bias"), "conv=zplus:clip:zero_bias");
+    EXPECT_EQ(tidy_recorded_rule("conv=gamma:0.25:stab=1e-3"), "conv=gamma:0.25:stab=1e-3");
+    EXPECT_EQ(tidy_recorded_rule("conv=epsilon::0.1"), "conv=epsilon::0.1");  // an inner empty field: refused as ever
+    TrainConfig run;
+    run.reldrop_rules = {"conv=epsilon:0.1:"};
+    run.reldrop_first_rules = {"conv=flat:"};
+    run.reldrop_layer_rules = {"fc=zplus:norm_scale:norm_scale"};
+    const nlohmann::json saved = run;
+    TrainConfig now;
+    inherit_settings(now, saved, {"out", "resume"});
+    EXPECT_EQ(now.reldrop_rules, std::vector<std::string>{"conv=epsilon:0.1"});
+    EXPECT_EQ(now.reldrop_first_rules, std::vector<std::string>{"conv=flat"});
+    EXPECT_EQ(now.reldrop_layer_rules, std::vector<std::string>{"fc=zplus:norm_scale"});
+    // --resume compares them tidied: the recorded spec and the corrected one agree.
+    TrainConfig corrected = run;
+    corrected.reldrop_rules = {"conv=epsilon:0.1"};
+    corrected.reldrop_first_rules = {"conv=flat"};
+    corrected.reldrop_layer_rules = {"fc=zplus:norm_scale"};
+    EXPECT_EQ(effective_settings(saved), effective_settings(nlohmann::json(corrected)));
 }
 
 // The schedule a config makes: cosine steps, warmup and --min-lr; a warmup shorter than one step is none.

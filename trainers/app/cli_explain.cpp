@@ -412,10 +412,25 @@ int run_explain(const std::vector<std::string>& args) {
     LRP_CHECK(!ec && std::filesystem::is_directory(out), "--out '", out, "': the output directory cannot be created (",
               ec ? ec.message() : "a file of that name exists", ")");
     for (const auto& f : stale) std::filesystem::remove(f);  // --force: an earlier run's maps must not mix with these
-    if (force && !look_alike.empty())
-        log_warn("--force kept ", look_alike.size(), " file(s) named like explain's maps (", look_alike.front().string(),
-                 look_alike.size() > 1 ? ", ..." : "", ") past the maps the earlier relevance.npy holds: not explain's, ",
-                 "or left by an older lrpcu; a map of this run with the same number replaces one");
+    if (force && !look_alike.empty()) {  // past the earlier maps: kept, but where this run writes that name
+        std::vector<std::string> kept, replaced;
+        for (const auto& f : look_alike) {
+            const std::string name = f.filename().string();  // (heatmap|overlay)_<n>.png, n canonical
+            const size_t us = name.find('_');
+            const long long i = std::stoll(name.substr(us + 1, name.size() - us - 5));
+            const bool written = i < r.dim(0) && (name[0] == 'h' || overlay);
+            (written ? replaced : kept).push_back(name);
+        }
+        std::sort(kept.begin(), kept.end());
+        std::sort(replaced.begin(), replaced.end());
+        if (!kept.empty())
+            log_warn("--force kept ", kept.size(), " file(s) named like explain's maps past those the earlier ",
+                     "relevance.npy holds (", kept.front(), kept.size() > 1 ? ", ..." : "", "): not explain's, or ",
+                     "left by an older lrpcu");
+        if (!replaced.empty())
+            log_warn("--force: this run's maps replace ", replaced.size(), " file(s) past those the earlier ",
+                     "relevance.npy holds (", replaced.front(), replaced.size() > 1 ? ", ..." : "", ")");
+    }
     if (force)
         for (const auto& f : leftover_temps(out)) std::filesystem::remove(f);
     data::write_npy((std::filesystem::path(out) / "relevance.npy").string(), r);

@@ -380,6 +380,22 @@ void from_json(const nlohmann::json& j, TrainConfig& c) {
 #undef X
 }
 
+std::string tidy_recorded_rule(const std::string& spec) {
+    std::string s = spec;
+    if (s.size() > 1 && s.back() == ':' && s[s.size() - 2] != ':' && s[s.size() - 2] != '=') s.pop_back();
+    std::string out;
+    std::set<std::string> options;
+    size_t start = 0;
+    for (size_t colon;; start = colon + 1) {
+        colon = s.find(':', start);
+        const std::string tok = s.substr(start, colon == std::string::npos ? std::string::npos : colon - start);
+        const bool option = tok == "clip" || tok == "norm_scale" || tok == "zero_bias";
+        if (!option || options.insert(tok).second) out += (start ? ":" : "") + tok;
+        if (colon == std::string::npos) break;
+    }
+    return out;
+}
+
 std::vector<std::string> inherit_settings(TrainConfig& c, const nlohmann::json& saved,
                                           const std::set<std::string>& given) {
     LRP_CHECK(saved.is_object(), "the checkpoint's settings are not a JSON object");
@@ -400,6 +416,8 @@ std::vector<std::string> inherit_settings(TrainConfig& c, const nlohmann::json& 
     } catch (const Error& e) {
         LRP_THROW("the checkpoint's settings cannot be read back: ", e.what());
     }
+    for (std::vector<std::string>* rules : {&c.reldrop_rules, &c.reldrop_first_rules, &c.reldrop_layer_rules})
+        for (std::string& r : *rules) r = tidy_recorded_rule(r);
     if (!saved.contains("drop-last") && !given.count("drop-last")) {  // recorded before the setting: it dropped
         c.drop_last = true;
         keys.push_back("drop-last");

@@ -37,7 +37,8 @@ nlohmann::json config_json(const TrainConfig& cfg) {
 
 // An empty --reldrop-residual and a zero --reldrop-epsilon (or --edda-epsilon) stand for the composite's defaults (copy and 1e-3
 // for reldrop), so naming a default on --resume agrees with leaving it out. A setting recorded before it
-// existed ran as it does with the value below (drop-last: those builds dropped the last partial batch).
+// existed ran as it does with the value below (drop-last: those builds dropped the last partial batch). Rule specs
+// are compared as tidy_recorded_rule leaves them.
 nlohmann::json effective_settings(nlohmann::json j) {
     static const std::pair<const char*, nlohmann::json> before_it_existed[] = {
         {"drop-last", true}, {"val-split", 0}, {"reldrop-pixel-norm", "signed_minmax"},
@@ -58,6 +59,10 @@ nlohmann::json effective_settings(nlohmann::json j) {
         {"rrc-ratio-max", 4.f / 3.f}};  // floats: as recorded
     for (const auto& [key, value] : before_it_existed)
         if (j.is_object() && !j.contains(key)) j[key] = value;
+    for (const char* key : {"reldrop-rule", "reldrop-first-rule", "reldrop-layer-rule"})
+        if (j.is_object() && j.contains(key) && j[key].is_array())
+            for (auto& r : j[key])
+                if (r.is_string()) r = tidy_recorded_rule(r.get<std::string>());
     try {
         const std::string comp = j.value("reldrop-composite", "");
         if (j.contains("reldrop-residual") && j["reldrop-residual"] == "")

@@ -187,6 +187,10 @@ float parse_isnet_mask(const std::string& spec);
 
 void to_json(nlohmann::json& j, const TrainConfig& c);
 void from_json(const nlohmann::json& j, TrainConfig& c);  // unknown keys are an error naming them
+// A rule assignment (KEY=RULE[:...]) as builds before 2026-12-07 accepted and recorded it, with a trailing ':' or a
+// repeated clip, norm_scale or zero_bias (which changed nothing): without them, so that such a run still resumes
+// (the rule parser now refuses them).
+std::string tidy_recorded_rule(const std::string& spec);
 // --resume: takes every setting the checkpoint recorded (`saved`) except those the user gave now (`given`:
 // keys = flag names without dashes, from flags or --config) and the per-invocation ones (out, resume,
 // stop-after-epoch, stop-after-step, device: the machine may differ); keys this build does not know are
