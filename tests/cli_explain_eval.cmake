@@ -130,7 +130,7 @@ add_test(NAME Cli.ExplainPlainWeightsTheirOwnWidth COMMAND ${LRP_CLI} 0 "wrote .
          $<TARGET_FILE:lrpcu> explain --weights ${LRP_EXPLAIN_RUN}/plain.safetensors --arch resnet18
          --input ${LRP_CLI_DATA}/rgb_8x8.png --normalize imagenet --device cpu --out ${LRP_EXPLAIN_RUN}/plain-width)
 add_test(NAME Cli.ExplainPlainWeightsOtherWidth COMMAND ${LRP_CLI} nonzero
-         "--width 64, but the first convolution of .*plain.safetensors has 2 output channels: its width is 2"
+         "--width 64, but .*plain.safetensors has first-stage width 2 \\(conv1.weight's 2 output channels\\)"
          $<TARGET_FILE:lrpcu> explain --weights ${LRP_EXPLAIN_RUN}/plain.safetensors --arch resnet18 --width 64
          --input ${LRP_CLI_DATA}/rgb_8x8.png --normalize imagenet --device cpu --out ${LRP_EXPLAIN_RUN}/bad)
 add_test(NAME Cli.ExplainNumClassesOtherThanTheWeights COMMAND ${LRP_CLI} nonzero

@@ -137,6 +137,19 @@ TEST(TrainerCpu, InfersTheClassAndChannelCountsFromTheWeights) {
         nn::save_safetensors(f, m->state_dict());
         EXPECT_EQ(infer_num_classes(f), 7 + i) << arch;
         EXPECT_EQ(infer_in_channels(f), 1 + i) << arch;
+        EXPECT_EQ(infer_width(f), 2) << arch;
+        // Without the stem's weight (a damaged file): from the layers after it, VGG without BatchNorm too (its
+        // next convolution's input channels; 64 was assumed).
+        nn::StateDict sd = m->state_dict();
+        sd.erase(sd.count("conv1.weight") ? "conv1.weight" : "features.0.weight");
+        nn::save_safetensors(d + "/stemless.safetensors", sd);
+        const InferredWidth w = inferred_width(d + "/stemless.safetensors");
+        EXPECT_EQ(w.width, 2) << arch;
+        EXPECT_EQ(w.source, std::string(i == 0 ? "bn1.weight's 2 channels"
+                                        : i == 1 ? "bn1.weight's 2 channels"
+                                        : i == 2 ? "features.3.weight's 2 input channels"
+                                                 : "features.1.weight's 2 channels"))
+            << arch;
         ++i;
     }
     TrainConfig c = tiny(d + "/run");
@@ -190,6 +203,17 @@ TEST(TrainerCpu, CheckpointHoldsStateAndModelLoadsElsewhere) {
         stemless.erase("bn1.weight");
         nn::save_safetensors(d + "/stemless.safetensors", stemless);
         EXPECT_EQ(infer_width(d + "/stemless.safetensors"), 2);
+        // Weights that do not fit the model are refused as such before their values are looked at (a NaN hid it).
+        std::vector<float> nan(stemless.at("fc.weight").numel(), std::nanf(""));
+        stemless["fc.weight"] = Tensor::from_vector(nan, stemless.at("fc.weight").shape(), Device::cpu());
+        nn::save_safetensors(d + "/stemless.safetensors", stemless);
+        try {
+            load_model_weights(d + "/stemless.safetensors", *m);
+            ADD_FAILURE() << "no error";
+        } catch (const Error& e) {
+            EXPECT_NE(std::string(e.what()).find("conv1.weight"), std::string::npos) << e.what();
+            EXPECT_EQ(std::string(e.what()).find("NaN"), std::string::npos) << e.what();
+        }
     }
     EXPECT_THROW(load_model_weights(d + "/missing.safetensors", *m), Error);
     // A plain state_dict is not a checkpoint; a truncated or missing file is an error, not "no checkpoint".
@@ -386,7 +410,8 @@ TEST(TrainerCpu, ExportedModelRecordsItsSettings) {
     };
     expect_refused("lrpcu.class_names", R"(["a", "b"])", "corrupt metadata: 2 class names recorded for a model of 10");
     expect_refused("lrpcu.model", R"({"arch": "resnet18", "width": 3})",
-                   "the recorded width is 3, but the first convolution has 2 output channels");
+                   "the recorded width is 3, but its weights have first-stage width 2 (conv1.weight's 2 output "
+                   "channels) (corrupt metadata)");
     expect_refused("lrpcu.model", R"({"arch": "resnet18", "width": 99999999999})",
                    "the recorded width is 99999999999, not an integer in [1, 65536]");
     expect_refused("lrpcu.model", R"({"arch": "resnet18", "width": 2, "crop": -3})",
@@ -403,7 +428,9 @@ TEST(TrainerCpu, ExportedModelRecordsItsSettings) {
         checked_width(64, plain.config, d + "/plain.safetensors");
         ADD_FAILURE() << "no error";
     } catch (const Error& e) {
-        EXPECT_NE(std::string(e.what()).find("--width 64, but the first convolution of"), std::string::npos)
+        EXPECT_NE(std::string(e.what()).find("plain.safetensors has first-stage width 2 (conv1.weight's 2 output "
+                                             "channels) (omit --width to use it)"),
+                  std::string::npos)
             << e.what();
     }
     // Settings this build does not use (a newer lrpcu's) are skipped: the file still works.

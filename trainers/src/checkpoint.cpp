@@ -330,10 +330,11 @@ CheckpointState load_checkpoint(const std::string& path, nn::Module& model, Opti
 
 int checked_width(int given, const nlohmann::json& cfg, const std::string& weights) {
     LRP_CHECK(given >= 0, "--width must be >= 1 (got ", given, "; default: the checkpoint's)");
-    const int inferred = infer_width(weights);  // the first convolution's output channels (-1: none)
+    const InferredWidth iw = inferred_width(weights);
+    const int inferred = iw.width;  // -1: none
     if (!cfg.is_object() || !cfg.contains("width")) {
-        LRP_CHECK(given == 0 || inferred < 0 || given == inferred, "--width ", given, ", but the first convolution of ",
-                  weights, " has ", inferred, " output channels: its width is ", inferred, " (omit --width to use it)");
+        LRP_CHECK(given == 0 || inferred < 0 || given == inferred, "--width ", given, ", but ", weights,
+                  " has first-stage width ", inferred, " (", iw.source, ") (omit --width to use it)");
         return given > 0 ? given : inferred > 0 ? inferred : 64;
     }
     const nlohmann::json& w = cfg["width"];
@@ -341,7 +342,7 @@ int checked_width(int given, const nlohmann::json& cfg, const std::string& weigh
               ": the recorded width is ", nn::json_brief(w), ", not an integer in [1, 65536] (corrupt metadata)");
     const int trained = w.get<int>();
     LRP_CHECK(inferred < 0 || inferred == trained, weights, ": the recorded width is ", trained,
-              ", but the first convolution has ", inferred, " output channels (corrupt metadata)");
+              ", but its weights have first-stage width ", inferred, " (", iw.source, ") (corrupt metadata)");
     LRP_CHECK(given == 0 || given == trained, "--width ", given, ": ", weights, " was trained with width ", trained,
               " (omit --width to use it)");
     return trained;
@@ -392,11 +393,13 @@ std::string weight_problem(const std::string& name, const Tensor& t) {
 
 void load_model_weights(const std::string& path, nn::Module& model) {
     const nn::StateDict sd = read_model_weights(path);
+    // Names and shapes first: weights of another model are that, whatever values they hold. On an error the model
+    // holds what it loaded; the caller stops.
+    model.load_state_dict(sd);
     for (const auto& [name, t] : sd) {
         const std::string why = weight_problem(name, t);
         LRP_CHECK(why.empty(), path, ": tensor ", name, " ", why, "; they give no meaningful outputs");
     }
-    model.load_state_dict(sd);
 }
 
 std::string first_nonfinite(nn::Module& model) {
@@ -427,19 +430,38 @@ int infer_in_channels(const std::string& path) {
     return -1;
 }
 
-int infer_width(const std::string& path) {
+InferredWidth inferred_width(const std::string& path) {
     const std::map<std::string, Shape> sd = model_shapes(path);
     // The first-stage width: the stem's output channels, or where the stem's weight is missing (a damaged file; a
     // width of 64 assumed then buried the missing tensor under a hundred wrong shapes) what follows it: the stem's
-    // BatchNorm, or the first block's input channels.
-    const struct { const char* name; size_t ndim, dim; } where[] = {
-        {"conv1.weight", 4, 0}, {"features.0.weight", 4, 0}, {"bn1.weight", 1, 0}, {"layer1.0.conv1.weight", 4, 1},
-        {"features.1.weight", 1, 0}};
+    // BatchNorm, the first block's input channels, or a VGG's second convolution's input channels.
+    const struct { const char* name; size_t ndim, dim; const char* what; } where[] = {
+        {"conv1.weight", 4, 0, "output channels"}, {"features.0.weight", 4, 0, "output channels"},
+        {"bn1.weight", 1, 0, "channels"}, {"layer1.0.conv1.weight", 4, 1, "input channels"},
+        {"features.1.weight", 1, 0, "channels"}};
+    auto found = [&](const std::string& name, const std::string& what, int64_t w) {
+        return InferredWidth{static_cast<int>(w), name + "'s " + std::to_string(w) + " " + what};
+    };
     for (const auto& w : where)
         if (auto it = sd.find(w.name); it != sd.end() && it->second.ndim() == static_cast<int>(w.ndim))
-            return static_cast<int>(it->second[static_cast<int>(w.dim)]);
-    return -1;
+            return found(w.name, w.what, it->second[static_cast<int>(w.dim)]);
+    // A VGG without BatchNorm: the lowest-numbered convolution after features.0 takes the first stage's channels.
+    int best = -1;
+    std::string best_name;
+    for (const auto& [k, t] : sd) {
+        const std::string pre = "features.", post = ".weight";
+        if (t.ndim() != 4 || k.size() <= pre.size() + post.size() || k.compare(0, pre.size(), pre) != 0 ||
+            k.compare(k.size() - post.size(), post.size(), post) != 0)
+            continue;
+        const std::string idx = k.substr(pre.size(), k.size() - pre.size() - post.size());
+        if (idx.empty() || idx.size() > 6 || idx.find_first_not_of("0123456789") != std::string::npos) continue;
+        if (const int i = std::stoi(idx); i >= 1 && (best < 0 || i < best)) best = i, best_name = k;
+    }
+    if (best > 0) return found(best_name, "input channels", sd.at(best_name)[1]);
+    return {-1, ""};
 }
+
+int infer_width(const std::string& path) { return inferred_width(path).width; }
 
 int infer_num_classes(const std::string& path) {
     const std::map<std::string, Shape> sd = model_shapes(path);

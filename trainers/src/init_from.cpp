@@ -71,9 +71,9 @@ CheckpointState check_init_weights_file(const TrainConfig& cfg) {
         LRP_CHECK(rec.config["arch"] == cfg.arch, "--init-weights ", path, " holds a ",
                   rec.config["arch"].get<std::string>(), ", but the run builds --arch ", cfg.arch, " (pass --arch ",
                   rec.config["arch"].get<std::string>(), ")");
-    if (const int w = infer_width(path); w > 0)
-        LRP_CHECK(w == cfg.width, "--init-weights ", path, " has first-stage width ", w, " (its first convolution's ",
-                  "output channels), but the run builds --width ", cfg.width, " (pass --width ", w, ")");
+    if (const InferredWidth w = inferred_width(path); w.width > 0)
+        LRP_CHECK(w.width == cfg.width, "--init-weights ", path, " has first-stage width ", w.width, " (", w.source,
+                  "), but the run builds --width ", cfg.width, " (pass --width ", w.width, ")");
     return rec;
 }
 

@@ -106,16 +106,23 @@ std::pair<int, int> checked_geometry(std::optional<int> resize, std::optional<in
 // What makes a model tensor unusable: NaN or Inf anywhere, a negative BatchNorm running_var; empty: nothing.
 std::string weight_problem(const std::string& name, const Tensor& t);
 // Model weights with torchvision keys (from a checkpoint or a plain PyTorch state_dict file). A tensor with a
-// weight_problem (a parameter or a BatchNorm statistic) is an error naming it and the file.
+// weight_problem (a parameter or a BatchNorm statistic) is an error naming it and the file, after the names and
+// shapes are checked (weights of another model are refused as such first).
 void load_model_weights(const std::string& path, nn::Module& model);
 // The name of the model's first parameter or buffer (BatchNorm running statistics) holding NaN or Inf; empty: none.
 std::string first_nonfinite(nn::Module& model);
 // The model tensors of such a file, on the host: a checkpoint's "model." part (prefix dropped), or all of them.
 nn::StateDict read_model_weights(const std::string& path);
 // The first-stage width of the weights in a file: the output channels of its first convolution (ResNet's
-// conv1, VGG's features.0); without that tensor, the size of the BatchNorm after it or the first block's input
-// channels; -1 when it has none of them.
-int infer_width(const std::string& path);
+// conv1, VGG's features.0); without that tensor, the size of the BatchNorm after it, the first block's input
+// channels or a VGG's next convolution's; -1 when it has none of them. source tells the tensor, e.g.
+// "bn1.weight's 64 channels" (empty with -1).
+struct InferredWidth {
+    int width = -1;
+    std::string source;
+};
+InferredWidth inferred_width(const std::string& path);
+int infer_width(const std::string& path);  // inferred_width(path).width
 // The number of classes a weights file was trained for: the rows of its final linear layer (ResNet's
 // fc, VGG's last classifier layer), or -1 when the file has none of them.
 int infer_num_classes(const std::string& path);
