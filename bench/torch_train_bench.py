@@ -5,7 +5,7 @@ TF32 settings, timed with CUDA events on the same GPU. The forward runs with aut
 backward needs, as lrpcu's does; records before 2026-12-07 timed it under no_grad). Prints one JSON line per case.
 Run on the GPU machine: python3 bench/torch_train_bench.py [--iters 20]
 On the CPU (bench_models' CPU cases, batch 8, wall-clock median): --device cpu --batches 8 --iters 3"""
-import argparse, json, os, time
+import argparse, json, os, sys, time
 import torch, torch.nn as nn, torchvision
 
 
@@ -72,10 +72,14 @@ def bench(model, batch, phase, iters, dev):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--iters', type=int, default=20)
-    ap.add_argument('--device', default='cuda', choices=['cuda', 'cpu'])
+    ap.add_argument('--device', default=None, choices=['cuda', 'cpu'], help='default: cuda where torch sees a GPU')
     ap.add_argument('--batches', default='128,512', help='comma-separated batch sizes')
     ap.add_argument('--threads', type=int, default=os.cpu_count(), help='CPU: intra-op threads (default: all cores)')
     a = ap.parse_args()
+    if a.device is None:
+        a.device = 'cuda' if torch.cuda.is_available() else 'cpu'
+        print(f'torch_train_bench: --device {a.device} (torch sees {"a" if a.device == "cuda" else "no"} GPU)',
+              file=sys.stderr)
     dev = torch.device(a.device)
     if dev.type == 'cpu':
         torch.set_num_threads(a.threads)  # Debian's torch starts with 1

@@ -35,6 +35,10 @@ found=0
 for t in "${targets[@]}"; do
   corpus=$dir/corpus/$t artifacts=$dir/artifacts/$t
   seeds "$t" "$corpus"
+  # This run's findings only: an earlier run's are moved aside (kept for reference, not counted again).
+  if compgen -G "$artifacts/*" > /dev/null; then
+    mkdir -p "$dir/artifacts-old/$t" && mv "$artifacts"/* "$dir/artifacts-old/$t/"
+  fi
   mkdir -p "$artifacts"
   echo "fuzzing $t for ${secs}s"
   "$dir/tests/fuzz/fuzz_$t" "$corpus" -artifact_prefix="$artifacts/" -max_total_time="$secs" -max_len=65536 \
@@ -42,6 +46,10 @@ for t in "${targets[@]}"; do
   grep -E "stat::number_of_executed_units|cov:" "$dir/fuzz_$t.log" | tail -2 || true
   if compgen -G "$artifacts/*" > /dev/null; then
     echo "$t: findings in $artifacts (log: $dir/fuzz_$t.log)"
+    found=1
+  elif ! grep -q "^Done [0-9]* runs" "$dir/fuzz_$t.log"; then
+    # no finding and no "Done N runs": the harness did not start or did not finish (a sanitizer that cannot run)
+    echo "$t: the fuzzer did not run to its end (log: $dir/fuzz_$t.log):"; tail -5 "$dir/fuzz_$t.log"
     found=1
   fi
 done

@@ -6,7 +6,13 @@ set -euo pipefail
 pkgs=(cmake g++ make pkg-config libgtest-dev libgmock-dev libbenchmark-dev libopenblas-dev
       nlohmann-json3-dev libcli11-dev libfmt-dev libstb-dev zlib1g-dev
       python3)  # python3: the CLI tests write small idx/PNG/safetensors files with its standard library
-if [[ "${1:-}" == "--with-data" ]]; then pkgs+=(dataset-fashion-mnist); fi
+for a in "$@"; do
+  case "$a" in
+    --with-data) pkgs+=(dataset-fashion-mnist) ;;
+    -h | --help) sed -n '2,3s/^# //p' "$0"; exit 0 ;;
+    *) echo "install-deps: unknown option '$a' (expected --with-data)" >&2; exit 2 ;;
+  esac
+done
 # Optional: a test reads lrpcu's .npy files with NumPy itself (skipped without it); a failed install only warns.
 optional=(python3-numpy)
 

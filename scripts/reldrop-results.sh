@@ -1,17 +1,19 @@
 #!/usr/bin/env bash
 # RelDrop results on Fashion-MNIST (issue #5): ResNet-18 trained with --augment none, random-erasing,
 # reldrop-block and reldrop-pixel on one schedule per seed, `lrpcu eval --occlusion --faithfulness` on each
-# final checkpoint, and a markdown + JSON table (scripts/reldrop-table.py). Finished runs are kept and reused; a
-# stopped one (signal, timeout) is resumed, and its curves are redone.
+# final checkpoint, and a markdown + JSON table (scripts/reldrop-table.py). Runs are resumed (lrpcu train --resume:
+# a finished run reports again, a stopped one continues; settings that differ from the run's are refused, so a run
+# is never reused for another protocol or other flags), and curves older than their checkpoint are redone.
 #   scripts/reldrop-results.sh [--protocol gpu|cpu] [--seeds "0 1 2"] [--out DIR] [--phase all|train|eval|table]
 #                              [--data-dir DIR] [--extra "NAME|train flags"]...   (more rows, e.g. "reldrop-block-egb|--augment
 #                              reldrop-block --reldrop-composite epsilon_gamma_box") [--no-base] (only the --extra rows)
 #                              [--train-flags "FLAGS"] (added to every row's training, e.g. "--drop-last true")
 # gpu: full data, width 64, 15 epochs, 3 seeds. cpu: the main job's reduced setting (6000 training images,
 # 2000 test images, width 16, 3 epochs), 1 seed: small enough for a 2-core machine, far from converged.
+# Relative paths (--out, --data-dir, LRPCU) are the caller's; the runs go to runs/ in the repository by default.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-protocol=gpu seeds="" out="" phase=all nobase=0 data=() common=() bin=${LRPCU:-build/lrpcu}
+root=$(cd "$(dirname "$0")/.." && pwd)
+protocol=gpu seeds="" out="" phase=all nobase=0 data=() common=() bin=${LRPCU:-$root/build/lrpcu}
 runs=("none|--augment none" "random-erasing|--augment random-erasing" "reldrop-block|--augment reldrop-block"
       "reldrop-pixel|--augment reldrop-pixel")
 while [[ $# -gt 0 ]]; do
@@ -36,7 +38,11 @@ case $protocol in
        evalargs=(--device cpu --subset 2000 --occlusion-steps 10); seeds=${seeds:-"0"} ;;
   *) echo "reldrop-results: --protocol must be gpu or cpu" >&2; exit 2 ;;
 esac
-out=${out:-runs/reldrop-$protocol}
+case $phase in
+  all | train | eval | table) ;;
+  *) echo "reldrop-results: --phase must be all, train, eval or table (got '$phase')" >&2; exit 2 ;;
+esac
+out=${out:-$root/runs/reldrop-$protocol}
 [[ -x $bin ]] || { echo "reldrop-results: $bin not built (scripts/test.sh or scripts/run.sh builds it)" >&2; exit 1; }
 mkdir -p "$out"
 
@@ -60,9 +66,9 @@ if [[ $phase == all || $phase == train ]]; then
     for r in "${runs[@]}"; do
       a=${r%%|*}; read -r -a flags <<< "${r#*|}"
       d=$out/$a-s$seed
-      if finished "$d"; then echo "reldrop-results: $d done, kept"; continue; fi
+      # A finished run is resumed too: lrpcu compares its recorded settings with these flags and refuses others.
       resume=(); [[ -f $d/checkpoint.safetensors ]] && resume=(--resume)
-      echo "reldrop-results: training $d"
+      if finished "$d"; then echo "reldrop-results: $d done (checking its settings)"; else echo "reldrop-results: training $d"; fi
       "$bin" train --dataset fashion-mnist --arch resnet18 --seed "$seed" "${flags[@]}" "${common[@]}" "${train[@]}" "${data[@]}" \
         --log-every 1000 --out "$d" "${resume[@]}" > "$d.train.log" 2>&1 || { tail -20 "$d.train.log"; exit 1; }
       tail -3 "$d.train.log"
@@ -75,11 +81,14 @@ if [[ $phase == all || $phase == eval ]]; then
       a=${r%%|*}
       d=$out/$a-s$seed
       finished "$d" || { echo "reldrop-results: $d has not finished training (--phase train continues it)" >&2; exit 1; }
-      # curves of the final checkpoint only (a resumed run's checkpoint is newer than curves of its stopped state)
-      [[ -f $d/occlusion.json && $d/occlusion.json -nt $d/checkpoint.safetensors ]] && continue
+      # curves of the final checkpoint only (a resumed run's checkpoint is newer than curves of its stopped state);
+      # eval.json is renamed into place when the whole eval has succeeded, so it marks a finished eval
+      [[ -f $d/eval.json && $d/eval.json -nt $d/checkpoint.safetensors ]] &&
+        python3 -c "import json,sys; json.load(open(sys.argv[1]))" "$d/eval.json" 2> /dev/null && continue
       echo "reldrop-results: occlusion curves of $d"
       "$bin" eval --weights "$d/checkpoint.safetensors" --occlusion --occlusion-out "$d" --faithfulness --json "${evalargs[@]}" \
-        > "$d/eval.json" 2> "$d.eval.log" || { tail -20 "$d.eval.log"; exit 1; }
+        > "$d/eval.json.tmp" 2> "$d.eval.log" || { tail -20 "$d.eval.log"; rm -f "$d/eval.json.tmp"; exit 1; }
+      mv "$d/eval.json.tmp" "$d/eval.json"
     done
   done
 fi
@@ -92,6 +101,9 @@ if [[ $phase == all || $phase == table ]]; then
       fi
     done
   done
-  python3 scripts/reldrop-table.py "$out" "$protocol" "${train[*]}${common[*]:+ ${common[*]}}" > "$out/results.md"
+  # written beside and renamed: a failed table leaves the previous one
+  python3 "$root/scripts/reldrop-table.py" "$out" "$protocol" "${train[*]}${common[*]:+ ${common[*]}}" > "$out/results.md.tmp" ||
+    { rm -f "$out/results.md.tmp"; exit 1; }
+  mv "$out/results.md.tmp" "$out/results.md"
   cat "$out/results.md"
 fi

@@ -11,9 +11,14 @@ import statistics
 import sys
 
 
-def load_rows(path):
-    with open(path) as f:
-        return [json.loads(line) for line in f if line.strip()]
+def load_json(path, lines=False):
+    """A JSON file (or JSON lines); exits naming the file where it is damaged (an eval that was stopped)."""
+    try:
+        with open(path) as f:
+            return [json.loads(line) for line in f if line.strip()] if lines else json.load(f)
+    except ValueError as e:
+        sys.exit(f"reldrop-table: {path}: not valid JSON ({e}); rerun what writes it "
+                 "(scripts/reldrop-results.sh --phase train or eval)")
 
 
 # Settings shown in a row's flags when a run's config differs (the reference's values).
@@ -26,13 +31,16 @@ EDDA_DEFAULTS = {"edda-patch": 0, "edda-reduce": "sum", "edda-composite": "reldr
                  "edda-w-nonsalient": 1, "edda-fill": "mean"}
 
 
-def fmt(values, scale=1.0, digits=2):
+def fmt(values, scale=1.0, digits=2, of=None):
+    """Mean ± sample std; with `of` (the row's seeds), says how many seeds it averages when some runs lack the
+    figure (a run without its eval)."""
     if not values:
         return "n/a"
     m = statistics.mean(values) * scale
+    part = f" ({len(values)} of {of} seeds)" if of is not None and len(values) < of else ""
     if len(values) == 1:
-        return f"{m:.{digits}f}"
-    return f"{m:.{digits}f} ± {statistics.stdev(values) * scale:.{digits}f}"
+        return f"{m:.{digits}f}{part}"
+    return f"{m:.{digits}f} ± {statistics.stdev(values) * scale:.{digits}f}{part}"
 
 
 def main():
@@ -43,7 +51,10 @@ def main():
         d = os.path.join(root, name)
         if not m or not os.path.isdir(d) or not os.path.exists(os.path.join(d, "metrics.jsonl")):
             continue
-        rows = load_rows(os.path.join(d, "metrics.jsonl"))
+        rows = load_json(os.path.join(d, "metrics.jsonl"), lines=True)
+        if not rows:
+            print(f"reldrop-table: warning: {d}: no epoch recorded yet; left out", file=sys.stderr)
+            continue
         r = {"seed": int(m.group(2)), "epochs": rows[-1]["epoch"], "final_acc": rows[-1]["test_acc"],
              "best_acc": max(x["test_acc"] for x in rows),
              "images_per_s": statistics.mean(x["images_per_s"] for x in rows)}
@@ -54,22 +65,19 @@ def main():
             r["occluded_fraction"] = statistics.mean(x["reldrop_occluded_fraction"] for x in rows)
         occ = os.path.join(d, "occlusion.json")
         if os.path.exists(occ):
-            with open(occ) as f:
-                o = json.load(f)
+            o = load_json(occ)
             o = o.get("occlusion", o)  # lrpcu eval writes the occlusion object inside the eval record
             r["auc_morf"], r["auc_random"] = o["auc_morf"], o["auc_random"]
             r["occlusion"] = {k: o[k] for k in ("patch", "steps", "composite", "target", "fill", "samples") if k in o}
         ev = os.path.join(d, "eval.json")
         if os.path.exists(ev):
-            with open(ev) as f:
-                fa = json.load(f).get("faithfulness")
+            fa = load_json(ev).get("faithfulness")
             if fa:  # lrpcu eval --faithfulness (EDDA's proxy)
                 r["drop_salient"], r["drop_nonsalient"] = fa["mean_drop_salient"], fa["mean_abs_drop_nonsalient"]
                 if "mean_drop_random" in fa:
                     r["drop_random"] = fa["mean_drop_random"]
                 r["faithfulness"] = {k: fa[k] for k in ("composite", "patch", "reduce", "fill", "samples") if k in fa}
-        with open(os.path.join(d, "config.json")) as f:
-            cfg = json.load(f)
+        cfg = load_json(os.path.join(d, "config.json"))
         r["flags"] = f"--augment {cfg['augment']}"
         defaults = RELDROP_DEFAULTS if cfg["augment"].startswith("reldrop-") else (
             EDDA_DEFAULTS if cfg["augment"] == "edda" else {})
@@ -101,15 +109,16 @@ def main():
         gap = [r["auc_random"] - r["auc_morf"] for r in rs if "auc_morf" in r]
         occl = [r["occluded_fraction"] for r in rs if "occluded_fraction" in r]
         at_val = [r["test_at_best_val"] for r in rs if "test_at_best_val" in r]
-        val_cell = f"| {fmt(at_val, 100)} " if val else ""
+        n = len(rs)
+        val_cell = f"| {fmt(at_val, 100, of=n)} " if val else ""
         sal = [r["drop_salient"] for r in rs if "drop_salient" in r]
         non = [r["drop_nonsalient"] for r in rs if "drop_nonsalient" in r]
         rnd_win = [r["drop_random"] for r in rs if "drop_random" in r]
-        faith_cells = f"| {fmt(sal, 1, 3)} | {fmt(non, 1, 3)} | {fmt(rnd_win, 1, 3)} " if faith else ""
+        faith_cells = f"| {fmt(sal, 1, 3, n)} | {fmt(non, 1, 3, n)} | {fmt(rnd_win, 1, 3, n)} " if faith else ""
         print(f"| {a}: `{rs[0]['flags']}` | {len(rs)} | {fmt([r['final_acc'] for r in rs], 100)} "
               f"| {fmt([r['best_acc'] for r in rs], 100)} {val_cell}"
-              f"| {fmt(morf, 1, 3)} | {fmt(rnd, 1, 3)} | {fmt(gap, 1, 3)} {faith_cells}"
-              f"| {fmt(occl, 100, 0) + ' %' if occl else '—'} "
+              f"| {fmt(morf, 1, 3, n)} | {fmt(rnd, 1, 3, n)} | {fmt(gap, 1, 3, n)} {faith_cells}"
+              f"| {fmt(occl, 100, 0) + ' %' + (f' ({len(occl)} of {n} seeds)' if len(occl) < n else '') if occl else '—'} "
               f"| {fmt([r['images_per_s'] for r in rs], 1, 0)} |")
     occ = next((r["occlusion"] for rs in runs.values() for r in rs if "occlusion" in r), None)
     if occ:

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # The README's main command: installs what is missing (build deps and the Fashion-MNIST package),
 # builds lrpcu, then runs the main job: train a small ResNet on Fashion-MNIST (GPU if present,
-# otherwise a CPU-sized subset) and evaluate it. Extra arguments go to `lrpcu train`.
+# otherwise a CPU-sized subset) and evaluate it. Extra arguments go to `lrpcu train` (relative paths among
+# them are the caller's: the script does not change directory).
 set -euo pipefail
-cd "$(dirname "$0")/.."
+root=$(cd "$(dirname "$0")/.." && pwd)
 
-scripts/install-deps.sh --with-data
+"$root/scripts/install-deps.sh" --with-data
 jobs=$(nproc 2>/dev/null || echo 2)
-cmake -S . -B build -DCMAKE_BUILD_TYPE=Release
-cmake --build build -j "$jobs"
+cmake -S "$root" -B "$root/build" -DCMAKE_BUILD_TYPE=Release
+cmake --build "$root/build" -j "$jobs"
 
-exec scripts/main-job.sh "$@"
+exec "$root/scripts/main-job.sh" "$@"

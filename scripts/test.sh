@@ -38,6 +38,12 @@ while (($#)); do
   esac
   shift
 done
+# One build kind per call: each configures its own folder, and the tests of one on another's build prove nothing.
+((cpu_only + sanitize + tsan + emulation <= 1)) || {
+  echo "test.sh: --cpu-only, --sanitize, --thread-sanitizer and --cuda-emulation each configure their own build;" \
+       "give one of them per call" >&2
+  exit 2
+}
 
 scripts/install-deps.sh
 jobs=$(nproc 2>/dev/null || echo 2)

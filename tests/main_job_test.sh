@@ -16,14 +16,18 @@ def write(stem, n):
 write("train", 120)
 write("t10k", 40)
 PY
-cd "$(dirname "$0")/.."
-# --flag=value and --flag value both work (--test-subset= and --out= feed the eval after training).
-out=$(LRP_DISABLE_CUDA=1 LRP_BUILD_DIR="$bindir" scripts/main-job.sh --data-dir "$tmp/data" --epochs 1 \
-      --train-subset 100 --test-subset=30 --width 4 --batch-size 25 --out="$tmp/run" 2>&1) ||
+job=$(cd "$(dirname "$0")/.." && pwd)/scripts/main-job.sh
+bindir=$(cd "$bindir" && pwd)
+# --flag=value and --flag value both work (--test-subset= and --out= feed the eval after training); --dataset,
+# --seed replace the job's own; relative paths are the caller's (run from the scratch folder).
+out=$(cd "$tmp" && LRP_DISABLE_CUDA=1 LRP_BUILD_DIR="$bindir" "$job" --data-dir data --epochs 1 \
+      --train-subset 100 --test-subset=30 --width 4 --batch-size 25 --out=run --dataset mnist --seed 3 2>&1) ||
   { echo "$out"; echo "main job failed"; exit 1; }
 for f in metrics.jsonl eval.json heatmaps/relevance.npy heatmaps/heatmap_0000.png; do
   [[ -s $tmp/run/$f ]] || { echo "$out"; echo "missing $tmp/run/$f"; exit 1; }
 done
 python3 -c "import json,sys; d=json.load(open(sys.argv[1])); assert d['samples'] == 30, d" "$tmp/run/eval.json" ||
   { echo "eval.json does not report the 30 test images asked for"; exit 1; }
+python3 -c "import json,sys; d=json.load(open(sys.argv[1])); assert (d['dataset'], d['seed']) == ('mnist', 3), d" \
+  "$tmp/run/config.json" || { echo "the run's config.json does not record --dataset mnist --seed 3"; exit 1; }
 echo "ok"

@@ -27,10 +27,12 @@ run edda-s0 '{"augment": "edda", "edda-patch": 0, "edda-salient-target": "smooth
   '{"epoch": 1, "test_acc": 0.55, "images_per_s": 20}'
 echo '{"faithfulness": {"mean_drop_salient": 0.25, "mean_abs_drop_nonsalient": 0.0125, "mean_drop_random": 0.05, "patch": 7, "composite": "epsilon_gamma_box"}}' \
   > "$tmp/edda-s0/eval.json"
+# Occlusion curves of one of none's two seeds: its figures say they average one seed.
+echo '{"occlusion": {"auc_morf": 0.2, "auc_random": 0.4}}' > "$tmp/none-s0/occlusion.json"
 out=$(python3 "$root/scripts/reldrop-table.py" "$tmp" cpu "--epochs 3")
 want=(
   "| run: flags | seeds | final test acc (%) | best test acc (%) | test acc at best val epoch (%) |"
-  "| none: \`--augment none\` | 2 | 87.00 ± 4.24 | 87.00 ± 4.24 | 82.00 ± 2.83 |"
+  "| none: \`--augment none\` | 2 | 87.00 ± 4.24 | 87.00 ± 4.24 | 82.00 ± 2.83 | 0.200 (1 of 2 seeds) | 0.400 (1 of 2 seeds) | 0.200 (1 of 2 seeds) |"
   "| reldrop-block: \`--augment reldrop-block --reldrop-box-clip shift --reldrop-with-erasing true --reldrop-lrp-samples selected\` | 1 | 60.00 | 60.00 | n/a |"
   "| edda: \`--augment edda --edda-salient-target smooth:0.5\` | 1 | 55.00 | 55.00 | n/a | n/a | n/a | n/a | 0.250 | 0.013 | 0.050 | — |"
   "label prob. lost, most relevant window filled"
@@ -40,4 +42,10 @@ for w in "${want[@]}"; do
 done
 python3 -c "import json,sys; r=json.load(open(sys.argv[1]))['runs']['none'][0]; assert r['val_best_epoch'] == 2, r" \
   "$tmp/results.json"
+# A damaged eval.json (an eval stopped while writing it) is named, not a traceback.
+: > "$tmp/edda-s0/eval.json"
+if msg=$(python3 "$root/scripts/reldrop-table.py" "$tmp" cpu "--epochs 3" 2>&1); then
+  echo "a damaged eval.json was read"; exit 1
+fi
+grep -qF "edda-s0/eval.json: not valid JSON" <<< "$msg" || { echo "unexpected: $msg"; exit 1; }
 echo ok

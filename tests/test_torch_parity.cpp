@@ -336,7 +336,8 @@ TEST(TorchParityCpu, WrittenStateDictRoundTrips) {
     }
     Worst worst;
     expect_section(worst, g, "after", "after.", back, kAfter);
-    std::cout << "[torch parity] wrote " << path << "; check with: PYTHONPATH=.deps/py /usr/bin/python3 "
+    std::cout << "[torch parity] wrote " << path << " (kept with LRP_KEEP_TEST_FILES=1); check with: "
+              << "PYTHONPATH=.deps/py /usr/bin/python3 "
               << "scripts/golden/make_torch_golden.py --check-lrpcu " << path
               << " --golden tests/data/torch/resnet18_adamw_ls.safetensors\n";
 }

@@ -146,7 +146,7 @@ if has bench; then
     --benchmark_format=json --benchmark_out="$out/bench_models_tf32.json" --benchmark_out_format=json \
     > "$out/bench_models_tf32.txt" 2>&1 || rc=1
   # PyTorch eager on the same GPU in the same run, for the training-step comparison.
-  LD_LIBRARY_PATH=$image_ld budget python3 bench/torch_train_bench.py > "$out/torch_train_bench.jsonl" 2>&1 || rc=1
+  LD_LIBRARY_PATH=$image_ld budget python3 bench/torch_train_bench.py --device cuda > "$out/torch_train_bench.jsonl" 2>&1 || rc=1
   tail -14 "$out/torch_train_bench.jsonl"
   # zennit (from .deps/py, see prepare.sh) on the same GPU: the LRP pass comparison of issue #6.
   PYTHONPATH=$PWD/.deps/py LD_LIBRARY_PATH=$image_ld budget python3 bench/zennit_lrp_bench.py > "$out/zennit_lrp_bench.jsonl" 2>&1 || rc=1

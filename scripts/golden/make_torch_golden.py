@@ -25,7 +25,8 @@ the same tensors; the safetensors library may order the __metadata__ entries dif
 
 Check that PyTorch loads a file lrpcu wrote (load_state_dict(strict=True), then a forward):
 
-    ./build/tests/lrp_tests --gtest_filter='TorchParityCpu.WrittenStateDictRoundTrips'   # prints PATH
+    # prints PATH; LRP_KEEP_TEST_FILES=1 keeps the file (a passing test removes what it wrote)
+    LRP_KEEP_TEST_FILES=1 ./build/tests/lrp_tests --gtest_filter='TorchParityCpu.WrittenStateDictRoundTrips'
     PYTHONPATH=.deps/py /usr/bin/python3 scripts/golden/make_torch_golden.py --check-lrpcu PATH \\
         [--golden tests/data/torch/resnet18_adamw_ls.safetensors]
     # or a trained model:  build/lrpcu train --dataset synthetic --arch resnet18 --width 4 ... --out /tmp/rt
