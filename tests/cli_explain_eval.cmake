@@ -164,7 +164,7 @@ add_test(NAME Cli.ExplainNpyShapesThatDoNotFit COMMAND ${CMAKE_CURRENT_SOURCE_DI
 add_test(NAME Cli.ExplainRuleNotKeyValue COMMAND ${LRP_CLI} nonzero "--rule: 'gamma:0.5' is not KEY=RULE"
          $<TARGET_FILE:lrpcu> explain --weights ${LRP_EXPLAIN_RUN}/checkpoint.safetensors --dataset synthetic
          --samples 2 --rule gamma:0.5 --device cpu --out ${LRP_EXPLAIN_RUN}/bad)
-add_test(NAME Cli.ExplainRuleUnknownLayerName COMMAND ${LRP_CLI} nonzero "no leaf module named 'layer9.conv1'"
+add_test(NAME Cli.ExplainRuleUnknownLayerName COMMAND ${LRP_CLI} nonzero "--layer-rule layer9.conv1=flat: no layer named 'layer9.conv1' in the model"
          $<TARGET_FILE:lrpcu> explain --weights ${LRP_EXPLAIN_RUN}/checkpoint.safetensors --dataset synthetic
          --samples 2 --layer-rule layer9.conv1=flat --device cpu --out ${LRP_EXPLAIN_RUN}/bad)
 add_test(NAME Cli.ExplainRuleLayerTwice COMMAND ${LRP_CLI} nonzero "--layer-rule: layer 'fc' is given twice"

@@ -43,7 +43,7 @@ expect_error "--occlusion-epsilon must be a finite number >= 0 \(got nan\)" --oc
 expect_error "--occlusion-low must not exceed --occlusion-high" --occlusion-low 2 --occlusion-high 1
 # Refused before the evaluation runs (no accuracy printed first): an unknown layer name, bounds per channel
 # for another channel count.
-expect_error "no leaf module named 'layer9\.conv1'" --occlusion-layer-rule layer9.conv1=flat
+expect_error "--occlusion-layer-rule layer9\.conv1=flat: no layer named 'layer9\.conv1'" --occlusion-layer-rule layer9.conv1=flat
 ! grep -q "top-1" <<<"$log" || { echo "the evaluation ran before the unknown layer name was refused:"; echo "$log"; exit 1; }
 expect_error "ZBox bound .* has 2 per-channel values, but the images have 3 channel" --occlusion-low 0,0 --occlusion-high 1,1
 ! grep -q "top-1" <<<"$log" || { echo "the evaluation ran before the bounds were refused:"; echo "$log"; exit 1; }

@@ -279,4 +279,19 @@ TEST(LrpCpuComposite, MisplacedRulesFailWhenBound) {
     o.layer_map = {{LayerType::Any, make_rule("epsilon:0.1")}};
     Composite any = make_composite("epsilon_plus", o);
     test::expect_error([&] { any.bind(*m); }, {"Epsilon(epsilon=0.1) applies to Conv2d / Linear layers, not to ReLU"});
+    // User rules from flags: the errors open with the flag and spec that gave the rule.
+    CompositeOptions u;
+    add_user_rules(u, {}, {}, {"relu=epsilon"}, "--reldrop-");
+    Composite named = make_composite("epsilon_plus", u);
+    test::expect_error([&] { named.bind(*m); }, {"--reldrop-layer-rule relu=epsilon: Epsilon(epsilon=1e-06) applies to "
+                                                 "Conv2d / Linear layers, not to ReLU 'relu'"});
+    CompositeOptions t;
+    add_user_rules(t, {"activation=zplus"}, {}, {}, "--");
+    Composite typed = make_composite("epsilon_plus", t);
+    test::expect_error([&] { typed.bind(*m); }, {"--rule activation=zplus: ZPlus"});
+    CompositeOptions v;
+    add_user_rules(v, {}, {}, {"layer9.conv1=flat"}, "--occlusion-");
+    Composite unknown = make_composite("epsilon_plus", v);
+    test::expect_error([&] { unknown.bind(*m); },
+                       {"--occlusion-layer-rule layer9.conv1=flat: no layer named 'layer9.conv1' in the model"});
 }

@@ -108,6 +108,11 @@ Composite& Composite::set_name_rule(const std::string& module_name, RulePtr rule
     name_map_.emplace_back(module_name, std::move(rule));
     return *this;
 }
+Composite& Composite::set_rule_origin(RulePtr rule, std::string origin) {
+    check_rule(rule, "set_rule_origin");
+    origins_.emplace_back(std::move(rule), std::move(origin));
+    return *this;
+}
 Composite& Composite::set_residual(ResidualMode m, float stabilizer) {
     residual_ = m;
     residual_eps_ = stabilizer;
@@ -133,11 +138,18 @@ void Composite::bind(nn::Module& model) {
     const std::vector<nn::Module*> leaves = model.leaves();
     std::unordered_set<const nn::Module*> nonneg_inputs;  // affine leaves whose input follows a ReLU
     model.nonneg_output(false, nonneg_inputs);
+    // Where a user's rule came from (its flag and spec), to open an error about it; else the composite's name.
+    auto origin = [&](const Rule* r) -> const std::string* {
+        for (const auto& [rule, text] : origins_)
+            if (rule.get() == r) return &text;
+        return nullptr;
+    };
     for (auto& [n, r] : name_map_) {
         bool found = false;
         for (nn::Module* l : leaves) found = found || l->name() == n;
-        LRP_CHECK(found, "Composite '", name_, "': no leaf module named '", n,
-                  "' in the model (names are dotted state_dict prefixes such as 'layer1.0.conv1')");
+        const std::string* o = origin(r.get());
+        LRP_CHECK(found, o ? *o : "Composite '" + name_ + "'", ": no layer named '", n, "' in the model (names are dotted state_dict ",
+                  "prefixes such as 'layer1.0.conv1'; lrpcu explain --print-rules lists a model's layers)");
     }
     static const RulePtr pass = std::make_shared<Pass>();
     bool first_done = false;
@@ -181,7 +193,15 @@ void Composite::bind(nn::Module& model) {
             b.params = b.folded ? it->second : AffineParams{layer->weight.value, layer->bias.value};
             b.params.input_nonneg = nonneg_inputs.count(leaf) > 0;
         }
-        if (b.rule) b.rule->check_layer(*leaf);  // a misplaced rule fails now, not in the middle of a pass
+        if (b.rule) {  // a misplaced rule fails now, not in the middle of a pass
+            try {
+                b.rule->check_layer(*leaf);
+            } catch (const Error& e) {
+                const std::string* o = origin(b.rule.get());
+                if (!o) throw;
+                LRP_THROW(*o, ": ", e.detail());
+            }
+        }
         bindings_[leaf] = std::move(b);
         order_.push_back(leaf);
     }

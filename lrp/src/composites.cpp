@@ -164,6 +164,7 @@ Composite make_composite(const std::string& name, const CompositeOptions& option
     for (auto it = o.layer_map.rbegin(); it != o.layer_map.rend(); ++it) c.prepend(it->first, it->second);
     for (auto it = o.first_map.rbegin(); it != o.first_map.rend(); ++it) c.prepend_first(it->first, it->second);
     for (auto& [module_name, rule] : o.name_map) c.set_name_rule(module_name, rule);
+    for (const auto& [rule, origin] : o.origins) c.set_rule_origin(rule, origin);
     if (o.bn_fold) c.set_bn_fold(*o.bn_fold);
     return c;
 }
@@ -176,22 +177,25 @@ void add_user_rules(CompositeOptions& o, const std::vector<std::string>& rules,
         try {
             return parse_layer_type(type);
         } catch (const Error& e) {
-            LRP_THROW(flag, " '", a, "': ", e.what());
+            LRP_THROW(flag, " '", a, "': ", e.detail());
         }
     };
     for (const std::string& a : rules) {
         auto [type, rule] = parse_rule_assignment(a, flag_prefix + "rule");
         o.layer_map.emplace_back(layer_type(type, a, flag_prefix + "rule"), rule);
+        o.origins.emplace_back(rule, flag_prefix + "rule " + a);
     }
     for (const std::string& a : first_rules) {
         auto [type, rule] = parse_rule_assignment(a, flag_prefix + "first-rule");
         o.first_map.emplace_back(layer_type(type, a, flag_prefix + "first-rule"), rule);
+        o.origins.emplace_back(rule, flag_prefix + "first-rule " + a);
     }
     std::set<std::string> named;
     for (const std::string& a : layer_rules) {
         auto [name, rule] = parse_rule_assignment(a, flag_prefix + "layer-rule");
         LRP_CHECK(named.insert(name).second, flag_prefix, "layer-rule: layer '", name, "' is given twice");
         o.name_map.emplace_back(name, rule);
+        o.origins.emplace_back(rule, flag_prefix + "layer-rule " + a);
     }
 }
 

@@ -50,6 +50,9 @@ public:
     // the block's relu2 and relu_out (torchvision's blocks apply that one module at each of these points; a rule
     // named for relu2 or relu_out itself wins there).
     Composite& set_name_rule(const std::string& module_name, RulePtr rule);
+    // Where a user's rule came from, e.g. "--layer-rule layer9=epsilon": bind()'s errors about that rule (a name no
+    // leaf has, a rule on a layer type it does not apply to) start with it.
+    Composite& set_rule_origin(RulePtr rule, std::string origin);
     Composite& set_residual(ResidualMode m, float stabilizer = 1e-6f);
     Composite& set_bn_fold(BnFold f);
 
@@ -96,6 +99,7 @@ private:
     std::string name_;
     std::vector<Entry> layer_map_, first_map_;
     std::vector<std::pair<std::string, RulePtr>> name_map_;
+    std::vector<std::pair<RulePtr, std::string>> origins_;  // shared: an address is never another rule's
     ResidualMode residual_ = ResidualMode::NormSplit;
     float residual_eps_ = 1e-6f;
     BnFold bn_fold_ = BnFold::Zennit051;

@@ -31,6 +31,8 @@ struct CompositeOptions {
     // map beats both.
     std::vector<std::pair<LayerType, RulePtr>> layer_map, first_map;
     std::vector<std::pair<std::string, RulePtr>> name_map;
+    // Where user rules came from ("--layer-rule layer9=epsilon"), for bind()'s errors (Composite::set_rule_origin).
+    std::vector<std::pair<RulePtr, std::string>> origins;
 };
 
 // Appends user rule maps given as the command line takes them: TYPE=RULE entries to layer_map (`rules`)
