@@ -25,6 +25,13 @@ TEST(LoaderCpu, BatchesPerEpochCountsTheLastPartialBatch) {
     EXPECT_EQ(batches_per_epoch(66, 16, true, true), 5);
     EXPECT_EQ(batches_per_epoch(65, 16, false, false), 5) << "evaluation sees every image";
     EXPECT_EQ(batches_per_epoch(3, 16, false, true), 1);
+    // The run's summary line says what an epoch leaves out (a batch of one was dropped without a word).
+    using loader_detail::left_out_note;
+    EXPECT_EQ(left_out_note(65, 16, true), " (1 image of each epoch's order not trained on: a last batch of one "
+                                           "image is left out)");
+    EXPECT_EQ(left_out_note(70, 16, false), " (6 images of each epoch's order not trained on: --drop-last)");
+    EXPECT_EQ(left_out_note(70, 16, true), "");
+    EXPECT_EQ(left_out_note(64, 16, false), "");
 }
 
 namespace {

@@ -47,6 +47,15 @@ int64_t batches_per_epoch(int64_t n, int batch_size, bool train, bool keep_last)
     return full + (keep_last && rest >= 2);
 }
 
+std::string left_out_note(int64_t n, int batch_size, bool keep_last) {
+    const int64_t left = n - batches_per_epoch(n, batch_size, true, keep_last) * batch_size;
+    if (left <= 0) return "";
+    // A batch of one image is left out even when asked for: train-mode BatchNorm needs more than one value per
+    // channel where a feature map is 1 x 1 (PyTorch raises there).
+    return str(" (", left, " image", left == 1 ? "" : "s", " of each epoch's order not trained on: ",
+               keep_last ? "a last batch of one image is left out" : "--drop-last", ")");
+}
+
 std::vector<int32_t> epoch_order(int64_t n, bool shuffle, uint64_t seed, int64_t epoch) {
     std::vector<int32_t> order(static_cast<size_t>(n));
     std::iota(order.begin(), order.end(), 0);

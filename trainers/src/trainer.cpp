@@ -244,10 +244,11 @@ TrainSummary run_training(TrainConfig cfg) {
     st.isnet_calibration = calibration;
     st.val_source_images = val_data.loader ? val_data.source_images : -1;
     write_text_atomic(out / "config.json", cfg_json.dump(2) + "\n");
-    std::printf("model %s: %lld parameters; %lld training images, %s%lld test images, %lld steps per epoch\n",
+    std::printf("model %s: %lld parameters; %lld training images, %s%lld test images, %lld steps per epoch%s\n",
                 model->type(), (long long)nn::count_params(*model), (long long)train_loader.size(),
                 val_data.loader ? (std::to_string(val_data.loader->size()) + " validation images, ").c_str() : "",
-                (long long)test_loader.size(), (long long)spe);
+                (long long)test_loader.size(), (long long)spe,
+                loader_detail::left_out_note(train_loader.size(), cfg.batch_size, !cfg.drop_last).c_str());
     const fs::path best_val_weights = out / "model_best_val.safetensors";
     if (val_data.loader && st.best_val_epoch > 0 && !fs::exists(best_val_weights))
         log_warn("--resume: ", best_val_weights.string(), " (the weights of epoch ", st.best_val_epoch, ", the best on ",

@@ -96,6 +96,8 @@ namespace loader_detail {
 void check_sizes(int64_t n, int batch_size, bool train, const std::string& what);
 // Evaluation: every image; training: full batches, plus a last partial one of >= 2 images when keep_last.
 int64_t batches_per_epoch(int64_t n, int batch_size, bool train, bool keep_last);
+// For the run's summary line: the training images no step of an epoch takes and why ("" when none).
+std::string left_out_note(int64_t n, int batch_size, bool keep_last);
 // The epoch's sample order: 0..n-1, Fisher-Yates shuffled from epoch_seed(seed, epoch, 1) when `shuffle`.
 std::vector<int32_t> epoch_order(int64_t n, bool shuffle, uint64_t seed, int64_t epoch);
 // F32 [rows, C, H, W] = normalise(augment(images[rows])) (+ random erasing); train = false: normalise only.
