@@ -86,7 +86,8 @@ if [[ $phase == all || $phase == eval ]]; then
       [[ -f $d/eval.json && $d/eval.json -nt $d/checkpoint.safetensors ]] &&
         python3 -c "import json,sys; json.load(open(sys.argv[1]))" "$d/eval.json" 2> /dev/null && continue
       echo "reldrop-results: occlusion curves of $d"
-      "$bin" eval --weights "$d/checkpoint.safetensors" --occlusion --occlusion-out "$d" --faithfulness --json "${evalargs[@]}" \
+      "$bin" eval --weights "$d/checkpoint.safetensors" --occlusion --occlusion-out "$d" --force --faithfulness --json \
+        "${evalargs[@]}" \
         > "$d/eval.json.tmp" 2> "$d.eval.log" || { tail -20 "$d.eval.log"; rm -f "$d/eval.json.tmp"; exit 1; }
       mv "$d/eval.json.tmp" "$d/eval.json"
     done

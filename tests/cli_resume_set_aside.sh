@@ -31,13 +31,16 @@ grep -q "model.safetensors' holds the weights of step 16, after the checkpoint's
   fail "no warning for model.safetensors"
 cmp -s "$out/model4" "$out/a/model.safetensors.earlier" || fail "model.safetensors.earlier is not the epoch-4 model"
 
-# 1b. A stop between a row and its checkpoint (here: the epoch-1 checkpoint put back after epoch 2) leaves the next
-# epoch's row only: dropped with a note, no copy; the run writes that row again.
+# 1b. A stop between a row and its checkpoint (here: the epoch-1 checkpoint and the weights exported then put back
+# after epoch 2) leaves the next epoch's row only: dropped with a note, no copy; the run writes that row again.
 run "${B[@]}" --epochs 2 --out "$out/n" --stop-after-epoch 1
 cp "$out/n/checkpoint.safetensors" "$out/ck1"
+cp "$out/n/model.safetensors" "$out/model1"
+cp -r "$out/n" "$out/m"  # for 1c
 run --out "$out/n" --resume --device cpu
 cp "$out/n/metrics.jsonl" "$out/n-rows"
 cp "$out/ck1" "$out/n/checkpoint.safetensors"
+cp "$out/model1" "$out/n/model.safetensors"
 run --out "$out/n" --resume --device cpu
 [[ ! -e $out/n/metrics.jsonl.earlier ]] || fail "the interrupted epoch's row was copied aside"
 grep -q "^note: --resume: metrics.jsonl held the row of epoch 2, .* it is dropped" <<<"$log" ||
@@ -48,6 +51,15 @@ rows = [[{k: v for k, v in json.loads(l).items() if k not in ("images_per_s", "t
          for l in open(p) if l.strip()] for p in sys.argv[1:]]
 sys.exit(0 if rows[0] == rows[1] and len(rows[0]) == 2 else 1)
 PY
+
+# 1c. The same row with the weights exported after epoch 2 still there: the run went past a later checkpoint (the
+# epoch-1 checkpoint was copied back), so the row is no crash's leftover and is kept in a copy.
+run --out "$out/m" --resume --device cpu
+cp "$out/m/metrics.jsonl" "$out/m-rows"
+cp "$out/ck1" "$out/m/checkpoint.safetensors"
+run --out "$out/m" --resume --device cpu
+cmp -s "$out/m-rows" "$out/m/metrics.jsonl.earlier" || fail "the row of a finished epoch 2 was not kept: $log"
+[[ -e $out/m/model.safetensors.earlier ]] || fail "the epoch-2 weights were not set aside"
 
 # 2. A metrics row made unreadable by hand and a note line: the file is kept as it was.
 run "${B[@]}" --epochs 3 --out "$out/b" --stop-after-epoch 2

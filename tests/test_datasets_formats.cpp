@@ -310,5 +310,13 @@ TEST_F(DatasetsCpu, TruncatedAndMutatedFilesLoadOrThrowLrpError) {
     EXPECT_GT(c.refused, 0) << "no bad label or length was refused";  // a label byte past 9, a torn record
 }
 
+// A run's summary line: no "default location" for a dataset that has none (it said so, then failed).
+TEST_F(DatasetsCpu, DataLocationSaysWhereTheDataComesFrom) {
+    EXPECT_EQ(data_location("mnist", ""), "without --data-dir");
+    EXPECT_EQ(data_location("mnist", "/d"), "in /d");
+    EXPECT_EQ(data_location("fashion-mnist", ""), "in /usr/share/datasets/fashion-mnist (its default location)");
+    EXPECT_EQ(data_location("synthetic", "/d"), "built in");
+}
+
 // ------------------------------------------------------------------------------------- image folders
 

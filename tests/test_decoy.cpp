@@ -278,5 +278,6 @@ TEST(Decoy, IsnetDataMaskIsTheDatasetMasksAlone) {
     EXPECT_EQ(swatch, 8 * 4);  // one 2 x 2 swatch per image, everything else foreground
     test::expect_error([&] { isnet.mask(b.x); }, {"--isnet-mask data, but the batch carries no dataset masks"});
     c.decoy = "none";
-    test::expect_error([&] { c.validate(); }, {"--isnet-mask data takes the foreground from the dataset's masks"});
+    test::expect_error([&] { c.validate(); }, {"--isnet-mask data (given, or the value a run trained with --masks "
+                                               "recorded) takes the foreground from the dataset's masks"});
 }

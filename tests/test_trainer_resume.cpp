@@ -421,8 +421,13 @@ TEST(TrainerCpu, ARunDirectoryInUseIsRefusedAndLeftoverTempFilesGo) {
         } catch (const Error& e) {
             EXPECT_NE(std::string(e.what()).find("is in use by another lrpcu run"), std::string::npos) << e.what();
         }
+        // train's CLI asks before it looks for a checkpoint (a run that has written none yet is "in use", not "no
+        // checkpoint to continue").
+        EXPECT_THROW(check_out_not_in_use(d), Error);
         ::close(fd);
     }
+    check_out_not_in_use(d);  // the lock went with its holder
+    check_out_not_in_use(d + "/no-such-folder");
     EXPECT_EQ(test::read_all(d + "/checkpoint.safetensors"), ckpt);
     EXPECT_EQ(rows(d).size(), 1u);
     for (const char* f : {"/checkpoint.safetensors.tmp.4242.0", "/config.json.tmp", "/notes.tmp.1.2"})

@@ -157,6 +157,9 @@ TEST_F(DatasetsCpu, ExplainsHeldOutImagesAreEvalsValidationImages) {
     EXPECT_NE(other.images.to_vector<uint8_t>(), u) << "another seed holds out the same images";
     EXPECT_TRUE(throws_with([&] { held_out_images(train, {{"seed", 5}}, -1, "w.safetensors"); },
                             {"--split val: w.safetensors records no validation split"}));
+    // An image folder's val/ is its test split: said where the run was a folder's.
+    EXPECT_TRUE(throws_with([&] { held_out_images(train, {{"dataset", "folder"}}, -1, "w.safetensors"); },
+                            {"records no validation split", "val/ (without test/) is its test split: --split test"}));
     EXPECT_TRUE(throws_with([&] { held_out_images(train, cfg, train.size() - 1, "w.safetensors"); },
                             {"drew its validation images from", "these would not be the same images"}));
 }

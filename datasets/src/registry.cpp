@@ -84,6 +84,13 @@ std::vector<std::string> known_datasets() {
     return {"fashion-mnist", "mnist", "cifar10", "cifar100", "cifar100-coarse", "folder", "synthetic"};
 }
 
+std::string data_location(const std::string& name, const std::string& data_dir) {
+    if (name == "synthetic") return "built in";
+    if (!data_dir.empty()) return "in " + data_dir;
+    return name == "fashion-mnist" ? std::string("in ") + kFashionMnistDir + " (its default location)"
+                                   : "without --data-dir";
+}
+
 Dataset load_dataset(const std::string& name, const std::string& data_dir, Split split, const FolderOptions& folder) {
     LRP_CHECK(folder.mask_dir.empty() || name == "folder", "masks from files (--masks) are read for image folders ",
               "(--dataset folder) only, not for '", name, "'");

@@ -17,12 +17,16 @@ LogLevel level_from_env() {
     if (!std::strcmp(e, "warn")) return LogLevel::Warn;
     if (!std::strcmp(e, "error")) return LogLevel::Error;
     if (!std::strcmp(e, "off")) return LogLevel::Off;
+    // A misspelt level is said once (it was ignored without a word); warnings stay on.
+    std::fprintf(stderr, "[lrpcu warn] LRP_LOG_LEVEL='%s' is none of debug, info, warn, error, off; using warn\n", e);
     return LogLevel::Warn;
 }
 std::atomic<int>& level_ref() {
     static std::atomic<int> l{static_cast<int>(level_from_env())};
     return l;
 }
+// Read when the program starts, so that a misspelt level is said even by a run that logs nothing.
+[[maybe_unused]] const int kReadAtStart = (level_ref(), 0);
 }  // namespace
 
 LogLevel log_level() { return static_cast<LogLevel>(level_ref().load()); }

@@ -411,8 +411,8 @@ int run_train(const std::vector<std::string>& args) {
     // --resume continues with the checkpoint's settings; what is given now must agree (run_training checks).
     const std::string ckpt = (std::filesystem::path(cfg.out_dir) / "checkpoint.safetensors").string();
     if (cfg.resume && !std::filesystem::exists(ckpt)) {  // a new run then, but only one the user described
-        // (the flags that --resume lets replace the recorded values describe no run: `--resume --epochs 30` with a
-        // mistyped --out would otherwise start a default run)
+        train::check_out_not_in_use(cfg.out_dir);  // a run that has no checkpoint yet: "in use", not "none"
+        // (flags a resume may change describe no run: `--resume --epochs 30` with a mistyped --out starts none)
         static const std::set<std::string> per_run{
             "out",    "resume", "device", "log-every", "config",           "checkpoint-every", "stop-after-epoch",
             "stop-after-step", "epochs", "data-dir", "masks", "stream", "resident-limit-mb"};
@@ -427,8 +427,7 @@ int run_train(const std::vector<std::string>& args) {
         std::printf("--resume: continuing with the settings recorded in %s (%d epochs, data %s; a flag given now "
                     "must agree with them, except --epochs, --device, --data-dir, --masks, --stream, "
                     "--resident-limit-mb and the logging/checkpoint flags)\n",
-                    ckpt.c_str(), cfg.epochs, cfg.data_dir.empty() ? "at the dataset's default location"
-                                                                   : ("in " + cfg.data_dir).c_str());
+                    ckpt.c_str(), cfg.epochs, data::data_location(cfg.dataset, cfg.data_dir).c_str());
     }
     // Defaults that follow a choice of the run, for a new run: ISNet's authors clip the gradient norm at 1 in every
     // script (their README: without it training diverges); AdamW takes PyTorch's lr 1e-3 and weight decay 1e-2

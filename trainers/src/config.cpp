@@ -217,8 +217,9 @@ void TrainConfig::validate() const {
         LRP_CHECK(isnet_calibrate.empty() || (isnet_c1 == 1.f && isnet_c2 == 25.f), "--isnet-calibrate measures C1 and ",
                   "C2, so --isnet-c1 ", isnet_c1, " and --isnet-c2 ", isnet_c2, " would not be used: give one or the other");
         parse_isnet_mask(isnet_mask_spec());
-        LRP_CHECK(isnet_mask_spec() != "data" || decoy != "none" || !masks.empty(), "--isnet-mask data takes the ",
-                  "foreground from the dataset's masks: give them (--masks <dir>) or use a --decoy dataset");
+        LRP_CHECK(isnet_mask_spec() != "data" || decoy != "none" || !masks.empty(), "--isnet-mask data (given, or the ",
+                  "value a run trained with --masks recorded) takes the foreground from the dataset's masks: give them ",
+                  "(--masks <dir>) or use a --decoy dataset");
     }
     if (augment == "rrr") {
         LRP_CHECK(rrr_lambda >= 0 && std::isfinite(rrr_lambda), "--rrr-lambda must be a finite number >= 0 (got ",
@@ -228,8 +229,9 @@ void TrainConfig::validate() const {
         } catch (const Error&) {
             LRP_THROW("--rrr-mask must be auto, threshold:<v> with v in [0, 1) or data (got '", rrr_mask, "')");
         }
-        LRP_CHECK(rrr_mask_spec() != "data" || decoy != "none" || !masks.empty(), "--rrr-mask data takes the ",
-                  "foreground from the dataset's masks: give them (--masks <dir>) or use a --decoy dataset");
+        LRP_CHECK(rrr_mask_spec() != "data" || decoy != "none" || !masks.empty(), "--rrr-mask data (given, or the ",
+                  "value a run trained with --masks recorded) takes the foreground from the dataset's masks: give them ",
+                  "(--masks <dir>) or use a --decoy dataset");
     }
     if (augment == "sgt") {
         LRP_CHECK(sgt_frac > 0 && sgt_frac <= 1, "--sgt-frac must be in (0, 1] (got ", sgt_frac, ")");

@@ -279,7 +279,9 @@ RecordedValSplit recorded_val_split(const nlohmann::json& cfg, const std::string
     RecordedValSplit r;
     r.images = cfg.is_object() ? cfg.value("val-split", int64_t{0}) : 0;
     LRP_CHECK(r.images > 0, "--split val: ", weights, " records no validation split (its run had no --val-split, or ",
-              "it is a plain state_dict or from an older lrpcu)");
+              "it is a plain state_dict or from an older lrpcu)",
+              cfg.is_object() && cfg.value("dataset", "") == "folder"
+                  ? "; an image folder's val/ (without test/) is its test split: --split test reads it" : "");
     r.seed = val_split_seed(cfg.value("seed", uint64_t{0}));
     return r;
 }

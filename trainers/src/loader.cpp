@@ -34,17 +34,21 @@ void BatchSource::resume_epoch(uint64_t, int64_t, int64_t, uint64_t) {
 
 namespace loader_detail {
 
-void check_sizes(int64_t n, int batch_size, bool train, const std::string& what) {
+void check_sizes(int64_t n, int batch_size, const std::string& what) {
     LRP_CHECK(n > 0, "dataset '", what, "' is empty");
     LRP_CHECK(batch_size > 0, "batch size must be positive");
-    LRP_CHECK(!train || n >= batch_size, "dataset '", what, "' has ", n, " samples, fewer than one batch of ",
-              batch_size, " (a smaller --batch-size trains on it)");
 }
 
 int64_t batches_per_epoch(int64_t n, int batch_size, bool train, bool keep_last) {
     const int64_t full = n / batch_size, rest = n % batch_size;
     if (!train) return full + (rest > 0);
-    return full + (keep_last && rest >= 2);
+    const int64_t steps = full + (keep_last && rest >= 2);
+    LRP_CHECK(steps > 0, "the training split's ", n, " image", n == 1 ? " is" : "s are", " fewer than one batch of ",
+              batch_size, keep_last ? ", and a batch of one image is not trained on (train-mode BatchNorm needs two)"
+                                    : ", and --drop-last true leaves them out",
+              ": no training step is left (", n >= 2 ? "a smaller --batch-size or --drop-last false" : "more images",
+              " trains)");
+    return steps;
 }
 
 std::string left_out_note(int64_t n, int batch_size, bool keep_last) {
@@ -100,7 +104,7 @@ DeviceLoader::DeviceLoader(const data::Dataset& ds, Device device, int batch_siz
                            const AugmentSettings& aug)
     : device_(device), batch_(batch_size), train_(train), aug_(aug), n_(ds.size()), mean_(ds.mean),
       std_(ds.std) {
-    loader_detail::check_sizes(n_, batch_size, train, ds.name);
+    loader_detail::check_sizes(n_, batch_size, ds.name);
     images_ = ds.images.to(device);
     if (ds.masks.defined()) {
         LRP_CHECK(ds.masks.dtype() == DType::U8 && ds.masks.shape() == Shape({n_, 1, ds.height(), ds.width()}),

@@ -19,6 +19,7 @@
 #include "lrp/error.h"
 #include "lrp/nn/json_parse.h"
 #include "lrp/train/checkpoint.h"
+#include "lrp/train/trainer.h"
 #include "lrp/log.h"
 
 namespace fs = std::filesystem;
@@ -31,7 +32,20 @@ fs::path absolute_folder(const fs::path& p) {
     fs::path a = fs::absolute(p).lexically_normal();
     return a.has_filename() || !a.has_parent_path() || a == a.root_path() ? a : a.parent_path();
 }
+[[noreturn]] void throw_in_use(const std::string& out, const std::string& lock) {
+    LRP_THROW("--out '", out, "' is in use by another lrpcu run (it holds '", lock, "'); wait for it to finish or ",
+              "choose another --out (nothing was touched)");
+}
 }  // namespace
+
+void check_out_not_in_use(const std::string& out) {
+    const std::string path = (fs::path(out) / ".lock").string();
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return;  // no lock file: no run there (or an unreadable one, which run_training reports)
+    const bool held = ::flock(fd, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+    ::close(fd);  // drops the probe's own lock
+    if (held) throw_in_use(out, path);
+}
 
 RunDirLock::RunDirLock(const fs::path& out, const fs::path& created)
     : out_(absolute_folder(out)), created_(created.empty() ? fs::path() : absolute_folder(created)),
@@ -44,8 +58,7 @@ RunDirLock::RunDirLock(const fs::path& out, const fs::path& created)
         if (err == EWOULDBLOCK) {
             ::close(fd_);
             fd_ = -1;
-            LRP_THROW("--out '", out.string(), "' is in use by another lrpcu run (it holds '", path, "'); wait for ",
-                      "it to finish or choose another --out (nothing was touched)");
+            throw_in_use(out.string(), path);
         }
         log_warn("--out '", out.string(), "': cannot lock '", path, "' (", std::strerror(err), "): a second run on ",
                  "this folder would not be refused");
@@ -160,9 +173,23 @@ bool torn_json(const std::string& line) {
 }
 }  // namespace
 
+namespace {
+// The global step a weights file records; -1: unreadable metadata (of unknown steps).
+int64_t weights_step(const fs::path& w) {
+    try {
+        return recorded_state(w.string()).global_step;
+    } catch (const std::exception&) {
+        return -1;
+    }
+}
+}  // namespace
+
 void set_aside_later_results(const fs::path& out, int64_t epoch, int64_t step, bool moved) {
     const fs::path p = out / "metrics.jsonl";
     bool later_rows = false;
+    // model.safetensors is exported after a checkpoint: of a later step, it shows that the run went past a later
+    // checkpoint (one copied back over since), so the next epoch's row is no crash's leftover.
+    const bool exported_later = fs::exists(out / "model.safetensors") && weights_step(out / "model.safetensors") > step;
     if (!fs::exists(p) && epoch > 0 && !moved)
         log_warn("--resume: '", p.string(), "' is gone; the rows of epochs 1-", epoch, " are not in it any more (the ",
                  "run goes on and appends the next)");
@@ -191,7 +218,7 @@ void set_aside_later_results(const fs::path& out, int64_t epoch, int64_t step, b
         // A run stopped between a row and its checkpoint (a crash, a kill) leaves the next epoch's row, or a torn last
         // line (the start of a row, cut): the resumed run writes that row again (the same, bit for bit), so it goes
         // without a copy. Anything else dropped (rows glued on one line, a line of yours) is kept in a copy.
-        const bool interrupted = (later == 0 || (later == 1 && next_rows == 1)) &&
+        const bool interrupted = (later == 0 || (later == 1 && next_rows == 1 && !exported_later)) &&
                                  (unreadable == 0 || (unreadable == 1 && last_torn == lines));
         if (later + unreadable > 0 && interrupted) {
             std::printf("note: --resume: metrics.jsonl %s, written before the run stopped and not in its checkpoint; "
@@ -212,11 +239,7 @@ void set_aside_later_results(const fs::path& out, int64_t epoch, int64_t step, b
     for (const char* name : {"model.safetensors", "model_best_val.safetensors"}) {
         const fs::path w = out / name;
         if (!fs::exists(w)) continue;
-        int64_t at = -1;
-        try {
-            at = recorded_state(w.string()).global_step;
-        } catch (const std::exception&) {  // unreadable metadata: of unknown steps
-        }
+        const int64_t at = weights_step(w);
         if (at > step || (at < 0 && later_rows))
             move_aside(out, name, at > step ? str("holds the weights of step ", at, ", after the checkpoint's step ", step)
                                             : std::string("holds weights of unknown step, and the run had gone past "

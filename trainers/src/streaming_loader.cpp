@@ -14,7 +14,7 @@ namespace lrp::train {
 StreamingLoader::StreamingLoader(data::FolderIndex index, Device device, int batch_size, bool train,
                                  const AugmentSettings& aug, const StreamingOptions& opt)
     : ix_(std::move(index)), device_(device), batch_(batch_size), train_(train), aug_(aug) {
-    loader_detail::check_sizes(ix_.size(), batch_size, train, ix_.name);
+    loader_detail::check_sizes(ix_.size(), batch_size, ix_.name);
     LRP_CHECK(ix_.labels.size() == ix_.files.size(), "StreamingLoader: index '", ix_.name, "' has ", ix_.files.size(),
               " files but ", ix_.labels.size(), " labels");
     LRP_CHECK(ix_.channels >= 1 && ix_.channels <= 4 && ix_.height > 0 && ix_.width > 0, "StreamingLoader: index '",

@@ -93,8 +93,8 @@ TrainSummary run_training(TrainConfig cfg) {
     const int nthreads = dev.is_cpu() ? ops::cpu_kernel_threads() : 0;
     const std::string threads =
         nthreads ? " (" + std::to_string(nthreads) + (nthreads == 1 ? " thread)" : " threads)") : std::string();
-    std::printf("lrpcu train: %s on %s, %s (width %d), %d epochs, batch %d, device %s%s\n", cfg.dataset.c_str(),
-                cfg.data_dir.empty() ? "its default location" : cfg.data_dir.c_str(), cfg.arch.c_str(), cfg.width,
+    std::printf("lrpcu train: %s %s, %s (width %d), %d epochs, batch %d, device %s%s\n", cfg.dataset.c_str(),
+                data::data_location(cfg.dataset, cfg.data_dir).c_str(), cfg.arch.c_str(), cfg.width,
                 cfg.epochs, cfg.batch_size, dev.str().c_str(), threads.c_str());
 
     DataOptions dopt = data_options(cfg);

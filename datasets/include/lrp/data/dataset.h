@@ -161,6 +161,9 @@ Dataset load_dataset(const std::string& name, const std::string& data_dir, Split
 FolderIndex index_dataset(const std::string& name, const std::string& data_dir, Split split,
                           const FolderOptions& folder = {});
 std::vector<std::string> known_datasets();
+// Where a run's data comes from, for its summary line: "in DIR", "in DIR (its default location)", "built in"
+// (synthetic), or "without --data-dir" where the dataset has no default location.
+std::string data_location(const std::string& name, const std::string& data_dir);
 
 // Resizes an interleaved H x W x C uint8 image to out_h x out_w (lrpcu's own resize, datasets/src/resize.cpp):
 // separable bilinear, antialiased when downscaling (triangle filter stretched by in/out, as PIL and

@@ -92,9 +92,10 @@ uint64_t epoch_seed(uint64_t seed, int64_t epoch, uint64_t stream);
 
 // The pieces every loader shares, so that they give identical batches.
 namespace loader_detail {
-// Checks the dataset size against the batch size; `what` names the dataset in errors.
-void check_sizes(int64_t n, int batch_size, bool train, const std::string& what);
-// Evaluation: every image; training: full batches, plus a last partial one of >= 2 images when keep_last.
+// Checks that the dataset has images and the batch size is positive; `what` names the dataset in errors.
+void check_sizes(int64_t n, int batch_size, const std::string& what);
+// Evaluation: every image; training: full batches, plus a last partial one of >= 2 images when keep_last (fewer
+// images than a batch: that one batch, as PyTorch's DataLoader). A training epoch without a step is an error.
 int64_t batches_per_epoch(int64_t n, int batch_size, bool train, bool keep_last);
 // For the run's summary line: the training images no step of an epoch takes and why ("" when none).
 std::string left_out_note(int64_t n, int batch_size, bool keep_last);

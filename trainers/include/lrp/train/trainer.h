@@ -43,5 +43,7 @@ struct TrainSummary {
 // and model.safetensors (weights only, PyTorch-loadable); with a validation split also model_best_val.safetensors
 // (the weights of the epoch with the best validation accuracy).
 TrainSummary run_training(TrainConfig cfg);
+// Throws when another lrpcu run holds <out>/.lock (as run_training would), naming the folder; creates nothing.
+void check_out_not_in_use(const std::string& out);
 
 }  // namespace lrp::train
