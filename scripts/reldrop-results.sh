@@ -2,8 +2,9 @@
 # RelDrop results on Fashion-MNIST (issue #5): ResNet-18 trained with --augment none, random-erasing,
 # reldrop-block and reldrop-pixel on one schedule per seed, `lrpcu eval --occlusion --faithfulness` on each
 # final checkpoint, and a markdown + JSON table (scripts/reldrop-table.py). Runs are resumed (lrpcu train --resume:
-# a finished run reports again, a stopped one continues; settings that differ from the run's are refused, so a run
-# is never reused for another protocol or other flags), and curves older than their checkpoint are redone.
+# a finished run reports again, a stopped one continues; lrpcu refuses settings that differ from the run's, and
+# this script other --epochs, which a resume would accept, so a run is never reused for another protocol or other
+# flags); each call's output is appended to <run>.train.log; curves older than their checkpoint are redone.
 #   scripts/reldrop-results.sh [--protocol gpu|cpu] [--seeds "0 1 2"] [--out DIR] [--phase all|train|eval|table]
 #                              [--data-dir DIR] [--extra "NAME|train flags"]...   (more rows, e.g. "reldrop-block-egb|--augment
 #                              reldrop-block --reldrop-composite epsilon_gamma_box") [--no-base] (only the --extra rows)
@@ -68,10 +69,23 @@ if [[ $phase == all || $phase == train ]]; then
       d=$out/$a-s$seed
       # A finished run is resumed too: lrpcu compares its recorded settings with these flags and refuses others.
       resume=(); [[ -f $d/checkpoint.safetensors ]] && resume=(--resume)
+      args=("${flags[@]}" "${common[@]}" "${train[@]}")
+      if [[ ${#resume[@]} -gt 0 ]]; then
+        # --epochs is one of the settings a resume may change (it stretches the schedule): another count is another run
+        want=""; for ((i = 0; i + 1 < ${#args[@]}; i++)); do [[ ${args[i]} == --epochs ]] && want=${args[i+1]}; done
+        had=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1])).get('epochs', ''))" "$d/config.json" 2>/dev/null || true)
+        [[ -z $want || -z $had || $want == "$had" ]] || {
+          echo "reldrop-results: $d was trained for $had epochs, this call asks $want: another run (give another --out)" >&2
+          exit 1
+        }
+      fi
       if finished "$d"; then echo "reldrop-results: $d done (checking its settings)"; else echo "reldrop-results: training $d"; fi
-      "$bin" train --dataset fashion-mnist --arch resnet18 --seed "$seed" "${flags[@]}" "${common[@]}" "${train[@]}" "${data[@]}" \
-        --log-every 1000 --out "$d" "${resume[@]}" > "$d.train.log" 2>&1 || { tail -20 "$d.train.log"; exit 1; }
-      tail -3 "$d.train.log"
+      # appended: a finished run's check (a few lines) leaves its training's log
+      log=$d.train.log
+      echo "=== $(date -u '+%F %T') lrpcu train ${resume[*]:-(new run)}" >> "$log"
+      "$bin" train --dataset fashion-mnist --arch resnet18 --seed "$seed" "${args[@]}" "${data[@]}" \
+        --log-every 1000 --out "$d" "${resume[@]}" >> "$log" 2>&1 || { tail -20 "$log"; exit 1; }
+      tail -3 "$log"
     done
   done
 fi

@@ -37,14 +37,14 @@ def holders(obj):
     return [f"'{k}' ({count_tensors(v)} tensors)" for k, v in obj.items() if not is_tensor(v) and count_tensors(v)]
 
 
-def unwrap(obj, key=None):
+def unwrap(obj, key=None, top=True):
     """The state_dict inside a checkpoint: obj[key] when a key (dotted for nested dicts) is given; else under the
     first wrapper key that holds one (searched recursively; a training checkpoint may keep metrics as tensors next
     to its 'state_dict'), else obj itself when it maps names to tensors and holds no other dict of tensors (an
     unknown wrapper key beside a metric tensor gave a file of that metric alone). Raises ValueError naming the keys
     found otherwise."""
     if key is not None:
-        for part in key.split("."):
+        for part in ([] if key == "." else key.split(".")):  # ".": the top level itself
             if not isinstance(obj, dict) or part not in obj:
                 keys = sorted(map(str, obj))[:20] if isinstance(obj, dict) else type(obj).__name__
                 raise ValueError(f"--key {key}: no entry '{part}' (there: {keys})")
@@ -56,17 +56,19 @@ def unwrap(obj, key=None):
         for k in WRAPPERS:
             if k in obj and isinstance(obj[k], dict):
                 try:
-                    return unwrap(obj[k])
+                    return unwrap(obj[k], top=False)
                 except ValueError:
                     pass
         nested = holders(obj)
         tensors = [str(k) for k, v in obj.items() if is_tensor(v)]
-        if tensors and not nested:
+        # Under a known wrapper key the tensors are the state_dict (other entries are listed as left out); at the
+        # top level, tensors beside other dicts of tensors may be metrics beside a state_dict under an unknown key.
+        if tensors and (not nested or not top):
             return obj
         if tensors:
             raise ValueError(f"which is the state_dict? the top level holds {len(tensors)} tensor(s) "
                              f"({', '.join(tensors[:5])}) beside other entries holding tensors: {', '.join(nested[:5])}"
-                             f"; --key names the one to convert")
+                             f"; --key names the one to convert (--key . the top level's tensors)")
         if nested:
             raise ValueError(f"no state_dict under a known key ({', '.join(WRAPPERS)}); entries holding tensors: "
                              f"{', '.join(nested[:5])}; --key names the one to convert")
@@ -142,8 +144,9 @@ def main(argv):
     ap.add_argument("input")
     ap.add_argument("output")
     ap.add_argument("--strip-prefix", action="append", default=[], help="also drop this name prefix (repeatable)")
-    ap.add_argument("--key", help="the entry holding the state_dict (dotted for nested ones, e.g. ema.model), where "
-                                  "the checkpoint keeps it under a name this script does not know")
+    ap.add_argument("--key", help="the entry holding the state_dict (dotted for nested ones, e.g. ema.model; '.': the "
+                                  "top level's tensors), where the checkpoint keeps it under a name this script does "
+                                  "not know")
     ap.add_argument("--trust", action="store_true",
                     help="load with torch.load(weights_only=False), which runs code from the file: for files holding "
                          "more than tensors (training arguments, a pickled model) from a source you trust")

@@ -49,6 +49,12 @@ assert ts.unwrap(odd, "model_state") == {"fc.weight": w, "fc.bias": b}
 assert ts.unwrap({"ema": {"model": {"fc.weight": w}}}, "ema.model") == {"fc.weight": w}
 expect_error(lambda: ts.unwrap(odd, "model"), "--key model: no entry 'model'", "model_state")
 expect_error(lambda: ts.unwrap(odd, "epoch"), "--key epoch holds no dict of tensors")
+# a state_dict at the top level beside an optimizer state: '--key .' converts the top level's tensors
+flat = {"fc.weight": w, "optimizer": {"state": {"m": b}}}
+expect_error(lambda: ts.unwrap(flat), "which is the state_dict", "--key .")
+assert ts.unwrap(flat, ".") is flat
+# under a known wrapper key, a nested dict of tensors beside the weights does not hide them
+assert ts.unwrap({"model": {"fc.weight": w, "extra": {"x": b}}}) == {"fc.weight": w, "extra": {"x": b}}
 
 
 def exits(args, *words):

@@ -11,7 +11,7 @@ namespace lrp {
 namespace {
 LogLevel level_from_env() {
     const char* e = std::getenv("LRP_LOG_LEVEL");
-    if (!e) return LogLevel::Warn;
+    if (!e || !*e) return LogLevel::Warn;  // unset, or set empty (LRP_LOG_LEVEL= cmd)
     if (!std::strcmp(e, "debug")) return LogLevel::Debug;
     if (!std::strcmp(e, "info")) return LogLevel::Info;
     if (!std::strcmp(e, "warn")) return LogLevel::Warn;
@@ -25,8 +25,6 @@ std::atomic<int>& level_ref() {
     static std::atomic<int> l{static_cast<int>(level_from_env())};
     return l;
 }
-// Read when the program starts, so that a misspelt level is said even by a run that logs nothing.
-[[maybe_unused]] const int kReadAtStart = (level_ref(), 0);
 }  // namespace
 
 LogLevel log_level() { return static_cast<LogLevel>(level_ref().load()); }

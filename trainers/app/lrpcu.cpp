@@ -10,6 +10,7 @@
 #include "lrp/config.h"
 #include "lrp/device.h"
 #include "lrp/error.h"
+#include "lrp/log.h"
 #include "lrp/ops/gemm.h"
 
 namespace lrp::cli {
@@ -106,6 +107,7 @@ void print_version() {
 int main(int argc, char** argv) {
     // OpenBLAS's fast kernels on CPUs newer than it (it reads its core choice only as it loads).
     lrp::ops::reexec_for_openblas_core(argv);
+    (void)lrp::log_level();  // reads LRP_LOG_LEVEL now (after the re-exec): a misspelt one is said once, even unused
     // Line-buffered output even into a file or pipe: a process ended by a signal loses no finished line.
     std::setvbuf(stdout, nullptr, _IOLBF, 0);
     // A file-size limit (ulimit -f) makes a write fail with EFBIG, which the checked writers report (naming the file

@@ -44,10 +44,11 @@ int64_t batches_per_epoch(int64_t n, int batch_size, bool train, bool keep_last)
     if (!train) return full + (rest > 0);
     const int64_t steps = full + (keep_last && rest >= 2);
     LRP_CHECK(steps > 0, "the training split's ", n, " image", n == 1 ? " is" : "s are", " fewer than one batch of ",
-              batch_size, keep_last ? ", and a batch of one image is not trained on (train-mode BatchNorm needs two)"
-                                    : ", and --drop-last true leaves them out",
-              ": no training step is left (", n >= 2 ? "a smaller --batch-size or --drop-last false" : "more images",
-              " trains)");
+              batch_size, keep_last ? ", and a last partial batch of one image is left out (train-mode BatchNorm needs "
+                                      "two values per channel)"
+                                    : str(", and --drop-last true leaves ", n == 1 ? "it" : "them", " out"),
+              ": no training step is left (", keep_last ? "more images or --batch-size 1" : "--drop-last false",
+              " trains ", n == 1 ? "it" : "them", ")");
     return steps;
 }
 
