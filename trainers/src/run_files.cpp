@@ -53,7 +53,14 @@ RunDirLock::RunDirLock(const fs::path& out, const fs::path& created)
     const std::string path = (out / ".lock").string();
     fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0666);
     LRP_CHECK(fd_ >= 0, "--out '", out.string(), "': cannot create its lock file '", path, "': ", std::strerror(errno));
-    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+    // A few tries over ~20 ms: check_out_not_in_use's probe holds the lock for an instant (a run is refused only
+    // for one that holds it).
+    int rc = ::flock(fd_, LOCK_EX | LOCK_NB);
+    for (int i = 0; i < 10 && rc != 0 && errno == EWOULDBLOCK; ++i) {
+        ::usleep(2000);
+        rc = ::flock(fd_, LOCK_EX | LOCK_NB);
+    }
+    if (rc != 0) {
         const int err = errno;
         if (err == EWOULDBLOCK) {
             ::close(fd_);
