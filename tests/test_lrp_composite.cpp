@@ -289,6 +289,9 @@ TEST(LrpCpuComposite, MisplacedRulesFailWhenBound) {
     add_user_rules(t, {"activation=zplus"}, {}, {}, "--");
     Composite typed = make_composite("epsilon_plus", t);
     test::expect_error([&] { typed.bind(*m); }, {"--rule activation=zplus: ZPlus"});
+    CompositeOptions r;
+    test::expect_error([&] { add_user_rules(r, {"ReLU=pass"}, {}, {}, "--"); },
+                       {"--rule 'ReLU=pass': unknown layer type 'ReLU'", "ReLU layers are type 'activation'"});
     CompositeOptions v;
     add_user_rules(v, {}, {}, {"layer9.conv1=flat"}, "--occlusion-");
     Composite unknown = make_composite("epsilon_plus", v);

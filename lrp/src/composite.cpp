@@ -2,6 +2,8 @@
 // BN folding at bind time, and the RelevancePolicy dispatch.
 #include "lrp/lrp/composite.h"
 
+#include <algorithm>
+#include <cctype>
 #include <iomanip>
 #include <sstream>
 
@@ -36,7 +38,11 @@ LayerType parse_layer_type(const std::string& s) {
     if (s == "bn" || s == "BatchNorm2d") return LayerType::BatchNorm;
     std::string list;
     for (auto& [n, v] : type_names()) list += (list.empty() ? "" : ", ") + std::string(n);
-    LRP_THROW("unknown layer type '", s, "'; known: ", list, " (aliases: conv, linear = dense, bn)");
+    std::string low = s;
+    std::transform(low.begin(), low.end(), low.begin(), [](unsigned char c) { return std::tolower(c); });
+    const bool act = low == "relu" || low == "sigmoid" || low == "tanh";  // a type named for its activation
+    LRP_THROW("unknown layer type '", s, "'; known: ", list, " (aliases: conv, linear = dense, bn)",
+              act ? "; ReLU layers are type 'activation' (a single one: --layer-rule NAME=RULE)" : "");
 }
 
 bool matches(LayerType t, const nn::Module& m) {
@@ -148,8 +154,9 @@ void Composite::bind(nn::Module& model) {
         bool found = false;
         for (nn::Module* l : leaves) found = found || l->name() == n;
         const std::string* o = origin(r.get());
-        LRP_CHECK(found, o ? *o : "Composite '" + name_ + "'", ": no layer named '", n, "' in the model (names are dotted state_dict ",
-                  "prefixes such as 'layer1.0.conv1'; lrpcu explain --print-rules lists a model's layers)");
+        LRP_CHECK(found, o ? *o : "Composite '" + name_ + "'", ": no layer named '", n, "' in the model (names are ",
+                  "dotted state_dict prefixes such as 'layer1.0.conv1'; lrpcu explain --print-rules lists a model's ",
+                  "layers)");
     }
     static const RulePtr pass = std::make_shared<Pass>();
     bool first_done = false;

@@ -40,7 +40,8 @@ fs::path absolute_folder(const fs::path& p) {
 
 void check_out_not_in_use(const std::string& out) {
     const std::string path = (fs::path(out) / ".lock").string();
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);  // read-write where it can: NFS locks need it
+    if (fd < 0) fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) return;  // no lock file: no run there (or an unreadable one, which run_training reports)
     const bool held = ::flock(fd, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK;
     ::close(fd);  // drops the probe's own lock
