@@ -170,7 +170,7 @@ TEST(TrainerCpu, RelDropPreviewPendingSurvivesAnEpochBoundaryResume) {
         c.reldrop_p = 0.1f;
         c.seed = seed;
         TrainConfig w = c;
-        w.out_dir = c.out_dir + "_whole";
+        w.out_dir = fresh_dir("reldrop_preview_resume_" + std::to_string(seed) + "_whole");
         run_training(w);
         whole = preview(w.out_dir);
         if (whole.empty()) continue;
