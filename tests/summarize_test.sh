@@ -15,6 +15,8 @@ want=(
   "| conv2d_fwd | c64to64_32px | 0.500 | 20.0 | 0.400 |"
   "final test accuracy 94.61 %, best 94.61 %"
   "top-1 94.61 % (met for >= 94.5 %)"
+  "## Op profiles (LRP_OP_PROFILE"
+  "cuda:0   conv2d_wgrad                        400      300.000      750.00   30.0%"
 )
 for w in "${want[@]}"; do
   grep -qF -- "$w" <<< "$out" || { echo "missing: $w"; echo "$out"; exit 1; }

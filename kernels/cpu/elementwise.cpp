@@ -33,7 +33,10 @@ void relu_fwd(const Ctx&, const float* x, float* y, int64_t n) {
     });
 }
 void relu_bwd(const Ctx&, const float* x, const float* dy, float* dx, int64_t n) {
-    parallel_each(n, [&](int64_t i) { dx[i] = x[i] > 0.f ? dy[i] : 0.f; });
+    parallel_each(n, [&](int64_t i) {
+        const float d = dy[i];  // read unconditionally: the select vectorises (a conditional read branches)
+        dx[i] = x[i] > 0.f ? d : 0.f;
+    });
 }
 void clamp(const Ctx&, const float* x, float lo, float hi, float* y, int64_t n) {
     parallel_each(n, [&](int64_t i) {

@@ -9,6 +9,7 @@
 #include "lrp/config.h"
 #include "lrp/error.h"
 #include "lrp/log.h"
+#include "lrp/op_profile.h"
 
 #if LRP_HAVE_CUDA
 #include "lrp/cuda/cuda_context.h"
@@ -82,6 +83,14 @@ void copy_bytes(void* dst, Device dd, const void* src, Device sd, size_t bytes) 
         return;
     }
 #if LRP_HAVE_CUDA
+    if (profile::enabled()) {
+        if (dd.is_cuda()) require_device(dd);
+        if (sd.is_cuda()) require_device(sd);
+        const char* what = dd.is_cpu() ? "copy_d2h" : sd.is_cpu() ? "copy_h2d" : "copy_d2d";
+        profile::Scope timed(what, dd.is_cuda() ? dd : sd);
+        cuda_copy_bytes(dst, dd, src, sd, bytes);
+        return;
+    }
     cuda_copy_bytes(dst, dd, src, sd, bytes);
 #else
     LRP_THROW("copy involving ", (dd.is_cuda() ? dd : sd).str(), ": lrpcu was built without CUDA");

@@ -6,7 +6,9 @@
 # Usage: scripts/device/gpu-suite.sh [JOBS]   JOBS: comma list of tests, bench, sanitize (compute-sanitizer
 #   memcheck/racecheck over the kernel tests), main (the main job on the full
 #   Fashion-MNIST carried in .deps/data), reldrop (scripts/reldrop-results.sh --protocol gpu, RELDROP_SEEDS
-#   seeds, default "0"; RELDROP_EXTRA=1 adds the extra rows of docs/reldrop-results.md); all = tests,bench.
+#   seeds, default "0"; RELDROP_EXTRA=1 adds the extra rows of docs/reldrop-results.md), profile (the op profile,
+#   LRP_OP_PROFILE, of a ResNet-18 training step, RelDrop step and LRP pass at batch 128: where the device time
+#   goes); all = tests,bench,profile.
 #   Small result files of main/reldrop are copied to $OUT.
 #   SUITE_DEADLINE (seconds, default 480): each step after the build gets at most what is left of it minus
 #   a reserve, so the summary is written before the device tool's time limit cuts the call (run it with
@@ -17,7 +19,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 what=${1:-all}
-[[ $what == all ]] && what=tests,bench
+[[ $what == all ]] && what=tests,bench,profile
 has() { [[ ",$what," == *",$1,"* ]]; }
 out=${OUT:-out}
 deadline=${SUITE_DEADLINE:-480}
@@ -151,6 +153,20 @@ if has bench; then
   # zennit (from .deps/py, see prepare.sh) on the same GPU: the LRP pass comparison of issue #6.
   PYTHONPATH=$PWD/.deps/py LD_LIBRARY_PATH=$image_ld budget python3 bench/zennit_lrp_bench.py > "$out/zennit_lrp_bench.jsonl" 2>&1 || rc=1
   tail -10 "$out/zennit_lrp_bench.jsonl"
+fi
+if has profile; then
+  # One benchmark case per profile, timed op by op (its own figure is not a benchmark result: the profile waits
+  # for its events every 1024 calls). Warm-up calls (cuDNN's algorithm search) count in: short runs show them.
+  for c in resnet18_train_step_cuda/batch:128 resnet18_reldrop_block_p1_step_cuda resnet18_attribute_reldrop_cuda \
+           resnet18_attribute_epsilon_plus_flat_cuda; do
+    b=build-gpu/bench/bench_models
+    [[ $c == *reldrop_block* ]] && b=build-gpu/bench/bench_reldrop
+    [[ $c == *attribute* ]] && b=build-gpu/bench/bench_lrp
+    n=${c%%/*}
+    LRP_OP_PROFILE="$out/op-profile-$n.txt" LRP_BENCH_CUDA_MIN_TIME=1 budget "$b" --benchmark_filter="^BM_$c" \
+      > "$out/op-profile-$n.log" 2>&1 || rc=1
+    echo "op profile $n:"; sed -n 3,8p "$out/op-profile-$n.txt" 2>/dev/null
+  done
 fi
 if has sanitize; then
   # compute-sanitizer over the kernel-level CUDA tests: memcheck and initcheck (reads of memory no one wrote,

@@ -171,6 +171,15 @@ def main():
             lines.append(f'| {what} | {case} | {ms:.3f} | {tf:.1f} | {f"{other:.3f}" if other else ""} |')
         lines.append('')
 
+    # where the device time goes (gpu-suite's profile job: LRP_OP_PROFILE tables)
+    profiles = sorted(f for f in os.listdir(d) if f.startswith('op-profile-') and f.endswith('.txt'))
+    if profiles:
+        lines += ['## Op profiles (LRP_OP_PROFILE; warm-up included; the ten largest rows)', '']
+        for f in profiles:
+            text = read(p(f))
+            table = [l for l in text.splitlines()[1:] if l.strip()]
+            lines += [f'`{f[len("op-profile-"):-len(".txt")]}`:', '', '```'] + table[:11] + ['```', '']
+
     # #4: the main job
     ev = load_json(p('main-job/eval.json'))
     rows = load_jsonl(p('main-job/metrics.jsonl'))

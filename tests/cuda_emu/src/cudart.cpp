@@ -187,6 +187,14 @@ cudaError_t cudaStreamSynchronize(cudaStream_t stream) {
     }
     return unsafe_refused() ? fail(cudaErrorStreamCaptureUnsupported) : cudaSuccess;
 }
+cudaError_t cudaStreamIsCapturing(cudaStream_t stream, cudaStreamCaptureStatus* status) {
+    if (!status) return fail(cudaErrorInvalidValue);
+    const CUstream_st* s = resolve(stream);
+    *status = !s->capturing      ? cudaStreamCaptureStatusNone
+              : s->invalidated ? cudaStreamCaptureStatusInvalidated
+                               : cudaStreamCaptureStatusActive;
+    return cudaSuccess;
+}
 cudaError_t cudaStreamWaitEvent(cudaStream_t, cudaEvent_t e, unsigned) {
     return e ? cudaSuccess : fail(cudaErrorInvalidResourceHandle);
 }

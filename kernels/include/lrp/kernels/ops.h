@@ -8,6 +8,7 @@
 
 #include "lrp/context.h"
 #include "lrp/kernels/descs.h"
+#include "lrp/op_profile.h"
 
 namespace lrp::kernels {
 
@@ -211,8 +212,27 @@ F require_op(F f, const char* name, const OpTable& t) {
     return f;
 }
 
+// An op-table entry that times itself under its name while the op profile is on (lrp/op_profile.h).
+template <class... A>
+struct ProfiledOp {
+    void (*f)(const Ctx&, A...);
+    const char* name;
+    void operator()(const Ctx& c, A... a) const {
+        if (!profile::enabled()) return f(c, a...);
+        profile::Scope timed(name, c.device);
+        f(c, a...);
+    }
+};
+template <class... A>
+ProfiledOp<A...> profiled(void (*f)(const Ctx&, A...), const char* name) {
+    return {f, name};
+}
+
 }  // namespace lrp::kernels
 
-// LRP_OP(device, conv2d_fwd)(ctx, ...): the entry for `device`, or a clear error when it is missing.
-#define LRP_OP(device, name)                                                                    \
-    ::lrp::kernels::require_op(::lrp::kernels::ops_for(device).name, #name, ::lrp::kernels::ops_for(device))
+// LRP_OP(device, conv2d_fwd)(ctx, ...): the entry for `device`, or a clear error when it is missing; timed
+// under its name when the op profile is on.
+#define LRP_OP(device, name)                                                                                 \
+    ::lrp::kernels::profiled(                                                                                \
+        ::lrp::kernels::require_op(::lrp::kernels::ops_for(device).name, #name, ::lrp::kernels::ops_for(device)), \
+        #name)
