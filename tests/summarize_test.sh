@@ -17,10 +17,13 @@ want=(
   "top-1 94.61 % (met for >= 94.5 %)"
   "## Op profiles (LRP_OP_PROFILE"
   "cuda:0   conv2d_wgrad                        400      300.000      750.00   30.0%"
+  "cuda:0   copy_h2d                              1        3.000     3000.00    0.3%"
 )
 for w in "${want[@]}"; do
   grep -qF -- "$w" <<< "$out" || { echo "missing: $w"; echo "$out"; exit 1; }
 done
+# The op profiles list CUDA rows only, ten of them.
+grep -qE "rng_normal|argmax_rows" <<< "$out" && { echo "a CPU row or an eleventh row in an op profile:"; echo "$out"; exit 1; }
 grep -q "cut short" <<< "$out" && { echo "a complete run reported cut steps:"; echo "$out"; exit 1; }
 # A step that gpu-suite.sh's deadline cut is listed.
 tmp=$(mktemp -d)

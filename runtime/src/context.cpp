@@ -86,6 +86,7 @@ void copy_bytes(void* dst, Device dd, const void* src, Device sd, size_t bytes) 
     if (profile::enabled()) {
         if (dd.is_cuda()) require_device(dd);
         if (sd.is_cuda()) require_device(sd);
+        // (a copy between two devices also counts its wait for the source device's queued work)
         const char* what = dd.is_cpu() ? "copy_d2h" : sd.is_cpu() ? "copy_h2d" : "copy_d2d";
         profile::Scope timed(what, dd.is_cuda() ? dd : sd);
         cuda_copy_bytes(dst, dd, src, sd, bytes);

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <map>
 #include <mutex>
+#include <set>
 #include <utility>
 
 #include "lrp/config.h"
@@ -40,6 +41,7 @@ struct State {
     std::map<std::pair<std::string, std::string>, Stat> stats;  // (device, name)
     std::vector<Pending> pending;                               // CUDA timings not yet read
     std::map<int, std::vector<std::pair<void*, void*>>> spare;  // event pairs to reuse, by device index
+    std::set<int> devices;                                      // CUDA devices timed so far
 };
 State& state() {
     static auto* s = new State;  // never destroyed: the report at exit reads it
@@ -66,17 +68,42 @@ void add(State& s, Device d, const char* name, double ms) {
     st.ms += ms;
 }
 
-// Reads every pending CUDA timing (waiting for its stop event) into the stats; caller holds s.m.
+#if LRP_HAVE_CUDA
+// Clears the error a profiler call just failed with, unless an error was pending before it (`before`): that one
+// belongs to the ops, whose checks must still see it.
+void clear_own_error(cudaError_t before) {
+    if (before == cudaSuccess) (void)cudaGetLastError();
+}
+// Whether a timed device's stream is in a graph capture: a wait for events then would break a global-mode capture.
+bool any_capture(const State& s) {
+    for (int d : s.devices) {
+        cudaStreamCaptureStatus st = cudaStreamCaptureStatusNone;
+        const cudaError_t before = cudaPeekAtLastError();
+        if (cudaStreamIsCapturing(cuda_context(d).stream(), &st) != cudaSuccess) {
+            clear_own_error(before);
+            return true;
+        }
+        if (st != cudaStreamCaptureStatusNone) return true;
+    }
+    return false;
+}
+#endif
+
+// Reads every pending CUDA timing (waiting for its stop event) into the stats, unless a capture is open (then they
+// wait for a later call); caller holds s.m.
 void resolve_pending(State& s) {
 #if LRP_HAVE_CUDA
+    if (s.pending.empty() || any_capture(s)) return;
     for (const Pending& p : s.pending) {
         auto a = static_cast<cudaEvent_t>(p.start), b = static_cast<cudaEvent_t>(p.stop);
         float ms = 0;
-        if (cudaEventSynchronize(b) == cudaSuccess && cudaEventElapsedTime(&ms, a, b) == cudaSuccess)
+        const cudaError_t before = cudaPeekAtLastError();
+        if (cudaEventSynchronize(b) == cudaSuccess && cudaEventElapsedTime(&ms, a, b) == cudaSuccess) {
             add(s, p.device, p.name, ms);
-        else
+        } else {
             add(s, p.device, "(untimed: event error)", 0.0);
-        (void)cudaGetLastError();
+            clear_own_error(before);
+        }
         s.spare[p.device.index].emplace_back(p.start, p.stop);
     }
 #endif
@@ -87,6 +114,7 @@ void report_at_exit() {
     static std::atomic<bool> done{false};
     if (done.exchange(true)) return;  // registered twice (see register_report_once)
     const char* where = env_value();
+    if (!where) return;  // unset since start-up
     std::string text;
     try {
         text = report();
@@ -103,7 +131,7 @@ void report_at_exit() {
 }
 
 // The report is registered twice: at start-up, so a run in which no op ran still writes one, and at the first
-// timed call, after that op's context exists: atexit handlers run in reverse order, so this one runs before the
+// timed CUDA call, after its context exists: atexit handlers run in reverse order, so this one runs before the
 // CUDA runtime's own teardown (registered when the runtime started) and reads the events while they exist.
 void register_report_once() {
     static const bool registered = [] {
@@ -125,8 +153,6 @@ bool enabled() {
 void set_enabled(bool on) { forced().store(on); }
 
 Scope::Scope(const char* name, Device d) : name_(name), device_(d) {
-    // Registered after the op's context exists, so the report runs before any context is torn down.
-    register_report_once();
     if (d.is_cpu()) {
         t0_ns_ = now_ns();
         return;
@@ -134,14 +160,18 @@ Scope::Scope(const char* name, Device d) : name_(name), device_(d) {
 #if LRP_HAVE_CUDA
     CudaContext& c = cuda_context(d.index);
     c.make_current();
+    register_report_once();  // after the context (see register_report_once)
+    const cudaError_t before = cudaPeekAtLastError();
     cudaStreamCaptureStatus capture = cudaStreamCaptureStatusNone;
-    if (cudaStreamIsCapturing(c.stream(), &capture) != cudaSuccess || capture != cudaStreamCaptureStatusNone) {
-        (void)cudaGetLastError();
+    if (cudaStreamIsCapturing(c.stream(), &capture) != cudaSuccess) {
+        clear_own_error(before);
         return;
     }
+    if (capture != cudaStreamCaptureStatusNone) return;
     State& s = state();
     {
         std::lock_guard<std::mutex> lock(s.m);
+        s.devices.insert(d.index);
         auto& spare = s.spare[d.index];
         if (!spare.empty()) {
             start_ = spare.back().first;
@@ -153,14 +183,14 @@ Scope::Scope(const char* name, Device d) : name_(name), device_(d) {
         cudaEvent_t a = nullptr, b = nullptr;
         if (cudaEventCreate(&a) != cudaSuccess || cudaEventCreate(&b) != cudaSuccess) {
             if (a) cudaEventDestroy(a);
-            (void)cudaGetLastError();
+            clear_own_error(before);
             return;
         }
         start_ = a;
         stop_ = b;
     }
     if (cudaEventRecord(static_cast<cudaEvent_t>(start_), c.stream()) != cudaSuccess) {
-        (void)cudaGetLastError();
+        clear_own_error(before);
         std::lock_guard<std::mutex> lock(state().m);
         state().spare[d.index].emplace_back(start_, stop_);
         start_ = stop_ = nullptr;
@@ -179,8 +209,9 @@ Scope::~Scope() {
 #if LRP_HAVE_CUDA
     if (!start_) return;
     std::lock_guard<std::mutex> lock(s.m);
+    const cudaError_t before = cudaPeekAtLastError();
     if (cudaEventRecord(static_cast<cudaEvent_t>(stop_), cuda_context(device_.index).stream()) != cudaSuccess) {
-        (void)cudaGetLastError();
+        clear_own_error(before);
         s.spare[device_.index].emplace_back(start_, stop_);
         return;
     }

@@ -49,7 +49,7 @@ for job in tests main; do
   declare -n paths="carry_$job"
   mb=$(( $(du -cm "${paths[@]}" | tail -1 | cut -f1) + tree_mb ))
   printf '%s call (%s MiB with the tree): carry %s\n' \
-    "$([[ $job == tests ]] && echo "tests,bench,sanitize" || echo "main,reldrop")" "$mb" \
+    "$([[ $job == tests ]] && echo "tests,bench,profile,sanitize" || echo "main,reldrop")" "$mb" \
     "$(printf '"%s", ' "${paths[@]}" | sed 's/, $//; s/^/[/; s/$/]/')"
   (( mb < 64 )) || echo "warning: that is over the device tool's 64 MiB" >&2
 done

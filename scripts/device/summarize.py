@@ -174,11 +174,11 @@ def main():
     # where the device time goes (gpu-suite's profile job: LRP_OP_PROFILE tables)
     profiles = sorted(f for f in os.listdir(d) if f.startswith('op-profile-') and f.endswith('.txt'))
     if profiles:
-        lines += ['## Op profiles (LRP_OP_PROFILE; warm-up included; the ten largest rows)', '']
+        lines += ['## Op profiles (LRP_OP_PROFILE; warm-up included; the ten largest CUDA rows)', '']
         for f in profiles:
-            text = read(p(f))
-            table = [l for l in text.splitlines()[1:] if l.strip()]
-            lines += [f'`{f[len("op-profile-"):-len(".txt")]}`:', '', '```'] + table[:11] + ['```', '']
+            table = read(p(f)).splitlines()[1:]  # the column header, then rows by total, largest first
+            rows = [l for l in table[1:] if l.startswith('cuda')]
+            lines += [f'`{f[len("op-profile-"):-len(".txt")]}`:', '', '```'] + table[:1] + rows[:10] + ['```', '']
 
     # #4: the main job
     ev = load_json(p('main-job/eval.json'))
