@@ -23,8 +23,16 @@ void AffineLayer::clear_saved() {
     release_output();
 }
 
+Tensor AffineLayer::weight_grad_with(const Tensor& x, const Tensor& dy) {
+    Tensor dw = Tensor::empty(weight.value.shape(), DType::F32, dy.device());
+    weight_grad_into(x, dy, dw);
+    return dw;
+}
+
 void AffineLayer::accumulate_weight_grad(const Tensor& x, const Tensor& dy) {
-    accumulate_grad(weight, weight_grad_with(x, dy));
+    Tensor dw = grad_destination(weight, dy.device());
+    weight_grad_into(x, dy, dw);
+    accumulate_grad(weight, std::move(dw));
 }
 
 void AffineLayer::release_output() { y_ = y_w_ = y_b_ = Tensor(); }
@@ -102,10 +110,8 @@ Tensor Conv2d::dgrad_with(const Tensor& dy, const Tensor& w) {
     return dx;
 }
 
-Tensor Conv2d::weight_grad_with(const Tensor& x, const Tensor& dy) {
-    Tensor dw = Tensor::empty(weight.value.shape(), DType::F32, dy.device());
+void Conv2d::weight_grad_into(const Tensor& x, const Tensor& dy, const Tensor& dw) {
     ops::conv2d_wgrad(desc_, x, dy, dw);
-    return dw;
 }
 
 Tensor Conv2d::backward(const Tensor& dy, bool acc) {
@@ -114,7 +120,7 @@ Tensor Conv2d::backward(const Tensor& dy, bool acc) {
     const Tensor& w = backward_weight(acc);
     if (acc && weight.requires_grad) accumulate_weight_grad(x, dy);
     if (acc && has_bias() && bias.requires_grad) {
-        Tensor db = Tensor::empty({out_channels}, DType::F32, dy.device());
+        Tensor db = grad_destination(bias, dy.device());
         ops::reduce_channels(dy, db);
         accumulate_grad(bias, std::move(db));
     }
@@ -153,10 +159,8 @@ Tensor Linear::dgrad_with(const Tensor& dy, const Tensor& w) {
     return dx;
 }
 
-Tensor Linear::weight_grad_with(const Tensor& x, const Tensor& dy) {
-    Tensor dw = Tensor::empty(weight.value.shape(), DType::F32, dy.device());
+void Linear::weight_grad_into(const Tensor& x, const Tensor& dy, const Tensor& dw) {
     ops::gemm(true, false, 1.f, dy, x, 0.f, dw);
-    return dw;
 }
 
 Tensor Linear::backward(const Tensor& dy, bool acc) {
@@ -165,7 +169,7 @@ Tensor Linear::backward(const Tensor& dy, bool acc) {
     const Tensor& w = backward_weight(acc);
     if (acc && weight.requires_grad) accumulate_weight_grad(x, dy);
     if (acc && has_bias() && bias.requires_grad) {
-        Tensor db = Tensor::empty({out_features}, DType::F32, dy.device());
+        Tensor db = grad_destination(bias, dy.device());
         ops::reduce_channels(dy, db);
         accumulate_grad(bias, std::move(db));
     }

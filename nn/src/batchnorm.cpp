@@ -83,8 +83,9 @@ Tensor BatchNorm2d::backward(const Tensor& dy, bool acc) {
         return *saved_folded_ == 1.f ? dy : ops::scale(dy, *saved_folded_);
     }
     Tensor dx = Tensor::empty(x.shape(), DType::F32, dy.device());
-    Tensor dgamma = Tensor::empty({channels}, DType::F32, dy.device());
-    Tensor dbeta = Tensor::empty({channels}, DType::F32, dy.device());
+    // written straight into the gradients when they are zeroed (acc false: nothing reads them)
+    Tensor dgamma = acc ? grad_destination(weight, dy.device()) : Tensor::empty({channels}, DType::F32, dy.device());
+    Tensor dbeta = acc ? grad_destination(bias, dy.device()) : Tensor::empty({channels}, DType::F32, dy.device());
     if (saved_train_) {
         ops::batchnorm_bwd(x, dy, weight.value, save_mean_, save_invstd_, dx, dgamma, dbeta);
     } else {

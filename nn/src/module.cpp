@@ -176,7 +176,20 @@ void Module::load_state_dict(const StateDict& sd, bool strict) {
     }
 }
 
+Tensor grad_destination(const Param& p, Device d) {
+    if (p.grad.defined() && p.grad_is_zero && p.grad.shape() == p.value.shape() && p.grad.device() == d)
+        return p.grad;
+    return Tensor::empty(p.value.shape(), DType::F32, d);
+}
+
 void accumulate_grad(Param& p, Tensor fresh) {
+    if (p.grad.defined() && fresh.shares_storage_with(p.grad) && fresh.raw_data() == p.grad.raw_data()) {
+        // written in place through grad_destination(), which hands p.grad out only while it is zeroed
+        LRP_CHECK(p.grad_is_zero && fresh.shape() == p.grad.shape(),
+                  "accumulate_grad: a gradient written into the parameter's own gradient storage must replace it");
+        p.grad_is_zero = false;
+        return;
+    }
     if (!p.grad.defined() || p.grad_is_zero) {
         if (p.grad.defined() && p.grad.shape() == fresh.shape() && p.grad.device() == fresh.device()) {
             p.grad.copy_from(fresh);  // keep the gradient's storage stable across steps

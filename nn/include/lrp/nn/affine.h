@@ -29,9 +29,11 @@ public:
     virtual Tensor forward_with(const Tensor& x, const Tensor& w, const Tensor& b) = 0;
     // Input-VJP of f(.; w) at the last forward's geometry.
     virtual Tensor dgrad_with(const Tensor& dy, const Tensor& w) = 0;
-    // dL/dW for an output gradient dy at input x (shaped as the last forward's input), at the last forward's geometry.
-    virtual Tensor weight_grad_with(const Tensor& x, const Tensor& dy) = 0;
-    // Adds weight_grad_with(x, dy) to weight.grad.
+    // dL/dW for an output gradient dy at input x (shaped as the last forward's input), at the last forward's geometry,
+    // written to dw (weight's shape, dy's device; fully overwritten).
+    virtual void weight_grad_into(const Tensor& x, const Tensor& dy, const Tensor& dw) = 0;
+    Tensor weight_grad_with(const Tensor& x, const Tensor& dy);  // the same into a new tensor
+    // Adds weight_grad_with(x, dy) to weight.grad (written straight into it when it was zeroed).
     void accumulate_weight_grad(const Tensor& x, const Tensor& dy);
     void clear_saved() override;
 
@@ -70,7 +72,7 @@ public:
     Tensor backward(const Tensor& dy, bool accumulate_param_grads = true) override;
     Tensor forward_with(const Tensor& x, const Tensor& w, const Tensor& b) override;
     Tensor dgrad_with(const Tensor& dy, const Tensor& w) override;
-    Tensor weight_grad_with(const Tensor& x, const Tensor& dy) override;
+    void weight_grad_into(const Tensor& x, const Tensor& dy, const Tensor& dw) override;
 
     int in_channels, out_channels, kh, kw;
     ops::Conv2dParams geom;
@@ -88,7 +90,7 @@ public:
     Tensor backward(const Tensor& dy, bool accumulate_param_grads = true) override;
     Tensor forward_with(const Tensor& x, const Tensor& w, const Tensor& b) override;
     Tensor dgrad_with(const Tensor& dy, const Tensor& w) override;
-    Tensor weight_grad_with(const Tensor& x, const Tensor& dy) override;
+    void weight_grad_into(const Tensor& x, const Tensor& dy, const Tensor& dw) override;
 
     int in_features, out_features;
 };

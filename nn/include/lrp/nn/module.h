@@ -132,5 +132,8 @@ private:
 // Accumulates a freshly computed gradient into p.grad: takes `fresh` over when the gradient is
 // undefined or zeroed, adds it otherwise. `fresh` must not be used by the caller afterwards.
 void accumulate_grad(Param& p, Tensor fresh);
+// Where to write p's next fresh gradient (p.value's shape, on d) before accumulate_grad: p.grad itself when the
+// accumulation will overwrite it (zeroed, same shape and device: no copy then), else a new tensor.
+Tensor grad_destination(const Param& p, Device d);
 
 }  // namespace lrp::nn
