@@ -2,13 +2,30 @@
 // double, and the device list (CPU, plus CUDA when present) for device-generic checks.
 #pragma once
 #include <cmath>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "lrp/generator.h"
+#include "lrp/nn/models.h"
 #include "lrp/tensor.h"
 #include "test_util.h"
 
 namespace lrp::test {
+
+// A model of `arch` for 3-channel image x image inputs (10 classes), initialised from `seed`, on d.
+inline std::unique_ptr<nn::Sequential> seeded_model(const std::string& arch, int width, int image, uint64_t seed,
+                                                    Device d) {
+    nn::ModelSpec spec;
+    spec.arch = arch;
+    spec.base_width = width;
+    spec.image_size = image;
+    auto model = nn::make_model(spec);
+    Generator g(seed);
+    nn::init_weights(*model, g);
+    model->to(d);
+    return model;
+}
 
 inline Tensor rand_tensor(const Shape& s, uint32_t seed, float lo = -1.f, float hi = 1.f, Device d = Device::cpu()) {
     return Tensor::from_vector(random_vec(static_cast<size_t>(s.numel()), seed, lo, hi), s, d);

@@ -3,7 +3,6 @@
 #include <vector>
 
 #include "lrp/context.h"
-#include "lrp/nn/models.h"
 #include "lrp/op_profile.h"
 #include "lrp_test_util.h"
 
@@ -13,14 +12,7 @@ namespace {
 void check_in_place(Device dev) {
     for (const std::string arch : {"resnet18", "vgg11_bn"}) {
         SCOPED_TRACE(arch + " on " + dev.str());
-        nn::ModelSpec spec;
-        spec.arch = arch;
-        spec.base_width = 4;
-        spec.image_size = 16;
-        auto model = nn::make_model(spec);
-        Generator g(5);
-        nn::init_weights(*model, g);
-        model->to(dev);
+        auto model = test::seeded_model(arch, 4, 16, 5, dev);
         const Tensor x = test::rand_tensor({3, 3, 16, 16}, 6, -1.f, 1.f, dev);
         const Tensor dy = test::rand_tensor({3, 10}, 7, -1.f, 1.f, dev);
         auto step = [&](bool zero) {

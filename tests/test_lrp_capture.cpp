@@ -36,14 +36,7 @@ TEST(LrpCudaCapture, EveryNamedCompositeCapturesAndReplays) {
     const Device dev = Device::cuda(0);
     set_cuda_sync_debug(false);  // LRP_CUDA_SYNC=1 synchronises after each launch: not capturable
     for (const std::string arch : {"resnet18", "vgg11_bn"}) {
-        nn::ModelSpec spec;
-        spec.arch = arch;
-        spec.base_width = 8;
-        spec.image_size = 16;
-        auto model = nn::make_model(spec);
-        Generator g(3);
-        nn::init_weights(*model, g);
-        model->to(dev);
+        auto model = test::seeded_model(arch, 8, 16, 3, dev);
         Tensor x = test::rand_tensor({4, 3, 16, 16}, 4, -1.f, 1.f, dev);
         Tensor labels = Tensor::from_vector(std::vector<int32_t>{1, 3, 5, 7}, {4}, dev);
         std::vector<std::string> names = known_composites();
