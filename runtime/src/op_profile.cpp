@@ -133,7 +133,7 @@ void report_at_exit() {
 // The report is registered twice: at start-up, so a run in which no op ran still writes one, and at the first
 // timed CUDA call, after its context exists: atexit handlers run in reverse order, so this one runs before the
 // CUDA runtime's own teardown (registered when the runtime started) and reads the events while they exist.
-void register_report_once() {
+[[maybe_unused]] void register_report_once() {
     static const bool registered = [] {
         if (env_value()) std::atexit(report_at_exit);
         return true;
