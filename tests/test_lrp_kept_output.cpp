@@ -2,7 +2,7 @@
 // output z = f(x; W', b') (bit-identical to a recomputation) under each BN-fold mode; gradient-rule layers
 // differentiate the folded model; fields restored; parameter gradients refused while folded. The sign
 // analysis: which layers get input >= 0, and the sign-split rules' skip of the x- half equals the full
-// computation. CPU and CUDA.
+// computation, ZPlus on such input clamps no W-. CPU and CUDA.
 #include <set>
 
 #include "lrp/lrp/attribution.h"
@@ -10,6 +10,7 @@
 #include "lrp/lrp/rules.h"
 #include "lrp/nn/activation.h"
 #include "lrp/nn/models.h"
+#include "lrp/op_profile.h"
 #include "lrp/ops/elementwise.h"
 #include "lrp_test_util.h"
 
@@ -140,7 +141,24 @@ void check_sign_split_skip(Device d) {
             AffineParams full{layer->weight.value, layer->bias.value};
             AffineParams skip = full;
             skip.input_nonneg = true;
-            Tensor a = rule->relevance(*layer, r, &full), b = rule->relevance(*layer, r, &skip);
+            Tensor a = rule->relevance(*layer, r, &full);
+            const bool count = !profile::enabled();  // LRP_OP_PROFILE set: other calls count too
+            if (count) {
+                profile::set_enabled(true);
+                profile::reset();
+            }
+            Tensor b = rule->relevance(*layer, r, &skip);
+            int64_t clamps = 0;
+            for (const profile::Row& row : profile::rows())
+                if (row.name == "clamp") clamps += row.calls;
+            if (count) {
+                profile::set_enabled(false);
+                profile::reset();
+                // ZPlus on x >= 0 clamps W+ and b+ only (W- meets only a negative input part)
+                if (rule->name().rfind("ZPlus", 0) == 0) {
+                    EXPECT_EQ(clamps, rule->name().find("zero_bias") == std::string::npos ? 2 : 1) << rule->name();
+                }
+            }
             EXPECT_EQ(b.to_vector<float>(), a.to_vector<float>()) << rule->name() << " on " << layer->type() << ", " << d.str();
             EXPECT_GT(test::rel_l2(a, Tensor::zeros(a.shape(), DType::F32, d)), 0.0) << "non-trivial";
         }

@@ -63,7 +63,7 @@ std::string ZPlus::name() const {
 
 Tensor ZPlus::affine(const Call& c, const Tensor& r) const {
     const SignSplit x = split(c);
-    Tensor wp = pos(c.w), wn = neg(c.w);
+    Tensor wp = pos(c.w), wn = x.n.defined() ? neg(c.w) : Tensor();  // W- only meets a negative input part
     Tensor z = split_forward(c, x, wp, pos(bias_or_none(c.b, zero_bias_)), wn);
     return split_reduce(c, x, stab_divide(r, z, stab_), wp, wn);
 }
